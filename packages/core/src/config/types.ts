@@ -1,0 +1,138 @@
+/**
+ * The configuration document (what users write, JSON) and the compiled form graylane evaluates.
+ * The JSON Schema in `schema/graylane.schema.json` describes the document.
+ */
+
+/** A matcher on one string value. Exactly one operator per matcher. */
+export type MatcherDocument =
+  | { readonly equals: string }
+  | { readonly in: readonly string[] }
+  | { readonly prefix: string }
+  | { readonly suffix: string }
+  | { readonly regex: string }
+  | { readonly exists: boolean };
+
+/** The operators a matcher can use. */
+export type MatcherOperator = 'equals' | 'in' | 'prefix' | 'suffix' | 'regex' | 'exists';
+
+/** Conditions of a rule. All present conditions must hold. */
+export interface MatchDocument {
+  /** Request headers by name (case-insensitive names). */
+  readonly header?: Readonly<Record<string, MatcherDocument>>;
+  /** Cookies by name (case-sensitive). */
+  readonly cookie?: Readonly<Record<string, MatcherDocument>>;
+  /** Query parameters by name (case-sensitive). */
+  readonly query?: Readonly<Record<string, MatcherDocument>>;
+  /** Caller-supplied attributes such as `userId` (case-sensitive). */
+  readonly attrs?: Readonly<Record<string, MatcherDocument>>;
+  readonly path?: MatcherDocument;
+  readonly host?: MatcherDocument;
+  readonly method?: MatcherDocument;
+}
+
+/** One arm of a weighted split. */
+export interface SplitArmDocument {
+  readonly version: string;
+  /** Integer; all arms sum to exactly 100 (percent) or 10000 (basis points). */
+  readonly weight: number;
+}
+
+/** A half-open `[from, until)` window of RFC 3339 instants with an explicit offset. */
+export interface WindowDocument {
+  readonly from?: string;
+  readonly until?: string;
+}
+
+/** One rule. It has either `version` or `split` (+ `bucketBy`). */
+export interface RuleDocument {
+  readonly id: string;
+  readonly description?: string;
+  /** `false` keeps the rule in the document but never evaluates it. Default `true`. */
+  readonly enabled?: boolean;
+  readonly match?: MatchDocument;
+  readonly version?: string;
+  readonly split?: readonly SplitArmDocument[];
+  /** `header:NAME`, `cookie:NAME`, `query:NAME` or `attr:NAME`. */
+  readonly bucketBy?: string;
+  /** Hash salt; defaults to the rule id. Change it to reshuffle who lands where. */
+  readonly salt?: string;
+  readonly window?: WindowDocument;
+}
+
+/** The configuration document. */
+export interface ConfigDocument {
+  readonly $schema?: string;
+  /** The closed set of versions. Nothing outside it is ever produced. */
+  readonly versions: readonly string[];
+  /** The version served when nothing else applies. Must be in `versions`. */
+  readonly default: string;
+  /** Accept `BETA` as `beta` in markers. Default `false`: markers are case-sensitive. */
+  readonly caseInsensitive?: boolean;
+  /** Ordered; the first matching rule wins. */
+  readonly rules?: readonly RuleDocument[];
+}
+
+/** Where a weighted split reads its subject from. */
+export interface BucketBy {
+  readonly kind: 'header' | 'cookie' | 'query' | 'attr';
+  readonly name: string;
+}
+
+/** A compiled matcher: a predicate plus a description for explanations. */
+export interface CompiledMatcher {
+  readonly op: MatcherOperator;
+  readonly describe: string;
+  readonly test: (value: string | undefined) => boolean;
+}
+
+/** A compiled condition: which request value, and the matcher applied to it. */
+export interface CompiledCondition {
+  readonly kind: 'header' | 'cookie' | 'query' | 'attr' | 'path' | 'host' | 'method';
+  /** The key for header/cookie/query/attr; header names are lower-cased. */
+  readonly name: string | undefined;
+  readonly matcher: CompiledMatcher;
+}
+
+/** A weighted arm with its cumulative upper bound in basis points (exclusive). */
+export interface CompiledArm {
+  readonly version: string;
+  readonly end: number;
+}
+
+/** A compiled rule. */
+export type CompiledRule = {
+  readonly id: string;
+  readonly conditions: readonly CompiledCondition[];
+  /** Epoch milliseconds, inclusive. */
+  readonly from: number | undefined;
+  /** Epoch milliseconds, exclusive. */
+  readonly until: number | undefined;
+} & (
+  | { readonly kind: 'version'; readonly version: string }
+  | {
+      readonly kind: 'split';
+      readonly arms: readonly CompiledArm[];
+      readonly bucketBy: BucketBy;
+      readonly salt: string;
+    }
+);
+
+/**
+ * A validated, compiled, immutable configuration. Build it with `parseConfig`.
+ */
+export interface GrayConfig {
+  /** Brand, so a parsed config can be told apart from a raw document at run time. */
+  readonly kind: 'graylane.config';
+  readonly versions: readonly string[];
+  readonly default: string;
+  readonly caseInsensitive: boolean;
+  readonly rules: readonly CompiledRule[];
+  /** The normalized document (keys sorted, disabled rules kept). */
+  readonly document: ConfigDocument;
+  /** Canonical JSON of `document`: equal strings mean equal configs (RELIABILITY I6). */
+  readonly canonical: string;
+  /** A short hash of `canonical`, for logs and response stamps. */
+  readonly hash: string;
+  /** True when `version` is one of `versions`. Never uses `in` (I2). */
+  hasVersion(version: string): boolean;
+}

@@ -1,0 +1,69 @@
+/** Every code a {@link GraylaneError} can carry. */
+export type GraylaneErrorCode =
+  | 'INVALID_CONFIG'
+  | 'INVALID_OPTIONS'
+  | 'NO_CONTEXT'
+  | 'SOURCE_FATAL'
+  | 'SOURCE_UNAVAILABLE'
+  | 'INVALID_TOKEN';
+
+/**
+ * The one error class of graylane. Only configuration and programming mistakes throw;
+ * request-time input never does.
+ *
+ * @example
+ * ```ts
+ * try { parseConfig(text); } catch (err) {
+ *   if (isGraylaneError(err) && err.code === 'INVALID_CONFIG') console.error(err.issues);
+ * }
+ * ```
+ */
+export class GraylaneError extends Error {
+  override readonly name = 'GraylaneError';
+  readonly code: GraylaneErrorCode;
+  /** For `INVALID_CONFIG`: every problem found, each with its JSON path. */
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(
+    code: GraylaneErrorCode,
+    message: string,
+    options: { cause?: unknown; issues?: readonly ConfigIssue[] } = {},
+  ) {
+    super(`[graylane] ${message}`, { cause: options.cause });
+    this.code = code;
+    this.issues = options.issues ?? [];
+  }
+}
+
+/** One problem in a configuration document. `path` is a JSON path such as `$.rules[2].split`. */
+export interface ConfigIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * True for errors thrown by any graylane package, across duplicate package copies
+ * (it checks `name`, not `instanceof`).
+ *
+ * @example
+ * ```ts
+ * if (isGraylaneError(err)) log.warn(err.code, err.message);
+ * ```
+ */
+export function isGraylaneError(value: unknown): value is GraylaneError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { name?: unknown }).name === 'GraylaneError' &&
+    typeof (value as { code?: unknown }).code === 'string'
+  );
+}
+
+/** @internal Builds the INVALID_CONFIG error from a list of issues. */
+export function invalidConfig(issues: readonly ConfigIssue[], cause?: unknown): GraylaneError {
+  const lines = issues.map((i) => `${i.path}: ${i.message}`);
+  return new GraylaneError('INVALID_CONFIG', `invalid config: ${lines.join('; ')}`, {
+    issues,
+    cause,
+  });
+}

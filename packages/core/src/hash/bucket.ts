@@ -1,0 +1,26 @@
+import { BUCKET_SPACE } from '../limits.js';
+import { murmur3 } from './murmur3.js';
+import { utf8Bytes } from './utf8.js';
+
+/**
+ * The bucket (0–9999, basis points) of a subject under a salt:
+ * `murmur3_x86_32(utf8(salt + ":" + subject), seed 0) % 10000`.
+ * Deterministic across processes, runtimes and SDK versions (RELIABILITY I9); the golden
+ * vectors in `spec/bucket.json` pin it.
+ *
+ * @example
+ * ```ts
+ * bucket('canary', 'user-42'); // a number in 0…9999, always the same
+ * ```
+ */
+export function bucket(salt: string, subject: string): number {
+  return murmur3(utf8Bytes(`${salt}:${subject}`)) % BUCKET_SPACE;
+}
+
+/** A short, stable hex hash of a string (for config fingerprints). Not cryptographic. */
+export function shortHash(s: string): string {
+  const bytes = utf8Bytes(s);
+  const a = murmur3(bytes, 0).toString(16).padStart(8, '0');
+  const b = murmur3(bytes, 0x9747b28c).toString(16).padStart(8, '0');
+  return a + b;
+}

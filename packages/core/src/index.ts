@@ -1,0 +1,81 @@
+/**
+ * @graylane/core — the pure decision engine: versions, markers, rules, bucketing, the
+ * propagation allowlist and the config store. ES2022 only: no DOM, no Node APIs, no dependencies.
+ */
+
+export { GraylaneError, isGraylaneError } from './errors.js';
+export type { ConfigIssue, GraylaneErrorCode } from './errors.js';
+
+export {
+  BAGGAGE_MAX_MEMBER_LENGTH,
+  BAGGAGE_MAX_MEMBERS,
+  BAGGAGE_MAX_TOTAL_LENGTH,
+  BUCKET_SPACE,
+  MAX_CONFIG_BYTES,
+  MAX_CONFIG_DEPTH,
+  MAX_COOKIE_MAX_AGE_SECONDS,
+  MAX_RAW_MARKER_BYTES,
+  MAX_REGEX_PATTERN_LENGTH,
+  MAX_REGEX_SUBJECT_LENGTH,
+  MAX_RULES,
+  MAX_SIGNED_MARKER_BYTES,
+  MAX_SUBJECT_LENGTH,
+  MAX_VERSION_LENGTH,
+} from './limits.js';
+
+export { DECISION_REASONS, MARKER_REJECTIONS, MARKER_SOURCES, reasonForRejection } from './reasons.js';
+export type { DecisionReason, MarkerRejection, MarkerSource } from './reasons.js';
+
+export { VERSION_PATTERN, isVersionLabel } from './version.js';
+
+export { isGrayConfig, parseConfig, validateConfig } from './config/parse.js';
+export type { ParseConfigOptions, ValidationResult } from './config/parse.js';
+export type {
+  BucketBy,
+  CompiledRule,
+  ConfigDocument,
+  GrayConfig,
+  MatchDocument,
+  MatcherDocument,
+  MatcherOperator,
+  RuleDocument,
+  SplitArmDocument,
+  WindowDocument,
+} from './config/types.js';
+
+export { createRe2Engine } from './regex.js';
+export type { Re2jsLike, RegexEngine } from './regex.js';
+
+export { bucket } from './hash/bucket.js';
+
+export { decide } from './rules/evaluate.js';
+export type { DecideOptions, RuleOutcome, RuleTrace } from './rules/evaluate.js';
+export { explain, formatExplanation } from './rules/explain.js';
+export type { Explanation } from './rules/explain.js';
+export type { Decision, DecisionSource, GrayRequest, RejectedMarker, RequestLookup } from './rules/types.js';
+
+export { parseMarker, trimOws } from './markers/parse.js';
+export type { MarkerPolicy, MarkerResult } from './markers/parse.js';
+export { readCookie } from './markers/cookie.js';
+export { readQueryParam } from './markers/query.js';
+export { readBaggageMember, removeBaggageMember, setBaggageMember } from './markers/baggage.js';
+export type { KeyRead } from './markers/read.js';
+
+export { createAllowlist, shouldPropagate } from './propagation/allowlist.js';
+export type { AllowEntry, Allowlist, PropagationPolicy } from './propagation/allowlist.js';
+
+export { createConfigStore, isConfigStore } from './store/store.js';
+export type { ConfigStoreOptions } from './store/store.js';
+export type {
+  ConfigEvent,
+  ConfigSnapshot,
+  ConfigStore,
+  Revision,
+  RuleSource,
+  SourceState,
+  SourceStatus,
+  UpdateMeta,
+  UpdateResult,
+} from './store/types.js';
+
+export { METRIC_NAMES } from './metrics.js';

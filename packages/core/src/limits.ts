@@ -1,0 +1,43 @@
+/**
+ * Hard limits, each with the anchor it is derived from (see RELIABILITY.md).
+ * They are applied before any decode, regex or allocation proportional to input.
+ */
+
+/** Version labels: `^[a-z][a-z0-9_-]{0,31}$`, so at most 32 bytes. */
+export const MAX_VERSION_LENGTH = 32;
+/** Raw header / cookie / query marker values longer than this are rejected unread (HDR-09). */
+export const MAX_RAW_MARKER_BYTES = 64;
+/** Signed markers (`version.exp.kid.sig`) get a larger, still bounded, budget (HDR-13). */
+export const MAX_SIGNED_MARKER_BYTES = 256;
+/** W3C baggage / OTel `baggage/constants.ts`: total header size. */
+export const BAGGAGE_MAX_TOTAL_LENGTH = 8192;
+/** W3C baggage / OTel: members per header. */
+export const BAGGAGE_MAX_MEMBERS = 180;
+/** W3C baggage / OTel: bytes per member. */
+export const BAGGAGE_MAX_MEMBER_LENGTH = 4096;
+/** Config documents: under etcd's 1.5 MiB default request size. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** Config JSON nesting depth. */
+export const MAX_CONFIG_DEPTH = 32;
+/** Rules per config. */
+export const MAX_RULES = 1000;
+/** Regex patterns longer than this are rejected at load (CFG-10). */
+export const MAX_REGEX_PATTERN_LENGTH = 256;
+/** Regex subjects longer than this never match, and the regex is not run (RX-02). */
+export const MAX_REGEX_SUBJECT_LENGTH = 256;
+/** Bucketing subjects longer than this are treated as absent (WT-05). */
+export const MAX_SUBJECT_LENGTH = 1024;
+/** Matched request values (header, cookie, path …) longer than this never match. */
+export const MAX_MATCH_VALUE_LENGTH = 8192;
+/** Values in an `in` matcher list. */
+export const MAX_IN_LIST = 1000;
+/** Declared versions per config: bounds metric label cardinality (I2). */
+export const MAX_VERSIONS = 16;
+/** Basis points in a bucket range: buckets are `0 … 9999`. */
+export const BUCKET_SPACE = 10_000;
+/** Cookie lifetime cap: 30 days, well under the 400-day user-agent cap. */
+export const MAX_COOKIE_MAX_AGE_SECONDS = 30 * 24 * 60 * 60;
+/** Cookie header bytes scanned for the marker (RFC 6265 §6.1 minimums, generously). */
+export const MAX_COOKIE_HEADER_BYTES = 16 * 1024;
+/** Query strings longer than this are not scanned for the marker (QS-06). */
+export const MAX_QUERY_BYTES = 8 * 1024;

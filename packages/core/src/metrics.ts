@@ -1,0 +1,18 @@
+/**
+ * Metric names shared by every package (OpenTelemetry naming: dot-separated, unit-less counters).
+ * Labels use the closed vocabularies in `reasons.ts` and the configured versions only (I2).
+ */
+export const METRIC_NAMES = {
+  /** Counter. Labels: `version`, `reason`, `source`. */
+  decisions: 'graylane.decisions',
+  /** Counter. Labels: `source` (header/cookie/query/baggage), `reason` (a MarkerRejection). */
+  invalidMarkers: 'graylane.markers.invalid',
+  /** Counter. Labels: `result` (`injected` | `skipped_host` | `skipped_caller` | `skipped_invalid`). */
+  outbound: 'graylane.outbound',
+  /** Counter. Labels: `source`, `result` (`changed` | `unchanged` | `stale` | `rejected`). */
+  reloads: 'graylane.config.reloads',
+  /** Gauge, seconds since the source last succeeded. Labels: `source`. */
+  staleness: 'graylane.config.staleness',
+  /** Counter. Labels: `served` (version), `wanted` (version). */
+  fallbacks: 'graylane.lane.fallbacks',
+} as const;

@@ -1,0 +1,126 @@
+import { GraylaneError } from '../errors.js';
+
+/**
+ * One allowlist entry:
+ * - an exact origin, `"https://api.example.com"` (scheme, host and port must all match);
+ * - an exact host, `"orders.internal"` (any port, http or https) or `"orders.internal:8080"`;
+ * - a RegExp anchored with `^…$`, tested against the URL's origin (`https://x.example.com`).
+ */
+export type AllowEntry = string | RegExp;
+
+/** Where markers may be sent. */
+export interface PropagationPolicy {
+  /** The page's own origin (browser); same-origin requests are always allowed. */
+  readonly origin?: string | undefined;
+  readonly allow?: readonly AllowEntry[] | undefined;
+}
+
+/** A compiled allowlist. */
+export interface Allowlist {
+  /** True when a marker may be sent to `url`. Never throws; unparsable URLs are refused. */
+  allows(url: string | { readonly href: string }): boolean;
+}
+
+interface UrlLike {
+  readonly protocol: string;
+  readonly origin: string;
+  readonly host: string;
+  readonly hostname: string;
+}
+type UrlCtor = new (url: string, base?: string) => UrlLike;
+
+const HOST_ENTRY = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i;
+const HTTP_SCHEMES: ReadonlySet<string> = new Set(['http:', 'https:']);
+
+/**
+ * Compiles an allowlist. Entries are validated here, once: an unanchored regex or a string that is
+ * neither an origin nor a host throws `INVALID_OPTIONS` (I8; Sentry #6077 matched substrings).
+ *
+ * @example
+ * ```ts
+ * const allow = createAllowlist({ origin: 'https://shop.example', allow: ['https://api.example', /^https:\/\/[a-z]+\.svc\.example$/] });
+ * allow.allows('https://api.example/v1/cart'); // true
+ * allow.allows('https://api.example.evil.com/'); // false
+ * ```
+ */
+export function createAllowlist(policy: PropagationPolicy = {}): Allowlist {
+  const origins = new Set<string>();
+  const hosts = new Set<string>();
+  const hostnames = new Set<string>();
+  const patterns: RegExp[] = [];
+  const own = policy.origin === undefined ? undefined : normalizeOrigin(policy.origin, 'origin');
+  for (const entry of policy.allow ?? []) {
+    if (entry instanceof RegExp) patterns.push(anchored(entry));
+    else if (typeof entry === 'string' && entry.includes('://')) origins.add(normalizeOrigin(entry, 'allow'));
+    else if (typeof entry === 'string' && HOST_ENTRY.test(entry)) {
+      const lower = entry.toLowerCase();
+      (hasPort(lower) ? hosts : hostnames).add(lower);
+    } else throw badOption(`allow entry ${String(entry)} is not an origin, a host or an anchored RegExp`);
+  }
+  return {
+    allows(url) {
+      const u = parse(typeof url === 'string' ? url : url?.href, own);
+      if (!u || !HTTP_SCHEMES.has(u.protocol)) return false;
+      if (u.origin === own || origins.has(u.origin) || hosts.has(u.host) || hostnames.has(u.hostname)) return true;
+      return patterns.some((re) => re.test(u.origin));
+    },
+  };
+}
+
+/**
+ * One-shot form of {@link createAllowlist}. Prefer the compiled form on hot paths.
+ *
+ * @example
+ * ```ts
+ * shouldPropagate('/api/cart', { origin: location.origin }); // true: same origin
+ * ```
+ */
+export function shouldPropagate(url: string | { readonly href: string }, policy: PropagationPolicy = {}): boolean {
+  try {
+    return createAllowlist(policy).allows(url);
+  } catch {
+    return false;
+  }
+}
+
+function urlCtor(): UrlCtor | undefined {
+  // Looked up at call time: core is runtime-neutral and does not assume a DOM or Node global.
+  return (globalThis as { URL?: UrlCtor }).URL;
+}
+
+function parse(url: unknown, base: string | undefined): UrlLike | undefined {
+  const URLImpl = urlCtor();
+  if (!URLImpl || typeof url !== 'string') return undefined;
+  try {
+    return base === undefined ? new URLImpl(url) : new URLImpl(url, base);
+  } catch {
+    return undefined;
+  }
+}
+
+function normalizeOrigin(text: string, what: string): string {
+  const u = parse(text, undefined);
+  if (!u || !HTTP_SCHEMES.has(u.protocol) || u.origin === 'null') throw badOption(`${what} "${text}" is not an http(s) origin`);
+  const trimmed = text.replace(/\/$/, '').toLowerCase();
+  if (u.origin !== trimmed && `${u.origin}` !== trimmed.replace(/:(80|443)$/, '')) {
+    throw badOption(`${what} "${text}" must be a bare origin like "https://api.example.com" (no path)`);
+  }
+  return u.origin;
+}
+
+function anchored(re: RegExp): RegExp {
+  const src = re.source;
+  if (!src.startsWith('^') || !src.endsWith('$') || src.endsWith('\\$')) {
+    throw badOption(`allow pattern ${String(re)} must be anchored with ^ and $`);
+  }
+  // Re-anchor as a whole so `^a|b$` cannot match a substring; drop stateful flags (g, y).
+  return new RegExp(`^(?:${src})$`, re.flags.replace(/[gy]/g, ''));
+}
+
+function hasPort(host: string): boolean {
+  return /:\d{1,5}$/.test(host) && !host.endsWith(']');
+}
+
+function badOption(message: string): GraylaneError {
+  return new GraylaneError('INVALID_OPTIONS', message);
+}

@@ -1,0 +1,36 @@
+/**
+ * The regex seam. graylane never runs regexes on the native backtracking engine: a platform
+ * supplies a linear-time engine (RE2JS), so a regex rule cannot stall the event loop (CFG-10) and
+ * the engine enters a bundle only when the application asks for it.
+ */
+
+/** Compiles a pattern to an unanchored "find" predicate; throws on an invalid pattern. */
+export interface RegexEngine {
+  readonly name: string;
+  compile(pattern: string): (subject: string) => boolean;
+}
+
+/** The part of the `re2js` package's `RE2JS` class that graylane uses. */
+export interface Re2jsLike {
+  compile(pattern: string): { test(input: string): boolean };
+}
+
+/**
+ * Wraps the `RE2JS` class from the `re2js` package as a {@link RegexEngine}. Lookaround and
+ * backreferences are not RE2 syntax, so such patterns fail to compile (CFG-09).
+ *
+ * @example
+ * ```ts
+ * import { RE2JS } from 're2js';
+ * const config = parseConfig(doc, { regex: createRe2Engine(RE2JS) });
+ * ```
+ */
+export function createRe2Engine(re2js: Re2jsLike): RegexEngine {
+  return {
+    name: 're2js',
+    compile(pattern) {
+      const re = re2js.compile(pattern);
+      return (subject) => re.test(subject);
+    },
+  };
+}

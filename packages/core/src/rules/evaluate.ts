@@ -1,0 +1,111 @@
+import type { CompiledRule, GrayConfig } from '../config/types.js';
+import { bucket } from '../hash/bucket.js';
+import { MAX_SUBJECT_LENGTH } from '../limits.js';
+import { reasonForRejection } from '../reasons.js';
+import { conditionValue, lookup } from './lookup.js';
+import type { Decision, GrayRequest, RejectedMarker } from './types.js';
+
+/** How one rule fared for one request. */
+export type RuleOutcome = 'matched' | 'no_match' | 'outside_window' | 'no_subject';
+
+/** One step of an explanation. */
+export interface RuleTrace {
+  readonly ruleId: string;
+  readonly outcome: RuleOutcome;
+  /** One line per condition or check, e.g. `header x-user-group = "qa" equals "qa": yes`. */
+  readonly details: readonly string[];
+}
+
+/** Options for {@link decide}. */
+export interface DecideOptions {
+  /** A marker that was present but ignored: reported as the reason if the default is served. */
+  readonly rejected?: RejectedMarker | undefined;
+}
+
+/**
+ * Decides the version for a request from the config's rules: first matching rule wins, else the
+ * default. Pure and total: it never throws, whatever the request holds (RELIABILITY I1).
+ * Markers are read by the platform packages before this is called.
+ *
+ * @example
+ * ```ts
+ * const d = decide(config, { path: '/api/checkout', headers: { 'x-user-group': 'qa' } });
+ * d.version; // 'beta'
+ * d.reason;  // 'rule'
+ * ```
+ */
+export function decide(config: GrayConfig, request: GrayRequest, options: DecideOptions = {}): Decision {
+  try {
+    return evaluate(config, request, options.rejected, undefined);
+  } catch {
+    return { version: config.default, reason: 'default', source: 'default' };
+  }
+}
+
+/** @internal Shared by `decide` and `explain`; pushes trace steps when `trace` is given. */
+export function evaluate(
+  config: GrayConfig,
+  request: GrayRequest,
+  rejected: RejectedMarker | undefined,
+  trace: RuleTrace[] | undefined,
+): Decision {
+  const now = typeof request.now === 'number' && Number.isFinite(request.now) ? request.now : Date.now();
+  let outsideWindow: string | undefined;
+  for (const rule of config.rules) {
+    const details: string[] | undefined = trace ? [] : undefined;
+    const outcome = tryRule(rule, request, now, details);
+    if (trace && details) trace.push({ ruleId: rule.id, outcome: outcome.kind, details });
+    if (outcome.kind === 'matched') return outcome.decision;
+    if (outcome.kind === 'outside_window') outsideWindow ??= rule.id;
+  }
+  if (rejected) {
+    return { version: config.default, reason: reasonForRejection(rejected.reason), source: 'default', rejected };
+  }
+  if (outsideWindow !== undefined) {
+    return { version: config.default, reason: 'outside_window', source: 'default', ruleId: outsideWindow };
+  }
+  return { version: config.default, reason: 'default', source: 'default' };
+}
+
+type Outcome = { kind: 'matched'; decision: Decision } | { kind: Exclude<RuleOutcome, 'matched'> };
+
+function tryRule(rule: CompiledRule, req: GrayRequest, now: number, details: string[] | undefined): Outcome {
+  let matched = true;
+  for (const c of rule.conditions) {
+    const value = conditionValue(c, req);
+    const ok = c.matcher.test(value);
+    if (details) {
+      const shown = value === undefined ? 'absent' : JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+      details.push(`${c.kind}${c.name === undefined ? '' : ` ${c.name}`} = ${shown} ${c.matcher.describe}: ${ok ? 'yes' : 'no'}`);
+    }
+    if (!ok) {
+      matched = false;
+      if (!details) break;
+    }
+  }
+  if (!matched) return { kind: 'no_match' };
+  if ((rule.from !== undefined && now < rule.from) || (rule.until !== undefined && now >= rule.until)) {
+    details?.push(`now ${new Date(now).toISOString()} is outside [${iso(rule.from)}, ${iso(rule.until)})`);
+    return { kind: 'outside_window' };
+  }
+  if (rule.kind === 'version') {
+    return { kind: 'matched', decision: { version: rule.version, reason: 'rule', source: 'rules', ruleId: rule.id } };
+  }
+  const { kind, name } = rule.bucketBy;
+  const source = kind === 'attr' ? req.attrs : kind === 'header' ? req.headers : kind === 'cookie' ? req.cookies : req.query;
+  const subject = lookup(source, name);
+  // WT-05: an absent, empty or oversized subject skips the split rather than guessing.
+  if (subject === undefined || subject === '' || subject.length > MAX_SUBJECT_LENGTH) {
+    details?.push(`no usable subject in ${kind}:${name}; split skipped`);
+    return { kind: 'no_subject' };
+  }
+  const b = bucket(rule.salt, subject);
+  const arm = rule.arms.find((a) => b < a.end) ?? rule.arms[rule.arms.length - 1];
+  const version = arm?.version ?? '';
+  details?.push(`bucket(${JSON.stringify(rule.salt)}, ${kind}:${name}) = ${b} → ${version}`);
+  return { kind: 'matched', decision: { version, reason: 'weight', source: 'rules', ruleId: rule.id, bucket: b } };
+}
+
+function iso(ms: number | undefined): string {
+  return ms === undefined ? '…' : new Date(ms).toISOString();
+}
