@@ -4,7 +4,10 @@ import { GraylaneError } from '../errors.js';
  * One allowlist entry:
  * - an exact origin, `"https://api.example.com"` (scheme, host and port must all match);
  * - an exact host, `"orders.internal"` (any port, http or https) or `"orders.internal:8080"`;
- * - a RegExp anchored with `^…$`, tested against the URL's origin (`https://x.example.com`).
+ * - a RegExp that starts with `^` and ends with `$` or `\/`, tested against the URL's origin
+ *   (`https://x.example.com`) and the origin followed by `/` — never against the path, query,
+ *   fragment or userinfo, so `/^https:\/\/svc-\d+\.example\.com\//` cannot be fooled by
+ *   `https://evil.com/https://svc-1.example.com/`.
  */
 export type AllowEntry = string | RegExp;
 
@@ -62,7 +65,8 @@ export function createAllowlist(policy: PropagationPolicy = {}): Allowlist {
       const u = parse(typeof url === 'string' ? url : url?.href, own);
       if (!u || !HTTP_SCHEMES.has(u.protocol)) return false;
       if (u.origin === own || origins.has(u.origin) || hosts.has(u.host) || hostnames.has(u.hostname)) return true;
-      return patterns.some((re) => re.test(u.origin));
+      const origin = u.origin;
+      return patterns.some((re) => re.test(origin) || re.test(`${origin}/`));
     },
   };
 }
@@ -110,8 +114,9 @@ function normalizeOrigin(text: string, what: string): string {
 
 function anchored(re: RegExp): RegExp {
   const src = re.source;
-  if (!src.startsWith('^') || !src.endsWith('$') || src.endsWith('\\$')) {
-    throw badOption(`allow pattern ${String(re)} must be anchored with ^ and $`);
+  const endsAnchored = (src.endsWith('$') && !src.endsWith('\\$')) || src.endsWith('\\/') || src.endsWith('/');
+  if (!src.startsWith('^') || !endsAnchored) {
+    throw badOption(`allow pattern ${String(re)} must start with ^ and end with $ or \\/ (anchored to the origin)`);
   }
   // Re-anchor as a whole so `^a|b$` cannot match a substring; drop stateful flags (g, y).
   return new RegExp(`^(?:${src})$`, re.flags.replace(/[gy]/g, ''));

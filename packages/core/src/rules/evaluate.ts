@@ -93,7 +93,7 @@ function tryRule(rule: CompiledRule, req: GrayRequest, now: number, details: str
   }
   const { kind, name } = rule.bucketBy;
   const source = kind === 'attr' ? req.attrs : kind === 'header' ? req.headers : kind === 'cookie' ? req.cookies : req.query;
-  const subject = lookup(source, name);
+  const subject = lookup(source, name, kind === 'attr');
   // WT-05: an absent, empty or oversized subject skips the split rather than guessing.
   if (subject === undefined || subject === '' || subject.length > MAX_SUBJECT_LENGTH) {
     details?.push(`no usable subject in ${kind}:${name}; split skipped`);

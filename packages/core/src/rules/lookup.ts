@@ -2,7 +2,7 @@ import type { CompiledCondition } from '../config/types.js';
 import type { GrayRequest, RequestLookup } from './types.js';
 
 /** Reads one keyed value; own keys only (a `__proto__` lookup finds nothing), never throws. */
-export function lookup(source: RequestLookup | GrayRequest['attrs'], name: string): string | undefined {
+export function lookup(source: RequestLookup | GrayRequest['attrs'], name: string, scalars = false): string | undefined {
   if (source === undefined) return undefined;
   if (typeof source === 'function') {
     try {
@@ -15,7 +15,8 @@ export function lookup(source: RequestLookup | GrayRequest['attrs'], name: strin
   if (!Object.hasOwn(source, name)) return undefined;
   const v: unknown = (source as Record<string, unknown>)[name];
   if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  // Only caller-supplied attributes may be numbers or booleans (`userId: 42`); wire values are strings.
+  if (scalars && ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean')) return String(v);
   if (Array.isArray(v)) return v.every((x) => typeof x === 'string') ? v.join(', ') : undefined;
   return undefined;
 }
@@ -36,7 +37,7 @@ export function conditionValue(c: CompiledCondition, req: GrayRequest): string |
     case 'query':
       return lookup(req.query, c.name as string);
     case 'attr':
-      return lookup(req.attrs, c.name as string);
+      return lookup(req.attrs, c.name as string, true);
   }
 }
 

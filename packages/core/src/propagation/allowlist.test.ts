@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { isGraylaneError } from '../errors.js';
+import { createAllowlist, shouldPropagate } from './allowlist.js';
+
+const policy = { origin: 'https://app.example.com', allow: ['https://api.example.com', /^https:\/\/svc-\d+\.example\.com\//] };
+const allow = createAllowlist(policy);
+
+describe('createAllowlist (S-BR evil URL suite)', () => {
+  it.each([
+    ['BR-01', '/api/x', true],
+    ['BR-02', 'https://app.example.com/x', true],
+    ['BR-03', '//evil.com/x', false],
+    ['BR-04', 'https://api.example.com/v1', true],
+    ['BR-05', 'https://api.example.com.evil.com/v1', false],
+    ['BR-06', 'https://evil.com/?u=https://api.example.com', false],
+    ['BR-06', 'https://evil.com/#api.example.com', false],
+    ['BR-07', 'https://api.example.com@evil.com/', false],
+    ['BR-07', 'https://user:pw@api.example.com/', true],
+    ['BR-08', 'http://api.example.com/', false],
+    ['BR-08', 'https://api.example.com:444/', false],
+    ['BR-09', 'HTTPS://API.EXAMPLE.COM/', true],
+    ['BR-10', 'https://xn--pple-43d.com/', false],
+    ['BR-10', 'https://api.example.com./', false],
+    ['BR-11', 'data:text/plain,hi', false],
+    ['BR-11', 'blob:https://app.example.com/uuid', false],
+    ['BR-11', 'about:blank', false],
+    ['BR-11', 'http://[::1', false],
+    ['BR-12', 'https://svc-1.example.com/', true],
+    ['BR-12', 'https://svc-1.example.com.evil.com/', false],
+    ['BR-12', 'https://x.com/https://svc-1.example.com/', false],
+  ] as const)('%s %s → %s', (_id, url, expected) => {
+    expect(allow.allows(url)).toBe(expected);
+  });
+
+  it('BR-12 init rejects unanchored regexes', () => {
+    for (const re of [/svc-\d+\.example\.com/, /^https:\/\/svc/, /svc\.example\.com$/]) {
+      let caught: unknown;
+      try {
+        createAllowlist({ allow: [re] });
+      } catch (err) {
+        caught = err;
+      }
+      expect(isGraylaneError(caught) && caught.code).toBe('INVALID_OPTIONS');
+    }
+  });
+
+  it('BR-14 a URL object whose href getter throws is refused without throwing', () => {
+    const evil = {
+      get href(): string {
+        throw new Error('boom');
+      },
+    };
+    expect(() => shouldPropagate(evil, policy)).not.toThrow();
+    expect(shouldPropagate(evil, policy)).toBe(false);
+  });
+
+  it('a g-flagged regex is stateless across calls', () => {
+    const a = createAllowlist({ allow: [/^https:\/\/g\.example\.com$/g] });
+    expect([a.allows('https://g.example.com/'), a.allows('https://g.example.com/'), a.allows('https://g.example.com/')]).toEqual([true, true, true]);
+  });
+
+  it('host entries (Node allowHosts): exact host with any port, or host:port exactly', () => {
+    const nodeAllow = createAllowlist({ allow: ['orders.internal', 'pricing.internal:8080', '127.0.0.1'] });
+    expect(nodeAllow.allows('http://orders.internal:3000/x')).toBe(true);
+    expect(nodeAllow.allows('https://orders.internal/x')).toBe(true);
+    expect(nodeAllow.allows('http://orders.internal.evil.com/')).toBe(false);
+    expect(nodeAllow.allows('http://pricing.internal:8080/')).toBe(true);
+    expect(nodeAllow.allows('http://pricing.internal:8081/')).toBe(false);
+    expect(nodeAllow.allows('http://127.0.0.1:4000/')).toBe(true);
+    expect(nodeAllow.allows('http://api.stripe.com/')).toBe(false);
+    expect(nodeAllow.allows('http://localhost.evil.com/')).toBe(false);
+  });
+
+  it('rejects entries that are neither origins nor hosts, and origins with paths', () => {
+    expect(() => createAllowlist({ allow: ['https://api.example.com/v1'] })).toThrow(/bare origin/);
+    expect(() => createAllowlist({ allow: ['not a host!'] })).toThrow(/not an origin/);
+    expect(() => createAllowlist({ allow: ['ftp://files.example.com'] })).toThrow(/http\(s\) origin/);
+  });
+
+  it('with no policy nothing is allowed (no same-origin without an origin)', () => {
+    expect(createAllowlist().allows('https://anything.example/')).toBe(false);
+  });
+});
