@@ -9,7 +9,13 @@ const noEnterWith = {
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', 'coverage/**', 'bench/results/**'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/.turbo/**',
+      'coverage/**',
+      'bench/results/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -22,23 +28,40 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       'no-restricted-syntax': ['error', noEnterWith],
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@graylane/*/src/*', '@graylane/*/dist/*'], message: 'Import packages by their public entry points.' }] },
+        {
+          patterns: [
+            {
+              group: ['@graylane/*/src/*', '@graylane/*/dist/*'],
+              message: 'Import packages by their public entry points.',
+            },
+          ],
+        },
       ],
     },
   },
   {
     files: ['packages/core/src/**/*.ts', 'packages/browser/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['node:*'], message: 'core and browser are platform-neutral: no node: imports.' },
-            { group: ['@graylane/*/src/*', '@graylane/*/dist/*'], message: 'Import packages by their public entry points.' },
+            {
+              group: ['node:*'],
+              message: 'core and browser are platform-neutral: no node: imports.',
+            },
+            {
+              group: ['@graylane/*/src/*', '@graylane/*/dist/*'],
+              message: 'Import packages by their public entry points.',
+            },
           ],
         },
       ],

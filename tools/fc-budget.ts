@@ -4,7 +4,8 @@
  */
 export function propertyBudget(): { numRuns: number; interruptAfterTimeLimit: number } {
   const fromEnv = Number(process.env['GRAYLANE_FC_SECONDS']);
-  const seconds = Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : process.env['CI'] === 'true' ? 20 : 10;
+  const seconds =
+    Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : process.env['CI'] === 'true' ? 20 : 10;
   return { numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000 };
 }
 

@@ -23,7 +23,12 @@ export {
   MAX_VERSION_LENGTH,
 } from './limits.js';
 
-export { DECISION_REASONS, MARKER_REJECTIONS, MARKER_SOURCES, reasonForRejection } from './reasons.js';
+export {
+  DECISION_REASONS,
+  MARKER_REJECTIONS,
+  MARKER_SOURCES,
+  reasonForRejection,
+} from './reasons.js';
 export type { DecisionReason, MarkerRejection, MarkerSource } from './reasons.js';
 
 export { VERSION_PATTERN, isVersionLabel } from './version.js';
@@ -52,7 +57,13 @@ export { decide } from './rules/evaluate.js';
 export type { DecideOptions, RuleOutcome, RuleTrace } from './rules/evaluate.js';
 export { explain, formatExplanation } from './rules/explain.js';
 export type { Explanation } from './rules/explain.js';
-export type { Decision, DecisionSource, GrayRequest, RejectedMarker, RequestLookup } from './rules/types.js';
+export type {
+  Decision,
+  DecisionSource,
+  GrayRequest,
+  RejectedMarker,
+  RequestLookup,
+} from './rules/types.js';
 
 export { parseMarker, trimOws } from './markers/parse.js';
 export type { MarkerPolicy, MarkerResult } from './markers/parse.js';

@@ -12,13 +12,7 @@ export const MARKER_SOURCES: readonly MarkerSource[] = ['header', 'cookie', 'que
 
 /** Why a present marker was treated as absent (RELIABILITY I3: ignore, don't reject). */
 export type MarkerRejection =
-  | 'too_long'
-  | 'charset'
-  | 'ambiguous'
-  | 'unknown'
-  | 'bad_signature'
-  | 'expired'
-  | 'untrusted';
+  'too_long' | 'charset' | 'ambiguous' | 'unknown' | 'bad_signature' | 'expired' | 'untrusted';
 
 /** Every marker rejection, for pre-registering metric series. */
 export const MARKER_REJECTIONS: readonly MarkerRejection[] = [

@@ -25,14 +25,34 @@ const fixtures: [string, string | string[], string][] = [
   ['percent-encoded value', 'gray=be%74a', 'gray'],
   ['bad encoding dropped', 'gray=%ZZ', 'gray'],
   ['empty value dropped', 'gray=', 'gray'],
-  ['member 180 is read', Array.from({ length: 180 }, (_, i) => (i === 179 ? 'gray=beta' : `k${i}=v`)).join(','), 'gray'],
-  ['member 181 is not read', Array.from({ length: 181 }, (_, i) => (i === 180 ? 'gray=beta' : `k${i}=v`)).join(','), 'gray'],
+  [
+    'member 180 is read',
+    Array.from({ length: 180 }, (_, i) => (i === 179 ? 'gray=beta' : `k${i}=v`)).join(','),
+    'gray',
+  ],
+  [
+    'member 181 is not read',
+    Array.from({ length: 181 }, (_, i) => (i === 180 ? 'gray=beta' : `k${i}=v`)).join(','),
+    'gray',
+  ],
   ['4096-byte member kept', `big=${'x'.repeat(4092)},gray=beta`, 'big'],
   ['4097-byte member skipped', `big=${'x'.repeat(4093)},gray=beta`, 'gray'],
   ['total 8192 reached exactly', `a=${'x'.repeat(4094)},b=${'y'.repeat(4083)},gray=beta`, 'gray'],
   ['total 8192 exceeded', `a=${'x'.repeat(4094)},b=${'y'.repeat(4084)},gray=beta`, 'gray'],
-  ['combined headers share the limits', [Array.from({ length: 179 }, (_, i) => `k${i}=v`).join(','), 'gray=beta,late=1'], 'late'],
-  ['invalid members do not count toward 180', [...Array.from({ length: 50 }, () => 'novalue='), ...Array.from({ length: 179 }, (_, i) => `k${i}=v`), 'gray=beta'].join(','), 'gray'],
+  [
+    'combined headers share the limits',
+    [Array.from({ length: 179 }, (_, i) => `k${i}=v`).join(','), 'gray=beta,late=1'],
+    'late',
+  ],
+  [
+    'invalid members do not count toward 180',
+    [
+      ...Array.from({ length: 50 }, () => 'novalue='),
+      ...Array.from({ length: 179 }, (_, i) => `k${i}=v`),
+      'gray=beta',
+    ].join(','),
+    'gray',
+  ],
 ];
 
 describe('CONF-03 OTel W3CBaggagePropagator boundary fixtures', () => {

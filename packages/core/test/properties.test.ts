@@ -40,25 +40,56 @@ describe('properties (RELIABILITY §4)', () => {
   it(
     'P4 allowlist: a host outside the list never passes, wherever allowed hosts appear elsewhere in the URL',
     () => {
-      const allow = createAllowlist({ origin: 'https://app.example.com', allow: ['https://api.example.com', /^https:\/\/svc-\d+\.example\.com\//] });
-      const allowedText = fc.constantFrom('api.example.com', 'app.example.com', 'svc-1.example.com', 'https://api.example.com');
-      const host = fc.oneof(
-        fc.domain(),
-        allowedText.map((a) => `${a.replace('https://', '')}.evil.com`),
-        fc.ipV4(),
-        fc.constant('localhost.evil.com'),
-      ).filter((h) => !['api.example.com', 'app.example.com'].includes(h) && !/^svc-\d+\.example\.com$/.test(h));
+      const allow = createAllowlist({
+        origin: 'https://app.example.com',
+        allow: ['https://api.example.com', /^https:\/\/svc-\d+\.example\.com\//],
+      });
+      const allowedText = fc.constantFrom(
+        'api.example.com',
+        'app.example.com',
+        'svc-1.example.com',
+        'https://api.example.com',
+      );
+      const host = fc
+        .oneof(
+          fc.domain(),
+          allowedText.map((a) => `${a.replace('https://', '')}.evil.com`),
+          fc.ipV4(),
+          fc.constant('localhost.evil.com'),
+        )
+        .filter(
+          (h) =>
+            !['api.example.com', 'app.example.com'].includes(h) &&
+            !/^svc-\d+\.example\.com$/.test(h),
+        );
       fc.assert(
         fc.property(
           fc.constantFrom('https', 'http'),
-          fc.option(allowedText.map((a) => `${a.replace('https://', '')}@`), { nil: '' }),
+          fc.option(
+            allowedText.map((a) => `${a.replace('https://', '')}@`),
+            { nil: '' },
+          ),
           host,
-          fc.option(fc.integer({ min: 1, max: 65535 }).map((p) => `:${p}`), { nil: '' }),
-          fc.option(allowedText.map((a) => `/${a}`), { nil: '/' }),
-          fc.option(allowedText.map((a) => `?u=${a}`), { nil: '' }),
-          fc.option(allowedText.map((a) => `#${a}`), { nil: '' }),
+          fc.option(
+            fc.integer({ min: 1, max: 65535 }).map((p) => `:${p}`),
+            { nil: '' },
+          ),
+          fc.option(
+            allowedText.map((a) => `/${a}`),
+            { nil: '/' },
+          ),
+          fc.option(
+            allowedText.map((a) => `?u=${a}`),
+            { nil: '' },
+          ),
+          fc.option(
+            allowedText.map((a) => `#${a}`),
+            { nil: '' },
+          ),
           (scheme, userinfo, h, port, path, query, fragment) => {
-            expect(allow.allows(`${scheme}://${userinfo}${h}${port}${path}${query}${fragment}`)).toBe(false);
+            expect(
+              allow.allows(`${scheme}://${userinfo}${h}${port}${path}${query}${fragment}`),
+            ).toBe(false);
           },
         ),
         budget,
@@ -71,16 +102,28 @@ describe('properties (RELIABILITY §4)', () => {
     'P5 config loader: any byte mutation either yields a fully valid config or keeps the LKG; Object.prototype untouched',
     () => {
       const mutation = fc.oneof(
-        fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 6 }) }),
+        fc.record({
+          kind: fc.constant('flip' as const),
+          at: fc.nat(),
+          bit: fc.integer({ min: 0, max: 6 }),
+        }),
         fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-        fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.string({ maxLength: 8 }) }),
+        fc.record({
+          kind: fc.constant('insert' as const),
+          at: fc.nat(),
+          text: fc.string({ maxLength: 8 }),
+        }),
       );
       fc.assert(
         fc.property(fc.array(mutation, { minLength: 1, maxLength: 4 }), (mutations) => {
           let text = SEED_TEXT;
           for (const m of mutations) {
             const at = m.at % (text.length + 1);
-            if (m.kind === 'flip' && at < text.length) text = text.slice(0, at) + String.fromCharCode(text.charCodeAt(at) ^ (1 << m.bit)) + text.slice(at + 1);
+            if (m.kind === 'flip' && at < text.length)
+              text =
+                text.slice(0, at) +
+                String.fromCharCode(text.charCodeAt(at) ^ (1 << m.bit)) +
+                text.slice(at + 1);
             if (m.kind === 'truncate') text = text.slice(0, at);
             if (m.kind === 'insert') text = text.slice(0, at) + m.text + text.slice(at);
           }
@@ -107,23 +150,31 @@ describe('properties (RELIABILITY §4)', () => {
     'P6 swap-on-change: any re-serialisation with shuffled keys and whitespace emits no change event',
     () => {
       const reserialize = (value: unknown, order: number[], ws: string): string => {
-        if (Array.isArray(value)) return `[${ws}${value.map((v) => reserialize(v, order, ws)).join(`,${ws}`)}]`;
+        if (Array.isArray(value))
+          return `[${ws}${value.map((v) => reserialize(v, order, ws)).join(`,${ws}`)}]`;
         if (value === null || typeof value !== 'object') return JSON.stringify(value);
         const keys = Object.keys(value);
-        const shuffled = keys.map((k, i) => ({ k, o: order[i % order.length] ?? 0 })).sort((a, b) => a.o - b.o).map((x) => x.k);
+        const shuffled = keys
+          .map((k, i) => ({ k, o: order[i % order.length] ?? 0 }))
+          .sort((a, b) => a.o - b.o)
+          .map((x) => x.k);
         return `{${ws}${shuffled.map((k) => `${JSON.stringify(k)}${ws}:${ws}${reserialize((value as Record<string, unknown>)[k], order, ws)}`).join(`,${ws}`)}${ws}}`;
       };
       fc.assert(
-        fc.property(fc.array(fc.nat(), { minLength: 1, maxLength: 8 }), fc.constantFrom('', ' ', '\n', '\t', '  \n '), (order, ws) => {
-          const store = createConfigStore({ initial: SAMPLE });
-          let changes = 0;
-          store.subscribe((e) => {
-            if (e.type === 'change') changes++;
-          });
-          expect(store.update(reserialize(SAMPLE, order, ws)).status).toBe('unchanged');
-          expect(changes).toBe(0);
-          expect(store.get().version).toBe(1);
-        }),
+        fc.property(
+          fc.array(fc.nat(), { minLength: 1, maxLength: 8 }),
+          fc.constantFrom('', ' ', '\n', '\t', '  \n '),
+          (order, ws) => {
+            const store = createConfigStore({ initial: SAMPLE });
+            let changes = 0;
+            store.subscribe((e) => {
+              if (e.type === 'change') changes++;
+            });
+            expect(store.update(reserialize(SAMPLE, order, ws)).status).toBe('unchanged');
+            expect(changes).toBe(0);
+            expect(store.get().version).toBe(1);
+          },
+        ),
         budget,
       );
     },
@@ -134,14 +185,19 @@ describe('properties (RELIABILITY §4)', () => {
     'P7 monotonic ramp and stickiness: raising beta only adds subjects; the same id always lands the same',
     () => {
       fc.assert(
-        fc.property(fc.string(), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 }), (id, a, b) => {
-          fc.pre(id.length > 0);
-          const [lo, hi] = a <= b ? [a, b] : [b, a];
-          const low = decide(parseConfig(splitConfig(lo)), { attrs: { userId: id } });
-          const high = decide(parseConfig(splitConfig(hi)), { attrs: { userId: id } });
-          if (low.version === 'beta') expect(high.version).toBe('beta');
-          expect(decide(parseConfig(splitConfig(lo)), { attrs: { userId: id } })).toEqual(low);
-        }),
+        fc.property(
+          fc.string(),
+          fc.integer({ min: 0, max: 100 }),
+          fc.integer({ min: 0, max: 100 }),
+          (id, a, b) => {
+            fc.pre(id.length > 0);
+            const [lo, hi] = a <= b ? [a, b] : [b, a];
+            const low = decide(parseConfig(splitConfig(lo)), { attrs: { userId: id } });
+            const high = decide(parseConfig(splitConfig(hi)), { attrs: { userId: id } });
+            if (low.version === 'beta') expect(high.version).toBe('beta');
+            expect(decide(parseConfig(splitConfig(lo)), { attrs: { userId: id } })).toEqual(low);
+          },
+        ),
         budget,
       );
     },
@@ -155,20 +211,33 @@ describe('properties (RELIABILITY §4)', () => {
       const quant = fc.constantFrom('', '*', '+', '?', '{1,3}');
       const pattern = fc
         .array(fc.tuple(atom, quant), { minLength: 1, maxLength: 12 })
-        .chain((parts) => fc.constantFrom('^', '').map((anchor) => `${anchor}(${parts.map(([a, q]) => a + q).join('')})+$`));
+        .chain((parts) =>
+          fc
+            .constantFrom('^', '')
+            .map((anchor) => `${anchor}(${parts.map(([a, q]) => a + q).join('')})+$`),
+        );
       let worst = 0;
       fc.assert(
-        fc.property(pattern, fc.string({ maxLength: 256 }), fc.constantFrom('a', 'ab', 'x'), (p, tail, unit) => {
-          const config = validateConfig(
-            { versions: ['stable', 'beta'], default: 'stable', rules: [{ id: 'rx', match: { path: { regex: p } }, version: 'beta' }] },
-            { regex: re2 },
-          );
-          if (!config.ok) return;
-          const subject = (unit.repeat(128) + tail).slice(0, 256);
-          const t = performance.now();
-          decide(config.config, { path: subject });
-          worst = Math.max(worst, performance.now() - t);
-        }),
+        fc.property(
+          pattern,
+          fc.string({ maxLength: 256 }),
+          fc.constantFrom('a', 'ab', 'x'),
+          (p, tail, unit) => {
+            const config = validateConfig(
+              {
+                versions: ['stable', 'beta'],
+                default: 'stable',
+                rules: [{ id: 'rx', match: { path: { regex: p } }, version: 'beta' }],
+              },
+              { regex: re2 },
+            );
+            if (!config.ok) return;
+            const subject = (unit.repeat(128) + tail).slice(0, 256);
+            const t = performance.now();
+            decide(config.config, { path: subject });
+            worst = Math.max(worst, performance.now() - t);
+          },
+        ),
         budget,
       );
       // The target is < 5 ms; the assertion leaves headroom for GC pauses on a loaded 2-core CI

@@ -18,11 +18,16 @@ export function compileMatch(
   regex: RegexEngine | undefined,
 ): CompiledCondition[] | undefined {
   if (doc === undefined) return [];
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return issues.add(path, 'must be an object');
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    return issues.add(path, 'must be an object');
   const before = issues.errors.length;
   const out: CompiledCondition[] = [];
   for (const key of Object.keys(doc)) {
-    if (!MATCH_KEYS.has(key)) issues.add(`${path}.${key}`, 'unknown condition (header, cookie, query, attrs, path, host, method)');
+    if (!MATCH_KEYS.has(key))
+      issues.add(
+        `${path}.${key}`,
+        'unknown condition (header, cookie, query, attrs, path, host, method)',
+      );
   }
   for (const kind of SINGLE) {
     if (doc[kind] === undefined) continue;
@@ -40,9 +45,10 @@ export function compileMatch(
     for (const name of Object.keys(entries)) {
       const at = `${path}.${group}.${name}`;
       if (kind === 'header' && !HEADER_NAME.test(name)) issues.add(at, 'not a valid header name');
-      else if (name.length === 0 || name.length > 256) issues.add(at, 'names must be 1–256 characters');
-      // eslint-disable-next-line no-control-regex
-      else if (/[^\x21-\x7e]/.test(name)) issues.warn(at, 'name has non-ASCII or space characters; lookups are byte-exact');
+      else if (name.length === 0 || name.length > 256)
+        issues.add(at, 'names must be 1–256 characters');
+      else if (/[^\x21-\x7e]/.test(name))
+        issues.warn(at, 'name has non-ASCII or space characters; lookups are byte-exact');
       const matcher = compileMatcher(entries[name], at, issues, regex);
       if (matcher) out.push({ kind, name: kind === 'header' ? name.toLowerCase() : name, matcher });
     }

@@ -1,4 +1,9 @@
-import { MAX_IN_LIST, MAX_MATCH_VALUE_LENGTH, MAX_REGEX_PATTERN_LENGTH, MAX_REGEX_SUBJECT_LENGTH } from '../limits.js';
+import {
+  MAX_IN_LIST,
+  MAX_MATCH_VALUE_LENGTH,
+  MAX_REGEX_PATTERN_LENGTH,
+  MAX_REGEX_SUBJECT_LENGTH,
+} from '../limits.js';
 import type { JsonValue } from '../json/parse.js';
 import type { RegexEngine } from '../regex.js';
 import type { CompiledMatcher, MatcherOperator } from './types.js';
@@ -36,13 +41,17 @@ export function compileMatcher(
       return typeof arg === 'string' ? equals(arg, issues, at) : issues.add(at, 'must be a string');
     case 'prefix':
     case 'suffix':
-      return typeof arg === 'string' ? affix(op, arg, issues, at) : issues.add(at, 'must be a string');
+      return typeof arg === 'string'
+        ? affix(op, arg, issues, at)
+        : issues.add(at, 'must be a string');
     case 'in':
       return oneOf(arg, issues, at);
     case 'exists':
       return typeof arg === 'boolean' ? exists(arg) : issues.add(at, 'must be true or false');
     case 'regex':
-      return typeof arg === 'string' ? compileRegex(arg, issues, at, regex) : issues.add(at, 'must be a string');
+      return typeof arg === 'string'
+        ? compileRegex(arg, issues, at, regex)
+        : issues.add(at, 'must be a string');
   }
 }
 
@@ -55,7 +64,8 @@ function usable(value: string | undefined): value is string {
 }
 
 function warnSpaces(value: string, issues: Issues, at: string): void {
-  if (value !== value.trim()) issues.warn(at, `"${value}" has leading or trailing whitespace; matching is byte-exact`);
+  if (value !== value.trim())
+    issues.warn(at, `"${value}" has leading or trailing whitespace; matching is byte-exact`);
 }
 
 function equals(expected: string, issues: Issues, at: string): CompiledMatcher {
@@ -67,7 +77,12 @@ function equals(expected: string, issues: Issues, at: string): CompiledMatcher {
   };
 }
 
-function affix(op: 'prefix' | 'suffix', affixValue: string, issues: Issues, at: string): CompiledMatcher {
+function affix(
+  op: 'prefix' | 'suffix',
+  affixValue: string,
+  issues: Issues,
+  at: string,
+): CompiledMatcher {
   if (affixValue === '') issues.warn(at, `an empty ${op} matches every present value`);
   else warnSpaces(affixValue, issues, at);
   const describe = `${op === 'prefix' ? 'starts with' : 'ends with'} ${JSON.stringify(affixValue)}`;
@@ -78,7 +93,11 @@ function affix(op: 'prefix' | 'suffix', affixValue: string, issues: Issues, at: 
   return { op, describe, test };
 }
 
-function oneOf(arg: JsonValue | undefined, issues: Issues, at: string): CompiledMatcher | undefined {
+function oneOf(
+  arg: JsonValue | undefined,
+  issues: Issues,
+  at: string,
+): CompiledMatcher | undefined {
   if (!Array.isArray(arg) || arg.length === 0 || arg.length > MAX_IN_LIST) {
     return issues.add(at, `must be a list of 1 to ${MAX_IN_LIST} strings`);
   }

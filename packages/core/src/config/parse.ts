@@ -2,7 +2,13 @@ import { invalidConfig, type ConfigIssue } from '../errors.js';
 import { shortHash } from '../hash/bucket.js';
 import { utf8LengthUpTo } from '../hash/utf8.js';
 import { canonicalJson } from '../json/canonical.js';
-import { JsonError, parseJson, toJsonValue, type JsonObject, type JsonValue } from '../json/parse.js';
+import {
+  JsonError,
+  parseJson,
+  toJsonValue,
+  type JsonObject,
+  type JsonValue,
+} from '../json/parse.js';
 import { MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_RULES, MAX_VERSIONS } from '../limits.js';
 import type { RegexEngine } from '../regex.js';
 import { isVersionLabel } from '../version.js';
@@ -19,9 +25,19 @@ export interface ParseConfigOptions {
 /** The outcome of {@link validateConfig}: never throws. */
 export type ValidationResult =
   | { readonly ok: true; readonly config: GrayConfig; readonly warnings: readonly ConfigIssue[] }
-  | { readonly ok: false; readonly errors: readonly ConfigIssue[]; readonly warnings: readonly ConfigIssue[] };
+  | {
+      readonly ok: false;
+      readonly errors: readonly ConfigIssue[];
+      readonly warnings: readonly ConfigIssue[];
+    };
 
-const ROOT_KEYS: ReadonlySet<string> = new Set(['$schema', 'versions', 'default', 'caseInsensitive', 'rules']);
+const ROOT_KEYS: ReadonlySet<string> = new Set([
+  '$schema',
+  'versions',
+  'default',
+  'caseInsensitive',
+  'rules',
+]);
 
 /**
  * Validates and compiles a configuration document. Every problem is reported at once, each with
@@ -104,17 +120,25 @@ function readDocument(input: unknown, issues: Issues): JsonObject | undefined {
   return value;
 }
 
-function compile(doc: JsonObject, issues: Issues, regex: RegexEngine | undefined): GrayConfig | undefined {
+function compile(
+  doc: JsonObject,
+  issues: Issues,
+  regex: RegexEngine | undefined,
+): GrayConfig | undefined {
   for (const key of Object.keys(doc)) {
     if (!ROOT_KEYS.has(key)) issues.add(`$.${key}`, 'unknown field');
   }
   const versions = readVersions(doc['versions'], issues);
   const fallback = doc['default'];
   if (typeof fallback !== 'string' || !versions.includes(fallback)) {
-    issues.add('$.default', `must be one of the declared versions (${versions.join(', ') || 'none'})`);
+    issues.add(
+      '$.default',
+      `must be one of the declared versions (${versions.join(', ') || 'none'})`,
+    );
   }
   const ci = doc['caseInsensitive'];
-  if (ci !== undefined && typeof ci !== 'boolean') issues.add('$.caseInsensitive', 'must be true or false');
+  if (ci !== undefined && typeof ci !== 'boolean')
+    issues.add('$.caseInsensitive', 'must be true or false');
   const rules = readRules(doc['rules'], new Set(versions), issues, regex);
   if (issues.errors.length > 0 || typeof fallback !== 'string') return undefined;
 

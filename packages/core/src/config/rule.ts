@@ -30,7 +30,11 @@ const RULE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const BUCKET_BY = /^(header|cookie|query|attr):(.{1,256})$/;
 
 /** Validates and compiles one rule. Returns undefined for invalid or disabled rules. */
-export function compileRule(doc: JsonValue, path: string, ctx: RuleContext): CompiledRule | undefined {
+export function compileRule(
+  doc: JsonValue,
+  path: string,
+  ctx: RuleContext,
+): CompiledRule | undefined {
   const { issues } = ctx;
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     return issues.add(path, 'a rule must be an object');
@@ -43,7 +47,8 @@ export function compileRule(doc: JsonValue, path: string, ctx: RuleContext): Com
     issues.add(`${path}.description`, 'must be a string');
   }
   const enabled = doc['enabled'];
-  if (enabled !== undefined && typeof enabled !== 'boolean') issues.add(`${path}.enabled`, 'must be true or false');
+  if (enabled !== undefined && typeof enabled !== 'boolean')
+    issues.add(`${path}.enabled`, 'must be true or false');
   const conditions = compileMatch(doc['match'], `${path}.match`, issues, ctx.regex);
   const window = readWindow(doc['window'], `${path}.window`, issues);
   const target = readTarget(doc, path, id ?? '', ctx);
@@ -54,7 +59,10 @@ export function compileRule(doc: JsonValue, path: string, ctx: RuleContext): Com
 function readId(doc: JsonObject, path: string, ctx: RuleContext): string | undefined {
   const id = doc['id'];
   if (typeof id !== 'string' || !RULE_ID.test(id)) {
-    return ctx.issues.add(`${path}.id`, 'must be 1–64 characters of A-Z a-z 0-9 _ . : - starting with a letter or digit');
+    return ctx.issues.add(
+      `${path}.id`,
+      'must be 1–64 characters of A-Z a-z 0-9 _ . : - starting with a letter or digit',
+    );
   }
   if (ctx.ids.has(id)) return ctx.issues.add(`${path}.id`, `duplicate rule id "${id}"`);
   ctx.ids.add(id);
@@ -65,7 +73,12 @@ type Target =
   | { kind: 'version'; version: string }
   | { kind: 'split'; arms: CompiledArm[]; bucketBy: BucketBy; salt: string };
 
-function readTarget(doc: JsonObject, path: string, id: string, ctx: RuleContext): Target | undefined {
+function readTarget(
+  doc: JsonObject,
+  path: string,
+  id: string,
+  ctx: RuleContext,
+): Target | undefined {
   const { issues, versions } = ctx;
   const version = doc['version'];
   const split = doc['split'];
@@ -73,7 +86,8 @@ function readTarget(doc: JsonObject, path: string, id: string, ctx: RuleContext)
     return issues.add(path, 'a rule needs exactly one of "version" or "split"');
   }
   if (version !== undefined) {
-    if (doc['bucketBy'] !== undefined) issues.add(`${path}.bucketBy`, 'only a "split" rule buckets');
+    if (doc['bucketBy'] !== undefined)
+      issues.add(`${path}.bucketBy`, 'only a "split" rule buckets');
     if (typeof version !== 'string' || !versions.has(version)) {
       return issues.add(`${path}.version`, `unknown version ${JSON.stringify(version)}`);
     }
@@ -89,25 +103,38 @@ function readTarget(doc: JsonObject, path: string, id: string, ctx: RuleContext)
   return { kind: 'split', arms, bucketBy, salt };
 }
 
-function readSplit(value: JsonValue | undefined, path: string, ctx: RuleContext): CompiledArm[] | undefined {
+function readSplit(
+  value: JsonValue | undefined,
+  path: string,
+  ctx: RuleContext,
+): CompiledArm[] | undefined {
   const { issues, versions } = ctx;
   if (!Array.isArray(value) || value.length === 0 || value.length > versions.size) {
-    return issues.add(path, 'must list 1 arm per version at most, like [{"version": "beta", "weight": 5}, …]');
+    return issues.add(
+      path,
+      'must list 1 arm per version at most, like [{"version": "beta", "weight": 5}, …]',
+    );
   }
   const seen = new Set<string>();
   const weights: { version: string; weight: number }[] = [];
   value.forEach((arm, i) => {
     const at = `${path}[${i}]`;
-    if (typeof arm !== 'object' || arm === null || Array.isArray(arm)) return issues.add(at, 'must be an object');
-    for (const key of Object.keys(arm)) if (key !== 'version' && key !== 'weight') issues.add(`${at}.${key}`, 'unknown field');
+    if (typeof arm !== 'object' || arm === null || Array.isArray(arm))
+      return issues.add(at, 'must be an object');
+    for (const key of Object.keys(arm))
+      if (key !== 'version' && key !== 'weight') issues.add(`${at}.${key}`, 'unknown field');
     const v = arm['version'];
     const w = arm['weight'];
-    if (typeof v !== 'string' || !versions.has(v)) issues.add(`${at}.version`, `unknown version ${JSON.stringify(v)}`);
+    if (typeof v !== 'string' || !versions.has(v))
+      issues.add(`${at}.version`, `unknown version ${JSON.stringify(v)}`);
     else if (seen.has(v)) issues.add(`${at}.version`, `"${v}" appears twice in the split`);
     else seen.add(v);
     // CFG-03: "50" / -10 / 1e309 (Infinity) / 50.5 are all rejected.
     if (typeof w !== 'number' || !Number.isSafeInteger(w) || w < 0) {
-      issues.add(`${at}.weight`, `must be a non-negative integer (got ${JSON.stringify(w) ?? String(w)})`);
+      issues.add(
+        `${at}.weight`,
+        `must be a non-negative integer (got ${JSON.stringify(w) ?? String(w)})`,
+      );
     } else if (typeof v === 'string') weights.push({ version: v, weight: w });
     return undefined;
   });
@@ -115,7 +142,10 @@ function readSplit(value: JsonValue | undefined, path: string, ctx: RuleContext)
   const sum = weights.reduce((a, b) => a + b.weight, 0);
   // CFG-04: never normalise silently.
   if (sum !== 100 && sum !== BUCKET_SPACE) {
-    return issues.add(path, `weights sum to ${sum}; they must sum to exactly 100 (percent) or 10000 (basis points)`);
+    return issues.add(
+      path,
+      `weights sum to ${sum}; they must sum to exactly 100 (percent) or 10000 (basis points)`,
+    );
   }
   const scale = BUCKET_SPACE / sum;
   let end = 0;
@@ -125,8 +155,13 @@ function readSplit(value: JsonValue | undefined, path: string, ctx: RuleContext)
   });
 }
 
-function readBucketBy(value: JsonValue | undefined, path: string, issues: Issues): BucketBy | undefined {
-  if (value === undefined) return issues.add(path, 'a split needs "bucketBy", e.g. "cookie:gray_uid" or "attr:userId"');
+function readBucketBy(
+  value: JsonValue | undefined,
+  path: string,
+  issues: Issues,
+): BucketBy | undefined {
+  if (value === undefined)
+    return issues.add(path, 'a split needs "bucketBy", e.g. "cookie:gray_uid" or "attr:userId"');
   const m = typeof value === 'string' ? BUCKET_BY.exec(value) : null;
   if (!m) return issues.add(path, 'must be header:NAME, cookie:NAME, query:NAME or attr:NAME');
   const kind = m[1] as BucketBy['kind'];
@@ -140,12 +175,15 @@ function readWindow(
   issues: Issues,
 ): { from: number | undefined; until: number | undefined } | undefined {
   if (value === undefined) return { from: undefined, until: undefined };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return issues.add(path, 'must be an object');
-  for (const key of Object.keys(value)) if (key !== 'from' && key !== 'until') issues.add(`${path}.${key}`, 'unknown field');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return issues.add(path, 'must be an object');
+  for (const key of Object.keys(value))
+    if (key !== 'from' && key !== 'until') issues.add(`${path}.${key}`, 'unknown field');
   const from = readInstant(value['from'], `${path}.from`, issues);
   const until = readInstant(value['until'], `${path}.until`, issues);
   if (from === null || until === null) return undefined;
-  if (from === undefined && until === undefined) return issues.add(path, 'needs "from", "until" or both');
+  if (from === undefined && until === undefined)
+    return issues.add(path, 'needs "from", "until" or both');
   if (from !== undefined && until !== undefined && until <= from) {
     return issues.add(path, '"until" must be later than "from" (the window is [from, until))');
   }
@@ -153,7 +191,11 @@ function readWindow(
 }
 
 /** undefined = absent; null = invalid (issue recorded). */
-function readInstant(value: JsonValue | undefined, path: string, issues: Issues): number | undefined | null {
+function readInstant(
+  value: JsonValue | undefined,
+  path: string,
+  issues: Issues,
+): number | undefined | null {
   if (value === undefined) return undefined;
   const ms = typeof value === 'string' ? parseInstant(value) : undefined;
   if (ms === undefined) {

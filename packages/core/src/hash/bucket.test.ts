@@ -6,7 +6,9 @@ import { utf8Bytes } from './utf8.js';
 
 const enc = new TextEncoder();
 // Read with JSON.parse: the file has lone-surrogate escapes that some JSON importers reject.
-const vectors = JSON.parse(readFileSync(new URL('../../spec/bucket.json', import.meta.url), 'utf8')) as {
+const vectors = JSON.parse(
+  readFileSync(new URL('../../spec/bucket.json', import.meta.url), 'utf8'),
+) as {
   vectors: { salt: string; subject: string; bucket: number }[];
 };
 
@@ -46,12 +48,11 @@ describe('bucket golden vectors (spec/bucket.json)', () => {
     expect(subjects.some((s) => /\p{Extended_Pictographic}/u.test(s))).toBe(true);
     expect(subjects.some((s) => s.length >= 1024)).toBe(true);
   });
-  it.each(vectors.vectors.map((v) => [v.salt, v.subject.slice(0, 24), v.subject, v.bucket] as const))(
-    'bucket(%j, %j…)',
-    (salt, _short, subject, expected) => {
-      expect(bucket(salt, subject)).toBe(expected);
-    },
-  );
+  it.each(
+    vectors.vectors.map((v) => [v.salt, v.subject.slice(0, 24), v.subject, v.bucket] as const),
+  )('bucket(%j, %j…)', (salt, _short, subject, expected) => {
+    expect(bucket(salt, subject)).toBe(expected);
+  });
   it('agrees with an independent murmur3 over TextEncoder bytes for every vector', () => {
     for (const v of vectors.vectors) {
       expect(murmur3(enc.encode(`${v.salt}:${v.subject}`)) % 10000).toBe(v.bucket);

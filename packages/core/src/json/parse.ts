@@ -178,13 +178,16 @@ class Parser {
         this.i += 4;
         return String.fromCharCode(parseInt(hex, 16));
       }
+      case undefined:
       default:
         return this.fail(path, 'invalid escape');
     }
   }
 
   number(path: string): number {
-    const m = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(this.s.slice(this.i, this.i + 400));
+    const m = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(
+      this.s.slice(this.i, this.i + 400),
+    );
     if (!m) return this.fail(path, 'invalid token');
     this.i += m[0].length;
     return Number(m[0]);

@@ -1,4 +1,8 @@
-import { BAGGAGE_MAX_MEMBER_LENGTH, BAGGAGE_MAX_MEMBERS, BAGGAGE_MAX_TOTAL_LENGTH } from '../limits.js';
+import {
+  BAGGAGE_MAX_MEMBER_LENGTH,
+  BAGGAGE_MAX_MEMBERS,
+  BAGGAGE_MAX_TOTAL_LENGTH,
+} from '../limits.js';
 import { safeDecode } from './decode.js';
 import { trimOws } from './parse.js';
 import { READ_ABSENT, READ_AMBIGUOUS, type KeyRead } from './read.js';
@@ -15,11 +19,15 @@ import { READ_ABSENT, READ_AMBIGUOUS, type KeyRead } from './read.js';
  * readBaggageMember('a=1,gray=beta;ttl=10', 'gray'); // { kind: 'value', value: 'beta' }
  * ```
  */
-export function readBaggageMember(header: string | readonly string[] | undefined, key: string): KeyRead {
+export function readBaggageMember(
+  header: string | readonly string[] | undefined,
+  key: string,
+): KeyRead {
   if (header === undefined) return READ_ABSENT;
   const state: ScanState = { count: 0, total: 0, found: undefined, ambiguous: false };
   if (typeof header === 'string') scan(header, key, state);
-  else if (Array.isArray(header)) for (const h of header) if (typeof h === 'string' && !scan(h, key, state)) break;
+  else if (Array.isArray(header))
+    for (const h of header) if (typeof h === 'string' && !scan(h, key, state)) break;
   if (state.ambiguous) return READ_AMBIGUOUS;
   return state.found === undefined ? READ_ABSENT : { kind: 'value', value: state.found };
 }
@@ -88,11 +96,16 @@ function trimAll(s: string): string {
  * setBaggageMember('gray=stable,a=1', 'gray', 'beta'); // 'gray=beta,a=1'
  * ```
  */
-export function setBaggageMember(existing: string | readonly string[] | undefined, key: string, value: string): string {
+export function setBaggageMember(
+  existing: string | readonly string[] | undefined,
+  key: string,
+  value: string,
+): string {
   const ours = `${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
   const parts: string[] = [ours];
   let total = ours.length;
-  const text = existing === undefined ? '' : typeof existing === 'string' ? existing : existing.join(',');
+  const text =
+    existing === undefined ? '' : typeof existing === 'string' ? existing : existing.join(',');
   let start = 0;
   while (start < text.length && parts.length < BAGGAGE_MAX_MEMBERS) {
     const end = text.indexOf(',', start);
@@ -120,8 +133,12 @@ export function setBaggageMember(existing: string | readonly string[] | undefine
  * removeBaggageMember('gray=beta,a=1', 'gray'); // 'a=1'
  * ```
  */
-export function removeBaggageMember(existing: string | readonly string[] | undefined, key: string): string | undefined {
-  const text = existing === undefined ? '' : typeof existing === 'string' ? existing : existing.join(',');
+export function removeBaggageMember(
+  existing: string | readonly string[] | undefined,
+  key: string,
+): string | undefined {
+  const text =
+    existing === undefined ? '' : typeof existing === 'string' ? existing : existing.join(',');
   const kept = text
     .split(',')
     .map(trimOws)

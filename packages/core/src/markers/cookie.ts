@@ -36,6 +36,7 @@ export function readCookie(header: string | readonly string[] | undefined, name:
 
 function cookieValue(raw: string): string {
   let v = trimOws(raw);
-  if (v.length >= 2 && v.charCodeAt(0) === 0x22 && v.charCodeAt(v.length - 1) === 0x22) v = v.slice(1, -1);
+  if (v.length >= 2 && v.charCodeAt(0) === 0x22 && v.charCodeAt(v.length - 1) === 0x22)
+    v = v.slice(1, -1);
   return safeDecode(v) ?? v;
 }

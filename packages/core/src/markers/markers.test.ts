@@ -18,10 +18,13 @@ describe('parseMarker (S-HDR)', () => {
   it('HDR-04 a well-formed unknown version is ignored as unknown', () => {
     expect(parseMarker('gamma', config)).toEqual({ kind: 'invalid', reason: 'unknown' });
   });
-  it.each(['BETA', 'Beta'])('HDR-05 %s is ignored (no case folding) unless caseInsensitive', (raw) => {
-    expect(parseMarker(raw, config)).toEqual({ kind: 'invalid', reason: 'charset' });
-    expect(parseMarker(raw, ci)).toEqual({ kind: 'valid', version: 'beta' });
-  });
+  it.each(['BETA', 'Beta'])(
+    'HDR-05 %s is ignored (no case folding) unless caseInsensitive',
+    (raw) => {
+      expect(parseMarker(raw, config)).toEqual({ kind: 'invalid', reason: 'charset' });
+      expect(parseMarker(raw, ci)).toEqual({ kind: 'valid', version: 'beta' });
+    },
+  );
   it.each([' beta ', '\tbeta', 'beta\t '])('HDR-06 OWS around %j is trimmed', (raw) => {
     expect(parseMarker(raw, config)).toEqual({ kind: 'valid', version: 'beta' });
   });
@@ -37,16 +40,25 @@ describe('parseMarker (S-HDR)', () => {
   });
   it('HDR-09 over-long values are rejected by length before any scan', () => {
     expect(parseMarker('a'.repeat(5000), config)).toEqual({ kind: 'invalid', reason: 'too_long' });
-    expect(parseMarker('a'.repeat(16_000), config)).toEqual({ kind: 'invalid', reason: 'too_long' });
+    expect(parseMarker('a'.repeat(16_000), config)).toEqual({
+      kind: 'invalid',
+      reason: 'too_long',
+    });
     expect(parseMarker('a'.repeat(65), config)).toEqual({ kind: 'invalid', reason: 'too_long' });
   });
-  it.each(['b\u00e9ta', '\u00e7\u0081\u00b0\u00e5\u00ba\u00a6', 'beta\u200b', 'b\u0000eta'])('HDR-10 %j is ignored', (raw) => {
-    expect(parseMarker(raw, config)).toMatchObject({ kind: 'invalid' });
-  });
-  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'])('HDR-11 %s is ignored', (raw) => {
-    expect(parseMarker(raw, config).kind).toBe('invalid');
-    expect(Object.getPrototypeOf({})).toBe(Object.prototype);
-  });
+  it.each(['b\u00e9ta', '\u00e7\u0081\u00b0\u00e5\u00ba\u00a6', 'beta\u200b', 'b\u0000eta'])(
+    'HDR-10 %j is ignored',
+    (raw) => {
+      expect(parseMarker(raw, config)).toMatchObject({ kind: 'invalid' });
+    },
+  );
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'])(
+    'HDR-11 %s is ignored',
+    (raw) => {
+      expect(parseMarker(raw, config).kind).toBe('invalid');
+      expect(Object.getPrototypeOf({})).toBe(Object.prototype);
+    },
+  );
 });
 
 describe('readCookie (S-CK)', () => {
@@ -54,7 +66,8 @@ describe('readCookie (S-CK)', () => {
     const r = readCookie(h, 'gray');
     return r.kind === 'value' ? parseMarker(r.value, config) : r;
   };
-  it('CK-01 gray=beta', () => expect(read('a=1; gray=beta')).toEqual({ kind: 'valid', version: 'beta' }));
+  it('CK-01 gray=beta', () =>
+    expect(read('a=1; gray=beta')).toEqual({ kind: 'valid', version: 'beta' }));
   it('CK-02 distinct duplicates are ambiguous; equal duplicates are one value', () => {
     expect(read('gray=beta; gray=stable')).toEqual({ kind: 'ambiguous' });
     expect(read('gray=beta; x=1; gray=beta')).toEqual({ kind: 'valid', version: 'beta' });
@@ -93,14 +106,22 @@ describe('readQueryParam (S-QS)', () => {
     const r = readQueryParam(q, 'gray');
     return r.kind === 'value' ? parseMarker(r.value, config) : r;
   };
-  it('QS-02 ?gray=beta', () => expect(read('?gray=beta')).toEqual({ kind: 'valid', version: 'beta' }));
-  it('QS-03 a repeated key is ambiguous', () => expect(read('?gray=beta&gray=stable')).toEqual({ kind: 'ambiguous' }));
-  it.each(['?gray[]=beta', '?gray[__proto__]=x', '?gray[toString]=1'])('QS-04 %s is a different key', (q) => {
-    expect(read(q)).toEqual({ kind: 'absent' });
-  });
-  it.each(['?gray=%ZZ', '?gray=beta%0d%0a', '?gray=%00beta'])('QS-05 %s does not throw and is ignored', (q) => {
-    expect(read(q)).toEqual({ kind: 'invalid', reason: 'charset' });
-  });
+  it('QS-02 ?gray=beta', () =>
+    expect(read('?gray=beta')).toEqual({ kind: 'valid', version: 'beta' }));
+  it('QS-03 a repeated key is ambiguous', () =>
+    expect(read('?gray=beta&gray=stable')).toEqual({ kind: 'ambiguous' }));
+  it.each(['?gray[]=beta', '?gray[__proto__]=x', '?gray[toString]=1'])(
+    'QS-04 %s is a different key',
+    (q) => {
+      expect(read(q)).toEqual({ kind: 'absent' });
+    },
+  );
+  it.each(['?gray=%ZZ', '?gray=beta%0d%0a', '?gray=%00beta'])(
+    'QS-05 %s does not throw and is ignored',
+    (q) => {
+      expect(read(q)).toEqual({ kind: 'invalid', reason: 'charset' });
+    },
+  );
   it('QS-06 keys are case-sensitive, fragments are not query, 8 KB queries are capped', () => {
     expect(read('?GRAY=beta')).toEqual({ kind: 'absent' });
     expect(read('?gray=beta#frag')).toEqual({ kind: 'valid', version: 'beta' });
@@ -120,14 +141,16 @@ describe('readBaggageMember (S-BG)', () => {
     const r = readBaggageMember(h, 'gray');
     return r.kind === 'value' ? parseMarker(r.value, config) : r;
   };
-  it('BG-01 gray=beta', () => expect(read('gray=beta')).toEqual({ kind: 'valid', version: 'beta' }));
+  it('BG-01 gray=beta', () =>
+    expect(read('gray=beta')).toEqual({ kind: 'valid', version: 'beta' }));
   it('BG-02 duplicates with different values are ambiguous', () => {
     expect(read('gray=beta,gray=stable')).toEqual({ kind: 'ambiguous' });
   });
   it.each(['gray=beta%0D%0AX-Evil%3A1', 'gray=%FF', 'gray=%ZZ'])('BG-03 %s is ignored', (h) => {
     expect(read(h).kind === 'valid').toBe(false);
   });
-  it('BG-04 properties are ignored', () => expect(read('gray=beta;ttl=10;prio')).toEqual({ kind: 'valid', version: 'beta' }));
+  it('BG-04 properties are ignored', () =>
+    expect(read('gray=beta;ttl=10;prio')).toEqual({ kind: 'valid', version: 'beta' }));
   it('BG-05 quotes and raw non-ASCII are ignored; OWS is trimmed', () => {
     expect(read('gray="beta"')).toEqual({ kind: 'invalid', reason: 'charset' });
     expect(read('gray=b\u00e9ta')).toEqual({ kind: 'invalid', reason: 'charset' });
@@ -151,7 +174,10 @@ describe('readBaggageMember (S-BG)', () => {
     expect(read([full, 'gray=beta'])).toEqual({ kind: 'absent' });
   });
   it('BG-09 __proto__ members pollute nothing and do not hide gray', () => {
-    expect(read('__proto__=beta,constructor=beta,gray=stable')).toEqual({ kind: 'valid', version: 'stable' });
+    expect(read('__proto__=beta,constructor=beta,gray=stable')).toEqual({
+      kind: 'valid',
+      version: 'stable',
+    });
     expect(({} as Record<string, unknown>)['beta']).toBeUndefined();
   });
   it('BG-10 a 1 MiB header is scanned without decoding its tail', () => {
@@ -176,7 +202,8 @@ describe('setBaggageMember (OUT-01, OUT-08)', () => {
     const big = `a=${'x'.repeat(4000)},b=${'y'.repeat(4000)},c=${'z'.repeat(140)}`;
     const header = setBaggageMember(big, 'gray', 'beta');
     expect(header.length).toBeLessThanOrEqual(8192);
-    for (const member of header.split(',')) expect(member).toMatch(/^(gray=beta|a=x{4000}|b=y{4000}|c=z{140})$/);
+    for (const member of header.split(','))
+      expect(member).toMatch(/^(gray=beta|a=x{4000}|b=y{4000}|c=z{140})$/);
     expect(readBaggageMember(header, 'gray')).toEqual({ kind: 'value', value: 'beta' });
   });
   it('removeBaggageMember drops only our key', () => {

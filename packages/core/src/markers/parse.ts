@@ -47,7 +47,10 @@ export function invalid(reason: MarkerRejection): MarkerResult {
  * parseMarker('gamma', config);  // { kind: 'invalid', reason: 'unknown' }
  * ```
  */
-export function parseMarker(raw: string | readonly string[] | undefined, policy: MarkerPolicy): MarkerResult {
+export function parseMarker(
+  raw: string | readonly string[] | undefined,
+  policy: MarkerPolicy,
+): MarkerResult {
   if (raw === undefined) return ABSENT;
   if (typeof raw !== 'string') {
     if (!Array.isArray(raw)) return ABSENT;

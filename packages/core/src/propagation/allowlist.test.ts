@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { isGraylaneError } from '../errors.js';
 import { createAllowlist, shouldPropagate } from './allowlist.js';
 
-const policy = { origin: 'https://app.example.com', allow: ['https://api.example.com', /^https:\/\/svc-\d+\.example\.com\//] };
+const policy = {
+  origin: 'https://app.example.com',
+  allow: ['https://api.example.com', /^https:\/\/svc-\d+\.example\.com\//],
+};
 const allow = createAllowlist(policy);
 
 describe('createAllowlist (S-BR evil URL suite)', () => {
@@ -56,11 +59,17 @@ describe('createAllowlist (S-BR evil URL suite)', () => {
 
   it('a g-flagged regex is stateless across calls', () => {
     const a = createAllowlist({ allow: [/^https:\/\/g\.example\.com$/g] });
-    expect([a.allows('https://g.example.com/'), a.allows('https://g.example.com/'), a.allows('https://g.example.com/')]).toEqual([true, true, true]);
+    expect([
+      a.allows('https://g.example.com/'),
+      a.allows('https://g.example.com/'),
+      a.allows('https://g.example.com/'),
+    ]).toEqual([true, true, true]);
   });
 
   it('host entries (Node allowHosts): exact host with any port, or host:port exactly', () => {
-    const nodeAllow = createAllowlist({ allow: ['orders.internal', 'pricing.internal:8080', '127.0.0.1'] });
+    const nodeAllow = createAllowlist({
+      allow: ['orders.internal', 'pricing.internal:8080', '127.0.0.1'],
+    });
     expect(nodeAllow.allows('http://orders.internal:3000/x')).toBe(true);
     expect(nodeAllow.allows('https://orders.internal/x')).toBe(true);
     expect(nodeAllow.allows('http://orders.internal.evil.com/')).toBe(false);
@@ -74,7 +83,9 @@ describe('createAllowlist (S-BR evil URL suite)', () => {
   it('rejects entries that are neither origins nor hosts, and origins with paths', () => {
     expect(() => createAllowlist({ allow: ['https://api.example.com/v1'] })).toThrow(/bare origin/);
     expect(() => createAllowlist({ allow: ['not a host!'] })).toThrow(/not an origin/);
-    expect(() => createAllowlist({ allow: ['ftp://files.example.com'] })).toThrow(/http\(s\) origin/);
+    expect(() => createAllowlist({ allow: ['ftp://files.example.com'] })).toThrow(
+      /http\(s\) origin/,
+    );
   });
 
   it('with no policy nothing is allowed (no same-origin without an origin)', () => {

@@ -32,7 +32,8 @@ interface UrlLike {
 }
 type UrlCtor = new (url: string, base?: string) => UrlLike;
 
-const HOST_ENTRY = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i;
+const HOST_ENTRY =
+  /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i;
 const HTTP_SCHEMES: ReadonlySet<string> = new Set(['http:', 'https:']);
 
 /**
@@ -54,17 +55,27 @@ export function createAllowlist(policy: PropagationPolicy = {}): Allowlist {
   const own = policy.origin === undefined ? undefined : normalizeOrigin(policy.origin, 'origin');
   for (const entry of policy.allow ?? []) {
     if (entry instanceof RegExp) patterns.push(anchored(entry));
-    else if (typeof entry === 'string' && entry.includes('://')) origins.add(normalizeOrigin(entry, 'allow'));
+    else if (typeof entry === 'string' && entry.includes('://'))
+      origins.add(normalizeOrigin(entry, 'allow'));
     else if (typeof entry === 'string' && HOST_ENTRY.test(entry)) {
       const lower = entry.toLowerCase();
       (hasPort(lower) ? hosts : hostnames).add(lower);
-    } else throw badOption(`allow entry ${String(entry)} is not an origin, a host or an anchored RegExp`);
+    } else
+      throw badOption(
+        `allow entry ${String(entry)} is not an origin, a host or an anchored RegExp`,
+      );
   }
   return {
     allows(url) {
       const u = parse(typeof url === 'string' ? url : url?.href, own);
       if (!u || !HTTP_SCHEMES.has(u.protocol)) return false;
-      if (u.origin === own || origins.has(u.origin) || hosts.has(u.host) || hostnames.has(u.hostname)) return true;
+      if (
+        u.origin === own ||
+        origins.has(u.origin) ||
+        hosts.has(u.host) ||
+        hostnames.has(u.hostname)
+      )
+        return true;
       const origin = u.origin;
       return patterns.some((re) => re.test(origin) || re.test(`${origin}/`));
     },
@@ -79,7 +90,10 @@ export function createAllowlist(policy: PropagationPolicy = {}): Allowlist {
  * shouldPropagate('/api/cart', { origin: location.origin }); // true: same origin
  * ```
  */
-export function shouldPropagate(url: string | { readonly href: string }, policy: PropagationPolicy = {}): boolean {
+export function shouldPropagate(
+  url: string | { readonly href: string },
+  policy: PropagationPolicy = {},
+): boolean {
   try {
     return createAllowlist(policy).allows(url);
   } catch {
@@ -104,19 +118,25 @@ function parse(url: unknown, base: string | undefined): UrlLike | undefined {
 
 function normalizeOrigin(text: string, what: string): string {
   const u = parse(text, undefined);
-  if (!u || !HTTP_SCHEMES.has(u.protocol) || u.origin === 'null') throw badOption(`${what} "${text}" is not an http(s) origin`);
+  if (!u || !HTTP_SCHEMES.has(u.protocol) || u.origin === 'null')
+    throw badOption(`${what} "${text}" is not an http(s) origin`);
   const trimmed = text.replace(/\/$/, '').toLowerCase();
   if (u.origin !== trimmed && `${u.origin}` !== trimmed.replace(/:(80|443)$/, '')) {
-    throw badOption(`${what} "${text}" must be a bare origin like "https://api.example.com" (no path)`);
+    throw badOption(
+      `${what} "${text}" must be a bare origin like "https://api.example.com" (no path)`,
+    );
   }
   return u.origin;
 }
 
 function anchored(re: RegExp): RegExp {
   const src = re.source;
-  const endsAnchored = (src.endsWith('$') && !src.endsWith('\\$')) || src.endsWith('\\/') || src.endsWith('/');
+  const endsAnchored =
+    (src.endsWith('$') && !src.endsWith('\\$')) || src.endsWith('\\/') || src.endsWith('/');
   if (!src.startsWith('^') || !endsAnchored) {
-    throw badOption(`allow pattern ${String(re)} must start with ^ and end with $ or \\/ (anchored to the origin)`);
+    throw badOption(
+      `allow pattern ${String(re)} must start with ^ and end with $ or \\/ (anchored to the origin)`,
+    );
   }
   // Re-anchor as a whole so `^a|b$` cannot match a substring; drop stateful flags (g, y).
   return new RegExp(`^(?:${src})$`, re.flags.replace(/[gy]/g, ''));

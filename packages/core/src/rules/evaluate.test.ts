@@ -12,9 +12,20 @@ describe('decide', () => {
   });
 
   it('first matching rule wins; header names are case-insensitive in the config', () => {
-    const upper = parseConfig({ ...SAMPLE, rules: [{ id: 'qa', match: { header: { 'X-User-Group': { equals: 'qa' } } }, version: 'beta' }] });
-    expect(decide(upper, { headers: { 'x-user-group': 'qa' } })).toMatchObject({ version: 'beta', reason: 'rule', ruleId: 'qa' });
-    expect(decide(config, { headers: { 'x-user-group': 'qa' }, cookies: { gray_uid: 'u1' } }).ruleId).toBe('qa');
+    const upper = parseConfig({
+      ...SAMPLE,
+      rules: [
+        { id: 'qa', match: { header: { 'X-User-Group': { equals: 'qa' } } }, version: 'beta' },
+      ],
+    });
+    expect(decide(upper, { headers: { 'x-user-group': 'qa' } })).toMatchObject({
+      version: 'beta',
+      reason: 'rule',
+      ruleId: 'qa',
+    });
+    expect(
+      decide(config, { headers: { 'x-user-group': 'qa' }, cookies: { gray_uid: 'u1' } }).ruleId,
+    ).toBe('qa');
   });
 
   it('all conditions of a rule must hold', () => {
@@ -24,27 +35,40 @@ describe('decide', () => {
   });
 
   it('getters work as lookups, and a throwing getter counts as absent (I1)', () => {
-    expect(decide(config, { headers: (n) => (n === 'x-user-group' ? 'qa' : undefined) }).version).toBe('beta');
+    expect(
+      decide(config, { headers: (n) => (n === 'x-user-group' ? 'qa' : undefined) }).version,
+    ).toBe('beta');
     const boom = () => {
       throw new Error('boom');
     };
-    expect(decide(config, { headers: boom, cookies: boom, query: boom, attrs: boom })).toMatchObject({ version: 'stable' });
+    expect(
+      decide(config, { headers: boom, cookies: boom, query: boom, attrs: boom }),
+    ).toMatchObject({ version: 'stable' });
   });
 
   it.each(['toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'])(
     'HDR-11 a rule on cookie %s does not see Object.prototype members',
     (name) => {
-      const c = parseConfig({ ...SAMPLE, rules: [{ id: 'p', match: { cookie: { [name]: { exists: true } } }, version: 'beta' }] });
+      const c = parseConfig({
+        ...SAMPLE,
+        rules: [{ id: 'p', match: { cookie: { [name]: { exists: true } } }, version: 'beta' }],
+      });
       expect(decide(c, { cookies: {} }).version).toBe('stable');
       expect(decide(c, { cookies: { [name]: 'x' } }).version).toBe('beta');
     },
   );
 
-  it.each(['__proto__', 'constructor'])('HDR-11 request input keyed %s changes nothing and pollutes nothing', (name) => {
-    const polluted = JSON.parse(`{"${name}":{"x-user-group":"qa","polluted":"yes"}}`);
-    expect(decide(config, { headers: polluted, cookies: polluted, query: polluted, attrs: polluted }).version).toBe('stable');
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
-  });
+  it.each(['__proto__', 'constructor'])(
+    'HDR-11 request input keyed %s changes nothing and pollutes nothing',
+    (name) => {
+      const polluted = JSON.parse(`{"${name}":{"x-user-group":"qa","polluted":"yes"}}`);
+      expect(
+        decide(config, { headers: polluted, cookies: polluted, query: polluted, attrs: polluted })
+          .version,
+      ).toBe('stable');
+      expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    },
+  );
 
   it('matchers: equals, in, prefix, suffix, regex, exists', () => {
     const c = parseConfig(
@@ -97,7 +121,13 @@ describe('WT time windows', () => {
   it('WT-07 windows with an offset are absolute instants; DST transitions do not shift them', () => {
     const c = parseConfig({
       ...SAMPLE,
-      rules: [{ id: 'w', version: 'beta', window: { from: '2026-03-29T02:30:00+01:00', until: '2026-10-25T03:00:00+01:00' } }],
+      rules: [
+        {
+          id: 'w',
+          version: 'beta',
+          window: { from: '2026-03-29T02:30:00+01:00', until: '2026-10-25T03:00:00+01:00' },
+        },
+      ],
     });
     expect(decide(c, { now: Date.parse('2026-03-29T01:29:59.999Z') }).version).toBe('stable');
     expect(decide(c, { now: Date.parse('2026-03-29T01:30:00Z') }).version).toBe('beta');
@@ -146,7 +176,8 @@ describe('WT weights', () => {
   it('WT-02 the same id gets the same result 10,000 times', () => {
     const c = parseConfig(splitConfig(37));
     const first = decide(c, { attrs: { userId: 'sticky-user' } });
-    for (let i = 0; i < 10_000; i++) expect(decide(c, { attrs: { userId: 'sticky-user' } })).toEqual(first);
+    for (let i = 0; i < 10_000; i++)
+      expect(decide(c, { attrs: { userId: 'sticky-user' } })).toEqual(first);
   });
 
   it('WT-03 ramp 10 → 20 → 50 → 100 is monotonic: nobody leaves beta', () => {
@@ -168,7 +199,16 @@ describe('WT weights', () => {
     const bp = parseConfig({
       versions: ['stable', 'beta'],
       default: 'stable',
-      rules: [{ id: 'r', split: [{ version: 'beta', weight: 1 }, { version: 'stable', weight: 9999 }], bucketBy: 'attr:u' }],
+      rules: [
+        {
+          id: 'r',
+          split: [
+            { version: 'beta', weight: 1 },
+            { version: 'stable', weight: 9999 },
+          ],
+          bucketBy: 'attr:u',
+        },
+      ],
     });
     const seen = new Map<number, string>();
     for (let i = 0; i < 200_000 && seen.size < 2; i++) {
@@ -181,7 +221,11 @@ describe('WT weights', () => {
 
   it('WT-05 empty, absent or 10 KB subjects skip the split with a defined outcome', () => {
     const c = parseConfig(splitConfig(100));
-    expect(decide(c, { attrs: {} })).toEqual({ version: 'stable', reason: 'default', source: 'default' });
+    expect(decide(c, { attrs: {} })).toEqual({
+      version: 'stable',
+      reason: 'default',
+      source: 'default',
+    });
     expect(decide(c, { attrs: { userId: '' } }).reason).toBe('default');
     expect(decide(c, { attrs: { userId: 'x'.repeat(10_240) } }).reason).toBe('default');
     expect(decide(c, { attrs: { userId: 'x'.repeat(1024) } }).reason).toBe('weight');
@@ -191,42 +235,66 @@ describe('WT weights', () => {
 describe('RX regex evaluation', () => {
   const patterns = ['^(a+)+$', '(a|a)*$', '.*x.*y'];
   const rx = (pattern: string) =>
-    parseConfig({ versions: ['stable', 'beta'], default: 'stable', rules: [{ id: 'rx', match: { header: { 'x-s': { regex: pattern } } }, version: 'beta' }] }, { regex: re2 });
+    parseConfig(
+      {
+        versions: ['stable', 'beta'],
+        default: 'stable',
+        rules: [{ id: 'rx', match: { header: { 'x-s': { regex: pattern } } }, version: 'beta' }],
+      },
+      { regex: re2 },
+    );
 
-  it.each(patterns)('RX-01 %s on 256-char adversarial subjects stays linear (10,000 evaluations)', (pattern) => {
-    const c = rx(pattern);
-    const subject = 'a'.repeat(255) + '!';
-    const times: number[] = [];
-    for (let i = 0; i < 10_000; i++) {
-      const t = performance.now();
-      decide(c, { headers: { 'x-s': subject } });
-      times.push(performance.now() - t);
-    }
-    times.sort((a, b) => a - b);
-    // A backtracking engine takes seconds per call here; linear time stays far below 50 ms.
-    expect(times[Math.floor(times.length * 0.99)]).toBeLessThan(50);
-  });
+  it.each(patterns)(
+    'RX-01 %s on 256-char adversarial subjects stays linear (10,000 evaluations)',
+    (pattern) => {
+      const c = rx(pattern);
+      const subject = 'a'.repeat(255) + '!';
+      const times: number[] = [];
+      for (let i = 0; i < 10_000; i++) {
+        const t = performance.now();
+        decide(c, { headers: { 'x-s': subject } });
+        times.push(performance.now() - t);
+      }
+      times.sort((a, b) => a - b);
+      // A backtracking engine takes seconds per call here; linear time stays far below 50 ms.
+      expect(times[Math.floor(times.length * 0.99)]).toBeLessThan(50);
+    },
+  );
 
   it('RX-02 subjects over 256 characters never match and the engine is not run', () => {
     let calls = 0;
     const counting = { name: 'counting', compile: () => (s: string) => (calls++, s.length > 0) };
-    const c = parseConfig({ versions: ['stable', 'beta'], default: 'stable', rules: [{ id: 'rx', match: { path: { regex: '.' } }, version: 'beta' }] }, { regex: counting });
+    const c = parseConfig(
+      {
+        versions: ['stable', 'beta'],
+        default: 'stable',
+        rules: [{ id: 'rx', match: { path: { regex: '.' } }, version: 'beta' }],
+      },
+      { regex: counting },
+    );
     expect(decide(c, { path: 'a'.repeat(257) }).version).toBe('stable');
     expect(calls).toBe(0);
     expect(decide(c, { path: 'a'.repeat(256) }).version).toBe('beta');
     expect(calls).toBe(1);
   });
 
-  it.each([undefined, null, 42, true, [1], { a: 1 }])('RX-03 non-string subject %j never matches', (value) => {
-    const c = rx('.*');
-    expect(decide(c, { headers: { 'x-s': value as never } }).version).toBe('stable');
-  });
+  it.each([undefined, null, 42, true, [1], { a: 1 }])(
+    'RX-03 non-string subject %j never matches',
+    (value) => {
+      const c = rx('.*');
+      expect(decide(c, { headers: { 'x-s': value as never } }).version).toBe('stable');
+    },
+  );
 
   it('RX-04 compiled regexes belong to their config: 10,000 distinct patterns across reloads leave no global cache', () => {
     const compiled = new Set<string>();
     const engine = { name: 'tracking', compile: (p: string) => (compiled.add(p), () => false) };
     for (let i = 0; i < 100; i++) {
-      const rules = Array.from({ length: 100 }, (_, j) => ({ id: `r${j}`, match: { path: { regex: `^/p${i}-${j}$` } }, version: 'beta' }));
+      const rules = Array.from({ length: 100 }, (_, j) => ({
+        id: `r${j}`,
+        match: { path: { regex: `^/p${i}-${j}$` } },
+        version: 'beta',
+      }));
       parseConfig({ versions: ['stable', 'beta'], default: 'stable', rules }, { regex: engine });
     }
     // Each load compiled its own patterns (no hidden memoisation that could grow forever).

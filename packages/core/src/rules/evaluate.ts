@@ -34,7 +34,11 @@ export interface DecideOptions {
  * d.reason;  // 'rule'
  * ```
  */
-export function decide(config: GrayConfig, request: GrayRequest, options: DecideOptions = {}): Decision {
+export function decide(
+  config: GrayConfig,
+  request: GrayRequest,
+  options: DecideOptions = {},
+): Decision {
   try {
     return evaluate(config, request, options.rejected, undefined);
   } catch {
@@ -49,7 +53,8 @@ export function evaluate(
   rejected: RejectedMarker | undefined,
   trace: RuleTrace[] | undefined,
 ): Decision {
-  const now = typeof request.now === 'number' && Number.isFinite(request.now) ? request.now : Date.now();
+  const now =
+    typeof request.now === 'number' && Number.isFinite(request.now) ? request.now : Date.now();
   let outsideWindow: string | undefined;
   for (const rule of config.rules) {
     const details: string[] | undefined = trace ? [] : undefined;
@@ -59,24 +64,44 @@ export function evaluate(
     if (outcome.kind === 'outside_window') outsideWindow ??= rule.id;
   }
   if (rejected) {
-    return { version: config.default, reason: reasonForRejection(rejected.reason), source: 'default', rejected };
+    return {
+      version: config.default,
+      reason: reasonForRejection(rejected.reason),
+      source: 'default',
+      rejected,
+    };
   }
   if (outsideWindow !== undefined) {
-    return { version: config.default, reason: 'outside_window', source: 'default', ruleId: outsideWindow };
+    return {
+      version: config.default,
+      reason: 'outside_window',
+      source: 'default',
+      ruleId: outsideWindow,
+    };
   }
   return { version: config.default, reason: 'default', source: 'default' };
 }
 
 type Outcome = { kind: 'matched'; decision: Decision } | { kind: Exclude<RuleOutcome, 'matched'> };
 
-function tryRule(rule: CompiledRule, req: GrayRequest, now: number, details: string[] | undefined): Outcome {
+function tryRule(
+  rule: CompiledRule,
+  req: GrayRequest,
+  now: number,
+  details: string[] | undefined,
+): Outcome {
   let matched = true;
   for (const c of rule.conditions) {
     const value = conditionValue(c, req);
     const ok = c.matcher.test(value);
     if (details) {
-      const shown = value === undefined ? 'absent' : JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-      details.push(`${c.kind}${c.name === undefined ? '' : ` ${c.name}`} = ${shown} ${c.matcher.describe}: ${ok ? 'yes' : 'no'}`);
+      const shown =
+        value === undefined
+          ? 'absent'
+          : JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+      details.push(
+        `${c.kind}${c.name === undefined ? '' : ` ${c.name}`} = ${shown} ${c.matcher.describe}: ${ok ? 'yes' : 'no'}`,
+      );
     }
     if (!ok) {
       matched = false;
@@ -84,15 +109,30 @@ function tryRule(rule: CompiledRule, req: GrayRequest, now: number, details: str
     }
   }
   if (!matched) return { kind: 'no_match' };
-  if ((rule.from !== undefined && now < rule.from) || (rule.until !== undefined && now >= rule.until)) {
-    details?.push(`now ${new Date(now).toISOString()} is outside [${iso(rule.from)}, ${iso(rule.until)})`);
+  if (
+    (rule.from !== undefined && now < rule.from) ||
+    (rule.until !== undefined && now >= rule.until)
+  ) {
+    details?.push(
+      `now ${new Date(now).toISOString()} is outside [${iso(rule.from)}, ${iso(rule.until)})`,
+    );
     return { kind: 'outside_window' };
   }
   if (rule.kind === 'version') {
-    return { kind: 'matched', decision: { version: rule.version, reason: 'rule', source: 'rules', ruleId: rule.id } };
+    return {
+      kind: 'matched',
+      decision: { version: rule.version, reason: 'rule', source: 'rules', ruleId: rule.id },
+    };
   }
   const { kind, name } = rule.bucketBy;
-  const source = kind === 'attr' ? req.attrs : kind === 'header' ? req.headers : kind === 'cookie' ? req.cookies : req.query;
+  const source =
+    kind === 'attr'
+      ? req.attrs
+      : kind === 'header'
+        ? req.headers
+        : kind === 'cookie'
+          ? req.cookies
+          : req.query;
   const subject = lookup(source, name, kind === 'attr');
   // WT-05: an absent, empty or oversized subject skips the split rather than guessing.
   if (subject === undefined || subject === '' || subject.length > MAX_SUBJECT_LENGTH) {
@@ -103,7 +143,10 @@ function tryRule(rule: CompiledRule, req: GrayRequest, now: number, details: str
   const arm = rule.arms.find((a) => b < a.end) ?? rule.arms[rule.arms.length - 1];
   const version = arm?.version ?? '';
   details?.push(`bucket(${JSON.stringify(rule.salt)}, ${kind}:${name}) = ${b} → ${version}`);
-  return { kind: 'matched', decision: { version, reason: 'weight', source: 'rules', ruleId: rule.id, bucket: b } };
+  return {
+    kind: 'matched',
+    decision: { version, reason: 'weight', source: 'rules', ruleId: rule.id, bucket: b },
+  };
 }
 
 function iso(ms: number | undefined): string {

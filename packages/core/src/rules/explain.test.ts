@@ -8,7 +8,11 @@ const config = parseConfig(SAMPLE);
 
 describe('explain', () => {
   it('gives the same decision as decide and a trace of every rule tried', () => {
-    const req = { path: '/api/checkout', cookies: { region: 'sh', gray_uid: 'u-7' }, now: Date.parse('2026-06-01T00:00:00Z') };
+    const req = {
+      path: '/api/checkout',
+      cookies: { region: 'sh', gray_uid: 'u-7' },
+      now: Date.parse('2026-06-01T00:00:00Z'),
+    };
     const e = explain(config, req);
     expect(e.decision).toEqual(decide(config, req));
     expect(e.rules.map((r) => [r.ruleId, r.outcome])).toEqual([
@@ -17,7 +21,9 @@ describe('explain', () => {
       ['canary', 'matched'],
     ]);
     expect(e.rules[0]?.details).toEqual(['header x-user-group = absent equals "qa": no']);
-    expect(e.rules[2]?.details[0]).toMatch(/^bucket\("canary", cookie:gray_uid\) = \d+ → (beta|stable)$/);
+    expect(e.rules[2]?.details[0]).toMatch(
+      /^bucket\("canary", cookie:gray_uid\) = \d+ → (beta|stable)$/,
+    );
   });
 
   it('formats a readable explanation', () => {
@@ -31,6 +37,10 @@ describe('explain', () => {
 
   it('explains a skipped split', () => {
     const e = explain(config, {});
-    expect(e.rules[2]).toEqual({ ruleId: 'canary', outcome: 'no_subject', details: ['no usable subject in cookie:gray_uid; split skipped'] });
+    expect(e.rules[2]).toEqual({
+      ruleId: 'canary',
+      outcome: 'no_subject',
+      details: ['no usable subject in cookie:gray_uid; split skipped'],
+    });
   });
 });

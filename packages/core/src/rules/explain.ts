@@ -18,7 +18,11 @@ export interface Explanation {
  * console.log(formatExplanation({ decision, rules }));
  * ```
  */
-export function explain(config: GrayConfig, request: GrayRequest, options: DecideOptions = {}): Explanation {
+export function explain(
+  config: GrayConfig,
+  request: GrayRequest,
+  options: DecideOptions = {},
+): Explanation {
   const rules: RuleTrace[] = [];
   try {
     return { decision: evaluate(config, request, options.rejected, rules), rules };
@@ -43,6 +47,7 @@ export function formatExplanation(explanation: Explanation): string {
     lines.push(`  rule ${step.ruleId}: ${step.outcome.replace('_', ' ')}`);
     for (const d of step.details) lines.push(`    ${d}`);
   }
-  if (decision.rejected) lines.push(`  ignored ${decision.rejected.source} marker: ${decision.rejected.reason}`);
+  if (decision.rejected)
+    lines.push(`  ignored ${decision.rejected.source} marker: ${decision.rejected.reason}`);
   return lines.join('\n');
 }

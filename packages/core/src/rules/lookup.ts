@@ -2,7 +2,11 @@ import type { CompiledCondition } from '../config/types.js';
 import type { GrayRequest, RequestLookup } from './types.js';
 
 /** Reads one keyed value; own keys only (a `__proto__` lookup finds nothing), never throws. */
-export function lookup(source: RequestLookup | GrayRequest['attrs'], name: string, scalars = false): string | undefined {
+export function lookup(
+  source: RequestLookup | GrayRequest['attrs'],
+  name: string,
+  scalars = false,
+): string | undefined {
   if (source === undefined) return undefined;
   if (typeof source === 'function') {
     try {
@@ -16,7 +20,8 @@ export function lookup(source: RequestLookup | GrayRequest['attrs'], name: strin
   const v: unknown = (source as Record<string, unknown>)[name];
   if (typeof v === 'string') return v;
   // Only caller-supplied attributes may be numbers or booleans (`userId: 42`); wire values are strings.
-  if (scalars && ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean')) return String(v);
+  if (scalars && ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean'))
+    return String(v);
   if (Array.isArray(v)) return v.every((x) => typeof x === 'string') ? v.join(', ') : undefined;
   return undefined;
 }

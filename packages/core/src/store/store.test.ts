@@ -3,7 +3,11 @@ import type { ConfigEvent } from './types.js';
 import { SAMPLE } from '../../test/fixtures.js';
 import { createConfigStore, isConfigStore } from './store.js';
 
-const base = { versions: ['stable', 'beta'], default: 'stable', rules: [{ id: 'qa', version: 'beta', match: { header: { 'x-qa': { exists: true } } } }] };
+const base = {
+  versions: ['stable', 'beta'],
+  default: 'stable',
+  rules: [{ id: 'qa', version: 'beta', match: { header: { 'x-qa': { exists: true } } } }],
+};
 
 function setup() {
   const store = createConfigStore({ initial: base });
@@ -22,7 +26,9 @@ describe('createConfigStore', () => {
   });
 
   it('throws INVALID_CONFIG only when the initial config is invalid', () => {
-    expect(() => createConfigStore({ initial: { versions: [] } })).toThrow(/INVALID|invalid config/);
+    expect(() => createConfigStore({ initial: { versions: [] } })).toThrow(
+      /INVALID|invalid config/,
+    );
   });
 
   it('a real change swaps, bumps the version and names the changed rule ids', () => {
@@ -41,7 +47,9 @@ describe('createConfigStore', () => {
     const { store, events } = setup();
     const reordered = `{ "rules": [ { "match": {"header": {"x-qa": {"exists": true}}}, "version": "beta", "id": "qa" } ],\n  "default": "stable", "versions": ["stable","beta"] }`;
     expect(store.update(reordered, { source: 'etcd', revision: 5 }).status).toBe('unchanged');
-    expect(store.update(JSON.stringify(base, null, 4), { source: 'etcd', revision: 6 }).status).toBe('unchanged');
+    expect(
+      store.update(JSON.stringify(base, null, 4), { source: 'etcd', revision: 6 }).status,
+    ).toBe('unchanged');
     expect(store.get().version).toBe(1);
     expect(events).toHaveLength(0);
   });

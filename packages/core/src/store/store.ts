@@ -2,7 +2,14 @@ import { GraylaneError, isGraylaneError } from '../errors.js';
 import { parseConfig, type ParseConfigOptions } from '../config/parse.js';
 import type { GrayConfig } from '../config/types.js';
 import { changedRuleIds, settingsChanged } from './diff.js';
-import type { ConfigEvent, ConfigSnapshot, ConfigStore, Revision, UpdateMeta, UpdateResult } from './types.js';
+import type {
+  ConfigEvent,
+  ConfigSnapshot,
+  ConfigStore,
+  Revision,
+  UpdateMeta,
+  UpdateResult,
+} from './types.js';
 
 /** Options for {@link createConfigStore}. */
 export interface ConfigStoreOptions extends ParseConfigOptions {
@@ -53,7 +60,8 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
     const source = meta.source ?? 'update';
     if (meta.revision !== undefined) {
       const last = revisions.get(source);
-      if (last !== undefined && !(meta.revision > last)) return { status: 'stale', snapshot: current };
+      if (last !== undefined && !(meta.revision > last))
+        return { status: 'stale', snapshot: current };
       revisions.set(source, meta.revision);
     }
     let next: GrayConfig;
@@ -62,11 +70,16 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
     } catch (err) {
       const error = isGraylaneError(err)
         ? err
-        : new GraylaneError('INVALID_CONFIG', `config validation failed unexpectedly: ${String(err)}`, { cause: err });
+        : new GraylaneError(
+            'INVALID_CONFIG',
+            `config validation failed unexpectedly: ${String(err)}`,
+            { cause: err },
+          );
       emit({ type: 'rejected', source, error });
       return { status: 'rejected', snapshot: current, error };
     }
-    if (next.canonical === current.config.canonical) return { status: 'unchanged', snapshot: current };
+    if (next.canonical === current.config.canonical)
+      return { status: 'unchanged', snapshot: current };
     const previous = current;
     current = { config: next, version: previous.version + 1, source, updatedAt: now() };
     const ids = changedRuleIds(previous.config, next);

@@ -24,10 +24,18 @@ export interface UpdateMeta {
 
 /** What one update did. The store never throws from `update`. */
 export type UpdateResult =
-  | { readonly status: 'changed'; readonly snapshot: ConfigSnapshot; readonly changedRuleIds: readonly string[] }
+  | {
+      readonly status: 'changed';
+      readonly snapshot: ConfigSnapshot;
+      readonly changedRuleIds: readonly string[];
+    }
   | { readonly status: 'unchanged'; readonly snapshot: ConfigSnapshot }
   | { readonly status: 'stale'; readonly snapshot: ConfigSnapshot }
-  | { readonly status: 'rejected'; readonly snapshot: ConfigSnapshot; readonly error: GraylaneError };
+  | {
+      readonly status: 'rejected';
+      readonly snapshot: ConfigSnapshot;
+      readonly error: GraylaneError;
+    };
 
 /** Events a store emits. */
 export type ConfigEvent =

@@ -1,0 +1,44 @@
+import { existsSync, readFileSync } from 'node:fs';
+import vm from 'node:vm';
+import { describe, expect, it } from 'vitest';
+
+const dist = (f: string) => new URL(`../dist/${f}`, import.meta.url);
+
+describe('built core bundle', () => {
+  it.each(['index.js', 'index.cjs'])(
+    '%s imports no module at all (no node:, no require)',
+    (file) => {
+      expect(existsSync(dist(file)), 'run the build first (npm test builds)').toBe(true);
+      const code = readFileSync(dist(file), 'utf8');
+      expect(code).not.toMatch(/["']node:/);
+      expect(code).not.toMatch(/\brequire\(/);
+      expect(code).not.toMatch(/^import .* from /m);
+    },
+  );
+
+  it('loads and decides in a bare ES2022 realm with no DOM and no Node globals', () => {
+    const code = readFileSync(dist('index.cjs'), 'utf8');
+    const realm = vm.createContext({});
+    expect(
+      vm.runInContext('typeof process + typeof document + typeof window + typeof Buffer', realm),
+    ).toBe('undefinedundefinedundefinedundefined');
+    const mod = { exports: {} as Record<string, unknown> };
+    vm.runInContext(`(function (module, exports) { ${code}\n })`, realm)(mod, mod.exports);
+    const run = vm.runInContext(
+      `(function (core) {
+        const config = core.parseConfig({ versions: ['stable', 'beta'], default: 'stable',
+          rules: [{ id: 'r', split: [{ version: 'beta', weight: 50 }, { version: 'stable', weight: 50 }], bucketBy: 'attr:u',
+                    window: { from: '2026-01-01T00:00:00Z' } }] });
+        const d = core.decide(config, { attrs: { u: 'x' }, now: Date.parse('2026-06-01T00:00:00Z') });
+        const store = core.createConfigStore({ initial: config });
+        store.update('{"versions":["stable"],"default":"stable"}');
+        return [d.reason, core.parseMarker('beta', config).kind, core.readCookie('gray=beta', 'gray').kind,
+                core.readBaggageMember('gray=beta', 'gray').kind, store.get().version, typeof core.bucket('a', 'b'),
+                core.shouldPropagate('https://a.example/', { allow: ['https://a.example'] })].join(',');
+      })`,
+      realm,
+    );
+    // shouldPropagate fails closed where the realm has no URL implementation.
+    expect(run(mod.exports)).toBe('weight,valid,value,value,2,number,false');
+  });
+});
