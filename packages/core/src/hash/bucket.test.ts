@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { bucket } from './bucket.js';
-import { murmur3 } from './murmur3.js';
-import { utf8Bytes } from './utf8.js';
+import { murmur3, murmur3Utf8 } from './murmur3.js';
 
 const enc = new TextEncoder();
 // Read with JSON.parse: the file has lone-surrogate escapes that some JSON importers reject.
@@ -30,11 +29,12 @@ describe('murmur3 x86 32', () => {
   });
 });
 
-describe('utf8Bytes', () => {
-  it.each(['', 'abc', '灰度', '😀', 'family-👨‍👩‍👧', 'lone-\ud800-x', 'end-\udc00', '\u0000', 'é'])(
-    'encodes %j exactly like TextEncoder',
+describe('murmur3Utf8', () => {
+  it.each(['', 'a', 'abcd', 'abcde', '灰度', '😀', 'lone-\ud800-x', 'x'.repeat(1027)])(
+    'hashes %j exactly like murmur3 over TextEncoder bytes',
     (s) => {
-      expect([...utf8Bytes(s)]).toEqual([...enc.encode(s)]);
+      for (const seed of [0, 1, 0x9747b28c])
+        expect(murmur3Utf8(s, seed)).toBe(murmur3(enc.encode(s), seed));
     },
   );
 });

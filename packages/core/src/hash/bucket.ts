@@ -1,6 +1,5 @@
 import { BUCKET_SPACE } from '../limits.js';
-import { murmur3 } from './murmur3.js';
-import { utf8Bytes } from './utf8.js';
+import { murmur3Utf8 } from './murmur3.js';
 
 /**
  * The bucket (0–9999, basis points) of a subject under a salt:
@@ -14,13 +13,12 @@ import { utf8Bytes } from './utf8.js';
  * ```
  */
 export function bucket(salt: string, subject: string): number {
-  return murmur3(utf8Bytes(`${salt}:${subject}`)) % BUCKET_SPACE;
+  return murmur3Utf8([salt, ':', subject]) % BUCKET_SPACE;
 }
 
 /** A short, stable hex hash of a string (for config fingerprints). Not cryptographic. */
 export function shortHash(s: string): string {
-  const bytes = utf8Bytes(s);
-  const a = murmur3(bytes, 0).toString(16).padStart(8, '0');
-  const b = murmur3(bytes, 0x9747b28c).toString(16).padStart(8, '0');
+  const a = murmur3Utf8(s, 0).toString(16).padStart(8, '0');
+  const b = murmur3Utf8(s, 0x9747b28c).toString(16).padStart(8, '0');
   return a + b;
 }

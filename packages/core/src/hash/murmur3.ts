@@ -1,37 +1,25 @@
 /**
- * MurmurHash3 x86 32-bit (Austin Appleby's public-domain reference), over bytes.
- * The same function flagd and GrowthBook-style SDKs use for sticky bucketing.
+ * MurmurHash3 x86 32-bit (Austin Appleby's public-domain reference). `murmur3` hashes bytes;
+ * `murmur3Utf8` hashes the UTF-8 encoding of a string without allocating it (lone surrogates
+ * encode as U+FFFD, exactly like `TextEncoder`). Both give identical results for the same bytes.
  */
-export function murmur3(bytes: Uint8Array, seed = 0): number {
-  const c1 = 0xcc9e2d51;
-  const c2 = 0x1b873593;
-  const len = bytes.length;
-  const blocks = len & ~3;
-  let h = seed >>> 0;
-  for (let i = 0; i < blocks; i += 4) {
-    let k =
-      (bytes[i] as number) |
-      ((bytes[i + 1] as number) << 8) |
-      ((bytes[i + 2] as number) << 16) |
-      ((bytes[i + 3] as number) << 24);
-    k = Math.imul(k, c1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, c2);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  const tail = len & 3;
-  if (tail > 0) {
-    let k = 0;
-    if (tail === 3) k ^= (bytes[blocks + 2] as number) << 16;
-    if (tail >= 2) k ^= (bytes[blocks + 1] as number) << 8;
-    k ^= bytes[blocks] as number;
-    k = Math.imul(k, c1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, c2);
-    h ^= k;
-  }
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
+
+function mixK(k: number): number {
+  k = Math.imul(k, C1);
+  k = (k << 15) | (k >>> 17);
+  return Math.imul(k, C2);
+}
+
+function mixH(h: number, k: number): number {
+  h ^= mixK(k);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function finish(h: number, k: number, tail: number, len: number): number {
+  if (tail > 0) h ^= mixK(k);
   h ^= len;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -39,4 +27,76 @@ export function murmur3(bytes: Uint8Array, seed = 0): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/** MurmurHash3 x86 32 over bytes. */
+export function murmur3(bytes: Uint8Array, seed = 0): number {
+  let h = seed | 0;
+  let k = 0;
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    k |= (bytes[i] as number) << (n << 3);
+    if (++n === 4) {
+      h = mixH(h, k);
+      k = 0;
+      n = 0;
+    }
+  }
+  return finish(h, k, n, bytes.length);
+}
+
+/**
+ * MurmurHash3 x86 32 over the UTF-8 bytes of the concatenation of `parts`, streamed: no string
+ * is concatenated and no byte array allocated. Each code point is packed into up to four bytes
+ * (little end first) and fed to the block accumulator.
+ */
+export function murmur3Utf8(parts: string | readonly string[], seed = 0): number {
+  let h = seed | 0;
+  let k = 0;
+  let n = 0;
+  let len = 0;
+  const list = typeof parts === 'string' ? [parts] : parts;
+  for (let p = 0; p < list.length; p++) {
+    const s = list[p] as string;
+    for (let i = 0; i < s.length; i++) {
+      let c = s.charCodeAt(i);
+      let packed: number;
+      let count: number;
+      if (c < 0x80) {
+        packed = c;
+        count = 1;
+      } else if (c < 0x800) {
+        packed = 0xc0 | (c >> 6) | ((0x80 | (c & 0x3f)) << 8);
+        count = 2;
+      } else {
+        const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+        if (c >= 0xd800 && c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+          const cp = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+          i++;
+          packed =
+            0xf0 |
+            (cp >> 18) |
+            ((0x80 | ((cp >> 12) & 0x3f)) << 8) |
+            ((0x80 | ((cp >> 6) & 0x3f)) << 16) |
+            ((0x80 | (cp & 0x3f)) << 24);
+          count = 4;
+        } else {
+          if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
+          packed =
+            0xe0 | (c >> 12) | ((0x80 | ((c >> 6) & 0x3f)) << 8) | ((0x80 | (c & 0x3f)) << 16);
+          count = 3;
+        }
+      }
+      for (let j = 0; j < count; j++) {
+        k |= ((packed >>> (j << 3)) & 0xff) << (n << 3);
+        len++;
+        if (++n === 4) {
+          h = mixH(h, k);
+          k = 0;
+          n = 0;
+        }
+      }
+    }
+  }
+  return finish(h, k, n, len);
 }

@@ -83,6 +83,10 @@ export function evaluate(
 }
 
 type Outcome = { kind: 'matched'; decision: Decision } | { kind: Exclude<RuleOutcome, 'matched'> };
+// Shared outcome objects: the hot path allocates only the final decision.
+const NO_MATCH: Outcome = { kind: 'no_match' };
+const OUTSIDE: Outcome = { kind: 'outside_window' };
+const NO_SUBJECT: Outcome = { kind: 'no_subject' };
 
 function tryRule(
   rule: CompiledRule,
@@ -108,7 +112,7 @@ function tryRule(
       if (!details) break;
     }
   }
-  if (!matched) return { kind: 'no_match' };
+  if (!matched) return NO_MATCH;
   if (
     (rule.from !== undefined && now < rule.from) ||
     (rule.until !== undefined && now >= rule.until)
@@ -116,7 +120,7 @@ function tryRule(
     details?.push(
       `now ${new Date(now).toISOString()} is outside [${iso(rule.from)}, ${iso(rule.until)})`,
     );
-    return { kind: 'outside_window' };
+    return OUTSIDE;
   }
   if (rule.kind === 'version') {
     return {
@@ -137,7 +141,7 @@ function tryRule(
   // WT-05: an absent, empty or oversized subject skips the split rather than guessing.
   if (subject === undefined || subject === '' || subject.length > MAX_SUBJECT_LENGTH) {
     details?.push(`no usable subject in ${kind}:${name}; split skipped`);
-    return { kind: 'no_subject' };
+    return NO_SUBJECT;
   }
   const b = bucket(rule.salt, subject);
   const arm = rule.arms.find((a) => b < a.end) ?? rule.arms[rule.arms.length - 1];
