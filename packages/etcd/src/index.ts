@@ -1,1 +1,33 @@
-export {};
+/**
+ * `@graylane/etcd` — a rule source on one etcd key: read, watch from revision + 1, revision
+ * guards, full reload after a compaction or a lost watch, backoff with jitter, fatal on auth.
+ */
+
+export { createEtcdSource } from './etcd-source.js';
+export type { EtcdSourceOptions } from './etcd-source.js';
+
+export { createEtcdClient } from './client.js';
+export type {
+  EtcdClientLike,
+  EtcdClientOptions,
+  EtcdKeyValueLike,
+  EtcdRangeResponseLike,
+  EtcdWatchBuilderLike,
+  EtcdWatcherLike,
+  EtcdWatchResponseLike,
+} from './client.js';
+
+export { isEtcdAuthError } from './errors.js';
+export { createBackoff } from './backoff.js';
+export type { Backoff, BackoffOptions } from './backoff.js';
+export { systemClock } from './clock.js';
+export type { SourceClock, TimerHandle } from './clock.js';
+export type { SourceLogger } from './logger.js';
+
+export {
+  BACKOFF_INITIAL_MS,
+  BACKOFF_JITTER,
+  BACKOFF_MAX_MS,
+  ETCD_DIAL_TIMEOUT_MS,
+  ETCD_REQUEST_TIMEOUT_MS,
+} from './constants.js';

@@ -1,1 +1,39 @@
-export {};
+/**
+ * `@graylane/node/sources` — rule sources with hot reload: a watched JSON file, an HTTP endpoint
+ * with ETag, a backup file, and `startSources` to run them against one config store.
+ */
+
+export { createFileSource } from './file/file-source.js';
+export type { FileSourceOptions } from './file/file-source.js';
+
+export { createHttpSource } from './http/http-source.js';
+export type { FetchLike, HttpSourceOptions } from './http/http-source.js';
+
+export { createBackup } from './backup.js';
+export type { Backup, BackupOptions } from './backup.js';
+export { writeFileAtomic } from './atomic-write.js';
+
+export { startSources } from './start.js';
+export type { SourcesHandle, StartSourcesOptions } from './start.js';
+export type { SourcesState, SourcesStatus } from './sources-status.js';
+
+export { createBackoff } from './backoff.js';
+export type { Backoff, BackoffOptions } from './backoff.js';
+export { systemClock } from './clock.js';
+export type { SourceClock, TimerHandle } from './clock.js';
+export { consoleLogger } from './logger.js';
+export type { SourceLogger } from './logger.js';
+export { createSourceMetrics } from './metrics.js';
+export type { MeterLike, SourceMetrics, StalenessReading } from './metrics.js';
+
+export {
+  BACKOFF_INITIAL_MS,
+  BACKOFF_JITTER,
+  BACKOFF_MAX_MS,
+  FILE_DEBOUNCE_MS,
+  FILE_MAX_WAIT_MS,
+  FILE_REARM_MS,
+  HTTP_INTERVAL_MS,
+  HTTP_TIMEOUT_MS,
+  START_TIMEOUT_MS,
+} from './constants.js';

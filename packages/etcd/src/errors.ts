@@ -1,0 +1,34 @@
+/**
+ * True for etcd errors retrying cannot fix: wrong credentials or missing permissions
+ * (FLT-04; flagd `fatalStatusCodes`). etcd3 error classes do not set `name`, so the constructor
+ * name, the gRPC code and the etcd message are all checked.
+ */
+export function isEtcdAuthError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const ctor = (error as { constructor?: { name?: unknown } }).constructor?.name;
+  if (typeof ctor === 'string' && AUTH_CLASSES.has(ctor)) return true;
+  const code = (error as { code?: unknown }).code;
+  if (code === GRPC_PERMISSION_DENIED || code === GRPC_UNAUTHENTICATED) return true;
+  const message = (error as { message?: unknown }).message;
+  return typeof message === 'string' && AUTH_MESSAGE.test(message);
+}
+
+/** gRPC status codes (grpc/status.proto). */
+const GRPC_PERMISSION_DENIED = 7;
+const GRPC_UNAUTHENTICATED = 16;
+
+const AUTH_CLASSES: ReadonlySet<string> = new Set([
+  'EtcdPermissionDeniedError',
+  'EtcdAuthenticationFailedError',
+  'GRPCUnauthenticatedError',
+  'EtcdRoleNotGrantedError',
+]);
+
+/** etcd server messages (etcdserver/api/v3rpc/rpctypes/error.go). */
+const AUTH_MESSAGE =
+  /permission denied|authentication failed|user name is empty|user name not found|PERMISSION_DENIED|UNAUTHENTICATED/i;
+
+/** A short text for logs and `lastError`. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

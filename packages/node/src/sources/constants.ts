@@ -1,0 +1,25 @@
+/**
+ * Timings and limits of the rule sources, each with where it comes from (RELIABILITY §5).
+ */
+
+/** First retry delay after a failure: flagd / RELIABILITY FLT-03 "1 s, 2 s, 4 s …". */
+export const BACKOFF_INITIAL_MS = 1_000;
+/** Retry delays stop doubling here: flagd `maxSyncRetryInterval` 60 s (FLT-03). */
+export const BACKOFF_MAX_MS = 60_000;
+/** ±20 % jitter on every retry delay, so restarted fleets spread out (FLT-03, FLT-08). */
+export const BACKOFF_JITTER = 0.2;
+
+/** File events are coalesced until the directory is quiet this long (chokidar `atomic` ≈ 100 ms). */
+export const FILE_DEBOUNCE_MS = 100;
+/** A storm of events still applies at least this often (FLT-15: ≤ 1 apply per 100 ms, last wins). */
+export const FILE_MAX_WAIT_MS = 1_000;
+/** A missing or unwatchable directory is re-armed this often (FLT-11, FLT-12). */
+export const FILE_REARM_MS = 1_000;
+
+/** Default HTTP poll interval (Unleash default refresh 15 s). */
+export const HTTP_INTERVAL_MS = 15_000;
+/** Default HTTP request timeout; a hung endpoint never stalls the schedule. */
+export const HTTP_TIMEOUT_MS = 10_000;
+
+/** Cold start gives up waiting for the first attempt after this (OpenFeature lifecycle 10 000 ms, FLT-01). */
+export const START_TIMEOUT_MS = 10_000;

@@ -1,0 +1,35 @@
+/**
+ * Reads a response body as UTF-8, or `undefined` once it exceeds `maxBytes` (the read stops and
+ * the stream is cancelled, so a huge or endless body costs at most `maxBytes`, CFG-07).
+ */
+export async function readBodyCapped(res: Response, maxBytes: number): Promise<string | undefined> {
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    return undefined;
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}
+
+/** `Retry-After` in ms (delta-seconds or an HTTP date), `undefined` when absent or unreadable. */
+export function retryAfterMs(value: string | null, nowEpochMs: number): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isFinite(at) ? Math.max(0, at - nowEpochMs) : undefined;
+}

@@ -1,0 +1,41 @@
+/** Where sources report problems. Default: `console`. */
+export interface SourceLogger {
+  warn(message: string, error?: unknown): void;
+  error(message: string, error?: unknown): void;
+}
+
+/**
+ * The default logger: `console.warn` / `console.error`.
+ *
+ * @example
+ * ```ts
+ * createFileSource({ path, logger: consoleLogger });
+ * ```
+ */
+export const consoleLogger: SourceLogger = {
+  warn: (message, error) =>
+    error === undefined ? console.warn(message) : console.warn(message, error),
+  error: (message, error) =>
+    error === undefined ? console.error(message) : console.error(message, error),
+};
+
+/** A logger that never throws into the caller, even if the user's logger does (FLT-16). */
+export function safeLogger(logger: SourceLogger | undefined): SourceLogger {
+  const target = logger ?? consoleLogger;
+  return {
+    warn(message, error) {
+      try {
+        target.warn(message, error);
+      } catch {
+        // A broken logger must not break a reload path.
+      }
+    },
+    error(message, error) {
+      try {
+        target.error(message, error);
+      } catch {
+        // idem
+      }
+    },
+  };
+}

@@ -1,0 +1,27 @@
+import type { SourceStatus } from '@graylane/core';
+
+/** Readiness of a set of sources: `degraded` means some source is not ready and the LKG serves. */
+export type SourcesState = 'starting' | 'ready' | 'degraded' | 'stopped';
+
+/** What {@link SourcesHandle.status} reports (JSON-serialisable, for readiness endpoints). */
+export interface SourcesStatus {
+  readonly state: SourcesState;
+  readonly sources: readonly { readonly name: string; readonly status: SourceStatus }[];
+  /** The snapshot in force. */
+  readonly config: {
+    readonly version: number;
+    readonly source: string;
+    readonly updatedAt: number;
+  };
+}
+
+/** `ready` when every source is ready, `degraded` when one is not (after the first attempts). */
+export function aggregateState(
+  list: readonly { readonly status: SourceStatus }[],
+  flags: { readonly settled: boolean; readonly stopped: boolean },
+): SourcesState {
+  if (flags.stopped) return 'stopped';
+  const allReady = list.every((s) => s.status.state === 'ready');
+  if (allReady && (list.length > 0 || flags.settled)) return 'ready';
+  return flags.settled ? 'degraded' : 'starting';
+}

@@ -1,0 +1,59 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createConfigStore, type ConfigEvent, type ConfigStore } from '@graylane/core';
+
+/** A valid config whose default is `version`, plus extra fields. */
+export function doc(version: 'stable' | 'beta', extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ versions: ['stable', 'beta'], default: version, ...extra });
+}
+
+/** A store on the embedded default, recording its events. */
+export function recordingStore(): {
+  store: ConfigStore;
+  events: ConfigEvent[];
+  changes: () => number;
+} {
+  const store = createConfigStore({ initial: doc('stable') });
+  const events: ConfigEvent[] = [];
+  store.subscribe((e) => events.push(e));
+  return { store, events, changes: () => events.filter((e) => e.type === 'change').length };
+}
+
+/** A logger that records instead of printing. */
+export function quietLogger(): {
+  warn: (m: string) => void;
+  error: (m: string) => void;
+  lines: string[];
+} {
+  const lines: string[] = [];
+  return { lines, warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`) };
+}
+
+/** A temp dir removed by the returned cleanup. */
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'graylane-src-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Polls until `check()` holds or throws after `ms`. */
+export async function waitFor(check: () => boolean, ms = 5_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A config with `n` rules (to make a large file). */
+export function bigDoc(version: 'stable' | 'beta', n: number): string {
+  const rules = Array.from({ length: n }, (_, i) => ({
+    id: `rule-${i}`,
+    description: 'x'.repeat(100),
+    match: { header: { 'x-user': { equals: `user-${i}` } } },
+    version: 'beta',
+  }));
+  return doc(version, { rules });
+}

@@ -1,0 +1,208 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHttpSource } from '../../src/sources/index.js';
+import { doc, quietLogger, recordingStore, sleep, waitFor } from './helpers.js';
+import { createManualClock } from './manual-clock.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function serve(handler: Handler): Promise<{ url: string; requests: IncomingMessage[] }> {
+  const requests: IncomingMessage[] = [];
+  const server: Server = createServer((req, res) => {
+    requests.push(req);
+    handler(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}/graylane.json`, requests };
+}
+
+describe('http source', () => {
+  it('ETag / If-None-Match: 304 keeps the config, a new body swaps it (CFG-12: same content is no change)', async () => {
+    let body = doc('beta');
+    let etag = '"v1"';
+    const { url, requests } = await serve((req, res) => {
+      if (req.headers['if-none-match'] === etag) return void res.writeHead(304).end();
+      res.writeHead(200, { etag, 'content-type': 'application/json' }).end(body);
+    });
+    const { store, changes } = recordingStore();
+    const source = createHttpSource({ url, intervalMs: 30, logger: quietLogger() });
+    cleanups.push(() => source.stop());
+    await source.start(store);
+    expect(store.get().config.default).toBe('beta');
+    await waitFor(() => requests.length >= 3, 2_000, 'polls');
+    expect(requests[1]?.headers['if-none-match']).toBe('"v1"');
+    body = ' {"default":"beta","versions":["stable","beta"]} ';
+    etag = '"v2"';
+    await waitFor(
+      () => requests.some((r) => r.headers['if-none-match'] === '"v2"'),
+      2_000,
+      'v2 seen',
+    );
+    expect(changes()).toBe(1);
+    body = doc('stable');
+    etag = '"v3"';
+    await waitFor(() => store.get().config.default === 'stable', 2_000, 'v3');
+    expect(source.status().state).toBe('ready');
+  });
+
+  it.each([401, 403])(
+    'FLT-04 HTTP %i stops the source: ≤ 1 attempt, loud error, LKG kept',
+    async (code) => {
+      const { url, requests } = await serve((_req, res) => res.writeHead(code).end('no'));
+      const { store } = recordingStore();
+      const logger = quietLogger();
+      const source = createHttpSource({ url, intervalMs: 10, backoff: { initialMs: 10 }, logger });
+      cleanups.push(() => source.stop());
+      await source.start(store);
+      await sleep(200);
+      expect(requests).toHaveLength(1);
+      expect(source.status()).toMatchObject({ state: 'error', fatal: true });
+      expect(logger.lines.some((l) => l.startsWith('error') && l.includes(String(code)))).toBe(
+        true,
+      );
+      expect(store.get().source).toBe('embedded');
+    },
+  );
+
+  it.each([429, 503])(
+    'FLT-05 HTTP %i backs off, never faster than the interval, honouring Retry-After',
+    async (code) => {
+      const clock = createManualClock();
+      const times: number[] = [];
+      let retryAfter: string | undefined = undefined;
+      const fetch = (): Promise<Response> => {
+        times.push(clock.now());
+        return Promise.resolve(
+          new Response('busy', {
+            status: code,
+            headers: retryAfter ? { 'retry-after': retryAfter } : {},
+          }),
+        );
+      };
+      const source = createHttpSource({
+        url: 'http://x/',
+        intervalMs: 5_000,
+        fetch,
+        clock,
+        logger: quietLogger(),
+      });
+      cleanups.push(() => source.stop());
+      await source.start(recordingStore().store);
+      await clock.advance(60_000);
+      const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
+      expect(gaps.length).toBeGreaterThan(2);
+      for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(5_000);
+      expect(source.status().state).toBe('error');
+      retryAfter = '40';
+      times.length = 0;
+      await clock.advance(120_000);
+      expect(
+        times
+          .slice(1)
+          .map((t, i) => t - (times[i] as number))
+          .every((g) => g >= 40_000),
+      ).toBe(true);
+    },
+  );
+
+  it('FLT-03 10-minute outage: LKG kept, retries 1 s, 2 s, 4 s … capped at 60 s (±20 %), ≤ 15 attempts, < 1 s wall', async () => {
+    const clock = createManualClock();
+    let up = true;
+    const times: number[] = [];
+    const fetch = (): Promise<Response> => {
+      times.push(clock.now());
+      return up
+        ? Promise.resolve(new Response(doc('beta')))
+        : Promise.reject(new TypeError('fetch failed'));
+    };
+    const { store } = recordingStore();
+    const source = createHttpSource({
+      url: 'http://x/',
+      intervalMs: 1_000,
+      fetch,
+      clock,
+      logger: quietLogger(),
+    });
+    cleanups.push(() => source.stop());
+    await source.start(store);
+    up = false;
+    await clock.advance(1_000); // the next poll fails: the outage starts here
+    const lostAt = clock.now();
+    times.length = 0;
+    const t0 = performance.now();
+    await clock.advance(10 * 60_000);
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    expect(times.length).toBeLessThanOrEqual(15);
+    times.forEach((t, i) => {
+      const gap = t - (i === 0 ? lostAt : (times[i - 1] as number));
+      const base = Math.min(60_000, 1_000 * 2 ** i);
+      expect(gap).toBeGreaterThanOrEqual(base * 0.8);
+      expect(gap).toBeLessThanOrEqual(base * 1.2);
+    });
+    expect(store.get().config.default).toBe('beta');
+    expect(source.status().state).toBe('stale');
+  });
+
+  it('a hung endpoint is aborted after timeoutMs and retried; LKG kept', async () => {
+    const { url, requests } = await serve(() => undefined); // never answers
+    const { store } = recordingStore();
+    const source = createHttpSource({
+      url,
+      timeoutMs: 100,
+      backoff: { initialMs: 50, maxMs: 50 },
+      logger: quietLogger(),
+    });
+    cleanups.push(() => source.stop());
+    const t0 = performance.now();
+    await source.start(store);
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    expect(source.status().lastError).toMatch(/timed out/);
+    await waitFor(() => requests.length >= 2, 2_000, 'retry');
+  });
+
+  it('looks up globalThis.fetch at call time, and caps bodies at 1 MiB (CFG-07)', async () => {
+    const original = globalThis.fetch;
+    cleanups.push(() => void (globalThis.fetch = original));
+    const { store } = recordingStore();
+    const source = createHttpSource({
+      url: 'http://x/',
+      intervalMs: 60_000,
+      logger: quietLogger(),
+    });
+    cleanups.push(() => source.stop());
+    let calls = 0;
+    globalThis.fetch = (() => {
+      calls++;
+      return Promise.resolve(new Response(' '.repeat(1024 * 1024) + doc('beta')));
+    }) as typeof fetch;
+    await source.start(store);
+    expect(calls).toBe(1);
+    expect(source.status().lastError).toMatch(/larger than/);
+    expect(store.get().source).toBe('embedded');
+  });
+
+  it('CFG-01 a truncated body is rejected and the LKG stays', async () => {
+    let body = doc('beta');
+    const { url } = await serve((_req, res) => res.end(body));
+    const { store, events } = recordingStore();
+    const source = createHttpSource({ url, intervalMs: 20, logger: quietLogger() });
+    cleanups.push(() => source.stop());
+    await source.start(store);
+    body = doc('stable').slice(0, 25);
+    await waitFor(() => events.some((e) => e.type === 'rejected'), 2_000, 'rejection');
+    expect(store.get().config.default).toBe('beta');
+    expect(source.status().state).toBe('stale');
+  });
+});
