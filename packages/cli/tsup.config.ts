@@ -1,11 +1,9 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts', bin: 'src/bin.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-  platform: 'node',
-});
+const common = { dts: true, sourcemap: true, target: 'node20', platform: 'node' } as const;
+
+export default defineConfig([
+  { ...common, entry: { index: 'src/index.ts' }, format: ['esm', 'cjs'], clean: true },
+  // The executable is ESM only (top-level await); tsup keeps its shebang.
+  { ...common, entry: { bin: 'src/bin.ts' }, format: ['esm'], dts: false },
+]);

@@ -1,0 +1,45 @@
+import { bucket as bucketOf } from '@graylane/core';
+import { parse } from '../args.js';
+import { CliError, type CliIo } from '../io.js';
+import { requireConfig } from '../load.js';
+
+export const bucketHelp = `Usage: graylane bucket <salt> <subject> [--config C] [--json]
+
+Prints bucket(salt, subject) in 0–9999. With --config, also the bucket and version
+each split rule gives this subject (each rule hashes with its own salt, default its id).`;
+
+export async function bucket(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    { config: { type: 'string' }, json: { type: 'boolean' } },
+    bucketHelp,
+  );
+  if (positionals.length !== 2) throw new CliError(bucketHelp);
+  const [salt, subject] = positionals as [string, string];
+  const b = bucketOf(salt, subject);
+  const rules: { ruleId: string; salt: string; bucket: number; version: string }[] = [];
+  if (values.config) {
+    const config = await requireConfig(values.config);
+    for (const rule of config.rules) {
+      if (rule.kind !== 'split') continue;
+      const rb = bucketOf(rule.salt, subject);
+      const arm = rule.arms.find((a) => rb < a.end) ?? rule.arms[rule.arms.length - 1];
+      rules.push({
+        ruleId: rule.id,
+        salt: rule.salt,
+        bucket: rb,
+        version: arm?.version ?? config.default,
+      });
+    }
+  }
+  if (values.json) {
+    io.out(JSON.stringify({ salt, subject, bucket: b, rules }, null, 2));
+    return 0;
+  }
+  io.out(`bucket(${JSON.stringify(salt)}, ${JSON.stringify(subject)}) = ${b}`);
+  for (const r of rules)
+    io.out(
+      `  rule ${r.ruleId} (salt ${JSON.stringify(r.salt)}): bucket ${r.bucket} → ${r.version}`,
+    );
+  return 0;
+}
