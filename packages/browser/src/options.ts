@@ -1,0 +1,83 @@
+import { GraylaneError, MAX_COOKIE_MAX_AGE_SECONDS, VERSION_PATTERN } from '@graylane/core';
+import type { AllowEntry, DecisionReason } from '@graylane/core';
+
+/** Called once per change of the assigned version, with why it changed. */
+export type GrayListener = (version: string, reason: DecisionReason) => void;
+
+/** What client-side rules see when no marker applies. */
+export interface GrayRulesContext {
+  /** A random id kept in a cookie: the subject of a split (created on first use). */
+  readonly anonymousId: string;
+  /** The configured default version. */
+  readonly defaultVersion: string;
+}
+
+/** Client-side rules (`split`, `rulesFromConfig`, or your own): a version and why, or `undefined`. */
+export type GrayRules = (
+  context: GrayRulesContext,
+) => { readonly version: string; readonly reason: DecisionReason } | undefined;
+
+/** Cookie persistence. `false` keeps the version in memory for the page only. */
+export interface GrayCookieOptions {
+  /** Base name; `__Host-` (https) or `__Secure-` (https + `domain`) is prefixed. Default `gray`. */
+  readonly name?: string;
+  /** Share the cookie across subdomains (BC-02: a sibling host can then toss a cookie). */
+  readonly domain?: string;
+  /** Lifetime, clamped to 30 days (BC-06). Default 30 days. */
+  readonly maxAgeSeconds?: number;
+  /** Base name of the anonymous id cookie. Default `gray_aid`. */
+  readonly anonymousIdName?: string;
+}
+
+/** Options of {@link initGray}. Only mistakes here throw; nothing at request time does. */
+export interface GrayOptions {
+  /** The closed set of versions; nothing else is ever stored or sent. */
+  readonly versions: readonly string[];
+  /** Served when nothing else applies. Must be one of `versions`. */
+  readonly default: string;
+  /** Client-side rules, e.g. `split({ beta: 5 })` or `rulesFromConfig(config)`. */
+  readonly rules?: GrayRules;
+  /** Cross-origin targets that may receive the header: exact origins or anchored RegExps. */
+  readonly allow?: readonly AllowEntry[];
+  /** The request/response header. Default `X-Gray-Id`. */
+  readonly header?: string;
+  /** Opt-in QA override from the query: `true` reads `?gray=`, a string names the parameter. */
+  readonly override?: boolean | string;
+  /** Persist the query override to the cookie. Default `false`: this page only (QS-02). */
+  readonly persistOverride?: boolean;
+  /** A version the server assigned for this page (e.g. rendered into the HTML). */
+  readonly serverVersion?: string | undefined;
+  readonly cookie?: GrayCookieOptions | false;
+  /** Exposure callback: once for the first assignment and once per change of version. */
+  readonly onAssign?: GrayListener;
+  /** Console warnings for setup problems (CORS preflight), each once. */
+  readonly debug?: boolean;
+}
+
+/** @internal The cookie settings with defaults applied. */
+export interface CookieSettings {
+  readonly domain?: string | undefined;
+  readonly maxAge: number;
+}
+
+/** @internal Checks the versions (throws `INVALID_OPTIONS`) and returns them as a Set. */
+export function versionSet(o: GrayOptions): ReadonlySet<string> {
+  const set = new Set(o.versions);
+  for (const v of set) if (!VERSION_PATTERN.test(v)) fail(`version "${v}"`);
+  if (!set.has(o.default)) fail(`default "${o.default}"`);
+  return set;
+}
+
+/** @internal Cookie settings: Max-Age clamped to 30 days (BC-06); `undefined` for memory only. */
+export function cookieSettings(
+  c: GrayCookieOptions | false | undefined,
+): CookieSettings | undefined {
+  if (c === false) return undefined;
+  const age = Math.floor(c?.maxAgeSeconds ?? MAX_COOKIE_MAX_AGE_SECONDS) || 0;
+  return { domain: c?.domain, maxAge: Math.max(0, Math.min(age, MAX_COOKIE_MAX_AGE_SECONDS)) };
+}
+
+/** @internal Throws the one configuration error of `initGray`. */
+export function fail(what: string): never {
+  throw new GraylaneError('INVALID_OPTIONS', `initGray: invalid ${what}`);
+}

@@ -1,0 +1,54 @@
+import { decide, readCookie, readQueryParam } from '@graylane/core';
+import type { GrayConfig, GrayRequest } from '@graylane/core';
+import type { GrayRules } from './options.js';
+
+/** Options of {@link rulesFromConfig}. */
+export interface RulesFromConfigOptions {
+  /** Caller attributes such as `userId`, matched by `attrs` conditions and `bucketBy: attr:…`. */
+  readonly attributes?: () => GrayRequest['attrs'];
+}
+
+/**
+ * Client-side rules from a parsed core config: core `decide` runs against the page (path, host,
+ * query, cookies) with the anonymous id as attribute `anonymousId`, so a split can use
+ * `bucketBy: "attr:anonymousId"`. Parsing a config costs bundle size (~6 KB gzip): use the
+ * built-in `split` option when a percentage is all you need.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from '@graylane/core';
+ * const config = parseConfig(doc);
+ * initGray({ versions: config.versions, default: config.default, rules: rulesFromConfig(config) });
+ * ```
+ */
+export function rulesFromConfig(
+  config: GrayConfig,
+  options: RulesFromConfigOptions = {},
+): GrayRules {
+  return ({ anonymousId }) => {
+    const attrs = options.attributes?.();
+    const request: GrayRequest = {
+      method: 'GET',
+      host: location.host,
+      path: location.pathname,
+      query: (name) => value(readQueryParam(location.search, name)),
+      cookies: (name) => value(readCookie(document.cookie, name)),
+      attrs: (name) => (name === 'anonymousId' ? anonymousId : pick(attrs, name)),
+    };
+    return decide(config, request);
+  };
+}
+
+function value(read: ReturnType<typeof readCookie>): string | undefined {
+  return read.kind === 'value' ? read.value : undefined;
+}
+
+function pick(attrs: GrayRequest['attrs'], name: string): string | undefined {
+  const v =
+    typeof attrs === 'function'
+      ? attrs(name)
+      : attrs && Object.hasOwn(attrs, name)
+        ? attrs[name]
+        : undefined;
+  return v === undefined || v === null ? undefined : String(v);
+}

@@ -1,0 +1,43 @@
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+
+const pkg = (p: string): string => fileURLToPath(new URL(`../${p}`, import.meta.url));
+
+async function bundle(contents: string): Promise<{ text: string; imports: string[] }> {
+  const out = await build({
+    stdin: { contents, resolveDir: pkg('.'), loader: 'ts' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const imports = Object.values(out.metafile.inputs).flatMap((i) => i.imports.map((x) => x.path));
+  return { text: out.outputFiles[0]?.text ?? '', imports };
+}
+
+describe('browser bundle', () => {
+  it.each(['src/index.ts', 'src/axios.ts', 'src/regex.ts'])(
+    '%s builds for platform browser with no node: import',
+    async (entry) => {
+      const { imports, text } = await bundle(`export * from './${entry}';`);
+      expect(imports.filter((p) => p.startsWith('node:'))).toEqual([]);
+      expect(text).not.toMatch(/from\s*["']node:|require\(["']node:/);
+    },
+  );
+
+  it('nothing runs on import: importing the entry for side effects bundles to nothing', async () => {
+    const { text } = await bundle(`import './src/index.ts'; import './src/axios.ts';`);
+    expect(text.trim()).toBe('');
+  });
+
+  it('re2js stays out of the main entry', async () => {
+    const { imports } = await bundle(
+      `export { initGray, withGray, split, rulesFromConfig } from './src/index.ts';`,
+    );
+    expect(imports.some((p) => p.includes('re2js'))).toBe(false);
+  });
+});

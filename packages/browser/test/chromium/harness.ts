@@ -1,0 +1,108 @@
+import { existsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium, type Browser } from 'playwright-core';
+
+/** Debian's chromium; never a downloaded one. */
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** Skip locally with a hint; under CI=true a missing browser is a failure. */
+export function chromiumAvailable(): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  if (process.env['CI'] === 'true')
+    throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
+  console.warn(
+    `[graylane] Chromium tests skipped: ${CHROMIUM} is missing (apt-get install chromium)`,
+  );
+  return false;
+}
+
+/** Launches Chromium with no network beyond loopback. */
+export function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    timeout: 30_000,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--headless',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+      // Belt and braces: any name other than loopback fails to resolve.
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
+    ],
+  });
+}
+
+/** The SDK (from source) and axios as one IIFE for `<script src="/sdk.js">`. */
+export async function bundleSdk(): Promise<string> {
+  const out = await build({
+    entryPoints: [fileURLToPath(new URL('./page-entry.ts', import.meta.url))],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'chrome120',
+    write: false,
+    logLevel: 'silent',
+  });
+  return out.outputFiles[0]?.text ?? '';
+}
+
+/** One recorded request. */
+export interface Seen {
+  readonly method: string;
+  readonly path: string;
+  readonly marker: string | undefined;
+  readonly cookie: string | undefined;
+  readonly acrh: string | undefined;
+}
+
+/** A loopback server that records every request and answers through `handle`. */
+export interface TestServer {
+  readonly origin: string;
+  readonly seen: Seen[];
+  close(): Promise<void>;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
+
+/** Starts a node:http server on `host` (127.0.0.1 or localhost), port chosen by the OS. */
+export async function serve(host: '127.0.0.1' | 'localhost', handle: Handler): Promise<TestServer> {
+  const seen: Seen[] = [];
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    seen.push({
+      method: req.method ?? '',
+      path: url.pathname,
+      marker: header(req, 'x-gray-id'),
+      cookie: header(req, 'cookie'),
+      acrh: header(req, 'access-control-request-headers'),
+    });
+    handle(req, res, url);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://${host}:${port}`,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** The page every test starts from: the SDK and nothing else. */
+export const PAGE =
+  '<!doctype html><meta charset="utf-8"><title>graylane</title><script src="/sdk.js"></script>';
