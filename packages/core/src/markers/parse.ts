@@ -15,16 +15,17 @@ export interface MarkerPolicy {
 }
 
 /** @internal Shared result objects: the hot path allocates nothing for the common outcomes. */
-export const ABSENT: MarkerResult = Object.freeze({ kind: 'absent' });
-const INVALID: Readonly<Record<MarkerRejection, MarkerResult>> = Object.freeze({
-  too_long: Object.freeze({ kind: 'invalid', reason: 'too_long' }),
-  charset: Object.freeze({ kind: 'invalid', reason: 'charset' }),
-  ambiguous: Object.freeze({ kind: 'invalid', reason: 'ambiguous' }),
-  unknown: Object.freeze({ kind: 'invalid', reason: 'unknown' }),
-  bad_signature: Object.freeze({ kind: 'invalid', reason: 'bad_signature' }),
-  expired: Object.freeze({ kind: 'invalid', reason: 'expired' }),
-  untrusted: Object.freeze({ kind: 'invalid', reason: 'untrusted' }),
-});
+// Plain literals (not Object.freeze calls) so bundlers can drop them when unused.
+export const ABSENT: MarkerResult = { kind: 'absent' };
+const INVALID: Readonly<Record<MarkerRejection, MarkerResult>> = {
+  too_long: { kind: 'invalid', reason: 'too_long' },
+  charset: { kind: 'invalid', reason: 'charset' },
+  ambiguous: { kind: 'invalid', reason: 'ambiguous' },
+  unknown: { kind: 'invalid', reason: 'unknown' },
+  bad_signature: { kind: 'invalid', reason: 'bad_signature' },
+  expired: { kind: 'invalid', reason: 'expired' },
+  untrusted: { kind: 'invalid', reason: 'untrusted' },
+};
 
 /** @internal */
 export function invalid(reason: MarkerRejection): MarkerResult {

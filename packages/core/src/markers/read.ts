@@ -9,8 +9,8 @@ export type KeyRead =
   | { readonly kind: 'too_long' };
 
 /** @internal */
-export const READ_ABSENT: KeyRead = Object.freeze({ kind: 'absent' });
+export const READ_ABSENT: KeyRead = { kind: 'absent' };
 /** @internal */
-export const READ_AMBIGUOUS: KeyRead = Object.freeze({ kind: 'ambiguous' });
+export const READ_AMBIGUOUS: KeyRead = { kind: 'ambiguous' };
 /** @internal */
-export const READ_TOO_LONG: KeyRead = Object.freeze({ kind: 'too_long' });
+export const READ_TOO_LONG: KeyRead = { kind: 'too_long' };
