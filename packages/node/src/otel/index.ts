@@ -1,17 +1,23 @@
 /**
- * Bridge to OpenTelemetry, used by the middleware when `@opentelemetry/api` is installed.
- * Owned by the OpenTelemetry work (issue 6); this placeholder keeps the contract:
+ * Bridge to OpenTelemetry, used by the middleware when `@opentelemetry/api` is installed:
  * - `getOtelBridge()` returns undefined when `@opentelemetry/api` cannot be loaded;
  * - `runWithMarker` runs `fn` in an OTel context whose baggage carries `key=version`;
- * - `annotate` sets `graylane.version` / `graylane.reason` on the active span.
+ * - `annotate` sets `graylane.version` / `graylane.reason` on the request's server span.
+ * No hard dependency: the api is loaded lazily on first use, once.
  */
-import type { Decision } from '@graylane/core';
+import { createOtelBridge } from './bridge.js';
+import type { OtelBridge } from './bridge.js';
+import { loadOtelApi } from './load.js';
 
-export interface OtelBridge {
-  runWithMarker<T>(version: string, key: string, fn: () => T): T;
-  annotate(decision: Decision): void;
-}
+export type { OtelBridge } from './bridge.js';
 
+let cached: { bridge: OtelBridge | undefined } | undefined;
+
+/** The OTel bridge, or undefined when `@opentelemetry/api` is not installed. */
 export function getOtelBridge(): OtelBridge | undefined {
-  return undefined;
+  if (cached === undefined) {
+    const api = loadOtelApi();
+    cached = { bridge: api === undefined ? undefined : createOtelBridge(api) };
+  }
+  return cached.bridge;
 }

@@ -1,0 +1,38 @@
+import { storage, type GrayStore } from './storage.js';
+
+interface EmitterLike {
+  emit(event: string | symbol, ...args: unknown[]): boolean;
+}
+
+const BOUND = Symbol.for('@graylane/node.boundEmitter');
+
+/**
+ * Makes every event of this request's `req`/`res` run inside the request's context, so
+ * `req.on('data' | 'end')` listeners — body parsers, `raw-body`, `on-finished` — see the marker
+ * (RELIABILITY CTX-05, express-http-context#4). Node emits those events from the socket's async
+ * context, which belongs to no request. Only these two per-request objects are touched (their
+ * own `emit` property), never a prototype; it is done once per object.
+ */
+export function bindRequestEmitters(
+  store: GrayStore,
+  ...emitters: (EmitterLike | undefined)[]
+): void {
+  for (const target of emitters) {
+    if (!target || (target as { [BOUND]?: true })[BOUND]) continue;
+    try {
+      const emit = target.emit;
+      if (typeof emit !== 'function') continue;
+      const als = storage();
+      target.emit = function graylaneBoundEmit(
+        this: unknown,
+        event: string | symbol,
+        ...args: unknown[]
+      ): boolean {
+        return als.run(store, () => Reflect.apply(emit, this, [event, ...args]) as boolean);
+      };
+      (target as { [BOUND]?: true })[BOUND] = true;
+    } catch {
+      // A frozen or exotic emitter keeps its native behaviour (I1).
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Allowlist, Decision } from '@graylane/core';
+
+/**
+ * What graylane keeps for one request (or one `runWithGray` scope). A class, so heap snapshots
+ * can count instances by name (RELIABILITY CTX-11).
+ */
+export class GrayStore {
+  /** Set by `grayHandlers` when the decided version had no handler (lane fallback). */
+  lane: string | undefined = undefined;
+
+  constructor(
+    readonly decision: Decision,
+    /** Outbound allowlist for this scope; undefined means "never inject". */
+    readonly allow: Allowlist | undefined,
+    /** Lower-cased outbound marker header. */
+    readonly header: string,
+    /** Outbound baggage key, or false. */
+    readonly baggageKey: string | false,
+  ) {}
+}
+
+const STORAGE_KEY = Symbol.for('@graylane/node.context');
+
+/**
+ * The one AsyncLocalStorage, created on first use (nothing happens on import) and shared through
+ * a registered symbol, so the ESM and CJS builds and every subpath entry see the same context.
+ * Bound with `run()` only; `enterWith` is forbidden by lint (CTX-09).
+ */
+export function storage(): AsyncLocalStorage<GrayStore> {
+  const g = globalThis as { [STORAGE_KEY]?: AsyncLocalStorage<GrayStore> };
+  let als = g[STORAGE_KEY];
+  if (!als) {
+    als = new AsyncLocalStorage<GrayStore>();
+    g[STORAGE_KEY] = als;
+  }
+  return als;
+}
+
+/** The current store, or undefined outside any graylane scope. Never throws. */
+export function currentStore(): GrayStore | undefined {
+  return storage().getStore();
+}

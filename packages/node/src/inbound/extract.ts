@@ -1,0 +1,168 @@
+import {
+  MAX_SIGNED_MARKER_BYTES,
+  VERSION_PATTERN,
+  parseMarker,
+  readBaggageMember,
+  readCookie,
+  readQueryParam,
+  trimOws,
+  type GrayConfig,
+  type KeyRead,
+  type MarkerRejection,
+  type MarkerSource,
+  type RejectedMarker,
+} from '@graylane/core';
+import { verifyMarker } from '../signing/verify.js';
+import type { InboundCarrier } from './carrier.js';
+import type { ResolvedOptions } from './resolve.js';
+
+/** The marker found on a request, and what was ignored on the way. */
+export interface Extraction {
+  readonly version: string | undefined;
+  readonly source: MarkerSource | undefined;
+  /** The first ignored marker (reported as the decision reason if the default is served). */
+  readonly rejected: RejectedMarker | undefined;
+  /** Every ignored marker, in precedence order (each one counted). */
+  readonly rejections: readonly RejectedMarker[];
+}
+
+/** Per-request trust inputs. */
+export interface TrustContext {
+  /** False in edge mode for peers outside `trustedProxies`: every client marker is ignored. */
+  readonly honourClient: boolean;
+  /** The subject signed tokens must be bound to (signed mode). */
+  readonly subject: string | undefined;
+  readonly now: number;
+}
+
+type Outcome = { ok: true; version: string } | { ok: false; reason: MarkerRejection } | undefined;
+
+/**
+ * Reads the marker following the precedence order. Bounded (core's readers cap every carrier
+ * before decoding) and total: it never throws, and an invalid marker is treated as absent
+ * (I1, I3, PREC-02).
+ */
+export function extract(
+  carrier: InboundCarrier,
+  opts: ResolvedOptions<never>,
+  config: GrayConfig,
+  trust: TrustContext,
+): Extraction {
+  const rejections: RejectedMarker[] = [];
+  for (const source of opts.precedence) {
+    let outcome: Outcome;
+    try {
+      outcome = readSource(source, carrier, opts, config, trust);
+    } catch {
+      outcome = { ok: false, reason: 'charset' };
+    }
+    if (outcome === undefined) continue;
+    if (outcome.ok)
+      return { version: outcome.version, source, rejected: rejections[0], rejections };
+    rejections.push({ source, reason: outcome.reason });
+  }
+  return { version: undefined, source: undefined, rejected: rejections[0], rejections };
+}
+
+function readSource(
+  source: MarkerSource,
+  carrier: InboundCarrier,
+  opts: ResolvedOptions<never>,
+  config: GrayConfig,
+  trust: TrustContext,
+): Outcome {
+  let raw: string | readonly string[] | undefined;
+  switch (source) {
+    case 'header':
+      raw = carrier.header(opts.header);
+      if (raw === undefined) return undefined;
+      if (!trust.honourClient) return isBlank(raw) ? undefined : { ok: false, reason: 'untrusted' };
+      return opts.trust === 'signed'
+        ? signed(rawHeader(raw), config, opts, trust)
+        : plain(raw, config);
+    case 'cookie':
+      return opts.cookie === false
+        ? undefined
+        : keyed(readCookie(carrier.header('cookie'), opts.cookie), config, opts, trust);
+    case 'query':
+      return opts.query === false
+        ? undefined
+        : keyed(readQueryParam(search(carrier.url), opts.query), config, opts, trust);
+    case 'baggage':
+      return opts.baggage === false
+        ? undefined
+        : keyed(readBaggageMember(carrier.header('baggage'), opts.baggage), config, opts, trust);
+  }
+}
+
+function keyed(
+  read: KeyRead,
+  config: GrayConfig,
+  opts: ResolvedOptions<never>,
+  trust: TrustContext,
+): Outcome {
+  switch (read.kind) {
+    case 'absent':
+      return undefined;
+    case 'ambiguous':
+      return trust.honourClient
+        ? { ok: false, reason: 'ambiguous' }
+        : { ok: false, reason: 'untrusted' };
+    case 'too_long':
+      return trust.honourClient
+        ? { ok: false, reason: 'too_long' }
+        : { ok: false, reason: 'untrusted' };
+    case 'value':
+      if (isBlank(read.value)) return undefined;
+      if (!trust.honourClient) return { ok: false, reason: 'untrusted' };
+      return opts.trust === 'signed'
+        ? signed(read.value, config, opts, trust)
+        : plain(read.value, config);
+  }
+}
+
+function plain(raw: string | readonly string[], config: GrayConfig): Outcome {
+  const r = parseMarker(raw, config);
+  if (r.kind === 'absent') return undefined;
+  return r.kind === 'valid' ? { ok: true, version: r.version } : { ok: false, reason: r.reason };
+}
+
+/** HDR-13: only a token with a valid HMAC, unexpired, from a known key id, for this subject. */
+function signed(
+  raw: string | undefined,
+  config: GrayConfig,
+  opts: ResolvedOptions<never>,
+  trust: TrustContext,
+): Outcome {
+  if (raw === undefined) return { ok: false, reason: 'ambiguous' };
+  if (raw.length > MAX_SIGNED_MARKER_BYTES) return { ok: false, reason: 'too_long' };
+  const token = trimOws(raw);
+  if (token === '') return undefined;
+  if (token.includes(',')) return { ok: false, reason: 'ambiguous' };
+  // A bare, well-formed label is a client hint this mode does not honour.
+  if (VERSION_PATTERN.test(token)) return { ok: false, reason: 'untrusted' };
+  if (!opts.keys) return { ok: false, reason: 'bad_signature' };
+  const result = verifyMarker(token, {
+    keys: opts.keys,
+    versions: config,
+    subject: trust.subject,
+    now: () => trust.now,
+  });
+  return result.ok ? { ok: true, version: result.version } : { ok: false, reason: result.reason };
+}
+
+/** One header value, or undefined when the platform delivered several (ambiguous). */
+function rawHeader(raw: string | readonly string[]): string | undefined {
+  if (typeof raw === 'string') return raw;
+  return raw.length === 1 ? raw[0] : undefined;
+}
+
+function isBlank(raw: string | readonly string[]): boolean {
+  return typeof raw === 'string' ? trimOws(raw) === '' : raw.length === 0;
+}
+
+function search(url: string | undefined): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  const q = url.indexOf('?');
+  return q === -1 ? undefined : url.slice(q + 1);
+}

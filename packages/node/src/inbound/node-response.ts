@@ -1,0 +1,45 @@
+import { DEBUG_HEADER } from '../limits.js';
+import type { InboundOutcome } from './engine.js';
+
+/** The structural part of `ServerResponse` graylane writes to. */
+export interface ServerResponseLike {
+  readonly headersSent: boolean;
+  getHeader(name: string): number | string | readonly string[] | undefined;
+  setHeader(name: string, value: string | readonly string[]): unknown;
+}
+
+/** Where an adapter writes response headers. */
+export interface ResponseSink {
+  /** Adds one `Set-Cookie` value, keeping any already set. */
+  appendCookie(value: string): void;
+  setHeader(name: string, value: string): void;
+}
+
+/**
+ * Writes the sticky cookies and the debug header through `sink`. Never throws: a response
+ * whose headers are gone just does not get them (I1).
+ */
+export function applyOutcome(sink: ResponseSink, outcome: InboundOutcome): void {
+  try {
+    for (const cookie of outcome.setCookies) sink.appendCookie(cookie);
+    if (outcome.debugHeader !== undefined) sink.setHeader(DEBUG_HEADER, outcome.debugHeader);
+  } catch {
+    // I1: never throw into the request.
+  }
+}
+
+/** @internal A sink over Node's `ServerResponse` (set-cookie appended to what is already set). */
+export function nodeSink(res: ServerResponseLike): ResponseSink {
+  return {
+    appendCookie(value) {
+      if (res.headersSent) return;
+      const prev = res.getHeader('set-cookie');
+      const list =
+        prev === undefined ? [] : Array.isArray(prev) ? prev.map(String) : [String(prev)];
+      res.setHeader('set-cookie', [...list, value]);
+    },
+    setHeader(name, value) {
+      if (!res.headersSent) res.setHeader(name, value);
+    },
+  };
+}

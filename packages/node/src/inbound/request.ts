@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { readCookie, readQueryParam, type GrayConfig, type GrayRequest } from '@graylane/core';
+import type { GrayAttributes } from '../options.js';
+import type { InboundCarrier } from './carrier.js';
+
+/** Subject ids minted for this request (cookie name → id), to be persisted as cookies. */
+export type MintedSubjects = Map<string, string>;
+
+/**
+ * Builds the rule-evaluation view of a request. Cookies and query parameters are read lazily,
+ * only when a rule asks (bounded by core's readers). For `bucketBy: "cookie:NAME"` names in
+ * `subjectCookies`, a missing cookie gets a fresh anonymous id (sticky assignment).
+ */
+export function grayRequest(
+  carrier: InboundCarrier,
+  attrs: GrayAttributes | undefined,
+  now: number,
+  subjectCookies: ReadonlySet<string> | undefined,
+  minted: MintedSubjects,
+): GrayRequest {
+  const url = carrier.url;
+  const q = typeof url === 'string' ? url.indexOf('?') : -1;
+  const path = typeof url === 'string' ? (q === -1 ? url : url.slice(0, q)) : undefined;
+  const query = q === -1 || typeof url !== 'string' ? undefined : url.slice(q + 1);
+  return {
+    method: carrier.method,
+    host: carrier.host,
+    path,
+    headers: carrier.headers,
+    cookies: (name) => {
+      const r = readCookie(carrier.header('cookie'), name);
+      if (r.kind === 'value') return r.value;
+      if (r.kind !== 'absent' || !subjectCookies?.has(name)) return undefined;
+      let id = minted.get(name);
+      if (id === undefined) {
+        id = randomUUID();
+        minted.set(name, id);
+      }
+      return id;
+    },
+    query: (name) => {
+      const r = readQueryParam(query, name);
+      return r.kind === 'value' ? r.value : undefined;
+    },
+    attrs: attrs ? attrLookup(attrs) : undefined,
+    now,
+  };
+}
+
+/** Own keys only: an attribute named `__proto__` or `constructor` finds nothing unless set. */
+function attrLookup(attrs: GrayAttributes): (name: string) => string | undefined {
+  return (name) => {
+    if (!Object.hasOwn(attrs, name)) return undefined;
+    const v = attrs[name];
+    return typeof v === 'string'
+      ? v
+      : typeof v === 'number' || typeof v === 'boolean'
+        ? String(v)
+        : undefined;
+  };
+}
+
+const splitCookieNames = new WeakMap<GrayConfig, ReadonlySet<string>>();
+
+/** Cookie names used by `bucketBy: "cookie:NAME"` splits in `config` (cached per config). */
+export function subjectCookieNames(config: GrayConfig): ReadonlySet<string> {
+  let names = splitCookieNames.get(config);
+  if (!names) {
+    const set = new Set<string>();
+    for (const rule of config.rules) {
+      if (rule.kind === 'split' && rule.bucketBy.kind === 'cookie') set.add(rule.bucketBy.name);
+    }
+    names = set;
+    splitCookieNames.set(config, names);
+  }
+  return names;
+}

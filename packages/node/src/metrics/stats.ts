@@ -1,0 +1,107 @@
+import type { DecisionReason, DecisionSource, MarkerRejection, MarkerSource } from '@graylane/core';
+import { otelCounters, safeAdd } from './otel.js';
+
+/** Outcome of one outbound injection attempt (METRIC_NAMES.outbound `result`). */
+export type OutboundResult = 'injected' | 'skipped_host' | 'skipped_caller' | 'skipped_invalid';
+
+/** An in-process snapshot of graylane's counters. Labels come from closed sets only (I2). */
+export interface GraylaneStats {
+  readonly decisions: readonly {
+    version: string;
+    reason: DecisionReason;
+    source: DecisionSource;
+    count: number;
+  }[];
+  readonly invalidMarkers: readonly {
+    source: MarkerSource;
+    reason: MarkerRejection;
+    count: number;
+  }[];
+  readonly outbound: Readonly<Record<OutboundResult, number>>;
+  readonly fallbacks: readonly { wanted: string; served: string; count: number }[];
+}
+
+/** Per-instance decision counters. Keys are built from closed vocabularies and config versions. */
+export class DecisionCounters {
+  private readonly decisions = new Map<
+    string,
+    { version: string; reason: DecisionReason; source: DecisionSource; count: number }
+  >();
+  private readonly invalid = new Map<
+    string,
+    { source: MarkerSource; reason: MarkerRejection; count: number }
+  >();
+
+  decision(version: string, reason: DecisionReason, source: DecisionSource): void {
+    const key = `${version}\u0000${reason}\u0000${source}`;
+    const row = this.decisions.get(key);
+    if (row) row.count++;
+    else this.decisions.set(key, { version, reason, source, count: 1 });
+    safeAdd(otelCounters()?.decisions, { version, reason, source });
+  }
+
+  invalidMarker(source: MarkerSource, reason: MarkerRejection): void {
+    const key = `${source}\u0000${reason}`;
+    const row = this.invalid.get(key);
+    if (row) row.count++;
+    else this.invalid.set(key, { source, reason, count: 1 });
+    safeAdd(otelCounters()?.invalidMarkers, { source, reason });
+  }
+
+  snapshot(): GraylaneStats {
+    return {
+      decisions: [...this.decisions.values()].map((r) => ({ ...r })),
+      invalidMarkers: [...this.invalid.values()].map((r) => ({ ...r })),
+      outbound: { ...globalCounters().outbound },
+      fallbacks: [...globalCounters().fallbacks.values()].map((r) => ({ ...r })),
+    };
+  }
+}
+
+interface GlobalCounters {
+  outbound: Record<OutboundResult, number>;
+  fallbacks: Map<string, { wanted: string; served: string; count: number }>;
+}
+
+let globals: GlobalCounters | undefined;
+
+function globalCounters(): GlobalCounters {
+  globals ??= {
+    outbound: { injected: 0, skipped_host: 0, skipped_caller: 0, skipped_invalid: 0 },
+    fallbacks: new Map(),
+  };
+  return globals;
+}
+
+/** Counts one outbound attempt (process-wide: interceptors are not tied to one middleware). */
+export function countOutbound(result: OutboundResult): void {
+  globalCounters().outbound[result]++;
+  safeAdd(otelCounters()?.outbound, { result });
+}
+
+/** Counts one lane fallback (process-wide). */
+export function countFallback(wanted: string, served: string): void {
+  const map = globalCounters().fallbacks;
+  const key = `${wanted}\u0000${served}`;
+  const row = map.get(key);
+  if (row) row.count++;
+  else map.set(key, { wanted, served, count: 1 });
+  safeAdd(otelCounters()?.fallbacks, { wanted, served });
+}
+
+/**
+ * The process-wide outbound and fallback counters (the middleware's `stats()` includes them).
+ *
+ * @example
+ * ```ts
+ * const { outbound } = outboundStats();
+ * console.log(outbound.injected, outbound.skipped_host);
+ * ```
+ */
+export function outboundStats(): Pick<GraylaneStats, 'outbound' | 'fallbacks'> {
+  const g = globalCounters();
+  return {
+    outbound: { ...g.outbound },
+    fallbacks: [...g.fallbacks.values()].map((r) => ({ ...r })),
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * undici request headers in any of the shapes undici accepts: a record, a flat
+ * `[name, value, name, value]` array, or an iterable of `[name, value]` pairs.
+ */
+export type UndiciHeaders =
+  | Readonly<Record<string, string | readonly string[] | undefined>>
+  | readonly string[]
+  | Iterable<readonly [string, string | readonly string[] | undefined]>
+  | null
+  | undefined;
+
+/** @internal Flattens undici headers into a fresh `[name, value, …]` list (the input is not touched). */
+export function toFlatList(headers: UndiciHeaders): string[] {
+  const out: string[] = [];
+  if (headers === null || headers === undefined) return out;
+  if (Array.isArray(headers)) {
+    if (headers.length > 0 && Array.isArray(headers[0])) {
+      for (const pair of headers as unknown as (readonly [string, unknown])[])
+        push(out, pair[0], pair[1]);
+    } else {
+      for (let i = 0; i + 1 < headers.length; i += 2) push(out, headers[i], headers[i + 1]);
+    }
+    return out;
+  }
+  if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const pair of headers as Iterable<readonly [string, unknown]>) push(out, pair[0], pair[1]);
+    return out;
+  }
+  for (const name of Object.keys(headers))
+    push(out, name, (headers as Record<string, unknown>)[name]);
+  return out;
+}
+
+function push(out: string[], name: unknown, value: unknown): void {
+  if (typeof name !== 'string' || value === undefined || value === null) return;
+  if (Array.isArray(value)) for (const v of value) out.push(name, String(v));
+  else out.push(name, String(value));
+}
+
+/** @internal Read access over a flat list (case-insensitive names). */
+export function flatAccess(list: readonly unknown[]): {
+  has(name: string): boolean;
+  get(name: string): string[] | undefined;
+} {
+  const values = (name: string): string[] => {
+    const found: string[] = [];
+    for (let i = 0; i + 1 < list.length; i += 2) {
+      const n = list[i];
+      if (typeof n === 'string' && n.toLowerCase() === name) found.push(String(list[i + 1]));
+    }
+    return found;
+  };
+  return {
+    has: (name) => values(name).length > 0,
+    get: (name) => {
+      const v = values(name);
+      return v.length === 0 ? undefined : v;
+    },
+  };
+}
+
+/** @internal Returns a copy of `list` without any header called `name` (lower-case). */
+export function withoutHeader(list: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    const n = list[i] as string;
+    if (n.toLowerCase() !== name) out.push(n, list[i + 1] as string);
+  }
+  return out;
+}
