@@ -52,17 +52,12 @@ e2e('A (graylane + sdk-node) → B (sdk-node only) → C (graylane)', () => {
     }
   });
 
-  // Known gap, reported to the node owner: withGray(fetch) writes `baggage` into the request and
-  // OTel's undici instrumentation appends its own `baggage` header, so B receives
-  // `gray=beta, gray=beta` (same value: not ambiguous, but OUT-01 says exactly once).
-  // When this starts passing, drop `.fails`.
-  it.fails(
-    'OUT-01 the gray member arrives exactly once with withGray(fetch) under undici instrumentation',
-    async () => {
-      const results = await drive(chain[0]!, '?via=graylane', 10);
-      for (const r of results) expect(grayMembers(r.atB?.seen.baggage), r.id).toHaveLength(1);
-    },
-  );
+  // withGray(fetch) writes `baggage` into the request and OTel's undici instrumentation appends
+  // its own `baggage` header; graylane's dedupe listener (subscribed after the SDK's) merges them.
+  it('OUT-01 the gray member arrives exactly once with withGray(fetch) under undici instrumentation', async () => {
+    const results = await drive(chain[0]!, '?via=graylane', 10);
+    for (const r of results) expect(grayMembers(r.atB?.seen.baggage), r.id).toHaveLength(1);
+  });
 
   it('spans exported to the in-memory exporter carry graylane.version and graylane.reason', async () => {
     const results = await drive(chain[0]!, '?via=plain', 20);

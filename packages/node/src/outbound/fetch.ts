@@ -1,3 +1,4 @@
+import { ensureBaggageDedupe } from './baggage-dedupe.js';
 import { compileOutbound, type OutboundOptions } from './options.js';
 import { planInjection } from './plan.js';
 
@@ -24,6 +25,7 @@ export function withGray<F extends FetchLike>(fetchImpl?: F, options?: OutboundO
   ): Promise<Response> {
     const impl = fetchImpl ?? (globalThis.fetch as FetchLike);
     const next = injectInit(input, init, allow);
+    if (next !== undefined) ensureBaggageDedupe();
     return next === undefined ? impl(input, init) : impl(input, next);
   };
   return grayFetch as F;
