@@ -1,7 +1,12 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', axios: 'src/axios.ts', regex: 'src/regex.ts' },
+  entry: {
+    index: 'src/index.ts',
+    axios: 'src/axios.ts',
+    'js-cookie': 'src/js-cookie.ts',
+    regex: 'src/regex.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

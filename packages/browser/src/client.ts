@@ -1,10 +1,17 @@
 import { createAllowlist } from '@graylane/core';
 import type { DecisionReason } from '@graylane/core';
 import { assign, type Assignment, type Sources } from './assign.js';
+import { documentCookieJar } from './cookie-jar.js';
 import { setCurrentClient } from './current.js';
 import { createSlot } from './jar.js';
 import { readMarker } from './marker.js';
-import { cookieSettings, versionSet, type GrayListener, type GrayOptions } from './options.js';
+import {
+  cookieSettings,
+  versionSet,
+  type GrayCookieOptions,
+  type GrayListener,
+  type GrayOptions,
+} from './options.js';
 import { resolveUrl } from './url.js';
 
 /** Fields to attach to analytics events, so every exposure can be attributed. */
@@ -63,16 +70,15 @@ export function initGray(options: GrayOptions): GrayClient {
   const own = /^https?:$/.test(location.protocol) ? location.origin : undefined;
   const allowlist = createAllowlist({ origin: own, allow: options.allow });
   const settings = cookieSettings(options.cookie);
-  const slot = createSlot(options.cookie ? (options.cookie.name ?? 'gray') : 'gray', settings);
-  const aid = createSlot(
-    options.cookie ? (options.cookie.anonymousIdName ?? 'gray_aid') : 'gray_aid',
-    settings,
-  );
+  const jar = options.cookies ?? documentCookieJar;
+  const names: GrayCookieOptions = options.cookie || {};
+  const slot = createSlot(names.name ?? 'gray', settings, jar);
+  const aid = createSlot(names.anonymousIdName ?? 'gray_aid', settings, jar);
   const sources: Sources = { versions, options, slot, aid };
   const listeners = new Set<GrayListener | undefined>([options.onAssign]);
   let version = '';
   let reason: DecisionReason = 'default';
-  let seen: string | null | undefined;
+  let seen: string | undefined;
 
   const commit = (a: Assignment): void => {
     if (a.persist === true) slot.write(a.version);
@@ -110,7 +116,7 @@ export function initGray(options: GrayOptions): GrayClient {
     },
     getTrackingFields: () => ({ gray_version: version, gray_reason: reason }),
     markerFor(url) {
-      const href = resolveUrl(url);
+      const href = resolveUrl(url)?.href;
       return href !== undefined && allowlist.allows(href) ? version : undefined;
     },
     readResponse(url, headers) {

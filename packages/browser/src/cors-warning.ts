@@ -1,5 +1,5 @@
 import type { GrayClient } from './client.js';
-import { foreignOrigin } from './url.js';
+import { resolveUrl } from './url.js';
 
 const warned = new Set<string>();
 
@@ -9,16 +9,17 @@ const warned = new Set<string>();
  * header (RELIABILITY CORS-02). Only the origin is printed, never userinfo or path (BR-07).
  */
 export function warnPreflight(client: GrayClient, href: string, error?: unknown): void {
-  const origin = client.debug ? foreignOrigin(href) : undefined;
+  const origin = client.debug ? resolveUrl(href)?.origin : undefined;
   if (
     !origin ||
+    origin === location.origin ||
     warned.has(origin) ||
     (error as { name?: unknown } | undefined)?.name === 'AbortError'
   )
     return;
   warned.add(origin);
   console.warn(
-    `[graylane] request to ${origin} failed: its CORS preflight must allow ${client.header} ` +
-      `(Access-Control-Allow-Headers), or drop it from allow. docs/browser.md#cors`,
+    `[graylane] ${origin} failed: allow ${client.header} in its Access-Control-Allow-Headers ` +
+      `or drop it from allow (docs/browser.md#cors)`,
   );
 }

@@ -6,6 +6,8 @@
 export { initGray } from './client.js';
 export type { GrayClient, GrayTrackingFields, ResponseHeadersLike } from './client.js';
 
+export type { CookieAttributes, CookieJarLike } from './cookie-jar.js';
+
 export type {
   GrayCookieOptions,
   GrayListener,

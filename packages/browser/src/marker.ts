@@ -7,19 +7,15 @@ export type MarkerRead =
   | undefined;
 
 /**
- * @internal Checks a raw marker against the closed set of versions (I2). `null` means several
- * disagreeing values (ambiguous, CK-02/QS-03). Over 64 bytes is rejected before trimming
- * (HDR-09); OWS is trimmed (HDR-06); no case folding (HDR-05). Never throws. The same rules as
- * core `parseMarker`, reduced to what a page needs: the versions were validated at init, so set
- * membership is the whole check.
+ * @internal Checks a raw marker against the closed set of versions (I2). Several disagreeing
+ * values arrive as `readPairs`'s `,` and fail like any invalid value (CK-02/QS-03). Over 64 bytes
+ * is rejected before trimming (HDR-09); OWS is trimmed (HDR-06); no case folding (HDR-05). Never
+ * throws. The same rules as core `parseMarker`, reduced to what a page needs: the versions were
+ * validated at init, so set membership is the whole check.
  */
-export function readMarker(
-  versions: ReadonlySet<string>,
-  raw: string | null | undefined,
-): MarkerRead {
+export function readMarker(versions: ReadonlySet<string>, raw: string | undefined): MarkerRead {
   if (raw === undefined) return undefined;
-  const v =
-    raw === null || raw.length > MAX_RAW_MARKER_BYTES ? ',' : raw.replace(/^[ \t]+|[ \t]+$/g, '');
+  const v = raw.length > MAX_RAW_MARKER_BYTES ? ',' : raw.replace(/^[ \t]+|[ \t]+$/g, '');
   if (versions.has(v)) return { version: v };
   return v === ''
     ? undefined

@@ -1,5 +1,6 @@
 import { GraylaneError, MAX_COOKIE_MAX_AGE_SECONDS, VERSION_PATTERN } from '@graylane/core';
 import type { AllowEntry, DecisionReason } from '@graylane/core';
+import type { CookieJarLike } from './cookie-jar.js';
 
 /** Called once per change of the assigned version, with why it changed. */
 export type GrayListener = (version: string, reason: DecisionReason) => void;
@@ -48,6 +49,11 @@ export interface GrayOptions {
   /** A version the server assigned for this page (e.g. rendered into the HTML). */
   readonly serverVersion?: string | undefined;
   readonly cookie?: GrayCookieOptions | false;
+  /**
+   * Where cookies are read and written. Default: a built-in `document.cookie` jar (no
+   * dependency). `jsCookieJar` from `@graylane/browser/js-cookie` uses js-cookie instead.
+   */
+  readonly cookies?: CookieJarLike;
   /** Exposure callback: once for the first assignment and once per change of version. */
   readonly onAssign?: GrayListener;
   /** Console warnings for setup problems (CORS preflight), each once. */

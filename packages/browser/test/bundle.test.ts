@@ -20,7 +20,7 @@ async function bundle(contents: string): Promise<{ text: string; imports: string
 }
 
 describe('browser bundle', () => {
-  it.each(['src/index.ts', 'src/axios.ts', 'src/regex.ts'])(
+  it.each(['src/index.ts', 'src/axios.ts', 'src/js-cookie.ts', 'src/regex.ts'])(
     '%s builds for platform browser with no node: import',
     async (entry) => {
       const { imports, text } = await bundle(`export * from './${entry}';`);
@@ -30,14 +30,17 @@ describe('browser bundle', () => {
   );
 
   it('nothing runs on import: importing the entry for side effects bundles to nothing', async () => {
-    const { text } = await bundle(`import './src/index.ts'; import './src/axios.ts';`);
+    const { text } = await bundle(
+      `import './src/index.ts'; import './src/axios.ts'; import './src/js-cookie.ts';`,
+    );
     expect(text.trim()).toBe('');
   });
 
-  it('re2js stays out of the main entry', async () => {
+  it('re2js and js-cookie stay out of the main entry', async () => {
     const { imports } = await bundle(
       `export { initGray, withGray, split, rulesFromConfig } from './src/index.ts';`,
     );
     expect(imports.some((p) => p.includes('re2js'))).toBe(false);
+    expect(imports.some((p) => p.includes('js-cookie'))).toBe(false);
   });
 });

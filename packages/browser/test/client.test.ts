@@ -63,7 +63,8 @@ describe('assignment order', () => {
     document.cookie = 'gray=gamma; Path=/';
     const c = initGray(base);
     expect([c.getGrayVersion(), c.getGrayReason()]).toEqual(['stable', 'unknown_version']);
-    expect(document.cookie).not.toContain('gray=');
+    // Removed with Max-Age=0, which happy-dom expires only once its clock ticks: allow `gray=`.
+    expect(document.cookie).not.toMatch(/(^|; )gray=[^;]/);
     expect(initGray({ ...base, serverVersion: 'BETA' }).getGrayReason()).toBe('invalid_marker');
   });
 
@@ -89,42 +90,8 @@ describe('assignment order', () => {
   });
 });
 
-describe('cookies (BC) and tracking', () => {
-  it('BC-04 a change overwrites, BC-06 Max-Age is clamped to 30 days', () => {
-    const writes: string[] = [];
-    const desc = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie');
-    const spy = vi.spyOn(document, 'cookie', 'set').mockImplementation((v: string) => {
-      writes.push(v);
-      desc?.set?.call(document, v);
-    });
-    const c = initGray({ ...base, cookie: { maxAgeSeconds: 99_999_999 } });
-    c.setGrayVersion('beta');
-    c.setGrayVersion('stable');
-    spy.mockRestore();
-    expect(writes).toEqual([
-      'gray=beta; path=/; samesite=Lax; max-age=2592000',
-      'gray=stable; path=/; samesite=Lax; max-age=2592000',
-    ]);
-  });
-
-  it('BC-05 document.cookie throws: in memory, no throw', () => {
-    const deny = (): never => {
-      throw new DOMException('sandboxed', 'SecurityError');
-    };
-    const spies = [
-      vi.spyOn(document, 'cookie', 'get').mockImplementation(deny),
-      vi.spyOn(document, 'cookie', 'set').mockImplementation(deny),
-    ];
-    try {
-      const c = initGray({ ...base, rules: split({ beta: 100 }) });
-      expect(c.getGrayVersion()).toBe('beta');
-      expect(c.setGrayVersion('stable')).toBe(true);
-      expect(c.getGrayVersion()).toBe('stable');
-    } finally {
-      for (const spy of spies) spy.mockRestore();
-    }
-  });
-
+// The cookie rows (BC) run against both jars in cookies.test.ts.
+describe('tracking', () => {
   it('onAssign fires once per change; subscribe/unsubscribe; tracking fields; listener errors are contained', () => {
     const calls: string[] = [];
     const c = initGray({ ...base, onAssign: (v, r) => calls.push(`${v}:${r}`) });

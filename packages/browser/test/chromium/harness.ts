@@ -39,10 +39,13 @@ export function launch(): Promise<Browser> {
   });
 }
 
-/** The SDK (from source) and axios as one IIFE for `<script src="/sdk.js">`. */
-export async function bundleSdk(): Promise<string> {
+/**
+ * The SDK (from source) and axios as one IIFE for `<script src="/sdk.js">`; `entry` picks the page
+ * bundle (`page-entry-js-cookie.ts` adds the js-cookie jar).
+ */
+export async function bundleSdk(entry = './page-entry.ts'): Promise<string> {
   const out = await build({
-    entryPoints: [fileURLToPath(new URL('./page-entry.ts', import.meta.url))],
+    entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
     bundle: true,
     format: 'iife',
     platform: 'browser',

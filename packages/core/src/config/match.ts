@@ -6,7 +6,15 @@ import type { CompiledCondition } from './types.js';
 
 const KEYED = ['header', 'cookie', 'query', 'attrs'] as const;
 const SINGLE = ['path', 'host', 'method'] as const;
-const MATCH_KEYS: ReadonlySet<string> = new Set(['header', 'cookie', 'query', 'attrs', 'path', 'host', 'method']);
+const MATCH_KEYS: ReadonlySet<string> = new Set([
+  'header',
+  'cookie',
+  'query',
+  'attrs',
+  'path',
+  'host',
+  'method',
+]);
 /** RFC 9110 token: header names graylane can look up. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
 
