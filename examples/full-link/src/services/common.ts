@@ -1,0 +1,35 @@
+import type { ConfigStore } from '@graylane/core';
+import type { GraylaneOptions } from '@graylane/node';
+import type { LaneTable } from '../lanes.js';
+
+/** Options every example service takes. */
+export interface ServiceOptions {
+  /** The version this instance's code is (`orders-beta` runs the beta code). */
+  readonly lane: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Where the next service's instances listen. */
+  readonly lanes: LaneTable;
+  /** Internal hops need only the version set; the decision arrives with the request. */
+  readonly config: ConfigStore;
+}
+
+/** A started service. */
+export interface RunningService {
+  readonly instance: string;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * graylane options for internal hops: markers are honoured as they arrive (the edge already
+ * decided and overwrote whatever the client sent), and they are passed on to loopback only.
+ */
+export function internalGrayOptions(config: ConfigStore): GraylaneOptions {
+  return { config, trust: 'open', allowHosts: ['127.0.0.1'] };
+}
+
+/** The default version of the config in force: the lane every fallback lands on. */
+export function defaultVersion(config: ConfigStore): string {
+  return config.get().config.default;
+}

@@ -1,0 +1,64 @@
+/**
+ * `orders` — express, deployed as stable and beta. Calls `inventory` through `withGray(fetch)`,
+ * which adds `X-Gray-Id` for the loopback hosts only.
+ */
+import { createServer } from 'node:http';
+import express from 'express';
+import { grayBranch, tryGetGrayVersion, withGray } from '@graylane/node';
+import { graylaneExpress } from '@graylane/node/express';
+import { currentHop, isHopsBody, type HopRecord } from '../hop.js';
+import { resolveLane } from '../lanes.js';
+import { close, listen } from '../listen.js';
+import {
+  defaultVersion,
+  internalGrayOptions,
+  type RunningService,
+  type ServiceOptions,
+} from './common.js';
+
+/** Starts one `orders` instance. */
+export async function startOrders(options: ServiceOptions): Promise<RunningService> {
+  const instance = `orders-${options.lane}`;
+  const grayFetch = withGray(undefined, { allowHosts: ['127.0.0.1'] });
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(graylaneExpress(internalGrayOptions(options.config)));
+
+  app.get('/{*path}', async function ordersHandler(req, res) {
+    const sku = 'sku-42';
+    const next = resolveLane(
+      options.lanes,
+      'inventory',
+      tryGetGrayVersion(),
+      defaultVersion(options.config),
+    );
+    try {
+      const upstream = await grayFetch(`${next.url}/inventory/${sku}`);
+      const body: unknown = await upstream.json();
+      const downstream: readonly HopRecord[] = isHopsBody(body) ? body.hops : [];
+      const checkout = grayBranch(
+        { beta: () => 'one-page', stable: () => 'classic' },
+        { fallback: 'stable' },
+      );
+      res.json({
+        order: {
+          path: req.path,
+          sku,
+          checkout,
+          stock: isHopsBody(body) ? body.stock : null,
+          price: isHopsBody(body) ? body.price : null,
+        },
+        hops: [currentHop('orders', instance, options.lane), ...downstream],
+      });
+    } catch (err) {
+      res.status(502).json({
+        error: `inventory unreachable: ${String(err)}`,
+        hops: [currentHop('orders', instance, options.lane)],
+      });
+    }
+  });
+
+  const server = createServer(app);
+  const port = await listen(server, instance, options.port);
+  return { instance, url: `http://127.0.0.1:${port}`, close: () => close(server) };
+}

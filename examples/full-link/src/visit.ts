@@ -1,0 +1,73 @@
+/**
+ * One HTTP visit as the tour makes it: plain `fetch` (no graylane on this side), cookies by hand,
+ * and the per-hop records read back from the gateway header and the JSON body.
+ */
+import { GATEWAY_HOP_HEADER, isHopsBody, type GatewayHopRecord, type HopRecord } from './hop.js';
+
+type GatewayHop = GatewayHopRecord;
+
+/** What one visit returned. */
+export interface VisitResult {
+  readonly status: number;
+  readonly gateway: GatewayHop | undefined;
+  /** orders, inventory, pricing — in call order. */
+  readonly services: readonly HopRecord[];
+  /** Cookies the gateway set, name → value. */
+  readonly setCookies: ReadonlyMap<string, string>;
+  readonly error?: string;
+}
+
+/** A request to make. */
+export interface VisitRequest {
+  readonly baseUrl: string;
+  readonly path: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly cookies?: ReadonlyMap<string, string>;
+}
+
+/** Bound for one visit through four hops on loopback. */
+const VISIT_TIMEOUT_MS = 5_000;
+
+/** Makes one visit; never throws (network errors come back in `error`). */
+export async function visit(req: VisitRequest): Promise<VisitResult> {
+  const headers = new Headers(req.headers);
+  if (req.cookies && req.cookies.size > 0) {
+    headers.set('cookie', [...req.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
+  }
+  try {
+    const res = await fetch(new URL(req.path, req.baseUrl), {
+      headers,
+      signal: AbortSignal.timeout(VISIT_TIMEOUT_MS),
+    });
+    const body: unknown = await res.json().catch(() => undefined);
+    return {
+      status: res.status,
+      gateway: parseGatewayHop(res.headers.get(GATEWAY_HOP_HEADER)),
+      services: isHopsBody(body) ? body.hops : [],
+      setCookies: parseSetCookies(res.headers.getSetCookie()),
+    };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return { status: 0, gateway: undefined, services: [], setCookies: new Map(), error: message };
+  }
+}
+
+function parseGatewayHop(raw: string | null): GatewayHop | undefined {
+  if (raw === null) return undefined;
+  try {
+    const value: unknown = JSON.parse(raw);
+    return typeof value === 'object' && value !== null ? (value as GatewayHop) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseSetCookies(lines: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of lines) {
+    const pair = line.split(';', 1)[0] ?? '';
+    const eq = pair.indexOf('=');
+    if (eq > 0) out.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+  }
+  return out;
+}

@@ -1,0 +1,220 @@
+/**
+ * Real nginx + real Chromium: Debian's nginx, configured from examples/nginx/nginx.conf.template,
+ * routes /api/ to orders-stable or orders-beta by the X-Gray-Id header or the gray cookie and
+ * serves the page; Chromium (playwright-core, /usr/bin/chromium) loads the page and calls the API
+ * through withGray(fetch) and axios. Every hop's version is asserted for each tour case.
+ *
+ * Missing nginx or Chromium: skipped locally with what to install; a failure under CI=true.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createConfigStore } from '@graylane/core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServices, type Services } from '../src/stack.js';
+import { PACKAGE_ROOT, WEB_ROOT, ensureBuilt, freePort, killGroup } from './helpers.js';
+
+const NGINX_CANDIDATES = ['/usr/sbin/nginx', '/usr/bin/nginx'];
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--headless',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+];
+const TEMPLATE = resolve(PACKAGE_ROOT, '../nginx/nginx.conf.template');
+
+const nginxBin = NGINX_CANDIDATES.find((p) => existsSync(p));
+const missing = [nginxBin ? '' : 'nginx', existsSync(CHROMIUM) ? '' : 'chromium'].filter(Boolean);
+if (missing.length > 0) {
+  const msg = `nginx e2e: ${missing.join(' and ')} not found — install with: apt-get install -y ${missing.join(' ')}`;
+  if (process.env.CI === 'true') throw new Error(`${msg} (required under CI=true)`);
+  console.warn(`${msg}; skipping.`);
+}
+
+/** One hop as the services report it. */
+interface Hop {
+  readonly hop: string;
+  readonly instance: string;
+  readonly saw: string | null;
+  readonly served: string;
+}
+interface CallResult {
+  readonly status: number;
+  readonly sent: string;
+  readonly hops: readonly Hop[];
+}
+interface DemoHandle {
+  callWithFetch(path?: string): Promise<CallResult>;
+  callWithAxios(path?: string): Promise<CallResult>;
+  version(): string;
+}
+
+/** The hop chain a version must produce behind nginx (inventory: lane fallback to stable). */
+function chain(version: 'stable' | 'beta'): string[] {
+  return [
+    `${version}@orders-${version}:${version}`,
+    `${version}@inventory-stable:stable`,
+    `${version}@pricing-${version}:${version}`,
+  ];
+}
+const show = (hops: readonly Hop[]): string[] =>
+  hops.map((h) => `${h.saw}@${h.instance}:${h.served}`);
+
+describe.skipIf(missing.length > 0)('nginx routes by the gray marker, driven by Chromium', () => {
+  const children = new Set<ChildProcess>();
+  let services: Services | undefined;
+  let browser: Browser | undefined;
+  let prefix: string;
+  let base: string;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    const config = createConfigStore({
+      initial: { versions: ['stable', 'beta'], default: 'stable' },
+    });
+    services = await startServices({}, config);
+    const port = await freePort();
+    prefix = mkdtempSync(join(tmpdir(), 'graylane-nginx-'));
+    const upstream = (lane: string): string =>
+      new URL(services?.lanes.get('orders')?.get(lane)?.url ?? '').host;
+    const conf = readFileSync(TEMPLATE, 'utf8')
+      .replaceAll('{{PREFIX}}', prefix)
+      .replaceAll('{{PORT}}', String(port))
+      .replaceAll('{{WEB_ROOT}}', WEB_ROOT)
+      .replaceAll('{{ORDERS_STABLE}}', upstream('stable'))
+      .replaceAll('{{ORDERS_BETA}}', upstream('beta'));
+    expect(conf).not.toContain('{{');
+    writeFileSync(join(prefix, 'nginx.conf'), conf);
+    const nginx = spawn(
+      nginxBin ?? 'nginx',
+      ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'],
+      {
+        detached: true,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    children.add(nginx);
+    let nginxErr = '';
+    nginx.stderr?.on('data', (d: Buffer) => (nginxErr += d.toString()));
+    base = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${base}/index.html`, 5_000, () => nginxErr);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      timeout: 15_000,
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    for (const c of children) killGroup(c);
+    await services?.close();
+    if (prefix) rmSync(prefix, { recursive: true, force: true });
+  });
+
+  /** Opens the page in a fresh browser context (no cookies), optionally with cookies preset. */
+  async function open(
+    path: string,
+    cookies: Record<string, string> = {},
+  ): Promise<{ page: Page; context: BrowserContext }> {
+    const context = await (browser as Browser).newContext();
+    const entries = Object.entries(cookies).map(([name, value]) => ({ name, value, url: base }));
+    if (entries.length > 0) await context.addCookies(entries);
+    const page = await context.newPage();
+    await page.goto(`${base}${path}`);
+    await page.waitForFunction(() => 'graylaneDemo' in globalThis);
+    return { page, context };
+  }
+
+  const viaFetch = (page: Page): Promise<CallResult> =>
+    page.evaluate(() =>
+      (globalThis as unknown as { graylaneDemo: DemoHandle }).graylaneDemo.callWithFetch(),
+    );
+  const viaAxios = (page: Page): Promise<CallResult> =>
+    page.evaluate(() =>
+      (globalThis as unknown as { graylaneDemo: DemoHandle }).graylaneDemo.callWithAxios(),
+    );
+
+  it('unmarked: the page is on stable; fetch and axios reach stable at every hop', async () => {
+    const { page, context } = await open('/');
+    expect(await page.textContent('#version')).toBe('stable');
+    for (const r of [await viaFetch(page), await viaAxios(page)]) {
+      expect(r.status).toBe(200);
+      expect(show(r.hops)).toEqual(chain('stable'));
+    }
+    await context.close();
+  });
+
+  it('query-forced: ?gray=beta switches the page; every hop sees beta (inventory falls back)', async () => {
+    const { page, context } = await open('/?gray=beta');
+    expect(await page.textContent('#version')).toBe('beta');
+    for (const r of [await viaFetch(page), await viaAxios(page)]) {
+      expect(r.sent).toBe('beta');
+      expect(show(r.hops)).toEqual(chain('beta'));
+    }
+    await context.close();
+  });
+
+  it('header-forced: the QA switch (setGrayVersion) sends X-Gray-Id: beta; the table shows the fallback', async () => {
+    const { page, context } = await open('/');
+    await page.click('#use-beta');
+    expect(await page.textContent('#version')).toBe('beta');
+    await page.click('#call-fetch');
+    await page.waitForSelector('#hops tr:nth-child(3)');
+    const rows = await page.$$eval('#hops tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
+    expect(rows[1]).toContain('inventory-stable (lane fallback)');
+    expect(show((await viaAxios(page)).hops)).toEqual(chain('beta'));
+    await page.click('#use-stable');
+    expect(show((await viaFetch(page)).hops)).toEqual(chain('stable'));
+    await context.close();
+  });
+
+  it('cookie-sticky: a gray=beta cookie is read by the SDK, and nginx alone routes a header-less call by it', async () => {
+    const { page, context } = await open('/', { gray: 'beta' });
+    expect(await page.textContent('#version')).toBe('beta');
+    expect(show((await viaFetch(page)).hops)).toEqual(chain('beta'));
+    const raw = await page.evaluate(async () => {
+      const res = await fetch('/api/orders/42'); // plain fetch: no X-Gray-Id, only the cookie
+      return { lane: res.headers.get('x-gray-lane'), body: (await res.json()) as { hops: Hop[] } };
+    });
+    expect(raw.lane).toBe('beta');
+    expect(show(raw.body.hops)).toEqual(chain('beta'));
+    await context.close();
+  });
+
+  it('header beats cookie, and an unknown or upper-case marker is ignored (stable), never rejected', async () => {
+    const { page, context } = await open('/', { gray: 'beta' });
+    const call = (marker: string): Promise<{ status: number; hops: Hop[] }> =>
+      page.evaluate(async (m) => {
+        const res = await fetch('/api/orders/42', { headers: { 'X-Gray-Id': m } });
+        return { status: res.status, hops: ((await res.json()) as { hops: Hop[] }).hops };
+      }, marker);
+    expect(show((await call('stable')).hops)).toEqual(chain('stable'));
+    // Invalid header → nginx falls through to the cookie (beta), as graylane's precedence does.
+    expect(show((await call('gamma')).hops)).toEqual(chain('beta'));
+    await context.clearCookies();
+    const bad = await call('BETA');
+    expect(bad.status).toBe(200);
+    expect(show(bad.hops)).toEqual(chain('stable'));
+    await context.close();
+  });
+});
+
+async function waitForHttp(url: string, timeoutMs: number, log: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`nginx did not come up at ${url}:\n${log()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
