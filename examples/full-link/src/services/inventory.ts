@@ -22,9 +22,7 @@ import {
 export async function startInventory(options: ServiceOptions): Promise<RunningService> {
   const instance = `inventory-${options.lane}`;
   const http = axios.create({ timeout: 5_000 });
-  // Cast: @graylane/node's structural AxiosLike rejects axios 1.x's own instance type (its
-  // interceptor `use` returns `unknown`); reported to the node package.
-  attachGray(http as unknown as Parameters<typeof attachGray>[0], { allowHosts: ['127.0.0.1'] });
+  attachGray(http, { allowHosts: ['127.0.0.1'] });
   const app = new Koa();
   app.use(graylaneKoa(internalGrayOptions(options.config)));
 
