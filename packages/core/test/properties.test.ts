@@ -216,7 +216,7 @@ describe('properties (RELIABILITY §4)', () => {
             .constantFrom('^', '')
             .map((anchor) => `${anchor}(${parts.map(([a, q]) => a + q).join('')})+$`),
         );
-      let worst = 0;
+      const times: number[] = [];
       fc.assert(
         fc.property(
           pattern,
@@ -235,14 +235,17 @@ describe('properties (RELIABILITY §4)', () => {
             const subject = (unit.repeat(128) + tail).slice(0, 256);
             const t = performance.now();
             decide(config.config, { path: subject });
-            worst = Math.max(worst, performance.now() - t);
+            times.push(performance.now() - t);
           },
         ),
         budget,
       );
-      // The target is < 5 ms; the assertion leaves headroom for GC pauses on a loaded 2-core CI
-      // machine while still failing on any super-linear engine (seconds per call).
-      expect(worst).toBeLessThan(100);
+      // Target: < 5 ms per evaluation. Single samples on a loaded 2-core CI machine include GC and
+      // scheduling pauses, so the median is asserted; a super-linear engine takes seconds per call
+      // on these subjects and fails it by orders of magnitude.
+      times.sort((a, b) => a - b);
+      expect(times.length).toBeGreaterThan(0);
+      expect(times[Math.floor(times.length / 2)]).toBeLessThan(5);
     },
     propertyTimeout(),
   );
