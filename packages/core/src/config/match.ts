@@ -1,6 +1,7 @@
 import type { JsonValue } from '../json/parse.js';
 import type { RegexEngine } from '../regex.js';
 import type { Issues } from './issues.js';
+import { conditionReader } from '../rules/lookup.js';
 import { compileMatcher } from './matchers.js';
 import type { CompiledCondition } from './types.js';
 
@@ -40,7 +41,8 @@ export function compileMatch(
   for (const kind of SINGLE) {
     if (doc[kind] === undefined) continue;
     const matcher = compileMatcher(doc[kind], `${path}.${kind}`, issues, regex);
-    if (matcher) out.push({ kind, name: undefined, matcher });
+    if (matcher)
+      out.push({ kind, name: undefined, matcher, read: conditionReader(kind, undefined) });
   }
   for (const group of KEYED) {
     const entries = doc[group];
@@ -58,7 +60,10 @@ export function compileMatch(
       else if (/[^\x21-\x7e]/.test(name))
         issues.warn(at, 'name has non-ASCII or space characters; lookups are byte-exact');
       const matcher = compileMatcher(entries[name], at, issues, regex);
-      if (matcher) out.push({ kind, name: kind === 'header' ? name.toLowerCase() : name, matcher });
+      if (matcher) {
+        const key = kind === 'header' ? name.toLowerCase() : name;
+        out.push({ kind, name: key, matcher, read: conditionReader(kind, key) });
+      }
     }
   }
   return issues.errors.length === before ? out : undefined;

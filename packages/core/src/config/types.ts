@@ -1,3 +1,5 @@
+import type { GrayRequest } from '../rules/types.js';
+
 /**
  * The configuration document (what users write, JSON) and the compiled form graylane evaluates.
  * The JSON Schema in `schema/graylane.schema.json` describes the document.
@@ -91,6 +93,8 @@ export interface CompiledCondition {
   /** The key for header/cookie/query/attr; header names are lower-cased. */
   readonly name: string | undefined;
   readonly matcher: CompiledMatcher;
+  /** Reads the tested value from a request (built once at compile time). */
+  readonly read: (request: GrayRequest) => string | undefined;
 }
 
 /** A weighted arm with its cumulative upper bound in basis points (exclusive). */

@@ -13,7 +13,7 @@ import { murmur3Utf8 } from './murmur3.js';
  * ```
  */
 export function bucket(salt: string, subject: string): number {
-  return murmur3Utf8([salt, ':', subject]) % BUCKET_SPACE;
+  return murmur3Utf8(salt, 0, subject) % BUCKET_SPACE;
 }
 
 /** A short, stable hex hash of a string (for config fingerprints). Not cryptographic. */

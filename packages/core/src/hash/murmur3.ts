@@ -46,18 +46,19 @@ export function murmur3(bytes: Uint8Array, seed = 0): number {
 }
 
 /**
- * MurmurHash3 x86 32 over the UTF-8 bytes of the concatenation of `parts`, streamed: no string
- * is concatenated and no byte array allocated. Each code point is packed into up to four bytes
- * (little end first) and fed to the block accumulator.
+ * MurmurHash3 x86 32 over the UTF-8 bytes of `first`, or of `first + ":" + second` when
+ * `second` is given (the bucketing input), streamed: no string is concatenated and no byte array
+ * allocated. Each code point is packed into up to four bytes (little end first) and fed to the
+ * block accumulator.
  */
-export function murmur3Utf8(parts: string | readonly string[], seed = 0): number {
+export function murmur3Utf8(first: string, seed = 0, second?: string): number {
   let h = seed | 0;
   let k = 0;
   let n = 0;
   let len = 0;
-  const list = typeof parts === 'string' ? [parts] : parts;
-  for (let p = 0; p < list.length; p++) {
-    const s = list[p] as string;
+  const parts = second === undefined ? 1 : 3;
+  for (let p = 0; p < parts; p++) {
+    const s = p === 0 ? first : p === 1 ? ':' : (second as string);
     for (let i = 0; i < s.length; i++) {
       let c = s.charCodeAt(i);
       let packed: number;

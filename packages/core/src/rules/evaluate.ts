@@ -2,7 +2,7 @@ import type { CompiledRule, GrayConfig } from '../config/types.js';
 import { bucket } from '../hash/bucket.js';
 import { MAX_SUBJECT_LENGTH } from '../limits.js';
 import { reasonForRejection } from '../reasons.js';
-import { conditionValue, lookup } from './lookup.js';
+import { lookup } from './lookup.js';
 import type { Decision, GrayRequest, RejectedMarker } from './types.js';
 
 /** How one rule fared for one request. */
@@ -53,12 +53,11 @@ export function evaluate(
   rejected: RejectedMarker | undefined,
   trace: RuleTrace[] | undefined,
 ): Decision {
-  const now =
-    typeof request.now === 'number' && Number.isFinite(request.now) ? request.now : Date.now();
+  const clock = new Clock(request.now);
   let outsideWindow: string | undefined;
   for (const rule of config.rules) {
     const details: string[] | undefined = trace ? [] : undefined;
-    const outcome = tryRule(rule, request, now, details);
+    const outcome = tryRule(rule, request, clock, details);
     if (trace && details) trace.push({ ruleId: rule.id, outcome: outcome.kind, details });
     if (outcome.kind === 'matched') return outcome.decision;
     if (outcome.kind === 'outside_window') outsideWindow ??= rule.id;
@@ -82,6 +81,19 @@ export function evaluate(
   return { version: config.default, reason: 'default', source: 'default' };
 }
 
+/** Reads the clock only when a rule has a window (most requests never need it). */
+class Clock {
+  private value: number | undefined;
+  constructor(private readonly given: number | undefined) {}
+  get now(): number {
+    if (this.value === undefined) {
+      const g = this.given;
+      this.value = typeof g === 'number' && Number.isFinite(g) ? g : Date.now();
+    }
+    return this.value;
+  }
+}
+
 type Outcome = { kind: 'matched'; decision: Decision } | { kind: Exclude<RuleOutcome, 'matched'> };
 // Shared outcome objects: the hot path allocates only the final decision.
 const NO_MATCH: Outcome = { kind: 'no_match' };
@@ -91,12 +103,12 @@ const NO_SUBJECT: Outcome = { kind: 'no_subject' };
 function tryRule(
   rule: CompiledRule,
   req: GrayRequest,
-  now: number,
+  clock: Clock,
   details: string[] | undefined,
 ): Outcome {
   let matched = true;
   for (const c of rule.conditions) {
-    const value = conditionValue(c, req);
+    const value = c.read(req);
     const ok = c.matcher.test(value);
     if (details) {
       const shown =
@@ -114,11 +126,11 @@ function tryRule(
   }
   if (!matched) return NO_MATCH;
   if (
-    (rule.from !== undefined && now < rule.from) ||
-    (rule.until !== undefined && now >= rule.until)
+    (rule.from !== undefined && clock.now < rule.from) ||
+    (rule.until !== undefined && clock.now >= rule.until)
   ) {
     details?.push(
-      `now ${new Date(now).toISOString()} is outside [${iso(rule.from)}, ${iso(rule.until)})`,
+      `now ${new Date(clock.now).toISOString()} is outside [${iso(rule.from)}, ${iso(rule.until)})`,
     );
     return OUTSIDE;
   }
@@ -144,8 +156,11 @@ function tryRule(
     return NO_SUBJECT;
   }
   const b = bucket(rule.salt, subject);
-  const arm = rule.arms.find((a) => b < a.end) ?? rule.arms[rule.arms.length - 1];
-  const version = arm?.version ?? '';
+  let version = '';
+  for (const arm of rule.arms) {
+    version = arm.version;
+    if (b < arm.end) break;
+  }
   details?.push(`bucket(${JSON.stringify(rule.salt)}, ${kind}:${name}) = ${b} → ${version}`);
   return {
     kind: 'matched',

@@ -26,23 +26,27 @@ export function lookup(
   return undefined;
 }
 
-/** The request value a condition tests. */
-export function conditionValue(c: CompiledCondition, req: GrayRequest): string | undefined {
-  switch (c.kind) {
+/** Builds the reader for one condition once, at compile time: no per-request dispatch. */
+export function conditionReader(
+  kind: CompiledCondition['kind'],
+  name: string | undefined,
+): (req: GrayRequest) => string | undefined {
+  const key = name ?? '';
+  switch (kind) {
     case 'path':
-      return str(req.path);
+      return (req) => str(req.path);
     case 'host':
-      return str(req.host);
+      return (req) => str(req.host);
     case 'method':
-      return str(req.method);
+      return (req) => str(req.method);
     case 'header':
-      return lookup(req.headers, c.name as string);
+      return (req) => lookup(req.headers, key);
     case 'cookie':
-      return lookup(req.cookies, c.name as string);
+      return (req) => lookup(req.cookies, key);
     case 'query':
-      return lookup(req.query, c.name as string);
+      return (req) => lookup(req.query, key);
     case 'attr':
-      return lookup(req.attrs, c.name as string, true);
+      return (req) => lookup(req.attrs, key, true);
   }
 }
 
