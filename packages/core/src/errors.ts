@@ -19,10 +19,11 @@ export type GraylaneErrorCode =
  * ```
  */
 export class GraylaneError extends Error {
-  override readonly name = 'GraylaneError';
-  readonly code: GraylaneErrorCode;
+  // `declare` + constructor assignments instead of class fields: no downlevel field helpers in
+  // browser bundles.
+  declare readonly code: GraylaneErrorCode;
   /** For `INVALID_CONFIG`: every problem found, each with its JSON path. */
-  readonly issues: readonly ConfigIssue[];
+  declare readonly issues: readonly ConfigIssue[];
 
   constructor(
     code: GraylaneErrorCode,
@@ -30,6 +31,7 @@ export class GraylaneError extends Error {
     options: { cause?: unknown; issues?: readonly ConfigIssue[] } = {},
   ) {
     super(`[graylane] ${message}`, { cause: options.cause });
+    this.name = 'GraylaneError';
     this.code = code;
     this.issues = options.issues ?? [];
   }

@@ -2,6 +2,7 @@ import { storage, type GrayStore } from './storage.js';
 
 interface EmitterLike {
   emit(event: string | symbol, ...args: unknown[]): boolean;
+  listenerCount?(event: string | symbol): number;
 }
 
 const BOUND = Symbol.for('@graylane/node.boundEmitter');
@@ -23,12 +24,15 @@ export function bindRequestEmitters(
       const emit = target.emit;
       if (typeof emit !== 'function') continue;
       const als = storage();
-      target.emit = function graylaneBoundEmit(
-        this: unknown,
-        event: string | symbol,
-        ...args: unknown[]
-      ): boolean {
-        return als.run(store, () => Reflect.apply(emit, this, [event, ...args]) as boolean);
+      target.emit = function graylaneBoundEmit(this: EmitterLike): boolean {
+        // `arguments`, not rest args: this runs for every event of every request.
+        // eslint-disable-next-line prefer-rest-params
+        const args = arguments as unknown as unknown[];
+        // Fast path: nobody listens, or we are already in this request's context.
+        if (als.getStore() === store || this.listenerCount?.(args[0] as string) === 0) {
+          return Reflect.apply(emit, this, args) as boolean;
+        }
+        return als.run(store, () => Reflect.apply(emit, this, args) as boolean);
       };
       (target as { [BOUND]?: true })[BOUND] = true;
     } catch {

@@ -16,6 +16,11 @@ export interface OtelBridge {
  * description yields the same key without depending on core (core 2.x `trace/rpc-metadata.ts`).
  */
 const RPC_METADATA = 'OpenTelemetry SDK Context Key RPC_METADATA';
+/**
+ * Where @opentelemetry/api 1.x keeps its registered globals (`api/src/internal/global-utils.ts`):
+ * `context` is set only when a real context manager is registered. Shared by every api copy.
+ */
+const OTEL_GLOBAL = Symbol.for('opentelemetry.js.api.1');
 
 /**
  * Builds the bridge over a loaded api. Everything is resolved at call time through the api's
@@ -27,6 +32,26 @@ export function createOtelBridge(api: OtelApiLike): OtelBridge {
   const rpcKey = api.createContextKey(RPC_METADATA);
   let warned = false;
 
+  /**
+   * True when a real context manager is registered. Without one, building baggage and calling
+   * `context.with` per request buys nothing. Read per request (one property lookup), so a manager
+   * registered later is used at once (OUT-07). No registry at all means nothing was registered.
+   */
+  function hasManager(): boolean {
+    const registry = (globalThis as { [OTEL_GLOBAL]?: { context?: unknown } })[OTEL_GLOBAL];
+    const managerActive =
+      registry === undefined || typeof registry !== 'object'
+        ? false
+        : registry.context !== undefined;
+    if (!managerActive && !warned) {
+      warned = true;
+      api.diag.warn(
+        '[graylane] no active OpenTelemetry context manager: the marker is carried by graylane only, not in OTel baggage',
+      );
+    }
+    return managerActive;
+  }
+
   function withMarker(version: string, key: string): Context | undefined {
     if (!isVersionLabel(version)) return undefined;
     const active = api.context.active();
@@ -36,28 +61,15 @@ export function createOtelBridge(api: OtelApiLike): OtelBridge {
     return api.propagation.setBaggage(active, next);
   }
 
-  function warnIfInactive(ctx: Context): void {
-    if (warned || api.context.active() === ctx) return;
-    warned = true;
-    api.diag.warn(
-      '[graylane] no active OpenTelemetry context manager: the marker is carried by graylane only, not in OTel baggage',
-    );
-  }
-
   return {
     runWithMarker<T>(version: string, key: string, fn: () => T): T {
       let ctx: Context | undefined;
       try {
-        ctx = withMarker(version, key);
+        ctx = hasManager() ? withMarker(version, key) : undefined;
       } catch {
         ctx = undefined;
       }
-      if (ctx === undefined) return fn();
-      const bound = ctx;
-      return api.context.with(bound, () => {
-        warnIfInactive(bound);
-        return fn();
-      });
+      return ctx === undefined ? fn() : api.context.with(ctx, fn);
     },
     annotate(decision: Decision): void {
       try {

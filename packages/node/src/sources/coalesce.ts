@@ -4,6 +4,8 @@ import type { SourceClock, TimerHandle } from './clock.js';
 export interface CoalescerOptions {
   /** Quiet time before running. */
   readonly delayMs: number;
+  /** Minimum time between two runs (default `delayMs`). */
+  readonly minGapMs?: number | undefined;
   /** Upper bound between the first trigger and the run, so a storm still applies. */
   readonly maxWaitMs: number;
   readonly clock: SourceClock;
@@ -18,10 +20,12 @@ export interface Coalescer {
 
 /**
  * Debounce with a max wait and single flight: at most one task runs, at most one more is queued,
- * and two runs are always ≥ `delayMs` apart (FLT-15: ≤ 1 apply per 100 ms, the last write wins).
+ * and two runs are always ≥ `minGapMs` apart (FLT-15: ≤ 1 apply per 100 ms, the last write wins).
+ * The quiet time and the gap are separate so a single edit goes live after the short quiet time.
  */
 export function createCoalescer(task: () => Promise<void>, options: CoalescerOptions): Coalescer {
   const { clock, delayMs, maxWaitMs } = options;
+  const minGapMs = options.minGapMs ?? delayMs;
   let timer: TimerHandle | undefined;
   let firstAt: number | undefined;
   let running: Promise<void> | undefined;
@@ -54,7 +58,7 @@ export function createCoalescer(task: () => Promise<void>, options: CoalescerOpt
     firstAt ??= now;
     if (timer !== undefined) clock.clearTimeout(timer);
     const settle = Math.min(delayMs, firstAt + maxWaitMs - now);
-    const wait = Math.max(0, settle, lastRunAt + delayMs - now);
+    const wait = Math.max(0, settle, lastRunAt + minGapMs - now);
     timer = clock.setTimeout(run, wait);
   };
 

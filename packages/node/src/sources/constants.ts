@@ -9,8 +9,13 @@ export const BACKOFF_MAX_MS = 60_000;
 /** ±20 % jitter on every retry delay, so restarted fleets spread out (FLT-03, FLT-08). */
 export const BACKOFF_JITTER = 0.2;
 
-/** File events are coalesced until the directory is quiet this long (chokidar `atomic` ≈ 100 ms). */
-export const FILE_DEBOUNCE_MS = 100;
+/**
+ * File events are coalesced until the directory is quiet this long. Short, because a read that
+ * races a writer is detected (size/mtime re-check) and retried, never applied half-written.
+ */
+export const FILE_DEBOUNCE_MS = 20;
+/** Two applies are at least this far apart (FLT-15: ≤ 1 apply per 100 ms, the last write wins). */
+export const FILE_MIN_GAP_MS = 100;
 /** A storm of events still applies at least this often (FLT-15: ≤ 1 apply per 100 ms, last wins). */
 export const FILE_MAX_WAIT_MS = 1_000;
 /** A missing or unwatchable directory is re-armed this often (FLT-11, FLT-12). */

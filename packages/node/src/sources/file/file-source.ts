@@ -3,7 +3,12 @@ import type { ConfigStore, RuleSource, SourceStatus } from '@graylane/core';
 import { safeUpdate } from '../apply.js';
 import { systemClock, type SourceClock, type TimerHandle } from '../clock.js';
 import { createCoalescer } from '../coalesce.js';
-import { FILE_DEBOUNCE_MS, FILE_MAX_WAIT_MS, FILE_REARM_MS } from '../constants.js';
+import {
+  FILE_DEBOUNCE_MS,
+  FILE_MAX_WAIT_MS,
+  FILE_MIN_GAP_MS,
+  FILE_REARM_MS,
+} from '../constants.js';
 import { safeLogger, type SourceLogger } from '../logger.js';
 import { createStatusTracker } from '../status.js';
 import { readSettledFile } from './read.js';
@@ -15,7 +20,7 @@ export interface FileSourceOptions {
   readonly path: string;
   /** Source name in snapshots, metrics and logs. Default `file`. */
   readonly name?: string | undefined;
-  /** Quiet time before a read. Default 100 ms. */
+  /** Quiet time before a read. Default 20 ms. */
   readonly debounceMs?: number | undefined;
   /** Longest wait under a continuous event storm. Default 1 s. */
   readonly maxWaitMs?: number | undefined;
@@ -95,6 +100,7 @@ export function createFileSource(options: FileSourceOptions): RuleSource {
   const coalescer = createCoalescer(serialReload, {
     clock,
     delayMs: options.debounceMs ?? FILE_DEBOUNCE_MS,
+    minGapMs: Math.max(options.debounceMs ?? 0, FILE_MIN_GAP_MS),
     maxWaitMs: options.maxWaitMs ?? FILE_MAX_WAIT_MS,
   });
 

@@ -1,0 +1,42 @@
+// Child-process helpers: start a script with IPC, wait for its first message, ask and answer.
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+
+/** Forks `script` with `args`; resolves with `{ child, first }` once it sends its first message. */
+export async function forkReady(script, args = [], { execArgv = [], timeoutMs = 30_000 } = {}) {
+  const child = fork(script, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  try {
+    const [first] = await Promise.race([
+      once(child, 'message'),
+      once(child, 'exit').then(([code]) => {
+        throw new Error(`${script} ${args.join(' ')} exited with ${code} before it was ready`);
+      }),
+    ]);
+    return { child, first };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Sends `msg` and resolves with the child's next message. */
+export async function ask(child, msg) {
+  const reply = once(child, 'message');
+  child.send(msg);
+  const [answer] = await reply;
+  return answer;
+}
+
+/** Asks the child to exit, and kills it if it has not after `graceMs`. */
+export async function stopChild(child, graceMs = 3_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  try {
+    child.send('exit');
+  } catch {
+    // IPC already closed
+  }
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
