@@ -7,6 +7,9 @@ export { GraylaneError, isGraylaneError } from './errors.js';
 export type { ConfigIssue, GraylaneErrorCode } from './errors.js';
 
 export {
+  BACKOFF_INITIAL_MS,
+  BACKOFF_JITTER,
+  BACKOFF_MAX_MS,
   BAGGAGE_MAX_MEMBER_LENGTH,
   BAGGAGE_MAX_MEMBERS,
   BAGGAGE_MAX_TOTAL_LENGTH,
@@ -90,3 +93,12 @@ export type {
 } from './store/types.js';
 
 export { METRIC_NAMES } from './metrics.js';
+
+export { createBackoff } from './sources/backoff.js';
+export type { Backoff, BackoffOptions } from './sources/backoff.js';
+export { systemClock } from './sources/clock.js';
+export type { SourceClock, TimerHandle } from './sources/clock.js';
+export { consoleLogger, safeLogger } from './sources/logger.js';
+export type { SourceLogger } from './sources/logger.js';
+export { createStatusTracker } from './sources/status.js';
+export type { StatusTracker } from './sources/status.js';

@@ -41,3 +41,9 @@ export const MAX_COOKIE_MAX_AGE_SECONDS = 30 * 24 * 60 * 60;
 export const MAX_COOKIE_HEADER_BYTES = 16 * 1024;
 /** Query strings longer than this are not scanned for the marker (QS-06). */
 export const MAX_QUERY_BYTES = 8 * 1024;
+/** First retry delay after a source failure: flagd / RELIABILITY FLT-03 "1 s, 2 s, 4 s …". */
+export const BACKOFF_INITIAL_MS = 1_000;
+/** Retry delays stop doubling here: flagd `maxSyncRetryInterval` 60 s (FLT-03). */
+export const BACKOFF_MAX_MS = 60_000;
+/** ±20 % jitter on every retry delay, so restarted fleets spread out (FLT-03, FLT-08). */
+export const BACKOFF_JITTER = 0.2;

@@ -1,17 +1,17 @@
 import type { ConfigStore, RuleSource, SourceStatus, UpdateResult } from '@graylane/core';
 import { GraylaneError } from '@graylane/core';
-import { createBackoff, type BackoffOptions } from './backoff.js';
+import { createBackoff, type BackoffOptions } from '@graylane/core';
 import {
   createEtcdClient,
   type EtcdClientLike,
   type EtcdWatcherLike,
   type EtcdWatchResponseLike,
 } from './client.js';
-import { systemClock, type SourceClock, type TimerHandle } from './clock.js';
+import { systemClock, type SourceClock, type TimerHandle } from '@graylane/core';
 import { ETCD_REQUEST_TIMEOUT_MS } from './constants.js';
 import { describeError, isEtcdAuthError } from './errors.js';
-import { safeLogger, type SourceLogger } from './logger.js';
-import { createStatusTracker } from './status.js';
+import { safeLogger, type SourceLogger } from '@graylane/core';
+import { createStatusTracker } from '@graylane/core';
 import { withDeadline } from './timeout.js';
 
 /** Options of {@link createEtcdSource}: either `hosts` (a client is created and owned) or `client`. */

@@ -18,11 +18,11 @@ export type {
 } from './client.js';
 
 export { isEtcdAuthError } from './errors.js';
-export { createBackoff } from './backoff.js';
-export type { Backoff, BackoffOptions } from './backoff.js';
-export { systemClock } from './clock.js';
-export type { SourceClock, TimerHandle } from './clock.js';
-export type { SourceLogger } from './logger.js';
+export { createBackoff } from '@graylane/core';
+export type { Backoff, BackoffOptions } from '@graylane/core';
+export { systemClock } from '@graylane/core';
+export type { SourceClock, TimerHandle } from '@graylane/core';
+export type { SourceLogger } from '@graylane/core';
 
 export {
   BACKOFF_INITIAL_MS,

@@ -1,4 +1,4 @@
-import type { SourceClock } from './clock.js';
+import type { SourceClock } from '@graylane/core';
 
 /** Rejects after `ms` on the injected clock; the original promise's late result is dropped. */
 export function withDeadline<T>(

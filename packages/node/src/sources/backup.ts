@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { ConfigEvent, ConfigStore, UpdateResult } from '@graylane/core';
 import { safeUpdate } from './apply.js';
 import { writeFileAtomic } from './atomic-write.js';
-import { safeLogger, type SourceLogger } from './logger.js';
+import { safeLogger, type SourceLogger } from '@graylane/core';
 
 /** Options of {@link createBackup}. */
 export interface BackupOptions {

@@ -1,4 +1,4 @@
-import type { SourceClock, TimerHandle } from './clock.js';
+import type { SourceClock, TimerHandle } from '@graylane/core';
 
 /** Options of {@link createCoalescer}. */
 export interface CoalescerOptions {

@@ -2,12 +2,8 @@
  * Timings and limits of the rule sources, each with where it comes from (RELIABILITY §5).
  */
 
-/** First retry delay after a failure: flagd / RELIABILITY FLT-03 "1 s, 2 s, 4 s …". */
-export const BACKOFF_INITIAL_MS = 1_000;
-/** Retry delays stop doubling here: flagd `maxSyncRetryInterval` 60 s (FLT-03). */
-export const BACKOFF_MAX_MS = 60_000;
-/** ±20 % jitter on every retry delay, so restarted fleets spread out (FLT-03, FLT-08). */
-export const BACKOFF_JITTER = 0.2;
+// Backoff timings are shared with every source: they live in @graylane/core.
+export { BACKOFF_INITIAL_MS, BACKOFF_JITTER, BACKOFF_MAX_MS } from '@graylane/core';
 
 /**
  * File events are coalesced until the directory is quiet this long. Short, because a read that

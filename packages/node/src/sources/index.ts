@@ -17,12 +17,12 @@ export { startSources } from './start.js';
 export type { SourcesHandle, StartSourcesOptions } from './start.js';
 export type { SourcesState, SourcesStatus } from './sources-status.js';
 
-export { createBackoff } from './backoff.js';
-export type { Backoff, BackoffOptions } from './backoff.js';
-export { systemClock } from './clock.js';
-export type { SourceClock, TimerHandle } from './clock.js';
-export { consoleLogger } from './logger.js';
-export type { SourceLogger } from './logger.js';
+export { createBackoff } from '@graylane/core';
+export type { Backoff, BackoffOptions } from '@graylane/core';
+export { systemClock } from '@graylane/core';
+export type { SourceClock, TimerHandle } from '@graylane/core';
+export { consoleLogger } from '@graylane/core';
+export type { SourceLogger } from '@graylane/core';
 export { createSourceMetrics } from './metrics.js';
 export type { MeterLike, SourceMetrics, StalenessReading } from './metrics.js';
 

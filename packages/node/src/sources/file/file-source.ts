@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import type { ConfigStore, RuleSource, SourceStatus } from '@graylane/core';
 import { safeUpdate } from '../apply.js';
-import { systemClock, type SourceClock, type TimerHandle } from '../clock.js';
+import { systemClock, type SourceClock, type TimerHandle } from '@graylane/core';
 import { createCoalescer } from '../coalesce.js';
 import {
   FILE_DEBOUNCE_MS,
@@ -9,8 +9,8 @@ import {
   FILE_MIN_GAP_MS,
   FILE_REARM_MS,
 } from '../constants.js';
-import { safeLogger, type SourceLogger } from '../logger.js';
-import { createStatusTracker } from '../status.js';
+import { safeLogger, type SourceLogger } from '@graylane/core';
+import { createStatusTracker } from '@graylane/core';
 import { readSettledFile } from './read.js';
 import { watchDirectory, type DirectoryWatch } from './watch.js';
 

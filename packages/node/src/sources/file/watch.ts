@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
-import type { SourceClock, TimerHandle } from '../clock.js';
+import type { SourceClock, TimerHandle } from '@graylane/core';
 
 /** A directory watch that re-arms itself. */
 export interface DirectoryWatch {

@@ -6,11 +6,11 @@ import {
   type SourceStatus,
 } from '@graylane/core';
 import { safeUpdate } from '../apply.js';
-import { createBackoff, type BackoffOptions } from '../backoff.js';
-import { systemClock, type SourceClock, type TimerHandle } from '../clock.js';
+import { createBackoff, type BackoffOptions } from '@graylane/core';
+import { systemClock, type SourceClock, type TimerHandle } from '@graylane/core';
 import { BACKOFF_MAX_MS, HTTP_INTERVAL_MS, HTTP_TIMEOUT_MS } from '../constants.js';
-import { safeLogger, type SourceLogger } from '../logger.js';
-import { createStatusTracker } from '../status.js';
+import { safeLogger, type SourceLogger } from '@graylane/core';
+import { createStatusTracker } from '@graylane/core';
 import { readBodyCapped, retryAfterMs } from './body.js';
 import { classifyStatus } from './classify.js';
 

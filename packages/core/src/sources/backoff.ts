@@ -1,4 +1,4 @@
-import { BACKOFF_INITIAL_MS, BACKOFF_JITTER, BACKOFF_MAX_MS } from './constants.js';
+import { BACKOFF_INITIAL_MS, BACKOFF_JITTER, BACKOFF_MAX_MS } from '../limits.js';
 
 /** Options of {@link createBackoff}. */
 export interface BackoffOptions {

@@ -1,4 +1,4 @@
-import type { SourceState, SourceStatus } from '@graylane/core';
+import type { SourceState, SourceStatus } from '../store/types.js';
 import type { SourceClock } from './clock.js';
 
 /** Tracks one source's {@link SourceStatus}. Internal to the sources. */

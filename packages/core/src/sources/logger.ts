@@ -4,6 +4,14 @@ export interface SourceLogger {
   error(message: string, error?: unknown): void;
 }
 
+/** The host console, looked up at call time (core has ES2022 types only). */
+interface HostConsole {
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+const hostConsole = (): HostConsole | undefined =>
+  (globalThis as { console?: HostConsole }).console;
+
 /**
  * The default logger: `console.warn` / `console.error`.
  *
@@ -14,9 +22,9 @@ export interface SourceLogger {
  */
 export const consoleLogger: SourceLogger = {
   warn: (message, error) =>
-    error === undefined ? console.warn(message) : console.warn(message, error),
+    error === undefined ? hostConsole()?.warn(message) : hostConsole()?.warn(message, error),
   error: (message, error) =>
-    error === undefined ? console.error(message) : console.error(message, error),
+    error === undefined ? hostConsole()?.error(message) : hostConsole()?.error(message, error),
 };
 
 /** A logger that never throws into the caller, even if the user's logger does (FLT-16). */
