@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEtcdSource } from '../src/index.js';
 import { doc, fakeClient, put, quietLogger, range, recordingStore } from './helpers.js';
-import { createManualClock } from './manual-clock.js';
+import { createManualClock } from '../../../tools/manual-clock.js';
 
 const down = (): Promise<never> =>
   Promise.reject(Object.assign(new Error('14 UNAVAILABLE: connect ECONNREFUSED'), { code: 14 }));

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpSource } from '../../src/sources/index.js';
 import { doc, quietLogger, recordingStore, sleep, waitFor } from './helpers.js';
-import { createManualClock } from './manual-clock.js';
+import { createManualClock } from '../../../../tools/manual-clock.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 const cleanups: (() => Promise<void> | void)[] = [];
