@@ -12,7 +12,12 @@ import { describe, expect, it } from 'vitest';
  * run by packages/cli/test/docs.test.ts; the demo's output by examples/full-link/test/demo.test.ts.
  */
 const root = new URL('../', import.meta.url);
-const files = ['README.md', ...readdirSync(new URL('docs/', root)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const files = [
+  'README.md',
+  ...readdirSync(new URL('docs/', root))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 const regex = createRe2Engine(RE2JS);
 
 interface Block {
@@ -30,7 +35,8 @@ function blocks(): Block[] {
       if (!open) continue;
       const start = i;
       const body: string[] = [];
-      while (++i < lines.length && !(lines[i] as string).startsWith('```')) body.push(lines[i] as string);
+      while (++i < lines.length && !(lines[i] as string).startsWith('```'))
+        body.push(lines[i] as string);
       out.push({ file, line: start + 1, lang: open[1] ?? '', code: body.join('\n') });
     }
   }
@@ -47,11 +53,18 @@ async function exportedNames(specifier: string): Promise<Set<string>> {
   const dts = readFileSync(`${base}.d.ts`, 'utf8');
   for (const m of dts.matchAll(/export \{([^}]*)\}/g)) {
     for (const part of (m[1] as string).split(',')) {
-      const name = part.trim().split(/\s+as\s+/).pop()?.replace(/^type\s+/, '');
+      const name = part
+        .trim()
+        .split(/\s+as\s+/)
+        .pop()
+        ?.replace(/^type\s+/, '');
       if (name) names.add(name);
     }
   }
-  for (const m of dts.matchAll(/export (?:declare )?(?:function|const|class|interface|type) (\w+)/g)) names.add(m[1] as string);
+  for (const m of dts.matchAll(
+    /export (?:declare )?(?:function|const|class|interface|type) (\w+)/g,
+  ))
+    names.add(m[1] as string);
   exportsCache.set(specifier, names);
   return names;
 }
@@ -65,28 +78,47 @@ describe('docs code blocks', () => {
     expect(code.length).toBeGreaterThan(15);
   });
 
-  it.each(code.map((b) => [`${b.file}:${b.line}`, b] as const))('%s parses and imports only real exports', async (_at, block) => {
-    await transform(block.code, { loader: block.lang.startsWith('j') ? 'js' : 'ts', format: 'esm' });
-    for (const m of block.code.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'(@graylane\/[a-z/-]+)'/g)) {
-      const names = await exportedNames(m[2] as string);
-      for (const raw of (m[1] as string).split(',')) {
-        const name = raw.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0];
-        if (name) expect(names, `${name} from ${m[2]}`).toContain(name);
+  it.each(code.map((b) => [`${b.file}:${b.line}`, b] as const))(
+    '%s parses and imports only real exports',
+    async (_at, block) => {
+      await transform(block.code, {
+        loader: block.lang.startsWith('j') ? 'js' : 'ts',
+        format: 'esm',
+      });
+      for (const m of block.code.matchAll(
+        /import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'(@graylane\/[a-z/-]+)'/g,
+      )) {
+        const names = await exportedNames(m[2] as string);
+        for (const raw of (m[1] as string).split(',')) {
+          const name = raw
+            .trim()
+            .replace(/^type\s+/, '')
+            .split(/\s+as\s+/)[0];
+          if (name) expect(names, `${name} from ${m[2]}`).toContain(name);
+        }
       }
-    }
-  });
+    },
+  );
 
-  it.each(json.map((b) => [`${b.file}:${b.line}`, b] as const))('%s is a valid config or rule', (_at, block) => {
-    let value: unknown;
-    try {
-      value = JSON.parse(block.code);
-    } catch {
-      return; // not JSON data (e.g. an annotated fragment); nothing to validate
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
-    const doc = 'versions' in value ? value : 'id' in value ? { versions: ['stable', 'beta'], default: 'stable', rules: [value] } : undefined;
-    if (!doc) return;
-    const result = validateConfig(doc, { regex });
-    expect(result.ok ? [] : result.errors).toEqual([]);
-  });
+  it.each(json.map((b) => [`${b.file}:${b.line}`, b] as const))(
+    '%s is a valid config or rule',
+    (_at, block) => {
+      let value: unknown;
+      try {
+        value = JSON.parse(block.code);
+      } catch {
+        return; // not JSON data (e.g. an annotated fragment); nothing to validate
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+      const doc =
+        'versions' in value
+          ? value
+          : 'id' in value
+            ? { versions: ['stable', 'beta'], default: 'stable', rules: [value] }
+            : undefined;
+      if (!doc) return;
+      const result = validateConfig(doc, { regex });
+      expect(result.ok ? [] : result.errors).toEqual([]);
+    },
+  );
 });

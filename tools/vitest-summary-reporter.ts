@@ -13,14 +13,18 @@ export default class SummaryReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     for (const mod of testModules) {
+      let failedHere = 0;
       for (const test of mod.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
+        else if (state === 'failed') failedHere++;
         else skipped++;
       }
-      // A module that failed to load (syntax error, throwing import) has no tests: count it.
-      if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) failed++;
+      // A module that failed without a failed test — it could not load, or a suite-level hook
+      // (beforeAll/afterAll) threw — is a failure too, or the line would say 0 failed while
+      // vitest exits 1.
+      if (mod.state() === 'failed' && failedHere === 0) failedHere = 1;
+      failed += failedHere;
     }
     failed += unhandledErrors.length;
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);

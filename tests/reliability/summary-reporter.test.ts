@@ -1,0 +1,43 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { TestModule } from 'vitest/node';
+import SummaryReporter from '../../tools/vitest-summary-reporter.js';
+
+/**
+ * The closing "N passed, N failed, N skipped" line is what CI reads. A file whose tests all pass
+ * but whose `afterAll` throws (how the setup guard fails a file with an unhandled rejection,
+ * and how any suite-level hook failure looks) is a failed module: the line must not say 0 failed.
+ */
+function fakeModule(moduleState: string, testStates: string[]): TestModule {
+  const tests = testStates.map((state) => ({ result: () => ({ state }) }));
+  return {
+    state: () => moduleState,
+    children: { allTests: () => tests[Symbol.iterator]() },
+  } as unknown as TestModule;
+}
+
+function summaryLine(modules: TestModule[]): string {
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  try {
+    new SummaryReporter().onTestRunEnd(modules, []);
+    return String(write.mock.calls.at(-1)?.[0] ?? '').trim();
+  } finally {
+    write.mockRestore();
+  }
+}
+
+describe('tools/vitest-summary-reporter.ts closing line', () => {
+  it('counts passed, failed and skipped tests', () => {
+    expect(summaryLine([fakeModule('passed', ['passed', 'passed', 'skipped'])])).toBe(
+      '2 passed, 0 failed, 1 skipped',
+    );
+    expect(summaryLine([fakeModule('failed', ['passed', 'failed'])])).toBe(
+      '1 passed, 1 failed, 0 skipped',
+    );
+  });
+
+  // A module that failed in a suite-level hook (afterAll/beforeAll throwing, e.g. the setup guard
+  // failing a file for an unhandled rejection) while all its tests passed counts as one failure.
+  it('a module that failed in afterAll while its tests passed counts as failed', () => {
+    expect(summaryLine([fakeModule('failed', ['passed', 'passed'])])).toMatch(/ [1-9]\d* failed/);
+  });
+});
