@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { transform } from 'esbuild';
 import { RE2JS } from 're2js';
@@ -17,7 +17,8 @@ const files = [
   ...readdirSync(new URL('docs/', root))
     .filter((f) => f.endsWith('.md'))
     .map((f) => `docs/${f}`),
-];
+  ...readdirSync(new URL('packages/', root)).map((p) => `packages/${p}/README.md`),
+].filter((f) => existsSync(new URL(f, root)));
 const regex = createRe2Engine(RE2JS);
 
 interface Block {
