@@ -5,25 +5,13 @@ import { decide, parseConfig } from '@graylane/core';
 import { GrowthBookClient } from '@growthbook/growthbook';
 import { InMemoryProvider, OpenFeature } from '@openfeature/server-sdk';
 import { InMemStorageProvider, Unleash } from 'unleash-client';
+import { rulesDocument } from '../lib/fixtures.mjs';
 import { compareOps, fmt, goal } from '../measure.mjs';
 
 const USERS = Array.from({ length: 4096 }, (_, i) => `user-${i * 7919}`);
 
 function graylaneConfig(n) {
-  const rules = Array.from({ length: n - 1 }, (_, i) => ({
-    id: `t${i}`,
-    match: { attrs: { plan: { equals: `plan-${i}` } } },
-    version: 'beta',
-  }));
-  rules.push({
-    id: 'canary',
-    split: [
-      { version: 'beta', weight: 5 },
-      { version: 'stable', weight: 95 },
-    ],
-    bucketBy: 'attr:userId',
-  });
-  return parseConfig({ versions: ['stable', 'beta'], default: 'stable', rules });
+  return parseConfig(rulesDocument(n));
 }
 
 function growthbook(n) {
