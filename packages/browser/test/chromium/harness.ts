@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { expect } from 'vitest';
 
 /** Debian's chromium; never a downloaded one. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -109,3 +110,21 @@ function header(req: IncomingMessage, name: string): string | undefined {
 /** The page every test starts from: the SDK and nothing else. */
 export const PAGE =
   '<!doctype html><meta charset="utf-8"><title>graylane</title><script src="/sdk.js"></script>';
+
+/**
+ * BC-01: the page's cookie is `__Host-gray=beta; Path=/; Secure; SameSite=Lax`, no Domain, with a
+ * 30-day lifetime (the SDK's clamp).
+ */
+export async function expectHostCookieBeta(context: BrowserContext, app: string): Promise<void> {
+  const cookie = (await context.cookies(app)).find((c) => c.name === '__Host-gray');
+  expect(cookie).toMatchObject({
+    value: 'beta',
+    domain: new URL(app).hostname,
+    path: '/',
+    secure: true,
+    sameSite: 'Lax',
+  });
+  const ttl = (cookie?.expires ?? 0) - Date.now() / 1000;
+  expect(ttl).toBeGreaterThan(2_592_000 - 120);
+  expect(ttl).toBeLessThanOrEqual(2_592_000 + 1);
+}

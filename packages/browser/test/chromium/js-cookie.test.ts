@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type {} from './page-entry-js-cookie.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { bundleSdk, chromiumAvailable, launch, PAGE } from './harness.js';
+import { bundleSdk, chromiumAvailable, expectHostCookieBeta, launch, PAGE } from './harness.js';
 
 // The cookie rows with `cookies: jsCookieJar` (@graylane/browser/js-cookie) in real Chromium, on
 // the https origin of RELIABILITY §2 served by Playwright routing (nothing leaves the process).
@@ -56,17 +56,7 @@ describe.skipIf(!run)('Chromium: the js-cookie jar page bundle', () => {
       overwritten: '__Host-gray=beta',
       reason: 'cookie',
     });
-    const cookie = (await context.cookies(APP)).find((c) => c.name === '__Host-gray');
-    expect(cookie).toMatchObject({
-      value: 'beta',
-      domain: 'app.example.com',
-      path: '/',
-      secure: true,
-      sameSite: 'Lax',
-    });
-    const ttl = (cookie?.expires ?? 0) - Date.now() / 1000;
-    expect(ttl).toBeGreaterThan(2_592_000 - 120);
-    expect(ttl).toBeLessThanOrEqual(2_592_000 + 1);
+    await expectHostCookieBeta(context, APP);
 
     const removed = await page.evaluate(() => {
       const { initGray, jsCookieJar } = globalThis.graylaneJsCookie;
