@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { beforeAll, describe, expect } from 'vitest';
-import { getJson } from './spawn-service.js';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { getJson, startChain } from './spawn-service.js';
 import type { Service } from './spawn-service.js';
 
 export interface Seen {
@@ -106,4 +106,15 @@ export function grayMembers(baggage: string | undefined): string[] {
     .split(',')
     .map((m) => m.trim())
     .filter((m) => m.startsWith('gray='));
+}
+
+/**
+ * Starts the chain before the suite's tests and stops it after; fills `chain` in place so tests
+ * can keep a plain array reference.
+ */
+export function useChain(chain: Service[], specs: Parameters<typeof startChain>[0]): void {
+  beforeAll(async () => {
+    chain.push(...(await startChain(specs)));
+  }, 60_000);
+  afterAll(() => Promise.all(chain.map((s) => s.stop())));
 }

@@ -1,20 +1,17 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { drive, e2e, expectMixed, expectSpansMatch } from './chain-helpers.js';
-import { getJson, startChain } from './spawn-service.js';
+import { expect, it } from 'vitest';
+import { drive, e2e, expectMixed, expectSpansMatch, useChain } from './chain-helpers.js';
+import { getJson } from './spawn-service.js';
 import type { Service } from './spawn-service.js';
 
 /* The same A → B → C chain in the other setups RELIABILITY OUT-07 / CTX-10 name. */
 
 e2e('CTX-10 no OpenTelemetry SDK anywhere: graylane-only propagation', () => {
-  let chain: Service[] = [];
-  beforeAll(async () => {
-    chain = await startChain([
-      { script: 'graylane-service.cjs', service: { name: 'a' } },
-      { script: 'graylane-service.cjs', service: { name: 'b' } },
-      { script: 'graylane-service.cjs', service: { name: 'c' } },
-    ]);
-  }, 60_000);
-  afterAll(() => Promise.all(chain.map((s) => s.stop())));
+  const chain: Service[] = [];
+  useChain(chain, [
+    { script: 'graylane-service.cjs', service: { name: 'a' } },
+    { script: 'graylane-service.cjs', service: { name: 'b' } },
+    { script: 'graylane-service.cjs', service: { name: 'c' } },
+  ]);
 
   it('OUT-07 every hop sees the version A decided, carried by X-Gray-Id', async () => {
     const results = await drive(chain[0]!, '?via=graylane');
@@ -29,15 +26,12 @@ e2e('CTX-10 no OpenTelemetry SDK anywhere: graylane-only propagation', () => {
 });
 
 e2e('CTX-10 A registers OTel through a duplicate copy of @opentelemetry/api (npm alias)', () => {
-  let chain: Service[] = [];
-  beforeAll(async () => {
-    chain = await startChain([
-      { script: 'graylane-service.cjs', service: { name: 'a', otel: { apiCopy: 'dup' } } },
-      { script: 'otel-only-hop.cjs' },
-      { script: 'graylane-service.cjs', service: { name: 'c' } },
-    ]);
-  }, 60_000);
-  afterAll(() => Promise.all(chain.map((s) => s.stop())));
+  const chain: Service[] = [];
+  useChain(chain, [
+    { script: 'graylane-service.cjs', service: { name: 'a', otel: { apiCopy: 'dup' } } },
+    { script: 'otel-only-hop.cjs' },
+    { script: 'graylane-service.cjs', service: { name: 'c' } },
+  ]);
 
   it('OUT-07 the bridge (first copy) sees the context manager registered through the second copy', async () => {
     const results = await drive(chain[0]!, '?via=plain');
@@ -51,15 +45,12 @@ e2e('CTX-10 A registers OTel through a duplicate copy of @opentelemetry/api (npm
 });
 
 e2e('OUT-07 A registers its context manager after graylane started serving', () => {
-  let chain: Service[] = [];
-  beforeAll(async () => {
-    chain = await startChain([
-      { script: 'graylane-service.cjs', service: { name: 'a', otel: { contextManager: 'late' } } },
-      { script: 'otel-only-hop.cjs' },
-      { script: 'graylane-service.cjs', service: { name: 'c' } },
-    ]);
-  }, 60_000);
-  afterAll(() => Promise.all(chain.map((s) => s.stop())));
+  const chain: Service[] = [];
+  useChain(chain, [
+    { script: 'graylane-service.cjs', service: { name: 'a', otel: { contextManager: 'late' } } },
+    { script: 'otel-only-hop.cjs' },
+    { script: 'graylane-service.cjs', service: { name: 'c' } },
+  ]);
 
   it('before registration: graylane outbound carries the marker; OTel alone cannot (Noop manager)', async () => {
     const viaGraylane = await drive(chain[0]!, '?via=graylane', 20);

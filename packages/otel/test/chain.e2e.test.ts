@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { drive, e2e, expectMixed, expectSpansMatch, grayMembers } from './chain-helpers.js';
-import { startChain, startService } from './spawn-service.js';
+import {
+  drive,
+  e2e,
+  expectMixed,
+  expectSpansMatch,
+  grayMembers,
+  useChain,
+} from './chain-helpers.js';
+import { startService } from './spawn-service.js';
 import type { Service } from './spawn-service.js';
 
 /*
@@ -9,15 +16,12 @@ import type { Service } from './spawn-service.js';
  */
 
 e2e('A (graylane + sdk-node) → B (sdk-node only) → C (graylane)', () => {
-  let chain: Service[] = [];
-  beforeAll(async () => {
-    chain = await startChain([
-      { script: 'graylane-service.cjs', service: { name: 'a', otel: {} } },
-      { script: 'otel-only-hop.cjs' },
-      { script: 'graylane-service.cjs', service: { name: 'c' } },
-    ]);
-  }, 60_000);
-  afterAll(() => Promise.all(chain.map((s) => s.stop())));
+  const chain: Service[] = [];
+  useChain(chain, [
+    { script: 'graylane-service.cjs', service: { name: 'a', otel: {} } },
+    { script: 'otel-only-hop.cjs' },
+    { script: 'graylane-service.cjs', service: { name: 'c' } },
+  ]);
 
   it('I7 every C observation equals the version A decided, under concurrency', async () => {
     const results = await drive(chain[0]!, '?via=plain');
