@@ -102,3 +102,5 @@ export { consoleLogger, safeLogger } from './sources/logger.js';
 export type { SourceLogger } from './sources/logger.js';
 export { createStatusTracker } from './sources/status.js';
 export type { StatusTracker } from './sources/status.js';
+export { sourceRuntime } from './sources/runtime.js';
+export type { SourceOptions, SourceRuntime } from './sources/runtime.js';

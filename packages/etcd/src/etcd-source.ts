@@ -1,21 +1,26 @@
-import type { ConfigStore, RuleSource, SourceStatus, UpdateResult } from '@graylane/core';
-import { GraylaneError } from '@graylane/core';
-import { createBackoff, type BackoffOptions } from '@graylane/core';
+import {
+  GraylaneError,
+  createBackoff,
+  type BackoffOptions,
+  type ConfigStore,
+  type RuleSource,
+  type SourceOptions,
+  type TimerHandle,
+  type UpdateResult,
+  sourceRuntime,
+} from '@graylane/core';
 import {
   createEtcdClient,
   type EtcdClientLike,
   type EtcdWatcherLike,
   type EtcdWatchResponseLike,
 } from './client.js';
-import { systemClock, type SourceClock, type TimerHandle } from '@graylane/core';
 import { ETCD_REQUEST_TIMEOUT_MS } from './constants.js';
 import { describeError, isEtcdAuthError } from './errors.js';
-import { safeLogger, type SourceLogger } from '@graylane/core';
-import { createStatusTracker } from '@graylane/core';
 import { withDeadline } from './timeout.js';
 
 /** Options of {@link createEtcdSource}: either `hosts` (a client is created and owned) or `client`. */
-export interface EtcdSourceOptions {
+export interface EtcdSourceOptions extends SourceOptions {
   /** The key holding the JSON config document. */
   readonly key: string;
   /** etcd endpoints, e.g. `http://127.0.0.1:2379`. Ignored when `client` is given. */
@@ -24,15 +29,10 @@ export interface EtcdSourceOptions {
   readonly auth?: { readonly username: string; readonly password: string } | undefined;
   /** Your own etcd3 client (or a fake). It is not closed by `stop()`. */
   readonly client?: EtcdClientLike | undefined;
-  /** Source name in snapshots, metrics and logs. Default `etcd`. */
-  readonly name?: string | undefined;
   /** Deadline for each get and watch creation. Default 5 s. */
   readonly requestTimeoutMs?: number | undefined;
   /** Reconnect schedule. Default 1 s doubling to 60 s, ±20 %. */
   readonly backoff?: BackoffOptions | undefined;
-  readonly clock?: SourceClock | undefined;
-  readonly logger?: SourceLogger | undefined;
-  readonly onStatus?: ((status: SourceStatus) => void) | undefined;
 }
 
 /**
@@ -49,10 +49,7 @@ export interface EtcdSourceOptions {
  * ```
  */
 export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
-  const name = options.name ?? 'etcd';
-  const clock = options.clock ?? systemClock;
-  const logger = safeLogger(options.logger);
-  const status = createStatusTracker(clock, options.onStatus);
+  const { name, clock, logger, status } = sourceRuntime(options, 'etcd');
   const backoff = createBackoff(options.backoff);
   const timeout = options.requestTimeoutMs ?? ETCD_REQUEST_TIMEOUT_MS;
   const { key } = options;

@@ -1,8 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import type { ConfigEvent, ConfigStore, UpdateResult } from '@graylane/core';
+import {
+  safeLogger,
+  type ConfigEvent,
+  type ConfigStore,
+  type SourceLogger,
+  type UpdateResult,
+} from '@graylane/core';
 import { safeUpdate } from './apply.js';
 import { writeFileAtomic } from './atomic-write.js';
-import { safeLogger, type SourceLogger } from '@graylane/core';
 
 /** Options of {@link createBackup}. */
 export interface BackupOptions {

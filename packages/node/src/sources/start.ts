@@ -1,9 +1,15 @@
-import type { ConfigStore, RuleSource, SourceStatus } from '@graylane/core';
+import {
+  safeLogger,
+  systemClock,
+  type ConfigStore,
+  type RuleSource,
+  type SourceClock,
+  type SourceLogger,
+  type SourceStatus,
+} from '@graylane/core';
 import { createBackup, type Backup, type BackupOptions } from './backup.js';
-import { systemClock, type SourceClock } from '@graylane/core';
 import { START_TIMEOUT_MS } from './constants.js';
 import { instrumentStore } from './instrument.js';
-import { safeLogger, type SourceLogger } from '@graylane/core';
 import {
   createSourceMetrics,
   loadOtelMeter,

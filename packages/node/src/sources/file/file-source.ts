@@ -1,7 +1,12 @@
 import { dirname, resolve } from 'node:path';
-import type { ConfigStore, RuleSource, SourceStatus } from '@graylane/core';
+import {
+  type ConfigStore,
+  type RuleSource,
+  type SourceOptions,
+  type TimerHandle,
+  sourceRuntime,
+} from '@graylane/core';
 import { safeUpdate } from '../apply.js';
-import { systemClock, type SourceClock, type TimerHandle } from '@graylane/core';
 import { createCoalescer } from '../coalesce.js';
 import {
   FILE_DEBOUNCE_MS,
@@ -9,17 +14,13 @@ import {
   FILE_MIN_GAP_MS,
   FILE_REARM_MS,
 } from '../constants.js';
-import { safeLogger, type SourceLogger } from '@graylane/core';
-import { createStatusTracker } from '@graylane/core';
 import { readSettledFile } from './read.js';
 import { watchDirectory, type DirectoryWatch } from './watch.js';
 
 /** Options of {@link createFileSource}. */
-export interface FileSourceOptions {
+export interface FileSourceOptions extends SourceOptions {
   /** The JSON config file. Its directory is watched. */
   readonly path: string;
-  /** Source name in snapshots, metrics and logs. Default `file`. */
-  readonly name?: string | undefined;
   /** Quiet time before a read. Default 20 ms. */
   readonly debounceMs?: number | undefined;
   /** Longest wait under a continuous event storm. Default 1 s. */
@@ -28,10 +29,6 @@ export interface FileSourceOptions {
   readonly pollIntervalMs?: number | undefined;
   /** Re-arm delay for a lost directory watch. Default 1 s. */
   readonly rearmMs?: number | undefined;
-  readonly clock?: SourceClock | undefined;
-  readonly logger?: SourceLogger | undefined;
-  /** Hears every status transition. */
-  readonly onStatus?: ((status: SourceStatus) => void) | undefined;
 }
 
 /**
@@ -49,10 +46,7 @@ export interface FileSourceOptions {
  */
 export function createFileSource(options: FileSourceOptions): RuleSource {
   const path = resolve(options.path);
-  const name = options.name ?? 'file';
-  const clock = options.clock ?? systemClock;
-  const logger = safeLogger(options.logger);
-  const status = createStatusTracker(clock, options.onStatus);
+  const { name, clock, logger, status } = sourceRuntime(options, 'file');
   let store: ConfigStore | undefined;
   let watch: DirectoryWatch | undefined;
   let pollTimer: TimerHandle | undefined;

@@ -1,16 +1,16 @@
 import {
   GraylaneError,
   MAX_CONFIG_BYTES,
+  createBackoff,
+  type BackoffOptions,
   type ConfigStore,
   type RuleSource,
-  type SourceStatus,
+  type SourceOptions,
+  type TimerHandle,
+  sourceRuntime,
 } from '@graylane/core';
 import { safeUpdate } from '../apply.js';
-import { createBackoff, type BackoffOptions } from '@graylane/core';
-import { systemClock, type SourceClock, type TimerHandle } from '@graylane/core';
 import { BACKOFF_MAX_MS, HTTP_INTERVAL_MS, HTTP_TIMEOUT_MS } from '../constants.js';
-import { safeLogger, type SourceLogger } from '@graylane/core';
-import { createStatusTracker } from '@graylane/core';
 import { readBodyCapped, retryAfterMs } from './body.js';
 import { classifyStatus } from './classify.js';
 
@@ -18,11 +18,9 @@ import { classifyStatus } from './classify.js';
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 /** Options of {@link createHttpSource}. */
-export interface HttpSourceOptions {
+export interface HttpSourceOptions extends SourceOptions {
   /** The endpoint serving the JSON config document. */
   readonly url: string | URL;
-  /** Source name in snapshots, metrics and logs. Default `http`. */
-  readonly name?: string | undefined;
   /** Poll interval after a success. Default 15 s. */
   readonly intervalMs?: number | undefined;
   /** Per-request timeout, body included. Default 10 s. */
@@ -34,9 +32,6 @@ export interface HttpSourceOptions {
   readonly fetch?: FetchLike | undefined;
   /** Failure schedule. Default 1 s doubling to 60 s, ±20 %. */
   readonly backoff?: BackoffOptions | undefined;
-  readonly clock?: SourceClock | undefined;
-  readonly logger?: SourceLogger | undefined;
-  readonly onStatus?: ((status: SourceStatus) => void) | undefined;
 }
 
 /**
@@ -57,12 +52,9 @@ export interface HttpSourceOptions {
  */
 export function createHttpSource(options: HttpSourceOptions): RuleSource {
   const url = String(options.url);
-  const name = options.name ?? 'http';
+  const { name, clock, logger, status } = sourceRuntime(options, 'http');
   const interval = options.intervalMs ?? HTTP_INTERVAL_MS;
   const timeout = options.timeoutMs ?? HTTP_TIMEOUT_MS;
-  const clock = options.clock ?? systemClock;
-  const logger = safeLogger(options.logger);
-  const status = createStatusTracker(clock, options.onStatus);
   const backoff = createBackoff(options.backoff);
   const maxDelay = options.backoff?.maxMs ?? BACKOFF_MAX_MS;
   let store: ConfigStore | undefined;
