@@ -100,15 +100,20 @@ describe.skipIf(missing.length > 0)('nginx routes by the gray marker, driven by 
     );
     children.add(nginx);
     let nginxErr = '';
+    let exited = '';
     nginx.stderr?.on('data', (d: Buffer) => (nginxErr += d.toString()));
+    nginx.on('exit', (code, signal) => (exited = `nginx exited (code ${code}, signal ${signal})`));
     base = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${base}/index.html`, 5_000, () => nginxErr);
+    // Generous: both vitest workers may be busy starting servers and browsers at this moment.
+    await waitForHttp(`${base}/index.html`, 15_000, () =>
+      [exited, nginxErr, readIfExists(join(prefix, 'error.log'))].filter(Boolean).join('\n'),
+    );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: CHROMIUM_ARGS,
       timeout: 15_000,
     });
-  }, 30_000);
+  }, 60_000);
 
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
@@ -207,14 +212,25 @@ describe.skipIf(missing.length > 0)('nginx routes by the gray marker, driven by 
 
 async function waitForHttp(url: string, timeoutMs: number, log: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
   for (;;) {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
       if (res.ok) return;
-    } catch {
-      // not up yet
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = String((err as Error).cause ?? err); // not up yet
     }
-    if (Date.now() > deadline) throw new Error(`nginx did not come up at ${url}:\n${log()}`);
+    if (Date.now() > deadline)
+      throw new Error(`nginx did not come up at ${url} (${last}):\n${log()}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function readIfExists(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
   }
 }
