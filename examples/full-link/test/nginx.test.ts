@@ -78,36 +78,43 @@ describe.skipIf(missing.length > 0)('nginx routes by the gray marker, driven by 
       initial: { versions: ['stable', 'beta'], default: 'stable' },
     });
     services = await startServices({}, config);
-    const port = await freePort();
     prefix = mkdtempSync(join(tmpdir(), 'graylane-nginx-'));
     const upstream = (lane: string): string =>
       new URL(services?.lanes.get('orders')?.get(lane)?.url ?? '').host;
-    const conf = readFileSync(TEMPLATE, 'utf8')
-      .replaceAll('{{PREFIX}}', prefix)
-      .replaceAll('{{PORT}}', String(port))
-      .replaceAll('{{WEB_ROOT}}', WEB_ROOT)
-      .replaceAll('{{ORDERS_STABLE}}', upstream('stable'))
-      .replaceAll('{{ORDERS_BETA}}', upstream('beta'));
-    expect(conf).not.toContain('{{');
-    writeFileSync(join(prefix, 'nginx.conf'), conf);
-    const nginx = spawn(
-      nginxBin ?? 'nginx',
-      ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'],
-      {
-        detached: true,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    children.add(nginx);
-    let nginxErr = '';
-    let exited = '';
-    nginx.stderr?.on('data', (d: Buffer) => (nginxErr += d.toString()));
-    nginx.on('exit', (code, signal) => (exited = `nginx exited (code ${code}, signal ${signal})`));
-    base = `http://127.0.0.1:${port}`;
-    // Generous: both vitest workers may be busy starting servers and browsers at this moment.
-    await waitForHttp(`${base}/index.html`, 15_000, () =>
-      [exited, nginxErr, readIfExists(join(prefix, 'error.log'))].filter(Boolean).join('\n'),
-    );
+    // A free port can be taken by a server in the other vitest worker before nginx binds it:
+    // nginx then exits, and the next attempt takes a fresh port.
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const conf = readFileSync(TEMPLATE, 'utf8')
+        .replaceAll('{{PREFIX}}', prefix)
+        .replaceAll('{{PORT}}', String(port))
+        .replaceAll('{{WEB_ROOT}}', WEB_ROOT)
+        .replaceAll('{{ORDERS_STABLE}}', upstream('stable'))
+        .replaceAll('{{ORDERS_BETA}}', upstream('beta'));
+      expect(conf).not.toContain('{{');
+      writeFileSync(join(prefix, 'nginx.conf'), conf);
+      const nginx = spawn(
+        nginxBin ?? 'nginx',
+        ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'],
+        { detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      children.add(nginx);
+      let nginxErr = '';
+      let exited = '';
+      nginx.stderr?.on('data', (d: Buffer) => (nginxErr += d.toString()));
+      nginx.on(
+        'exit',
+        (code, signal) => (exited = `nginx exited (code ${code}, signal ${signal})`),
+      );
+      base = `http://127.0.0.1:${port}`;
+      const log = (): string =>
+        [exited, nginxErr, readIfExists(join(prefix, 'error.log'))].filter(Boolean).join('\n');
+      // Generous: both vitest workers may be busy starting servers and browsers at this moment.
+      const up = await waitForHttp(`${base}/index.html`, 15_000, () => exited !== '');
+      if (up) break;
+      if (exited === '' || attempt === 3)
+        throw new Error(`nginx did not come up at ${base}:\n${log()}`);
+    }
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: CHROMIUM_ARGS,
@@ -210,21 +217,23 @@ describe.skipIf(missing.length > 0)('nginx routes by the gray marker, driven by 
   });
 });
 
-async function waitForHttp(url: string, timeoutMs: number, log: () => string): Promise<void> {
+/** True once `url` answers 2xx; false when `gaveUp()` says the server died or time runs out. */
+async function waitForHttp(
+  url: string,
+  timeoutMs: number,
+  gaveUp: () => boolean,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  let last = 'no answer';
-  for (;;) {
+  while (Date.now() <= deadline && !gaveUp()) {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-      if (res.ok) return;
-      last = `HTTP ${res.status}`;
-    } catch (err) {
-      last = String((err as Error).cause ?? err); // not up yet
+      if (res.ok) return true;
+    } catch {
+      // not up yet
     }
-    if (Date.now() > deadline)
-      throw new Error(`nginx did not come up at ${url} (${last}):\n${log()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  return false;
 }
 
 function readIfExists(path: string): string {
