@@ -7,7 +7,17 @@
  * Missing nginx or Chromium: skipped locally with what to install; a failure under CI=true.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createConfigStore } from '@graylane/core';
@@ -79,6 +89,12 @@ describe.skipIf(missing.length > 0)('nginx routes by the gray marker, driven by 
     });
     services = await startServices({}, config);
     prefix = mkdtempSync(join(tmpdir(), 'graylane-nginx-'));
+    // nginx's workers run as an unprivileged user when the master is root (as in CI): they must
+    // be able to read the page, wherever the checkout lives (a 0700 temp dir, say).
+    chmodSync(prefix, 0o755);
+    const webRoot = join(prefix, 'web');
+    cpSync(WEB_ROOT, webRoot, { recursive: true });
+    chmodTree(webRoot);
     const upstream = (lane: string): string =>
       new URL(services?.lanes.get('orders')?.get(lane)?.url ?? '').host;
     // A free port can be taken by a server in the other vitest worker before nginx binds it:
@@ -88,7 +104,7 @@ describe.skipIf(missing.length > 0)('nginx routes by the gray marker, driven by 
       const conf = readFileSync(TEMPLATE, 'utf8')
         .replaceAll('{{PREFIX}}', prefix)
         .replaceAll('{{PORT}}', String(port))
-        .replaceAll('{{WEB_ROOT}}', WEB_ROOT)
+        .replaceAll('{{WEB_ROOT}}', webRoot)
         .replaceAll('{{ORDERS_STABLE}}', upstream('stable'))
         .replaceAll('{{ORDERS_BETA}}', upstream('beta'));
       expect(conf).not.toContain('{{');
@@ -241,5 +257,15 @@ function readIfExists(path: string): string {
     return readFileSync(path, 'utf8');
   } catch {
     return '';
+  }
+}
+
+/** World-readable files and traversable directories, so nginx's unprivileged workers can serve them. */
+function chmodTree(path: string): void {
+  if (statSync(path).isDirectory()) {
+    chmodSync(path, 0o755);
+    for (const entry of readdirSync(path)) chmodTree(join(path, entry));
+  } else {
+    chmodSync(path, 0o644);
   }
 }
