@@ -9,7 +9,7 @@ export default defineConfig({
   },
   format: ['esm', 'cjs'],
   dts: true,
-  clean: true,
+  clean: false,
   sourcemap: true,
   target: 'es2020',
   platform: 'browser',

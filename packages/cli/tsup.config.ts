@@ -3,7 +3,7 @@ import { defineConfig } from 'tsup';
 const common = { dts: true, sourcemap: true, target: 'node20', platform: 'node' } as const;
 
 export default defineConfig([
-  { ...common, entry: { index: 'src/index.ts' }, format: ['esm', 'cjs'], clean: true },
+  { ...common, entry: { index: 'src/index.ts' }, format: ['esm', 'cjs'], clean: false },
   // The executable is ESM only (top-level await); tsup keeps its shebang.
   { ...common, entry: { bin: 'src/bin.ts' }, format: ['esm'], dts: false },
 ]);

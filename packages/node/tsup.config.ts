@@ -11,7 +11,7 @@ export default defineConfig({
   },
   format: ['esm', 'cjs'],
   dts: true,
-  clean: true,
+  clean: false,
   sourcemap: true,
   shims: true,
   target: 'node20',

@@ -1,0 +1,2 @@
+/** @graylane/next — work in progress (second wave). */
+export {};

@@ -1,0 +1,2 @@
+/** @graylane/openfeature — work in progress (second wave). */
+export {};

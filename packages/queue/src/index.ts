@@ -1,0 +1,2 @@
+/** @graylane/queue — work in progress (second wave). */
+export {};

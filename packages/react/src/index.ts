@@ -1,0 +1,2 @@
+/** @graylane/react — work in progress (second wave). */
+export {};

@@ -1,0 +1,2 @@
+/** @graylane/web — work in progress (second wave). */
+export {};
