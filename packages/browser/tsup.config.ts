@@ -11,6 +11,7 @@ export default defineConfig({
   dts: true,
   clean: false,
   sourcemap: true,
+  removeNodeProtocol: false,
   target: 'es2020',
   platform: 'browser',
   treeshake: true,

@@ -1,6 +1,13 @@
 import { defineConfig } from 'tsup';
 
-const common = { dts: true, sourcemap: true, target: 'node20', platform: 'node' } as const;
+const common = {
+  dts: true,
+  sourcemap: true,
+  removeNodeProtocol: false,
+  removeNodeProtocol: false,
+  target: 'node20',
+  platform: 'node',
+} as const;
 
 export default defineConfig([
   { ...common, entry: { index: 'src/index.ts' }, format: ['esm', 'cjs'], clean: false },

@@ -6,6 +6,7 @@ export default defineConfig({
   dts: true,
   clean: false,
   sourcemap: true,
+  removeNodeProtocol: false,
   target: 'es2022',
   platform: 'neutral',
 });

@@ -13,6 +13,7 @@ export default defineConfig({
   dts: true,
   clean: false,
   sourcemap: true,
+  removeNodeProtocol: false,
   shims: true,
   target: 'node20',
   platform: 'node',
