@@ -4,7 +4,6 @@ const common = {
   dts: true,
   sourcemap: true,
   removeNodeProtocol: false,
-  removeNodeProtocol: false,
   target: 'node20',
   platform: 'node',
 } as const;
