@@ -1,8 +1,11 @@
+import { appendFileSync } from 'node:fs';
 import type { Reporter, TestModule } from 'vitest/node';
 
 /**
  * Prints one closing line, `N passed, N failed, N skipped`, alone on a line.
- * CI reads this line; vitest's own summary is not a recognised format.
+ * CI reads this line; vitest's own summary is not a recognised format. When
+ * `GRAYLANE_SUMMARY_FILE` is set, the counts are also appended to it as one JSON line, so
+ * `.ci/run` can add up several runs (the Node matrix) into its own closing line.
  */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(
@@ -28,5 +31,10 @@ export default class SummaryReporter implements Reporter {
     }
     failed += unhandledErrors.length;
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    const file = process.env['GRAYLANE_SUMMARY_FILE'];
+    if (file) {
+      const label = process.env['GRAYLANE_SUMMARY_LABEL'] ?? `node ${process.versions.node}`;
+      appendFileSync(file, `${JSON.stringify({ label, passed, failed, skipped })}\n`);
+    }
   }
 }
