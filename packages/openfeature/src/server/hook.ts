@@ -1,0 +1,45 @@
+import type { EvaluationContext, Hook } from '@openfeature/server-sdk';
+import { getGrayDecision } from '@graylane/node';
+import { DEFAULT_CONTEXT_KEY } from '../constants.js';
+import type { LaneDecision } from '../metadata.js';
+import { checkKey } from '../resolver.js';
+
+/** Options of {@link createGrayContextHook}. */
+export interface GrayContextHookOptions {
+  /** The evaluation-context attribute that receives the lane. Default `grayVersion`. */
+  readonly key?: string;
+  /** Where the current request's decision is read. Default: `getGrayDecision` from `@graylane/node`. */
+  readonly getDecision?: () => LaneDecision | undefined;
+}
+
+/**
+ * A server-SDK hook that adds the current request's lane to the evaluation context (as
+ * `grayVersion`, configurable), so any provider — flagd, GrowthBook, LaunchDarkly, Unleash —
+ * can target on it. Inside a graylane request the lane wins over a caller-supplied value of the
+ * same key; outside one the context is left as it is. Never throws.
+ *
+ * @example
+ * ```ts
+ * import { OpenFeature } from '@openfeature/server-sdk';
+ * import { createGrayContextHook } from '@graylane/openfeature/server';
+ *
+ * OpenFeature.addHooks(createGrayContextHook());
+ * // flagd targeting: { "if": [{ "==": [{ "var": "grayVersion" }, "beta"] }, "on", "off"] }
+ * ```
+ */
+export function createGrayContextHook(options: GrayContextHookOptions = {}): Hook {
+  const key = checkKey('key', options.key, DEFAULT_CONTEXT_KEY);
+  const read = options.getDecision ?? getGrayDecision;
+  return {
+    before(): EvaluationContext | undefined {
+      let decision: LaneDecision | undefined;
+      try {
+        decision = read();
+      } catch {
+        // A broken accessor must not break the evaluation: the context stays as it was.
+        return undefined;
+      }
+      return decision ? { [key]: decision.version } : undefined;
+    },
+  };
+}

@@ -1,0 +1,11 @@
+/**
+ * `@graylane/openfeature/web` — the provider and the context sync for `@openfeature/web-sdk`,
+ * backed by a `@graylane/browser` client.
+ */
+export { createGrayWebProvider } from './provider.js';
+export type { GrayWebProvider, GrayWebProviderOptions } from './provider.js';
+export { syncGrayContext } from './sync-context.js';
+export type { OpenFeatureContextLike, SyncGrayContextOptions } from './sync-context.js';
+export type { GrayClientLike } from './client-like.js';
+export { DEFAULT_CONTEXT_KEY, DEFAULT_FLAG_KEY } from '../constants.js';
+export type { GrayProviderErrorCode, GrayProviderStats } from '../resolver.js';
