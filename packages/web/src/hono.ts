@@ -1,0 +1,89 @@
+/**
+ * `@graylane/web/hono` — a runtime-neutral hono middleware (Workers, Deno, Bun, Vercel Edge and
+ * `@hono/node-server`). Hono is not imported; its context is typed structurally. The lane goes
+ * on the hono context: `c.get('grayVersion')`, typed through {@link GrayVariables}.
+ */
+import type { Decision } from '@graylane/core';
+import { runInLane } from './context/run.js';
+import type { GrayLane } from './context/storage.js';
+import { createGraylane, type WebGraylane, type WebGraylaneOptions } from './inbound/engine.js';
+import type { WebGraylaneStats } from './metrics/decisions.js';
+
+/** Context variables the middleware sets: `new Hono<{ Variables: GrayVariables }>()`. */
+export interface GrayVariables {
+  grayVersion: string;
+  grayDecision: Decision;
+  grayLane: GrayLane;
+}
+
+/** The part of a hono context graylane uses. */
+export interface HonoContextLike {
+  readonly req: { raw: Request };
+  set(key: string, value: unknown): void;
+  header(name: string, value: string, options?: { append?: boolean }): void;
+  /** Throws in hono when the runtime has no execution context (Node, Bun, Deno). */
+  readonly executionCtx?: { waitUntil(promise: Promise<unknown>): void };
+}
+
+/** The middleware, with the engine attached (`store`, `refresh`, `stats`). */
+export type GraylaneHonoMiddleware = ((
+  c: HonoContextLike,
+  next: () => Promise<void>,
+) => Promise<void>) & {
+  readonly gray: WebGraylane;
+  stats(): WebGraylaneStats;
+};
+
+/**
+ * Hono middleware: decides with the Web engine, sets `grayVersion` / `grayDecision` /
+ * `grayLane` on the context, runs the rest of the chain in the lane (so `withGray(fetch)` and
+ * `getGrayVersion()` work where the runtime has an `AsyncLocalStorage`), and adds the sticky
+ * cookies and debug header to the response. In `edge` mode downstream handlers see the request
+ * without the client's carriers (GW-02).
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono';
+ * import { graylaneHono, type GrayVariables } from '@graylane/web/hono';
+ * const app = new Hono<{ Variables: GrayVariables }>();
+ * app.use(graylaneHono({ config: { versions: ['stable', 'beta'], default: 'stable' } }));
+ * app.get('/', (c) => c.text(`lane ${c.get('grayVersion')}`));
+ * export default app;
+ * ```
+ */
+export function graylaneHono(options: WebGraylaneOptions): GraylaneHonoMiddleware {
+  const gray = createGraylane(options);
+  const edge = (options.trust ?? 'open') === 'edge';
+  const middleware = async function graylaneHonoMiddleware(
+    c: HonoContextLike,
+    next: () => Promise<void>,
+  ): Promise<void> {
+    const waitUntil = executionWaitUntil(c);
+    const outcome = await gray.decide(c.req.raw, waitUntil ? { waitUntil } : {});
+    c.set('grayVersion', outcome.decision.version);
+    c.set('grayDecision', outcome.decision);
+    c.set('grayLane', outcome.lane);
+    if (edge) {
+      try {
+        c.req.raw = gray.stripCarriers(c.req.raw);
+      } catch {
+        // A read-only request stays as it is; the decision already ignored its carriers.
+      }
+    }
+    for (const cookie of outcome.setCookies) c.header('set-cookie', cookie, { append: true });
+    if (outcome.debugHeader !== undefined) c.header('X-Gray-Decision', outcome.debugHeader);
+    await runInLane(outcome.lane, () => next());
+  };
+  return Object.assign(middleware, { gray, stats: () => gray.stats() });
+}
+
+function executionWaitUntil(c: HonoContextLike): ((p: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx;
+    return ctx ? (p) => ctx.waitUntil(p) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export type { WebGraylaneOptions } from './inbound/engine.js';

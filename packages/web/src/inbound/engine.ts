@@ -1,0 +1,199 @@
+import {
+  createInboundEngine,
+  fromFetchRequest,
+  type ConfigStore,
+  type Decision,
+  type InboundOptions,
+  type InboundOutcome,
+  type RegexEngine,
+  type SourceStatus,
+} from '@graylane/core';
+import { runInLane } from '../context/run.js';
+import { GrayLane } from '../context/storage.js';
+import { DecisionCounters, type WebGraylaneStats } from '../metrics/decisions.js';
+import { applyOutcome } from '../response/apply.js';
+import { webHmacSha256, webHmacVerify } from '../signing/webcrypto.js';
+import type { EdgeRuleSource } from '../sources/types.js';
+import { rewriteCarriers } from './forward.js';
+
+/** Options of {@link createGraylane}: core's inbound options over a Fetch `Request`, plus edge rules. */
+export interface WebGraylaneOptions extends InboundOptions<Request> {
+  /** Rules at the edge (`createKvRules`, `createHttpRules`), refreshed on requests. */
+  readonly rules?: EdgeRuleSource | undefined;
+  /** Linear-time regex engine for `regex` matchers (e.g. `createRe2Engine(RE2JS)`). */
+  readonly regex?: RegexEngine | undefined;
+  /**
+   * `edge` mode: the peer address compared with `trustedProxies` (the Web API has no socket).
+   * E.g. `(req) => req.headers.get('cf-connecting-ip') ?? undefined` behind Cloudflare.
+   */
+  readonly remoteAddress?: ((request: Request) => string | undefined) | undefined;
+}
+
+/** Per-request platform hooks. */
+export interface DecideContext {
+  /** Keeps a background rules refresh alive after the response (`ctx.waitUntil`). */
+  readonly waitUntil?: ((promise: Promise<unknown>) => void) | undefined;
+  /** Overrides `options.remoteAddress` for this request (Deno's `info.remoteAddr.hostname`). */
+  readonly remoteAddress?: string | undefined;
+}
+
+/** What the engine decided for one request, and what to write back. */
+export interface WebOutcome {
+  readonly decision: Decision;
+  /** The lane to bind or pass to `withGray` (decision + outbound allowlist and names). */
+  readonly lane: GrayLane;
+  /** `Set-Cookie` values (sticky cookies), possibly empty. Signed cookies are already signed. */
+  readonly setCookies: readonly string[];
+  /** The `X-Gray-Decision` value when `debugHeader` is on. */
+  readonly debugHeader: string | undefined;
+}
+
+/** The Web engine for one app. */
+export interface WebGraylane {
+  /** Decides one request. Never rejects (I1): any failure serves the default version. */
+  decide(request: Request, context?: DecideContext): Promise<WebOutcome>;
+  /**
+   * Decides, runs `handler` in the lane (bound where an `AsyncLocalStorage` exists) and writes
+   * the sticky cookies and debug header onto its response. In `edge` mode the handler receives
+   * the request with the client's carriers removed (GW-02).
+   */
+  handle(
+    request: Request,
+    handler: (request: Request, outcome: WebOutcome) => Response | Promise<Response>,
+    context?: DecideContext,
+  ): Promise<Response>;
+  /** Runs `fn` with the outcome's lane bound (where an `AsyncLocalStorage` exists). */
+  run<T>(outcome: WebOutcome | GrayLane, fn: () => T): T;
+  /**
+   * The request a gateway forwards: the client's carriers removed and the decided marker
+   * written once (GW-01/GW-02). `target` replaces the URL (the upstream).
+   */
+  forwardRequest(request: Request, outcome: WebOutcome, target?: string | URL): Request;
+  /** Request with every client carrier removed (edge mode's view for the app). */
+  stripCarriers(request: Request): Request;
+  /** Refreshes the edge rules now (if any); never rejects. */
+  refresh(): Promise<void>;
+  /** The config store in force. */
+  readonly store: ConfigStore;
+  /** The edge rule source's status, or undefined without one. */
+  sourceStatus(): SourceStatus | undefined;
+  /** In-process counters snapshot (decisions, invalid markers, outbound hops). */
+  stats(): WebGraylaneStats;
+}
+
+/**
+ * Creates the Web-standard engine for Workers, Vercel Edge, Deno, Bun and Next.js: the same
+ * markers, precedence, trust modes (`open`/`signed`/`edge`), sticky cookies and debug header
+ * as `@graylane/node`, decided by `@graylane/core`'s engine, with signed markers verified by
+ * Web Crypto. Throws only on bad options or an invalid config (construction time).
+ *
+ * @example
+ * ```ts
+ * const gray = createGraylane({ config, allowHosts: ['api.internal'], sticky: true });
+ * export default {
+ *   fetch: (request, env, ctx) => gray.handle(request, (req, { decision }) =>
+ *     new Response(`hello from ${decision.version}`), ctx),
+ * };
+ * ```
+ */
+export function createGraylane(options: WebGraylaneOptions): WebGraylane {
+  const counters = new DecisionCounters();
+  const engine = createInboundEngine<Request>(options, {
+    randomId: () => crypto.randomUUID(),
+    counters,
+    regex: options.regex,
+  });
+  const opts = engine.options;
+  const names = {
+    header: opts.header,
+    cookie: opts.cookie,
+    query: opts.query,
+    baggage: opts.baggage,
+  };
+  const rules = options.rules;
+
+  const laneOf = (decision: Decision): GrayLane =>
+    new GrayLane(decision, opts.allow, opts.header, opts.baggage);
+
+  const evaluate = async (request: Request, context: DecideContext): Promise<InboundOutcome> => {
+    const remote = context.remoteAddress ?? safeCall(options.remoteAddress, request);
+    const carrier = fromFetchRequest(request, remote);
+    if (opts.trust !== 'signed') return engine.evaluate(carrier, request);
+    const prepared = engine.prepare(carrier, request);
+    const verified = await Promise.all(
+      prepared.signatureChecks.map((c) => webHmacVerify(c.key, c.data, c.signature)),
+    );
+    return engine.complete(prepared, verified);
+  };
+
+  const decide = async (request: Request, context: DecideContext = {}): Promise<WebOutcome> => {
+    kickRefresh(context);
+    let outcome: InboundOutcome;
+    try {
+      outcome = await evaluate(request, context);
+    } catch {
+      const config = opts.store.get().config;
+      const decision: Decision = { version: config.default, reason: 'default', source: 'default' };
+      return { decision, lane: laneOf(decision), setCookies: [], debugHeader: undefined };
+    }
+    const signed = await Promise.all(
+      outcome.pendingCookies.map(async (p) => {
+        try {
+          return p.finish(await webHmacSha256(p.key, p.data));
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    return {
+      decision: outcome.decision,
+      lane: laneOf(outcome.decision),
+      setCookies: [...outcome.setCookies, ...signed.filter((c): c is string => c !== undefined)],
+      debugHeader: outcome.debugHeader,
+    };
+  };
+
+  const kickRefresh = (context: DecideContext): void => {
+    if (!rules) return;
+    try {
+      const pending = rules.refreshIfDue(opts.store);
+      if (pending) context.waitUntil?.(pending);
+    } catch {
+      // A broken source never breaks a request (FLT-16).
+    }
+  };
+
+  const stripCarriers = (request: Request): Request => {
+    try {
+      return rewriteCarriers(request, names, undefined);
+    } catch {
+      return request;
+    }
+  };
+
+  return {
+    decide,
+    async handle(request, handler, context) {
+      const outcome = await decide(request, context);
+      const seen = opts.trust === 'edge' ? stripCarriers(request) : request;
+      const response = await runInLane(outcome.lane, () => handler(seen, outcome));
+      return applyOutcome(response, outcome);
+    },
+    run: (outcome, fn) => runInLane(outcome instanceof GrayLane ? outcome : outcome.lane, fn),
+    forwardRequest: (request, outcome, target) =>
+      rewriteCarriers(request, names, outcome.decision.version, target),
+    stripCarriers,
+    refresh: () => (rules ? rules.refresh(opts.store) : Promise.resolve()),
+    store: opts.store,
+    sourceStatus: () => rules?.status(),
+    stats: () => counters.snapshot(),
+  };
+}
+
+function safeCall<T>(fn: ((request: Request) => T) | undefined, request: Request): T | undefined {
+  try {
+    return fn?.(request);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,57 @@
+import type { DecisionReason, DecisionSource, MarkerRejection, MarkerSource } from '@graylane/core';
+import { outboundStats, type OutboundResult } from './outbound.js';
+
+/** An in-process snapshot of one engine's counters. Labels come from closed sets only (I2). */
+export interface WebGraylaneStats {
+  readonly decisions: readonly {
+    version: string;
+    reason: DecisionReason;
+    source: DecisionSource;
+    count: number;
+  }[];
+  readonly invalidMarkers: readonly {
+    source: MarkerSource;
+    reason: MarkerRejection;
+    count: number;
+  }[];
+  /** Process-wide: hops judged by `withGray`. */
+  readonly outbound: Readonly<Record<OutboundResult, number>>;
+}
+
+/**
+ * @internal Per-engine decision counters (core's `InboundCounters`). Keys are built from closed
+ * vocabularies and config versions, so cardinality is bounded (I2). `onCount` lets a platform
+ * forward the same increments to its metrics system.
+ */
+export class DecisionCounters {
+  private readonly decisions = new Map<
+    string,
+    { version: string; reason: DecisionReason; source: DecisionSource; count: number }
+  >();
+  private readonly invalid = new Map<
+    string,
+    { source: MarkerSource; reason: MarkerRejection; count: number }
+  >();
+
+  decision(version: string, reason: DecisionReason, source: DecisionSource): void {
+    const key = `${version}\u0000${reason}\u0000${source}`;
+    const row = this.decisions.get(key);
+    if (row) row.count++;
+    else this.decisions.set(key, { version, reason, source, count: 1 });
+  }
+
+  invalidMarker(source: MarkerSource, reason: MarkerRejection): void {
+    const key = `${source}\u0000${reason}`;
+    const row = this.invalid.get(key);
+    if (row) row.count++;
+    else this.invalid.set(key, { source, reason, count: 1 });
+  }
+
+  snapshot(): WebGraylaneStats {
+    return {
+      decisions: [...this.decisions.values()].map((r) => ({ ...r })),
+      invalidMarkers: [...this.invalid.values()].map((r) => ({ ...r })),
+      outbound: outboundStats(),
+    };
+  }
+}

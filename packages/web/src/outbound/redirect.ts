@@ -1,0 +1,50 @@
+/** Statuses the Fetch standard follows (https://fetch.spec.whatwg.org/#redirect-status). */
+const REDIRECT_STATUS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+/** Request-body headers dropped when a redirect turns the request into a GET (Fetch §4.4 step 12). */
+const BODY_HEADERS = ['content-encoding', 'content-language', 'content-location', 'content-type'];
+/**
+ * Credentials never forwarded to another origin: the Fetch standard drops `Authorization`;
+ * undici's redirect handler also drops `Proxy-Authorization` and `Cookie`. We do all three.
+ */
+const CROSS_ORIGIN_DROP = ['authorization', 'proxy-authorization', 'cookie'];
+
+/** The next hop of a redirect, or undefined when `res` is not one we follow. */
+export interface NextHop {
+  readonly url: string;
+  readonly method: string;
+  /** False when the redirect turns the request into a body-less GET. */
+  readonly keepBody: boolean;
+}
+
+/** Reads a redirect response the way the Fetch standard's HTTP-redirect fetch does. */
+export function nextHop(res: Response, current: string, method: string): NextHop | undefined {
+  if (!REDIRECT_STATUS.has(res.status)) return undefined;
+  const location = res.headers.get('location');
+  if (location === null) return undefined;
+  let url: URL;
+  try {
+    url = new URL(location, current);
+  } catch {
+    return undefined;
+  }
+  const toGet =
+    ((res.status === 301 || res.status === 302) && method === 'POST') ||
+    (res.status === 303 && method !== 'GET' && method !== 'HEAD');
+  return { url: url.href, method: toGet ? 'GET' : method, keepBody: !toGet };
+}
+
+/** Adjusts the headers for the next hop: body headers on a GET rewrite, credentials across origins. */
+export function hopHeaders(headers: Headers, from: string, hop: NextHop): Headers {
+  const next = new Headers(headers);
+  if (!hop.keepBody) for (const name of BODY_HEADERS) next.delete(name);
+  if (origin(from) !== origin(hop.url)) for (const name of CROSS_ORIGIN_DROP) next.delete(name);
+  return next;
+}
+
+function origin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'null';
+  }
+}

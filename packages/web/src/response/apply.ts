@@ -1,0 +1,43 @@
+import { DEBUG_HEADER } from '../limits.js';
+
+/** The part of an outcome that is written to a response. */
+export interface ResponseWrites {
+  /** `Set-Cookie` values (sticky cookies). */
+  readonly setCookies: readonly string[];
+  /** The `X-Gray-Decision` value when `debugHeader` is on. */
+  readonly debugHeader: string | undefined;
+}
+
+/**
+ * Adds the sticky `Set-Cookie` values and the debug header to `response`, keeping the cookies
+ * it already sets. A response with immutable headers (from `fetch`, `Response.redirect`) is
+ * copied first; the returned response is the one to send. Never throws (I1): a response that
+ * cannot take headers is returned unchanged.
+ *
+ * @example
+ * ```ts
+ * const outcome = await gray.decide(request);
+ * return applyOutcome(await render(request, outcome.decision.version), outcome);
+ * ```
+ */
+export function applyOutcome(response: Response, writes: ResponseWrites): Response {
+  if (writes.setCookies.length === 0 && writes.debugHeader === undefined) return response;
+  try {
+    write(response.headers, writes);
+    return response;
+  } catch {
+    // Immutable headers: copy the response (status, headers and the body stream) and retry.
+  }
+  try {
+    const copy = new Response(response.body, response);
+    write(copy.headers, writes);
+    return copy;
+  } catch {
+    return response;
+  }
+}
+
+function write(headers: Headers, writes: ResponseWrites): void {
+  for (const cookie of writes.setCookies) headers.append('set-cookie', cookie);
+  if (writes.debugHeader !== undefined) headers.set(DEBUG_HEADER, writes.debugHeader);
+}

@@ -1,0 +1,93 @@
+import { MAX_CONFIG_BYTES } from '@graylane/core';
+import { createRefresher, type EdgeSourceOptions } from './refresher.js';
+import type { EdgeRuleSource, LoadResult } from './types.js';
+
+/** The fetch an HTTP rule source needs. */
+export type RulesFetch = (input: string, init: RequestInit) => Promise<Response>;
+
+/** Options of {@link createHttpRules}. */
+export interface HttpRulesOptions extends EdgeSourceOptions {
+  /** The endpoint serving the JSON config document. */
+  readonly url: string | URL;
+  /** Extra request headers (e.g. `authorization`). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** fetch to use. Default `globalThis.fetch`, looked up at each read. */
+  readonly fetch?: RulesFetch | undefined;
+}
+
+/** 401/403: the credentials are wrong; retrying cannot help (FLT-04). */
+const FATAL: ReadonlySet<number> = new Set([401, 403]);
+/** 429/503: come back later; `Retry-After` is honoured (FLT-05). */
+const THROTTLED: ReadonlySet<number> = new Set([429, 503]);
+
+/**
+ * Rules from an HTTP endpoint with `If-None-Match`/ETag, refreshed on requests at most every
+ * `minIntervalMs` (the schedule a Worker allows: no long timers, work handed to `waitUntil`).
+ * 304 keeps the config; failures back off; 401/403 stop the source; the last-known-good config
+ * stays in force throughout.
+ *
+ * @example
+ * ```ts
+ * const rules = createHttpRules({ url: 'https://config.internal/graylane.json', minIntervalMs: 15_000 });
+ * const gray = createGraylane({ config: embedded, rules });
+ * ```
+ */
+export function createHttpRules(options: HttpRulesOptions): EdgeRuleSource {
+  const url = String(options.url);
+  return createRefresher(options, 'http', async (etag, signal): Promise<LoadResult> => {
+    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+    if (etag !== undefined) headers['if-none-match'] = etag;
+    const fetchImpl = options.fetch ?? (globalThis.fetch as RulesFetch);
+    const res = await fetchImpl(url, { headers, signal });
+    if (res.status === 304) return { kind: 'unchanged' };
+    if (res.status < 200 || res.status > 299) {
+      await res.body?.cancel().catch(() => undefined);
+      if (FATAL.has(res.status))
+        return { kind: 'fatal', message: `HTTP ${res.status} from ${url}` };
+      return {
+        kind: 'failed',
+        message: `HTTP ${res.status}`,
+        retryAfterMs: THROTTLED.has(res.status)
+          ? retryAfter(res.headers.get('retry-after'))
+          : undefined,
+      };
+    }
+    const text = await readCapped(res, MAX_CONFIG_BYTES);
+    if (text === undefined)
+      return { kind: 'failed', message: `document larger than ${MAX_CONFIG_BYTES} bytes` };
+    return { kind: 'document', value: text, etag: res.headers.get('etag') ?? undefined };
+  });
+}
+
+/** Reads the body as UTF-8, or undefined past `maxBytes` (the stream is cancelled: CFG-07). */
+async function readCapped(res: Response, maxBytes: number): Promise<string | undefined> {
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    return undefined;
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let total = 0;
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  return text + decoder.decode();
+}
+
+function retryAfter(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const at = Date.parse(value);
+  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
+}

@@ -1,0 +1,138 @@
+import {
+  BACKOFF_MAX_MS,
+  GraylaneError,
+  createBackoff,
+  sourceRuntime,
+  type BackoffOptions,
+  type ConfigStore,
+  type SourceOptions,
+} from '@graylane/core';
+import { DEFAULT_REFRESH_INTERVAL_MS, DEFAULT_REFRESH_TIMEOUT_MS } from '../limits.js';
+import type { EdgeRuleSource, LoadResult } from './types.js';
+
+/** Options every edge source shares. */
+export interface EdgeSourceOptions extends SourceOptions {
+  /** Shortest pause between two refreshes after a success. Default 30 s. */
+  readonly minIntervalMs?: number | undefined;
+  /** A read slower than this is abandoned; the last-known-good config stays. Default 5 s. */
+  readonly timeoutMs?: number | undefined;
+  /** Pause after failures. Default 1 s doubling to 60 s, ±20 %. */
+  readonly backoff?: BackoffOptions | undefined;
+}
+
+/** The loader a source supplies: one read, given the last ETag it saw. Must not throw (caught anyway). */
+export type Loader = (etag: string | undefined, signal: AbortSignal) => Promise<LoadResult>;
+
+/**
+ * @internal Turns a loader into an {@link EdgeRuleSource}: due-time bookkeeping on the wall
+ * clock (the only clock a Worker has between requests), single-flight, a timeout, backoff with
+ * jitter after failures, a stop after fatal answers, and validate-then-swap through the store.
+ */
+export function createRefresher(
+  options: EdgeSourceOptions,
+  defaultName: string,
+  load: Loader,
+): EdgeRuleSource {
+  const { name, clock, logger, status } = sourceRuntime(options, defaultName);
+  const interval = positive(options.minIntervalMs, DEFAULT_REFRESH_INTERVAL_MS, 'minIntervalMs');
+  const timeout = positive(options.timeoutMs, DEFAULT_REFRESH_TIMEOUT_MS, 'timeoutMs');
+  const backoff = createBackoff(options.backoff);
+  let dueAt = Number.NEGATIVE_INFINITY;
+  let etag: string | undefined;
+  let revision = 0;
+  let inflight: Promise<void> | undefined;
+
+  const fail = (message: string, delay: number): void => {
+    if (status.get().lastError !== message)
+      logger.warn(`[graylane] ${name} rules: ${message}; keeping the last good config`);
+    status.failed(message);
+    dueAt = clock.wallNow() + delay;
+  };
+
+  const once = async (store: ConfigStore): Promise<void> => {
+    const controller = new AbortController();
+    const timer = clock.setTimeout(
+      () => controller.abort(new Error(`timed out after ${timeout} ms`)),
+      timeout,
+    );
+    let result: LoadResult;
+    try {
+      result = await Promise.race([load(etag, controller.signal), aborted(controller.signal)]);
+    } catch (err) {
+      result = { kind: 'failed', message: `read failed: ${String(err)}` };
+    } finally {
+      clock.clearTimeout(timer);
+    }
+    switch (result.kind) {
+      case 'unchanged':
+        return succeed();
+      case 'fatal': {
+        const error = new GraylaneError('SOURCE_FATAL', `${name} rules: ${result.message}`);
+        logger.error(`${error.message}; the source stopped and the last good config stays`, error);
+        status.fatal(result.message);
+        dueAt = Number.POSITIVE_INFINITY;
+        return;
+      }
+      case 'failed':
+        // A server's Retry-After is honoured up to the backoff cap (FLT-05), never below the backoff.
+        return fail(
+          result.message,
+          Math.max(backoff.next(), Math.min(result.retryAfterMs ?? 0, BACKOFF_MAX_MS)),
+        );
+      case 'document':
+        break;
+    }
+    let outcome: ReturnType<ConfigStore['update']>;
+    try {
+      outcome = store.update(result.value, { source: name, revision: ++revision });
+    } catch (err) {
+      return fail(`store update failed unexpectedly: ${String(err)}`, interval);
+    }
+    if (outcome.status === 'rejected')
+      return fail(`document rejected: ${outcome.error.message}`, interval);
+    etag = result.etag;
+    succeed();
+  };
+
+  const succeed = (): void => {
+    backoff.reset();
+    status.succeeded();
+    dueAt = clock.wallNow() + interval;
+  };
+
+  const refresh = (store: ConfigStore): Promise<void> => {
+    inflight ??= once(store)
+      .catch((err: unknown) => fail(`refresh failed unexpectedly: ${String(err)}`, interval))
+      .finally(() => {
+        inflight = undefined;
+      });
+    return inflight;
+  };
+
+  return {
+    name,
+    refresh,
+    refreshIfDue(store) {
+      if (inflight) return undefined;
+      return clock.wallNow() >= dueAt ? refresh(store) : undefined;
+    },
+    status: () => status.get(),
+  };
+}
+
+function aborted(signal: AbortSignal): Promise<LoadResult> {
+  return new Promise((resolve) => {
+    signal.addEventListener(
+      'abort',
+      () => resolve({ kind: 'failed', message: String(signal.reason) }),
+      { once: true },
+    );
+  });
+}
+
+function positive(value: number | undefined, fallback: number, what: string): number {
+  const v = value ?? fallback;
+  if (!Number.isFinite(v) || v < 0)
+    throw new GraylaneError('INVALID_OPTIONS', `edge rules: ${what} must be a non-negative number`);
+  return v;
+}

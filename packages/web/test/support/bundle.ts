@@ -1,0 +1,39 @@
+import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/app.ts', import.meta.url));
+
+/**
+ * Bundles the fixture app with esbuild as a user's build would (the public `@graylane/web`
+ * entry, resolved from the built package), into a fresh temp dir. `format: 'iife'` produces a
+ * script for edge-runtime. Fails on any `node:` import: the Web entry must have none.
+ */
+export async function bundleApp(
+  format: 'esm' | 'iife',
+): Promise<{ dir: string; file: string; code: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'graylane-web-'));
+  const out = await build({
+    entryPoints: [FIXTURE],
+    bundle: true,
+    format,
+    ...(format === 'iife' ? { globalName: 'GraylaneApp' } : {}),
+    platform: 'neutral',
+    mainFields: ['module', 'main'],
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
+  const code = out.outputFiles?.[0]?.text ?? '';
+  if (/\bfrom\s*["']node:|require\(["']node:/.test(code))
+    throw new Error('the Web bundle imports node:*');
+  const file = join(dir, format === 'esm' ? 'app.bundle.mjs' : 'app.bundle.js');
+  writeFileSync(file, code);
+  copyFileSync(
+    fileURLToPath(new URL('../fixtures/host.mjs', import.meta.url)),
+    join(dir, 'host.mjs'),
+  );
+  return { dir, file, code };
+}
