@@ -19,14 +19,19 @@ export interface Sources {
   readonly options: GrayOptions;
   readonly slot: Slot;
   readonly aid: Slot;
+  /** The server hand-off: `serverVersion`, else the `graylane-version` meta tag. */
+  readonly server: string | undefined;
+  /** False during SSR: no query, no rules (they would bucket a random id), memory only. */
+  readonly page: boolean;
 }
 
 /**
- * @internal The assignment order: query override (opt-in) → server-assigned → cookie →
+ * @internal The assignment order: query override (opt-in) → server hand-off → cookie →
  * client-side rules → default. Invalid markers count as absent (I3) and are reported as the
- * reason when the default is served. `fresh` skips the override and the stored cookie.
+ * reason when the default is served. `fresh` skips the override, the hand-off and the cookie.
  */
-export function assign({ versions, options: o, slot, aid }: Sources, fresh: boolean): Assignment {
+export function assign(s: Sources, fresh: boolean): Assignment {
+  const { versions, options: o, slot, page } = s;
   let rejected: DecisionReason | undefined;
   const use = (m: MarkerRead, reason: DecisionReason, persist: boolean): Assignment | undefined => {
     if (m && 'version' in m) return { version: m.version, reason, persist };
@@ -36,16 +41,18 @@ export function assign({ versions, options: o, slot, aid }: Sources, fresh: bool
   const param = o.override === true ? 'gray' : o.override;
   const found =
     fresh ||
-    (param &&
+    (page &&
+      param &&
       use(
         readMarker(versions, readPairs(location.search.slice(1), '&', param)),
         'override',
         o.persistOverride === true,
       )) ||
-    use(readMarker(versions, o.serverVersion), 'server', true) ||
+    // The page was rendered for this version: it rules this page view and aligns the cookie.
+    use(readMarker(versions, s.server), 'server', true) ||
     use(readMarker(versions, slot.read()), 'cookie', false);
   if (found && found !== true) return found;
-  const ruled = rules({ versions, options: o, slot, aid });
+  const ruled = page && rules(s);
   // Only a non-default result is stored: the rest re-evaluate, so a ramp-up reaches them (WT-03).
   if (ruled)
     return {

@@ -2,7 +2,9 @@ import { createAllowlist } from '@graylane/core';
 import type { DecisionReason } from '@graylane/core';
 import { assign, type Assignment, type Sources } from './assign.js';
 import { documentCookieJar } from './cookie-jar.js';
-import { setCurrentClient } from './current.js';
+import { currentClient, setCurrentClient } from './current.js';
+import { hasPage } from './env.js';
+import { serverHandOff } from './hand-off.js';
 import { createSlot } from './jar.js';
 import { readMarker } from './marker.js';
 import {
@@ -12,6 +14,7 @@ import {
   type GrayListener,
   type GrayOptions,
 } from './options.js';
+import { optionsKey, sameKey } from './same-options.js';
 import { resolveUrl } from './url.js';
 
 /** Fields to attach to analytics events, so every exposure can be attributed. */
@@ -48,9 +51,17 @@ export interface GrayClient {
 }
 
 /**
- * Assigns this page's version and returns the client. Synchronous; the only call that touches
- * cookies; throws only for invalid options (`INVALID_OPTIONS`). The last client created is the
- * default one of `withGray`, `installFetch`, `installXHR` and `attachGray`.
+ * Assigns this page's version and returns the client. Synchronous; throws only for invalid
+ * options (`INVALID_OPTIONS`), in a page and during SSR alike.
+ *
+ * - In a page, the order is: `?gray=` override (opt-in) → the server hand-off (`serverVersion`,
+ *   else `<meta name="graylane-version" content="…">`) → cookie → `rules` → `default`. The
+ *   client becomes the default one of `withGray`, `installFetch`, `installXHR` and `attachGray`.
+ * - Called again with the same options (React StrictMode, HMR), it returns the same client and
+ *   reports no second exposure; a new `onAssign` replaces the old one. With different options it
+ *   makes a new client, which becomes the default one.
+ * - Without a page (Node, workerd, React server components) it returns an inert client: the
+ *   server hand-off or the default, no cookies, no rules, no propagation, no `onAssign`.
  *
  * @example
  * ```ts
@@ -66,16 +77,26 @@ export interface GrayClient {
  */
 export function initGray(options: GrayOptions): GrayClient {
   const versions = versionSet(options);
-  const header = options.header ?? 'X-Gray-Id';
-  const own = /^https?:$/.test(location.protocol) ? location.origin : undefined;
+  const page = hasPage();
+  const own = page && /^https?:$/.test(location.protocol) ? location.origin : undefined;
   const allowlist = createAllowlist({ origin: own, allow: options.allow });
-  const settings = cookieSettings(options.cookie);
+  const server = page ? serverHandOff(options.serverVersion) : options.serverVersion;
+  const key = optionsKey(options, server);
+  const current = page ? currentClient() : undefined;
+  if (current && sameKey(current[1].key, key)) {
+    current[1].listen(options.onAssign);
+    return current[0];
+  }
+  const header = options.header ?? 'X-Gray-Id';
+  const settings = page ? cookieSettings(options.cookie) : undefined;
   const jar = options.cookies ?? documentCookieJar;
   const names: GrayCookieOptions = options.cookie || {};
-  const slot = createSlot(names.name ?? 'gray', settings, jar);
-  const aid = createSlot(names.anonymousIdName ?? 'gray_aid', settings, jar);
-  const sources: Sources = { versions, options, slot, aid };
-  const listeners = new Set<GrayListener | undefined>([options.onAssign]);
+  const secure = page && location.protocol === 'https:';
+  const slot = createSlot(names.name ?? 'gray', settings, jar, secure);
+  const aid = createSlot(names.anonymousIdName ?? 'gray_aid', settings, jar, secure);
+  const sources: Sources = { versions, options, slot, aid, server, page };
+  let onAssign = page ? options.onAssign : undefined;
+  const listeners = new Set<GrayListener | undefined>([onAssign]);
   let version = '';
   let reason: DecisionReason = 'default';
   let seen: string | undefined;
@@ -116,7 +137,7 @@ export function initGray(options: GrayOptions): GrayClient {
     },
     getTrackingFields: () => ({ gray_version: version, gray_reason: reason }),
     markerFor(url) {
-      const href = resolveUrl(url)?.href;
+      const href = page ? resolveUrl(url)?.href : undefined;
       return href !== undefined && allowlist.allows(href) ? version : undefined;
     },
     readResponse(url, headers) {
@@ -144,6 +165,13 @@ export function initGray(options: GrayOptions): GrayClient {
     },
   };
   commit(assign(sources, false));
-  setCurrentClient(client);
+  if (page)
+    setCurrentClient(client, {
+      key,
+      listen(next) {
+        listeners.delete(onAssign);
+        listeners.add((onAssign = next));
+      },
+    });
   return client;
 }

@@ -1,15 +1,28 @@
 import type { GrayClient } from './client.js';
+import type { InitRecord } from './same-options.js';
 
-// Kept on globalThis under a registered symbol so every bundle copy (the ESM and CJS builds, the
-// `axios` subpath, a duplicated package) sees the same default client. Written by initGray only.
-const KEY = Symbol.for('graylane.browser.client');
+// Process-wide (one per page): kept on globalThis under registered symbols so every bundle copy
+// (the ESM and CJS builds, the `axios` subpath, a duplicated package, the standalone build) sees
+// the same default client. Written by initGray in a page only, never during SSR.
+const CLIENT = Symbol.for('@graylane/browser:client');
+const RECORD = Symbol.for('@graylane/browser:init');
 
-/** @internal Records the client that `initGray` created last. */
-export function setCurrentClient(client: GrayClient): void {
-  (globalThis as Record<symbol, unknown>)[KEY] = client;
+type Registry = Record<symbol, unknown>;
+
+/** @internal Records the client that `initGray` created last, with how it was made. */
+export function setCurrentClient(client: GrayClient, record: InitRecord): void {
+  (client as unknown as Registry)[RECORD] = record;
+  (globalThis as Registry)[CLIENT] = client;
+}
+
+/** @internal The page's current client and how it was made, if `initGray` ran in this page. */
+export function currentClient(): [GrayClient, InitRecord] | undefined {
+  const client = (globalThis as Registry)[CLIENT] as GrayClient | undefined;
+  const record = (client as unknown as Registry | undefined)?.[RECORD] as InitRecord | undefined;
+  return client && record ? [client, record] : undefined;
 }
 
 /** @internal The explicit client, else the one `initGray` created last, else none. */
 export function clientOr(client: GrayClient | undefined): GrayClient | undefined {
-  return client ?? ((globalThis as Record<symbol, unknown>)[KEY] as GrayClient | undefined);
+  return client ?? ((globalThis as Registry)[CLIENT] as GrayClient | undefined);
 }

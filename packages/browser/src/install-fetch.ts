@@ -1,3 +1,4 @@
+import { hasPage } from './env.js';
 import { withGray, type WithGrayOptions } from './with-gray.js';
 
 let uninstall: (() => void) | undefined;
@@ -6,6 +7,8 @@ let uninstall: (() => void) | undefined;
  * Opt-in: replaces `globalThis.fetch` with {@link withGray} around the current one. Installs at
  * most once: a second call returns the same uninstall function. Uninstalling restores the
  * original when nobody wrapped fetch after us; otherwise our wrapper turns into a pass-through.
+ * Without a page (SSR: Node, workerd, React server components) it patches nothing and returns a
+ * no-op uninstaller, so a server's own `fetch` is never touched.
  *
  * @example
  * ```ts
@@ -16,6 +19,7 @@ let uninstall: (() => void) | undefined;
  * ```
  */
 export function installFetch(options: WithGrayOptions = {}): () => void {
+  if (!hasPage()) return () => undefined;
   if (uninstall) return uninstall;
   const original = globalThis.fetch;
   const gray = withGray(original, options);

@@ -1,5 +1,6 @@
 import { warnPreflight } from './cors-warning.js';
 import { clientOr } from './current.js';
+import { hasPage } from './env.js';
 import type { WithGrayOptions } from './with-gray.js';
 
 interface Pending {
@@ -13,7 +14,7 @@ let uninstall: (() => void) | undefined;
  * Opt-in: patches `XMLHttpRequest.prototype` (`open`, `setRequestHeader`, `send`) so allowed
  * requests carry the marker. A header set by the caller (or by axios) is kept and never repeated:
  * a second `setRequestHeader` would merge into `beta, beta` (OUT-04). Installs at most once and
- * returns the uninstall function.
+ * returns the uninstall function. Without a page (SSR) it patches nothing and returns a no-op.
  *
  * @example
  * ```ts
@@ -24,6 +25,7 @@ let uninstall: (() => void) | undefined;
  * ```
  */
 export function installXHR(options: WithGrayOptions = {}): () => void {
+  if (!hasPage() || typeof XMLHttpRequest != 'function') return () => undefined;
   if (uninstall) return uninstall;
   const proto = XMLHttpRequest.prototype;
   const { open, setRequestHeader, send } = proto;

@@ -11,17 +11,17 @@ export interface Slot {
 
 /**
  * @internal A cookie slot written through `jar`: `Path=/`, `SameSite=Lax`, `Secure` + `__Host-`
- * on https (`__Secure-` when a Domain is set), `Max-Age` clamped (BC-01…06). When cookies are
- * unavailable (disabled, sandboxed iframe: the jar throws) or `settings` is `undefined`, it keeps
- * the value in memory for the page (BC-05).
+ * on https pages (`secure`; `__Secure-` when a Domain is set), `Max-Age` clamped (BC-01…06).
+ * When cookies are unavailable (disabled, sandboxed iframe: the jar throws) or `settings` is
+ * `undefined` (`cookie: false`, or no page during SSR), it keeps the value in memory (BC-05).
  */
 export function createSlot(
   base: string,
   settings: CookieSettings | undefined,
   jar: CookieJarLike,
+  secure: boolean,
 ): Slot {
   let memory: string | undefined;
-  const secure = location.protocol === 'https:';
   const name = (secure ? (settings?.domain ? '__Secure-' : '__Host-') : '') + base;
   const attrs: CookieAttributes = {
     path: '/',

@@ -46,7 +46,13 @@ export interface GrayOptions {
   readonly override?: boolean | string;
   /** Persist the query override to the cookie. Default `false`: this page only (QS-02). */
   readonly persistOverride?: boolean;
-  /** A version the server assigned for this page (e.g. rendered into the HTML). */
+  /**
+   * The version the server rendered this page for. It rules this page view (only a valid opt-in
+   * `?gray=` override beats it) and the cookie is aligned to it, so the first paint, hydration
+   * and the API calls agree. When `undefined`, `initGray` reads
+   * `<meta name="graylane-version" content="beta">` instead. Invalid values are ignored (I3).
+   * During SSR it is the inert client's version.
+   */
   readonly serverVersion?: string | undefined;
   readonly cookie?: GrayCookieOptions | false;
   /**
@@ -54,7 +60,10 @@ export interface GrayOptions {
    * dependency). `jsCookieJar` from `@graylane/browser/js-cookie` uses js-cookie instead.
    */
   readonly cookies?: CookieJarLike;
-  /** Exposure callback: once for the first assignment and once per change of version. */
+  /**
+   * Exposure callback: once for the first assignment and once per change of version. Never
+   * called during SSR; a repeated `initGray` with the same options swaps it in without a call.
+   */
   readonly onAssign?: GrayListener;
   /** Console warnings for setup problems (CORS preflight), each once. */
   readonly debug?: boolean;

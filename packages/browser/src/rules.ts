@@ -1,6 +1,7 @@
 import { decide, readCookie, readQueryParam } from '@graylane/core';
 import type { GrayConfig, GrayRequest } from '@graylane/core';
 import type { GrayRules } from './options.js';
+import { keyed } from './same-options.js';
 
 /** Options of {@link rulesFromConfig}. */
 export interface RulesFromConfigOptions {
@@ -25,7 +26,7 @@ export function rulesFromConfig(
   config: GrayConfig,
   options: RulesFromConfigOptions = {},
 ): GrayRules {
-  return ({ anonymousId }) => {
+  const rules: GrayRules = ({ anonymousId }) => {
     const attrs = options.attributes?.();
     const request: GrayRequest = {
       method: 'GET',
@@ -37,6 +38,8 @@ export function rulesFromConfig(
     };
     return decide(config, request);
   };
+  // The same config makes equal options for a repeated initGray; `attributes` is read lazily.
+  return keyed(rules, config.canonical);
 }
 
 function value(read: ReturnType<typeof readCookie>): string | undefined {

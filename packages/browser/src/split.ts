@@ -1,5 +1,6 @@
 import { bucket, BUCKET_SPACE } from '@graylane/core';
 import { fail, type GrayRules } from './options.js';
+import { keyed } from './same-options.js';
 
 /** Options of {@link split}. */
 export interface SplitOptions {
@@ -31,8 +32,10 @@ export function split(
     arms.push([version, end]);
   }
   const salt = options.salt ?? 'gray';
-  return ({ anonymousId, defaultVersion }) => {
+  const rules: GrayRules = ({ anonymousId, defaultVersion }) => {
     const b = bucket(salt, anonymousId);
     return { version: arms.find(([, e]) => b < e)?.[0] ?? defaultVersion, reason: 'weight' };
   };
+  // Equal splits are equal options for a repeated initGray (StrictMode renders split() twice).
+  return keyed(rules, JSON.stringify([salt, arms]));
 }

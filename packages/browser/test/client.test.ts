@@ -1,19 +1,23 @@
 // @vitest-environment happy-dom
 import { bucket } from '@graylane/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { initGray, installFetch, split, withGray, type GrayOptions } from '../src/index.js';
+import {
+  initGray as initPage,
+  installFetch,
+  split,
+  withGray,
+  type GrayClient,
+  type GrayOptions,
+} from '../src/index.js';
+import { at, clearCookies, reload } from './page.js';
+
+/** Every init here is a new page view (a reload), so it reads the cookies afresh. */
+function initGray(options: GrayOptions): GrayClient {
+  reload();
+  return initPage(options);
+}
 
 const base: GrayOptions = { versions: ['stable', 'beta'], default: 'stable' };
-
-function at(url: string): void {
-  (window as unknown as { happyDOM: { setURL(u: string): void } }).happyDOM.setURL(url);
-}
-
-function clearCookies(): void {
-  for (const pair of document.cookie.split('; ').filter(Boolean)) {
-    document.cookie = `${pair.split('=')[0]}=; Path=/; Max-Age=0`;
-  }
-}
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -1,23 +1,26 @@
 // @vitest-environment happy-dom
 import Cookies from 'js-cookie';
 import { afterEach, describe, expect, it } from 'vitest';
-import { initGray, split, type CookieJarLike, type GrayOptions } from '../src/index.js';
+import {
+  initGray as initPage,
+  split,
+  type CookieJarLike,
+  type GrayClient,
+  type GrayOptions,
+} from '../src/index.js';
 import { createJsCookieJar, jsCookieJar } from '../src/js-cookie.js';
+import { at, clearCookies, reload } from './page.js';
+
+/** Every init here is a new page view (a reload), so it reads the cookies afresh. */
+function initGray(options: GrayOptions): GrayClient {
+  reload();
+  return initPage(options);
+}
 
 // The cookie rows (BC, CK) against both jars: the built-in document.cookie jar (the default) and
 // jsCookieJar from @graylane/browser/js-cookie. Same behaviour; only the exact strings differ.
 
 const base: GrayOptions = { versions: ['stable', 'beta'], default: 'stable' };
-
-function at(url: string): void {
-  (window as unknown as { happyDOM: { setURL(u: string): void } }).happyDOM.setURL(url);
-}
-
-function clearCookies(): void {
-  for (const pair of document.cookie.split('; ').filter(Boolean)) {
-    document.cookie = `${pair.split('=')[0]}=; Path=/; Max-Age=0`;
-  }
-}
 
 /** The accessor `document.cookie` really uses (happy-dom's own Document class, not the global). */
 function nativeCookie(): PropertyDescriptor | undefined {

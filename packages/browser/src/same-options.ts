@@ -1,0 +1,44 @@
+import type { GrayListener, GrayOptions } from './options.js';
+
+const RULES_KEY = Symbol.for('@graylane/browser:rules-key');
+
+/**
+ * @internal Tags rules made by `split` / `rulesFromConfig` with the inputs they were made from,
+ * so that a second `initGray` with freshly made but equal rules counts as the same options.
+ */
+export function keyed<T extends object>(rules: T, key: string): T {
+  return Object.assign(rules, { [RULES_KEY]: key });
+}
+
+/**
+ * @internal What makes two `initGray` calls "the same options": equal data (RegExps by source
+ * and flags), the same server hand-off, rules equal by their tag or identity, the same jar.
+ * `onAssign` is left out: a new one replaces the old without firing (one exposure per page).
+ */
+export function optionsKey(o: GrayOptions, server: string | undefined): readonly unknown[] {
+  const data = [
+    o.versions,
+    o.default,
+    o.header,
+    o.allow?.map(String),
+    o.override,
+    o.persistOverride,
+    server,
+    o.cookie,
+    o.debug,
+  ];
+  const rules = o.rules as { [RULES_KEY]?: string } | undefined;
+  return [JSON.stringify(data), rules?.[RULES_KEY] ?? rules, o.cookies];
+}
+
+/** @internal Compares two {@link optionsKey} results. */
+export function sameKey(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.every((v, i) => v === b[i]);
+}
+
+/** @internal What `initGray` keeps on the client it made, to recognise a repeated call. */
+export interface InitRecord {
+  readonly key: readonly unknown[];
+  /** Replaces the `onAssign` listener without firing it. */
+  readonly listen: (onAssign: GrayListener | undefined) => void;
+}

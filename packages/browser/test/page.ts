@@ -1,0 +1,19 @@
+// Shared helpers of the happy-dom tests: one test file is one "page", so a test that needs a new
+// page view (a reload) forgets the page's current client, as a navigation would.
+
+/** Moves the happy-dom page to `url` (same document: the SDK's registry survives, as in an SPA). */
+export function at(url: string): void {
+  (window as unknown as { happyDOM: { setURL(u: string): void } }).happyDOM.setURL(url);
+}
+
+/** A reload: the next `initGray` starts from scratch instead of returning the current client. */
+export function reload(url?: string): void {
+  Reflect.deleteProperty(globalThis, Symbol.for('@graylane/browser:client'));
+  if (url !== undefined) at(url);
+}
+
+/** Expires every cookie the page can see (Path=/). */
+export function clearCookies(): void {
+  for (const pair of document.cookie.split('; ').filter(Boolean))
+    document.cookie = `${pair.split('=')[0]}=; Path=/; Max-Age=0`;
+}
