@@ -8,6 +8,7 @@ export default defineConfig({
     fastify: 'src/adapters/fastify.ts',
     hono: 'src/adapters/hono.ts',
     sources: 'src/sources/index.ts',
+    assets: 'src/assets/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -1,0 +1,54 @@
+/**
+ * `Content-Type` by extension for what front-end builds emit. A closed table, looked up with
+ * `Map#get` (never a plain object keyed by request input); anything else is
+ * `application/octet-stream`, and `X-Content-Type-Options: nosniff` stops browsers guessing.
+ */
+const TYPES = new Map<string, string>([
+  ['html', 'text/html; charset=utf-8'],
+  ['htm', 'text/html; charset=utf-8'],
+  ['js', 'text/javascript; charset=utf-8'],
+  ['mjs', 'text/javascript; charset=utf-8'],
+  ['cjs', 'text/javascript; charset=utf-8'],
+  ['css', 'text/css; charset=utf-8'],
+  ['json', 'application/json; charset=utf-8'],
+  ['map', 'application/json; charset=utf-8'],
+  ['webmanifest', 'application/manifest+json; charset=utf-8'],
+  ['txt', 'text/plain; charset=utf-8'],
+  ['xml', 'application/xml; charset=utf-8'],
+  ['svg', 'image/svg+xml'],
+  ['png', 'image/png'],
+  ['jpg', 'image/jpeg'],
+  ['jpeg', 'image/jpeg'],
+  ['gif', 'image/gif'],
+  ['webp', 'image/webp'],
+  ['avif', 'image/avif'],
+  ['ico', 'image/x-icon'],
+  ['woff', 'font/woff'],
+  ['woff2', 'font/woff2'],
+  ['ttf', 'font/ttf'],
+  ['otf', 'font/otf'],
+  ['wasm', 'application/wasm'],
+  ['pdf', 'application/pdf'],
+  ['mp4', 'video/mp4'],
+  ['webm', 'video/webm'],
+  ['mp3', 'audio/mpeg'],
+]);
+
+const FALLBACK = 'application/octet-stream';
+
+/** The extension of a file name, lower-cased, or `''`. */
+export function extensionOf(name: string): string {
+  const dot = name.lastIndexOf('.');
+  return dot <= 0 ? '' : name.slice(dot + 1).toLowerCase();
+}
+
+/** The `Content-Type` for a file name. */
+export function contentTypeFor(name: string): string {
+  return TYPES.get(extensionOf(name)) ?? FALLBACK;
+}
+
+/** True for HTML documents: they get the version injected and the lane caching policy. */
+export function isHtml(name: string): boolean {
+  const ext = extensionOf(name);
+  return ext === 'html' || ext === 'htm';
+}

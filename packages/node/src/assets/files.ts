@@ -1,0 +1,84 @@
+import { constants, type Stats } from 'node:fs';
+import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { VERSION_PATTERN } from '@graylane/core';
+
+/** Most version folders looked through for a content-hashed file missing from the own lane. */
+export const MAX_LANES_SEARCHED = 32;
+
+/** An open regular file inside a lane folder. The caller closes `handle`. */
+export interface LaneFile {
+  readonly handle: FileHandle;
+  readonly stat: Stats;
+  /** The lane folder it came from. */
+  readonly lane: string;
+}
+
+/** Why a file was not opened (closed set, a counter label). */
+export type FileMiss = 'not_found' | 'escape' | 'not_file';
+
+// O_NONBLOCK: opening a FIFO planted in the build folder returns at once instead of parking a
+// libuv thread until a writer appears. O_NOFOLLOW: the path is already canonical; a symlink
+// swapped in after the check fails instead of being followed.
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0);
+
+/**
+ * The canonical path of `<root>/<version>/` when it is a folder (it may be a symlink, as with
+ * `ln -sfn` deploys), else `undefined`. `version` must already be a validated label.
+ */
+export async function laneFolder(root: string, version: string): Promise<string | undefined> {
+  if (!VERSION_PATTERN.test(version)) return undefined;
+  try {
+    const real = await realpath(join(root, version));
+    return (await stat(real)).isDirectory() ? real : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Opens `segments` (already checked by `safePath`) inside the canonical lane folder `folder`.
+ * The canonical target must stay inside `folder` (a symlink pointing out of the build is not
+ * served) and must be a regular file (no folders, FIFOs, sockets or devices).
+ */
+export async function openInLane(
+  folder: string,
+  lane: string,
+  segments: readonly string[],
+): Promise<LaneFile | FileMiss> {
+  let real: string;
+  try {
+    real = await realpath(join(folder, ...segments));
+  } catch {
+    return 'not_found';
+  }
+  if (!real.startsWith(folder + sep)) return 'escape';
+  let handle: FileHandle;
+  try {
+    if (!(await stat(real)).isFile()) return 'not_file';
+    handle = await open(real, OPEN_FLAGS);
+  } catch {
+    return 'not_found';
+  }
+  try {
+    const st = await handle.stat();
+    if (st.isFile()) return { handle, stat: st, lane };
+  } catch {
+    // fall through: treated as missing
+  }
+  await handle.close().catch(() => undefined);
+  return 'not_file';
+}
+
+/** The version folders under `root` (labels only, at most {@link MAX_LANES_SEARCHED}). */
+export async function laneNames(root: string): Promise<string[]> {
+  try {
+    const names = await readdir(root);
+    return names
+      .filter((n) => VERSION_PATTERN.test(n))
+      .sort()
+      .slice(0, MAX_LANES_SEARCHED);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Limits and defaults of the asset-lane gateway, each with where it comes from.
+ */
+
+/**
+ * Longest request path (before the query) looked at, in bytes. Longer paths are not served,
+ * without decoding them (I4). 2 KiB is far above any build's file names and below Node's 16 KiB
+ * header limit.
+ */
+export const MAX_ASSET_PATH_BYTES = 2048;
+/** Deepest folder nesting served; a build has a handful of levels. */
+export const MAX_ASSET_PATH_SEGMENTS = 32;
+/**
+ * Largest HTML document that gets the version injected (read into memory to do it). Larger
+ * documents are served unchanged and counted (`html_too_large`). 2 MiB is roughly 100 times a
+ * typical single-page-app shell.
+ */
+export const MAX_HTML_BYTES = 2 * 1024 * 1024;
+/** Where the `<head>` start tag is looked for: the first 64 KiB of the document. */
+export const HEAD_SEARCH_CHARS = 64 * 1024;
+/**
+ * Longest `If-None-Match` read; longer ones are ignored (full response). 4 KiB holds about 100
+ * entity tags.
+ */
+export const MAX_IF_NONE_MATCH_BYTES = 4096;
+/** Largest serialized inline config; larger ones are skipped and counted. */
+export const MAX_INLINE_CONFIG_BYTES = 16 * 1024;
+/** A CSP nonce as helmet and most frameworks mint it (base64 / base64url), at most 128 chars. */
+export const NONCE_PATTERN = /^[A-Za-z0-9+/_-]{8,128}={0,2}$/;
+
+/** `Cache-Control` of content-hashed assets: one year, never revalidated (RFC 8246 immutable). */
+export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+/**
+ * `Cache-Control` of HTML and other lane-dependent files: the browser revalidates every time and
+ * shared caches (CDNs) do not store them, so one visitor's lane never reaches another.
+ */
+export const LANE_CACHE_CONTROL = 'private, no-cache';
+/** `Cache-Control` when a per-request CSP nonce is in the document: never stored. */
+export const NONCE_CACHE_CONTROL = 'private, no-store';
+/** The request headers the lane depends on (DESIGN.md defaults: `gray` cookie, `X-Gray-Id`). */
+export const DEFAULT_VARY: readonly string[] = ['Cookie', 'X-Gray-Id'];
+
+/** The meta tag the browser SDK reads: `<meta name="graylane-version" content="beta">`. */
+export const META_NAME = 'graylane-version';
+/** The global the optional inline config is assigned to: `window.__GRAYLANE__`. */
+export const INLINE_CONFIG_GLOBAL = '__GRAYLANE__';
+
+/**
+ * A content-hashed file name: a `-` or `.` then 8 to 64 letters, digits or `_` with at least one
+ * digit, then the extension (`main-7QZ3X2AB.js`, `index.3f9a1c0b2d.css`, `app-BdK3kF9a.js`).
+ */
+export const HASHED_NAME = /[.-](?=[A-Za-z_]*[0-9])[A-Za-z0-9_]{8,64}\.[A-Za-z0-9]{1,8}$/;

@@ -1,0 +1,107 @@
+import { resolve } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GraylaneError, VERSION_PATTERN } from '@graylane/core';
+import { tryGetGrayVersion } from '../context/accessors.js';
+import { DEFAULT_VARY, HASHED_NAME } from './limits.js';
+
+/** What {@link AssetLanesOptions.transformHtml} is told about the document it transforms. */
+export interface HtmlContext {
+  /** The version decided for this request (the one injected into the page), if any. */
+  readonly version: string | undefined;
+  /** The build folder that serves it: `version`, or the fallback when `version` has no build. */
+  readonly lane: string;
+  /** The document's path inside the lane folder, e.g. `index.html` or `docs/index.html`. */
+  readonly path: string;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+}
+
+/** Options of {@link createAssetLanes}. Only mistakes here throw, at construction. */
+export interface AssetLanesOptions {
+  /** The folder holding one build per version: `<root>/<version>/` (HTML and assets). */
+  readonly root: string;
+  /** The version whose folder serves visitors whose version has no build (`config.default`). */
+  readonly fallback: string;
+  /**
+   * The request's version. Default: `tryGetGrayVersion()`, the decision of the graylane
+   * middleware mounted before this handler (same precedence, trust mode and rules).
+   */
+  readonly version?: (req: IncomingMessage) => string | undefined;
+  /** The file served for a path ending in `/`. Default `index.html`; `false` serves none. */
+  readonly index?: string | false;
+  /**
+   * Which files are content-hashed (served `immutable` for a year, looked up in every lane,
+   * never `Vary`). Default: a `-hash.` or `.hash.` name (8–64 letters/digits, one digit at least).
+   * `false`: no file is treated as immutable.
+   */
+  readonly immutable?: RegExp | false | ((path: string) => boolean);
+  /** Request headers the lane depends on, sent as `Vary` on HTML. Default `Cookie, X-Gray-Id`. */
+  readonly vary?: readonly string[];
+  /** Inject `<meta name="graylane-version">` into HTML. Default `true`. */
+  readonly meta?: boolean;
+  /**
+   * Also inject `<script>window.__GRAYLANE__ = { version, … }</script>`: `true` for
+   * `{ version }`, a function for extra (JSON) fields. Default off.
+   */
+  readonly inlineConfig?: boolean | ((req: IncomingMessage) => Record<string, unknown> | undefined);
+  /** The request's CSP nonce for the inline config (e.g. `res.locals.cspNonce`). */
+  readonly nonce?: (req: IncomingMessage, res: ServerResponse) => string | undefined;
+  /** Transforms an HTML document before injection (server-side rendering into a template). */
+  readonly transformHtml?: (html: string, context: HtmlContext) => string | Promise<string>;
+}
+
+/** @internal Options with defaults applied. */
+export interface ResolvedAssetOptions {
+  readonly root: string;
+  readonly fallback: string;
+  readonly version: (req: IncomingMessage) => string | undefined;
+  readonly index: string | false;
+  readonly immutable: (path: string) => boolean;
+  readonly vary: readonly string[];
+  readonly meta: boolean;
+  readonly inlineConfig: AssetLanesOptions['inlineConfig'];
+  readonly nonce: AssetLanesOptions['nonce'];
+  readonly transformHtml: AssetLanesOptions['transformHtml'];
+}
+
+const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+const INDEX_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+
+/** @internal Checks the options (throws `INVALID_OPTIONS`) and applies the defaults. */
+export function resolveAssetOptions(o: AssetLanesOptions): ResolvedAssetOptions {
+  if (typeof o.root !== 'string' || o.root === '') fail('root must be a folder path');
+  if (!VERSION_PATTERN.test(o.fallback))
+    fail(`fallback ${JSON.stringify(o.fallback)} is not a version label`);
+  const index = o.index ?? 'index.html';
+  if (index !== false && !INDEX_NAME.test(index))
+    fail(`index ${JSON.stringify(index)} is not a file name`);
+  const vary = o.vary ?? DEFAULT_VARY;
+  for (const name of vary)
+    if (!TOKEN.test(name)) fail(`vary entry ${JSON.stringify(name)} is not a header name`);
+  return {
+    root: resolve(o.root),
+    fallback: o.fallback,
+    version: o.version ?? (() => tryGetGrayVersion()),
+    index,
+    immutable: immutableTest(o.immutable),
+    vary,
+    meta: o.meta ?? true,
+    inlineConfig: o.inlineConfig,
+    nonce: o.nonce,
+    transformHtml: o.transformHtml,
+  };
+}
+
+function immutableTest(option: AssetLanesOptions['immutable']): (path: string) => boolean {
+  if (option === false) return () => false;
+  if (typeof option === 'function') return option;
+  const pattern = option ?? HASHED_NAME;
+  if (!(pattern instanceof RegExp)) fail('immutable must be a RegExp, a function or false');
+  // A global/sticky RegExp keeps `lastIndex` between calls: test a fresh copy's semantics.
+  const re = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
+  return (path) => re.test(path);
+}
+
+function fail(message: string): never {
+  throw new GraylaneError('INVALID_OPTIONS', `createAssetLanes: ${message}`);
+}
