@@ -10,6 +10,7 @@ import {
 } from '@graylane/core';
 import { runInLane } from '../context/run.js';
 import { GrayLane } from '../context/storage.js';
+import { DEFAULT_MARKER_KEY } from '../limits.js';
 import { DecisionCounters, type WebGraylaneStats } from '../metrics/decisions.js';
 import { applyOutcome } from '../response/apply.js';
 import { webHmacSha256, webHmacVerify } from '../signing/webcrypto.js';
@@ -104,11 +105,13 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
     regex: options.regex,
   });
   const opts = engine.options;
+  // A carrier switched off here is still stripped under its default name: an upstream graylane
+  // with default settings would read it (GW-02).
   const names = {
     header: opts.header,
-    cookie: opts.cookie,
-    query: opts.query,
-    baggage: opts.baggage,
+    cookie: opts.cookie === false ? DEFAULT_MARKER_KEY : opts.cookie,
+    query: opts.query === false ? DEFAULT_MARKER_KEY : opts.query,
+    baggage: opts.baggage === false ? DEFAULT_MARKER_KEY : opts.baggage,
   };
   const rules = options.rules;
 
@@ -181,7 +184,7 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
     },
     run: (outcome, fn) => runInLane(outcome instanceof GrayLane ? outcome : outcome.lane, fn),
     forwardRequest: (request, outcome, target) =>
-      rewriteCarriers(request, names, outcome.decision.version, target),
+      rewriteCarriers(request, names, outcome.decision.version, target, opts.baggage !== false),
     stripCarriers,
     refresh: () => (rules ? rules.refresh(opts.store) : Promise.resolve()),
     store: opts.store,

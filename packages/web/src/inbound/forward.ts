@@ -20,6 +20,7 @@ export function rewriteCarriers(
   names: CarrierNames,
   version: string | undefined,
   target?: string | URL,
+  writeBaggage = true,
 ): Request {
   const url = new URL(target ?? request.url);
   if (names.query !== false) url.searchParams.delete(names.query);
@@ -33,7 +34,7 @@ export function rewriteCarriers(
   if (names.baggage !== false) {
     const existing = headers.get('baggage') ?? undefined;
     const next =
-      version === undefined
+      version === undefined || !writeBaggage
         ? removeBaggageMember(existing, names.baggage)
         : setBaggageMember(existing, names.baggage, version);
     if (next === undefined) headers.delete('baggage');

@@ -15,14 +15,18 @@ export interface Served {
 export async function startProcess(
   command: string,
   args: (port: number) => string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; portEnv?: string } = {},
 ): Promise<Served> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const child = spawn(command, args(port), {
       cwd: options.cwd,
-      env: { ...process.env, ...options.env },
+      env: {
+        ...process.env,
+        ...options.env,
+        ...(options.portEnv ? { [options.portEnv]: String(port) } : {}),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
