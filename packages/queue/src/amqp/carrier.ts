@@ -1,0 +1,75 @@
+import type { ConsumeMessage, Options } from 'amqplib';
+import type { OutgoingMarker } from '../carrier/outgoing.js';
+import { readHeader } from '../carrier/table.js';
+import type { MessageLanes } from '../lanes.js';
+
+/**
+ * Publish options carrying the current lane in AMQP message `headers` (and the `gray` baggage
+ * member when OpenTelemetry is active). A new object: the caller's options and headers are never
+ * mutated; a marker header the caller set is kept (never a second copy). Outside a lane the
+ * caller's options are returned as they are.
+ *
+ * @example
+ * ```ts
+ * import { createMessageLanes } from '@graylane/queue';
+ * import { grayPublishOptions } from '@graylane/queue/amqp';
+ *
+ * const lanes = createMessageLanes({ config: { versions: ['stable', 'beta'], default: 'stable' } });
+ * channel.sendToQueue('orders', body, grayPublishOptions(lanes, { persistent: true }));
+ * ```
+ */
+export function grayPublishOptions(
+  lanes: MessageLanes,
+  options?: Options.Publish,
+): Options.Publish {
+  return publishOptionsWith(lanes, options, lanes.outgoing());
+}
+
+/** @internal {@link grayPublishOptions} for a marker already computed (routing needs it first). */
+export function publishOptionsWith(
+  lanes: MessageLanes,
+  options: Options.Publish | undefined,
+  marker: OutgoingMarker | undefined,
+): Options.Publish {
+  if (marker === undefined) return options ?? {};
+  const headers = lanes.inject(options?.headers as Record<string, unknown> | undefined, marker);
+  if (headers === options?.headers) return options ?? {};
+  return { ...options, headers };
+}
+
+/** Options of {@link withGrayMessage}. */
+export interface GrayConsumeOptions {
+  /** The version this consumer's code is; other versions count as lane fallbacks. */
+  readonly served?: string;
+}
+
+/**
+ * Wraps an amqplib `consume` callback so each delivery runs inside its lane: `getGrayVersion()`,
+ * `grayBranch` and outbound calls see the producer's version. Acks, nacks and errors are the
+ * callback's own: the wrapper returns what it returns and throws what it throws. A `null`
+ * delivery (the broker cancelled the consumer) is passed through unbound.
+ *
+ * @example
+ * ```ts
+ * await channel.consume('orders', withGrayMessage(lanes, async (msg) => {
+ *   if (!msg) return;
+ *   await handle(msg); // getGrayVersion() is the producer's version
+ *   channel.ack(msg);
+ * }));
+ * ```
+ */
+export function withGrayMessage<R>(
+  lanes: MessageLanes,
+  onMessage: (msg: ConsumeMessage | null) => R,
+  options: GrayConsumeOptions = {},
+): (msg: ConsumeMessage | null) => R {
+  return function grayAmqpMessage(msg) {
+    if (msg === null) return onMessage(msg);
+    return lanes.run(amqpReader(msg), () => onMessage(msg), options);
+  };
+}
+
+/** @internal Reads headers of a delivery, whatever shape a broker or test gives. */
+export function amqpReader(msg: { properties?: { headers?: unknown } }): (name: string) => unknown {
+  return (name) => readHeader(msg.properties?.headers, name);
+}

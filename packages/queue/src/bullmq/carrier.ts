@@ -1,0 +1,86 @@
+import type { Job } from 'bullmq';
+import type { OutgoingMarker } from '../carrier/outgoing.js';
+import type { MessageLanes } from '../lanes.js';
+import { JOB_MARKER_FIELD } from '../limits.js';
+import { countCarry } from '../metrics/stats.js';
+
+/**
+ * Job data carrying the current lane in the `__gray` field (BullMQ keeps job options to a closed
+ * set, so the marker rides in `data`). A copy: the caller's object is never mutated; a `__gray`
+ * the caller set is kept. Data that is not a plain object (arrays, strings, class instances)
+ * cannot carry it and is returned as is, counted as `skipped_shape`.
+ *
+ * @example
+ * ```ts
+ * import { createMessageLanes } from '@graylane/queue';
+ * import { grayJobData } from '@graylane/queue/bullmq';
+ *
+ * const lanes = createMessageLanes({ config: { versions: ['stable', 'beta'], default: 'stable' } });
+ * await queue.add('charge', grayJobData(lanes, { orderId: 42 }));
+ * ```
+ */
+export function grayJobData<T>(lanes: MessageLanes, data: T): T {
+  return jobDataWith(data, lanes.outgoing()).data;
+}
+
+/** @internal The data to enqueue and whether it carries `marker` (routing needs to know). */
+export function jobDataWith<T>(
+  data: T,
+  marker: OutgoingMarker | undefined,
+): { data: T; carried: boolean } {
+  if (marker === undefined) return { data, carried: false };
+  if (!isPlainObject(data)) {
+    countCarry('skipped_shape');
+    return { data, carried: false };
+  }
+  if (Object.hasOwn(data, JOB_MARKER_FIELD)) {
+    countCarry('skipped_caller');
+    return { data, carried: false };
+  }
+  countCarry('injected');
+  return { data: { ...data, [JOB_MARKER_FIELD]: marker.value } as T, carried: true };
+}
+
+/** Options of {@link withGrayJob}. */
+export interface GrayJobOptions {
+  /** The version this worker's code is; other versions count as lane fallbacks. */
+  readonly served?: string;
+}
+
+/**
+ * Wraps a BullMQ processor so each job runs inside the lane its `__gray` field names. What the
+ * processor returns or throws is what BullMQ sees (completion, failure, retries untouched).
+ *
+ * @example
+ * ```ts
+ * import { Worker } from 'bullmq';
+ * import { withGrayJob } from '@graylane/queue/bullmq';
+ *
+ * new Worker('orders', withGrayJob(lanes, async (job) => charge(job.data)), { connection });
+ * ```
+ */
+export function withGrayJob<J extends Pick<Job, 'data'>, A extends unknown[], R>(
+  lanes: MessageLanes,
+  processor: (job: J, ...rest: A) => R,
+  options: GrayJobOptions = {},
+): (job: J, ...rest: A) => R {
+  return function grayJob(job, ...rest) {
+    return lanes.run(
+      (name) => (name === lanes.header ? jobMarker(job.data) : undefined),
+      () => processor(job, ...rest),
+      options,
+    );
+  };
+}
+
+function jobMarker(data: unknown): unknown {
+  return isPlainObject(data) && Object.hasOwn(data, JOB_MARKER_FIELD)
+    ? data[JOB_MARKER_FIELD]
+    : undefined;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}

@@ -1,0 +1,228 @@
+import {
+  Queue,
+  Worker,
+  type ConnectionOptions,
+  type Job,
+  type JobsOptions,
+  type WorkerOptions,
+} from 'bullmq';
+import { DEFAULT_DRAIN_INTERVAL_MS, DEFAULT_HEARTBEAT_TTL_MS } from '../limits.js';
+import type { MessageLanes } from '../lanes.js';
+import { countDrained } from '../metrics/stats.js';
+import { startDrain, type DrainLoop } from '../routing/drain.js';
+import { createLiveness, type Liveness, type LivenessOptions } from '../routing/liveness.js';
+import { assertLane, laneName } from '../routing/names.js';
+import { otherLanes, routeLane } from '../routing/route.js';
+import { jobDataWith, withGrayJob } from './carrier.js';
+
+/** The Redis commands lane liveness uses (an ioredis client satisfies it). */
+export interface RedisLivenessLike {
+  set(key: string, value: string, mode: 'PX', ms: number): Promise<unknown>;
+  exists(key: string): Promise<number>;
+}
+
+/** Options of {@link createBullLanes}. */
+export interface BullLanesOptions {
+  readonly lanes: MessageLanes;
+  /** The logical queue. The default lane works `name`, lane `beta` works `name.lane.beta`. */
+  readonly name: string;
+  /** BullMQ connection for the queues and workers this creates. */
+  readonly connection: ConnectionOptions;
+  /** The Redis client liveness keys are written and read with. */
+  readonly redis: RedisLivenessLike;
+  /** BullMQ key prefix. Default `bull`. */
+  readonly prefix?: string;
+  /** Lane workers refresh their liveness key every third of this; it expires after it. Default 5000 ms. */
+  readonly heartbeatTtlMs?: number;
+  readonly liveness?: LivenessOptions;
+  readonly drainIntervalMs?: number;
+}
+
+/** A processor as BullMQ calls it. */
+export type BullProcessor<R = unknown> = (
+  job: Job,
+  token?: string,
+  signal?: AbortSignal,
+) => Promise<R>;
+
+/** A worker started by {@link BullLanes.worker}. */
+export interface BullLaneWorker {
+  readonly worker: Worker;
+  /** Stops the heartbeat and the drain loop, then closes the worker(s). */
+  close(): Promise<void>;
+}
+
+/** Lane-aware producing and working on one logical BullMQ queue. */
+export interface BullLanes {
+  queueFor(lane: string): string;
+  /** Adds a job carrying the current lane, to the lane's queue while it has live workers. */
+  add(jobName: string, data: unknown, opts?: JobsOptions): Promise<Job>;
+  /** Adds jobs produced in the current lane (one routing decision for the batch). */
+  addBulk(jobs: readonly { name: string; data: unknown; opts?: JobsOptions }[]): Promise<Job[]>;
+  /** Works `lane`; a default-lane worker also works lanes that have no live worker (fallback). */
+  worker(lane: string, processor: BullProcessor, options?: Partial<WorkerOptions>): BullLaneWorker;
+  readonly liveness: Liveness;
+  /** Closes the queues this created (not workers). */
+  close(): Promise<void>;
+}
+
+/**
+ * Lanes on BullMQ (Redis). Each non-default version has its own queue. A lane is alive while its
+ * workers keep a Redis key (`SET … PX`) fresh, so a killed worker stops counting within the TTL:
+ * a store Redis already is, no extra service. Producers route a lane's jobs to its queue only
+ * while it is alive. Default-lane workers start a worker on each dead lane's queue (with their
+ * own processor) and pause it when the lane comes back; BullMQ's stalled-job check in that worker
+ * returns jobs a killed lane worker held to the wait list after their lock expires.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { createMessageLanes } from '@graylane/queue';
+ * import { createBullLanes } from '@graylane/queue/bullmq';
+ *
+ * const lanes = createMessageLanes({ config: { versions: ['stable', 'beta'], default: 'stable' } });
+ * const connection = { host: '127.0.0.1', port: 6379 };
+ * const orders = createBullLanes({ lanes, name: 'orders', connection, redis: new Redis(connection) });
+ * orders.worker('stable', async (job) => charge(job.data));
+ * await orders.add('charge', { orderId: 42 });
+ * ```
+ */
+export function createBullLanes(options: BullLanesOptions): BullLanes {
+  const { lanes, name, connection, redis } = options;
+  const prefix = options.prefix ?? 'bull';
+  const ttl = options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS;
+  const isDefault = (lane: string): boolean => lane === lanes.config().default;
+  const queueFor = (lane: string): string => (isDefault(lane) ? name : laneName(name, lane));
+  const aliveKey = (lane: string): string => `graylane:lanes:${prefix}:${name}:${lane}`;
+  const queues = new Map<string, Queue>();
+  const queue = (queueName: string): Queue => {
+    let q = queues.get(queueName);
+    if (!q) {
+      q = new Queue(queueName, { connection, prefix });
+      queues.set(queueName, q);
+    }
+    return q;
+  };
+  const liveness = createLiveness(
+    async (lane) => (await redis.exists(aliveKey(lane))) > 0,
+    options.liveness,
+  );
+
+  async function target(dataList: readonly unknown[]): Promise<{ queue: Queue; data: unknown[] }> {
+    const marker = lanes.outgoing();
+    const prepared = dataList.map((d) => jobDataWith(d, marker));
+    const carried = prepared.every((p) => p.carried);
+    const lane = carried ? await routeLane(lanes, marker, liveness) : undefined;
+    return {
+      queue: queue(lane === undefined ? name : queueFor(lane)),
+      data: prepared.map((p) => p.data),
+    };
+  }
+
+  const router: BullLanes = {
+    liveness,
+    queueFor,
+    async add(jobName, data, opts) {
+      const t = await target([data]);
+      return t.queue.add(jobName, t.data[0], opts);
+    },
+    async addBulk(jobs) {
+      const t = await target(jobs.map((j) => j.data));
+      return t.queue.addBulk(
+        jobs.map((j, i) => ({
+          name: j.name,
+          data: t.data[i],
+          ...(j.opts ? { opts: j.opts } : {}),
+        })),
+      );
+    },
+    worker(lane, processor, workerOptions = {}) {
+      assertLane(lane, lanes.config().versions, 'createBullLanes().worker');
+      const opts = { ...workerOptions, connection, prefix } as WorkerOptions;
+      const wrapped = withGrayJob(lanes, processor, { served: lane });
+      const worker = new Worker(queueFor(lane), wrapped, opts);
+      worker.on('error', () => undefined);
+      const heartbeat = isDefault(lane)
+        ? undefined
+        : startHeartbeat(redis, aliveKey(lane), ttl, worker);
+      const drain = isDefault(lane)
+        ? startBullDrain(router, lanes, wrapped, opts, options)
+        : undefined;
+      return {
+        worker,
+        async close() {
+          heartbeat?.stop();
+          await drain?.stop();
+          await worker.close();
+        },
+      };
+    },
+    async close() {
+      const all = [...queues.values()];
+      queues.clear();
+      await Promise.all(all.map((q) => q.close()));
+    },
+  };
+  return router;
+}
+
+/** Keeps a lane's liveness key fresh while its worker runs; a dead process stops within `ttl`. */
+function startHeartbeat(
+  redis: RedisLivenessLike,
+  key: string,
+  ttl: number,
+  worker: Worker,
+): { stop(): void } {
+  const beat = (): void => {
+    if (!worker.isRunning() && worker.closing) return;
+    redis.set(key, '1', 'PX', ttl).catch(() => undefined);
+  };
+  beat();
+  const timer = setInterval(beat, Math.max(1, Math.floor(ttl / 3)));
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+/** The default lane's drain loop: a paused-or-running worker per lane, with the default processor. */
+function startBullDrain(
+  router: BullLanes,
+  lanes: MessageLanes,
+  processor: BullProcessor,
+  workerOptions: WorkerOptions,
+  options: BullLanesOptions,
+): DrainLoop {
+  const drainers = new Map<string, Worker>();
+  const loop = startDrain(
+    () => otherLanes(lanes),
+    router.liveness,
+    {
+      async onDead(lane) {
+        const existing = drainers.get(lane);
+        if (existing) {
+          if (existing.isPaused()) await existing.resume();
+          return;
+        }
+        const counted: BullProcessor = (job, ...rest) => {
+          countDrained(1);
+          return processor(job, ...rest);
+        };
+        const w = new Worker(router.queueFor(lane), counted, workerOptions);
+        w.on('error', () => undefined);
+        drainers.set(lane, w);
+      },
+      async onAlive(lane) {
+        const w = drainers.get(lane);
+        if (w && !w.isPaused()) await w.pause();
+      },
+    },
+    options.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS,
+  );
+  return {
+    tick: loop.tick,
+    async stop() {
+      await loop.stop();
+      await Promise.all([...drainers.values()].map((w) => w.close()));
+      drainers.clear();
+    },
+  };
+}

@@ -1,0 +1,150 @@
+import type { EachMessagePayload, IHeaders, Message } from 'kafkajs';
+import { setBaggageMember } from '@graylane/core';
+import type { OutgoingMarker } from '../carrier/outgoing.js';
+import { readHeader } from '../carrier/table.js';
+import type { MessageLanes } from '../lanes.js';
+import { BAGGAGE_HEADER } from '../limits.js';
+import { countCarry } from '../metrics/stats.js';
+
+/** One header of the Confluent client's native API: `{ name: value }`. */
+export type KafkaHeaderEntry = Readonly<Record<string, string | Uint8Array>>;
+
+/**
+ * Record headers as the Kafka clients type them: kafkajs `IHeaders` (also the Confluent
+ * client's KafkaJS-compatible API), or the Confluent native API's list of one-key entries.
+ */
+export type KafkaHeadersLike = IHeaders | readonly KafkaHeaderEntry[];
+
+/** A record to produce, structurally: kafkajs `Message` or a Confluent message. */
+export interface KafkaMessageLike {
+  readonly headers?: KafkaHeadersLike | undefined;
+}
+
+/**
+ * A copy of a record to produce, its headers carrying the current lane (and the `gray` baggage
+ * member when OpenTelemetry is active). The caller's record and headers are never mutated; a
+ * marker header the caller set is kept (never a second copy). Works with kafkajs `IHeaders` and
+ * the Confluent client's header list. Outside a lane the record is returned as is.
+ *
+ * @example
+ * ```ts
+ * import { createMessageLanes } from '@graylane/queue';
+ * import { grayKafkaMessage } from '@graylane/queue/kafka';
+ *
+ * const lanes = createMessageLanes({ config: { versions: ['stable', 'beta'], default: 'stable' } });
+ * await producer.send({ topic: 'orders', messages: [grayKafkaMessage(lanes, { value: '{"id":1}' })] });
+ * ```
+ */
+export function grayKafkaMessage<M extends KafkaMessageLike>(lanes: MessageLanes, message: M): M {
+  return kafkaMessageWith(lanes, message, lanes.outgoing());
+}
+
+/**
+ * {@link grayKafkaMessage} for every record of a batch (one lane lookup for the batch).
+ *
+ * @example
+ * ```ts
+ * await producer.send({ topic: 'orders', messages: grayKafkaMessages(lanes, [{ value: 'a' }, { value: 'b' }]) });
+ * ```
+ */
+export function grayKafkaMessages<M extends KafkaMessageLike>(
+  lanes: MessageLanes,
+  messages: readonly M[],
+): M[] {
+  const marker = lanes.outgoing();
+  return messages.map((m) => kafkaMessageWith(lanes, m, marker));
+}
+
+function kafkaMessageWith<M extends KafkaMessageLike>(
+  lanes: MessageLanes,
+  message: M,
+  marker: OutgoingMarker | undefined,
+): M {
+  if (marker === undefined) return message;
+  const headers = message.headers;
+  if (Array.isArray(headers)) {
+    const list = headers as readonly KafkaHeaderEntry[];
+    return { ...message, headers: withEntries(lanes, list, marker) };
+  }
+  const table = lanes.inject(headers as Readonly<Record<string, unknown>> | undefined, marker);
+  return table === headers ? message : { ...message, headers: table };
+}
+
+/** The Confluent list form: appends `{ header: value }` (and replaces a baggage entry). */
+function withEntries(
+  lanes: MessageLanes,
+  list: readonly KafkaHeaderEntry[],
+  marker: OutgoingMarker,
+): readonly KafkaHeaderEntry[] {
+  const has = (name: string): boolean =>
+    list.some((e) => Object.keys(e).some((k) => k.toLowerCase() === name));
+  if (has(lanes.header)) {
+    countCarry('skipped_caller');
+    return list;
+  }
+  const out: KafkaHeaderEntry[] = [...list, { [lanes.header]: marker.value }];
+  if (marker.baggage && lanes.baggageKey !== false) {
+    const current = readHeader(list, BAGGAGE_HEADER);
+    const kept = out.filter((e) => !Object.keys(e).some((k) => k.toLowerCase() === BAGGAGE_HEADER));
+    kept.push({
+      [BAGGAGE_HEADER]: setBaggageMember(
+        typeof current === 'string' ? current : undefined,
+        lanes.baggageKey,
+        marker.value,
+      ),
+    });
+    countCarry('injected');
+    return kept;
+  }
+  countCarry('injected');
+  return out;
+}
+
+/** Options of {@link withGrayKafkaMessage}. */
+export interface GrayKafkaConsumeOptions {
+  /** The version this consumer's code is; other versions count as lane fallbacks. */
+  readonly served?: string;
+}
+
+/**
+ * Wraps a kafkajs `eachMessage` handler so each record runs inside its lane. Offsets, commits and
+ * errors stay the handler's own.
+ *
+ * @example
+ * ```ts
+ * await consumer.run({
+ *   eachMessage: withGrayKafkaMessage(lanes, async ({ message }) => {
+ *     await handle(message); // getGrayVersion() is the producer's version
+ *   }),
+ * });
+ * ```
+ */
+export function withGrayKafkaMessage<P extends Pick<EachMessagePayload, 'message'>, R>(
+  lanes: MessageLanes,
+  eachMessage: (payload: P) => R,
+  options: GrayKafkaConsumeOptions = {},
+): (payload: P) => R {
+  return function grayKafkaMessage(payload) {
+    return runInKafkaMessage(lanes, payload.message, () => eachMessage(payload), options);
+  };
+}
+
+/**
+ * Runs `fn` inside the lane of one consumed record — for `eachBatch` loops and the Confluent
+ * client's native consumer.
+ *
+ * @example
+ * ```ts
+ * for (const message of batch.messages) {
+ *   await runInKafkaMessage(lanes, message, () => handle(message));
+ * }
+ * ```
+ */
+export function runInKafkaMessage<R>(
+  lanes: MessageLanes,
+  message: KafkaMessageLike | Pick<Message, 'headers'>,
+  fn: () => R,
+  options: GrayKafkaConsumeOptions = {},
+): R {
+  return lanes.run((name) => readHeader(message.headers, name), fn, options);
+}

@@ -1,0 +1,142 @@
+import type { DecisionReason, DecisionSource, MarkerRejection } from '@graylane/core';
+import { addOne, otelCounters } from './otel.js';
+
+/** Where a marker was read from on a message. */
+export type MessageMarkerSource = 'header' | 'baggage';
+
+/** Outcome of putting the marker on one outgoing message. */
+export type CarryResult =
+  'injected' | 'skipped_no_lane' | 'skipped_caller' | 'skipped_invalid' | 'skipped_shape';
+
+/** An in-process snapshot of the message counters. Labels come from closed sets only (I2). */
+export interface QueueStats {
+  /** One row per (version, reason, source): how each consumed message was bound. */
+  readonly decisions: readonly {
+    version: string;
+    reason: DecisionReason;
+    source: DecisionSource;
+    count: number;
+  }[];
+  /** Markers present on a message but ignored, by carrier and reason. */
+  readonly invalidMarkers: readonly {
+    source: MessageMarkerSource;
+    reason: MarkerRejection;
+    count: number;
+  }[];
+  /** Messages whose lane had no live consumer, served by the fallback lane. */
+  readonly fallbacks: readonly { wanted: string; served: string; count: number }[];
+  /** Producer side: what happened to the marker of each outgoing message. */
+  readonly carried: Readonly<Record<CarryResult, number>>;
+  /** Messages moved from a lane with no live consumer to the fallback destination. */
+  readonly drained: number;
+  /** Liveness probes that failed (the last known answer was kept). */
+  readonly probeErrors: number;
+}
+
+interface Registry {
+  decisions: Map<
+    string,
+    { version: string; reason: DecisionReason; source: DecisionSource; count: number }
+  >;
+  invalid: Map<string, { source: MessageMarkerSource; reason: MarkerRejection; count: number }>;
+  fallbacks: Map<string, { wanted: string; served: string; count: number }>;
+  carried: Record<CarryResult, number>;
+  drained: number;
+  probeErrors: number;
+}
+
+const KEY = Symbol.for('@graylane/queue.stats');
+
+/** One registry per process, shared by the ESM and CJS builds and every subpath entry. */
+function registry(): Registry {
+  const g = globalThis as { [KEY]?: Registry };
+  g[KEY] ??= {
+    decisions: new Map(),
+    invalid: new Map(),
+    fallbacks: new Map(),
+    carried: {
+      injected: 0,
+      skipped_no_lane: 0,
+      skipped_caller: 0,
+      skipped_invalid: 0,
+      skipped_shape: 0,
+    },
+    drained: 0,
+    probeErrors: 0,
+  };
+  return g[KEY];
+}
+
+/** @internal */
+export function countDecision(
+  version: string,
+  reason: DecisionReason,
+  source: DecisionSource,
+): void {
+  const map = registry().decisions;
+  const key = `${version}\u0000${reason}\u0000${source}`;
+  const row = map.get(key);
+  if (row) row.count++;
+  else map.set(key, { version, reason, source, count: 1 });
+  addOne(otelCounters()?.decisions, { version, reason, source });
+}
+
+/** @internal */
+export function countInvalid(source: MessageMarkerSource, reason: MarkerRejection): void {
+  const map = registry().invalid;
+  const key = `${source}\u0000${reason}`;
+  const row = map.get(key);
+  if (row) row.count++;
+  else map.set(key, { source, reason, count: 1 });
+  addOne(otelCounters()?.invalidMarkers, { source, reason });
+}
+
+/** @internal */
+export function countFallback(wanted: string, served: string): void {
+  const map = registry().fallbacks;
+  const key = `${wanted}\u0000${served}`;
+  const row = map.get(key);
+  if (row) row.count++;
+  else map.set(key, { wanted, served, count: 1 });
+  addOne(otelCounters()?.fallbacks, { wanted, served });
+}
+
+/** @internal */
+export function countCarry(result: CarryResult): void {
+  registry().carried[result]++;
+}
+
+/** @internal */
+export function countDrained(n: number): void {
+  registry().drained += n;
+}
+
+/** @internal */
+export function countProbeError(): void {
+  registry().probeErrors++;
+}
+
+/**
+ * The process-wide message counters: decisions, ignored markers, lane fallbacks, what producers
+ * carried and what fallback consumers drained. The same decisions, invalid markers and fallbacks
+ * are recorded through `@opentelemetry/api` under core's `METRIC_NAMES` when it is installed.
+ *
+ * @example
+ * ```ts
+ * import { queueStats } from '@graylane/queue';
+ *
+ * const { fallbacks, invalidMarkers } = queueStats();
+ * console.log(fallbacks, invalidMarkers);
+ * ```
+ */
+export function queueStats(): QueueStats {
+  const r = registry();
+  return {
+    decisions: [...r.decisions.values()].map((row) => ({ ...row })),
+    invalidMarkers: [...r.invalid.values()].map((row) => ({ ...row })),
+    fallbacks: [...r.fallbacks.values()].map((row) => ({ ...row })),
+    carried: { ...r.carried },
+    drained: r.drained,
+    probeErrors: r.probeErrors,
+  };
+}

@@ -1,0 +1,8 @@
+/**
+ * @graylane/queue/nats — NATS lanes: the marker in message headers, consumers bound to each
+ * message's lane, JetStream lanes (one subject and durable consumer per lane) with fallback.
+ */
+export { grayNatsHeaders, withGrayNatsMessage } from './carrier.js';
+export type { GrayNatsConsumeOptions, NatsHeadersFactory } from './carrier.js';
+export { createNatsLanes } from './lanes.js';
+export type { NatsLaneConsumer, NatsLanes, NatsLanesOptions, NatsPublishOptions } from './lanes.js';

@@ -1,0 +1,208 @@
+import type {
+  ConsumeOptions,
+  ConsumerMessages,
+  JetStreamClient,
+  JetStreamManager,
+  JsMsg,
+  PubAck,
+} from '@nats-io/jetstream';
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
+import { DEFAULT_DRAIN_BATCH, DEFAULT_DRAIN_INTERVAL_MS } from '../limits.js';
+import type { MessageLanes } from '../lanes.js';
+import { countDrained } from '../metrics/stats.js';
+import { startDrain, type DrainLoop } from '../routing/drain.js';
+import { createLiveness, type Liveness, type LivenessOptions } from '../routing/liveness.js';
+import { assertLane, laneName } from '../routing/names.js';
+import { otherLanes, routeLane } from '../routing/route.js';
+import {
+  copyHeaders,
+  natsHeadersWith,
+  withGrayNatsMessage,
+  type NatsHeadersFactory,
+} from './carrier.js';
+
+/** Options of {@link createNatsLanes}. */
+export interface NatsLanesOptions {
+  readonly lanes: MessageLanes;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  /** The JetStream stream (work-queue retention: each message is processed once). */
+  readonly stream: string;
+  /** The base subject. Lane `beta` publishes on `<subject>.lane.beta`. */
+  readonly subject: string;
+  /** Durable consumer name of the default lane; lane `beta` uses `<durable>_lane_beta`. Default: the stream name. */
+  readonly durable?: string;
+  /** Header factory (`headers` of `nats` v2 when using it). Default `@nats-io/transport-node`'s. */
+  readonly headers?: NatsHeadersFactory;
+  readonly liveness?: LivenessOptions;
+  readonly drainIntervalMs?: number;
+  readonly drainBatch?: number;
+}
+
+/** A consumer started by {@link NatsLanes.consume}. */
+export interface NatsLaneConsumer {
+  readonly messages: ConsumerMessages;
+  readonly durable: string;
+  /** Stops consuming and the drain loop. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link NatsLanes.publish}. */
+export interface NatsPublishOptions {
+  readonly headers?: MsgHdrs;
+  readonly msgID?: string;
+}
+
+/** Lane-aware publishing and consuming on one JetStream stream. */
+export interface NatsLanes {
+  /** Creates the work-queue stream and one durable pull consumer per version, if missing. */
+  setup(): Promise<void>;
+  subjectFor(lane: string): string;
+  durableFor(lane: string): string;
+  publish(data: Uint8Array | string, options?: NatsPublishOptions): Promise<PubAck>;
+  /** Consumes as `lane`; a default-lane consumer also drains lanes without live consumers. */
+  consume(
+    lane: string,
+    handler: (msg: JsMsg) => void,
+    options?: ConsumeOptions,
+  ): Promise<NatsLaneConsumer>;
+  readonly liveness: Liveness;
+}
+
+/**
+ * A pull request lives this long; a consumer killed without closing stops counting as a waiting
+ * pull within it, which bounds how long its lane still looks alive (see docs/queues.md).
+ */
+const DEFAULT_PULL_EXPIRES_MS = 5_000;
+
+/**
+ * Lanes on NATS JetStream. One work-queue stream holds the base subject and one subject per
+ * lane; each version has a durable pull consumer. A lane is alive while its consumer has waiting
+ * pull requests (`consumers.info().num_waiting`: clients that are consuming keep one open and
+ * renew it; a gone client's request expires). Producers route a lane's messages to its subject
+ * only while it is alive; default-lane consumers move what a dead lane left on its subject back
+ * to the base subject (direct get → publish with a `Nats-Msg-Id`, so a repeated move is
+ * de-duplicated → delete), messages delivered to the dead client but never acked included.
+ *
+ * @example
+ * ```ts
+ * import { connect } from '@nats-io/transport-node';
+ * import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+ * import { createMessageLanes } from '@graylane/queue';
+ * import { createNatsLanes } from '@graylane/queue/nats';
+ *
+ * const nc = await connect({ servers: '127.0.0.1:4222' });
+ * const lanes = createMessageLanes({ config: { versions: ['stable', 'beta'], default: 'stable' } });
+ * const orders = createNatsLanes({ lanes, js: jetstream(nc), jsm: await jetstreamManager(nc), stream: 'ORDERS', subject: 'orders' });
+ * await orders.setup();
+ * await orders.consume('stable', (m) => { handle(m); m.ack(); });
+ * await orders.publish(JSON.stringify({ id: 1 }));
+ * ```
+ */
+export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
+  const { lanes, js, jsm, stream, subject } = options;
+  const durable = options.durable ?? stream;
+  const create = options.headers ?? natsHeaders;
+  const isDefault = (lane: string): boolean => lane === lanes.config().default;
+  const subjectFor = (lane: string): string =>
+    isDefault(lane) ? subject : laneName(subject, lane);
+  const durableFor = (lane: string): string =>
+    isDefault(lane) ? durable : laneName(durable, lane, '_');
+
+  const liveness = createLiveness(
+    async (lane) => (await jsm.consumers.info(stream, durableFor(lane))).num_waiting > 0,
+    options.liveness,
+  );
+
+  const router: NatsLanes = {
+    liveness,
+    subjectFor,
+    durableFor,
+    async setup() {
+      const versions = lanes.config().versions;
+      const subjects = versions.map(subjectFor);
+      const exists = await jsm.streams.info(stream).then(
+        () => true,
+        () => false,
+      );
+      const config = { name: stream, subjects, retention: 'workqueue' as const };
+      if (exists) await jsm.streams.update(stream, { subjects });
+      else await jsm.streams.add(config as Parameters<typeof jsm.streams.add>[0]);
+      for (const v of versions) {
+        await jsm.consumers.add(stream, {
+          durable_name: durableFor(v),
+          filter_subject: subjectFor(v),
+          ack_policy: 'explicit',
+        } as Parameters<typeof jsm.consumers.add>[1]);
+      }
+    },
+    async publish(data, publishOptions = {}) {
+      const marker = lanes.outgoing();
+      const lane = await routeLane(lanes, marker, liveness);
+      const headers = natsHeadersWith(lanes, publishOptions.headers, marker, create);
+      return js.publish(lane === undefined ? subject : subjectFor(lane), data, {
+        ...(headers !== undefined ? { headers } : {}),
+        ...(publishOptions.msgID !== undefined ? { msgID: publishOptions.msgID } : {}),
+      });
+    },
+    async consume(lane, handler, consumeOptions) {
+      assertLane(lane, lanes.config().versions, 'createNatsLanes().consume');
+      const name = durableFor(lane);
+      const consumer = await js.consumers.get(stream, name);
+      const messages = await consumer.consume({
+        expires: DEFAULT_PULL_EXPIRES_MS,
+        ...consumeOptions,
+        callback: withGrayNatsMessage(lanes, handler, { served: lane }),
+      } as ConsumeOptions);
+      const drain = isDefault(lane) ? startNatsDrain(router, options, create) : undefined;
+      return {
+        messages,
+        durable: name,
+        async close() {
+          await drain?.stop();
+          await messages.close();
+        },
+      };
+    },
+  };
+  return router;
+}
+
+/** The default lane's drain loop: moves each dead lane's messages to the base subject. */
+function startNatsDrain(
+  router: NatsLanes,
+  options: NatsLanesOptions,
+  create: NatsHeadersFactory,
+): DrainLoop {
+  const { jsm, js, stream, subject } = options;
+  const batch = options.drainBatch ?? DEFAULT_DRAIN_BATCH;
+  return startDrain(
+    () => otherLanes(options.lanes),
+    router.liveness,
+    {
+      async onDead(lane) {
+        const from = router.subjectFor(lane);
+        let seq = 0;
+        let moved = 0;
+        for (; moved < batch; moved++) {
+          // STREAM.MSG.GET takes `next_by_subj` since nats-server 2.9; the typed request lacks it.
+          const query = { next_by_subj: from, seq: seq + 1 } as unknown as { seq: number };
+          const stored = await jsm.streams.getMessage(stream, query);
+          if (stored === null) break;
+          seq = stored.seq;
+          const headers = copyHeaders(stored.header, create, (n) =>
+            n.toLowerCase().startsWith('nats-'),
+          );
+          headers.set('x-graylane-drained-from', from);
+          await js.publish(subject, stored.data, {
+            headers,
+            msgID: `graylane-drain-${stream}-${stored.seq}`,
+          });
+          await jsm.streams.deleteMessage(stream, stored.seq, false);
+        }
+        countDrained(moved);
+      },
+    },
+    options.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS,
+  );
+}
