@@ -1,5 +1,6 @@
 import { Etcd3 } from 'etcd3';
 import { noop } from 'cockatiel';
+import { GraylaneError } from '@graylane/core';
 import { ETCD_DIAL_TIMEOUT_MS, ETCD_REQUEST_TIMEOUT_MS } from './constants.js';
 
 /** A key-value pair as etcd3 returns it. */
@@ -12,7 +13,8 @@ export interface EtcdKeyValueLike {
 
 /** A range response: the kvs and the store revision it was read at. */
 export interface EtcdRangeResponseLike {
-  readonly header: { readonly revision: string };
+  /** `cluster_id` changes when a cluster is rebuilt or restored as a new cluster (SRC-01). */
+  readonly header: { readonly revision: string; readonly cluster_id?: string | undefined };
   readonly kvs: readonly EtcdKeyValueLike[];
 }
 
@@ -47,10 +49,23 @@ export interface EtcdClientLike {
   close(): void;
 }
 
+/** TLS material, PEM-encoded (file contents, not paths). */
+export interface EtcdTlsOptions {
+  /** CA certificate(s) that signed the etcd server's certificate. Default: the system roots. */
+  readonly ca?: string | Uint8Array | undefined;
+  /** Client certificate chain, for etcd's `--client-cert-auth`. Needs `key`. */
+  readonly cert?: string | Uint8Array | undefined;
+  /** Client private key. Needs `cert`. */
+  readonly key?: string | Uint8Array | undefined;
+}
+
 /** Options for the client {@link createEtcdClient} builds. */
 export interface EtcdClientOptions {
+  /** Endpoints: `http://host:2379`, or `https://host:2379` for TLS. */
   readonly hosts: string | readonly string[];
   readonly auth?: { readonly username: string; readonly password: string } | undefined;
+  /** TLS material; with `https://` hosts and no `tls`, the system roots verify the server. */
+  readonly tls?: EtcdTlsOptions | undefined;
   readonly requestTimeoutMs?: number | undefined;
   readonly dialTimeoutMs?: number | undefined;
 }
@@ -66,14 +81,34 @@ export interface EtcdClientOptions {
  * ```
  */
 export function createEtcdClient(options: EtcdClientOptions): EtcdClientLike {
+  return createEtcd3(options);
+}
+
+/** The etcd3 client behind {@link createEtcdClient} (and the document helpers). */
+export function createEtcd3(options: EtcdClientOptions): Etcd3 {
   const timeout = options.requestTimeoutMs ?? ETCD_REQUEST_TIMEOUT_MS;
+  if (options.tls && (options.tls.cert === undefined) !== (options.tls.key === undefined))
+    throw new GraylaneError('INVALID_OPTIONS', 'etcd tls: `cert` and `key` go together');
   return new Etcd3({
     hosts: [...(typeof options.hosts === 'string' ? [options.hosts] : options.hosts)],
     ...(options.auth
       ? { auth: { username: options.auth.username, password: options.auth.password } }
       : {}),
+    ...(options.tls ? { credentials: credentials(options.tls) } : {}),
     dialTimeout: options.dialTimeoutMs ?? ETCD_DIAL_TIMEOUT_MS,
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     faultHandling: { host: () => noop, global: noop },
   });
+}
+
+type Credentials = NonNullable<NonNullable<ConstructorParameters<typeof Etcd3>[0]>['credentials']>;
+
+function credentials(tls: EtcdTlsOptions): Credentials {
+  // etcd3 types the CA as required; grpc-js's createSsl takes null for "the system roots".
+  const out: { -readonly [K in keyof Credentials]: Credentials[K] } = {
+    rootCertificate: (tls.ca === undefined ? null : Buffer.from(tls.ca)) as Buffer,
+  };
+  if (tls.key !== undefined) out.privateKey = Buffer.from(tls.key);
+  if (tls.cert !== undefined) out.certChain = Buffer.from(tls.cert);
+  return out;
 }

@@ -12,12 +12,24 @@ import {
 import {
   createEtcdClient,
   type EtcdClientLike,
+  type EtcdTlsOptions,
   type EtcdWatcherLike,
   type EtcdWatchResponseLike,
 } from './client.js';
 import { ETCD_REQUEST_TIMEOUT_MS } from './constants.js';
 import { describeError, isEtcdAuthError } from './errors.js';
 import { withDeadline } from './timeout.js';
+
+/** What applying one value did. */
+type Outcome = { readonly ok: true } | { readonly ok: false; readonly message: string };
+
+const KEY_ABSENT = 'key absent';
+
+/** UTF-8, without a leading byte order mark (SRC-05: editors on Windows write one). */
+function decode(value: Uint8Array): string {
+  const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
 
 /** Options of {@link createEtcdSource}: either `hosts` (a client is created and owned) or `client`. */
 export interface EtcdSourceOptions extends SourceOptions {
@@ -27,6 +39,8 @@ export interface EtcdSourceOptions extends SourceOptions {
   readonly hosts?: string | readonly string[] | undefined;
   /** Password auth for the client built from `hosts`. */
   readonly auth?: { readonly username: string; readonly password: string } | undefined;
+  /** TLS for the client built from `hosts` (use `https://` hosts): a CA and/or a client certificate. */
+  readonly tls?: EtcdTlsOptions | undefined;
   /** Your own etcd3 client (or a fake). It is not closed by `stop()`. */
   readonly client?: EtcdClientLike | undefined;
   /** Deadline for each get and watch creation. Default 5 s. */
@@ -57,7 +71,8 @@ export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
   let store: ConfigStore | undefined;
   let watcher: EtcdWatcherLike | undefined;
   let retryTimer: TimerHandle | undefined;
-  let revision = -1n; // last revision applied or skipped
+  let revision = -1n; // last revision applied or skipped, in the current epoch
+  let cluster: string | undefined; // cluster id of the last full read
   let generation = 0;
   let stopped = false;
 
@@ -68,35 +83,43 @@ export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
     client ??= createEtcdClient({
       hosts: options.hosts,
       auth: options.auth,
+      tls: options.tls,
       requestTimeoutMs: timeout,
     });
     return client;
   };
 
-  const apply = (value: Uint8Array | undefined, rev: bigint): void => {
-    if (!store) return;
+  /** Offers a value to the store; the outcome is reported by the caller (never throws, FLT-16). */
+  const apply = (value: Uint8Array | undefined, rev: bigint): Outcome => {
+    if (!store) return { ok: false, message: 'not started' };
     if (value === undefined) {
-      logger.warn(`[graylane] etcd key ${key} is absent; keeping the last good config`);
-      return status.failed('key absent');
+      if (status.get().lastError !== KEY_ABSENT)
+        logger.warn(`[graylane] etcd key ${key} is absent; keeping the last good config`);
+      return { ok: false, message: KEY_ABSENT };
     }
     let result: UpdateResult;
     try {
-      result = store.update(Buffer.from(value).toString('utf8'), { source: name, revision: rev });
+      // No revision for the store: its guard is keyed by source name, so a re-created source or
+      // a second source named `etcd` (another cluster) would be dropped as stale (SRC-03). This
+      // source guards its own revisions, per instance and per epoch (a full read starts one).
+      result = store.update(decode(value), { source: name });
     } catch (err) {
-      // FLT-16: a validator bug must not escape into etcd3's event emitter.
       logger.error(
         `[graylane] etcd key ${key}: config update failed unexpectedly; keeping the last good config`,
         err,
       );
-      return status.failed(`update failed: ${describeError(err)}`);
+      return { ok: false, message: `update failed: ${describeError(err)}` };
     }
     if (result.status === 'rejected') {
       logger.warn(
         `[graylane] etcd key ${key} rejected at revision ${rev}; keeping the last good config: ${result.error.message}`,
       );
-      status.failed(result.error.message);
-    } else status.succeeded();
+      return { ok: false, message: result.error.message };
+    }
+    return { ok: true };
   };
+  const report = (outcome: Outcome): void =>
+    outcome.ok ? status.succeeded() : status.failed(outcome.message);
 
   const onData = (res: EtcdWatchResponseLike, gen: number): void => {
     if (gen !== generation || stopped) return;
@@ -107,8 +130,8 @@ export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
       revision = rev;
       latest = { value: event.type === 'Delete' ? undefined : event.kv.value, rev };
     }
-    if (latest) apply(latest.value, latest.rev);
-    else if (res.events.length === 0) status.succeeded(); // progress notification: still live.
+    // A progress notification (no events) says nothing about the value: the status stays.
+    if (latest) report(apply(latest.value, latest.rev));
   };
 
   const lost = (error: unknown, gen: number): void => {
@@ -144,7 +167,13 @@ export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
     old?.cancel().catch(() => undefined);
   };
 
-  /** One attempt: full read at the current revision, then a watch from revision + 1. */
+  /**
+   * One attempt: a full read, then a watch from its revision + 1. The full read is authoritative
+   * and starts a new epoch of the revision guard: if the cluster was restored from a snapshot or
+   * rebuilt (its revision is now lower than the last one seen, or its cluster id changed), the
+   * read value is applied and the watch starts from the new history, instead of waiting for a
+   * revision the new cluster may never reach while reporting `ready` (SRC-01).
+   */
   const connect = async (): Promise<void> => {
     if (stopped) return;
     const gen = ++generation;
@@ -153,10 +182,7 @@ export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
       const res = await withDeadline(etcd.get(key).exec(), timeout, clock, 'etcd get');
       if (gen !== generation || stopped) return;
       const rev = BigInt(res.header.revision);
-      if (rev > revision) {
-        revision = rev;
-        apply(res.kvs[0]?.value, rev);
-      }
+      noticeReset(rev, res.header.cluster_id);
       const created = etcd
         .watch()
         .key(key)
@@ -172,11 +198,27 @@ export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
       w.on('disconnected', (err) => lost(err, gen));
       w.on('error', (err) => lost(err, gen));
       backoff.reset();
-      if (status.get().state !== 'ready' && status.get().lastError !== 'key absent')
-        status.succeeded();
+      // Applied once the watch is live, so `ready` and the value arrive together (SRC-01).
+      revision = rev;
+      report(apply(res.kvs[0]?.value, rev));
     } catch (err) {
       lost(err, gen);
     }
+  };
+
+  /** Logs a restored or rebuilt cluster (a lower revision, another cluster id). */
+  const noticeReset = (rev: bigint, clusterId: string | undefined): void => {
+    const why =
+      rev < revision
+        ? `its revision went backwards (${revision} → ${rev})`
+        : clusterId !== undefined && cluster !== undefined && clusterId !== cluster
+          ? `its cluster id changed (${cluster} → ${clusterId})`
+          : undefined;
+    if (clusterId !== undefined) cluster = clusterId;
+    if (why)
+      logger.warn(
+        `[graylane] etcd source ${key}: the cluster was restored or rebuilt (${why}); resynced from a full read`,
+      );
   };
 
   return {

@@ -1,6 +1,8 @@
 /**
  * `@graylane/etcd` — a rule source on one etcd key: read, watch from revision + 1, revision
- * guards, full reload after a compaction or a lost watch, backoff with jitter, fatal on auth.
+ * guards per source and epoch, a full resync after a compaction, a lost watch or a restored
+ * cluster, backoff with jitter, fatal on auth; TLS and password auth; and a document client
+ * with compare-and-swap writes (for `graylane push`).
  */
 
 export { createEtcdSource } from './etcd-source.js';
@@ -10,12 +12,21 @@ export { createEtcdClient } from './client.js';
 export type {
   EtcdClientLike,
   EtcdClientOptions,
+  EtcdTlsOptions,
   EtcdKeyValueLike,
   EtcdRangeResponseLike,
   EtcdWatchBuilderLike,
   EtcdWatcherLike,
   EtcdWatchResponseLike,
 } from './client.js';
+
+export { createEtcdDocumentClient } from './document.js';
+export type {
+  CompareAndPutResult,
+  EtcdDocument,
+  EtcdDocumentClient,
+  EtcdDocumentOptions,
+} from './document.js';
 
 export { isEtcdAuthError } from './errors.js';
 export { createBackoff } from '@graylane/core';

@@ -1,5 +1,6 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,12 +38,32 @@ export async function freePort(): Promise<number> {
 export interface EtcdProcess {
   readonly endpoint: string;
   readonly port: number;
+  readonly dataDir: string;
   /** SIGTERM and wait; the data dir stays for a restart. */
   stop(): Promise<void>;
   /** Start again on the same ports and data. */
   start(): Promise<void>;
+  /** Stop, delete the data, start empty on the same ports: a rebuilt cluster (revision 1). */
+  rebuild(): Promise<void>;
+  /** `etcdctl snapshot save` into `file` (the cluster keeps running). */
+  snapshot(file: string): Promise<void>;
+  /** Stop, replace the data with `etcdctl snapshot restore file`, start on the same ports. */
+  restore(file: string): Promise<void>;
   /** Stop and delete the data dir. */
   dispose(): Promise<void>;
+}
+
+/** Runs etcdctl (Debian's etcd-client) with the v3 API; rejects with its stderr. */
+export function etcdctl(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'etcdctl',
+      [...args],
+      { env: { ...process.env, ETCDCTL_API: '3', ...env }, timeout: 30_000 },
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`etcdctl ${args[0]}: ${stderr}`)) : resolve(stdout),
+    );
+  });
 }
 
 /**
@@ -55,22 +76,31 @@ export interface EtcdProcess {
  * await etcd.dispose();
  * ```
  */
-export async function startEtcd(binary: string): Promise<EtcdProcess> {
+export async function startEtcd(
+  binary: string,
+  options: EtcdStartOptions = {},
+): Promise<EtcdProcess> {
   const port = await freePort();
   const peer = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'graylane-etcd-'));
-  const endpoint = `http://127.0.0.1:${port}`;
+  const { tls } = options;
+  const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const peerUrl = `http://127.0.0.1:${peer}`;
-  const args = [
+  const cluster = [
     '--name=graylane-test',
+    `--initial-advertise-peer-urls=${peerUrl}`,
+    `--initial-cluster=graylane-test=${peerUrl}`,
+  ];
+  const args = [
+    ...cluster,
     `--data-dir=${dataDir}`,
     `--listen-client-urls=${endpoint}`,
     `--advertise-client-urls=${endpoint}`,
     `--listen-peer-urls=${peerUrl}`,
-    `--initial-advertise-peer-urls=${peerUrl}`,
-    `--initial-cluster=graylane-test=${peerUrl}`,
     '--logger=zap',
     '--log-level=error',
+    ...(tls ? [`--cert-file=${tls.certFile}`, `--key-file=${tls.keyFile}`] : []),
+    ...(tls?.clientCaFile ? ['--client-cert-auth', `--trusted-ca-file=${tls.clientCaFile}`] : []),
   ];
   let child: ChildProcess | undefined;
 
@@ -81,7 +111,7 @@ export async function startEtcd(binary: string): Promise<EtcdProcess> {
     proc.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000);
     });
-    await waitHealthy(endpoint, proc, () => stderr);
+    await waitHealthy(endpoint, proc, () => stderr, tls);
   };
   const stop = async (): Promise<void> => {
     const proc = child;
@@ -98,8 +128,23 @@ export async function startEtcd(binary: string): Promise<EtcdProcess> {
   return {
     endpoint,
     port,
+    dataDir,
     stop,
     start,
+    async rebuild() {
+      await stop();
+      rmSync(dataDir, { recursive: true, force: true });
+      await start();
+    },
+    async snapshot(file) {
+      await etcdctl([`--endpoints=${endpoint}`, 'snapshot', 'save', file]);
+    },
+    async restore(file) {
+      await stop();
+      rmSync(dataDir, { recursive: true, force: true });
+      await etcdctl(['snapshot', 'restore', file, `--data-dir=${dataDir}`, ...cluster]);
+      await start();
+    },
     async dispose() {
       await stop();
       rmSync(dataDir, { recursive: true, force: true });
@@ -111,13 +156,13 @@ async function waitHealthy(
   endpoint: string,
   proc: ChildProcess,
   stderr: () => string,
+  tls: EtcdStartOptions['tls'],
 ): Promise<void> {
   const deadline = Date.now() + HEALTH_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`etcd exited with ${proc.exitCode}: ${stderr()}`);
     try {
-      const res = await fetch(`${endpoint}/health`);
-      const body = (await res.json()) as { health?: string };
+      const body = JSON.parse(await getText(`${endpoint}/health`, tls)) as { health?: string };
       if (body.health === 'true') return;
     } catch {
       // not up yet
@@ -128,12 +173,130 @@ async function waitHealthy(
   throw new Error(`etcd did not become healthy in ${HEALTH_TIMEOUT_MS} ms: ${stderr()}`);
 }
 
+/** GET over http, or https trusting the test CA (and presenting the client certificate). */
+function getText(url: string, tls: EtcdStartOptions['tls']): Promise<string> {
+  if (!tls) return fetch(url).then((r) => r.text());
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(
+      url,
+      {
+        ca: readFileSync(tls.caFile),
+        ...(tls.clientCaFile && tls.clientCertFile && tls.clientKeyFile
+          ? { cert: readFileSync(tls.clientCertFile), key: readFileSync(tls.clientKeyFile) }
+          : {}),
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve(text));
+      },
+    );
+    req.on('error', reject);
+  });
+}
+
+/** Options of {@link startEtcd}. */
+export interface EtcdStartOptions {
+  /** Serve clients over TLS with this certificate; `clientCaFile` also requires client certs. */
+  readonly tls?:
+    | {
+        readonly certFile: string;
+        readonly keyFile: string;
+        /** The CA that signed `certFile` (for the health check). */
+        readonly caFile: string;
+        readonly clientCaFile?: string | undefined;
+        readonly clientCertFile?: string | undefined;
+        readonly clientKeyFile?: string | undefined;
+      }
+    | undefined;
+}
+
+/** Test PKI made with openssl: a CA, a server certificate for 127.0.0.1, a client certificate. */
+export interface TestPki {
+  readonly dir: string;
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
+  dispose(): void;
+}
+
+/** Creates a {@link TestPki} in a temp dir (openssl is part of the Debian base system). */
+export function makeTestPki(): TestPki {
+  const dir = mkdtempSync(join(tmpdir(), 'graylane-pki-'));
+  const f = (name: string) => join(dir, name);
+  const ssl = (...args: string[]) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr}`);
+  };
+  writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  writeFileSync(f('client.ext'), 'extendedKeyUsage=clientAuth\n');
+  ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=graylane test CA',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+  );
+  for (const who of ['server', 'client']) {
+    ssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      `/CN=graylane ${who}`,
+      '-keyout',
+      `${who}.key`,
+      '-out',
+      `${who}.csr`,
+    );
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      `${who}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      `${who}.ext`,
+      '-out',
+      `${who}.pem`,
+    );
+  }
+  return {
+    dir,
+    caFile: f('ca.pem'),
+    certFile: f('server.pem'),
+    keyFile: f('server.key'),
+    clientCertFile: f('client.pem'),
+    clientKeyFile: f('client.key'),
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
 /** A loopback TCP proxy that can cut every connection, to disconnect one client while etcd stays up. */
 export interface TcpProxy {
   readonly endpoint: string;
   /** Destroys open connections and refuses new ones. */
   block(): void;
   unblock(): void;
+  /** Cuts open connections; new ones go to `port` (a failover behind one address). */
+  retarget(port: number): void;
   close(): Promise<void>;
 }
 
@@ -141,9 +304,10 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let blocked = false;
+  let target = targetPort;
   const server: Server = createServer((inbound) => {
     if (blocked) return void inbound.destroy();
-    const outbound = connect(targetPort, '127.0.0.1');
+    const outbound = connect(target, '127.0.0.1');
     for (const s of [inbound, outbound]) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
@@ -165,6 +329,10 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     unblock() {
       blocked = false;
+    },
+    retarget(port) {
+      target = port;
+      for (const s of sockets) s.destroy();
     },
     async close() {
       blocked = true;

@@ -1,13 +1,15 @@
-import { readFile } from 'node:fs/promises';
 import {
+  MAX_CONFIG_BYTES,
   safeLogger,
   type ConfigEvent,
+  type ConfigSnapshot,
   type ConfigStore,
   type SourceLogger,
   type UpdateResult,
 } from '@graylane/core';
 import { safeUpdate } from './apply.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { decodeDocument, readBoundedFile } from './bounded-read.js';
 
 /** Options of {@link createBackup}. */
 export interface BackupOptions {
@@ -26,7 +28,13 @@ export interface Backup {
    * otherwise once the file is read. A corrupt backup is ignored with a warning (FLT-13).
    */
   restore(store: ConfigStore, shouldApply?: () => boolean): Promise<UpdateResult | undefined>;
-  /** Writes every changed config atomically (FLT-14); returns the unsubscribe function. */
+  /**
+   * Makes the backup hold `snapshot`'s config (atomically, FLT-14; skipped when it already does).
+   * `startSources` calls it each time a source delivers a document the store accepts, changed or
+   * not, so the backup always reflects what is in force (SRC-04).
+   */
+  record(snapshot: ConfigSnapshot): void;
+  /** Records every changed config (except the backup's own and the embedded default's); returns the unsubscribe function. */
   attach(store: ConfigStore): () => void;
   /** Resolves when pending writes are done. */
   flush(): Promise<void>;
@@ -36,9 +44,11 @@ export interface Backup {
 const NOT_BACKED_UP: ReadonlySet<string> = new Set(['backup', 'embedded']);
 
 /**
- * A backup file: after each successful swap the config is written with temp + fsync + rename;
- * at cold start it is read when the primary source is unreachable. Corrupt, empty or unreadable
- * backups are ignored with a warning.
+ * A backup file: whenever a source delivers a config that is in force — a change, and also a
+ * document equal to the current one, such as a rollback to the embedded default — the config is
+ * written with temp + fsync + rename, so a cold start never resurrects a rolled-back config
+ * (SRC-04). At cold start it is read when no source is ready. Corrupt, empty, oversized or
+ * unreadable backups (a FIFO, a directory) are ignored with a warning.
  *
  * @example
  * ```ts
@@ -51,19 +61,25 @@ export function createBackup(options: BackupOptions): Backup {
   const { path } = options;
   let pending: string | undefined;
   let writing: Promise<void> | undefined;
+  /** What the file is known to hold (written or restored by this process). */
+  let held: string | undefined;
 
   const drain = async (): Promise<void> => {
     while (pending !== undefined) {
       const text = pending;
       pending = undefined;
+      if (text === held) continue;
       try {
         await writeFileAtomic(path, text);
+        held = text;
       } catch (err) {
         logger.warn(`[graylane] could not write the config backup ${path}`, err);
       }
     }
   };
-  const schedule = (text: string): void => {
+  const record = (snapshot: ConfigSnapshot): void => {
+    const text = snapshot.config.canonical;
+    if (text === (pending ?? held)) return;
     pending = text; // Only the newest config matters.
     writing ??= drain().finally(() => {
       writing = undefined;
@@ -79,13 +95,16 @@ export function createBackup(options: BackupOptions): Backup {
       const result = safeUpdate(store, text, 'backup');
       if (result.status === 'rejected') {
         logger.warn(`[graylane] ignoring corrupt config backup ${path}: ${result.error.message}`);
+      } else if (pending === undefined && writing === undefined) {
+        held ??= result.snapshot.config.canonical; // the file holds what is now in force
       }
       return result;
     },
+    record,
     attach(store) {
       return store.subscribe((event: ConfigEvent) => {
         if (event.type === 'change' && !NOT_BACKED_UP.has(event.snapshot.source)) {
-          schedule(event.snapshot.config.canonical);
+          record(event.snapshot);
         }
       });
     },
@@ -96,12 +115,20 @@ export function createBackup(options: BackupOptions): Backup {
 }
 
 async function readBackup(path: string, logger: SourceLogger): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      logger.warn(`[graylane] ignoring unreadable config backup ${path}`, err);
-    }
-    return undefined;
+  const read = await readBoundedFile(path, MAX_CONFIG_BYTES);
+  switch (read.kind) {
+    case 'ok':
+      return decodeDocument(read.bytes);
+    case 'missing':
+      return undefined;
+    case 'refused':
+      logger.warn(`[graylane] ignoring config backup ${path}: ${read.reason}`);
+      return undefined;
+    case 'unsettled':
+      logger.warn(`[graylane] ignoring config backup ${path}: it changed while being read`);
+      return undefined;
+    case 'error':
+      logger.warn(`[graylane] ignoring unreadable config backup ${path}`, read.error);
+      return undefined;
   }
 }

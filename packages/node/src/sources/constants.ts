@@ -14,8 +14,12 @@ export const FILE_DEBOUNCE_MS = 20;
 export const FILE_MIN_GAP_MS = 100;
 /** A storm of events still applies at least this often (FLT-15: ≤ 1 apply per 100 ms, last wins). */
 export const FILE_MAX_WAIT_MS = 1_000;
-/** A missing or unwatchable directory is re-armed this often (FLT-11, FLT-12). */
-export const FILE_REARM_MS = 1_000;
+/**
+ * The file watch checks this often that its directory is still the one at the path and that the
+ * file did not change unnoticed, and re-arms a lost watch (SRC-02, FLT-11 ≤ 2 s, FLT-12): two
+ * `stat`s per period.
+ */
+export const FILE_REARM_MS = 500;
 
 /** Default HTTP poll interval (Unleash default refresh 15 s). */
 export const HTTP_INTERVAL_MS = 15_000;

@@ -20,7 +20,7 @@ import { aggregateState, type SourcesStatus } from './sources-status.js';
 
 /** Options of {@link startSources}. */
 export interface StartSourcesOptions {
-  /** A backup file, written after each swap and read at cold start when no source is ready. */
+  /** A backup file, kept equal to what sources put in force (SRC-04) and read at cold start when no source is ready. */
   readonly backup?: Backup | BackupOptions | undefined;
   /** How long `ready` waits for the first attempts. Default 10 s (FLT-01). */
   readonly startTimeoutMs?: number | undefined;
@@ -64,10 +64,16 @@ export function startSources(
   let metrics: SourceMetrics = createSourceMetrics(
     options.meter === false ? undefined : options.meter,
   );
-  const counted = instrumentStore(store, {
-    reload: (s, r) => metrics.reload(s, r),
-    staleness: () => undefined,
-  });
+  const counted = instrumentStore(
+    store,
+    { reload: (s, r) => metrics.reload(s, r), staleness: () => undefined },
+    (result, meta) => {
+      // Every document a source delivers that is in force — changed, or equal to what is in
+      // force (a rollback to the embedded default) — goes to the backup (SRC-04).
+      const accepted = result.status === 'changed' || result.status === 'unchanged';
+      if (backup && accepted && meta?.source !== 'backup') backup.record(result.snapshot);
+    },
+  );
   const detachBackup = backup?.attach(store);
   const initialVersion = store.get().version;
   let settled = false;

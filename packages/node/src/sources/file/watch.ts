@@ -1,4 +1,5 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type BigIntStats, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { SourceClock, TimerHandle } from '@graylane/core';
 
 /** A directory watch that re-arms itself. */
@@ -6,56 +7,114 @@ export interface DirectoryWatch {
   close(): void;
 }
 
+/** What a periodic check compares: the directory's inode and the file's identity and times. */
+interface Identity {
+  readonly dir: string;
+  readonly file: string;
+}
+
 /**
- * Watches a directory (not the file: an atomic save or a ConfigMap `..data` swap replaces the
- * file's inode and a file watch would go deaf, flagd#42 / k8s#112677). When the watch errors or
- * the directory vanishes, it is re-armed every `rearmMs`, and `onEvent` fires after each re-arm
- * so a change made while deaf is still read (FLT-11, FLT-12).
+ * Watches the file's directory (not the file: an atomic save or a ConfigMap `..data` swap
+ * replaces the file's inode and a file watch would go deaf, flagd#42 / k8s#112677), and checks
+ * every `checkMs`, with two `stat`s, that the watch still looks at the right place:
+ *
+ * - the directory path now resolves to another inode (removed and recreated, or a symlinked
+ *   directory swapped with `ln -sfn`; an inotify watch stays on the old inode and goes deaf):
+ *   the watch is re-armed on the new directory and `onEvent` fires (SRC-02, FLT-11, FLT-12);
+ * - the file (symlinks followed) changed inode, size or times without an event (a symlink target
+ *   in another directory, a filesystem without inotify): `onEvent` fires.
+ *
+ * A change is therefore seen within `checkMs` even when no event arrives; events make it faster.
  */
 export function watchDirectory(
   dir: string,
+  file: string,
   onEvent: () => void,
-  options: { readonly rearmMs: number; readonly clock: SourceClock },
+  options: { readonly checkMs: number; readonly clock: SourceClock },
 ): DirectoryWatch {
-  const { clock, rearmMs } = options;
+  const { clock, checkMs } = options;
   let watcher: FSWatcher | undefined;
+  let armedOn: string | undefined;
+  // Taken synchronously, before the first read, so a change right after `start()` is not lost.
+  let last: Identity = { dir: identitySync(dir, false), file: identitySync(file, true) };
   let timer: TimerHandle | undefined;
   let closed = false;
 
-  const rearmLater = (): void => {
+  const disarm = (): void => {
     watcher?.close();
     watcher = undefined;
-    if (closed || timer !== undefined) return;
-    timer = clock.setTimeout(() => {
-      timer = undefined;
-      if (arm()) onEvent();
-    }, rearmMs);
+    armedOn = undefined;
   };
 
-  const arm = (): boolean => {
-    if (closed) return false;
+  const arm = (identity: string): void => {
+    disarm();
     try {
-      watcher = watch(dir, { persistent: false }, (eventType, filename) => {
-        // The watched directory itself was renamed or removed: the handle is now deaf.
-        if (eventType === 'rename' && filename === null) rearmLater();
-        onEvent();
+      const w = watch(dir, { persistent: false }, () => onEvent());
+      w.on('error', () => {
+        if (watcher === w) disarm(); // re-armed by the next check
       });
-      watcher.on('error', rearmLater);
-      return true;
+      watcher = w;
+      armedOn = identity;
     } catch {
-      rearmLater();
-      return false;
+      // The directory is missing or unwatchable: the next check tries again.
     }
   };
 
-  arm();
+  const check = async (): Promise<void> => {
+    const now = { dir: await identityOf(dir, false), file: await identityOf(file, true) };
+    if (closed) return;
+    if (now.dir !== armedOn) {
+      if (now.dir !== MISSING) {
+        arm(now.dir);
+        onEvent();
+      } else if (armedOn !== undefined) {
+        disarm(); // the directory is gone: a watch on its old inode hears nothing
+        onEvent();
+      }
+    } else if (now.file !== last.file) onEvent();
+    last = now;
+  };
+
+  const loop = (): void => {
+    if (closed) return;
+    timer = clock.setTimeout(() => {
+      void check().finally(loop);
+    }, checkMs);
+  };
+
+  if (last.dir !== MISSING) arm(last.dir);
+  loop();
   return {
     close() {
       closed = true;
       if (timer !== undefined) clock.clearTimeout(timer);
       timer = undefined;
-      watcher?.close();
-      watcher = undefined;
+      disarm();
     },
   };
+}
+
+const MISSING = 'missing';
+
+/** `dev:ino` of a directory, or `dev:ino:size:mtime:ctime` of a file; symlinks followed. */
+async function identityOf(path: string, withTimes: boolean): Promise<string> {
+  try {
+    return format(await stat(path, { bigint: true }), withTimes);
+  } catch {
+    return MISSING;
+  }
+}
+
+function identitySync(path: string, withTimes: boolean): string {
+  try {
+    const s = statSync(path, { bigint: true, throwIfNoEntry: false });
+    return s ? format(s, withTimes) : MISSING;
+  } catch {
+    return MISSING;
+  }
+}
+
+function format(s: BigIntStats, withTimes: boolean): string {
+  const base = `${s.dev}:${s.ino}`;
+  return withTimes ? `${base}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : base;
 }

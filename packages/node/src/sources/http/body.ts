@@ -1,6 +1,9 @@
+import { decodeDocument } from '../bounded-read.js';
+
 /**
- * Reads a response body as UTF-8, or `undefined` once it exceeds `maxBytes` (the read stops and
- * the stream is cancelled, so a huge or endless body costs at most `maxBytes`, CFG-07).
+ * Reads a response body as UTF-8 (a leading BOM dropped, SRC-05), or `undefined` once it exceeds
+ * `maxBytes` (the read stops and the stream is cancelled, so a huge or endless body costs at
+ * most `maxBytes`, CFG-07).
  */
 export async function readBodyCapped(res: Response, maxBytes: number): Promise<string | undefined> {
   const declared = Number(res.headers.get('content-length') ?? Number.NaN);
@@ -22,7 +25,7 @@ export async function readBodyCapped(res: Response, maxBytes: number): Promise<s
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks, total).toString('utf8');
+  return decodeDocument(Buffer.concat(chunks, total));
 }
 
 /** `Retry-After` in ms (delta-seconds or an HTTP date), `undefined` when absent or unreadable. */

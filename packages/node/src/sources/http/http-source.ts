@@ -59,7 +59,8 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
   const maxDelay = options.backoff?.maxMs ?? BACKOFF_MAX_MS;
   let store: ConfigStore | undefined;
   let etag: string | undefined;
-  let sequence = 0;
+  /** A document from this source was accepted (changed or unchanged) at least once. */
+  let loaded = false;
   let timer: TimerHandle | undefined;
   let inflight: AbortController | undefined;
   let stopped = false;
@@ -119,6 +120,10 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     if (outcome !== 'ok') await res.body?.cancel().catch(() => undefined);
     switch (outcome) {
       case 'not-modified':
+        // A 304 confirms a document only if this source loaded one; to a request without
+        // If-None-Match (a cache or proxy answering for someone else) it proves nothing (SRC-05).
+        if (!loaded)
+          return fail('HTTP 304 Not Modified before any document was loaded from this source');
         return succeed();
       case 'fatal': {
         const error = new GraylaneError(
@@ -140,14 +145,16 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
       case 'ok':
         break;
     }
-    const revision = ++sequence;
     const text = await readBodyCapped(res, MAX_CONFIG_BYTES);
     if (stopped) return;
     if (text === undefined) return fail(`document larger than ${MAX_CONFIG_BYTES} bytes`);
-    const result = safeUpdate(target, text, name, revision);
+    // No revision: polls are serial within this source, and a store-wide guard keyed by the
+    // source name would drop a re-created source or a second source with the same name (SRC-03).
+    const result = safeUpdate(target, text, name);
     if (result.status === 'rejected')
       return fail(`document rejected: ${result.error.message}`, interval);
     etag = res.headers.get('etag') ?? undefined;
+    loaded = true;
     succeed();
   };
 
