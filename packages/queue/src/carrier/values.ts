@@ -24,7 +24,10 @@ export function readValue(value: unknown, maxBytes: number): ValueRead {
   if (value instanceof Uint8Array) return decode(value, maxBytes);
   if (Array.isArray(value)) {
     if (value.length === 0) return ABSENT;
-    return value.length === 1 ? readValue(value[0] as unknown, maxBytes) : AMBIGUOUS;
+    if (value.length > 1) return AMBIGUOUS;
+    const only = value[0] as unknown;
+    // One level only: a list inside a list is not a header value.
+    return Array.isArray(only) ? CHARSET : readValue(only, maxBytes);
   }
   return CHARSET;
 }

@@ -78,8 +78,9 @@ const DEFAULT_PULL_EXPIRES_MS = 5_000;
 /**
  * Lanes on NATS JetStream. One work-queue stream holds the base subject and one subject per
  * lane; each version has a durable pull consumer. A lane is alive while its consumer has waiting
- * pull requests (`consumers.info().num_waiting`: clients that are consuming keep one open and
- * renew it; a gone client's request expires). Producers route a lane's messages to its subject
+ * pull requests (`consumers.info().num_waiting`: a consuming client keeps one open and renews it;
+ * the server drops a disconnected client's requests) or, when the client is too busy to have one
+ * outstanding, while its delivered/acked sequences advance between probes. Producers route a lane's messages to its subject
  * only while it is alive; default-lane consumers move what a dead lane left on its subject back
  * to the base subject (direct get → publish with a `Nats-Msg-Id`, so a repeated move is
  * de-duplicated → delete), messages delivered to the dead client but never acked included.
@@ -109,10 +110,16 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
   const durableFor = (lane: string): string =>
     isDefault(lane) ? durable : laneName(durable, lane, '_');
 
-  const liveness = createLiveness(
-    async (lane) => (await jsm.consumers.info(stream, durableFor(lane))).num_waiting > 0,
-    options.liveness,
-  );
+  // A consumer is alive while it has a pull request waiting — or, when busy (its buffer full, no
+  // pull outstanding), while deliveries or acks advance between two probes.
+  const progress = new Map<string, string>();
+  const liveness = createLiveness(async (lane) => {
+    const info = await jsm.consumers.info(stream, durableFor(lane));
+    const mark = `${info.delivered.consumer_seq}/${info.ack_floor.consumer_seq}`;
+    const moved = progress.has(lane) && progress.get(lane) !== mark;
+    progress.set(lane, mark);
+    return info.num_waiting > 0 || moved;
+  }, options.liveness);
 
   const router: NatsLanes = {
     liveness,

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { readHeader } from '../../dist/index.js';
+
+/** A structural stand-in for NATS `MsgHdrs`: iterable `[name, values[]]` with `keys()`. */
+function natsLike(
+  entries: [string, string[]][],
+): Iterable<[string, string[]]> & { keys(): string[] } {
+  return {
+    [Symbol.iterator]: () => entries[Symbol.iterator](),
+    keys: () => entries.map((e) => e[0]),
+  };
+}
+
+describe('readHeader: every header shape brokers hand over', () => {
+  it.each([
+    ['plain object', { 'x-gray-id': 'beta' }, 'beta'],
+    ['other case', { 'X-Gray-Id': 'beta' }, 'beta'],
+    ['HDR-07 two spellings', { 'x-gray-id': 'beta', 'X-GRAY-ID': 'stable' }, ['beta', 'stable']],
+    ['Map', new Map([['x-gray-id', 'beta']]), 'beta'],
+    ['NATS MsgHdrs one value', natsLike([['X-Gray-Id', ['beta']]]), 'beta'],
+    ['NATS MsgHdrs appended twice', natsLike([['x-gray-id', ['beta', 'beta']]]), ['beta', 'beta']],
+    ['Confluent list', [{ a: '1' }, { 'x-gray-id': 'beta' }], 'beta'],
+    [
+      'Confluent list twice',
+      [{ 'x-gray-id': 'beta' }, { 'x-gray-id': 'stable' }],
+      ['beta', 'stable'],
+    ],
+    ['kafkajs list value', { 'x-gray-id': ['beta', 'stable', 'x', 'y'] }, ['beta', 'stable']],
+    ['absent', { other: 'beta' }, undefined],
+    ['null table', null, undefined],
+    ['string table', 'x-gray-id: beta', undefined],
+  ])('%s', (_name, table, expected) => {
+    expect(readHeader(table, 'x-gray-id')).toEqual(expected);
+  });
+
+  it('HDR-11 CK-06 a JSON-parsed __proto__ key is data, never the prototype', () => {
+    const table = JSON.parse('{"__proto__":{"x-gray-id":"beta"},"constructor":"x"}') as object;
+    expect(readHeader(table, 'x-gray-id')).toBeUndefined();
+    expect(readHeader(table, '__proto__')).toEqual({ 'x-gray-id': 'beta' });
+    expect(({} as Record<string, unknown>)['x-gray-id']).toBeUndefined();
+  });
+
+  it('I4 scans at most 256 keys of a huge table (the marker after them is not seen)', () => {
+    const table: Record<string, string> = {};
+    for (let i = 0; i < 10_000; i++) table[`k${i}`] = 'v';
+    table['x-gray-id'] = 'beta';
+    expect(readHeader(table, 'x-gray-id')).toBeUndefined();
+    const early: Record<string, string> = { 'X-Gray-Id': 'stable' };
+    for (let i = 0; i < 10_000; i++) early[`k${i}`] = 'v';
+    expect(readHeader(early, 'x-gray-id')).toBe('stable');
+  });
+
+  it('I1 a throwing iterator or getter reads as absent', () => {
+    const bad = {
+      keys: () => [],
+      [Symbol.iterator]: () => {
+        throw new Error('x');
+      },
+    };
+    expect(readHeader(bad, 'x-gray-id')).toBeUndefined();
+    const getter = Object.defineProperty({}, 'x-gray-id', {
+      enumerable: true,
+      get: () => {
+        throw new Error('x');
+      },
+    });
+    expect(readHeader(getter, 'x-gray-id')).toBeUndefined();
+  });
+});

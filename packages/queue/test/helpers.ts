@@ -1,0 +1,72 @@
+import { createServer, type Server } from 'node:http';
+import { getGrayVersion, signMarker, withGray } from '@graylane/node';
+
+/** The versions every queue test uses. */
+export const CONFIG = { versions: ['stable', 'beta'], default: 'stable' } as const;
+export const KEY = 'graylane-queue-test-key-0123456789';
+export const KID = 'q1';
+
+/** A loopback HTTP server that records the `x-gray-id` and `baggage` of every request. */
+export async function startEcho(): Promise<{
+  url: string;
+  seen: { marker: string | undefined; path: string }[];
+  close(): Promise<void>;
+}> {
+  const seen: { marker: string | undefined; path: string }[] = [];
+  const server: Server = createServer((req, res) => {
+    const marker = req.headers['x-gray-id'];
+    seen.push({ marker: typeof marker === 'string' ? marker : undefined, path: req.url ?? '' });
+    res.end('ok');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+/** What a consumer saw for one message. */
+export interface Seen {
+  readonly id: string;
+  readonly consumer: string;
+  readonly version: string;
+}
+
+/** A handler body shared by the broker suites: record, then call the echo server in the lane. */
+export function recorder(
+  consumer: string,
+  seen: Seen[],
+  echo?: { url: string },
+): (id: string) => Promise<void> {
+  const grayFetch = withGray(undefined, { allowHosts: ['127.0.0.1'] });
+  return async (id) => {
+    const version = getGrayVersion();
+    if (echo) await (await grayFetch(`${echo.url}/${id}`)).text();
+    seen.push({ id, consumer, version });
+  };
+}
+
+/** Polls `check` until it returns true, bounded. */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A signed token for `version` (expired when `ttlSeconds` is negative via the clock). */
+export function token(version: string, nowMs = Date.now(), key = KEY, kid = KID): string {
+  return signMarker(version, { key, kid, ttlSeconds: 60, now: () => nowMs });
+}
+
+/** Random lanes for the 10,000-message runs. */
+export function randomLanes(n: number): ('stable' | 'beta')[] {
+  return Array.from({ length: n }, () => (Math.random() < 0.5 ? 'stable' : 'beta'));
+}

@@ -1,0 +1,225 @@
+import { getGrayDecision, getGrayVersion, runWithGray } from '@graylane/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queueStats } from '../dist/index.js';
+import type { MarkerCase } from './adversarial.js';
+import { forkConsumer } from './fixtures/spawn.js';
+import { randomLanes, recorder, startEcho, until, type Seen } from './helpers.js';
+
+/** One logical queue on one broker, as the shared scenarios drive it. */
+export interface LaneQueue {
+  /** Publishes one message whose payload is `id`, in the current graylane context. */
+  publish(id: string): Promise<void>;
+  /** Publishes a batch in the current context (the broker's batch path where it has one). */
+  publishMany(ids: readonly string[]): Promise<void>;
+  /** Starts a consumer of `lane` in this process; `onMessage` runs inside the message's lane. */
+  consume(
+    lane: string,
+    onMessage: (id: string) => Promise<void>,
+  ): Promise<{ close(): Promise<void> }>;
+  /** Asks the broker now whether `lane` has a live consumer. */
+  live(lane: string): Promise<boolean>;
+  /** Messages still waiting on (or held for) the lane's own destination. */
+  pending(lane: string): Promise<number>;
+  /** Publishes `id` with a raw marker header value, bypassing graylane (adversarial rows). */
+  publishRaw(id: string, marker: unknown): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What a broker test file provides. */
+export interface BrokerDriver {
+  readonly broker: 'nats' | 'amqp' | 'bullmq';
+  /** Connection string the child consumer fixture understands. */
+  readonly url: string;
+  /** A fresh logical queue `name` (set up, empty). */
+  open(name: string): Promise<LaneQueue>;
+  /** Adversarial rows this carrier can transport. */
+  readonly cases: readonly MarkerCase[];
+}
+
+let counter = 0;
+const fresh = (prefix: string): string => `${prefix}${process.pid}x${++counter}`.toUpperCase();
+
+/**
+ * The issue-18 "must show" scenarios, the same for every broker (MQ-01 … MQ-07). The broker
+ * itself is started by the test file (`start`), on loopback, and stopped after.
+ */
+export function laneSuite(
+  start: () => Promise<{ driver: BrokerDriver; stop(): Promise<void> }>,
+): void {
+  let driver: BrokerDriver;
+  let stop: (() => Promise<void>) | undefined;
+  let echo: Awaited<ReturnType<typeof startEcho>>;
+
+  beforeAll(async () => {
+    const started = await start();
+    driver = started.driver;
+    stop = started.stop;
+    echo = await startEcho();
+  }, 120_000);
+  afterAll(async () => {
+    await echo?.close();
+    await stop?.();
+  }, 60_000);
+
+  describe('lanes', () => {
+    it('MQ-01 OTB-05 producer in lane beta → beta consumer sees beta → its outbound HTTP call carries beta', async () => {
+      const q = await driver.open(fresh('carry'));
+      const seen: Seen[] = [];
+      const stable = await q.consume('stable', recorder('stable', seen, echo));
+      const beta = await q.consume('beta', recorder('beta', seen, echo));
+      await until(() => q.live('beta'));
+      await runWithGray('beta', () => q.publish('m-beta'));
+      await q.publish('m-none');
+      await runWithGray('stable', () => q.publish('m-stable'));
+      await until(() => seen.length === 3);
+      const by = new Map(seen.map((s) => [s.id, s]));
+      expect(by.get('m-beta')).toMatchObject({ consumer: 'beta', version: 'beta' });
+      expect(by.get('m-none')).toMatchObject({ consumer: 'stable', version: 'stable' });
+      expect(by.get('m-stable')).toMatchObject({ consumer: 'stable', version: 'stable' });
+      expect(echo.seen.find((r) => r.path === '/m-beta')?.marker).toBe('beta');
+      expect(echo.seen.find((r) => r.path === '/m-stable')?.marker).toBe('stable');
+      await Promise.all([stable.close(), beta.close()]);
+      await q.close();
+    });
+
+    it('MQ-02 lane fallback: with no beta consumer alive the stable consumer processes beta messages, marker kept', async () => {
+      const q = await driver.open(fresh('fallback'));
+      const seen: Seen[] = [];
+      const stable = await q.consume('stable', recorder('stable', seen, echo));
+      const before = fallbacks();
+      await runWithGray('beta', () => q.publishMany(['f1', 'f2', 'f3']));
+      await until(() => seen.length === 3);
+      expect(seen.every((s) => s.consumer === 'stable' && s.version === 'beta')).toBe(true);
+      expect(echo.seen.filter((r) => /^\/f\d$/.test(r.path)).map((r) => r.marker)).toEqual([
+        'beta',
+        'beta',
+        'beta',
+      ]);
+      expect(fallbacks() - before).toBe(3);
+      expect(await q.pending('beta')).toBe(0);
+      await stable.close();
+      await q.close();
+    });
+
+    it('MQ-03 a beta consumer starting mid-stream receives the new beta messages', async () => {
+      const q = await driver.open(fresh('midstart'));
+      const seen: Seen[] = [];
+      const stable = await q.consume('stable', recorder('stable', seen));
+      await runWithGray('beta', () => q.publishMany(['early-1', 'early-2']));
+      await until(() => seen.length === 2);
+      const beta = await q.consume('beta', recorder('beta', seen));
+      await until(() => q.live('beta'));
+      // Producers reuse a liveness answer for the probe interval; wait that long once.
+      await new Promise((r) => setTimeout(r, 400));
+      const late = Array.from({ length: 20 }, (_, i) => `late-${i}`);
+      await runWithGray('beta', () => q.publishMany(late));
+      await until(() => seen.length === 22);
+      expect(
+        seen.filter((s) => s.id.startsWith('early')).every((s) => s.consumer === 'stable'),
+      ).toBe(true);
+      expect(seen.filter((s) => s.id.startsWith('late')).map((s) => s.consumer)).toEqual(
+        late.map(() => 'beta'),
+      );
+      expect(seen.every((s) => s.version === 'beta')).toBe(true);
+      await Promise.all([stable.close(), beta.close()]);
+      await q.close();
+    });
+
+    it('MQ-04 a beta consumer killed mid-stream (SIGKILL): no message lost, none stranded', async () => {
+      const name = fresh('killed');
+      const q = await driver.open(name);
+      const seen: Seen[] = [];
+      const stable = await q.consume('stable', recorder('stable', seen));
+      const child = await forkConsumer(driver.broker, driver.url, name, 'beta', 20);
+      try {
+        await until(() => q.live('beta'));
+        await new Promise((r) => setTimeout(r, 400));
+        const first = Array.from({ length: 200 }, (_, i) => `k-${i}`);
+        await runWithGray('beta', () => q.publishMany(first));
+        await until(() => child.seen.length >= 10);
+        await child.kill();
+        const after = Array.from({ length: 100 }, (_, i) => `k-after-${i}`);
+        for (const id of after) await runWithGray('beta', () => q.publish(id));
+        const all = [...first, ...after];
+        const ids = (): Set<string> =>
+          new Set([...child.seen.map((s) => s.id), ...seen.map((s) => s.id)]);
+        await until(() => ids().size === all.length, 45_000);
+        await until(async () => (await q.pending('beta')) === 0, 20_000);
+        expect([...ids()].sort()).toEqual([...all].sort());
+        expect([...child.seen, ...seen].every((s) => s.version === 'beta')).toBe(true);
+        expect(seen.every((s) => s.consumer === 'stable')).toBe(true);
+        expect(await q.live('beta')).toBe(false);
+      } finally {
+        await child.kill();
+        await stable.close();
+        await q.close();
+      }
+    }, 90_000);
+
+    it('MQ-05 I7 10,000 messages with random lanes (batch publish): 0 mismatches', async () => {
+      const q = await driver.open(fresh('tenk'));
+      const got = new Map<string, Seen>();
+      const dupes: string[] = [];
+      const onto = (consumer: string) => async (id: string) => {
+        if (got.has(id)) dupes.push(id);
+        got.set(id, { id, consumer, version: getGrayVersion() });
+      };
+      const stable = await q.consume('stable', onto('stable'));
+      const beta = await q.consume('beta', onto('beta'));
+      await until(() => q.live('beta'));
+      await new Promise((r) => setTimeout(r, 400));
+      const lanes = randomLanes(10_000);
+      const byLane = new Map<string, string[]>([
+        ['stable', []],
+        ['beta', []],
+      ]);
+      lanes.forEach((lane, i) => byLane.get(lane)?.push(`t-${i}-${lane}`));
+      const chunks = (ids: string[]): string[][] =>
+        Array.from({ length: Math.ceil(ids.length / 500) }, (_, i) =>
+          ids.slice(i * 500, i * 500 + 500),
+        );
+      // Both lanes interleaved, 500 messages in flight per lane at a time.
+      await Promise.all(
+        [...byLane].map(async ([lane, ids]) => {
+          for (const chunk of chunks(ids)) await runWithGray(lane, () => q.publishMany(chunk));
+        }),
+      );
+      await until(() => got.size === 10_000, 60_000);
+      const mismatches = [...got].filter(
+        ([id, s]) => !id.endsWith(`-${s.version}`) || s.consumer !== s.version,
+      );
+      expect(mismatches).toEqual([]);
+      expect(dupes).toEqual([]);
+      await Promise.all([stable.close(), beta.close()]);
+      await q.close();
+    }, 120_000);
+
+    it('MQ-06 I1 adversarial message markers → default version with a reason, consumer never throws', async () => {
+      const q = await driver.open(fresh('adversarial'));
+      const decisions = new Map<string, string>();
+      const stable = await q.consume('stable', async (id) => {
+        const d = getGrayDecision();
+        decisions.set(id, `${d?.version}/${d?.reason}`);
+      });
+      const rows = driver.cases;
+      for (const [i, row] of rows.entries()) await q.publishRaw(`a-${i}`, row.value);
+      await until(() => decisions.size === rows.length);
+      const wrong = rows
+        .map((row, i) => ({
+          name: row.name,
+          want: `stable/${row.reason}`,
+          got: decisions.get(`a-${i}`),
+        }))
+        .filter((r) => r.want !== r.got);
+      expect(wrong).toEqual([]);
+      await stable.close();
+      await q.close();
+    });
+  });
+}
+
+function fallbacks(): number {
+  return queueStats()
+    .fallbacks.filter((r) => r.wanted === 'beta' && r.served === 'stable')
+    .reduce((n, r) => n + r.count, 0);
+}
