@@ -17,6 +17,8 @@ export {
   MAX_CONFIG_BYTES,
   MAX_CONFIG_DEPTH,
   MAX_COOKIE_MAX_AGE_SECONDS,
+  MIN_HMAC_KEY_BYTES,
+  MAX_SIGNED_SUBJECT_LENGTH,
   MAX_RAW_MARKER_BYTES,
   MAX_REGEX_PATTERN_LENGTH,
   MAX_REGEX_SUBJECT_LENGTH,
@@ -74,6 +76,59 @@ export { readCookie } from './markers/cookie.js';
 export { readQueryParam } from './markers/query.js';
 export { readBaggageMember, removeBaggageMember, setBaggageMember } from './markers/baggage.js';
 export type { KeyRead } from './markers/read.js';
+
+export { decodeBase64Url, encodeBase64Url } from './signed/base64url.js';
+export { constantTimeEqual, utf8Encode } from './signed/bytes.js';
+export { compileSigningKeys, signingKeyBytes } from './signed/keys.js';
+export type { KeyMaterial, KeyRing } from './signed/keys.js';
+export {
+  KID_PATTERN,
+  formatSignedToken,
+  isSignableSubject,
+  parseSignedToken,
+  signedPayload,
+} from './signed/token.js';
+export type { ParsedSignedToken, SignedToken } from './signed/token.js';
+export { finishSignedCheck, verifySignedToken } from './signed/verify.js';
+export type {
+  HmacSha256,
+  SignedCheckOptions,
+  SignedTokenResult,
+  VerifySignedTokenOptions,
+} from './signed/verify.js';
+export { signToken } from './signed/sign.js';
+export type { SignTokenInput } from './signed/sign.js';
+
+export { createInboundEngine } from './inbound/engine.js';
+export type {
+  InboundCounters,
+  InboundEngine,
+  InboundOutcome,
+  InboundPlatform,
+  PreparedInbound,
+  SignatureCheck,
+} from './inbound/engine.js';
+export { fromFetchRequest, hostOnly } from './inbound/carrier.js';
+export type { FetchRequestLike, InboundCarrier } from './inbound/carrier.js';
+export { resolveInboundOptions } from './inbound/resolve.js';
+export type { ResolvePlatform, ResolvedInbound, ResolvedSticky } from './inbound/resolve.js';
+export type {
+  GrayAttributes,
+  InboundOptions,
+  MarkerNames,
+  StickyOptions,
+  TrustMode,
+} from './inbound/types.js';
+export { formatSetCookie, isSafeCookieValue } from './inbound/cookies.js';
+export type { PendingSignedCookie } from './inbound/sticky.js';
+export { debugHeaderValue } from './inbound/debug.js';
+export {
+  DEBUG_HEADER,
+  DEFAULT_HEADER,
+  DEFAULT_MARKER_KEY,
+  DEFAULT_SIGNED_TTL_SECONDS,
+  DEFAULT_STICKY_MAX_AGE_SECONDS,
+} from './inbound/defaults.js';
 
 export { createAllowlist, shouldPropagate } from './propagation/allowlist.js';
 export type { AllowEntry, Allowlist, PropagationPolicy } from './propagation/allowlist.js';

@@ -9,6 +9,10 @@ export const MAX_VERSION_LENGTH = 32;
 export const MAX_RAW_MARKER_BYTES = 64;
 /** Signed markers (`version.exp.kid.sig`) get a larger, still bounded, budget (HDR-13). */
 export const MAX_SIGNED_MARKER_BYTES = 256;
+/** HMAC keys shorter than this are refused at construction (RFC 2104 §3: at least L/2 bytes). */
+export const MIN_HMAC_KEY_BYTES = 16;
+/** Subjects bound into a signed marker: bounded like bucketing subjects, well under the token budget. */
+export const MAX_SIGNED_SUBJECT_LENGTH = 256;
 /** W3C baggage / OTel `baggage/constants.ts`: total header size. */
 export const BAGGAGE_MAX_TOTAL_LENGTH = 8192;
 /** W3C baggage / OTel: members per header. */

@@ -41,4 +41,24 @@ describe('built core bundle', () => {
     // shouldPropagate fails closed where the realm has no URL implementation.
     expect(run(mod.exports)).toBe('weight,valid,value,value,2,number,false');
   });
+
+  it('runs the inbound engine and verifies a signed marker in a bare ES2022 realm', () => {
+    const code = readFileSync(dist('index.cjs'), 'utf8');
+    const realm = vm.createContext({});
+    const mod = { exports: {} as Record<string, unknown> };
+    vm.runInContext(`(function (module, exports) { ${code}\n })`, realm)(mod, mod.exports);
+    const run = vm.runInContext(
+      `(function (core) {
+        const engine = core.createInboundEngine({ config: { versions: ['stable', 'beta'], default: 'stable' }, trust: 'signed',
+          keys: { k1: 'a-signing-key-of-at-least-32-byte' }, now: () => 1800000000000 }, { randomId: () => 'id' });
+        const headers = { 'x-gray-id': 'beta.1800003600.k1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' };
+        const carrier = { header: (n) => headers[n], headers, method: 'GET', url: '/', host: 'a', secure: false, remoteAddress: undefined };
+        const prepared = engine.prepare(carrier, null);
+        const out = engine.complete(prepared, [false]);
+        return [prepared.signatureChecks.length, out.decision.reason, core.encodeBase64Url(core.utf8Encode('灰'))].join(',');
+      })`,
+      realm,
+    );
+    expect(run(mod.exports)).toBe('1,bad_signature,54Gw');
+  });
 });

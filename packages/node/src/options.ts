@@ -1,75 +1,11 @@
-import type {
-  AllowEntry,
-  ConfigDocument,
-  ConfigStore,
-  Decision,
-  GrayConfig,
-  MarkerSource,
-} from '@graylane/core';
 import type { IncomingMessage } from 'node:http';
+import type { InboundOptions } from '@graylane/core';
 
-/** How far client-supplied markers are trusted (issue 3, RELIABILITY §1 HDR-13/HDR-14). */
-export type TrustMode = 'open' | 'signed' | 'edge';
+export type { GrayAttributes, MarkerNames, StickyOptions, TrustMode } from '@graylane/core';
 
-/** Attribute values a caller supplies for rules (e.g. `userId` from authentication). */
-export type GrayAttributes = Record<string, string | number | boolean | undefined>;
-
-/** Marker carrier names. `false` switches a carrier off. */
-export interface MarkerNames {
-  /** Header name, case-insensitive. Default `x-gray-id`. */
-  readonly header?: string;
-  /** Cookie name. Default `gray`. */
-  readonly cookie?: string | false;
-  /** Query parameter. Default `gray` in `open` mode, signed tokens only in `signed`, off in `edge`. */
-  readonly query?: string | false;
-  /** W3C baggage key, read inbound and written outbound. Default `gray`. */
-  readonly baggage?: string | false;
-}
-
-/** Sticky-assignment cookies. */
-export interface StickyOptions {
-  /** Write the version cookie after a weighted (or re-decided) assignment. Default `true`. */
-  readonly cookie?: boolean;
-  /**
-   * Anonymous subject cookie for `bucketBy: "cookie:NAME"` splits. Default: every cookie name
-   * used by a split in the config; a string limits it to that name; `false` turns it off.
-   */
-  readonly subjectCookie?: string | false;
-  /** Clamped to 30 days. Default 30 days. */
-  readonly maxAgeSeconds?: number;
-  /** `auto` (default): `Secure` when the request arrived over TLS. */
-  readonly secure?: boolean | 'auto';
-  /** Default `true`. */
-  readonly httpOnly?: boolean;
-}
-
-/** Options of {@link createGraylane}. One object, defaults in `resolveOptions`. */
-export interface GraylaneOptions {
-  /** A parsed config, a document (object or JSON text), or a config store. */
-  readonly config: GrayConfig | ConfigDocument | string | ConfigStore;
-  /** Default `open`. */
-  readonly trust?: TrustMode;
-  /** `signed` mode: key id → HMAC-SHA256 key. The first entry signs sticky cookies. */
-  readonly keys?: Readonly<Record<string, string | Uint8Array>>;
-  /** `signed` mode: the key id that signs sticky cookies. Default: the first key. */
-  readonly signingKid?: string;
-  /** `signed` mode: the subject a token must be bound to (e.g. the user id). */
-  readonly subject?: (req: IncomingMessage) => string | undefined;
-  /** `edge` mode: peers (exact remote addresses) whose markers are honoured as in `open`. */
-  readonly trustedProxies?: readonly string[];
-  readonly markers?: MarkerNames;
-  /** Default `['header', 'cookie', 'query', 'baggage']`. */
-  readonly precedence?: readonly MarkerSource[];
-  /** Caller attributes for rules (`attrs.userId`). Errors are caught and mean "no attributes". */
-  readonly attributes?: (req: IncomingMessage) => GrayAttributes | undefined;
-  /** Outbound targets that receive the marker. Default: none. */
-  readonly allowHosts?: readonly AllowEntry[];
-  /** Sticky cookies. Default off; `true` means the defaults of {@link StickyOptions}. */
-  readonly sticky?: boolean | StickyOptions;
-  /** Adds an `X-Gray-Decision` response header. Default `false`; never enable it by default in production. */
-  readonly debugHeader?: boolean;
-  /** Called once per decided request; errors are caught. */
-  readonly onDecision?: (decision: Decision, req: IncomingMessage) => void;
-  /** Server clock for rule time windows (epoch ms). Default `Date.now`. */
-  readonly now?: () => number;
-}
+/**
+ * Options of {@link createGraylane}: core's inbound options with Node's `IncomingMessage` handed
+ * to `attributes`, `subject` and `onDecision`. One object; defaults are applied in one place
+ * (core's `resolveInboundOptions`).
+ */
+export type GraylaneOptions = InboundOptions<IncomingMessage>;

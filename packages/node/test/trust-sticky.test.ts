@@ -184,7 +184,7 @@ describe('sticky cookies', () => {
   });
 
   it('Secure is added automatically on TLS (auto)', async () => {
-    const { formatSetCookie } = await import('../src/inbound/cookies.js');
+    const { formatSetCookie } = await import('@graylane/core');
     const sticky = {
       cookie: true,
       subjectCookie: undefined,

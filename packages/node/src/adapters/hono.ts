@@ -5,11 +5,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { runInRequestContext } from '../inbound/bind.js';
-import {
-  fromFetchRequest,
-  fromIncomingMessage,
-  type FetchRequestLike,
-} from '../inbound/carrier.js';
+import { fromFetchRequest, type FetchRequestLike } from '@graylane/core';
+import { fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
 import { applyOutcome } from '../inbound/node-response.js';
 import type { GrayAttributes, GraylaneOptions } from '../options.js';

@@ -1,17 +1,11 @@
 import { RE2JS } from 're2js';
-import {
-  createConfigStore,
-  createRe2Engine,
-  isConfigStore,
-  type ConfigStore,
-  type RegexEngine,
-} from '@graylane/core';
-import type { GraylaneOptions } from '../options.js';
+import { createRe2Engine, type RegexEngine } from '@graylane/core';
 
 let engine: RegexEngine | undefined;
 
 /**
  * The regex engine Node uses for `regex` rules: RE2JS (linear time, RELIABILITY design rule 4).
+ * The inbound engine passes it to core, which builds the config store from `options.config`.
  *
  * @example
  * ```ts
@@ -21,10 +15,4 @@ let engine: RegexEngine | undefined;
 export function nodeRegexEngine(): RegexEngine {
   engine ??= createRe2Engine(RE2JS);
   return engine;
-}
-
-/** @internal Turns the `config` option into a store; throws `INVALID_CONFIG` on a bad document. */
-export function resolveStore(config: GraylaneOptions['config']): ConfigStore {
-  if (isConfigStore(config)) return config;
-  return createConfigStore({ initial: config, regex: nodeRegexEngine() });
 }

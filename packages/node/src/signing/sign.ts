@@ -1,6 +1,5 @@
-import { GraylaneError, isVersionLabel } from '@graylane/core';
-import { DEFAULT_SIGNED_TTL_SECONDS, MAX_SIGNED_SUBJECT_LENGTH } from '../limits.js';
-import { hmac, payload } from './hmac.js';
+import { DEFAULT_SIGNED_TTL_SECONDS, GraylaneError, signToken } from '@graylane/core';
+import { nodeHmac } from './hmac.js';
 import { keyBytes, type KeyMaterial } from './keys.js';
 
 /** Options of {@link signMarker}. */
@@ -19,8 +18,10 @@ export interface SignMarkerOptions {
 
 /**
  * Signs a version as a marker token `<version>.<exp>.<kid>.<base64url HMAC-SHA256>` for
- * `trust: 'signed'` servers (QA links, debug tokens, the CLI). Throws `INVALID_OPTIONS` on a
- * bad version, key, kid or ttl — it runs at configuration time, never per request.
+ * `trust: 'signed'` servers (QA links, debug tokens, the CLI). The format is core's
+ * (`@graylane/core` `spec/signed.json`), so the Web engine verifies these tokens too. Throws
+ * `INVALID_OPTIONS` on a bad version, key, kid, subject or ttl — it runs at configuration time,
+ * never per request.
  *
  * @example
  * ```ts
@@ -29,28 +30,19 @@ export interface SignMarkerOptions {
  * ```
  */
 export function signMarker(version: string, options: SignMarkerOptions): string {
-  if (!isVersionLabel(version)) {
-    throw new GraylaneError(
-      'INVALID_OPTIONS',
-      `signMarker: ${JSON.stringify(String(version)).slice(0, 40)} is not a version label`,
-    );
-  }
   const key = keyBytes(options.kid, options.key);
   const ttl = options.ttlSeconds ?? DEFAULT_SIGNED_TTL_SECONDS;
   if (!Number.isInteger(ttl) || ttl <= 0) {
     throw new GraylaneError('INVALID_OPTIONS', 'signMarker: ttlSeconds must be a positive integer');
   }
-  const subject = options.subject;
-  if (
-    subject !== undefined &&
-    (subject.length === 0 || subject.length > MAX_SIGNED_SUBJECT_LENGTH)
-  ) {
+  const exp = Math.floor((options.now ?? Date.now)() / 1000) + ttl;
+  try {
+    return signToken({ version, exp, kid: options.kid, key, subject: options.subject }, nodeHmac);
+  } catch (cause) {
     throw new GraylaneError(
       'INVALID_OPTIONS',
-      `signMarker: subject must be 1–${MAX_SIGNED_SUBJECT_LENGTH} characters`,
+      `signMarker: ${(cause as Error).message.replace(/^\[graylane\] sign: /, '')}`,
+      { cause },
     );
   }
-  const exp = Math.floor((options.now ?? Date.now)() / 1000) + ttl;
-  const sig = hmac(key, payload(version, exp, options.kid, subject)).toString('base64url');
-  return `${version}.${exp}.${options.kid}.${sig}`;
 }

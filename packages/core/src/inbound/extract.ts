@@ -1,30 +1,40 @@
-import {
-  MAX_SIGNED_MARKER_BYTES,
-  VERSION_PATTERN,
-  parseMarker,
-  readBaggageMember,
-  readCookie,
-  readQueryParam,
-  trimOws,
-  type GrayConfig,
-  type KeyRead,
-  type MarkerRejection,
-  type MarkerSource,
-  type RejectedMarker,
-} from '@graylane/core';
-import { verifyMarker } from '../signing/verify.js';
+import type { GrayConfig } from '../config/types.js';
+import { MAX_SIGNED_MARKER_BYTES } from '../limits.js';
+import { readBaggageMember } from '../markers/baggage.js';
+import { readCookie } from '../markers/cookie.js';
+import { parseMarker, trimOws } from '../markers/parse.js';
+import { readQueryParam } from '../markers/query.js';
+import type { KeyRead } from '../markers/read.js';
+import type { MarkerRejection, MarkerSource } from '../reasons.js';
+import type { RejectedMarker } from '../rules/types.js';
+import { finishSignedCheck } from '../signed/verify.js';
+import { isSignableSubject, parseSignedToken, signedPayload } from '../signed/token.js';
+import type { SignedToken } from '../signed/token.js';
+import { VERSION_PATTERN } from '../version.js';
 import type { InboundCarrier } from './carrier.js';
-import type { ResolvedOptions } from './resolve.js';
+import type { ResolvedInbound } from './resolve.js';
 
 /** The marker found on a request, and what was ignored on the way. */
 export interface Extraction {
   readonly version: string | undefined;
   readonly source: MarkerSource | undefined;
+  /** Signed mode: the accepted token's expiry (epoch ms) and key id. */
+  readonly token: { readonly expiresAt: number; readonly kid: string } | undefined;
   /** The first ignored marker (reported as the decision reason if the default is served). */
   readonly rejected: RejectedMarker | undefined;
   /** Every ignored marker, in precedence order (each one counted). */
   readonly rejections: readonly RejectedMarker[];
 }
+
+/**
+ * Checks one MAC: true when `signature` is HMAC-SHA256(`key`, `data`). Synchronous; an async
+ * platform answers from results it awaited beforehand (see the engine's `prepare`/`complete`).
+ */
+export type MacCheck = (
+  token: SignedToken,
+  key: Uint8Array<ArrayBuffer>,
+  data: Uint8Array<ArrayBuffer>,
+) => boolean;
 
 /** Per-request trust inputs. */
 export interface TrustContext {
@@ -33,9 +43,13 @@ export interface TrustContext {
   /** The subject signed tokens must be bound to (signed mode). */
   readonly subject: string | undefined;
   readonly now: number;
+  readonly checkMac: MacCheck;
 }
 
-type Outcome = { ok: true; version: string } | { ok: false; reason: MarkerRejection } | undefined;
+type Outcome =
+  | { ok: true; version: string; token?: { expiresAt: number; kid: string } }
+  | { ok: false; reason: MarkerRejection }
+  | undefined;
 
 /**
  * Reads the marker following the precedence order. Bounded (core's readers cap every carrier
@@ -44,7 +58,7 @@ type Outcome = { ok: true; version: string } | { ok: false; reason: MarkerReject
  */
 export function extract(
   carrier: InboundCarrier,
-  opts: ResolvedOptions<never>,
+  opts: ResolvedInbound<never>,
   config: GrayConfig,
   trust: TrustContext,
 ): Extraction {
@@ -58,16 +72,28 @@ export function extract(
     }
     if (outcome === undefined) continue;
     if (outcome.ok)
-      return { version: outcome.version, source, rejected: rejections[0], rejections };
+      return {
+        version: outcome.version,
+        source,
+        token: outcome.token,
+        rejected: rejections[0],
+        rejections,
+      };
     rejections.push({ source, reason: outcome.reason });
   }
-  return { version: undefined, source: undefined, rejected: rejections[0], rejections };
+  return {
+    version: undefined,
+    source: undefined,
+    token: undefined,
+    rejected: rejections[0],
+    rejections,
+  };
 }
 
 function readSource(
   source: MarkerSource,
   carrier: InboundCarrier,
-  opts: ResolvedOptions<never>,
+  opts: ResolvedInbound<never>,
   config: GrayConfig,
   trust: TrustContext,
 ): Outcome {
@@ -98,7 +124,7 @@ function readSource(
 function keyed(
   read: KeyRead,
   config: GrayConfig,
-  opts: ResolvedOptions<never>,
+  opts: ResolvedInbound<never>,
   trust: TrustContext,
 ): Outcome {
   switch (read.kind) {
@@ -131,24 +157,27 @@ function plain(raw: string | readonly string[], config: GrayConfig): Outcome {
 function signed(
   raw: string | undefined,
   config: GrayConfig,
-  opts: ResolvedOptions<never>,
+  opts: ResolvedInbound<never>,
   trust: TrustContext,
 ): Outcome {
   if (raw === undefined) return { ok: false, reason: 'ambiguous' };
   if (raw.length > MAX_SIGNED_MARKER_BYTES) return { ok: false, reason: 'too_long' };
-  const token = trimOws(raw);
-  if (token === '') return undefined;
-  if (token.includes(',')) return { ok: false, reason: 'ambiguous' };
+  const text = trimOws(raw);
+  if (text === '') return undefined;
+  if (text.includes(',')) return { ok: false, reason: 'ambiguous' };
   // A bare, well-formed label is a client hint this mode does not honour.
-  if (VERSION_PATTERN.test(token)) return { ok: false, reason: 'untrusted' };
-  if (!opts.keys) return { ok: false, reason: 'bad_signature' };
-  const result = verifyMarker(token, {
-    keys: opts.keys,
-    versions: config,
-    subject: trust.subject,
-    now: () => trust.now,
-  });
-  return result.ok ? { ok: true, version: result.version } : { ok: false, reason: result.reason };
+  if (VERSION_PATTERN.test(text)) return { ok: false, reason: 'untrusted' };
+  const parsed = parseSignedToken(text);
+  if (!parsed.ok) return parsed;
+  const t = parsed.token;
+  const key = opts.keys?.get(t.kid);
+  if (key === undefined || !isSignableSubject(trust.subject))
+    return { ok: false, reason: 'bad_signature' };
+  const mac = trust.checkMac(t, key, signedPayload(t.version, t.exp, t.kid, trust.subject));
+  const result = finishSignedCheck(t, mac, { versions: config, now: () => trust.now });
+  return result.ok
+    ? { ok: true, version: result.version, token: { expiresAt: result.expiresAt, kid: t.kid } }
+    : result;
 }
 
 /** One header value, or undefined when the platform delivered several (ambiguous). */
@@ -161,7 +190,8 @@ function isBlank(raw: string | readonly string[]): boolean {
   return typeof raw === 'string' ? trimOws(raw) === '' : raw.length === 0;
 }
 
-function search(url: string | undefined): string | undefined {
+/** The query string of a request-line URL, without the `?`. */
+export function search(url: string | undefined): string | undefined {
   if (typeof url !== 'string') return undefined;
   const q = url.indexOf('?');
   return q === -1 ? undefined : url.slice(q + 1);

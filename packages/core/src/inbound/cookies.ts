@@ -6,19 +6,27 @@ const SECURE_PREFIXES = ['__Host-', '__Secure-'];
 /**
  * Formats one `Set-Cookie` value with the safe attributes: `Path=/`, `Max-Age` ≤ 30 days,
  * `SameSite=Lax`, `HttpOnly` unless disabled, `Secure` on TLS (or always, or for prefixed names).
- * `value` must already be a safe cookie-octet string (a version, a signed token or a UUID).
+ * `value` must already be a safe cookie-octet string (a version, a signed token or an id);
+ * `maxAgeSeconds` overrides the sticky lifetime (never upwards: the caller clamps).
+ *
+ * @example
+ * ```ts
+ * formatSetCookie('gray', 'beta', resolved.sticky, true);
+ * // 'gray=beta; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly; Secure'
+ * ```
  */
 export function formatSetCookie(
   name: string,
   value: string,
   sticky: ResolvedSticky,
   tls: boolean,
+  maxAgeSeconds: number = sticky.maxAgeSeconds,
 ): string {
   const secure =
     sticky.secure === true ||
     (sticky.secure === 'auto' && tls) ||
     SECURE_PREFIXES.some((p) => name.startsWith(p));
-  let out = `${name}=${value}; Path=/; Max-Age=${sticky.maxAgeSeconds}; SameSite=Lax`;
+  let out = `${name}=${value}; Path=/; Max-Age=${maxAgeSeconds}; SameSite=Lax`;
   if (sticky.httpOnly) out += '; HttpOnly';
   if (secure) out += '; Secure';
   return out;
@@ -27,7 +35,15 @@ export function formatSetCookie(
 /** Cookie values we write: versions, signed tokens, UUIDs — never request-derived text (CK-07). */
 const COOKIE_VALUE = /^[A-Za-z0-9._-]{1,256}$/;
 
-/** True when `value` may be written into a `Set-Cookie` header. */
+/**
+ * True when `value` may be written into a `Set-Cookie` header.
+ *
+ * @example
+ * ```ts
+ * isSafeCookieValue('beta');       // true
+ * isSafeCookieValue('beta\r\nX:'); // false
+ * ```
+ */
 export function isSafeCookieValue(value: string): boolean {
   return COOKIE_VALUE.test(value);
 }

@@ -1,7 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { readCookie, readQueryParam, type GrayConfig, type GrayRequest } from '@graylane/core';
-import type { GrayAttributes } from '../options.js';
+import type { GrayConfig } from '../config/types.js';
+import { readCookie } from '../markers/cookie.js';
+import { readQueryParam } from '../markers/query.js';
+import type { GrayRequest } from '../rules/types.js';
 import type { InboundCarrier } from './carrier.js';
+import type { GrayAttributes } from './types.js';
 
 /** Subject ids minted for this request (cookie name → id), to be persisted as cookies. */
 export type MintedSubjects = Map<string, string>;
@@ -9,7 +11,8 @@ export type MintedSubjects = Map<string, string>;
 /**
  * Builds the rule-evaluation view of a request. Cookies and query parameters are read lazily,
  * only when a rule asks (bounded by core's readers). For `bucketBy: "cookie:NAME"` names in
- * `subjectCookies`, a missing cookie gets a fresh anonymous id (sticky assignment).
+ * `subjectCookies`, a missing cookie gets a fresh anonymous id from `randomId` (sticky
+ * assignment).
  */
 export function grayRequest(
   carrier: InboundCarrier,
@@ -17,6 +20,7 @@ export function grayRequest(
   now: number,
   subjectCookies: ReadonlySet<string> | undefined,
   minted: MintedSubjects,
+  randomId: () => string,
 ): GrayRequest {
   const url = carrier.url;
   const q = typeof url === 'string' ? url.indexOf('?') : -1;
@@ -33,7 +37,7 @@ export function grayRequest(
       if (r.kind !== 'absent' || !subjectCookies?.has(name)) return undefined;
       let id = minted.get(name);
       if (id === undefined) {
-        id = randomUUID();
+        id = randomId();
         minted.set(name, id);
       }
       return id;

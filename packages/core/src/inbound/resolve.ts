@@ -1,19 +1,14 @@
-import { validateHeaderName } from 'node:http';
-import type { Buffer } from 'node:buffer';
-import {
-  GraylaneError,
-  MARKER_SOURCES,
-  MAX_COOKIE_MAX_AGE_SECONDS,
-  createAllowlist,
-  type Allowlist,
-  type ConfigStore,
-  type Decision,
-  type MarkerSource,
-} from '@graylane/core';
-import { resolveStore } from '../config/store.js';
-import { DEFAULT_HEADER, DEFAULT_MARKER_KEY, DEFAULT_STICKY_MAX_AGE_SECONDS } from '../limits.js';
-import type { GrayAttributes, GraylaneOptions, TrustMode } from '../options.js';
-import { compileKeyRing, type CompiledKeys } from '../signing/verify.js';
+import { GraylaneError } from '../errors.js';
+import { MAX_COOKIE_MAX_AGE_SECONDS } from '../limits.js';
+import { createAllowlist, type Allowlist } from '../propagation/allowlist.js';
+import { MARKER_SOURCES, type MarkerSource } from '../reasons.js';
+import type { RegexEngine } from '../regex.js';
+import type { Decision } from '../rules/types.js';
+import { compileSigningKeys } from '../signed/keys.js';
+import { createConfigStore, isConfigStore } from '../store/store.js';
+import type { ConfigStore } from '../store/types.js';
+import { DEFAULT_HEADER, DEFAULT_MARKER_KEY, DEFAULT_STICKY_MAX_AGE_SECONDS } from './defaults.js';
+import type { GrayAttributes, InboundOptions, StickyOptions, TrustMode } from './types.js';
 
 /** Sticky settings with every default applied. */
 export interface ResolvedSticky {
@@ -24,13 +19,14 @@ export interface ResolvedSticky {
   readonly httpOnly: boolean;
 }
 
-/** Options with every default applied, validated once at construction. */
-export interface ResolvedOptions<R> {
+/** Inbound options with every default applied, validated once at construction. */
+export interface ResolvedInbound<R> {
   readonly store: ConfigStore;
   readonly trust: TrustMode;
-  readonly keys: CompiledKeys | undefined;
+  /** Validated key bytes by key id (signed mode); the first entry is the default signer. */
+  readonly keys: ReadonlyMap<string, Uint8Array<ArrayBuffer>> | undefined;
   readonly signingKid: string | undefined;
-  readonly signingKey: Buffer | undefined;
+  /** Lower-cased marker header name. */
   readonly header: string;
   readonly cookie: string | false;
   readonly query: string | false;
@@ -46,15 +42,33 @@ export interface ResolvedOptions<R> {
   readonly now: () => number;
 }
 
-/** Options as the engine takes them: callbacks receive whatever request object the adapter has. */
-export type EngineOptions<R> = Omit<GraylaneOptions, 'attributes' | 'subject' | 'onDecision'> & {
-  readonly attributes?: ((req: R) => GrayAttributes | undefined) | undefined;
-  readonly subject?: ((req: R) => string | undefined) | undefined;
-  readonly onDecision?: ((decision: Decision, req: R) => void) | undefined;
-};
+/** What option resolution needs from the platform. */
+export interface ResolvePlatform {
+  /** Header-name check. Default: the RFC 9110 `token` grammar. */
+  readonly isHeaderName?: ((name: string) => boolean) | undefined;
+  /** Regex engine used when `config` is a document with `regex` matchers. */
+  readonly regex?: RegexEngine | undefined;
+}
 
-/** @internal Applies defaults and validates; throws `INVALID_OPTIONS` / `INVALID_CONFIG`. */
-export function resolveOptions<R>(options: EngineOptions<R>): ResolvedOptions<R> {
+/** RFC 9110 §5.1 field names are `token`s. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Cookie, query and baggage names graylane accepts for its own carriers. */
+const CARRIER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Applies defaults and validates. Throws `INVALID_OPTIONS` (bad option) or `INVALID_CONFIG`
+ * (bad config document) — at construction, never per request.
+ *
+ * @example
+ * ```ts
+ * const resolved = resolveInboundOptions({ config, trust: 'edge' });
+ * resolved.query; // false: edge mode never reads the query marker
+ * ```
+ */
+export function resolveInboundOptions<R>(
+  options: InboundOptions<R>,
+  platform: ResolvePlatform = {},
+): ResolvedInbound<R> {
   if (typeof options !== 'object' || options === null || options.config === undefined) {
     throw bad('options.config is required');
   }
@@ -62,19 +76,18 @@ export function resolveOptions<R>(options: EngineOptions<R>): ResolvedOptions<R>
   if (trust !== 'open' && trust !== 'signed' && trust !== 'edge')
     throw bad(`unknown trust mode ${String(trust)}`);
   const markers = options.markers ?? {};
-  const keys = options.keys === undefined ? undefined : compileKeyRing(options.keys);
-  if (trust === 'signed' && (!keys || keys.keys.size === 0))
+  const keys = options.keys === undefined ? undefined : compileSigningKeys(options.keys);
+  if (trust === 'signed' && (!keys || keys.size === 0))
     throw bad('trust "signed" needs at least one key in options.keys');
-  const signingKid = options.signingKid ?? (keys ? [...keys.keys.keys()][0] : undefined);
-  if (signingKid !== undefined && keys && !keys.keys.has(signingKid))
+  const signingKid = options.signingKid ?? (keys ? [...keys.keys()][0] : undefined);
+  if (signingKid !== undefined && keys && !keys.has(signingKid))
     throw bad(`signingKid "${signingKid}" is not in options.keys`);
   return {
-    store: resolveStore(options.config),
+    store: resolveStore(options.config, platform.regex),
     trust,
     keys,
     signingKid,
-    signingKey: signingKid === undefined ? undefined : keys?.keys.get(signingKid),
-    header: headerName(markers.header ?? DEFAULT_HEADER),
+    header: headerName(markers.header ?? DEFAULT_HEADER, platform.isHeaderName),
     cookie: carrierName(markers.cookie, DEFAULT_MARKER_KEY, 'cookie'),
     query: carrierName(markers.query, trust === 'edge' ? false : DEFAULT_MARKER_KEY, 'query'),
     baggage: carrierName(markers.baggage, DEFAULT_MARKER_KEY, 'baggage'),
@@ -91,20 +104,23 @@ export function resolveOptions<R>(options: EngineOptions<R>): ResolvedOptions<R>
   };
 }
 
-function headerName(name: string): string {
-  try {
-    validateHeaderName(name);
-  } catch (cause) {
-    throw new GraylaneError(
-      'INVALID_OPTIONS',
-      `markers.header ${JSON.stringify(name)} is not a header name`,
-      { cause },
-    );
-  }
-  return name.toLowerCase();
+function resolveStore(
+  config: InboundOptions<never>['config'],
+  regex: RegexEngine | undefined,
+): ConfigStore {
+  return isConfigStore(config) ? config : createConfigStore({ initial: config, regex });
 }
 
-const CARRIER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+function headerName(name: string, check: ((name: string) => boolean) | undefined): string {
+  let ok: boolean;
+  try {
+    ok = typeof name === 'string' && TOKEN.test(name) && (check ? check(name) : true);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw bad(`markers.header ${JSON.stringify(name)} is not a header name`);
+  return name.toLowerCase();
+}
 
 function carrierName(
   value: string | false | undefined,
@@ -112,7 +128,7 @@ function carrierName(
   what: string,
 ): string | false {
   const name = value ?? fallback;
-  if (name !== false && !CARRIER_NAME.test(name))
+  if (name !== false && (typeof name !== 'string' || !CARRIER_NAME.test(name)))
     throw bad(`markers.${what} must match ${String(CARRIER_NAME)}`);
   return name;
 }
@@ -128,7 +144,7 @@ function precedence(value: readonly MarkerSource[] | undefined): readonly Marker
   return [...seen];
 }
 
-function sticky(value: GraylaneOptions['sticky']): ResolvedSticky | undefined {
+function sticky(value: boolean | StickyOptions | undefined): ResolvedSticky | undefined {
   if (value === undefined || value === false) return undefined;
   const o = value === true ? {} : value;
   const maxAge = o.maxAgeSeconds ?? DEFAULT_STICKY_MAX_AGE_SECONDS;

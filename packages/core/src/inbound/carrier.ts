@@ -1,0 +1,99 @@
+import type { RequestLookup } from '../rules/types.js';
+
+/**
+ * The request as the inbound engine reads it, independent of platform and framework. A
+ * platform builds one per request (Node: from `IncomingMessage`; Web: {@link fromFetchRequest}).
+ * Every member must be cheap and must not throw.
+ */
+export interface InboundCarrier {
+  /** A header by lower-case name, as the platform combined it. Must not throw. */
+  header(name: string): string | readonly string[] | undefined;
+  /** For rule matching: the header record (lower-case own keys) or a lookup. */
+  readonly headers: RequestLookup;
+  readonly method: string | undefined;
+  /** Path plus query string, as on the request line (`/a?b=c`). */
+  readonly url: string | undefined;
+  /** Host without the port, lower-cased. */
+  readonly host: string | undefined;
+  /** True when the request arrived over TLS (decides `Secure` on sticky cookies). */
+  readonly secure: boolean;
+  /** The peer address, for `trustedProxies` in edge mode. */
+  readonly remoteAddress: string | undefined;
+  /** Edge mode: remove the client's marker header so proxies do not forward it. */
+  strip?(name: string): void;
+}
+
+/** The structural part of a Fetch `Request` the engine reads. */
+export interface FetchRequestLike {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: { get(name: string): string | null };
+}
+
+interface UrlLike {
+  readonly pathname: string;
+  readonly search: string;
+  readonly hostname: string;
+  readonly protocol: string;
+}
+type UrlCtor = new (input: string) => UrlLike;
+
+/**
+ * Wraps a Fetch `Request` (Workers, Deno, Bun, Vercel Edge, hono) as a carrier. Duplicate
+ * headers arrive combined with `, ` (so a repeated marker header is ambiguous, HDR-07). Reads
+ * lazily; never throws.
+ *
+ * @example
+ * ```ts
+ * const carrier = fromFetchRequest(request, request.headers.get('cf-connecting-ip') ?? undefined);
+ * ```
+ */
+export function fromFetchRequest(req: FetchRequestLike, remoteAddress?: string): InboundCarrier {
+  const get = (name: string): string | undefined => {
+    try {
+      return req.headers.get(name) ?? undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const url = parseUrl(req.url);
+  return {
+    header: get,
+    headers: get,
+    method: req.method,
+    url: url ? `${url.pathname}${url.search}` : undefined,
+    host: url?.hostname,
+    secure: url?.protocol === 'https:',
+    remoteAddress,
+  };
+}
+
+function parseUrl(input: unknown): UrlLike | undefined {
+  const URLImpl = (globalThis as { URL?: UrlCtor }).URL;
+  if (!URLImpl || typeof input !== 'string') return undefined;
+  try {
+    return new URLImpl(input);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `Host` header without the port, lower-cased; IPv6 literals keep their brackets.
+ *
+ * @example
+ * ```ts
+ * hostOnly('API.example.com:8443'); // 'api.example.com'
+ * hostOnly('[::1]:80');             // '[::1]'
+ * ```
+ */
+export function hostOnly(host: string | undefined): string | undefined {
+  if (typeof host !== 'string' || host === '') return undefined;
+  const lower = host.toLowerCase();
+  if (lower.startsWith('[')) {
+    const end = lower.indexOf(']');
+    return end === -1 ? lower : lower.slice(0, end + 1);
+  }
+  const colon = lower.indexOf(':');
+  return colon === -1 ? lower : lower.slice(0, colon);
+}

@@ -1,0 +1,15 @@
+/**
+ * Inbound defaults shared by every platform (DESIGN.md "Defaults"), in one place so Node, the
+ * Web engine and rendered gateway configs agree.
+ */
+
+/** Default marker header. Header names are compared lower-cased. */
+export const DEFAULT_HEADER = 'x-gray-id';
+/** Default marker cookie, query parameter and baggage key. */
+export const DEFAULT_MARKER_KEY = 'gray';
+/** Opt-in debug response header (issue 3). */
+export const DEBUG_HEADER = 'X-Gray-Decision';
+/** Default sticky cookie lifetime: 30 days, the RELIABILITY cap. */
+export const DEFAULT_STICKY_MAX_AGE_SECONDS = 30 * 24 * 60 * 60;
+/** Default signed-marker lifetime (2 h): long enough for a session, short enough to rotate. */
+export const DEFAULT_SIGNED_TTL_SECONDS = 7200;

@@ -1,0 +1,269 @@
+import type { GrayConfig } from '../config/types.js';
+import { decide } from '../rules/evaluate.js';
+import type { Decision, DecisionSource } from '../rules/types.js';
+import type { DecisionReason, MarkerRejection, MarkerSource } from '../reasons.js';
+import { constantTimeEqual } from '../signed/bytes.js';
+import type { HmacSha256 } from '../signed/verify.js';
+import { isVersionLabel } from '../version.js';
+import type { InboundCarrier } from './carrier.js';
+import { debugHeaderValue } from './debug.js';
+import { extract, type MacCheck } from './extract.js';
+import { grayRequest, subjectCookieNames, type MintedSubjects } from './request.js';
+import { resolveInboundOptions, type ResolvePlatform, type ResolvedInbound } from './resolve.js';
+import { stickyCookies, type PendingSignedCookie } from './sticky.js';
+import type { InboundOptions } from './types.js';
+
+/** Where the engine reports what it decided (metrics). Calls are made once per request. */
+export interface InboundCounters {
+  decision(version: string, reason: DecisionReason, source: DecisionSource): void;
+  invalidMarker(source: MarkerSource, reason: MarkerRejection): void;
+}
+
+/** What a platform supplies to the engine. Everything else is pure and shared. */
+export interface InboundPlatform extends ResolvePlatform {
+  /**
+   * Synchronous HMAC-SHA256 (Node's `createHmac`). Omit it where HMAC is async (Web Crypto):
+   * then verify through {@link InboundEngine.prepare} / {@link InboundEngine.complete} and
+   * sign the outcome's `pendingCookies`.
+   */
+  readonly hmacSha256?: HmacSha256 | undefined;
+  /** A fresh random id for anonymous subject cookies (`crypto.randomUUID()`). */
+  readonly randomId: () => string;
+  /** Decision and invalid-marker counters. */
+  readonly counters?: InboundCounters | undefined;
+}
+
+/** What the engine decided for one request, and what the platform writes back. */
+export interface InboundOutcome {
+  readonly decision: Decision;
+  /** `Set-Cookie` values (sticky cookies), possibly empty. */
+  readonly setCookies: readonly string[];
+  /** Signed sticky cookies still to be MAC'd (only when the platform has no sync HMAC). */
+  readonly pendingCookies: readonly PendingSignedCookie[];
+  /** The `X-Gray-Decision` value when `debugHeader` is on. */
+  readonly debugHeader: string | undefined;
+}
+
+/** One MAC an async platform must check before {@link InboundEngine.complete}. */
+export interface SignatureCheck {
+  readonly kid: string;
+  /** The raw key bytes for `kid` (import once per kid, e.g. `crypto.subtle.importKey`). */
+  readonly key: Uint8Array<ArrayBuffer>;
+  /** The bytes the MAC covers. */
+  readonly data: Uint8Array<ArrayBuffer>;
+  /** The 32-byte MAC the client presented. */
+  readonly signature: Uint8Array<ArrayBuffer>;
+}
+
+/** A request read and waiting for its signature checks (at most one per carrier, so ≤ 4). */
+export interface PreparedInbound {
+  readonly signatureChecks: readonly SignatureCheck[];
+}
+
+/** The platform-neutral inbound engine every adapter drives. */
+export interface InboundEngine<R> {
+  readonly options: ResolvedInbound<R>;
+  /** Decides, counts and reports one request synchronously. Never throws (I1). */
+  evaluate(carrier: InboundCarrier, req: R): InboundOutcome;
+  /** Step 1 for async HMAC: reads the request and lists the MACs to check. Never throws. */
+  prepare(carrier: InboundCarrier, req: R): PreparedInbound;
+  /**
+   * Step 2: `verified[i]` says whether `signatureChecks[i]` is a valid MAC. Missing or
+   * non-`true` entries fail closed. Decides, counts and reports. Never throws.
+   */
+  complete(prepared: PreparedInbound, verified: readonly boolean[]): InboundOutcome;
+}
+
+interface RequestState<R> {
+  readonly carrier: InboundCarrier;
+  readonly req: R;
+  readonly now: number;
+  readonly honourClient: boolean;
+  readonly subject: string | undefined;
+}
+
+/**
+ * Builds the inbound engine for a platform. Throws only on bad options or an invalid config
+ * (construction time); per request it never throws and never rejects (I1, I3).
+ *
+ * @example
+ * ```ts
+ * const engine = createInboundEngine({ config, trust: 'open', sticky: true }, {
+ *   randomId: () => crypto.randomUUID(),
+ * });
+ * const outcome = engine.evaluate(fromFetchRequest(request), request);
+ * outcome.decision.version; // 'stable' | 'beta' | …
+ * ```
+ */
+export function createInboundEngine<R>(
+  options: InboundOptions<R>,
+  platform: InboundPlatform,
+): InboundEngine<R> {
+  const opts = resolveInboundOptions(options, platform);
+  const hmac = platform.hmacSha256;
+  const counters = platform.counters;
+  const prepared = new WeakMap<
+    PreparedInbound,
+    { state: RequestState<R>; checks: SignatureCheck[] }
+  >();
+
+  const begin = (carrier: InboundCarrier, req: R): RequestState<R> => {
+    let now: number;
+    try {
+      now = opts.now();
+    } catch {
+      now = Date.now();
+    }
+    const honourClient = opts.trust !== 'edge' || isTrustedPeer(opts.trustedProxies, carrier);
+    const subject = opts.trust === 'signed' ? call(opts.subject, req) : undefined;
+    return { carrier, req, now, honourClient, subject };
+  };
+
+  const finish = (state: RequestState<R>, checkMac: MacCheck): InboundOutcome => {
+    const { carrier, req, now, subject } = state;
+    const config = opts.store.get().config;
+    let decision: Decision;
+    let setCookies: readonly string[] = [];
+    let pendingCookies: readonly PendingSignedCookie[] = [];
+    try {
+      const trust = { honourClient: state.honourClient, subject, now, checkMac };
+      const found = extract(carrier, opts as ResolvedInbound<never>, config, trust);
+      for (const r of found.rejections) safe(() => counters?.invalidMarker(r.source, r.reason));
+      // Edge mode: strip the client's header so proxies behind us never forward it (HDR-14).
+      if (!state.honourClient && carrier.strip) safe(() => carrier.strip?.(opts.header));
+      const minted: MintedSubjects = new Map();
+      decision =
+        found.version !== undefined && found.source !== undefined
+          ? { version: found.version, reason: found.source, source: found.source }
+          : decide(
+              config,
+              grayRequest(
+                carrier,
+                call(opts.attributes, req),
+                now,
+                stickySubjects(opts, config),
+                minted,
+                platform.randomId,
+              ),
+              { rejected: found.rejected },
+            );
+      const writes = stickyCookies(
+        opts as ResolvedInbound<never>,
+        { decision, found, minted, tls: carrier.secure, subject, now },
+        hmac,
+      );
+      setCookies = writes.setCookies;
+      pendingCookies = writes.pending;
+    } catch {
+      decision = { version: config.default, reason: 'default', source: 'default' };
+    }
+    if (!isVersionLabel(decision.version) || !config.hasVersion(decision.version)) {
+      decision = { version: config.default, reason: 'default', source: 'default' };
+    }
+    const d = decision;
+    safe(() => counters?.decision(d.version, d.reason, d.source));
+    if (opts.onDecision) safe(() => opts.onDecision?.(d, req));
+    return {
+      decision: d,
+      setCookies,
+      pendingCookies,
+      debugHeader: opts.debugHeader ? debugHeaderValue(d) : undefined,
+    };
+  };
+
+  const syncMac: MacCheck = (token, key, data) =>
+    hmac !== undefined && constantTimeEqual(hmac(key, data), token.signature);
+
+  return {
+    options: opts,
+    evaluate: (carrier, req) => finish(begin(carrier, req), syncMac),
+    prepare(carrier, req) {
+      const state = begin(carrier, req);
+      const checks: SignatureCheck[] = [];
+      if (opts.trust === 'signed' && state.honourClient) {
+        try {
+          const record: MacCheck = (token, key, data) => {
+            checks.push({ kid: token.kid, key, data, signature: token.signature });
+            return false;
+          };
+          const trust = {
+            honourClient: true,
+            subject: state.subject,
+            now: state.now,
+            checkMac: record,
+          };
+          extract(carrier, opts as ResolvedInbound<never>, opts.store.get().config, trust);
+        } catch {
+          // Nothing to check: every signed marker fails closed in `complete`.
+        }
+      }
+      const handle: PreparedInbound = { signatureChecks: checks };
+      prepared.set(handle, { state, checks });
+      return handle;
+    },
+    complete(handle, verified) {
+      const entry = prepared.get(handle);
+      if (!entry) return defaultOutcome(opts);
+      prepared.delete(handle);
+      let i = 0;
+      const answered: MacCheck = (token, _key, data) => {
+        const check = entry.checks[i];
+        const ok = verified[i] === true;
+        i++;
+        return (
+          ok &&
+          check !== undefined &&
+          check.kid === token.kid &&
+          constantTimeEqual(check.signature, token.signature) &&
+          constantTimeEqual(check.data, data)
+        );
+      };
+      return finish(entry.state, answered);
+    },
+  };
+}
+
+function defaultOutcome(opts: ResolvedInbound<never>): InboundOutcome {
+  const config = opts.store.get().config;
+  return {
+    decision: { version: config.default, reason: 'default', source: 'default' },
+    setCookies: [],
+    pendingCookies: [],
+    debugHeader: undefined,
+  };
+}
+
+function isTrustedPeer(trusted: ReadonlySet<string>, carrier: InboundCarrier): boolean {
+  const addr = carrier.remoteAddress;
+  return addr !== undefined && trusted.has(addr);
+}
+
+function stickySubjects(
+  opts: ResolvedInbound<never>,
+  config: GrayConfig,
+): ReadonlySet<string> | undefined {
+  const sticky = opts.sticky;
+  if (!sticky || sticky.subjectCookie === false) return undefined;
+  const names = subjectCookieNames(config);
+  if (typeof sticky.subjectCookie === 'string') {
+    return names.has(sticky.subjectCookie) ? new Set([sticky.subjectCookie]) : undefined;
+  }
+  return names.size > 0 ? names : undefined;
+}
+
+function call<R, T>(fn: ((req: R) => T) | undefined, req: R): T | undefined {
+  if (!fn) return undefined;
+  try {
+    return fn(req);
+  } catch {
+    return undefined;
+  }
+}
+
+function safe(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // Callbacks supplied by the app must not break the request (I1).
+  }
+}
