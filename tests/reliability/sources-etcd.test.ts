@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createConfigStore, type ConfigStore, type RuleSource } from '@graylane/core';
 import { createEtcdSource } from '@graylane/etcd';
+import { createFileSource, createHttpSource, startSources } from '@graylane/node/sources';
 import {
   ETCD_SKIP_MESSAGE,
   findEtcdBinary,
@@ -267,5 +268,60 @@ describe.skipIf(!binary)('SRC-03 etcd revision guard per source instance and epo
     await put(etcd.endpoint, doc('good-again'));
     await waitFor(() => ruleOf(store) === 'good-again', APPLY_MS, 'good value');
     expect(source.status().state).toBe('ready');
+  }, 60_000);
+
+  it('SRC-03 an etcd source and a file source both named "rules" feeding one store: neither is dropped as stale', async () => {
+    const etcd = await cluster();
+    for (let i = 0; i < 30; i++) await put(etcd.endpoint, doc(`etcd-${i}`)); // etcd revision ≈ 31
+    const path = join(work, `rules-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(path, doc('file-0'));
+    const store = createConfigStore({ initial: doc('embedded') });
+    const fromEtcd = running(etcd.endpoint, store, 'rules');
+    await fromEtcd.start(store);
+    expect(ruleOf(store)).toBe('etcd-29');
+    const fromFile = createFileSource({ path, name: 'rules', logger: quiet });
+    cleanups.push(() => fromFile.stop());
+    await fromFile.start(store); // its first read would be "revision 1" < 31 under a name-keyed guard
+    expect(ruleOf(store)).toBe('file-0');
+    await put(etcd.endpoint, doc('etcd-30'));
+    await waitFor(() => ruleOf(store) === 'etcd-30', APPLY_MS, 'etcd after file');
+    await sleep(150);
+    writeFileSync(path, doc('file-1'));
+    await waitFor(() => ruleOf(store) === 'file-1', APPLY_MS, 'file after etcd');
+  }, 60_000);
+});
+
+describe.skipIf(!binary)('SRC-04 etcd: the backup reflects what is in force', () => {
+  it('SRC-04 the etcd key holds the embedded default (no change in the store): a later cold start with etcd down serves it, not an older backup', async () => {
+    const etcd = await cluster();
+    const backup = join(work, `backup-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(backup, doc('rolled-back')); // left by an earlier run
+    await put(etcd.endpoint, ` ${doc('embedded')} `); // the rollback, re-formatted
+    const store = createConfigStore({ initial: doc('embedded') });
+    const handle = startSources(store, [running(etcd.endpoint, store)], {
+      backup: { path: backup },
+      meter: false,
+      logger: quiet,
+    });
+    expect((await handle.ready).state).toBe('ready');
+    expect(store.get().version).toBe(1);
+    await handle.stop();
+    await etcd.stop();
+
+    const cold = createConfigStore({ initial: doc('embedded') });
+    const down = createHttpSource({
+      url: 'http://127.0.0.1:9/down',
+      logger: quiet,
+      backoff: { initialMs: 60_000 },
+    });
+    const again = startSources(cold, [running(etcd.endpoint, cold), down], {
+      backup: { path: backup },
+      meter: false,
+      logger: quiet,
+      startTimeoutMs: 3_000,
+    });
+    expect((await again.ready).state).toBe('degraded');
+    await again.stop();
+    expect(ruleOf(cold)).toBe('embedded');
   }, 60_000);
 });
