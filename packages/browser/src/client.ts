@@ -1,8 +1,8 @@
 import { createAllowlist } from '@graylane/core';
 import type { DecisionReason } from '@graylane/core';
 import { assign, type Assignment, type Sources } from './assign.js';
-import { documentCookieJar } from './cookie-jar.js';
-import { currentClient, setCurrentClient } from './current.js';
+import { defaultCookieJar } from './cookie-jar.js';
+import { current, setCurrent } from './current.js';
 import { hasPage } from './env.js';
 import { serverHandOff } from './hand-off.js';
 import { createSlot } from './jar.js';
@@ -82,14 +82,14 @@ export function initGray(options: GrayOptions): GrayClient {
   const allowlist = createAllowlist({ origin: own, allow: options.allow });
   const server = page ? serverHandOff(options.serverVersion) : options.serverVersion;
   const key = optionsKey(options, server);
-  const current = page ? currentClient() : undefined;
-  if (current && sameKey(current[1].key, key)) {
-    current[1].listen(options.onAssign);
-    return current[0];
+  const last = page ? current() : undefined;
+  if (last && sameKey(last.key, key)) {
+    last.listen(options.onAssign);
+    return last.client;
   }
   const header = options.header ?? 'X-Gray-Id';
   const settings = page ? cookieSettings(options.cookie) : undefined;
-  const jar = options.cookies ?? documentCookieJar;
+  const jar = options.cookies ?? defaultCookieJar();
   const names: GrayCookieOptions = options.cookie || {};
   const secure = page && location.protocol === 'https:';
   const slot = createSlot(names.name ?? 'gray', settings, jar, secure);
@@ -165,8 +165,11 @@ export function initGray(options: GrayOptions): GrayClient {
     },
   };
   commit(assign(sources, false));
+  // Reading repairs copies of the name on other paths, so servers see one anonymous id (STK-04).
+  aid.read();
   if (page)
-    setCurrentClient(client, {
+    setCurrent({
+      client,
       key,
       listen(next) {
         listeners.delete(onAssign);

@@ -1,4 +1,5 @@
-import { readPairs } from './read.js';
+import Cookies from 'js-cookie';
+import { scanCookies } from './read.js';
 
 /** How graylane writes its cookies: always `Path=/`, `SameSite=Lax`, a bounded `Max-Age`. */
 export interface CookieAttributes {
@@ -19,8 +20,13 @@ export interface CookieAttributes {
  *
  * @example
  * ```ts
- * import { jsCookieJar } from '@graylane/browser/js-cookie';
- * initGray({ versions: ['stable', 'beta'], default: 'stable', cookies: jsCookieJar });
+ * const memory = new Map<string, string>();
+ * const cookies: CookieJarLike = {
+ *   get: (name) => memory.get(name),
+ *   set: (name, value) => void memory.set(name, value),
+ *   remove: (name) => void memory.delete(name),
+ * };
+ * initGray({ versions: ['stable', 'beta'], default: 'stable', cookies });
  * ```
  */
 export interface CookieJarLike {
@@ -36,20 +42,61 @@ export interface CookieJarLike {
   remove(name: string, attributes: CookieAttributes): void;
 }
 
+/** Attributes as js-cookie takes them (its `CookieAttributes`, kept structural). */
+export type JsCookieAttributes = Readonly<Record<string, string | boolean | undefined>>;
+
 /**
- * @internal The default jar: `document.cookie` directly, since graylane's values need none of
- * js-cookie's encoding. Reads are bounded and report conflicts (`readPairs`); writes produce
- * `name=value; Path=/; Max-Age=…; SameSite=Lax[; Secure][; Domain=…]`. Callers catch throws.
+ * The part of the js-cookie API graylane uses (`Cookies`, or an instance from `withAttributes` /
+ * `withConverter`), structural so no js-cookie types are needed.
  */
-export const documentCookieJar: CookieJarLike = {
-  get: (name) => readPairs(document.cookie, ';', name),
-  set(name, value, a) {
-    document.cookie =
-      // Path and SameSite are the only values their types allow.
-      `${name}=${value}; Path=/; Max-Age=${a.maxAge}; SameSite=Lax` +
-      (a.secure ? '; Secure' : '') +
-      (a.domain ? `; Domain=${a.domain}` : '');
-  },
-  // Max-Age=0 deletes at once (RFC 6265 §5.2.2); Path/Domain/Secure must match the write.
-  remove: (name, a) => documentCookieJar.set(name, '', { ...a, maxAge: 0 }),
-};
+export interface JsCookieLike {
+  set(name: string, value: string, attributes?: JsCookieAttributes): unknown;
+  remove(name: string, attributes?: JsCookieAttributes): void;
+}
+
+/**
+ * A {@link CookieJarLike} on a js-cookie instance; `initGray` uses one on js-cookie's default
+ * `Cookies` unless you pass `cookies`. js-cookie writes and removes:
+ * `name=value; path=/; sameSite=Lax; secure; max-age=…; priority=High` (`domain=…` with `cookie.domain`; no `secure` on http), removal by a past
+ * `expires`. Reads are graylane's own, around js-cookie, like the server's: raw (an escape fails
+ * validation, CK-03), one DQUOTE pair stripped (CK-04), two values of the name reported as a
+ * conflict (CK-02, which js-cookie's first-wins read would hide), no size cap (the browser caps
+ * its jar; STK-04). On a conflict, cookies of the name at the longer paths this page can see
+ * (a server that set `gray` on `/app`) are deleted and the jar is read again: graylane's own
+ * cookie is always `Path=/`.
+ *
+ * @example
+ * ```ts
+ * import Cookies from 'js-cookie';
+ * import { createJsCookieJar } from '@graylane/browser';
+ * const cookies = createJsCookieJar(Cookies.withAttributes({ partitioned: true }));
+ * initGray({ versions: ['stable', 'beta'], default: 'stable', cookies });
+ * ```
+ */
+export function createJsCookieJar(cookies: JsCookieLike): CookieJarLike {
+  // Attribute names are case-insensitive (RFC 6265 §5.2): `sameSite` passes through as is.
+  const attributes = (a: CookieAttributes): JsCookieAttributes => ({ ...a, maxAge: undefined });
+  return {
+    get(name) {
+      const found = scanCookies(name);
+      if (found !== ',') return found;
+      // STK-04: every cookie path this page can see is a prefix of its path; never `/` (ours).
+      const path = location.pathname;
+      for (let i = 2; i <= path.length; i++)
+        if (i === path.length || path[i] === '/')
+          for (const p of [path.slice(0, i), path.slice(0, i + 1)]) cookies.remove(name, { path: p });
+      return scanCookies(name);
+    },
+    // Priority=High: Chromium evicts graylane's cookies last when a host passes 180 (STK-04).
+    set: (name, value, a) =>
+      void cookies.set(name, value, {
+        ...attributes(a),
+        'max-age': '' + a.maxAge,
+        priority: 'High',
+      }),
+    remove: (name, a) => cookies.remove(name, attributes(a)),
+  };
+}
+
+/** @internal The default jar: js-cookie's `Cookies` behind {@link createJsCookieJar}. */
+export const defaultCookieJar = (): CookieJarLike => createJsCookieJar(Cookies);

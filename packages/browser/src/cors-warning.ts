@@ -19,7 +19,6 @@ export function warnPreflight(client: GrayClient, href: string, error?: unknown)
     return;
   warned.add(origin);
   console.warn(
-    `[graylane] ${origin} failed: allow ${client.header} in its Access-Control-Allow-Headers ` +
-      `or drop it from allow (docs/browser.md#cors)`,
+    `[graylane] ${origin} failed: list ${client.header} in its Access-Control-Allow-Headers or drop it from allow`,
   );
 }

@@ -6,7 +6,13 @@
 export { initGray } from './client.js';
 export type { GrayClient, GrayTrackingFields, ResponseHeadersLike } from './client.js';
 
-export type { CookieAttributes, CookieJarLike } from './cookie-jar.js';
+export { createJsCookieJar } from './cookie-jar.js';
+export type {
+  CookieAttributes,
+  CookieJarLike,
+  JsCookieAttributes,
+  JsCookieLike,
+} from './cookie-jar.js';
 
 export type {
   GrayCookieOptions,

@@ -39,9 +39,7 @@ export function createSlot(
   };
   return {
     // A server that set the unprefixed name (its default) is read as a fallback on https.
-    read: () =>
-      memory ??
-      tryJar(() => (secure && jar.get(name) === undefined ? jar.get(base) : jar.get(name))),
+    read: () => memory ?? tryJar(() => jar.get(name) ?? (secure ? jar.get(base) : undefined)),
     write(value) {
       tryJar(() => jar.set(name, value, attrs));
       memory = tryJar(() => jar.get(name)) === value ? undefined : value;

@@ -1,7 +1,7 @@
 import { MAX_RAW_MARKER_BYTES } from '@graylane/core';
 
-/** Cookie headers and query strings longer than this are not scanned (QS-06, CK-05). */
-const MAX_SCAN = 8192;
+/** Query strings longer than this are not scanned (QS-06). */
+const MAX_QUERY_SCAN = 8192;
 
 /**
  * @internal What an ambiguous read returns: not a valid version, so it is rejected as
@@ -11,13 +11,18 @@ export const AMBIGUOUS = ',';
 
 /**
  * @internal Values of `name` in a `;`-separated cookie string or a `&`-separated query string:
- * `undefined` when absent, {@link AMBIGUOUS} when present with disagreeing values or too long to
- * scan (CK-02, QS-03), else the one value. Bounded; never throws. One DQUOTE pair is stripped
+ * `undefined` when absent, {@link AMBIGUOUS} when present with disagreeing values or longer than
+ * `cap` (CK-02, QS-03, QS-06), else the one value. Bounded; never throws. One DQUOTE pair is stripped
  * (CK-04); values are not percent-decoded: a version label never needs it, so any escape fails
  * validation (CK-03, QS-05).
  */
-export function readPairs(text: string, separator: ';' | '&', name: string): string | undefined {
-  if (text.length > MAX_SCAN) return AMBIGUOUS;
+export function readPairs(
+  text: string,
+  separator: ';' | '&',
+  name: string,
+  cap = MAX_QUERY_SCAN,
+): string | undefined {
+  if (text.length > cap) return AMBIGUOUS;
   let found: string | undefined;
   for (const pair of text.split(separator)) {
     const eq = pair.indexOf('=');
@@ -30,4 +35,13 @@ export function readPairs(text: string, separator: ';' | '&', name: string): str
     found = v;
   }
   return found;
+}
+
+/**
+ * @internal `name` in `document.cookie`, with no length cap: the browser bounds its own jar
+ * (Chromium: 180 cookies of ≤ 4 KiB per host), and a page whose jar has grown past a server's
+ * limits must still find its assignment (STK-04). Only the named pairs are looked at (CK-05).
+ */
+export function scanCookies(name: string): string | undefined {
+  return readPairs(document.cookie, ';', name, Infinity);
 }

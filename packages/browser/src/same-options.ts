@@ -1,4 +1,4 @@
-import type { GrayListener, GrayOptions } from './options.js';
+import type { GrayOptions } from './options.js';
 
 const RULES_KEY = Symbol.for('@graylane/browser:rules-key');
 
@@ -34,11 +34,4 @@ export function optionsKey(o: GrayOptions, server: string | undefined): readonly
 /** @internal Compares two {@link optionsKey} results. */
 export function sameKey(a: readonly unknown[], b: readonly unknown[]): boolean {
   return a.every((v, i) => v === b[i]);
-}
-
-/** @internal What `initGray` keeps on the client it made, to recognise a repeated call. */
-export interface InitRecord {
-  readonly key: readonly unknown[];
-  /** Replaces the `onAssign` listener without firing it. */
-  readonly listen: (onAssign: GrayListener | undefined) => void;
 }

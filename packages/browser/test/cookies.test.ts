@@ -17,8 +17,9 @@ function initGray(options: GrayOptions): GrayClient {
   return initPage(options);
 }
 
-// The cookie rows (BC, CK) against both jars: the built-in document.cookie jar (the default) and
-// jsCookieJar from @graylane/browser/js-cookie. Same behaviour; only the exact strings differ.
+// The cookie rows (BC, CK, STK-04) against the default jar (js-cookie behind createJsCookieJar),
+// the compatibility export `jsCookieJar` and a jar on a js-cookie instance with extra
+// attributes. Same behaviour; fast checks in happy-dom, the Chromium rows are in test/chromium.
 
 const base: GrayOptions = { versions: ['stable', 'beta'], default: 'stable' };
 
@@ -71,36 +72,32 @@ afterEach(() => {
 interface JarCase {
   readonly jar: string;
   readonly cookies: CookieJarLike | undefined;
-  /** The write of `gray=beta` with `attrs` in the jar's own order and case. */
-  readonly written: (name: string, attrs: { secure?: boolean; domain?: string }) => string;
-  /** What a second cookie of the same name reads as: rejected (CK-02) or the first one. */
-  readonly duplicate: 'invalid_marker' | 'first';
+  /** Extra attributes the jar's js-cookie instance writes after `path`. */
+  readonly extra: string;
 }
 
 const jars: readonly JarCase[] = [
+  { jar: 'default (js-cookie)', cookies: undefined, extra: '' },
+  { jar: 'jsCookieJar (compatibility export)', cookies: jsCookieJar, extra: '' },
   {
-    jar: 'default (document.cookie)',
-    cookies: undefined,
-    written: (name, a) =>
-      `${name}=beta; Path=/; Max-Age=2592000; SameSite=Lax` +
-      (a.secure ? '; Secure' : '') +
-      (a.domain ? `; Domain=${a.domain}` : ''),
-    duplicate: 'invalid_marker',
-  },
-  {
-    jar: 'jsCookieJar',
-    cookies: jsCookieJar,
-    written: (name, a) =>
-      `${name}=beta; path=/` +
-      (a.domain ? `; domain=${a.domain}` : '') +
-      '; samesite=Lax' +
-      (a.secure ? '; secure' : '') +
-      '; max-age=2592000',
-    duplicate: 'first',
+    jar: 'createJsCookieJar(Cookies.withAttributes({ partitioned: true }))',
+    cookies: createJsCookieJar(Cookies.withAttributes({ partitioned: true })),
+    extra: '; partitioned',
   },
 ];
 
-describe.each(jars)('cookies with the $jar jar', ({ cookies, written, duplicate }) => {
+/** What js-cookie writes for `name=beta` with graylane's attributes. */
+function written(extra: string, name: string, a: { secure?: boolean; domain?: string }): string {
+  return (
+    `${name}=beta; path=/${extra}` +
+    (a.domain ? `; domain=${a.domain}` : '') +
+    '; sameSite=Lax' +
+    (a.secure ? '; secure' : '') +
+    '; max-age=2592000; priority=High'
+  );
+}
+
+describe.each(jars)('cookies with the $jar jar', ({ cookies, extra }) => {
   const opts: GrayOptions = cookies ? { ...base, cookies } : base;
 
   it('BC-03 http: unprefixed, SameSite=Lax, no Secure; BC-04 a change overwrites; BC-06 Max-Age clamped', () => {
@@ -110,8 +107,8 @@ describe.each(jars)('cookies with the $jar jar', ({ cookies, written, duplicate 
     c.setGrayVersion('stable');
     stop();
     expect(writes).toEqual([
-      written('gray', {}),
-      written('gray', {}).replace('gray=beta', 'gray=stable'),
+      written(extra, 'gray', {}),
+      written(extra, 'gray', {}).replace('gray=beta', 'gray=stable'),
     ]);
     expect(document.cookie.split('; ').filter((p) => p.startsWith('gray='))).toEqual([
       'gray=stable',
@@ -123,7 +120,7 @@ describe.each(jars)('cookies with the $jar jar', ({ cookies, written, duplicate 
     const { writes, stop } = recordWrites();
     initGray({ ...opts, serverVersion: 'beta' });
     stop();
-    expect(writes).toEqual([written('__Host-gray', { secure: true })]);
+    expect(writes).toEqual([written(extra, '__Host-gray', { secure: true })]);
   });
 
   it('BC-02 https + cookie.domain: __Secure- prefix with Domain', () => {
@@ -131,7 +128,9 @@ describe.each(jars)('cookies with the $jar jar', ({ cookies, written, duplicate 
     const { writes, stop } = recordWrites();
     initGray({ ...opts, serverVersion: 'beta', cookie: { domain: 'example.com' } });
     stop();
-    expect(writes).toEqual([written('__Secure-gray', { secure: true, domain: 'example.com' })]);
+    expect(writes).toEqual([
+      written(extra, '__Secure-gray', { secure: true, domain: 'example.com' }),
+    ]);
   });
 
   it('reads the stored version; on https falls back to the unprefixed name a server set', () => {
@@ -150,13 +149,42 @@ describe.each(jars)('cookies with the $jar jar', ({ cookies, written, duplicate 
     expect(initGray(opts).getGrayVersion()).toBe('beta');
   });
 
-  it(`CK-02 two cookies of the name: ${duplicate}`, () => {
-    cookieHeader('gray=beta; gray=stable');
+  it.each([
+    ['gray=beta; gray=stable', ['stable', 'invalid_marker']],
+    ['gray=stable; a=1; gray=beta', ['stable', 'invalid_marker']],
+    ['gray=beta; gray=beta', ['beta', 'cookie']],
+    ['gray=beta; gray="beta"', ['beta', 'cookie']],
+    ['gray=beta; gray=%62eta', ['stable', 'invalid_marker']],
+    [' gray =beta', ['beta', 'cookie']],
+    ['xgray=stable; gray=beta; grayx=stable', ['beta', 'cookie']],
+  ])('CK-02 two values of the name are a conflict, around js-cookie: %s', (header, expected) => {
+    cookieHeader(header);
     const c = initGray(opts);
-    expect([c.getGrayVersion(), c.getGrayReason()]).toEqual(
-      duplicate === 'first' ? ['beta', 'cookie'] : ['stable', 'invalid_marker'],
-    );
+    expect([c.getGrayVersion(), c.getGrayReason()]).toEqual(expected);
   });
+
+  it.each([
+    ['> 16 KiB of other cookies before ours', 'x'.repeat(17_000)],
+    ['> 180 other pairs before ours', Array.from({ length: 200 }, (_, i) => `c${i}=v`).join('; ')],
+    ['a 4 KiB cookie of another name', `big=${'y'.repeat(4096)}`],
+  ])(
+    'STK-04 %s: the assignment, the anonymous id and a QA choice are still read',
+    (_id, others) => {
+      const aid = 'a'.repeat(32);
+      cookieHeader(`${others}; gray=canary; gray_aid=${aid}`);
+      const c = initGray({
+        ...opts,
+        versions: ['stable', 'beta', 'canary'],
+        rules: split({ beta: 100 }),
+      });
+      expect([c.getGrayVersion(), c.getGrayReason()]).toEqual(['canary', 'cookie']);
+      cookieHeader(`${others}; gray_aid=${aid}`);
+      const ruled = initGray({ ...opts, rules: split({ beta: 50 }) });
+      expect(ruled.getGrayReason()).toBe('weight');
+      restore();
+      expect(document.cookie).not.toContain(`gray_aid=`);
+    },
+  );
 
   it('PREC-03 an unknown cookie is removed', () => {
     document.cookie = 'gray=gamma; Path=/';
@@ -206,14 +234,6 @@ describe.each(jars)('cookies with the $jar jar', ({ cookies, written, duplicate 
 });
 
 describe('custom jars', () => {
-  it('createJsCookieJar uses the given js-cookie instance (its attributes are kept)', () => {
-    const { writes, stop } = recordWrites();
-    const cookies = createJsCookieJar(Cookies.withAttributes({ partitioned: true }));
-    initGray({ ...base, cookies, serverVersion: 'beta' });
-    stop();
-    expect(writes).toEqual(['gray=beta; path=/; partitioned; samesite=Lax; max-age=2592000']);
-  });
-
   it('a throwing CookieJarLike is contained: memory for the page', () => {
     const cookies: CookieJarLike = {
       get: () => {
