@@ -1,0 +1,113 @@
+import { headers } from 'next/headers';
+import { GraylaneError, type AllowEntry, type Decision } from '@graylane/core';
+import { createLane, withGray, type FetchLike } from '@graylane/web';
+import { DECISION_REQUEST_HEADER, META_NAME } from './constants.js';
+import { parseDecision } from './decision.js';
+
+/**
+ * The decision the proxy made for the current request (App Router: server components, route
+ * handlers, server actions), read from the request headers. Undefined where the proxy did not
+ * run (a path outside its matcher). Never throws outside a request either.
+ *
+ * @example
+ * ```ts
+ * const decision = await getGrayDecision();
+ * console.log(decision?.version, decision?.reason);
+ * ```
+ */
+export async function getGrayDecision(): Promise<Decision | undefined> {
+  try {
+    return parseDecision((await headers()).get(DECISION_REQUEST_HEADER));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The version of the current request, or undefined where the proxy did not run.
+ *
+ * @example
+ * ```ts
+ * const version = (await tryGetGrayVersion()) ?? 'stable';
+ * ```
+ */
+export async function tryGetGrayVersion(): Promise<string | undefined> {
+  return (await getGrayDecision())?.version;
+}
+
+/**
+ * The version of the current request. Rejects with `GraylaneError('NO_CONTEXT')` when the proxy
+ * did not decide this request (check the proxy's `matcher`).
+ *
+ * @example
+ * ```tsx
+ * export default async function Page() {
+ *   return (await getGrayVersion()) === 'beta' ? <NewCheckout /> : <Checkout />;
+ * }
+ * ```
+ */
+export async function getGrayVersion(): Promise<string> {
+  const version = await tryGetGrayVersion();
+  if (version === undefined) {
+    throw new GraylaneError(
+      'NO_CONTEXT',
+      'getGrayVersion(): no graylane decision on this request; is the path covered by the proxy/middleware matcher?',
+    );
+  }
+  return version;
+}
+
+/** Options of {@link createGrayFetch}. */
+export interface GrayFetchOptions {
+  /** Targets that receive the marker (exact origins, hosts or anchored RegExps). Default: none. */
+  readonly allowHosts: readonly AllowEntry[];
+  /** Outbound header name. Default `x-gray-id`. */
+  readonly header?: string;
+  /** Outbound baggage key, or false. Default `gray`. */
+  readonly baggageKey?: string | false;
+  /** fetch to wrap. Default `globalThis.fetch` (Next's patched fetch), looked up per call. */
+  readonly fetch?: FetchLike;
+}
+
+/**
+ * A fetch for server code that carries the current request's lane to allowlisted targets —
+ * per hop, redirects included (RDR-01) — reading the decision the proxy made. Outside a request,
+ * or where the proxy did not run, it is a plain fetch.
+ *
+ * @example
+ * ```ts
+ * export const grayFetch = createGrayFetch({ allowHosts: ['orders.internal:8080'] });
+ * const orders = await (await grayFetch('http://orders.internal:8080/v1/orders')).json();
+ * ```
+ */
+export function createGrayFetch(options: GrayFetchOptions): FetchLike {
+  const laneOptions = {
+    allowHosts: options.allowHosts,
+    ...(options.header === undefined ? {} : { header: options.header }),
+    ...(options.baggageKey === undefined ? {} : { baggageKey: options.baggageKey }),
+  };
+  // Validates allowHosts once, at construction.
+  createLane('stable', laneOptions);
+  return async function grayFetch(input, init) {
+    const decision = await getGrayDecision();
+    const lane = decision ? createLane(decision, laneOptions) : undefined;
+    const fetchImpl = options.fetch ?? (globalThis.fetch as FetchLike);
+    return lane ? withGray(fetchImpl, { lane })(input, init) : fetchImpl(input, init);
+  };
+}
+
+/**
+ * The `<meta name="graylane-version">` tag for `generateMetadata`, so the browser SDK starts on
+ * the server's version without a flash (`initGray` reads it). Empty where the proxy did not run.
+ *
+ * @example
+ * ```ts
+ * export async function generateMetadata() {
+ *   return { other: await grayMetadata() };
+ * }
+ * ```
+ */
+export async function grayMetadata(): Promise<Record<string, string>> {
+  const version = await tryGetGrayVersion();
+  return version === undefined ? {} : { [META_NAME]: version };
+}

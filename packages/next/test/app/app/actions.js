@@ -1,0 +1,6 @@
+'use server';
+import { getGrayVersion } from '@graylane/next';
+
+export async function laneOfAction() {
+  return getGrayVersion();
+}

@@ -1,0 +1,18 @@
+import { createGrayFetch, getGrayDecision } from '@graylane/next';
+import { servedBy } from '../../../lib/gray.js';
+
+let grayFetch;
+
+/** Route handler → downstream Node service, on the request's lane. */
+export async function GET(request) {
+  const downstream = process.env.GRAY_DOWNSTREAM;
+  grayFetch ??= createGrayFetch({ allowHosts: [new URL(downstream).host] });
+  const decision = await getGrayDecision();
+  const res = await grayFetch(`${downstream}/echo`, { cache: 'no-store' });
+  return Response.json({
+    version: decision?.version ?? null,
+    servedBy: servedBy(decision?.version),
+    clientMarker: request.headers.get('x-gray-id'),
+    downstream: await res.json(),
+  });
+}

@@ -1,0 +1,8 @@
+/** The graylane Next.js test app: no network at build or run time, no telemetry. */
+export default {
+  reactStrictMode: true,
+  poweredByHeader: false,
+  images: { unoptimized: true },
+  // The test keeps its own build cache (keyed by a source hash); skip Turbopack's disk cache.
+  experimental: { turbopackFileSystemCacheForBuild: false },
+};

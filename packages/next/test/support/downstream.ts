@@ -1,0 +1,49 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createGraylane, tryGetGrayVersion } from '@graylane/node';
+
+/** What the downstream saw on one request. */
+export interface Seen {
+  readonly marker: string | undefined;
+  readonly baggage: string | undefined;
+  readonly lane: string | undefined;
+}
+
+/** A Node service on 127.0.0.1 behind graylane's Node middleware; `/echo` answers what it saw. */
+export async function startDownstream(): Promise<{
+  origin: string;
+  seen: Seen[];
+  close(): Promise<void>;
+}> {
+  const gray = createGraylane({
+    config: { versions: ['stable', 'beta', 'canary'], default: 'stable' },
+  });
+  const seen: Seen[] = [];
+  const server: Server = createServer((req, res) =>
+    gray.handle(req, res, () => {
+      const entry: Seen = {
+        marker: one(req.headers['x-gray-id']),
+        baggage: one(req.headers.baggage),
+        lane: tryGetGrayVersion(),
+      };
+      seen.push(entry);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(entry));
+    }),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function one(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
