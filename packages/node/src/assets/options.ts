@@ -31,7 +31,7 @@ export interface AssetLanesOptions {
   readonly index?: string | false;
   /**
    * Which files are content-hashed (served `immutable` for a year, looked up in every lane,
-   * never `Vary`). Default: a `-hash.` or `.hash.` name (8–64 letters/digits, one digit at least).
+   * never `Vary`). Default: {@link HASHED_NAME} (`main-7QZ3X2AB.js`, `index.3f9a1c0b.css`).
    * `false`: no file is treated as immutable.
    */
   readonly immutable?: RegExp | false | ((path: string) => boolean);

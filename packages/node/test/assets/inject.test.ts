@@ -165,6 +165,9 @@ describe('validators and types', () => {
     ['robots.txt', false],
     ['favicon.ico', false],
     ['a-1234567.js', false], // 7 characters
+    ['client-QSEEFRRA.js', true], // esbuild base32 without a digit
+    ['app-document.js', false],
+    ['app-Document.js', false],
   ])('AST-09 %s is content-hashed: %s', (name, hashed) => {
     expect(HASHED_NAME.test(name)).toBe(hashed);
   });
