@@ -10,7 +10,14 @@ export interface MarkerCase {
   readonly name: string;
   readonly value: unknown;
   readonly reason:
-    'invalid_marker' | 'unknown_version' | 'bad_signature' | 'untrusted_marker' | 'default';
+    | 'invalid_marker'
+    | 'unknown_version'
+    | 'bad_signature'
+    | 'untrusted_marker'
+    | 'default'
+    | 'baggage';
+  /** The whole header table, for rows about the table itself (duplicated names). */
+  readonly table?: Readonly<Record<string, unknown>>;
 }
 
 const now = Date.now();
@@ -58,6 +65,42 @@ export function binaryCases(): MarkerCase[] {
     },
     { name: 'Buffer 10 KiB', value: Buffer.alloc(10_240, 0x61), reason: 'invalid_marker' },
     { name: 'Buffer unknown', value: Buffer.from('gamma'), reason: 'unknown_version' },
+  ];
+}
+
+/** Rows about the header table: one header under several spellings (HDR-07 for messages). */
+export function tableCases(): MarkerCase[] {
+  return [
+    {
+      name: 'HDR-07 two spellings, two values',
+      value: undefined,
+      reason: 'invalid_marker',
+      table: { 'x-gray-id': 'beta', 'X-Gray-Id': 'stable' },
+    },
+    {
+      name: 'HDR-07 two spellings, same value',
+      value: undefined,
+      reason: 'invalid_marker',
+      table: { 'x-gray-id': 'beta', 'X-GRAY-ID': 'beta' },
+    },
+    {
+      name: 'header bad, baggage good (PREC-02)',
+      value: undefined,
+      reason: 'baggage',
+      table: { 'x-gray-id': 'gamma', baggage: 'gray=stable' },
+    },
+    {
+      name: 'BG-02 ambiguous baggage',
+      value: undefined,
+      reason: 'invalid_marker',
+      table: { baggage: 'gray=beta,gray=stable' },
+    },
+    {
+      name: 'HDR-11 __proto__ header name',
+      value: undefined,
+      reason: 'default',
+      table: JSON.parse('{"__proto__":{"x-gray-id":"beta"}}') as Record<string, unknown>,
+    },
   ];
 }
 

@@ -20,8 +20,8 @@ export interface LaneQueue {
   live(lane: string): Promise<boolean>;
   /** Messages still waiting on (or held for) the lane's own destination. */
   pending(lane: string): Promise<number>;
-  /** Publishes `id` with a raw marker header value, bypassing graylane (adversarial rows). */
-  publishRaw(id: string, marker: unknown): Promise<void>;
+  /** Publishes `id` carrying a raw adversarial row, bypassing graylane. */
+  publishRaw(id: string, row: MarkerCase): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -202,7 +202,7 @@ export function laneSuite(
         decisions.set(id, `${d?.version}/${d?.reason}`);
       });
       const rows = driver.cases;
-      for (const [i, row] of rows.entries()) await q.publishRaw(`a-${i}`, row.value);
+      for (const [i, row] of rows.entries()) await q.publishRaw(`a-${i}`, row);
       await until(() => decisions.size === rows.length);
       const wrong = rows
         .map((row, i) => ({

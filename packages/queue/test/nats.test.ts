@@ -58,9 +58,10 @@ laneSuite(async () => {
           const info = await jsm.consumers.info(name, router.durableFor(lane));
           return info.num_pending + info.num_ack_pending;
         },
-        async publishRaw(id, marker) {
+        async publishRaw(id, row) {
           const h = headers();
-          for (const v of Array.isArray(marker) ? marker : [marker]) h.append(HEADER, String(v));
+          const values: unknown[] = Array.isArray(row.value) ? row.value : [row.value];
+          for (const v of values) h.append(HEADER, String(v));
           await js.publish(name.toLowerCase(), id, { headers: h });
         },
         close: async () => undefined,

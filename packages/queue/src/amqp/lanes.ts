@@ -204,13 +204,19 @@ async function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): Pro
     {
       async onDead(lane) {
         const from = router.queueFor(lane);
+        let last: Message | undefined;
         let moved = 0;
+        // One `basic.get` per message, publishes pipelined, one wait for all confirms, then one
+        // ack for the batch: a crash in between republishes (at least once), never loses.
         for (; moved < batch; moved++) {
           const msg = await ch.get(from, { noAck: false });
           if (msg === false) break;
-          await confirmed(ch, options.queue, msg.content, republishOptions(msg, from));
-          ch.ack(msg);
+          last = msg;
+          ch.sendToQueue(options.queue, msg.content, republishOptions(msg, from));
         }
+        if (last === undefined) return;
+        await ch.waitForConfirms();
+        ch.ack(last, true);
         countDrained(moved);
       },
     },

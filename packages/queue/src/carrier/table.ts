@@ -48,8 +48,11 @@ function collect(table: unknown, lower: string): unknown {
 function push(found: unknown[], value: unknown): void {
   if (value === undefined) return;
   if (!Array.isArray(value)) found.push(value);
-  else for (const v of value.slice(0, 2) as unknown[]) found.push(v);
+  else for (const v of value.slice(0, 2) as unknown[]) found.push(Array.isArray(v) ? NESTED : v);
 }
+
+/** Stands for a list inside a list: not a header value (read as a charset rejection). */
+const NESTED: object = Object.freeze({ nested: true });
 
 function isIterableHeaders(value: object): value is Iterable<[unknown, unknown]> {
   return (

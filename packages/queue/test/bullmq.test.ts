@@ -1,0 +1,68 @@
+import { Queue, type ConnectionOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createMessageLanes } from '../dist/index.js';
+import { createBullLanes } from '../dist/bullmq.js';
+import { openCases } from './adversarial.js';
+import { startRedis } from './brokers/redis.js';
+import { CONFIG } from './helpers.js';
+import { laneSuite, type BrokerDriver } from './lane-suite.js';
+
+laneSuite(async () => {
+  const server = await startRedis();
+  const connection: ConnectionOptions = { host: '127.0.0.1', port: server.port };
+  const redis = new Redis(server.port, '127.0.0.1');
+  const lanes = createMessageLanes({ config: CONFIG, allowHosts: ['127.0.0.1'] });
+  const closers: (() => Promise<unknown>)[] = [];
+  const driver: BrokerDriver = {
+    broker: 'bullmq',
+    url: `127.0.0.1:${server.port}`,
+    // Job data is JSON: Buffers arrive as objects, so the byte rows do not apply.
+    cases: openCases(),
+    async open(name) {
+      const router = createBullLanes({
+        lanes,
+        name,
+        connection,
+        redis,
+        heartbeatTtlMs: 2500,
+        liveness: { intervalMs: 200, graceMs: 300 },
+        drainIntervalMs: 200,
+      });
+      const raw = new Queue(name, { connection });
+      const counts = async (lane: string): Promise<number> => {
+        const q = new Queue(router.queueFor(lane), { connection });
+        const c = await q.getJobCounts('wait', 'active', 'delayed', 'prioritized');
+        await q.close();
+        return Object.values(c).reduce((a, b) => a + b, 0);
+      };
+      return {
+        publish: async (id) => void (await router.add('m', { id })),
+        publishMany: async (ids) =>
+          void (await router.addBulk(ids.map((id) => ({ name: 'm', data: { id } })))),
+        async consume(lane, onMessage) {
+          const w = router.worker(lane, (job) => onMessage((job.data as { id: string }).id), {
+            concurrency: 20,
+            stalledInterval: 1000,
+          });
+          await w.worker.waitUntilReady();
+          return w;
+        },
+        live: (lane) => router.liveness.refresh(lane),
+        pending: counts,
+        publishRaw: async (id, row) => void (await raw.add('m', { id, __gray: row.value })),
+        async close() {
+          await raw.close();
+          await router.close();
+        },
+      };
+    },
+  };
+  return {
+    driver,
+    async stop() {
+      await Promise.all(closers.map((c) => c()));
+      await redis.quit();
+      await server.stop();
+    },
+  };
+});
