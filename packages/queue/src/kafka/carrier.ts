@@ -64,7 +64,8 @@ function kafkaMessageWith<M extends KafkaMessageLike>(
   const headers = message.headers;
   if (Array.isArray(headers)) {
     const list = headers as readonly KafkaHeaderEntry[];
-    return { ...message, headers: withEntries(lanes, list, marker) };
+    const next = withEntries(lanes, list, marker);
+    return next === list ? message : { ...message, headers: next };
   }
   const table = lanes.inject(headers as Readonly<Record<string, unknown>> | undefined, marker);
   return table === headers ? message : { ...message, headers: table };

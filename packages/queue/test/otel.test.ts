@@ -1,0 +1,80 @@
+// OTB-05: with OpenTelemetry active, the lane rides OTel baggage inside consumers too, and
+// producers write the `gray` baggage member beside the marker header (exactly once).
+import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { runWithGray } from '@graylane/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMessageLanes } from '../dist/index.js';
+import { grayPublishOptions } from '../dist/amqp.js';
+import { grayKafkaMessage } from '../dist/kafka.js';
+import { CONFIG } from './helpers.js';
+
+const lanes = createMessageLanes({ config: CONFIG });
+const manager = new AsyncLocalStorageContextManager();
+
+beforeAll(() => {
+  context.setGlobalContextManager(manager.enable());
+});
+afterAll(() => {
+  context.disable();
+});
+
+function baggageInside(headers: Record<string, unknown>): string | undefined {
+  return lanes.run(
+    (name) => headers[name],
+    () => propagation.getBaggage(context.active())?.getEntry('gray')?.value,
+  );
+}
+
+describe('OTel baggage as a carrier for messages', () => {
+  it('OTB-05 a consumer handler runs with gray=<version> in OTel baggage', async () => {
+    expect(baggageInside({ 'x-gray-id': 'beta' })).toBe('beta');
+    expect(baggageInside({})).toBe('stable');
+    const later = await lanes.run(
+      () => 'beta',
+      async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        return propagation.getBaggage(context.active())?.getEntry('gray')?.value;
+      },
+    );
+    expect(later).toBe('beta');
+  });
+
+  it('OTB-05 other baggage entries of the surrounding context are kept', () => {
+    const outer = propagation.setBaggage(
+      ROOT_CONTEXT,
+      propagation.createBaggage({ tenant: { value: 't1' } }),
+    );
+    const entries = context.with(outer, () =>
+      lanes.run(
+        () => 'beta',
+        () =>
+          propagation
+            .getBaggage(context.active())
+            ?.getAllEntries()
+            .map(([k, v]) => `${k}=${v.value}`),
+      ),
+    );
+    expect(entries?.sort()).toEqual(['gray=beta', 'tenant=t1']);
+  });
+
+  it('OUT-01 producers write the gray baggage member once, merged into a caller baggage header', () => {
+    const opts = runWithGray('beta', () =>
+      grayPublishOptions(lanes, { headers: { baggage: 'a=1,gray=stable' } }),
+    );
+    expect(opts.headers).toEqual({ baggage: 'gray=beta,a=1', 'x-gray-id': 'beta' });
+    const record = runWithGray('beta', () => grayKafkaMessage(lanes, { value: 'x' }));
+    expect(record.headers).toEqual({ 'x-gray-id': 'beta', baggage: 'gray=beta' });
+  });
+
+  it('baggageKey: false writes and reads no baggage', () => {
+    const plain = createMessageLanes({ config: CONFIG, baggageKey: false });
+    const record = runWithGray('beta', () => grayKafkaMessage(plain, { value: 'x' }));
+    expect(record.headers).toEqual({ 'x-gray-id': 'beta' });
+    const seen = plain.run(
+      (n) => ({ baggage: 'gray=beta' })[n],
+      () => propagation.getBaggage(context.active())?.getEntry('gray'),
+    );
+    expect(seen).toBeUndefined();
+  });
+});
