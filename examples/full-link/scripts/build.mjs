@@ -1,8 +1,12 @@
 // Builds the example with esbuild: the Node entry points (dependencies stay external, resolved
-// from node_modules at run time) and the browser page (everything bundled for the browser).
+// from node_modules at run time) and the browser page, once per version, in the asset-lane layout
+// the gateway serves (`@graylane/node/assets`):
+//   dist/web/<version>/index.html, dist/web/<version>/main-<hash>.js   (one build per version)
+//   dist/web/index.html, dist/web/main.js    the default build, flat, for a static host that serves
+//                                            one build (the nginx example)
 import { build } from 'esbuild';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,22 +35,45 @@ async function buildAll() {
     logLevel: 'warning',
   });
 
-  await build({
+  const rules = JSON.parse(await readFile(resolve(root, 'rules.json'), 'utf8'));
+  const html = await readFile(resolve(root, 'web/index.html'), 'utf8');
+  for (const version of rules.versions) {
+    const script = await buildPage(version, `dist/web/${version}`, '[name]-[hash]');
+    await writePage(html, `dist/web/${version}/index.html`, script);
+  }
+  await writePage(
+    html,
+    'dist/web/index.html',
+    await buildPage(rules.default, 'dist/web', '[name]'),
+  );
+}
+
+/** Bundles the page for `version` (shown on it as the front-end build); returns the JS file name. */
+async function buildPage(version, outdir, entryNames) {
+  const result = await build({
     absWorkingDir: root,
     entryPoints: ['web/main.ts'],
-    outfile: 'dist/web/main.js',
+    outdir,
+    entryNames,
     bundle: true,
     platform: 'browser',
     target: ['chrome110', 'firefox110', 'safari16'],
     format: 'esm',
     minify: true,
     sourcemap: true,
+    metafile: true,
+    define: { __BUILD__: JSON.stringify(version) },
     logLevel: 'warning',
     // tsup's shared helper chunk is imported bare by @graylane/browser (sideEffects: false); it
     // only defines helpers the importing chunk also imports by name, so dropping the bare import is
     // correct and the warning is noise for a newcomer running `npm start`.
     logOverride: { 'ignored-bare-import': 'silent' },
   });
-  await mkdir(resolve(dist, 'web'), { recursive: true });
-  await copyFile(resolve(root, 'web/index.html'), resolve(dist, 'web/index.html'));
+  const js = Object.keys(result.metafile.outputs).find((f) => f.endsWith('.js'));
+  return basename(js ?? 'main.js');
+}
+
+async function writePage(html, file, script) {
+  await mkdir(dirname(resolve(root, file)), { recursive: true });
+  await writeFile(resolve(root, file), html.replace('src="./main.js"', `src="./${script}"`));
 }

@@ -3,11 +3,14 @@
  * one). graylane decides at the edge; the gateway routes `/api/*` to the `orders` instance of the
  * decided version (lane fallback to the default lane) and overwrites `X-Gray-Id` with the plain
  * decided version, so a client's raw or signed marker never reaches an internal hop unchecked.
+ * The page itself is on the lane too: `@graylane/node/assets` serves `<webRoot>/<version>/`
+ * (the default version's build when a version has none) with the version in a meta tag.
  */
 import { Agent, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { getGrayDecision } from '@graylane/node';
+import { createAssetLanes } from '@graylane/node/assets';
 import { graylaneExpress } from '@graylane/node/express';
 import { removeBaggageMember, type ConfigStore } from '@graylane/core';
 import { GATEWAY_HOP_HEADER, type GatewayHopRecord } from './hop.js';
@@ -26,7 +29,7 @@ export interface GatewayOptions {
   readonly trust: 'open' | 'signed';
   /** `signed` mode: key id → HMAC key. */
   readonly keys?: Readonly<Record<string, string>>;
-  /** Serves the built web page from here when set. */
+  /** Serves the built web page from here when set: one build per version, `<webRoot>/<version>/`. */
   readonly webRoot?: string;
 }
 
@@ -130,7 +133,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }),
   );
 
-  if (options.webRoot !== undefined) app.use(express.static(options.webRoot));
+  if (options.webRoot !== undefined) {
+    // The page on the visitor's lane: HTML and bundle from that version's build.
+    const fallback = options.config.get().config.default;
+    app.use(createAssetLanes({ root: options.webRoot, fallback }));
+  }
 
   const server = createServer(app);
   const port = await listen(server, options.instance, options.port);

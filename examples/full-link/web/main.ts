@@ -24,13 +24,17 @@ export interface CallResult {
   readonly hops: readonly Hop[];
 }
 
+/** Which front-end build this is: each version's build bakes in its own (esbuild `define`). */
+declare const __BUILD__: string;
+
 const GATEWAY_HOP_HEADER = 'x-graylane-gateway-hop';
 const API_PATH = '/api/orders/42';
 
 const gray = initGray({
   versions: ['stable', 'beta'],
   default: 'stable',
-  // `?gray=beta` switches this page (QA override); the gateway's `gray` cookie is adopted.
+  // The gateway serves this version's build and names the version in
+  // <meta name="graylane-version">, which initGray starts on; `?gray=beta` is a QA override.
   override: true,
 });
 const grayFetch = withGray();
@@ -48,6 +52,14 @@ function showVersion(): void {
   $('version').textContent = version;
   $('version').dataset.version = version;
   $('reason').textContent = gray.getGrayReason();
+  // The build is fixed for this page view; a version that differs means lane fallback (no build
+  // for it) or a QA switch that takes effect on the next load.
+  $('build').textContent = __BUILD__;
+  $('build').dataset.version = __BUILD__;
+  $('build-note').textContent =
+    version === __BUILD__
+      ? ''
+      : ` (this page view; the ${version} build, if any, on the next load)`;
 }
 
 function parseHops(gatewayHeader: string | null | undefined, body: unknown): Hop[] {
@@ -135,6 +147,7 @@ Object.assign(window, {
     callWithFetch,
     callWithAxios,
     version: () => gray.getGrayVersion(),
+    build: () => __BUILD__,
     reason: () => gray.getGrayReason(),
   },
 });
