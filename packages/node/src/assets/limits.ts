@@ -48,8 +48,8 @@ export const INLINE_CONFIG_GLOBAL = '__GRAYLANE__';
 /**
  * A content-hashed file name: a `-` or `.`, then 8 to 64 letters, digits or `_` with at least
  * one digit, or 8 to 64 capitals and digits (esbuild's base32 `[hash]` may have no digit), then
- * the extension: `main-7QZ3X2AB.js`, `client-QSEEFRRA.js`, `index.3f9a1c0b2d.css`,
+ * the extension (or two: `.js.map`): `main-7QZ3X2AB.js`, `client-QSEEFRRA.js`, `index.3f9a1c0b2d.css`,
  * `app-BdK3kF9a.js`. Lower-case words (`my-component-library.js`) are not hashes.
  */
 export const HASHED_NAME =
-  /[.-](?:(?=[A-Za-z_]*[0-9])[A-Za-z0-9_]{8,64}|[A-Z0-9]{8,64})\.[A-Za-z0-9]{1,8}$/;
+  /[.-](?:(?=[A-Za-z_]*[0-9])[A-Za-z0-9_]{8,64}|[A-Z0-9]{8,64})(?:\.[A-Za-z0-9]{1,8}){1,2}$/;

@@ -166,6 +166,9 @@ describe('validators and types', () => {
     ['favicon.ico', false],
     ['a-1234567.js', false], // 7 characters
     ['client-QSEEFRRA.js', true], // esbuild base32 without a digit
+    ['main-EJWAPSN4.js.map', true], // its source map
+    ['main.js.map', false],
+    ['main-EJWAPSN4.a.b.c', false],
     ['app-document.js', false],
     ['app-Document.js', false],
   ])('AST-09 %s is content-hashed: %s', (name, hashed) => {
