@@ -16,7 +16,7 @@ import {
 import { GrayStore } from '../src/context/storage.js';
 import { runWithStore } from '../src/context/run.js';
 import { closeAll, echoServer, type Running } from './helpers.js';
-import { targetOf } from '../src/outbound/http-client.js';
+import { httpTarget } from '../src/outbound/http-target.js';
 
 let uninstall: (() => void) | undefined;
 afterEach(async () => {
@@ -240,13 +240,19 @@ describe('installGlobal', () => {
   });
 
   it('the http target is what Node connects to, never the Host header', () => {
-    expect(targetOf(['http://a.internal:81/x'], 'http:')).toBe('http://a.internal:81');
-    expect(targetOf([{ host: 'evil.com', headers: { host: 'a.internal' } }], 'http:')).toBe(
-      'http://evil.com',
-    );
+    expect(httpTarget(['http://a.internal:81/x'], undefined, 'http:')).toBe('http://a.internal:81');
     expect(
-      targetOf([new URL('https://a.internal/'), { hostname: 'b.internal', port: 8443 }], 'https:'),
+      httpTarget([{ host: 'evil.com', headers: { host: 'a.internal' } }], undefined, 'http:'),
+    ).toBe('http://evil.com');
+    expect(
+      httpTarget(
+        [new URL('https://a.internal/'), { hostname: 'b.internal', port: 8443 }],
+        undefined,
+        'https:',
+      ),
     ).toBe('https://b.internal:8443');
-    expect(targetOf([{ hostname: '::1', port: 80 }], 'http:')).toBe('http://[::1]:80');
+    expect(httpTarget([{ hostname: '::1', port: 8080 }], undefined, 'http:')).toBe(
+      'http://[::1]:8080',
+    );
   });
 });

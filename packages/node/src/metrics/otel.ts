@@ -1,17 +1,10 @@
 import { createRequire } from 'node:module';
 import { METRIC_NAMES } from '@graylane/core';
+import { metricsState, type OtelCounters } from './state.js';
 
 /** The part of an OTel counter graylane uses. */
 export interface CounterLike {
   add(value: number, attributes?: Record<string, string>): void;
-}
-
-/** The OTel counters, one per metric name graylane records from Node. */
-export interface OtelCounters {
-  readonly decisions: CounterLike;
-  readonly invalidMarkers: CounterLike;
-  readonly outbound: CounterLike;
-  readonly fallbacks: CounterLike;
 }
 
 interface MetricsApiLike {
@@ -22,34 +15,30 @@ interface MetricsApiLike {
   };
 }
 
-let loaded: OtelCounters | null | undefined;
+/**
+ * Where `@opentelemetry/api` 1.x keeps its registered globals (`api/src/internal/global-utils.ts`);
+ * `metrics` is the registered MeterProvider. Shared by every copy of the api.
+ */
+const OTEL_GLOBAL = Symbol.for('opentelemetry.js.api.1');
 
 /**
- * Lazily loads `@opentelemetry/api` (an optional peer) on first use and creates the counters.
- * Returns undefined when it is not installed or fails to load; never throws. The API's global
- * meter provider is a no-op until the app registers an SDK, so this is safe either way.
+ * The OTel counters, or undefined when `@opentelemetry/api` is not installed. Never throws.
+ *
+ * `@opentelemetry/api` has no proxy MeterProvider: a meter taken before the app registers its SDK
+ * stays a no-op for ever. So the counters are re-created whenever the registered provider changes
+ * (issue 20) — one property read per call to notice it, the same registry slot the api reads.
  */
 export function otelCounters(): OtelCounters | undefined {
-  if (loaded !== undefined) return loaded ?? undefined;
-  loaded = null;
-  try {
-    const require = createRequire(import.meta.url);
-    const api = require('@opentelemetry/api') as MetricsApiLike;
-    const meter = api.metrics.getMeter('@graylane/node');
-    loaded = {
-      decisions: meter.createCounter(METRIC_NAMES.decisions, { description: 'graylane decisions' }),
-      invalidMarkers: meter.createCounter(METRIC_NAMES.invalidMarkers, {
-        description: 'markers present but ignored',
-      }),
-      outbound: meter.createCounter(METRIC_NAMES.outbound, {
-        description: 'outbound marker injection',
-      }),
-      fallbacks: meter.createCounter(METRIC_NAMES.fallbacks, { description: 'lane fallbacks' }),
-    };
-  } catch {
-    loaded = null;
+  const state = metricsState();
+  if (state.otelApi === undefined) state.otelApi = loadApi();
+  const api = state.otelApi as MetricsApiLike | null;
+  if (api === null) return undefined;
+  const provider = registeredProvider();
+  if (state.otelCounters === undefined || provider !== state.otelProvider) {
+    state.otelProvider = provider;
+    state.otelCounters = createCounters(api);
   }
-  return loaded ?? undefined;
+  return state.otelCounters;
 }
 
 /** Adds to an OTel counter, swallowing any error from a misbehaving SDK. */
@@ -62,5 +51,37 @@ export function safeAdd(
     counter.add(1, attributes);
   } catch {
     // A broken metrics SDK must never break a request (I1).
+  }
+}
+
+function loadApi(): MetricsApiLike | null {
+  try {
+    const api = createRequire(import.meta.url)('@opentelemetry/api') as Partial<MetricsApiLike>;
+    return typeof api.metrics?.getMeter === 'function' ? (api as MetricsApiLike) : null;
+  } catch {
+    return null;
+  }
+}
+
+function registeredProvider(): unknown {
+  const registry = (globalThis as { [OTEL_GLOBAL]?: { metrics?: unknown } })[OTEL_GLOBAL];
+  return typeof registry === 'object' && registry !== null ? registry.metrics : undefined;
+}
+
+function createCounters(api: MetricsApiLike): OtelCounters | undefined {
+  try {
+    const meter = api.metrics.getMeter('@graylane/node');
+    return {
+      decisions: meter.createCounter(METRIC_NAMES.decisions, { description: 'graylane decisions' }),
+      invalidMarkers: meter.createCounter(METRIC_NAMES.invalidMarkers, {
+        description: 'markers present but ignored',
+      }),
+      outbound: meter.createCounter(METRIC_NAMES.outbound, {
+        description: 'outbound marker injection',
+      }),
+      fallbacks: meter.createCounter(METRIC_NAMES.fallbacks, { description: 'lane fallbacks' }),
+    };
+  } catch {
+    return undefined;
   }
 }

@@ -1,8 +1,8 @@
 import type { DecisionReason, DecisionSource, MarkerRejection, MarkerSource } from '@graylane/core';
 import { otelCounters, safeAdd } from './otel.js';
+import { metricsState, type OutboundResult } from './state.js';
 
-/** Outcome of one outbound injection attempt (METRIC_NAMES.outbound `result`). */
-export type OutboundResult = 'injected' | 'skipped_host' | 'skipped_caller' | 'skipped_invalid';
+export type { OutboundResult } from './state.js';
 
 /** An in-process snapshot of graylane's counters. Labels come from closed sets only (I2). */
 export interface GraylaneStats {
@@ -52,36 +52,20 @@ export class DecisionCounters {
     return {
       decisions: [...this.decisions.values()].map((r) => ({ ...r })),
       invalidMarkers: [...this.invalid.values()].map((r) => ({ ...r })),
-      outbound: { ...globalCounters().outbound },
-      fallbacks: [...globalCounters().fallbacks.values()].map((r) => ({ ...r })),
+      ...outboundStats(),
     };
   }
 }
 
-interface GlobalCounters {
-  outbound: Record<OutboundResult, number>;
-  fallbacks: Map<string, { wanted: string; served: string; count: number }>;
-}
-
-let globals: GlobalCounters | undefined;
-
-function globalCounters(): GlobalCounters {
-  globals ??= {
-    outbound: { injected: 0, skipped_host: 0, skipped_caller: 0, skipped_invalid: 0 },
-    fallbacks: new Map(),
-  };
-  return globals;
-}
-
 /** Counts one outbound attempt (process-wide: interceptors are not tied to one middleware). */
 export function countOutbound(result: OutboundResult): void {
-  globalCounters().outbound[result]++;
+  metricsState().outbound[result]++;
   safeAdd(otelCounters()?.outbound, { result });
 }
 
 /** Counts one lane fallback (process-wide). */
 export function countFallback(wanted: string, served: string): void {
-  const map = globalCounters().fallbacks;
+  const map = metricsState().fallbacks;
   const key = `${wanted}\u0000${served}`;
   const row = map.get(key);
   if (row) row.count++;
@@ -91,6 +75,7 @@ export function countFallback(wanted: string, served: string): void {
 
 /**
  * The process-wide outbound and fallback counters (the middleware's `stats()` includes them).
+ * One copy per process, whichever entry (ESM or CJS, `.` or an adapter subpath) counted.
  *
  * @example
  * ```ts
@@ -99,9 +84,9 @@ export function countFallback(wanted: string, served: string): void {
  * ```
  */
 export function outboundStats(): Pick<GraylaneStats, 'outbound' | 'fallbacks'> {
-  const g = globalCounters();
+  const state = metricsState();
   return {
-    outbound: { ...g.outbound },
-    fallbacks: [...g.fallbacks.values()].map((r) => ({ ...r })),
+    outbound: { ...state.outbound },
+    fallbacks: [...state.fallbacks.values()].map((r) => ({ ...r })),
   };
 }

@@ -1,11 +1,18 @@
+import { ensureHopGuard } from './hop-guard.js';
+import { applyHop, objectOps, type HeaderOps } from './hop-headers.js';
+import { hopDispatcher, type DispatcherLike } from './hop-dispatcher.js';
 import { compileOutbound, type OutboundOptions } from './options.js';
-import { planInjection } from './plan.js';
+import { judgeHop, planCall, type HopPlan } from './plan.js';
 
 /** The part of an axios request config graylane reads and extends. */
 export interface AxiosConfigLike {
   url?: string | undefined;
   baseURL?: string | undefined;
   headers?: unknown;
+  socketPath?: string | null | undefined;
+  transformRequest?: unknown;
+  beforeRedirect?: unknown;
+  fetchOptions?: unknown;
 }
 
 /** The part of an axios instance graylane uses (axios ≥ 1). */
@@ -20,17 +27,28 @@ export interface AxiosLike {
   getUri?(config?: unknown): string;
 }
 
-interface HeaderBag {
-  has?(name: string): boolean;
-  get?(name: string): unknown;
-  set?(name: string, value: string): unknown;
-  [name: string]: unknown;
+type Transform = (this: AxiosConfigLike, data: unknown, headers: unknown) => unknown;
+type BeforeRedirect = (options: RedirectOptionsLike, ...rest: unknown[]) => void;
+
+/** What follow-redirects hands to `beforeRedirect`: the next hop, headers still editable. */
+interface RedirectOptionsLike {
+  href?: string;
+  protocol?: string;
+  hostname?: string;
+  host?: string;
+  port?: number | string;
+  headers?: Record<string, unknown>;
 }
 
 /**
- * Adds a request interceptor to an axios instance that carries the current request's marker to
- * allowlisted hosts; returns the eject function. A header the caller set is kept, and with
+ * Carries the current request's marker on an axios instance (the default one or your own), to
+ * allowlisted hosts only; returns the eject function. A header the caller set is kept, and with
  * `installGlobal()` active too the header is still sent once (OUT-04).
+ *
+ * The decision is made on the **final** request: after every request interceptor, whenever it
+ * was registered (CTX-14), in a `transformRequest` step graylane appends per request. Every
+ * redirect hop is judged on its own target (RDR-01/02): through `beforeRedirect` with the http
+ * adapter (follow-redirects), through a per-hop undici dispatcher with the fetch adapter.
  *
  * @example
  * ```ts
@@ -40,11 +58,18 @@ interface HeaderBag {
  */
 export function attachGray(instance: AxiosLike, options?: OutboundOptions): () => void {
   const allow = compileOutbound(options);
+  ensureHopGuard();
+  const transform: Transform = function graylaneAxiosTransform(data, headers) {
+    decide(instance, this, headers, allow);
+    return data;
+  };
   const id = instance.interceptors.request.use(function graylaneAxiosInterceptor(
     config: AxiosConfigLike,
   ) {
     try {
-      inject(instance, config, allow);
+      const list = config.transformRequest;
+      const fns = Array.isArray(list) ? list : typeof list === 'function' ? [list] : [];
+      if (!fns.includes(transform)) config.transformRequest = [...(fns as unknown[]), transform];
     } catch {
       // I1: the request proceeds untouched.
     }
@@ -55,16 +80,49 @@ export function attachGray(instance: AxiosLike, options?: OutboundOptions): () =
   };
 }
 
-function inject(
+function decide(
   instance: AxiosLike,
   config: AxiosConfigLike,
+  headers: unknown,
   allow: ReturnType<typeof compileOutbound>,
 ): void {
-  const headers = (config.headers ??= {}) as HeaderBag;
-  const plan = planInjection(targetUrl(instance, config), access(headers), allow);
-  if (!plan) return;
-  write(headers, plan.header, plan.version);
-  if (plan.baggage !== undefined) write(headers, 'baggage', plan.baggage);
+  try {
+    const ops = axiosOps(headers ?? (config.headers ??= {}));
+    const plan = planCall(allow, { has: (name) => ops.values(name).length > 0 });
+    if (plan === undefined) return;
+    // A unix socket is not a host: never allowlisted.
+    const target = config.socketPath ? undefined : targetUrl(instance, config);
+    applyHop(plan, judgeHop(plan, target), ops);
+    config.beforeRedirect = redirectHook(plan, config.beforeRedirect);
+    const fetchOptions = (config.fetchOptions ?? {}) as { dispatcher?: DispatcherLike };
+    config.fetchOptions = {
+      ...fetchOptions,
+      dispatcher: hopDispatcher(plan, fetchOptions.dispatcher),
+    };
+  } catch {
+    // I1: the request proceeds as the interceptors left it.
+  }
+}
+
+/** follow-redirects: judge the next hop on its own target, then run the caller's hook. */
+function redirectHook(plan: HopPlan, own: unknown): BeforeRedirect {
+  return function graylaneBeforeRedirect(this: unknown, options, ...rest) {
+    try {
+      applyHop(plan, judgeHop(plan, redirectTarget(options)), objectOps((options.headers ??= {})));
+    } catch {
+      // I1
+    }
+    if (typeof own === 'function') (own as BeforeRedirect).call(this, options, ...rest);
+  };
+}
+
+function redirectTarget(options: RedirectOptionsLike): string | undefined {
+  if (typeof options.href === 'string') return options.href;
+  if (typeof options.protocol !== 'string' || typeof options.hostname !== 'string')
+    return undefined;
+  const host = options.hostname.includes(':') ? `[${options.hostname}]` : options.hostname;
+  const port = options.port === undefined || options.port === '' ? '' : `:${String(options.port)}`;
+  return `${options.protocol}//${host}${port}`;
 }
 
 function targetUrl(instance: AxiosLike, config: AxiosConfigLike): string | undefined {
@@ -76,33 +134,28 @@ function targetUrl(instance: AxiosLike, config: AxiosConfigLike): string | undef
   }
 }
 
-/** AxiosHeaders (case-insensitive `has`/`get`) or a plain object (scanned case-insensitively). */
-function access(headers: HeaderBag): {
-  has(name: string): boolean;
-  get(name: string): string | undefined;
-} {
-  const read = (name: string): unknown => {
-    if (typeof headers.get === 'function') return headers.get(name);
-    for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return headers[key];
-    return undefined;
-  };
-  return {
-    has: (name) => {
-      const v = read(name);
-      return v !== undefined && v !== null && v !== false;
-    },
-    get: (name) => {
-      const v = read(name);
-      return typeof v === 'string' ? v : undefined;
-    },
-  };
+interface HeaderBag {
+  get?(name: string): unknown;
+  set?(name: string, value: string): unknown;
+  delete?(name: string): unknown;
 }
 
-function write(headers: HeaderBag, name: string, value: string): void {
-  if (typeof headers.set === 'function') {
-    headers.set(name, value);
-    return;
-  }
-  for (const key of Object.keys(headers)) if (key.toLowerCase() === name) delete headers[key];
-  headers[name] = value;
+/** AxiosHeaders (case-insensitive `get`/`set`/`delete`) or a plain object. */
+function axiosOps(headers: unknown): HeaderOps {
+  const bag = headers as HeaderBag;
+  if (
+    typeof bag.get !== 'function' ||
+    typeof bag.set !== 'function' ||
+    typeof bag.delete !== 'function'
+  )
+    return objectOps(headers as Record<string, unknown>);
+  return {
+    values(name) {
+      const v = bag.get?.(name);
+      if (v === undefined || v === null || v === false) return [];
+      return Array.isArray(v) ? v.map(String) : [String(v)];
+    },
+    set: (name, value) => void bag.set?.(name, value),
+    remove: (name) => void bag.delete?.(name),
+  };
 }

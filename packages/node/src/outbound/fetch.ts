@@ -1,15 +1,25 @@
-import { ensureBaggageDedupe } from './baggage-dedupe.js';
+import { ensureHopGuard } from './hop-guard.js';
+import { applyHop, headersOps } from './hop-headers.js';
+import { globalDispatcher, hopDispatcher, type DispatcherLike } from './hop-dispatcher.js';
 import { compileOutbound, type OutboundOptions } from './options.js';
-import { planInjection } from './plan.js';
+import { judgeHop, planCall, type HopPlan } from './plan.js';
+import { runNoted } from './state.js';
+import { fetchTarget, isRequestLike } from './targets.js';
 
 /** The fetch signature graylane wraps (the global `fetch`, undici's `fetch`, node-fetch …). */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 /**
  * Wraps a fetch so requests to allowlisted hosts carry the current request's marker
- * (`X-Gray-Id` and a `gray` baggage member). The caller's `Headers`, init object and `Request`
- * are never mutated: a copy is passed on. A header the caller set is kept as is. `fetchImpl`
- * defaults to `globalThis.fetch`, looked up at call time, not at wrap time.
+ * (`X-Gray-Id` and a `gray` baggage member), judged **per hop**: when fetch follows a redirect,
+ * each hop gets the marker only if its own target is allowlisted (RDR-01/02). The caller's
+ * `Headers`, init object and `Request` are never mutated; a header the caller set is kept.
+ * `input` may be a string, a `URL` or a `Request` of any fetch implementation (`undici.Request`
+ * too). `fetchImpl` defaults to `globalThis.fetch`, looked up at call time, not at wrap time.
+ *
+ * Per-hop judging uses undici's `dispatcher` (Node's global fetch and `undici.fetch`; your own
+ * `init.dispatcher` is wrapped, not replaced). Another fetch implementation gets the marker on
+ * the first request only, and follows redirects with whatever headers it keeps.
  *
  * @example
  * ```ts
@@ -24,35 +34,42 @@ export function withGray<F extends FetchLike>(fetchImpl?: F, options?: OutboundO
     init?: RequestInit,
   ): Promise<Response> {
     const impl = fetchImpl ?? (globalThis.fetch as FetchLike);
-    const next = injectInit(input, init, allow);
-    if (next !== undefined) ensureBaggageDedupe();
-    return next === undefined ? impl(input, init) : impl(input, next);
+    const call = prepareCall(input, init, allow);
+    if (call === undefined) return impl(input, init);
+    ensureHopGuard();
+    if (call.noted === undefined) return impl(input, call.init);
+    return runNoted(call.noted, () => impl(input, call.init));
   };
   return grayFetch as F;
 }
 
-/** @internal Returns a new init with the marker added, or undefined to leave the call untouched. */
-export function injectInit(
-  input: string | URL | Request,
+type InitWithDispatcher = Omit<RequestInit, 'dispatcher'> & { dispatcher?: DispatcherLike };
+type HeadersSource = ConstructorParameters<typeof Headers>[0];
+
+/**
+ * @internal Plans one fetch call: the init to send (hop 1 judged in its headers, so a fetch that
+ * never dispatches through undici still gets it) and, for the later hops, either a per-hop
+ * dispatcher or — for a `Request` input whose own dispatcher cannot be read, which a dispatcher
+ * in `init` would replace — a plan for the undici listener (`noted`), which removes the marker
+ * from hops outside the allowlist. Returns undefined to send the call untouched. Never throws.
+ */
+export function prepareCall(
+  input: unknown,
   init: RequestInit | undefined,
   allow: ReturnType<typeof compileOutbound>,
-): RequestInit | undefined {
+): { init: RequestInit; noted: HopPlan | undefined } | undefined {
   try {
-    const isRequest = typeof Request === 'function' && input instanceof Request;
-    const url = isRequest ? input.url : String(input);
-    const headers = new Headers(init?.headers ?? (isRequest ? input.headers : undefined));
-    const plan = planInjection(
-      url,
-      {
-        has: (name) => headers.has(name),
-        get: (name) => headers.get(name) ?? undefined,
-      },
-      allow,
-    );
-    if (!plan) return undefined;
-    headers.set(plan.header, plan.version);
-    if (plan.baggage !== undefined) headers.set('baggage', plan.baggage);
-    return { ...init, headers };
+    const request = isRequestLike(input) ? input : undefined;
+    const headers = new Headers((init?.headers ?? request?.headers) as HeadersSource);
+    const plan = planCall(allow, headers);
+    if (plan === undefined) return undefined;
+    applyHop(plan, judgeHop(plan, fetchTarget(input)), headersOps(headers));
+    const own = (init as InitWithDispatcher | undefined)?.dispatcher;
+    if (own !== undefined || (request === undefined && globalDispatcher() !== undefined)) {
+      const next: InitWithDispatcher = { ...init, headers, dispatcher: hopDispatcher(plan, own) };
+      return { init: next as RequestInit, noted: undefined };
+    }
+    return { init: { ...init, headers }, noted: plan };
   } catch {
     // I1: a request we cannot read is sent exactly as the caller wrote it.
     return undefined;

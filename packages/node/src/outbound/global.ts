@@ -1,9 +1,10 @@
-import diagnosticsChannel from 'node:diagnostics_channel';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import type { Allowlist } from '@graylane/core';
-import { injectClientRequest, targetOf, type ClientRequestLike } from './http-client.js';
+import { ensureHopGuard } from './hop-guard.js';
+import { injectClientRequest, type ClientRequestLike } from './http-client.js';
+import { httpTarget, type ResolvedRequestLike } from './http-target.js';
 import { compileOutbound, type OutboundOptions } from './options.js';
-import { onUndiciRequest } from './undici-channel.js';
+import { outboundState, type GlobalInstall } from './state.js';
 
 /** Options of {@link installGlobal}. */
 export interface InstallGlobalOptions extends OutboundOptions {
@@ -13,22 +14,25 @@ export interface InstallGlobalOptions extends OutboundOptions {
   readonly http?: boolean;
 }
 
-type RequestFn = (...args: unknown[]) => ClientRequestLike & { end(): unknown };
+type RequestFn = (
+  ...args: unknown[]
+) => ClientRequestLike & ResolvedRequestLike & { end(): unknown };
 interface HttpModule {
   request: RequestFn;
   get: RequestFn;
 }
 
-const UNDICI_CHANNEL = 'undici:request:create';
-const INSTALLED = Symbol.for('@graylane/node.installGlobal');
-type GlobalSlot = { [INSTALLED]?: () => void };
-
 /**
- * Opt-in process-wide propagation: global `fetch` (Node's bundled undici) and npm undici through
- * the `undici:request:create` diagnostics channel, and `http`/`https` by wrapping
- * `request`/`get` (Node 20 publishes `http.client.request.start` only after the head is flushed,
- * so a channel cannot add headers there). Nothing happens on import; this installs at most once
- * per process — a second call returns a no-op — and the returned function uninstalls it.
+ * Opt-in process-wide propagation, judged per request on the host it actually goes to: global
+ * `fetch` (Node's bundled undici) and npm undici through the `undici:request:create` diagnostics
+ * channel — every redirect hop is a request of its own there — and `http`/`https` by wrapping
+ * `request`/`get` (clients that follow redirects, such as axios' follow-redirects, call them once
+ * per hop). It also governs what others add: a request to a host that is not allowlisted loses
+ * any `gray` baggage member, OpenTelemetry's included (OTB-01).
+ *
+ * Nothing happens on import; this installs at most once per process — a second call returns a
+ * no-op — and the returned function uninstalls it. A wrapper another library put on
+ * `http.request` after this one keeps working after uninstall (MISC-01).
  *
  * @example
  * ```ts
@@ -38,28 +42,24 @@ type GlobalSlot = { [INSTALLED]?: () => void };
  * ```
  */
 export function installGlobal(options: InstallGlobalOptions = {}): () => void {
-  const slot = globalThis as GlobalSlot;
-  if (slot[INSTALLED]) return function graylaneAlreadyInstalled() {};
+  const state = outboundState();
+  if (state.install) return function graylaneAlreadyInstalled() {};
   const allow = compileOutbound(options);
   const undos: (() => void)[] = [];
-  if (options.fetch !== false) undos.push(subscribeUndici(allow));
   if (options.http !== false)
     undos.push(patchHttp('node:http', 'http:', allow), patchHttp('node:https', 'https:', allow));
-  const uninstall = function graylaneUninstall(): void {
-    if (slot[INSTALLED] !== uninstall) return;
-    for (const undo of undos.reverse()) undo();
-    delete slot[INSTALLED];
+  const install: GlobalInstall = {
+    allow,
+    undici: options.fetch !== false,
+    uninstall: function graylaneUninstall(): void {
+      if (state.install !== install) return;
+      for (const undo of undos.reverse()) undo();
+      state.install = undefined;
+    },
   };
-  slot[INSTALLED] = uninstall;
-  return uninstall;
-}
-
-function subscribeUndici(allow: Allowlist | undefined): () => void {
-  const listener = (message: unknown): void => onUndiciRequest(message, allow);
-  diagnosticsChannel.subscribe(UNDICI_CHANNEL, listener);
-  return () => {
-    diagnosticsChannel.unsubscribe(UNDICI_CHANNEL, listener);
-  };
+  if (install.undici) ensureHopGuard();
+  state.install = install;
+  return install.uninstall;
 }
 
 function patchHttp(
@@ -69,14 +69,16 @@ function patchHttp(
 ): () => void {
   const mod = createRequire(import.meta.url)(id) as HttpModule;
   const original = { request: mod.request, get: mod.get };
+  let active = true;
   const request: RequestFn = function graylaneHttpRequest(this: unknown, ...args: unknown[]) {
     const req = original.request.apply(this, args);
-    injectClientRequest(req, targetOf(args, protocol), allow);
+    if (active) injectClientRequest(req, httpTarget(args, req, protocol), allow);
     return req;
   };
   // Node's `get` is `request(...)` + `end()`, and `end()` flushes the head: wrapping the original
   // `get` would be too late to add a header, so `get` is rebuilt on the wrapped `request`.
   const get: RequestFn = function graylaneHttpGet(this: unknown, ...args: unknown[]) {
+    if (!active) return original.get.apply(this, args);
     const req = request.apply(this, args);
     req.end();
     return req;
@@ -85,8 +87,11 @@ function patchHttp(
   mod.get = get;
   syncBuiltinESMExports();
   return () => {
-    mod.request = original.request;
-    mod.get = original.get;
+    // MISC-01: give back only what is still ours. A wrapper installed on top of ours calls ours,
+    // which from now on passes straight through, so that library keeps working.
+    active = false;
+    if (mod.request === request) mod.request = original.request;
+    if (mod.get === get) mod.get = original.get;
     syncBuiltinESMExports();
   };
 }

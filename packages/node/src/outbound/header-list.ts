@@ -58,13 +58,3 @@ export function flatAccess(list: readonly unknown[]): {
     },
   };
 }
-
-/** @internal Returns a copy of `list` without any header called `name` (lower-case). */
-export function withoutHeader(list: readonly string[], name: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + 1 < list.length; i += 2) {
-    const n = list[i] as string;
-    if (n.toLowerCase() !== name) out.push(n, list[i + 1] as string);
-  }
-  return out;
-}

@@ -1,59 +1,69 @@
 import { validateHeaderName } from 'node:http';
-import { isVersionLabel, setBaggageMember, type Allowlist } from '@graylane/core';
-import { currentStore } from '../context/storage.js';
+import { isVersionLabel, type Allowlist } from '@graylane/core';
+import { currentStore, type GrayStore } from '../context/storage.js';
 import { countOutbound } from '../metrics/stats.js';
 
-/** What to add to one outbound request. */
-export interface InjectionPlan {
-  /** Lower-case header name. */
-  readonly header: string;
+/**
+ * What graylane carries on one outbound call, decided once from the caller's context and then
+ * applied to every hop of that call (the first request and each redirect the client follows).
+ */
+export interface HopPlan {
   readonly version: string;
-  /** The baggage header to send (ours first, others kept within W3C limits), or undefined. */
-  readonly baggage: string | undefined;
-}
-
-/** Read access to the headers an outbound request already has. Must not throw. */
-export interface ExistingHeaders {
-  has(name: string): boolean;
-  get(name: string): string | readonly string[] | undefined;
+  /** Lower-case marker header. */
+  readonly header: string;
+  readonly baggageKey: string | false;
+  /** Hosts that may receive the marker; undefined means none (I8). */
+  readonly allow: Allowlist | undefined;
+  /** The caller set the marker header itself: it is theirs on every hop (OUT-03, OUT-04). */
+  readonly callerOwns: boolean;
 }
 
 /**
- * Decides whether and what to inject into one outbound request, and counts the outcome.
- * Re-validates the marker right before it is set (RELIABILITY design rule 2, OUT-05): a marker
- * that is not a version label is skipped, never thrown. Never throws.
- *
- * - no context → nothing (not counted: there is no marker to carry);
- * - target not allowlisted → `skipped_host` (OUT-02, I8);
- * - the caller already set the marker header → `skipped_caller`: the caller owns the marker,
- *   neither the header nor the baggage is touched (OUT-03, OUT-04: never duplicated).
+ * Plans one outbound call, or returns undefined outside any graylane context. Re-validates the
+ * marker right before use (RELIABILITY design rule 2, OUT-05): a version that is not a label, or
+ * a header name Node would reject, is skipped and counted, never thrown. Never throws.
  */
-export function planInjection(
-  url: string | undefined,
-  existing: ExistingHeaders,
+export function planCall(
   override: Allowlist | undefined,
-): InjectionPlan | undefined {
+  existing: { has(name: string): boolean },
+  store: GrayStore | undefined = currentStore(),
+): HopPlan | undefined {
   try {
-    const store = currentStore();
     if (!store) return undefined;
-    const allow = override ?? store.allow;
-    if (!allow || url === undefined || !allow.allows(url)) return skip('skipped_host');
     const version = store.decision.version;
-    if (!isVersionLabel(version) || !isHeaderName(store.header)) return skip('skipped_invalid');
-    if (existing.has(store.header)) return skip('skipped_caller');
-    const key = store.baggageKey;
-    const baggage =
-      key === false ? undefined : setBaggageMember(existing.get('baggage'), key, version);
-    countOutbound('injected');
-    return { header: store.header, version, baggage };
+    if (!isVersionLabel(version) || !isHeaderName(store.header)) {
+      countOutbound('skipped_invalid');
+      return undefined;
+    }
+    const callerOwns = existing.has(store.header);
+    if (callerOwns) countOutbound('skipped_caller');
+    return {
+      version,
+      header: store.header,
+      baggageKey: store.baggageKey,
+      allow: override ?? store.allow,
+      callerOwns,
+    };
   } catch {
-    return skip('skipped_invalid');
+    countOutbound('skipped_invalid');
+    return undefined;
   }
 }
 
-function skip(result: 'skipped_host' | 'skipped_caller' | 'skipped_invalid'): undefined {
-  countOutbound(result);
-  return undefined;
+/**
+ * Judges one hop: true when its target may receive the marker. Counts `injected` or
+ * `skipped_host` when `count` is set (a caller-owned marker was counted once, at planning).
+ * An unparsable or missing target is refused (I8). Never throws.
+ */
+export function judgeHop(plan: HopPlan, target: string | undefined, count = true): boolean {
+  let allowed = false;
+  try {
+    allowed = plan.allow !== undefined && target !== undefined && plan.allow.allows(target);
+  } catch {
+    allowed = false;
+  }
+  if (count && !plan.callerOwns) countOutbound(allowed ? 'injected' : 'skipped_host');
+  return allowed;
 }
 
 function isHeaderName(name: string): boolean {

@@ -1,6 +1,11 @@
+import { currentStore } from '../context/storage.js';
+import { bindHandler } from './bind.js';
+import { flatAccess, toFlatList, type UndiciHeaders } from './header-list.js';
+import { ensureHopGuard } from './hop-guard.js';
+import { judgeDispatch } from './hop-dispatcher.js';
 import { compileOutbound, type OutboundOptions } from './options.js';
-import { flatAccess, toFlatList, withoutHeader, type UndiciHeaders } from './header-list.js';
-import { planInjection } from './plan.js';
+import { planCall } from './plan.js';
+import { runNoted } from './state.js';
 
 /** The dispatch options graylane reads and extends (undici 6 and 7). */
 export interface DispatchOptionsLike {
@@ -20,44 +25,41 @@ export type DispatchLike<O extends DispatchOptionsLike = DispatchOptionsLike, H 
  * request's marker to requests for allowlisted hosts. The caller's header object is never
  * mutated: a new flat header list is dispatched. A marker header the caller set is kept.
  *
+ * Composed in either order with undici's `interceptors.redirect`, every hop is judged on its own
+ * target (RDR-01/02): inside the redirect interceptor each hop passes through here; outside it,
+ * graylane's `undici:request:create` listener removes the marker from hops that leave the
+ * allowlist. The response callbacks (body `data`/`end`, `pipeline`) run in the caller's async
+ * context, even on a kept-alive socket opened by another request (CTX-12).
+ *
  * @example
  * ```ts
- * import { Agent, setGlobalDispatcher } from 'undici';
- * const agent = new Agent().compose(grayInterceptor({ allowHosts: ['orders.internal'] }));
+ * import { Agent, interceptors, request } from 'undici';
+ * const agent = new Agent().compose(
+ *   grayInterceptor({ allowHosts: ['orders.internal'] }),
+ *   interceptors.redirect({ maxRedirections: 3 }),
+ * );
  * await request('http://orders.internal/v1', { dispatcher: agent });
  * ```
  */
 export function grayInterceptor(options?: OutboundOptions) {
   const allow = compileOutbound(options);
+  ensureHopGuard();
   return function graylaneInterceptor<O extends DispatchOptionsLike, H>(
     dispatch: DispatchLike<O, H>,
   ): DispatchLike<O, H> {
     return function graylaneDispatch(opts, handler) {
-      return dispatch(injectDispatch(opts, allow), handler);
+      if (currentStore() === undefined) return dispatch(opts, handler);
+      let bound = handler;
+      let plan;
+      try {
+        if (typeof handler === 'object' && handler !== null) bound = bindHandler(handler);
+        plan = planCall(allow, flatAccess(toFlatList(opts.headers)));
+      } catch {
+        plan = undefined;
+      }
+      if (plan === undefined) return dispatch(opts, bound);
+      const judged = judgeDispatch(plan, opts);
+      return runNoted(plan, () => dispatch(judged, bound));
     };
   };
-}
-
-/** @internal Returns `opts` unchanged, or a copy with the marker added. Never throws. */
-export function injectDispatch<O extends DispatchOptionsLike>(
-  opts: O,
-  allow: ReturnType<typeof compileOutbound>,
-): O {
-  try {
-    const url = targetUrl(opts);
-    const list = toFlatList(opts.headers);
-    const plan = planInjection(url, flatAccess(list), allow);
-    if (!plan) return opts;
-    const next = plan.baggage === undefined ? list : withoutHeader(list, 'baggage');
-    next.push(plan.header, plan.version);
-    if (plan.baggage !== undefined) next.push('baggage', plan.baggage);
-    return { ...opts, headers: next };
-  } catch {
-    return opts;
-  }
-}
-
-/** The allowlist decides on the origin the request is dispatched to; the path never matters. */
-function targetUrl(opts: DispatchOptionsLike): string | undefined {
-  return opts.origin === undefined ? undefined : String(opts.origin);
 }

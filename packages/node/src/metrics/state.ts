@@ -1,0 +1,42 @@
+import type { CounterLike } from './otel.js';
+
+/** Outcome of one outbound injection attempt (METRIC_NAMES.outbound `result`). */
+export type OutboundResult = 'injected' | 'skipped_host' | 'skipped_caller' | 'skipped_invalid';
+
+/** The OTel counters, one per metric name graylane records from Node. */
+export interface OtelCounters {
+  readonly decisions: CounterLike;
+  readonly invalidMarkers: CounterLike;
+  readonly outbound: CounterLike;
+  readonly fallbacks: CounterLike;
+}
+
+/** @internal Process-wide metrics state: one copy whatever mix of ESM/CJS entries loads (issue 15). */
+export interface MetricsState {
+  readonly outbound: Record<OutboundResult, number>;
+  readonly fallbacks: Map<string, { wanted: string; served: string; count: number }>;
+  /** The loaded `@opentelemetry/api` metrics entry; null when it is not installed. */
+  otelApi: unknown;
+  /** The global MeterProvider the counters were created from (issue 20: re-resolved on change). */
+  otelProvider: unknown;
+  otelCounters: OtelCounters | undefined;
+}
+
+/**
+ * Versioned, so a future release with another state shape never reads this one. Every entry
+ * (`.`, `/express`, `/koa`, … in ESM and CJS) bundles its own copy of this module; the symbol
+ * registry is what they share.
+ */
+const KEY = Symbol.for('@graylane/node.metrics.v1');
+
+/** @internal The one metrics state of this process, created on first use (never on import). */
+export function metricsState(): MetricsState {
+  const g = globalThis as { [KEY]?: MetricsState };
+  return (g[KEY] ??= {
+    outbound: { injected: 0, skipped_host: 0, skipped_caller: 0, skipped_invalid: 0 },
+    fallbacks: new Map(),
+    otelApi: undefined,
+    otelProvider: undefined,
+    otelCounters: undefined,
+  });
+}

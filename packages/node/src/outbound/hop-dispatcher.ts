@@ -1,0 +1,66 @@
+import { toFlatList, type UndiciHeaders } from './header-list.js';
+import { applyHop, flatOps } from './hop-headers.js';
+import { judgeHop, type HopPlan } from './plan.js';
+import { runNoted } from './state.js';
+import { undiciTarget } from './targets.js';
+
+/** The options an undici dispatcher receives for one hop (undici 6 and 7). */
+export interface HopDispatchOptions {
+  readonly origin?: string | URL | undefined;
+  readonly path: string;
+  readonly headers?: UndiciHeaders;
+}
+
+/** An undici dispatcher, as fetch uses it: only `dispatch` is called. */
+export interface DispatcherLike {
+  dispatch(options: HopDispatchOptions, handler: unknown): boolean;
+}
+
+/** Where undici (bundled and npm, every version since 5) keeps the global dispatcher. */
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+
+/** @internal The process's global undici dispatcher, if undici has been loaded. */
+export function globalDispatcher(): DispatcherLike | undefined {
+  const d = (globalThis as { [GLOBAL_DISPATCHER]?: DispatcherLike })[GLOBAL_DISPATCHER];
+  return typeof d?.dispatch === 'function' ? d : undefined;
+}
+
+/**
+ * @internal A dispatcher for one fetch call that judges every hop on its own origin: fetch
+ * follows redirects itself (method and body rules, header cleanup, limits all stay undici's) and
+ * dispatches each hop through here, so a hop to a host that is not allowlisted goes out without
+ * the marker and a later allowlisted hop gets it back (RDR-01/02). `base` is the caller's
+ * dispatcher, else the global one, looked up per hop. Each hop is dispatched with `plan` noted,
+ * so graylane's undici listener also judges what OpenTelemetry's instrumentation adds to it
+ * (OTB-01, OUT-01). The first hop was counted when the call was planned.
+ */
+export function hopDispatcher(plan: HopPlan, base: DispatcherLike | undefined): DispatcherLike {
+  let hops = 0;
+  return {
+    dispatch(options, handler) {
+      const next = judgeDispatch(plan, options, hops++ > 0);
+      const target = base ?? globalDispatcher();
+      if (target === undefined) throw new TypeError('[graylane] no undici dispatcher to send with');
+      return runNoted(plan, () => target.dispatch(next, handler));
+    },
+  };
+}
+
+/** @internal A copy of `options` with the marker set or removed for its own target. Never throws. */
+export function judgeDispatch<O extends HopDispatchOptions>(
+  plan: HopPlan,
+  options: O,
+  count = true,
+): O {
+  try {
+    const list = toFlatList(options.headers);
+    applyHop(
+      plan,
+      judgeHop(plan, undiciTarget(options.origin, options.path), count),
+      flatOps(list),
+    );
+    return { ...options, headers: list };
+  } catch {
+    return options;
+  }
+}

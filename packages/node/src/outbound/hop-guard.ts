@@ -1,0 +1,111 @@
+import { subscribe } from 'node:diagnostics_channel';
+import { setBaggageMember, type Allowlist } from '@graylane/core';
+import { currentStore, type GrayStore } from '../context/storage.js';
+import { bindRequestCallbacks } from './bind.js';
+import { flatAccess } from './header-list.js';
+import { applyHop, flatOps } from './hop-headers.js';
+import { judgeHop, planCall, type HopPlan } from './plan.js';
+import { currentNote, outboundState } from './state.js';
+import { undiciTarget } from './targets.js';
+
+const CHANNEL = 'undici:request:create';
+
+/** The part of undici's internal `Request` published on `undici:request:create` (undici 5–7). */
+interface UndiciRequestLike {
+  readonly origin?: unknown;
+  readonly path?: unknown;
+  headers?: unknown;
+  addHeader?(name: string, value: string): unknown;
+}
+
+/**
+ * Subscribes graylane's listener to `undici:request:create` once per process (state shared by
+ * every ESM/CJS copy). Node's bundled undici (global `fetch`) and npm undici publish it
+ * synchronously for every request — every hop of a redirect chain too — before the head is
+ * written. Called when an outbound integration is first set up, never on import.
+ */
+export function ensureHopGuard(): void {
+  const state = outboundState();
+  if (state.guard) return;
+  state.guard = true;
+  subscribe(CHANNEL, onRequestCreate);
+}
+
+/**
+ * For each undici request made in a graylane context:
+ * 1. its callbacks run in the context it was created in (CTX-12; redirects re-dispatched from
+ *    them are then created in the caller's context too);
+ * 2. inside a wrapper-level call (`withGray`, `grayInterceptor`): a hop whose target is not
+ *    allowlisted loses the marker that call added and any `gray` member (RDR-01/02). Removal
+ *    only: the marker itself was added where the decision was made;
+ * 3. with `installGlobal()`: the hop is judged on its own target, marker added or removed;
+ * 4. two `baggage` headers (OpenTelemetry's undici instrumentation appends its own) become one,
+ *    with `gray` at most once (OUT-01).
+ * Listeners run in subscription order: subscribed after OpenTelemetry's SDK, this one sees what
+ * its instrumentation added (OTB-01). Never throws.
+ */
+function onRequestCreate(message: unknown): void {
+  try {
+    const request = (message as { request?: UndiciRequestLike } | undefined)?.request;
+    if (typeof request !== 'object' || request === null) return;
+    const store = currentStore();
+    const note = currentNote();
+    if (store === undefined && note === undefined) return;
+    bindRequestCallbacks(request);
+    const target = undiciTarget(request.origin, request.path);
+    const list = Array.isArray(request.headers) ? (request.headers as unknown[]) : undefined;
+    let plan: HopPlan | undefined;
+    let allowed = false;
+    if (note !== undefined) {
+      plan = note;
+      allowed = judgeHop(note, target, false);
+      if (list) applyHop(note, allowed, flatOps(list), false);
+    }
+    const install = outboundState().install;
+    if (install?.undici && store !== undefined) {
+      const global = globalHop(request, list, store, install.allow, target);
+      if (global) ({ plan, allowed } = global);
+    }
+    if (list && plan) mergeBaggage(list, plan, allowed);
+  } catch {
+    // I1: the request proceeds as undici built it.
+  }
+}
+
+function globalHop(
+  request: UndiciRequestLike,
+  list: unknown[] | undefined,
+  store: GrayStore,
+  allow: Allowlist | undefined,
+  target: string | undefined,
+): { plan: HopPlan; allowed: boolean } | undefined {
+  const raw = typeof request.headers === 'string' ? request.headers : '';
+  const plan = planCall(allow, list ? flatAccess(list) : { has: (n) => hasRaw(raw, n) }, store);
+  if (!plan) return undefined;
+  const allowed = judgeHop(plan, target);
+  if (list) applyHop(plan, allowed, flatOps(list));
+  else if (allowed && !plan.callerOwns && typeof request.addHeader === 'function') {
+    // undici 5 keeps a raw "name: value\r\n" string: add only.
+    request.addHeader(plan.header, plan.version);
+    if (plan.baggageKey !== false && !hasRaw(raw, 'baggage'))
+      request.addHeader('baggage', setBaggageMember(undefined, plan.baggageKey, plan.version));
+  }
+  return { plan, allowed };
+}
+
+function mergeBaggage(list: unknown[], plan: HopPlan, allowed: boolean): void {
+  const ops = flatOps(list);
+  const values = ops.values('baggage');
+  if (values.length < 2) return;
+  const key = plan.baggageKey;
+  const keepOurs = allowed && !plan.callerOwns && key !== false;
+  ops.set('baggage', keepOurs ? setBaggageMember(values, key, plan.version) : values.join(','));
+}
+
+function hasRaw(raw: string, name: string): boolean {
+  for (const line of raw.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === name) return true;
+  }
+  return false;
+}

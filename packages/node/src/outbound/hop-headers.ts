@@ -1,0 +1,128 @@
+import { removeBaggageMember, setBaggageMember } from '@graylane/core';
+import type { HopPlan } from './plan.js';
+
+/** Read/write access to one request's headers, whatever shape the client keeps them in. */
+export interface HeaderOps {
+  /** Every value of `name` (lower-case), in order; empty when absent. */
+  values(name: string): string[];
+  /** Replaces every `name` header by one with `value`. */
+  set(name: string, value: string): void;
+  remove(name: string): void;
+}
+
+/**
+ * Applies the decision for one hop (RDR-01/02, OUT-01/02):
+ * - allowed: the marker header and exactly one `gray` baggage member, other members kept;
+ * - not allowed: neither the marker graylane added nor any `gray` member, whoever put it there
+ *   (OpenTelemetry's propagator copies the context baggage to every host: OTB-01).
+ * A marker the caller set is theirs: nothing is touched (OUT-03). With `add: false` only the
+ * removal half runs (where the context cannot be trusted to add a version: see hop-guard.ts).
+ */
+export function applyHop(plan: HopPlan, allowed: boolean, ops: HeaderOps, add = true): void {
+  if (plan.callerOwns) return;
+  const key = plan.baggageKey;
+  if (allowed) {
+    if (!add) return;
+    ops.set(plan.header, plan.version);
+    if (key !== false)
+      ops.set('baggage', setBaggageMember(ops.values('baggage'), key, plan.version));
+    return;
+  }
+  if (ops.values(plan.header).length > 0) ops.remove(plan.header);
+  if (key !== false) dropMember(ops, key);
+}
+
+/** Removes every `key` member from the `baggage` header(s); drops the header when nothing is left. */
+export function dropMember(ops: HeaderOps, key: string): void {
+  const values = ops.values('baggage');
+  if (!values.some((v) => v.includes(key))) return;
+  const rest = removeBaggageMember(values, key);
+  if (rest === undefined) ops.remove('baggage');
+  else ops.set('baggage', rest);
+}
+
+/** Ops over a flat `[name, value, …]` list (undici), mutated in place. */
+export function flatOps(list: unknown[]): HeaderOps {
+  const isName = (i: number, name: string): boolean => {
+    const n = list[i];
+    return typeof n === 'string' && n.toLowerCase() === name;
+  };
+  const remove = (name: string): void => {
+    for (let i = list.length - 2; i >= 0; i -= 2) if (isName(i, name)) list.splice(i, 2);
+  };
+  return {
+    values(name) {
+      const out: string[] = [];
+      for (let i = 0; i + 1 < list.length; i += 2)
+        if (isName(i, name)) {
+          const v = list[i + 1];
+          if (Array.isArray(v)) for (const x of v) out.push(String(x));
+          else out.push(String(v));
+        }
+      return out;
+    },
+    set(name, value) {
+      remove(name);
+      list.push(name, value);
+    },
+    remove,
+  };
+}
+
+/** Ops over a WHATWG `Headers` (a copy the caller never sees). */
+export function headersOps(headers: Headers): HeaderOps {
+  return {
+    values: (name) => {
+      const v = headers.get(name);
+      return v === null ? [] : [v];
+    },
+    set: (name, value) => headers.set(name, value),
+    remove: (name) => headers.delete(name),
+  };
+}
+
+/** Ops over a plain header object with keys in any case (follow-redirects, axios plain objects). */
+export function objectOps(headers: Record<string, unknown>): HeaderOps {
+  const keys = (name: string): string[] =>
+    Object.keys(headers).filter((k) => k.toLowerCase() === name);
+  const remove = (name: string): void => {
+    for (const k of keys(name)) delete headers[k];
+  };
+  return {
+    values(name) {
+      const out: string[] = [];
+      for (const k of keys(name)) {
+        const v = headers[k];
+        if (Array.isArray(v)) for (const x of v) out.push(String(x));
+        else if (v !== undefined && v !== null && v !== false) out.push(String(v));
+      }
+      return out;
+    },
+    set(name, value) {
+      remove(name);
+      headers[name] = value;
+    },
+    remove,
+  };
+}
+
+/** The part of `http.ClientRequest` graylane touches. */
+export interface ClientRequestLike {
+  readonly headersSent: boolean;
+  getHeader(name: string): number | string | readonly string[] | undefined;
+  setHeader(name: string, value: string): unknown;
+  removeHeader(name: string): void;
+}
+
+/** Ops over an `http.ClientRequest` whose head is not flushed yet. */
+export function clientRequestOps(req: ClientRequestLike): HeaderOps {
+  return {
+    values(name) {
+      const v = req.getHeader(name);
+      if (v === undefined) return [];
+      return Array.isArray(v) ? v.map(String) : [String(v)];
+    },
+    set: (name, value) => void req.setHeader(name, value),
+    remove: (name) => req.removeHeader(name),
+  };
+}

@@ -1,0 +1,82 @@
+/** What graylane reads back from the `ClientRequest` Node built (its own resolution). */
+export interface ResolvedRequestLike {
+  readonly host?: unknown;
+  readonly protocol?: unknown;
+  readonly path?: unknown;
+  readonly socketPath?: unknown;
+}
+
+type Options = Record<string, unknown>;
+
+/**
+ * @internal The target of `http.request(…)` / `https.request(…)` exactly as Node's
+ * `lib/_http_client.js` resolves it (CTX-13), so the allowlist judges the host Node connects to:
+ * - `(url, options)`: the URL's fields, then the options' own enumerable fields over them
+ *   (`ObjectAssign(input, options)`); so a URL's `hostname` beats `options.host`;
+ * - `(options)`: the object as given (inherited properties count too);
+ * - host: `hostname || host || 'localhost'` (the `Host` header never counts);
+ * - port: `port || defaultPort || agent.defaultPort || 80/443`;
+ * - a `socketPath` connects to a local socket, not a host: no target (never allowlisted);
+ * - an absolute-form `path` (a forward proxy) targets the URL in the path.
+ * `req` is the ClientRequest Node built from the same arguments: its `host`/`protocol`/`path`
+ * are Node's own answer and win when present. Never throws.
+ */
+export function httpTarget(
+  args: readonly unknown[],
+  req: ResolvedRequestLike | undefined,
+  moduleProtocol: 'http:' | 'https:',
+): string | undefined {
+  try {
+    const opts = requestOptions(args);
+    if (opts === undefined) return undefined;
+    if (truthy(req?.socketPath) || truthy(opts.socketPath)) return undefined;
+    const path = str(req?.path) ?? str(opts.path);
+    if (path !== undefined && !path.startsWith('/') && path !== '*') return proxyTarget(path);
+    const protocol = str(req?.protocol) ?? (str(opts.protocol) || moduleProtocol);
+    const host = str(req?.host) ?? (str(opts.hostname) || str(opts.host) || 'localhost');
+    const agent = opts.agent as { defaultPort?: unknown } | null | undefined;
+    const fallbackPort = protocol === 'https:' ? 443 : 80;
+    const port = opts.port || opts.defaultPort || agent?.defaultPort || fallbackPort;
+    return new URL(`${protocol}//${bracket(host)}:${String(port)}`).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+function requestOptions(args: readonly unknown[]): Options | undefined {
+  const [first, second] = args;
+  let input: Options | undefined;
+  if (typeof first === 'string') input = urlOptions(new URL(first));
+  else if (first instanceof URL) input = urlOptions(first);
+  if (input === undefined)
+    return typeof first === 'object' && first !== null ? (first as Options) : {};
+  if (typeof second === 'object' && second !== null) Object.assign(input, second);
+  return input;
+}
+
+/** Node's `urlToHttpOptions`: the fields of a WHATWG URL that `http.request` reads. */
+function urlOptions(url: URL): Options {
+  const out: Options = {
+    protocol: url.protocol,
+    hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+    path: `${url.pathname}${url.search}`,
+  };
+  if (url.port !== '') out.port = Number(url.port);
+  return out;
+}
+
+function proxyTarget(path: string): string | undefined {
+  return new URL(/^[^:]+:\/\//.test(path) ? path : `http://${path}`).origin;
+}
+
+function bracket(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function truthy(value: unknown): boolean {
+  return value !== undefined && value !== null && value !== '' && value !== false;
+}

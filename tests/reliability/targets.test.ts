@@ -1,0 +1,351 @@
+import http from 'node:http';
+import https from 'node:https';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as gray from '@graylane/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  selfSignedCert,
+  startTopology,
+  type Hop,
+  type Topology,
+} from '../../packages/node/test/outbound/servers.js';
+
+/*
+ * CTX-13 (RELIABILITY §10): with `installGlobal()`, the allowlist judges the host Node actually
+ * connects to, for every argument shape of `http.request`/`http.get`/`https.request`/`https.get`
+ * where the target differs from the first argument. The precedence is Node's own
+ * (lib/_http_client.js): URL fields, then the options' own fields over them; `hostname` before
+ * `host`; `port` before `defaultPort` before the agent's; `socketPath` is not a host; the `Host`
+ * header never counts. Each case goes to a real loopback server, and the assertion is on what
+ * that server received.
+ */
+
+const TLS = selfSignedCert();
+let topo: Topology;
+let sock: { path: string; hops: Hop[]; server: http.Server };
+let dir: string;
+let uninstall: () => void = () => {};
+let seq = 0;
+
+beforeAll(async () => {
+  topo = await startTopology(TLS);
+  dir = mkdtempSync(join(tmpdir(), 'graylane-sock-'));
+  const hops: Hop[] = [];
+  const server = http.createServer((req, res) => {
+    hops.push({
+      server: 'unix',
+      host: req.headers.host ?? '',
+      method: req.method ?? '',
+      path: req.url ?? '',
+      body: '',
+      grayIds: req.headers['x-gray-id'] === undefined ? [] : [String(req.headers['x-gray-id'])],
+      baggage: req.headers.baggage === undefined ? [] : [String(req.headers.baggage)],
+    });
+    res.end('{}');
+  });
+  const path = join(dir, 'graylane.sock');
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  sock = { path, hops, server };
+  uninstall = gray.installGlobal();
+}, 30_000);
+
+afterAll(async () => {
+  uninstall();
+  await new Promise<void>((resolve) => sock.server.close(() => resolve()));
+  rmSync(dir, { recursive: true, force: true });
+  await topo.close();
+});
+
+type Send = (path: string) => http.ClientRequest;
+interface Case {
+  readonly name: string;
+  /** Builds the request; `path` is unique per run. */
+  readonly send: Send;
+  /** Where the request lands, and whether the marker must be on it. */
+  readonly lands: 'a' | 'b' | 'v6' | 'tls' | 'unix';
+  readonly marker: boolean;
+}
+
+const done = (req: http.ClientRequest): Promise<void> =>
+  new Promise((resolve, reject) => {
+    req.on('response', (res) => res.resume().on('end', resolve));
+    req.on('error', reject);
+  });
+
+function cases(t: Topology): Case[] {
+  const { a, b, v6, tls } = t.ports;
+  const agentA = new http.Agent();
+  (agentA as http.Agent & { defaultPort: number }).defaultPort = a;
+  const ca = TLS.cert;
+  const inherit = <T extends object>(proto: T, own: object): T =>
+    Object.assign(Object.create(proto) as T, own);
+  return [
+    {
+      name: 'string URL, allowlisted',
+      lands: 'a',
+      marker: true,
+      send: (p) => http.request(`http://127.0.0.1:${a}${p}`),
+    },
+    {
+      name: 'string URL, other port',
+      lands: 'b',
+      marker: false,
+      send: (p) => http.request(`http://127.0.0.1:${b}${p}`),
+    },
+    {
+      name: 'URL object, allowlisted',
+      lands: 'a',
+      marker: true,
+      send: (p) => http.request(new URL(`http://127.0.0.1:${a}${p}`)),
+    },
+    {
+      name: 'URL object, other name',
+      lands: 'a',
+      marker: false,
+      send: (p) => http.request(new URL(`http://localhost:${a}${p}`)),
+    },
+    // The URL's hostname beats options.host: Node connects to the URL's host.
+    {
+      name: '(url other name, { host: allowlisted })',
+      lands: 'a',
+      marker: false,
+      send: (p) => http.request(`http://localhost:${a}${p}`, { host: '127.0.0.1' }),
+    },
+    {
+      name: '(url allowlisted, { host: other name })',
+      lands: 'a',
+      marker: true,
+      send: (p) => http.request(`http://127.0.0.1:${a}${p}`, { host: 'localhost' }),
+    },
+    {
+      name: '(url allowlisted, { hostname: other name })',
+      lands: 'a',
+      marker: false,
+      send: (p) => http.request(`http://127.0.0.1:${a}${p}`, { hostname: 'localhost' }),
+    },
+    {
+      name: '(url other name, { hostname: allowlisted })',
+      lands: 'a',
+      marker: true,
+      send: (p) => http.request(`http://localhost:${a}${p}`, { hostname: '127.0.0.1' }),
+    },
+    {
+      name: '(url other port, { port: allowlisted })',
+      lands: 'a',
+      marker: true,
+      send: (p) => http.request(`http://127.0.0.1:${b}${p}`, { port: a }),
+    },
+    {
+      name: '(url allowlisted, { port: other })',
+      lands: 'b',
+      marker: false,
+      send: (p) => http.request(`http://127.0.0.1:${a}${p}`, { port: b }),
+    },
+    {
+      name: '(url other port, inherited { port })',
+      lands: 'b',
+      marker: false,
+      send: (p) => http.request(`http://127.0.0.1:${b}${p}`, inherit({ port: a }, {})),
+    },
+    {
+      name: '{ host, port }',
+      lands: 'a',
+      marker: true,
+      send: (p) => http.request({ host: '127.0.0.1', port: a, path: p }),
+    },
+    {
+      name: '{ hostname, host: other }',
+      lands: 'a',
+      marker: true,
+      send: (p) => http.request({ hostname: '127.0.0.1', host: 'localhost', port: a, path: p }),
+    },
+    {
+      name: "{ hostname: '', host: other name }",
+      lands: 'a',
+      marker: false,
+      send: (p) => http.request({ hostname: '', host: 'localhost', port: a, path: p }),
+    },
+    {
+      name: 'inherited { host: other name }',
+      lands: 'a',
+      marker: false,
+      send: (p) => http.request(inherit({ host: 'localhost' }, { port: a, path: p })),
+    },
+    {
+      name: '{ host, defaultPort }',
+      lands: 'a',
+      marker: true,
+      send: (p) => http.request({ host: '127.0.0.1', defaultPort: a, path: p }),
+    },
+    {
+      name: '{ host, port: other, defaultPort }',
+      lands: 'b',
+      marker: false,
+      send: (p) => http.request({ host: '127.0.0.1', port: b, defaultPort: a, path: p }),
+    },
+    {
+      name: '{ host, agent.defaultPort }',
+      lands: 'a',
+      marker: true,
+      send: (p) => http.request({ host: '127.0.0.1', agent: agentA, path: p }),
+    },
+    {
+      name: '{ host: other port, Host header naming the allowlisted one }',
+      lands: 'b',
+      marker: false,
+      send: (p) =>
+        http.request({ host: '127.0.0.1', port: b, path: p, headers: { host: `127.0.0.1:${a}` } }),
+    },
+    {
+      name: '{ setHost: false }',
+      lands: 'a',
+      marker: true,
+      send: (p) => http.request({ host: '127.0.0.1', port: a, path: p, setHost: false }),
+    },
+    {
+      name: '{ socketPath } with an allowlisted host',
+      lands: 'unix',
+      marker: false,
+      send: (p) => http.request({ socketPath: sock.path, host: '127.0.0.1', port: a, path: p }),
+    },
+    {
+      name: 'IPv6 { hostname: ::1 }, not allowlisted',
+      lands: 'v6',
+      marker: false,
+      send: (p) => http.request({ hostname: '::1', port: v6, path: p }),
+    },
+    {
+      name: 'IPv6 URL [::1], not allowlisted',
+      lands: 'v6',
+      marker: false,
+      send: (p) => http.request(`http://[::1]:${v6}${p}`),
+    },
+    // Absolute-form path: a forward proxy; the target in the path is what is judged.
+    {
+      name: 'absolute-form path to an allowlisted target via another port',
+      lands: 'b',
+      marker: true,
+      send: (p) => http.request({ host: '127.0.0.1', port: b, path: `http://127.0.0.1:${a}${p}` }),
+    },
+    {
+      name: 'absolute-form path to another name via the allowlisted port',
+      lands: 'a',
+      marker: false,
+      send: (p) => http.request({ host: '127.0.0.1', port: a, path: `http://localhost:${b}${p}` }),
+    },
+    {
+      name: 'http.get string',
+      lands: 'a',
+      marker: true,
+      send: (p) => http.get(`http://127.0.0.1:${a}${p}`),
+    },
+    {
+      name: 'http.get (url allowlisted, { hostname: other })',
+      lands: 'a',
+      marker: false,
+      send: (p) => http.get(`http://127.0.0.1:${a}${p}`, { hostname: 'localhost' }),
+    },
+    {
+      name: 'http.get { host, port: other }',
+      lands: 'b',
+      marker: false,
+      send: (p) => http.get({ host: '127.0.0.1', port: b, path: p }),
+    },
+    {
+      name: 'https.request, scheme allowlisted',
+      lands: 'tls',
+      marker: true,
+      send: (p) => https.request(`https://127.0.0.1:${tls}${p}`, { ca }),
+    },
+    {
+      name: 'https.request (url, { hostname: other name })',
+      lands: 'tls',
+      marker: false,
+      send: (p) => https.request(`https://127.0.0.1:${tls}${p}`, { hostname: 'localhost', ca }),
+    },
+    {
+      name: 'https.get { host, port }',
+      lands: 'tls',
+      marker: true,
+      send: (p) => https.get({ host: '127.0.0.1', port: tls, path: p, ca }),
+    },
+  ];
+}
+
+/** Three spellings: host:port + origin, origins only, anchored RegExps. */
+function allowVariants(t: Topology): NonNullable<gray.OutboundOptions['allowHosts']>[] {
+  const { a, tls } = t.ports;
+  return [
+    [`127.0.0.1:${a}`, `https://127.0.0.1:${tls}`],
+    [`http://127.0.0.1:${a}`, `https://127.0.0.1:${tls}`],
+    [new RegExp(`^http://127\\.0\\.0\\.1:${a}$`), new RegExp(`^https://127\\.0\\.0\\.1:${tls}$`)],
+  ];
+}
+
+function received(t: Topology, lands: Case['lands'], id: string): Hop[] {
+  if (lands === 'unix') return sock.hops.filter((h) => h.path.includes(id));
+  return t.hops(id).filter((h) => h.server === lands);
+}
+
+describe('CTX-13 the allowlist judges the host Node connects to', () => {
+  it('CTX-13 every argument shape of http/https request and get, with three allowlist spellings', async () => {
+    const all = cases(topo);
+    expect(all.length).toBeGreaterThanOrEqual(30);
+    for (const allowHosts of allowVariants(topo)) {
+      await Promise.all(
+        all.map(async (c) => {
+          const id = `t${++seq}`;
+          await gray.runWithGray('beta', () => done(c.send(`/echo/${id}`).end()), { allowHosts });
+          const hops = received(topo, c.lands, id);
+          expect(hops, `${c.name}: landed on ${c.lands}`).toHaveLength(1);
+          const hop = hops[0] as Hop;
+          expect(hop.grayIds, `${c.name}: X-Gray-Id`).toEqual(c.marker ? ['beta'] : []);
+          expect(hop.baggage.join(','), `${c.name}: baggage`).toBe(c.marker ? 'gray=beta' : '');
+        }),
+      );
+    }
+  });
+
+  it('CTX-13 IPv6 and an allowlisted [::1] entry: the connected address decides', async () => {
+    const { v6 } = topo.ports;
+    const sends: Send[] = [
+      (p) => http.request({ hostname: '::1', port: v6, path: p }),
+      (p) => http.request(`http://[::1]:${v6}${p}`),
+      (p) => http.request(`http://127.0.0.1:${v6}${p}`, { hostname: '::1' }),
+      (p) => http.get({ host: '::1', port: v6, path: p }),
+    ];
+    for (const send of sends) {
+      const id = `v${++seq}`;
+      await gray.runWithGray('beta', () => done(send(`/echo/${id}`).end()), {
+        allowHosts: [`[::1]:${v6}`],
+      });
+      expect(received(topo, 'v6', id)[0]?.grayIds).toEqual(['beta']);
+    }
+  });
+
+  it('CTX-13 I1 a malformed or hostile argument never makes graylane throw: Node decides', async () => {
+    const { a } = topo.ports;
+    const hostile: (() => http.ClientRequest)[] = [
+      () => http.request({ host: `127.0.0.1:${a}`, port: a, path: '/echo/x' }), // host with a port: DNS fails
+      () => http.request({ hostname: '127.0.0.1', port: a, path: '/echo/x', protocol: 'http:' }),
+    ];
+    for (const make of hostile) {
+      await gray.runWithGray(
+        'beta',
+        () =>
+          new Promise<void>((resolve) => {
+            const req = make();
+            req.on('error', () => resolve());
+            req.on('response', (res) => res.resume().on('end', resolve));
+            req.end();
+          }),
+        { allowHosts: [`127.0.0.1:${a}`] },
+      );
+    }
+    // Node rejects these itself; graylane's wrapper lets Node's own error through unchanged.
+    expect(() => http.request({ host: 42 as unknown as string })).toThrow(/hostname|host/);
+    expect(() => http.request(`http://127.0.0.1:${a}/`, { protocol: 'ftp:' })).toThrow(/protocol/i);
+  });
+});
