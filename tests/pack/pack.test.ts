@@ -1,0 +1,239 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  TSC,
+  copyFixture,
+  exec,
+  exportTargets,
+  pack,
+  published,
+  remove,
+  rootVersion,
+  tempDir,
+  writeTree,
+  type Packed,
+  type Published,
+} from './consumer.js';
+
+/*
+ * Issue 15: the packages as a user meets them. Every published package is packed once, the
+ * tarballs are installed into one fresh consumer outside the repository, and three projects in
+ * it type-check an import of every public subpath — ESM with `node16` and with `bundler`
+ * resolution, CommonJS with `module: commonjs` (node10 resolution) — and run scripts that prove
+ * the process-wide state is one copy across ESM and CJS entries.
+ */
+
+const packages = published();
+let work: string;
+let consumer: string;
+let packed: Packed[] = [];
+let install: { code: number | null; stderr: string; ms: number } | undefined;
+
+/** Types-bearing subpaths of every package: `@graylane/node`, `@graylane/node/express`, … */
+function typedSubpaths(p: Published): string[] {
+  return Object.entries(p.pkg.exports ?? {})
+    .filter(
+      ([sub, target]) =>
+        sub !== './package.json' && exportTargets(target).some((t) => /\.d\.c?ts$/.test(t)),
+    )
+    .map(([sub]) => (sub === '.' ? p.pkg.name : `${p.pkg.name}/${sub.slice(2)}`));
+}
+
+const specifiers = packages.flatMap(typedSubpaths);
+const importAll = specifiers.map((s, i) => `import * as m${i} from '${s}';`).join('\n');
+const allModules = `${importAll}\n\nexport const modules: readonly object[] = [${specifiers.map((_, i) => `m${i}`).join(', ')}];\n`;
+
+const strict = { strict: true, noEmit: true, skipLibCheck: true, types: ['node'] };
+const projects = {
+  // The thorough one: every declaration file is checked, ours and what they import.
+  'esm-node16': {
+    pkg: { type: 'module' },
+    tsconfig: {
+      ...strict,
+      skipLibCheck: false,
+      module: 'node16',
+      moduleResolution: 'node16',
+      target: 'es2022',
+    },
+  },
+  'esm-bundler': {
+    pkg: { type: 'module' },
+    tsconfig: { ...strict, module: 'preserve', moduleResolution: 'bundler', target: 'es2022' },
+  },
+  // No moduleResolution: `module: commonjs` means node10, as in NestJS and Express templates.
+  'cjs-node10': {
+    pkg: { type: 'commonjs' },
+    tsconfig: { ...strict, module: 'commonjs', target: 'es2022', esModuleInterop: true },
+  },
+} as const;
+
+beforeAll(async () => {
+  work = tempDir('graylane-pack-');
+  packed = await pack(
+    packages.map((p) => p.pkg.name),
+    work,
+  );
+  consumer = join(work, 'consumer');
+  writeTree(consumer, { 'package.json': { name: 'graylane-consumer', private: true } });
+  for (const [name, p] of Object.entries(projects)) {
+    writeTree(join(consumer, name), {
+      'package.json': { name, private: true, ...p.pkg },
+      'tsconfig.json': { compilerOptions: p.tsconfig, include: ['*.ts'] },
+      'all.ts': allModules,
+    });
+  }
+  copyFixture('prove.mjs', join(consumer, 'esm-node16'));
+  copyFixture('state.mjs', join(consumer, 'esm-node16'));
+  copyFixture('prove.mjs', join(consumer, 'cjs-node10'));
+  copyFixture('state.cjs', join(consumer, 'cjs-node10'));
+  // Optional peers a user of these subpaths has, at the versions the repository uses (npm cache).
+  const peers = [
+    '@types/node',
+    '@types/react',
+    '@types/react-dom',
+    '@opentelemetry/api',
+    '@openfeature/server-sdk',
+    '@openfeature/web-sdk',
+    'axios',
+  ];
+  const started = Date.now();
+  const r = await exec(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      ...packed.map((p) => p.tarball),
+      ...peers.map((n) => `${n}@${rootVersion(n)}`),
+    ],
+    consumer,
+    540_000,
+  );
+  install = { code: r.code, stderr: r.stderr, ms: Date.now() - started };
+}, 600_000);
+
+afterAll(() => {
+  // GRAYLANE_PACK_KEEP=1 keeps the consumer for a look after a failure.
+  if (work && process.env['GRAYLANE_PACK_KEEP'] !== '1') remove(work);
+  else if (work) console.info(`[pack] kept ${work}`);
+});
+
+describe('packed tarballs', () => {
+  it('every published package was packed', () => {
+    expect(packed.map((p) => p.name).sort()).toEqual(packages.map((p) => p.pkg.name).sort());
+  });
+
+  it.each(packages.map((p) => [p.pkg.name, p] as const))(
+    '%s: every exports/main/types/typesVersions target, README and LICENSE are in the tarball',
+    (name, p) => {
+      const files = packed.find((t) => t.name === name)?.files ?? new Set<string>();
+      const targets = [
+        ...exportTargets(p.pkg.exports),
+        p.pkg.main,
+        p.pkg.module,
+        p.pkg.types,
+        ...exportTargets(p.pkg.typesVersions),
+      ].filter((t): t is string => typeof t === 'string');
+      const missing = [...new Set(targets)]
+        .map((t) => t.replace(/^\.\//, ''))
+        .filter((t) => !files.has(t));
+      expect(missing, `missing from the ${name} tarball`).toEqual([]);
+      expect(files.has('README.md') && files.has('LICENSE'), 'README.md and LICENSE').toBe(true);
+    },
+  );
+
+  it('the tarballs install into a fresh project (npm install, no ERESOLVE)', () => {
+    expect(install?.code, install?.stderr.slice(-2000)).toBe(0);
+    console.info(`[pack] consumer install: ${install?.ms} ms`);
+  });
+});
+
+describe.each(Object.keys(projects))('consumer project %s', (name) => {
+  it(`type-checks an import of every public subpath (${specifiers.length})`, async () => {
+    const r = await exec(process.execPath, [TSC, '-p', join(consumer, name)], consumer);
+    const errors = (r.stdout + r.stderr).split('\n').filter((l) => / error TS\d+/.test(l));
+    // Importing every subpath at once loads declarations a user of one subpath never loads
+    // (`/bullmq` next to `/amqp`): a missing *optional* peer of that package is not a defect.
+    expect(errors.filter((l) => !optionalPeerTypes(l))).toEqual([]);
+    expect(r.code === 0 || errors.length > 0, r.stderr).toBe(true);
+  }, 180_000);
+});
+
+describe.each([
+  ['ESM', 'esm-node16', 'state.mjs'],
+  ['CJS', 'cjs-node10', 'state.cjs'],
+])('%s consumer at run time', (_kind, project, script) => {
+  it('one process-wide state: the adapter’s stats() counts what each root copy’s withGray sent', async () => {
+    const r = await exec(process.execPath, [script], join(consumer, project), 60_000);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      observed: string[];
+      seen: string[];
+      adapterInjected: number;
+      rootInjected: number[];
+      decisions: string[];
+    };
+    // Both root copies (ESM and CJS) see the adapter's request context …
+    expect(out.observed).toEqual(['beta', 'beta']);
+    expect(out.seen).toEqual(['beta', 'beta']);
+    // … and the adapter's stats() counts the outbound calls made through either copy.
+    expect(out.adapterInjected).toBe(2);
+    expect(out.rootInjected).toEqual([2, 2]);
+    expect(out.decisions).toEqual(['beta:header']);
+  }, 60_000);
+
+  it('every public subpath loads, or fails only for a missing optional peer it declares', async () => {
+    const loader =
+      project === 'cjs-node10'
+        ? `for (const s of ${JSON.stringify(allSpecifiers())}) { try { require(s); console.log(JSON.stringify({ s })); } catch (e) { console.log(JSON.stringify({ s, code: e.code, message: String(e.message).split('\\n')[0] })); } }`
+        : `for (const s of ${JSON.stringify(allSpecifiers())}) { try { await import(s); console.log(JSON.stringify({ s })); } catch (e) { console.log(JSON.stringify({ s, code: e.code, message: String(e.message).split('\\n')[0] })); } }`;
+    const flag = project === 'cjs-node10' ? '-e' : '--input-type=module';
+    const args = project === 'cjs-node10' ? [flag, loader] : [flag, '-e', loader];
+    const r = await exec(process.execPath, args, join(consumer, project), 60_000);
+    expect(r.code, r.stderr).toBe(0);
+    const results = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { s: string; code?: string; message?: string });
+    expect(results.map((x) => x.s)).toEqual(allSpecifiers());
+    const unexpected = results.filter((x) => x.code !== undefined && !missingOptionalPeer(x));
+    expect(unexpected).toEqual([]);
+  }, 60_000);
+});
+
+/** Every runtime subpath (JSON subpaths excluded: they need an import attribute). */
+function allSpecifiers(): string[] {
+  return packages.flatMap((p) =>
+    Object.keys(p.pkg.exports ?? {})
+      .filter((sub) => sub !== './package.json' && !sub.endsWith('.json'))
+      .map((sub) => (sub === '.' ? p.pkg.name : `${p.pkg.name}/${sub.slice(2)}`)),
+  );
+}
+
+/** The optional peers `name` declares. */
+function optionalPeers(name: string | undefined): string[] {
+  const owner = packages.find((p) => p.pkg.name === name);
+  return Object.entries(owner?.pkg.peerDependenciesMeta ?? {})
+    .filter(([, m]) => m.optional === true)
+    .map(([n]) => n);
+}
+
+/** `node_modules/@graylane/X/dist/….d.ts(…): error TS2307: Cannot find module 'P'`, P an optional peer of X. */
+function optionalPeerTypes(line: string): boolean {
+  const m =
+    /node_modules\/(@graylane\/[^/]+)\/dist\/[^(]+\(\d+,\d+\): error TS2307: Cannot find module '([^']+)'/.exec(
+      line,
+    );
+  if (!m) return false;
+  return optionalPeers(m[1]).some((peer) => m[2] === peer || m[2]!.startsWith(`${peer}/`));
+}
+
+/** A load failure that names a package the failing package declares as an optional peer. */
+function missingOptionalPeer(x: { s: string; code?: string; message?: string }): boolean {
+  if (x.code !== 'ERR_MODULE_NOT_FOUND' && x.code !== 'MODULE_NOT_FOUND') return false;
+  const owner = packages.find((p) => x.s === p.pkg.name || x.s.startsWith(`${p.pkg.name}/`));
+  return optionalPeers(owner?.pkg.name).some(
+    (n) => x.message?.includes(`'${n}'`) || x.message?.includes(`"${n}"`),
+  );
+}
