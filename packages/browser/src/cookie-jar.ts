@@ -84,7 +84,8 @@ export function createJsCookieJar(cookies: JsCookieLike): CookieJarLike {
       const path = location.pathname;
       for (let i = 2; i <= path.length; i++)
         if (i === path.length || path[i] === '/')
-          for (const p of [path.slice(0, i), path.slice(0, i + 1)]) cookies.remove(name, { path: p });
+          for (const p of [path.slice(0, i), path.slice(0, i + 1)])
+            cookies.remove(name, { path: p });
       return scanCookies(name);
     },
     // Priority=High: Chromium evicts graylane's cookies last when a host passes 180 (STK-04).

@@ -24,12 +24,13 @@ export const REPLAYABLE = /^(GET|HEAD|OPTIONS|PUT|DELETE)$/i;
  * responses may assign a version (`X-Gray-Id` / `Set-Cookie`). `fetchImpl` defaults to
  * `globalThis.fetch`, looked up at call time.
  *
- * Redirects (RDR-01/03): the browser would carry the header to wherever a redirect points, and a
- * third party that does not allow it in CORS would fail the call. So a marked request that may be
- * repeated (GET, HEAD, OPTIONS, PUT, DELETE; no stream body) and follows redirects is sent with
- * `redirect: 'manual'`; if the server answers with a redirect, the caller's request is sent again
- * exactly as written — no marker, the caller's redirect mode — and that response is returned. A
- * POST or PATCH is never repeated: it is sent as written, with the marker.
+ * Redirects and CORS (RDR-01/03, CORS-02): the browser would carry the header to wherever a
+ * redirect points, and an origin that does not allow it in CORS fails the call. So a marked
+ * request that may be repeated (GET, HEAD, OPTIONS, PUT, DELETE; no stream body) is sent with
+ * `redirect: 'manual'` when it follows redirects; if the server answers with a redirect, or the
+ * marked request fails at the network level, the caller's request is sent again exactly as
+ * written — no marker, the caller's redirect mode — and that outcome is returned. A POST or PATCH
+ * is never repeated: it is sent as written, with the marker.
  *
  * @example
  * ```ts
@@ -45,6 +46,8 @@ export function withGray(fetchImpl?: FetchLike, options: WithGrayOptions = {}): 
     if (!client) return call(input, init);
     let url: string | undefined;
     let marked: RequestInit | undefined;
+    let replay = false;
+    let probe = false;
     let first: RequestInfo | URL = input;
     try {
       const request = typeof input == 'object' && 'headers' in input ? input : undefined;
@@ -55,19 +58,18 @@ export function withGray(fetchImpl?: FetchLike, options: WithGrayOptions = {}): 
       if (value !== undefined && headers && !headers.has(client.header)) {
         headers.set(client.header, value);
         marked = { ...init, headers };
-        if (
-          (init?.redirect ?? request?.redirect ?? 'follow') == 'follow' &&
+        replay =
           REPLAYABLE.test(init?.method ?? request?.method ?? 'GET') &&
-          !(init?.body instanceof ReadableStream)
-        ) {
-          marked.redirect = 'manual';
-          // The replay needs the caller's Request (and its body) untouched.
-          if (request) first = request.clone();
-        }
+          !(init?.body instanceof ReadableStream);
+        // The replay needs the caller's Request (and its body) untouched.
+        if (replay && request) first = request.clone();
+        probe = replay && (init?.redirect ?? request?.redirect ?? 'follow') == 'follow';
+        if (probe) marked.redirect = 'manual';
       }
     } catch {
       // Odd input: send the request untouched rather than fail it (I1).
       marked = undefined;
+      replay = probe = false;
       first = input;
     }
     const href = url;
@@ -76,13 +78,13 @@ export function withGray(fetchImpl?: FetchLike, options: WithGrayOptions = {}): 
       client.readResponse(response.url || href, response.headers);
       return response;
     };
+    const plain = (): Promise<Response> => call(input, init).then(adopt);
     return call(first, marked ?? init).then(
-      (response) =>
-        marked?.redirect == 'manual' && response.type == 'opaqueredirect'
-          ? call(input, init).then(adopt)
-          : adopt(response),
+      (response) => (probe && response.type == 'opaqueredirect' ? plain() : adopt(response)),
       (error: unknown) => {
         if (marked) warnPreflight(client, href, error);
+        // A network failure (not the caller's abort) of a marked request: try it as written.
+        if (replay && (error as { name?: unknown })?.name == 'TypeError') return plain();
         throw error;
       },
     );

@@ -141,3 +141,83 @@ describe('propagation', () => {
     expect(globalThis.fetch).toBe(original);
   });
 });
+
+describe('RDR-01/03 withGray replays plain (fast checks; real redirects in test/chromium)', () => {
+  interface Call {
+    readonly input: unknown;
+    readonly init: RequestInit | undefined;
+    readonly marker: string | null;
+  }
+  function fake(answers: Array<Partial<Response> | Error>): {
+    calls: Call[];
+    fetch: (i: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+  } {
+    const calls: Call[] = [];
+    return {
+      calls,
+      fetch: async (input, init) => {
+        const headers = new Headers(
+          init?.headers ?? (input instanceof Request ? input.headers : undefined),
+        );
+        calls.push({ input, init, marker: headers.get('x-gray-id') });
+        const answer = answers.shift() ?? { type: 'basic', status: 200 };
+        if (answer instanceof Error) throw answer;
+        return { url: '', headers: new Headers(), ...answer } as Response;
+      },
+    };
+  }
+
+  it.each([
+    ['GET', { type: 'opaqueredirect' as const }, 2],
+    ['HEAD', { type: 'opaqueredirect' as const }, 2],
+    ['PUT', { type: 'opaqueredirect' as const }, 2],
+    ['DELETE', new TypeError('Failed to fetch'), 2],
+    ['GET', new TypeError('Failed to fetch'), 2],
+    ['GET', { type: 'cors' as const, status: 200 }, 1],
+    ['POST', new TypeError('Failed to fetch'), 1],
+    ['PATCH', new TypeError('Failed to fetch'), 1],
+  ])(
+    '%s answered %o: %i call(s); a re-send is the caller’s request as written',
+    async (method, answer, n) => {
+      initGray({ ...base, serverVersion: 'beta' });
+      const { calls, fetch } = fake([answer]);
+      const init: RequestInit = { method, headers: { 'x-app': '1' } };
+      const outcome = await withGray(fetch)('/api', init).then(
+        () => 'ok',
+        (e: Error) => e.name,
+      );
+      expect(calls).toHaveLength(n);
+      expect(calls[0]?.marker).toBe('beta');
+      expect(calls[0]?.init?.redirect).toBe(/^(POST|PATCH)$/.test(method) ? undefined : 'manual');
+      if (n === 2) {
+        expect(calls[1]).toEqual({ input: '/api', init, marker: null });
+        expect(outcome).toBe('ok');
+      } else expect(outcome).toBe(answer instanceof Error ? 'TypeError' : 'ok');
+    },
+  );
+
+  it('the caller’s redirect mode other than follow, a stream body or an abort: no probe, no re-send', async () => {
+    initGray({ ...base, serverVersion: 'beta' });
+    const manual = fake([{ type: 'opaqueredirect' }]);
+    await withGray(manual.fetch)('/api', { redirect: 'manual' });
+    expect(manual.calls.map((c) => c.init?.redirect)).toEqual(['manual']);
+    const stream = fake([new TypeError('x')]);
+    const body = new ReadableStream();
+    await withGray(stream.fetch)('/api', { method: 'PUT', body }).catch(() => undefined);
+    expect(stream.calls.map((c) => [c.init?.redirect, c.marker])).toEqual([[undefined, 'beta']]);
+    const aborted = fake([new DOMException('stop', 'AbortError')]);
+    await withGray(aborted.fetch)('/api').catch(() => undefined);
+    expect(aborted.calls).toHaveLength(1);
+  });
+
+  it('a Request input is cloned for the marked attempt and re-sent untouched', async () => {
+    initGray({ ...base, serverVersion: 'beta' });
+    const { calls, fetch } = fake([{ type: 'opaqueredirect' }]);
+    const request = new Request('http://localhost/api', { method: 'PUT', body: 'payload' });
+    await withGray(fetch)(request);
+    expect(calls[0]?.input).not.toBe(request);
+    expect(calls[1]?.input).toBe(request);
+    expect(calls[1]?.marker).toBeNull();
+    expect(await request.text()).toBe('payload');
+  });
+});

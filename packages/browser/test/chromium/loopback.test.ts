@@ -41,12 +41,14 @@ describe.skipIf(!run)('Chromium: CORS, cookies and LD-07 on loopback origins', (
     const allowHeaders = url.pathname.startsWith('/no')
       ? 'content-type'
       : 'content-type, x-gray-id';
+    const allowMethods = 'GET, PUT, DELETE, POST, PATCH';
     const headers: Record<string, string> =
       url.pathname === '/star'
         ? { 'access-control-allow-origin': '*', 'access-control-allow-headers': allowHeaders }
         : {
             'access-control-allow-origin': app.origin,
             'access-control-allow-headers': allowHeaders,
+            'access-control-allow-methods': allowMethods,
             'access-control-max-age': '86400',
             'access-control-expose-headers': 'x-gray-id',
             vary: 'origin',
@@ -126,19 +128,37 @@ describe.skipIf(!run)('Chromium: CORS, cookies and LD-07 on loopback origins', (
     expect(actual).toMatchObject({ method: 'GET', path: '/ok', marker: 'beta' });
   });
 
-  it('CORS-02 API omits X-Gray-Id: documented failure, one debug warning per origin, third parties unaffected', async () => {
-    await init({ serverVersion: 'beta', debug: true });
-    expect(await grayFetch(`${api.origin}/no-1`)).toBe('TypeError');
-    expect(await grayFetch(`${api.origin}/no-2`)).toBe('TypeError');
-    expect(api.seen.filter((s) => s.method === 'GET')).toEqual([]);
-    const warnings = logs.filter((l) => l.startsWith('warning: [graylane]'));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain(api.origin);
-    expect(warnings[0]).toContain('Access-Control-Allow-Headers');
-    // A non-allowlisted origin never gets the header, so its CORS setup cannot break.
-    expect(await grayFetch(`${third.origin}/x`)).toBe('200');
-    expect(third.seen).toEqual([expect.objectContaining({ method: 'GET', marker: undefined })]);
-  });
+  it.each([
+    ['GET', '200'],
+    ['PUT', '200'],
+    ['DELETE', '200'],
+    ['POST', 'TypeError'],
+    ['PATCH', 'TypeError'],
+  ])(
+    'CORS-02 API omits X-Gray-Id, %s: repeatable requests go through without the marker (RDR-03), writes fail as documented; one debug warning per origin; third parties unaffected',
+    async (method, expected) => {
+      await init({ serverVersion: 'beta', debug: true });
+      expect(await grayFetch(`${api.origin}/no-1`, { method })).toBe(expected);
+      expect(await grayFetch(`${api.origin}/no-2`, { method })).toBe(expected);
+      const actual = api.seen.filter((s) => s.method === method);
+      // A refused preflight means the marked request never left; a repeatable one is re-sent plain.
+      expect(actual.map((s) => [s.path, s.marker])).toEqual(
+        expected === '200'
+          ? [
+              ['/no-1', undefined],
+              ['/no-2', undefined],
+            ]
+          : [],
+      );
+      const warnings = logs.filter((l) => l.startsWith('warning: [graylane]'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(api.origin);
+      expect(warnings[0]).toContain('Access-Control-Allow-Headers');
+      // A non-allowlisted origin never gets the header, so its CORS setup cannot break.
+      expect(await grayFetch(`${third.origin}/x`)).toBe('200');
+      expect(third.seen).toEqual([expect.objectContaining({ method: 'GET', marker: undefined })]);
+    },
+  );
 
   it('CORS-03 Access-Control-Max-Age 86400: Chromium preflights at most once per URL/method/header set', async () => {
     await init({ serverVersion: 'beta' });

@@ -1,0 +1,329 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Browser, Page } from 'playwright-core';
+import type {} from './page-entry.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { bundleSdk, chromiumAvailable, launch, PAGE, serve, type TestServer } from './harness.js';
+
+// RDR-01/02/03 in real Chromium. The page (http://127.0.0.1:P) allowlists one API origin
+// (http://localhost:Q). Both answer `/r?c=<status>&to=<url>` with a redirect. Two third parties
+// that are not allowlisted: `strict` rejects unknown request headers in CORS (the RDR-03 case: a
+// marked request would fail there), `open` allows every header (the RDR-01 case: a marked request
+// would deliver the marker). Every client API graylane offers is driven through every redirect
+// status, from the page's own origin and from the allowlisted API, with GET and PUT.
+
+const run = chromiumAvailable();
+const STATUSES = [301, 302, 303, 307, 308] as const;
+
+type Api =
+  | 'withGray(string)'
+  | 'withGray(URL)'
+  | 'withGray(Request)'
+  | 'installFetch'
+  | 'installXHR'
+  | 'axios xhr'
+  | 'axios fetch';
+const FETCH_APIS: readonly Api[] = [
+  'withGray(string)',
+  'withGray(URL)',
+  'withGray(Request)',
+  'installFetch',
+  'axios fetch',
+];
+const XHR_APIS: readonly Api[] = ['installXHR', 'axios xhr'];
+
+interface Outcome {
+  readonly status: number | string;
+  readonly body: string;
+  /** For XHR: what the caller's own listeners saw. */
+  readonly events?: string;
+}
+
+describe.skipIf(!run)('Chromium: RDR redirects off the allowlist', () => {
+  let browser: Browser;
+  let sdk: string;
+  let app: TestServer;
+  let api: TestServer;
+  let strict: TestServer;
+  let open: TestServer;
+  let page: Page;
+  const bodies: string[] = [];
+
+  const redirect = (res: ServerResponse, url: URL, extra: Record<string, string> = {}): boolean => {
+    if (!url.pathname.startsWith('/r')) return false;
+    res.writeHead(Number(url.searchParams.get('c')), {
+      ...extra,
+      location: url.searchParams.get('to') ?? '/',
+    });
+    res.end();
+    return true;
+  };
+
+  const third =
+    (allowHeaders: string) =>
+    (req: IncomingMessage, res: ServerResponse, url: URL): void => {
+      const cors = {
+        'access-control-allow-origin': '*',
+        'access-control-allow-headers': allowHeaders,
+        'access-control-allow-methods': 'GET, PUT, DELETE, POST',
+      };
+      if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
+      if (redirect(res, url, cors)) return;
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        bodies.push(body);
+        res.writeHead(200, cors).end(`third:${req.method}:${body}`);
+      });
+    };
+
+  beforeAll(async () => {
+    [browser, sdk, app, api, strict, open] = await Promise.all([
+      launch(),
+      bundleSdk(),
+      serve('127.0.0.1', (req, res, url) => {
+        if (url.pathname === '/sdk.js')
+          return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(sdk);
+        if (url.pathname === '/')
+          return void res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+        if (redirect(res, url)) return;
+        res.writeHead(200).end(`app:${req.method}`);
+      }),
+      serve('localhost', (req, res, url) => {
+        const cors = {
+          // Reflects the page's origin, and `null`: the Origin after a cross-origin redirect chain.
+          'access-control-allow-origin': req.headers.origin === 'null' ? 'null' : app.origin,
+          'access-control-allow-headers': 'content-type, x-gray-id',
+          'access-control-allow-methods': 'GET, PUT, DELETE, POST',
+          'access-control-max-age': '600',
+        };
+        if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
+        if (redirect(res, url, cors)) return;
+        res.writeHead(200, cors).end(`api:${req.method}`);
+      }),
+      serve('localhost', (req, res, url) => third('content-type')(req, res, url)),
+      serve('localhost', (req, res, url) => third('*')(req, res, url)),
+    ]);
+    page = await browser.newPage();
+    await page.goto(`${app.origin}/`);
+    await page.evaluate((allow) => {
+      const g = globalThis.graylane;
+      g.initGray({
+        versions: ['stable', 'beta'],
+        default: 'stable',
+        serverVersion: 'beta',
+        allow: [allow],
+      });
+    }, api.origin);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([app, api, strict, open].map((s) => s?.close()));
+  });
+
+  beforeEach(() => {
+    for (const s of [app, api, strict, open]) s.seen.length = 0;
+    bodies.length = 0;
+  });
+
+  let unique = 0;
+
+  /** Runs one request through `which` in the page (a fresh URL each time: no cached redirect). */
+  function call(which: Api, method: string, path: string, body?: string): Promise<Outcome> {
+    const url = `${path}${path.includes('?') ? '&' : '?'}n=${unique++}`;
+    return page.evaluate(
+      async ([which, method, url, body]) => {
+        const g = globalThis.graylane;
+        const init: RequestInit = { method, ...(body === undefined ? {} : { body }) };
+        const fromResponse = async (r: Response): Promise<Outcome> => ({
+          status: r.status,
+          body: await r.text(),
+        });
+        const failed = (e: { name?: string; code?: string }): Outcome => ({
+          status: e.code ?? e.name ?? 'error',
+          body: '',
+        });
+        switch (which) {
+          case 'withGray(string)':
+            return g.withGray()(url, init).then(fromResponse, failed);
+          case 'withGray(URL)':
+            return g.withGray()(new URL(url, location.href), init).then(fromResponse, failed);
+          case 'withGray(Request)':
+            return g.withGray()(new Request(url, init)).then(fromResponse, failed);
+          case 'installFetch': {
+            const off = g.installFetch();
+            try {
+              return await fetch(url, init).then(fromResponse, failed);
+            } finally {
+              off();
+            }
+          }
+          case 'axios xhr':
+          case 'axios fetch': {
+            const instance = g.axios.create({ adapter: which === 'axios xhr' ? 'xhr' : 'fetch' });
+            g.attachGray(instance);
+            return instance
+              .request({ method, url, data: body, responseType: 'text' })
+              .then(
+                (r: { status: number; data: string }) => ({ status: r.status, body: r.data }),
+                failed,
+              );
+          }
+          case 'installXHR': {
+            const off = g.installXHR();
+            try {
+              return await new Promise<Outcome>((resolve) => {
+                const xhr = new XMLHttpRequest();
+                const events: string[] = [];
+                // The caller's listeners go on before open(): the hard case for a hidden replay.
+                xhr.onreadystatechange = () =>
+                  xhr.readyState === 4 && events.push(`rs4:${xhr.status}`);
+                xhr.onerror = () => events.push('error');
+                xhr.onload = () => events.push('load');
+                xhr.onloadend = () => {
+                  events.push('loadend');
+                  setTimeout(
+                    () =>
+                      resolve({
+                        status: xhr.status,
+                        body: xhr.responseText,
+                        events: events.join(','),
+                      }),
+                    50,
+                  );
+                };
+                xhr.open(method, url);
+                xhr.send(body ?? null);
+              });
+            } finally {
+              off();
+            }
+          }
+        }
+      },
+      [which, method, url, body] as const,
+    );
+  }
+
+  const target = (kind: 'strict' | 'open'): TestServer => (kind === 'strict' ? strict : open);
+  const firstHop = (from: 'page' | 'api'): string => (from === 'page' ? '' : api.origin);
+  const hopServer = (from: 'page' | 'api'): TestServer => (from === 'page' ? app : api);
+
+  /** Everything a request left on `server` that names or carries the marker header. */
+  const touched = (server: TestServer): unknown[] =>
+    server.seen.filter((s) => s.marker !== undefined || s.acrh?.includes('x-gray-id'));
+
+  const rows = (apis: readonly Api[]) =>
+    apis.flatMap((which) =>
+      (['page', 'api'] as const).flatMap((from) =>
+        (['strict', 'open'] as const).flatMap((kind) =>
+          STATUSES.flatMap((status) =>
+            (['GET', 'PUT'] as const).map((method) => ({ which, from, kind, status, method })),
+          ),
+        ),
+      ),
+    );
+
+  it.each(rows(FETCH_APIS))(
+    'RDR-01/03 $which $method $status from $from to the $kind third party: succeeds as a plain request, the third party never sees X-Gray-Id',
+    async ({ which, from, kind, status, method }) => {
+      const to = `${target(kind).origin}/t`;
+      const body = method === 'PUT' ? 'payload' : undefined;
+      const out = await call(
+        which,
+        method,
+        `${firstHop(from)}/r?c=${status}&to=${encodeURIComponent(to)}`,
+        body,
+      );
+      // What the browser does for a plain request: 303 (and 301/302 for POST only) become GET.
+      const finalMethod = status === 303 ? 'GET' : method;
+      expect(out).toMatchObject({
+        status: 200,
+        body: `third:${finalMethod}:${finalMethod === 'PUT' ? 'payload' : ''}`,
+      });
+      expect(touched(target(kind))).toEqual([]);
+      // The first hop saw the marked request once, then the plain re-send (unless Chromium took
+      // a permanent redirect, 301/308, from its cache).
+      const hop = hopServer(from).seen.filter((s) => s.method === method);
+      expect(hop[0]?.marker).toBe('beta');
+      expect(hop.slice(1).map((s) => s.marker)).toEqual(
+        status === 301 || status === 308 ? hop.slice(1).map(() => undefined) : [undefined],
+      );
+      expect(hop.length).toBeLessThanOrEqual(2);
+    },
+  );
+
+  it.each(rows(XHR_APIS))(
+    'RDR-03 $which $method $status from $from to the $kind third party: succeeds, the caller sees one outcome',
+    async ({ which, from, kind, status, method }) => {
+      const to = `${target(kind).origin}/t`;
+      const body = method === 'PUT' ? 'payload' : undefined;
+      const out = await call(
+        which,
+        method,
+        `${firstHop(from)}/r?c=${status}&to=${encodeURIComponent(to)}`,
+        body,
+      );
+      const finalMethod = status === 303 ? 'GET' : method;
+      expect(out).toMatchObject({
+        status: 200,
+        body: `third:${finalMethod}:${finalMethod === 'PUT' ? 'payload' : ''}`,
+      });
+      if (out.events !== undefined) expect(out.events).toBe('rs4:200,load,loadend');
+      const actual = target(kind).seen.filter((s) => s.method !== 'OPTIONS');
+      if (kind === 'strict') {
+        // The strict party only ever saw the header's name in a preflight it refused.
+        expect(actual.filter((s) => s.marker !== undefined)).toEqual([]);
+      } else {
+        // Documented residual (docs/browser.md#redirects): XHR cannot drop a header per hop, so a
+        // third party that allows every header in CORS receives it. fetch-based APIs do not.
+        expect(actual.map((s) => s.marker)).toEqual(['beta']);
+      }
+    },
+  );
+
+  it.each(['withGray(string)', 'installXHR', 'axios xhr', 'axios fetch'] as const)(
+    'RDR-03 %s POST is never repeated: sent once with the marker (documented: writes keep the header)',
+    async (which) => {
+      const to = `${strict.origin}/t`;
+      const out = await call(which, 'POST', `/r?c=307&to=${encodeURIComponent(to)}`, 'order');
+      const posts = app.seen.filter((s) => s.method === 'POST');
+      expect(posts).toEqual([expect.objectContaining({ marker: 'beta' })]);
+      // The strict third party refuses the header in its preflight, so the write fails there, as
+      // CORS-02 documents; it never receives the marker or the body.
+      expect(out.status).not.toBe(200);
+      expect(strict.seen.filter((s) => s.method !== 'OPTIONS')).toEqual([]);
+    },
+  );
+
+  it.each(FETCH_APIS)(
+    'RDR-02 %s: a chain that leaves the allowlist and comes back carries no marker after the first hop',
+    async (which) => {
+      const back = `${api.origin}/back`;
+      const via = `${open.origin}/r?c=302&to=${encodeURIComponent(back)}`;
+      const out = await call(which, 'GET', `/r?c=302&to=${encodeURIComponent(via)}`);
+      expect(out).toMatchObject({ status: 200, body: 'api:GET' });
+      expect(touched(open)).toEqual([]);
+      expect(api.seen.filter((s) => s.method === 'GET').map((s) => s.marker)).toEqual([undefined]);
+    },
+  );
+
+  it.each(FETCH_APIS)(
+    'RDR-02 %s: redirects that stay inside the allowlist are followed with one extra request',
+    async (which) => {
+      const out = await call(which, 'GET', `/r?c=302&to=${encodeURIComponent(`${api.origin}/in`)}`);
+      expect(out).toMatchObject({ status: 200, body: 'api:GET' });
+      const hop = app.seen.filter((s) => s.path === '/r').map((s) => s.marker);
+      expect(hop).toEqual(['beta', undefined]);
+    },
+  );
+
+  it.each([...FETCH_APIS, ...XHR_APIS])(
+    'RDR-03 %s without a redirect: one request, with the marker (no extra cost)',
+    async (which) => {
+      const out = await call(which, 'GET', `${api.origin}/direct`);
+      expect(out).toMatchObject({ status: 200, body: 'api:GET' });
+      expect(api.seen.filter((s) => s.method === 'GET').map((s) => s.marker)).toEqual(['beta']);
+    },
+  );
+});
