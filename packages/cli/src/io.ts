@@ -1,12 +1,26 @@
-/** Where a command writes. Injected so tests and embedders can capture output. */
+import { createInterface } from 'node:readline/promises';
+import { redact } from './secrets.js';
+
+/** Where a command reads and writes. Injected so tests and embedders can capture output. */
 export interface CliIo {
   out(line: string): void;
   err(line: string): void;
   /** Colours only on a TTY and when NO_COLOR is unset. */
   readonly color: boolean;
+  /**
+   * Standard input, for `-` arguments: its bytes, or `undefined` once it exceeds `maxBytes` (the
+   * read stops there). Default: `process.stdin`.
+   */
+  readonly stdin?: ((maxBytes: number) => Promise<Uint8Array | undefined>) | undefined;
+  /**
+   * Asks a yes/no question (`graylane push` before it writes). Absent or returning `undefined`
+   * means nobody can answer: the command needs `--yes`. Default: a prompt when stdin and stderr
+   * are terminals.
+   */
+  readonly confirm?: ((question: string) => Promise<boolean | undefined>) | undefined;
 }
 
-/** The process's stdout/stderr. */
+/** The process's stdout/stderr/stdin. */
 export function processIo(): CliIo {
   const color =
     Boolean(process.stdout.isTTY) && !process.env['NO_COLOR'] && process.env['TERM'] !== 'dumb';
@@ -14,7 +28,48 @@ export function processIo(): CliIo {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     color,
+    stdin: (maxBytes) => readCapped(process.stdin, maxBytes),
+    confirm: (question) => promptTty(question),
   };
+}
+
+/** Wraps an io so that nothing it prints can carry a registered secret (MISC-03). */
+export function redactingIo(io: CliIo): CliIo {
+  return {
+    ...io,
+    out: (line) => io.out(redact(line)),
+    err: (line) => io.err(redact(line)),
+  };
+}
+
+/** Reads a stream to its end, or stops (and returns `undefined`) past `maxBytes`. */
+export async function readCapped(
+  stream: NodeJS.ReadableStream,
+  maxBytes: number,
+): Promise<Uint8Array | undefined> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    const buf = Buffer.from(chunk as Uint8Array);
+    total += buf.length;
+    if (total > maxBytes) {
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      return undefined;
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+async function promptTty(question: string): Promise<boolean | undefined> {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
 }
 
 /** Wraps text in an ANSI colour when the io allows it. */

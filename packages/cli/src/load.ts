@@ -1,59 +1,50 @@
-import { readFile } from 'node:fs/promises';
 import { RE2JS } from 're2js';
-import { createRe2Engine, validateConfig, type ValidationResult } from '@graylane/core';
+import {
+  createRe2Engine,
+  validateConfig,
+  type GrayConfig,
+  type ValidationResult,
+} from '@graylane/core';
 import { CliError } from './io.js';
+import { INPUT_LIMITS, readInput } from './input/read.js';
+import type { Run } from './input/run.js';
 
-const regex = createRe2Engine(RE2JS);
-const ETCD_URL = /^etcd:\/\/([^/]+)\/(.+)$/;
+/** The regex engine of every config the CLI validates (linear time, RE2 semantics). */
+export const regex = createRe2Engine(RE2JS);
 
-/** Reads a config document's text from a file path or `etcd://host:port/key`. */
-export async function readConfigText(location: string): Promise<string> {
-  const etcd = ETCD_URL.exec(location);
-  if (etcd) return readEtcd(etcd[1] as string, decodeURIComponent(etcd[2] as string));
-  try {
-    return await readFile(location, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'is a directory'
-            : String(code ?? err);
-    throw new CliError(`cannot read ${location}: ${why}`);
-  }
+/** A config read and validated; `display` is the location as it may be printed. */
+export interface LoadedConfig {
+  readonly result: ValidationResult;
+  readonly display: string;
+  readonly text: string;
 }
 
-/** Reads and validates; never throws for an invalid document (the result says why). */
-export async function loadConfig(location: string): Promise<ValidationResult> {
-  return validateConfig(await readConfigText(location), { regex });
+/** Reads (path, `-`, `etcd://…`) and validates; never throws for an invalid document. */
+export async function loadConfig(
+  location: string,
+  run: Run,
+  what = 'config',
+): Promise<LoadedConfig> {
+  const input = await readInput(location, run, { what, maxBytes: INPUT_LIMITS.config });
+  return {
+    result: validateConfig(input.text, { regex }),
+    display: input.display,
+    text: input.text,
+  };
 }
 
-/** Reads, validates and returns the config, or fails with every problem listed. */
-export async function requireConfig(location: string) {
-  const result = await loadConfig(location);
+/** Reads, validates and returns the config, or fails (exit 1) with every problem listed. */
+export async function requireConfig(
+  location: string,
+  run: Run,
+  what = 'config',
+): Promise<GrayConfig> {
+  const { result, display } = await loadConfig(location, run, what);
   if (!result.ok) {
     throw new CliError(
-      `${location} is not a valid config:\n${result.errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`,
+      `${display} is not a valid config:\n${result.errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`,
       1,
     );
   }
   return result.config;
-}
-
-async function readEtcd(host: string, key: string): Promise<string> {
-  const { Etcd3 } = await import('etcd3');
-  const client = new Etcd3({ hosts: `http://${host}`, dialTimeout: 3000 });
-  try {
-    const value = await client.get(key).string();
-    if (value === null) throw new CliError(`etcd key ${key} does not exist on ${host}`);
-    return value;
-  } catch (err) {
-    if (err instanceof CliError) throw err;
-    throw new CliError(`cannot read etcd://${host}/${key}: ${(err as Error).message}`);
-  } finally {
-    client.close();
-  }
 }

@@ -1,12 +1,15 @@
 import { bucket, bucketHelp } from './commands/bucket.js';
 import { diff, diffHelp } from './commands/diff.js';
 import { explain, explainHelp } from './commands/explain.js';
-import { render, renderHelp } from './commands/render.js';
 import { sign, signHelp, verify, verifyHelp } from './commands/sign.js';
 import { validate, validateHelp } from './commands/validate.js';
-import { CliError, paint, processIo, type CliIo } from './io.js';
+import { createRun, type Run } from './input/run.js';
+import { CliError, paint, processIo, redactingIo, type CliIo } from './io.js';
+import { push, pushHelp } from './push/command.js';
+import { render, renderHelp } from './render/command.js';
+import { CLI_VERSION } from './version.js';
 
-type Command = (args: readonly string[], io: CliIo) => Promise<number>;
+type Command = (args: readonly string[], run: Run) => Promise<number>;
 
 const COMMANDS: ReadonlyMap<string, { run: Command; help: string; summary: string }> = new Map([
   ['validate', { run: validate, help: validateHelp, summary: 'check a config file or etcd key' }],
@@ -32,6 +35,14 @@ const COMMANDS: ReadonlyMap<string, { run: Command; help: string; summary: strin
     'diff',
     { run: diff, help: diffHelp, summary: 'changed rules and sampled impact of a new config' },
   ],
+  [
+    'push',
+    {
+      run: push,
+      help: pushHelp,
+      summary: 'validate, preview and write a config (compare-and-swap)',
+    },
+  ],
 ]);
 
 export const mainHelp = `Usage: graylane <command> [options]
@@ -39,11 +50,14 @@ export const mainHelp = `Usage: graylane <command> [options]
 Commands:
 ${[...COMMANDS].map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`).join('\n')}
 
-Run \`graylane <command> --help\` for a command's options.`;
+Wherever a command reads a file, - reads standard input.
+Run \`graylane <command> --help\` for a command's options, \`graylane --version\` for the version.`;
 
 /**
  * Runs the graylane command line with `argv` (without `node` and the script path) and returns
- * the exit code: 0 success, 1 a negative answer (invalid config or token), 2 a usage or I/O error.
+ * the exit code: 0 success, 1 a negative answer (invalid config or token), 2 a usage or I/O error
+ * (`push` adds 3 for a conflict and 4 for "not confirmed"). Nothing it prints carries a password
+ * from an `etcd://` URL or `GRAYLANE_ETCD_PASSWORD` (MISC-03).
  *
  * @example
  * ```ts
@@ -51,28 +65,35 @@ Run \`graylane <command> --help\` for a command's options.`;
  * ```
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const safe = redactingIo(io);
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v') {
+    safe.out(`graylane ${CLI_VERSION}`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    io.out(mainHelp);
+    safe.out(mainHelp);
     return name ? 0 : 2;
   }
   const command = COMMANDS.get(name);
   if (!command) {
-    io.err(`${paint(io, 'red', 'error')}: unknown command ${JSON.stringify(name)}\n\n${mainHelp}`);
+    safe.err(
+      `${paint(safe, 'red', 'error')}: unknown command ${JSON.stringify(name)}\n\n${mainHelp}`,
+    );
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.out(command.help);
+    safe.out(command.help);
     return 0;
   }
   try {
-    return await command.run(rest, io);
+    return await command.run(rest, createRun(safe));
   } catch (err) {
     if (err instanceof CliError) {
-      io.err(`${paint(io, 'red', 'error')}: ${err.message}`);
+      safe.err(`${paint(safe, 'red', 'error')}: ${err.message}`);
       return err.exitCode;
     }
-    io.err(`${paint(io, 'red', 'error')}: ${(err as Error)?.stack ?? String(err)}`);
+    safe.err(`${paint(safe, 'red', 'error')}: ${(err as Error)?.stack ?? String(err)}`);
     return 2;
   }
 }

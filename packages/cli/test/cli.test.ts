@@ -97,7 +97,7 @@ describe('graylane (built binary)', () => {
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/Unknown option '--bogus'/);
     expect(flag.stderr).not.toMatch(/at .*\.js:\d+/);
-    for (const c of ['validate', 'explain', 'sign', 'verify', 'bucket', 'render', 'diff']) {
+    for (const c of ['validate', 'explain', 'sign', 'verify', 'bucket', 'render', 'diff', 'push']) {
       const help = await cli(c, '--help');
       expect(help.code).toBe(0);
       expect(help.stdout).toMatch(new RegExp(`Usage: graylane ${c}`));
@@ -269,7 +269,7 @@ describe('graylane (built binary)', () => {
     expect(text.stdout.trim()).toBe(`bucket("canary", "user-42") = ${parsed.bucket}`);
   });
 
-  it('render nginx and envoy: routing on the header and cookie, per version', async () => {
+  it('render nginx and envoy: the header, then __Host-gray, then gray; bad options fail clearly', async () => {
     const n = await cli(
       'render',
       'nginx',
@@ -280,23 +280,26 @@ describe('graylane (built binary)', () => {
       'beta=127.0.0.1:9002',
     );
     expect(n.code).toBe(0);
-    expect(n.stdout).toMatch(/map \$http_x_gray_id \$graylane_from_header/);
-    expect(n.stdout).toMatch(/"~\^\(\?<v>stable\|beta\)\(\\\.\|\$\)" \$v;/);
+    expect(n.stdout).toMatch(/map \$http_x_gray_id \$graylane_header/);
+    expect(n.stdout).toMatch(/map \$http_cookie \$graylane_cookie_1 \{\n.*\n.*__Host-gray=/);
+    expect(n.stdout).toMatch(/map \$http_cookie \$graylane_cookie_2 \{\n.*\n.*\)\\s\*gray=/);
     expect(n.stdout).toMatch(/upstream graylane_beta \{\n {4}server 127\.0\.0\.1:9002;/);
+    expect(n.stdout).toMatch(/proxy_set_header X-Gray-Id \$graylane_version;/);
     const e = await cli('render', 'envoy', file('config.json'));
-    expect(e.stdout).toMatch(/route: \{ cluster: graylane_beta \}/);
-    expect(e.stdout).toMatch(
-      /- match: \{ prefix: "\/" \}\n {6}route: \{ cluster: graylane_stable \}/,
-    );
-    const bad = await cli(
-      'render',
-      'nginx',
-      file('config.json'),
-      '--upstream',
-      'gamma=127.0.0.1:1',
-    );
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/not a version of this config/);
+    expect(e.stdout).toMatch(/cluster: "graylane_beta"/);
+    const json = await cli('render', 'envoy', file('config.json'), '--format', 'json');
+    const routes = JSON.parse(json.stdout).route_config.virtual_hosts[0].routes;
+    expect(routes.at(-1)).toMatchObject({ route: { cluster: 'graylane_stable' } });
+    for (const [args, message] of [
+      [['--upstream', 'gamma=127.0.0.1:1'], /not a version of this config/],
+      [['--trust', 'edge'], /--trust expects open or signed/],
+      [['--format', 'toml'], /--format expects yaml or json/],
+      [['--cookie', 'gr ay'], /plain names/],
+    ] as const) {
+      const bad = await cli('render', 'nginx', file('config.json'), ...args);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(message);
+    }
   });
 
   it('diff: changed rules and the sampled impact', async () => {

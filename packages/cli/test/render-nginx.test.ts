@@ -1,5 +1,5 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-/** `graylane render nginx` output, run for real: Debian nginx on loopback in front of two upstreams. */
+/**
+ * `graylane render nginx` output, run for real: Debian nginx on loopback in front of two
+ * upstreams that echo what they received. Every row asserts the lane routed AND what the
+ * upstream was told, so the two can never disagree (issue 15: route and forward the same
+ * validated marker, or none), for the cookie names the browser writes (`__Host-gray` first).
+ */
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const CONFIG = fileURLToPath(new URL('../examples/rules.json', import.meta.url));
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
@@ -16,15 +21,17 @@ if (!NGINX && process.env['CI'] === 'true')
 if (!NGINX)
   console.warn('[graylane] nginx not found: skipping render-nginx tests (apt-get install nginx)');
 
-let dir: string;
-let nginx: ChildProcess | undefined;
-const upstreams: Server[] = [];
-let port = 0;
+/** A syntactically valid signed token for `version` (nginx cannot verify it; the upstream does). */
+const token = (version: string, sig = 'A'.repeat(43)) => `${version}.1900000000.qa.${sig}`;
 
+const upstreams: Server[] = [];
 function upstream(version: string): Promise<number> {
   const server = createServer((req, res) => {
+    const sent: string[] = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2)
+      if (req.rawHeaders[i]?.toLowerCase() === 'x-gray-id') sent.push(req.rawHeaders[i + 1] ?? '');
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ served: version, marker: req.headers['x-gray-id'] ?? null }));
+    res.end(JSON.stringify({ served: version, markers: sent }));
   });
   upstreams.push(server);
   return new Promise((resolve) =>
@@ -41,102 +48,233 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(url: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
+interface Nginx {
+  readonly port: number;
+  readonly dir: string;
+  stop(): void;
+}
+const running: Nginx[] = [];
+
+/** Renders with `extra` args, starts nginx on a free port, waits until it answers. */
+async function startNginx(
+  extra: string[],
+  ports: { stable: number; beta: number },
+): Promise<Nginx> {
+  for (let attempt = 0; ; attempt++) {
+    const dir = mkdtempSync(join(tmpdir(), 'graylane-nginx-'));
+    mkdirSync(join(dir, 'logs'));
+    const port = await freePort();
+    const snippet = execFileSync(
+      process.execPath,
+      [
+        BIN,
+        'render',
+        'nginx',
+        CONFIG,
+        '--upstream',
+        `stable=127.0.0.1:${ports.stable}`,
+        '--upstream',
+        `beta=127.0.0.1:${ports.beta}`,
+        '--listen',
+        `127.0.0.1:${port}`,
+        ...extra,
+      ],
+      { encoding: 'utf8' },
+    );
+    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+      .map((t) => `${t}_temp_path ${dir};`)
+      .join(' ');
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      `pid ${dir}/nginx.pid; error_log ${dir}/logs/error.log; daemon off; events {} http { access_log off; ${temp}\n${snippet}\n}\n`,
+    );
+    const proc: ChildProcess = spawn(NGINX as string, ['-p', dir, '-c', join(dir, 'nginx.conf')], {
+      stdio: 'ignore',
+    });
+    const nginx = { port, dir, stop: () => proc.kill('SIGTERM') };
+    for (let i = 0; i < 300 && proc.exitCode === null; i++) {
+      try {
+        await fetch(`http://127.0.0.1:${port}/`);
+        running.push(nginx);
+        return nginx;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
     }
+    proc.kill('SIGKILL');
+    const log = readFileSync(join(dir, 'logs', 'error.log'), 'utf8');
+    // The free port may have been taken by another worker between the probe and nginx's bind.
+    if (attempt < 2 && /in use/.test(log)) continue;
+    throw new Error(`nginx did not come up: ${log}`);
   }
-  throw new Error(`nginx did not come up on ${url}`);
 }
 
+async function get(nginx: Nginx, headers: Record<string, string>) {
+  const res = await fetch(`http://127.0.0.1:${nginx.port}/x`, { headers });
+  return {
+    route: res.headers.get('x-gray-route'),
+    body: (await res.json()) as { served: string; markers: string[] },
+  };
+}
+
+type Row = readonly [name: string, headers: Record<string, string>, lane: 'stable' | 'beta'];
+
+/** open trust: exact labels only; the upstream always receives the lane it was routed to. */
+const OPEN: readonly Row[] = [
+  ['no marker → default', {}, 'stable'],
+  ['header beta', { 'x-gray-id': 'beta' }, 'beta'],
+  ['header stable wins over cookie beta', { 'x-gray-id': 'stable', cookie: 'gray=beta' }, 'stable'],
+  [
+    'header beta.x (not a label): default, never forwarded as is',
+    { 'x-gray-id': 'beta.x' },
+    'stable',
+  ],
+  ['header with a signed token in open mode', { 'x-gray-id': token('beta') }, 'stable'],
+  ['header BETA (case-sensitive)', { 'x-gray-id': 'BETA' }, 'stable'],
+  ['header gamma (unknown)', { 'x-gray-id': 'gamma' }, 'stable'],
+  ['header betamax (prefix trick)', { 'x-gray-id': 'betamax' }, 'stable'],
+  ['header "beta, stable" (two values joined)', { 'x-gray-id': 'beta, stable' }, 'stable'],
+  [
+    'invalid header falls through to a valid cookie',
+    { 'x-gray-id': 'gamma', cookie: 'gray=beta' },
+    'beta',
+  ],
+  ['cookie gray=beta', { cookie: 'a=1; gray=beta' }, 'beta'],
+  ['cookie without a space after ;', { cookie: 'a=1;gray=beta' }, 'beta'],
+  [
+    'cookie __Host-gray=beta (what the browser writes on https)',
+    { cookie: '__Host-gray=beta' },
+    'beta',
+  ],
+  ['__Host-gray wins over gray', { cookie: '__Host-gray=beta; gray=stable' }, 'beta'],
+  [
+    '__Host-gray wins over gray, whatever the order in the header',
+    { cookie: 'gray=stable; x=1; __Host-gray=beta' },
+    'beta',
+  ],
+  ['invalid __Host-gray falls through to gray', { cookie: '__Host-gray=gamma; gray=beta' }, 'beta'],
+  [
+    'gray twice with different values (tossed): ambiguous',
+    { cookie: 'gray=beta; gray=stable' },
+    'stable',
+  ],
+  [
+    'gray twice with different values, apart',
+    { cookie: 'gray=beta; other=1; gray=stable' },
+    'stable',
+  ],
+  ['gray twice with the same value', { cookie: 'gray=beta; gray=beta' }, 'beta'],
+  [
+    'gray twice, the second one longer (beta, betax)',
+    { cookie: 'gray=beta; gray=betax' },
+    'stable',
+  ],
+  [
+    '__Host-gray twice with different values falls through to gray',
+    { cookie: '__Host-gray=beta; __Host-gray=stable; gray=beta' },
+    'beta',
+  ],
+  [
+    '__Host-gray twice, no gray: default',
+    { cookie: '__Host-gray=beta; __Host-gray=stable' },
+    'stable',
+  ],
+  ['cookie name prefix trick (xgray)', { cookie: 'xgray=beta' }, 'stable'],
+  ['cookie name suffix trick (gray_uid)', { cookie: 'gray_uid=beta' }, 'stable'],
+  ['quoted cookie value', { cookie: 'gray="beta"' }, 'beta'],
+  ['cookie beta.x', { cookie: 'gray=beta.x' }, 'stable'],
+  [
+    'percent-encoded cookie (not decoded by nginx: default, and the upstream is told so)',
+    { cookie: 'gray=%62eta' },
+    'stable',
+  ],
+  ['cookie value with trailing space', { cookie: 'gray=beta ; a=1' }, 'beta'],
+];
+
+/** signed trust: tokens only, routed on their version part, forwarded unchanged; nothing else forwarded. */
+const SIGNED: readonly (readonly [...Row, forwarded: string | null])[] = [
+  ['no marker', {}, 'stable', null],
+  ['header token beta', { 'x-gray-id': token('beta') }, 'beta', token('beta')],
+  ['header token stable', { 'x-gray-id': token('stable') }, 'stable', token('stable')],
+  ['plain label in signed mode (untrusted)', { 'x-gray-id': 'beta' }, 'stable', null],
+  ['beta.x', { 'x-gray-id': 'beta.x' }, 'stable', null],
+  [
+    'token with a 42-character signature',
+    { 'x-gray-id': token('beta', 'A'.repeat(42)) },
+    'stable',
+    null,
+  ],
+  ['token for an unknown version', { 'x-gray-id': token('gamma') }, 'stable', null],
+  [
+    'token with a 13-digit expiry',
+    { 'x-gray-id': `beta.1900000000000.qa.${'A'.repeat(43)}` },
+    'stable',
+    null,
+  ],
+  ['token cookie __Host-gray', { cookie: `__Host-gray=${token('beta')}` }, 'beta', token('beta')],
+  ['token cookie gray', { cookie: `a=1; gray=${token('beta')}` }, 'beta', token('beta')],
+  [
+    'invalid header, token cookie: the token is forwarded, the header is not',
+    { 'x-gray-id': 'beta', cookie: `gray=${token('beta')}` },
+    'beta',
+    token('beta'),
+  ],
+  [
+    'two different token cookies (tossed)',
+    { cookie: `gray=${token('beta')}; gray=${token('stable')}` },
+    'stable',
+    null,
+  ],
+];
+
 describe.skipIf(!NGINX)(
-  'render nginx: real nginx routes by header, signed token and cookie',
+  'render nginx: real nginx, header and the cookies the browser writes',
   () => {
+    let open: Nginx;
+    let signed: Nginx;
     beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'graylane-nginx-'));
-      mkdirSync(join(dir, 'logs'));
-      const stable = await upstream('stable');
-      const beta = await upstream('beta');
-      port = await freePort();
-      const snippet = execFileSync(
-        process.execPath,
-        [
-          BIN,
-          'render',
-          'nginx',
-          CONFIG,
-          '--upstream',
-          `stable=127.0.0.1:${stable}`,
-          '--upstream',
-          `beta=127.0.0.1:${beta}`,
-          '--listen',
-          `127.0.0.1:${port}`,
-        ],
-        { encoding: 'utf8' },
-      );
-      const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
-        .map((t) => `${t}_temp_path ${dir};`)
-        .join(' ');
-      writeFileSync(
-        join(dir, 'nginx.conf'),
-        `pid ${dir}/nginx.pid; error_log ${dir}/logs/error.log; daemon off; events {} http { access_log off; ${temp}\n${snippet}\n}\n`,
-      );
-      nginx = spawn(NGINX as string, ['-p', dir, '-c', join(dir, 'nginx.conf')], {
-        stdio: 'ignore',
-      });
-      await waitFor(`http://127.0.0.1:${port}/`);
-    });
+      const ports = { stable: await upstream('stable'), beta: await upstream('beta') };
+      open = await startNginx([], ports);
+      signed = await startNginx(['--trust', 'signed'], ports);
+    }, 60_000);
     afterAll(async () => {
-      nginx?.kill('SIGTERM');
+      for (const n of running) {
+        n.stop();
+        rmSync(n.dir, { recursive: true, force: true });
+      }
       await Promise.all(upstreams.map((s) => new Promise((r) => s.close(r))));
-      if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    const get = async (headers: Record<string, string>) => {
-      const res = await fetch(`http://127.0.0.1:${port}/x`, { headers });
-      return {
-        route: res.headers.get('x-gray-route'),
-        body: (await res.json()) as { served: string; marker: string | null },
-      };
-    };
+    it.each(OPEN)(
+      'open: %s → %s, and the upstream is told exactly that lane',
+      async (_n, headers, lane) => {
+        const r = await get(open, headers);
+        expect(r.body.served).toBe(lane);
+        expect(r.route).toBe(lane);
+        expect(r.body.markers).toEqual([lane]); // one X-Gray-Id, equal to the routed lane
+      },
+    );
 
-    it.each([
-      ['no marker → default', {}, 'stable', null],
-      ['header beta', { 'x-gray-id': 'beta' }, 'beta', 'beta'],
-      [
-        'signed token routes by its version part',
-        { 'x-gray-id': 'beta.1900000000.qa.sig' },
-        'beta',
-        'beta.1900000000.qa.sig',
-      ],
-      ['cookie beta', { cookie: 'a=1; gray=beta' }, 'beta', null],
-      [
-        'header wins over cookie',
-        { 'x-gray-id': 'stable', cookie: 'gray=beta' },
-        'stable',
-        'stable',
-      ],
-      ['unknown label → default', { 'x-gray-id': 'gamma' }, 'stable', 'gamma'],
-      ['prefix tricks do not route', { 'x-gray-id': 'betamax' }, 'stable', 'betamax'],
-    ] as const)('%s', async (_name, headers, served, marker) => {
-      const r = await get(headers);
-      expect(r.body.served).toBe(served);
-      expect(r.route).toBe(served);
-      // The marker passes through unchanged for the next hop to read.
-      expect(r.body.marker).toBe(marker);
+    it.each(SIGNED)('signed: %s → %s; forwarded: %s', async (_n, headers, lane, forwarded) => {
+      const r = await get(signed, headers);
+      expect(r.body.served).toBe(lane);
+      expect(r.route).toBe(lane);
+      expect(r.body.markers).toEqual(forwarded === null ? [] : [forwarded]);
+      // Whatever is forwarded names the lane it was routed to.
+      for (const m of r.body.markers) expect(m.split('.')[0]).toBe(lane);
     });
 
-    it('the generated config passes nginx -t', async () => {
-      const out = await new Promise<string>((resolve) =>
-        execFile(NGINX as string, ['-t', '-p', dir, '-c', join(dir, 'nginx.conf')], (_e, so, se) =>
-          resolve(so + se),
-        ),
-      );
-      expect(out).toMatch(/test is successful/);
+    it('the generated configs pass nginx -t', async () => {
+      for (const n of [open, signed]) {
+        const out = await new Promise<string>((resolve) =>
+          execFile(
+            NGINX as string,
+            ['-t', '-p', n.dir, '-c', join(n.dir, 'nginx.conf')],
+            (_e, so, se) => resolve(so + se),
+          ),
+        );
+        expect(out).toMatch(/test is successful/);
+      }
     });
   },
 );

@@ -1,6 +1,7 @@
 import { bucket as bucketOf } from '@graylane/core';
 import { parse } from '../args.js';
-import { CliError, type CliIo } from '../io.js';
+import { CliError } from '../io.js';
+import type { Run } from '../input/run.js';
 import { requireConfig } from '../load.js';
 
 export const bucketHelp = `Usage: graylane bucket <salt> <subject> [--config C] [--json]
@@ -8,7 +9,7 @@ export const bucketHelp = `Usage: graylane bucket <salt> <subject> [--config C] 
 Prints bucket(salt, subject) in 0–9999. With --config, also the bucket and version
 each split rule gives this subject (each rule hashes with its own salt, default its id).`;
 
-export async function bucket(args: readonly string[], io: CliIo): Promise<number> {
+export async function bucket(args: readonly string[], io: Run): Promise<number> {
   const { values, positionals } = parse(
     args,
     { config: { type: 'string' }, json: { type: 'boolean' } },
@@ -19,7 +20,7 @@ export async function bucket(args: readonly string[], io: CliIo): Promise<number
   const b = bucketOf(salt, subject);
   const rules: { ruleId: string; salt: string; bucket: number; version: string }[] = [];
   if (values.config) {
-    const config = await requireConfig(values.config);
+    const config = await requireConfig(values.config, io);
     for (const rule of config.rules) {
       if (rule.kind !== 'split') continue;
       const rb = bucketOf(rule.salt, subject);

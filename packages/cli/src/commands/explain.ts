@@ -10,10 +10,11 @@ import {
   type MarkerSource,
 } from '@graylane/core';
 import { pair, parse } from '../args.js';
-import { CliError, paint, type CliIo } from '../io.js';
+import { CliError, paint } from '../io.js';
+import type { Run } from '../input/run.js';
 import { requireConfig } from '../load.js';
 
-export const explainHelp = `Usage: graylane explain <config> [options]
+export const explainHelp = `Usage: graylane explain <config | - | etcd://…> [options]
 
 Which version would this request get, and why? Markers are read as an 'open'
 trust server reads them (header X-Gray-Id, cookie gray, query gray), then rules.
@@ -41,10 +42,10 @@ const options = {
   json: { type: 'boolean' },
 } as const;
 
-export async function explain(args: readonly string[], io: CliIo): Promise<number> {
+export async function explain(args: readonly string[], io: Run): Promise<number> {
   const { values, positionals } = parse(args, options, explainHelp);
   if (positionals.length !== 1) throw new CliError(explainHelp);
-  const config = await requireConfig(positionals[0] as string);
+  const config = await requireConfig(positionals[0] as string, io);
   const now = values.now === undefined ? Date.now() : Date.parse(values.now);
   if (!Number.isFinite(now))
     throw new CliError(`--now expects an ISO instant, got ${JSON.stringify(values.now)}`);

@@ -1,21 +1,25 @@
-import { readFile } from 'node:fs/promises';
 import { signMarker, verifyMarker, type KeyRing } from '@graylane/node';
 import { isGraylaneError } from '@graylane/core';
 import { duration, parse } from '../args.js';
-import { CliError, paint, type CliIo } from '../io.js';
+import { CliError, paint } from '../io.js';
+import { INPUT_LIMITS, readInput } from '../input/read.js';
+import type { Run } from '../input/run.js';
 import { requireConfig } from '../load.js';
+import { addSecret } from '../secrets.js';
 
 export const signHelp = `Usage: graylane sign <version> --key-file F [--kid K] [--ttl 2h] [--subject S]
 
 Prints a signed marker for 'signed' trust mode: <version>.<exp>.<kid>.<hmac>.
-Send it as X-Gray-Id, or set it as the gray cookie. Default kid: k1, ttl: 2h.`;
+Send it as X-Gray-Id, or set it as the gray cookie. Default kid: k1, ttl: 2h.
+--key-file - reads the key from stdin (e.g. from a secret manager).`;
 
 export const verifyHelp = `Usage: graylane verify <token> (--key-file F [--kid K] | --keys-file keys.json) [--subject S] [--config C]
 
 Checks a signed marker. keys.json maps key ids to keys: {"k1": "…", "k2": "…"}.
-Exit 0 when valid (prints version, key id and expiry), 1 when not (prints why).`;
+Exit 0 when valid (prints version, key id and expiry), 1 when not (prints why).
+Any one of the files may be - (stdin).`;
 
-export async function sign(args: readonly string[], io: CliIo): Promise<number> {
+export async function sign(args: readonly string[], io: Run): Promise<number> {
   const { values, positionals } = parse(
     args,
     {
@@ -28,7 +32,7 @@ export async function sign(args: readonly string[], io: CliIo): Promise<number> 
   );
   const version = positionals[0];
   if (positionals.length !== 1 || !version || !values['key-file']) throw new CliError(signHelp);
-  const key = await readKey(values['key-file']);
+  const key = await readKey(values['key-file'], io);
   try {
     const token = signMarker(version, {
       key,
@@ -44,7 +48,7 @@ export async function sign(args: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
-export async function verify(args: readonly string[], io: CliIo): Promise<number> {
+export async function verify(args: readonly string[], io: Run): Promise<number> {
   const { values, positionals } = parse(
     args,
     {
@@ -60,9 +64,9 @@ export async function verify(args: readonly string[], io: CliIo): Promise<number
   if (positionals.length !== 1 || !token || (!values['key-file'] && !values['keys-file']))
     throw new CliError(verifyHelp);
   const keys: KeyRing = values['keys-file']
-    ? await readKeyRing(values['keys-file'])
-    : { [values.kid ?? 'k1']: await readKey(values['key-file'] as string) };
-  const versions = values.config ? (await requireConfig(values.config)).versions : undefined;
+    ? await readKeyRing(values['keys-file'], io)
+    : { [values.kid ?? 'k1']: await readKey(values['key-file'] as string, io) };
+  const versions = values.config ? (await requireConfig(values.config, io)).versions : undefined;
   const result = verifyMarker(token, {
     keys,
     ...(versions ? { versions } : {}),
@@ -78,35 +82,37 @@ export async function verify(args: readonly string[], io: CliIo): Promise<number
   return 0;
 }
 
-async function readKey(file: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new CliError(
-      `cannot read key file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    );
-  }
+async function readKey(file: string, run: Run): Promise<string> {
+  const { text, display } = await readInput(file, run, {
+    what: 'key file',
+    maxBytes: INPUT_LIMITS.keys,
+  });
   const key = text.trim();
+  addSecret(key);
   if (key.length < 16)
     throw new CliError(
-      `key file ${file} holds ${key.length} characters; use at least 16 (32 random bytes, base64, is better)`,
+      `key file ${display} holds ${key.length} characters; use at least 16 (32 random bytes, base64, is better)`,
     );
   return key;
 }
 
-async function readKeyRing(file: string): Promise<KeyRing> {
+async function readKeyRing(file: string, run: Run): Promise<KeyRing> {
+  const { text, display } = await readInput(file, run, {
+    what: 'keys file',
+    maxBytes: INPUT_LIMITS.keys,
+  });
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
-    throw new CliError(`cannot read keys file ${file}: ${(err as Error).message}`);
+    throw new CliError(`cannot read keys file ${display}: ${(err as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new CliError(`${file} must be a JSON object of key id → key`);
+    throw new CliError(`${display} must be a JSON object of key id → key`);
   const ring = Object.create(null) as Record<string, string>;
   for (const [kid, key] of Object.entries(parsed)) {
-    if (typeof key !== 'string') throw new CliError(`${file}: key ${kid} must be a string`);
+    if (typeof key !== 'string') throw new CliError(`${display}: key ${kid} must be a string`);
+    addSecret(key);
     ring[kid] = key;
   }
   return ring;

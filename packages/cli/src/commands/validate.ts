@@ -1,28 +1,55 @@
-import { paint, type CliIo } from '../io.js';
+import { parse } from '../args.js';
+import { CliError, paint } from '../io.js';
+import type { Run } from '../input/run.js';
 import { loadConfig } from '../load.js';
 
-export const validateHelp = `Usage: graylane validate <file | etcd://host:port/key>
+export const validateHelp = `Usage: graylane validate <file | - | etcd://host:port/key> [--json]
 
 Checks a config document. Exit 0 when valid; otherwise exit 1 and every problem
-with its JSON path, one per line. Warnings (e.g. an empty prefix) never fail.`;
+with its JSON path, one per line. Warnings (e.g. an empty prefix) never fail.
+--json prints {"ok", "location", "errors": [{"path", "message"}], "warnings": […],
+"config": {"versions", "default", "rules", "hash"}} instead (same exit codes).`;
 
-export async function validate(args: readonly string[], io: CliIo): Promise<number> {
-  const [location] = args;
-  if (!location || args.length !== 1) {
-    io.err(validateHelp);
-    return 2;
+export async function validate(args: readonly string[], run: Run): Promise<number> {
+  const { values, positionals } = parse(args, { json: { type: 'boolean' } }, validateHelp);
+  const [location] = positionals;
+  if (!location || positionals.length !== 1) throw new CliError(validateHelp);
+  const { result, display } = await loadConfig(location, run);
+  if (values.json) {
+    run.out(
+      JSON.stringify(
+        {
+          ok: result.ok,
+          location: display,
+          errors: result.ok ? [] : result.errors,
+          warnings: result.warnings,
+          ...(result.ok
+            ? {
+                config: {
+                  versions: result.config.versions,
+                  default: result.config.default,
+                  rules: result.config.rules.length,
+                  hash: result.config.hash,
+                },
+              }
+            : {}),
+        },
+        null,
+        2,
+      ),
+    );
+    return result.ok ? 0 : 1;
   }
-  const result = await loadConfig(location);
   for (const w of result.warnings)
-    io.out(`${paint(io, 'yellow', 'warning')} ${w.path}: ${w.message}`);
+    run.out(`${paint(run, 'yellow', 'warning')} ${w.path}: ${w.message}`);
   if (!result.ok) {
-    for (const e of result.errors) io.out(`${paint(io, 'red', 'error')} ${e.path}: ${e.message}`);
-    io.out(`${location}: ${result.errors.length} problem${result.errors.length === 1 ? '' : 's'}`);
+    for (const e of result.errors) run.out(`${paint(run, 'red', 'error')} ${e.path}: ${e.message}`);
+    run.out(`${display}: ${result.errors.length} problem${result.errors.length === 1 ? '' : 's'}`);
     return 1;
   }
   const { config } = result;
-  io.out(
-    `${paint(io, 'green', 'ok')} ${location}: versions ${config.versions.join(', ')} (default ${config.default}), ` +
+  run.out(
+    `${paint(run, 'green', 'ok')} ${display}: versions ${config.versions.join(', ')} (default ${config.default}), ` +
       `${config.rules.length} active rule${config.rules.length === 1 ? '' : 's'}, hash ${config.hash}`,
   );
   return 0;

@@ -12,6 +12,7 @@ export type { FetchLike, HttpSourceOptions } from './http/http-source.js';
 export { createBackup } from './backup.js';
 export type { Backup, BackupOptions } from './backup.js';
 export { writeFileAtomic } from './atomic-write.js';
+export type { WriteFileAtomicOptions } from './atomic-write.js';
 
 export { startSources } from './start.js';
 export type { SourcesHandle, StartSourcesOptions } from './start.js';

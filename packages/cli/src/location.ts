@@ -1,0 +1,86 @@
+import { CliError } from './io.js';
+import { addSecret } from './secrets.js';
+
+/** Where a command reads a document from (or `push` writes it to). */
+export type Location =
+  | { readonly kind: 'stdin'; readonly display: '-' }
+  | { readonly kind: 'file'; readonly path: string; readonly display: string }
+  | EtcdLocation;
+
+/** `etcd://[user[:password]@]host[:port][,host[:port]…]/key`, or `etcds://…` for TLS. */
+export interface EtcdLocation {
+  readonly kind: 'etcd';
+  /** `http://host:port` or `https://host:port` endpoints. */
+  readonly hosts: readonly string[];
+  readonly key: string;
+  readonly tls: boolean;
+  readonly username?: string | undefined;
+  /** Never printed: registered as a secret and scrubbed from all output (MISC-03). */
+  readonly password?: string | undefined;
+  /** The password came from the URL (visible in `ps` and shell history: worth a warning). */
+  readonly passwordInUrl: boolean;
+  /** The location without any password, for messages. */
+  readonly display: string;
+}
+
+const ETCD_URL = /^(etcds?):\/\/(?:([^@/]*)@)?([^/]+)\/(.+)$/;
+const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/;
+const DEFAULT_ETCD_PORT = 2379;
+
+/**
+ * Parses a command-line location: `-` (stdin), `etcd://…` / `etcds://…`, or a file path.
+ * A password (from the URL or `GRAYLANE_ETCD_PASSWORD`) is registered as a secret before anything
+ * can print it, and never appears in `display`.
+ */
+export function parseLocation(text: string, env: NodeJS.ProcessEnv = process.env): Location {
+  if (text === '-') return { kind: 'stdin', display: '-' };
+  if (!/^etcds?:\/\//i.test(text)) return { kind: 'file', path: text, display: text };
+  const m = ETCD_URL.exec(text);
+  const userinfo = m?.[2];
+  // Scrub first: whatever goes wrong below, the password never reaches a message.
+  if (userinfo?.includes(':')) addSecret(safeDecode(userinfo.slice(userinfo.indexOf(':') + 1)));
+  if (!m)
+    throw new CliError(
+      `${redactUserinfo(text)}: expected etcd://[user@]host[:port][,host:port…]/key (etcds:// for TLS)`,
+    );
+  const scheme = m[1] as string;
+  const hostList = m[3] as string;
+  const rawKey = m[4] as string;
+  const tls = scheme.toLowerCase() === 'etcds';
+  const hosts = hostList.split(',').map((h) => {
+    const hm = HOST.exec(h);
+    if (!hm || (hm[1] !== undefined && Number(hm[1]) > 65535))
+      throw new CliError(`${redactUserinfo(text)}: ${JSON.stringify(h)} is not host[:port]`);
+    return `${tls ? 'https' : 'http'}://${hm[1] === undefined ? `${h}:${DEFAULT_ETCD_PORT}` : h}`;
+  });
+  const key = safeDecode(rawKey);
+  let username: string | undefined;
+  let password: string | undefined;
+  if (userinfo !== undefined) {
+    const colon = userinfo.indexOf(':');
+    username = safeDecode(colon === -1 ? userinfo : userinfo.slice(0, colon));
+    if (colon !== -1) password = safeDecode(userinfo.slice(colon + 1));
+  } else if (env['GRAYLANE_ETCD_USER']) {
+    username = env['GRAYLANE_ETCD_USER'];
+  }
+  if (username !== undefined && password === undefined) password = env['GRAYLANE_ETCD_PASSWORD'];
+  if (password !== undefined) addSecret(password);
+  const shown = `${scheme}://${username === undefined ? '' : `${encodeURIComponent(username)}@`}${hostList}/${rawKey}`;
+  if (username !== undefined && !password)
+    throw new CliError(`${shown}: user ${username} has no password: set GRAYLANE_ETCD_PASSWORD`);
+  if (username === '') throw new CliError(`${shown}: empty user name`);
+  const passwordInUrl = userinfo?.includes(':') ?? false;
+  return { kind: 'etcd', hosts, key, tls, username, password, passwordInUrl, display: shown };
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function redactUserinfo(text: string): string {
+  return text.replace(/^(etcds?:\/\/)[^@/]*@/i, '$1***@');
+}

@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import { open, realpath, stat, unlink } from 'node:fs/promises';
+import { writeFileAtomic } from '@graylane/node/sources';
+import { CliError } from '../io.js';
+import { INPUT_LIMITS, decode } from '../input/read.js';
+import { etcdFailure, openEtcd } from '../input/etcd.js';
+import { describeFsError, readFileCapped } from '../input/file.js';
+import type { Run } from '../input/run.js';
+import { parseLocation } from '../location.js';
+
+/** What a push target holds right now. */
+export interface TargetState {
+  /** The document, `undefined` when the key or file does not exist. */
+  readonly text: string | undefined;
+  /** etcd: the key's `mod_revision` (`0` when absent); a file: `sha256:` + 16 hex (`absent`). */
+  readonly revision: string;
+}
+
+/** The outcome of a compare-and-swap write. */
+export type WriteResult =
+  | { readonly written: true; readonly revision: string }
+  | { readonly written: false; readonly current: string };
+
+/** Where `graylane push` writes: an etcd key or a file, both with compare-and-swap. */
+export interface Target {
+  readonly display: string;
+  read(): Promise<TargetState>;
+  /** Writes `text` only if the target is still at `expected`. */
+  write(text: string, expected: string): Promise<WriteResult>;
+  close(): void;
+}
+
+/** Opens `etcd://…` / `etcds://…` or a file path as a push target (`-` is refused). */
+export async function openTarget(text: string, run: Run): Promise<Target> {
+  const location = parseLocation(text);
+  switch (location.kind) {
+    case 'stdin':
+      throw new CliError('push writes to etcd://… or a file, not to - (stdout)');
+    case 'file':
+      return fileTarget(location.path);
+    case 'etcd': {
+      const { client, isAuthError } = await openEtcd(location, run);
+      const fail = (err: unknown, doing: string): never => {
+        throw etcdFailure(location, err, isAuthError, doing);
+      };
+      return {
+        display: location.display,
+        async read() {
+          const doc = await client.read().catch((err: unknown) => fail(err, 'read'));
+          return { text: doc.value, revision: doc.modRevision };
+        },
+        async write(value, expected) {
+          const r = await client
+            .compareAndPut(value, expected)
+            .catch((err: unknown) => fail(err, 'write'));
+          return r.written
+            ? { written: true, revision: r.modRevision }
+            : { written: false, current: r.current.modRevision };
+        },
+        close: () => client.close(),
+      };
+    }
+  }
+}
+
+/** A file's revision: a prefix of its SHA-256 (64 bits: enough to tell two versions apart). */
+function fileRevision(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`;
+}
+const ABSENT = 'absent';
+
+/** How long a push lock may be held before it counts as left behind by a crashed push. */
+const STALE_LOCK_MS = 60_000;
+
+function fileTarget(path: string): Target {
+  /** A symlinked path (a ConfigMap-style layout) is written where it points, never replaced. */
+  const resolved = async (): Promise<string> => realpath(path).catch(() => path);
+  const readState = async (): Promise<TargetState> => {
+    const real = await resolved();
+    const info = await stat(real).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw new CliError(`cannot read target ${path}: ${describeFsError(err)}`);
+    });
+    if (!info) return { text: undefined, revision: ABSENT };
+    if (!info.isFile()) throw new CliError(`target ${path} is not a regular file`);
+    const bytes = await readFileCapped(real, INPUT_LIMITS.config, 'target');
+    return { text: decode(bytes), revision: fileRevision(bytes) };
+  };
+  return {
+    display: path,
+    read: readState,
+    async write(text, expected) {
+      const real = await resolved();
+      const release = await lock(`${real}.graylane-push.lock`);
+      try {
+        const now = await readState();
+        if (now.revision !== expected) return { written: false, current: now.revision };
+        const mode = (await stat(real).catch(() => undefined))?.mode;
+        await writeFileAtomic(real, text, { mode: mode === undefined ? 0o644 : mode & 0o7777 });
+        return { written: true, revision: fileRevision(Buffer.from(text, 'utf8')) };
+      } catch (err) {
+        if (err instanceof CliError) throw err;
+        throw new CliError(`cannot write ${path}: ${describeFsError(err)}`);
+      } finally {
+        await release();
+      }
+    },
+    close: () => undefined,
+  };
+}
+
+/** How long a push waits for another push's lock on the same file. */
+const LOCK_WAIT_MS = 5_000;
+
+/**
+ * An exclusive lock file (`O_CREAT | O_EXCL`) around check-and-rename, so two pushes to the same
+ * file serialise and the second sees the first's write as a conflict. A push waits up to
+ * {@link LOCK_WAIT_MS} for another; a lock older than {@link STALE_LOCK_MS} is left over from a
+ * crash and is taken over.
+ */
+async function lock(file: string): Promise<() => Promise<void>> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      const handle = await open(file, 'wx', 0o600);
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return () => unlink(file).catch(() => undefined);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new CliError(`cannot lock ${file}: ${describeFsError(err)}`);
+    }
+    const held = await stat(file).catch(() => undefined);
+    if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) {
+      await unlink(file).catch(() => undefined);
+      continue;
+    }
+    if (Date.now() > deadline)
+      throw new CliError(
+        `conflict: another push holds ${file}; try again, or remove it if no push is running`,
+        3,
+      );
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

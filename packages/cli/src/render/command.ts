@@ -1,0 +1,80 @@
+import { pair, parse } from '../args.js';
+import { CliError } from '../io.js';
+import type { Run } from '../input/run.js';
+import { requireConfig } from '../load.js';
+import { renderEnvoy } from './envoy.js';
+import { renderNginx } from './nginx.js';
+import { cookieNames, type RenderPlan } from './plan.js';
+
+export const renderHelp = `Usage: graylane render nginx|envoy <config> [options]
+
+Prints a routing snippet that sends each request to the upstream of the version its
+marker names: the X-Gray-Id header, then the __Host-gray cookie (what the browser SDK
+writes on https), then the gray cookie, else the default version. The upstream always
+receives the lane it was routed to (open trust) or the token that chose it (signed
+trust); a client value that did not route is never forwarded.
+
+Options:
+  --upstream VERSION=HOST:PORT   upstream of a version (repeatable; default: the default's)
+  --listen 127.0.0.1:8000        nginx listen address
+  --header X-Gray-Id             marker header
+  --cookie gray                  cookie base name (__Host-<name> is read first)
+  --trust open|signed            open: markers are version labels (default);
+                                 signed: markers are signed tokens, routed on their version
+  --format yaml|json             envoy output format (default yaml)`;
+
+const HOST_PORT = /^[A-Za-z0-9.:[\]-]+$/;
+
+export async function render(args: readonly string[], run: Run): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    {
+      upstream: { type: 'string', multiple: true },
+      listen: { type: 'string' },
+      header: { type: 'string' },
+      cookie: { type: 'string' },
+      trust: { type: 'string' },
+      format: { type: 'string' },
+    },
+    renderHelp,
+  );
+  const [target, location] = positionals;
+  if (positionals.length !== 2 || (target !== 'nginx' && target !== 'envoy'))
+    throw new CliError(renderHelp);
+  const trust = values.trust ?? 'open';
+  if (trust !== 'open' && trust !== 'signed')
+    throw new CliError(`--trust expects open or signed, got ${JSON.stringify(trust)}`);
+  const format = values.format ?? 'yaml';
+  if (format !== 'yaml' && format !== 'json')
+    throw new CliError(`--format expects yaml or json, got ${JSON.stringify(format)}`);
+  const config = await requireConfig(location as string, run);
+  const upstreams = new Map<string, string>();
+  for (const u of values.upstream ?? []) {
+    const [version, address] = pair(u, '=', 'upstream');
+    if (!config.hasVersion(version))
+      throw new CliError(
+        `--upstream ${version}: not a version of this config (${config.versions.join(', ')})`,
+      );
+    if (!HOST_PORT.test(address))
+      throw new CliError(`--upstream ${version}: ${JSON.stringify(address)} is not host:port`);
+    upstreams.set(version, address);
+  }
+  const header = values.header ?? 'X-Gray-Id';
+  const cookie = values.cookie ?? 'gray';
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(header) || !/^[A-Za-z0-9_-]{1,64}$/.test(cookie))
+    throw new CliError('--header/--cookie must be plain names');
+  const listen = values.listen ?? '127.0.0.1:8000';
+  if (!HOST_PORT.test(listen))
+    throw new CliError(`--listen: ${JSON.stringify(listen)} is not host:port`);
+  const plan: RenderPlan = {
+    config,
+    header,
+    cookies: cookieNames(cookie),
+    trust,
+    upstreams,
+    listen,
+    source: location === '-' ? '-' : (location as string).replace(/\/\/[^@/]*@/, '//'),
+  };
+  run.out(target === 'nginx' ? renderNginx(plan) : renderEnvoy(plan, format));
+  return 0;
+}
