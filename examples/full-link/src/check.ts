@@ -5,6 +5,7 @@
  */
 import type { HopRecord } from './hop.js';
 import { resolveLane, type LaneTable, type ServiceName } from './lanes.js';
+import { WORKER_LANES } from './services/fulfilment.js';
 import type { VisitResult } from './visit.js';
 
 /** What a visit should show. `reason`, `rule` and `rejected` are checked at the gateway. */
@@ -47,7 +48,29 @@ export function checkVisit(
   SERVICE_HOPS.forEach((name, i) => {
     problems.push(...checkHop(result.services[i], name, expected.version, lanes, fallback));
   });
+  problems.push(...checkQueue(result.queue, expected.version, lanes, fallback));
   return problems;
+}
+
+/**
+ * The queue hop: the fulfilment worker of the message's lane (or the default lane's, when no
+ * worker of that lane runs) saw the version, and so did `pricing` behind the worker's HTTP call.
+ */
+function checkQueue(
+  hops: readonly HopRecord[],
+  version: string,
+  lanes: LaneTable,
+  fallback: string,
+): string[] {
+  const [worker, priced] = hops;
+  if (!worker || worker.hop !== 'worker') return ['worker: no hop record (queue hop)'];
+  const lane = WORKER_LANES.includes(version) ? version : fallback;
+  const problems: string[] = [];
+  if (worker.saw !== version) problems.push(`worker saw ${worker.saw}, expected ${version}`);
+  if (worker.instance !== `worker-${lane}`)
+    problems.push(`worker served by ${worker.instance}, expected worker-${lane}`);
+  const call = checkHop(priced, 'pricing', version, lanes, fallback);
+  return [...problems, ...call.map((p) => `via worker: ${p}`)];
 }
 
 function checkHop(

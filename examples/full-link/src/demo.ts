@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { SERVICE_HOPS } from './check.js';
 import { PortInUseError } from './listen.js';
 import { resolvePorts } from './ports.js';
+import { redisUrlFromEnv } from './queue/order-queue.js';
+import { WORKER_LANES } from './services/fulfilment.js';
 import { startStack, type Stack } from './stack.js';
 import { formatReport } from './table.js';
 import { runTour } from './tour.js';
@@ -18,7 +20,9 @@ const USAGE = `usage: npm start [-- --once]
   --once   exit after the tour: 0 when every hop agreed, 1 otherwise
   env      GRAYLANE_PORT_BASE=4100      first of seven loopback ports (4100–4106)
            GRAYLANE_PORT_<INSTANCE>=n   one port, e.g. GRAYLANE_PORT_ORDERS_BETA=5103
-           GRAYLANE_RULES=path.json     rules file (default: examples/full-link/rules.json)`;
+           GRAYLANE_RULES=path.json     rules file (default: examples/full-link/rules.json)
+           GRAYLANE_REDIS_URL=redis://127.0.0.1:6379
+                                        run the queue hop on BullMQ (default: in-process)`;
 
 /** The package root: `dist/demo.js` lives one level below it. */
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,6 +44,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const stack = await startStack({
     ports: resolvePorts(),
     rulesPath,
+    redisUrl: redisUrlFromEnv(),
     ...(existsSync(webRoot) ? { webRoot } : {}),
   });
   try {
@@ -96,6 +101,7 @@ function printBanner(stack: Stack, rulesPath: string, webRoot: string): void {
       `  gateway   ${stack.gatewayUrl}  (trust: open; express + http-proxy-middleware)`,
       `  signed    ${stack.signedGatewayUrl}  (trust: signed; same rules)`,
       ...lanes,
+      `  queue     ${stack.queueKind}: orders → "order placed" → fulfilment worker ${WORKER_LANES.join(', ')}`,
       `  rules     ${rulesPath}`,
       `            (file source: ${stack.rulesStatus()}; config ${snap.config.hash}, ${from}; edits reload live)`,
     ].join('\n'),

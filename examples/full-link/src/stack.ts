@@ -11,6 +11,7 @@ import { startInventory } from './services/inventory.js';
 import { startOrders } from './services/orders.js';
 import { startPricing } from './services/pricing.js';
 import type { RunningService, ServiceOptions } from './services/common.js';
+import { startFulfilment } from './services/fulfilment.js';
 
 type StartService = (options: ServiceOptions) => Promise<RunningService>;
 
@@ -23,6 +24,8 @@ export interface StackOptions {
   readonly ports: Readonly<Record<InstanceId, number>>;
   readonly rulesPath: string;
   readonly webRoot?: string;
+  /** Run the queue hop on BullMQ at this Redis URL instead of in-process. */
+  readonly redisUrl?: string | undefined;
 }
 
 /** The running example. */
@@ -31,6 +34,8 @@ export interface Stack {
   readonly signedGatewayUrl: string;
   readonly lanes: LaneTable;
   readonly edge: ConfigStore;
+  /** Where the queue hop runs. */
+  readonly queueKind: string;
   rulesStatus(): string;
   close(): Promise<void>;
 }
@@ -60,7 +65,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const edgeConfig = await track(
       startEdgeConfig(options.rulesPath).then((c) => ({ ...c, close: c.stop })),
     );
-    const services = await track(startServices(ports, internalConfig(edgeConfig.store)));
+    const services = await track(
+      startServices(ports, internalConfig(edgeConfig.store), { redisUrl: options.redisUrl }),
+    );
     const { lanes } = services;
     const edge = { lanes, config: edgeConfig.store };
     const gateway = await track(
@@ -86,6 +93,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       signedGatewayUrl: signed.url,
       lanes,
       edge: edgeConfig.store,
+      queueKind: services.queueKind,
       rulesStatus: edgeConfig.status,
       close: closeAll,
     };
@@ -98,19 +106,23 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 /** The five service instances and the lane table that reaches them. */
 export interface Services {
   readonly lanes: LaneTable;
+  /** Where the queue hop runs: `in-process` or `BullMQ on host:port`. */
+  readonly queueKind: string;
   close(): Promise<void>;
 }
 
 /**
  * Starts the five service instances, leaves first (each service only needs the lanes of the
- * services it calls, so a port may be 0). Missing ports default to 0.
+ * services it calls, so a port may be 0), and the fulfilment queue hop behind `orders`
+ * (in-process, or BullMQ when `queue.redisUrl` is set). Missing ports default to 0.
  */
 export async function startServices(
   ports: Readonly<Partial<Record<InstanceId, number>>>,
   config: ConfigStore,
+  queue: { readonly redisUrl?: string | undefined } = {},
 ): Promise<Services> {
   const lanes = createLaneTable();
-  const started: RunningService[] = [];
+  const started: { close(): Promise<void> }[] = [];
   const closeAll = async (): Promise<void> => {
     await Promise.allSettled(
       started
@@ -127,15 +139,17 @@ export async function startServices(
     ['orders', 'beta', startOrders],
   ];
   try {
+    const fulfilment = await startFulfilment({ lanes, config, redisUrl: queue.redisUrl });
+    started.push(fulfilment);
     for (const [service, lane, start] of instances) {
       const port = ports[`${service}-${lane}` as InstanceId] ?? 0;
-      const running = await start({ lanes, config, lane, port });
+      const running = await start({ lanes, config, lane, port, fulfilment });
       started.push(running);
       addLane(lanes, service, lane, running.url);
     }
+    return { lanes, queueKind: fulfilment.kind, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
   }
-  return { lanes, close: closeAll };
 }

@@ -15,6 +15,8 @@ const HEADERS = [
   'orders',
   'inventory',
   'pricing',
+  'queue→worker',
+  'worker→pricing',
   'check',
 ] as const;
 
@@ -33,6 +35,8 @@ export function formatReport(report: TourReport): string {
     '',
     '  gateway = version/reason[:rule] it decided; hop = version seen @ instance that served;',
     '  * = lane fallback: inventory has no beta instance, so stable code served and the beta marker travelled on.',
+    '  queue→worker = the fulfilment worker that took "order placed" from the queue, in the lane the message carried;',
+    '  worker→pricing = the HTTP call that worker made, carrying the same lane.',
     '',
     formatWeighted(report.weighted),
     '',
@@ -49,12 +53,14 @@ function cells(row: TourRow): string[] {
       ? 'error'
       : '-';
   const hops = SERVICE_HOPS.map((name, i) => hopCell(row.result.services[i], name));
+  const queue = [hopCell(row.result.queue[0], 'worker'), hopCell(row.result.queue[1], 'pricing')];
   return [
     row.name,
     row.request,
     row.expected.version,
     gateway,
     ...hops,
+    ...queue,
     row.problems.length === 0 ? 'ok' : 'MISMATCH',
   ];
 }

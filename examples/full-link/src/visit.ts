@@ -12,6 +12,8 @@ export interface VisitResult {
   readonly gateway: GatewayHop | undefined;
   /** orders, inventory, pricing — in call order. */
   readonly services: readonly HopRecord[];
+  /** The queue hop behind orders: the fulfilment worker, then its call to pricing. */
+  readonly queue: readonly HopRecord[];
   /** Cookies the gateway set, name → value. */
   readonly setCookies: ReadonlyMap<string, string>;
   readonly error?: string;
@@ -44,11 +46,19 @@ export async function visit(req: VisitRequest): Promise<VisitResult> {
       status: res.status,
       gateway: parseGatewayHop(res.headers.get(GATEWAY_HOP_HEADER)),
       services: isHopsBody(body) ? body.hops : [],
+      queue: isHopsBody(body) && isHopsBody(body.queue) ? body.queue.hops : [],
       setCookies: parseSetCookies(res.headers.getSetCookie()),
     };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    return { status: 0, gateway: undefined, services: [], setCookies: new Map(), error: message };
+    return {
+      status: 0,
+      gateway: undefined,
+      services: [],
+      queue: [],
+      setCookies: new Map(),
+      error: message,
+    };
   }
 }
 

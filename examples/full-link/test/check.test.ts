@@ -40,10 +40,19 @@ const good: readonly HopRecord[] = [
   },
   { hop: 'pricing', instance: 'pricing-beta', saw: 'beta', reason: 'header', served: 'beta' },
 ];
-const visit = (services: readonly HopRecord[], gw: GatewayHopRecord = gateway): VisitResult => ({
+const goodQueue: readonly HopRecord[] = [
+  { hop: 'worker', instance: 'worker-beta', saw: 'beta', reason: 'header', served: 'beta' },
+  { hop: 'pricing', instance: 'pricing-beta', saw: 'beta', reason: 'header', served: 'beta' },
+];
+const visit = (
+  services: readonly HopRecord[],
+  gw: GatewayHopRecord = gateway,
+  queue: readonly HopRecord[] = goodQueue,
+): VisitResult => ({
   status: 200,
   gateway: gw,
   services,
+  queue,
   setCookies: new Map(),
 });
 const replace = (i: number, patch: Partial<HopRecord>): HopRecord[] =>
@@ -76,6 +85,41 @@ describe('checkVisit', () => {
     ['a hop is missing', good.slice(0, 2), /pricing: no hop record/],
   ])('flags: %s', (_name, hops, problem) => {
     const problems = checkVisit(visit(hops), { version: 'beta' }, lanes, 'stable');
+    expect(problems.join('\n')).toMatch(problem);
+  });
+
+  it.each([
+    [
+      'MQ-01 the worker lost the marker',
+      [{ ...goodQueue[0], saw: 'stable' }, goodQueue[1]],
+      /worker saw stable/,
+    ],
+    [
+      'MQ-01 the worker had no context',
+      [{ ...goodQueue[0], saw: null }, goodQueue[1]],
+      /worker saw null/,
+    ],
+    [
+      'MQ-02 the stable worker took a beta message although a beta worker runs',
+      [{ ...goodQueue[0], instance: 'worker-stable', served: 'stable' }, goodQueue[1]],
+      /worker served by worker-stable/,
+    ],
+    [
+      "MQ-01 the worker's HTTP call lost the marker",
+      [
+        goodQueue[0],
+        { ...goodQueue[1], saw: 'stable', instance: 'pricing-stable', served: 'stable' },
+      ],
+      /via worker: pricing saw stable/,
+    ],
+    ['the queue hop is missing', [], /worker: no hop record/],
+  ])('flags (queue hop): %s', (_name, queue, problem) => {
+    const problems = checkVisit(
+      visit(good, gateway, queue as HopRecord[]),
+      { version: 'beta' },
+      lanes,
+      'stable',
+    );
     expect(problems.join('\n')).toMatch(problem);
   });
 

@@ -1,6 +1,7 @@
 import type { ConfigStore } from '@graylane/core';
 import type { GraylaneOptions } from '@graylane/node';
 import type { LaneTable } from '../lanes.js';
+import type { Fulfilment } from './fulfilment.js';
 
 /** Options every example service takes. */
 export interface ServiceOptions {
@@ -12,6 +13,8 @@ export interface ServiceOptions {
   readonly lanes: LaneTable;
   /** Internal hops need only the version set; the decision arrives with the request. */
   readonly config: ConfigStore;
+  /** The queue hop `orders` publishes to (orders only). */
+  readonly fulfilment?: Fulfilment;
 }
 
 /** A started service. */

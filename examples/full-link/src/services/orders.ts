@@ -1,6 +1,7 @@
 /**
  * `orders` — express, deployed as stable and beta. Calls `inventory` through `withGray(fetch)`,
- * which adds `X-Gray-Id` for the loopback hosts only.
+ * which adds `X-Gray-Id` for the loopback hosts only, then publishes "order placed" to the
+ * fulfilment queue in the same lane (the queue hop).
  */
 import { createServer } from 'node:http';
 import express from 'express';
@@ -36,6 +37,8 @@ export async function startOrders(options: ServiceOptions): Promise<RunningServi
       const upstream = await grayFetch(`${next.url}/inventory/${sku}`);
       const body: unknown = await upstream.json();
       const downstream: readonly HopRecord[] = isHopsBody(body) ? body.hops : [];
+      // The queue hop: "order placed" goes to the fulfilment worker in this request's lane.
+      const queue = options.fulfilment ? await options.fulfilment.place(sku) : undefined;
       const checkout = grayBranch(
         { beta: () => 'one-page', stable: () => 'classic' },
         { fallback: 'stable' },
@@ -49,6 +52,7 @@ export async function startOrders(options: ServiceOptions): Promise<RunningServi
           price: isHopsBody(body) ? body.price : null,
         },
         hops: [currentHop('orders', instance, options.lane), ...downstream],
+        ...(queue !== undefined ? { queue } : {}),
       });
     } catch (err) {
       res.status(502).json({
