@@ -1,0 +1,143 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type {} from './page-entry.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { bundleSdk, chromiumAvailable, launch, serve, type TestServer } from './harness.js';
+
+// The server → client hand-off in real Chromium: a server renders the page for a version and
+// says so in `<meta name="graylane-version">` (or `serverVersion`); `initGray` starts on it
+// synchronously, before the first paint, so the first API call and the first render agree. And a
+// repeated `initGray` (React StrictMode, HMR) keeps one client and one exposure event.
+
+const run = chromiumAvailable();
+
+/** A page the server rendered for `metas` (none: a static page). */
+function html(metas: readonly string[], search: string): string {
+  const tags = metas.map((m) => `<meta name="graylane-version" content="${m}">`).join('');
+  return `<!doctype html><html><head><meta charset="utf-8">${tags}<script src="/sdk.js"></script>
+<script>
+  // Runs before the first paint: the version and the first API call of the page.
+  const c = graylane.initGray({ versions: ['stable', 'beta', 'canary'], default: 'stable',
+    override: true, onAssign: (v, r) => (window.exposures = (window.exposures || []).concat(v + ':' + r)) });
+  document.documentElement.dataset.gray = c.getGrayVersion();
+  window.firstCall = graylane.withGray()('/api/first${search}');
+</script></head><body><p>rendered</p></body></html>`;
+}
+
+describe.skipIf(!run)('Chromium: server hand-off and a repeated initGray', () => {
+  let browser: Browser;
+  let sdk: string;
+  let app: TestServer;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    [browser, sdk] = await Promise.all([launch(), bundleSdk()]);
+    app = await serve('127.0.0.1', (_req, res, url) => {
+      if (url.pathname === '/sdk.js')
+        return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(sdk);
+      if (url.pathname === '/page') {
+        const metas = url.searchParams.getAll('meta');
+        return void res
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end(html(metas, url.search));
+      }
+      res.writeHead(200).end('ok');
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  beforeEach(async () => {
+    await context?.close();
+    context = await browser.newContext();
+    page = await context.newPage();
+    app.seen.length = 0;
+  });
+
+  async function view(
+    query: string,
+  ): Promise<{
+    painted: string;
+    exposures: string[];
+    marker: string | undefined;
+    cookie: string | undefined;
+  }> {
+    await page.goto(`${app.origin}/page?${query}`);
+    const painted = await page.evaluate(() => document.documentElement.dataset['gray'] ?? '');
+    const exposures = await page.evaluate(
+      () => (window as unknown as { exposures: string[] }).exposures,
+    );
+    await page.evaluate(() => (window as unknown as { firstCall: Promise<unknown> }).firstCall);
+    const first = app.seen.filter((s) => s.path === '/api/first').at(-1);
+    const cookie = (await context.cookies(app.origin)).find((c) => c.name === 'gray')?.value;
+    return { painted, exposures, marker: first?.marker, cookie };
+  }
+
+  it.each([
+    ['meta=beta', 'beta', 'beta:server', 'beta'],
+    ['meta=canary', 'canary', 'canary:server', 'canary'],
+    ['meta=%20beta%20', 'beta', 'beta:server', 'beta'],
+    ['meta=BETA', 'stable', 'stable:invalid_marker', undefined],
+    ['meta=gamma', 'stable', 'stable:unknown_version', undefined],
+    ['meta=beta&meta=stable', 'stable', 'stable:invalid_marker', undefined],
+    ['meta=beta&gray=canary', 'canary', 'canary:override', undefined],
+    ['', 'stable', 'stable:default', undefined],
+  ])(
+    'the page rendered for ?%s: first paint %s, exposure %s, first API call on the same lane, cookie %s',
+    async (query, version, exposure, cookie) => {
+      const out = await view(query);
+      expect(out).toEqual({ painted: version, exposures: [exposure], marker: version, cookie });
+    },
+  );
+
+  it('the server version rules this page view over the stored cookie, and aligns it; no meta: the cookie', async () => {
+    expect((await view('meta=canary')).cookie).toBe('canary');
+    const next = await view('meta=beta');
+    expect(next).toMatchObject({ painted: 'beta', exposures: ['beta:server'], cookie: 'beta' });
+    const staticPage = await view('');
+    expect(staticPage).toMatchObject({
+      painted: 'beta',
+      exposures: ['beta:cookie'],
+      marker: 'beta',
+    });
+  });
+
+  it('StrictMode/HMR: initGray again with equal options → the same client, one exposure; different options → a new default client', async () => {
+    await view('meta=beta');
+    const out = await page.evaluate(async () => {
+      const g = globalThis.graylane;
+      const options = (): Parameters<typeof g.initGray>[0] => ({
+        versions: ['stable', 'beta', 'canary'],
+        default: 'stable',
+        rules: g.split({ beta: 5 }),
+        allow: [/^https:\/\/svc-\d+\.example\.com$/],
+        onAssign: (v, r) => (window as unknown as { again: string[] }).again.push(`${v}:${r}`),
+      });
+      (window as unknown as { again: string[] }).again = [];
+      const a = g.initGray(options());
+      const b = g.initGray(options());
+      const off = g.installFetch();
+      await fetch('/api/a');
+      const c = g.initGray({ ...options(), serverVersion: 'canary' });
+      await fetch('/api/c');
+      off();
+      return {
+        same: a === b,
+        replaced: c !== a,
+        again: (window as unknown as { again: string[] }).again,
+      };
+    });
+    expect(out).toEqual({ same: true, replaced: true, again: ['beta:server', 'canary:server'] });
+    const markers = app.seen
+      .filter((s) => s.path.startsWith('/api/'))
+      .map((s) => [s.path, s.marker]);
+    expect(markers).toEqual([
+      ['/api/first', 'beta'],
+      ['/api/a', 'beta'],
+      ['/api/c', 'canary'],
+    ]);
+  });
+});
