@@ -45,3 +45,24 @@ export const flagdFlags = {
     },
   },
 };
+
+/**
+ * The same two flags for the SDKs' `InMemoryProvider` (server and web), with context evaluators
+ * in place of flagd's JSON-logic.
+ */
+export const inMemoryFlags = {
+  'new-checkout': {
+    disabled: false,
+    variants: { on: true, off: false },
+    defaultVariant: 'off',
+    contextEvaluator: (ctx: Record<string, unknown>) =>
+      ctx['grayVersion'] === 'beta' ? 'on' : 'off',
+  },
+  banner: {
+    disabled: false,
+    variants: { preview: 'Try the new checkout', none: '' },
+    defaultVariant: 'none',
+    contextEvaluator: (ctx: Record<string, unknown>) =>
+      ['beta', 'canary'].includes(String(ctx['grayVersion'])) ? 'preview' : 'none',
+  },
+};

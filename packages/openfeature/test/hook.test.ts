@@ -9,31 +9,13 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGrayContextHook } from '../src/server/index.js';
 import { evalPath, startApp, type App } from './app.js';
-import { flagdFlags, flagdInProcess } from './flagd-provider.js';
+import { flagdFlags, flagdInProcess, inMemoryFlags } from './flagd-provider.js';
 
 // The same targeting twice: flagd's real evaluator over a flagd document, and the SDK's own
 // InMemoryProvider with context evaluators. Neither knows graylane; both read `grayVersion`.
 const providers: ReadonlyArray<[string, () => Provider]> = [
   ['flagd in-process (flagd-core)', () => flagdInProcess(flagdFlags)],
-  [
-    'InMemoryProvider',
-    () =>
-      new InMemoryProvider({
-        'new-checkout': {
-          disabled: false,
-          variants: { on: true, off: false },
-          defaultVariant: 'off',
-          contextEvaluator: (ctx) => (ctx['grayVersion'] === 'beta' ? 'on' : 'off'),
-        },
-        banner: {
-          disabled: false,
-          variants: { preview: 'Try the new checkout', none: '' },
-          defaultVariant: 'none',
-          contextEvaluator: (ctx) =>
-            ['beta', 'canary'].includes(String(ctx['grayVersion'])) ? 'preview' : 'none',
-        },
-      }),
-  ],
+  ['InMemoryProvider', () => new InMemoryProvider(inMemoryFlags)],
 ];
 
 // Requests that land on each lane through different graylane mechanisms.

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 /// <reference lib="dom" />
-import { initGray, type GrayClient } from '@graylane/browser';
+import { initGray, type GrayClient, type GrayOptions } from '@graylane/browser';
 import {
   InMemoryProvider,
   OpenFeature,
@@ -9,8 +9,17 @@ import {
 } from '@openfeature/web-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGrayWebProvider, syncGrayContext } from '../src/web/index.js';
+import { inMemoryFlags } from './flagd-provider.js';
 
 const base = { versions: ['stable', 'beta', 'canary'], default: 'stable' } as const;
+
+/**
+ * A new client per test: `initGray` returns the existing client when called again with the same
+ * options (StrictMode/HMR), so each call gets rules of its own identity (by default: none apply).
+ */
+function newClient(options: Partial<GrayOptions> = {}): GrayClient {
+  return initGray({ ...base, rules: () => undefined, ...options });
+}
 let domains = 0;
 
 function clearCookies(): void {
@@ -37,23 +46,23 @@ async function setup(client: GrayClient, flagKey?: string) {
 
 describe('web provider backed by a real @graylane/browser client', () => {
   it.each([
-    ['default', () => initGray(base), 'stable', 'DEFAULT'],
+    ['default', () => newClient(), 'stable', 'DEFAULT'],
     [
       'cookie',
-      () => ((document.cookie = 'gray=canary; Path=/'), initGray(base)),
+      () => ((document.cookie = 'gray=canary; Path=/'), newClient()),
       'canary',
       'TARGETING_MATCH',
     ],
-    ['server', () => initGray({ ...base, serverVersion: 'beta' }), 'beta', 'TARGETING_MATCH'],
+    ['server', () => newClient({ serverVersion: 'beta' }), 'beta', 'TARGETING_MATCH'],
     [
       'rule',
-      () => initGray({ ...base, rules: () => ({ version: 'beta', reason: 'rule' }) }),
+      () => newClient({ rules: () => ({ version: 'beta', reason: 'rule' }) }),
       'beta',
       'TARGETING_MATCH',
     ],
     [
       'weight',
-      () => initGray({ ...base, rules: () => ({ version: 'canary', reason: 'weight' }) }),
+      () => newClient({ rules: () => ({ version: 'canary', reason: 'weight' }) }),
       'canary',
       'SPLIT',
     ],
@@ -68,7 +77,7 @@ describe('web provider backed by a real @graylane/browser client', () => {
   );
 
   it('QA switch and a server-assigned version emit ConfigurationChanged; the flag follows', async () => {
-    const gray = initGray(base);
+    const gray = newClient();
     const { flags, changes } = await setup(gray);
     expect(gray.setGrayVersion('beta')).toBe(true);
     expect(flags.getStringDetails('gray-version', 'x')).toMatchObject({
@@ -86,7 +95,7 @@ describe('web provider backed by a real @graylane/browser client', () => {
   });
 
   it('after the provider is replaced it stops listening to the client', async () => {
-    const gray = initGray(base);
+    const gray = newClient();
     const { provider, changes } = await setup(gray, 'lane');
     const emitted: unknown[] = [];
     provider.events.addHandler(ProviderEvents.ConfigurationChanged, (e) => void emitted.push(e));
@@ -106,7 +115,7 @@ describe('web provider backed by a real @graylane/browser client', () => {
   ] as const)(
     'CONF-05 %s evaluation of %s → code default + %s, nothing thrown',
     async (kind, key, code) => {
-      const { flags, provider } = await setup(initGray({ ...base, serverVersion: 'beta' }));
+      const { flags, provider } = await setup(newClient({ serverVersion: 'beta' }));
       const d =
         kind === 'boolean'
           ? flags.getBooleanDetails(key, true)
@@ -129,21 +138,13 @@ describe('web provider backed by a real @graylane/browser client', () => {
 });
 
 describe('syncGrayContext: the lane in the static context, for any web provider', () => {
-  const targeted = () =>
-    new InMemoryProvider({
-      'new-checkout': {
-        disabled: false,
-        variants: { on: true, off: false },
-        defaultVariant: 'off',
-        contextEvaluator: (ctx) => (ctx['grayVersion'] === 'beta' ? 'on' : 'off'),
-      },
-    });
+  const targeted = () => new InMemoryProvider(inMemoryFlags);
 
   it('an unrelated provider targets the lane, and re-targets when the lane changes', async () => {
     await OpenFeature.setContext({ userId: 'u-1' });
     await OpenFeature.setProviderAndWait(targeted());
     const flags = OpenFeature.getClient();
-    const gray = initGray(base);
+    const gray = newClient();
     const stop = syncGrayContext(gray);
     await new Promise((r) => setTimeout(r, 0));
     expect(OpenFeature.getContext()).toEqual({ userId: 'u-1', grayVersion: 'stable' });
@@ -159,7 +160,7 @@ describe('syncGrayContext: the lane in the static context, for any web provider'
 
   it('domain and key options write that domain’s context under that key', async () => {
     await OpenFeature.setContext({ app: 'shop' });
-    const gray = initGray({ ...base, serverVersion: 'canary' });
+    const gray = newClient({ serverVersion: 'canary' });
     const stop = syncGrayContext(gray, { domain: 'checkout', key: 'lane' });
     await new Promise((r) => setTimeout(r, 0));
     expect(OpenFeature.getContext('checkout')).toEqual({ app: 'shop', lane: 'canary' });
@@ -168,7 +169,7 @@ describe('syncGrayContext: the lane in the static context, for any web provider'
   });
 
   it('a failing api never throws into the page', () => {
-    const gray = initGray(base);
+    const gray = newClient();
     const api = {
       getContext: () => {
         throw new Error('broken');
