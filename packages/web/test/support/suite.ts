@@ -1,4 +1,7 @@
 import { signMarker as nodeSign, verifyMarker as nodeVerify } from '@graylane/node';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Setup } from '../fixtures/app.js';
 import { startDownstream, type Downstream } from './downstream.js';
@@ -9,6 +12,23 @@ export const KEYS = {
   k1: 'k1-secret-key-material-32-bytes!',
   k2: 'k2-secret-key-material-32-bytes!',
 };
+
+interface SignedSpec {
+  keys: { kid: string; hex: string }[];
+  vectors: { name: string; token: string; subject: string | null; now: number; expected: Json }[];
+}
+
+/** core's golden vectors for signed markers, shared by every platform. */
+export const SIGNED_SPEC = JSON.parse(
+  readFileSync(
+    join(
+      dirname(createRequire(import.meta.url).resolve('@graylane/core/package.json')),
+      'spec',
+      'signed.json',
+    ),
+    'utf8',
+  ),
+) as SignedSpec;
 
 /** What a runtime starter gets: the setup for the fixture app and where its KV service lives. */
 export interface RuntimeSetup extends Setup {
@@ -138,6 +158,7 @@ export function describeRuntime(
         downstream: down.origin,
         other: other.origin,
         keys: KEYS,
+        vectorKeys: Object.fromEntries(SIGNED_SPEC.keys.map((k) => [k.kid, k.hex])),
         rulesUrl: `${down.origin}/rules.json`,
         kvUrl: down.origin,
       });
@@ -201,6 +222,14 @@ export function describeRuntime(
       });
       const viaCookie = await json<Decided>('/signed/decide', { cookie: `gray=${token}` });
       expect(viaCookie.decision).toMatchObject({ version: 'canary', source: 'cookie' });
+    });
+
+    it("HDR-13 core's signed-marker vectors verify with the runtime's Web Crypto", async () => {
+      for (const v of SIGNED_SPEC.vectors) {
+        const q = new URLSearchParams({ vectors: '1', t: v.token, now: String(v.now) });
+        if (v.subject !== null) q.set('s', v.subject);
+        expect(await json(`/verify?${q}`), v.name).toEqual(v.expected);
+      }
     });
 
     it.each([
