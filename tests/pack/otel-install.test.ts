@@ -46,7 +46,7 @@ it('one copy of @opentelemetry/api (1.10), shared by the app, @graylane/node and
   }
 });
 
-it('runWithGray puts the version in api 1.10 baggage; @graylane/otel reads it back', async () => {
+it('a request decided by the middleware carries the version in api 1.10 baggage; @graylane/otel reads it', async () => {
   const script = `
     const api = require('@opentelemetry/api');
     const { AsyncLocalStorage } = require('node:async_hooks');
@@ -59,11 +59,21 @@ it('runWithGray puts the version in api 1.10 baggage; @graylane/otel reads it ba
       enable() { return this; },
       disable() { return this; },
     });
-    const { runWithGray } = require('@graylane/node');
+    const http = require('node:http');
+    const { createGraylane } = require('@graylane/node');
     const { getGrayBaggage, setGrayBaggage } = require('@graylane/otel');
-    const inside = runWithGray('beta', () => getGrayBaggage(api.context.active(), { versions: ['stable', 'beta'] }));
-    const set = getGrayBaggage(setGrayBaggage(api.ROOT_CONTEXT, 'stable'), { versions: ['stable', 'beta'] });
-    console.log(JSON.stringify({ inside, set }));
+    const versions = ['stable', 'beta'];
+    const gray = createGraylane({ config: { versions, default: 'stable' } });
+    const server = http.createServer((req, res) =>
+      gray.handle(req, res, () => res.end(String(getGrayBaggage(api.context.active(), { versions })))),
+    );
+    server.listen(0, '127.0.0.1', async () => {
+      const url = 'http://127.0.0.1:' + server.address().port + '/';
+      const inside = await (await fetch(url, { headers: { 'x-gray-id': 'beta' } })).text();
+      const set = getGrayBaggage(setGrayBaggage(api.ROOT_CONTEXT, 'stable'), { versions });
+      console.log(JSON.stringify({ inside, set }));
+      server.close();
+    });
   `;
   const r = await exec(process.execPath, ['-e', script], project, 30_000);
   expect(r.code, r.stderr).toBe(0);
