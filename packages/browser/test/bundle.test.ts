@@ -20,14 +20,17 @@ async function bundle(contents: string): Promise<{ text: string; imports: string
 }
 
 describe('browser bundle', () => {
-  it.each(['src/index.ts', 'src/axios.ts', 'src/js-cookie.ts', 'src/regex.ts'])(
-    '%s builds for platform browser with no node: import',
-    async (entry) => {
-      const { imports, text } = await bundle(`export * from './${entry}';`);
-      expect(imports.filter((p) => p.startsWith('node:'))).toEqual([]);
-      expect(text).not.toMatch(/from\s*["']node:|require\(["']node:/);
-    },
-  );
+  it.each([
+    'src/index.ts',
+    'src/axios.ts',
+    'src/js-cookie.ts',
+    'src/regex.ts',
+    'src/standalone.ts',
+  ])('%s builds for platform browser with no node: import', async (entry) => {
+    const { imports, text } = await bundle(`export * from './${entry}';`);
+    expect(imports.filter((p) => p.startsWith('node:'))).toEqual([]);
+    expect(text).not.toMatch(/from\s*["']node:|require\(["']node:/);
+  });
 
   it('nothing runs on import: importing the entry for side effects bundles to nothing', async () => {
     const { text } = await bundle(

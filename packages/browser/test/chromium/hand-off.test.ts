@@ -57,9 +57,7 @@ describe.skipIf(!run)('Chromium: server hand-off and a repeated initGray', () =>
     app.seen.length = 0;
   });
 
-  async function view(
-    query: string,
-  ): Promise<{
+  async function view(query: string): Promise<{
     painted: string;
     exposures: string[];
     marker: string | undefined;
