@@ -150,7 +150,7 @@ describe('OUT: one hop', () => {
     const wrapped = withGray(undefined, { lane: lane() });
     const original = globalThis.fetch;
     let seen: string | null = null;
-    globalThis.fetch = (async (input: RequestInfo | URL) => {
+    globalThis.fetch = (async (input: string | URL | Request) => {
       seen = new Request(input).headers.get('x-gray-id');
       return new Response('ok');
     }) as typeof fetch;

@@ -54,7 +54,7 @@ export async function startRecorder(
         return res.end();
       }
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(hit));
+      return res.end(JSON.stringify(hit));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

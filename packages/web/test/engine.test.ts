@@ -1,0 +1,219 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import fc from 'fast-check';
+import {
+  applyOutcome,
+  createGraylane,
+  getGrayVersion,
+  provideAsyncLocalStorage,
+  tryGetGrayVersion,
+} from '@graylane/web';
+import { describe, expect, it } from 'vitest';
+
+provideAsyncLocalStorage(AsyncLocalStorage);
+
+const VERSIONS = ['stable', 'beta', 'canary'];
+const config = {
+  versions: VERSIONS,
+  default: 'stable',
+  rules: [
+    { id: 'q', match: { query: { team: { equals: 'qa' } } }, version: 'canary' },
+    { id: 'c', match: { cookie: { plan: { prefix: 'pro' } } }, version: 'beta' },
+    {
+      id: 'ramp',
+      split: [
+        { version: 'beta', weight: 50 },
+        { version: 'stable', weight: 50 },
+      ],
+      bucketBy: 'cookie:gray_uid',
+    },
+  ],
+};
+
+describe('I1 the engine never rejects, whatever the request', () => {
+  it('P1 random headers, cookies, queries and baggage decide a configured version', async () => {
+    const gray = createGraylane({ config, sticky: true, debugHeader: true });
+    const value = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'binary' }),
+      fc.constantFrom('beta', ' beta ', 'beta, beta', '__proto__', '%ZZ', 'gray=beta%0d%0a'),
+    );
+    const headerName = fc.constantFrom(
+      'x-gray-id',
+      'X-Gray-Id',
+      'cookie',
+      'baggage',
+      'x-user',
+      'traceparent',
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(headerName, value, { maxKeys: 6 }),
+        fc.string(),
+        async (headers, query) => {
+          let request: Request;
+          try {
+            request = new Request(
+              `http://x.test/p?${encodeURIComponent(query)}&gray=${encodeURIComponent(query)}`,
+              {
+                headers: Object.entries(headers).filter(([, v]) =>
+                  /^[\t\x20-\x7e\x80-\xff]*$/.test(v),
+                ),
+              },
+            );
+          } catch {
+            return; // not a valid Request: the platform rejects it before any engine runs
+          }
+          const outcome = await gray.decide(request);
+          expect(VERSIONS).toContain(outcome.decision.version);
+          for (const c of outcome.setCookies)
+            expect(c).toMatch(/^[A-Za-z0-9_-]+=[A-Za-z0-9._-]+; Path=\//);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('AMP-01 thousands of malformed cookies, query pairs and baggage members are bounded and ignored', async () => {
+    const gray = createGraylane({ config });
+    const junk = (sep: string, n: number) =>
+      Array.from({ length: n }, (_, i) => `%E0%A4%A${i}=%ZZ`).join(sep);
+    const hostile = new Request(`http://x.test/?${junk('&', 3000)}&team=qa`, {
+      headers: { cookie: `${junk('; ', 2000)}; gray=beta`, baggage: `${junk(',', 500)},gray=beta` },
+    });
+    // Each carrier is capped before it is scanned (cookie 16 KiB, query 8 KiB, baggage 8192
+    // bytes / 180 members): markers and rule inputs past the caps are not seen, nothing throws.
+    const outcome = await gray.decide(hostile);
+    expect(outcome.decision).toMatchObject({ version: 'stable', source: 'default' });
+    // The same markers within the caps are read.
+    const benign = new Request('http://x.test/?team=qa', { headers: { baggage: 'a=1,gray=beta' } });
+    expect((await gray.decide(benign)).decision).toMatchObject({
+      version: 'beta',
+      source: 'baggage',
+    });
+  });
+
+  it('onDecision and attributes callbacks that throw never break the request', async () => {
+    const gray = createGraylane({
+      config,
+      onDecision: () => {
+        throw new Error('boom');
+      },
+      attributes: () => {
+        throw new Error('boom');
+      },
+    });
+    const outcome = await gray.decide(
+      new Request('http://x.test/', { headers: { 'x-gray-id': 'beta' } }),
+    );
+    expect(outcome.decision.version).toBe('beta');
+  });
+});
+
+describe('counters (I2)', () => {
+  it('decisions and ignored markers are counted with closed labels', async () => {
+    const gray = createGraylane({ config });
+    await gray.decide(new Request('http://x.test/', { headers: { 'x-gray-id': 'beta' } }));
+    await gray.decide(
+      new Request('http://x.test/', { headers: { 'x-gray-id': 'gamma', cookie: 'gray=canary' } }),
+    );
+    await gray.decide(new Request('http://x.test/', { headers: { 'x-gray-id': '__proto__' } }));
+    const stats = gray.stats();
+    expect(stats.decisions).toEqual(
+      expect.arrayContaining([
+        { version: 'beta', reason: 'header', source: 'header', count: 1 },
+        { version: 'canary', reason: 'cookie', source: 'cookie', count: 1 },
+      ]),
+    );
+    expect(new Set(stats.invalidMarkers.map((r) => r.source))).toEqual(new Set(['header']));
+    expect(stats.invalidMarkers.reduce((n, r) => n + r.count, 0)).toBe(2);
+    for (const row of stats.decisions) expect(VERSIONS).toContain(row.version);
+  });
+});
+
+describe('writing back', () => {
+  it('applyOutcome copies a response whose headers are immutable and keeps its cookies', async () => {
+    const gray = createGraylane({ config, sticky: true, debugHeader: true });
+    const outcome = await gray.decide(new Request('http://x.test/'));
+    const immutable = Response.redirect('http://x.test/next', 302);
+    const out = applyOutcome(immutable, outcome);
+    expect(out.status).toBe(302);
+    expect(out.headers.get('location')).toBe('http://x.test/next');
+    expect(out.headers.getSetCookie()).toEqual(outcome.setCookies);
+    const own = new Response('x', { headers: { 'set-cookie': 'session=1; Path=/' } });
+    expect(applyOutcome(own, outcome).headers.getSetCookie()).toEqual([
+      'session=1; Path=/',
+      ...outcome.setCookies,
+    ]);
+  });
+
+  it("GW-02 edge mode: the handler sees no client carrier; a trusted proxy's marker is honoured", async () => {
+    const gray = createGraylane({
+      config,
+      trust: 'edge',
+      trustedProxies: ['10.0.0.1'],
+      remoteAddress: (req) => req.headers.get('x-peer') ?? undefined,
+    });
+    const headers = { 'x-gray-id': 'beta', cookie: 'a=1; gray=beta', baggage: 'gray=beta,b=2' };
+    let seen: Request | undefined;
+    const res = await gray.handle(
+      new Request('http://x.test/p?gray=beta&k=v', { headers }),
+      (req, o) => {
+        seen = req;
+        return new Response(o.decision.source);
+      },
+    );
+    expect(await res.text()).toBe('default');
+    expect(seen?.headers.get('x-gray-id')).toBeNull();
+    expect(seen?.headers.get('cookie')).toBe('a=1');
+    expect(seen?.headers.get('baggage')).toBe('b=2');
+    expect(seen?.url).toBe('http://x.test/p?k=v');
+    const trusted = await gray.decide(
+      new Request('http://x.test/', { headers: { ...headers, 'x-peer': '10.0.0.1' } }),
+    );
+    expect(trusted.decision).toMatchObject({ version: 'beta', source: 'header' });
+  });
+
+  it('GW-01 forwardRequest carries exactly the decided version, with the body', async () => {
+    const gray = createGraylane({
+      config,
+      trust: 'signed',
+      keys: { k1: 'k1-secret-key-material-32-bytes!' },
+    });
+    const request = new Request('http://x.test/p?team=qa&gray=beta', {
+      method: 'POST',
+      body: 'payload',
+      headers: { 'x-gray-id': 'beta', baggage: 'gray=beta', cookie: 'gray=beta' },
+    });
+    const outcome = await gray.decide(request);
+    expect(outcome.decision).toMatchObject({ version: 'canary', ruleId: 'q' });
+    const upstream = gray.forwardRequest(request, outcome, 'http://upstream.test/p');
+    expect(upstream.url).toBe('http://upstream.test/p');
+    expect(upstream.headers.get('x-gray-id')).toBe('canary');
+    expect(upstream.headers.get('baggage')).toBe('gray=canary');
+    expect(upstream.headers.get('cookie')).toBeNull();
+    expect(await upstream.text()).toBe('payload');
+  });
+});
+
+describe('I7 lanes with an AsyncLocalStorage', () => {
+  it('LD-04 concurrent requests each see their own lane across awaits and timers', async () => {
+    const gray = createGraylane({ config });
+    const results = await Promise.all(
+      Array.from({ length: 300 }, async (_, i) => {
+        const want = VERSIONS[i % 3] as string;
+        const res = await gray.handle(
+          new Request('http://x.test/', { headers: { 'x-gray-id': want } }),
+          async () => {
+            await new Promise((r) => setTimeout(r, (i * 7) % 13));
+            const a = getGrayVersion();
+            await Promise.resolve();
+            return new Response(`${a},${tryGetGrayVersion()}`);
+          },
+        );
+        return [want, await res.text()] as const;
+      }),
+    );
+    for (const [want, got] of results) expect(got).toBe(`${want},${want}`);
+    expect(tryGetGrayVersion()).toBeUndefined();
+  });
+});
