@@ -1,0 +1,127 @@
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/*
+ * The web provider in a real browser: Chromium loads a page with the real @openfeature/web-sdk, a
+ * real @graylane/browser client and an InMemoryProvider targeting `grayVersion`. A version the
+ * server assigns on a same-origin response, a QA switch and a reload (cookie) must all reach
+ * both the lane flag and the unrelated flag, with ConfigurationChanged on each change.
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const available = existsSync(CHROMIUM) || process.env['CI'] === 'true';
+
+interface Snapshot {
+  lane: string;
+  reason: string;
+  decisionReason: string;
+  newCheckout: boolean;
+  context: Record<string, unknown>;
+  changes: string[][];
+}
+
+let server: Server;
+let origin: string;
+let browser: Browser;
+const markers: Array<string | undefined> = [];
+
+beforeAll(async () => {
+  if (!available) return;
+  const bundle = await build({
+    entryPoints: [fileURLToPath(new URL('./page-entry.ts', import.meta.url))],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'chrome120',
+    write: false,
+    logLevel: 'silent',
+  });
+  const js = bundle.outputFiles[0]?.text ?? '';
+  server = createServer((req, res) => {
+    if (req.url === '/sdk.js')
+      return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
+    if (req.url === '/api/assign') {
+      markers.push(req.headers['x-gray-id'] as string | undefined);
+      return void res.writeHead(200, { 'x-gray-id': 'beta' }).end('assigned');
+    }
+    res
+      .writeHead(200, { 'content-type': 'text/html' })
+      .end('<!doctype html><script src="/sdk.js"></script>');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    timeout: 30_000,
+    args: ['--no-sandbox', '--disable-gpu', '--headless', '--disable-background-networking'],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((r) => (server ? server.close(r) : r(undefined)));
+});
+
+const snapshot = (page: Page) =>
+  page.evaluate(() => (window as unknown as { snapshot(): Snapshot }).snapshot());
+
+async function open(page: Page): Promise<Snapshot> {
+  await page.goto(`${origin}/`);
+  await page.waitForFunction(() => 'ready' in window);
+  await page.evaluate(() => (window as unknown as { ready(): Promise<boolean> }).ready());
+  return snapshot(page);
+}
+
+async function until(page: Page, test: (s: Snapshot) => boolean): Promise<Snapshot> {
+  for (let i = 0; i < 100; i++) {
+    const s = await snapshot(page);
+    if (test(s)) return s;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return snapshot(page);
+}
+
+describe.skipIf(!available)('web provider in Chromium', () => {
+  it('server assignment, reload and QA switch reach the lane flag and a flag targeting it', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const first = await open(page);
+    expect(first).toMatchObject({ lane: 'stable', reason: 'DEFAULT', newCheckout: false });
+    expect(first.context).toEqual({ grayVersion: 'stable' });
+
+    // The server assigns beta on a same-origin response; the client adopts it.
+    await page.evaluate(() =>
+      (window as unknown as { call(p: string): Promise<string> }).call('/api/assign'),
+    );
+    const assigned = await until(page, (s) => s.newCheckout);
+    expect(markers.at(-1)).toBe('stable'); // the request carried the page's lane
+    expect(assigned).toMatchObject({
+      lane: 'beta',
+      reason: 'TARGETING_MATCH',
+      decisionReason: 'server',
+      newCheckout: true,
+    });
+    expect(assigned.changes).toEqual([['gray-version']]);
+
+    // Reload: the cookie brings beta back before any flag is read.
+    const reloaded = await open(page);
+    expect(reloaded).toMatchObject({ lane: 'beta', decisionReason: 'cookie', newCheckout: true });
+
+    // QA switch back to stable.
+    await page.evaluate(() => (window as unknown as { qa(v: string): boolean }).qa('stable'));
+    const switched = await until(page, (s) => !s.newCheckout);
+    expect(switched).toMatchObject({
+      lane: 'stable',
+      reason: 'STATIC',
+      decisionReason: 'manual',
+      newCheckout: false,
+    });
+    expect(switched.changes).toEqual([['gray-version']]);
+    await context.close();
+  }, 60_000);
+});
