@@ -8,7 +8,17 @@ const only = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
   .split(',');
-const SUITES = ['decision', 'markers', 'middleware', 'outbound', 'bundle', 'reload', 'memory'];
+const SUITES = [
+  'decision',
+  'markers',
+  'hostile',
+  'middleware',
+  'outbound',
+  'bundle',
+  'reload',
+  'memory',
+  'queue',
+];
 
 const results = [];
 for (const id of SUITES) {
