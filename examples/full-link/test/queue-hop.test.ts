@@ -46,9 +46,8 @@ function queueHopSuite(name: string, redisUrl: () => string | undefined): void {
     });
 
     it('MQ-05 I7 40 concurrent orders with mixed lanes: each worker sees its own message’s lane', async () => {
-      const lanes = Array.from(
-        { length: 40 },
-        (_, i) => (i % 3 === 0 ? 'beta' : 'stable') as const,
+      const lanes = Array.from({ length: 40 }, (_, i): 'stable' | 'beta' =>
+        i % 3 === 0 ? 'beta' : 'stable',
       );
       const got = await Promise.all(lanes.map((l) => order(services, l, l)));
       expect(got).toEqual(

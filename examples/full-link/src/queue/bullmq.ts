@@ -28,7 +28,9 @@ export async function openBullQueue(lanes: MessageLanes, url: string): Promise<O
       await bull.add('order', { body }, { removeOnComplete: true, removeOnFail: true });
     },
     consume(lane, handler) {
-      const w = bull.worker(lane, (job) => handler((job.data as { body: string }).body));
+      const w = bull.worker(lane, (job) => handler((job.data as { body: string }).body), {
+        concurrency: 16,
+      });
       workers.push(w);
       return w;
     },

@@ -9,6 +9,9 @@
 import { createLiveness, type MessageLanes } from '@graylane/queue';
 import type { OrderQueue } from './order-queue.js';
 
+/** Messages one consumer handles at once. */
+const CONCURRENCY = 16;
+
 interface Message {
   readonly body: string;
   readonly headers: Readonly<Record<string, unknown>> | undefined;
@@ -59,10 +62,9 @@ export function createMemoryQueue(lanes: MessageLanes): OrderQueue {
           if (l.waiting.length > 0 || stopped || closed) take();
           else l.wakers.push(take);
         });
-      void (async function consumerLoop() {
+      const loop = async function consumerLoop(): Promise<void> {
         for (let msg = await next(); msg !== undefined; msg = await next()) {
-          const headers = msg.headers;
-          const body = msg.body;
+          const { headers, body } = msg;
           await lanes
             .run(
               (h) => headers?.[h],
@@ -71,7 +73,9 @@ export function createMemoryQueue(lanes: MessageLanes): OrderQueue {
             )
             .catch(() => undefined);
         }
-      })();
+      };
+      // Like a worker's concurrency setting: this many messages of the lane in flight at once.
+      for (let i = 0; i < CONCURRENCY; i++) void loop();
       return {
         close() {
           stopped = true;
