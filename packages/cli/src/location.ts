@@ -23,7 +23,6 @@ export interface EtcdLocation {
   readonly display: string;
 }
 
-const ETCD_URL = /^(etcds?):\/\/(?:([^@/]*)@)?([^/]+)\/(.+)$/;
 const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/;
 const DEFAULT_ETCD_PORT = 2379;
 
@@ -34,32 +33,42 @@ const DEFAULT_ETCD_PORT = 2379;
  */
 export function parseLocation(text: string, env: NodeJS.ProcessEnv = process.env): Location {
   if (text === '-') return { kind: 'stdin', display: '-' };
-  if (!/^etcds?:\/\//i.test(text)) return { kind: 'file', path: text, display: text };
-  const m = ETCD_URL.exec(text);
-  const userinfo = m?.[2];
-  // Scrub first: whatever goes wrong below, the password never reaches a message.
-  if (userinfo?.includes(':')) addSecret(safeDecode(userinfo.slice(userinfo.indexOf(':') + 1)));
-  if (!m)
+  const scheme = /^(etcds?):\/\//i.exec(text)?.[1];
+  if (scheme === undefined) return { kind: 'file', path: text, display: text };
+  if (env['GRAYLANE_ETCD_PASSWORD']) addSecret(env['GRAYLANE_ETCD_PASSWORD']);
+  // The userinfo runs to the last '@' (a password may hold '/', '@' or ':' unencoded; hosts never
+  // hold '@'; a key that does must encode it as %40). Its password is scrubbed before anything
+  // below can print it.
+  const body = text.slice(scheme.length + 3);
+  const at = body.lastIndexOf('@');
+  const userinfo = at === -1 ? undefined : body.slice(0, at);
+  const colonAt = userinfo?.indexOf(':') ?? -1;
+  if (userinfo !== undefined && colonAt !== -1) {
+    addSecret(userinfo.slice(colonAt + 1));
+    addSecret(safeDecode(userinfo.slice(colonAt + 1)));
+  }
+  const rest = body.slice(at + 1);
+  const slash = rest.indexOf('/');
+  const hostList = slash === -1 ? rest : rest.slice(0, slash);
+  const rawKey = slash === -1 ? '' : rest.slice(slash + 1);
+  const safe = `${scheme}://${userinfo === undefined ? '' : '***@'}${rest}`;
+  if (hostList === '' || rawKey === '')
     throw new CliError(
-      `${redactUserinfo(text)}: expected etcd://[user@]host[:port][,host:port…]/key (etcds:// for TLS)`,
+      `${safe}: expected etcd://[user@]host[:port][,host:port…]/key (etcds:// for TLS)`,
     );
-  const scheme = m[1] as string;
-  const hostList = m[3] as string;
-  const rawKey = m[4] as string;
   const tls = scheme.toLowerCase() === 'etcds';
   const hosts = hostList.split(',').map((h) => {
     const hm = HOST.exec(h);
     if (!hm || (hm[1] !== undefined && Number(hm[1]) > 65535))
-      throw new CliError(`${redactUserinfo(text)}: ${JSON.stringify(h)} is not host[:port]`);
+      throw new CliError(`${safe}: ${JSON.stringify(h)} is not host[:port]`);
     return `${tls ? 'https' : 'http'}://${hm[1] === undefined ? `${h}:${DEFAULT_ETCD_PORT}` : h}`;
   });
   const key = safeDecode(rawKey);
   let username: string | undefined;
   let password: string | undefined;
   if (userinfo !== undefined) {
-    const colon = userinfo.indexOf(':');
-    username = safeDecode(colon === -1 ? userinfo : userinfo.slice(0, colon));
-    if (colon !== -1) password = safeDecode(userinfo.slice(colon + 1));
+    username = safeDecode(colonAt === -1 ? userinfo : userinfo.slice(0, colonAt));
+    if (colonAt !== -1) password = safeDecode(userinfo.slice(colonAt + 1));
   } else if (env['GRAYLANE_ETCD_USER']) {
     username = env['GRAYLANE_ETCD_USER'];
   }
@@ -69,7 +78,7 @@ export function parseLocation(text: string, env: NodeJS.ProcessEnv = process.env
   if (username !== undefined && !password)
     throw new CliError(`${shown}: user ${username} has no password: set GRAYLANE_ETCD_PASSWORD`);
   if (username === '') throw new CliError(`${shown}: empty user name`);
-  const passwordInUrl = userinfo?.includes(':') ?? false;
+  const passwordInUrl = colonAt !== -1;
   return { kind: 'etcd', hosts, key, tls, username, password, passwordInUrl, display: shown };
 }
 
@@ -79,8 +88,4 @@ function safeDecode(text: string): string {
   } catch {
     return text;
   }
-}
-
-function redactUserinfo(text: string): string {
-  return text.replace(/^(etcds?:\/\/)[^@/]*@/i, '$1***@');
 }

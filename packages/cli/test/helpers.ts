@@ -21,16 +21,22 @@ export interface RunOptions {
   /** The script to run (default the built `dist/bin.js`). */
   readonly entry?: string | undefined;
   readonly timeoutMs?: number | undefined;
+  /** Node options before the entry (e.g. `--import` a resolve hook). */
+  readonly nodeArgs?: readonly string[] | undefined;
 }
 
 /** Runs `node <entry> ...args` with `NO_COLOR`, feeding stdin; never rejects. */
 export function runGraylane(args: readonly string[], options: RunOptions = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [options.entry ?? BIN, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, NO_COLOR: '1', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...(options.nodeArgs ?? []), options.entry ?? BIN, ...args],
+      {
+        cwd: options.cwd,
+        env: { ...process.env, NO_COLOR: '1', ...options.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
