@@ -19,7 +19,7 @@ export const VERSIONS = ['stable', 'beta', 'canary'] as const;
  * A Node service on 127.0.0.1 running graylane's Node middleware, as a real downstream would:
  * - `/echo` answers what it saw (marker header, baggage, the lane its own middleware bound);
  * - `/bounce?to=URL&status=302` redirects;
- * - `/rules.json` serves `rules.body` with a strong ETag (304 on `If-None-Match`);
+ * - `/rules.json` (or `/graylane.json`) serves `rules.body` with a strong ETag (304 on `If-None-Match`);
  * - any other path with `GET` answers the KV protocol: the last path segment is the key.
  */
 export interface Downstream {
@@ -56,7 +56,7 @@ export async function startDownstream(host = '127.0.0.1'): Promise<Downstream> {
         res.setHeader('location', url.searchParams.get('to') ?? '/echo');
         return res.end();
       }
-      if (url.pathname === '/rules.json') {
+      if (url.pathname === '/rules.json' || url.pathname === '/graylane.json') {
         rules.hits++;
         if (rules.status !== 200) {
           res.statusCode = rules.status;

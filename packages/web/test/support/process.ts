@@ -9,13 +9,20 @@ export interface Served {
 }
 
 /**
- * Starts `command` (which must listen on the port it is given), waits for `GET /health` = 200
+ * Starts `command` (which must listen on the port it is given), waits for `GET readyPath` = 200
  * within `timeoutMs`, and returns a handle that kills it (SIGTERM, then SIGKILL after 3 s).
  */
 export async function startProcess(
   command: string,
   args: (port: number) => string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; portEnv?: string } = {},
+  options: {
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    portEnv?: string;
+    /** Readiness probe path (must answer 200). Default `/health`. */
+    readyPath?: string;
+  } = {},
 ): Promise<Served> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -36,7 +43,11 @@ export async function startProcess(
     child.on('exit', (code, signal) => (exit = `exit ${code ?? signal}\n${log}`));
     const origin = `http://127.0.0.1:${port}`;
     try {
-      await waitReady(`${origin}/health`, options.timeoutMs ?? 30_000, () => exit);
+      await waitReady(
+        `${origin}${options.readyPath ?? '/health'}`,
+        options.timeoutMs ?? 30_000,
+        () => exit,
+      );
       return { origin, output: () => log, stop: () => kill(child) };
     } catch (err) {
       lastError = err;
