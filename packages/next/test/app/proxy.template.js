@@ -1,7 +1,7 @@
 import { createGrayProxy } from '@graylane/next';
 import { grayConfig } from './lib/gray.js';
 
-const gray = createGrayProxy({ config: grayConfig, sticky: { secure: false }, debugHeader: true });
+const gray = createGrayProxy({ config: grayConfig, sticky: true, debugHeader: true });
 
 /** Tags the response with the runtime that ran it, so the test can prove which one did. */
 export async function __EXPORT__(request, event) {
