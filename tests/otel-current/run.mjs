@@ -153,6 +153,11 @@ async function main() {
   if (!args.includes('--skip-install')) packAndInstall();
   const version = run(nodeBin, ['--version']).trim();
   console.log(`chain under ${nodeBin} (${version})`);
+  const [major, minor] = version.slice(1).split('.').map(Number);
+  if (major < 22 || (major === 22 && minor < 15)) {
+    // sdk-node 0.30x and the 3.x instrumentations declare engines >= 22.15.
+    throw new Error(`the OTel 3.x line needs Node >= 22.15, got ${version}: pass --node`);
+  }
   let passed = 0;
   let failed = 0;
   for (const spec of TOPOLOGIES) {
