@@ -15,7 +15,13 @@ export type KafkaHeaderEntry = Readonly<Record<string, string | Uint8Array>>;
  */
 export type KafkaHeadersLike = IHeaders | readonly KafkaHeaderEntry[];
 
-/** A record to produce, structurally: kafkajs `Message` or a Confluent message. */
+/**
+ * What a produced record becomes: the caller's record, its headers kafkajs `IHeaders` unless the
+ * caller used the Confluent list form (kept as a list).
+ */
+export type GrayKafkaRecord<M> = M & { readonly headers?: IHeaders };
+
+/** A record, structurally: kafkajs `Message` / `KafkaMessage` or a Confluent message. */
 export interface KafkaMessageLike {
   readonly headers?: KafkaHeadersLike | undefined;
 }
@@ -35,7 +41,10 @@ export interface KafkaMessageLike {
  * await producer.send({ topic: 'orders', messages: [grayKafkaMessage(lanes, { value: '{"id":1}' })] });
  * ```
  */
-export function grayKafkaMessage<M extends KafkaMessageLike>(lanes: MessageLanes, message: M): M {
+export function grayKafkaMessage<M extends object>(
+  lanes: MessageLanes,
+  message: M,
+): GrayKafkaRecord<M> {
   return kafkaMessageWith(lanes, message, lanes.outgoing());
 }
 
@@ -47,28 +56,30 @@ export function grayKafkaMessage<M extends KafkaMessageLike>(lanes: MessageLanes
  * await producer.send({ topic: 'orders', messages: grayKafkaMessages(lanes, [{ value: 'a' }, { value: 'b' }]) });
  * ```
  */
-export function grayKafkaMessages<M extends KafkaMessageLike>(
+export function grayKafkaMessages<M extends object>(
   lanes: MessageLanes,
   messages: readonly M[],
-): M[] {
+): GrayKafkaRecord<M>[] {
   const marker = lanes.outgoing();
   return messages.map((m) => kafkaMessageWith(lanes, m, marker));
 }
 
-function kafkaMessageWith<M extends KafkaMessageLike>(
+// `object` rather than `KafkaMessageLike` as the constraint: an all-optional type is a "weak type",
+// and TypeScript would reject `{ value: 'x' }` for sharing no property with it.
+function kafkaMessageWith<M extends object>(
   lanes: MessageLanes,
   message: M,
   marker: OutgoingMarker | undefined,
-): M {
+): GrayKafkaRecord<M> {
   if (marker === undefined) return message;
-  const headers = message.headers;
+  const headers = (message as KafkaMessageLike).headers;
   if (Array.isArray(headers)) {
     const list = headers as readonly KafkaHeaderEntry[];
     const next = withEntries(lanes, list, marker);
-    return next === list ? message : { ...message, headers: next };
+    return next === list ? message : ({ ...message, headers: next } as GrayKafkaRecord<M>);
   }
   const table = lanes.inject(headers as Readonly<Record<string, unknown>> | undefined, marker);
-  return table === headers ? message : { ...message, headers: table };
+  return table === headers ? message : { ...message, headers: table as IHeaders };
 }
 
 /** The Confluent list form: appends `{ header: value }` (and replaces a baggage entry). */

@@ -11,6 +11,7 @@ export {
 } from './carrier.js';
 export type {
   GrayKafkaConsumeOptions,
+  GrayKafkaRecord,
   KafkaHeaderEntry,
   KafkaHeadersLike,
   KafkaMessageLike,

@@ -67,37 +67,40 @@ function registry(): Registry {
   return g[KEY];
 }
 
+/** Adds one to the row `key` of `map`, creating it from `labels` (closed-set values only, I2). */
+function bump<L extends object>(
+  map: Map<string, L & { count: number }>,
+  key: string,
+  labels: L,
+): void {
+  const row = map.get(key);
+  if (row) row.count++;
+  else map.set(key, { ...labels, count: 1 });
+}
+
 /** @internal */
 export function countDecision(
   version: string,
   reason: DecisionReason,
   source: DecisionSource,
 ): void {
-  const map = registry().decisions;
-  const key = `${version}\u0000${reason}\u0000${source}`;
-  const row = map.get(key);
-  if (row) row.count++;
-  else map.set(key, { version, reason, source, count: 1 });
+  bump(registry().decisions, `${version}\u0000${reason}\u0000${source}`, {
+    version,
+    reason,
+    source,
+  });
   addOne(otelCounters()?.decisions, { version, reason, source });
 }
 
 /** @internal */
 export function countInvalid(source: MessageMarkerSource, reason: MarkerRejection): void {
-  const map = registry().invalid;
-  const key = `${source}\u0000${reason}`;
-  const row = map.get(key);
-  if (row) row.count++;
-  else map.set(key, { source, reason, count: 1 });
+  bump(registry().invalid, `${source}\u0000${reason}`, { source, reason });
   addOne(otelCounters()?.invalidMarkers, { source, reason });
 }
 
 /** @internal */
 export function countFallback(wanted: string, served: string): void {
-  const map = registry().fallbacks;
-  const key = `${wanted}\u0000${served}`;
-  const row = map.get(key);
-  if (row) row.count++;
-  else map.set(key, { wanted, served, count: 1 });
+  bump(registry().fallbacks, `${wanted}\u0000${served}`, { wanted, served });
   addOne(otelCounters()?.fallbacks, { wanted, served });
 }
 
