@@ -73,14 +73,14 @@ function insertionPoint(html: string): number {
 
 /** The index of the `>` that ends a start tag, skipping quoted attribute values; -1 if none. */
 function tagEnd(text: string, from: number): number {
-  let quote = '';
+  let quote = 0;
   for (let i = from; i < text.length; i++) {
-    const c = text.charAt(i);
-    if (quote) {
-      if (c === quote) quote = '';
-    } else if (c === '"' || c === "'") {
+    const c = text.charCodeAt(i);
+    if (quote !== 0) {
+      if (c === quote) quote = 0;
+    } else if (c === 0x22 || c === 0x27) {
       quote = c;
-    } else if (c === '>') {
+    } else if (c === 0x3e) {
       return i;
     }
   }

@@ -4,6 +4,7 @@
  * table-driven hostile paths and headers sent on a raw socket (no client-side normalising).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -16,6 +17,7 @@ import {
   type AssetLanes,
   type AssetLanesOptions,
 } from '../../src/assets/index.js';
+import type * as AssetsModule from '../../src/assets/index.js';
 import { closeAll, listen, type Running } from '../helpers.js';
 import { BUNDLE, SECRET, createLayout, type Layout } from './fixture.js';
 import { rawRequest, type RawResponse } from './raw.js';
@@ -387,6 +389,31 @@ describe('validators and caching', () => {
     expect(built(r)).toBe('beta');
   });
 
+  it.each([
+    ['Range', { Range: 'bytes=0-3' }],
+    ['multi-range', { Range: 'bytes=0-1,5-9' }],
+    ['If-Range', { Range: 'bytes=0-1', 'If-Range': '"x"' }],
+    ['If-Modified-Since future', { 'If-Modified-Since': 'Fri, 01 Jan 2100 00:00:00 GMT' }],
+    ['If-Modified-Since garbage', { 'If-Modified-Since': 'yesterday' }],
+    ['Accept-Encoding', { 'Accept-Encoding': 'gzip, br, *;q=0' }],
+    ['X-Forwarded-Host', { 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'https' }],
+    ['X-Original-URL', { 'X-Original-URL': '/../secret.txt', 'X-Rewrite-URL': '/.env' }],
+    ['8 KiB cookie', { Cookie: `a=${'x'.repeat(8000)}; gray=beta` }],
+    [
+      '200 cookies',
+      { Cookie: `${Array.from({ length: 200 }, (_, i) => `c${i}=v`).join('; ')}; gray=beta` },
+    ],
+    ['baggage', { baggage: 'gray=stable,other=1' }],
+  ])('AST-15 %s changes neither the lane nor the body (full 200)', async (_name, headers) => {
+    const lane = 'Cookie' in headers ? 'beta' : 'stable';
+    const r = await get('/', headers);
+    expect(r.status).toBe(200);
+    expect(built(r)).toBe(lane);
+    expect(r.body).toMatch(/^<!doctype html>.*<\/html>$/s);
+    const js = await get(`/assets/${BUNDLE[lane]}`, headers);
+    expect([js.status, js.body]).toEqual([200, `window.BUILD="${lane}";`]);
+  });
+
   it('AST-14 HEAD: headers and length, no body', async () => {
     const full = await get('/', { 'X-Gray-Id': 'beta' });
     const head = await get('/', { 'X-Gray-Id': 'beta' }, 'HEAD');
@@ -559,6 +586,23 @@ describe('node:http and concurrency', () => {
     });
     await Promise.all(checks);
     agent.destroy();
+  });
+});
+
+describe('module formats', () => {
+  it('AST-19 the built CJS and ESM entries read the same graylane context as the middleware', async () => {
+    const require = createRequire(import.meta.url);
+    const cjs = require('@graylane/node/assets') as typeof AssetsModule;
+    const esm = await import('@graylane/node/assets');
+    for (const mod of [cjs, esm]) {
+      const lanes = mod.createAssetLanes({ root: layout.root, fallback: 'stable' });
+      const app = express();
+      app.use(graylaneExpress({ config: CONFIG }));
+      app.use(lanes);
+      const s = await listen(http.createServer(app));
+      const page = await rawRequest(s.port, '/', { 'X-Gray-Id': 'beta' });
+      expect([built(page), meta(page)]).toEqual(['beta', 'beta']);
+    }
   });
 });
 

@@ -139,16 +139,20 @@ describe('safePath', () => {
 
   it('AST-04 cost is bounded: a 1 MB hostile target costs about what a 2 KB one does', () => {
     const time = (target: string): number => {
-      const t0 = performance.now();
-      for (let i = 0; i < 200; i++) safePath(target);
-      return performance.now() - t0;
+      let best = Infinity;
+      for (let round = 0; round < 7; round++) {
+        const t0 = performance.now();
+        for (let i = 0; i < 200; i++) safePath(target);
+        best = Math.min(best, performance.now() - t0);
+      }
+      return best;
     };
     const small = `/${'%2e'.repeat(600)}`;
     const huge = `/${'%2e'.repeat(350_000)}`;
     time(small);
-    time(huge);
-    // Ratio in one run, generous margin: the huge target is cut at 2 KiB before any work.
-    expect(time(huge)).toBeLessThan(time(small) * 5 + 5);
+    // Ratio in one run (fastest of 7), generous margin: the huge target is cut at 2 KiB before
+    // any work; scanning it would cost ~580×.
+    expect(time(huge)).toBeLessThan(time(small) * 8 + 5);
   });
 
   it(
