@@ -7,6 +7,7 @@ export default defineConfig([
       axios: 'src/axios.ts',
       'js-cookie': 'src/js-cookie.ts',
       regex: 'src/regex.ts',
+      remote: 'src/remote.ts',
       standalone: 'src/standalone.ts',
     },
     format: ['esm', 'cjs'],

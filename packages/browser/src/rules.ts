@@ -6,7 +6,7 @@ import { keyed } from './same-options.js';
 /** Options of {@link rulesFromConfig}. */
 export interface RulesFromConfigOptions {
   /** Caller attributes such as `userId`, matched by `attrs` conditions and `bucketBy: attr:…`. */
-  readonly attributes?: () => GrayRequest['attrs'];
+  readonly attributes?: (() => GrayRequest['attrs']) | undefined;
 }
 
 /**

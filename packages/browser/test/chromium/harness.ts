@@ -64,6 +64,7 @@ export interface Seen {
   readonly marker: string | undefined;
   readonly cookie: string | undefined;
   readonly acrh: string | undefined;
+  readonly ifNoneMatch: string | undefined;
 }
 
 /** A loopback server that records every request and answers through `handle`. */
@@ -86,6 +87,7 @@ export async function serve(host: '127.0.0.1' | 'localhost', handle: Handler): P
       marker: header(req, 'x-gray-id'),
       cookie: header(req, 'cookie'),
       acrh: header(req, 'access-control-request-headers'),
+      ifNoneMatch: header(req, 'if-none-match'),
     });
     handle(req, res, url);
   });

@@ -2,8 +2,18 @@
 import axios from 'axios';
 import { attachGray } from '../../src/axios.js';
 import { initGray, installFetch, installXHR, split, withGray } from '../../src/index.js';
+import { createRemoteRules } from '../../src/remote.js';
 
-const api = { initGray, installFetch, installXHR, split, withGray, attachGray, axios };
+const api = {
+  initGray,
+  installFetch,
+  installXHR,
+  split,
+  withGray,
+  attachGray,
+  axios,
+  createRemoteRules,
+};
 
 /** What the test page exposes as `globalThis.graylane`. */
 export type PageApi = typeof api;

@@ -1,0 +1,59 @@
+import { MAX_CONFIG_BYTES } from '@graylane/core';
+
+/** The fetch signature the remote rules need. */
+export type RulesFetch = (input: string, init: RequestInit) => Promise<Response>;
+
+/** One answer of the rules endpoint, classified. */
+export type Answer =
+  | { readonly kind: 'document'; readonly text: string; readonly etag: string | undefined }
+  | { readonly kind: 'unchanged' }
+  /** 401/403: credentials are wrong; retrying cannot help (FLT-04). */
+  | { readonly kind: 'fatal'; readonly message: string }
+  /** Served, but not a document graylane will take (oversized): retrying would not help. */
+  | { readonly kind: 'invalid'; readonly message: string }
+  /** Worth a bounded retry: network error, timeout, 5xx, 429. */
+  | { readonly kind: 'failed'; readonly message: string };
+
+/**
+ * @internal One conditional GET of the rules endpoint (`If-None-Match`), bypassing the HTTP cache
+ * (graylane keeps its own, with the ETag), bounded in time and size (CFG-07). Never throws.
+ */
+export async function fetchRules(
+  call: RulesFetch,
+  url: string,
+  etag: string | undefined,
+  headers: Readonly<Record<string, string>>,
+  timeoutMs: number,
+): Promise<Answer> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const res = await call(url, {
+      headers: {
+        accept: 'application/json',
+        ...headers,
+        ...(etag ? { 'if-none-match': etag } : {}),
+      },
+      cache: 'no-store',
+      credentials: 'same-origin',
+      signal: controller.signal,
+    });
+    if (res.status === 304) return { kind: 'unchanged' };
+    if (res.status === 401 || res.status === 403)
+      return { kind: 'fatal', message: `HTTP ${res.status}` };
+    if (!res.ok) return { kind: 'failed', message: `HTTP ${res.status}` };
+    const tooBig = { kind: 'invalid', message: `larger than ${MAX_CONFIG_BYTES} bytes` } as const;
+    if (Number(res.headers.get('content-length')) > MAX_CONFIG_BYTES) return tooBig;
+    const text = await res.text();
+    return text.length > MAX_CONFIG_BYTES
+      ? tooBig
+      : { kind: 'document', text, etag: res.headers.get('etag') ?? undefined };
+  } catch (err) {
+    return {
+      kind: 'failed',
+      message: controller.signal.aborted ? `timed out after ${timeoutMs} ms` : String(err),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,185 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type {} from './page-entry.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { bundleSdk, chromiumAvailable, launch, serve, type TestServer } from './harness.js';
+
+// @graylane/browser/remote in real Chromium against a real rules endpoint with ETags: the first
+// paint from the server-rendered bootstrap (no request), the cache across reloads, conditional
+// revalidation, last-known-good through outages and bad documents, and the sticky policy across
+// rules changes, over real reloads.
+
+const run = chromiumAvailable();
+
+const doc = (beta: number, salt = 'ramp') =>
+  JSON.stringify({
+    versions: ['stable', 'beta'],
+    default: 'stable',
+    rules: [
+      {
+        id: 'ramp',
+        salt,
+        bucketBy: 'attr:anonymousId',
+        split: [
+          { version: 'beta', weight: beta },
+          { version: 'stable', weight: 100 - beta },
+        ],
+      },
+    ],
+  });
+
+interface View {
+  readonly version: string;
+  readonly reason: string;
+  readonly requestsBeforeInit: number;
+  readonly rerolls: string[];
+  readonly status: string;
+}
+
+describe.skipIf(!run)('Chromium: remote rules (/remote)', () => {
+  let browser: Browser;
+  let sdk: string;
+  let app: TestServer;
+  let context: BrowserContext;
+  let page: Page;
+  /** What the endpoint serves now: a document (with its ETag) or a status. */
+  let serving: { body: string; etag: string } | { status: number };
+  let bootstrap: string | undefined;
+
+  beforeAll(async () => {
+    [browser, sdk] = await Promise.all([launch(), bundleSdk()]);
+    app = await serve('127.0.0.1', (req, res, url) => {
+      if (url.pathname === '/sdk.js')
+        return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(sdk);
+      if (url.pathname === '/rules.json') {
+        if ('status' in serving) return void res.writeHead(serving.status).end('no');
+        if (req.headers['if-none-match'] === serving.etag)
+          return void res.writeHead(304, { etag: serving.etag }).end();
+        return void res
+          .writeHead(200, { 'content-type': 'application/json', etag: serving.etag })
+          .end(serving.body);
+      }
+      const tag =
+        bootstrap === undefined
+          ? ''
+          : `<script type="application/json" id="graylane-rules">${bootstrap}</script>`;
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(`<!doctype html><meta charset="utf-8">${tag}<script src="/sdk.js"></script>`);
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  beforeEach(async () => {
+    await context?.close();
+    context = await browser.newContext();
+    page = await context.newPage();
+    serving = { body: doc(100), etag: '"v1"' };
+    bootstrap = undefined;
+    app.seen.length = 0;
+  });
+
+  /** One page view: initGray on the remote rules, then wait for the revalidation to settle. */
+  async function view(): Promise<View> {
+    await page.goto(`${app.origin}/page`);
+    return page.evaluate(async () => {
+      const g = globalThis.graylane;
+      const requests = () =>
+        performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/rules.json'))
+          .length;
+      const rerolls: string[] = [];
+      const remote = g.createRemoteRules({
+        url: '/rules.json',
+        refreshMs: 0,
+        retries: 1,
+        onReroll: (e) => rerolls.push(`${e.from}→${e.to}:${e.reason}`),
+      });
+      const client = g.initGray({
+        versions: ['stable', 'beta'],
+        default: 'stable',
+        rules: remote.rules,
+      });
+      const requestsBeforeInit = requests();
+      remote.start(client);
+      await remote.refresh();
+      return {
+        version: client.getGrayVersion(),
+        reason: client.getGrayReason(),
+        requestsBeforeInit,
+        rerolls,
+        status: remote.status().state,
+      };
+    });
+  }
+
+  const conditional = () => app.seen.filter((s) => s.path === '/rules.json').length;
+
+  it('FLT-01 the first paint comes from the page bootstrap, with the endpoint down and no request before init', async () => {
+    bootstrap = doc(100);
+    serving = { status: 503 };
+    expect(await view()).toMatchObject({
+      version: 'beta',
+      reason: 'weight',
+      requestsBeforeInit: 0,
+      status: 'error',
+    });
+  });
+
+  it('I5 the next page view starts from the cached document (no bootstrap, endpoint down)', async () => {
+    // No bootstrap and nothing cached: the first view has no rules yet (the default)…
+    expect(await view()).toMatchObject({ version: 'stable', reason: 'default', status: 'ready' });
+    serving = { status: 500 };
+    // …the next ones have the document the first one fetched, with the endpoint down.
+    expect(await view()).toMatchObject({
+      version: 'beta',
+      reason: 'weight',
+      requestsBeforeInit: 0,
+    });
+    expect(await view()).toMatchObject({ version: 'beta', reason: 'cookie', status: 'error' });
+  });
+
+  it('I6 revalidation is conditional: If-None-Match with the cached ETag, 304 keeps everything', async () => {
+    await view();
+    await view();
+    const polls = app.seen.filter((s) => s.path === '/rules.json');
+    expect(polls).toHaveLength(2);
+    expect(polls.map((s) => s.ifNoneMatch)).toEqual([undefined, '"v1"']);
+  });
+
+  it.each([
+    ['CFG-01 truncated JSON', doc(0).slice(0, 50)],
+    ['CFG-04 weights that do not sum to 100', doc(0).replace('"weight":100', '"weight":99')],
+    ['CFG-06 a __proto__ key', doc(0).replace('{', '{"__proto__":{"x":1},')],
+  ])(
+    'I5 %s from the endpoint: the last good document stays, on this and the next page view',
+    async (_id, body) => {
+      await view();
+      await context.clearCookies();
+      serving = { body, etag: '"bad"' };
+      expect(await view()).toMatchObject({ version: 'beta', reason: 'weight' });
+      await context.clearCookies();
+      expect(await view()).toMatchObject({ version: 'beta', reason: 'weight' });
+    },
+  );
+
+  it.each([
+    ['the weight lowered to 10', doc(10), 'beta', 'cookie', []],
+    ['the weight lowered to 0', doc(0), 'beta', 'cookie', []],
+    ['a new bucket salt', doc(0, 'ramp-2'), 'stable', 'weight', ['beta→stable:salt_changed']],
+  ])(
+    'STK-03 %s: a beta visitor is kept or re-rolled as the policy says, over reloads',
+    async (_case, next, version, reason, rerolls) => {
+      await view(); // learns the rules
+      expect(await view()).toMatchObject({ version: 'beta', reason: 'weight' });
+      serving = { body: next, etag: '"v2"' };
+      // The page view that learns the new rules keeps its version (never a flip mid-view)…
+      expect(await view()).toMatchObject({ version: 'beta', reason: 'cookie', rerolls: [] });
+      // …and the next one applies the policy.
+      expect(await view()).toMatchObject({ version, reason, rerolls });
+      expect(await view()).toMatchObject({ version, rerolls: [] });
+    },
+  );
+});

@@ -1,0 +1,322 @@
+// @vitest-environment happy-dom
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { initGray, type GrayOptions } from '../src/index.js';
+import { createRemoteRules, type RemoteRulesOptions, type RerollEvent } from '../src/remote.js';
+import { clearCookies, reload } from './page.js';
+
+// @graylane/browser/remote, fast checks with a scripted endpoint (the Chromium rows, with a real
+// HTTP server and reloads, are in test/chromium/remote.test.ts).
+
+const split = (beta: number, salt = 'ramp', id = 'ramp') => ({
+  versions: ['stable', 'beta', 'canary'],
+  default: 'stable',
+  rules: [
+    {
+      id,
+      salt,
+      bucketBy: 'attr:anonymousId',
+      split: [
+        { version: 'beta', weight: beta },
+        { version: 'stable', weight: 100 - beta },
+      ],
+    },
+  ],
+});
+const base: GrayOptions = { versions: ['stable', 'beta', 'canary'], default: 'stable' };
+
+type Reply = { status: number; body?: string; etag?: string } | Error;
+
+/** A scripted endpoint: answers in order (the last one repeats); records every request. */
+function endpoint(...replies: Reply[]) {
+  const requests: Array<{ url: string; ifNoneMatch: string | null }> = [];
+  const fetch = vi.fn(async (url: string, init: RequestInit) => {
+    requests.push({ url, ifNoneMatch: new Headers(init.headers).get('if-none-match') });
+    const reply = replies.length > 1 ? replies.shift() : replies[0];
+    if (!reply || reply instanceof Error) throw reply ?? new TypeError('Failed to fetch');
+    return new Response(reply.status === 304 ? null : (reply.body ?? ''), {
+      status: reply.status,
+      headers: reply.etag ? { etag: reply.etag } : {},
+    });
+  });
+  return { fetch, requests };
+}
+
+function remote(extra: Partial<RemoteRulesOptions> = {}) {
+  return createRemoteRules({ url: '/rules.json', refreshMs: 0, retries: 2, ...extra });
+}
+
+beforeEach(() => {
+  localStorage.clear();
+  document.body.innerHTML = '';
+});
+
+afterEach(() => {
+  clearCookies();
+  reload();
+  vi.useRealTimers();
+});
+
+describe('bootstrap: the first paint needs no request', () => {
+  it('FLT-01 page tag → cache → initial, in that order; nothing fetched before start', () => {
+    const ep = endpoint({ status: 500 });
+    document.body.innerHTML = `<script type="application/json" id="graylane-rules" data-etag='"v1"'>${JSON.stringify(split(100))}</script>`;
+    const r = remote({ fetch: ep.fetch, initial: split(0) });
+    expect(initGray({ ...base, rules: r.rules }).getGrayVersion()).toBe('beta');
+    expect(ep.requests).toEqual([]);
+    expect(r.status().state).toBe('starting');
+    // The next page view without a tag reads the cache the first one wrote.
+    document.body.innerHTML = '';
+    clearCookies();
+    reload();
+    const cached = remote({ fetch: ep.fetch, initial: split(0) });
+    expect(initGray({ ...base, rules: cached.rules }).getGrayVersion()).toBe('beta');
+    localStorage.clear();
+    clearCookies();
+    reload();
+    const floor = remote({ fetch: ep.fetch, initial: split(0) });
+    expect(initGray({ ...base, rules: floor.rules }).getGrayVersion()).toBe('stable');
+  });
+
+  it.each([
+    ['CFG-01 truncated JSON', JSON.stringify(split(100)).slice(0, 40)],
+    ['CFG-04 weights sum to 99', JSON.stringify(split(100)).replace('"weight":0', '"weight":-1')],
+    [
+      'CFG-06 __proto__ key',
+      '{"__proto__":{"polluted":1},"versions":["stable"],"default":"stable"}',
+    ],
+    [
+      'CFG-07 2 MiB document',
+      `{"versions":["stable"],"default":"stable","x":"${'a'.repeat(2 << 20)}"}`,
+    ],
+    ['empty tag', ''],
+  ])('%s in the page tag is ignored (cache, then initial); never thrown', (_id, text) => {
+    document.body.innerHTML = `<script type="application/json" id="graylane-rules">${text}</script>`;
+    const r = remote({ initial: split(0) });
+    expect(r.config()?.rules[0]?.id).toBe('ramp');
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+
+  it('an invalid initial document is a configuration mistake: it throws at construction', () => {
+    expect(() => remote({ initial: { versions: ['stable'], default: 'beta' } })).toThrow(
+      /\[graylane\]/,
+    );
+  });
+
+  it('no document anywhere: rules give nothing (the default), status says nothing is loaded', () => {
+    const r = remote();
+    expect(r.config()).toBeUndefined();
+    expect(initGray({ ...base, rules: r.rules }).getGrayReason()).toBe('default');
+  });
+});
+
+describe('revalidation: validate, then swap; last-known-good', () => {
+  it('I6/CFG-12 an identical document (other key order) changes nothing; a new one swaps and is cached with its ETag', async () => {
+    const { rules, versions, default: fallback } = split(10);
+    const same = JSON.stringify({ rules, default: fallback, versions }, null, 2);
+    const ep = endpoint(
+      { status: 200, body: same, etag: '"a"' },
+      { status: 304 },
+      { status: 200, body: JSON.stringify(split(30)), etag: '"b"' },
+    );
+    const changes: number[] = [];
+    const r = remote({
+      fetch: ep.fetch,
+      initial: split(10),
+      onChange: (c) => changes.push(c.rules.length),
+    });
+    r.start(initGray({ ...base, rules: r.rules }));
+    await r.refresh();
+    expect(changes).toEqual([]);
+    await r.refresh();
+    await r.refresh();
+    expect(changes).toEqual([1]);
+    expect(ep.requests.map((q) => q.ifNoneMatch)).toEqual([null, '"a"', '"a"']);
+    expect(JSON.parse(localStorage.getItem('graylane:rules') ?? '{}')).toMatchObject({
+      etag: '"b"',
+    });
+  });
+
+  it.each([
+    ['CFG-01 truncated JSON', { status: 200, body: '{"versions":["st' }],
+    [
+      'CFG-03 weight as a string',
+      { status: 200, body: JSON.stringify(split(10)).replace('"weight":10', '"weight":"10"') },
+    ],
+    [
+      'CFG-06 prototype keys',
+      {
+        status: 200,
+        body: '{"constructor":{"prototype":{"x":1}},"versions":["stable"],"default":"stable"}',
+      },
+    ],
+    ['CFG-07 body over 1 MiB', { status: 200, body: ' '.repeat((1 << 20) + 1) }],
+    ['SRC-05 304 to the first request', { status: 304 }],
+  ] as const)(
+    'I5 %s: the last good document stays, no change event, status reports it',
+    async (_id, reply) => {
+      const ep = endpoint(reply);
+      const changes: unknown[] = [];
+      const r = remote({ fetch: ep.fetch, initial: split(10), onChange: (c) => changes.push(c) });
+      r.start(initGray({ ...base, rules: r.rules }));
+      await r.refresh();
+      expect(r.config()?.rules[0]?.id).toBe('ramp');
+      expect(changes).toEqual([]);
+      expect(ep.requests).toHaveLength(1);
+      expect(['ready', 'error']).toContain(r.status().state);
+    },
+  );
+
+  it.each([
+    ['FLT-02 network down', new TypeError('Failed to fetch'), 3],
+    ['FLT-02 HTTP 500', { status: 500 }, 3],
+    ['FLT-05 HTTP 503', { status: 503 }, 3],
+    ['FLT-05 HTTP 429', { status: 429 }, 3],
+    ['FLT-04 HTTP 401 stops at once', { status: 401 }, 1],
+    ['FLT-04 HTTP 403 stops at once', { status: 403 }, 1],
+  ] as const)(
+    '%s: bounded retries with backoff (retries: 2), LKG in force',
+    async (_id, reply, requests) => {
+      vi.useFakeTimers();
+      const ep = endpoint(reply);
+      const statuses: string[] = [];
+      const r = remote({
+        fetch: ep.fetch,
+        initial: split(100),
+        onStatus: (s) => statuses.push(s.state),
+      });
+      const c = initGray({ ...base, rules: r.rules });
+      r.start(c);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(ep.requests).toHaveLength(requests);
+      expect(c.getGrayVersion()).toBe('beta');
+      expect(r.status()).toMatchObject({
+        state: 'error',
+        ...(requests === 1 ? { fatal: true } : {}),
+      });
+      // The next refresh tries again within the same bound; a fatal source stays stopped.
+      const again = r.refresh();
+      await vi.advanceTimersByTimeAsync(60_000);
+      await again;
+      expect(ep.requests).toHaveLength(requests === 1 ? 1 : 2 * requests);
+      expect(statuses.every((s) => s === 'error')).toBe(true);
+    },
+  );
+
+  it('a timeout counts as a failure (the request is aborted)', async () => {
+    vi.useFakeTimers();
+    const fetch = vi.fn(
+      (_u: string, init: RequestInit) =>
+        new Promise<Response>((_, reject) =>
+          init.signal?.addEventListener('abort', () =>
+            reject(new DOMException('aborted', 'AbortError')),
+          ),
+        ),
+    );
+    const r = remote({ fetch, initial: split(10), retries: 0, timeoutMs: 500 });
+    r.start(initGray({ ...base, rules: r.rules }));
+    await vi.advanceTimersByTimeAsync(600);
+    expect(r.status()).toMatchObject({ state: 'error', lastError: 'timed out after 500 ms' });
+  });
+
+  it('single flight: concurrent refreshes make one request', async () => {
+    const ep = endpoint({ status: 200, body: JSON.stringify(split(10)) });
+    const r = remote({ fetch: ep.fetch });
+    await Promise.all([r.refresh(), r.refresh(), r.refresh()]);
+    expect(ep.requests).toHaveLength(1);
+  });
+});
+
+describe('STK-03 sticky: a rules change never flips a visitor silently', () => {
+  /** A visitor's page views: each one reads the cache the last one left, like reloads. */
+  function pageView(doc: object, onReroll?: (e: RerollEvent) => void) {
+    reload();
+    const r = remote({ bootstrap: doc, onReroll, fetch: endpoint({ status: 304 }).fetch });
+    const c = initGray({ ...base, rules: r.rules });
+    r.start(c);
+    return c;
+  }
+
+  it.each([
+    ['a lowered weight keeps the visitor', split(10), undefined],
+    ['weight 0 on the arm keeps the visitor', split(0), undefined],
+    [
+      'a new rule in front keeps the visitor',
+      {
+        ...split(100),
+        rules: [
+          { id: 'vip', match: { attrs: { userId: { equals: 'x' } } }, version: 'canary' },
+          ...split(100).rules,
+        ],
+      },
+      undefined,
+    ],
+    ['a new bucket salt re-rolls', split(100, 'ramp-2'), 'salt_changed'],
+    ['the rule removed re-rolls', { ...split(100), rules: [] }, 'rule_removed'],
+    ['the rule renamed re-rolls', split(100, 'ramp', 'ramp-v2'), 'rule_removed'],
+    [
+      'the rule disabled re-rolls',
+      { ...split(100), rules: [{ ...split(100).rules[0], enabled: false }] },
+      'rule_removed',
+    ],
+    [
+      'the arm removed re-rolls',
+      {
+        ...split(100),
+        rules: [{ ...split(100).rules[0], split: [{ version: 'canary', weight: 100 }] }],
+      },
+      'version_removed',
+    ],
+  ] as const)('%s', (_case, next, reason) => {
+    const first = pageView(split(100));
+    expect([first.getGrayVersion(), first.getGrayReason()]).toEqual(['beta', 'weight']);
+    const events: RerollEvent[] = [];
+    const again = pageView(next, (e) => events.push(e));
+    if (reason === undefined) {
+      expect([again.getGrayVersion(), again.getGrayReason()]).toEqual(['beta', 'cookie']);
+      expect(events).toEqual([]);
+    } else {
+      expect(events).toEqual([
+        { from: 'beta', to: again.getGrayVersion(), reason, ruleId: 'ramp' },
+      ]);
+      expect(again.getGrayReason()).not.toBe('cookie');
+    }
+  });
+
+  it('a QA choice and a server hand-off are never re-rolled', () => {
+    const first = pageView(split(100));
+    first.setGrayVersion('canary');
+    expect(pageView({ ...split(100), rules: [] }).getGrayVersion()).toBe('canary');
+    document.head.innerHTML = '<meta name="graylane-version" content="beta">';
+    const events: RerollEvent[] = [];
+    expect(pageView({ ...split(100), rules: [] }, (e) => events.push(e)).getGrayReason()).toBe(
+      'server',
+    );
+    expect(events).toEqual([]);
+    document.head.innerHTML = '';
+  });
+
+  it('a new document during the page view never changes the version on screen', async () => {
+    const ep = endpoint({ status: 200, body: JSON.stringify(split(100, 'other')) });
+    reload();
+    const r = remote({ bootstrap: split(100), fetch: ep.fetch });
+    const c = initGray({ ...base, rules: r.rules });
+    const seen: string[] = [];
+    c.subscribe((v) => seen.push(v));
+    r.start(c);
+    await r.refresh();
+    expect(r.config()?.rules[0]).toMatchObject({ salt: 'other' });
+    expect([c.getGrayVersion(), seen]).toEqual(['beta', []]);
+  });
+});
+
+describe('SSR', () => {
+  it('started with an inert (SSR) client: no throw, nothing re-rolled', () => {
+    const ep = endpoint({ status: 200, body: '{}' });
+    const r = remote({ fetch: ep.fetch, initial: split(100) });
+    const stop = r.start({
+      getGrayVersion: () => 'stable',
+      getGrayReason: () => 'default',
+    } as never);
+    expect(typeof stop).toBe('function');
+  });
+});
