@@ -115,8 +115,6 @@ describe.skipIf(!run)('Chromium: remote rules (/remote)', () => {
     });
   }
 
-  const conditional = () => app.seen.filter((s) => s.path === '/rules.json').length;
-
   it('FLT-01 the first paint comes from the page bootstrap, with the endpoint down and no request before init', async () => {
     bootstrap = doc(100);
     serving = { status: 503 };
