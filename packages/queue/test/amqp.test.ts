@@ -22,7 +22,7 @@ laneSuite(async () => {
         connection,
         queue: name,
         queueOptions: { durable: false },
-        liveness: { intervalMs: 200, graceMs: 300 },
+        liveness: { intervalMs: 200, graceMs: 1000 },
         drainIntervalMs: 200,
       });
       await router.setup();

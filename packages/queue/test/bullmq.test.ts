@@ -24,8 +24,8 @@ laneSuite(async () => {
         name,
         connection,
         redis,
-        heartbeatTtlMs: 2500,
-        liveness: { intervalMs: 200, graceMs: 300 },
+        heartbeatTtlMs: 5000,
+        liveness: { intervalMs: 200, graceMs: 1000 },
         drainIntervalMs: 200,
       });
       const raw = new Queue(name, { connection });

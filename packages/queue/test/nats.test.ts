@@ -42,7 +42,7 @@ laneSuite(async () => {
         jsm,
         stream: name,
         subject: name.toLowerCase(),
-        liveness: { intervalMs: 200, graceMs: 300 },
+        liveness: { intervalMs: 200, graceMs: 1000 },
         drainIntervalMs: 200,
       });
       await router.setup();

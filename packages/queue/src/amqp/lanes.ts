@@ -103,27 +103,11 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
   const queueFor = (lane: string): string =>
     lane === lanes.config().default ? queue : laneName(queue, lane);
 
-  let probeChannel: Promise<Channel> | undefined;
-  let publishChannel: Promise<ConfirmChannel> | undefined;
-  const own = <T extends Channel>(open: () => Promise<T>, reset: () => void): Promise<T> =>
-    open().then((ch) => {
-      ch.on('close', reset);
-      ch.on('error', () => undefined);
-      return ch;
-    });
-  const probeCh = (): Promise<Channel> =>
-    (probeChannel ??= own(
-      () => connection.createChannel(),
-      () => (probeChannel = undefined),
-    ));
-  const publishCh = (): Promise<ConfirmChannel> =>
-    (publishChannel ??= own(
-      () => connection.createConfirmChannel(),
-      () => (publishChannel = undefined),
-    ));
+  const probeCh = reopening(() => connection.createChannel());
+  const publishCh = reopening(() => connection.createConfirmChannel());
 
   const liveness = createLiveness(async (lane) => {
-    const ch = await probeCh();
+    const ch = await probeCh.get();
     return (await ch.checkQueue(queueFor(lane))).consumerCount > 0;
   }, options.liveness);
 
@@ -144,7 +128,7 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
       const marker = lanes.outgoing();
       const lane = await routeLane(lanes, marker, liveness);
       const target = lane === undefined ? queue : queueFor(lane);
-      const ch = await publishCh();
+      const ch = await publishCh.get();
       await confirmed(ch, target, content, publishOptionsWith(lanes, publishOptions, marker));
     },
     async consume(lane, onMessage, consumeOptions = {}) {
@@ -173,9 +157,7 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
       };
     },
     async close() {
-      const chans = [probeChannel, publishChannel];
-      probeChannel = publishChannel = undefined;
-      await Promise.all(chans.map((p) => p?.then((ch) => ch.close()).catch(() => undefined)));
+      await Promise.all([probeCh.close(), publishCh.close()]);
     },
   };
   return router;
@@ -194,15 +176,40 @@ function confirmed(
 }
 
 /** The default lane's drain loop, on its own confirm channel. */
+/**
+ * A channel opened on first use and opened again after the broker closed it (a channel error such
+ * as a 404 from `checkQueue` or `basic.get` closes the channel, not the connection).
+ */
+function reopening<T extends Channel>(
+  open: () => Promise<T>,
+): { get(): Promise<T>; close(): Promise<void> } {
+  let current: Promise<T> | undefined;
+  return {
+    get() {
+      current ??= open().then((ch) => {
+        ch.on('close', () => (current = undefined));
+        ch.on('error', () => undefined);
+        return ch;
+      });
+      return current;
+    },
+    async close() {
+      const ch = current;
+      current = undefined;
+      await ch?.then((c) => c.close()).catch(() => undefined);
+    },
+  };
+}
+
 async function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): Promise<DrainLoop> {
-  const ch = await options.connection.createConfirmChannel();
-  ch.on('error', () => undefined);
+  const channel = reopening(() => options.connection.createConfirmChannel());
   const batch = options.drainBatch ?? DEFAULT_DRAIN_BATCH;
   const loop = startDrain(
     () => otherLanes(options.lanes),
     router.liveness,
     {
       async onDead(lane) {
+        const ch = await channel.get();
         const from = router.queueFor(lane);
         let last: Message | undefined;
         let moved = 0;
@@ -226,7 +233,7 @@ async function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): Pro
     tick: loop.tick,
     async stop() {
       await loop.stop();
-      await ch.close().catch(() => undefined);
+      await channel.close();
     },
   };
 }

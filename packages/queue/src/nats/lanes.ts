@@ -80,7 +80,7 @@ const DEFAULT_PULL_EXPIRES_MS = 5_000;
  * lane; each version has a durable pull consumer. A lane is alive while its consumer has waiting
  * pull requests (`consumers.info().num_waiting`: a consuming client keeps one open and renews it;
  * the server drops a disconnected client's requests) or, when the client is too busy to have one
- * outstanding, while its delivered/acked sequences advance between probes. Producers route a lane's messages to its subject
+ * outstanding, while its delivered sequence advances between probes. Producers route a lane's messages to its subject
  * only while it is alive; default-lane consumers move what a dead lane left on its subject back
  * to the base subject (direct get → publish with a `Nats-Msg-Id`, so a repeated move is
  * de-duplicated → delete), messages delivered to the dead client but never acked included.
@@ -110,12 +110,13 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
   const durableFor = (lane: string): string =>
     isDefault(lane) ? durable : laneName(durable, lane, '_');
 
-  // A consumer is alive while it has a pull request waiting — or, when busy (its buffer full, no
-  // pull outstanding), while deliveries or acks advance between two probes.
-  const progress = new Map<string, string>();
+  // A consumer is alive while it has a pull request waiting — or, when busy (every pull filled),
+  // while deliveries advance between two probes. Only deliveries count: the ack floor also moves
+  // when a drain deletes a dead lane's messages, which must not make that lane look alive.
+  const progress = new Map<string, number>();
   const liveness = createLiveness(async (lane) => {
     const info = await jsm.consumers.info(stream, durableFor(lane));
-    const mark = `${info.delivered.consumer_seq}/${info.ack_floor.consumer_seq}`;
+    const mark = info.delivered.consumer_seq;
     const moved = progress.has(lane) && progress.get(lane) !== mark;
     progress.set(lane, mark);
     return info.num_waiting > 0 || moved;
