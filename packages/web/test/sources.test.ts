@@ -162,40 +162,45 @@ describe('edge rules: HTTP endpoint', () => {
     expect(source.status().state).toBe('ready');
   });
 
-  it.each([401, 403])('FLT-04 %i stops the source for good; the config stays', async (status) => {
-    let calls = 0;
+  /** An HTTP source on a manual clock whose every read answers `answer()`. */
+  const answering = (answer: () => Response) => {
     const clock = manualClock();
+    const calls = { n: 0 };
     const source = createHttpRules({
       url: 'http://rules.test/',
       minIntervalMs: 0,
       clock,
       logger: quiet,
-      fetch: async () => (calls++, respond(status)),
+      fetch: async () => (calls.n++, answer()),
     });
+    return { clock, calls, source };
+  };
+
+  it.each([401, 403])('FLT-04 %i stops the source for good; the config stays', async (status) => {
+    const { clock, calls, source } = answering(() => respond(status));
     const s = store();
     await source.refresh(s);
     clock.advance(3_600_000);
     expect(source.refreshIfDue(s)).toBeUndefined();
-    expect(calls).toBe(1);
+    expect(calls.n).toBe(1);
     expect(source.status()).toMatchObject({ state: 'error', fatal: true });
   });
 
-  it('FLT-05 429 with Retry-After waits at least that long (capped at 60 s)', async () => {
-    const clock = manualClock();
-    const source = createHttpRules({
-      url: 'http://rules.test/',
-      minIntervalMs: 0,
-      clock,
-      logger: quiet,
-      fetch: async () => respond(429, '', { 'retry-after': '30' }),
-    });
-    const s = store();
-    await source.refresh(s);
-    clock.advance(29_000);
-    expect(source.refreshIfDue(s)).toBeUndefined();
-    clock.advance(1_000);
-    expect(source.refreshIfDue(s)).toBeDefined();
-  });
+  it.each([
+    [429, '30', 30_000],
+    [503, '3600', 60_000],
+  ])(
+    'FLT-05 %i with Retry-After %s s waits that long, capped at the 60 s backoff cap',
+    async (status, after, wait) => {
+      const { clock, source } = answering(() => respond(status, '', { 'retry-after': after }));
+      const s = store();
+      await source.refresh(s);
+      clock.advance(wait - 1_000);
+      expect(source.refreshIfDue(s)).toBeUndefined();
+      clock.advance(1_000);
+      expect(source.refreshIfDue(s)).toBeDefined();
+    },
+  );
 
   it('CFG-07 a body over 1 MiB is refused (declared or streamed), the config stays', async () => {
     const big = 'x'.repeat(1024 * 1024 + 1);

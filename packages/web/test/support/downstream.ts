@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
 import { createGraylane, tryGetGrayVersion } from '@graylane/node';
+import { headerOf, listenLoopback } from './listen.js';
 
 /** One request a loopback server saw. */
 export interface SeenRequest {
@@ -30,7 +30,7 @@ export interface Downstream {
   close(): Promise<void>;
 }
 
-export async function startDownstream(host = '127.0.0.1'): Promise<Downstream> {
+export async function startDownstream(): Promise<Downstream> {
   const gray = createGraylane({ config: { versions: [...VERSIONS], default: 'stable' } });
   const seen: SeenRequest[] = [];
   const kv = new Map<string, string>();
@@ -40,10 +40,10 @@ export async function startDownstream(host = '127.0.0.1'): Promise<Downstream> {
       const url = new URL(req.url ?? '/', 'http://x');
       seen.push({
         path: url.pathname,
-        marker: one(req, 'x-gray-id'),
-        baggage: one(req, 'baggage'),
-        cookie: one(req, 'cookie'),
-        authorization: one(req, 'authorization'),
+        marker: headerOf(req, 'x-gray-id'),
+        baggage: headerOf(req, 'baggage'),
+        cookie: headerOf(req, 'cookie'),
+        authorization: headerOf(req, 'authorization'),
         lane: tryGetGrayVersion(),
       });
       if (url.pathname === '/health') return res.end('ok');
@@ -80,22 +80,6 @@ export async function startDownstream(host = '127.0.0.1'): Promise<Downstream> {
       return res.end(value);
     }),
   );
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://${host}:${port}`,
-    seen,
-    kv,
-    rules,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function one(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(', ') : v;
+  const { origin, close } = await listenLoopback(server);
+  return { origin, seen, kv, rules, close };
 }

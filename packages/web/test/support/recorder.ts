@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { headerOf, listenLoopback } from './listen.js';
 
 /** One request a recorder saw. */
 export interface Hit {
@@ -36,10 +36,10 @@ export async function startRecorder(
       const hit: Hit = {
         method: req.method ?? '',
         path: url.pathname,
-        marker: one(req, 'x-gray-id'),
-        baggage: one(req, 'baggage'),
-        authorization: one(req, 'authorization'),
-        contentType: one(req, 'content-type'),
+        marker: headerOf(req, 'x-gray-id'),
+        baggage: headerOf(req, 'baggage'),
+        authorization: headerOf(req, 'authorization'),
+        contentType: headerOf(req, 'content-type'),
         body,
       };
       hits.push(hit);
@@ -57,21 +57,5 @@ export async function startRecorder(
       return res.end(JSON.stringify(hit));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://${name}:${port}`,
-    host: `${name}:${port}`,
-    hits,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function one(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(', ') : v;
+  return { ...(await listenLoopback(server, name)), hits };
 }
