@@ -1,42 +1,44 @@
-import { readBaggageMember } from '@graylane/core';
+import { readBaggageMember, setBaggageMember } from '@graylane/core';
 import type { MarkerPolicy } from '@graylane/core';
-import { propagation } from '@opentelemetry/api';
 import type { Context, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api';
-import { getGrayBaggage, removeGrayBaggage, setGrayBaggage } from './baggage.js';
+import { removeGrayBaggage, setGrayBaggage } from './baggage.js';
 import { BAGGAGE_HEADER, DEFAULT_BAGGAGE_KEY, DEFAULT_GRAY_HEADER } from './constants.js';
-import { isSuppressed } from './context-keys.js';
 import { acceptVersion, toMarkerPolicy } from './policy.js';
 import type { VersionPolicy } from './policy.js';
-import { serializeWithMarker } from './serialize.js';
 
 /** Options of {@link GrayPropagator}. One options object, defaults from DESIGN.md. */
 export interface GrayPropagatorOptions {
-  /** Marker header. Default `x-gray-id` (matched case-insensitively by HTTP carriers). */
+  /** Marker header read on extract. Default `x-gray-id` (matched case-insensitively by HTTP carriers). */
   readonly header?: string;
   /** Baggage member key. Default `gray`. */
   readonly baggageKey?: string;
   /** Accepted versions: pass your `GrayConfig` or a list. Default: any well-formed label. */
   readonly versions?: VersionPolicy;
   /**
-   * Whether `inject` also writes the `baggage` header (all context baggage, the marker first).
-   * Default `true`. Set `false` when a `W3CBaggagePropagator` in the same composite should own it.
+   * The W3C baggage propagator this one stands in for — `new W3CBaggagePropagator()` from
+   * `@opentelemetry/core`. Extract runs it first, then graylane's marker rules; inject gives it
+   * the context **without** the marker member, so no OpenTelemetry client sends `gray` to any
+   * host. Leave it out only when nothing in your composite propagates baggage at all.
    */
-  readonly injectBaggage?: boolean;
+  readonly baggage?: TextMapPropagator;
 }
 
 /**
- * A `TextMapPropagator` that carries the marker as the `X-Gray-Id` header and the `gray` baggage
- * member together.
+ * A `TextMapPropagator` that reads the marker (the `X-Gray-Id` header, then the `gray` baggage
+ * member) and keeps OpenTelemetry from ever sending it. OTel propagators have no target, so
+ * they would copy the marker to every host an instrumented client calls, third parties
+ * included; graylane's outbound integrations (`installGlobal`, `withGray`, `grayInterceptor`,
+ * `attachGray`) know the target and add `X-Gray-Id` and `gray` to allowlisted hosts only
+ * (RELIABILITY OTB-01). Use it **instead of** `W3CBaggagePropagator`, wrapping it.
  *
- * - `extract` reads the header first, then the raw `baggage` header with core's bounded scan
- *   (`readBaggageMember`: W3C limits, and a key present twice with different values is
- *   ambiguous, unlike OTel's last-wins, BG-02). A valid marker is written into the context's
- *   baggage; an ambiguous or invalid one is *removed* from it, undoing what a
- *   `W3CBaggagePropagator` earlier in the composite extracted. Put this propagator **after** the
- *   W3C baggage propagator: OTel's baggage extract replaces the whole context baggage.
- * - `inject` writes the header, and the `baggage` header with the marker first, from the
- *   context's baggage. Under `suppressTracing` only the header is written, the same way OTel's
- *   baggage propagator skips (OUT-06).
+ * - `extract`: the wrapped baggage propagator first; then `X-Gray-Id`, then the raw `baggage`
+ *   header with core's bounded scan (`readBaggageMember`: W3C limits, a key present twice with
+ *   different values is ambiguous, unlike OTel's last-wins, BG-02). A valid marker is set in the
+ *   context's baggage; an ambiguous or invalid one is removed from it.
+ * - `inject`: the wrapped propagator, with the marker member taken out of the context. A marker
+ *   member already on the request (graylane's outbound code put it there for an allowlisted
+ *   host) is kept when an HTTP instrumentation rewrites `baggage`. Never writes `X-Gray-Id`, so
+ *   graylane's own outbound code is the only writer (OTB-04: one value).
  *
  * Never throws.
  *
@@ -45,7 +47,10 @@ export interface GrayPropagatorOptions {
  * import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
  * const sdk = new NodeSDK({
  *   textMapPropagator: new CompositePropagator({
- *     propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(), new GrayPropagator({ versions: ['stable', 'beta'] })],
+ *     propagators: [
+ *       new W3CTraceContextPropagator(),
+ *       new GrayPropagator({ versions: ['stable', 'beta'], baggage: new W3CBaggagePropagator() }),
+ *     ],
  *   }),
  * });
  * ```
@@ -54,46 +59,76 @@ export class GrayPropagator implements TextMapPropagator {
   readonly #header: string;
   readonly #key: string;
   readonly #policy: MarkerPolicy;
-  readonly #injectBaggage: boolean;
+  readonly #baggage: TextMapPropagator | undefined;
 
   constructor(options: GrayPropagatorOptions = {}) {
     this.#header = (options.header ?? DEFAULT_GRAY_HEADER).toLowerCase();
     this.#key = options.baggageKey ?? DEFAULT_BAGGAGE_KEY;
     this.#policy = toMarkerPolicy(options.versions);
-    this.#injectBaggage = options.injectBaggage ?? true;
+    this.#baggage = options.baggage;
   }
 
   inject(ctx: Context, carrier: unknown, setter: TextMapSetter): void {
     try {
-      const version = getGrayBaggage(ctx, { key: this.#key, versions: this.#policy });
-      if (version === undefined) return;
-      setter.set(carrier, this.#header, version);
-      if (!this.#injectBaggage || isSuppressed(ctx)) return;
-      const baggage = propagation.getBaggage(ctx);
-      setter.set(carrier, BAGGAGE_HEADER, serializeWithMarker(baggage, this.#key, version));
+      const inner = this.#baggage;
+      if (inner === undefined) return;
+      // HTTP instrumentations inject into the request's own header object, replacing its
+      // `baggage`: a marker graylane's outbound code already put there (for an allowlisted
+      // target) is kept, never added.
+      const kept = this.#carrierMarker(carrier);
+      const set: TextMapSetter =
+        kept === undefined
+          ? setter
+          : {
+              set: (c, key, value) =>
+                setter.set(
+                  c,
+                  key,
+                  key.toLowerCase() === BAGGAGE_HEADER
+                    ? setBaggageMember(value, this.#key, kept)
+                    : value,
+                ),
+            };
+      inner.inject(removeGrayBaggage(ctx, { key: this.#key }), carrier, set);
     } catch {
       // Propagation never breaks the caller's request (RELIABILITY I1).
     }
   }
 
   extract(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
+    let base = ctx;
     try {
+      base = this.#baggage?.extract(ctx, carrier, getter) ?? ctx;
       const fromHeader = this.#readHeader(carrier, getter);
-      if (fromHeader !== undefined) return this.#bind(ctx, fromHeader);
+      if (fromHeader !== undefined) return this.#bind(base, fromHeader);
       const read = readBaggageMember(getter.get(carrier, BAGGAGE_HEADER), this.#key);
-      if (read.kind === 'absent') return ctx;
+      if (read.kind === 'absent') return base;
       const version = read.kind === 'value' ? acceptVersion(read.value, this.#policy) : undefined;
       // Present but ambiguous or invalid: ignored, i.e. absent (I3).
       return version === undefined
-        ? removeGrayBaggage(ctx, { key: this.#key })
-        : this.#bind(ctx, version);
+        ? removeGrayBaggage(base, { key: this.#key })
+        : this.#bind(base, version);
     } catch {
-      return ctx;
+      return base;
     }
   }
 
   fields(): string[] {
-    return this.#injectBaggage ? [this.#header, BAGGAGE_HEADER] : [this.#header];
+    const inner = this.#baggage?.fields() ?? [];
+    return [this.#header, ...inner.filter((f) => f !== this.#header)];
+  }
+
+  /** A valid marker member in the carrier's existing `baggage` (a plain header object), if any. */
+  #carrierMarker(carrier: unknown): string | undefined {
+    if (typeof carrier !== 'object' || carrier === null || Array.isArray(carrier)) return undefined;
+    for (const name of Object.keys(carrier)) {
+      if (name.toLowerCase() !== BAGGAGE_HEADER) continue;
+      const raw = (carrier as Record<string, unknown>)[name];
+      const value = typeof raw === 'string' || Array.isArray(raw) ? raw : undefined;
+      const read = readBaggageMember(value as string | string[] | undefined, this.#key);
+      return read.kind === 'value' ? acceptVersion(read.value, this.#policy) : undefined;
+    }
+    return undefined;
   }
 
   #readHeader(carrier: unknown, getter: TextMapGetter): string | undefined {

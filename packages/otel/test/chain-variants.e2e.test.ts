@@ -3,7 +3,12 @@ import { drive, e2e, expectMixed, expectSpansMatch, useChain } from './chain-hel
 import { getJson } from './spawn-service.js';
 import type { Service } from './spawn-service.js';
 
-/* The same A → B → C chain in the other setups RELIABILITY OUT-07 / CTX-10 name. */
+/*
+ * The same A → B → C chain in the other setups RELIABILITY OUT-07 / CTX-10 name. Where a test is
+ * about what OpenTelemetry carries by itself (the bridge writing OTel baggage), A runs the
+ * sdk-node default propagators and no graylane outbound hooks, so OTel alone carries the marker.
+ */
+const OTEL_ALONE = { propagator: 'w3c' } as const;
 
 e2e('CTX-10 no OpenTelemetry SDK anywhere: graylane-only propagation', () => {
   const chain: Service[] = [];
@@ -28,7 +33,10 @@ e2e('CTX-10 no OpenTelemetry SDK anywhere: graylane-only propagation', () => {
 e2e('CTX-10 A registers OTel through a duplicate copy of @opentelemetry/api (npm alias)', () => {
   const chain: Service[] = [];
   useChain(chain, [
-    { script: 'graylane-service.cjs', service: { name: 'a', otel: { apiCopy: 'dup' } } },
+    {
+      script: 'graylane-service.cjs',
+      service: { name: 'a', otel: { ...OTEL_ALONE, apiCopy: 'dup' }, global: false },
+    },
     { script: 'otel-only-hop.cjs' },
     { script: 'graylane-service.cjs', service: { name: 'c' } },
   ]);
@@ -47,7 +55,10 @@ e2e('CTX-10 A registers OTel through a duplicate copy of @opentelemetry/api (npm
 e2e('OUT-07 A registers its context manager after graylane started serving', () => {
   const chain: Service[] = [];
   useChain(chain, [
-    { script: 'graylane-service.cjs', service: { name: 'a', otel: { contextManager: 'late' } } },
+    {
+      script: 'graylane-service.cjs',
+      service: { name: 'a', otel: { ...OTEL_ALONE, contextManager: 'late' }, global: false },
+    },
     { script: 'otel-only-hop.cjs' },
     { script: 'graylane-service.cjs', service: { name: 'c' } },
   ]);

@@ -48,7 +48,7 @@ export function startService(script: string, env: Record<string, string>): Promi
       child.removeAllListeners('exit');
       const { port } = JSON.parse(line) as { port: number };
       resolve({
-        url: `http://127.0.0.1:${port}`,
+        url: env.HOST === '::1' ? `http://[::1]:${port}` : `http://127.0.0.1:${port}`,
         child,
         stop: () =>
           new Promise<void>((done) => {

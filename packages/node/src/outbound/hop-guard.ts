@@ -64,7 +64,9 @@ function onRequestCreate(message: unknown): void {
     const install = outboundState().install;
     if (install?.undici && store !== undefined) {
       const global = globalHop(request, list, store, install.allow, target);
-      if (global) ({ plan, allowed } = global);
+      // A wrapper-level call's plan is the more specific one: installGlobal then sees the marker
+      // that call added as the caller's.
+      if (global && (note === undefined || !global.plan.callerOwns)) ({ plan, allowed } = global);
     }
     if (list && plan) mergeBaggage(list, plan, allowed);
   } catch {
@@ -93,13 +95,21 @@ function globalHop(
   return { plan, allowed };
 }
 
+/**
+ * Two `baggage` headers (ours and the one OpenTelemetry's undici instrumentation appends) become
+ * one list: identical members once (W3C: producers SHOULD avoid duplicate keys), and on an
+ * allowlisted hop the marker exactly once, first (OUT-01).
+ */
 function mergeBaggage(list: unknown[], plan: HopPlan, allowed: boolean): void {
   const ops = flatOps(list);
   const values = ops.values('baggage');
   if (values.length < 2) return;
+  const members = [...new Set(values.flatMap((v) => v.split(',')).map((m) => m.trim()))].filter(
+    (m) => m.length > 0,
+  );
   const key = plan.baggageKey;
   const keepOurs = allowed && !plan.callerOwns && key !== false;
-  ops.set('baggage', keepOurs ? setBaggageMember(values, key, plan.version) : values.join(','));
+  ops.set('baggage', keepOurs ? setBaggageMember(members, key, plan.version) : members.join(','));
 }
 
 function hasRaw(raw: string, name: string): boolean {
