@@ -21,7 +21,9 @@ const APP = join(TEST_DIR, 'app');
 const BUILDS = join(TEST_DIR, 'dist');
 export const NEXT_BIN = join(dirname(require.resolve('next/package.json')), 'dist', 'bin', 'next');
 /** `next build` on two shared cores: generous, but bounded. */
-const BUILD_TIMEOUT_MS = 300_000;
+const BUILD_TIMEOUT_MS = 600_000;
+/** One build at a time: two concurrent builds on two cores take longer than two in a row. */
+const LOCK = join(BUILDS, '.lock');
 
 /** `proxy` = Next 16 `proxy.js` (Node runtime); `middleware` = `middleware.js` (edge runtime). */
 export type Variant = 'proxy' | 'middleware';
@@ -53,6 +55,17 @@ function sourceHash(variant: Variant): string {
 export async function buildApp(
   variant: Variant,
 ): Promise<{ dir: string; cached: boolean; ms: number }> {
+  await acquireLock();
+  try {
+    return await buildLocked(variant);
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
+}
+
+async function buildLocked(
+  variant: Variant,
+): Promise<{ dir: string; cached: boolean; ms: number }> {
   const hash = sourceHash(variant);
   const dir = join(BUILDS, variant);
   const stamp = join(dir, '.graylane-build');
@@ -63,7 +76,6 @@ export async function buildApp(
   )
     return { dir, cached: true, ms: 0 };
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(BUILDS, { recursive: true });
   cpSync(APP, dir, { recursive: true, filter: (src) => !src.includes(`${APP}/.next`) });
   const template = readFileSync(join(dir, 'proxy.template.js'), 'utf8');
   rmSync(join(dir, 'proxy.template.js'));
@@ -74,6 +86,37 @@ export async function buildApp(
     throw new Error(`next build produced no BUILD_ID:\n${log}`);
   writeFileSync(stamp, hash);
   return { dir, cached: false, ms: Date.now() - started };
+}
+
+/** A directory lock with the holder's pid; a lock whose holder is gone is taken over. */
+async function acquireLock(): Promise<void> {
+  mkdirSync(BUILDS, { recursive: true });
+  const deadline = Date.now() + BUILD_TIMEOUT_MS * 2;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      writeFileSync(join(LOCK, 'pid'), String(process.pid));
+      return;
+    } catch {
+      if (!holderAlive()) rmSync(LOCK, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new Error(`next build lock ${LOCK} held too long`);
+      else await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+}
+
+function holderAlive(): boolean {
+  try {
+    const pid = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive but not ours; a missing pid file: the holder is still writing it.
+    return (
+      (err as NodeJS.ErrnoException).code === 'EPERM' ||
+      (err as NodeJS.ErrnoException).code === 'ENOENT'
+    );
+  }
 }
 
 /** The environment every Next process gets: no telemetry, nothing from the network. */

@@ -54,7 +54,7 @@ export function describeNextApp(variant: Variant, runtime: 'nodejs' | 'edge'): v
       down = await startDownstream();
       app = await startNext(built.dir, { GRAY_DOWNSTREAM: down.origin });
       browser = await launch();
-    }, 420_000);
+    }, 1_500_000);
     afterAll(async () => {
       await browser?.close();
       await app?.stop();
