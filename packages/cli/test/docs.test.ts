@@ -50,7 +50,7 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 describe('docs/cli.md examples', () => {
   const all = examples();
   it('has examples for every command', () => {
-    for (const c of ['validate', 'explain', 'sign', 'verify', 'bucket', 'diff', 'render']) {
+    for (const c of ['validate', 'explain', 'sign', 'verify', 'bucket', 'diff', 'render', 'push']) {
       expect(all.some((e) => e.command.startsWith(`graylane ${c}`))).toBe(true);
     }
   });

@@ -2,6 +2,11 @@
  * True for etcd errors retrying cannot fix: wrong credentials or missing permissions
  * (FLT-04; flagd `fatalStatusCodes`). etcd3 error classes do not set `name`, so the constructor
  * name, the gRPC code and the etcd message are all checked.
+ *
+ * @example
+ * ```ts
+ * try { await doc.read(); } catch (err) { if (isEtcdAuthError(err)) console.error('check the credentials'); }
+ * ```
  */
 export function isEtcdAuthError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
