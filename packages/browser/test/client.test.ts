@@ -1,21 +1,8 @@
 // @vitest-environment happy-dom
 import { bucket } from '@graylane/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  initGray as initPage,
-  installFetch,
-  split,
-  withGray,
-  type GrayClient,
-  type GrayOptions,
-} from '../src/index.js';
-import { at, clearCookies, reload } from './page.js';
-
-/** Every init here is a new page view (a reload), so it reads the cookies afresh. */
-function initGray(options: GrayOptions): GrayClient {
-  reload();
-  return initPage(options);
-}
+import { installFetch, split, withGray, type GrayOptions } from '../src/index.js';
+import { at, clearCookies, initOnReload as initGray } from './page.js';
 
 const base: GrayOptions = { versions: ['stable', 'beta'], default: 'stable' };
 

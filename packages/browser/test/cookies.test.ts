@@ -1,21 +1,9 @@
 // @vitest-environment happy-dom
 import Cookies from 'js-cookie';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  initGray as initPage,
-  split,
-  type CookieJarLike,
-  type GrayClient,
-  type GrayOptions,
-} from '../src/index.js';
+import { split, type CookieJarLike, type GrayOptions } from '../src/index.js';
 import { createJsCookieJar, jsCookieJar } from '../src/js-cookie.js';
-import { at, clearCookies, reload } from './page.js';
-
-/** Every init here is a new page view (a reload), so it reads the cookies afresh. */
-function initGray(options: GrayOptions): GrayClient {
-  reload();
-  return initPage(options);
-}
+import { at, clearCookies, initOnReload as initGray } from './page.js';
 
 // The cookie rows (BC, CK, STK-04) against the default jar (js-cookie behind createJsCookieJar),
 // the compatibility export `jsCookieJar` and a jar on a js-cookie instance with extra

@@ -1,3 +1,5 @@
+import { initGray, type GrayClient, type GrayOptions } from '../src/index.js';
+
 // Shared helpers of the happy-dom tests: one test file is one "page", so a test that needs a new
 // page view (a reload) forgets the page's current client, as a navigation would.
 
@@ -16,4 +18,10 @@ export function reload(url?: string): void {
 export function clearCookies(): void {
   for (const pair of document.cookie.split('; ').filter(Boolean))
     document.cookie = `${pair.split('=')[0]}=; Path=/; Max-Age=0`;
+}
+
+/** `initGray` on a new page view (a reload): it reads the cookies afresh. */
+export function initOnReload(options: GrayOptions): GrayClient {
+  reload();
+  return initGray(options);
 }

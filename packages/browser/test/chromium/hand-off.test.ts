@@ -1,7 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type {} from './page-entry.js';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { bundleSdk, chromiumAvailable, launch, serve, type TestServer } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { chromiumAvailable, pageSuite } from './harness.js';
 
 // The server → client hand-off in real Chromium: a server renders the page for a version and
 // says so in `<meta name="graylane-version">` (or `serverVersion`); `initGray` starts on it
@@ -24,37 +23,12 @@ function html(metas: readonly string[], search: string): string {
 }
 
 describe.skipIf(!run)('Chromium: server hand-off and a repeated initGray', () => {
-  let browser: Browser;
-  let sdk: string;
-  let app: TestServer;
-  let context: BrowserContext;
-  let page: Page;
-
-  beforeAll(async () => {
-    [browser, sdk] = await Promise.all([launch(), bundleSdk()]);
-    app = await serve('127.0.0.1', (_req, res, url) => {
-      if (url.pathname === '/sdk.js')
-        return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(sdk);
-      if (url.pathname === '/page') {
-        const metas = url.searchParams.getAll('meta');
-        return void res
-          .writeHead(200, { 'content-type': 'text/html' })
-          .end(html(metas, url.search));
-      }
-      res.writeHead(200).end('ok');
-    });
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-  });
-
-  beforeEach(async () => {
-    await context?.close();
-    context = await browser.newContext();
-    page = await context.newPage();
-    app.seen.length = 0;
+  const suite = pageSuite((_req, res, url) => {
+    if (url.pathname === '/page')
+      return void res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(html(url.searchParams.getAll('meta'), url.search));
+    res.writeHead(200).end('ok');
   });
 
   async function view(query: string): Promise<{
@@ -63,14 +37,18 @@ describe.skipIf(!run)('Chromium: server hand-off and a repeated initGray', () =>
     marker: string | undefined;
     cookie: string | undefined;
   }> {
-    await page.goto(`${app.origin}/page?${query}`);
-    const painted = await page.evaluate(() => document.documentElement.dataset['gray'] ?? '');
-    const exposures = await page.evaluate(
+    await suite.page.goto(`${suite.app.origin}/page?${query}`);
+    const painted = await suite.page.evaluate(() => document.documentElement.dataset['gray'] ?? '');
+    const exposures = await suite.page.evaluate(
       () => (window as unknown as { exposures: string[] }).exposures,
     );
-    await page.evaluate(() => (window as unknown as { firstCall: Promise<unknown> }).firstCall);
-    const first = app.seen.filter((s) => s.path === '/api/first').at(-1);
-    const cookie = (await context.cookies(app.origin)).find((c) => c.name === 'gray')?.value;
+    await suite.page.evaluate(
+      () => (window as unknown as { firstCall: Promise<unknown> }).firstCall,
+    );
+    const first = suite.app.seen.filter((s) => s.path === '/api/first').at(-1);
+    const cookie = (await suite.context.cookies(suite.app.origin)).find(
+      (c) => c.name === 'gray',
+    )?.value;
     return { painted, exposures, marker: first?.marker, cookie };
   }
 
@@ -105,7 +83,7 @@ describe.skipIf(!run)('Chromium: server hand-off and a repeated initGray', () =>
 
   it('StrictMode/HMR: initGray again with equal options → the same client, one exposure; different options → a new default client', async () => {
     await view('meta=beta');
-    const out = await page.evaluate(async () => {
+    const out = await suite.page.evaluate(async () => {
       const g = globalThis.graylane;
       const options = (): Parameters<typeof g.initGray>[0] => ({
         versions: ['stable', 'beta', 'canary'],
@@ -129,7 +107,7 @@ describe.skipIf(!run)('Chromium: server hand-off and a repeated initGray', () =>
       };
     });
     expect(out).toEqual({ same: true, replaced: true, again: ['beta:server', 'canary:server'] });
-    const markers = app.seen
+    const markers = suite.app.seen
       .filter((s) => s.path.startsWith('/api/'))
       .map((s) => [s.path, s.marker]);
     expect(markers).toEqual([

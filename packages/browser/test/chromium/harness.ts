@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
-import { expect } from 'vitest';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 
 /** Debian's chromium; never a downloaded one. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -129,4 +129,41 @@ export async function expectHostCookieBeta(context: BrowserContext, app: string)
   const ttl = (cookie?.expires ?? 0) - Date.now() / 1000;
   expect(ttl).toBeGreaterThan(2_592_000 - 120);
   expect(ttl).toBeLessThanOrEqual(2_592_000 + 1);
+}
+
+/** What {@link pageSuite} hands a test: the app server, and a fresh context and page. */
+export interface PageSuite {
+  readonly app: TestServer;
+  readonly context: BrowserContext;
+  readonly page: Page;
+}
+
+/**
+ * One Chromium, the SDK bundle at `/sdk.js` and an app server on 127.0.0.1 for a describe block;
+ * a fresh context and page (no cookies, no storage) and an empty request log before each test.
+ * Registers its own hooks; read the fields inside tests.
+ */
+export function pageSuite(handle: Handler): PageSuite {
+  let browser: Browser | undefined;
+  let sdk = '';
+  const state = {} as { app: TestServer; context: BrowserContext; page: Page };
+  beforeAll(async () => {
+    [browser, sdk] = await Promise.all([launch(), bundleSdk()]);
+    state.app = await serve('127.0.0.1', (req, res, url) =>
+      url.pathname === '/sdk.js'
+        ? void res.writeHead(200, { 'content-type': 'text/javascript' }).end(sdk)
+        : handle(req, res, url),
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await state.app?.close();
+  });
+  beforeEach(async () => {
+    await state.context?.close();
+    state.context = await (browser as Browser).newContext();
+    state.page = await state.context.newPage();
+    state.app.seen.length = 0;
+  });
+  return state;
 }

@@ -3,13 +3,14 @@ import type {} from './page-entry-js-cookie.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bundleSdk, chromiumAvailable, expectHostCookieBeta, launch, PAGE } from './harness.js';
 
-// The cookie rows with `cookies: jsCookieJar` (@graylane/browser/js-cookie) in real Chromium, on
-// the https origin of RELIABILITY §2 served by Playwright routing (nothing leaves the process).
+// The cookie rows with `cookies: jsCookieJar` (the 0.1 compatibility export of
+// @graylane/browser/js-cookie) in real Chromium, against the default jar (the same js-cookie jar)
+// on the https origin of RELIABILITY §2 served by Playwright routing (nothing leaves the process).
 
 const run = chromiumAvailable();
 const APP = 'https://app.example.com';
 
-describe.skipIf(!run)('Chromium: the js-cookie jar page bundle', () => {
+describe.skipIf(!run)('Chromium: the js-cookie compatibility export and the default jar', () => {
   let browser: Browser;
   let sdk: string;
   let context: BrowserContext;
@@ -67,7 +68,7 @@ describe.skipIf(!run)('Chromium: the js-cookie jar page bundle', () => {
     expect(removed).toEqual({ reason: 'unknown_version', cookie: '' });
   });
 
-  it('the built-in jar in the same page: same cookie, and Max-Age=0 deletes it at once', async () => {
+  it('BC-04 the default jar in the same page: the same cookie, and clearing deletes it at once', async () => {
     const out = await page.evaluate(() => {
       const { initGray } = globalThis.graylaneJsCookie;
       const c = initGray({

@@ -213,7 +213,34 @@ describe.skipIf(!run)('Chromium: RDR redirects off the allowlist', () => {
   const touched = (server: TestServer): unknown[] =>
     server.seen.filter((s) => s.marker !== undefined || s.acrh?.includes('x-gray-id'));
 
-  const rows = (apis: readonly Api[]) =>
+  interface Row {
+    readonly which: Api;
+    readonly from: 'page' | 'api';
+    readonly kind: 'strict' | 'open';
+    readonly status: (typeof STATUSES)[number];
+    readonly method: 'GET' | 'PUT';
+  }
+
+  /** Runs one row and checks what every row shares: it succeeds as a plain request would. */
+  async function runRow({ which, from, kind, status, method }: Row): Promise<Outcome> {
+    const to = `${target(kind).origin}/t`;
+    const body = method === 'PUT' ? 'payload' : undefined;
+    const out = await call(
+      which,
+      method,
+      `${firstHop(from)}/r?c=${status}&to=${encodeURIComponent(to)}`,
+      body,
+    );
+    // What the browser does for a plain request: 303 (and 301/302 for POST only) become GET.
+    const finalMethod = status === 303 ? 'GET' : method;
+    expect(out).toMatchObject({
+      status: 200,
+      body: `third:${finalMethod}:${finalMethod === 'PUT' ? 'payload' : ''}`,
+    });
+    return out;
+  }
+
+  const rows = (apis: readonly Api[]): Row[] =>
     apis.flatMap((which) =>
       (['page', 'api'] as const).flatMap((from) =>
         (['strict', 'open'] as const).flatMap((kind) =>
@@ -226,21 +253,9 @@ describe.skipIf(!run)('Chromium: RDR redirects off the allowlist', () => {
 
   it.each(rows(FETCH_APIS))(
     'RDR-01/03 $which $method $status from $from to the $kind third party: succeeds as a plain request, the third party never sees X-Gray-Id',
-    async ({ which, from, kind, status, method }) => {
-      const to = `${target(kind).origin}/t`;
-      const body = method === 'PUT' ? 'payload' : undefined;
-      const out = await call(
-        which,
-        method,
-        `${firstHop(from)}/r?c=${status}&to=${encodeURIComponent(to)}`,
-        body,
-      );
-      // What the browser does for a plain request: 303 (and 301/302 for POST only) become GET.
-      const finalMethod = status === 303 ? 'GET' : method;
-      expect(out).toMatchObject({
-        status: 200,
-        body: `third:${finalMethod}:${finalMethod === 'PUT' ? 'payload' : ''}`,
-      });
+    async (row) => {
+      const { from, kind, status, method } = row;
+      await runRow(row);
       expect(touched(target(kind))).toEqual([]);
       // The first hop saw the marked request once, then the plain re-send (unless Chromium took
       // a permanent redirect, 301/308, from its cache).
@@ -255,20 +270,9 @@ describe.skipIf(!run)('Chromium: RDR redirects off the allowlist', () => {
 
   it.each(rows(XHR_APIS))(
     'RDR-03 $which $method $status from $from to the $kind third party: succeeds, the caller sees one outcome',
-    async ({ which, from, kind, status, method }) => {
-      const to = `${target(kind).origin}/t`;
-      const body = method === 'PUT' ? 'payload' : undefined;
-      const out = await call(
-        which,
-        method,
-        `${firstHop(from)}/r?c=${status}&to=${encodeURIComponent(to)}`,
-        body,
-      );
-      const finalMethod = status === 303 ? 'GET' : method;
-      expect(out).toMatchObject({
-        status: 200,
-        body: `third:${finalMethod}:${finalMethod === 'PUT' ? 'payload' : ''}`,
-      });
+    async (row) => {
+      const { kind } = row;
+      const out = await runRow(row);
       if (out.events !== undefined) expect(out.events).toBe('rs4:200,load,loadend');
       const actual = target(kind).seen.filter((s) => s.method !== 'OPTIONS');
       if (kind === 'strict') {

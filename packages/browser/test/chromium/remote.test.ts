@@ -1,7 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type {} from './page-entry.js';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { bundleSdk, chromiumAvailable, launch, serve, type TestServer } from './harness.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { chromiumAvailable, pageSuite } from './harness.js';
 
 // @graylane/browser/remote in real Chromium against a real rules endpoint with ETags: the first
 // paint from the server-rendered bootstrap (no request), the cache across reloads, conditional
@@ -36,56 +35,39 @@ interface View {
 }
 
 describe.skipIf(!run)('Chromium: remote rules (/remote)', () => {
-  let browser: Browser;
-  let sdk: string;
-  let app: TestServer;
-  let context: BrowserContext;
-  let page: Page;
   /** What the endpoint serves now: a document (with its ETag) or a status. */
-  let serving: { body: string; etag: string } | { status: number };
+  let serving: { body: string; etag: string } | { status: number } = {
+    body: doc(100),
+    etag: '"v1"',
+  };
   let bootstrap: string | undefined;
-
-  beforeAll(async () => {
-    [browser, sdk] = await Promise.all([launch(), bundleSdk()]);
-    app = await serve('127.0.0.1', (req, res, url) => {
-      if (url.pathname === '/sdk.js')
-        return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(sdk);
-      if (url.pathname === '/rules.json') {
-        if ('status' in serving) return void res.writeHead(serving.status).end('no');
-        if (req.headers['if-none-match'] === serving.etag)
-          return void res.writeHead(304, { etag: serving.etag }).end();
-        return void res
-          .writeHead(200, { 'content-type': 'application/json', etag: serving.etag })
-          .end(serving.body);
-      }
-      const tag =
-        bootstrap === undefined
-          ? ''
-          : `<script type="application/json" id="graylane-rules">${bootstrap}</script>`;
-      res
-        .writeHead(200, { 'content-type': 'text/html' })
-        .end(`<!doctype html><meta charset="utf-8">${tag}<script src="/sdk.js"></script>`);
-    });
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
+  const suite = pageSuite((req, res, url) => {
+    if (url.pathname === '/rules.json') {
+      if ('status' in serving) return void res.writeHead(serving.status).end('no');
+      if (req.headers['if-none-match'] === serving.etag)
+        return void res.writeHead(304, { etag: serving.etag }).end();
+      return void res
+        .writeHead(200, { 'content-type': 'application/json', etag: serving.etag })
+        .end(serving.body);
+    }
+    const tag =
+      bootstrap === undefined
+        ? ''
+        : `<script type="application/json" id="graylane-rules">${bootstrap}</script>`;
+    res
+      .writeHead(200, { 'content-type': 'text/html' })
+      .end(`<!doctype html><meta charset="utf-8">${tag}<script src="/sdk.js"></script>`);
   });
 
-  beforeEach(async () => {
-    await context?.close();
-    context = await browser.newContext();
-    page = await context.newPage();
+  beforeEach(() => {
     serving = { body: doc(100), etag: '"v1"' };
     bootstrap = undefined;
-    app.seen.length = 0;
   });
 
   /** One page view: initGray on the remote rules, then wait for the revalidation to settle. */
   async function view(): Promise<View> {
-    await page.goto(`${app.origin}/page`);
-    return page.evaluate(async () => {
+    await suite.page.goto(`${suite.app.origin}/page`);
+    return suite.page.evaluate(async () => {
       const g = globalThis.graylane;
       const requests = () =>
         performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/rules.json'))
@@ -142,7 +124,7 @@ describe.skipIf(!run)('Chromium: remote rules (/remote)', () => {
   it('I6 revalidation is conditional: If-None-Match with the cached ETag, 304 keeps everything', async () => {
     await view();
     await view();
-    const polls = app.seen.filter((s) => s.path === '/rules.json');
+    const polls = suite.app.seen.filter((s) => s.path === '/rules.json');
     expect(polls).toHaveLength(2);
     expect(polls.map((s) => s.ifNoneMatch)).toEqual([undefined, '"v1"']);
   });
@@ -155,10 +137,10 @@ describe.skipIf(!run)('Chromium: remote rules (/remote)', () => {
     'I5 %s from the endpoint: the last good document stays, on this and the next page view',
     async (_id, body) => {
       await view();
-      await context.clearCookies();
+      await suite.context.clearCookies();
       serving = { body, etag: '"bad"' };
       expect(await view()).toMatchObject({ version: 'beta', reason: 'weight' });
-      await context.clearCookies();
+      await suite.context.clearCookies();
       expect(await view()).toMatchObject({ version: 'beta', reason: 'weight' });
     },
   );
