@@ -110,8 +110,18 @@ describe('I1 the engine never rejects, whatever the request', () => {
 });
 
 describe('counters (I2)', () => {
-  it('decisions and ignored markers are counted with closed labels', async () => {
-    const gray = createGraylane({ config });
+  it('decisions and ignored markers are counted with closed labels, and forwarded to the hook', async () => {
+    const heard: string[] = [];
+    const gray = createGraylane({
+      config,
+      counters: {
+        decision: (version, reason) => heard.push(`${version}/${reason}`),
+        invalidMarker: (source, reason) => {
+          heard.push(`${source}!${reason}`);
+          throw new Error('a broken hook');
+        },
+      },
+    });
     await gray.decide(new Request('http://x.test/', { headers: { 'x-gray-id': 'beta' } }));
     await gray.decide(
       new Request('http://x.test/', { headers: { 'x-gray-id': 'gamma', cookie: 'gray=canary' } }),
@@ -127,6 +137,13 @@ describe('counters (I2)', () => {
     expect(new Set(stats.invalidMarkers.map((r) => r.source))).toEqual(new Set(['header']));
     expect(stats.invalidMarkers.reduce((n, r) => n + r.count, 0)).toBe(2);
     for (const row of stats.decisions) expect(VERSIONS).toContain(row.version);
+    expect(heard).toEqual([
+      'beta/header',
+      'header!unknown',
+      'canary/cookie',
+      'header!charset',
+      'stable/invalid_marker',
+    ]);
   });
 });
 

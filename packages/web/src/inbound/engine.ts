@@ -3,6 +3,7 @@ import {
   fromFetchRequest,
   type ConfigStore,
   type Decision,
+  type InboundCounters,
   type InboundOptions,
   type InboundOutcome,
   type RegexEngine,
@@ -28,6 +29,11 @@ export interface WebGraylaneOptions extends InboundOptions<Request> {
    * E.g. `(req) => req.headers.get('cf-connecting-ip') ?? undefined` behind Cloudflare.
    */
   readonly remoteAddress?: ((request: Request) => string | undefined) | undefined;
+  /**
+   * Metrics hook: every decision and every ignored marker, as they are counted (forward them to
+   * OpenTelemetry, Workers Analytics Engine, …). Errors are caught. `stats()` counts either way.
+   */
+  readonly counters?: InboundCounters | undefined;
 }
 
 /** Per-request platform hooks. */
@@ -98,7 +104,7 @@ export interface WebGraylane {
  * ```
  */
 export function createGraylane(options: WebGraylaneOptions): WebGraylane {
-  const counters = new DecisionCounters();
+  const counters = new DecisionCounters(options.counters);
   const engine = createInboundEngine<Request>(options, {
     randomId: () => crypto.randomUUID(),
     counters,

@@ -1,4 +1,10 @@
-import type { DecisionReason, DecisionSource, MarkerRejection, MarkerSource } from '@graylane/core';
+import type {
+  DecisionReason,
+  DecisionSource,
+  InboundCounters,
+  MarkerRejection,
+  MarkerSource,
+} from '@graylane/core';
 import { outboundStats, type OutboundResult } from './outbound.js';
 
 /** An in-process snapshot of one engine's counters. Labels come from closed sets only (I2). */
@@ -20,10 +26,10 @@ export interface WebGraylaneStats {
 
 /**
  * @internal Per-engine decision counters (core's `InboundCounters`). Keys are built from closed
- * vocabularies and config versions, so cardinality is bounded (I2). `onCount` lets a platform
- * forward the same increments to its metrics system.
+ * vocabularies and config versions, so cardinality is bounded (I2). `forward` receives the same
+ * increments (the app's metrics hook); its errors are swallowed.
  */
-export class DecisionCounters {
+export class DecisionCounters implements InboundCounters {
   private readonly decisions = new Map<
     string,
     { version: string; reason: DecisionReason; source: DecisionSource; count: number }
@@ -33,11 +39,14 @@ export class DecisionCounters {
     { source: MarkerSource; reason: MarkerRejection; count: number }
   >();
 
+  constructor(private readonly forward?: InboundCounters | undefined) {}
+
   decision(version: string, reason: DecisionReason, source: DecisionSource): void {
     const key = `${version}\u0000${reason}\u0000${source}`;
     const row = this.decisions.get(key);
     if (row) row.count++;
     else this.decisions.set(key, { version, reason, source, count: 1 });
+    this.tell(() => this.forward?.decision(version, reason, source));
   }
 
   invalidMarker(source: MarkerSource, reason: MarkerRejection): void {
@@ -45,6 +54,15 @@ export class DecisionCounters {
     const row = this.invalid.get(key);
     if (row) row.count++;
     else this.invalid.set(key, { source, reason, count: 1 });
+    this.tell(() => this.forward?.invalidMarker(source, reason));
+  }
+
+  private tell(fn: () => void): void {
+    try {
+      fn();
+    } catch {
+      // A metrics hook never breaks a request (I1).
+    }
   }
 
   snapshot(): WebGraylaneStats {
