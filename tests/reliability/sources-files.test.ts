@@ -69,60 +69,51 @@ interface Layout {
   edit(id: string): void;
 }
 
+/**
+ * A plain `conf/rules.json` whose directory `replace` swaps for a new one; `fill(at)` writes the
+ * new document into a directory, at the moment the row chooses.
+ */
+function plainDir(replace: (dir: string, conf: string, fill: (at: string) => void) => void) {
+  return (dir: string): Layout => {
+    const conf = join(dir, 'conf');
+    const write = (at: string, id: string) => writeFileSync(join(at, 'rules.json'), doc(id));
+    mkdirSync(conf);
+    write(conf, 'v1');
+    return {
+      path: join(conf, 'rules.json'),
+      swap: (id) => replace(dir, conf, (at) => write(at, id)),
+      edit: (id) => write(conf, id),
+    };
+  };
+}
+
 /** SRC-02 rows: ways the directory holding the file is replaced under a running source. */
 const SWAPS: readonly [string, (dir: string) => Layout][] = [
   [
     'directory removed (rm -rf) and recreated',
-    (dir) => {
-      const conf = join(dir, 'conf');
+    plainDir((_dir, conf, fill) => {
+      rmSync(conf, { recursive: true });
       mkdirSync(conf);
-      writeFileSync(join(conf, 'rules.json'), doc('v1'));
-      return {
-        path: join(conf, 'rules.json'),
-        swap(id) {
-          rmSync(conf, { recursive: true });
-          mkdirSync(conf);
-          writeFileSync(join(conf, 'rules.json'), doc(id));
-        },
-        edit: (id) => writeFileSync(join(conf, 'rules.json'), doc(id)),
-      };
-    },
+      fill(conf);
+    }),
   ],
   [
     'directory renamed away and a new one created in its place',
-    (dir) => {
-      const conf = join(dir, 'conf');
+    plainDir((dir, conf, fill) => {
+      renameSync(conf, join(dir, 'conf.old'));
       mkdirSync(conf);
-      writeFileSync(join(conf, 'rules.json'), doc('v1'));
-      return {
-        path: join(conf, 'rules.json'),
-        swap(id) {
-          renameSync(conf, join(dir, 'conf.old'));
-          mkdirSync(conf);
-          writeFileSync(join(conf, 'rules.json'), doc(id));
-        },
-        edit: (id) => writeFileSync(join(conf, 'rules.json'), doc(id)),
-      };
-    },
+      fill(conf);
+    }),
   ],
   [
     'directory recreated by a tool that writes the new tree first and renames it over (mv -T)',
-    (dir) => {
-      const conf = join(dir, 'conf');
-      mkdirSync(conf);
-      writeFileSync(join(conf, 'rules.json'), doc('v1'));
-      return {
-        path: join(conf, 'rules.json'),
-        swap(id) {
-          const next = join(dir, 'conf.next');
-          mkdirSync(next);
-          writeFileSync(join(next, 'rules.json'), doc(id));
-          rmSync(conf, { recursive: true });
-          execFileSync('mv', ['-T', next, conf]);
-        },
-        edit: (id) => writeFileSync(join(conf, 'rules.json'), doc(id)),
-      };
-    },
+    plainDir((dir, conf, fill) => {
+      const next = join(dir, 'conf.next');
+      mkdirSync(next);
+      fill(next);
+      rmSync(conf, { recursive: true });
+      execFileSync('mv', ['-T', next, conf]);
+    }),
   ],
   [
     'symlinked directory swapped with ln -sfn',
