@@ -1,9 +1,11 @@
-import { Queue, type ConnectionOptions } from 'bullmq';
+import { getGrayVersion, runWithGray } from '@graylane/node';
+import { Job, Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createMessageLanes } from '../dist/index.js';
 import { createBullLanes } from '../dist/bullmq.js';
 import { openCases } from './adversarial.js';
 import { startRedis } from './brokers/redis.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG } from './helpers.js';
 import { laneSuite, type BrokerDriver } from './lane-suite.js';
 
@@ -65,4 +67,42 @@ laneSuite(async () => {
       await server.stop();
     },
   };
+});
+
+describe('MQ-07 BullMQ semantics stay BullMQ’s own', () => {
+  let server: Awaited<ReturnType<typeof startRedis>>;
+  let redis: Redis;
+  beforeAll(async () => {
+    server = await startRedis();
+    redis = new Redis(server.port, '127.0.0.1');
+  }, 30_000);
+  afterAll(async () => {
+    await redis?.quit();
+    await server?.stop();
+  });
+
+  it('MQ-07 a throwing processor fails the job with its own error, retries per attempts, then completes', async () => {
+    const connection = { host: '127.0.0.1', port: server.port };
+    const lanes = createMessageLanes({ config: CONFIG });
+    const router = createBullLanes({ lanes, name: 'mq07', connection, redis });
+    const attempts: string[] = [];
+    const w = router.worker('stable', async (job) => {
+      attempts.push(getGrayVersion());
+      if (job.attemptsMade === 0) throw new Error('first attempt fails');
+      return 'done';
+    });
+    const events = new QueueEvents('mq07', { connection });
+    await events.waitUntilReady();
+    const job = await runWithGray('beta', () => router.add('j', { n: 1 }, { attempts: 2 }));
+    await expect(job.waitUntilFinished(events, 20_000)).resolves.toBe('done');
+    const reader = new Queue('mq07', { connection });
+    const done = await Job.fromId(reader, job.id as string);
+    await reader.close();
+    expect(done?.attemptsMade).toBe(2);
+    expect((done?.stacktrace ?? []).join('\n')).toMatch(/first attempt fails/);
+    expect(attempts).toEqual(['beta', 'beta']);
+    await events.close();
+    await w.close();
+    await router.close();
+  });
 });
