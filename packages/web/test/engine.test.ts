@@ -212,6 +212,27 @@ describe('writing back', () => {
   });
 });
 
+describe('GW-03 two instances with different trust modes', () => {
+  it('a signed instance never reuses what an open gateway decided and forwarded', async () => {
+    const open = createGraylane({ config });
+    const signed = createGraylane({
+      config,
+      trust: 'signed',
+      keys: { k1: 'k1-secret-key-material-32-bytes!' },
+    });
+    const client = new Request('http://x.test/?gray=beta', { headers: { cookie: 'gray=canary' } });
+    const outer = await open.decide(client);
+    expect(outer.decision).toMatchObject({ version: 'canary', source: 'cookie' });
+    const inner = await signed.decide(open.forwardRequest(client, outer));
+    // The forwarded `x-gray-id: canary` is a bare label: signed mode treats it as untrusted.
+    expect(inner.decision.source).not.toBe('header');
+    expect(inner.decision.version).toBe('stable');
+    expect(signed.stats().invalidMarkers).toEqual(
+      expect.arrayContaining([expect.objectContaining({ source: 'header', reason: 'untrusted' })]),
+    );
+  });
+});
+
 describe('I7 lanes with an AsyncLocalStorage', () => {
   it('LD-04 concurrent requests each see their own lane across awaits and timers', async () => {
     const gray = createGraylane({ config });

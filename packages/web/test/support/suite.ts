@@ -309,6 +309,18 @@ export function describeRuntime(
       }
     });
 
+    it('I7 concurrent requests with different markers each carry their own lane downstream', async () => {
+      const path = rt.als ? '/open/call-als' : '/open/call';
+      const results = await Promise.all(
+        Array.from({ length: 60 }, async (_, i) => {
+          const want = (['stable', 'beta', 'canary'] as const)[i % 3] as string;
+          const body = await json<{ downstream: Json }>(path, { 'x-gray-id': want });
+          return [want, body.downstream.marker, body.downstream.lane];
+        }),
+      );
+      for (const [want, marker, lane] of results) expect([marker, lane]).toEqual([want, want]);
+    });
+
     it.each([301, 302, 303, 307, 308])(
       'RDR-01 a %i from an allowlisted host to another carries no marker',
       async (status) => {
