@@ -51,9 +51,9 @@ export function judgeDispatch<O extends HopDispatchOptions>(
   plan: HopPlan,
   options: O,
   count = true,
+  list: string[] = toFlatList(options.headers),
 ): O {
   try {
-    const list = toFlatList(options.headers);
     applyHop(
       plan,
       judgeHop(plan, undiciTarget(options.origin, options.path), count),

@@ -51,14 +51,16 @@ export function grayInterceptor(options?: OutboundOptions) {
       if (currentStore() === undefined) return dispatch(opts, handler);
       let bound = handler;
       let plan;
+      let list: string[] = [];
       try {
         if (typeof handler === 'object' && handler !== null) bound = bindHandler(handler);
-        plan = planCall(allow, flatAccess(toFlatList(opts.headers)));
+        list = toFlatList(opts.headers);
+        plan = planCall(allow, flatAccess(list));
       } catch {
         plan = undefined;
       }
       if (plan === undefined) return dispatch(opts, bound);
-      const judged = judgeDispatch(plan, opts);
+      const judged = judgeDispatch(plan, opts, true, list);
       return runNoted(plan, () => dispatch(judged, bound));
     };
   };
