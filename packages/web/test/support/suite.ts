@@ -370,7 +370,8 @@ export function describeRuntime(
       });
       const notModified = down.rules.notModified;
       expect(await json('/http/refresh')).toMatchObject({ version: 2, status: { state: 'ready' } });
-      expect(down.rules.notModified).toBe(notModified + 1);
+      // ≥ 1: a background refresh kicked by the previous request may have revalidated too.
+      expect(down.rules.notModified).toBeGreaterThan(notModified);
       down.rules.status = 500;
       expect(await json('/http/refresh')).toMatchObject({ version: 2, status: { state: 'stale' } });
       expect((await json<Decided>('/http/decide')).decision.version).toBe('beta');
