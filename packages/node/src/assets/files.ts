@@ -3,8 +3,12 @@ import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises
 import { join, sep } from 'node:path';
 import { VERSION_PATTERN } from '@graylane/core';
 
-/** Most version folders looked through for a content-hashed file missing from the own lane. */
-export const MAX_LANES_SEARCHED = 32;
+/**
+ * Most version folders looked through for a content-hashed file missing from the own lane: a
+ * request for a hashed name that exists nowhere costs at most this many extra lookups (a site
+ * ships a handful of versions at a time).
+ */
+export const MAX_LANES_SEARCHED = 16;
 
 /** An open regular file inside a lane folder. The caller closes `handle`. */
 export interface LaneFile {
