@@ -1,11 +1,10 @@
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NGINX, startNginx, stopAllNginx, type Nginx } from './nginx-harness.js';
 
 /**
  * `graylane render nginx` output, run for real: Debian nginx on loopback in front of two
@@ -13,13 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * upstream was told, so the two can never disagree (issue 15: route and forward the same
  * validated marker, or none), for the cookie names the browser writes (`__Host-gray` first).
  */
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const CONFIG = fileURLToPath(new URL('../examples/rules.json', import.meta.url));
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
-if (!NGINX && process.env['CI'] === 'true')
-  throw new Error('nginx is required under CI (apt-get install nginx)');
-if (!NGINX)
-  console.warn('[graylane] nginx not found: skipping render-nginx tests (apt-get install nginx)');
 
 /** A syntactically valid signed token for `version` (nginx cannot verify it; the upstream does). */
 const token = (version: string, sig = 'A'.repeat(43)) => `${version}.1900000000.qa.${sig}`;
@@ -37,76 +30,6 @@ function upstream(version: string): Promise<number> {
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
   );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-interface Nginx {
-  readonly port: number;
-  readonly dir: string;
-  stop(): void;
-}
-const running: Nginx[] = [];
-
-/** Renders with `extra` args, starts nginx on a free port, waits until it answers. */
-async function startNginx(
-  extra: string[],
-  ports: { stable: number; beta: number },
-): Promise<Nginx> {
-  for (let attempt = 0; ; attempt++) {
-    const dir = mkdtempSync(join(tmpdir(), 'graylane-nginx-'));
-    mkdirSync(join(dir, 'logs'));
-    const port = await freePort();
-    const snippet = execFileSync(
-      process.execPath,
-      [
-        BIN,
-        'render',
-        'nginx',
-        CONFIG,
-        '--upstream',
-        `stable=127.0.0.1:${ports.stable}`,
-        '--upstream',
-        `beta=127.0.0.1:${ports.beta}`,
-        '--listen',
-        `127.0.0.1:${port}`,
-        ...extra,
-      ],
-      { encoding: 'utf8' },
-    );
-    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
-      .map((t) => `${t}_temp_path ${dir};`)
-      .join(' ');
-    writeFileSync(
-      join(dir, 'nginx.conf'),
-      `pid ${dir}/nginx.pid; error_log ${dir}/logs/error.log; daemon off; events {} http { access_log off; ${temp}\n${snippet}\n}\n`,
-    );
-    const proc: ChildProcess = spawn(NGINX as string, ['-p', dir, '-c', join(dir, 'nginx.conf')], {
-      stdio: 'ignore',
-    });
-    const nginx = { port, dir, stop: () => proc.kill('SIGTERM') };
-    for (let i = 0; i < 300 && proc.exitCode === null; i++) {
-      try {
-        await fetch(`http://127.0.0.1:${port}/`);
-        running.push(nginx);
-        return nginx;
-      } catch {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    proc.kill('SIGKILL');
-    const log = readFileSync(join(dir, 'logs', 'error.log'), 'utf8');
-    // The free port may have been taken by another worker between the probe and nginx's bind.
-    if (attempt < 2 && /in use/.test(log)) continue;
-    throw new Error(`nginx did not come up: ${log}`);
-  }
 }
 
 async function get(nginx: Nginx, headers: Record<string, string>) {
@@ -234,14 +157,18 @@ describe.skipIf(!NGINX)(
     let signed: Nginx;
     beforeAll(async () => {
       const ports = { stable: await upstream('stable'), beta: await upstream('beta') };
-      open = await startNginx([], ports);
-      signed = await startNginx(['--trust', 'signed'], ports);
+      const args = [
+        CONFIG,
+        '--upstream',
+        `stable=127.0.0.1:${ports.stable}`,
+        '--upstream',
+        `beta=127.0.0.1:${ports.beta}`,
+      ];
+      open = await startNginx(args);
+      signed = await startNginx([...args, '--trust', 'signed']);
     }, 60_000);
     afterAll(async () => {
-      for (const n of running) {
-        n.stop();
-        rmSync(n.dir, { recursive: true, force: true });
-      }
+      stopAllNginx();
       await Promise.all(upstreams.map((s) => new Promise((r) => s.close(r))));
     });
 

@@ -21,7 +21,10 @@ Options:
   --cookie gray                  cookie base name (__Host-<name> is read first)
   --trust open|signed            open: markers are version labels (default);
                                  signed: markers are signed tokens, routed on their version
-  --format yaml|json             envoy output format (default yaml)`;
+  --format yaml|json             envoy output format (default yaml)
+  --assets ROOT                  nginx: serve front-end asset lanes from ROOT/<version>/
+                                 (a version without a build gets the default's), with
+                                 <meta name="graylane-version"> injected into the HTML`;
 
 const HOST_PORT = /^[A-Za-z0-9.:[\]-]+$/;
 
@@ -35,6 +38,7 @@ export async function render(args: readonly string[], run: Run): Promise<number>
       cookie: { type: 'string' },
       trust: { type: 'string' },
       format: { type: 'string' },
+      assets: { type: 'string' },
     },
     renderHelp,
   );
@@ -47,6 +51,13 @@ export async function render(args: readonly string[], run: Run): Promise<number>
   const format = values.format ?? 'yaml';
   if (format !== 'yaml' && format !== 'json')
     throw new CliError(`--format expects yaml or json, got ${JSON.stringify(format)}`);
+  const assets = values.assets?.replace(/\/+$/, '');
+  if (assets !== undefined && target !== 'nginx')
+    throw new CliError('--assets is for render nginx (Envoy does not serve files)');
+  if (assets !== undefined && !/^\/[A-Za-z0-9._/-]*$/.test(assets))
+    throw new CliError(
+      `--assets expects an absolute path of letters, digits and . _ - /, got ${JSON.stringify(values.assets)}`,
+    );
   const config = await requireConfig(location as string, run);
   const upstreams = new Map<string, string>();
   for (const u of values.upstream ?? []) {
@@ -75,6 +86,6 @@ export async function render(args: readonly string[], run: Run): Promise<number>
     listen,
     source: location === '-' ? '-' : (location as string).replace(/\/\/[^@/]*@/, '//'),
   };
-  run.out(target === 'nginx' ? renderNginx(plan) : renderEnvoy(plan, format));
+  run.out(target === 'nginx' ? renderNginx(plan, assets) : renderEnvoy(plan, format));
   return 0;
 }

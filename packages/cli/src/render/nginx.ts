@@ -1,3 +1,4 @@
+import { assetServer } from './assets.js';
 import { labels, markerValue, precedenceNote, upstreamName, type RenderPlan } from './plan.js';
 
 /** nginx variable of a request header: lower-case, dashes to underscores. */
@@ -25,8 +26,11 @@ function cookieMap(name: string, slot: number, value: string): string[] {
   ];
 }
 
-/** The nginx routing snippet: maps, upstreams and a server block. */
-export function renderNginx(plan: RenderPlan): string {
+/**
+ * The nginx routing snippet: maps, upstreams and a server block that proxies by lane — or, with
+ * `assetsRoot`, serves front-end asset lanes from `<root>/<version>/`.
+ */
+export function renderNginx(plan: RenderPlan, assetsRoot?: string): string {
   const { config, header, cookies, trust } = plan;
   const value = markerValue(plan);
   const slots = cookies.map((_c, i) => i + 1);
@@ -68,6 +72,7 @@ export function renderNginx(plan: RenderPlan): string {
       '}',
     );
   }
+  if (assetsRoot !== undefined) return [...lines, ...assetServer(plan, assetsRoot)].join('\n');
   const forward = trust === 'open' ? '$graylane_version' : '$graylane_marker';
   lines.push(
     'server {',
