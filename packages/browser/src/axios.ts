@@ -106,9 +106,10 @@ export function attachGray(
     function grayError(error: AxiosError) {
       const config = error?.config as Config | undefined;
       const sent = config?.[SENT];
-      if (sent && error.response === undefined) {
+      // A network failure of a marked request (not a cancel or a timeout: those are the caller's).
+      if (sent && error.code === 'ERR_NETWORK') {
         warnPreflight(clientOr(options.client), sent.url, error);
-        if (sent.replay && error.code === 'ERR_NETWORK') return plain(config, sent);
+        if (sent.replay) return plain(config, sent);
       }
       return Promise.reject(error);
     },

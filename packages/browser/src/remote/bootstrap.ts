@@ -36,5 +36,7 @@ export function readCache(key: string | false): Cached | undefined {
 
 /** @internal Remembers a document that passed validation, with its ETag. */
 export function writeCache(key: string | false, doc: string, etag: string | undefined): void {
-  if (key !== false) storage.set(key, JSON.stringify({ doc, etag }));
+  const value = JSON.stringify({ doc, etag });
+  // Up to 1 MiB: write only what changed, not on every page view.
+  if (key !== false && storage.get(key) !== value) storage.set(key, value);
 }
