@@ -5,6 +5,7 @@ import {
   createGraylane,
   getGrayVersion,
   provideAsyncLocalStorage,
+  signMarker,
   tryGetGrayVersion,
 } from '@graylane/web';
 import { describe, expect, it } from 'vitest';
@@ -209,6 +210,71 @@ describe('writing back', () => {
     expect(upstream.headers.get('baggage')).toBe('gray=canary');
     expect(upstream.headers.get('cookie')).toBeNull();
     expect(await upstream.text()).toBe('payload');
+  });
+});
+
+describe('what gets persisted', () => {
+  const K = { k2: 'k2-secret-key-material-32-bytes!', k1: 'k1-secret-key-material-32-bytes!' };
+  const versionCookies = (cookies: readonly string[]) =>
+    cookies.filter((c) => c.startsWith('gray='));
+
+  it.each([
+    ['query', (t: string) => new Request(`http://x.test/?gray=${t}`)],
+    [
+      'baggage',
+      (t: string) => new Request('http://x.test/', { headers: { baggage: `gray=${t}` } }),
+    ],
+    [
+      'query, after a rejected cookie',
+      (t: string) => new Request(`http://x.test/?gray=${t}`, { headers: { cookie: 'gray=junk' } }),
+    ],
+    [
+      'baggage, after a rejected cookie',
+      (t: string) =>
+        new Request('http://x.test/', { headers: { cookie: 'gray=junk', baggage: `gray=${t}` } }),
+    ],
+    [
+      'header, after a rejected cookie',
+      (t: string) =>
+        new Request('http://x.test/', { headers: { cookie: 'gray=x.1.k1.y', 'x-gray-id': t } }),
+    ],
+  ])(
+    'STK-01 signed mode: a token by %s is never minted into a sticky cookie',
+    async (_how, request) => {
+      const gray = createGraylane({ config, trust: 'signed', keys: K, sticky: true });
+      const token = await signMarker('beta', { key: K.k1, kid: 'k1', ttlSeconds: 600 });
+      const outcome = await gray.decide(request(token));
+      expect(outcome.decision.version).toBe('beta');
+      expect(versionCookies(outcome.setCookies)).toEqual([]);
+    },
+  );
+
+  it.each([
+    ['query', new Request('http://x.test/?gray=beta', { headers: { cookie: 'gray=junk' } })],
+    [
+      'baggage',
+      new Request('http://x.test/', { headers: { cookie: 'gray=junk', baggage: 'gray=beta' } }),
+    ],
+    ['header', new Request('http://x.test/', { headers: { 'x-gray-id': 'beta' } })],
+  ])(
+    'STK-02 open mode: a %s marker is never persisted, even after a rejected cookie',
+    async (_how, request) => {
+      const gray = createGraylane({ config, sticky: true });
+      const outcome = await gray.decide(request);
+      expect(outcome.decision.version).toBe('beta');
+      expect(versionCookies(outcome.setCookies)).toEqual([]);
+    },
+  );
+
+  it('PREC-03 a rejected cookie with no other marker is rewritten with the decided version', async () => {
+    const gray = createGraylane({ config, sticky: true });
+    const outcome = await gray.decide(
+      new Request('http://x.test/?team=qa', { headers: { cookie: 'gray=gamma' } }),
+    );
+    expect(outcome.decision).toMatchObject({ version: 'canary', ruleId: 'q' });
+    expect(versionCookies(outcome.setCookies)).toEqual([
+      'gray=canary; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly',
+    ]);
   });
 });
 
