@@ -12,6 +12,12 @@ export const BROWSER_OPTIONS: GrayOptions = {
   versions: [...VERSIONS],
   default: 'stable',
   override: true,
+  // Exposure, as an analytics event (a GTM-style dataLayer): once per page view, even though
+  // StrictMode renders and mounts everything twice.
+  onAssign: (version, reason) => {
+    const page = globalThis as { dataLayer?: unknown[] };
+    (page.dataLayer ??= []).push({ event: 'gray_exposure', version, reason });
+  },
 };
 
 /** The server's rules: half of new visitors get beta, bucketed on a visitor-id cookie. */

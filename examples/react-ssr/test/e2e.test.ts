@@ -42,6 +42,8 @@ interface Visit {
   readonly apiGateway: string | undefined;
   readonly apiCatalog: string | undefined;
   readonly complaints: readonly string[];
+  /** `onAssign` calls in this page view (the app pushes each to `dataLayer`). */
+  readonly exposures: readonly { version: string; reason: string }[];
 }
 
 const HYDRATION = /hydrat|mismatch|did not match|Minified React error #(418|423|425)/i;
@@ -110,6 +112,11 @@ async function visit(
     const html = (await doc?.text()) ?? '';
     const js = await bundle;
     await page.waitForSelector('html[data-hydrated="true"]', { timeout: 15_000 });
+    const exposures = await page.evaluate(() =>
+      ((globalThis as { dataLayer?: { event: string }[] }).dataLayer ?? []).filter(
+        (e) => e.event === 'gray_exposure',
+      ),
+    );
     const api = page.waitForRequest((r) => r.url().endsWith('/api/hello'));
     await page.click('#call');
     const apiRequest = await api;
@@ -131,6 +138,7 @@ async function visit(
       apiGateway: body.gateway?.version,
       apiCatalog: body.catalog?.version,
       complaints,
+      exposures: exposures as unknown as Visit['exposures'],
     };
   } finally {
     page.off('console', onConsole);
@@ -144,9 +152,10 @@ function laneOf(id: string): Lane {
   return bucket('half-beta', id) < 5000 ? 'beta' : 'stable';
 }
 
-/** One lane for everything, and no hydration complaint. */
+/** One lane for everything, one exposure (StrictMode renders twice), no hydration complaint. */
 function expectOneLane(v: Visit, lane: Lane): void {
   expect(v.complaints).toEqual([]);
+  expect(v.exposures.map((e) => e.version)).toEqual([lane]);
   expect({
     htmlBuild: v.htmlBuild,
     meta: v.meta,
