@@ -43,5 +43,5 @@ export function readPairs(
  * limits must still find its assignment (STK-04). Only the named pairs are looked at (CK-05).
  */
 export function scanCookies(name: string): string | undefined {
-  return readPairs(document.cookie, ';', name, Infinity);
+  return typeof document == 'object' ? readPairs(document.cookie, ';', name, Infinity) : undefined;
 }

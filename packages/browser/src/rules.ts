@@ -1,5 +1,6 @@
 import { decide, readCookie, readQueryParam } from '@graylane/core';
 import type { GrayConfig, GrayRequest } from '@graylane/core';
+import { hasPage } from './env.js';
 import type { GrayRules } from './options.js';
 import { keyed } from './same-options.js';
 
@@ -27,6 +28,8 @@ export function rulesFromConfig(
   options: RulesFromConfigOptions = {},
 ): GrayRules {
   const rules: GrayRules = ({ anonymousId }) => {
+    // The page is the request; without one (SSR) there is nothing to match.
+    if (!hasPage()) return undefined;
     const attrs = options.attributes?.();
     const request: GrayRequest = {
       method: 'GET',

@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import * as browser from '@graylane/browser';
 import { attachGray } from '@graylane/browser/axios';
+import { parseConfig } from '@graylane/core';
 
 // SSR safety, against the BUILT package (dist): importing and calling anything without
 // `document` / `location` / `window` never throws and touches nothing global. Plain Node (this
@@ -112,6 +113,36 @@ describe('SSR: the inert client in plain Node (built package)', () => {
     expect(Object.keys(res.data as object).map((k) => k.toLowerCase())).not.toContain('x-gray-id');
   });
 
+  it('every other export, called without a page, never throws', async () => {
+    const jar = browser.createJsCookieJar({ set: () => undefined, remove: () => undefined });
+    const attrs = { path: '/', sameSite: 'Lax', secure: false, maxAge: 60 } as const;
+    expect(jar.get('gray')).toBeUndefined();
+    expect(() => jar.set('gray', 'beta', attrs)).not.toThrow();
+    const { jsCookieJar } = await import('@graylane/browser/js-cookie');
+    expect(jsCookieJar.get('gray')).toBeUndefined();
+    expect(() => jsCookieJar.remove('gray', attrs)).not.toThrow();
+    const context = { anonymousId: 'a'.repeat(32), defaultVersion: 'stable' };
+    const config = parseConfig({
+      versions,
+      default: 'stable',
+      rules: [{ id: 'all', version: 'beta' }],
+    });
+    expect(browser.rulesFromConfig(config)(context)).toBeUndefined();
+    expect(browser.split({ beta: 100 })(context)).toEqual({ version: 'beta', reason: 'weight' });
+    const { createRemoteRules } = await import('@graylane/browser/remote');
+    const remote = createRemoteRules({
+      url: '/rules.json',
+      initial: config.document,
+      refreshMs: 0,
+      retries: 0,
+    });
+    expect(remote.rules(context)).toBeUndefined();
+    const inert = browser.initGray({ versions, default: 'stable', rules: remote.rules });
+    remote.start(inert)();
+    await expect(remote.refresh()).resolves.toBeUndefined();
+    expect(inert.getGrayVersion()).toBe('stable');
+  });
+
   it('configuration mistakes still throw on the server, the same as in the page', () => {
     expect(() => browser.initGray({ versions, default: 'gamma' })).toThrow(/\[graylane\]/);
     expect(() => browser.initGray({ versions, default: 'stable', allow: [/evil/] })).toThrow(
@@ -185,6 +216,7 @@ describe('SSR in the Edge Runtime VM (no DOM, Web primitives only)', () => {
     const entry = `
       import * as b from '@graylane/browser';
       import { attachGray } from '@graylane/browser/axios';
+import { parseConfig } from '@graylane/core';
       const seen = [];
       const fake = async (input, init) => { seen.push(new Headers(init?.headers).get('x-gray-id')); return new Response('ok'); };
       globalThis.__run = async () => {
