@@ -23,10 +23,12 @@ describe('backup file', () => {
     });
     const t0 = performance.now();
     const handle = startSources(store, [source], { backup: { path }, meter: false, logger });
-    // FLT-01 target: served < 100 ms after listen. startSources returns synchronously without
-    // waiting on the (unreachable) source; the bound has headroom for a loaded 2-core CI worker,
-    // while waiting on the source would take its 10 s start timeout.
-    expect(performance.now() - t0).toBeLessThan(250);
+    // FLT-01 target: served < 100 ms after listen. startSources returns before the source's first
+    // attempt settled (state `starting`), serving the embedded default. The time bound is loose
+    // (first-fetch module loading on a loaded 2-core worker has taken 0.5 s); the state is the proof.
+    const returnedMs = performance.now() - t0;
+    expect(handle.status().state).toBe('starting');
+    expect(returnedMs).toBeLessThan(2_000);
     expect(store.get().config.default).toBe('stable'); // the embedded default, not a wait
     const status = await handle.ready;
     expect(performance.now() - t0).toBeLessThan(10_000); // error event ≤ 10 s
@@ -118,6 +120,8 @@ for (let i = 0; ; i++) await writeFileAtomic(path, i % 2 ? B : A);
   /** 100 kills, bounded in time: node start-up dominates and the 2-core CI box is shared. */
   const KILLS = 100;
   const BUDGET_MS = 12_000;
+  /** At least this many kills whatever the budget: a loaded machine takes longer, never fewer. */
+  const MIN_KILLS = 10;
   it('FLT-14 up to 100 kills mid-write: the file is always old-complete or new-complete, never torn', async () => {
     const path = join(work.dir, 'backup.json');
     const sizes = { A: 200_000, B: 300_000 };
@@ -125,7 +129,7 @@ for (let i = 0; ; i++) await writeFileAtomic(path, i % 2 ? B : A);
     let torn = 0;
     const t0 = performance.now();
     let kills = 0;
-    for (; kills < KILLS && performance.now() - t0 < BUDGET_MS; kills++) {
+    for (; kills < KILLS && (kills < MIN_KILLS || performance.now() - t0 < BUDGET_MS); kills++) {
       const child = spawn(process.execPath, [script, path, String(sizes.A), String(sizes.B)], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
@@ -144,7 +148,7 @@ for (let i = 0; ; i++) await writeFileAtomic(path, i % 2 ? B : A);
       `FLT-14: ${kills} SIGKILLs in ${Math.round(performance.now() - t0)} ms, ${torn} torn`,
     );
     expect(torn).toBe(0);
-    expect(kills).toBeGreaterThanOrEqual(10);
+    expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
     expect(existsSync(path)).toBe(true);
-  }, 30_000);
+  }, 120_000);
 });
