@@ -8,7 +8,27 @@ import type { Service } from './spawn-service.js';
  * about what OpenTelemetry carries by itself (the bridge writing OTel baggage), A runs the
  * sdk-node default propagators and no graylane outbound hooks, so OTel alone carries the marker.
  */
-const OTEL_ALONE = { propagator: 'w3c' } as const;
+/** Plain clients in A: B received the member from OTel alone, C decided the same, spans agree. */
+async function expectOtelCarries(a: Service): Promise<void> {
+  const results = await drive(a, '?via=plain');
+  expectMixed(results);
+  for (const r of results) {
+    expect(r.atB?.seen.baggage, r.id).toBe(`gray=${r.decided}`);
+    expect(r.atC.version, r.id).toBe(r.decided);
+  }
+  await expectSpansMatch(a, results);
+}
+
+function otelAloneChain(otel: Record<string, string>) {
+  return [
+    {
+      script: 'graylane-service.cjs',
+      service: { name: 'a', otel: { propagator: 'w3c', ...otel }, global: false },
+    },
+    { script: 'otel-only-hop.cjs' },
+    { script: 'graylane-service.cjs', service: { name: 'c' } },
+  ];
+}
 
 e2e('CTX-10 no OpenTelemetry SDK anywhere: graylane-only propagation', () => {
   const chain: Service[] = [];
@@ -32,36 +52,16 @@ e2e('CTX-10 no OpenTelemetry SDK anywhere: graylane-only propagation', () => {
 
 e2e('CTX-10 A registers OTel through a duplicate copy of @opentelemetry/api (npm alias)', () => {
   const chain: Service[] = [];
-  useChain(chain, [
-    {
-      script: 'graylane-service.cjs',
-      service: { name: 'a', otel: { ...OTEL_ALONE, apiCopy: 'dup' }, global: false },
-    },
-    { script: 'otel-only-hop.cjs' },
-    { script: 'graylane-service.cjs', service: { name: 'c' } },
-  ]);
+  useChain(chain, otelAloneChain({ apiCopy: 'dup' }));
 
   it('OUT-07 the bridge (first copy) sees the context manager registered through the second copy', async () => {
-    const results = await drive(chain[0]!, '?via=plain');
-    expectMixed(results);
-    for (const r of results) {
-      expect(r.atB?.seen.baggage, r.id).toBe(`gray=${r.decided}`);
-      expect(r.atC.version, r.id).toBe(r.decided);
-    }
-    await expectSpansMatch(chain[0]!, results);
+    await expectOtelCarries(chain[0]!);
   });
 });
 
 e2e('OUT-07 A registers its context manager after graylane started serving', () => {
   const chain: Service[] = [];
-  useChain(chain, [
-    {
-      script: 'graylane-service.cjs',
-      service: { name: 'a', otel: { ...OTEL_ALONE, contextManager: 'late' }, global: false },
-    },
-    { script: 'otel-only-hop.cjs' },
-    { script: 'graylane-service.cjs', service: { name: 'c' } },
-  ]);
+  useChain(chain, otelAloneChain({ contextManager: 'late' }));
 
   it('before registration: graylane outbound carries the marker; OTel alone cannot (Noop manager)', async () => {
     const viaGraylane = await drive(chain[0]!, '?via=graylane', 20);
@@ -78,12 +78,6 @@ e2e('OUT-07 A registers its context manager after graylane started serving', () 
     expect(await getJson<{ registered: unknown }>(`${chain[0]!.url}/__register-cm`)).toMatchObject({
       registered: true,
     });
-    const results = await drive(chain[0]!, '?via=plain');
-    expectMixed(results);
-    for (const r of results) {
-      expect(r.atB?.seen.baggage, r.id).toBe(`gray=${r.decided}`);
-      expect(r.atC.version, r.id).toBe(r.decided);
-    }
-    await expectSpansMatch(chain[0]!, results);
+    await expectOtelCarries(chain[0]!);
   });
 });
