@@ -70,8 +70,19 @@ async function exportedNames(specifier: string): Promise<Set<string>> {
   return names;
 }
 
+const LOADERS: Record<string, 'ts' | 'tsx' | 'js' | 'jsx'> = {
+  ts: 'ts',
+  typescript: 'ts',
+  tsx: 'tsx',
+  js: 'js',
+  javascript: 'js',
+  jsx: 'jsx',
+};
+
 const all = blocks();
-const code = all.filter((b) => ['ts', 'typescript', 'js', 'javascript', 'tsx'].includes(b.lang));
+const code = all.filter((b) =>
+  ['ts', 'typescript', 'js', 'javascript', 'tsx', 'jsx'].includes(b.lang),
+);
 const json = all.filter((b) => b.lang === 'json');
 
 describe('docs code blocks', () => {
@@ -83,7 +94,7 @@ describe('docs code blocks', () => {
     '%s parses and imports only real exports',
     async (_at, block) => {
       await transform(block.code, {
-        loader: block.lang.startsWith('j') ? 'js' : 'ts',
+        loader: LOADERS[block.lang] ?? 'ts',
         format: 'esm',
       });
       for (const m of block.code.matchAll(
