@@ -30,9 +30,11 @@ describe('@graylane/web/hono with real hono', () => {
     });
     const res = await app.request('/', { headers: { 'x-gray-id': 'beta' } });
     expect(await res.json()).toEqual({ version: 'beta', reason: 'header', downstream: 'beta' });
-    const cookie = await app.request('/?gray=beta', { headers: { cookie: 'gray=nope' } });
-    // PREC-03: an ignored cookie marker is rewritten on the response.
-    expect(cookie.headers.getSetCookie().some((c) => c.startsWith('gray='))).toBe(true);
+    const cookie = await app.request('/', { headers: { cookie: 'gray=nope' } });
+    // PREC-03: an ignored cookie marker is rewritten on the response with the decided version.
+    expect(cookie.headers.getSetCookie()).toContain(
+      'gray=stable; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly',
+    );
   });
 
   it('GW-02 edge mode: later handlers see the request without the client carriers', async () => {
