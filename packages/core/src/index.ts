@@ -159,3 +159,32 @@ export { createStatusTracker } from './sources/status.js';
 export type { StatusTracker } from './sources/status.js';
 export { sourceRuntime } from './sources/runtime.js';
 export type { SourceOptions, SourceRuntime } from './sources/runtime.js';
+
+// Status page: the report, its JSON Schema, the HTML page and the endpoint every platform drives.
+export { createStatusModel } from './status/model.js';
+export type { StatusModel, StatusModelOptions } from './status/model.js';
+export { createStatusEndpoint } from './status/endpoint.js';
+export type {
+  StatusEndpoint,
+  StatusEndpointOptions,
+  StatusRequest,
+  StatusResponse,
+} from './status/endpoint.js';
+export { statusRequestFromFetch } from './status/fetch.js';
+export { renderStatusPage } from './status/html.js';
+export type { RenderStatusOptions } from './status/html.js';
+export { STATUS_PROXY_HEADERS, isLoopbackAddress } from './status/auth.js';
+export { STATUS_REPORT_SCHEMA } from './status/schema.js';
+export type {
+  PropagationCoverage,
+  ReloadChange,
+  ReloadEntry,
+  ReloadRejection,
+  StatusConfig,
+  StatusReport,
+  StatusSourceItem,
+  StatusSources,
+  StatusSourcesLike,
+  StatusStatsLike,
+  StatusTraffic,
+} from './status/types.js';

@@ -1,0 +1,83 @@
+import { GraylaneError } from '../errors.js';
+import { STATUS_MAX_TOKEN_LENGTH, STATUS_MIN_TOKEN_LENGTH } from './limits.js';
+
+/** RFC 6750 `b64token`: the characters a bearer token may use. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** Checks a configured token at construction: long enough, and sendable as a bearer token. */
+export function checkToken(token: string | undefined): string | undefined {
+  if (token === undefined) return undefined;
+  if (
+    typeof token !== 'string' ||
+    token.length < STATUS_MIN_TOKEN_LENGTH ||
+    token.length > STATUS_MAX_TOKEN_LENGTH ||
+    !B64TOKEN.test(token)
+  ) {
+    throw new GraylaneError(
+      'INVALID_OPTIONS',
+      `status token must be ${STATUS_MIN_TOKEN_LENGTH}–${STATUS_MAX_TOKEN_LENGTH} characters of ` +
+        'A–Z a–z 0–9 - . _ ~ + / (padding = allowed), e.g. 32 random bytes in base64url',
+    );
+  }
+  return token;
+}
+
+/**
+ * True when exactly one `Authorization` value is present and it is `Bearer <token>` (scheme
+ * case-insensitive, RFC 7235). Two values — even two equal ones — are refused. The comparison
+ * takes time that depends only on the configured token's length, never on how much matched.
+ */
+export function bearerMatches(values: readonly string[], token: string): boolean {
+  if (values.length !== 1) return false;
+  const value = values[0] as string;
+  if (value.length > STATUS_MAX_TOKEN_LENGTH + 16) return false;
+  const m = /^bearer +(\S+) *$/i.exec(value);
+  return m !== null && constantTimeStringEqual(m[1] as string, token);
+}
+
+function constantTimeStringEqual(given: string, expected: string): boolean {
+  let diff = given.length ^ expected.length;
+  for (let i = 0; i < expected.length; i++) {
+    diff |= (given.charCodeAt(i % Math.max(1, given.length)) || 0) ^ expected.charCodeAt(i);
+  }
+  return diff === 0;
+}
+
+/**
+ * True for loopback peers: `127.0.0.0/8`, `::1`, and IPv4-mapped `::ffff:127.x.x.x` (how a
+ * dual-stack listener reports an IPv4 loopback peer).
+ *
+ * @example
+ * ```ts
+ * isLoopbackAddress(req.socket.remoteAddress); // true for 127.0.0.1, ::1, ::ffff:127.0.0.1
+ * ```
+ */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (typeof address !== 'string') return false;
+  const a = address.toLowerCase();
+  if (a === '::1' || a === '0:0:0:0:0:0:0:1') return true;
+  const v4 = a.startsWith('::ffff:') ? a.slice(7) : a;
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(v4);
+  return m !== null && m.slice(1).every((o) => Number(o) <= 255);
+}
+
+/**
+ * Request headers that mean a proxy forwarded the request, so the socket peer is the proxy and
+ * says nothing about the client. Loopback-only access refuses requests that carry any of them.
+ *
+ * @example
+ * ```ts
+ * const proxied = STATUS_PROXY_HEADERS.some((name) => req.headers[name] !== undefined);
+ * ```
+ */
+export const STATUS_PROXY_HEADERS: readonly string[] = [
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-real-ip',
+  'x-client-ip',
+  'cf-connecting-ip',
+  'true-client-ip',
+  'fastly-client-ip',
+  'via',
+];

@@ -1,0 +1,220 @@
+import { GraylaneError } from '../errors.js';
+import { bearerMatches, checkToken, isLoopbackAddress } from './auth.js';
+import { renderStatusPage } from './html.js';
+import {
+  STATUS_DEFAULT_PATH,
+  STATUS_JSON_SUFFIX,
+  STATUS_POLL_DEFAULT_MS,
+  STATUS_POLL_MAX_MS,
+  STATUS_POLL_MIN_MS,
+} from './limits.js';
+import { createStatusModel, type StatusModelOptions } from './model.js';
+import type { StatusReport } from './types.js';
+
+/** Options of {@link createStatusEndpoint}: the model's, plus access and page options. */
+export interface StatusEndpointOptions extends StatusModelOptions {
+  /** Off by default: a disabled endpoint matches nothing, as if it were not mounted. */
+  readonly enabled?: boolean | undefined;
+  /**
+   * A bearer token (16–512 `b64token` characters). With a token, every request needs exactly one
+   * `Authorization: Bearer <token>`, from any address. Without one, only loopback peers that
+   * came through no proxy are served.
+   */
+  readonly token?: string | undefined;
+  /** Where the page lives; the JSON is `${path}/status.json`. Default `/graylane/status`. */
+  readonly path?: string | undefined;
+  /** How often the page polls its JSON. Default 2000 ms, 500–60000. */
+  readonly pollMs?: number | undefined;
+  /** Page title. Default `graylane status`. */
+  readonly title?: string | undefined;
+  /** A fresh CSP nonce per page (platform randomness: `randomBytes(16)`, `getRandomValues`). */
+  readonly randomNonce: () => string;
+}
+
+/** One request, as the platform adapter read it. */
+export interface StatusRequest {
+  readonly method: string;
+  /** The full request path, without the query string (`/graylane/status/status.json`). */
+  readonly path: string;
+  /** The socket peer; `undefined` where the platform cannot tell (edge runtimes). */
+  readonly remoteAddress: string | undefined;
+  /** Every `Authorization` value received, uncombined (duplicates are refused). */
+  readonly authorization: readonly string[];
+  /** True when the request carries proxy headers (`Forwarded`, `X-Forwarded-For`, …). */
+  readonly proxied: boolean;
+  /** The app's CSP nonce for this response, if it has one. */
+  readonly nonce?: string | undefined;
+}
+
+/** The answer, for the adapter to write. `body` is empty for HEAD. */
+export interface StatusResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** The platform-neutral endpoint: route, authorize, render. */
+export interface StatusEndpoint {
+  /** `undefined` when the request is not for the status page (call the next handler). Never throws. */
+  handle(request: StatusRequest): StatusResponse | undefined;
+  report(): StatusReport;
+  /** Stops listening to the store. Idempotent. */
+  close(): void;
+}
+
+/** Plain path segments only: no empty, `.` or `..` segment, nothing a client would normalize. */
+const PATH = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._~-]+)+$/;
+const NONCE = /^[A-Za-z0-9+/_-]{16,128}={0,2}$/;
+const COMMON: Readonly<Record<string, string>> = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+
+/**
+ * Creates the status endpoint every platform adapter drives (Node's `createStatusHandler`, the
+ * Web engine's). Throws only on bad options.
+ *
+ * @example
+ * ```ts
+ * const endpoint = createStatusEndpoint({ store, enabled: true, randomNonce });
+ * const answer = endpoint.handle({ method: 'GET', path: '/graylane/status', remoteAddress: '127.0.0.1', authorization: [], proxied: false });
+ * ```
+ */
+export function createStatusEndpoint(options: StatusEndpointOptions): StatusEndpoint {
+  const path = checkPath(options.path ?? STATUS_DEFAULT_PATH);
+  const token = checkToken(options.token);
+  const pollMs = checkPoll(options.pollMs);
+  const model = createStatusModel(options);
+  const jsonPath = path + STATUS_JSON_SUFFIX;
+
+  const answer = (
+    request: StatusRequest,
+    status: number,
+    headers: Record<string, string>,
+    body: string,
+  ): StatusResponse => ({
+    status,
+    headers: { ...COMMON, ...headers },
+    body: request.method === 'HEAD' ? '' : body,
+  });
+
+  const serve = (request: StatusRequest, json: boolean): StatusResponse => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return answer(
+        request,
+        405,
+        { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' },
+        'method not allowed\n',
+      );
+    }
+    const denied = deny(request, token);
+    if (denied) return answer(request, denied.status, denied.headers, denied.body);
+    const report = model.report();
+    if (json) {
+      return answer(
+        request,
+        200,
+        {
+          'content-type': 'application/json; charset=utf-8',
+          'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+        },
+        JSON.stringify(report),
+      );
+    }
+    const nonce =
+      request.nonce !== undefined && NONCE.test(request.nonce)
+        ? request.nonce
+        : options.randomNonce();
+    const html = renderStatusPage(report, {
+      jsonUrl: jsonPath,
+      nonce,
+      pollMs,
+      title: options.title,
+    });
+    return answer(
+      request,
+      200,
+      { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': pageCsp(nonce) },
+      html,
+    );
+  };
+
+  return {
+    handle(request) {
+      if (options.enabled !== true) return undefined;
+      const p =
+        request.path.length > 1 && request.path.endsWith('/')
+          ? request.path.slice(0, -1)
+          : request.path;
+      if (p !== path && p !== jsonPath) return undefined;
+      try {
+        return serve(request, p === jsonPath);
+      } catch {
+        // Only a broken collaborator (a randomNonce that throws) gets here: fail closed.
+        return answer(
+          request,
+          500,
+          { 'content-type': 'text/plain; charset=utf-8' },
+          'status unavailable\n',
+        );
+      }
+    },
+    report: () => model.report(),
+    close: () => model.close(),
+  };
+}
+
+function deny(
+  request: StatusRequest,
+  token: string | undefined,
+): { status: number; headers: Record<string, string>; body: string } | undefined {
+  const text = { 'content-type': 'text/plain; charset=utf-8' };
+  if (token !== undefined) {
+    if (bearerMatches(request.authorization, token)) return undefined;
+    return {
+      status: 401,
+      headers: { ...text, 'www-authenticate': 'Bearer realm="graylane-status"' },
+      body: 'unauthorized\n',
+    };
+  }
+  // Loopback-only: a proxy on the same host makes every peer look local, so proxied requests
+  // are refused too. Answer as if nothing were here.
+  if (isLoopbackAddress(request.remoteAddress) && !request.proxied) return undefined;
+  return { status: 404, headers: text, body: 'not found\n' };
+}
+
+function pageCsp(nonce: string): string {
+  return [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src 'nonce-${nonce}'`,
+    "connect-src 'self'",
+    "img-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+function checkPath(path: string): string {
+  if (typeof path !== 'string' || !PATH.test(path)) {
+    throw new GraylaneError(
+      'INVALID_OPTIONS',
+      `status path must look like /graylane/status (letters, digits, - . _ ~ segments), got ${JSON.stringify(path)}`,
+    );
+  }
+  return path;
+}
+
+function checkPoll(ms: number | undefined): number {
+  if (ms === undefined) return STATUS_POLL_DEFAULT_MS;
+  if (!Number.isInteger(ms) || ms < STATUS_POLL_MIN_MS || ms > STATUS_POLL_MAX_MS) {
+    throw new GraylaneError(
+      'INVALID_OPTIONS',
+      `status pollMs must be an integer from ${STATUS_POLL_MIN_MS} to ${STATUS_POLL_MAX_MS}, got ${String(ms)}`,
+    );
+  }
+  return ms;
+}
