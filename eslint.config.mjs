@@ -48,7 +48,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['packages/core/src/**/*.ts', 'packages/browser/src/**/*.ts'],
+    files: [
+      'packages/core/src/**/*.ts',
+      'packages/browser/src/**/*.ts',
+      'packages/web/src/**/*.ts',
+      'packages/next/src/**/*.ts',
+    ],
     ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
@@ -57,7 +62,7 @@ export default tseslint.config(
           patterns: [
             {
               group: ['node:*'],
-              message: 'core and browser are platform-neutral: no node: imports.',
+              message: 'core, browser, web and next are platform-neutral: no node: imports.',
             },
             {
               group: ['@graylane/*/src/*', '@graylane/*/dist/*'],
