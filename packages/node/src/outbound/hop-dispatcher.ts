@@ -41,7 +41,8 @@ export function hopDispatcher(plan: HopPlan, base: DispatcherLike | undefined): 
       const next = judgeDispatch(plan, options, hops++ > 0);
       const target = base ?? globalDispatcher();
       if (target === undefined) throw new TypeError('[graylane] no undici dispatcher to send with');
-      return runNoted(plan, () => target.dispatch(next, handler));
+      // A note per hop: this hop was judged (and counted) here, the listener only checks it.
+      return runNoted({ ...plan }, () => target.dispatch(next, handler));
     },
   };
 }

@@ -1,6 +1,7 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { setBaggageMember, type Allowlist } from '@graylane/core';
 import { currentStore, type GrayStore } from '../context/storage.js';
+import { countOutbound } from '../metrics/stats.js';
 import { bindRequestCallbacks } from './bind.js';
 import { flatAccess } from './header-list.js';
 import { applyHop, flatOps } from './hop-headers.js';
@@ -59,7 +60,7 @@ function onRequestCreate(message: unknown): void {
     if (note !== undefined) {
       plan = note;
       allowed = judgeHop(note, target, false);
-      if (list) applyHop(note, allowed, flatOps(list), false);
+      if (list) removeOutside(note, allowed, list);
     }
     const install = outboundState().install;
     if (install?.undici && store !== undefined) {
@@ -72,6 +73,22 @@ function onRequestCreate(message: unknown): void {
   } catch {
     // I1: the request proceeds as undici built it.
   }
+}
+
+/** How many requests of each wrapper-level call the listener has seen (for counting). */
+const sightings = new WeakMap<HopPlan, number>();
+
+/**
+ * Step 2: a hop outside the allowlist loses the marker. Counted per hop like everywhere else,
+ * except a call's first request: that one was counted where the call was planned.
+ */
+function removeOutside(note: HopPlan, allowed: boolean, list: unknown[]): void {
+  const ops = flatOps(list);
+  const carried = !note.callerOwns && ops.values(note.header).length > 0;
+  applyHop(note, allowed, ops, false);
+  const seen = (sightings.get(note) ?? 0) + 1;
+  sightings.set(note, seen);
+  if (seen > 1 && carried) countOutbound(allowed ? 'injected' : 'skipped_host');
 }
 
 function globalHop(
