@@ -16,7 +16,11 @@ export {
   BUCKET_SPACE,
   MAX_CONFIG_BYTES,
   MAX_CONFIG_DEPTH,
+  MAX_COOKIE_HEADER_BYTES,
   MAX_COOKIE_MAX_AGE_SECONDS,
+  MAX_COOKIE_PAIRS,
+  MAX_QUERY_BYTES,
+  MAX_QUERY_PARAMS,
   MIN_HMAC_KEY_BYTES,
   MAX_SIGNED_SUBJECT_LENGTH,
   MAX_RAW_MARKER_BYTES,
@@ -72,8 +76,8 @@ export type {
 
 export { parseMarker, trimOws } from './markers/parse.js';
 export type { MarkerPolicy, MarkerResult } from './markers/parse.js';
-export { readCookie } from './markers/cookie.js';
-export { readQueryParam } from './markers/query.js';
+export { readCookie, readCookies, removeCookies } from './markers/cookie.js';
+export { readQueryParam, removeQueryParam } from './markers/query.js';
 export { readBaggageMember, removeBaggageMember, setBaggageMember } from './markers/baggage.js';
 export type { KeyRead } from './markers/read.js';
 

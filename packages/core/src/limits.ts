@@ -43,8 +43,20 @@ export const BUCKET_SPACE = 10_000;
 export const MAX_COOKIE_MAX_AGE_SECONDS = 30 * 24 * 60 * 60;
 /** Cookie header bytes scanned for the marker (RFC 6265 §6.1 minimums, generously). */
 export const MAX_COOKIE_HEADER_BYTES = 16 * 1024;
+/**
+ * Cookie pairs scanned per request, parsed or not (AMP-01): Chrome and Firefox keep at most 180
+ * cookies per domain (Chromium `kDomainMaxCookies`, Firefox `network.cookie.maxPerHost`), the
+ * same figure as the baggage member cap. Pairs past it are not seen.
+ */
+export const MAX_COOKIE_PAIRS = 180;
 /** Query strings longer than this are not scanned for the marker (QS-06). */
 export const MAX_QUERY_BYTES = 8 * 1024;
+/**
+ * Query parameters scanned per request, empty or not (AMP-01). Servers accept more (Node's
+ * `querystring` `maxKeys` and `qs`'s `parameterLimit` are 1000), but graylane reads one marker
+ * and a few rule parameters; past 256 the scan stops and later parameters are not seen.
+ */
+export const MAX_QUERY_PARAMS = 256;
 /** First retry delay after a source failure: flagd / RELIABILITY FLT-03 "1 s, 2 s, 4 s …". */
 export const BACKOFF_INITIAL_MS = 1_000;
 /** Retry delays stop doubling here: flagd `maxSyncRetryInterval` 60 s (FLT-03). */

@@ -44,8 +44,17 @@ const fixtures: [string, string | string[], string][] = [
     [Array.from({ length: 179 }, (_, i) => `k${i}=v`).join(','), 'gray=beta,late=1'],
     'late',
   ],
+];
+
+/**
+ * AMP-01: the one deliberate difference. OTel skips unparsable entries without counting them, so
+ * a header of junk is scanned to its end; our reader counts every entry toward 180 members (and
+ * every entry up to 4096 bytes toward 8192 bytes), so junk stops the scan as early as valid
+ * members do. Both readers still agree on every header whose first 180 entries are valid.
+ */
+const divergent: [string, string, string][] = [
   [
-    'invalid members do not count toward 180',
+    '50 invalid entries, then 179 valid ones, then gray',
     [
       ...Array.from({ length: 50 }, () => 'novalue='),
       ...Array.from({ length: 179 }, (_, i) => `k${i}=v`),
@@ -53,11 +62,18 @@ const fixtures: [string, string | string[], string][] = [
     ].join(','),
     'gray',
   ],
+  ['200 empty entries, then gray', `${','.repeat(200)}gray=beta`, 'gray'],
+  ['200 bad escapes, then gray', `${'%ZZ=%ZZ,'.repeat(200)}gray=beta`, 'gray'],
 ];
 
 describe('CONF-03 OTel W3CBaggagePropagator boundary fixtures', () => {
   it.each(fixtures)('%s: our reader agrees with @opentelemetry/core', (_name, header, key) => {
     expect(ours(header, key)).toBe(otelValue(header, key));
+  });
+
+  it.each(divergent)('AMP-01 %s: OTel reads it, our bounded reader stops first', (_n, h, key) => {
+    expect(otelValue(h, key)).toBe('beta');
+    expect(ours(h, key)).toBeUndefined();
   });
 
   it('50-byte members stop at the 8192-byte total (160 accepted) in both readers', () => {

@@ -55,12 +55,12 @@ export async function decisionServer(
   return Object.assign(await listen(server), { gray });
 }
 
-/** Sends raw bytes and resolves with the whole response text (the server closes or 1 s passes). */
-export function rawRequest(port: number, raw: string | Buffer): Promise<string> {
+/** Sends raw bytes and resolves with the whole response text (the server closes or `timeoutMs` passes). */
+export function rawRequest(port: number, raw: string | Buffer, timeoutMs = 1000): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
-    const timer = setTimeout(() => socket.destroy(), 1000);
+    const timer = setTimeout(() => socket.destroy(), timeoutMs);
     socket.on('data', (c: Buffer) => {
       chunks.push(c);
       const text = Buffer.concat(chunks).toString('latin1');

@@ -73,7 +73,9 @@ describe('S-CK: cookie marker', () => {
     });
     const many = Array.from({ length: 200 }, (_, i) => `c${i}=${'x'.repeat(20)}`).join('; ');
     expect((await decisionFor(s.url, { cookie: many })).reason).toBe('default');
-    expect((await decisionFor(s.url, { cookie: `${many}; gray=beta` })).version).toBe('beta');
+    // AMP-01: the scan stops at 180 pairs: a marker after 200 cookies is ignored, one before them is read.
+    expect((await decisionFor(s.url, { cookie: `${many}; gray=beta` })).version).toBe('stable');
+    expect((await decisionFor(s.url, { cookie: `gray=beta; ${many}` })).version).toBe('beta');
   });
 
   it('CK-06 __proto__=beta; constructor=x does not pollute and is ignored', async () => {
@@ -273,13 +275,77 @@ describe('S-BG: inbound baggage', () => {
     const baggage = `${Array.from({ length: 22_000 }, (_, i) => `k${i}=${'v'.repeat(42)}`).join(',')},gray=beta`;
     expect(baggage.length).toBeGreaterThan(1_000_000);
     for (let i = 0; i < 3; i++) {
-      const out = rawBody(await rawRequest(s.port, get(`baggage: ${baggage}\r\n`)));
+      const out = rawBody(await rawRequest(s.port, get(`baggage: ${baggage}\r\n`), 30_000));
       expect(out).toMatchObject({ version: 'stable' });
     }
     expect(times).toHaveLength(3000);
     times.sort((a, b) => a - b);
     expect(times[Math.floor(times.length * 0.99)]).toBeLessThanOrEqual(5);
   });
+});
+
+describe('BG-10 / AMP-01 hostile 1 MiB baggage costs what a benign one costs', () => {
+  /** CPU ms of `n` decisions on copies of the real parsed request (the fastest of 5 batches). */
+  function cpuPerDecision(gray: ReturnType<typeof createGraylane>, req: http.IncomingMessage) {
+    let best = Infinity;
+    for (let b = 0; b < 5; b++) {
+      const t0 = process.cpuUsage();
+      for (let i = 0; i < 40; i++)
+        gray.decideRequest(Object.assign(Object.create(req), { headers: { ...req.headers } }));
+      const dt = process.cpuUsage(t0);
+      best = Math.min(best, (dt.user + dt.system) / 1000 / 40);
+    }
+    return best;
+  }
+  const MiB = 1024 * 1024;
+  const fill = (unit: string) => unit.repeat(Math.ceil(MiB / unit.length));
+  // [shape, 1 MiB of it, what `gray=beta` after it gives]: junk counts toward the 180-entry cap;
+  // a member over 4096 bytes is skipped (as OTel does) but still counts as an entry.
+  const rows: [string, string, string][] = [
+    ['junk entries without "="', fill('junk,'), 'stable'],
+    ['empty entries', fill(','), 'stable'],
+    ['bad percent-escapes', fill('%ZZ=%ZZ,'), 'stable'],
+    ['invalid UTF-8 escapes', fill('%C0%80=%ED%A0%80,'), 'stable'],
+    ['empty keys and values', fill('=,k=,'), 'stable'],
+    ['gray repeated with bad values', fill('gray=%ZZ,'), 'stable'],
+    ['5 KB members (over 180 of them)', fill(`big=${'x'.repeat(5_000)},`), 'stable'],
+    [
+      '10 KB members (about 100: gray is the 106th entry)',
+      fill(`big=${'x'.repeat(10_000)},`),
+      'beta',
+    ],
+  ];
+  it.each(rows)(
+    'BG-10 AMP-01 %s: ≤ 5× the CPU of a benign 1 MiB baggage',
+    async (_n, hostile, expected) => {
+      const gray = createGraylane({ config: CONFIG });
+      const measured: Record<string, number> = {};
+      const server = http.createServer({ maxHeaderSize: 4 * MiB }, (req, res) => {
+        const kind = String(req.headers['x-kind']);
+        const d = gray.decideRequest(
+          Object.assign(Object.create(req), { headers: { ...req.headers } }),
+        );
+        measured[kind] = cpuPerDecision(gray, req);
+        res.end(JSON.stringify(d));
+      });
+      const s = await listen(server);
+      const benign = `${Array.from({ length: 22_000 }, (_, i) => `k${i}=${'v'.repeat(42)}`).join(',')},gray=beta`;
+      for (const [kind, baggage, version] of [
+        ['benign', benign, 'stable'],
+        ['hostile', `${hostile}gray=beta`, expected],
+      ] as const) {
+        const out = rawBody(
+          await rawRequest(s.port, get(`x-kind: ${kind}\r\nbaggage: ${baggage}\r\n`), 20_000),
+        );
+        expect(out).toMatchObject({ version });
+      }
+      const ratio = (measured['hostile'] as number) / Math.max(measured['benign'] as number, 0.01);
+      expect(
+        ratio,
+        `hostile ${measured['hostile']} ms vs benign ${measured['benign']} ms`,
+      ).toBeLessThan(5);
+    },
+  );
 });
 
 describe('PREC: precedence and conflicts', () => {

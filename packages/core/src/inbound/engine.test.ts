@@ -292,3 +292,53 @@ describe('HDR-13 async HMAC platforms decide exactly like sync ones', () => {
     expect(open.complete(q, []).decision.version).toBe('beta');
   });
 });
+
+describe('AMP-02 each carrier is parsed at most once per request', () => {
+  const conditions = (kind: 'cookie' | 'query', n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      id: `${kind}-${i}`,
+      match: { [kind]: { [`k${i}`]: { equals: `v${i}-never` } } },
+      version: 'beta',
+    }));
+  const rows: [string, number][] = [
+    ['1 rule', 1],
+    ['10 rules', 10],
+    ['200 rules', 200],
+  ];
+  it.each(rows)('AMP-02 %s on cookies and query: one read of each carrier', (_n, count) => {
+    const engine = createInboundEngine(
+      {
+        config: {
+          ...config,
+          rules: [...conditions('cookie', count), ...conditions('query', count)],
+        },
+        sticky: true,
+      },
+      { randomId: randomUUID },
+    );
+    const reads = new Map<string, number>();
+    const cookie = Array.from({ length: 150 }, (_, i) => `c${i}=${i}`).join('; ');
+    const headers: Record<string, string> = { cookie, baggage: 'a=1,gray=%ZZ' };
+    let urlReads = 0;
+    const c: InboundCarrier = {
+      header: (name) => {
+        reads.set(name, (reads.get(name) ?? 0) + 1);
+        return headers[name];
+      },
+      headers,
+      method: 'GET',
+      get url() {
+        urlReads++;
+        return `/p?${Array.from({ length: 200 }, (_, i) => `q${i}=${i}`).join('&')}&gray=%ZZ`;
+      },
+      host: 'a',
+      secure: false,
+      remoteAddress: undefined,
+    };
+    const out = engine.evaluate(c, null);
+    expect(out.decision).toMatchObject({ version: 'stable', reason: 'invalid_marker' });
+    expect(reads.get('cookie')).toBe(1);
+    expect(reads.get('baggage')).toBe(1);
+    expect(urlReads).toBe(1);
+  });
+});

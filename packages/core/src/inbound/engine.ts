@@ -11,6 +11,8 @@ import { extract, type MacCheck } from './extract.js';
 import { grayRequest, subjectCookieNames, type MintedSubjects } from './request.js';
 import { resolveInboundOptions, type ResolvePlatform, type ResolvedInbound } from './resolve.js';
 import { stickyCookies, type PendingSignedCookie } from './sticky.js';
+import { carrierNeeds } from './needs.js';
+import { CarrierView } from './view.js';
 import type { InboundOptions } from './types.js';
 
 /** Where the engine reports what it decided (metrics). Calls are made once per request. */
@@ -75,7 +77,8 @@ export interface InboundEngine<R> {
 }
 
 interface RequestState<R> {
-  readonly carrier: InboundCarrier;
+  readonly config: GrayConfig;
+  readonly view: CarrierView;
   readonly req: R;
   readonly now: number;
   readonly honourClient: boolean;
@@ -101,6 +104,7 @@ export function createInboundEngine<R>(
 ): InboundEngine<R> {
   const opts = resolveInboundOptions(options, platform);
   const hmac = platform.hmacSha256;
+  const cookieNames = opts.cookie === false ? [] : [opts.cookie];
   const counters = platform.counters;
   const prepared = new WeakMap<
     PreparedInbound,
@@ -116,18 +120,20 @@ export function createInboundEngine<R>(
     }
     const honourClient = opts.trust !== 'edge' || isTrustedPeer(opts.trustedProxies, carrier);
     const subject = opts.trust === 'signed' ? call(opts.subject, req) : undefined;
-    return { carrier, req, now, honourClient, subject };
+    const config = opts.store.get().config;
+    const view = new CarrierView(carrier, carrierNeeds(config), cookieNames);
+    return { config, view, req, now, honourClient, subject };
   };
 
   const finish = (state: RequestState<R>, checkMac: MacCheck): InboundOutcome => {
-    const { carrier, req, now, subject } = state;
-    const config = opts.store.get().config;
+    const { config, view, req, now, subject } = state;
+    const carrier = view.carrier;
     let decision: Decision;
     let setCookies: readonly string[] = [];
     let pendingCookies: readonly PendingSignedCookie[] = [];
     try {
       const trust = { honourClient: state.honourClient, subject, now, checkMac };
-      const found = extract(carrier, opts as ResolvedInbound<never>, config, trust);
+      const found = extract(view, opts as ResolvedInbound<never>, config, trust);
       for (const r of found.rejections) safe(() => counters?.invalidMarker(r.source, r.reason));
       // Edge mode: strip the client's header so proxies behind us never forward it (HDR-14).
       if (!state.honourClient && carrier.strip) safe(() => carrier.strip?.(opts.header));
@@ -138,7 +144,7 @@ export function createInboundEngine<R>(
           : decide(
               config,
               grayRequest(
-                carrier,
+                view,
                 call(opts.attributes, req),
                 now,
                 stickySubjects(opts, config),
@@ -192,7 +198,7 @@ export function createInboundEngine<R>(
             now: state.now,
             checkMac: record,
           };
-          extract(carrier, opts as ResolvedInbound<never>, opts.store.get().config, trust);
+          extract(state.view, opts as ResolvedInbound<never>, state.config, trust);
         } catch {
           // Nothing to check: every signed marker fails closed in `complete`.
         }

@@ -1,9 +1,6 @@
 import type { GrayConfig } from '../config/types.js';
 import { MAX_SIGNED_MARKER_BYTES } from '../limits.js';
-import { readBaggageMember } from '../markers/baggage.js';
-import { readCookie } from '../markers/cookie.js';
 import { parseMarker, trimOws } from '../markers/parse.js';
-import { readQueryParam } from '../markers/query.js';
 import type { KeyRead } from '../markers/read.js';
 import type { MarkerRejection, MarkerSource } from '../reasons.js';
 import type { RejectedMarker } from '../rules/types.js';
@@ -11,8 +8,8 @@ import { finishSignedCheck } from '../signed/verify.js';
 import { isSignableSubject, parseSignedToken, signedPayload } from '../signed/token.js';
 import type { SignedToken } from '../signed/token.js';
 import { VERSION_PATTERN } from '../version.js';
-import type { InboundCarrier } from './carrier.js';
 import type { ResolvedInbound } from './resolve.js';
+import type { CarrierView } from './view.js';
 
 /** The marker found on a request, and what was ignored on the way. */
 export interface Extraction {
@@ -57,7 +54,7 @@ type Outcome =
  * (I1, I3, PREC-02).
  */
 export function extract(
-  carrier: InboundCarrier,
+  view: CarrierView,
   opts: ResolvedInbound<never>,
   config: GrayConfig,
   trust: TrustContext,
@@ -66,7 +63,7 @@ export function extract(
   for (const source of opts.precedence) {
     let outcome: Outcome;
     try {
-      outcome = readSource(source, carrier, opts, config, trust);
+      outcome = readSource(source, view, opts, config, trust);
     } catch {
       outcome = { ok: false, reason: 'charset' };
     }
@@ -92,7 +89,7 @@ export function extract(
 
 function readSource(
   source: MarkerSource,
-  carrier: InboundCarrier,
+  view: CarrierView,
   opts: ResolvedInbound<never>,
   config: GrayConfig,
   trust: TrustContext,
@@ -100,7 +97,7 @@ function readSource(
   let raw: string | readonly string[] | undefined;
   switch (source) {
     case 'header':
-      raw = carrier.header(opts.header);
+      raw = view.carrier.header(opts.header);
       if (raw === undefined) return undefined;
       if (!trust.honourClient) return isBlank(raw) ? undefined : { ok: false, reason: 'untrusted' };
       return opts.trust === 'signed'
@@ -109,15 +106,13 @@ function readSource(
     case 'cookie':
       return opts.cookie === false
         ? undefined
-        : keyed(readCookie(carrier.header('cookie'), opts.cookie), config, opts, trust);
+        : keyed(view.cookie(opts.cookie), config, opts, trust);
     case 'query':
-      return opts.query === false
-        ? undefined
-        : keyed(readQueryParam(search(carrier.url), opts.query), config, opts, trust);
+      return opts.query === false ? undefined : keyed(view.query(opts.query), config, opts, trust);
     case 'baggage':
       return opts.baggage === false
         ? undefined
-        : keyed(readBaggageMember(carrier.header('baggage'), opts.baggage), config, opts, trust);
+        : keyed(view.baggage(opts.baggage), config, opts, trust);
   }
 }
 
@@ -188,11 +183,4 @@ function rawHeader(raw: string | readonly string[]): string | undefined {
 
 function isBlank(raw: string | readonly string[]): boolean {
   return typeof raw === 'string' ? trimOws(raw) === '' : raw.length === 0;
-}
-
-/** The query string of a request-line URL, without the `?`. */
-export function search(url: string | undefined): string | undefined {
-  if (typeof url !== 'string') return undefined;
-  const q = url.indexOf('?');
-  return q === -1 ? undefined : url.slice(q + 1);
 }

@@ -1,38 +1,33 @@
 import type { GrayConfig } from '../config/types.js';
-import { readCookie } from '../markers/cookie.js';
-import { readQueryParam } from '../markers/query.js';
 import type { GrayRequest } from '../rules/types.js';
-import type { InboundCarrier } from './carrier.js';
 import type { GrayAttributes } from './types.js';
+import type { CarrierView } from './view.js';
 
 /** Subject ids minted for this request (cookie name → id), to be persisted as cookies. */
 export type MintedSubjects = Map<string, string>;
 
 /**
- * Builds the rule-evaluation view of a request. Cookies and query parameters are read lazily,
- * only when a rule asks (bounded by core's readers). For `bucketBy: "cookie:NAME"` names in
+ * Builds the rule-evaluation view of a request. Cookies and query parameters come from the
+ * request's {@link CarrierView}: parsed once, lazily, only when a rule asks (AMP-02). For `bucketBy: "cookie:NAME"` names in
  * `subjectCookies`, a missing cookie gets a fresh anonymous id from `randomId` (sticky
  * assignment).
  */
 export function grayRequest(
-  carrier: InboundCarrier,
+  view: CarrierView,
   attrs: GrayAttributes | undefined,
   now: number,
   subjectCookies: ReadonlySet<string> | undefined,
   minted: MintedSubjects,
   randomId: () => string,
 ): GrayRequest {
-  const url = carrier.url;
-  const q = typeof url === 'string' ? url.indexOf('?') : -1;
-  const path = typeof url === 'string' ? (q === -1 ? url : url.slice(0, q)) : undefined;
-  const query = q === -1 || typeof url !== 'string' ? undefined : url.slice(q + 1);
+  const carrier = view.carrier;
   return {
     method: carrier.method,
     host: carrier.host,
-    path,
+    path: view.path,
     headers: carrier.headers,
     cookies: (name) => {
-      const r = readCookie(carrier.header('cookie'), name);
+      const r = view.cookie(name);
       if (r.kind === 'value') return r.value;
       if (r.kind !== 'absent' || !subjectCookies?.has(name)) return undefined;
       let id = minted.get(name);
@@ -43,7 +38,7 @@ export function grayRequest(
       return id;
     },
     query: (name) => {
-      const r = readQueryParam(query, name);
+      const r = view.query(name);
       return r.kind === 'value' ? r.value : undefined;
     },
     attrs: attrs ? attrLookup(attrs) : undefined,

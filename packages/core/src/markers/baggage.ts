@@ -3,16 +3,20 @@ import {
   BAGGAGE_MAX_MEMBERS,
   BAGGAGE_MAX_TOTAL_LENGTH,
 } from '../limits.js';
-import { safeDecode } from './decode.js';
+import { isDecodable, safeDecode } from './decode.js';
 import { trimOws } from './parse.js';
 import { READ_ABSENT, READ_AMBIGUOUS, type KeyRead } from './read.js';
 
 /**
- * Reads one member from W3C `baggage` header(s) with a bounded scan, reproducing the limits of
- * OpenTelemetry's `W3CBaggagePropagator` (≥ 2.8): members over 4096 bytes are skipped, parsing
- * stops after 180 accepted members or 8192 accepted bytes, and several headers are one list
- * whose limits apply to the combination (BG-06/07/08). Unlike OTel (last wins), the key twice
- * with different values is ambiguous (BG-02). Properties after `;` are ignored (BG-04).
+ * Reads one member from W3C `baggage` header(s) with a bounded scan. Limits follow
+ * OpenTelemetry's `W3CBaggagePropagator` (≥ 2.8) — members over 4096 bytes are skipped, parsing
+ * stops at 180 members or 8192 bytes, several headers are one list whose limits apply to the
+ * combination (BG-06/07/08) — with one deliberate difference for hostile input (AMP-01): every
+ * entry counts toward the 180-member cap, parsed or not, and every entry up to 4096 bytes counts
+ * toward the 8192-byte cap, so a header of junk entries stops the scan as early as a valid one.
+ * Only entries whose key is `key` are decoded; a member counts as present when its key and value
+ * are non-empty and decode, as in OTel. Unlike OTel (last wins), the key twice with different
+ * values is ambiguous (BG-02). Properties after `;` are ignored (BG-04). Nothing throws.
  *
  * @example
  * ```ts
@@ -23,13 +27,12 @@ export function readBaggageMember(
   header: string | readonly string[] | undefined,
   key: string,
 ): KeyRead {
-  if (header === undefined) return READ_ABSENT;
-  const state: ScanState = { count: 0, total: 0, found: undefined, ambiguous: false };
-  if (typeof header === 'string') scan(header, key, state);
+  const st: ScanState = { count: 0, total: 0, found: undefined, ambiguous: false };
+  if (typeof header === 'string') scan(header, key, st);
   else if (Array.isArray(header))
-    for (const h of header) if (typeof h === 'string' && !scan(h, key, state)) break;
-  if (state.ambiguous) return READ_AMBIGUOUS;
-  return state.found === undefined ? READ_ABSENT : { kind: 'value', value: state.found };
+    for (const h of header) if (typeof h === 'string' && !scan(h, key, st)) break;
+  if (st.ambiguous) return READ_AMBIGUOUS;
+  return st.found === undefined ? READ_ABSENT : { kind: 'value', value: st.found };
 }
 
 interface ScanState {
@@ -39,50 +42,58 @@ interface ScanState {
   ambiguous: boolean;
 }
 
-/** Returns false when a limit stopped the scan. */
+/** Returns false when a limit stopped the scan (or the key turned out ambiguous). */
 function scan(value: string, key: string, st: ScanState): boolean {
   let start = 0;
+  let eq = -1;
   while (start < value.length) {
     if (st.count >= BAGGAGE_MAX_MEMBERS) return false;
-    const end = value.indexOf(',', start);
-    const entryEnd = end === -1 ? value.length : end;
-    const length = entryEnd - start;
+    let end = value.indexOf(',', start);
+    if (end === -1) end = value.length;
+    const length = end - start;
+    // AMP-01: the entry counts whether or not it parses.
+    st.count++;
     if (length <= BAGGAGE_MAX_MEMBER_LENGTH) {
-      const member = parseMember(value.substring(start, entryEnd));
-      if (member) {
-        const size = (st.count === 0 ? 0 : 1) + length;
-        if (st.total + size > BAGGAGE_MAX_TOTAL_LENGTH) return false;
-        st.count++;
-        st.total += size;
-        if (member.key === key) {
-          if (st.found !== undefined && st.found !== member.value) st.ambiguous = true;
+      const size = (st.count === 1 ? 0 : 1) + length;
+      if (st.total + size > BAGGAGE_MAX_TOTAL_LENGTH) return false;
+      st.total += size;
+      // The next `=` is remembered across entries, so entries without one cost no re-search.
+      if (eq < start) eq = value.indexOf('=', start);
+      if (eq === -1) eq = value.length + 1;
+      if (eq < end && keyMatches(value, start, eq, key)) {
+        const member = parseMember(value.substring(start, end));
+        if (member) {
+          if (st.found !== undefined && st.found !== member.value) {
+            st.ambiguous = true;
+            return false;
+          }
           st.found = member.value;
         }
       }
     }
-    if (end === -1) break;
+    if (end === value.length) break;
     start = end + 1;
   }
   return true;
 }
 
-/** OTel's `parsePairKeyValue`: a member counts only when key and value are non-empty and decode. */
-function parseMember(entry: string): { key: string; value: string } | undefined {
-  const semi = entry.indexOf(';');
-  const pair = semi === -1 ? entry : entry.substring(0, semi);
-  const eq = pair.indexOf('=');
-  if (eq <= 0) return undefined;
-  const rawKey = trimAll(pair.substring(0, eq));
-  const rawValue = trimAll(pair.substring(eq + 1));
-  if (!rawKey || !rawValue) return undefined;
-  const key = safeDecode(rawKey);
-  const value = safeDecode(rawValue);
-  return key === undefined || value === undefined ? undefined : { key, value };
+/** True when the raw key `text[start, end)`, trimmed (and decoded if escaped), is `key`. */
+function keyMatches(text: string, start: number, end: number, key: string): boolean {
+  while (start < end && isSpace(text.charCodeAt(start))) start++;
+  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  if (end - start === key.length && text.startsWith(key, start)) return true;
+  // A key of N characters decodes (and trims) to at most N characters.
+  if (end - start < key.length) return false;
+  if (!isDecodable(text, start, end)) return false;
+  const raw = text.substring(start, end).trim();
+  return raw === key || (raw.includes('%') && safeDecode(raw) === key);
 }
 
-/** OTel trims with `String#trim`; kept identical so member counts agree. */
-function trimAll(s: string): string {
-  return s.trim();
+/** ASCII whitespace and NBSP (what `String#trim` removes from Latin-1 header text). */
+function isSpace(c: number): boolean {
+  return (
+    c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c || c === 0xa0
+  );
 }
 
 /**
@@ -124,9 +135,24 @@ export function setBaggageMember(
   return parts.join(',');
 }
 
+/** OTel's `parsePairKeyValue`: a member counts only when key and value are non-empty and decode. */
+function parseMember(entry: string): { key: string; value: string } | undefined {
+  const semi = entry.indexOf(';');
+  const pair = semi === -1 ? entry : entry.substring(0, semi);
+  const eq = pair.indexOf('=');
+  if (eq <= 0) return undefined;
+  const rawKey = pair.substring(0, eq).trim();
+  const rawValue = pair.substring(eq + 1).trim();
+  if (!rawKey || !rawValue) return undefined;
+  const key = safeDecode(rawKey);
+  const value = safeDecode(rawValue);
+  return key === undefined || value === undefined ? undefined : { key, value };
+}
+
 /**
- * Returns the `baggage` header value without any member named `key` (for hops that must not
- * forward the marker), or undefined when nothing is left.
+ * Returns the `baggage` header value without any member named `key`, whatever its value (empty
+ * and undecodable ones too), for hops that must not forward the marker; undefined when nothing is
+ * left. One linear pass; keys are compared in place unless escaped.
  *
  * @example
  * ```ts
@@ -139,9 +165,26 @@ export function removeBaggageMember(
 ): string | undefined {
   const text =
     existing === undefined ? '' : typeof existing === 'string' ? existing : existing.join(',');
-  const kept = text
-    .split(',')
-    .map(trimOws)
-    .filter((entry) => entry.length > 0 && parseMember(entry)?.key !== key);
+  const kept: string[] = [];
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf(',', start);
+    if (end === -1) end = text.length;
+    const entry = trimOws(text.substring(start, end));
+    if (entry.length > 0 && !memberKeyIs(entry, key)) kept.push(entry);
+    start = end + 1;
+  }
   return kept.length > 0 ? kept.join(',') : undefined;
+}
+
+/** True when the member `entry` has the key `key` (compared in place unless the key is escaped). */
+function memberKeyIs(entry: string, key: string): boolean {
+  const semi = entry.indexOf(';');
+  const pairEnd = semi === -1 ? entry.length : semi;
+  const eq = entry.indexOf('=');
+  if (eq <= 0 || eq > pairEnd) return false;
+  const rawKey = entry.substring(0, eq).trim();
+  if (rawKey === key) return true;
+  // A key of N characters decodes to at most N characters.
+  return rawKey.length >= key.length && rawKey.includes('%') && safeDecode(rawKey) === key;
 }

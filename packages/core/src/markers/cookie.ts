@@ -1,13 +1,15 @@
-import { MAX_COOKIE_HEADER_BYTES } from '../limits.js';
+import { MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS } from '../limits.js';
 import { safeDecode } from './decode.js';
 import { trimOws } from './parse.js';
 import { READ_ABSENT, READ_AMBIGUOUS, READ_TOO_LONG, type KeyRead } from './read.js';
 
 /**
- * Reads one cookie from a `Cookie` header. Bounded: only pairs whose name equals `name` are
- * decoded. Several header lines (HTTP/1.1) or HTTP/2 crumbs are joined with `; ` (CK-08).
- * The same name twice with different values is ambiguous (CK-02); one DQUOTE pair is stripped
- * (CK-04); undecodable escapes yield the raw text, which then fails validation (CK-03).
+ * Reads one cookie from a `Cookie` header. Bounded: the header is capped at 16 KiB before any
+ * scan and at 180 pairs during it, each pair is visited once (linear, never a re-scan per pair),
+ * and only pairs whose name equals `name` are decoded, without exceptions (AMP-01). Several header lines (HTTP/1.1) or
+ * HTTP/2 crumbs are joined with `; ` (CK-08). The same name twice with different values is
+ * ambiguous (CK-02); one DQUOTE pair is stripped (CK-04); undecodable escapes yield the raw text,
+ * which then fails validation (CK-03).
  *
  * @example
  * ```ts
@@ -15,23 +17,152 @@ import { READ_ABSENT, READ_AMBIGUOUS, READ_TOO_LONG, type KeyRead } from './read
  * ```
  */
 export function readCookie(header: string | readonly string[] | undefined, name: string): KeyRead {
-  if (header === undefined) return READ_ABSENT;
-  const text = typeof header === 'string' ? header : Array.isArray(header) ? header.join('; ') : '';
-  if (text.length > MAX_COOKIE_HEADER_BYTES) return READ_TOO_LONG;
-  let found: string | undefined;
+  return readCookies(header, [name])[0] as KeyRead;
+}
+
+/**
+ * {@link readCookie} for a few names in one pass (the marker cookie's `__Host-` and plain names):
+ * one {@link KeyRead} per name, in order.
+ *
+ * @example
+ * ```ts
+ * readCookies('gray=beta; a=1', ['__Host-gray', 'gray']); // [{ kind: 'absent' }, { kind: 'value', value: 'beta' }]
+ * ```
+ */
+export function readCookies(
+  header: string | readonly string[] | undefined,
+  names: readonly string[],
+): KeyRead[] {
+  const text = cookieText(header);
+  if (text === undefined) return names.map(() => READ_ABSENT);
+  if (text.length > MAX_COOKIE_HEADER_BYTES) return names.map(() => READ_TOO_LONG);
+  const found: (string | undefined)[] = names.map(() => undefined);
+  const ambiguous: boolean[] = names.map(() => false);
+  scanCookies(text, (nameStart, nameEnd, valueStart, valueEnd) => {
+    for (let k = 0; k < names.length; k++) {
+      if (ambiguous[k] || !sameName(text, nameStart, nameEnd, names[k] as string)) continue;
+      const value = cookieValue(text.slice(valueStart, valueEnd));
+      if (found[k] !== undefined && found[k] !== value) ambiguous[k] = true;
+      found[k] = value;
+    }
+    return true;
+  });
+  return names.map((_, k) => {
+    if (ambiguous[k]) return READ_AMBIGUOUS;
+    const value = found[k];
+    return value === undefined ? READ_ABSENT : { kind: 'value', value };
+  });
+}
+
+/** Every cookie pair of a header, parsed once: name → raw values in order (a `Map`, so `__proto__` is just a name). */
+export type CookiePairs = ReadonlyMap<string, readonly string[]>;
+
+/**
+ * Parses a `Cookie` header once into its pairs (AMP-02: one parse per request, whatever the
+ * number of lookups). `too_long` over the 16 KiB cap, as {@link readCookie}.
+ */
+export function parseCookiePairs(
+  header: string | readonly string[] | undefined,
+): CookiePairs | 'too_long' {
+  const pairs = new Map<string, string[]>();
+  const text = cookieText(header);
+  if (text === undefined) return pairs;
+  if (text.length > MAX_COOKIE_HEADER_BYTES) return 'too_long';
+  scanCookies(text, (nameStart, nameEnd, valueStart, valueEnd) => {
+    const name = trimOws(text.slice(nameStart, nameEnd));
+    const value = text.slice(valueStart, valueEnd);
+    const list = pairs.get(name);
+    if (list) list.push(value);
+    else pairs.set(name, [value]);
+    return true;
+  });
+  return pairs;
+}
+
+/** The {@link KeyRead} for one name of parsed pairs: same rules as {@link readCookie}. */
+export function cookieRead(pairs: CookiePairs | 'too_long', name: string): KeyRead {
+  if (pairs === 'too_long') return READ_TOO_LONG;
+  const raw = pairs.get(name);
+  if (raw === undefined || raw.length === 0) return READ_ABSENT;
+  const firstRaw = raw[0] as string;
+  const first = cookieValue(firstRaw);
+  for (let i = 1; i < raw.length; i++) {
+    // Identical text decodes identically: only differing spellings are decoded (AMP-01).
+    const r = raw[i] as string;
+    if (r !== firstRaw && cookieValue(r) !== first) return READ_AMBIGUOUS;
+  }
+  return { kind: 'value', value: first };
+}
+
+/**
+ * Returns the `Cookie` header without the pairs named in `names` (graylane's own marker
+ * cookies), or undefined when nothing is left. Other pairs are kept byte for byte.
+ *
+ * @example
+ * ```ts
+ * removeCookies('a=1; gray=beta; b=2', ['gray']); // 'a=1; b=2'
+ * ```
+ */
+export function removeCookies(
+  header: string | readonly string[] | undefined,
+  names: readonly string[],
+): string | undefined {
+  const text = cookieText(header);
+  if (text === undefined) return undefined;
+  const kept: string[] = [];
+  scanCookies(text, (nameStart, nameEnd, _valueStart, valueEnd, pairStart) => {
+    const name = trimOws(text.slice(nameStart, nameEnd));
+    if (!names.includes(name)) kept.push(trimOws(text.slice(pairStart, valueEnd)));
+    return true;
+  });
+  return kept.length > 0 ? kept.join('; ') : undefined;
+}
+
+function cookieText(header: string | readonly string[] | undefined): string | undefined {
+  if (typeof header === 'string') return header;
+  return Array.isArray(header) ? header.join('; ') : undefined;
+}
+
+/**
+ * Visits each `name=value` pair between `;` separators once. Every pair, with `=` or not, counts
+ * toward {@link MAX_COOKIE_PAIRS} and the scan stops there (AMP-01). `visit` returns false to stop.
+ */
+function scanCookies(
+  text: string,
+  visit: (
+    nameStart: number,
+    nameEnd: number,
+    valueStart: number,
+    valueEnd: number,
+    pairStart: number,
+  ) => boolean,
+): void {
   let from = 0;
-  while (from < text.length) {
+  let pairs = 0;
+  // The next `=` at or after `from`, remembered across pairs: pairs without `=` never make the
+  // search run again over the same text (a header of `a;a;a;…` stays linear).
+  let eq = -1;
+  while (from < text.length && pairs++ < MAX_COOKIE_PAIRS) {
     let end = text.indexOf(';', from);
     if (end === -1) end = text.length;
-    const eq = text.indexOf('=', from);
-    if (eq !== -1 && eq < end && trimOws(text.slice(from, eq)) === name) {
-      const value = cookieValue(text.slice(eq + 1, end));
-      if (found !== undefined && found !== value) return READ_AMBIGUOUS;
-      found = value;
+    if (eq !== Infinity && eq < from) {
+      eq = text.indexOf('=', from);
+      if (eq === -1) eq = Infinity;
     }
+    if (eq < end && !visit(from, eq, eq + 1, end, from)) return;
     from = end + 1;
   }
-  return found === undefined ? READ_ABSENT : { kind: 'value', value: found };
+}
+
+/** True when `text[start, end)`, OWS-trimmed, equals `name` (no allocation). */
+function sameName(text: string, start: number, end: number, name: string): boolean {
+  while (start < end && isOws(text.charCodeAt(start))) start++;
+  while (end > start && isOws(text.charCodeAt(end - 1))) end--;
+  return end - start === name.length && text.startsWith(name, start);
+}
+
+function isOws(c: number): boolean {
+  return c === 0x20 || c === 0x09;
 }
 
 function cookieValue(raw: string): string {

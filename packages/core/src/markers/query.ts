@@ -1,12 +1,12 @@
-import { MAX_QUERY_BYTES } from '../limits.js';
-import { safeDecode } from './decode.js';
+import { MAX_QUERY_BYTES, MAX_QUERY_PARAMS } from '../limits.js';
+import { isDecodable, safeDecode } from './decode.js';
 import { READ_ABSENT, READ_AMBIGUOUS, READ_TOO_LONG, type KeyRead } from './read.js';
 
 /**
  * Reads one query parameter from a query string (with or without the leading `?`), with
- * `URLSearchParams` semantics (`+` is a space) but bounded and without building a map.
- * The key is case-sensitive (QS-06); `gray[]` is a different key (QS-04); a repeated key is
- * ambiguous (QS-03); a fragment is never part of the query.
+ * `URLSearchParams` semantics (`+` is a space) but bounded (8 KiB before any scan, then at most
+ * 256 parameters), linear, and without exceptions or a map (AMP-01). The key is case-sensitive (QS-06); `gray[]` is a different
+ * key (QS-04); a repeated key is ambiguous (QS-03); a fragment is never part of the query.
  *
  * @example
  * ```ts
@@ -14,26 +14,133 @@ import { READ_ABSENT, READ_AMBIGUOUS, READ_TOO_LONG, type KeyRead } from './read
  * ```
  */
 export function readQueryParam(search: string | undefined, name: string): KeyRead {
-  if (search === undefined || search === '') return READ_ABSENT;
-  let text = search.charCodeAt(0) === 0x3f ? search.slice(1) : search;
-  const hash = text.indexOf('#');
-  if (hash !== -1) text = text.slice(0, hash);
+  const text = queryText(search);
+  if (text === undefined) return READ_ABSENT;
   if (text.length > MAX_QUERY_BYTES) return READ_TOO_LONG;
   let found: string | undefined;
   let count = 0;
-  for (const part of text.split('&')) {
-    if (part === '') continue;
-    const eq = part.indexOf('=');
-    const rawKey = eq === -1 ? part : part.slice(0, eq);
-    if (decodeComponent(rawKey) !== name) continue;
+  scanQuery(text, (keyStart, keyEnd, valueStart, valueEnd, plainKey) => {
+    if (!keyIs(text, keyStart, keyEnd, name, plainKey)) return;
     count++;
-    const rawValue = eq === -1 ? '' : part.slice(eq + 1);
-    found = decodeComponent(rawValue) ?? rawValue;
-  }
+    const raw = text.slice(valueStart, valueEnd);
+    found = safeDecode(raw, true) ?? raw;
+  });
   if (count > 1) return READ_AMBIGUOUS;
   return found === undefined ? READ_ABSENT : { kind: 'value', value: found };
 }
 
-function decodeComponent(s: string): string | undefined {
-  return safeDecode(s.includes('+') ? s.replace(/\+/g, ' ') : s);
+/** Every query parameter, parsed once: decoded key → raw values (a `Map`). */
+export type QueryPairs = ReadonlyMap<string, readonly string[]>;
+
+/** Parses a query string once (AMP-02). `too_long` over the 8 KiB cap, as {@link readQueryParam}. */
+export function parseQueryPairs(search: string | undefined): QueryPairs | 'too_long' {
+  const pairs = new Map<string, string[]>();
+  const text = queryText(search);
+  if (text === undefined) return pairs;
+  if (text.length > MAX_QUERY_BYTES) return 'too_long';
+  scanQuery(text, (keyStart, keyEnd, valueStart, valueEnd, plainKey) => {
+    if (!plainKey && !isDecodable(text, keyStart, keyEnd)) return;
+    const rawKey = text.slice(keyStart, keyEnd);
+    const key = plainKey ? rawKey : safeDecode(rawKey, true);
+    if (key === undefined) return;
+    const value = text.slice(valueStart, valueEnd);
+    const list = pairs.get(key);
+    if (list) list.push(value);
+    else pairs.set(key, [value]);
+  });
+  return pairs;
+}
+
+/** The {@link KeyRead} for one key of parsed pairs: same rules as {@link readQueryParam}. */
+export function queryRead(pairs: QueryPairs | 'too_long', name: string): KeyRead {
+  if (pairs === 'too_long') return READ_TOO_LONG;
+  const raw = pairs.get(name);
+  if (raw === undefined || raw.length === 0) return READ_ABSENT;
+  if (raw.length > 1) return READ_AMBIGUOUS;
+  const value = raw[0] as string;
+  return { kind: 'value', value: safeDecode(value, true) ?? value };
+}
+
+/**
+ * Returns `url` (a request target `/path?query` or a bare query) without the parameter `name`;
+ * the path and the other parameters are kept byte for byte. Unchanged when `name` is absent.
+ *
+ * @example
+ * ```ts
+ * removeQueryParam('/a?x=1&gray=beta', 'gray'); // '/a?x=1'
+ * ```
+ */
+export function removeQueryParam(url: string, name: string): string {
+  const q = url.indexOf('?');
+  if (q === -1) return url;
+  const hash = url.indexOf('#', q);
+  const end = hash === -1 ? url.length : hash;
+  const text = url.slice(q + 1, end);
+  const kept: string[] = [];
+  let removed = false;
+  scanQuery(text, (keyStart, keyEnd, _valueStart, valueEnd, plainKey) => {
+    if (keyIs(text, keyStart, keyEnd, name, plainKey)) removed = true;
+    else kept.push(text.slice(keyStart, valueEnd));
+  });
+  if (!removed) return url;
+  const rest = kept.length > 0 ? `?${kept.join('&')}` : '';
+  return `${url.slice(0, q)}${rest}${url.slice(end)}`;
+}
+
+function queryText(search: string | undefined): string | undefined {
+  if (typeof search !== 'string' || search === '') return undefined;
+  let text = search.charCodeAt(0) === 0x3f ? search.slice(1) : search;
+  const hash = text.indexOf('#');
+  if (hash !== -1) text = text.slice(0, hash);
+  return text;
+}
+
+/**
+ * Visits each non-empty `key[=value]` part once, in order. Every part, empty or not, counts
+ * toward {@link MAX_QUERY_PARAMS} and the scan stops there (AMP-01). Linear: each separator
+ * search resumes where it last stopped, so no text is searched twice. `plainKey` is true when
+ * the key has no `%` or `+`.
+ */
+function scanQuery(
+  text: string,
+  visit: (
+    keyStart: number,
+    keyEnd: number,
+    valueStart: number,
+    valueEnd: number,
+    plainKey: boolean,
+  ) => void,
+): void {
+  const n = text.length;
+  let from = 0;
+  let parts = 0;
+  let eq = -1;
+  let pct = -1;
+  let plus = -1;
+  while (from <= n && parts < MAX_QUERY_PARAMS) {
+    let end = text.indexOf('&', from);
+    if (end === -1) end = n;
+    parts++;
+    if (end > from) {
+      if (eq < from) eq = after(text.indexOf('=', from), n);
+      if (pct < from) pct = after(text.indexOf('%', from), n);
+      if (plus < from) plus = after(text.indexOf('+', from), n);
+      const keyEnd = eq < end ? eq : end;
+      visit(from, keyEnd, keyEnd === end ? end : keyEnd + 1, end, pct >= keyEnd && plus >= keyEnd);
+    }
+    from = end + 1;
+  }
+}
+
+/** `indexOf`'s "not found" as a position past the end, so it is never searched for again. */
+function after(index: number, n: number): number {
+  return index === -1 ? n + 1 : index;
+}
+
+/** True when the key `text[start, end)` decodes to `name`; plain keys are compared in place. */
+function keyIs(text: string, start: number, end: number, name: string, plainKey: boolean): boolean {
+  if (plainKey) return end - start === name.length && text.startsWith(name, start);
+  // A key of N characters decodes to at most N characters: longer names cannot match.
+  if (end - start < name.length || !isDecodable(text, start, end)) return false;
+  return safeDecode(text.slice(start, end), true) === name;
 }
