@@ -19,7 +19,10 @@ let origin: string;
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.writeHead(200, {
+      'content-type': 'text/plain',
+      'x-seen-gray-id': String(req.headers['x-gray-id']),
+    });
     let n = 0;
     const tick = (): void => {
       if (n++ === 4) return void res.end('end');
@@ -123,6 +126,25 @@ describe('CTX-12 with grayInterceptor composed', () => {
         }
       },
     );
+});
+
+it('CTX-12 I7 a saturated pool with grayInterceptor: each queued request goes out with its own version', async () => {
+  const dispatcher = new undici.Agent({ connections: 2 }).compose(
+    grayInterceptor({ allowHosts: ['127.0.0.1'] }),
+  );
+  try {
+    const runs = Array.from({ length: 24 }, (_, i) => {
+      const version = VERSIONS[i % VERSIONS.length] as string;
+      return runWithGray(version, async () => {
+        const res = await undici.request(`${origin}/q${i}`, { dispatcher });
+        await res.body.dump();
+        return [version, res.headers['x-seen-gray-id']];
+      });
+    });
+    for (const [version, seen] of await Promise.all(runs)) expect(seen).toBe(version);
+  } finally {
+    await dispatcher.close();
+  }
 });
 
 describe('CTX-12 with installGlobal (undici:request:create)', () => {
