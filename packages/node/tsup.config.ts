@@ -9,6 +9,7 @@ export default defineConfig({
     hono: 'src/adapters/hono.ts',
     sources: 'src/sources/index.ts',
     assets: 'src/assets/index.ts',
+    status: 'src/status/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

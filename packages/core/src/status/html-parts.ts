@@ -35,9 +35,20 @@ export function table(
     rows.length === 0
       ? `<tr><td colspan="${head.length}" class="empty">${escapeHtml(empty)}</td></tr>`
       : rows.map((r) => `<tr>${r.map((c) => cell(c, 'td')).join('')}</tr>`).join('');
+  // A column of numbers gets a right-aligned heading, like its cells.
+  const numeric = (i: number) =>
+    rows.length > 0 &&
+    rows.every(
+      (r) =>
+        typeof r[i] === 'number' ||
+        (typeof r[i] === 'object' && (r[i] as { cls: string }).cls.includes('num')),
+    );
+  const heads = head.map((h, i) =>
+    numeric(i) ? cell({ text: h, cls: 'num' }, 'th') : cell(h, 'th'),
+  );
   return (
     `<table><caption>${escapeHtml(caption)}</caption>` +
-    `<thead><tr>${head.map((h) => cell(h, 'th')).join('')}</tr></thead>` +
+    `<thead><tr>${heads.join('')}</tr></thead>` +
     `<tbody>${body}</tbody></table>`
   );
 }

@@ -33,8 +33,8 @@ export function configCard(report: StatusReport): string {
 export function trafficCard(report: StatusReport): string {
   const t = report.traffic;
   const chart =
-    `<svg id="gl-chart" viewBox="0 0 600 150" role="img" aria-label="Traffic share by version per poll interval">` +
-    `<rect class="frame" x="0" y="0" width="600" height="150"></rect><g id="gl-bars" data-samples="0"></g></svg>` +
+    `<svg id="gl-chart" viewBox="0 0 650 175" role="img" aria-label="Traffic share by version per poll interval">` +
+    `<g transform="translate(44,8)">${axes()}<g id="gl-bars" data-samples="0"></g></g></svg>` +
     `<ul id="gl-legend" class="legend">${legend(report)}</ul>` +
     `<p id="gl-poll" class="muted" data-state="waiting">waiting for the first poll…</p>`;
   const byVersion = table(
@@ -50,6 +50,18 @@ export function trafficCard(report: StatusReport): string {
     'no decisions yet',
   );
   return card('traffic', `Traffic · ${t.total} decisions`, chart + byVersion + byReason, true);
+}
+
+/** Grid lines at 0, 50 and 100 % and the axis captions, in the 600 × 150 plot area. */
+function axes(): string {
+  const lines = [0, 75, 150]
+    .map(
+      (y, i) =>
+        `<line class="grid" x1="0" x2="600" y1="${y}" y2="${y}"></line>` +
+        `<text class="axis" x="-6" y="${y + 4}" text-anchor="end">${100 - i * 50}%</text>`,
+    )
+    .join('');
+  return `${lines}<text class="axis" x="600" y="165" text-anchor="end">share per poll · newest right</text>`;
 }
 
 function legend(report: StatusReport): string {
@@ -84,6 +96,7 @@ export function sourcesCard(report: StatusReport): string {
         rows,
         'no sources',
       ),
+    true,
   );
 }
 

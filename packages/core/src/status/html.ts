@@ -31,14 +31,14 @@ const CSS = `
 @media (prefers-color-scheme:dark){:root{--fg:#e6e8eb;--muted:#9aa4af;--bg:#0f1216;--card:#171b21;--line:#2b323b;--ok:#3fb950;--warn:#d29922;--bad:#f85149}}
 *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--fg);background:var(--bg)}
 header{padding:16px 24px;border-bottom:1px solid var(--line);background:var(--card)}h1{margin:0;font-size:20px}
-main{display:grid;grid-template-columns:repeat(auto-fit,minmax(360px,1fr));gap:16px;padding:16px 24px}
+main{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:16px;padding:16px 24px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px 16px;min-width:0;overflow-x:auto}.wide{grid-column:1/-1}
 h2{margin:0 0 8px;font-size:15px}dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:0}dt{color:var(--muted)}dd{margin:0;font-family:ui-monospace,monospace;overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%;margin:8px 0}caption{text-align:left;color:var(--muted);padding-bottom:4px}
 th,td{text-align:left;padding:3px 8px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}th{font-weight:600}
 .num{text-align:right;font-variant-numeric:tabular-nums}.empty,.muted{color:var(--muted)}
 .state.ready{color:var(--ok)}.state.stale,.state.degraded,.state.starting{color:var(--warn)}.state.error,.state.unknown,.bad{color:var(--bad);font-weight:600}
-#gl-chart{width:100%;max-width:900px;height:auto;display:block}.frame{fill:none;stroke:var(--line)}.idle{fill:var(--line)}
+#gl-chart{width:100%;max-width:960px;height:auto;display:block}.grid{stroke:var(--line)}.axis{fill:var(--muted);font-size:9px}.idle{fill:var(--line)}
 .legend{list-style:none;display:flex;flex-wrap:wrap;gap:4px 16px;padding:0;margin:8px 0}.legend li{display:flex;align-items:center;gap:6px}
 #gl-poll[data-state=error]{color:var(--bad)}
 `;
@@ -67,8 +67,8 @@ export function renderStatusPage(report: StatusReport, options: RenderStatusOpti
   const cards = [
     trafficCard(report),
     configCard(report),
-    sourcesCard(report),
     lanesCard(report),
+    sourcesCard(report),
     propagationCard(report),
     reloadsCard(report),
     problemsCard(report),
