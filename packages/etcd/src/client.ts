@@ -1,7 +1,12 @@
 import { Etcd3 } from 'etcd3';
 import { noop } from 'cockatiel';
 import { GraylaneError } from '@graylane/core';
-import { ETCD_DIAL_TIMEOUT_MS, ETCD_REQUEST_TIMEOUT_MS } from './constants.js';
+import {
+  ETCD_DIAL_TIMEOUT_MS,
+  ETCD_KEEPALIVE_TIME_MS,
+  ETCD_KEEPALIVE_TIMEOUT_MS,
+  ETCD_REQUEST_TIMEOUT_MS,
+} from './constants.js';
 
 /** A key-value pair as etcd3 returns it. */
 export interface EtcdKeyValueLike {
@@ -68,12 +73,26 @@ export interface EtcdClientOptions {
   readonly tls?: EtcdTlsOptions | undefined;
   readonly requestTimeoutMs?: number | undefined;
   readonly dialTimeoutMs?: number | undefined;
+  /**
+   * gRPC keepalive pings, which end a watch on a connection that went silent (a partition that
+   * drops packets, a frozen member) so the source never stays `ready` while deaf. Default: a ping
+   * after 10 s idle, 5 s to answer. `false` turns it off (not recommended).
+   */
+  readonly keepalive?: EtcdKeepaliveOptions | false | undefined;
+}
+
+/** gRPC keepalive timings (see {@link EtcdClientOptions.keepalive}). */
+export interface EtcdKeepaliveOptions {
+  /** Idle time before a ping. Default 10 s; etcd closes connections that ping more often than its `--grpc-keepalive-min-time` (5 s). */
+  readonly timeMs?: number | undefined;
+  /** How long a ping may go unanswered before the connection is closed. Default 5 s. */
+  readonly timeoutMs?: number | undefined;
 }
 
 /**
  * An etcd3 client tuned for a rule source: etcd3's own retries and circuit breaker are off, so
  * the source's backoff (1 s doubling to 60 s, ±20 %) is the only retry schedule; unary calls get
- * a deadline.
+ * a deadline; keepalive pings close a connection that went silent, so a watch never hangs on it.
  *
  * @example
  * ```ts
@@ -87,18 +106,52 @@ export function createEtcdClient(options: EtcdClientOptions): EtcdClientLike {
 /** The etcd3 client behind {@link createEtcdClient} (and the document helpers). */
 export function createEtcd3(options: EtcdClientOptions): Etcd3 {
   const timeout = options.requestTimeoutMs ?? ETCD_REQUEST_TIMEOUT_MS;
-  if (options.tls && (options.tls.cert === undefined) !== (options.tls.key === undefined))
-    throw new GraylaneError('INVALID_OPTIONS', 'etcd tls: `cert` and `key` go together');
+  const problem = clientOptionsProblem(options);
+  if (problem !== undefined) throw new GraylaneError('INVALID_OPTIONS', `etcd client: ${problem}`);
   return new Etcd3({
-    hosts: [...(typeof options.hosts === 'string' ? [options.hosts] : options.hosts)],
+    hosts: typeof options.hosts === 'string' ? [options.hosts] : [...options.hosts],
     ...(options.auth
       ? { auth: { username: options.auth.username, password: options.auth.password } }
       : {}),
     ...(options.tls ? { credentials: credentials(options.tls) } : {}),
     dialTimeout: options.dialTimeoutMs ?? ETCD_DIAL_TIMEOUT_MS,
+    ...(options.keepalive === false ? {} : { grpcOptions: keepalive(options.keepalive ?? {}) }),
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     faultHandling: { host: () => noop, global: noop },
   });
+}
+
+/**
+ * What makes client options unusable, or `undefined`: no endpoint, a mix of `http://` and
+ * `https://` endpoints (etcd3 refuses it), a TLS client certificate without its key or the other
+ * way round. Such options can never work, so they are reported once — the client throws, the
+ * source stops at start — instead of failing in a retry loop (FLT-04: retrying cannot help).
+ *
+ * @example
+ * ```ts
+ * clientOptionsProblem({ hosts: ['https://a:2379', 'http://b:2379'] }); // '`hosts` mixes …'
+ * ```
+ */
+export function clientOptionsProblem(options: {
+  readonly hosts?: string | readonly string[] | undefined;
+  readonly tls?: EtcdTlsOptions | undefined;
+}): string | undefined {
+  const hosts = typeof options.hosts === 'string' ? [options.hosts] : (options.hosts ?? []);
+  if (hosts.length === 0 || hosts.some((h) => typeof h !== 'string' || h.trim() === ''))
+    return '`hosts` needs at least one endpoint, e.g. http://127.0.0.1:2379';
+  const secure = hosts.filter((h) => h.toLowerCase().startsWith('https://')).length;
+  if (secure > 0 && secure < hosts.length)
+    return '`hosts` mixes https:// and http:// endpoints; use one scheme for all';
+  if (options.tls && (options.tls.cert === undefined) !== (options.tls.key === undefined))
+    return 'tls `cert` and `key` go together (a client certificate and its private key)';
+  return undefined;
+}
+
+function keepalive(options: EtcdKeepaliveOptions): Record<string, number> {
+  return {
+    'grpc.keepalive_time_ms': options.timeMs ?? ETCD_KEEPALIVE_TIME_MS,
+    'grpc.keepalive_timeout_ms': options.timeoutMs ?? ETCD_KEEPALIVE_TIMEOUT_MS,
+  };
 }
 
 type Credentials = NonNullable<NonNullable<ConstructorParameters<typeof Etcd3>[0]>['credentials']>;

@@ -10,8 +10,10 @@ import {
   sourceRuntime,
 } from '@graylane/core';
 import {
+  clientOptionsProblem,
   createEtcdClient,
   type EtcdClientLike,
+  type EtcdKeepaliveOptions,
   type EtcdTlsOptions,
   type EtcdWatcherLike,
   type EtcdWatchResponseLike,
@@ -43,6 +45,12 @@ export interface EtcdSourceOptions extends SourceOptions {
   readonly tls?: EtcdTlsOptions | undefined;
   /** Your own etcd3 client (or a fake). It is not closed by `stop()`. */
   readonly client?: EtcdClientLike | undefined;
+  /**
+   * Keepalive of the client built from `hosts`: a silent connection (a partition that drops
+   * packets, a frozen member) ends the watch within time + timeout (15 s by default) and the
+   * source goes `stale` and reconnects, instead of staying `ready` while deaf (SRC-01).
+   */
+  readonly keepalive?: EtcdKeepaliveOptions | false | undefined;
   /** Deadline for each get and watch creation. Default 5 s. */
   readonly requestTimeoutMs?: number | undefined;
   /** Reconnect schedule. Default 1 s doubling to 60 s, ±20 %. */
@@ -64,6 +72,12 @@ export interface EtcdSourceOptions extends SourceOptions {
  */
 export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
   const { name, clock, logger, status } = sourceRuntime(options, 'etcd');
+  // Options that can never work stop the source at start, never a retry loop (FLT-04).
+  const unusable = options.client
+    ? undefined
+    : options.hosts === undefined
+      ? 'createEtcdSource needs `hosts` or `client`'
+      : clientOptionsProblem(options);
   const backoff = createBackoff(options.backoff);
   const timeout = options.requestTimeoutMs ?? ETCD_REQUEST_TIMEOUT_MS;
   const { key } = options;
@@ -78,12 +92,11 @@ export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
 
   const getClient = (): EtcdClientLike => {
     if (options.client) return options.client;
-    if (!options.hosts)
-      throw new GraylaneError('INVALID_OPTIONS', 'createEtcdSource needs `hosts` or `client`');
     client ??= createEtcdClient({
-      hosts: options.hosts,
+      hosts: options.hosts as string | readonly string[],
       auth: options.auth,
       tls: options.tls,
+      keepalive: options.keepalive,
       requestTimeoutMs: timeout,
     });
     return client;
@@ -226,6 +239,14 @@ export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
     async start(target) {
       if (store) return;
       store = target;
+      if (unusable !== undefined) {
+        const fatal = new GraylaneError(
+          'SOURCE_FATAL',
+          `etcd source ${key}: ${unusable}; the source stopped and the last good config stays in force`,
+        );
+        logger.error(fatal.message, fatal);
+        return status.fatal(unusable);
+      }
       await connect();
     },
     async stop() {

@@ -12,6 +12,7 @@ export { createEtcdClient } from './client.js';
 export type {
   EtcdClientLike,
   EtcdClientOptions,
+  EtcdKeepaliveOptions,
   EtcdTlsOptions,
   EtcdKeyValueLike,
   EtcdRangeResponseLike,
@@ -40,5 +41,7 @@ export {
   BACKOFF_JITTER,
   BACKOFF_MAX_MS,
   ETCD_DIAL_TIMEOUT_MS,
+  ETCD_KEEPALIVE_TIME_MS,
+  ETCD_KEEPALIVE_TIMEOUT_MS,
   ETCD_REQUEST_TIMEOUT_MS,
 } from './constants.js';

@@ -51,6 +51,10 @@ export interface EtcdProcess {
   restore(file: string): Promise<void>;
   /** Stop and delete the data dir. */
   dispose(): Promise<void>;
+  /** SIGSTOP: the process is frozen, its sockets stay open and silent (a hung member). */
+  pause(): void;
+  /** SIGCONT after {@link pause}. */
+  resume(): void;
 }
 
 /** Runs etcdctl (Debian's etcd-client) with the v3 API; rejects with its stderr. */
@@ -101,6 +105,7 @@ export async function startEtcd(
     '--log-level=error',
     ...(tls ? [`--cert-file=${tls.certFile}`, `--key-file=${tls.keyFile}`] : []),
     ...(tls?.clientCaFile ? ['--client-cert-auth', `--trusted-ca-file=${tls.clientCaFile}`] : []),
+    ...(options.args ?? []),
   ];
   let child: ChildProcess | undefined;
 
@@ -146,9 +151,12 @@ export async function startEtcd(
       await start();
     },
     async dispose() {
+      child?.kill('SIGCONT');
       await stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
   };
 }
 
@@ -197,6 +205,8 @@ function getText(url: string, tls: EtcdStartOptions['tls']): Promise<string> {
 
 /** Options of {@link startEtcd}. */
 export interface EtcdStartOptions {
+  /** Extra etcd flags, e.g. `--grpc-keepalive-min-time=1s`. */
+  readonly args?: readonly string[] | undefined;
   /** Serve clients over TLS with this certificate; `clientCaFile` also requires client certs. */
   readonly tls?:
     | {
@@ -295,6 +305,13 @@ export interface TcpProxy {
   /** Destroys open connections and refuses new ones. */
   block(): void;
   unblock(): void;
+  /**
+   * A silent partition: connections stay open, new ones are accepted, but bytes in the given
+   * directions are dropped — no RST, no FIN, as when a network path blackholes packets.
+   */
+  silence(directions: 'both' | 'to-etcd' | 'to-client'): void;
+  /** Bytes flow again (on connections opened after the silence; dropped bytes stay lost). */
+  heal(): void;
   /** Cuts open connections; new ones go to `port` (a failover behind one address). */
   retarget(port: number): void;
   close(): Promise<void>;
@@ -305,6 +322,17 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let blocked = false;
   let target = targetPort;
+  let silent: 'both' | 'to-etcd' | 'to-client' | undefined;
+  const forward = (from: Socket, to: Socket, direction: 'to-etcd' | 'to-client'): void => {
+    from.on('data', (chunk: Buffer) => {
+      if (silent === 'both' || silent === direction) return; // dropped on the floor
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+    });
+    from.on('end', () => to.end());
+  };
   const server: Server = createServer((inbound) => {
     if (blocked) return void inbound.destroy();
     const outbound = connect(target, '127.0.0.1');
@@ -316,7 +344,8 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
         outbound.destroy();
       });
     }
-    inbound.pipe(outbound).pipe(inbound);
+    forward(inbound, outbound, 'to-etcd');
+    forward(outbound, inbound, 'to-client');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -329,6 +358,12 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     unblock() {
       blocked = false;
+    },
+    silence(directions) {
+      silent = directions;
+    },
+    heal() {
+      silent = undefined;
     },
     retarget(port) {
       target = port;
