@@ -25,6 +25,11 @@ export const FILE_REARM_MS = 500;
 export const HTTP_INTERVAL_MS = 15_000;
 /** Default HTTP request timeout; a hung endpoint never stalls the schedule. */
 export const HTTP_TIMEOUT_MS = 10_000;
+/**
+ * Redirects one poll follows (fetch allows 20; a rules endpoint needs one or two). A hop to
+ * another origin never carries the caller's `headers` (RDR-01).
+ */
+export const HTTP_MAX_REDIRECTS = 5;
 
 /** Cold start gives up waiting for the first attempt after this (OpenFeature lifecycle 10 000 ms, FLT-01). */
 export const START_TIMEOUT_MS = 10_000;

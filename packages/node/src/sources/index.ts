@@ -36,6 +36,7 @@ export {
   FILE_MAX_WAIT_MS,
   FILE_REARM_MS,
   HTTP_INTERVAL_MS,
+  HTTP_MAX_REDIRECTS,
   HTTP_TIMEOUT_MS,
   START_TIMEOUT_MS,
 } from './constants.js';

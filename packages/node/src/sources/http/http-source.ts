@@ -10,22 +10,37 @@ import {
   sourceRuntime,
 } from '@graylane/core';
 import { safeUpdate } from '../apply.js';
-import { BACKOFF_MAX_MS, HTTP_INTERVAL_MS, HTTP_TIMEOUT_MS } from '../constants.js';
+import {
+  BACKOFF_MAX_MS,
+  HTTP_INTERVAL_MS,
+  HTTP_MAX_REDIRECTS,
+  HTTP_TIMEOUT_MS,
+} from '../constants.js';
 import { readBodyCapped, retryAfterMs } from './body.js';
 import { classifyStatus } from './classify.js';
+import { isRedirect, nextHop } from './redirect.js';
+import { checkSourceUrl } from './url.js';
 
 /** The fetch signature the HTTP source needs. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 /** Options of {@link createHttpSource}. */
 export interface HttpSourceOptions extends SourceOptions {
-  /** The endpoint serving the JSON config document. */
+  /**
+   * The endpoint serving the JSON config document: `http:` or `https:`, without credentials
+   * (those go in `headers`; a URL with them is refused). Logs and the status show it without
+   * credentials and without its query string.
+   */
   readonly url: string | URL;
   /** Poll interval after a success. Default 15 s. */
   readonly intervalMs?: number | undefined;
   /** Per-request timeout, body included. Default 10 s. */
   readonly timeoutMs?: number | undefined;
-  /** Extra request headers (for example `authorization`), or a function returning them per request. */
+  /**
+   * Extra request headers (for example `authorization`), or a function returning them per
+   * request. They go to the URL's origin only: a redirect to another origin is followed without
+   * them, and a redirect from https to http is not followed at all (RDR-01).
+   */
   readonly headers?:
     Readonly<Record<string, string>> | (() => Readonly<Record<string, string>>) | undefined;
   /** fetch to use. Default: `globalThis.fetch`, looked up at each request. */
@@ -37,8 +52,11 @@ export interface HttpSourceOptions extends SourceOptions {
 /**
  * A rule source that polls an HTTP endpoint with `If-None-Match`. Failures back off 1 s, 2 s, 4 s
  * … 60 s with ±20 % jitter; 429/503 never retry faster than the interval and honour
- * `Retry-After`; 401/403 stop the source with a loud error. The last-known-good config stays in
- * force through every failure.
+ * `Retry-After`; 401/403 stop the source with a loud error. Redirects are followed by the source
+ * itself (at most 5): the caller's headers only ever go to the URL's origin, and https is never
+ * downgraded. The last-known-good config stays in force through every failure. A URL that can
+ * never work (not http(s), credentials in it) stops the source at start with the reason: nothing
+ * is sent, and neither logs nor the status ever show a password or the query string.
  *
  * @example
  * ```ts
@@ -51,7 +69,8 @@ export interface HttpSourceOptions extends SourceOptions {
  * ```
  */
 export function createHttpSource(options: HttpSourceOptions): RuleSource {
-  const url = String(options.url);
+  const checked = checkSourceUrl(options.url);
+  const url = checked.display;
   const { name, clock, logger, status } = sourceRuntime(options, 'http');
   const interval = options.intervalMs ?? HTTP_INTERVAL_MS;
   const timeout = options.timeoutMs ?? HTTP_TIMEOUT_MS;
@@ -84,16 +103,45 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     schedule(interval);
   };
 
-  const requestHeaders = (): Record<string, string> => {
-    const extra =
-      typeof options.headers === 'function' ? options.headers() : (options.headers ?? {});
+  /** The caller's headers only for the configured origin; elsewhere just what HTTP needs. */
+  const requestHeaders = (withCaller: boolean): Record<string, string> => {
+    const extra = !withCaller
+      ? {}
+      : typeof options.headers === 'function'
+        ? options.headers()
+        : (options.headers ?? {});
     const headers: Record<string, string> = { accept: 'application/json', ...extra };
     if (etag !== undefined) headers['if-none-match'] = etag;
     return headers;
   };
 
+  /**
+   * One GET, following redirects here rather than in fetch (which would re-send custom
+   * credential headers such as `x-api-key` to any origin a redirect names): once the chain
+   * leaves the configured origin, the caller's headers are never sent again in this poll.
+   */
+  const get = async (endpoint: URL, signal: AbortSignal): Promise<Response | string> => {
+    const fetchImpl = options.fetch ?? (globalThis.fetch as FetchLike);
+    let at = endpoint;
+    let trusted = true;
+    for (let hops = 0; ; hops++) {
+      const res = await fetchImpl(at.href, {
+        headers: requestHeaders(trusted),
+        signal,
+        redirect: 'manual',
+      });
+      if (!isRedirect(res.status)) return res;
+      await res.body?.cancel().catch(() => undefined);
+      if (hops >= HTTP_MAX_REDIRECTS) return `more than ${HTTP_MAX_REDIRECTS} redirects`;
+      const hop = nextHop(at, res.headers.get('location'));
+      if (!hop.ok) return `HTTP ${res.status}: ${hop.reason}`;
+      trusted &&= hop.url.origin === endpoint.origin;
+      at = hop.url;
+    }
+  };
+
   const poll = async (): Promise<void> => {
-    if (stopped || !store) return;
+    if (stopped || !store || !checked.ok) return;
     const controller = new AbortController();
     inflight = controller;
     const timeoutTimer = clock.setTimeout(
@@ -101,13 +149,13 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
       timeout,
     );
     try {
-      const fetchImpl = options.fetch ?? (globalThis.fetch as FetchLike);
-      const res = await fetchImpl(url, { headers: requestHeaders(), signal: controller.signal });
-      await handle(res, store);
+      const res = await get(checked.url, controller.signal);
+      if (typeof res === 'string') fail(res);
+      else await handle(res, store);
     } catch (err) {
       if (!stopped)
         fail(
-          `request failed: ${controller.signal.aborted ? String(controller.signal.reason) : String(err)}`,
+          `request failed: ${controller.signal.aborted ? String(controller.signal.reason) : describeFetchError(err)}`,
         );
     } finally {
       clock.clearTimeout(timeoutTimer);
@@ -163,6 +211,15 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     async start(target) {
       if (store) return;
       store = target;
+      if (!checked.ok) {
+        // A URL that can never work: nothing is sent, nothing is retried (FLT-04).
+        const error = new GraylaneError(
+          'SOURCE_FATAL',
+          `${name} source ${url}: ${checked.reason}; the source stopped and the last good config stays in force`,
+        );
+        logger.error(error.message, error);
+        return status.fatal(checked.reason);
+      }
       await poll();
     },
     stop() {
@@ -176,4 +233,14 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     },
     status: () => status.get(),
   };
+}
+
+/**
+ * A fetch failure in one line, with its cause (undici's `fetch failed` says nothing alone) and
+ * without any URL it may quote (a query token must not reach the logs).
+ */
+function describeFetchError(err: unknown): string {
+  const cause = (err as { cause?: unknown } | undefined)?.cause;
+  const text = cause === undefined ? String(err) : `${String(err)} (${String(cause)})`;
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>');
 }
