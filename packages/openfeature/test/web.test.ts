@@ -181,3 +181,56 @@ describe('syncGrayContext: the lane in the static context, for any web provider'
     expect(() => syncGrayContext(gray, { api: rejecting })).not.toThrow();
   });
 });
+
+describe('syncGrayContext: the lane survives the app replacing its context', () => {
+  const targeted = () => new InMemoryProvider(inMemoryFlags);
+  const settle = () => new Promise((r) => setTimeout(r, 0));
+  // What apps do to the static context after start-up (login, logout, a reset between tests).
+  const replacements: ReadonlyArray<[string, () => Promise<void>]> = [
+    ['setContext on login', () => OpenFeature.setContext({ targetingKey: 'user-1' })],
+    ['setContext({})', () => OpenFeature.setContext({})],
+    ['clearContext()', () => OpenFeature.clearContext()],
+    ['clearContexts()', () => OpenFeature.clearContexts()],
+    [
+      'setContext with a stale lane',
+      () => OpenFeature.setContext({ targetingKey: 'u', grayVersion: 'stable' }),
+    ],
+  ];
+
+  it.each(replacements)('%s: a flag targeting the lane still sees it', async (_n, replace) => {
+    await OpenFeature.setProviderAndWait(targeted());
+    const flags = OpenFeature.getClient();
+    const stop = syncGrayContext(newClient({ serverVersion: 'beta' }));
+    await settle();
+    expect(flags.getBooleanValue('new-checkout', false)).toBe(true);
+    await replace();
+    expect(OpenFeature.getContext()['grayVersion']).toBe('beta');
+    expect(flags.getBooleanValue('new-checkout', false)).toBe(true);
+    stop();
+    await OpenFeature.setContext({ after: 'stop' });
+    expect(OpenFeature.getContext()).toEqual({ after: 'stop' });
+  });
+
+  it.each(replacements)(
+    'a synced domain without a context of its own follows the global context (%s) and keeps the lane',
+    async (_n, replace) => {
+      const domain = `follow-${++domains}`;
+      await OpenFeature.setProviderAndWait(domain, targeted());
+      await OpenFeature.setContext({ app: 'shop' });
+      const flags = OpenFeature.getClient(domain);
+      const stop = syncGrayContext(newClient({ serverVersion: 'beta' }), { domain });
+      await settle();
+      expect(OpenFeature.getContext(domain)).toEqual({ app: 'shop', grayVersion: 'beta' });
+      await replace();
+      const global = OpenFeature.getContext();
+      expect(OpenFeature.getContext(domain)).toEqual({ ...global, grayVersion: 'beta' });
+      expect(flags.getBooleanValue('new-checkout', false)).toBe(true);
+      // The app gives the domain a context of its own: the lane joins it, and it stays the app's.
+      await OpenFeature.setContext(domain, { region: 'eu' });
+      expect(OpenFeature.getContext(domain)).toEqual({ region: 'eu', grayVersion: 'beta' });
+      await OpenFeature.setContext({ app: 'other' });
+      expect(OpenFeature.getContext(domain)).toEqual({ region: 'eu', grayVersion: 'beta' });
+      stop();
+    },
+  );
+});

@@ -1,4 +1,4 @@
-import { OpenFeature, type EvaluationContext } from '@openfeature/web-sdk';
+import { OpenFeature, ProviderEvents, type EvaluationContext } from '@openfeature/web-sdk';
 import { DEFAULT_CONTEXT_KEY } from '../constants.js';
 import { checkKey } from '../resolver.js';
 import type { GrayClientLike } from './client-like.js';
@@ -8,6 +8,9 @@ export interface OpenFeatureContextLike {
   getContext(domain?: string): EvaluationContext;
   setContext(context: EvaluationContext): Promise<void>;
   setContext(domain: string, context: EvaluationContext): Promise<void>;
+  /** API-level events; without them the lane is written only when the client's version changes. */
+  addHandler?(event: ProviderEvents, handler: () => void): void;
+  removeHandler?(event: ProviderEvents, handler: () => void): void;
 }
 
 /** Options of {@link syncGrayContext}. */
@@ -21,11 +24,20 @@ export interface SyncGrayContextOptions {
 }
 
 /**
+ * The events after which the context may have lost the lane: the app replaced it (`setContext`
+ * on login, `clearContext`). Reconciling fires before a provider's asynchronous reconcile, so the
+ * lane is back before that provider evaluates; ContextChanged covers providers without one.
+ */
+const CONTEXT_EVENTS = [ProviderEvents.Reconciling, ProviderEvents.ContextChanged] as const;
+
+/**
  * The web counterpart of the server's context hook. Web-SDK hooks cannot change the evaluation
  * context (static-context paradigm), so this writes the page's lane into OpenFeature's context
- * now and again whenever the client's version changes; providers then reconcile, and any of them
- * (flagd, GrowthBook, LaunchDarkly, Unleash) can target on `grayVersion`. Other attributes are
- * kept. Returns the function that stops syncing. Never throws after construction.
+ * now, whenever the client's version changes, and again whenever the app replaces the context
+ * (`OpenFeature.setContext(…)` on login, `clearContext()`), so targeting on `grayVersion` never
+ * silently stops. Other attributes are kept. With `domain`, a domain that has no context of its
+ * own keeps following the global one (plus the lane); once the app gives it its own, the lane
+ * joins that. Returns the function that stops syncing. Never throws after construction.
  *
  * @example
  * ```ts
@@ -43,11 +55,24 @@ export function syncGrayContext(
   const key = checkKey('key', options.key, DEFAULT_CONTEXT_KEY);
   const api = options.api ?? OpenFeature;
   const { domain } = options;
+  // The domain context this wrote last, and the global context it was built from (if it was).
+  let mine: { context: EvaluationContext; from: EvaluationContext | undefined } | undefined;
+
   const apply = (version: string): void => {
     try {
       const current = domain === undefined ? api.getContext() : api.getContext(domain);
-      if (current[key] === version) return;
-      const next = { ...current, [key]: version };
+      let base = current;
+      let from: EvaluationContext | undefined;
+      if (domain !== undefined) {
+        const global = api.getContext();
+        const ours = mine !== undefined && mine.context === current;
+        // The SDK answers a domain without a context with the global one: keep following it.
+        if (current === global || (ours && mine?.from !== undefined)) base = from = global;
+        if (ours && mine?.from === from && current[key] === version) return;
+      }
+      if (base === current && current[key] === version) return;
+      const next = { ...base, [key]: version };
+      if (domain !== undefined) mine = { context: next, from };
       const done = domain === undefined ? api.setContext(next) : api.setContext(domain, next);
       // A provider's failed reconcile is reported through OpenFeature's own error event.
       done.catch(() => undefined);
@@ -55,7 +80,19 @@ export function syncGrayContext(
       // The lane is still served by the graylane client; only targeting on it is delayed.
     }
   };
-  apply(client.getGrayVersion());
+  const reapply = (): void => {
+    try {
+      apply(client.getGrayVersion());
+    } catch {
+      // as above
+    }
+  };
+
+  reapply();
   const unsubscribe = client.subscribe((version) => apply(version));
-  return () => unsubscribe();
+  for (const event of CONTEXT_EVENTS) api.addHandler?.(event, reapply);
+  return () => {
+    for (const event of CONTEXT_EVENTS) api.removeHandler?.(event, reapply);
+    unsubscribe();
+  };
 }
