@@ -1,6 +1,10 @@
 import { getGrayDecision, getGrayVersion, runWithGray, tryGetGrayVersion } from '@graylane/node';
 import { describe, expect, it } from 'vitest';
 import { createMessageLanes, queueStats } from '../dist/index.js';
+import { withGrayMessage } from '../dist/amqp.js';
+import { withGrayJob } from '../dist/bullmq.js';
+import { withGrayKafkaMessage } from '../dist/kafka.js';
+import { withGrayNatsMessage } from '../dist/nats.js';
 import { binaryCases, openCases, signedCases } from '../test/adversarial.js';
 import { CONFIG, KEY, KID, token } from '../test/helpers.js';
 
@@ -128,6 +132,33 @@ describe('message lanes: bind (consumer side)', () => {
     expect(unknown(after) - unknown(before)).toBe(1);
     expect(fell(after) - fell(before)).toBe(1);
   });
+});
+
+describe('I2 the version a consumer serves is one of the config', () => {
+  const noop = (): undefined => undefined;
+  const wrappers: readonly [string, (served: string) => unknown][] = [
+    ['withGrayJob', (served) => withGrayJob(open, noop, { served })],
+    ['withGrayMessage', (served) => withGrayMessage(open, noop, { served })],
+    ['withGrayNatsMessage', (served) => withGrayNatsMessage(open, noop, { served })],
+    ['withGrayKafkaMessage', (served) => withGrayKafkaMessage(open, noop, { served })],
+  ];
+  const bad = ['gamma', 'BETA', '', ' stable', '__proto__', 'constructor', 'x'.repeat(300)];
+
+  it.each(wrappers.flatMap(([name, wrap]) => bad.map((served) => [name, served, wrap] as const)))(
+    'MQ-09 %s({ served: %j }) throws INVALID_OPTIONS at construction',
+    (_name, served, wrap) => {
+      expect(() => wrap(served)).toThrow(/not one of the config's versions/);
+    },
+  );
+
+  it.each(bad)(
+    'MQ-09 run(…, { served: %j }) never throws and never adds a fallback label outside the versions',
+    (served) => {
+      open.run(reader({ 'x-gray-id': 'beta' }), () => undefined, { served });
+      const labels = queueStats().fallbacks.flatMap((r) => [r.wanted, r.served]);
+      expect(labels.filter((l) => !CONFIG.versions.includes(l as never))).toEqual([]);
+    },
+  );
 });
 
 describe('message lanes: carry (producer side)', () => {

@@ -17,7 +17,10 @@ import {
 
 /** Options of {@link MessageLanes.run}. */
 export interface RunMessageOptions {
-  /** The version this consumer's code is. A message of another version is a lane fallback. */
+  /**
+   * The version this consumer's code is. A message of another version is counted as a lane
+   * fallback (only for a version of the config: metric labels stay a closed set).
+   */
   readonly served?: string;
 }
 
@@ -84,7 +87,12 @@ export function createMessageLanes(options: MessageLanesOptions): MessageLanes {
     run(read, fn, runOptions = {}) {
       const decision = lanes.decide(read);
       const served = runOptions.served;
-      if (served !== undefined && served !== decision.version) {
+      // Labels stay in the closed set (I2): a `served` the config does not declare is not counted.
+      if (
+        served !== undefined &&
+        served !== decision.version &&
+        lanes.config().hasVersion(served)
+      ) {
         countFallback(decision.version, served);
       }
       return bindDecision(decision, opts, fn);

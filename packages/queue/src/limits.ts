@@ -21,6 +21,12 @@ export const JOB_MARKER_FIELD = '__gray';
 export const MAX_MARKER_VALUE_BYTES = 256;
 /** A `baggage` header longer than W3C's 8192-byte list limit is not read at all (BG-07). */
 export const MAX_BAGGAGE_VALUE_BYTES = 8192;
+/**
+ * A forwarded `baggage` header (bytes or a list) larger than this is not decoded to merge into:
+ * eight times W3C's 8192-byte list limit, so an over-long but real header still keeps its members
+ * while the decode stays bounded (I4).
+ */
+export const MAX_FORWARDED_BAGGAGE_BYTES = 65_536;
 /** Header-table keys scanned for a case-insensitive duplicate of the marker header (I4). */
 export const MAX_HEADER_KEYS = 256;
 /** How long a liveness answer is reused before the broker is asked again. */
@@ -38,3 +44,9 @@ export const DEFAULT_DRAIN_BATCH = 500;
 export const DEFAULT_HEARTBEAT_TTL_MS = 5_000;
 /** Lifetime of the signed tokens a producer puts on messages in `signed` mode. */
 export const DEFAULT_MESSAGE_TOKEN_TTL_SECONDS = 3_600;
+/**
+ * How long a lane consumer's `close()` waits for handlers still running before it closes anyway
+ * (their messages are then redelivered: at least once). BullMQ's own `Worker.close()` waits for
+ * active jobs the same way.
+ */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;

@@ -7,7 +7,7 @@ import { openCases } from './adversarial.js';
 import { startRedis } from './brokers/redis.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG } from './helpers.js';
-import { laneSuite, type BrokerDriver } from './lane-suite.js';
+import { laneSuite, routerTuning, type BrokerDriver } from './lane-suite.js';
 
 laneSuite(async () => {
   const server = await startRedis();
@@ -20,15 +20,15 @@ laneSuite(async () => {
     url: `127.0.0.1:${server.port}`,
     // Job data is JSON: Buffers arrive as objects, so the byte rows do not apply.
     cases: openCases(),
-    async open(name) {
+    documentedDrainBoundMs: 9_000,
+    async open(name, tuning = {}) {
       const router = createBullLanes({
         lanes,
         name,
         connection,
         redis,
-        heartbeatTtlMs: 5000,
-        liveness: { intervalMs: 200, graceMs: 1000 },
-        drainIntervalMs: 200,
+        ...(tuning.defaults ? {} : { heartbeatTtlMs: 5000 }),
+        ...routerTuning(tuning),
       });
       const raw = new Queue(name, { connection });
       const counts = async (lane: string): Promise<number> => {
@@ -37,15 +37,31 @@ laneSuite(async () => {
         await q.close();
         return Object.values(c).reduce((a, b) => a + b, 0);
       };
+      const errors: unknown[] = [];
       return {
+        errors,
         publish: async (id) => void (await router.add('m', { id })),
         publishMany: async (ids) =>
           void (await router.addBulk(ids.map((id) => ({ name: 'm', data: { id } })))),
+        async publishWith(items) {
+          await router.addBulk(
+            items.map(({ id, marker }) => ({
+              name: 'm',
+              data: marker === undefined ? { id } : { id, __gray: marker },
+            })),
+          );
+        },
+        async strand(lane, ids) {
+          const q = new Queue(router.queueFor(lane), { connection });
+          await q.addBulk(ids.map((id) => ({ name: 'm', data: { id, __gray: lane } })));
+          await q.close();
+        },
         async consume(lane, onMessage) {
           const w = router.worker(lane, (job) => onMessage((job.data as { id: string }).id), {
             concurrency: 20,
-            stalledInterval: 1000,
+            ...(tuning.defaults ? {} : { stalledInterval: 1000 }),
           });
+          w.worker.on('failed', (_job, err) => errors.push(err));
           await w.worker.waitUntilReady();
           return w;
         },

@@ -70,3 +70,9 @@ export function token(version: string, nowMs = Date.now(), key = KEY, kid = KID)
 export function randomLanes(n: number): ('stable' | 'beta')[] {
   return Array.from({ length: n }, () => (Math.random() < 0.5 ? 'stable' : 'beta'));
 }
+
+let counter = 0;
+/** A name no other test of this process uses (queues, streams, subjects). */
+export function fresh(prefix: string): string {
+  return `${prefix}${process.pid}x${++counter}`.toUpperCase();
+}

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueStats } from '../dist/index.js';
 import type { MarkerCase } from './adversarial.js';
 import { forkConsumer } from './fixtures/spawn.js';
-import { randomLanes, recorder, startEcho, until, type Seen } from './helpers.js';
+import { fresh, randomLanes, recorder, startEcho, until, type Seen } from './helpers.js';
 
 /** One logical queue on one broker, as the shared scenarios drive it. */
 export interface LaneQueue {
@@ -11,6 +11,18 @@ export interface LaneQueue {
   publish(id: string): Promise<void>;
   /** Publishes a batch in the current context (the broker's batch path where it has one). */
   publishMany(ids: readonly string[]): Promise<void>;
+  /**
+   * Publishes a batch through the lane router in the current context, each item optionally with
+   * a marker the caller set itself (the marker header, or the BullMQ job-data field).
+   */
+  publishWith(items: readonly { id: string; marker?: string }[]): Promise<void>;
+  /**
+   * Puts `ids` straight on `lane`'s own destination carrying `lane`'s marker: what producers
+   * routed there while the lane was alive.
+   */
+  strand(lane: string, ids: readonly string[]): Promise<void>;
+  /** Errors raised around the handler by this queue's consumers (a failing ack, a rejection). */
+  readonly errors: unknown[];
   /** Starts a consumer of `lane` in this process; `onMessage` runs inside the message's lane. */
   consume(
     lane: string,
@@ -25,19 +37,49 @@ export interface LaneQueue {
   close(): Promise<void>;
 }
 
+/** How a test tunes the router of one queue. */
+export interface LaneTuning {
+  /** Use the library's defaults for liveness, heartbeat and drain (the documented bounds). */
+  readonly defaults?: boolean;
+  readonly drainBatch?: number;
+  readonly drainIntervalMs?: number;
+}
+
+/**
+ * Router options for `tuning`: short liveness and drain intervals so the scenarios run fast, or
+ * nothing (the library defaults) for the rows that check the documented bounds.
+ */
+export function routerTuning(tuning: LaneTuning): {
+  liveness?: { intervalMs: number; graceMs: number };
+  drainIntervalMs?: number;
+  drainBatch?: number;
+} {
+  return {
+    ...(tuning.defaults
+      ? {}
+      : {
+          liveness: { intervalMs: 200, graceMs: 1000 },
+          drainIntervalMs: tuning.drainIntervalMs ?? 200,
+        }),
+    ...(tuning.drainBatch === undefined ? {} : { drainBatch: tuning.drainBatch }),
+  };
+}
+
 /** What a broker test file provides. */
 export interface BrokerDriver {
   readonly broker: 'nats' | 'amqp' | 'bullmq';
   /** Connection string the child consumer fixture understands. */
   readonly url: string;
   /** A fresh logical queue `name` (set up, empty). */
-  open(name: string): Promise<LaneQueue>;
+  open(name: string, tuning?: LaneTuning): Promise<LaneQueue>;
+  /**
+   * docs/queues.md §6: how long after a lane consumer is SIGKILLed its messages reach the default
+   * lane, with the library defaults (ms).
+   */
+  readonly documentedDrainBoundMs: number;
   /** Adversarial rows this carrier can transport. */
   readonly cases: readonly MarkerCase[];
 }
-
-let counter = 0;
-const fresh = (prefix: string): string => `${prefix}${process.pid}x${++counter}`.toUpperCase();
 
 /**
  * The issue-18 "must show" scenarios, the same for every broker (MQ-01 … MQ-07). The broker
@@ -215,6 +257,146 @@ export function laneSuite(
       await stable.close();
       await q.close();
     });
+
+    it('MQ-10 a message is routed by the marker it carries (a caller-set marker, mixed batches), never by the context alone', async () => {
+      const q = await driver.open(fresh('carried'));
+      const seen: Seen[] = [];
+      const stable = await q.consume('stable', recorder('stable', seen));
+      const beta = await q.consume('beta', recorder('beta', seen));
+      await until(() => q.live('beta'));
+      await new Promise((r) => setTimeout(r, 400));
+      const before = fallbacks();
+      // [context the producer runs in, marker the caller put on the message itself, lane that
+      // must process it]. The consumer decides from the message, so routing must too.
+      const rows: readonly [string | undefined, string | undefined, string][] = [
+        [undefined, 'beta', 'beta'],
+        [undefined, 'stable', 'stable'],
+        [undefined, 'gamma', 'stable'],
+        [undefined, 'BETA', 'stable'],
+        [undefined, undefined, 'stable'],
+        ['stable', 'beta', 'beta'],
+        ['stable', undefined, 'stable'],
+        ['stable', 'gamma', 'stable'],
+        ['beta', 'stable', 'stable'],
+        ['beta', undefined, 'beta'],
+        ['beta', 'beta', 'beta'],
+        ['beta', 'gamma', 'stable'],
+        ['beta', 'be ta', 'stable'],
+        ['beta', '__proto__', 'stable'],
+      ];
+      const ids = rows.map((_, i) => `r-${i}`);
+      for (const ctx of [undefined, 'stable', 'beta']) {
+        const items = rows.flatMap(([c, marker], i) =>
+          c === ctx ? [{ id: `r-${i}`, ...(marker === undefined ? {} : { marker }) }] : [],
+        );
+        await (ctx === undefined
+          ? q.publishWith(items)
+          : runWithGray(ctx, () => q.publishWith(items)));
+      }
+      await until(() => seen.length === rows.length);
+      const by = new Map(seen.map((s) => [s.id, s]));
+      const wrong = rows
+        .map(([ctx, marker, want], i) => ({ ctx, marker, want, got: by.get(ids[i] as string) }))
+        .filter((r) => r.got?.consumer !== r.want || r.got.version !== r.want);
+      expect(wrong).toEqual([]);
+      expect(fallbacks() - before).toBe(0);
+      await Promise.all([stable.close(), beta.close()]);
+      await q.close();
+    });
+
+    it('MQ-11 a backlog many drain batches long reaches the default lane in one pass, not one batch per interval', async () => {
+      const interval = 3_000;
+      const q = await driver.open(fresh('backlog'), { drainBatch: 10, drainIntervalMs: interval });
+      const ids = Array.from({ length: 150 }, (_, i) => `s-${i}`);
+      await q.strand('beta', ids);
+      const seen: Seen[] = [];
+      const started = Date.now();
+      const stable = await q.consume('stable', recorder('stable', seen));
+      await until(() => seen.length === ids.length, 60_000);
+      const elapsed = Date.now() - started;
+      // 15 batches: one batch per tick would take 15 intervals; a pass that drains until the
+      // lane is empty takes the first tick plus the moves themselves.
+      expect(elapsed).toBeLessThan(5 * interval);
+      expect(new Set(seen.map((s) => s.id)).size).toBe(ids.length);
+      expect(seen.every((s) => s.version === 'beta' && s.consumer === 'stable')).toBe(true);
+      await until(async () => (await q.pending('beta')) === 0);
+      await stable.close();
+      await q.close();
+    }, 90_000);
+
+    it('MQ-12 closing a lane consumer mid-stream lets its handlers finish: each message processed once, no failed ack', async () => {
+      const q = await driver.open(fresh('graceful'));
+      const seen: Seen[] = [];
+      let started = 0;
+      let running = 0;
+      const stable = await q.consume('stable', recorder('stable', seen));
+      const beta = await q.consume('beta', async (id) => {
+        started++;
+        running++;
+        const version = getGrayVersion();
+        await new Promise((r) => setTimeout(r, 150));
+        seen.push({ id, consumer: 'beta', version });
+        running--;
+      });
+      await until(() => q.live('beta'));
+      await new Promise((r) => setTimeout(r, 400));
+      const ids = Array.from({ length: 40 }, (_, i) => `g-${i}`);
+      await runWithGray('beta', () => q.publishMany(ids));
+      await until(() => started >= 5);
+      await beta.close();
+      // close() resolves once its handlers are done, so the app may close its connection next.
+      expect(running).toBe(0);
+      await until(() => new Set(seen.map((s) => s.id)).size === ids.length, 30_000);
+      await until(async () => (await q.pending('beta')) === 0, 20_000);
+      // A redelivery of a message whose handler already ran would show up after the drain.
+      await new Promise((r) => setTimeout(r, 2_500));
+      const counts = new Map<string, number>();
+      for (const s of seen) counts.set(s.id, (counts.get(s.id) ?? 0) + 1);
+      expect([...counts].filter(([, n]) => n > 1)).toEqual([]);
+      expect(q.errors).toEqual([]);
+      expect(seen.every((s) => s.version === 'beta')).toBe(true);
+      await stable.close();
+      await q.close();
+    }, 60_000);
+
+    it('MQ-13 with the library defaults, messages of a SIGKILLed lane consumer reach the default lane within the documented bound', async () => {
+      const name = fresh('bound');
+      const q = await driver.open(name, { defaults: true });
+      const done = new Map<string, number>();
+      const stable = await q.consume('stable', async (id) => {
+        if (getGrayVersion() === 'beta') done.set(id, Date.now());
+      });
+      const child = await forkConsumer(driver.broker, driver.url, name, 'beta', 0, true);
+      try {
+        await until(() => q.live('beta'));
+        // The producer's own cached answer says "alive" once a beta message reaches the child.
+        await until(async () => {
+          await runWithGray('beta', () => q.publish(`warm-${Date.now()}`));
+          await new Promise((r) => setTimeout(r, 300));
+          return child.seen.length > 0;
+        }, 30_000);
+        await child.kill();
+        const killed = Date.now();
+        const sent = new Map<string, number>();
+        for (let i = 0; Date.now() - killed < driver.documentedDrainBoundMs; i++) {
+          const id = `b-${i}`;
+          sent.set(id, Date.now());
+          await runWithGray('beta', () => q.publish(id));
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await until(() => [...sent.keys()].every((id) => done.has(id)), 60_000);
+        const latency = Math.max(...[...sent].map(([id, at]) => (done.get(id) ?? 0) - at));
+        const fromKill = Math.max(...[...done.values()]) - killed;
+        console.log(
+          `${driver.broker}: documented ${driver.documentedDrainBoundMs} ms, worst message ${latency} ms, last drained ${fromKill} ms after the kill`,
+        );
+        expect(latency).toBeLessThanOrEqual(driver.documentedDrainBoundMs * 1.5);
+      } finally {
+        await child.kill();
+        await stable.close();
+        await q.close();
+      }
+    }, 120_000);
   });
 }
 

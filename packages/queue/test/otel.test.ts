@@ -67,6 +67,52 @@ describe('OTel baggage as a carrier for messages', () => {
     expect(record.headers).toEqual({ 'x-gray-id': 'beta', baggage: 'gray=beta' });
   });
 
+  // A forwarded record keeps the headers it was consumed with: Kafka and AMQP hand them over as
+  // bytes, kafkajs as a list when the header repeats. The other members must survive (OUT-01).
+  const enc = new TextEncoder();
+  it.each([
+    ['a string', 'a=1,gray=stable'],
+    ['a Buffer (kafkajs, AMQP byte array)', Buffer.from('a=1,gray=stable')],
+    ['a Uint8Array', enc.encode('a=1,gray=stable')],
+    ['a list of strings (the header twice)', ['a=1', 'gray=stable']],
+    ['a list of Buffers', [Buffer.from('a=1'), Buffer.from('gray=stable')]],
+    ['a one-element list', [Buffer.from('a=1,gray=stable')]],
+  ])(
+    'OUT-01 forwarding a record whose baggage is %s keeps the other members, gray once',
+    (_n, v) => {
+      const members = (text: unknown): string[] => String(text).split(',').sort();
+      const want = ['a=1', 'gray=beta'];
+      const kafka = runWithGray('beta', () =>
+        grayKafkaMessage(lanes, { value: 'x', headers: { baggage: v as never } }),
+      );
+      expect(members(kafka.headers?.['baggage'])).toEqual(want);
+      const list = runWithGray('beta', () =>
+        grayKafkaMessage(lanes, { value: 'x', headers: [{ baggage: v as never }] }),
+      );
+      const entry = (list.headers as unknown as Record<string, unknown>[]).find(
+        (e) => 'baggage' in e,
+      );
+      expect(members(entry?.['baggage'])).toEqual(want);
+      const amqp = runWithGray('beta', () =>
+        grayPublishOptions(lanes, { headers: { baggage: v } }),
+      );
+      expect(members(amqp.headers?.['baggage'])).toEqual(want);
+    },
+  );
+
+  it.each([
+    ['invalid UTF-8 bytes', Buffer.from([0x61, 0x3d, 0xff, 0xfe])],
+    ['64 KiB of bytes', Buffer.alloc(70_000, 0x61)],
+    ['a number', 42],
+    ['an object', { a: '1' }],
+  ])('OUT-08 a baggage header that is %s is replaced by gray alone, never thrown on', (_n, v) => {
+    const kafka = runWithGray('beta', () =>
+      grayKafkaMessage(lanes, { value: 'x', headers: { baggage: v as never } }),
+    );
+    expect(kafka.headers?.['baggage']).toBe('gray=beta');
+    expect(kafka.headers?.['x-gray-id']).toBe('beta');
+  });
+
   it('baggageKey: false writes and reads no baggage', () => {
     const plain = createMessageLanes({ config: CONFIG, baggageKey: false });
     const record = runWithGray('beta', () => grayKafkaMessage(plain, { value: 'x' }));

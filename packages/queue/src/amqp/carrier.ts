@@ -2,6 +2,7 @@ import type { ConsumeMessage, Options } from 'amqplib';
 import type { OutgoingMarker } from '../carrier/outgoing.js';
 import { readHeader } from '../carrier/table.js';
 import type { MessageLanes } from '../lanes.js';
+import { assertServed } from '../routing/names.js';
 
 /**
  * Publish options carrying the current lane in AMQP message `headers` (and the `gray` baggage
@@ -39,7 +40,7 @@ export function publishOptionsWith(
 
 /** Options of {@link withGrayMessage}. */
 export interface GrayConsumeOptions {
-  /** The version this consumer's code is; other versions count as lane fallbacks. */
+  /** The version this consumer's code is (one of the config's: else INVALID_OPTIONS); other versions count as lane fallbacks. */
   readonly served?: string;
 }
 
@@ -63,6 +64,7 @@ export function withGrayMessage<R>(
   onMessage: (msg: ConsumeMessage | null) => R,
   options: GrayConsumeOptions = {},
 ): (msg: ConsumeMessage | null) => R {
+  assertServed(options.served, lanes, 'withGrayMessage');
   return function grayAmqpMessage(msg) {
     if (msg === null) return onMessage(msg);
     return lanes.run(amqpReader(msg), () => onMessage(msg), options);

@@ -1,19 +1,14 @@
-import type {
-  Channel,
-  ChannelModel,
-  ConfirmChannel,
-  ConsumeMessage,
-  Message,
-  Options,
-} from 'amqplib';
-import { DEFAULT_DRAIN_BATCH, DEFAULT_DRAIN_INTERVAL_MS } from '../limits.js';
+import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
+import { readHeader } from '../carrier/table.js';
+import { DEFAULT_CLOSE_TIMEOUT_MS } from '../limits.js';
 import type { MessageLanes } from '../lanes.js';
-import { countDrained } from '../metrics/stats.js';
-import { startDrain, type DrainLoop } from '../routing/drain.js';
+import { createInFlight } from '../routing/inflight.js';
 import { createLiveness, type Liveness, type LivenessOptions } from '../routing/liveness.js';
 import { assertLane, laneName } from '../routing/names.js';
-import { otherLanes, routeLane } from '../routing/route.js';
+import { routeMessage } from '../routing/route.js';
 import { publishOptionsWith, withGrayMessage } from './carrier.js';
+import { quietly, reopening, sendConfirmed } from './channels.js';
+import { startAmqpDrain } from './drain.js';
 
 /** Options of {@link createAmqpLanes}. */
 export interface AmqpLanesOptions {
@@ -29,8 +24,10 @@ export interface AmqpLanesOptions {
   readonly liveness?: LivenessOptions;
   /** How often the default lane's consumers drain lanes without consumers. Default 1000 ms. */
   readonly drainIntervalMs?: number;
-  /** Messages moved per lane per tick. Default 500. */
+  /** Messages moved per lane per batch (a tick moves batches until the lane is empty). Default 500. */
   readonly drainBatch?: number;
+  /** How long `close()` waits for handlers still running. Default 30 000 ms. */
+  readonly closeTimeoutMs?: number;
 }
 
 /** A consumer started by {@link AmqpLanes.consume}. */
@@ -39,7 +36,11 @@ export interface AmqpLaneConsumer {
   readonly channel: Channel;
   readonly queue: string;
   readonly consumerTag: string;
-  /** Cancels the consumer, stops its drain loop and closes its channel. */
+  /**
+   * Stops its drain loop, cancels the consumer (no new deliveries), waits for the handlers still
+   * running to finish — their acks still work — for at most `closeTimeoutMs`, then closes its
+   * channel (anything left unacked is redelivered: at least once).
+   */
   close(): Promise<void>;
 }
 
@@ -125,34 +126,47 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
       }
     },
     async publish(content, publishOptions) {
-      const marker = lanes.outgoing();
-      const lane = await routeLane(lanes, marker, liveness);
+      const props = publishOptionsWith(lanes, publishOptions, lanes.outgoing());
+      const lane = await routeMessage(lanes, (n) => readHeader(props.headers, n), liveness);
       const target = lane === undefined ? queue : queueFor(lane);
-      const ch = await publishCh.get();
-      await confirmed(ch, target, content, publishOptionsWith(lanes, publishOptions, marker));
+      const refused = await sendConfirmed(await publishCh.get(), target, content, props);
+      if (refused) throw refused;
     },
     async consume(lane, onMessage, consumeOptions = {}) {
       assertLane(lane, lanes.config().versions, 'createAmqpLanes().consume');
       const { prefetch = 10, ...rest } = consumeOptions;
-      const channel = await connection.createChannel();
-      await channel.prefetch(prefetch);
       const name = queueFor(lane);
+      const channel = await connection.createChannel();
+      const inflight = createInFlight();
       const handler = withGrayMessage(
         lanes,
         (msg) => (msg === null ? undefined : onMessage(msg, channel)),
         { served: lane },
       );
-      const { consumerTag } = await channel.consume(name, handler, rest);
-      const drain =
-        lane === lanes.config().default ? await startAmqpDrain(router, options) : undefined;
+      // Until `consume` returns, the caller cannot listen on the channel: a broker refusal (a
+      // missing queue: 404) must reject this call, not crash the process as an unheard 'error'.
+      const refusal = (): void => undefined;
+      channel.on('error', refusal);
+      let consumerTag: string;
+      try {
+        await channel.prefetch(prefetch);
+        ({ consumerTag } = await channel.consume(name, (m) => inflight.track(handler(m)), rest));
+      } catch (err) {
+        await quietly(() => channel.close());
+        throw err;
+      } finally {
+        channel.off('error', refusal);
+      }
+      const drain = lane === lanes.config().default ? startAmqpDrain(router, options) : undefined;
       return {
         channel,
         queue: name,
         consumerTag,
         async close() {
           await drain?.stop();
-          await channel.cancel(consumerTag).catch(() => undefined);
-          await channel.close().catch(() => undefined);
+          await quietly(() => channel.cancel(consumerTag));
+          await inflight.settle(options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+          await quietly(() => channel.close());
         },
       };
     },
@@ -161,98 +175,4 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
     },
   };
   return router;
-}
-
-/** Publishes on a confirm channel and resolves when the broker has confirmed the message. */
-function confirmed(
-  ch: ConfirmChannel,
-  queue: string,
-  content: Buffer,
-  options: Options.Publish,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    ch.sendToQueue(queue, content, options, (err) => (err ? reject(err as Error) : resolve()));
-  });
-}
-
-/** The default lane's drain loop, on its own confirm channel. */
-/**
- * A channel opened on first use and opened again after the broker closed it (a channel error such
- * as a 404 from `checkQueue` or `basic.get` closes the channel, not the connection).
- */
-function reopening<T extends Channel>(
-  open: () => Promise<T>,
-): { get(): Promise<T>; close(): Promise<void> } {
-  let current: Promise<T> | undefined;
-  return {
-    get() {
-      current ??= open().then((ch) => {
-        ch.on('close', () => (current = undefined));
-        ch.on('error', () => undefined);
-        return ch;
-      });
-      return current;
-    },
-    async close() {
-      const ch = current;
-      current = undefined;
-      await ch?.then((c) => c.close()).catch(() => undefined);
-    },
-  };
-}
-
-async function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): Promise<DrainLoop> {
-  const channel = reopening(() => options.connection.createConfirmChannel());
-  const batch = options.drainBatch ?? DEFAULT_DRAIN_BATCH;
-  const loop = startDrain(
-    () => otherLanes(options.lanes),
-    router.liveness,
-    {
-      async onDead(lane) {
-        const ch = await channel.get();
-        const from = router.queueFor(lane);
-        let last: Message | undefined;
-        let moved = 0;
-        // One `basic.get` per message, publishes pipelined, one wait for all confirms, then one
-        // ack for the batch: a crash in between republishes (at least once), never loses.
-        for (; moved < batch; moved++) {
-          const msg = await ch.get(from, { noAck: false });
-          if (msg === false) break;
-          last = msg;
-          ch.sendToQueue(options.queue, msg.content, republishOptions(msg, from));
-        }
-        if (last === undefined) return;
-        await ch.waitForConfirms();
-        ch.ack(last, true);
-        countDrained(moved);
-      },
-    },
-    options.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS,
-  );
-  return {
-    tick: loop.tick,
-    async stop() {
-      await loop.stop();
-      await channel.close();
-    },
-  };
-}
-
-/**
- * The properties a drained message is republished with: everything it had (headers and marker
- * included) except `userId`, which RabbitMQ checks against the publishing connection's user.
- */
-function republishOptions(msg: Message, from: string): Options.Publish {
-  const {
-    userId: _userId,
-    headers,
-    ...props
-  } = msg.properties as Message['properties'] & {
-    userId?: unknown;
-  };
-  const clean: Options.Publish = {};
-  for (const [key, value] of Object.entries(props)) {
-    if (value !== undefined) (clean as Record<string, unknown>)[key] = value;
-  }
-  return { ...clean, headers: { ...(headers as object), 'x-graylane-drained-from': from } };
 }

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { OutgoingMarker } from '../carrier/outgoing.js';
 import type { MessageLanes } from '../lanes.js';
+import { assertServed } from '../routing/names.js';
 import { JOB_MARKER_FIELD } from '../limits.js';
 import { countCarry } from '../metrics/stats.js';
 
@@ -43,7 +44,7 @@ export function jobDataWith<T>(
 
 /** Options of {@link withGrayJob}. */
 export interface GrayJobOptions {
-  /** The version this worker's code is; other versions count as lane fallbacks. */
+  /** The version this worker's code is (one of the config's: else INVALID_OPTIONS); other versions count as lane fallbacks. */
   readonly served?: string;
 }
 
@@ -59,18 +60,24 @@ export interface GrayJobOptions {
  * new Worker('orders', withGrayJob(lanes, async (job) => charge(job.data)), { connection });
  * ```
  */
-export function withGrayJob<J extends Pick<Job, 'data'>, A extends unknown[], R>(
+export function withGrayJob<
+  J extends Pick<Job, 'data'> = Job,
+  A extends unknown[] = [],
+  R = unknown,
+>(
   lanes: MessageLanes,
   processor: (job: J, ...rest: A) => R,
   options: GrayJobOptions = {},
 ): (job: J, ...rest: A) => R {
+  assertServed(options.served, lanes, 'withGrayJob');
   return function grayJob(job, ...rest) {
-    return lanes.run(
-      (name) => (name === lanes.header ? jobMarker(job.data) : undefined),
-      () => processor(job, ...rest),
-      options,
-    );
+    return lanes.run(jobReader(lanes, job.data), () => processor(job, ...rest), options);
   };
+}
+
+/** @internal Reads a job's marker as the consumer does: the `__gray` field stands for the header. */
+export function jobReader(lanes: MessageLanes, data: unknown): (name: string) => unknown {
+  return (name) => (name === lanes.header ? jobMarker(data) : undefined);
 }
 
 function jobMarker(data: unknown): unknown {

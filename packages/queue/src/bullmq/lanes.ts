@@ -7,13 +7,14 @@ import {
   type WorkerOptions,
 } from 'bullmq';
 import { DEFAULT_DRAIN_INTERVAL_MS, DEFAULT_HEARTBEAT_TTL_MS } from '../limits.js';
+import type { OutgoingMarker } from '../carrier/outgoing.js';
 import type { MessageLanes } from '../lanes.js';
 import { countDrained } from '../metrics/stats.js';
 import { startDrain, type DrainLoop } from '../routing/drain.js';
 import { createLiveness, type Liveness, type LivenessOptions } from '../routing/liveness.js';
 import { assertLane, laneName } from '../routing/names.js';
-import { otherLanes, routeLane } from '../routing/route.js';
-import { jobDataWith, withGrayJob } from './carrier.js';
+import { otherLanes, routeMessage } from '../routing/route.js';
+import { jobDataWith, jobReader, withGrayJob } from './carrier.js';
 
 /** The Redis commands lane liveness uses (an ioredis client satisfies it). */
 export interface RedisLivenessLike {
@@ -55,9 +56,15 @@ export interface BullLaneWorker {
 /** Lane-aware producing and working on one logical BullMQ queue. */
 export interface BullLanes {
   queueFor(lane: string): string;
-  /** Adds a job carrying the current lane, to the lane's queue while it has live workers. */
+  /**
+   * Adds a job carrying the current lane (or the `__gray` its caller set), to the queue of the lane
+   * it carries while that lane has live workers, else to the base queue.
+   */
   add(jobName: string, data: unknown, opts?: JobsOptions): Promise<Job>;
-  /** Adds jobs produced in the current lane (one routing decision for the batch). */
+  /**
+   * Adds jobs produced in the current lane, each routed by the marker it carries (a job whose data
+   * cannot carry one, or whose caller set `__gray`, may go elsewhere). Atomic per destination queue.
+   */
   addBulk(jobs: readonly { name: string; data: unknown; opts?: JobsOptions }[]): Promise<Job[]>;
   /** Works `lane`; a default-lane worker also works lanes that have no live worker (fallback). */
   worker(lane: string, processor: BullProcessor, options?: Partial<WorkerOptions>): BullLaneWorker;
@@ -108,33 +115,50 @@ export function createBullLanes(options: BullLanesOptions): BullLanes {
     options.liveness,
   );
 
-  async function target(dataList: readonly unknown[]): Promise<{ queue: Queue; data: unknown[] }> {
-    const marker = lanes.outgoing();
-    const prepared = dataList.map((d) => jobDataWith(d, marker));
-    const carried = prepared.every((p) => p.carried);
-    const lane = carried ? await routeLane(lanes, marker, liveness) : undefined;
-    return {
-      queue: queue(lane === undefined ? name : queueFor(lane)),
-      data: prepared.map((p) => p.data),
-    };
+  /** A job's data with the marker, and its queue: judged from what the job carries. */
+  async function place(
+    data: unknown,
+    marker: OutgoingMarker | undefined,
+  ): Promise<{ queue: Queue; data: unknown }> {
+    const carried = jobDataWith(data, marker).data;
+    const lane = await routeMessage(lanes, jobReader(lanes, carried), liveness);
+    return { queue: queue(lane === undefined ? name : queueFor(lane)), data: carried };
   }
 
   const router: BullLanes = {
     liveness,
     queueFor,
     async add(jobName, data, opts) {
-      const t = await target([data]);
-      return t.queue.add(jobName, t.data[0], opts);
+      const t = await place(data, lanes.outgoing());
+      return t.queue.add(jobName, t.data, opts);
     },
     async addBulk(jobs) {
-      const t = await target(jobs.map((j) => j.data));
-      return t.queue.addBulk(
-        jobs.map((j, i) => ({
-          name: j.name,
-          data: t.data[i],
-          ...(j.opts ? { opts: j.opts } : {}),
-        })),
+      const marker = lanes.outgoing();
+      const placed = await Promise.all(jobs.map((j) => place(j.data, marker)));
+      const byQueue = new Map<Queue, number[]>();
+      placed.forEach((p, i) => {
+        const group = byQueue.get(p.queue);
+        if (group) group.push(i);
+        else byQueue.set(p.queue, [i]);
+      });
+      const added: Job[] = [];
+      // One addBulk (atomic in Redis) per destination queue; results in the caller's order.
+      await Promise.all(
+        [...byQueue].map(async ([q, indexes]) => {
+          const jobsOfQueue = await q.addBulk(
+            indexes.map((i) => {
+              const job = jobs[i] as (typeof jobs)[number];
+              return {
+                name: job.name,
+                data: placed[i]?.data,
+                ...(job.opts ? { opts: job.opts } : {}),
+              };
+            }),
+          );
+          indexes.forEach((i, k) => (added[i] = jobsOfQueue[k] as Job));
+        }),
       );
+      return added;
     },
     worker(lane, processor, workerOptions = {}) {
       assertLane(lane, lanes.config().versions, 'createBullLanes().worker');

@@ -2,7 +2,9 @@ import { isVersionLabel, setBaggageMember } from '@graylane/core';
 import { signMarker, tryGetGrayVersion } from '@graylane/node';
 import { otelActive } from '../context/otel.js';
 import { countCarry } from '../metrics/stats.js';
+import { BAGGAGE_HEADER } from '../limits.js';
 import type { ResolvedLaneOptions } from '../options.js';
+import { baggageText } from './values.js';
 
 /** What an outgoing message carries: the bound version and its wire value. */
 export interface OutgoingMarker {
@@ -86,10 +88,12 @@ export function injectTable<T extends Readonly<Record<string, unknown>>>(
   }
   const out: Record<string, unknown> = { ...existing, [opts.header]: marker.value };
   if (marker.baggage && opts.baggageKey !== false) {
-    const name = keys.find((k) => k.toLowerCase() === 'baggage') ?? 'baggage';
-    const current = existing?.[name];
-    out[name] = setBaggageMember(
-      typeof current === 'string' ? current : undefined,
+    // Every spelling of the header is merged into one, so the member is on the wire once.
+    const names = keys.filter((k) => k.toLowerCase() === BAGGAGE_HEADER);
+    const current = names.map((k) => existing?.[k]);
+    for (const k of names) delete out[k];
+    out[names[0] ?? BAGGAGE_HEADER] = setBaggageMember(
+      baggageText(current.length === 1 ? current[0] : current),
       opts.baggageKey,
       marker.value,
     );

@@ -1,4 +1,5 @@
 import type { MarkerRejection } from '@graylane/core';
+import { MAX_FORWARDED_BAGGAGE_BYTES } from '../limits.js';
 
 /** One carrier value after normalisation: absent, one text value, or rejected. */
 export type ValueRead =
@@ -44,3 +45,36 @@ function decode(bytes: Uint8Array, maxBytes: number): ValueRead {
 function text(value: string): ValueRead {
   return { kind: 'text', text: value };
 }
+
+/**
+ * The text of a `baggage` header a producer is about to merge its member into, as a record being
+ * forwarded carries it: a string, bytes (Kafka and AMQP deliver header values as Buffers), or a
+ * list (kafkajs repeats a header as an array; W3C combines repeated baggage headers). Bytes are
+ * decoded as strict UTF-8 up to MAX_FORWARDED_BAGGAGE_BYTES. Undefined when there is nothing
+ * usable (other shapes, invalid or oversized bytes): the member is then written alone, since a
+ * baggage value cut in half would be a wrong value (W3C: never a partial member). Never throws.
+ */
+export function baggageText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) {
+    if (value.byteLength > MAX_FORWARDED_BAGGAGE_BYTES) return undefined;
+    try {
+      return UTF8.decode(value);
+    } catch {
+      return undefined;
+    }
+  }
+  if (!Array.isArray(value)) return undefined;
+  const parts: string[] = [];
+  let bytes = 0;
+  for (const item of value.slice(0, MAX_BAGGAGE_LIST) as unknown[]) {
+    const text = Array.isArray(item) ? undefined : baggageText(item);
+    if (text === undefined || (bytes += text.length) > MAX_FORWARDED_BAGGAGE_BYTES)
+      return undefined;
+    parts.push(text);
+  }
+  return parts.length === 0 ? undefined : parts.join(',');
+}
+
+/** W3C baggage allows 180 list members in all: more repeated headers than that are not baggage. */
+const MAX_BAGGAGE_LIST = 180;

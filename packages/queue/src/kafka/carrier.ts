@@ -2,7 +2,9 @@ import type { EachMessagePayload, IHeaders, Message } from 'kafkajs';
 import { setBaggageMember } from '@graylane/core';
 import type { OutgoingMarker } from '../carrier/outgoing.js';
 import { readHeader } from '../carrier/table.js';
+import { baggageText } from '../carrier/values.js';
 import type { MessageLanes } from '../lanes.js';
+import { assertServed } from '../routing/names.js';
 import { BAGGAGE_HEADER } from '../limits.js';
 import { countCarry } from '../metrics/stats.js';
 
@@ -96,11 +98,16 @@ function withEntries(
   }
   const out: KafkaHeaderEntry[] = [...list, { [lanes.header]: marker.value }];
   if (marker.baggage && lanes.baggageKey !== false) {
-    const current = readHeader(list, BAGGAGE_HEADER);
-    const kept = out.filter((e) => !Object.keys(e).some((k) => k.toLowerCase() === BAGGAGE_HEADER));
+    const isBaggage = (k: string): boolean => k.toLowerCase() === BAGGAGE_HEADER;
+    const current = list.flatMap((e) =>
+      Object.keys(e)
+        .filter(isBaggage)
+        .map((k) => e[k]),
+    );
+    const kept = out.filter((e) => !Object.keys(e).some(isBaggage));
     kept.push({
       [BAGGAGE_HEADER]: setBaggageMember(
-        typeof current === 'string' ? current : undefined,
+        baggageText(current.length === 1 ? current[0] : current),
         lanes.baggageKey,
         marker.value,
       ),
@@ -114,7 +121,7 @@ function withEntries(
 
 /** Options of {@link withGrayKafkaMessage}. */
 export interface GrayKafkaConsumeOptions {
-  /** The version this consumer's code is; other versions count as lane fallbacks. */
+  /** The version this consumer's code is (one of the config's: else INVALID_OPTIONS); other versions count as lane fallbacks. */
   readonly served?: string;
 }
 
@@ -136,6 +143,7 @@ export function withGrayKafkaMessage<P extends Pick<EachMessagePayload, 'message
   eachMessage: (payload: P) => R,
   options: GrayKafkaConsumeOptions = {},
 ): (payload: P) => R {
+  assertServed(options.served, lanes, 'withGrayKafkaMessage');
   return function grayKafkaMessage(payload) {
     return runInKafkaMessage(lanes, payload.message, () => eachMessage(payload), options);
   };

@@ -1,19 +1,20 @@
 import { setBaggageMember } from '@graylane/core';
-import type { JsMsg } from '@nats-io/jetstream';
-import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import type { OutgoingMarker } from '../carrier/outgoing.js';
 import { readHeader } from '../carrier/table.js';
 import type { MessageLanes } from '../lanes.js';
+import { assertServed } from '../routing/names.js';
 import { BAGGAGE_HEADER } from '../limits.js';
 import { countCarry } from '../metrics/stats.js';
-
-/** Creates an empty NATS header set (`headers()` of `@nats-io/transport-node` or `nats` v2). */
-export type NatsHeadersFactory = () => MsgHdrs;
+import type { JsMsg } from '@nats-io/jetstream';
+import { defaultNatsHeaders, type NatsHeadersFactory, type NatsHeadersLike } from './headers.js';
 
 /**
  * NATS message headers carrying the current lane (and the `gray` baggage member when
- * OpenTelemetry is active). A new header set: the caller's is never mutated, and a marker header
- * the caller set is kept (never a second copy). Outside a lane the caller's headers are returned.
+ * OpenTelemetry is active): always a header set, ready for `{ headers }`. A new set when the
+ * marker is added — the caller's is never mutated, and a marker header the caller set is kept
+ * (never a second copy); the caller's set, or an empty one, otherwise. Works with
+ * `@nats-io/transport-node` (v3) and `nats` v2: pass v2's `headers` as `create` (default: the
+ * installed client's, looked up on first use).
  *
  * @example
  * ```ts
@@ -24,21 +25,22 @@ export type NatsHeadersFactory = () => MsgHdrs;
  * await js.publish('orders', payload, { headers: grayNatsHeaders(lanes) });
  * ```
  */
-export function grayNatsHeaders(
+export function grayNatsHeaders<H extends NatsHeadersLike = NatsHeadersLike>(
   lanes: MessageLanes,
-  existing?: MsgHdrs,
-  create: NatsHeadersFactory = natsHeaders,
-): MsgHdrs | undefined {
-  return natsHeadersWith(lanes, existing, lanes.outgoing(), create);
+  existing?: H,
+  create?: NatsHeadersFactory<H>,
+): H {
+  const make = create ?? (defaultNatsHeaders as NatsHeadersFactory<H>);
+  return natsHeadersWith(lanes, existing, lanes.outgoing(), make) ?? existing ?? make();
 }
 
 /** @internal {@link grayNatsHeaders} for a marker already computed (routing needs it first). */
-export function natsHeadersWith(
+export function natsHeadersWith<H extends NatsHeadersLike>(
   lanes: MessageLanes,
-  existing: MsgHdrs | undefined,
+  existing: H | undefined,
   marker: OutgoingMarker | undefined,
-  create: NatsHeadersFactory,
-): MsgHdrs | undefined {
+  create: NatsHeadersFactory<H>,
+): H | undefined {
   if (marker === undefined) return existing;
   const names = existing === undefined ? [] : existing.keys();
   if (names.some((k) => k.toLowerCase() === lanes.header)) {
@@ -48,9 +50,9 @@ export function natsHeadersWith(
   const out = copyHeaders(existing, create, () => false);
   out.set(lanes.header, marker.value);
   if (marker.baggage && lanes.baggageKey !== false) {
-    const name = names.find((k) => k.toLowerCase() === BAGGAGE_HEADER);
-    const current = name === undefined ? undefined : existing?.values(name);
-    if (name !== undefined) out.delete(name);
+    const spellings = names.filter((k) => k.toLowerCase() === BAGGAGE_HEADER);
+    const current = spellings.flatMap((k) => existing?.values(k) ?? []);
+    for (const k of spellings) out.delete(k);
     out.set(BAGGAGE_HEADER, setBaggageMember(current, lanes.baggageKey, marker.value));
   }
   countCarry('injected');
@@ -58,11 +60,11 @@ export function natsHeadersWith(
 }
 
 /** @internal A copy of `source` (every value of every name) without the names `skip` selects. */
-export function copyHeaders(
-  source: MsgHdrs | undefined,
-  create: NatsHeadersFactory,
+export function copyHeaders<H extends NatsHeadersLike>(
+  source: NatsHeadersLike | undefined,
+  create: NatsHeadersFactory<H>,
   skip: (name: string) => boolean,
-): MsgHdrs {
+): H {
   const out = create();
   if (source === undefined) return out;
   for (const [name, values] of source) {
@@ -74,13 +76,19 @@ export function copyHeaders(
 
 /** Options of {@link withGrayNatsMessage}. */
 export interface GrayNatsConsumeOptions {
-  /** The version this consumer's code is; other versions count as lane fallbacks. */
+  /** The version this consumer's code is (one of the config's: else INVALID_OPTIONS); other versions count as lane fallbacks. */
   readonly served?: string;
+}
+
+/** A NATS message, structurally: `JsMsg` / `Msg` of `@nats-io/*` (v3) or of `nats` v2. */
+export interface NatsMessageLike {
+  readonly headers?: NatsHeadersLike | undefined;
 }
 
 /**
  * Wraps a JetStream `consume({ callback })` (or any per-message) handler so each message runs
- * inside its lane. Acks and errors stay the handler's own.
+ * inside its lane. Acks and errors stay the handler's own. Typed by the message the client hands
+ * over, so it fits `@nats-io/jetstream` and `nats` v2 consumers alike.
  *
  * @example
  * ```ts
@@ -92,11 +100,12 @@ export interface GrayNatsConsumeOptions {
  * });
  * ```
  */
-export function withGrayNatsMessage<R>(
+export function withGrayNatsMessage<M extends NatsMessageLike = JsMsg, R = void>(
   lanes: MessageLanes,
-  handler: (msg: JsMsg) => R,
+  handler: (msg: M) => R,
   options: GrayNatsConsumeOptions = {},
-): (msg: JsMsg) => R {
+): (msg: M) => R {
+  assertServed(options.served, lanes, 'withGrayNatsMessage');
   return function grayNatsMessage(msg) {
     return lanes.run(
       (name) => readHeader(msg.headers, name),

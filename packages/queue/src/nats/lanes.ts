@@ -6,20 +6,22 @@ import type {
   JsMsg,
   PubAck,
 } from '@nats-io/jetstream';
-import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
-import { DEFAULT_DRAIN_BATCH, DEFAULT_DRAIN_INTERVAL_MS } from '../limits.js';
+import type { MsgHdrs } from '@nats-io/transport-node';
+import {
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_DRAIN_BATCH,
+  DEFAULT_DRAIN_INTERVAL_MS,
+} from '../limits.js';
 import type { MessageLanes } from '../lanes.js';
 import { countDrained } from '../metrics/stats.js';
 import { startDrain, type DrainLoop } from '../routing/drain.js';
+import { createInFlight } from '../routing/inflight.js';
 import { createLiveness, type Liveness, type LivenessOptions } from '../routing/liveness.js';
 import { assertLane, laneName } from '../routing/names.js';
-import { otherLanes, routeLane } from '../routing/route.js';
-import {
-  copyHeaders,
-  natsHeadersWith,
-  withGrayNatsMessage,
-  type NatsHeadersFactory,
-} from './carrier.js';
+import { readHeader } from '../carrier/table.js';
+import { otherLanes, routeMessage } from '../routing/route.js';
+import { copyHeaders, natsHeadersWith, withGrayNatsMessage } from './carrier.js';
+import { defaultNatsHeaders, type NatsHeadersFactory } from './headers.js';
 
 /** Options of {@link createNatsLanes}. */
 export interface NatsLanesOptions {
@@ -32,18 +34,25 @@ export interface NatsLanesOptions {
   readonly subject: string;
   /** Durable consumer name of the default lane; lane `beta` uses `<durable>_lane_beta`. Default: the stream name. */
   readonly durable?: string;
-  /** Header factory (`headers` of `nats` v2 when using it). Default `@nats-io/transport-node`'s. */
-  readonly headers?: NatsHeadersFactory;
+  /** Header factory. Default: `headers` of `@nats-io/transport-node`, looked up on first use. */
+  readonly headers?: NatsHeadersFactory<MsgHdrs>;
   readonly liveness?: LivenessOptions;
   readonly drainIntervalMs?: number;
+  /** Messages moved per lane per batch (a tick moves batches until the lane is empty). Default 500. */
   readonly drainBatch?: number;
+  /** How long a consumer's `close()` waits for handlers still running. Default 30 000 ms. */
+  readonly closeTimeoutMs?: number;
 }
 
 /** A consumer started by {@link NatsLanes.consume}. */
 export interface NatsLaneConsumer {
   readonly messages: ConsumerMessages;
   readonly durable: string;
-  /** Stops consuming and the drain loop. */
+  /**
+   * Stops the drain loop and the pulls, then waits for the handlers still running (those that
+   * returned a promise) for at most `closeTimeoutMs`, so their acks go out before the caller
+   * closes the connection.
+   */
   close(): Promise<void>;
 }
 
@@ -60,10 +69,13 @@ export interface NatsLanes {
   subjectFor(lane: string): string;
   durableFor(lane: string): string;
   publish(data: Uint8Array | string, options?: NatsPublishOptions): Promise<PubAck>;
-  /** Consumes as `lane`; a default-lane consumer also drains lanes without live consumers. */
+  /**
+   * Consumes as `lane`; a default-lane consumer also drains lanes without live consumers. The
+   * handler may return a promise (an async handler): `close()` then waits for it.
+   */
   consume(
     lane: string,
-    handler: (msg: JsMsg) => void,
+    handler: (msg: JsMsg) => unknown,
     options?: ConsumeOptions,
   ): Promise<NatsLaneConsumer>;
   readonly liveness: Liveness;
@@ -103,7 +115,7 @@ const DEFAULT_PULL_EXPIRES_MS = 5_000;
 export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
   const { lanes, js, jsm, stream, subject } = options;
   const durable = options.durable ?? stream;
-  const create = options.headers ?? natsHeaders;
+  const create = options.headers ?? (defaultNatsHeaders as NatsHeadersFactory<MsgHdrs>);
   const isDefault = (lane: string): boolean => lane === lanes.config().default;
   const subjectFor = (lane: string): string =>
     isDefault(lane) ? subject : laneName(subject, lane);
@@ -129,13 +141,17 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
     async setup() {
       const versions = lanes.config().versions;
       const subjects = versions.map(subjectFor);
-      const exists = await jsm.streams.info(stream).then(
-        () => true,
-        () => false,
-      );
-      const config = { name: stream, subjects, retention: 'workqueue' as const };
-      if (exists) await jsm.streams.update(stream, { subjects });
-      else await jsm.streams.add(config as Parameters<typeof jsm.streams.add>[0]);
+      const info = await jsm.streams.info(stream).catch(() => undefined);
+      if (info === undefined) {
+        const config = { name: stream, subjects, retention: 'workqueue' as const };
+        await jsm.streams.add(config as Parameters<typeof jsm.streams.add>[0]);
+      } else {
+        // Add the lane subjects; the subjects the stream already has are the app's, and stay.
+        const have = info.config.subjects ?? [];
+        const missing = subjects.filter((subj) => !have.includes(subj));
+        if (missing.length > 0)
+          await jsm.streams.update(stream, { subjects: [...have, ...missing] });
+      }
       for (const v of versions) {
         await jsm.consumers.add(stream, {
           durable_name: durableFor(v),
@@ -145,9 +161,8 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
       }
     },
     async publish(data, publishOptions = {}) {
-      const marker = lanes.outgoing();
-      const lane = await routeLane(lanes, marker, liveness);
-      const headers = natsHeadersWith(lanes, publishOptions.headers, marker, create);
+      const headers = natsHeadersWith(lanes, publishOptions.headers, lanes.outgoing(), create);
+      const lane = await routeMessage(lanes, (n) => readHeader(headers, n), liveness);
       return js.publish(lane === undefined ? subject : subjectFor(lane), data, {
         ...(headers !== undefined ? { headers } : {}),
         ...(publishOptions.msgID !== undefined ? { msgID: publishOptions.msgID } : {}),
@@ -157,10 +172,12 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
       assertLane(lane, lanes.config().versions, 'createNatsLanes().consume');
       const name = durableFor(lane);
       const consumer = await js.consumers.get(stream, name);
+      const inflight = createInFlight();
+      const wrapped = withGrayNatsMessage(lanes, handler, { served: lane });
       const messages = await consumer.consume({
         expires: DEFAULT_PULL_EXPIRES_MS,
         ...consumeOptions,
-        callback: withGrayNatsMessage(lanes, handler, { served: lane }),
+        callback: (m: JsMsg) => void inflight.track(wrapped(m)),
       } as ConsumeOptions);
       const drain = isDefault(lane) ? startNatsDrain(router, options, create) : undefined;
       return {
@@ -169,6 +186,7 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
         async close() {
           await drain?.stop();
           await messages.close();
+          await inflight.settle(options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
         },
       };
     },
@@ -180,7 +198,7 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
 function startNatsDrain(
   router: NatsLanes,
   options: NatsLanesOptions,
-  create: NatsHeadersFactory,
+  create: NatsHeadersFactory<MsgHdrs>,
 ): DrainLoop {
   const { jsm, js, stream, subject } = options;
   const batch = options.drainBatch ?? DEFAULT_DRAIN_BATCH;
@@ -209,6 +227,7 @@ function startNatsDrain(
           await jsm.streams.deleteMessage(stream, stored.seq, false);
         }
         countDrained(moved);
+        return moved === batch;
       },
     },
     options.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS,

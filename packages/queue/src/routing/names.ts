@@ -33,3 +33,12 @@ export function assertLane(lane: string, versions: readonly string[], where: str
     );
   }
 }
+
+/** @internal Checks a wrapper's `served` option at construction (INVALID_OPTIONS, I2). */
+export function assertServed(
+  served: string | undefined,
+  lanes: { config(): { versions: readonly string[] } },
+  where: string,
+): void {
+  if (served !== undefined) assertLane(served, lanes.config().versions, where);
+}

@@ -1,0 +1,93 @@
+import type { ConfirmChannel, Message, Options } from 'amqplib';
+import { DEFAULT_DRAIN_BATCH, DEFAULT_DRAIN_INTERVAL_MS } from '../limits.js';
+import { countDrained } from '../metrics/stats.js';
+import { startDrain, type DrainLoop } from '../routing/drain.js';
+import { otherLanes } from '../routing/route.js';
+import { reopening, sendConfirmed } from './channels.js';
+import type { AmqpLanes, AmqpLanesOptions } from './lanes.js';
+
+/**
+ * The default lane's drain loop, on its own confirm channel: `basic.get` a batch from a dead
+ * lane's queue (no consumer registered, so draining never looks like liveness), republish each
+ * message to the base queue, then settle each by its own confirm — ack what the broker took,
+ * `nack` with requeue what it refused (a full base queue with `reject-publish`), so a refused
+ * message goes back to its lane and is never acked unmoved. A crash in between redelivers (at
+ * least once), never loses. A full batch taken without refusals asks for another at once.
+ */
+export function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): DrainLoop {
+  const channel = reopening(() => options.connection.createConfirmChannel());
+  const batch = options.drainBatch ?? DEFAULT_DRAIN_BATCH;
+  const loop = startDrain(
+    () => otherLanes(options.lanes),
+    router.liveness,
+    {
+      async onDead(lane) {
+        const ch = await channel.get();
+        const from = router.queueFor(lane);
+        const taken: Message[] = [];
+        const confirms: Promise<Error | undefined>[] = [];
+        while (taken.length < batch) {
+          const msg = await ch.get(from, { noAck: false });
+          if (msg === false) break;
+          taken.push(msg);
+          confirms.push(sendConfirmed(ch, options.queue, msg.content, republished(msg, from)));
+        }
+        const moved = settle(ch, taken, await Promise.all(confirms));
+        countDrained(moved);
+        return taken.length === batch && moved === taken.length;
+      },
+    },
+    options.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS,
+  );
+  return {
+    tick: loop.tick,
+    async stop() {
+      await loop.stop();
+      await channel.close();
+    },
+  };
+}
+
+/**
+ * Acks each confirmed message, requeues each refused one; returns how many moved. Should the
+ * channel be closed meanwhile, the broker requeues whatever is left unsettled itself.
+ */
+function settle(
+  ch: ConfirmChannel,
+  taken: readonly Message[],
+  refused: readonly (Error | undefined)[],
+): number {
+  let moved = 0;
+  try {
+    taken.forEach((msg, i) => {
+      if (refused[i] === undefined) {
+        ch.ack(msg);
+        moved++;
+      } else {
+        ch.nack(msg, false, true);
+      }
+    });
+  } catch {
+    // IllegalOperationError: the channel closed; its unacked messages return to the lane.
+  }
+  return moved;
+}
+
+/**
+ * The properties a drained message is republished with: everything it had (headers and marker
+ * included) except `userId`, which RabbitMQ checks against the publishing connection's user.
+ */
+function republished(msg: Message, from: string): Options.Publish {
+  const {
+    userId: _userId,
+    headers,
+    ...props
+  } = msg.properties as Message['properties'] & {
+    userId?: unknown;
+  };
+  const clean: Options.Publish = {};
+  for (const [key, value] of Object.entries(props)) {
+    if (value !== undefined) (clean as Record<string, unknown>)[key] = value;
+  }
+  return { ...clean, headers: { ...(headers as object), 'x-graylane-drained-from': from } };
+}
