@@ -90,6 +90,36 @@ describe('edge rules: KV binding', () => {
     expect(s.get().version).toBe(2);
   });
 
+  it.each([
+    ['a second KV source with the default name on a shared store', 'kv', 'kv'],
+    ['an HTTP source re-created on the same store (a redeploy, HMR)', 'http', 'http'],
+    ['a KV and an HTTP source on one store', 'kv', 'http'],
+  ] as const)('SRC-03 %s: every new document applies', async (_label, a, b) => {
+    const s = store();
+    const make = (kind: 'kv' | 'http', doc: string) =>
+      kind === 'kv'
+        ? createKvRules({
+            binding: kv(new Map([['graylane', doc]])),
+            key: 'graylane',
+            minIntervalMs: 0,
+          })
+        : createHttpRules({
+            url: 'https://config.internal/graylane.json',
+            minIntervalMs: 0,
+            fetch: () =>
+              Promise.resolve(new Response(doc, { headers: { etag: `"${doc.length}"` } })),
+          });
+    // The first source applies a few documents (its own count of reads grows).
+    const first = make(a, DOC('beta'));
+    for (let i = 0; i < 3; i++) await first.refresh(s);
+    expect(s.get().config.rules[0]?.version).toBe('beta');
+    // A new source on the same store must not look older than the first one's reads.
+    const second = make(b, DOC('stable'));
+    await second.refresh(s);
+    expect(second.status().state).toBe('ready');
+    expect(s.get().config.rules[0]?.version).toBe('stable');
+  });
+
   it('refreshes at most every minIntervalMs, once at a time (single-flight)', async () => {
     const clock = manualClock();
     const binding = kv(new Map([['graylane', DOC('beta')]]));

@@ -39,7 +39,6 @@ export function createRefresher(
   const backoff = createBackoff(options.backoff);
   let dueAt = Number.NEGATIVE_INFINITY;
   let etag: string | undefined;
-  let revision = 0;
   let inflight: Promise<void> | undefined;
 
   const fail = (message: string, delay: number): void => {
@@ -84,7 +83,10 @@ export function createRefresher(
     }
     let outcome: ReturnType<ConfigStore['update']>;
     try {
-      outcome = store.update(result.value, { source: name, revision: ++revision });
+      // No revision guard: one source's reads are single-flight, so they apply in order; a
+      // per-instance counter would make a re-created source, or a second one with the same
+      // name on a shared store, look stale and be ignored while reporting ready (SRC-01/03).
+      outcome = store.update(result.value, { source: name });
     } catch (err) {
       return fail(`store update failed unexpectedly: ${String(err)}`, interval);
     }
