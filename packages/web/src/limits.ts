@@ -14,6 +14,13 @@ export const DEBUG_HEADER = 'X-Gray-Decision';
  * (https://fetch.spec.whatwg.org/#http-redirect-fetch, "redirect count is 20").
  */
 export const MAX_REDIRECTS = 20;
+/**
+ * The most `withGray` copies of a `Request`'s body (or `FormData`) to resend it on a 307/308.
+ * The Fetch standard resends a body from its source and fails the fetch for a stream; a wrapper
+ * cannot see a `Request`'s source, so it keeps a bounded copy instead (I4). Ours: 1 MiB, the
+ * config document cap, so an upload proxied through a Worker never doubles in memory unbounded.
+ */
+export const MAX_REDIRECT_REPLAY_BYTES = 1024 * 1024;
 /** Rules at the edge: the shortest pause between two refreshes of one source (Workers have no long timers). */
 export const DEFAULT_REFRESH_INTERVAL_MS = 30_000;
 /** Rules at the edge: a refresh that takes longer than this is abandoned (LKG kept). */

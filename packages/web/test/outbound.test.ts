@@ -94,11 +94,50 @@ describe('RDR-01 redirects never carry the marker off the allowlist', () => {
     expect(await stay.json()).toMatchObject({ authorization: 'Bearer secret' });
   });
 
-  it('more than 20 redirects reject like fetch does; a redirect to a non-http scheme is returned as is', async () => {
+  it('more than 20 redirects reject like fetch does', async () => {
     await expect(gray()(`${allowed.origin}/loop`)).rejects.toThrow(/more than 20 redirects/);
-    const data = await gray()(`${allowed.origin}/r?to=${encodeURIComponent('data:text/plain,x')}`);
-    expect(data.status).toBe(302);
+    await expect(fetch(`${allowed.origin}/loop`)).rejects.toThrow(TypeError);
   });
+
+  // Locations the Fetch standard refuses to follow (HTTP-redirect fetch steps 3, 5, 9): fetch
+  // rejects, so withGray rejects too — never hands the caller a 3xx it did not ask for.
+  const refused = [
+    ['not a URL', () => 'http://['],
+    ['a data: URL', () => 'data:text/plain,x'],
+    ['an ftp: URL', () => 'ftp://127.0.0.1/x'],
+    ['a javascript: URL', () => 'javascript:alert(1)'],
+    ['credentials for another origin', () => `http://user:pw@${other.host}/x`],
+    ['credentials for the same origin', () => `http://user:pw@${allowed.host}/x`],
+  ] as const;
+  it.each(
+    refused.flatMap(([label, to]) =>
+      (['string', 'URL', 'Request'] as const).map((input) => ({ label, to, input })),
+    ),
+  )('RDR-01 a redirect to $label rejects as fetch does ($input)', async ({ to, input }) => {
+    const url = `${allowed.origin}/r?status=302&to=${encodeURIComponent(to())}`;
+    const before = other.hits.length;
+    await expect(fetch(url)).rejects.toThrow(TypeError);
+    await expect(call(url, input)).rejects.toThrow(TypeError);
+    expect(other.hits.length).toBe(before);
+  });
+
+  it.each([301, 302, 303, 307, 308])(
+    'RDR-01 a followed %i says redirected, with the last URL; a direct answer does not',
+    async (status) => {
+      const to = `${other.origin}/final`;
+      const res = await gray()(`${allowed.origin}/r?status=${status}&to=${encodeURIComponent(to)}`);
+      const native = await fetch(
+        `${allowed.origin}/r?status=${status}&to=${encodeURIComponent(to)}`,
+      );
+      expect([res.redirected, res.url]).toEqual([native.redirected, native.url]);
+      expect([res.redirected, res.url]).toEqual([true, to]);
+      await native.body?.cancel();
+      await res.body?.cancel();
+      const direct = await gray()(`${allowed.origin}/final`);
+      expect(direct.redirected).toBe(false);
+      await direct.body?.cancel();
+    },
+  );
 
   it.each(['manual', 'error'] as const)(
     'redirect: %s is honoured (only the first hop is ours)',
@@ -160,5 +199,141 @@ describe('OUT: one hop', () => {
       globalThis.fetch = original;
     }
     expect(seen).toBe('beta');
+  });
+});
+
+describe('RDR-01 a 307/308 resends the body like fetch, with bounded memory', () => {
+  const PAYLOAD = 'field=value&other=x'.repeat(20);
+  const stream = (text: string) =>
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(text));
+        c.close();
+      },
+    });
+  const form = () => {
+    const f = new FormData();
+    f.set('field', 'value');
+    f.set('file', new Blob(['file-bytes'], { type: 'text/plain' }), 'a.txt');
+    return f;
+  };
+  type Make = (url: string) => [string | Request, RequestInit | undefined];
+  const post =
+    (body: RequestInit['body']): Make =>
+    (url) => [url, { method: 'POST', body }];
+  // (Node 20's own fetch fails to resend bytes: "detached ArrayBuffer"; the spec resends them.)
+  const bodies: [label: string, make: Make, spec: 'resent' | 'rejects'][] = [
+    ['a string', post(PAYLOAD), 'resent'],
+    ['a Uint8Array', post(new TextEncoder().encode(PAYLOAD)), 'resent'],
+    ['an ArrayBuffer', post(new TextEncoder().encode(PAYLOAD).buffer as ArrayBuffer), 'resent'],
+    ['a Blob', post(new Blob([PAYLOAD], { type: 'text/plain' })), 'resent'],
+    ['URLSearchParams', post(new URLSearchParams(PAYLOAD)), 'resent'],
+    ['FormData', () => ['', undefined], 'resent'],
+    ['a ReadableStream', () => ['', undefined], 'rejects'],
+    [
+      'a Request with a string body',
+      (url) => [new Request(url, { method: 'POST', body: PAYLOAD }), undefined],
+      'resent',
+    ],
+  ];
+
+  it.each(
+    bodies.flatMap(([label, make, native]) =>
+      ([307, 308] as const).flatMap((status) =>
+        (['another origin', 'the same origin'] as const).map((where) => ({
+          label,
+          make,
+          native,
+          status,
+          where,
+        })),
+      ),
+    ),
+  )('$status with $label to $where', async ({ label, make, native, status, where }) => {
+    const to = where === 'another origin' ? `${other.origin}/final` : '/final';
+    const url = `${allowed.origin}/r?status=${status}&to=${encodeURIComponent(to)}`;
+    // Fresh bodies per call: FormData and streams are built per request.
+    const args = (): [string | Request, RequestInit | undefined] => {
+      if (label === 'FormData') return [url, { method: 'POST', body: form() }];
+      if (label === 'a ReadableStream')
+        return [url, { method: 'POST', body: stream(PAYLOAD), duplex: 'half' } as RequestInit];
+      return make(url);
+    };
+    if (native === 'rejects') {
+      // The Fetch standard cannot resend a stream: fetch rejects, and so does withGray.
+      await expect(fetch(...args())).rejects.toThrow(TypeError);
+      await expect(gray()(...args())).rejects.toThrow(TypeError);
+      return;
+    }
+    const res = await gray()(...args());
+    const final = (await res.json()) as { body: string; contentType?: string; marker?: string };
+    const first = allowed.hits.filter((h) => h.path === '/r').at(-1);
+    // The spec resends the same request: the same bytes under the same Content-Type (for
+    // FormData, the boundary the first hop announced), judged on its own target (RDR-01).
+    expect(first?.body.length).toBeGreaterThan(0);
+    expect([final.body, final.contentType]).toEqual([first?.body, first?.contentType]);
+    expect(final.marker).toBe(where === 'the same origin' ? 'beta' : undefined);
+    expect(res.redirected).toBe(true);
+  });
+
+  it('the first hop keeps its framing: a Request body is sent with Content-Length, not chunked', async () => {
+    const url = `${allowed.origin}/final`;
+    await fetch(new Request(url, { method: 'POST', body: PAYLOAD }));
+    const native = allowed.hits.at(-1);
+    await gray()(new Request(url, { method: 'POST', body: PAYLOAD }));
+    const ours = allowed.hits.at(-1);
+    expect([ours?.contentLength, ours?.transferEncoding]).toEqual([
+      native?.contentLength,
+      native?.transferEncoding,
+    ]);
+  });
+
+  it.each([
+    ['a string body, any size', () => PAYLOAD, 'resent'],
+    [
+      'a Request body within the limit',
+      () => new Request('http://x/', { method: 'POST', body: 'x'.repeat(64) }),
+      'resent',
+    ],
+    [
+      'a Request body over the limit',
+      () => new Request('http://x/', { method: 'POST', body: 'x'.repeat(65) }),
+      'rejects',
+    ],
+    [
+      'a streamed Request body over the limit',
+      () =>
+        new Request('http://x/', {
+          method: 'POST',
+          body: stream('y'.repeat(4096)),
+          duplex: 'half',
+        } as RequestInit),
+      'rejects',
+    ],
+  ] as const)(
+    'I4 maxReplayBytes bounds what is kept: %s is %s on a 307',
+    async (_label, make, want) => {
+      const f = withGray(fetch, { lane: lane(), maxReplayBytes: 64 });
+      const body = make();
+      const url = `${allowed.origin}/r?status=307&to=${encodeURIComponent(`${other.origin}/final`)}`;
+      const res =
+        typeof body === 'string' ? f(url, { method: 'POST', body }) : f(new Request(url, body));
+      if (want === 'rejects') {
+        await expect(res).rejects.toThrow(/cannot be resent/);
+      } else {
+        const final = (await (await res).json()) as { body: string };
+        expect(final.body).toBe(typeof body === 'string' ? body : 'x'.repeat(64));
+      }
+      // Below the limit or not, a 200 answer never needs the copy: the call succeeds.
+      const ok = f(
+        new Request(`${allowed.origin}/final`, { method: 'POST', body: 'z'.repeat(4096) }),
+      );
+      expect(((await (await ok).json()) as { body: string }).body).toHaveLength(4096);
+    },
+  );
+
+  it('rejects a bad maxReplayBytes at construction', () => {
+    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => withGray(fetch, { maxReplayBytes: bad })).toThrow(/maxReplayBytes/);
   });
 });

@@ -16,8 +16,17 @@ export interface NextHop {
   readonly keepBody: boolean;
 }
 
-/** Reads a redirect response the way the Fetch standard's HTTP-redirect fetch does. */
-export function nextHop(res: Response, current: string, method: string): NextHop | undefined {
+/**
+ * Reads a redirect response the way the Fetch standard's HTTP-redirect fetch does
+ * (https://fetch.spec.whatwg.org/#http-redirect-fetch): undefined when it is not a redirect to
+ * follow (no `Location`), a `TypeError` — what `fetch` rejects with — for a `Location` that is
+ * not a URL, not HTTP(S), or carries credentials (steps 3, 5 and 9).
+ */
+export function nextHop(
+  res: Response,
+  current: string,
+  method: string,
+): NextHop | TypeError | undefined {
   if (!REDIRECT_STATUS.has(res.status)) return undefined;
   const location = res.headers.get('location');
   if (location === null) return undefined;
@@ -25,8 +34,12 @@ export function nextHop(res: Response, current: string, method: string): NextHop
   try {
     url = new URL(location, current);
   } catch {
-    return undefined;
+    return new TypeError(`[graylane] fetch ${current}: redirect to an invalid URL`);
   }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return new TypeError(`[graylane] fetch ${current}: redirect to a non-HTTP(S) URL`);
+  if (url.username !== '' || url.password !== '')
+    return new TypeError(`[graylane] fetch ${current}: redirect to a URL with credentials`);
   const toGet =
     ((res.status === 301 || res.status === 302) && method === 'POST') ||
     (res.status === 303 && method !== 'GET' && method !== 'HEAD');

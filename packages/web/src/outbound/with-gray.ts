@@ -1,9 +1,10 @@
-import { createAllowlist, type AllowEntry, type Allowlist } from '@graylane/core';
+import { GraylaneError, createAllowlist, type AllowEntry, type Allowlist } from '@graylane/core';
 import { GrayLane, currentLane } from '../context/storage.js';
 import { MAX_REDIRECTS } from '../limits.js';
 import { countOutbound } from '../metrics/outbound.js';
 import { applyLane } from './plan.js';
 import { hopHeaders, nextHop } from './redirect.js';
+import { planReplay, type Replay } from './replay.js';
 
 /** The fetch signature graylane wraps (the global `fetch`, a service binding's `fetch`, …). */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -20,6 +21,12 @@ export interface WithGrayOptions {
    * lane bound to the current async context, where the runtime has an `AsyncLocalStorage`.
    */
   readonly lane?: GrayLane | (() => GrayLane | undefined);
+  /**
+   * The most bytes of a `Request`'s body (or `FormData`) kept to resend it on a 307/308.
+   * Default 1 MiB. Bodies given in `init` as a string, bytes, a Blob or `URLSearchParams` are
+   * resent from the value itself, without a limit; streams are never resent (as in fetch).
+   */
+  readonly maxReplayBytes?: number;
 }
 
 /**
@@ -31,7 +38,10 @@ export interface WithGrayOptions {
  * caller's `Request`, `Headers` and init are never mutated; a marker header the caller set is
  * kept as is (OUT-03). `fetchImpl` defaults to `globalThis.fetch`, looked up at call time.
  *
- * The final response's `url` is the last hop's; `redirected` is false (the hops were ours).
+ * The final response's `url` is the last hop's and `redirected` is true after a redirect. A
+ * redirect that fetch would reject (a `Location` that is not HTTP(S), not a URL, or carries
+ * credentials; more than 20 hops; a 307/308 that must resend a stream) rejects with a
+ * `TypeError`, as fetch does. A `Request`'s body is kept for a 307/308 up to `maxReplayBytes`.
  *
  * @example
  * ```ts
@@ -43,6 +53,12 @@ export interface WithGrayOptions {
 export function withGray<F extends FetchLike>(fetchImpl?: F, options: WithGrayOptions = {}): F {
   const allow =
     options.allowHosts === undefined ? undefined : createAllowlist({ allow: options.allowHosts });
+  const max = options.maxReplayBytes;
+  if (max !== undefined && !(Number.isSafeInteger(max) && max >= 0))
+    throw new GraylaneError(
+      'INVALID_OPTIONS',
+      'withGray: maxReplayBytes must be a non-negative integer',
+    );
   const grayFetch = function grayFetch(
     input: string | URL | Request,
     init?: RequestInit,
@@ -61,7 +77,13 @@ export function withGray<F extends FetchLike>(fetchImpl?: F, options: WithGrayOp
       countOutbound('skipped_caller');
       return impl(request);
     }
-    return send(impl, request, lane, allow ?? lane.allow);
+    if (request.redirect !== 'follow') {
+      const headers = new Headers(request.headers);
+      applyLane(headers, request.url, lane, allow ?? lane.allow);
+      return impl(new Request(request, { headers }));
+    }
+    const replay = planReplay(request, input, init, options.maxReplayBytes);
+    return send(impl, request, replay, lane, allow ?? lane.allow);
   };
   return grayFetch as F;
 }
@@ -79,46 +101,70 @@ function resolveLane(lane: WithGrayOptions['lane']): GrayLane | undefined {
 async function send(
   impl: FetchLike,
   request: Request,
+  replay: Replay,
   lane: GrayLane,
   allow: Allowlist | undefined,
 ): Promise<Response> {
   const headers = new Headers(request.headers);
   applyLane(headers, request.url, lane, allow);
-  if (request.redirect !== 'follow') return impl(new Request(request, { headers }));
-  // A spare copy of the body for 307/308, which resend it (the Fetch standard keeps the source too).
-  let spare = request.body === null ? undefined : request.clone();
   let res = await impl(new Request(request, { headers, redirect: 'manual' }));
   let url = request.url;
   let method = request.method;
   let base = new Headers(request.headers);
   for (let hops = 0; ; hops++) {
     const hop = nextHop(res, url, method);
-    if (!hop) return res;
-    if (hops >= MAX_REDIRECTS) {
-      await discard(res);
-      throw new TypeError(`[graylane] fetch ${url}: more than ${MAX_REDIRECTS} redirects`);
+    if (hop === undefined) {
+      replay.release();
+      return hops === 0 ? res : markRedirected(res);
     }
-    if (!/^https?:$/.test(new URL(hop.url).protocol)) return res;
     await discard(res);
+    if (hop instanceof TypeError) throw releasing(replay, hop);
+    if (hops >= MAX_REDIRECTS)
+      throw releasing(
+        replay,
+        new TypeError(`[graylane] fetch ${url}: more than ${MAX_REDIRECTS} redirects`),
+      );
     base = hopHeaders(base, url, hop);
     const next = new Headers(base);
     applyLane(next, hop.url, lane, allow);
-    // Tee the spare before sending it, so a later 307/308 can resend the body again.
-    const body = hop.keepBody ? spare : undefined;
-    spare = body?.body ? body.clone() : undefined;
+    const body = hop.keepBody ? await replay.take() : undefined;
+    if (hop.keepBody && body === undefined && request.body !== null) {
+      throw new TypeError(
+        `[graylane] fetch ${url}: a ${res.status} redirect must resend a body that cannot be resent (a stream, or more than the replay limit)`,
+      );
+    }
+    if (!hop.keepBody) replay.release();
     res = await impl(
       new Request(hop.url, {
         method: hop.method,
         headers: next,
-        body: body?.body ?? null,
+        body: body ?? null,
         redirect: 'manual',
         signal: request.signal,
-        ...(body?.body ? { duplex: 'half' } : {}),
-      } as RequestInit),
+      }),
     );
     url = hop.url;
     method = hop.method;
   }
+}
+
+function releasing(replay: Replay, error: TypeError): TypeError {
+  replay.release();
+  return error;
+}
+
+/**
+ * The Fetch standard sets `redirected` on a response reached through redirects; a wrapper that
+ * followed them itself says so too (an own property over the prototype's getter). Runtimes
+ * whose responses refuse it keep `false`.
+ */
+function markRedirected(res: Response): Response {
+  try {
+    Object.defineProperty(res, 'redirected', { value: true, configurable: true });
+  } catch {
+    // Documented: then `redirected` stays false.
+  }
+  return res;
 }
 
 async function discard(res: Response): Promise<void> {

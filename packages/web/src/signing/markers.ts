@@ -60,7 +60,7 @@ export async function signMarker(version: string, options: SignMarkerOptions): P
 
 /** Options of {@link verifyMarker}. */
 export interface VerifyMarkerOptions {
-  /** Key id → key. Compile once with `compileSigningKeys` on hot paths. */
+  /** Key id → key. Read on every call: rotate by adding the new kid, then removing the old one. */
   readonly keys: KeyRing | ReadonlyMap<string, Uint8Array>;
   /** The versions to accept (a list or a config). Default: any well-formed label. */
   readonly versions?: readonly string[] | MarkerPolicy;
@@ -89,7 +89,9 @@ export async function verifyMarker(
     const parsed = parseSignedToken(token);
     if (!parsed.ok) return parsed;
     const t = parsed.token;
-    const ring = compiled(options.keys);
+    // Compiled on every call, like Node's: a ring the caller rotates in place (a kid added or
+    // removed) is honoured at once. The imported CryptoKeys are cached by content.
+    const ring = compileSigningKeys(options.keys as KeyRing);
     const key = ring.get(t.kid);
     if (key === undefined || !isSignableSubject(options.subject))
       return { ok: false, reason: 'bad_signature' };
@@ -102,16 +104,4 @@ export async function verifyMarker(
   } catch {
     return { ok: false, reason: 'bad_signature' };
   }
-}
-
-/** Compiled rings by the caller's key object, so a ring is validated (and imported) once. */
-const rings = new WeakMap<object, ReadonlyMap<string, Uint8Array>>();
-
-function compiled(keys: VerifyMarkerOptions['keys']): ReadonlyMap<string, Uint8Array> {
-  let ring = rings.get(keys);
-  if (!ring) {
-    ring = compileSigningKeys(keys as KeyRing);
-    rings.set(keys, ring);
-  }
-  return ring;
 }

@@ -21,8 +21,13 @@ interface SubtleLike {
   ): Promise<boolean>;
 }
 
-/** Imported `CryptoKey`s, keyed by the (validated, never mutated) key bytes. */
-const keyCache = new WeakMap<Uint8Array, Promise<unknown>>();
+/**
+ * Imported `CryptoKey`s by key *content* (hex), so a ring compiled anew on each call (keys can
+ * rotate between calls) still imports each key once. Bounded: a process holds a few keys.
+ */
+const keyCache = new Map<string, Promise<unknown>>();
+/** Distinct keys kept imported; beyond it the oldest is dropped (re-imported on its next use). */
+const MAX_CACHED_KEYS = 64;
 
 function subtle(): SubtleLike {
   const c = (globalThis as { crypto?: { subtle?: SubtleLike } }).crypto;
@@ -31,14 +36,24 @@ function subtle(): SubtleLike {
 }
 
 function importKey(key: Uint8Array): Promise<unknown> {
-  const cached = keyCache.get(key);
+  const id = hex(key);
+  const cached = keyCache.get(id);
   if (cached) return cached;
   const k = subtle().importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, [
     'sign',
     'verify',
   ]);
-  keyCache.set(key, k);
+  // A failed import is not cached: the next call tries again.
+  k.catch(() => keyCache.delete(id));
+  if (keyCache.size >= MAX_CACHED_KEYS) keyCache.delete(keyCache.keys().next().value as string);
+  keyCache.set(id, k);
   return k;
+}
+
+function hex(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += (b < 16 ? '0' : '') + b.toString(16);
+  return out;
 }
 
 /**

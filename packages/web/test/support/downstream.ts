@@ -5,6 +5,9 @@ import { headerOf, listenLoopback } from './listen.js';
 /** One request a loopback server saw. */
 export interface SeenRequest {
   readonly path: string;
+  readonly method: string;
+  readonly body: string;
+  readonly contentType: string | undefined;
   readonly marker: string | undefined;
   readonly baggage: string | undefined;
   readonly cookie: string | undefined;
@@ -36,10 +39,15 @@ export async function startDownstream(): Promise<Downstream> {
   const kv = new Map<string, string>();
   const rules = { body: '', etag: '"0"', status: 200, hits: 0, notModified: 0 };
   const server: Server = createServer((req, res) =>
-    gray.handle(req, res, () => {
+    gray.handle(req, res, async () => {
       const url = new URL(req.url ?? '/', 'http://x');
+      let body = '';
+      for await (const chunk of req) body += String(chunk);
       seen.push({
         path: url.pathname,
+        method: req.method ?? '',
+        body,
+        contentType: headerOf(req, 'content-type'),
         marker: headerOf(req, 'x-gray-id'),
         baggage: headerOf(req, 'baggage'),
         cookie: headerOf(req, 'cookie'),

@@ -9,6 +9,8 @@ export interface Hit {
   readonly baggage: string | undefined;
   readonly authorization: string | undefined;
   readonly contentType: string | undefined;
+  readonly contentLength: string | undefined;
+  readonly transferEncoding: string | undefined;
   readonly body: string;
 }
 
@@ -40,6 +42,8 @@ export async function startRecorder(
         baggage: headerOf(req, 'baggage'),
         authorization: headerOf(req, 'authorization'),
         contentType: headerOf(req, 'content-type'),
+        contentLength: headerOf(req, 'content-length'),
+        transferEncoding: headerOf(req, 'transfer-encoding'),
         body,
       };
       hits.push(hit);

@@ -257,6 +257,37 @@ export function describeRuntime(
       expect(body.decision).toMatchObject(RULE);
     });
 
+    it('HDR-13 key rotation: a ring changed in place is honoured on the next verification', async () => {
+      expect(await json('/rotate')).toEqual({
+        'k1 with [k1]': true,
+        'k2 with [k1]': false,
+        'k2 with [k1, k2]': true,
+        'k1 with [k1, k2]': true,
+        'k1 with [k2]': false,
+        'k2 with [k2]': true,
+        'k2 after its key changed': false,
+      });
+    });
+
+    it.each([
+      ['the verifier is an hour behind', -3_600_000, true],
+      ['the verifier is 599 s ahead', 599_000, true],
+      ['the verifier is 600 s ahead (exp reached)', 600_000, false],
+      ['the verifier is a day ahead', 86_400_000, false],
+    ])('HDR-13 clock skew: a Node token (600 s) when %s', async (_label, skew, ok) => {
+      const minted = 1_800_000_000_000;
+      const token = nodeSign('beta', {
+        key: KEYS.k2,
+        kid: 'k2',
+        ttlSeconds: 600,
+        now: () => minted,
+      });
+      const q = new URLSearchParams({ t: token, now: String(minted + skew) });
+      expect(await json(`/verify?${q}`)).toMatchObject(
+        ok ? { ok: true, version: 'beta', kid: 'k2' } : { ok: false, reason: 'expired' },
+      );
+    });
+
     it('STK-01 signed mode writes a signed sticky cookie that Node verifies', async () => {
       const res = await get('/signed/decide');
       const decided = ((await res.json()) as Decided).decision;
@@ -325,16 +356,69 @@ export function describeRuntime(
       'RDR-01 a %i from an allowlisted host to another carries no marker',
       async (status) => {
         const before = other.seen.length;
-        const body = await json<{ final: Json }>(`/open/redirect?status=${status}`, {
-          'x-gray-id': 'beta',
-        });
+        const body = await json<{ final: Json; redirected: boolean }>(
+          `/open/redirect?status=${status}`,
+          {
+            'x-gray-id': 'beta',
+          },
+        );
         expect(body.final.path).toBe('/echo');
+        expect(body.redirected).toBe(true);
         expect(body.final.marker).toBeUndefined();
         expect(String(body.final.baggage ?? '')).not.toMatch(/(^|,)\s*gray=/);
         expect(other.seen.slice(before).every((s) => s.marker === undefined)).toBe(true);
         expect(down.seen.at(-1)).toMatchObject({ path: '/bounce', marker: 'beta' });
       },
     );
+
+    it.each(
+      (['string', 'bytes', 'blob', 'params', 'form', 'request'] as const).flatMap((kind) =>
+        ([307, 308] as const).map((status) => ({ kind, status })),
+      ),
+    )(
+      'RDR-01 a $status resends a $kind POST body unchanged to the next hop, without the marker',
+      async ({ kind, status }) => {
+        const body = await json<{ final?: Json; redirected?: boolean; error?: string }>(
+          `/open/redirect-body?kind=${kind}&status=${status}`,
+          { 'x-gray-id': 'beta' },
+        );
+        const first = down.seen.filter((s) => s.path === '/bounce').at(-1);
+        expect(body.error).toBeUndefined();
+        expect(first).toMatchObject({ method: 'POST', marker: 'beta' });
+        expect(first?.body.length).toBeGreaterThan(0);
+        expect(body.final).toMatchObject({ path: '/echo', method: 'POST', body: first?.body });
+        expect(body.final?.contentType).toBe(first?.contentType);
+        expect(body.final?.marker).toBeUndefined();
+        expect(body.redirected).toBe(true);
+      },
+    );
+
+    it.each([
+      ['a stream (fetch cannot resend one either)', 'stream'],
+      ['a Request body over maxReplayBytes', 'big-request'],
+    ])('I4 a 307 that must resend %s rejects with a TypeError', async (_label, kind) => {
+      const before = other.seen.length;
+      const body = await json<{ error?: string }>(`/open/redirect-body?kind=${kind}&status=307`, {
+        'x-gray-id': 'beta',
+      });
+      expect(body.error).toBe('TypeError');
+      expect(other.seen.length).toBe(before);
+    });
+
+    it.each([
+      ['not a URL', () => 'http://['],
+      ['a data: URL', () => 'data:text/plain,x'],
+      ['an ftp: URL', () => 'ftp://127.0.0.1/x'],
+      ['credentials', () => `http://user:pw@${new URL(other.origin).host}/echo`],
+    ])('RDR-01 a redirect to %s rejects as fetch does', async (_label, to) => {
+      const before = other.seen.length;
+      const body = await json<{ error?: string; status?: number }>(
+        `/open/redirect-refused?to=${encodeURIComponent(to())}`,
+        { 'x-gray-id': 'beta' },
+      );
+      expect(body).toEqual({ error: 'TypeError' });
+      expect(other.seen.length).toBe(before);
+    });
 
     it('RDR-02 a chain that leaves and re-enters the allowlist is judged per hop', async () => {
       const back = `${other.origin}/bounce?status=307&to=${encodeURIComponent(`${down.origin}/echo`)}`;

@@ -1,0 +1,124 @@
+import { MAX_REDIRECT_REPLAY_BYTES } from '../limits.js';
+
+/** A request body, as `RequestInit` types it. */
+type RequestBody = NonNullable<RequestInit['body']>;
+
+/**
+ * The body a 307/308 hop resends. The Fetch standard resends a body from its *source* (a
+ * string, bytes, a Blob, form data) and fails the fetch when the body was a stream
+ * (https://fetch.spec.whatwg.org/#http-redirect-fetch, step 11). A wrapper cannot see a
+ * `Request`'s source, so:
+ * - a body given in `init` as a string, bytes, a Blob or `URLSearchParams` is resent from that
+ *   value (no copy, no limit);
+ * - a body given as a stream in `init` cannot be resent, as in fetch;
+ * - a `Request`'s body, and `FormData` (whose multipart boundary must stay the one the first
+ *   hop announced), are copied as they are sent, up to `maxBytes` (bounded memory, I4); a
+ *   larger one cannot be resent.
+ */
+export interface Replay {
+  /** The body for the next hop, or undefined when it cannot be resent. Call once per hop. */
+  take(): Promise<RequestBody | undefined>;
+  /** Releases whatever the replay holds (the response did not ask for the body again). */
+  release(): void;
+}
+
+/** No body to resend (no body, or a stream given in `init`). */
+const NONE: Replay = { take: () => Promise.resolve(undefined), release: () => undefined };
+
+/**
+ * Plans the replay of `request`'s body, built from `input` and `init`. May clone `request`
+ * (taking its body over for the first hop): send the returned `first` request, not `request`.
+ */
+export function planReplay(
+  request: Request,
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+  maxBytes: number = MAX_REDIRECT_REPLAY_BYTES,
+): Replay {
+  try {
+    return plan(request, input, init, maxBytes);
+  } catch {
+    return NONE; // I1: a body we cannot copy is not resent (the 307/308 then rejects, as for a stream)
+  }
+}
+
+function plan(
+  request: Request,
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+  maxBytes: number,
+): Replay {
+  if (request.body === null) return NONE;
+  const given = init?.body;
+  if (given !== undefined && given !== null) {
+    const kind = bodyKind(given);
+    if (kind === 'stream') return NONE;
+    if (kind === 'value') return fromValue(given);
+  } else if (typeof input === 'string' || input instanceof URL) {
+    return NONE;
+  }
+  return fromStream(request.clone().body, maxBytes);
+}
+
+function fromValue(value: RequestBody): Replay {
+  return { take: () => Promise.resolve(value), release: () => undefined };
+}
+
+/**
+ * Copies a tee'd branch of the body while the first hop sends the other one, and gives up (and
+ * cancels the branch, so the tee stops buffering for it) past `maxBytes`.
+ */
+function fromStream(branch: ReadableStream<Uint8Array> | null, maxBytes: number): Replay {
+  if (branch === null) return NONE;
+  const reader = branch.getReader();
+  let released = false;
+  const copied = (async (): Promise<Uint8Array | undefined> => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return concat(chunks, total);
+      total += value.byteLength;
+      if (released || total > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        return undefined;
+      }
+      chunks.push(value);
+    }
+  })().catch(() => undefined);
+  return {
+    take: () => copied,
+    release() {
+      released = true;
+      reader.cancel().catch(() => undefined);
+    },
+  };
+}
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/**
+ * How the Fetch standard can resend a body given in `init`: `value` for a string, bytes, a Blob
+ * or `URLSearchParams` (resent as is); `copy` for `FormData` (a new extraction would announce a
+ * new boundary); `stream` for streams and async iterables (never resent). Duck-typed, so a value
+ * from another realm (edge-runtime's sandbox) is recognised too.
+ */
+function bodyKind(body: RequestBody): 'value' | 'copy' | 'stream' {
+  if (typeof body === 'string') return 'value';
+  if (typeof body !== 'object') return 'stream';
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return 'value';
+  const b = body as unknown as Record<string | symbol, unknown>;
+  if (typeof b['getReader'] === 'function' || typeof b[Symbol.asyncIterator] === 'function')
+    return 'stream';
+  if (typeof b['arrayBuffer'] === 'function' && typeof b['size'] === 'number') return 'value';
+  if (typeof b['getAll'] === 'function') return typeof b['sort'] === 'function' ? 'value' : 'copy'; // URLSearchParams : FormData
+  return Object.prototype.toString.call(body) === '[object ArrayBuffer]' ? 'value' : 'copy';
+}
