@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import {
@@ -98,6 +99,13 @@ describe('status model: the report and its JSON Schema', () => {
     const clock = { t: 61_000 };
     const model = createStatusModel({ store: storeAt(clock), now: () => clock.t, ...extra });
     expectValid(model.report());
+  });
+
+  it('the JSON example in docs/status-page.md is a valid report', () => {
+    const doc = readFileSync(new URL('../../../docs/status-page.md', import.meta.url), 'utf8');
+    const example = /```json\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    expectValid(JSON.parse(example as string));
   });
 
   it('reports the config in force: canonical hash, store version, source and time', () => {
