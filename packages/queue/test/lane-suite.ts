@@ -2,6 +2,8 @@ import { getGrayDecision, getGrayVersion, runWithGray } from '@graylane/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueStats } from '../dist/index.js';
 import type { MarkerCase } from './adversarial.js';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { forkConsumer } from './fixtures/spawn.js';
 import { fresh, randomLanes, recorder, startEcho, until, type Seen } from './helpers.js';
 
@@ -397,6 +399,23 @@ export function laneSuite(
         await q.close();
       }
     }, 120_000);
+
+    it('MQ-18 after close() nothing of graylane keeps the process alive (timers, channels, workers)', async () => {
+      const script = fileURLToPath(new URL('./fixtures/lifecycle.mjs', import.meta.url));
+      const child = fork(script, [driver.broker, driver.url, fresh('life')], { stdio: 'inherit' });
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      const report = await new Promise<{ closed: string[]; active: string[] }>(
+        (resolve, reject) => {
+          child.once('message', (m) => resolve(m as { closed: string[]; active: string[] }));
+          child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
+        },
+      );
+      expect(report.closed).toEqual(['b', 's']);
+      const timeout = new Promise<'alive'>((r) => setTimeout(() => r('alive'), 15_000).unref());
+      const outcome = await Promise.race([exited, timeout]);
+      if (outcome === 'alive') child.kill('SIGKILL');
+      expect({ outcome, active: report.active }).toMatchObject({ outcome: 0 });
+    }, 60_000);
   });
 }
 
