@@ -208,10 +208,18 @@ describe('status endpoint: routing, methods and headers', () => {
     },
   );
 
-  it('method is checked before access: a remote POST learns nothing more than 405', () => {
+  it('access is checked before the method: a remote POST gets 404, an unauthenticated one 401', () => {
     expect(endpoint().handle({ ...local, method: 'POST', remoteAddress: '10.0.0.1' })?.status).toBe(
-      405,
+      404,
     );
+    expect(endpoint({ token: TOKEN }).handle({ ...local, method: 'DELETE' })?.status).toBe(401);
+    expect(
+      endpoint({ token: TOKEN }).handle({
+        ...local,
+        method: 'DELETE',
+        authorization: [`Bearer ${TOKEN}`],
+      })?.status,
+    ).toBe(405);
   });
 
   it('HEAD answers the GET headers with an empty body', () => {

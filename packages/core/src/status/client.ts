@@ -162,12 +162,15 @@ export function statusPageClient(boot: ClientBoot): void {
   }
 
   function poll(): void {
-    page
-      .fetch(boot.url, {
-        cache: 'no-store',
-        credentials: 'same-origin',
-        headers: { accept: 'application/json' },
-      })
+    // Starting from a resolved promise turns a synchronous throw (no fetch) into a failed poll.
+    Promise.resolve()
+      .then(() =>
+        page.fetch(boot.url, {
+          cache: 'no-store',
+          credentials: 'same-origin',
+          headers: { accept: 'application/json' },
+        }),
+      )
       .then((res) => {
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         return res.json();

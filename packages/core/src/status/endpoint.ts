@@ -101,6 +101,9 @@ export function createStatusEndpoint(options: StatusEndpointOptions): StatusEndp
   });
 
   const serve = (request: StatusRequest, json: boolean): StatusResponse => {
+    // Access first: someone who may not see the page learns nothing, not even which methods exist.
+    const denied = deny(request, token);
+    if (denied) return answer(request, denied.status, denied.headers, denied.body);
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return answer(
         request,
@@ -109,8 +112,6 @@ export function createStatusEndpoint(options: StatusEndpointOptions): StatusEndp
         'method not allowed\n',
       );
     }
-    const denied = deny(request, token);
-    if (denied) return answer(request, denied.status, denied.headers, denied.body);
     const report = model.report();
     if (json) {
       return answer(

@@ -307,6 +307,19 @@ describe.skipIf(!chromiumAvailable())('status page in Chromium', () => {
       const ok = await page.goto(`${app.url}/graylane/status`);
       expect(ok?.status()).toBe(200);
       await page.waitForSelector('#gl-poll[data-state="ok"]', { timeout: 10_000 });
+
+      // A page whose polls lack the header (only the navigation carried it) says so, and keeps
+      // the chart it had instead of breaking.
+      await context.setExtraHTTPHeaders({});
+      const other = await context.newPage();
+      await other.route('**/graylane/status', (route) =>
+        route.continue({
+          headers: { ...route.request().headers(), authorization: `Bearer ${TOKEN}` },
+        }),
+      );
+      expect((await other.goto(`${app.url}/graylane/status`))?.status()).toBe(200);
+      await other.waitForSelector('#gl-poll[data-state="error"]', { timeout: 10_000 });
+      expect(await other.textContent('#gl-poll')).toContain('HTTP 401');
       expect(problems).toEqual([]);
     } finally {
       await cleanup();
