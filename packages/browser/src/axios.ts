@@ -1,6 +1,5 @@
 import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import type { GrayClient } from './client.js';
-import { warnPreflight } from './cors-warning.js';
 import { clientOr } from './current.js';
 import { REPLAYABLE } from './with-gray.js';
 
@@ -31,7 +30,8 @@ type Config = InternalAxiosRequestConfig & { [SENT]?: Sent | undefined; [PLAIN]?
 /**
  * Adds request/response interceptors to an axios instance: allowed requests carry the marker
  * header (a header the caller set is kept, so with `installXHR`/`installFetch` also active it is
- * still sent once), allowed responses may assign a version. Returns the eject function.
+ * still sent once); a response never changes the page's version (one page view, one version).
+ * Returns the eject function.
  *
  * Redirects and CORS (RDR-01/03, CORS-02): a marked GET, HEAD, OPTIONS, PUT or DELETE that fails
  * at the network level (a CORS preflight that rejects the header, at the origin or after a
@@ -91,26 +91,13 @@ export function attachGray(
       const config = res.config as Config;
       const sent = config[SENT];
       // An opaque redirect (status 0) from the fetch adapter's `manual`: re-send it plain.
-      if (sent?.replay && res.status === 0) return plain(config, sent);
-      const client = clientOr(options.client);
-      try {
-        client?.readResponse(
-          instance.getUri(res.config),
-          res.headers as { get(n: string): unknown },
-        );
-      } catch {
-        // Response headers are advisory.
-      }
-      return res;
+      return sent?.replay && res.status === 0 ? plain(config, sent) : res;
     },
     function grayError(error: AxiosError) {
       const config = error?.config as Config | undefined;
       const sent = config?.[SENT];
       // A network failure of a marked request (not a cancel or a timeout: those are the caller's).
-      if (sent && error.code === 'ERR_NETWORK') {
-        warnPreflight(clientOr(options.client), sent.url, error);
-        if (sent.replay) return plain(config, sent);
-      }
+      if (config && sent?.replay && error.code === 'ERR_NETWORK') return plain(config, sent);
       return Promise.reject(error);
     },
   );

@@ -1,19 +1,12 @@
-import { createAllowlist } from '@graylane/core';
 import type { DecisionReason } from '@graylane/core';
-import { assign, type Assignment, type Sources } from './assign.js';
-import { defaultCookieJar } from './cookie-jar.js';
+import { allowlist, HTTP } from './allow.js';
+import { assigner, type Commit } from './assign.js';
 import { current, setCurrent } from './current.js';
 import { hasPage } from './env.js';
 import { serverHandOff } from './hand-off.js';
 import { createSlot } from './jar.js';
 import { readMarker } from './marker.js';
-import {
-  cookieSettings,
-  versionSet,
-  type GrayCookieOptions,
-  type GrayListener,
-  type GrayOptions,
-} from './options.js';
+import { versionSet, type GrayListener, type GrayOptions } from './options.js';
 import { optionsKey, sameKey } from './same-options.js';
 import { resolveUrl } from './url.js';
 
@@ -23,16 +16,10 @@ export interface GrayTrackingFields {
   readonly gray_reason: DecisionReason;
 }
 
-/** The part of `Headers` (fetch, axios, XHR adapters) a response is read through. */
-export interface ResponseHeadersLike {
-  get(name: string): unknown;
-}
-
 /** A browser client: the assigned version, QA switching, change events and propagation. */
 export interface GrayClient {
   /** The marker header name, e.g. `X-Gray-Id`. */
   readonly header: string;
-  readonly debug: boolean;
   getGrayVersion(): string;
   /** Why the current version was assigned. */
   getGrayReason(): DecisionReason;
@@ -46,8 +33,6 @@ export interface GrayClient {
   getTrackingFields(): GrayTrackingFields;
   /** The marker to send to `url`, or `undefined` when `url` may not receive it (I8). */
   markerFor(url: string): string | undefined;
-  /** Adopts a version the server assigned on an allowed response (`X-Gray-Id` or `Set-Cookie`). */
-  readResponse(url: string, headers: ResponseHeadersLike): void;
 }
 
 /**
@@ -78,58 +63,53 @@ export interface GrayClient {
 export function initGray(options: GrayOptions): GrayClient {
   const versions = versionSet(options);
   const page = hasPage();
-  const own = page && /^https?:$/.test(location.protocol) ? location.origin : undefined;
-  const allowlist = createAllowlist({ origin: own, allow: options.allow });
-  const server = page ? serverHandOff(options.serverVersion) : options.serverVersion;
+  const server = serverHandOff(options.serverVersion, page);
   const key = optionsKey(options, server);
-  const last = page ? current() : undefined;
+  // Only a page registers a client (below), so during SSR there is never a last one.
+  const last = current();
   if (last && sameKey(last.key, key)) {
     last.listen(options.onAssign);
     return last.client;
   }
+  const allows = allowlist(
+    options.allow,
+    page && HTTP.test(location.protocol) ? location.origin : undefined,
+  );
   const header = options.header ?? 'X-Gray-Id';
-  const settings = page ? cookieSettings(options.cookie) : undefined;
-  const jar = options.cookies ?? defaultCookieJar();
-  const names: GrayCookieOptions = options.cookie || {};
-  const secure = page && location.protocol === 'https:';
-  const slot = createSlot(names.name ?? 'gray', settings, jar, secure);
-  const aid = createSlot(names.anonymousIdName ?? 'gray_aid', settings, jar, secure);
-  const sources: Sources = { versions, options, slot, aid, server, page };
+  const slot = createSlot(options, 'name', 'gray');
+  const aid = createSlot(options, 'anonymousIdName', 'gray_aid');
   let onAssign = page ? options.onAssign : undefined;
-  const listeners = new Set<GrayListener | undefined>([onAssign]);
+  const listeners = new Set([onAssign]);
   let version = '';
   let reason: DecisionReason = 'default';
-  let seen: string | undefined;
 
-  const commit = (a: Assignment): void => {
-    if (a.persist === true) slot.write(a.version);
-    else if (a.persist) slot.remove();
-    seen = slot.read();
-    const changed = a.version !== version;
-    version = a.version;
-    reason = a.reason;
-    for (const listener of changed ? listeners : []) {
+  const commit: Commit = (next, why, persist) => {
+    if (persist === true) slot.write(next);
+    else if (persist) slot.remove();
+    const changed = next !== version;
+    version = next;
+    reason = why;
+    for (const listener of changed ? listeners : [])
       try {
         listener?.(version, reason);
       } catch {
         // A listener's bug must not break assignment or the request that triggered it.
       }
-    }
   };
+  const assign = assigner(versions, options, page, server, slot, aid, commit);
 
   const client: GrayClient = {
     header,
-    debug: options.debug === true,
     getGrayVersion: () => version,
     getGrayReason: () => reason,
     setGrayVersion(v) {
       const m = readMarker(versions, v);
-      if (m && 'version' in m) commit({ version: m.version, reason: 'manual', persist: true });
+      if (m) commit(m, 'manual', true);
       return version === v && reason === 'manual';
     },
     clearGrayVersion() {
       slot.remove();
-      commit(assign(sources, true));
+      assign(true);
     },
     subscribe(listener) {
       listeners.add(listener);
@@ -137,34 +117,11 @@ export function initGray(options: GrayOptions): GrayClient {
     },
     getTrackingFields: () => ({ gray_version: version, gray_reason: reason }),
     markerFor(url) {
-      const href = page ? resolveUrl(url)?.href : undefined;
-      return href !== undefined && allowlist.allows(href) ? version : undefined;
-    },
-    readResponse(url, headers) {
-      // A page-only QA override wins over the server until cleared or replaced.
-      if (reason === 'override' || client.markerFor(url) === undefined) return;
-      let value: unknown;
-      try {
-        value = headers.get(header);
-      } catch {
-        // Unreadable headers: treat as absent.
-      }
-      const fromHeader = readMarker(versions, typeof value === 'string' ? value : undefined);
-      const cookie = slot.read();
-      // A cookie that changed since we last looked was set by the server (Set-Cookie).
-      const m =
-        fromHeader && 'version' in fromHeader
-          ? fromHeader
-          : cookie !== seen
-            ? readMarker(versions, cookie)
-            : undefined;
-      seen = cookie;
-      if (m && 'version' in m && m.version !== version) {
-        commit({ version: m.version, reason: 'server', persist: m === fromHeader });
-      }
+      const u = page && resolveUrl(url);
+      return u && allows(u) ? version : undefined;
     },
   };
-  commit(assign(sources, false));
+  assign(false);
   // Reading repairs copies of the name on other paths, so servers see one anonymous id (STK-04).
   aid.read();
   if (page)

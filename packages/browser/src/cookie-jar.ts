@@ -74,8 +74,6 @@ export interface JsCookieLike {
  * ```
  */
 export function createJsCookieJar(cookies: JsCookieLike): CookieJarLike {
-  // Attribute names are case-insensitive (RFC 6265 §5.2): `sameSite` passes through as is.
-  const attributes = (a: CookieAttributes): JsCookieAttributes => ({ ...a, maxAge: undefined });
   return {
     get(name) {
       const found = scanCookies(name);
@@ -88,14 +86,11 @@ export function createJsCookieJar(cookies: JsCookieLike): CookieJarLike {
             cookies.remove(name, { path: p });
       return scanCookies(name);
     },
+    // Attribute names are case-insensitive (RFC 6265 §5.2): `sameSite` passes through as is.
     // Priority=High: Chromium evicts graylane's cookies last when a host passes 180 (STK-04).
-    set: (name, value, a) =>
-      void cookies.set(name, value, {
-        ...attributes(a),
-        'max-age': '' + a.maxAge,
-        priority: 'High',
-      }),
-    remove: (name, a) => cookies.remove(name, attributes(a)),
+    set: (name, value, { maxAge, ...a }) =>
+      void cookies.set(name, value, { ...a, 'max-age': '' + maxAge, priority: 'High' }),
+    remove: (name, { maxAge: _ignored, ...a }) => cookies.remove(name, a),
   };
 }
 

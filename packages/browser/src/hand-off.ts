@@ -1,17 +1,21 @@
 import { AMBIGUOUS } from './read.js';
 
-/** The `<meta name>` a server renders the page's version into. */
-export const VERSION_META = 'graylane-version';
-
 /**
  * @internal The version the server rendered this page for: `serverVersion` when given, else the
- * content of `<meta name="graylane-version">` (read here, at `initGray`, never at import).
- * Several metas that disagree are ambiguous, like two cookies (CK-02).
+ * content of `<meta name="graylane-version">` in the document's `<head>` (read here, at
+ * `initGray`, never at import; without a page, `serverVersion` alone). A meta in `<body>` is not the server's hand-off — it may be
+ * markup the page echoes (user content, an injected fragment) — so it is never read. Several
+ * head metas that disagree are ambiguous, like two cookies (CK-02).
  */
-export function serverHandOff(serverVersion: string | undefined): string | undefined {
-  if (serverVersion !== undefined) return serverVersion;
-  const contents = new Set<string>();
-  for (const meta of document.querySelectorAll<HTMLMetaElement>(`meta[name="${VERSION_META}"]`))
-    contents.add(meta.content);
-  return contents.size > 1 ? AMBIGUOUS : [...contents][0];
+export function serverHandOff(
+  serverVersion: string | undefined,
+  page: boolean,
+): string | undefined {
+  let found = serverVersion;
+  if (page && found === undefined)
+    for (const meta of document.head?.querySelectorAll<HTMLMetaElement>(
+      'meta[name="graylane-version"]',
+    ) ?? [])
+      found = found === undefined || found === meta.content ? meta.content : AMBIGUOUS;
+  return found;
 }

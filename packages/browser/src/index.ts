@@ -4,7 +4,7 @@
  */
 
 export { initGray } from './client.js';
-export type { GrayClient, GrayTrackingFields, ResponseHeadersLike } from './client.js';
+export type { GrayClient, GrayTrackingFields } from './client.js';
 
 export { createJsCookieJar } from './cookie-jar.js';
 export type {

@@ -1,4 +1,3 @@
-import { warnPreflight } from './cors-warning.js';
 import { clientOr } from './current.js';
 import { hasPage } from './env.js';
 import { REPLAYABLE, type WithGrayOptions } from './with-gray.js';
@@ -77,7 +76,6 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
       if (event.type === 'error' && replay) {
         hide();
         p.state = 'stale';
-        warnPreflight(clientOr(options.client), String(p.open[1]));
         return replay();
       }
       // Aborted or timed out: not ours to repeat; give back the readystatechange we held.
@@ -119,8 +117,8 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
       const p = pending.get(this);
       const client = clientOr(options.client);
       try {
-        const url = String(p?.open[1]);
-        const value = active && p && client && !p.set ? client.markerFor(url) : undefined;
+        const value =
+          active && p && client && !p.set ? client.markerFor(String(p.open[1])) : undefined;
         if (p && client && value !== undefined && p.state !== 'stale') {
           setRequestHeader.call(this, client.header, value);
           p.set = true;
@@ -130,10 +128,6 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
               for (const [n, v] of p.headers) setRequestHeader.call(this, n, v);
               send.call(this, body);
             };
-          this.addEventListener('error', () => warnPreflight(client, url));
-          this.addEventListener('load', () =>
-            client.readResponse(this.responseURL || url, { get: (n) => this.getResponseHeader(n) }),
-          );
         }
       } catch {
         // Never fail the caller's request because of the marker (I1).

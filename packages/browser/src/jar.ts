@@ -1,5 +1,7 @@
-import type { CookieAttributes, CookieJarLike } from './cookie-jar.js';
-import type { CookieSettings } from './options.js';
+import { MAX_COOKIE_MAX_AGE_SECONDS as MAX_AGE } from '@graylane/core';
+import { defaultCookieJar, type CookieAttributes } from './cookie-jar.js';
+import { hasPage } from './env.js';
+import type { GrayCookieOptions, GrayOptions } from './options.js';
 
 /** @internal One persisted value: read, write (overwrite), remove. Never throws. */
 export interface Slot {
@@ -10,29 +12,31 @@ export interface Slot {
 }
 
 /**
- * @internal A cookie slot written through `jar`: `Path=/`, `SameSite=Lax`, `Secure` + `__Host-`
- * on https pages (`secure`; `__Secure-` when a Domain is set), `Max-Age` clamped (BC-01…06).
- * When cookies are unavailable (disabled, sandboxed iframe: the jar throws) or `settings` is
- * `undefined` (`cookie: false`, or no page during SSR), it keeps the value in memory (BC-05).
+ * @internal The cookie `o.cookie[key]` (default `base`) written through `o.cookies` (default
+ * js-cookie): `Path=/`, `SameSite=Lax`, `Secure` + `__Host-` on https pages (`__Secure-` when a
+ * Domain is set), `Max-Age` clamped to 30 days (BC-01…06). When cookies are unavailable
+ * (disabled, sandboxed iframe: the jar throws), with `cookie: false`, or without a page (SSR), it
+ * keeps the value in memory (BC-05).
  */
-export function createSlot(
-  base: string,
-  settings: CookieSettings | undefined,
-  jar: CookieJarLike,
-  secure: boolean,
-): Slot {
-  let memory: string | undefined;
-  const name = (secure ? (settings?.domain ? '__Secure-' : '__Host-') : '') + base;
+export function createSlot(o: GrayOptions, key: 'name' | 'anonymousIdName', base: string): Slot {
+  const on = hasPage() && o.cookie !== false;
+  const c: GrayCookieOptions = o.cookie || {};
+  const jar = o.cookies ?? defaultCookieJar();
+  const secure = on && location.protocol == 'https:';
+  base = c[key] ?? base;
+  const name = (secure ? (c.domain ? '__Secure-' : '__Host-') : '') + base;
   const attrs: CookieAttributes = {
     path: '/',
-    domain: settings?.domain,
+    domain: c.domain,
     sameSite: 'Lax',
     secure,
-    maxAge: settings?.maxAge ?? 0,
+    // Whole seconds in [0, 30 days]; NaN and negatives are 0 (BC-06).
+    maxAge: Math.max(0, Math.min(MAX_AGE, c.maxAgeSeconds ?? MAX_AGE) | 0),
   };
+  let memory: string | undefined;
   const tryJar = <T>(fn: () => T): T | undefined => {
     try {
-      return settings && fn();
+      return on ? fn() : undefined;
     } catch {
       return undefined;
     }

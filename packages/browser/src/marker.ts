@@ -1,23 +1,23 @@
 import { MAX_RAW_MARKER_BYTES, VERSION_PATTERN } from '@graylane/core';
 
-/** @internal A read marker: `{ version }`, `{ rejected }` (present but ignored), or absent. */
-export type MarkerRead =
-  | { readonly version: string }
-  | { readonly rejected: 'invalid_marker' | 'unknown_version' }
-  | undefined;
+/** @internal Why a present marker was ignored. */
+export type Rejection = 'invalid_marker' | 'unknown_version';
 
 /**
- * @internal Checks a raw marker against the closed set of versions (I2). Several disagreeing
- * values arrive as `readPairs`'s `,` and fail like any invalid value (CK-02/QS-03). Over 64 bytes
- * is rejected before trimming (HDR-09); OWS is trimmed (HDR-06); no case folding (HDR-05). Never
- * throws. The same rules as core `parseMarker`, reduced to what a page needs: the versions were
- * validated at init, so set membership is the whole check.
+ * @internal The version `raw` names in the closed set (I2), else `undefined`; `reject` hears why
+ * a present, non-empty value was ignored. Several disagreeing values arrive as `readPairs`'s `,`
+ * and fail like any invalid value (CK-02/QS-03). Over 64 bytes is rejected before trimming
+ * (HDR-09); OWS is trimmed (HDR-06); no case folding (HDR-05). Never throws. The same rules as
+ * core `parseMarker`, reduced to what a page needs: the versions were validated at init, so set
+ * membership is the whole check.
  */
-export function readMarker(versions: ReadonlySet<string>, raw: string | undefined): MarkerRead {
-  if (raw === undefined) return undefined;
-  const v = raw.length > MAX_RAW_MARKER_BYTES ? ',' : raw.replace(/^[ \t]+|[ \t]+$/g, '');
-  if (versions.has(v)) return { version: v };
-  return v === ''
-    ? undefined
-    : { rejected: VERSION_PATTERN.test(v) ? 'unknown_version' : 'invalid_marker' };
+export function readMarker(
+  versions: ReadonlySet<string>,
+  raw: string | undefined,
+  reject?: (why: Rejection) => void,
+): string | undefined {
+  const v = raw && (raw.length > MAX_RAW_MARKER_BYTES ? ',' : raw.replace(/^[ \t]+|[ \t]+$/g, ''));
+  if (v && versions.has(v)) return v;
+  if (v) reject?.(VERSION_PATTERN.test(v) ? 'unknown_version' : 'invalid_marker');
+  return undefined;
 }

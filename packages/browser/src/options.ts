@@ -1,4 +1,4 @@
-import { GraylaneError, MAX_COOKIE_MAX_AGE_SECONDS, VERSION_PATTERN } from '@graylane/core';
+import { GraylaneError, VERSION_PATTERN } from '@graylane/core';
 import type { AllowEntry, DecisionReason } from '@graylane/core';
 import type { CookieJarLike } from './cookie-jar.js';
 
@@ -65,31 +65,19 @@ export interface GrayOptions {
    * called during SSR; a repeated `initGray` with the same options swaps it in without a call.
    */
   readonly onAssign?: GrayListener;
-  /** Console warnings for setup problems (CORS preflight), each once. */
+  /**
+   * @deprecated Ignored. A refused `X-Gray-Id` is reported by the browser itself, on every
+   * request, naming the header and `Access-Control-Allow-Headers` (CORS-02).
+   */
   readonly debug?: boolean;
 }
 
-/** @internal The cookie settings with defaults applied. */
-export interface CookieSettings {
-  readonly domain?: string | undefined;
-  readonly maxAge: number;
-}
-
-/** @internal Checks the versions (throws `INVALID_OPTIONS`) and returns them as a Set. */
+/** @internal Checks the versions and the default (throws `INVALID_OPTIONS`); returns the set. */
 export function versionSet(o: GrayOptions): ReadonlySet<string> {
   const set = new Set(o.versions);
   for (const v of set) if (!VERSION_PATTERN.test(v)) fail(`version "${v}"`);
   if (!set.has(o.default)) fail(`default "${o.default}"`);
   return set;
-}
-
-/** @internal Cookie settings: Max-Age clamped to 30 days (BC-06); `undefined` for memory only. */
-export function cookieSettings(
-  c: GrayCookieOptions | false | undefined,
-): CookieSettings | undefined {
-  if (c === false) return undefined;
-  const age = Math.floor(c?.maxAgeSeconds ?? MAX_COOKIE_MAX_AGE_SECONDS) || 0;
-  return { domain: c?.domain, maxAge: Math.max(0, Math.min(age, MAX_COOKIE_MAX_AGE_SECONDS)) };
 }
 
 /** @internal Throws the one configuration error of `initGray`. */

@@ -27,9 +27,8 @@ export function readPairs(
   for (const pair of text.split(separator)) {
     const eq = pair.indexOf('=');
     if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
-    let v = pair.slice(eq + 1).trim();
-    if (v.length > MAX_RAW_MARKER_BYTES) v = AMBIGUOUS;
-    if (/^".*"$/.test(v)) v = v.slice(1, -1);
+    const raw = pair.slice(eq + 1).trim();
+    const v = raw.length > MAX_RAW_MARKER_BYTES ? AMBIGUOUS : raw.replace(/^"(.*)"$/, '$1');
     // Query strings: a repeated key is ambiguous even when the values agree (QS-03).
     if (found !== undefined && (found !== v || separator === '&')) return AMBIGUOUS;
     found = v;

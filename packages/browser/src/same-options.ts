@@ -25,7 +25,6 @@ export function optionsKey(o: GrayOptions, server: string | undefined): readonly
     o.persistOverride,
     server,
     o.cookie,
-    o.debug,
   ];
   const rules = o.rules as { [RULES_KEY]?: string } | undefined;
   return [JSON.stringify(data), rules?.[RULES_KEY] ?? rules, o.cookies];

@@ -6,7 +6,7 @@
  */
 
 export { initGray } from './client.js';
-export type { GrayClient, GrayTrackingFields, ResponseHeadersLike } from './client.js';
+export type { GrayClient, GrayTrackingFields } from './client.js';
 export { createJsCookieJar } from './cookie-jar.js';
 export type { CookieAttributes, CookieJarLike } from './cookie-jar.js';
 export type { GrayCookieOptions, GrayListener, GrayOptions, GrayRules } from './options.js';

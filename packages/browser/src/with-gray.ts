@@ -1,5 +1,4 @@
 import type { GrayClient } from './client.js';
-import { warnPreflight } from './cors-warning.js';
 import { clientOr } from './current.js';
 
 /** The shape of `fetch`. */
@@ -20,9 +19,9 @@ export const REPLAYABLE = /^(GET|HEAD|OPTIONS|PUT|DELETE)$/i;
 /**
  * Wraps `fetch` so requests to the page's origin and to allowlisted origins carry the marker
  * header. The caller's `Headers`, init object and `Request` are never mutated (a copy is passed),
- * a header the caller set is kept, and the header is never sent anywhere else (I8). Allowed
- * responses may assign a version (`X-Gray-Id` / `Set-Cookie`). `fetchImpl` defaults to
- * `globalThis.fetch`, looked up at call time.
+ * a header the caller set is kept, and the header is never sent anywhere else (I8). Responses
+ * never change the page's version: one page view, one version (a server's `Set-Cookie` applies
+ * from the next page view). `fetchImpl` defaults to `globalThis.fetch`, looked up at call time.
  *
  * Redirects and CORS (RDR-01/03, CORS-02): the browser would carry the header to wherever a
  * redirect points, and an origin that does not allow it in CORS fails the call. So a marked
@@ -43,50 +42,38 @@ export function withGray(fetchImpl?: FetchLike, options: WithGrayOptions = {}): 
   return function grayFetch(input, init) {
     const client = clientOr(options.client);
     const call = fetchImpl ?? globalThis.fetch;
-    if (!client) return call(input, init);
-    let url: string | undefined;
+    let first = input;
     let marked: RequestInit | undefined;
     let replay = false;
     let probe = false;
-    let first: RequestInfo | URL = input;
     try {
       const request = typeof input == 'object' && 'headers' in input ? input : undefined;
-      url = request ? request.url : String(input);
-      const value = client.markerFor(url);
-      const headers =
-        value === undefined ? undefined : new Headers(init?.headers ?? request?.headers);
-      if (value !== undefined && headers && !headers.has(client.header)) {
+      const value = client?.markerFor(request ? request.url : String(input));
+      const headers = new Headers(init?.headers ?? request?.headers);
+      if (client && value !== undefined && !headers.has(client.header)) {
         headers.set(client.header, value);
-        marked = { ...init, headers };
         replay =
           REPLAYABLE.test(init?.method ?? request?.method ?? 'GET') &&
           !(init?.body instanceof ReadableStream);
         // The replay needs the caller's Request (and its body) untouched.
         if (replay && request) first = request.clone();
         probe = replay && (init?.redirect ?? request?.redirect ?? 'follow') == 'follow';
+        marked = { ...init, headers };
         if (probe) marked.redirect = 'manual';
       }
     } catch {
       // Odd input: send the request untouched rather than fail it (I1).
-      marked = undefined;
-      replay = probe = false;
-      first = input;
     }
-    const href = url;
-    if (href === undefined) return call(input, init);
-    const adopt = (response: Response): Response => {
-      client.readResponse(response.url || href, response.headers);
-      return response;
-    };
-    const plain = (): Promise<Response> => call(input, init).then(adopt);
-    return call(first, marked ?? init).then(
-      (response) => (probe && response.type == 'opaqueredirect' ? plain() : adopt(response)),
-      (error: unknown) => {
-        if (marked) warnPreflight(client, href, error);
-        // A network failure (not the caller's abort) of a marked request: try it as written.
-        if (replay && (error as { name?: unknown })?.name == 'TypeError') return plain();
-        throw error;
-      },
-    );
+    const plain = (): Promise<Response> => call(input, init);
+    return marked
+      ? call(first, marked).then(
+          (response) => (probe && response.type == 'opaqueredirect' ? plain() : response),
+          (error: unknown) => {
+            // A network failure (not the caller's abort) of a marked request: try it as written.
+            if (replay && (error as Error)?.name == 'TypeError') return plain();
+            throw error;
+          },
+        )
+      : plain();
   };
 }

@@ -39,6 +39,14 @@ describe('browser bundle', () => {
     expect(text.trim()).toBe('');
   });
 
+  // The 3.4 kB budget of `{ initGray, withGray }` holds only if the built @graylane/core keeps its
+  // `sideEffects: false` promise: a bundler keeps every top-level call or non-literal initializer
+  // of core's single-file dist in every browser bundle that imports anything from core.
+  it('the built @graylane/core is side-effect free: one import bundles only itself', async () => {
+    const { text } = await bundle(`export { VERSION_PATTERN } from '@graylane/core';`);
+    expect(text.length).toBeLessThan(200);
+  });
+
   it('re2js stays out of the main entry; js-cookie is in it (the default cookie layer)', async () => {
     const { imports } = await bundle(
       `export { initGray, withGray, split, rulesFromConfig } from './src/index.ts';`,

@@ -217,7 +217,6 @@ describe('initGray twice (StrictMode, HMR)', () => {
     ['split salt', { rules: split({ beta: 5 }, { salt: 'x' }) }],
     ['a custom rules function', { rules: () => undefined }],
     ['override', { override: true }],
-    ['debug', { debug: true }],
   ])('different %s → a new client, which becomes the default one', async (_what, change) => {
     const options: GrayOptions = {
       ...base,
