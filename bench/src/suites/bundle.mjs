@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { goal } from '../measure.mjs';
 
-const GOAL_GZIP_KB = 3.0; // "3.0 KB": size-limit's kB, 1,000 bytes
+const GOAL_GZIP_KB = 3.4; // issue 17: 3.4 kB with js-cookie included (size-limit kB, 1,000 bytes)
 const ENTRIES = [
   ['graylane', '`initGray`, `withGray`', "export { initGray, withGray } from '@graylane/browser';"],
   ['GrowthBook', '`GrowthBook`', "export { GrowthBook } from '@growthbook/growthbook';"],
@@ -79,7 +79,14 @@ export async function run() {
       'gzip vs graylane',
     ],
     rows,
-    goals: [goal('graylane browser entry min+gzip ≤ 3.0 KB', ours.gzip / 1000, GOAL_GZIP_KB, '<=')],
+    goals: [
+      goal(
+        `graylane browser entry min+gzip ≤ ${GOAL_GZIP_KB} KB (js-cookie included)`,
+        ours.gzip / 1000,
+        GOAL_GZIP_KB,
+        '<=',
+      ),
+    ],
     notes: 'KB = 1,000 bytes; gzip level 9, brotli quality 11.',
   };
 }
