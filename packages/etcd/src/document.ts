@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Etcd3 } from 'etcd3';
 import { createEtcd3, type EtcdClientOptions } from './client.js';
 
@@ -5,6 +6,11 @@ import { createEtcd3, type EtcdClientOptions } from './client.js';
 export interface EtcdDocument {
   /** The value as UTF-8, `undefined` when the key does not exist. */
   readonly value: string | undefined;
+  /**
+   * False when the stored bytes are not valid UTF-8 (`value` then holds U+FFFD in their place,
+   * for display only): such a value is not a JSON document and must not be applied or pushed.
+   */
+  readonly utf8: boolean;
   /** The key's `mod_revision` (decimal); `"0"` when it does not exist, as etcd compares it. */
   readonly modRevision: string;
   /** The store revision of the read (decimal). */
@@ -75,6 +81,7 @@ async function readDocument(client: Etcd3, key: string): Promise<EtcdDocument> {
   const kv = res.kvs[0];
   return {
     value: kv ? Buffer.from(kv.value).toString('utf8') : undefined,
+    utf8: kv ? isUtf8(kv.value) : true,
     modRevision: kv ? String(kv.mod_revision) : '0',
     revision: String(res.header.revision),
   };

@@ -27,11 +27,19 @@ type Outcome = { readonly ok: true } | { readonly ok: false; readonly message: s
 
 const KEY_ABSENT = 'key absent';
 
-/** UTF-8, without a leading byte order mark (SRC-05: editors on Windows write one). */
-function decode(value: Uint8Array): string {
-  const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+/**
+ * UTF-8, without a leading byte order mark (SRC-05: editors on Windows write one); `undefined`
+ * for bytes that are not UTF-8, which are refused rather than replaced by U+FFFD (a replaced
+ * byte in a matcher value makes a rule silently never match).
+ */
+function decode(value: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(value);
+  } catch {
+    return undefined;
+  }
 }
+const NOT_UTF8 = 'not valid UTF-8 (a JSON document must be UTF-8, RFC 8259 §8.1)';
 
 /** Options of {@link createEtcdSource}: either `hosts` (a client is created and owned) or `client`. */
 export interface EtcdSourceOptions extends SourceOptions {
@@ -110,12 +118,19 @@ export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
         logger.warn(`[graylane] etcd key ${key} is absent; keeping the last good config`);
       return { ok: false, message: KEY_ABSENT };
     }
+    const text = decode(value);
+    if (text === undefined) {
+      logger.warn(
+        `[graylane] etcd key ${key} rejected at revision ${rev}; keeping the last good config: ${NOT_UTF8}`,
+      );
+      return { ok: false, message: NOT_UTF8 };
+    }
     let result: UpdateResult;
     try {
       // No revision for the store: its guard is keyed by source name, so a re-created source or
       // a second source named `etcd` (another cluster) would be dropped as stale (SRC-03). This
       // source guards its own revisions, per instance and per epoch (a full read starts one).
-      result = store.update(decode(value), { source: name });
+      result = store.update(text, { source: name });
     } catch (err) {
       logger.error(
         `[graylane] etcd key ${key}: config update failed unexpectedly; keeping the last good config`,

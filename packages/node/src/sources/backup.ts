@@ -117,8 +117,12 @@ export function createBackup(options: BackupOptions): Backup {
 async function readBackup(path: string, logger: SourceLogger): Promise<string | undefined> {
   const read = await readBoundedFile(path, MAX_CONFIG_BYTES);
   switch (read.kind) {
-    case 'ok':
-      return decodeDocument(read.bytes);
+    case 'ok': {
+      const decoded = decodeDocument(read.bytes);
+      if (decoded.ok) return decoded.text;
+      logger.warn(`[graylane] ignoring config backup ${path}: ${decoded.reason}`);
+      return undefined;
+    }
     case 'missing':
       return undefined;
     case 'refused':

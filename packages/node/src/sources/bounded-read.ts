@@ -75,19 +75,31 @@ function kindOf(stats: Stats): string {
   return 'not a file';
 }
 
-/** UTF-8 byte order mark: editors on Windows write it; JSON.parse rejects it (SRC-05). */
-const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+/** A config document's bytes as text, or why they are not one. */
+export type DecodedDocument =
+  { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string };
+
+/** Why a document that is not UTF-8 is refused (the same words everywhere). */
+export const NOT_UTF8 =
+  'not valid UTF-8 (a JSON document must be UTF-8, RFC 8259 §8.1; was it saved as Latin-1 or UTF-16?)';
 
 /**
- * Decodes a config document's bytes as UTF-8, without a leading byte order mark.
+ * Decodes a config document's bytes as UTF-8, strictly, without a leading byte order mark
+ * (editors on Windows write one; JSON.parse rejects it, SRC-05). Bytes that are not UTF-8 (a
+ * Latin-1 `é`, UTF-16, a truncated sequence) are refused, never replaced by U+FFFD: a replaced
+ * byte inside a matcher value makes a rule silently never match.
  *
  * @example
  * ```ts
- * decodeDocument(Buffer.from('\uFEFF{"versions":["stable"],"default":"stable"}')); // '{"versions":…'
+ * decodeDocument(Buffer.from('\uFEFF{"versions":["stable"],"default":"stable"}')); // { ok: true, text: '{"versions":…' }
+ * decodeDocument(Buffer.from([0x7b, 0xe9, 0x7d])); // { ok: false, reason: 'not valid UTF-8 …' }
  * ```
  */
-export function decodeDocument(bytes: Uint8Array): string {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const start = buffer.subarray(0, BOM.length).equals(BOM) ? BOM.length : 0;
-  return buffer.toString('utf8', start);
+export function decodeDocument(bytes: Uint8Array): DecodedDocument {
+  try {
+    // `ignoreBOM: false` (the default) drops one leading BOM; `fatal` throws on any bad byte.
+    return { ok: true, text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+  } catch {
+    return { ok: false, reason: NOT_UTF8 };
+  }
 }

@@ -9,11 +9,14 @@ export type FileRead =
 
 /**
  * Reads the config file: a regular file of at most {@link MAX_CONFIG_BYTES}, checked before any
- * byte is read (SRC-05), never half-written (FLT-10), a UTF-8 BOM dropped (SRC-05).
+ * byte is read (SRC-05), never half-written (FLT-10), a UTF-8 BOM dropped (SRC-05), and refused
+ * when it is not UTF-8.
  */
 export async function readSettledFile(path: string): Promise<FileRead> {
   const read = await readBoundedFile(path, MAX_CONFIG_BYTES);
   if (read.kind !== 'ok') return read;
+  const decoded = decodeDocument(read.bytes);
+  if (!decoded.ok) return { kind: 'refused', reason: decoded.reason };
   const hash = createHash('sha256').update(read.bytes).digest('hex');
-  return { kind: 'ok', text: decodeDocument(read.bytes), hash };
+  return { kind: 'ok', text: decoded.text, hash };
 }

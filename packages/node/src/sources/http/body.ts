@@ -1,17 +1,20 @@
-import { decodeDocument } from '../bounded-read.js';
+import { decodeDocument, type DecodedDocument } from '../bounded-read.js';
 
 /**
- * Reads a response body as UTF-8 (a leading BOM dropped, SRC-05), or `undefined` once it exceeds
- * `maxBytes` (the read stops and the stream is cancelled, so a huge or endless body costs at
- * most `maxBytes`, CFG-07).
+ * Reads a response body as UTF-8 (a leading BOM dropped, SRC-05; bytes that are not UTF-8
+ * refused), or `undefined` once it exceeds `maxBytes` (the read stops and the stream is
+ * cancelled, so a huge or endless body costs at most `maxBytes`, CFG-07).
  */
-export async function readBodyCapped(res: Response, maxBytes: number): Promise<string | undefined> {
+export async function readBodyCapped(
+  res: Response,
+  maxBytes: number,
+): Promise<DecodedDocument | undefined> {
   const declared = Number(res.headers.get('content-length') ?? Number.NaN);
   if (Number.isFinite(declared) && declared > maxBytes) {
     await res.body?.cancel().catch(() => undefined);
     return undefined;
   }
-  if (!res.body) return '';
+  if (!res.body) return { ok: true, text: '' };
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

@@ -193,9 +193,11 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
       case 'ok':
         break;
     }
-    const text = await readBodyCapped(res, MAX_CONFIG_BYTES);
+    const body = await readBodyCapped(res, MAX_CONFIG_BYTES);
     if (stopped) return;
-    if (text === undefined) return fail(`document larger than ${MAX_CONFIG_BYTES} bytes`);
+    if (body === undefined) return fail(`document larger than ${MAX_CONFIG_BYTES} bytes`);
+    if (!body.ok) return fail(`document rejected: ${body.reason}`, interval);
+    const text = body.text;
     // No revision: polls are serial within this source, and a store-wide guard keyed by the
     // source name would drop a re-created source or a second source with the same name (SRC-03).
     const result = safeUpdate(target, text, name);
