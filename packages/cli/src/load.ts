@@ -6,7 +6,7 @@ import {
   type ValidationResult,
 } from '@graylane/core';
 import { CliError } from './io.js';
-import { INPUT_LIMITS, readInput } from './input/read.js';
+import { INPUT_LIMITS, NOT_UTF8, readInput } from './input/read.js';
 import type { Run } from './input/run.js';
 
 /** The regex engine of every config the CLI validates (linear time, RE2 semantics). */
@@ -19,7 +19,10 @@ export interface LoadedConfig {
   readonly text: string;
 }
 
-/** Reads (path, `-`, `etcd://…`) and validates; never throws for an invalid document. */
+/**
+ * Reads (path, `-`, `etcd://…`) and validates; never throws for an invalid document. Bytes that
+ * are not UTF-8 make it invalid (as every rule source refuses them), never silently replaced.
+ */
 export async function loadConfig(
   location: string,
   run: Run,
@@ -27,7 +30,9 @@ export async function loadConfig(
 ): Promise<LoadedConfig> {
   const input = await readInput(location, run, { what, maxBytes: INPUT_LIMITS.config });
   return {
-    result: validateConfig(input.text, { regex }),
+    result: input.utf8
+      ? validateConfig(input.text, { regex })
+      : { ok: false, errors: [{ path: '$', message: NOT_UTF8 }], warnings: [] },
     display: input.display,
     text: input.text,
   };

@@ -35,18 +35,11 @@ export function parseLocation(text: string, env: NodeJS.ProcessEnv = process.env
   if (text === '-') return { kind: 'stdin', display: '-' };
   const scheme = /^(etcds?):\/\//i.exec(text)?.[1];
   if (scheme === undefined) return { kind: 'file', path: text, display: text };
-  if (env['GRAYLANE_ETCD_PASSWORD']) addSecret(env['GRAYLANE_ETCD_PASSWORD']);
-  // The userinfo runs to the last '@' (a password may hold '/', '@' or ':' unencoded; hosts never
-  // hold '@'; a key that does must encode it as %40). Its password is scrubbed before anything
-  // below can print it.
+  registerUrlSecrets(text, env);
   const body = text.slice(scheme.length + 3);
   const at = body.lastIndexOf('@');
   const userinfo = at === -1 ? undefined : body.slice(0, at);
   const colonAt = userinfo?.indexOf(':') ?? -1;
-  if (userinfo !== undefined && colonAt !== -1) {
-    addSecret(userinfo.slice(colonAt + 1));
-    addSecret(safeDecode(userinfo.slice(colonAt + 1)));
-  }
   const rest = body.slice(at + 1);
   const slash = rest.indexOf('/');
   const hostList = slash === -1 ? rest : rest.slice(0, slash);
@@ -80,6 +73,34 @@ export function parseLocation(text: string, env: NodeJS.ProcessEnv = process.env
   if (username === '') throw new CliError(`${shown}: empty user name`);
   const passwordInUrl = colonAt !== -1;
   return { kind: 'etcd', hosts, key, tls, username, password, passwordInUrl, display: shown };
+}
+
+/** Where an etcd URL starts inside a command-line argument (`--sample=etcd://…` too). */
+const ETCD_URL = /etcds?:\/\//i;
+
+/**
+ * Registers, before anything is printed, the password of the etcd URL in `text` (if any) and
+ * `GRAYLANE_ETCD_PASSWORD` (when an etcd URL is there to use it). The userinfo runs to the last
+ * '@' (a password may hold '/', '@', ':' or spaces unencoded; hosts never hold '@'; a key that
+ * does must encode it as %40), so no printed line — an echo of a mistyped command included —
+ * can carry it (MISC-03).
+ *
+ * @example
+ * ```ts
+ * registerUrlSecrets('etcd://ops:a/b c@db:2379/k'); // 'a/b c' is now scrubbed from every line
+ * ```
+ */
+export function registerUrlSecrets(text: string, env: NodeJS.ProcessEnv = process.env): void {
+  const start = text.search(ETCD_URL);
+  if (start === -1) return;
+  if (env['GRAYLANE_ETCD_PASSWORD']) addSecret(env['GRAYLANE_ETCD_PASSWORD']);
+  const body = text.slice(start).replace(ETCD_URL, '');
+  const at = body.lastIndexOf('@');
+  const colonAt = at === -1 ? -1 : body.slice(0, at).indexOf(':');
+  if (colonAt === -1) return;
+  const password = body.slice(colonAt + 1, at);
+  addSecret(password);
+  addSecret(safeDecode(password));
 }
 
 function safeDecode(text: string): string {

@@ -4,6 +4,7 @@ import { explain, explainHelp } from './commands/explain.js';
 import { sign, signHelp, verify, verifyHelp } from './commands/sign.js';
 import { validate, validateHelp } from './commands/validate.js';
 import { createRun, type Run } from './input/run.js';
+import { registerUrlSecrets } from './location.js';
 import { CliError, paint, processIo, redactingIo, type CliIo } from './io.js';
 import { push, pushHelp } from './push/command.js';
 import { render, renderHelp } from './render/command.js';
@@ -65,6 +66,9 @@ Run \`graylane <command> --help\` for a command's options, \`graylane --version\
  * ```
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  // Every etcd URL's password is a secret before the first line is printed, whatever the
+  // argument's position: an unknown command or a usage error may echo it (MISC-03).
+  for (const arg of argv) registerUrlSecrets(arg);
   const safe = redactingIo(io);
   const [name, ...rest] = argv;
   if (name === '--version' || name === '-v') {

@@ -30,9 +30,10 @@ const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]*):([^/@\s]*)@/gi;
  * ```
  */
 export function redact(text: string): string {
-  let out = text.replace(USERINFO, '$1$2:***@');
-  // Longest first, so a secret that contains another is removed whole.
+  let out = text;
+  // Registered secrets first, longest first, so a secret that contains another (or the '@' the
+  // URL pattern below stops at) is removed whole; then any URL password never registered.
   for (const secret of [...registry()].sort((a, b) => b.length - a.length))
     out = out.split(secret).join('***');
-  return out;
+  return out.replace(USERINFO, '$1$2:***@');
 }

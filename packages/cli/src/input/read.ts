@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { MAX_CONFIG_BYTES } from '@graylane/core';
 import { CliError } from '../io.js';
 import { parseLocation } from '../location.js';
@@ -10,7 +11,16 @@ export interface Input {
   readonly text: string;
   /** The location as it may be printed (never with a password). */
   readonly display: string;
+  /**
+   * False when the bytes are not valid UTF-8 (`text` then holds U+FFFD in their place): a config
+   * document must be refused, never validated or pushed with replaced bytes.
+   */
+  readonly utf8: boolean;
 }
+
+/** Why a config that is not UTF-8 is invalid (the file, HTTP and etcd sources refuse it too). */
+export const NOT_UTF8 =
+  'not valid UTF-8 (a JSON document must be UTF-8, RFC 8259 §8.1; was it saved as Latin-1 or UTF-16?)';
 
 /** Limits of what the CLI reads, each from where it comes. */
 export const INPUT_LIMITS = {
@@ -33,10 +43,10 @@ export async function readInput(
   const location = parseLocation(text);
   switch (location.kind) {
     case 'stdin':
-      return { text: decode(await run.takeStdin(options.what, options.maxBytes)), display: '-' };
+      return { ...decoded(await run.takeStdin(options.what, options.maxBytes)), display: '-' };
     case 'file':
       return {
-        text: decode(await readFileCapped(location.path, options.maxBytes, options.what)),
+        ...decoded(await readFileCapped(location.path, options.maxBytes, options.what)),
         display: location.display,
       };
     case 'etcd': {
@@ -45,7 +55,7 @@ export async function readInput(
         const doc = await client.read();
         if (doc.value === undefined)
           throw new CliError(`etcd key ${location.key} does not exist on ${location.display}`);
-        return { text: stripBom(doc.value), display: location.display };
+        return { text: stripBom(doc.value), display: location.display, utf8: doc.utf8 };
       } catch (err) {
         if (err instanceof CliError) throw err;
         throw etcdFailure(location, err, isAuthError, 'read');
@@ -59,6 +69,11 @@ export async function readInput(
 /** UTF-8 without a leading byte order mark (editors on Windows write one). */
 export function decode(bytes: Uint8Array): string {
   return stripBom(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+}
+
+/** {@link decode}, and whether the bytes were valid UTF-8 at all. */
+export function decoded(bytes: Uint8Array): { readonly text: string; readonly utf8: boolean } {
+  return { text: decode(bytes), utf8: isUtf8(bytes) };
 }
 
 function stripBom(text: string): string {

@@ -54,22 +54,41 @@ export async function push(args: readonly string[], run: Run): Promise<number> {
   const now = parseNow(values.now);
   if (now === undefined)
     throw new CliError(`--now expects an ISO instant, got ${JSON.stringify(values.now)}`);
+  if (!values.json) return pushOnce(run, source, targetText, { ...values, now });
+  // --json promises a result on stdout for every outcome a script can meet, I/O errors included.
+  try {
+    return await pushOnce(run, source, targetText, { ...values, now });
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    run.err(`${paint(run, 'red', 'error')}: ${err.message}`);
+    run.out(
+      JSON.stringify({ written: false, error: err.message, exitCode: err.exitCode }, null, 2),
+    );
+    return err.exitCode;
+  }
+}
 
+async function pushOnce(
+  run: Run,
+  source: string,
+  targetText: string,
+  values: Omit<PushOptions, 'source'>,
+): Promise<number> {
   const loaded = await loadConfig(source, run, 'new config');
   if (!loaded.result.ok) {
     for (const e of loaded.result.errors)
       run.err(`${paint(run, 'red', 'error')} ${e.path}: ${e.message}`);
     run.err(`${loaded.display} is not a valid config: nothing written`);
+    if (values.json) {
+      const { errors } = loaded.result;
+      run.out(JSON.stringify({ written: false, errors, exitCode: PUSH_EXIT.invalid }, null, 2));
+    }
     return PUSH_EXIT.invalid;
   }
   const next = loaded.result.config;
   const target = await openTarget(targetText, run);
   try {
-    return await preview(run, target, loaded.text, next, {
-      ...values,
-      now,
-      source: loaded.display,
-    });
+    return await preview(run, target, loaded.text, next, { ...values, source: loaded.display });
   } finally {
     target.close();
   }
@@ -150,6 +169,12 @@ async function preview(
     }
   }
   const result = await target.write(text, state.revision);
+  if (result.written === 'unknown') {
+    run.err(
+      `${paint(run, 'red', 'error')}: ${result.error}: the outcome is unknown — the write may have reached ${target.display} before the failure. Run the same push again: it compares first, so a write that landed shows as "no change".`,
+    );
+    return done(PUSH_EXIT.usage, { written: 'unknown', error: result.error });
+  }
   if (!result.written) {
     run.err(
       `${paint(run, 'red', 'error')}: conflict: ${target.display} changed since it was read (revision ${state.revision} → ${result.current}); nothing written. Run the push again to review the new change.`,
@@ -174,6 +199,7 @@ type Current =
 
 function currentConfig(state: TargetState): Current {
   if (state.text === undefined) return { kind: 'absent' };
+  if (!state.utf8) return { kind: 'invalid', problems: 1 };
   const result = validateConfig(state.text, { regex });
   return result.ok
     ? { kind: 'valid', config: result.config }

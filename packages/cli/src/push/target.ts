@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { open, realpath, stat, unlink } from 'node:fs/promises';
 import { writeFileAtomic } from '@graylane/node/sources';
 import { CliError } from '../io.js';
-import { INPUT_LIMITS, decode } from '../input/read.js';
+import { INPUT_LIMITS, decoded } from '../input/read.js';
 import { etcdFailure, openEtcd } from '../input/etcd.js';
 import { describeFsError, readFileCapped } from '../input/file.js';
 import type { Run } from '../input/run.js';
@@ -12,6 +12,8 @@ import { parseLocation } from '../location.js';
 export interface TargetState {
   /** The document, `undefined` when the key or file does not exist. */
   readonly text: string | undefined;
+  /** False when the stored bytes are not UTF-8 (then the current config counts as invalid). */
+  readonly utf8: boolean;
   /** etcd: the key's `mod_revision` (`0` when absent); a file: `sha256:` + 16 hex (`absent`). */
   readonly revision: string;
 }
@@ -19,7 +21,12 @@ export interface TargetState {
 /** The outcome of a compare-and-swap write. */
 export type WriteResult =
   | { readonly written: true; readonly revision: string }
-  | { readonly written: false; readonly current: string };
+  | { readonly written: false; readonly current: string }
+  /**
+   * The request failed after it may have reached the target (a timeout, a connection lost
+   * mid-call): it may or may not have been applied. Never reported as "nothing written".
+   */
+  | { readonly written: 'unknown'; readonly error: string };
 
 /** Where `graylane push` writes: an etcd key or a file, both with compare-and-swap. */
 export interface Target {
@@ -47,12 +54,21 @@ export async function openTarget(text: string, run: Run): Promise<Target> {
         display: location.display,
         async read() {
           const doc = await client.read().catch((err: unknown) => fail(err, 'read'));
-          return { text: doc.value, revision: doc.modRevision };
+          return { text: doc.value, utf8: doc.utf8, revision: doc.modRevision };
         },
-        async write(value, expected) {
-          const r = await client
-            .compareAndPut(value, expected)
-            .catch((err: unknown) => fail(err, 'write'));
+        async write(value, expected): Promise<WriteResult> {
+          let r: Awaited<ReturnType<typeof client.compareAndPut>>;
+          try {
+            r = await client.compareAndPut(value, expected);
+          } catch (err) {
+            // Refused by etcd (credentials, role): certain that nothing was written.
+            if (isAuthError(err)) return fail(err, 'write');
+            // Anything else may have happened after the transaction reached etcd.
+            return {
+              written: 'unknown',
+              error: etcdFailure(location, err, isAuthError, 'write').message,
+            };
+          }
           return r.written
             ? { written: true, revision: r.modRevision }
             : { written: false, current: r.current.modRevision };
@@ -81,10 +97,10 @@ function fileTarget(path: string): Target {
       if (err.code === 'ENOENT') return undefined;
       throw new CliError(`cannot read target ${path}: ${describeFsError(err)}`);
     });
-    if (!info) return { text: undefined, revision: ABSENT };
+    if (!info) return { text: undefined, utf8: true, revision: ABSENT };
     if (!info.isFile()) throw new CliError(`target ${path} is not a regular file`);
     const bytes = await readFileCapped(real, INPUT_LIMITS.config, 'target');
-    return { text: decode(bytes), revision: fileRevision(bytes) };
+    return { ...decoded(bytes), revision: fileRevision(bytes) };
   };
   return {
     display: path,
