@@ -181,6 +181,19 @@ describe('status endpoint: routing, methods and headers', () => {
     expect(endpoint().handle({ ...local, path })).toBeUndefined();
   });
 
+  it('matches() is the cheap pre-check: enabled, page or JSON path, trailing slash allowed', () => {
+    const e = endpoint();
+    expect(
+      ['/graylane/status', '/graylane/status/', '/graylane/status/status.json'].map((p) =>
+        e.matches(p),
+      ),
+    ).toEqual([true, true, true]);
+    expect(
+      ['/', '/graylane', '/graylane/status/x', '/graylane/status?x'].map((p) => e.matches(p)),
+    ).toEqual([false, false, false, false]);
+    expect(endpoint({ enabled: false }).matches('/graylane/status')).toBe(false);
+  });
+
   it('a custom path moves both the page and the JSON', () => {
     const e = endpoint({ path: '/ops/lanes' });
     expect(e.handle({ ...local, path: '/ops/lanes' })?.status).toBe(200);
@@ -277,6 +290,28 @@ describe('status endpoint: CSP nonce', () => {
     const answer = endpoint().handle({ ...local, nonce });
     expect(answer?.headers['content-security-policy']).toContain("'nonce-random-nonce-000001'");
     expect(answer?.body).not.toContain(nonce.length > 0 ? nonce : '\u0000');
+  });
+
+  it('an app nonce given as a function is called for the page only; a throwing one gets a random nonce', () => {
+    const e = endpoint();
+    let calls = 0;
+    const nonce = () => {
+      calls++;
+      return NONCE;
+    };
+    expect(e.handle({ ...local, path: '/graylane/status/status.json', nonce })?.status).toBe(200);
+    expect(e.handle({ ...local, path: '/elsewhere', nonce })).toBeUndefined();
+    expect(calls).toBe(0);
+    expect(e.handle({ ...local, nonce })?.body).toContain(`<script nonce="${NONCE}">`);
+    expect(calls).toBe(1);
+    const thrown = e.handle({
+      ...local,
+      nonce: () => {
+        throw new Error('no locals');
+      },
+    });
+    expect(thrown?.status).toBe(200);
+    expect(thrown?.headers['content-security-policy']).toContain("'nonce-random-nonce-000001'");
   });
 
   it('a throwing randomNonce fails closed with a 500 and no page', () => {

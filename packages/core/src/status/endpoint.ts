@@ -42,8 +42,8 @@ export interface StatusRequest {
   readonly authorization: readonly string[];
   /** True when the request carries proxy headers (`Forwarded`, `X-Forwarded-For`, …). */
   readonly proxied: boolean;
-  /** The app's CSP nonce for this response, if it has one. */
-  readonly nonce?: string | undefined;
+  /** The app's CSP nonce for this response, if it has one; a function is called only for the page. */
+  readonly nonce?: string | (() => string | undefined) | undefined;
 }
 
 /** The answer, for the adapter to write. `body` is empty for HEAD. */
@@ -55,6 +55,11 @@ export interface StatusResponse {
 
 /** The platform-neutral endpoint: route, authorize, render. */
 export interface StatusEndpoint {
+  /**
+   * True when `path` (no query string) is the page or its JSON and the endpoint is enabled. A
+   * cheap check adapters run first, so other requests cost one comparison and nothing else.
+   */
+  matches(path: string): boolean;
   /** `undefined` when the request is not for the status page (call the next handler). Never throws. */
   handle(request: StatusRequest): StatusResponse | undefined;
   report(): StatusReport;
@@ -124,10 +129,8 @@ export function createStatusEndpoint(options: StatusEndpointOptions): StatusEndp
         JSON.stringify(report),
       );
     }
-    const nonce =
-      request.nonce !== undefined && NONCE.test(request.nonce)
-        ? request.nonce
-        : options.randomNonce();
+    const given = appNonce(request.nonce);
+    const nonce = given !== undefined && NONCE.test(given) ? given : options.randomNonce();
     const html = renderStatusPage(report, {
       jsonUrl: jsonPath,
       nonce,
@@ -142,16 +145,20 @@ export function createStatusEndpoint(options: StatusEndpointOptions): StatusEndp
     );
   };
 
+  const route = (requestPath: string): 'page' | 'json' | undefined => {
+    if (options.enabled !== true) return undefined;
+    const p =
+      requestPath.length > 1 && requestPath.endsWith('/') ? requestPath.slice(0, -1) : requestPath;
+    return p === path ? 'page' : p === jsonPath ? 'json' : undefined;
+  };
+
   return {
+    matches: (requestPath) => route(requestPath) !== undefined,
     handle(request) {
-      if (options.enabled !== true) return undefined;
-      const p =
-        request.path.length > 1 && request.path.endsWith('/')
-          ? request.path.slice(0, -1)
-          : request.path;
-      if (p !== path && p !== jsonPath) return undefined;
+      const target = route(request.path);
+      if (target === undefined) return undefined;
       try {
-        return serve(request, p === jsonPath);
+        return serve(request, target === 'json');
       } catch {
         // Only a broken collaborator (a randomNonce that throws) gets here: fail closed.
         return answer(
@@ -184,6 +191,16 @@ function deny(
   // are refused too. Answer as if nothing were here.
   if (isLoopbackAddress(request.remoteAddress) && !request.proxied) return undefined;
   return { status: 404, headers: text, body: 'not found\n' };
+}
+
+function appNonce(nonce: StatusRequest['nonce']): string | undefined {
+  if (typeof nonce !== 'function') return nonce;
+  try {
+    return nonce();
+  } catch {
+    // A broken nonce callback gets a fresh random nonce; the page still renders.
+    return undefined;
+  }
 }
 
 function pageCsp(nonce: string): string {

@@ -9,7 +9,7 @@ import {
 } from '@graylane/core';
 import { fastifyStatus, type StatusFastifyHook } from './fastify.js';
 import { koaStatus, type StatusKoaMiddleware } from './koa.js';
-import { toStatusRequest, type StatusIncoming } from './request.js';
+import { statusPath, toStatusRequest } from './request.js';
 import { writeStatus, type AnswerStatus } from './write.js';
 
 /** Options of {@link createStatusHandler}. */
@@ -72,8 +72,13 @@ export function createStatusHandler(options: StatusHandlerOptions): StatusHandle
     stats: stats ? () => stats.call(graylane) : undefined,
     randomNonce: () => randomBytes(16).toString('base64'),
   });
-  const answer: AnswerStatus = (req, res, originalUrl) =>
-    endpoint.handle(toStatusRequest(req, readNonce(nonce, req, res), originalUrl));
+  const answer: AnswerStatus = (req, res, originalUrl) => {
+    const path = statusPath(req, originalUrl);
+    // Every request of the app passes here: anything else costs one path comparison.
+    if (!endpoint.matches(path)) return undefined;
+    const appNonce = nonce && res ? () => nonce(req as IncomingMessage, res) : undefined;
+    return endpoint.handle(toStatusRequest(req, path, appNonce));
+  };
   return {
     middleware: function graylaneStatus(req, res, next) {
       const response = answer(req, res);
@@ -91,18 +96,4 @@ export function createStatusHandler(options: StatusHandlerOptions): StatusHandle
     report: () => endpoint.report(),
     close: () => endpoint.close(),
   };
-}
-
-function readNonce(
-  nonce: StatusHandlerOptions['nonce'],
-  req: StatusIncoming,
-  res: ServerResponse | undefined,
-): string | undefined {
-  if (!nonce || !res) return undefined;
-  try {
-    return nonce(req as IncomingMessage, res);
-  } catch {
-    // A broken nonce callback falls back to a fresh nonce; the page still renders.
-    return undefined;
-  }
 }

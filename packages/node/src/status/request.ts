@@ -8,26 +8,31 @@ export type StatusIncoming = Pick<IncomingMessage, 'method' | 'url' | 'headers' 
 };
 
 /**
- * Reads a Node request for the status endpoint. The path comes from `originalUrl` when a
- * framework stripped a mount prefix from `url`. `Authorization` values are counted from
- * `rawHeaders`, because Node keeps only the first of duplicated `Authorization` headers in
- * `req.headers` — a second one must refuse the request, not be silently ignored.
+ * Reads a Node request for the status endpoint (only once its path matched). `Authorization`
+ * values are counted from `rawHeaders`, because Node keeps only the first of duplicated
+ * `Authorization` headers in `req.headers` — a second one must refuse the request, not be
+ * silently ignored.
  */
 export function toStatusRequest(
   req: StatusIncoming,
-  nonce: string | undefined,
-  originalUrl = req.originalUrl,
+  path: string,
+  nonce: StatusRequest['nonce'],
 ): StatusRequest {
-  const target = typeof originalUrl === 'string' ? originalUrl : (req.url ?? '/');
-  const cut = target.search(/[?#]/);
   return {
     method: req.method ?? 'GET',
-    path: cut === -1 ? target : target.slice(0, cut),
+    path,
     remoteAddress: req.socket?.remoteAddress,
     authorization: rawValues(req.rawHeaders, 'authorization'),
     proxied: STATUS_PROXY_HEADERS.some((name) => req.headers[name] !== undefined),
     nonce,
   };
+}
+
+/** The request path without query or fragment, from `originalUrl` when a framework has one. */
+export function statusPath(req: StatusIncoming, originalUrl = req.originalUrl): string {
+  const target = typeof originalUrl === 'string' ? originalUrl : (req.url ?? '/');
+  const cut = target.search(/[?#]/);
+  return cut === -1 ? target : target.slice(0, cut);
 }
 
 function rawValues(raw: readonly string[] | undefined, name: string): string[] {

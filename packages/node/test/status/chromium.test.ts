@@ -243,7 +243,8 @@ describe.skipIf(!chromiumAvailable())('status page in Chromium', () => {
     } finally {
       await cleanup();
     }
-  });
+    // Five phases of live polling; a loaded two-core box can take a while.
+  }, 90_000);
 
   it('hostile source names, errors and destinations render as text, and nothing executes', async () => {
     const { app, gray, cleanup } = await startApp({
