@@ -1,6 +1,9 @@
 import {
   MAX_CONFIG_BYTES,
+  createBackoff,
   safeLogger,
+  systemClock,
+  type SourceClock,
   type ConfigEvent,
   type ConfigSnapshot,
   type ConfigStore,
@@ -16,6 +19,8 @@ export interface BackupOptions {
   /** The backup file. Its directory must exist and be writable. */
   readonly path: string;
   readonly logger?: SourceLogger | undefined;
+  /** Time for the retry schedule of failed writes. Default `systemClock`. */
+  readonly clock?: SourceClock | undefined;
 }
 
 /** A last-known-good copy on disk, for cold starts without a reachable source. */
@@ -47,8 +52,10 @@ const NOT_BACKED_UP: ReadonlySet<string> = new Set(['backup', 'embedded']);
  * A backup file: whenever a source delivers a config that is in force — a change, and also a
  * document equal to the current one, such as a rollback to the embedded default — the config is
  * written with temp + fsync + rename, so a cold start never resurrects a rolled-back config
- * (SRC-04). At cold start it is read when no source is ready. Corrupt, empty, oversized or
- * unreadable backups (a FIFO, a directory) are ignored with a warning.
+ * (SRC-04). A write that fails (disk full, directory gone) leaves the previous backup whole, is
+ * reported once per streak and retried with backoff (1 s doubling to 60 s). At cold start it is
+ * read when no source is ready. Corrupt, empty, oversized, non-UTF-8 or unreadable backups (a
+ * FIFO, a directory) are ignored with a warning.
  *
  * @example
  * ```ts
@@ -58,11 +65,18 @@ const NOT_BACKED_UP: ReadonlySet<string> = new Set(['backup', 'embedded']);
  */
 export function createBackup(options: BackupOptions): Backup {
   const logger = safeLogger(options.logger);
+  const clock = options.clock ?? systemClock;
   const { path } = options;
   let pending: string | undefined;
   let writing: Promise<void> | undefined;
   /** What the file is known to hold (written or restored by this process). */
   let held: string | undefined;
+  /**
+   * The current streak of failed writes (disk full, directory gone, path now a directory): the
+   * config that failed, the error code last reported, and when that config may be tried again.
+   */
+  let failing: { text: string; code: string; retryAt: number } | undefined;
+  const retries = createBackoff();
 
   const drain = async (): Promise<void> => {
     while (pending !== undefined) {
@@ -72,14 +86,26 @@ export function createBackup(options: BackupOptions): Backup {
       try {
         await writeFileAtomic(path, text);
         held = text;
+        failing = undefined;
+        retries.reset();
       } catch (err) {
-        logger.warn(`[graylane] could not write the config backup ${path}`, err);
+        const code = String((err as NodeJS.ErrnoException).code ?? err);
+        // Once per streak (or when the cause changes): every confirmation of the same config
+        // would otherwise log again and rewrite up to 1 MiB onto a full disk.
+        if (failing?.code !== code)
+          logger.warn(
+            `[graylane] could not write the config backup ${path} (${code}); the previous backup stays, retrying with backoff`,
+            err,
+          );
+        failing = { text, code, retryAt: clock.now() + retries.next() };
       }
     }
   };
   const record = (snapshot: ConfigSnapshot): void => {
     const text = snapshot.config.canonical;
     if (text === (pending ?? held)) return;
+    // The same config failed recently: wait for the backoff (a new config is tried at once).
+    if (failing?.text === text && clock.now() < failing.retryAt) return;
     pending = text; // Only the newest config matters.
     writing ??= drain().finally(() => {
       writing = undefined;
