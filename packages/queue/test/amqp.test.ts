@@ -40,7 +40,7 @@ laneSuite(async () => {
     documentedDrainBoundMs: 4_000,
     async open(name, tuning = {}) {
       const router = createAmqpLanes({
-        lanes,
+        lanes: tuning.lanes ?? lanes,
         connection,
         queue: name,
         queueOptions: { durable: false },

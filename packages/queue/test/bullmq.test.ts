@@ -23,7 +23,7 @@ laneSuite(async () => {
     documentedDrainBoundMs: 9_000,
     async open(name, tuning = {}) {
       const router = createBullLanes({
-        lanes,
+        lanes: tuning.lanes ?? lanes,
         name,
         connection,
         redis,

@@ -1,11 +1,12 @@
 import { getGrayDecision, getGrayVersion, runWithGray } from '@graylane/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queueStats } from '../dist/index.js';
+import { createConfigStore } from '@graylane/core';
+import { createMessageLanes, queueStats, type MessageLanes } from '../dist/index.js';
 import type { MarkerCase } from './adversarial.js';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { forkConsumer } from './fixtures/spawn.js';
-import { fresh, randomLanes, recorder, startEcho, until, type Seen } from './helpers.js';
+import { CONFIG, fresh, randomLanes, recorder, startEcho, until, type Seen } from './helpers.js';
 
 /** One logical queue on one broker, as the shared scenarios drive it. */
 export interface LaneQueue {
@@ -41,6 +42,10 @@ export interface LaneQueue {
 
 /** How a test tunes the router of one queue. */
 export interface LaneTuning {
+  /** The marker logic to use instead of the file's shared one (a config store, say). */
+  readonly lanes?: MessageLanes;
+  /** The router's `retiredLanes`. */
+  readonly retiredLanes?: readonly string[];
   /** Use the library's defaults for liveness, heartbeat and drain (the documented bounds). */
   readonly defaults?: boolean;
   readonly drainBatch?: number;
@@ -55,8 +60,10 @@ export function routerTuning(tuning: LaneTuning): {
   liveness?: { intervalMs: number; graceMs: number };
   drainIntervalMs?: number;
   drainBatch?: number;
+  retiredLanes?: readonly string[];
 } {
   return {
+    ...(tuning.retiredLanes === undefined ? {} : { retiredLanes: tuning.retiredLanes }),
     ...(tuning.defaults
       ? {}
       : {
@@ -399,6 +406,40 @@ export function laneSuite(
         await q.close();
       }
     }, 120_000);
+
+    it('MQ-19 a version removed from the config while the default lane runs: what waits on its lane still drains', async () => {
+      const store = createConfigStore({ initial: CONFIG });
+      const lanes = createMessageLanes({ config: store });
+      const q = await driver.open(fresh('retired'), { lanes });
+      const seen: Seen[] = [];
+      const stable = await q.consume('stable', recorder('stable', seen));
+      await new Promise((r) => setTimeout(r, 600)); // a few drain ticks with beta in the config
+      expect(store.update({ versions: ['stable'], default: 'stable' }).status).toBe('changed');
+      // Left behind by the canary: published to the lane before its consumers stopped.
+      const ids = Array.from({ length: 20 }, (_, i) => `left-${i}`);
+      await q.strand('beta', ids);
+      await until(() => seen.length === ids.length, 20_000);
+      expect(seen.every((s) => s.consumer === 'stable' && s.version === 'stable')).toBe(true);
+      await until(async () => (await q.pending('beta')) === 0);
+      await stable.close();
+      await q.close();
+    });
+
+    it('MQ-19 after a restart on the new config, retiredLanes drains the lanes of removed versions', async () => {
+      const name = fresh('restarted');
+      const before = await driver.open(name);
+      const ids = Array.from({ length: 20 }, (_, i) => `old-${i}`);
+      await before.strand('beta', ids);
+      await before.close();
+      const lanes = createMessageLanes({ config: { versions: ['stable'], default: 'stable' } });
+      const q = await driver.open(name, { lanes, retiredLanes: ['beta'] });
+      const seen: Seen[] = [];
+      const stable = await q.consume('stable', recorder('stable', seen));
+      await until(() => seen.length === ids.length, 20_000);
+      expect(new Set(seen.map((s) => s.id)).size).toBe(ids.length);
+      await stable.close();
+      await q.close();
+    });
 
     it('MQ-18 after close() nothing of graylane keeps the process alive (timers, channels, workers)', async () => {
       const script = fileURLToPath(new URL('./fixtures/lifecycle.mjs', import.meta.url));

@@ -49,7 +49,7 @@ laneSuite(async () => {
       const js = jetstream(nc);
       const jsm = await jetstreamManager(nc);
       const router = createNatsLanes({
-        lanes,
+        lanes: tuning.lanes ?? lanes,
         js,
         jsm,
         stream: name,

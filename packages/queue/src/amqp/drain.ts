@@ -2,7 +2,7 @@ import type { ConfirmChannel, Message, Options } from 'amqplib';
 import { DEFAULT_DRAIN_BATCH, DEFAULT_DRAIN_INTERVAL_MS } from '../limits.js';
 import { countDrained } from '../metrics/stats.js';
 import { startDrain, type DrainLoop } from '../routing/drain.js';
-import { otherLanes } from '../routing/route.js';
+import { drainLanes } from '../routing/route.js';
 import { reopening, sendConfirmed } from './channels.js';
 import type { AmqpLanes, AmqpLanesOptions } from './lanes.js';
 
@@ -18,7 +18,7 @@ export function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): Dr
   const channel = reopening(() => options.connection.createConfirmChannel());
   const batch = options.drainBatch ?? DEFAULT_DRAIN_BATCH;
   const loop = startDrain(
-    () => otherLanes(options.lanes),
+    drainLanes(options.lanes, options.retiredLanes),
     router.liveness,
     {
       async onDead(lane) {

@@ -4,7 +4,7 @@ import { DEFAULT_CLOSE_TIMEOUT_MS } from '../limits.js';
 import type { MessageLanes } from '../lanes.js';
 import { createInFlight } from '../routing/inflight.js';
 import { createLiveness, type Liveness, type LivenessOptions } from '../routing/liveness.js';
-import { assertLane, laneName } from '../routing/names.js';
+import { assertLane, assertRetired, laneName } from '../routing/names.js';
 import { routeMessage } from '../routing/route.js';
 import { publishOptionsWith, withGrayMessage } from './carrier.js';
 import { quietly, reopening, sendConfirmed } from './channels.js';
@@ -28,6 +28,12 @@ export interface AmqpLanesOptions {
   readonly drainBatch?: number;
   /** How long `close()` waits for handlers still running. Default 30 000 ms. */
   readonly closeTimeoutMs?: number;
+  /**
+   * Versions removed from the config whose lane destinations may still hold messages: the
+   * default lane's consumers keep draining them. (A version removed while they run is
+   * remembered without this.)
+   */
+  readonly retiredLanes?: readonly string[];
 }
 
 /** A consumer started by {@link AmqpLanes.consume}. */
@@ -101,6 +107,7 @@ export interface AmqpLanes {
  */
 export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
   const { lanes, connection, queue } = options;
+  assertRetired(options.retiredLanes, 'createAmqpLanes');
   const queueFor = (lane: string): string =>
     lane === lanes.config().default ? queue : laneName(queue, lane);
 

@@ -12,8 +12,8 @@ import type { MessageLanes } from '../lanes.js';
 import { countDrained } from '../metrics/stats.js';
 import { startDrain, type DrainLoop } from '../routing/drain.js';
 import { createLiveness, type Liveness, type LivenessOptions } from '../routing/liveness.js';
-import { assertLane, laneName } from '../routing/names.js';
-import { otherLanes, routeMessage } from '../routing/route.js';
+import { assertLane, assertRetired, laneName } from '../routing/names.js';
+import { drainLanes, routeMessage } from '../routing/route.js';
 import { jobDataWith, jobReader, withGrayJob } from './carrier.js';
 
 /** The Redis commands lane liveness uses (an ioredis client satisfies it). */
@@ -37,6 +37,12 @@ export interface BullLanesOptions {
   readonly heartbeatTtlMs?: number;
   readonly liveness?: LivenessOptions;
   readonly drainIntervalMs?: number;
+  /**
+   * Versions removed from the config whose lane destinations may still hold messages: the
+   * default lane's consumers keep draining them. (A version removed while they run is
+   * remembered without this.)
+   */
+  readonly retiredLanes?: readonly string[];
 }
 
 /** A processor as BullMQ calls it. */
@@ -96,6 +102,7 @@ export interface BullLanes {
  */
 export function createBullLanes(options: BullLanesOptions): BullLanes {
   const { lanes, name, connection, redis } = options;
+  assertRetired(options.retiredLanes, 'createBullLanes');
   const prefix = options.prefix ?? 'bull';
   const ttl = options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS;
   const isDefault = (lane: string): boolean => lane === lanes.config().default;
@@ -217,7 +224,7 @@ function startBullDrain(
 ): DrainLoop {
   const drainers = new Map<string, Worker>();
   const loop = startDrain(
-    () => otherLanes(lanes),
+    drainLanes(lanes, options.retiredLanes),
     router.liveness,
     {
       async onDead(lane) {

@@ -17,9 +17,9 @@ import { countDrained } from '../metrics/stats.js';
 import { startDrain, type DrainLoop } from '../routing/drain.js';
 import { createInFlight } from '../routing/inflight.js';
 import { createLiveness, type Liveness, type LivenessOptions } from '../routing/liveness.js';
-import { assertLane, laneName } from '../routing/names.js';
+import { assertLane, assertRetired, laneName } from '../routing/names.js';
 import { readHeader } from '../carrier/table.js';
-import { otherLanes, routeMessage } from '../routing/route.js';
+import { drainLanes, routeMessage } from '../routing/route.js';
 import { copyHeaders, natsHeadersWith, withGrayNatsMessage } from './carrier.js';
 import { defaultNatsHeaders, type NatsHeadersFactory } from './headers.js';
 
@@ -42,6 +42,12 @@ export interface NatsLanesOptions {
   readonly drainBatch?: number;
   /** How long a consumer's `close()` waits for handlers still running. Default 30 000 ms. */
   readonly closeTimeoutMs?: number;
+  /**
+   * Versions removed from the config whose lane destinations may still hold messages: the
+   * default lane's consumers keep draining them. (A version removed while they run is
+   * remembered without this.)
+   */
+  readonly retiredLanes?: readonly string[];
 }
 
 /** A consumer started by {@link NatsLanes.consume}. */
@@ -114,6 +120,7 @@ const DEFAULT_PULL_EXPIRES_MS = 5_000;
  */
 export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
   const { lanes, js, jsm, stream, subject } = options;
+  assertRetired(options.retiredLanes, 'createNatsLanes');
   const durable = options.durable ?? stream;
   const create = options.headers ?? (defaultNatsHeaders as NatsHeadersFactory<MsgHdrs>);
   const isDefault = (lane: string): boolean => lane === lanes.config().default;
@@ -203,7 +210,7 @@ function startNatsDrain(
   const { jsm, js, stream, subject } = options;
   const batch = options.drainBatch ?? DEFAULT_DRAIN_BATCH;
   return startDrain(
-    () => otherLanes(options.lanes),
+    drainLanes(options.lanes, options.retiredLanes),
     router.liveness,
     {
       async onDead(lane) {

@@ -42,3 +42,15 @@ export function assertServed(
 ): void {
   if (served !== undefined) assertLane(served, lanes.config().versions, where);
 }
+
+/** @internal Checks a router's `retiredLanes` at construction: each must be a version label. */
+export function assertRetired(retired: readonly string[] | undefined, where: string): void {
+  for (const lane of retired ?? []) {
+    if (!isVersionLabel(lane)) {
+      throw new GraylaneError(
+        'INVALID_OPTIONS',
+        `${where}: retiredLanes entry ${JSON.stringify(lane).slice(0, 40)} is not a version label`,
+      );
+    }
+  }
+}

@@ -21,8 +21,20 @@ export async function routeMessage(
   return (await liveness.check(decision.version)) ? decision.version : undefined;
 }
 
-/** @internal The versions other than the default: the lanes a fallback consumer drains. */
-export function otherLanes(lanes: MessageLanes): readonly string[] {
-  const config = lanes.config();
-  return config.versions.filter((v) => v !== config.default);
+/**
+ * @internal The lanes a fallback consumer drains, remembered for the life of its drain loop:
+ * every non-default version the config has listed since the loop started, plus `retired`
+ * (versions removed before it started, named by the app). A version removed from the config
+ * keeps draining, so the end of a canary never strands what still waits on its lane.
+ */
+export function drainLanes(
+  lanes: MessageLanes,
+  retired: readonly string[] = [],
+): () => readonly string[] {
+  const known = new Set(retired);
+  return () => {
+    const config = lanes.config();
+    for (const v of config.versions) known.add(v);
+    return [...known].filter((v) => v !== config.default);
+  };
 }
