@@ -20,6 +20,12 @@ export interface GrayTrackingFields {
 export interface GrayClient {
   /** The marker header name, e.g. `X-Gray-Id`. */
   readonly header: string;
+  /**
+   * The version the server rendered this page for — `serverVersion`, else the `<head>` meta —
+   * when it is one of `versions`; else `undefined`. The same on the server (the inert client) and
+   * in the page, so a framework can hydrate from it without a mismatch.
+   */
+  readonly serverVersion: string | undefined;
   getGrayVersion(): string;
   /** Why the current version was assigned. */
   getGrayReason(): DecisionReason;
@@ -100,6 +106,7 @@ export function initGray(options: GrayOptions): GrayClient {
 
   const client: GrayClient = {
     header,
+    serverVersion: readMarker(versions, server),
     getGrayVersion: () => version,
     getGrayReason: () => reason,
     setGrayVersion(v) {
