@@ -13,9 +13,9 @@ export function useGrayContext(hook: string): GrayContextValue {
 }
 
 /**
- * The page's version, re-rendering when it changes (a QA `setGrayVersion`, a version the server
- * assigned on a response). During SSR and hydration it is the server's version, so the markup
- * always matches.
+ * The page's version, re-rendering when it changes (a QA `setGrayVersion` or
+ * `clearGrayVersion`; a new client after an HMR edit of the options). During SSR and hydration it
+ * is the server's version, so the markup always matches.
  *
  * @throws GraylaneError `NO_CONTEXT` outside `<GrayProvider>`.
  * @example

@@ -1,17 +1,18 @@
 import { MAX_RAW_MARKER_BYTES, VERSION_PATTERN, trimOws } from '@graylane/core';
-import { initGray, type GrayClient, type GrayOptions } from '@graylane/browser';
-
-/** The meta tag the gateway (or your server) renders: `<meta name="graylane-version">`. */
-const META_SELECTOR = 'meta[name="graylane-version"]';
+import { initGray, type GrayClient, type GrayListener, type GrayOptions } from '@graylane/browser';
 
 // One client per page (per `document`), shared by every copy of this package through a
 // registered symbol. React calls a component's initializers twice under StrictMode and again on
 // HMR; `initGray` must not run twice (two exposure events, two cookie writes) for one page view.
 const PAGES = Symbol.for('@graylane/react:page-clients');
+/** The tag `split()` and `rulesFromConfig()` put on the rules they make (their inputs). */
+const RULES_KEY = Symbol.for('@graylane/browser:rules-key');
 
 interface Entry {
   readonly key: string;
   readonly client: GrayClient;
+  /** The `onAssign` of the latest render: the client calls whichever is current. */
+  onAssign: GrayListener | undefined;
 }
 
 /** @internal True in a browser page; false during SSR (Node, workerd, server components). */
@@ -25,46 +26,67 @@ function pages(): WeakMap<object, Entry> {
 }
 
 /**
- * @internal The client for this provider. In a page: created once per page and reused by
- * every render (StrictMode, remounts, a second provider), unless the versions, the default or
- * the server's version (prop or meta tag) changed. During SSR: a fresh inert client per render (no global state, so
- * concurrent requests never share one).
+ * @internal What makes two renders' options the same client: every option by value — RegExps by
+ * source and flags; rules made by `split()`/`rulesFromConfig()` by their inputs; other functions
+ * and cookie jars by their source text, so a component that builds its options inline keeps one
+ * client while an HMR edit of any of them makes a new one. `onAssign` is left out: the latest
+ * render's listener is called (one exposure per page).
+ */
+export function optionsKey(options: GrayOptions): string {
+  return JSON.stringify(options, function replace(this: unknown, key, value: unknown) {
+    if (this === options && key === 'onAssign') return undefined;
+    if (value instanceof RegExp) return String(value);
+    if (typeof value === 'function') {
+      const tag = (value as { [RULES_KEY]?: unknown })[RULES_KEY];
+      return typeof tag === 'string' ? `rules:${tag}` : `fn:${String(value)}`;
+    }
+    return value;
+  });
+}
+
+/**
+ * @internal The client for this provider. In a page: created once per page and reused by every
+ * render (StrictMode, remounts, a second provider) while the options stay the same by
+ * {@link optionsKey} and the server's version (prop, else the `<head>` meta that `initGray`
+ * reads) stays the same; any other change (an HMR edit of `rules`, `allow`, …) makes a new one,
+ * which also becomes the page's default client. During SSR: a fresh inert client per render (no
+ * global state, so concurrent requests never share one).
  */
 export function clientFor(options: GrayOptions, serverVersion: string | undefined): GrayClient {
   const withServer = serverVersion === undefined ? options : { ...options, serverVersion };
   if (!hasPage()) return initGray(withServer);
-  const key = JSON.stringify([options.versions, options.default, serverVersion ?? metaVersion()]);
+  const key = optionsKey(withServer);
   const map = pages();
   const entry = map.get(document);
-  if (entry?.key === key) return entry.client;
-  const client = initGray(withServer);
-  map.set(document, { key, client });
-  return client;
+  if (entry?.key === key) {
+    entry.onAssign = options.onAssign;
+    return entry.client;
+  }
+  const next: { -readonly [K in keyof Entry]?: Entry[K] } = { key, onAssign: options.onAssign };
+  next.client = initGray({ ...withServer, onAssign: (v, r) => next.onAssign?.(v, r) });
+  map.set(document, next as Entry);
+  return next.client;
 }
 
 /**
  * @internal The version the server rendered this page for, as `useSyncExternalStore`'s server
- * snapshot. The same function runs during SSR and during hydration, on the same inputs
- * (`serverVersion`; in the page the meta tag when it is absent), so the two always agree. The
- * check is the browser SDK's: at most 64 bytes, OWS trimmed (HDR-06), then membership in
- * `versions`; anything else means the default (I3).
+ * snapshot: the `serverVersion` prop when given, else the client's own hand-off (`initGray`'s
+ * `serverVersion`, else the `<head>` meta), checked like the browser SDK checks it (at most 64
+ * bytes, OWS trimmed, one of `versions`), else the default. The same function runs during SSR
+ * (on the inert client) and during hydration, on the same inputs, so the two always agree.
  */
 export function serverSnapshotFor(
   client: GrayClient,
   options: GrayOptions | undefined,
   serverVersion: string | undefined,
 ): string {
-  const handed = serverVersion ?? (hasPage() ? metaVersion() : undefined);
-  const raw =
-    typeof handed === 'string' && handed.length <= MAX_RAW_MARKER_BYTES ? trimOws(handed) : '';
-  if (options) return options.versions.includes(raw) ? raw : options.default;
-  return VERSION_PATTERN.test(raw) ? raw : client.getGrayVersion();
+  const handed =
+    serverVersion === undefined ? client.serverVersion : checked(serverVersion, options);
+  return handed ?? options?.default ?? client.getGrayVersion();
 }
 
-/** The meta tag's content; several that disagree count as none (like two cookies, CK-02). */
-function metaVersion(): string | undefined {
-  const contents = new Set<string>();
-  for (const meta of document.querySelectorAll<HTMLMetaElement>(META_SELECTOR))
-    contents.add(meta.content);
-  return contents.size === 1 ? [...contents][0] : undefined;
+/** A `serverVersion` prop as a version, or `undefined`; without options, any version label. */
+function checked(raw: string, options: GrayOptions | undefined): string | undefined {
+  const v = raw.length > MAX_RAW_MARKER_BYTES ? '' : trimOws(raw);
+  return (options ? options.versions.includes(v) : VERSION_PATTERN.test(v)) ? v : undefined;
 }

@@ -22,8 +22,9 @@ export interface GrayProviderProps {
 /**
  * Gives the tree one graylane client and the server's decision. On the server it renders the
  * server's version; in the browser the same version hydrates (no mismatch), then the hooks
- * follow the client (`setGrayVersion`, a server-assigned change). Safe under StrictMode: one
- * client and one exposure event (`onAssign`) per page, however often React renders.
+ * follow the client (a QA `setGrayVersion`; responses never switch a page view). Safe under
+ * StrictMode: one client and one exposure event (`onAssign`) per page, however often React
+ * renders; options that change by value (an HMR edit) make a new client.
  *
  * @throws GraylaneError `INVALID_OPTIONS` without `options` and `client`, or for invalid options.
  * @example
