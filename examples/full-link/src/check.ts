@@ -28,7 +28,11 @@ export function checkVisit(
 ): string[] {
   if (result.error !== undefined) return [`request failed: ${result.error}`];
   const problems: string[] = [];
-  if (result.status !== 200) problems.push(`HTTP ${result.status}`);
+  if (result.status !== 200) {
+    problems.push(
+      `HTTP ${result.status}${result.detail !== undefined ? ` (${result.detail})` : ''}`,
+    );
+  }
   const gw = result.gateway;
   if (!gw) return [...problems, 'gateway: no hop record'];
   if (gw.saw !== expected.version)

@@ -3,6 +3,7 @@
  * and the per-hop records read back from the gateway header and the JSON body.
  */
 import { GATEWAY_HOP_HEADER, isHopsBody, type GatewayHopRecord, type HopRecord } from './hop.js';
+import { VISIT_MS } from './timeouts.js';
 
 type GatewayHop = GatewayHopRecord;
 
@@ -16,7 +17,10 @@ export interface VisitResult {
   readonly queue: readonly HopRecord[];
   /** Cookies the gateway set, name → value. */
   readonly setCookies: ReadonlyMap<string, string>;
+  /** The request itself failed (no HTTP answer): the network error. */
   readonly error?: string;
+  /** A non-200 answer's own explanation (the `error` field of its JSON body), if it gave one. */
+  readonly detail?: string;
 }
 
 /** A request to make. */
@@ -27,9 +31,6 @@ export interface VisitRequest {
   readonly cookies?: ReadonlyMap<string, string>;
 }
 
-/** Bound for one visit through four hops on loopback. */
-const VISIT_TIMEOUT_MS = 5_000;
-
 /** Makes one visit; never throws (network errors come back in `error`). */
 export async function visit(req: VisitRequest): Promise<VisitResult> {
   const headers = new Headers(req.headers);
@@ -39,15 +40,17 @@ export async function visit(req: VisitRequest): Promise<VisitResult> {
   try {
     const res = await fetch(new URL(req.path, req.baseUrl), {
       headers,
-      signal: AbortSignal.timeout(VISIT_TIMEOUT_MS),
+      signal: AbortSignal.timeout(VISIT_MS),
     });
     const body: unknown = await res.json().catch(() => undefined);
+    const detail = res.status !== 200 ? errorField(body) : undefined;
     return {
       status: res.status,
       gateway: parseGatewayHop(res.headers.get(GATEWAY_HOP_HEADER)),
       services: isHopsBody(body) ? body.hops : [],
       queue: isHopsBody(body) && isHopsBody(body.queue) ? body.queue.hops : [],
       setCookies: parseSetCookies(res.headers.getSetCookie()),
+      ...(detail !== undefined ? { detail } : {}),
     };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -60,6 +63,11 @@ export async function visit(req: VisitRequest): Promise<VisitResult> {
       error: message,
     };
   }
+}
+
+function errorField(body: unknown): string | undefined {
+  const error = (body as { error?: unknown } | undefined)?.error;
+  return typeof error === 'string' ? error : undefined;
 }
 
 function parseGatewayHop(raw: string | null): GatewayHop | undefined {

@@ -141,6 +141,20 @@ describe('checkVisit', () => {
     expect(
       checkVisit({ ...visit(good), status: 502 }, { version: 'beta' }, lanes, 'stable'),
     ).toEqual(['HTTP 502']);
+    // A gateway's own 502 names its cause (the proxy's error), so a failed tour says why.
+    expect(
+      checkVisit(
+        {
+          ...visit([]),
+          status: 502,
+          gateway: undefined,
+          detail: 'upstream unreachable: read ECONNRESET',
+        },
+        { version: 'beta' },
+        lanes,
+        'stable',
+      ),
+    ).toEqual(['HTTP 502 (upstream unreachable: read ECONNRESET)', 'gateway: no hop record']);
     expect(
       checkVisit(
         { ...visit(good), status: 0, error: 'ECONNREFUSED' },
