@@ -17,6 +17,7 @@ import { GATEWAY_HOP_HEADER, type GatewayHopRecord } from './hop.js';
 import { resolveLane, type LaneChoice, type LaneTable } from './lanes.js';
 import { close, listen } from './listen.js';
 import { HOST } from './ports.js';
+import { PROXY_MS, UPSTREAM_IDLE_MS } from './timeouts.js';
 
 /** Options of {@link startGateway}. */
 export interface GatewayOptions {
@@ -58,7 +59,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const routed = new WeakMap<IncomingMessage, Routed>();
   // Without an agent http-proxy sends `Connection: close` upstream, and the upstream's close
   // travels back to the client: a new TCP connection per request on every side.
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  // `timeout` closes idle pooled connections before the upstream does. Without it Node keeps them
+  // forever: it honours an upstream's `Keep-Alive: timeout=5` hint only by lowering a timeout the
+  // agent already has. A request sent on a connection the upstream is closing at that moment fails
+  // with ECONNRESET — a 502 for the visitor.
+  const agent = new Agent({ keepAlive: true, maxSockets: 64, timeout: UPSTREAM_IDLE_MS });
   const defaultLane = (): LaneChoice =>
     resolveLane(options.lanes, 'orders', undefined, options.config.get().config.default);
   const app = express();
@@ -109,7 +114,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       agent,
       changeOrigin: true,
       xfwd: true,
-      proxyTimeout: 10_000,
+      proxyTimeout: PROXY_MS,
       on: {
         proxyReq(proxyReq, req) {
           // The edge owns the marker: whatever the client sent (a raw or signed header, a

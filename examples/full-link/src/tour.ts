@@ -73,12 +73,18 @@ const ORDER_PATH = '/api/orders/42';
 /** At least this many stable visitors go through the full chain, whatever the beta count. */
 const SAMPLE_FLOOR = 50;
 
-/** Runs the tour. Never throws: failures become problems in the report. */
-export async function runTour(target: TourTarget): Promise<TourReport> {
+/**
+ * Runs the tour. Never throws: failures become problems in the report. `visitors` (default
+ * {@link WEIGHTED_VISITORS}) is the size of the weighted part.
+ */
+export async function runTour(
+  target: TourTarget,
+  visitors: number = WEIGHTED_VISITORS,
+): Promise<TourReport> {
   const config = target.edge.get().config;
   const rows: TourRow[] = [];
   for (const c of tourCases(config)) rows.push(await runCase(target, config, c));
-  const weighted = await runWeighted(target, config);
+  const weighted = await runWeighted(target, config, visitors);
   const inBounds = shareInBounds(weighted);
   const ok =
     rows.every((r) => r.problems.length === 0) &&
@@ -235,11 +241,15 @@ function stableVisitor(config: GrayConfig): ReadonlyMap<string, string> {
 }
 
 /**
- * 1,000 new visitors, two visits each. Every visit is decided at the gateway; the second visit
+ * `visitors` new visitors, two visits each. Every visit is decided at the gateway; the second visit
  * of every beta visitor and of as many stable ones goes through every hop and is hop-checked
  * (the others ask the gateway for its decision only, which keeps the tour fast on 2 cores).
  */
-async function runWeighted(target: TourTarget, config: GrayConfig): Promise<WeightedSummary> {
+async function runWeighted(
+  target: TourTarget,
+  config: GrayConfig,
+  visitors: number,
+): Promise<WeightedSummary> {
   const s = { beta: 0, stable: 0, sticky: 0, byCookie: 0, chained: 0, mismatches: 0 };
   const problems: string[] = [];
   const note = (who: number, found: readonly string[]): void => {
@@ -247,7 +257,7 @@ async function runWeighted(target: TourTarget, config: GrayConfig): Promise<Weig
     s.mismatches++;
     if (problems.length < 5) problems.push(`visitor ${who}: ${found.join('; ')}`);
   };
-  await forEachLimit(WEIGHTED_VISITORS, CONCURRENCY, async (who) => {
+  await forEachLimit(visitors, CONCURRENCY, async (who) => {
     const first = await visit({ baseUrl: target.gatewayUrl, path: DECISION_PATH });
     const expected = byRules(config, { path: ORDER_PATH }, first.setCookies);
     const gw = first.gateway;
@@ -274,7 +284,7 @@ async function runWeighted(target: TourTarget, config: GrayConfig): Promise<Weig
     if (second.gateway?.reason === 'cookie') s.byCookie++;
   });
   return {
-    visitors: WEIGHTED_VISITORS,
+    visitors,
     beta: s.beta,
     sticky: s.sticky,
     byCookie: s.byCookie,

@@ -1,5 +1,4 @@
-import type { ConfigStore } from '@graylane/core';
-import type { GraylaneOptions } from '@graylane/node';
+import type { ConfigStore, InboundOptions } from '@graylane/core';
 import type { LaneTable } from '../lanes.js';
 import type { Fulfilment } from './fulfilment.js';
 
@@ -24,11 +23,15 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
+/** The options every internal hop shares; none depends on the framework's request type. */
+export type InternalGrayOptions = Pick<InboundOptions<unknown>, 'config' | 'trust' | 'allowHosts'>;
+
 /**
- * graylane options for internal hops: markers are honoured as they arrive (the edge already
- * decided and overwrote whatever the client sent), and they are passed on to loopback only.
+ * graylane options for internal hops, for any adapter (express, koa, fastify): markers are
+ * honoured as they arrive (the edge already decided and overwrote whatever the client sent), and
+ * they are passed on to loopback only.
  */
-export function internalGrayOptions(config: ConfigStore): GraylaneOptions {
+export function internalGrayOptions(config: ConfigStore): InternalGrayOptions {
   return { config, trust: 'open', allowHosts: ['127.0.0.1'] };
 }
 

@@ -12,6 +12,7 @@ import { createMessageLanes } from '@graylane/queue';
 import { currentHop, isHopsBody, type HopRecord } from '../hop.js';
 import { resolveLane, type LaneTable } from '../lanes.js';
 import { openOrderQueue, type OrderQueue } from '../queue/order-queue.js';
+import { PRICING_CALL_MS, RECEIPT_MS } from '../timeouts.js';
 import { defaultVersion } from './common.js';
 
 /** The lanes the fulfilment worker is deployed in. */
@@ -28,9 +29,6 @@ export interface Fulfilment {
   place(sku: string): Promise<QueueReceipt>;
   close(): Promise<void>;
 }
-
-/** How long `orders` waits for the worker before answering without the queue hop. */
-const RECEIPT_TIMEOUT_MS = 5_000;
 
 /** Starts the queue and one worker per lane in {@link WORKER_LANES}. */
 export async function startFulfilment(options: {
@@ -54,7 +52,9 @@ export async function startFulfilment(options: {
       );
       let receipt: QueueReceipt;
       try {
-        const res = await grayFetch(`${next.url}/prices/${sku}`);
+        const res = await grayFetch(`${next.url}/prices/${sku}`, {
+          signal: AbortSignal.timeout(PRICING_CALL_MS),
+        });
         const data: unknown = await res.json();
         const downstream = isHopsBody(data) ? data.hops : [];
         receipt = { hops: [currentHop('worker', `worker-${lane}`, lane), ...downstream] };
@@ -71,8 +71,8 @@ export async function startFulfilment(options: {
       const id = randomUUID();
       const receipt = new Promise<QueueReceipt>((resolve) => {
         const timer = setTimeout(
-          () => resolve({ error: `no receipt from the worker in ${RECEIPT_TIMEOUT_MS} ms` }),
-          RECEIPT_TIMEOUT_MS,
+          () => resolve({ error: `no receipt from the worker in ${RECEIPT_MS} ms` }),
+          RECEIPT_MS,
         );
         waiting.set(id, (r) => {
           clearTimeout(timer);

@@ -11,6 +11,7 @@ import { graylaneKoa } from '@graylane/node/koa';
 import { currentHop, isHopsBody, type HopRecord } from '../hop.js';
 import { resolveLane } from '../lanes.js';
 import { close, listen } from '../listen.js';
+import { PRICING_CALL_MS } from '../timeouts.js';
 import {
   defaultVersion,
   internalGrayOptions,
@@ -21,7 +22,7 @@ import {
 /** Starts one `inventory` instance. */
 export async function startInventory(options: ServiceOptions): Promise<RunningService> {
   const instance = `inventory-${options.lane}`;
-  const http = axios.create({ timeout: 5_000 });
+  const http = axios.create({ timeout: PRICING_CALL_MS });
   attachGray(http, { allowHosts: ['127.0.0.1'] });
   const app = new Koa();
   app.use(graylaneKoa(internalGrayOptions(options.config)));

@@ -10,6 +10,7 @@ import { graylaneExpress } from '@graylane/node/express';
 import { currentHop, isHopsBody, type HopRecord } from '../hop.js';
 import { resolveLane } from '../lanes.js';
 import { close, listen } from '../listen.js';
+import { INVENTORY_CALL_MS } from '../timeouts.js';
 import {
   defaultVersion,
   internalGrayOptions,
@@ -34,7 +35,9 @@ export async function startOrders(options: ServiceOptions): Promise<RunningServi
       defaultVersion(options.config),
     );
     try {
-      const upstream = await grayFetch(`${next.url}/inventory/${sku}`);
+      const upstream = await grayFetch(`${next.url}/inventory/${sku}`, {
+        signal: AbortSignal.timeout(INVENTORY_CALL_MS),
+      });
       const body: unknown = await upstream.json();
       const downstream: readonly HopRecord[] = isHopsBody(body) ? body.hops : [];
       // The queue hop: "order placed" goes to the fulfilment worker in this request's lane.
