@@ -9,9 +9,14 @@ import { chromiumAvailable, pageSuite } from './harness.js';
 
 const run = chromiumAvailable();
 
-/** A page the server rendered for `metas` (none: a static page). */
-function html(metas: readonly string[], search: string): string {
-  const tags = metas.map((m) => `<meta name="graylane-version" content="${m}">`).join('');
+/**
+ * A page the server rendered for `metas` in its head (none: a static page); `echoed` metas sit in
+ * the body, as markup a page shows (a user's comment, an injected fragment) would.
+ */
+function html(metas: readonly string[], echoed: readonly string[], search: string): string {
+  const tag = (m: string): string => `<meta name="graylane-version" content="${m}">`;
+  const tags = metas.map(tag).join('');
+  const comments = echoed.map((m) => `<div class="comment">${tag(m)}</div>`).join('');
   return `<!doctype html><html><head><meta charset="utf-8">${tags}<script src="/sdk.js"></script>
 <script>
   // Runs before the first paint: the version and the first API call of the page.
@@ -19,7 +24,8 @@ function html(metas: readonly string[], search: string): string {
     override: true, onAssign: (v, r) => (window.exposures = (window.exposures || []).concat(v + ':' + r)) });
   document.documentElement.dataset.gray = c.getGrayVersion();
   window.firstCall = graylane.withGray()('/api/first${search}');
-</script></head><body><p>rendered</p></body></html>`;
+</script></head><body>${comments}<p>rendered</p>
+</body></html>`;
 }
 
 describe.skipIf(!run)('Chromium: server hand-off and a repeated initGray', () => {
@@ -27,7 +33,7 @@ describe.skipIf(!run)('Chromium: server hand-off and a repeated initGray', () =>
     if (url.pathname === '/page')
       return void res
         .writeHead(200, { 'content-type': 'text/html' })
-        .end(html(url.searchParams.getAll('meta'), url.search));
+        .end(html(url.searchParams.getAll('meta'), url.searchParams.getAll('echo'), url.search));
     res.writeHead(200).end('ok');
   });
 
@@ -61,6 +67,16 @@ describe.skipIf(!run)('Chromium: server hand-off and a repeated initGray', () =>
     ['meta=beta&meta=stable', 'stable', 'stable:invalid_marker', undefined],
     ['meta=beta&gray=canary', 'canary', 'canary:override', undefined],
     ['', 'stable', 'stable:default', undefined],
+    // Only <head> is the server's: a meta in <body> is content, whatever it says (hostile metas).
+    ['meta=beta&echo=canary', 'beta', 'beta:server', 'beta'],
+    ['echo=canary', 'stable', 'stable:default', undefined],
+    ['echo=canary&echo=beta', 'stable', 'stable:default', undefined],
+    ['meta=beta&echo=beta&echo=stable', 'beta', 'beta:server', 'beta'],
+    // A raw NUL in an attribute is U+FFFD after parsing; entities and controls are not labels.
+    ['meta=beta%00', 'stable', 'stable:invalid_marker', undefined],
+    ['meta=beta%26%230%3B', 'stable', 'stable:invalid_marker', undefined],
+    ['meta=beta%0A', 'stable', 'stable:invalid_marker', undefined],
+    ['meta=' + 'b'.repeat(65), 'stable', 'stable:invalid_marker', undefined],
   ])(
     'the page rendered for ?%s: first paint %s, exposure %s, first API call on the same lane, cookie %s',
     async (query, version, exposure, cookie) => {
