@@ -76,7 +76,7 @@ describe('web provider backed by a real @graylane/browser client', () => {
     },
   );
 
-  it('QA switch and a server-assigned version emit ConfigurationChanged; the flag follows', async () => {
+  it('QA switches and clearing the switch emit ConfigurationChanged; the flag follows', async () => {
     const gray = newClient();
     const { flags, changes } = await setup(gray);
     expect(gray.setGrayVersion('beta')).toBe(true);
@@ -84,14 +84,20 @@ describe('web provider backed by a real @graylane/browser client', () => {
       value: 'beta',
       reason: 'STATIC',
     });
-    gray.readResponse(location.href, new Headers({ 'x-gray-id': 'canary' }));
-    expect(flags.getStringDetails('gray-version', 'x')).toMatchObject({
-      value: 'canary',
-      reason: 'TARGETING_MATCH',
-    });
+    expect(gray.setGrayVersion('canary')).toBe(true);
+    expect(flags.getStringDetails('gray-version', 'x')).toMatchObject({ value: 'canary' });
     gray.setGrayVersion('canary'); // same version: no event
     gray.setGrayVersion('gamma'); // unknown: refused, no event
-    expect(changes.map((e) => e.flagsChanged)).toEqual([['gray-version'], ['gray-version']]);
+    gray.clearGrayVersion(); // back to the default
+    expect(flags.getStringDetails('gray-version', 'x')).toMatchObject({
+      value: 'stable',
+      reason: 'DEFAULT',
+    });
+    expect(changes.map((e) => e.flagsChanged)).toEqual([
+      ['gray-version'],
+      ['gray-version'],
+      ['gray-version'],
+    ]);
   });
 
   it('after the provider is replaced it stops listening to the client', async () => {

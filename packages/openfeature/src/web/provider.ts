@@ -28,8 +28,8 @@ export interface GrayWebProvider extends Provider {
 /**
  * An OpenFeature provider for the web SDK (static-context paradigm), backed by a
  * `@graylane/browser` client: `gray-version` (configurable) resolves to the page's version, with
- * graylane's reason mapped to OpenFeature's. When the client's version changes (QA switch, a
- * version the server assigned) it emits `ConfigurationChanged`, so `useFlag` and event handlers
+ * graylane's reason mapped to OpenFeature's. When the client's version changes (a QA switch, or
+ * clearing it) it emits `ConfigurationChanged`, so `useFlag` and event handlers
  * re-read. Another flag or type gets the code default with an error code; nothing throws.
  * Throws `INVALID_OPTIONS` without a client.
  *

@@ -35,4 +35,6 @@ Object.assign(window, {
   // A same-origin call through graylane's fetch wrapper: the server may assign a version.
   call: async (path: string) => (await withGray(fetch)(path)).text(),
   qa: (version: string) => gray.setGrayVersion(version),
+  // What an app does on login: it replaces the whole OpenFeature context.
+  login: (user: string) => OpenFeature.setContext({ targetingKey: user }),
 });

@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 /*
  * The web provider in a real browser: Chromium loads a page with the real @openfeature/web-sdk, a
  * real @graylane/browser client and an InMemoryProvider targeting `grayVersion`. A version the
- * server assigns on a same-origin response, a QA switch and a reload (cookie) must all reach
- * both the lane flag and the unrelated flag, with ConfigurationChanged on each change.
+ * server renders the page for (the <head> hand-off), a version it assigns by cookie (from the next
+ * page view: one page view keeps one version), a QA switch and an app replacing the OpenFeature
+ * context on login must all reach both the lane flag and the unrelated flag.
  */
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -47,11 +48,15 @@ beforeAll(async () => {
       return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
     if (req.url === '/api/assign') {
       markers.push(req.headers['x-gray-id'] as string | undefined);
-      return void res.writeHead(200, { 'x-gray-id': 'beta' }).end('assigned');
+      return void res
+        .writeHead(200, { 'x-gray-id': 'beta', 'set-cookie': 'gray=beta; Path=/' })
+        .end('assigned');
     }
+    const handOff = new URL(req.url ?? '/', 'http://x').searchParams.get('render');
+    const meta = handOff ? `<meta name="graylane-version" content="${handOff}">` : '';
     res
       .writeHead(200, { 'content-type': 'text/html' })
-      .end('<!doctype html><script src="/sdk.js"></script>');
+      .end(`<!doctype html><head>${meta}<script src="/sdk.js"></script></head>`);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -70,8 +75,8 @@ afterAll(async () => {
 const snapshot = (page: Page) =>
   page.evaluate(() => (window as unknown as { snapshot(): Snapshot }).snapshot());
 
-async function open(page: Page): Promise<Snapshot> {
-  await page.goto(`${origin}/`);
+async function open(page: Page, path = '/'): Promise<Snapshot> {
+  await page.goto(`${origin}${path}`);
   await page.waitForFunction(() => 'ready' in window);
   await page.evaluate(() => (window as unknown as { ready(): Promise<boolean> }).ready());
   return snapshot(page);
@@ -87,30 +92,32 @@ async function until(page: Page, test: (s: Snapshot) => boolean): Promise<Snapsh
 }
 
 describe.skipIf(!available)('web provider in Chromium', () => {
-  it('server assignment, reload and QA switch reach the lane flag and a flag targeting it', async () => {
+  it('server hand-off, a cookie assigned for the next view, QA switch and login reach the lane flag and a flag targeting it', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     const first = await open(page);
     expect(first).toMatchObject({ lane: 'stable', reason: 'DEFAULT', newCheckout: false });
     expect(first.context).toEqual({ grayVersion: 'stable' });
 
-    // The server assigns beta on a same-origin response; the client adopts it.
+    // The server assigns beta on a same-origin response (header + cookie): this page view keeps
+    // its version, no change event.
     await page.evaluate(() =>
       (window as unknown as { call(p: string): Promise<string> }).call('/api/assign'),
     );
-    const assigned = await until(page, (s) => s.newCheckout);
     expect(markers.at(-1)).toBe('stable'); // the request carried the page's lane
-    expect(assigned).toMatchObject({
-      lane: 'beta',
-      reason: 'TARGETING_MATCH',
-      decisionReason: 'server',
-      newCheckout: true,
-    });
-    expect(assigned.changes).toEqual([['gray-version']]);
+    expect(await snapshot(page)).toMatchObject({ lane: 'stable', newCheckout: false, changes: [] });
 
-    // Reload: the cookie brings beta back before any flag is read.
+    // The next page view: the cookie brings beta before any flag is read.
     const reloaded = await open(page);
     expect(reloaded).toMatchObject({ lane: 'beta', decisionReason: 'cookie', newCheckout: true });
+
+    // The app replaces the OpenFeature context on login: the lane stays in it.
+    await page.evaluate(() =>
+      (window as unknown as { login(u: string): Promise<void> }).login('user-1'),
+    );
+    const loggedIn = await snapshot(page);
+    expect(loggedIn.context).toEqual({ targetingKey: 'user-1', grayVersion: 'beta' });
+    expect(loggedIn.newCheckout).toBe(true);
 
     // QA switch back to stable.
     await page.evaluate(() => (window as unknown as { qa(v: string): boolean }).qa('stable'));
@@ -122,6 +129,15 @@ describe.skipIf(!available)('web provider in Chromium', () => {
       newCheckout: false,
     });
     expect(switched.changes).toEqual([['gray-version']]);
+
+    // A page the server renders for beta (the <head> hand-off) is beta from the first flag read.
+    const rendered = await open(page, '/?render=beta');
+    expect(rendered).toMatchObject({
+      lane: 'beta',
+      reason: 'TARGETING_MATCH',
+      decisionReason: 'server',
+      newCheckout: true,
+    });
     await context.close();
   }, 60_000);
 });
