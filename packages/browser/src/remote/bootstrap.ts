@@ -12,11 +12,17 @@ export const BOOTSTRAP_ID = 'graylane-rules';
 /**
  * @internal The rules the server rendered into the page:
  * `<script type="application/json" id="graylane-rules" data-etag="…">{…}</script>`. Read when
- * the remote rules are created (never at import); `undefined` without a page or a tag.
+ * the remote rules are created (never at import); `undefined` without a page or a tag. Only a
+ * JSON `<script>` counts — any other element with the id is markup the page shows (a comment, an
+ * injected fragment: sanitizers keep ids but never scripts) — and only when it is the one such
+ * script: two are ambiguous, like two metas, and neither is trusted.
  */
 export function pageBootstrap(): Cached | undefined {
   if (typeof document != 'object') return undefined;
-  const tag = document.getElementById(BOOTSTRAP_ID);
+  const tags = document.querySelectorAll<HTMLScriptElement>(
+    `script#${BOOTSTRAP_ID}[type="application/json"]`,
+  );
+  const tag = tags.length === 1 ? tags[0] : undefined;
   const text = tag?.textContent;
   return text ? { doc: text, etag: tag?.dataset['etag'] } : undefined;
 }

@@ -42,11 +42,12 @@ export async function fetchRules(
     if (res.status === 401 || res.status === 403)
       return { kind: 'fatal', message: `HTTP ${res.status}` };
     if (!res.ok) return { kind: 'failed', message: `HTTP ${res.status}` };
-    const tooBig = { kind: 'invalid', message: `larger than ${MAX_CONFIG_BYTES} bytes` } as const;
-    if (Number(res.headers.get('content-length')) > MAX_CONFIG_BYTES) return tooBig;
-    const text = await res.text();
-    return text.length > MAX_CONFIG_BYTES
-      ? tooBig
+    const text =
+      Number(res.headers.get('content-length')) > MAX_CONFIG_BYTES
+        ? undefined
+        : await readCapped(res, MAX_CONFIG_BYTES);
+    return text === undefined
+      ? { kind: 'invalid', message: `larger than ${MAX_CONFIG_BYTES} bytes` }
       : { kind: 'document', text, etag: res.headers.get('etag') ?? undefined };
   } catch (err) {
     return {
@@ -55,5 +56,30 @@ export async function fetchRules(
     };
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * @internal The body as text, reading at most `cap` bytes: past it the read is cancelled (the
+ * connection is dropped) and the answer is `undefined`. A body without a length header is
+ * otherwise read whole before any size check, however long the endpoint keeps sending.
+ */
+export async function readCapped(res: Response, cap: number): Promise<string | undefined> {
+  const reader = res.body?.getReader();
+  if (!reader) {
+    const text = await res.text();
+    return new TextEncoder().encode(text).length > cap ? undefined : text;
+  }
+  const decoder = new TextDecoder();
+  let text = '';
+  for (let size = 0; ;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    size += value.byteLength;
+    if (size > cap) {
+      void reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    text += decoder.decode(value, { stream: true });
   }
 }

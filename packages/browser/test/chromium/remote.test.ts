@@ -36,14 +36,22 @@ interface View {
 
 describe.skipIf(!run)('Chromium: remote rules (/remote)', () => {
   /** What the endpoint serves now: a document (with its ETag) or a status. */
-  let serving: { body: string; etag: string } | { status: number } = {
+  let serving:
+    | { body: string; etag: string }
+    | { status: number }
+    | { stream: 'chunked' | 'lying-length' | 'drip' } = {
     body: doc(100),
     etag: '"v1"',
   };
   let bootstrap: string | undefined;
+  /** Markup the page shows before the server's bootstrap (user content, injected fragments). */
+  let echoed = '';
+  /** Bytes the endpoint managed to write before the page stopped reading. */
+  let streamed = 0;
   const suite = pageSuite((req, res, url) => {
     if (url.pathname === '/rules.json') {
       if ('status' in serving) return void res.writeHead(serving.status).end('no');
+      if ('stream' in serving) return void stream(res, serving.stream);
       if (req.headers['if-none-match'] === serving.etag)
         return void res.writeHead(304, { etag: serving.etag }).end();
       return void res
@@ -56,18 +64,44 @@ describe.skipIf(!run)('Chromium: remote rules (/remote)', () => {
         : `<script type="application/json" id="graylane-rules">${bootstrap}</script>`;
     res
       .writeHead(200, { 'content-type': 'text/html' })
-      .end(`<!doctype html><meta charset="utf-8">${tag}<script src="/sdk.js"></script>`);
+      .end(
+        `<!doctype html><meta charset="utf-8"><script src="/sdk.js"></script><body>${echoed}${tag}</body>`,
+      );
   });
+
+  /** An endless JSON-ish body (until the page hangs up): chunked, under a small Content-Length, or 1 byte/100 ms. */
+  function stream(
+    res: import('node:http').ServerResponse,
+    how: 'chunked' | 'lying-length' | 'drip',
+  ): void {
+    streamed = 0;
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      ...(how === 'lying-length' ? { 'content-length': '100' } : {}),
+    });
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const tick = (): void => {
+      if (res.destroyed || streamed > 64 * 1024 * 1024) return void res.end();
+      const ok = res.write(how === 'drip' ? ' ' : chunk);
+      streamed += how === 'drip' ? 1 : chunk.length;
+      if (how === 'drip') setTimeout(tick, 100);
+      else if (ok) setImmediate(tick);
+      else res.once('drain', tick);
+    };
+    res.on('close', () => void 0);
+    tick();
+  }
 
   beforeEach(() => {
     serving = { body: doc(100), etag: '"v1"' };
     bootstrap = undefined;
+    echoed = '';
   });
 
   /** One page view: initGray on the remote rules, then wait for the revalidation to settle. */
-  async function view(): Promise<View> {
+  async function view(timeoutMs = 10_000): Promise<View> {
     await suite.page.goto(`${suite.app.origin}/page`);
-    return suite.page.evaluate(async () => {
+    return suite.page.evaluate(async (timeoutMs) => {
       const g = globalThis.graylane;
       const requests = () =>
         performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/rules.json'))
@@ -77,6 +111,7 @@ describe.skipIf(!run)('Chromium: remote rules (/remote)', () => {
         url: '/rules.json',
         refreshMs: 0,
         retries: 1,
+        timeoutMs,
         onReroll: (e) => rerolls.push(`${e.from}→${e.to}:${e.reason}`),
       });
       const client = g.initGray({
@@ -94,8 +129,12 @@ describe.skipIf(!run)('Chromium: remote rules (/remote)', () => {
         rerolls,
         status: remote.status().state,
       };
-    });
+    }, timeoutMs);
   }
+
+  /** The document the page cached as its last good one. */
+  const cached = (): Promise<string | null> =>
+    suite.page.evaluate(() => localStorage.getItem('graylane:rules'));
 
   it('FLT-01 the first paint comes from the page bootstrap, with the endpoint down and no request before init', async () => {
     bootstrap = doc(100);
@@ -162,4 +201,63 @@ describe.skipIf(!run)('Chromium: remote rules (/remote)', () => {
       expect(await view()).toMatchObject({ version, rerolls: [] });
     },
   );
+
+  const rules = (beta: number): string => doc(beta).replace(/"/g, '&quot;');
+  it.each([
+    ["a <div> with the id, before the server's tag", `<div id="graylane-rules">${doc(100)}</div>`],
+    ['a <span> deep in a comment', `<p>nice post <span id="graylane-rules">${doc(100)}</span></p>`],
+    ['a <textarea> with the id', `<textarea id="graylane-rules">${doc(100)}</textarea>`],
+    [
+      'a <pre> and a <template>',
+      `<pre id="graylane-rules">${doc(100)}</pre><template id="graylane-rules">${doc(100)}</template>`,
+    ],
+    [
+      'a non-JSON script type',
+      `<script type="text/plain" id="graylane-rules">${doc(100)}</script>`,
+    ],
+    ['an <img> with the id in an attribute', `<img id="graylane-rules" alt="${rules(100)}">`],
+  ])(
+    'hostile bootstrap: %s never becomes the rules, nor the cached last good document',
+    async (_what, markup) => {
+      echoed = markup;
+      bootstrap = doc(0);
+      serving = { status: 503 };
+      expect(await view()).toMatchObject({ version: 'stable', reason: 'weight' });
+      expect(JSON.parse((await cached()) ?? '{}').doc).toContain('"weight":0');
+      // Without the server's tag, the echoed one is no bootstrap at all: the default.
+      await suite.context.clearCookies();
+      await suite.page.evaluate(() => localStorage.clear());
+      bootstrap = undefined;
+      expect(await view()).toMatchObject({ version: 'stable', reason: 'default' });
+      expect(await cached()).toBeNull();
+    },
+  );
+
+  it('two server tags that could disagree: neither is trusted (like two metas)', async () => {
+    echoed = `<script type="application/json" id="graylane-rules">${doc(100)}</script>`;
+    bootstrap = doc(0);
+    serving = { status: 503 };
+    expect(await view()).toMatchObject({ version: 'stable', reason: 'default' });
+  });
+
+  it.each(['chunked', 'lying-length'] as const)(
+    'a huge document from the endpoint (%s): the page stops reading past the cap, keeps the last good one',
+    async (how) => {
+      bootstrap = doc(100);
+      serving = { stream: how };
+      const started = Date.now();
+      expect(await view()).toMatchObject({ version: 'beta', reason: 'weight', status: 'error' });
+      // The cap is 1 MiB: the page hung up long before the endpoint's 64 MiB, and quickly.
+      expect(streamed).toBeLessThan(8 * 1024 * 1024);
+      expect(Date.now() - started).toBeLessThan(8_000);
+      expect(JSON.parse((await cached()) ?? '{}').doc).toContain('"weight":100');
+    },
+  );
+
+  it('a slow endpoint (1 byte per 100 ms): the request times out, the last good document stays', async () => {
+    bootstrap = doc(100);
+    serving = { stream: 'drip' };
+    expect(await view(1_000)).toMatchObject({ version: 'beta', reason: 'weight', status: 'error' });
+    expect(streamed).toBeLessThan(100);
+  });
 });
