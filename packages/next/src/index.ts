@@ -16,3 +16,4 @@ export {
 } from './server.js';
 export type { GrayFetchOptions } from './server.js';
 export { DECISION_REQUEST_HEADER, META_NAME } from './constants.js';
+export { DECISION_KEY_ENV, DECISION_SEAL_TTL_SECONDS } from './seal.js';

@@ -1,5 +1,4 @@
 import { NextResponse, type NextRequest } from 'next/server';
-import { setBaggageMember, removeBaggageMember } from '@graylane/core';
 import {
   applyOutcome,
   createGraylane,
@@ -8,13 +7,15 @@ import {
   type WebOutcome,
 } from '@graylane/web';
 import { DECISION_REQUEST_HEADER } from './constants.js';
-import { formatDecision } from './decision.js';
+import { laneHeaders, withoutDecision } from './lane-headers.js';
+import { DECISION_KEY_ENV, decisionKey, hasSharedKey } from './seal.js';
 
 /** Options of {@link createGrayProxy}: the Web engine's options plus an optional lane rewrite. */
 export interface GrayProxyOptions extends WebGraylaneOptions {
   /**
    * Rewrites the request to a lane-specific route (e.g. `/beta/checkout`); return undefined to
-   * serve the URL as requested. Errors are caught and mean "no rewrite".
+   * serve the URL as requested. Errors are caught and mean "no rewrite". A rewrite to another
+   * origin gets the marker only when that origin is in `allowHosts`, and never the decision.
    */
   readonly rewrite?:
     ((request: NextRequest, outcome: WebOutcome) => URL | string | undefined) | undefined;
@@ -37,11 +38,16 @@ export type GrayProxy = ((
 /**
  * The Next.js proxy (Next 16 `proxy.ts`, Node runtime) or middleware (`middleware.ts`, edge or
  * Node runtime): decides with the Web engine and passes the request on with the lane set as
- * request headers — the marker header, a `gray` baggage member and the decision
- * (`x-graylane-decision`, always overwritten) — so every server component, route handler and
- * server action reads it with `getGrayVersion()`. Sticky cookies and the debug header go on the
- * response. In `edge` mode the client's marker cookie and baggage member are removed from what
- * the app sees (GW-02). Never throws into Next: any failure passes the request on unchanged.
+ * request headers — the marker header, a `gray` baggage member and the sealed decision
+ * (`x-graylane-decision`, signed by the proxy and verified by `getGrayVersion()`, so a client
+ * cannot forge it on any path) — for server components, route handlers and server actions.
+ * Sticky cookies and the debug header go on the response. In `edge` mode the client's marker
+ * header, cookie, baggage member and `?gray=` are removed from what the app sees (GW-02).
+ * Never throws into Next: on a failure the request goes on without any lane header.
+ *
+ * Middleware on the edge runtime, or a proxy deployed apart from the app, needs
+ * `GRAYLANE_DECISION_KEY` (a secret of ≥ 16 bytes) in both environments. Throws
+ * `INVALID_OPTIONS` at construction on bad options or a key that is too short.
  *
  * @example
  * ```ts
@@ -53,8 +59,13 @@ export type GrayProxy = ((
  */
 export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
   const gray = createGraylane(options);
-  const header = (options.markers?.header ?? 'x-gray-id').toLowerCase();
-  const baggageKey = options.markers?.baggage ?? 'gray';
+  decisionKey(); // a GRAYLANE_DECISION_KEY that is too short fails here, at startup
+  warnWithoutSharedKey();
+  const names = {
+    header: (options.markers?.header ?? 'x-gray-id').toLowerCase(),
+    baggage: options.markers?.baggage ?? 'gray',
+    query: typeof options.markers?.query === 'string' ? options.markers.query : 'gray',
+  };
   const edge = options.trust === 'edge';
   const proxy = async function graylaneProxy(
     request: NextRequest,
@@ -65,49 +76,67 @@ export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
     try {
       outcome = await gray.decide(request, event ? { waitUntil: (p) => event.waitUntil(p) } : {});
       const seen = edge ? gray.stripCarriers(request) : request;
-      const headers = laneHeaders(seen.headers, outcome, header, baggageKey);
-      const target = safeRewrite(options.rewrite, request, outcome);
+      const target = rewriteTarget(options.rewrite, request, outcome, edge ? names.query : false);
+      const external = target !== undefined && target.origin !== request.nextUrl.origin;
+      const carry = !external || (outcome.lane.allow?.allows(target.href) ?? false);
+      const headers = await laneHeaders(seen.headers, outcome.decision, names, {
+        marker: carry,
+        decision: !external,
+      });
       response =
         target === undefined
           ? NextResponse.next({ request: { headers } })
           : NextResponse.rewrite(target, { request: { headers } });
     } catch {
-      return NextResponse.next();
+      return passOn(request);
     }
     return applyOutcome(response, outcome) as NextResponse;
   };
   return Object.assign(proxy, { gray });
 }
 
-/** The request headers the app sees: the decided marker once, the decision, the baggage member. */
-function laneHeaders(
-  incoming: Headers,
-  outcome: WebOutcome,
-  header: string,
-  baggageKey: string | false,
-): Headers {
-  const headers = new Headers(incoming);
-  const version = outcome.decision.version;
-  headers.set(header, version);
-  headers.set(DECISION_REQUEST_HEADER, formatDecision(outcome.decision));
-  const existing = headers.get('baggage') ?? undefined;
-  const baggage =
-    baggageKey === false
-      ? removeBaggageMember(existing, 'gray')
-      : setBaggageMember(existing, baggageKey, version);
-  if (baggage === undefined) headers.delete('baggage');
-  else headers.set('baggage', baggage);
-  return headers;
-}
-
-function safeRewrite(
+/**
+ * Where the request goes: the caller's rewrite, and in edge mode without the query marker (the
+ * app never sees the client's `?gray=`, GW-02). Undefined: served as requested.
+ */
+function rewriteTarget(
   rewrite: GrayProxyOptions['rewrite'],
   request: NextRequest,
   outcome: WebOutcome,
-): URL | string | undefined {
+  stripQuery: string | false,
+): URL | undefined {
+  let target: URL | undefined;
   try {
-    return rewrite?.(request, outcome);
+    const to = rewrite?.(request, outcome);
+    target = to === undefined ? undefined : new URL(to, request.nextUrl);
   } catch {
-    return undefined;
+    target = undefined;
   }
+  if (stripQuery === false) return target;
+  const url = target ?? request.nextUrl.clone();
+  if (url.origin !== request.nextUrl.origin || !url.searchParams.has(stripQuery)) return target;
+  url.searchParams.delete(stripQuery);
+  return url;
+}
+
+/** The failure path: the request goes on, minus any decision header a client sent. */
+function passOn(request: NextRequest): NextResponse {
+  try {
+    if (!request.headers.has(DECISION_REQUEST_HEADER)) return NextResponse.next();
+    return NextResponse.next({ request: { headers: withoutDecision(request.headers) } });
+  } catch {
+    return NextResponse.next();
+  }
+}
+
+const WARNED = Symbol.for('@graylane/next.warned-edge-key');
+
+/** Edge-runtime middleware cannot share a key with the app's realm: say so once. */
+function warnWithoutSharedKey(): void {
+  const g = globalThis as { [WARNED]?: boolean; EdgeRuntime?: unknown };
+  if (typeof g.EdgeRuntime !== 'string' || hasSharedKey() || g[WARNED]) return;
+  g[WARNED] = true;
+  console.warn(
+    `[graylane] middleware on the edge runtime: set ${DECISION_KEY_ENV} (a secret, ≥ 16 bytes) for the middleware and the app, or getGrayVersion() cannot verify the decision and sees none`,
+  );
 }

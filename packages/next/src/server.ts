@@ -2,12 +2,13 @@ import { headers } from 'next/headers';
 import { GraylaneError, type AllowEntry, type Decision } from '@graylane/core';
 import { createLane, withGray, type FetchLike } from '@graylane/web';
 import { DECISION_REQUEST_HEADER, META_NAME } from './constants.js';
-import { parseDecision } from './decision.js';
+import { DECISION_KEY_ENV, openDecision, type OpenFailure } from './seal.js';
 
 /**
  * The decision the proxy made for the current request (App Router: server components, route
- * handlers, server actions), read from the request headers. Undefined where the proxy did not
- * run (a path outside its matcher). Never throws outside a request either.
+ * handlers, server actions), read from the request headers — only when the proxy's seal on it
+ * verifies, so a decision header a client sent (on a path outside the matcher, or when
+ * the proxy was bypassed) is never trusted. Undefined where the proxy did not run. Never throws.
  *
  * @example
  * ```ts
@@ -16,11 +17,33 @@ import { parseDecision } from './decision.js';
  * ```
  */
 export async function getGrayDecision(): Promise<Decision | undefined> {
+  let value: string | null;
   try {
-    return parseDecision((await headers()).get(DECISION_REQUEST_HEADER));
+    value = (await headers()).get(DECISION_REQUEST_HEADER);
   } catch {
-    return undefined;
+    return undefined; // outside a request
   }
+  const opened = await openDecision(value);
+  if ('decision' in opened) return opened.decision;
+  warnOnce(opened.failure);
+  return undefined;
+}
+
+const WARNED = Symbol.for('@graylane/next.warned-unverified');
+
+/**
+ * A decision header that does not verify is ignored (I3) and reported once per process: it is
+ * either forged, or the proxy and the app do not share a key (edge-runtime middleware without
+ * `GRAYLANE_DECISION_KEY`). Once, so a client cannot flood the log.
+ */
+function warnOnce(failure: OpenFailure): void {
+  if (failure === 'absent') return;
+  const g = globalThis as { [WARNED]?: boolean };
+  if (g[WARNED]) return;
+  g[WARNED] = true;
+  console.warn(
+    `[graylane] ignored an x-graylane-decision request header that did not verify (${failure}): sent by a client, or the proxy/middleware uses another key — set ${DECISION_KEY_ENV} for both when the middleware runs on the edge runtime or apart from the app`,
+  );
 }
 
 /**
@@ -51,7 +74,7 @@ export async function getGrayVersion(): Promise<string> {
   if (version === undefined) {
     throw new GraylaneError(
       'NO_CONTEXT',
-      'getGrayVersion(): no graylane decision on this request; is the path covered by the proxy/middleware matcher?',
+      `getGrayVersion(): no verified graylane decision on this request; is the path covered by the proxy/middleware matcher (and, for edge-runtime middleware, is ${DECISION_KEY_ENV} set for both)?`,
     );
   }
   return version;

@@ -3,11 +3,27 @@ import { grayConfig } from './lib/gray.js';
 
 const gray = createGrayProxy({ config: grayConfig, sticky: true, debugHeader: true });
 
+// Test-only engines: `/ext/allowed/*` and `/ext/other/*` are rewritten to the downstream service
+// (allowlisted) and to another one (not); `/edge/*` is decided in edge mode.
+const downstream = process.env.GRAY_DOWNSTREAM ?? 'http://127.0.0.1:9';
+const rewriting = createGrayProxy({
+  config: grayConfig,
+  allowHosts: [new URL(downstream).host],
+  rewrite: (request) => {
+    const m = /^\/ext\/(allowed|other)(\/.*)$/.exec(request.nextUrl.pathname);
+    return m ? `${m[1] === 'allowed' ? downstream : process.env.GRAY_OTHER}${m[2]}` : undefined;
+  },
+});
+const edge = createGrayProxy({ config: grayConfig, trust: 'edge' });
+
 /** Tags the response with the runtime that ran it, so the test can prove which one did. */
 export async function __EXPORT__(request, event) {
-  const response = await gray(request, event);
+  const path = request.nextUrl.pathname;
+  const engine = path.startsWith('/ext/') ? rewriting : path.startsWith('/edge/') ? edge : gray;
+  const response = await engine(request, event);
   response.headers.set('x-proxy-runtime', typeof EdgeRuntime === 'string' ? 'edge' : 'nodejs');
   return response;
 }
 
-export const config = { matcher: ['/((?!_next/static|_next/image|favicon.ico).*)'] };
+// `/outside` is left out on purpose: the tests forge decision headers there.
+export const config = { matcher: ['/((?!_next/static|_next/image|favicon.ico|outside).*)'] };

@@ -7,6 +7,9 @@ export interface Seen {
   readonly marker: string | undefined;
   readonly baggage: string | undefined;
   readonly lane: string | undefined;
+  /** The proxy's internal decision header: must never reach another service. */
+  readonly decision: string | undefined;
+  readonly path: string;
 }
 
 /** A Node service on 127.0.0.1 behind graylane's Node middleware; `/echo` answers what it saw. */
@@ -25,6 +28,8 @@ export async function startDownstream(): Promise<{
         marker: one(req.headers['x-gray-id']),
         baggage: one(req.headers.baggage),
         lane: tryGetGrayVersion(),
+        decision: one(req.headers['x-graylane-decision']),
+        path: new URL(req.url ?? '/', 'http://x').pathname,
       };
       seen.push(entry);
       res.setHeader('content-type', 'application/json');

@@ -1,4 +1,5 @@
 import { decide, parseConfig } from '@graylane/core';
+import { signMarker } from '@graylane/web';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grayConfig } from '../app/lib/gray.js';
@@ -33,6 +34,56 @@ function seededIds(): { beta: string; stable: string } {
   return { beta: found['beta'] as string, stable: found['stable'] as string };
 }
 
+/** The shared decision key the edge-runtime middleware variant runs with (GRAYLANE_DECISION_KEY). */
+const SHARED_KEY = 'next-test-shared-decision-key-32b';
+
+const FORGED_TEXT = 'version=canary; reason=header; source=header';
+
+/** Decision headers a client can send; none may ever set the lane. */
+const FORGED: readonly (readonly [string, () => Promise<string>])[] = [
+  ['the debug format', () => Promise.resolve(FORGED_TEXT)],
+  [
+    'a made-up seal',
+    () => Promise.resolve(`${FORGED_TEXT}; seal=canary.9999999999.realm.${'A'.repeat(43)}`),
+  ],
+  [
+    'a well-formed seal under a guessed key',
+    async () =>
+      `${FORGED_TEXT}; seal=${await signMarker('canary', { key: 'a-guessed-key-of-32-characters!!', kid: 'env', subject: FORGED_TEXT })}`,
+  ],
+  [
+    'a seal for another decision',
+    async () =>
+      `${FORGED_TEXT}; seal=${await signMarker('canary', { key: SHARED_KEY, kid: 'env', subject: 'version=canary; reason=rule; source=rules' })}`,
+  ],
+  [
+    'an expired seal under the shared key',
+    async () =>
+      `${FORGED_TEXT}; seal=${await signMarker('canary', { key: SHARED_KEY, kid: 'env', subject: FORGED_TEXT, ttlSeconds: 300, now: () => Date.now() - 301_000 })}`,
+  ],
+];
+
+/** Where a forged header is sent: what the request is, and how the lane it got is read back. */
+const PROBES = [
+  ['the document, in the matcher', '/', {}, true],
+  ['an RSC request, in the matcher', '/', { RSC: '1' }, true],
+  ['a route handler, in the matcher', '/api/lane', {}, true],
+  ['a route handler outside the matcher', '/outside/lane', {}, false],
+  ['a document outside the matcher', '/outside', {}, false],
+  ['an RSC request outside the matcher', '/outside', { RSC: '1' }, false],
+] as const;
+
+/** The lane a probe response reports (HTML, RSC payload or JSON). */
+function laneOf(body: string): string | null {
+  const json = /^\{/.test(body) ? (JSON.parse(body) as { version: string | null }) : undefined;
+  if (json) return json.version;
+  const m =
+    /id="server-version">([a-z]+)</.exec(body) ??
+    /"id":"server-version","children":"([a-z]+)"/.exec(body);
+  if (!m) throw new Error(`no server-version in ${body.slice(0, 300)}`);
+  return m[1] === 'none' ? null : (m[1] as string);
+}
+
 /**
  * The Next.js app built with `next build`, served with `next start`, driven by Chromium:
  * `variant` picks Next 16's `proxy.js` (Node runtime) or `middleware.js` (edge runtime).
@@ -43,7 +94,11 @@ export function describeNextApp(variant: Variant, runtime: 'nodejs' | 'edge'): v
   describe.skipIf(skip !== undefined)(`Next.js ${variant}.js (${runtime} runtime)`, () => {
     let browser: Browser;
     let down: Awaited<ReturnType<typeof startDownstream>>;
+    let other: Awaited<ReturnType<typeof startDownstream>>;
     let app: Awaited<ReturnType<typeof startNext>>;
+    // Edge-runtime middleware shares no realm with the app: it needs the shared key.
+    const keyEnv: Record<string, string> =
+      runtime === 'edge' ? { GRAYLANE_DECISION_KEY: SHARED_KEY } : {};
     const errors: string[] = [];
 
     beforeAll(async () => {
@@ -52,13 +107,19 @@ export function describeNextApp(variant: Variant, runtime: 'nodejs' | 'edge'): v
         `[graylane] next build (${variant}): ${built.cached ? 'cached' : `${built.ms} ms`}`,
       );
       down = await startDownstream();
-      app = await startNext(built.dir, { GRAY_DOWNSTREAM: down.origin });
+      other = await startDownstream();
+      app = await startNext(built.dir, {
+        GRAY_DOWNSTREAM: down.origin,
+        GRAY_OTHER: other.origin,
+        ...keyEnv,
+      });
       browser = await launch();
     }, 1_500_000);
     afterAll(async () => {
       await browser?.close();
       await app?.stop();
       await down?.close();
+      await other?.close();
     });
 
     const open = async (
@@ -182,8 +243,10 @@ export function describeNextApp(variant: Variant, runtime: 'nodejs' | 'edge'): v
       await context.close();
     });
 
-    it('a server action sees the lane', async () => {
-      const context = await browser.newContext({ extraHTTPHeaders: { 'x-gray-id': 'beta' } });
+    it('GW-01 a server action sees the lane the proxy decided, not a forged decision header', async () => {
+      const context = await browser.newContext({
+        extraHTTPHeaders: { 'x-gray-id': 'beta', 'x-graylane-decision': FORGED_TEXT },
+      });
       const { page } = await open(context);
       await page.click('#act');
       await page.waitForFunction(
@@ -194,6 +257,120 @@ export function describeNextApp(variant: Variant, runtime: 'nodejs' | 'edge'): v
         },
       );
       await context.close();
+    });
+
+    it.each(
+      FORGED.flatMap(([forgery, make]) =>
+        PROBES.map(([probe, path, headers, inMatcher]) => ({
+          forgery,
+          make,
+          probe,
+          path,
+          headers,
+          inMatcher,
+        })),
+      ),
+    )(
+      'GW-01 $forgery on $probe never sets the lane',
+      async ({ make, path, headers, inMatcher }) => {
+        const res = await fetch(`${app.origin}${path}`, {
+          headers: { ...headers, 'x-gray-id': 'beta', 'x-graylane-decision': await make() },
+        });
+        expect(res.status).toBe(200);
+        // In the matcher the proxy's own decision (the beta marker) stands; outside it, none.
+        expect(laneOf(await res.text())).toBe(inMatcher ? 'beta' : null);
+      },
+    );
+
+    if (runtime === 'edge') {
+      it('GW-01 control: a fresh seal under the shared key does verify outside the matcher', async () => {
+        const seal = await signMarker('canary', {
+          key: SHARED_KEY,
+          kid: 'env',
+          subject: FORGED_TEXT,
+          ttlSeconds: 300,
+        });
+        const res = await fetch(`${app.origin}/outside/lane`, {
+          headers: { 'x-graylane-decision': `${FORGED_TEXT}; seal=${seal}` },
+        });
+        expect(laneOf(await res.text())).toBe('canary');
+      });
+
+      it('GW-01 without GRAYLANE_DECISION_KEY the app refuses what edge middleware sealed, and says why once', async () => {
+        const built = await buildApp(variant);
+        const bare = await startNext(built.dir, {
+          GRAY_DOWNSTREAM: down.origin,
+          GRAY_OTHER: other.origin,
+        });
+        try {
+          for (let i = 0; i < 3; i++) {
+            const res = await fetch(`${bare.origin}/api/lane`, {
+              headers: { 'x-gray-id': 'beta' },
+            });
+            expect(((await res.json()) as LaneReport).version).toBeNull();
+          }
+          const warnings = bare.output().match(/did not verify/g) ?? [];
+          expect(warnings.length).toBe(1);
+          expect(bare.output()).toContain('GRAYLANE_DECISION_KEY');
+        } finally {
+          await bare.stop();
+        }
+      }, 120_000);
+    }
+
+    it('GW-01 no response carries the sealed decision or Next internal request headers back', async () => {
+      for (const path of ['/', '/api/lane', '/edge/lane', '/ext/allowed/echo']) {
+        const res = await fetch(`${app.origin}${path}`, { headers: { 'x-gray-id': 'beta' } });
+        await res.body?.cancel();
+        res.headers.forEach((value, name) => {
+          expect(name, path).not.toMatch(/^x-middleware-(request-|override-headers)/);
+          expect(value, `${path} ${name}`).not.toContain('seal=');
+        });
+      }
+    });
+
+    it.each([
+      ['an allowlisted origin', 'allowed', 'beta'],
+      ['another origin', 'other', undefined],
+    ] as const)(
+      'I8 a proxy rewrite to %s gets the marker only if allowlisted, never the decision',
+      async (_label, where, marker) => {
+        const target = where === 'allowed' ? down : other;
+        const before = target.seen.length;
+        const res = await fetch(`${app.origin}/ext/${where}/echo`, {
+          headers: { 'x-gray-id': 'beta', baggage: 'a=1', 'x-graylane-decision': FORGED_TEXT },
+        });
+        expect(res.status, app.output().slice(-2000)).toBe(200);
+        const seen = target.seen.slice(before);
+        expect(seen).toHaveLength(1);
+        expect(seen[0]).toMatchObject({ path: '/echo', marker, decision: undefined });
+        expect(seen[0]?.baggage ?? '').toContain('a=1');
+        expect(/(^|,)\s*gray=/.test(seen[0]?.baggage ?? '')).toBe(marker !== undefined);
+      },
+    );
+
+    it('GW-02 edge mode: the app sees none of the client carriers, not even ?gray=', async () => {
+      const res = await fetch(`${app.origin}/edge/lane?gray=beta&x=1`, {
+        headers: { 'x-gray-id': 'beta', cookie: 'a=1; gray=beta', baggage: 'a=1,gray=beta' },
+      });
+      const seen = (await res.json()) as Record<string, string | null>;
+      const version = seen['version'];
+      expect(['stable', 'beta']).toContain(version);
+      expect(seen).toMatchObject({ marker: version, cookie: 'a=1', search: '?x=1' });
+      expect(seen['baggage']).toBe(`gray=${version},a=1`);
+    });
+
+    it('I7 concurrent requests with different markers each get their own lane, downstream too', async () => {
+      const versions = ['stable', 'beta', 'canary'];
+      const results = await Promise.all(
+        Array.from({ length: 30 }, async (_, i) => {
+          const want = versions[i % 3] as string;
+          const res = await fetch(`${app.origin}/api/lane`, { headers: { 'x-gray-id': want } });
+          const body = (await res.json()) as LaneReport;
+          return [want, body.version, body.downstream.marker, body.downstream.lane];
+        }),
+      );
+      for (const [want, ...got] of results) expect(got).toEqual([want, want, want]);
     });
 
     it('no flash: the first paint already shows the server lane and hydration reports no mismatch', async () => {

@@ -1,0 +1,186 @@
+import { createGrayProxy, DECISION_REQUEST_HEADER } from '@graylane/next';
+import { NextRequest, type NextResponse } from 'next/server';
+import { afterEach, describe, expect, it } from 'vitest';
+
+/**
+ * The proxy against Next's own `NextRequest`/`NextResponse` (the objects Next hands a proxy and
+ * reads back): what the app will see is encoded in the `x-middleware-request-*` and
+ * `x-middleware-override-headers` response headers, the rewrite in `x-middleware-rewrite`.
+ * The live app (next-proxy/next-middleware tests) proves the same end to end.
+ */
+const config = { versions: ['stable', 'beta', 'canary'], default: 'stable' };
+const ORIGIN = 'http://app.test';
+
+/** The request headers the app receives after the proxy, or undefined when Next passes them as they came. */
+function appHeaders(res: NextResponse): Record<string, string> | undefined {
+  const names = res.headers.get('x-middleware-override-headers');
+  if (names === null) return undefined;
+  return Object.fromEntries(
+    names
+      .split(',')
+      .filter((n) => n !== '')
+      .map((n) => [n, res.headers.get(`x-middleware-request-${n}`) ?? '']),
+  );
+}
+
+const FORGED = [
+  ['the debug format', 'version=canary; reason=header; source=header'],
+  [
+    'a made-up seal',
+    `version=canary; reason=header; source=header; seal=canary.9999999999.realm.${'A'.repeat(43)}`,
+  ],
+  [
+    'two values',
+    'version=canary; reason=header; source=header, version=beta; reason=header; source=header',
+  ],
+  ['an oversized value', `version=canary; reason=header; source=header; ${'x'.repeat(600)}`],
+] as const;
+
+afterEach(() => {
+  delete process.env['GRAYLANE_DECISION_KEY'];
+});
+
+describe('GW-01 the app only ever sees the decision the proxy sealed', () => {
+  it.each(FORGED)(
+    'a forged decision header (%s) is replaced by the sealed decision',
+    async (_l, forged) => {
+      const proxy = createGrayProxy({ config });
+      const req = new NextRequest(`${ORIGIN}/`, {
+        headers: { [DECISION_REQUEST_HEADER]: forged, 'x-gray-id': 'beta' },
+      });
+      const seen = appHeaders(await proxy(req));
+      expect(seen?.[DECISION_REQUEST_HEADER]).toMatch(
+        /^version=beta; reason=header; source=header; seal=beta\.\d+\.realm\.[A-Za-z0-9_-]{43}$/,
+      );
+      expect(seen?.['x-gray-id']).toBe('beta');
+    },
+  );
+
+  const failing: [string, () => ConstructorParameters<typeof NextRequest>[0] | object, object][] = [
+    [
+      'the rewrite throws',
+      () => new NextRequest(`${ORIGIN}/`),
+      {
+        rewrite: () => {
+          throw new Error('x');
+        },
+      },
+    ],
+    [
+      'the rewrite returns a bad URL',
+      () => new NextRequest(`${ORIGIN}/`),
+      { rewrite: () => 'http://[' },
+    ],
+    [
+      'the request object itself fails (a nextUrl that throws)',
+      () => {
+        const real = new NextRequest(`${ORIGIN}/`);
+        return {
+          url: real.url,
+          method: 'GET',
+          headers: new Headers({ [DECISION_REQUEST_HEADER]: FORGED[0][1] }),
+          get nextUrl(): never {
+            throw new Error('broken');
+          },
+        };
+      },
+      {},
+    ],
+  ];
+  it.each(failing)(
+    'when %s, a client decision header still never reaches the app',
+    async (_l, make, extra) => {
+      const proxy = createGrayProxy({ config, ...extra });
+      const made = make();
+      const req =
+        made instanceof NextRequest
+          ? new NextRequest(made, { headers: { [DECISION_REQUEST_HEADER]: FORGED[0][1] } })
+          : made;
+      const res = await proxy(req as NextRequest);
+      const seen = appHeaders(res);
+      // Next replaces the request headers with exactly the listed ones: the forged value is gone,
+      // or replaced by a sealed decision.
+      expect(seen).toBeDefined();
+      const value = seen?.[DECISION_REQUEST_HEADER];
+      if (value !== undefined) expect(value).toMatch(/; seal=/);
+    },
+  );
+
+  it('INVALID_OPTIONS at construction when GRAYLANE_DECISION_KEY is too short', () => {
+    process.env['GRAYLANE_DECISION_KEY'] = 'short';
+    expect(() => createGrayProxy({ config })).toThrow(/at least 16|16 bytes|too short/i);
+  });
+
+  it('with GRAYLANE_DECISION_KEY the seal is made with the shared key', async () => {
+    process.env['GRAYLANE_DECISION_KEY'] = 'a-shared-secret-of-32-characters';
+    const seen = appHeaders(
+      await createGrayProxy({ config })(new NextRequest(`${ORIGIN}/?gray=canary`)),
+    );
+    expect(seen?.[DECISION_REQUEST_HEADER]).toMatch(/; seal=canary\.\d+\.env\./);
+  });
+});
+
+describe('I8 a rewrite to another origin gets the lane only when allowlisted, never the decision', () => {
+  const rows = [
+    ['the same origin', '/beta/page', { marker: true, decision: true }],
+    ['an allowlisted origin', 'http://orders.internal:8080/v1', { marker: true, decision: false }],
+    ['another origin', 'https://third-party.example/v1', { marker: false, decision: false }],
+    [
+      'a lookalike of the allowlisted one',
+      'http://orders.internal.evil.test:8080/v1',
+      { marker: false, decision: false },
+    ],
+  ] as const;
+  it.each(rows)('%s', async (_l, to, want) => {
+    const proxy = createGrayProxy({
+      config,
+      allowHosts: ['orders.internal:8080'],
+      rewrite: () => to,
+    });
+    const req = new NextRequest(`${ORIGIN}/x`, {
+      headers: {
+        'x-gray-id': 'beta',
+        baggage: 'a=1,gray=beta',
+        [DECISION_REQUEST_HEADER]: FORGED[0][1],
+      },
+    });
+    const res = await proxy(req);
+    expect(new URL(res.headers.get('x-middleware-rewrite') ?? '', ORIGIN).href).toBe(
+      new URL(to, ORIGIN).href,
+    );
+    const seen = appHeaders(res) ?? {};
+    expect(seen['x-gray-id']).toBe(want.marker ? 'beta' : undefined);
+    expect(/(^|,)\s*gray=/.test(seen['baggage'] ?? '')).toBe(want.marker);
+    expect(seen['baggage']).toContain('a=1');
+    expect(seen[DECISION_REQUEST_HEADER] !== undefined).toBe(want.decision);
+  });
+});
+
+describe('GW-02 edge mode: the app sees none of the client carriers, the query marker included', () => {
+  const rows = [
+    ['the query marker', '/p?gray=beta&x=1', {}, '?x=1'],
+    ['only the query marker', '/p?gray=beta', {}, ''],
+    ['a repeated query marker', '/p?gray=beta&x=1&gray=canary', {}, '?x=1'],
+    ['no query marker (no rewrite)', '/p?x=1', {}, undefined],
+    [
+      'header, cookie and baggage',
+      '/p?x=1',
+      { 'x-gray-id': 'beta', cookie: 'a=1; gray=beta', baggage: 'a=1,gray=beta' },
+      undefined,
+    ],
+  ] as const;
+  it.each(rows)('%s', async (_l, path, headers, search) => {
+    const proxy = createGrayProxy({ config, trust: 'edge' });
+    const res = await proxy(new NextRequest(`${ORIGIN}${path}`, { headers }));
+    const rewrite = res.headers.get('x-middleware-rewrite');
+    if (search === undefined) expect(rewrite).toBeNull();
+    else expect(new URL(rewrite ?? '').search).toBe(search);
+    const seen = appHeaders(res) ?? {};
+    expect(seen['x-gray-id']).toBe('stable');
+    expect(seen['cookie'] ?? '').not.toMatch(/(^|;\s*)gray=/);
+    expect(seen['baggage']).toBe('gray=stable' + ('baggage' in headers ? ',a=1' : ''));
+    expect(seen[DECISION_REQUEST_HEADER]).toMatch(
+      /^version=stable; reason=(default|untrusted_marker); /,
+    );
+  });
+});
