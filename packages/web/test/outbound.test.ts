@@ -219,7 +219,7 @@ describe('RDR-01 a 307/308 resends the body like fetch, with bounded memory', ()
   };
   type Make = (url: string) => [string | Request, RequestInit | undefined];
   const post =
-    (body: RequestInit['body']): Make =>
+    (body: NonNullable<RequestInit['body']>): Make =>
     (url) => [url, { method: 'POST', body }];
   // (Node 20's own fetch fails to resend bytes: "detached ArrayBuffer"; the spec resends them.)
   const bodies: [label: string, make: Make, spec: 'resent' | 'rejects'][] = [

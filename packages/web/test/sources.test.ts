@@ -50,6 +50,12 @@ function kv(values: Map<string, unknown>): KeyValueLike & { reads: number } {
   return binding;
 }
 
+/** The version the store's only rule sends everyone to. */
+function target(s: ReturnType<typeof store>): string | undefined {
+  const rule = s.get().config.rules[0];
+  return rule?.kind === 'version' ? rule.version : undefined;
+}
+
 describe('edge rules: KV binding', () => {
   it('I5 validate then swap; a bad document or a missing key keeps the last good config', async () => {
     const values = new Map<string, unknown>([['graylane', DOC('beta')]]);
@@ -112,12 +118,12 @@ describe('edge rules: KV binding', () => {
     // The first source applies a few documents (its own count of reads grows).
     const first = make(a, DOC('beta'));
     for (let i = 0; i < 3; i++) await first.refresh(s);
-    expect(s.get().config.rules[0]?.version).toBe('beta');
+    expect(target(s)).toBe('beta');
     // A new source on the same store must not look older than the first one's reads.
     const second = make(b, DOC('stable'));
     await second.refresh(s);
     expect(second.status().state).toBe('ready');
-    expect(s.get().config.rules[0]?.version).toBe('stable');
+    expect(target(s)).toBe('stable');
   });
 
   it('refreshes at most every minIntervalMs, once at a time (single-flight)', async () => {
@@ -192,6 +198,43 @@ describe('edge rules: HTTP endpoint', () => {
     expect(source.status().state).toBe('ready');
   });
 
+  // A CDN with replicas out of step answers different documents, or the same one under
+  // different ETags, from one poll to the next. Only real content changes may swap (I6);
+  // a bad answer in between never replaces the good one (I5); status follows the last read.
+  it.each([
+    ['the same content under alternating ETags', ['A@a', 'A@b', 'A@a', 'A@b'], 2, 'ready'],
+    ['reformatted copies of one document', ['A@a', 'A2@b', 'A@c'], 2, 'ready'],
+    ['a bad document between two good ones', ['A@a', 'BAD@b', 'A@a'], 2, 'ready'],
+    ['a bad document last', ['A@a', 'BAD@b'], 2, 'stale'],
+    ['an empty 200 between two good ones', ['A@a', 'EMPTY@b', 'A@c'], 2, 'ready'],
+    ['two documents flip-flopping (each a real change)', ['A@a', 'B@b', 'A@a', 'B@b'], 5, 'ready'],
+  ] as const)('I6 flip-flopping answers: %s', async (_label, answers, version, state) => {
+    const bodies: Record<string, string> = {
+      A: DOC('beta'),
+      A2: JSON.stringify(JSON.parse(DOC('beta')), null, 2),
+      B: DOC('stable'),
+      BAD: '{"versions":["stable"],"default":"beta"}',
+      EMPTY: '',
+    };
+    const queue = [...answers];
+    const source = createHttpRules({
+      url: 'http://rules.test/graylane.json',
+      minIntervalMs: 0,
+      logger: quiet,
+      fetch: async () => {
+        const [body, etag] = (queue.shift() ?? '').split('@') as [string, string];
+        return respond(200, bodies[body], { etag: `"${etag}"` });
+      },
+    });
+    const s = store();
+    const changes: number[] = [];
+    s.subscribe((e) => e.type === 'change' && changes.push(e.snapshot.version));
+    for (let i = 0; i < answers.length; i++) await source.refresh(s);
+    expect(s.get().version).toBe(version);
+    expect(changes).toEqual(Array.from({ length: version - 1 }, (_, i) => i + 2));
+    expect(source.status().state).toBe(state);
+  });
+
   /** An HTTP source on a manual clock whose every read answers `answer()`. */
   const answering = (answer: () => Response) => {
     const clock = manualClock();
@@ -231,6 +274,39 @@ describe('edge rules: HTTP endpoint', () => {
       expect(source.refreshIfDue(s)).toBeDefined();
     },
   );
+
+  // The document's bytes, as Node's HTTP source reads them: a UTF-8 BOM is accepted, bytes
+  // that are not UTF-8 refuse the whole document (never U+FFFD smuggled into a rule value).
+  const utf8 = (text: string) => new TextEncoder().encode(text);
+  const withBytes = (...parts: (Uint8Array | number[])[]) =>
+    Uint8Array.from(parts.flatMap((p) => [...p]));
+  const doc = JSON.stringify({
+    versions: ['stable', 'beta'],
+    default: 'stable',
+    rules: [{ id: 'all', match: { header: { 'x-team': { equals: 'é' } } }, version: 'beta' }],
+  });
+  const [head, tail] = doc.split('é') as [string, string];
+  it.each([
+    ['a UTF-8 BOM', withBytes([0xef, 0xbb, 0xbf], utf8(doc)), 2],
+    ['plain UTF-8', utf8(doc), 2],
+    ['a Latin-1 byte inside a value', withBytes(utf8(head), [0xe9], utf8(tail)), 1],
+    ['a truncated UTF-8 sequence', withBytes(utf8(head), [0xc3], utf8(tail)), 1],
+    ['a lone continuation byte', withBytes(utf8(head), [0x80], utf8(tail)), 1],
+  ] as const)('SRC-05 a body with %s', async (_label, bytes, version) => {
+    const source = createHttpRules({
+      url: 'http://rules.test/',
+      minIntervalMs: 0,
+      logger: quiet,
+      fetch: async () => new Response(bytes),
+    });
+    const s = store();
+    await source.refresh(s);
+    expect(s.get().version).toBe(version);
+    // Nothing good was ever read from this source: `error` (with the reason), not `stale`.
+    expect(source.status()).toMatchObject(
+      version === 2 ? { state: 'ready' } : { state: 'error', lastError: 'document is not UTF-8' },
+    );
+  });
 
   it('CFG-07 a body over 1 MiB is refused (declared or streamed), the config stays', async () => {
     const big = 'x'.repeat(1024 * 1024 + 1);

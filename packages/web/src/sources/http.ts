@@ -55,12 +55,23 @@ export function createHttpRules(options: HttpRulesOptions): EdgeRuleSource {
     const text = await readCapped(res, MAX_CONFIG_BYTES);
     if (text === undefined)
       return { kind: 'failed', message: `document larger than ${MAX_CONFIG_BYTES} bytes` };
+    if (text === NOT_UTF8) return { kind: 'failed', message: 'document is not UTF-8' };
     return { kind: 'document', value: text, etag: res.headers.get('etag') ?? undefined };
   });
 }
 
-/** Reads the body as UTF-8, or undefined past `maxBytes` (the stream is cancelled: CFG-07). */
-async function readCapped(res: Response, maxBytes: number): Promise<string | undefined> {
+/** What {@link readCapped} returns for bytes that are not UTF-8. */
+const NOT_UTF8: unique symbol = Symbol('not UTF-8');
+
+/**
+ * Reads the body as UTF-8, or undefined past `maxBytes` (the stream is cancelled: CFG-07). As
+ * Node's HTTP source: a BOM is dropped, bytes that are not UTF-8 refuse the document (SRC-05),
+ * never decoded to U+FFFD inside a rule value.
+ */
+async function readCapped(
+  res: Response,
+  maxBytes: number,
+): Promise<string | typeof NOT_UTF8 | undefined> {
   const declared = Number(res.headers.get('content-length') ?? Number.NaN);
   if (Number.isFinite(declared) && declared > maxBytes) {
     await res.body?.cancel().catch(() => undefined);
@@ -68,7 +79,7 @@ async function readCapped(res: Response, maxBytes: number): Promise<string | und
   }
   if (!res.body) return '';
   const reader = res.body.getReader();
-  const decoder = new TextDecoder();
+  const decoder = new TextDecoder('utf-8', { fatal: true });
   let total = 0;
   let text = '';
   for (;;) {
@@ -79,9 +90,18 @@ async function readCapped(res: Response, maxBytes: number): Promise<string | und
       await reader.cancel().catch(() => undefined);
       return undefined;
     }
-    text += decoder.decode(value, { stream: true });
+    try {
+      text += decoder.decode(value, { stream: true });
+    } catch {
+      await reader.cancel().catch(() => undefined);
+      return NOT_UTF8;
+    }
   }
-  return text + decoder.decode();
+  try {
+    return text + decoder.decode();
+  } catch {
+    return NOT_UTF8;
+  }
 }
 
 function retryAfter(value: string | null): number | undefined {
