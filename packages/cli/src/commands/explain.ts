@@ -1,12 +1,11 @@
 import {
+  createInboundEngine,
   explain as explainDecision,
   formatExplanation,
-  parseMarker,
-  readCookie,
-  readQueryParam,
   type Decision,
   type GrayConfig,
   type GrayRequest,
+  type InboundCarrier,
   type MarkerSource,
 } from '@graylane/core';
 import { pair, parse } from '../args.js';
@@ -16,8 +15,9 @@ import { requireConfig } from '../load.js';
 
 export const explainHelp = `Usage: graylane explain <config | - | etcd://…> [options]
 
-Which version would this request get, and why? Markers are read as an 'open'
-trust server reads them (header X-Gray-Id, cookie gray, query gray), then rules.
+Which version would this request get, and why? Markers are read by the same engine
+an 'open' trust server runs, in its order: header X-Gray-Id, cookie __Host-gray then
+gray, query gray, baggage gray; an ignored marker is listed with its reason. Then rules.
 
 Options:
   --header 'Name: value'   request header (repeatable)
@@ -49,20 +49,20 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
   const now = values.now === undefined ? Date.now() : Date.parse(values.now);
   if (!Number.isFinite(now))
     throw new CliError(`--now expects an ISO instant, got ${JSON.stringify(values.now)}`);
-  const headers = record(values.header, ':', 'header', true);
-  const cookies = record(values.cookie, '=', 'cookie');
-  const query = record(values.query, '=', 'query');
+  const headers = pairs(values.header, ':', 'header', true);
+  const cookies = pairs(values.cookie, '=', 'cookie');
+  const query = pairs(values.query, '=', 'query');
   const request: GrayRequest = {
-    headers,
-    cookies,
-    query,
-    attrs: record(values.attr, '=', 'attr'),
+    headers: record(headers),
+    cookies: record(cookies),
+    query: record(query),
+    attrs: Object.fromEntries(pairs(values.attr, '=', 'attr')),
     path: values.path,
     method: values.method,
     host: values.host,
     now,
   };
-  const marker = readMarkers(config, headers, cookies, query);
+  const marker = readMarkers(config, now, { headers, cookies, query, request });
   const e = explainDecision(config, request, { rejected: marker.rejected });
   const decision: Decision = marker.decision ?? e.decision;
   if (values.json) {
@@ -90,67 +90,104 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
   return 0;
 }
 
-function record(
-  items: string[] | undefined,
-  sep: '=' | ':',
-  what: string,
-  lower = false,
-): Record<string, string> {
-  const out = Object.create(null) as Record<string, string>;
-  for (const item of items ?? []) {
+type Pairs = readonly (readonly [string, string])[];
+
+/** `--flag k=v` values in order, duplicates kept (a repeated marker is ambiguous to a server). */
+function pairs(items: string[] | undefined, sep: '=' | ':', what: string, lower = false): Pairs {
+  return (items ?? []).map((item) => {
     const [k, v] = pair(item, sep, what);
-    out[lower ? k.toLowerCase() : k] = v;
+    return [lower ? k.toLowerCase() : k, v] as const;
+  });
+}
+
+/** Pairs as a rule-lookup record (a repeated name keeps every value, as Node delivers headers). */
+function record(list: Pairs): Record<string, string | string[]> {
+  const out = Object.create(null) as Record<string, string | string[]>;
+  for (const [k, v] of list) {
+    const had = out[k];
+    out[k] = had === undefined ? v : [...(Array.isArray(had) ? had : [had]), v];
   }
   return out;
 }
 
 interface MarkerOutcome {
   decision?: Decision;
-  rejected?: { source: MarkerSource; reason: NonNullable<Decision['rejected']>['reason'] };
+  rejected?: Decision['rejected'];
   notes: string[];
 }
 
+/**
+ * The marker step, by the inbound engine an open-trust server runs (so explain can never read
+ * markers differently from the server: `__Host-gray` before `gray`, baggage, duplicates and
+ * quotes included), on a request built from the command-line flags.
+ */
 function readMarkers(
   config: GrayConfig,
-  headers: Record<string, string>,
-  cookies: Record<string, string>,
-  query: Record<string, string>,
+  now: number,
+  flags: { headers: Pairs; cookies: Pairs; query: Pairs; request: GrayRequest },
 ): MarkerOutcome {
-  const raw: [MarkerSource, string | undefined][] = [
-    ['header', headers['x-gray-id']],
-    [
-      'cookie',
-      fromRead(
-        readCookie(cookies['gray'] === undefined ? undefined : `gray=${cookies['gray']}`, 'gray'),
-      ),
-    ],
-    [
-      'query',
-      fromRead(
-        readQueryParam(
-          query['gray'] === undefined ? undefined : `gray=${encodeURIComponent(query['gray'])}`,
-          'gray',
-        ),
-      ),
-    ],
-  ];
-  const out: MarkerOutcome = { notes: [] };
-  for (const [source, value] of raw) {
-    if (value === undefined) continue;
-    const r = parseMarker(value, config);
-    if (r.kind === 'valid') {
-      out.notes.push(`${source} marker ${JSON.stringify(value)}: valid`);
-      out.decision = { version: r.version, reason: source, source };
-      return out;
-    }
-    if (r.kind === 'invalid') {
-      out.notes.push(`${source} marker ${JSON.stringify(value)}: ignored (${r.reason})`);
-      out.rejected ??= { source, reason: r.reason };
-    }
+  const ignored: { source: MarkerSource; reason: string }[] = [];
+  const engine = createInboundEngine<undefined>(
+    { config, trust: 'open', sticky: false, now: () => now },
+    {
+      randomId: () => 'explain',
+      counters: {
+        decision: () => undefined,
+        invalidMarker: (source, reason) => void ignored.push({ source, reason }),
+      },
+    },
+  );
+  const headers = record(flags.headers);
+  const cookieHeader = [
+    ...[headers['cookie'] ?? []].flat(),
+    ...flags.cookies.map(([k, v]) => `${k}=${v}`),
+  ].join('; ');
+  if (cookieHeader !== '') headers['cookie'] = cookieHeader;
+  const search = new URLSearchParams(
+    flags.query.map(([k, v]): [string, string] => [k, v]),
+  ).toString();
+  const carrier: InboundCarrier = {
+    header: (name) => headers[name],
+    headers,
+    method: flags.request.method ?? 'GET',
+    url: `${flags.request.path ?? '/'}${search === '' ? '' : `?${search}`}`,
+    host: flags.request.host,
+    secure: false,
+    remoteAddress: undefined,
+  };
+  const { decision } = engine.evaluate(carrier, undefined);
+  const raw = rawMarkers(flags);
+  const notes = ignored.map(
+    (r) => `${r.source} marker ${JSON.stringify(raw[r.source])}: ignored (${r.reason})`,
+  );
+  const source = decision.source;
+  if (isMarkerSource(source)) {
+    notes.push(`${source} marker ${JSON.stringify(raw[source])}: valid`);
+    return { decision, notes };
   }
-  return out;
+  return { rejected: decision.rejected, notes };
 }
 
-function fromRead(r: ReturnType<typeof readCookie>): string | undefined {
-  return r.kind === 'value' ? r.value : undefined;
+/** What the client sent on each marker carrier, for the notes. */
+function rawMarkers(flags: {
+  headers: Pairs;
+  cookies: Pairs;
+  query: Pairs;
+}): Record<MarkerSource, string> {
+  const all = (list: Pairs, names: readonly string[]): string =>
+    list
+      .filter(([k]) => names.includes(k))
+      .map(([, v]) => v)
+      .join(', ');
+  return {
+    header: all(flags.headers, ['x-gray-id']),
+    cookie: all(flags.cookies, ['__Host-gray', 'gray']),
+    query: all(flags.query, ['gray']),
+    baggage: all(flags.headers, ['baggage']),
+  };
+}
+
+const MARKER_SOURCES: ReadonlySet<string> = new Set(['header', 'cookie', 'query', 'baggage']);
+function isMarkerSource(source: string): source is MarkerSource {
+  return MARKER_SOURCES.has(source);
 }
