@@ -78,7 +78,12 @@ export { parseMarker, trimOws } from './markers/parse.js';
 export type { MarkerPolicy, MarkerResult } from './markers/parse.js';
 export { readCookie, readCookies, removeCookies } from './markers/cookie.js';
 export { readQueryParam, removeQueryParam } from './markers/query.js';
-export { readBaggageMember, removeBaggageMember, setBaggageMember } from './markers/baggage.js';
+export {
+  readBaggageMember,
+  removeBaggageMember,
+  setBaggageMember,
+  stripBaggageMember,
+} from './markers/baggage.js';
 export type { KeyRead } from './markers/read.js';
 
 export { decodeBase64Url, encodeBase64Url } from './signed/base64url.js';
@@ -113,6 +118,10 @@ export type {
   SignatureCheck,
 } from './inbound/engine.js';
 export { fromFetchRequest, hostOnly } from './inbound/carrier.js';
+export { applyQueryEdit } from './inbound/normalize.js';
+export type { CarrierEdits, QueryEdit } from './inbound/normalize.js';
+export { compileTrustedProxies } from './inbound/peers.js';
+export type { PeerMatcher } from './inbound/peers.js';
 export type { FetchRequestLike, InboundCarrier } from './inbound/carrier.js';
 export { resolveInboundOptions } from './inbound/resolve.js';
 export type { ResolvePlatform, ResolvedInbound, ResolvedSticky } from './inbound/resolve.js';
@@ -130,6 +139,7 @@ export {
   DEBUG_HEADER,
   DEFAULT_HEADER,
   DEFAULT_MARKER_KEY,
+  DEFAULT_SECURE_COOKIE,
   DEFAULT_SIGNED_TTL_SECONDS,
   DEFAULT_STICKY_MAX_AGE_SECONDS,
 } from './inbound/defaults.js';

@@ -27,7 +27,13 @@ describe('trust: signed (HDR-13 end to end)', () => {
           `${token.slice(0, -1)}A` === token ? `${token.slice(0, -1)}B` : `${token.slice(0, -1)}A`,
       }),
     ).toMatchObject({ version: 'stable', reason: 'bad_signature' });
-    expect((await decisionFor(`${s.url}/?gray=${token}`)).version).toBe('beta');
+    // MISC-04: a token in a URL is not read unless markers.query asks for it.
+    expect(await decisionFor(`${s.url}/?gray=${token}`)).toMatchObject({
+      version: 'stable',
+      reason: 'default',
+    });
+    const q = await decisionServer({ trust: 'signed', keys, markers: { query: 'gray' } });
+    expect((await decisionFor(`${q.url}/?gray=${token}`)).version).toBe('beta');
     expect((await decisionFor(s.url, { cookie: `gray=${token}` })).version).toBe('beta');
   });
 

@@ -8,6 +8,7 @@ import { runInLane } from './context/run.js';
 import type { GrayLane } from './context/storage.js';
 import { createGraylane, type WebGraylane, type WebGraylaneOptions } from './inbound/engine.js';
 import type { WebGraylaneStats } from './metrics/decisions.js';
+import { write, type ResponseWrites } from './response/apply.js';
 
 /** Context variables the middleware sets: `new Hono<{ Variables: GrayVariables }>()`. */
 export interface GrayVariables {
@@ -20,7 +21,8 @@ export interface GrayVariables {
 export interface HonoContextLike {
   readonly req: { raw: Request };
   set(key: string, value: unknown): void;
-  header(name: string, value: string, options?: { append?: boolean }): void;
+  /** The response after the chain ran; assigning copies it into a mutable one (hono's setter). */
+  res: Response;
   /** Throws in hono when the runtime has no execution context (Node, Bun, Deno). */
   readonly executionCtx?: { waitUntil(promise: Promise<unknown>): void };
 }
@@ -70,11 +72,34 @@ export function graylaneHono(options: WebGraylaneOptions): GraylaneHonoMiddlewar
         // A read-only request stays as it is; the decision already ignored its carriers.
       }
     }
-    for (const cookie of outcome.setCookies) c.header('set-cookie', cookie, { append: true });
-    if (outcome.debugHeader !== undefined) c.header('X-Gray-Decision', outcome.debugHeader);
     await runInLane(outcome.lane, () => next());
+    writeBack(c, outcome);
   };
   return Object.assign(middleware, { gray, stats: () => gray.stats() });
+}
+
+/**
+ * Writes the sticky cookies and the debug header onto the response the chain produced — after
+ * it, because a handler may return any `Response` itself (a proxied `fetch`, `Response.redirect`,
+ * a stream), which hono sends without what `c.header()` prepared (STK-02). Immutable headers:
+ * hono's `c.res` setter re-creates the response with mutable ones, then they are written.
+ */
+function writeBack(c: HonoContextLike, writes: ResponseWrites): void {
+  if (writes.setCookies.length === 0 && writes.debugHeader === undefined) return;
+  try {
+    write(c.res.headers, writes);
+    return;
+  } catch {
+    // Immutable headers (a fetched response, Response.redirect): let hono copy it first.
+  }
+  try {
+    // hono's setter copies an immutable response into a mutable one (a self-assignment on purpose).
+    const current = c.res;
+    c.res = current;
+    write(c.res.headers, writes);
+  } catch {
+    // A response that cannot take headers is sent as it is (I1).
+  }
 }
 
 function executionWaitUntil(c: HonoContextLike): ((p: Promise<unknown>) => void) | undefined {

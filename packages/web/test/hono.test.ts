@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { provideAsyncLocalStorage, withGray } from '@graylane/web';
 import { graylaneHono, type GrayVariables } from '@graylane/web/hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,4 +58,74 @@ describe('@graylane/web/hono with real hono', () => {
       query: null,
     });
   });
+
+  // A hono handler may answer with c.text/c.json, or return any Response itself: a proxied
+  // fetch (immutable headers), Response.redirect, a stream, hono's error page. Each answer must
+  // carry the sticky cookies and the debug header exactly once (STK-02; a lost gray_uid
+  // re-splits the visitor on every request).
+  it.each([
+    ['c.text', (c: Ctx) => c.text('ok')],
+    ['c.json', (c: Ctx) => c.json({ ok: true })],
+    ['c.redirect', (c: Ctx) => c.redirect('/elsewhere', 302)],
+    ['a new Response', () => new Response('raw', { headers: { 'set-cookie': 'app=1; Path=/' } })],
+    ['Response.redirect (immutable headers)', () => Response.redirect('http://app.test/x', 307)],
+    ['a proxied fetch (immutable headers)', () => fetch(`${downstream.origin}/x`)],
+    [
+      'a streamed Response',
+      () =>
+        new Response(
+          new ReadableStream({
+            start(ctl) {
+              ctl.enqueue(new TextEncoder().encode('chunk'));
+              ctl.close();
+            },
+          }),
+        ),
+    ],
+    [
+      'a thrown error (hono onError)',
+      () => {
+        throw new Error('boom');
+      },
+    ],
+  ] as const)(
+    'STK-02 a handler answering with %s keeps the sticky cookies',
+    async (label, handler) => {
+      const app = new Hono<{ Variables: GrayVariables }>();
+      app.use(graylaneHono({ config: splitConfig, sticky: true, debugHeader: true }));
+      app.get('/', handler as (c: Ctx) => Response | Promise<Response>);
+      const res = await app.request('/');
+      const cookies = res.headers.getSetCookie();
+      expect(
+        cookies.filter((c) => c.startsWith('gray_uid=')),
+        label,
+      ).toHaveLength(1);
+      expect(
+        cookies.filter((c) => c.startsWith('gray=')),
+        label,
+      ).toHaveLength(1);
+      expect(res.headers.get('x-gray-decision'), label).toMatch(
+        /^version=(stable|beta); reason=weight/,
+      );
+      if (label === 'a new Response') expect(cookies).toContain('app=1; Path=/');
+      await res.body?.cancel();
+    },
+  );
 });
+
+type Ctx = Context<{ Variables: GrayVariables }>;
+
+const splitConfig = {
+  versions: ['stable', 'beta'],
+  default: 'stable',
+  rules: [
+    {
+      id: 'ramp',
+      split: [
+        { version: 'beta', weight: 50 },
+        { version: 'stable', weight: 50 },
+      ],
+      bucketBy: 'cookie:gray_uid',
+    },
+  ],
+};

@@ -1,4 +1,5 @@
 import type { RequestLookup } from '../rules/types.js';
+import type { CarrierEdits } from './normalize.js';
 
 /**
  * The request as the inbound engine reads it, independent of platform and framework. A
@@ -19,8 +20,12 @@ export interface InboundCarrier {
   readonly secure: boolean;
   /** The peer address, for `trustedProxies` in edge mode. */
   readonly remoteAddress: string | undefined;
-  /** Edge mode: remove the client's marker header so proxies do not forward it. */
-  strip?(name: string): void;
+  /**
+   * Applies the engine's edits so that what the app and any proxy see from now on carries
+   * exactly the decided version (GW-01/02). Optional: a platform whose request is immutable
+   * (a Fetch `Request`) reads `outcome.edits` and builds the request it forwards instead.
+   */
+  edit?(edits: CarrierEdits): void;
 }
 
 /** The structural part of a Fetch `Request` the engine reads. */

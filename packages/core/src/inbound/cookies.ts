@@ -22,14 +22,23 @@ export function formatSetCookie(
   tls: boolean,
   maxAgeSeconds: number = sticky.maxAgeSeconds,
 ): string {
-  const secure =
-    sticky.secure === true ||
-    (sticky.secure === 'auto' && tls) ||
-    SECURE_PREFIXES.some((p) => name.startsWith(p));
+  const secure = isSecure(sticky, tls) || SECURE_PREFIXES.some((p) => name.startsWith(p));
   let out = `${name}=${value}; Path=/; Max-Age=${maxAgeSeconds}; SameSite=Lax`;
   if (sticky.httpOnly) out += '; HttpOnly';
   if (secure) out += '; Secure';
   return out;
+}
+
+/**
+ * True when sticky cookies carry `Secure` for this request: always, or on TLS with `auto`.
+ *
+ * @example
+ * ```ts
+ * isSecure(resolved.sticky, request.url.startsWith('https:'));
+ * ```
+ */
+export function isSecure(sticky: ResolvedSticky, tls: boolean): boolean {
+  return sticky.secure === true || (sticky.secure === 'auto' && tls);
 }
 
 /** Cookie values we write: versions, signed tokens, UUIDs — never request-derived text (CK-07). */

@@ -7,6 +7,12 @@
 export const DEFAULT_HEADER = 'x-gray-id';
 /** Default marker cookie, query parameter and baggage key. */
 export const DEFAULT_MARKER_KEY = 'gray';
+/**
+ * The cookie the browser SDK writes on https (`__Host-` prefix: host-only, `Secure`, `Path=/`,
+ * so a sibling subdomain cannot plant it). With the default cookie name, servers read it first,
+ * then `gray` (issue 15), and write it when the cookie carries `Secure`.
+ */
+export const DEFAULT_SECURE_COOKIE = '__Host-gray';
 /** Opt-in debug response header (issue 3). */
 export const DEBUG_HEADER = 'X-Gray-Decision';
 /** Default sticky cookie lifetime: 30 days, the RELIABILITY cap. */

@@ -195,6 +195,7 @@ describe('HDR-13 async HMAC platforms decide exactly like sync ones', () => {
   const base: InboundOptions<{ user?: string }> = {
     config: split,
     trust: 'signed',
+    markers: { query: 'gray' },
     keys: { k1: KEY, k0: 'an-older-key-of-at-least-32-bytes' },
     sticky: true,
     now: () => NOW,

@@ -7,13 +7,14 @@ import type { HmacSha256 } from '../signed/verify.js';
 import { isVersionLabel } from '../version.js';
 import type { InboundCarrier } from './carrier.js';
 import { debugHeaderValue } from './debug.js';
-import { extract, type MacCheck } from './extract.js';
+import { extract, type Extraction, type MacCheck } from './extract.js';
+import { carrierEdits, type CarrierEdits } from './normalize.js';
 import { grayRequest, subjectCookieNames, type MintedSubjects } from './request.js';
 import { resolveInboundOptions, type ResolvePlatform, type ResolvedInbound } from './resolve.js';
 import { stickyCookies, type PendingSignedCookie } from './sticky.js';
 import { carrierNeeds } from './needs.js';
 import { CarrierView } from './view.js';
-import type { InboundOptions } from './types.js';
+import type { InboundOptions, TrustMode } from './types.js';
 
 /** Where the engine reports what it decided (metrics). Calls are made once per request. */
 export interface InboundCounters {
@@ -44,6 +45,17 @@ export interface InboundOutcome {
   readonly pendingCookies: readonly PendingSignedCookie[];
   /** The `X-Gray-Decision` value when `debugHeader` is on. */
   readonly debugHeader: string | undefined;
+  /**
+   * How the request was (or, without `carrier.edit`, must be) changed so the app and proxies see
+   * only the decided version (GW-01/02); undefined when nothing needed changing.
+   */
+  readonly edits: CarrierEdits | undefined;
+  /**
+   * The trust this decision was made under: `edge` for an untrusted peer in edge mode, `open` for
+   * a trusted one, else the mode. A platform that may decide twice on one request (two layers)
+   * reuses a decision only when it was made under at least its own trust (GW-03).
+   */
+  readonly trust: TrustMode;
 }
 
 /** One MAC an async platform must check before {@link InboundEngine.complete}. */
@@ -104,7 +116,7 @@ export function createInboundEngine<R>(
 ): InboundEngine<R> {
   const opts = resolveInboundOptions(options, platform);
   const hmac = platform.hmacSha256;
-  const cookieNames = opts.cookie === false ? [] : [opts.cookie];
+  const cookieNames = opts.cookieNames;
   const counters = platform.counters;
   const prepared = new WeakMap<
     PreparedInbound,
@@ -118,7 +130,7 @@ export function createInboundEngine<R>(
     } catch {
       now = Date.now();
     }
-    const honourClient = opts.trust !== 'edge' || isTrustedPeer(opts.trustedProxies, carrier);
+    const honourClient = opts.trust !== 'edge' || safePeer(opts.isTrustedProxy, carrier);
     const subject = opts.trust === 'signed' ? call(opts.subject, req) : undefined;
     const config = opts.store.get().config;
     const view = new CarrierView(carrier, carrierNeeds(config), cookieNames);
@@ -131,12 +143,11 @@ export function createInboundEngine<R>(
     let decision: Decision;
     let setCookies: readonly string[] = [];
     let pendingCookies: readonly PendingSignedCookie[] = [];
+    let found: Extraction = NOTHING_FOUND;
     try {
       const trust = { honourClient: state.honourClient, subject, now, checkMac };
-      const found = extract(view, opts as ResolvedInbound<never>, config, trust);
+      found = extract(view, opts as ResolvedInbound<never>, config, trust);
       for (const r of found.rejections) safe(() => counters?.invalidMarker(r.source, r.reason));
-      // Edge mode: strip the client's header so proxies behind us never forward it (HDR-14).
-      if (!state.honourClient && carrier.strip) safe(() => carrier.strip?.(opts.header));
       const minted: MintedSubjects = new Map();
       decision =
         found.version !== undefined && found.source !== undefined
@@ -167,6 +178,20 @@ export function createInboundEngine<R>(
       decision = { version: config.default, reason: 'default', source: 'default' };
     }
     const d = decision;
+    let edits: CarrierEdits | undefined;
+    try {
+      edits = carrierEdits(
+        view,
+        opts as ResolvedInbound<never>,
+        found,
+        d,
+        state.honourClient,
+        cookieNames,
+      );
+      if (edits && carrier.edit) carrier.edit(edits);
+    } catch {
+      // A carrier that cannot be edited keeps what it has; the decision stands (I1).
+    }
     safe(() => counters?.decision(d.version, d.reason, d.source));
     if (opts.onDecision) safe(() => opts.onDecision?.(d, req));
     return {
@@ -174,6 +199,8 @@ export function createInboundEngine<R>(
       setCookies,
       pendingCookies,
       debugHeader: opts.debugHeader ? debugHeaderValue(d) : undefined,
+      edits,
+      trust: effectiveTrust(opts.trust, state.honourClient),
     };
   };
 
@@ -236,12 +263,32 @@ function defaultOutcome(opts: ResolvedInbound<never>): InboundOutcome {
     setCookies: [],
     pendingCookies: [],
     debugHeader: undefined,
+    edits: undefined,
+    trust: opts.trust,
   };
 }
 
-function isTrustedPeer(trusted: ReadonlySet<string>, carrier: InboundCarrier): boolean {
-  const addr = carrier.remoteAddress;
-  return addr !== undefined && trusted.has(addr);
+const NOTHING_FOUND: Extraction = {
+  version: undefined,
+  source: undefined,
+  token: undefined,
+  rejected: undefined,
+  rejections: [],
+};
+
+function safePeer(
+  isTrusted: (addr: string | undefined) => boolean,
+  carrier: InboundCarrier,
+): boolean {
+  try {
+    return isTrusted(carrier.remoteAddress);
+  } catch {
+    return false;
+  }
+}
+
+function effectiveTrust(mode: TrustMode, honourClient: boolean): TrustMode {
+  return mode === 'edge' && honourClient ? 'open' : mode;
 }
 
 function stickySubjects(

@@ -17,6 +17,8 @@ export interface Extraction {
   readonly source: MarkerSource | undefined;
   /** Signed mode: the accepted token's expiry (epoch ms) and key id. */
   readonly token: { readonly expiresAt: number; readonly kid: string } | undefined;
+  /** Which marker cookie name was read, when the cookie carrier was (`__Host-gray` or `gray`). */
+  readonly cookieName?: string | undefined;
   /** The first ignored marker (reported as the decision reason if the default is served). */
   readonly rejected: RejectedMarker | undefined;
   /** Every ignored marker, in precedence order (each one counted). */
@@ -73,6 +75,7 @@ export function extract(
         version: outcome.version,
         source,
         token: outcome.token,
+        cookieName: source === 'cookie' ? firstCookie(view, opts.cookieNames).name : undefined,
         rejected: rejections[0],
         rejections,
       };
@@ -97,16 +100,14 @@ function readSource(
   let raw: string | readonly string[] | undefined;
   switch (source) {
     case 'header':
-      raw = view.carrier.header(opts.header);
+      raw = view.header(opts.header);
       if (raw === undefined) return undefined;
       if (!trust.honourClient) return isBlank(raw) ? undefined : { ok: false, reason: 'untrusted' };
       return opts.trust === 'signed'
         ? signed(rawHeader(raw), config, opts, trust)
         : plain(raw, config);
     case 'cookie':
-      return opts.cookie === false
-        ? undefined
-        : keyed(view.cookie(opts.cookie), config, opts, trust);
+      return keyed(firstCookie(view, opts.cookieNames).read, config, opts, trust);
     case 'query':
       return opts.query === false ? undefined : keyed(view.query(opts.query), config, opts, trust);
     case 'baggage':
@@ -174,6 +175,24 @@ function signed(
     ? { ok: true, version: result.version, token: { expiresAt: result.expiresAt, kid: t.kid } }
     : result;
 }
+
+/**
+ * The first marker cookie present, in the configured order (`__Host-gray` before `gray`): a
+ * sibling subdomain can plant `gray` but never `__Host-gray`, so when both are present the
+ * prefixed one decides and the other is not read (issue 15, CK-02).
+ */
+function firstCookie(
+  view: CarrierView,
+  names: readonly string[],
+): { read: KeyRead; name: string | undefined } {
+  for (const name of names) {
+    const read = view.cookie(name);
+    if (read.kind !== 'absent') return { read, name };
+  }
+  return { read: ABSENT, name: undefined };
+}
+
+const ABSENT: KeyRead = { kind: 'absent' };
 
 /** One header value, or undefined when the platform delivered several (ambiguous). */
 function rawHeader(raw: string | readonly string[]): string | undefined {

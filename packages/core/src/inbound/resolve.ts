@@ -7,7 +7,13 @@ import type { Decision } from '../rules/types.js';
 import { compileSigningKeys } from '../signed/keys.js';
 import { createConfigStore, isConfigStore } from '../store/store.js';
 import type { ConfigStore } from '../store/types.js';
-import { DEFAULT_HEADER, DEFAULT_MARKER_KEY, DEFAULT_STICKY_MAX_AGE_SECONDS } from './defaults.js';
+import { compileTrustedProxies, type PeerMatcher } from './peers.js';
+import {
+  DEFAULT_HEADER,
+  DEFAULT_MARKER_KEY,
+  DEFAULT_SECURE_COOKIE,
+  DEFAULT_STICKY_MAX_AGE_SECONDS,
+} from './defaults.js';
 import type { GrayAttributes, InboundOptions, StickyOptions, TrustMode } from './types.js';
 
 /** Sticky settings with every default applied. */
@@ -28,14 +34,23 @@ export interface ResolvedInbound<R> {
   readonly signingKid: string | undefined;
   /** Lower-cased marker header name. */
   readonly header: string;
+  /** The cookie name written on plain http (and the only one read when set explicitly). */
   readonly cookie: string | false;
+  /**
+   * Cookie names read for the marker, in order; the first present one is used and the others
+   * are ignored. Default `['__Host-gray', 'gray']`; `[name]` when `markers.cookie` is set.
+   */
+  readonly cookieNames: readonly string[];
+  /** The cookie name written when the cookie carries `Secure` (`__Host-gray` by default). */
+  readonly secureCookie: string | false;
   readonly query: string | false;
   readonly baggage: string | false;
   readonly precedence: readonly MarkerSource[];
   readonly allow: Allowlist | undefined;
   readonly sticky: ResolvedSticky | undefined;
   readonly debugHeader: boolean;
-  readonly trustedProxies: ReadonlySet<string>;
+  /** Edge mode: true for peers in `trustedProxies` (addresses or CIDRs, IPv4-mapped aware). */
+  readonly isTrustedProxy: PeerMatcher;
   readonly attributes: ((req: R) => GrayAttributes | undefined) | undefined;
   readonly subject: ((req: R) => string | undefined) | undefined;
   readonly onDecision: ((decision: Decision, req: R) => void) | undefined;
@@ -88,15 +103,17 @@ export function resolveInboundOptions<R>(
     keys,
     signingKid,
     header: headerName(markers.header ?? DEFAULT_HEADER, platform.isHeaderName),
-    cookie: carrierName(markers.cookie, DEFAULT_MARKER_KEY, 'cookie'),
-    query: carrierName(markers.query, trust === 'edge' ? false : DEFAULT_MARKER_KEY, 'query'),
+    ...cookieNames(markers.cookie),
+    // MISC-04: a marker in a URL leaks into logs, history and Referer; only `open` reads it by
+    // default. Signed mode reads a token there only when `markers.query` names the parameter.
+    query: carrierName(markers.query, trust === 'open' ? DEFAULT_MARKER_KEY : false, 'query'),
     baggage: carrierName(markers.baggage, DEFAULT_MARKER_KEY, 'baggage'),
     precedence: precedence(options.precedence),
     allow:
       options.allowHosts === undefined ? undefined : createAllowlist({ allow: options.allowHosts }),
     sticky: sticky(options.sticky),
     debugHeader: options.debugHeader === true,
-    trustedProxies: new Set(options.trustedProxies ?? []),
+    isTrustedProxy: compileTrustedProxies(options.trustedProxies),
     attributes: options.attributes,
     subject: options.subject,
     onDecision: options.onDecision,
@@ -131,6 +148,20 @@ function carrierName(
   if (name !== false && (typeof name !== 'string' || !CARRIER_NAME.test(name)))
     throw bad(`markers.${what} must match ${String(CARRIER_NAME)}`);
   return name;
+}
+
+function cookieNames(
+  value: string | false | undefined,
+): Pick<ResolvedInbound<never>, 'cookie' | 'cookieNames' | 'secureCookie'> {
+  const name = carrierName(value, DEFAULT_MARKER_KEY, 'cookie');
+  if (name === false) return { cookie: false, cookieNames: [], secureCookie: false };
+  if (value === undefined)
+    return {
+      cookie: name,
+      cookieNames: [DEFAULT_SECURE_COOKIE, name],
+      secureCookie: DEFAULT_SECURE_COOKIE,
+    };
+  return { cookie: name, cookieNames: [name], secureCookie: name };
 }
 
 function precedence(value: readonly MarkerSource[] | undefined): readonly MarkerSource[] {

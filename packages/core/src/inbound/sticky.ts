@@ -1,7 +1,7 @@
 import type { Decision } from '../rules/types.js';
 import { formatSignedToken, isSignableSubject, signedPayload } from '../signed/token.js';
 import type { HmacSha256 } from '../signed/verify.js';
-import { formatSetCookie, isSafeCookieValue } from './cookies.js';
+import { formatSetCookie, isSafeCookieValue, isSecure } from './cookies.js';
 import type { Extraction } from './extract.js';
 import type { MintedSubjects } from './request.js';
 import type { ResolvedInbound } from './resolve.js';
@@ -50,8 +50,9 @@ export function stickyCookies(
   const { decision, found } = input;
   const cookieRejected = found.rejections.some((r) => r.source === 'cookie');
   const persist = decision.reason === 'weight' || (cookieRejected && found.source !== 'cookie');
-  const name = opts.cookie;
-  if (!sticky.cookie || name === false || opts.trust === 'edge' || !persist) return out;
+  if (!sticky.cookie || opts.cookie === false || opts.trust === 'edge' || !persist) return out;
+  // The name the browser SDK would use: `__Host-gray` when the cookie carries `Secure`.
+  const name = isSecure(sticky, input.tls) ? opts.secureCookie || opts.cookie : opts.cookie;
   if (opts.trust !== 'signed') {
     if (isSafeCookieValue(decision.version))
       out.setCookies.push(formatSetCookie(name, decision.version, sticky, input.tls));

@@ -17,7 +17,10 @@ export interface MarkerNames {
   readonly header?: string;
   /** Cookie name. Default `gray`. */
   readonly cookie?: string | false;
-  /** Query parameter. Default `gray` in `open` mode, signed tokens only in `signed`, off in `edge`. */
+  /**
+   * Query parameter. Default `gray` in `open` mode; off in `signed` and `edge` (a token in a URL
+   * ends up in logs, history and `Referer`: set it explicitly to accept signed tokens there).
+   */
   readonly query?: string | false;
   /** W3C baggage key, read inbound and written outbound. Default `gray`. */
   readonly baggage?: string | false;
@@ -55,7 +58,10 @@ export interface InboundOptions<R> {
   readonly signingKid?: string;
   /** `signed` mode: the subject a token must be bound to (e.g. the user id). */
   readonly subject?: (req: R) => string | undefined;
-  /** `edge` mode: peers (exact remote addresses) whose markers are honoured as in `open`. */
+  /**
+   * `edge` mode: peers whose markers are honoured as in `open` — IPv4/IPv6 addresses or CIDR
+   * networks (`10.0.0.0/8`); IPv4 entries also match `::ffff:` peers on dual-stack listeners.
+   */
   readonly trustedProxies?: readonly string[];
   readonly markers?: MarkerNames;
   /** Default `['header', 'cookie', 'query', 'baggage']`. */

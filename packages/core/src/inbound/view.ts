@@ -27,6 +27,7 @@ export class CarrierView {
   private markerCookies: KeyRead[] | undefined;
   private queryPairs: QueryPairs | 'too_long' | undefined;
   private readonly single = new Map<string, KeyRead>();
+  private readonly headerValues = new Map<string, string | readonly string[] | undefined>();
 
   constructor(
     readonly carrier: InboundCarrier,
@@ -45,15 +46,27 @@ export class CarrierView {
     this.search = q === -1 || typeof url !== 'string' ? undefined : url.slice(q + 1);
   }
 
+  /** A header, read from the carrier once per request. */
+  header(name: string): string | readonly string[] | undefined {
+    if (this.headerValues.has(name)) return this.headerValues.get(name);
+    let value: string | readonly string[] | undefined;
+    try {
+      value = this.carrier.header(name);
+    } catch {
+      value = undefined; // I1: a carrier that throws has no such header.
+    }
+    this.headerValues.set(name, value);
+    return value;
+  }
+
   cookie(name: string): KeyRead {
     if (this.needs.cookies) {
-      this.cookiePairs ??= parseCookiePairs(this.carrier.header('cookie'));
+      this.cookiePairs ??= parseCookiePairs(this.header('cookie'));
       return cookieRead(this.cookiePairs, name);
     }
     const k = this.cookieNames.indexOf(name);
-    if (k === -1)
-      return this.once(`c:${name}`, () => readCookie(this.carrier.header('cookie'), name));
-    this.markerCookies ??= readCookies(this.carrier.header('cookie'), this.cookieNames);
+    if (k === -1) return this.once(`c:${name}`, () => readCookie(this.header('cookie'), name));
+    this.markerCookies ??= readCookies(this.header('cookie'), this.cookieNames);
     return this.markerCookies[k] as KeyRead;
   }
 
@@ -67,7 +80,7 @@ export class CarrierView {
 
   /** Only the marker key is ever read from baggage (rules have no baggage conditions). */
   baggage(key: string): KeyRead {
-    return this.once(`b:${key}`, () => readBaggageMember(this.carrier.header('baggage'), key));
+    return this.once(`b:${key}`, () => readBaggageMember(this.header('baggage'), key));
   }
 
   private once(key: string, read: () => KeyRead): KeyRead {

@@ -163,18 +163,57 @@ export function removeBaggageMember(
   existing: string | readonly string[] | undefined,
   key: string,
 ): string | undefined {
+  return stripBaggageMember(existing, key).rest;
+}
+
+/**
+ * Removes every member named `key` for a hop that normalises what it forwards (GW-02), bounded
+ * like {@link readBaggageMember}: the entries within its caps (180 entries, 8192 bytes) are
+ * rebuilt without `key`; what lies past the caps is kept verbatim unless it could hold `key`
+ * (contains it or an escape), in which case it is dropped — W3C lets a hop drop members past the
+ * limits, and a marker graylane never read must not travel on either. `removed` counts members
+ * removed and tails dropped.
+ *
+ * @example
+ * ```ts
+ * stripBaggageMember('gray=beta,a=1,gray=x', 'gray'); // { rest: 'a=1', removed: 2 }
+ * ```
+ */
+export function stripBaggageMember(
+  existing: string | readonly string[] | undefined,
+  key: string,
+): { readonly rest: string | undefined; readonly removed: number } {
   const text =
     existing === undefined ? '' : typeof existing === 'string' ? existing : existing.join(',');
   const kept: string[] = [];
+  let removed = 0;
+  let count = 0;
+  let total = 0;
   let start = 0;
-  while (start <= text.length) {
+  while (start < text.length) {
     let end = text.indexOf(',', start);
     if (end === -1) end = text.length;
+    const length = end - start;
+    const size = (count === 0 ? 0 : 1) + length;
+    if (
+      count >= BAGGAGE_MAX_MEMBERS ||
+      (length <= BAGGAGE_MAX_MEMBER_LENGTH && total + size > BAGGAGE_MAX_TOTAL_LENGTH)
+    ) {
+      const tail = text.slice(start).trim();
+      if (tail.includes(key) || tail.includes('%')) removed++;
+      else if (tail !== '') kept.push(tail);
+      break;
+    }
+    count++;
+    if (length <= BAGGAGE_MAX_MEMBER_LENGTH) total += size;
     const entry = trimOws(text.substring(start, end));
-    if (entry.length > 0 && !memberKeyIs(entry, key)) kept.push(entry);
+    if (entry.length > 0) {
+      if (memberKeyIs(entry, key)) removed++;
+      else kept.push(entry);
+    }
     start = end + 1;
   }
-  return kept.length > 0 ? kept.join(',') : undefined;
+  return { rest: kept.length > 0 ? kept.join(',') : undefined, removed };
 }
 
 /** True when the member `entry` has the key `key` (compared in place unless the key is escaped). */

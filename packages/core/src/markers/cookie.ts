@@ -39,6 +39,7 @@ export function readCookies(
   const found: (string | undefined)[] = names.map(() => undefined);
   const ambiguous: boolean[] = names.map(() => false);
   scanCookies(text, (nameStart, nameEnd, valueStart, valueEnd) => {
+    if (nameEnd === -1) return true;
     for (let k = 0; k < names.length; k++) {
       if (ambiguous[k] || !sameName(text, nameStart, nameEnd, names[k] as string)) continue;
       const value = cookieValue(text.slice(valueStart, valueEnd));
@@ -69,6 +70,7 @@ export function parseCookiePairs(
   if (text === undefined) return pairs;
   if (text.length > MAX_COOKIE_HEADER_BYTES) return 'too_long';
   scanCookies(text, (nameStart, nameEnd, valueStart, valueEnd) => {
+    if (nameEnd === -1) return true;
     const name = trimOws(text.slice(nameStart, nameEnd));
     const value = text.slice(valueStart, valueEnd);
     const list = pairs.get(name);
@@ -96,7 +98,9 @@ export function cookieRead(pairs: CookiePairs | 'too_long', name: string): KeyRe
 
 /**
  * Returns the `Cookie` header without the pairs named in `names` (graylane's own marker
- * cookies), or undefined when nothing is left. Other pairs are kept byte for byte.
+ * cookies), or undefined when nothing is left. Bounded like the readers: the first 180 pairs are
+ * rebuilt; what follows is kept verbatim unless it could hold one of `names`, in which case it
+ * is dropped (a marker graylane never read must not travel on either).
  *
  * @example
  * ```ts
@@ -110,11 +114,16 @@ export function removeCookies(
   const text = cookieText(header);
   if (text === undefined) return undefined;
   const kept: string[] = [];
-  scanCookies(text, (nameStart, nameEnd, _valueStart, valueEnd, pairStart) => {
-    const name = trimOws(text.slice(nameStart, nameEnd));
-    if (!names.includes(name)) kept.push(trimOws(text.slice(pairStart, valueEnd)));
+  const stop = scanCookies(text, (nameStart, nameEnd, _valueStart, valueEnd, pairStart) => {
+    const pair = trimOws(text.slice(pairStart, valueEnd));
+    const named = nameEnd !== -1 && names.includes(trimOws(text.slice(nameStart, nameEnd)));
+    if (!named && pair !== '') kept.push(pair);
     return true;
   });
+  if (stop < text.length) {
+    const tail = trimOws(text.slice(stop));
+    if (tail !== '' && !names.some((n) => tail.includes(n))) kept.push(tail);
+  }
   return kept.length > 0 ? kept.join('; ') : undefined;
 }
 
@@ -124,8 +133,9 @@ function cookieText(header: string | readonly string[] | undefined): string | un
 }
 
 /**
- * Visits each `name=value` pair between `;` separators once. Every pair, with `=` or not, counts
- * toward {@link MAX_COOKIE_PAIRS} and the scan stops there (AMP-01). `visit` returns false to stop.
+ * Visits each pair between `;` separators once (`nameEnd` is -1 for a pair without `=`). Every
+ * pair counts toward {@link MAX_COOKIE_PAIRS} and the scan stops there (AMP-01). `visit` returns
+ * false to stop. Returns where the scan stopped (the text's length when it read everything).
  */
 function scanCookies(
   text: string,
@@ -136,22 +146,25 @@ function scanCookies(
     valueEnd: number,
     pairStart: number,
   ) => boolean,
-): void {
+): number {
   let from = 0;
   let pairs = 0;
   // The next `=` at or after `from`, remembered across pairs: pairs without `=` never make the
   // search run again over the same text (a header of `a;a;a;…` stays linear).
   let eq = -1;
-  while (from < text.length && pairs++ < MAX_COOKIE_PAIRS) {
+  while (from < text.length) {
+    if (pairs++ >= MAX_COOKIE_PAIRS) return from;
     let end = text.indexOf(';', from);
     if (end === -1) end = text.length;
     if (eq !== Infinity && eq < from) {
       eq = text.indexOf('=', from);
       if (eq === -1) eq = Infinity;
     }
-    if (eq < end && !visit(from, eq, eq + 1, end, from)) return;
+    const ok = eq < end ? visit(from, eq, eq + 1, end, from) : visit(from, -1, end, end, from);
+    if (!ok) return end;
     from = end + 1;
   }
+  return text.length;
 }
 
 /** True when `text[start, end)`, OWS-trimmed, equals `name` (no allocation). */

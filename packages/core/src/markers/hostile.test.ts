@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertyBudget, propertyTimeout } from '../../../../tools/fc-budget.js';
-import { readBaggageMember, removeBaggageMember } from './baggage.js';
+import { readBaggageMember, removeBaggageMember, stripBaggageMember } from './baggage.js';
 import { parseCookiePairs, readCookie, removeCookies } from './cookie.js';
 import { safeDecode } from './decode.js';
 import { parseQueryPairs, readQueryParam, removeQueryParam } from './query.js';
@@ -197,9 +197,34 @@ describe('AMP-01 hostile carriers: no exceptions, every entry counted, bounded',
     ['gray=beta', undefined],
     [' gray = x ;__Host-gray=y;c=3', 'c=3'],
     ['grayish=1; gray_uid=2', 'grayish=1; gray_uid=2'],
-    ['a; gray=beta', undefined],
+    ['a; gray=beta', 'a'],
   ])('GW-02 removeCookies(%j) drops only the marker pairs', (input, out) => {
     expect(removeCookies(input, ['gray', '__Host-gray'])).toBe(out);
+  });
+
+  it('GW-02 past the caps, a tail that could hide a marker is dropped; any other tail is kept', () => {
+    const pairs = Array.from({ length: 200 }, (_, i) => `c${i}=1`);
+    const cookie = pairs.join('; ');
+    expect(removeCookies(`gray=x; ${cookie}`, ['gray'])).toBe(cookie);
+    expect(removeCookies(`${cookie}; gray=beta`, ['gray'])).toBe(pairs.slice(0, 180).join('; '));
+    const params = Array.from({ length: 300 }, (_, i) => `p${i}=1`);
+    const q = params.join('&');
+    expect(removeQueryParam(`/a?gray=x&${q}`, 'gray')).toBe(`/a?${q}`);
+    expect(removeQueryParam(`/a?${q}&gray=beta`, 'gray')).toBe(
+      `/a?${params.slice(0, 256).join('&')}`,
+    );
+    expect(removeQueryParam(`/a?${q}&%67ray=beta`, 'gray')).toBe(
+      `/a?${params.slice(0, 256).join('&')}`,
+    );
+    const members = Array.from({ length: 200 }, (_, i) => `k${i}=v`);
+    const bag = members.join(',');
+    expect(stripBaggageMember(`gray=x,${bag}`, 'gray')).toEqual({ rest: bag, removed: 1 });
+    expect(stripBaggageMember(`${bag},gray=beta`, 'gray')).toEqual({
+      rest: members.slice(0, 180).join(','),
+      removed: 1,
+    });
+    const junk = '%ZZ=%ZZ,'.repeat(64 * 1024);
+    expect(stripBaggageMember(`${junk}gray=beta`, 'gray').removed).toBe(1);
   });
 
   it.each([

@@ -64,6 +64,8 @@ export function queryRead(pairs: QueryPairs | 'too_long', name: string): KeyRead
 /**
  * Returns `url` (a request target `/path?query` or a bare query) without the parameter `name`;
  * the path and the other parameters are kept byte for byte. Unchanged when `name` is absent.
+ * Bounded like the readers: past 256 parameters the rest is kept verbatim unless it could hold
+ * `name`, in which case it is dropped (a marker graylane never read must not travel on either).
  *
  * @example
  * ```ts
@@ -78,10 +80,15 @@ export function removeQueryParam(url: string, name: string): string {
   const text = url.slice(q + 1, end);
   const kept: string[] = [];
   let removed = false;
-  scanQuery(text, (keyStart, keyEnd, _valueStart, valueEnd, plainKey) => {
+  const stop = scanQuery(text, (keyStart, keyEnd, _valueStart, valueEnd, plainKey) => {
     if (keyIs(text, keyStart, keyEnd, name, plainKey)) removed = true;
     else kept.push(text.slice(keyStart, valueEnd));
   });
+  if (stop < text.length) {
+    const tail = text.slice(stop);
+    if (tail.includes(name) || tail.includes('%')) removed = true;
+    else kept.push(tail);
+  }
   if (!removed) return url;
   const rest = kept.length > 0 ? `?${kept.join('&')}` : '';
   return `${url.slice(0, q)}${rest}${url.slice(end)}`;
@@ -99,7 +106,7 @@ function queryText(search: string | undefined): string | undefined {
  * Visits each non-empty `key[=value]` part once, in order. Every part, empty or not, counts
  * toward {@link MAX_QUERY_PARAMS} and the scan stops there (AMP-01). Linear: each separator
  * search resumes where it last stopped, so no text is searched twice. `plainKey` is true when
- * the key has no `%` or `+`.
+ * the key has no `%` or `+`. Returns where the scan stopped (the text's length when it read all).
  */
 function scanQuery(
   text: string,
@@ -110,14 +117,15 @@ function scanQuery(
     valueEnd: number,
     plainKey: boolean,
   ) => void,
-): void {
+): number {
   const n = text.length;
   let from = 0;
   let parts = 0;
   let eq = -1;
   let pct = -1;
   let plus = -1;
-  while (from <= n && parts < MAX_QUERY_PARAMS) {
+  while (from <= n) {
+    if (parts >= MAX_QUERY_PARAMS) return from;
     let end = text.indexOf('&', from);
     if (end === -1) end = n;
     parts++;
@@ -130,6 +138,7 @@ function scanQuery(
     }
     from = end + 1;
   }
+  return n;
 }
 
 /** `indexOf`'s "not found" as a position past the end, so it is never searched for again. */

@@ -4,15 +4,24 @@
  * sets), so its hooks apply to the whole app rather than an encapsulated child context.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CarrierEdits, InboundOptions } from '@graylane/core';
 import { runInRequestContext } from '../inbound/bind.js';
+import { fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
-import { decideOnce } from '../inbound/graylane.js';
 import type { ResponseSink } from '../inbound/node-response.js';
-import type { GraylaneOptions } from '../options.js';
+import { decideOnce } from '../inbound/once.js';
+import type { InboundOutcome } from '../inbound/engine.js';
+import { getOtelBridge } from '../otel/index.js';
 
-/** The part of a fastify request graylane reads. */
+/**
+ * The part of a fastify request graylane reads. Plugins decorate requests (`request.user` from
+ * `@fastify/jwt` or passport, `request.session` …); those decorations are typed loosely here so
+ * `attributes: (request) => ({ userId: request.user?.id })` compiles.
+ */
 export interface FastifyRequestLike {
   readonly raw: IncomingMessage;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- plugin decorations (user, session …)
+  readonly [decoration: string]: any;
 }
 
 /** The part of a fastify reply graylane writes. */
@@ -29,10 +38,13 @@ export interface FastifyInstanceLike {
   addHook(name: 'onRequest' | 'preValidation', hook: Hook): unknown;
 }
 
+/** Plugin options: `attributes`, `subject` and `onDecision` receive the fastify request. */
+export type GraylaneFastifyOptions = InboundOptions<FastifyRequestLike>;
+
 /** The plugin function, with fastify's skip-override and display-name markers. */
 export type GraylaneFastifyPlugin = ((
   instance: FastifyInstanceLike,
-  options: GraylaneOptions,
+  options: GraylaneFastifyOptions,
   done: HookDone,
 ) => void) & {
   readonly [key: symbol]: unknown;
@@ -42,37 +54,49 @@ export type GraylaneFastifyPlugin = ((
  * The fastify plugin. Register it after authentication plugins and before routes. The
  * `onRequest` hook decides and binds the context; `preValidation` re-binds it after the body
  * has been parsed (content parsers run from socket events, outside any request context:
- * fastify#3570, RELIABILITY CTX-05). Construction errors are passed to `done`.
+ * fastify#3570, RELIABILITY CTX-05). Callbacks get the fastify request. Construction errors are
+ * passed to `done`.
  *
  * @example
  * ```ts
  * import Fastify from 'fastify';
  * import { graylaneFastify } from '@graylane/node/fastify';
  * const app = Fastify();
- * await app.register(graylaneFastify, { config });
+ * await app.register(graylaneFastify, { config, attributes: (request) => ({ userId: request.user?.id }) });
  * app.get('/', async () => getGrayVersion());
  * ```
  */
 export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
   function graylanePlugin(
     instance: FastifyInstanceLike,
-    options: GraylaneOptions,
+    options: GraylaneFastifyOptions,
     done: HookDone,
   ): void {
-    let engine: ReturnType<typeof createEngine<IncomingMessage>>;
+    let engine: ReturnType<typeof createEngine<FastifyRequestLike>>;
     try {
-      engine = createEngine<IncomingMessage>(options);
+      engine = createEngine<FastifyRequestLike>(options);
     } catch (err) {
       done(err as Error);
       return;
     }
+    const decide = (request: FastifyRequestLike, reply?: FastifyReplyLike) => {
+      const outcome = decideOnce(engine, {
+        key: request.raw,
+        req: request,
+        carrier: () => fromIncomingMessage(request.raw),
+        sink: reply ? replySink(reply) : undefined,
+        emitters: reply ? [request.raw, reply.raw] : [request.raw],
+      });
+      if (outcome.edits?.query) editParsedQuery(request, outcome.edits);
+      return outcome;
+    };
     instance.addHook('onRequest', function graylaneOnRequest(request, reply, next) {
-      const outcome = decideOnce(engine, request.raw, replySink(reply), reply.raw);
+      const outcome = decide(request, reply);
+      markFastifyOtelContext(request, outcome);
       runInRequestContext(outcome, () => next());
     });
     instance.addHook('preValidation', function graylanePreValidation(request, _reply, next) {
-      const outcome = decideOnce(engine, request.raw, undefined);
-      runInRequestContext(outcome, () => next());
+      runInRequestContext(decide(request), () => next());
     });
     done();
   },
@@ -88,6 +112,60 @@ function replySink(reply: FastifyReplyLike): ResponseSink {
     appendCookie: (value) => void reply.header('set-cookie', value),
     setHeader: (name, value) => void reply.header(name, value),
   };
+}
+
+/** The request decoration where `@fastify/otel` keeps the context its hooks and handler run in. */
+const FASTIFY_OTEL_CONTEXT = 'fastify otel request context';
+let otelContextKey: symbol | undefined;
+
+/**
+ * `@fastify/otel` captures the OTel context in its own `onRequest` hook and runs every later hook
+ * and the route handler in it (`context.with(request[kRequestContext])`). Registered first (as its
+ * README says), it captured the context before graylane decided, so OTel's baggage in the handler
+ * had no marker and instrumented clients dropped the lane (OTB-03). Put the marker into that
+ * context. Found by its description, only on requests `@fastify/otel` decorated; never throws.
+ */
+function markFastifyOtelContext(request: FastifyRequestLike, outcome: InboundOutcome): void {
+  try {
+    const key = outcome.store.baggageKey;
+    if (key === false || typeof request['opentelemetry'] !== 'function') return;
+    const holder = request as unknown as Record<symbol, unknown>;
+    if (otelContextKey === undefined || !(otelContextKey in holder))
+      otelContextKey = findSymbol(request, FASTIFY_OTEL_CONTEXT);
+    if (otelContextKey === undefined) return;
+    const ctx = holder[otelContextKey];
+    const bridge = getOtelBridge();
+    if (bridge === undefined || typeof ctx !== 'object' || ctx === null) return;
+    holder[otelContextKey] = bridge.markContext(
+      ctx as Parameters<typeof bridge.markContext>[0],
+      outcome.decision.version,
+      key,
+    );
+  } catch {
+    // Telemetry never breaks a request (I1).
+  }
+}
+
+function findSymbol(target: object, description: string): symbol | undefined {
+  for (let o: object | null = target; o !== null; o = Object.getPrototypeOf(o) as object | null) {
+    const found = Object.getOwnPropertySymbols(o).find((s) => s.description === description);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** fastify parses the query before `onRequest`: apply the query edit to that object too (GW-02). */
+function editParsedQuery(request: FastifyRequestLike, edits: CarrierEdits): void {
+  const query: unknown = request['query'];
+  const edit = edits.query;
+  if (!edit || typeof query !== 'object' || query === null) return;
+  try {
+    const q = query as Record<string, unknown>;
+    for (const name of edit.remove) delete q[name];
+    if (edit.append) q[edit.append[0]] = edit.append[1];
+  } catch {
+    // a frozen query object keeps what fastify parsed
+  }
 }
 
 export type { GraylaneOptions } from '../options.js';

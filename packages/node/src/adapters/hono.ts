@@ -4,68 +4,125 @@
  * header values, the peer address and TLS are exact; elsewhere the Fetch `Request` is used.
  */
 import type { IncomingMessage } from 'node:http';
+import {
+  applyQueryEdit,
+  fromFetchRequest,
+  type CarrierEdits,
+  type FetchRequestLike,
+  type InboundOptions,
+} from '@graylane/core';
 import { runInRequestContext } from '../inbound/bind.js';
-import { fromFetchRequest, type FetchRequestLike } from '@graylane/core';
 import { fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
-import { applyOutcome } from '../inbound/node-response.js';
-import type { GrayAttributes, GraylaneOptions } from '../options.js';
-import type { Decision } from '@graylane/core';
+import { decideOnce } from '../inbound/once.js';
 import type { GraylaneStats } from '../metrics/stats.js';
 
-/** The part of a hono context graylane uses. */
+/** The Fetch `Request` as hono exposes it; its headers may be edited in place. */
+interface RawRequestLike extends FetchRequestLike {
+  readonly headers: FetchRequestLike['headers'] & {
+    set?(name: string, value: string): void;
+    delete?(name: string): void;
+  };
+}
+
+/**
+ * The part of a hono context graylane uses, typed so idiomatic callbacks compile:
+ * `c.req.header('x-user')`, `c.get('user')`. For your app's exact variable types, pass your
+ * `Context` type: `graylaneHono<Context<AppEnv>>({ … })`.
+ */
 export interface HonoContextLike {
-  readonly req: { readonly raw: FetchRequestLike };
+  readonly req: {
+    raw: RawRequestLike;
+    header(name: string): string | undefined;
+  };
   readonly env?: unknown;
   header(name: string, value: string, options?: { append?: boolean }): void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- hono variables are typed per app
+  get(key: string): any;
 }
 
 /** Hono options: callbacks receive the hono context instead of a Node request. */
-export type GraylaneHonoOptions = Omit<GraylaneOptions, 'attributes' | 'subject' | 'onDecision'> & {
-  readonly attributes?: (c: HonoContextLike) => GrayAttributes | undefined;
-  readonly subject?: (c: HonoContextLike) => string | undefined;
-  readonly onDecision?: (decision: Decision, c: HonoContextLike) => void;
-};
+export type GraylaneHonoOptions<C extends HonoContextLike = HonoContextLike> = InboundOptions<C>;
 
 /** Hono middleware with `stats()` attached. */
-export type GraylaneHonoMiddleware = ((
-  c: HonoContextLike,
+export type GraylaneHonoMiddleware<C extends HonoContextLike = HonoContextLike> = ((
+  c: C,
   next: () => Promise<void>,
 ) => Promise<void>) & {
   stats(): GraylaneStats;
 };
 
 /**
- * Hono middleware: `app.use(graylaneHono({ config }))` after auth, before routes.
+ * Hono middleware: `app.use(graylaneHono({ config }))` after auth, before routes. After deciding
+ * it edits what the app sees (the Node request, its `rawHeaders`, and `c.req.raw`), so a client
+ * marker it did not honour is gone for handlers and proxies alike (GW-02).
  *
  * @example
  * ```ts
  * import { Hono } from 'hono';
  * import { graylaneHono } from '@graylane/node/hono';
  * const app = new Hono();
- * app.use(graylaneHono({ config }));
+ * app.use(graylaneHono({ config, attributes: (c) => ({ userId: c.get('user')?.id, plan: c.req.header('x-plan') }) }));
  * app.get('/', (c) => c.text(getGrayVersion()));
  * ```
  */
-export function graylaneHono(options: GraylaneHonoOptions): GraylaneHonoMiddleware {
-  const engine = createEngine<HonoContextLike>(options);
+export function graylaneHono<C extends HonoContextLike = HonoContextLike>(
+  options: GraylaneHonoOptions<C>,
+): GraylaneHonoMiddleware<C> {
+  const engine = createEngine<C>(options);
   const middleware = async function graylaneHonoMiddleware(
-    c: HonoContextLike,
+    c: C,
     next: () => Promise<void>,
   ): Promise<void> {
     const incoming = nodeIncoming(c.env);
-    const carrier = incoming ? fromIncomingMessage(incoming) : fromFetchRequest(c.req.raw);
-    const outcome = engine.evaluate(carrier, c);
-    applyOutcome(
-      {
+    const raw = c.req.raw;
+    const outcome = decideOnce(engine, {
+      key: incoming ?? raw,
+      req: c,
+      carrier: () => (incoming ? fromIncomingMessage(incoming) : honoCarrier(c)),
+      sink: {
         appendCookie: (value) => c.header('set-cookie', value, { append: true }),
         setHeader: (name, value) => c.header(name, value),
       },
-      outcome,
-    );
+    });
+    if (outcome.edits && incoming) editRequest(c, outcome.edits);
     await runInRequestContext(outcome, () => next());
   };
   return Object.assign(middleware, { stats: () => engine.stats() });
+}
+
+/** A carrier over `c.req.raw` whose edits go to that request (and replace it for the query). */
+function honoCarrier(c: HonoContextLike) {
+  return { ...fromFetchRequest(c.req.raw), edit: (edits: CarrierEdits) => editRequest(c, edits) };
+}
+
+/**
+ * Applies the edits to the Fetch `Request` hono hands the app: headers in place (the lightweight
+ * `@hono/node-server` request builds them from the already edited `rawHeaders`), and, for a
+ * changed query, a new `Request` for body-less methods (a body stream is never re-wrapped).
+ */
+function editRequest(c: HonoContextLike, edits: CarrierEdits): void {
+  const raw = c.req.raw;
+  for (const [name, value] of edits.headers) {
+    try {
+      if (value === null) raw.headers.delete?.(name);
+      else raw.headers.set?.(name, value);
+    } catch {
+      // immutable headers (a platform's own Request)
+    }
+  }
+  if (!edits.query || (raw.method !== 'GET' && raw.method !== 'HEAD')) return;
+  try {
+    const Req = (globalThis as { Request?: new (url: string, init: object) => RawRequestLike })
+      .Request;
+    if (Req)
+      c.req.raw = new Req(applyQueryEdit(raw.url, edits.query), {
+        method: raw.method,
+        headers: raw.headers,
+      });
+  } catch {
+    // keep the original request
+  }
 }
 
 function nodeIncoming(env: unknown): IncomingMessage | undefined {

@@ -3,22 +3,31 @@
  * structurally.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { InboundOptions } from '@graylane/core';
 import { runInRequestContext } from '../inbound/bind.js';
+import { fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
-import { decideOnce } from '../inbound/graylane.js';
 import { nodeSink } from '../inbound/node-response.js';
+import { decideOnce } from '../inbound/once.js';
 import type { GraylaneStats } from '../metrics/stats.js';
-import type { GraylaneOptions } from '../options.js';
 
-/** The part of a koa context graylane uses. */
+/** The part of a koa context graylane uses, and `state` as koa types it (`DefaultState` is `any`). */
 export interface KoaContextLike {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- mirrors koa's DefaultState
+  readonly state?: any;
 }
 
+/**
+ * Koa options: `attributes`, `subject` and `onDecision` receive the koa context, so what
+ * authentication put on it (`ctx.state.user`) is reachable. `C` is your context type.
+ */
+export type GraylaneKoaOptions<C extends KoaContextLike = KoaContextLike> = InboundOptions<C>;
+
 /** Koa middleware with `stats()` attached. */
-export type GraylaneKoaMiddleware = ((
-  ctx: KoaContextLike,
+export type GraylaneKoaMiddleware<C extends KoaContextLike = KoaContextLike> = ((
+  ctx: C,
   next: () => Promise<unknown>,
 ) => Promise<unknown>) & {
   stats(): GraylaneStats;
@@ -26,24 +35,34 @@ export type GraylaneKoaMiddleware = ((
 
 /**
  * Koa middleware. `app.use` it after logging and authentication and before the router; the
- * rest of the chain (`await next()`) runs inside the request's graylane context.
+ * rest of the chain (`await next()`) runs inside the request's graylane context. Callbacks get
+ * the koa context.
  *
  * @example
  * ```ts
  * import Koa from 'koa';
  * import { graylaneKoa } from '@graylane/node/koa';
  * const app = new Koa();
- * app.use(graylaneKoa({ config }));
+ * app.use(authenticate); // sets ctx.state.user
+ * app.use(graylaneKoa({ config, attributes: (ctx) => ({ userId: ctx.state.user?.id }) }));
  * app.use((ctx) => { ctx.body = getGrayVersion(); });
  * ```
  */
-export function graylaneKoa(options: GraylaneOptions): GraylaneKoaMiddleware {
-  const engine = createEngine<IncomingMessage>(options);
+export function graylaneKoa<C extends KoaContextLike = KoaContextLike>(
+  options: GraylaneKoaOptions<C>,
+): GraylaneKoaMiddleware<C> {
+  const engine = createEngine<C>(options);
   const middleware = function graylaneKoaMiddleware(
-    ctx: KoaContextLike,
+    ctx: C,
     next: () => Promise<unknown>,
   ): Promise<unknown> {
-    const outcome = decideOnce(engine, ctx.req, nodeSink(ctx.res), ctx.res);
+    const outcome = decideOnce(engine, {
+      key: ctx.req,
+      req: ctx,
+      carrier: () => fromIncomingMessage(ctx.req),
+      sink: nodeSink(ctx.res),
+      emitters: [ctx.req, ctx.res],
+    });
     return runInRequestContext(outcome, () => next());
   };
   return Object.assign(middleware, { stats: () => engine.stats() });

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { hostOnly, type InboundCarrier } from '@graylane/core';
+import { applyQueryEdit, hostOnly, type CarrierEdits, type InboundCarrier } from '@graylane/core';
 
 export type { InboundCarrier } from '@graylane/core';
 
@@ -26,8 +26,58 @@ export function fromIncomingMessage(req: IncomingMessageLike): InboundCarrier {
     host: hostOnly(headers.host),
     secure: socket?.encrypted === true,
     remoteAddress: socket?.remoteAddress,
-    strip(name) {
-      delete headers[name];
-    },
+    edit: (edits) => editIncomingMessage(req, edits),
   };
+}
+
+interface Editable {
+  headers: Record<string, string | string[] | undefined>;
+  rawHeaders?: string[];
+  url?: string;
+  originalUrl?: string;
+}
+
+/**
+ * @internal Applies the engine's edits to a Node request (GW-01/02): `headers` (what express,
+ * koa, fastify and proxies read), `rawHeaders` (what `@hono/node-server` and raw-header proxies
+ * read) and `url` / express's `originalUrl`. Never throws; a frozen request keeps what it has.
+ */
+export function editIncomingMessage(req: IncomingMessageLike, edits: CarrierEdits): void {
+  const r = req as unknown as Editable;
+  for (const [name, value] of edits.headers) {
+    try {
+      if (value === null) delete r.headers[name];
+      else r.headers[name] = value;
+    } catch {
+      // frozen headers
+    }
+    try {
+      // In place: whoever already holds the array (a lazily built Fetch Request) sees the edit.
+      if (Array.isArray(r.rawHeaders)) {
+        const next = withRawHeader(r.rawHeaders, name, value);
+        r.rawHeaders.splice(0, r.rawHeaders.length, ...next);
+      }
+    } catch {
+      // a read-only rawHeaders
+    }
+  }
+  const query = edits.query;
+  if (!query) return;
+  try {
+    if (typeof r.url === 'string') r.url = applyQueryEdit(r.url, query);
+    if (typeof r.originalUrl === 'string') r.originalUrl = applyQueryEdit(r.originalUrl, query);
+  } catch {
+    // a read-only url
+  }
+}
+
+/** `rawHeaders` without any `name` entry (any case), plus `name: value` when set. */
+function withRawHeader(raw: readonly string[], name: string, value: string | null): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i] as string;
+    if (key.toLowerCase() !== name) out.push(key, raw[i + 1] as string);
+  }
+  if (value !== null) out.push(name, value);
+  return out;
 }

@@ -4,6 +4,7 @@ import {
   type InboundOptions,
   type InboundOutcome as CoreOutcome,
   type ResolvedInbound,
+  type TrustMode,
 } from '@graylane/core';
 import { GrayStore } from '../context/storage.js';
 import { DecisionCounters, type GraylaneStats } from '../metrics/stats.js';
@@ -19,6 +20,8 @@ export interface InboundEngine<R> {
   readonly options: ResolvedInbound<R>;
   /** Decides, counts and reports one request. Never throws (I1). */
   evaluate(carrier: InboundCarrier, req: R): InboundOutcome;
+  /** The trust this engine would decide `carrier` under (`open` for a trusted edge peer). */
+  trustFor(carrier: InboundCarrier): TrustMode;
   stats(): GraylaneStats;
 }
 
@@ -35,6 +38,14 @@ export function createEngine<R>(options: InboundOptions<R>): InboundEngine<R> {
         ...outcome,
         store: new GrayStore(outcome.decision, opts.allow, opts.header, opts.baggage),
       };
+    },
+    trustFor(carrier) {
+      if (opts.trust !== 'edge') return opts.trust;
+      try {
+        return opts.isTrustedProxy(carrier.remoteAddress) ? 'open' : 'edge';
+      } catch {
+        return 'edge';
+      }
     },
     stats: () => counters.snapshot(),
   };

@@ -2,11 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ConfigStore, Decision } from '@graylane/core';
 import type { GraylaneStats } from '../metrics/stats.js';
 import type { GraylaneOptions } from '../options.js';
-import { bindRequestEmitters } from '../context/emitters.js';
 import { runInRequestContext } from './bind.js';
 import { fromIncomingMessage, type IncomingMessageLike } from './carrier.js';
-import { createEngine, type InboundEngine, type InboundOutcome } from './engine.js';
-import { applyOutcome, nodeSink, type ResponseSink } from './node-response.js';
+import { createEngine } from './engine.js';
+import { nodeSink } from './node-response.js';
+import { decideOnce, type DecideOnceInput } from './once.js';
 
 /** Connect/express `next`. */
 export type NextFunction = (err?: unknown) => void;
@@ -17,16 +17,17 @@ export interface Graylane {
   middleware(req: IncomingMessage, res: ServerResponse, next: NextFunction): void;
   /** node:http: decides, binds the context and runs `fn` inside it. */
   handle<T>(req: IncomingMessage, res: ServerResponse, fn: () => T): T;
-  /** Decides without binding a context or touching the response (gateways, tests). */
+  /**
+   * Decides without binding a context or touching the response (gateways, tests). Like the
+   * middleware it decides once per request (a later layer reuses it) and normalises the marker
+   * carriers the app and proxies see (GW-01).
+   */
   decideRequest(req: IncomingMessage): Decision;
   /** The config store in force (swap configs through it; requests read its snapshot). */
   readonly store: ConfigStore;
   /** In-process counters snapshot. */
   stats(): GraylaneStats;
 }
-
-const DECIDED = Symbol.for('@graylane/node.outcome');
-type Marked = { [DECIDED]?: InboundOutcome };
 
 /**
  * Creates graylane for an app. Throws only on bad options or an invalid config (construction
@@ -43,11 +44,11 @@ export function createGraylane(options: GraylaneOptions): Graylane {
   const engine = createEngine<IncomingMessage>(options);
   return {
     middleware: function graylaneMiddleware(req, res, next) {
-      const outcome = decideOnce(engine, req, nodeSink(res), res);
-      runInRequestContext(outcome, () => next());
+      runInRequestContext(decideOnce(engine, nodeInput(req, res)), () => next());
     },
-    handle: (req, res, fn) => runInRequestContext(decideOnce(engine, req, nodeSink(res), res), fn),
-    decideRequest: (req) => engine.evaluate(fromIncomingMessage(req), req).decision,
+    handle: (req, res, fn) => runInRequestContext(decideOnce(engine, nodeInput(req, res)), fn),
+    decideRequest: (req) =>
+      decideOnce(engine, { key: req, req, carrier: () => fromIncomingMessage(req) }).decision,
     store: engine.options.store,
     stats: () => engine.stats(),
   };
@@ -66,32 +67,16 @@ export function graylane(options: GraylaneOptions): Graylane['middleware'] {
   return createGraylane(options).middleware;
 }
 
-/**
- * @internal Decides once per request object: a second graylane layer on the same request (an
- * app and a router both mounting it) reuses the first decision instead of re-deciding. Keyed on
- * the request itself, never on the ambient context, so a server started inside some other
- * context never leaks that context into its requests.
- */
-export function decideOnce<R extends IncomingMessageLike>(
-  engine: InboundEngine<R>,
+/** @internal The decide-once input for a Node request/response pair. */
+export function nodeInput<R extends IncomingMessageLike>(
   req: R,
-  sink: ResponseSink | undefined,
-  res?: object,
-): InboundOutcome {
-  const marked = req as R & Marked;
-  const previous = marked[DECIDED];
-  if (previous) return previous;
-  const outcome = engine.evaluate(fromIncomingMessage(req), req);
-  bindRequestEmitters(
-    outcome.store,
-    req as unknown as Parameters<typeof bindRequestEmitters>[1],
-    res as Parameters<typeof bindRequestEmitters>[1],
-  );
-  try {
-    marked[DECIDED] = outcome;
-  } catch {
-    // A frozen request object just gets decided again by a second layer.
-  }
-  if (sink) applyOutcome(sink, outcome);
-  return outcome;
+  res: ServerResponse | undefined,
+): DecideOnceInput<R> {
+  return {
+    key: req,
+    req,
+    carrier: () => fromIncomingMessage(req),
+    sink: res ? nodeSink(res) : undefined,
+    emitters: res ? [req, res] : [req],
+  };
 }

@@ -37,7 +37,8 @@ export function applyOutcome(response: Response, writes: ResponseWrites): Respon
   }
 }
 
-function write(headers: Headers, writes: ResponseWrites): void {
+/** @internal Writes the cookies and the debug header onto mutable `headers`; throws if immutable. */
+export function write(headers: Headers, writes: ResponseWrites): void {
   for (const cookie of writes.setCookies) headers.append('set-cookie', cookie);
   if (writes.debugHeader !== undefined) headers.set(DEBUG_HEADER, writes.debugHeader);
 }

@@ -1,0 +1,160 @@
+import { stripBaggageMember } from '../markers/baggage.js';
+import { removeCookies } from '../markers/cookie.js';
+import { trimOws } from '../markers/parse.js';
+import { removeQueryParam } from '../markers/query.js';
+import type { MarkerSource } from '../reasons.js';
+import type { Decision } from '../rules/types.js';
+import { DEFAULT_MARKER_KEY, DEFAULT_SECURE_COOKIE } from './defaults.js';
+import type { Extraction } from './extract.js';
+import type { ResolvedInbound } from './resolve.js';
+import type { CarrierView } from './view.js';
+
+/**
+ * How the request must change so that what the app and any proxy see carries exactly the
+ * decided version (GW-01/02): each entry sets a header to a new value, or removes it (`null`).
+ * `query` removes parameters (every occurrence) and may append one.
+ */
+export interface CarrierEdits {
+  /** Lower-case header name → new value, or `null` to remove the header. */
+  readonly headers: ReadonlyMap<string, string | null>;
+  readonly query: QueryEdit | undefined;
+}
+
+/** A change to the query string, applicable to any URL the platform holds (`url`, `originalUrl`). */
+export interface QueryEdit {
+  readonly remove: readonly string[];
+  readonly append: readonly [name: string, value: string] | undefined;
+}
+
+/**
+ * Applies a {@link QueryEdit} to a request target or URL: the parameters are removed, the
+ * appended one goes last; the path and the other parameters stay byte for byte.
+ *
+ * @example
+ * ```ts
+ * applyQueryEdit('/a?gray=gamma&x=1', { remove: ['gray'], append: undefined }); // '/a?x=1'
+ * ```
+ */
+export function applyQueryEdit(url: string, edit: QueryEdit): string {
+  let out = url;
+  for (const name of edit.remove) out = removeQueryParam(out, name);
+  if (edit.append) {
+    const [name, value] = edit.append;
+    const hash = out.indexOf('#');
+    const base = hash === -1 ? out : out.slice(0, hash);
+    const frag = hash === -1 ? '' : out.slice(hash);
+    const sep = base.includes('?') ? (base.endsWith('?') || base.endsWith('&') ? '' : '&') : '?';
+    out = `${base}${sep}${name}=${value}${frag}`;
+  }
+  return out;
+}
+
+type Fate = 'keep' | 'rewrite' | 'remove';
+
+/**
+ * GW-01/02: decides the fate of every marker carrier the client sent, given the decision.
+ * - edge mode, untrusted peer: every carrier is removed;
+ * - the carrier the decision came from is kept, or rewritten to the plain version label (a
+ *   signed token becomes the label the next, internal hop reads);
+ * - in signed mode every other carrier is removed (a bare label there was never trusted);
+ * - otherwise a carrier is kept only if it was not rejected and already says the decided version;
+ * - a carrier graylane does not read (switched off) is removed under its default name, so a
+ *   later hop with default settings never honours what this one ignored (OTB-02).
+ * Pure: returns the edits, or undefined when the request is already clean.
+ */
+export function carrierEdits(
+  view: CarrierView,
+  opts: ResolvedInbound<never>,
+  found: Extraction,
+  decision: Decision,
+  honourClient: boolean,
+  cookieNames: readonly string[],
+): CarrierEdits | undefined {
+  const version = decision.version;
+  const rejected = new Set<MarkerSource>(found.rejections.map((r) => r.source));
+  const fate = (source: MarkerSource, enabled: boolean, says: boolean, decisive = true): Fate => {
+    if (!honourClient || !enabled) return 'remove';
+    if (found.source === source && decisive) return says ? 'keep' : 'rewrite';
+    if (opts.trust === 'signed' || rejected.has(source)) return 'remove';
+    return says ? 'keep' : 'remove';
+  };
+  const headers = new Map<string, string | null>();
+  // Header.
+  const raw = view.header(opts.header);
+  if (raw !== undefined) {
+    const value =
+      typeof raw === 'string'
+        ? trimOws(raw)
+        : raw.length === 1
+          ? trimOws(raw[0] as string)
+          : undefined;
+    const f = fate('header', true, value === version);
+    if (f === 'rewrite') headers.set(opts.header, version);
+    else if (f === 'remove') headers.set(opts.header, null);
+  }
+
+  // Cookies: every marker name (the `__Host-` and plain one), or the default when switched off.
+  const names = opts.cookie === false ? [DEFAULT_SECURE_COOKIE, DEFAULT_MARKER_KEY] : cookieNames;
+  const cookieHeader = view.header('cookie');
+  if (cookieHeader !== undefined) {
+    const drop: string[] = [];
+    let append: string | undefined;
+    for (const name of names) {
+      const r = view.cookie(name);
+      if (r.kind === 'absent') continue;
+      const says = r.kind === 'value' && trimOws(r.value) === version;
+      const f = fate('cookie', opts.cookie !== false, says, name === found.cookieName);
+      if (f === 'keep') continue;
+      drop.push(name);
+      if (f === 'rewrite' && append === undefined) append = `${name}=${version}`;
+    }
+    if (drop.length > 0) {
+      const rest = removeCookies(cookieHeader, drop);
+      const next = [rest, append].filter((x) => x !== undefined).join('; ');
+      headers.set('cookie', next === '' ? null : next);
+    }
+  }
+
+  // Baggage: a bounded removal pass whenever the key could be in the header; past the reader's
+  // caps a tail that could hold the key is dropped, so no more lenient reader downstream sees it.
+  const key = opts.baggage === false ? DEFAULT_MARKER_KEY : opts.baggage;
+  const bag = view.header('baggage');
+  if (bag !== undefined) {
+    const text = typeof bag === 'string' ? bag : bag.join(',');
+    if (text.includes(key) || text.includes('%')) {
+      const { rest, removed } = stripBaggageMember(text, key);
+      if (removed > 0) {
+        const read = view.baggage(key);
+        const f = fate(
+          'baggage',
+          opts.baggage !== false,
+          read.kind === 'value' && trimOws(read.value) === version,
+        );
+        if (f !== 'keep') {
+          const ours = f === 'rewrite' ? `${key}=${version}` : undefined;
+          const next = [ours, rest].filter((x) => x !== undefined).join(',');
+          headers.set('baggage', next === '' ? null : next);
+        }
+      }
+    }
+  }
+
+  // Query.
+  const param = opts.query === false ? DEFAULT_MARKER_KEY : opts.query;
+  let query: QueryEdit | undefined;
+  const search = view.search;
+  if (search !== undefined && (search.includes(param) || search.includes('%'))) {
+    const stripped = removeQueryParam(`?${search}`, param);
+    if (stripped !== `?${search}`) {
+      const read = opts.query === false ? undefined : view.query(param);
+      const f = fate(
+        'query',
+        opts.query !== false,
+        read?.kind === 'value' && trimOws(read.value) === version,
+      );
+      if (f !== 'keep')
+        query = { remove: [param], append: f === 'rewrite' ? [param, version] : undefined };
+    }
+  }
+  return headers.size > 0 || query ? { headers, query } : undefined;
+}

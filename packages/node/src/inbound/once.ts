@@ -1,0 +1,104 @@
+import type { CarrierEdits, InboundCarrier, TrustMode } from '@graylane/core';
+import { bindRequestEmitters } from '../context/emitters.js';
+import type { InboundEngine, InboundOutcome } from './engine.js';
+import { applyOutcome, type ResponseSink } from './node-response.js';
+
+interface Decided {
+  readonly outcome: InboundOutcome;
+  /** True once the cookies and debug header went to a response. */
+  written: boolean;
+  /** What the client sent before any layer normalised it, for a stricter layer to decide on. */
+  readonly original: Original;
+}
+
+/** Header values (by lower-case name) and the URL as they were before the first edit. */
+interface Original {
+  readonly headers: Map<string, string | readonly string[] | undefined>;
+  url?: string | undefined;
+  edited: boolean;
+}
+
+/** How much a decision can be relied on: an `edge` decision trusted no client marker at all. */
+const RANK: Readonly<Record<TrustMode, number>> = { open: 0, signed: 1, edge: 2 };
+
+const KEY = Symbol.for('@graylane/node.decided.v1');
+
+/** One WeakMap per process (ESM and CJS entries share it), keyed by the request object. */
+function decided(): WeakMap<object, Decided> {
+  const g = globalThis as { [KEY]?: WeakMap<object, Decided> };
+  return (g[KEY] ??= new WeakMap());
+}
+
+/** What {@link decideOnce} needs besides the engine. */
+export interface DecideOnceInput<R> {
+  /** The object that identifies the request across layers (the Node `IncomingMessage`). */
+  readonly key: object;
+  /** The object handed to the app's callbacks (`req`, koa `ctx`, fastify `request`, hono `c`). */
+  readonly req: R;
+  readonly carrier: () => InboundCarrier;
+  /** Where cookies and the debug header go; omitted by layers that must not write. */
+  readonly sink?: ResponseSink | undefined;
+  /** Node emitters whose events must run in the request's context (CTX-05). */
+  readonly emitters?: readonly object[] | undefined;
+}
+
+/**
+ * @internal Decides once per request: a second graylane layer on the same request (an app and a
+ * router both mounting it) reuses the first decision — but only when it was made under at least
+ * the trust this layer would apply (GW-03): a `signed` router never reuses an `open` app's
+ * decision, an `edge` layer never reuses anything but an `edge` one for an untrusted peer. A
+ * stricter layer decides again, on the request as the first layer normalised it. Keyed on the
+ * request itself, never on the ambient context.
+ */
+export function decideOnce<R>(engine: InboundEngine<R>, input: DecideOnceInput<R>): InboundOutcome {
+  const map = decided();
+  const previous = map.get(input.key);
+  const current = input.carrier();
+  let entry: Decided;
+  if (previous && RANK[previous.outcome.trust] >= RANK[engine.trustFor(current)]) {
+    entry = previous;
+  } else {
+    // A stricter layer decides on what the client sent, not on what a weaker layer left.
+    const original: Original = previous?.original ?? { headers: new Map(), edited: false };
+    const outcome = engine.evaluate(recording(asSent(current, original), original), input.req);
+    entry = { outcome, written: false, original };
+    map.set(input.key, entry);
+    if (input.emitters)
+      bindRequestEmitters(
+        outcome.store,
+        ...(input.emitters as Parameters<typeof bindRequestEmitters>[1][]),
+      );
+  }
+  if (input.sink && !entry.written) {
+    entry.written = true;
+    applyOutcome(input.sink, entry.outcome);
+  }
+  return entry.outcome;
+}
+
+/** The carrier as the client sent it: edited values are read from `original`. */
+function asSent(carrier: InboundCarrier, original: Original): InboundCarrier {
+  if (!original.edited) return carrier;
+  return {
+    ...carrier,
+    header: (name) =>
+      original.headers.has(name) ? original.headers.get(name) : carrier.header(name),
+    url: original.url ?? carrier.url,
+  };
+}
+
+/** Records the first value of everything an edit changes, then edits. */
+function recording(carrier: InboundCarrier, original: Original): InboundCarrier {
+  const edit = carrier.edit;
+  if (!edit) return carrier;
+  return {
+    ...carrier,
+    edit(edits: CarrierEdits) {
+      for (const name of edits.headers.keys())
+        if (!original.headers.has(name)) original.headers.set(name, carrier.header(name));
+      if (edits.query && original.url === undefined) original.url = carrier.url;
+      original.edited = true;
+      edit.call(carrier, edits);
+    },
+  };
+}
