@@ -7,6 +7,12 @@ import type { OtelApiLike } from './load.js';
 export interface OtelBridge {
   /** Runs `fn` in an OTel context whose baggage carries `key=version` (other entries kept). */
   runWithMarker<T>(version: string, key: string, fn: () => T): T;
+  /**
+   * `ctx` with `key=version` in its baggage (other entries kept); `ctx` itself when it already
+   * carries it or the version is not a label. For instrumentations that captured a context before
+   * graylane decided and run the handler in it (`@fastify/otel`, OTB-03).
+   */
+  markContext(ctx: Context, version: string, key: string): Context;
   /** Sets `graylane.version` / `graylane.reason` on the request's server span. */
   annotate(decision: Decision): void;
 }
@@ -52,9 +58,8 @@ export function createOtelBridge(api: OtelApiLike): OtelBridge {
     return managerActive;
   }
 
-  function withMarker(version: string, key: string): Context | undefined {
+  function withMarker(version: string, key: string, active: Context): Context | undefined {
     if (!isVersionLabel(version)) return undefined;
-    const active = api.context.active();
     const baggage = api.propagation.getBaggage(active);
     if (baggage?.getEntry(key)?.value === version) return undefined;
     const next = (baggage ?? api.propagation.createBaggage()).setEntry(key, { value: version });
@@ -65,11 +70,18 @@ export function createOtelBridge(api: OtelApiLike): OtelBridge {
     runWithMarker<T>(version: string, key: string, fn: () => T): T {
       let ctx: Context | undefined;
       try {
-        ctx = hasManager() ? withMarker(version, key) : undefined;
+        ctx = hasManager() ? withMarker(version, key, api.context.active()) : undefined;
       } catch {
         ctx = undefined;
       }
       return ctx === undefined ? fn() : api.context.with(ctx, fn);
+    },
+    markContext(ctx: Context, version: string, key: string): Context {
+      try {
+        return withMarker(version, key, ctx) ?? ctx;
+      } catch {
+        return ctx;
+      }
     },
     annotate(decision: Decision): void {
       try {
