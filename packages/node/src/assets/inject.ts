@@ -40,35 +40,47 @@ export function scriptJson(value: unknown): string | undefined {
 }
 
 /**
- * Inserts `tags` right after the `<head>` start tag, so they come before any script; without a
- * `<head>`, after the doctype (content before it would switch the page to quirks mode); else at
- * the start. The search is linear and limited to the first {@link HEAD_SEARCH_CHARS} characters.
+ * Inserts `tags` where an HTML parser puts them in `<head>`, before any script: right after the
+ * `<head>` start tag when it is the first element (after a BOM, the doctype, comments and the
+ * `<html>` start tag); otherwise right before the first content, where the parser opens an
+ * implied `<head>` for them. A `<head>` that follows content — or sits in a comment, an attribute
+ * value or a script — is not the head start tag, and tags put after it would land in `<body>`,
+ * where the browser SDK does not read them. The walk is linear and limited to the first
+ * {@link HEAD_SEARCH_CHARS} characters.
  */
 export function injectIntoHead(html: string, tags: string): string {
   const at = insertionPoint(html);
   return html.slice(0, at) + tags + html.slice(at);
 }
 
+/** Where the parser is still before any content: tokens that never open `<body>` are skipped. */
 function insertionPoint(html: string): number {
-  const head = html.slice(0, HEAD_SEARCH_CHARS).toLowerCase();
-  for (let from = 0; ;) {
-    const open = head.indexOf('<head', from);
-    if (open === -1) break;
-    // `<head>`, `<head lang=…>`, `<head/>`; not `<header>`.
-    if (/[\s>/]/.test(head.charAt(open + 5))) {
-      const close = tagEnd(head, open + 5);
-      // An unterminated tag runs to the end of the window: no later `<head` can end either.
-      if (close === -1) break;
-      return close + 1;
+  const text = html.slice(0, HEAD_SEARCH_CHARS);
+  const lower = text.toLowerCase();
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  for (;;) {
+    // HTML whitespace only: any other character (even U+00A0) is content that opens <body>.
+    while (/[\t\n\f\r ]/.test(text.charAt(i))) i++;
+    if (text.charAt(i) !== '<') return i;
+    let end: number;
+    let name: string | undefined;
+    if (lower.startsWith('<!--', i)) {
+      const close = lower.indexOf('-->', i + 4);
+      end = close < 0 ? -1 : close + 2;
+    } else if (/[!?]/.test(text.charAt(i + 1))) {
+      // `<!doctype …>`, `<![CDATA[…>`, `<?xml …>`: bogus comments that end at the first `>`.
+      end = lower.indexOf('>', i);
+    } else {
+      name = /^<(html|head)[\t\n\f\r />]/.exec(lower.slice(i, i + 6))?.[1];
+      // Any other tag is content (or opens the implied head): the tags go before it.
+      if (name === undefined) return i;
+      end = tagEnd(lower, i + 1 + name.length);
     }
-    from = open + 5;
+    // Unterminated in the window: the tags go before it, into the implied head.
+    if (end < 0) return i;
+    i = end + 1;
+    if (name === 'head') return i;
   }
-  const doctype = /^\ufeff?\s*<!doctype\b/.exec(head);
-  if (doctype) {
-    const close = head.indexOf('>', doctype[0].length);
-    if (close !== -1) return close + 1;
-  }
-  return html.charCodeAt(0) === 0xfeff ? 1 : 0;
 }
 
 /** The index of the `>` that ends a start tag, skipping quoted attribute values; -1 if none. */

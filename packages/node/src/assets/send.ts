@@ -44,11 +44,13 @@ export function sendAsset(ctx: SendContext & { readonly immutable: boolean }): v
     etag,
   );
   if (!immutable) addVary(res, o.vary);
-  if (notModified(req.headers['if-none-match'], etag) || req.method === 'HEAD') {
+  // A conditional HEAD is answered like the GET it stands for: 304 when the validator matches.
+  const fresh = notModified(req.headers['if-none-match'], etag);
+  if (fresh || req.method === 'HEAD') {
     void file.handle.close().catch(() => undefined);
-    if (req.method === 'HEAD') res.end();
-    else sendNotModified(res);
-    c.serve(file.lane, req.method === 'HEAD' ? kindOf(immutable) : 'not_modified');
+    if (fresh) sendNotModified(res);
+    else res.end();
+    c.serve(file.lane, fresh ? 'not_modified' : kindOf(immutable));
     return;
   }
   c.serve(file.lane, kindOf(immutable));

@@ -416,6 +416,34 @@ describe('validators and caching', () => {
     expect([js.status, js.body]).toEqual([200, `window.BUILD="${lane}";`]);
   });
 
+  // AST-14/AST-07: a conditional HEAD is answered like the GET it stands for (RFC 9110 §13.1.2):
+  // 304 when the validator matches, whatever the kind of file.
+  const conditional: Array<[string, string]> = [
+    ['HTML', '/'],
+    ['a lane file', '/robots.txt'],
+    ['an immutable file', `/assets/${BUNDLE.beta}`],
+  ];
+  it.each(conditional.flatMap(([k, t]) => ['GET', 'HEAD'].map((m) => [m, k, t] as const)))(
+    'AST-14 %s of %s: If-None-Match matching → 304 (no body), not matching or * → as the method says',
+    async (method, _kind, target) => {
+      const first = await get(target, { 'X-Gray-Id': 'beta' });
+      const etag = first.headers['etag'] ?? '';
+      for (const [inm, status] of [
+        [etag, 304],
+        [`"other", ${etag}`, 304],
+        [etag.replace(/^W\//, ''), 304],
+        ['*', 304],
+        ['"other"', 200],
+      ] as const) {
+        const r = await get(target, { 'X-Gray-Id': 'beta', 'If-None-Match': inm }, method);
+        expect([inm, r.status]).toEqual([inm, status]);
+        expect(r.body).toBe(method === 'HEAD' || status === 304 ? '' : first.body);
+        expect(r.headers['etag']).toBe(etag);
+        expect(r.headers['cache-control']).toBe(first.headers['cache-control']);
+      }
+    },
+  );
+
   it('AST-14 HEAD: headers and length, no body', async () => {
     const full = await get('/', { 'X-Gray-Id': 'beta' });
     const head = await get('/', { 'X-Gray-Id': 'beta' }, 'HEAD');

@@ -27,14 +27,32 @@ describe('injectIntoHead', () => {
     ["<head data-x='a>b' class=c><title>", "<head data-x='a>b' class=c>|<title>"],
     ['<head\n  data-a=1\n><script src=a.js></script>', '<head\n  data-a=1\n>|<script'],
     ['<head/><script>', '<head/>|<script>'],
-    ['<body><header>not head</header><head>late</head>', '<head>|late'],
+    // A <head> tag after body content is ignored by parsers: the meta must go before the content.
+    ['<body><header>not head</header><head>late</head>', '|<body><header>'],
+    ['<!doctype html><p>text</p><head>late', '<!doctype html>|<p>text'],
+    // A <head> inside a comment, an attribute or a script is not the head start tag.
+    ['<!-- <head> --><html><head><title>', '<!-- <head> --><html><head>|<title>'],
+    ['<!doctype html><!-- build <head> --><head><title>', '<!-- build <head> --><head>|<title>'],
+    ['<html data-x="<head>"><head><title>', '<html data-x="<head>"><head>|<title>'],
+    ["<html data-x='<head>' lang=en><head>", "<html data-x='<head>' lang=en><head>|"],
+    ['<!doctype html><script>var h="<head>"</script><head>', '<!doctype html>|<script>'],
+    ['<!doctype html><style>a::before{content:"<head>"}</style><head>', '<!doctype html>|<style>'],
+    [
+      '<!DOCTYPE html>\n<!--[if IE]><html class="ie"><![endif]-->\n<!--[if !IE]><!--><html><!--<![endif]-->\n<head><title>',
+      '<!--<![endif]-->\n<head>|<title>',
+    ],
+    ['<?xml version="1.0"?><!doctype html><html><head><title>', '<html><head>|<title>'],
+    ['<!doctype html><html>\n  <head>\n<title>', '<head>|\n<title>'],
+    ['<!doctype html><html><body>no head<head>', '<!doctype html><html>|<body>'],
+    ['<!-- unterminated <head> comment', '|<!-- unterminated'],
     ['<!doctype html><title>no head</title>', '<!doctype html>|<title>'],
-    ['  <!doctype html>\n<p>', '  <!doctype html>|\n<p>'],
+    ['  <!doctype html>\n<p>', '  <!doctype html>\n|<p>'],
     ['\ufeff<!doctype html><p>', '\ufeff<!doctype html>|<p>'],
     ['<p>fragment</p>', '|<p>fragment'],
     ['\ufeff<p>bom</p>', '\ufeff|<p>bom'],
     ['', '|'],
-    ['<headx><head>', '<headx><head>|'],
+    // <headx> is an unknown element: content, so a later <head> is ignored by the parser.
+    ['<headx><head>', '|<headx><head>'],
   ])('AST-05 %j', (html, expected) => {
     const out = injectIntoHead(html, TAG);
     expect(out.replace(TAG, '|')).toContain(expected);
