@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { open, realpath, stat, unlink } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { open, readFile, realpath, stat, unlink } from 'node:fs/promises';
 import { writeFileAtomic } from '@graylane/node/sources';
 import { CliError } from '../io.js';
 import { INPUT_LIMITS, decoded } from '../input/read.js';
@@ -127,30 +127,24 @@ function fileTarget(path: string): Target {
 
 /** How long a push waits for another push's lock on the same file. */
 const LOCK_WAIT_MS = 5_000;
+/** A takeover guard older than this was left by a crash inside the takeover itself. */
+const STALE_GUARD_MS = 10_000;
 
 /**
  * An exclusive lock file (`O_CREAT | O_EXCL`) around check-and-rename, so two pushes to the same
  * file serialise and the second sees the first's write as a conflict. A push waits up to
- * {@link LOCK_WAIT_MS} for another; a lock older than {@link STALE_LOCK_MS} is left over from a
- * crash and is taken over.
+ * {@link LOCK_WAIT_MS} for another. A lock older than {@link STALE_LOCK_MS} was left by a crashed
+ * push and is removed — but only under a takeover guard and after a second look, so two pushes
+ * that both saw the stale lock can never both remove it (the second would remove the first's
+ * fresh lock, and both would write from the same revision: a lost update). A push removes only
+ * the lock it created (its token is in the file).
  */
 async function lock(file: string): Promise<() => Promise<void>> {
+  const token = `${process.pid} ${randomBytes(12).toString('hex')}\n`;
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
-    try {
-      const handle = await open(file, 'wx', 0o600);
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      return () => unlink(file).catch(() => undefined);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
-        throw new CliError(`cannot lock ${file}: ${describeFsError(err)}`);
-    }
-    const held = await stat(file).catch(() => undefined);
-    if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) {
-      await unlink(file).catch(() => undefined);
-      continue;
-    }
+    if (await createExclusive(file, token)) return () => releaseIfOurs(file, token);
+    await removeIfStale(file, token);
     if (Date.now() > deadline)
       throw new CliError(
         `conflict: another push holds ${file}; try again, or remove it if no push is running`,
@@ -158,4 +152,47 @@ async function lock(file: string): Promise<() => Promise<void>> {
       );
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Creates `file` holding `token` if it does not exist; false if it does. */
+async function createExclusive(file: string, token: string): Promise<boolean> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new CliError(`cannot lock ${file}: ${describeFsError(err)}`);
+  }
+  try {
+    await handle.writeFile(token);
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+
+const ageMs = async (file: string): Promise<number | undefined> => {
+  const info = await stat(file).catch(() => undefined);
+  return info && Date.now() - info.mtimeMs;
+};
+
+/** Removes a stale lock, one remover at a time, re-checking under the guard. */
+async function removeIfStale(file: string, token: string): Promise<void> {
+  if (((await ageMs(file)) ?? 0) <= STALE_LOCK_MS) return;
+  const guard = `${file}.takeover`;
+  if (!(await createExclusive(guard, token))) {
+    if (((await ageMs(guard)) ?? 0) > STALE_GUARD_MS) await unlink(guard).catch(() => undefined);
+    return;
+  }
+  try {
+    if (((await ageMs(file)) ?? 0) > STALE_LOCK_MS) await unlink(file).catch(() => undefined);
+  } finally {
+    await unlink(guard).catch(() => undefined);
+  }
+}
+
+/** Unlinks the lock only if it is still ours (a lock taken over as stale is someone else's now). */
+async function releaseIfOurs(file: string, token: string): Promise<void> {
+  const held = await readFile(file, 'utf8').catch(() => undefined);
+  if (held === token) await unlink(file).catch(() => undefined);
 }
