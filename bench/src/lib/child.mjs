@@ -2,9 +2,21 @@
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 
-/** Forks `script` with `args`; resolves with `{ child, first }` once it sends its first message. */
-export async function forkReady(script, args = [], { execArgv = [], timeoutMs = 30_000 } = {}) {
-  const child = fork(script, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/**
+ * Forks `script` with `args` (under `execPath`, another Node binary, when given); resolves with
+ * `{ child, first }` once it sends its first message.
+ */
+export async function forkReady(
+  script,
+  args = [],
+  { execArgv = [], execPath, env, timeoutMs = 30_000 } = {},
+) {
+  const child = fork(script, args, {
+    execArgv,
+    execPath,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   try {
     const [first] = await Promise.race([
