@@ -1,9 +1,7 @@
 // Builds the example with esbuild: the Node entry points (dependencies stay external, resolved
 // from node_modules at run time) and the browser page, once per version, in the asset-lane layout
-// the gateway serves (`@graylane/node/assets`):
+// the Node gateway (`@graylane/node/assets`) and nginx (`graylane render nginx --assets`) serve:
 //   dist/web/<version>/index.html, dist/web/<version>/main-<hash>.js   (one build per version)
-//   dist/web/index.html, dist/web/main.js    the default build, flat, for a static host that serves
-//                                            one build (the nginx example)
 import { build } from 'esbuild';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
@@ -38,23 +36,19 @@ async function buildAll() {
   const rules = JSON.parse(await readFile(resolve(root, 'rules.json'), 'utf8'));
   const html = await readFile(resolve(root, 'web/index.html'), 'utf8');
   for (const version of rules.versions) {
-    const script = await buildPage(version, `dist/web/${version}`, '[name]-[hash]');
+    const script = await buildPage(version, `dist/web/${version}`);
     await writePage(html, `dist/web/${version}/index.html`, script);
   }
-  await writePage(
-    html,
-    'dist/web/index.html',
-    await buildPage(rules.default, 'dist/web', '[name]'),
-  );
 }
 
 /** Bundles the page for `version` (shown on it as the front-end build); returns the JS file name. */
-async function buildPage(version, outdir, entryNames) {
+async function buildPage(version, outdir) {
   const result = await build({
     absWorkingDir: root,
     entryPoints: ['web/main.ts'],
     outdir,
-    entryNames,
+    // Content-hashed: cached for a year by both gateways, shared safely between lanes.
+    entryNames: '[name]-[hash]',
     bundle: true,
     platform: 'browser',
     target: ['chrome110', 'firefox110', 'safari16'],

@@ -44,6 +44,16 @@ interface Closable {
   close(): Promise<void>;
 }
 
+/** Stops what started, last first (gateways before the services they call); never throws. */
+async function closeInReverse(started: Closable[]): Promise<void> {
+  await Promise.allSettled(
+    started
+      .splice(0)
+      .reverse()
+      .map((s) => s.close()),
+  );
+}
+
 /** Starts everything; on any failure stops what already started and rethrows. */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const started: Closable[] = [];
@@ -52,14 +62,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     started.push(item);
     return item;
   };
-  const closeAll = async (): Promise<void> => {
-    await Promise.allSettled(
-      started
-        .splice(0)
-        .reverse()
-        .map((s) => s.close()),
-    );
-  };
+  const closeAll = (): Promise<void> => closeInReverse(started);
   try {
     const { ports } = options;
     const edgeConfig = await track(
@@ -122,15 +125,8 @@ export async function startServices(
   queue: { readonly redisUrl?: string | undefined } = {},
 ): Promise<Services> {
   const lanes = createLaneTable();
-  const started: { close(): Promise<void> }[] = [];
-  const closeAll = async (): Promise<void> => {
-    await Promise.allSettled(
-      started
-        .splice(0)
-        .reverse()
-        .map((s) => s.close()),
-    );
-  };
+  const started: Closable[] = [];
+  const closeAll = (): Promise<void> => closeInReverse(started);
   const instances: readonly [ServiceName, string, StartService][] = [
     ['pricing', 'stable', startPricing],
     ['pricing', 'beta', startPricing],

@@ -15,7 +15,7 @@ export const WEB_ROOT = resolve(PACKAGE_ROOT, 'dist/web');
 
 /** Builds the example if `npm test`'s build step did not (e.g. running vitest directly). */
 export function ensureBuilt(): void {
-  if (existsSync(DEMO_JS) && existsSync(resolve(WEB_ROOT, 'main.js'))) return;
+  if (existsSync(DEMO_JS) && existsSync(resolve(WEB_ROOT, 'stable/index.html'))) return;
   const r = spawnSync(process.execPath, ['scripts/build.mjs'], {
     cwd: PACKAGE_ROOT,
     encoding: 'utf8',

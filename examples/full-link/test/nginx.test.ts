@@ -1,12 +1,14 @@
 /**
- * Real nginx + real Chromium: Debian's nginx, configured from examples/nginx/nginx.conf.template,
- * routes /api/ to orders-stable or orders-beta by the X-Gray-Id header or the gray cookie and
- * serves the page; Chromium (playwright-core, /usr/bin/chromium) loads the page and calls the API
- * through withGray(fetch) and axios. Every hop's version is asserted for each tour case.
+ * Real nginx + real Chromium: Debian's nginx runs examples/nginx/nginx.conf.template around the
+ * config `graylane render nginx --assets` generates (included as generated): the page build of
+ * the visitor's lane from dist/web/<version>/, and /api/ to orders-stable or orders-beta, both by
+ * the X-Gray-Id header or the gray cookie. Chromium (playwright-core, /usr/bin/chromium) loads the
+ * page and calls the API through withGray(fetch) and axios. For each tour case the page build,
+ * its bundle and every API hop are asserted to be on one lane.
  *
  * Missing nginx or Chromium: skipped locally with what to install; a failure under CI=true.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
   chmodSync,
   cpSync,
@@ -18,8 +20,9 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createConfigStore } from '@graylane/core';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +40,13 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 const TEMPLATE = resolve(PACKAGE_ROOT, '../nginx/nginx.conf.template');
+const RULES = resolve(PACKAGE_ROOT, 'rules.json');
+/** The graylane CLI, as `npx graylane` runs it. */
+const CLI = resolve(
+  dirname(createRequire(import.meta.url).resolve('@graylane/cli/package.json')),
+  'bin/graylane.mjs',
+);
+const VERSIONS = ['stable', 'beta'] as const;
 
 const nginxBin = NGINX_CANDIDATES.find((p) => existsSync(p));
 const missing = [nginxBin ? '' : 'nginx', existsSync(CHROMIUM) ? '' : 'chromium'].filter(Boolean);
@@ -92,18 +102,44 @@ describe.skipIf(missing.length > 0)('nginx routes by the gray marker, driven by 
     // nginx's workers run as an unprivileged user when the master is root (as in CI): they must
     // be able to read the page, wherever the checkout lives (a 0700 temp dir, say).
     chmodSync(prefix, 0o755);
+    // The per-version page builds, as a deploy would put them on the web server.
     const webRoot = join(prefix, 'web');
-    cpSync(WEB_ROOT, webRoot, { recursive: true });
+    for (const v of VERSIONS) cpSync(join(WEB_ROOT, v), join(webRoot, v), { recursive: true });
     chmodTree(webRoot);
     const upstream = (lane: string): string =>
       new URL(services?.lanes.get('orders')?.get(lane)?.url ?? '').host;
     // A free port can be taken by a server in the other vitest worker before nginx binds it:
-    // nginx then exits, and the next attempt takes a fresh port.
+    // nginx then exits, and the next attempt takes fresh ports.
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
+      const pages = `127.0.0.1:${await freePort()}`;
+      const generated = join(prefix, 'graylane.conf');
+      writeFileSync(
+        generated,
+        execFileSync(
+          process.execPath,
+          [
+            CLI,
+            'render',
+            'nginx',
+            RULES,
+            '--assets',
+            webRoot,
+            '--upstream',
+            `stable=${upstream('stable')}`,
+            '--upstream',
+            `beta=${upstream('beta')}`,
+            '--listen',
+            pages,
+          ],
+          { encoding: 'utf8' },
+        ),
+      );
       const conf = readFileSync(TEMPLATE, 'utf8')
         .replaceAll('{{PREFIX}}', prefix)
         .replaceAll('{{PORT}}', String(port))
+        .replaceAll('{{PAGES}}', pages)
+        .replaceAll('{{GRAYLANE_CONF}}', generated)
         .replaceAll('{{WEB_ROOT}}', webRoot)
         .replaceAll('{{ORDERS_STABLE}}', upstream('stable'))
         .replaceAll('{{ORDERS_BETA}}', upstream('beta'));
@@ -167,24 +203,56 @@ describe.skipIf(missing.length > 0)('nginx routes by the gray marker, driven by 
     page.evaluate(() =>
       (globalThis as unknown as { graylaneDemo: DemoHandle }).graylaneDemo.callWithAxios(),
     );
+  /** Calls the API with both clients of the page; every hop must be on `lane`. */
+  async function expectApiOn(page: Page, lane: 'stable' | 'beta'): Promise<CallResult[]> {
+    const results = [await viaFetch(page), await viaAxios(page)];
+    for (const r of results) {
+      expect(r.status).toBe(200);
+      expect(show(r.hops)).toEqual(chain(lane));
+    }
+    return results;
+  }
+
+  it.each(VERSIONS)(
+    'a %s visitor (gray cookie): the HTML, the bundle and every API hop on that lane',
+    async (lane) => {
+      const context = await (browser as Browser).newContext();
+      await context.addCookies([{ name: 'gray', value: lane, url: base }]);
+      const page = await context.newPage();
+      const bundle = page.waitForResponse((r) => /\/main-\w+\.js$/.test(r.url()));
+      const doc = await page.goto(`${base}/`);
+      expect(await doc?.text()).toContain(`<meta name="graylane-version" content="${lane}">`);
+      expect(doc?.headers()['vary']).toBe('Cookie, X-Gray-Id');
+      expect(doc?.headers()['cache-control']).toBe('private, no-cache');
+      const js = await bundle;
+      const file = new URL(js.url()).pathname.slice(1);
+      expect(readdirSync(join(WEB_ROOT, lane))).toContain(file);
+      const other = VERSIONS.find((v) => v !== lane) ?? 'stable';
+      expect(readdirSync(join(WEB_ROOT, other))).not.toContain(file);
+      expect(js.headers()['cache-control']).toBe('public, max-age=31536000, immutable');
+      await page.waitForFunction(() => 'graylaneDemo' in globalThis);
+      expect(await page.textContent('#build')).toBe(lane);
+      expect(await page.textContent('#version')).toBe(lane);
+      await expectApiOn(page, lane);
+      await context.close();
+    },
+  );
 
   it('unmarked: the page is on stable; fetch and axios reach stable at every hop', async () => {
     const { page, context } = await open('/');
+    expect(await page.textContent('#build')).toBe('stable');
     expect(await page.textContent('#version')).toBe('stable');
-    for (const r of [await viaFetch(page), await viaAxios(page)]) {
-      expect(r.status).toBe(200);
-      expect(show(r.hops)).toEqual(chain('stable'));
-    }
+    await expectApiOn(page, 'stable');
     await context.close();
   });
 
   it('query-forced: ?gray=beta switches the page; every hop sees beta (inventory falls back)', async () => {
     const { page, context } = await open('/?gray=beta');
+    // nginx routes on the header and cookies only: the page-only QA override runs in the build
+    // nginx served (stable) and sends beta on every API call.
+    expect(await page.textContent('#build')).toBe('stable');
     expect(await page.textContent('#version')).toBe('beta');
-    for (const r of [await viaFetch(page), await viaAxios(page)]) {
-      expect(r.sent).toBe('beta');
-      expect(show(r.hops)).toEqual(chain('beta'));
-    }
+    for (const r of await expectApiOn(page, 'beta')) expect(r.sent).toBe('beta');
     await context.close();
   });
 
@@ -197,6 +265,11 @@ describe.skipIf(missing.length > 0)('nginx routes by the gray marker, driven by 
     const rows = await page.$$eval('#hops tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
     expect(rows[1]).toContain('inventory-stable (lane fallback)');
     expect(show((await viaAxios(page)).hops)).toEqual(chain('beta'));
+    // The switch persisted the gray cookie: the next page load is the beta build.
+    await page.reload();
+    await page.waitForFunction(() => 'graylaneDemo' in globalThis);
+    expect(await page.textContent('#build')).toBe('beta');
+    expect(await page.textContent('#version')).toBe('beta');
     await page.click('#use-stable');
     expect(show((await viaFetch(page)).hops)).toEqual(chain('stable'));
     await context.close();
@@ -204,6 +277,7 @@ describe.skipIf(missing.length > 0)('nginx routes by the gray marker, driven by 
 
   it('cookie-sticky: a gray=beta cookie is read by the SDK, and nginx alone routes a header-less call by it', async () => {
     const { page, context } = await open('/', { gray: 'beta' });
+    expect(await page.textContent('#build')).toBe('beta');
     expect(await page.textContent('#version')).toBe('beta');
     expect(show((await viaFetch(page)).hops)).toEqual(chain('beta'));
     const raw = await page.evaluate(async () => {
