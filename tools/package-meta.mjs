@@ -20,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 export const REPOSITORY_URL = 'git+https://github.com/graylane/graylane.git';
 export const GITHUB = 'https://github.com/graylane/graylane';
 /** A clean build: tsup does not clean `dist` during development, so a tarball never ships stale chunks. */
-export const PREPACK = "node -e \"require('fs').rmSync('dist',{recursive:true,force:true})\" && npm run build";
+export const PREPACK =
+  "node -e \"require('fs').rmSync('dist',{recursive:true,force:true})\" && npm run build";
 /** attw's default profile ("strict") includes node10, which is the point of typesVersions. */
 export const CHECK_PACKAGE = 'publint --strict && attw --pack .';
 const REQUIRED_FILES = ['dist', 'README.md', 'LICENSE'];

@@ -230,7 +230,8 @@ describe('CTX: context propagation (Node 20, express 5)', () => {
     expect(readFileSync(join(root, 'context/run.ts'), 'utf8')).toMatch(
       /storage\(\)\.run\(store, fn\)/,
     );
-    expect(process.versions.node.split('.')[0]).toBe('20');
+    // The matrix runs this file on Node 20, 22 and 24 (AsyncContextFrame on 24): engines >= 20.6.
+    expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(20);
   });
 
   it('CTX-10 OTel context manager registered after the middleware: the marker still flows', async () => {

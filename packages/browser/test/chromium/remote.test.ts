@@ -1,4 +1,5 @@
 import type {} from './page-entry.js';
+import type { ServerResponse } from 'node:http';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { chromiumAvailable, pageSuite } from './harness.js';
 
@@ -70,10 +71,7 @@ describe.skipIf(!run)('Chromium: remote rules (/remote)', () => {
   });
 
   /** An endless JSON-ish body (until the page hangs up): chunked, under a small Content-Length, or 1 byte/100 ms. */
-  function stream(
-    res: import('node:http').ServerResponse,
-    how: 'chunked' | 'lying-length' | 'drip',
-  ): void {
+  function stream(res: ServerResponse, how: 'chunked' | 'lying-length' | 'drip'): void {
     streamed = 0;
     res.writeHead(200, {
       'content-type': 'application/json',
