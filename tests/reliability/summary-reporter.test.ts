@@ -17,10 +17,13 @@ function fakeModule(moduleState: string, testStates: string[]): TestModule {
 
 function summaryLine(modules: TestModule[]): string {
   const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  // These fake runs must not reach CI's own summary file (they would add their counts to it).
+  vi.stubEnv('GRAYLANE_SUMMARY_FILE', '');
   try {
     new SummaryReporter().onTestRunEnd(modules, []);
     return String(write.mock.calls.at(-1)?.[0] ?? '').trim();
   } finally {
+    vi.unstubAllEnvs();
     write.mockRestore();
   }
 }
