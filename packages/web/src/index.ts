@@ -46,6 +46,8 @@ export type { EdgeSourceOptions } from './sources/refresher.js';
 export type { EdgeRuleSource } from './sources/types.js';
 
 // Observability
+export { createStatusHandler } from './status.js';
+export type { WebStatusHandler, WebStatusHandlerOptions } from './status.js';
 export { outboundStats } from './metrics/outbound.js';
 export type { OutboundResult } from './metrics/outbound.js';
 export type { WebGraylaneStats } from './metrics/decisions.js';

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Setup } from '../fixtures/app.js';
+import { STATUS_TOKEN } from '../fixtures/status-token.js';
 import { startDownstream, type Downstream } from './downstream.js';
 import type { Served } from './process.js';
 
@@ -176,6 +177,41 @@ export function describeRuntime(
       expect(res.status, `${path}: ${rt.output().slice(-500)}`).toBe(200);
       return (await res.json()) as T;
     };
+
+    it('the status page: token-protected JSON and HTML, counting the decisions made here', async () => {
+      const auth = { authorization: `Bearer ${STATUS_TOKEN}` };
+      for (let i = 0; i < 3; i++) await get('/open/decide', { 'x-gray-id': 'beta' });
+      const denied = [
+        await get('/graylane/status/status.json'),
+        await get('/graylane/status/status.json', {
+          authorization: 'Bearer wrong-token-0123456789abcdef',
+        }),
+        await get('/graylane/status', { authorization: `Basic ${STATUS_TOKEN}` }),
+      ];
+      for (const res of denied) {
+        expect([401, 403, 404]).toContain(res.status);
+        expect(await res.text()).not.toContain('graylane.status.v1');
+      }
+      const res = await get('/graylane/status/status.json', auth);
+      expect(res.status, rt.output().slice(-500)).toBe(200);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      const report = (await res.json()) as {
+        schema: string;
+        config: { versions: string[] };
+        traffic: { byVersion: { version: string; count: number }[] };
+      };
+      expect(report.schema).toBe('graylane.status.v1');
+      expect(report.config.versions).toEqual(['stable', 'beta', 'canary']);
+      const beta = report.traffic.byVersion.find((d) => d.version === 'beta');
+      expect(beta?.count).toBeGreaterThanOrEqual(3);
+      const page = await get('/graylane/status', auth);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      const csp = page.headers.get('content-security-policy') ?? '';
+      const nonce = /'nonce-([^']+)'/.exec(csp)?.[1];
+      expect(nonce, csp).toBeDefined();
+      expect(await page.text()).toContain(`nonce="${nonce}"`);
+    });
 
     it('the runtime reports whether it binds lanes implicitly', async () => {
       expect(await json('/runtime')).toEqual({ als: rt.als });
