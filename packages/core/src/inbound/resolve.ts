@@ -23,6 +23,8 @@ export interface ResolvedSticky {
   readonly maxAgeSeconds: number;
   readonly secure: boolean | 'auto';
   readonly httpOnly: boolean;
+  /** Carriers whose marker is persisted into the version cookie (STK-02); empty by default. */
+  readonly persistMarkers: ReadonlySet<MarkerSource>;
 }
 
 /** Inbound options with every default applied, validated once at construction. */
@@ -192,7 +194,18 @@ function sticky(value: boolean | StickyOptions | undefined): ResolvedSticky | un
     maxAgeSeconds: Math.min(maxAge, MAX_COOKIE_MAX_AGE_SECONDS),
     secure: o.secure ?? 'auto',
     httpOnly: o.httpOnly ?? true,
+    persistMarkers: persistMarkers(o.persistMarkers),
   };
+}
+
+const TRANSIENT: readonly MarkerSource[] = ['header', 'query', 'baggage'];
+
+function persistMarkers(value: StickyOptions['persistMarkers']): ReadonlySet<MarkerSource> {
+  if (value === undefined || value === false) return new Set();
+  if (value === true) return new Set(TRANSIENT);
+  if (!Array.isArray(value) || value.some((s) => !TRANSIENT.includes(s as MarkerSource)))
+    throw bad('sticky.persistMarkers must be a boolean or a list of header, query, baggage');
+  return new Set(value as readonly MarkerSource[]);
 }
 
 function bad(message: string): GraylaneError {

@@ -34,8 +34,10 @@ export interface StickyInput {
 
 /**
  * Sticky cookies: minted subject ids, and the version cookie after a weighted assignment or
- * when the client's cookie marker was ignored (PREC-03: rewritten on the next response). A
- * marker from a header or the query is never persisted (QS-02: this request only).
+ * when the client's cookie marker was ignored and the rules decided again (PREC-03: rewritten
+ * on the next response). A header, query or baggage marker serves this request only (QS-02,
+ * STK-02) unless `sticky.persistMarkers` names its carrier; in signed mode the cookie then holds
+ * the same token — its key id, its expiry — so it never outlives it nor gains a newer key (STK-01).
  */
 export function stickyCookies(
   opts: ResolvedInbound<never>,
@@ -48,9 +50,8 @@ export function stickyCookies(
   for (const [name, id] of input.minted)
     if (isSafeCookieValue(id)) out.setCookies.push(formatSetCookie(name, id, sticky, input.tls));
   const { decision, found } = input;
-  const cookieRejected = found.rejections.some((r) => r.source === 'cookie');
-  const persist = decision.reason === 'weight' || (cookieRejected && found.source !== 'cookie');
-  if (!sticky.cookie || opts.cookie === false || opts.trust === 'edge' || !persist) return out;
+  const plan = versionCookiePlan(sticky, decision, found);
+  if (!sticky.cookie || opts.cookie === false || opts.trust === 'edge' || !plan) return out;
   // The name the browser SDK would use: `__Host-gray` when the cookie carries `Secure`.
   const name = isSecure(sticky, input.tls) ? opts.secureCookie || opts.cookie : opts.cookie;
   if (opts.trust !== 'signed') {
@@ -58,21 +59,56 @@ export function stickyCookies(
       out.setCookies.push(formatSetCookie(name, decision.version, sticky, input.tls));
     return out;
   }
-  const kid = opts.signingKid;
+  const nowSeconds = Math.floor(input.now / 1000);
+  let kid: string | undefined;
+  let exp: number;
+  if (plan === 'token') {
+    // STK-01: the token's own key and expiry; HMAC is deterministic, so this is the same token.
+    const token = found.token;
+    if (token === undefined) return out;
+    kid = token.kid;
+    exp = Math.floor(token.expiresAt / 1000);
+  } else {
+    kid = opts.signingKid;
+    exp = nowSeconds + sticky.maxAgeSeconds;
+  }
+  const maxAge = Math.min(exp - nowSeconds, sticky.maxAgeSeconds);
   const key = kid === undefined ? undefined : opts.keys?.get(kid);
-  if (kid === undefined || key === undefined || !isSignableSubject(input.subject)) return out;
-  const exp = Math.floor(input.now / 1000) + sticky.maxAgeSeconds;
-  const data = signedPayload(decision.version, exp, kid, input.subject);
+  if (kid === undefined || key === undefined || maxAge <= 0 || !isSignableSubject(input.subject))
+    return out;
+  const signer = kid;
+  const data = signedPayload(decision.version, exp, signer, input.subject);
   const finish = (signature: Uint8Array): string | undefined => {
     if (signature.length !== 32) return undefined;
-    const token = formatSignedToken(decision.version, exp, kid, signature);
-    return isSafeCookieValue(token) ? formatSetCookie(name, token, sticky, input.tls) : undefined;
+    const token = formatSignedToken(decision.version, exp, signer, signature);
+    return isSafeCookieValue(token)
+      ? formatSetCookie(name, token, sticky, input.tls, maxAge)
+      : undefined;
   };
   if (hmac === undefined) {
-    out.pending.push({ kid, key, data, finish });
+    out.pending.push({ kid: signer, key, data, finish });
     return out;
   }
   const cookie = finish(hmac(key, data));
   if (cookie !== undefined) out.setCookies.push(cookie);
   return out;
+}
+
+/**
+ * What the version cookie should hold, if anything: `fresh` for a version the rules assigned
+ * (a weighted split, or any rule decision after the client's cookie was ignored), `token` for a
+ * client marker the options persist; undefined otherwise (a valid cookie is never renewed).
+ */
+function versionCookiePlan(
+  sticky: NonNullable<ResolvedInbound<never>['sticky']>,
+  decision: Decision,
+  found: Extraction,
+): 'fresh' | 'token' | undefined {
+  if (found.source === undefined) {
+    // No client marker decided: the rules did.
+    if (decision.reason === 'weight') return 'fresh';
+    return found.rejections.some((r) => r.source === 'cookie') ? 'fresh' : undefined;
+  }
+  if (found.source === 'cookie') return undefined;
+  return sticky.persistMarkers.has(found.source) ? 'token' : undefined;
 }

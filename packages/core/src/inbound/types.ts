@@ -41,6 +41,13 @@ export interface StickyOptions {
   readonly secure?: boolean | 'auto';
   /** Default `true`. */
   readonly httpOnly?: boolean;
+  /**
+   * Marker carriers whose marker is written into the version cookie (STK-02). Default `false`:
+   * a header, query or baggage marker serves its own request only. `true` means all three. In
+   * `signed` mode the cookie holds the same token — its own key id and expiry, never re-signed
+   * with a newer key and never outliving the token (STK-01).
+   */
+  readonly persistMarkers?: boolean | readonly ('header' | 'query' | 'baggage')[];
 }
 
 /**
