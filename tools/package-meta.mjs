@@ -2,7 +2,8 @@
 // Derives the release metadata of every published package (issue 15) from what the package
 // already says, so it cannot drift:
 //
-//   typesVersions   node10 resolution of each subpath, from `exports` (the `require` types)
+//   typesVersions   node10 resolution of each subpath, from `exports` (the `require` types,
+//                   or the JSON file a JSON subpath points to)
 //   publishConfig   { access: "public" }
 //   repository      git URL + `directory: packages/<name>`
 //   homepage, bugs  the package's folder on GitHub, the issue tracker
@@ -26,8 +27,12 @@ export const PREPACK =
 export const CHECK_PACKAGE = 'publint --strict && attw --pack .';
 const REQUIRED_FILES = ['dist', 'README.md', 'LICENSE'];
 
-/** Types a CommonJS (node10) consumer should see for one `exports` entry, if any. */
+/**
+ * What a CommonJS (node10) consumer's TypeScript should resolve for one `exports` entry, if any:
+ * the `require` types, or a JSON file (`@graylane/core/schema.json` with `resolveJsonModule`).
+ */
 function requireTypes(target) {
+  if (typeof target === 'string') return target.endsWith('.json') ? target : undefined;
   if (target === null || typeof target !== 'object') return undefined;
   const branch = target.require ?? target.default ?? target.import;
   if (typeof branch === 'string')
@@ -42,7 +47,8 @@ export function deriveTypesVersions(exportsField) {
   if (!exportsField || typeof exportsField !== 'object') return undefined;
   const paths = {};
   for (const [subpath, target] of Object.entries(exportsField)) {
-    if (subpath === '.' || !subpath.startsWith('./')) continue;
+    // `./package.json` is a real file at that path: node10 finds it without a mapping.
+    if (subpath === '.' || subpath === './package.json' || !subpath.startsWith('./')) continue;
     const types = requireTypes(target);
     if (types) paths[subpath.slice(2)] = [types];
   }

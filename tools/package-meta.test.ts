@@ -29,7 +29,7 @@ function fixtureRepo(packages: Record<string, object>): string {
 const quiet = () => vi.spyOn(console, 'log').mockImplementation(() => undefined);
 
 describe('tools/package-meta.mjs', () => {
-  it('typesVersions maps every typed subpath to its require types; none without subpaths', () => {
+  it('typesVersions maps every typed or JSON subpath for node10; none without subpaths', () => {
     expect(
       deriveTypesVersions({
         '.': typed('index'),
@@ -38,7 +38,16 @@ describe('tools/package-meta.mjs', () => {
         './schema.json': './schema/s.json',
         './package.json': './package.json',
       }),
-    ).toEqual({ '*': { express: ['./dist/express.d.cts'], 'esm-only': ['./dist/e.d.ts'] } });
+    ).toEqual({
+      '*': {
+        express: ['./dist/express.d.cts'],
+        'esm-only': ['./dist/e.d.ts'],
+        // node10 looks for a file named schema.json at the package root: map it to the real one.
+        'schema.json': ['./schema/s.json'],
+      },
+    });
+    // An untyped JS subpath gets no mapping (there are no types to point at).
+    expect(deriveTypesVersions({ '.': typed('index'), './raw': './dist/raw.js' })).toBe(undefined);
     expect(deriveTypesVersions({ '.': typed('index'), './package.json': './package.json' })).toBe(
       undefined,
     );
