@@ -45,6 +45,12 @@ export { attachGray } from './outbound/axios.js';
 export type { AxiosConfigLike, AxiosLike } from './outbound/axios.js';
 export type { OutboundOptions } from './outbound/options.js';
 
+// Propagation coverage
+export { installCoverage } from './coverage/install.js';
+export type { CoverageOptions } from './coverage/install.js';
+export { coverageStats } from './coverage/stats.js';
+export type { CoverageStats } from './coverage/stats.js';
+
 // Signed markers
 export { signMarker } from './signing/sign.js';
 export type { SignMarkerOptions } from './signing/sign.js';

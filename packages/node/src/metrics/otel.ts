@@ -85,3 +85,35 @@ function createCounters(api: MetricsApiLike): OtelCounters | undefined {
     return undefined;
   }
 }
+
+/** Where {@link followingCounter} keeps its counter and the MeterProvider it was made from. */
+export interface CounterCache {
+  counter: CounterLike | undefined;
+  counterProvider: unknown;
+}
+
+/**
+ * A counter of the `@graylane/node` meter outside the fixed set (propagation coverage's), kept
+ * in `cache` and re-created when the registered MeterProvider changes, like the others.
+ * Undefined when `@opentelemetry/api` is not installed. Never throws.
+ */
+export function followingCounter(
+  cache: CounterCache,
+  name: string,
+  description: string,
+): CounterLike | undefined {
+  const state = metricsState();
+  if (state.otelApi === undefined) state.otelApi = loadApi();
+  const api = state.otelApi as MetricsApiLike | null;
+  if (api === null) return undefined;
+  const provider = registeredProvider();
+  if (cache.counter === undefined || provider !== cache.counterProvider) {
+    cache.counterProvider = provider;
+    try {
+      cache.counter = api.metrics.getMeter('@graylane/node').createCounter(name, { description });
+    } catch {
+      cache.counter = undefined;
+    }
+  }
+  return cache.counter;
+}

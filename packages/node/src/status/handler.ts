@@ -7,6 +7,7 @@ import {
   type StatusReport,
   type StatusStatsLike,
 } from '@graylane/core';
+import { coverageReported } from '../coverage/stats.js';
 import { fastifyStatus, type StatusFastifyHook } from './fastify.js';
 import { koaStatus, type StatusKoaMiddleware } from './koa.js';
 import { statusPath, toStatusRequest } from './request.js';
@@ -70,6 +71,8 @@ export function createStatusHandler(options: StatusHandlerOptions): StatusHandle
     ...rest,
     store: graylane.store,
     stats: stats ? () => stats.call(graylane) : undefined,
+    // Propagation coverage (installCoverage), unless the caller reports its own.
+    propagation: rest.propagation ?? coverageReported,
     randomNonce: () => randomBytes(16).toString('base64'),
   });
   const answer: AnswerStatus = (req, res, originalUrl) => {

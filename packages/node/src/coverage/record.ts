@@ -1,0 +1,120 @@
+import type { Allowlist } from '@graylane/core';
+import type { GrayStore } from '../context/storage.js';
+import { followingCounter, safeAdd } from '../metrics/otel.js';
+import { outboundState } from '../outbound/state.js';
+import { callSite } from './site.js';
+import {
+  coverageState,
+  MAX_DESTINATIONS,
+  MAX_LOGGED_SITES,
+  OTHER_DESTINATION,
+  type CoverageInstall,
+  type CoverageRow,
+  type CoverageState,
+} from './state.js';
+
+/** The OTel counter's name (docs/observability.md, docs/dashboards/graylane.grafana.json). */
+export const PROPAGATION_METRIC = 'graylane.propagation';
+
+/** What one outbound request looked like when it left. */
+export interface Departure {
+  /** `scheme://host:port`, or undefined when it cannot be told (a Unix socket). */
+  readonly destination: string | undefined;
+  /** The lane bound by the code that made the call, if any. */
+  readonly store: GrayStore | undefined;
+  /** The allowlist of the graylane call that planned the request (withGray, grayInterceptor). */
+  readonly planned: Allowlist | undefined;
+  /** Whether the request left with the marker header or the marker's baggage member. */
+  readonly carried: boolean;
+  /** The stack of the code that made the call, captured when it was made (if it was). */
+  readonly stack: Error | undefined;
+}
+
+/**
+ * Counts one request that left the process (see install.ts for who calls this). Never throws.
+ * - no lane bound: counted `unbound` only while an inbound request is in flight (a callback that
+ *   lost its request's context, or background work: the site tells);
+ * - carried → `carried`; else allowlisted → `missing` (logged once per call site); else
+ *   `withheld`. The allowlist: the planning call's, else `installCoverage`'s, else
+ *   `installGlobal`'s, else the one of the middleware that bound the lane.
+ */
+export function recordDeparture(departure: Departure, install: CoverageInstall): void {
+  try {
+    const state = coverageState();
+    const { store, destination } = departure;
+    if (store === undefined) {
+      if (state.inFlight > 0 && !departure.carried) unbound(state, install, departure);
+      return;
+    }
+    const row = rowOf(state, destination ?? 'unknown');
+    if (departure.carried) return count(state, row, 'carried');
+    const allow =
+      departure.planned ?? install.allow ?? outboundState().install?.allow ?? store.allow;
+    if (!allows(allow, destination)) return count(state, row, 'withheld');
+    count(state, row, 'missing');
+    const site = callSite(departure.stack) ?? 'unknown call site';
+    row.lastMissingSite = site;
+    logOnce(
+      state,
+      install,
+      `missing\u0000${site}`,
+      `[graylane] propagation: a call to ${row.destination} left without the marker (lane ${store.decision.version}) at ${site}; wrap this client (withGray, grayInterceptor, attachGray) or installGlobal()`,
+    );
+  } catch {
+    // I1: coverage never breaks a request.
+  }
+}
+
+function unbound(state: CoverageState, install: CoverageInstall, departure: Departure): void {
+  state.unbound++;
+  const site = callSite(departure.stack) ?? 'unknown call site';
+  state.lastUnboundSite = site;
+  logOnce(
+    state,
+    install,
+    `unbound\u0000${site}`,
+    `[graylane] propagation: a call to ${departure.destination ?? 'unknown'} was made with no lane bound while a request was in flight, at ${site}; if it serves that request, its context was lost (a pool or callback queue): bind it with bindGray`,
+  );
+}
+
+function rowOf(state: CoverageState, destination: string): CoverageRow {
+  let row = state.rows.get(destination);
+  if (row !== undefined) return row;
+  const key = state.rows.size < MAX_DESTINATIONS ? destination : OTHER_DESTINATION;
+  row = state.rows.get(key);
+  if (row === undefined) {
+    row = { destination: key, carried: 0, missing: 0, withheld: 0, lastMissingSite: undefined };
+    state.rows.set(key, row);
+  }
+  return row;
+}
+
+function count(
+  state: CoverageState,
+  row: CoverageRow,
+  result: 'carried' | 'missing' | 'withheld',
+): void {
+  row[result]++;
+  safeAdd(followingCounter(state, PROPAGATION_METRIC, 'outbound calls made inside a lane'), {
+    result,
+    destination: row.destination,
+  });
+}
+
+function allows(allow: Allowlist | undefined, destination: string | undefined): boolean {
+  try {
+    return allow !== undefined && destination !== undefined && allow.allows(destination);
+  } catch {
+    return false;
+  }
+}
+
+function logOnce(state: CoverageState, install: CoverageInstall, key: string, line: string) {
+  if (state.logged.has(key)) return;
+  if (state.logged.size >= MAX_LOGGED_SITES) {
+    state.suppressedLogs++;
+    return;
+  }
+  state.logged.add(key);
+  install.logger.warn(line);
+}

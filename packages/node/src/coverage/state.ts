@@ -1,0 +1,60 @@
+import type { Allowlist, SourceLogger } from '@graylane/core';
+import type { CounterLike } from '../metrics/otel.js';
+
+/** One destination's counts (the `other` row collects everything past the cap). */
+export interface CoverageRow {
+  readonly destination: string;
+  carried: number;
+  missing: number;
+  withheld: number;
+  lastMissingSite: string | undefined;
+}
+
+/** What `installCoverage()` left in place while it is active. */
+export interface CoverageInstall {
+  readonly allow: Allowlist | undefined;
+  readonly logger: SourceLogger;
+  readonly uninstall: () => void;
+}
+
+/** @internal Process-wide coverage state (one copy whatever mix of ESM/CJS entries loads). */
+export interface CoverageState {
+  install: CoverageInstall | undefined;
+  readonly rows: Map<string, CoverageRow>;
+  unbound: number;
+  lastUnboundSite: string | undefined;
+  /** Call sites already logged (missing and unbound), bounded. */
+  readonly logged: Set<string>;
+  /** Log lines not written because {@link MAX_LOGGED_SITES} sites were already logged. */
+  suppressedLogs: number;
+  /** Inbound requests (node:http servers) received and not yet closed. */
+  inFlight: number;
+  /** The OTel counter and the MeterProvider it was made from. */
+  counter: CounterLike | undefined;
+  counterProvider: unknown;
+}
+
+/** Distinct destinations counted one by one; the rest share the `other` row. */
+export const MAX_DESTINATIONS = 50;
+/** The row that collects destinations past {@link MAX_DESTINATIONS}. */
+export const OTHER_DESTINATION = 'other';
+/** Call sites logged once each; past this, lines are counted, not written. */
+export const MAX_LOGGED_SITES = 1000;
+
+const KEY = Symbol.for('@graylane/node.coverage.v1');
+
+/** @internal The one coverage state of this process, created on first use (never on import). */
+export function coverageState(): CoverageState {
+  const g = globalThis as { [KEY]?: CoverageState };
+  return (g[KEY] ??= {
+    install: undefined,
+    rows: new Map(),
+    unbound: 0,
+    lastUnboundSite: undefined,
+    logged: new Set(),
+    suppressedLogs: 0,
+    inFlight: 0,
+    counter: undefined,
+    counterProvider: undefined,
+  });
+}
