@@ -46,13 +46,16 @@ export { isGrayConfig, parseConfig, validateConfig } from './config/parse.js';
 export type { ParseConfigOptions, ValidationResult } from './config/parse.js';
 export type {
   BucketBy,
+  CompiledArm,
   CompiledRule,
+  CompiledStep,
   ConfigDocument,
   GrayConfig,
   MatchDocument,
   MatcherDocument,
   MatcherOperator,
   RuleDocument,
+  ScheduleStepDocument,
   SplitArmDocument,
   WindowDocument,
 } from './config/types.js';
@@ -65,6 +68,9 @@ export { bucket } from './hash/bucket.js';
 export { decide } from './rules/evaluate.js';
 export type { DecideOptions, RuleOutcome, RuleTrace } from './rules/evaluate.js';
 export { explain, formatExplanation } from './rules/explain.js';
+export { armFor, describeArms, shareAt } from './rules/ramp.js';
+export type { ShareInForce } from './rules/ramp.js';
+export { BUCKET_HEADER, bucketHeaderValue } from './rules/bucket-header.js';
 export type { Explanation } from './rules/explain.js';
 export type {
   Decision,

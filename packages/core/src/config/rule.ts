@@ -1,9 +1,16 @@
 import type { JsonObject, JsonValue } from '../json/parse.js';
-import { BUCKET_SPACE } from '../limits.js';
 import type { RegexEngine } from '../regex.js';
 import type { Issues } from './issues.js';
 import { compileMatch } from './match.js';
-import type { BucketBy, CompiledArm, CompiledRule } from './types.js';
+import {
+  checkMonotonic,
+  readArms,
+  readBucketChain,
+  readBucketVersion,
+  readSchedule,
+  saltFor,
+} from './split.js';
+import type { BucketBy, CompiledArm, CompiledRule, CompiledStep } from './types.js';
 import { parseInstant } from './window.js';
 
 /** What compiling a rule needs from the enclosing document. */
@@ -24,10 +31,12 @@ const RULE_KEYS: ReadonlySet<string> = new Set([
   'split',
   'bucketBy',
   'salt',
+  'bucketVersion',
+  'schedule',
+  'pausedAt',
   'window',
 ]);
 const RULE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
-const BUCKET_BY = /^(header|cookie|query|attr):(.{1,256})$/;
 
 /** Validates and compiles one rule. Returns undefined for invalid or disabled rules. */
 export function compileRule(
@@ -71,7 +80,17 @@ function readId(doc: JsonObject, path: string, ctx: RuleContext): string | undef
 
 type Target =
   | { kind: 'version'; version: string }
-  | { kind: 'split'; arms: CompiledArm[]; bucketBy: BucketBy; salt: string };
+  | {
+      kind: 'split';
+      arms: CompiledArm[];
+      bucketBy: BucketBy;
+      bucketChain: BucketBy[];
+      salt: string;
+      schedule: CompiledStep[];
+      pausedAt: number | undefined;
+    };
+
+const SPLIT_ONLY = ['bucketBy', 'bucketVersion', 'schedule', 'pausedAt'] as const;
 
 function readTarget(
   doc: JsonObject,
@@ -86,87 +105,36 @@ function readTarget(
     return issues.add(path, 'a rule needs exactly one of "version" or "split"');
   }
   if (version !== undefined) {
-    if (doc['bucketBy'] !== undefined)
-      issues.add(`${path}.bucketBy`, 'only a "split" rule buckets');
+    for (const key of SPLIT_ONLY)
+      if (doc[key] !== undefined) issues.add(`${path}.${key}`, 'only a "split" rule has this');
     if (typeof version !== 'string' || !versions.has(version)) {
       return issues.add(`${path}.version`, `unknown version ${JSON.stringify(version)}`);
     }
     return { kind: 'version', version };
   }
-  const arms = readSplit(split, `${path}.split`, ctx);
-  const bucketBy = readBucketBy(doc['bucketBy'], `${path}.bucketBy`, issues);
+  const arms = readArms(split, `${path}.split`, versions, issues);
+  const chain = readBucketChain(doc['bucketBy'], `${path}.bucketBy`, issues);
+  const bucketVersion = readBucketVersion(doc['bucketVersion'], `${path}.bucketVersion`, issues);
+  const schedule = readSchedule(doc['schedule'], `${path}.schedule`, arms, versions, issues);
+  const pausedAt = readInstant(doc['pausedAt'], `${path}.pausedAt`, issues);
+  if (pausedAt !== undefined && doc['schedule'] === undefined)
+    issues.add(`${path}.pausedAt`, 'only a rule with a "schedule" can be paused');
   const salt = doc['salt'] ?? id;
   if (typeof salt !== 'string' || salt.length === 0 || salt.length > 64) {
     return issues.add(`${path}.salt`, 'must be a string of 1–64 characters');
   }
-  if (!arms || !bucketBy) return undefined;
-  return { kind: 'split', arms, bucketBy, salt };
-}
-
-function readSplit(
-  value: JsonValue | undefined,
-  path: string,
-  ctx: RuleContext,
-): CompiledArm[] | undefined {
-  const { issues, versions } = ctx;
-  if (!Array.isArray(value) || value.length === 0 || value.length > versions.size) {
-    return issues.add(
-      path,
-      'must list 1 arm per version at most, like [{"version": "beta", "weight": 5}, …]',
-    );
-  }
-  const seen = new Set<string>();
-  const weights: { version: string; weight: number }[] = [];
-  value.forEach((arm, i) => {
-    const at = `${path}[${i}]`;
-    if (typeof arm !== 'object' || arm === null || Array.isArray(arm))
-      return issues.add(at, 'must be an object');
-    for (const key of Object.keys(arm))
-      if (key !== 'version' && key !== 'weight') issues.add(`${at}.${key}`, 'unknown field');
-    const v = arm['version'];
-    const w = arm['weight'];
-    if (typeof v !== 'string' || !versions.has(v))
-      issues.add(`${at}.version`, `unknown version ${JSON.stringify(v)}`);
-    else if (seen.has(v)) issues.add(`${at}.version`, `"${v}" appears twice in the split`);
-    else seen.add(v);
-    // CFG-03: "50" / -10 / 1e309 (Infinity) / 50.5 are all rejected.
-    if (typeof w !== 'number' || !Number.isSafeInteger(w) || w < 0) {
-      issues.add(
-        `${at}.weight`,
-        `must be a non-negative integer (got ${JSON.stringify(w) ?? String(w)})`,
-      );
-    } else if (typeof v === 'string') weights.push({ version: v, weight: w });
+  if (!arms || !chain || !chain[0] || !bucketVersion || !schedule || pausedAt === null)
     return undefined;
-  });
-  if (weights.length !== value.length) return undefined;
-  const sum = weights.reduce((a, b) => a + b.weight, 0);
-  // CFG-04: never normalise silently.
-  if (sum !== 100 && sum !== BUCKET_SPACE) {
-    return issues.add(
-      path,
-      `weights sum to ${sum}; they must sum to exactly 100 (percent) or 10000 (basis points)`,
-    );
-  }
-  const scale = BUCKET_SPACE / sum;
-  let end = 0;
-  return weights.map((arm) => {
-    end += arm.weight * scale;
-    return { version: arm.version, end };
-  });
-}
-
-function readBucketBy(
-  value: JsonValue | undefined,
-  path: string,
-  issues: Issues,
-): BucketBy | undefined {
-  if (value === undefined)
-    return issues.add(path, 'a split needs "bucketBy", e.g. "cookie:gray_uid" or "attr:userId"');
-  const m = typeof value === 'string' ? BUCKET_BY.exec(value) : null;
-  if (!m) return issues.add(path, 'must be header:NAME, cookie:NAME, query:NAME or attr:NAME');
-  const kind = m[1] as BucketBy['kind'];
-  const name = m[2] as string;
-  return { kind, name: kind === 'header' ? name.toLowerCase() : name };
+  checkMonotonic(arms, schedule, `${path}.schedule`, issues);
+  return {
+    kind: 'split',
+    arms,
+    bucketBy: chain[0],
+    bucketChain: chain,
+    salt: saltFor(salt, bucketVersion),
+    schedule,
+    pausedAt,
+  };
 }
 
 function readWindow(

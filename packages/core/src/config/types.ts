@@ -45,6 +45,14 @@ export interface WindowDocument {
   readonly until?: string;
 }
 
+/** One step of a scheduled ramp: from `at` (inclusive) until the next step's `at`, this split. */
+export interface ScheduleStepDocument {
+  /** RFC 3339 instant with an explicit offset. Steps are strictly increasing. */
+  readonly at: string;
+  /** The same versions, in the same order, as the rule's `split`; new weights. */
+  readonly split: readonly SplitArmDocument[];
+}
+
 /** One rule. It has either `version` or `split` (+ `bucketBy`). */
 export interface RuleDocument {
   readonly id: string;
@@ -54,10 +62,19 @@ export interface RuleDocument {
   readonly match?: MatchDocument;
   readonly version?: string;
   readonly split?: readonly SplitArmDocument[];
-  /** `header:NAME`, `cookie:NAME`, `query:NAME` or `attr:NAME`. */
-  readonly bucketBy?: string;
+  /**
+   * `header:NAME`, `cookie:NAME`, `query:NAME` or `attr:NAME`, or a fallback chain of them
+   * (`["attr:userId", "cookie:gray_uid"]`): the first present subject is hashed.
+   */
+  readonly bucketBy?: string | readonly string[];
   /** Hash salt; defaults to the rule id. Change it to reshuffle who lands where. */
   readonly salt?: string;
+  /** Integer ≥ 1, default 1 (today's hashes). Raise it to re-roll every assignment on purpose. */
+  readonly bucketVersion?: number;
+  /** Weight steps at UTC instants; `split` is in force before the first step. */
+  readonly schedule?: readonly ScheduleStepDocument[];
+  /** Freezes the schedule at the step in force at this instant (RFC 3339, with offset). */
+  readonly pausedAt?: string;
   readonly window?: WindowDocument;
 }
 
@@ -103,6 +120,12 @@ export interface CompiledArm {
   readonly end: number;
 }
 
+/** A compiled schedule step: from `at` (epoch ms, inclusive) until the next step, `arms`. */
+export interface CompiledStep {
+  readonly at: number;
+  readonly arms: readonly CompiledArm[];
+}
+
 /** A compiled rule. */
 export type CompiledRule = {
   readonly id: string;
@@ -115,9 +138,18 @@ export type CompiledRule = {
   | { readonly kind: 'version'; readonly version: string }
   | {
       readonly kind: 'split';
+      /** The split before the first schedule step (the whole split without a schedule). */
       readonly arms: readonly CompiledArm[];
+      /** The first subject of the chain (kept for readers that know one subject only). */
       readonly bucketBy: BucketBy;
+      /** The whole fallback chain, in order; `bucketChain[0]` is `bucketBy`. */
+      readonly bucketChain: readonly BucketBy[];
+      /** The hash salt in use: the rule's salt, with `/v<n>` appended when `bucketVersion` > 1. */
       readonly salt: string;
+      /** Strictly increasing steps; empty without a schedule. */
+      readonly schedule: readonly CompiledStep[];
+      /** Epoch ms; the schedule is read at `min(now, pausedAt)`. */
+      readonly pausedAt: number | undefined;
     }
 );
 

@@ -1,8 +1,9 @@
-import type { CompiledRule, GrayConfig } from '../config/types.js';
+import type { BucketBy, CompiledRule, GrayConfig } from '../config/types.js';
 import { bucket } from '../hash/bucket.js';
 import { MAX_SUBJECT_LENGTH } from '../limits.js';
 import { reasonForRejection } from '../reasons.js';
 import { lookup } from './lookup.js';
+import { armFor, describeArms, shareAt } from './ramp.js';
 import type { Decision, GrayRequest, RejectedMarker } from './types.js';
 
 /** How one rule fared for one request. */
@@ -81,7 +82,7 @@ export function evaluate(
   return { version: config.default, reason: 'default', source: 'default' };
 }
 
-/** Reads the clock only when a rule has a window (most requests never need it). */
+/** Reads the clock only when a rule has a window or a schedule (most requests never need it). */
 class Clock {
   private value: number | undefined;
   constructor(private readonly given: number | undefined) {}
@@ -140,28 +141,46 @@ function tryRule(
       decision: { version: rule.version, reason: 'rule', source: 'rules', ruleId: rule.id },
     };
   }
-  const { kind, name } = rule.bucketBy;
-  const source =
-    kind === 'attr'
-      ? req.attrs
-      : kind === 'header'
-        ? req.headers
-        : kind === 'cookie'
-          ? req.cookies
-          : req.query;
-  const subject = lookup(source, name, kind === 'attr');
-  // WT-05: an absent, empty or oversized subject skips the split rather than guessing.
-  if (subject === undefined || subject === '' || subject.length > MAX_SUBJECT_LENGTH) {
-    details?.push(`no usable subject in ${kind}:${name}; split skipped`);
-    return NO_SUBJECT;
+  let subject: string | undefined;
+  let from = rule.bucketBy;
+  const chain = rule.bucketChain;
+  for (let i = 0; i < chain.length && subject === undefined; i++) {
+    const by = chain[i] as BucketBy;
+    from = by;
+    const source =
+      by.kind === 'attr'
+        ? req.attrs
+        : by.kind === 'header'
+          ? req.headers
+          : by.kind === 'cookie'
+            ? req.cookies
+            : req.query;
+    const value = lookup(source, by.name, by.kind === 'attr');
+    // WT-05: an absent, empty or oversized subject is never hashed: the next in the chain is
+    // tried, and with none left the split is skipped rather than guessed.
+    if (value !== undefined && value !== '' && value.length <= MAX_SUBJECT_LENGTH) subject = value;
+    else
+      details?.push(
+        `no usable subject in ${by.kind}:${by.name}; ${i + 1 < chain.length ? 'trying the next' : 'split skipped'}`,
+      );
   }
+  if (subject === undefined) return NO_SUBJECT;
+  const share = rule.schedule.length === 0 ? undefined : shareAt(rule, clock.now);
+  const arms = share ? share.arms : rule.arms;
   const b = bucket(rule.salt, subject);
-  let version = '';
-  for (const arm of rule.arms) {
-    version = arm.version;
-    if (b < arm.end) break;
+  const version = armFor(arms, b);
+  if (details && share) {
+    const step =
+      share.step < 0
+        ? 'before the first step'
+        : `step ${share.step + 1} of ${rule.schedule.length}`;
+    details.push(
+      `schedule at ${new Date(clock.now).toISOString()}: ${step}${share.paused ? ` (paused at ${iso(rule.pausedAt)})` : ''} → ${describeArms(arms)}`,
+    );
   }
-  details?.push(`bucket(${JSON.stringify(rule.salt)}, ${kind}:${name}) = ${b} → ${version}`);
+  details?.push(
+    `bucket(${JSON.stringify(rule.salt)}, ${from.kind}:${from.name}) = ${b} → ${version}`,
+  );
   return {
     kind: 'matched',
     decision: { version, reason: 'weight', source: 'rules', ruleId: rule.id, bucket: b },
