@@ -153,9 +153,12 @@ describe.each(Object.keys(projects))('consumer project %s', (name) => {
   it(`type-checks an import of every public subpath (${specifiers.length})`, async () => {
     const r = await exec(process.execPath, [TSC, '-p', join(consumer, name)], consumer);
     const errors = (r.stdout + r.stderr).split('\n').filter((l) => / error TS\d+/.test(l));
+    const foreign = errors.filter(foreignDeclaration);
+    if (foreign.length > 0)
+      console.info(`[pack] ${name}: ${foreign.length} errors in other packages' own declarations`);
     // Importing every subpath at once loads declarations a user of one subpath never loads
     // (`/bullmq` next to `/amqp`): a missing *optional* peer of that package is not a defect.
-    expect(errors.filter((l) => !optionalPeerTypes(l))).toEqual([]);
+    expect(errors.filter((l) => !foreignDeclaration(l) && !optionalPeerTypes(l))).toEqual([]);
     expect(r.code === 0 || errors.length > 0, r.stderr).toBe(true);
   }, 180_000);
 });
@@ -217,6 +220,16 @@ function optionalPeers(name: string | undefined): string[] {
   return Object.entries(owner?.pkg.peerDependenciesMeta ?? {})
     .filter(([, m]) => m.optional === true)
     .map(([n]) => n);
+}
+
+/**
+ * An error located inside another package's own declarations, not ours and not the project's:
+ * with `skipLibCheck: false` Next's types need the DOM and ES2024 libs and optional packages of
+ * its own (`PromiseWithResolvers`, `URLPattern`, `sharp`), which a consumer of Next has however it
+ * imports graylane. Errors in `@graylane/*` declarations and in the project's files still fail.
+ */
+function foreignDeclaration(line: string): boolean {
+  return /^node_modules\/(?!@graylane\/)/.test(line.trim());
 }
 
 /** `node_modules/@graylane/X/dist/….d.ts(…): error TS2307: Cannot find module 'P'`, P an optional peer of X. */
