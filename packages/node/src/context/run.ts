@@ -1,12 +1,8 @@
 import { AsyncResource } from 'node:async_hooks';
-import {
-  GraylaneError,
-  createAllowlist,
-  isVersionLabel,
-  type AllowEntry,
-  type Decision,
-} from '@graylane/core';
+import { createAllowlist, isVersionLabel, type AllowEntry, type Decision } from '@graylane/core';
 import { DEFAULT_HEADER, DEFAULT_MARKER_KEY } from '../limits.js';
+import { getOtelBridge } from '../otel/index.js';
+import { countMalformedContext } from './ignored.js';
 import { GrayStore, currentStore, storage } from './storage.js';
 
 /** Options of {@link runWithGray}. */
@@ -21,8 +17,13 @@ export interface RunWithGrayOptions {
 
 /**
  * Runs `fn` with a version bound, as if a request had been decided so — for jobs, queue
- * consumers, scripts and tests. Outbound calls inside `fn` carry the marker to `allowHosts`.
- * Throws `INVALID_OPTIONS` for a malformed version label (a programming mistake).
+ * consumers, scripts and tests. Outbound calls inside `fn` carry the marker to `allowHosts`;
+ * with OpenTelemetry active (a context manager registered), `fn` also runs in an OTel context
+ * whose baggage carries `gray=<version>`, so OTel-instrumented clients carry the lane (OTB-05).
+ * A malformed version (not a label, e.g. from a message header) is ignored, never thrown: `fn`
+ * runs in the enclosing scope, or unbound (`tryGetGrayVersion()` is undefined and
+ * `grayBranch`/`grayHandlers` serve their fallback), and the call is counted in
+ * `ignoredContextStats().malformed`. `fn`'s own errors propagate unchanged.
  *
  * @example
  * ```ts
@@ -34,15 +35,15 @@ export function runWithGray<T>(
   fn: () => T,
   options: RunWithGrayOptions = {},
 ): T {
-  const decision: Decision =
+  const decision: Decision | undefined =
     typeof versionOrDecision === 'string'
       ? { version: versionOrDecision, reason: 'context', source: 'context' }
-      : versionOrDecision;
-  if (!isVersionLabel(decision.version)) {
-    throw new GraylaneError(
-      'INVALID_OPTIONS',
-      `runWithGray: ${JSON.stringify(String(decision.version)).slice(0, 40)} is not a version label`,
-    );
+      : typeof versionOrDecision === 'object' && versionOrDecision !== null
+        ? versionOrDecision
+        : undefined;
+  if (decision === undefined || !isVersionLabel(decision.version)) {
+    countMalformedContext();
+    return fn();
   }
   const parent = currentStore();
   const allow =
@@ -54,12 +55,61 @@ export function runWithGray<T>(
     options.baggageKey === undefined
       ? (parent?.baggageKey ?? DEFAULT_MARKER_KEY)
       : options.baggageKey;
-  return runWithStore(new GrayStore(decision, allow, header, baggageKey), fn);
+  const store = new GrayStore(decision, allow, header, baggageKey);
+  if (baggageKey === false) return runWithStore(store, fn);
+  return storage().run(store, () => withOtelBaggage(decision.version, baggageKey, fn));
 }
 
-/** @internal Binds a prepared store (the middleware, adapters and tests use it). */
+function safeBridge(): ReturnType<typeof getOtelBridge> {
+  try {
+    return getOtelBridge();
+  } catch {
+    return undefined;
+  }
+}
+
+/** `fn` inside an OTel context without the `key` member, when OTel is active; else `fn` as is. */
+function withoutOtelMember<T>(key: string, fn: () => T): T {
+  const bridge = safeBridge();
+  if (bridge === undefined) return fn();
+  let ran = false;
+  try {
+    return bridge.runWithoutMember(key, () => {
+      ran = true;
+      return fn();
+    });
+  } catch (err) {
+    if (ran) throw err;
+    return fn();
+  }
+}
+
+/** `fn` inside an OTel context carrying `key=version` when OTel is active; else `fn` as is. */
+function withOtelBaggage<T>(version: string, key: string, fn: () => T): T {
+  const bridge = safeBridge();
+  if (bridge === undefined) return fn();
+  let ran = false;
+  try {
+    return bridge.runWithMarker(version, key, () => {
+      ran = true;
+      return fn();
+    });
+  } catch (err) {
+    // A bridge failure before `fn` ran falls back to plain `fn`; `fn`'s own error is the caller's.
+    if (ran) throw err;
+    return fn();
+  }
+}
+
+/**
+ * @internal Binds a prepared store (the middleware, adapters and tests use it). With the baggage
+ * carrier off (`baggageKey: false`), a `gray` member already in the OTel context (the W3C
+ * propagator extracted the client's) is removed for `fn`, so OTel never forwards what graylane
+ * ignored (OTB-02).
+ */
 export function runWithStore<T>(store: GrayStore, fn: () => T): T {
-  return storage().run(store, fn);
+  if (store.baggageKey !== false) return storage().run(store, fn);
+  return storage().run(store, () => withoutOtelMember(DEFAULT_MARKER_KEY, fn));
 }
 
 /**

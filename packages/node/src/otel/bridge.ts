@@ -13,6 +13,13 @@ export interface OtelBridge {
    * graylane decided and run the handler in it (`@fastify/otel`, OTB-03).
    */
   markContext(ctx: Context, version: string, key: string): Context;
+  /**
+   * Runs `fn` in an OTel context whose baggage lacks `key` (other entries kept); `fn` as is when
+   * the member is absent or no context manager is registered. For `markers.baggage: false`: the
+   * W3C propagator forwards the inbound baggage, so a client's `gray=` would reach the next hop
+   * through OTel although graylane ignored it (OTB-02).
+   */
+  runWithoutMember<T>(key: string, fn: () => T): T;
   /** Sets `graylane.version` / `graylane.reason` on the request's server span. */
   annotate(decision: Decision): void;
 }
@@ -71,6 +78,20 @@ export function createOtelBridge(api: OtelApiLike): OtelBridge {
       let ctx: Context | undefined;
       try {
         ctx = hasManager() ? withMarker(version, key, api.context.active()) : undefined;
+      } catch {
+        ctx = undefined;
+      }
+      return ctx === undefined ? fn() : api.context.with(ctx, fn);
+    },
+    runWithoutMember<T>(key: string, fn: () => T): T {
+      let ctx: Context | undefined;
+      try {
+        if (hasManager()) {
+          const active = api.context.active();
+          const baggage = api.propagation.getBaggage(active);
+          if (baggage?.getEntry(key) !== undefined)
+            ctx = api.propagation.setBaggage(active, baggage.removeEntry(key));
+        }
       } catch {
         ctx = undefined;
       }
