@@ -57,7 +57,7 @@ export function recordDeparture(departure: Departure, install: CoverageInstall):
     logOnce(
       state,
       install,
-      `missing\u0000${site}`,
+      `missing\u0000${innermost(site)}`,
       `[graylane] propagation: a call to ${row.destination} left without the marker (lane ${store.decision.version}) at ${site}; wrap this client (withGray, grayInterceptor, attachGray) or installGlobal()`,
     );
   } catch {
@@ -72,9 +72,15 @@ function unbound(state: CoverageState, install: CoverageInstall, departure: Depa
   logOnce(
     state,
     install,
-    `unbound\u0000${site}`,
+    `unbound\u0000${innermost(site)}`,
     `[graylane] propagation: a call to ${departure.destination ?? 'unknown'} was made with no lane bound while a request was in flight, at ${site}; if it serves that request, its context was lost (a pool or callback queue): bind it with bindGray`,
   );
+}
+
+/** A call site is its innermost frame: the callers above it vary (first call vs after an await). */
+function innermost(site: string): string {
+  const end = site.indexOf(' < ');
+  return end === -1 ? site : site.slice(0, end);
 }
 
 function rowOf(state: CoverageState, destination: string): CoverageRow {

@@ -6,9 +6,9 @@ const STACK_FRAMES = 60;
 /** User frames kept in a reported call site. */
 const SITE_FRAMES = 3;
 
-/** Frames that are not the app's: Node internals and dependencies (undici, axios, graylane, …). */
+/** Frames that are not the app's: Node internals, built-ins (`new Promise`) and dependencies. */
 const FOREIGN =
-  /\((?:node:|internal\/)|^\s*at (?:node:|internal\/)|[\\/]node_modules[\\/]|\(native\)/;
+  /\((?:node:|internal\/|<anonymous>|native\))|^\s*at (?:node:|internal\/)|[\\/]node_modules[\\/]/;
 
 /** graylane's own package folder, found on first use: its frames are not the app's either. */
 let ownDir: string | null | undefined;
