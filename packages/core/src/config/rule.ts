@@ -35,6 +35,7 @@ const RULE_KEYS: ReadonlySet<string> = new Set([
   'schedule',
   'pausedAt',
   'window',
+  'sticky',
 ]);
 const RULE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
@@ -61,8 +62,12 @@ export function compileRule(
   const conditions = compileMatch(doc['match'], `${path}.match`, issues, ctx.regex);
   const window = readWindow(doc['window'], `${path}.window`, issues);
   const target = readTarget(doc, path, id ?? '', ctx);
+  const sticky = doc['sticky'];
+  if (sticky !== undefined && sticky !== 'keep' && sticky !== 'reevaluate')
+    issues.add(`${path}.sticky`, 'must be "keep" or "reevaluate"');
   if (!id || !conditions || !window || !target || enabled === false) return undefined;
-  return { id, conditions, from: window.from, until: window.until, ...target };
+  const rule = { id, conditions, from: window.from, until: window.until, ...target };
+  return sticky === 'reevaluate' ? { ...rule, sticky } : rule;
 }
 
 function readId(doc: JsonObject, path: string, ctx: RuleContext): string | undefined {

@@ -76,7 +76,16 @@ export interface RuleDocument {
   /** Freezes the schedule at the step in force at this instant (RFC 3339, with offset). */
   readonly pausedAt?: string;
   readonly window?: WindowDocument;
+  /**
+   * What a sticky version cookie naming a version this rule gives does after the rule changes
+   * (STK-03): `keep` (default) — the cookie decides until it expires; `reevaluate` — the rules
+   * decide again on every request and the cookie follows (a window that ended, a lowered weight).
+   */
+  readonly sticky?: StickyPolicy;
 }
+
+/** A rule's sticky policy (STK-03). */
+export type StickyPolicy = 'keep' | 'reevaluate';
 
 /** The configuration document. */
 export interface ConfigDocument {
@@ -134,6 +143,8 @@ export type CompiledRule = {
   readonly from: number | undefined;
   /** Epoch milliseconds, exclusive. */
   readonly until: number | undefined;
+  /** STK-03; absent means `keep`. */
+  readonly sticky?: StickyPolicy;
 } & (
   | { readonly kind: 'version'; readonly version: string }
   | {
