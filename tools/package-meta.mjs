@@ -23,8 +23,13 @@ export const GITHUB = 'https://github.com/graylane/graylane';
 /** A clean build: tsup does not clean `dist` during development, so a tarball never ships stale chunks. */
 export const PREPACK =
   "node -e \"require('fs').rmSync('dist',{recursive:true,force:true})\" && npm run build";
-/** attw's default profile ("strict") includes node10, which is the point of typesVersions. */
-export const CHECK_PACKAGE = 'publint --strict && attw --pack .';
+/**
+ * attw's default profile ("strict") includes node10, which is the point of typesVersions. attw
+ * runs a plain `npm pack`, which would run `prepack` (delete dist, rebuild) in every package at
+ * once under turbo, while the packages that import it build their types from that dist; the check
+ * runs after `build` (turbo.json), so it packs without scripts. publint already does.
+ */
+export const CHECK_PACKAGE = 'publint --strict && npm_config_ignore_scripts=true attw --pack .';
 const REQUIRED_FILES = ['dist', 'README.md', 'LICENSE'];
 
 /**

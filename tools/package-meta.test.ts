@@ -79,6 +79,8 @@ describe('tools/package-meta.mjs', () => {
       scripts: { build: 'tsup', prepack: PREPACK, 'check:package': CHECK_PACKAGE },
     });
     expect(CHECK_PACKAGE).not.toMatch(/--profile/); // attw's default profile includes node10
+    // attw's own `npm pack` must not run prepack (it deletes dist that other packages build from).
+    expect(CHECK_PACKAGE).toMatch(/npm_config_ignore_scripts=true attw --pack \./);
     expect(Object.keys(out).slice(0, 5)).toEqual([
       'name',
       'license',
