@@ -1,7 +1,12 @@
 import type { CounterLike } from './otel.js';
 
-/** Outcome of one outbound injection attempt (METRIC_NAMES.outbound `result`). */
-export type OutboundResult = 'injected' | 'skipped_host' | 'skipped_caller' | 'skipped_invalid';
+/**
+ * Outcome of one outbound injection attempt (METRIC_NAMES.outbound `result`). `skipped_context`:
+ * an allowlisted undici request graylane could not trace to the code that made it (a queued call
+ * on a dispatcher no graylane hook sees), so no marker was added (I7).
+ */
+export type OutboundResult =
+  'injected' | 'skipped_host' | 'skipped_caller' | 'skipped_invalid' | 'skipped_context';
 
 /** The OTel counters, one per metric name graylane records from Node. */
 export interface OtelCounters {
@@ -33,7 +38,13 @@ const KEY = Symbol.for('@graylane/node.metrics.v1');
 export function metricsState(): MetricsState {
   const g = globalThis as { [KEY]?: MetricsState };
   return (g[KEY] ??= {
-    outbound: { injected: 0, skipped_host: 0, skipped_caller: 0, skipped_invalid: 0 },
+    outbound: {
+      injected: 0,
+      skipped_host: 0,
+      skipped_caller: 0,
+      skipped_invalid: 0,
+      skipped_context: 0,
+    },
     fallbacks: new Map(),
     otelApi: undefined,
     otelProvider: undefined,

@@ -59,7 +59,8 @@ export class DecisionCounters {
 
 /** Counts one outbound attempt (process-wide: interceptors are not tied to one middleware). */
 export function countOutbound(result: OutboundResult): void {
-  metricsState().outbound[result]++;
+  const counts = metricsState().outbound as Record<OutboundResult, number>;
+  counts[result] = (counts[result] ?? 0) + 1;
   safeAdd(otelCounters()?.outbound, { result });
 }
 

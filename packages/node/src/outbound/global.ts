@@ -1,5 +1,6 @@
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import type { Allowlist } from '@graylane/core';
+import { unwrapGlobalDispatcher, wrapGlobalDispatcher } from './global-dispatcher.js';
 import { ensureHopGuard } from './hop-guard.js';
 import { injectClientRequest, type ClientRequestLike } from './http-client.js';
 import { httpTarget, type ResolvedRequestLike } from './http-target.js';
@@ -23,12 +24,22 @@ interface HttpModule {
 }
 
 /**
- * Opt-in process-wide propagation, judged per request on the host it actually goes to: global
- * `fetch` (Node's bundled undici) and npm undici through the `undici:request:create` diagnostics
- * channel — every redirect hop is a request of its own there — and `http`/`https` by wrapping
- * `request`/`get` (clients that follow redirects, such as axios' follow-redirects, call them once
- * per hop). It also governs what others add: a request to a host that is not allowlisted loses
- * any `gray` baggage member, OpenTelemetry's included (OTB-01).
+ * Opt-in process-wide propagation, judged per request on the host it actually goes to, in the
+ * context of the code that made the call:
+ * - global `fetch` and npm undici calls without a `dispatcher` of their own: decided when they
+ *   are dispatched, by a hook graylane puts in front of the global dispatcher (also one set
+ *   later with `setGlobalDispatcher`) — so a call a connection-limited pool queues carries its
+ *   own version, never that of the request that freed the connection (I7);
+ * - other undici requests, through the `undici:request:create` diagnostics channel (every
+ *   redirect hop is a request of its own there): the marker is added when graylane can prove
+ *   whose call it is (`undici.request`/`stream`/`pipeline`/`upgrade`/`connect`, whose handler
+ *   keeps the caller's context), otherwise only removed for hosts that are not allowlisted —
+ *   for `fetch` with your own dispatcher, or dispatchers with interceptors, use `withGray` or
+ *   compose `grayInterceptor` (coverage shows such calls as `missing`);
+ * - `http`/`https` by wrapping `request`/`get` (clients that follow redirects, such as axios'
+ *   follow-redirects, call them once per hop).
+ * It also governs what others add: a request to a host that is not allowlisted loses any `gray`
+ * baggage member, OpenTelemetry's included (OTB-01).
  *
  * Nothing happens on import; this installs at most once per process — a second call returns a
  * no-op — and the returned function uninstalls it. A wrapper another library put on
@@ -54,11 +65,18 @@ export function installGlobal(options: InstallGlobalOptions = {}): () => void {
     uninstall: function graylaneUninstall(): void {
       if (state.install !== install) return;
       for (const undo of undos.reverse()) undo();
+      if (install.undici) unwrapGlobalDispatcher();
       state.install = undefined;
     },
   };
-  if (install.undici) ensureHopGuard();
   state.install = install;
+  if (install.undici) {
+    ensureHopGuard();
+    // Node loads its bundled undici, and defines the global dispatcher, on first use of a fetch
+    // global: use one now so there is a dispatcher to put the hook in front of.
+    void globalThis.Headers;
+    wrapGlobalDispatcher();
+  }
   return install.uninstall;
 }
 

@@ -1,5 +1,7 @@
+import { tagHandler } from './bind.js';
 import { toFlatList, type UndiciHeaders } from './header-list.js';
 import { applyHop, flatOps } from './hop-headers.js';
+import { dispatchingFrom, hookOrigin } from './origin.js';
 import { judgeHop, type HopPlan } from './plan.js';
 import { runNoted } from './state.js';
 import { undiciTarget } from './targets.js';
@@ -32,7 +34,9 @@ export function globalDispatcher(): DispatcherLike | undefined {
  * the marker and a later allowlisted hop gets it back (RDR-01/02). `base` is the caller's
  * dispatcher, else the global one, looked up per hop. Each hop is dispatched with `plan` noted,
  * so graylane's undici listener also judges what OpenTelemetry's instrumentation adds to it
- * (OTB-01, OUT-01). The first hop was counted when the call was planned.
+ * (OTB-01, OUT-01). The first hop was counted when the call was planned. The handler is tagged
+ * with the caller's context, so a hop a connection-limited pool creates later is still known
+ * as this call's (I7).
  */
 export function hopDispatcher(plan: HopPlan, base: DispatcherLike | undefined): DispatcherLike {
   let hops = 0;
@@ -42,7 +46,12 @@ export function hopDispatcher(plan: HopPlan, base: DispatcherLike | undefined): 
       const target = base ?? globalDispatcher();
       if (target === undefined) throw new TypeError('[graylane] no undici dispatcher to send with');
       // A note per hop: this hop was judged (and counted) here, the listener only checks it.
-      return runNoted({ ...plan }, () => target.dispatch(next, handler));
+      return runNoted({ ...plan }, () => {
+        const origin = hookOrigin(true);
+        const tagged =
+          typeof handler === 'object' && handler !== null ? tagHandler(handler, origin) : handler;
+        return dispatchingFrom(origin, () => target.dispatch(next, tagged));
+      });
     },
   };
 }

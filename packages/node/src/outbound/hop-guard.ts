@@ -1,12 +1,14 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { setBaggageMember, type Allowlist } from '@graylane/core';
-import { currentStore, type GrayStore } from '../context/storage.js';
+import type { GrayStore } from '../context/storage.js';
 import { countOutbound } from '../metrics/stats.js';
 import { bindRequestCallbacks } from './bind.js';
+import { wrapGlobalDispatcher } from './global-dispatcher.js';
 import { flatAccess } from './header-list.js';
 import { applyHop, flatOps } from './hop-headers.js';
+import { requestOrigin } from './origin.js';
 import { judgeHop, planCall, type HopPlan } from './plan.js';
-import { currentNote, outboundState } from './state.js';
+import { outboundState } from './state.js';
 import { undiciTarget } from './targets.js';
 
 const CHANNEL = 'undici:request:create';
@@ -33,13 +35,15 @@ export function ensureHopGuard(): void {
 }
 
 /**
- * For each undici request made in a graylane context:
- * 1. its callbacks run in the context it was created in (CTX-12; redirects re-dispatched from
- *    them are then created in the caller's context too);
+ * For each undici request, from the context of the code that made the call (its origin, see
+ * origin.ts — not necessarily the context undici creates it in, I7):
+ * 1. its callbacks run in that context (CTX-12; redirects re-dispatched from them are then
+ *    created in the caller's context too);
  * 2. inside a wrapper-level call (`withGray`, `grayInterceptor`): a hop whose target is not
  *    allowlisted loses the marker that call added and any `gray` member (RDR-01/02). Removal
  *    only: the marker itself was added where the decision was made;
- * 3. with `installGlobal()`: the hop is judged on its own target, marker added or removed;
+ * 3. with `installGlobal()`: a hop no graylane hook judged at dispatch is judged on its own
+ *    target — the marker added only when the caller's context is proven, removed always;
  * 4. two `baggage` headers (OpenTelemetry's undici instrumentation appends its own) become one,
  *    with `gray` at most once (OUT-01).
  * Listeners run in subscription order: subscribed after OpenTelemetry's SDK, this one sees what
@@ -49,10 +53,14 @@ function onRequestCreate(message: unknown): void {
   try {
     const request = (message as { request?: UndiciRequestLike } | undefined)?.request;
     if (typeof request !== 'object' || request === null) return;
-    const store = currentStore();
-    const note = currentNote();
+    const state = outboundState();
+    const install = state.install;
+    if (install?.undici) wrapGlobalDispatcher();
+    const origin = requestOrigin(request);
+    for (const listener of state.onCreate) listener(request, origin);
+    bindRequestCallbacks(request, origin);
+    const { store, note } = origin;
     if (store === undefined && note === undefined) return;
-    bindRequestCallbacks(request);
     const target = undiciTarget(request.origin, request.path);
     const list = Array.isArray(request.headers) ? (request.headers as unknown[]) : undefined;
     let plan: HopPlan | undefined;
@@ -62,14 +70,14 @@ function onRequestCreate(message: unknown): void {
       allowed = judgeHop(note, target, false);
       if (list) removeOutside(note, allowed, list);
     }
-    const install = outboundState().install;
-    if (install?.undici && store !== undefined) {
-      const global = globalHop(request, list, store, install.allow, target);
+    const proven = origin.proof !== 'none';
+    if (install?.undici && store !== undefined && !origin.judged) {
+      const global = globalHop(request, list, store, install.allow, target, proven);
       // A wrapper-level call's plan is the more specific one: installGlobal then sees the marker
       // that call added as the caller's.
       if (global && (note === undefined || !global.plan.callerOwns)) ({ plan, allowed } = global);
     }
-    if (list && plan) mergeBaggage(list, plan, allowed);
+    if (list && plan) mergeBaggage(list, plan, allowed && proven);
   } catch {
     // I1: the request proceeds as undici built it.
   }
@@ -91,19 +99,27 @@ function removeOutside(note: HopPlan, allowed: boolean, list: unknown[]): void {
   if (seen > 1 && carried) countOutbound(allowed ? 'injected' : 'skipped_host');
 }
 
+/**
+ * Step 3. `proven`: the store is the caller's, so an allowlisted hop gets the marker; otherwise
+ * the store may be another request's (a queued call created from its context): the hop is only
+ * cleaned for a target that is not allowlisted, and counted `skipped_context`.
+ */
 function globalHop(
   request: UndiciRequestLike,
   list: unknown[] | undefined,
   store: GrayStore,
   allow: Allowlist | undefined,
   target: string | undefined,
+  proven: boolean,
 ): { plan: HopPlan; allowed: boolean } | undefined {
   const raw = typeof request.headers === 'string' ? request.headers : '';
-  const plan = planCall(allow, list ? flatAccess(list) : { has: (n) => hasRaw(raw, n) }, store);
+  const has = list ? flatAccess(list).has : (n: string) => hasRaw(raw, n);
+  const plan = planCall(allow, { has }, store);
   if (!plan) return undefined;
-  const allowed = judgeHop(plan, target);
-  if (list) applyHop(plan, allowed, flatOps(list));
-  else if (allowed && !plan.callerOwns && typeof request.addHeader === 'function') {
+  const allowed = judgeHop(plan, target, proven);
+  if (!proven && !plan.callerOwns) countOutbound(allowed ? 'skipped_context' : 'skipped_host');
+  if (list) applyHop(plan, allowed, flatOps(list), proven);
+  else if (proven && allowed && !plan.callerOwns && typeof request.addHeader === 'function') {
     // undici 5 keeps a raw "name: value\r\n" string: add only.
     request.addHeader(plan.header, plan.version);
     if (plan.baggageKey !== false && !hasRaw(raw, 'baggage'))

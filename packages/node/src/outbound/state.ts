@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Allowlist } from '@graylane/core';
+import type { Origin } from './origin.js';
 import type { HopPlan } from './plan.js';
 
 /** What `installGlobal()` left in place while it is active. */
@@ -15,26 +16,56 @@ export interface OutboundState {
   /** The `undici:request:create` listener is subscribed (at most once per process). */
   guard: boolean;
   /** Plans of wrapper-level calls in flight, read by that listener (see hop-guard.ts). */
-  notes: AsyncLocalStorage<HopPlan> | undefined;
+  notes: AsyncLocalStorage<HopPlan | undefined> | undefined;
   install: GlobalInstall | undefined;
+  /**
+   * The origin of the dispatch a graylane hook is making right now, set only for the synchronous
+   * extent of that dispatch (see origin.ts): a request undici creates meanwhile is that call's.
+   */
+  dispatching: Origin | undefined;
+  /** Where each undici request came from, decided once when it is created (origin.ts). */
+  readonly origins: WeakMap<object, Origin>;
+  /** The own symbol undici keeps a request's handler under, per `Request` prototype. */
+  readonly handlerKeys: WeakMap<object, symbol | null>;
+  /** Listeners told about every undici request once its origin is known (coverage). */
+  readonly onCreate: Set<(request: object, origin: Origin) => void>;
 }
 
-const KEY = Symbol.for('@graylane/node.outbound.v1');
+/** Versioned: v2 added the origin bookkeeping; a v1 copy in the same process keeps its own. */
+const KEY = Symbol.for('@graylane/node.outbound.v2');
 
 /** @internal The one outbound state of this process, created on first use (never on import). */
 export function outboundState(): OutboundState {
   const g = globalThis as { [KEY]?: OutboundState };
-  return (g[KEY] ??= { guard: false, notes: undefined, install: undefined });
+  return (g[KEY] ??= {
+    guard: false,
+    notes: undefined,
+    install: undefined,
+    dispatching: undefined,
+    origins: new WeakMap(),
+    handlerKeys: new WeakMap(),
+    onCreate: new Set(),
+  });
 }
 
 /** @internal Runs `fn` with `plan` visible to the undici listener for every request it creates. */
 export function runNoted<T>(plan: HopPlan, fn: () => T): T {
   const state = outboundState();
-  state.notes ??= new AsyncLocalStorage<HopPlan>();
+  state.notes ??= new AsyncLocalStorage<HopPlan | undefined>();
   return state.notes.run(plan, fn);
 }
 
 /** @internal The plan of the wrapper-level call whose async context this is, if any. */
 export function currentNote(): HopPlan | undefined {
   return outboundState().notes?.getStore();
+}
+
+/**
+ * @internal Runs `fn` outside any wrapper-level plan. `run(undefined)`, not `exit`: on Node 20
+ * and 22 `exit` disables the storage for its synchronous extent, so a scope restored inside it
+ * (`runInAsyncScope`) would lose its plan too.
+ */
+export function withoutNote<T>(fn: () => T): T {
+  const notes = outboundState().notes;
+  return notes === undefined ? fn() : notes.run(undefined, fn);
 }

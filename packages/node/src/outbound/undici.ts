@@ -1,11 +1,13 @@
+import { AsyncResource } from 'node:async_hooks';
 import { currentStore } from '../context/storage.js';
-import { bindHandler } from './bind.js';
+import { tagHandler } from './bind.js';
 import { flatAccess, toFlatList, type UndiciHeaders } from './header-list.js';
 import { ensureHopGuard } from './hop-guard.js';
 import { judgeDispatch } from './hop-dispatcher.js';
 import { compileOutbound, type OutboundOptions } from './options.js';
-import { planCall } from './plan.js';
-import { runNoted } from './state.js';
+import { dispatchingFrom, hookOrigin } from './origin.js';
+import { planCall, type HopPlan } from './plan.js';
+import { outboundState, runNoted } from './state.js';
 
 /** The dispatch options graylane reads and extends (undici 6 and 7). */
 export interface DispatchOptionsLike {
@@ -29,7 +31,9 @@ export type DispatchLike<O extends DispatchOptionsLike = DispatchOptionsLike, H 
  * target (RDR-01/02): inside the redirect interceptor each hop passes through here; outside it,
  * graylane's `undici:request:create` listener removes the marker from hops that leave the
  * allowlist. The response callbacks (body `data`/`end`, `pipeline`) run in the caller's async
- * context, even on a kept-alive socket opened by another request (CTX-12).
+ * context, even on a kept-alive socket opened by another request (CTX-12), and a call a
+ * connection-limited pool queues goes out with its caller's version, not the version of the
+ * request that freed the connection (I7): the decision is made here, at dispatch time.
  *
  * @example
  * ```ts
@@ -48,20 +52,29 @@ export function grayInterceptor(options?: OutboundOptions) {
     dispatch: DispatchLike<O, H>,
   ): DispatchLike<O, H> {
     return function graylaneDispatch(opts, handler) {
-      if (currentStore() === undefined) return dispatch(opts, handler);
-      let bound = handler;
-      let plan;
+      // No lane, or a graylane hook further out already judged this synchronous dispatch.
+      if (currentStore() === undefined || outboundState().dispatching?.judged)
+        return dispatch(opts, handler);
+      let plan: HopPlan | undefined;
       let list: string[] = [];
       try {
-        if (typeof handler === 'object' && handler !== null) bound = bindHandler(handler);
         list = toFlatList(opts.headers);
         plan = planCall(allow, flatAccess(list));
       } catch {
         plan = undefined;
       }
-      if (plan === undefined) return dispatch(opts, bound);
-      const judged = judgeDispatch(plan, opts, true, list);
-      return runNoted(plan, () => dispatch(judged, bound));
+      const judged = plan === undefined ? opts : judgeDispatch(plan, opts, true, list);
+      // Your callbacks run in your context; undici's own (redirects) also see this call's plan.
+      const yours = new AsyncResource('graylane.undici');
+      const send = (): boolean => {
+        const origin = hookOrigin(true);
+        const tagged =
+          typeof handler === 'object' && handler !== null
+            ? tagHandler(handler, origin, yours)
+            : handler;
+        return dispatchingFrom(origin, () => dispatch(judged, tagged));
+      };
+      return plan === undefined ? send() : runNoted(plan, send);
     };
   };
 }

@@ -22,11 +22,13 @@ export type Client = (url: string, call: Call) => Promise<Answer>;
  * `dispatch` — every hop is judged where the decision is made, so a chain that enters the
  * allowlist late still gets the marker there; `guard` — a `Request` whose own dispatcher
  * graylane cannot read: the listener removes the marker from hops outside the allowlist but
- * never adds one late (fail-safe).
+ * never adds one late (fail-safe); `untraced` — `installGlobal` cannot tell whose call it is
+ * (undici 7 keeps the caller's handler private behind a composed interceptor, and a pool may
+ * create the request from another request's context, I7): no hop gets a marker from graylane.
  */
 export interface ClientCase {
   readonly name: string;
-  readonly mode: 'dispatch' | 'guard';
+  readonly mode: 'dispatch' | 'guard' | 'untraced';
   readonly client: Client;
 }
 
@@ -196,7 +198,7 @@ export function globalClients(ca: string): ClientCase[] {
     },
     {
       name: 'undici.request + redirect interceptor',
-      mode: 'dispatch',
+      mode: 'untraced',
       client: undiciRequest(redirecting),
     },
     {

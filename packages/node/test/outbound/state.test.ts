@@ -89,7 +89,13 @@ it('issue 15: ESM and CJS entries (index, /express, /koa, /fastify, /hono) share
   };
   expect(out.copies, 'the ESM and CJS entries really are separate copies').toBe(true);
   const expected = {
-    outbound: { injected: 2, skipped_host: 1, skipped_caller: 1, skipped_invalid: 0 },
+    outbound: {
+      injected: 2,
+      skipped_host: 1,
+      skipped_caller: 1,
+      skipped_invalid: 0,
+      skipped_context: 0,
+    },
     fallbacks: [{ wanted: 'beta', served: 'stable', count: 2 }],
   };
   expect(out.reads.esm).toEqual(expected);
