@@ -18,7 +18,7 @@ const SECURE_PREFIXES = ['__Host-', '__Secure-'];
 export function formatSetCookie(
   name: string,
   value: string,
-  sticky: ResolvedSticky,
+  sticky: Pick<ResolvedSticky, 'secure' | 'httpOnly' | 'maxAgeSeconds'>,
   tls: boolean,
   maxAgeSeconds: number = sticky.maxAgeSeconds,
 ): string {
@@ -37,7 +37,7 @@ export function formatSetCookie(
  * isSecure(resolved.sticky, request.url.startsWith('https:'));
  * ```
  */
-export function isSecure(sticky: ResolvedSticky, tls: boolean): boolean {
+export function isSecure(sticky: Pick<ResolvedSticky, 'secure'>, tls: boolean): boolean {
   return sticky.secure === true || (sticky.secure === 'auto' && tls);
 }
 

@@ -11,6 +11,7 @@ import { extract, type Extraction, type MacCheck } from './extract.js';
 import { carrierEdits, type CarrierEdits } from './normalize.js';
 import { grayRequest, subjectCookieNames, type MintedSubjects } from './request.js';
 import { resolveInboundOptions, type ResolvePlatform, type ResolvedInbound } from './resolve.js';
+import { mustReevaluate } from './reevaluate.js';
 import { stickyCookies, type PendingSignedCookie } from './sticky.js';
 import { carrierNeeds } from './needs.js';
 import { CarrierView } from './view.js';
@@ -149,24 +150,36 @@ export function createInboundEngine<R>(
       found = extract(view, opts as ResolvedInbound<never>, config, trust);
       for (const r of found.rejections) safe(() => counters?.invalidMarker(r.source, r.reason));
       const minted: MintedSubjects = new Map();
-      decision =
-        found.version !== undefined && found.source !== undefined
-          ? { version: found.version, reason: found.source, source: found.source }
-          : decide(
-              config,
-              grayRequest(
-                view,
-                call(opts.attributes, req),
-                now,
-                stickySubjects(opts, config),
-                minted,
-                platform.randomId,
-              ),
-              { rejected: found.rejected },
-            );
+      const byRules = (): Decision =>
+        decide(
+          config,
+          grayRequest(
+            view,
+            call(opts.attributes, req),
+            now,
+            stickySubjects(opts, config),
+            minted,
+            platform.randomId,
+          ),
+          { rejected: found.rejected },
+        );
+      let reevaluated = false;
+      if (found.version !== undefined && found.source !== undefined) {
+        decision = { version: found.version, reason: found.source, source: found.source };
+        // STK-03: a sticky cookie a `reevaluate` rule could have written follows today's rules.
+        if (found.source === 'cookie' && mustReevaluate(config, found.version)) {
+          const current = byRules();
+          if (current.version !== found.version) {
+            decision = current;
+            reevaluated = true;
+          }
+        }
+      } else {
+        decision = byRules();
+      }
       const writes = stickyCookies(
         opts as ResolvedInbound<never>,
-        { decision, found, minted, tls: carrier.secure, subject, now },
+        { decision, found, minted, tls: carrier.secure, subject, now, reevaluated },
         hmac,
       );
       setCookies = writes.setCookies;

@@ -30,6 +30,8 @@ export interface StickyInput {
   readonly tls: boolean;
   readonly subject: string | undefined;
   readonly now: number;
+  /** STK-03: the client's cookie was overruled by a `reevaluate` rule; rewrite it. */
+  readonly reevaluated?: boolean;
 }
 
 /**
@@ -50,7 +52,7 @@ export function stickyCookies(
   for (const [name, id] of input.minted)
     if (isSafeCookieValue(id)) out.setCookies.push(formatSetCookie(name, id, sticky, input.tls));
   const { decision, found } = input;
-  const plan = versionCookiePlan(sticky, decision, found);
+  const plan = input.reevaluated ? 'fresh' : versionCookiePlan(sticky, decision, found);
   if (!sticky.cookie || opts.cookie === false || opts.trust === 'edge' || !plan) return out;
   // The name the browser SDK would use: `__Host-gray` when the cookie carries `Secure`.
   const name = isSecure(sticky, input.tls) ? opts.secureCookie || opts.cookie : opts.cookie;
