@@ -1,4 +1,4 @@
-import { bucket as bucketOf } from '@graylane/core';
+import { armFor, bucket as bucketOf, shareAt } from '@graylane/core';
 import { parse } from '../args.js';
 import { CliError } from '../io.js';
 import type { Run } from '../input/run.js';
@@ -7,7 +7,8 @@ import { requireConfig } from '../load.js';
 export const bucketHelp = `Usage: graylane bucket <salt> <subject> [--config C] [--json]
 
 Prints bucket(salt, subject) in 0–9999. With --config, also the bucket and version
-each split rule gives this subject (each rule hashes with its own salt, default its id).`;
+each split rule gives this subject now (each rule hashes with its own salt, default its
+id, with /v<n> appended for bucketVersion n > 1; a scheduled rule uses the step in force).`;
 
 export async function bucket(args: readonly string[], io: Run): Promise<number> {
   const { values, positionals } = parse(
@@ -24,12 +25,12 @@ export async function bucket(args: readonly string[], io: Run): Promise<number> 
     for (const rule of config.rules) {
       if (rule.kind !== 'split') continue;
       const rb = bucketOf(rule.salt, subject);
-      const arm = rule.arms.find((a) => rb < a.end) ?? rule.arms[rule.arms.length - 1];
+      const version = armFor(shareAt(rule, Date.now()).arms, rb);
       rules.push({
         ruleId: rule.id,
         salt: rule.salt,
         bucket: rb,
-        version: arm?.version ?? config.default,
+        version: version || config.default,
       });
     }
   }

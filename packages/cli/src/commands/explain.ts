@@ -12,6 +12,7 @@ import { pair, parse } from '../args.js';
 import { CliError, paint } from '../io.js';
 import type { Run } from '../input/run.js';
 import { requireConfig } from '../load.js';
+import { scheduleLines, schedulesAt } from '../schedule.js';
 
 export const explainHelp = `Usage: graylane explain <config | - | etcd://…> [options]
 
@@ -27,7 +28,9 @@ Options:
   --path /api/x            request path
   --method GET             request method
   --host shop.example      request host
-  --now 2026-12-24T10:00:00Z   evaluate at this instant (default: now)
+  --at 2026-12-24T10:00:00Z    evaluate at this instant (default: now); scheduled
+                           ramps show every step and the share in force then
+  --now …                  the same as --at
   --json                   machine-readable output`;
 
 const options = {
@@ -39,6 +42,7 @@ const options = {
   method: { type: 'string' },
   host: { type: 'string' },
   now: { type: 'string' },
+  at: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -46,9 +50,14 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
   const { values, positionals } = parse(args, options, explainHelp);
   if (positionals.length !== 1) throw new CliError(explainHelp);
   const config = await requireConfig(positionals[0] as string, io);
-  const now = values.now === undefined ? Date.now() : Date.parse(values.now);
+  if (values.at !== undefined && values.now !== undefined)
+    throw new CliError('--at and --now are the same option: give one');
+  const instant = values.at ?? values.now;
+  const now = instant === undefined ? Date.now() : parseInstant(instant);
   if (!Number.isFinite(now))
-    throw new CliError(`--now expects an ISO instant, got ${JSON.stringify(values.now)}`);
+    throw new CliError(
+      `${values.at === undefined ? '--now' : '--at'} expects an ISO instant with an offset (e.g. 2026-12-01T09:00:00Z), got ${JSON.stringify(instant)}`,
+    );
   const headers = pairs(values.header, ':', 'header', true);
   const cookies = pairs(values.cookie, '=', 'cookie');
   const query = pairs(values.query, '=', 'query');
@@ -65,10 +74,17 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
   const marker = readMarkers(config, now, { headers, cookies, query, request });
   const e = explainDecision(config, request, { rejected: marker.rejected });
   const decision: Decision = marker.decision ?? e.decision;
+  const schedules = schedulesAt(config, now);
   if (values.json) {
     io.out(
       JSON.stringify(
-        { decision, markers: marker.notes, rules: marker.decision ? [] : e.rules },
+        {
+          at: new Date(now).toISOString(),
+          decision,
+          markers: marker.notes,
+          rules: marker.decision ? [] : e.rules,
+          schedules,
+        },
         null,
         2,
       ),
@@ -87,7 +103,15 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
         (_m, v: string) => `version ${paint(io, 'bold', v)}`,
       ),
     );
+  for (const view of schedules) for (const line of scheduleLines(view, now)) io.out(line);
   return 0;
+}
+
+/** An ISO instant: RFC 3339 with an offset, or a date-only / `Z` form `Date.parse` reads as UTC. */
+function parseInstant(text: string): number {
+  // A local time without an offset would depend on the operator's time zone: refused.
+  if (/T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text)) return Number.NaN;
+  return Date.parse(text);
 }
 
 type Pairs = readonly (readonly [string, string])[];

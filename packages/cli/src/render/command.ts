@@ -3,6 +3,7 @@ import { CliError } from '../io.js';
 import type { Run } from '../input/run.js';
 import { requireConfig } from '../load.js';
 import { renderEnvoy } from './envoy.js';
+import { pickSplitRule, type EnvoySplit } from './envoy-split.js';
 import { renderNginx } from './nginx.js';
 import { cookieNames, type RenderPlan } from './plan.js';
 
@@ -22,6 +23,12 @@ Options:
   --trust open|signed            open: markers are version labels (default);
                                  signed: markers are signed tokens, routed on their version
   --format yaml|json             envoy output format (default yaml)
+  --bucket-header x-gray-bucket  envoy: route requests without a marker by a split rule's
+                                 weights (weighted_clusters), picked by this header's
+                                 value (graylane's bucket), so Envoy and the app agree
+  --rule ID                      envoy: the split rule for --bucket-header (default: the
+                                 only split rule)
+  --at ISO                       envoy: render the schedule step in force then (default now)
   --assets ROOT                  nginx: serve front-end asset lanes from ROOT/<version>/
                                  (a version without a build gets the default's), with
                                  <meta name="graylane-version"> injected into the HTML`;
@@ -39,6 +46,9 @@ export async function render(args: readonly string[], run: Run): Promise<number>
       trust: { type: 'string' },
       format: { type: 'string' },
       assets: { type: 'string' },
+      'bucket-header': { type: 'string' },
+      rule: { type: 'string' },
+      at: { type: 'string' },
     },
     renderHelp,
   );
@@ -58,7 +68,21 @@ export async function render(args: readonly string[], run: Run): Promise<number>
     throw new CliError(
       `--assets expects an absolute path of letters, digits and . _ - /, got ${JSON.stringify(values.assets)}`,
     );
+  const bucketHeader = values['bucket-header'];
+  if ((bucketHeader ?? values.rule ?? values.at) !== undefined && target !== 'envoy')
+    throw new CliError('--bucket-header, --rule and --at are for render envoy');
+  if (bucketHeader === undefined && (values.rule ?? values.at) !== undefined)
+    throw new CliError('--rule and --at need --bucket-header');
+  if (bucketHeader !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(bucketHeader))
+    throw new CliError('--bucket-header must be a plain header name');
+  const at = values.at === undefined ? Date.now() : Date.parse(values.at);
+  if (!Number.isFinite(at))
+    throw new CliError(`--at expects an ISO instant, got ${JSON.stringify(values.at)}`);
   const config = await requireConfig(location as string, run);
+  const split: EnvoySplit | undefined =
+    bucketHeader === undefined
+      ? undefined
+      : { header: bucketHeader.toLowerCase(), rule: pickSplitRule(config, values.rule), at };
   const upstreams = new Map<string, string>();
   for (const u of values.upstream ?? []) {
     const [version, address] = pair(u, '=', 'upstream');
@@ -86,6 +110,6 @@ export async function render(args: readonly string[], run: Run): Promise<number>
     listen,
     source: location === '-' ? '-' : (location as string).replace(/\/\/[^@/]*@/, '//'),
   };
-  run.out(target === 'nginx' ? renderNginx(plan, assets) : renderEnvoy(plan, format));
+  run.out(target === 'nginx' ? renderNginx(plan, assets) : renderEnvoy(plan, format, split));
   return 0;
 }
