@@ -77,7 +77,7 @@ export function onHttpStart(message: unknown): void {
     if (install === undefined || typeof request !== 'object' || request === null) return;
     const snapshot = snapshots.get(request);
     const store = snapshot === undefined ? currentStore() : snapshot.store;
-    if (store === undefined && coverageState().inFlight === 0) return;
+    if (store === undefined && !(install.unbound && coverageState().inFlight > 0)) return;
     recordDeparture(
       {
         destination: httpDestination(request),
@@ -119,7 +119,7 @@ export function onUndiciSendHeaders(message: unknown): void {
     const origin = originOf(request);
     const snapshot = snapshots.get(request);
     const store = origin !== undefined ? origin.store : snapshot?.store;
-    if (store === undefined && coverageState().inFlight === 0) return;
+    if (store === undefined && !(install.unbound && coverageState().inFlight > 0)) return;
     const text = typeof headers === 'string' ? headers : undiciHeaderText(request.headers);
     recordDeparture(
       {

@@ -11,6 +11,12 @@ export interface CoverageOptions extends OutboundOptions {
    * Default: the console.
    */
   readonly logger?: SourceLogger | undefined;
+  /**
+   * Count (and log) calls made with no lane bound while an inbound request is in flight:
+   * `unbound`. Default `true`. Turn it off in a process that also calls itself with no lane
+   * (a demo or a test driving its own servers), where such calls are expected.
+   */
+  readonly unbound?: boolean | undefined;
 }
 
 /** The diagnostics channels coverage listens to, and what it does on each. */
@@ -57,14 +63,16 @@ export function installCoverage(options: CoverageOptions = {}): () => void {
   const install: CoverageInstall = {
     allow: compileOutbound(options),
     logger: safeLogger(options.logger),
+    unbound: options.unbound !== false,
     uninstall: function graylaneCoverageUninstall(): void {
       if (state.install !== install) return;
-      for (const [name, listener] of CHANNELS) unsubscribe(name, listener);
+      for (const [name, listener] of channels) unsubscribe(name, listener);
       state.install = undefined;
     },
   };
+  const channels = install.unbound ? CHANNELS : CHANNELS.filter(([, l]) => l !== onServerRequest);
   state.install = install;
-  for (const [name, listener] of CHANNELS) subscribe(name, listener);
+  for (const [name, listener] of channels) subscribe(name, listener);
   return install.uninstall;
 }
 

@@ -43,7 +43,8 @@ export function recordDeparture(departure: Departure, install: CoverageInstall):
     const state = coverageState();
     const { store, destination } = departure;
     if (store === undefined) {
-      if (state.inFlight > 0 && !departure.carried) unbound(state, install, departure);
+      if (install.unbound && state.inFlight > 0 && !departure.carried)
+        unbound(state, install, departure);
       return;
     }
     const row = rowOf(state, destination ?? 'unknown');

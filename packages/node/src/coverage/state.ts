@@ -14,6 +14,8 @@ export interface CoverageRow {
 export interface CoverageInstall {
   readonly allow: Allowlist | undefined;
   readonly logger: SourceLogger;
+  /** Count calls made with no lane bound while a request is in flight. */
+  readonly unbound: boolean;
   readonly uninstall: () => void;
 }
 

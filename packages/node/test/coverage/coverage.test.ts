@@ -182,6 +182,43 @@ describe('propagation coverage (issue 19)', () => {
     }
   });
 
+  it('I7 with unbound: false, a call from a pool that lost the request context is not counted', async () => {
+    uninstall();
+    uninstall = installCoverage({ logger: log.logger, unbound: false });
+    // The same lost-context pool as above: its worker was started outside any lane.
+    const jobs: (() => void)[] = [];
+    const worker = setInterval(() => jobs.shift()?.(), 2);
+    let inFlightCalls = 0;
+    const server = http.createServer((req, res) => {
+      void inLane(
+        () =>
+          new Promise<void>((done) => {
+            jobs.push(() => {
+              inFlightCalls++;
+              void fetch(`${a.origin}/quiet`)
+                .then((r) => r.text())
+                .then(() => done());
+            });
+          }),
+      ).then(() => res.end('served'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      await settle();
+      const before = coverageStats().unbound;
+      const port = (server.address() as { port: number }).port;
+      await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text());
+      expect(inFlightCalls).toBe(1);
+      expect(coverageStats().unbound).toBe(before);
+    } finally {
+      clearInterval(worker);
+      server.closeAllConnections();
+      server.close();
+      uninstall();
+      uninstall = installCoverage({ logger: log.logger });
+    }
+  });
+
   it('OUT-01 the OTel counter graylane.propagation has result and destination', async () => {
     await inLane(() => fetch(`${a.origin}/otel`).then((r) => r.text()));
     await inLane(() => withGray(fetch)(`${a.origin}/otel`).then((r) => r.text()));
