@@ -26,6 +26,28 @@ export async function startOrders(options: ServiceOptions): Promise<RunningServi
   app.disable('x-powered-by');
   app.use(graylaneExpress(internalGrayOptions(options.config)));
 
+  // The broken link, on purpose (docs/find-where-the-lane-breaks.md): `pricing` called with the
+  // plain global fetch, which graylane does not wrap. The beta marker does not reach `pricing`,
+  // which serves stable; with `installCoverage()` on, the call counts as `missing`, with this line.
+  app.get('/broken-link', async function brokenLinkHandler(_req, res) {
+    const pricing = resolveLane(
+      options.lanes,
+      'pricing',
+      tryGetGrayVersion(),
+      defaultVersion(options.config),
+    );
+    try {
+      const upstream = await fetch(`${pricing.url}/prices/sku-42`, {
+        signal: AbortSignal.timeout(INVENTORY_CALL_MS),
+      });
+      const body: unknown = await upstream.json();
+      const downstream: readonly HopRecord[] = isHopsBody(body) ? body.hops : [];
+      res.json({ hops: [currentHop('orders', instance, options.lane), ...downstream] });
+    } catch (err) {
+      res.status(502).json({ error: `pricing unreachable: ${String(err)}`, hops: [] });
+    }
+  });
+
   app.get('/{*path}', async function ordersHandler(req, res) {
     const sku = 'sku-42';
     const next = resolveLane(
