@@ -1,7 +1,8 @@
 // npm run bench / bench:quick — runs each suite, prints a Markdown table per suite with its goals,
 // and writes bench/results/latest.json and the results section of docs/benchmarks.md.
 //   --quick            short smoke run (results/quick.json)
-//   --only=a,b         these suites only (results/partial.json; the docs are not touched)
+//   --only=a,b         these suites only (results/partial.json, and their entries in latest.json;
+//                      the docs are not touched)
 //   --node=<binary>    run the whole bench under another Node (also GRAYLANE_BENCH_NODE when it
 //                      names an executable rather than a built entry, see suites/hostile.mjs)
 //   --nodes=20,22,24   the Node versions of the framework rows (suites/middleware.mjs)
@@ -75,6 +76,9 @@ const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.
 const meta = { date: new Date().toISOString(), node: process.version, machine, quick, only };
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(resultsFile, JSON.stringify({ meta, results }, null, 2) + '\n');
+// A partial run (`--only`) also replaces its suites in latest.json, which so holds the newest
+// full-length result of every suite, each with its own date and Node versions.
+if (only && !quick) mergeIntoLatest(meta, results);
 
 if (!quick && !only) {
   const docs = new URL('../../docs/benchmarks.md', import.meta.url);
@@ -130,6 +134,21 @@ function render(r) {
     .join(' ');
   if (notes) lines.push('', notes);
   return lines.join('\n') + '\n';
+}
+
+function mergeIntoLatest(meta, fresh) {
+  const latestFile = new URL('latest.json', resultsDir);
+  let latest = { meta: {}, results: [] };
+  try {
+    latest = JSON.parse(readFileSync(latestFile, 'utf8'));
+  } catch {
+    // no full run yet
+  }
+  const dated = fresh.filter((r) => !r.error).map((r) => ({ ...r, date: meta.date }));
+  const ids = new Set(dated.map((r) => r.id));
+  latest.results = [...latest.results.filter((r) => !ids.has(r.id)), ...dated];
+  latest.meta = { ...latest.meta, updated: meta.date, machine: meta.machine };
+  writeFileSync(latestFile, JSON.stringify(latest, null, 2) + '\n');
 }
 
 /** Seconds each suite took in the last full (or quick) run: the time-left estimate. */

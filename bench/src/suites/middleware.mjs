@@ -34,15 +34,11 @@ const EXTRAS = [
   ['http+graylane+otel', '`node:http` + graylane, OTel context manager + tracer active', 'http'],
   ['http+otel-instr', '`node:http` + OTel `HttpInstrumentation` (for scale)', 'http'],
 ];
+/** Quick (CI smoke): every adapter with a header marker next to its bare framework. */
 const QUICK = new Set([
-  'http',
   'http+als',
-  'http+graylane',
   'http+graylane+otel',
-  'express+graylane',
-  'koa+graylane',
-  'fastify+graylane',
-  'hono+graylane',
+  ...FRAMEWORKS.flatMap(([fw]) => [fw, `${fw}+graylane`]),
 ]);
 
 const numberFlag = (name, fallback) => {
