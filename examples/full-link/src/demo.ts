@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installCoverage } from '@graylane/node';
 import { SERVICE_HOPS } from './check.js';
 import { PortInUseError } from './listen.js';
 import { resolvePorts } from './ports.js';
@@ -38,6 +39,10 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const once = argv.includes('--once');
+  // Propagation coverage: a call that leaves a lane without the marker is logged (stderr) once
+  // per call site — try `curl -H 'x-gray-id: beta' <gateway>/api/broken-link`. The tour calls
+  // its own servers with no lane, so the unbound count is off here.
+  const uninstallCoverage = installCoverage({ unbound: false });
   const rulesPath = resolve(process.env.GRAYLANE_RULES ?? resolve(PACKAGE_ROOT, 'rules.json'));
   const webRoot = resolve(PACKAGE_ROOT, 'dist/web');
   const started = Date.now();
@@ -51,6 +56,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return await serve(stack, { once, started, rulesPath, webRoot });
   } finally {
     await stack.close();
+    uninstallCoverage();
   }
 }
 
