@@ -22,6 +22,8 @@ export interface OtelBridge {
   runWithoutMember<T>(key: string, fn: () => T): T;
   /** Sets `graylane.version` / `graylane.reason` on the request's server span. */
   annotate(decision: Decision): void;
+  /** Sets `graylane.lane` / `graylane.lane.fallback` on the request's server span. */
+  annotateLane(lane: string, fallback: boolean): void;
 }
 
 /*
@@ -73,6 +75,18 @@ export function createOtelBridge(api: OtelApiLike): OtelBridge {
     return api.propagation.setBaggage(active, next);
   }
 
+  function setOnServerSpan(attributes: Record<string, string | boolean>): void {
+    try {
+      const active = api.context.active();
+      const meta = active.getValue(rpcKey) as { span?: Span } | undefined;
+      const span = meta?.span ?? api.trace.getSpan(active);
+      if (span === undefined || !span.isRecording()) return;
+      span.setAttributes(attributes);
+    } catch {
+      // Telemetry never breaks a request (RELIABILITY I1).
+    }
+  }
+
   return {
     runWithMarker<T>(version: string, key: string, fn: () => T): T {
       let ctx: Context | undefined;
@@ -105,18 +119,13 @@ export function createOtelBridge(api: OtelApiLike): OtelBridge {
       }
     },
     annotate(decision: Decision): void {
-      try {
-        const active = api.context.active();
-        const meta = active.getValue(rpcKey) as { span?: Span } | undefined;
-        const span = meta?.span ?? api.trace.getSpan(active);
-        if (span === undefined || !span.isRecording()) return;
-        span.setAttributes({
-          'graylane.version': decision.version,
-          'graylane.reason': decision.reason,
-        });
-      } catch {
-        // Telemetry never breaks a request (RELIABILITY I1).
-      }
+      setOnServerSpan({
+        'graylane.version': decision.version,
+        'graylane.reason': decision.reason,
+      });
+    },
+    annotateLane(lane: string, fallback: boolean): void {
+      setOnServerSpan({ 'graylane.lane': lane, 'graylane.lane.fallback': fallback });
     },
   };
 }
