@@ -1,6 +1,7 @@
 import { bucket, bucketHelp } from './commands/bucket.js';
 import { diff, diffHelp } from './commands/diff.js';
 import { explain, explainHelp } from './commands/explain.js';
+import { pause, pauseHelp } from './commands/pause.js';
 import { sign, signHelp, verify, verifyHelp } from './commands/sign.js';
 import { validate, validateHelp } from './commands/validate.js';
 import { createRun, type Run } from './input/run.js';
@@ -35,6 +36,10 @@ const COMMANDS: ReadonlyMap<string, { run: Command; help: string; summary: strin
   [
     'diff',
     { run: diff, help: diffHelp, summary: 'changed rules and sampled impact of a new config' },
+  ],
+  [
+    'pause',
+    { run: pause, help: pauseHelp, summary: 'freeze (or --resume) a scheduled ramp at a step' },
   ],
   [
     'push',

@@ -393,3 +393,48 @@ describe('graylane render envoy --bucket-header (issue 19)', () => {
     expect(nginx.err).toContain('are for render envoy');
   });
 });
+
+describe('graylane pause (issue 19)', () => {
+  it('sets pausedAt on the rule only, keeps the rest of the document, and explain agrees', async () => {
+    const r = await cli('pause', RAMP, '--rule', 'ramp', '--at', '2026-12-02T13:00:00+01:00');
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out) as { rules: Record<string, unknown>[] };
+    const rules = doc['rules'] as Record<string, unknown>[];
+    expect(out).toEqual({
+      ...doc,
+      rules: [rules[0], { ...rules[1], pausedAt: '2026-12-02T12:00:00.000Z' }],
+    });
+    const paused = write('paused-by-cli.json', out);
+    const later = await cli(
+      'explain',
+      paused,
+      '--cookie',
+      'gray_uid=u',
+      '--at',
+      '2027-01-01T00:00:00Z',
+    );
+    expect(later.out).toContain('beta 5%, stable 95% (paused at 2026-12-02T12:00:00.000Z)');
+    const resumed = await cli('pause', paused, '--rule', 'ramp', '--resume');
+    expect(JSON.parse(resumed.out)).toEqual(doc);
+  });
+
+  it.each([
+    [['--rule', 'qa'], 2, '--rule qa: no rule with a schedule has this id (scheduled rules: ramp)'],
+    [['--rule', 'nope'], 2, 'no rule with a schedule has this id'],
+    [
+      ['--rule', 'ramp', '--at', '2026-12-02T12:00:00'],
+      2,
+      '--at expects an ISO instant with an offset',
+    ],
+    [
+      ['--rule', 'ramp', '--at', '2026-12-02T12:00:00Z', '--resume'],
+      2,
+      '--at and --resume exclude each other',
+    ],
+    [[], 2, 'Usage: graylane pause'],
+  ])('refuses %j', async (args, code, message) => {
+    const r = await cli('pause', RAMP, ...args);
+    expect(r.code).toBe(code);
+    expect(r.err).toContain(message);
+  });
+});
