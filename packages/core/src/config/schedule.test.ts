@@ -1,23 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig, validateConfig } from './parse.js';
 
-/** Errors (path: message) of a one-rule document built from `rule`. */
-function errorsOf(rule: Record<string, unknown>): string[] {
+/** Errors and warnings (path: message) of a one-rule document built from `rule`. */
+function issuesOf(rule: Record<string, unknown>): { errors: string[]; warnings: string[] } {
   const r = validateConfig({
     versions: ['stable', 'beta', 'canary'],
     default: 'stable',
     rules: [{ id: 'r', bucketBy: 'attr:id', ...rule }],
   });
-  return r.ok ? [] : r.errors.map((e) => `${e.path}: ${e.message}`);
+  const show = (list: readonly { path: string; message: string }[]) =>
+    list.map((e) => `${e.path}: ${e.message}`);
+  return { errors: r.ok ? [] : show(r.errors), warnings: show(r.warnings) };
 }
-function warningsOf(rule: Record<string, unknown>): string[] {
-  const r = validateConfig({
-    versions: ['stable', 'beta', 'canary'],
-    default: 'stable',
-    rules: [{ id: 'r', bucketBy: 'attr:id', ...rule }],
-  });
-  return r.warnings.map((e) => `${e.path}: ${e.message}`);
-}
+const errorsOf = (rule: Record<string, unknown>) => issuesOf(rule).errors;
+const warningsOf = (rule: Record<string, unknown>) => issuesOf(rule).warnings;
 const arms = (beta: number, total = 100) => [
   { version: 'beta', weight: beta },
   { version: 'stable', weight: total - beta },
