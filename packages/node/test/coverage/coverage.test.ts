@@ -63,50 +63,117 @@ type Client = (url: string) => Promise<unknown>;
 
 /** Clients graylane does not wrap: each makes one request, from a line of this file. */
 const UNWRAPPED: [string, Client][] = [
-  ['http.request', (url) => new Promise((r, j) => http.request(url, (res) => r(drain(res))).on('error', j).end())],
-  ['http.get', (url) => new Promise((r, j) => http.get(url, (res) => r(drain(res))).on('error', j))],
-  ['http.request (options object)', (url) => new Promise((r, j) => http.request({ host: '127.0.0.1', port: new URL(url).port, path: '/o' }, (res) => r(drain(res))).on('error', j).end())],
+  [
+    'http.request',
+    (url) =>
+      new Promise((r, j) =>
+        http
+          .request(url, (res) => r(drain(res)))
+          .on('error', j)
+          .end(),
+      ),
+  ],
+  [
+    'http.get',
+    (url) => new Promise((r, j) => http.get(url, (res) => r(drain(res))).on('error', j)),
+  ],
+  [
+    'http.request (options object)',
+    (url) =>
+      new Promise((r, j) =>
+        http
+          .request({ host: '127.0.0.1', port: new URL(url).port, path: '/o' }, (res) =>
+            r(drain(res)),
+          )
+          .on('error', j)
+          .end(),
+      ),
+  ],
   ['axios without attachGray', (url) => axios.get(url)],
   ['undici.request', async (url) => (await undici.request(url)).body.text()],
   ['undici.fetch', async (url) => (await undici.fetch(url)).text()],
-  ['undici.stream', (url) => undici.stream(url, { method: 'GET' }, () => new Writable({ write: (_c, _e, cb) => cb() }))],
+  [
+    'undici.stream',
+    (url) =>
+      undici.stream(url, { method: 'GET' }, () => new Writable({ write: (_c, _e, cb) => cb() })),
+  ],
   ['global fetch', async (url) => (await fetch(url)).text()],
-  ['global fetch POST with a body', async (url) => (await fetch(url, { method: 'POST', body: 'x' })).text()],
+  [
+    'global fetch POST with a body',
+    async (url) => (await fetch(url, { method: 'POST', body: 'x' })).text(),
+  ],
 ];
 
 describe('propagation coverage (issue 19)', () => {
-  it.each(UNWRAPPED)('OUT-01 I8 unwrapped %s inside a lane → missing, with a call site in the test', async (_name, client) => {
-    const d = await delta(a.origin, () => inLane(() => client(`${a.origin}/x`)));
-    expect(d).toMatchObject({ carried: 0, missing: 1, withheld: 0 });
-    expect(a.seen.at(-1)).toBe('');
-    const site = d.site ?? '';
-    // node:http has no call-site channel before Node 22.13 (axios runs on node:http).
-    if (/^(http|axios)/.test(_name) && !HTTP_SITES) expect(site).toBe('unknown call site');
-    else expect(site).toContain(here);
-    expect(site).not.toMatch(/node:|node_modules|<anonymous>|packages\/node\/(dist|src)/);
-  });
+  it.each(UNWRAPPED)(
+    'OUT-01 I8 unwrapped %s inside a lane → missing, with a call site in the test',
+    async (_name, client) => {
+      const d = await delta(a.origin, () => inLane(() => client(`${a.origin}/x`)));
+      expect(d).toMatchObject({ carried: 0, missing: 1, withheld: 0 });
+      expect(a.seen.at(-1)).toBe('');
+      const site = d.site ?? '';
+      // node:http has no call-site channel before Node 22.13 (axios runs on node:http).
+      if (/^(http|axios)/.test(_name) && !HTTP_SITES) expect(site).toBe('unknown call site');
+      else expect(site).toContain(here);
+      expect(site).not.toMatch(/node:|node_modules|<anonymous>|packages\/node\/(dist|src)/);
+    },
+  );
 
-  it.each(UNWRAPPED)('OUT-02 I8 unwrapped %s to a host that is not allowlisted → withheld', async (_name, client) => {
-    const d = await delta(b.origin, () => inLane(() => client(`${b.origin}/x`)));
-    expect(d).toMatchObject({ carried: 0, missing: 0, withheld: 1 });
-    expect(b.seen.at(-1)).toBe('');
-  });
+  it.each(UNWRAPPED)(
+    'OUT-02 I8 unwrapped %s to a host that is not allowlisted → withheld',
+    async (_name, client) => {
+      const d = await delta(b.origin, () => inLane(() => client(`${b.origin}/x`)));
+      expect(d).toMatchObject({ carried: 0, missing: 0, withheld: 1 });
+      expect(b.seen.at(-1)).toBe('');
+    },
+  );
 
-  it.each(UNWRAPPED)('I7 unwrapped %s outside any lane, no request in flight → not counted', async (_name, client) => {
-    await settle();
-    const before = coverageStats();
-    const d = await delta(a.origin, () => client(`${a.origin}/x`));
-    expect(d).toMatchObject({ carried: 0, missing: 0, withheld: 0 });
-    expect(coverageStats().unbound).toBe(before.unbound);
-  });
+  it.each(UNWRAPPED)(
+    'I7 unwrapped %s outside any lane, no request in flight → not counted',
+    async (_name, client) => {
+      await settle();
+      const before = coverageStats();
+      const d = await delta(a.origin, () => client(`${a.origin}/x`));
+      expect(d).toMatchObject({ carried: 0, missing: 0, withheld: 0 });
+      expect(coverageStats().unbound).toBe(before.unbound);
+    },
+  );
 
   const WRAPPED: [string, Client][] = [
     ['withGray(global fetch)', async (url) => (await withGray(fetch)(url)).text()],
-    ['withGray(undici.fetch)', async (url) => (await withGray(undici.fetch)(url)).text()],
-    ['undici.request via grayInterceptor', async (url) => (await undici.request(url, { dispatcher: new undici.Agent().compose(grayInterceptor()) })).body.text()],
-    ['axios + attachGray', (url) => { const api = axios.create(); attachGray(api); return api.get(url); }],
-    ['http.request with the caller\'s own X-Gray-Id (OUT-03)', (url) => new Promise((r, j) => http.request(url, { headers: { 'x-gray-id': 'beta' } }, (res) => r(drain(res))).on('error', j).end())],
-    ['global fetch with the caller\'s own baggage member', async (url) => (await fetch(url, { headers: { baggage: 'tenant=acme,gray=beta' } })).text()],
+    [
+      'withGray(undici.fetch)',
+      async (url) => (await withGray(undici.fetch as unknown as typeof fetch)(url)).text(),
+    ],
+    [
+      'undici.request via grayInterceptor',
+      async (url) =>
+        (
+          await undici.request(url, { dispatcher: new undici.Agent().compose(grayInterceptor()) })
+        ).body.text(),
+    ],
+    [
+      'axios + attachGray',
+      (url) => {
+        const api = axios.create();
+        attachGray(api);
+        return api.get(url);
+      },
+    ],
+    [
+      "http.request with the caller's own X-Gray-Id (OUT-03)",
+      (url) =>
+        new Promise((r, j) =>
+          http
+            .request(url, { headers: { 'x-gray-id': 'beta' } }, (res) => r(drain(res)))
+            .on('error', j)
+            .end(),
+        ),
+    ],
+    [
+      "global fetch with the caller's own baggage member",
+      async (url) => (await fetch(url, { headers: { baggage: 'tenant=acme,gray=beta' } })).text(),
+    ],
   ];
 
   it.each(WRAPPED)('OUT-01 %s inside a lane → carried', async (_name, client) => {
@@ -114,11 +181,14 @@ describe('propagation coverage (issue 19)', () => {
     expect(d).toMatchObject({ carried: 1, missing: 0, withheld: 0 });
   });
 
-  it.each(WRAPPED.slice(0, 4))('OUT-02 I8 %s to a host that is not allowlisted → withheld', async (_name, client) => {
-    const d = await delta(b.origin, () => inLane(() => client(`${b.origin}/x`)));
-    expect(d).toMatchObject({ carried: 0, missing: 0, withheld: 1 });
-    expect(b.seen.at(-1)).toBe('');
-  });
+  it.each(WRAPPED.slice(0, 4))(
+    'OUT-02 I8 %s to a host that is not allowlisted → withheld',
+    async (_name, client) => {
+      const d = await delta(b.origin, () => inLane(() => client(`${b.origin}/x`)));
+      expect(d).toMatchObject({ carried: 0, missing: 0, withheld: 1 });
+      expect(b.seen.at(-1)).toBe('');
+    },
+  );
 
   describe('with installGlobal()', () => {
     let undo: () => void;
@@ -132,10 +202,13 @@ describe('propagation coverage (issue 19)', () => {
       expect(d).toMatchObject({ carried: 1, missing: 0, withheld: 0 });
       expect(a.seen.at(-1)).toBe('beta');
     });
-    it.each(GLOBAL)('OUT-02 %s to a host that is not allowlisted → withheld', async (_name, client) => {
-      const d = await delta(b.origin, () => inLane(() => client(`${b.origin}/g`)));
-      expect(d).toMatchObject({ carried: 0, missing: 0, withheld: 1 });
-    });
+    it.each(GLOBAL)(
+      'OUT-02 %s to a host that is not allowlisted → withheld',
+      async (_name, client) => {
+        const d = await delta(b.origin, () => inLane(() => client(`${b.origin}/g`)));
+        expect(d).toMatchObject({ carried: 0, missing: 0, withheld: 1 });
+      },
+    );
   });
 
   it('OUT-01 a missing call is logged once per call site, with the site', async () => {
@@ -160,7 +233,12 @@ describe('propagation coverage (issue 19)', () => {
       void inLane(
         () =>
           new Promise<void>((done) => {
-            jobs.push(() => void fetch(`${a.origin}/pool`).then((r) => r.text()).then(() => done()));
+            jobs.push(
+              () =>
+                void fetch(`${a.origin}/pool`)
+                  .then((r) => r.text())
+                  .then(() => done()),
+            );
           }),
       ).then(() => res.end('served'));
     });
@@ -169,7 +247,9 @@ describe('propagation coverage (issue 19)', () => {
       await settle();
       const before = coverageStats().unbound;
       const port = (server.address() as { port: number }).port;
-      const d = await delta(a.origin, () => fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()));
+      const d = await delta(a.origin, () =>
+        fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()),
+      );
       expect(d).toMatchObject({ carried: 0, missing: 0, withheld: 0 });
       const after = coverageStats();
       expect(after.unbound - before).toBe(1);
@@ -236,7 +316,9 @@ describe('propagation coverage (issue 19)', () => {
     expect(points.get(`missing ${a.origin}`)).toBeGreaterThan(0);
     expect(points.get(`carried ${a.origin}`)).toBeGreaterThan(0);
     expect(points.get(`withheld ${b.origin}`)).toBeGreaterThan(0);
-    expect(points.get(`missing ${a.origin}`)).toBe(coverageStats().destinations.find((r) => r.destination === a.origin)?.missing);
+    expect(points.get(`missing ${a.origin}`)).toBe(
+      coverageStats().destinations.find((r) => r.destination === a.origin)?.missing,
+    );
   });
 
   it('OUT-01 the status report lists coverage, most missing first', async () => {
@@ -247,7 +329,9 @@ describe('propagation coverage (issue 19)', () => {
       const row = rows.find((r) => r.destination === a.origin);
       expect(row?.missing).toBeGreaterThan(0);
       expect(row?.lastMissingSite).toContain(here);
-      expect(rows.map((r) => r.missing)).toEqual([...rows.map((r) => r.missing)].sort((x, y) => y - x));
+      expect(rows.map((r) => r.missing)).toEqual(
+        [...rows.map((r) => r.missing)].sort((x, y) => y - x),
+      );
     } finally {
       status.close();
     }
@@ -256,13 +340,17 @@ describe('propagation coverage (issue 19)', () => {
   it('I1 uninstall stops counting; a second install while installed is a no-op; uninstall is idempotent', async () => {
     const noop = installCoverage();
     noop();
-    let d = await delta(a.origin, () => inLane(() => fetch(`${a.origin}/still`).then((r) => r.text())));
+    let d = await delta(a.origin, () =>
+      inLane(() => fetch(`${a.origin}/still`).then((r) => r.text())),
+    );
     expect(d.missing).toBe(1);
     uninstall();
     uninstall();
     d = await delta(a.origin, () => inLane(() => fetch(`${a.origin}/off`).then((r) => r.text())));
     expect(d).toMatchObject({ carried: 0, missing: 0, withheld: 0 });
-    d = await delta(a.origin, () => inLane(() => new Promise((r) => http.get(`${a.origin}/off`, (res) => r(drain(res))))));
+    d = await delta(a.origin, () =>
+      inLane(() => new Promise((r) => http.get(`${a.origin}/off`, (res) => r(drain(res))))),
+    );
     expect(d).toMatchObject({ carried: 0, missing: 0, withheld: 0 });
     uninstall = installCoverage({ logger: log.logger });
     d = await delta(a.origin, () => inLane(() => fetch(`${a.origin}/again`).then((r) => r.text())));
