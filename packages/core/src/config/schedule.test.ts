@@ -426,3 +426,26 @@ describe('the JSON Schema knows the new fields (issue 19)', async () => {
     expect(validateConfig(d).ok).toBe(ok);
   });
 });
+
+describe('the JSON Schema and the parser agree on sticky (STK-03 field)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { Ajv2020 } = await import('ajv/dist/2020.js');
+  const schema = JSON.parse(
+    readFileSync(new URL('../../schema/graylane.schema.json', import.meta.url), 'utf8'),
+  );
+  const check = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
+  it.each([
+    ['keep', true],
+    ['reevaluate', true],
+    ['always', false],
+    [true, false],
+  ])('sticky: %j', (sticky, ok) => {
+    const d = {
+      versions: ['stable', 'beta'],
+      default: 'stable',
+      rules: [{ id: 'r', version: 'beta', sticky }],
+    };
+    expect(check(d)).toBe(ok);
+    expect(validateConfig(d).ok).toBe(ok);
+  });
+});
