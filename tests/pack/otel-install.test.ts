@@ -27,7 +27,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   if (work) remove(work);
-});
+}, 120_000); // a whole consumer node_modules; slow on a loaded machine
 
 it('plain npm install succeeds next to @opentelemetry/api 1.10 (no ERESOLVE)', () => {
   expect(install.stderr + install.stdout).not.toMatch(/ERESOLVE|peer dep|overriding peer/i);

@@ -117,7 +117,9 @@ afterAll(() => {
   // GRAYLANE_PACK_KEEP=1 keeps the consumer for a look after a failure.
   if (work && process.env['GRAYLANE_PACK_KEEP'] !== '1') remove(work);
   else if (work) console.info(`[pack] kept ${work}`);
-});
+  // The consumer's node_modules (Next among them) is large: on a loaded machine removing it took
+  // longer than vitest's 30 s hook default.
+}, 180_000);
 
 describe('packed tarballs', () => {
   it('every published package was packed', () => {
