@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOtelChild } from './otel-child.js';
 
 /**
  * OTB-03: `@fastify/otel` captures the OTel context in its own onRequest hook and runs the handler
@@ -32,27 +33,8 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => echo.close(() => r())));
 
-async function startService(order: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [fixture], {
-    env: { ...process.env, ORDER: order, NEXT: echoUrl, OTEL_SDK_DISABLED: 'false' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start: ${err}`)), 20_000);
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /PORT (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`service exited ${code}: ${err}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, child };
+function startService(order: string): Promise<{ url: string; child: ChildProcess }> {
+  return startOtelChild(fixture, { ORDER: order, NEXT: echoUrl });
 }
 
 describe.each(['otel-first', 'graylane-first'])(
