@@ -1,4 +1,4 @@
-import { headers } from 'next/headers';
+import { headers } from 'next/headers.js';
 import { GraylaneError, type AllowEntry, type Decision } from '@graylane/core';
 import { createLane, withGray, type FetchLike } from '@graylane/web';
 import { DECISION_REQUEST_HEADER, META_NAME } from './constants.js';
