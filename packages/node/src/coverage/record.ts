@@ -32,8 +32,9 @@ export interface Departure {
 
 /**
  * Counts one request that left the process (see install.ts for who calls this). Never throws.
- * - no lane bound: counted `unbound` only while an inbound request is in flight (a callback that
- *   lost its request's context, or background work: the site tells);
+ * - no lane bound: counted `unbound` only while an inbound request is in flight and the call
+ *   was made by the app's code (a callback that lost its request's context, or the app's own
+ *   background work: the site tells), not by a dependency alone (an exporter's flush);
  * - carried → `carried`; else allowlisted → `missing` (logged once per call site); else
  *   `withheld`. The allowlist: the planning call's, else `installCoverage`'s, else
  *   `installGlobal`'s, else the one of the middleware that bound the lane.
@@ -67,8 +68,12 @@ export function recordDeparture(departure: Departure, install: CoverageInstall):
 }
 
 function unbound(state: CoverageState, install: CoverageInstall, departure: Departure): void {
+  const found = callSite(departure.stack);
+  // A stack with no frame of the app's: a dependency's own background work (an exporter's
+  // flush, a driver's keep-alive), not a request's code that lost its context.
+  if (departure.stack !== undefined && found === undefined) return;
   state.unbound++;
-  const site = callSite(departure.stack) ?? 'unknown call site';
+  const site = found ?? 'unknown call site';
   state.lastUnboundSite = site;
   logOnce(
     state,

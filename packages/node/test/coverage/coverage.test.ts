@@ -1,4 +1,8 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
@@ -259,6 +263,40 @@ describe('propagation coverage (issue 19)', () => {
       clearInterval(worker);
       server.closeAllConnections();
       server.close();
+    }
+  });
+
+  it('I7 a call made with no lane by a dependency alone (an exporter flushing) is not unbound', async () => {
+    // A module under node_modules whose own timer makes the call: no frame of the app's.
+    const dir = mkdtempSync(join(tmpdir(), 'graylane-cov-'));
+    const pkg = join(dir, 'node_modules', 'fake-exporter');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(
+      join(pkg, 'index.mjs'),
+      'export const flushSoon = (url) => new Promise((done) => setTimeout(() => fetch(url).then((r) => r.text()).then(done), 1));\n',
+    );
+    const { flushSoon } = (await import(pathToFileURL(join(pkg, 'index.mjs')).href)) as {
+      flushSoon: (url: string) => Promise<string>;
+    };
+    let flushed = false;
+    const server = http.createServer((req, res) => {
+      void flushSoon(`${a.origin}/export`).then(() => {
+        flushed = true;
+        res.end('served');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      await settle();
+      const before = coverageStats().unbound;
+      const port = (server.address() as { port: number }).port;
+      await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text());
+      expect(flushed).toBe(true);
+      expect(coverageStats().unbound).toBe(before);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
