@@ -91,6 +91,40 @@ const APIS: Record<string, Api> = {
   },
 };
 
+/**
+ * Your own handler on `dispatcher.dispatch`, legacy (`onData`) and new (`onResponseData`) API:
+ * nothing of undici's own API is involved, so only graylane's dispatch-time hook (the
+ * interceptor) can tell whose call a queued request is.
+ */
+const RAW_APIS: Record<string, Api> = {
+  'dispatch with a legacy handler (onHeaders/onData/onComplete)': (dispatcher, path, seen) =>
+    new Promise<void>((resolve, reject) => {
+      const u = new URL(`${origin}${path}`);
+      dispatcher.dispatch({ origin: u.origin, path, method: 'GET' }, {
+        onConnect: () => undefined,
+        onHeaders: () => (seen.add(tryGetGrayVersion()), true),
+        onData: () => (seen.add(tryGetGrayVersion()), true),
+        onComplete: () => (seen.add(tryGetGrayVersion()), resolve()),
+        onError: reject,
+      } as unknown as undici.Dispatcher.DispatchHandler);
+    }),
+  'dispatch with a new-API handler (onResponseStart/onResponseData/onResponseEnd)': (
+    dispatcher,
+    path,
+    seen,
+  ) =>
+    new Promise<void>((resolve, reject) => {
+      const u = new URL(`${origin}${path}`);
+      dispatcher.dispatch({ origin: u.origin, path, method: 'GET' }, {
+        onRequestStart: () => undefined,
+        onResponseStart: () => void seen.add(tryGetGrayVersion()),
+        onResponseData: () => void seen.add(tryGetGrayVersion()),
+        onResponseEnd: () => (seen.add(tryGetGrayVersion()), resolve()),
+        onResponseError: (_c: unknown, err: Error) => reject(err),
+      } as unknown as undici.Dispatcher.DispatchHandler);
+    }),
+};
+
 /** Concurrent calls with mixed versions; each must only ever observe its own. */
 async function expectOwnContext(dispatcher: undici.Dispatcher, api: Api): Promise<void> {
   const runs = Array.from({ length: 18 }, (_, i) => {
@@ -114,13 +148,14 @@ const DISPATCHERS: Record<string, () => undici.Dispatcher> = {
 };
 
 describe('CTX-12 with grayInterceptor composed', () => {
+  const apis = { ...APIS, ...RAW_APIS };
   for (const [dname, make] of Object.entries(DISPATCHERS))
-    it.each(Object.keys(APIS))(
+    it.each(Object.keys(apis))(
       `CTX-12 %s over ${dname}: every callback in the caller's context`,
       async (name) => {
         const dispatcher = make().compose(grayInterceptor({ allowHosts: ['127.0.0.1'] }));
         try {
-          await expectOwnContext(dispatcher, APIS[name] as Api);
+          await expectOwnContext(dispatcher, apis[name] as Api);
         } finally {
           await dispatcher.close();
         }
