@@ -49,7 +49,11 @@ function onCreated(
   try {
     if (typeof request !== 'object' || request === null) return;
     const store = currentStore();
-    const wantsSite = store === undefined ? coverageState().inFlight > 0 : !hasMarker(store);
+    const state = coverageState();
+    const wantsSite =
+      store === undefined
+        ? state.install?.unbound === true && state.inFlight > 0
+        : !hasMarker(store);
     snapshots.set(request, { store, stack: wantsSite ? captureStack(listener) : undefined });
   } catch {
     // I1
