@@ -1,9 +1,9 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import * as undici from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grayInterceptor, installGlobal, runWithGray, tryGetGrayVersion } from '../../src/index.js';
+import { closeLocal, listenLocal } from './servers.js';
 
 /*
  * CTX-12 (RELIABILITY §10): undici delivers response events from the socket, so on a kept-alive
@@ -31,16 +31,9 @@ beforeAll(async () => {
     };
     tick();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = await listenLocal(server);
 });
-afterAll(
-  () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-);
+afterAll(() => closeLocal(server));
 
 const VERSIONS = ['beta', 'stable', 'canary'];
 

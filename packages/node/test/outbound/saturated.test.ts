@@ -1,5 +1,4 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import * as undici from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import {
   runWithGray,
   tryGetGrayVersion,
 } from '../../src/index.js';
+import { closeLocal, listenLocal } from './servers.js';
 
 /*
  * I7 with installGlobal and connection-limited undici pools. A pool with a `connections` limit
@@ -66,16 +66,9 @@ beforeAll(async () => {
       Math.floor(Math.random() * 4),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = await listenLocal(server);
 });
-afterAll(
-  () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-);
+afterAll(() => closeLocal(server));
 
 /** A deterministic lane sequence per row (mulberry32), so a failure can be replayed. */
 function lanes(seed: number): (string | undefined)[] {

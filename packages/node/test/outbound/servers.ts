@@ -177,3 +177,17 @@ export function selfSignedCert(): { key: string; cert: string } {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Starts `server` on a free 127.0.0.1 port and gives back its origin (`http://127.0.0.1:N`). */
+export async function listenLocal(server: http.Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Closes `server`, kept-alive sockets included. */
+export function closeLocal(server: http.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
