@@ -418,6 +418,22 @@ describe('graylane pause (issue 19)', () => {
     expect(JSON.parse(resumed.out)).toEqual(doc);
   });
 
+  it('reads the config once, so it works from stdin; an invalid config exits 1', async () => {
+    const out: string[] = [];
+    const code = await runCli(['pause', '-', '--rule', 'ramp', '--at', '2026-12-02T12:00:00Z'], {
+      out: (l) => out.push(l),
+      err: (l) => out.push(l),
+      color: false,
+      stdin: async () => new TextEncoder().encode(JSON.stringify(doc)),
+    });
+    expect(code, out.join('\n')).toBe(0);
+    expect(JSON.parse(out.join('\n')).rules[1].pausedAt).toBe('2026-12-02T12:00:00.000Z');
+    const broken = fileURLToPath(new URL('../examples/broken.json', import.meta.url));
+    const r = await cli('pause', broken, '--rule', 'ramp');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('is not a valid config');
+  });
+
   it.each([
     [['--rule', 'qa'], 2, '--rule qa: no rule with a schedule has this id (scheduled rules: ramp)'],
     [['--rule', 'nope'], 2, 'no rule with a schedule has this id'],

@@ -2,7 +2,7 @@ import { validateConfig } from '@graylane/core';
 import { parse } from '../args.js';
 import { CliError } from '../io.js';
 import type { Run } from '../input/run.js';
-import { loadConfig, regex, requireConfig } from '../load.js';
+import { loadConfig, regex } from '../load.js';
 
 export const pauseHelp = `Usage: graylane pause <config> --rule ID [--at ISO | --resume]
 
@@ -31,11 +31,14 @@ export async function pause(args: readonly string[], run: Run): Promise<number> 
       `--at expects an ISO instant with an offset (e.g. 2026-12-01T09:00:00Z), got ${JSON.stringify(values.at)}`,
     );
   const location = positionals[0] as string;
-  await requireConfig(location, run);
+  const loaded = await loadConfig(location, run);
+  if (!loaded.result.ok)
+    throw new CliError(
+      `${loaded.display} is not a valid config:\n${loaded.result.errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`,
+      1,
+    );
   // The document as written (key order kept); already validated, so plain JSON.parse is safe.
-  const doc = JSON.parse((await loadConfig(location, run)).text) as {
-    rules?: Record<string, unknown>[];
-  };
+  const doc = JSON.parse(loaded.text) as { rules?: Record<string, unknown>[] };
   const rule = doc.rules?.find((r) => r['id'] === values.rule);
   if (!rule || rule['schedule'] === undefined) {
     const ids = (doc.rules ?? []).filter((r) => r['schedule'] !== undefined).map((r) => r['id']);
