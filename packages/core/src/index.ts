@@ -57,6 +57,7 @@ export type {
   RuleDocument,
   ScheduleStepDocument,
   SplitArmDocument,
+  StickyPolicy,
   WindowDocument,
 } from './config/types.js';
 

@@ -32,6 +32,11 @@ export { grayBranch } from './context/branch.js';
 export type { GrayBranches, GrayBranchOptions } from './context/branch.js';
 export { grayHandlers } from './context/handlers.js';
 export type { GrayHandlersOptions } from './context/handlers.js';
+export { defineLanes } from './context/lanes.js';
+export type { LanePolicy, LaneTable, LaneTableOptions } from './context/lanes.js';
+export { GrayLaneUnavailableError } from './context/unavailable.js';
+export { ignoredContextStats } from './context/ignored.js';
+export type { IgnoredContextStats } from './context/ignored.js';
 
 // Outbound
 export { withGray } from './outbound/fetch.js';

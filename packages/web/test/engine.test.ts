@@ -241,7 +241,14 @@ describe('what gets persisted', () => {
   ])(
     'STK-01 signed mode: a token by %s is never minted into a sticky cookie',
     async (_how, request) => {
-      const gray = createGraylane({ config, trust: 'signed', keys: K, sticky: true });
+      // The query marker is off in signed mode unless named (MISC-04): name it to send tokens there.
+      const gray = createGraylane({
+        config,
+        trust: 'signed',
+        keys: K,
+        sticky: true,
+        markers: { query: 'gray' },
+      });
       const token = await signMarker('beta', { key: K.k1, kid: 'k1', ttlSeconds: 600 });
       const outcome = await gray.decide(request(token));
       expect(outcome.decision.version).toBe('beta');

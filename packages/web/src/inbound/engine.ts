@@ -145,15 +145,9 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
       const decision: Decision = { version: config.default, reason: 'default', source: 'default' };
       return { decision, lane: laneOf(decision), setCookies: [], debugHeader: undefined };
     }
-    // STK-01/STK-02: a marker from a header, the query or baggage serves this request only. Core
-    // also rewrites the version cookie when a rejected cookie was followed by such a marker;
-    // that would persist it (and, signed, re-sign it for 30 days), so it is dropped here.
-    const transient = TRANSIENT_SOURCES.has(outcome.decision.source);
-    const versionCookie = opts.cookie === false ? undefined : `${opts.cookie}=`;
-    const keep = (cookie: string): boolean =>
-      !transient || versionCookie === undefined || !cookie.startsWith(versionCookie);
+    // What is persisted (STK-01/02, `sticky.persistMarkers`) is core's decision, as on Node.
     const signed = await Promise.all(
-      (transient ? [] : outcome.pendingCookies).map(async (p) => {
+      outcome.pendingCookies.map(async (p) => {
         try {
           return p.finish(await webHmacSha256(p.key, p.data));
         } catch {
@@ -164,10 +158,7 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
     return {
       decision: outcome.decision,
       lane: laneOf(outcome.decision),
-      setCookies: [
-        ...outcome.setCookies.filter(keep),
-        ...signed.filter((c): c is string => c !== undefined),
-      ],
+      setCookies: [...outcome.setCookies, ...signed.filter((c): c is string => c !== undefined)],
       debugHeader: outcome.debugHeader,
     };
   };
@@ -208,9 +199,6 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
     stats: () => counters.snapshot(),
   };
 }
-
-/** Decision sources that are never persisted into the sticky version cookie (STK-02, QS-02). */
-const TRANSIENT_SOURCES: ReadonlySet<string> = new Set(['header', 'query', 'baggage']);
 
 function safeCall<T>(fn: ((request: Request) => T) | undefined, request: Request): T | undefined {
   try {
