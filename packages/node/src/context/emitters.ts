@@ -33,9 +33,9 @@ function state(): EmitterState {
  * Nothing is added to the request objects: the store is kept in a process-wide `WeakMap`, and
  * `emit` is wrapped once per process on `IncomingMessage.prototype` / `ServerResponse.prototype`
  * (express swaps each request's prototype, and on Node 20/22 every property added to such an
- * object costs ~1.5 µs, issue 20). The wrapper enters the context only for an event somebody
- * listens to, on an object graylane bound, when that context is not already current; anything
- * else is one `WeakMap` lookup. An emitter that is not a Node request/response, or whose `emit`
+ * object costs ~1.5 µs, issue 20). The wrapper enters the context only for an event that a
+ * listener other than Node's own listens to, on an object graylane bound, when that context is
+ * not already current; anything else is one `WeakMap` lookup. An emitter that is not a Node request/response, or whose `emit`
  * someone already overrode below the Node prototype, gets its own `emit` wrapped instead.
  */
 export function bindRequestEmitters(
@@ -87,11 +87,7 @@ function installPrototypeWrapper(proto: EmitterLike): void {
     // eslint-disable-next-line prefer-rest-params
     const args = arguments as unknown as unknown[];
     const store = stores.get(this);
-    if (
-      store === undefined ||
-      als.getStore() === store ||
-      this.listenerCount?.(args[0] as string) === 0
-    ) {
+    if (store === undefined || als.getStore() === store || !needsContext(this, args[0])) {
       return Reflect.apply(original(), this, args) as boolean;
     }
     return als.run(store, () => Reflect.apply(original(), this, args) as boolean);
@@ -105,6 +101,27 @@ function installPrototypeWrapper(proto: EmitterLike): void {
   });
 }
 
+/**
+ * Listeners Node's own HTTP server puts on every request/response before any middleware runs
+ * (`req.on('end', clearIncoming)` on Node 20/22, `res.on('finish', resOnFinish)`). They never read
+ * a request context, and entering one for them is an extra `AsyncLocalStorage.run` per request
+ * (koa's response finishes after its context is gone; on Node 24 each `run` costs ~8× Node 20).
+ */
+const NODE_OWN_LISTENERS: ReadonlySet<string> = new Set(['clearIncoming', 'resOnFinish']);
+
+/**
+ * False when nobody listens to `event`, or when its only listener is one of Node's own: the
+ * context is entered only around listeners that user code (body parsers, loggers) added.
+ */
+function needsContext(emitter: EmitterLike, event: unknown): boolean {
+  const events = (emitter as { _events?: Record<string | symbol, unknown> })._events;
+  if (typeof events !== 'object' || events === null)
+    return emitter.listenerCount?.(event as string) !== 0;
+  const listeners = events[event as string];
+  if (listeners === undefined) return false;
+  return !(typeof listeners === 'function' && NODE_OWN_LISTENERS.has(listeners.name));
+}
+
 /** The fallback: this object's own `emit`, wrapped once; it reads the store from the map too. */
 function wrapOwnEmit(target: EmitterLike): void {
   const marked = target as { [BOUND]?: true };
@@ -116,11 +133,7 @@ function wrapOwnEmit(target: EmitterLike): void {
     // eslint-disable-next-line prefer-rest-params
     const args = arguments as unknown as unknown[];
     const store = stores.get(this);
-    if (
-      store === undefined ||
-      als.getStore() === store ||
-      this.listenerCount?.(args[0] as string) === 0
-    ) {
+    if (store === undefined || als.getStore() === store || !needsContext(this, args[0])) {
       return Reflect.apply(emit, this, args) as boolean;
     }
     return als.run(store, () => Reflect.apply(emit, this, args) as boolean);
