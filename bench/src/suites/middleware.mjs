@@ -35,11 +35,7 @@ const EXTRAS = [
   ['http+otel-instr', '`node:http` + OTel `HttpInstrumentation` (for scale)', 'http'],
 ];
 /** Quick (CI smoke): every adapter with a header marker next to its bare framework. */
-const QUICK = new Set([
-  'http+als',
-  'http+graylane+otel',
-  ...FRAMEWORKS.flatMap(([fw]) => [fw, `${fw}+graylane`]),
-]);
+const QUICK = new Set(FRAMEWORKS.flatMap(([fw]) => [fw, `${fw}+graylane`]));
 
 const numberFlag = (name, fallback) => {
   const v = process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
