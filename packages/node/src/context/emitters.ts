@@ -80,9 +80,21 @@ function installPrototypeWrapper(proto: EmitterLike): void {
   // The Node prototypes inherit `emit`; read it from the parent per call so an APM that patches
   // EventEmitter.prototype.emit later is still called.
   const original = (): Emit => (own && typeof own.value === 'function' ? own.value : parent.emit);
+  const wrapper = contextEmit(original);
+  Object.defineProperty(wrapper, WRAPPER, { value: true });
+  Object.defineProperty(proto, 'emit', {
+    value: wrapper,
+    writable: true,
+    configurable: true,
+    enumerable: own?.enumerable ?? false,
+  });
+}
+
+/** An `emit` that runs the event inside the emitter's bound store when a listener needs it. */
+function contextEmit(original: () => Emit): Emit {
   const { stores } = state();
   const als = storage();
-  const wrapper = function graylaneEmit(this: EmitterLike): boolean {
+  return function graylaneEmit(this: EmitterLike): boolean {
     // `arguments`, not rest args: this runs for every event of every request.
     // eslint-disable-next-line prefer-rest-params
     const args = arguments as unknown as unknown[];
@@ -92,13 +104,6 @@ function installPrototypeWrapper(proto: EmitterLike): void {
     }
     return als.run(store, () => Reflect.apply(original(), this, args) as boolean);
   };
-  Object.defineProperty(wrapper, WRAPPER, { value: true });
-  Object.defineProperty(proto, 'emit', {
-    value: wrapper,
-    writable: true,
-    configurable: true,
-    enumerable: own?.enumerable ?? false,
-  });
 }
 
 /**
@@ -127,16 +132,6 @@ function wrapOwnEmit(target: EmitterLike): void {
   const marked = target as { [BOUND]?: true };
   if (marked[BOUND]) return;
   const emit = target.emit;
-  const { stores } = state();
-  const als = storage();
-  target.emit = function graylaneBoundEmit(this: EmitterLike): boolean {
-    // eslint-disable-next-line prefer-rest-params
-    const args = arguments as unknown as unknown[];
-    const store = stores.get(this);
-    if (store === undefined || als.getStore() === store || !needsContext(this, args[0])) {
-      return Reflect.apply(emit, this, args) as boolean;
-    }
-    return als.run(store, () => Reflect.apply(emit, this, args) as boolean);
-  };
+  target.emit = contextEmit(() => emit);
   marked[BOUND] = true;
 }
