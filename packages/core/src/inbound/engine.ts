@@ -8,7 +8,7 @@ import { isVersionLabel } from '../version.js';
 import type { InboundCarrier } from './carrier.js';
 import { debugHeaderValue } from './debug.js';
 import { extract, type Extraction, type MacCheck } from './extract.js';
-import { carrierEdits, type CarrierEdits } from './normalize.js';
+import { carrierEdits, withBucketHeader, type CarrierEdits } from './normalize.js';
 import { grayRequest, subjectCookieNames, type MintedSubjects } from './request.js';
 import { resolveInboundOptions, type ResolvePlatform, type ResolvedInbound } from './resolve.js';
 import { mustReevaluate } from './reevaluate.js';
@@ -201,6 +201,7 @@ export function createInboundEngine<R>(
         state.honourClient,
         cookieNames,
       );
+      if (opts.bucketHeader) edits = withBucketHeader(edits, opts.bucketHeader, d, view);
       if (edits && carrier.edit) carrier.edit(edits);
     } catch {
       // A carrier that cannot be edited keeps what it has; the decision stands (I1).

@@ -23,8 +23,11 @@ export function carrierNeeds(config: GrayConfig): CarrierNeeds {
         else if (c.kind === 'query') query = true;
       }
       if (rule.kind === 'split') {
-        if (rule.bucketBy.kind === 'cookie') cookies = true;
-        else if (rule.bucketBy.kind === 'query') query = true;
+        // Every subject of a `bucketBy` chain may be the one hashed.
+        for (const subject of rule.bucketChain) {
+          if (subject.kind === 'cookie') cookies = true;
+          else if (subject.kind === 'query') query = true;
+        }
       }
     }
     needs = { cookies, query };

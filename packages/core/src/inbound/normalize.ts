@@ -3,6 +3,7 @@ import { removeCookies } from '../markers/cookie.js';
 import { trimOws } from '../markers/parse.js';
 import { removeQueryParam } from '../markers/query.js';
 import type { MarkerSource } from '../reasons.js';
+import { bucketHeaderValue } from '../rules/bucket-header.js';
 import type { Decision } from '../rules/types.js';
 import { DEFAULT_MARKER_KEY, DEFAULT_SECURE_COOKIE } from './defaults.js';
 import type { Extraction } from './extract.js';
@@ -157,4 +158,22 @@ export function carrierEdits(
     }
   }
   return headers.size > 0 || query ? { headers, query } : undefined;
+}
+
+/**
+ * `edits` plus the bucket header (`bucketHeader` option): a weighted decision's bucket, so a
+ * proxy behind this one splits the same way; anything the client sent under that name is
+ * replaced or removed. Pure.
+ */
+export function withBucketHeader(
+  edits: CarrierEdits | undefined,
+  name: string,
+  decision: Decision,
+  view: CarrierView,
+): CarrierEdits | undefined {
+  const value = bucketHeaderValue(decision);
+  if (value === undefined && view.header(name) === undefined) return edits;
+  const headers = new Map(edits?.headers ?? []);
+  headers.set(name, value ?? null);
+  return { headers, query: edits?.query };
 }

@@ -61,13 +61,15 @@ function attrLookup(attrs: GrayAttributes): (name: string) => string | undefined
 
 const splitCookieNames = new WeakMap<GrayConfig, ReadonlySet<string>>();
 
-/** Cookie names used by `bucketBy: "cookie:NAME"` splits in `config` (cached per config). */
+/** Cookie names a split's `bucketBy` (or chain) hashes, `cookie:NAME` (cached per config). */
 export function subjectCookieNames(config: GrayConfig): ReadonlySet<string> {
   let names = splitCookieNames.get(config);
   if (!names) {
     const set = new Set<string>();
     for (const rule of config.rules) {
-      if (rule.kind === 'split' && rule.bucketBy.kind === 'cookie') set.add(rule.bucketBy.name);
+      if (rule.kind !== 'split') continue;
+      // A chain (`["attr:userId", "cookie:gray_uid"]`) mints its anonymous cookie too.
+      for (const subject of rule.bucketChain) if (subject.kind === 'cookie') set.add(subject.name);
     }
     names = set;
     splitCookieNames.set(config, names);

@@ -3,6 +3,7 @@ import { MAX_COOKIE_MAX_AGE_SECONDS } from '../limits.js';
 import { createAllowlist, type Allowlist } from '../propagation/allowlist.js';
 import { MARKER_SOURCES, type MarkerSource } from '../reasons.js';
 import type { RegexEngine } from '../regex.js';
+import { BUCKET_HEADER } from '../rules/bucket-header.js';
 import type { Decision } from '../rules/types.js';
 import { compileSigningKeys } from '../signed/keys.js';
 import { createConfigStore, isConfigStore } from '../store/store.js';
@@ -51,6 +52,8 @@ export interface ResolvedInbound<R> {
   readonly allow: Allowlist | undefined;
   readonly sticky: ResolvedSticky | undefined;
   readonly debugHeader: boolean;
+  /** The request header that carries a weighted decision's bucket, or undefined (off). */
+  readonly bucketHeader: string | undefined;
   /** Edge mode: true for peers in `trustedProxies` (addresses or CIDRs, IPv4-mapped aware). */
   readonly isTrustedProxy: PeerMatcher;
   readonly attributes: ((req: R) => GrayAttributes | undefined) | undefined;
@@ -115,6 +118,14 @@ export function resolveInboundOptions<R>(
       options.allowHosts === undefined ? undefined : createAllowlist({ allow: options.allowHosts }),
     sticky: sticky(options.sticky),
     debugHeader: options.debugHeader === true,
+    bucketHeader:
+      options.bucketHeader === undefined || options.bucketHeader === false
+        ? undefined
+        : headerName(
+            options.bucketHeader === true ? BUCKET_HEADER : options.bucketHeader,
+            platform.isHeaderName,
+            'bucketHeader',
+          ),
     isTrustedProxy: compileTrustedProxies(options.trustedProxies),
     attributes: options.attributes,
     subject: options.subject,
@@ -130,14 +141,18 @@ function resolveStore(
   return isConfigStore(config) ? config : createConfigStore({ initial: config, regex });
 }
 
-function headerName(name: string, check: ((name: string) => boolean) | undefined): string {
+function headerName(
+  name: string,
+  check: ((name: string) => boolean) | undefined,
+  option = 'markers.header',
+): string {
   let ok: boolean;
   try {
     ok = typeof name === 'string' && TOKEN.test(name) && (check ? check(name) : true);
   } catch {
     ok = false;
   }
-  if (!ok) throw bad(`markers.header ${JSON.stringify(name)} is not a header name`);
+  if (!ok) throw bad(`${option} ${JSON.stringify(name)} is not a header name`);
   return name.toLowerCase();
 }
 

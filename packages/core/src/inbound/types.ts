@@ -81,6 +81,14 @@ export interface InboundOptions<R> {
   readonly sticky?: boolean | StickyOptions;
   /** Adds an `X-Gray-Decision` response header. Default `false`; never enable it by default in production. */
   readonly debugHeader?: boolean;
+  /**
+   * Puts the subject's bucket (`0`–`9999`) on the request the app and any proxy behind it see,
+   * for weighted decisions, so a proxy's weighted split picks the same arm (Envoy
+   * `weighted_clusters` with `header_name`: `graylane render envoy --bucket-header`). A header of
+   * that name sent by the client is replaced, or removed when the decision was not weighted.
+   * Default off; `true` uses `x-gray-bucket`, a string names the header.
+   */
+  readonly bucketHeader?: boolean | string;
   /** Called once per decided request; errors are caught. */
   readonly onDecision?: (decision: Decision, req: R) => void;
   /** Server clock for rule time windows and token expiry (epoch ms). Default `Date.now`. */
