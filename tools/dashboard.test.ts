@@ -7,7 +7,7 @@ import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { METRIC_NAMES } from '@graylane/core';
-import { createGraylane, grayHandlers, withGray } from '@graylane/node';
+import { createGraylane, grayHandlers, installCoverage, withGray } from '@graylane/node';
 import { createFileSource, startSources, type SourcesHandle } from '@graylane/node/sources';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -37,9 +37,9 @@ interface MetricSpec {
 }
 
 /**
- * The propagation-coverage counter (issue 19), agreed with its author: `graylane.propagation`,
- * attribute `result` = carried | missing | withheld, and `destination`. Once METRIC_NAMES has it,
- * the entry below must match it and lose `pending`.
+ * The propagation-coverage counter (issue 19, `installCoverage()`): `graylane.propagation`,
+ * attribute `result` = carried | missing | withheld, and `destination`. It is pending (not
+ * expected in the scrape) only if it ever leaves METRIC_NAMES.
  */
 const PROPAGATION = 'graylane.propagation';
 
@@ -282,6 +282,7 @@ describe('metric names: METRIC_NAMES → Prometheus', () => {
     let sources: SourcesHandle;
     let dir: string;
     let text = '';
+    let uninstallCoverage: (() => void) | undefined;
 
     const listen = async (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
       const server = http.createServer(handler);
@@ -320,6 +321,11 @@ describe('metric names: METRIC_NAMES → Prometheus', () => {
         },
       );
       await sources.ready;
+      // Propagation coverage: one wrapped call (carried) and one plain call (missing) per request.
+      uninstallCoverage = installCoverage({
+        allowHosts: [upstreamHost],
+        logger: { warn: () => undefined, error: () => undefined },
+      });
       const grayFetch = withGray(fetch);
       const work = grayHandlers<(res: ServerResponse) => void>(
         { stable: (res) => res.end('stable') },
@@ -328,6 +334,8 @@ describe('metric names: METRIC_NAMES → Prometheus', () => {
       const app = await listen((req, res) =>
         gray.handle(req, res, () => {
           void grayFetch(upstream)
+            .then((r) => r.text())
+            .then(() => fetch(upstream))
             .then((r) => r.text())
             .then(() => work(res));
         }),
@@ -343,6 +351,7 @@ describe('metric names: METRIC_NAMES → Prometheus', () => {
     }, 30_000);
 
     afterAll(async () => {
+      uninstallCoverage?.();
       await sources?.stop();
       await provider?.shutdown();
       metrics.disable();

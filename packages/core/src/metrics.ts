@@ -9,6 +9,11 @@ export const METRIC_NAMES = {
   invalidMarkers: 'graylane.markers.invalid',
   /** Counter. Labels: `result` (`injected` | `skipped_host` | `skipped_caller` | `skipped_invalid`). */
   outbound: 'graylane.outbound',
+  /**
+   * Counter (`installCoverage()` in @graylane/node). Labels: `result` (`carried` | `missing` |
+   * `withheld`), `destination` (`scheme://host:port`, at most 50, then `other`).
+   */
+  propagation: 'graylane.propagation',
   /** Counter. Labels: `source`, `result` (`changed` | `unchanged` | `stale` | `rejected`). */
   reloads: 'graylane.config.reloads',
   /** Gauge, seconds since the source last succeeded. Labels: `source`. */

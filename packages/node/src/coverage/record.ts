@@ -1,4 +1,4 @@
-import type { Allowlist } from '@graylane/core';
+import { METRIC_NAMES, type Allowlist } from '@graylane/core';
 import type { GrayStore } from '../context/storage.js';
 import { followingCounter, safeAdd } from '../metrics/otel.js';
 import { outboundState } from '../outbound/state.js';
@@ -14,7 +14,7 @@ import {
 } from './state.js';
 
 /** The OTel counter's name (docs/observability.md, docs/dashboards/graylane.grafana.json). */
-export const PROPAGATION_METRIC = 'graylane.propagation';
+export const PROPAGATION_METRIC = METRIC_NAMES.propagation;
 
 /** What one outbound request looked like when it left. */
 export interface Departure {

@@ -1,3 +1,6 @@
+import { ignoredContextStats, type IgnoredContextStats } from '../context/ignored.js';
+import { coverageState } from '../coverage/state.js';
+import { coverageStats, type CoverageStats } from '../coverage/stats.js';
 import type { DecisionReason, DecisionSource, MarkerRejection, MarkerSource } from '@graylane/core';
 import { otelCounters, safeAdd } from './otel.js';
 import { metricsState, type OutboundResult } from './state.js';
@@ -19,6 +22,10 @@ export interface GraylaneStats {
   }[];
   readonly outbound: Readonly<Record<OutboundResult, number>>;
   readonly fallbacks: readonly { wanted: string; served: string; count: number }[];
+  /** `runWithGray` / `bindGray` scopes ignored because their version was malformed (OTB-05). */
+  readonly ignoredContexts: IgnoredContextStats;
+  /** Propagation coverage (`installCoverage()`), or null when it is off. */
+  readonly propagation: CoverageStats | null;
 }
 
 /** Per-instance decision counters. Keys are built from closed vocabularies and config versions. */
@@ -75,7 +82,9 @@ export function countFallback(wanted: string, served: string): void {
 }
 
 /**
- * The process-wide outbound and fallback counters (the middleware's `stats()` includes them).
+ * The process-wide counters (the middleware's `stats()` includes them): outbound hops, lane
+ * fallbacks, ignored `runWithGray` versions and, when `installCoverage()` is on, propagation
+ * coverage.
  * One copy per process, whichever entry (ESM or CJS, `.` or an adapter subpath) counted.
  *
  * @example
@@ -84,10 +93,15 @@ export function countFallback(wanted: string, served: string): void {
  * console.log(outbound.injected, outbound.skipped_host);
  * ```
  */
-export function outboundStats(): Pick<GraylaneStats, 'outbound' | 'fallbacks'> {
+export function outboundStats(): Pick<
+  GraylaneStats,
+  'outbound' | 'fallbacks' | 'ignoredContexts' | 'propagation'
+> {
   const state = metricsState();
   return {
     outbound: { ...state.outbound },
     fallbacks: [...state.fallbacks.values()].map((r) => ({ ...r })),
+    ignoredContexts: ignoredContextStats(),
+    propagation: coverageState().install === undefined ? null : coverageStats(),
   };
 }
