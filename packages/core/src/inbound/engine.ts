@@ -14,6 +14,7 @@ import { resolveInboundOptions, type ResolvePlatform, type ResolvedInbound } fro
 import { mustReevaluate } from './reevaluate.js';
 import { stickyCookies, type PendingSignedCookie } from './sticky.js';
 import { carrierNeeds } from './needs.js';
+import { unmintedCookieSplits, unmintedCookieWarning } from './subject-check.js';
 import { CarrierView } from './view.js';
 import type { InboundOptions, TrustMode } from './types.js';
 
@@ -35,6 +36,11 @@ export interface InboundPlatform extends ResolvePlatform {
   readonly randomId: () => string;
   /** Decision and invalid-marker counters. */
   readonly counters?: InboundCounters | undefined;
+  /**
+   * Configuration warnings, once per rule and config (a `cookie:` split nothing sets). Default:
+   * none; Node and the Web engine pass `console.warn`.
+   */
+  readonly warn?: ((message: string) => void) | undefined;
 }
 
 /** What the engine decided for one request, and what the platform writes back. */
@@ -123,6 +129,33 @@ export function createInboundEngine<R>(
     PreparedInbound,
     { state: RequestState<R>; checks: SignatureCheck[] }
   >();
+
+  // A `cookie:` split whose cookie nothing sets serves the default to everyone: say so once per
+  // rule, for the initial config and for every reload (never per request).
+  const warned = new Set<string>();
+  const checkSubjects = (config: GrayConfig): void => {
+    const warn = platform.warn;
+    if (!warn) return;
+    try {
+      for (const id of unmintedCookieSplits(config, stickySubjects(opts, config))) {
+        if (warned.has(id)) continue;
+        warned.add(id);
+        const rule = config.rules.find((r) => r.id === id);
+        const names = rule?.kind === 'split' ? rule.bucketChain.map((b) => b.name) : [];
+        warn(unmintedCookieWarning(id, names));
+      }
+    } catch {
+      // A warning never breaks construction or a reload.
+    }
+  };
+  checkSubjects(opts.store.get().config);
+  try {
+    opts.store.subscribe((event) => {
+      if (event.type === 'change') checkSubjects(event.snapshot.config);
+    });
+  } catch {
+    // A store without events gets the initial check only.
+  }
 
   const begin = (carrier: InboundCarrier, req: R): RequestState<R> => {
     let now: number;

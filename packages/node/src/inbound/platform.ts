@@ -15,5 +15,6 @@ export function nodePlatform(counters: InboundCounters): InboundPlatform {
     },
     regex: nodeRegexEngine(),
     counters,
+    warn: (message) => console.warn(message),
   };
 }

@@ -109,6 +109,7 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
     randomId: () => crypto.randomUUID(),
     counters,
     regex: options.regex,
+    warn: (message) => console.warn(message),
   });
   const opts = engine.options;
   // A carrier switched off here is still stripped under its default name: an upstream graylane
