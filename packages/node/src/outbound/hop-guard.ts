@@ -1,11 +1,11 @@
 import { subscribe } from 'node:diagnostics_channel';
-import { setBaggageMember, type Allowlist } from '@graylane/core';
+import { DEFAULT_MARKER_KEY, setBaggageMember, type Allowlist } from '@graylane/core';
 import type { GrayStore } from '../context/storage.js';
 import { countOutbound } from '../metrics/stats.js';
 import { bindRequestCallbacks } from './bind.js';
 import { wrapGlobalDispatcher } from './global-dispatcher.js';
 import { flatAccess } from './header-list.js';
-import { applyHop, flatOps } from './hop-headers.js';
+import { applyHop, dropMember, flatOps } from './hop-headers.js';
 import { requestOrigin } from './origin.js';
 import { judgeHop, planCall, type HopPlan } from './plan.js';
 import { outboundState } from './state.js';
@@ -59,10 +59,23 @@ function onRequestCreate(message: unknown): void {
     const origin = requestOrigin(request);
     for (const listener of state.onCreate) listener(request, origin);
     bindRequestCallbacks(request, origin);
-    const { store, note } = origin;
-    if (store === undefined && note === undefined) return;
-    const target = undiciTarget(request.origin, request.path);
+    const proven = origin.proof !== 'none';
     const list = Array.isArray(request.headers) ? (request.headers as unknown[]) : undefined;
+    // Unproven (a queued call created from another request's context, I7): that context's plan is
+    // not this call's, and a `gray` baggage member on it may be that request's — OpenTelemetry's
+    // undici instrumentation copies the creation context's baggage. Dropped, whatever the target.
+    const store = origin.store;
+    const note = proven ? origin.note : undefined;
+    if (!proven && list) dropMember(flatOps(list), unprovenKey(store));
+    if (store === undefined && note === undefined) {
+      // A caller with no lane whose call was created later, from another request's context (a
+      // queued call): OpenTelemetry copied that context's `gray` member onto it. Created inside
+      // the caller's own dispatch, the baggage is the caller's and stays.
+      if (proven && list && state.dispatching !== origin)
+        dropMember(flatOps(list), DEFAULT_MARKER_KEY);
+      return;
+    }
+    const target = undiciTarget(request.origin, request.path);
     let plan: HopPlan | undefined;
     let allowed = false;
     if (note !== undefined) {
@@ -70,7 +83,6 @@ function onRequestCreate(message: unknown): void {
       allowed = judgeHop(note, target, false);
       if (list) removeOutside(note, allowed, list);
     }
-    const proven = origin.proof !== 'none';
     if (install?.undici && store !== undefined && !origin.judged) {
       const global = globalHop(request, list, store, install.allow, target, proven);
       // A wrapper-level call's plan is the more specific one: installGlobal then sees the marker
@@ -78,6 +90,7 @@ function onRequestCreate(message: unknown): void {
       if (global && (note === undefined || !global.plan.callerOwns)) ({ plan, allowed } = global);
     }
     if (list && plan) mergeBaggage(list, plan, allowed && proven);
+    if (!proven && list) dropMember(flatOps(list), unprovenKey(store));
   } catch {
     // I1: the request proceeds as undici built it.
   }
@@ -142,7 +155,18 @@ function mergeBaggage(list: unknown[], plan: HopPlan, allowed: boolean): void {
   );
   const key = plan.baggageKey;
   const keepOurs = allowed && !plan.callerOwns && key !== false;
-  ops.set('baggage', keepOurs ? setBaggageMember(members, key, plan.version) : members.join(','));
+  if (keepOurs) ops.set('baggage', setBaggageMember(members, key, plan.version));
+  else {
+    ops.set('baggage', members.join(','));
+    // Not carried here: no `gray` member either, whoever's context it came from (I7, OTB-01).
+    if (!plan.callerOwns && key !== false) dropMember(ops, key);
+  }
+}
+
+/** The baggage key an unproven request is cleaned of: the store's, else graylane's default. */
+function unprovenKey(store: GrayStore | undefined): string {
+  const key = store?.baggageKey;
+  return typeof key === 'string' ? key : DEFAULT_MARKER_KEY;
 }
 
 function hasRaw(raw: string, name: string): boolean {
