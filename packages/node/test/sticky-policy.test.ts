@@ -146,3 +146,64 @@ describe('STK-03 what reevaluate leaves alone', () => {
       expect(() => parseConfig(doc(bad))).toThrow(/sticky/);
   });
 });
+
+describe('STK-03 a scheduled ramp re-evaluates sticky visitors unless told to keep them', () => {
+  // 1 % beta on day 1, 100 % from day 3: a visitor assigned stable on day 1 holds `gray=stable`.
+  const ramp = (policy: Policy) =>
+    withPolicy(
+      {
+        id: 'ramp',
+        split: [
+          { version: 'beta', weight: 1 },
+          { version: 'stable', weight: 99 },
+        ],
+        schedule: [
+          {
+            at: '2026-12-03T00:00:00Z',
+            split: [
+              { version: 'beta', weight: 100 },
+              { version: 'stable', weight: 0 },
+            ],
+          },
+        ],
+        bucketBy: 'header:x-user',
+      },
+      policy,
+    );
+  const day3 = Date.parse('2026-12-03T12:00:00Z');
+  it.each(modes.flatMap((mode) => policies.map((policy) => ({ mode, policy }))))(
+    'STK-03 $mode, sticky $policy: a day-1 stable cookie on day 3',
+    async ({ mode, policy }) => {
+      const s = await server(mode, [ramp(policy)], day3);
+      const res = await fetch(s.url, {
+        headers: { cookie: cookieFor(mode, 'stable', day3 - 3_600_000), 'x-user': 'u-7' },
+      });
+      const decision = (await res.json()) as { version: string; reason: string };
+      if (policy === 'keep')
+        expect(decision).toMatchObject({ version: 'stable', reason: 'cookie' });
+      else expect(decision).toMatchObject({ version: 'beta', reason: 'weight' });
+    },
+  );
+
+  it('the compiled rule says so: absent → reevaluate for a schedule, absent → keep without one', () => {
+    const config = parseConfig({
+      versions: ['stable', 'beta'],
+      default: 'stable',
+      rules: [
+        ramp(undefined),
+        {
+          id: 'plain',
+          split: [
+            { version: 'beta', weight: 5 },
+            { version: 'stable', weight: 95 },
+          ],
+          bucketBy: 'header:x-user',
+        },
+      ],
+    });
+    expect(config.rules.map((r) => (r as { sticky?: string }).sticky)).toEqual([
+      'reevaluate',
+      undefined,
+    ]);
+  });
+});

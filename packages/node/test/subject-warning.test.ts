@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createConfigStore } from '@graylane/core';
+import { createConfigStore, type RuleDocument } from '@graylane/core';
 import { createGraylane } from '../src/index.js';
 
 /**
@@ -18,7 +18,7 @@ const split = (id: string, bucketBy: string | string[]) => ({
 const config = (...rules: unknown[]) => ({
   versions: ['stable', 'beta'],
   default: 'stable',
-  rules,
+  rules: rules as RuleDocument[],
 });
 
 afterEach(() => vi.restoreAllMocks());

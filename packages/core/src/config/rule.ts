@@ -67,7 +67,11 @@ export function compileRule(
     issues.add(`${path}.sticky`, 'must be "keep" or "reevaluate"');
   if (!id || !conditions || !window || !target || enabled === false) return undefined;
   const rule = { id, conditions, from: window.from, until: window.until, ...target };
-  return sticky === 'reevaluate' ? { ...rule, sticky } : rule;
+  // A scheduled ramp re-evaluates sticky visitors unless told to keep them: with "keep", a
+  // visitor assigned stable at 1 % would stay stable through every later step (STK-03).
+  const scheduled = target.kind === 'split' && target.schedule.length > 0;
+  const policy = sticky ?? (scheduled ? 'reevaluate' : undefined);
+  return policy === 'reevaluate' ? { ...rule, sticky: policy } : rule;
 }
 
 function readId(doc: JsonObject, path: string, ctx: RuleContext): string | undefined {

@@ -124,7 +124,10 @@ function needsContext(emitter: EmitterLike, event: unknown): boolean {
     return emitter.listenerCount?.(event as string) !== 0;
   const listeners = events[event as string];
   if (listeners === undefined) return false;
-  return !(typeof listeners === 'function' && NODE_OWN_LISTENERS.has(listeners.name));
+  // Bound functions are named `bound resOnFinish` (Node binds the response's finish listener).
+  return !(
+    typeof listeners === 'function' && NODE_OWN_LISTENERS.has(listeners.name.replace(/^bound /, ''))
+  );
 }
 
 /** The fallback: this object's own `emit`, wrapped once; it reads the store from the map too. */
