@@ -97,6 +97,8 @@ it('issue 15: ESM and CJS entries (index, /express, /koa, /fastify, /hono) share
       skipped_context: 0,
     },
     fallbacks: [{ wanted: 'beta', served: 'stable', count: 2 }],
+    ignoredContexts: { malformed: 0 },
+    propagation: null,
   };
   expect(out.reads.esm).toEqual(expected);
   expect(out.reads.cjs).toEqual(expected);
