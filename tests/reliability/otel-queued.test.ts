@@ -47,7 +47,13 @@ describe.each(['global', 'interceptor'])('I7 OTB-01 queued undici calls under OT
     service?.child.kill('SIGTERM');
   });
 
-  const LANES = ['beta', 'stable', 'canary', undefined] as const;
+  // With grayInterceptor only, a call made with no lane passes the interceptor untouched, so a
+  // queued one is invisible to graylane: OpenTelemetry's copy of the freeing request's baggage
+  // stays on it (documented in docs/node.md §4; installGlobal covers it). Lanes only there.
+  const LANES =
+    mode === 'global'
+      ? (['beta', 'stable', 'canary', undefined] as const)
+      : (['beta', 'stable', 'canary', 'beta'] as const);
   it.each([0, 1, 2])(
     'round %i: a held beta call, then 12 queued calls of every lane and none',
     async (round) => {

@@ -59,19 +59,14 @@ function onRequestCreate(message: unknown): void {
     const origin = requestOrigin(request);
     for (const listener of state.onCreate) listener(request, origin);
     bindRequestCallbacks(request, origin);
-    const proven = origin.proof !== 'none';
+    const { store, note } = origin;
     const list = Array.isArray(request.headers) ? (request.headers as unknown[]) : undefined;
-    // Unproven (a queued call created from another request's context, I7): that context's plan is
-    // not this call's, and a `gray` baggage member on it may be that request's — OpenTelemetry's
-    // undici instrumentation copies the creation context's baggage. Dropped, whatever the target.
-    const store = origin.store;
-    const note = proven ? origin.note : undefined;
-    if (!proven && list) dropMember(flatOps(list), unprovenKey(store));
     if (store === undefined && note === undefined) {
       // A caller with no lane whose call was created later, from another request's context (a
-      // queued call): OpenTelemetry copied that context's `gray` member onto it. Created inside
-      // the caller's own dispatch, the baggage is the caller's and stays.
-      if (proven && list && state.dispatching !== origin)
+      // call queued on a connection-limited pool): OpenTelemetry's undici instrumentation copied
+      // that context's `gray` member onto it (I7). Created inside the caller's own dispatch, the
+      // baggage is the caller's and stays.
+      if (origin.proof !== 'none' && list && outboundState().dispatching !== origin)
         dropMember(flatOps(list), DEFAULT_MARKER_KEY);
       return;
     }
@@ -83,6 +78,7 @@ function onRequestCreate(message: unknown): void {
       allowed = judgeHop(note, target, false);
       if (list) removeOutside(note, allowed, list);
     }
+    const proven = origin.proof !== 'none';
     if (install?.undici && store !== undefined && !origin.judged) {
       const global = globalHop(request, list, store, install.allow, target, proven);
       // A wrapper-level call's plan is the more specific one: installGlobal then sees the marker
@@ -90,7 +86,6 @@ function onRequestCreate(message: unknown): void {
       if (global && (note === undefined || !global.plan.callerOwns)) ({ plan, allowed } = global);
     }
     if (list && plan) mergeBaggage(list, plan, allowed && proven);
-    if (!proven && list) dropMember(flatOps(list), unprovenKey(store));
   } catch {
     // I1: the request proceeds as undici built it.
   }
@@ -158,15 +153,10 @@ function mergeBaggage(list: unknown[], plan: HopPlan, allowed: boolean): void {
   if (keepOurs) ops.set('baggage', setBaggageMember(members, key, plan.version));
   else {
     ops.set('baggage', members.join(','));
-    // Not carried here: no `gray` member either, whoever's context it came from (I7, OTB-01).
+    // Not carried here (or not provably this caller's): no `gray` member from an appended
+    // instrumentation value either, whoever's context it came from (I7, OTB-01).
     if (!plan.callerOwns && key !== false) dropMember(ops, key);
   }
-}
-
-/** The baggage key an unproven request is cleaned of: the store's, else graylane's default. */
-function unprovenKey(store: GrayStore | undefined): string {
-  const key = store?.baggageKey;
-  return typeof key === 'string' ? key : DEFAULT_MARKER_KEY;
 }
 
 function hasRaw(raw: string, name: string): boolean {
