@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { codeBlocks, docPages } from './doc-blocks.js';
 
 /**
  * Every complete TypeScript snippet in README.md, docs/ and the package READMEs type-checks in a
@@ -17,7 +18,8 @@ import { describe, expect, it } from 'vitest';
  * `import { config } from './config.js'` resolves. Pages whose examples run in their runtime
  * (Workers, Vercel Edge, Deno, Bun: packages/web/test/docs-examples.test.ts) are not repeated.
  */
-const root = fileURLToPath(new URL('../', import.meta.url));
+const rootUrl = new URL('../', import.meta.url);
+const root = fileURLToPath(rootUrl);
 const RUN_ELSEWHERE = new Set([
   'docs/cloudflare-workers.md',
   'docs/vercel-edge.md',
@@ -51,34 +53,16 @@ interface Snippet {
   readonly code: string;
 }
 
-function pages(): string[] {
-  return [
-    'README.md',
-    ...readdirSync(join(root, 'docs'))
-      .filter((f) => f.endsWith('.md'))
-      .map((f) => `docs/${f}`),
-    ...readdirSync(join(root, 'packages')).map((p) => `packages/${p}/README.md`),
-  ].filter((f) => existsSync(join(root, f)) && !RUN_ELSEWHERE.has(f));
-}
-
 function snippets(page: string): Snippet[] {
-  const lines = readFileSync(join(root, page), 'utf8').split('\n');
   const out: Snippet[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^```(ts|typescript|tsx|js|javascript)\s*$/.exec(lines[i] as string);
-    if (!open) continue;
-    const start = i;
-    const body: string[] = [];
-    while (++i < lines.length && !(lines[i] as string).startsWith('```'))
-      body.push(lines[i] as string);
-    const code = body.join('\n');
-    const before = lines.slice(Math.max(0, start - 3), start).join('\n');
-    const named = /^\/\/ ([\w./-]+\.(?:tsx?|js))\s*$/.exec(body[0] ?? '')?.[1];
+  for (const b of codeBlocks(rootUrl, [page])) {
+    if (!/^(ts|typescript|tsx|js|javascript)$/.test(b.lang)) continue;
+    const named = /^\/\/ ([\w./-]+\.(?:tsx?|js))\s*$/.exec(b.code.split('\n')[0] ?? '')?.[1];
     // Excerpts quoted from tested files (checked line by line elsewhere) are not programs.
-    if (before.includes('<!-- checked:')) continue;
-    if (named === undefined && !/^\s*import\s/m.test(code)) continue;
-    const ext = open[1] === 'tsx' ? 'tsx' : open[1]?.startsWith('j') ? 'js' : 'ts';
-    out.push({ page, line: start + 1, file: named ?? `block-${start + 1}.${ext}`, code });
+    if (b.before.includes('<!-- checked:')) continue;
+    if (named === undefined && !/^\s*import\s/m.test(b.code)) continue;
+    const ext = b.lang === 'tsx' ? 'tsx' : b.lang.startsWith('j') ? 'js' : 'ts';
+    out.push({ page, line: b.line, file: named ?? `block-${b.line}.${ext}`, code: b.code });
   }
   return out;
 }
@@ -153,7 +137,9 @@ function typecheck(dir: string, all: Snippet[]): string[] {
 }
 
 describe('docs snippets type-check in a consumer-shaped project (strict, node16)', () => {
-  const all = pages().flatMap(snippets);
+  const all = docPages(rootUrl)
+    .filter((f) => !RUN_ELSEWHERE.has(f))
+    .flatMap(snippets);
   const node16 = all.filter((s) => !BUNDLER_PAGES.has(s.page));
   const bundler = all.filter((s) => BUNDLER_PAGES.has(s.page));
 

@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { transform } from 'esbuild';
 import { RE2JS } from 're2js';
 import { createRe2Engine, validateConfig } from '@graylane/core';
 import { describe, expect, it } from 'vitest';
+import { codeBlocks, docPages, type Block } from './doc-blocks.js';
 
 /**
  * Every code block in README.md and docs/: TypeScript/JavaScript must parse, and every name it
@@ -12,37 +13,9 @@ import { describe, expect, it } from 'vitest';
  * run by packages/cli/test/docs.test.ts; the demo's output by examples/full-link/test/demo.test.ts.
  */
 const root = new URL('../', import.meta.url);
-const files = [
-  'README.md',
-  ...readdirSync(new URL('docs/', root))
-    .filter((f) => f.endsWith('.md'))
-    .map((f) => `docs/${f}`),
-  ...readdirSync(new URL('packages/', root)).map((p) => `packages/${p}/README.md`),
-].filter((f) => existsSync(new URL(f, root)));
+const files = docPages(root);
 const regex = createRe2Engine(RE2JS);
-
-interface Block {
-  file: string;
-  line: number;
-  lang: string;
-  code: string;
-}
-function blocks(): Block[] {
-  const out: Block[] = [];
-  for (const file of files) {
-    const lines = readFileSync(new URL(file, root), 'utf8').split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const open = /^```(\w*)/.exec(lines[i] as string);
-      if (!open) continue;
-      const start = i;
-      const body: string[] = [];
-      while (++i < lines.length && !(lines[i] as string).startsWith('```'))
-        body.push(lines[i] as string);
-      out.push({ file, line: start + 1, lang: open[1] ?? '', code: body.join('\n') });
-    }
-  }
-  return out;
-}
+const blocks = (): Block[] => codeBlocks(root, files);
 
 const exportsCache = new Map<string, Set<string>>();
 async function exportedNames(specifier: string): Promise<Set<string>> {
