@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
+import type { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +14,6 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import {
   bindGray,
   createGraylane,
-  getGrayDecision,
   getGrayVersion,
   graylane,
   runWithGray,
@@ -268,7 +268,13 @@ describe('CTX: context propagation (Node 20, express 5)', () => {
     const s = await listen(
       http.createServer((req, res) =>
         gray.handle(req, res, () => {
-          refs.push(new WeakRef(getGrayDecision() as object));
+          // The request's own store (the decision object is shared per config and version).
+          const store = (
+            (globalThis as Record<symbol, unknown>)[
+              Symbol.for('@graylane/node.context')
+            ] as AsyncLocalStorage<object>
+          ).getStore();
+          if (store !== undefined) refs.push(new WeakRef(store));
           setImmediate(() => res.end('ok'));
         }),
       ),

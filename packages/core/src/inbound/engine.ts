@@ -182,9 +182,11 @@ export function createInboundEngine<R>(
       const trust = { honourClient: state.honourClient, subject, now, checkMac };
       found = extract(view, opts as ResolvedInbound<never>, config, trust);
       for (const r of found.rejections) safe(() => counters?.invalidMarker(r.source, r.reason));
-      const minted: MintedSubjects = new Map();
-      const byRules = (): Decision =>
-        decide(
+      // Subject ids minted by the rules (allocated only when the rules run).
+      let minted: MintedSubjects = NO_MINTED;
+      const byRules = (): Decision => {
+        if (minted === NO_MINTED) minted = new Map();
+        return decide(
           config,
           grayRequest(
             view,
@@ -196,9 +198,10 @@ export function createInboundEngine<R>(
           ),
           { rejected: found.rejected },
         );
+      };
       let reevaluated = false;
       if (found.version !== undefined && found.source !== undefined) {
-        decision = { version: found.version, reason: found.source, source: found.source };
+        decision = markerDecision(config, found.source, found.version);
         // STK-03: a sticky cookie a `reevaluate` rule could have written follows today's rules.
         if (found.source === 'cookie' && mustReevaluate(config, found.version)) {
           const current = byRules();
@@ -220,7 +223,8 @@ export function createInboundEngine<R>(
     } catch {
       decision = { version: config.default, reason: 'default', source: 'default' };
     }
-    if (!isVersionLabel(decision.version) || !config.hasVersion(decision.version)) {
+    // `hasVersion` first: a config's versions are labels, so the pattern runs only for a miss.
+    if (!config.hasVersion(decision.version) || !isVersionLabel(decision.version)) {
       decision = { version: config.default, reason: 'default', source: 'default' };
     }
     const d = decision;
@@ -314,6 +318,30 @@ function defaultOutcome(opts: ResolvedInbound<never>): InboundOutcome {
     trust: opts.trust,
   };
 }
+
+/** The empty minted-subject map: never written (only the rules' request mints). */
+const NO_MINTED: MintedSubjects = new Map();
+
+/**
+ * The decision for a marker that named `version` on `source`, one frozen object per config,
+ * source and version (a header-marker request allocates no decision of its own, issue 20).
+ * Versions outside the config are not cached (the caller replaces them with the default).
+ */
+function markerDecision(config: GrayConfig, source: MarkerSource, version: string): Decision {
+  if (!config.hasVersion(version)) return { version, reason: source, source };
+  let bySource = markerDecisions.get(config);
+  if (bySource === undefined) markerDecisions.set(config, (bySource = new Map()));
+  let byVersion = bySource.get(source);
+  if (byVersion === undefined) bySource.set(source, (byVersion = new Map()));
+  let d = byVersion.get(version);
+  if (d === undefined) {
+    d = Object.freeze({ version, reason: source, source });
+    byVersion.set(version, d);
+  }
+  return d;
+}
+
+const markerDecisions = new WeakMap<GrayConfig, Map<MarkerSource, Map<string, Decision>>>();
 
 const NOTHING_FOUND: Extraction = {
   version: undefined,

@@ -41,14 +41,20 @@ export interface StickyInput {
  * STK-02) unless `sticky.persistMarkers` names its carrier; in signed mode the cookie then holds
  * the same token — its key id, its expiry — so it never outlives it nor gains a newer key (STK-01).
  */
+/** What a request without sticky cookies writes (shared: never mutated). */
+const NO_WRITES: StickyWrites = Object.freeze({
+  setCookies: Object.freeze([]) as never,
+  pending: Object.freeze([]) as never,
+});
+
 export function stickyCookies(
   opts: ResolvedInbound<never>,
   input: StickyInput,
   hmac: HmacSha256 | undefined,
 ): StickyWrites {
-  const out: StickyWrites = { setCookies: [], pending: [] };
   const sticky = opts.sticky;
-  if (!sticky) return out;
+  if (!sticky) return NO_WRITES;
+  const out: StickyWrites = { setCookies: [], pending: [] };
   for (const [name, id] of input.minted)
     if (isSafeCookieValue(id)) out.setCookies.push(formatSetCookie(name, id, sticky, input.tls));
   const { decision, found } = input;

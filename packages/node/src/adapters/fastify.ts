@@ -84,9 +84,10 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
       const outcome = decideOnce(engine, {
         key: request.raw,
         req: request,
-        carrier: () => fromIncomingMessage(request.raw),
-        sink: reply ? replySink(reply) : undefined,
-        emitters: reply ? [request.raw, reply.raw] : [request.raw],
+        carrier: fromIncomingMessage(request.raw),
+        sink: reply ? new ReplySink(reply) : undefined,
+        bind: true,
+        res: reply?.raw,
       });
       if (outcome.edits?.query) editParsedQuery(request, outcome.edits);
       return outcome;
@@ -123,12 +124,16 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
   },
 );
 
-function replySink(reply: FastifyReplyLike): ResponseSink {
-  return {
+/** Writes through fastify's reply (a class: no closures per request). */
+class ReplySink implements ResponseSink {
+  constructor(private readonly reply: FastifyReplyLike) {}
+  appendCookie(value: string): void {
     // fastify appends repeated `set-cookie` values instead of replacing them.
-    appendCookie: (value) => void reply.header('set-cookie', value),
-    setHeader: (name, value) => void reply.header(name, value),
-  };
+    this.reply.header('set-cookie', value);
+  }
+  setHeader(name: string, value: string): void {
+    this.reply.header(name, value);
+  }
 }
 
 /** The request decoration where `@fastify/otel` keeps the context its hooks and handler run in. */

@@ -15,6 +15,7 @@ import { runInRequestContext } from '../inbound/bind.js';
 import { fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
 import { decideOnce } from '../inbound/once.js';
+import type { ResponseSink } from '../inbound/node-response.js';
 import type { GraylaneStats } from '../metrics/stats.js';
 
 /** The Fetch `Request` as hono exposes it; its headers may be edited in place. */
@@ -79,16 +80,25 @@ export function graylaneHono<C extends HonoContextLike = HonoContextLike>(
     const outcome = decideOnce(engine, {
       key: incoming ?? raw,
       req: c,
-      carrier: () => (incoming ? fromIncomingMessage(incoming) : honoCarrier(c)),
-      sink: {
-        appendCookie: (value) => c.header('set-cookie', value, { append: true }),
-        setHeader: (name, value) => c.header(name, value),
-      },
+      carrier: incoming ? fromIncomingMessage(incoming) : honoCarrier(c),
+      bind: false,
+      sink: new HonoSink(c),
     });
     if (outcome.edits && incoming) editRequest(c, outcome.edits);
     await runInRequestContext(outcome, () => next());
   };
   return Object.assign(middleware, { stats: () => engine.stats() });
+}
+
+/** Writes to hono's response headers (a class: no closures per request). */
+class HonoSink implements ResponseSink {
+  constructor(private readonly c: HonoContextLike) {}
+  appendCookie(value: string): void {
+    this.c.header('set-cookie', value, { append: true });
+  }
+  setHeader(name: string, value: string): void {
+    this.c.header(name, value);
+  }
 }
 
 /** A carrier over `c.req.raw` whose edits go to that request (and replace it for the query). */

@@ -7,7 +7,6 @@ import type { InboundOptions } from '@graylane/core';
 import { runInRequestContext } from '../inbound/bind.js';
 import { fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
-import { nodeSink } from '../inbound/node-response.js';
 import { decideOnce } from '../inbound/once.js';
 import type { GraylaneStats } from '../metrics/stats.js';
 
@@ -59,9 +58,10 @@ export function graylaneKoa<C extends KoaContextLike = KoaContextLike>(
     const outcome = decideOnce(engine, {
       key: ctx.req,
       req: ctx,
-      carrier: () => fromIncomingMessage(ctx.req),
-      sink: nodeSink(ctx.res),
-      emitters: [ctx.req, ctx.res],
+      carrier: fromIncomingMessage(ctx.req),
+      sink: ctx.res,
+      bind: true,
+      res: ctx.res,
     });
     return runInRequestContext(outcome, () => next());
   };

@@ -8,20 +8,58 @@ interface EmitterLike {
 
 type Emit = EmitterLike['emit'];
 
-/** Process-wide (ESM and CJS copies share it): each bound emitter's store, per object. */
-interface EmitterState {
-  readonly stores: WeakMap<object, GrayStore>;
+/**
+ * What graylane keeps for one request (the decision, inbound/once.ts, and the store its events
+ * run in), found from the Node request object (`IncomingMessage`); the response finds it through
+ * `res.req`. See {@link setRequestEntry} for where it is kept.
+ */
+export interface RequestEntry {
+  readonly store: GrayStore;
 }
 
-const STATE = Symbol.for('@graylane/node.emitters.v2');
+interface EmitterState {
+  /** Request object → its entry, for requests that cannot take the slot. */
+  readonly requests: WeakMap<object, RequestEntry>;
+  /** Emitters that are neither the request nor its `res.req` response (rare): their store. */
+  readonly others: WeakMap<object, GrayStore>;
+}
+
+const STATE = Symbol.for('@graylane/node.requests.v3');
+/** The request's own slot for its entry (process-wide name: ESM and CJS copies share it). */
+const SLOT = Symbol.for('@graylane/node.request.v3');
 /** Marks graylane's prototype wrapper, so a second copy of the package does not wrap it again. */
-const WRAPPER = Symbol.for('@graylane/node.emitWrapper');
+const WRAPPER = Symbol.for('@graylane/node.emitWrapper.v3');
 /** Marks an emitter whose own `emit` graylane wrapped (the fallback path), once per object. */
-const BOUND = Symbol.for('@graylane/node.boundEmitter');
+const BOUND = Symbol.for('@graylane/node.boundEmitter.v3');
 
 function state(): EmitterState {
   const g = globalThis as { [STATE]?: EmitterState };
-  return (g[STATE] ??= { stores: new WeakMap() });
+  return (g[STATE] ??= { requests: new WeakMap(), others: new WeakMap() });
+}
+
+/**
+ * @internal Keeps `entry` for the request `req`. Measured per request (issue 20, Node 20/24): a
+ * symbol slot on a plain `IncomingMessage` costs nothing measurable, a `WeakMap` entry 0.2–0.8 µs
+ * plus ephemeron work in every GC; but on an object whose prototype was swapped (express swaps
+ * every request's) a new property costs ~4 µs on Node 20/22, where the `WeakMap` costs ~1 µs. So:
+ * the slot on a request whose prototype is still Node's own, the `WeakMap` for any other object.
+ */
+export function setRequestEntry(req: object, entry: RequestEntry): void {
+  if (Object.getPrototypeOf(req) === IncomingMessage.prototype) {
+    try {
+      (req as { [SLOT]?: RequestEntry })[SLOT] = entry;
+      return;
+    } catch {
+      // A frozen request: the map below.
+    }
+  }
+  state().requests.set(req, entry);
+}
+
+/** @internal The entry {@link setRequestEntry} kept for `req`, or undefined. */
+export function getRequestEntry<E extends RequestEntry>(req: object): E | undefined {
+  const own = (req as { [SLOT]?: E })[SLOT];
+  return own !== undefined ? own : (state().requests.get(req) as E | undefined);
 }
 
 /**
@@ -30,30 +68,48 @@ function state(): EmitterState {
  * (RELIABILITY CTX-05, express-http-context#4). Node emits those events from the socket's async
  * context, which belongs to no request.
  *
- * Nothing is added to the request objects: the store is kept in a process-wide `WeakMap`, and
- * `emit` is wrapped once per process on `IncomingMessage.prototype` / `ServerResponse.prototype`
- * (express swaps each request's prototype, and on Node 20/22 every property added to such an
- * object costs ~1.5 µs, issue 20). The wrapper enters the context only for an event that a
- * listener other than Node's own listens to, on an object graylane bound, when that context is
- * not already current; anything else is one `WeakMap` lookup. An emitter that is not a Node request/response, or whose `emit`
- * someone already overrode below the Node prototype, gets its own `emit` wrapped instead.
+ * The caller has already kept `entry` for `req` ({@link setRequestEntry}); the response finds it
+ * through `res.req`, so nothing is added to the response. `emit` is wrapped once per process on
+ * `IncomingMessage.prototype` / `ServerResponse.prototype`; the wrapper enters the context only
+ * for an event that a listener other than Node's own listens to, on an object graylane bound,
+ * when that context is not already current; anything else is a `WeakMap` lookup. An emitter that
+ * is not a Node request/response, or whose `emit` someone already overrode below the Node
+ * prototype, gets its own `emit` wrapped instead (and its own map entry).
  */
 export function bindRequestEmitters(
-  store: GrayStore,
-  ...emitters: (EmitterLike | undefined)[]
+  entry: RequestEntry,
+  req: EmitterLike,
+  res?: EmitterLike | undefined,
 ): void {
-  const { stores } = state();
-  for (const target of emitters) {
-    if (!target) continue;
-    try {
-      if (typeof target.emit !== 'function') continue;
-      // A later, stricter decision (GW-03) replaces the store its events run in.
-      stores.set(target, store);
-      if (!wrappedByPrototype(target)) wrapOwnEmit(target);
-    } catch {
-      // A frozen or exotic emitter keeps its native behaviour (I1).
-    }
+  bindOne(entry, req, req);
+  if (res !== undefined) bindOne(entry, req, res);
+}
+
+function bindOne(entry: RequestEntry, req: EmitterLike, target: EmitterLike): void {
+  try {
+    if (typeof target.emit !== 'function') return;
+    const byPrototype = wrappedByPrototype(target);
+    const found = target === req || (target as { req?: unknown }).req === req;
+    if (byPrototype && found) return;
+    // Not reachable through the request's entry: keep this emitter's own (a later, stricter
+    // decision, GW-03, replaces it).
+    if (!found) state().others.set(target, entry.store);
+    if (!byPrototype) wrapOwnEmit(target);
+  } catch {
+    // A frozen or exotic emitter keeps its native behaviour (I1).
   }
+}
+
+/** The store `emitter`'s events run in, or undefined. */
+function storeOf(emitter: EmitterLike, others: WeakMap<object, GrayStore>): GrayStore | undefined {
+  const own = getRequestEntry(emitter);
+  if (own !== undefined) return own.store;
+  const req = (emitter as { req?: unknown }).req;
+  if (typeof req === 'object' && req !== null) {
+    const viaReq = getRequestEntry(req);
+    if (viaReq !== undefined) return viaReq.store;
+  }
+  return others.get(emitter);
 }
 
 /** True when `target.emit` resolves to graylane's prototype wrapper (installing it if needed). */
@@ -92,13 +148,13 @@ function installPrototypeWrapper(proto: EmitterLike): void {
 
 /** An `emit` that runs the event inside the emitter's bound store when a listener needs it. */
 function contextEmit(original: () => Emit): Emit {
-  const { stores } = state();
+  const { others } = state();
   const als = storage();
   return function graylaneEmit(this: EmitterLike): boolean {
     // `arguments`, not rest args: this runs for every event of every request.
     // eslint-disable-next-line prefer-rest-params
     const args = arguments as unknown as unknown[];
-    const store = stores.get(this);
+    const store = storeOf(this, others);
     if (store === undefined || als.getStore() === store || !needsContext(this, args[0])) {
       return Reflect.apply(original(), this, args) as boolean;
     }

@@ -28,14 +28,18 @@ const STORAGE_KEY = Symbol.for('@graylane/node.context');
  * Bound with `run()` only; `enterWith` is forbidden by lint (CTX-09).
  */
 export function storage(): AsyncLocalStorage<GrayStore> {
+  if (shared !== undefined) return shared;
   const g = globalThis as { [STORAGE_KEY]?: AsyncLocalStorage<GrayStore> };
   let als = g[STORAGE_KEY];
   if (!als) {
     als = new AsyncLocalStorage<GrayStore>();
     g[STORAGE_KEY] = als;
   }
-  return als;
+  return (shared = als);
 }
+
+/** This copy's reference to the shared instance (read per request and per event). */
+let shared: AsyncLocalStorage<GrayStore> | undefined;
 
 /** The current store, or undefined outside any graylane scope. Never throws. */
 export function currentStore(): GrayStore | undefined {

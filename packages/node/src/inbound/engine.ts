@@ -33,10 +33,16 @@ export function createEngine<R>(options: InboundOptions<R>): InboundEngine<R> {
   return {
     options: opts,
     evaluate(carrier, req) {
-      const outcome = engine.evaluate(carrier, req);
+      const o = engine.evaluate(carrier, req);
+      // Spelled out, not spread: this runs once per request.
       return {
-        ...outcome,
-        store: new GrayStore(outcome.decision, opts.allow, opts.header, opts.baggage),
+        decision: o.decision,
+        setCookies: o.setCookies,
+        pendingCookies: o.pendingCookies,
+        debugHeader: o.debugHeader,
+        edits: o.edits,
+        trust: o.trust,
+        store: new GrayStore(o.decision, opts.allow, opts.header, opts.baggage),
       };
     },
     trustFor(carrier) {

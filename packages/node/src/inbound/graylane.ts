@@ -5,7 +5,6 @@ import type { GraylaneOptions } from '../options.js';
 import { runInRequestContext } from './bind.js';
 import { fromIncomingMessage, type IncomingMessageLike } from './carrier.js';
 import { createEngine } from './engine.js';
-import { nodeSink } from './node-response.js';
 import { decideOnce, type DecideOnceInput } from './once.js';
 
 /** Connect/express `next`. */
@@ -48,7 +47,8 @@ export function createGraylane(options: GraylaneOptions): Graylane {
     },
     handle: (req, res, fn) => runInRequestContext(decideOnce(engine, nodeInput(req, res)), fn),
     decideRequest: (req) =>
-      decideOnce(engine, { key: req, req, carrier: () => fromIncomingMessage(req) }).decision,
+      decideOnce(engine, { key: req, req, carrier: fromIncomingMessage(req), bind: false })
+        .decision,
     store: engine.options.store,
     stats: () => engine.stats(),
   };
@@ -72,11 +72,5 @@ export function nodeInput<R extends IncomingMessageLike>(
   req: R,
   res: ServerResponse | undefined,
 ): DecideOnceInput<R> {
-  return {
-    key: req,
-    req,
-    carrier: () => fromIncomingMessage(req),
-    sink: res ? nodeSink(res) : undefined,
-    emitters: res ? [req, res] : [req],
-  };
+  return { key: req, req, carrier: fromIncomingMessage(req), sink: res, bind: true, res };
 }

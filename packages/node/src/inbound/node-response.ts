@@ -33,6 +33,11 @@ export function nodeSink(res: ServerResponseLike): ResponseSink {
   return new NodeSink(res);
 }
 
+/** @internal `target` as a sink: a Node response is wrapped only when something is written. */
+export function asSink(target: ResponseSink | ServerResponseLike): ResponseSink {
+  return 'appendCookie' in target ? target : new NodeSink(target);
+}
+
 /** A class, so a request costs one small object and no closures. */
 class NodeSink implements ResponseSink {
   constructor(private readonly res: ServerResponseLike) {}

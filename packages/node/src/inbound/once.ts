@@ -1,10 +1,23 @@
 import type { CarrierEdits, InboundCarrier, TrustMode } from '@graylane/core';
-import { bindRequestEmitters } from '../context/emitters.js';
+import type { GrayStore } from '../context/storage.js';
+import {
+  bindRequestEmitters,
+  getRequestEntry,
+  setRequestEntry,
+  type RequestEntry,
+} from '../context/emitters.js';
 import type { InboundEngine, InboundOutcome } from './engine.js';
-import { applyOutcome, type ResponseSink } from './node-response.js';
+import {
+  applyOutcome,
+  asSink,
+  type ResponseSink,
+  type ServerResponseLike,
+} from './node-response.js';
 
-interface Decided {
+/** The request's entry (context/emitters.ts keeps it: a slot on the request, or a `WeakMap`). */
+interface Decided extends RequestEntry {
   readonly outcome: InboundOutcome;
+  readonly store: GrayStore;
   /** True once the cookies and debug header went to a response. */
   written: boolean;
   /** What the client sent before any layer normalised it, for a stricter layer to decide on. */
@@ -22,25 +35,24 @@ interface Original {
 /** How much a decision can be relied on: an `edge` decision trusted no client marker at all. */
 const RANK: Readonly<Record<TrustMode, number>> = { open: 0, signed: 1, edge: 2 };
 
-const KEY = Symbol.for('@graylane/node.decided.v1');
-
-/** One WeakMap per process (ESM and CJS entries share it), keyed by the request object. */
-function decided(): WeakMap<object, Decided> {
-  const g = globalThis as { [KEY]?: WeakMap<object, Decided> };
-  return (g[KEY] ??= new WeakMap());
-}
-
 /** What {@link decideOnce} needs besides the engine. */
 export interface DecideOnceInput<R> {
   /** The object that identifies the request across layers (the Node `IncomingMessage`). */
   readonly key: object;
   /** The object handed to the app's callbacks (`req`, koa `ctx`, fastify `request`, hono `c`). */
   readonly req: R;
-  readonly carrier: () => InboundCarrier;
-  /** Where cookies and the debug header go; omitted by layers that must not write. */
-  readonly sink?: ResponseSink | undefined;
-  /** Node emitters whose events must run in the request's context (CTX-05). */
-  readonly emitters?: readonly object[] | undefined;
+  readonly carrier: InboundCarrier;
+  /**
+   * Where cookies and the debug header go (a Node response is wrapped only when something is
+   * written); omitted by layers that must not write.
+   */
+  readonly sink?: ResponseSink | ServerResponseLike | undefined;
+  /**
+   * Bind the events of `key` (the Node request) and of `res` when given to the request's
+   * context (CTX-05); false for requests that are not Node emitters.
+   */
+  readonly bind: boolean;
+  readonly res?: object | undefined;
 }
 
 /**
@@ -52,9 +64,8 @@ export interface DecideOnceInput<R> {
  * request itself, never on the ambient context.
  */
 export function decideOnce<R>(engine: InboundEngine<R>, input: DecideOnceInput<R>): InboundOutcome {
-  const map = decided();
-  const previous = map.get(input.key);
-  const current = input.carrier();
+  const previous = getRequestEntry<Decided>(input.key);
+  const current = input.carrier;
   let entry: Decided;
   if (previous && RANK[previous.outcome.trust] >= RANK[engine.trustFor(current)]) {
     entry = previous;
@@ -62,17 +73,14 @@ export function decideOnce<R>(engine: InboundEngine<R>, input: DecideOnceInput<R
     // A stricter layer decides on what the client sent, not on what a weaker layer left.
     const original: Original = previous?.original ?? { headers: undefined, edited: false };
     const outcome = engine.evaluate(recording(asSent(current, original), original), input.req);
-    entry = { outcome, written: false, original };
-    map.set(input.key, entry);
-    if (input.emitters)
-      bindRequestEmitters(
-        outcome.store,
-        ...(input.emitters as Parameters<typeof bindRequestEmitters>[1][]),
-      );
+    entry = { outcome, store: outcome.store, written: false, original };
+    setRequestEntry(input.key, entry);
+    if (input.bind) bindRequestEmitters(entry, input.key as never, input.res as never);
   }
   if (input.sink && !entry.written) {
     entry.written = true;
-    applyOutcome(input.sink, entry.outcome);
+    if (entry.outcome.setCookies.length > 0 || entry.outcome.debugHeader !== undefined)
+      applyOutcome(asSink(input.sink), entry.outcome);
   }
   return entry.outcome;
 }

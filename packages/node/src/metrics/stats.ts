@@ -28,23 +28,39 @@ export interface GraylaneStats {
   readonly propagation: CoverageStats | null;
 }
 
+interface DecisionRow {
+  readonly version: string;
+  readonly reason: DecisionReason;
+  readonly source: DecisionSource;
+  count: number;
+  /** The OTel attributes of this row, built once (counted per request without allocating). */
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
 /** Per-instance decision counters. Keys are built from closed vocabularies and config versions. */
 export class DecisionCounters {
-  private readonly decisions = new Map<
-    string,
-    { version: string; reason: DecisionReason; source: DecisionSource; count: number }
-  >();
+  /** version → reason → source → row: found per request with no string built (issue 20). */
+  private readonly rows = new Map<string, Map<string, Map<string, DecisionRow>>>();
+  /** Every row in the order first seen (the snapshot's order). */
+  private readonly decisions: DecisionRow[] = [];
   private readonly invalid = new Map<
     string,
     { source: MarkerSource; reason: MarkerRejection; count: number }
   >();
 
   decision(version: string, reason: DecisionReason, source: DecisionSource): void {
-    const key = `${version}\u0000${reason}\u0000${source}`;
-    const row = this.decisions.get(key);
-    if (row) row.count++;
-    else this.decisions.set(key, { version, reason, source, count: 1 });
-    safeAdd(otelCounters()?.decisions, { version, reason, source });
+    let byReason = this.rows.get(version);
+    if (byReason === undefined) this.rows.set(version, (byReason = new Map()));
+    let bySource = byReason.get(reason);
+    if (bySource === undefined) byReason.set(reason, (bySource = new Map()));
+    let row = bySource.get(source);
+    if (row === undefined) {
+      row = { version, reason, source, count: 0, attributes: { version, reason, source } };
+      bySource.set(source, row);
+      this.decisions.push(row);
+    }
+    row.count++;
+    safeAdd(otelCounters()?.decisions, row.attributes);
   }
 
   invalidMarker(source: MarkerSource, reason: MarkerRejection): void {
@@ -57,7 +73,12 @@ export class DecisionCounters {
 
   snapshot(): GraylaneStats {
     return {
-      decisions: [...this.decisions.values()].map((r) => ({ ...r })),
+      decisions: this.decisions.map(({ version, reason, source, count }) => ({
+        version,
+        reason,
+        source,
+        count,
+      })),
       invalidMarkers: [...this.invalid.values()].map((r) => ({ ...r })),
       ...outboundStats(),
     };

@@ -22,6 +22,13 @@ export interface OtelBridge {
   runWithoutMember<T>(key: string, fn: () => T): T;
   /** Sets `graylane.version` / `graylane.reason` on the request's server span. */
   annotate(decision: Decision): void;
+  /**
+   * The middleware's one bridge call per request: annotates the server span with the decision
+   * and runs `fn` in an OTel context whose baggage carries `key=version` (unless `key` is false);
+   * `fn` as is, with no OTel work at all, when no context manager is registered. Never throws
+   * from its own work; `fn`'s errors propagate unchanged.
+   */
+  runRequest<T>(decision: Decision, key: string | false, fn: () => T): T;
   /** Sets `graylane.lane` / `graylane.lane.fallback` on the request's server span. */
   annotateLane(lane: string, fallback: boolean): void;
 }
@@ -75,13 +82,28 @@ export function createOtelBridge(api: OtelApiLike): OtelBridge {
     return api.propagation.setBaggage(active, next);
   }
 
+  /** The request's recording server span in `active`, or undefined. */
+  function serverSpan(active: Context): Span | undefined {
+    const meta = active.getValue(rpcKey) as { span?: Span } | undefined;
+    const span = meta?.span ?? api.trace.getSpan(active);
+    return span !== undefined && span.isRecording() ? span : undefined;
+  }
+
   function setOnServerSpan(attributes: Record<string, string | boolean>): void {
     try {
-      const active = api.context.active();
-      const meta = active.getValue(rpcKey) as { span?: Span } | undefined;
-      const span = meta?.span ?? api.trace.getSpan(active);
-      if (span === undefined || !span.isRecording()) return;
-      span.setAttributes(attributes);
+      serverSpan(api.context.active())?.setAttributes(attributes);
+    } catch {
+      // Telemetry never breaks a request (RELIABILITY I1).
+    }
+  }
+
+  /** The decision on the server span in `active` (attributes built only when one records). */
+  function annotateIn(active: Context, decision: Decision): void {
+    try {
+      serverSpan(active)?.setAttributes({
+        'graylane.version': decision.version,
+        'graylane.reason': decision.reason,
+      });
     } catch {
       // Telemetry never breaks a request (RELIABILITY I1).
     }
@@ -119,10 +141,37 @@ export function createOtelBridge(api: OtelApiLike): OtelBridge {
       }
     },
     annotate(decision: Decision): void {
-      setOnServerSpan({
-        'graylane.version': decision.version,
-        'graylane.reason': decision.reason,
-      });
+      try {
+        // Without a context manager no span can be active: nothing to look up.
+        if (hasManager()) annotateIn(api.context.active(), decision);
+      } catch {
+        // Telemetry never breaks a request (RELIABILITY I1).
+      }
+    },
+    runRequest<T>(decision: Decision, key: string | false, fn: () => T): T {
+      let ctx: Context | undefined;
+      try {
+        if (hasManager()) {
+          const active = api.context.active();
+          annotateIn(active, decision);
+          if (key !== false) ctx = withMarker(decision.version, key, active);
+        }
+      } catch {
+        ctx = undefined;
+      }
+      if (ctx === undefined) return fn();
+      let ran = false;
+      try {
+        return api.context.with(ctx, () => {
+          ran = true;
+          return fn();
+        });
+      } catch (err) {
+        // A manager that failed before running the handler: run it without OTel; a handler
+        // error is the app's own and is re-thrown unchanged.
+        if (ran) throw err;
+        return fn();
+      }
     },
     annotateLane(lane: string, fallback: boolean): void {
       setOnServerSpan({ 'graylane.lane': lane, 'graylane.lane.fallback': fallback });
