@@ -7,6 +7,7 @@
 import autocannon from 'autocannon';
 import { fileURLToPath } from 'node:url';
 import { ask, forkReady, stopChild } from './lib/child.mjs';
+import { attribute } from './lib/profile.mjs';
 
 const SERVER = fileURLToPath(new URL('./servers/http-server.mjs', import.meta.url));
 const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -14,40 +15,6 @@ const kinds = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const seconds = Number(flag('seconds') ?? 3);
 const execPath = flag('node') ?? process.execPath;
 const top = Number(flag('top') ?? 12);
-
-/** Which bucket a profile node's self time belongs to. */
-function bucket(url) {
-  if (/\/packages\/[^/]+\/dist\//.test(url)) return 'graylane';
-  if (url.includes('/node_modules/')) return 'framework';
-  if (url.startsWith('node:') || url === '') return 'node';
-  return 'other';
-}
-
-/** Self time per bucket and per graylane function, in µs, from a V8 CPU profile. */
-function attribute(profile) {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map();
-  for (let i = 0; i < profile.samples.length; i++) {
-    const id = profile.samples[i];
-    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  }
-  const buckets = { graylane: 0, framework: 0, node: 0, other: 0, idle: 0 };
-  const fns = new Map();
-  for (const [id, us] of self) {
-    const { callFrame } = byId.get(id);
-    if (['(idle)', '(program)', '(garbage collector)'].includes(callFrame.functionName)) {
-      buckets[callFrame.functionName === '(idle)' ? 'idle' : 'node'] += us;
-      continue;
-    }
-    const b = bucket(callFrame.url);
-    buckets[b] += us;
-    if (b === 'graylane') {
-      const name = `${callFrame.functionName || '(anonymous)'} ${callFrame.url.split('/').slice(-3).join('/')}:${callFrame.lineNumber + 1}`;
-      fns.set(name, (fns.get(name) ?? 0) + us);
-    }
-  }
-  return { buckets, fns };
-}
 
 for (const kind of kinds) {
   const { child, first } = await forkReady(SERVER, [kind], {

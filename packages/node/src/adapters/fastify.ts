@@ -114,7 +114,7 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
       // Still inside onRequest's run: the context is bound. Otherwise a body parser (or an
       // async hook) continued the chain from another context: bind it again (CTX-05).
       if (inOnRequest === request.raw) next();
-      else runInRequestContext(decide(request), () => next());
+      else runInRequestContext(decide(request), next);
     });
     done();
   },

@@ -85,7 +85,7 @@ export function graylaneHono<C extends HonoContextLike = HonoContextLike>(
       sink: new HonoSink(c),
     });
     if (outcome.edits && incoming) editRequest(c, outcome.edits);
-    await runInRequestContext(outcome, () => next());
+    await runInRequestContext(outcome, next);
   };
   return Object.assign(middleware, { stats: () => engine.stats() });
 }

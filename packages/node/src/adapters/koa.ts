@@ -63,7 +63,7 @@ export function graylaneKoa<C extends KoaContextLike = KoaContextLike>(
       bind: true,
       res: ctx.res,
     });
-    return runInRequestContext(outcome, () => next());
+    return runInRequestContext(outcome, next);
   };
   return Object.assign(middleware, { stats: () => engine.stats() });
 }

@@ -58,8 +58,12 @@ export function setRequestEntry(req: object, entry: RequestEntry): void {
 
 /** @internal The entry {@link setRequestEntry} kept for `req`, or undefined. */
 export function getRequestEntry<E extends RequestEntry>(req: object): E | undefined {
-  const own = (req as { [SLOT]?: E })[SLOT];
-  return own !== undefined ? own : (state().requests.get(req) as E | undefined);
+  // The slot is read only where it can be: a miss on a swapped prototype walks the whole chain.
+  if (Object.getPrototypeOf(req) === IncomingMessage.prototype) {
+    const own = (req as { [SLOT]?: E })[SLOT];
+    if (own !== undefined) return own;
+  }
+  return state().requests.get(req) as E | undefined;
 }
 
 /**
@@ -100,16 +104,21 @@ function bindOne(entry: RequestEntry, req: EmitterLike, target: EmitterLike): vo
   }
 }
 
+/** What a wrapper is installed on: which lookup finds an emitter's store first. */
+type Kind = 'request' | 'response' | 'own';
+
 /** The store `emitter`'s events run in, or undefined. */
-function storeOf(emitter: EmitterLike, others: WeakMap<object, GrayStore>): GrayStore | undefined {
-  const own = getRequestEntry(emitter);
-  if (own !== undefined) return own.store;
+function storeOf(emitter: EmitterLike, kind: Kind): GrayStore | undefined {
+  if (kind !== 'response') {
+    const own = getRequestEntry(emitter);
+    if (own !== undefined || kind === 'request') return own?.store;
+  }
   const req = (emitter as { req?: unknown }).req;
   if (typeof req === 'object' && req !== null) {
     const viaReq = getRequestEntry(req);
     if (viaReq !== undefined) return viaReq.store;
   }
-  return others.get(emitter);
+  return state().others.get(emitter);
 }
 
 /** True when `target.emit` resolves to graylane's prototype wrapper (installing it if needed). */
@@ -136,7 +145,10 @@ function installPrototypeWrapper(proto: EmitterLike): void {
   // The Node prototypes inherit `emit`; read it from the parent per call so an APM that patches
   // EventEmitter.prototype.emit later is still called.
   const original = (): Emit => (own && typeof own.value === 'function' ? own.value : parent.emit);
-  const wrapper = contextEmit(original);
+  const wrapper = contextEmit(
+    original,
+    proto === ServerResponse.prototype ? 'response' : 'request',
+  );
   Object.defineProperty(wrapper, WRAPPER, { value: true });
   Object.defineProperty(proto, 'emit', {
     value: wrapper,
@@ -146,33 +158,33 @@ function installPrototypeWrapper(proto: EmitterLike): void {
   });
 }
 
-/** An `emit` that runs the event inside the emitter's bound store when a listener needs it. */
-function contextEmit(original: () => Emit): Emit {
-  const { others } = state();
+/**
+ * An `emit` that runs the event inside the emitter's bound store when a listener needs it. It
+ * runs for every event of every request and response (and of every other Node request, such as
+ * an http client's response), so the cheapest test goes first: most events have no listener.
+ */
+function contextEmit(original: () => Emit, kind: Kind): Emit {
   const als = storage();
   return function graylaneEmit(this: EmitterLike): boolean {
-    // `arguments`, not rest args: this runs for every event of every request.
+    // `arguments`, not rest args: no array is built for an event that needs no context.
     // eslint-disable-next-line prefer-rest-params
     const args = arguments as unknown as unknown[];
-    const store = storeOf(this, others);
-    if (store === undefined || als.getStore() === store || !needsContext(this, args[0])) {
-      return Reflect.apply(original(), this, args) as boolean;
+    if (needsContext(this, args[0])) {
+      const store = storeOf(this, kind);
+      if (store !== undefined && als.getStore() !== store)
+        return als.run(store, () => Reflect.apply(original(), this, args) as boolean);
     }
-    return als.run(store, () => Reflect.apply(original(), this, args) as boolean);
+    return Reflect.apply(original(), this, args) as boolean;
   };
 }
 
 /**
- * Listeners Node's own HTTP server puts on every request/response before any middleware runs
- * (`req.on('end', clearIncoming)` on Node 20/22, `res.on('finish', resOnFinish)`). They never read
- * a request context, and entering one for them is an extra `AsyncLocalStorage.run` per request
- * (koa's response finishes after its context is gone; on Node 24 each `run` costs ~8× Node 20).
- */
-const NODE_OWN_LISTENERS: ReadonlySet<string> = new Set(['clearIncoming', 'resOnFinish']);
-
-/**
  * False when nobody listens to `event`, or when its only listener is one of Node's own: the
  * context is entered only around listeners that user code (body parsers, loggers) added.
+ * Node's HTTP server puts `req.on('end', clearIncoming)` (Node 20/22) and
+ * `res.on('finish', resOnFinish)` on every request before any middleware runs; they never read a
+ * request context, and entering one for them is an extra `AsyncLocalStorage.run` per request
+ * (koa's response finishes after its context is gone; on Node 24 each `run` costs ~8× Node 20).
  */
 function needsContext(emitter: EmitterLike, event: unknown): boolean {
   const events = (emitter as { _events?: Record<string | symbol, unknown> })._events;
@@ -180,10 +192,10 @@ function needsContext(emitter: EmitterLike, event: unknown): boolean {
     return emitter.listenerCount?.(event as string) !== 0;
   const listeners = events[event as string];
   if (listeners === undefined) return false;
+  if (typeof listeners !== 'function') return true;
   // Bound functions are named `bound resOnFinish` (Node binds the response's finish listener).
-  return !(
-    typeof listeners === 'function' && NODE_OWN_LISTENERS.has(listeners.name.replace(/^bound /, ''))
-  );
+  const name = listeners.name;
+  return name !== 'clearIncoming' && name !== 'resOnFinish' && name !== 'bound resOnFinish';
 }
 
 /** The fallback: this object's own `emit`, wrapped once; it reads the store from the map too. */
@@ -191,6 +203,6 @@ function wrapOwnEmit(target: EmitterLike): void {
   const marked = target as { [BOUND]?: true };
   if (marked[BOUND]) return;
   const emit = target.emit;
-  target.emit = contextEmit(() => emit);
+  target.emit = contextEmit(() => emit, 'own');
   marked[BOUND] = true;
 }

@@ -43,7 +43,7 @@ export function createGraylane(options: GraylaneOptions): Graylane {
   const engine = createEngine<IncomingMessage>(options);
   return {
     middleware: function graylaneMiddleware(req, res, next) {
-      runInRequestContext(decideOnce(engine, nodeInput(req, res)), () => next());
+      runInRequestContext(decideOnce(engine, nodeInput(req, res)), next);
     },
     handle: (req, res, fn) => runInRequestContext(decideOnce(engine, nodeInput(req, res)), fn),
     decideRequest: (req) =>
