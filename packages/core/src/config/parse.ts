@@ -141,6 +141,7 @@ function compile(
     issues.add('$.caseInsensitive', 'must be true or false');
   const rules = readRules(doc['rules'], new Set(versions), issues, regex);
   if (issues.errors.length > 0 || typeof fallback !== 'string') return undefined;
+  assignReadSlots(rules);
 
   const canonical = canonicalJson(doc);
   const versionSet: ReadonlySet<string> = new Set(versions);
@@ -155,6 +156,21 @@ function compile(
     hash: shortHash(canonical),
     hasVersion: (v: string) => versionSet.has(v),
   });
+}
+
+/**
+ * Gives every condition the slot of the value it reads (kind and name): a request reads each
+ * distinct value once, however many rules test it (`decide` caches it per call).
+ */
+function assignReadSlots(rules: readonly CompiledRule[]): void {
+  const slots = new Map<string, number>();
+  for (const rule of rules)
+    for (const c of rule.conditions) {
+      const key = `${c.kind}\u0000${c.name ?? ''}`;
+      let slot = slots.get(key);
+      if (slot === undefined) slots.set(key, (slot = slots.size));
+      (c as { slot?: number }).slot = slot;
+    }
 }
 
 function readVersions(value: JsonValue | undefined, issues: Issues): string[] {

@@ -121,6 +121,11 @@ export interface CompiledCondition {
   readonly matcher: CompiledMatcher;
   /** Reads the tested value from a request (built once at compile time). */
   readonly read: (request: GrayRequest) => string | undefined;
+  /**
+   * @internal The index of this condition's value in a request's read cache: conditions of any
+   * rule that read the same value share one (assigned when the config is compiled).
+   */
+  readonly slot?: number | undefined;
 }
 
 /** A weighted arm with its cumulative upper bound in basis points (exclusive). */

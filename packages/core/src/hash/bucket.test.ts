@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { bucket } from './bucket.js';
+import { bucket, ruleBucket } from './bucket.js';
 import { murmur3, murmur3Utf8 } from './murmur3.js';
 
 const enc = new TextEncoder();
@@ -57,5 +57,36 @@ describe('bucket golden vectors (spec/bucket.json)', () => {
     for (const v of vectors.vectors) {
       expect(murmur3(enc.encode(`${v.salt}:${v.subject}`)) % 10000).toBe(v.bucket);
     }
+  });
+});
+
+describe('bucket: the per-salt prefix state (issue 20)', () => {
+  // Salts and subjects of every UTF-8 length, split across the 4-byte block boundary at every
+  // offset, lone surrogates, and more salts than the prefix cache holds (it refills).
+  const salts = [
+    'c',
+    'ca',
+    'can',
+    'cana',
+    'canary',
+    'ünï',
+    '日本',
+    '😀x',
+    'a\ud800',
+    ...Array.from({ length: 300 }, (_, i) => `salt-${i}`),
+  ];
+  const subjects = ['', 'u', 'user-42', 'üser', '用户-7', '😀😀', '\udc00lone', 'x'.repeat(257)];
+  it('bucket and ruleBucket (salt, subject) are murmur3 of the UTF-8 of "salt:subject" for every pair', () => {
+    let checked = 0;
+    for (let round = 0; round < 2; round++)
+      for (const salt of salts)
+        for (const subject of subjects) {
+          const bytes = enc.encode(`${salt}:${subject}`);
+          expect(bucket(salt, subject)).toBe(murmur3(bytes, 0) % 10_000);
+          expect(ruleBucket(salt, subject)).toBe(murmur3(bytes, 0) % 10_000);
+          expect(murmur3Utf8(salt, 0, subject)).toBe(murmur3(bytes, 0));
+          checked++;
+        }
+    expect(checked).toBe(2 * salts.length * subjects.length);
   });
 });

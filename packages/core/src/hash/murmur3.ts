@@ -45,59 +45,94 @@ export function murmur3(bytes: Uint8Array, seed = 0): number {
   return finish(h, k, n, bytes.length);
 }
 
+/** The running state of a streamed hash: `len` bytes in, `n` of them (0–3) pending in `k`. */
+export interface Murmur3State {
+  h: number;
+  k: number;
+  n: number;
+  len: number;
+}
+
 /**
- * MurmurHash3 x86 32 over the UTF-8 bytes of `first`, or of `first + ":" + second` when
- * `second` is given (the bucketing input), streamed: no string is concatenated and no byte array
- * allocated. Each code point is packed into up to four bytes (little end first) and fed to the
- * block accumulator.
+ * Feeds the UTF-8 bytes of `s` into `st`. Each code point is packed into up to four bytes
+ * (little end first) and fed to the block accumulator; ASCII, the common case, one byte at a
+ * time without packing.
  */
-export function murmur3Utf8(first: string, seed = 0, second?: string): number {
-  let h = seed | 0;
-  let k = 0;
-  let n = 0;
-  let len = 0;
-  const parts = second === undefined ? 1 : 3;
-  for (let p = 0; p < parts; p++) {
-    const s = p === 0 ? first : p === 1 ? ':' : (second as string);
-    for (let i = 0; i < s.length; i++) {
-      let c = s.charCodeAt(i);
-      let packed: number;
-      let count: number;
-      if (c < 0x80) {
-        packed = c;
-        count = 1;
-      } else if (c < 0x800) {
-        packed = 0xc0 | (c >> 6) | ((0x80 | (c & 0x3f)) << 8);
-        count = 2;
+function feed(st: Murmur3State, s: string): void {
+  let h = st.h;
+  let k = st.k;
+  let n = st.n;
+  let len = st.len;
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    let packed: number;
+    let count: number;
+    if (c < 0x80) {
+      packed = c;
+      count = 1;
+    } else if (c < 0x800) {
+      packed = 0xc0 | (c >> 6) | ((0x80 | (c & 0x3f)) << 8);
+      count = 2;
+    } else {
+      const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+      if (c >= 0xd800 && c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        const cp = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+        i++;
+        packed =
+          0xf0 |
+          (cp >> 18) |
+          ((0x80 | ((cp >> 12) & 0x3f)) << 8) |
+          ((0x80 | ((cp >> 6) & 0x3f)) << 16) |
+          ((0x80 | (cp & 0x3f)) << 24);
+        count = 4;
       } else {
-        const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
-        if (c >= 0xd800 && c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-          const cp = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
-          i++;
-          packed =
-            0xf0 |
-            (cp >> 18) |
-            ((0x80 | ((cp >> 12) & 0x3f)) << 8) |
-            ((0x80 | ((cp >> 6) & 0x3f)) << 16) |
-            ((0x80 | (cp & 0x3f)) << 24);
-          count = 4;
-        } else {
-          if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
-          packed =
-            0xe0 | (c >> 12) | ((0x80 | ((c >> 6) & 0x3f)) << 8) | ((0x80 | (c & 0x3f)) << 16);
-          count = 3;
-        }
+        if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
+        packed = 0xe0 | (c >> 12) | ((0x80 | ((c >> 6) & 0x3f)) << 8) | ((0x80 | (c & 0x3f)) << 16);
+        count = 3;
       }
-      for (let j = 0; j < count; j++) {
-        k |= ((packed >>> (j << 3)) & 0xff) << (n << 3);
-        len++;
-        if (++n === 4) {
-          h = mixH(h, k);
-          k = 0;
-          n = 0;
-        }
+    }
+    for (let j = 0; j < count; j++) {
+      k |= ((packed >>> (j << 3)) & 0xff) << (n << 3);
+      len++;
+      if (++n === 4) {
+        h = mixH(h, k);
+        k = 0;
+        n = 0;
       }
     }
   }
-  return finish(h, k, n, len);
+  st.h = h;
+  st.k = k;
+  st.n = n;
+  st.len = len;
+}
+
+/**
+ * MurmurHash3 x86 32 over the UTF-8 bytes of `first`, or of `first + ":" + second` when
+ * `second` is given (the bucketing input), streamed: no string is concatenated and no byte array
+ * allocated.
+ */
+export function murmur3Utf8(first: string, seed = 0, second?: string): number {
+  const st: Murmur3State = { h: seed | 0, k: 0, n: 0, len: 0 };
+  feed(st, first);
+  if (second !== undefined) {
+    feed(st, ':');
+    feed(st, second);
+  }
+  return finish(st.h, st.k, st.n, st.len);
+}
+
+/** The state after `first + ":"` (seed 0), to hash many `second`s under one `first`. */
+export function murmur3Prefix(first: string): Readonly<Murmur3State> {
+  const st: Murmur3State = { h: 0, k: 0, n: 0, len: 0 };
+  feed(st, first);
+  feed(st, ':');
+  return st;
+}
+
+/** `murmur3Utf8(first, 0, second)` from `murmur3Prefix(first)`: only `second` is hashed. */
+export function murmur3Continue(prefix: Readonly<Murmur3State>, second: string): number {
+  const st: Murmur3State = { h: prefix.h, k: prefix.k, n: prefix.n, len: prefix.len };
+  feed(st, second);
+  return finish(st.h, st.k, st.n, st.len);
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/parse.js';
 import { re2, SAMPLE, splitConfig } from '../../test/fixtures.js';
 import { decide } from './evaluate.js';
+import { explain } from './explain.js';
 
 const config = parseConfig(SAMPLE, { regex: re2 });
 const IN_WINDOW = Date.parse('2026-12-15T00:00:00Z');
@@ -299,5 +300,55 @@ describe('RX regex evaluation', () => {
     }
     // Each load compiled its own patterns (no hidden memoisation that could grow forever).
     expect(compiled.size).toBe(10_000);
+  });
+});
+
+describe('decide: each request value is read once per call (issue 20)', () => {
+  const doc = (n: number) => ({
+    versions: ['stable', 'beta'],
+    default: 'stable',
+    rules: [
+      ...Array.from({ length: n }, (_, i) => ({
+        id: `t${i}`,
+        match: {
+          attrs: { plan: { equals: `plan-${i}` }, tier: { in: ['gold', `t${i}`] } },
+          header: { 'x-group': { in: ['qa', `g${i}`] } },
+        },
+        version: 'beta',
+      })),
+      {
+        id: 'canary',
+        split: [
+          { version: 'beta', weight: 50 },
+          { version: 'stable', weight: 50 },
+        ],
+        bucketBy: 'attr:userId',
+      },
+    ],
+  });
+  it.each([
+    ['no rule matches, the split decides', { plan: 'free', tier: 'gold' }, 'qa', 'weight'],
+    ['the last targeting rule matches', { plan: 'plan-9', tier: 'gold' }, 'qa', 'rule'],
+    ['a header mismatch ends each rule early', { plan: 'plan-3', tier: 'gold' }, 'ops', 'weight'],
+    ['an attribute mismatch ends each rule early', { plan: 'x', tier: 'lead' }, 'qa', 'weight'],
+    ['absent values are read once too', {}, undefined, 'weight'],
+  ])('%s', (_label, values: Record<string, string>, group, reason) => {
+    const config = parseConfig(doc(10));
+    const reads = new Map<string, number>();
+    const attrs = (name: string): string | undefined => {
+      reads.set(name, (reads.get(name) ?? 0) + 1);
+      return name === 'userId' ? 'u-1' : values[name];
+    };
+    const request = { attrs, headers: group === undefined ? {} : { 'x-group': group } };
+    const d = decide(config, request);
+    expect(d.reason).toBe(reason);
+    // 10 rules test `plan` and `tier`: without the per-call cache that is up to 10 reads each.
+    expect(reads.size).toBeGreaterThan(0);
+    expect([...reads].filter(([, count]) => count !== 1)).toEqual([]);
+    reads.clear();
+    // explain tests every condition of every rule, through the same cache.
+    expect(explain(config, request).decision).toEqual(d);
+    expect([...reads].filter(([, count]) => count !== 1)).toEqual([]);
+    expect(reads.get('plan')).toBe(1);
   });
 });

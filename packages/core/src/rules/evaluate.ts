@@ -1,5 +1,5 @@
-import type { BucketBy, CompiledRule, GrayConfig } from '../config/types.js';
-import { bucket } from '../hash/bucket.js';
+import type { BucketBy, CompiledCondition, CompiledRule, GrayConfig } from '../config/types.js';
+import { ruleBucket } from '../hash/bucket.js';
 import { MAX_SUBJECT_LENGTH } from '../limits.js';
 import { reasonForRejection } from '../reasons.js';
 import { lookup } from './lookup.js';
@@ -55,11 +55,22 @@ export function evaluate(
   trace: RuleTrace[] | undefined,
 ): Decision {
   const clock = new Clock(request.now);
+  const reads: ReadCache = [];
   let outsideWindow: string | undefined;
-  for (const rule of config.rules) {
-    const details: string[] | undefined = trace ? [] : undefined;
-    const outcome = tryRule(rule, request, clock, details);
-    if (trace && details) trace.push({ ruleId: rule.id, outcome: outcome.kind, details });
+  const rules = config.rules;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i] as CompiledRule;
+    let outcome: Outcome;
+    if (trace) {
+      const details: string[] = [];
+      outcome = tryRule(rule, request, clock, reads, details);
+      trace.push({ ruleId: rule.id, outcome: outcome.kind, details });
+    } else {
+      // The hot path: a small loop over the conditions, the rest only for a rule that matched.
+      outcome = conditionsHold(rule, request, reads)
+        ? afterConditions(rule, request, clock, undefined)
+        : NO_MATCH;
+    }
     if (outcome.kind === 'matched') return outcome.decision;
     if (outcome.kind === 'outside_window') outsideWindow ??= rule.id;
   }
@@ -101,15 +112,41 @@ const NO_MATCH: Outcome = { kind: 'no_match' };
 const OUTSIDE: Outcome = { kind: 'outside_window' };
 const NO_SUBJECT: Outcome = { kind: 'no_subject' };
 
+/** Values read for this request by slot (`null`: read, absent; a hole: not read yet). */
+type ReadCache = (string | null)[];
+
+/** A condition's value, read once per request for all rules that test it. */
+function readValue(c: CompiledCondition, req: GrayRequest, reads: ReadCache): string | undefined {
+  const slot = c.slot;
+  if (slot === undefined) return c.read(req);
+  const cached = reads[slot];
+  if (cached !== undefined) return cached === null ? undefined : cached;
+  const value = c.read(req);
+  reads[slot] = value === undefined ? null : value;
+  return value;
+}
+
+/** True when every condition of `rule` holds (no explanation kept). */
+function conditionsHold(rule: CompiledRule, req: GrayRequest, reads: ReadCache): boolean {
+  const conditions = rule.conditions;
+  for (let i = 0; i < conditions.length; i++) {
+    const c = conditions[i] as CompiledCondition;
+    if (!c.matcher.test(readValue(c, req, reads))) return false;
+  }
+  return true;
+}
+
+/** `explain`'s path: every condition is tested and described. */
 function tryRule(
   rule: CompiledRule,
   req: GrayRequest,
   clock: Clock,
+  reads: ReadCache,
   details: string[] | undefined,
 ): Outcome {
   let matched = true;
   for (const c of rule.conditions) {
-    const value = c.read(req);
+    const value = readValue(c, req, reads);
     const ok = c.matcher.test(value);
     if (details) {
       const shown =
@@ -126,6 +163,16 @@ function tryRule(
     }
   }
   if (!matched) return NO_MATCH;
+  return afterConditions(rule, req, clock, details);
+}
+
+/** A rule whose conditions hold: its window, then its version or split. */
+function afterConditions(
+  rule: CompiledRule,
+  req: GrayRequest,
+  clock: Clock,
+  details: string[] | undefined,
+): Outcome {
   if (
     (rule.from !== undefined && clock.now < rule.from) ||
     (rule.until !== undefined && clock.now >= rule.until)
@@ -167,7 +214,7 @@ function tryRule(
   if (subject === undefined) return NO_SUBJECT;
   const share = rule.schedule.length === 0 ? undefined : shareAt(rule, clock.now);
   const arms = share ? share.arms : rule.arms;
-  const b = bucket(rule.salt, subject);
+  const b = ruleBucket(rule.salt, subject);
   const version = armFor(arms, b);
   if (details && share) {
     const step =
