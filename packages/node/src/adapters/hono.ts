@@ -76,9 +76,9 @@ export function graylaneHono<C extends HonoContextLike = HonoContextLike>(
     next: () => Promise<void>,
   ): Promise<void> {
     const incoming = nodeIncoming(c.env);
-    const raw = c.req.raw;
     const outcome = decideOnce(engine, {
-      key: incoming ?? raw,
+      // `c.req` only off Node: hono builds its request wrapper on first access.
+      key: incoming ?? c.req.raw,
       req: c,
       carrier: incoming ? fromIncomingMessage(incoming) : honoCarrier(c),
       bind: false,
