@@ -4,7 +4,6 @@ import type { Decision, DecisionSource } from '../rules/types.js';
 import type { DecisionReason, MarkerRejection, MarkerSource } from '../reasons.js';
 import { constantTimeEqual } from '../signed/bytes.js';
 import type { HmacSha256 } from '../signed/verify.js';
-import { isVersionLabel } from '../version.js';
 import type { InboundCarrier } from './carrier.js';
 import { debugHeaderValue } from './debug.js';
 import { extract, type Extraction, type MacCheck } from './extract.js';
@@ -171,6 +170,25 @@ export function createInboundEngine<R>(
     return { config, view, req, now, honourClient, subject };
   };
 
+  /** The rules' decision for a request (the marker decided nothing, or STK-03 asks). */
+  const rulesDecision = (
+    state: RequestState<R>,
+    found: Extraction,
+    minted: MintedSubjects,
+  ): Decision =>
+    decide(
+      state.config,
+      grayRequest(
+        state.view,
+        call(opts.attributes, state.req),
+        state.now,
+        stickySubjects(opts, state.config),
+        minted,
+        platform.randomId,
+      ),
+      { rejected: found.rejected },
+    );
+
   const finish = (state: RequestState<R>, checkMac: MacCheck): InboundOutcome => {
     const { config, view, req, now, subject } = state;
     const carrier = view.carrier;
@@ -181,37 +199,24 @@ export function createInboundEngine<R>(
     try {
       const trust = { honourClient: state.honourClient, subject, now, checkMac };
       found = extract(view, opts as ResolvedInbound<never>, config, trust);
-      for (const r of found.rejections) safe(() => counters?.invalidMarker(r.source, r.reason));
-      // Subject ids minted by the rules (allocated only when the rules run).
+      for (const r of found.rejections) countInvalid(counters, r.source, r.reason);
+      // Subject ids minted by the rules (a map only when the rules run).
       let minted: MintedSubjects = NO_MINTED;
-      const byRules = (): Decision => {
-        if (minted === NO_MINTED) minted = new Map();
-        return decide(
-          config,
-          grayRequest(
-            view,
-            call(opts.attributes, req),
-            now,
-            stickySubjects(opts, config),
-            minted,
-            platform.randomId,
-          ),
-          { rejected: found.rejected },
-        );
-      };
       let reevaluated = false;
       if (found.version !== undefined && found.source !== undefined) {
         decision = markerDecision(config, found.source, found.version);
         // STK-03: a sticky cookie a `reevaluate` rule could have written follows today's rules.
         if (found.source === 'cookie' && mustReevaluate(config, found.version)) {
-          const current = byRules();
+          minted = new Map();
+          const current = rulesDecision(state, found, minted);
           if (current.version !== found.version) {
             decision = current;
             reevaluated = true;
           }
         }
       } else {
-        decision = byRules();
+        minted = new Map();
+        decision = rulesDecision(state, found, minted);
       }
       const writes = stickyCookies(
         opts as ResolvedInbound<never>,
@@ -223,8 +228,8 @@ export function createInboundEngine<R>(
     } catch {
       decision = { version: config.default, reason: 'default', source: 'default' };
     }
-    // `hasVersion` first: a config's versions are labels, so the pattern runs only for a miss.
-    if (!config.hasVersion(decision.version) || !isVersionLabel(decision.version)) {
+    // The closed world (I2): a config's versions are all labels (checked when it was parsed).
+    if (typeof decision.version !== 'string' || !config.hasVersion(decision.version)) {
       decision = { version: config.default, reason: 'default', source: 'default' };
     }
     const d = decision;
@@ -243,8 +248,21 @@ export function createInboundEngine<R>(
     } catch {
       // A carrier that cannot be edited keeps what it has; the decision stands (I1).
     }
-    safe(() => counters?.decision(d.version, d.reason, d.source));
-    if (opts.onDecision) safe(() => opts.onDecision?.(d, req));
+    // Direct calls in try blocks, not `safe(() => …)`: no closure per request.
+    if (counters !== undefined) {
+      try {
+        counters.decision(d.version, d.reason, d.source);
+      } catch {
+        // Counters supplied by the platform must not break the request (I1).
+      }
+    }
+    if (opts.onDecision) {
+      try {
+        opts.onDecision(d, req);
+      } catch {
+        // The app's callback must not break the request (I1).
+      }
+    }
     return {
       decision: d,
       setCookies,
@@ -329,8 +347,10 @@ const NO_MINTED: MintedSubjects = new Map();
  */
 function markerDecision(config: GrayConfig, source: MarkerSource, version: string): Decision {
   if (!config.hasVersion(version)) return { version, reason: source, source };
-  let bySource = markerDecisions.get(config);
+  let bySource = lastConfig === config ? lastBySource : markerDecisions.get(config);
   if (bySource === undefined) markerDecisions.set(config, (bySource = new Map()));
+  lastConfig = config;
+  lastBySource = bySource;
   let byVersion = bySource.get(source);
   if (byVersion === undefined) bySource.set(source, (byVersion = new Map()));
   let d = byVersion.get(version);
@@ -342,6 +362,9 @@ function markerDecision(config: GrayConfig, source: MarkerSource, version: strin
 }
 
 const markerDecisions = new WeakMap<GrayConfig, Map<MarkerSource, Map<string, Decision>>>();
+/** The config in force is the same for request after request: skip the `WeakMap` for it. */
+let lastConfig: GrayConfig | undefined;
+let lastBySource: Map<MarkerSource, Map<string, Decision>> | undefined;
 
 const NOTHING_FOUND: Extraction = {
   version: undefined,
@@ -388,10 +411,14 @@ function call<R, T>(fn: ((req: R) => T) | undefined, req: R): T | undefined {
   }
 }
 
-function safe(fn: () => void): void {
+function countInvalid(
+  counters: InboundCounters | undefined,
+  source: MarkerSource,
+  reason: MarkerRejection,
+): void {
   try {
-    fn();
+    counters?.invalidMarker(source, reason);
   } catch {
-    // Callbacks supplied by the app must not break the request (I1).
+    // Counters supplied by the platform must not break the request (I1).
   }
 }

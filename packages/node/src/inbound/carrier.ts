@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { applyQueryEdit, hostOnly, type CarrierEdits, type InboundCarrier } from '@graylane/core';
 
+import { recordOriginals, type Original } from './once.js';
+
 export type { InboundCarrier } from '@graylane/core';
 
 /** The structural part of `IncomingMessage` graylane reads. */
@@ -23,7 +25,12 @@ export function fromIncomingMessage(req: IncomingMessageLike): InboundCarrier {
 }
 
 class NodeCarrier implements InboundCarrier {
+  /** Where the first values of what an edit changes are recorded (decide-once, GW-03). */
+  private original: Original | undefined = undefined;
   constructor(private readonly req: IncomingMessageLike) {}
+  recordInto(original: Original): void {
+    this.original = original;
+  }
   header(name: string): string | readonly string[] | undefined {
     return this.req.headers[name];
   }
@@ -46,6 +53,7 @@ class NodeCarrier implements InboundCarrier {
     return this.req.socket?.remoteAddress ?? undefined;
   }
   edit(edits: CarrierEdits): void {
+    if (this.original !== undefined) recordOriginals(this.original, edits, this);
     editIncomingMessage(this.req, edits);
   }
 }

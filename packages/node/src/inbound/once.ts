@@ -25,7 +25,7 @@ interface Decided extends RequestEntry {
 }
 
 /** Header values (by lower-case name) and the URL as they were before the first edit. */
-interface Original {
+export interface Original {
   /** Created on the first edit (most requests are never edited). */
   headers: Map<string, string | readonly string[] | undefined> | undefined;
   url?: string | undefined;
@@ -91,10 +91,32 @@ function asSent(carrier: InboundCarrier, original: Original): InboundCarrier {
   return new SentCarrier(carrier, original);
 }
 
+/** A carrier that records into `original` itself (Node's: no wrapper per request). */
+interface SelfRecording extends InboundCarrier {
+  recordInto(original: Original): void;
+}
+
 /** Records the first value of everything an edit changes, then edits. */
 function recording(carrier: InboundCarrier, original: Original): InboundCarrier {
   if (!carrier.edit) return carrier;
+  if (typeof (carrier as Partial<SelfRecording>).recordInto === 'function') {
+    (carrier as SelfRecording).recordInto(original);
+    return carrier;
+  }
   return new RecordingCarrier(carrier, original);
+}
+
+/** @internal Records what `edits` will change, as it is before the first edit. */
+export function recordOriginals(
+  original: Original,
+  edits: CarrierEdits,
+  carrier: Pick<InboundCarrier, 'header' | 'url'>,
+): void {
+  const headers = (original.headers ??= new Map());
+  for (const name of edits.headers.keys())
+    if (!headers.has(name)) headers.set(name, carrier.header(name));
+  if (edits.query && original.url === undefined) original.url = carrier.url;
+  original.edited = true;
 }
 
 /** Delegates everything to `inner` (classes, not spreads: no closures per request). */
@@ -149,12 +171,7 @@ class RecordingCarrier extends DelegatingCarrier {
     super(inner);
   }
   edit(edits: CarrierEdits): void {
-    const original = this.original;
-    const headers = (original.headers ??= new Map());
-    for (const name of edits.headers.keys())
-      if (!headers.has(name)) headers.set(name, this.inner.header(name));
-    if (edits.query && original.url === undefined) original.url = this.inner.url;
-    original.edited = true;
+    recordOriginals(this.original, edits, this.inner);
     this.inner.edit?.(edits);
   }
 }

@@ -43,12 +43,25 @@ export class DecisionCounters {
   private readonly rows = new Map<string, Map<string, Map<string, DecisionRow>>>();
   /** Every row in the order first seen (the snapshot's order). */
   private readonly decisions: DecisionRow[] = [];
+  /** The row counted last: most requests in a row decide alike. */
+  private last: DecisionRow | undefined = undefined;
   private readonly invalid = new Map<
     string,
     { source: MarkerSource; reason: MarkerRejection; count: number }
   >();
 
   decision(version: string, reason: DecisionReason, source: DecisionSource): void {
+    const last = this.last;
+    if (
+      last !== undefined &&
+      last.version === version &&
+      last.reason === reason &&
+      last.source === source
+    ) {
+      last.count++;
+      safeAdd(otelCounters()?.decisions, last.attributes);
+      return;
+    }
     let byReason = this.rows.get(version);
     if (byReason === undefined) this.rows.set(version, (byReason = new Map()));
     let bySource = byReason.get(reason);
@@ -60,6 +73,7 @@ export class DecisionCounters {
       this.decisions.push(row);
     }
     row.count++;
+    this.last = row;
     safeAdd(otelCounters()?.decisions, row.attributes);
   }
 
