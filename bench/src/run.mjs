@@ -29,6 +29,7 @@ const SUITES = [
   'hostile',
   'middleware',
   'profile',
+  'inprocess',
   'coverage',
   'outbound',
   'bundle',
