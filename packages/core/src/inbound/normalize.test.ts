@@ -4,7 +4,7 @@ import { signToken } from '../signed/sign.js';
 import { utf8Encode } from '../signed/bytes.js';
 import type { InboundCarrier } from './carrier.js';
 import { createInboundEngine } from './engine.js';
-import { applyQueryEdit } from './normalize.js';
+import { applyQueryEdit, type QueryEdit } from './normalize.js';
 import type { InboundOptions } from './types.js';
 
 const KEY = 'a-signing-key-of-at-least-32-byte';
@@ -177,4 +177,72 @@ describe('GW-01/02 carrier edits (outcome.edits, for platforms that rebuild the 
   ])('GW-01 applyQueryEdit(%j) rewrites to %j', (url, out) => {
     expect(applyQueryEdit(url, { remove: ['gray'], append: ['gray', 'beta'] })).toBe(out);
   });
+
+  const fresh = (edit: QueryEdit): QueryEdit => ({ remove: edit.remove, append: edit.append });
+  it.each([
+    ['the URL it was decided on: reused', '/a?gray=x&y=1', '/a?gray=x&y=1', 'reused'],
+    [
+      'an equal copy of that URL: reused',
+      '/a?gray=x&y=1',
+      ['/a?gray=x', '&y=1'].join(''),
+      'reused',
+    ],
+    [
+      "express's originalUrl under a mount: recomputed",
+      '/a?gray=x&y=1',
+      '/api/a?gray=x&y=1',
+      '/api/a?y=1&gray=beta',
+    ],
+    ['a full URL (hono): recomputed', '/a?gray=x', 'http://h/a?gray=x', 'http://h/a?gray=beta'],
+    [
+      'the same path, another query: recomputed',
+      '/a?gray=x&y=1',
+      '/a?y=2&gray=x',
+      '/a?y=2&gray=beta',
+    ],
+  ])('GW-02 applyQueryEdit with a carried rewrite, given %s', (_n, from, url, want) => {
+    const edit: QueryEdit = {
+      remove: ['gray'],
+      append: ['gray', 'beta'],
+      applied: { from, to: 'reused' },
+    };
+    expect(applyQueryEdit(url, edit)).toBe(want);
+  });
+
+  const params = (n: number, unit: (i: number) => string) =>
+    Array.from({ length: n }, (_, i) => unit(i)).join('&');
+  it.each([
+    [
+      'open, an unknown marker then 300 parameters',
+      open,
+      `/a?gray=gamma&${params(300, (i) => `p${i}=1`)}`,
+    ],
+    ['open, 300 parameters then the marker', open, `/a?${params(300, (i) => `p${i}=1`)}&gray=beta`],
+    ['open, 300 bad-escape keys', open, `/a?${params(300, () => '%ZZ=1')}`],
+    ['open, escaped marker keys past the cap', open, `/a?${params(300, () => '%67ray=beta')}`],
+    ['open, an unknown marker and a fragment', open, '/a?x=1&gray=gamma#frag'],
+    ['open, empty parts around a doubled marker', open, '/a?&&gray=beta&&x=1&gray=beta&'],
+    ['signed, a bare label', signed, '/a?gray=beta&x=1'],
+    ['edge, untrusted peer', edge, '/a?gray=beta&x=1'],
+    [
+      'open, query marker switched off',
+      { config, markers: { query: false } } as InboundOptions<null>,
+      '/a?gray=beta&x=1',
+    ],
+  ] as [string, InboundOptions<null>, string][])(
+    'GW-02 %s: the carried rewrite is what applyQueryEdit computes, on url and on originalUrl',
+    (_n, options, url) => {
+      const engine = createInboundEngine(options, { hmacSha256: hmac, randomId: randomUUID });
+      const edit = engine.evaluate(carrier({}, url), null).edits?.query;
+      expect(edit).toBeDefined();
+      if (!edit) return;
+      expect(edit.applied?.from).toBe(url);
+      expect(edit.applied?.to).toBe(applyQueryEdit(url, fresh(edit)));
+      expect(applyQueryEdit(url, edit)).toBe(applyQueryEdit(url, fresh(edit)));
+      expect(applyQueryEdit(`/mount${url}`, edit)).toBe(
+        `/mount${applyQueryEdit(url, fresh(edit))}`,
+      );
+      expect(applyQueryEdit(url, edit)).not.toMatch(/[?&](gray|%67ray)=(?!beta$|stable$|canary$)/);
+    },
+  );
 });

@@ -25,6 +25,12 @@ export interface CarrierEdits {
 export interface QueryEdit {
   readonly remove: readonly string[];
   readonly append: readonly [name: string, value: string] | undefined;
+  /**
+   * The edit already applied to the URL it was decided on (`from` → `to`), so applying it to that
+   * same URL costs a compare, not a second rewrite; {@link applyQueryEdit} computes any other URL
+   * (express's `originalUrl`, a full URL) from `remove` and `append`.
+   */
+  readonly applied?: { readonly from: string; readonly to: string } | undefined;
 }
 
 /**
@@ -37,17 +43,19 @@ export interface QueryEdit {
  * ```
  */
 export function applyQueryEdit(url: string, edit: QueryEdit): string {
+  if (edit.applied !== undefined && edit.applied.from === url) return edit.applied.to;
   let out = url;
   for (const name of edit.remove) out = removeQueryParam(out, name);
-  if (edit.append) {
-    const [name, value] = edit.append;
-    const hash = out.indexOf('#');
-    const base = hash === -1 ? out : out.slice(0, hash);
-    const frag = hash === -1 ? '' : out.slice(hash);
-    const sep = base.includes('?') ? (base.endsWith('?') || base.endsWith('&') ? '' : '&') : '?';
-    out = `${base}${sep}${name}=${value}${frag}`;
-  }
-  return out;
+  return edit.append ? withParam(out, edit.append) : out;
+}
+
+/** `url` with `name=value` appended last in its query (before any fragment). */
+function withParam(url: string, [name, value]: readonly [string, string]): string {
+  const hash = url.indexOf('#');
+  const base = hash === -1 ? url : url.slice(0, hash);
+  const frag = hash === -1 ? '' : url.slice(hash);
+  const sep = base.includes('?') ? (base.endsWith('?') || base.endsWith('&') ? '' : '&') : '?';
+  return `${base}${sep}${name}=${value}${frag}`;
 }
 
 type Fate = 'keep' | 'rewrite' | 'remove';
@@ -116,45 +124,51 @@ export function carrierEdits(
     }
   }
 
-  // Baggage: a bounded removal pass whenever the key could be in the header; past the reader's
-  // caps a tail that could hold the key is dropped, so no more lenient reader downstream sees it.
+  // Baggage: a bounded removal pass whenever the key could be in the header and the member is
+  // not kept; past the reader's caps a tail that could hold the key is dropped, so no more
+  // lenient reader downstream sees it.
   const key = opts.baggage === false ? DEFAULT_MARKER_KEY : opts.baggage;
   const bag = view.header('baggage');
   if (bag !== undefined) {
     const text = typeof bag === 'string' ? bag : bag.join(',');
-    if (text.includes(key) || text.includes('%')) {
-      const { rest, removed } = stripBaggageMember(text, key);
-      if (removed > 0) {
-        const read = view.baggage(key);
-        const f = fate(
-          'baggage',
-          opts.baggage !== false,
-          read.kind === 'value' && trimOws(read.value) === version,
-        );
-        if (f !== 'keep') {
+    if (text.includes('%') || text.includes(key)) {
+      const read = opts.baggage === false ? undefined : view.baggage(key);
+      const f = fate(
+        'baggage',
+        opts.baggage !== false,
+        read?.kind === 'value' && trimOws(read.value) === version,
+      );
+      if (f !== 'keep') {
+        const { rest, removed } = stripBaggageMember(text, key);
+        if (removed > 0) {
           const ours = f === 'rewrite' ? `${key}=${version}` : undefined;
-          const next = [ours, rest].filter((x) => x !== undefined).join(',');
-          headers.set('baggage', next === '' ? null : next);
+          const next = ours === undefined ? rest : rest === undefined ? ours : `${ours},${rest}`;
+          headers.set('baggage', next ?? null);
         }
       }
     }
   }
 
-  // Query.
+  // Query: the rewrite is computed once, on the URL the view read, and carried in the edit.
   const param = opts.query === false ? DEFAULT_MARKER_KEY : opts.query;
   let query: QueryEdit | undefined;
-  const search = view.search;
-  if (search !== undefined && (search.includes(param) || search.includes('%'))) {
-    const stripped = removeQueryParam(`?${search}`, param);
-    if (stripped !== `?${search}`) {
-      const read = opts.query === false ? undefined : view.query(param);
-      const f = fate(
-        'query',
-        opts.query !== false,
-        read?.kind === 'value' && trimOws(read.value) === version,
-      );
-      if (f !== 'keep')
-        query = { remove: [param], append: f === 'rewrite' ? [param, version] : undefined };
+  const { url, search } = view;
+  if (
+    url !== undefined &&
+    search !== undefined &&
+    (search.includes('%') || search.includes(param))
+  ) {
+    const read = opts.query === false ? undefined : view.query(param);
+    const f = fate(
+      'query',
+      opts.query !== false,
+      read?.kind === 'value' && trimOws(read.value) === version,
+    );
+    const stripped = f === 'keep' ? url : removeQueryParam(url, param);
+    if (stripped !== url) {
+      const append = f === 'rewrite' ? ([param, version] as const) : undefined;
+      const to = append ? withParam(stripped, append) : stripped;
+      query = { remove: [param], append, applied: { from: url, to } };
     }
   }
   return headers.size > 0 || query ? { headers, query } : undefined;

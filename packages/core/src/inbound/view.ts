@@ -19,6 +19,8 @@ import type { CarrierNeeds } from './needs.js';
  * pairs of cookies, 8 KiB and 256 parameters of query, 180 entries and 8192 bytes of baggage).
  */
 export class CarrierView {
+  /** The request target as the carrier gave it (read once). */
+  readonly url: string | undefined;
   /** Path without the query string. */
   readonly path: string | undefined;
   /** The query string without `?`. */
@@ -41,6 +43,8 @@ export class CarrierView {
     } catch {
       url = undefined; // I1: a broken carrier is a request without a URL.
     }
+    if (typeof url !== 'string') url = undefined;
+    this.url = url;
     const q = typeof url === 'string' ? url.indexOf('?') : -1;
     this.path = typeof url === 'string' ? (q === -1 ? url : url.slice(0, q)) : undefined;
     this.search = q === -1 || typeof url !== 'string' ? undefined : url.slice(q + 1);

@@ -3,7 +3,9 @@ import {
   BAGGAGE_MAX_MEMBERS,
   BAGGAGE_MAX_TOTAL_LENGTH,
 } from '../limits.js';
-import { isDecodable, safeDecode } from './decode.js';
+import { safeDecode } from './decode.js';
+import { SliceJoin } from './join.js';
+import { decodesTo, trimmedEnd, trimmedStart } from './key-match.js';
 import { trimOws } from './parse.js';
 import { READ_ABSENT, READ_AMBIGUOUS, type KeyRead } from './read.js';
 
@@ -77,23 +79,14 @@ function scan(value: string, key: string, st: ScanState): boolean {
   return true;
 }
 
-/** True when the raw key `text[start, end)`, trimmed (and decoded if escaped), is `key`. */
+/**
+ * True when the raw key `text[start, end)`, trimmed as `String#trim` does and decoded if
+ * escaped, is `key`: compared in place, so junk keys allocate nothing and no search runs past
+ * the key (AMP-01).
+ */
 function keyMatches(text: string, start: number, end: number, key: string): boolean {
-  while (start < end && isSpace(text.charCodeAt(start))) start++;
-  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
-  if (end - start === key.length && text.startsWith(key, start)) return true;
-  // A key of N characters decodes (and trims) to at most N characters.
-  if (end - start < key.length) return false;
-  if (!isDecodable(text, start, end)) return false;
-  const raw = text.substring(start, end).trim();
-  return raw === key || (raw.includes('%') && safeDecode(raw) === key);
-}
-
-/** ASCII whitespace and NBSP (what `String#trim` removes from Latin-1 header text). */
-function isSpace(c: number): boolean {
-  return (
-    c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c || c === 0xa0
-  );
+  const s = trimmedStart(text, start, end);
+  return decodesTo(text, s, trimmedEnd(text, s, end), key, false);
 }
 
 /**
@@ -185,11 +178,14 @@ export function stripBaggageMember(
 ): { readonly rest: string | undefined; readonly removed: number } {
   const text =
     existing === undefined ? '' : typeof existing === 'string' ? existing : existing.join(',');
-  const kept: string[] = [];
+  // One pass: kept members are sliced in runs, never copied one by one (AMP-01).
+  const kept = new SliceJoin(text, ',');
   let removed = 0;
   let count = 0;
   let total = 0;
   let start = 0;
+  // The next `=`, remembered across entries: entries without one cost no re-search.
+  let eq = -1;
   while (start < text.length) {
     let end = text.indexOf(',', start);
     if (end === -1) end = text.length;
@@ -199,31 +195,47 @@ export function stripBaggageMember(
       count >= BAGGAGE_MAX_MEMBERS ||
       (length <= BAGGAGE_MAX_MEMBER_LENGTH && total + size > BAGGAGE_MAX_TOTAL_LENGTH)
     ) {
-      const tail = text.slice(start).trim();
-      if (tail.includes(key) || tail.includes('%')) removed++;
-      else if (tail !== '') kept.push(tail);
+      // Past the caps: one look at the tail, an escape first (the cheap, usual hostile case).
+      const s = trimmedStart(text, start, text.length);
+      const e = trimmedEnd(text, s, text.length);
+      if (containsAt(text, s, e, '%') || containsAt(text, s, e, key)) removed++;
+      else if (e > s) kept.add(s, e);
       break;
     }
     count++;
     if (length <= BAGGAGE_MAX_MEMBER_LENGTH) total += size;
-    const entry = trimOws(text.substring(start, end));
-    if (entry.length > 0) {
-      if (memberKeyIs(entry, key)) removed++;
-      else kept.push(entry);
+    let s = start;
+    let e = end;
+    while (s < e && isOws(text.charCodeAt(s))) s++;
+    while (e > s && isOws(text.charCodeAt(e - 1))) e--;
+    if (e > s) {
+      if (eq < s) eq = after(text.indexOf('=', s), text.length);
+      // A member's key: before its first `=`, which must come before any `;` (properties).
+      if (eq > s && eq < e && keyMatches(text, s, eq, key) && !hasSemicolon(text, s, eq)) removed++;
+      else kept.add(s, e);
     }
     start = end + 1;
   }
-  return { rest: kept.length > 0 ? kept.join(',') : undefined, removed };
+  return { rest: kept.result(), removed };
 }
 
-/** True when the member `entry` has the key `key` (compared in place unless the key is escaped). */
-function memberKeyIs(entry: string, key: string): boolean {
-  const semi = entry.indexOf(';');
-  const pairEnd = semi === -1 ? entry.length : semi;
-  const eq = entry.indexOf('=');
-  if (eq <= 0 || eq > pairEnd) return false;
-  const rawKey = entry.substring(0, eq).trim();
-  if (rawKey === key) return true;
-  // A key of N characters decodes to at most N characters.
-  return rawKey.length >= key.length && rawKey.includes('%') && safeDecode(rawKey) === key;
+/** `indexOf`'s "not found" as a position past the end, so it is never searched for again. */
+function after(index: number, n: number): number {
+  return index === -1 ? n + 1 : index;
+}
+
+/** True when `text[start, end)` holds a `;` (a bounded look, never a search past `end`). */
+function hasSemicolon(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (text.charCodeAt(i) === 0x3b) return true;
+  return false;
+}
+
+function isOws(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+/** True when `text[start, end)` contains `s` (the first match after `start` decides). */
+function containsAt(text: string, start: number, end: number, s: string): boolean {
+  const i = text.indexOf(s, start);
+  return i !== -1 && i + s.length <= end;
 }

@@ -1,5 +1,6 @@
 import { MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS } from '../limits.js';
 import { safeDecode } from './decode.js';
+import { SliceJoin } from './join.js';
 import { trimOws } from './parse.js';
 import { READ_ABSENT, READ_AMBIGUOUS, READ_TOO_LONG, type KeyRead } from './read.js';
 
@@ -113,18 +114,41 @@ export function removeCookies(
 ): string | undefined {
   const text = cookieText(header);
   if (text === undefined) return undefined;
-  const kept: string[] = [];
+  // One pass: kept pairs are sliced in runs, never copied one by one (AMP-01).
+  const kept = new SliceJoin(text, '; ');
   const stop = scanCookies(text, (nameStart, nameEnd, _valueStart, valueEnd, pairStart) => {
-    const pair = trimOws(text.slice(pairStart, valueEnd));
-    const named = nameEnd !== -1 && names.includes(trimOws(text.slice(nameStart, nameEnd)));
-    if (!named && pair !== '') kept.push(pair);
+    if (nameEnd !== -1 && isOneOf(text, nameStart, nameEnd, names)) return true;
+    const start = owsStart(text, pairStart, valueEnd);
+    const end = owsEnd(text, start, valueEnd);
+    if (end > start) kept.add(start, end);
     return true;
   });
   if (stop < text.length) {
-    const tail = trimOws(text.slice(stop));
-    if (tail !== '' && !names.some((n) => tail.includes(n))) kept.push(tail);
+    const start = owsStart(text, stop, text.length);
+    const end = owsEnd(text, start, text.length);
+    let named = false;
+    for (const n of names) named ||= containsAt(text, start, end, n);
+    if (end > start && !named) kept.add(start, end);
   }
-  return kept.length > 0 ? kept.join('; ') : undefined;
+  return kept.result();
+}
+
+/** Where `text[start, end)` starts without leading OWS. */
+function owsStart(text: string, start: number, end: number): number {
+  while (start < end && isOws(text.charCodeAt(start))) start++;
+  return start;
+}
+
+/** Where `text[start, end)` ends without trailing OWS. */
+function owsEnd(text: string, start: number, end: number): number {
+  while (end > start && isOws(text.charCodeAt(end - 1))) end--;
+  return end;
+}
+
+/** True when `text[start, end)` contains `s` (the first match after `start` decides). */
+function containsAt(text: string, start: number, end: number, s: string): boolean {
+  const i = text.indexOf(s, start);
+  return i !== -1 && i + s.length <= end;
 }
 
 function cookieText(header: string | readonly string[] | undefined): string | undefined {
@@ -167,10 +191,16 @@ function scanCookies(
   return text.length;
 }
 
+/** True when `text[start, end)`, OWS-trimmed, is one of `names` (no allocation). */
+function isOneOf(text: string, start: number, end: number, names: readonly string[]): boolean {
+  for (const n of names) if (sameName(text, start, end, n)) return true;
+  return false;
+}
+
 /** True when `text[start, end)`, OWS-trimmed, equals `name` (no allocation). */
 function sameName(text: string, start: number, end: number, name: string): boolean {
-  while (start < end && isOws(text.charCodeAt(start))) start++;
-  while (end > start && isOws(text.charCodeAt(end - 1))) end--;
+  start = owsStart(text, start, end);
+  end = owsEnd(text, start, end);
   return end - start === name.length && text.startsWith(name, start);
 }
 

@@ -4,6 +4,8 @@ import { propertyBudget, propertyTimeout } from '../../../../tools/fc-budget.js'
 import { readBaggageMember, removeBaggageMember, stripBaggageMember } from './baggage.js';
 import { parseCookiePairs, readCookie, removeCookies } from './cookie.js';
 import { safeDecode } from './decode.js';
+import { SliceJoin } from './join.js';
+import { decodesTo, isTrimSpace } from './key-match.js';
 import { parseQueryPairs, readQueryParam, removeQueryParam } from './query.js';
 
 /** Fastest of `n` runs, in ms: the minimum is what the code costs when the machine lets it run. */
@@ -98,6 +100,8 @@ describe('AMP-01 hostile carriers: no exceptions, every entry counted, bounded',
     ['8 KiB of keys without "="', repeat('ab&', 8_000), repeat('ab=1&', 8_000)],
     ['8 KiB of invalid UTF-8 escapes', repeat('%C0%80=%ED%A0%80&', 8_000), repeat('ab=1&', 8_000)],
     ['8 KiB of "+" and "%" keys', repeat('+%2=%&', 8_000), repeat('ab=1&', 8_000)],
+    ['8 KiB of "+" keys as long as the marker', repeat('gr+y=1&', 8_000), repeat('ab=1&', 8_000)],
+    ['8 KiB of escaped near-miss keys', repeat('%67ra%78=1&', 8_000), repeat('ab=1&', 8_000)],
   ];
   it.each(queryRows)('AMP-01 query: %s is linear (≤ 5× a benign query)', (_n, hostile, benign) => {
     expect(readQueryParam(hostile, 'gray').kind).toBe('absent');
@@ -123,6 +127,8 @@ describe('AMP-01 hostile carriers: no exceptions, every entry counted, bounded',
     ['bad escapes', '%ZZ=%ZZ,'],
     ['invalid UTF-8', '%C0%80=%ED%A0%80,'],
     ['properties only', ';p=1,'],
+    ['unescaped keys as long as the marker', 'grayx=b,'],
+    ['escaped near-miss keys', '%67ra%78=b,'],
   ];
   it.each(baggageRows)(
     'AMP-01 baggage: 1 MiB of %s counts toward 180 members and stops the scan',
@@ -245,4 +251,241 @@ describe('AMP-01 hostile carriers: no exceptions, every entry counted, bounded',
   ])('GW-02 removeQueryParam(%j) drops only the marker parameter', (input, out) => {
     expect(removeQueryParam(input, 'gray')).toBe(out);
   });
+
+  // The array-based removals these functions replaced (GW-02), kept as the reference the
+  // single-pass versions must equal on any input.
+  const refScanQuery = (text: string, visit: (part: string) => void): number => {
+    let from = 0;
+    for (let parts = 0; from <= text.length; parts++) {
+      if (parts >= 256) return from;
+      let end = text.indexOf('&', from);
+      if (end === -1) end = text.length;
+      if (end > from) visit(text.slice(from, end));
+      from = end + 1;
+    }
+    return text.length;
+  };
+  const refRemoveQuery = (url: string, name: string): string => {
+    const q = url.indexOf('?');
+    if (q === -1) return url;
+    const hash = url.indexOf('#', q);
+    const end = hash === -1 ? url.length : hash;
+    const text = url.slice(q + 1, end);
+    const kept: string[] = [];
+    let removed = false;
+    const stop = refScanQuery(text, (part) => {
+      const eq = part.indexOf('=');
+      if (safeDecode(eq === -1 ? part : part.slice(0, eq), true) === name) removed = true;
+      else kept.push(part);
+    });
+    const tail = text.slice(stop);
+    if (tail.includes(name) || tail.includes('%')) removed = true;
+    else if (tail !== '') kept.push(tail);
+    if (!removed) return url;
+    return `${url.slice(0, q)}${kept.length > 0 ? `?${kept.join('&')}` : ''}${url.slice(end)}`;
+  };
+  const ows = (s: string) => s.replace(/^[ \t]+|[ \t]+$/g, '');
+  const refRemoveCookies = (text: string, names: string[]): string | undefined => {
+    const kept: string[] = [];
+    let from = 0;
+    for (let pairs = 0; from < text.length; pairs++) {
+      if (pairs >= 180) {
+        const tail = ows(text.slice(from));
+        if (tail !== '' && !names.some((n) => tail.includes(n))) kept.push(tail);
+        break;
+      }
+      let end = text.indexOf(';', from);
+      if (end === -1) end = text.length;
+      const pair = ows(text.slice(from, end));
+      const eq = pair.indexOf('=');
+      if (pair !== '' && !(eq !== -1 && names.includes(ows(pair.slice(0, eq))))) kept.push(pair);
+      from = end + 1;
+    }
+    return kept.length > 0 ? kept.join('; ') : undefined;
+  };
+  const refStripBaggage = (text: string, key: string) => {
+    const kept: string[] = [];
+    let removed = 0;
+    let total = 0;
+    let start = 0;
+    for (let count = 0; start < text.length; count++) {
+      let end = text.indexOf(',', start);
+      if (end === -1) end = text.length;
+      const length = end - start;
+      const size = (count === 0 ? 0 : 1) + length;
+      if (count >= 180 || (length <= 4096 && total + size > 8192)) {
+        const tail = text.slice(start).trim();
+        if (tail.includes(key) || tail.includes('%')) removed++;
+        else if (tail !== '') kept.push(tail);
+        break;
+      }
+      if (length <= 4096) total += size;
+      const entry = ows(text.slice(start, end));
+      const pair = entry.split(';')[0] as string;
+      const eq = pair.indexOf('=');
+      if (eq > 0 && safeDecode(pair.slice(0, eq).trim()) === key) removed++;
+      else if (entry !== '') kept.push(entry);
+      start = end + 1;
+    }
+    return { rest: kept.length > 0 ? kept.join(',') : undefined, removed };
+  };
+  const token = fc.constantFrom(
+    ...['gray', '%67', 'ray', '%', 'ZZ', '%E0%A4%A', '%C0%80', '%2B', '%25', '%20', 'a', 'é'],
+    ...['=', '&', ';', ',', ' ', '\t', '\n', '+', '#', '?', '\u3000', '\u00a0', '\ufeff', 'x'],
+    ...['__Host-gray', '%67%72%61%79', '%C3%A9'],
+  );
+  // Short inputs, and inputs repeated past the caps (180 pairs / members, 256 parameters).
+  const carrierText = fc
+    .tuple(
+      fc.array(token, { maxLength: 24 }),
+      fc.nat({ max: 400 }),
+      fc.array(token, { maxLength: 8 }),
+    )
+    .map(([unit, times, tail]) => unit.join('').repeat(Math.max(1, times)) + tail.join(''));
+  const markerName = fc.constantFrom('gray', '__Host-gray', 'a', 'é', 'g y', '%', 'x');
+
+  it(
+    'GW-02 the single-pass removals (and the query parse) equal the array-based reference on any input',
+    () => {
+      fc.assert(
+        fc.property(carrierText, markerName, (text, name) => {
+          expect(removeQueryParam(`/p?${text}`, name)).toBe(refRemoveQuery(`/p?${text}`, name));
+          expect(removeQueryParam(text, name)).toBe(refRemoveQuery(text, name));
+          expect(removeCookies(text, [name, 'gray'])).toBe(refRemoveCookies(text, [name, 'gray']));
+          expect(stripBaggageMember(text, name)).toEqual(refStripBaggage(text, name));
+          if (text.length <= 8192) {
+            const pairs = new Map<string, string[]>();
+            refScanQuery(text.replace(/^\?/, '').split('#')[0] as string, (part) => {
+              const eq = part.indexOf('=');
+              const key = safeDecode(eq === -1 ? part : part.slice(0, eq), true);
+              if (key !== undefined)
+                pairs.set(key, [...(pairs.get(key) ?? []), eq === -1 ? '' : part.slice(eq + 1)]);
+            });
+            expect(parseQueryPairs(text)).toEqual(pairs);
+          }
+        }),
+        propertyBudget(),
+      );
+    },
+    propertyTimeout(),
+  );
+
+  it(
+    'AMP-01 decodesTo(text, start, end, name) equals safeDecode(slice) === name, in place',
+    () => {
+      fc.assert(
+        fc.property(carrierText, markerName, fc.boolean(), (text, name, plus) => {
+          const s = text.length > 64 ? text.slice(0, 64) : text;
+          for (let a = 0; a <= s.length; a += 3) {
+            for (let b = a; b <= s.length; b += 2) {
+              expect(decodesTo(s, a, b, name, plus)).toBe(safeDecode(s.slice(a, b), plus) === name);
+            }
+          }
+        }),
+        propertyBudget(),
+      );
+    },
+    propertyTimeout(),
+  );
+
+  it('AMP-01 isTrimSpace is exactly what String#trim removes, for every UTF-16 code unit', () => {
+    for (let c = 0; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c);
+      expect([c, isTrimSpace(c)]).toEqual([c, `${ch}x`.trim() === 'x']);
+    }
+  });
+
+  it.each([
+    [
+      'a&b&c',
+      [
+        [0, 1],
+        [2, 3],
+        [4, 5],
+      ],
+      '&',
+      'a&b&c',
+    ],
+    [
+      'a&b&&c',
+      [
+        [0, 1],
+        [2, 3],
+        [5, 6],
+      ],
+      '&',
+      'a&b&c',
+    ],
+    [
+      'a; b;c',
+      [
+        [0, 1],
+        [3, 4],
+        [5, 6],
+      ],
+      '; ',
+      'a; b; c',
+    ],
+    [
+      'ab,cd',
+      [
+        [3, 5],
+        [0, 2],
+      ],
+      ',',
+      'cd,ab',
+    ],
+    ['abc', [], ',', undefined],
+  ] as [string, [number, number][], string, string | undefined][])(
+    'GW-02 SliceJoin over %j joins the parts as Array#join would',
+    (text, parts, sep, out) => {
+      const join = new SliceJoin(text, sep);
+      for (const [a, b] of parts) join.add(a, b);
+      expect(join.result()).toBe(out);
+      expect(parts.map(([a, b]) => text.slice(a, b)).join(sep) || undefined).toBe(out);
+    },
+  );
+
+  const removalRows: [string, string, string, string][] = [
+    ['query: bad-escape keys', 'query', repeat('%ZZ=1&', 8_000), repeat('ab=1&', 8_000)],
+    ['query: escaped marker keys', 'query', repeat('%67ray=1&', 8_000), repeat('ab=1&', 8_000)],
+    ['query: "+" keys', 'query', repeat('gr+y=1&', 16_000), repeat('ab=1&', 16_000)],
+    [
+      'cookie: bad escapes',
+      'cookie',
+      repeat('gray=%ZZ; %E0%A4%A=x; ', 16_000),
+      repeat('a=b; ', 16_000),
+    ],
+    ['cookie: marker pairs', 'cookie', repeat('gray=x; ', 16_000), repeat('a=b; ', 16_000)],
+    ['baggage: junk', 'baggage', repeat('%ZZ=%ZZ,', 1024 * 1024), repeat('k=v,', 1024 * 1024)],
+    [
+      'baggage: long unescaped keys',
+      'baggage',
+      repeat('grayx=b,', 1024 * 1024),
+      repeat('k=v,', 1024 * 1024),
+    ],
+    [
+      'baggage: escaped marker keys',
+      'baggage',
+      repeat('%67ray=x,', 1024 * 1024),
+      repeat('k=v,', 1024 * 1024),
+    ],
+  ];
+  const removal = (carrier: string, text: string) =>
+    carrier === 'query'
+      ? removeQueryParam(`/?${text}`, 'gray')
+      : carrier === 'cookie'
+        ? removeCookies(text, ['__Host-gray', 'gray'])
+        : stripBaggageMember(text, 'gray');
+  it.each(removalRows)(
+    'AMP-01 removal, %s: one linear pass (≤ 5× a benign one)',
+    (_n, carrier, hostile, benign) => {
+      expect(
+        costRatio(
+          () => removal(carrier, hostile),
+          () => removal(carrier, benign),
+        ),
+      ).toBeLessThan(5);
+    },
+  );
 });

@@ -1,5 +1,7 @@
 import { MAX_QUERY_BYTES, MAX_QUERY_PARAMS } from '../limits.js';
 import { isDecodable, safeDecode } from './decode.js';
+import { SliceJoin } from './join.js';
+import { decodesTo } from './key-match.js';
 import { READ_ABSENT, READ_AMBIGUOUS, READ_TOO_LONG, type KeyRead } from './read.js';
 
 /**
@@ -38,10 +40,11 @@ export function parseQueryPairs(search: string | undefined): QueryPairs | 'too_l
   const text = queryText(search);
   if (text === undefined) return pairs;
   if (text.length > MAX_QUERY_BYTES) return 'too_long';
-  scanQuery(text, (keyStart, keyEnd, valueStart, valueEnd, plainKey) => {
-    if (!plainKey && !isDecodable(text, keyStart, keyEnd)) return;
+  scanQuery(text, (keyStart, keyEnd, valueStart, valueEnd, plainKey, escapedKey) => {
+    // A key with a bad escape is skipped before anything is allocated for it.
+    if (escapedKey && !isDecodable(text, keyStart, keyEnd)) return;
     const rawKey = text.slice(keyStart, keyEnd);
-    const key = plainKey ? rawKey : safeDecode(rawKey, true);
+    const key = plainKey ? rawKey : escapedKey ? decodeChecked(rawKey) : rawKey.replace(/\+/g, ' ');
     if (key === undefined) return;
     const value = text.slice(valueStart, valueEnd);
     const list = pairs.get(key);
@@ -78,20 +81,33 @@ export function removeQueryParam(url: string, name: string): string {
   const hash = url.indexOf('#', q);
   const end = hash === -1 ? url.length : hash;
   const text = url.slice(q + 1, end);
-  const kept: string[] = [];
+  // One pass: kept parameters are sliced in runs, never copied one by one (AMP-01).
+  const kept = new SliceJoin(text, '&');
   let removed = false;
   const stop = scanQuery(text, (keyStart, keyEnd, _valueStart, valueEnd, plainKey) => {
     if (keyIs(text, keyStart, keyEnd, name, plainKey)) removed = true;
-    else kept.push(text.slice(keyStart, valueEnd));
+    else kept.add(keyStart, valueEnd);
   });
   if (stop < text.length) {
-    const tail = text.slice(stop);
-    if (tail.includes(name) || tail.includes('%')) removed = true;
-    else kept.push(tail);
+    if (text.indexOf('%', stop) !== -1 || text.indexOf(name, stop) !== -1) removed = true;
+    else kept.add(stop, text.length);
   }
   if (!removed) return url;
-  const rest = kept.length > 0 ? `?${kept.join('&')}` : '';
-  return `${url.slice(0, q)}${rest}${url.slice(end)}`;
+  const rest = kept.result();
+  return `${url.slice(0, q)}${rest === undefined ? '' : `?${rest}`}${url.slice(end)}`;
+}
+
+/**
+ * {@link safeDecode} with `+` as a space, for a key {@link isDecodable} already accepted: the
+ * native decoder (several times faster on escape-heavy keys), which then cannot throw; the catch
+ * is a guard, never a path (AMP-01).
+ */
+function decodeChecked(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw.includes('+') ? raw.replace(/\+/g, ' ') : raw);
+  } catch {
+    return undefined;
+  }
 }
 
 function queryText(search: string | undefined): string | undefined {
@@ -106,7 +122,7 @@ function queryText(search: string | undefined): string | undefined {
  * Visits each non-empty `key[=value]` part once, in order. Every part, empty or not, counts
  * toward {@link MAX_QUERY_PARAMS} and the scan stops there (AMP-01). Linear: each separator
  * search resumes where it last stopped, so no text is searched twice. `plainKey` is true when
- * the key has no `%` or `+`. Returns where the scan stopped (the text's length when it read all).
+ * the key has no `%` or `+`, `escapedKey` when it has a `%`. Returns where the scan stopped (the text's length when it read all).
  */
 function scanQuery(
   text: string,
@@ -116,6 +132,7 @@ function scanQuery(
     valueStart: number,
     valueEnd: number,
     plainKey: boolean,
+    escapedKey: boolean,
   ) => void,
 ): number {
   const n = text.length;
@@ -134,7 +151,15 @@ function scanQuery(
       if (pct < from) pct = after(text.indexOf('%', from), n);
       if (plus < from) plus = after(text.indexOf('+', from), n);
       const keyEnd = eq < end ? eq : end;
-      visit(from, keyEnd, keyEnd === end ? end : keyEnd + 1, end, pct >= keyEnd && plus >= keyEnd);
+      const escapedKey = pct < keyEnd;
+      visit(
+        from,
+        keyEnd,
+        keyEnd === end ? end : keyEnd + 1,
+        end,
+        !escapedKey && plus >= keyEnd,
+        escapedKey,
+      );
     }
     from = end + 1;
   }
@@ -146,10 +171,8 @@ function after(index: number, n: number): number {
   return index === -1 ? n + 1 : index;
 }
 
-/** True when the key `text[start, end)` decodes to `name`; plain keys are compared in place. */
+/** True when the key `text[start, end)` decodes to `name`; compared in place, never decoded. */
 function keyIs(text: string, start: number, end: number, name: string, plainKey: boolean): boolean {
   if (plainKey) return end - start === name.length && text.startsWith(name, start);
-  // A key of N characters decodes to at most N characters: longer names cannot match.
-  if (end - start < name.length || !isDecodable(text, start, end)) return false;
-  return safeDecode(text.slice(start, end), true) === name;
+  return decodesTo(text, start, end, name, true);
 }
