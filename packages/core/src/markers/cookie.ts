@@ -72,7 +72,9 @@ export function parseCookiePairs(
   if (text.length > MAX_COOKIE_HEADER_BYTES) return 'too_long';
   scanCookies(text, (nameStart, nameEnd, valueStart, valueEnd) => {
     if (nameEnd === -1) return true;
-    const name = trimOws(text.slice(nameStart, nameEnd));
+    // Trimmed in place: one string per name, not two.
+    const start = owsStart(text, nameStart, nameEnd);
+    const name = text.slice(start, owsEnd(text, start, nameEnd));
     const value = text.slice(valueStart, valueEnd);
     const list = pairs.get(name);
     if (list) list.push(value);
@@ -199,6 +201,7 @@ function isOneOf(text: string, start: number, end: number, names: readonly strin
 
 /** True when `text[start, end)`, OWS-trimmed, equals `name` (no allocation). */
 function sameName(text: string, start: number, end: number, name: string): boolean {
+  if (end - start < name.length) return false;
   start = owsStart(text, start, end);
   end = owsEnd(text, start, end);
   return end - start === name.length && text.startsWith(name, start);

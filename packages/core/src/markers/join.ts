@@ -15,11 +15,7 @@ export class SliceJoin {
 
   /** Appends the non-empty part `text[start, end)`. */
   add(start: number, end: number): void {
-    if (
-      this.end !== -1 &&
-      start === this.end + this.sep.length &&
-      this.text.startsWith(this.sep, this.end)
-    ) {
+    if (this.end !== -1 && start === this.end + this.sep.length && this.separated()) {
       this.end = end;
       return;
     }
@@ -32,6 +28,13 @@ export class SliceJoin {
   result(): string | undefined {
     this.flush();
     return this.out;
+  }
+
+  /** True when the text between the current run and the next part is exactly `sep`. */
+  private separated(): boolean {
+    for (let i = 0; i < this.sep.length; i++)
+      if (this.text.charCodeAt(this.end + i) !== this.sep.charCodeAt(i)) return false;
+    return true;
   }
 
   private flush(): void {
