@@ -128,8 +128,11 @@ export function removeCookies(
   if (stop < text.length) {
     const start = owsStart(text, stop, text.length);
     const end = owsEnd(text, start, text.length);
+    // A name that contains another of `names` (`__Host-gray` holds `gray`) needs no search of
+    // its own: the shorter one decides, usually on its first occurrence.
     let named = false;
-    for (const n of names) named ||= containsAt(text, start, end, n);
+    for (const n of names)
+      named ||= !names.some((m) => m !== n && n.includes(m)) && containsAt(text, start, end, n);
     if (end > start && !named) kept.add(start, end);
   }
   return kept.result();
