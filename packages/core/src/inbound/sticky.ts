@@ -35,18 +35,18 @@ export interface StickyInput {
 }
 
 /**
+ * What a request without sticky cookies writes (shared, never mutated). A plain literal, not
+ * `Object.freeze` calls, so bundlers that do not use it can drop it.
+ */
+const NO_WRITES: StickyWrites = { setCookies: [], pending: [] };
+
+/**
  * Sticky cookies: minted subject ids, and the version cookie after a weighted assignment or
  * when the client's cookie marker was ignored and the rules decided again (PREC-03: rewritten
  * on the next response). A header, query or baggage marker serves this request only (QS-02,
  * STK-02) unless `sticky.persistMarkers` names its carrier; in signed mode the cookie then holds
  * the same token — its key id, its expiry — so it never outlives it nor gains a newer key (STK-01).
  */
-/** What a request without sticky cookies writes (shared: never mutated). */
-const NO_WRITES: StickyWrites = Object.freeze({
-  setCookies: Object.freeze([]) as never,
-  pending: Object.freeze([]) as never,
-});
-
 export function stickyCookies(
   opts: ResolvedInbound<never>,
   input: StickyInput,

@@ -65,16 +65,8 @@ export function parseMarker(
   if (value === '') return ABSENT;
   if (value.includes(',')) return INVALID.ambiguous;
   if (policy.caseInsensitive === true) value = asciiLower(value);
-  // A parsed config's versions are labels already: for a known version the pattern is skipped.
-  if (policy.hasVersion(value) && (isParsedConfig(policy) || VERSION_PATTERN.test(value)))
-    return { kind: 'valid', version: value };
   if (!VERSION_PATTERN.test(value)) return INVALID.charset;
-  return INVALID.unknown;
-}
-
-/** A `GrayConfig` from `parseConfig` (its versions were checked against the label pattern). */
-function isParsedConfig(policy: MarkerPolicy): boolean {
-  return (policy as { kind?: unknown }).kind === 'graylane.config';
+  return policy.hasVersion(value) ? { kind: 'valid', version: value } : INVALID.unknown;
 }
 
 /** Trims HTTP optional whitespace (SP / HTAB) only, unlike `String#trim`. */
