@@ -39,13 +39,24 @@ export function readCookies(
   if (text.length > MAX_COOKIE_HEADER_BYTES) return names.map(() => READ_TOO_LONG);
   const found: (string | undefined)[] = names.map(() => undefined);
   const ambiguous: boolean[] = names.map(() => false);
+  // Where the found value's raw text is: a repeat of the same raw text is the same value, so it
+  // is compared in place, not sliced and decoded again (AMP-01: thousands of `gray=%ZZ` pairs).
+  const rawStart: number[] = names.map(() => -1);
+  const rawEnd: number[] = names.map(() => -1);
   scanCookies(text, (nameStart, nameEnd, valueStart, valueEnd) => {
     if (nameEnd === -1) return true;
     for (let k = 0; k < names.length; k++) {
       if (ambiguous[k] || !sameName(text, nameStart, nameEnd, names[k] as string)) continue;
+      if (
+        found[k] !== undefined &&
+        sameText(text, rawStart[k] as number, rawEnd[k] as number, valueStart, valueEnd)
+      )
+        continue;
       const value = cookieValue(text.slice(valueStart, valueEnd));
       if (found[k] !== undefined && found[k] !== value) ambiguous[k] = true;
       found[k] = value;
+      rawStart[k] = valueStart;
+      rawEnd[k] = valueEnd;
     }
     return true;
   });
@@ -212,6 +223,14 @@ function sameName(text: string, start: number, end: number, name: string): boole
 
 function isOws(c: number): boolean {
   return c === 0x20 || c === 0x09;
+}
+
+/** True when `text[a, aEnd)` and `text[b, bEnd)` are the same characters. */
+function sameText(text: string, a: number, aEnd: number, b: number, bEnd: number): boolean {
+  if (aEnd - a !== bEnd - b) return false;
+  for (let i = 0; i < aEnd - a; i++)
+    if (text.charCodeAt(a + i) !== text.charCodeAt(b + i)) return false;
+  return true;
 }
 
 function cookieValue(raw: string): string {

@@ -55,8 +55,10 @@ export function safeDecode(s: string, plusAsSpace = false): string | undefined {
  * rejected without allocating (AMP-01).
  */
 export function isDecodable(s: string, start: number, end: number): boolean {
-  let i = s.indexOf('%', start);
-  while (i !== -1 && i < end) {
+  // A bounded look for `%` (an unbounded `indexOf` would search to the end of the whole header
+  // for each entry: quadratic over many short entries, AMP-01).
+  let i = percentAt(s, start, end);
+  while (i !== -1) {
     const lead = i + 2 < end ? hexByte(s, i) : -1;
     const n =
       lead < 0
@@ -83,9 +85,15 @@ export function isDecodable(s: string, start: number, end: number): boolean {
       (cp >= 0xd800 && cp <= 0xdfff)
     )
       return false;
-    i = s.indexOf('%', i + 3 * n);
+    i = percentAt(s, i + 3 * n, end);
   }
   return true;
+}
+
+/** The index of the first `%` in `s[from, end)`, or -1. */
+function percentAt(s: string, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (s.charCodeAt(i) === 0x25) return i;
+  return -1;
 }
 
 function plain(s: string, from: number, to: number, plusAsSpace: boolean): string {
