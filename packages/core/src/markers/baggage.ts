@@ -29,6 +29,10 @@ export function readBaggageMember(
   header: string | readonly string[] | undefined,
   key: string,
 ): KeyRead {
+  // A key is matched after trimming and percent-decoding only: a header in which neither the key
+  // nor any `%` occurs cannot hold it, and is ruled out without a scan (the common case).
+  if (typeof header === 'string' && !header.includes(key) && !header.includes('%'))
+    return READ_ABSENT;
   const st: ScanState = { count: 0, total: 0, found: undefined, ambiguous: false };
   if (typeof header === 'string') scan(header, key, st);
   else if (Array.isArray(header))

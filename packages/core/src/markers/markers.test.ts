@@ -213,3 +213,24 @@ describe('setBaggageMember (OUT-01, OUT-08)', () => {
     expect(removeBaggageMember('gray=beta', 'gray')).toBeUndefined();
   });
 });
+
+describe('readBaggageMember: the no-key prefilter (issue 20)', () => {
+  // The prefilter answers `absent` only where the full scan would: the key is matched after
+  // trimming and percent-decoding, so it needs the key's own text or an escape.
+  it.each([
+    ['tenant=acme,region=eu', 'absent'],
+    ['a=1,b=2;gray=ignored-property', 'absent'],
+    ['gr%61y=beta', 'beta'],
+    ['  gray  =beta', 'beta'],
+    ['x=%ZZ,gray=beta', 'beta'],
+    ['x=1,gray=beta,gray=stable', 'ambiguous'],
+    ['graylane=beta', 'absent'],
+    ['', 'absent'],
+  ])('%s → %s', (header, expected) => {
+    const r = readBaggageMember(header, 'gray');
+    expect(r.kind === 'value' ? r.value : r.kind).toBe(expected);
+    // the same answer through the array form (no prefilter there)
+    const viaArray = readBaggageMember([header], 'gray');
+    expect(viaArray).toEqual(r);
+  });
+});
