@@ -2,11 +2,12 @@
 // profile of the server under load, per framework and Node version. Each server runs in its own
 // child process (servers/http-server.mjs, header marker); autocannon in this process is the load
 // generator. The figure is graylane's share of the profile's non-idle samples (its functions'
-// self time in `packages/*/dist`) times the server's own process.cpuUsage() per request: shares,
-// not the samples' wall-clock deltas, so a busy machine that deschedules the server does not
-// inflate it. The bound is a one-sided 95 % bound on the share from the sample counts (binomial,
-// normal approximation). The sampling profiler itself slows the server a little; the figure is
-// what graylane's functions cost under it, builtins they call included, GC excluded.
+// self time in `packages/*/dist`) times the server's own process.cpuUsage() per request measured
+// in a window *without* the profiler (on a small VM the sampler itself multiplies CPU per
+// request several times over). Shares, not the samples' wall-clock deltas, so a busy machine
+// that deschedules the server does not inflate it. The bound is a one-sided 95 % bound on the
+// share from the sample counts (binomial, normal approximation). Builtins graylane's functions
+// call are counted as theirs (and, with inlining on, whatever V8 inlined into them); GC is not.
 import autocannon from 'autocannon';
 import { fileURLToPath } from 'node:url';
 import { ask, forkReady, stopChild } from '../lib/child.mjs';
@@ -18,11 +19,13 @@ import { FRAMEWORKS } from './middleware.mjs';
 const SERVER = fileURLToPath(new URL('../servers/http-server.mjs', import.meta.url));
 const GOAL_US = 1;
 /**
- * Inlining off by default: with it on, TurboFan inlines Node's `EventEmitter#emit` into
- * graylane's `emit` wrapper (and the app's handler into `handle`), so their self time would be
- * counted as graylane's. `--inlining` profiles the server as it runs in production.
+ * Inlining on by default: the server runs as in production. Then TurboFan may inline Node's
+ * `EventEmitter#emit` into graylane's `emit` wrapper (and the app's handler into `handle`), whose
+ * self time is counted as graylane's — an overestimate. `--no-inlining` profiles with TurboFan
+ * inlining off, which keeps self time with the function that spent it but slows graylane's many
+ * small functions more than Node's (an overestimate of another kind).
  */
-const INLINING = process.argv.includes('--inlining');
+const INLINING = !process.argv.includes('--no-inlining');
 const HEADERS = { 'x-gray-id': 'beta', 'x-user-id': 'user-4711' };
 
 const numberFlag = (name, fallback) => {
@@ -48,17 +51,22 @@ async function profileOne(kind, node, seconds) {
   try {
     const url = `http://127.0.0.1:${first.port}/`;
     await autocannon({ url, connections: 50, duration: 1, headers: HEADERS });
+    // CPU per request without the profiler, then the profile for graylane's share.
+    await ask(child, { type: 'start' });
+    const plain = await autocannon({ url, connections: 50, duration: seconds, headers: HEADERS });
+    const { cpuUs: plainCpuUs } = await ask(child, { type: 'stop' });
     await ask(child, { type: 'profile-start', intervalUs: 100 });
     const r = await autocannon({ url, connections: 50, duration: seconds, headers: HEADERS });
     const { cpuUs, profile } = await ask(child, { type: 'profile-stop' });
     const a = attribute(profile);
-    const n = Math.max(1, r['2xx']);
+    const perReq = plainCpuUs / Math.max(1, plain['2xx']);
     const top = [...a.fns].sort((x, y) => y[1] - x[1]).slice(0, 3);
     const totalSelf = Object.values(a.buckets).reduce((s, v) => s + v, 0) - a.buckets.idle;
     return {
-      cost: graylaneCost(a, cpuUs / n),
-      cpuUs: cpuUs / n,
-      top: top.map(([name, us]) => [name, totalSelf > 0 ? (us / totalSelf) * (cpuUs / n) : 0]),
+      cost: graylaneCost(a, perReq),
+      cpuUs: perReq,
+      profiledCpuUs: cpuUs / Math.max(1, r['2xx']),
+      top: top.map(([name, us]) => [name, totalSelf > 0 ? (us / totalSelf) * perReq : 0]),
     };
   } finally {
     await stopChild(child);
@@ -76,11 +84,12 @@ export async function run({ quick, progress = silentProgress }) {
   for (const node of nodes) {
     for (const [fw, label] of frameworks) {
       progress.detail(`${fw}+graylane (${node.label})`);
-      const { cost, cpuUs, top } = await profileOne(`${fw}+graylane`, node, seconds);
+      const { cost, cpuUs, profiledCpuUs, top } = await profileOne(`${fw}+graylane`, node, seconds);
       rows.push([
         label,
         node.label,
         cpuUs.toFixed(1),
+        profiledCpuUs.toFixed(1),
         `${(cost.share * 100).toFixed(1)} %`,
         cost.us.toFixed(2),
         cost.upper.toFixed(2),
@@ -107,6 +116,7 @@ export async function run({ quick, progress = silentProgress }) {
       'framework',
       'Node',
       'server µs/req',
+      'µs/req while profiled',
       'graylane share',
       'graylane µs/req',
       '95 % bound',
@@ -114,7 +124,7 @@ export async function run({ quick, progress = silentProgress }) {
     rows,
     goals,
     notes: [
-      'graylane µs/req = graylane functions’ share of the non-idle profile samples × the server’s own CPU per request; GC is not attributed.',
+      `graylane µs/req = graylane functions’ share of the non-idle profile samples × the server’s own CPU per request measured without the profiler; GC is not attributed; TurboFan inlining ${INLINING ? 'on' : 'off'}.`,
       `Top graylane functions (µs/req): ${findings.join('; ')}`,
     ],
   };
