@@ -245,8 +245,11 @@ describe.skipIf(!run)('Chromium: remote rules (/remote)', () => {
       serving = { stream: how };
       const started = Date.now();
       expect(await view()).toMatchObject({ version: 'beta', reason: 'weight', status: 'error' });
-      // The cap is 1 MiB: the page hung up long before the endpoint's 64 MiB, and quickly.
-      expect(streamed).toBeLessThan(8 * 1024 * 1024);
+      // The cap is 1 MiB: the page hung up long before the endpoint's 64 MiB, and quickly. What
+      // the server counts also includes what loopback's socket buffers took before the hang-up
+      // reached it (several MiB on each side, more while a loaded machine starves the browser:
+      // a CI run counted 8.1 MiB), so the bound proves the hang-up, not the exact cap.
+      expect(streamed).toBeLessThan(24 * 1024 * 1024);
       expect(Date.now() - started).toBeLessThan(8_000);
       expect(JSON.parse((await cached()) ?? '{}').doc).toContain('"weight":100');
     },
