@@ -30,8 +30,14 @@ export function readBaggageMember(
   key: string,
 ): KeyRead {
   // A key is matched after trimming and percent-decoding only: a header in which neither the key
-  // nor any `%` occurs cannot hold it, and is ruled out without a scan (the common case).
-  if (typeof header === 'string' && !header.includes(key) && !header.includes('%'))
+  // nor any `%` occurs cannot hold it, and is ruled out without a scan (the common case). Only
+  // for a header within the byte cap: a longer one is read no further than its caps allow.
+  if (
+    typeof header === 'string' &&
+    header.length <= BAGGAGE_MAX_TOTAL_LENGTH &&
+    !header.includes(key) &&
+    !header.includes('%')
+  )
     return READ_ABSENT;
   const st: ScanState = { count: 0, total: 0, found: undefined, ambiguous: false };
   if (typeof header === 'string') scan(header, key, st);
