@@ -176,6 +176,47 @@ describe('CTX: context propagation (Node 20, express 5)', () => {
     ]);
   });
 
+  it.each([
+    ['express handed the request by node:http after graylane decided', false],
+    ['…with a second graylane layer inside express, which reuses the decision', true],
+  ])(
+    'CTX-05 %s: body listeners still see the marker (the prototype was swapped after the decision)',
+    async (_label, inner) => {
+      const gray = createGraylane({ config: CONFIG });
+      const router = createGraylane({ config: CONFIG });
+      const appInside = express();
+      if (inner) appInside.use(router.middleware);
+      appInside.post('/', (req, res) => {
+        const seen: (string | undefined)[] = [];
+        req.on('data', () => seen.push(tryGetGrayVersion()));
+        req.on('end', () => res.json([...new Set(seen)].concat(tryGetGrayVersion() ?? 'none')));
+      });
+      const s = await listen(
+        http.createServer((req, res) => gray.handle(req, res, () => appInside(req, res))),
+      );
+      const out = await Promise.all(
+        ['beta', 'canary', 'beta'].map((m) =>
+          fetch(s.url, {
+            method: 'POST',
+            body: 'x'.repeat(300_000),
+            headers: { 'x-gray-id': m },
+          }).then((r) => r.json()),
+        ),
+      );
+      expect(out).toEqual([
+        ['beta', 'beta'],
+        ['canary', 'canary'],
+        ['beta', 'beta'],
+      ]);
+      // Decided once per request, by the outer layer.
+      const count = (st: ReturnType<typeof gray.stats>) =>
+        st.decisions.reduce((n, r) => n + r.count, 0);
+      expect(count(gray.stats())).toBe(3);
+      expect(count(router.stats())).toBe(0);
+      await s.close();
+    },
+  );
+
   it('CTX-07 outbound http.request over one keep-alive socket: each response handler sees its own marker', async () => {
     const up = await echoServer();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });

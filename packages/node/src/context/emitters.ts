@@ -58,12 +58,11 @@ export function setRequestEntry(req: object, entry: RequestEntry): void {
 
 /** @internal The entry {@link setRequestEntry} kept for `req`, or undefined. */
 export function getRequestEntry<E extends RequestEntry>(req: object): E | undefined {
-  // The slot is read only where it can be: a miss on a swapped prototype walks the whole chain.
-  if (Object.getPrototypeOf(req) === IncomingMessage.prototype) {
-    const own = (req as { [SLOT]?: E })[SLOT];
-    if (own !== undefined) return own;
-  }
-  return state().requests.get(req) as E | undefined;
+  // The slot first, whatever the prototype is now: a request decided on plain node:http and then
+  // handed to express (`gray.handle(req, res, () => app(req, res))`) had its prototype swapped
+  // after the slot was set.
+  const own = (req as { [SLOT]?: E })[SLOT];
+  return own !== undefined ? own : (state().requests.get(req) as E | undefined);
 }
 
 /**
