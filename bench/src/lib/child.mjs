@@ -52,3 +52,27 @@ export async function stopChild(child, graceMs = 3_000) {
   await exited;
   clearTimeout(timer);
 }
+
+/**
+ * The server side of a benchmark child: listens on 127.0.0.1:0 and reports `{ port }`, answers
+ * `start` / `stop` with this process's own CPU µs between them (so CPU per request is the
+ * server's alone), closes on `exit`, and exits when the parent goes away.
+ */
+export function serveCpuChild(server) {
+  server.keepAliveTimeout = 60_000;
+  let mark;
+  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+  process.on('message', (msg) => {
+    if (msg === 'start') {
+      mark = process.cpuUsage();
+      process.send({ started: true });
+    } else if (msg === 'stop') {
+      const d = process.cpuUsage(mark);
+      process.send({ cpuUs: d.user + d.system });
+    } else if (msg === 'exit') {
+      server.closeAllConnections();
+      server.close(() => process.exit(0));
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}

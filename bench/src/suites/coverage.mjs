@@ -8,7 +8,7 @@
 // is judged on the spread of those per-round ratios (lib/stats.mjs). Goal: ≤ 1.03×.
 import autocannon from 'autocannon';
 import { fileURLToPath } from 'node:url';
-import { ask, forkReady, stopChild } from '../lib/child.mjs';
+import { ask, forkReady, serveCpuChild, stopChild } from '../lib/child.mjs';
 import { silentProgress } from '../lib/progress.mjs';
 import { fmtRatio, median, ratioGoal } from '../lib/stats.mjs';
 
@@ -49,22 +49,7 @@ async function serve(kind) {
           .then((seen) => reply(res, seen))
     : (req, res) => reply(res, 'ok');
   const server = http.createServer((req, res) => gray.handle(req, res, () => handler(req, res)));
-  server.keepAliveTimeout = 60_000;
-  let mark;
-  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
-  process.on('message', (msg) => {
-    if (msg === 'start') {
-      mark = process.cpuUsage();
-      process.send({ started: true });
-    } else if (msg === 'stop') {
-      const d = process.cpuUsage(mark);
-      process.send({ cpuUs: d.user + d.system });
-    } else if (msg === 'exit') {
-      server.closeAllConnections();
-      server.close(() => process.exit(0));
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
+  serveCpuChild(server);
 }
 
 async function load(port, seconds) {

@@ -5,7 +5,7 @@
 // entry> measures another build (the "before" figures in docs/benchmarks.md).
 import autocannon from 'autocannon';
 import { fileURLToPath } from 'node:url';
-import { ask, forkReady, stopChild } from '../lib/child.mjs';
+import { ask, forkReady, serveCpuChild, stopChild } from '../lib/child.mjs';
 import { fmt, goal, median } from '../measure.mjs';
 import { fmtRatio, ratioGoal } from '../lib/stats.mjs';
 
@@ -77,19 +77,7 @@ if (process.argv.includes('--server')) {
       res.end('ok');
     }),
   );
-  server.keepAliveTimeout = 60_000;
-  let mark;
-  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
-  process.on('message', (msg) => {
-    if (msg === 'start') {
-      mark = process.cpuUsage();
-      process.send({ started: true });
-    } else if (msg === 'stop') {
-      const d = process.cpuUsage(mark);
-      process.send({ cpuUs: d.user + d.system });
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
+  serveCpuChild(server);
 }
 
 /**
