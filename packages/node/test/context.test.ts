@@ -148,28 +148,33 @@ describe('CTX: context propagation (Node 20, express 5)', () => {
     ]);
   });
 
+  /** Answers with the versions the request's `data` listeners saw, then the one at `end`. */
+  const answerWhatBodyListenersSaw = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const seen: (string | undefined)[] = [];
+    req.on('data', () => seen.push(tryGetGrayVersion()));
+    req.on('end', () =>
+      res.end(JSON.stringify([...new Set(seen)].concat(tryGetGrayVersion() ?? 'none'))),
+    );
+  };
+
+  /** Concurrent POSTs of a 300 KB body (many `data` events), one per marker. */
+  const postBodies = (url: string, markers: string[]): Promise<unknown[]> =>
+    Promise.all(
+      markers.map((m) =>
+        fetch(url, { method: 'POST', body: 'x'.repeat(300_000), headers: { 'x-gray-id': m } }).then(
+          (r) => r.json() as Promise<unknown>,
+        ),
+      ),
+    );
+
   it('CTX-05 req.on("data"/"end") listeners see the marker (node:http)', async () => {
     const gray = createGraylane({ config: CONFIG });
     const s = await listen(
       http.createServer((req, res) =>
-        gray.handle(req, res, () => {
-          const seen: (string | undefined)[] = [];
-          req.on('data', () => seen.push(tryGetGrayVersion()));
-          req.on('end', () =>
-            res.end(JSON.stringify([...new Set(seen)].concat(tryGetGrayVersion() ?? 'none'))),
-          );
-        }),
+        gray.handle(req, res, () => answerWhatBodyListenersSaw(req, res)),
       ),
     );
-    const out = await Promise.all(
-      ['beta', 'canary'].map((m) =>
-        fetch(s.url, {
-          method: 'POST',
-          body: 'x'.repeat(300_000),
-          headers: { 'x-gray-id': m },
-        }).then((r) => r.json()),
-      ),
-    );
+    const out = await postBodies(s.url, ['beta', 'canary']);
     expect(out).toEqual([
       ['beta', 'beta'],
       ['canary', 'canary'],
@@ -186,23 +191,11 @@ describe('CTX: context propagation (Node 20, express 5)', () => {
       const router = createGraylane({ config: CONFIG });
       const appInside = express();
       if (inner) appInside.use(router.middleware);
-      appInside.post('/', (req, res) => {
-        const seen: (string | undefined)[] = [];
-        req.on('data', () => seen.push(tryGetGrayVersion()));
-        req.on('end', () => res.json([...new Set(seen)].concat(tryGetGrayVersion() ?? 'none')));
-      });
+      appInside.post('/', (req, res) => answerWhatBodyListenersSaw(req, res));
       const s = await listen(
         http.createServer((req, res) => gray.handle(req, res, () => appInside(req, res))),
       );
-      const out = await Promise.all(
-        ['beta', 'canary', 'beta'].map((m) =>
-          fetch(s.url, {
-            method: 'POST',
-            body: 'x'.repeat(300_000),
-            headers: { 'x-gray-id': m },
-          }).then((r) => r.json()),
-        ),
-      );
+      const out = await postBodies(s.url, ['beta', 'canary', 'beta']);
       expect(out).toEqual([
         ['beta', 'beta'],
         ['canary', 'canary'],
