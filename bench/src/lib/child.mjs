@@ -43,11 +43,9 @@ export async function ask(child, msg) {
 export async function stopChild(child, graceMs = 3_000) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
-  try {
-    child.send('exit');
-  } catch {
-    // IPC already closed
-  }
+  // A child that sent its result and is exiting has a closing channel: the callback takes the
+  // EPIPE that `send` would otherwise emit as an unhandled 'error' event.
+  if (child.connected) child.send('exit', () => {});
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
