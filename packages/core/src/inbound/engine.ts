@@ -15,6 +15,8 @@ import { stickyCookies, type PendingSignedCookie } from './sticky.js';
 import { carrierNeeds } from './needs.js';
 import { unmintedCookieSplits, unmintedCookieWarning } from './subject-check.js';
 import { CarrierView } from './view.js';
+import { DEFAULT_MARKER_KEY, DEFAULT_SECURE_COOKIE } from './defaults.js';
+import { MAX_COOKIE_HEADER_BYTES, MAX_VERSION_LENGTH } from '../limits.js';
 import type { InboundOptions, TrustMode } from './types.js';
 
 /** Where the engine reports what it decided (metrics). Calls are made once per request. */
@@ -276,9 +278,76 @@ export function createInboundEngine<R>(
   const syncMac: MacCheck = (token, key, data) =>
     hmac !== undefined && constantTimeEqual(hmac(key, data), token.signature);
 
+  /**
+   * The common request decided without the general path's bookkeeping (issue 20): a trusted
+   * header marker, read first, that is exactly a declared version, and no other carrier that
+   * could hold a marker (so nothing is rejected and nothing is edited). The outcome is the one
+   * {@link finish} computes for the same request; anything else returns undefined and takes the
+   * general path. Eligible only without sticky cookies, a bucket header or signed trust.
+   */
+  const fast =
+    opts.trust !== 'signed' &&
+    opts.precedence[0] === 'header' &&
+    opts.sticky === undefined &&
+    opts.bucketHeader === undefined;
+  const cookieCarriers =
+    opts.cookie === false ? [DEFAULT_SECURE_COOKIE, DEFAULT_MARKER_KEY] : cookieNames;
+  const baggageKey = opts.baggage === false ? DEFAULT_MARKER_KEY : opts.baggage;
+  const queryKey = opts.query === false ? DEFAULT_MARKER_KEY : opts.query;
+  const headerOnly = (carrier: InboundCarrier, req: R): InboundOutcome | undefined => {
+    const config = opts.store.get().config;
+    let raw: string | readonly string[] | undefined;
+    let cookie: string | readonly string[] | undefined;
+    let baggage: string | readonly string[] | undefined;
+    let url: string | undefined;
+    try {
+      raw = carrier.header(opts.header);
+      if (typeof raw !== 'string' || raw.length > MAX_VERSION_LENGTH || !config.hasVersion(raw))
+        return undefined;
+      cookie = carrier.header('cookie');
+      baggage = carrier.header('baggage');
+      url = carrier.url;
+    } catch {
+      return undefined;
+    }
+    if (!cleanOf(cookie, cookieCarriers, MAX_COOKIE_HEADER_BYTES)) return undefined;
+    if (baggage !== undefined && !(typeof baggage === 'string' && lacks(baggage, baggageKey, 0)))
+      return undefined;
+    if (url !== undefined) {
+      if (typeof url !== 'string') return undefined;
+      const q = url.indexOf('?');
+      if (q !== -1 && !lacks(url, queryKey, q + 1)) return undefined;
+    }
+    if (opts.trust === 'edge' && !safePeer(opts.isTrustedProxy, carrier)) return undefined;
+    const d = markerDecision(config, 'header', raw);
+    if (counters !== undefined) {
+      try {
+        counters.decision(d.version, d.reason, d.source);
+      } catch {
+        // Counters supplied by the platform must not break the request (I1).
+      }
+    }
+    if (opts.onDecision) {
+      try {
+        opts.onDecision(d, req);
+      } catch {
+        // The app's callback must not break the request (I1).
+      }
+    }
+    return {
+      decision: d,
+      setCookies: NO_STRINGS,
+      pendingCookies: NO_PENDING,
+      debugHeader: opts.debugHeader ? debugHeaderValue(d) : undefined,
+      edits: undefined,
+      trust: opts.trust === 'edge' ? 'open' : opts.trust,
+    };
+  };
+
   return {
     options: opts,
-    evaluate: (carrier, req) => finish(begin(carrier, req), syncMac),
+    evaluate: (carrier, req) =>
+      (fast ? headerOnly(carrier, req) : undefined) ?? finish(begin(carrier, req), syncMac),
     prepare(carrier, req) {
       const state = begin(carrier, req);
       const checks: SignatureCheck[] = [];
@@ -365,6 +434,33 @@ const markerDecisions = new WeakMap<GrayConfig, Map<MarkerSource, Map<string, De
 /** The config in force is the same for request after request: skip the `WeakMap` for it. */
 let lastConfig: GrayConfig | undefined;
 let lastBySource: Map<MarkerSource, Map<string, Decision>> | undefined;
+
+const NO_STRINGS: readonly string[] = [];
+const NO_PENDING: readonly PendingSignedCookie[] = [];
+
+/**
+ * True when the text from `from` on holds neither `key` nor a `%` (which could spell it):
+ * `carrierEdits` leaves such a baggage header or query string alone.
+ */
+function lacks(text: string, key: string, from: number): boolean {
+  return text.indexOf('%', from) === -1 && text.indexOf(key, from) === -1;
+}
+
+/**
+ * True when a cookie header is absent, or a string within the byte cap that names none of
+ * `names` (cookie names are matched exactly, never decoded; past the cap every marker cookie
+ * reads `too_long`, which the general path removes).
+ */
+function cleanOf(
+  header: string | readonly string[] | undefined,
+  names: readonly string[],
+  cap: number,
+): boolean {
+  if (header === undefined) return true;
+  if (typeof header !== 'string' || header.length > cap) return false;
+  for (let i = 0; i < names.length; i++) if (header.includes(names[i] as string)) return false;
+  return true;
+}
 
 const NOTHING_FOUND: Extraction = {
   version: undefined,
