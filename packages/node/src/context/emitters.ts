@@ -7,11 +7,12 @@ interface EmitterLike {
 }
 
 type Emit = EmitterLike['emit'];
+type Listener = ((...args: unknown[]) => unknown) & { listener?: unknown };
+type AddListener = (this: unknown, type: string | symbol, listener: Listener) => unknown;
 
 /**
  * What graylane keeps for one request (the decision, inbound/once.ts, and the store its events
- * run in), found from the Node request object (`IncomingMessage`); the response finds it through
- * `res.req`. See {@link setRequestEntry} for where it is kept.
+ * run in), found from the Node request object (`IncomingMessage`). See {@link setRequestEntry}.
  */
 export interface RequestEntry {
   readonly store: GrayStore;
@@ -20,32 +21,46 @@ export interface RequestEntry {
 interface EmitterState {
   /** Request object → its entry, for requests that cannot take the slot. */
   readonly requests: WeakMap<object, RequestEntry>;
-  /** Emitters that are neither the request nor its `res.req` response (rare): their store. */
+  /** Emitters that are not Node requests/responses (their own `emit` is wrapped): their store. */
   readonly others: WeakMap<object, GrayStore>;
+  /** Prototypes below Node's whose listener methods still resolve to graylane's (express's). */
+  readonly prototypes: WeakMap<object, boolean>;
 }
 
-const STATE = Symbol.for('@graylane/node.requests.v3');
+const STATE = Symbol.for('@graylane/node.requests.v4');
 /** The request's own slot for its entry (process-wide name: ESM and CJS copies share it). */
 const SLOT = Symbol.for('@graylane/node.request.v3');
-/** Marks graylane's prototype wrapper, so a second copy of the package does not wrap it again. */
-const WRAPPER = Symbol.for('@graylane/node.emitWrapper.v3');
+/** Marks graylane's prototype wrappers, so a second copy of the package does not wrap again. */
+const WRAPPER = Symbol.for('@graylane/node.listenerWrapper.v4');
 /** Marks an emitter whose own `emit` graylane wrapped (the fallback path), once per object. */
 const BOUND = Symbol.for('@graylane/node.boundEmitter.v3');
 
 function state(): EmitterState {
   const g = globalThis as { [STATE]?: EmitterState };
-  return (g[STATE] ??= { requests: new WeakMap(), others: new WeakMap() });
+  return (g[STATE] ??= {
+    requests: new WeakMap(),
+    others: new WeakMap(),
+    prototypes: new WeakMap(),
+  });
 }
 
 /**
- * @internal Keeps `entry` for the request `req`. Measured per request (issue 20, Node 20/24): a
- * symbol slot on a plain `IncomingMessage` costs nothing measurable, a `WeakMap` entry 0.2–0.8 µs
- * plus ephemeron work in every GC; but on an object whose prototype was swapped (express swaps
- * every request's) a new property costs ~4 µs on Node 20/22, where the `WeakMap` costs ~1 µs. So:
- * the slot on a request whose prototype is still Node's own, the `WeakMap` for any other object.
+ * A new property on an object whose prototype was swapped (express swaps every request's and
+ * response's) gives that object a map of its own on V8 before 13 (Node 20/22): the property
+ * costs ~3 µs, and every later property access on the object misses V8's caches. From V8 13
+ * (Node 24) the transition is shared and costs nothing measurable.
  */
-export function setRequestEntry(req: object, entry: RequestEntry): void {
-  if (Object.getPrototypeOf(req) === IncomingMessage.prototype) {
+const SLOT_ON_ANY = Number(process.versions.v8.split('.')[0]) >= 13;
+
+/**
+ * @internal Keeps `entry` for the request `req`, in a symbol slot where that is free (a request
+ * whose prototype is still Node's own, or any request from V8 13 on), else in a `WeakMap`
+ * (0.8–2 µs per request, measured in issue 20). `optional`: the caller binds the request's
+ * context, in which a later layer finds the entry through the store (`GrayStore.entry`); then
+ * the costly `WeakMap` is skipped.
+ */
+export function setRequestEntry(req: object, entry: RequestEntry, optional = false): void {
+  if (SLOT_ON_ANY || Object.getPrototypeOf(req) === IncomingMessage.prototype) {
     try {
       (req as { [SLOT]?: RequestEntry })[SLOT] = entry;
       return;
@@ -53,7 +68,7 @@ export function setRequestEntry(req: object, entry: RequestEntry): void {
       // A frozen request: the map below.
     }
   }
-  state().requests.set(req, entry);
+  if (!optional) state().requests.set(req, entry);
 }
 
 /** @internal The entry {@link setRequestEntry} kept for `req`, or undefined. */
@@ -66,125 +81,251 @@ export function getRequestEntry<E extends RequestEntry>(req: object): E | undefi
 }
 
 /**
- * Makes every event of this request's `req`/`res` run inside the request's context, so
+ * Makes the listeners of this request's `req`/`res` run inside the request's context, so
  * `req.on('data' | 'end')` listeners — body parsers, `raw-body`, `on-finished` — see the marker
  * (RELIABILITY CTX-05, express-http-context#4). Node emits those events from the socket's async
  * context, which belongs to no request.
  *
- * The caller has already kept `entry` for `req` ({@link setRequestEntry}); the response finds it
- * through `res.req`, so nothing is added to the response. `emit` is wrapped once per process on
- * `IncomingMessage.prototype` / `ServerResponse.prototype`; the wrapper enters the context only
- * for an event that a listener other than Node's own listens to, on an object graylane bound,
- * when that context is not already current; anything else is a `WeakMap` lookup. An emitter that
- * is not a Node request/response, or whose `emit` someone already overrode below the Node
- * prototype, gets its own `emit` wrapped instead (and its own map entry).
+ * Bound when added, not when emitted (issue 20): `on`, `addListener`, `prependListener`, `once`
+ * and `prependOnceListener` are wrapped once per process on `IncomingMessage.prototype` and
+ * `ServerResponse.prototype`. A listener added to the request or response of the context that
+ * is current (`GrayStore.request` / `.response`) is wrapped in one that enters that context;
+ * `emit` itself stays Node's, so an event costs nothing more, and nothing is kept on the
+ * objects. Listeners already on them when the request is decided (added by earlier middleware)
+ * are wrapped in place now. Every wrapper carries the original as `.listener`, the shape of
+ * Node's own `once` wrappers, so `removeListener(type, fn)`, `listeners()` and `'newListener'`
+ * see the app's function. A stricter decision on the same request (GW-03) becomes the store's
+ * `successor`, which listeners bound earlier follow.
+ *
+ * An emitter that is not a Node request/response (a test double, light-my-request's request)
+ * gets its own `emit` wrapped instead, which enters the context at emit time.
  */
 export function bindRequestEmitters(
   entry: RequestEntry,
   req: EmitterLike,
   res?: EmitterLike | undefined,
 ): void {
-  bindOne(entry, req, req);
-  if (res !== undefined) bindOne(entry, req, res);
+  const store = entry.store;
+  store.request = req;
+  store.response = res;
+  bindOne(store, req);
+  if (res !== undefined) bindOne(store, res);
 }
 
-function bindOne(entry: RequestEntry, req: EmitterLike, target: EmitterLike): void {
+function bindOne(store: GrayStore, target: EmitterLike): void {
   try {
+    if (nodeEmitter(target)) {
+      bindExisting(store, target);
+      return;
+    }
     if (typeof target.emit !== 'function') return;
-    const byPrototype = wrappedByPrototype(target);
-    const found = target === req || (target as { req?: unknown }).req === req;
-    if (byPrototype && found) return;
-    // Not reachable through the request's entry: keep this emitter's own (a later, stricter
-    // decision, GW-03, replaces it).
-    if (!found) state().others.set(target, entry.store);
-    if (!byPrototype) wrapOwnEmit(target);
+    state().others.set(target, store);
+    wrapOwnEmit(target);
   } catch {
     // A frozen or exotic emitter keeps its native behaviour (I1).
   }
 }
 
-/** What a wrapper is installed on: which lookup finds an emitter's store first. */
-type Kind = 'request' | 'response' | 'own';
+/** This copy installed the wrappers on both Node prototypes (read per request). */
+let installed = false;
 
-/** The store `emitter`'s events run in, or undefined. */
-function storeOf(emitter: EmitterLike, kind: Kind): GrayStore | undefined {
-  if (kind !== 'response') {
-    const own = getRequestEntry(emitter);
-    if (own !== undefined || kind === 'request') return own?.store;
+/**
+ * True when `target` is a Node request/response whose listener methods resolve to graylane's
+ * (installing them on first use). Decided per prototype: a plain request costs a prototype
+ * read, an express request one `WeakMap` lookup of its (shared) prototype.
+ */
+function nodeEmitter(target: object): boolean {
+  if (!installed) {
+    installListenerWrappers(IncomingMessage.prototype);
+    installListenerWrappers(ServerResponse.prototype);
+    installed = true;
   }
-  const req = (emitter as { req?: unknown }).req;
-  if (typeof req === 'object' && req !== null) {
-    const viaReq = getRequestEntry(req);
-    if (viaReq !== undefined) return viaReq.store;
-  }
-  return state().others.get(emitter);
-}
-
-/** True when `target.emit` resolves to graylane's prototype wrapper (installing it if needed). */
-function wrappedByPrototype(target: EmitterLike): boolean {
-  const emit = target.emit as Emit & { [WRAPPER]?: true };
-  if (emit[WRAPPER]) return true;
+  const proto = Object.getPrototypeOf(target) as object | null;
+  if (proto === IncomingMessage.prototype || proto === ServerResponse.prototype) return true;
+  if (proto === null) return false;
+  const known = state().prototypes.get(proto);
+  if (known !== undefined) return known;
   const base =
     target instanceof IncomingMessage
       ? IncomingMessage.prototype
       : target instanceof ServerResponse
         ? ServerResponse.prototype
         : undefined;
-  if (base === undefined) return false;
-  // Only when nothing between the object and the Node prototype overrides `emit`.
-  if (emit !== (base as unknown as EmitterLike).emit) return false;
-  installPrototypeWrapper(base as unknown as EmitterLike);
-  return (target.emit as Emit & { [WRAPPER]?: true })[WRAPPER] === true;
+  // Only when nothing between the object and the Node prototype overrides a listener method.
+  const ok =
+    base !== undefined &&
+    METHODS.every(
+      (name) =>
+        (proto as Record<string, unknown>)[name] ===
+        (base as unknown as Record<string, unknown>)[name],
+    );
+  state().prototypes.set(proto, ok);
+  return ok;
 }
 
-function installPrototypeWrapper(proto: EmitterLike): void {
-  if ((proto.emit as Emit & { [WRAPPER]?: true })[WRAPPER]) return;
-  const own = Object.getOwnPropertyDescriptor(proto, 'emit');
-  const parent = Object.getPrototypeOf(proto) as EmitterLike;
-  // The Node prototypes inherit `emit`; read it from the parent per call so an APM that patches
-  // EventEmitter.prototype.emit later is still called.
-  const original = (): Emit => (own && typeof own.value === 'function' ? own.value : parent.emit);
-  const wrapper = contextEmit(
-    original,
-    proto === ServerResponse.prototype ? 'response' : 'request',
-  );
-  Object.defineProperty(wrapper, WRAPPER, { value: true });
-  Object.defineProperty(proto, 'emit', {
-    value: wrapper,
-    writable: true,
-    configurable: true,
-    enumerable: own?.enumerable ?? false,
-  });
+const METHODS = ['on', 'addListener', 'prependListener', 'once', 'prependOnceListener'] as const;
+type Method = (typeof METHODS)[number];
+
+function installListenerWrappers(proto: object): void {
+  const p = proto as Record<Method, AddListener & { [WRAPPER]?: true }>;
+  if (p.on[WRAPPER]) return;
+  const parent = Object.getPrototypeOf(proto) as Record<Method, AddListener>;
+  // Node's prototypes inherit these methods; an inherited one is read from the parent per call,
+  // so an APM that patches EventEmitter.prototype later is still called.
+  const own = new Map<Method, AddListener>();
+  for (const name of METHODS) {
+    const d = Object.getOwnPropertyDescriptor(proto, name);
+    if (d && typeof d.value === 'function') own.set(name, d.value as AddListener);
+  }
+  const original = (key: Method): AddListener => own.get(key) ?? parent[key];
+  for (const name of METHODS) {
+    const wrapper =
+      name === 'once' || name === 'prependOnceListener'
+        ? onceWrapper(original, name === 'once' ? 'on' : 'prependListener', name)
+        : addWrapper(original, name);
+    Object.defineProperty(wrapper, WRAPPER, { value: true });
+    Object.defineProperty(proto, name, {
+      value: wrapper,
+      writable: true,
+      configurable: true,
+      enumerable: Object.getOwnPropertyDescriptor(proto, name)?.enumerable ?? false,
+    });
+  }
 }
 
-/**
- * An `emit` that runs the event inside the emitter's bound store when a listener needs it. It
- * runs for every event of every request and response (and of every other Node request, such as
- * an http client's response), so the cheapest test goes first: most events have no listener.
- */
-function contextEmit(original: () => Emit, kind: Kind): Emit {
-  const als = storage();
-  return function graylaneEmit(this: EmitterLike): boolean {
-    // `arguments`, not rest args: no array is built for an event that needs no context.
-    // eslint-disable-next-line prefer-rest-params
-    const args = arguments as unknown as unknown[];
-    if (needsContext(this, args[0])) {
-      const store = storeOf(this, kind);
-      if (store !== undefined && als.getStore() !== store)
-        return als.run(store, () => Reflect.apply(original(), this, args) as boolean);
-    }
-    return Reflect.apply(original(), this, args) as boolean;
+/** `on` / `addListener` / `prependListener`: the listener bound when added in the context. */
+function addWrapper(original: (key: Method) => AddListener, name: Method): AddListener {
+  return function graylaneAddListener(this: unknown, type, listener) {
+    const store = typeof listener === 'function' ? storeFor(this) : undefined;
+    // A listener that is already a wrapper (Node's `once`, graylane's own) is left as it is:
+    // wrapping it again would break its removal by identity.
+    if (store === undefined || listener.listener !== undefined)
+      // eslint-disable-next-line prefer-rest-params
+      return Reflect.apply(original(name), this, arguments);
+    return Reflect.apply(original(name), this, [type, contextListener(store, listener)]);
   };
 }
 
 /**
- * False when nobody listens to `event`, or when its only listener is one of Node's own: the
- * context is entered only around listeners that user code (body parsers, loggers) added.
- * Node's HTTP server puts `req.on('end', clearIncoming)` (Node 20/22) and
- * `res.on('finish', resOnFinish)` on every request before any middleware runs; they never read a
- * request context, and entering one for them is an extra `AsyncLocalStorage.run` per request
- * (koa's response finishes after its context is gone; on Node 24 each `run` costs ~8× Node 20).
+ * `once` / `prependOnceListener`: Node's once wrapper (it removes itself by identity, and
+ * `removeListener(type, listener)` finds it through `.listener`) that also enters the context.
+ * Added through the parent's `on` / `prependListener`, as Node's `once` adds through `this.on`.
  */
+function onceWrapper(
+  original: (key: Method) => AddListener,
+  add: Method,
+  name: Method,
+): AddListener {
+  return function graylaneOnce(this: unknown, type, listener) {
+    const store = typeof listener === 'function' ? storeFor(this) : undefined;
+    // eslint-disable-next-line prefer-rest-params
+    if (store === undefined) return Reflect.apply(original(name), this, arguments);
+    const target = this as { removeListener(type: string | symbol, l: Listener): unknown };
+    let fired = false;
+    const once: Listener = function graylaneOnceListener(this: unknown) {
+      if (fired) return undefined;
+      fired = true;
+      target.removeListener(type, once);
+      // eslint-disable-next-line prefer-rest-params
+      return inStore(store, listener, this, arguments);
+    };
+    once.listener = listener;
+    return Reflect.apply(original(add), this, [type, once]);
+  };
+}
+
+/** The request context `emitter`'s listeners are bound to, when added right now. */
+function storeFor(emitter: unknown): GrayStore | undefined {
+  const store = storage().getStore();
+  if (store !== undefined && (store.request === emitter || store.response === emitter))
+    return store;
+  // Added outside its request's context (another request's callback, a timer that lost it):
+  // the request's own entry, where one was kept.
+  if (typeof emitter !== 'object' || emitter === null) return undefined;
+  const entry =
+    emitter instanceof ServerResponse
+      ? getRequestEntry((emitter as { req?: object }).req ?? emitter)
+      : getRequestEntry(emitter);
+  return entry?.store;
+}
+
+/** `listener` entering `store` (or the stricter store that replaced it) when called. */
+function contextListener(store: GrayStore, listener: Listener): Listener {
+  const bound: Listener = function graylaneListener(this: unknown) {
+    // eslint-disable-next-line prefer-rest-params
+    return inStore(store, listener, this, arguments);
+  };
+  bound.listener = listener;
+  return bound;
+}
+
+function inStore(store: GrayStore, fn: Listener, self: unknown, args: ArrayLike<unknown>): unknown {
+  let s = store;
+  while (s.successor !== undefined) s = s.successor;
+  const als = storage();
+  if (als.getStore() === s) return Reflect.apply(fn, self, args);
+  return als.run(s, Reflect.apply, fn, self, args);
+}
+
+/**
+ * Listeners already on a request or response when it is decided — added by middleware before
+ * graylane — wrapped in place (`_events`, whose values Node's own `once` wrappers share the
+ * shape of). Node's own (`resOnFinish`, `clearIncoming`) never read a request context and are
+ * left alone, as are wrappers (they carry `.listener`; Node's `once` wrappers remove themselves
+ * by identity).
+ */
+function bindExisting(store: GrayStore, target: object): void {
+  const t = target as { _events?: Record<string, unknown>; _eventsCount?: number };
+  const events = t._events;
+  if (typeof events !== 'object' || events === null) return;
+  // Most requests have no listener yet, most responses only Node's `finish` one: no scan.
+  const count = t._eventsCount;
+  if (count === 0) return;
+  if (count === 1) {
+    const finish = events.finish;
+    if (typeof finish === 'function' && !userListener(finish as Listener)) return;
+  }
+  for (const type in events) {
+    const l = events[type];
+    if (typeof l === 'function') {
+      if (userListener(l as Listener)) events[type] = contextListener(store, l as Listener);
+    } else if (Array.isArray(l)) {
+      for (let i = 0; i < l.length; i++) {
+        const f = l[i] as Listener;
+        if (typeof f === 'function' && userListener(f)) l[i] = contextListener(store, f);
+      }
+    }
+  }
+}
+
+function userListener(fn: Listener): boolean {
+  if (fn.listener !== undefined) return false;
+  // Bound functions are named `bound resOnFinish` (Node binds the response's finish listener).
+  const name = fn.name;
+  return name !== 'clearIncoming' && name !== 'resOnFinish' && name !== 'bound resOnFinish';
+}
+
+/** The fallback: this object's own `emit`, wrapped once; it finds the store at emit time. */
+function wrapOwnEmit(target: EmitterLike): void {
+  const marked = target as { [BOUND]?: true };
+  if (marked[BOUND]) return;
+  const emit = target.emit;
+  const als = storage();
+  target.emit = function graylaneEmit(this: EmitterLike): boolean {
+    // eslint-disable-next-line prefer-rest-params
+    const args = arguments as unknown as unknown[];
+    if (needsContext(this, args[0])) {
+      let store = state().others.get(this);
+      while (store?.successor !== undefined) store = store.successor;
+      if (store !== undefined && als.getStore() !== store)
+        return als.run(store, () => Reflect.apply(emit, this, args) as boolean);
+    }
+    return Reflect.apply(emit, this, args) as boolean;
+  } as Emit;
+  marked[BOUND] = true;
+}
+
+/** False when nobody listens to `event`, or only Node's own listener does. */
 function needsContext(emitter: EmitterLike, event: unknown): boolean {
   const events = (emitter as { _events?: Record<string | symbol, unknown> })._events;
   if (typeof events !== 'object' || events === null)
@@ -192,16 +333,5 @@ function needsContext(emitter: EmitterLike, event: unknown): boolean {
   const listeners = events[event as string];
   if (listeners === undefined) return false;
   if (typeof listeners !== 'function') return true;
-  // Bound functions are named `bound resOnFinish` (Node binds the response's finish listener).
-  const name = listeners.name;
-  return name !== 'clearIncoming' && name !== 'resOnFinish' && name !== 'bound resOnFinish';
-}
-
-/** The fallback: this object's own `emit`, wrapped once; it reads the store from the map too. */
-function wrapOwnEmit(target: EmitterLike): void {
-  const marked = target as { [BOUND]?: true };
-  if (marked[BOUND]) return;
-  const emit = target.emit;
-  target.emit = contextEmit(() => emit, 'own');
-  marked[BOUND] = true;
+  return userListener(listeners as Listener);
 }

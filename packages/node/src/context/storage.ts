@@ -8,6 +8,17 @@ import type { Allowlist, Decision } from '@graylane/core';
 export class GrayStore {
   /** Set by `grayHandlers` when the decided version had no handler (lane fallback). */
   lane: string | undefined = undefined;
+  /**
+   * @internal A request's store: the Node request and response it was decided for, so a listener
+   * added to them inside this context is bound to it (context/emitters.ts), and the decide-once
+   * record. Undefined for `runWithGray` scopes. Held strongly: an async resource created during
+   * the request (a pooled socket) that keeps this store keeps them too, as long as it lives.
+   */
+  request: object | undefined = undefined;
+  response: object | undefined = undefined;
+  entry: object | undefined = undefined;
+  /** @internal The store of a stricter decision on the same request (GW-03), which replaces it. */
+  successor: GrayStore | undefined = undefined;
 
   constructor(
     readonly decision: Decision,

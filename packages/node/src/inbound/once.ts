@@ -1,5 +1,5 @@
 import type { CarrierEdits, InboundCarrier, TrustMode } from '@graylane/core';
-import type { GrayStore } from '../context/storage.js';
+import { storage, type GrayStore } from '../context/storage.js';
 import {
   bindRequestEmitters,
   getRequestEntry,
@@ -64,7 +64,13 @@ export interface DecideOnceInput<R> {
  * request itself, never on the ambient context.
  */
 export function decideOnce<R>(engine: InboundEngine<R>, input: DecideOnceInput<R>): InboundOutcome {
-  const previous = getRequestEntry<Decided>(input.key);
+  // A layer that runs inside an earlier layer's context finds its record there (no lookup on the
+  // request object, which costs on express's prototype-swapped requests); else on the request.
+  const active = storage().getStore();
+  const previous =
+    active !== undefined && active.request === input.key && active.entry !== undefined
+      ? (active.entry as Decided)
+      : getRequestEntry<Decided>(input.key);
   const current = input.carrier;
   let entry: Decided;
   if (previous && RANK[previous.outcome.trust] >= RANK[engine.trustFor(current)]) {
@@ -74,7 +80,11 @@ export function decideOnce<R>(engine: InboundEngine<R>, input: DecideOnceInput<R
     const original: Original = previous?.original ?? { headers: undefined, edited: false };
     const outcome = engine.evaluate(recording(asSent(current, original), original), input.req);
     entry = { outcome, store: outcome.store, written: false, original };
-    setRequestEntry(input.key, entry);
+    entry.store.request = input.key;
+    entry.store.entry = entry;
+    // Listeners bound to the weaker decision's store follow this one (GW-03).
+    if (previous) previous.store.successor = entry.store;
+    setRequestEntry(input.key, entry, input.bind);
     if (input.bind) bindRequestEmitters(entry, input.key as never, input.res as never);
   }
   if (input.sink && !entry.written) {

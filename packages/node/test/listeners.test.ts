@@ -1,0 +1,273 @@
+// CTX-05: listeners on a request's `req`/`res` run in the request's context. They are bound
+// when added (issue 20: `emit` stays Node's), so these rows attack that mechanism: every way of
+// adding a listener, removal by the app's function, `once` semantics, listeners added before
+// graylane decided, listeners added from another request's context, concurrent requests, a
+// stricter second layer (GW-03), and events emitted from outside any context.
+import { AsyncResource } from 'node:async_hooks';
+import http from 'node:http';
+import express from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createGraylane, tryGetGrayVersion } from '../src/index.js';
+import { closeAll, CONFIG, listen, type Running } from './helpers.js';
+
+afterEach(closeAll);
+
+/** Created at import: its scope is the root context, which belongs to no request. */
+const ROOT = new AsyncResource('graylane-test-root');
+const fromRoot = (fn: () => void): void => ROOT.runInAsyncScope(fn);
+
+type Add = 'on' | 'addListener' | 'prependListener' | 'once' | 'prependOnceListener';
+const ADDS: Add[] = ['on', 'addListener', 'prependListener', 'once', 'prependOnceListener'];
+const ONCE = new Set<Add>(['once', 'prependOnceListener']);
+type Emitter = http.IncomingMessage | http.ServerResponse;
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/** A server that runs `handler` under graylane, on plain node:http or inside express. */
+async function serve(framework: 'node:http' | 'express', handler: Handler): Promise<Running> {
+  const gray = createGraylane({ config: CONFIG });
+  if (framework === 'node:http')
+    return listen(http.createServer((req, res) => gray.handle(req, res, () => handler(req, res))));
+  const app = express();
+  app.use(gray.middleware);
+  app.all('/', (req, res) => handler(req, res));
+  return listen(http.createServer(app));
+}
+
+async function ask(s: Running, marker: string, body?: string): Promise<unknown> {
+  const headers = { 'x-gray-id': marker };
+  const r = await fetch(
+    s.url,
+    body === undefined ? { headers } : { method: 'POST', body, headers },
+  );
+  return r.json();
+}
+
+const FRAMEWORKS = ['node:http', 'express'] as const;
+
+describe('CTX-05 listeners bound when added', () => {
+  describe.each(FRAMEWORKS)('%s', (framework) => {
+    it.each(ADDS)(
+      'req.%s("data" / "end") sees the marker for a streamed POST body, concurrently',
+      async (add) => {
+        const s = await serve(framework, (req, res) => {
+          const seen = new Set<string | undefined>();
+          const target = req as unknown as Record<Add, (t: string, l: () => void) => void>;
+          target[add]('data', () => seen.add(tryGetGrayVersion()));
+          target[add]('end', () => res.end(JSON.stringify([...seen, tryGetGrayVersion()])));
+          // Only `on('data')` starts the flow (and a `once('data')` listener leaves after one
+          // chunk): keep the body flowing for every variant.
+          req.resume();
+        });
+        const body = 'x'.repeat(300_000);
+        const out = await Promise.all(['beta', 'canary', 'stable'].map((m) => ask(s, m, body)));
+        expect(out).toEqual([
+          ['beta', 'beta'],
+          ['canary', 'canary'],
+          ['stable', 'stable'],
+        ]);
+      },
+    );
+
+    it.each(ADDS.flatMap((add) => (['req', 'res'] as const).map((t) => [add, t] as const)))(
+      '%s on %s: emitted from the root context it sees the marker; removable by the app function',
+      async (add, which) => {
+        const s = await serve(framework, (req, res) => {
+          const target: Emitter = which === 'req' ? req : res;
+          const log: (string | undefined)[] = [];
+          const seen = function seen(this: unknown) {
+            log.push(this === target ? tryGetGrayVersion() : 'wrong this');
+          };
+          const removed = () => log.push('removed listener ran');
+          const t = target as unknown as Record<Add, (e: string, l: () => void) => void>;
+          t[add]('probe', seen);
+          t[add]('probe', removed);
+          const shape = {
+            listeners: target.listeners('probe'),
+            count: target.listenerCount('probe'),
+          };
+          target.removeListener('probe', removed);
+          const after = target.listeners('probe');
+          setImmediate(() =>
+            fromRoot(() => {
+              target.emit('probe');
+              target.emit('probe');
+              res.setHeader('content-type', 'application/json');
+              res.end(
+                JSON.stringify({
+                  log,
+                  listedApp: shape.listeners[0] === seen || shape.listeners[1] === seen,
+                  count: shape.count,
+                  afterRemoval: after.length,
+                  afterRemovalIsApp: after[0] === seen,
+                }),
+              );
+            }),
+          );
+        });
+        const out = await Promise.all(['beta', 'canary'].map((m) => ask(s, m)));
+        const times = ONCE.has(add) ? 1 : 2;
+        expect(out).toEqual(
+          ['beta', 'canary'].map((m) => ({
+            log: Array(times).fill(m),
+            listedApp: true,
+            count: 2,
+            afterRemoval: 1,
+            afterRemovalIsApp: true,
+          })),
+        );
+      },
+    );
+
+    it.each(ADDS)(
+      'a listener added with %s and removed by the app function before its event never runs',
+      async (add) => {
+        const s = await serve(framework, (req, res) => {
+          let ran = 0;
+          const fn = () => ran++;
+          const r = res as unknown as Record<Add, (e: string, l: () => void) => void>;
+          const q = req as unknown as Record<Add, (e: string, l: () => void) => void>;
+          r[add]('probe', fn);
+          res.removeListener('probe', fn);
+          q[add]('probe', fn);
+          req.off('probe', fn);
+          setImmediate(() =>
+            fromRoot(() => {
+              req.emit('probe');
+              res.emit('probe');
+              res.end(
+                JSON.stringify({
+                  ran,
+                  counts: [req.listenerCount('probe'), res.listenerCount('probe')],
+                }),
+              );
+            }),
+          );
+        });
+        expect(await ask(s, 'beta')).toEqual({ ran: 0, counts: [0, 0] });
+      },
+    );
+
+    it("a listener added from another request's context to this request: never the other lane", async () => {
+      let parked: http.IncomingMessage | undefined;
+      let release: (() => void) | undefined;
+      const s = await serve(framework, (req, res) => {
+        if (req.headers['x-gray-id'] === 'beta') {
+          // The first request parks its req and waits.
+          parked = req;
+          release = () =>
+            fromRoot(() => {
+              req.emit('probe');
+            });
+          req.on('probe-done', (seen: unknown) => res.end(JSON.stringify(seen)));
+          return;
+        }
+        // The second (canary) adds a listener to the parked beta request from its own context.
+        const other = parked as http.IncomingMessage;
+        other.on('probe', () => other.emit('probe-done', tryGetGrayVersion() ?? 'none'));
+        release?.();
+        res.end(JSON.stringify(tryGetGrayVersion()));
+      });
+      const first = ask(s, 'beta');
+      while (parked === undefined) await new Promise((r) => setTimeout(r, 5));
+      const second = await ask(s, 'canary');
+      expect(second).toBe('canary');
+      // The beta request's listener ran with beta's context or none, never canary's.
+      expect(['beta', 'none']).toContain(await first);
+    });
+  });
+
+  it.each(FRAMEWORKS)(
+    '%s: listeners added by middleware before graylane decided see the marker',
+    async (framework) => {
+      const gray = createGraylane({ config: CONFIG });
+      const early = (req: http.IncomingMessage, res: http.ServerResponse, log: unknown[]) => {
+        res.on('probe', () => log.push(['res', tryGetGrayVersion() ?? 'none']));
+        req.on('probe', () => log.push(['req1', tryGetGrayVersion() ?? 'none']));
+        req.on('probe', () => log.push(['req2', tryGetGrayVersion() ?? 'none']));
+      };
+      const finish = (req: http.IncomingMessage, res: http.ServerResponse, log: unknown[]) =>
+        setImmediate(() =>
+          fromRoot(() => {
+            req.emit('probe');
+            res.emit('probe');
+            res.end(JSON.stringify(log));
+          }),
+        );
+      let s: Running;
+      if (framework === 'node:http') {
+        s = await listen(
+          http.createServer((req, res) => {
+            const log: unknown[] = [];
+            early(req, res, log);
+            gray.handle(req, res, () => finish(req, res, log));
+          }),
+        );
+      } else {
+        const app = express();
+        const logs = new WeakMap<object, unknown[]>();
+        app.use((req, res, next) => {
+          logs.set(req, []);
+          early(req, res, logs.get(req) as unknown[]);
+          next();
+        });
+        app.use(gray.middleware);
+        app.get('/', (req, res) => finish(req, res, logs.get(req) as unknown[]));
+        s = await listen(http.createServer(app));
+      }
+      const out = await Promise.all(['beta', 'canary'].map((m) => ask(s, m)));
+      expect(out).toEqual(
+        ['beta', 'canary'].map((m) => [
+          ['req1', m],
+          ['req2', m],
+          ['res', m],
+        ]),
+      );
+    },
+  );
+
+  it('GW-03 a stricter second layer replaces the store listeners bound to the first', async () => {
+    const outer = createGraylane({ config: CONFIG });
+    // Edge trust and an untrusted peer (no trustedProxies): the client marker is ignored.
+    const inner = createGraylane({ config: CONFIG, trust: 'edge' });
+    const s = await listen(
+      http.createServer((req, res) =>
+        outer.handle(req, res, () => {
+          const log: unknown[] = [];
+          req.on('probe', () => log.push(tryGetGrayVersion()));
+          log.push(tryGetGrayVersion());
+          inner.handle(req, res, () => {
+            log.push(tryGetGrayVersion());
+            setImmediate(() =>
+              fromRoot(() => {
+                req.emit('probe');
+                res.end(JSON.stringify(log));
+              }),
+            );
+          });
+        }),
+      ),
+    );
+    // Outer (open) says beta; inner (edge) decides the default; the early listener follows it.
+    expect(await ask(s, 'beta')).toEqual(['beta', 'stable', 'stable']);
+  });
+
+  it('events graylane did not bind (no request context) stay unbound, and client responses are untouched', async () => {
+    const up = await listen(http.createServer((_req, res) => res.end('up')));
+    const s = await serve('node:http', (_req, res) => {
+      const seen: unknown[] = [];
+      // An emitter created before the request: not the request's, never bound.
+      const outside = new http.IncomingMessage(null as never);
+      outside.on('probe', () => seen.push(tryGetGrayVersion() ?? 'none'));
+      fromRoot(() => outside.emit('probe'));
+      // A client response read inside the request context keeps Node's own async context.
+      http.get(up.url, (r) => {
+        r.resume();
+        r.on('end', () => {
+          seen.push(tryGetGrayVersion() ?? 'none');
+          res.end(JSON.stringify(seen));
+        });
+      });
+    });
+    expect(await ask(s, 'canary')).toEqual(['none', 'canary']);
+  });
+});
