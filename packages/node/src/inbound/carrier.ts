@@ -31,8 +31,10 @@ class NodeCarrier implements InboundCarrier {
   recordInto(original: Original): void {
     this.original = original;
   }
+  /** The request's header record, read once (each read is a lookup on the request object). */
+  private record: IncomingMessage['headers'] | undefined = undefined;
   header(name: string): string | readonly string[] | undefined {
-    return this.req.headers[name];
+    return (this.record ??= this.req.headers)[name];
   }
   get headers(): IncomingMessage['headers'] {
     return this.req.headers;

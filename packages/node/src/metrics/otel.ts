@@ -34,6 +34,8 @@ export function otelCounters(): OtelCounters | undefined {
   const api = state.otelApi as MetricsApiLike | null;
   if (api === null) return undefined;
   const provider = registeredProvider();
+  // No MeterProvider registered: the api would hand out no-op counters; skip them per request.
+  if (provider === undefined) return undefined;
   if (state.otelCounters === undefined || provider !== state.otelProvider) {
     state.otelProvider = provider;
     state.otelCounters = createCounters(api);
