@@ -30,6 +30,7 @@ const SUITES = [
   'middleware',
   'profile',
   'inprocess',
+  'instructions',
   'coverage',
   'outbound',
   'bundle',

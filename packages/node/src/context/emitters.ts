@@ -198,8 +198,9 @@ function addWrapper(original: (key: Method) => AddListener, name: Method): AddLi
   return function graylaneAddListener(this: unknown, type, listener) {
     const store = typeof listener === 'function' ? storeFor(this) : undefined;
     // A listener that is already a wrapper (Node's `once`, graylane's own) is left as it is:
-    // wrapping it again would break its removal by identity.
-    if (store === undefined || listener.listener !== undefined)
+    // wrapping it again would break its removal by identity; so are Node's own (`clearIncoming`
+    // is added on Node 20/22 when the response finishes, and never reads a request context).
+    if (store === undefined || !userListener(listener))
       // eslint-disable-next-line prefer-rest-params
       return Reflect.apply(original(name), this, arguments);
     return Reflect.apply(original(name), this, [type, contextListener(store, listener)]);
