@@ -73,12 +73,22 @@ export function setRequestEntry(req: object, entry: RequestEntry, optional = fal
 
 /** @internal The entry {@link setRequestEntry} kept for `req`, or undefined. */
 export function getRequestEntry<E extends RequestEntry>(req: object): E | undefined {
-  // The slot first, whatever the prototype is now: a request decided on plain node:http and then
-  // handed to express (`gray.handle(req, res, () => app(req, res))`) had its prototype swapped
-  // after the slot was set.
-  const own = (req as { [SLOT]?: E })[SLOT];
-  return own !== undefined ? own : (state().requests.get(req) as E | undefined);
+  const slot = req as { [SLOT]?: E };
+  if (Object.getPrototypeOf(req) === IncomingMessage.prototype) {
+    const own = slot[SLOT];
+    if (own !== undefined) return own;
+  } else if (hasOwn.call(req, SLOT)) {
+    // The slot is only ever an own property, and it may be there whatever the prototype is now:
+    // a request decided on plain node:http and then handed to express (`gray.handle(req, res,
+    // () => app(req, res))`) had its prototype swapped after the slot was set. Asked as an own
+    // property: on a swapped request a miss would search its whole prototype chain.
+    const own = slot[SLOT];
+    if (own !== undefined) return own;
+  }
+  return state().requests.get(req) as E | undefined;
 }
+
+const hasOwn = Object.prototype.hasOwnProperty;
 
 /**
  * Makes the listeners of this request's `req`/`res` run inside the request's context, so
@@ -235,19 +245,16 @@ function onceWrapper(
   };
 }
 
-/** The request context `emitter`'s listeners are bound to, when added right now. */
+/**
+ * The request context `emitter`'s listeners are bound to when added right now: the current one,
+ * when `emitter` is its request or response. A listener added outside it (Node's own, added from
+ * the socket when the response finishes; another request's callback) is left as it is.
+ */
 function storeFor(emitter: unknown): GrayStore | undefined {
   const store = storage().getStore();
-  if (store !== undefined && (store.request === emitter || store.response === emitter))
-    return store;
-  // Added outside its request's context (another request's callback, a timer that lost it):
-  // the request's own entry, where one was kept.
-  if (typeof emitter !== 'object' || emitter === null) return undefined;
-  const entry =
-    emitter instanceof ServerResponse
-      ? getRequestEntry((emitter as { req?: object }).req ?? emitter)
-      : getRequestEntry(emitter);
-  return entry?.store;
+  return store !== undefined && (store.request === emitter || store.response === emitter)
+    ? store
+    : undefined;
 }
 
 /** `listener` entering `store` (or the stricter store that replaced it) when called. */
@@ -282,10 +289,10 @@ function bindExisting(store: GrayStore, target: object): void {
   // Most requests have no listener yet, most responses only Node's `finish` one: no scan.
   const count = t._eventsCount;
   if (count === 0) return;
-  if (count === 1) {
-    const finish = events.finish;
-    if (typeof finish === 'function' && !userListener(finish as Listener)) return;
-  }
+  // A single function under `finish` and nothing else is Node's own `resOnFinish`, which every
+  // Node 20–24 server response has from its creation (a listener someone added beside it makes
+  // `finish` an array): not read by name, which on a bound function builds a string.
+  if (count === 1 && typeof events.finish === 'function') return;
   for (const type in events) {
     const l = events[type];
     if (typeof l === 'function') {
