@@ -50,7 +50,7 @@ function state(): EmitterState {
  * costs ~3 µs, and every later property access on the object misses V8's caches. From V8 13
  * (Node 24) the transition is shared and costs nothing measurable.
  */
-const SLOT_ON_ANY = Number(process.versions.v8.split('.')[0]) >= 13;
+const SLOT_ON_ANY = Number(String(process.versions?.v8 ?? '0').split('.')[0]) >= 13;
 
 /**
  * @internal Keeps `entry` for the request `req`, in a symbol slot where that is free (a request
