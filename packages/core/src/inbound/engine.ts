@@ -191,6 +191,24 @@ export function createInboundEngine<R>(
       { rejected: found.rejected },
     );
 
+  /** Counts the decision and tells the app; direct calls in try blocks, no closure per request. */
+  const report = (d: Decision, req: R): void => {
+    if (counters !== undefined) {
+      try {
+        counters.decision(d.version, d.reason, d.source);
+      } catch {
+        // Counters supplied by the platform must not break the request (I1).
+      }
+    }
+    if (opts.onDecision) {
+      try {
+        opts.onDecision(d, req);
+      } catch {
+        // The app's callback must not break the request (I1).
+      }
+    }
+  };
+
   const finish = (state: RequestState<R>, checkMac: MacCheck): InboundOutcome => {
     const { config, view, req, now, subject } = state;
     const carrier = view.carrier;
@@ -250,21 +268,7 @@ export function createInboundEngine<R>(
     } catch {
       // A carrier that cannot be edited keeps what it has; the decision stands (I1).
     }
-    // Direct calls in try blocks, not `safe(() => …)`: no closure per request.
-    if (counters !== undefined) {
-      try {
-        counters.decision(d.version, d.reason, d.source);
-      } catch {
-        // Counters supplied by the platform must not break the request (I1).
-      }
-    }
-    if (opts.onDecision) {
-      try {
-        opts.onDecision(d, req);
-      } catch {
-        // The app's callback must not break the request (I1).
-      }
-    }
+    report(d, req);
     return {
       decision: d,
       setCookies,
@@ -320,20 +324,7 @@ export function createInboundEngine<R>(
     }
     if (opts.trust === 'edge' && !safePeer(opts.isTrustedProxy, carrier)) return undefined;
     const d = markerDecision(config, 'header', raw);
-    if (counters !== undefined) {
-      try {
-        counters.decision(d.version, d.reason, d.source);
-      } catch {
-        // Counters supplied by the platform must not break the request (I1).
-      }
-    }
-    if (opts.onDecision) {
-      try {
-        opts.onDecision(d, req);
-      } catch {
-        // The app's callback must not break the request (I1).
-      }
-    }
+    report(d, req);
     return {
       decision: d,
       setCookies: NO_STRINGS,
