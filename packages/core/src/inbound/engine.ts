@@ -16,7 +16,7 @@ import { carrierNeeds } from './needs.js';
 import { unmintedCookieSplits, unmintedCookieWarning } from './subject-check.js';
 import { CarrierView } from './view.js';
 import { DEFAULT_MARKER_KEY, DEFAULT_SECURE_COOKIE } from './defaults.js';
-import { MAX_COOKIE_HEADER_BYTES, MAX_VERSION_LENGTH } from '../limits.js';
+import { MAX_COOKIE_HEADER_BYTES, MAX_QUERY_BYTES, MAX_VERSION_LENGTH } from '../limits.js';
 import type { InboundOptions, TrustMode } from './types.js';
 
 /** Where the engine reports what it decided (metrics). Calls are made once per request. */
@@ -283,22 +283,23 @@ export function createInboundEngine<R>(
     hmac !== undefined && constantTimeEqual(hmac(key, data), token.signature);
 
   /**
-   * The common request decided without the general path's bookkeeping (issue 20): a trusted
-   * header marker, read first, that is exactly a declared version, and no other carrier that
-   * could hold a marker (so nothing is rejected and nothing is edited). The outcome is the one
-   * {@link finish} computes for the same request; anything else returns undefined and takes the
-   * general path. Eligible only without sticky cookies, a bucket header or signed trust.
+   * The two common requests decided without the general path's bookkeeping (issue 20), when no
+   * carrier holds anything that could be rejected or edited:
+   * - a trusted header marker, read first, that is exactly a declared version: the marker decides;
+   * - no marker anywhere (the header absent, and no cookie, baggage or query text that could
+   *   spell one): the rules decide, on the same view of the request the general path builds.
+   * The outcome is the one {@link finish} computes for the same request; anything else returns
+   * undefined and takes the general path. Eligible only without sticky cookies (they write), a
+   * bucket header or signed trust.
    */
   const fast =
-    opts.trust !== 'signed' &&
-    opts.precedence[0] === 'header' &&
-    opts.sticky === undefined &&
-    opts.bucketHeader === undefined;
+    opts.trust !== 'signed' && opts.sticky === undefined && opts.bucketHeader === undefined;
+  const headerFirst = opts.precedence[0] === 'header';
   const cookieCarriers =
     opts.cookie === false ? [DEFAULT_SECURE_COOKIE, DEFAULT_MARKER_KEY] : cookieNames;
   const baggageKey = opts.baggage === false ? DEFAULT_MARKER_KEY : opts.baggage;
   const queryKey = opts.query === false ? DEFAULT_MARKER_KEY : opts.query;
-  const headerOnly = (carrier: InboundCarrier, req: R): InboundOutcome | undefined => {
+  const quick = (carrier: InboundCarrier, req: R): InboundOutcome | undefined => {
     const config = opts.store.get().config;
     let raw: string | readonly string[] | undefined;
     let cookie: string | readonly string[] | undefined;
@@ -306,7 +307,13 @@ export function createInboundEngine<R>(
     let url: string | undefined;
     try {
       raw = carrier.header(opts.header);
-      if (typeof raw !== 'string' || raw.length > MAX_VERSION_LENGTH || !config.hasVersion(raw))
+      if (
+        raw !== undefined &&
+        (!headerFirst ||
+          typeof raw !== 'string' ||
+          raw.length > MAX_VERSION_LENGTH ||
+          !config.hasVersion(raw))
+      )
         return undefined;
       cookie = carrier.header('cookie');
       baggage = carrier.header('baggage');
@@ -320,10 +327,30 @@ export function createInboundEngine<R>(
     if (url !== undefined) {
       if (typeof url !== 'string') return undefined;
       const q = url.indexOf('?');
-      if (q !== -1 && !lacks(url, queryKey, q + 1)) return undefined;
+      // Past its cap a query string reads `too_long` (a rejection) wherever the marker is read.
+      if (q !== -1 && (!lacks(url, queryKey, q + 1) || (raw === undefined && tooLongQuery(url, q))))
+        return undefined;
     }
-    if (opts.trust === 'edge' && !safePeer(opts.isTrustedProxy, carrier)) return undefined;
-    const d = markerDecision(config, 'header', raw);
+    let d: Decision;
+    let trust = opts.trust;
+    if (raw !== undefined) {
+      if (trust === 'edge') {
+        if (!safePeer(opts.isTrustedProxy, carrier)) return undefined;
+        trust = 'open';
+      }
+      d = markerDecision(config, 'header', raw);
+    } else {
+      const state = begin(carrier, req);
+      trust = effectiveTrust(trust, state.honourClient);
+      try {
+        d = rulesDecision(state, NOTHING_FOUND, NO_MINTED);
+      } catch {
+        d = { version: config.default, reason: 'default', source: 'default' };
+      }
+      // The closed world (I2), as in `finish`.
+      if (typeof d.version !== 'string' || !config.hasVersion(d.version))
+        d = { version: config.default, reason: 'default', source: 'default' };
+    }
     report(d, req);
     return {
       decision: d,
@@ -331,14 +358,14 @@ export function createInboundEngine<R>(
       pendingCookies: NO_PENDING,
       debugHeader: opts.debugHeader ? debugHeaderValue(d) : undefined,
       edits: undefined,
-      trust: opts.trust === 'edge' ? 'open' : opts.trust,
+      trust,
     };
   };
 
   return {
     options: opts,
     evaluate: (carrier, req) =>
-      (fast ? headerOnly(carrier, req) : undefined) ?? finish(begin(carrier, req), syncMac),
+      (fast ? quick(carrier, req) : undefined) ?? finish(begin(carrier, req), syncMac),
     prepare(carrier, req) {
       const state = begin(carrier, req);
       const checks: SignatureCheck[] = [];
@@ -435,6 +462,11 @@ const NO_PENDING: readonly PendingSignedCookie[] = [];
  */
 function lacks(text: string, key: string, from: number): boolean {
   return text.indexOf('%', from) === -1 && text.indexOf(key, from) === -1;
+}
+
+/** True when the query string after `?` at `q` is over the cap the query readers enforce. */
+function tooLongQuery(url: string, q: number): boolean {
+  return url.length - q - 1 > MAX_QUERY_BYTES;
 }
 
 /**

@@ -28,8 +28,9 @@ export class CarrierView {
   private cookiePairs: CookiePairs | 'too_long' | undefined;
   private markerCookies: KeyRead[] | undefined;
   private queryPairs: QueryPairs | 'too_long' | undefined;
-  private readonly single = new Map<string, KeyRead>();
-  private readonly headerValues = new Map<string, string | readonly string[] | undefined>();
+  // Made on first use: most requests read a header or two and no single-key carrier twice.
+  private single: Map<string, KeyRead> | undefined;
+  private headerValues: Map<string, string | readonly string[] | undefined> | undefined;
 
   constructor(
     readonly carrier: InboundCarrier,
@@ -52,14 +53,15 @@ export class CarrierView {
 
   /** A header, read from the carrier once per request. */
   header(name: string): string | readonly string[] | undefined {
-    if (this.headerValues.has(name)) return this.headerValues.get(name);
+    const seen = (this.headerValues ??= new Map());
+    if (seen.has(name)) return seen.get(name);
     let value: string | readonly string[] | undefined;
     try {
       value = this.carrier.header(name);
     } catch {
       value = undefined; // I1: a carrier that throws has no such header.
     }
-    this.headerValues.set(name, value);
+    seen.set(name, value);
     return value;
   }
 
@@ -88,10 +90,11 @@ export class CarrierView {
   }
 
   private once(key: string, read: () => KeyRead): KeyRead {
-    let r = this.single.get(key);
+    const single = (this.single ??= new Map());
+    let r = single.get(key);
     if (r === undefined) {
       r = read();
-      this.single.set(key, r);
+      single.set(key, r);
     }
     return r;
   }
