@@ -39,6 +39,34 @@ export function readBaggageMember(
     !header.includes('%')
   )
     return READ_ABSENT;
+  if (typeof header === 'string') {
+    if (header === last.header && key === last.key) return last.read;
+    const read = scanned(header, key);
+    if (header.length <= MEMO_MAX_LENGTH) {
+      last.header = header;
+      last.key = key;
+      last.read = read;
+    }
+    return read;
+  }
+  return scanned(header, key);
+}
+
+/**
+ * The last string header scanned, its key and what it read. `readBaggageMember` is pure, so the
+ * same header and key read the same: when `GrayPropagator.extract` (in `@graylane/otel`) has
+ * just read a request's `baggage` and the inbound engine reads it again for the same request,
+ * the second read is a string compare, not a second scan (issue 20). Only headers up to twice
+ * the byte cap are kept, so a hostile megabyte is never held.
+ */
+const last: { header: string | undefined; key: string | undefined; read: KeyRead } = {
+  header: undefined,
+  key: undefined,
+  read: READ_ABSENT,
+};
+const MEMO_MAX_LENGTH = 2 * BAGGAGE_MAX_TOTAL_LENGTH;
+
+function scanned(header: string | readonly string[] | undefined, key: string): KeyRead {
   const st: ScanState = { count: 0, total: 0, found: undefined, ambiguous: false };
   if (typeof header === 'string') scan(header, key, st);
   else if (Array.isArray(header))
