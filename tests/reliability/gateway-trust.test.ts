@@ -30,7 +30,10 @@ const KEY = 'a-gateway-signing-key-of-32-bytes!';
 const CONFIG = { versions: ['stable', 'beta', 'canary'], default: 'stable' };
 const token = (v: string) => signMarker(v, { key: KEY, kid: 'k1', ttlSeconds: 600 });
 
-const MODES: Record<string, Partial<GraylaneOptions>> = {
+/** Options every adapter takes alike: nothing that is called with the framework's request. */
+type LayerOptions = Omit<GraylaneOptions, 'attributes' | 'subject' | 'onDecision'>;
+
+const MODES: Record<string, Partial<LayerOptions>> = {
   open: { trust: 'open' },
   signed: { trust: 'signed', keys: { k1: KEY } },
   edge: { trust: 'edge' },
@@ -64,7 +67,7 @@ interface Stacked {
 const reply = (res: http.ServerResponse) => res.end(JSON.stringify(getGrayDecision() ?? null));
 
 /** Two layers on one request in each framework: `a` mounted first, `b` inside it. */
-const stacks: Record<string, (a: GraylaneOptions, b: GraylaneOptions) => Promise<Stacked>> = {
+const stacks: Record<string, (a: LayerOptions, b: LayerOptions) => Promise<Stacked>> = {
   'node:http handle inside handle': async (a, b) => {
     const first = createGraylane(a);
     const second = createGraylane(b);
@@ -127,10 +130,10 @@ describe('GW-03 a stricter layer never reuses a weaker layer\u2019s decision', (
   it.each(cases)(
     'GW-03 %s: %s then %s',
     async (stack, first, second, headers, expected, redecides) => {
-      const make = stacks[stack] as (a: GraylaneOptions, b: GraylaneOptions) => Promise<Stacked>;
+      const make = stacks[stack] as (a: LayerOptions, b: LayerOptions) => Promise<Stacked>;
       const s = await make(
-        { config: CONFIG, ...MODES[first] } as GraylaneOptions,
-        { config: CONFIG, ...MODES[second] } as GraylaneOptions,
+        { config: CONFIG, ...MODES[first] },
+        { config: CONFIG, ...MODES[second] },
       );
       const path = stack.startsWith('express') ? '/r/x' : '/x';
       const d = (await (await fetch(`${s.server.url}${path}`, { headers: headers() })).json()) as {

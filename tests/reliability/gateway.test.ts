@@ -31,6 +31,9 @@ const CONFIG = {
   default: 'stable',
   rules: [{ id: 'rule-path', match: { path: { prefix: '/rule' } }, version: 'canary' }],
 };
+/** Options every adapter takes alike: nothing that is called with the framework's request. */
+type LayerOptions = Omit<GraylaneOptions, 'attributes' | 'subject' | 'onDecision'>;
+
 const token = (v: string, ageSeconds = 0) =>
   signMarker(v, {
     key: KEY,
@@ -51,7 +54,7 @@ beforeAll(async () => {
   upstream = await listen(
     http.createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ headers: req.headers, url: req.url } satisfies Echo));
+      res.end(JSON.stringify({ headers: req.headers, url: req.url ?? '' } satisfies Echo));
     }),
   );
   // Process-wide, as a gateway would run it: every outbound http/undici/fetch call is covered.
@@ -270,7 +273,7 @@ describe('GW-02 edge mode: no client carrier is visible to the app or to any pro
     query: unknown;
     raw?: unknown;
   }
-  const apps: Record<string, (o: Partial<GraylaneOptions>) => Promise<Listening>> = {
+  const apps: Record<string, (o: Partial<LayerOptions>) => Promise<Listening>> = {
     'node:http': async (o) => {
       const gray = createGraylane({ config: CONFIG, trust: 'edge', ...o });
       return listen(
@@ -347,7 +350,7 @@ describe('GW-02 edge mode: no client carrier is visible to the app or to any pro
       return listen(createAdaptorServer({ fetch: app.fetch }) as http.Server);
     },
   };
-  const settings: [string, Partial<GraylaneOptions>][] = [
+  const settings: [string, Partial<LayerOptions>][] = [
     ['defaults (query marker not read)', {}],
     ['query marker read', { markers: { query: 'gray' } }],
     ['baggage off', { markers: { baggage: false } }],
@@ -355,7 +358,7 @@ describe('GW-02 edge mode: no client carrier is visible to the app or to any pro
   const rows = Object.keys(apps).flatMap((app) => settings.map(([s, o]) => [app, s, o] as const));
 
   it.each(rows)('GW-02 %s, %s', async (app, _s, o) => {
-    const s = await (apps[app] as (o: Partial<GraylaneOptions>) => Promise<Listening>)(o);
+    const s = await (apps[app] as (o: Partial<LayerOptions>) => Promise<Listening>)(o);
     const seen = (await (await fetch(`${s.url}${path}`, { headers: sent })).json()) as Seen;
     expect(seen.header).toBeNull();
     expect(seen.cookie).toBe('a=1; b=2');

@@ -33,7 +33,7 @@ if (!binary) console.warn(ETCD_SKIP_MESSAGE);
 const KEY = '/graylane/partition';
 const FAST = { initialMs: 100, maxMs: 400 };
 /** Keepalive of the fast rows; etcd runs with a matching `--grpc-keepalive-min-time`. */
-const QUICK: Required<EtcdKeepaliveOptions> = { timeMs: 1_000, timeoutMs: 1_000 };
+const QUICK = { timeMs: 1_000, timeoutMs: 1_000 } as const satisfies EtcdKeepaliveOptions;
 /** A write must be in force within this once the path is healthy (shared 2-core machine). */
 const APPLY_MS = 20_000;
 const doc = (id: string): string =>
@@ -44,7 +44,7 @@ const doc = (id: string): string =>
   });
 const ruleOf = (store: ConfigStore): string | undefined => store.get().config.rules[0]?.id;
 /** Time to notice a silent connection: ping interval + ping timeout, ×3 and + 10 s for load. */
-const detectBound = (k: Required<EtcdKeepaliveOptions>): number =>
+const detectBound = (k: { readonly timeMs: number; readonly timeoutMs: number }): number =>
   3 * (k.timeMs + k.timeoutMs) + 10_000;
 
 async function put(endpoint: string, value: string): Promise<void> {

@@ -257,7 +257,9 @@ describe('RDR-01 https rules endpoint redirected to plain http: refused (integri
     await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
     httpsUrl = `https://127.0.0.1:${(tls.address() as AddressInfo).port}`;
     const dispatcher = new Agent({ connect: { ca: readFileSync(join(dir, 'cert.pem')) } });
-    fetchTls = (input, init) => fetch(input, { ...init, dispatcher } as RequestInit);
+    // Node's fetch takes undici's `dispatcher`, which the DOM's RequestInit does not declare (and
+    // the installed undici's Agent type differs from the copy bundled in Node's types).
+    fetchTls = (input, init) => fetch(input, { ...init, dispatcher } as unknown as RequestInit);
     writeFileSync(join(dir, 'ok'), '');
   });
   afterAll(async () => {
