@@ -71,7 +71,9 @@ export function graylaneHono<C extends HonoContextLike = HonoContextLike>(
   options: GraylaneHonoOptions<C>,
 ): GraylaneHonoMiddleware<C> {
   const engine = createEngine<C>(options);
-  const middleware = async function graylaneHonoMiddleware(
+  // Not `async`: the promise hono awaits is `next()`'s own, entered in the request's context, so
+  // no second promise and await per request (issue 20). `decideOnce` never throws.
+  const middleware = function graylaneHonoMiddleware(
     c: C,
     next: () => Promise<void>,
   ): Promise<void> {
@@ -85,7 +87,7 @@ export function graylaneHono<C extends HonoContextLike = HonoContextLike>(
       sink: new HonoSink(c),
     });
     if (outcome.edits && incoming) editRequest(c, outcome.edits);
-    await runInRequestContext(outcome, next);
+    return runInRequestContext(outcome, next);
   };
   return Object.assign(middleware, { stats: () => engine.stats() });
 }
