@@ -2,7 +2,7 @@
 // and writes bench/results/latest.json and the results section of docs/benchmarks.md.
 //   --quick            short smoke run (results/quick.json)
 //   --only=a,b         these suites only (results/partial.json, and their entries in latest.json;
-//                      the docs are not touched)
+//                      the docs are not touched); `instructions-http` runs only when named here
 //   --node=<binary>    run the whole bench under another Node (also GRAYLANE_BENCH_NODE when it
 //                      names an executable rather than a built entry, see suites/hostile.mjs)
 //   --nodes=20,22,24   the Node versions of the framework rows (suites/middleware.mjs)
@@ -31,6 +31,7 @@ const SUITES = [
   'profile',
   'inprocess',
   'instructions',
+  'instructions-http',
   'coverage',
   'outbound',
   'bundle',
@@ -43,9 +44,12 @@ const resultsFile = new URL(
   quick ? 'quick.json' : only ? 'partial.json' : 'latest.json',
   resultsDir,
 );
+// Run only when named in --only: the framework rows counted under callgrind take about an hour.
+const ON_REQUEST = new Set(['instructions-http']);
 const planned = SUITES.filter(
   (id) =>
-    (!only || only.includes(id)) && existsSync(new URL(`./suites/${id}.mjs`, import.meta.url)),
+    (only ? only.includes(id) : !ON_REQUEST.has(id)) &&
+    existsSync(new URL(`./suites/${id}.mjs`, import.meta.url)),
 );
 const lastSeconds = previousSeconds();
 const progress = createProgress({ name: 'bench' });
