@@ -19,6 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { benchNodes } from '../lib/nodes.mjs';
+import { pool } from '../lib/pool.mjs';
 import { silentProgress } from '../lib/progress.mjs';
 import { fmtRatio, median, ratioGoal } from '../lib/stats.mjs';
 import { FRAMEWORKS, goalFor } from './middleware.mjs';
@@ -130,20 +131,6 @@ async function measure(node, kind, { warm, size, windows }) {
     }
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Runs `jobs` (functions returning promises) two at a time: the machine has two cores. */
-async function pool(jobs, width = 2) {
-  const out = new Array(jobs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      out[i] = await jobs[i]();
-    }
-  };
-  await Promise.all(Array.from({ length: width }, worker));
-  return out;
 }
 
 const k = (x) => `${(x / 1000).toFixed(1)} k`;

@@ -9,6 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { benchNodes } from '../lib/nodes.mjs';
+import { pool } from '../lib/pool.mjs';
 import { silentProgress } from '../lib/progress.mjs';
 
 const CHILD = fileURLToPath(new URL('../servers/instructions-child.mjs', import.meta.url));
@@ -57,20 +58,6 @@ function count(node, shape, candidate, n) {
         );
     });
   });
-}
-
-/** Runs `jobs` (functions returning promises) two at a time: the machine has two cores. */
-async function pool(jobs, width = 2) {
-  const out = new Array(jobs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      out[i] = await jobs[i]();
-    }
-  };
-  await Promise.all(Array.from({ length: width }, worker));
-  return out;
 }
 
 const k = (x) => `${(x / 1000).toFixed(1)} k`;
