@@ -14,7 +14,7 @@ import { mustReevaluate } from './reevaluate.js';
 import { stickyCookies, type PendingSignedCookie } from './sticky.js';
 import { carrierNeeds } from './needs.js';
 import { unmintedCookieSplits, unmintedCookieWarning } from './subject-check.js';
-import { CarrierView } from './view.js';
+import { CarrierView, readHeader, readUrl, type KnownReads } from './view.js';
 import { DEFAULT_MARKER_KEY, DEFAULT_SECURE_COOKIE } from './defaults.js';
 import { MAX_COOKIE_HEADER_BYTES, MAX_QUERY_BYTES, MAX_VERSION_LENGTH } from '../limits.js';
 import type { InboundOptions, TrustMode } from './types.js';
@@ -158,7 +158,7 @@ export function createInboundEngine<R>(
     // A store without events gets the initial check only.
   }
 
-  const begin = (carrier: InboundCarrier, req: R): RequestState<R> => {
+  const begin = (carrier: InboundCarrier, req: R, known?: KnownReads): RequestState<R> => {
     let now: number;
     try {
       now = opts.now();
@@ -168,7 +168,7 @@ export function createInboundEngine<R>(
     const honourClient = opts.trust !== 'edge' || safePeer(opts.isTrustedProxy, carrier);
     const subject = opts.trust === 'signed' ? call(opts.subject, req) : undefined;
     const config = opts.store.get().config;
-    const view = new CarrierView(carrier, carrierNeeds(config), cookieNames);
+    const view = new CarrierView(carrier, carrierNeeds(config), cookieNames, known);
     return { config, view, req, now, honourClient, subject };
   };
 
@@ -288,8 +288,8 @@ export function createInboundEngine<R>(
    * - a trusted header marker, read first, that is exactly a declared version: the marker decides;
    * - no marker anywhere (the header absent, and no cookie, baggage or query text that could
    *   spell one): the rules decide, on the same view of the request the general path builds.
-   * The outcome is the one {@link finish} computes for the same request; anything else returns
-   * undefined and takes the general path. Eligible only without sticky cookies (they write), a
+   * The outcome is the one {@link finish} computes for the same request; anything else takes the
+   * general path, starting from the reads made here. Eligible only without sticky cookies (they write), a
    * bucket header or signed trust.
    */
   const fast =
@@ -299,48 +299,43 @@ export function createInboundEngine<R>(
     opts.cookie === false ? [DEFAULT_SECURE_COOKIE, DEFAULT_MARKER_KEY] : cookieNames;
   const baggageKey = opts.baggage === false ? DEFAULT_MARKER_KEY : opts.baggage;
   const queryKey = opts.query === false ? DEFAULT_MARKER_KEY : opts.query;
-  const quick = (carrier: InboundCarrier, req: R): InboundOutcome | undefined => {
+  const quick = (carrier: InboundCarrier, req: R): InboundOutcome => {
     const config = opts.store.get().config;
-    let raw: string | readonly string[] | undefined;
-    let cookie: string | readonly string[] | undefined;
-    let baggage: string | readonly string[] | undefined;
-    let url: string | undefined;
-    try {
-      raw = carrier.header(opts.header);
-      if (
-        raw !== undefined &&
-        (!headerFirst ||
-          typeof raw !== 'string' ||
-          raw.length > MAX_VERSION_LENGTH ||
-          !config.hasVersion(raw))
-      )
-        return undefined;
-      cookie = carrier.header('cookie');
-      baggage = carrier.header('baggage');
-      url = carrier.url;
-    } catch {
-      return undefined;
-    }
-    if (!cleanOf(cookie, cookieCarriers, MAX_COOKIE_HEADER_BYTES)) return undefined;
+    // Read as the view reads (a read that throws is absent); the general path starts from these
+    // reads when a check below sends the request there (AMP-02: no carrier is read twice).
+    const raw = readHeader(carrier, opts.header);
+    const cookie = readHeader(carrier, 'cookie');
+    const baggage = readHeader(carrier, 'baggage');
+    const url = readUrl(carrier);
+    const known: KnownReads = { url, markerHeader: opts.header, marker: raw, cookie, baggage };
+    const general = () => finish(begin(carrier, req, known), syncMac);
+    if (
+      raw !== undefined &&
+      (!headerFirst ||
+        typeof raw !== 'string' ||
+        raw.length > MAX_VERSION_LENGTH ||
+        !config.hasVersion(raw))
+    )
+      return general();
+    if (!cleanOf(cookie, cookieCarriers, MAX_COOKIE_HEADER_BYTES)) return general();
     if (baggage !== undefined && !(typeof baggage === 'string' && lacks(baggage, baggageKey, 0)))
-      return undefined;
+      return general();
     if (url !== undefined) {
-      if (typeof url !== 'string') return undefined;
       const q = url.indexOf('?');
       // Past its cap a query string reads `too_long` (a rejection) wherever the marker is read.
       if (q !== -1 && (!lacks(url, queryKey, q + 1) || (raw === undefined && tooLongQuery(url, q))))
-        return undefined;
+        return general();
     }
     let d: Decision;
     let trust = opts.trust;
     if (raw !== undefined) {
       if (trust === 'edge') {
-        if (!safePeer(opts.isTrustedProxy, carrier)) return undefined;
+        if (!safePeer(opts.isTrustedProxy, carrier)) return general();
         trust = 'open';
       }
       d = markerDecision(config, 'header', raw);
     } else {
-      const state = begin(carrier, req);
+      const state = begin(carrier, req, known);
       trust = effectiveTrust(trust, state.honourClient);
       try {
         d = rulesDecision(state, NOTHING_FOUND, NO_MINTED);
@@ -364,8 +359,7 @@ export function createInboundEngine<R>(
 
   return {
     options: opts,
-    evaluate: (carrier, req) =>
-      (fast ? quick(carrier, req) : undefined) ?? finish(begin(carrier, req), syncMac),
+    evaluate: (carrier, req) => (fast ? quick(carrier, req) : finish(begin(carrier, req), syncMac)),
     prepare(carrier, req) {
       const state = begin(carrier, req);
       const checks: SignatureCheck[] = [];

@@ -156,10 +156,7 @@ function RULES(): ConfigDocument {
   };
 }
 
-/**
- * A carrier over the row, recording the edits the engine applies and what it read first: the
- * fast paths start with the marker header, the general path's view with the URL.
- */
+/** A carrier over the row, recording the edits the engine applies and every read it makes. */
 function carrier(
   row: Row,
   headerName: string,
@@ -185,7 +182,10 @@ function carrier(
       return row.url;
     },
     host: 'app.example',
-    secure: false,
+    get secure() {
+      reads.push('secure');
+      return false;
+    },
     remoteAddress: row.peer,
     edit: (e) => edits.push(e),
   };
@@ -246,9 +246,11 @@ function engines(options: Options) {
     const out = general ? engine.complete(engine.prepare(c, req), []) : engine.evaluate(c, req);
     return {
       seen: { ...(observed(out, edits, [...counted]) as object), decided: [...decided] },
-      // The header fast path never reads the clock; both fast paths read the marker header
-      // first, where the general path's view reads the URL.
-      fast: reads[0] === engine.options.header,
+      // The general path reads `secure` (for cookie attributes); neither fast path does, and
+      // the header one never reads the clock either.
+      fast: !reads.includes('secure'),
+      // AMP-02: whichever path ran, no carrier is read twice.
+      twice: reads.filter((name, i) => reads.indexOf(name) !== i),
       header: clock === before,
       rules: out.decision.source === 'rules',
     };
@@ -277,7 +279,7 @@ const CASES = OPTIONS.flatMap(([label, options]): [string, string, Options, bool
   ],
 ]);
 
-describe('issue 20: the fast paths decide exactly as the general path', () => {
+describe('issue 20, AMP-02: the fast paths decide exactly as the general path, reading each carrier once', () => {
   it.each(CASES)(
     'every marker × cookie / baggage / query shape, %s, %s',
     (_l, _c, options, rules) => {
@@ -309,6 +311,8 @@ describe('issue 20: the fast paths decide exactly as the general path', () => {
         const a = run(row, false);
         const b = run(row, true);
         expect(b.fast, 'prepare/complete always takes the general path').toBe(false);
+        expect({ row, twice: a.twice }).toEqual({ row, twice: [] });
+        expect({ row, twice: b.twice }).toEqual({ row, twice: [] });
         if (a.fast && a.header) header++;
         if (a.fast && !a.header) {
           none++;

@@ -12,6 +12,42 @@ import type { InboundCarrier } from './carrier.js';
 import type { CarrierNeeds } from './needs.js';
 
 /**
+ * The carrier reads the engine's fast paths make before any view exists, handed to the view of
+ * the same request so that no carrier is read twice (AMP-02).
+ */
+export interface KnownReads {
+  readonly url: string | undefined;
+  /** The marker header's (lower-case) name, and the values of it, `cookie` and `baggage`. */
+  readonly markerHeader: string;
+  readonly marker: string | readonly string[] | undefined;
+  readonly cookie: string | readonly string[] | undefined;
+  readonly baggage: string | readonly string[] | undefined;
+}
+
+/** The request target, or undefined when the carrier has none or its getter throws (I1). */
+export function readUrl(carrier: InboundCarrier): string | undefined {
+  let url: unknown;
+  try {
+    url = carrier.url;
+  } catch {
+    return undefined; // I1: a broken carrier is a request without a URL.
+  }
+  return typeof url === 'string' ? url : undefined;
+}
+
+/** One header as the carrier gives it; a carrier that throws has no such header (I1). */
+export function readHeader(
+  carrier: InboundCarrier,
+  name: string,
+): string | readonly string[] | undefined {
+  try {
+    return carrier.header(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * One request's carriers, each parsed at most once and only when first asked (AMP-02): marker
  * extraction and every rule condition on cookies or query parameters share one parse, whatever
  * the number of conditions. When no rule reads a carrier, the one parse is a targeted scan for
@@ -37,14 +73,10 @@ export class CarrierView {
     private readonly needs: CarrierNeeds,
     /** The marker cookie names, read together in one scan when no rule reads cookies. */
     private readonly cookieNames: readonly string[],
+    /** What the caller already read from the carrier: those reads are not repeated (AMP-02). */
+    private readonly known?: KnownReads,
   ) {
-    let url: string | undefined;
-    try {
-      url = carrier.url;
-    } catch {
-      url = undefined; // I1: a broken carrier is a request without a URL.
-    }
-    if (typeof url !== 'string') url = undefined;
+    const url = known ? known.url : readUrl(carrier);
     this.url = url;
     const q = typeof url === 'string' ? url.indexOf('?') : -1;
     this.path = typeof url === 'string' ? (q === -1 ? url : url.slice(0, q)) : undefined;
@@ -53,14 +85,15 @@ export class CarrierView {
 
   /** A header, read from the carrier once per request. */
   header(name: string): string | readonly string[] | undefined {
+    const k = this.known;
+    if (k !== undefined) {
+      if (name === k.markerHeader) return k.marker;
+      if (name === 'cookie') return k.cookie;
+      if (name === 'baggage') return k.baggage;
+    }
     const seen = (this.headerValues ??= new Map());
     if (seen.has(name)) return seen.get(name);
-    let value: string | readonly string[] | undefined;
-    try {
-      value = this.carrier.header(name);
-    } catch {
-      value = undefined; // I1: a carrier that throws has no such header.
-    }
+    const value = readHeader(this.carrier, name);
     seen.set(name, value);
     return value;
   }
