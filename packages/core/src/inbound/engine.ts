@@ -1,4 +1,5 @@
 import type { GrayConfig } from '../config/types.js';
+import type { ConfigStore } from '../store/types.js';
 import { decide } from '../rules/evaluate.js';
 import type { Decision, DecisionSource } from '../rules/types.js';
 import type { DecisionReason, MarkerRejection, MarkerSource } from '../reasons.js';
@@ -150,13 +151,8 @@ export function createInboundEngine<R>(
     }
   };
   checkSubjects(opts.store.get().config);
-  try {
-    opts.store.subscribe((event) => {
-      if (event.type === 'change') checkSubjects(event.snapshot.config);
-    });
-  } catch {
-    // A store without events gets the initial check only.
-  }
+  const onReload: ReloadCheck = { run: checkSubjects };
+  subscribeWhileAlive(opts.store, onReload);
 
   const begin = (carrier: InboundCarrier, req: R, known?: KnownReads): RequestState<R> => {
     let now: number;
@@ -357,7 +353,7 @@ export function createInboundEngine<R>(
     };
   };
 
-  return {
+  const engine: InboundEngine<R> = {
     options: opts,
     evaluate: (carrier, req) => (fast ? quick(carrier, req) : finish(begin(carrier, req), syncMac)),
     prepare(carrier, req) {
@@ -404,6 +400,73 @@ export function createInboundEngine<R>(
       return finish(entry.state, answered);
     },
   };
+  // The reload check lives as long as the engine, and no longer (see subscribeWhileAlive).
+  reloadChecks.set(engine, onReload);
+  return engine;
+}
+
+/** What an engine does when its store's rules change (warn about splits nothing mints). */
+interface ReloadCheck {
+  readonly run: (config: GrayConfig) => void;
+}
+
+/** Engine → its reload check: the only strong reference to the check. */
+const reloadChecks = new WeakMap<object, ReloadCheck>();
+
+/**
+ * A weak reference to `check`; a strong one where the runtime has no `WeakRef` (Workers without
+ * `enable_weak_ref`). Its own function, so no closure of the caller's captures `check`.
+ */
+function weakly(check: ReloadCheck): { deref(): ReloadCheck | undefined } {
+  if (typeof WeakRef === 'function') return new WeakRef(check);
+  return { deref: () => check };
+}
+
+/**
+ * Unsubscribes the listener of an engine that was garbage-collected. Absent where the runtime
+ * has no `FinalizationRegistry` (Workers without `enable_weak_ref`).
+ */
+const unsubscribeCollected =
+  typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry<() => void>((off) => {
+        try {
+          off();
+        } catch {
+          // A store whose unsubscribe throws keeps a listener that does nothing.
+        }
+      })
+    : undefined;
+
+/**
+ * Subscribes `check` to `store`'s change events for as long as the engine holding it lives. A
+ * store usually outlives the engines built on it (one store shared by several layers, an engine
+ * per test or per router): a listener holding the engine would keep every engine, its options and
+ * its counters alive for as long as the store. The listener holds the check weakly, is removed
+ * once the engine is collected (and at the latest on the next event), and is made here, outside
+ * `createInboundEngine`, so it captures nothing of the engine's scope.
+ */
+function subscribeWhileAlive(store: ConfigStore, check: ReloadCheck): void {
+  try {
+    const ref = weakly(check);
+    let off: (() => void) | undefined;
+    const unsubscribe = store.subscribe((event) => {
+      const live = ref.deref();
+      if (live === undefined) {
+        unsubscribeCollected?.unregister(ref);
+        const stop = off;
+        off = undefined;
+        stop?.();
+        return;
+      }
+      if (event.type === 'change') live.run(event.snapshot.config);
+    });
+    if (typeof unsubscribe === 'function') {
+      off = unsubscribe;
+      unsubscribeCollected?.register(check, unsubscribe, ref);
+    }
+  } catch {
+    // A store without events gets the initial check only.
+  }
 }
 
 function defaultOutcome(opts: ResolvedInbound<never>): InboundOutcome {
