@@ -30,6 +30,15 @@ const numberFlag = (name, fallback) => {
   const v = process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   return v === undefined ? fallback : Number(v);
 };
+/**
+ * `--node-flags="--a --b"`: V8/Node flags for every server (e.g. Node 22's
+ * `--experimental-async-context-frame`), printed with the results.
+ */
+const NODE_FLAGS = (
+  process.argv.find((a) => a.startsWith('--node-flags='))?.slice('--node-flags='.length) ?? ''
+)
+  .split(' ')
+  .filter(Boolean);
 const VARIANTS = [
   ['', 'bare'],
   ['+als', '`AsyncLocalStorage.run` only'],
@@ -80,6 +89,7 @@ async function measure(node, kind, { warm, size, windows }) {
       '--tool=callgrind',
       `--callgrind-out-file=${dir}/cg.out`,
       node.path,
+      ...NODE_FLAGS,
       // V8's deterministic mode (no concurrent GC or compilation, no timing-driven heuristics).
       '--predictable',
       SERVER,
@@ -153,7 +163,7 @@ export async function run({ quick, progress = silentProgress }) {
   const variants = VARIANTS.filter(([suffix]) => !suffix || !picked || picked.includes(suffix));
   const base = {
     id: 'instructions-http',
-    title: `Framework adapters over HTTP: server instructions per request (valgrind callgrind, V8 --predictable, one keep-alive connection, ${warm} warm-up requests, then ${windows} windows × ${size} requests)`,
+    title: `Framework adapters over HTTP: server instructions per request (valgrind callgrind, V8 --predictable, one keep-alive connection, ${warm} warm-up requests, then ${windows} windows × ${size} requests${NODE_FLAGS.length ? `, servers run with \`${NODE_FLAGS.join(' ')}\`` : ''})`,
     header: ['server', ...nodes.flatMap((n) => [`${n.label} instr/req`, `${n.label} vs bare`])],
     rows: [],
     goals: [],
