@@ -62,3 +62,53 @@ describe('built core bundle', () => {
     expect(run(mod.exports)).toBe('1,bad_signature,54Gw');
   });
 });
+
+describe('built core bundle: load-time work and weak references', () => {
+  it('importing one function keeps nothing that constructs at load (tree-shaking, browser budgets)', async () => {
+    const { build } = await import('esbuild');
+    // core is one file: any statement at its top level that is not pure lands in every bundle.
+    const out = await build({
+      stdin: {
+        contents: `import { isVersionLabel } from ${JSON.stringify(dist('index.js').pathname)}; console.log(isVersionLabel);`,
+        resolveDir: process.cwd(),
+      },
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'browser',
+      write: false,
+      logLevel: 'silent',
+    });
+    const code = out.outputFiles[0]?.text ?? '';
+    expect(code).toContain('console.log');
+    expect(code).not.toMatch(/\bnew\s/);
+    expect(code).not.toMatch(/FinalizationRegistry|WeakRef|WeakMap|subscribe/);
+  });
+
+  it.each([
+    ['with WeakRef and FinalizationRegistry', ''],
+    [
+      'without them (Workers without enable_weak_ref)',
+      'delete globalThis.WeakRef; delete globalThis.FinalizationRegistry;',
+    ],
+  ])('an engine on a shared store warns on reload %s', (_label, prelude) => {
+    const code = readFileSync(dist('index.cjs'), 'utf8');
+    const realm = vm.createContext({});
+    vm.runInContext(prelude, realm);
+    const mod = { exports: {} as Record<string, unknown> };
+    vm.runInContext(`(function (module, exports) { ${code}\n })`, realm)(mod, mod.exports);
+    const run = vm.runInContext(
+      `(function (core) {
+        const warnings = [];
+        const store = core.createConfigStore({ initial: { versions: ['stable', 'beta'], default: 'stable' } });
+        const engine = core.createInboundEngine({ config: store }, { randomId: () => 'id', warn: (m) => warnings.push(m) });
+        store.update({ versions: ['stable', 'beta'], default: 'stable', rules: [{ id: 'ramp',
+          split: [{ version: 'beta', weight: 50 }, { version: 'stable', weight: 50 }], bucketBy: 'cookie:uid' }] });
+        const carrier = { header: () => undefined, headers: {}, method: 'GET', url: '/', host: 'a', secure: false, remoteAddress: undefined };
+        return [typeof WeakRef, warnings.length, /"ramp"/.test(warnings[0] ?? ''), engine.evaluate(carrier, null).decision.version].join(',');
+      })`,
+      realm,
+    );
+    expect(run(mod.exports)).toBe(`${prelude ? 'undefined' : 'function'},1,true,stable`);
+  });
+});

@@ -423,19 +423,22 @@ function weakly(check: ReloadCheck): { deref(): ReloadCheck | undefined } {
 }
 
 /**
- * Unsubscribes the listener of an engine that was garbage-collected. Absent where the runtime
- * has no `FinalizationRegistry` (Workers without `enable_weak_ref`).
+ * Unsubscribes the listeners of engines that were garbage-collected. Made on first use (a
+ * module-level `new FinalizationRegistry` would keep this code in every browser bundle that
+ * imports core); absent where the runtime has none (Workers without `enable_weak_ref`).
  */
-const unsubscribeCollected =
-  typeof FinalizationRegistry === 'function'
-    ? new FinalizationRegistry<() => void>((off) => {
-        try {
-          off();
-        } catch {
-          // A store whose unsubscribe throws keeps a listener that does nothing.
-        }
-      })
-    : undefined;
+let collector: FinalizationRegistry<() => void> | undefined;
+function unsubscribeCollected(): FinalizationRegistry<() => void> | undefined {
+  if (collector === undefined && typeof FinalizationRegistry === 'function')
+    collector = new FinalizationRegistry<() => void>((off) => {
+      try {
+        off();
+      } catch {
+        // A store whose unsubscribe throws keeps a listener that does nothing.
+      }
+    });
+  return collector;
+}
 
 /**
  * Subscribes `check` to `store`'s change events for as long as the engine holding it lives. A
@@ -452,7 +455,7 @@ function subscribeWhileAlive(store: ConfigStore, check: ReloadCheck): void {
     const unsubscribe = store.subscribe((event) => {
       const live = ref.deref();
       if (live === undefined) {
-        unsubscribeCollected?.unregister(ref);
+        unsubscribeCollected()?.unregister(ref);
         const stop = off;
         off = undefined;
         stop?.();
@@ -462,7 +465,7 @@ function subscribeWhileAlive(store: ConfigStore, check: ReloadCheck): void {
     });
     if (typeof unsubscribe === 'function') {
       off = unsubscribe;
-      unsubscribeCollected?.register(check, unsubscribe, ref);
+      unsubscribeCollected()?.register(check, unsubscribe, ref);
     }
   } catch {
     // A store without events gets the initial check only.
