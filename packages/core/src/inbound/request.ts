@@ -41,21 +41,10 @@ export function grayRequest(
       const r = view.query(name);
       return r.kind === 'value' ? r.value : undefined;
     },
-    attrs: attrs ? attrLookup(attrs) : undefined,
+    // Read by the rules exactly as `decide(config, { attrs })` reads them (rules/lookup.ts): own
+    // keys only, strings, finite numbers and booleans; NaN or Infinity is no subject (WT-05).
+    attrs: typeof attrs === 'object' && attrs !== null ? attrs : undefined,
     now,
-  };
-}
-
-/** Own keys only: an attribute named `__proto__` or `constructor` finds nothing unless set. */
-function attrLookup(attrs: GrayAttributes): (name: string) => string | undefined {
-  return (name) => {
-    if (!Object.hasOwn(attrs, name)) return undefined;
-    const v = attrs[name];
-    return typeof v === 'string'
-      ? v
-      : typeof v === 'number' || typeof v === 'boolean'
-        ? String(v)
-        : undefined;
   };
 }
 

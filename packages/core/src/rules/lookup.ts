@@ -16,14 +16,19 @@ export function lookup(
       return undefined;
     }
   }
-  if (!Object.hasOwn(source, name)) return undefined;
-  const v: unknown = (source as Record<string, unknown>)[name];
-  if (typeof v === 'string') return v;
-  // Only caller-supplied attributes may be numbers or booleans (`userId: 42`); wire values are strings.
-  if (scalars && ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean'))
-    return String(v);
-  if (Array.isArray(v)) return v.every((x) => typeof x === 'string') ? v.join(', ') : undefined;
-  return undefined;
+  // A getter or proxy of the caller's that throws is an absent value, not a failed decision.
+  try {
+    if (!Object.hasOwn(source, name)) return undefined;
+    const v: unknown = (source as Record<string, unknown>)[name];
+    if (typeof v === 'string') return v;
+    // Only caller-supplied attributes may be numbers or booleans (`userId: 42`); wire values are strings.
+    if (scalars && ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean'))
+      return String(v);
+    if (Array.isArray(v)) return v.every((x) => typeof x === 'string') ? v.join(', ') : undefined;
+    return undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Builds the reader for one condition once, at compile time: no per-request dispatch. */
