@@ -164,3 +164,59 @@ describe('attributes read alike by decide() and by the inbound engine', () => {
     if (ruleId === undefined) expect(got.quick.reason).toBe('default');
   });
 });
+
+describe('the rules read only what they ask for', () => {
+  /** A carrier that counts reads of its request-line getters. */
+  function counting() {
+    const reads = { method: 0, host: 0, headers: 0 };
+    const headers: Record<string, string> = { 'x-team': 'qa' };
+    const c: InboundCarrier = {
+      header: (name) => headers[name],
+      get headers() {
+        reads.headers++;
+        return headers;
+      },
+      get method() {
+        reads.method++;
+        return 'GET';
+      },
+      url: '/',
+      get host() {
+        reads.host++;
+        return 'app.example';
+      },
+      secure: false,
+      remoteAddress: '10.0.0.1',
+    };
+    return { c, reads };
+  }
+
+  it.each([
+    ['attributes only', CONFIG, { method: 0, host: 0, headers: 0 }],
+    [
+      'two host rules, a method rule and a header rule',
+      {
+        versions: ['stable', 'beta'],
+        default: 'stable',
+        rules: [
+          { id: 'h1', match: { host: { equals: 'a.example' } }, version: 'beta' },
+          { id: 'm', match: { method: { equals: 'POST' } }, version: 'beta' },
+          { id: 'h2', match: { host: { suffix: '.internal' } }, version: 'beta' },
+          { id: 'hd', match: { header: { 'x-team': { equals: 'dev' } } }, version: 'beta' },
+        ],
+      },
+      { method: 1, host: 1, headers: 1 },
+    ],
+  ])(
+    '%s: each request-line value is read at most once, and only when a rule reads it',
+    (_l, config, expected) => {
+      const engine = createInboundEngine(
+        { config, attributes: () => ({ userId: 'u' }) },
+        { randomId: () => 'id' },
+      );
+      const { c, reads } = counting();
+      expect(engine.evaluate(c, null).decision.source).not.toBe('header');
+      expect(reads).toEqual(expected);
+    },
+  );
+});

@@ -10,7 +10,7 @@ export type MintedSubjects = Map<string, string>;
  * Builds the rule-evaluation view of a request. Cookies and query parameters come from the
  * request's {@link CarrierView}: parsed once, lazily, only when a rule asks (AMP-02). For `bucketBy: "cookie:NAME"` names in
  * `subjectCookies`, a missing cookie gets a fresh anonymous id from `randomId` (sticky
- * assignment).
+ * assignment). Nothing is read or made until a rule asks for it.
  */
 export function grayRequest(
   view: CarrierView,
@@ -20,32 +20,62 @@ export function grayRequest(
   minted: MintedSubjects,
   randomId: () => string,
 ): GrayRequest {
-  const carrier = view.carrier;
-  return {
-    method: carrier.method,
-    host: carrier.host,
-    path: view.path,
-    headers: carrier.headers,
-    cookies: (name) => {
-      const r = view.cookie(name);
+  // Read by the rules exactly as `decide(config, { attrs })` reads them (rules/lookup.ts): own
+  // keys only, strings, finite numbers and booleans; NaN or Infinity is no subject (WT-05).
+  const attributes = typeof attrs === 'object' && attrs !== null ? attrs : undefined;
+  return new ViewRequest(view, attributes, now, subjectCookies, minted, randomId);
+}
+
+/**
+ * The request as the rules see it. The request line and headers are read from the carrier when
+ * a rule asks (the rules read each value once per decision); the cookie and query lookups are
+ * made on first use.
+ */
+class ViewRequest implements GrayRequest {
+  private cookieLookup: ((name: string) => string | undefined) | undefined = undefined;
+  private queryLookup: ((name: string) => string | undefined) | undefined = undefined;
+
+  constructor(
+    private readonly view: CarrierView,
+    readonly attrs: GrayAttributes | undefined,
+    readonly now: number,
+    private readonly subjects: ReadonlySet<string> | undefined,
+    private readonly minted: MintedSubjects,
+    private readonly randomId: () => string,
+  ) {}
+
+  get path(): string | undefined {
+    return this.view.path;
+  }
+  get method(): string | undefined {
+    return this.view.carrier.method;
+  }
+  get host(): string | undefined {
+    return this.view.carrier.host;
+  }
+  get headers(): GrayRequest['headers'] {
+    return this.view.carrier.headers;
+  }
+  /** Called unbound by the rules (`lookup(req.cookies, name)`): a closure, made once. */
+  get cookies(): (name: string) => string | undefined {
+    return (this.cookieLookup ??= (name) => {
+      const r = this.view.cookie(name);
       if (r.kind === 'value') return r.value;
-      if (r.kind !== 'absent' || !subjectCookies?.has(name)) return undefined;
-      let id = minted.get(name);
+      if (r.kind !== 'absent' || !this.subjects?.has(name)) return undefined;
+      let id = this.minted.get(name);
       if (id === undefined) {
-        id = randomId();
-        minted.set(name, id);
+        id = this.randomId();
+        this.minted.set(name, id);
       }
       return id;
-    },
-    query: (name) => {
-      const r = view.query(name);
+    });
+  }
+  get query(): (name: string) => string | undefined {
+    return (this.queryLookup ??= (name) => {
+      const r = this.view.query(name);
       return r.kind === 'value' ? r.value : undefined;
-    },
-    // Read by the rules exactly as `decide(config, { attrs })` reads them (rules/lookup.ts): own
-    // keys only, strings, finite numbers and booleans; NaN or Infinity is no subject (WT-05).
-    attrs: typeof attrs === 'object' && attrs !== null ? attrs : undefined,
-    now,
-  };
+    });
+  }
 }
 
 const splitCookieNames = new WeakMap<GrayConfig, ReadonlySet<string>>();
