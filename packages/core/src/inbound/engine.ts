@@ -295,6 +295,19 @@ export function createInboundEngine<R>(
     opts.cookie === false ? [DEFAULT_SECURE_COOKIE, DEFAULT_MARKER_KEY] : cookieNames;
   const baggageKey = opts.baggage === false ? DEFAULT_MARKER_KEY : opts.baggage;
   const queryKey = opts.query === false ? DEFAULT_MARKER_KEY : opts.query;
+  type Header = string | readonly string[] | undefined;
+  /** The fast path's reads, for the view (made only when a view is). */
+  const reads = (url: string | undefined, marker: Header, cookie: Header, baggage: Header) =>
+    ({ url, markerHeader: opts.header, marker, cookie, baggage }) satisfies KnownReads;
+  /** The general path, starting from the fast path's reads (no closure per request). */
+  const slow = (
+    carrier: InboundCarrier,
+    req: R,
+    url: string | undefined,
+    marker: Header,
+    cookie: Header,
+    baggage: Header,
+  ): InboundOutcome => finish(begin(carrier, req, reads(url, marker, cookie, baggage)), syncMac);
   const quick = (carrier: InboundCarrier, req: R): InboundOutcome => {
     const config = opts.store.get().config;
     // Read as the view reads (a read that throws is absent); the general path starts from these
@@ -303,8 +316,6 @@ export function createInboundEngine<R>(
     const cookie = readHeader(carrier, 'cookie');
     const baggage = readHeader(carrier, 'baggage');
     const url = readUrl(carrier);
-    const known: KnownReads = { url, markerHeader: opts.header, marker: raw, cookie, baggage };
-    const general = () => finish(begin(carrier, req, known), syncMac);
     if (
       raw !== undefined &&
       (!headerFirst ||
@@ -312,26 +323,28 @@ export function createInboundEngine<R>(
         raw.length > MAX_VERSION_LENGTH ||
         !config.hasVersion(raw))
     )
-      return general();
-    if (!cleanOf(cookie, cookieCarriers, MAX_COOKIE_HEADER_BYTES)) return general();
+      return slow(carrier, req, url, raw, cookie, baggage);
+    if (!cleanOf(cookie, cookieCarriers, MAX_COOKIE_HEADER_BYTES))
+      return slow(carrier, req, url, raw, cookie, baggage);
     if (baggage !== undefined && !(typeof baggage === 'string' && lacks(baggage, baggageKey, 0)))
-      return general();
+      return slow(carrier, req, url, raw, cookie, baggage);
     if (url !== undefined) {
       const q = url.indexOf('?');
       // Past its cap a query string reads `too_long` (a rejection) wherever the marker is read.
       if (q !== -1 && (!lacks(url, queryKey, q + 1) || (raw === undefined && tooLongQuery(url, q))))
-        return general();
+        return slow(carrier, req, url, raw, cookie, baggage);
     }
     let d: Decision;
     let trust = opts.trust;
     if (raw !== undefined) {
       if (trust === 'edge') {
-        if (!safePeer(opts.isTrustedProxy, carrier)) return general();
+        if (!safePeer(opts.isTrustedProxy, carrier))
+          return slow(carrier, req, url, raw, cookie, baggage);
         trust = 'open';
       }
       d = markerDecision(config, 'header', raw);
     } else {
-      const state = begin(carrier, req, known);
+      const state = begin(carrier, req, reads(url, raw, cookie, baggage));
       trust = effectiveTrust(trust, state.honourClient);
       try {
         d = rulesDecision(state, NOTHING_FOUND, NO_MINTED);
