@@ -3,6 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { createConfigStore } from '../store/store.js';
 import type { ConfigStore } from '../store/types.js';
+import type { InboundCarrier } from './carrier.js';
 import { createInboundEngine, type InboundPlatform } from './engine.js';
 
 setFlagsFromString('--expose-gc');
@@ -42,6 +43,19 @@ function countingStore(): ConfigStore & { active(): number } {
       };
     },
     active: () => active,
+  };
+}
+
+/** A request carrying only `headers`. */
+function carrier(headers: Record<string, string>): InboundCarrier {
+  return {
+    header: (name) => headers[name],
+    headers,
+    method: 'GET',
+    url: '/',
+    host: 'a',
+    secure: false,
+    remoteAddress: undefined,
   };
 }
 
@@ -118,19 +132,7 @@ describe('an engine and the store it reads', () => {
     expect(warnings[0]).toContain('"ramp"');
     expect(store.active()).toBe(1);
     // The engine still decides on the store's current rules.
-    const out = engine.evaluate(
-      {
-        header: () => undefined,
-        headers: {},
-        method: 'GET',
-        url: '/',
-        host: 'a',
-        secure: false,
-        remoteAddress: undefined,
-      },
-      null,
-    );
-    expect(out.decision.version).toBe('stable');
+    expect(engine.evaluate(carrier({}), null).decision.version).toBe('stable');
   });
 
   it('a store whose subscribe throws or returns nothing still builds an engine that decides', () => {
@@ -147,18 +149,7 @@ describe('an engine and the store it reads', () => {
     ];
     for (const store of shapes) {
       const engine = createInboundEngine({ config: store }, platform());
-      const out = engine.evaluate(
-        {
-          header: (n) => (n === 'x-gray-id' ? 'beta' : undefined),
-          headers: { 'x-gray-id': 'beta' },
-          method: 'GET',
-          url: '/',
-          host: 'a',
-          secure: false,
-          remoteAddress: undefined,
-        },
-        null,
-      );
+      const out = engine.evaluate(carrier({ 'x-gray-id': 'beta' }), null);
       expect(out.decision.version).toBe('beta');
     }
   });
