@@ -316,24 +316,25 @@ export function createInboundEngine<R>(
     const cookie = readHeader(carrier, 'cookie');
     const baggage = readHeader(carrier, 'baggage');
     const url = readUrl(carrier);
+    const q = url === undefined ? -1 : url.indexOf('?');
+    // The general path for anything a carrier holds that could be rejected or edited: a header
+    // marker that is not exactly a declared version read first, or cookie, baggage or query text
+    // that could spell a marker (past its cap a query string reads `too_long`, a rejection).
     if (
-      raw !== undefined &&
-      (!headerFirst ||
-        typeof raw !== 'string' ||
-        raw.length > MAX_VERSION_LENGTH ||
-        !config.hasVersion(raw))
+      (raw !== undefined &&
+        !(
+          headerFirst &&
+          typeof raw === 'string' &&
+          raw.length <= MAX_VERSION_LENGTH &&
+          config.hasVersion(raw)
+        )) ||
+      !cleanOf(cookie, cookieCarriers, MAX_COOKIE_HEADER_BYTES) ||
+      (baggage !== undefined && !(typeof baggage === 'string' && lacks(baggage, baggageKey, 0))) ||
+      (url !== undefined &&
+        q !== -1 &&
+        (!lacks(url, queryKey, q + 1) || (raw === undefined && tooLongQuery(url, q))))
     )
       return slow(carrier, req, url, raw, cookie, baggage);
-    if (!cleanOf(cookie, cookieCarriers, MAX_COOKIE_HEADER_BYTES))
-      return slow(carrier, req, url, raw, cookie, baggage);
-    if (baggage !== undefined && !(typeof baggage === 'string' && lacks(baggage, baggageKey, 0)))
-      return slow(carrier, req, url, raw, cookie, baggage);
-    if (url !== undefined) {
-      const q = url.indexOf('?');
-      // Past its cap a query string reads `too_long` (a rejection) wherever the marker is read.
-      if (q !== -1 && (!lacks(url, queryKey, q + 1) || (raw === undefined && tooLongQuery(url, q))))
-        return slow(carrier, req, url, raw, cookie, baggage);
-    }
     let d: Decision;
     let trust = opts.trust;
     if (raw !== undefined) {
