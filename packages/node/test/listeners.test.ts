@@ -225,6 +225,195 @@ describe('CTX-05 listeners bound when added', () => {
     },
   );
 
+  // Listeners already there when graylane decides are found without enumerating `_events` when
+  // the events Node and frameworks usually listen to account for all of them (issue 20), and by
+  // enumerating it otherwise: rows of either kind, mixed, arrays, symbols and `once` wrappers.
+  const SYM = Symbol('graylane-test-event');
+  type Early = readonly [target: 'req' | 'res', event: string | symbol, add: Add, name?: string];
+  const EARLY_ROWS: readonly (readonly [string, readonly Early[]])[] = [
+    [
+      'common events only',
+      [
+        ['res', 'finish', 'on'],
+        ['res', 'close', 'on'],
+        ['req', 'end', 'on'],
+      ],
+    ],
+    [
+      'on-finished shape',
+      [
+        ['res', 'end', 'on'],
+        ['res', 'finish', 'on'],
+      ],
+    ],
+    [
+      'every common event',
+      [
+        ['req', 'error', 'on'],
+        ['req', 'aborted', 'on'],
+        ['res', 'prefinish', 'on'],
+        ['res', 'error', 'prependListener'],
+        ['req', 'close', 'addListener'],
+      ],
+    ],
+    [
+      'uncommon events only',
+      [
+        ['req', 'probe', 'on'],
+        ['res', 'timeout', 'on'],
+        ['res', 'x:custom', 'addListener'],
+      ],
+    ],
+    [
+      'common and uncommon mixed',
+      [
+        ['res', 'finish', 'on'],
+        ['res', 'probe', 'on'],
+        ['req', 'end', 'on'],
+        ['req', 'pipe', 'on'],
+      ],
+    ],
+    [
+      'several on one event',
+      [
+        ['res', 'close', 'on'],
+        ['res', 'close', 'on'],
+        ['res', 'close', 'prependListener'],
+        ['req', 'probe', 'on'],
+        ['req', 'probe', 'on'],
+      ],
+    ],
+    [
+      'a symbol event',
+      [
+        ['req', SYM, 'on'],
+        ['res', SYM, 'on'],
+      ],
+    ],
+    [
+      'a symbol event beside common ones',
+      [
+        ['res', 'finish', 'on'],
+        ['res', SYM, 'on'],
+      ],
+    ],
+    [
+      'once, common and uncommon',
+      [
+        ['res', 'close', 'once'],
+        ['req', 'probe', 'once'],
+        ['res', 'finish', 'prependOnceListener'],
+      ],
+    ],
+    [
+      'once beside on',
+      [
+        ['res', 'close', 'on'],
+        ['res', 'close', 'once'],
+        ['req', 'end', 'once'],
+        ['req', 'end', 'on'],
+      ],
+    ],
+    // Node's own listeners are told by name only under `finish` / `end`: elsewhere the names are the app's.
+    [
+      "app functions named like Node's",
+      [
+        ['res', 'probe', 'on', 'resOnFinish'],
+        ['req', 'data', 'on', 'clearIncoming'],
+        ['res', 'close', 'on', 'bound resOnFinish'],
+      ],
+    ],
+  ];
+
+  describe.each(FRAMEWORKS)('%s: listeners already there when graylane decides', (framework) => {
+    it.each(EARLY_ROWS)(
+      '%s: each sees the marker and leaves by its app function',
+      async (_name, rows) => {
+        const gray = createGraylane({ config: CONFIG });
+        type Log = unknown[];
+        /** Adds the row's listeners (and one to be removed per row) before graylane decides. */
+        const early = (req: http.IncomingMessage, res: http.ServerResponse, log: Log) => {
+          const added = rows.map(([which, event, add, name], i) => {
+            const target: Emitter = which === 'req' ? req : res;
+            const t = target as unknown as Record<Add, (e: string | symbol, l: () => void) => void>;
+            const fn = function early(this: unknown) {
+              log.push([i, this === target ? (tryGetGrayVersion() ?? 'none') : 'wrong this']);
+            };
+            if (name !== undefined) Object.defineProperty(fn, 'name', { value: name });
+            const gone = () => log.push([i, 'removed listener ran']);
+            t[add](event, fn);
+            t[add](event, gone);
+            return { target, event, fn, gone, add };
+          });
+          return added;
+        };
+        const finish = (res: http.ServerResponse, added: ReturnType<typeof early>, log: Log) => {
+          const listed = added.map(({ target, event, fn }) => target.listeners(event).includes(fn));
+          for (const { target, event, gone } of added) target.removeListener(event, gone);
+          setImmediate(() =>
+            fromRoot(() => {
+              // The row's listeners called as `emit` calls them, without Node's own (emitting a
+              // real `finish` would finish the response).
+              const called = new Set<unknown>();
+              for (const { target, event } of added) {
+                for (const f of target.rawListeners(event)) {
+                  const app = (f as { listener?: unknown }).listener ?? f;
+                  if (called.has(f) || !added.some((a) => a.fn === app)) continue;
+                  called.add(f);
+                  f.call(target);
+                }
+              }
+              const left = added.map(({ target, event, add, fn }) =>
+                ONCE.has(add)
+                  ? !target.listeners(event).includes(fn)
+                  : target.listeners(event).includes(fn),
+              );
+              // Node's own `finish` listener is still Node's, unwrapped.
+              const nodeOwn = res
+                .rawListeners('finish')
+                .filter((f) => f.name === 'bound resOnFinish');
+              res.end(JSON.stringify({ log, listed, left, nodeOwn: nodeOwn.length }));
+            }),
+          );
+        };
+        let s: Running;
+        if (framework === 'node:http') {
+          s = await listen(
+            http.createServer((req, res) => {
+              const log: Log = [];
+              const added = early(req, res, log);
+              gray.handle(req, res, () => finish(res, added, log));
+            }),
+          );
+        } else {
+          const app = express();
+          const state = new WeakMap<object, { log: Log; added: ReturnType<typeof early> }>();
+          app.use((req, res, next) => {
+            const log: Log = [];
+            state.set(req, { log, added: early(req, res, log) });
+            next();
+          });
+          app.use(gray.middleware);
+          app.get('/', (req, res) => {
+            const { log, added } = state.get(req) as { log: Log; added: ReturnType<typeof early> };
+            finish(res, added, log);
+          });
+          s = await listen(http.createServer(app));
+        }
+        const out = await Promise.all(['beta', 'canary'].map((m) => ask(s, m)));
+        expect(out).toEqual(
+          ['beta', 'canary'].map((m) => ({
+            log: expect.arrayContaining(rows.map((_r, i) => [i, m])),
+            listed: rows.map(() => true),
+            left: rows.map(() => true),
+            nodeOwn: 1,
+          })),
+        );
+        for (const o of out as { log: unknown[] }[]) expect(o.log).toHaveLength(rows.length);
+      },
+    );
+  });
+
   it('GW-03 a stricter second layer replaces the store listeners bound to the first', async () => {
     const outer = createGraylane({ config: CONFIG });
     // Edge trust and an untrusted peer (no trustedProxies): the client marker is ignored.
