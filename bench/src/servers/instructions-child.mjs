@@ -1,8 +1,10 @@
 // One request shape, N times, for instruction counting (suites/instructions.mjs runs this under
-// valgrind's callgrind): `node instructions-child.mjs <plain|express> <bare|header|rules> <N>`.
+// valgrind's callgrind): `node instructions-child.mjs <plain|express|koa> <bare|header|rules> <N>`.
 // Each request is a real IncomingMessage / ServerResponse pair with Node's own `finish` listener;
 // `express` swaps both prototypes and adds the properties express adds, the way express 5 does
-// before any middleware; the handler runs bare or under `gray.handle`, and then the events Node
+// before any middleware; `koa` adds the response listeners on-finished adds before koa's
+// middleware runs (ee-first's, on `end` and `finish`, removed when one fires), which graylane
+// finds already there when it decides; the handler runs bare or under `gray.handle`, and then the events Node
 // emits for a finished GET (`end`, `close`, `prefinish`, `finish`, `close`) are emitted from the
 // root async context, as Node emits them from the socket's.
 import http from 'node:http';
@@ -48,6 +50,14 @@ function one() {
     req.next = handler;
     req.originalUrl = req.url;
     req.params = {};
+  }
+  if (shape === 'koa') {
+    const onevent = function onevent() {
+      res.removeListener('end', onevent);
+      res.removeListener('finish', onevent);
+    };
+    res.on('end', onevent);
+    res.on('finish', onevent);
   }
   if (gray) gray.handle(req, res, handler);
   else handler();

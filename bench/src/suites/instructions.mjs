@@ -2,7 +2,10 @@
 // 2-core VM CPU-time ratios of 1.1× are within the noise of a single round, but an instruction
 // count of the same work is the same run after run. Each candidate runs N1 and N2 requests in
 // a child under callgrind (servers/instructions-child.mjs); per request = (I(N2) − I(N1)) /
-// (N2 − N1), so start-up and compilation cancel out. Counted: JIT code, V8's runtime (IC
+// (N2 − N1), so start-up cancels out. N1 is past the JIT's warm-up: counted from 2,000 requests,
+// tier-up compilations still fall inside the difference (a koa-shaped request read 37.9 k
+// between 2,000 and 8,000 requests and 19.7 k between 20,000 and 38,000 on Node 24), and the
+// span is long enough to average the odd major GC (one lands in some 4,000-request spans). Counted: JIT code, V8's runtime (IC
 // misses, map transitions), GC and libc; not counted: cache misses and stalls, so it is a
 // measure of work, not of time. V8 runs with `--predictable`, so two runs of the same candidate
 // agree within a few hundred instructions. Needs `valgrind` on PATH; quick runs skip it.
@@ -13,14 +16,16 @@ import { pool } from '../lib/pool.mjs';
 import { silentProgress } from '../lib/progress.mjs';
 
 const CHILD = fileURLToPath(new URL('../servers/instructions-child.mjs', import.meta.url));
-const N1 = 2000;
-const N2 = 8000;
+const N1 = 12000;
+const N2 = 28000;
 const CANDIDATES = [
   ['plain', 'bare'],
   ['plain', 'header'],
   ['plain', 'rules'],
   ['express', 'bare'],
   ['express', 'header'],
+  ['koa', 'bare'],
+  ['koa', 'header'],
 ];
 
 function hasValgrind() {
@@ -73,6 +78,8 @@ export async function run({ quick, progress = silentProgress }) {
       '+ graylane, 10 rules decide',
       'bare, express-shaped request',
       '+ graylane, header marker',
+      'bare, koa-shaped request',
+      '+ graylane, header marker',
     ],
     goals: [],
   };
@@ -93,7 +100,7 @@ export async function run({ quick, progress = silentProgress }) {
     );
     const counts = await pool(jobs);
     const perRequest = CANDIDATES.map((_, i) => (counts[2 * i + 1] - counts[2 * i]) / (N2 - N1));
-    const [plain, header, rules, express, expressHeader] = perRequest;
+    const [plain, header, rules, express, expressHeader, koa, koaHeader] = perRequest;
     rows.push([
       node.label,
       k(plain),
@@ -101,6 +108,8 @@ export async function run({ quick, progress = silentProgress }) {
       `+${k(rules - plain)}`,
       k(express),
       `+${k(expressHeader - express)}`,
+      k(koa),
+      `+${k(koaHeader - koa)}`,
     ]);
     progress.advance(1);
   }
