@@ -414,6 +414,52 @@ describe('CTX-05 listeners bound when added', () => {
     );
   });
 
+  it.each(FRAMEWORKS)(
+    "%s: another library's wrapper carrying .listener, there before graylane decided, keeps firing on every event",
+    async (framework) => {
+      const gray = createGraylane({ config: CONFIG });
+      const fired = new WeakMap<object, number>();
+      // Shaped like Node 24's once wrapper (a closure named `wrapper` with `.listener`), but
+      // persistent: it must not become a once.
+      const early = (req: http.IncomingMessage) => {
+        fired.set(req, 0);
+        const wrapper = Object.assign(
+          function wrapper() {
+            fired.set(req, (fired.get(req) ?? 0) + 1);
+          },
+          { listener: () => undefined },
+        );
+        req.prependListener('probe', wrapper);
+      };
+      const finish = (req: http.IncomingMessage, res: http.ServerResponse) =>
+        setImmediate(() =>
+          fromRoot(() => {
+            for (let i = 0; i < 3; i++) req.emit('probe');
+            res.end(JSON.stringify({ fired: fired.get(req), count: req.listenerCount('probe') }));
+          }),
+        );
+      let s: Running;
+      if (framework === 'node:http') {
+        s = await listen(
+          http.createServer((req, res) => {
+            early(req);
+            gray.handle(req, res, () => finish(req, res));
+          }),
+        );
+      } else {
+        const app = express();
+        app.use((req, _res, next) => {
+          early(req);
+          next();
+        });
+        app.use(gray.middleware);
+        app.get('/', (req, res) => finish(req, res));
+        s = await listen(http.createServer(app));
+      }
+      expect(await ask(s, 'beta')).toEqual({ fired: 3, count: 1 });
+    },
+  );
+
   it('GW-03 a stricter second layer replaces the store listeners bound to the first', async () => {
     const outer = createGraylane({ config: CONFIG });
     // Edge trust and an untrusted peer (no trustedProxies): the client marker is ignored.

@@ -358,9 +358,15 @@ function bindListeners(
   }
 }
 
-/** True for a Node `once` wrapper (`.listener` is the app's function; not graylane's). */
+/**
+ * True for a Node `once` wrapper (`.listener` is the app's function): named and written as the
+ * one Node makes for a probe. Not graylane's wrappers, nor another library's that carries
+ * `.listener` but is not a once (turning that into a once would drop its later events).
+ */
 function nodeOnce(fn: Listener): boolean {
-  return fn.listener !== undefined && fn.name === nodeOnceName();
+  if (fn.listener === undefined) return false;
+  const probe = nodeOnceProbe();
+  return fn.name === probe.name && toSource.call(fn) === probe.source;
 }
 
 /**
@@ -390,16 +396,22 @@ function userListener(fn: Listener, type?: string | symbol): boolean {
   return name !== 'clearIncoming' && name !== 'resOnFinish' && name !== 'bound resOnFinish';
 }
 
-/** The name Node gives its `once` wrappers (`bound onceWrapper` to 22, `wrapper` from 24). */
-let onceName: string | undefined;
-function nodeOnceName(): string {
-  if (onceName === undefined) {
+/**
+ * The name and source of Node's `once` wrappers (`bound onceWrapper` to Node 22, a closure
+ * named `wrapper` from 24), read from one made on a probe emitter.
+ */
+let onceProbe: { readonly name: string; readonly source: string } | undefined;
+function nodeOnceProbe(): { readonly name: string; readonly source: string } {
+  if (onceProbe === undefined) {
     const probe = new EventEmitter();
     probe.once('probe', () => undefined);
-    onceName = (probe.rawListeners('probe')[0] as Listener | undefined)?.name ?? '';
+    const w = probe.rawListeners('probe')[0] as Listener | undefined;
+    onceProbe = w ? { name: w.name, source: toSource.call(w) } : { name: '', source: '' };
   }
-  return onceName;
+  return onceProbe;
 }
+
+const toSource = Function.prototype.toString;
 
 /** The fallback: this object's own `emit`, wrapped once; it finds the store at emit time. */
 function wrapOwnEmit(target: EmitterLike): void {
