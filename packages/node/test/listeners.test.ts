@@ -33,6 +33,34 @@ async function serve(framework: 'node:http' | 'express', handler: Handler): Prom
   return listen(http.createServer(app));
 }
 
+/**
+ * A server where `before` runs ahead of graylane (code before `gray.handle`, or an earlier
+ * express middleware) and `after` inside its decision, with what `before` returned.
+ */
+async function serveAround<S>(
+  framework: 'node:http' | 'express',
+  before: (req: http.IncomingMessage, res: http.ServerResponse) => S,
+  after: (req: http.IncomingMessage, res: http.ServerResponse, state: S) => void,
+): Promise<Running> {
+  const gray = createGraylane({ config: CONFIG });
+  if (framework === 'node:http')
+    return listen(
+      http.createServer((req, res) => {
+        const state = before(req, res);
+        gray.handle(req, res, () => after(req, res, state));
+      }),
+    );
+  const app = express();
+  const states = new WeakMap<object, { state: S }>();
+  app.use((req, res, next) => {
+    states.set(req, { state: before(req, res) });
+    next();
+  });
+  app.use(gray.middleware);
+  app.get('/', (req, res) => after(req, res, (states.get(req) as { state: S }).state));
+  return listen(http.createServer(app));
+}
+
 async function ask(s: Running, marker: string, body?: string): Promise<unknown> {
   const headers = { 'x-gray-id': marker };
   const r = await fetch(
@@ -179,11 +207,12 @@ describe('CTX-05 listeners bound when added', () => {
   it.each(FRAMEWORKS)(
     '%s: listeners added by middleware before graylane decided see the marker',
     async (framework) => {
-      const gray = createGraylane({ config: CONFIG });
-      const early = (req: http.IncomingMessage, res: http.ServerResponse, log: unknown[]) => {
+      const early = (req: http.IncomingMessage, res: http.ServerResponse) => {
+        const log: unknown[] = [];
         res.on('probe', () => log.push(['res', tryGetGrayVersion() ?? 'none']));
         req.on('probe', () => log.push(['req1', tryGetGrayVersion() ?? 'none']));
         req.on('probe', () => log.push(['req2', tryGetGrayVersion() ?? 'none']));
+        return log;
       };
       const finish = (req: http.IncomingMessage, res: http.ServerResponse, log: unknown[]) =>
         setImmediate(() =>
@@ -193,27 +222,7 @@ describe('CTX-05 listeners bound when added', () => {
             res.end(JSON.stringify(log));
           }),
         );
-      let s: Running;
-      if (framework === 'node:http') {
-        s = await listen(
-          http.createServer((req, res) => {
-            const log: unknown[] = [];
-            early(req, res, log);
-            gray.handle(req, res, () => finish(req, res, log));
-          }),
-        );
-      } else {
-        const app = express();
-        const logs = new WeakMap<object, unknown[]>();
-        app.use((req, res, next) => {
-          logs.set(req, []);
-          early(req, res, logs.get(req) as unknown[]);
-          next();
-        });
-        app.use(gray.middleware);
-        app.get('/', (req, res) => finish(req, res, logs.get(req) as unknown[]));
-        s = await listen(http.createServer(app));
-      }
+      const s = await serveAround(framework, early, finish);
       const out = await Promise.all(['beta', 'canary'].map((m) => ask(s, m)));
       expect(out).toEqual(
         ['beta', 'canary'].map((m) => [
@@ -329,10 +338,10 @@ describe('CTX-05 listeners bound when added', () => {
     it.each(EARLY_ROWS)(
       '%s: each sees the marker and leaves by its app function',
       async (_name, rows) => {
-        const gray = createGraylane({ config: CONFIG });
         type Log = unknown[];
         /** Adds the row's listeners (and one to be removed per row) before graylane decides. */
-        const early = (req: http.IncomingMessage, res: http.ServerResponse, log: Log) => {
+        const early = (req: http.IncomingMessage, res: http.ServerResponse) => {
+          const log: Log = [];
           const added = rows.map(([which, event, add, name], i) => {
             const target: Emitter = which === 'req' ? req : res;
             const t = target as unknown as Record<Add, (e: string | symbol, l: () => void) => void>;
@@ -345,9 +354,13 @@ describe('CTX-05 listeners bound when added', () => {
             t[add](event, gone);
             return { target, event, fn, gone, add };
           });
-          return added;
+          return { log, added };
         };
-        const finish = (res: http.ServerResponse, added: ReturnType<typeof early>, log: Log) => {
+        const finish = (
+          _req: http.IncomingMessage,
+          res: http.ServerResponse,
+          { log, added }: ReturnType<typeof early>,
+        ) => {
           const listed = added.map(({ target, event, fn }) => target.listeners(event).includes(fn));
           for (const { target, event, gone } of added) target.removeListener(event, gone);
           setImmediate(() =>
@@ -376,30 +389,7 @@ describe('CTX-05 listeners bound when added', () => {
             }),
           );
         };
-        let s: Running;
-        if (framework === 'node:http') {
-          s = await listen(
-            http.createServer((req, res) => {
-              const log: Log = [];
-              const added = early(req, res, log);
-              gray.handle(req, res, () => finish(res, added, log));
-            }),
-          );
-        } else {
-          const app = express();
-          const state = new WeakMap<object, { log: Log; added: ReturnType<typeof early> }>();
-          app.use((req, res, next) => {
-            const log: Log = [];
-            state.set(req, { log, added: early(req, res, log) });
-            next();
-          });
-          app.use(gray.middleware);
-          app.get('/', (req, res) => {
-            const { log, added } = state.get(req) as { log: Log; added: ReturnType<typeof early> };
-            finish(res, added, log);
-          });
-          s = await listen(http.createServer(app));
-        }
+        const s = await serveAround(framework, early, finish);
         const out = await Promise.all(['beta', 'canary'].map((m) => ask(s, m)));
         expect(out).toEqual(
           ['beta', 'canary'].map((m) => ({
@@ -417,7 +407,6 @@ describe('CTX-05 listeners bound when added', () => {
   it.each(FRAMEWORKS)(
     "%s: another library's wrapper carrying .listener, there before graylane decided, keeps firing on every event",
     async (framework) => {
-      const gray = createGraylane({ config: CONFIG });
       const fired = new WeakMap<object, number>();
       // Shaped like Node 24's once wrapper (a closure named `wrapper` with `.listener`), but
       // persistent: it must not become a once.
@@ -438,24 +427,7 @@ describe('CTX-05 listeners bound when added', () => {
             res.end(JSON.stringify({ fired: fired.get(req), count: req.listenerCount('probe') }));
           }),
         );
-      let s: Running;
-      if (framework === 'node:http') {
-        s = await listen(
-          http.createServer((req, res) => {
-            early(req);
-            gray.handle(req, res, () => finish(req, res));
-          }),
-        );
-      } else {
-        const app = express();
-        app.use((req, _res, next) => {
-          early(req);
-          next();
-        });
-        app.use(gray.middleware);
-        app.get('/', (req, res) => finish(req, res));
-        s = await listen(http.createServer(app));
-      }
+      const s = await serveAround(framework, early, finish);
       expect(await ask(s, 'beta')).toEqual({ fired: 3, count: 1 });
     },
   );
