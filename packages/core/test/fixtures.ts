@@ -1,4 +1,5 @@
 import { RE2JS } from 're2js';
+import type { InboundCarrier } from '../src/inbound/carrier.js';
 import { createRe2Engine } from '../src/regex.js';
 
 /** The readable sample document from the core issue. */
@@ -42,5 +43,25 @@ export function splitConfig(betaWeight: number, salt = 'ramp') {
         bucketBy: 'attr:userId',
       },
     ],
+  };
+}
+
+/**
+ * A carrier over plain data, as a platform would build it: `headers` as given (names already
+ * lower case), a GET of `/` on `app.example` from `10.0.0.1` unless `overrides` says otherwise.
+ */
+export function plainCarrier(
+  headers: Record<string, string>,
+  overrides: Partial<InboundCarrier> = {},
+): InboundCarrier {
+  return {
+    header: (name) => headers[name],
+    headers,
+    method: 'GET',
+    url: '/',
+    host: 'app.example',
+    secure: false,
+    remoteAddress: '10.0.0.1',
+    ...overrides,
   };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { plainCarrier as carrier } from '../../test/fixtures.js';
 import { parseConfig } from '../config/parse.js';
 import { decide } from '../rules/evaluate.js';
 import type { InboundCarrier } from './carrier.js';
@@ -23,18 +24,6 @@ const CONFIG = {
   ],
 };
 const compiled = parseConfig(CONFIG);
-
-function carrier(headers: Record<string, string>): InboundCarrier {
-  return {
-    header: (name) => headers[name],
-    headers,
-    method: 'GET',
-    url: '/',
-    host: 'app.example',
-    secure: false,
-    remoteAddress: '10.0.0.1',
-  };
-}
 
 /** The engine's decision for `attrs` on the no-marker fast path and on the general path. */
 function viaEngine(attrs: unknown) {

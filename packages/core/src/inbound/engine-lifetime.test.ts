@@ -1,6 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { plainCarrier } from '../../test/fixtures.js';
 import { createConfigStore } from '../store/store.js';
 import type { ConfigStore } from '../store/types.js';
 import type { InboundCarrier } from './carrier.js';
@@ -47,17 +48,8 @@ function countingStore(): ConfigStore & { active(): number } {
 }
 
 /** A request carrying only `headers`. */
-function carrier(headers: Record<string, string>): InboundCarrier {
-  return {
-    header: (name) => headers[name],
-    headers,
-    method: 'GET',
-    url: '/',
-    host: 'a',
-    secure: false,
-    remoteAddress: undefined,
-  };
-}
+const carrier = (headers: Record<string, string>): InboundCarrier =>
+  plainCarrier(headers, { host: 'a', remoteAddress: undefined });
 
 function platform(warnings: string[] = []): InboundPlatform {
   return { randomId: () => 'id', warn: (m) => warnings.push(m) };

@@ -1,5 +1,6 @@
 import { createHmac, randomUUID, webcrypto } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { plainCarrier } from '../../test/fixtures.js';
 import type { DecisionReason, MarkerRejection, MarkerSource } from '../reasons.js';
 import type { DecisionSource } from '../rules/types.js';
 import { signToken } from '../signed/sign.js';
@@ -23,16 +24,7 @@ function carrier(
   extra: Partial<InboundCarrier> = {},
 ): InboundCarrier {
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-  return {
-    header: (name) => lower[name],
-    headers: lower,
-    method: 'GET',
-    url,
-    host: 'app.example',
-    secure: false,
-    remoteAddress: '10.0.0.1',
-    ...extra,
-  };
+  return plainCarrier(lower, { url, ...extra });
 }
 
 function counting(): InboundPlatform & { seen: string[] } {

@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { plainCarrier } from '../../test/fixtures.js';
 import { signToken } from '../signed/sign.js';
 import { utf8Encode } from '../signed/bytes.js';
 import type { InboundCarrier } from './carrier.js';
@@ -14,17 +15,8 @@ const token = (v: string) =>
   signToken({ version: v, exp: 4_000_000_000, kid: 'k1', key: utf8Encode(KEY) }, hmac);
 const config = { versions: ['stable', 'beta', 'canary'], default: 'stable' };
 
-function carrier(headers: Record<string, string>, url = '/', peer = '10.0.0.9'): InboundCarrier {
-  return {
-    header: (n) => headers[n],
-    headers,
-    method: 'GET',
-    url,
-    host: 'a',
-    secure: false,
-    remoteAddress: peer,
-  };
-}
+const carrier = (headers: Record<string, string>, url = '/', peer = '10.0.0.9'): InboundCarrier =>
+  plainCarrier(headers, { url, host: 'a', remoteAddress: peer });
 
 /** The request after applying the outcome's edits, as a platform with an immutable request would. */
 function after(options: InboundOptions<null>, headers: Record<string, string>, url = '/') {
