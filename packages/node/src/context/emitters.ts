@@ -345,17 +345,34 @@ function bindListeners(
   l: unknown,
 ): void {
   if (typeof l === 'function') {
-    if (userListener(l as Listener, type)) events[type] = contextListener(store, l as Listener);
-    else if (nodeOnce(l as Listener))
-      events[type] = onceExisting(store, target, type, l as Listener);
+    const bound = boundExisting(store, target, type, l as Listener);
+    if (bound !== undefined) events[type] = bound;
   } else if (Array.isArray(l)) {
     for (let i = 0; i < l.length; i++) {
       const f = l[i] as Listener;
       if (typeof f !== 'function') continue;
-      if (userListener(f, type)) l[i] = contextListener(store, f);
-      else if (nodeOnce(f)) l[i] = onceExisting(store, target, type, f);
+      const bound = boundExisting(store, target, type, f);
+      if (bound !== undefined) l[i] = bound;
     }
   }
+}
+
+/**
+ * What replaces a listener that was there before the request was decided, or undefined to leave
+ * it. A Node `once` wrapper (it removes itself by its own identity) becomes graylane's: that
+ * removes itself, then calls Node's, which finds nothing left to remove and calls the app's
+ * function once.
+ */
+function boundExisting(
+  store: GrayStore,
+  target: object,
+  type: string | symbol,
+  fn: Listener,
+): Listener | undefined {
+  if (userListener(fn, type)) return contextListener(store, fn);
+  if (nodeOnce(fn))
+    return onceListener(store, target as Removable, type, fn, fn.listener as Listener);
+  return undefined;
 }
 
 /**
@@ -367,20 +384,6 @@ function nodeOnce(fn: Listener): boolean {
   if (fn.listener === undefined) return false;
   const probe = nodeOnceProbe();
   return fn.name === probe.name && toSource.call(fn) === probe.source;
-}
-
-/**
- * A Node `once` wrapper that was there before the request was decided (it removes itself by
- * its own identity) becomes graylane's: that removes itself, then calls Node's, which finds
- * nothing left to remove and calls the app's function once.
- */
-function onceExisting(
-  store: GrayStore,
-  target: object,
-  type: string | symbol,
-  wrapper: Listener,
-): Listener {
-  return onceListener(store, target as Removable, type, wrapper, wrapper.listener as Listener);
 }
 
 /**
