@@ -3,11 +3,11 @@
 // adding a listener, removal by the app's function, `once` semantics, listeners added before
 // graylane decided, listeners added from another request's context, concurrent requests, a
 // stricter second layer (GW-03), and events emitted from outside any context.
-import { AsyncResource } from 'node:async_hooks';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import http from 'node:http';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGraylane, tryGetGrayVersion } from '../src/index.js';
+import { createGraylane, runWithGray, tryGetGrayVersion } from '../src/index.js';
 import { closeAll, CONFIG, listen, type Running } from './helpers.js';
 
 afterEach(closeAll);
@@ -477,4 +477,155 @@ describe('CTX-05 listeners bound when added', () => {
     });
     expect(await ask(s, 'canary')).toEqual(['none', 'canary']);
   });
+});
+
+// Where Node keeps stores in a context frame (Node 24; Node 22 with the flag) a bound listener
+// enters the request's context through a scope captured once per request, not through
+// `als.run` (issue 20); elsewhere through `als.run`. Both must leave the emitter's context as it
+// was, whatever the listener does, and carry the lane into what the listener starts.
+const major = Number(process.versions.node.split('.')[0]);
+const FRAMES =
+  (major >= 24 && !process.execArgv.includes('--no-async-context-frame')) ||
+  (major === 22 &&
+    `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`.includes(
+      '--experimental-async-context-frame',
+    ));
+
+describe('CTX-05 the context a bound listener enters', () => {
+  type When = 'before graylane decides' | 'inside the request';
+  const WHEN: When[] = ['before graylane decides', 'inside the request'];
+  /** What the listener does; `seen` is filled as it runs, `settled` when its work is done. */
+  type Body = (seen: unknown[], req: http.IncomingMessage) => Promise<void> | void;
+  const ROWS: readonly (readonly [string, Body])[] = [
+    ['returns', (seen) => void seen.push(tryGetGrayVersion() ?? 'none')],
+    [
+      'throws',
+      (seen) => {
+        seen.push(tryGetGrayVersion() ?? 'none');
+        throw new Error('listener failed');
+      },
+    ],
+    [
+      'starts a timer and a promise',
+      (seen) =>
+        Promise.all([
+          new Promise<void>((done) =>
+            setTimeout(() => {
+              seen.push(tryGetGrayVersion() ?? 'none');
+              done();
+            }, 1),
+          ),
+          Promise.resolve().then(() => void seen.push(tryGetGrayVersion() ?? 'none')),
+        ]).then(() => undefined),
+    ],
+    [
+      'emits another bound event',
+      (seen, req) => {
+        seen.push(tryGetGrayVersion() ?? 'none');
+        req.emit('nested', seen);
+      },
+    ],
+  ];
+  // The emitter's own context around the emit: the root, or another lane's scope.
+  const AROUND = ['from the root', "from another lane's scope"] as const;
+
+  describe.each(FRAMEWORKS)('%s', (framework) => {
+    describe.each(WHEN)('added %s', (when) => {
+      it.each(AROUND)(
+        'emitted %s: every row sees its lane and leaves the emitter its context',
+        async (around) => {
+          const s = await serveAround(
+            framework,
+            (req) => {
+              const state = { seen: new Map<string, unknown[]>(), work: [] as unknown[] };
+              if (when === 'before graylane decides') addRows(req, state);
+              return state;
+            },
+            (req, res, state) => {
+              if (when === 'inside the request') addRows(req, state);
+              setImmediate(() => {
+                const emitted: unknown[] = [];
+                const emit = () => {
+                  for (const [name] of ROWS) {
+                    try {
+                      req.emit(`probe:${name}`);
+                    } catch (err) {
+                      emitted.push((err as Error).message);
+                    }
+                    emitted.push(tryGetGrayVersion() ?? 'none');
+                  }
+                };
+                if (around === 'from the root') fromRoot(emit);
+                else fromRoot(() => runWithGray('other', emit));
+                void Promise.all(state.work).then(() =>
+                  res.end(JSON.stringify({ seen: Object.fromEntries(state.seen), emitted })),
+                );
+              });
+            },
+          );
+          const outside = around === 'from the root' ? 'none' : 'other';
+          for (const marker of ['beta', 'canary'])
+            expect(await ask(s, marker)).toEqual({
+              seen: {
+                returns: [marker],
+                throws: [marker],
+                'starts a timer and a promise': [marker, marker],
+                'emits another bound event': [marker, 'nested', marker],
+              },
+              emitted: [outside, 'listener failed', outside, outside, outside],
+            });
+        },
+      );
+    });
+  });
+
+  /** One listener per row on `probe:<row>`, and one on `nested` for the row that emits it. */
+  function addRows(
+    req: http.IncomingMessage,
+    state: { seen: Map<string, unknown[]>; work: unknown[] },
+  ): void {
+    for (const [name, body] of ROWS) {
+      const seen: unknown[] = [];
+      state.seen.set(name, seen);
+      req.on(`probe:${name}`, () => {
+        const out = body(seen, req);
+        if (out instanceof Promise) state.work.push(out);
+      });
+    }
+    req.on('nested', (seen: unknown[]) => {
+      seen.push('nested');
+      seen.push(tryGetGrayVersion() ?? 'none');
+    });
+  }
+
+  it.each(FRAMEWORKS)(
+    '%s: where stores live in a context frame, a bound listener enters without AsyncLocalStorage.run',
+    async (framework) => {
+      const run = AsyncLocalStorage.prototype.run;
+      let runs = 0;
+      const s = await serveAround(
+        framework,
+        (req) => req.on('probe', () => undefined),
+        (req, res) => {
+          req.on('probe', () => undefined);
+          setImmediate(() =>
+            fromRoot(() => {
+              AsyncLocalStorage.prototype.run = function counted(this: unknown, ...args: never[]) {
+                runs++;
+                return Reflect.apply(run, this, args);
+              } as typeof run;
+              try {
+                req.emit('probe');
+              } finally {
+                AsyncLocalStorage.prototype.run = run;
+              }
+              res.end(String(runs));
+            }),
+          );
+        },
+      );
+      // Two listeners (one bound when graylane decided, one added inside): none or two runs.
+      expect(await ask(s, 'beta')).toBe(FRAMES ? 0 : 2);
+    },
+  );
 });
