@@ -1,10 +1,8 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../tools/chromium.js';
 import type { Seen, Service } from './service.js';
 
-/** Debian's chromium; never a downloaded one. */
-export const CHROMIUM = '/usr/bin/chromium';
-export const HAS_CHROMIUM = existsSync(CHROMIUM);
+export { HAS_CHROMIUM } from '../../tools/chromium.js';
 
 /** How long a request may take to reach a service after the page sent it. */
 const ARRIVAL_MS = 5_000;
@@ -14,22 +12,7 @@ const ARRIVAL_MS = 5_000;
  * resolves no name but loopback.
  */
 export function launch(caSpki: string): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: 30_000,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--headless',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-      `--ignore-certificate-errors-spki-list=${caSpki}`,
-    ],
-  });
+  return launchChromium([`--ignore-certificate-errors-spki-list=${caSpki}`]);
 }
 
 /** The four carriers a page view uses, each tagged with its own id. */

@@ -24,21 +24,13 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createConfigStore } from '@graylane/core';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HAS_CHROMIUM, launchChromium } from '../../../tools/chromium.js';
 import { startServices, type Services } from '../src/stack.js';
 import { PACKAGE_ROOT, WEB_ROOT, ensureBuilt, freePort, killGroup } from './helpers.js';
 
 const NGINX_CANDIDATES = ['/usr/sbin/nginx', '/usr/bin/nginx'];
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--headless',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-];
 const TEMPLATE = resolve(PACKAGE_ROOT, '../nginx/nginx.conf.template');
 const RULES = resolve(PACKAGE_ROOT, 'rules.json');
 /** The graylane CLI, as `npx graylane` runs it. */
@@ -49,7 +41,7 @@ const CLI = resolve(
 const VERSIONS = ['stable', 'beta'] as const;
 
 const nginxBin = NGINX_CANDIDATES.find((p) => existsSync(p));
-const missing = [nginxBin ? '' : 'nginx', existsSync(CHROMIUM) ? '' : 'chromium'].filter(Boolean);
+const missing = [nginxBin ? '' : 'nginx', HAS_CHROMIUM ? '' : 'chromium'].filter(Boolean);
 if (missing.length > 0) {
   const msg = `nginx e2e: ${missing.join(' and ')} not found — install with: apt-get install -y ${missing.join(' ')}`;
   if (process.env.CI === 'true') throw new Error(`${msg} (required under CI=true)`);
@@ -167,11 +159,7 @@ describe.skipIf(missing.length > 0)('nginx routes by the gray marker, driven by 
       if (exited === '' || attempt === 3)
         throw new Error(`nginx did not come up at ${base}:\n${log()}`);
     }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      timeout: 15_000,
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

@@ -3,17 +3,19 @@
  * (dist/web/<version>/) with the version in a meta tag; in Chromium the page shows its build
  * next to the hop table, and it matches the version.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConfigStore } from '@graylane/core';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumMissing, launchChromium } from '../../../tools/chromium.js';
 import { startGateway, type RunningGateway } from '../src/gateway.js';
 import { addLane, createLaneTable } from '../src/lanes.js';
 import { WEB_ROOT, ensureBuilt } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
+const missing = chromiumMissing('[graylane] demo page tests skipped');
+if (missing !== undefined) console.warn(missing);
+const available = missing === undefined;
 
 describe.skipIf(!available)('the demo page is on the lane (Chromium)', () => {
   let gateway: RunningGateway;
@@ -33,10 +35,7 @@ describe.skipIf(!available)('the demo page is on the lane (Chromium)', () => {
       trust: 'open',
       webRoot: WEB_ROOT,
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--headless', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

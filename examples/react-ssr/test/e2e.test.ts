@@ -9,22 +9,19 @@
  * Missing Chromium: skipped locally with a hint, a failure under CI=true.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumMissing, launchChromium } from '../../../tools/chromium.js';
 import { bucket } from '@graylane/core';
 import { buildExample, LANES } from '../scripts/build.mjs';
 import { startSite, type Site } from '../src/server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available) {
-  const msg = `react-ssr e2e: ${CHROMIUM} not found — apt-get install -y chromium`;
-  if (process.env['CI'] === 'true') throw new Error(msg);
-  console.warn(`${msg}; skipping.`);
-}
+const missing = chromiumMissing('react-ssr e2e skipped');
+if (missing !== undefined) console.warn(missing);
+const available = missing === undefined;
 
 type Lane = 'stable' | 'beta';
 
@@ -66,19 +63,7 @@ beforeAll(async () => {
     bundles.set(manifest.script, lane);
   }
   site = await startSite({ dist });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: 30_000,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--headless',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

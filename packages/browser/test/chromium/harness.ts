@@ -1,44 +1,20 @@
-import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
-
-/** Debian's chromium; never a downloaded one. */
-export const CHROMIUM = '/usr/bin/chromium';
+import { chromiumMissing, launchChromium } from '../../../../tools/chromium.js';
 
 /** Skip locally with a hint; under CI=true a missing browser is a failure. */
 export function chromiumAvailable(): boolean {
-  if (existsSync(CHROMIUM)) return true;
-  if (process.env['CI'] === 'true')
-    throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
-  console.warn(
-    `[graylane] Chromium tests skipped: ${CHROMIUM} is missing (apt-get install chromium)`,
-  );
-  return false;
+  const missing = chromiumMissing('[graylane] Chromium tests skipped');
+  if (missing !== undefined) console.warn(missing);
+  return missing === undefined;
 }
 
 /** Launches Chromium with no network beyond loopback. */
-export function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: 30_000,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--headless',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-      // Belt and braces: any name other than loopback fails to resolve.
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-    ],
-  });
-}
+export const launch = (): Promise<Browser> => launchChromium();
 
 /**
  * The SDK (from source) and axios as one IIFE for `<script src="/sdk.js">`; `entry` picks the page

@@ -2,9 +2,9 @@ import { decide, parseConfig } from '@graylane/core';
 import { signMarker } from '@graylane/web';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumMissing, launchChromium } from '../../../../tools/chromium.js';
 import { grayConfig } from '../app/lib/gray.js';
 import { buildApp, type Variant } from './build.js';
-import { chromiumMissing, launch } from './chromium.js';
 import { startDownstream } from './downstream.js';
 import { startNext } from './serve.js';
 
@@ -89,8 +89,8 @@ function laneOf(body: string): string | null {
  * `variant` picks Next 16's `proxy.js` (Node runtime) or `middleware.js` (edge runtime).
  */
 export function describeNextApp(variant: Variant, runtime: 'nodejs' | 'edge'): void {
-  const skip = chromiumMissing();
-  if (skip !== undefined) console.warn(`[graylane] Next.js ${variant} tests skipped: ${skip}`);
+  const skip = chromiumMissing(`[graylane] Next.js ${variant} tests skipped`);
+  if (skip !== undefined) console.warn(skip);
   describe.skipIf(skip !== undefined)(`Next.js ${variant}.js (${runtime} runtime)`, () => {
     let browser: Browser;
     let down: Awaited<ReturnType<typeof startDownstream>>;
@@ -113,7 +113,7 @@ export function describeNextApp(variant: Variant, runtime: 'nodejs' | 'edge'): v
         GRAY_OTHER: other.origin,
         ...keyEnv,
       });
-      browser = await launch();
+      browser = await launchChromium();
     }, 1_500_000);
     afterAll(async () => {
       await browser?.close();
