@@ -238,7 +238,13 @@ describe('CTX-05 listeners bound when added', () => {
   // the events Node and frameworks usually listen to account for all of them (issue 20), and by
   // enumerating it otherwise: rows of either kind, mixed, arrays, symbols and `once` wrappers.
   const SYM = Symbol('graylane-test-event');
-  type Early = readonly [target: 'req' | 'res', event: string | symbol, add: Add, name?: string];
+  type Early = readonly [
+    target: 'req' | 'res',
+    event: string | symbol,
+    add: Add,
+    name?: string,
+    bound?: 'bound',
+  ];
   const EARLY_ROWS: readonly (readonly [string, readonly Early[]])[] = [
     [
       'common events only',
@@ -332,6 +338,23 @@ describe('CTX-05 listeners bound when added', () => {
         ['res', 'close', 'on', 'bound resOnFinish'],
       ],
     ],
+    // Node's `resOnFinish` is bound and only on responses, `clearIncoming` only on requests.
+    [
+      "app functions named like Node's, under finish and end",
+      [
+        ['res', 'finish', 'on', 'resOnFinish'],
+        ['res', 'end', 'on', 'clearIncoming'],
+        ['req', 'finish', 'on', 'bound resOnFinish'],
+      ],
+    ],
+    [
+      'bound app functions under finish and end',
+      [
+        ['res', 'finish', 'on', undefined, 'bound'],
+        ['req', 'end', 'on', undefined, 'bound'],
+        ['res', 'end', 'prependListener', undefined, 'bound'],
+      ],
+    ],
   ];
 
   describe.each(FRAMEWORKS)('%s: listeners already there when graylane decides', (framework) => {
@@ -342,12 +365,13 @@ describe('CTX-05 listeners bound when added', () => {
         /** Adds the row's listeners (and one to be removed per row) before graylane decides. */
         const early = (req: http.IncomingMessage, res: http.ServerResponse) => {
           const log: Log = [];
-          const added = rows.map(([which, event, add, name], i) => {
+          const added = rows.map(([which, event, add, name, bound], i) => {
             const target: Emitter = which === 'req' ? req : res;
             const t = target as unknown as Record<Add, (e: string | symbol, l: () => void) => void>;
-            const fn = function early(this: unknown) {
+            const app = function early(this: unknown) {
               log.push([i, this === target ? (tryGetGrayVersion() ?? 'none') : 'wrong this']);
             };
+            const fn = bound ? app.bind(target) : app;
             if (name !== undefined) Object.defineProperty(fn, 'name', { value: name });
             const gone = () => log.push([i, 'removed listener ran']);
             t[add](event, fn);
@@ -403,6 +427,27 @@ describe('CTX-05 listeners bound when added', () => {
       },
     );
   });
+
+  it.each(FRAMEWORKS)(
+    '%s: a lone listener on a request event Node never listens to (finish), there before graylane decided',
+    async (framework) => {
+      const seen = new WeakMap<object, unknown[]>();
+      const early = (req: http.IncomingMessage) => {
+        const log: unknown[] = [];
+        seen.set(req, log);
+        req.on('finish', () => log.push(tryGetGrayVersion() ?? 'none'));
+      };
+      const finish = (req: http.IncomingMessage, res: http.ServerResponse) =>
+        setImmediate(() =>
+          fromRoot(() => {
+            req.emit('finish');
+            res.end(JSON.stringify(seen.get(req)));
+          }),
+        );
+      const s = await serveAround(framework, early, finish);
+      expect(await ask(s, 'beta')).toEqual(['beta']);
+    },
+  );
 
   it.each(FRAMEWORKS)(
     "%s: another library's wrapper carrying .listener, there before graylane decided, keeps firing on every event",

@@ -212,7 +212,7 @@ function addWrapper(original: (key: Method) => AddListener, name: Method): AddLi
     // A listener that is already a wrapper (Node's `once`, graylane's own) is left as it is:
     // wrapping it again would break its removal by identity; so are Node's own (`clearIncoming`
     // is added on Node 20/22 when the response finishes, and never reads a request context).
-    if (store === undefined || !userListener(listener, type))
+    if (store === undefined || !userListener(listener, type, this))
       // eslint-disable-next-line prefer-rest-params
       return Reflect.apply(original(name), this, arguments);
     if (contextFrames()) captureScope(store);
@@ -352,10 +352,20 @@ function bindExisting(store: GrayStore, target: object): void {
   // Most requests have no listener yet, most responses only Node's `finish` one: no scan.
   const count = t._eventsCount;
   if (count === 0) return;
-  // A single function under `finish` and nothing else is Node's own `resOnFinish`, which every
-  // Node 20–24 server response has from its creation (a listener someone added beside it makes
-  // `finish` an array): not read by name, which on a bound function builds a string.
-  if (count === 1 && typeof events.finish === 'function') return;
+  // A single bound function under a response's `finish` and nothing else is Node's own
+  // `resOnFinish`, which every Node 20–24 server response has from its creation (a listener
+  // someone added beside it makes `finish` an array): not read by name, which on a bound
+  // function builds a string. (A response made by hand whose one listener is the app's bound
+  // function is left unbound.)
+  if (count === 1) {
+    const finish = events.finish;
+    if (
+      typeof finish === 'function' &&
+      !hasOwn.call(finish, 'prototype') &&
+      target instanceof ServerResponse
+    )
+      return;
+  }
   let found = 0;
   for (let i = 0; i < COMMON_EVENTS.length; i++) {
     const type = COMMON_EVENTS[i] as string;
@@ -413,7 +423,7 @@ function boundExisting(
   type: string | symbol,
   fn: Listener,
 ): Listener | undefined {
-  if (userListener(fn, type)) return contextListener(store, fn);
+  if (userListener(fn, type, target)) return contextListener(store, fn);
   if (nodeOnce(fn))
     return onceListener(store, target as Removable, type, fn, fn.listener as Listener);
   return undefined;
@@ -431,16 +441,23 @@ function nodeOnce(fn: Listener): boolean {
 }
 
 /**
- * False for wrappers (graylane's, Node's `once`) and for Node's own listeners: `resOnFinish`
- * on a response's `finish`, `clearIncoming` on a request's `end`. Names are read only for those
- * two events (`type` undefined: any event), since reading one is not free, and on a bound
- * function (Node binds `resOnFinish`) builds a string.
+ * False for wrappers (graylane's, Node's `once`) and for Node's own listeners: `resOnFinish`, a
+ * bound function on a response's `finish` (Node 20–24 bind it), and `clearIncoming` on a
+ * request's `end`. A name is read only where one of those can be, since reading one is not free
+ * and on a bound function builds a string (issue 20: ~0.5 k instructions; on-finished puts two
+ * listeners beside Node's on every koa and morgan response): a function with a `prototype` of
+ * its own is not bound, and neither listener is ever on the other kind of object.
  */
-function userListener(fn: Listener, type?: string | symbol): boolean {
+function userListener(fn: Listener, type: string | symbol, target: unknown): boolean {
   if (fn.listener !== undefined) return false;
-  if (type !== undefined && type !== 'finish' && type !== 'end') return true;
-  const name = fn.name;
-  return name !== 'clearIncoming' && name !== 'resOnFinish' && name !== 'bound resOnFinish';
+  if (type === 'finish')
+    return (
+      hasOwn.call(fn, 'prototype') ||
+      !(target instanceof ServerResponse) ||
+      fn.name !== 'bound resOnFinish'
+    );
+  if (type === 'end') return !(target instanceof IncomingMessage) || fn.name !== 'clearIncoming';
+  return true;
 }
 
 /**
@@ -488,5 +505,5 @@ function needsContext(emitter: EmitterLike, event: unknown): boolean {
   const listeners = events[event as string];
   if (listeners === undefined) return false;
   if (typeof listeners !== 'function') return true;
-  return userListener(listeners as Listener, event as string | symbol);
+  return userListener(listeners as Listener, event as string | symbol, emitter);
 }
