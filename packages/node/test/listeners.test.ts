@@ -242,7 +242,7 @@ describe('CTX-05 listeners bound when added', () => {
     target: 'req' | 'res',
     event: string | symbol,
     add: Add,
-    name?: string,
+    name?: string | undefined,
     bound?: 'bound',
   ];
   const EARLY_ROWS: readonly (readonly [string, readonly Early[]])[] = [
