@@ -49,6 +49,8 @@ describe.skipIf(!run)('Chromium: remote rules (/remote)', () => {
   let echoed = '';
   /** Bytes the endpoint managed to write before the page stopped reading. */
   let streamed = 0;
+  /** The page closed the connection before the endpoint had written all it would. */
+  let hungUp = false;
   const suite = pageSuite((req, res, url) => {
     if (url.pathname === '/rules.json') {
       if ('status' in serving) return void res.writeHead(serving.status).end('no');
@@ -73,6 +75,7 @@ describe.skipIf(!run)('Chromium: remote rules (/remote)', () => {
   /** An endless JSON-ish body (until the page hangs up): chunked, under a small Content-Length, or 1 byte/100 ms. */
   function stream(res: ServerResponse, how: 'chunked' | 'lying-length' | 'drip'): void {
     streamed = 0;
+    hungUp = false;
     res.writeHead(200, {
       'content-type': 'application/json',
       ...(how === 'lying-length' ? { 'content-length': '100' } : {}),
@@ -86,7 +89,9 @@ describe.skipIf(!run)('Chromium: remote rules (/remote)', () => {
       else if (ok) setImmediate(tick);
       else res.once('drain', tick);
     };
-    res.on('close', () => void 0);
+    res.on('close', () => {
+      if (!res.writableEnded) hungUp = true;
+    });
     tick();
   }
 
@@ -245,11 +250,13 @@ describe.skipIf(!run)('Chromium: remote rules (/remote)', () => {
       serving = { stream: how };
       const started = Date.now();
       expect(await view()).toMatchObject({ version: 'beta', reason: 'weight', status: 'error' });
-      // The cap is 1 MiB: the page hung up long before the endpoint's 64 MiB, and quickly. What
-      // the server counts also includes what loopback's socket buffers took before the hang-up
-      // reached it (several MiB on each side, more while a loaded machine starves the browser:
-      // a CI run counted 8.1 MiB), so the bound proves the hang-up, not the exact cap.
-      expect(streamed).toBeLessThan(24 * 1024 * 1024);
+      // The cap is 1 MiB: the page hung up before the endpoint's 64 MiB, and quickly. What the
+      // server counts also includes what loopback's socket buffers and the browser's network
+      // process took before the hang-up reached it (a CI run counted 8.1 MiB, one on a loaded
+      // machine 28.6 MiB), so the hang-up is asserted (it reaches the server just after the page
+      // gives up), and the exact cap is left to the unit tests (CFG-07).
+      await expect.poll(() => hungUp, { timeout: 5_000 }).toBe(true);
+      expect(streamed).toBeLessThan(64 * 1024 * 1024);
       expect(Date.now() - started).toBeLessThan(8_000);
       expect(JSON.parse((await cached()) ?? '{}').doc).toContain('"weight":100');
     },
