@@ -1,4 +1,3 @@
-import { AsyncResource } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { storage, type GrayStore } from './storage.js';
@@ -215,7 +214,6 @@ function addWrapper(original: (key: Method) => AddListener, name: Method): AddLi
     if (store === undefined || !userListener(listener, type, this))
       // eslint-disable-next-line prefer-rest-params
       return Reflect.apply(original(name), this, arguments);
-    if (contextFrames()) captureScope(store);
     return Reflect.apply(original(name), this, [type, contextListener(store, listener)]);
   };
 }
@@ -234,7 +232,6 @@ function onceWrapper(
     const store = typeof listener === 'function' ? storeFor(this) : undefined;
     // eslint-disable-next-line prefer-rest-params
     if (store === undefined) return Reflect.apply(original(name), this, arguments);
-    if (contextFrames()) captureScope(store);
     const once = onceListener(store, this as Removable, type, listener, listener);
     return Reflect.apply(original(add), this, [type, once]);
   };
@@ -295,41 +292,7 @@ function inStore(store: GrayStore, fn: Listener, self: unknown, args: ArrayLike<
   while (s.successor !== undefined) s = s.successor;
   const als = storage();
   if (als.getStore() === s) return Reflect.apply(fn, self, args);
-  const scope = s.scope;
-  if (scope !== undefined) return scope.runInAsyncScope(Reflect.apply, undefined, fn, self, args);
   return als.run(s, Reflect.apply, fn, self, args);
-}
-
-/**
- * True where Node keeps `AsyncLocalStorage` stores in a context frame (Node 24, unless run with
- * `--no-async-context-frame`; Node 22 with `--experimental-async-context-frame`). There each
- * `als.run` copies the frame twice, once to enter and once to leave (~0.36 µs on Node 24, against
- * 0.02 µs on Node 20, issue 20), while an `AsyncResource` made inside the request's context
- * enters that frame as it is (~0.02 µs, plus ~0.03 µs to make it once per request). So listeners
- * bound by graylane run through the request's captured scope there, and through `als.run`
- * elsewhere (where making a resource costs ~0.13 µs and `run` almost nothing). Read from the
- * flags Node was started with; a wrong guess costs time, never the lane.
- */
-export function contextFrames(): boolean {
-  if (frames === undefined) {
-    const major = Number(process.versions.node.split('.')[0]);
-    const flags = [...process.execArgv, ...String(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-    frames =
-      major >= 24
-        ? !flags.includes('--no-async-context-frame')
-        : major >= 22 && flags.includes('--experimental-async-context-frame');
-  }
-  return frames;
-}
-let frames: boolean | undefined;
-
-/**
- * @internal Captures the current context as `store`'s scope, once: called where `store` is the
- * current store (a listener added inside the request's context, or the request's context just
- * entered for listeners bound before it, `wantsScope`).
- */
-export function captureScope(store: GrayStore): void {
-  if (store.scope === undefined) store.scope = new AsyncResource('graylane.request');
 }
 
 /**
@@ -393,22 +356,15 @@ function bindListeners(
 ): void {
   if (typeof l === 'function') {
     const bound = boundExisting(store, target, type, l as Listener);
-    if (bound === undefined) return;
-    events[type] = bound;
+    if (bound !== undefined) events[type] = bound;
   } else if (Array.isArray(l)) {
-    let any = false;
     for (let i = 0; i < l.length; i++) {
       const f = l[i] as Listener;
       if (typeof f !== 'function') continue;
       const bound = boundExisting(store, target, type, f);
-      if (bound === undefined) continue;
-      l[i] = bound;
-      any = true;
+      if (bound !== undefined) l[i] = bound;
     }
-    if (!any) return;
-  } else return;
-  // Bound before the request's context is entered: that context is captured on entry.
-  if (contextFrames()) store.wantsScope = true;
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { AsyncLocalStorage, type AsyncResource } from 'node:async_hooks';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Allowlist, Decision } from '@graylane/core';
 
 /**
@@ -19,13 +19,6 @@ export class GrayStore {
   entry: object | undefined = undefined;
   /** @internal The store of a stricter decision on the same request (GW-03), which replaces it. */
   successor: GrayStore | undefined = undefined;
-  /**
-   * @internal Where Node keeps stores in a context frame (Node 24; 22 with the flag): the
-   * request's context, captured once, that its bound listeners run in (context/emitters.ts), and
-   * whether listeners bound before the context was entered want it made on entry.
-   */
-  scope: AsyncResource | undefined = undefined;
-  wantsScope = false;
 
   constructor(
     readonly decision: Decision,

@@ -1,4 +1,3 @@
-import { captureScope } from '../context/emitters.js';
 import { runWithStore } from '../context/run.js';
 import { storage } from '../context/storage.js';
 import { getOtelBridge } from '../otel/index.js';
@@ -13,11 +12,6 @@ import type { InboundOutcome } from './engine.js';
  */
 export function runInRequestContext<T>(outcome: InboundOutcome, fn: () => T): T {
   const store = outcome.store;
-  // Listeners bound before this context existed run in it through a scope captured on entry
-  // (context/emitters.ts; only where stores live in a context frame). The second `run` below
-  // finds the store already current and adds no frame.
-  if (store.wantsScope && store.scope === undefined)
-    return storage().run(store, enterScoped<T>, outcome, fn);
   const bridge = safeBridge();
   if (bridge === undefined) return storage().run(store, fn);
   if (store.baggageKey === false) {
@@ -29,11 +23,6 @@ export function runInRequestContext<T>(outcome: InboundOutcome, fn: () => T): T 
     return runWithStore(store, fn);
   }
   return storage().run(store, runInOtel<T>, bridge, outcome.decision, store.baggageKey, fn);
-}
-
-function enterScoped<T>(outcome: InboundOutcome, fn: () => T): T {
-  captureScope(outcome.store);
-  return runInRequestContext(outcome, fn);
 }
 
 /** The inner half of {@link runInRequestContext}, a plain function so no closure is made. */
