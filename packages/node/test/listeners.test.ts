@@ -532,7 +532,7 @@ describe('CTX-05 listeners bound when added', () => {
 describe('CTX-05 the context a bound listener enters', () => {
   type When = 'before graylane decides' | 'inside the request';
   const WHEN: When[] = ['before graylane decides', 'inside the request'];
-  /** What the listener does; `seen` is filled as it runs, `settled` when its work is done. */
+  /** What the listener does: it fills `seen`; a promise it returns is awaited before the reply. */
   type Body = (seen: unknown[], req: http.IncomingMessage) => Promise<void> | void;
   const ROWS: readonly (readonly [string, Body])[] = [
     ['returns', (seen) => void seen.push(tryGetGrayVersion() ?? 'none')],
