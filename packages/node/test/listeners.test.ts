@@ -5,6 +5,7 @@
 // stricter second layer (GW-03), and events emitted from outside any context.
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import http from 'node:http';
+import net from 'node:net';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGraylane, runWithGray, tryGetGrayVersion } from '../src/index.js';
@@ -670,4 +671,57 @@ describe('CTX-05 the context a bound listener enters', () => {
       ]);
     },
   );
+});
+
+describe('CTX-05 pipelined requests on one connection (docs/node.md §6)', () => {
+  it("each decided response's listeners see its own lane; a route in front of graylane sees the previous one's", async () => {
+    const gray = createGraylane({ config: CONFIG });
+    const seen: string[] = [];
+    const s = await listen(
+      http.createServer((req, res) => {
+        const url = new URL(req.url ?? '/', 'http://x');
+        const id = url.searchParams.get('id');
+        const body = () => {
+          res.on('finish', () => seen.push(`${id} finish ${tryGetGrayVersion() ?? 'none'}`));
+          req.on('end', () => seen.push(`${id} end ${tryGetGrayVersion() ?? 'none'}`));
+          req.resume();
+          // The first response ends late, so the others queue behind it.
+          if (id === '1') setTimeout(() => res.end('a'), 30);
+          else res.end('b');
+        };
+        if (url.pathname === '/plain') body();
+        else gray.handle(req, res, body);
+      }),
+    );
+    const get = (path: string, headers: string) =>
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`;
+    const raw =
+      get('/g?id=1', 'x-gray-id: beta\r\n') +
+      get('/plain?id=2', '') +
+      get('/g?id=3', 'x-gray-id: canary\r\n') +
+      get('/g?id=4', 'connection: close\r\n');
+    const port = new URL(s.url).port;
+    const replies = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => socket.write(raw));
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (d: string) => (text += d));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+      socket.setTimeout(5_000, () => reject(new Error('no reply')));
+    });
+    expect(replies.match(/HTTP\/1\.1 200/g)).toHaveLength(4);
+    await new Promise((r) => setImmediate(r));
+    expect(seen.filter((e) => !e.startsWith('2 ')).sort()).toEqual([
+      '1 end beta',
+      '1 finish beta',
+      '3 end canary',
+      '3 finish canary',
+      '4 end stable',
+      '4 finish stable',
+    ]);
+    // The route in front of graylane: Node flushed its queued response from the first
+    // response's finish, in that request's context.
+    expect(seen).toContain('2 finish beta');
+  });
 });
