@@ -143,6 +143,77 @@ describe('edge rules: KV binding', () => {
     expect(binding.reads).toBe(2);
   });
 
+  // A request's due refresh may be reading when the rules change and `refresh()` is called:
+  // the explicit refresh must not join that read (which began before the write), and reads
+  // stay one at a time.
+  describe('refresh() after a write reads again, even with a read in flight', () => {
+    /** A binding whose reads wait until released, so a read can be held in flight. */
+    function heldKv(values: Map<string, unknown>) {
+      const waiting: (() => void)[] = [];
+      let inFlight = 0;
+      let maxInFlight = 0;
+      const binding = {
+        reads: 0,
+        async get(key: string) {
+          binding.reads++;
+          const value = values.get(key) ?? null;
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          await new Promise<void>((release) => waiting.push(release));
+          inFlight--;
+          return value;
+        },
+      };
+      const releaseAll = async () => {
+        // Releases reads as they arrive until none is left waiting.
+        for (let i = 0; i < 20; i++) {
+          await new Promise((r) => setImmediate(r));
+          waiting.splice(0).forEach((release) => release());
+        }
+      };
+      return { binding, releaseAll, maxInFlight: () => maxInFlight };
+    }
+    type Start = 'a due refresh (refreshIfDue)' | 'an earlier refresh()';
+    const STARTS: Start[] = ['a due refresh (refreshIfDue)', 'an earlier refresh()'];
+    const AFTER = [
+      ['a good document', DOC('stable'), 'stable', 'ready'],
+      ['a rejected document', '{"versions": ["stable"], "default": "beta"}', 'beta', 'stale'],
+      ['a missing key', undefined, 'beta', 'stale'],
+    ] as const;
+    describe.each(STARTS)('a read begun by %s', (start) => {
+      it.each(AFTER)(
+        'then %s is written: refresh() serves it',
+        async (_what, written, expected, state) => {
+          const values = new Map<string, unknown>([['graylane', DOC('beta')]]);
+          const held = heldKv(values);
+          const s = store();
+          const source = createKvRules({
+            binding: held.binding,
+            key: 'graylane',
+            minIntervalMs: 0,
+            logger: quiet,
+          });
+          const first =
+            start === 'an earlier refresh()' ? source.refresh(s) : source.refreshIfDue(s);
+          expect(first).toBeDefined();
+          // The first read took its value (beta) before this write.
+          if (written === undefined) values.delete('graylane');
+          else values.set('graylane', written);
+          const explicit = [source.refresh(s), source.refresh(s)];
+          // A request meanwhile does not start a third read.
+          expect(source.refreshIfDue(s)).toBeUndefined();
+          await held.releaseAll();
+          await Promise.all([first, ...explicit]);
+          expect(target(s)).toBe(expected);
+          expect(source.status().state).toBe(state);
+          // One read for the first refresh, one shared by both explicit ones, never two at once.
+          expect(held.binding.reads).toBe(2);
+          expect(held.maxInFlight()).toBe(1);
+        },
+      );
+    });
+  });
+
   it('FLT-03 failures back off (1 s doubling, ±20 %) before the next attempt', async () => {
     const clock = manualClock();
     const binding = kv(new Map());

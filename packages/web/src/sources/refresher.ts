@@ -102,8 +102,8 @@ export function createRefresher(
     dueAt = clock.wallNow() + interval;
   };
 
-  const refresh = (store: ConfigStore): Promise<void> => {
-    inflight ??= once(store)
+  const start = (store: ConfigStore): Promise<void> => {
+    inflight = once(store)
       .catch((err: unknown) => fail(`refresh failed unexpectedly: ${String(err)}`, interval))
       .finally(() => {
         inflight = undefined;
@@ -111,12 +111,28 @@ export function createRefresher(
     return inflight;
   };
 
+  /**
+   * An explicit refresh reads after it was asked for: a read already under way (a request's
+   * due refresh) may have begun before the rules the caller just wrote, so one more read
+   * follows it, shared by every caller that asks meanwhile. Still one read at a time.
+   */
+  let queued: Promise<void> | undefined;
+  const refresh = (store: ConfigStore): Promise<void> => {
+    const running = inflight;
+    if (running === undefined) return start(store);
+    queued ??= running.then(() => {
+      queued = undefined;
+      return inflight ?? start(store);
+    });
+    return queued;
+  };
+
   return {
     name,
     refresh,
     refreshIfDue(store) {
       if (inflight) return undefined;
-      return clock.wallNow() >= dueAt ? refresh(store) : undefined;
+      return clock.wallNow() >= dueAt ? start(store) : undefined;
     },
     status: () => status.get(),
   };

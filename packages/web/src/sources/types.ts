@@ -10,7 +10,10 @@ export interface EdgeRuleSource {
   readonly name: string;
   /** Starts a refresh when one is due; undefined when not. Single-flight; never rejects. */
   refreshIfDue(store: ConfigStore): Promise<void> | undefined;
-  /** Refreshes now (or joins the refresh in flight). Never rejects. */
+  /**
+   * Refreshes now: resolves after a read that began after this call (a read in flight is
+   * awaited, then one more made, shared by callers meanwhile). Never rejects.
+   */
   refresh(store: ConfigStore): Promise<void>;
   status(): SourceStatus;
 }
