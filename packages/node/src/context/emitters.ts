@@ -322,12 +322,7 @@ function bindExisting(store: GrayStore, target: object): void {
   // function is left unbound.)
   if (count === 1) {
     const finish = events.finish;
-    if (
-      typeof finish === 'function' &&
-      !hasOwn.call(finish, 'prototype') &&
-      target instanceof ServerResponse
-    )
-      return;
+    if (typeof finish === 'function' && mayBeResOnFinish(finish, target)) return;
   }
   let found = 0;
   for (let i = 0; i < COMMON_EVENTS.length; i++) {
@@ -406,14 +401,17 @@ function nodeOnce(fn: Listener): boolean {
  */
 function userListener(fn: Listener, type: string | symbol, target: unknown): boolean {
   if (fn.listener !== undefined) return false;
-  if (type === 'finish')
-    return (
-      hasOwn.call(fn, 'prototype') ||
-      !(target instanceof ServerResponse) ||
-      fn.name !== 'bound resOnFinish'
-    );
+  if (type === 'finish') return !mayBeResOnFinish(fn, target) || fn.name !== 'bound resOnFinish';
   if (type === 'end') return !(target instanceof IncomingMessage) || fn.name !== 'clearIncoming';
   return true;
+}
+
+/**
+ * Whether `fn` can be Node's `resOnFinish` without reading its name: a bound function (no
+ * `prototype` of its own) on a response.
+ */
+function mayBeResOnFinish(fn: object, target: unknown): boolean {
+  return !hasOwn.call(fn, 'prototype') && target instanceof ServerResponse;
 }
 
 /**
