@@ -1,10 +1,17 @@
-import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { afterAll } from 'vitest';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/app.ts', import.meta.url));
+
+/** The temp dirs this test file made, removed after its tests (a run leaves /tmp as it was). */
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 /**
  * Bundles the fixture app with esbuild as a user's build would (the public `@graylane/web`
@@ -15,6 +22,7 @@ export async function bundleApp(
   format: 'esm' | 'iife',
 ): Promise<{ dir: string; file: string; code: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'graylane-web-'));
+  made.push(dir);
   const out = await build({
     entryPoints: [FIXTURE],
     bundle: true,

@@ -1,14 +1,21 @@
-import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { afterAll } from 'vitest';
 
 const DOCS = fileURLToPath(new URL('../../../../docs/', import.meta.url));
 const RESOLVE_FROM = fileURLToPath(new URL('.', import.meta.url));
 /** The placeholder API the docs call; tests point it at a loopback service. */
 const PLACEHOLDER_ORIGIN = 'https://api.example.internal';
 const PLACEHOLDER_HOST = 'api.example.internal';
+
+/** The temp dirs this test file made, removed after its tests (a run leaves /tmp as it was). */
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 /** The ```ts block of `page` whose first line is `// <file>`: the example the page promises works. */
 export function docExample(page: string, file: string): string {
@@ -45,6 +52,7 @@ export async function bundleExample(
     logLevel: 'silent',
   });
   const dir = mkdtempSync(join(tmpdir(), 'graylane-doc-'));
+  made.push(dir);
   const bundled = out.outputFiles?.[0]?.text ?? '';
   const file = join(dir, 'example.mjs');
   writeFileSync(file, bundled);
