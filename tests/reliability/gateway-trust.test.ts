@@ -147,6 +147,33 @@ describe('GW-03 a stricter layer never reuses a weaker layer\u2019s decision', (
     },
   );
 
+  // The debug header describes the decision that was served: a weaker layer's header goes when a
+  // stricter layer decides again (replaced when that layer writes one, removed when it does not).
+  it.each(cases)(
+    'GW-03 %s: %s then %s, X-Gray-Decision describes the served decision',
+    async (stack, first, second, headers, expected, redecides) => {
+      const make = stacks[stack] as (a: LayerOptions, b: LayerOptions) => Promise<Stacked>;
+      const path = stack.startsWith('express') ? '/r/x' : '/x';
+      for (const [debugA, debugB] of [
+        [true, false],
+        [true, true],
+        [false, true],
+      ] as const) {
+        const s = await make(
+          { config: CONFIG, ...MODES[first], debugHeader: debugA },
+          { config: CONFIG, ...MODES[second], debugHeader: debugB },
+        );
+        const res = await fetch(`${s.server.url}${path}`, { headers: headers() });
+        const served = ((await res.json()) as { version: string }).version;
+        expect(served).toBe(expected);
+        const header = res.headers.get('x-gray-decision');
+        const at = `debug ${debugA}/${debugB}: ${header}`;
+        if (redecides ? debugB : debugA) expect(header, at).toMatch(`version=${served};`);
+        else expect(header, at).toBeNull();
+      }
+    },
+  );
+
   it('GW-03 decideRequest in a gateway, then a stricter middleware on the same request', async () => {
     const open = createGraylane({ config: CONFIG });
     const signed = createGraylane({ config: CONFIG, trust: 'signed', keys: { k1: KEY } });

@@ -28,6 +28,7 @@ export interface FastifyRequestLike {
 export interface FastifyReplyLike {
   readonly raw: ServerResponse;
   header(name: string, value: string): unknown;
+  removeHeader?(name: string): unknown;
 }
 
 type HookDone = (err?: Error) => void;
@@ -133,6 +134,9 @@ class ReplySink implements ResponseSink {
   }
   setHeader(name: string, value: string): void {
     this.reply.header(name, value);
+  }
+  removeHeader(name: string): void {
+    this.reply.removeHeader?.(name);
   }
 }
 

@@ -12,7 +12,7 @@ import {
   type InboundOptions,
 } from '@graylane/core';
 import { runInRequestContext } from '../inbound/bind.js';
-import { fromIncomingMessage } from '../inbound/carrier.js';
+import { fromIncomingMessage, routerTarget } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
 import { decideOnce } from '../inbound/once.js';
 import type { ResponseSink } from '../inbound/node-response.js';
@@ -24,6 +24,10 @@ interface RawRequestLike extends FetchRequestLike {
     set?(name: string, value: string): void;
     delete?(name: string): void;
   };
+  readonly body?: unknown;
+  readonly bodyUsed?: boolean;
+  readonly signal?: unknown;
+  readonly redirect?: string;
 }
 
 /**
@@ -37,7 +41,8 @@ export interface HonoContextLike {
     header(name: string): string | undefined;
   };
   readonly env?: unknown;
-  header(name: string, value: string, options?: { append?: boolean }): void;
+  /** `value` undefined removes the header (hono's own semantics). */
+  header(name: string, value: string | undefined, options?: { append?: boolean }): void;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- hono variables are typed per app
   get(key: string): any;
 }
@@ -101,6 +106,9 @@ class HonoSink implements ResponseSink {
   setHeader(name: string, value: string): void {
     this.c.header(name, value);
   }
+  removeHeader(name: string): void {
+    this.c.header(name, undefined);
+  }
 }
 
 /** A carrier over `c.req.raw` whose edits go to that request (and replace it for the query). */
@@ -111,7 +119,10 @@ function honoCarrier(c: HonoContextLike) {
 /**
  * Applies the edits to the Fetch `Request` hono hands the app: headers in place (the lightweight
  * `@hono/node-server` request builds them from the already edited `rawHeaders`), and, for a
- * changed query, a new `Request` for body-less methods (a body stream is never re-wrapped).
+ * changed query, a new `Request` with the edited URL, whatever the method (GW-02): a `Request`'s
+ * URL cannot be changed, and `@hono/node-server` fixed it from the Node request before any
+ * middleware ran. The body stream moves to the new request unread; a body an earlier middleware
+ * already read stays with hono's parsed-body cache, and the new request has none.
  */
 function editRequest(c: HonoContextLike, edits: CarrierEdits): void {
   const raw = c.req.raw;
@@ -123,15 +134,23 @@ function editRequest(c: HonoContextLike, edits: CarrierEdits): void {
       // immutable headers (a platform's own Request)
     }
   }
-  if (!edits.query || (raw.method !== 'GET' && raw.method !== 'HEAD')) return;
+  if (!edits.query) return;
   try {
     const Req = (globalThis as { Request?: new (url: string, init: object) => RawRequestLike })
       .Request;
-    if (Req)
-      c.req.raw = new Req(applyQueryEdit(raw.url, edits.query), {
-        method: raw.method,
-        headers: raw.headers,
-      });
+    if (!Req) return;
+    const init: Record<string, unknown> = { method: raw.method, headers: raw.headers };
+    if (raw.signal !== undefined) init['signal'] = raw.signal;
+    if (raw.redirect !== undefined) init['redirect'] = raw.redirect;
+    if (raw.method !== 'GET' && raw.method !== 'HEAD' && raw.bodyUsed !== true) {
+      const body = raw.body;
+      if (body !== null && body !== undefined) {
+        init['body'] = body;
+        init['duplex'] = 'half';
+      }
+    }
+    // Edited as graylane read the target (see routerTarget): no router finds the marker after.
+    c.req.raw = new Req(applyQueryEdit(routerTarget(raw.url), edits.query), init);
   } catch {
     // keep the original request
   }

@@ -3,9 +3,9 @@
  * structurally.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { InboundOptions } from '@graylane/core';
+import { applyQueryEdit, type CarrierEdits, type InboundOptions } from '@graylane/core';
 import { runInRequestContext } from '../inbound/bind.js';
-import { fromIncomingMessage } from '../inbound/carrier.js';
+import { fromIncomingMessage, routerTarget } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
 import { decideOnce } from '../inbound/once.js';
 import type { GraylaneStats } from '../metrics/stats.js';
@@ -63,9 +63,40 @@ export function graylaneKoa<C extends KoaContextLike = KoaContextLike>(
       bind: true,
       res: ctx.res,
     });
+    if (outcome.edits?.query) editKoaUrls(ctx, outcome.edits);
     return runInRequestContext(outcome, next);
   };
   return Object.assign(middleware, { stats: () => engine.stats() });
+}
+
+/** The URL copies koa made when it created the context (what `ctx.originalUrl` and the rest read). */
+interface KoaUrls {
+  originalUrl?: unknown;
+  memoizedURL?: unknown;
+  request?: KoaUrls;
+}
+
+/**
+ * Koa copies the request target into `ctx.originalUrl` and `ctx.request.originalUrl` when it
+ * creates the context, before any middleware runs, and `ctx.href`, `ctx.origin`-based
+ * `ctx.URL` (memoised) read those copies. The carrier edit changed `req.url` (what `ctx.url`,
+ * `ctx.query` and `ctx.querystring` read): apply the query edit to the copies too, so a marker
+ * graylane removed is gone from every view the app has of the URL (GW-02). Never throws.
+ */
+function editKoaUrls(ctx: KoaContextLike, edits: CarrierEdits): void {
+  const query = edits.query;
+  if (!query) return;
+  for (const holder of [ctx as KoaUrls, (ctx as KoaUrls).request]) {
+    if (typeof holder !== 'object' || holder === null) continue;
+    try {
+      if (typeof holder.originalUrl === 'string')
+        holder.originalUrl = applyQueryEdit(routerTarget(holder.originalUrl), query);
+      // Rebuilt from `originalUrl` on the next read of `ctx.URL`.
+      if (holder.memoizedURL !== undefined) holder.memoizedURL = undefined;
+    } catch {
+      // a frozen context keeps what it has
+    }
+  }
 }
 
 export type { GraylaneOptions } from '../options.js';

@@ -24,6 +24,24 @@ export function fromIncomingMessage(req: IncomingMessageLike): InboundCarrier {
   return new NodeCarrier(req);
 }
 
+/**
+ * A request target as the widest of the routers reads it. RFC 9112 has no fragment in a request
+ * target and browsers never send one, but Node accepts a `#` there, and routers disagree about
+ * it: fastify's find-my-way starts the query at the first `?` or `#` and reads a later `#` as a
+ * character of it, while express, koa and the WHATWG `URL` end the query at a `#`. graylane reads
+ * every parameter any of them could find, so what could be taken for a marker is judged and, when
+ * it must go, removed (GW-02): the query starts at the first `?` or `#`, and a `#` after that
+ * separates parameters like `&` (a value ends there, as in a fragment: `?gray=beta#frag` names
+ * `beta`, QS-06). Unchanged without a `#`.
+ */
+export function routerTarget(url: string): string {
+  const hash = url.indexOf('#');
+  if (hash === -1) return url;
+  const q = url.indexOf('?');
+  const start = q !== -1 && q < hash ? q : hash;
+  return `${url.slice(0, start)}?${url.slice(start + 1).replaceAll('#', '&')}`;
+}
+
 class NodeCarrier implements InboundCarrier {
   /** Where the first values of what an edit changes are recorded (decide-once, GW-03). */
   private original: Original | undefined = undefined;
@@ -43,7 +61,8 @@ class NodeCarrier implements InboundCarrier {
     return this.req.method;
   }
   get url(): string | undefined {
-    return this.req.url;
+    const url = this.req.url;
+    return typeof url === 'string' ? routerTarget(url) : url;
   }
   get host(): string | undefined {
     return hostOnly(this.req.headers.host);
@@ -94,8 +113,11 @@ export function editIncomingMessage(req: IncomingMessageLike, edits: CarrierEdit
   const query = edits.query;
   if (!query) return;
   try {
-    if (typeof r.url === 'string') r.url = applyQueryEdit(r.url, query);
-    if (typeof r.originalUrl === 'string') r.originalUrl = applyQueryEdit(r.originalUrl, query);
+    // Edited as graylane read them (see routerTarget): every router, and a proxy forwarding
+    // `req.url`, then parses the same query, without the removed marker.
+    if (typeof r.url === 'string') r.url = applyQueryEdit(routerTarget(r.url), query);
+    if (typeof r.originalUrl === 'string')
+      r.originalUrl = applyQueryEdit(routerTarget(r.originalUrl), query);
   } catch {
     // a read-only url
   }

@@ -6,6 +6,7 @@ export interface ServerResponseLike {
   readonly headersSent: boolean;
   getHeader(name: string): number | string | readonly string[] | undefined;
   setHeader(name: string, value: string | readonly string[]): unknown;
+  removeHeader?(name: string): unknown;
 }
 
 /** Where an adapter writes response headers. */
@@ -13,16 +14,25 @@ export interface ResponseSink {
   /** Adds one `Set-Cookie` value, keeping any already set. */
   appendCookie(value: string): void;
   setHeader(name: string, value: string): void;
+  /** Removes a header set earlier (a stale debug header, GW-03). Optional for custom sinks. */
+  removeHeader?(name: string): void;
 }
 
 /**
- * Writes the sticky cookies and the debug header through `sink`. Never throws: a response
- * whose headers are gone just does not get them (I1).
+ * Writes the sticky cookies and the debug header through `sink`. With `clearDebug`, a debug
+ * header an earlier, weaker layer wrote is removed when this outcome has none (GW-03: the
+ * header never describes a decision that was replaced). Never throws: a response whose headers
+ * are gone just does not get them (I1).
  */
-export function applyOutcome(sink: ResponseSink, outcome: InboundOutcome): void {
+export function applyOutcome(
+  sink: ResponseSink,
+  outcome: InboundOutcome,
+  clearDebug = false,
+): void {
   try {
     for (const cookie of outcome.setCookies) sink.appendCookie(cookie);
     if (outcome.debugHeader !== undefined) sink.setHeader(DEBUG_HEADER, outcome.debugHeader);
+    else if (clearDebug) sink.removeHeader?.(DEBUG_HEADER);
   } catch {
     // I1: never throw into the request.
   }
@@ -50,5 +60,8 @@ class NodeSink implements ResponseSink {
   }
   setHeader(name: string, value: string): void {
     if (!this.res.headersSent) this.res.setHeader(name, value);
+  }
+  removeHeader(name: string): void {
+    if (!this.res.headersSent) this.res.removeHeader?.(name);
   }
 }

@@ -89,8 +89,14 @@ export function decideOnce<R>(engine: InboundEngine<R>, input: DecideOnceInput<R
   }
   if (input.sink && !entry.written) {
     entry.written = true;
-    if (entry.outcome.setCookies.length > 0 || entry.outcome.debugHeader !== undefined)
-      applyOutcome(asSink(input.sink), entry.outcome);
+    // A weaker layer's debug header describes the decision this one replaced (GW-03).
+    const stale =
+      previous !== undefined &&
+      previous !== entry &&
+      previous.written &&
+      previous.outcome.debugHeader !== undefined;
+    if (entry.outcome.setCookies.length > 0 || entry.outcome.debugHeader !== undefined || stale)
+      applyOutcome(asSink(input.sink), entry.outcome, stale);
   }
   return entry.outcome;
 }
