@@ -1,9 +1,11 @@
 import http from 'node:http';
+import net from 'node:net';
 import https from 'node:https';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as gray from '@graylane/node';
+import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   selfSignedCert,
@@ -226,13 +228,36 @@ const CASES: Case[] = [
     marker: false,
     send: (p, path) => http.request(`http://[::1]:${p.v6}${path}`),
   },
-  // Absolute-form path: a forward proxy; the target in the path is what is judged.
+  // Absolute-form path: a forward proxy. The head reaches the proxy Node connects to and is meant
+  // for the URL in the path: both must be allowed. Any other path not starting with `/` names a
+  // host the head never reaches: only the connected host could vouch, and it is not asked.
   {
     name: 'absolute-form path to the allowlisted target, via another port',
     lands: 'b',
-    marker: true,
+    marker: false,
     send: (p, path) =>
       http.request({ host: '127.0.0.1', port: p.b, path: `http://127.0.0.1:${p.a}${path}` }),
+  },
+  {
+    name: 'absolute-form path (upper-case scheme) to the allowlisted target, via another port',
+    lands: 'b',
+    marker: false,
+    send: (p, path) =>
+      http.request({ host: '127.0.0.1', port: p.b, path: `HTTP://127.0.0.1:${p.a}${path}` }),
+  },
+  {
+    name: 'absolute-form path to the allowlisted target, via the allowlisted port',
+    lands: 'a',
+    marker: true,
+    send: (p, path) =>
+      http.request({ host: '127.0.0.1', port: p.a, path: `http://127.0.0.1:${p.a}${path}` }),
+  },
+  {
+    name: 'URL to another port, options.path absolute-form to the allowlisted target',
+    lands: 'b',
+    marker: false,
+    send: (p, path) =>
+      http.request(`http://127.0.0.1:${p.b}/`, { path: `http://127.0.0.1:${p.a}${path}` }),
   },
   {
     name: 'absolute-form path to another name, via the allowlisted port',
@@ -329,6 +354,108 @@ describe('CTX-13 the allowlist judges the host Node connects to', () => {
       expect(received(topo, 'v6', id)[0]?.grayIds).toEqual(['beta']);
     }
   });
+
+  // The head goes to the host Node connects to whatever the path names. A raw server records it
+  // (the echo servers route on an origin-form path), and answers every method, CONNECT included.
+  it.each([
+    ['a scheme-less host:port/path', 'GET', (a: number) => `127.0.0.1:${a}/x`],
+    ['an authority-form target', 'GET', (a: number) => `127.0.0.1:${a}`],
+    ['a scheme-less name/path', 'POST', () => 'localhost/x'],
+    ['a CONNECT to the allowlisted host', 'CONNECT', (a: number) => `127.0.0.1:${a}`],
+    ['an absolute-form https path', 'GET', (a: number) => `https://127.0.0.1:${a}/x`],
+  ] as const)(
+    'CTX-13 %s, sent to a host that is not allowlisted: no marker on the wire',
+    async (_name, method, path) => {
+      const heads: string[] = [];
+      const raw = net.createServer((socket) => {
+        let head = '';
+        socket.on('data', (chunk) => {
+          head += chunk.toString('latin1');
+          if (!head.includes('\r\n\r\n')) return;
+          heads.push(head);
+          socket.end('HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+        });
+        socket.on('error', () => undefined);
+      });
+      await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+      const evil = (raw.address() as net.AddressInfo).port;
+      try {
+        await gray.runWithGray(
+          'beta',
+          () =>
+            new Promise<void>((resolve) => {
+              const req = http.request({
+                host: '127.0.0.1',
+                port: evil,
+                method,
+                path: path(topo.ports.a),
+              });
+              req.on('response', (res) => res.resume().on('end', resolve));
+              req.on('connect', (_res, socket) => {
+                socket.destroy();
+                resolve();
+              });
+              req.on('error', () => resolve());
+              req.end();
+            }),
+          { allowHosts: [`127.0.0.1:${topo.ports.a}`, `https://127.0.0.1:${topo.ports.a}`] },
+        );
+        expect(heads).toHaveLength(1);
+        expect(heads[0]).toMatch(new RegExp(`^${method} `));
+        expect(heads[0]?.toLowerCase()).not.toContain('x-gray-id');
+        expect(heads[0]?.toLowerCase()).not.toContain('gray=beta');
+      } finally {
+        await new Promise<void>((resolve) => raw.close(() => resolve()));
+      }
+    },
+  );
+
+  // undici: an absolute-form path on a client connected elsewhere (a forward proxy without a
+  // tunnel). Both hosts must be allowed, as for http.request.
+  it.each([
+    ['the proxy is not allowlisted', false],
+    ['the proxy is allowlisted too', true],
+  ] as const)(
+    'CTX-13 undici Client, absolute-form path to the allowlisted target: %s',
+    async (_name, proxyAllowed) => {
+      const heads: string[] = [];
+      const raw = http.createServer((req, res) => {
+        heads.push(
+          JSON.stringify({
+            url: req.url,
+            id: req.headers['x-gray-id'] ?? null,
+            baggage: req.headers.baggage ?? null,
+          }),
+        );
+        res.end();
+      });
+      await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+      const proxy = (raw.address() as net.AddressInfo).port;
+      const client = new Client(`http://127.0.0.1:${proxy}`);
+      try {
+        const a = topo.ports.a;
+        const allowHosts = [`127.0.0.1:${a}`, ...(proxyAllowed ? [`127.0.0.1:${proxy}`] : [])];
+        await gray.runWithGray(
+          'beta',
+          async () => {
+            const res = await client.request({ method: 'GET', path: `http://127.0.0.1:${a}/x` });
+            await res.body.dump();
+          },
+          { allowHosts },
+        );
+        expect(heads.map((h) => JSON.parse(h) as unknown)).toEqual([
+          {
+            url: `http://127.0.0.1:${a}/x`,
+            id: proxyAllowed ? 'beta' : null,
+            baggage: proxyAllowed ? 'gray=beta' : null,
+          },
+        ]);
+      } finally {
+        await client.close();
+        await new Promise<void>((resolve) => raw.close(() => resolve()));
+      }
+    },
+  );
 
   it('CTX-13 I1 a malformed or hostile argument never makes graylane throw: Node decides', async () => {
     const { a } = topo.ports;

@@ -117,7 +117,7 @@ function globalHop(
   list: unknown[] | undefined,
   store: GrayStore,
   allow: Allowlist | undefined,
-  target: string | undefined,
+  target: string | readonly string[] | undefined,
   proven: boolean,
 ): { plan: HopPlan; allowed: boolean } | undefined {
   const raw = typeof request.headers === 'string' ? request.headers : '';

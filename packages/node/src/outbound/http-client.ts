@@ -11,7 +11,7 @@ export type { ClientRequestLike } from './hop-headers.js';
  */
 export function injectClientRequest(
   req: ClientRequestLike,
-  target: string | undefined,
+  target: string | readonly string[] | undefined,
   allow: Allowlist | undefined,
 ): void {
   try {

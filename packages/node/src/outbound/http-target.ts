@@ -4,6 +4,7 @@ export interface ResolvedRequestLike {
   readonly protocol?: unknown;
   readonly path?: unknown;
   readonly socketPath?: unknown;
+  readonly method?: unknown;
 }
 
 type Options = Record<string, unknown>;
@@ -17,27 +18,35 @@ type Options = Record<string, unknown>;
  * - host: `hostname || host || 'localhost'` (the `Host` header never counts);
  * - port: `port || defaultPort || agent.defaultPort || 80/443`;
  * - a `socketPath` connects to a local socket, not a host: no target (never allowlisted);
- * - an absolute-form `path` (a forward proxy) targets the URL in the path.
- * `req` is the ClientRequest Node built from the same arguments: its `host`/`protocol`/`path`
- * are Node's own answer and win when present. Never throws.
+ * - an absolute-form path (`http://…` or `https://…`: a forward proxy) reaches two hosts, the
+ *   proxy Node connects to and the URL in the path: both are returned, and both must be allowed;
+ * - any other path not starting with `/` (authority-form, a scheme-less `host:port/x`) and a
+ *   `CONNECT` have no target: the head goes to the host Node connects to, whatever the path
+ *   names, so nothing in the path can vouch for that host.
+ * `req` is the ClientRequest Node built from the same arguments: its `host`/`protocol`/`path`/
+ * `method` are Node's own answer and win when present. Never throws.
  */
 export function httpTarget(
   args: readonly unknown[],
   req: ResolvedRequestLike | undefined,
   moduleProtocol: 'http:' | 'https:',
-): string | undefined {
+): string | readonly string[] | undefined {
   try {
     const opts = requestOptions(args);
     if (opts === undefined) return undefined;
     if (truthy(req?.socketPath) || truthy(opts.socketPath)) return undefined;
-    const path = str(req?.path) ?? str(opts.path);
-    if (path !== undefined && !path.startsWith('/') && path !== '*') return proxyTarget(path);
+    const method = str(req?.method) ?? str(opts.method);
+    if (method !== undefined && method.toUpperCase() === 'CONNECT') return undefined;
     const protocol = str(req?.protocol) ?? (str(opts.protocol) || moduleProtocol);
     const host = str(req?.host) ?? (str(opts.hostname) || str(opts.host) || 'localhost');
     const agent = opts.agent as { defaultPort?: unknown } | null | undefined;
     const fallbackPort = protocol === 'https:' ? 443 : 80;
     const port = opts.port || opts.defaultPort || agent?.defaultPort || fallbackPort;
-    return new URL(`${protocol}//${bracket(host)}:${String(port)}`).origin;
+    const connected = new URL(`${protocol}//${bracket(host)}:${String(port)}`).origin;
+    const path = str(req?.path) ?? str(opts.path);
+    if (path === undefined || path.startsWith('/') || path === '*') return connected;
+    if (!/^https?:\/\//i.test(path)) return undefined;
+    return [connected, new URL(path).origin];
   } catch {
     return undefined;
   }
@@ -63,10 +72,6 @@ function urlOptions(url: URL): Options {
   };
   if (url.port !== '') out.port = Number(url.port);
   return out;
-}
-
-function proxyTarget(path: string): string | undefined {
-  return new URL(/^[^:]+:\/\//.test(path) ? path : `http://${path}`).origin;
 }
 
 function bracket(host: string): string {

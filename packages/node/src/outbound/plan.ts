@@ -55,10 +55,21 @@ export function planCall(
  * `skipped_host` when `count` is set (a caller-owned marker was counted once, at planning).
  * An unparsable or missing target is refused (I8). Never throws.
  */
-export function judgeHop(plan: HopPlan, target: string | undefined, count = true): boolean {
+export function judgeHop(
+  plan: HopPlan,
+  target: string | readonly string[] | undefined,
+  count = true,
+): boolean {
   let allowed = false;
   try {
-    allowed = plan.allow !== undefined && target !== undefined && plan.allow.allows(target);
+    const allow = plan.allow;
+    // A list is every host the head reaches (a forward proxy and the URL it is asked for).
+    allowed =
+      allow !== undefined &&
+      target !== undefined &&
+      (typeof target === 'string'
+        ? allow.allows(target)
+        : target.length > 0 && target.every((t) => allow.allows(t)));
   } catch {
     allowed = false;
   }

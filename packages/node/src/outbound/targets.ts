@@ -32,14 +32,20 @@ export function fetchTarget(input: unknown): string | undefined {
 }
 
 /**
- * The target of an undici request: its origin, or — when the path is in absolute form, as when
- * it goes through a forward proxy — the URL in the path. The target is what the allowlist judges;
- * a proxy in between is infrastructure, as for every HTTP client. Never throws.
+ * The target of an undici request: its origin, the host the head is written to. When the path is
+ * in absolute form (a forward proxy asked for another URL) the head reaches both, so both are
+ * returned and both must be allowed (`judgeHop`): a path can never vouch for the host it is sent
+ * to. Never throws.
  */
-export function undiciTarget(origin: unknown, path: unknown): string | undefined {
+export function undiciTarget(
+  origin: unknown,
+  path: unknown,
+): string | readonly string[] | undefined {
   try {
-    if (typeof path === 'string' && /^https?:\/\//i.test(path)) return new URL(path).origin;
-    return origin === undefined || origin === null ? undefined : String(origin);
+    const connected = origin === undefined || origin === null ? undefined : String(origin);
+    if (typeof path === 'string' && /^https?:\/\//i.test(path))
+      return connected === undefined ? undefined : [connected, new URL(path).origin];
+    return connected;
   } catch {
     return undefined;
   }
