@@ -58,7 +58,8 @@ export function withGray(fetchImpl?: FetchLike, options: WithGrayOptions = {}): 
         // The replay needs the caller's Request (and its body) untouched.
         if (replay && request) first = request.clone();
         probe = replay && (init?.redirect ?? request?.redirect ?? 'follow') == 'follow';
-        marked = { ...init, headers };
+        marked = readInit(init);
+        marked.headers = headers;
         if (probe) marked.redirect = 'manual';
       }
     } catch {
@@ -76,4 +77,17 @@ export function withGray(fetchImpl?: FetchLike, options: WithGrayOptions = {}): 
         )
       : plain();
   };
+}
+
+/**
+ * `init` copied into a plain object with its inherited enumerable fields too (a spread keeps own
+ * fields only): an init made with `Object.create`, or a `Request` given as the init (its
+ * attributes are enumerable), would otherwise be sent as a GET without its body. Getters a class
+ * defines are not enumerable and are not copied (kept out for bundle size; Node's `withGray`
+ * reads every RequestInit member).
+ */
+function readInit(init: RequestInit | undefined): RequestInit {
+  const out: Record<string, unknown> = {};
+  for (const key in init) out[key] = (init as Record<string, unknown>)[key];
+  return out;
 }

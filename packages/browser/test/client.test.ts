@@ -197,6 +197,26 @@ describe('RDR-01/03 withGray replays plain (fast checks; real redirects in test/
     expect(aborted.calls).toHaveLength(1);
   });
 
+  // OUT-03: the marked init keeps what fetch would have read from the caller's init.
+  it.each([
+    ['inherited fields (Object.create)', (f: RequestInit) => Object.create(f) as RequestInit],
+    ['a frozen object', (f: RequestInit) => Object.freeze({ ...f })],
+    ['a plain object', (f: RequestInit) => ({ ...f })],
+  ])('OUT-03 an init given as %s keeps its method, body and mode', async (_name, make) => {
+    initGray({ ...base, serverVersion: 'beta' });
+    for (const fields of [
+      { method: 'POST', body: 'payload', credentials: 'include' },
+      { method: 'DELETE', body: 'gone', mode: 'cors' },
+      { method: 'PUT', body: 'x', redirect: 'error', cache: 'no-store' },
+    ] as RequestInit[]) {
+      const { calls, fetch } = fake([{ type: 'basic', status: 200 }]);
+      await withGray(fetch)('/api', make(fields));
+      const sent = calls[0]?.init as Record<string, unknown>;
+      expect(calls[0]?.marker).toBe('beta');
+      for (const [key, value] of Object.entries(fields)) expect(sent[key], key).toBe(value);
+    }
+  });
+
   it('a Request input is cloned for the marked attempt and re-sent untouched', async () => {
     initGray({ ...base, serverVersion: 'beta' });
     const { calls, fetch } = fake([{ type: 'opaqueredirect' }]);

@@ -43,7 +43,6 @@ export function withGray<F extends FetchLike>(fetchImpl?: F, options?: OutboundO
   return grayFetch as F;
 }
 
-type InitWithDispatcher = Omit<RequestInit, 'dispatcher'> & { dispatcher?: DispatcherLike };
 type HeadersSource = ConstructorParameters<typeof Headers>[0];
 
 /**
@@ -64,14 +63,55 @@ export function prepareCall(
     const plan = planCall(allow, headers);
     if (plan === undefined) return undefined;
     applyHop(plan, judgeHop(plan, fetchTarget(input)), headersOps(headers));
-    const own = (init as InitWithDispatcher | undefined)?.dispatcher;
+    const fields = readInit(init);
+    const own = fields['dispatcher'] as DispatcherLike | undefined;
     if (own !== undefined || (request === undefined && globalDispatcher() !== undefined)) {
-      const next: InitWithDispatcher = { ...init, headers, dispatcher: hopDispatcher(plan, own) };
+      const next = { ...fields, headers, dispatcher: hopDispatcher(plan, own) };
       return { init: next as RequestInit, noted: undefined };
     }
-    return { init: { ...init, headers }, noted: plan };
+    return { init: { ...fields, headers } as RequestInit, noted: plan };
   } catch {
     // I1: a request we cannot read is sent exactly as the caller wrote it.
     return undefined;
   }
+}
+
+/** The members of `RequestInit` (and undici's `dispatcher`), read as fetch reads them. */
+const INIT_MEMBERS = [
+  'method',
+  'headers',
+  'body',
+  'referrer',
+  'referrerPolicy',
+  'mode',
+  'credentials',
+  'cache',
+  'redirect',
+  'integrity',
+  'keepalive',
+  'signal',
+  'duplex',
+  'priority',
+  'window',
+  'dispatcher',
+] as const;
+
+/**
+ * @internal `init` as fetch reads it, in a plain object graylane can add to. fetch reads its init
+ * as a WebIDL dictionary: every member by property access, so a getter, an inherited field and a
+ * `Request` passed as the init all count; a spread would keep only own enumerable fields (a POST
+ * sent as a GET, its body lost). Other enumerable fields, own or inherited, are kept too (other
+ * fetch implementations' options, node-fetch's `agent`). A getter that throws is the caller's
+ * error: the call is then sent as written.
+ */
+export function readInit(init: RequestInit | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (typeof init !== 'object' || init === null) return out;
+  const source = init as Record<string, unknown>;
+  for (const key in source) out[key] = source[key];
+  for (const key of INIT_MEMBERS) {
+    const value = source[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
 }
