@@ -1,5 +1,5 @@
 import { tagHandler } from './bind.js';
-import type { DispatcherLike, HopDispatchOptions } from './hop-dispatcher.js';
+import { delegating, type DispatcherLike, type HopDispatchOptions } from './hop-dispatcher.js';
 import { dispatchingFrom, hookOrigin } from './origin.js';
 import { outboundState } from './state.js';
 
@@ -67,15 +67,11 @@ function wrapperOf(dispatcher: DispatcherLike): Wrapper {
   ): boolean {
     return dispatchFromCaller(dispatcher, options, handler);
   };
-  // The shape undici's own `compose()` returns: everything but `dispatch` is the agent's.
-  wrapper = new Proxy(dispatcher, {
-    get: (target, key) =>
-      key === 'dispatch'
-        ? dispatch
-        : key === WRAPPED
-          ? target
-          : (target as unknown as Slotted)[key as symbol],
-  }) as Wrapper;
+  // The shape undici's own `compose()` returns: everything but `dispatch` is the agent's (its
+  // methods bound to it, so `#private` fields work: `await getGlobalDispatcher().close()`).
+  wrapper = delegating(dispatcher, dispatch, (key) =>
+    key === WRAPPED ? dispatcher : undefined,
+  ) as unknown as Wrapper;
   wrappers.set(dispatcher, wrapper);
   return wrapper;
 }

@@ -40,7 +40,7 @@ export function globalDispatcher(): DispatcherLike | undefined {
  */
 export function hopDispatcher(plan: HopPlan, base: DispatcherLike | undefined): DispatcherLike {
   let hops = 0;
-  return {
+  const wrapper: DispatcherLike = {
     dispatch(options, handler) {
       const next = judgeDispatch(plan, options, hops++ > 0);
       const target = base ?? globalDispatcher();
@@ -54,6 +54,56 @@ export function hopDispatcher(plan: HopPlan, base: DispatcherLike | undefined): 
       });
     },
   };
+  // Everything but `dispatch` is the dispatcher's: undici's fetch reads `isMockActive` from it
+  // (a MockAgent then gets the body it can match), and an app may read or call anything else.
+  const shape = base ?? globalDispatcher();
+  return shape === undefined ? wrapper : delegating(shape, wrapper.dispatch);
+}
+
+/**
+ * The `Dispatcher` methods that send through `this.dispatch` (undici's API on its prototype):
+ * called on a delegating wrapper, `this` must stay the wrapper so they send through its
+ * `dispatch`. Every other method is called on the dispatcher itself, whose `#private` fields a
+ * wrapper as `this` could not reach (`RetryAgent#close`, `ProxyAgent#dispatch`).
+ */
+const THROUGH_DISPATCH = new Set<PropertyKey>([
+  'request',
+  'stream',
+  'pipeline',
+  'connect',
+  'upgrade',
+  'compose',
+  // Not a method: `getGlobalDispatcher().constructor === Agent` stays true.
+  'constructor',
+]);
+
+/**
+ * @internal `target` with `dispatch` replaced (the shape undici's own `compose()` returns):
+ * properties and getters are read from `target`; its methods are bound to it, once each, except
+ * those that send through `this.dispatch`. Never throws on a read that `target` would not.
+ */
+export function delegating<T extends object>(
+  target: T,
+  dispatch: DispatcherLike['dispatch'],
+  extra?: (key: PropertyKey) => unknown,
+): T & DispatcherLike {
+  const bound = new Map<PropertyKey, unknown>();
+  return new Proxy(target, {
+    get(t, key) {
+      if (key === 'dispatch') return dispatch;
+      const special = extra?.(key);
+      if (special !== undefined) return special;
+      const value: unknown = Reflect.get(t, key, t);
+      if (typeof value !== 'function' || THROUGH_DISPATCH.has(key)) return value;
+      let fn = bound.get(key);
+      if (fn === undefined || (fn as { original?: unknown }).original !== value) {
+        const b = (value as (...args: unknown[]) => unknown).bind(t);
+        Object.defineProperty(b, 'original', { value });
+        bound.set(key, (fn = b));
+      }
+      return fn;
+    },
+  }) as T & DispatcherLike;
 }
 
 /** @internal A copy of `options` with the marker set or removed for its own target. Never throws. */
