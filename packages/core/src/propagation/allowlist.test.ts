@@ -80,6 +80,28 @@ describe('createAllowlist (S-BR evil URL suite)', () => {
     expect(nodeAllow.allows('http://localhost.evil.com/')).toBe(false);
   });
 
+  // A URL leaves its scheme's default port out (`https://h:443/` is `https://h/`): a host:port
+  // entry naming that port still means that host on that port.
+  it.each([
+    ['api.example.com:443', 'https://api.example.com/x', true],
+    ['api.example.com:443', 'https://api.example.com:443/x', true],
+    ['api.example.com:443', 'http://api.example.com:443/x', true],
+    ['api.example.com:443', 'http://api.example.com/x', false],
+    ['api.example.com:443', 'https://api.example.com:8443/x', false],
+    ['api.example.com:80', 'http://api.example.com/x', true],
+    ['API.example.com:80', 'http://api.EXAMPLE.com./x', false],
+    ['api.example.com:80', 'https://api.example.com/x', false],
+    ['api.example.com:80', 'https://api.example.com:80/x', true],
+    ['127.0.0.1:80', 'http://127.0.0.1/', true],
+    ['127.0.0.1:80', 'http://2130706433/', true],
+    ['[::1]:443', 'https://[::1]/', true],
+    ['[::1]:443', 'http://[::1]/', false],
+    ['api.example.com:443', 'https://api.example.com.evil.com/', false],
+    ['api.example.com:443', 'https://evil.com/?api.example.com:443', false],
+  ] as const)('host:port entry %s and %s: %s', (entry, url, expected) => {
+    expect(createAllowlist({ allow: [entry] }).allows(url)).toBe(expected);
+  });
+
   it('rejects entries that are neither origins nor hosts, and origins with paths', () => {
     expect(() => createAllowlist({ allow: ['https://api.example.com/v1'] })).toThrow(/bare origin/);
     expect(() => createAllowlist({ allow: ['not a host!'] })).toThrow(/not an origin/);

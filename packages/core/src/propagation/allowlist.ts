@@ -29,6 +29,7 @@ interface UrlLike {
   readonly origin: string;
   readonly host: string;
   readonly hostname: string;
+  readonly port: string;
 }
 type UrlCtor = new (url: string, base?: string) => UrlLike;
 
@@ -73,6 +74,8 @@ export function createAllowlist(policy: PropagationPolicy = {}): Allowlist {
         u.origin === own ||
         origins.has(u.origin) ||
         hosts.has(u.host) ||
+        // `host:443` names https://host too: a URL leaves its scheme's default port out.
+        (u.port == '' && hosts.has(`${u.host}:${u.protocol == 'https:' ? 443 : 80}`)) ||
         hostnames.has(u.hostname)
       )
         return true;
