@@ -6,8 +6,9 @@ import {
   type WebGraylaneOptions,
   type WebOutcome,
 } from '@graylane/web';
+import { applyQueryEdit } from '@graylane/core';
 import { DECISION_REQUEST_HEADER } from './constants.js';
-import { laneHeaders, withoutDecision } from './lane-headers.js';
+import { editedHeaders, laneHeaders, withoutDecision } from './lane-headers.js';
 import { DECISION_KEY_ENV, decisionKey, hasSharedKey } from './seal.js';
 
 /** Options of {@link createGrayProxy}: the Web engine's options plus an optional lane rewrite. */
@@ -64,9 +65,7 @@ export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
   const names = {
     header: (options.markers?.header ?? 'x-gray-id').toLowerCase(),
     baggage: options.markers?.baggage ?? 'gray',
-    query: typeof options.markers?.query === 'string' ? options.markers.query : 'gray',
   };
-  const edge = options.trust === 'edge';
   const proxy = async function graylaneProxy(
     request: NextRequest,
     event?: ProxyEventLike,
@@ -75,11 +74,13 @@ export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
     let outcome: WebOutcome;
     try {
       outcome = await gray.decide(request, event ? { waitUntil: (p) => event.waitUntil(p) } : {});
-      const seen = edge ? gray.stripCarriers(request) : request;
-      const target = rewriteTarget(options.rewrite, request, outcome, edge ? names.query : false);
+      // Core's edits, as Node applies them, in every mode (GW-01/02): the carriers the decision
+      // did not keep, the bucket header, the query marker (on whatever URL the request goes to).
+      const seen = editedHeaders(request.headers, outcome.edits);
+      const target = rewriteTarget(options.rewrite, request, outcome);
       const external = target !== undefined && target.origin !== request.nextUrl.origin;
       const carry = !external || (outcome.lane.allow?.allows(target.href) ?? false);
-      const headers = await laneHeaders(seen.headers, outcome.decision, names, {
+      const headers = await laneHeaders(seen, outcome.decision, names, {
         marker: carry,
         decision: !external,
       });
@@ -96,14 +97,14 @@ export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
 }
 
 /**
- * Where the request goes: the caller's rewrite, and in edge mode without the query marker (the
- * app never sees the client's `?gray=`, GW-02). Undefined: served as requested.
+ * Where the request goes: the caller's rewrite, without the query marker core's edits remove
+ * (any origin: a client's `?gray=` copied into a rewrite never travels on), byte for byte
+ * otherwise. Undefined: served as requested.
  */
 function rewriteTarget(
   rewrite: GrayProxyOptions['rewrite'],
   request: NextRequest,
   outcome: WebOutcome,
-  stripQuery: string | false,
 ): URL | undefined {
   let target: URL | undefined;
   try {
@@ -112,11 +113,11 @@ function rewriteTarget(
   } catch {
     target = undefined;
   }
-  if (stripQuery === false) return target;
-  const url = target ?? request.nextUrl.clone();
-  if (url.origin !== request.nextUrl.origin || !url.searchParams.has(stripQuery)) return target;
-  url.searchParams.delete(stripQuery);
-  return url;
+  const query = outcome.edits?.query;
+  if (query === undefined) return target;
+  const from = (target ?? request.nextUrl).href;
+  const to = applyQueryEdit(from, query);
+  return to === from ? target : new URL(to);
 }
 
 /** The failure path: the request goes on, minus any decision header a client sent. */

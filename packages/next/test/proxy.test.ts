@@ -184,3 +184,45 @@ describe('GW-02 edge mode: the app sees none of the client carriers, the query m
     );
   });
 });
+
+describe('GW-02 the proxy passes on core’s edits, in every mode, on every URL', () => {
+  const KEEP = '?q=a%20b&flag&t=~x&path=/a/b';
+  const SENT: [string, Record<string, string>, string][] = [
+    ['header', { 'x-gray-id': 'canary' }, ''],
+    ['__Host-gray cookie', { cookie: 'a=1; __Host-gray=canary' }, ''],
+    ['gray cookie', { cookie: 'a=1; gray=canary' }, ''],
+    ['baggage', { baggage: 'k=v,gray=canary' }, ''],
+    ['query', {}, '&gray=canary'],
+    ['bucket header', { 'x-gray-bucket': '0' }, ''],
+  ];
+  const REWRITES: [string, ((r: NextRequest) => string) | undefined][] = [
+    ['no rewrite', undefined],
+    ['a same-origin rewrite keeping the query', (r) => `/beta${r.nextUrl.search}`],
+    [
+      'a rewrite to another origin keeping the query',
+      (r) => `https://up.internal/p${r.nextUrl.search}`,
+    ],
+  ];
+  const rows = SENT.flatMap(([s, h, q]) => REWRITES.map(([r, fn]) => [s, r, h, q, fn] as const));
+
+  it.each(rows)('GW-02 edge, %s, %s', async (_s, _r, sent, q, rewrite) => {
+    const proxy = createGrayProxy({
+      config,
+      trust: 'edge',
+      markers: { query: 'gray' },
+      bucketHeader: true,
+      ...(rewrite ? { rewrite } : {}),
+    });
+    const res = await proxy(new NextRequest(`${ORIGIN}/p${KEEP}${q}`, { headers: sent }));
+    const seen = appHeaders(res) ?? {};
+    const target = res.headers.get('x-middleware-rewrite');
+    expect(seen['cookie'] ?? '').not.toMatch(/(^|;\s*)(__Host-)?gray=/);
+    expect(seen['baggage'] ?? '').not.toMatch(/gray=canary/);
+    expect(seen['x-gray-id'] ?? 'stable').toBe('stable');
+    expect(seen['x-gray-bucket']).not.toBe('0');
+    if (target !== null) {
+      expect(new URL(target).searchParams.has('gray')).toBe(false);
+      expect(target).toContain(KEEP);
+    } else expect(q).toBe('');
+  });
+});

@@ -7,6 +7,7 @@ import type { Decision } from '@graylane/core';
 import { runInLane } from './context/run.js';
 import type { GrayLane } from './context/storage.js';
 import { createGraylane, type WebGraylane, type WebGraylaneOptions } from './inbound/engine.js';
+import { withEdits } from './inbound/forward.js';
 import type { WebGraylaneStats } from './metrics/decisions.js';
 import { write, type ResponseWrites } from './response/apply.js';
 
@@ -55,7 +56,6 @@ export type GraylaneHonoMiddleware = ((
  */
 export function graylaneHono(options: WebGraylaneOptions): GraylaneHonoMiddleware {
   const gray = createGraylane(options);
-  const edge = (options.trust ?? 'open') === 'edge';
   const middleware = async function graylaneHonoMiddleware(
     c: HonoContextLike,
     next: () => Promise<void>,
@@ -65,9 +65,11 @@ export function graylaneHono(options: WebGraylaneOptions): GraylaneHonoMiddlewar
     c.set('grayVersion', outcome.decision.version);
     c.set('grayDecision', outcome.decision);
     c.set('grayLane', outcome.lane);
-    if (edge) {
+    if (outcome.edits !== undefined) {
       try {
-        c.req.raw = gray.stripCarriers(c.req.raw);
+        // What Node's adapters do to the request, in every mode (GW-01/02): the carriers the
+        // decision did not keep, and the bucket header.
+        c.req.raw = withEdits(c.req.raw, outcome.edits);
       } catch {
         // A read-only request stays as it is; the decision already ignored its carriers.
       }

@@ -1,6 +1,8 @@
 import {
   createInboundEngine,
+  DEFAULT_SECURE_COOKIE,
   fromFetchRequest,
+  type CarrierEdits,
   type ConfigStore,
   type Decision,
   type InboundCounters,
@@ -16,7 +18,7 @@ import { DecisionCounters, type WebGraylaneStats } from '../metrics/decisions.js
 import { applyOutcome } from '../response/apply.js';
 import { webHmacSha256, webHmacVerify } from '../signing/webcrypto.js';
 import type { EdgeRuleSource } from '../sources/types.js';
-import { rewriteCarriers } from './forward.js';
+import { rewriteCarriers, withEdits } from './forward.js';
 
 /** Options of {@link createGraylane}: core's inbound options over a Fetch `Request`, plus edge rules. */
 export interface WebGraylaneOptions extends InboundOptions<Request> {
@@ -53,6 +55,13 @@ export interface WebOutcome {
   readonly setCookies: readonly string[];
   /** The `X-Gray-Decision` value when `debugHeader` is on. */
   readonly debugHeader: string | undefined;
+  /**
+   * How the request must change so the app and its proxies see only the decided version, as
+   * `@graylane/node` edits a Node request (GW-01/02): the carriers the decision did not keep,
+   * and the bucket header. Undefined when nothing needs changing. `handle()` and the hono
+   * adapter apply it; {@link WebGraylane.forwardRequest} rewrites every carrier.
+   */
+  readonly edits?: CarrierEdits | undefined;
 }
 
 /** The Web engine for one app. */
@@ -76,7 +85,11 @@ export interface WebGraylane {
    * written once (GW-01/GW-02). `target` replaces the URL (the upstream).
    */
   forwardRequest(request: Request, outcome: WebOutcome, target?: string | URL): Request;
-  /** Request with every client carrier removed (edge mode's view for the app). */
+  /**
+   * The request with every client carrier removed: the marker header, every marker cookie pair
+   * (`__Host-gray` and `gray`), the baggage member, the query marker and the bucket header. What
+   * is not a carrier is kept byte for byte; a body already read is not carried over.
+   */
   stripCarriers(request: Request): Request;
   /** Refreshes the edge rules now (if any); never rejects. */
   refresh(): Promise<void>;
@@ -117,8 +130,10 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
   const names = {
     header: opts.header,
     cookie: opts.cookie === false ? DEFAULT_MARKER_KEY : opts.cookie,
+    cookies: opts.cookie === false ? [DEFAULT_SECURE_COOKIE, DEFAULT_MARKER_KEY] : opts.cookieNames,
     query: opts.query === false ? DEFAULT_MARKER_KEY : opts.query,
     baggage: opts.baggage === false ? DEFAULT_MARKER_KEY : opts.baggage,
+    bucket: opts.bucketHeader,
   };
   const rules = options.rules;
 
@@ -161,6 +176,7 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
       lane: laneOf(outcome.decision),
       setCookies: [...outcome.setCookies, ...signed.filter((c): c is string => c !== undefined)],
       debugHeader: outcome.debugHeader,
+      edits: outcome.edits,
     };
   };
 
@@ -171,6 +187,15 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
       if (pending) context.waitUntil?.(pending);
     } catch {
       // A broken source never breaks a request (FLT-16).
+    }
+  };
+
+  /** What the app sees: core's edits applied (every mode, as on Node); the request on failure. */
+  const seenBy = (request: Request, outcome: WebOutcome): Request => {
+    try {
+      return withEdits(request, outcome.edits);
+    } catch {
+      return opts.trust === 'edge' ? stripCarriers(request) : request;
     }
   };
 
@@ -186,13 +211,13 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
     decide,
     async handle(request, handler, context) {
       const outcome = await decide(request, context);
-      const seen = opts.trust === 'edge' ? stripCarriers(request) : request;
+      const seen = seenBy(request, outcome);
       const response = await runInLane(outcome.lane, () => handler(seen, outcome));
       return applyOutcome(response, outcome);
     },
     run: (outcome, fn) => runInLane(outcome instanceof GrayLane ? outcome : outcome.lane, fn),
     forwardRequest: (request, outcome, target) =>
-      rewriteCarriers(request, names, outcome.decision.version, target, opts.baggage !== false),
+      rewriteCarriers(request, names, outcome.decision, target, opts.baggage !== false),
     stripCarriers,
     refresh: () => (rules ? rules.refresh(opts.store) : Promise.resolve()),
     store: opts.store,

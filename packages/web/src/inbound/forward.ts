@@ -1,4 +1,13 @@
-import { removeBaggageMember, setBaggageMember } from '@graylane/core';
+import {
+  applyQueryEdit,
+  bucketHeaderValue,
+  removeBaggageMember,
+  removeCookies,
+  removeQueryParam,
+  setBaggageMember,
+  type CarrierEdits,
+  type Decision,
+} from '@graylane/core';
 
 /** Carrier names of one engine (lower-case header; `false` when a carrier is off). */
 export interface CarrierNames {
@@ -6,31 +15,44 @@ export interface CarrierNames {
   readonly cookie: string | false;
   readonly query: string | false;
   readonly baggage: string | false;
+  /**
+   * Every cookie name read for the marker (`__Host-gray` and `gray` by default); `cookie` alone
+   * when absent.
+   */
+  readonly cookies?: readonly string[] | undefined;
+  /** The bucket header (`bucketHeader` option), replaced or removed like a carrier. */
+  readonly bucket?: string | undefined;
 }
 
 /**
  * Builds the request a gateway sends on (GW-01, GW-02): every carrier graylane reads — the
- * marker header, the marker cookie pair, the `gray` baggage member, the query marker — is
- * removed, and when `version` is given the decided marker is written once (header and baggage).
- * So an untrusted, rejected or overridden client marker never travels on. The original request
- * is not touched; its body (if any) moves to the new one.
+ * marker header, every marker cookie pair, the `gray` baggage member, the query marker, the
+ * bucket header — is removed, and when `decision` is given the decided marker (and bucket) is
+ * written once. So an untrusted, rejected or overridden client marker never travels on. What is
+ * not a carrier is kept byte for byte (the query string is never re-encoded). The original
+ * request is not touched; its body (if any) moves to the new one.
  */
 export function rewriteCarriers(
   request: Request,
   names: CarrierNames,
-  version: string | undefined,
+  decision: Decision | undefined,
   target?: string | URL,
   writeBaggage = true,
 ): Request {
-  const url = new URL(target ?? request.url);
-  if (names.query !== false) url.searchParams.delete(names.query);
+  const url =
+    names.query === false
+      ? String(target ?? request.url)
+      : removeQueryParam(String(target ?? request.url), names.query);
   const headers = new Headers(request.headers);
   headers.delete(names.header);
-  if (names.cookie !== false) {
-    const rest = withoutCookie(headers.get('cookie'), names.cookie);
-    if (rest === undefined) headers.delete('cookie');
-    else headers.set('cookie', rest);
+  const cookies = names.cookies ?? (names.cookie === false ? [] : [names.cookie]);
+  const cookie = headers.get('cookie');
+  if (cookie !== null && cookies.length > 0) {
+    const rest = removeCookies(cookie, cookies);
+    if (rest === undefined || rest === '') headers.delete('cookie');
+    else if (rest !== cookie) headers.set('cookie', rest);
   }
+  const version = decision?.version;
   if (names.baggage !== false) {
     const existing = headers.get('baggage') ?? undefined;
     const next =
@@ -41,30 +63,51 @@ export function rewriteCarriers(
     else headers.set('baggage', next);
   }
   if (version !== undefined) headers.set(names.header, version);
+  if (names.bucket !== undefined) {
+    const bucket = decision === undefined ? undefined : bucketHeaderValue(decision);
+    if (bucket === undefined) headers.delete(names.bucket);
+    else headers.set(names.bucket, bucket);
+  }
+  return rebuild(request, url, headers);
+}
+
+/**
+ * The request with core's edits applied (what Node does to an `IncomingMessage`): the carriers
+ * the decision did not keep are removed or rewritten, in every trust mode, and the bucket header
+ * replaced. `request` itself when there is nothing to change.
+ */
+export function withEdits(request: Request, edits: CarrierEdits | undefined): Request {
+  if (edits === undefined) return request;
+  const headers = new Headers(request.headers);
+  for (const [name, value] of edits.headers)
+    if (value === null) headers.delete(name);
+    else headers.set(name, value);
+  const url = edits.query ? applyQueryEdit(request.url, edits.query) : request.url;
+  return rebuild(request, url, headers);
+}
+
+/**
+ * A new request to `url` with `headers`, the rest of `request` kept; its body moves to the new
+ * one. A body already read (an earlier middleware parsed it) cannot move: the new request then
+ * has none rather than the carriers staying (fail closed); the reader's own copy is unaffected.
+ */
+function rebuild(request: Request, url: string, headers: Headers): Request {
   const init: RequestInit & { duplex?: 'half' } = {
     method: request.method,
     headers,
     redirect: request.redirect,
     signal: request.signal,
   };
-  if (request.body !== null) {
+  if (request.body !== null && !request.bodyUsed) {
     init.body = request.body;
     init.duplex = 'half';
   }
-  return new Request(url, init);
-}
-
-/** The `Cookie` header without any pair named `name` (every crumb is checked, CK-02). */
-function withoutCookie(header: string | null, name: string): string | undefined {
-  if (header === null) return undefined;
-  const kept = header
-    .split(';')
-    .map((p) => p.trim())
-    .filter((p) => p.length > 0 && cookieName(p) !== name);
-  return kept.length > 0 ? kept.join('; ') : undefined;
-}
-
-function cookieName(pair: string): string {
-  const eq = pair.indexOf('=');
-  return (eq === -1 ? pair : pair.slice(0, eq)).trim();
+  try {
+    return new Request(url, init);
+  } catch {
+    // A body the runtime will not move (locked by a reader): the carriers still go.
+    delete init.body;
+    delete init.duplex;
+    return new Request(url, init);
+  }
 }
