@@ -425,3 +425,77 @@ describe('edge rules: HTTP endpoint', () => {
     expect(source.status().lastError).toMatch(/timed out|aborted/);
   });
 });
+
+describe('SRC-05 / MISC-03 the HTTP source never shows its URL’s secrets, never claims what it did not load', () => {
+  const respond = (status: number, body = '', headers: Record<string, string> = {}) =>
+    new Response(status === 304 ? null : body, { status, headers });
+
+  it('SRC-05 a 304 to the first poll (nothing loaded, no ETag sent) is not ready; a later 200 is', async () => {
+    const answers = [respond(304), respond(200, DOC('beta'), { etag: '"a"' })];
+    const source = createHttpRules({
+      url: 'http://rules.test/graylane.json',
+      minIntervalMs: 0,
+      logger: quiet,
+      fetch: async () => answers.shift() as Response,
+    });
+    const s = store();
+    await source.refresh(s);
+    expect(source.status()).toMatchObject({ state: 'error' });
+    expect(source.status().lastError).toMatch(/304/);
+    expect(s.get().version).toBe(1);
+    await source.refresh(s);
+    expect(source.status().state).toBe('ready');
+    expect(s.get().version).toBe(2);
+  });
+
+  const URLS = [
+    'https://ops:PASSWORD99@rules.test/cfg.json',
+    'https://ops:PASS%2FWORD@rules.test/cfg.json',
+    'https://rules.test/cfg.json?X-Amz-Signature=PRESIGNEDSECRET&X-Amz-Credential=AKIAEXAMPLE',
+    'https://ops:PASSWORD99@rules.test/cfg.json?token=PRESIGNEDSECRET',
+  ];
+  const FAILURES: [string, (url: string) => Promise<Response>][] = [
+    ['401', async () => respond(401)],
+    ['403', async () => respond(403)],
+    ['500', async () => respond(500)],
+    ['429', async () => respond(429, '', { 'retry-after': '1' })],
+    [
+      'a fetch that throws quoting the URL',
+      async (url) => {
+        throw new TypeError(
+          `Request cannot be constructed from a URL that includes credentials: ${url}`,
+        );
+      },
+    ],
+    [
+      'a fetch that rejects with the URL in a cause',
+      async (url) => Promise.reject(new Error(`connect ECONNREFUSED for ${url}`)),
+    ],
+  ];
+  const SECRETS = [
+    'PASSWORD99',
+    'PASS%2FWORD',
+    'PASS/WORD',
+    'PRESIGNEDSECRET',
+    'AKIAEXAMPLE',
+    'ops:',
+  ];
+
+  it.each(URLS.flatMap((u) => FAILURES.map(([f, fetch]) => [u, f, fetch] as const)))(
+    'MISC-03 %s, %s: status and logs carry no secret',
+    async (url, _f, fetch) => {
+      const lines: string[] = [];
+      const logger = {
+        warn: (m: string) => void lines.push(m),
+        error: (m: string, e?: unknown) => void lines.push(m, String(e)),
+      };
+      const source = createHttpRules({ url, minIntervalMs: 0, logger, fetch: (u) => fetch(u) });
+      await source.refresh(store());
+      const shown = [JSON.stringify(source.status()), ...lines].join('\n');
+      expect(source.status().state).not.toBe('ready');
+      for (const secret of SECRETS) expect(shown, secret).not.toContain(secret);
+      // Where the message names the URL, it names it without the secrets.
+      if (shown.includes('rules.test')) expect(shown).toContain('https://rules.test/cfg.json');
+    },
+  );
+});

@@ -34,16 +34,27 @@ const THROTTLED: ReadonlySet<number> = new Set([429, 503]);
  */
 export function createHttpRules(options: HttpRulesOptions): EdgeRuleSource {
   const url = String(options.url);
+  const scrub = scrubber(url);
   return createRefresher(options, 'http', async (etag, signal): Promise<LoadResult> => {
     const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (etag !== undefined) headers['if-none-match'] = etag;
     const fetchImpl = options.fetch ?? (globalThis.fetch as RulesFetch);
-    const res = await fetchImpl(url, { headers, signal });
-    if (res.status === 304) return { kind: 'unchanged' };
+    let res: Response;
+    try {
+      res = await fetchImpl(url, { headers, signal });
+    } catch (err) {
+      // The runtime's error text may quote the URL, credentials and a presigned query included.
+      return { kind: 'failed', message: `read failed: ${scrub(String(err))}` };
+    }
+    // SRC-05: a 304 to a request that named no ETag (nothing loaded yet) loaded nothing.
+    if (res.status === 304)
+      return etag === undefined
+        ? { kind: 'failed', message: 'HTTP 304 Not Modified before any document was loaded' }
+        : { kind: 'unchanged' };
     if (res.status < 200 || res.status > 299) {
       await res.body?.cancel().catch(() => undefined);
       if (FATAL.has(res.status))
-        return { kind: 'fatal', message: `HTTP ${res.status} from ${url}` };
+        return { kind: 'fatal', message: `HTTP ${res.status} from ${scrub(url)}` };
       return {
         kind: 'failed',
         message: `HTTP ${res.status}`,
@@ -110,4 +121,36 @@ function retryAfter(value: string | null): number | undefined {
   if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
   const at = Date.parse(value);
   return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
+}
+
+/**
+ * Removes what a log line or a status must not show of `url`: its user name and password and its
+ * query string (a presigned URL's signature), wherever the text quotes them. Never throws.
+ */
+function scrubber(url: string): (text: string) => string {
+  let shown = '(rules URL)';
+  const secrets: string[] = [];
+  try {
+    const u = new URL(url);
+    let password = u.password;
+    try {
+      password = decodeURIComponent(password);
+    } catch {
+      // kept as written
+    }
+    for (const part of [u.password, password, u.username, u.search.slice(1)])
+      if (part.length >= 3) secrets.push(part);
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    u.hash = '';
+    shown = u.href;
+  } catch {
+    // An unparsable URL is never shown.
+  }
+  return (text) => {
+    let out = text.split(url).join(shown);
+    for (const secret of secrets) out = out.split(secret).join('***');
+    return out;
+  };
 }
