@@ -2,8 +2,8 @@ import { getGrayDecision, getGrayVersion, runWithGray, tryGetGrayVersion } from 
 import { describe, expect, it } from 'vitest';
 import { createMessageLanes, queueStats } from '../dist/index.js';
 import { withGrayMessage } from '../dist/amqp.js';
-import { withGrayJob } from '../dist/bullmq.js';
-import { withGrayKafkaMessage } from '../dist/kafka.js';
+import { grayJobData, withGrayJob } from '../dist/bullmq.js';
+import { grayKafkaMessage, withGrayKafkaMessage } from '../dist/kafka.js';
 import { withGrayNatsMessage } from '../dist/nats.js';
 import { binaryCases, openCases, signedCases } from '../test/adversarial.js';
 import { CONFIG, KEY, KID, token } from '../test/helpers.js';
@@ -214,5 +214,85 @@ describe('construction errors', () => {
     [{ config: { versions: ['stable'], default: 'beta' } }, /INVALID|default/i],
   ])('throws INVALID_OPTIONS / INVALID_CONFIG at construction (%#)', (options, message) => {
     expect(() => createMessageLanes(options)).toThrow(message);
+  });
+});
+
+describe('OUT-03 a caller’s marker header that holds no value (undefined, null) is replaced', () => {
+  // `headers: { 'x-gray-id': req.headers['x-gray-id'] }` for a request that had none.
+  const EMPTY: [string, unknown][] = [
+    ['undefined', undefined],
+    ['null', null],
+  ];
+  const SHAPES: [string, (v: unknown) => unknown, (out: unknown) => unknown][] = [
+    [
+      'a header table (amqplib, kafkajs)',
+      (v) => open.inject({ 'x-trace': 't1', 'x-gray-id': v }),
+      (out) => out,
+    ],
+    [
+      'the same key spelled in upper case',
+      (v) => open.inject({ 'x-trace': 't1', 'X-Gray-Id': v }),
+      (out) => out,
+    ],
+    [
+      'a BullMQ job’s data',
+      (v) => grayJobData(open, { orderId: 1, __gray: v }),
+      (out) => ({ 'x-gray-id': (out as { __gray?: unknown }).__gray }),
+    ],
+    [
+      'a Kafka record with a header object',
+      (v) => grayKafkaMessage(open, { value: 'v', headers: { 'x-gray-id': v } }),
+      (out) => (out as { headers: unknown }).headers,
+    ],
+    [
+      'a Kafka record with a header list',
+      (v) =>
+        grayKafkaMessage(open, { value: 'v', headers: [{ 'x-trace': 't1' }, { 'x-gray-id': v }] }),
+      (out) =>
+        Object.assign({}, ...((out as { headers: Record<string, unknown>[] }).headers ?? [])),
+    ],
+  ];
+  it.each(
+    SHAPES.flatMap(([s, make, view]) => EMPTY.map(([e, v]) => [s, e, make, view, v] as const)),
+  )('OUT-03 %s, marker %s: the lane is stamped once', (_s, _e, make, view, value) => {
+    const out = view(runWithGray('beta', () => make(value))) as Record<string, unknown>;
+    const keys = Object.keys(out).filter((k) => k.toLowerCase() === 'x-gray-id');
+    expect(keys).toEqual(['x-gray-id']);
+    expect(out['x-gray-id']).toBe('beta');
+  });
+
+  it.each(SHAPES)('OUT-03 %s: a caller’s own value is kept as it is', (_s, make, view) => {
+    const out = view(runWithGray('beta', () => make('stable'))) as Record<string, unknown>;
+    const values = Object.entries(out)
+      .filter(([k]) => k.toLowerCase() === 'x-gray-id')
+      .map(([, v]) => v);
+    expect(values).toEqual(['stable']);
+  });
+});
+
+describe('BG-08 repeated baggage headers on a message are one list', () => {
+  it.each([
+    ['two strings', ['a=1', 'gray=beta']],
+    ['three strings, the member in the middle', ['a=1', 'gray=beta', 'z=2']],
+    ['bytes and a string', [Buffer.from('a=1'), 'gray=beta']],
+    ['two byte values', [Buffer.from('a=1'), Buffer.from('gray=beta')]],
+    ['an empty item', ['', 'gray=beta']],
+  ])('BG-08 %s → beta', (_name, list) => {
+    expect(open.run(reader({ baggage: list }), () => getGrayVersion())).toBe('beta');
+  });
+
+  it.each([
+    ['the member twice across headers', ['gray=beta', 'gray=stable'], 'ambiguous'],
+    ['a nested list', [['gray=beta'], 'a=1'], 'charset'],
+    ['a number among them', [42, 'gray=beta'], 'charset'],
+    [
+      'over the cap together',
+      ['a='.padEnd(6000, 'x'), 'b='.padEnd(6000, 'y'), 'gray=beta'],
+      'too_long',
+    ],
+  ])('BG-08 %s → default', (_name, list, why) => {
+    const d = open.run(reader({ baggage: list }), () => getGrayDecision());
+    expect(d?.version).toBe('stable');
+    expect(JSON.stringify(d)).toContain(why);
   });
 });

@@ -70,7 +70,7 @@ describe('I1 a MockAgent still matches bodies through graylane’s dispatchers',
       const grayFetch = withGray(impl, { allowHosts: allowed ? [ORIGIN] : [] });
       for (const lane of [undefined, 'beta']) {
         const call = () =>
-          grayFetch(`${ORIGIN}/orders`, { ...post, dispatcher: agent } as RequestInit);
+          grayFetch(`${ORIGIN}/orders`, { ...post, dispatcher: agent } as unknown as RequestInit);
         const res = await (lane ? runWithGray(lane, call) : call());
         expect(res.status).toBe(201);
         expect(await res.text()).toBe('created');

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import type { OutgoingMarker } from '../carrier/outgoing.js';
+import { hasValue, type OutgoingMarker } from '../carrier/outgoing.js';
 import type { MessageLanes } from '../lanes.js';
 import { assertServed } from '../routing/names.js';
 import { JOB_MARKER_FIELD } from '../limits.js';
@@ -34,7 +34,11 @@ export function jobDataWith<T>(
     countCarry('skipped_shape');
     return { data, carried: false };
   }
-  if (Object.hasOwn(data, JOB_MARKER_FIELD)) {
+  // A field holding undefined or null is no value: the marker replaces it.
+  if (
+    Object.hasOwn(data, JOB_MARKER_FIELD) &&
+    hasValue((data as Record<string, unknown>)[JOB_MARKER_FIELD])
+  ) {
     countCarry('skipped_caller');
     return { data, carried: false };
   }

@@ -12,7 +12,7 @@ import { verifyMarker } from '@graylane/node';
 import { MAX_BAGGAGE_VALUE_BYTES, MAX_MARKER_VALUE_BYTES } from '../limits.js';
 import type { MessageMarkerSource } from '../metrics/stats.js';
 import type { ResolvedLaneOptions } from '../options.js';
-import { readValue } from './values.js';
+import { readList, readValue } from './values.js';
 
 /** Reads one named value from a message (a header, or the BullMQ job field). May throw: guarded. */
 export type MessageReader = (name: string) => unknown;
@@ -75,7 +75,12 @@ function readSource(
     if (value.kind === 'invalid') return { ok: false, reason: value.reason };
     return judge(value.text, opts, config);
   }
-  const value = readValue(read('baggage'), MAX_BAGGAGE_VALUE_BYTES);
+  // Repeated baggage headers are one list (W3C, BG-08), as producers join them.
+  const raw = read('baggage');
+  const value =
+    Array.isArray(raw) && raw.length > 1
+      ? readList(raw, MAX_BAGGAGE_VALUE_BYTES)
+      : readValue(raw, MAX_BAGGAGE_VALUE_BYTES);
   if (value.kind === 'absent') return undefined;
   if (value.kind === 'invalid') return { ok: false, reason: value.reason };
   const member = readBaggageMember(value.text, opts.baggageKey as string);

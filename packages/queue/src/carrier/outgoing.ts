@@ -82,11 +82,16 @@ export function injectTable<T extends Readonly<Record<string, unknown>>>(
 ): T | Record<string, unknown> | undefined {
   if (marker === undefined) return existing;
   const keys = existing === undefined ? [] : Object.keys(existing);
-  if (keys.some((k) => k.toLowerCase() === opts.header)) {
+  const mine = keys.filter((k) => k.toLowerCase() === opts.header);
+  // A key holding undefined or null is no value (`headers: { 'x-gray-id': req.headers[…] }` for
+  // a request that had none): the marker replaces it.
+  if (mine.some((k) => hasValue(existing?.[k]))) {
     countCarry('skipped_caller');
     return existing;
   }
-  const out: Record<string, unknown> = { ...existing, [opts.header]: marker.value };
+  const out: Record<string, unknown> = { ...existing };
+  for (const k of mine) delete out[k];
+  out[opts.header] = marker.value;
   if (marker.baggage && opts.baggageKey !== false) {
     // Every spelling of the header is merged into one, so the member is on the wire once.
     const names = keys.filter((k) => k.toLowerCase() === BAGGAGE_HEADER);
@@ -100,4 +105,9 @@ export function injectTable<T extends Readonly<Record<string, unknown>>>(
   }
   countCarry('injected');
   return out;
+}
+
+/** @internal A caller's header value that counts as set: anything but undefined and null. */
+export function hasValue(value: unknown): boolean {
+  return value !== undefined && value !== null;
 }

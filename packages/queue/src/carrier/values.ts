@@ -33,6 +33,25 @@ export function readValue(value: unknown, maxBytes: number): ValueRead {
   return CHARSET;
 }
 
+/**
+ * Several values of one list-valued header (repeated `baggage` headers), joined with `,` as one
+ * header would carry them: each read as {@link readValue} reads one value, the whole bounded by
+ * `maxBytes`. An invalid item makes the list invalid. Never throws.
+ */
+export function readList(values: readonly unknown[], maxBytes: number): ValueRead {
+  const parts: string[] = [];
+  let bytes = 0;
+  for (const item of values) {
+    const r = Array.isArray(item) ? CHARSET : readValue(item, maxBytes);
+    if (r.kind === 'invalid') return r;
+    if (r.kind === 'absent') continue;
+    bytes += r.text.length + 1;
+    if (bytes > maxBytes + 1) return TOO_LONG;
+    parts.push(r.text);
+  }
+  return parts.length === 0 ? ABSENT : text(parts.join(','));
+}
+
 function decode(bytes: Uint8Array, maxBytes: number): ValueRead {
   if (bytes.byteLength > maxBytes) return TOO_LONG;
   try {

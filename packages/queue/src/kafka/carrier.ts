@@ -1,6 +1,6 @@
 import type { EachMessagePayload, IHeaders, Message } from 'kafkajs';
 import { setBaggageMember } from '@graylane/core';
-import type { OutgoingMarker } from '../carrier/outgoing.js';
+import { hasValue, type OutgoingMarker } from '../carrier/outgoing.js';
 import { readHeader } from '../carrier/table.js';
 import { baggageText } from '../carrier/values.js';
 import type { MessageLanes } from '../lanes.js';
@@ -90,13 +90,16 @@ function withEntries(
   list: readonly KafkaHeaderEntry[],
   marker: OutgoingMarker,
 ): readonly KafkaHeaderEntry[] {
-  const has = (name: string): boolean =>
-    list.some((e) => Object.keys(e).some((k) => k.toLowerCase() === name));
-  if (has(lanes.header)) {
+  const isMarker = (k: string): boolean => k.toLowerCase() === lanes.header;
+  // An entry holding undefined or null is no value: the marker replaces it.
+  if (list.some((e) => Object.keys(e).some((k) => isMarker(k) && hasValue(e[k])))) {
     countCarry('skipped_caller');
     return list;
   }
-  const out: KafkaHeaderEntry[] = [...list, { [lanes.header]: marker.value }];
+  const out: KafkaHeaderEntry[] = [
+    ...list.filter((e) => !Object.keys(e).some(isMarker)),
+    { [lanes.header]: marker.value },
+  ];
   if (marker.baggage && lanes.baggageKey !== false) {
     const isBaggage = (k: string): boolean => k.toLowerCase() === BAGGAGE_HEADER;
     const current = list.flatMap((e) =>

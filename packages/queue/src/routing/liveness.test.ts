@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createLiveness, startDrain } from '../../dist/index.js';
 
 describe('lane liveness cache', () => {
-  it('caches answers for the interval, shares one probe, keeps the last answer on error', async () => {
+  it('caches answers for the interval, shares one probe, a failing probe keeps a lane for its grace only', async () => {
     let t = 0;
     let calls = 0;
     let answer: boolean | Error = true;
@@ -29,6 +29,82 @@ describe('lane liveness cache', () => {
     t = 500;
     expect(await live.check('beta')).toBe(false);
     expect(live.cached('never-seen')).toBe(false);
+  });
+});
+
+describe('lane liveness: a failing probe', () => {
+  // A lane's consumer deleted under it (`nats consumer rm`, a queue removed) makes every probe
+  // fail. The last "alive" holds for the grace only; then the lane is dead and its messages go to
+  // the fallback, never waiting on a lane nobody may serve.
+  it.each([
+    [
+      'fails right after an alive answer',
+      [
+        ['ok', 0],
+        ['err', 20],
+        ['err', 40],
+        ['err', 60],
+        ['err', 200],
+      ],
+      [true, true, true, false, false],
+    ],
+    [
+      'fails from the first probe',
+      [
+        ['err', 0],
+        ['err', 100],
+      ],
+      [false, false],
+    ],
+    [
+      'recovers',
+      [
+        ['ok', 0],
+        ['err', 200],
+        ['ok', 300],
+        ['err', 320],
+      ],
+      [true, false, true, true],
+    ],
+    [
+      'alternates within the grace',
+      [
+        ['ok', 0],
+        ['err', 30],
+        ['ok', 60],
+        ['err', 90],
+        ['err', 120],
+      ],
+      [true, true, true, true, false],
+    ],
+    [
+      'said dead, then fails',
+      [
+        ['ok', 0],
+        ['dead', 20],
+        ['err', 40],
+        ['err', 120],
+      ],
+      [true, true, true, false],
+    ],
+  ] as const)('%s', async (_name, steps, expected) => {
+    let t = 0;
+    let answer: 'ok' | 'err' | 'dead' = 'ok';
+    const live = createLiveness(
+      async () => {
+        if (answer === 'err') throw new Error('consumer not found');
+        return answer === 'ok';
+      },
+      { intervalMs: 10, graceMs: 50, now: () => t },
+    );
+    const seen: boolean[] = [];
+    for (const [a, at] of steps) {
+      answer = a;
+      t = at;
+      seen.push(await live.refresh('beta'));
+    }
+    expect(seen).toEqual(expected);
+    expect(live.cached('beta')).toBe(expected[expected.length - 1]);
   });
 });
 

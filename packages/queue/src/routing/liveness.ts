@@ -35,8 +35,8 @@ interface LaneState {
 /**
  * Liveness through the broker's own presence information (RabbitMQ consumer counts, NATS pull
  * requests, Redis keys with a TTL) — no coordination service of our own. Answers are cached for
- * `intervalMs`; concurrent checks share one probe; a failing probe keeps the last answer and is
- * counted. A lane never seen alive is dead, so its messages go to the fallback: nothing waits
+ * `intervalMs`; concurrent checks share one probe; a failing probe is counted, and keeps a lane
+ * alive only for `graceMs` after it was last seen alive. A lane never seen alive is dead, so its messages go to the fallback: nothing waits
  * on a lane nobody serves.
  */
 export function createLiveness(probe: LaneProbe, options: LivenessOptions = {}): Liveness {
@@ -68,6 +68,10 @@ export function createLiveness(probe: LaneProbe, options: LivenessOptions = {}):
       () => {
         countProbeError();
         s.checkedAt = now();
+        // An answer the broker no longer confirms: the lane lives out its grace since it was
+        // last seen alive, then its messages go to the fallback (nothing waits on a lane nobody
+        // may be serving: a consumer deleted under a lane makes every probe fail).
+        s.up = false;
         s.inflight = undefined;
         return alive(s);
       },
