@@ -337,3 +337,66 @@ describe('RDR-01 a 307/308 resends the body like fetch, with bounded memory', ()
       expect(() => withGray(fetch, { maxReplayBytes: bad })).toThrow(/maxReplayBytes/);
   });
 });
+
+describe('OUT-03 withGray passes on what a Request cannot hold, on every hop', () => {
+  // A spy fetch: the first call answers a 302 to another allowlisted path, the next a 200.
+  const spy = () => {
+    const calls: { url: string; extras: unknown; fields: Record<string, unknown> }[] = [];
+    const impl = async (input: string | URL | Request, init?: RequestInit) => {
+      const r = input as Request;
+      calls.push({
+        url: r.url,
+        extras: init === undefined ? undefined : { ...init },
+        fields: {
+          cache: r.cache,
+          credentials: r.credentials,
+          keepalive: r.keepalive,
+          referrerPolicy: r.referrerPolicy,
+          marker: r.headers.get('x-gray-id'),
+        },
+      });
+      return calls.length === 1 && r.url.endsWith('/v1')
+        ? new Response(null, { status: 302, headers: { location: '/v2' } })
+        : new Response('ok');
+    };
+    return { calls, impl };
+  };
+  const EXTRAS: [string, Record<string, unknown>][] = [
+    ['Next’s next: { revalidate, tags }', { next: { revalidate: 60, tags: ['cart'] } }],
+    ['Workers’ cf', { cf: { cacheTtl: 5 } }],
+    ['a dispatcher', { dispatcher: { dispatch: () => true } }],
+    ['two platform fields', { next: { revalidate: false }, tls: { rejectUnauthorized: true } }],
+  ];
+  const FIELDS = {
+    cache: 'no-store',
+    credentials: 'omit',
+    keepalive: true,
+    referrerPolicy: 'no-referrer',
+  };
+  const SHAPES: [string, (o: object) => RequestInit][] = [
+    ['a plain init', (o) => ({ ...FIELDS, ...o }) as RequestInit],
+    ['an init inheriting its fields', (o) => Object.create({ ...FIELDS, ...o }) as RequestInit],
+  ];
+  const MODES: [string, RequestInit][] = [
+    ['redirect follow (graylane follows)', {}],
+    ['redirect manual', { redirect: 'manual' }],
+    ['the caller’s own marker header', { headers: { 'x-gray-id': 'stable' } }],
+  ];
+  const rows = EXTRAS.flatMap(([e, x]) =>
+    SHAPES.flatMap(([s, make]) => MODES.map(([m, mode]) => [e, s, m, x, make, mode] as const)),
+  );
+
+  it.each(rows)('OUT-03 %s, %s, %s', async (_e, _s, mode, extras, make, modeInit) => {
+    const { calls, impl } = spy();
+    const init = make({ ...extras, ...modeInit });
+    const res = await withGray(impl as typeof fetch, {
+      lane: createLane('beta', { allowHosts: ['api.test'] }),
+    })('https://api.test/v1', init);
+    expect(await res.text()).toBe(mode.startsWith('redirect follow') ? 'ok' : '');
+    expect(calls.length).toBe(mode.startsWith('redirect follow') ? 2 : 1);
+    for (const call of calls) {
+      expect(call.extras, call.url).toMatchObject(extras);
+      expect(call.fields, call.url).toMatchObject(FIELDS);
+    }
+  });
+});

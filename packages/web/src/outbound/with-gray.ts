@@ -73,17 +73,21 @@ export function withGray<F extends FetchLike>(fetchImpl?: F, options: WithGrayOp
       // I1: what fetch itself rejects, fetch reports.
       return impl(input, init);
     }
+    // What a `Request` cannot hold (Next's `next: { revalidate, tags }`, Workers' `cf`, Bun's
+    // `tls`, undici's `dispatcher`) goes with every call, as the caller gave it.
+    const extras = extrasOf(init);
+    const call: FetchLike = extras === undefined ? impl : (req) => impl(req, extras as RequestInit);
     if (request.headers.has(lane.header)) {
       countOutbound('skipped_caller');
-      return impl(request);
+      return call(request);
     }
     if (request.redirect !== 'follow') {
       const headers = new Headers(request.headers);
       applyLane(headers, request.url, lane, allow ?? lane.allow);
-      return impl(new Request(request, { headers }));
+      return call(new Request(request, keepPolicy(request, { headers })));
     }
     const replay = planReplay(request, input, init, options.maxReplayBytes);
-    return send(impl, request, replay, lane, allow ?? lane.allow);
+    return send(call, request, replay, lane, allow ?? lane.allow);
   };
   return grayFetch as F;
 }
@@ -107,7 +111,7 @@ async function send(
 ): Promise<Response> {
   const headers = new Headers(request.headers);
   applyLane(headers, request.url, lane, allow);
-  let res = await impl(new Request(request, { headers, redirect: 'manual' }));
+  let res = await impl(new Request(request, keepPolicy(request, { headers, redirect: 'manual' })));
   let url = request.url;
   let method = request.method;
   let base = new Headers(request.headers);
@@ -134,15 +138,7 @@ async function send(
       );
     }
     if (!hop.keepBody) replay.release();
-    res = await impl(
-      new Request(hop.url, {
-        method: hop.method,
-        headers: next,
-        body: body ?? null,
-        redirect: 'manual',
-        signal: request.signal,
-      }),
-    );
+    res = await impl(hopRequest(request, hop.url, hop.method, next, body ?? null));
     url = hop.url;
     method = hop.method;
   }
@@ -173,4 +169,56 @@ async function discard(res: Response): Promise<void> {
   } catch {
     // Nothing to free.
   }
+}
+
+/**
+ * The init fields a `Request` cannot carry (own or inherited: not an attribute of `Request`),
+ * or undefined when there are none.
+ */
+function extrasOf(init: RequestInit | undefined): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const key in init)
+    if (!(key in Request.prototype)) (out ??= {})[key] = (init as Record<string, unknown>)[key];
+  return out;
+}
+
+/**
+ * A redirect hop's request: the caller's cache mode, credentials, keepalive, referrer policy and
+ * signal kept (as fetch keeps them across redirects), the method, headers and body of this hop.
+ * A runtime that refuses one of the kept fields gets the hop without it.
+ */
+function hopRequest(
+  request: Request,
+  url: string,
+  method: string,
+  headers: Headers,
+  body: NonNullable<RequestInit['body']> | null,
+): Request {
+  const init: Record<string, unknown> = {
+    method,
+    headers,
+    body,
+    redirect: 'manual',
+    signal: request.signal,
+  };
+  try {
+    for (const key of HOP_FIELDS) init[key] = (request as unknown as Record<string, unknown>)[key];
+    return new Request(url, init);
+  } catch {
+    for (const key of HOP_FIELDS) delete init[key];
+    return new Request(url, init);
+  }
+}
+
+const HOP_FIELDS = ['cache', 'credentials', 'keepalive', 'referrerPolicy'];
+
+/**
+ * `init` plus the request's referrer policy: a `Request` made from another with a non-empty init
+ * starts with an empty policy (Fetch), which would drop the caller's `no-referrer`.
+ */
+function keepPolicy(request: Request, init: RequestInit): RequestInit {
+  const policy = (request as unknown as { referrerPolicy?: unknown }).referrerPolicy;
+  return typeof policy === 'string' && policy !== ''
+    ? ({ ...init, referrerPolicy: policy } as RequestInit)
+    : init;
 }
