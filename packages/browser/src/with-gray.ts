@@ -58,8 +58,10 @@ export function withGray(fetchImpl?: FetchLike, options: WithGrayOptions = {}): 
         // The replay needs the caller's Request (and its body) untouched.
         if (replay && request) first = request.clone();
         probe = replay && (init?.redirect ?? request?.redirect ?? 'follow') == 'follow';
-        marked = readInit(init);
-        marked.headers = headers;
+        // On top of `init`, not a copy of it: fetch reads an init by property access, so what it
+        // inherits (an init made with `Object.create`, a class's getters) still counts, where a
+        // spread would keep own fields only and send a POST as a GET without its body.
+        marked = { __proto__: init, headers } as RequestInit;
         if (probe) marked.redirect = 'manual';
       }
     } catch {
@@ -77,17 +79,4 @@ export function withGray(fetchImpl?: FetchLike, options: WithGrayOptions = {}): 
         )
       : plain();
   };
-}
-
-/**
- * `init` copied into a plain object with its inherited enumerable fields too (a spread keeps own
- * fields only): an init made with `Object.create`, or a `Request` given as the init (its
- * attributes are enumerable), would otherwise be sent as a GET without its body. Getters a class
- * defines are not enumerable and are not copied (kept out for bundle size; Node's `withGray`
- * reads every RequestInit member).
- */
-function readInit(init: RequestInit | undefined): RequestInit {
-  const out: Record<string, unknown> = {};
-  for (const key in init) out[key] = (init as Record<string, unknown>)[key];
-  return out;
 }
