@@ -33,13 +33,29 @@ export function processIo(): CliIo {
   };
 }
 
-/** Wraps an io so that nothing it prints can carry a registered secret (MISC-03). */
+/**
+ * Wraps an io so that nothing it prints can carry a registered secret (MISC-03), nor a terminal
+ * control sequence from the input it reports on (a config key holding `ESC[2J` or a title-setting
+ * `ESC]0;…BEL` is shown escaped, `\u001b[2J`, never executed). Line feeds and tabs stay; the
+ * colour sequences graylane's own `paint` writes stay when colour is on.
+ */
 export function redactingIo(io: CliIo): CliIo {
   return {
     ...io,
-    out: (line) => io.out(redact(line)),
-    err: (line) => io.err(redact(line)),
+    out: (line) => io.out(neutralise(redact(line), io.color)),
+    err: (line) => io.err(neutralise(redact(line), io.color)),
   };
+}
+
+/** An SGR colour sequence, or one C0 (but tab and line feed), DEL or C1 control character. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** `line` with every control character shown as `\uXXXX` (colour sequences kept if `color`). */
+export function neutralise(line: string, color: boolean): string {
+  return line.replace(CONTROL, (m) =>
+    m.length > 1 && color ? m : `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}${m.slice(1)}`,
+  );
 }
 
 /** Reads a stream to its end, or stops (and returns `undefined`) past `maxBytes`. */

@@ -298,3 +298,53 @@ describe.skipIf(!binary)('push partial failures against a real etcd', () => {
     });
   }, 30_000);
 });
+
+describe('I1 the CLI never writes a terminal control sequence it read from its input', () => {
+  // A config from etcd or another team's file can hold any string: what the CLI reports about it
+  // (paths, names, messages) is shown, never executed by the terminal.
+  const SEQUENCES: [string, string][] = [
+    ['clear screen (CSI 2J)', '\u001b[2J'],
+    ['set the window title (OSC … BEL)', '\u001b]0;pwned\u0007'],
+    ['an 8-bit CSI (C1)', '\u009b2J'],
+    ['carriage return over the line', 'ok\r'],
+    ['backspaces', 'a\b\b\b'],
+    ['a colour sequence', '\u001b[31mred'],
+  ];
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+  const configs = (seq: string): [string, string][] => [
+    [
+      'a header-matcher key',
+      JSON.stringify({
+        versions: ['stable', 'beta'],
+        default: 'stable',
+        rules: [
+          { id: 'r', match: { header: { [`x-a${seq}`]: { equals: '1' } } }, version: 'beta' },
+        ],
+      }),
+    ],
+    [
+      'a rule id',
+      JSON.stringify({
+        versions: ['stable', 'beta'],
+        default: 'stable',
+        rules: [{ id: `r${seq}`, version: 'beta' }],
+      }),
+    ],
+    ['a version label', JSON.stringify({ versions: ['stable', `beta${seq}`], default: 'stable' })],
+  ];
+  it.each(
+    SEQUENCES.flatMap(([s, seq]) => configs(seq).map(([where, text]) => [s, where, text] as const)),
+  )('I1 %s in %s: validate and explain print it escaped', async (_s, _w, text) => {
+    const path = file(text);
+    for (const args of [
+      ['validate', path],
+      ['explain', path, '--path', '/'],
+      ['validate', path, '--json'],
+    ]) {
+      const { out, err } = await cli(args);
+      expect(`${out}\n${err}`, args.join(' ')).not.toMatch(RAW);
+      expect(`${out}${err}`.length, args.join(' ')).toBeGreaterThan(0);
+    }
+  });
+});
