@@ -4,7 +4,8 @@ import { runIsolation, startTwoHop } from './two-hop.mjs';
 /**
  * LD-04 (bounded): random markers through two hops (client → A → B), 0 mismatches (I7).
  *
- * Count: 30,000 requests locally, 100,000 under CI=true (GRAYLANE_LD04_REQUESTS overrides).
+ * Count: 30,000 requests locally, 60,000 under CI=true (GRAYLANE_LD04_REQUESTS overrides; CI runs
+ * this file on Node 20 and 24 inside its 25 minutes).
  * Measured on the shared 2-core machine under other engineers' load: ~400 req/s through
  * withGray(fetch) and ~650 req/s through undici + grayInterceptor, so 30,000 take ~45 s.
  * A time box (LD04_DEADLINE_MS) keeps the test bounded on an even slower machine: it then
@@ -16,7 +17,7 @@ const TOTAL =
   Number.isFinite(fromEnv) && fromEnv > 0
     ? fromEnv
     : process.env['CI'] === 'true'
-      ? 100_000
+      ? 60_000
       : 30_000;
 const LD04_DEADLINE_MS = process.env['CI'] === 'true' ? 240_000 : 75_000;
 /** Enough traffic that the run means something even when the time box cuts it short. */
