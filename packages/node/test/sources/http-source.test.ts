@@ -172,6 +172,42 @@ describe('http source', () => {
     await waitFor(() => requests.length >= 2, 2_000, 'retry');
   });
 
+  // SRC-05: the timeout covers the body too, and it is the source's own: a `fetch` that drops
+  // `init.signal` (a wrapper, a mock, another client) cannot keep a poll from ending.
+  const dropsSignal: typeof fetch = (input, init) => {
+    const { signal: _dropped, ...rest } = init ?? {};
+    return fetch(input, rest);
+  };
+  it.each([
+    ['the global fetch, a body that never ends', fetch, 'trickle'],
+    ['a fetch that drops the signal, a body that never ends', dropsSignal, 'trickle'],
+    ['a fetch that drops the signal, headers then silence', dropsSignal, 'silent'],
+    ['the global fetch, headers then silence', fetch, 'silent'],
+  ] as const)(
+    'SRC-05 %s: the poll ends at timeoutMs, stop() ends it too',
+    async (_name, impl, kind) => {
+      const { url } = await serve((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"versions":');
+        if (kind === 'trickle') {
+          const t = setInterval(() => res.write(' '), 20);
+          res.on('close', () => clearInterval(t));
+        }
+      });
+      const { store } = recordingStore();
+      const source = createHttpSource({ url, timeoutMs: 300, fetch: impl, logger: quietLogger() });
+      cleanups.push(() => source.stop());
+      const t0 = performance.now();
+      await source.start(store);
+      expect(performance.now() - t0).toBeLessThan(2_000);
+      expect(source.status().state).toBe('error');
+      expect(source.status().lastError).toMatch(/timed out/);
+      const t1 = performance.now();
+      await source.stop();
+      expect(performance.now() - t1).toBeLessThan(1_000);
+    },
+  );
+
   it('looks up globalThis.fetch at call time, and caps bodies at 1 MiB (CFG-07)', async () => {
     const original = globalThis.fetch;
     cleanups.push(() => void (globalThis.fetch = original));

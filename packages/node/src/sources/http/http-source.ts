@@ -151,7 +151,7 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     try {
       const res = await get(checked.url, controller.signal);
       if (typeof res === 'string') fail(res);
-      else await handle(res, store);
+      else await handle(res, store, controller.signal);
     } catch (err) {
       if (!stopped)
         fail(
@@ -163,7 +163,7 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     }
   };
 
-  const handle = async (res: Response, target: ConfigStore): Promise<void> => {
+  const handle = async (res: Response, target: ConfigStore, signal: AbortSignal): Promise<void> => {
     const outcome = classifyStatus(res.status);
     if (outcome !== 'ok') await res.body?.cancel().catch(() => undefined);
     switch (outcome) {
@@ -193,7 +193,7 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
       case 'ok':
         break;
     }
-    const body = await readBodyCapped(res, MAX_CONFIG_BYTES);
+    const body = await readBodyCapped(res, MAX_CONFIG_BYTES, signal);
     if (stopped) return;
     if (body === undefined) return fail(`document larger than ${MAX_CONFIG_BYTES} bytes`);
     if (!body.ok) return fail(`document rejected: ${body.reason}`, interval);
