@@ -87,8 +87,9 @@ export interface WebGraylane {
   forwardRequest(request: Request, outcome: WebOutcome, target?: string | URL): Request;
   /**
    * The request with every client carrier removed: the marker header, every marker cookie pair
-   * (`__Host-gray` and `gray`), the baggage member, the query marker and the bucket header. What
-   * is not a carrier is kept byte for byte; a body already read is not carried over.
+   * (`__Host-gray` and `gray`), the baggage member, the query marker, and the bucket header when
+   * `bucketHeader` is set. What is not a carrier is kept byte for byte; a body already read is
+   * not carried over.
    */
   stripCarriers(request: Request): Request;
   /** Refreshes the edge rules now (if any); never rejects. */
