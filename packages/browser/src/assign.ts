@@ -54,8 +54,12 @@ export function assigner(
           'override',
           o.persistOverride === true,
         )) ||
-        // The page was rendered for this version: it rules this page view and aligns the cookie.
-        use(server, 'server', true) ||
+        // The page was rendered for this version: it rules this page view, and aligns the cookie
+        // unless the server said the decision is for this view only (a query or header marker,
+        // the default: STK-02, WT-03; `data-graylane-once` on the meta tag).
+        // Read first either way: reading the cookie also repairs the jar (STK-04).
+        (slot.read(),
+        use(server, 'server', !(page && document.querySelector('meta[data-graylane-once]')))) ||
         use(slot.read(), 'cookie', false))
     )
       return;

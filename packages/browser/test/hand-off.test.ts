@@ -158,6 +158,25 @@ const rows: readonly Row[] = [
 ];
 
 describe('server hand-off precedence', () => {
+  // STK-02 / WT-03: a page the server rendered for a one-off decision (a query or header
+  // marker, the default) carries `data-graylane-once`: it rules this view, the cookie is left.
+  it.each([
+    ['a query marker, nothing stored', undefined, 'beta', undefined],
+    ['a query marker, a stored choice kept', 'canary', 'beta', 'canary'],
+    ['the default, nothing stored', undefined, 'stable', undefined],
+    ['the default, a stored choice kept', 'beta', 'stable', 'beta'],
+  ] as const)('STK-02 a one-off hand-off (%s)', (_name, stored, handed, after) => {
+    if (stored) document.cookie = `gray=${stored}; path=/`;
+    document.head.innerHTML = `<meta name="graylane-version" content="${handed}" data-graylane-once>`;
+    const c = initGray(base);
+    expect(c.getGrayVersion()).toBe(handed);
+    expect(cookie()).toBe(after);
+    // The next page without a hand-off: the stored choice (or nothing) rules.
+    document.head.innerHTML = '';
+    reload('http://localhost/');
+    expect(initGray(base).getGrayVersion()).toBe(after ?? 'stable');
+  });
+
   it.each(rows)('$id', ({ url, stored, meta, options, expected }) => {
     at(`http://localhost${url ?? '/'}`);
     if (stored) document.cookie = `gray=${stored}; Path=/`;

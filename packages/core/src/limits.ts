@@ -20,7 +20,7 @@ export const BAGGAGE_MAX_MEMBERS = 180;
 /** W3C baggage / OTel: bytes per member. */
 export const BAGGAGE_MAX_MEMBER_LENGTH = 4096;
 /** Config documents: under etcd's 1.5 MiB default request size. */
-export const MAX_CONFIG_BYTES = 1024 * 1024;
+export const MAX_CONFIG_BYTES = 1_048_576; // 1024 * 1024, written out: smaller in bundles
 /** Config JSON nesting depth. */
 export const MAX_CONFIG_DEPTH = 32;
 /** Rules per config. */
@@ -40,9 +40,9 @@ export const MAX_VERSIONS = 16;
 /** Basis points in a bucket range: buckets are `0 … 9999`. */
 export const BUCKET_SPACE = 10_000;
 /** Cookie lifetime cap: 30 days, well under the 400-day user-agent cap. */
-export const MAX_COOKIE_MAX_AGE_SECONDS = 30 * 24 * 60 * 60;
+export const MAX_COOKIE_MAX_AGE_SECONDS = 2_592_000; // 30 days: 30 * 24 * 60 * 60
 /** Cookie header bytes scanned for the marker (RFC 6265 §6.1 minimums, generously). */
-export const MAX_COOKIE_HEADER_BYTES = 16 * 1024;
+export const MAX_COOKIE_HEADER_BYTES = 16_384; // 16 KiB
 /**
  * Cookie pairs scanned per request, parsed or not (AMP-01): Chrome and Firefox keep at most 180
  * cookies per domain (Chromium `kDomainMaxCookies`, Firefox `network.cookie.maxPerHost`), the
@@ -50,7 +50,7 @@ export const MAX_COOKIE_HEADER_BYTES = 16 * 1024;
  */
 export const MAX_COOKIE_PAIRS = 180;
 /** Query strings longer than this are not scanned for the marker (QS-06). */
-export const MAX_QUERY_BYTES = 8 * 1024;
+export const MAX_QUERY_BYTES = 8_192; // 8 KiB
 /**
  * Query parameters scanned per request, empty or not (AMP-01). Servers accept more (Node's
  * `querystring` `maxKeys` and `qs`'s `parameterLimit` are 1000), but graylane reads one marker

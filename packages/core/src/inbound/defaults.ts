@@ -16,6 +16,6 @@ export const DEFAULT_SECURE_COOKIE = '__Host-gray';
 /** Opt-in debug response header (issue 3). */
 export const DEBUG_HEADER = 'X-Gray-Decision';
 /** Default sticky cookie lifetime: 30 days, the RELIABILITY cap. */
-export const DEFAULT_STICKY_MAX_AGE_SECONDS = 30 * 24 * 60 * 60;
+export const DEFAULT_STICKY_MAX_AGE_SECONDS = 2_592_000; // 30 days: 30 * 24 * 60 * 60
 /** Default signed-marker lifetime (2 h): long enough for a session, short enough to rotate. */
 export const DEFAULT_SIGNED_TTL_SECONDS = 7200;

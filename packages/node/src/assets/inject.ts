@@ -8,10 +8,13 @@ import {
 /**
  * `<meta name="graylane-version" content="…">`: the version this page was served for, read by
  * `initGray` so the browser SDK starts on the same lane as the HTML. `version` is a validated
- * label (`VERSION_PATTERN`); it is escaped anyway.
+ * label (`VERSION_PATTERN`); it is escaped anyway. `once`: the decision is for this page view
+ * only (a query or header marker, or the default), so the browser must not store it in its cookie
+ * (STK-02, WT-03); `data-graylane-once` says so.
  */
-export function metaTag(version: string): string {
-  return `<meta name="${META_NAME}" content="${escapeAttribute(version)}">`;
+export function metaTag(version: string, once = false): string {
+  const flag = once ? ' data-graylane-once' : '';
+  return `<meta name="${META_NAME}" content="${escapeAttribute(version)}"${flag}>`;
 }
 
 /** `<script nonce>window.__GRAYLANE__=…</script>`, or `undefined` when the JSON is unusable. */

@@ -48,7 +48,7 @@ async function gateway(extra: Partial<AssetLanesOptions> = {}, middleware = true
 const get = (target: string, headers: Record<string, string> = {}, method = 'GET') =>
   rawRequest(gw.port, target, headers, method);
 const meta = (r: RawResponse): string | undefined =>
-  /<meta name="graylane-version" content="([^"]*)">/.exec(r.body)?.[1];
+  /<meta name="graylane-version" content="([^"]*)"(?: data-graylane-once)?>/.exec(r.body)?.[1];
 const built = (r: RawResponse): string | undefined => /<div id="app">(\w+) build/.exec(r.body)?.[1];
 
 beforeAll(async () => {
@@ -63,6 +63,23 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeAll();
   layout.remove();
+});
+
+describe('STK-02 / WT-03 the hand-off says when the browser must not store it', () => {
+  // Only a decision the server would keep (the visitor's cookie, a non-default rule) may be
+  // stored by the browser; a marker sent for one request, or the default, rules this view only.
+  it.each([
+    ['a header marker', { 'X-Gray-Id': 'beta' }, '', 'beta', true],
+    ['a query marker', {}, '?gray=beta', 'beta', true],
+    ['the cookie', { Cookie: 'gray=beta' }, '', 'beta', false],
+    ['no marker: the default', {}, '', 'stable', true],
+    ['an unknown version: the default', { 'X-Gray-Id': 'nope' }, '', 'stable', true],
+  ] as const)('%s', async (_name, headers, query, version, once) => {
+    const r = await get(`/${query}`, headers);
+    expect(meta(r)).toBe(version);
+    expect(r.body.includes(`content="${version}" data-graylane-once>`)).toBe(once);
+    expect(r.headers['set-cookie'] ?? []).toEqual([]);
+  });
 });
 
 describe('lanes', () => {
@@ -610,7 +627,8 @@ describe('node:http and concurrency', () => {
       const v = versions[(i * 7) % 4] as (typeof versions)[number];
       const lane = v === 'gamma' ? 'stable' : v;
       const page = await fetchText('/', v);
-      expect(page).toContain(`<meta name="graylane-version" content="${v}">`);
+      // A header marker decided this page: for this view only (STK-02).
+      expect(page).toContain(`<meta name="graylane-version" content="${v}" data-graylane-once>`);
       expect(page).toContain(`${lane} build`);
       expect(await fetchText(`/assets/${BUNDLE[lane]}`, v)).toBe(`window.BUILD="${lane}";`);
     });
