@@ -1,5 +1,5 @@
 import { constants, type Stats } from 'node:fs';
-import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { VERSION_PATTERN } from '@graylane/core';
 
@@ -72,17 +72,4 @@ export async function openInLane(
   }
   await handle.close().catch(() => undefined);
   return 'not_file';
-}
-
-/** The version folders under `root` (labels only, at most {@link MAX_LANES_SEARCHED}). */
-export async function laneNames(root: string): Promise<string[]> {
-  try {
-    const names = await readdir(root);
-    return names
-      .filter((n) => VERSION_PATTERN.test(n))
-      .sort()
-      .slice(0, MAX_LANES_SEARCHED);
-  } catch {
-    return [];
-  }
 }

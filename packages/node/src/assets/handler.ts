@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { VERSION_PATTERN } from '@graylane/core';
 import { currentStore } from '../context/storage.js';
 import { isHtml } from './content-type.js';
-import { laneFolder, laneNames, openInLane, type LaneFile } from './files.js';
+import { MAX_LANES_SEARCHED, laneFolder, openInLane, type LaneFile } from './files.js';
 import { sendAsset, sendHtml } from './send.js';
 import {
   resolveAssetOptions,
@@ -142,7 +142,11 @@ async function pickLane(
 ): Promise<Lane | undefined> {
   if (version !== undefined) {
     const folder = await laneFolder(o.root, version);
-    if (folder) return { name: version, folder };
+    if (folder) {
+      // A version a decision pointed to, with a build: a lane (bounded).
+      if (o.servedLanes && o.lanes.size < MAX_LANES_SEARCHED) o.lanes.add(version);
+      return { name: version, folder };
+    }
   }
   const folder = await laneFolder(o.root, o.fallback);
   if (!folder) return undefined;
@@ -170,7 +174,7 @@ async function findFile(
   const own = await openInLane(lane.folder, lane.name, segments);
   if (typeof own !== 'string') return own;
   if (immutable && own === 'not_found') {
-    const others = new Set([o.fallback, ...(await laneNames(o.root))]);
+    const others = new Set(o.lanes);
     others.delete(lane.name);
     for (const name of others) {
       const folder = await laneFolder(o.root, name);

@@ -27,6 +27,13 @@ export interface AssetLanesOptions {
    * middleware mounted before this handler (same precedence, trust mode and rules).
    */
   readonly version?: (req: IncomingMessage) => string | undefined;
+  /**
+   * The versions whose builds a content-hashed file missing from the request's lane may be
+   * looked up in (pass `config.versions`). Default: the fallback and every version this handler
+   * has served a build for. A folder under `root` is never a lane just because of its name (a
+   * `releases/` folder of retired builds, a `private/` folder).
+   */
+  readonly lanes?: readonly string[];
   /** The file served for a path ending in `/`. Default `index.html`; `false` serves none. */
   readonly index?: string | false;
   /**
@@ -55,6 +62,10 @@ export interface ResolvedAssetOptions {
   readonly root: string;
   readonly fallback: string;
   readonly version: (req: IncomingMessage) => string | undefined;
+  /** The lanes a missing hashed file is looked up in (grows as versions are served, unless given). */
+  readonly lanes: Set<string>;
+  /** True when `lanes` was not given: every version served a build joins it. */
+  readonly servedLanes: boolean;
   readonly index: string | false;
   readonly immutable: (path: string) => boolean;
   readonly vary: readonly string[];
@@ -76,12 +87,20 @@ export function resolveAssetOptions(o: AssetLanesOptions): ResolvedAssetOptions 
   if (index !== false && !INDEX_NAME.test(index))
     fail(`index ${JSON.stringify(index)} is not a file name`);
   const vary = o.vary ?? DEFAULT_VARY;
+  const lanes = new Set<string>([o.fallback]);
+  for (const lane of o.lanes ?? []) {
+    if (!VERSION_PATTERN.test(lane))
+      fail(`lanes entry ${JSON.stringify(lane)} is not a version label`);
+    lanes.add(lane);
+  }
   for (const name of vary)
     if (!TOKEN.test(name)) fail(`vary entry ${JSON.stringify(name)} is not a header name`);
   return {
     root: resolve(o.root),
     fallback: o.fallback,
     version: o.version ?? (() => tryGetGrayVersion()),
+    lanes,
+    servedLanes: o.lanes === undefined,
     index,
     immutable: immutableTest(o.immutable),
     vary,

@@ -6,7 +6,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGraylaneError } from '@graylane/core';
@@ -63,6 +63,33 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeAll();
   layout.remove();
+});
+
+describe('a folder under root is a lane only when a version is', () => {
+  // `ln -sfn releases/42 root/beta` keeps retired builds under root; a `private/` folder next to
+  // the lanes. Neither may answer a hashed name a visitor's lane lacks.
+  it.each([
+    [
+      'a retired build under releases/',
+      'releases/41/assets/admin-7QZ3X2AB.js',
+      '/41/assets/admin-7QZ3X2AB.js',
+    ],
+    ['a private folder', 'private/keys-12345678.json', '/keys-12345678.json'],
+    [
+      'a retired build, full path',
+      'releases/41/assets/admin-7QZ3X2AB.js',
+      '/releases/41/assets/admin-7QZ3X2AB.js',
+    ],
+  ] as const)('%s is not served to any lane', async (_name, file, target) => {
+    const path = join(layout.root, file);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, 'secret');
+    for (const lane of ['stable', 'beta', 'canary', 'gamma']) {
+      const r = await get(target, { 'X-Gray-Id': lane });
+      expect(r.status, `${lane} ${target}`).not.toBe(200);
+      expect(r.body).not.toContain('secret');
+    }
+  });
 });
 
 describe('STK-02 / WT-03 the hand-off says when the browser must not store it', () => {
