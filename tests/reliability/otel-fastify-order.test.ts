@@ -33,8 +33,11 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => echo.close(() => r())));
 
-function startService(order: string): Promise<{ url: string; child: ChildProcess }> {
-  return startOtelChild(fixture, { ORDER: order, NEXT: echoUrl });
+function startService(
+  order: string,
+  extra: Record<string, string> = {},
+): Promise<{ url: string; child: ChildProcess }> {
+  return startOtelChild(fixture, { ORDER: order, NEXT: echoUrl, ...extra });
 }
 
 describe.each(['otel-first', 'graylane-first'])(
@@ -68,6 +71,42 @@ describe.each(['otel-first', 'graylane-first'])(
           const expected = version ?? 'stable';
           expect(answers[i], id).toEqual({ version: expected, status: 200 });
           expect(seen.get(id), id).toBe(expected);
+        }
+      },
+      30_000,
+    );
+  },
+);
+
+// OTB-02 with `markers: { baggage: false }`: graylane ignores the client's `gray` member, so the
+// W3C propagator must not forward it either, even from the context `@fastify/otel` captured
+// before graylane ran.
+describe.each(['otel-first', 'graylane-first'])(
+  'OTB-02 @fastify/otel, %s, baggage carrier off',
+  (order) => {
+    let service: { url: string; child: ChildProcess };
+    beforeAll(async () => {
+      service = await startService(order, { BAGGAGE: 'off' });
+    }, 30_000);
+    afterAll(() => {
+      service?.child.kill('SIGTERM');
+    });
+
+    it.each(['http', 'fetch'])(
+      'OTB-02 via %s: the client’s gray member never reaches the next hop',
+      async (via) => {
+        for (const [i, sent] of [
+          'gray=beta,tenant=acme',
+          'tenant=acme,gray=gamma',
+          'gray=beta',
+        ].entries()) {
+          const id = `off-${order}-${via}-${i}`;
+          const res = await fetch(`${service.url}/hop?via=${via}&id=${id}`, {
+            headers: { baggage: sent },
+          });
+          expect(((await res.json()) as { version: string }).version).toBe('stable');
+          expect(seen.has(id), id).toBe(true);
+          expect(seen.get(id), id).toBeUndefined();
         }
       },
       30_000,

@@ -12,6 +12,7 @@ import type { ResponseSink } from '../inbound/node-response.js';
 import { decideOnce } from '../inbound/once.js';
 import type { InboundOutcome } from '../inbound/engine.js';
 import { getOtelBridge } from '../otel/index.js';
+import { DEFAULT_MARKER_KEY } from '../limits.js';
 
 /**
  * The part of a fastify request graylane reads. Plugins decorate requests (`request.user` from
@@ -154,7 +155,7 @@ let otelContextKey: symbol | undefined;
 function markFastifyOtelContext(request: FastifyRequestLike, outcome: InboundOutcome): void {
   try {
     const key = outcome.store.baggageKey;
-    if (key === false || typeof request['opentelemetry'] !== 'function') return;
+    if (typeof request['opentelemetry'] !== 'function') return;
     const holder = request as unknown as Record<symbol, unknown>;
     if (otelContextKey === undefined || !(otelContextKey in holder))
       otelContextKey = findSymbol(request, FASTIFY_OTEL_CONTEXT);
@@ -162,11 +163,13 @@ function markFastifyOtelContext(request: FastifyRequestLike, outcome: InboundOut
     const ctx = holder[otelContextKey];
     const bridge = getOtelBridge();
     if (bridge === undefined || typeof ctx !== 'object' || ctx === null) return;
-    holder[otelContextKey] = bridge.markContext(
-      ctx as Parameters<typeof bridge.markContext>[0],
-      outcome.decision.version,
-      key,
-    );
+    const captured = ctx as Parameters<typeof bridge.markContext>[0];
+    // With the baggage carrier off, the client's member goes instead (OTB-02): the W3C
+    // propagator would forward the context `@fastify/otel` captured before graylane ran.
+    holder[otelContextKey] =
+      key === false
+        ? bridge.unmarkContext(captured, DEFAULT_MARKER_KEY)
+        : bridge.markContext(captured, outcome.decision.version, key);
   } catch {
     // Telemetry never breaks a request (I1).
   }

@@ -106,15 +106,28 @@ export function countOutbound(result: OutboundResult): void {
   safeAdd(otelCounters()?.outbound, { result });
 }
 
-/** Counts one lane fallback (process-wide). */
+/**
+ * Counts one lane fallback (process-wide). Labels stay a bounded set: `wanted` can come from a
+ * message (`runWithGray(version)` in a consumer), so past {@link MAX_FALLBACK_SERIES} pairs a new
+ * one is counted as `wanted: "other"` (the in-process rows and the OTel series alike).
+ */
 export function countFallback(wanted: string, served: string): void {
   const map = metricsState().fallbacks;
-  const key = `${wanted}\u0000${served}`;
-  const row = map.get(key);
+  let key = `${wanted}\u0000${served}`;
+  let row = map.get(key);
+  if (row === undefined && map.size >= MAX_FALLBACK_SERIES) {
+    wanted = OTHER;
+    key = `${wanted}\u0000${served}`;
+    row = map.get(key);
+  }
   if (row) row.count++;
   else map.set(key, { wanted, served, count: 1 });
   safeAdd(otelCounters()?.fallbacks, { wanted, served });
 }
+
+/** At most this many (wanted, served) fallback pairs are told apart. */
+export const MAX_FALLBACK_SERIES = 64;
+const OTHER = 'other';
 
 /**
  * The process-wide counters (the middleware's `stats()` includes them): outbound hops, lane

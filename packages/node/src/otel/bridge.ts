@@ -13,6 +13,8 @@ export interface OtelBridge {
    * graylane decided and run the handler in it (`@fastify/otel`, OTB-03).
    */
   markContext(ctx: Context, version: string, key: string): Context;
+  /** `ctx` with the baggage member `key` removed (other entries kept); `ctx` when it has none. */
+  unmarkContext(ctx: Context, key: string): Context;
   /**
    * Runs `fn` in an OTel context whose baggage lacks `key` (other entries kept); `fn` as is when
    * the member is absent or no context manager is registered. For `markers.baggage: false`: the
@@ -136,6 +138,16 @@ export function createOtelBridge(api: OtelApiLike): OtelBridge {
     markContext(ctx: Context, version: string, key: string): Context {
       try {
         return withMarker(version, key, ctx) ?? ctx;
+      } catch {
+        return ctx;
+      }
+    },
+    unmarkContext(ctx: Context, key: string): Context {
+      try {
+        const baggage = api.propagation.getBaggage(ctx);
+        return baggage?.getEntry(key) === undefined
+          ? ctx
+          : api.propagation.setBaggage(ctx, baggage.removeEntry(key));
       } catch {
         return ctx;
       }

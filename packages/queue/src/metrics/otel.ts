@@ -17,27 +17,49 @@ interface MetricsApiLike {
   metrics: { getMeter(name: string): { createCounter(name: string): CounterLike } };
 }
 
-let loaded: QueueCounters | null | undefined;
+/** Where `@opentelemetry/api` registers its globals (every copy of major 1 shares it). */
+const OTEL_GLOBAL = Symbol.for('opentelemetry.js.api.1');
+
+let api: MetricsApiLike | null | undefined;
+let counters: QueueCounters | undefined;
+let countersFor: unknown;
 
 /**
- * The OTel counters, created on first use when `@opentelemetry/api` (an optional peer) loads;
- * undefined otherwise. The API's meter is a no-op until the app registers an SDK. Never throws.
+ * The OTel counters when `@opentelemetry/api` (an optional peer) loads and a MeterProvider is
+ * registered; undefined otherwise. Re-created when the registered provider changes, so a provider
+ * the app registers after the first message still receives every later one (as `@graylane/node`
+ * does). Never throws.
  */
 export function otelCounters(): QueueCounters | undefined {
-  if (loaded !== undefined) return loaded ?? undefined;
-  loaded = null;
-  try {
-    const api = createRequire(import.meta.url)('@opentelemetry/api') as MetricsApiLike;
-    const meter = api.metrics.getMeter('@graylane/queue');
-    loaded = {
-      decisions: meter.createCounter(METRIC_NAMES.decisions),
-      invalidMarkers: meter.createCounter(METRIC_NAMES.invalidMarkers),
-      fallbacks: meter.createCounter(METRIC_NAMES.fallbacks),
-    };
-  } catch {
-    loaded = null;
+  if (api === undefined) {
+    try {
+      api = createRequire(import.meta.url)('@opentelemetry/api') as MetricsApiLike;
+    } catch {
+      api = null;
+    }
   }
-  return loaded ?? undefined;
+  if (api === null) return undefined;
+  const provider = registeredProvider();
+  if (provider === undefined) return undefined;
+  if (counters === undefined || provider !== countersFor) {
+    countersFor = provider;
+    try {
+      const meter = api.metrics.getMeter('@graylane/queue');
+      counters = {
+        decisions: meter.createCounter(METRIC_NAMES.decisions),
+        invalidMarkers: meter.createCounter(METRIC_NAMES.invalidMarkers),
+        fallbacks: meter.createCounter(METRIC_NAMES.fallbacks),
+      };
+    } catch {
+      counters = undefined;
+    }
+  }
+  return counters;
+}
+
+function registeredProvider(): unknown {
+  const registry = (globalThis as { [OTEL_GLOBAL]?: { metrics?: unknown } })[OTEL_GLOBAL];
+  return typeof registry === 'object' && registry !== null ? registry.metrics : undefined;
 }
 
 /** Adds one, swallowing any error from a misbehaving SDK (I1). */
