@@ -58,10 +58,11 @@ export function withGray(fetchImpl?: FetchLike, options: WithGrayOptions = {}): 
         // The replay needs the caller's Request (and its body) untouched.
         if (replay && request) first = request.clone();
         probe = replay && (init?.redirect ?? request?.redirect ?? 'follow') == 'follow';
-        // On top of `init`, not a copy of it: fetch reads an init by property access, so what it
-        // inherits (an init made with `Object.create`, a class's getters) still counts, where a
-        // spread would keep own fields only and send a POST as a GET without its body.
-        marked = { __proto__: init, headers } as RequestInit;
+        // `init`'s own fields (what a wrapper that spreads the init, or fetch, reads), on top of
+        // `init` itself: fetch reads an init by property access, so what it inherits (an init made
+        // with `Object.create`, a class's getters) still counts, where a spread alone would keep
+        // own fields only and send a POST as a GET without its body.
+        marked = { __proto__: init, ...init, headers } as RequestInit;
         if (probe) marked.redirect = 'manual';
       }
     } catch {

@@ -214,6 +214,12 @@ describe('RDR-01/03 withGray replays plain (fast checks; real redirects in test/
       const sent = calls[0]?.init as Record<string, unknown>;
       expect(calls[0]?.marker).toBe('beta');
       for (const [key, value] of Object.entries(fields)) expect(sent[key], key).toBe(value);
+      // A fetch wrapper that copies the init with a spread (instrumentation) sees the same, for
+      // a plain init: its own fields are the marked init's own fields.
+      if (Object.getPrototypeOf(make(fields)) === Object.prototype) {
+        const spread = { ...sent };
+        for (const [key, value] of Object.entries(fields)) expect(spread[key], key).toBe(value);
+      }
     }
   });
 
