@@ -1,9 +1,4 @@
-import {
-  removeBaggageMember,
-  setBaggageMember,
-  type CarrierEdits,
-  type Decision,
-} from '@graylane/core';
+import { removeBaggageMember, setBaggageMember, type Decision } from '@graylane/core';
 import { DECISION_REQUEST_HEADER } from './constants.js';
 import { sealDecision } from './seal.js';
 
@@ -53,15 +48,5 @@ export async function laneHeaders(
 export function withoutDecision(incoming: Headers): Headers {
   const headers = new Headers(incoming);
   headers.delete(DECISION_REQUEST_HEADER);
-  return headers;
-}
-
-/** @internal `incoming` with core's header edits applied (a copy; `incoming` when none). */
-export function editedHeaders(incoming: Headers, edits: CarrierEdits | undefined): Headers {
-  if (edits === undefined || edits.headers.size === 0) return incoming;
-  const headers = new Headers(incoming);
-  for (const [name, value] of edits.headers)
-    if (value === null) headers.delete(name);
-    else headers.set(name, value);
   return headers;
 }

@@ -2,13 +2,14 @@ import { NextResponse, type NextRequest } from 'next/server.js';
 import {
   applyOutcome,
   createGraylane,
+  editedHeaders,
   type WebGraylane,
   type WebGraylaneOptions,
   type WebOutcome,
 } from '@graylane/web';
 import { applyQueryEdit } from '@graylane/core';
 import { DECISION_REQUEST_HEADER } from './constants.js';
-import { editedHeaders, laneHeaders, withoutDecision } from './lane-headers.js';
+import { laneHeaders, withoutDecision } from './lane-headers.js';
 import { DECISION_KEY_ENV, decisionKey, hasSharedKey } from './seal.js';
 
 /** Options of {@link createGrayProxy}: the Web engine's options plus an optional lane rewrite. */

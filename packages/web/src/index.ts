@@ -13,6 +13,7 @@ export type {
   WebGraylaneOptions,
   WebOutcome,
 } from './inbound/engine.js';
+export { editedHeaders } from './inbound/forward.js';
 export type { CarrierNames } from './inbound/forward.js';
 export { applyOutcome } from './response/apply.js';
 export type { ResponseWrites } from './response/apply.js';

@@ -1,6 +1,11 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { createGraylane, signMarker, type WebGraylaneOptions } from '../src/index.js';
+import {
+  createGraylane,
+  editedHeaders,
+  signMarker,
+  type WebGraylaneOptions,
+} from '../src/index.js';
 import { graylaneHono } from '../src/hono.js';
 
 /*
@@ -112,6 +117,11 @@ describe('GW-01/02 the Web engine: what the app and an upstream see of the clien
       expect(problems(forwarded, outcome.decision.version, bucket), 'forwardRequest').toEqual([]);
       expect(forwarded.headers['x-gray-id']).toBe(outcome.decision.version);
       expect(forwarded.body).toBe('payload');
+
+      // A middleware that forwards headers, not a Request (Next's proxy): the same header edits.
+      const headers = Object.fromEntries(editedHeaders(make().headers, outcome.edits));
+      expect(problems({ ...app, headers }, served, bucket), 'editedHeaders').toEqual([]);
+      expect(headers['x-keep']).toBe('k');
 
       const stripped = await seenOf(gray.stripCarriers(make()));
       expect(problems(stripped, '(none)', undefined), 'stripCarriers').toEqual([]);

@@ -78,12 +78,23 @@ export function rewriteCarriers(
  */
 export function withEdits(request: Request, edits: CarrierEdits | undefined): Request {
   if (edits === undefined) return request;
-  const headers = new Headers(request.headers);
-  for (const [name, value] of edits.headers)
-    if (value === null) headers.delete(name);
-    else headers.set(name, value);
   const url = edits.query ? applyQueryEdit(request.url, edits.query) : request.url;
-  return rebuild(request, url, headers);
+  return rebuild(request, url, editedHeaders(request.headers, edits));
+}
+
+/**
+ * `headers` with the header part of core's edits applied (a `WebOutcome`'s `edits`): the carriers
+ * the decision did not keep removed or rewritten, the bucket header replaced. A copy; `headers`
+ * itself when there is nothing to change. For a middleware that forwards headers rather than a
+ * `Request` (Next's `NextResponse.next({ request: { headers } })`).
+ */
+export function editedHeaders(headers: Headers, edits: CarrierEdits | undefined): Headers {
+  if (edits === undefined || edits.headers.size === 0) return headers;
+  const edited = new Headers(headers);
+  for (const [name, value] of edits.headers)
+    if (value === null) edited.delete(name);
+    else edited.set(name, value);
+  return edited;
 }
 
 /**
