@@ -54,12 +54,12 @@ export function assigner(
           'override',
           o.persistOverride === true,
         )) ||
-        // The page was rendered for this version: it rules this page view, and aligns the cookie
-        // unless the server said the decision is for this view only (a query or header marker,
-        // the default: STK-02, WT-03; `data-graylane-once` on the meta tag).
-        // Read first either way: reading the cookie also repairs the jar (STK-04).
-        (slot.read(),
-        use(server, 'server', !(page && document.querySelector('meta[data-graylane-once]')))) ||
+        // The page was rendered for this version: it rules this page view and is never stored.
+        // Persisting is the server's job (its sticky cookie): the page cannot tell a durable
+        // decision from one for this view only (a query or header marker, the default: STK-02,
+        // WT-03), a signed token it cannot mint (STK-01) or a cookie a sibling planted (MISC-04).
+        // Read the cookie first anyway: reading it also repairs the jar (STK-04).
+        (slot.read(), use(server, 'server', false)) ||
         use(slot.read(), 'cookie', false))
     )
       return;

@@ -48,8 +48,9 @@ export interface GrayOptions {
   readonly persistOverride?: boolean;
   /**
    * The version the server rendered this page for. It rules this page view (only a valid opt-in
-   * `?gray=` override beats it) and the cookie is aligned to it, so the first paint, hydration
-   * and the API calls agree. When `undefined`, `initGray` reads
+   * `?gray=` override beats it), so the first paint, hydration and the API calls agree. It is
+   * never stored: the server's own sticky cookie persists what may be persisted (a hand-off may
+   * come from a one-off marker or be the default). When `undefined`, `initGray` reads
    * `<meta name="graylane-version" content="beta">` instead. Invalid values are ignored (I3).
    * During SSR it is the inert client's version.
    */

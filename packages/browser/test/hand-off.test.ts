@@ -44,31 +44,32 @@ interface Row {
 }
 
 // Precedence: valid opt-in override → server hand-off (option, else meta) → cookie → rules →
-// default. The hand-off aligns the cookie; a page-only override leaves it alone.
+// default. The hand-off rules the page view and is never stored (the server's sticky cookie
+// persists what may be persisted); a page-only override leaves the cookie alone too.
 const rows: readonly Row[] = [
   {
     id: 'option beats cookie',
     stored: 'canary',
     options: { serverVersion: 'beta' },
-    expected: ['beta', 'server', 'beta'],
+    expected: ['beta', 'server', 'canary'],
   },
   {
     id: 'meta beats cookie',
     stored: 'canary',
     meta: ['beta'],
-    expected: ['beta', 'server', 'beta'],
+    expected: ['beta', 'server', 'canary'],
   },
   {
     id: 'option beats meta',
     meta: ['canary'],
     options: { serverVersion: 'beta' },
-    expected: ['beta', 'server', 'beta'],
+    expected: ['beta', 'server', undefined],
   },
   {
     id: 'meta beats rules',
     meta: ['stable'],
     options: { rules: split({ beta: 100 }) },
-    expected: ['stable', 'server', 'stable'],
+    expected: ['stable', 'server', undefined],
   },
   {
     id: 'meta equal to the cookie',
@@ -96,7 +97,7 @@ const rows: readonly Row[] = [
     url: '/?gray=BETA',
     meta: ['beta'],
     options: { override: true },
-    expected: ['beta', 'server', 'beta'],
+    expected: ['beta', 'server', undefined],
   },
   {
     id: 'HDR-05 upper-case meta is ignored → cookie',
@@ -118,7 +119,7 @@ const rows: readonly Row[] = [
   {
     id: 'HDR-06 OWS around the meta is trimmed',
     meta: [' beta\t'],
-    expected: ['beta', 'server', 'beta'],
+    expected: ['beta', 'server', undefined],
   },
   {
     id: 'HDR-07 two metas that disagree are ambiguous → cookie',
@@ -129,7 +130,7 @@ const rows: readonly Row[] = [
   {
     id: 'two metas that agree count once',
     meta: ['beta', 'beta'],
-    expected: ['beta', 'server', 'beta'],
+    expected: ['beta', 'server', undefined],
   },
   {
     id: 'HDR-09 a 100-byte meta is ignored',
@@ -158,23 +159,38 @@ const rows: readonly Row[] = [
 ];
 
 describe('server hand-off precedence', () => {
-  // STK-02 / WT-03: a page the server rendered for a one-off decision (a query or header
-  // marker, the default) carries `data-graylane-once`: it rules this view, the cookie is left.
-  it.each([
-    ['a query marker, nothing stored', undefined, 'beta', undefined],
-    ['a query marker, a stored choice kept', 'canary', 'beta', 'canary'],
-    ['the default, nothing stored', undefined, 'stable', undefined],
-    ['the default, a stored choice kept', 'beta', 'stable', 'beta'],
-  ] as const)('STK-02 a one-off hand-off (%s)', (_name, stored, handed, after) => {
+  // STK-01/02, WT-03, MISC-04: the page cannot tell a durable decision from a one-off one (a
+  // query or header marker, the default), nor mint a signed token, nor tell a planted cookie from
+  // its own: whatever the hand-off and whatever is stored, the hand-off rules this view only and
+  // the cookie is left exactly as it was. The next page without a hand-off reads the cookie.
+  const TOKEN = 'beta.1798729967.k1.jSPy-cXQf';
+  const STORED: readonly (string | undefined)[] = [undefined, 'canary', 'beta', 'stable', TOKEN];
+  const HANDED: readonly [string, Partial<GrayOptions>, string][] = [
+    ['meta', {}, '<meta name="graylane-version" content="beta">'],
+    ['meta, one-off flag', {}, '<meta name="graylane-version" content="beta" data-graylane-once>'],
+    ['meta, the default', {}, '<meta name="graylane-version" content="stable">'],
+    ['serverVersion', { serverVersion: 'beta' }, ''],
+    ['serverVersion, the default', { serverVersion: 'stable' }, ''],
+    [
+      'serverVersion over a meta',
+      { serverVersion: 'canary' },
+      '<meta name="graylane-version" content="beta">',
+    ],
+  ];
+  it.each(
+    STORED.flatMap((stored) => HANDED.map((h) => [stored ?? '(nothing)', ...h, stored] as const)),
+  )('STK-02 a hand-off is never stored (cookie %s, %s)', (_s, _h, options, head, stored) => {
     if (stored) document.cookie = `gray=${stored}; path=/`;
-    document.head.innerHTML = `<meta name="graylane-version" content="${handed}" data-graylane-once>`;
-    const c = initGray(base);
-    expect(c.getGrayVersion()).toBe(handed);
-    expect(cookie()).toBe(after);
-    // The next page without a hand-off: the stored choice (or nothing) rules.
+    document.head.innerHTML = head;
+    const c = initGray({ ...base, ...options });
+    const handed = options.serverVersion ?? /content="(\w+)"/.exec(head)?.[1];
+    expect([c.getGrayVersion(), c.getGrayReason()]).toEqual([handed, 'server']);
+    expect(cookie()).toBe(stored);
+    // The next page without a hand-off: what the server stored (or nothing) rules.
     document.head.innerHTML = '';
     reload('http://localhost/');
-    expect(initGray(base).getGrayVersion()).toBe(after ?? 'stable');
+    const next = initGray(base).getGrayVersion();
+    expect(next).toBe(stored === undefined || stored === TOKEN ? 'stable' : stored);
   });
 
   it.each(rows)('$id', ({ url, stored, meta, options, expected }) => {

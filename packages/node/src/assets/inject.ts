@@ -7,14 +7,12 @@ import {
 
 /**
  * `<meta name="graylane-version" content="…">`: the version this page was served for, read by
- * `initGray` so the browser SDK starts on the same lane as the HTML. `version` is a validated
- * label (`VERSION_PATTERN`); it is escaped anyway. `once`: the decision is for this page view
- * only (a query or header marker, or the default), so the browser must not store it in its cookie
- * (STK-02, WT-03); `data-graylane-once` says so.
+ * `initGray` so the browser SDK starts on the same lane as the HTML. It rules that page view only:
+ * the browser never stores it (the server's sticky cookie persists what may be persisted).
+ * `version` is a validated label (`VERSION_PATTERN`); it is escaped anyway.
  */
-export function metaTag(version: string, once = false): string {
-  const flag = once ? ' data-graylane-once' : '';
-  return `<meta name="${META_NAME}" content="${escapeAttribute(version)}"${flag}>`;
+export function metaTag(version: string): string {
+  return `<meta name="${META_NAME}" content="${escapeAttribute(version)}">`;
 }
 
 /** `<script nonce>window.__GRAYLANE__=…</script>`, or `undefined` when the JSON is unusable. */

@@ -14,7 +14,6 @@ import {
 } from './limits.js';
 import type { ResolvedAssetOptions } from './options.js';
 import type { AssetCounters } from './stats.js';
-import { currentStore } from '../context/storage.js';
 
 /** @internal What a send step needs about the request and the file. */
 export interface SendContext {
@@ -120,7 +119,7 @@ function injection(
     c.skipInjection('no_version');
     return '';
   }
-  let tags = o.meta ? metaTag(version, forThisViewOnly(version)) : '';
+  let tags = o.meta ? metaTag(version) : '';
   if (!o.inlineConfig) return tags;
   if (nonce === false) {
     // A nonce that is not a nonce: a script without a valid one would be blocked by CSP anyway.
@@ -158,19 +157,4 @@ function readNonce(
   }
   if (raw === undefined) return undefined;
   return typeof raw === 'string' && NONCE_PATTERN.test(raw) ? raw : false;
-}
-
-/**
- * True when the request's decision for `version` must not outlive this page view: it came from a
- * marker the client sent (query, header, baggage: never persisted unless the server's sticky
- * options say so, and then the server wrote the cookie itself, STK-02) or is the default (only a
- * non-default rule result is stored, so a later ramp-up reaches the visitor, WT-03). A decision
- * from the cookie or a non-default rule may be stored. Unknown (a custom `version` option, no
- * decision in context): stored, as before.
- */
-function forThisViewOnly(version: string): boolean {
-  const d = currentStore()?.decision;
-  if (d === undefined || d.version !== version) return false;
-  if (d.source === 'cookie') return false;
-  return d.source !== 'rules' || d.reason === 'default';
 }
