@@ -20,8 +20,11 @@ export function hasPage(): boolean {
   return typeof document == 'object' && typeof location == 'object';
 }
 
-function pages(): WeakMap<object, Entry> {
-  const g = globalThis as { [PAGES]?: WeakMap<object, Entry> };
+/** Clients kept per page: one per distinct options, for pages with several providers. */
+const MAX_CLIENTS = 8;
+
+function pages(): WeakMap<object, Map<string, Entry>> {
+  const g = globalThis as { [PAGES]?: WeakMap<object, Map<string, Entry>> };
   return (g[PAGES] ??= new WeakMap());
 }
 
@@ -45,26 +48,31 @@ export function optionsKey(options: GrayOptions): string {
 }
 
 /**
- * @internal The client for this provider. In a page: created once per page and reused by every
- * render (StrictMode, remounts, a second provider) while the options stay the same by
- * {@link optionsKey} and the server's version (prop, else the `<head>` meta that `initGray`
- * reads) stays the same; any other change (an HMR edit of `rules`, `allow`, …) makes a new one,
- * which also becomes the page's default client. During SSR: a fresh inert client per render (no
- * global state, so concurrent requests never share one).
+ * @internal The client for this provider. In a page: created once per page for each distinct
+ * options and reused by every render (StrictMode, remounts, a second provider with the same
+ * options) while the options stay the same by {@link optionsKey} and the server's version (prop,
+ * else the `<head>` meta that `initGray` reads) stays the same; any other change (an HMR edit of
+ * `rules`, `allow`, …) makes a new one, which also becomes the page's default client. Two
+ * providers with different options each keep their own client, so re-renders of one never
+ * replace the other's (at most {@link MAX_CLIENTS} per page, the oldest dropped). During SSR: a
+ * fresh inert client per render (no global state, so concurrent requests never share one).
  */
 export function clientFor(options: GrayOptions, serverVersion: string | undefined): GrayClient {
   const withServer = serverVersion === undefined ? options : { ...options, serverVersion };
   if (!hasPage()) return initGray(withServer);
   const key = optionsKey(withServer);
-  const map = pages();
-  const entry = map.get(document);
-  if (entry?.key === key) {
+  const all = pages();
+  let page = all.get(document);
+  if (page === undefined) all.set(document, (page = new Map()));
+  const entry = page.get(key);
+  if (entry !== undefined) {
     entry.onAssign = options.onAssign;
     return entry.client;
   }
   const next: { -readonly [K in keyof Entry]?: Entry[K] } = { key, onAssign: options.onAssign };
   next.client = initGray({ ...withServer, onAssign: (v, r) => next.onAssign?.(v, r) });
-  map.set(document, next as Entry);
+  page.set(key, next as Entry);
+  if (page.size > MAX_CLIENTS) page.delete(page.keys().next().value as string);
   return next.client;
 }
 

@@ -118,6 +118,46 @@ describe('HMR: a provider rendered again with changed options', () => {
   });
 });
 
+describe('several providers on one page', () => {
+  // docs/react.md: one client and one exposure per page and options, however often React
+  // renders. Two providers with different options used to replace each other's client on every
+  // render: a new initGray, a new exposure and a cookie write per render.
+  it.each<[string, Partial<GrayOptions>, Partial<GrayOptions>]>([
+    ['different allow', {}, { allow: ['https://other.example.com'] }],
+    ['different rules', {}, { rules: split({ beta: 100 }) }],
+    ['one with a serverVersion', {}, { serverVersion: 'beta' } as Partial<GrayOptions>],
+    ['different headers', { header: 'X-A' }, { header: 'X-B' }],
+  ])('%s: each keeps its client across re-renders', async (_what, a, b) => {
+    const calls: string[] = [];
+    const seen: Record<string, GrayClient[]> = { a: [], b: [] };
+    function Probe({ tag }: { tag: string }): ReactNode {
+      seen[tag]?.push(useGrayClient());
+      return h('i', null, useGrayVersion());
+    }
+    const provider = (tag: string, o: Partial<GrayOptions>): ReactNode => {
+      const { serverVersion, ...rest } = o as GrayOptions;
+      const options = { ...BASE, ...rest, onAssign: () => void calls.push(tag) };
+      return h(GrayProvider, { options, serverVersion }, h(Probe, { tag }));
+    };
+    const container = document.createElement('div');
+    document.body.append(container);
+    const root = createRoot(container);
+    roots.push(root);
+    for (let i = 0; i < 4; i++)
+      await act(async () =>
+        root.render(
+          h(StrictMode, null, h('div', { 'data-i': i }, provider('a', a), provider('b', b))),
+        ),
+      );
+    expect(new Set(seen['a']).size, 'clients of a').toBe(1);
+    expect(new Set(seen['b']).size, 'clients of b').toBe(1);
+    expect(calls.sort()).toEqual(['a', 'b']);
+    expect(container.textContent).toBe(
+      `${seen['a']?.[0]?.getGrayVersion()}${seen['b']?.[0]?.getGrayVersion()}`,
+    );
+  });
+});
+
 describe('hydration with hostile or odd graylane-version metas', () => {
   /** The server rendered `rendered` into a page whose head and body (outside the app) hold these. */
   async function hydrate(head: string, body: string, rendered: string): Promise<string> {
