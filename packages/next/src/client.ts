@@ -6,8 +6,9 @@ import { isVersionLabel } from '@graylane/core';
 import { META_NAME } from './constants.js';
 
 /**
- * The version the server rendered this page for, from `<meta name="graylane-version">`
- * (written by `grayMetadata()`), or undefined during SSR / without the tag. Pass it to
+ * The version the server rendered this page for, from `<meta name="graylane-version">` in the
+ * page's `<head>` (written by `grayMetadata()`), or undefined during SSR, without the tag, or
+ * when several tags disagree. Pass it to
  * `initGray({ serverVersion })` so the client starts on the server's lane (no flash).
  *
  * @example
@@ -20,13 +21,17 @@ import { META_NAME } from './constants.js';
  */
 export function readServerVersion(): string | undefined {
   try {
-    const doc = (
-      globalThis as {
-        document?: { querySelector(s: string): { getAttribute(n: string): string | null } | null };
-      }
-    ).document;
-    const value = doc?.querySelector(`meta[name="${META_NAME}"]`)?.getAttribute('content');
-    return typeof value === 'string' && isVersionLabel(value) ? value : undefined;
+    const head = typeof document == 'object' ? document?.head : undefined;
+    // Only `<head>` holds the server's hand-off: a meta in `<body>` may be markup the page
+    // echoes. Several that disagree name no version, like two cookies (CK-02).
+    const metas = head?.querySelectorAll<HTMLMetaElement>(`meta[name="${META_NAME}"]`);
+    let found: string | undefined;
+    for (let i = 0; i < (metas?.length ?? 0); i++) {
+      const content = metas?.item(i)?.content;
+      if (found !== undefined && found !== content) return undefined;
+      found = content;
+    }
+    return found !== undefined && isVersionLabel(found) ? found : undefined;
   } catch {
     return undefined;
   }
