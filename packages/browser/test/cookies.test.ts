@@ -106,7 +106,7 @@ describe.each(jars)('cookies with the $jar jar', ({ cookies, extra }) => {
   it('BC-01 https: __Host- prefix, Secure, no Domain', () => {
     at('https://app.example.com/');
     const { writes, stop } = recordWrites();
-    initGray({ ...opts, serverVersion: 'beta' });
+    initGray(opts).setGrayVersion('beta');
     stop();
     expect(writes).toEqual([written(extra, '__Host-gray', { secure: true })]);
   });
@@ -114,7 +114,7 @@ describe.each(jars)('cookies with the $jar jar', ({ cookies, extra }) => {
   it('BC-02 https + cookie.domain: __Secure- prefix with Domain', () => {
     at('https://app.example.com/');
     const { writes, stop } = recordWrites();
-    initGray({ ...opts, serverVersion: 'beta', cookie: { domain: 'example.com' } });
+    initGray({ ...opts, cookie: { domain: 'example.com' } }).setGrayVersion('beta');
     stop();
     expect(writes).toEqual([
       written(extra, '__Secure-gray', { secure: true, domain: 'example.com' }),
