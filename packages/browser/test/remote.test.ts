@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { initGray, type GrayOptions } from '../src/index.js';
+import { initGray, type GrayClient, type GrayOptions } from '../src/index.js';
 import { createRemoteRules, type RemoteRulesOptions, type RerollEvent } from '../src/remote.js';
 import { clearCookies, reload } from './page.js';
 
@@ -41,8 +41,19 @@ function endpoint(...replies: Reply[]) {
   return { fetch, requests };
 }
 
+/** The stop functions of every started remote: a test's page views end with the test. */
+const running: Array<() => void> = [];
+
 function remote(extra: Partial<RemoteRulesOptions> = {}) {
-  return createRemoteRules({ url: '/rules.json', refreshMs: 0, retries: 2, ...extra });
+  const r = createRemoteRules({ url: '/rules.json', refreshMs: 0, retries: 2, ...extra });
+  return {
+    ...r,
+    start: (c: GrayClient) => {
+      const stop = r.start(c);
+      running.push(stop);
+      return stop;
+    },
+  };
 }
 
 beforeEach(() => {
@@ -51,6 +62,8 @@ beforeEach(() => {
 });
 
 afterEach(() => {
+  // One window plays every page view here: a page view's listeners end with it, as in a browser.
+  for (const stop of running.splice(0)) stop();
   clearCookies();
   reload();
   vi.useRealTimers();
@@ -150,7 +163,6 @@ describe('revalidation: validate, then swap; last-known-good', () => {
       },
     ],
     ['CFG-07 body over 1 MiB', { status: 200, body: ' '.repeat((1 << 20) + 1) }],
-    ['SRC-05 304 to the first request', { status: 304 }],
   ] as const)(
     'I5 %s: the last good document stays, no change event, status reports it',
     async (_id, reply) => {
@@ -162,7 +174,114 @@ describe('revalidation: validate, then swap; last-known-good', () => {
       expect(r.config()?.rules[0]?.id).toBe('ramp');
       expect(changes).toEqual([]);
       expect(ep.requests).toHaveLength(1);
-      expect(['ready', 'error']).toContain(r.status().state);
+      expect(r.status().state).toBe('error');
+    },
+  );
+
+  const R304 = { status: 304 } as const;
+  const doc10 = { status: 200, body: JSON.stringify(split(10)), etag: '"a"' } as const;
+  /** Where the document in force came from before the first request. */
+  type Held =
+    'nothing' | 'initial' | 'tag with etag' | 'tag, no etag' | 'cache with etag' | 'cache, no etag';
+  function held(how: Held): Partial<RemoteRulesOptions> {
+    const text = JSON.stringify(split(100));
+    if (how === 'initial') return { initial: split(100) };
+    if (how.startsWith('tag'))
+      document.body.innerHTML = `<script type="application/json" id="graylane-rules"${how === 'tag with etag' ? ` data-etag='"a"'` : ''}>${text}</script>`;
+    if (how.startsWith('cache'))
+      localStorage.setItem(
+        'graylane:rules',
+        JSON.stringify({ doc: text, etag: how === 'cache with etag' ? '"a"' : undefined }),
+      );
+    return {};
+  }
+  const NOT_LOADED = /^HTTP 304 before any document$/;
+  const EMPTY = /^document rejected: empty$/;
+  it.each([
+    ['304, nothing held, no If-None-Match', 'nothing', [R304], 'error', NOT_LOADED, [null]],
+    [
+      '304, only `initial` (never loaded from the endpoint)',
+      'initial',
+      [R304],
+      'error',
+      NOT_LOADED,
+      [null],
+    ],
+    ['304, a page tag without data-etag', 'tag, no etag', [R304], 'error', NOT_LOADED, [null]],
+    [
+      '304, a cached document without an ETag',
+      'cache, no etag',
+      [R304],
+      'error',
+      NOT_LOADED,
+      [null],
+    ],
+    ['304 to If-None-Match of the page tag', 'tag with etag', [R304], 'ready', undefined, ['"a"']],
+    [
+      '304 to If-None-Match of the cached document',
+      'cache with etag',
+      [R304],
+      'ready',
+      undefined,
+      ['"a"'],
+    ],
+    [
+      '200 then 304 (the ETag it was served with)',
+      'nothing',
+      [doc10, R304],
+      'ready',
+      undefined,
+      [null, '"a"'],
+    ],
+    ['204, nothing held', 'nothing', [{ status: 204 }], 'error', EMPTY, [null]],
+    [
+      '204, a cached document with an ETag',
+      'cache with etag',
+      [{ status: 204 }],
+      'error',
+      EMPTY,
+      ['"a"'],
+    ],
+    ['200 with an empty body', 'nothing', [{ status: 200, body: '' }], 'error', EMPTY, [null]],
+    [
+      '200 with only whitespace',
+      'initial',
+      [{ status: 200, body: ' \r\n\t ' }],
+      'error',
+      EMPTY,
+      [null],
+    ],
+    [
+      '200, then 204: the last good document, stale',
+      'nothing',
+      [doc10, { status: 204 }],
+      'stale',
+      EMPTY,
+      [null, '"a"'],
+    ],
+    [
+      '200 served without an ETag, then 304 (nothing named, nothing confirmed)',
+      'initial',
+      [{ ...doc10, etag: '' }, R304],
+      'stale',
+      NOT_LOADED,
+      [null, null],
+    ],
+  ] as const)(
+    'SRC-05 %s: readiness says whether anything was loaded',
+    async (_case, before, replies, state, lastError, ifNoneMatch) => {
+      const start = held(before);
+      const ep = endpoint(...replies);
+      const r = remote({ fetch: ep.fetch, retries: 0, ...start });
+      const config = r.config();
+      for (const _ of replies) await r.refresh();
+      expect(ep.requests.map((q) => q.ifNoneMatch)).toEqual(ifNoneMatch);
+      expect(r.status().state).toBe(state);
+      expect(r.status().lastError).toEqual(
+        lastError === undefined ? undefined : expect.stringMatching(lastError),
+      );
+      // Only a 200 with a document changes the document in force.
+      if (!replies.some((x) => 'body' in x && x.body)) expect(r.config()).toBe(config);
     },
   );
 
@@ -295,6 +414,168 @@ describe('STK-03 sticky: a rules change never flips a visitor silently', () => {
     document.head.innerHTML = '';
   });
 
+  /** What a QA person (or the server) does in a page view, before or after `start`. */
+  type Act = 'set:beta' | 'set:stable' | 'set:canary' | 'clear';
+  interface Visit {
+    readonly doc: object;
+    readonly before?: readonly Act[];
+    readonly after?: readonly Act[];
+    /** The server hands this version over in the page (a `graylane-version` meta). */
+    readonly meta?: string;
+    /** The page's URL, e.g. with `?gray=beta` (the override is on and persisted here). */
+    readonly url?: string;
+  }
+  const act = (c: GrayClient, a: Act): void =>
+    void (a === 'clear' ? c.clearGrayVersion() : c.setGrayVersion(a.slice(4)));
+  const R = split(100);
+  const NONE = { ...split(100), rules: [] };
+  const SALT = split(100, 'ramp-2');
+  const ARM = {
+    ...R,
+    rules: [{ ...R.rules[0], split: [{ version: 'canary', weight: 100 }] }],
+  };
+
+  /**
+   * A visitor's page views in a row; each ends the way a page ends (`pagehide`, or
+   * `visibilitychange` to hidden when the tab goes to the background first) and stops its remote.
+   * Returns the last page view's version, reason and re-rolls.
+   */
+  function visits(leave: 'pagehide' | 'visibilitychange', list: readonly Visit[]) {
+    let last: { c: GrayClient; events: RerollEvent[] } | undefined;
+    let stop = (): void => undefined;
+    for (const v of list) {
+      if (leave === 'pagehide') dispatchEvent(new Event('pagehide'));
+      else document.dispatchEvent(new Event('visibilitychange'));
+      stop();
+      document.head.innerHTML = v.meta ? `<meta name="graylane-version" content="${v.meta}">` : '';
+      reload(v.url ?? 'http://localhost:3000/');
+      const events: RerollEvent[] = [];
+      const r = remote({
+        bootstrap: v.doc,
+        onReroll: (e) => events.push(e),
+        fetch: endpoint({ status: 304 }).fetch,
+      });
+      const c = initGray({ ...base, override: true, persistOverride: true, rules: r.rules });
+      for (const a of v.before ?? []) act(c, a);
+      stop = r.start(c);
+      for (const a of v.after ?? []) act(c, a);
+      last = { c, events };
+    }
+    stop();
+    document.head.innerHTML = '';
+    return last && [last.c.getGrayVersion(), last.c.getGrayReason(), last.events];
+  }
+
+  const kept = (v: string) => [v, 'cookie', []] as const;
+  const rerolled = (from: string, reason: string) =>
+    ['stable', 'default', [{ from, to: 'stable', reason, ruleId: 'ramp' }]] as const;
+  const ROWS: ReadonlyArray<readonly [string, readonly Visit[], readonly unknown[]]> = [
+    [
+      'control: no choice, the rule removed re-rolls',
+      [{ doc: R }, { doc: R }, { doc: NONE }],
+      rerolled('beta', 'rule_removed'),
+    ],
+    [
+      'control: no choice, a new salt re-rolls',
+      [{ doc: R }, { doc: SALT }],
+      // Re-rolled: bucketed afresh, and at 100 % the fresh roll is beta again.
+      ['beta', 'weight', [{ from: 'beta', to: 'beta', reason: 'salt_changed', ruleId: 'ramp' }]],
+    ],
+    [
+      'QA stable then beta after the rules gave beta, the rule removed',
+      [{ doc: R, after: ['set:stable', 'set:beta'] }, { doc: NONE }, { doc: NONE }],
+      kept('beta'),
+    ],
+    [
+      'QA of the version the rules gave, after start, the rule removed',
+      [{ doc: R, after: ['set:beta'] }, { doc: NONE }],
+      kept('beta'),
+    ],
+    [
+      'QA of the version the rules gave, before start, the rule removed',
+      [{ doc: R, before: ['set:beta'] }, { doc: NONE }],
+      kept('beta'),
+    ],
+    [
+      'QA of the version the rules gave, a new salt',
+      [{ doc: R, after: ['set:beta'] }, { doc: SALT }],
+      kept('beta'),
+    ],
+    [
+      'QA of the version the rules gave, the arm removed',
+      [{ doc: R, after: ['set:beta'] }, { doc: ARM }],
+      kept('beta'),
+    ],
+    [
+      'QA of the version the rules gave in a later page view',
+      [{ doc: R }, { doc: R }, { doc: R, after: ['set:beta'] }, { doc: NONE }],
+      kept('beta'),
+    ],
+    [
+      'QA of another version, the rule removed',
+      [{ doc: R, after: ['set:stable'] }, { doc: NONE }],
+      kept('stable'),
+    ],
+    [
+      'QA of another version, back to the rules version a page view later',
+      [{ doc: R, after: ['set:stable'] }, { doc: R, after: ['set:beta'] }, { doc: NONE }],
+      kept('beta'),
+    ],
+    [
+      'QA canary then beta across page views, a new salt',
+      [{ doc: R, after: ['set:canary'] }, { doc: SALT, after: ['set:beta'] }, { doc: SALT }],
+      kept('beta'),
+    ],
+    [
+      'QA before any rules, then the rules arrive and leave',
+      [{ doc: NONE, after: ['set:beta'] }, { doc: R }, { doc: NONE }],
+      kept('beta'),
+    ],
+    [
+      'QA, then clear: the rules version again, which the policy re-rolls',
+      [{ doc: R, after: ['set:stable', 'clear'] }, { doc: NONE }],
+      rerolled('beta', 'rule_removed'),
+    ],
+    [
+      'QA of the rules version, clear, then the same choice again',
+      [{ doc: R, after: ['set:beta', 'clear', 'set:beta'] }, { doc: NONE }],
+      kept('beta'),
+    ],
+    [
+      'clear in a later page view gives the choice back to the rules',
+      [{ doc: R, after: ['set:beta'] }, { doc: R, after: ['clear'] }, { doc: NONE }],
+      rerolled('beta', 'rule_removed'),
+    ],
+    [
+      // A hand-off rules its page view and is never stored: the cookie is still the rules'.
+      'a server hand-off in between leaves the rules version to the policy',
+      [{ doc: R }, { doc: R, meta: 'stable' }, { doc: NONE }],
+      rerolled('beta', 'rule_removed'),
+    ],
+    [
+      'a server hand-off of another version, then the rule removed',
+      [{ doc: R }, { doc: NONE, meta: 'stable' }, { doc: NONE, meta: 'stable' }],
+      ['stable', 'server', []],
+    ],
+    [
+      'a persisted ?gray= override of the rules version',
+      [{ doc: R }, { doc: R, url: 'http://localhost:3000/?gray=beta' }, { doc: NONE }],
+      kept('beta'),
+    ],
+  ];
+  it.each(
+    ROWS.flatMap(([name, list, want]) =>
+      (['pagehide', 'visibilitychange'] as const).map(
+        (leave) => [name, leave, list, want] as const,
+      ),
+    ),
+  )(
+    'STK-03 %s (page left by %s): QA choices and hand-offs are never re-rolled',
+    (_case, leave, list, want) => {
+      expect(visits(leave, list)).toEqual(want);
+    },
+  );
+
   it('a new document during the page view never changes the version on screen', async () => {
     const ep = endpoint({ status: 200, body: JSON.stringify(split(100, 'other')) });
     reload();
@@ -316,6 +597,7 @@ describe('SSR', () => {
     const stop = r.start({
       getGrayVersion: () => 'stable',
       getGrayReason: () => 'default',
+      subscribe: () => () => undefined,
     } as never);
     expect(typeof stop).toBe('function');
   });

@@ -16,7 +16,14 @@ import type { GrayRules } from '../options.js';
 import { rulesFromConfig, type RulesFromConfigOptions } from '../rules.js';
 import { pageBootstrap, readCache, writeCache, type Cached } from './bootstrap.js';
 import { fetchRules, type RulesFetch } from './fetch-rules.js';
-import { readStamp, saltOf, verdict, writeStamp, type RerollEvent } from './sticky.js';
+import {
+  detachOnChoice,
+  readStamp,
+  saltOf,
+  verdict,
+  writeStamp,
+  type RerollEvent,
+} from './sticky.js';
 
 /** Options of {@link createRemoteRules}. Only `url` is required. */
 export interface RemoteRulesOptions {
@@ -77,8 +84,9 @@ export interface RemoteRules {
  * Sticky (STK-03): a version the rules gave a visitor is stored and kept across rules changes —
  * a lowered weight, new rules in front — while the rule that gave it still exists with the same
  * bucket salt and can still give that version; otherwise `start` re-rolls it and `onReroll` says
- * why. A new document never changes the version of the page already showing; QA choices and
- * server hand-offs are never re-rolled.
+ * why. A new document never changes the version of the page already showing; QA choices
+ * (`setGrayVersion`, a persisted override) and server hand-offs are never re-rolled, in whatever
+ * order they come: a choice detaches the version from the rule that gave it.
  *
  * @example
  * ```ts
@@ -146,6 +154,7 @@ export function createRemoteRules(options: RemoteRulesOptions): RemoteRules {
   let stopped = false;
   let fatal = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let detach: (() => void) | undefined;
   let inflight: Promise<void> | undefined;
   const retries = options.retries ?? 3;
   const refreshMs = options.refreshMs ?? 300_000;
@@ -177,7 +186,7 @@ export function createRemoteRules(options: RemoteRulesOptions): RemoteRules {
       if (stopped) return;
       if (answer.kind === 'unchanged') return status.succeeded();
       if (answer.kind === 'document') return accept(answer.text, answer.etag);
-      if (answer.kind === 'invalid') return status.failed(`document rejected: ${answer.message}`);
+      if (answer.kind === 'invalid') return status.failed(answer.message);
       if (answer.kind === 'fatal') {
         fatal = true;
         return status.fatal(answer.message);
@@ -198,6 +207,7 @@ export function createRemoteRules(options: RemoteRulesOptions): RemoteRules {
   const stop = (): void => {
     stopped = true;
     clearTimeout(timer);
+    detach?.();
     status.stopped();
   };
 
@@ -223,6 +233,8 @@ export function createRemoteRules(options: RemoteRulesOptions): RemoteRules {
         };
         safely(() => options.onReroll?.(event));
       }
+      // From now on a QA choice, whatever its version, takes the version out of the policy.
+      if (stampKey) detach = detachOnChoice(client, stampKey);
       void refresh().then(schedule);
       return stop;
     },

@@ -6,10 +6,14 @@ export type RulesFetch = (input: string, init: RequestInit) => Promise<Response>
 /** One answer of the rules endpoint, classified. */
 export type Answer =
   | { readonly kind: 'document'; readonly text: string; readonly etag: string | undefined }
+  /** 304 to a request that named an ETag: the document in force is current. */
   | { readonly kind: 'unchanged' }
   /** 401/403: credentials are wrong; retrying cannot help (FLT-04). */
   | { readonly kind: 'fatal'; readonly message: string }
-  /** Served, but not a document graylane will take (oversized): retrying would not help. */
+  /**
+   * Answered, but with nothing graylane will take (oversized, empty, a redirect, a 304 that
+   * confirms nothing): retrying at once would not help.
+   */
   | { readonly kind: 'invalid'; readonly message: string }
   /** Worth a bounded retry: network error, timeout, 5xx, 429. */
   | { readonly kind: 'failed'; readonly message: string };
@@ -17,6 +21,11 @@ export type Answer =
 /**
  * @internal One conditional GET of the rules endpoint (`If-None-Match`), bypassing the HTTP cache
  * (graylane keeps its own, with the ETag), bounded in time and size (CFG-07). Never throws.
+ *
+ * The URL must answer itself: a redirect is never followed (`redirect: 'manual'`). Followed, it
+ * would carry the caller's `headers` (an API key) to wherever `Location` points and adopt that
+ * origin's rules; a page cannot read `Location` to judge the hop (an `opaqueredirect`), so no hop
+ * is taken, same origin included (RDR-01 for the rules request itself).
  */
 export async function fetchRules(
   call: RulesFetch,
@@ -36,9 +45,19 @@ export async function fetchRules(
       },
       cache: 'no-store',
       credentials: 'same-origin',
+      redirect: 'manual',
       signal: controller.signal,
     });
-    if (res.status === 304) return { kind: 'unchanged' };
+    // SRC-05: a 304 confirms the document in force only when the request named its ETag; to an
+    // unconditional request (a cache answering for someone else) it proves nothing was loaded.
+    if (res.status === 304)
+      return etag
+        ? { kind: 'unchanged' }
+        : { kind: 'invalid', message: 'HTTP 304 before any document' };
+    // Browsers hand a manual redirect over as status 0 (`opaqueredirect`), Node as the 3xx; an
+    // injected fetch that followed anyway is caught by `redirected` (its rules are not adopted).
+    if (res.type === 'opaqueredirect' || res.redirected || (res.status > 299 && res.status < 400))
+      return { kind: 'invalid', message: 'redirect not followed' };
     if (res.status === 401 || res.status === 403)
       return { kind: 'fatal', message: `HTTP ${res.status}` };
     if (!res.ok) return { kind: 'failed', message: `HTTP ${res.status}` };
@@ -46,9 +65,13 @@ export async function fetchRules(
       Number(res.headers.get('content-length')) > MAX_CONFIG_BYTES
         ? undefined
         : await readCapped(res, MAX_CONFIG_BYTES);
-    return text === undefined
-      ? { kind: 'invalid', message: `larger than ${MAX_CONFIG_BYTES} bytes` }
-      : { kind: 'document', text, etag: res.headers.get('etag') ?? undefined };
+    // A 204, or a 200 with nothing in it, loaded nothing either (SRC-05).
+    return text?.trim()
+      ? { kind: 'document', text, etag: res.headers.get('etag') ?? undefined }
+      : {
+          kind: 'invalid',
+          message: `document rejected: ${text === undefined ? `larger than ${MAX_CONFIG_BYTES} bytes` : 'empty'}`,
+        };
   } catch (err) {
     return {
       kind: 'failed',

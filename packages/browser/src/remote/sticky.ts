@@ -1,4 +1,5 @@
 import type { GrayConfig } from '@graylane/core';
+import type { GrayClient } from '../client.js';
 import { storage } from './storage.js';
 
 /** Why a sticky assignment was re-rolled: the policy that made it is no longer in force. */
@@ -61,4 +62,37 @@ export function verdict(config: GrayConfig, stamp: Stamp): RerollReason | undefi
     return rule.arms.some((a) => a.version === stamp.version) ? undefined : 'version_removed';
   }
   return rule.version === stamp.version ? undefined : 'version_removed';
+}
+
+/**
+ * Reasons that say the stored version may be someone's choice, not the rules': a QA choice
+ * (`setGrayVersion`), a `?gray=` override (persisted or not: the client does not say, and keeping
+ * is the safe side). A server hand-off is not one: it rules its page view and is never stored.
+ */
+const CHOSEN = ['manual', 'override'];
+
+/**
+ * @internal Forgets the stamp as soon as the visitor's version is a choice: the sticky policy
+ * re-rolls only what the rules gave, and a stamp left behind would make a QA choice of the same
+ * version look rule-given on the next page view. `subscribe` hears a choice of another version
+ * at once; a choice of the version on screen changes nothing it can hear, so the check also runs
+ * now (a choice made before `start`) and whenever the page is hidden or left, the last moments a
+ * page reliably runs. `clearGrayVersion` needs nothing: the rules run again and stamp what they
+ * give. Errs towards keeping: a page view that was a choice leaves no stamp behind. Returns the
+ * function that stops watching.
+ */
+export function detachOnChoice(client: GrayClient, key: string): () => void {
+  const check = (): void => {
+    if (CHOSEN.includes(client.getGrayReason())) writeStamp(key, undefined);
+  };
+  const listening = new AbortController();
+  const { signal } = listening;
+  check();
+  const off = client.subscribe(check);
+  addEventListener('pagehide', check, { signal });
+  document.addEventListener('visibilitychange', check, { signal });
+  return () => {
+    off();
+    listening.abort();
+  };
 }
