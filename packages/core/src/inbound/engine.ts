@@ -236,7 +236,7 @@ export function createInboundEngine<R>(
       }
       const writes = stickyCookies(
         opts as ResolvedInbound<never>,
-        { decision, found, minted, tls: carrier.secure, subject, now, reevaluated },
+        { decision, found, minted, tls: arrivedOverTls(opts, carrier), subject, now, reevaluated },
         hmac,
       );
       setCookies = writes.setCookies;
@@ -566,6 +566,28 @@ const NOTHING_FOUND: Extraction = {
   rejected: undefined,
   rejections: [],
 };
+
+/**
+ * True when the client's request came over TLS: to this server, or to a TLS-terminating proxy in
+ * `trustedProxies` that says so in `X-Forwarded-Proto` (its first value). Decides `Secure` and
+ * the `__Host-` name of sticky cookies, so a site behind a load balancer writes the cookie the
+ * browser SDK writes on the same https origin. From any other peer the header is ignored.
+ */
+function arrivedOverTls(
+  opts: { isTrustedProxy: (a: string | undefined) => boolean },
+  carrier: InboundCarrier,
+): boolean {
+  if (carrier.secure) return true;
+  try {
+    const raw = carrier.header('x-forwarded-proto');
+    const value = typeof raw === 'string' ? raw : raw?.[0];
+    if (value === undefined || value.length > 256) return false;
+    const first = value.split(',')[0]?.trim().toLowerCase();
+    return first === 'https' && safePeer(opts.isTrustedProxy, carrier);
+  } catch {
+    return false;
+  }
+}
 
 function safePeer(
   isTrusted: (addr: string | undefined) => boolean,
