@@ -20,6 +20,8 @@ export interface GrayTrackingFields {
 export interface GrayClient {
   /** The marker header name, e.g. `X-Gray-Id`. */
   readonly header: string;
+  /** The closed set of versions this client assigns and sends (its `versions` option). */
+  readonly versions: readonly string[];
   /**
    * The version the server rendered this page for — `serverVersion`, else the `<head>` meta —
    * when it is one of `versions`; else `undefined`. The same on the server (the inert client) and
@@ -106,6 +108,7 @@ export function initGray(options: GrayOptions): GrayClient {
 
   const client: GrayClient = {
     header,
+    versions: options.versions,
     serverVersion: readMarker(versions, server),
     getGrayVersion: () => version,
     getGrayReason: () => reason,

@@ -89,12 +89,18 @@ export function serverSnapshotFor(
   serverVersion: string | undefined,
 ): string {
   const handed =
-    serverVersion === undefined ? client.serverVersion : checked(serverVersion, options);
+    serverVersion === undefined
+      ? client.serverVersion
+      : checked(serverVersion, options?.versions ?? client.versions);
   return handed ?? options?.default ?? client.getGrayVersion();
 }
 
-/** A `serverVersion` prop as a version, or `undefined`; without options, any version label. */
-function checked(raw: string, options: GrayOptions | undefined): string | undefined {
+/**
+ * A `serverVersion` prop as one of `versions` (the options', else the given client's: the closed
+ * world, I2), or `undefined`.
+ */
+function checked(raw: string, versions: readonly string[] | undefined): string | undefined {
   const v = raw.length > MAX_RAW_MARKER_BYTES ? '' : trimOws(raw);
-  return (options ? options.versions.includes(v) : VERSION_PATTERN.test(v)) ? v : undefined;
+  // A client from an older @graylane/browser has no `versions`: any label, as before.
+  return (versions ? versions.includes(v) : VERSION_PATTERN.test(v)) ? v : undefined;
 }

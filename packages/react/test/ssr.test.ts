@@ -111,6 +111,24 @@ describe('SSR (react-dom/server, no DOM)', () => {
     expect(html).toBe('<b>canary</b>');
   });
 
+  it.each([
+    ['gamma', 'canary'],
+    ['BETA', 'canary'],
+    ['__proto__', 'canary'],
+    ['x'.repeat(100), 'canary'],
+    [' beta ', 'beta'],
+    ['beta', 'beta'],
+  ])(
+    'I2 a client passed in, serverVersion %j: checked against the client’s versions',
+    (prop, shown) => {
+      // Without `options` the prop is checked against the client's own closed set: a label outside
+      // it falls back to the client's hand-off, never rendered.
+      const client = initGray({ ...OPTIONS, serverVersion: 'canary' });
+      const html = renderToString(h(GrayProvider, { client, serverVersion: prop }, h(Version)));
+      expect(html).toBe(`<b>${shown}</b>`);
+    },
+  );
+
   it('setup mistakes throw a GraylaneError with a clear code', () => {
     const code = (fn: () => unknown): unknown => {
       try {
