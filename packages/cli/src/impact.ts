@@ -1,4 +1,5 @@
 import { createConfigStore, decide, type GrayConfig, type GrayRequest } from '@graylane/core';
+import { instantOption } from './instant.js';
 import { paint } from './io.js';
 import { INPUT_LIMITS, readInput } from './input/read.js';
 import type { Run } from './input/run.js';
@@ -94,9 +95,7 @@ export function printComparison(
   }
 }
 
-/** `--now` as epoch ms (default: now), or a usage error. */
-export function parseNow(text: string | undefined): number | undefined {
-  if (text === undefined) return Date.now();
-  const at = Date.parse(text);
-  return Number.isFinite(at) ? at : undefined;
+/** `--now` / `--at` as epoch ms (default: now), or a usage error: the one instant format of every command. */
+export function parseNow(text: string | undefined, flag: string): number {
+  return instantOption(text, flag);
 }

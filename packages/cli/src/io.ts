@@ -34,15 +34,22 @@ export function processIo(): CliIo {
 }
 
 /**
- * Wraps an io so that nothing it prints can carry a registered secret (MISC-03), nor a terminal
- * control sequence from the input it reports on (a config key holding `ESC[2J` or a title-setting
- * `ESC]0;…BEL` is shown escaped, `\u001b[2J`, never executed). Line feeds and tabs stay; the
- * colour sequences graylane's own `paint` writes stay when colour is on.
+ * Wraps an io so that no diagnostic (stderr) can carry a registered secret (MISC-03), and nothing
+ * printed carries a terminal control sequence from the input it reports on (a config key holding
+ * `ESC[2J` or a title-setting `ESC]0;…BEL` is shown escaped, `\u001b[2J`, never executed). Line
+ * feeds and tabs stay; the colour sequences graylane's own `paint` writes stay when colour is on.
+ *
+ * Standard output is data — a config (`pause`), a snippet (`render`), a report — and is never
+ * scrubbed: it is the user's own data, and replacing text in it would corrupt what is piped on
+ * (`pause … | push - …` writing `x-***-group`). Nothing the CLI composes for stdout holds a
+ * secret (locations are printed in their display form); a `--json` error field, the one
+ * diagnostic on stdout, is scrubbed where it is built. Control characters are still escaped on
+ * stdout: JSON and YAML output already escape them, so this changes no data there.
  */
 export function redactingIo(io: CliIo): CliIo {
   return {
     ...io,
-    out: (line) => io.out(neutralise(redact(line), io.color)),
+    out: (line) => io.out(neutralise(line, io.color)),
     err: (line) => io.err(neutralise(redact(line), io.color)),
   };
 }

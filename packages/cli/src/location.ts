@@ -1,5 +1,5 @@
 import { CliError } from './io.js';
-import { addSecret } from './secrets.js';
+import { addSecret, addUrlUserinfo } from './secrets.js';
 
 /** Where a command reads a document from (or `push` writes it to). */
 export type Location =
@@ -15,7 +15,7 @@ export interface EtcdLocation {
   readonly key: string;
   readonly tls: boolean;
   readonly username?: string | undefined;
-  /** Never printed: registered as a secret and scrubbed from all output (MISC-03). */
+  /** Never printed: registered as a secret and scrubbed from every diagnostic (MISC-03). */
   readonly password?: string | undefined;
   /** The password came from the URL (visible in `ps` and shell history: worth a warning). */
   readonly passwordInUrl: boolean;
@@ -80,7 +80,8 @@ const ETCD_URL = /etcds?:\/\//i;
 
 /**
  * Registers, before anything is printed, the password of the etcd URL in `text` (if any) and
- * `GRAYLANE_ETCD_PASSWORD` (when an etcd URL is there to use it). The userinfo runs to the last
+ * `GRAYLANE_ETCD_PASSWORD` (when an etcd URL is there to use it), to be scrubbed from diagnostics
+ * (see `secrets.ts` for what is scrubbed where). The userinfo runs to the last
  * '@' (a password may hold '/', '@', ':' or spaces unencoded; hosts never hold '@'; a key that
  * does must encode it as %40), so no printed line — an echo of a mistyped command included —
  * can carry it (MISC-03).
@@ -99,6 +100,7 @@ export function registerUrlSecrets(text: string, env: NodeJS.ProcessEnv = proces
   const colonAt = at === -1 ? -1 : body.slice(0, at).indexOf(':');
   if (colonAt === -1) return;
   const password = body.slice(colonAt + 1, at);
+  addUrlUserinfo(body.slice(0, at));
   addSecret(password);
   addSecret(safeDecode(password));
 }

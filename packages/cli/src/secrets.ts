@@ -1,28 +1,52 @@
 /**
- * Secrets the CLI has seen (etcd passwords, URL userinfo), kept once per process so every line
- * the CLI prints — output, errors, crash reports — can be scrubbed (MISC-03).
+ * Secrets the CLI has seen (etcd passwords, URL userinfo, key files), kept once per process so
+ * every diagnostic the CLI prints — errors, warnings, crash reports, `--json` error fields — can
+ * be scrubbed (MISC-03). Data a command prints (a config, a rendered snippet) is never scrubbed:
+ * it is the user's own data, and changing it would corrupt what is piped on (`pause | push`).
  */
-const KEY = Symbol.for('@graylane/cli.secrets');
-type Holder = { [KEY]?: Set<string> };
+const KEY = Symbol.for('@graylane/cli.secrets.v2');
+/** Secret text → what is printed in its place. */
+type Holder = { [KEY]?: Map<string, string> };
 
-function registry(): Set<string> {
+/**
+ * A bare secret shorter than this is not scrubbed as free text: `user` or a 1-character key
+ * occurs inside ordinary words (`x-user-group`, every `e`), and scrubbing it would mangle the
+ * message while telling a reader the secret anyway. Such a secret is still scrubbed where the
+ * CLI could echo it: in the URL userinfo it came from (`ops:user@` → `ops:***@`), see
+ * {@link addUrlUserinfo}.
+ */
+export const MIN_SCRUBBED_SECRET_LENGTH = 8;
+
+function registry(): Map<string, string> {
   const holder = globalThis as Holder;
-  return (holder[KEY] ??= new Set());
+  return (holder[KEY] ??= new Map());
 }
 
-/** Registers a secret (and its percent-encoded form) to be scrubbed from every printed line. */
+/**
+ * Registers a secret (and its percent-encoded form) to be scrubbed from every diagnostic, when it
+ * is at least {@link MIN_SCRUBBED_SECRET_LENGTH} characters long.
+ */
 export function addSecret(secret: string): void {
-  if (secret.length === 0) return;
-  registry().add(secret);
+  if (secret.length < MIN_SCRUBBED_SECRET_LENGTH) return;
+  registry().set(secret, '***');
   const encoded = encodeURIComponent(secret);
-  if (encoded !== secret) registry().add(encoded);
+  if (encoded !== secret) registry().set(encoded, '***');
+}
+
+/**
+ * Registers the userinfo of a URL as written (`ops:p/w`, without the `@`): `ops:p/w@` is scrubbed, whatever the password's
+ * length, since the text around it (`:` before, `@` after) cannot occur in an ordinary word.
+ */
+export function addUrlUserinfo(userinfo: string): void {
+  const colon = userinfo.indexOf(':');
+  if (colon !== -1) registry().set(`${userinfo}@`, `${userinfo.slice(0, colon)}:***@`);
 }
 
 /** `scheme://user:password@` → `scheme://user:***@` (any URL, even one never parsed by us). */
 const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]*):([^/@\s]*)@/gi;
 
 /**
- * Removes every registered secret and every URL password from `text`.
+ * Removes every registered secret and every URL password from a diagnostic `text`.
  *
  * @example
  * ```ts
@@ -33,7 +57,7 @@ export function redact(text: string): string {
   let out = text;
   // Registered secrets first, longest first, so a secret that contains another (or the '@' the
   // URL pattern below stops at) is removed whole; then any URL password never registered.
-  for (const secret of [...registry()].sort((a, b) => b.length - a.length))
-    out = out.split(secret).join('***');
+  for (const [secret, shown] of [...registry()].sort(([a], [b]) => b.length - a.length))
+    out = out.split(secret).join(shown);
   return out.replace(USERINFO, '$1$2:***@');
 }

@@ -23,6 +23,12 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Header buffers big enough for graylane's 16 KiB cookie cap plus a margin, so the cap itself
+ * (and a hostile header just under it) reaches the rendered maps instead of nginx's 400.
+ */
+const BUFFERS = 'large_client_header_buffers 4 32k;';
+
 /** A running nginx. */
 export interface Nginx {
   readonly port: number;
@@ -58,7 +64,7 @@ export async function startNginx(args: readonly string[]): Promise<Nginx> {
       .join(' ');
     writeFileSync(
       join(dir, 'nginx.conf'),
-      `pid ${dir}/nginx.pid; error_log ${dir}/logs/error.log; daemon off; events {} http { access_log off; ${temp}\n${snippet}\n}\n`,
+      `pid ${dir}/nginx.pid; error_log ${dir}/logs/error.log; daemon off; events {} http { access_log off; ${BUFFERS} ${temp}\n${snippet}\n}\n`,
     );
     const proc: ChildProcess = spawn(NGINX as string, ['-p', dir, '-c', join(dir, 'nginx.conf')], {
       stdio: 'ignore',

@@ -70,14 +70,14 @@ const OPEN: readonly Row[] = [
   ['cookie without a space', { cookie: 'a=1;gray=beta' }, 'beta'],
   ['__Host-gray=beta', { cookie: '__Host-gray=beta' }, 'beta'],
   ['__Host-gray wins over gray', { cookie: 'gray=stable; __Host-gray=beta' }, 'beta'],
-  ['invalid __Host-gray falls through to gray', { cookie: '__Host-gray=gamma; gray=beta' }, 'beta'],
+  // Core's firstCookie (issue 15, CK-02): a present __Host-gray, even invalid, hides gray.
+  ['invalid __Host-gray hides gray', { cookie: '__Host-gray=gamma; gray=beta' }, 'stable'],
   ['gray twice, different values', { cookie: 'gray=beta; gray=stable' }, 'stable'],
-  // RE2 has no back-references: any second pair is ambiguous (stricter than graylane's reader).
-  ['gray twice, same value (Envoy: ambiguous too)', { cookie: 'gray=beta; gray=beta' }, 'stable'],
+  ['gray twice, same value', { cookie: 'gray=beta; gray=beta' }, 'beta'],
   [
-    '__Host-gray twice falls through to gray',
+    '__Host-gray twice (ambiguous) hides gray',
     { cookie: '__Host-gray=beta; __Host-gray=stable; gray=beta' },
-    'beta',
+    'stable',
   ],
   ['xgray=beta', { cookie: 'xgray=beta' }, 'stable'],
   ['gray_uid=beta', { cookie: 'gray_uid=beta' }, 'stable'],

@@ -75,7 +75,8 @@ const OPEN: readonly Row[] = [
     { cookie: 'gray=stable; x=1; __Host-gray=beta' },
     'beta',
   ],
-  ['invalid __Host-gray falls through to gray', { cookie: '__Host-gray=gamma; gray=beta' }, 'beta'],
+  // Core's firstCookie (issue 15, CK-02): a present __Host-gray, even invalid, hides gray.
+  ['invalid __Host-gray hides gray', { cookie: '__Host-gray=gamma; gray=beta' }, 'stable'],
   [
     'gray twice with different values (tossed): ambiguous',
     { cookie: 'gray=beta; gray=stable' },
@@ -93,9 +94,9 @@ const OPEN: readonly Row[] = [
     'stable',
   ],
   [
-    '__Host-gray twice with different values falls through to gray',
+    '__Host-gray twice with different values (ambiguous) hides gray',
     { cookie: '__Host-gray=beta; __Host-gray=stable; gray=beta' },
-    'beta',
+    'stable',
   ],
   [
     '__Host-gray twice, no gray: default',

@@ -28,11 +28,7 @@ export async function diff(args: readonly string[], run: Run): Promise<number> {
   if (positionals.length !== 2) throw new CliError(diffHelp);
   if (values.at !== undefined && values.now !== undefined)
     throw new CliError('--at and --now are the same option: give one');
-  const now = parseNow(values.at ?? values.now);
-  if (now === undefined)
-    throw new CliError(
-      `${values.at === undefined ? '--now' : '--at'} expects an ISO instant, got ${JSON.stringify(values.at ?? values.now)}`,
-    );
+  const now = parseNow(values.at ?? values.now, values.at === undefined ? '--now' : '--at');
   const before = await requireConfig(positionals[0] as string, run, 'old config');
   const after = await requireConfig(positionals[1] as string, run, 'new config');
   const cmp = compareConfigs(before, after);

@@ -9,6 +9,7 @@ import {
   type MarkerSource,
 } from '@graylane/core';
 import { pair, parse } from '../args.js';
+import { instantOption } from '../instant.js';
 import { CliError, paint } from '../io.js';
 import type { Run } from '../input/run.js';
 import { requireConfig } from '../load.js';
@@ -52,12 +53,7 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
   const config = await requireConfig(positionals[0] as string, io);
   if (values.at !== undefined && values.now !== undefined)
     throw new CliError('--at and --now are the same option: give one');
-  const instant = values.at ?? values.now;
-  const now = instant === undefined ? Date.now() : parseInstant(instant);
-  if (!Number.isFinite(now))
-    throw new CliError(
-      `${values.at === undefined ? '--now' : '--at'} expects an ISO instant with an offset (e.g. 2026-12-01T09:00:00Z), got ${JSON.stringify(instant)}`,
-    );
+  const now = instantOption(values.at ?? values.now, values.at === undefined ? '--now' : '--at');
   const headers = pairs(values.header, ':', 'header', true);
   const cookies = pairs(values.cookie, '=', 'cookie');
   const query = pairs(values.query, '=', 'query');
@@ -105,13 +101,6 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
     );
   for (const view of schedules) for (const line of scheduleLines(view, now)) io.out(line);
   return 0;
-}
-
-/** An ISO instant: RFC 3339 with an offset, or a date-only / `Z` form `Date.parse` reads as UTC. */
-function parseInstant(text: string): number {
-  // A local time without an offset would depend on the operator's time zone: refused.
-  if (/T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text)) return Number.NaN;
-  return Date.parse(text);
 }
 
 type Pairs = readonly (readonly [string, string])[];

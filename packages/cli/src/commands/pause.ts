@@ -1,5 +1,6 @@
 import { validateConfig } from '@graylane/core';
 import { parse } from '../args.js';
+import { instantOption } from '../instant.js';
 import { CliError } from '../io.js';
 import type { Run } from '../input/run.js';
 import { loadConfig, regex } from '../load.js';
@@ -22,14 +23,7 @@ export async function pause(args: readonly string[], run: Run): Promise<number> 
   if (positionals.length !== 1 || values.rule === undefined) throw new CliError(pauseHelp);
   if (values.resume && values.at !== undefined)
     throw new CliError('--at and --resume exclude each other');
-  const at = values.at === undefined ? Date.now() : Date.parse(values.at);
-  if (
-    !Number.isFinite(at) ||
-    (values.at !== undefined && !/(?:Z|[+-]\d{2}:\d{2})$/i.test(values.at))
-  )
-    throw new CliError(
-      `--at expects an ISO instant with an offset (e.g. 2026-12-01T09:00:00Z), got ${JSON.stringify(values.at)}`,
-    );
+  const at = instantOption(values.at, '--at');
   const location = positionals[0] as string;
   const loaded = await loadConfig(location, run);
   if (!loaded.result.ok)

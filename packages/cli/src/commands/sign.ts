@@ -89,12 +89,15 @@ async function readKey(file: string, run: Run): Promise<string> {
   });
   const key = text.trim();
   addSecret(key);
-  if (key.length < 16)
+  if (key.length < MIN_KEY_LENGTH)
     throw new CliError(
-      `key file ${display} holds ${key.length} characters; use at least 16 (32 random bytes, base64, is better)`,
+      `key file ${display} holds ${key.length} characters; use at least ${MIN_KEY_LENGTH} (32 random bytes, base64, is better)`,
     );
   return key;
 }
+
+/** The shortest key sign and verify accept (a key file or every key of a key ring). */
+const MIN_KEY_LENGTH = 16;
 
 async function readKeyRing(file: string, run: Run): Promise<KeyRing> {
   const { text, display } = await readInput(file, run, {
@@ -113,6 +116,10 @@ async function readKeyRing(file: string, run: Run): Promise<KeyRing> {
   for (const [kid, key] of Object.entries(parsed)) {
     if (typeof key !== 'string') throw new CliError(`${display}: key ${kid} must be a string`);
     addSecret(key);
+    if (key.length < MIN_KEY_LENGTH)
+      throw new CliError(
+        `${display}: key ${kid} holds ${key.length} characters; use at least ${MIN_KEY_LENGTH}, as sign requires`,
+      );
     ring[kid] = key;
   }
   return ring;

@@ -11,6 +11,7 @@ import {
 } from '../impact.js';
 import type { Run } from '../input/run.js';
 import { loadConfig, regex } from '../load.js';
+import { redact } from '../secrets.js';
 import { openTarget, type Target, type TargetState } from './target.js';
 
 export const pushHelp = `Usage: graylane push <config> <target> [options]
@@ -51,9 +52,7 @@ export async function push(args: readonly string[], run: Run): Promise<number> {
   );
   if (positionals.length !== 2) throw new CliError(pushHelp);
   const [source, targetText] = positionals as [string, string];
-  const now = parseNow(values.now);
-  if (now === undefined)
-    throw new CliError(`--now expects an ISO instant, got ${JSON.stringify(values.now)}`);
+  const now = parseNow(values.now, '--now');
   if (!values.json) return pushOnce(run, source, targetText, { ...values, now });
   // --json promises a result on stdout for every outcome a script can meet, I/O errors included.
   try {
@@ -61,8 +60,13 @@ export async function push(args: readonly string[], run: Run): Promise<number> {
   } catch (err) {
     if (!(err instanceof CliError)) throw err;
     run.err(`${paint(run, 'red', 'error')}: ${err.message}`);
+    // The one diagnostic on stdout: scrubbed here, as stderr is (MISC-03).
     run.out(
-      JSON.stringify({ written: false, error: err.message, exitCode: err.exitCode }, null, 2),
+      JSON.stringify(
+        { written: false, error: redact(err.message), exitCode: err.exitCode },
+        null,
+        2,
+      ),
     );
     return err.exitCode;
   }
@@ -173,7 +177,7 @@ async function preview(
     run.err(
       `${paint(run, 'red', 'error')}: ${result.error}: the outcome is unknown — the write may have reached ${target.display} before the failure. Run the same push again: it compares first, so a write that landed shows as "no change".`,
     );
-    return done(PUSH_EXIT.usage, { written: 'unknown', error: result.error });
+    return done(PUSH_EXIT.usage, { written: 'unknown', error: redact(result.error) });
   }
   if (!result.written) {
     run.err(

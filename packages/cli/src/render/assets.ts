@@ -15,7 +15,7 @@ const PER_LANE = 'private, no-cache';
  * The `server` block for front-end asset lanes: one build per version in `<root>/<version>/`,
  * chosen by the same marker maps; a version without a build folder gets the default version's
  * build (lane fallback: the page is still told the decided version, so the marker travels on).
- * HTML and other per-lane files: `Vary: Cookie, X-Gray-Id`, `private, no-cache`, and
+ * HTML and other per-lane files: `Vary: Cookie, <marker header>`, `private, no-cache`, and
  * `<meta name="graylane-version">` injected after `<head>` (nginx `sub_filter`; the build's HTML
  * must contain a literal `<head>` tag). Content-hashed files: looked up in the own build, then
  * the default's, then the others (the name is the content), cached for a year.
@@ -44,7 +44,7 @@ export function assetServer(plan: RenderPlan, root: string): string[] {
     '    location / {',
     `        root ${root}/$graylane_build;`,
     '        try_files $uri $uri/index.html =404;',
-    '        add_header Vary "Cookie, X-Gray-Id" always;',
+    `        add_header Vary "Cookie, ${plan.header}" always;`,
     `        add_header Cache-Control "${PER_LANE}" always;`,
     '        add_header X-Gray-Route $graylane_version always;',
     '        # The browser SDK starts on the lane the page was served for.',

@@ -1,11 +1,12 @@
 import { pair, parse } from '../args.js';
+import { instantOption } from '../instant.js';
 import { CliError } from '../io.js';
 import type { Run } from '../input/run.js';
 import { requireConfig } from '../load.js';
 import { renderEnvoy } from './envoy.js';
 import { pickSplitRule, type EnvoySplit } from './envoy-split.js';
 import { renderNginx } from './nginx.js';
-import { cookieNames, type RenderPlan } from './plan.js';
+import { FALLBACK_UPSTREAM, cookieNames, upstreamCollisions, type RenderPlan } from './plan.js';
 
 export const renderHelp = `Usage: graylane render nginx|envoy <config> [options]
 
@@ -33,7 +34,18 @@ Options:
                                  (a version without a build gets the default's), with
                                  <meta name="graylane-version"> injected into the HTML`;
 
-const HOST_PORT = /^[A-Za-z0-9.:[\]-]+$/;
+/** A host name (dot-separated labels), an IPv4 address or a bracketed IPv6 address. */
+const HOST =
+  '(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\\])';
+/** `host[:port]` (`--upstream`; nginx's default port is 80), or a port alone (`--listen`). */
+const ADDRESS = new RegExp(`^${HOST}(?::(\\d{1,5}))?$`);
+
+/** True when `text` is `host[:port]` (or a port, with `portAlone`), any port 1–65535. */
+function isAddress(text: string, portAlone = false): boolean {
+  const port = portAlone && /^\d+$/.test(text) ? text : ADDRESS.exec(text)?.[1];
+  if (port === undefined) return ADDRESS.test(text);
+  return port.length <= 5 && Number(port) >= 1 && Number(port) <= 65535;
+}
 
 export async function render(args: readonly string[], run: Run): Promise<number> {
   const { values, positionals } = parse(
@@ -75,9 +87,7 @@ export async function render(args: readonly string[], run: Run): Promise<number>
     throw new CliError('--rule and --at need --bucket-header');
   if (bucketHeader !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(bucketHeader))
     throw new CliError('--bucket-header must be a plain header name');
-  const at = values.at === undefined ? Date.now() : Date.parse(values.at);
-  if (!Number.isFinite(at))
-    throw new CliError(`--at expects an ISO instant, got ${JSON.stringify(values.at)}`);
+  const at = instantOption(values.at, '--at');
   const config = await requireConfig(location as string, run);
   const split: EnvoySplit | undefined =
     bucketHeader === undefined
@@ -90,7 +100,7 @@ export async function render(args: readonly string[], run: Run): Promise<number>
       throw new CliError(
         `--upstream ${version}: not a version of this config (${config.versions.join(', ')})`,
       );
-    if (!HOST_PORT.test(address))
+    if (!isAddress(address))
       throw new CliError(`--upstream ${version}: ${JSON.stringify(address)} is not host:port`);
     upstreams.set(version, address);
   }
@@ -99,8 +109,18 @@ export async function render(args: readonly string[], run: Run): Promise<number>
   if (!/^[A-Za-z0-9-]{1,64}$/.test(header) || !/^[A-Za-z0-9_-]{1,64}$/.test(cookie))
     throw new CliError('--header/--cookie must be plain names');
   const listen = values.listen ?? '127.0.0.1:8000';
-  if (!HOST_PORT.test(listen))
+  if (!isAddress(listen, true))
     throw new CliError(`--listen: ${JSON.stringify(listen)} is not host:port`);
+  const collisions = upstreamCollisions(config.versions);
+  if (collisions.length > 0)
+    throw new CliError(
+      `versions ${collisions.join('; ')} would share one upstream/cluster name: rename one of them`,
+    );
+  // nginx prints addresses (Envoy's clusters are not rendered): say where an unnamed lane goes.
+  if (target === 'nginx' && !upstreams.has(config.default))
+    run.warnOnce(
+      `no --upstream for the default version ${config.default}: it${config.versions.some((v) => !upstreams.has(v) && v !== config.default) ? ', and every version without one,' : ''} is rendered at ${FALLBACK_UPSTREAM}`,
+    );
   const plan: RenderPlan = {
     config,
     header,
