@@ -122,7 +122,17 @@ export function createEtcd3(options: EtcdClientOptions): Etcd3 {
 }
 
 /**
- * What makes client options unusable, or `undefined`: no endpoint, a mix of `http://` and
+ * True when a host carries a userinfo part (`user@`, `user:pass@`). etcd endpoints never contain
+ * `@`, so any `@` (a password may hold `@`, `/` or `%40`) is treated as credentials: gRPC would
+ * resolve `dns:user:pass@host` and echo it in every error (MISC-03).
+ */
+function hasUserinfo(host: string): boolean {
+  return host.includes('@');
+}
+
+/**
+ * What makes client options unusable, or `undefined`: no endpoint, credentials in a host URL
+ * (use `auth`), a mix of `http://` and
  * `https://` endpoints (etcd3 refuses it), a TLS client certificate without its key or the other
  * way round. Such options can never work, so they are reported once — the client throws, the
  * source stops at start — instead of failing in a retry loop (FLT-04: retrying cannot help).
@@ -139,6 +149,9 @@ export function clientOptionsProblem(options: {
   const hosts = typeof options.hosts === 'string' ? [options.hosts] : (options.hosts ?? []);
   if (hosts.length === 0 || hosts.some((h) => typeof h !== 'string' || h.trim() === ''))
     return '`hosts` needs at least one endpoint, e.g. http://127.0.0.1:2379';
+  const withCredentials = hosts.findIndex(hasUserinfo);
+  if (withCredentials >= 0)
+    return `\`hosts\` entry ${withCredentials + 1} has a user name or password in it (user:password@); pass credentials with the \`auth\` option, never in a host URL (it would end up in error messages and logs)`;
   const secure = hosts.filter((h) => h.toLowerCase().startsWith('https://')).length;
   if (secure > 0 && secure < hosts.length)
     return '`hosts` mixes https:// and http:// endpoints; use one scheme for all';

@@ -33,7 +33,26 @@ const AUTH_CLASSES: ReadonlySet<string> = new Set([
 const AUTH_MESSAGE =
   /permission denied|authentication failed|user name is empty|user name not found|PERMISSION_DENIED|UNAUTHENTICATED/i;
 
-/** A short text for logs and `lastError`. */
+/**
+ * A short text for logs and `lastError`, with any URL credentials (`//user:pass@`, `user:pass@host`)
+ * replaced by `***@`: gRPC echoes its resolution target, and a status page must never show a
+ * password (MISC-03). Defensive: hosts with credentials are already refused at start.
+ */
 export function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return redactUserinfo(error instanceof Error ? error.message : String(error));
+}
+
+/** What is kept before the userinfo: punctuation, then `scheme://` or a gRPC `dns:`-style target. */
+const KEPT_PREFIX = /^[^a-z0-9]*(?:[a-z][a-z0-9+.-]*:\/\/|(?:dns|ipv4|ipv6|unix):)?/i;
+
+/**
+ * Replaces URL credentials in `text` by `***`: in each whitespace-free run with an `@`, everything
+ * between the scheme (or gRPC target prefix) and the last `@` (a password may hold `@` or `/`).
+ */
+export function redactUserinfo(text: string): string {
+  return text.replace(/\S*@\S*/g, (token) => {
+    const at = token.lastIndexOf('@');
+    const kept = KEPT_PREFIX.exec(token)?.[0] ?? '';
+    return kept.length >= at ? token : `${kept}***${token.slice(at)}`;
+  });
 }

@@ -20,7 +20,7 @@ import {
 } from './client.js';
 import { ETCD_REQUEST_TIMEOUT_MS } from './constants.js';
 import { describeError, isEtcdAuthError } from './errors.js';
-import { withDeadline } from './timeout.js';
+import { DeadlineError, withDeadline } from './timeout.js';
 
 /** What applying one value did. */
 type Outcome = { readonly ok: true } | { readonly ok: false; readonly message: string };
@@ -40,6 +40,15 @@ function decode(value: Uint8Array): string | undefined {
   }
 }
 const NOT_UTF8 = 'not valid UTF-8 (a JSON document must be UTF-8, RFC 8259 §8.1)';
+
+/** Not awaited: etcd3's cancel waits for a server answer that may never come while disconnected. */
+function cancelQuietly(w: EtcdWatcherLike): void {
+  try {
+    w.cancel().catch(() => undefined);
+  } catch {
+    // A fake or a closed client may throw synchronously; the watcher is gone either way.
+  }
+}
 
 /** Options of {@link createEtcdSource}: either `hosts` (a client is created and owned) or `client`. */
 export interface EtcdSourceOptions extends SourceOptions {
@@ -166,6 +175,7 @@ export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
     if (gen !== generation || stopped) return;
     generation++;
     dropWatcher();
+    if (error instanceof DeadlineError) dropOwnedClient();
     if (isEtcdAuthError(error)) {
       const fatal = new GraylaneError(
         'SOURCE_FATAL',
@@ -188,11 +198,22 @@ export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
     }, delay);
   };
 
+  /**
+   * etcd3 keeps one watch stream per client, bound to the member it first reached: if that member
+   * accepts TCP and never answers, every later watch queues on the same stuck stream. Closing the
+   * client the source owns lets the next attempt pick a host again. A client passed in is never
+   * closed (it is the caller's).
+   */
+  const dropOwnedClient = (): void => {
+    const old = client;
+    client = undefined;
+    old?.close();
+  };
+
   const dropWatcher = (): void => {
     const old = watcher;
     watcher = undefined;
-    // Not awaited: etcd3's cancel waits for a server answer that may never come while disconnected.
-    old?.cancel().catch(() => undefined);
+    if (old) cancelQuietly(old);
   };
 
   /**
@@ -216,11 +237,10 @@ export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
         .key(key)
         .startRevision(String(rev + 1n))
         .create();
-      const w = await withDeadline(created, timeout, clock, 'etcd watch');
-      if (gen !== generation || stopped) {
-        w.cancel().catch(() => undefined);
-        return;
-      }
+      // A watcher created after the deadline was never adopted: cancel it, or it stays
+      // registered in the client and on the server, one more per retry (SRC rows, FLT-05).
+      const w = await withDeadline(created, timeout, clock, 'etcd watch', cancelQuietly);
+      if (gen !== generation || stopped) return cancelQuietly(w);
       watcher = w;
       w.on('data', (r) => onData(r, gen));
       w.on('disconnected', (err) => lost(err, gen));
