@@ -104,6 +104,43 @@ describe.each(['edge', 'baggage-off', 'open'] as const)('OTB-02 OTel baggage, mo
   );
 });
 
+describe.each(['edge', 'baggage-off', 'open'] as const)(
+  'OTB-04 withGray(fetch) beside OTel baggage, mode %s',
+  (mode) => {
+    let service: { url: string; child: ChildProcess };
+    beforeAll(async () => {
+      service = await startService(mode);
+    }, 30_000);
+    afterAll(() => {
+      service?.child.kill('SIGTERM');
+    });
+
+    // Every input shape fetch takes: OTel's undici instrumentation appends its own baggage
+    // header to the one graylane wrote; the next hop must get one list with the decided member
+    // exactly once (a `Request` input lost it: its plan could not be proven at creation).
+    const wrappedVias = ['gfetch-str', 'gfetch-url', 'gfetch-req', 'gfetch-req-init'];
+    const cases = wrappedVias.flatMap((via) => clientBaggage.map((baggage) => ({ via, baggage })));
+    it.each(cases)(
+      `OTB-04 ${mode}: client baggage "$baggage", via $via`,
+      async ({ via, baggage }) => {
+        const id = `w-${counter++}`;
+        const res = await fetch(`${service.url}/hop?via=${via}&id=${id}`, { headers: { baggage } });
+        const body = (await res.json()) as { version: string; status: number };
+        expect(body.status).toBe(200);
+        const raw = seen.get(id) ?? '';
+        const grays = raw.split(',').filter((m) => /^\s*gray\s*=/.test(m));
+        expect(members(raw).get('tenant'), raw).toBe('t1');
+        expect(body.version).toBe(mode === 'open' ? 'beta' : 'stable');
+        if (mode === 'baggage-off') expect(grays, raw).toEqual([]);
+        else {
+          expect(grays.length, raw).toBe(1);
+          expect(members(raw).get('gray'), raw).toBe(body.version);
+        }
+      },
+    );
+  },
+);
+
 describe('OTB-05 runWithGray / bindGray in jobs carry the version in OTel baggage', () => {
   let service: { url: string; child: ChildProcess };
   beforeAll(async () => {

@@ -1,5 +1,10 @@
 import { subscribe } from 'node:diagnostics_channel';
-import { DEFAULT_MARKER_KEY, setBaggageMember, type Allowlist } from '@graylane/core';
+import {
+  DEFAULT_MARKER_KEY,
+  removeBaggageMember,
+  setBaggageMember,
+  type Allowlist,
+} from '@graylane/core';
 import type { GrayStore } from '../context/storage.js';
 import { countOutbound } from '../metrics/stats.js';
 import { bindRequestCallbacks } from './bind.js';
@@ -85,7 +90,7 @@ function onRequestCreate(message: unknown): void {
       // that call added as the caller's.
       if (global && (note === undefined || !global.plan.callerOwns)) ({ plan, allowed } = global);
     }
-    if (list && plan) mergeBaggage(list, plan, allowed && proven);
+    if (list && plan) mergeBaggage(list, plan, allowed && proven, plan === note);
   } catch {
     // I1: the request proceeds as undici built it.
   }
@@ -139,24 +144,33 @@ function globalHop(
 /**
  * Two `baggage` headers (ours and the one OpenTelemetry's undici instrumentation appends) become
  * one list: identical members once (W3C: producers SHOULD avoid duplicate keys), and on an
- * allowlisted hop the marker exactly once, first (OUT-01).
+ * allowlisted hop the marker exactly once, first (OUT-01). Not provably this caller's (a call
+ * undici may have created from another request's context): no `gray` member from an appended
+ * instrumentation value (I7, OTB-01). The first value of a wrapper-level call (`firstIsOurs`) is
+ * the one `withGray` wrote in the caller's context and `removeOutside` judged for this hop: it
+ * stays as written (a `Request` input, planned for the listener, lost its member, OTB-04).
  */
-function mergeBaggage(list: unknown[], plan: HopPlan, allowed: boolean): void {
+function mergeBaggage(
+  list: unknown[],
+  plan: HopPlan,
+  allowed: boolean,
+  firstIsOurs: boolean,
+): void {
   const ops = flatOps(list);
   const values = ops.values('baggage');
   if (values.length < 2) return;
-  const members = [...new Set(values.flatMap((v) => v.split(',')).map((m) => m.trim()))].filter(
-    (m) => m.length > 0,
-  );
   const key = plan.baggageKey;
   const keepOurs = allowed && !plan.callerOwns && key !== false;
+  const drop = !keepOurs && !plan.callerOwns && key !== false;
+  const parts = values.map((v, i) =>
+    drop && !(firstIsOurs && i === 0) ? (removeBaggageMember([v], key) ?? '') : v,
+  );
+  const members = [...new Set(parts.flatMap((v) => v.split(',')).map((m) => m.trim()))].filter(
+    (m) => m.length > 0,
+  );
   if (keepOurs) ops.set('baggage', setBaggageMember(members, key, plan.version));
-  else {
-    ops.set('baggage', members.join(','));
-    // Not carried here (or not provably this caller's): no `gray` member from an appended
-    // instrumentation value either, whoever's context it came from (I7, OTB-01).
-    if (!plan.callerOwns && key !== false) dropMember(ops, key);
-  }
+  else if (members.length > 0) ops.set('baggage', members.join(','));
+  else ops.remove('baggage');
 }
 
 function hasRaw(raw: string, name: string): boolean {
