@@ -1,6 +1,8 @@
 import { ROOT_CONTEXT, context, diag, propagation, trace } from '@opentelemetry/api';
 import type { Attributes, Context, ContextManager, DiagLogger, Span } from '@opentelemetry/api';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createOtelBridge } from './bridge.js';
 import { getOtelBridge } from './index.js';
@@ -142,6 +144,69 @@ describe('runWithMarker', () => {
     expect(early.runWithMarker('beta', 'gray', grayOf)).toBeUndefined(); // Noop: no OTel context yet
     registerAls();
     expect(early.runWithMarker('beta', 'gray', grayOf)).toBe('beta');
+  });
+});
+
+/**
+ * A second, genuinely separate copy of `@opentelemetry/api` that says it is `version` (an npm
+ * alias or a nested node_modules with a newer minor): the CJS build loaded again with its
+ * `version.js` replaced, so OTel's own compatibility check runs against the registry.
+ */
+function apiCopy(version: string): ReturnType<typeof loadOtelApi> {
+  const req = createRequire(import.meta.url);
+  const main = req.resolve('@opentelemetry/api');
+  const root = main.slice(0, main.lastIndexOf('/build/'));
+  const saved = new Map<string, NodeJS.Module | undefined>();
+  const mine = () => Object.keys(req.cache).filter((k) => k.startsWith(root));
+  for (const k of mine()) {
+    saved.set(k, req.cache[k]);
+    delete req.cache[k];
+  }
+  const file = join(root, 'build/src/version.js');
+  req.cache[file] = {
+    id: file,
+    filename: file,
+    loaded: true,
+    exports: { VERSION: version },
+  } as never;
+  try {
+    return loadOtelApi(() => req(main));
+  } finally {
+    for (const k of mine()) delete req.cache[k];
+    for (const [k, m] of saved) req.cache[k] = m;
+  }
+}
+
+describe('two copies of @opentelemetry/api', () => {
+  it.each([
+    ['a newer minor', '1.99.0', false],
+    ['a newer patch', '1.9.7', true],
+    ['the same version', '1.9.0', true],
+    ['an older minor', '1.8.0', true],
+  ])('CTX-10 graylane loads %s (%s) than the registered one', (_name, version, shared) => {
+    registerAls();
+    const warnings: string[] = [];
+    const spy = vi
+      .spyOn(process, 'emitWarning')
+      .mockImplementation(
+        ((w: string | Error, o?: { code?: string }) =>
+          void warnings.push(`${o?.code ?? ''} ${String(w)}`)) as never,
+      );
+    try {
+      const copy = apiCopy(version);
+      expect(copy).toBeDefined();
+      const bridge = createOtelBridge(copy!);
+      // fn always runs; the marker reaches OTel baggage only through a copy that shares the
+      // registry, and a copy that cannot says so once, on the process.
+      expect(bridge.runWithMarker('beta', 'gray', grayOf)).toBe(shared ? 'beta' : undefined);
+      expect(bridge.runWithMarker('beta', 'gray', () => 7)).toBe(7);
+      const ours = warnings.filter((w) => w.startsWith('GRAYLANE_OTEL_API_COPY'));
+      expect(ours.length).toBeLessThanOrEqual(1);
+      if (!shared) expect(warnings.join('\n')).toMatch(/1\.9\.0 registered/);
+      else expect(ours).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 

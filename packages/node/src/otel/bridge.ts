@@ -54,7 +54,11 @@ const OTEL_GLOBAL = Symbol.for('opentelemetry.js.api.1');
  */
 export function createOtelBridge(api: OtelApiLike): OtelBridge {
   const rpcKey = api.createContextKey(RPC_METADATA);
+  const probeKey = api.createContextKey('graylane compatibility probe');
   let warned = false;
+  /** The registered manager last probed, and whether graylane's api copy uses it. */
+  let probed: unknown;
+  let usable = false;
 
   /**
    * True when a real context manager is registered. Without one, building baggage and calling
@@ -62,18 +66,41 @@ export function createOtelBridge(api: OtelApiLike): OtelBridge {
    * registered later is used at once (OUT-07). No registry at all means nothing was registered.
    */
   function hasManager(): boolean {
-    const registry = (globalThis as { [OTEL_GLOBAL]?: { context?: unknown } })[OTEL_GLOBAL];
-    const managerActive =
-      registry === undefined || typeof registry !== 'object'
-        ? false
-        : registry.context !== undefined;
-    if (!managerActive && !warned) {
-      warned = true;
-      api.diag.warn(
-        '[graylane] no active OpenTelemetry context manager: the marker is carried by graylane only, not in OTel baggage',
-      );
+    const registry = (globalThis as { [OTEL_GLOBAL]?: { context?: unknown; version?: unknown } })[
+      OTEL_GLOBAL
+    ];
+    const manager =
+      registry === undefined || typeof registry !== 'object' ? undefined : registry.context;
+    if (manager === undefined) {
+      if (!warned) {
+        warned = true;
+        api.diag.warn(
+          '[graylane] no active OpenTelemetry context manager: the marker is carried by graylane only, not in OTel baggage',
+        );
+      }
+      return false;
     }
-    return managerActive;
+    if (manager !== probed) {
+      probed = manager;
+      usable = seesManager();
+      if (!usable) warnCopy(registry?.version);
+    }
+    return usable;
+  }
+
+  /**
+   * True when graylane's copy of the api actually uses the registered manager. A second copy of
+   * `@opentelemetry/api` that is newer than the one that registered the globals sees none (OTel's
+   * own compatibility check) and silently runs the Noop manager: then graylane skips the bridge
+   * and says so once, on the process (the app's diag logger is invisible to that copy too).
+   */
+  function seesManager(): boolean {
+    try {
+      const probe = api.context.active().setValue(probeKey, true);
+      return api.context.with(probe, () => api.context.active().getValue(probeKey) === true);
+    } catch {
+      return false;
+    }
   }
 
   function withMarker(version: string, key: string, active: Context): Context | undefined {
@@ -189,4 +216,21 @@ export function createOtelBridge(api: OtelApiLike): OtelBridge {
       setOnServerSpan({ 'graylane.lane': lane, 'graylane.lane.fallback': fallback });
     },
   };
+}
+
+let copyWarned = false;
+
+/** Once per process: graylane's api copy cannot use the globals another copy registered. */
+function warnCopy(registered: unknown): void {
+  if (copyWarned) return;
+  copyWarned = true;
+  const version = typeof registered === 'string' ? registered.slice(0, 32) : 'another version';
+  try {
+    process.emitWarning(
+      `@opentelemetry/api ${version} registered the OpenTelemetry globals, and the copy graylane loads cannot use them (it is newer): graylane puts nothing into OTel baggage. Install @opentelemetry/api once, at the top level (npm ls @opentelemetry/api).`,
+      { code: 'GRAYLANE_OTEL_API_COPY' },
+    );
+  } catch {
+    // A warning never breaks a request (I1).
+  }
 }
