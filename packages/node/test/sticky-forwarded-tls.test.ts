@@ -24,14 +24,16 @@ const PROTOS: [string, string | undefined, boolean][] = [
   ['https', 'https', true],
   ['HTTPS', 'HTTPS', true],
   ['https with spaces', '  https ', true],
-  ['first of a list', 'https, http', true],
-  ['second of a list', 'http, https', false],
+  // The last value is the trusted peer's own (a proxy that appends keeps the client's first).
+  ['a client https before the proxy http', 'https, http', false],
+  ['the proxy https last', 'http, https', true],
+  ['three values, https last', 'http,http , https', true],
   ['http', 'http', false],
   ['wss', 'wss', false],
   ['empty', '', false],
   ['httpsx', 'httpsx', false],
   ['absent', undefined, false],
-  ['over 256 bytes', `https,${'h'.repeat(300)}`, false],
+  ['over 256 bytes, https last', `${'http,'.repeat(60)}https`, false],
 ];
 const TRUST = [
   ['open', {}],

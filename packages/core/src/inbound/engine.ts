@@ -569,7 +569,8 @@ const NOTHING_FOUND: Extraction = {
 
 /**
  * True when the client's request came over TLS: to this server, or to a TLS-terminating proxy in
- * `trustedProxies` that says so in `X-Forwarded-Proto` (its first value). Decides `Secure` and
+ * `trustedProxies` that says so in `X-Forwarded-Proto` (its last value, the one that peer set or
+ * appended). Decides `Secure` and
  * the `__Host-` name of sticky cookies, so a site behind a load balancer writes the cookie the
  * browser SDK writes on the same https origin. From any other peer the header is ignored.
  */
@@ -582,8 +583,12 @@ function arrivedOverTls(
     const raw = carrier.header('x-forwarded-proto');
     const value = typeof raw === 'string' ? raw : raw?.[0];
     if (value === undefined || value.length > 256) return false;
-    const first = value.split(',')[0]?.trim().toLowerCase();
-    return first === 'https' && safePeer(opts.isTrustedProxy, carrier);
+    // The last value: the one the trusted peer set or appended (a client may send its own first).
+    const last = value
+      .slice(value.lastIndexOf(',') + 1)
+      .trim()
+      .toLowerCase();
+    return last === 'https' && safePeer(opts.isTrustedProxy, carrier);
   } catch {
     return false;
   }
