@@ -51,7 +51,8 @@ function siteApp(dist: string, catalogUrl: string): express.Express {
   app.use(
     graylaneExpress({
       config: SERVER_CONFIG,
-      // The browser SDK reads and aligns the `gray` cookie, so it must not be HttpOnly.
+      // The browser SDK reads the `gray` cookie, and a QA choice (setGrayVersion) overwrites it:
+      // a page cannot overwrite an HttpOnly cookie.
       sticky: { httpOnly: false },
       // A QA `?gray=` must move the whole page, as the browser's `override` does: the query
       // outranks the sticky cookie here (it is still never persisted, STK-02).

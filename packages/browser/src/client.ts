@@ -31,7 +31,11 @@ export interface GrayClient {
   getGrayVersion(): string;
   /** Why the current version was assigned. */
   getGrayReason(): DecisionReason;
-  /** QA switching: assigns and persists `version`; `false` (no throw) for an unknown one. */
+  /**
+   * QA switching: assigns and persists `version`. `false` (no throw) for an unknown one, or when
+   * the cookie could not be written — a server's `HttpOnly` cookie of the same name (serve it
+   * with `sticky: { httpOnly: false }`) or cookies refused: the page switches, a reload would not.
+   */
   setGrayVersion(version: string): boolean;
   /** Forgets the stored and overridden version and assigns again from rules or the default. */
   clearGrayVersion(): void;
@@ -91,8 +95,9 @@ export function initGray(options: GrayOptions): GrayClient {
   let version = '';
   let reason: DecisionReason = 'default';
 
+  let kept = true;
   const commit: Commit = (next, why, persist) => {
-    if (persist === true) slot.write(next);
+    if (persist === true) kept = slot.write(next);
     else if (persist) slot.remove();
     const changed = next !== version;
     version = next;
@@ -115,7 +120,7 @@ export function initGray(options: GrayOptions): GrayClient {
     setGrayVersion(v) {
       const m = readMarker(versions, v);
       if (m) commit(m, 'manual', true);
-      return version === v && reason === 'manual';
+      return kept && version === v && reason === 'manual';
     },
     clearGrayVersion() {
       slot.remove();

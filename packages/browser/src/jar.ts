@@ -7,7 +7,12 @@ import type { GrayCookieOptions, GrayOptions } from './options.js';
 export interface Slot {
   /** The stored value (`,` when two cookies of the name disagree, CK-02), else `undefined`. */
   read(): string | undefined;
-  write(value: string): void;
+  /**
+   * False when the jar took the write without error and still reads another value: a cookie of
+   * the name the page cannot overwrite (the server's `HttpOnly` one) or cookies refused. The
+   * value is then kept in memory for this page, as when the jar is unavailable (BC-05).
+   */
+  write(value: string): boolean;
   remove(): void;
 }
 
@@ -45,8 +50,14 @@ export function createSlot(o: GrayOptions, key: 'name' | 'anonymousIdName', base
     // A server that set the unprefixed name (its default) is read as a fallback on https.
     read: () => memory ?? tryJar(() => jar.get(name) ?? (secure ? jar.get(base) : undefined)),
     write(value) {
-      tryJar(() => jar.set(name, value, attrs));
-      memory = tryJar(() => jar.get(name)) === value ? undefined : value;
+      let lost = false;
+      memory = value;
+      tryJar(() => {
+        jar.set(name, value, attrs);
+        lost = jar.get(name) !== value;
+        if (!lost) memory = undefined;
+      });
+      return !lost;
     },
     remove() {
       memory = undefined;

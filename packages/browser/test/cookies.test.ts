@@ -240,6 +240,66 @@ describe('custom jars', () => {
     expect(c.getGrayVersion()).toBe('stable');
   });
 
+  // STK-04: a QA choice says whether it was stored. A jar that takes the write and still reads
+  // another value (the server's HttpOnly cookie of the name: invisible and not overwritable from
+  // the page; cookies refused) → false, the page view switches anyway; a jar that throws (a
+  // sandboxed frame, BC-05) or `cookie: false` keep the choice in memory by design → true.
+  it.each<[string, CookieJarLike | undefined, Partial<GrayOptions>, boolean]>([
+    [
+      'a jar that drops writes (HttpOnly, refused)',
+      { get: () => undefined, set: () => undefined, remove: () => undefined },
+      {},
+      false,
+    ],
+    [
+      'a jar that keeps another value',
+      { get: () => 'stable', set: () => undefined, remove: () => undefined },
+      {},
+      false,
+    ],
+    [
+      'a jar that stores a different value',
+      { get: () => 'canary', set: () => undefined, remove: () => undefined },
+      {},
+      false,
+    ],
+    [
+      'a throwing jar',
+      {
+        get: () => {
+          throw new Error('x');
+        },
+        set: () => {
+          throw new Error('x');
+        },
+        remove: () => undefined,
+      },
+      {},
+      true,
+    ],
+    [
+      'set throws, get works',
+      {
+        get: () => undefined,
+        set: () => {
+          throw new Error('x');
+        },
+        remove: () => undefined,
+      },
+      {},
+      true,
+    ],
+    ['cookie: false', undefined, { cookie: false }, true],
+    ['a working jar', undefined, {}, true],
+  ])('STK-04 setGrayVersion over %s', (_name, cookies, more, stored) => {
+    const c = initGray({ ...base, ...(cookies ? { cookies } : {}), ...more });
+    expect(c.setGrayVersion('beta')).toBe(stored);
+    expect([c.getGrayVersion(), c.getGrayReason()]).toEqual(['beta', 'manual']);
+    // Asked again, it reports its own write again.
+    expect(c.setGrayVersion('beta')).toBe(stored);
+    expect(c.setGrayVersion('nope')).toBe(false);
+  });
+
   it('a fake jar sees the attributes graylane writes with', () => {
     const calls: unknown[] = [];
     const store = new Map<string, string>();

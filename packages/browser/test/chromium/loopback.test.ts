@@ -27,6 +27,12 @@ describe.skipIf(!run)('Chromium: CORS, cookies and LD-07 on loopback origins', (
       return void res.writeHead(200, { 'x-gray-id': 'beta' }).end('ok');
     if (url.pathname === '/set-cookie')
       return void res.writeHead(200, { 'set-cookie': 'gray=beta; Path=/; SameSite=Lax' }).end('ok');
+    if (url.pathname === '/set-httponly')
+      return void res
+        .writeHead(200, {
+          'set-cookie': `gray=${url.searchParams.get('v') ?? 'stable'}; Path=/; SameSite=Lax; HttpOnly`,
+        })
+        .end('ok');
     if (url.pathname === '/' || url.pathname === '/form')
       return void res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
     if (url.pathname === '/sandboxed') {
@@ -102,6 +108,17 @@ describe.skipIf(!run)('Chromium: CORS, cookies and LD-07 on loopback origins', (
           .initGray({ versions: ['stable', 'beta'], default: 'stable', allow: [allow], ...more })
           .getGrayVersion(),
       [api.origin, extra] as const,
+    );
+  }
+
+  /** initGray, then a QA choice of `version`: stored in the cookie (a hand-off never is). */
+  function initStored(version: string): Promise<boolean> {
+    return page.evaluate(
+      ([allow, v]) =>
+        globalThis.graylane
+          .initGray({ versions: ['stable', 'beta'], default: 'stable', allow: [allow] })
+          .setGrayVersion(v),
+      [api.origin, version] as const,
     );
   }
 
@@ -187,7 +204,7 @@ describe.skipIf(!run)('Chromium: CORS, cookies and LD-07 on loopback origins', (
   });
 
   it('BR-15 navigations, sendBeacon and <img> carry the marker by cookie, not by header', async () => {
-    await init({ serverVersion: 'beta' });
+    expect(await initStored('beta')).toBe(true);
     await page.evaluate(() => {
       navigator.sendBeacon('/beacon', 'x');
       const img = new Image();
@@ -210,8 +227,29 @@ describe.skipIf(!run)('Chromium: CORS, cookies and LD-07 on loopback origins', (
     }
   });
 
+  it.each([
+    ['another version', 'stable'],
+    ['the same version', 'beta'],
+  ])(
+    'STK-04 a QA choice over the server’s HttpOnly cookie (%s) says it was not stored',
+    async (_what, held) => {
+      // A server with the default sticky options (HttpOnly) set the cookie: the page cannot
+      // overwrite it, so a reload would bring the server's version back. setGrayVersion says so.
+      await page.evaluate((v) => fetch(`/set-httponly?v=${v}`), held);
+      const out = await page.evaluate(() => {
+        const c = globalThis.graylane.initGray({ versions: ['stable', 'beta'], default: 'stable' });
+        const ok = c.setGrayVersion('beta');
+        return { ok, version: c.getGrayVersion() };
+      });
+      expect(out).toEqual({ ok: false, version: 'beta' });
+      await page.reload();
+      await page.evaluate(() => fetch('/after'));
+      expect(app.seen.filter((s) => s.path === '/after').at(-1)?.cookie).toContain(`gray=${held}`);
+    },
+  );
+
   it('BC-03 http: unprefixed name, no Secure, SameSite=Lax (never None)', async () => {
-    await init({ serverVersion: 'beta' });
+    expect(await initStored('beta')).toBe(true);
     const cookies = await context.cookies(app.origin);
     expect(cookies.find((c) => c.name === 'gray')).toMatchObject({
       value: 'beta',
