@@ -112,9 +112,7 @@ async function visit(
     };
     return {
       htmlBuild: /<strong id="build">(\w+)<\/strong>/.exec(html)?.[1],
-      meta: /<meta name="graylane-version" content="(\w+)"(?: data-graylane-once)?>/.exec(
-        html,
-      )?.[1],
+      meta: /<meta name="graylane-version" content="(\w+)">/.exec(html)?.[1],
       vary: doc?.headers()['vary'],
       bundleLane: bundles.get(new URL(js.url()).pathname),
       bundleCache: js.headers()['cache-control'],

@@ -167,7 +167,12 @@ describe('server hand-off precedence', () => {
   const STORED: readonly (string | undefined)[] = [undefined, 'canary', 'beta', 'stable', TOKEN];
   const HANDED: readonly [string, Partial<GrayOptions>, string][] = [
     ['meta', {}, '<meta name="graylane-version" content="beta">'],
-    ['meta, one-off flag', {}, '<meta name="graylane-version" content="beta" data-graylane-once>'],
+    // An older server's `data-graylane-once` changes nothing either.
+    [
+      'meta with an old flag',
+      {},
+      '<meta name="graylane-version" content="beta" data-graylane-once>',
+    ],
     ['meta, the default', {}, '<meta name="graylane-version" content="stable">'],
     ['serverVersion', { serverVersion: 'beta' }, ''],
     ['serverVersion, the default', { serverVersion: 'stable' }, ''],

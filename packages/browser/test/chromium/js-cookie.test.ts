@@ -46,7 +46,9 @@ describe.skipIf(!run)('Chromium: the js-cookie compatibility export and the defa
         cookies: jsCookieJar,
         cookie: { maxAgeSeconds: 99_999_999 },
       };
-      const c = initGray({ ...options, serverVersion: 'beta' });
+      // Another header: a new client (equal options would return this one), reading the cookie.
+      const c = initGray({ ...options, header: 'X-Lane' });
+      c.setGrayVersion('beta');
       const first = document.cookie;
       c.setGrayVersion('stable');
       c.setGrayVersion('beta');
@@ -71,11 +73,8 @@ describe.skipIf(!run)('Chromium: the js-cookie compatibility export and the defa
   it('BC-04 the default jar in the same page: the same cookie, and clearing deletes it at once', async () => {
     const out = await page.evaluate(() => {
       const { initGray } = globalThis.graylaneJsCookie;
-      const c = initGray({
-        versions: ['stable', 'beta'],
-        default: 'stable',
-        serverVersion: 'beta',
-      });
+      const c = initGray({ versions: ['stable', 'beta'], default: 'stable' });
+      c.setGrayVersion('beta');
       const written = document.cookie;
       c.clearGrayVersion();
       return { written, cleared: document.cookie };
