@@ -46,12 +46,13 @@ describe.skipIf(!run)('Chromium: S-BR allowlist and https cookies (BC)', () => {
     await page.goto(`${APP}/`);
     await page.evaluate(() => {
       const g = globalThis.graylane;
+      // The server's hand-off rules the page view; the QA choice stores it (BC-01 reads it).
       g.initGray({
         versions: ['stable', 'beta'],
         default: 'stable',
         serverVersion: 'beta',
         allow: ['https://api.example.com', /^https:\/\/svc-\d+\.example\.com\//],
-      });
+      }).setGrayVersion('beta');
     });
   }, 60_000);
 
