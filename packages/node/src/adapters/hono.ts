@@ -41,6 +41,8 @@ export interface HonoContextLike {
     header(name: string): string | undefined;
   };
   readonly env?: unknown;
+  /** The response so far; a handler may replace it (`return new Response(…)`, a `fetch`). */
+  res?: ResponseLike | undefined;
   /** `value` undefined removes the header (hono's own semantics). */
   header(name: string, value: string | undefined, options?: { append?: boolean }): void;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- hono variables are typed per app
@@ -83,31 +85,101 @@ export function graylaneHono<C extends HonoContextLike = HonoContextLike>(
     next: () => Promise<void>,
   ): Promise<void> {
     const incoming = nodeIncoming(c.env);
+    const sink = new HonoSink(c);
     const outcome = decideOnce(engine, {
       // `c.req` only off Node: hono builds its request wrapper on first access.
       key: incoming ?? c.req.raw,
       req: c,
       carrier: incoming ? fromIncomingMessage(incoming) : honoCarrier(c),
       bind: false,
-      sink: new HonoSink(c),
+      sink,
     });
     if (outcome.edits && incoming) editRequest(c, outcome.edits);
-    return runInRequestContext(outcome, next);
+    const done = runInRequestContext(outcome, next);
+    // Only when something was written (a first visit's sticky cookies, the debug header).
+    return sink.wrote ? done.then(() => sink.finish()) : done;
   };
   return Object.assign(middleware, { stats: () => engine.stats() });
 }
 
-/** Writes to hono's response headers (a class: no closures per request). */
+/** The part of a Fetch `Response` graylane touches after the handler. */
+interface ResponseLike {
+  readonly headers: Headers;
+  readonly body: unknown;
+  readonly status: number;
+  readonly statusText: string;
+}
+
+/** Contexts whose debug header a stricter graylane layer removed (GW-03). */
+const debugRemoved = new WeakSet<object>();
+
+/**
+ * Writes to hono's response headers (a class: no closures per request). hono keeps them as
+ * prepared headers and applies them to the response it builds (`c.text`, `c.json`); a handler
+ * that returns its own `Response` (a `fetch` passthrough, `new Response`, an `HTTPException`)
+ * never gets them, so {@link HonoSink.finish} puts them on a copy of that response after the
+ * handler.
+ */
 class HonoSink implements ResponseSink {
+  wrote = false;
+  private readonly cookies: string[] = [];
+  private readonly headers = new Map<string, string>();
   constructor(private readonly c: HonoContextLike) {}
   appendCookie(value: string): void {
+    this.wrote = true;
+    this.cookies.push(value);
     this.c.header('set-cookie', value, { append: true });
   }
   setHeader(name: string, value: string): void {
+    this.wrote = true;
+    this.headers.set(name, value);
     this.c.header(name, value);
   }
   removeHeader(name: string): void {
+    this.headers.delete(name);
+    debugRemoved.add(this.c);
     this.c.header(name, undefined);
+  }
+
+  /**
+   * After the handler: a response that lacks what graylane wrote gets it (the app's own cookies
+   * and headers kept), once. Immutable headers (a `fetch` passthrough) are written on a copy with
+   * the same body. Never throws (I1).
+   */
+  finish(): void {
+    const res = this.c.res;
+    if (res === undefined || res === null || this.applied(res.headers)) return;
+    try {
+      // A copy, never the handler's headers in place: a `fetch` passthrough's are immutable, and
+      // @hono/node-server copies its lightweight responses (HEAD) from their first headers.
+      const headers = new Headers(res.headers);
+      this.apply(headers);
+      const copy = new Response(res.body as ConstructorParameters<typeof Response>[0], {
+        status: res.status,
+        statusText: res.statusText,
+        headers,
+      });
+      // Cleared first: hono's setter would merge the old response's cookies over the copy's.
+      this.c.res = undefined;
+      this.c.res = copy;
+    } catch {
+      // The response goes out as the handler made it.
+    }
+  }
+
+  /** Everything graylane wrote is there already (hono applied its prepared headers). */
+  private applied(headers: Headers): boolean {
+    const present = headers.getSetCookie();
+    if (!this.cookies.every((v) => present.includes(v))) return false;
+    for (const [name, value] of this.headers)
+      if (!debugRemoved.has(this.c) && headers.get(name) !== value) return false;
+    return true;
+  }
+
+  private apply(headers: Headers): void {
+    const present = headers.getSetCookie();
+    for (const v of this.cookies) if (!present.includes(v)) headers.append('set-cookie', v);
+    if (!debugRemoved.has(this.c)) for (const [n, v] of this.headers) headers.set(n, v);
   }
 }
 
