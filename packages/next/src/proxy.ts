@@ -1,7 +1,7 @@
 import { NextResponse, type NextRequest } from 'next/server.js';
 import {
-  applyOutcome,
   createGraylane,
+  DEBUG_HEADER,
   editedHeaders,
   type WebGraylane,
   type WebGraylaneOptions,
@@ -85,16 +85,26 @@ export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
         marker: carry,
         decision: !external,
       });
+      // The sticky cookies and the debug header go in at construction: NextResponse reads its
+      // cookies once, there, and every later `response.cookies.set()` (an app wrapping this
+      // proxy) rewrites Set-Cookie from what it read — cookies appended afterwards were lost.
+      const init = { request: { headers }, headers: responseHeaders(outcome) };
       response =
-        target === undefined
-          ? NextResponse.next({ request: { headers } })
-          : NextResponse.rewrite(target, { request: { headers } });
+        target === undefined ? NextResponse.next(init) : NextResponse.rewrite(target, init);
     } catch {
       return passOn(request);
     }
-    return applyOutcome(response, outcome) as NextResponse;
+    return response;
   };
   return Object.assign(proxy, { gray });
+}
+
+/** The response headers graylane writes: the sticky cookies and the debug header. */
+function responseHeaders(outcome: WebOutcome): Headers {
+  const out = new Headers();
+  for (const cookie of outcome.setCookies) out.append('set-cookie', cookie);
+  if (outcome.debugHeader !== undefined) out.set(DEBUG_HEADER, outcome.debugHeader);
+  return out;
 }
 
 /**

@@ -226,3 +226,62 @@ describe('GW-02 the proxy passes on core’s edits, in every mode, on every URL'
     } else expect(q).toBe('');
   });
 });
+
+describe('STK I1 the proxy’s cookies survive an app that wraps it and sets its own', () => {
+  // Next allows one proxy/middleware: auth, i18n and graylane share it, so apps wrap
+  // createGrayProxy and adjust the response. NextResponse reads its cookies once, when it is
+  // built; `cookies.set`/`delete` then rewrite every Set-Cookie from that list.
+  const split = {
+    ...config,
+    rules: [
+      {
+        id: 'half',
+        split: [
+          { version: 'beta', weight: 50 },
+          { version: 'stable', weight: 50 },
+        ],
+        bucketBy: 'cookie:gray_uid',
+      },
+    ],
+  };
+  const APP_EDITS: [string, (res: NextResponse) => void, string[]][] = [
+    ['nothing', () => undefined, []],
+    ['cookies.set', (r) => void r.cookies.set('theme', 'dark'), ['theme']],
+    ['cookies.set twice', (r) => void r.cookies.set('a', '1').set('b', '2'), ['a', 'b']],
+    ['cookies.delete', (r) => void r.cookies.delete('legacy'), ['legacy']],
+    ['headers.append', (r) => r.headers.append('set-cookie', 'raw=1; Path=/'), ['raw']],
+    [
+      'cookies.set over graylane’s own name',
+      (r) => void r.cookies.set('other', 'x', { path: '/', httpOnly: true }),
+      ['other'],
+    ],
+  ];
+  const ROUTES: [string, ((req: NextRequest) => string | undefined) | undefined][] = [
+    ['next()', undefined],
+    ['a rewrite', () => '/lanes/x'],
+  ];
+  const rows = ROUTES.flatMap(([r, rewrite]) => APP_EDITS.map((e) => [r, ...e, rewrite] as const));
+  it.each(rows)('%s, then the app’s %s', async (_r, _e, edit, appCookies, rewrite) => {
+    const proxy = createGrayProxy({
+      config: split,
+      sticky: true,
+      debugHeader: true,
+      ...(rewrite ? { rewrite } : {}),
+    });
+    const res = await proxy(new NextRequest(`${ORIGIN}/p`));
+    edit(res);
+    const names = res.headers.getSetCookie().map((c) => c.slice(0, c.indexOf('=')));
+    expect(names.filter((n) => n === 'gray_uid' || n === 'gray').sort()).toEqual([
+      'gray',
+      'gray_uid',
+    ]);
+    for (const n of appCookies) expect(names).toContain(n);
+    expect(new Set(names).size).toBe(names.length);
+    const gray = res.headers.getSetCookie().find((c) => c.startsWith('gray='));
+    expect(gray).toMatch(/Max-Age=2592000/i);
+    expect(gray).toMatch(/HttpOnly/i);
+    expect(res.headers.get('x-gray-decision')).toContain(
+      `version=${gray?.slice(5, gray.indexOf(';'))};`,
+    );
+  });
+});
