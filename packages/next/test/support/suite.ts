@@ -212,9 +212,11 @@ export function describeNextApp(variant: Variant, runtime: 'nodejs' | 'edge'): v
         'canary',
         'header',
       ],
+      // On the document request only: the page's own calls then carry the page's version (a
+      // query marker is for this page view, never stored, STK-02).
       [
         'PREC-02 invalid header falls to the query',
-        { headers: { 'x-gray-id': 'BETA' } },
+        { navigationHeaders: { 'x-gray-id': 'BETA' } },
         '/?gray=canary',
         'canary',
         'query',
@@ -225,6 +227,14 @@ export function describeNextApp(variant: Variant, runtime: 'nodejs' | 'edge'): v
         const context = await browser.newContext(
           'headers' in setup ? { extraHTTPHeaders: { ...setup.headers } } : {},
         );
+        if ('navigationHeaders' in setup)
+          await context.route('**/*', (route, request) =>
+            route.continue(
+              request.isNavigationRequest()
+                ? { headers: { ...request.headers(), ...setup.navigationHeaders } }
+                : {},
+            ),
+          );
         if ('cookie' in setup)
           await context.addCookies([{ name: 'gray', value: setup.cookie, url: app.origin }]);
         const { rendered } = await open(context, path);
