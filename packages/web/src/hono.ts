@@ -22,6 +22,7 @@ export interface GrayVariables {
 export interface HonoContextLike {
   readonly req: { raw: Request };
   set(key: string, value: unknown): void;
+  get(key: string): unknown;
   /** The response after the chain ran; assigning copies it into a mutable one (hono's setter). */
   res: Response;
   /** Throws in hono when the runtime has no execution context (Node, Bun, Deno). */
@@ -75,7 +76,9 @@ export function graylaneHono(options: WebGraylaneOptions): GraylaneHonoMiddlewar
       }
     }
     await runInLane(outcome.lane, () => next());
-    writeBack(c, outcome);
+    // A second graylane on this context (mounted twice, a sub-app, a stricter instance) decided
+    // again, and the handler was served its decision: only that one's cookies go out.
+    if (c.get('grayDecision') === outcome.decision) writeBack(c, outcome);
   };
   return Object.assign(middleware, { gray, stats: () => gray.stats() });
 }

@@ -129,3 +129,77 @@ const splitConfig = {
     },
   ],
 };
+
+describe('GW-03 STK two graylane middlewares on one hono context', () => {
+  // Mounted twice (a global and a path middleware, a sub-app with its own): each decides; the
+  // handler is served the last decision, so only that one's cookies may go out. Before, both
+  // wrote theirs and the stored lane contradicted the served one in about half the requests.
+  const split = {
+    versions: ['stable', 'beta'],
+    default: 'stable',
+    rules: [
+      {
+        id: 'half',
+        split: [
+          { version: 'beta', weight: 50 },
+          { version: 'stable', weight: 50 },
+        ],
+        bucketBy: 'cookie:gray_uid',
+      },
+    ],
+  };
+  const base = { config: split, sticky: true, debugHeader: true } as const;
+  const KEYS = { k1: 'k1-secret-key-material-32-bytes!' };
+  const MOUNTS: [string, () => Hono<{ Variables: GrayVariables }>][] = [
+    [
+      'one instance, mounted twice',
+      () => {
+        const mw = graylaneHono(base);
+        return new Hono<{ Variables: GrayVariables }>().use(mw).use('/x/*', mw);
+      },
+    ],
+    [
+      'two instances, same options',
+      () =>
+        new Hono<{ Variables: GrayVariables }>()
+          .use(graylaneHono(base))
+          .use('/x/*', graylaneHono(base)),
+    ],
+    [
+      'open, then edge',
+      () =>
+        new Hono<{ Variables: GrayVariables }>()
+          .use(graylaneHono(base))
+          .use('/x/*', graylaneHono({ ...base, trust: 'edge' })),
+    ],
+    [
+      'open, then signed',
+      () =>
+        new Hono<{ Variables: GrayVariables }>()
+          .use(graylaneHono(base))
+          .use('/x/*', graylaneHono({ ...base, trust: 'signed', keys: KEYS })),
+    ],
+    [
+      'a sub-app with its own',
+      () => {
+        const sub = new Hono<{ Variables: GrayVariables }>().use(graylaneHono(base));
+        sub.get('/y', (c) => c.text(c.get('grayVersion')));
+        return new Hono<{ Variables: GrayVariables }>().use(graylaneHono(base)).route('/x', sub);
+      },
+    ],
+  ];
+  it.each(MOUNTS)('%s: the stored lane is the served lane, once', async (_name, make) => {
+    const app = make();
+    app.get('/x/y', (c) => c.text(c.get('grayVersion')));
+    for (let i = 0; i < 20; i++) {
+      const res = await app.request('/x/y', { headers: { 'x-gray-id': i % 2 ? 'beta' : 'nope' } });
+      const served = await res.text();
+      const cookies = res.headers.getSetCookie().map((c) => c.slice(0, c.indexOf(';')));
+      const names = cookies.map((c) => c.slice(0, c.indexOf('=')));
+      expect(new Set(names).size, cookies.join(' | ')).toBe(names.length);
+      const gray = cookies.find((c) => c.startsWith('gray='))?.slice(5);
+      if (gray !== undefined) expect(gray.split('.')[0], cookies.join(' | ')).toBe(served);
+      expect(res.headers.get('x-gray-decision')).toContain(`version=${served};`);
+    }
+  });
+});
