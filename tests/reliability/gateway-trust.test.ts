@@ -174,6 +174,44 @@ describe('GW-03 a stricter layer never reuses a weaker layer\u2019s decision', (
     },
   );
 
+  // Sticky cookies describe the decision that was served too: a weaker layer's `gray` and
+  // `gray_uid` go when a stricter layer decides again (two subjects and a stale lane before).
+  const SPLIT = {
+    ...CONFIG,
+    rules: [
+      {
+        id: 'half',
+        split: [
+          { version: 'beta', weight: 50 },
+          { version: 'canary', weight: 50 },
+        ],
+        bucketBy: 'cookie:gray_uid',
+      },
+    ],
+  };
+  it.each(cases)(
+    'GW-03 %s: %s then %s, the sticky cookies describe the served decision',
+    async (stack, first, second, headers) => {
+      const make = stacks[stack] as (a: LayerOptions, b: LayerOptions) => Promise<Stacked>;
+      const path = stack.startsWith('express') ? '/r/x' : '/x';
+      const s = await make(
+        { config: SPLIT, ...MODES[first], sticky: true },
+        { config: SPLIT, ...MODES[second], sticky: true },
+      );
+      for (let i = 0; i < 6; i++) {
+        const sent = i % 2 ? headers() : {};
+        const res = await fetch(`${s.server.url}${path}`, { headers: sent });
+        const served = ((await res.json()) as { version: string }).version;
+        const cookies = res.headers.getSetCookie().map((c) => c.slice(0, c.indexOf(';')));
+        const names = cookies.map((c) => c.slice(0, c.indexOf('=')));
+        const at = `${JSON.stringify(sent)}: ${cookies.join(' | ')}`;
+        expect(new Set(names).size, at).toBe(names.length);
+        const gray = cookies.find((c) => /^(__Host-)?gray=/.test(c));
+        if (gray !== undefined) expect(gray.split('=')[1]?.split('.')[0], at).toBe(served);
+      }
+    },
+  );
+
   it('GW-03 decideRequest in a gateway, then a stricter middleware on the same request', async () => {
     const open = createGraylane({ config: CONFIG });
     const signed = createGraylane({ config: CONFIG, trust: 'signed', keys: { k1: KEY } });

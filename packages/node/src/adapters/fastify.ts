@@ -29,6 +29,7 @@ export interface FastifyRequestLike {
 export interface FastifyReplyLike {
   readonly raw: ServerResponse;
   header(name: string, value: string): unknown;
+  getHeader?(name: string): unknown;
   removeHeader?(name: string): unknown;
 }
 
@@ -138,6 +139,13 @@ class ReplySink implements ResponseSink {
   }
   removeHeader(name: string): void {
     this.reply.removeHeader?.(name);
+  }
+  removeCookies(values: readonly string[]): void {
+    const prev = this.reply.getHeader?.('set-cookie');
+    if (prev === undefined || prev === null || !this.reply.removeHeader) return;
+    const list = (Array.isArray(prev) ? prev : [prev]).map(String);
+    this.reply.removeHeader('set-cookie');
+    for (const v of list) if (!values.includes(v)) this.reply.header('set-cookie', v);
   }
 }
 

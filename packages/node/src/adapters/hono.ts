@@ -97,7 +97,7 @@ export function graylaneHono<C extends HonoContextLike = HonoContextLike>(
     if (outcome.edits && incoming) editRequest(c, outcome.edits);
     const done = runInRequestContext(outcome, next);
     // Only when something was written (a first visit's sticky cookies, the debug header).
-    return sink.wrote ? done.then(() => sink.finish()) : done;
+    return sink.wrote ? done.then(() => sink.finish(outcome.store.successor !== undefined)) : done;
   };
   return Object.assign(middleware, { stats: () => engine.stats() });
 }
@@ -143,17 +143,24 @@ class HonoSink implements ResponseSink {
 
   /**
    * After the handler: a response that lacks what graylane wrote gets it (the app's own cookies
-   * and headers kept), once. Immutable headers (a `fetch` passthrough) are written on a copy with
-   * the same body. Never throws (I1).
+   * and headers kept), once. `replaced`: a stricter layer decided again on this request (GW-03),
+   * so this layer's cookies describe a decision that was not served: they are taken out. The
+   * headers are written on a copy with the same body. Never throws (I1).
    */
-  finish(): void {
+  finish(replaced: boolean): void {
     const res = this.c.res;
-    if (res === undefined || res === null || this.applied(res.headers)) return;
+    if (res === undefined || res === null) return;
+    const present = res.headers.getSetCookie();
+    if (replaced ? !this.cookies.some((v) => present.includes(v)) : this.applied(res.headers))
+      return;
     try {
       // A copy, never the handler's headers in place: a `fetch` passthrough's are immutable, and
       // @hono/node-server copies its lightweight responses (HEAD) from their first headers.
       const headers = new Headers(res.headers);
-      this.apply(headers);
+      if (replaced) {
+        headers.delete('set-cookie');
+        for (const v of present) if (!this.cookies.includes(v)) headers.append('set-cookie', v);
+      } else this.apply(headers);
       const copy = new Response(res.body as ConstructorParameters<typeof Response>[0], {
         status: res.status,
         statusText: res.statusText,

@@ -16,23 +16,30 @@ export interface ResponseSink {
   setHeader(name: string, value: string): void;
   /** Removes a header set earlier (a stale debug header, GW-03). Optional for custom sinks. */
   removeHeader?(name: string): void;
+  /**
+   * Removes these `Set-Cookie` values, set earlier by a weaker layer whose decision a stricter
+   * one replaced (GW-03); other cookies stay. Optional for custom sinks.
+   */
+  removeCookies?(values: readonly string[]): void;
 }
 
 /**
- * Writes the sticky cookies and the debug header through `sink`. With `clearDebug`, a debug
- * header an earlier, weaker layer wrote is removed when this outcome has none (GW-03: the
- * header never describes a decision that was replaced). Never throws: a response whose headers
- * are gone just does not get them (I1).
+ * Writes the sticky cookies and the debug header through `sink`. With `replaced`, the outcome
+ * of an earlier, weaker layer this one decided over: its cookies are removed and its debug
+ * header is removed when this outcome has none (GW-03: neither describes a decision that was
+ * replaced). Never throws: a response whose headers are gone just does not get them (I1).
  */
 export function applyOutcome(
   sink: ResponseSink,
   outcome: InboundOutcome,
-  clearDebug = false,
+  replaced?: InboundOutcome,
 ): void {
   try {
+    if (replaced !== undefined && replaced.setCookies.length > 0)
+      sink.removeCookies?.(replaced.setCookies);
     for (const cookie of outcome.setCookies) sink.appendCookie(cookie);
     if (outcome.debugHeader !== undefined) sink.setHeader(DEBUG_HEADER, outcome.debugHeader);
-    else if (clearDebug) sink.removeHeader?.(DEBUG_HEADER);
+    else if (replaced?.debugHeader !== undefined) sink.removeHeader?.(DEBUG_HEADER);
   } catch {
     // I1: never throw into the request.
   }
@@ -63,5 +70,16 @@ class NodeSink implements ResponseSink {
   }
   removeHeader(name: string): void {
     if (!this.res.headersSent) this.res.removeHeader?.(name);
+  }
+  removeCookies(values: readonly string[]): void {
+    const res = this.res;
+    if (res.headersSent) return;
+    const prev = res.getHeader('set-cookie');
+    if (prev === undefined) return;
+    const list = (Array.isArray(prev) ? prev.map(String) : [String(prev)]).filter(
+      (v) => !values.includes(v),
+    );
+    if (list.length > 0) res.setHeader('set-cookie', list);
+    else res.removeHeader?.('set-cookie');
   }
 }

@@ -89,14 +89,16 @@ export function decideOnce<R>(engine: InboundEngine<R>, input: DecideOnceInput<R
   }
   if (input.sink && !entry.written) {
     entry.written = true;
-    // A weaker layer's debug header describes the decision this one replaced (GW-03).
+    // A weaker layer's cookies and debug header describe the decision this one replaced (GW-03).
+    const replaced =
+      previous !== undefined && previous !== entry && previous.written
+        ? previous.outcome
+        : undefined;
     const stale =
-      previous !== undefined &&
-      previous !== entry &&
-      previous.written &&
-      previous.outcome.debugHeader !== undefined;
+      replaced !== undefined &&
+      (replaced.setCookies.length > 0 || replaced.debugHeader !== undefined);
     if (entry.outcome.setCookies.length > 0 || entry.outcome.debugHeader !== undefined || stale)
-      applyOutcome(asSink(input.sink), entry.outcome, stale);
+      applyOutcome(asSink(input.sink), entry.outcome, replaced);
   }
   return entry.outcome;
 }
