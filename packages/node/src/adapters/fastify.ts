@@ -8,7 +8,7 @@ import type { CarrierEdits, InboundOptions } from '@graylane/core';
 import { runInRequestContext } from '../inbound/bind.js';
 import { fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
-import type { ResponseSink } from '../inbound/node-response.js';
+import { nodeSink, type ResponseSink } from '../inbound/node-response.js';
 import { decideOnce } from '../inbound/once.js';
 import type { InboundOutcome } from '../inbound/engine.js';
 import { getOtelBridge } from '../otel/index.js';
@@ -35,10 +35,17 @@ export interface FastifyReplyLike {
 
 type HookDone = (err?: Error) => void;
 type Hook = (request: FastifyRequestLike, reply: FastifyReplyLike, done: HookDone) => void;
+type SendHook = (
+  request: FastifyRequestLike,
+  reply: FastifyReplyLike,
+  payload: unknown,
+  done: (err: Error | null, payload?: unknown) => void,
+) => void;
 
 /** The part of a fastify instance the plugin uses. */
 export interface FastifyInstanceLike {
   addHook(name: 'onRequest' | 'preValidation', hook: Hook): unknown;
+  addHook(name: 'onSend', hook: SendHook): unknown;
 }
 
 /** Plugin options: `attributes`, `subject` and `onDecision` receive the fastify request. */
@@ -119,6 +126,8 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
       if (inOnRequest === request.raw) next();
       else runInRequestContext(decide(request), next);
     });
+    // Only where cookies may be written: a hook costs on every request.
+    if (options.sticky) instance.addHook('onSend', keepRawCookies);
     done();
   },
   {
@@ -127,12 +136,20 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
   },
 );
 
-/** Writes through fastify's reply (a class: no closures per request). */
+/**
+ * Writes through fastify's reply (a class: no closures per request). Cookies go on the Node
+ * response itself, so a route that writes through `reply.raw` (SSE, `hijack()`) sends them too;
+ * {@link keepRawCookies} carries them (and the app's own `reply.raw.setHeader` cookies) over when
+ * the reply has `Set-Cookie` values of its own, which fastify's `writeHead` would otherwise put in
+ * their place.
+ */
 class ReplySink implements ResponseSink {
-  constructor(private readonly reply: FastifyReplyLike) {}
+  private readonly res: ResponseSink;
+  constructor(private readonly reply: FastifyReplyLike) {
+    this.res = nodeSink(reply.raw);
+  }
   appendCookie(value: string): void {
-    // fastify appends repeated `set-cookie` values instead of replacing them.
-    this.reply.header('set-cookie', value);
+    this.res.appendCookie(value);
   }
   setHeader(name: string, value: string): void {
     this.reply.header(name, value);
@@ -141,12 +158,29 @@ class ReplySink implements ResponseSink {
     this.reply.removeHeader?.(name);
   }
   removeCookies(values: readonly string[]): void {
-    const prev = this.reply.getHeader?.('set-cookie');
-    if (prev === undefined || prev === null || !this.reply.removeHeader) return;
-    const list = (Array.isArray(prev) ? prev : [prev]).map(String);
-    this.reply.removeHeader('set-cookie');
-    for (const v of list) if (!values.includes(v)) this.reply.header('set-cookie', v);
+    this.res.removeCookies?.(values);
   }
+}
+
+/** `onSend`: the Node response's cookies join the reply's, which replace them at `writeHead`. */
+function keepRawCookies(
+  _request: FastifyRequestLike,
+  reply: FastifyReplyLike,
+  payload: unknown,
+  done: (err: Error | null, payload?: unknown) => void,
+): void {
+  try {
+    const own = reply.getHeader?.('set-cookie');
+    const raw = reply.raw.headersSent ? undefined : reply.raw.getHeader('set-cookie');
+    if (own !== undefined && own !== null && raw !== undefined) {
+      const list = (Array.isArray(own) ? own : [own]).map(String);
+      for (const v of Array.isArray(raw) ? raw : [raw])
+        if (!list.includes(String(v))) reply.header('set-cookie', String(v));
+    }
+  } catch {
+    // I1: the reply goes out as it is.
+  }
+  done(null, payload);
 }
 
 /** The request decoration where `@fastify/otel` keeps the context its hooks and handler run in. */
