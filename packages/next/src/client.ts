@@ -6,10 +6,11 @@ import { isVersionLabel } from '@graylane/core';
 import { META_NAME } from './constants.js';
 
 /**
- * The version the server rendered this page for, from `<meta name="graylane-version">` in the
- * page's `<head>` (written by `grayMetadata()`), or undefined during SSR, without the tag, or
- * when several tags disagree. Pass it to
- * `initGray({ serverVersion })` so the client starts on the server's lane (no flash).
+ * The version the server rendered this page for, from `<meta name="graylane-version">` (written
+ * by `grayMetadata()`): in `<head>`, else anywhere in the page — Next streams the metadata of a
+ * dynamic page into the body once it resolves. Undefined during SSR, without the tag, or when
+ * several tags disagree. Pass it to `initGray({ serverVersion })` so the client starts on the
+ * server's lane (no flash); the browser never stores a hand-off.
  *
  * @example
  * ```ts
@@ -21,10 +22,12 @@ import { META_NAME } from './constants.js';
  */
 export function readServerVersion(): string | undefined {
   try {
-    const head = typeof document == 'object' ? document?.head : undefined;
-    // Only `<head>` holds the server's hand-off: a meta in `<body>` may be markup the page
-    // echoes. Several that disagree name no version, like two cookies (CK-02).
-    const metas = head?.querySelectorAll<HTMLMetaElement>(`meta[name="${META_NAME}"]`);
+    if (typeof document != 'object' || document === null) return undefined;
+    // `<head>` first; a streamed body meta only when the head has none. Several that disagree
+    // name no version, like two cookies (CK-02).
+    const selector = `meta[name="${META_NAME}"]`;
+    const inHead = document.head?.querySelectorAll<HTMLMetaElement>(selector);
+    const metas = inHead?.length ? inHead : document.querySelectorAll<HTMLMetaElement>(selector);
     let found: string | undefined;
     for (let i = 0; i < (metas?.length ?? 0); i++) {
       const content = metas?.item(i)?.content;

@@ -4,8 +4,9 @@ import { readServerVersion } from '../src/client.js';
 
 /*
  * HDR-07 / the hand-off's place: `readServerVersion()` reads the server's `<meta
- * name="graylane-version">` as `initGray` does — from `<head>` only (a meta in `<body>` is markup
- * the page echoes: user content, an injected fragment), several that disagree name no version.
+ * name="graylane-version">` from `<head>`, else from anywhere in the page (Next streams the
+ * metadata of a dynamic page into the body once it resolves); several that disagree name no
+ * version. A body meta never beats a head one.
  */
 afterEach(() => {
   document.head.innerHTML = '';
@@ -16,7 +17,8 @@ const meta = (v: string) => `<meta name="graylane-version" content="${v}">`;
 const ROWS: [string, string, string, string | undefined][] = [
   ['one head meta', meta('beta'), '', 'beta'],
   ['none', '', '', undefined],
-  ['a body meta only', '', meta('beta'), undefined],
+  ['a body meta only (streamed metadata)', '', meta('beta'), 'beta'],
+  ['two body metas that disagree', '', meta('beta') + meta('stable'), undefined],
   ['a body meta does not beat the head', meta('stable'), meta('beta'), 'stable'],
   ['two head metas that agree', meta('beta') + meta('beta'), '', 'beta'],
   ['two head metas that disagree', meta('beta') + meta('stable'), '', undefined],
