@@ -119,8 +119,9 @@ export function initGray(options: GrayOptions): GrayClient {
     getGrayReason: () => reason,
     setGrayVersion(v) {
       const m = readMarker(versions, v);
+      // `m` is `v` exactly when `v` is one of `versions` (then the commit made it 'manual').
       if (m) commit(m, 'manual', true);
-      return kept && version === v && reason === 'manual';
+      return kept && version === v;
     },
     clearGrayVersion() {
       slot.remove();

@@ -50,14 +50,11 @@ export function createSlot(o: GrayOptions, key: 'name' | 'anonymousIdName', base
     // A server that set the unprefixed name (its default) is read as a fallback on https.
     read: () => memory ?? tryJar(() => jar.get(name) ?? (secure ? jar.get(base) : undefined)),
     write(value) {
-      let lost = false;
       memory = value;
-      tryJar(() => {
-        jar.set(name, value, attrs);
-        lost = jar.get(name) !== value;
-        if (!lost) memory = undefined;
-      });
-      return !lost;
+      // undefined (no jar, or it threw): kept in memory by design.
+      const stored = tryJar(() => (jar.set(name, value, attrs), jar.get(name) === value));
+      if (stored) memory = undefined;
+      return stored ?? true;
     },
     remove() {
       memory = undefined;
