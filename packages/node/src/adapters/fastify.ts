@@ -8,7 +8,7 @@ import type { CarrierEdits, InboundOptions } from '@graylane/core';
 import { runInRequestContext } from '../inbound/bind.js';
 import { fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
-import { nodeSink, type ResponseSink } from '../inbound/node-response.js';
+import { headerValues, nodeSink, type ResponseSink } from '../inbound/node-response.js';
 import { decideOnce } from '../inbound/once.js';
 import type { InboundOutcome } from '../inbound/engine.js';
 import { getOtelBridge } from '../otel/index.js';
@@ -170,13 +170,10 @@ function keepRawCookies(
   done: (err: Error | null, payload?: unknown) => void,
 ): void {
   try {
-    const own = reply.getHeader?.('set-cookie');
-    const raw = reply.raw.headersSent ? undefined : reply.raw.getHeader('set-cookie');
-    if (own !== undefined && own !== null && raw !== undefined) {
-      const list = (Array.isArray(own) ? own : [own]).map(String);
-      for (const v of Array.isArray(raw) ? raw : [raw])
-        if (!list.includes(String(v))) reply.header('set-cookie', String(v));
-    }
+    const own = headerValues(reply.getHeader?.('set-cookie'));
+    if (own.length > 0 && !reply.raw.headersSent)
+      for (const v of headerValues(reply.raw.getHeader('set-cookie')))
+        if (!own.includes(v)) reply.header('set-cookie', v);
   } catch {
     // I1: the reply goes out as it is.
   }

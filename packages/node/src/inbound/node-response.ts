@@ -55,15 +55,19 @@ export function asSink(target: ResponseSink | ServerResponseLike): ResponseSink 
   return 'appendCookie' in target ? target : new NodeSink(target);
 }
 
+/** @internal A header value as Node or fastify hold it (one, several, none) as a list of strings. */
+export function headerValues(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return Array.isArray(value) ? value.map(String) : [String(value)];
+}
+
 /** A class, so a request costs one small object and no closures. */
 class NodeSink implements ResponseSink {
   constructor(private readonly res: ServerResponseLike) {}
   appendCookie(value: string): void {
     const res = this.res;
     if (res.headersSent) return;
-    const prev = res.getHeader('set-cookie');
-    const list = prev === undefined ? [] : Array.isArray(prev) ? prev.map(String) : [String(prev)];
-    res.setHeader('set-cookie', [...list, value]);
+    res.setHeader('set-cookie', [...headerValues(res.getHeader('set-cookie')), value]);
   }
   setHeader(name: string, value: string): void {
     if (!this.res.headersSent) this.res.setHeader(name, value);
@@ -74,11 +78,9 @@ class NodeSink implements ResponseSink {
   removeCookies(values: readonly string[]): void {
     const res = this.res;
     if (res.headersSent) return;
-    const prev = res.getHeader('set-cookie');
-    if (prev === undefined) return;
-    const list = (Array.isArray(prev) ? prev.map(String) : [String(prev)]).filter(
-      (v) => !values.includes(v),
-    );
+    const prev = headerValues(res.getHeader('set-cookie'));
+    if (prev.length === 0) return;
+    const list = prev.filter((v) => !values.includes(v));
     if (list.length > 0) res.setHeader('set-cookie', list);
     else res.removeHeader?.('set-cookie');
   }
