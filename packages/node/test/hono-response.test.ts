@@ -89,6 +89,39 @@ function cookieNames(setCookies: string[]): string[] {
   return setCookies.map((c) => c.slice(0, c.indexOf(';')));
 }
 
+describe('STK I1 hono: a cookie of graylane’s name that the handler sets wins', () => {
+  // As in the Node adapters (response-cookies.test.ts): graylane's cookie is put back on a
+  // response that lacks it, never beside the app's own cookie of that name.
+  const OWN: [string, Handler][] = [
+    ['c.header replaces', (c) => (c.header('set-cookie', 'gray=beta; Path=/'), c.text('x'))],
+    [
+      'new Response with it',
+      () => new Response('x', { headers: { 'set-cookie': 'gray=beta; Path=/' } }),
+    ],
+    [
+      'new Response with it and another',
+      () => {
+        const h = new Headers([['set-cookie', 'app=1; Path=/']]);
+        h.append('set-cookie', 'gray=beta; Path=/');
+        return new Response('x', { headers: h });
+      },
+    ],
+  ];
+  it.each(OWN)('%s', async (_name, handler) => {
+    const s = await serve(handler);
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${s.url}/p`, { redirect: 'manual' });
+      await res.arrayBuffer();
+      const cookies = cookieNames(res.headers.getSetCookie());
+      expect(
+        cookies.filter((c) => c.startsWith('gray=')),
+        cookies.join(' | '),
+      ).toEqual(['gray=beta']);
+      expect(cookies.filter((c) => c.startsWith('gray_uid=')).length).toBe(1);
+    }
+  });
+});
+
 describe('STK I1 hono: graylane’s response headers whatever the handler returns', () => {
   it.each(HANDLERS)('%s', async (_name, handler, appCookies) => {
     const s = await serve(handler);

@@ -8,7 +8,6 @@ import type { CarrierEdits, InboundOptions } from '@graylane/core';
 import { runInRequestContext } from '../inbound/bind.js';
 import { fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
-import { headerValues, nodeSink, type ResponseSink } from '../inbound/node-response.js';
 import { decideOnce } from '../inbound/once.js';
 import type { InboundOutcome } from '../inbound/engine.js';
 import { getOtelBridge } from '../otel/index.js';
@@ -25,27 +24,17 @@ export interface FastifyRequestLike {
   readonly [decoration: string]: any;
 }
 
-/** The part of a fastify reply graylane writes. */
+/** The part of a fastify reply graylane writes: its Node response. */
 export interface FastifyReplyLike {
   readonly raw: ServerResponse;
-  header(name: string, value: string): unknown;
-  getHeader?(name: string): unknown;
-  removeHeader?(name: string): unknown;
 }
 
 type HookDone = (err?: Error) => void;
 type Hook = (request: FastifyRequestLike, reply: FastifyReplyLike, done: HookDone) => void;
-type SendHook = (
-  request: FastifyRequestLike,
-  reply: FastifyReplyLike,
-  payload: unknown,
-  done: (err: Error | null, payload?: unknown) => void,
-) => void;
 
 /** The part of a fastify instance the plugin uses. */
 export interface FastifyInstanceLike {
   addHook(name: 'onRequest' | 'preValidation', hook: Hook): unknown;
-  addHook(name: 'onSend', hook: SendHook): unknown;
 }
 
 /** Plugin options: `attributes`, `subject` and `onDecision` receive the fastify request. */
@@ -95,7 +84,9 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
         key: request.raw,
         req: request,
         carrier: fromIncomingMessage(request.raw),
-        sink: reply ? new ReplySink(reply) : undefined,
+        // On the Node response itself, so a route that writes through `reply.raw` (SSE, `hijack()`)
+        // sends them too; graylane's cookies are kept at `writeHead` (node-response.ts).
+        sink: reply?.raw,
         bind: true,
         res: reply?.raw,
       });
@@ -126,8 +117,6 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
       if (inOnRequest === request.raw) next();
       else runInRequestContext(decide(request), next);
     });
-    // Only where cookies may be written: a hook costs on every request.
-    if (options.sticky) instance.addHook('onSend', keepRawCookies);
     done();
   },
   {
@@ -135,50 +124,6 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
     [Symbol.for('fastify.display-name')]: 'graylane',
   },
 );
-
-/**
- * Writes through fastify's reply (a class: no closures per request). Cookies go on the Node
- * response itself, so a route that writes through `reply.raw` (SSE, `hijack()`) sends them too;
- * {@link keepRawCookies} carries them (and the app's own `reply.raw.setHeader` cookies) over when
- * the reply has `Set-Cookie` values of its own, which fastify's `writeHead` would otherwise put in
- * their place.
- */
-class ReplySink implements ResponseSink {
-  private readonly res: ResponseSink;
-  constructor(private readonly reply: FastifyReplyLike) {
-    this.res = nodeSink(reply.raw);
-  }
-  appendCookie(value: string): void {
-    this.res.appendCookie(value);
-  }
-  setHeader(name: string, value: string): void {
-    this.reply.header(name, value);
-  }
-  removeHeader(name: string): void {
-    this.reply.removeHeader?.(name);
-  }
-  removeCookies(values: readonly string[]): void {
-    this.res.removeCookies?.(values);
-  }
-}
-
-/** `onSend`: the Node response's cookies join the reply's, which replace them at `writeHead`. */
-function keepRawCookies(
-  _request: FastifyRequestLike,
-  reply: FastifyReplyLike,
-  payload: unknown,
-  done: (err: Error | null, payload?: unknown) => void,
-): void {
-  try {
-    const own = headerValues(reply.getHeader?.('set-cookie'));
-    if (own.length > 0 && !reply.raw.headersSent)
-      for (const v of headerValues(reply.raw.getHeader('set-cookie')))
-        if (!own.includes(v)) reply.header('set-cookie', v);
-  } catch {
-    // I1: the reply goes out as it is.
-  }
-  done(null, payload);
-}
 
 /** The request decoration where `@fastify/otel` keeps the context its hooks and handler run in. */
 const FASTIFY_OTEL_CONTEXT = 'fastify otel request context';

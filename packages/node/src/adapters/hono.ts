@@ -15,7 +15,7 @@ import { runInRequestContext } from '../inbound/bind.js';
 import { fromIncomingMessage, routerTarget } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
 import { decideOnce } from '../inbound/once.js';
-import type { ResponseSink } from '../inbound/node-response.js';
+import { cookieName, type ResponseSink } from '../inbound/node-response.js';
 import type { GraylaneStats } from '../metrics/stats.js';
 
 /** The Fetch `Request` as hono exposes it; its headers may be edited in place. */
@@ -176,17 +176,21 @@ class HonoSink implements ResponseSink {
 
   /** Everything graylane wrote is there already (hono applied its prepared headers). */
   private applied(headers: Headers): boolean {
-    const present = headers.getSetCookie();
-    if (!this.cookies.every((v) => present.includes(v))) return false;
+    if (this.missing(headers).length > 0) return false;
     for (const [name, value] of this.headers)
       if (!debugRemoved.has(this.c) && headers.get(name) !== value) return false;
     return true;
   }
 
   private apply(headers: Headers): void {
-    const present = headers.getSetCookie();
-    for (const v of this.cookies) if (!present.includes(v)) headers.append('set-cookie', v);
+    for (const v of this.missing(headers)) headers.append('set-cookie', v);
     if (!debugRemoved.has(this.c)) for (const [n, v] of this.headers) headers.set(n, v);
+  }
+
+  /** graylane's cookies the response lacks; a cookie of the same name the app set wins. */
+  private missing(headers: Headers): string[] {
+    const names = new Set(headers.getSetCookie().map(cookieName));
+    return this.cookies.filter((v) => !names.has(cookieName(v)));
   }
 }
 
