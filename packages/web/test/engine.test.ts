@@ -164,6 +164,66 @@ describe('writing back', () => {
     ]);
   });
 
+  // I1: applyOutcome is safe to call more than once (an app and a wrapper both calling it, a
+  // retry), and never puts graylane's cookie beside the app's own cookie of that name.
+  const RESPONSES: [string, () => Promise<Response> | Response, string[]][] = [
+    ['a plain response', () => new Response('x'), []],
+    ['Response.json', () => Response.json({ a: 1 }), []],
+    ['a 204', () => new Response(null, { status: 204 }), []],
+    ['Response.redirect (immutable)', () => Response.redirect('http://x.test/n', 302), []],
+    [
+      'a stream body',
+      () => new Response(new Blob(['a', 'b']).stream(), { headers: { 'x-a': '1' } }),
+      [],
+    ],
+    [
+      'its own cookies',
+      () => {
+        const h = new Headers([['set-cookie', 'a=1; Path=/']]);
+        h.append('set-cookie', 'b=2; Path=/');
+        return new Response('x', { headers: h });
+      },
+      ['a=1; Path=/', 'b=2; Path=/'],
+    ],
+    [
+      'its own gray cookie (it wins)',
+      () => new Response('x', { headers: { 'set-cookie': 'gray=canary; Path=/' } }),
+      ['gray=canary; Path=/'],
+    ],
+    [
+      'its own gray_uid, padded name (it wins)',
+      () => new Response('x', { headers: { 'set-cookie': 'gray_uid =u1; Path=/' } }),
+      ['gray_uid =u1; Path=/'],
+    ],
+  ];
+  it.each(RESPONSES)('I1 applyOutcome once, twice, three times: %s', async (_n, make, own) => {
+    const gray = createGraylane({ config, sticky: true, debugHeader: true });
+    const outcome = await gray.decide(new Request('http://x.test/'));
+    expect(outcome.setCookies.length).toBe(2);
+    for (const times of [1, 2, 3]) {
+      let res = await make();
+      const status = res.status;
+      for (let i = 0; i < times; i++) res = applyOutcome(res, outcome);
+      const cookies = res.headers.getSetCookie();
+      const name = (c: string) => c.split('=')[0]!.trim();
+      const ownNames = own.map(name);
+      expect(cookies, `${times}`).toEqual([
+        ...own,
+        ...outcome.setCookies.filter((c) => !ownNames.includes(name(c))),
+      ]);
+      expect(res.headers.get('x-gray-decision')).toBe(outcome.debugHeader);
+      expect(res.status).toBe(status);
+    }
+  });
+
+  it('I1 applyOutcome returns a response that cannot take headers unchanged', async () => {
+    const gray = createGraylane({ config, sticky: true });
+    const outcome = await gray.decide(new Request('http://x.test/'));
+    const error = Response.error();
+    expect(applyOutcome(error, outcome)).toBe(error);
+    expect(error.headers.getSetCookie()).toEqual([]);
+  });
+
   it("GW-02 edge mode: the handler sees no client carrier; a trusted proxy's marker is honoured", async () => {
     const gray = createGraylane({
       config,

@@ -113,6 +113,34 @@ describe('@graylane/web/hono with real hono', () => {
   );
 });
 
+describe('STK I1 @graylane/web/hono: a cookie of graylane’s name the handler sets wins', () => {
+  // As in the Node adapters: graylane's cookie is never put beside the app's own of that name.
+  it.each([
+    ['c.header', (c: Ctx) => (c.header('set-cookie', 'gray=beta; Path=/'), c.text('x'))],
+    ['a new Response', () => new Response('x', { headers: { 'set-cookie': 'gray=beta; Path=/' } })],
+    [
+      'a new Response with another cookie',
+      () => {
+        const h = new Headers([['set-cookie', 'app=1; Path=/']]);
+        h.append('set-cookie', 'gray=beta; Path=/');
+        return new Response('x', { headers: h });
+      },
+    ],
+  ] as const)('%s', async (_label, handler) => {
+    const app = new Hono<{ Variables: GrayVariables }>();
+    app.use(graylaneHono({ config: splitConfig, sticky: true }));
+    app.get('/', handler as (c: Ctx) => Response);
+    for (let i = 0; i < 3; i++) {
+      const cookies = (await app.request('/')).headers.getSetCookie();
+      expect(
+        cookies.filter((c) => c.startsWith('gray=')),
+        cookies.join(' | '),
+      ).toEqual(['gray=beta; Path=/']);
+      expect(cookies.filter((c) => c.startsWith('gray_uid=')).length).toBe(1);
+    }
+  });
+});
+
 type Ctx = Context<{ Variables: GrayVariables }>;
 
 const splitConfig = {

@@ -10,9 +10,11 @@ export interface ResponseWrites {
 
 /**
  * Adds the sticky `Set-Cookie` values and the debug header to `response`, keeping the cookies
- * it already sets. A response with immutable headers (from `fetch`, `Response.redirect`) is
- * copied first; the returned response is the one to send. Never throws (I1): a response that
- * cannot take headers is returned unchanged.
+ * it already sets; a cookie of the same name already on it wins (the app's own, or this outcome
+ * applied before: applying twice changes nothing). A response with immutable headers (from
+ * `fetch`, `Response.redirect`) is copied first; the returned response is the one to send.
+ * Never throws (I1): a response that cannot take headers (`Response.error()`, a used body) is
+ * returned unchanged.
  *
  * @example
  * ```ts
@@ -39,6 +41,10 @@ export function applyOutcome(response: Response, writes: ResponseWrites): Respon
 
 /** @internal Writes the cookies and the debug header onto mutable `headers`; throws if immutable. */
 export function write(headers: Headers, writes: ResponseWrites): void {
-  for (const cookie of writes.setCookies) headers.append('set-cookie', cookie);
+  const names = (headers.getSetCookie?.() ?? []).map(cookieName);
+  for (const cookie of writes.setCookies)
+    if (!names.includes(cookieName(cookie))) headers.append('set-cookie', cookie);
   if (writes.debugHeader !== undefined) headers.set(DEBUG_HEADER, writes.debugHeader);
 }
+
+const cookieName = (cookie: string): string => cookie.split('=')[0]!.trim();
