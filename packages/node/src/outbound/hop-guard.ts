@@ -49,8 +49,9 @@ export function ensureHopGuard(): void {
  *    only: the marker itself was added where the decision was made;
  * 3. with `installGlobal()`: a hop no graylane hook judged at dispatch is judged on its own
  *    target — the marker added only when the caller's context is proven, removed always;
- * 4. two `baggage` headers (OpenTelemetry's undici instrumentation appends its own) become one,
- *    with `gray` at most once (OUT-01).
+ * 4. the `baggage` header(s) (OpenTelemetry's undici instrumentation appends its own) become one,
+ *    with `gray` at most once (OUT-01) and, on a hop not provably this caller's, none that
+ *    OpenTelemetry copied from the context undici created it in (I7, OTB-01).
  * Listeners run in subscription order: subscribed after OpenTelemetry's SDK, this one sees what
  * its instrumentation added (OTB-01). Never throws.
  */
@@ -142,13 +143,17 @@ function globalHop(
 }
 
 /**
- * Two `baggage` headers (ours and the one OpenTelemetry's undici instrumentation appends) become
- * one list: identical members once (W3C: producers SHOULD avoid duplicate keys), and on an
- * allowlisted hop the marker exactly once, first (OUT-01). Not provably this caller's (a call
- * undici may have created from another request's context): no `gray` member from an appended
- * instrumentation value (I7, OTB-01). The first value of a wrapper-level call (`firstIsOurs`) is
- * the one `withGray` wrote in the caller's context and `removeOutside` judged for this hop: it
- * stays as written (a `Request` input, planned for the listener, lost its member, OTB-04).
+ * The `baggage` header(s) of a hop — ours, the app's, and the one OpenTelemetry's undici
+ * instrumentation appends — become one list: identical members once (W3C: producers SHOULD
+ * avoid duplicate keys), and on an allowlisted hop the marker exactly once, first (OUT-01). Not
+ * provably this caller's (a call undici may have created from another request's context): no
+ * `gray` member from an appended instrumentation value (I7, OTB-01) — one value alone too, which
+ * may be nothing but OpenTelemetry's copy of that other request's baggage. The first value of a
+ * wrapper-level call (`firstIsOurs`) is the one `withGray` wrote in the caller's context and
+ * `removeOutside` judged for this hop: it stays as written (a `Request` input, planned for the
+ * listener, lost its member, OTB-04). Alone, it is taken for `withGray`'s only beside the marker
+ * header `withGray` writes with it: otherwise it is OpenTelemetry's (`withGray` wrote none).
+ * A value with nothing to merge or clean is left as written.
  */
 function mergeBaggage(
   list: unknown[],
@@ -158,12 +163,14 @@ function mergeBaggage(
 ): void {
   const ops = flatOps(list);
   const values = ops.values('baggage');
-  if (values.length < 2) return;
+  if (values.length === 0) return;
   const key = plan.baggageKey;
   const keepOurs = allowed && !plan.callerOwns && key !== false;
   const drop = !keepOurs && !plan.callerOwns && key !== false;
+  if (values.length === 1 && !keepOurs && !drop) return;
+  const ours = firstIsOurs && (values.length > 1 || ops.values(plan.header).length > 0);
   const parts = values.map((v, i) =>
-    drop && !(firstIsOurs && i === 0) ? (removeBaggageMember([v], key) ?? '') : v,
+    drop && !(ours && i === 0) ? (removeBaggageMember([v], key) ?? '') : v,
   );
   const members = [...new Set(parts.flatMap((v) => v.split(',')).map((m) => m.trim()))].filter(
     (m) => m.length > 0,
