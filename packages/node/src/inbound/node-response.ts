@@ -102,9 +102,9 @@ type WriteHead = (...args: unknown[]) => unknown;
  * `setHeader('set-cookie', …)` or `writeHead(status, { 'set-cookie': … })` replaced graylane's
  * cookies (every new visitor drew the split again), and on Node 20 any earlier `setHeader` made
  * `writeHead(status, [name, value, …])` keep only the last of its own duplicates. When the head
- * goes out, the headers passed to `writeHead` are merged as Node 22 does (later names replace,
- * duplicates in a list stay) and graylane's cookies go back — unless the app sent a cookie of the
- * same name, or no `Set-Cookie` at all (a response stripped of cookies to be cached keeps none).
+ * goes out, graylane's cookies go back (see {@link restoreCookies}) — unless the app sent a
+ * cookie of the same name, or no `Set-Cookie` at all (a response stripped of cookies to be
+ * cached keeps none).
  */
 function keptCookies(res: ServerResponseLike): string[] | undefined {
   let kept = KEPT.get(res);
@@ -122,63 +122,94 @@ function keptCookies(res: ServerResponseLike): string[] | undefined {
   return kept;
 }
 
-/** `writeHead`'s arguments after merging its headers into `res` and putting `kept` back. */
+/**
+ * `writeHead`'s arguments with `kept` put back. Node still applies and validates everything (the
+ * status first, then each name and value, with its own errors): graylane never sets the app's
+ * headers itself. When `writeHead` is given `Set-Cookie`, the missing cookies join that value;
+ * otherwise they go back onto the response. A list of headers is passed with each name once
+ * (its values together): on Node 20 any earlier `setHeader` made `writeHead` keep only the last
+ * value of a name given twice.
+ */
 function restoreCookies(res: ServerResponseLike, kept: readonly string[], args: unknown[]) {
   if (res.headersSent || kept.length === 0) return args;
-  // Node's reading: `writeHead(status, reason?, headers?)`, the headers second when no reason.
-  const reason = typeof args[1] === 'string';
-  const headers = reason || args[2] != null ? args[2] : args[1];
-  if (typeof headers === 'object' && headers !== null) {
-    // An odd list is Node's to refuse; an invalid name or value throws Node's error from here,
-    // with nothing of these headers applied.
-    if (!mergeHeaders(res, headers)) return args;
-    args = args.slice(0, reason ? 2 : 1);
-  }
   try {
-    const sent = headerValues(res.getHeader('set-cookie'));
-    if (sent.length === 0) return args;
-    const names = new Set(sent.map(cookieName));
-    const missing = kept.filter((v) => !names.has(cookieName(v)));
-    if (missing.length > 0) res.setHeader('set-cookie', [...sent, ...missing]);
+    // Node's reading: `writeHead(status, reason?, headers?)`, the headers second when no reason.
+    const at = typeof args[1] === 'string' || args[2] != null ? 2 : 1;
+    const given = givenHeaders(args[at]);
+    const sent = given?.cookies ?? headerValues(res.getHeader('set-cookie'));
+    // No `Set-Cookie` at all: stripped on purpose (a response to be cached) — none of ours either.
+    const names = new Set(sent.map((v) => cookieName(String(v))));
+    const missing = sent.length === 0 ? [] : kept.filter((v) => !names.has(cookieName(v)));
+    if (given?.cookies === undefined && missing.length > 0)
+      res.setHeader('set-cookie', [...(sent as string[]), ...missing]);
+    if (given === undefined || (!given.grouped && (given.cookies === undefined || !missing.length)))
+      return args;
+    const out = args.slice();
+    out[at] = given.rebuild(given.cookies === undefined ? [] : missing);
+    return out;
   } catch {
     // I1: the head goes out as the app wrote it.
   }
   return args;
 }
 
-/**
- * Sets `headers` (an object, or Node's flat `[name, value, …]` list, whose names each replace
- * what is set and whose duplicates all stay, as on Node 22) on `res`: all, or none and Node's
- * error thrown (the app's invalid header; Node 20 applied the names before it).
- */
-function mergeHeaders(res: ServerResponseLike, headers: object): boolean {
-  const entries: [string, unknown][] = [];
-  if (Array.isArray(headers)) {
-    if (headers.length % 2 !== 0) return false;
-    const byName = new Map<string, [string, unknown[]]>();
-    for (let i = 0; i < headers.length; i += 2) {
-      if (!headers[i]) continue; // Node skips an empty name
-      const name = String(headers[i]);
-      const key = name.toLowerCase();
-      let entry = byName.get(key);
-      if (entry === undefined) byName.set(key, (entry = [name, []]));
-      entry[1].push(...[headers[i + 1]].flat());
+/** The headers given to `writeHead` (object, flat list or list of pairs), as far as graylane reads them. */
+interface Given {
+  /** The `Set-Cookie` values they set (undefined: they set none). */
+  readonly cookies: unknown[] | undefined;
+  /** A list that names a header twice (passed on with each name once). */
+  readonly grouped: boolean;
+  /** The same headers, with `extra` cookies after the given ones. */
+  rebuild(extra: readonly string[]): unknown;
+}
+
+function givenHeaders(headers: unknown): Given | undefined {
+  if (typeof headers !== 'object' || headers === null) return undefined;
+  if (!Array.isArray(headers)) {
+    // Node sets each key in order: the last `Set-Cookie` key wins.
+    const key = Object.keys(headers)
+      .filter((k) => k.toLowerCase() === 'set-cookie')
+      .pop();
+    const record = headers as Record<string, unknown>;
+    const cookies = key === undefined ? undefined : [record[key]].flat();
+    return {
+      cookies,
+      grouped: false,
+      rebuild: (extra) => ({ ...record, [key!]: [...cookies!, ...extra] }),
+    };
+  }
+  // A list of pairs (HTTP/2's compat API) or Node's flat `[name, value, …]`; anything else is
+  // Node's to refuse.
+  const pairs = headers.length > 0 && headers.every((h) => Array.isArray(h));
+  if (!pairs && headers.length % 2 !== 0) return undefined;
+  const entries: [unknown, unknown[]][] = [];
+  const byName = new Map<string, unknown[]>();
+  let grouped = false;
+  for (let i = 0; i < headers.length; i += pairs ? 1 : 2) {
+    const [name, value] = pairs ? (headers[i] as unknown[]) : [headers[i], headers[i + 1]];
+    const values = typeof name === 'string' && name ? byName.get(name.toLowerCase()) : undefined;
+    if (values) {
+      grouped = true;
+      values.push(...[value].flat());
+      continue;
     }
-    for (const [name, values] of byName.values())
-      entries.push([name, values.length === 1 ? values[0] : values]);
-  } else {
-    for (const name of Object.keys(headers)) entries.push([name, (headers as never)[name]]);
+    const entry: [unknown, unknown[]] = [name, [value].flat()];
+    entries.push(entry);
+    // Only names Node accepts are joined; the rest go on as given, for Node to judge.
+    if (typeof name === 'string' && name) byName.set(name.toLowerCase(), entry[1]);
   }
-  const before = entries.map(([name]) => [name, res.getHeader(name)] as const);
-  try {
-    for (const [name, value] of entries) res.setHeader(name, value as string);
-    return true;
-  } catch (err) {
-    for (const [name, value] of before)
-      if (value === undefined) res.removeHeader?.(name);
-      else res.setHeader(name, value as string);
-    throw err;
-  }
+  const cookies = byName.get('set-cookie');
+  return {
+    cookies,
+    grouped,
+    rebuild: (extra) => {
+      cookies?.push(...extra);
+      const one = (values: unknown[]) => (values.length === 1 ? values[0] : values);
+      return pairs
+        ? entries.map(([name, values]) => [name, one(values)])
+        : entries.flatMap(([name, values]) => [name, one(values)]);
+    },
+  };
 }
 
 /** @internal A `Set-Cookie` value's cookie name. */
