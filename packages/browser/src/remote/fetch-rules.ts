@@ -65,6 +65,7 @@ export async function fetchRules(
       Number(res.headers.get('content-length')) > MAX_CONFIG_BYTES
         ? undefined
         : await readCapped(res, MAX_CONFIG_BYTES);
+    if (text === false) return { kind: 'invalid', message: 'document is not UTF-8' };
     // A 204, or a 200 with nothing in it, loaded nothing either (SRC-05).
     return text?.trim()
       ? { kind: 'document', text, etag: res.headers.get('etag') ?? undefined }
@@ -86,23 +87,36 @@ export async function fetchRules(
  * @internal The body as text, reading at most `cap` bytes: past it the read is cancelled (the
  * connection is dropped) and the answer is `undefined`. A body without a length header is
  * otherwise read whole before any size check, however long the endpoint keeps sending.
+ *
+ * Strict UTF-8, as `@graylane/node` and `@graylane/web` (SRC-05): bytes that are not UTF-8 (a
+ * Latin-1 `é`) answer `false`, never U+FFFD inside a matcher value (a rule that silently never
+ * matches). A leading BOM is dropped.
  */
-export async function readCapped(res: Response, cap: number): Promise<string | undefined> {
+export async function readCapped(res: Response, cap: number): Promise<string | false | undefined> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let bad = false;
+  const decode = (bytes?: Uint8Array): string => {
+    try {
+      return decoder.decode(bytes, { stream: !!bytes });
+    } catch {
+      bad = true;
+      return '';
+    }
+  };
   const reader = res.body?.getReader();
   if (!reader) {
-    const text = await res.text();
-    return new TextEncoder().encode(text).length > cap ? undefined : text;
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const text = bytes.length > cap ? undefined : decode(bytes) + decode();
+    return bad ? false : text;
   }
-  const decoder = new TextDecoder();
   let text = '';
   for (let size = 0; ;) {
     const { done, value } = await reader.read();
-    if (done) return text + decoder.decode();
-    size += value.byteLength;
-    if (size > cap) {
-      void reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    text += decoder.decode(value, { stream: true });
+    if (done) text += decode();
+    else if ((size += value.byteLength) <= cap) text += decode(value);
+    if (bad || size > cap) void reader.cancel().catch(() => undefined);
+    if (bad) return false;
+    if (size > cap) return undefined;
+    if (done) return text;
   }
 }

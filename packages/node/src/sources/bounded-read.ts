@@ -3,7 +3,14 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 
 /** One bounded read of a config file. */
 export type BoundedRead =
-  | { readonly kind: 'ok'; readonly bytes: Buffer }
+  | {
+      readonly kind: 'ok';
+      readonly bytes: Buffer;
+      /** `dev:ino:size:mtime:ctime` of what was read: any write or replacement changes it. */
+      readonly identity: string;
+      /** When the file last changed (status change time: a write sets it, `touch -d` cannot). */
+      readonly ctimeMs: number;
+    }
   | { readonly kind: 'missing' }
   /** Size or mtime moved during the read: a writer is still busy (FLT-10). */
   | { readonly kind: 'unsettled' }
@@ -46,7 +53,12 @@ export async function readBoundedFile(path: string, maxBytes: number): Promise<B
     const after = await handle.stat();
     if (length !== before.size || after.size !== before.size || after.mtimeMs !== before.mtimeMs)
       return { kind: 'unsettled' };
-    return { kind: 'ok', bytes: buffer.subarray(0, length) };
+    return {
+      kind: 'ok',
+      bytes: buffer.subarray(0, length),
+      identity: `${after.dev}:${after.ino}:${after.size}:${after.mtimeMs}:${after.ctimeMs}`,
+      ctimeMs: after.ctimeMs,
+    };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing' };

@@ -1,4 +1,5 @@
 import { MAX_CONFIG_BYTES } from '@graylane/core';
+import { MAX_RULES_REDIRECTS, isRedirect, nextHop } from './redirect.js';
 import { createRefresher, type EdgeSourceOptions } from './refresher.js';
 import type { EdgeRuleSource, LoadResult } from './types.js';
 
@@ -9,7 +10,10 @@ export type RulesFetch = (input: string, init: RequestInit) => Promise<Response>
 export interface HttpRulesOptions extends EdgeSourceOptions {
   /** The endpoint serving the JSON config document. */
   readonly url: string | URL;
-  /** Extra request headers (e.g. `authorization`). */
+  /**
+   * Extra request headers (e.g. `authorization`). They go to the URL's origin only: a redirect
+   * to another origin is followed without them, and one from https to http is not followed.
+   */
   readonly headers?: Readonly<Record<string, string>> | undefined;
   /** fetch to use. Default `globalThis.fetch`, looked up at each read. */
   readonly fetch?: RulesFetch | undefined;
@@ -24,7 +28,10 @@ const THROTTLED: ReadonlySet<number> = new Set([429, 503]);
  * Rules from an HTTP endpoint with `If-None-Match`/ETag, refreshed on requests at most every
  * `minIntervalMs` (the schedule a Worker allows: no long timers, work handed to `waitUntil`).
  * 304 keeps the config; failures back off; 401/403 stop the source; the last-known-good config
- * stays in force throughout.
+ * stays in force throughout. Redirects are followed by the source itself (`redirect: 'manual'`,
+ * at most 5 hops), as `@graylane/node`'s HTTP source does: the caller's `headers` only ever go
+ * to the URL's origin, https is never downgraded to http, and a runtime that hides the
+ * `Location` (an `opaqueredirect`) or a `fetch` that followed on its own is not adopted (RDR-01).
  *
  * @example
  * ```ts
@@ -36,15 +43,51 @@ export function createHttpRules(options: HttpRulesOptions): EdgeRuleSource {
   const url = String(options.url);
   const scrub = scrubber(url);
   return createRefresher(options, 'http', async (etag, signal): Promise<LoadResult> => {
-    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
-    if (etag !== undefined) headers['if-none-match'] = etag;
     const fetchImpl = options.fetch ?? (globalThis.fetch as RulesFetch);
-    let res: Response;
+    const headersFor = (trusted: boolean): Record<string, string> => {
+      const headers: Record<string, string> = {
+        accept: 'application/json',
+        ...(trusted ? options.headers : undefined),
+      };
+      if (etag !== undefined) headers['if-none-match'] = etag;
+      return headers;
+    };
+    let origin: string;
+    let at: URL;
     try {
-      res = await fetchImpl(url, { headers, signal });
-    } catch (err) {
-      // The runtime's error text may quote the URL, credentials and a presigned query included.
-      return { kind: 'failed', message: `read failed: ${scrub(String(err))}` };
+      at = new URL(url);
+      origin = at.origin;
+    } catch {
+      return { kind: 'failed', message: 'read failed: `url` is not an absolute URL' };
+    }
+    let trusted = true;
+    let res: Response;
+    for (let hops = 0; ; hops++) {
+      try {
+        // The first request names the URL exactly as given (the scrubber knows that text).
+        res = await fetchImpl(hops === 0 ? url : at.href, {
+          headers: headersFor(trusted),
+          signal,
+          redirect: 'manual',
+        });
+      } catch (err) {
+        // The runtime's error text may quote the URL, credentials and a presigned query included;
+        // after a hop it may quote the hop's URL, which the scrubber does not know.
+        const text = scrub(String(err));
+        return { kind: 'failed', message: `read failed: ${hops === 0 ? text : noUrls(text)}` };
+      }
+      if (res.type === 'opaqueredirect' || res.redirected) {
+        await res.body?.cancel().catch(() => undefined);
+        return { kind: 'failed', message: 'redirect not followed: its Location cannot be checked' };
+      }
+      if (!isRedirect(res.status)) break;
+      await res.body?.cancel().catch(() => undefined);
+      if (hops >= MAX_RULES_REDIRECTS)
+        return { kind: 'failed', message: `more than ${MAX_RULES_REDIRECTS} redirects` };
+      const hop = nextHop(at, res.headers.get('location'));
+      if (!hop.ok) return { kind: 'failed', message: `HTTP ${res.status}: ${hop.reason}` };
+      trusted &&= hop.url.origin === origin;
+      at = hop.url;
     }
     // SRC-05: a 304 to a request that named no ETag (nothing loaded yet) loaded nothing.
     if (res.status === 304)
@@ -113,6 +156,11 @@ async function readCapped(
   } catch {
     return NOT_UTF8;
   }
+}
+
+/** Any URL in `text` replaced by `<url>` (a hop's URL may carry a presigned query). */
+function noUrls(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>');
 }
 
 function retryAfter(value: string | null): number | undefined {

@@ -8,6 +8,7 @@ import {
   type SourceOptions,
 } from '@graylane/core';
 import { DEFAULT_REFRESH_INTERVAL_MS, DEFAULT_REFRESH_TIMEOUT_MS } from '../limits.js';
+import { describeError, oneLine } from './describe.js';
 import type { EdgeRuleSource, LoadResult } from './types.js';
 
 /** Options every edge source shares. */
@@ -24,9 +25,14 @@ export interface EdgeSourceOptions extends SourceOptions {
 export type Loader = (etag: string | undefined, signal: AbortSignal) => Promise<LoadResult>;
 
 /**
- * @internal Turns a loader into an {@link EdgeRuleSource}: due-time bookkeeping on the wall
- * clock (the only clock a Worker has between requests), single-flight, a timeout, backoff with
- * jitter after failures, a stop after fatal answers, and validate-then-swap through the store.
+ * @internal Turns a loader into an {@link EdgeRuleSource}: due-time bookkeeping on the monotonic
+ * clock, single-flight, a timeout, backoff with jitter after failures, a stop after fatal
+ * answers, and validate-then-swap through the store.
+ *
+ * Due time is "this long after that monotonic instant" (`clock.now()`, `performance.now`; WT-09):
+ * a wall-clock step (NTP, a VM resume) neither delays a refresh by the size of the step nor makes
+ * one early, and a monotonic reading that went backwards makes the refresh due at once — the
+ * wait is never longer than the interval or backoff that scheduled it.
  */
 export function createRefresher(
   options: EdgeSourceOptions,
@@ -37,15 +43,31 @@ export function createRefresher(
   const interval = positive(options.minIntervalMs, DEFAULT_REFRESH_INTERVAL_MS, 'minIntervalMs');
   const timeout = positive(options.timeoutMs, DEFAULT_REFRESH_TIMEOUT_MS, 'timeoutMs');
   const backoff = createBackoff(options.backoff);
-  let dueAt = Number.NEGATIVE_INFINITY;
+  /** Next refresh: `wait` ms after the monotonic instant `from`; none yet: due now. */
+  let due: { readonly from: number; readonly wait: number } | undefined;
+  /** Fatal answer: no refresh ever again. */
+  let halted = false;
   let etag: string | undefined;
   let inflight: Promise<void> | undefined;
 
-  const fail = (message: string, delay: number): void => {
+  const dueIn = (wait: number): void => {
+    due = { from: clock.now(), wait };
+  };
+  const isDue = (): boolean => {
+    if (halted) return false;
+    if (due === undefined) return true;
+    const elapsed = clock.now() - due.from;
+    return elapsed >= due.wait || elapsed < 0;
+  };
+
+  const fail = (problem: string, delay: number): void => {
+    const message = oneLine(problem);
     if (status.get().lastError !== message)
-      logger.warn(`[graylane] ${name} rules: ${message}; keeping the last good config`);
+      logger.warn(
+        `[graylane] ${oneLine(name, 200)} rules: ${message}; keeping the last good config`,
+      );
     status.failed(message);
-    dueAt = clock.wallNow() + delay;
+    dueIn(delay);
   };
 
   const once = async (store: ConfigStore): Promise<void> => {
@@ -68,8 +90,8 @@ export function createRefresher(
       case 'fatal': {
         const error = new GraylaneError('SOURCE_FATAL', `${name} rules: ${result.message}`);
         logger.error(`${error.message}; the source stopped and the last good config stays`, error);
-        status.fatal(result.message);
-        dueAt = Number.POSITIVE_INFINITY;
+        status.fatal(oneLine(result.message));
+        halted = true;
         return;
       }
       case 'failed':
@@ -91,7 +113,7 @@ export function createRefresher(
       return fail(`store update failed unexpectedly: ${String(err)}`, interval);
     }
     if (outcome.status === 'rejected')
-      return fail(`document rejected: ${outcome.error.message}`, interval);
+      return fail(`document rejected: ${describeError(outcome.error)}`, interval);
     etag = result.etag;
     succeed();
   };
@@ -99,7 +121,7 @@ export function createRefresher(
   const succeed = (): void => {
     backoff.reset();
     status.succeeded();
-    dueAt = clock.wallNow() + interval;
+    dueIn(interval);
   };
 
   const start = (store: ConfigStore): Promise<void> => {
@@ -132,7 +154,7 @@ export function createRefresher(
     refresh,
     refreshIfDue(store) {
       if (inflight) return undefined;
-      return clock.wallNow() >= dueAt ? start(store) : undefined;
+      return isDue() ? start(store) : undefined;
     },
     status: () => status.get(),
   };

@@ -13,7 +13,10 @@ import {
   FILE_MAX_WAIT_MS,
   FILE_MIN_GAP_MS,
   FILE_REARM_MS,
+  FILE_SETTLE_MS,
 } from '../constants.js';
+import { describeError, oneLine } from '../describe.js';
+import { timingOrZero } from '../timing.js';
 import { readSettledFile } from './read.js';
 import { watchDirectory, type DirectoryWatch } from './watch.js';
 
@@ -23,6 +26,13 @@ export interface FileSourceOptions extends SourceOptions {
   readonly path: string;
   /** Quiet time before a read. Default 20 ms. */
   readonly debounceMs?: number | undefined;
+  /**
+   * A file that changed less than this long ago is applied only after it stayed unchanged (same
+   * inode, size, times and bytes) this long, so a writer pausing between chunks is never caught
+   * half-way (FLT-10). Adds at most this much latency after a change. Default 200 ms; raise it
+   * for writers that pause longer, or `0` to turn the wait off.
+   */
+  readonly settleMs?: number | undefined;
   /** Longest wait under a continuous event storm. Default 1 s. */
   readonly maxWaitMs?: number | undefined;
   /** Also re-read every N ms and compare by content hash (filesystems without events). Default off. */
@@ -59,12 +69,37 @@ export function createFileSource(options: FileSourceOptions): RuleSource {
   let lastHash: string | undefined;
   let chain: Promise<void> = Promise.resolve();
   let stopped = false;
+  const shownPath = oneLine(path, 300);
 
-  const problem = (message: string, error?: unknown): void => {
+  /** The settle wait: on the source's clock, cut short by stop(). */
+  let wake: (() => void) | undefined;
+  const settle = {
+    quietMs: timingOrZero(options.settleMs, FILE_SETTLE_MS, 'settleMs', 'file source'),
+    wait: (ms: number) =>
+      new Promise<void>((done) => {
+        if (stopped) return done();
+        const timer = clock.setTimeout(() => {
+          wake = undefined;
+          done();
+        }, ms);
+        // The clock's timers are unref'd (a source never keeps a process alive), but this one
+        // holds a read someone may be awaiting (`start()`): an empty event loop would exit the
+        // process in the middle of it. It lasts at most `settleMs`.
+        (timer as { ref?: () => unknown } | null)?.ref?.();
+        wake = () => {
+          clock.clearTimeout(timer);
+          wake = undefined;
+          done();
+        };
+      }),
+  };
+
+  const problem = (problemText: string, error?: unknown): void => {
     lastHash = undefined; // the next good read is applied and reported, even with the old bytes
+    const message = oneLine(problemText);
     if (status.get().lastError !== message)
       logger.warn(
-        `[graylane] config file ${path}: ${message}; keeping the last good config`,
+        `[graylane] config file ${shownPath}: ${message}; keeping the last good config`,
         error,
       );
     status.failed(message);
@@ -72,7 +107,7 @@ export function createFileSource(options: FileSourceOptions): RuleSource {
 
   const reload = async (): Promise<void> => {
     if (!store || stopped) return;
-    const read = await readSettledFile(path);
+    const read = await readSettledFile(path, settle);
     if (stopped) return;
     switch (read.kind) {
       case 'unsettled':
@@ -93,10 +128,11 @@ export function createFileSource(options: FileSourceOptions): RuleSource {
     // source name would drop a re-created source or a second source with the same name (SRC-03).
     const result = safeUpdate(store, read.text, name);
     if (result.status === 'rejected') {
+      const message = describeError(result.error);
       logger.warn(
-        `[graylane] config file ${path} rejected; keeping the last good config: ${result.error.message}`,
+        `[graylane] config file ${shownPath} rejected; keeping the last good config: ${message}`,
       );
-      status.failed(result.error.message);
+      status.failed(message);
     } else {
       status.succeeded();
     }
@@ -133,6 +169,7 @@ export function createFileSource(options: FileSourceOptions): RuleSource {
     async stop() {
       if (stopped) return;
       stopped = true;
+      wake?.();
       watch?.close();
       if (pollTimer !== undefined) clock.clearTimeout(pollTimer);
       await coalescer.stop();

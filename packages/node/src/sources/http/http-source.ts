@@ -10,6 +10,8 @@ import {
   sourceRuntime,
 } from '@graylane/core';
 import { safeUpdate } from '../apply.js';
+import { describeError, oneLine } from '../describe.js';
+import { checkBackoff, timing } from '../timing.js';
 import {
   BACKOFF_MAX_MS,
   HTTP_INTERVAL_MS,
@@ -32,9 +34,16 @@ export interface HttpSourceOptions extends SourceOptions {
    * credentials and without its query string.
    */
   readonly url: string | URL;
-  /** Poll interval after a success. Default 15 s. */
+  /**
+   * Poll interval after a success. Default 15 s. This, `timeoutMs` and `backoff.initialMs` /
+   * `maxMs` must be numbers > 0 and ≤ 2^31 − 1 ms: anything else throws `INVALID_OPTIONS` at
+   * construction (a zero or NaN delay would poll in a loop).
+   */
   readonly intervalMs?: number | undefined;
-  /** Per-request timeout, body included. Default 10 s. */
+  /**
+   * Per-request timeout, body included. Default 10 s. It bounds the `fetch` call itself too, so
+   * an injected `fetch` that ignores its abort signal cannot hang `start()` or the schedule.
+   */
   readonly timeoutMs?: number | undefined;
   /**
    * Extra request headers (for example `authorization`), or a function returning them per
@@ -72,9 +81,9 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
   const checked = checkSourceUrl(options.url);
   const url = checked.display;
   const { name, clock, logger, status } = sourceRuntime(options, 'http');
-  const interval = options.intervalMs ?? HTTP_INTERVAL_MS;
-  const timeout = options.timeoutMs ?? HTTP_TIMEOUT_MS;
-  const backoff = createBackoff(options.backoff);
+  const interval = timing(options.intervalMs, HTTP_INTERVAL_MS, 'intervalMs');
+  const timeout = timing(options.timeoutMs, HTTP_TIMEOUT_MS, 'timeoutMs');
+  const backoff = createBackoff(checkBackoff(options.backoff));
   const maxDelay = options.backoff?.maxMs ?? BACKOFF_MAX_MS;
   let store: ConfigStore | undefined;
   let etag: string | undefined;
@@ -91,13 +100,19 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
       void poll();
     }, ms);
   };
-  const fail = (message: string, delay = backoff.next()): void => {
+  // Once stopped, a late answer (an injected fetch that ignored the abort) changes nothing.
+  const fail = (problem: string, delay = backoff.next()): void => {
+    if (stopped) return;
+    const message = oneLine(problem);
     if (status.get().lastError !== message)
-      logger.warn(`[graylane] ${name} source ${url}: ${message}; keeping the last good config`);
+      logger.warn(
+        `[graylane] ${oneLine(name, 200)} source ${oneLine(url, 300)}: ${message}; keeping the last good config`,
+      );
     status.failed(message);
     schedule(delay);
   };
   const succeed = (): void => {
+    if (stopped) return;
     backoff.reset();
     status.succeeded();
     schedule(interval);
@@ -130,6 +145,11 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
         signal,
         redirect: 'manual',
       });
+      // An injected fetch may answer after the timeout or stop() it ignored: take no further hop.
+      if (signal.aborted) {
+        await res.body?.cancel().catch(() => undefined);
+        throw abortReason(signal);
+      }
       if (!isRedirect(res.status)) return res;
       await res.body?.cancel().catch(() => undefined);
       if (hops >= HTTP_MAX_REDIRECTS) return `more than ${HTTP_MAX_REDIRECTS} redirects`;
@@ -149,7 +169,9 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
       timeout,
     );
     try {
-      const res = await get(checked.url, controller.signal);
+      // Raced against the abort, as the body read is: a fetch that ignores its signal must not
+      // hang start() or end the schedule (a poll that never settles never schedules the next).
+      const res = await untilAborted(get(checked.url, controller.signal), controller.signal);
       if (typeof res === 'string') fail(res);
       else await handle(res, store, controller.signal);
     } catch (err) {
@@ -164,6 +186,7 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
   };
 
   const handle = async (res: Response, target: ConfigStore, signal: AbortSignal): Promise<void> => {
+    if (stopped) return void res.body?.cancel().catch(() => undefined);
     const outcome = classifyStatus(res.status);
     if (outcome !== 'ok') await res.body?.cancel().catch(() => undefined);
     switch (outcome) {
@@ -174,6 +197,7 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
           return fail('HTTP 304 Not Modified before any document was loaded from this source');
         return succeed();
       case 'fatal': {
+        if (stopped) return;
         const error = new GraylaneError(
           'SOURCE_FATAL',
           `${name} source ${url} answered ${res.status}: check the credentials; the source stopped and the last good config stays in force`,
@@ -202,7 +226,7 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     // source name would drop a re-created source or a second source with the same name (SRC-03).
     const result = safeUpdate(target, text, name);
     if (result.status === 'rejected')
-      return fail(`document rejected: ${result.error.message}`, interval);
+      return fail(`document rejected: ${describeError(result.error)}`, interval);
     etag = res.headers.get('etag') ?? undefined;
     loaded = true;
     succeed();
@@ -235,6 +259,31 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     },
     status: () => status.get(),
   };
+}
+
+/**
+ * `work`, or the signal's reason as soon as it aborts. A late result of `work` is dropped (its
+ * body cancelled), a late failure swallowed: nobody is waiting for them any more.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.then(
+    (late) => {
+      if (signal.aborted && late instanceof Response)
+        void late.body?.cancel().catch(() => undefined);
+    },
+    () => undefined,
+  );
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new Error(String(r));
 }
 
 /**
