@@ -196,6 +196,7 @@ export { renderStatusPage } from './status/html.js';
 export type { RenderStatusOptions } from './status/html.js';
 export { STATUS_PROXY_HEADERS, isLoopbackAddress } from './status/auth.js';
 export { STATUS_REPORT_SCHEMA } from './status/schema.js';
+export { scrubText } from './status/scrub.js';
 export type {
   PropagationCoverage,
   ReloadChange,

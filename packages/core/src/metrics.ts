@@ -11,13 +11,21 @@ export const METRIC_NAMES = {
   outbound: 'graylane.outbound',
   /**
    * Counter (`installCoverage()` in @graylane/node). Labels: `result` (`carried` | `missing` |
-   * `withheld`), `destination` (`scheme://host:port`, at most 50, then `other`).
+   * `withheld`), `destination`: an allowlisted `scheme://host:port` (at most 50, then `other`),
+   * or `not-allowlisted` for every destination outside the allowlist (never named: request
+   * input can choose them).
    */
   propagation: 'graylane.propagation',
-  /** Counter. Labels: `source`, `result` (`changed` | `unchanged` | `stale` | `rejected`). */
+  /**
+   * Counter. Labels: `source` (the source's name, scrubbed of credentials), `result` (`changed` |
+   * `unchanged` | `stale` | `rejected`).
+   */
   reloads: 'graylane.config.reloads',
-  /** Gauge, seconds since the source last succeeded. Labels: `source`. */
+  /** Gauge, seconds since the source last succeeded. Labels: `source` (scrubbed). Removed by `stop()`. */
   staleness: 'graylane.config.staleness',
-  /** Counter. Labels: `served` (version), `wanted` (version). */
+  /**
+   * Counter. Labels: `served` (the lane that served), `wanted` (the version decided against a
+   * config, or `(undeclared)` for a version no config decided: `runWithGray('x')`).
+   */
   fallbacks: 'graylane.lane.fallbacks',
 } as const;

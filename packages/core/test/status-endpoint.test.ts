@@ -26,6 +26,7 @@ const local: StatusRequest = {
   method: 'GET',
   path: '/graylane/status',
   remoteAddress: '127.0.0.1',
+  host: '127.0.0.1:8080',
   authorization: [],
   proxied: false,
 };
@@ -335,6 +336,7 @@ describe('statusRequestFromFetch (Web-standard runtimes)', () => {
       remoteAddress: '127.0.0.1',
       authorization: [`Bearer ${TOKEN}`],
       proxied: false,
+      host: 'svc.example',
       nonce: NONCE,
     });
   });

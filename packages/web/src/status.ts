@@ -25,7 +25,9 @@ export interface WebStatusHandlerOptions extends Omit<
   /**
    * The socket peer, where the runtime knows it (Deno's `info.remoteAddr.hostname`, Bun's
    * `server.requestIP(request)?.address`). Without it no request is loopback, so only a `token`
-   * grants access — the usual case at the edge.
+   * grants access — the usual case at the edge. With it and no token, a loopback peer is served
+   * only when the `Host` (else the URL's authority) is loopback too, and no proxy header is
+   * present (DNS rebinding).
    */
   readonly remoteAddress?: ((request: Request) => string | undefined) | undefined;
   /** The app's CSP nonce for this response; default: a fresh random nonce per page. */

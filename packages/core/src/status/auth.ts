@@ -62,6 +62,34 @@ export function isLoopbackAddress(address: string | undefined): boolean {
 }
 
 /**
+ * True when a `Host` header (or an HTTP/2 `:authority`) names this machine: `localhost` or a
+ * name under `.localhost` (RFC 6761: resolved to loopback by the resolver and browsers, never by
+ * DNS), an address in `127.0.0.0/8`, or `[::1]` (also `[::ffff:127.x.x.x]`), each with or without
+ * a port. Case-insensitive; a trailing dot, userinfo, or anything else is refused. The loopback-only
+ * status page needs it: a DNS-rebinding page (`http://rebind.attacker.example:8080` re-resolved to
+ * 127.0.0.1) reaches a loopback socket, but its browser still sends the attacker's name as `Host`.
+ *
+ * @example
+ * ```ts
+ * isLoopbackHost('127.0.0.1:8080'); // true
+ * isLoopbackHost('rebind.attacker.example:8080'); // false
+ * ```
+ */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (typeof host !== 'string' || host.length > 300) return false;
+  const m = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9.-]+))(?::\d{1,5})?$/i.exec(host);
+  if (m === null) return false;
+  if (m[1] !== undefined) return isLoopbackAddress(m[1]);
+  const name = (m[2] as string).toLowerCase();
+  if (name === 'localhost') return true;
+  if (name.endsWith('.localhost')) return LABELS.test(name);
+  return isLoopbackAddress(name);
+}
+
+/** Non-empty DNS labels of letters, digits and inner hyphens (`app.localhost`, not `.localhost`). */
+const LABELS = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+localhost$/;
+
+/**
  * Request headers that mean a proxy forwarded the request, so the socket peer is the proxy and
  * says nothing about the client. Loopback-only access refuses requests that carry any of them.
  *
@@ -74,6 +102,10 @@ export const STATUS_PROXY_HEADERS: readonly string[] = [
   'forwarded',
   'x-forwarded-for',
   'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-forwarded-server',
+  'x-forwarded-prefix',
   'x-real-ip',
   'x-client-ip',
   'cf-connecting-ip',

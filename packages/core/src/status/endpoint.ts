@@ -1,5 +1,5 @@
 import { GraylaneError } from '../errors.js';
-import { bearerMatches, checkToken, isLoopbackAddress } from './auth.js';
+import { bearerMatches, checkToken, isLoopbackAddress, isLoopbackHost } from './auth.js';
 import { renderStatusPage } from './html.js';
 import {
   STATUS_DEFAULT_PATH,
@@ -18,7 +18,7 @@ export interface StatusEndpointOptions extends StatusModelOptions {
   /**
    * A bearer token (16–512 `b64token` characters). With a token, every request needs exactly one
    * `Authorization: Bearer <token>`, from any address. Without one, only loopback peers that
-   * came through no proxy are served.
+   * came through no proxy and name a loopback `Host` are served.
    */
   readonly token?: string | undefined;
   /** Where the page lives; the JSON is `${path}/status.json`. Default `/graylane/status`. */
@@ -42,6 +42,12 @@ export interface StatusRequest {
   readonly authorization: readonly string[];
   /** True when the request carries proxy headers (`Forwarded`, `X-Forwarded-For`, …). */
   readonly proxied: boolean;
+  /**
+   * The `Host` header (HTTP/2: `:authority`). Without a token, only a loopback name is served
+   * (`localhost`, `*.localhost`, `127.x.x.x`, `[::1]`, any port): a DNS-rebinding page reaches the
+   * loopback socket under the attacker's name. Absent: refused.
+   */
+  readonly host?: string | undefined;
   /** The app's CSP nonce for this response, if it has one; a function is called only for the page. */
   readonly nonce?: string | (() => string | undefined) | undefined;
 }
@@ -84,7 +90,7 @@ const COMMON: Readonly<Record<string, string>> = {
  * @example
  * ```ts
  * const endpoint = createStatusEndpoint({ store, enabled: true, randomNonce });
- * const answer = endpoint.handle({ method: 'GET', path: '/graylane/status', remoteAddress: '127.0.0.1', authorization: [], proxied: false });
+ * const answer = endpoint.handle({ method: 'GET', path: '/graylane/status', remoteAddress: '127.0.0.1', host: 'localhost:8080', authorization: [], proxied: false });
  * ```
  */
 export function createStatusEndpoint(options: StatusEndpointOptions): StatusEndpoint {
@@ -188,8 +194,10 @@ function deny(
     };
   }
   // Loopback-only: a proxy on the same host makes every peer look local, so proxied requests
-  // are refused too. Answer as if nothing were here.
-  if (isLoopbackAddress(request.remoteAddress) && !request.proxied) return undefined;
+  // are refused too; so is a Host that is not loopback (DNS rebinding: the socket is local, the
+  // page is the attacker's). Answer as if nothing were here.
+  if (isLoopbackAddress(request.remoteAddress) && !request.proxied && isLoopbackHost(request.host))
+    return undefined;
   return { status: 404, headers: text, body: 'not found\n' };
 }
 

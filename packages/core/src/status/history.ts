@@ -57,7 +57,7 @@ function rejection(event: Extract<ConfigEvent, { type: 'rejected' }>, at: number
     at,
     lastAt: at,
     count: 1,
-    source: cleanText(event.source),
+    source: scrubText(event.source),
     code: cleanText(event.error.code, 40),
     message: scrubText(event.error.message),
   };
@@ -83,7 +83,7 @@ function changeEntry(event: Extract<ConfigEvent, { type: 'change' }>): ReloadCha
   return {
     type: 'change',
     at: event.snapshot.updatedAt,
-    source: cleanText(event.snapshot.source),
+    source: scrubText(event.snapshot.source),
     fromVersion: event.previous.version,
     toVersion: event.snapshot.version,
     previousHash: event.previous.config.hash,

@@ -1,4 +1,5 @@
 import { STATUS_MAX_TEXT } from './limits.js';
+import { secretPatterns } from './secrets.js';
 
 /**
  * Turns anything into a short, printable string: control characters become U+FFFD, the text is
@@ -17,26 +18,24 @@ export function cleanText(value: unknown, max = STATUS_MAX_TEXT): string {
 }
 
 /**
- * Credentials that error messages tend to carry: `scheme://user:pass@host`, `Bearer …` /
- * `Basic …`, and `token=`/`key=`/`secret=`-like query or form values. Applied to every free-form
- * string the page shows (source errors, rejected reloads, problems).
- */
-const SECRETS: readonly [RegExp, string][] = [
-  [/\b([a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1***@'],
-  [/\b(bearer|basic)\s+[^\s,;]+/gi, '$1 ***'],
-  [
-    /([?&;,\s]|^)([a-z0-9_-]*(?:token|key|secret|passw(?:or)?d|pwd|sig|signature|auth|credential)s?[a-z0-9_-]*\s*[=:]\s*)[^&\s;,#]+/gi,
-    '$1$2***',
-  ],
-];
-
-/**
- * {@link cleanText} plus the credential scrub. The input is cut before the patterns run, so the
- * work is bounded by `max` (I4).
+ * {@link cleanText} plus the credential scrub (`secretPatterns()`: `user:pass@` in URLs, `Bearer`,
+ * `Basic` and `Digest` credentials, `key=value` / `"key": "value"` / `--key value` pairs with a
+ * secret-like key, well-known token formats). Applied to every free-form string the page shows
+ * (source names, source errors, rejected reloads, problems) and to the sources' metric labels.
+ * The input is cut before the patterns run, so the work is bounded by `max` (I4).
+ *
+ * @example
+ * ```ts
+ * scrubText('GET https://admin:p@ss@etcd.internal/v3 failed'); // 'GET https://***@etcd.internal/v3 failed'
+ * ```
  */
 export function scrubText(value: unknown, max = STATUS_MAX_TEXT): string {
   let s = cleanText(value, max * 2);
-  for (const [pattern, replacement] of SECRETS) s = s.replace(pattern, replacement);
+  for (const [pattern, replacement] of secretPatterns())
+    s =
+      typeof replacement === 'string'
+        ? s.replace(pattern, replacement)
+        : s.replace(pattern, replacement);
   return cleanText(s, max);
 }
 

@@ -35,7 +35,7 @@ export function configSection(snapshot: ConfigSnapshot): StatusConfig {
   return {
     hash: config.hash,
     version: snapshot.version,
-    source: cleanText(snapshot.source),
+    source: scrubText(snapshot.source),
     updatedAt: snapshot.updatedAt,
     versions: [...config.versions],
     default: config.default,
@@ -67,7 +67,7 @@ export function sourcesSection(
         const state = closed(s?.state, SOURCE_STATES);
         const lastSuccess = cleanTime(s?.lastSuccess);
         return {
-          name: cleanText(name),
+          name: scrubText(name),
           state,
           lastSuccess,
           stalenessSeconds: staleness(state, lastSuccess, now),

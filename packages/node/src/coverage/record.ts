@@ -8,6 +8,7 @@ import {
   MAX_DESTINATIONS,
   MAX_LOGGED_SITES,
   OTHER_DESTINATION,
+  WITHHELD_DESTINATION,
   type CoverageInstall,
   type CoverageRow,
   type CoverageState,
@@ -48,11 +49,12 @@ export function recordDeparture(departure: Departure, install: CoverageInstall):
         unbound(state, install, departure);
       return;
     }
-    const row = rowOf(state, destination ?? 'unknown');
-    if (departure.carried) return count(state, row, 'carried');
     const allow =
       departure.planned ?? install.allow ?? outboundState().install?.allow ?? store.allow;
-    if (!allows(allow, destination)) return count(state, row, 'withheld');
+    const allowed = allows(allow, destination);
+    const row = rowOf(state, destination, allowed);
+    if (departure.carried) return count(state, row, 'carried');
+    if (!allowed) return count(state, row, 'withheld');
     count(state, row, 'missing');
     const site = callSite(departure.stack) ?? 'unknown call site';
     row.lastMissingSite = site;
@@ -60,7 +62,7 @@ export function recordDeparture(departure: Departure, install: CoverageInstall):
       state,
       install,
       `missing\u0000${innermost(site)}`,
-      `[graylane] propagation: a call to ${row.destination} left without the marker (lane ${store.decision.version}) at ${site}; wrap this client (withGray, grayInterceptor, attachGray) or installGlobal()`,
+      `[graylane] propagation: a call to ${destination ?? 'unknown'} left without the marker (lane ${store.decision.version}) at ${site}; wrap this client (withGray, grayInterceptor, attachGray) or installGlobal()`,
     );
   } catch {
     // I1: coverage never breaks a request.
@@ -89,16 +91,36 @@ function innermost(site: string): string {
   return end === -1 ? site : site.slice(0, end);
 }
 
-function rowOf(state: CoverageState, destination: string): CoverageRow {
-  let row = state.rows.get(destination);
-  if (row !== undefined) return row;
-  const key = state.rows.size < MAX_DESTINATIONS ? destination : OTHER_DESTINATION;
-  row = state.rows.get(key);
+/**
+ * The row a call counts in: its own for an allowlisted destination (while fewer than
+ * {@link MAX_DESTINATIONS} have one), else the shared rows. Not-allowlisted destinations never
+ * create a row, so request-driven fan-out cannot push a broken allowlisted link into `other`.
+ */
+function rowOf(
+  state: CoverageState,
+  destination: string | undefined,
+  allowed: boolean,
+): CoverageRow {
+  const own = destination === undefined ? 'unknown' : destination;
+  const named = state.rows.get(own);
+  if (allowed && named !== undefined) return named;
+  const key = !allowed
+    ? WITHHELD_DESTINATION
+    : namedRows(state) < MAX_DESTINATIONS
+      ? own
+      : OTHER_DESTINATION;
+  let row = state.rows.get(key);
   if (row === undefined) {
     row = { destination: key, carried: 0, missing: 0, withheld: 0, lastMissingSite: undefined };
     state.rows.set(key, row);
   }
   return row;
+}
+
+/** Rows of one destination each (the shared rows are not counted against the cap). */
+function namedRows(state: CoverageState): number {
+  const { rows } = state;
+  return rows.size - (rows.has(WITHHELD_DESTINATION) ? 1 : 0) - (rows.has(OTHER_DESTINATION) ? 1 : 0);
 }
 
 function count(

@@ -1,7 +1,11 @@
 import type { Allowlist, SourceLogger } from '@graylane/core';
 import type { CounterLike } from '../metrics/otel.js';
 
-/** One destination's counts (the `other` row collects everything past the cap). */
+/**
+ * One destination's counts. Only allowlisted destinations get their own row; calls withheld from
+ * the rest share {@link WITHHELD_DESTINATION}, and allowlisted ones past the cap share
+ * {@link OTHER_DESTINATION}.
+ */
 export interface CoverageRow {
   readonly destination: string;
   carried: number;
@@ -36,10 +40,21 @@ export interface CoverageState {
   counterProvider: unknown;
 }
 
-/** Distinct destinations counted one by one; the rest share the `other` row. */
+/**
+ * Allowlisted destinations counted one by one. The operator's allowlist bounds them; this cap
+ * only matters for a wildcard entry (`*.internal`) reached under many names, and keeps memory
+ * and OTel series bounded whatever the requests make the app call.
+ */
 export const MAX_DESTINATIONS = 50;
-/** The row that collects destinations past {@link MAX_DESTINATIONS}. */
+/** The row of allowlisted destinations past {@link MAX_DESTINATIONS}. */
 export const OTHER_DESTINATION = 'other';
+/**
+ * The one row of every destination that is not allowlisted (`withheld`, or a `carried` call to
+ * one). Which hosts those are can be chosen by request input (webhooks, a URL in a body), so
+ * they are never named: not on the page, not in a metric label, and they never take a row
+ * from an allowlisted destination. Not a `scheme://host:port`, so no destination can collide.
+ */
+export const WITHHELD_DESTINATION = 'not-allowlisted';
 /** Call sites logged once each; past this, lines are counted, not written. */
 export const MAX_LOGGED_SITES = 1000;
 

@@ -3,7 +3,10 @@ import { coverageState } from './state.js';
 
 /** A snapshot of propagation coverage (see {@link installCoverage}). */
 export interface CoverageStats {
-  /** Per destination (`scheme://host:port`, at most 50, then `other`), most missing first. */
+  /**
+   * Per allowlisted destination (`scheme://host:port`, at most 50, then `other`), plus one
+   * `not-allowlisted` row for every other destination; most missing first.
+   */
   readonly destinations: readonly Required<PropagationCoverage>[];
   /** Calls made with no lane bound while an inbound request was in flight. */
   readonly unbound: number;

@@ -1,4 +1,5 @@
 import { ignoredContextStats, type IgnoredContextStats } from '../context/ignored.js';
+import { currentStore } from '../context/storage.js';
 import { coverageState } from '../coverage/state.js';
 import { coverageStats, type CoverageStats } from '../coverage/stats.js';
 import type { DecisionReason, DecisionSource, MarkerRejection, MarkerSource } from '@graylane/core';
@@ -107,16 +108,20 @@ export function countOutbound(result: OutboundResult): void {
 }
 
 /**
- * Counts one lane fallback (process-wide). Labels stay a bounded set: `wanted` can come from a
- * message (`runWithGray(version)` in a consumer), so past {@link MAX_FALLBACK_SERIES} pairs a new
- * one is counted as `wanted: "other"` (the in-process rows and the OTel series alike).
+ * Counts one lane fallback (process-wide). Labels stay a closed set (I2): `wanted` is named only
+ * when the lane's version was decided against a config (a middleware, `@graylane/queue`'s
+ * lanes, a `Decision` from `decide()`); a version bound as a bare string — `runWithGray(v)` with
+ * `v` from a message — was checked against no config, so it counts as
+ * {@link UNDECLARED_VERSION}. Past {@link MAX_FALLBACK_SERIES} pairs (many configs over a long
+ * life), a new pair counts as {@link OTHER_FALLBACK}.
  */
 export function countFallback(wanted: string, served: string): void {
   const map = metricsState().fallbacks;
+  if (!declared(wanted)) wanted = UNDECLARED_VERSION;
   let key = `${wanted}\u0000${served}`;
   let row = map.get(key);
   if (row === undefined && map.size >= MAX_FALLBACK_SERIES) {
-    wanted = OTHER;
+    wanted = OTHER_FALLBACK;
     key = `${wanted}\u0000${served}`;
     row = map.get(key);
   }
@@ -125,9 +130,21 @@ export function countFallback(wanted: string, served: string): void {
   safeAdd(otelCounters()?.fallbacks, { wanted, served });
 }
 
+/** Whether the version the current lane wants came from a config's decision. */
+function declared(wanted: string): boolean {
+  const decision = currentStore()?.decision;
+  return decision !== undefined && decision.version === wanted && decision.reason !== 'context';
+}
+
 /** At most this many (wanted, served) fallback pairs are told apart. */
 export const MAX_FALLBACK_SERIES = 64;
-const OTHER = 'other';
+/**
+ * `wanted` of a fallback whose version no config declared (`runWithGray('x')`). Parentheses are
+ * outside the version grammar (`VERSION_PATTERN`), so no real version can be named like it.
+ */
+export const UNDECLARED_VERSION = '(undeclared)';
+/** `wanted` of the pairs past {@link MAX_FALLBACK_SERIES}; outside the version grammar too. */
+export const OTHER_FALLBACK = '(other)';
 
 /**
  * The process-wide counters (the middleware's `stats()` includes them): outbound hops, lane

@@ -1,4 +1,4 @@
-import { METRIC_NAMES, type UpdateResult } from '@graylane/core';
+import { METRIC_NAMES, scrubText, type UpdateResult } from '@graylane/core';
 
 /** The slice of an OTel `Meter` the sources use (structural, so any API copy works). */
 export interface MeterLike {
@@ -10,13 +10,16 @@ export interface MeterLike {
     name: string,
     options?: { description?: string; unit?: string },
   ): {
-    addCallback(
-      callback: (result: {
-        observe(value: number, attributes?: Record<string, string>): void;
-      }) => void,
-    ): void;
+    addCallback(callback: GaugeCallback): void;
+    /** OTel API ≥ 1.3; without it a stopped handle's callback reads no source and observes nothing. */
+    removeCallback?(callback: GaugeCallback): void;
   };
 }
+
+/** An observable gauge's callback. */
+export type GaugeCallback = (result: {
+  observe(value: number, attributes?: Record<string, string>): void;
+}) => void;
 
 /** One source's staleness reading. */
 export interface StalenessReading {
@@ -28,13 +31,17 @@ export interface StalenessReading {
 /** Reload counters and the staleness gauge. Every method is a no-op without a meter. */
 export interface SourceMetrics {
   reload(source: string, result: UpdateResult['status']): void;
-  /** Registers the gauge callback; it is read at each collection. */
-  staleness(read: () => readonly StalenessReading[]): void;
+  /**
+   * Registers the gauge callback, read at each collection, and returns what removes it (the
+   * handle's `stop()`: a stopped source must not keep exporting a growing staleness).
+   */
+  staleness(read: () => readonly StalenessReading[]): () => void;
 }
 
 /**
  * Builds {@link SourceMetrics} on a meter: `graylane.config.reloads{source,result}` and
- * `graylane.config.staleness{source}` (seconds).
+ * `graylane.config.staleness{source}` (seconds). Source names are scrubbed of credentials like
+ * the status page's (a name may be a URL with `user:pass@`).
  *
  * @example
  * ```ts
@@ -42,7 +49,7 @@ export interface SourceMetrics {
  * ```
  */
 export function createSourceMetrics(meter: MeterLike | undefined): SourceMetrics {
-  if (!meter) return { reload: () => undefined, staleness: () => undefined };
+  if (!meter) return { reload: () => undefined, staleness: () => () => undefined };
   const reloads = meter.createCounter(METRIC_NAMES.reloads, {
     description: 'Config updates offered by a rule source, by result',
   });
@@ -51,12 +58,41 @@ export function createSourceMetrics(meter: MeterLike | undefined): SourceMetrics
     unit: 's',
   });
   return {
-    reload: (source, result) => reloads.add(1, { source, result }),
+    reload: (source, result) => reloads.add(1, { source: scrubText(source), result }),
     staleness(read) {
-      gauge.addCallback((result) => {
-        for (const r of read())
-          if (r.seconds !== undefined) result.observe(r.seconds, { source: r.source });
-      });
+      let reader: typeof read | undefined = read;
+      // After stop(): the names to report 0 for, once (see below); then nothing.
+      let stopped: readonly string[] = [];
+      const remove = (): void => {
+        try {
+          gauge.removeCallback?.(callback);
+        } catch {
+          // A metrics SDK that fails here must not fail stop(); the callback observes nothing.
+        }
+      };
+      const callback: GaugeCallback = (result) => {
+        if (reader === undefined) {
+          for (const source of stopped) result.observe(0, { source });
+          stopped = [];
+          // Not from inside the SDK's loop over its callbacks.
+          queueMicrotask(remove);
+          return;
+        }
+        for (const r of reader())
+          if (r.seconds !== undefined) result.observe(r.seconds, { source: scrubText(r.source) });
+      };
+      gauge.addCallback(callback);
+      return () => {
+        if (reader === undefined) return;
+        // The OTel JS SDK keeps exporting a cumulative gauge series at its last value once its
+        // callback is gone, so the stopped sources are observed at 0 once — a stopped source is
+        // not stale — and then the callback is removed. Only their names stay until that
+        // collection: the handle and its sources are no longer reachable from the gauge.
+        const observed = reader().filter((r) => r.seconds !== undefined);
+        stopped = [...new Set(observed.map((r) => scrubText(r.source)))];
+        reader = undefined;
+        if (stopped.length === 0) remove();
+      };
     },
   };
 }

@@ -66,7 +66,7 @@ export function startSources(
   );
   const counted = instrumentStore(
     store,
-    { reload: (s, r) => metrics.reload(s, r), staleness: () => undefined },
+    { reload: (s, r) => metrics.reload(s, r), staleness: () => () => undefined },
     (result, meta) => {
       // Every document a source delivers that is in force — changed, or equal to what is in
       // force (a rollback to the embedded default) — goes to the backup (SRC-04).
@@ -91,12 +91,15 @@ export function startSources(
             : Math.max(0, (clock.wallNow() - lastSuccess) / 1000);
       return { source: s.name, seconds };
     });
+  let removeGauge: (() => void) | undefined;
   const useMeter = (meter: MeterLike | undefined): void => {
+    // stop() before the OTel api finished loading: register nothing.
+    if (stopped) return;
     metrics = createSourceMetrics(meter);
-    metrics.staleness(readings);
+    removeGauge = metrics.staleness(readings);
   };
   if (options.meter === undefined) void loadOtelMeter().then(useMeter, () => undefined);
-  else metrics.staleness(readings);
+  else removeGauge = metrics.staleness(readings);
 
   const status = (): SourcesStatus => {
     const list = sources.map((s) => ({ name: s.name, status: safeStatus(s) }));
@@ -130,6 +133,8 @@ export function startSources(
     async stop() {
       if (stopped) return;
       stopped = true;
+      removeGauge?.();
+      removeGauge = undefined;
       await Promise.all(sources.map((s) => s.stop().catch(() => undefined)));
       detachBackup?.();
       await backup?.flush();

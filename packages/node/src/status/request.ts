@@ -24,6 +24,7 @@ export function toStatusRequest(
     remoteAddress: req.socket?.remoteAddress,
     authorization: rawValues(req.rawHeaders, 'authorization'),
     proxied: STATUS_PROXY_HEADERS.some((name) => req.headers[name] !== undefined),
+    host: hostHeader(req.headers),
     nonce,
   };
 }
@@ -33,6 +34,12 @@ export function statusPath(req: StatusIncoming, originalUrl = req.originalUrl): 
   const target = typeof originalUrl === 'string' ? originalUrl : (req.url ?? '/');
   const cut = target.search(/[?#]/);
   return cut === -1 ? target : target.slice(0, cut);
+}
+
+/** `Host`, or HTTP/2's `:authority` (Node's compat API may leave `host` out). */
+function hostHeader(headers: StatusIncoming['headers']): string | undefined {
+  const host = headers.host ?? headers[':authority'];
+  return typeof host === 'string' ? host : undefined;
 }
 
 function rawValues(raw: readonly string[] | undefined, name: string): string[] {

@@ -96,7 +96,8 @@ it('issue 15: ESM and CJS entries (index, /express, /koa, /fastify, /hono) share
       skipped_invalid: 0,
       skipped_context: 0,
     },
-    fallbacks: [{ wanted: 'beta', served: 'stable', count: 2 }],
+    // runWithGray('beta') binds a bare string, checked against no config (I2).
+    fallbacks: [{ wanted: '(undeclared)', served: 'stable', count: 2 }],
     ignoredContexts: { malformed: 0 },
     propagation: null,
   };
