@@ -53,12 +53,13 @@ interface Row {
    * list kept only the last of its duplicates. graylane merges the list as Node 22 does.
    */
   readonly app?: string[] | 'any';
-  readonly xa?: string;
+  readonly xa?: string | 'any';
   /** The app's own `gray` cookie, sent instead of graylane's. */
   readonly gray?: string;
 }
 
 const c = (name: string) => `${name}=1; Path=/`;
+const NODE_20 = process.versions.node.startsWith('20.');
 const body = (res: ServerResponse) => res.end(tryGetGrayVersion() ?? 'none');
 
 /** Writes through Node's own API: every adapter hands the app this response. */
@@ -126,7 +127,9 @@ const NODE: Row[] = [
       body(r)
     ),
     ours: 'both',
-    xa: '1, 2',
+    // Other names go on as the app gave them, for Node to read: Node 22 keeps both values; Node
+    // 20 keeps the last once any header is set (graylane's cookie, express's X-Powered-By).
+    xa: NODE_20 ? 'any' : '1, 2',
   },
   {
     name: 'writeHead reason and raw list',
@@ -318,11 +321,8 @@ describe.each(FRAMEWORKS)('STK I1 %s: graylane’s cookies survive the app’s w
       const at = first.cookies.join(' | ');
       expect(first.ours, at).toEqual(EXPECTED[row.ours]);
       if (row.app !== 'any') expect(first.app, at).toEqual(row.app ?? bare.app);
-      expect([first.status, first.xa, first.rest], at).toEqual([
-        bare.status,
-        row.xa ?? bare.xa,
-        bare.rest,
-      ]);
+      expect([first.status, first.rest], at).toEqual([bare.status, bare.rest]);
+      if (row.xa !== 'any') expect(first.xa, at).toBe(row.xa ?? bare.xa);
       const gray = first.cookies.filter((v) => v.startsWith('gray='));
       if (row.gray !== undefined) expect(gray, at).toEqual([row.gray]);
       else if (row.ours === 'both')
@@ -446,6 +446,32 @@ describe('STK I1 the frameworks’ own cookie APIs after graylane', () => {
       expect(first.ours, at).toEqual(EXPECTED[ours]);
       expect(first.app, at).toEqual(control.app);
       expect(first.status, at).toBe(control.status);
+    }
+  });
+});
+
+describe('STK I1 a writeHead list: only Set-Cookie is joined, every other name goes to Node as given', () => {
+  // Joining every name twice given made `Content-Length: 2, 2` out of a list Node 20 reads
+  // last-wins (after an early setHeader, as express's X-Powered-By): the client refused the
+  // response. Node 22 refuses such a list itself, with or without graylane.
+  it.runIf(NODE_20)('content-length named twice after an early setHeader', async () => {
+    const write: NodeWrite = (r) => {
+      r.setHeader('x-early', '1');
+      r.writeHead(200, ['content-length', '2', 'Content-Length', '2', 'x-a', '1', 'x-a', '2']);
+      r.end('ok');
+    };
+    const gray = await serve('node', [write], true);
+    const bare = await serve('node', [write], false);
+    const control = await fetch(`${bare.url}/r/0`);
+    expect([control.status, await control.text(), control.headers.get('x-a')]).toEqual([
+      200,
+      'ok',
+      '2',
+    ]);
+    for (let n = 0; n < 3; n++) {
+      const res = await fetch(`${gray.url}/r/0`);
+      expect([res.status, await res.text(), res.headers.get('x-a')]).toEqual([200, 'ok', '2']);
+      expect(res.headers.getSetCookie().length).toBe(2);
     }
   });
 });

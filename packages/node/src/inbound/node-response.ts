@@ -126,9 +126,9 @@ function keptCookies(res: ServerResponseLike): string[] | undefined {
  * `writeHead`'s arguments with `kept` put back. Node still applies and validates everything (the
  * status first, then each name and value, with its own errors): graylane never sets the app's
  * headers itself. When `writeHead` is given `Set-Cookie`, the missing cookies join that value;
- * otherwise they go back onto the response. A list of headers is passed with each name once
- * (its values together): on Node 20 any earlier `setHeader` made `writeHead` keep only the last
- * value of a name given twice.
+ * otherwise they go back onto the response. A list that names `Set-Cookie` twice is passed
+ * with its values together: on Node 20 any earlier `setHeader` made `writeHead` keep only the
+ * last value of a name given twice. Every other header goes on as the app gave it.
  */
 function restoreCookies(res: ServerResponseLike, kept: readonly string[], args: unknown[]) {
   if (res.headersSent || kept.length === 0) return args;
@@ -157,7 +157,7 @@ function restoreCookies(res: ServerResponseLike, kept: readonly string[], args: 
 interface Given {
   /** The `Set-Cookie` values they set (undefined: they set none). */
   readonly cookies: unknown[] | undefined;
-  /** A list that names a header twice (passed on with each name once). */
+  /** A list that names `Set-Cookie` twice (passed on with its values together). */
   readonly grouped: boolean;
   /** The same headers, with `extra` cookies after the given ones. */
   rebuild(extra: readonly string[]): unknown;
@@ -182,32 +182,28 @@ function givenHeaders(headers: unknown): Given | undefined {
   // Node's to refuse.
   const pairs = headers.length > 0 && headers.every((h) => Array.isArray(h));
   if (!pairs && headers.length % 2 !== 0) return undefined;
-  const entries: [unknown, unknown[]][] = [];
-  const byName = new Map<string, unknown[]>();
+  const entries: [unknown, unknown][] = [];
+  let cookies: unknown[] | undefined;
+  let first = -1;
   let grouped = false;
   for (let i = 0; i < headers.length; i += pairs ? 1 : 2) {
     const [name, value] = pairs ? (headers[i] as unknown[]) : [headers[i], headers[i + 1]];
-    const values = typeof name === 'string' && name ? byName.get(name.toLowerCase()) : undefined;
-    if (values) {
-      grouped = true;
-      values.push(...[value].flat());
-      continue;
+    // Only `Set-Cookie` is joined; every other name goes on as given, for Node to judge.
+    if (typeof name === 'string' && name.toLowerCase() === 'set-cookie') {
+      if (cookies === undefined) first = entries.length;
+      else grouped = true;
+      (cookies ??= []).push(...[value].flat());
+      if (first !== entries.length) continue;
     }
-    const entry: [unknown, unknown[]] = [name, [value].flat()];
-    entries.push(entry);
-    // Only names Node accepts are joined; the rest go on as given, for Node to judge.
-    if (typeof name === 'string' && name) byName.set(name.toLowerCase(), entry[1]);
+    entries.push([name, value]);
   }
-  const cookies = byName.get('set-cookie');
   return {
     cookies,
     grouped,
     rebuild: (extra) => {
-      cookies?.push(...extra);
-      const one = (values: unknown[]) => (values.length === 1 ? values[0] : values);
-      return pairs
-        ? entries.map(([name, values]) => [name, one(values)])
-        : entries.flatMap(([name, values]) => [name, one(values)]);
+      const out = entries.slice();
+      if (cookies !== undefined) out[first] = [out[first]![0], [...cookies, ...extra]];
+      return pairs ? out : out.flat();
     },
   };
 }
