@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createConfigStore, createStatusModel } from '../src/index.js';
-import { scrubText } from '../src/status/scrub.js';
+import { createConfigStore, createStatusModel, validateConfig } from '../src/index.js';
+import { cleanText, scrubText } from '../src/status/scrub.js';
 
 /*
  * MISC-03 / MISC-04: the status page promises that free-form strings — source names as well as
@@ -119,6 +119,191 @@ describe('MISC-03 scrubText: credential shapes are scrubbed', () => {
 describe('MISC-03 scrubText: ordinary text is left alone', () => {
   it.each(ORDINARY)('%s', (text) => {
     expect(scrubText(text)).toBe(text);
+  });
+});
+
+/*
+ * The page's main job is saying why a reload was rejected. These are graylane's own validation
+ * messages, as the validator writes them (`${path}: ${message}`), many with a path through a
+ * segment named like a secret (cookie, session, key, sig, token, secret, auth): none holds a
+ * credential, and every word of them must reach the page.
+ */
+const VALIDATION: readonly string[] = [
+  '$.rules[0].match.cookie.session_id: a matcher must be an object like {"equals": "x"}',
+  '$.rules[0].match.cookie.auth_token.equals: must be a string',
+  '$.rules[0].match.header.x-api-key.in: must be a list of 1 to 1000 strings',
+  '$.rules[0].match.header.x-api-key.exists: must be true or false',
+  '$.rules[0].match.query.sig.prefix: must be a string',
+  '$.rules[0].match.query.token: a matcher needs exactly one of equals, in, prefix, suffix, regex, exists (got frobnicate)',
+  '$.rules[0].match.attrs.secret.equals: must be a string',
+  '$.rules[0].match.header.authorization: a matcher must be an object like {"equals": "x"}',
+  '$.rules[0].match.cookie: must be an object of name → matcher',
+  '$.rules[0].match.session: unknown condition (header, cookie, query, attrs, path, host, method)',
+  '$.rules[0].match.cookie.: names must be 1–256 characters',
+  '$.rules[0].match.header.bad key: not a valid header name',
+  '$.rules[0].match.cookie.session.regex: regex matchers need a linear-time regex engine',
+  '$.rules[0].bucketBy: must be header:NAME, cookie:NAME, query:NAME or attr:NAME',
+  '$.rules[0].bucketBy[1]: "cookie:sid" is listed twice',
+  '$.rules[0].bucketBy[1]: "cookie:session_id" is listed twice',
+  '$.rules[0]: a split needs "bucketBy", e.g. "cookie:gray_uid" or "attr:userId"',
+  '$.rules[0].split[0].key: unknown field',
+  '$.rules[0].split[0].weight: must be a non-negative integer (got "50")',
+  '$.rules[0].split: weights sum to 5; they must sum to exactly 100 (percent) or 10000 (basis points)',
+  '$.rules[0].salt: must be a string of 1–64 characters',
+  '$.rules[0].secret: unknown field',
+  '$.rules[0].token: unknown field',
+  '$.rules[0].auth: unknown field',
+  '$.rules[0].version: unknown version "gamma"',
+  '$.rules[0].window.from: must be an RFC 3339 instant with an offset, e.g. "2026-12-01T00:00:00Z"',
+  '$.rules[0].sticky: must be "keep" or "reevaluate"',
+  '$.rules[0].id: must be 1–64 characters of A-Z a-z 0-9 _ . : - starting with a letter or digit',
+  '$.rules[2].id: duplicate rule id "a"',
+  '$.key: unknown field',
+  '$.session: unknown field',
+  '$.cookie: unknown field',
+  '$.signature: unknown field',
+  '$.sticky.cookie: must be a cookie name',
+  '$.key: invalid token at offset 31',
+  '$.versions[0]: must match ^[a-z][a-z0-9_-]{0,31}$',
+  '$.default: must be one of the declared versions (stable)',
+  'invalid config: $.rules[0].match.cookie.session_id: a matcher must be an object like {"equals": "x"}',
+  'invalid config: $.rules[0].match.query.sig.prefix: must be a string; $.session: unknown field',
+];
+
+/** host:port is an address, not a credential, whatever the host is called. */
+const ADDRESSES: readonly string[] = [
+  'etcd-auth:2379',
+  'connect ECONNREFUSED etcd-auth:2379',
+  'http://vault-token:8200/v1',
+  'GET http://vault-token:8200/v1/secret/data/graylane failed: 503',
+  'https://session-store:6380/health timed out',
+  'redis session:6379/0 unreachable',
+  'dial tcp auth:8443: i/o timeout',
+  '[::1]:2379',
+  'connect ECONNREFUSED [::1]:2379',
+];
+
+/** Ordinary words that end in or equal a secret word. */
+const WORDS: readonly string[] = [
+  'monkey: 42',
+  'session: closed',
+  'keyboard: us',
+  'author: bob',
+  'turkey=3',
+  'cookie: missing',
+  'auth: failed',
+  'sessions: 3 active',
+];
+
+describe('MISC-03 scrubText: graylane validation messages are left alone', () => {
+  it.each(VALIDATION)('%s', (text) => {
+    expect(scrubText(text, 400)).toBe(text);
+  });
+
+  it.each(ADDRESSES)('host:port: %s', (text) => {
+    expect(scrubText(text)).toBe(text);
+  });
+
+  it.each(WORDS)('ordinary: %s', (text) => {
+    expect(scrubText(text)).toBe(text);
+  });
+
+  // The same messages straight from the validator, so the table cannot drift from what it says.
+  const V = { versions: ['stable', 'beta'], default: 'stable' };
+  it.each([
+    [
+      'cookie matcher',
+      { ...V, rules: [{ id: 'a', match: { cookie: { session_id: 'x' } }, version: 'beta' }] },
+    ],
+    [
+      'header x-api-key',
+      {
+        ...V,
+        rules: [{ id: 'a', match: { header: { 'x-api-key': { in: [] } } }, version: 'beta' }],
+      },
+    ],
+    [
+      'query sig/token',
+      {
+        ...V,
+        rules: [
+          { id: 'a', match: { query: { sig: { prefix: 1 }, token: { x: 'y' } } }, version: 'beta' },
+        ],
+      },
+    ],
+    [
+      'attrs secret',
+      { ...V, rules: [{ id: 'a', match: { attrs: { secret: { equals: 1 } } }, version: 'beta' }] },
+    ],
+    [
+      'bucketBy cookie',
+      {
+        ...V,
+        rules: [
+          {
+            id: 'a',
+            split: [{ version: 'beta', weight: 100 }],
+            bucketBy: ['cookie:session_id', 'cookie:session_id'],
+          },
+        ],
+      },
+    ],
+    [
+      'unknown secret-named fields',
+      {
+        ...V,
+        key: 1,
+        session: 2,
+        cookie: 3,
+        signature: 4,
+        rules: [{ id: 'a', version: 'beta', secret: 1, token: 2, auth: 3 }],
+      },
+    ],
+  ])('validator: %s', (_n, doc) => {
+    const result = validateConfig(doc);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    for (const e of result.errors) {
+      const text = `${e.path}: ${e.message}`;
+      expect(scrubText(text, 400)).toBe(cleanText(text, 400));
+    }
+  });
+
+  it('a rejected reload shows the whole reason on the page', () => {
+    const store = createConfigStore({ initial: V });
+    const model = createStatusModel({ store });
+    const doc = {
+      ...V,
+      rules: [{ id: 'a', match: { cookie: { session_id: 'x' } }, version: 'beta' }],
+    };
+    store.update(JSON.stringify(doc), { source: 'etcd://etcd-auth:2379/graylane' });
+    const [entry] = model.report().reloads;
+    expect(entry?.type).toBe('rejected');
+    if (entry?.type !== 'rejected') return;
+    expect(entry.message).toBe(
+      '[graylane] invalid config: $.rules[0].match.cookie.session_id: a matcher must be an object like {"equals": "x"}',
+    );
+    expect(entry.source).toBe('etcd://etcd-auth:2379/graylane');
+  });
+});
+
+describe('MISC-03 scrubText: the narrower key rule still catches', () => {
+  it.each([
+    ['dotted key with a credential', `a.b.password: ${SECRET}`],
+    ['Cookie header', `Cookie: sid=${SECRET}; theme=dark`],
+    ['pair after an ordinary word', `monkey: token=${SECRET}`],
+    ['password with digits only', 'password:123456'],
+    ['short digits after a password key', 'password:1234'],
+    ['apikey glued', `apikey=${SECRET}`],
+    ['JSESSIONID', `JSESSIONID=${SECRET}`],
+    ['after a control character', `failed\n  password=${SECRET}`],
+    ['session id in a cookie key', `{"session_id":"${SECRET}"}`],
+    ['weak key, credential-like value', `session: ${SECRET}`],
+  ])('%s', (_n, text) => {
+    const out = scrubText(text);
+    expect(out).toContain('***');
+    expect(out).not.toContain(SECRET);
+    expect(out).not.toMatch(/123456|:1234/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { STATUS_MAX_TEXT } from './limits.js';
-import { secretPatterns } from './secrets.js';
+import { secretSteps } from './secrets.js';
 
 /**
  * Turns anything into a short, printable string: control characters become U+FFFD, the text is
@@ -18,11 +18,13 @@ export function cleanText(value: unknown, max = STATUS_MAX_TEXT): string {
 }
 
 /**
- * {@link cleanText} plus the credential scrub (`secretPatterns()`: `user:pass@` in URLs, `Bearer`,
+ * {@link cleanText} plus the credential scrub (`secretSteps()`: `user:pass@` in URLs, `Bearer`,
  * `Basic` and `Digest` credentials, `key=value` / `"key": "value"` / `--key value` pairs with a
  * secret-like key, well-known token formats). Applied to every free-form string the page shows
  * (source names, source errors, rejected reloads, problems) and to the sources' metric labels.
- * The input is cut before the patterns run, so the work is bounded by `max` (I4).
+ * graylane's own validation messages (`$.rules[0].match.cookie.session_id: …`) and host:port
+ * pairs come through unchanged. The input is cut before the steps run, and every step is
+ * linear-time, so the work is bounded by `max` (I4).
  *
  * @example
  * ```ts
@@ -31,11 +33,7 @@ export function cleanText(value: unknown, max = STATUS_MAX_TEXT): string {
  */
 export function scrubText(value: unknown, max = STATUS_MAX_TEXT): string {
   let s = cleanText(value, max * 2);
-  for (const [pattern, replacement] of secretPatterns())
-    s =
-      typeof replacement === 'string'
-        ? s.replace(pattern, replacement)
-        : s.replace(pattern, replacement);
+  for (const step of secretSteps()) s = step(s);
   return cleanText(s, max);
 }
 

@@ -1,62 +1,150 @@
 /**
- * The credential shapes the status page and the source metric labels scrub (MISC-03). Each row
- * is one shape; the order matters (a URL's userinfo goes before the `key=value` row reads it).
- * They err towards scrubbing a value too many, never towards showing one: a bare word after a
- * secret name (`password expired`) stays, a value with a digit or a symbol (`password hunter2`)
- * goes.
+ * The credential shapes the status page and the source metric labels scrub (MISC-03). Each step
+ * is one shape; the order matters (a URL's userinfo goes before the `key=value` step reads it).
+ * They err towards scrubbing a value too many — but the page's first job is saying why a reload
+ * was rejected, so graylane's own messages (`$.rules[0].match.cookie.session_id: a matcher must
+ * be …`), host:port pairs (`etcd-auth:2379`) and ordinary words (`session: closed`,
+ * `monkey: 42`) come through whole.
+ *
+ * Every pattern runs in linear time: each one starts only at a delimiter or a fixed word, and no
+ * quantified group repeats over characters its neighbour can also take (I4: a 10 kB adversarial
+ * string scrubs in about a millisecond at most, where the quadratic patterns took 100–600 ms).
  */
 
-type Row = readonly [RegExp, string | typeof masked];
+/** One scrub step: text in, text out. */
+type Step = (text: string) => string;
 
-/** Key names that hold secrets: `password`, `x-api-key`, `aws_secret_access_key`, `apiKey`, … */
-const WORDS =
-  '(?:token|key|secret|passw(?:or)?d|passphrase|pwd|sig|signature|credential|auth|authorization|session(?:[_-]?id)?|cookie)s?';
+/**
+ * Words that make any value of their key a secret, also glued onto a prefix (`PGPASSWORD`,
+ * `accesstoken`, `JSESSIONID`).
+ */
+const STRONG =
+  'passw(?:or)?d|passphrase|secret|token|credential|signature|authorization|session[_-]?id';
+/**
+ * Words that are also ordinary nouns (`session: closed`, `cookie:NAME`, `key: us`): they count
+ * only as a whole segment of the key (`x-api-key`, `apiKey`, `session`; not `monkey`, `oauth`),
+ * and their value is masked when it looks like a credential.
+ */
+const WEAK = 'key|sig|auth|session|cookie|pwd';
+const WEAK_WORD = /^(?:key|sig|auth|session|cookie|pwd)$/i;
+/** `key`, `sig`, `pwd` after a prefix (`api_key`, `X-Amz-Sig`): any value is a secret. */
+const KEYISH_WORD = /^(?:key|sig|pwd)$/i;
+const PASSWORD_WORD = /^(?:passw(?:or)?d|passphrase|pwd)$/i;
+/** Prefixes a weak word may be glued to: `apikey`, `secretkey`, `authkey`, `csrfcookie`. */
+const GLUE_PREFIX =
+  /(?:api|access|secret|private|signing|master|client|auth|encryption|csrf|xsrf)$/i;
+/** `etcd-auth:2379`, `session:6379/0`: a port, not a secret. */
+const PORT = /^\d{1,5}(?![\w.]|\.\w)/;
+
 /** Secret words that, followed by a space and a value with a digit or a symbol, name a secret. */
 const SPOKEN = '(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key)';
 
-/** A quoted value keeps its quotes, so JSON and shell quoting stay readable. */
-function masked(_m: string, open: string, key: string, sep: string, value: string): string {
-  const q = value[0] === '"' || value[0] === "'" ? value[0] : '';
-  return `${open}${key}${open}${sep}${q}***${q}`;
-}
-
-let rows: readonly Row[] | undefined;
+let steps: readonly Step[] | undefined;
 
 /**
- * The rows, applied in order by `scrubText`; built on first use, so a bundle that never scrubs
- * (an outbound-only Worker) carries none of them.
+ * The steps, applied in order by `scrubText`; built on first use, so a bundle that never scrubs
+ * (an outbound-only Worker) carries none of the compiled patterns.
  */
-export function secretPatterns(): readonly Row[] {
-  return (rows ??= build());
+export function secretSteps(): readonly Step[] {
+  return (steps ??= build());
 }
 
-function build(): readonly Row[] {
-  // A key that ends with a secret word (`client_secret`, `X-Amz-Signature`). Not one that only
-  // contains it: `auth.internal:8443` is a host and a port, `keyboard: us` is not a key.
-  const KEY = `[a-z0-9_.-]*${WORDS}`;
+/** A `String.replace` step with a string replacement. */
+function replace(pattern: RegExp, replacement: string): Step {
+  return (text) => text.replace(pattern, replacement);
+}
+
+function build(): readonly Step[] {
   return [
     // scheme://user:pass@host — the last `@` of the authority ends it (an unencoded `@` in the
-    // password: `https://admin:p@ss@etcd`).
-    [/\b([a-z][a-z0-9+.-]*:\/\/)[^/\s?#"'<>]*@/gi, '$1***@'],
-    // Authorization: Digest username="…", response="…", … (every parameter).
-    [/\b(digest)\s+(?:[a-z0-9_-]+\s*=\s*(?:"[^"]*"|[^\s,"]*)\s*,?\s*)+/gi, '$1 *** '],
-    [/\b(bearer|basic)\s+[^\s,;"']+/gi, '$1 ***'],
+    // password: `https://admin:p@ss@etcd`). The scheme starts after a non-scheme character, so a
+    // run of `a.a.a.…` is read once, not from each of its letters.
+    replace(/(^|[^a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/)[^/\s?#"'<>]*@/gi, '$1$2***@'),
+    // Authorization: Digest username="…", response="…", … (every parameter). Parameters are
+    // comma-separated and a value holds no comma, so each character is read once.
+    replace(
+      /\b(digest)\s+[a-z0-9_-]+\s*=\s*(?:"[^"]*"?|[^\s,"]*)(?:\s*,\s*[a-z0-9_-]+\s*=\s*(?:"[^"]*"?|[^\s,"]*))*/gi,
+      '$1 ***',
+    ),
+    replace(/\b(bearer|basic)\s+[^\s,;"']+/gi, '$1 ***'),
     // key=value, key: value, "key": "value", 'key'='value', --key=value (query, form, JSON, env).
-    [
-      new RegExp(`(["']?)(${KEY})\\1(\\s*[=:]\\s*)("[^"]*"?|'[^']*'?|[^&\\s;,#"'}\\]]+)`, 'gi'),
-      masked,
-    ],
+    keyValues,
     // --password hunter2, -token abc (command lines).
-    [new RegExp(`(^|\\s)(--?[a-z0-9_.-]*${WORDS})\\s+(?!-)[^\\s,;]+`, 'gi'), '$1$2 ***'],
+    replace(
+      new RegExp(`(^|[\\s\ufffd])(--?[a-z0-9_-]*(?:${STRONG}|${WEAK})s?)\\s+(?!-)[^\\s,;]+`, 'gi'),
+      '$1$2 ***',
+    ),
     // "… with password hunter2": a value with a digit or a symbol, not a path.
-    [
+    replace(
       new RegExp(`\\b(${SPOKEN})\\s+(?![/(*])(?=[^\\s,;]*[0-9!@#$%^&+=_~.-])[^\\s,;]{6,}`, 'gi'),
       '$1 ***',
-    ],
+    ),
     // Well-known token formats, wherever they stand: GitHub, Stripe, Slack, AWS key ids, JWTs.
-    [
-      /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|[prs]k_(?:live|test)_[A-Za-z0-9]{6,}|xox[abposr]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}|eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*)/g,
+    replace(
+      /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|[prs]k_(?:live|test)_[A-Za-z0-9]{6,}|xox[abposr]-[A-Za-z0-9-]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16})/g,
       '***',
-    ],
+    ),
+    // A JWT starts after a character it cannot contain (`\b` would restart at every dash of
+    // `eyJaa-eyJaa-…` and read on to the end each time).
+    replace(/(^|[^\w-])eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*/g, '$1***'),
   ];
+}
+
+/*
+ * The key=value step. A key starts after a delimiter (the start, whitespace, `?&;,{"'`), so
+ * `$.sticky.cookie:` and `http://vault-token:8200` hold no key, and each run of key characters
+ * is read from one place only. Groups: lead, open quote, prefix, word, plural, separator, value.
+ */
+let pairs: RegExp | undefined;
+
+function keyValues(text: string): string {
+  const re = (pairs ??= new RegExp(
+    `(^|[\\s\ufffd?&;,{"'])(["']?)([a-z0-9_.-]*?)(${STRONG}|${WEAK})(s?)\\2(\\s*[=:]\\s*)("[^"]*"?|'[^']*'?|[^&\\s;,#"'}\\]]+)`,
+    'gi',
+  ));
+  re.lastIndex = 0;
+  let out = '';
+  let done = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const [all, lead = '', open = '', prefix = '', word = '', plural = '', sep = '', value = ''] =
+      m;
+    const valueAt = m.index + all.length - value.length;
+    if (!isSecretPair(open, prefix, word, sep, value)) {
+      // Read on from the separator: `monkey: token=abc` still has a pair after the space.
+      re.lastIndex = valueAt - sep.length;
+      continue;
+    }
+    const q = value[0] === '"' || value[0] === "'" ? value[0] : '';
+    out += `${text.slice(done, m.index)}${lead}${open}${prefix}${word}${plural}${open}${sep}${q}***${q}`;
+    done = m.index + all.length;
+  }
+  return done === 0 ? text : out + text.slice(done);
+}
+
+function isSecretPair(
+  open: string,
+  prefix: string,
+  word: string,
+  sep: string,
+  value: string,
+): boolean {
+  const strong = !WEAK_WORD.test(word);
+  // A dotted key before `=` is a property (`spring.datasource.password=…`); before `:` it may be
+  // a path in a message (`sticky.secret: must be …`), so only a credential-like value goes.
+  const dotted = prefix.includes('.') && sep.trim() !== '=';
+  // The word is a whole segment: after `_ - .`, at a camelCase step, or glued to a known prefix.
+  const last = prefix.slice(-1);
+  const segment =
+    last === '' ||
+    /[_.-]/.test(last) ||
+    (/[a-z0-9]/.test(last) && /[A-Z]/.test(word[0] ?? '')) ||
+    GLUE_PREFIX.test(prefix);
+  if (!strong && !segment) return false;
+  // host:port (`etcd-auth:2379`, `session:6379/0`), unless the key names a password.
+  if (open === '' && sep === ':' && PORT.test(value) && !PASSWORD_WORD.test(word)) return false;
+  if (!dotted && (strong || (prefix !== '' && KEYISH_WORD.test(word)))) return true;
+  // Under a weak or dotted key: 6+ characters with a digit or a symbol, or 16+ of any (`session: closed`
+  // and `cookie:NAME` stay, `cookie: sid=abc123` goes).
+  const inner = value.replace(/^["']|["']$/g, '');
+  return inner.length >= 16 || (inner.length >= 6 && /[^A-Za-z_-]/.test(inner));
 }
