@@ -48,6 +48,10 @@ const SERVED = [
   '[::1]:8080',
   '[0:0:0:0:0:0:0:1]:80',
   '[::ffff:127.0.0.1]:8080',
+  // IPv4-mapped loopback as a browser serialises it (WHATWG URL writes hex).
+  '[::ffff:7f00:1]',
+  '[::FFFF:7F00:1]:8080',
+  '[::ffff:7f01:203]:80',
 ];
 
 const REFUSED: readonly (string | undefined)[] = [
@@ -69,6 +73,9 @@ const REFUSED: readonly (string | undefined)[] = [
   '127.0.0.256',
   '[::2]:8080',
   '[fe80::1]',
+  '[::ffff:a00:1]',
+  '[::ffff:8000:1]:8080',
+  '[::ffff:7f00:1:2]',
   '::1',
   'user@localhost',
   'localhost:8080@attacker.example',

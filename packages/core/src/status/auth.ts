@@ -64,8 +64,8 @@ export function isLoopbackAddress(address: string | undefined): boolean {
 /**
  * True when a `Host` header (or an HTTP/2 `:authority`) names this machine: `localhost` or a
  * name under `.localhost` (RFC 6761: resolved to loopback by the resolver and browsers, never by
- * DNS), an address in `127.0.0.0/8`, or `[::1]` (also `[::ffff:127.x.x.x]`), each with or without
- * a port. Case-insensitive; a trailing dot, userinfo, or anything else is refused. The loopback-only
+ * DNS), an address in `127.0.0.0/8`, or `[::1]` (also IPv4-mapped `[::ffff:127.0.0.1]` and the
+ * `[::ffff:7f00:1]` a browser writes for it), each with or without a port. Case-insensitive; a trailing dot, userinfo, or anything else is refused. The loopback-only
  * status page needs it: a DNS-rebinding page (`http://rebind.attacker.example:8080` re-resolved to
  * 127.0.0.1) reaches a loopback socket, but its browser still sends the attacker's name as `Host`.
  *
@@ -79,12 +79,15 @@ export function isLoopbackHost(host: string | undefined): boolean {
   if (typeof host !== 'string' || host.length > 300) return false;
   const m = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9.-]+))(?::\d{1,5})?$/i.exec(host);
   if (m === null) return false;
-  if (m[1] !== undefined) return isLoopbackAddress(m[1]);
+  if (m[1] !== undefined) return isLoopbackAddress(m[1]) || MAPPED_HEX.test(m[1]);
   const name = (m[2] as string).toLowerCase();
   if (name === 'localhost') return true;
   if (name.endsWith('.localhost')) return LABELS.test(name);
   return isLoopbackAddress(name);
 }
+
+/** IPv4-mapped `127.x.x.x` as the WHATWG URL serialiser writes it (`::ffff:7f00:1`). */
+const MAPPED_HEX = /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/i;
 
 /** Non-empty DNS labels of letters, digits and inner hyphens (`app.localhost`, not `.localhost`). */
 const LABELS = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+localhost$/;

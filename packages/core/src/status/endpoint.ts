@@ -45,9 +45,10 @@ export interface StatusRequest {
   /**
    * The `Host` header (HTTP/2: `:authority`). Without a token, only a loopback name is served
    * (`localhost`, `*.localhost`, `127.x.x.x`, `[::1]`, any port): a DNS-rebinding page reaches the
-   * loopback socket under the attacker's name. Absent: refused.
+   * loopback socket under the attacker's name. Undefined: refused. (A required key: a custom
+   * integration written before this check fails to compile rather than answer 404 silently.)
    */
-  readonly host?: string | undefined;
+  readonly host: string | undefined;
   /** The app's CSP nonce for this response, if it has one; a function is called only for the page. */
   readonly nonce?: string | (() => string | undefined) | undefined;
 }
