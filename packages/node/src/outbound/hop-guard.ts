@@ -168,6 +168,8 @@ function mergeBaggage(
   const keepOurs = allowed && !plan.callerOwns && key !== false;
   const drop = !keepOurs && !plan.callerOwns && key !== false;
   if (values.length === 1 && !keepOurs && !drop) return;
+  // The common allowlisted hop: one value, already the marker first and only (nothing to do).
+  if (values.length === 1 && keepOurs && alreadyOurs(values[0]!, `${key}=${plan.version}`)) return;
   const ours = firstIsOurs && (values.length > 1 || ops.values(plan.header).length > 0);
   const parts = values.map((v, i) =>
     drop && !(ours && i === 0) ? (removeBaggageMember([v], key) ?? '') : v,
@@ -178,6 +180,20 @@ function mergeBaggage(
   if (keepOurs) ops.set('baggage', setBaggageMember(members, key, plan.version));
   else if (members.length > 0) ops.set('baggage', members.join(','));
   else ops.remove('baggage');
+}
+
+/** `value` is `member` alone, or `member` first with no other member of that key after it. */
+function alreadyOurs(value: string, member: string): boolean {
+  if (value === member) return true;
+  if (!value.startsWith(`${member},`)) return false;
+  const key = member.slice(0, member.indexOf('='));
+  return !value
+    .slice(member.length + 1)
+    .split(',')
+    .some((m) => {
+      const t = m.trimStart();
+      return t.startsWith(key) && /^(?:[\s=;]|$)/.test(t.slice(key.length));
+    });
 }
 
 function hasRaw(raw: string, name: string): boolean {
