@@ -352,3 +352,107 @@ describe('I1/I4 a rejected document is reported bounded and escaped', () => {
       if (problems > 5) expect(lastError).toMatch(new RegExp(`and ${problems - 5} more$`));
     });
 });
+
+describe('RDR-01 a 401/403 after a redirect to another origin is a failure, not fatal: no headers went there', () => {
+  const refuse =
+    (status: number): Route =>
+    (_req, res) => {
+      res.statusCode = status;
+      res.end('no');
+    };
+  const CROSS: Array<{ name: string; status: number; setup: () => void; origin: () => string }> = [
+    ...[401, 403].map((status) => ({
+      name: `other origin answers ${status}`,
+      status,
+      setup: () => {
+        routes.a.set(
+          '/rules',
+          redirect(302, () => `${B}/locked?token=SECRET-QUERY`),
+        );
+        routes.b.set('/locked?token=SECRET-QUERY', refuse(status));
+      },
+      origin: () => B,
+    })),
+    {
+      name: 'other origin, then back to the URL’s origin, answers 401',
+      status: 401,
+      setup: () => {
+        routes.a.set(
+          '/rules',
+          redirect(307, () => `${B}/bounce`),
+        );
+        routes.b.set(
+          '/bounce',
+          redirect(307, () => `${A}/locked`),
+        );
+        routes.a.set('/locked', refuse(401));
+      },
+      origin: () => A,
+    },
+  ];
+  for (const row of CROSS)
+    it(`${row.name}: backs off, says the credentials were not sent, recovers`, async () => {
+      seen.length = 0;
+      routes.a.clear();
+      routes.b.clear();
+      const s = store();
+      const source = createHttpRules({
+        url: `${A}/rules`,
+        headers: { 'x-api-key': 'SECRET-KEY' },
+        minIntervalMs: 0,
+        backoff: { initialMs: 20, maxMs: 40, jitter: 0 },
+        logger: quiet,
+      });
+      await source.refresh(s);
+      expect(target(s)).toBe('beta');
+      row.setup();
+      await source.refresh(s);
+      const status = source.status();
+      expect(status.fatal).toBeUndefined();
+      expect(status.state).toBe('stale');
+      expect(status.lastError).toContain(
+        `HTTP ${row.status} from ${row.origin()} after a redirect to another origin`,
+      );
+      expect(status.lastError).toMatch(/credentials\) were not sent to that origin/);
+      expect(status.lastError).not.toMatch(/SECRET|token|locked/);
+      expect(target(s)).toBe('beta');
+      for (const r of seen.filter((x) => x.server === 'b' || x.path === '/locked'))
+        expect(r.key).toBeUndefined();
+      // Not halted: once the backoff is over a request makes the source read again.
+      routes.a.clear();
+      let again: Promise<void> | undefined;
+      for (let i = 0; i < 200 && again === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        again = source.refreshIfDue(s);
+      }
+      expect(again).toBeDefined();
+      await again;
+      expect(source.status()).toMatchObject({ state: 'ready' });
+    });
+
+  for (const status of [401, 403])
+    it(`a same-origin redirect answering ${status} stays fatal (the key was sent and refused)`, async () => {
+      seen.length = 0;
+      routes.a.clear();
+      routes.b.clear();
+      routes.a.set('/rules', redirect(302, '/locked'));
+      routes.a.set('/locked', refuse(status));
+      const s = store();
+      const source = createHttpRules({
+        url: `${A}/rules`,
+        headers: { 'x-api-key': 'SECRET-KEY' },
+        minIntervalMs: 0,
+        backoff: { initialMs: 20, maxMs: 40, jitter: 0 },
+        logger: quiet,
+      });
+      await source.refresh(s);
+      expect(seen.map((r) => [r.path, r.key])).toEqual([
+        ['/rules', 'SECRET-KEY'],
+        ['/locked', 'SECRET-KEY'],
+      ]);
+      expect(source.status()).toMatchObject({ state: 'error', fatal: true });
+      expect(source.status().lastError).toBe(`HTTP ${status} from ${A}/rules`);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(source.refreshIfDue(s)).toBeUndefined();
+    });
+});

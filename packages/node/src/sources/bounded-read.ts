@@ -6,10 +6,11 @@ export type BoundedRead =
   | {
       readonly kind: 'ok';
       readonly bytes: Buffer;
-      /** `dev:ino:size:mtime:ctime` of what was read: any write or replacement changes it. */
+      /**
+       * `dev:ino:size:mtime:ctime` of what was read: a write or a replacement changes it (except
+       * within one tick of a coarse clock: compare the bytes too).
+       */
       readonly identity: string;
-      /** When the file last changed (status change time: a write sets it, `touch -d` cannot). */
-      readonly ctimeMs: number;
     }
   | { readonly kind: 'missing' }
   /** Size or mtime moved during the read: a writer is still busy (FLT-10). */
@@ -57,7 +58,6 @@ export async function readBoundedFile(path: string, maxBytes: number): Promise<B
       kind: 'ok',
       bytes: buffer.subarray(0, length),
       identity: `${after.dev}:${after.ino}:${after.size}:${after.mtimeMs}:${after.ctimeMs}`,
-      ctimeMs: after.ctimeMs,
     };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

@@ -1,5 +1,7 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { isGraylaneError } from '@graylane/core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpSource, type HttpSourceOptions } from '../../src/sources/index.js';
 import { doc, quietLogger, recordingStore, sleep, waitFor } from './helpers.js';
 
@@ -242,5 +244,163 @@ describe('I1/I4 a rejected document is reported bounded and escaped', () => {
       if (c.forged) expect(line).toContain('\\n[graylane] config file');
       const problems = c.rules * 2 + (c.forged ? 1 : 0) + (c.key ? 1 : 0);
       if (problems > 5) expect(lastError).toMatch(new RegExp(`and ${problems - 5} more$`));
+    });
+});
+
+describe('RDR-01 a 401/403 after a redirect to another origin is a failure, not fatal: no headers went there', () => {
+  type Route = (req: IncomingMessage, res: ServerResponse) => void;
+  const seen: Array<{ server: 'a' | 'b'; path: string; key: string | undefined }> = [];
+  const routes = { a: new Map<string, Route>(), b: new Map<string, Route>() };
+  const servers: ReturnType<typeof createServer>[] = [];
+  let A = '';
+  let B = '';
+  const serve = async (name: 'a' | 'b'): Promise<string> => {
+    const server = createServer((req, res) => {
+      const path = req.url ?? '/';
+      seen.push({ server: name, path, key: req.headers['x-api-key'] as string | undefined });
+      const route = routes[name].get(path);
+      if (route) return route(req, res);
+      res.setHeader('content-type', 'application/json');
+      res.end(doc(name === 'a' ? 'beta' : 'stable'));
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  beforeAll(async () => {
+    A = await serve('a');
+    B = await serve('b');
+  });
+  afterAll(async () => {
+    for (const server of servers) {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+  const redirect =
+    (status: number, location: () => string): Route =>
+    (_req, res) => {
+      res.statusCode = status;
+      res.setHeader('location', location());
+      res.end();
+    };
+  const refuse =
+    (status: number): Route =>
+    (_req, res) => {
+      res.statusCode = status;
+      res.end('no');
+    };
+  const reset = (): void => {
+    seen.length = 0;
+    routes.a.clear();
+    routes.b.clear();
+  };
+  const source = (logger = quietLogger()) =>
+    createHttpSource({
+      url: `${A}/rules`,
+      headers: { 'x-api-key': 'SECRET-KEY' },
+      intervalMs: 30,
+      backoff: { initialMs: 30, maxMs: 60, jitter: 0 },
+      logger,
+    });
+  const version = (s: { get(): { config: { default: string } } }) => s.get().config.default;
+
+  const CROSS: Array<{ name: string; status: number; setup: () => void; origin: () => string }> = [
+    ...[401, 403].map((status) => ({
+      name: `other origin answers ${status}`,
+      status,
+      setup: () => {
+        routes.a.set(
+          '/rules',
+          redirect(302, () => `${B}/locked?token=SECRET-QUERY`),
+        );
+        routes.b.set('/locked?token=SECRET-QUERY', refuse(status));
+      },
+      origin: () => B,
+    })),
+    {
+      name: 'other origin, then back to the URL’s origin, answers 401',
+      status: 401,
+      setup: () => {
+        routes.a.set(
+          '/rules',
+          redirect(307, () => `${B}/bounce`),
+        );
+        routes.b.set(
+          '/bounce',
+          redirect(307, () => `${A}/locked`),
+        );
+        routes.a.set('/locked', refuse(401));
+      },
+      origin: () => A,
+    },
+  ];
+  for (const row of CROSS) {
+    it(`${row.name} at start: backs off, says the credentials were not sent, recovers`, async () => {
+      reset();
+      row.setup();
+      const { store } = recordingStore();
+      const logger = quietLogger();
+      const s = source(logger);
+      await s.start(store);
+      const status = s.status();
+      expect(status.fatal).toBeUndefined();
+      expect(status.state).toBe('error');
+      expect(status.lastError).toBe(
+        `HTTP ${row.status} from ${row.origin()} after a redirect to another origin: the source's headers (credentials) were not sent to that origin; point the source's url at the final URL`,
+      );
+      expect(logger.lines.join('\n')).not.toMatch(/SECRET|token|locked/);
+      expect(logger.lines.some((l) => l.startsWith('error'))).toBe(false);
+      for (const r of seen.filter((x) => x.server === 'b' || x.path === '/locked'))
+        expect(r.key).toBeUndefined();
+      // Retried with backoff: the redirect goes away and the source loads.
+      const before = seen.length;
+      await waitFor(() => seen.length > before, 3_000, 'a retry');
+      routes.a.clear();
+      await waitFor(() => s.status().state === 'ready', 3_000, 'ready after the redirect is gone');
+      expect(version(store)).toBe('beta');
+      await s.stop();
+    });
+
+    it(`${row.name} after a success: the source goes stale and keeps polling`, async () => {
+      reset();
+      const { store } = recordingStore();
+      const s = source();
+      await s.start(store);
+      expect(s.status().state).toBe('ready');
+      row.setup();
+      await waitFor(() => s.status().state === 'stale', 3_000, 'stale');
+      expect(s.status().fatal).toBeUndefined();
+      expect(s.status().lastError).toMatch(/were not sent to that origin/);
+      expect(version(store)).toBe('beta');
+      routes.a.clear();
+      await waitFor(() => s.status().state === 'ready', 3_000, 'ready again');
+      await s.stop();
+    });
+  }
+
+  for (const status of [401, 403])
+    it(`a same-origin redirect answering ${status} stays fatal (the key was sent and refused)`, async () => {
+      reset();
+      routes.a.set(
+        '/rules',
+        redirect(302, () => '/locked'),
+      );
+      routes.a.set('/locked', refuse(status));
+      const { store } = recordingStore();
+      const s = source();
+      await s.start(store);
+      expect(seen.map((r) => [r.path, r.key])).toEqual([
+        ['/rules', 'SECRET-KEY'],
+        ['/locked', 'SECRET-KEY'],
+      ]);
+      expect(s.status()).toMatchObject({
+        state: 'error',
+        fatal: true,
+        lastError: `HTTP ${status}`,
+      });
+      await sleep(200);
+      expect(seen).toHaveLength(2); // never asked again
+      await s.stop();
     });
 });

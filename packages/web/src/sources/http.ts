@@ -12,14 +12,18 @@ export interface HttpRulesOptions extends EdgeSourceOptions {
   readonly url: string | URL;
   /**
    * Extra request headers (e.g. `authorization`). They go to the URL's origin only: a redirect
-   * to another origin is followed without them, and one from https to http is not followed.
+   * to another origin is followed without them (a 401/403 there is then a failure that backs
+   * off, not fatal: point `url` at the final URL), and one from https to http is not followed.
    */
   readonly headers?: Readonly<Record<string, string>> | undefined;
   /** fetch to use. Default `globalThis.fetch`, looked up at each read. */
   readonly fetch?: RulesFetch | undefined;
 }
 
-/** 401/403: the credentials are wrong; retrying cannot help (FLT-04). */
+/**
+ * 401/403 from the URL's origin: the credentials are wrong; retrying cannot help (FLT-04). From
+ * another origin a redirect led to, which was sent no headers, they are an ordinary failure.
+ */
 const FATAL: ReadonlySet<number> = new Set([401, 403]);
 /** 429/503: come back later; `Retry-After` is honoured (FLT-05). */
 const THROTTLED: ReadonlySet<number> = new Set([429, 503]);
@@ -27,7 +31,8 @@ const THROTTLED: ReadonlySet<number> = new Set([429, 503]);
 /**
  * Rules from an HTTP endpoint with `If-None-Match`/ETag, refreshed on requests at most every
  * `minIntervalMs` (the schedule a Worker allows: no long timers, work handed to `waitUntil`).
- * 304 keeps the config; failures back off; 401/403 stop the source; the last-known-good config
+ * 304 keeps the config; failures back off; 401/403 from the URL's origin stop the source (after
+ * a redirect to another origin they back off: no headers went there); the last-known-good config
  * stays in force throughout. Redirects are followed by the source itself (`redirect: 'manual'`,
  * at most 5 hops), as `@graylane/node`'s HTTP source does: the caller's `headers` only ever go
  * to the URL's origin, https is never downgraded to http, and a runtime that hides the
@@ -96,8 +101,15 @@ export function createHttpRules(options: HttpRulesOptions): EdgeRuleSource {
         : { kind: 'unchanged' };
     if (res.status < 200 || res.status > 299) {
       await res.body?.cancel().catch(() => undefined);
+      // After a hop to another origin, a 401/403 refused no credentials of the caller's: none
+      // were sent there. A failure like any other (backoff), never the end of the source.
       if (FATAL.has(res.status))
-        return { kind: 'fatal', message: `HTTP ${res.status} from ${scrub(url)}` };
+        return trusted
+          ? { kind: 'fatal', message: `HTTP ${res.status} from ${scrub(url)}` }
+          : {
+              kind: 'failed',
+              message: `HTTP ${res.status} from ${at.origin} after a redirect to another origin: the source's headers (credentials) were not sent to that origin; point the source's url at the final URL`,
+            };
       return {
         kind: 'failed',
         message: `HTTP ${res.status}`,

@@ -17,7 +17,7 @@ import {
 } from '../constants.js';
 import { describeError, oneLine } from '../describe.js';
 import { timingOrZero } from '../timing.js';
-import { readSettledFile } from './read.js';
+import { createSettledReader } from './read.js';
 import { watchDirectory, type DirectoryWatch } from './watch.js';
 
 /** Options of {@link createFileSource}. */
@@ -27,10 +27,12 @@ export interface FileSourceOptions extends SourceOptions {
   /** Quiet time before a read. Default 20 ms. */
   readonly debounceMs?: number | undefined;
   /**
-   * A file that changed less than this long ago is applied only after it stayed unchanged (same
-   * inode, size, times and bytes) this long, so a writer pausing between chunks is never caught
-   * half-way (FLT-10). Adds at most this much latency after a change. Default 200 ms; raise it
-   * for writers that pause longer, or `0` to turn the wait off.
+   * After a change (and on the first read after `start()`), the file is read again this long
+   * later, on the source's clock, and applied only if it stayed unchanged (same inode, size,
+   * times and bytes), so a writer pausing between chunks is never caught half-way (FLT-10). A
+   * file at rest is applied or compared at once. Adds this much latency after a change and to
+   * `start()`; no timestamp is compared with a clock (NFS/SMB skew cannot switch it off). Default
+   * 200 ms; raise it for writers that pause longer, or `0` to turn the wait off.
    */
   readonly settleMs?: number | undefined;
   /** Longest wait under a continuous event storm. Default 1 s. */
@@ -105,9 +107,11 @@ export function createFileSource(options: FileSourceOptions): RuleSource {
     status.failed(message);
   };
 
+  const readFile = createSettledReader(path, settle);
+
   const reload = async (): Promise<void> => {
     if (!store || stopped) return;
-    const read = await readSettledFile(path, settle);
+    const read = await readFile();
     if (stopped) return;
     switch (read.kind) {
       case 'unsettled':

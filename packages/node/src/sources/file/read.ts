@@ -9,11 +9,23 @@ export type FileRead =
 
 /** How a read waits out a writer. */
 export interface Settle {
-  /** The file must have been left alone this long before it is applied (FLT-10). */
+  /** A changed file must stay unchanged this long before it is applied (FLT-10); `0`: no wait. */
   readonly quietMs: number;
-  /** Resolves after `ms` (the source's clock; resolves early when the source stops). */
+  /** Resolves after `ms` on the source's clock (early when the source stops). */
   readonly wait: (ms: number) => Promise<void>;
 }
+
+/** Reads the config file, settled: see {@link createSettledReader}. */
+export type SettledReader = () => Promise<FileRead>;
+
+/** The identity and bytes of a read. */
+interface Seen {
+  readonly identity: string;
+  readonly bytes: Buffer;
+}
+
+const same = (a: Seen, b: Seen | undefined): boolean =>
+  b !== undefined && a.identity === b.identity && a.bytes.equals(b.bytes);
 
 /**
  * Reads the config file: a regular file of at most {@link MAX_CONFIG_BYTES}, checked before any
@@ -23,27 +35,39 @@ export interface Settle {
  * Half-written: a read that overlaps a write is caught by the size/mtime re-check of
  * {@link readBoundedFile}, but a writer that pauses between chunks (and one that overwrites in
  * place without truncating, same size) leaves a file that is stable during the read and still
- * torn — and a torn mix of two valid documents can itself be valid. So a file that changed less
- * than `quietMs` ago (by its ctime, which every write sets and `touch -d` cannot move back) is
- * read again once it has been quiet that long, and applied only if its identity (inode, size,
- * times) and bytes are unchanged; otherwise the read is `unsettled` and retried later. The cost is
- * at most `quietMs` of latency after a change; a file at rest is read once, with no wait. A writer
- * pausing longer than `quietMs` between chunks is not detected (raise `settleMs`, or write a temp
- * file and rename it, FLT-09).
+ * torn — and a torn mix of two valid documents can itself be valid. So the reader settles on
+ * CHANGE, never on the file's age: it remembers the identity (`dev:ino:size:mtime:ctime`) and the
+ * bytes of the last content it settled. A read that matches them is a file at rest and is
+ * returned at once, with no wait. Any other read — the first one after start, a new inode, new
+ * times, or the same times with other bytes (1–2 s timestamps) — is a change: the reader waits
+ * `quietMs` on the source's clock, reads again, and returns the content only if identity and
+ * bytes are unchanged; otherwise the read is `unsettled` and retried later.
+ *
+ * No timestamp is compared with a clock: a ctime comes from the file server's clock (NFS, SMB),
+ * which may be behind (a file being written would look old) or ahead (every read would wait),
+ * and may count whole seconds. A writer pausing longer than `quietMs` between chunks is not
+ * detected (raise `settleMs`, or write a temp file and rename it, FLT-09).
+ *
+ * @example
+ * ```ts
+ * const read = createSettledReader('/etc/graylane/rules.json', { quietMs: 200, wait: sleep });
+ * await read(); // the first read waits 200 ms; later reads of an unchanged file do not
+ * ```
  */
-export async function readSettledFile(path: string, settle?: Settle): Promise<FileRead> {
-  const read = await readBoundedFile(path, MAX_CONFIG_BYTES);
-  if (read.kind !== 'ok') return read;
-  const age = Date.now() - read.ctimeMs;
-  if (settle !== undefined && settle.quietMs > 0 && !(age >= settle.quietMs)) {
-    // A ctime in the future (clock skew, NFS) proves nothing: wait the whole quiet period.
-    await settle.wait(age >= 0 ? settle.quietMs - age : settle.quietMs);
-    const again = await readBoundedFile(path, MAX_CONFIG_BYTES);
-    if (again.kind !== 'ok' || again.identity !== read.identity || !again.bytes.equals(read.bytes))
-      return { kind: 'unsettled' };
-  }
-  const decoded = decodeDocument(read.bytes);
-  if (!decoded.ok) return { kind: 'refused', reason: decoded.reason };
-  const hash = createHash('sha256').update(read.bytes).digest('hex');
-  return { kind: 'ok', text: decoded.text, hash };
+export function createSettledReader(path: string, settle?: Settle): SettledReader {
+  let settled: Seen | undefined;
+  return async () => {
+    const read = await readBoundedFile(path, MAX_CONFIG_BYTES);
+    if (read.kind !== 'ok') return read;
+    if (settle !== undefined && settle.quietMs > 0 && !same(read, settled)) {
+      await settle.wait(settle.quietMs);
+      const again = await readBoundedFile(path, MAX_CONFIG_BYTES);
+      if (again.kind !== 'ok' || !same(again, read)) return { kind: 'unsettled' };
+    }
+    settled = { identity: read.identity, bytes: read.bytes };
+    const decoded = decodeDocument(read.bytes);
+    if (!decoded.ok) return { kind: 'refused', reason: decoded.reason };
+    const hash = createHash('sha256').update(read.bytes).digest('hex');
+    return { kind: 'ok', text: decoded.text, hash };
+  };
 }

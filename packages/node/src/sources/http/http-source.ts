@@ -48,7 +48,8 @@ export interface HttpSourceOptions extends SourceOptions {
   /**
    * Extra request headers (for example `authorization`), or a function returning them per
    * request. They go to the URL's origin only: a redirect to another origin is followed without
-   * them, and a redirect from https to http is not followed at all (RDR-01).
+   * them (a 401/403 there is then a failure that backs off, not fatal: point `url` at the final
+   * URL), and a redirect from https to http is not followed at all (RDR-01).
    */
   readonly headers?:
     Readonly<Record<string, string>> | (() => Readonly<Record<string, string>>) | undefined;
@@ -61,7 +62,8 @@ export interface HttpSourceOptions extends SourceOptions {
 /**
  * A rule source that polls an HTTP endpoint with `If-None-Match`. Failures back off 1 s, 2 s, 4 s
  * … 60 s with ±20 % jitter; 429/503 never retry faster than the interval and honour
- * `Retry-After`; 401/403 stop the source with a loud error. Redirects are followed by the source
+ * `Retry-After`; 401/403 from the URL's origin stop the source with a loud error (from another
+ * origin a redirect led to, which got no headers, they back off). Redirects are followed by the source
  * itself (at most 5): the caller's headers only ever go to the URL's origin, and https is never
  * downgraded. The last-known-good config stays in force through every failure. A URL that can
  * never work (not http(s), credentials in it) stops the source at start with the reason: nothing
@@ -133,13 +135,20 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
   /**
    * One GET, following redirects here rather than in fetch (which would re-send custom
    * credential headers such as `x-api-key` to any origin a redirect names): once the chain
-   * leaves the configured origin, the caller's headers are never sent again in this poll.
+   * leaves the configured origin, the caller's headers are never sent again in this poll, and
+   * `route.withoutHeaders` names the origin that answered without them.
    */
-  const get = async (endpoint: URL, signal: AbortSignal): Promise<Response | string> => {
+  const get = async (
+    endpoint: URL,
+    signal: AbortSignal,
+    route: { withoutHeaders?: string },
+  ): Promise<Response | string> => {
     const fetchImpl = options.fetch ?? (globalThis.fetch as FetchLike);
     let at = endpoint;
     let trusted = true;
     for (let hops = 0; ; hops++) {
+      // `origin` has no userinfo, path or query: safe to show.
+      if (!trusted) route.withoutHeaders = at.origin;
       const res = await fetchImpl(at.href, {
         headers: requestHeaders(trusted),
         signal,
@@ -171,9 +180,10 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     try {
       // Raced against the abort, as the body read is: a fetch that ignores its signal must not
       // hang start() or end the schedule (a poll that never settles never schedules the next).
-      const res = await untilAborted(get(checked.url, controller.signal), controller.signal);
+      const route: { withoutHeaders?: string } = {};
+      const res = await untilAborted(get(checked.url, controller.signal, route), controller.signal);
       if (typeof res === 'string') fail(res);
-      else await handle(res, store, controller.signal);
+      else await handle(res, store, controller.signal, route.withoutHeaders);
     } catch (err) {
       if (!stopped)
         fail(
@@ -185,7 +195,13 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     }
   };
 
-  const handle = async (res: Response, target: ConfigStore, signal: AbortSignal): Promise<void> => {
+  /** `withoutHeaders`: the origin a redirect led to, which was sent none of `headers`. */
+  const handle = async (
+    res: Response,
+    target: ConfigStore,
+    signal: AbortSignal,
+    withoutHeaders: string | undefined,
+  ): Promise<void> => {
     if (stopped) return void res.body?.cancel().catch(() => undefined);
     const outcome = classifyStatus(res.status);
     if (outcome !== 'ok') await res.body?.cancel().catch(() => undefined);
@@ -198,6 +214,12 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
         return succeed();
       case 'fatal': {
         if (stopped) return;
+        // Not the caller's credentials being refused: they were never sent there. A failure
+        // like any other (the redirect may go away), never the end of the source.
+        if (withoutHeaders !== undefined)
+          return fail(
+            `HTTP ${res.status} from ${withoutHeaders} after a redirect to another origin: the source's headers (credentials) were not sent to that origin; point the source's url at the final URL`,
+          );
         const error = new GraylaneError(
           'SOURCE_FATAL',
           `${name} source ${url} answered ${res.status}: check the credentials; the source stopped and the last good config stays in force`,
