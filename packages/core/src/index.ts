@@ -179,6 +179,8 @@ export type { SourceLogger } from './sources/logger.js';
 export { createStatusTracker } from './sources/status.js';
 export type { StatusTracker } from './sources/status.js';
 export { sourceRuntime } from './sources/runtime.js';
+/** @internal How `@graylane/node`'s and `@graylane/web`'s sources report a problem: one bounded, escaped line. */
+export { describeError, oneLine } from './sources/describe.js';
 export type { SourceOptions, SourceRuntime } from './sources/runtime.js';
 
 // Status page: the report, its JSON Schema, the HTML page and the endpoint every platform drives.

@@ -6,9 +6,10 @@ import {
   type BackoffOptions,
   type ConfigStore,
   type SourceOptions,
+  describeError,
+  oneLine,
 } from '@graylane/core';
 import { DEFAULT_REFRESH_INTERVAL_MS, DEFAULT_REFRESH_TIMEOUT_MS } from '../limits.js';
-import { describeError, oneLine } from './describe.js';
 import type { EdgeRuleSource, LoadResult } from './types.js';
 
 /** Options every edge source shares. */

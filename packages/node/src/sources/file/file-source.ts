@@ -5,6 +5,8 @@ import {
   type SourceOptions,
   type TimerHandle,
   sourceRuntime,
+  describeError,
+  oneLine,
 } from '@graylane/core';
 import { safeUpdate } from '../apply.js';
 import { createCoalescer } from '../coalesce.js';
@@ -15,7 +17,6 @@ import {
   FILE_REARM_MS,
   FILE_SETTLE_MS,
 } from '../constants.js';
-import { describeError, oneLine } from '../describe.js';
 import { timingOrZero } from '../timing.js';
 import { createSettledReader } from './read.js';
 import { watchDirectory, type DirectoryWatch } from './watch.js';

@@ -8,9 +8,10 @@ import {
   type SourceOptions,
   type TimerHandle,
   sourceRuntime,
+  describeError,
+  oneLine,
 } from '@graylane/core';
 import { safeUpdate } from '../apply.js';
-import { describeError, oneLine } from '../describe.js';
 import { checkBackoff, timing } from '../timing.js';
 import {
   BACKOFF_MAX_MS,

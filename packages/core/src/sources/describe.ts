@@ -1,7 +1,4 @@
-import type { GraylaneError } from '@graylane/core';
-
-// The same rule as @graylane/node's `sources/describe.ts` (packages share code only through
-// core's public API; both sources must report a rejection the same bounded, escaped way).
+import type { GraylaneError } from '../errors.js';
 
 /**
  * Problems of one rejected document named in a log line or `lastError`; the rest are counted
