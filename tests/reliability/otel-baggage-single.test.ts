@@ -221,7 +221,9 @@ describe.each(services)(
     const rows = vias.flatMap((via) =>
       (['a', 'b'] as const).flatMap((target) =>
         [false, true].flatMap((queued) =>
-          [false, true].flatMap((app) =>
+          // A queued call beside the app's own baggage has two values: otel-baggage.test.ts's
+          // rows (each queued row holds a connection for 150 ms; the run stays short).
+          (queued ? [false] : [false, true]).flatMap((app) =>
             [...(queued && seesNoLane(svc.install, via) ? ['beta', undefined] : ['beta'])].map(
               (lane) => ({
                 via,
