@@ -36,8 +36,9 @@ export interface Departure {
  * - no lane bound: counted `unbound` only while an inbound request is in flight and the call
  *   was made by the app's code (a callback that lost its request's context, or the app's own
  *   background work: the site tells), not by a dependency alone (an exporter's flush);
- * - carried → `carried`; else allowlisted → `missing` (logged once per call site); else
- *   `withheld`. The allowlist: the planning call's, else `installCoverage`'s, else
+ * - carried → `carried` (to a host outside the allowlist: logged once per call site, the host
+ *   unnamed); else allowlisted → `missing` (logged once per call site); else `withheld`. The
+ *   allowlist: the planning call's, else `installCoverage`'s, else
  *   `installGlobal`'s, else the one of the middleware that bound the lane.
  */
 export function recordDeparture(departure: Departure, install: CoverageInstall): void {
@@ -53,7 +54,21 @@ export function recordDeparture(departure: Departure, install: CoverageInstall):
       departure.planned ?? install.allow ?? outboundState().install?.allow ?? store.allow;
     const allowed = allows(allow, destination);
     const row = rowOf(state, destination, allowed);
-    if (departure.carried) return count(state, row, 'carried');
+    if (departure.carried) {
+      count(state, row, 'carried');
+      // A marker that left for a host outside the allowlist is a leak (I8): where it was made is
+      // what the operator needs. The host is request input: never named.
+      if (!allowed) {
+        const site = callSite(departure.stack) ?? 'unknown call site';
+        logOnce(
+          state,
+          install,
+          `leaked\u0000${innermost(site)}`,
+          `[graylane] propagation: a call to a host outside the allowlist left with the marker (lane ${store.decision.version}) at ${site}; add the host to allowHosts if it should get the marker; else the app set it itself or the client is not graylane's (withGray, grayInterceptor, attachGray and installGlobal remove it there)`,
+        );
+      }
+      return;
+    }
     if (!allowed) return count(state, row, 'withheld');
     count(state, row, 'missing');
     const site = callSite(departure.stack) ?? 'unknown call site';

@@ -152,3 +152,40 @@ describe('I4 allowlisted destinations: 50 rows of their own, then `other`', () =
     expect(after.filter((r) => r.destination !== WITHHELD && r.destination !== 'other')).toHaveLength(50);
   });
 });
+
+describe('I8 a marker that leaves for a host outside the allowlist is logged at its call site', () => {
+  /** A node:http call that carries the marker header itself (the app set it). */
+  const leak = (origin: string) =>
+    new Promise<void>((resolve) => {
+      const req = http.request(
+        `${origin}/`,
+        { agent: false, headers: { 'x-gray-id': 'beta' } },
+        (res) => {
+          res.resume();
+          res.on('end', resolve);
+        },
+      );
+      req.on('error', () => resolve());
+      req.end();
+    });
+
+  it.each([1, 5, 40])('%i leaking calls from one site: one line, no host named', async (n) => {
+    const origins = chosen(9 + n, n);
+    const linesBefore = log.lines.length;
+    const carriedBefore =
+      coverageStats().destinations.find((r) => r.destination === WITHHELD)?.carried ?? 0;
+    await runWithGray('beta', () => Promise.all(origins.map((o) => leak(o))), {
+      allowHosts: [target.host],
+    });
+    const row = coverageStats().destinations.find((r) => r.destination === WITHHELD);
+    expect(row?.carried).toBe(carriedBefore + n);
+    const mine = log.lines.slice(linesBefore);
+    // The first row logs the site; later rows from the same site stay quiet (once per site).
+    expect(mine.length).toBe(n === 1 ? 1 : 0);
+    for (const line of mine) {
+      expect(line).toContain('a call to a host outside the allowlist left with the marker');
+      expect(line).toContain('(lane beta) at ');
+      for (const o of origins) expect(line).not.toContain(new URL(o).host);
+    }
+  });
+});
