@@ -25,13 +25,7 @@ export function timing(
   what: string,
   where = 'http source',
 ): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0) || value > MAX_TIMER_MS)
-    throw new GraylaneError(
-      'INVALID_OPTIONS',
-      `${where}: ${what} must be a number of milliseconds, > 0 and ≤ ${MAX_TIMER_MS} (got ${describe(value)})`,
-    );
-  return value;
+  return checked(value, fallback, what, where, false);
 }
 
 /** As {@link timing}, with `0` allowed (an option that `0` turns off). */
@@ -41,7 +35,24 @@ export function timingOrZero(
   what: string,
   where: string,
 ): number {
-  return value === 0 ? 0 : timing(value, fallback, what, where);
+  return checked(value, fallback, what, where, true);
+}
+
+function checked(
+  value: unknown,
+  fallback: number,
+  what: string,
+  where: string,
+  zeroOk: boolean,
+): number {
+  if (value === undefined) return fallback;
+  if (zeroOk && value === 0) return 0;
+  if (typeof value !== 'number' || !(value > 0) || value > MAX_TIMER_MS)
+    throw new GraylaneError(
+      'INVALID_OPTIONS',
+      `${where}: ${what} must be a number of milliseconds, ${zeroOk ? '≥' : '>'} 0 and ≤ ${MAX_TIMER_MS} (got ${describe(value)})`,
+    );
+  return value;
 }
 
 /** `backoff`, checked: `initialMs`/`maxMs` as {@link timing}, `jitter` in [0, 1). */

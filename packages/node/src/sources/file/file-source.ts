@@ -10,22 +10,16 @@ import {
 } from '@graylane/core';
 import { safeUpdate } from '../apply.js';
 import { createCoalescer } from '../coalesce.js';
-import {
-  FILE_DEBOUNCE_MS,
-  FILE_MAX_WAIT_MS,
-  FILE_MIN_GAP_MS,
-  FILE_REARM_MS,
-  FILE_SETTLE_MS,
-} from '../constants.js';
-import { timingOrZero } from '../timing.js';
+import { FILE_MIN_GAP_MS } from '../constants.js';
 import { createSettledReader } from './read.js';
+import { fileTimings } from './timings.js';
 import { watchDirectory, type DirectoryWatch } from './watch.js';
 
 /** Options of {@link createFileSource}. */
 export interface FileSourceOptions extends SourceOptions {
   /** The JSON config file. Its directory is watched. */
   readonly path: string;
-  /** Quiet time before a read. Default 20 ms. */
+  /** Quiet time before a read. Default 20 ms; `0` reads at once (applies stay 100 ms apart). */
   readonly debounceMs?: number | undefined;
   /**
    * After a change (and on the first read after `start()`), the file is read again this long
@@ -36,20 +30,26 @@ export interface FileSourceOptions extends SourceOptions {
    * 200 ms; raise it for writers that pause longer, or `0` to turn the wait off.
    */
   readonly settleMs?: number | undefined;
-  /** Longest wait under a continuous event storm. Default 1 s. */
+  /** Longest wait under a continuous event storm. Default 1 s; must be > 0. */
   readonly maxWaitMs?: number | undefined;
-  /** Also re-read every N ms and compare by content hash (filesystems without events). Default off. */
+  /**
+   * Also re-read every N ms and compare by content hash (filesystems without events). Default
+   * off; `0` is off.
+   */
   readonly pollIntervalMs?: number | undefined;
   /**
    * How often the watch checks that its directory is still the one at the path (removed and
    * recreated, a symlinked directory swapped) and that the file did not change unnoticed; a lost
-   * watch is re-armed then. Default 500 ms (SRC-02, FLT-11: a change applies within 2 s).
+   * watch is re-armed then. Default 500 ms (SRC-02, FLT-11: a change applies within 2 s); must
+   * be > 0.
    */
   readonly rearmMs?: number | undefined;
 }
 
 /**
- * A rule source backed by a JSON file. It watches the file's directory, so editor atomic saves
+ * A rule source backed by a JSON file. Its timings are checked here, as the HTTP source's are:
+ * a negative, NaN, infinite, non-number or over-2^31 ms value (or `0` for `maxWaitMs`/`rearmMs`)
+ * throws `INVALID_OPTIONS`. It watches the file's directory, so editor atomic saves
  * (FLT-09) and Kubernetes ConfigMap symlink swaps (FLT-11) are seen, and re-arms the watch when
  * the directory is recreated or a symlinked directory is swapped (SRC-02); coalesces event storms
  * (FLT-15); never parses a file that is still being written (FLT-10); refuses a file over 1 MiB, a
@@ -64,6 +64,7 @@ export interface FileSourceOptions extends SourceOptions {
  * ```
  */
 export function createFileSource(options: FileSourceOptions): RuleSource {
+  const timings = fileTimings(options);
   const path = resolve(options.path);
   const { name, clock, logger, status } = sourceRuntime(options, 'file');
   let store: ConfigStore | undefined;
@@ -77,7 +78,7 @@ export function createFileSource(options: FileSourceOptions): RuleSource {
   /** The settle wait: on the source's clock, cut short by stop(). */
   let wake: (() => void) | undefined;
   const settle = {
-    quietMs: timingOrZero(options.settleMs, FILE_SETTLE_MS, 'settleMs', 'file source'),
+    quietMs: timings.settleMs,
     wait: (ms: number) =>
       new Promise<void>((done) => {
         if (stopped) return done();
@@ -145,14 +146,14 @@ export function createFileSource(options: FileSourceOptions): RuleSource {
   const serialReload = (): Promise<void> => (chain = chain.then(reload, reload));
   const coalescer = createCoalescer(serialReload, {
     clock,
-    delayMs: options.debounceMs ?? FILE_DEBOUNCE_MS,
-    minGapMs: Math.max(options.debounceMs ?? 0, FILE_MIN_GAP_MS),
-    maxWaitMs: options.maxWaitMs ?? FILE_MAX_WAIT_MS,
+    delayMs: timings.debounceMs,
+    minGapMs: Math.max(timings.debounceMs, FILE_MIN_GAP_MS),
+    maxWaitMs: timings.maxWaitMs,
   });
 
   const poll = (): void => {
-    const every = options.pollIntervalMs;
-    if (every === undefined || every <= 0 || stopped) return;
+    const every = timings.pollIntervalMs;
+    if (every === undefined || stopped) return;
     pollTimer = clock.setTimeout(() => {
       coalescer.trigger();
       poll();
@@ -166,7 +167,7 @@ export function createFileSource(options: FileSourceOptions): RuleSource {
       store = target;
       watch = watchDirectory(dirname(path), path, coalescer.trigger, {
         clock,
-        checkMs: options.rearmMs ?? FILE_REARM_MS,
+        checkMs: timings.rearmMs,
       });
       poll();
       await serialReload();
