@@ -25,7 +25,8 @@ export const METRIC_NAMES = {
   staleness: 'graylane.config.staleness',
   /**
    * Counter. Labels: `served` (the lane that served), `wanted` (the version decided against a
-   * config, or `(undeclared)` for a version no config decided: `runWithGray('x')`).
+   * config, or `(undeclared)` for a bare `runWithGray('x')` version no config in the process
+   * declares).
    */
   fallbacks: 'graylane.lane.fallbacks',
 } as const;

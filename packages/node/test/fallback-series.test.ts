@@ -117,3 +117,60 @@ describe('I2 a version decided against a config keeps its name', () => {
     },
   );
 });
+
+describe('I2 runWithGray(string) of a version a middleware in this process declares keeps its name', () => {
+  // Versions no other row in this file uses, so the rows above stay as they were.
+  const gray = createGraylane({
+    config: { versions: ['stable', 'green', 'blue'], default: 'stable' },
+  });
+
+  it.each(
+    BINDINGS.flatMap(([how, run]) =>
+      [
+        ['declared by the config in force', 'green', 'green'],
+        ['declared too', 'blue', 'blue'],
+        ['declared by no config', 'violet', UNDECLARED],
+        ['declared by no config, named like the label', 'undeclared', UNDECLARED],
+      ].map(([what, v, label]) => [`${how}: ${String(what)}`, run, v!, label!] as const),
+    ),
+  )('%s', async (_n, run, version, label) => {
+    const before = rowsFor(label);
+    expect(runWithGray(version, run)).toBe('stable');
+    expect(rowsFor(label) - before).toBe(1);
+    if (label === UNDECLARED) expect(rowsFor(version)).toBe(0);
+    expect(await wantedSeries()).toContain(label);
+  });
+
+  it('a version the config no longer declares (swapped out) is undeclared again', () => {
+    const store = createGraylane({
+      config: { versions: ['stable', 'amber'], default: 'stable' },
+    }).store;
+    const run = BINDINGS[0]![1];
+    const named = rowsFor('amber');
+    runWithGray('amber', run);
+    expect(rowsFor('amber') - named).toBe(1);
+    expect(store.update({ versions: ['stable'], default: 'stable' }).status).toBe('changed');
+    const undeclared = rowsFor(UNDECLARED);
+    runWithGray('amber', run);
+    expect(rowsFor('amber') - named).toBe(1);
+    expect(rowsFor(UNDECLARED) - undeclared).toBe(1);
+  });
+
+  it('one store shared by many middlewares is asked once; past 32 stores the oldest is forgotten', () => {
+    const run = BINDINGS[0]![1];
+    const first = createGraylane({ config: { versions: ['stable', 'teal'], default: 'stable' } });
+    for (let i = 0; i < 40; i++) createGraylane({ config: first.store });
+    const teal = rowsFor('teal');
+    runWithGray('teal', run);
+    expect(rowsFor('teal') - teal).toBe(1);
+    const kept = Array.from({ length: 32 }, () =>
+      createGraylane({ config: { versions: ['stable', 'olive'], default: 'stable' } }),
+    );
+    const undeclared = rowsFor(UNDECLARED);
+    runWithGray('teal', run);
+    expect(rowsFor('teal') - teal).toBe(1);
+    expect(rowsFor(UNDECLARED) - undeclared).toBe(1);
+    expect(kept).toHaveLength(32);
+    expect(gray.store.get().config.hasVersion('green')).toBe(true);
+  });
+});

@@ -7,7 +7,7 @@ import {
   type TrustMode,
 } from '@graylane/core';
 import { GrayStore } from '../context/storage.js';
-import { DecisionCounters, type GraylaneStats } from '../metrics/stats.js';
+import { DecisionCounters, rememberDeclaringStore, type GraylaneStats } from '../metrics/stats.js';
 import { nodePlatform } from './platform.js';
 
 /** What the engine decided for one request, plus the context to bind around the handler. */
@@ -30,6 +30,7 @@ export function createEngine<R>(options: InboundOptions<R>): InboundEngine<R> {
   const counters = new DecisionCounters();
   const engine = createInboundEngine(options, nodePlatform(counters));
   const opts = engine.options;
+  rememberDeclaringStore(opts.store);
   return {
     options: opts,
     evaluate(carrier, req) {

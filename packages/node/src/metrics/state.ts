@@ -25,6 +25,17 @@ export interface MetricsState {
   /** The global MeterProvider the counters were created from (issue 20: re-resolved on change). */
   otelProvider: unknown;
   otelCounters: OtelCounters | undefined;
+  /**
+   * The config stores of this process's engines, weakly held: the versions a bare
+   * `runWithGray(v)` may be named by in the fallback counter. Optional: a copy of an older
+   * release may have created the state without it.
+   */
+  declaring?: WeakRef<DeclaringStore>[];
+}
+
+/** The part of a config store the fallback counter reads. */
+export interface DeclaringStore {
+  get(): { readonly config: { hasVersion(version: string): boolean } };
 }
 
 /**

@@ -4,7 +4,7 @@ import { coverageState } from '../coverage/state.js';
 import { coverageStats, type CoverageStats } from '../coverage/stats.js';
 import type { DecisionReason, DecisionSource, MarkerRejection, MarkerSource } from '@graylane/core';
 import { otelCounters, safeAdd } from './otel.js';
-import { metricsState, type OutboundResult } from './state.js';
+import { metricsState, type DeclaringStore, type OutboundResult } from './state.js';
 
 export type { OutboundResult } from './state.js';
 
@@ -110,10 +110,11 @@ export function countOutbound(result: OutboundResult): void {
 /**
  * Counts one lane fallback (process-wide). Labels stay a closed set (I2): `wanted` is named only
  * when the lane's version was decided against a config (a middleware, `@graylane/queue`'s
- * lanes, a `Decision` from `decide()`); a version bound as a bare string — `runWithGray(v)` with
- * `v` from a message — was checked against no config, so it counts as
- * {@link UNDECLARED_VERSION}. Past {@link MAX_FALLBACK_SERIES} pairs (many configs over a long
- * life), a new pair counts as {@link OTHER_FALLBACK}.
+ * lanes, a `Decision` from `decide()`) or, bound as a bare string (`runWithGray(v)` with `v`
+ * from a message), when the config in force of one of this process's graylane middlewares
+ * declares it; any other string counts as {@link UNDECLARED_VERSION}. Past
+ * {@link MAX_FALLBACK_SERIES} pairs (many configs over a long life), a new pair counts as
+ * {@link OTHER_FALLBACK}.
  */
 export function countFallback(wanted: string, served: string): void {
   const map = metricsState().fallbacks;
@@ -130,10 +131,40 @@ export function countFallback(wanted: string, served: string): void {
   safeAdd(otelCounters()?.fallbacks, { wanted, served });
 }
 
-/** Whether the version the current lane wants came from a config's decision. */
+/**
+ * Whether the version the current lane wants came from a config's decision, or a config in force
+ * in this process declares it.
+ */
 function declared(wanted: string): boolean {
   const decision = currentStore()?.decision;
-  return decision !== undefined && decision.version === wanted && decision.reason !== 'context';
+  if (decision !== undefined && decision.version === wanted && decision.reason !== 'context')
+    return true;
+  for (const ref of metricsState().declaring ?? []) {
+    try {
+      if (ref.deref()?.get().config.hasVersion(wanted)) return true;
+    } catch {
+      // A store that cannot answer declares nothing.
+    }
+  }
+  return false;
+}
+
+/** At most this many engines' config stores are asked (the most recently created ones). */
+export const MAX_DECLARING_STORES = 32;
+
+/**
+ * @internal Remembers an engine's config store (weakly: a dropped middleware's store is
+ * collected) as one whose versions a bare `runWithGray(v)` may be counted by. A store already
+ * remembered is not added twice; past {@link MAX_DECLARING_STORES}, the oldest is forgotten.
+ */
+export function rememberDeclaringStore(store: DeclaringStore): void {
+  const state = metricsState();
+  const live = (state.declaring ?? []).filter((ref) => {
+    const s = ref.deref();
+    return s !== undefined && s !== store;
+  });
+  live.push(new WeakRef(store));
+  state.declaring = live.slice(-MAX_DECLARING_STORES);
 }
 
 /** At most this many (wanted, served) fallback pairs are told apart. */
