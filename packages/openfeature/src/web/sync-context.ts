@@ -24,18 +24,28 @@ export interface SyncGrayContextOptions {
 }
 
 /**
- * The events after which the context may have lost the lane: the app replaced it (`setContext`
- * on login, `clearContext`). Reconciling fires before a provider's asynchronous reconcile, so the
- * lane is back before that provider evaluates; ContextChanged covers providers without one.
+ * The events after which the context may have lost the lane, as `@openfeature/web-sdk` emits them:
+ * - `setContext(…)` / `clearContext()` (login, logout) emit Reconciling when the provider's
+ *   `onContextChange` returns a promise, then ContextChanged — both after the SDK has called
+ *   `onContextChange` with the app's context;
+ * - `setProvider(provider, context)`, `setProviderAndWait(…)`, and binding a domain whose context
+ *   the app set before, replace the context with no context event at all: only Ready follows
+ *   (synchronously for a provider without `initialize`, after it for one with).
+ * ConfigurationChanged, Stale and Error never touch the context. Writing the lane emits these
+ * events again; the write is skipped once the lane is there, so the sync settles.
  */
-const CONTEXT_EVENTS = [ProviderEvents.Reconciling, ProviderEvents.ContextChanged] as const;
+const CONTEXT_EVENTS = [
+  ProviderEvents.Ready,
+  ProviderEvents.Reconciling,
+  ProviderEvents.ContextChanged,
+] as const;
 
 /**
  * The web counterpart of the server's context hook. Web-SDK hooks cannot change the evaluation
  * context (static-context paradigm), so this writes the page's lane into OpenFeature's context
  * now, whenever the client's version changes, and again whenever the app replaces the context
- * (`OpenFeature.setContext(…)` on login, `clearContext()`), so targeting on `grayVersion` never
- * silently stops. Other attributes are kept. With `domain`, a domain that has no context of its
+ * (`OpenFeature.setContext(…)` on login, `clearContext()`, `setProviderAndWait(provider, context)`),
+ * so targeting on `grayVersion` does not silently stop. Other attributes are kept. With `domain`, a domain that has no context of its
  * own keeps following the global one (plus the lane); once the app gives it its own, the lane
  * joins that. Returns the function that stops syncing. Never throws after construction.
  *
