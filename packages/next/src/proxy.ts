@@ -10,6 +10,7 @@ import {
 import { applyQueryEdit } from '@graylane/core';
 import { DECISION_REQUEST_HEADER } from './constants.js';
 import { laneHeaders, withoutDecision } from './lane-headers.js';
+import { MIDDLEWARE_SET_COOKIE, middlewareSetCookie } from './middleware-cookies.js';
 import { DECISION_KEY_ENV, decisionKey, hasSharedKey } from './seal.js';
 
 /** Options of {@link createGrayProxy}: the Web engine's options plus an optional lane rewrite. */
@@ -88,7 +89,10 @@ export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
       // The sticky cookies and the debug header go in at construction: NextResponse reads its
       // cookies once, there, and every later `response.cookies.set()` (an app wrapping this
       // proxy) rewrites Set-Cookie from what it read — cookies appended afterwards were lost.
-      const init = { request: { headers }, headers: responseHeaders(outcome) };
+      // Same for the hand-over to `cookies()`: an app's later `set()` rewrites it from the
+      // same cookies, its own same-name cookie replacing graylane's. Another origin never gets
+      // it (Next forwards it with the request headers to an external rewrite).
+      const init = { request: { headers }, headers: responseHeaders(outcome, !external) };
       response =
         target === undefined ? NextResponse.next(init) : NextResponse.rewrite(target, init);
     } catch {
@@ -99,10 +103,16 @@ export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
   return Object.assign(proxy, { gray });
 }
 
-/** The response headers graylane writes: the sticky cookies and the debug header. */
-function responseHeaders(outcome: WebOutcome): Headers {
+/**
+ * The response headers graylane writes: the sticky cookies, the debug header and — for a
+ * request served here (`handOver`) — Next's hand-over of those cookies to `cookies()` on this
+ * same request, as Next does for `response.cookies.set()`.
+ */
+function responseHeaders(outcome: WebOutcome, handOver: boolean): Headers {
   const out = new Headers();
   for (const cookie of outcome.setCookies) out.append('set-cookie', cookie);
+  const handed = handOver ? middlewareSetCookie(outcome.setCookies) : undefined;
+  if (handed !== undefined) out.set(MIDDLEWARE_SET_COOKIE, handed);
   if (outcome.debugHeader !== undefined) out.set(DEBUG_HEADER, outcome.debugHeader);
   return out;
 }

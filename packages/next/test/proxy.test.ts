@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { createGrayProxy, DECISION_REQUEST_HEADER } from '@graylane/next';
 import { NextRequest, type NextResponse } from 'next/server';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -35,6 +36,35 @@ const FORGED = [
   ],
   ['an oversized value', `version=canary; reason=header; source=header; ${'x'.repeat(600)}`],
 ] as const;
+
+/** Next's own request store: what `cookies()` holds while rendering the request after the proxy. */
+const { createRequestStore } = createRequire(import.meta.url)(
+  'next/dist/server/async-storage/request-store.js',
+) as {
+  createRequestStore(input: object): { cookies: { getAll(): { name: string; value: string }[] } };
+};
+
+/**
+ * `cookies()` in a server component on the request `res` passed on, as Next builds it: the
+ * request's `Cookie` header, then the proxy's `x-middleware-set-cookie` (resolve-routes.js moves
+ * it onto the request; request-store.js `mergeMiddlewareCookies` merges it).
+ */
+function renderJar(res: NextResponse, cookie = ''): Record<string, string> {
+  const handed = res.headers.get('x-middleware-set-cookie');
+  const headers = { cookie, ...(handed === null ? {} : { 'x-middleware-set-cookie': handed }) };
+  const store = createRequestStore({ phase: 'render', headers, url: { pathname: '/' } });
+  return Object.fromEntries(store.cookies.getAll().map((c) => [c.name, c.value]));
+}
+
+/** `name=value` of `Set-Cookie` values, decoded as a browser sends them back. */
+function setCookiePairs(res: NextResponse, except: readonly string[] = []): Record<string, string> {
+  const pairs = res.headers.getSetCookie().map((c) => c.slice(0, c.indexOf(';') >>> 0));
+  return Object.fromEntries(
+    pairs
+      .map((p) => [p.slice(0, p.indexOf('=')), decodeURIComponent(p.slice(p.indexOf('=') + 1))])
+      .filter(([n]) => !except.includes(n as string)),
+  );
+}
 
 afterEach(() => {
   delete process.env['GRAYLANE_DECISION_KEY'];
@@ -244,16 +274,27 @@ describe('STK I1 the proxy’s cookies survive an app that wraps it and sets its
       },
     ],
   };
-  const APP_EDITS: [string, (res: NextResponse) => void, string[]][] = [
-    ['nothing', () => undefined, []],
-    ['cookies.set', (r) => void r.cookies.set('theme', 'dark'), ['theme']],
-    ['cookies.set twice', (r) => void r.cookies.set('a', '1').set('b', '2'), ['a', 'b']],
-    ['cookies.delete', (r) => void r.cookies.delete('legacy'), ['legacy']],
-    ['headers.append', (r) => r.headers.append('set-cookie', 'raw=1; Path=/'), ['raw']],
+  // The last column: cookies `cookies()` does not see on this request, as Next 16 hands them
+  // over (spec-extension/response.js): only what goes through the `response.cookies` proxy — not
+  // a raw append, nor the second `set` of a chain (`set()` returns the unproxied jar) — and a
+  // deleted cookie with no value.
+  const APP_EDITS: [string, (res: NextResponse) => void, string[], string[]][] = [
+    ['nothing', () => undefined, [], []],
+    ['cookies.set', (r) => void r.cookies.set('theme', 'dark'), ['theme'], []],
+    ['cookies.set twice', (r) => void r.cookies.set('a', '1').set('b', '2'), ['a', 'b'], ['b']],
+    ['cookies.delete', (r) => void r.cookies.delete('legacy'), ['legacy'], ['legacy']],
+    ['headers.append', (r) => r.headers.append('set-cookie', 'raw=1; Path=/'), ['raw'], ['raw']],
     [
       'cookies.set over graylane’s own name',
       (r) => void r.cookies.set('other', 'x', { path: '/', httpOnly: true }),
       ['other'],
+      [],
+    ],
+    [
+      'cookies.set of gray_uid itself (the app wins)',
+      (r) => void r.cookies.set('gray_uid', 'app chosen', { path: '/' }),
+      [],
+      [],
     ],
   ];
   const ROUTES: [string, ((req: NextRequest) => string | undefined) | undefined][] = [
@@ -261,7 +302,7 @@ describe('STK I1 the proxy’s cookies survive an app that wraps it and sets its
     ['a rewrite', () => '/lanes/x'],
   ];
   const rows = ROUTES.flatMap(([r, rewrite]) => APP_EDITS.map((e) => [r, ...e, rewrite] as const));
-  it.each(rows)('%s, then the app’s %s', async (_r, _e, edit, appCookies, rewrite) => {
+  it.each(rows)('%s, then the app’s %s', async (_r, e, edit, appCookies, unseen, rewrite) => {
     const proxy = createGrayProxy({
       config: split,
       sticky: true,
@@ -283,5 +324,50 @@ describe('STK I1 the proxy’s cookies survive an app that wraps it and sets its
     expect(res.headers.get('x-gray-decision')).toContain(
       `version=${gray?.slice(5, gray.indexOf(';'))};`,
     );
+    // STK-05: `cookies()` on this very request holds what the browser will send next time.
+    const jar = renderJar(res);
+    expect(jar).toEqual(setCookiePairs(res, unseen));
+    expect(jar['gray_uid']).toMatch(e.includes('gray_uid') ? /^app chosen$/ : /^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('STK-05 the proxy’s cookies reach `cookies()` on the request that set them, here only', () => {
+  const split = {
+    ...config,
+    rules: [{ id: 'all', split: [{ version: 'beta', weight: 100 }], bucketBy: 'cookie:gray_uid' }],
+  };
+  const ALLOWED = 'http://api.internal';
+  const rows: [string, string, string | undefined, string[]][] = [
+    ['a new visitor, served here', '', undefined, ['gray_uid', 'gray']],
+    ['a new visitor, rewritten to a route here', '', '/lanes/beta', ['gray_uid', 'gray']],
+    ['a new visitor, rewritten to an allowlisted origin', '', `${ALLOWED}/x`, []],
+    ['a new visitor, rewritten to another origin', '', 'http://other.test/x', []],
+    ['a visitor with an id (gray written)', 'gray_uid=u1', undefined, ['gray']],
+    ['a returning visitor (nothing written)', 'gray_uid=u1; gray=beta', undefined, []],
+    ['a marker by header (never persisted)', '', undefined, []],
+  ];
+  it.each(rows)('%s', async (label, cookie, to, handed) => {
+    const proxy = createGrayProxy({
+      config: split,
+      sticky: true,
+      allowHosts: ['api.internal'],
+      ...(to ? { rewrite: () => to } : {}),
+    });
+    const headers = {
+      ...(cookie ? { cookie } : {}),
+      ...(label.includes('header') ? { 'x-gray-id': 'beta' } : {}),
+    };
+    const res = await proxy(new NextRequest(`${ORIGIN}/p`, { headers }));
+    const handedOver = res.headers.get('x-middleware-set-cookie') ?? '';
+    expect(
+      handedOver
+        .split(/,(?=[^;,=]+=)/)
+        .filter(Boolean)
+        .map((c) => c.slice(0, c.indexOf('='))),
+    ).toEqual(handed);
+    const written = setCookiePairs(res);
+    const jar = renderJar(res, cookie);
+    for (const name of handed) expect(jar[name]).toBe(written[name]);
+    if (to?.startsWith('http')) expect(Object.keys(written)).toContain('gray_uid');
   });
 });
