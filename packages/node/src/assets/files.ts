@@ -4,9 +4,9 @@ import { join, sep } from 'node:path';
 import { VERSION_PATTERN } from '@graylane/core';
 
 /**
- * Most version folders looked through for a content-hashed file missing from the own lane: a
- * request for a hashed name that exists nowhere costs at most this many extra lookups (a site
- * ships a handful of versions at a time).
+ * Most version folders looked through for a file missing from the own lane: a request for a
+ * name that exists nowhere costs at most this many extra lookups (a site ships a handful of
+ * versions at a time).
  */
 export const MAX_LANES_SEARCHED = 16;
 

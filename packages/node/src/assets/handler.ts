@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { VERSION_PATTERN } from '@graylane/core';
 import { currentStore } from '../context/storage.js';
 import { isHtml } from './content-type.js';
-import { MAX_LANES_SEARCHED, laneFolder, openInLane, type LaneFile } from './files.js';
+import { laneFolder, openInLane, type LaneFile } from './files.js';
+import { otherLanes } from './lanes.js';
 import { sendAsset, sendHtml } from './send.js';
 import {
   resolveAssetOptions,
@@ -38,12 +39,12 @@ export interface Lane {
  * Serves the front end of the request's lane: `<root>/<version>/` when that build exists, else
  * `<root>/<fallback>/` (lane fallback, counted; the decided version is still injected, so the
  * marker travels on unchanged). HTML gets `<meta name="graylane-version">` (and optionally an
- * inline config with a CSP nonce), `Vary: Cookie, X-Gray-Id` and `private, no-cache`;
- * content-hashed assets get a one-year `immutable` lifetime and are looked up in every lane
- * (the name is the content), so a CDN can share them and never serves one lane's HTML to
- * another. Paths are checked before the file system is touched (no `..`, encoded separators,
- * NUL, dotfiles or symlinks out of the build). Never throws; I/O and `transformHtml` errors go
- * to `next(err)` (500 without `next`).
+ * inline config with a CSP nonce), `Vary: Cookie, X-Gray-Id` and `private, no-cache`; any
+ * other file missing from the lane is looked up in the other lanes; content-hashed names get a
+ * one-year `immutable` lifetime (the name is the content), so a CDN can share them and never
+ * serves one lane's HTML to another. Paths are checked before the file system is touched (no
+ * `..`, encoded separators, NUL, dotfiles or symlinks out of the build). Never throws; I/O and
+ * `transformHtml` errors go to `next(err)` (500 without `next`).
  *
  * @throws GraylaneError `INVALID_OPTIONS` for bad options (at construction only).
  * @example
@@ -110,9 +111,8 @@ async function serve(
     if (file) await sendHtml({ o, c, req, res, file, rel, version });
     return file !== undefined;
   }
-  const immutable = isImmutable(o, rel);
-  const file = await findFile(o, c, lane, segments, immutable);
-  if (file) sendAsset({ o, c, req, res, file, rel, immutable });
+  const file = await findFile(o, c, lane, segments, true);
+  if (file) sendAsset({ o, c, req, res, file, rel, immutable: isImmutable(o, rel) });
   return file !== undefined;
 }
 
@@ -142,11 +142,7 @@ async function pickLane(
 ): Promise<Lane | undefined> {
   if (version !== undefined) {
     const folder = await laneFolder(o.root, version);
-    if (folder) {
-      // A version a decision pointed to, with a build: a lane (bounded).
-      if (o.servedLanes && o.lanes.size < MAX_LANES_SEARCHED) o.lanes.add(version);
-      return { name: version, folder };
-    }
+    if (folder) return { name: version, folder };
   }
   const folder = await laneFolder(o.root, o.fallback);
   if (!folder) return undefined;
@@ -160,23 +156,24 @@ async function pickLane(
 }
 
 /**
- * Opens the file in the lane. A content-hashed name missing there is looked up in the other
- * lanes too: the name identifies the bytes, and a CDN that cached a 404 for it would break the
- * lane that has it.
+ * Opens the file in the lane. Anything but HTML that is missing there is looked up in the other
+ * lanes (see {@link otherLanes}): after a QA switch or a cookie change mid-session, the page
+ * already loaded asks for its own lazy chunks with the new lane's cookie, and a CDN that cached
+ * a 404 would break the lane that has the file. Whether the file may be cached for a year is
+ * decided by its name alone (`immutable`), not by where it was found. HTML never crosses lanes:
+ * the document is what says which lane a page view is on.
  */
 async function findFile(
   o: ResolvedAssetOptions,
   c: AssetCounters,
   lane: Lane,
   segments: readonly string[],
-  immutable: boolean,
+  crossLanes: boolean,
 ): Promise<LaneFile | undefined> {
   const own = await openInLane(lane.folder, lane.name, segments);
   if (typeof own !== 'string') return own;
-  if (immutable && own === 'not_found') {
-    const others = new Set(o.lanes);
-    others.delete(lane.name);
-    for (const name of others) {
+  if (crossLanes && own === 'not_found') {
+    for (const name of otherLanes(o, lane.name)) {
       const folder = await laneFolder(o.root, name);
       const found = folder && (await openInLane(folder, name, segments));
       if (found && typeof found !== 'string') return found;

@@ -28,18 +28,21 @@ export interface AssetLanesOptions {
    */
   readonly version?: (req: IncomingMessage) => string | undefined;
   /**
-   * The versions whose builds a content-hashed file missing from the request's lane may be
-   * looked up in (pass `config.versions`). Default: the fallback and every version this handler
-   * has served a build for. A folder under `root` is never a lane just because of its name (a
-   * `releases/` folder of retired builds, a `private/` folder).
+   * The versions whose builds a file missing from the request's lane (anything but HTML) is
+   * looked up in, after the fallback. Default: the versions of the config in force of this
+   * process's graylane middlewares (read per request, so a reloaded config counts at once). A
+   * folder under `root` is never a lane just because of its name (a `releases/` folder of
+   * retired builds, a `private/` folder).
    */
   readonly lanes?: readonly string[];
   /** The file served for a path ending in `/`. Default `index.html`; `false` serves none. */
   readonly index?: string | false;
   /**
-   * Which files are content-hashed (served `immutable` for a year, looked up in every lane,
-   * never `Vary`). Default: {@link HASHED_NAME} (`main-7QZ3X2AB.js`, `index.3f9a1c0b.css`).
-   * `false`: no file is treated as immutable.
+   * Which files are content-hashed (served `immutable` for a year, never `Vary`), given the path
+   * inside the lane folder (`assets/chunk1-BWWrtsXX.js`). Default: {@link HASHED_NAME}
+   * (`main-7QZ3X2AB.js`, `index.3f9a1c0b.css`). For a Vite build, whose `[hash]` may have no
+   * digit: `(p) => p.startsWith('assets/')`. `false`: no file is treated as immutable. A file it
+   * does not recognise is still found in the other lanes; it is only revalidated.
    */
   readonly immutable?: RegExp | false | ((path: string) => boolean);
   /** Request headers the lane depends on, sent as `Vary` on HTML. Default `Cookie, X-Gray-Id`. */
@@ -62,10 +65,8 @@ export interface ResolvedAssetOptions {
   readonly root: string;
   readonly fallback: string;
   readonly version: (req: IncomingMessage) => string | undefined;
-  /** The lanes a missing hashed file is looked up in (grows as versions are served, unless given). */
-  readonly lanes: Set<string>;
-  /** True when `lanes` was not given: every version served a build joins it. */
-  readonly servedLanes: boolean;
+  /** The `lanes` option with the fallback first; `undefined`: the configs' versions, per request. */
+  readonly lanes: readonly string[] | undefined;
   readonly index: string | false;
   readonly immutable: (path: string) => boolean;
   readonly vary: readonly string[];
@@ -87,11 +88,9 @@ export function resolveAssetOptions(o: AssetLanesOptions): ResolvedAssetOptions 
   if (index !== false && !INDEX_NAME.test(index))
     fail(`index ${JSON.stringify(index)} is not a file name`);
   const vary = o.vary ?? DEFAULT_VARY;
-  const lanes = new Set<string>([o.fallback]);
   for (const lane of o.lanes ?? []) {
     if (!VERSION_PATTERN.test(lane))
       fail(`lanes entry ${JSON.stringify(lane)} is not a version label`);
-    lanes.add(lane);
   }
   for (const name of vary)
     if (!TOKEN.test(name)) fail(`vary entry ${JSON.stringify(name)} is not a header name`);
@@ -99,8 +98,7 @@ export function resolveAssetOptions(o: AssetLanesOptions): ResolvedAssetOptions 
     root: resolve(o.root),
     fallback: o.fallback,
     version: o.version ?? (() => tryGetGrayVersion()),
-    lanes,
-    servedLanes: o.lanes === undefined,
+    lanes: o.lanes === undefined ? undefined : [...new Set([o.fallback, ...o.lanes])],
     index,
     immutable: immutableTest(o.immutable),
     vary,

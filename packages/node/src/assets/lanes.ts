@@ -1,0 +1,40 @@
+import { VERSION_PATTERN } from '@graylane/core';
+import { metricsState } from '../metrics/state.js';
+import { MAX_LANES_SEARCHED } from './files.js';
+import type { ResolvedAssetOptions } from './options.js';
+
+/** The part of an engine's config store read here: the config in force and its versions. */
+interface VersionsStore {
+  get(): { readonly config: { readonly versions?: unknown } };
+}
+
+/**
+ * The lanes a file missing from `own` is looked up in, in order: the fallback, then the `lanes`
+ * option, or by default the versions of the config in force of every graylane middleware in this
+ * process (each engine's config store, held weakly by the process-wide metrics state, asked
+ * now: a fresh process knows every lane before it served any, and a reloaded config counts at
+ * once). Only version labels a config declares: a folder under `root` is never a lane because
+ * of its name. At most {@link MAX_LANES_SEARCHED}; never throws.
+ */
+export function otherLanes(o: ResolvedAssetOptions, own: string): string[] {
+  const lanes = new Set<string>(o.lanes ?? [o.fallback]);
+  if (o.lanes === undefined) addConfiguredVersions(lanes);
+  lanes.delete(own);
+  return [...lanes].slice(0, MAX_LANES_SEARCHED);
+}
+
+function addConfiguredVersions(lanes: Set<string>): void {
+  // Newest engines first: with more lanes than are searched, the current config's count.
+  const stores = metricsState().declaring ?? [];
+  for (let i = stores.length - 1; i >= 0 && lanes.size <= MAX_LANES_SEARCHED; i--) {
+    let versions: unknown;
+    try {
+      versions = (stores[i]?.deref() as VersionsStore | undefined)?.get().config.versions;
+    } catch {
+      continue; // a store that cannot answer declares nothing
+    }
+    if (!Array.isArray(versions)) continue;
+    for (const v of versions as unknown[])
+      if (typeof v === 'string' && VERSION_PATTERN.test(v)) lanes.add(v);
+  }
+}
