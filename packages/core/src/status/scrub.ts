@@ -19,8 +19,9 @@ export function cleanText(value: unknown, max = STATUS_MAX_TEXT): string {
 
 /**
  * {@link cleanText} plus the credential scrub (`secretSteps()`: `user:pass@` in URLs, `Bearer`,
- * `Basic` and `Digest` credentials, `key=value` / `"key": "value"` / `--key value` pairs with a
- * secret-like key, well-known token formats). Applied to every free-form string the page shows
+ * `Basic` and `Digest` credentials — a token shaped like one, so `basic auth failed` stays —,
+ * `key=value` / `key: value` / `"key": "value"` / `--key value` pairs with a secret-like key,
+ * whatever the separator, well-known token formats). Applied to every free-form string the page shows
  * (source names, source errors, rejected reloads, problems) and to the sources' metric labels.
  * graylane's own validation messages (`$.rules[0].match.cookie.session_id: …`) and host:port
  * pairs come through unchanged. The input is cut before the steps run, and every step is

@@ -27,7 +27,11 @@ const STRONG =
  */
 const WEAK = 'key|sig|auth|session|cookie|pwd';
 const WEAK_WORD = /^(?:key|sig|auth|session|cookie|pwd)$/i;
-/** `key`, `sig`, `pwd` after a prefix (`api_key`, `X-Amz-Sig`): any value is a secret. */
+/**
+ * `key`, `sig`, `pwd` after a prefix (`api_key`, `X-Amz-Sig`): any value is a secret. Alone, any
+ * value of {@link CREDENTIAL_MIN} characters or more (`key: abcdef`), whatever the separator;
+ * a shorter one is a word (`key: us`).
+ */
 const KEYISH_WORD = /^(?:key|sig|pwd)$/i;
 const PASSWORD_WORD = /^(?:passw(?:or)?d|passphrase|pwd)$/i;
 /** Prefixes a weak word may be glued to: `apikey`, `secretkey`, `authkey`, `csrfcookie`. */
@@ -35,6 +39,12 @@ const GLUE_PREFIX =
   /(?:api|access|secret|private|signing|master|client|auth|encryption|csrf|xsrf)$/i;
 /** `etcd-auth:2379`, `session:6379/0`: a port, not a secret. */
 const PORT = /^\d{1,5}(?![\w.]|\.\w)/;
+/**
+ * The shortest value that can be taken for a credential without a digit or a symbol in it; 16+
+ * characters of anything are one. A word is shorter, or letters only (`closed`, `authentication`).
+ */
+const CREDENTIAL_MIN = 6;
+const CREDENTIAL_ANY = 16;
 
 /** Secret words that, followed by a space and a value with a digit or a symbol, name a secret. */
 const SPOKEN = '(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key)';
@@ -66,7 +76,7 @@ function build(): readonly Step[] {
       /\b(digest)\s+[a-z0-9_-]+\s*=\s*(?:"[^"]*"?|[^\s,"]*)(?:\s*,\s*[a-z0-9_-]+\s*=\s*(?:"[^"]*"?|[^\s,"]*))*/gi,
       '$1 ***',
     ),
-    replace(/\b(bearer|basic)\s+[^\s,;"']+/gi, '$1 ***'),
+    authSchemes,
     // key=value, key: value, "key": "value", 'key'='value', --key=value (query, form, JSON, env).
     keyValues,
     // --password hunter2, -token abc (command lines).
@@ -91,31 +101,66 @@ function build(): readonly Step[] {
 }
 
 /*
+ * `Bearer <token>`, `Basic <base64>`: only a token shaped like a credential (a token68 or
+ * `user:pass`: 6+ characters with a digit, a symbol or a lower-to-upper step, or 16+ of
+ * anything), so prose (`basic auth failed`, `Bearer token expired`, `Basic authentication`)
+ * stays; after an `Authorization` key any token goes (the key=value step). The token's trailing
+ * sentence punctuation is not part of it (`missing Bearer token.`), and only what comes before a
+ * `=` is judged (`realm="…"`, `error=…` are a challenge's parameters; a token68 has `=` only as
+ * padding). Control characters are U+FFFD by now: white space. Linear: the scheme is a fixed
+ * word, and the token ends at the first delimiter.
+ */
+let schemes: RegExp | undefined;
+
+function authSchemes(text: string): string {
+  return text.replace(
+    (schemes ??= /\b(bearer|basic)[\s\ufffd]+([^\s\ufffd,;"']*[^\s\ufffd,;"'.:!?)\]}>])/gi),
+    (all: string, scheme: string, token: string) =>
+      credentialLike(token.split('=')[0] ?? '', /[^A-Za-z-]|[a-z][A-Z]/) ? `${scheme} ***` : all,
+  );
+}
+
+/** {@link CREDENTIAL_ANY}+ characters, or {@link CREDENTIAL_MIN}+ with one that `rare` finds. */
+function credentialLike(value: string, rare: RegExp): boolean {
+  return value.length >= CREDENTIAL_ANY || (value.length >= CREDENTIAL_MIN && rare.test(value));
+}
+
+/*
  * The key=value step. A key starts after a delimiter (the start, whitespace, `?&;,{"'`), so
  * `$.sticky.cookie:` and `http://vault-token:8200` hold no key, and each run of key characters
- * is read from one place only. Groups: lead, open quote, prefix, word, plural, separator, value.
+ * is read from one place only. Groups: lead, open quote, prefix, word, plural, separator, an
+ * authorization scheme (`Authorization: Bearer …`: the token is the value), value.
  */
 let pairs: RegExp | undefined;
 
 function keyValues(text: string): string {
   const re = (pairs ??= new RegExp(
-    `(^|[\\s\ufffd?&;,{"'])(["']?)([a-z0-9_.-]*?)(${STRONG}|${WEAK})(s?)\\2(\\s*[=:]\\s*)("[^"]*"?|'[^']*'?|[^&\\s;,#"'}\\]]+)`,
+    `(^|[\\s\ufffd?&;,{"'])(["']?)([a-z0-9_.-]*?)(${STRONG}|${WEAK})(s?)\\2([\\s\ufffd]*[=:][\\s\ufffd]*)((?:bearer|basic)[\\s\ufffd]+)?("[^"]*"?|'[^']*'?|[^&\\s;,#"'}\\]]+)`,
     'gi',
   ));
   re.lastIndex = 0;
   let out = '';
   let done = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) {
-    const [all, lead = '', open = '', prefix = '', word = '', plural = '', sep = '', value = ''] =
-      m;
-    const valueAt = m.index + all.length - value.length;
-    if (!isSecretPair(open, prefix, word, sep, value)) {
+    const [
+      all,
+      lead = '',
+      open = '',
+      prefix = '',
+      word = '',
+      plural = '',
+      sep = '',
+      scheme = '',
+      value = '',
+    ] = m;
+    const valueAt = m.index + all.length - value.length - scheme.length;
+    if (!isSecretPair(open, prefix, word, plural, sep, value)) {
       // Read on from the separator: `monkey: token=abc` still has a pair after the space.
       re.lastIndex = valueAt - sep.length;
       continue;
     }
     const q = value[0] === '"' || value[0] === "'" ? value[0] : '';
-    out += `${text.slice(done, m.index)}${lead}${open}${prefix}${word}${plural}${open}${sep}${q}***${q}`;
+    out += `${text.slice(done, m.index)}${lead}${open}${prefix}${word}${plural}${open}${sep}${scheme}${q}***${q}`;
     done = m.index + all.length;
   }
   return done === 0 ? text : out + text.slice(done);
@@ -125,13 +170,14 @@ function isSecretPair(
   open: string,
   prefix: string,
   word: string,
+  plural: string,
   sep: string,
   value: string,
 ): boolean {
   const strong = !WEAK_WORD.test(word);
   // A dotted key before `=` is a property (`spring.datasource.password=…`); before `:` it may be
   // a path in a message (`sticky.secret: must be …`), so only a credential-like value goes.
-  const dotted = prefix.includes('.') && sep.trim() !== '=';
+  const dotted = prefix.includes('.') && !sep.includes('=');
   // The word is a whole segment: after `_ - .`, at a camelCase step, or glued to a known prefix.
   const last = prefix.slice(-1);
   const segment =
@@ -142,9 +188,13 @@ function isSecretPair(
   if (!strong && !segment) return false;
   // host:port (`etcd-auth:2379`, `session:6379/0`), unless the key names a password.
   if (open === '' && sep === ':' && PORT.test(value) && !PASSWORD_WORD.test(word)) return false;
-  if (!dotted && (strong || (prefix !== '' && KEYISH_WORD.test(word)))) return true;
-  // Under a weak or dotted key: 6+ characters with a digit or a symbol, or 16+ of any (`session: closed`
-  // and `cookie:NAME` stay, `cookie: sid=abc123` goes).
-  const inner = value.replace(/^["']|["']$/g, '');
-  return inner.length >= 16 || (inner.length >= 6 && /[^A-Za-z_-]/.test(inner));
+  const keyish = !dotted && KEYISH_WORD.test(word);
+  if ((!dotted && strong) || (keyish && prefix !== '')) return true;
+  // A bare `key`/`sig`/`pwd` (not `keys: …`, a list): 6+ characters of anything, whatever the
+  // separator (`key: us` stays). Under a weak or dotted key: 6+ characters with a digit or a
+  // symbol (`session: closed` and `cookie:NAME` stay, `cookie: sid=abc123` goes). 16+ always.
+  return credentialLike(
+    value.replace(/^["']|["']$/g, ''),
+    keyish && plural === '' ? /[^]/ : /[^A-Za-z_-]/,
+  );
 }

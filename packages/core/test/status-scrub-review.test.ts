@@ -1,0 +1,247 @@
+import { describe, expect, it } from 'vitest';
+import { cleanText, scrubText } from '../src/status/scrub.js';
+
+/*
+ * MISC-03 review rows for the status-page scrubber (status-scrub.test.ts has the first tables):
+ * (a) a bare `key` / `sig` / `pwd` masks any value of 6+ characters whatever the separator
+ * (`=`, `:`, `: `, quoted, a control character), as `api_key` and `token` do; a shorter value is
+ * a word (`key: us`); (b) `Bearer` / `Basic` mask a token shaped like a credential and leave
+ * prose (`basic auth failed`) alone; after an `Authorization` key any token goes. Plus: the steps
+ * stay linear (I4), measured as a ratio.
+ */
+
+/** How a pair is written: `k=v`, `k: v`, JSON, a query, a control character (U+FFFD by then). */
+const SEPARATORS: ReadonlyArray<readonly [string, (k: string, v: string) => string]> = [
+  ['k=v', (k, v) => `${k}=${v}`],
+  ['k:v', (k, v) => `${k}:${v}`],
+  ['k: v', (k, v) => `${k}: ${v}`],
+  ['k = v', (k, v) => `${k} = ${v}`],
+  ['k :v', (k, v) => `${k} :${v}`],
+  ['k:  v', (k, v) => `${k}:  ${v}`],
+  ['k:<tab>v', (k, v) => `${k}:\t${v}`],
+  ['k:<newline>v', (k, v) => `${k}:\n${v}`],
+  ['k<tab>=<tab>v', (k, v) => `${k}\t=\t${v}`],
+  ['"k":"v"', (k, v) => `{"${k}":"${v}"}`],
+  ['"k": "v"', (k, v) => `{ "${k}": "${v}" }`],
+  ["'k': 'v'", (k, v) => `{'${k}': '${v}'}`],
+  ["k='v'", (k, v) => `${k}='${v}'`],
+  ['k="v"', (k, v) => `${k}="${v}"`],
+  ['k: "v"', (k, v) => `${k}: "${v}"`],
+  ['query, first', (k, v) => `GET /rules.json?${k}=${v}&ref=main 403`],
+  ['query, later', (k, v) => `GET /rules.json?ref=main&${k}=${v}`],
+  ['in a sentence', (k, v) => `request failed, ${k}: ${v} after 3 tries`],
+  ['after a comma', (k, v) => `user=ops, ${k}=${v}`],
+  ['after a semicolon', (k, v) => `a=1;${k}=${v}`],
+  ['after a control character', (k, v) => `failed\r\n${k}: ${v}`],
+];
+
+/** One row per key and separator; each row tries every value. */
+const rows = (keys: readonly string[]) =>
+  keys.flatMap((k) => SEPARATORS.map(([name, make]) => [k, name, make] as const));
+
+function expectMasked(text: string, secret: string): void {
+  const out = scrubText(text, 400);
+  expect(out, text).not.toContain(secret);
+  expect(out, text).toContain('***');
+}
+
+describe('MISC-03 (a) a bare key/sig/pwd masks 6+ characters whatever the separator', () => {
+  // Letters only, 6–15 characters: masked after `api_key`/`token` before; now after `key` too.
+  const VALUES = ['abcdef', 'hunter', 'Abcdefgh', 'opensesame', 'ABCDEFGHIJKLMNO'];
+  it.each(rows(['key', 'Key', 'KEY', 'sig', 'Sig', 'pwd', 'PWD']))('%s / %s', (key, _sep, make) => {
+    for (const value of VALUES) expectMasked(make(key, value), value);
+  });
+
+  // The same values after prefixed or strong keys (masked before too, except `k<tab>=<tab>v`).
+  it.each(rows(['api_key', 'apiKey', 'X-Api-Key', 'token', 'password', 'X-Amz-Sig']))(
+    '%s / %s (prefixed and strong keys)',
+    (key, _sep, make) => {
+      for (const value of VALUES) expectMasked(make(key, value), value);
+    },
+  );
+});
+
+describe('MISC-03 (a) weak keys judge the value the same way whatever the separator', () => {
+  // A word after session/auth/cookie (or a short word after key) stays, however it is written:
+  // before, a control character in the separator counted as part of the value and masked it.
+  it.each(rows(['session', 'auth', 'cookie', 'Session', 'AUTH', 'key', 'sig', 'pwd']))(
+    '%s / %s: a word stays',
+    (key, _sep, make) => {
+      const words = /^(?:key|sig|pwd)$/.test(key) ? ['us', 'abc', 'admin'] : ['closed', 'failed'];
+      for (const value of words) {
+        const text = make(key, value);
+        expect(scrubText(text, 400), text).toBe(cleanText(text, 400));
+      }
+    },
+  );
+
+  // A credential-like value after them goes, however it is written.
+  it.each(rows(['session', 'auth', 'cookie']))('%s / %s: a credential goes', (key, _sep, make) => {
+    for (const value of ['hunter2x', 'sid=abc123', 'abcdefghijklmnopq'])
+      expectMasked(make(key, value), value);
+  });
+
+  it.each([
+    'keys: primary',
+    'keys=primary',
+    '$.key: abcdef',
+    '$.rules[0].split[0].key: unknown field',
+    'a.b.key: abcdef',
+    'monkey: abcdef',
+    'keyboard: qwerty',
+    'turkey=abcdef',
+    'key: us',
+    'key=abc',
+    'key: admin',
+    'session:\u0009closed',
+    'auth:\u000afailed',
+    'cookie:\u0000missing',
+  ])('ordinary: %j', (text) => {
+    const out = scrubText(text);
+    expect(out).not.toContain('***');
+  });
+});
+
+/** Tokens shaped like credentials, each as the scheme's value. */
+const TOKENS: readonly (readonly [string, string])[] = [
+  ['base64 user:pass', 'dXNlcjpwYXNz'],
+  ['base64 admin:secret', 'YWRtaW46c2VjcmV0'],
+  ['base64 with padding', 'YWRtaW4='],
+  ['base64 with two pads', 'b3BzOmh1bnRlcjI='],
+  ['base64url', 'abc-DEF_123xyz'],
+  ['token68 ~+/', 'a1b2~c3+d4/e5=='],
+  ['JWT', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIx.c2lnbmF0dXJl'],
+  ['opaque with a dot', 'ya29.a0AfH6SMBx'],
+  ['raw user:pass', 'ops:hunter2'],
+  ['digits', '12345678'],
+  ['hex', 'deadbeef42'],
+  ['lower-to-upper step', 'abcDefgh'],
+  ['16+ letters', 'abcdefghijklmnopq'],
+  ['a test secret', 'hunter2x'],
+];
+const SCHEMES = ['Bearer', 'bearer', 'BEARER', 'Basic', 'basic', 'BASIC'];
+const CONTEXTS: ReadonlyArray<readonly [string, (s: string, t: string) => string]> = [
+  ['alone', (s, t) => `${s} ${t}`],
+  ['in a sentence', (s, t) => `sent ${s} ${t} and failed`],
+  ['in parentheses', (s, t) => `401 (${s} ${t}).`],
+  ['two spaces', (s, t) => `${s}  ${t}`],
+  ['a tab', (s, t) => `${s}\t${t}`],
+  ['quoted', (s, t) => `header "${s} ${t}" refused`],
+  ['then a comma', (s, t) => `${s} ${t}, realm=x`],
+  ['at the end of a sentence', (s, t) => `rejected ${s} ${t}.`],
+];
+
+describe('MISC-03 (b) Bearer/Basic mask a credential-shaped token', () => {
+  it.each(SCHEMES.flatMap((s) => CONTEXTS.map(([ctx, make]) => [s, ctx, make] as const)))(
+    '%s / %s',
+    (scheme, _ctx, make) => {
+      for (const [shape, token] of TOKENS) {
+        const out = scrubText(make(scheme, token), 400);
+        expect(out, shape).not.toContain(token);
+        expect(out, shape).toContain(`${scheme} ***`);
+      }
+    },
+  );
+
+  // After an Authorization key, any token goes, even one that reads like a word.
+  it.each([
+    'Authorization: Bearer abc',
+    'authorization: bearer token',
+    'AUTHORIZATION=Basic YTpi',
+    'Authorization:Basic abcdefgh',
+    'Authorization:\tBearer abc',
+    '{"Authorization": "Bearer abc"}',
+    "{'authorization':'basic YTpi'}",
+    'Proxy-Authorization: Basic YTpi',
+    'headers: Authorization: Bearer abcdefgh, Accept: */*',
+  ])('after an Authorization key: %j', (text) => {
+    const out = scrubText(text, 400);
+    expect(out).toContain('***');
+    for (const token of ['abc', 'token', 'YTpi', 'abcdefgh'])
+      expect(out.replace(/Accept/g, '')).not.toMatch(new RegExp(`\\b${token}\\b`));
+  });
+
+  it('keeps what surrounds the token', () => {
+    expect(scrubText('401 (Bearer dXNlcjpwYXNz).')).toBe('401 (Bearer ***).');
+    expect(scrubText('sent Basic YWRtaW4= and failed')).toBe('sent Basic *** and failed');
+    expect(scrubText('Bearer ya29.a0AfH6SMBx, retrying')).toBe('Bearer ***, retrying');
+    expect(scrubText('Authorization: Bearer abcdefgh')).toBe('Authorization: Bearer ***');
+    expect(scrubText('HTTP 401, Authorization: Basic YTpi')).toBe(
+      'HTTP 401, Authorization: Basic ***',
+    );
+  });
+});
+
+describe('MISC-03 (b) prose with basic/bearer comes through unchanged', () => {
+  it.each([
+    'basic auth failed',
+    'Basic auth failed',
+    'BASIC AUTH FAILED',
+    'basic auth: failed',
+    'HTTP 401 from etcd-auth:2379: basic auth failed',
+    'bearer token missing',
+    'Bearer token expired',
+    'BEARER TOKEN EXPIRED',
+    'missing Bearer token.',
+    '401 Unauthorized (Bearer token expired)',
+    'no Bearer token (expired)',
+    'Bearer tokens are not accepted here',
+    'use Bearer authentication',
+    'Basic authentication required',
+    'basic configuration needed',
+    'a basic well-known setup',
+    'bearer of bad news',
+    'the basic idea is simple',
+    'basic, bearer or digest',
+    'expected Bearer or Basic, got Digest',
+    'auth failed: bearer token rejected',
+    'WWW-Authenticate: Basic realm="graylane"',
+    "WWW-Authenticate: Basic realm='graylane'",
+    'WWW-Authenticate: Bearer realm="rules", error="invalid_token"',
+    'WWW-Authenticate: Basic realm=graylane, charset=UTF-8',
+    'WWW-Authenticate: Bearer error=invalid_token',
+  ])('%j', (text) => {
+    expect(scrubText(text, 400)).toBe(text);
+  });
+});
+
+describe('I4 the scrub steps stay linear', () => {
+  /** Adversarial strings aimed at each step, built to `n` characters. */
+  const HOSTILE: ReadonlyArray<readonly [string, (n: number) => string]> = [
+    ['bearer runs', (n) => 'bearer '.repeat(n / 7)],
+    ['basic then spaces', (n) => `basic${' '.repeat(n)},`],
+    ['authorization then spaces', (n) => `authorization:${' '.repeat(n)}x`],
+    ['authorization runs', (n) => 'authorization:'.repeat(n / 14)],
+    ['a token of dots', (n) => `Bearer ${'.'.repeat(n)}x`],
+    ['a token of brackets', (n) => `Bearer ${'('.repeat(n)}`],
+    ['key runs', (n) => 'key:'.repeat(n / 4)],
+    ['key then control characters', (n) => `key:${'\t'.repeat(n)}`],
+    ['a long key', (n) => ` ${'a'.repeat(n)}key`],
+    ['pairs', (n) => 'a key=b '.repeat(n / 8)],
+    ['pairs in parentheses', (n) => '(key=b) '.repeat(n / 8)],
+    ['bearer tokens', (n) => 'Bearer ab1cdef '.repeat(n / 15)],
+    ['a pair, a scheme, then spaces', (n) => `auth: bearer${' '.repeat(n)}`],
+    ['pairs with schemes', (n) => 'auth: basic '.repeat(n / 12)],
+  ];
+
+  /** Best of a few runs, in ms. */
+  const time = (text: string): number => {
+    let best = Infinity;
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      scrubText(text, text.length);
+      best = Math.min(best, performance.now() - t0);
+    }
+    return best;
+  };
+
+  it.each(HOSTILE)('%s: 4× the input costs < 10× the time', (_n, make) => {
+    const small = make(10_000);
+    const large = make(40_000);
+    time(small); // warm up the compiled patterns
+    const [a, b] = [time(small), time(large)];
+    // Linear: ~4 (≤ 5 ms for 40 kB here); quadratic: ~16. Below 0.2 ms, timer noise dominates.
+    expect(b / Math.max(a, 0.2)).toBeLessThan(10);
+    expect(b).toBeLessThan(100);
+  });
+});
