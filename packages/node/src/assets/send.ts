@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
 import { contentTypeFor } from './content-type.js';
 import { bodyEtag, fileEtag, notModified } from './etag.js';
 import type { LaneFile } from './files.js';
@@ -14,6 +13,7 @@ import {
 } from './limits.js';
 import type { ResolvedAssetOptions } from './options.js';
 import type { AssetCounters } from './stats.js';
+import { streamFile } from './stream.js';
 
 /** @internal What a send step needs about the request and the file. */
 export interface SendContext {
@@ -27,7 +27,7 @@ export interface SendContext {
 }
 
 /**
- * Streams a file. Content-hashed files are shared by every lane (no `Vary`, one year,
+ * Streams a file (exactly the size announced). Content-hashed files are shared by every lane (no `Vary`, one year,
  * `immutable`); anything else depends on the lane (`Vary`, `private, no-cache`, an ETag that
  * names the lane so a switch of lane never revalidates to the other lane's bytes).
  */
@@ -54,9 +54,7 @@ export function sendAsset(ctx: SendContext & { readonly immutable: boolean }): v
     return;
   }
   c.serve(file.lane, kindOf(immutable));
-  pipeline(file.handle.createReadStream(), res, () => {
-    // pipeline destroys both streams on error (client gone, read error); nothing else to do.
-  });
+  streamFile(file, res);
 }
 
 const kindOf = (immutable: boolean): 'immutable' | 'asset' => (immutable ? 'immutable' : 'asset');
