@@ -1,4 +1,12 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,17 +18,38 @@ import { NGINX, startNginx, stopAllNginx, type Nginx } from './nginx-harness.js'
  * per version in `<root>/<version>/` (the layout `@graylane/node/assets` serves). Stable and beta
  * visitors get their own HTML and assets; `canary`, a version without a build, gets stable's
  * build and is still told `canary` (lane fallback); HTML varies by lane and is never shared;
- * content-hashed assets are cached a year and found in any build.
+ * content-hashed assets are cached a year and found in any build. `v4` is a symlinked build
+ * (`ln -sfn ../releases/42 v4`); v5…v16 fill the config to its 16 versions, with one file in
+ * `v10` (the 10th build looked through) and one in `v11` (past nginx's redirect limit).
  */
-const VERSIONS = ['stable', 'beta', 'canary'] as const;
+const FILLERS = Array.from({ length: 12 }, (_v, i) => `v${i + 5}`);
+const VERSIONS = ['stable', 'beta', 'canary', 'v4', ...FILLERS] as const;
 const HASH = { stable: 'app-7QZ3X2AB.js', beta: 'app-K4M9P2CD.js' } as const;
 
 const root = mkdtempSync(join(tmpdir(), 'graylane-assets-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
+/**
+ * Rollup/Vite lazy chunks: an 8-character base64url hash that `HASHED_NAME` does not recognise
+ * (mixed case without a digit, `_`, `-` inside), so they are per-lane files, found in any lane.
+ */
+const CHUNKS = {
+  stable: ['chunk1-BWWrtsXX.js', 'chunk18-NboBDm__.js'],
+  beta: ['chunk14-Bw-ODF9K.js', 'chunk2-CzyXwVut.js'],
+} as const;
+/** Same size, same mtime in both builds (reproducible builds, `rsync -t`): nginx's ETag agrees. */
+const SAME_STAT = { stable: '{"lane":"stable"}', beta: '{"lane":"beta00"}' } as const;
+const SAME_MTIME = 1_767_225_600;
+/** The validators nginx derives from mtime and size by default, identical for both lanes. */
+const STAT_VALIDATORS = {
+  'if-none-match': `"${SAME_MTIME.toString(16)}-${SAME_STAT.beta.length.toString(16)}"`,
+  'if-modified-since': new Date(SAME_MTIME * 1000).toUTCString(),
+} as const;
+
 /** Builds `<root>/web/<version>/` for stable and beta (canary has none), world-readable for nginx's workers. */
 function buildLanes(): { web: string; config: string } {
   const web = join(root, 'web');
+  writeFileSync(join(root, 'secret.txt'), 'TOP SECRET OUTSIDE');
   for (const v of ['stable', 'beta'] as const) {
     mkdirSync(join(web, v, 'assets'), { recursive: true });
     mkdirSync(join(web, v, 'docs'), { recursive: true });
@@ -34,16 +63,50 @@ function buildLanes(): { web: string; config: string } {
     );
     writeFileSync(join(web, v, 'assets', HASH[v]), `console.log('${v} bundle');`);
     writeFileSync(join(web, v, 'robots.txt'), `robots ${v}`);
+    for (const c of CHUNKS[v]) writeFileSync(join(web, v, 'assets', c), `chunk ${c} ${v}`);
+    writeFileSync(join(web, v, 'config.json'), SAME_STAT[v]);
+    utimesSync(join(web, v, 'config.json'), SAME_MTIME, SAME_MTIME);
+    writeFileSync(join(web, v, '.env'), `SECRET_${v}=1`);
+    mkdirSync(join(web, v, '.git'));
+    writeFileSync(join(web, v, '.git', 'config'), `[core] ${v}`);
+    writeFileSync(join(web, v, 'assets', '.hidden-AB12CD34.js'), `SECRET hidden ${v}`);
+  }
+  writeFileSync(
+    join(web, 'beta', 'beta-only.html'),
+    '<html><head></head><body>build beta</body></html>',
+  );
+  // Symlinks: out of the build (plain and hashed name), into another lane, inside the build.
+  symlinkSync(join(root, 'secret.txt'), join(web, 'stable', 'link-out.txt'));
+  symlinkSync(join(root, 'secret.txt'), join(web, 'stable', 'assets', 'linkout-AB12CD34.js'));
+  symlinkSync('../beta/index.html', join(web, 'stable', 'link-beta.html'));
+  symlinkSync('../beta/robots.txt', join(web, 'stable', 'link-beta.txt'));
+  symlinkSync('robots.txt', join(web, 'stable', 'inner-link.txt'));
+  // A lane deployed as a symlink to its release (`ln -sfn ../releases/42 web/v4`).
+  const release = join(root, 'releases', '42');
+  mkdirSync(join(release, 'assets'), { recursive: true });
+  writeFileSync(join(release, 'index.html'), '<html><head></head><body>build v4</body></html>');
+  writeFileSync(join(release, 'assets', 'only-v4-ABCD1234.js'), 'v4 bundle');
+  writeFileSync(join(release, 'only-v4.txt'), 'v4 file');
+  symlinkSync('../releases/42', join(web, 'v4'));
+  for (const v of ['v10', 'v11']) {
+    mkdirSync(join(web, v));
+    writeFileSync(join(web, v, `only-${v}.txt`), `${v} file`);
   }
   const config = join(root, 'rules.json');
   writeFileSync(config, JSON.stringify({ versions: VERSIONS, default: 'stable' }));
   for (const p of [
     root,
     web,
+    join(root, 'releases'),
+    release,
+    join(release, 'assets'),
+    join(web, 'v10'),
+    join(web, 'v11'),
     ...['stable', 'beta'].flatMap((v) => [
       join(web, v),
       join(web, v, 'assets'),
       join(web, v, 'docs'),
+      join(web, v, '.git'),
     ]),
   ])
     chmodSync(p, 0o755);
@@ -154,4 +217,182 @@ describe.skipIf(!NGINX)('render nginx --assets: front-end asset lanes on real ng
     expect(r.body).not.toContain('build beta');
     expect(r.body).not.toContain('root:');
   });
+
+  /** Visitors of the three kinds of lane: default, own build, no build (fallback). */
+  const LANES: readonly [string, Record<string, string>][] = [
+    ['stable', {}],
+    ['beta', { cookie: 'gray=beta' }],
+    ['canary', { 'x-gray-id': 'canary' }],
+  ];
+  const perLane = (name: string, rows: readonly (readonly [string, string])[]) =>
+    rows.flatMap(([n, path]) => LANES.map(([lane, h]) => [`${n} (${lane})`, path, h] as const));
+
+  // What @graylane/node/assets refuses (docs/front-end-lanes.md, "What is refused").
+  it.each(
+    perLane('refused', [
+      ['a dotfile', '/.env'],
+      ['an encoded dotfile', '/%2eenv'],
+      ['an encoded dotfile, upper case', '/%2Eenv'],
+      ['a dot-folder', '/.git/config'],
+      ['a dot-folder, encoded', '/%2egit/config'],
+      ['a dot-folder as a folder', '/.git/'],
+      ['a dotfile with a hashed name', '/assets/.hidden-AB12CD34.js'],
+      ['an empty segment first', '//robots.txt'],
+      ['an empty segment before a hashed file', '/assets//app-7QZ3X2AB.js'],
+      ['an empty segment before a Vite chunk', '//assets/chunk1-BWWrtsXX.js'],
+      ['a dot segment', '/./robots.txt'],
+      ['a dot-dot segment inside the build', '/docs/../robots.txt'],
+      ['an encoded dot segment', '/assets/%2e/app-7QZ3X2AB.js'],
+      ['an encoded slash', '/assets%2fapp-7QZ3X2AB.js'],
+      ['an encoded slash, upper case', '/assets%2Fchunk1-BWWrtsXX.js'],
+      ['a folder without the trailing /', '/docs'],
+      ['a folder without the trailing /, HTML-less', '/assets'],
+      ['a symlink out of the build', '/link-out.txt'],
+      ['a hashed-name symlink out of the build', '/assets/linkout-AB12CD34.js'],
+      ["a symlink to another lane's page", '/link-beta.html'],
+      ["a symlink to another lane's file", '/link-beta.txt'],
+    ]),
+  )('%s: %s → 404, not stored', async (_n, path, headers) => {
+    const r = await get(nginx, path, headers);
+    expect(r.status).toBe(404);
+    expect(r.headers['cache-control']).toBe('no-store');
+    for (const leak of ['SECRET', '[core]', 'robots ', 'build ', 'docs ', 'console.log', 'chunk '])
+      expect(r.body).not.toContain(leak);
+  });
+
+  it.each(
+    perLane('not refused', [
+      ['a query with // and /.', '/robots.txt?next=//x/.env'],
+      ['a query with %2f', '/robots.txt?a=%2f%2e'],
+      ['a dot inside a name', '/assets/app-7QZ3X2AB.js?v=1.2'],
+    ]),
+  )('%s: %s is served', async (_n, path, headers) => {
+    const r = await get(nginx, path, headers);
+    expect(r.status).toBe(200);
+    expect(r.headers['cache-control']).not.toBe('no-store');
+  });
+
+  // A 404 for a content-hashed name must not be cached for a year: in a rolling deploy the file
+  // appears a moment later, and a browser or CDN would keep the 404.
+  it.each(
+    perLane('a missing', [
+      ['hashed file', '/assets/app-00000000.js'],
+      ['hashed file (esbuild)', '/assets/main-NOTYET12.js'],
+      ['hashed stylesheet', '/assets/index.3f9a1c0b.css'],
+      ['hashed source map', '/assets/app-7QZ3X2AB.js.map'],
+      ['Vite chunk', '/assets/chunk9-QwErTyUi.js'],
+      ['page', '/nope.html'],
+      ['file', '/nope.txt'],
+      ['folder index', '/assets/'],
+      ['file past the 10 builds nginx looks through', '/only-v11.txt'],
+    ]),
+  )('%s: %s → 404, Cache-Control: no-store', async (_n, path, headers) => {
+    const r = await get(nginx, path, headers);
+    expect(r.status).toBe(404);
+    expect(r.headers['cache-control']).toBe('no-store');
+  });
+
+  it.each(LANES)('%s: a 304 for a hashed file keeps its year', async (_lane, headers) => {
+    const first = await get(nginx, '/assets/app-7QZ3X2AB.js', headers);
+    const etag = String(first.headers['etag']);
+    const r = await get(nginx, '/assets/app-7QZ3X2AB.js', { ...headers, 'if-none-match': etag });
+    expect(r.status).toBe(304);
+    expect(r.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+  });
+
+  /**
+   * [file, the switch, the first lane's headers, the second's, what the second must get]. The
+   * config.json rows fail on nginx's default `"<mtime>-<size>"` ETag; HTML rows guard
+   * `sub_filter`, which drops the validators.
+   */
+  const SWITCHES: readonly [
+    string,
+    string,
+    Record<string, string>,
+    Record<string, string>,
+    string,
+  ][] = [
+    ['/config.json', 'stable → beta', {}, { cookie: 'gray=beta' }, SAME_STAT.beta],
+    ['/config.json', 'beta → stable', { cookie: 'gray=beta' }, {}, SAME_STAT.stable],
+    ['/config.json', 'header beta → stable', { 'x-gray-id': 'beta' }, {}, SAME_STAT.stable],
+    [
+      '/',
+      'stable → canary (same file, another lane)',
+      {},
+      { cookie: 'gray=canary' },
+      meta('canary'),
+    ],
+    ['/index.html', 'canary → stable', { cookie: 'gray=canary' }, {}, meta('stable')],
+    ['/docs/', 'stable → canary', {}, { 'x-gray-id': 'canary' }, 'content="canary"'],
+  ];
+  it.each(
+    SWITCHES.flatMap((s) =>
+      (['if-none-match', 'if-modified-since', 'both'] as const).map(
+        (c) => [s[0], s[1], c, s[2], s[3], s[4]] as const,
+      ),
+    ),
+  )(
+    '%s, %s, revalidated by %s: the new lane gets its own bytes, never a 304',
+    async (path, _n, conditional, from, to, expected) => {
+      const first = await get(nginx, path, from);
+      expect(first.status).toBe(200);
+      // No validator that would match across lanes (nginx's is mtime-size, not the lane).
+      expect(first.headers['etag']).toBeUndefined();
+      // What a browser sends back: the validators it got, else the stat ones nginx would match.
+      const validators: Record<string, string> = {
+        'if-none-match': String(first.headers['etag'] ?? STAT_VALIDATORS['if-none-match']),
+        'if-modified-since': String(
+          first.headers['last-modified'] ?? STAT_VALIDATORS['if-modified-since'],
+        ),
+      };
+      const cond =
+        conditional === 'both' ? validators : { [conditional]: String(validators[conditional]) };
+      const r = await get(nginx, path, { ...to, ...cond });
+      expect(r.status).toBe(200);
+      expect(r.body).toContain(expected);
+      expect(r.headers['cache-control']).toBe('private, no-cache');
+    },
+  );
+
+  /** [file, the lane that has it, its bytes]. */
+  const ELSEWHERE: readonly [string, string][] = [
+    ...CHUNKS.stable.map((c) => [`/assets/${c}`, `chunk ${c} stable`] as [string, string]),
+    ...CHUNKS.beta.map((c) => [`/assets/${c}`, `chunk ${c} beta`] as [string, string]),
+    ['/only-v4.txt', 'v4 file'],
+    ['/only-v10.txt', 'v10 file'],
+  ];
+  it.each(
+    ELSEWHERE.flatMap(([path, body]) => LANES.map(([lane, h]) => [path, lane, h, body] as const)),
+  )(
+    '%s for a %s visitor: found in the build that has it, per lane (a page that switched lane mid-session)',
+    async (path, _lane, headers, body) => {
+      const r = await get(nginx, path, headers);
+      expect(r.status).toBe(200);
+      expect(r.body).toBe(body);
+      expect(r.headers['cache-control']).toBe('private, no-cache');
+      expect(r.headers['vary']).toBe('Cookie, X-Gray-Id');
+      expect(r.headers['etag']).toBeUndefined();
+    },
+  );
+
+  it.each([
+    ["the own build's copy first (stable)", '/robots.txt', {}, 'robots stable'],
+    ["the own build's copy first (beta)", '/robots.txt', { cookie: 'gray=beta' }, 'robots beta'],
+    ['a symlinked build serves its visitors', '/only-v4.txt', { cookie: 'gray=v4' }, 'v4 file'],
+    ['a symlinked build, its page', '/', { cookie: 'gray=v4' }, `content="v4"`],
+    ["a symlinked build's hashed file, to others", '/assets/only-v4-ABCD1234.js', {}, 'v4 bundle'],
+  ] as const)('%s', async (_n, path, headers, body) => {
+    const r = await get(nginx, path, headers);
+    expect(r.status).toBe(200);
+    expect(r.body).toContain(body);
+  });
+
+  it.each(LANES.filter(([lane]) => lane !== 'beta'))(
+    "%s: HTML is never taken from another lane's build",
+    async (_lane, headers) => {
+      const r = await get(nginx, '/beta-only.html', headers);
+      expect(r.status).toBe(404);
+      expect(r.body).not.toContain('build beta');
+    },
+  );
 });

@@ -1,3 +1,10 @@
+import {
+  buildFolder,
+  lookupChain,
+  lookupStart,
+  NGINX_MAX_NAMED_HOPS,
+  type Lookup,
+} from './assets-lookup.js';
 import type { RenderPlan } from './plan.js';
 
 /**
@@ -7,50 +14,113 @@ import type { RenderPlan } from './plan.js';
  */
 const HASHED_NAME =
   '[.-](?:(?=[A-Za-z_]*[0-9])[A-Za-z0-9_]{8,64}|[A-Z0-9]{8,64})(?:\\.[A-Za-z0-9]{1,8}){1,2}$';
+/**
+ * Request targets `@graylane/node/assets` refuses, matched as sent (`$request_uri`): nginx
+ * decodes and normalises `$uri` (`/a/../b` → `/b`, `%2f` → `/`, `%2e` → `.`), which would hide
+ * them. Empty segments (`//`), a segment starting with `.` raw or encoded (dot segments,
+ * dotfiles, `.git/`), encoded or raw separators (`%2f`, `%5c`, `\`). `\x5c` is PCRE's backslash
+ * (nginx keeps `\x` as written).
+ */
+const REFUSED_TARGET = '^[^?]*(?://|/\\.|/%2e|%2f|%5c|\\x5c)';
 /** The same cache lifetimes as `@graylane/node/assets`. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const PER_LANE = 'private, no-cache';
+/** An error (a 404 during a rolling deploy, a 416) is never stored, by browsers or CDNs. */
+const ERROR = 'no-store';
+/** Statuses that carry the file's own cache policy. */
+const CACHED_STATUSES = ['200', '206', '304'] as const;
+
+/** `map $status` giving `value` for a served file, `no-store` for anything else. */
+function cacheMap(name: string, value: string): string[] {
+  return [
+    `map $status ${name} {`,
+    `    default "${ERROR}";`,
+    ...CACHED_STATUSES.map((s) => `    ${s} "${value}";`),
+    '}',
+  ];
+}
+
+/** An HTML location: the lane's own build only, the meta tag injected (indented). */
+function htmlLocation(pattern: string, tryFiles: string, root: string): string[] {
+  return [
+    `    location ~ "${pattern}" {`,
+    ...[
+      ...buildFolder(`${root}/$graylane_build`),
+      'etag off;',
+      'if_modified_since off;',
+      `try_files ${tryFiles} =404;`,
+      // The browser SDK starts on the lane the page was served for.
+      'sub_filter \'<head>\' \'<head><meta name="graylane-version" content="$graylane_version">\';',
+      'sub_filter_once on;',
+    ].map((d) => `        ${d}`),
+    '    }',
+  ];
+}
 
 /**
  * The `server` block for front-end asset lanes: one build per version in `<root>/<version>/`,
  * chosen by the same marker maps; a version without a build folder gets the default version's
  * build (lane fallback: the page is still told the decided version, so the marker travels on).
- * HTML and other per-lane files: `Vary: Cookie, <marker header>`, `private, no-cache`, and
- * `<meta name="graylane-version">` injected after `<head>` (nginx `sub_filter`; the build's HTML
- * must contain a literal `<head>` tag). Content-hashed files: looked up in the own build, then
- * the default's, then the others (the name is the content), cached for a year.
+ * HTML (`*.html`, `*.htm`, a folder's `index.html` for a path ending in `/`) comes from the
+ * lane's build only, with `<meta name="graylane-version">` injected after `<head>` (nginx
+ * `sub_filter`; the build's HTML must contain a literal `<head>` tag). Any other file is looked
+ * up in the lane's build, then the default's, then the others' (a page that switched lane
+ * mid-session still loads its lazy chunks): content-hashed names are cached a year and shared;
+ * the rest is `private, no-cache` with `Vary` and no validator (nginx's mtime-size ETag does not
+ * name the lane). Errors are `no-store`. Refused as `@graylane/node/assets` refuses them:
+ * dotfiles, dot and empty segments, encoded separators, symlinks inside a build.
  */
 export function assetServer(plan: RenderPlan, root: string): string[] {
   const { config } = plan;
-  const others = config.versions.filter((v) => v !== config.default);
+  const order = [config.default, ...config.versions.filter((v) => v !== config.default)];
+  const chain = order.slice(0, NGINX_MAX_NAMED_HOPS);
+  const hashed: Lookup = {
+    kind: 'hashed',
+    root,
+    chain,
+    body: [
+      'add_header Cache-Control $graylane_immutable_cache always;',
+      'add_header X-Gray-Route $graylane_version always;',
+    ],
+  };
+  const file: Lookup = { kind: 'file', root, chain, body: ['etag off;', 'if_modified_since off;'] };
   return [
+    ...cacheMap('$graylane_immutable_cache', IMMUTABLE),
+    ...cacheMap('$graylane_lane_cache', PER_LANE),
     '# Front-end asset lanes: one build per version in',
-    `# ${root}/<version>/ (HTML + content-hashed assets); a version without a build folder is`,
+    `# ${root}/<version>/ (HTML + assets); a version without a build folder is`,
     `# served ${config.default}'s build, and the page is still told the decided version.`,
     'server {',
     `    listen ${plan.listen};`,
+    '    merge_slashes off;',
     `    set $graylane_build $graylane_version;`,
     `    if (!-d ${root}/$graylane_version) {`,
     `        set $graylane_build ${config.default};`,
     '    }',
+    '    # Refused as @graylane/node/assets refuses them: //, dot segments, dotfiles, %2f, %5c, \\.',
+    `    if ($request_uri ~* "${REFUSED_TARGET}") {`,
+    '        return 404;',
+    '    }',
+    '    # Per lane unless a location says otherwise: never shared between visitors of different',
+    '    # lanes. Errors are never stored.',
+    `    add_header Vary "Cookie, ${plan.header}" always;`,
+    '    add_header Cache-Control $graylane_lane_cache always;',
+    '    add_header X-Gray-Route $graylane_version always;',
+    "    # HTML: the lane's own build only, told the lane it was served for. A folder without a",
+    '    # trailing / is not a page (404, no redirect).',
+    ...htmlLocation('/$', '${uri}index.html', root),
+    ...htmlLocation('\\.html?$', '$uri', root),
     "    # Content-hashed files: the name is the content, so any build's copy will do.",
     `    location ~ "${HASHED_NAME}" {`,
-    `        root ${root};`,
-    `        try_files /$graylane_build$uri /${config.default}$uri ${others.map((v) => `/${v}$uri`).join(' ')} =404;`,
-    `        add_header Cache-Control "${IMMUTABLE}" always;`,
-    '        add_header X-Gray-Route $graylane_version always;',
+    ...lookupStart(hashed),
     '    }',
-    '    # Everything else is per lane: never shared between visitors of different lanes.',
+    "    # Any other file: the lane's build, then the others' (a page that switched lane",
+    '    # mid-session still loads its chunks); per lane, without validators.',
     '    location / {',
-    `        root ${root}/$graylane_build;`,
-    '        try_files $uri $uri/index.html =404;',
-    `        add_header Vary "Cookie, ${plan.header}" always;`,
-    `        add_header Cache-Control "${PER_LANE}" always;`,
-    '        add_header X-Gray-Route $graylane_version always;',
-    '        # The browser SDK starts on the lane the page was served for.',
-    '        sub_filter \'<head>\' \'<head><meta name="graylane-version" content="$graylane_version">\';',
-    '        sub_filter_once on;',
+    ...lookupStart(file),
     '    }',
+    ...lookupChain(hashed),
+    ...lookupChain(file),
     `    # An API location in this server can proxy by lane: proxy_pass http://$graylane_upstream;`,
     '}',
   ];
