@@ -8,6 +8,7 @@ const gray = createGrayProxy({ config: grayConfig, sticky: true, debugHeader: tr
 const downstream = process.env.GRAY_DOWNSTREAM ?? 'http://127.0.0.1:9';
 const rewriting = createGrayProxy({
   config: grayConfig,
+  sticky: true,
   allowHosts: [new URL(downstream).host],
   rewrite: (request) => {
     const m = /^\/ext\/(allowed|other)(\/.*)$/.exec(request.nextUrl.pathname);
@@ -21,6 +22,10 @@ export async function __EXPORT__(request, event) {
   const path = request.nextUrl.pathname;
   const engine = path.startsWith('/ext/') ? rewriting : path.startsWith('/edge/') ? edge : gray;
   const response = await engine(request, event);
+  // Test-only: the app's own cookies, set on graylane's response the way docs/nextjs.md shows
+  // (`x-test-app-cookie: name=value&name=value`).
+  for (const [name, value] of new URLSearchParams(request.headers.get('x-test-app-cookie') ?? ''))
+    response.cookies.set(name, value);
   response.headers.set('x-proxy-runtime', typeof EdgeRuntime === 'string' ? 'edge' : 'nodejs');
   return response;
 }

@@ -9,6 +9,9 @@ export interface Seen {
   readonly lane: string | undefined;
   /** The proxy's internal decision header: must never reach another service. */
   readonly decision: string | undefined;
+  /** Next's internal hand-over of cookies set in the proxy: must never reach another service. */
+  readonly middlewareSetCookie: string | undefined;
+  readonly cookie: string | undefined;
   readonly path: string;
 }
 
@@ -29,6 +32,8 @@ export async function startDownstream(): Promise<{
         baggage: one(req.headers.baggage),
         lane: tryGetGrayVersion(),
         decision: one(req.headers['x-graylane-decision']),
+        middlewareSetCookie: one(req.headers['x-middleware-set-cookie']),
+        cookie: one(req.headers.cookie),
         path: new URL(req.url ?? '/', 'http://x').pathname,
       };
       seen.push(entry);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumMissing, launchChromium } from '../../../../tools/chromium.js';
 import { grayConfig } from '../app/lib/gray.js';
 import { buildApp, type Variant } from './build.js';
+import { describeCookieJar } from './cookies.js';
 import { startDownstream } from './downstream.js';
 import { startNext } from './serve.js';
 
@@ -188,6 +189,8 @@ export function describeNextApp(variant: Variant, runtime: 'nodejs' | 'edge'): v
       expect(again.headers['set-cookie']).toBeUndefined();
       await context.close();
     });
+
+    describeCookieJar(() => ({ origin: app.origin, down, other }));
 
     it('WT-02 the split serves both arms: seeded anonymous ids land where core decides', async () => {
       const ids = seededIds();
