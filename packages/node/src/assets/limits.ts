@@ -31,6 +31,12 @@ export const NONCE_PATTERN = /^[A-Za-z0-9+/_-]{8,128}={0,2}$/;
 /** `Cache-Control` of content-hashed assets: one year, never revalidated (RFC 8246 immutable). */
 export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 /**
+ * `Cache-Control` of a content-hashed asset on a response that sets a cookie (the middleware's
+ * sticky cookie on a visitor's first request): the same year, in the browser only, so no shared
+ * cache hands that cookie to everyone.
+ */
+export const IMMUTABLE_PRIVATE_CACHE_CONTROL = 'private, max-age=31536000, immutable';
+/**
  * `Cache-Control` of HTML and other lane-dependent files: the browser revalidates every time and
  * shared caches (CDNs) do not store them, so one visitor's lane never reaches another.
  */

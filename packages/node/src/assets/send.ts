@@ -5,13 +5,13 @@ import type { LaneFile } from './files.js';
 import { addVary, sendNotModified, setFileHeaders } from './headers.js';
 import { injectIntoHead, inlineConfigScript, metaTag, scriptJson } from './inject.js';
 import {
-  IMMUTABLE_CACHE_CONTROL,
   LANE_CACHE_CONTROL,
   MAX_HTML_BYTES,
   NONCE_CACHE_CONTROL,
   NONCE_PATTERN,
 } from './limits.js';
 import type { ResolvedAssetOptions } from './options.js';
+import { setImmutableCacheControl } from './shared-cache.js';
 import type { AssetCounters } from './stats.js';
 import { streamFile } from './stream.js';
 
@@ -27,23 +27,19 @@ export interface SendContext {
 }
 
 /**
- * Streams a file (exactly the size announced). Content-hashed files are shared by every lane (no `Vary`, one year,
- * `immutable`); anything else depends on the lane (`Vary`, `private, no-cache`, an ETag that
- * names the lane so a switch of lane never revalidates to the other lane's bytes).
+ * Streams a file (exactly the size announced). Content-hashed files are shared by every lane
+ * (no `Vary`, one year, `immutable`; `private` when the response sets a cookie); anything else
+ * depends on the lane (`Vary`, `private, no-cache`, an ETag that names the lane it came from so
+ * a switch of lane never revalidates to the other lane's bytes).
  */
 export function sendAsset(ctx: SendContext & { readonly immutable: boolean }): void {
   const { o, c, req, res, file, rel, immutable } = ctx;
   const etag = immutable
     ? fileEtag(file.stat)
     : fileEtag(file.stat).replace('W/"', `W/"${file.lane}-`);
-  setFileHeaders(
-    res,
-    contentTypeFor(rel),
-    immutable ? IMMUTABLE_CACHE_CONTROL : LANE_CACHE_CONTROL,
-    file.stat.size,
-    etag,
-  );
-  if (!immutable) addVary(res, o.vary);
+  setFileHeaders(res, contentTypeFor(rel), LANE_CACHE_CONTROL, file.stat.size, etag);
+  if (immutable) setImmutableCacheControl(res);
+  else addVary(res, o.vary);
   // A conditional HEAD is answered like the GET it stands for: 304 when the validator matches.
   const fresh = notModified(req.headers['if-none-match'], etag);
   if (fresh || req.method === 'HEAD') {
