@@ -23,9 +23,8 @@ import { RemoteProvider } from './remote-provider.js';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Until the domain's provider is ready and reconciled (setProvider does not wait for it). */
 async function settled(domain: string | undefined): Promise<void> {
-  for (let i = 0; i < 200 && OpenFeature.getProviderStatus(domain) !== ProviderStatus.READY; i++) {
-    await sleep(2);
-  }
+  const client = OpenFeature.getClient(domain);
+  for (let i = 0; i < 200 && client.providerStatus !== ProviderStatus.READY; i++) await sleep(2);
 }
 const login: EvaluationContext = { targetingKey: 'user-1' };
 let domains = 0;

@@ -27,7 +27,8 @@ export interface SyncGrayContextOptions {
  * The events after which the context may have lost the lane, as `@openfeature/web-sdk` emits them:
  * - `setContext(…)` / `clearContext()` (login, logout) emit Reconciling when the provider's
  *   `onContextChange` returns a promise, then ContextChanged — both after the SDK has called
- *   `onContextChange` with the app's context;
+ *   `onContextChange` with the app's context, so a provider that evaluates remotely there needs
+ *   `withGrayContext`;
  * - `setProvider(provider, context)`, `setProviderAndWait(…)`, and binding a domain whose context
  *   the app set before, replace the context with no context event at all: only Ready follows
  *   (synchronously for a provider without `initialize`, after it for one with).
@@ -45,7 +46,9 @@ const CONTEXT_EVENTS = [
  * context (static-context paradigm), so this writes the page's lane into OpenFeature's context
  * now, whenever the client's version changes, and again whenever the app replaces the context
  * (`OpenFeature.setContext(…)` on login, `clearContext()`, `setProviderAndWait(provider, context)`),
- * so targeting on `grayVersion` does not silently stop. Other attributes are kept. With `domain`, a domain that has no context of its
+ * so targeting on `grayVersion` does not silently stop. Other attributes are kept. A provider that
+ * evaluates remotely in `onContextChange` is told the app's context before the lane is back: wrap it
+ * with {@link withGrayContext}. With `domain`, a domain that has no context of its
  * own keeps following the global one (plus the lane); once the app gives it its own, the lane
  * joins that. Returns the function that stops syncing. Never throws after construction.
  *
