@@ -165,11 +165,14 @@ describe('AST-12 a file missing from the visitor lane is found in the lane that 
     'Vite %s (only in %s): every other visitor gets it, cached by its name',
     async (rel, owner, i) => {
       const immutable = HASHED_NAME.test(rel);
-      await each(VISITORS, async (visitor) => {
-        const r = await ask(gw.port, rel, visitor, i);
-        expect([visitor, r.status, r.body]).toEqual([visitor, 200, body(owner, rel)]);
-        expectPolicy(r, owner, immutable);
-      });
+      await each(
+        VISITORS.filter((v) => v !== owner),
+        async (visitor) => {
+          const r = await ask(gw.port, rel, visitor, i);
+          expect([visitor, r.status, r.body]).toEqual([visitor, 200, body(owner, rel)]);
+          expectPolicy(r, owner, immutable);
+        },
+      );
     },
   );
 
@@ -177,11 +180,14 @@ describe('AST-12 a file missing from the visitor lane is found in the lane that 
     'an unhashed name %s (only in beta): found, never immutable',
     async (rel, i) => {
       expect(HASHED_NAME.test(rel)).toBe(false);
-      await each(VISITORS, async (visitor) => {
-        const r = await ask(gw.port, rel, visitor, i);
-        expect([visitor, r.status, r.body]).toEqual([visitor, 200, body('beta', rel)]);
-        expectPolicy(r, 'beta', false);
-      });
+      await each(
+        VISITORS.filter((v) => v !== 'beta'),
+        async (visitor) => {
+          const r = await ask(gw.port, rel, visitor, i);
+          expect([visitor, r.status, r.body]).toEqual([visitor, 200, body('beta', rel)]);
+          expectPolicy(r, 'beta', false);
+        },
+      );
     },
   );
 
