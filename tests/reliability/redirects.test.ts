@@ -174,13 +174,22 @@ function redirectSuite(clients: ClientCase[]): void {
       await Promise.all(runs);
     });
 
-    it("RDR-01 OUT-03 a marker the caller set is the caller's on every hop, never duplicated", async () => {
+    it("RDR-01 OUT-03 I8 a marker the caller set is the caller's on allowlisted hops, never duplicated, and never leaves the allowlist", async () => {
       const call: Call = { method: 'GET', headers: { baggage: 'a=1', 'X-Gray-Id': 'stable' } };
       const runs = STATUSES.map(async (status) => {
         const hops = await runChain(c, [topo.a, topo.b, topo.a], status, call, [
           `127.0.0.1:${topo.ports.a}`,
         ]);
-        for (const hop of hops) expect(hop.grayIds, `${c.name} ${status}`).toEqual(['stable']);
+        const [first, outside, back] = hops as [Hop, Hop, Hop];
+        expect(first.grayIds, `${c.name} ${status} hop 1`).toEqual(['stable']);
+        // An untraced call's next hop is created where graylane sees no lane (its callbacks run
+        // without one, I7): there the caller's own header is left as written.
+        if (c.mode !== 'untraced') expectMarker(outside, undefined, `${c.name} ${status} hop 2`);
+        // Back on the allowlist after the caller's marker was removed: the caller's again (a
+        // client that resends the caller's headers), graylane's, or none; never two.
+        expect([[], ['stable'], ['beta']], `${c.name} ${status} hop 3`).toContainEqual(
+          back.grayIds,
+        );
       });
       await Promise.all(runs);
     });

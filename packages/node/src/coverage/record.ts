@@ -64,7 +64,7 @@ export function recordDeparture(departure: Departure, install: CoverageInstall):
           state,
           install,
           `leaked\u0000${innermost(site)}`,
-          `[graylane] propagation: a call to a host outside the allowlist left with the marker (lane ${store.decision.version}) at ${site}; add the host to allowHosts if it should get the marker; else the app set it itself or the client is not graylane's (withGray, grayInterceptor, attachGray and installGlobal remove it there)`,
+          `[graylane] propagation: a call to a host outside the allowlist left with the marker (lane ${store.decision.version}) at ${site}; add the host to allowHosts if it should get the marker; else the client is not graylane's: wrap it (withGray, grayInterceptor, attachGray) or installGlobal(), which remove the marker there, one the app set itself too`,
         );
       }
       return;

@@ -90,7 +90,7 @@ function patchHttp(
   let active = true;
   const request: RequestFn = function graylaneHttpRequest(this: unknown, ...args: unknown[]) {
     const req = original.request.apply(this, args);
-    if (active) injectClientRequest(req, httpTarget(args, req, protocol), allow);
+    if (active) injectClientRequest(req, () => httpTarget(args, req, protocol), allow);
     return req;
   };
   // Node's `get` is `request(...)` + `end()`, and `end()` flushes the head: wrapping the original

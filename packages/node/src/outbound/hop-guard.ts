@@ -91,7 +91,7 @@ function onRequestCreate(message: unknown): void {
       // that call added as the caller's.
       if (global && (note === undefined || !global.plan.callerOwns)) ({ plan, allowed } = global);
     }
-    if (list && plan) mergeBaggage(list, plan, allowed && proven, plan === note);
+    if (list && plan) mergeBaggage(list, plan, allowed, proven, plan === note);
   } catch {
     // I1: the request proceeds as undici built it.
   }
@@ -159,14 +159,16 @@ function mergeBaggage(
   list: unknown[],
   plan: HopPlan,
   allowed: boolean,
+  proven: boolean,
   firstIsOurs: boolean,
 ): void {
   const ops = flatOps(list);
   const values = ops.values('baggage');
   if (values.length === 0) return;
   const key = plan.baggageKey;
-  const keepOurs = allowed && !plan.callerOwns && key !== false;
-  const drop = !keepOurs && !plan.callerOwns && key !== false;
+  const keepOurs = allowed && proven && !plan.callerOwns && key !== false;
+  // Outside the allowlist no `gray` member passes, not even one beside the caller's marker (I8).
+  const drop = key !== false && (!allowed || (!keepOurs && !plan.callerOwns));
   if (values.length === 1 && !keepOurs && !drop) return;
   // The common allowlisted hop: one value, already the marker first and only (nothing to do).
   if (values.length === 1 && keepOurs && alreadyOurs(values[0]!, `${key}=${plan.version}`)) return;

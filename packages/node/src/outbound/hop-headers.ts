@@ -12,17 +12,19 @@ export interface HeaderOps {
 
 /**
  * Applies the decision for one hop (RDR-01/02, OUT-01/02):
- * - allowed: the marker header and exactly one `gray` baggage member, other members kept;
- * - not allowed: neither the marker graylane added nor any `gray` member, whoever put it there
- *   (OpenTelemetry's propagator copies the context baggage to every host: OTB-01).
- * A marker the caller set is theirs: nothing is touched (OUT-03). With `add: false` only the
- * removal half runs (where the context cannot be trusted to add a version: see hop-guard.ts).
+ * - allowed: the marker header and exactly one `gray` baggage member, other members kept; a
+ *   marker the caller set is theirs there, and nothing is touched (OUT-03);
+ * - not allowed: neither the marker header nor any `gray` member, whoever put them there (I8).
+ *   The caller's included: clients that rebuild a redirect hop from the previous hop's headers
+ *   (superagent, node-fetch) hand graylane's own marker back as if the caller had set it, and
+ *   OpenTelemetry's propagator copies the context baggage to every host (OTB-01).
+ * With `add: false` only the removal half runs (where the context cannot be trusted to add a
+ * version: see hop-guard.ts).
  */
 export function applyHop(plan: HopPlan, allowed: boolean, ops: HeaderOps, add = true): void {
-  if (plan.callerOwns) return;
   const key = plan.baggageKey;
   if (allowed) {
-    if (!add) return;
+    if (!add || plan.callerOwns) return;
     ops.set(plan.header, plan.version);
     if (key !== false)
       ops.set('baggage', setBaggageMember(ops.values('baggage'), key, plan.version));

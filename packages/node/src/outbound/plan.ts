@@ -14,29 +14,34 @@ export interface HopPlan {
   readonly baggageKey: string | false;
   /** Hosts that may receive the marker; undefined means none (I8). */
   readonly allow: Allowlist | undefined;
-  /** The caller set the marker header itself: it is theirs on every hop (OUT-03, OUT-04). */
+  /**
+   * The caller set the marker header itself: it is theirs on every allowlisted hop (OUT-03,
+   * OUT-04); a hop outside the allowlist loses it all the same (I8, see `applyHop`).
+   */
   readonly callerOwns: boolean;
 }
 
 /**
  * Plans one outbound call, or returns undefined outside any graylane context. Re-validates the
  * marker right before use (RELIABILITY design rule 2, OUT-05): a version that is not a label, or
- * a header name Node would reject, is skipped and counted, never thrown. Never throws.
+ * a header name Node would reject, is skipped and counted (unless `count` is off: a hop judged
+ * again), never thrown. Never throws.
  */
 export function planCall(
   override: Allowlist | undefined,
   existing: { has(name: string): boolean },
   store: GrayStore | undefined = currentStore(),
+  count = true,
 ): HopPlan | undefined {
   try {
     if (!store) return undefined;
     const version = store.decision.version;
     if (!isVersionLabel(version) || !isHeaderName(store.header)) {
-      countOutbound('skipped_invalid');
+      if (count) countOutbound('skipped_invalid');
       return undefined;
     }
     const callerOwns = existing.has(store.header);
-    if (callerOwns) countOutbound('skipped_caller');
+    if (callerOwns && count) countOutbound('skipped_caller');
     return {
       version,
       header: store.header,
