@@ -242,6 +242,5 @@ describe('I4 the scrub steps stay linear', () => {
     const [a, b] = [time(small), time(large)];
     // Linear: ~4 (≤ 5 ms for 40 kB here); quadratic: ~16. Below 0.2 ms, timer noise dominates.
     expect(b / Math.max(a, 0.2)).toBeLessThan(10);
-    expect(b).toBeLessThan(100);
   });
 });
