@@ -1,5 +1,6 @@
 /** What graylane reads back from the `ClientRequest` Node built (its own resolution). */
 export interface ResolvedRequestLike {
+  readonly agent?: unknown;
   readonly host?: unknown;
   readonly protocol?: unknown;
   readonly path?: unknown;
@@ -19,7 +20,11 @@ type Options = Record<string, unknown>;
  * - port: `port || defaultPort || agent.defaultPort || 80/443`;
  * - a `socketPath` connects to a local socket, not a host: no target (never allowlisted);
  * - an absolute-form path (`http://…` or `https://…`: a forward proxy) reaches two hosts, the
- *   proxy Node connects to and the URL in the path: both are returned, and both must be allowed;
+ *   proxy and the URL in the path: both are returned, and both must be allowed. The proxy is the
+ *   agent's when it names one (http-proxy-agent's `agent.proxy`: it rewrites the path and
+ *   connects to the proxy while `req.host` still names the target); a path an agent rewrote
+ *   without naming its proxy has no target (whoever it connects to cannot be told); a path the
+ *   caller wrote that way is sent to the host Node connects to;
  * - any other path not starting with `/` (authority-form, a scheme-less `host:port/x`) and a
  *   `CONNECT` have no target: the head goes to the host Node connects to, whatever the path
  *   names, so nothing in the path can vouch for that host.
@@ -46,9 +51,37 @@ export function httpTarget(
     const path = str(req?.path) ?? str(opts.path);
     if (path === undefined || path.startsWith('/') || path === '*') return connected;
     if (!/^https?:\/\//i.test(path)) return undefined;
+    const proxy = agentProxy(req?.agent ?? opts.agent);
+    if (proxy === null) return undefined;
+    if (proxy !== undefined) return [proxy, new URL(path).origin];
+    // Rewritten after the caller's arguments (an agent that proxies without saying where to).
+    if (path !== (str(opts.path) ?? path)) return undefined;
     return [connected, new URL(path).origin];
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The forward proxy an agent names (`agent.proxy`: a URL, a string, or `{ protocol, hostname |
+ * host, port }` — http-proxy-agent 5–9), as an origin; undefined when it names none, null when
+ * it names one that cannot be read (refused).
+ */
+function agentProxy(agent: unknown): string | null | undefined {
+  if (typeof agent !== 'object' || agent === null || !('proxy' in agent)) return undefined;
+  const proxy = (agent as { proxy?: unknown }).proxy;
+  if (proxy === undefined || proxy === null || proxy === false) return undefined;
+  try {
+    if (typeof proxy === 'string' || proxy instanceof URL) return new URL(proxy).origin;
+    const p = proxy as Options;
+    const protocol = str(p.protocol) ?? 'http:';
+    const host = str(p.hostname) ?? str(p.host);
+    if (host === undefined) return null;
+    const port = p.port === undefined || p.port === '' ? '' : `:${String(p.port)}`;
+    const scheme = protocol.endsWith(':') ? protocol : `${protocol}:`;
+    return new URL(`${scheme}//${bracket(host)}${port}`).origin;
+  } catch {
+    return null;
   }
 }
 
