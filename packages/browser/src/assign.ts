@@ -23,7 +23,7 @@ export function assigner(
   versions: ReadonlySet<string>,
   o: GrayOptions,
   page: boolean,
-  server: string | undefined,
+  server: unknown,
   slot: Slot,
   aid: Slot,
   commit: Commit,
@@ -40,7 +40,7 @@ export function assigner(
   };
   return (fresh) => {
     let rejected: DecisionReason | undefined;
-    const use = (raw: string | undefined, reason: DecisionReason, persist: boolean) => {
+    const use = (raw: unknown, reason: DecisionReason, persist: boolean) => {
       const version = readMarker(versions, raw, (why) => (rejected ??= why));
       if (version) commit(version, reason, persist);
       return version;

@@ -4,11 +4,14 @@ import { assigner, type Commit } from './assign.js';
 import { current, setCurrent } from './current.js';
 import { hasPage } from './env.js';
 import { serverHandOff } from './hand-off.js';
-import { createSlot } from './jar.js';
+import { createSlot, type Slot } from './jar.js';
 import { readMarker } from './marker.js';
 import { versionSet, type GrayListener, type GrayOptions } from './options.js';
 import { optionsKey, sameKey } from './same-options.js';
 import { resolveUrl } from './url.js';
+
+/** @internal The option key under which React's provider asks for a deferred commit. */
+const DEFER = Symbol.for('@graylane/browser:defer');
 
 /** Fields to attach to analytics events, so every exposure can be attributed. */
 export interface GrayTrackingFields {
@@ -28,6 +31,11 @@ export interface GrayClient {
    * in the page, so a framework can hydrate from it without a mismatch.
    */
   readonly serverVersion: string | undefined;
+  /**
+   * The configured default version (its `default` option): what a server renders when nothing
+   * else applies, so a framework can hydrate from it whatever this page's cookie or rules say.
+   */
+  readonly defaultVersion: string;
   getGrayVersion(): string;
   /** Why the current version was assigned. */
   getGrayReason(): DecisionReason;
@@ -39,7 +47,11 @@ export interface GrayClient {
   setGrayVersion(version: string): boolean;
   /** Forgets the stored and overridden version and assigns again from rules or the default. */
   clearGrayVersion(): void;
-  /** Calls `listener(version, reason)` on every change; returns the unsubscribe function. */
+  /**
+   * Calls `listener(version, reason)` whenever the version or the reason changes (a QA choice of
+   * the version on screen changes the reason to `manual`); returns the unsubscribe function.
+   * `onAssign` (exposure) is called only when the version changes.
+   */
   subscribe(listener: GrayListener): () => void;
   /** `{ gray_version, gray_reason }` for analytics events. */
   getTrackingFields(): GrayTrackingFields;
@@ -77,10 +89,22 @@ export function initGray(options: GrayOptions): GrayClient {
   const page = hasPage();
   const server = serverHandOff(options.serverVersion, page);
   const key = optionsKey(options, server);
+  // Deferred (React's provider, during render): compute the version with no side effect and hold
+  // every effect — cookie writes, onAssign, listeners, registration — until `box.commit`, so a
+  // render React throws away leaves nothing behind. Using the client (a QA call) commits it.
+  const box = (options as { [DEFER]?: { commit?: () => void } })[DEFER];
+  let held: Array<() => void> | undefined = box && [];
+  const run = (effect: () => void): unknown => (held ? held.push(effect) : effect());
+  const done = (): void => {
+    const effects = held;
+    held = undefined;
+    effects?.map((effect) => effect());
+  };
+  if (box) box.commit = done;
   // Only a page registers a client (below), so during SSR there is never a last one.
   const last = current();
   if (last && sameKey(last.key, key)) {
-    last.listen(options.onAssign);
+    run(() => last.listen(options.onAssign));
     return last.client;
   }
   const allows = allowlist(
@@ -89,25 +113,31 @@ export function initGray(options: GrayOptions): GrayClient {
   );
   const header = options.header ?? 'X-Gray-Id';
   const slot = createSlot(options, 'name', 'gray');
-  const aid = createSlot(options, 'anonymousIdName', 'gray_aid');
+  const ids = createSlot(options, 'anonymousIdName', 'gray_aid');
+  // A new anonymous id is written when the assignment is committed, like the version.
+  const aid: Slot = { ...ids, write: (id) => (run(() => ids.write(id)), true) };
   let onAssign = page ? options.onAssign : undefined;
-  const listeners = new Set([onAssign]);
+  const listeners = new Set<GrayListener>();
   let version = '';
   let reason: DecisionReason = 'default';
 
   let kept = true;
   const commit: Commit = (next, why, persist) => {
-    if (persist === true) kept = slot.write(next);
-    else if (persist) slot.remove();
     const changed = next !== version;
+    const moved = changed || why !== reason;
     version = next;
     reason = why;
-    for (const listener of changed ? listeners : [])
-      try {
-        listener?.(version, reason);
-      } catch {
-        // A listener's bug must not break assignment or the request that triggered it.
-      }
+    run(() => {
+      if (persist === true) kept = slot.write(next);
+      else if (persist) slot.remove();
+      // Exposure on a new version only; subscribers also hear a new reason (default → manual).
+      for (const listener of [changed ? onAssign : undefined, ...(moved ? listeners : [])])
+        try {
+          listener?.(next, why);
+        } catch {
+          // A listener's bug must not break assignment or the request that triggered it.
+        }
+    });
   };
   const assign = assigner(versions, options, page, server, slot, aid, commit);
 
@@ -115,15 +145,18 @@ export function initGray(options: GrayOptions): GrayClient {
     header,
     versions: options.versions,
     serverVersion: readMarker(versions, server),
+    defaultVersion: options.default,
     getGrayVersion: () => version,
     getGrayReason: () => reason,
     setGrayVersion(v) {
+      done();
       const m = readMarker(versions, v);
       // `m` is `v` exactly when `v` is one of `versions` (then the commit made it 'manual').
       if (m) commit(m, 'manual', true);
       return kept && version === v;
     },
     clearGrayVersion() {
+      done();
       slot.remove();
       assign(true);
     },
@@ -138,16 +171,15 @@ export function initGray(options: GrayOptions): GrayClient {
     },
   };
   assign(false);
-  // Reading repairs copies of the name on other paths, so servers see one anonymous id (STK-04).
-  aid.read();
-  if (page)
-    setCurrent({
-      client,
-      key,
-      listen(next) {
-        listeners.delete(onAssign);
-        listeners.add((onAssign = next));
-      },
-    });
+  run(() => {
+    // Reading repairs copies of the name on other paths, so servers see one anonymous id (STK-04).
+    ids.read();
+    if (page)
+      setCurrent({
+        client,
+        key,
+        listen: (next) => void (onAssign = next),
+      });
+  });
   return client;
 }

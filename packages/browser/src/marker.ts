@@ -13,10 +13,13 @@ export type Rejection = 'invalid_marker' | 'unknown_version';
  */
 export function readMarker(
   versions: ReadonlySet<string>,
-  raw: string | undefined,
+  raw: unknown,
   reject?: (why: Rejection) => void,
 ): string | undefined {
-  const v = raw && (raw.length > MAX_RAW_MARKER_BYTES ? ',' : raw.replace(/^[ \t]+|[ \t]+$/g, ''));
+  // Not a string (a JSON hand-off's `null`, a number from untyped code): absent, never a throw.
+  const v =
+    typeof raw == 'string' &&
+    (raw.length > MAX_RAW_MARKER_BYTES ? ',' : raw.replace(/^[ \t]+|[ \t]+$/g, ''));
   if (v && versions.has(v)) return v;
   if (v) reject?.(VERSION_PATTERN.test(v) ? 'unknown_version' : 'invalid_marker');
   return undefined;

@@ -15,7 +15,7 @@ export function keyed<T extends object>(rules: T, key: string): T {
  * and flags), the same server hand-off, rules equal by their tag or identity, the same jar.
  * `onAssign` is left out: a new one replaces the old without firing (one exposure per page).
  */
-export function optionsKey(o: GrayOptions, server: string | undefined): readonly unknown[] {
+export function optionsKey(o: GrayOptions, server: unknown): readonly unknown[] {
   const data = [
     o.versions,
     o.default,

@@ -66,7 +66,8 @@ describe('SSR: the inert client in plain Node (built package)', () => {
     c.clearGrayVersion();
     off();
     c.setGrayVersion('beta');
-    expect(seen).toEqual(['stable:manual']);
+    // Subscribers hear a new reason too: clearing goes back to the default (manual → default).
+    expect(seen).toEqual(['stable:manual', 'stable:default']);
   });
 
   it('two server renders never share a client (no process-wide default during SSR)', async () => {

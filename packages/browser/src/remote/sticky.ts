@@ -74,10 +74,10 @@ const CHOSEN = ['manual', 'override'];
 /**
  * @internal Forgets the stamp as soon as the visitor's version is a choice: the sticky policy
  * re-rolls only what the rules gave, and a stamp left behind would make a QA choice of the same
- * version look rule-given on the next page view. `subscribe` hears a choice of another version
- * at once; a choice of the version on screen changes nothing it can hear, so the check also runs
- * now (a choice made before `start`) and whenever the page is hidden or left, the last moments a
- * page reliably runs. `clearGrayVersion` needs nothing: the rules run again and stamp what they
+ * version look rule-given on the next page view. `subscribe` hears a choice at once — of another
+ * version, or of the version on screen (its reason becomes `manual`); the check also runs now (a
+ * choice made before `start`) and whenever the page is hidden or left (a client from an older
+ * `@graylane/browser` told only version changes). `clearGrayVersion` needs nothing: the rules run again and stamp what they
  * give. Errs towards keeping: a page view that was a choice leaves no stamp behind. Returns the
  * function that stops watching.
  */

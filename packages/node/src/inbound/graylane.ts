@@ -22,6 +22,22 @@ export interface Graylane {
    * carriers the app and proxies see (GW-01).
    */
   decideRequest(req: IncomingMessage): Decision;
+  /**
+   * A WebSocket (or any HTTP/1.1 `Upgrade`) handshake: Node emits `upgrade`, not `request`, so
+   * no middleware sees it. Decides as the middleware would (once per request), normalises the
+   * marker carriers of `req` (GW-02: what `proxy.ws` / `proxy.upgrade` then forward) and runs
+   * `fn` in the request's context, so `installGlobal` or an interceptor carries the decided
+   * version on the proxied handshake. Writes no cookie or debug header: the handshake's response
+   * belongs to the proxy or the WebSocket server.
+   *
+   * @example
+   * ```ts
+   * server.on('upgrade', (req, socket, head) =>
+   *   gray.upgrade(req, () => proxy.ws(req, socket, head)),
+   * );
+   * ```
+   */
+  upgrade<T>(req: IncomingMessage, fn: () => T): T;
   /** The config store in force (swap configs through it; requests read its snapshot). */
   readonly store: ConfigStore;
   /** In-process counters snapshot. */
@@ -49,6 +65,11 @@ export function createGraylane(options: GraylaneOptions): Graylane {
     decideRequest: (req) =>
       decideOnce(engine, { key: req, req, carrier: fromIncomingMessage(req), bind: false })
         .decision,
+    upgrade: (req, fn) =>
+      runInRequestContext(
+        decideOnce(engine, { key: req, req, carrier: fromIncomingMessage(req), bind: true }),
+        fn,
+      ),
     store: engine.options.store,
     stats: () => engine.stats(),
   };

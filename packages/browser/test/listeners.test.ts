@@ -1,0 +1,217 @@
+// @vitest-environment happy-dom
+/**
+ * Who hears what: `subscribe` listeners hear every change of the version OR the reason (a QA
+ * choice of the version on screen, clearing back to the default), `onAssign` only a new version
+ * (exposure). Non-string hand-offs count as absent. The deferred creation React's provider uses:
+ * nothing persists, reports or registers until the commit.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  split,
+  withGray,
+  type CookieJarLike,
+  type GrayClient,
+  type GrayOptions,
+} from '../src/index.js';
+import { at, clearCookies, initOnReload as initGray, reload } from './page.js';
+import { initGray as initHere } from '../src/index.js';
+
+const base: GrayOptions = { versions: ['stable', 'beta', 'canary'], default: 'stable' };
+
+afterEach(() => {
+  clearCookies();
+  document.head.innerHTML = '';
+  at('http://localhost/');
+});
+
+/** A client in the given start state, and what its listeners and onAssign heard since. */
+function watched(start: string): {
+  client: GrayClient;
+  heard: string[];
+  exposed: string[];
+} {
+  const exposed: string[] = [];
+  const onAssign = (v: string, r: string) => void exposed.push(`${v}:${r}`);
+  const o: GrayOptions = { ...base, onAssign };
+  const starts: Record<string, () => GrayClient> = {
+    default: () => initGray(o),
+    cookie: () => ((document.cookie = 'gray=stable; Path=/'), initGray(o)),
+    server: () => initGray({ ...o, serverVersion: 'stable' }),
+    rule: () => initGray({ ...o, rules: () => ({ version: 'stable', reason: 'rule' }) }),
+    override: () => (at('http://localhost/?gray=stable'), initGray({ ...o, override: true })),
+    manual: () => {
+      const c = initGray(o);
+      c.setGrayVersion('stable');
+      return c;
+    },
+  };
+  const client = (starts[start] as () => GrayClient)();
+  exposed.length = 0;
+  const heard: string[] = [];
+  client.subscribe((v, r) => void heard.push(`${v}:${r}`));
+  return { client, heard, exposed };
+}
+
+describe('LST: subscribe hears a new version or reason; onAssign only a new version', () => {
+  it.each<[string, string, (c: GrayClient) => unknown, string[], string[]]>([
+    // [start, action, heard by subscribe, heard by onAssign]
+    [
+      'default',
+      'pin the version on screen',
+      (c) => c.setGrayVersion('stable'),
+      ['stable:manual'],
+      [],
+    ],
+    [
+      'cookie',
+      'pin the version on screen',
+      (c) => c.setGrayVersion('stable'),
+      ['stable:manual'],
+      [],
+    ],
+    [
+      'server',
+      'pin the version on screen',
+      (c) => c.setGrayVersion('stable'),
+      ['stable:manual'],
+      [],
+    ],
+    ['rule', 'pin the version on screen', (c) => c.setGrayVersion('stable'), ['stable:manual'], []],
+    [
+      'override',
+      'pin the version on screen',
+      (c) => c.setGrayVersion('stable'),
+      ['stable:manual'],
+      [],
+    ],
+    ['manual', 'pin it again', (c) => c.setGrayVersion('stable'), [], []],
+    ['manual', 'clear back to the default', (c) => c.clearGrayVersion(), ['stable:default'], []],
+    ['default', 'clear (nothing changes)', (c) => c.clearGrayVersion(), [], []],
+    ['cookie', 'clear back to the default', (c) => c.clearGrayVersion(), ['stable:default'], []],
+    ['default', 'an unknown version', (c) => c.setGrayVersion('gamma'), [], []],
+    [
+      'default',
+      'another version',
+      (c) => c.setGrayVersion('beta'),
+      ['beta:manual'],
+      ['beta:manual'],
+    ],
+    [
+      'default',
+      'another version and back',
+      (c) => (c.setGrayVersion('beta'), c.setGrayVersion('stable')),
+      ['beta:manual', 'stable:manual'],
+      ['beta:manual', 'stable:manual'],
+    ],
+    [
+      'manual',
+      'another version, then clear',
+      (c) => (c.setGrayVersion('canary'), c.clearGrayVersion()),
+      ['canary:manual', 'stable:default'],
+      ['canary:manual', 'stable:default'],
+    ],
+  ])('%s, %s', (start, _action, act, heard, exposed) => {
+    const w = watched(start);
+    act(w.client);
+    expect(w.heard).toEqual(heard);
+    expect(w.exposed).toEqual(exposed);
+    expect(w.client.getTrackingFields().gray_reason).toBe(
+      (heard.at(-1) ?? `x:${w.client.getGrayReason()}`).split(':')[1],
+    );
+  });
+});
+
+describe('SV: a hand-off that is not a string counts as absent', () => {
+  it.each<[string, unknown]>([
+    ['null', null],
+    ['a number', 42],
+    ['true', true],
+    ['an object', { toString: () => 'beta' }],
+    ['an array', ['beta']],
+  ])('%s: no throw; the head meta, else the cookie, else the default', (_what, sv) => {
+    const o = { ...base, serverVersion: sv as string };
+    expect(initGray(o).getGrayVersion()).toBe('stable');
+    expect(initGray(o).serverVersion).toBeUndefined();
+    document.cookie = 'gray=canary; Path=/';
+    expect(initGray(o).getGrayReason()).toBe('cookie');
+    document.head.innerHTML = '<meta name="graylane-version" content="beta">';
+    expect([initGray(o).getGrayVersion(), initGray(o).getGrayReason()]).toEqual(['beta', 'server']);
+    // A QA call from untyped code with the same value: false, never a throw.
+    expect(initGray(base).setGrayVersion(sv as string)).toBe(false);
+  });
+});
+
+describe('DEF: deferred creation (React’s provider) persists, reports and registers on commit only', () => {
+  const DEFER = Symbol.for('@graylane/browser:defer');
+  const deferred = (o: GrayOptions): [GrayClient, () => void] => {
+    const box: { commit?: () => void } = {};
+    reload();
+    const client = initHere({ ...o, [DEFER]: box } as GrayOptions);
+    return [client, () => box.commit?.()];
+  };
+  const memoryJar = (writes: string[]): CookieJarLike => {
+    const m = new Map<string, string>();
+    return {
+      get: (n) => m.get(n),
+      set: (n, v) => void (writes.push(`set ${n}=${v}`), m.set(n, v)),
+      remove: (n) => void (writes.push(`remove ${n}`), m.delete(n)),
+    };
+  };
+
+  it.each<[string, Partial<GrayOptions>, string, string[]]>([
+    [
+      'rules → beta',
+      { rules: () => ({ version: 'beta', reason: 'rule' }) },
+      'beta',
+      ['set gray_aid=*', 'set gray=beta'],
+    ],
+    [
+      'split: anonymous id, then the version',
+      { rules: split({ canary: 100 }) },
+      'canary',
+      ['set gray_aid=*', 'set gray=canary'],
+    ],
+    ['the default: nothing stored', {}, 'stable', []],
+    ['a persisted override', { override: true, persistOverride: true }, 'beta', ['set gray=beta']],
+  ])('%s', async (_what, extra, version, writes) => {
+    if (extra.override) at('http://localhost/?gray=beta');
+    const seen: string[] = [];
+    const exposed: string[] = [];
+    const [client, commit] = deferred({
+      ...base,
+      ...extra,
+      cookies: memoryJar(seen),
+      onAssign: (v) => void exposed.push(v),
+    });
+    expect(client.getGrayVersion()).toBe(version);
+    expect(seen).toEqual([]);
+    expect(exposed).toEqual([]);
+    let sent: string | null = 'none';
+    const fetch = async (_i: RequestInfo | URL, init?: RequestInit) => {
+      sent = new Headers(init?.headers).get('X-Gray-Id');
+      return new Response('ok');
+    };
+    await withGray(fetch)('/api');
+    expect(sent).toBeNull();
+    commit();
+    commit();
+    expect(seen.map((w) => w.replace(/=[0-9a-f]{32}$/, '=*'))).toEqual(writes);
+    expect(exposed).toEqual([version]);
+    await withGray(fetch)('/api');
+    expect(sent).toBe(version);
+  });
+
+  it('a QA call before the commit commits first, in order', () => {
+    const seen: string[] = [];
+    const [client] = deferred({
+      ...base,
+      rules: () => ({ version: 'beta', reason: 'rule' }),
+      cookies: memoryJar(seen),
+    });
+    expect(client.setGrayVersion('canary')).toBe(true);
+    expect(seen.filter((w) => w.startsWith('set gray='))).toEqual([
+      'set gray=beta',
+      'set gray=canary',
+    ]);
+  });
+});
