@@ -1,18 +1,26 @@
 import { MAX_RAW_MARKER_BYTES, VERSION_PATTERN, trimOws } from '@graylane/core';
 import { initGray, type GrayClient, type GrayListener, type GrayOptions } from '@graylane/browser';
 
-// One client per page (per `document`), shared by every copy of this package through a
-// registered symbol. React calls a component's initializers twice under StrictMode and again on
-// HMR; `initGray` must not run twice (two exposure events, two cookie writes) for one page view.
+// One client per page (per `document`) and options, shared by every copy of this package through
+// a registered symbol. React renders a component twice under StrictMode, again on HMR, and may
+// render a tree it then throws away; `initGray` must not persist or report twice for one page view.
 const PAGES = Symbol.for('@graylane/react:page-clients');
 /** The tag `split()` and `rulesFromConfig()` put on the rules they make (their inputs). */
 const RULES_KEY = Symbol.for('@graylane/browser:rules-key');
+/** `initGray` computes only, and leaves in `commit` what persists, reports and registers. */
+const DEFER = Symbol.for('@graylane/browser:defer');
 
-interface Entry {
-  readonly key: string;
+/** @internal A client made for a provider, and the options it was made from. */
+export interface Entry {
+  /** The options by value — see {@link optionsKey}. */
+  readonly text: string;
+  /** What must be the same object for another provider to share the client. */
+  readonly refs: readonly unknown[];
   readonly client: GrayClient;
-  /** The `onAssign` of the latest render: the client calls whichever is current. */
-  onAssign: GrayListener | undefined;
+  /** Set by `initGray` (deferred): persists, reports and registers the client, once. */
+  commit?: () => void;
+  /** The `onAssign` of the latest commit: the client calls whichever is current. */
+  onAssign?: GrayListener | undefined;
 }
 
 /** @internal True in a browser page; false during SSR (Node, workerd, server components). */
@@ -20,87 +28,109 @@ export function hasPage(): boolean {
   return typeof document == 'object' && typeof location == 'object';
 }
 
-/** Clients kept per page: one per distinct options, for pages with several providers. */
+/** Clients kept per page for providers that mount later: the 8 used last. */
 const MAX_CLIENTS = 8;
 
-function pages(): WeakMap<object, Map<string, Entry>> {
-  const g = globalThis as { [PAGES]?: WeakMap<object, Map<string, Entry>> };
+function pages(): WeakMap<object, Entry[]> {
+  const g = globalThis as { [PAGES]?: WeakMap<object, Entry[]> };
   return (g[PAGES] ??= new WeakMap());
 }
 
 /**
- * @internal What makes two renders' options the same client: every option by value — RegExps by
- * source and flags; rules made by `split()`/`rulesFromConfig()` by their inputs; other functions
- * and cookie jars by their source text, so a component that builds its options inline keeps one
- * client while an HMR edit of any of them makes a new one. `onAssign` is left out: the latest
- * render's listener is called (one exposure per page).
+ * @internal What makes two renders' options the same client. `text`: every option by value —
+ * RegExps by source and flags, rules made by `split()`/`rulesFromConfig()` by their inputs, other
+ * functions by their source text (so options built inline keep one client; an HMR edit makes a
+ * new one). `refs`: those other functions and the `cookies` jar, which another provider must
+ * share by identity — two rules from one factory, or `.bind` results, have one source text.
+ * `onAssign` is left out: the latest commit's listener is called (one exposure per page).
  */
-export function optionsKey(options: GrayOptions): string {
-  return JSON.stringify(options, function replace(this: unknown, key, value: unknown) {
-    if (this === options && key === 'onAssign') return undefined;
+export function optionsKey(options: GrayOptions): Pick<Entry, 'text' | 'refs'> {
+  const refs: unknown[] = [];
+  const text = JSON.stringify(options, function replace(this: unknown, key, value: unknown) {
+    if (this === options) {
+      if (key === 'onAssign') return undefined;
+      if (key === 'cookies') refs.push(value);
+    }
     if (value instanceof RegExp) return String(value);
     if (typeof value === 'function') {
       const tag = (value as { [RULES_KEY]?: unknown })[RULES_KEY];
-      return typeof tag === 'string' ? `rules:${tag}` : `fn:${String(value)}`;
+      if (typeof tag === 'string') return `rules:${tag}`;
+      refs.push(value);
+      return `fn:${String(value)}`;
     }
     return value;
   });
+  return { text, refs };
 }
 
 /**
- * @internal The client for this provider. In a page: created once per page for each distinct
- * options and reused by every render (StrictMode, remounts, a second provider with the same
- * options) while the options stay the same by {@link optionsKey} and the server's version (prop,
- * else the `<head>` meta that `initGray` reads) stays the same; any other change (an HMR edit of
- * `rules`, `allow`, …) makes a new one, which also becomes the page's default client. Two
- * providers with different options each keep their own client, so re-renders of one never
- * replace the other's (at most {@link MAX_CLIENTS} per page, the oldest dropped). During SSR: a
- * fresh inert client per render (no global state, so concurrent requests never share one).
+ * @internal The client for a provider, computed during render with no side effect: the
+ * provider's own client (`mine`, committed) while its options keep their {@link optionsKey}
+ * text; else one another provider made from the same options (same text and `refs`); else a
+ * new one, deferred — the provider commits it (cookie, `onAssign`, the page's default client)
+ * when React commits the render, so a render React throws away leaves nothing behind. A mounted
+ * provider keeps its client however many others come and go. During SSR: a fresh inert client
+ * per render (no global state, so concurrent requests never share one).
  */
-export function clientFor(options: GrayOptions, serverVersion: string | undefined): GrayClient {
+export function entryFor(
+  options: GrayOptions,
+  serverVersion: string | undefined,
+  mine: Entry | undefined,
+): Entry {
   const withServer = serverVersion === undefined ? options : { ...options, serverVersion };
-  if (!hasPage()) return initGray(withServer);
-  const key = optionsKey(withServer);
+  if (!hasPage()) return { text: '', refs: [], client: initGray(withServer) };
+  const { text, refs } = optionsKey(withServer);
   const all = pages();
-  let page = all.get(document);
-  if (page === undefined) all.set(document, (page = new Map()));
-  const entry = page.get(key);
-  if (entry !== undefined) {
-    entry.onAssign = options.onAssign;
-    return entry.client;
-  }
-  const next: { -readonly [K in keyof Entry]?: Entry[K] } = { key, onAssign: options.onAssign };
-  next.client = initGray({ ...withServer, onAssign: (v, r) => next.onAssign?.(v, r) });
-  page.set(key, next as Entry);
-  if (page.size > MAX_CLIENTS) page.delete(page.keys().next().value as string);
-  return next.client;
+  const page = all.get(document) ?? [];
+  const make = (): Entry => {
+    const next: { -readonly [K in keyof Entry]?: Entry[K] } = { text, refs };
+    next.client = initGray({
+      ...withServer,
+      onAssign: (v, r) => next.onAssign?.(v, r),
+      [DEFER]: next,
+    } as GrayOptions);
+    return next as Entry;
+  };
+  const entry =
+    (mine?.text === text
+      ? mine
+      : page.find((e) => e.text === text && e.refs.every((r, i) => r === refs[i]))) ?? make();
+  // Least recently used first: a provider that renders again keeps its client in the cache.
+  all.set(document, [...page.filter((e) => e !== entry), entry].slice(-MAX_CLIENTS));
+  return entry;
 }
 
 /**
  * @internal The version the server rendered this page for, as `useSyncExternalStore`'s server
- * snapshot: the `serverVersion` prop when given, else the client's own hand-off (`initGray`'s
+ * snapshot: the `serverVersion` prop when valid, else the client's own hand-off (`initGray`'s
  * `serverVersion`, else the `<head>` meta), checked like the browser SDK checks it (at most 64
- * bytes, OWS trimmed, one of `versions`), else the default. The same function runs during SSR
- * (on the inert client) and during hydration, on the same inputs, so the two always agree.
+ * bytes, OWS trimmed, one of `versions`), else the configured default — never the client's own
+ * version, which a cookie, rules or `?gray=` may have set after the server rendered. The same
+ * function runs during SSR (on the inert client) and during hydration, on the same inputs, so
+ * the two always agree.
  */
 export function serverSnapshotFor(
   client: GrayClient,
   options: GrayOptions | undefined,
   serverVersion: string | undefined,
 ): string {
-  const handed =
-    serverVersion === undefined
-      ? client.serverVersion
-      : checked(serverVersion, options?.versions ?? client.versions);
-  return handed ?? options?.default ?? client.getGrayVersion();
+  // A prop outside `versions` counts as absent: then the client's own hand-off, as without one.
+  // A client from an older @graylane/browser has no `defaultVersion`: its version, as before.
+  return (
+    checked(serverVersion, options?.versions ?? client.versions) ??
+    client.serverVersion ??
+    options?.default ??
+    client.defaultVersion ??
+    client.getGrayVersion()
+  );
 }
 
 /**
- * A `serverVersion` prop as one of `versions` (the options', else the given client's: the closed
- * world, I2), or `undefined`.
+ * @internal A `serverVersion` prop or a `default` as one of `versions` (the options', else the
+ * given client's: the closed world, I2), or `undefined` (also for a non-string).
  */
-function checked(raw: string, versions: readonly string[] | undefined): string | undefined {
-  const v = raw.length > MAX_RAW_MARKER_BYTES ? '' : trimOws(raw);
+export function checked(raw: unknown, versions: readonly string[] | undefined): string | undefined {
+  const v = typeof raw != 'string' || raw.length > MAX_RAW_MARKER_BYTES ? '' : trimOws(raw);
   // A client from an older @graylane/browser has no `versions`: any label, as before.
   return (versions ? versions.includes(v) : VERSION_PATTERN.test(v)) ? v : undefined;
 }

@@ -1,8 +1,8 @@
-import { createElement, useMemo, type ReactNode } from 'react';
+import { createElement, useEffect, useLayoutEffect, useMemo, useRef, type ReactNode } from 'react';
 import { GraylaneError } from '@graylane/core';
 import type { GrayClient, GrayOptions } from '@graylane/browser';
 import { GrayContext, type GrayContextValue } from './context.js';
-import { clientFor, serverSnapshotFor } from './page-client.js';
+import { checked, entryFor, hasPage, serverSnapshotFor, type Entry } from './page-client.js';
 
 /** Props of {@link GrayProvider}: `options` (a client is made for you) or your own `client`. */
 export interface GrayProviderProps {
@@ -13,9 +13,10 @@ export interface GrayProviderProps {
   /**
    * The version the server rendered this page for (`getGrayVersion()` on the server). Pass the
    * same value on the server and in the browser; in the browser it may be left out when the page
-   * has `<meta name="graylane-version">` (the asset-lane gateway injects it).
+   * has `<meta name="graylane-version">` (the asset-lane gateway injects it). `null` (what a JSON
+   * hand-off gives for "none") or any other non-string counts as absent.
    */
-  readonly serverVersion?: string | undefined;
+  readonly serverVersion?: string | null | undefined;
   readonly children?: ReactNode;
 }
 
@@ -26,7 +27,8 @@ export interface GrayProviderProps {
  * StrictMode: one client and one exposure event (`onAssign`) per page, however often React
  * renders; options that change by value (an HMR edit) make a new client.
  *
- * @throws GraylaneError `INVALID_OPTIONS` without `options` and `client`, or for invalid options.
+ * @throws GraylaneError `INVALID_OPTIONS` without `options` and `client`, for invalid options, or
+ * with a `client` for an `options.default` outside `options.versions ?? client.versions`.
  * @example
  * ```ts
  * import { createElement as h } from 'react';
@@ -38,12 +40,32 @@ export interface GrayProviderProps {
  * ```
  */
 export function GrayProvider(props: GrayProviderProps): ReactNode {
-  const { options, client: given, serverVersion } = props;
-  if (!options && !given) {
-    throw new GraylaneError('INVALID_OPTIONS', 'GrayProvider needs `options` or a `client`');
-  }
-  const client = given ?? clientFor(options as GrayOptions, serverVersion);
-  const defaultVersion = options?.default;
+  const { options, client: given } = props;
+  const serverVersion = typeof props.serverVersion == 'string' ? props.serverVersion : undefined;
+  const d: unknown = options?.default;
+  // With a `client`, `options` supply the default: one of the versions, like initGray checks it.
+  if (given ? d !== undefined && checked(d, options?.versions ?? given.versions) !== d : !options)
+    throw new GraylaneError(
+      'INVALID_OPTIONS',
+      given
+        ? `GrayProvider: invalid default ${String(d)}`
+        : 'GrayProvider needs `options` or a `client`',
+    );
+  // This provider's committed client: options re-made inline on every render keep it.
+  const mine = useRef<Entry>(undefined);
+  const entry = given ? undefined : entryFor(options as GrayOptions, serverVersion, mine.current);
+  const client = given ?? (entry as Entry).client;
+  // Rendering has no side effect; the cookie, the exposure (`onAssign`) and the page's default
+  // client happen when React commits this render. Layout phase: before any passive effect (a
+  // child's `useEffect` calling `withGray()`) runs. No effects run during SSR.
+  (hasPage() ? useLayoutEffect : useEffect)(() => {
+    if (entry) {
+      entry.onAssign = options?.onAssign;
+      entry.commit?.();
+      mine.current = entry;
+    }
+  });
+  const defaultVersion = options?.default ?? client.defaultVersion;
   // The options object may be new on every render; what matters is the client it resolves to.
   const value = useMemo<GrayContextValue>(() => {
     const serverSnapshot = serverSnapshotFor(client, options, serverVersion);

@@ -194,3 +194,58 @@ describe('branches with lane fallback', () => {
     expect(page('canary', h(GrayBranch, { branches: { beta: 'x' } }))).toBe('');
   });
 });
+
+describe('SV: a serverVersion that is not a string counts as absent (JSON hand-offs give null)', () => {
+  it.each<[string, unknown]>([
+    ['null', null],
+    ['a number', 42],
+    ['NaN', NaN],
+    ['true', true],
+    ['an object', { version: 'beta' }],
+    ['an array', ['beta']],
+    ['a String object', Object('beta')],
+  ])('%s → the default, no throw, with options and with a client', (_what, sv) => {
+    const props = { serverVersion: sv as string };
+    expect(renderToString(h(GrayProvider, { options: OPTIONS, ...props }, h(Version)))).toBe(
+      '<b>stable</b>',
+    );
+    const client = initGray({ ...OPTIONS, serverVersion: 'canary' });
+    // With a client: its own hand-off, exactly as without the prop.
+    expect(renderToString(h(GrayProvider, { client, ...props }, h(Version)))).toBe('<b>canary</b>');
+    expect(initGray({ ...OPTIONS, serverVersion: sv as string }).getGrayVersion()).toBe('stable');
+  });
+});
+
+describe('CDF: with a client, options.default must be one of the versions (INVALID_OPTIONS)', () => {
+  const client = initGray({ versions: ['stable', 'beta'], default: 'stable' });
+  const code = (options: unknown): unknown => {
+    try {
+      renderToString(h(GrayProvider, { client, options: options as GrayOptions }, h(Version)));
+    } catch (e) {
+      return isGraylaneError(e) ? e.code : e;
+    }
+    return 'rendered';
+  };
+  it.each<[string, unknown]>([
+    ['not in options.versions', { versions: ['stable', 'beta'], default: 'canary' }],
+    ['not in the client’s versions', { default: 'canary' }],
+    ['markup', { default: '<img src=x onerror=alert(1)>' }],
+    ['the empty string', { default: '' }],
+    ['OWS around a version', { default: ' stable ' }],
+    ['upper case', { default: 'STABLE' }],
+    ['a number', { default: 1 }],
+    ['null', { default: null }],
+    ['in the client’s versions but not the options’', { versions: ['x', 'y'], default: 'beta' }],
+  ])('%s → INVALID_OPTIONS', (_what, options) => {
+    expect(code(options)).toBe('INVALID_OPTIONS');
+  });
+  it.each<[string, unknown, string]>([
+    ['in the client’s versions', { default: 'beta' }, 'beta'],
+    ['in options.versions', { versions: ['stable', 'beta'], default: 'stable' }, 'stable'],
+    ['no default: the client’s', {}, 'stable'],
+  ])('%s → renders', (_what, options, shown) => {
+    expect(
+      renderToString(h(GrayProvider, { client, options: options as GrayOptions }, h(Version))),
+    ).toBe(`<b>${shown}</b>`);
+  });
+});
