@@ -11,6 +11,7 @@ import { graylaneKoa } from '@graylane/node/koa';
 import { graylaneFastify } from '@graylane/node/fastify';
 import { graylaneHono } from '@graylane/node/hono';
 import { closeAll, listen, type Listening } from './helpers.js';
+import { markerIn } from './target-readings.js';
 
 /**
  * GW-02 (RELIABILITY §10), across what the first table in gateway.test.ts holds fixed: every
@@ -141,18 +142,6 @@ const apps: Record<string, (o: LayerOptions) => Promise<Listening>> = {
   },
 };
 
-/** Where a router could find the marker in `url`: at `?` (WHATWG, parseurl) or `?`/`#` (find-my-way). */
-function markerIn(url: string): string[] {
-  const found: string[] = [];
-  const target = url.replace(/^[a-z]+:\/\/[^/]+/i, '');
-  const whatwg = new URL(target, 'http://h');
-  if (whatwg.searchParams.has('gray')) found.push(`WHATWG query of ${url}`);
-  const q = target.search(/[?#]/);
-  if (q !== -1 && new URLSearchParams(target.slice(q + 1)).has('gray'))
-    found.push(`find-my-way query of ${url}`);
-  return found;
-}
-
 /** Sends `method target` as written (a `#` included), with `body` when given. */
 function send(port: number, method: string, target: string, body: string | undefined) {
   return new Promise<{ status: number; text: string }>((resolve, reject) => {
@@ -188,6 +177,18 @@ const TARGETS = [
   '/p#gray=beta',
   '/p?x=1#&gray=beta',
   '/p?x=1&y=2#gray=beta',
+  // A `#` before the `?`: a first-`?` reader (@fastify/reply-from) finds the marker there.
+  '/p#x?gray=beta',
+  '/p#?gray=beta',
+  '/p#a&b?x=1&gray=beta',
+  '/p?x=1#y?gray=beta&z=1',
+  // Several `?`, escapes and `;`: no reader splits there, and nothing else may be lost.
+  '/p?x=1&gray=beta?y=2',
+  '/p??gray=beta&x=1',
+  '/p%23q?x=1&gray=beta',
+  '/p?x=%23&gray=beta',
+  '/p?x=1;gray=beta',
+  '/p;gray=beta?x=1&gray=beta',
 ];
 const SETTINGS: [string, LayerOptions][] = [
   ['edge, query marker not read', { trust: 'edge' }],

@@ -25,21 +25,29 @@ export function fromIncomingMessage(req: IncomingMessageLike): InboundCarrier {
 }
 
 /**
- * A request target as the widest of the routers reads it. RFC 9112 has no fragment in a request
- * target and browsers never send one, but Node accepts a `#` there, and routers disagree about
+ * A request target as the widest of its readers reads it. RFC 9112 has no fragment in a request
+ * target and browsers never send one, but Node accepts a `#` there, and readers disagree about
  * it: fastify's find-my-way starts the query at the first `?` or `#` and reads a later `#` as a
- * character of it, while express, koa and the WHATWG `URL` end the query at a `#`. graylane reads
- * every parameter any of them could find, so what could be taken for a marker is judged and, when
- * it must go, removed (GW-02): the query starts at the first `?` or `#`, and a `#` after that
- * separates parameters like `&` (a value ends there, as in a fragment: `?gray=beta#frag` names
- * `beta`, QS-06). Unchanged without a `#`.
+ * character of it; express, koa and the WHATWG `URL` start it at the first `?` and end it at a
+ * `#`; a proxy that splits at the first `?` (@fastify/reply-from) forwards `/p#x?gray=beta` as
+ * `/p?gray=beta`; `URLSearchParams` given what follows that `?` drops one more leading `?`
+ * (`/p??gray=beta`). graylane reads every parameter any of them could find, so what could be
+ * taken for a marker is judged and, when it must go, removed (GW-02): the query starts at the
+ * first `?` or `#`; every later `#`, the first `?` when a `#` came before it, and a `?` right
+ * after the first `?` separate parameters like `&` (a value ends at a `#`, as in a fragment:
+ * `?gray=beta#frag` names `beta`, QS-06). Any other `?` is a character of a value under every
+ * reading (`?next=/a?b=1`) and stays one. Unchanged without a `#` or a `??`.
  */
 export function routerTarget(url: string): string {
-  const hash = url.indexOf('#');
-  if (hash === -1) return url;
   const q = url.indexOf('?');
-  const start = q !== -1 && q < hash ? q : hash;
-  return `${url.slice(0, start)}?${url.slice(start + 1).replaceAll('#', '&')}`;
+  const hash = url.indexOf('#');
+  const doubled = q !== -1 && url.charCodeAt(q + 1) === 0x3f;
+  if (hash === -1 && !doubled) return url;
+  const start = hash !== -1 && (q === -1 || hash < q) ? hash : q;
+  let rest = url.slice(start + 1);
+  for (const at of [q, doubled ? q + 1 : -1])
+    if (at > start) rest = `${rest.slice(0, at - start - 1)}&${rest.slice(at - start)}`;
+  return `${url.slice(0, start)}?${rest.replaceAll('#', '&')}`;
 }
 
 class NodeCarrier implements InboundCarrier {
