@@ -1,5 +1,5 @@
 import { stripBaggageMember } from '../markers/baggage.js';
-import { removeCookies } from '../markers/cookie.js';
+import { hasUnreadCookies, stripCookies } from '../markers/cookie.js';
 import { trimOws } from '../markers/parse.js';
 import { removeQueryParam } from '../markers/query.js';
 import type { MarkerSource } from '../reasons.js';
@@ -103,14 +103,23 @@ export function carrierEdits(
   }
 
   // Cookies: every marker name (the `__Host-` and plain one), or the default when switched off.
+  // The readers stop at 180 pairs, so a marker past them reads as absent: like the baggage
+  // branch, whenever a marker name appears in the header past what was read and the marker is
+  // not kept, a bounded removal pass runs, and it drops an unread rest that could hold one.
   const names = opts.cookie === false ? [DEFAULT_SECURE_COOKIE, DEFAULT_MARKER_KEY] : cookieNames;
   const cookieHeader = view.header('cookie');
   if (cookieHeader !== undefined) {
     const drop: string[] = [];
+    let unread: boolean | undefined;
     let append: string | undefined;
     for (const name of names) {
       const r = view.cookie(name);
-      if (r.kind === 'absent') continue;
+      if (r.kind === 'absent') {
+        // Read at most once per request, and only when a marker name is in the header at all.
+        if (mentions(cookieHeader, name) && (unread ??= hasUnreadCookies(cookieHeader)))
+          drop.push(name);
+        continue;
+      }
       const says = r.kind === 'value' && trimOws(r.value) === version;
       const f = fate('cookie', opts.cookie !== false, says, name === found.cookieName);
       if (f === 'keep') continue;
@@ -118,9 +127,11 @@ export function carrierEdits(
       if (f === 'rewrite' && append === undefined) append = `${name}=${version}`;
     }
     if (drop.length > 0) {
-      const rest = removeCookies(cookieHeader, drop);
-      const next = [rest, append].filter((x) => x !== undefined).join('; ');
-      headers.set('cookie', next === '' ? null : next);
+      const { rest, removed } = stripCookies(cookieHeader, drop, drop);
+      if (removed > 0 || append !== undefined) {
+        const next = [rest, append].filter((x) => x !== undefined).join('; ');
+        headers.set('cookie', next === '' ? null : next);
+      }
     }
   }
 
@@ -172,6 +183,12 @@ export function carrierEdits(
     }
   }
   return headers.size > 0 || query ? { headers, query } : undefined;
+}
+
+/** True when `name` occurs anywhere in the `Cookie` header (a bounded substring search). */
+function mentions(header: string | readonly string[], name: string): boolean {
+  if (typeof header === 'string') return header.includes(name);
+  return header.some((h) => h.includes(name));
 }
 
 /**

@@ -1,0 +1,104 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { plainCarrier } from '../../test/fixtures.js';
+import { createInboundEngine } from './engine.js';
+import type { InboundOptions } from './types.js';
+
+/**
+ * GW-02 past the cookie reader's 180 pairs (AMP-01): a marker cookie there reads as absent, so
+ * the removal pass must run whenever a marker name is in the header past what was read and the
+ * marker is not kept; a header whose marker names are only substrings of other pairs, or that
+ * the reader read whole, is not rewritten.
+ */
+const KEY = 'a-signing-key-of-at-least-32-byte';
+const hmac = (key: Uint8Array, data: Uint8Array) =>
+  new Uint8Array(createHmac('sha256', key).update(data).digest());
+const config = { versions: ['stable', 'beta', 'canary'], default: 'stable' };
+
+function edited(options: InboundOptions<null>, cookie: string | string[]) {
+  const engine = createInboundEngine(options, { hmacSha256: hmac, randomId: randomUUID });
+  const carrier = plainCarrier({}, { url: '/', host: 'a', remoteAddress: '10.0.0.9' });
+  const out = engine.evaluate(
+    { ...carrier, header: (n) => (n === 'cookie' ? cookie : undefined) },
+    null,
+  );
+  const edit = out.edits?.headers.get('cookie');
+  return { version: out.decision.version, edited: edit !== undefined, cookie: edit };
+}
+
+const pairs = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `c${from + i}=1`);
+const markersIn = (c: string | null | undefined) =>
+  String(c ?? '')
+    .split(';')
+    .map((p) => p.trim())
+    .filter((p) => /^(__Host-)?gray=/.test(p));
+
+const MODES: [string, InboundOptions<null>][] = [
+  ['edge', { config, trust: 'edge' }],
+  ['signed', { config, trust: 'signed', keys: { k1: KEY } }],
+  ['open', { config }],
+  ['edge, cookie marker off', { config, trust: 'edge', markers: { cookie: false } }],
+];
+const COUNTS = [179, 180, 181, 199, 200, 1000];
+const NAMES = ['gray', '__Host-gray'];
+
+describe('GW-02 a marker cookie past the reader cap is removed', () => {
+  const rows = MODES.flatMap(([m, o]) =>
+    NAMES.flatMap((name) => COUNTS.map((n) => [m, name, n, o] as const)),
+  );
+  it.each(rows)('GW-02 %s: %s after %i pairs', (mode, name, n, options) => {
+    for (const cookie of [
+      [...pairs(n), `${name}=canary`].join('; '),
+      [...pairs(n), `${name}=canary`, ...pairs(20, n)].join('; '),
+      [pairs(n).join('; '), `${name}=canary`],
+    ]) {
+      const r = edited(options, cookie);
+      // Within the cap, open mode honours the marker and keeps it (not this row's subject).
+      if (mode === 'open' && n < 180) {
+        expect(r.version).toBe('canary');
+        continue;
+      }
+      expect(r.version).toBe('stable');
+      expect(r.edited).toBe(true);
+      expect(markersIn(r.cookie)).toEqual([]);
+      // What was read is kept.
+      expect(r.cookie ?? '').toMatch(/^c0=1; c1=1/);
+    }
+  });
+});
+
+describe('GW-02 nothing to remove: the header is not rewritten', () => {
+  const CLEAN: [string, string][] = [
+    ['no marker name in 300 pairs', pairs(300).join('; ')],
+    ['a marker name inside a value within the cap', ['a=gray', 'xgray=1', ...pairs(10)].join(';')],
+    ['a marker name inside a value of 180 pairs', ['a=gray', ...pairs(179)].join('; ')],
+  ];
+  it.each(MODES.flatMap(([m, o]) => CLEAN.map(([c, h]) => [m, c, o, h] as const)))(
+    'GW-02 %s: %s',
+    (_m, _c, options, header) => {
+      expect(edited(options, header).edited).toBe(false);
+    },
+  );
+  it.each(MODES)(
+    'GW-02 %s: an unread rest naming a marker only inside a pair is dropped',
+    (_m, o) => {
+      // Past the cap nothing is parsed: the name alone decides, as removeCookies documents.
+      const r = edited(o, [...pairs(200), 'xgray=1'].join('; '));
+      expect(r.cookie).toMatch(/^c0=1; .*c179=1$/);
+    },
+  );
+});
+
+describe('GW-02 a marker within the cap keeps its fate', () => {
+  it('open: an agreeing cookie at the head of 1000 pairs stays; the header is untouched', () => {
+    const r = edited({ config }, ['gray=beta', ...pairs(1000)].join('; '));
+    expect(r.version).toBe('beta');
+    expect(r.edited).toBe(false);
+  });
+  it('edge: a marker at the head of 1000 pairs is removed, the unread rest kept', () => {
+    const r = edited({ config, trust: 'edge' }, ['gray=beta', ...pairs(1000)].join('; '));
+    expect(r.version).toBe('stable');
+    expect(markersIn(r.cookie)).toEqual([]);
+    expect(r.cookie).toMatch(/c999=1$/);
+  });
+});
