@@ -272,6 +272,8 @@ describe('GW-02 edge mode: no client carrier is visible to the app or to any pro
     url: unknown;
     query: unknown;
     raw?: unknown;
+    /** `req.headersDistinct` (Node's getter threw after an edit, or kept a value read before). */
+    distinct?: Record<string, string[]>;
   }
   const apps: Record<string, (o: Partial<LayerOptions>) => Promise<Listening>> = {
     'node:http': async (o) => {
@@ -287,6 +289,7 @@ describe('GW-02 edge mode: no client carrier is visible to the app or to any pro
                 url: req.url,
                 query: new URLSearchParams(req.url?.split('?')[1]).getAll('gray'),
                 raw: req.rawHeaders.filter((_, i) => i % 2 === 0).map((h) => h.toLowerCase()),
+                distinct: { ...req.headersDistinct },
               } satisfies Seen),
             ),
           ),
@@ -303,6 +306,7 @@ describe('GW-02 edge mode: no client carrier is visible to the app or to any pro
           baggage: req.get('baggage') ?? null,
           url: req.originalUrl,
           query: req.query['gray'] ?? [],
+          distinct: { ...req.headersDistinct },
         } satisfies Seen);
       });
       return listen(http.createServer(app));
@@ -317,6 +321,7 @@ describe('GW-02 edge mode: no client carrier is visible to the app or to any pro
           baggage: ctx.get('baggage') || null,
           url: ctx.url,
           query: ctx.query['gray'] ?? [],
+          distinct: { ...ctx.req.headersDistinct },
         } satisfies Seen;
       });
       return listen(http.createServer(app.callback()));
@@ -330,6 +335,7 @@ describe('GW-02 edge mode: no client carrier is visible to the app or to any pro
         baggage: request.headers.baggage ?? null,
         url: request.url,
         query: (request.query as Record<string, unknown>)['gray'] ?? [],
+        distinct: { ...request.raw.headersDistinct },
       }));
       await app.ready();
       return listen(app.server);
@@ -366,6 +372,11 @@ describe('GW-02 edge mode: no client carrier is visible to the app or to any pro
     expect(seen.url).toBe('/p?x=1&y=2');
     expect(seen.query).toEqual([]);
     if (seen.raw !== undefined) expect(seen.raw).not.toContain('x-gray-id');
+    if (seen.distinct !== undefined) {
+      expect(seen.distinct['x-gray-id']).toBeUndefined();
+      expect(seen.distinct['cookie']).toEqual(['a=1; b=2']);
+      expect(seen.distinct['baggage']).toEqual(['k=v,z=1']);
+    }
   });
 
   it('GW-02 edge behind http-proxy-middleware: the upstream gets the decided version only', async () => {

@@ -101,6 +101,7 @@ interface Editable {
  */
 export function editIncomingMessage(req: IncomingMessageLike, edits: CarrierEdits): void {
   const r = req as unknown as Editable;
+  let rawEdited = false;
   for (const [name, value] of edits.headers) {
     try {
       if (value === null) delete r.headers[name];
@@ -113,11 +114,13 @@ export function editIncomingMessage(req: IncomingMessageLike, edits: CarrierEdit
       if (Array.isArray(r.rawHeaders)) {
         const next = withRawHeader(r.rawHeaders, name, value);
         r.rawHeaders.splice(0, r.rawHeaders.length, ...next);
+        rawEdited = true;
       }
     } catch {
       // a read-only rawHeaders
     }
   }
+  if (rawEdited) distinctFromRaw(r);
   const query = edits.query;
   if (!query) return;
   try {
@@ -129,6 +132,41 @@ export function editIncomingMessage(req: IncomingMessageLike, edits: CarrierEdit
   } catch {
     // a read-only url
   }
+}
+
+/**
+ * `req.headersDistinct` from the edited `rawHeaders` (GW-02). Node's own getter (20, 22, 24) walks
+ * `rawHeaders` up to the count it parsed, so after an edit shortened the array it throws, and a
+ * value it cached before graylane ran still holds the client's marker. An own property shadows
+ * it: built on first read from the array as it is then, like Node's (lower-case name → every
+ * value in order), rebuilt after a later edit; assignable, as Node's is.
+ */
+function distinctFromRaw(r: Editable): void {
+  let built: Record<string, string[]> | undefined;
+  try {
+    Object.defineProperty(r, 'headersDistinct', {
+      configurable: true,
+      enumerable: false,
+      get: () => (built ??= distinct(r.rawHeaders ?? [])),
+      set: (value: Record<string, string[]>) => {
+        built = value;
+      },
+    });
+  } catch {
+    // a frozen request keeps Node's getter
+  }
+}
+
+function distinct(raw: readonly string[]): Record<string, string[]> {
+  // Keyed by request input: no prototype (`__proto__` is just a name).
+  const out = Object.create(null) as Record<string, string[]>;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = (raw[i] as string).toLowerCase();
+    const list = out[key];
+    if (list === undefined) out[key] = [raw[i + 1] as string];
+    else list.push(raw[i + 1] as string);
+  }
+  return out;
 }
 
 /** `rawHeaders` without any `name` entry (any case), plus `name: value` when set. */
