@@ -1,3 +1,4 @@
+import { axiosProxies } from './axios-proxy.js';
 import { ensureHopGuard } from './hop-guard.js';
 import { applyHop, objectOps, type HeaderOps } from './hop-headers.js';
 import { hopDispatcher, type DispatcherLike } from './hop-dispatcher.js';
@@ -10,6 +11,9 @@ export interface AxiosConfigLike {
   baseURL?: string | undefined;
   headers?: unknown;
   socketPath?: string | null | undefined;
+  adapter?: unknown;
+  proxy?: unknown;
+  httpAgent?: unknown;
   transformRequest?: unknown;
   beforeRedirect?: unknown;
   fetchOptions?: unknown;
@@ -37,6 +41,7 @@ interface RedirectOptionsLike {
   hostname?: string;
   host?: string;
   port?: number | string;
+  path?: string;
   headers?: Record<string, unknown>;
 }
 
@@ -92,7 +97,7 @@ function decide(
     if (plan === undefined) return;
     // A unix socket is not a host: never allowlisted.
     const target = config.socketPath ? undefined : targetUrl(instance, config);
-    applyHop(plan, judgeHop(plan, target), ops);
+    applyHop(plan, judgeHop(plan, withProxies(config, target)), ops);
     config.beforeRedirect = redirectHook(plan, config.beforeRedirect);
     const fetchOptions = (config.fetchOptions ?? {}) as { dispatcher?: DispatcherLike };
     config.fetchOptions = {
@@ -116,13 +121,34 @@ function redirectHook(plan: HopPlan, own: unknown): BeforeRedirect {
   };
 }
 
-function redirectTarget(options: RedirectOptionsLike): string | undefined {
-  if (typeof options.href === 'string') return options.href;
-  if (typeof options.protocol !== 'string' || typeof options.hostname !== 'string')
-    return undefined;
-  const host = options.hostname.includes(':') ? `[${options.hostname}]` : options.hostname;
-  const port = options.port === undefined || options.port === '' ? '' : `:${String(options.port)}`;
-  return `${options.protocol}//${host}${port}`;
+/**
+ * The hosts the next hop reaches. axios re-applies its proxy before graylane's hook runs: then
+ * the options name the proxy and the path is the absolute-form URL (`href` still the target),
+ * and both are judged (I8).
+ */
+function redirectTarget(options: RedirectOptionsLike): string | readonly string[] | undefined {
+  let connected: string | undefined;
+  if (typeof options.protocol === 'string' && typeof options.hostname === 'string') {
+    const host = options.hostname.includes(':') ? `[${options.hostname}]` : options.hostname;
+    const port =
+      options.port === undefined || options.port === '' ? '' : `:${String(options.port)}`;
+    connected = `${options.protocol}//${host}${port}`;
+  }
+  const path = options.path;
+  if (typeof path === 'string' && /^https?:\/\//i.test(path))
+    return connected === undefined ? undefined : [connected, path];
+  return typeof options.href === 'string' ? options.href : connected;
+}
+
+/** The target and every forward proxy the http adapter may send it through (see axios-proxy.ts). */
+function withProxies(
+  config: AxiosConfigLike,
+  target: string | undefined,
+): string | readonly string[] | undefined {
+  if (target === undefined) return undefined;
+  const proxies = axiosProxies(config, target);
+  if (proxies === undefined) return undefined;
+  return proxies.length === 0 ? target : [...proxies, target];
 }
 
 function targetUrl(instance: AxiosLike, config: AxiosConfigLike): string | undefined {

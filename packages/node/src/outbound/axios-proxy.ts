@@ -1,0 +1,106 @@
+/** The part of an axios request config that decides whether it goes through a forward proxy. */
+export interface AxiosProxyConfigLike {
+  adapter?: unknown;
+  proxy?: unknown;
+  httpAgent?: unknown;
+}
+
+/** What the environment variables that name proxies may be called (proxy-from-env 1 and 2). */
+const ENV_NAMES = (scheme: string): string[] => [
+  `npm_config_${scheme}_proxy`,
+  `${scheme}_proxy`,
+  'npm_config_proxy',
+  'all_proxy',
+];
+
+/**
+ * @internal The forward proxies axios' http adapter may send a request for `target` through, as
+ * origins, so the allowlist judges every host the head reaches (I8): `config.proxy` (unless
+ * `false`), else the proxy the environment names for the target's scheme unless `NO_PROXY`
+ * exempts it (what axios reads through proxy-from-env; Node's own `NODE_USE_ENV_PROXY` reads
+ * the same variables), and the `proxy` an `httpAgent` names (http-proxy-agent). Where axios
+ * might use one and might not (a `NO_PROXY` form only axios understands, a tunnel for https
+ * targets that older axios versions did not make) the proxy counts: the marker then needs it
+ * allowlisted too (fail closed). The fetch adapter reads none of these. Undefined when a proxy
+ * cannot be read (refused). Never throws.
+ */
+export function axiosProxies(config: AxiosProxyConfigLike, target: string): string[] | undefined {
+  try {
+    if (fetchAdapter(config.adapter)) return [];
+    const url = new URL(target);
+    const out: string[] = [];
+    const own = config.proxy;
+    if (own !== false) {
+      if (typeof own === 'object' && own !== null) out.push(proxyOrigin(own, 'http:'));
+      else if (!noProxy(url)) for (const p of envProxies(url)) out.push(p);
+    }
+    const agentProxy = (config.httpAgent as { proxy?: unknown } | undefined)?.proxy;
+    if (url.protocol === 'http:' && agentProxy !== undefined && agentProxy !== null)
+      out.push(proxyOrigin(agentProxy, 'http:'));
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `adapter: 'fetch'`, or a list whose first adapter Node has is `fetch` (xhr: none in Node). */
+function fetchAdapter(adapter: unknown): boolean {
+  if (adapter === 'fetch') return true;
+  if (!Array.isArray(adapter)) return false;
+  const first = adapter.find(
+    (a) =>
+      !(
+        a === 'xhr' &&
+        typeof (globalThis as { XMLHttpRequest?: unknown }).XMLHttpRequest !== 'function'
+      ),
+  );
+  return first === 'fetch';
+}
+
+/** An axios proxy config (`{ protocol, host | hostname, port }`), a URL or a string, as an origin. */
+function proxyOrigin(proxy: unknown, scheme: string): string {
+  if (typeof proxy === 'string')
+    return new URL(proxy.includes('://') ? proxy : `${scheme}//${proxy}`).origin;
+  if (proxy instanceof URL) return proxy.origin;
+  const p = proxy as Record<string, unknown>;
+  const host = p['hostname'] ?? p['host'];
+  if (typeof host !== 'string' || host === '') throw new TypeError('no proxy host');
+  const raw = typeof p['protocol'] === 'string' ? p['protocol'] : scheme;
+  const protocol = raw.endsWith(':') ? raw : `${raw}:`;
+  const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const port = p['port'] === undefined || p['port'] === '' ? '' : `:${String(p['port'])}`;
+  return new URL(`${protocol}//${bracketed}${port}`).origin;
+}
+
+function env(name: string): string {
+  return process.env[name.toLowerCase()] || process.env[name.toUpperCase()] || '';
+}
+
+/** Every proxy the environment may name for `url` (each library reads its own subset). */
+function envProxies(url: URL): string[] {
+  const scheme = url.protocol.slice(0, -1);
+  const found = new Set<string>();
+  for (const name of ENV_NAMES(scheme)) {
+    const value = env(name);
+    if (value !== '') found.add(proxyOrigin(value, url.protocol));
+  }
+  return [...found];
+}
+
+/** proxy-from-env's `NO_PROXY` test: exact host or `.suffix`/`*suffix`, optional `:port`. */
+function noProxy(url: URL): boolean {
+  const list = env('no_proxy').toLowerCase();
+  if (list === '') return false;
+  if (list === '*') return true;
+  const host = url.host.replace(/:\d*$/, '');
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+  return list.split(/[,\s]/).some((entry) => {
+    if (entry === '') return false;
+    const m = /^(.+):(\d+)$/.exec(entry);
+    let name = m ? (m[1] as string) : entry;
+    if (m && Number(m[2]) !== port) return false;
+    if (!/^[.*]/.test(name)) return host === name;
+    if (name.startsWith('*')) name = name.slice(1);
+    return host.endsWith(name);
+  });
+}
