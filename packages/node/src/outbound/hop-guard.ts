@@ -46,7 +46,9 @@ export function ensureHopGuard(): void {
  *    created in the caller's context too);
  * 2. inside a wrapper-level call (`withGray`, `grayInterceptor`): a hop whose target is not
  *    allowlisted loses the marker that call added and any `gray` member (RDR-01/02). Removal
- *    only: the marker itself was added where the decision was made;
+ *    only: the marker itself was added where the decision was made — except for a
+ *    `grayInterceptor` dispatch with no `origin` (a Client's or Pool's own, known only here):
+ *    judged on the request's origin, the marker added when the caller is proven;
  * 3. with `installGlobal()`: a hop no graylane hook judged at dispatch is judged on its own
  *    target — the marker added only when the caller's context is proven, removed always;
  * 4. the `baggage` header(s) (OpenTelemetry's undici instrumentation appends its own) become one,
@@ -79,12 +81,17 @@ function onRequestCreate(message: unknown): void {
     const target = undiciTarget(request.origin, request.path);
     let plan: HopPlan | undefined;
     let allowed = false;
-    if (note !== undefined) {
+    const proven = origin.proof !== 'none';
+    if (note?.atCreate === true) {
+      // A dispatch with no origin (a Client's or Pool's own): judged here, on the request's.
+      plan = note;
+      allowed = judgeHop(note, target, proven);
+      if (list) applyHop(note, allowed, flatOps(list), proven);
+    } else if (note !== undefined) {
       plan = note;
       allowed = judgeHop(note, target, false);
       if (list) removeOutside(note, allowed, list);
     }
-    const proven = origin.proof !== 'none';
     if (install?.undici && store !== undefined && !origin.judged) {
       const global = globalHop(request, list, store, install.allow, target, proven);
       // A wrapper-level call's plan is the more specific one: installGlobal then sees the marker

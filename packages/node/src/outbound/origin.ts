@@ -96,7 +96,43 @@ function findOrigin(request: object, state: OutboundState): Origin {
   } catch {
     // A handler we cannot read proves nothing.
   }
+  const creating = state.creating;
+  if (creating !== undefined && creating.path === (request as { path?: unknown }).path) {
+    state.creating = undefined;
+    return creating.origin;
+  }
   return state.dispatching ?? unproven();
+}
+
+/**
+ * @internal Options for a dispatch whose host is the dispatcher's own (no `origin`): a pool with
+ * a `connections` limit queues them and creates the request later, from another request's
+ * context, behind handlers undici 7 keeps private (origin.ts cannot find the tag). undici reads
+ * the options' `headers` when it creates the request (`new Request(origin, opts, handler)`),
+ * so reading them tells the listener whose request is being created. The getter answers what
+ * the options held; the note lasts until that request is created (synchronously, matched by
+ * path) or the current job ends.
+ */
+export function announcingHeaders<O extends { readonly path: string; readonly headers?: unknown }>(
+  opts: O,
+  origin: Origin,
+): O {
+  const copy = { ...opts };
+  const headers = opts.headers;
+  Object.defineProperty(copy, 'headers', {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const state = outboundState();
+      const note = { origin, path: opts.path };
+      state.creating = note;
+      queueMicrotask(() => {
+        if (state.creating === note) state.creating = undefined;
+      });
+      return headers;
+    },
+  });
+  return copy;
 }
 
 function fromResource(resource: AsyncResource): Origin {

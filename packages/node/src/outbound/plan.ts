@@ -19,6 +19,12 @@ export interface HopPlan {
    * OUT-04); a hop outside the allowlist loses it all the same (I8, see `applyHop`).
    */
   readonly callerOwns: boolean;
+  /**
+   * `grayInterceptor` on a Client or Pool called without `origin`: the host was unknown at
+   * dispatch, so each request is judged where undici creates it, on its own origin (hop-guard.ts),
+   * and gets the marker there when allowlisted.
+   */
+  readonly atCreate?: boolean;
 }
 
 /**

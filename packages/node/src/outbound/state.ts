@@ -23,6 +23,11 @@ export interface OutboundState {
    * extent of that dispatch (see origin.ts): a request undici creates meanwhile is that call's.
    */
   dispatching: Origin | undefined;
+  /**
+   * A `grayInterceptor` dispatch with no `origin` whose request undici is creating right now
+   * (it read the options' `origin`: see undici.ts), with the path it asked for.
+   */
+  creating?: { readonly origin: Origin; readonly path: string } | undefined;
   /** Where each undici request came from, decided once when it is created (origin.ts). */
   readonly origins: WeakMap<object, Origin>;
   /** The own symbol undici keeps a request's handler under, per `Request` prototype. */

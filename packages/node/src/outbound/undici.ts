@@ -5,7 +5,7 @@ import { flatAccess, toFlatList, type UndiciHeaders } from './header-list.js';
 import { ensureHopGuard } from './hop-guard.js';
 import { judgeDispatch } from './hop-dispatcher.js';
 import { compileOutbound, type OutboundOptions } from './options.js';
-import { dispatchingFrom, hookOrigin } from './origin.js';
+import { announcingHeaders, dispatchingFrom, hookOrigin } from './origin.js';
 import { planCall, type HopPlan } from './plan.js';
 import { outboundState, runNoted } from './state.js';
 
@@ -63,7 +63,12 @@ export function grayInterceptor(options?: OutboundOptions) {
       } catch {
         plan = undefined;
       }
-      const judged = plan === undefined ? opts : judgeDispatch(plan, opts, true, list);
+      // A Client or Pool dispatches to its own origin when the options name none: that host is
+      // known only where undici creates the request, so it is judged there (hop-guard.ts).
+      if (plan !== undefined && (opts.origin === undefined || opts.origin === null))
+        plan = { ...plan, atCreate: true };
+      const judged =
+        plan === undefined || plan.atCreate === true ? opts : judgeDispatch(plan, opts, true, list);
       // Your callbacks run in your context; undici's own (redirects) also see this call's plan.
       const yours = new AsyncResource('graylane.undici');
       const send = (): boolean => {
@@ -72,7 +77,8 @@ export function grayInterceptor(options?: OutboundOptions) {
           typeof handler === 'object' && handler !== null
             ? tagHandler(handler, origin, yours)
             : handler;
-        return dispatchingFrom(origin, () => dispatch(judged, tagged));
+        const sent = plan?.atCreate === true ? announcingHeaders(judged, origin) : judged;
+        return dispatchingFrom(origin, () => dispatch(sent, tagged));
       };
       return plan === undefined ? send() : runNoted(plan, send);
     };
