@@ -7,7 +7,7 @@ import fastifyHttpProxy from '@fastify/http-proxy';
 import httpProxy from 'http-proxy';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGraylane, getGrayDecision, type GraylaneOptions } from '@graylane/node';
+import { createGraylane, getGrayVersion, type GraylaneOptions } from '@graylane/node';
 import { graylaneExpress } from '@graylane/node/express';
 import { graylaneFastify } from '@graylane/node/fastify';
 import { closeAll, listen, type Listening } from './helpers.js';
@@ -31,7 +31,7 @@ beforeAll(async () => {
     http.createServer((req, res) =>
       gray.handle(req, res, () => {
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ url: req.url, version: getGrayDecision().version }));
+        res.end(JSON.stringify({ url: req.url, version: getGrayVersion() }));
       }),
     ),
   );

@@ -273,7 +273,7 @@ describe('GW-02 edge mode: no client carrier is visible to the app or to any pro
     query: unknown;
     raw?: unknown;
     /** `req.headersDistinct` (Node's getter threw after an edit, or kept a value read before). */
-    distinct?: Record<string, string[]>;
+    distinct?: Record<string, string[] | undefined>;
   }
   const apps: Record<string, (o: Partial<LayerOptions>) => Promise<Listening>> = {
     'node:http': async (o) => {
