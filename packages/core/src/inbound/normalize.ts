@@ -1,5 +1,5 @@
 import { stripBaggageMember } from '../markers/baggage.js';
-import { hasUnreadCookies, stripCookies } from '../markers/cookie.js';
+import { hasUnreadCookies, removeCookies } from '../markers/cookie.js';
 import { trimOws } from '../markers/parse.js';
 import { removeQueryParam } from '../markers/query.js';
 import type { MarkerSource } from '../reasons.js';
@@ -110,14 +110,13 @@ export function carrierEdits(
   const cookieHeader = view.header('cookie');
   if (cookieHeader !== undefined) {
     const drop: string[] = [];
-    let unread: boolean | undefined;
+    // Several lines joined as the readers join them (no copy for the usual single string).
+    const text = typeof cookieHeader === 'string' ? cookieHeader : cookieHeader.join(';');
     let append: string | undefined;
     for (const name of names) {
       const r = view.cookie(name);
       if (r.kind === 'absent') {
-        // Read at most once per request, and only when a marker name is in the header at all.
-        if (mentions(cookieHeader, name) && (unread ??= hasUnreadCookies(cookieHeader)))
-          drop.push(name);
+        if (text.includes(name) && hasUnreadCookies(text)) drop.push(name);
         continue;
       }
       const says = r.kind === 'value' && trimOws(r.value) === version;
@@ -127,11 +126,9 @@ export function carrierEdits(
       if (f === 'rewrite' && append === undefined) append = `${name}=${version}`;
     }
     if (drop.length > 0) {
-      const { rest, removed } = stripCookies(cookieHeader, drop, drop);
-      if (removed > 0 || append !== undefined) {
-        const next = [rest, append].filter((x) => x !== undefined).join('; ');
-        headers.set('cookie', next === '' ? null : next);
-      }
+      const rest = removeCookies(cookieHeader, drop);
+      const next = [rest, append].filter((x) => x !== undefined).join('; ');
+      headers.set('cookie', next === '' ? null : next);
     }
   }
 
@@ -183,12 +180,6 @@ export function carrierEdits(
     }
   }
   return headers.size > 0 || query ? { headers, query } : undefined;
-}
-
-/** True when `name` occurs anywhere in the `Cookie` header (a bounded substring search). */
-function mentions(header: string | readonly string[], name: string): boolean {
-  if (typeof header === 'string') return header.includes(name);
-  return header.some((h) => h.includes(name));
 }
 
 /**

@@ -125,30 +125,12 @@ export function removeCookies(
   header: string | readonly string[] | undefined,
   names: readonly string[],
 ): string | undefined {
-  return stripCookies(header, names, names).rest;
-}
-
-/**
- * @internal {@link removeCookies} that says how much it removed: the pairs named in `drop` among
- * the first 180, and the unread rest past them when it could hold one of `tail` (removed counts
- * it as one). `removed` is 0 when the header carries nothing to remove (`rest` may then differ
- * from the header in whitespace only).
- */
-export function stripCookies(
-  header: string | readonly string[] | undefined,
-  drop: readonly string[],
-  tail: readonly string[],
-): { rest: string | undefined; removed: number } {
   const text = cookieText(header);
-  if (text === undefined) return { rest: undefined, removed: 0 };
-  let removed = 0;
+  if (text === undefined) return undefined;
   // One pass: kept pairs are sliced in runs, never copied one by one (AMP-01).
   const kept = new SliceJoin(text, '; ');
   const stop = scanCookies(text, (nameStart, nameEnd, _valueStart, valueEnd, pairStart) => {
-    if (nameEnd !== -1 && isOneOf(text, nameStart, nameEnd, drop)) {
-      removed++;
-      return true;
-    }
+    if (nameEnd !== -1 && isOneOf(text, nameStart, nameEnd, names)) return true;
     const start = owsStart(text, pairStart, valueEnd);
     const end = owsEnd(text, start, valueEnd);
     if (end > start) kept.add(start, end);
@@ -157,31 +139,24 @@ export function stripCookies(
   if (stop < text.length) {
     const start = owsStart(text, stop, text.length);
     const end = owsEnd(text, start, text.length);
-    // A name that contains another of `tail` (`__Host-gray` holds `gray`) needs no search of
+    // A name that contains another of `names` (`__Host-gray` holds `gray`) needs no search of
     // its own: the shorter one decides, usually on its first occurrence.
     let named = false;
-    for (const n of tail)
-      named ||= !tail.some((m) => m !== n && n.includes(m)) && containsAt(text, start, end, n);
-    if (named) removed++;
-    else if (end > start) kept.add(start, end);
+    for (const n of names)
+      named ||= !names.some((m) => m !== n && n.includes(m)) && containsAt(text, start, end, n);
+    if (end > start && !named) kept.add(start, end);
   }
-  return { rest: kept.result(), removed };
+  return kept.result();
 }
 
 /**
- * @internal True when `header` has pairs past the readers' 180 (what {@link readCookies} never
- * reads). Bounded: at most 180 separator searches.
+ * @internal True when `text` (a `Cookie` header, lines joined) has pairs past the readers' 180,
+ * which {@link readCookies} never reads. Bounded: at most 180 separator searches, no allocation.
  */
-export function hasUnreadCookies(header: string | readonly string[] | undefined): boolean {
-  const text = cookieText(header);
-  if (text === undefined) return false;
-  let from = 0;
-  for (let pairs = 0; pairs < MAX_COOKIE_PAIRS; pairs++) {
-    const end = text.indexOf(';', from);
-    if (end === -1) return false;
-    from = end + 1;
-  }
-  return from < text.length;
+export function hasUnreadCookies(text: string): boolean {
+  let at = -1;
+  for (let n = 0; n < MAX_COOKIE_PAIRS; n++) if ((at = text.indexOf(';', at + 1)) < 0) return false;
+  return at + 1 < text.length;
 }
 
 /** Where `text[start, end)` starts without leading OWS. */
