@@ -83,7 +83,13 @@ export function entryFor(
   const all = pages();
   const page = all.get(document) ?? [];
   const make = (): Entry => {
-    const next: { -readonly [K in keyof Entry]?: Entry[K] } = { text, refs };
+    // `onAssign` from the start: a child's layout effect (which runs before the provider's) may
+    // commit the client through a QA call, and its exposures must reach the app.
+    const next: { -readonly [K in keyof Entry]?: Entry[K] } = {
+      text,
+      refs,
+      onAssign: options.onAssign,
+    };
     next.client = initGray({
       ...withServer,
       onAssign: (v, r) => next.onAssign?.(v, r),

@@ -15,6 +15,8 @@ import {
   startTransition,
   Suspense,
   use,
+  useEffect,
+  useLayoutEffect,
   type ReactNode,
 } from 'react';
 import { createRoot, hydrateRoot, type Root } from 'react-dom/client';
@@ -538,5 +540,38 @@ describe('EVI: a mounted provider keeps its client whatever other option sets co
     const [late] = mount();
     await act(async () => late.render(h(GrayProvider, { options: { ...A } }, h(Probe))));
     expect(new Set(seen).size).toBe(1);
+  });
+});
+
+describe('QA: a client committed by a child before the provider still reports its exposures', () => {
+  // Children's layout effects run before their provider's: a QA call there commits the deferred
+  // client first, and its exposures (the assignment, then the switch) must reach `onAssign`.
+  it.each<[string, typeof useLayoutEffect, Partial<GrayOptions>, string[]]>([
+    ['layout effect, default', useLayoutEffect, {}, ['stable/default', 'beta/manual']],
+    [
+      'layout effect, a rule',
+      useLayoutEffect,
+      { rules: to('canary') },
+      ['canary/rule', 'beta/manual'],
+    ],
+    ['passive effect, default', useEffect, {}, ['stable/default', 'beta/manual']],
+    ['passive effect, a rule', useEffect, { rules: to('canary') }, ['canary/rule', 'beta/manual']],
+  ])('%s', async (_n, effect, extra, expected) => {
+    const exposures: string[] = [];
+    const options: GrayOptions = {
+      ...BASE,
+      ...extra,
+      onAssign: (v, r) => void exposures.push(`${v}/${r}`),
+    };
+    function QA(): ReactNode {
+      const client = useGrayClient();
+      effect(() => void client.setGrayVersion('beta'), []);
+      return h('b', null, useGrayVersion());
+    }
+    const [root, container] = mount();
+    await act(async () => root.render(h(GrayProvider, { options }, h(QA))));
+    expect(exposures).toEqual(expected);
+    expect(container.textContent).toBe('beta');
+    expect(cookies()).toContain('beta');
   });
 });
