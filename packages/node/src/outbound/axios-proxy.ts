@@ -5,13 +5,12 @@ export interface AxiosProxyConfigLike {
   httpAgent?: unknown;
 }
 
-/** What the environment variables that name proxies may be called (proxy-from-env 1 and 2). */
-const ENV_NAMES = (scheme: string): string[] => [
-  `npm_config_${scheme}_proxy`,
-  `${scheme}_proxy`,
-  'npm_config_proxy',
-  'all_proxy',
-];
+/**
+ * The environment variables that name a proxy, exactly as proxy-from-env 2 (axios ≥ 1.21) reads
+ * them, each in lower then upper case. Its 1.x versions also read `npm_config_*`, which npm
+ * exports to every script; axios no longer does, so they do not withhold the marker.
+ */
+const ENV_NAMES = (scheme: string): string[] => [`${scheme}_proxy`, 'all_proxy'];
 
 /**
  * @internal The forward proxies axios' http adapter may send a request for `target` through, as

@@ -98,7 +98,7 @@ function decide(
     // A unix socket is not a host: never allowlisted.
     const target = config.socketPath ? undefined : targetUrl(instance, config);
     applyHop(plan, judgeHop(plan, withProxies(config, target)), ops);
-    config.beforeRedirect = redirectHook(plan, config.beforeRedirect);
+    config.beforeRedirect = redirectHook(plan, config, config.beforeRedirect);
     const fetchOptions = (config.fetchOptions ?? {}) as { dispatcher?: DispatcherLike };
     config.fetchOptions = {
       ...fetchOptions,
@@ -109,16 +109,42 @@ function decide(
   }
 }
 
-/** follow-redirects: judge the next hop on its own target, then run the caller's hook. */
-function redirectHook(plan: HopPlan, own: unknown): BeforeRedirect {
+/**
+ * follow-redirects: judge the next hop on its own target and on every forward proxy it may go
+ * through (the same proxy logic as the first hop: `config.proxy`, the environment, the
+ * `httpAgent`'s proxy for http: hops; I8), then run the caller's hook.
+ */
+function redirectHook(plan: HopPlan, config: AxiosConfigLike, own: unknown): BeforeRedirect {
   return function graylaneBeforeRedirect(this: unknown, options, ...rest) {
     try {
-      applyHop(plan, judgeHop(plan, redirectTarget(options)), objectOps((options.headers ??= {})));
+      applyHop(
+        plan,
+        judgeHop(plan, redirectHosts(config, options)),
+        objectOps((options.headers ??= {})),
+      );
     } catch {
       // I1
     }
     if (typeof own === 'function') (own as BeforeRedirect).call(this, options, ...rest);
   };
+}
+
+/**
+ * Every host the next hop may reach: what the options name (see `redirectTarget`) and the
+ * proxies `withProxies` finds for its `href`. Undefined (the marker is withheld) when either
+ * cannot be read.
+ */
+function redirectHosts(
+  config: AxiosConfigLike,
+  options: RedirectOptionsLike,
+): readonly string[] | undefined {
+  const named = redirectTarget(options);
+  const href = typeof options.href === 'string' ? options.href : undefined;
+  const proxied = withProxies(config, href);
+  if (named === undefined || proxied === undefined) return undefined;
+  const all = [...(typeof named === 'string' ? [named] : named)];
+  for (const h of typeof proxied === 'string' ? [proxied] : proxied) all.push(h);
+  return all;
 }
 
 /**

@@ -1,5 +1,7 @@
 import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import axios, { type AxiosRequestConfig } from 'axios';
+import { HttpProxyAgent } from 'http-proxy-agent';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { attachGray, installGlobal, runWithGray } from '../../src/index.js';
 import { chainUrl, closeLocal, listenLocal, startTopology, type Topology } from './servers.js';
@@ -23,7 +25,18 @@ let topo: Topology;
 let proxy: http.Server;
 let proxyOrigin: string;
 const viaProxy: Seen[] = [];
-const ENV = ['HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
+const ENV = [
+  'HTTP_PROXY',
+  'http_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'ALL_PROXY',
+  'all_proxy',
+  'npm_config_proxy',
+  'npm_config_http_proxy',
+  'NPM_CONFIG_PROXY',
+  'NPM_CONFIG_HTTP_PROXY',
+];
 const saved = Object.fromEntries(ENV.map((k) => [k, process.env[k]]));
 
 function record(req: IncomingMessage): Seen {
@@ -94,6 +107,11 @@ const HOWS: How[] = [
       process.env['http_proxy'] = p().host;
       return {};
     },
+  },
+  {
+    // http-proxy-agent: axios hands it every http: hop, redirects included (follow-redirects).
+    name: 'httpAgent (HttpProxyAgent)',
+    setup: () => ({ httpAgent: new HttpProxyAgent(proxyOrigin) }),
   },
   {
     name: 'ALL_PROXY, NO_PROXY for another host',
@@ -169,7 +187,52 @@ function suite(): void {
           }
       },
     );
+
+    it.each([
+      ['httpAgent (HttpProxyAgent)', () => ({ httpAgent: new HttpProxyAgent(proxyOrigin) })],
+      [
+        'HTTP_PROXY',
+        () => {
+          process.env['HTTP_PROXY'] = proxyOrigin;
+          return {};
+        },
+      ],
+    ] as const)(
+      'RDR-01 I8 an https hop goes direct, the http hop it redirects to through %s is judged',
+      async (name, setup) => {
+        for (const which of ['target', 'both'] as const) {
+          const id = `t${++seq}`;
+          const allow = [topo.tls.origin, ...allowOf(which)];
+          const seen = await call(
+            adapter,
+            chainUrl(id, [topo.tls, topo.a], 302),
+            { ...setup(), httpsAgent: new https.Agent({ ca: topo.ca }) },
+            allow,
+          );
+          const where = `${name} allowlisted: ${which}`;
+          expect(topo.hops(id)[0]?.server, where).toBe('tls');
+          expect(topo.hops(id)[0]?.grayIds, `${where}, hop 1 (tls, direct)`).toEqual(['beta']);
+          expect(seen, where).toHaveLength(1);
+          expectMarker(seen[0], which === 'both', `${where}, hop 2 (a via the proxy)`);
+        }
+      },
+    );
   });
+
+  it.each([
+    ['npm_config_proxy', 'npm_config_proxy'],
+    ['npm_config_http_proxy', 'npm_config_http_proxy'],
+    ['NPM_CONFIG_PROXY', 'NPM_CONFIG_PROXY'],
+  ])(
+    'I8 %s (exported by npm, ignored by proxy-from-env 2) does not withhold the marker',
+    async (_n, variable) => {
+      process.env[variable] = proxyOrigin;
+      const id = `n${++seq}`;
+      const seen = await call('http', `${topo.a.origin}/echo/${id}`, {}, allowOf('target'));
+      expect(seen, variable).toEqual([]);
+      expect(topo.hops(id)[0]?.grayIds, variable).toEqual(['beta']);
+    },
+  );
 
   it.each([
     ['proxy: false', () => ({ proxy: false as const })],
