@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from 'node:child_process';
 import {
   chmodSync,
   mkdirSync,
@@ -7,11 +8,13 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NGINX, startNginx, stopAllNginx, type Nginx } from './nginx-harness.js';
+import { BIN } from './helpers.js';
+import { freePort, NGINX, startNginx, stopAllNginx, type Nginx } from './nginx-harness.js';
 
 /**
  * `graylane render nginx --assets <root>`, run by real nginx: front-end asset lanes with one build
@@ -395,4 +398,125 @@ describe.skipIf(!NGINX)('render nginx --assets: front-end asset lanes on real ng
       expect(r.body).not.toContain('build beta');
     },
   );
+});
+
+/**
+ * The user's own locations added to the rendered server, as docs/cli.md says to: an API proxied
+ * by lane (`location ^~ /api/`, and a plain prefix `location /v2/`) and certbot's webroot
+ * (`/.well-known/acme-challenge/`). None of the asset rules may reach them: not the HTML regex
+ * locations (`/api/orders/`, `/api/report.html`), not the refusals (`%2F` in an API path, the
+ * dot-folder `.well-known`), not the per-lane `Cache-Control` and `Vary`.
+ */
+describe.skipIf(!NGINX)('render nginx --assets: locations added to the server', () => {
+  let nginx: Nginx;
+  let api: Server;
+  const dir = mkdtempSync(join(tmpdir(), 'graylane-assets-own-'));
+  beforeAll(async () => {
+    const web = join(dir, 'web');
+    for (const v of ['stable', 'beta']) {
+      mkdirSync(join(web, v), { recursive: true });
+      writeFileSync(
+        join(web, v, 'index.html'),
+        `<html><head></head><body>build ${v}</body></html>`,
+      );
+    }
+    const acme = join(dir, 'certbot', '.well-known', 'acme-challenge');
+    mkdirSync(acme, { recursive: true });
+    writeFileSync(join(acme, 'tok-123'), 'acme token');
+    mkdirSync(join(dir, 'logs'));
+    execFileSync('chmod', ['-R', 'a+rX', dir]);
+    const config = join(dir, 'rules.json');
+    writeFileSync(config, JSON.stringify({ versions: ['stable', 'beta'], default: 'stable' }));
+    api = createServer((req, res) => {
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'cache-control': 'public, max-age=60',
+      });
+      res.end(JSON.stringify({ api: req.url }));
+    });
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+    const upstream = `127.0.0.1:${(api.address() as AddressInfo).port}`;
+    const port = await freePort();
+    const lines = execFileSync(
+      process.execPath,
+      [BIN, 'render', 'nginx', config, '--assets', web, '--listen', `127.0.0.1:${port}`].concat([
+        '--upstream',
+        `stable=${upstream}`,
+        '--upstream',
+        `beta=${upstream}`,
+      ]),
+      { encoding: 'utf8' },
+    ).split('\n');
+    lines.splice(
+      lines.lastIndexOf('}'),
+      0,
+      '    location ^~ /api/ { proxy_pass http://$graylane_upstream; }',
+      '    location /v2/ { proxy_pass http://$graylane_upstream; }',
+      `    location /.well-known/acme-challenge/ { root ${join(dir, 'certbot')}; }`,
+    );
+    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+      .map((t) => `${t}_temp_path ${dir};`)
+      .join(' ');
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      `pid ${dir}/nginx.pid; error_log ${dir}/logs/error.log; daemon off; events {} http { access_log off; ${temp}\n${lines.join('\n')}\n}\n`,
+    );
+    const proc = spawn(NGINX as string, ['-p', dir, '-c', join(dir, 'nginx.conf')], {
+      stdio: 'ignore',
+    });
+    nginx = { port, dir, stop: () => proc.kill('SIGTERM') };
+    for (let i = 0; i < 300 && proc.exitCode === null; i++) {
+      try {
+        await fetch(`http://127.0.0.1:${port}/`);
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    throw new Error('nginx did not come up');
+  }, 60_000);
+  afterAll(() => {
+    nginx?.stop();
+    api?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['/api/orders'],
+    ['/api/orders/'],
+    ['/api/'],
+    ['/api/report.html'],
+    ['/api/files/a%2Fb'],
+    ['/api/app-7QZ3X2AB.js'],
+    ['/api/.well-known/x'],
+    ['/v2/orders/'],
+    ['/v2/report.htm'],
+  ])('%s reaches the API: 200, its own Cache-Control only, no Vary', async (path) => {
+    const r = await get(nginx, path, { cookie: 'gray=beta' });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toEqual({ api: path });
+    expect(r.headers['cache-control']).toBe('public, max-age=60');
+    expect(r.headers['vary']).toBeUndefined();
+    expect(r.headers['x-gray-route']).toBeUndefined();
+  });
+
+  it('/.well-known/acme-challenge/<token> is served (certbot webroot renewals)', async () => {
+    const r = await get(nginx, '/.well-known/acme-challenge/tok-123');
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('acme token');
+    expect(r.headers['cache-control']).toBeUndefined();
+    expect(r.headers['vary']).toBeUndefined();
+  });
+
+  it.each([
+    ['/', 200, 'build beta'],
+    ['/.env', 404, ''],
+    ['//index.html', 404, ''],
+    ['/a%2Fb', 404, ''],
+  ] as const)('%s is still an asset path: %s', async (path, status, body) => {
+    const r = await get(nginx, path, { cookie: 'gray=beta' });
+    expect(r.status).toBe(status);
+    expect(r.body).toContain(body);
+    expect(r.headers['vary']).toBe('Cookie, X-Gray-Id');
+  });
 });

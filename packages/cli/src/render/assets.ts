@@ -40,11 +40,18 @@ function cacheMap(name: string, value: string): string[] {
   ];
 }
 
-/** An HTML location: the lane's own build only, the meta tag injected (indented). */
+/**
+ * The refusal, in every asset location: nginx does not inherit `if`/`return` into nested
+ * locations, and at server level it would refuse a user's own locations too (`/api/a%2Fb`).
+ */
+const REFUSE = 'if ($graylane_refused) { return 404; }';
+
+/** An HTML location, nested in `location /`: the lane's own build only, the meta tag injected. */
 function htmlLocation(pattern: string, tryFiles: string, root: string): string[] {
   return [
-    `    location ~ "${pattern}" {`,
+    `        location ~ "${pattern}" {`,
     ...[
+      REFUSE,
       ...buildFolder(`${root}/$graylane_build`),
       'etag off;',
       'if_modified_since off;',
@@ -52,8 +59,8 @@ function htmlLocation(pattern: string, tryFiles: string, root: string): string[]
       // The browser SDK starts on the lane the page was served for.
       'sub_filter \'<head>\' \'<head><meta name="graylane-version" content="$graylane_version">\';',
       'sub_filter_once on;',
-    ].map((d) => `        ${d}`),
-    '    }',
+    ].map((d) => `            ${d}`),
+    '        }',
   ];
 }
 
@@ -84,44 +91,63 @@ export function assetServer(plan: RenderPlan, root: string): string[] {
     ],
   };
   const file: Lookup = { kind: 'file', root, chain, body: ['etag off;', 'if_modified_since off;'] };
+  // Per lane unless a location says otherwise: never shared between visitors of different lanes.
+  // Errors are never stored. Set in `location /` (inherited by its nested locations that set no
+  // add_header of their own) and in the named locations, never at server level: a location the
+  // user adds to this server must not inherit them.
+  const perLane = [
+    `add_header Vary "Cookie, ${plan.header}" always;`,
+    'add_header Cache-Control $graylane_lane_cache always;',
+    'add_header X-Gray-Route $graylane_version always;',
+  ];
+  const indent = (lines: string[]) => lines.map((l) => `    ${l}`);
   return [
     ...cacheMap('$graylane_immutable_cache', IMMUTABLE),
     ...cacheMap('$graylane_lane_cache', PER_LANE),
+    '# Refused as @graylane/node/assets refuses them, matched as sent: //, dot segments,',
+    '# dotfiles, %2f, %5c, \\. Checked in the asset locations only.',
+    'map $request_uri $graylane_refused {',
+    '    default 0;',
+    `    "~*${REFUSED_TARGET}" 1;`,
+    '}',
     '# Front-end asset lanes: one build per version in',
     `# ${root}/<version>/ (HTML + assets); a version without a build folder is`,
     `# served ${config.default}'s build, and the page is still told the decided version.`,
     'server {',
     `    listen ${plan.listen};`,
+    '    # Keeps // in $uri, so that the asset locations can refuse it.',
     '    merge_slashes off;',
     `    set $graylane_build $graylane_version;`,
     `    if (!-d ${root}/$graylane_version) {`,
     `        set $graylane_build ${config.default};`,
     '    }',
-    '    # Refused as @graylane/node/assets refuses them: //, dot segments, dotfiles, %2f, %5c, \\.',
-    `    if ($request_uri ~* "${REFUSED_TARGET}") {`,
-    '        return 404;',
-    '    }',
-    '    # Per lane unless a location says otherwise: never shared between visitors of different',
-    '    # lanes. Errors are never stored.',
-    `    add_header Vary "Cookie, ${plan.header}" always;`,
-    '    add_header Cache-Control $graylane_lane_cache always;',
-    '    add_header X-Gray-Route $graylane_version always;',
-    "    # HTML: the lane's own build only, told the lane it was served for. A folder without a",
-    '    # trailing / is not a page (404, no redirect).',
+    '    # Every asset rule (refusals, headers, HTML, lookups) lives inside location /, so a',
+    '    # location added to this server (location ^~ /api/ { ... }, location',
+    '    # /.well-known/acme-challenge/ { ... }) gets none of them.',
+    '    location / {',
+    `        ${REFUSE}`,
+    ...indent(indent(perLane)),
+    "        # HTML: the lane's own build only, told the lane it was served for. A folder without a",
+    '        # trailing / is not a page (404, no redirect).',
     ...htmlLocation('/$', '${uri}index.html', root),
     ...htmlLocation('\\.html?$', '$uri', root),
-    "    # Content-hashed files: the name is the content, so any build's copy will do.",
-    `    location ~ "${HASHED_NAME}" {`,
-    ...lookupStart(hashed),
-    '    }',
-    "    # Any other file: the lane's build, then the others' (a page that switched lane",
-    '    # mid-session still loads its chunks); per lane, without validators.',
-    '    location / {',
+    "        # Content-hashed files: the name is the content, so any build's copy will do.",
+    `        location ~ "${HASHED_NAME}" {`,
+    `            ${REFUSE}`,
+    '            # Validators back on (nginx defaults; location / turns them off for its files).',
+    '            etag on;',
+    '            if_modified_since exact;',
+    ...indent(lookupStart(hashed)),
+    '        }',
+    "        # Any other file: the lane's build, then the others' (a page that switched lane",
+    '        # mid-session still loads its chunks); per lane, without validators.',
     ...lookupStart(file),
     '    }',
     ...lookupChain(hashed),
-    ...lookupChain(file),
-    `    # An API location in this server can proxy by lane: proxy_pass http://$graylane_upstream;`,
+    ...lookupChain({ ...file, body: [...file.body, ...perLane] }),
+    '    # Your own locations go here, e.g. an API proxied by lane:',
+    '    #     location ^~ /api/ { proxy_pass http://$graylane_upstream; }',
+    '    # (^~: no regex location can take its URIs). They get none of the asset rules above.',
     '}',
   ];
 }
