@@ -3,7 +3,7 @@ import { VERSION_PATTERN } from '@graylane/core';
 import { currentStore } from '../context/storage.js';
 import { isHtml } from './content-type.js';
 import { laneFolder, openInLane, type LaneFile } from './files.js';
-import { otherLanes } from './lanes.js';
+import { learnLane, otherLanes } from './lanes.js';
 import { sendAsset, sendHtml } from './send.js';
 import {
   resolveAssetOptions,
@@ -11,6 +11,7 @@ import {
   type ResolvedAssetOptions,
 } from './options.js';
 import { safePath } from './path.js';
+import { HASHED_NAME } from './limits.js';
 import { AssetCounters, type AssetLaneStats } from './stats.js';
 
 /** Connect/express `next`. */
@@ -39,10 +40,10 @@ export interface Lane {
  * Serves the front end of the request's lane: `<root>/<version>/` when that build exists, else
  * `<root>/<fallback>/` (lane fallback, counted; the decided version is still injected, so the
  * marker travels on unchanged). HTML gets `<meta name="graylane-version">` (and optionally an
- * inline config with a CSP nonce), `Vary: Cookie, X-Gray-Id` and `private, no-cache`; any
- * other file missing from the lane is looked up in the other lanes; content-hashed names get a
- * one-year `immutable` lifetime (the name is the content), so a CDN can share them and never
- * serves one lane's HTML to another. Paths are checked before the file system is touched (no
+ * inline config with a CSP nonce), `Vary: Cookie, X-Gray-Id` and `private, no-cache`;
+ * content-hashed files get a one-year `immutable` lifetime and, when missing from the lane, are
+ * looked up in the other lanes (the name is the content), so a CDN can share them and never
+ * serves one lane's HTML to another; any other file comes from the visitor's lane only. Paths are checked before the file system is touched (no
  * `..`, encoded separators, NUL, dotfiles or symlinks out of the build). Never throws; I/O and
  * `transformHtml` errors go to `next(err)` (500 without `next`).
  *
@@ -111,8 +112,9 @@ async function serve(
     if (file) await sendHtml({ o, c, req, res, file, rel, version });
     return file !== undefined;
   }
-  const file = await findFile(o, c, lane, segments, true);
-  if (file) sendAsset({ o, c, req, res, file, rel, immutable: isImmutable(o, rel) });
+  const immutable = isImmutable(o, rel);
+  const file = await findFile(o, c, lane, segments, immutable || HASHED_NAME.test(rel));
+  if (file) sendAsset({ o, c, req, res, file, rel, immutable });
   return file !== undefined;
 }
 
@@ -142,7 +144,11 @@ async function pickLane(
 ): Promise<Lane | undefined> {
   if (version !== undefined) {
     const folder = await laneFolder(o.root, version);
-    if (folder) return { name: version, folder };
+    if (folder) {
+      // A version a decision pointed to, with a build: a lane (bounded).
+      learnLane(o, version);
+      return { name: version, folder };
+    }
   }
   const folder = await laneFolder(o.root, o.fallback);
   if (!folder) return undefined;
@@ -156,12 +162,13 @@ async function pickLane(
 }
 
 /**
- * Opens the file in the lane. Anything but HTML that is missing there is looked up in the other
- * lanes (see {@link otherLanes}): after a QA switch or a cookie change mid-session, the page
- * already loaded asks for its own lazy chunks with the new lane's cookie, and a CDN that cached
- * a 404 would break the lane that has the file. Whether the file may be cached for a year is
- * decided by its name alone (`immutable`), not by where it was found. HTML never crosses lanes:
- * the document is what says which lane a page view is on.
+ * Opens the file in the lane. A content-addressed file (`immutable`, or a name
+ * {@link HASHED_NAME} recognises) missing there is looked up in the other lanes too (see
+ * {@link otherLanes}): after a QA switch or a cookie change mid-session, the page already loaded
+ * asks for its own lazy chunks with the new lane's cookie, and a CDN that cached a 404 would
+ * break the lane that has the file. Anything else (`flags.json`, `roadmap.pdf`, an SVG) comes
+ * from the visitor's lane only: a visitor cannot pick a gated lane's file by path. HTML never
+ * crosses lanes: the document is what says which lane a page view is on.
  */
 async function findFile(
   o: ResolvedAssetOptions,

@@ -28,21 +28,25 @@ export interface AssetLanesOptions {
    */
   readonly version?: (req: IncomingMessage) => string | undefined;
   /**
-   * The versions whose builds a file missing from the request's lane (anything but HTML) is
-   * looked up in, after the fallback. Default: the versions of the config in force of this
-   * process's graylane middlewares (read per request, so a reloaded config counts at once). A
-   * folder under `root` is never a lane just because of its name (a `releases/` folder of
-   * retired builds, a `private/` folder).
+   * The versions whose builds a content-addressed file missing from the request's lane (see
+   * `immutable`) is looked up in, after the fallback. Default: the versions of the config in
+   * force of this process's graylane middlewares (read per request, so a reloaded config counts
+   * at once), then the versions this handler has served a build for. A folder under `root` is
+   * never a lane just because of its name (a `releases/` folder of retired builds, a `private/`
+   * folder).
    */
   readonly lanes?: readonly string[];
   /** The file served for a path ending in `/`. Default `index.html`; `false` serves none. */
   readonly index?: string | false;
   /**
-   * Which files are content-hashed (served `immutable` for a year, never `Vary`), given the path
-   * inside the lane folder (`assets/chunk1-BWWrtsXX.js`). Default: {@link HASHED_NAME}
-   * (`main-7QZ3X2AB.js`, `index.3f9a1c0b.css`). For a Vite build, whose `[hash]` may have no
-   * digit: `(p) => p.startsWith('assets/')`. `false`: no file is treated as immutable. A file it
-   * does not recognise is still found in the other lanes; it is only revalidated.
+   * Which files are content-hashed (served `immutable` for a year, never `Vary`, and found in the
+   * other lanes when missing from the visitor's), given the path inside the lane folder
+   * (`assets/chunk1-BWWrtsXX.js`). Default: {@link HASHED_NAME} (`main-7QZ3X2AB.js`,
+   * `index.3f9a1c0b.css`). For a Vite build, whose `[hash]` may have no digit:
+   * `(p) => p.startsWith('assets/')`. `false`: no file is treated as immutable. A name
+   * {@link HASHED_NAME} recognises is found in the other lanes whatever this option says; any
+   * other file is served from the visitor's lane only (a visitor cannot pick another lane's
+   * `flags.json` by path).
    */
   readonly immutable?: RegExp | false | ((path: string) => boolean);
   /** Request headers the lane depends on, sent as `Vary` on HTML. Default `Cookie, X-Gray-Id`. */
@@ -67,6 +71,12 @@ export interface ResolvedAssetOptions {
   readonly version: (req: IncomingMessage) => string | undefined;
   /** The `lanes` option with the fallback first; `undefined`: the configs' versions, per request. */
   readonly lanes: readonly string[] | undefined;
+  /**
+   * Without the `lanes` option: the versions this handler has served a build for (bounded),
+   * searched after the configs' versions (a custom `version(req)` with no graylane middleware in
+   * the process declares none).
+   */
+  readonly served: Set<string>;
   readonly index: string | false;
   readonly immutable: (path: string) => boolean;
   readonly vary: readonly string[];
@@ -99,6 +109,7 @@ export function resolveAssetOptions(o: AssetLanesOptions): ResolvedAssetOptions 
     fallback: o.fallback,
     version: o.version ?? (() => tryGetGrayVersion()),
     lanes: o.lanes === undefined ? undefined : [...new Set([o.fallback, ...o.lanes])],
+    served: new Set<string>(),
     index,
     immutable: immutableTest(o.immutable),
     vary,
