@@ -21,20 +21,24 @@ import { freePort, NGINX, startNginx, stopAllNginx, type Nginx } from './nginx-h
  * per version in `<root>/<version>/` (the layout `@graylane/node/assets` serves). Stable and beta
  * visitors get their own HTML and assets; `canary`, a version without a build, gets stable's
  * build and is still told `canary` (lane fallback); HTML varies by lane and is never shared;
- * content-hashed assets are cached a year and found in any build. `v4` is a symlinked build
- * (`ln -sfn ../releases/42 v4`); v5…v16 fill the config to its 16 versions, with one file in
- * `v10` (the 10th build looked through) and one in `v11` (past nginx's redirect limit).
+ * content-hashed assets are cached a year and found in any build; any other file comes from the
+ * visitor's build only (beta's gated `flags.json`, `roadmap.pdf` are not stable's to take). `v4`
+ * is a symlinked build (`ln -sfn ../releases/42 v4`); v5…v16 fill the config to its 16 versions,
+ * with one hashed file in `v10` (the 10th build looked through) and one in `v11` (past nginx's
+ * redirect limit).
  */
 const FILLERS = Array.from({ length: 12 }, (_v, i) => `v${i + 5}`);
 const VERSIONS = ['stable', 'beta', 'canary', 'v4', ...FILLERS] as const;
 const HASH = { stable: 'app-7QZ3X2AB.js', beta: 'app-K4M9P2CD.js' } as const;
+/** Unhashed files only beta (a gated lane) has: a visitor of another lane must not get them. */
+const GATED = ['/flags.json', '/roadmap.pdf', '/logo.svg', '/sw.js'] as const;
 
 const root = mkdtempSync(join(tmpdir(), 'graylane-assets-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /**
  * Rollup/Vite lazy chunks: an 8-character base64url hash that `HASHED_NAME` does not recognise
- * (mixed case without a digit, `_`, `-` inside), so they are per-lane files, found in any lane.
+ * (mixed case without a digit, `_`, `-` inside), so they are per-lane files, its own lane's only.
  */
 const CHUNKS = {
   stable: ['chunk1-BWWrtsXX.js', 'chunk18-NboBDm__.js'],
@@ -78,6 +82,8 @@ function buildLanes(): { web: string; config: string } {
     join(web, 'beta', 'beta-only.html'),
     '<html><head></head><body>build beta</body></html>',
   );
+  // A gated lane's guessable unhashed files.
+  for (const f of GATED) writeFileSync(join(web, 'beta', f.slice(1)), `GATED ${f}`);
   // Symlinks: out of the build (plain and hashed name), into another lane, inside the build.
   symlinkSync(join(root, 'secret.txt'), join(web, 'stable', 'link-out.txt'));
   symlinkSync(join(root, 'secret.txt'), join(web, 'stable', 'assets', 'linkout-AB12CD34.js'));
@@ -94,6 +100,7 @@ function buildLanes(): { web: string; config: string } {
   for (const v of ['v10', 'v11']) {
     mkdirSync(join(web, v));
     writeFileSync(join(web, v, `only-${v}.txt`), `${v} file`);
+    writeFileSync(join(web, v, `only-${v}-ABCD12${v.slice(1)}.js`), `${v} bundle`);
   }
   const config = join(root, 'rules.json');
   writeFileSync(config, JSON.stringify({ versions: VERSIONS, default: 'stable' }));
@@ -287,7 +294,7 @@ describe.skipIf(!NGINX)('render nginx --assets: front-end asset lanes on real ng
       ['page', '/nope.html'],
       ['file', '/nope.txt'],
       ['folder index', '/assets/'],
-      ['file past the 10 builds nginx looks through', '/only-v11.txt'],
+      ['hashed file past the 10 builds nginx looks through', '/only-v11-ABCD1211.js'],
     ]),
   )('%s: %s → 404, Cache-Control: no-store', async (_n, path, headers) => {
     const r = await get(nginx, path, headers);
@@ -357,26 +364,61 @@ describe.skipIf(!NGINX)('render nginx --assets: front-end asset lanes on real ng
     },
   );
 
-  /** [file, the lane that has it, its bytes]. */
+  /** [hashed file only one build has, its bytes]. */
   const ELSEWHERE: readonly [string, string][] = [
-    ...CHUNKS.stable.map((c) => [`/assets/${c}`, `chunk ${c} stable`] as [string, string]),
-    ...CHUNKS.beta.map((c) => [`/assets/${c}`, `chunk ${c} beta`] as [string, string]),
-    ['/only-v4.txt', 'v4 file'],
-    ['/only-v10.txt', 'v10 file'],
+    ['/assets/only-v4-ABCD1234.js', 'v4 bundle'],
+    ['/only-v10-ABCD1210.js', 'v10 bundle'],
   ];
   it.each(
     ELSEWHERE.flatMap(([path, body]) => LANES.map(([lane, h]) => [path, lane, h, body] as const)),
   )(
-    '%s for a %s visitor: found in the build that has it, per lane (a page that switched lane mid-session)',
+    '%s for a %s visitor: a hashed name, found in the build that has it (a page that switched lane mid-session)',
     async (path, _lane, headers, body) => {
       const r = await get(nginx, path, headers);
       expect(r.status).toBe(200);
       expect(r.body).toBe(body);
-      expect(r.headers['cache-control']).toBe('private, no-cache');
-      expect(r.headers['vary']).toBe('Cookie, X-Gray-Id');
-      expect(r.headers['etag']).toBeUndefined();
+      expect(r.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      expect(r.headers['vary']).toBeUndefined();
     },
   );
+
+  /**
+   * [unhashed file, the lanes whose build has it]. Only hashed names cross builds (as in
+   * `@graylane/node/assets`): a gated lane's guessable file, a Vite chunk whose base64url hash
+   * `HASHED_NAME` does not recognise, a file only a symlinked or far build has.
+   */
+  const OWN_ONLY: readonly (readonly [string, readonly string[]])[] = [
+    ...GATED.map((f) => [f, ['beta']] as const),
+    ...CHUNKS.stable.map((c) => [`/assets/${c}`, ['stable', 'canary']] as const),
+    ...CHUNKS.beta.map((c) => [`/assets/${c}`, ['beta']] as const),
+    ['/only-v4.txt', []],
+    ['/only-v10.txt', []],
+  ];
+  it.each(
+    OWN_ONLY.flatMap(([path, owners]) =>
+      LANES.filter(([lane]) => !owners.includes(lane)).map(([lane, h]) => [path, lane, h] as const),
+    ),
+  )(
+    "%s for a %s visitor: unhashed, not in its build → 404, not stored (never another lane's)",
+    async (path, _lane, headers) => {
+      const r = await get(nginx, path, headers);
+      expect(r.status).toBe(404);
+      expect(r.headers['cache-control']).toBe('no-store');
+      for (const leak of ['GATED', 'chunk ', ' file']) expect(r.body).not.toContain(leak);
+    },
+  );
+
+  it.each(
+    OWN_ONLY.flatMap(([path, owners]) =>
+      LANES.filter(([lane]) => owners.includes(lane)).map(([lane, h]) => [path, lane, h] as const),
+    ),
+  )('%s for a %s visitor: its own build has it, per lane', async (path, _lane, headers) => {
+    const r = await get(nginx, path, headers);
+    expect(r.status).toBe(200);
+    expect(r.headers['cache-control']).toBe('private, no-cache');
+    expect(r.headers['vary']).toBe('Cookie, X-Gray-Id');
+    expect(r.headers['etag']).toBeUndefined();
+  });
 
   it.each([
     ["the own build's copy first (stable)", '/robots.txt', {}, 'robots stable'],

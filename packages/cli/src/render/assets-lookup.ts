@@ -6,10 +6,13 @@
  */
 export const NGINX_MAX_NAMED_HOPS = 10;
 
-/** Where a file is looked up: the lane's build, then `chain` in order (default version first). */
+/**
+ * Where a content-hashed file is looked up: the lane's build, then `chain` in order (default
+ * version first). Only hashed names cross builds; any other file is the lane's own.
+ */
 export interface Lookup {
   /** Names the named locations (`@graylane_<kind>_<version>`). */
-  readonly kind: 'hashed' | 'file';
+  readonly kind: 'hashed';
   readonly root: string;
   readonly chain: readonly string[];
   /** Directives for every location of the lookup (headers, validators), without indent. */

@@ -70,11 +70,12 @@ function htmlLocation(pattern: string, tryFiles: string, root: string): string[]
  * build (lane fallback: the page is still told the decided version, so the marker travels on).
  * HTML (`*.html`, `*.htm`, a folder's `index.html` for a path ending in `/`) comes from the
  * lane's build only, with `<meta name="graylane-version">` injected after `<head>` (nginx
- * `sub_filter`; the build's HTML must contain a literal `<head>` tag). Any other file is looked
- * up in the lane's build, then the default's, then the others' (a page that switched lane
- * mid-session still loads its lazy chunks): content-hashed names are cached a year and shared;
- * the rest is `private, no-cache` with `Vary` and no validator (nginx's mtime-size ETag does not
- * name the lane). Errors are `no-store`. Refused as `@graylane/node/assets` refuses them:
+ * `sub_filter`; the build's HTML must contain a literal `<head>` tag). A content-hashed name
+ * (`HASHED_NAME`) is looked up in the lane's build, then the default's, then the others' (a page
+ * that switched lane mid-session still loads its lazy chunks), cached a year and shared. Any
+ * other file comes from the lane's build only, as in `@graylane/node/assets` (a visitor cannot
+ * pick a gated lane's `/flags.json` by path): `private, no-cache` with `Vary` and no validator
+ * (nginx's mtime-size ETag does not name the lane). Errors are `no-store`. Refused as `@graylane/node/assets` refuses them:
  * dotfiles, dot and empty segments, encoded separators, symlinks inside a build.
  */
 export function assetServer(plan: RenderPlan, root: string): string[] {
@@ -90,7 +91,6 @@ export function assetServer(plan: RenderPlan, root: string): string[] {
       'add_header X-Gray-Route $graylane_version always;',
     ],
   };
-  const file: Lookup = { kind: 'file', root, chain, body: ['etag off;', 'if_modified_since off;'] };
   // Per lane unless a location says otherwise: never shared between visitors of different lanes.
   // Errors are never stored. Set in `location /` (inherited by its nested locations that set no
   // add_header of their own) and in the named locations, never at server level: a location the
@@ -139,12 +139,16 @@ export function assetServer(plan: RenderPlan, root: string): string[] {
     '            if_modified_since exact;',
     ...indent(lookupStart(hashed)),
     '        }',
-    "        # Any other file: the lane's build, then the others' (a page that switched lane",
-    '        # mid-session still loads its chunks); per lane, without validators.',
-    ...lookupStart(file),
+    "        # Any other file: the lane's build only (a gated lane's /flags.json is not another",
+    "        # lane's to take); per lane, without validators.",
+    ...[
+      ...buildFolder(`${root}/$graylane_build`),
+      'try_files $uri =404;',
+      'etag off;',
+      'if_modified_since off;',
+    ].map((d) => `        ${d}`),
     '    }',
     ...lookupChain(hashed),
-    ...lookupChain({ ...file, body: [...file.body, ...perLane] }),
     '    # Your own locations go here, e.g. an API proxied by lane:',
     '    #     location ^~ /api/ { proxy_pass http://$graylane_upstream; }',
     '    # (^~: no regex location can take its URIs). They get none of the asset rules above.',
