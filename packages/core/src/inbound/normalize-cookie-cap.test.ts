@@ -79,12 +79,63 @@ describe('GW-02 nothing to remove: the header is not rewritten', () => {
       expect(edited(options, header).edited).toBe(false);
     },
   );
-  it.each(MODES)(
-    'GW-02 %s: an unread rest naming a marker only inside a pair is dropped',
+});
+
+describe('GW-02 a marker name only inside other pairs: never rewritten, in any mode', () => {
+  // Regression (6ae8d29 + 211ae5a): any header of more than 180 pairs holding the text `gray`
+  // was rebuilt, or its unread rest dropped, in every mode.
+  const LOOKALIKES = ['a=gray', 'theme=gray', 'gray_uid=abc123', 'grayscale=1', 'xgray=1'];
+  const AT = ['head', 'tail'] as const;
+  const rows = MODES.flatMap(([m, o]) =>
+    LOOKALIKES.flatMap((l) =>
+      [179, 181, 200, 1000].flatMap((n) =>
+        AT.flatMap((at) =>
+          ['; ', ';'].map((sep) => [m, l, n, at, JSON.stringify(sep), o] as const),
+        ),
+      ),
+    ),
+  );
+  it.each(rows)('GW-02 %s: %s, %i pairs, at the %s (%s)', (_m, l, n, at, sep, options) => {
+    const list = at === 'head' ? [l, ...pairs(n)] : [...pairs(n), l];
+    const header = list.join(JSON.parse(sep) as string);
+    const r = edited(options, header);
+    expect(r.version).toBe('stable');
+    expect(r.edited).toBe(false);
+    // Two lines, as HTTP/1.1 may deliver them: not rebuilt either.
+    expect(edited(options, [pairs(n).join(JSON.parse(sep) as string), l]).edited).toBe(false);
+  });
+  it.each(MODES)('GW-02 %s: a >16 KiB header with a lookalike past the cap', (_m, o) => {
+    const header = Array.from({ length: 300 }, (_, i) =>
+      i === 250 ? 'gray_uid=abc123' : `c${i}=${'v'.repeat(60)}`,
+    ).join('; ');
+    expect(edited(o, header).edited).toBe(false);
+  });
+});
+
+describe('GW-02 past the cap, open mode keeps what it would have kept', () => {
+  it('open: an unread gray=stable agreeing with the decision stays; the header is untouched', () => {
+    const header = [...pairs(200), 'gray=stable'].join('; ');
+    const r = edited({ config }, header);
+    expect(r.version).toBe('stable');
+    expect(r.edited).toBe(false);
+  });
+  it.each(MODES.filter(([m]) => m !== 'open'))(
+    'GW-02 %s: an unread gray=stable is removed',
     (_m, o) => {
-      // Past the cap nothing is parsed: the name alone decides, as removeCookies documents.
-      const r = edited(o, [...pairs(200), 'xgray=1'].join('; '));
+      const r = edited(o, [...pairs(200), 'gray=stable'].join(';'));
+      expect(r.edited).toBe(true);
+      expect(markersIn(r.cookie)).toEqual([]);
       expect(r.cookie).toMatch(/^c0=1; .*c179=1$/);
+    },
+  );
+  it.each(MODES)(
+    'GW-02 %s: a real pair past the cap spelled with OWS is still removed',
+    (_m, o) => {
+      for (const pair of [' gray =canary', '\tgray\t=canary', '__Host-gray = canary']) {
+        const r = edited(o, [...pairs(200), pair].join(';'));
+        expect(r.edited).toBe(true);
+        expect(r.cookie).toMatch(/^c0=1; .*c179=1$/);
+      }
     },
   );
 });

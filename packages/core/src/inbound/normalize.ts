@@ -1,6 +1,7 @@
 import { stripBaggageMember } from '../markers/baggage.js';
-import { hasUnreadCookies, removeCookies } from '../markers/cookie.js';
+import { namedCookie, readCookies, removeCookies } from '../markers/cookie.js';
 import { trimOws } from '../markers/parse.js';
+import type { KeyRead } from '../markers/read.js';
 import { removeQueryParam } from '../markers/query.js';
 import type { MarkerSource } from '../reasons.js';
 import { bucketHeaderValue } from '../rules/bucket-header.js';
@@ -103,22 +104,22 @@ export function carrierEdits(
   }
 
   // Cookies: every marker name (the `__Host-` and plain one), or the default when switched off.
-  // The readers stop at 180 pairs, so a marker past them reads as absent: like the baggage
-  // branch, whenever a marker name appears in the header past what was read and the marker is
-  // not kept, a bounded removal pass runs, and it drops an unread rest that could hold one.
+  // Only a name some pair really has is judged (not `xgray=1` or `a=gray`): a header without
+  // one is never rebuilt, even one the readers refused as too long. The readers stop at 180
+  // pairs, so a marker past them reads as absent: it is read from its own pair on, judged like
+  // one read, and when its fate is removal the bounded pass drops the unread rest.
   const names = opts.cookie === false ? [DEFAULT_SECURE_COOKIE, DEFAULT_MARKER_KEY] : cookieNames;
   const cookieHeader = view.header('cookie');
   if (cookieHeader !== undefined) {
     const drop: string[] = [];
     // Several lines joined as the readers join them (no copy for the usual single string).
-    const text = typeof cookieHeader === 'string' ? cookieHeader : cookieHeader.join(';');
+    const text = typeof cookieHeader === 'string' ? cookieHeader : cookieHeader.join('; ');
     let append: string | undefined;
     for (const name of names) {
-      const r = view.cookie(name);
-      if (r.kind === 'absent') {
-        if (text.includes(name) && hasUnreadCookies(text)) drop.push(name);
-        continue;
-      }
+      const at = namedCookie(text, name);
+      if (at === -1) continue;
+      let r = view.cookie(name);
+      if (r.kind === 'absent') r = readCookies(text.slice(at), [name])[0] as KeyRead;
       const says = r.kind === 'value' && trimOws(r.value) === version;
       const f = fate('cookie', opts.cookie !== false, says, name === found.cookieName);
       if (f === 'keep') continue;
@@ -126,7 +127,7 @@ export function carrierEdits(
       if (f === 'rewrite' && append === undefined) append = `${name}=${version}`;
     }
     if (drop.length > 0) {
-      const rest = removeCookies(cookieHeader, drop);
+      const rest = removeCookies(text, drop);
       const next = [rest, append].filter((x) => x !== undefined).join('; ');
       headers.set('cookie', next === '' ? null : next);
     }

@@ -139,24 +139,27 @@ export function removeCookies(
   if (stop < text.length) {
     const start = owsStart(text, stop, text.length);
     const end = owsEnd(text, start, text.length);
-    // A name that contains another of `names` (`__Host-gray` holds `gray`) needs no search of
-    // its own: the shorter one decides, usually on its first occurrence.
-    let named = false;
-    for (const n of names)
-      named ||= !names.some((m) => m !== n && n.includes(m)) && containsAt(text, start, end, n);
-    if (end > start && !named) kept.add(start, end);
+    // At most one linear search per name (`names` holds two): a name contains no OWS, so one
+    // found past `start` lies within the trimmed rest.
+    if (end > start && !names.some((n) => text.includes(n, start))) kept.add(start, end);
   }
   return kept.result();
 }
 
 /**
- * @internal True when `text` (a `Cookie` header, lines joined) has pairs past the readers' 180,
- * which {@link readCookies} never reads. Bounded: at most 180 separator searches, no allocation.
+ * @internal Where the first pair named `name` of `text` (a `Cookie` header, lines joined) starts,
+ * or -1: the name after the start or a `;` and OWS, then OWS and `=`, as the readers match it
+ * (`xgray=1`, `gray_uid=1`, `a=gray` are not named `gray`). Linear: each OWS run is walked at
+ * most twice, nothing allocated.
  */
-export function hasUnreadCookies(text: string): boolean {
-  let at = -1;
-  for (let n = 0; n < MAX_COOKIE_PAIRS; n++) if ((at = text.indexOf(';', at + 1)) < 0) return false;
-  return at + 1 < text.length;
+export function namedCookie(text: string, name: string): number {
+  for (let i = text.indexOf(name), j; i !== -1; i = text.indexOf(name, i + 1))
+    if (
+      text.charCodeAt(owsStart(text, i + name.length, text.length)) === 0x3d &&
+      ((j = owsEnd(text, 0, i)) === 0 || text.charCodeAt(j - 1) === 0x3b)
+    )
+      return i;
+  return -1;
 }
 
 /** Where `text[start, end)` starts without leading OWS. */
@@ -169,12 +172,6 @@ function owsStart(text: string, start: number, end: number): number {
 function owsEnd(text: string, start: number, end: number): number {
   while (end > start && isOws(text.charCodeAt(end - 1))) end--;
   return end;
-}
-
-/** True when `text[start, end)` contains `s` (the first match after `start` decides). */
-function containsAt(text: string, start: number, end: number, s: string): boolean {
-  const i = text.indexOf(s, start);
-  return i !== -1 && i + s.length <= end;
 }
 
 function cookieText(header: string | readonly string[] | undefined): string | undefined {
