@@ -1,15 +1,10 @@
 import { VERSION_PATTERN } from '@graylane/core';
-import { metricsState } from '../metrics/state.js';
+import { declaringConfigs } from '../metrics/state.js';
 import { MAX_LANES_SEARCHED } from './files.js';
 import type { ResolvedAssetOptions } from './options.js';
 
 /** The part of a {@link ResolvedAssetOptions} that learns lanes. */
 type Learning = Pick<ResolvedAssetOptions, 'lanes' | 'served'>;
-
-/** The part of an engine's config store read here: the config in force and its versions. */
-interface VersionsStore {
-  get(): { readonly config: { readonly versions?: unknown } };
-}
 
 /**
  * The lanes a file missing from `own` is looked up in, in order: the fallback, then the `lanes`
@@ -42,16 +37,10 @@ export function learnLane(o: Learning, version: string): void {
 
 function addConfiguredVersions(lanes: Set<string>): void {
   // Newest engines first: with more lanes than are searched, the current config's count.
-  const stores = metricsState().declaring ?? [];
-  for (let i = stores.length - 1; i >= 0 && lanes.size <= MAX_LANES_SEARCHED; i--) {
-    let versions: unknown;
-    try {
-      versions = (stores[i]?.deref() as VersionsStore | undefined)?.get().config.versions;
-    } catch {
-      continue; // a store that cannot answer declares nothing
-    }
-    if (!Array.isArray(versions)) continue;
-    for (const v of versions as unknown[])
-      if (typeof v === 'string' && VERSION_PATTERN.test(v)) lanes.add(v);
+  for (const { versions } of declaringConfigs()) {
+    if (Array.isArray(versions))
+      for (const v of versions as unknown[])
+        if (typeof v === 'string' && VERSION_PATTERN.test(v)) lanes.add(v);
+    if (lanes.size > MAX_LANES_SEARCHED) return;
   }
 }

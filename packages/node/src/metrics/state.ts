@@ -33,9 +33,19 @@ export interface MetricsState {
   declaring?: WeakRef<DeclaringStore>[];
 }
 
-/** The part of a config store the fallback counter reads. */
+/** The part of an engine's config store read through {@link declaringConfigs}. */
 export interface DeclaringStore {
-  get(): { readonly config: { hasVersion(version: string): boolean } };
+  get(): { readonly config: DeclaringConfig };
+}
+
+/**
+ * What is asked of a config in force: the fallback counter's `hasVersion`, the asset handler's
+ * `versions`. A store remembered by a copy of another release may hold another shape: callers
+ * guard what they read.
+ */
+export interface DeclaringConfig {
+  hasVersion(version: string): boolean;
+  readonly versions?: unknown;
 }
 
 /**
@@ -61,4 +71,28 @@ export function metricsState(): MetricsState {
     otelProvider: undefined,
     otelCounters: undefined,
   });
+}
+
+/**
+ * @internal The config in force of each engine store remembered in {@link MetricsState.declaring},
+ * newest engine first. A collected store is dropped from the list; one that cannot answer (its
+ * `get()` throws, or holds no config) is passed over: it declares nothing.
+ */
+export function* declaringConfigs(): Generator<DeclaringConfig, void, undefined> {
+  const refs = metricsState().declaring;
+  if (refs === undefined) return;
+  for (let i = refs.length - 1; i >= 0; i--) {
+    const store = refs[i]?.deref();
+    if (store === undefined) {
+      refs.splice(i, 1);
+      continue;
+    }
+    let config: DeclaringConfig | undefined;
+    try {
+      config = store.get().config;
+    } catch {
+      continue;
+    }
+    if (typeof config === 'object' && config !== null) yield config;
+  }
 }

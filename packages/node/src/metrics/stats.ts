@@ -4,7 +4,12 @@ import { coverageState } from '../coverage/state.js';
 import { coverageStats, type CoverageStats } from '../coverage/stats.js';
 import type { DecisionReason, DecisionSource, MarkerRejection, MarkerSource } from '@graylane/core';
 import { otelCounters, safeAdd } from './otel.js';
-import { metricsState, type DeclaringStore, type OutboundResult } from './state.js';
+import {
+  declaringConfigs,
+  metricsState,
+  type DeclaringStore,
+  type OutboundResult,
+} from './state.js';
 
 export type { OutboundResult } from './state.js';
 
@@ -139,11 +144,11 @@ function declared(wanted: string): boolean {
   const decision = currentStore()?.decision;
   if (decision !== undefined && decision.version === wanted && decision.reason !== 'context')
     return true;
-  for (const ref of metricsState().declaring ?? []) {
+  for (const config of declaringConfigs()) {
     try {
-      if (ref.deref()?.get().config.hasVersion(wanted)) return true;
+      if (config.hasVersion(wanted)) return true;
     } catch {
-      // A store that cannot answer declares nothing.
+      // A config that cannot answer declares nothing.
     }
   }
   return false;
