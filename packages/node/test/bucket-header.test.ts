@@ -3,7 +3,7 @@ import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGraylane, getGrayDecision, type GraylaneOptions } from '../src/index.js';
 import { graylaneExpress } from '../src/adapters/express.js';
-import { closeAll, echoServer, listen } from './helpers.js';
+import { closeAll, echoServer, listen, splitConfig } from './helpers.js';
 
 /**
  * `bucketHeader` (issue 19, one bucket for every layer): on a weighted decision the request the
@@ -11,20 +11,7 @@ import { closeAll, echoServer, listen } from './helpers.js';
  * `weighted_clusters` with `header_name` (`graylane render envoy --bucket-header`) picks the arm
  * graylane picked; a client's own header of that name never passes through.
  */
-const CONFIG = {
-  versions: ['stable', 'beta'],
-  default: 'stable',
-  rules: [
-    {
-      id: 'ramp',
-      split: [
-        { version: 'beta', weight: 30 },
-        { version: 'stable', weight: 70 },
-      ],
-      bucketBy: 'header:x-user',
-    },
-  ],
-};
+const CONFIG = splitConfig(30, 'header:x-user');
 
 afterEach(closeAll);
 

@@ -41,6 +41,27 @@ export async function closeAll(): Promise<void> {
 
 export const CONFIG = { versions: ['stable', 'beta', 'canary'], default: 'stable' } as const;
 
+/**
+ * A `stable`/`beta` config whose one rule, `ramp`, sends `betaWeight` in 100 subjects to `beta`
+ * and the rest to `stable`, bucketed by `bucketBy` (`cookie:gid`, `header:x-user`).
+ */
+export function splitConfig(betaWeight: number, bucketBy: string) {
+  return {
+    versions: ['stable', 'beta'],
+    default: 'stable',
+    rules: [
+      {
+        id: 'ramp',
+        split: [
+          { version: 'beta', weight: betaWeight },
+          { version: 'stable', weight: 100 - betaWeight },
+        ],
+        bucketBy,
+      },
+    ],
+  };
+}
+
 /** A node:http server whose handler answers the decision as JSON. */
 export async function decisionServer(
   options: Partial<GraylaneOptions> = {},

@@ -1,7 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { createGraylane, getGrayDecision, signMarker, withGray } from '../src/index.js';
-import { CONFIG, closeAll, decisionFor, decisionServer, echoServer, listen } from './helpers.js';
+import {
+  CONFIG,
+  closeAll,
+  decisionFor,
+  decisionServer,
+  echoServer,
+  listen,
+  splitConfig,
+} from './helpers.js';
 
 afterEach(closeAll);
 
@@ -54,20 +62,7 @@ describe('trust: signed (HDR-13 end to end)', () => {
   });
 
   it('signed mode: the sticky version cookie holds a signed token that verifies on the next request', async () => {
-    const config = {
-      versions: ['stable', 'beta'],
-      default: 'stable',
-      rules: [
-        {
-          id: 'ramp',
-          split: [
-            { version: 'beta', weight: 100 },
-            { version: 'stable', weight: 0 },
-          ],
-          bucketBy: 'cookie:gid',
-        },
-      ],
-    };
+    const config = splitConfig(100, 'cookie:gid');
     const s = await decisionServer({ trust: 'signed', keys, config, sticky: true });
     const res = await fetch(s.url);
     expect(await res.json()).toMatchObject({ version: 'beta', reason: 'weight' });
@@ -137,20 +132,7 @@ describe('trust: edge (HDR-14)', () => {
 });
 
 describe('sticky cookies', () => {
-  const split = {
-    versions: ['stable', 'beta'],
-    default: 'stable',
-    rules: [
-      {
-        id: 'ramp',
-        split: [
-          { version: 'beta', weight: 50 },
-          { version: 'stable', weight: 50 },
-        ],
-        bucketBy: 'cookie:gid',
-      },
-    ],
-  };
+  const split = splitConfig(50, 'cookie:gid');
 
   it('mints an anonymous subject cookie for bucketBy cookie:NAME and stays sticky with it', async () => {
     const s = await decisionServer({ config: split, sticky: true });

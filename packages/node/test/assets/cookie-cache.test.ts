@@ -19,23 +19,10 @@ import {
   IMMUTABLE_PRIVATE_CACHE_CONTROL,
   createAssetLanes,
 } from '../../src/assets/index.js';
-import { closeAll, listen, type Running } from '../helpers.js';
+import { closeAll, listen, splitConfig, type Running } from '../helpers.js';
 import { rawRequest } from './raw.js';
 
-const CONFIG = {
-  versions: ['stable', 'beta'],
-  default: 'stable',
-  rules: [
-    {
-      id: 'ramp',
-      split: [
-        { version: 'beta', weight: 50 },
-        { version: 'stable', weight: 50 },
-      ],
-      bucketBy: 'cookie:gray_uid',
-    },
-  ],
-};
+const CONFIG = splitConfig(50, 'cookie:gray_uid');
 
 type WriteHead = (...args: unknown[]) => unknown;
 /** Ways a cookie reaches the response; `head`: when the head goes out (a `writeHead` hook). */

@@ -4,7 +4,14 @@ import axios, { type AxiosRequestConfig } from 'axios';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { attachGray, installGlobal, runWithGray } from '../../src/index.js';
-import { chainUrl, closeLocal, listenLocal, startTopology, type Topology } from './servers.js';
+import {
+  chainUrl,
+  closeLocal,
+  listenLocal,
+  markersOf,
+  startTopology,
+  type Topology,
+} from './servers.js';
 
 /*
  * I8, CTX-14: `attachGray(axios)` with the http adapter and a forward proxy — `config.proxy`, or
@@ -15,10 +22,8 @@ import { chainUrl, closeLocal, listenLocal, startTopology, type Topology } from 
  * graylane's `beforeRedirect`). Rows run with `attachGray` alone and beside `installGlobal()`.
  */
 
-interface Seen {
+interface Seen extends ReturnType<typeof markersOf> {
   readonly url: string;
-  readonly grayIds: string[];
-  readonly grays: string[];
 }
 
 let topo: Topology;
@@ -40,17 +45,7 @@ const ENV = [
 const saved = Object.fromEntries(ENV.map((k) => [k, process.env[k]]));
 
 function record(req: IncomingMessage): Seen {
-  const grayIds: string[] = [];
-  const bag: string[] = [];
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i]?.toLowerCase();
-    if (name === 'x-gray-id') grayIds.push(req.rawHeaders[i + 1] as string);
-    if (name === 'baggage') bag.push(req.rawHeaders[i + 1] as string);
-  }
-  const grays = bag
-    .flatMap((v) => v.split(',').map((m) => m.trim()))
-    .filter((m) => m.startsWith('gray'));
-  return { url: req.url ?? '', grayIds, grays };
+  return { url: req.url ?? '', ...markersOf(req) };
 }
 
 beforeAll(async () => {

@@ -3,7 +3,7 @@ import axios from 'axios';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installGlobal, runWithGray } from '../../src/index.js';
-import { closeLocal, listenLocal, startTopology, type Topology } from './servers.js';
+import { closeLocal, listenLocal, markersOf, startTopology, type Topology } from './servers.js';
 
 /*
  * CTX-13, I8 with `installGlobal()`: a forward proxy set through an http Agent receives the
@@ -15,10 +15,8 @@ import { closeLocal, listenLocal, startTopology, type Topology } from './servers
  * host themselves is judged on that host and the URL, as before.
  */
 
-interface Seen {
+interface Seen extends ReturnType<typeof markersOf> {
   readonly line: string;
-  readonly grayIds: string[];
-  readonly grays: string[];
 }
 
 let topo: Topology;
@@ -29,17 +27,7 @@ const seen: Seen[] = [];
 let allowHosts: string[] = [];
 
 function record(req: IncomingMessage): Seen {
-  const grayIds: string[] = [];
-  const bag: string[] = [];
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i]?.toLowerCase();
-    if (name === 'x-gray-id') grayIds.push(req.rawHeaders[i + 1] as string);
-    if (name === 'baggage') bag.push(req.rawHeaders[i + 1] as string);
-  }
-  const grays = bag
-    .flatMap((v) => v.split(',').map((m) => m.trim()))
-    .filter((m) => m.startsWith('gray'));
-  return { line: `${req.method} ${req.url}`, grayIds, grays };
+  return { line: `${req.method} ${req.url}`, ...markersOf(req) };
 }
 
 beforeAll(async () => {

@@ -135,6 +135,22 @@ export function chainUrl(id: string, sites: readonly Site[], status: number): st
   return url;
 }
 
+/** The markers one request carried, as a proxy or server in front of the target sees them. */
+export interface Markers {
+  /** Every `X-Gray-Id` header line, raw. */
+  readonly grayIds: string[];
+  /** Every baggage member starting with `gray`, over all `baggage` lines, trimmed. */
+  readonly grays: string[];
+}
+
+/** The markers `req` carried (read from `rawHeaders`: two lines stay two entries). */
+export function markersOf(req: IncomingMessage): Markers {
+  const grays = lines(req, 'baggage')
+    .flatMap((v) => v.split(',').map((m) => m.trim()))
+    .filter((m) => m.startsWith('gray'));
+  return { grayIds: lines(req, 'x-gray-id'), grays };
+}
+
 function lines(req: IncomingMessage, name: string): string[] {
   const out: string[] = [];
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2)
