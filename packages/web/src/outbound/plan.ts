@@ -12,10 +12,12 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]{1,64}$/;
 
 /**
  * Writes the lane onto the headers of one hop, judged on that hop's own URL (RDR-01/02):
- * allowlisted → exactly one marker header and one `gray` baggage member (OUT-01); otherwise the
- * marker header graylane would have set and the `gray` baggage member are removed (I8). The
- * marker is re-validated right before it is set (OUT-05). Mutates `headers` (always our own
- * copy); never throws.
+ * - allowlisted: exactly one marker header and one `gray` baggage member (OUT-01), unless the
+ *   caller set the marker header: then it is theirs, and nothing is touched (OUT-03);
+ * - otherwise: the marker header (every value) and the `gray` baggage member are removed,
+ *   whoever set them, the caller included (I8, as `@graylane/node` since ad5f6c4).
+ * The marker is re-validated right before it is set (OUT-05). Mutates `headers` (always our
+ * own copy); never throws.
  */
 export function applyLane(
   headers: Headers,
@@ -33,6 +35,10 @@ export function applyLane(
         else headers.set('baggage', rest);
       }
       countOutbound('skipped_host');
+      return;
+    }
+    if (headers.has(lane.header)) {
+      countOutbound('skipped_caller');
       return;
     }
     const version = lane.decision.version;

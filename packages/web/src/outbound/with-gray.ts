@@ -1,7 +1,6 @@
 import { GraylaneError, createAllowlist, type AllowEntry, type Allowlist } from '@graylane/core';
 import { GrayLane, currentLane } from '../context/storage.js';
 import { MAX_REDIRECTS } from '../limits.js';
-import { countOutbound } from '../metrics/outbound.js';
 import { applyLane } from './plan.js';
 import { hopHeaders, nextHop } from './redirect.js';
 import { planReplay, type Replay } from './replay.js';
@@ -35,8 +34,10 @@ export interface WithGrayOptions {
  * wrapper follows redirects itself (`redirect: 'manual'` per hop, the Fetch standard's rules:
  * 20 hops, 303 → GET, credentials dropped across origins) and judges every hop on its own
  * target, so a redirect never carries the marker off the allowlist (RDR-01, RDR-02). The
- * caller's `Request`, `Headers` and init are never mutated; a marker header the caller set is
- * kept as is (OUT-03). `fetchImpl` defaults to `globalThis.fetch`, looked up at call time.
+ * caller's `Request`, `Headers` and init are never mutated. A marker header the caller set is
+ * kept as is on allowlisted hops (OUT-03); a hop outside the allowlist loses it and the `gray`
+ * baggage member, whoever set them (I8). `fetchImpl` defaults to `globalThis.fetch`, looked up
+ * at call time.
  *
  * The final response's `url` is the last hop's and `redirected` is true after a redirect. A
  * redirect that fetch would reject (a `Location` that is not HTTP(S), not a URL, or carries
@@ -77,10 +78,6 @@ export function withGray<F extends FetchLike>(fetchImpl?: F, options: WithGrayOp
     // `tls`, undici's `dispatcher`) goes with every call, as the caller gave it.
     const extras = extrasOf(init);
     const call: FetchLike = extras === undefined ? impl : (req) => impl(req, extras as RequestInit);
-    if (request.headers.has(lane.header)) {
-      countOutbound('skipped_caller');
-      return call(request);
-    }
     if (request.redirect !== 'follow') {
       const headers = new Headers(request.headers);
       applyLane(headers, request.url, lane, allow ?? lane.allow);
