@@ -128,8 +128,11 @@ async function send(
     base = hopHeaders(base, url, hop);
     const next = new Headers(base);
     applyLane(next, hop.url, lane, allow);
-    const body = hop.keepBody ? await replay.take() : undefined;
-    if (hop.keepBody && body === undefined && request.body !== null) {
+    // A body goes on while the method is the caller's: once a redirect made the request a GET,
+    // it has none (Fetch: request body null), and a later 307/308 resends none either.
+    const resend = hop.method === request.method;
+    const body = resend ? await replay.take() : undefined;
+    if (resend && body === undefined && request.body !== null) {
       throw new TypeError(
         `[graylane] fetch ${url}: a ${res.status} redirect must resend a body that cannot be resent (a stream, or more than the replay limit)`,
       );
