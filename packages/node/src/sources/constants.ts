@@ -11,10 +11,10 @@ export { BACKOFF_INITIAL_MS, BACKOFF_JITTER, BACKOFF_MAX_MS } from '@graylane/co
  */
 export const FILE_DEBOUNCE_MS = 20;
 /**
- * A file that changed less than this long ago is read again once it has been quiet this long,
- * and applied only if unchanged (FLT-10: a writer pausing between chunks — 50 ms in FLT-10 —
- * leaves a file that is stable during one read yet torn). Four times FLT-10's pause, under
- * FLT-11's 2 s; chokidar's `awaitWriteFinish` waits 2 s. A file at rest costs no wait.
+ * A file written in place is read again once it has been quiet this long, and applied only if
+ * unchanged (FLT-10: a writer pausing between chunks — 50 ms in FLT-10 — leaves a file that is
+ * stable during one read yet torn). Four times FLT-10's pause, under FLT-11's 2 s; chokidar's
+ * `awaitWriteFinish` waits 2 s. A file at rest, or one renamed into place whole, costs no wait.
  */
 export const FILE_SETTLE_MS = 200;
 /** Two applies are at least this far apart (FLT-15: ≤ 1 apply per 100 ms, the last write wins). */

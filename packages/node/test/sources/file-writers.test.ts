@@ -1,0 +1,359 @@
+import { execFileSync } from 'node:child_process';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { systemClock, type ConfigEvent, type SourceClock } from '@graylane/core';
+import { afterAll, describe, it } from 'vitest';
+import { createFileSource } from '../../src/sources/index.js';
+import { quietLogger, recordingStore, sleep, tempDir, waitFor } from './helpers.js';
+
+// How a deployer puts a new document at the path decides how soon the file source may read it.
+// A file that REPLACED the config file (another inode: temp + rename, a ConfigMap `..data` swap,
+// an editor's save, deleted and created again) and holds a whole JSON object is read at once: a
+// new inode holds no old bytes, and one still being written holds a prefix, which is never a
+// whole object. The same inode written in place (a torn old/new mix can be a valid document,
+// FLT-10), and a new inode not yet whole, are read only once they have stayed unchanged for
+// `settleMs`. Every row: never a partial or torn document applied or reported (I5), one change.
+
+const cleanups: Array<() => void> = [];
+afterAll(() => cleanups.forEach((c) => c()));
+
+/** Two weighted rules around a pad: every old/new mix of equal length is valid JSON. */
+const mk = (w: number, pad = 8_000): string =>
+  JSON.stringify({
+    versions: ['stable', 'beta'],
+    default: 'stable',
+    rules: [
+      rule('a', w),
+      { id: 'pad', match: { header: { 'x-pad': { equals: 'p'.repeat(pad) } } }, version: 'stable' },
+      rule('b', w),
+    ],
+  });
+const rule = (id: string, w: number) => ({
+  id,
+  match: { header: { [`x-${id}`]: { exists: true } } },
+  split: [
+    { version: 'beta', weight: w },
+    { version: 'stable', weight: 100 - w },
+  ],
+  bucketBy: `header:x-${id}`,
+});
+const weights = (e: ConfigEvent): string =>
+  e.type === 'change'
+    ? (e.snapshot.config.document.rules ?? [])
+        .flatMap((r) => ('split' in r && r.split ? [`${r.id}=${r.split[0]?.weight}`] : []))
+        .join(' ')
+    : e.type;
+const OLD = mk(10);
+const NEW = mk(90);
+
+/** Where the document lives: a plain file, a ConfigMap volume, or a symlink to a file. */
+type Layout = 'file' | 'configmap' | 'link';
+interface Target {
+  readonly dir: string;
+  /** The path the source watches. */
+  readonly path: string;
+  /** Resolves once the source has looked at the file: a settle wait began or a change applied. */
+  readonly looked: () => Promise<void>;
+}
+
+function layOut(layout: Layout): Omit<Target, 'looked'> {
+  const { dir, cleanup } = tempDir();
+  cleanups.push(cleanup);
+  const path = join(dir, 'rules.json');
+  if (layout === 'file') writeFileSync(path, OLD);
+  if (layout === 'configmap') {
+    mkdirSync(join(dir, '..2026_01_01_00_00_00.1'));
+    writeFileSync(join(dir, '..2026_01_01_00_00_00.1', 'rules.json'), OLD);
+    symlinkSync('..2026_01_01_00_00_00.1', join(dir, '..data'));
+    symlinkSync('..data/rules.json', path);
+  }
+  if (layout === 'link') {
+    writeFileSync(join(dir, 'v1.json'), OLD);
+    symlinkSync('v1.json', path);
+  }
+  return { dir, path };
+}
+
+// A chunked writer waits after its first chunk until the source has looked at the file (so a
+// read of the half-written file is certain, whatever the load), then pauses 40 ms between the
+// others, well inside the 150 ms settle wait: the wait began after a read, the next chunk is
+// due before it ends, and Node fires timers in due order, so the re-read always sees it.
+const CHUNK = 3 * 1024;
+const PAUSE_MS = 40;
+const SETTLE_MS = 150;
+
+/** Writes `text` into an open file front to back, `CHUNK` bytes at a time. */
+async function chunks(fd: number, text: string, looked?: () => Promise<void>): Promise<void> {
+  for (let at = 0; at < text.length; at += CHUNK) {
+    if (at > 0) await (at === CHUNK && looked ? looked() : sleep(PAUSE_MS));
+    writeSync(fd, text.slice(at, at + CHUNK), at);
+  }
+  closeSync(fd);
+}
+
+interface Writer {
+  readonly name: string;
+  readonly layout?: Layout;
+  /**
+   * `at once`: applied with no settle wait; `settled`: after one or more; `by inode`: at once
+   * when the new file got another inode number, settled when the filesystem gave it the number
+   * just freed (ext4 does at once, tmpfs never): then it cannot be told from an in-place write.
+   */
+  readonly read: 'at once' | 'settled' | 'by inode';
+  readonly write: (t: Target, text: string) => Promise<void> | void;
+}
+
+const WRITERS: Writer[] = [
+  {
+    name: 'FLT-09 rename over (temp file + rename, as the bench and most deployers write)',
+    read: 'at once',
+    write: ({ path }, text) => {
+      writeFileSync(`${path}.tmp`, text);
+      renameSync(`${path}.tmp`, path);
+    },
+  },
+  {
+    name: 'FLT-09 rename over, the temp file written in chunks first (events meanwhile read the old file, at rest)',
+    read: 'at once',
+    write: async ({ dir, path }, text) => {
+      await chunks(openSync(join(dir, '.rules.json.swp'), 'w'), text);
+      await sleep(SETTLE_MS); // the temp file's events were read: only the rename is left
+      renameSync(join(dir, '.rules.json.swp'), path);
+    },
+  },
+  {
+    name: 'FLT-09 editor backup-rename save (vim, emacs: rename to rules.json~, write anew, drop the backup)',
+    read: 'at once',
+    write: ({ path }, text) => {
+      renameSync(path, `${path}~`);
+      writeFileSync(path, text, { flag: 'wx' });
+      rmSync(`${path}~`);
+    },
+  },
+  {
+    name: 'FLT-09 JetBrains safe write (temp, old renamed away, temp renamed in, old removed)',
+    read: 'at once',
+    write: ({ path }, text) => {
+      writeFileSync(`${path}___jb_tmp___`, text);
+      renameSync(path, `${path}___jb_old___`);
+      renameSync(`${path}___jb_tmp___`, path);
+      rmSync(`${path}___jb_old___`);
+    },
+  },
+  {
+    name: 'FLT-11 Kubernetes ConfigMap (new timestamped dir, ..data_tmp link renamed over ..data)',
+    layout: 'configmap',
+    read: 'at once',
+    write: ({ dir }, text) => {
+      mkdirSync(join(dir, '..2026_01_01_00_01_00.2'));
+      writeFileSync(join(dir, '..2026_01_01_00_01_00.2', 'rules.json'), text);
+      symlinkSync('..2026_01_01_00_01_00.2', join(dir, '..data_tmp'));
+      renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+      rmSync(join(dir, '..2026_01_01_00_00_00.1'), { recursive: true });
+    },
+  },
+  {
+    name: 'FLT-11 symlinked file retargeted (ln -sfn v2.json: a new link renamed over the old)',
+    layout: 'link',
+    read: 'at once',
+    write: ({ dir, path }, text) => {
+      writeFileSync(join(dir, 'v2.json'), text);
+      symlinkSync('v2.json', `${path}.new`);
+      renameSync(`${path}.new`, path);
+    },
+  },
+  {
+    name: 'FLT-12 deleted and created again in one write (rm + cat >)',
+    read: 'by inode',
+    write: ({ path }, text) => {
+      rmSync(path);
+      writeFileSync(path, text, { flag: 'wx' });
+    },
+  },
+  {
+    name: 'FLT-12 coreutils install(1) (removes the destination, copies a new file)',
+    read: 'by inode',
+    write: ({ dir, path }, text) => {
+      writeFileSync(join(dir, 'staged.json'), text);
+      execFileSync('install', ['-m', '644', join(dir, 'staged.json'), path]);
+    },
+  },
+  {
+    name: 'FLT-10 in place, same size, in chunks with pauses (no truncate: torn mixes are valid)',
+    read: 'settled',
+    write: ({ path, looked }, text) => chunks(openSync(path, 'r+'), text, looked),
+  },
+  {
+    name: 'FLT-10 truncate, then chunks with pauses',
+    read: 'settled',
+    write: ({ path, looked }, text) => chunks(openSync(path, 'w'), text, looked),
+  },
+  {
+    name: 'FLT-10 deleted, created again, then chunks with pauses (a new inode not yet whole)',
+    read: 'settled',
+    write: ({ path, looked }, text) => {
+      rmSync(path);
+      return chunks(openSync(path, 'wx'), text, looked);
+    },
+  },
+  {
+    name: 'FLT-10 editor backup-rename save written in chunks with pauses',
+    read: 'settled',
+    write: async ({ path, looked }, text) => {
+      renameSync(path, `${path}~`);
+      await chunks(openSync(path, 'wx'), text, looked);
+      rmSync(`${path}~`);
+    },
+  },
+  {
+    name: 'FLT-10 coreutils cp over the file (same inode, truncated and rewritten: whole, still settled)',
+    read: 'settled',
+    write: ({ dir, path }, text) => {
+      writeFileSync(join(dir, 'staged.json'), text);
+      execFileSync('cp', [join(dir, 'staged.json'), path]);
+    },
+  },
+  {
+    name: 'FLT-10 in place, one write of a whole document (same inode: still settled)',
+    read: 'settled',
+    write: ({ path }, text) => writeFileSync(path, text),
+  },
+];
+
+/**
+ * The system clock, counting the settle waits the source asks for (timers of exactly
+ * `settleMs`; the coalescer's are ≤ 1 s and the re-arm check's 10 min). The first — `start()`'s
+ * wait on a file nothing had compared yet — fires at once: the file was written before the test.
+ */
+function settleClock(settleMs: number): SourceClock & { waits: number } {
+  const c: SourceClock & { waits: number } = {
+    waits: 0,
+    now: () => systemClock.now(),
+    wallNow: () => systemClock.wallNow(),
+    setTimeout: (fn, ms) => {
+      if (ms !== settleMs) return systemClock.setTimeout(fn, ms);
+      c.waits++;
+      return systemClock.setTimeout(fn, c.waits === 1 ? 0 : ms);
+    },
+    clearTimeout: (h) => systemClock.clearTimeout(h),
+  };
+  return c;
+}
+
+// Rows run together (each has its own directory, source and clock): the verdicts rest on the order
+// of timers in this process, not on wall time, so sharing the event loop changes none of them.
+describe.concurrent(
+  'a file replaced by a whole document is read at once; one written in place settles first',
+  () => {
+    for (const writer of WRITERS)
+      it(`${writer.name}: ${writer.read}`, async ({ expect }) => {
+        const laidOut = layOut(writer.layout ?? 'file');
+        // Read at once: a settle wait of a minute would stall the test, so an apply within the
+        // test's time proves the path as well as the count of waits does.
+        const settleMs = writer.read === 'at once' ? 60_000 : SETTLE_MS;
+        const clock = settleClock(settleMs);
+        const logger = quietLogger();
+        const { store, events } = recordingStore();
+        const source = createFileSource({
+          path: laidOut.path,
+          settleMs,
+          rearmMs: 600_000,
+          clock,
+          logger,
+        });
+        await source.start(store);
+        expect(events.map(weights)).toEqual(['a=10 b=10']);
+        expect(clock.waits).toBe(1);
+        events.length = 0;
+
+        const target: Target = {
+          ...laidOut,
+          looked: () => waitFor(() => clock.waits > 1 || events.length > 0, 8_000, 'a read'),
+        };
+        const before = statSync(target.path).ino;
+        await writer.write(target, NEW);
+        const read =
+          writer.read !== 'by inode'
+            ? writer.read
+            : statSync(target.path).ino !== before
+              ? 'at once'
+              : 'settled';
+        const applied = (): boolean => events.some((e) => weights(e) === 'a=90 b=90');
+        if (read === 'at once')
+          // Fails at the first settle wait asked for, not after it.
+          await waitFor(() => applied() || clock.waits > 1, 8_000, 'an apply or a settle wait');
+        else await waitFor(applied, 8_000, 'the final document');
+        await sleep(SETTLE_MS); // anything after the final document would show here
+        await source.stop();
+
+        // Exactly one change, to the whole new document: no torn mix, prefix or rejection (I5).
+        expect(events.map(weights)).toEqual(['a=90 b=90']);
+        expect(logger.lines).toEqual([]);
+        if (read === 'at once') expect(clock.waits).toBe(1);
+        else expect(clock.waits).toBeGreaterThan(1);
+      });
+  },
+);
+
+// I5 on the fast path: a bad document renamed into place never replaces the good rules. One that
+// is a whole JSON object is judged at once (the store rejects it); one that is not (it might be a
+// file still being written) is judged only once it has settled, and then reported once.
+const BAD: Array<[string, string | Buffer, 'at once' | 'settled']> = [
+  [
+    'a whole object the store refuses (unknown version)',
+    mk(10).replace('"default":"stable"', '"default":"gold"'),
+    'at once',
+  ],
+  [
+    'a whole object the store refuses (weights ≠ 100)',
+    mk(10).replace('"weight":90', '"weight":91'),
+    'at once',
+  ],
+  ['truncated JSON (a deployer renamed a broken file)', NEW.slice(0, 500), 'settled'],
+  ['0 bytes', '', 'settled'],
+  ['a JSON array', '[1,2,3]', 'settled'],
+  [
+    'not UTF-8 (Latin-1 é in a value)',
+    Buffer.concat([Buffer.from(NEW.slice(0, 40)), Buffer.from([0xe9]), Buffer.from(NEW.slice(41))]),
+    'settled',
+  ],
+];
+
+describe.concurrent('I5 a bad document renamed into place keeps the last good rules', () => {
+  for (const [name, bytes, read] of BAD)
+    it(`${name}: ${read}, rejected once`, async ({ expect }) => {
+      const { dir, path } = layOut('file');
+      const clock = settleClock(SETTLE_MS);
+      const logger = quietLogger();
+      const { store, events } = recordingStore();
+      const source = createFileSource({
+        path,
+        settleMs: SETTLE_MS,
+        rearmMs: 600_000,
+        clock,
+        logger,
+      });
+      await source.start(store);
+      events.length = 0;
+      writeFileSync(join(dir, 'next.tmp'), bytes);
+      renameSync(join(dir, 'next.tmp'), path);
+      await waitFor(() => source.status().state === 'stale', 8_000, 'the rejection');
+      await sleep(SETTLE_MS);
+      await source.stop();
+      expect(events.filter((e) => e.type === 'change')).toEqual([]);
+      expect(store.get().source).toBe('file');
+      expect(weights({ type: 'change', snapshot: store.get() } as ConfigEvent)).toBe('a=10 b=10');
+      expect(logger.lines).toHaveLength(1);
+      expect(clock.waits).toBe(read === 'at once' ? 1 : 2);
+    });
+});
