@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createServer, type IncomingMessage } from 'node:http';
 import { Hono } from 'hono';
 import {
   createLane,
@@ -11,7 +10,14 @@ import {
 } from '@graylane/web';
 import { graylaneHono } from '@graylane/web/hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listenLoopback } from './support/listen.js';
+import {
+  CALLER,
+  expectCallerHops,
+  hopUrl,
+  startSite,
+  type Hops,
+  type Site,
+} from './support/hops.js';
 
 /*
  * I8 / RDR-01 / OUT-03, as @graylane/node since ad5f6c4: a hop outside the allowlist gets
@@ -24,107 +30,18 @@ import { listenLoopback } from './support/listen.js';
 
 provideAsyncLocalStorage(AsyncLocalStorage);
 
-interface Hop {
-  readonly server: 'a' | 'b';
-  readonly host: string;
-  readonly path: string;
-  /** Every `X-Gray-Id` line as sent, any case. */
-  readonly markers: string[];
-  /** Every `baggage` line as sent, any case. */
-  readonly baggage: string[];
-}
-
-interface Site {
-  readonly origin: string;
-  close(): Promise<void>;
-}
-
-const hops = new Map<string, Hop[]>();
+const hops: Hops = new Map();
 let a: Site;
 let b: Site;
 /** Server `a` under another name: the same socket, not allowlisted. */
 let aByName: string;
 let seq = 0;
 
-function lines(req: IncomingMessage, name: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < req.rawHeaders.length; i += 2)
-    if (req.rawHeaders[i]?.toLowerCase() === name) out.push(req.rawHeaders[i + 1] ?? '');
-  return out;
-}
-
-/** `/<id>?status=S&to=URL` redirects, anything else answers 200; every request is recorded. */
-async function site(server: 'a' | 'b'): Promise<Site> {
-  const s = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const id = url.pathname.split('/')[1] ?? '';
-    const hop: Hop = {
-      server,
-      host: req.headers.host ?? '',
-      path: url.pathname,
-      markers: lines(req, 'x-gray-id'),
-      baggage: lines(req, 'baggage'),
-    };
-    hops.set(id, [...(hops.get(id) ?? []), hop]);
-    req.resume();
-    req.on('end', () => {
-      const to = url.searchParams.get('to');
-      if (to !== null) {
-        res.statusCode = Number(url.searchParams.get('status'));
-        res.setHeader('location', to);
-      }
-      res.end('ok');
-    });
-  });
-  return listenLoopback(s);
-}
-
 beforeAll(async () => {
-  [a, b] = await Promise.all([site('a'), site('b')]);
+  [a, b] = await Promise.all([startSite('a', hops), startSite('b', hops)]);
   aByName = a.origin.replace('127.0.0.1', 'localhost');
 });
 afterAll(() => Promise.all([a.close(), b.close()]));
-
-const allowlisted = (hop: Hop): boolean => hop.server === 'a' && hop.host.startsWith('127.0.0.1:');
-
-/** What the caller set, and what may go on outside the allowlist (`baggage` lines). */
-const CALLER: [label: string, pairs: [string, string][], outside: string[]][] = [
-  [
-    'marker + baggage',
-    [
-      ['X-Gray-Id', 'stable'],
-      ['baggage', 'gray=stable,a=1'],
-    ],
-    ['a=1'],
-  ],
-  [
-    'two marker lines in two cases, two baggage lines',
-    [
-      ['X-GRAY-ID', 'stable'],
-      ['x-gray-id', 'qa'],
-      ['baggage', 'a=1'],
-      ['Baggage', 'b=2;p=v , gray=stable;q'],
-    ],
-    ['a=1,b=2;p=v'],
-  ],
-  [
-    'a baggage that is only the gray member',
-    [
-      ['x-Gray-id', 'stable'],
-      ['baggage', 'gray=stable'],
-    ],
-    [],
-  ],
-  [
-    'members with properties, escapes and lookalike keys',
-    [
-      ['X-Gray-Id', 'canary'],
-      ['baggage', 'k=v%2C1;prop=x,gray = stable ;m, z=%20,GRAY=x,xgray=1'],
-    ],
-    ['k=v%2C1;prop=x,z=%20,GRAY=x,xgray=1'],
-  ],
-  ['the marker header alone', [['x-gray-id', 'stable']], []],
-];
 
 type Args = [string | URL | Request, RequestInit | undefined];
 /** Every input shape fetch takes; `more` is the rest of the caller's init (redirect, method). */
@@ -194,37 +111,35 @@ interface Target {
   readonly more: RequestInit;
   readonly servers: ('a' | 'b')[];
 }
-const hop = (origin: string, id: string, status?: number, to?: string): string =>
-  `${origin}/${id}${to === undefined ? '' : `?status=${status}&to=${encodeURIComponent(to)}`}`;
 const TARGETS: Target[] = [
-  { label: 'direct to another port', url: (id) => hop(b.origin, id), more: {}, servers: ['b'] },
+  { label: 'direct to another port', url: (id) => hopUrl(b.origin, id), more: {}, servers: ['b'] },
   {
     label: 'direct to the allowlisted server under another name',
-    url: (id) => hop(aByName, id),
+    url: (id) => hopUrl(aByName, id),
     more: {},
     servers: ['a'],
   },
   ...([301, 302, 303, 307, 308] as const).map((status): Target => ({
     label: `a ${status} from the allowlist to another port`,
-    url: (id) => hop(a.origin, id, status, hop(b.origin, id)),
+    url: (id) => hopUrl(a.origin, id, status, hopUrl(b.origin, id)),
     more: {},
     servers: ['a', 'b'],
   })),
   {
     label: 'a 307 to another port and a 308 back',
-    url: (id) => hop(a.origin, id, 307, hop(b.origin, id, 308, hop(a.origin, id))),
+    url: (id) => hopUrl(a.origin, id, 307, hopUrl(b.origin, id, 308, hopUrl(a.origin, id))),
     more: {},
     servers: ['a', 'b', 'a'],
   },
   {
     label: "redirect: 'manual', direct to another port",
-    url: (id) => hop(b.origin, id),
+    url: (id) => hopUrl(b.origin, id),
     more: { redirect: 'manual' },
     servers: ['b'],
   },
   {
     label: "redirect: 'error', direct to another port",
-    url: (id) => hop(b.origin, id),
+    url: (id) => hopUrl(b.origin, id),
     more: { redirect: 'error' },
     servers: ['b'],
   },
@@ -248,23 +163,7 @@ describe('I8 a marker the caller set never leaves the allowlist; there it is kep
       expect(res.status).toBe(200);
       const seen = hops.get(id) ?? [];
       expect(seen.map((h) => h.server)).toEqual(target.servers);
-      // What fetch sends for the caller's headers: one line per name, values joined.
-      const asSent = new Headers(pairs);
-      let inside = 0;
-      for (const [n, h] of seen.entries()) {
-        const at = `hop ${n + 1} (${h.host})`;
-        if (allowlisted(h)) {
-          inside++;
-          expect(h.markers, `${at}: the caller's marker`).toEqual([asSent.get('x-gray-id')]);
-          const baggage = asSent.get('baggage');
-          expect(h.baggage, `${at}: the caller's baggage`).toEqual(
-            baggage === null ? [] : [baggage],
-          );
-        } else {
-          expect(h.markers, `${at}: no marker`).toEqual([]);
-          expect(h.baggage, `${at}: the other members only`).toEqual(outside);
-        }
-      }
+      const inside = expectCallerHops(seen, pairs, outside);
       // Counted per hop: the caller's marker kept where allowlisted, the others skipped for the host.
       const after = outboundStats();
       expect(after.skipped_caller - before.skipped_caller).toBe(inside);

@@ -1,0 +1,156 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { EdgeRuntime } from 'edge-runtime';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CallSpec } from './fixtures/caller-marker-worker.js';
+import {
+  CALLER,
+  expectCallerHops,
+  hopUrl,
+  startSite,
+  type Hops,
+  type Site,
+} from './support/hops.js';
+import { startProcess, type Served } from './support/process.js';
+
+/*
+ * I8 / OUT-03 in the runtimes themselves (see outbound-caller-marker.test.ts for the table in
+ * Node): workerd and edge-runtime follow a redirect keeping `X-Gray-Id` and `baggage` across
+ * origins, so the old withGray, which left a request carrying the caller's marker to the runtime,
+ * sent it off the allowlist. One workerd process and one edge-runtime VM for the whole file.
+ */
+
+const FIXTURE = fileURLToPath(new URL('fixtures/caller-marker-worker.ts', import.meta.url));
+const WORKERD = join(
+  createRequire(import.meta.url).resolve('workerd/package.json'),
+  '..',
+  'bin',
+  'workerd',
+);
+
+const hops: Hops = new Map();
+let a: Site;
+let b: Site;
+let dir: string;
+let workerd: Served;
+let edge: EdgeRuntime;
+let seq = 0;
+
+async function bundle(format: 'esm' | 'iife'): Promise<string> {
+  const out = await build({
+    entryPoints: [FIXTURE],
+    bundle: true,
+    format,
+    ...(format === 'iife' ? { globalName: 'CallerWorker' } : {}),
+    platform: 'neutral',
+    mainFields: ['module', 'main'],
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
+  return out.outputFiles?.[0]?.text ?? '';
+}
+
+/** One worker without compatibility flags, reaching 127.0.0.1 through an `internet` service. */
+const capnp = (port: number): string => `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = (
+      modules = [(name = "worker", esModule = embed "worker.mjs")],
+      compatibilityDate = "2025-09-01",
+    )),
+    (name = "internet", network = (allow = ["private", "local"])),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+`;
+
+beforeAll(async () => {
+  [a, b] = await Promise.all([startSite('a', hops), startSite('b', hops)]);
+  dir = mkdtempSync(join(tmpdir(), 'graylane-web-caller-'));
+  const [esm, iife] = await Promise.all([bundle('esm'), bundle('iife')]);
+  writeFileSync(join(dir, 'worker.mjs'), esm);
+  workerd = await startProcess(
+    WORKERD,
+    (port) => {
+      writeFileSync(join(dir, 'config.capnp'), capnp(port));
+      return ['serve', join(dir, 'config.capnp')];
+    },
+    { cwd: dir, timeoutMs: 30_000 },
+  );
+  edge = new EdgeRuntime({
+    initialCode: `${iife}
+addEventListener('fetch', (event) => event.respondWith(CallerWorker.default.fetch(event.request)));`,
+  });
+}, 60_000);
+afterAll(async () => {
+  await workerd?.stop();
+  await Promise.all([a?.close(), b?.close()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const RUNTIMES: [string, (query: string) => Promise<Response>][] = [
+  ['workerd', (q) => fetch(`${workerd.origin}/call?${q}`, { signal: AbortSignal.timeout(15_000) })],
+  ['edge-runtime', (q) => edge.dispatchFetch(`http://worker.test/call?${q}`)],
+];
+
+interface Target {
+  readonly label: string;
+  readonly url: (id: string) => string;
+  readonly redirect?: RequestInit['redirect'];
+  readonly servers: ('a' | 'b')[];
+}
+const TARGETS: Target[] = [
+  { label: 'direct to another port', url: (id) => hopUrl(b.origin, id), servers: ['b'] },
+  {
+    label: 'a 302 from the allowlist to another port',
+    url: (id) => hopUrl(a.origin, id, 302, hopUrl(b.origin, id)),
+    servers: ['a', 'b'],
+  },
+  {
+    label: 'a 307 to another port and a 308 back',
+    url: (id) => hopUrl(a.origin, id, 307, hopUrl(b.origin, id, 308, hopUrl(a.origin, id))),
+    servers: ['a', 'b', 'a'],
+  },
+  {
+    label: "redirect: 'manual', direct to another port",
+    url: (id) => hopUrl(b.origin, id),
+    redirect: 'manual',
+    servers: ['b'],
+  },
+];
+const SHAPES: CallSpec['shape'][] = ['record', 'request', 'request+init'];
+
+const rows = RUNTIMES.flatMap(([runtime, call]) =>
+  SHAPES.flatMap((shape, i) =>
+    TARGETS.map((target, j) => {
+      const [caller, pairs, outside] = CALLER[(i + j) % CALLER.length]!;
+      return { runtime, call, shape, target, caller, pairs, outside, label: target.label };
+    }),
+  ),
+);
+
+describe('I8 in the runtimes: a marker the caller set never leaves the allowlist', () => {
+  it.each(rows)(
+    'I8 $runtime: $shape, $label ($caller)',
+    async ({ call, shape, target, pairs, outside }) => {
+      const id = `r${++seq}`;
+      const spec: CallSpec = {
+        url: target.url(id),
+        allow: a.origin,
+        shape,
+        pairs,
+        ...(target.redirect === undefined ? {} : { redirect: target.redirect }),
+      };
+      const res = await call(new URLSearchParams({ spec: JSON.stringify(spec) }).toString());
+      expect(await res.json()).toEqual({ status: 200 });
+      const seen = hops.get(id) ?? [];
+      expect(seen.map((h) => h.server)).toEqual(target.servers);
+      expectCallerHops(seen, pairs, outside);
+    },
+  );
+});
