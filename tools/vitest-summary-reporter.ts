@@ -1,4 +1,5 @@
 import { appendFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import type { Reporter, TestModule } from 'vitest/node';
 
 /**
@@ -30,6 +31,19 @@ export default class SummaryReporter implements Reporter {
       failed += failedHere;
     }
     failed += unhandledErrors.length;
+    // The slowest files, so a CI run that nears its time limit says where the time went.
+    const slowest = [...testModules]
+      .map((mod) => ({ id: mod.moduleId, ms: mod.diagnostic().duration }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 15);
+    if (slowest.length > 1) {
+      process.stdout.write('\nslowest files (tests and hooks):\n');
+      for (const { id, ms } of slowest) {
+        process.stdout.write(
+          `  ${(ms / 1000).toFixed(1).padStart(6)} s  ${relative(process.cwd(), id)}\n`,
+        );
+      }
+    }
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
     const file = process.env['GRAYLANE_SUMMARY_FILE'];
     if (file) {
