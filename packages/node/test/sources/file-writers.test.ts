@@ -55,6 +55,8 @@ const weights = (e: ConfigEvent): string =>
     : e.type;
 const OLD = mk(10);
 const NEW = mk(90);
+/** An offset inside the pad rule's value. */
+const PAD_AT = NEW.indexOf('pppp');
 
 /** Where the document lives: a plain file, a ConfigMap volume, or a symlink to a file. */
 type Layout = 'file' | 'configmap' | 'link';
@@ -107,7 +109,8 @@ interface Writer {
   /**
    * `at once`: applied with no settle wait; `settled`: after one or more; `by inode`: at once
    * when the new file got another inode number, settled when the filesystem gave it the number
-   * just freed (ext4 does at once, tmpfs never): then it cannot be told from an in-place write.
+   * just freed (ext4 reuses a freed number at once, tmpfs never does): then it cannot be told
+   * from an in-place write.
    */
   readonly read: 'at once' | 'settled' | 'by inode';
   readonly write: (t: Target, text: string) => Promise<void> | void;
@@ -324,7 +327,11 @@ const BAD: Array<[string, string | Buffer, 'at once' | 'settled']> = [
   ['a JSON array', '[1,2,3]', 'settled'],
   [
     'not UTF-8 (Latin-1 é in a value)',
-    Buffer.concat([Buffer.from(NEW.slice(0, 40)), Buffer.from([0xe9]), Buffer.from(NEW.slice(41))]),
+    Buffer.concat([
+      Buffer.from(NEW.slice(0, PAD_AT)),
+      Buffer.from([0xe9]),
+      Buffer.from(NEW.slice(PAD_AT + 1)),
+    ]),
     'settled',
   ],
 ];
