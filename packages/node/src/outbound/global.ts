@@ -2,7 +2,7 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 import type { Allowlist } from '@graylane/core';
 import { unwrapGlobalDispatcher, wrapGlobalDispatcher } from './global-dispatcher.js';
 import { ensureHopGuard } from './hop-guard.js';
-import { injectClientRequest, type ClientRequestLike } from './http-client.js';
+import { injectClientRequest, prepareRequest, type ClientRequestLike } from './http-client.js';
 import { httpTarget, type ResolvedRequestLike } from './http-target.js';
 import { compileOutbound, type OutboundOptions } from './options.js';
 import { outboundState, type GlobalInstall } from './state.js';
@@ -21,6 +21,8 @@ type RequestFn = (
 interface HttpModule {
   request: RequestFn;
   get: RequestFn;
+  globalAgent?: unknown;
+  ClientRequest?: unknown;
 }
 
 /**
@@ -85,12 +87,25 @@ function patchHttp(
   protocol: 'http:' | 'https:',
   allow: Allowlist | undefined,
 ): () => void {
-  const mod = createRequire(import.meta.url)(id) as HttpModule;
+  const load = createRequire(import.meta.url);
+  const mod = load(id) as HttpModule;
+  const http = load('node:http') as HttpModule;
+  const nodeClientRequest = ownClientRequest(load);
   const original = { request: mod.request, get: mod.get };
   let active = true;
   const request: RequestFn = function graylaneHttpRequest(this: unknown, ...args: unknown[]) {
-    const req = original.request.apply(this, args);
-    if (active) injectClientRequest(req, () => httpTarget(args, req, protocol), allow);
+    if (!active) return original.request.apply(this, args);
+    // A head Node renders in the constructor is prepared first (I8); any other is judged when
+    // it is rendered. A library that replaced `http.ClientRequest` (nock 13, msw) may never
+    // render one: an `Expect` header cannot be held back there.
+    const prepared = prepareRequest(
+      args,
+      () => httpTarget(args, undefined, protocol, mod.globalAgent),
+      allow,
+      nodeClientRequest !== undefined && http.ClientRequest === nodeClientRequest,
+    );
+    const req = original.request.apply(this, prepared?.args ?? args);
+    injectClientRequest(req, () => httpTarget(args, req, protocol), allow, prepared);
     return req;
   };
   // Node's `get` is `request(...)` + `end()`, and `end()` flushes the head: wrapping the original
@@ -112,4 +127,13 @@ function patchHttp(
     if (mod.get === get) mod.get = original.get;
     syncBuiltinESMExports();
   };
+}
+
+/** Node's own ClientRequest: `http.request` builds it whatever `http.ClientRequest` says. */
+function ownClientRequest(load: NodeJS.Require): unknown {
+  try {
+    return (load('_http_client') as HttpModule).ClientRequest;
+  } catch {
+    return undefined;
+  }
 }

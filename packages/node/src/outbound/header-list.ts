@@ -1,3 +1,5 @@
+import { flatOps, type HeaderOps } from './hop-headers.js';
+
 /**
  * undici request headers in any of the shapes undici accepts: a record, a flat
  * `[name, value, name, value]` array, or an iterable of `[name, value]` pairs.
@@ -55,6 +57,45 @@ export function flatAccess(list: readonly unknown[]): {
     get: (name) => {
       const v = values(name);
       return v.length === 0 ? undefined : v;
+    },
+  };
+}
+
+/**
+ * @internal Ops over a copy of `http.request`'s array-form `headers`, in the shape given (Node
+ * 20–24 `_storeHeader`): `[name, value]` pairs when the first entry is an array, else a flat
+ * `[name, value, …]` list. A value may be an array (one header line each). Entries are replaced
+ * whole, never edited; the input is not touched.
+ */
+export function nodeArrayHeaders(headers: readonly unknown[]): {
+  readonly copy: unknown[];
+  readonly ops: HeaderOps;
+} {
+  const copy = headers.slice();
+  if (!Array.isArray(copy[0])) return { copy, ops: flatOps(copy) };
+  const named = (entry: unknown, name: string): entry is readonly unknown[] =>
+    Array.isArray(entry) && typeof entry[0] === 'string' && entry[0].toLowerCase() === name;
+  const remove = (name: string): void => {
+    for (let i = copy.length - 1; i >= 0; i--) if (named(copy[i], name)) copy.splice(i, 1);
+  };
+  return {
+    copy,
+    ops: {
+      values(name) {
+        const out: string[] = [];
+        for (const entry of copy)
+          if (named(entry, name)) {
+            const v = entry[1];
+            if (Array.isArray(v)) for (const x of v) out.push(String(x));
+            else out.push(String(v));
+          }
+        return out;
+      },
+      set(name, value) {
+        remove(name);
+        copy.push([name, value]);
+      },
+      remove,
     },
   };
 }

@@ -13,45 +13,56 @@ type Options = Record<string, unknown>;
 /**
  * @internal The target of `http.request(…)` / `https.request(…)` exactly as Node's
  * `lib/_http_client.js` resolves it (CTX-13), so the allowlist judges the host Node connects to:
- * - `(url, options)`: the URL's fields, then the options' own enumerable fields over them
- *   (`ObjectAssign(input, options)`); so a URL's `hostname` beats `options.host`;
- * - `(options)`: the object as given (inherited properties count too);
+ * - the options Node merges (see {@link requestOptions}): a URL's fields, then the options' own
+ *   enumerable fields over them; so a URL's `hostname` beats `options.host`;
  * - host: `hostname || host || 'localhost'` (the `Host` header never counts);
  * - port: `port || defaultPort || agent.defaultPort || 80/443`;
  * - a `socketPath` connects to a local socket, not a host: no target (never allowlisted);
  * - an absolute-form path (`http://…` or `https://…`: a forward proxy) reaches two hosts, the
  *   proxy and the URL in the path: both are returned, and both must be allowed. The proxy is the
- *   agent's when it names one (http-proxy-agent's `agent.proxy`: it rewrites the path and
- *   connects to the proxy while `req.host` still names the target); a path an agent rewrote
- *   without naming its proxy has no target (whoever it connects to cannot be told); a path the
- *   caller wrote that way is sent to the host Node connects to;
+ *   agent's when it names one: Node's own from the environment (`NODE_USE_ENV_PROXY`, an Agent's
+ *   `proxyEnv`: Node rewrites the path of a plain `http:` request it proxies, see
+ *   {@link envProxy}), or http-proxy-agent's `agent.proxy` (it rewrites the path and connects to
+ *   the proxy while `req.host` still names the target); a path an agent rewrote without naming
+ *   its proxy has no target (whoever it connects to cannot be told); a path the caller wrote
+ *   that way is sent to the host Node connects to;
  * - any other path not starting with `/` (authority-form, a scheme-less `host:port/x`) and a
  *   `CONNECT` have no target: the head goes to the host Node connects to, whatever the path
  *   names, so nothing in the path can vouch for that host.
- * `req` is the ClientRequest Node built from the same arguments: its `host`/`protocol`/`path`/
- * `method` are Node's own answer and win when present. Never throws.
+ * `req` is the ClientRequest Node built from the same arguments: its `agent`/`host`/`protocol`/
+ * `path`/`method` are Node's own answer and win when present. Without it (a head Node renders in
+ * its constructor, judged before the request is built) the agent is the one Node would take
+ * (`options.agent`, else `defaultAgent` unless `createConnection` is given), and a request Node
+ * would send through a proxy from the environment has no target: the constructor rewrites its
+ * path and `Host` before rendering, from values this cannot see. Never throws.
  */
 export function httpTarget(
   args: readonly unknown[],
   req: ResolvedRequestLike | undefined,
   moduleProtocol: 'http:' | 'https:',
+  defaultAgent?: unknown,
 ): string | readonly string[] | undefined {
   try {
     const opts = requestOptions(args);
-    if (opts === undefined) return undefined;
     if (truthy(req?.socketPath) || truthy(opts.socketPath)) return undefined;
     const method = str(req?.method) ?? str(opts.method);
     if (method !== undefined && method.toUpperCase() === 'CONNECT') return undefined;
+    const agent = req ? req.agent : nodeAgent(opts, defaultAgent);
     const protocol = str(req?.protocol) ?? (str(opts.protocol) || moduleProtocol);
     const host = str(req?.host) ?? (str(opts.hostname) || str(opts.host) || 'localhost');
-    const agent = opts.agent as { defaultPort?: unknown } | null | undefined;
     const fallbackPort = protocol === 'https:' ? 443 : 80;
-    const port = opts.port || opts.defaultPort || agent?.defaultPort || fallbackPort;
+    const port = opts.port || opts.defaultPort || agentField(agent, 'defaultPort') || fallbackPort;
     const connected = new URL(`${protocol}//${bracket(host)}:${String(port)}`).origin;
     const path = str(req?.path) ?? str(opts.path);
+    const absolute = path !== undefined && /^https?:\/\//i.test(path);
+    const env = envProxy(agent, str(opts.protocol) || agentField(agent, 'protocol'), host, port);
+    if (env !== undefined) {
+      if (env === null || req === undefined) return undefined;
+      return [env, absolute ? new URL(path).origin : connected];
+    }
     if (path === undefined || path.startsWith('/') || path === '*') return connected;
-    if (!/^https?:\/\//i.test(path)) return undefined;
-    const proxy = agentProxy(req?.agent ?? opts.agent);
+    if (!absolute) return undefined;
+    const proxy = agentProxy(agent);
     if (proxy === null) return undefined;
     if (proxy !== undefined) return [proxy, new URL(path).origin];
     // Rewritten after the caller's arguments (an agent that proxies without saying where to).
@@ -60,6 +71,52 @@ export function httpTarget(
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The agent Node takes for these options. `agent: false` is a fresh agent of the default one's
+ * class: judged as the default one (a process set up to proxy from the environment may give it
+ * the same proxy; if it does not, the judgement only errs on the closed side).
+ */
+function nodeAgent(opts: Options, defaultAgent: unknown): unknown {
+  const agent = opts.agent;
+  if (agent !== undefined && agent !== null && agent !== false) return agent;
+  if (agent !== false && typeof opts.createConnection === 'function') return undefined;
+  return opts._defaultAgent || defaultAgent;
+}
+
+/**
+ * The forward proxy Node itself sends a request through, from the environment
+ * (`NODE_USE_ENV_PROXY=1` with `HTTP_PROXY`, or an Agent's `proxyEnv`; Node ≥ 22.21 and ≥ 24.5):
+ * the agent's `kProxyConfig`, which Node consults in the ClientRequest constructor for a plain
+ * `http:` request (an `https:` one is tunnelled: the head goes to the target only). Its origin
+ * when Node proxies this host and port (its own `shouldUseProxy`, so `NO_PROXY` counts as Node
+ * reads it), undefined when it does not, null when the configuration cannot be read (refused).
+ */
+function envProxy(
+  agent: unknown,
+  protocol: string | undefined,
+  host: string,
+  port: unknown,
+): string | null | undefined {
+  if (typeof agent !== 'object' || agent === null) return undefined;
+  const key = Object.getOwnPropertySymbols(agent).find((s) => s.description === 'kProxyConfig');
+  const config = key === undefined ? undefined : (agent as Record<symbol, unknown>)[key];
+  if (typeof config !== 'object' || config === null || protocol !== 'http:') return undefined;
+  try {
+    const { shouldUseProxy, href } = config as { shouldUseProxy?: unknown; href?: unknown };
+    if (typeof shouldUseProxy !== 'function' || typeof href !== 'string') return null;
+    if (shouldUseProxy.call(config, host, port) !== true) return undefined;
+    return new URL(href).origin;
+  } catch {
+    return null;
+  }
+}
+
+function agentField(agent: unknown, name: 'defaultPort' | 'protocol'): string | undefined {
+  if (typeof agent !== 'object' || agent === null) return undefined;
+  const value = (agent as Options)[name];
+  return typeof value === 'number' ? String(value) : str(value);
 }
 
 /**
@@ -85,23 +142,40 @@ function agentProxy(agent: unknown): string | null | undefined {
   }
 }
 
-function requestOptions(args: readonly unknown[]): Options | undefined {
+/**
+ * The options Node's ClientRequest works from (Node 20–24): `(url | URL, options?)`
+ * is the URL's fields with the options' own enumerable fields over them; `(options)` is a copy of
+ * the options' own enumerable fields (inherited ones are not read). Anything Node takes for a URL
+ * (`isURL`: a truthy `href` and `protocol`, no `auth` or `path`) counts as one.
+ */
+function requestOptions(args: readonly unknown[]): Options {
   const [first, second] = args;
-  let input: Options | undefined;
-  if (typeof first === 'string') input = urlOptions(new URL(first));
-  else if (first instanceof URL) input = urlOptions(first);
-  if (input === undefined)
-    return typeof first === 'object' && first !== null ? (first as Options) : {};
+  let input: Options;
+  if (typeof first === 'string') input = urlOptions(new URL(first) as unknown as Options);
+  else if (isUrl(first)) input = urlOptions(first);
+  else return typeof first === 'object' && first !== null ? { ...first } : {};
   if (typeof second === 'object' && second !== null) Object.assign(input, second);
   return input;
 }
 
-/** Node's `urlToHttpOptions`: the fields of a WHATWG URL that `http.request` reads. */
-function urlOptions(url: URL): Options {
+/** Node's `isURL` (lib/internal/url.js). */
+export function isUrl(value: unknown): value is Options {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Options;
+  return Boolean(v.href) && Boolean(v.protocol) && v.auth === undefined && v.path === undefined;
+}
+
+/** Node's `urlToHttpOptions`: the fields of a URL (or URL-like object) that `http.request` reads. */
+function urlOptions(url: Options): Options {
+  const { hostname, pathname, search } = url;
   const out: Options = {
+    ...url,
     protocol: url.protocol,
-    hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
-    path: `${url.pathname}${url.search}`,
+    hostname:
+      typeof hostname === 'string' && hostname.startsWith('[') ? hostname.slice(1, -1) : hostname,
+    pathname,
+    search,
+    path: `${str(pathname) ?? ''}${str(search) ?? ''}`,
   };
   if (url.port !== '') out.port = Number(url.port);
   return out;
