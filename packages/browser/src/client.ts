@@ -1,7 +1,7 @@
 import type { DecisionReason } from '@graylane/core';
 import { allowlist, HTTP } from './allow.js';
 import { assigner, type Commit } from './assign.js';
-import { current, setCurrent } from './current.js';
+import { current, KEY, setCurrent, type Hold } from './current.js';
 import { hasPage } from './env.js';
 import { serverHandOff } from './hand-off.js';
 import { createSlot, type Slot } from './jar.js';
@@ -9,9 +9,6 @@ import { readMarker } from './marker.js';
 import { versionSet, type GrayListener, type GrayOptions } from './options.js';
 import { optionsKey, sameKey } from './same-options.js';
 import { resolveUrl } from './url.js';
-
-/** @internal The option key under which React's provider asks for a deferred commit. */
-const DEFER = Symbol.for('@graylane/browser:defer');
 
 /** Fields to attach to analytics events, so every exposure can be attributed. */
 export interface GrayTrackingFields {
@@ -89,18 +86,9 @@ export function initGray(options: GrayOptions): GrayClient {
   const page = hasPage();
   const server = serverHandOff(options.serverVersion, page);
   const key = optionsKey(options, server);
-  // Deferred (React's provider, during render): compute the version with no side effect and hold
-  // every effect — cookie writes, onAssign, listeners, registration — until `box.commit`, so a
-  // render React throws away leaves nothing behind. Using the client (a QA call) commits it.
-  const box = (options as { [DEFER]?: { commit?: () => void } })[DEFER];
-  let held: Array<() => void> | undefined = box && [];
-  const run = (effect: () => void): unknown => (held ? held.push(effect) : effect());
-  const done = (): void => {
-    const effects = held;
-    held = undefined;
-    effects?.map((effect) => effect());
-  };
-  if (box) box.commit = done;
+  // Every effect — cookie writes, onAssign, listeners, registration — goes through `run`: at once,
+  // or kept by React's provider until React commits (the version is computed all the same).
+  const run: Hold = (options as { [KEY]?: Hold })[KEY] || ((effect) => effect?.());
   // Only a page registers a client (below), so during SSR there is never a last one.
   const last = current();
   if (last && sameKey(last.key, key)) {
@@ -149,14 +137,14 @@ export function initGray(options: GrayOptions): GrayClient {
     getGrayVersion: () => version,
     getGrayReason: () => reason,
     setGrayVersion(v) {
-      done();
+      run();
       const m = readMarker(versions, v);
       // `m` is `v` exactly when `v` is one of `versions` (then the commit made it 'manual').
       if (m) commit(m, 'manual', true);
       return kept && version === v;
     },
     clearGrayVersion() {
-      done();
+      run();
       slot.remove();
       assign(true);
     },

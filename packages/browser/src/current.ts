@@ -9,10 +9,22 @@ export interface Current {
   readonly listen: (onAssign: GrayListener | undefined) => void;
 }
 
-// Process-wide (one per page): kept on globalThis under a registered symbol so every bundle copy
-// (the ESM and CJS builds, the `axios` subpath, a duplicated package, the standalone build) sees
-// the same default client. Written by initGray in a page only, never during SSR.
-const KEY = Symbol.for('@graylane/browser:client');
+/**
+ * @internal Process-wide (one per page): the page's client is kept on globalThis under this
+ * registered symbol so every bundle copy (the ESM and CJS builds, the `axios` subpath, a
+ * duplicated package, the standalone build) sees the same default client. Written by initGray in
+ * a page only, never during SSR. Under the same key in `initGray`'s options, React's provider
+ * passes a {@link Hold}: what would make the client the page's one waits for React's commit.
+ */
+export const KEY = Symbol.for('@graylane/browser:client');
+
+/**
+ * @internal Runs an effect of `initGray` — a cookie write, `onAssign`, the registration — or
+ * keeps it for later; called with none, runs everything kept (a QA call commits first). React's
+ * provider passes one that keeps effects until React commits the render (so a render React
+ * throws away leaves nothing behind); without one, every effect runs at once.
+ */
+export type Hold = (effect?: () => void) => unknown;
 
 /** @internal The page's current client record, if `initGray` ran in this page. */
 export const current = (): Current | undefined =>

@@ -12,6 +12,7 @@ import {
   type CookieJarLike,
   type GrayClient,
   type GrayOptions,
+  type GrayRules,
 } from '../src/index.js';
 import { at, clearCookies, initOnReload as initGray, reload } from './page.js';
 import { initGray as initHere } from '../src/index.js';
@@ -142,12 +143,20 @@ describe('SV: a hand-off that is not a string counts as absent', () => {
 });
 
 describe('DEF: deferred creation (React’s provider) persists, reports and registers on commit only', () => {
-  const DEFER = Symbol.for('@graylane/browser:defer');
-  const deferred = (o: GrayOptions): [GrayClient, () => void] => {
-    const box: { commit?: () => void } = {};
-    reload();
-    const client = initHere({ ...o, [DEFER]: box } as GrayOptions);
-    return [client, () => box.commit?.()];
+  // React's provider's hold (packages/react/src/page-client.ts): effects wait for the commit.
+  const HOLD = Symbol.for('@graylane/browser:client');
+  const deferred = (o: GrayOptions, reloaded = true): [GrayClient, () => void] => {
+    let held: Array<() => void> | undefined = [];
+    const commit = (): void => {
+      const effects = held;
+      held = undefined;
+      effects?.map((effect) => effect());
+    };
+    const hold = (effect?: () => void) =>
+      effect ? (held ? held.push(effect) : effect()) : commit();
+    if (reloaded) reload();
+    const client = initHere({ ...o, [HOLD]: hold } as GrayOptions);
+    return [client, commit];
   };
   const memoryJar = (writes: string[]): CookieJarLike => {
     const m = new Map<string, string>();
@@ -213,5 +222,162 @@ describe('DEF: deferred creation (React’s provider) persists, reports and regi
       'set gray=beta',
       'set gray=canary',
     ]);
+  });
+
+  // What happens during the render, on a QA call before the commit (if any) and on the commit, in
+  // order: jar writes and removes, reads of the anonymous id (a read repairs its copies on other
+  // paths, STK-04), exposures.
+  const AID = 'a'.repeat(32);
+  const rule = (): ReturnType<GrayRules> => ({ version: 'beta', reason: 'rule' });
+  type Row = {
+    stored?: Record<string, string>;
+    extra?: Partial<GrayOptions>;
+    qa?: (c: GrayClient) => unknown;
+    render: string[];
+    onQa?: string[];
+    onCommit: string[];
+  };
+  it.each<[string, Row]>([
+    [
+      'an invalid cookie: removed on commit',
+      {
+        stored: { gray: 'BETA' },
+        render: [],
+        onCommit: ['remove gray', 'exposed stable/invalid_marker', 'get gray_aid'],
+      },
+    ],
+    [
+      'no rules: the anonymous id is read (its copies repaired) on commit only',
+      { render: [], onCommit: ['exposed stable/default', 'get gray_aid'] },
+    ],
+    [
+      'rules with a stored anonymous id: read for the rules, the version written on commit',
+      {
+        stored: { gray_aid: AID },
+        extra: { rules: rule },
+        render: ['get gray_aid'],
+        onCommit: ['set gray=beta', 'exposed beta/rule', 'get gray_aid'],
+      },
+    ],
+    [
+      'a QA choice before the commit commits first',
+      {
+        extra: { rules: rule },
+        render: ['get gray_aid'],
+        qa: (c) => expect(c.setGrayVersion('canary')).toBe(true),
+        onQa: [
+          'set gray_aid=*',
+          'get gray_aid',
+          'set gray=beta',
+          'exposed beta/rule',
+          'get gray_aid',
+          'set gray=canary',
+          'exposed canary/manual',
+        ],
+        onCommit: [],
+      },
+    ],
+    [
+      'a QA choice of an unknown version before the commit commits too',
+      {
+        extra: { rules: rule },
+        render: ['get gray_aid'],
+        qa: (c) => expect(c.setGrayVersion('gamma')).toBe(false),
+        onQa: [
+          'set gray_aid=*',
+          'get gray_aid',
+          'set gray=beta',
+          'exposed beta/rule',
+          'get gray_aid',
+        ],
+        onCommit: [],
+      },
+    ],
+    [
+      'clearGrayVersion before the commit commits first',
+      {
+        stored: { gray: 'canary' },
+        extra: { rules: rule },
+        render: [],
+        qa: (c) => c.clearGrayVersion(),
+        onQa: [
+          'exposed canary/cookie',
+          'get gray_aid',
+          'remove gray',
+          'get gray_aid',
+          'set gray_aid=*',
+          'get gray_aid',
+          'set gray=beta',
+          'exposed beta/rule',
+        ],
+        onCommit: [],
+      },
+    ],
+  ])('%s', (_what, row) => {
+    const seen: string[] = [];
+    const m = new Map(Object.entries(row.stored ?? {}));
+    const jar: CookieJarLike = {
+      get: (n) => (n === 'gray_aid' && seen.push(`get ${n}`), m.get(n)),
+      set: (n, v) => void (seen.push(`set ${n}=${v}`), m.set(n, v)),
+      remove: (n) => void (seen.push(`remove ${n}`), m.delete(n)),
+    };
+    const onAssign = (v: string, r: string) => void seen.push(`exposed ${v}/${r}`);
+    const [client, commit] = deferred({ ...base, ...row.extra, cookies: jar, onAssign });
+    const masked = () => seen.map((w) => w.replace(/=[0-9a-f]{32}$/, '=*'));
+    expect(masked()).toEqual(row.render);
+    row.qa?.(client);
+    const qa = [...row.render, ...(row.onQa ?? [])];
+    expect(masked()).toEqual(qa);
+    commit();
+    commit();
+    expect(masked()).toEqual([...qa, ...row.onCommit]);
+  });
+
+  const pageClient = (): GrayClient | undefined =>
+    (globalThis as { [k: symbol]: { client: GrayClient } | undefined })[
+      Symbol.for('@graylane/browser:client')
+    ]?.client;
+
+  it.each([
+    ['commits', true],
+    ['is thrown away', false],
+  ])(
+    'the page’s default client stays the one before until the render %s',
+    async (_what, commits) => {
+      const before = initGray({ ...base, header: 'X-Before', cookie: false });
+      const hold = Symbol.for('@graylane/browser:client');
+      let held: Array<() => void> = [];
+      const client = initHere({
+        ...base,
+        cookie: false,
+        [hold]: (effect?: () => void) => void (effect && held.push(effect)),
+      } as GrayOptions);
+      const headers: string[] = [];
+      const fetch = async (_i: RequestInfo | URL, init?: RequestInit) => {
+        headers.push([...new Headers(init?.headers).keys()].join().toLowerCase());
+        return new Response('ok');
+      };
+      await withGray(fetch)('/api');
+      expect(pageClient()).toBe(before);
+      if (commits) [held, (held = [])][0]?.forEach((effect) => effect());
+      await withGray(fetch)('/api');
+      expect(pageClient()).toBe(commits ? client : before);
+      expect(headers).toEqual(['x-before', commits ? 'x-gray-id' : 'x-before']);
+    },
+  );
+
+  it('the same options as the page’s client: its onAssign is replaced on commit, not before', () => {
+    const heard: string[] = [];
+    const o: GrayOptions = { ...base, cookie: false, onAssign: (v) => void heard.push(`old ${v}`) };
+    const page = initGray(o);
+    const [client, commit] = deferred(
+      { ...o, onAssign: (v) => void heard.push(`new ${v}`) },
+      false,
+    );
+    expect(client).toBe(page);
+    page.setGrayVersion('beta');
+    commit();
+    page.setGrayVersion('canary');
+    expect(heard).toEqual(['old stable', 'old beta', 'new canary']);
   });
 });

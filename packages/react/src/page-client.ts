@@ -7,8 +7,12 @@ import { initGray, type GrayClient, type GrayListener, type GrayOptions } from '
 const PAGES = Symbol.for('@graylane/react:page-clients');
 /** The tag `split()` and `rulesFromConfig()` put on the rules they make (their inputs). */
 const RULES_KEY = Symbol.for('@graylane/browser:rules-key');
-/** `initGray` computes only, and leaves in `commit` what persists, reports and registers. */
-const DEFER = Symbol.for('@graylane/browser:defer');
+/**
+ * Under this key (the browser SDK's page-client symbol) `initGray` takes a hold: every effect — a
+ * cookie write, `onAssign`, becoming the page's default client — is passed to it instead of run,
+ * and a call without one (a QA call) asks for everything kept so far to run first.
+ */
+const HOLD = Symbol.for('@graylane/browser:client');
 
 /** @internal A client made for a provider, and the options it was made from. */
 export interface Entry {
@@ -17,7 +21,7 @@ export interface Entry {
   /** What must be the same object for another provider to share the client. */
   readonly refs: readonly unknown[];
   readonly client: GrayClient;
-  /** Set by `initGray` (deferred): persists, reports and registers the client, once. */
+  /** Runs the client's kept effects (persists, reports and registers it), once. */
   commit?: () => void;
   /** The `onAssign` of the latest commit: the client calls whichever is current. */
   onAssign?: GrayListener | undefined;
@@ -83,17 +87,27 @@ export function entryFor(
   const all = pages();
   const page = all.get(document) ?? [];
   const make = (): Entry => {
+    // What `initGray` does beyond computing the version waits here until React commits.
+    let held: Array<() => void> | undefined = [];
+    const commit = (): void => {
+      const effects = held;
+      held = undefined;
+      effects?.map((effect) => effect());
+    };
     // `onAssign` from the start: a child's layout effect (which runs before the provider's) may
     // commit the client through a QA call, and its exposures must reach the app.
     const next: { -readonly [K in keyof Entry]?: Entry[K] } = {
       text,
       refs,
       onAssign: options.onAssign,
+      commit,
     };
     next.client = initGray({
       ...withServer,
       onAssign: (v, r) => next.onAssign?.(v, r),
-      [DEFER]: next,
+      // An effect is kept until the commit and runs at once after it; a call without one (a QA
+      // call) commits.
+      [HOLD]: (effect?: () => void) => (effect ? (held ? held.push(effect) : effect()) : commit()),
     } as GrayOptions);
     return next as Entry;
   };
