@@ -1,7 +1,13 @@
 import { AsyncResource } from 'node:async_hooks';
 import { currentStore, type GrayStore } from '../context/storage.js';
 import type { HopPlan } from './plan.js';
-import { currentNote, outboundState, type OutboundState } from './state.js';
+import {
+  currentNote,
+  outboundState,
+  type CreatingNote,
+  type OutboundState,
+  type OwnOriginCall,
+} from './state.js';
 
 /**
  * Where an undici request comes from: the async context of the code that made the call.
@@ -84,7 +90,13 @@ export function requestOrigin(request: object): Origin {
 }
 
 function findOrigin(request: object, state: OutboundState): Origin {
+  // Whichever request undici creates next consumes the note, matched or not (see announcing).
+  const note = state.creating;
+  state.creating = undefined;
   try {
+    const req = request as RequestLike;
+    const learning = state.learning;
+    if (learning !== undefined && isRequestFor(learning, req)) learnHost(learning, req.origin);
     let handler = handlerOf(request, state);
     for (let depth = 0; depth < MAX_HANDLER_DEPTH; depth++) {
       if (typeof handler !== 'object' || handler === null) break;
@@ -93,46 +105,123 @@ function findOrigin(request: object, state: OutboundState): Origin {
       if (handler instanceof AsyncResource) return fromResource(handler);
       handler = (handler as { handler?: unknown }).handler;
     }
+    if (
+      note !== undefined &&
+      isRequestFor(note.call, req) &&
+      note.call.hosts.has(req.origin as string)
+    )
+      return note.from;
   } catch {
-    // A handler we cannot read proves nothing.
-  }
-  const creating = state.creating;
-  if (creating !== undefined && creating.path === (request as { path?: unknown }).path) {
-    state.creating = undefined;
-    return creating.origin;
+    // A handler or request we cannot read proves nothing.
   }
   return state.dispatching ?? unproven();
 }
 
+/** What graylane reads of undici's `Request` to tell whose it is (undici 5–7). */
+interface RequestLike {
+  readonly origin?: unknown;
+  readonly path?: unknown;
+  readonly method?: unknown;
+}
+
 /**
- * @internal Options for a dispatch whose host is the dispatcher's own (no `origin`): a pool with
- * a `connections` limit queues them and creates the request later, from another request's
- * context, behind handlers undici 7 keeps private (origin.ts cannot find the tag). undici reads
- * the options' `headers` when it creates the request (`new Request(origin, opts, handler)`),
- * so reading them tells the listener whose request is being created. The getter answers what
- * the options held; the note lasts until that request is created (synchronously, matched by
- * path) or the current job ends.
+ * Properties undici's `Request` constructor destructures from the dispatch options (undici 5–7,
+ * Node 20–24's bundled copies) and that nothing else in undici reads from them: its clients read
+ * them from the `Request`, its interceptors never name them. The first one the caller left unset
+ * carries the announcement.
  */
-export function announcingHeaders<O extends { readonly path: string; readonly headers?: unknown }>(
-  opts: O,
-  origin: Origin,
-): O {
+const ANNOUNCERS = ['expectContinue', 'blocking', 'reset', 'idempotent'] as const;
+
+/**
+ * How many hosts one composed dispatcher is learned to create requests on: a `Client` or `Pool`
+ * has one, a `BalancedPool` one per upstream. Past it, no host is learned (fail closed).
+ */
+const MAX_LEARNED_HOSTS = 16;
+
+/**
+ * @internal A `grayInterceptor` dispatch with no `origin` (a Client's or Pool's own host), as
+ * undici will create it. `hosts` is shared by every call through the same downstream dispatch.
+ */
+export function ownOriginCall(
+  opts: { readonly path: string; readonly method?: unknown },
+  hosts: Set<string>,
+): OwnOriginCall {
+  const query = (opts as { query?: unknown }).query;
+  return { path: opts.path, method: opts.method, query: Boolean(query), hosts };
+}
+
+/**
+ * @internal Runs the downstream dispatch of `call` (with or without a lane): a request undici
+ * creates synchronously meanwhile with its path and method is this call's, on a host of this
+ * dispatcher chain, learned into `call.hosts` for the calls a pool creates later from its queue.
+ */
+export function learningFrom<T>(call: OwnOriginCall, fn: () => T): T {
+  const state = outboundState();
+  const previous = state.learning;
+  state.learning = call;
+  try {
+    return fn();
+  } finally {
+    state.learning = previous;
+  }
+}
+
+/**
+ * @internal Options for `call` that tell graylane's listener when undici creates its request: a
+ * pool with a `connections` limit queues them and creates the request later, from another
+ * request's context, behind handlers undici 7 keeps private (the tag cannot be found). undici's
+ * `Request` constructor reads the options by name; only it reads the announcer (one of
+ * {@link ANNOUNCERS}), a non-enumerable getter, so an interceptor's copy (`{ ...opts }`) neither
+ * reads nor carries it. Its read notes the call; the request undici publishes next, from the
+ * same constructor, takes the note when it has the call's path and method on one of the call's
+ * learned hosts. Anything else drops it, and the request is judged as one graylane cannot trace
+ * (no marker added, I8). With every announcer set by the caller, nothing is announced.
+ */
+export function announcing<O extends object>(opts: O, origin: Origin, call: OwnOriginCall): O {
   const copy = { ...opts };
-  const headers = opts.headers;
-  Object.defineProperty(copy, 'headers', {
+  const key = ANNOUNCERS.find((k) => (copy as Record<string, unknown>)[k] === undefined);
+  if (key === undefined) return copy;
+  const note: CreatingNote = { from: origin, call };
+  Object.defineProperty(copy, key, {
     configurable: true,
-    enumerable: true,
+    enumerable: false,
     get() {
-      const state = outboundState();
-      const note = { origin, path: opts.path };
-      state.creating = note;
-      queueMicrotask(() => {
-        if (state.creating === note) state.creating = undefined;
-      });
-      return headers;
+      announce(note);
+      return undefined;
     },
   });
   return copy;
+}
+
+function announce(note: CreatingNote): void {
+  const state = outboundState();
+  state.creating = note;
+  // Backstop: a note nothing took or forgot dies with the job that made it.
+  queueMicrotask(() => {
+    if (state.creating === note) state.creating = undefined;
+  });
+}
+
+/**
+ * @internal Forgets the note of `origin`'s call if it is still waiting — when the call's
+ * dispatch returns and when its handler is told of an error: undici did not create the request
+ * it announced (it threw), so no later request may take the note.
+ */
+export function forgetNote(origin: Origin): void {
+  const state = outboundState();
+  if (state.creating?.from === origin) state.creating = undefined;
+}
+
+/** `request` has the path and method `call` asked for. */
+function isRequestFor(call: OwnOriginCall, request: RequestLike): boolean {
+  const { path, method } = request;
+  if (method !== call.method || typeof path !== 'string') return false;
+  // undici appends a `query` option as `?…` (it refuses one beside a `?` in the path).
+  return path === call.path || (call.query && path.startsWith(`${call.path}?`));
+}
+
+function learnHost(call: OwnOriginCall, host: unknown): void {
+  if (typeof host === 'string' && call.hosts.size < MAX_LEARNED_HOSTS) call.hosts.add(host);
 }
 
 function fromResource(resource: AsyncResource): Origin {

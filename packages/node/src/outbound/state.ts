@@ -24,16 +24,41 @@ export interface OutboundState {
    */
   dispatching: Origin | undefined;
   /**
-   * A `grayInterceptor` dispatch with no `origin` whose request undici is creating right now
-   * (it read the options' `origin`: see undici.ts), with the path it asked for.
+   * A `grayInterceptor` dispatch with no `origin` whose request undici is creating right now:
+   * its constructor read the options' announcer (origin.ts `announcing`). The next request
+   * undici publishes takes it, or drops it when it is not that one.
    */
-  creating?: { readonly origin: Origin; readonly path: string } | undefined;
+  creating?: CreatingNote | undefined;
+  /**
+   * The `grayInterceptor` dispatch with no `origin` running right now (synchronous extent only):
+   * a request undici creates meanwhile teaches it its dispatcher's host (origin.ts).
+   */
+  learning?: OwnOriginCall | undefined;
   /** Where each undici request came from, decided once when it is created (origin.ts). */
   readonly origins: WeakMap<object, Origin>;
   /** The own symbol undici keeps a request's handler under, per `Request` prototype. */
   readonly handlerKeys: WeakMap<object, symbol | null>;
   /** Listeners told about every undici request once its origin is known (coverage). */
   readonly onCreate: Set<(request: object, origin: Origin) => void>;
+}
+
+/**
+ * @internal A `grayInterceptor` dispatch with no `origin` (a Client's or Pool's own host): the
+ * path and method undici will create its request with (`query`: undici appends the `query`
+ * option), and the hosts (URL origins) its dispatcher chain was seen to create requests on.
+ */
+export interface OwnOriginCall {
+  readonly path: string;
+  readonly method: unknown;
+  readonly query: boolean;
+  readonly hosts: Set<string>;
+}
+
+/** @internal What undici's read of such a call's options announces (origin.ts `announcing`). */
+export interface CreatingNote {
+  /** The call's origin (the caller's context, as graylane's hook saw it). */
+  readonly from: Origin;
+  readonly call: OwnOriginCall;
 }
 
 /** Versioned: v2 added the origin bookkeeping; a v1 copy in the same process keeps its own. */

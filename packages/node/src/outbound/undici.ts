@@ -5,7 +5,14 @@ import { flatAccess, toFlatList, type UndiciHeaders } from './header-list.js';
 import { ensureHopGuard } from './hop-guard.js';
 import { judgeDispatch } from './hop-dispatcher.js';
 import { compileOutbound, type OutboundOptions } from './options.js';
-import { announcingHeaders, dispatchingFrom, hookOrigin } from './origin.js';
+import {
+  announcing,
+  dispatchingFrom,
+  forgetNote,
+  hookOrigin,
+  learningFrom,
+  ownOriginCall,
+} from './origin.js';
 import { planCall, type HopPlan } from './plan.js';
 import { outboundState, runNoted } from './state.js';
 
@@ -13,6 +20,7 @@ import { outboundState, runNoted } from './state.js';
 export interface DispatchOptionsLike {
   readonly origin?: string | URL | undefined;
   readonly path: string;
+  readonly method?: string;
   readonly headers?: UndiciHeaders;
 }
 
@@ -35,6 +43,12 @@ export type DispatchLike<O extends DispatchOptionsLike = DispatchOptionsLike, H 
  * connection-limited pool queues goes out with its caller's version, not the version of the
  * request that freed the connection (I7): the decision is made here, at dispatch time.
  *
+ * On a `Client` or `Pool` called without `origin`, the host is the dispatcher's own, judged
+ * where undici creates the request. A call the pool queues is recognised there only through
+ * the options this interceptor dispatched; an interceptor composed inside this one that
+ * dispatches a copy of them (`interceptors.redirect`) hides it, and such a call goes out
+ * without a marker (fail closed): compose `grayInterceptor()` inside the redirect interceptor.
+ *
  * @example
  * ```ts
  * import { Agent, interceptors, request } from 'undici';
@@ -51,10 +65,19 @@ export function grayInterceptor(options?: OutboundOptions) {
   return function graylaneInterceptor<O extends DispatchOptionsLike, H>(
     dispatch: DispatchLike<O, H>,
   ): DispatchLike<O, H> {
+    // The hosts `dispatch` (a Client's, a Pool's) creates requests on, learned (origin.ts).
+    const hosts = new Set<string>();
     return function graylaneDispatch(opts, handler) {
+      // A Client or Pool dispatches to its own origin when the options name none: that host is
+      // known only where undici creates the request, so it is judged there (hop-guard.ts), and
+      // learned from the requests undici creates inside such dispatches (origin.ts).
+      const own =
+        opts.origin === undefined || opts.origin === null ? ownOriginCall(opts, hosts) : undefined;
       // No lane, or a graylane hook further out already judged this synchronous dispatch.
       if (currentStore() === undefined || outboundState().dispatching?.judged)
-        return dispatch(opts, handler);
+        return own === undefined
+          ? dispatch(opts, handler)
+          : learningFrom(own, () => dispatch(opts, handler));
       let plan: HopPlan | undefined;
       let list: string[] = [];
       try {
@@ -63,10 +86,7 @@ export function grayInterceptor(options?: OutboundOptions) {
       } catch {
         plan = undefined;
       }
-      // A Client or Pool dispatches to its own origin when the options name none: that host is
-      // known only where undici creates the request, so it is judged there (hop-guard.ts).
-      if (plan !== undefined && (opts.origin === undefined || opts.origin === null))
-        plan = { ...plan, atCreate: true };
+      if (plan !== undefined && own !== undefined) plan = { ...plan, atCreate: true };
       const judged =
         plan === undefined || plan.atCreate === true ? opts : judgeDispatch(plan, opts, true, list);
       // Your callbacks run in your context; undici's own (redirects) also see this call's plan.
@@ -77,8 +97,16 @@ export function grayInterceptor(options?: OutboundOptions) {
           typeof handler === 'object' && handler !== null
             ? tagHandler(handler, origin, yours)
             : handler;
-        const sent = plan?.atCreate === true ? announcingHeaders(judged, origin) : judged;
-        return dispatchingFrom(origin, () => dispatch(sent, tagged));
+        const sent = plan?.atCreate === true && own ? announcing(judged, origin, own) : judged;
+        const run = (): boolean => dispatchingFrom(origin, () => dispatch(sent, tagged));
+        if (own === undefined) return run();
+        try {
+          return learningFrom(own, run);
+        } finally {
+          // Its request was created meanwhile (and took the note), queued (the announcer is read
+          // when undici creates it), or refused by undici: no other request may take the note.
+          forgetNote(origin);
+        }
       };
       return plan === undefined ? send() : runNoted(plan, send);
     };
