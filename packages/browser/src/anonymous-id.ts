@@ -5,7 +5,8 @@ import type { Slot } from './jar.js';
  * (`crypto.getRandomValues` works outside secure contexts, unlike `randomUUID`) written back.
  */
 export function anonymousId(slot: Slot): string {
-  let id = slot.read() ?? '';
+  // No id (`undefined`, tested as the text "undefined") fails the pattern like a malformed one.
+  let id = slot.read() as string;
   if (!/^[0-9a-f]{32}$/.test(id)) {
     id = '';
     for (const b of crypto.getRandomValues(new Uint8Array(16)))

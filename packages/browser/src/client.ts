@@ -1,14 +1,13 @@
 import type { DecisionReason } from '@graylane/core';
 import { allowlist, HTTP } from './allow.js';
 import { assigner, type Commit } from './assign.js';
-import { current, KEY, setCurrent, type Hold } from './current.js';
+import { current, KEY, type Current, type Hold } from './current.js';
 import { hasPage } from './env.js';
 import { serverHandOff } from './hand-off.js';
 import { createSlot, type Slot } from './jar.js';
 import { readMarker } from './marker.js';
 import { versionSet, type GrayListener, type GrayOptions } from './options.js';
-import { optionsKey, sameKey } from './same-options.js';
-import { resolveUrl } from './url.js';
+import { optionsKey } from './same-options.js';
 
 /** Fields to attach to analytics events, so every exposure can be attributed. */
 export interface GrayTrackingFields {
@@ -91,7 +90,7 @@ export function initGray(options: GrayOptions): GrayClient {
   const run: Hold = (options as { [KEY]?: Hold })[KEY] || ((effect) => effect?.());
   // Only a page registers a client (below), so during SSR there is never a last one.
   const last = current();
-  if (last && sameKey(last.key, key)) {
+  if (last?.key.every((part, i) => part === key[i])) {
     run(() => last.listen(options.onAssign));
     return last.client;
   }
@@ -106,9 +105,9 @@ export function initGray(options: GrayOptions): GrayClient {
   const aid: Slot = { ...ids, write: (id) => (run(() => ids.write(id)), true) };
   let onAssign = page ? options.onAssign : undefined;
   const listeners = new Set<GrayListener>();
-  let version = '';
-  let reason: DecisionReason = 'default';
-
+  // Both are set by the first assignment (`assign(false)` below), before anything reads them.
+  let version: string;
+  let reason: DecisionReason;
   let kept = true;
   const commit: Commit = (next, why, persist) => {
     const changed = next !== version;
@@ -148,26 +147,30 @@ export function initGray(options: GrayOptions): GrayClient {
       slot.remove();
       assign(true);
     },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
-    },
+    subscribe: (listener) => (listeners.add(listener), () => void listeners.delete(listener)),
     getTrackingFields: () => ({ gray_version: version, gray_reason: reason }),
     markerFor(url) {
-      const u = page && resolveUrl(url);
-      return u && allows(u) ? version : undefined;
+      try {
+        // Resolved the way the browser will, against the document base URL (BR-11: a URL it
+        // cannot parse receives nothing, and this never throws).
+        if (page && allows(new URL(url, document.baseURI))) return version;
+      } catch {
+        // Not a URL.
+      }
+      return undefined;
     },
   };
   assign(false);
   run(() => {
     // Reading repairs copies of the name on other paths, so servers see one anonymous id (STK-04).
     ids.read();
+    // The page's default client (only a page has one, so never during SSR).
     if (page)
-      setCurrent({
+      (globalThis as { [KEY]?: Current })[KEY] = {
         client,
         key,
         listen: (next) => void (onAssign = next),
-      });
+      };
   });
   return client;
 }

@@ -30,11 +30,6 @@ export type Hold = (effect?: () => void) => unknown;
 export const current = (): Current | undefined =>
   (globalThis as Record<symbol, Current | undefined>)[KEY];
 
-/** @internal Records the client that `initGray` created last. */
-export function setCurrent(record: Current): void {
-  (globalThis as Record<symbol, Current>)[KEY] = record;
-}
-
 /** @internal The explicit client, else the one `initGray` created last, else none. */
 export function clientOr(client: GrayClient | undefined): GrayClient | undefined {
   return client ?? current()?.client;

@@ -14,6 +14,7 @@ export function keyed<T extends object>(rules: T, key: string): T {
  * @internal What makes two `initGray` calls "the same options": equal data (RegExps by source
  * and flags), the same server hand-off, rules equal by their tag or identity, the same jar.
  * `onAssign` is left out: a new one replaces the old without firing (one exposure per page).
+ * Two keys are the same when every part is (`===`).
  */
 export function optionsKey(o: GrayOptions, server: unknown): readonly unknown[] {
   const data = [
@@ -28,9 +29,4 @@ export function optionsKey(o: GrayOptions, server: unknown): readonly unknown[] 
   ];
   const rules = o.rules as { [RULES_KEY]?: string } | undefined;
   return [JSON.stringify(data), rules?.[RULES_KEY] ?? rules, o.cookies];
-}
-
-/** @internal Compares two {@link optionsKey} results. */
-export function sameKey(a: readonly unknown[], b: readonly unknown[]): boolean {
-  return a.every((v, i) => v === b[i]);
 }

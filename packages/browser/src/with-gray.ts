@@ -44,8 +44,9 @@ export function withGray(fetchImpl?: FetchLike, options: WithGrayOptions = {}): 
     const call = fetchImpl ?? globalThis.fetch;
     let first = input;
     let marked: RequestInit | undefined;
-    let replay = false;
-    let probe = false;
+    // Set only for a request that is marked; unset (false) otherwise.
+    let replay: boolean | undefined;
+    let probe: boolean | undefined;
     try {
       const request = typeof input == 'object' && 'headers' in input ? input : undefined;
       const value = client?.markerFor(request ? request.url : String(input));
