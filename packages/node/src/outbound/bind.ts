@@ -1,6 +1,6 @@
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { currentStore, storage, type GrayStore } from '../context/storage.js';
-import { forgetNote, ORIGIN, type Origin, type ScopeLike } from './origin.js';
+import { ORIGIN, type Origin, type ScopeLike } from './origin.js';
 import { currentNote, withoutNote } from './state.js';
 
 /**
@@ -91,20 +91,14 @@ export function tagHandler<H extends object>(
       if (typeof value !== 'function') return value;
       const cached = bound.get(key);
       if (cached?.fn === value) return cached.wrapped;
-      const fn = value as (...a: unknown[]) => unknown;
-      // An error: undici may have refused to create the request after its constructor announced
-      // it (origin.ts `announcing`), and no other request may take that note.
-      const failing = key === 'onError' || key === 'onResponseError';
       // `this` is the handler itself, never the proxy: handlers may use private fields.
       const wrapped =
         scope === undefined
           ? function graylaneHandler(...args: unknown[]) {
-              if (failing) forgetNote(origin);
-              return fn.apply(target, args);
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
             }
           : function graylaneBoundHandler(...args: unknown[]) {
-              if (failing) forgetNote(origin);
-              return scope.runInAsyncScope(fn, target, ...args);
+              return scope.runInAsyncScope(value as (...a: unknown[]) => unknown, target, ...args);
             };
       bound.set(key, { fn: value, wrapped });
       return wrapped;

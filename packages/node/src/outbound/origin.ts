@@ -170,12 +170,14 @@ export function learningFrom<T>(call: OwnOriginCall, fn: () => T): T {
  * @internal Options for `call` that tell graylane's listener when undici creates its request: a
  * pool with a `connections` limit queues them and creates the request later, from another
  * request's context, behind handlers undici 7 keeps private (the tag cannot be found). undici's
- * `Request` constructor reads the options by name; only it reads the announcer (one of
- * {@link ANNOUNCERS}), a non-enumerable getter, so an interceptor's copy (`{ ...opts }`) neither
- * reads nor carries it. Its read notes the call; the request undici publishes next, from the
- * same constructor, takes the note when it has the call's path and method on one of the call's
- * learned hosts. Anything else drops it, and the request is judged as one graylane cannot trace
- * (no marker added, I8). With every announcer set by the caller, nothing is announced.
+ * `Request` constructor reads the options by name, the announcer (one of {@link ANNOUNCERS})
+ * too; undici's interceptors copy options with a spread, which neither reads nor carries this
+ * non-enumerable getter. Its read notes the call; the request undici publishes next takes the
+ * note when it has the call's path and method on one of the call's learned hosts, and any other
+ * drops it: judged as a request graylane cannot trace (no marker added, I8). An interceptor that
+ * reads the options field by field reads the announcer too: inside the call's dispatch, the note
+ * is forgotten when it returns; later (one that dispatches after a delay), a request on a host
+ * not learned cannot take it. With every announcer set by the caller, nothing is announced.
  */
 export function announcing<O extends object>(opts: O, origin: Origin, call: OwnOriginCall): O {
   const copy = { ...opts };
@@ -203,9 +205,10 @@ function announce(note: CreatingNote): void {
 }
 
 /**
- * @internal Forgets the note of `origin`'s call if it is still waiting — when the call's
- * dispatch returns and when its handler is told of an error: undici did not create the request
- * it announced (it threw), so no later request may take the note.
+ * @internal Forgets the note of `origin`'s call if it is still waiting when the call's dispatch
+ * returns: read there, the announcer was not read by the request undici created meanwhile (that
+ * one took the note) but by undici refusing the options (it threw) or by an interceptor reading
+ * them field by field, and no later request may take the note.
  */
 export function forgetNote(origin: Origin): void {
   const state = outboundState();

@@ -14,10 +14,11 @@ import { startTopology, type Hop, type Topology } from './servers.js';
  * or undici refused the options (an invalid header value). The next request undici created in
  * the same job with that path — a raw `dispatch` or a global `fetch` on another client, in
  * another lane or none, to a host only the interceptor allowlists (installGlobal's list does
- * not) — took the call's judgment and went out with its marker. Now only undici's `Request`
- * constructor reads the note, the next request created takes or drops it, and it must have the
- * call's path and method on a host the dispatcher was seen to create requests on; anything else
- * gets no marker from it.
+ * not) — took the call's judgment and went out with its marker. Now a spread copy of the options
+ * neither reads nor carries the announcer, a note still waiting when the call's dispatch returns
+ * is forgotten, the next request created takes or drops it, and it must have the call's path and
+ * method on a host the dispatcher was seen to create requests on; anything else gets no marker
+ * from it.
  *
  * Each combination, in one synchronous job: a first call (lane alpha), a second call (lane beta,
  * queued by a pool with `connections: 1`), then a thief with the same method and path through a
@@ -52,12 +53,47 @@ interface Kind {
   /** Calls name the host `localhost` (the dns interceptor resolves it to 127.0.0.1). */
   readonly localhost?: boolean;
   /**
-   * The second call, queued, reaches undici only through a copy of its options an interceptor
-   * inside grayInterceptor made (`interceptors.redirect`): graylane cannot trace it, so it goes
-   * out without a marker (fail closed). Compose grayInterceptor inside the redirect instead.
+   * Calls graylane cannot trace go out without a marker (fail closed). `queued`: the second call,
+   * queued, reaches undici only through a copy of its options an interceptor inside
+   * grayInterceptor made (`interceptors.redirect`; compose grayInterceptor inside it instead).
+   * `all`: an interceptor inside dispatches later, outside grayInterceptor's dispatch, so undici
+   * never creates a request there and the dispatcher's host is never learned.
    */
-  readonly untraced?: boolean;
+  readonly untraced?: 'queued' | 'all';
+  /** The thief is dispatched one microtask later (after the deferred interceptor's copy). */
+  readonly deferThief?: boolean;
 }
+
+/**
+ * An interceptor that dispatches a copy of the options made field by field (not a spread, so it
+ * reads every option by name), now or `deferred` to a microtask.
+ */
+const rebuild =
+  (deferred = false) =>
+  (dispatch: undici.Dispatcher['dispatch']): undici.Dispatcher['dispatch'] =>
+  (opts, handler) => {
+    if (deferred) {
+      queueMicrotask(() => void rebuild()(dispatch)(opts, handler));
+      return true;
+    }
+    const o = opts as undici.Dispatcher.DispatchOptions & Record<string, unknown>;
+    const copy: Record<string, unknown> = {};
+    for (const key of [
+      'origin',
+      'path',
+      'method',
+      'body',
+      'headers',
+      'query',
+      'idempotent',
+      'blocking',
+      'upgrade',
+      'reset',
+      'expectContinue',
+    ])
+      if (o[key] !== undefined) copy[key] = o[key];
+    return dispatch(copy as unknown as undici.Dispatcher.DispatchOptions, handler);
+  };
 
 const one = { connections: 1 };
 const KINDS: Kind[] = [
@@ -71,7 +107,18 @@ const KINDS: Kind[] = [
   {
     name: 'Pool, connections: 1, redirect inside',
     make: (o, h) => new undici.Pool(o, one).compose(redirect(), gray(h)),
-    untraced: true,
+    untraced: 'queued',
+  },
+  {
+    name: 'Pool, connections: 1, a field-by-field copy inside',
+    make: (o, h) => new undici.Pool(o, one).compose(rebuild(), gray(h)),
+    untraced: 'queued',
+  },
+  {
+    name: 'Pool, connections: 1, a deferred field-by-field copy inside',
+    make: (o, h) => new undici.Pool(o, one).compose(rebuild(true), gray(h)),
+    untraced: 'all',
+    deferThief: true,
   },
   {
     name: 'Pool, connections: 1, retry and redirect outside',
@@ -279,7 +326,9 @@ describe.each(KINDS)('$name', (kind) => {
           const sent = await Promise.all([
             call(kind, d, a, 'alpha', path, 'first'),
             call(kind, d, a, 'beta', path, 'second', variant),
-            steal(thief, t, path),
+            kind.deferThief
+              ? Promise.resolve().then(() => steal(thief, t, path))
+              : steal(thief, t, path),
           ]);
           expect
             .soft(sent, where)
@@ -287,7 +336,9 @@ describe.each(KINDS)('$name', (kind) => {
           expect
             .soft(markers(id, thief.site, 'thief'), `${where}: thief`)
             .toEqual(carries(undefined));
-          expect.soft(markers(id, 'a', 'first'), `${where}: first`).toEqual(carries('alpha'));
+          expect
+            .soft(markers(id, 'a', 'first'), `${where}: first`)
+            .toEqual(carries(kind.untraced === 'all' ? undefined : 'alpha'));
           if (!variant.refused)
             expect
               .soft(markers(id, 'a', 'second'), `${where}: second`)
@@ -320,7 +371,9 @@ async function twoOrigins(kind: Kind): Promise<void> {
       call(kind, db, b, 'beta', path, 'second'),
     ]);
     expect.soft(sent, 'two origins').toEqual(Array(4).fill('sent'));
-    expect.soft(markers(id, 'a', 'first'), 'two origins: a first').toEqual(carries('alpha'));
+    expect
+      .soft(markers(id, 'a', 'first'), 'two origins: a first')
+      .toEqual(carries(kind.untraced === 'all' ? undefined : 'alpha'));
     expect
       .soft(markers(id, 'a', 'second'), 'two origins: a second')
       .toEqual(carries(kind.untraced ? undefined : 'beta'));
