@@ -42,7 +42,8 @@ export function readBaggageMember(
   if (typeof header === 'string') {
     if (header === last.header && key === last.key) return last.read;
     const read = scanned(header, key);
-    if (header.length <= MEMO_MAX_LENGTH) {
+    // Memoised up to twice the byte cap (inline: a top-level const stays in every bundle).
+    if (header.length <= 2 * BAGGAGE_MAX_TOTAL_LENGTH) {
       last.header = header;
       last.key = key;
       last.read = read;
@@ -64,7 +65,6 @@ const last: { header: string | undefined; key: string | undefined; read: KeyRead
   key: undefined,
   read: READ_ABSENT,
 };
-const MEMO_MAX_LENGTH = 2 * BAGGAGE_MAX_TOTAL_LENGTH;
 
 function scanned(header: string | readonly string[] | undefined, key: string): KeyRead {
   const st: ScanState = { count: 0, total: 0, found: undefined, ambiguous: false };
