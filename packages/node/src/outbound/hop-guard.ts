@@ -11,7 +11,7 @@ import { bindRequestCallbacks } from './bind.js';
 import { wrapGlobalDispatcher } from './global-dispatcher.js';
 import { flatAccess } from './header-list.js';
 import { applyHop, dropMember, flatOps } from './hop-headers.js';
-import { requestOrigin } from './origin.js';
+import { requestOrigin, type Origin } from './origin.js';
 import { judgeHop, planCall, type HopPlan } from './plan.js';
 import { outboundState } from './state.js';
 import { undiciTarget } from './targets.js';
@@ -23,7 +23,6 @@ interface UndiciRequestLike {
   readonly origin?: unknown;
   readonly path?: unknown;
   headers?: unknown;
-  addHeader?(name: string, value: string): unknown;
 }
 
 /**
@@ -62,46 +61,82 @@ function onRequestCreate(message: unknown): void {
     const request = (message as { request?: UndiciRequestLike } | undefined)?.request;
     if (typeof request !== 'object' || request === null) return;
     const state = outboundState();
-    const install = state.install;
-    if (install?.undici) wrapGlobalDispatcher();
+    if (state.install?.undici) wrapGlobalDispatcher();
     const origin = requestOrigin(request);
     for (const listener of state.onCreate) listener(request, origin);
     bindRequestCallbacks(request, origin);
-    const { store, note } = origin;
-    const list = Array.isArray(request.headers) ? (request.headers as unknown[]) : undefined;
-    if (store === undefined && note === undefined) {
-      // A caller with no lane whose call was created later, from another request's context (a
-      // call queued on a connection-limited pool): OpenTelemetry's undici instrumentation copied
-      // that context's `gray` member onto it (I7). Created inside the caller's own dispatch, the
-      // baggage is the caller's and stays.
-      if (origin.proof !== 'none' && list && outboundState().dispatching !== origin)
-        dropMember(flatOps(list), DEFAULT_MARKER_KEY);
-      return;
+    // undici < 6.7 (npm 5.x, 6.0–6.6; the undici of Node 20 releases before it) keeps the head
+    // as one "name: value\r\n" string: judged as a list like undici ≥ 6.7's, written back.
+    const raw = typeof request.headers === 'string' ? request.headers : undefined;
+    const list = Array.isArray(request.headers)
+      ? (request.headers as unknown[])
+      : raw === undefined
+        ? undefined
+        : rawToList(raw);
+    judgeRequest(request, origin, list);
+    if (raw !== undefined && list !== undefined) {
+      const next = listToRaw(list);
+      if (next !== raw) request.headers = next;
     }
-    const target = undiciTarget(request.origin, request.path);
-    let plan: HopPlan | undefined;
-    let allowed = false;
-    const proven = origin.proof !== 'none';
-    if (note?.atCreate === true) {
-      // A dispatch with no origin (a Client's or Pool's own): judged here, on the request's.
-      plan = note;
-      allowed = judgeHop(note, target, proven);
-      if (list) applyHop(note, allowed, flatOps(list), proven);
-    } else if (note !== undefined) {
-      plan = note;
-      allowed = judgeHop(note, target, false);
-      if (list) removeOutside(note, allowed, list);
-    }
-    if (install?.undici && store !== undefined && !origin.judged) {
-      const global = globalHop(request, list, store, install.allow, target, proven);
-      // A wrapper-level call's plan is the more specific one: installGlobal then sees the marker
-      // that call added as the caller's.
-      if (global && (note === undefined || !global.plan.callerOwns)) ({ plan, allowed } = global);
-    }
-    if (list && plan) mergeBaggage(list, plan, allowed, proven, plan === note);
   } catch {
     // I1: the request proceeds as undici built it.
   }
+}
+
+function judgeRequest(
+  request: UndiciRequestLike,
+  origin: Origin,
+  list: unknown[] | undefined,
+): void {
+  const install = outboundState().install;
+  const { store, note } = origin;
+  if (store === undefined && note === undefined) {
+    // A caller with no lane whose call was created later, from another request's context (a
+    // call queued on a connection-limited pool): OpenTelemetry's undici instrumentation copied
+    // that context's `gray` member onto it (I7). Created inside the caller's own dispatch, the
+    // baggage is the caller's and stays.
+    if (origin.proof !== 'none' && list && outboundState().dispatching !== origin)
+      dropMember(flatOps(list), DEFAULT_MARKER_KEY);
+    return;
+  }
+  const target = undiciTarget(request.origin, request.path);
+  let plan: HopPlan | undefined;
+  let allowed = false;
+  const proven = origin.proof !== 'none';
+  if (note?.atCreate === true) {
+    // A dispatch with no origin (a Client's or Pool's own): judged here, on the request's.
+    plan = note;
+    allowed = judgeHop(note, target, proven);
+    if (list) applyHop(note, allowed, flatOps(list), proven);
+  } else if (note !== undefined) {
+    plan = note;
+    allowed = judgeHop(note, target, false);
+    if (list) removeOutside(note, allowed, list);
+  }
+  if (install?.undici && store !== undefined && !origin.judged) {
+    const global = globalHop(list, store, install.allow, target, proven);
+    // A wrapper-level call's plan is the more specific one: installGlobal then sees the marker
+    // that call added as the caller's.
+    if (global && (note === undefined || !global.plan.callerOwns)) ({ plan, allowed } = global);
+  }
+  if (list && plan) mergeBaggage(list, plan, allowed, proven, plan === note);
+}
+
+/** undici < 6.7's head: "name: value\r\n" per header (values hold no CR or LF: undici checks). */
+function rawToList(raw: string): string[] {
+  const list: string[] = [];
+  for (const line of raw.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) list.push(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return list;
+}
+
+function listToRaw(list: readonly unknown[]): string {
+  let raw = '';
+  for (let i = 0; i + 1 < list.length; i += 2)
+    raw += `${String(list[i])}: ${String(list[i + 1])}\r\n`;
+  return raw;
 }
 
 /** How many requests of each wrapper-level call the listener has seen (for counting). */
@@ -126,26 +161,17 @@ function removeOutside(note: HopPlan, allowed: boolean, list: unknown[]): void {
  * cleaned for a target that is not allowlisted, and counted `skipped_context`.
  */
 function globalHop(
-  request: UndiciRequestLike,
   list: unknown[] | undefined,
   store: GrayStore,
   allow: Allowlist | undefined,
   target: string | readonly string[] | undefined,
   proven: boolean,
 ): { plan: HopPlan; allowed: boolean } | undefined {
-  const raw = typeof request.headers === 'string' ? request.headers : '';
-  const has = list ? flatAccess(list).has : (n: string) => hasRaw(raw, n);
-  const plan = planCall(allow, { has }, store);
+  const plan = planCall(allow, flatAccess(list ?? []), store);
   if (!plan) return undefined;
   const allowed = judgeHop(plan, target, proven);
   if (!proven && !plan.callerOwns) countOutbound(allowed ? 'skipped_context' : 'skipped_host');
   if (list) applyHop(plan, allowed, flatOps(list), proven);
-  else if (proven && allowed && !plan.callerOwns && typeof request.addHeader === 'function') {
-    // undici 5 keeps a raw "name: value\r\n" string: add only.
-    request.addHeader(plan.header, plan.version);
-    if (plan.baggageKey !== false && !hasRaw(raw, 'baggage'))
-      request.addHeader('baggage', setBaggageMember(undefined, plan.baggageKey, plan.version));
-  }
   return { plan, allowed };
 }
 
@@ -203,12 +229,4 @@ function alreadyOurs(value: string, member: string): boolean {
       const t = m.trimStart();
       return t.startsWith(key) && /^(?:[\s=;]|$)/.test(t.slice(key.length));
     });
-}
-
-function hasRaw(raw: string, name: string): boolean {
-  for (const line of raw.split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === name) return true;
-  }
-  return false;
 }
