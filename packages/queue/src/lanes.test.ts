@@ -296,3 +296,39 @@ describe('BG-08 repeated baggage headers on a message are one list', () => {
     expect(JSON.stringify(d)).toContain(why);
   });
 });
+
+describe('HDR-13 a signed token leaves the producer with more than half its lifetime', () => {
+  // Tokens are reused for half their lifetime; `exp` is whole seconds (floor(now / 1000) + ttl),
+  // so "half" must be counted back from exp, not forward from the clock's milliseconds. (With a
+  // 1 s lifetime a token signed late in a second has less than half of it from the start.)
+  const exp = (t: string): number => Number(t.split('.')[1]);
+  it.each([2, 3, 10, 3600])(
+    'HDR-13 tokenTtlSeconds %i: every token sent has > ttl / 2 left, and is reused',
+    (ttl) => {
+      let now = 0;
+      const lanes = createMessageLanes({
+        config: CONFIG,
+        trust: 'signed',
+        keys: { [KID]: KEY },
+        tokenTtlSeconds: ttl,
+        now: () => now,
+      });
+      const short: string[] = [];
+      const tokens = new Set<string>();
+      // A start in every part of a second, then sends across two lifetimes in steps of ttl / 20.
+      for (const start of [1_000_000_001, 1_000_000_500, 1_000_000_999]) {
+        for (let t = start; t < start + 2 * ttl * 1000; t += Math.max(1, (ttl * 1000) / 20) - 1) {
+          now = t;
+          const token = runWithGray('beta', () => lanes.outgoing()?.value) as string;
+          tokens.add(token);
+          const left = exp(token) - now / 1000;
+          if (!(left > ttl / 2))
+            short.push(`start ${start}, sent at ${now}: ${left.toFixed(3)} s left`);
+        }
+      }
+      expect(short).toEqual([]);
+      // Still one signature per half lifetime or so, not one per message.
+      expect(tokens.size).toBeLessThanOrEqual(3 * 6);
+    },
+  );
+});

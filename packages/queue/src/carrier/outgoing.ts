@@ -16,7 +16,10 @@ export interface OutgoingMarker {
   readonly baggage: boolean;
 }
 
-/** @internal Signs at most once per version per half token lifetime (HMAC off the hot path). */
+/**
+ * @internal Signs at most once per version per half token lifetime (HMAC off the hot path); a
+ * token is reused only while more than half its lifetime is left.
+ */
 export class TokenCache {
   private readonly tokens = new Map<string, { token: string; renewAt: number }>();
 
@@ -28,13 +31,17 @@ export class TokenCache {
     const now = this.opts.now();
     const cached = this.tokens.get(version);
     if (cached && cached.renewAt > now) return cached.token;
+    const ttl = this.opts.tokenTtlSeconds;
     const token = signMarker(version, {
       key: signing.key,
       kid: signing.kid,
-      ttlSeconds: this.opts.tokenTtlSeconds,
-      now: this.opts.now,
+      ttlSeconds: ttl,
+      now: () => now,
     });
-    this.tokens.set(version, { token, renewAt: now + (this.opts.tokenTtlSeconds * 1000) / 2 });
+    // The token's `exp` is whole seconds (`floor(now / 1000) + ttl`): renewing half a lifetime
+    // before it, not half a lifetime after `now`, leaves every token sent more than ttl / 2.
+    const exp = Math.floor(now / 1000) + ttl;
+    this.tokens.set(version, { token, renewAt: exp * 1000 - (ttl * 1000) / 2 });
     return token;
   }
 }
