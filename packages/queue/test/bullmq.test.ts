@@ -5,8 +5,8 @@ import { createMessageLanes } from '../dist/index.js';
 import { createBullLanes } from '../dist/bullmq.js';
 import { openCases } from './adversarial.js';
 import { startRedis } from './brokers/redis.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONFIG } from './helpers.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CONFIG, fresh, until } from './helpers.js';
 import { laneSuite, routerTuning, type BrokerDriver } from './lane-suite.js';
 
 laneSuite(async () => {
@@ -85,20 +85,27 @@ laneSuite(async () => {
   };
 });
 
-describe('MQ-07 BullMQ semantics stay BullMQ’s own', () => {
-  let server: Awaited<ReturnType<typeof startRedis>>;
-  let redis: Redis;
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = new Redis(server.port, '127.0.0.1');
-  }, 30_000);
-  afterAll(async () => {
-    await redis?.quit();
-    await server?.stop();
-  });
+// One redis-server for the rows below the shared scenarios.
+let started: Promise<{ port: number; redis: Redis; stop(): Promise<void> }> | undefined;
+const redisServer = () =>
+  (started ??= (async () => {
+    const server = await startRedis();
+    const redis = new Redis(server.port, '127.0.0.1');
+    return {
+      port: server.port,
+      redis,
+      async stop() {
+        await redis.quit();
+        await server.stop();
+      },
+    };
+  })());
+afterAll(async () => (await started)?.stop());
 
+describe('MQ-07 BullMQ semantics stay BullMQ’s own', () => {
   it('MQ-07 a throwing processor fails the job with its own error, retries per attempts, then completes', async () => {
-    const connection = { host: '127.0.0.1', port: server.port };
+    const { port, redis } = await redisServer();
+    const connection = { host: '127.0.0.1', port };
     const lanes = createMessageLanes({ config: CONFIG });
     const router = createBullLanes({ lanes, name: 'mq07', connection, redis });
     const attempts: string[] = [];
@@ -120,5 +127,85 @@ describe('MQ-07 BullMQ semantics stay BullMQ’s own', () => {
     await events.close();
     await w.close();
     await router.close();
+  });
+});
+
+describe('MQ-21 BullMQ: a worker serves (and its lane lives) only while it runs', () => {
+  const tuned = { liveness: { intervalMs: 50, graceMs: 0 }, drainIntervalMs: 50 };
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const strand = async (connection: ConnectionOptions, queue: string, n: number) => {
+    const q = new Queue(queue, { connection });
+    await q.addBulk(
+      Array.from({ length: n }, (_, i) => ({ name: 'm', data: { i, __gray: 'beta' } })),
+    );
+    await q.close();
+  };
+
+  it.each([
+    ['created with autorun: false, started with run()', 'run'],
+    ['paused, then resumed', 'pause'],
+  ] as const)(
+    'MQ-21 the default worker %s: a dead lane drains while it runs, never while it does not',
+    async (_name, how) => {
+      const { port, redis } = await redisServer();
+      const connection = { host: '127.0.0.1', port };
+      const lanes = createMessageLanes({ config: CONFIG });
+      const router = createBullLanes({ lanes, name: fresh('ar'), connection, redis, ...tuned });
+      const seen: string[] = [];
+      const w = router.worker(
+        'stable',
+        async (job) =>
+          void seen.push(`${String((job.data as { i: number }).i)}/${getGrayVersion()}`),
+        how === 'run' ? { autorun: false } : {},
+      );
+      try {
+        if (how === 'pause') {
+          await w.worker.waitUntilReady();
+          await w.worker.pause();
+        }
+        await strand(connection, router.queueFor('beta'), 5);
+        await wait(400); // several drain ticks: nothing may run while the worker does not
+        expect(seen).toEqual([]);
+        if (how === 'run') void w.worker.run();
+        else void w.worker.resume();
+        await until(() => seen.length === 5, 10_000);
+        expect(seen.sort()).toEqual(['0/beta', '1/beta', '2/beta', '3/beta', '4/beta']);
+      } finally {
+        await w.close();
+        await router.close();
+      }
+    },
+  );
+
+  it.each([
+    ['created with autorun: false: dead until run()', 'run'],
+    ['paused: dead within the TTL, alive again once resumed', 'pause'],
+  ] as const)('MQ-21 a lane worker %s', async (_name, how) => {
+    const { port, redis } = await redisServer();
+    const connection = { host: '127.0.0.1', port };
+    const lanes = createMessageLanes({ config: CONFIG });
+    const router = createBullLanes({
+      lanes,
+      name: fresh('hb'),
+      connection,
+      redis,
+      heartbeatTtlMs: 200,
+      ...tuned,
+    });
+    const w = router.worker('beta', async () => undefined, how === 'run' ? { autorun: false } : {});
+    try {
+      if (how === 'pause') {
+        await until(() => router.liveness.refresh('beta'));
+        await w.worker.pause();
+      }
+      await wait(300); // past the TTL
+      expect(await router.liveness.refresh('beta')).toBe(false);
+      if (how === 'run') void w.worker.run();
+      else void w.worker.resume();
+      await until(() => router.liveness.refresh('beta'), 2_000);
+    } finally {
+      await w.close();
+      await router.close();
+    }
   });
 });

@@ -177,7 +177,7 @@ export function createBullLanes(options: BullLanesOptions): BullLanes {
         ? undefined
         : startHeartbeat(redis, aliveKey(lane), ttl, worker);
       const drain = isDefault(lane)
-        ? startBullDrain(router, lanes, wrapped, opts, options)
+        ? startBullDrain(router, lanes, wrapped, opts, options, worker)
         : undefined;
       return {
         worker,
@@ -197,7 +197,18 @@ export function createBullLanes(options: BullLanesOptions): BullLanes {
   return router;
 }
 
-/** Keeps a lane's liveness key fresh while its worker runs; a dead process stops within `ttl`. */
+/**
+ * True while `worker` works its queue: started (`autorun`, or `run()` called), not paused, not
+ * closing. A worker made with `autorun: false` and not yet started, or paused, serves nothing.
+ */
+function working(worker: Worker): boolean {
+  return worker.isRunning() && !worker.isPaused() && !worker.closing;
+}
+
+/**
+ * Keeps a lane's liveness key fresh while its worker works (see {@link working}); a dead process,
+ * a worker never started, paused or closed stops counting within `ttl`.
+ */
 function startHeartbeat(
   redis: RedisLivenessLike,
   key: string,
@@ -205,7 +216,7 @@ function startHeartbeat(
   worker: Worker,
 ): { stop(): void } {
   const beat = (): void => {
-    if (!worker.isRunning() && worker.closing) return;
+    if (!working(worker)) return;
     redis.set(key, '1', 'PX', ttl).catch(() => undefined);
   };
   beat();
@@ -214,20 +225,31 @@ function startHeartbeat(
   return { stop: () => clearInterval(timer) };
 }
 
-/** The default lane's drain loop: a paused-or-running worker per lane, with the default processor. */
+/**
+ * The default lane's drain loop: a paused-or-running worker per dead lane, with the default
+ * processor, while the default lane's own worker works (see {@link working}): a default worker
+ * not started yet, paused or closing drains nothing, as it processes nothing. Drain workers
+ * always run, whatever `autorun` the caller gave the default worker (it starts that one itself).
+ */
 function startBullDrain(
   router: BullLanes,
   lanes: MessageLanes,
   processor: BullProcessor,
   workerOptions: WorkerOptions,
   options: BullLanesOptions,
+  owner: Worker,
 ): DrainLoop {
   const drainers = new Map<string, Worker>();
+  const pause = async (lane: string): Promise<void> => {
+    const w = drainers.get(lane);
+    if (w && !w.isPaused()) await w.pause();
+  };
   const loop = startDrain(
     drainLanes(lanes, options.retiredLanes),
     router.liveness,
     {
       async onDead(lane) {
+        if (!working(owner)) return pause(lane);
         const existing = drainers.get(lane);
         if (existing) {
           if (existing.isPaused()) await existing.resume();
@@ -237,14 +259,11 @@ function startBullDrain(
           countDrained(1);
           return processor(job, ...rest);
         };
-        const w = new Worker(router.queueFor(lane), counted, workerOptions);
+        const w = new Worker(router.queueFor(lane), counted, { ...workerOptions, autorun: true });
         w.on('error', () => undefined);
         drainers.set(lane, w);
       },
-      async onAlive(lane) {
-        const w = drainers.get(lane);
-        if (w && !w.isPaused()) await w.pause();
-      },
+      onAlive: pause,
     },
     options.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS,
   );
