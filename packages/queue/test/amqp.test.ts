@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import amqp, { type ChannelModel } from 'amqplib';
+import { getGrayVersion, runWithGray } from '@graylane/node';
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMessageLanes } from '../dist/index.js';
+import { createMessageLanes, queueStats } from '../dist/index.js';
 import { createAmqpLanes } from '../dist/amqp.js';
 import { HEADER, binaryCases, openCases, tableCases } from './adversarial.js';
 import { startRabbit } from './brokers/rabbitmq.js';
@@ -184,3 +185,247 @@ describe('RabbitMQ specifics', () => {
     ]);
   }, 90_000);
 });
+
+describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and dropped', () => {
+  // How a lane's queue disappears while producers still see the lane alive (their cached answer,
+  // within the grace) after the consumer that kept it alive left.
+  type Gone = (ch: ConfirmChannel, connection: ChannelModel, lane: string) => Promise<unknown>;
+  const ways: [string, Record<string, unknown>, Gone][] = [
+    ['deleted by an operator', { durable: false }, (ch, _c, lane) => ch.deleteQueue(lane)],
+    [
+      'auto-deleted with its last consumer (declared so by an older release)',
+      { durable: false },
+      async () => undefined,
+    ],
+    [
+      'expired (x-expires) once its consumer left',
+      { durable: false, arguments: { 'x-expires': 100 } },
+      // Any declare (a passive one too) counts as use and restarts the expiry: just wait.
+      () => new Promise((r) => setTimeout(r, 400)),
+    ],
+  ];
+
+  it.each(ways)(
+    'MQ-20 a lane queue %s while the lane still looks alive: publish() sends its messages to the base queue, each processed once, properties kept',
+    async (way, queueOptions, gone) => {
+      const { connection } = await rabbit();
+      const queue = fresh('gone');
+      const lane = `${queue}.lane.beta`;
+      const lanes = createMessageLanes({ config: CONFIG });
+      const ch = await connection.createConfirmChannel();
+      const holderCh = await connection.createChannel();
+      holderCh.on('error', () => undefined);
+      if (way.startsWith('auto-deleted')) {
+        // An older release declared lane queues auto-delete: setup() keeps it as it is (406 on
+        // auto_delete) and goes on.
+        await holderCh.assertQueue(lane, { durable: false, autoDelete: true });
+      }
+      const router = createAmqpLanes({
+        lanes,
+        connection,
+        queue,
+        queueOptions,
+        // The producer saw the lane alive and keeps that answer: the worst case.
+        liveness: { intervalMs: 60_000, graceMs: 60_000 },
+      });
+      await router.setup();
+      const seen: { body: string; version: string; messageId: unknown; app: unknown }[] = [];
+      const stable = await router.consume('stable', (msg, channel) => {
+        seen.push({
+          body: msg.content.toString(),
+          version: getGrayVersion(),
+          messageId: msg.properties.messageId,
+          app: (msg.properties.headers as Record<string, unknown> | undefined)?.['x-app'],
+        });
+        channel.ack(msg);
+      });
+      const before = queueStats().rerouted;
+      try {
+        const { consumerTag } = await holderCh.consume(lane, () => undefined);
+        expect(await router.liveness.refresh('beta')).toBe(true);
+        await holderCh.cancel(consumerTag);
+        await gone(ch, connection, lane);
+        expect(await exists(connection, lane)).toBe(false);
+
+        // Same bytes four times (a return names no delivery tag: matched by bytes), four
+        // distinct messages with their own properties, and two of the default lane.
+        const beta = [
+          ...Array.from({ length: 4 }, () => ({ body: 'same', options: {} })),
+          ...Array.from({ length: 4 }, (_, i) => ({
+            body: `own-${i}`,
+            options: { messageId: `m-${i}`, persistent: true, headers: { 'x-app': i } },
+          })),
+        ];
+        await Promise.all([
+          ...beta.map(({ body, options }) =>
+            runWithGray('beta', () => router.publish(Buffer.from(body), options)),
+          ),
+          runWithGray('stable', () => router.publish(Buffer.from('s-0'))),
+          router.publish(Buffer.from('s-1')),
+        ]);
+        await until(() => seen.length >= 10, 5_000);
+        await new Promise((r) => setTimeout(r, 200)); // a duplicate would arrive by now
+        expect(seen.map((s) => `${s.body}/${s.version}`).sort()).toEqual(
+          [...beta.map((b) => `${b.body}/beta`), 's-0/stable', 's-1/stable'].sort(),
+        );
+        for (let i = 0; i < 4; i++) {
+          expect(seen.find((s) => s.body === `own-${i}`)).toMatchObject({
+            messageId: `m-${i}`,
+            app: i,
+          });
+        }
+        expect(queueStats().rerouted - before).toBe(8);
+      } finally {
+        await stable.close();
+        await router.close();
+        await ch.close();
+        await holderCh.close().catch(() => undefined);
+      }
+    },
+    30_000,
+  );
+
+  it.each([
+    ['a beta message: its lane queue and the base queue are gone', 'beta', true],
+    ['a message of no lane: the base queue is gone', undefined, false],
+    ['a stable message: the base queue is gone', 'stable', false],
+  ] as const)(
+    'MQ-20 no queue takes %s: publish() rejects, never resolves for a dropped message',
+    async (_name, version, laneToo) => {
+      const { connection } = await rabbit();
+      const queue = fresh('nowhere');
+      const lane = `${queue}.lane.beta`;
+      const lanes = createMessageLanes({ config: CONFIG });
+      const router = createAmqpLanes({
+        lanes,
+        connection,
+        queue,
+        queueOptions: { durable: false },
+        liveness: { intervalMs: 60_000, graceMs: 60_000 },
+      });
+      await router.setup();
+      const ch = await connection.createConfirmChannel();
+      const holder = await connection.createChannel();
+      try {
+        await holder.consume(lane, () => undefined);
+        expect(await router.liveness.refresh('beta')).toBe(true);
+        await ch.deleteQueue(queue);
+        if (laneToo) await ch.deleteQueue(lane);
+        const send = (): Promise<void> => router.publish(Buffer.from('lost?'));
+        await expect(version === undefined ? send() : runWithGray(version, send)).rejects.toThrow(
+          /unroutable.*312 NO_ROUTE.*does not exist/,
+        );
+        // The router stays usable: a queue that exists again takes the next message.
+        await ch.assertQueue(queue, { durable: false });
+        await router.publish(Buffer.from('after'));
+        expect((await ch.checkQueue(queue)).messageCount).toBe(1);
+      } finally {
+        await router.close();
+        await ch.close();
+        await holder.close().catch(() => undefined);
+      }
+    },
+  );
+
+  it('MQ-20 the drain never acks a lane message into a base queue that is gone: it stays on its lane until the base queue is back', async () => {
+    const { connection } = await rabbit();
+    const queue = fresh('drainnowhere');
+    const lane = `${queue}.lane.beta`;
+    const lanes = createMessageLanes({ config: CONFIG });
+    const router = createAmqpLanes({
+      lanes,
+      connection,
+      queue,
+      queueOptions: { durable: false },
+      liveness: { intervalMs: 50, graceMs: 0 },
+      drainIntervalMs: 50,
+    });
+    await router.setup();
+    const seen: string[] = [];
+    const consume = () =>
+      router.consume('stable', (msg, channel) => {
+        seen.push(`${msg.content.toString()}/${getGrayVersion()}`);
+        channel.ack(msg);
+      });
+    let stable = await consume();
+    const ch = await connection.createConfirmChannel();
+    try {
+      await ch.deleteQueue(queue); // its consumer is cancelled; the drain loop goes on
+      for (let i = 0; i < 5; i++) {
+        ch.sendToQueue(lane, Buffer.from(`d-${i}`), { headers: { [HEADER]: 'beta' } });
+      }
+      await ch.waitForConfirms();
+      await new Promise((r) => setTimeout(r, 400)); // several drain ticks into nowhere
+      await stable.close(); // what a tick held unacked goes back to the lane
+      await until(async () => (await ch.checkQueue(lane)).messageCount === 5, 5_000);
+      await ch.assertQueue(queue, { durable: false });
+      stable = await consume();
+      await until(() => seen.length === 5, 5_000);
+      expect(seen.sort()).toEqual(Array.from({ length: 5 }, (_, i) => `d-${i}/beta`));
+    } finally {
+      await stable.close();
+      await router.close();
+      await ch.close();
+    }
+  });
+
+  it.each([
+    ['{ durable: false, autoDelete: true }', { durable: false, autoDelete: true }],
+    ['{ durable: true, autoDelete: true }', { durable: true, autoDelete: true }],
+  ])(
+    'MQ-20 setup() with queueOptions %s: lane queues are never auto-delete, so a lane consumer that dies leaves what it held to the drain',
+    async (_name, queueOptions) => {
+      const { connection } = await rabbit();
+      const queue = fresh('autodel');
+      const lane = `${queue}.lane.beta`;
+      const lanes = createMessageLanes({ config: CONFIG });
+      const router = createAmqpLanes({
+        lanes,
+        connection,
+        queue,
+        queueOptions,
+        liveness: { intervalMs: 100, graceMs: 100 },
+        drainIntervalMs: 100,
+      });
+      await router.setup();
+      const ch = await connection.createConfirmChannel();
+      // A beta consumer holding five unacked messages dies (its channel closes).
+      const dying: Channel = await connection.createChannel();
+      let held = 0;
+      await dying.consume(lane, () => void held++);
+      for (let i = 0; i < 5; i++) {
+        ch.sendToQueue(lane, Buffer.from(`h-${i}`), { headers: { [HEADER]: 'beta' } });
+      }
+      await ch.waitForConfirms();
+      await until(() => held === 5);
+      await dying.close();
+      const seen: string[] = [];
+      const stable = await router.consume('stable', (msg, channel) => {
+        seen.push(`${msg.content.toString()}/${getGrayVersion()}`);
+        channel.ack(msg);
+      });
+      try {
+        await until(() => seen.length === 5, 5_000);
+        expect(seen.sort()).toEqual(Array.from({ length: 5 }, (_, i) => `h-${i}/beta`));
+        expect(await exists(connection, lane)).toBe(true);
+      } finally {
+        await stable.close();
+        await router.close();
+        await ch.close();
+      }
+    },
+  );
+});
+
+/** Whether `queue` exists (a passive declare on a channel of its own: a 404 closes it). */
+async function exists(connection: ChannelModel, queue: string): Promise<boolean> {
+  const ch = await connection.createChannel();
+  ch.on('error', () => undefined);
+  try {
+    await ch.checkQueue(queue);
+    await ch.close();
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -3,16 +3,17 @@ import { DEFAULT_DRAIN_BATCH, DEFAULT_DRAIN_INTERVAL_MS } from '../limits.js';
 import { countDrained } from '../metrics/stats.js';
 import { startDrain, type DrainLoop } from '../routing/drain.js';
 import { drainLanes } from '../routing/route.js';
-import { reopening, sendConfirmed } from './channels.js';
+import { propertiesOf, publishMandatory, reopening, type Published } from './channels.js';
 import type { AmqpLanes, AmqpLanesOptions } from './lanes.js';
 
 /**
  * The default lane's drain loop, on its own confirm channel: `basic.get` a batch from a dead
  * lane's queue (no consumer registered, so draining never looks like liveness), republish each
- * message to the base queue, then settle each by its own confirm — ack what the broker took,
- * `nack` with requeue what it refused (a full base queue with `reject-publish`), so a refused
- * message goes back to its lane and is never acked unmoved. A crash in between redelivers (at
- * least once), never loses. A full batch taken without refusals asks for another at once.
+ * message to the base queue (`mandatory`), then settle each by its own confirm — ack what the
+ * base queue took, `nack` with requeue what the broker refused (a full base queue with
+ * `reject-publish`) or returned (the base queue is gone), so such a message goes back to its lane
+ * and is never acked unmoved. A crash in between redelivers (at least once), never loses. A full
+ * batch taken without refusals asks for another at once.
  */
 export function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): DrainLoop {
   const channel = reopening(() => options.connection.createConfirmChannel());
@@ -25,12 +26,12 @@ export function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): Dr
         const ch = await channel.get();
         const from = router.queueFor(lane);
         const taken: Message[] = [];
-        const confirms: Promise<Error | undefined>[] = [];
+        const confirms: Promise<Published>[] = [];
         while (taken.length < batch) {
           const msg = await ch.get(from, { noAck: false });
           if (msg === false) break;
           taken.push(msg);
-          confirms.push(sendConfirmed(ch, options.queue, msg.content, republished(msg, from)));
+          confirms.push(publishMandatory(ch, options.queue, msg.content, republished(msg, from)));
         }
         const moved = settle(ch, taken, await Promise.all(confirms));
         countDrained(moved);
@@ -49,18 +50,19 @@ export function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): Dr
 }
 
 /**
- * Acks each confirmed message, requeues each refused one; returns how many moved. Should the
- * channel be closed meanwhile, the broker requeues whatever is left unsettled itself.
+ * Acks each message the base queue took, requeues each one refused or returned (the base queue
+ * is gone: acking it would drop it); returns how many moved. Should the channel be closed
+ * meanwhile, the broker requeues whatever is left unsettled itself.
  */
 function settle(
   ch: ConfirmChannel,
   taken: readonly Message[],
-  refused: readonly (Error | undefined)[],
+  published: readonly Published[],
 ): number {
   let moved = 0;
   try {
     taken.forEach((msg, i) => {
-      if (refused[i] === undefined) {
+      if (published[i]?.kind === 'routed') {
         ch.ack(msg);
         moved++;
       } else {
@@ -78,16 +80,6 @@ function settle(
  * included) except `userId`, which RabbitMQ checks against the publishing connection's user.
  */
 function republished(msg: Message, from: string): Options.Publish {
-  const {
-    userId: _userId,
-    headers,
-    ...props
-  } = msg.properties as Message['properties'] & {
-    userId?: unknown;
-  };
-  const clean: Options.Publish = {};
-  for (const [key, value] of Object.entries(props)) {
-    if (value !== undefined) (clean as Record<string, unknown>)[key] = value;
-  }
-  return { ...clean, headers: { ...(headers as object), 'x-graylane-drained-from': from } };
+  const props = propertiesOf(msg, ['userId']);
+  return { ...props, headers: { ...props.headers, 'x-graylane-drained-from': from } };
 }

@@ -1,5 +1,6 @@
 import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
 import { readHeader } from '../carrier/table.js';
+import { countRerouted } from '../metrics/stats.js';
 import { DEFAULT_CLOSE_TIMEOUT_MS } from '../limits.js';
 import type { MessageLanes } from '../lanes.js';
 import { createInFlight } from '../routing/inflight.js';
@@ -7,7 +8,7 @@ import { createLiveness, type Liveness, type LivenessOptions } from '../routing/
 import { assertLane, assertRetired, laneName } from '../routing/names.js';
 import { routeMessage } from '../routing/route.js';
 import { publishOptionsWith, withGrayMessage } from './carrier.js';
-import { quietly, reopening, sendConfirmed } from './channels.js';
+import { propertiesOf, publishMandatory, quietly, reopening, unroutable } from './channels.js';
 import { startAmqpDrain } from './drain.js';
 
 /** Options of {@link createAmqpLanes}. */
@@ -18,7 +19,10 @@ export interface AmqpLanesOptions {
   readonly connection: ChannelModel;
   /** The logical queue. The default lane consumes it; lane `beta` consumes `<queue>.lane.beta`. */
   readonly queue: string;
-  /** Options for every queue `setup()` asserts. Default `{ durable: true }`. */
+  /**
+   * Options for the queues `setup()` asserts. Default `{ durable: true }`. Lane queues get them
+   * without `autoDelete`: a lane queue deleted with its last consumer would drop what it holds.
+   */
   readonly queueOptions?: Options.AssertQueue;
   /** Liveness cache and grace. */
   readonly liveness?: LivenessOptions;
@@ -58,11 +62,20 @@ export interface AmqpConsumeOptions extends Options.Consume {
 
 /** Lane-aware publishing and consuming on one logical RabbitMQ queue. */
 export interface AmqpLanes {
-  /** Asserts the base queue and one queue per non-default version. */
+  /**
+   * Asserts the base queue and one queue per non-default version (lane queues never
+   * `autoDelete`).
+   */
   setup(): Promise<void>;
   /** The queue that serves `lane`. */
   queueFor(lane: string): string;
-  /** Publishes with the marker, to the lane's queue when that lane has a live consumer. */
+  /**
+   * Publishes with the marker, to the lane's queue when that lane has a live consumer, and
+   * resolves once the broker confirmed that a queue took it. Published `mandatory`: should the
+   * lane's queue be gone, the broker returns the message and it goes to the base queue instead
+   * (counted in `queueStats().rerouted`); rejects when the broker refused it (`basic.nack`) or
+   * when no queue took it at all — never a silent loss.
+   */
   publish(content: Buffer, options?: Options.Publish): Promise<void>;
   /**
    * Consumes as `lane`. The handler runs inside each message's lane and acks on `channel`. A
@@ -123,21 +136,51 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
     liveness,
     queueFor,
     async setup() {
-      const ch = await connection.createChannel();
+      const base = options.queueOptions ?? { durable: true };
+      // A lane's queue is never auto-deleted: deleted with its last consumer, it would take the
+      // messages it holds with it, where no drain can reach them.
+      const { autoDelete: _autoDelete, ...lane } = base;
+      let ch = await connection.createChannel();
+      ch.on('error', () => undefined);
       try {
         for (const v of lanes.config().versions) {
-          await ch.assertQueue(queueFor(v), options.queueOptions ?? { durable: true });
+          const name = queueFor(v);
+          try {
+            await ch.assertQueue(name, name === queue ? base : lane);
+          } catch (err) {
+            // A lane queue an older release declared auto-delete, still held by its consumers:
+            // it is kept as it is (it goes with them; publishes to it then fall back).
+            if (name === queue || !/\bauto_delete\b/.test(String((err as Error).message)))
+              throw err;
+            ch = await connection.createChannel();
+            ch.on('error', () => undefined);
+            await ch.checkQueue(name);
+          }
         }
       } finally {
-        await ch.close();
+        await quietly(() => ch.close());
       }
     },
     async publish(content, publishOptions) {
       const props = publishOptionsWith(lanes, publishOptions, lanes.outgoing());
       const lane = await routeMessage(lanes, (n) => readHeader(props.headers, n), liveness);
       const target = lane === undefined ? queue : queueFor(lane);
-      const refused = await sendConfirmed(await publishCh.get(), target, content, props);
-      if (refused) throw refused;
+      const ch = await publishCh.get();
+      const sent = await publishMandatory(ch, target, content, props);
+      if (sent.kind === 'routed') return;
+      if (sent.kind === 'refused') throw sent.error;
+      if (target === queue) throw unroutable(queue, sent.message);
+      // The lane's queue is gone although the lane looked alive (auto-deleted with its last
+      // consumer, expired, deleted): the message goes to the fallback, as the drain would move it.
+      const again = await publishMandatory(
+        ch,
+        queue,
+        sent.message.content,
+        propertiesOf(sent.message),
+      );
+      if (again.kind === 'refused') throw again.error;
+      if (again.kind === 'returned') throw unroutable(queue, again.message);
+      countRerouted();
     },
     async consume(lane, onMessage, consumeOptions = {}) {
       assertLane(lane, lanes.config().versions, 'createAmqpLanes().consume');

@@ -29,6 +29,11 @@ export interface QueueStats {
   readonly carried: Readonly<Record<CarryResult, number>>;
   /** Messages moved from a lane with no live consumer to the fallback destination. */
   readonly drained: number;
+  /**
+   * RabbitMQ: messages the broker returned from a lane's queue that was gone (auto-deleted,
+   * expired, deleted) and that were published to the base queue instead.
+   */
+  readonly rerouted: number;
   /** Liveness probes that failed (the last known answer was kept). */
   readonly probeErrors: number;
 }
@@ -42,6 +47,8 @@ interface Registry {
   fallbacks: Map<string, { wanted: string; served: string; count: number }>;
   carried: Record<CarryResult, number>;
   drained: number;
+  /** Optional: a registry an older copy of this package made in the same process lacks it. */
+  rerouted?: number;
   probeErrors: number;
 }
 
@@ -62,6 +69,7 @@ function registry(): Registry {
       skipped_shape: 0,
     },
     drained: 0,
+    rerouted: 0,
     probeErrors: 0,
   };
   return g[KEY];
@@ -115,6 +123,12 @@ export function countDrained(n: number): void {
 }
 
 /** @internal */
+export function countRerouted(): void {
+  const r = registry();
+  r.rerouted = (r.rerouted ?? 0) + 1;
+}
+
+/** @internal */
 export function countProbeError(): void {
   registry().probeErrors++;
 }
@@ -140,6 +154,7 @@ export function queueStats(): QueueStats {
     fallbacks: [...r.fallbacks.values()].map((row) => ({ ...row })),
     carried: { ...r.carried },
     drained: r.drained,
+    rerouted: r.rerouted ?? 0,
     probeErrors: r.probeErrors,
   };
 }
