@@ -7,6 +7,7 @@ import {
   outgoingMarker,
   type OutgoingMarker,
 } from './carrier/outgoing.js';
+import { applyScrub, scrubPlan, type HeaderEditor } from './carrier/scrub.js';
 import { runWithBaggage } from './context/otel.js';
 import { countDecision, countFallback, countInvalid } from './metrics/stats.js';
 import {
@@ -50,8 +51,23 @@ export interface MessageLanes {
   ): T | Record<string, unknown> | undefined;
   /** The decision for a consumed message, counted. Never throws. */
   decide(read: MessageReader): Decision;
-  /** Decides a consumed message and runs `fn` inside its lane. `fn`'s errors propagate unchanged. */
+  /**
+   * Decides a consumed message and runs `fn` inside its lane. `fn`'s errors propagate unchanged.
+   * It reads the message only: the broker adapters' wrappers also remove the markers that did
+   * not decide from the message the handler gets (GW-01).
+   */
   run<T>(read: MessageReader, fn: () => T, options?: RunMessageOptions): T;
+  /**
+   * @internal {@link run} that first removes, through `edit`, every marker of the message that
+   * did not decide its version (GW-01: a handler relaying what arrived never forwards a marker
+   * this consumer refused).
+   */
+  runMessage<T>(
+    read: MessageReader,
+    edit: HeaderEditor | undefined,
+    fn: () => T,
+    options?: RunMessageOptions,
+  ): T;
 }
 
 /**
@@ -84,8 +100,12 @@ export function createMessageLanes(options: MessageLanesOptions): MessageLanes {
       countDecision(decision.version, decision.reason, decision.source);
       return decision;
     },
-    run(read, fn, runOptions = {}) {
+    run: (read, fn, runOptions) => lanes.runMessage(read, undefined, fn, runOptions),
+    runMessage(read, edit, fn, runOptions = {}) {
       const decision = lanes.decide(read);
+      if (edit !== undefined) {
+        applyScrub(scrubPlan(read, opts, lanes.config(), decision), read, opts, edit);
+      }
       const served = runOptions.served;
       // Labels stay in the closed set (I2): a `served` the config does not declare is not counted.
       if (

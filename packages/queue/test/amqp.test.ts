@@ -1,14 +1,23 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { getGrayVersion, runWithGray } from '@graylane/node';
+import { getGrayVersion, runWithGray, withGray } from '@graylane/node';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMessageLanes, queueStats } from '../dist/index.js';
-import { createAmqpLanes } from '../dist/amqp.js';
+import { createAmqpLanes, grayPublishOptions, withGrayMessage } from '../dist/amqp.js';
 import { HEADER, binaryCases, openCases, tableCases } from './adversarial.js';
 import { startRabbit } from './brokers/rabbitmq.js';
 import { CONFIG, fresh, until } from './helpers.js';
 import { laneSuite, routerTuning, type BrokerDriver } from './lane-suite.js';
+import {
+  TRUSTS,
+  carried,
+  lanesByTrust,
+  onwardProblems,
+  relayRows,
+  startRelayEcho,
+  text,
+} from './relay.js';
 
 // One RabbitMQ node for the whole file (it takes long to boot): the shared lane scenarios and the
 // AMQP-only rows below.
@@ -414,6 +423,132 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
         await ch.close();
       }
     },
+  );
+});
+
+describe('GW-01 RabbitMQ: a handler relaying what it received forwards the version decided here', () => {
+  // Each row's message goes through both consumer entries (the router's consume and the bare
+  // withGrayMessage wrapper); each handler relays it three ways: republished with
+  // grayPublishOptions(lanes, { headers }), through another router's publish(content, { headers }),
+  // and to an HTTP service through withGray(fetch) with the string headers it got.
+  const ENTRIES = ['router.consume', 'withGrayMessage'] as const;
+  const rows = relayRows(true).flatMap((row) => ENTRIES.map((entry) => ({ ...row, entry })));
+  type Result = {
+    version: string;
+    carried: ReturnType<typeof carried>;
+    onward: Record<string, Record<string, unknown>>;
+  };
+  let run: Promise<Map<string, Result>> | undefined;
+
+  const relayAll = async (): Promise<Map<string, Result>> => {
+    const { connection } = await rabbit();
+    const echo = await startRelayEcho();
+    const grayFetch = withGray(undefined, { allowHosts: ['127.0.0.1'] });
+    const results = new Map<string, Result>();
+    const ch = await connection.createConfirmChannel();
+    const closers: (() => Promise<unknown>)[] = [];
+    try {
+      for (const trust of TRUSTS) {
+        const lanes = lanesByTrust()[trust];
+        const base = { lanes, connection, queueOptions: { durable: false } };
+        const inbound = createAmqpLanes({ ...base, queue: fresh('gwin') });
+        const forward = createAmqpLanes({ ...base, queue: fresh('gwfwd') });
+        await Promise.all([inbound.setup(), forward.setup()]);
+        const raw = fresh('gwraw');
+        const out = fresh('gwout');
+        await ch.assertQueue(raw, { durable: false });
+        await ch.assertQueue(out, { durable: false });
+        const relay = async (content: Buffer, headers: Record<string, unknown>): Promise<void> => {
+          const key = content.toString();
+          results.set(key, { version: getGrayVersion(), carried: carried(headers), onward: {} });
+          ch.sendToQueue(out, content, grayPublishOptions(lanes, { headers }));
+          await ch.waitForConfirms();
+          await forward.publish(content, { headers });
+          const strings = Object.fromEntries(
+            Object.entries(headers).map(([k, v]) => [k, text(v) ?? '']),
+          );
+          await (
+            await grayFetch(`${echo.url}/${encodeURIComponent(key)}`, { headers: strings })
+          ).text();
+        };
+        const consumer = await inbound.consume('stable', async (msg, channel) => {
+          await relay(msg.content, msg.properties.headers ?? {});
+          channel.ack(msg);
+        });
+        const rawCh = await connection.createChannel();
+        await rawCh.consume(
+          raw,
+          withGrayMessage(lanes, async (msg) => {
+            if (!msg) return;
+            await relay(msg.content, msg.properties.headers ?? {});
+            rawCh.ack(msg);
+          }),
+        );
+        closers.push(
+          () => consumer.close(),
+          () => inbound.close(),
+          () => rawCh.close(),
+        );
+        for (const row of rows.filter((r) => r.trust === trust)) {
+          const target = row.entry === 'router.consume' ? inbound.queueFor('stable') : raw;
+          ch.sendToQueue(target, Buffer.from(`${row.key}|${row.entry}`), {
+            headers: { ...row.shape.headers },
+          });
+        }
+        await ch.waitForConfirms();
+        const mine = rows.filter((r) => r.trust === trust).map((r) => `${r.key}|${r.entry}`);
+        await until(() => mine.every((k) => results.has(k)), 15_000);
+        // What went on: the republished queue, and both destinations of the forwarding router.
+        const from = [
+          ['grayPublishOptions', out],
+          ['router.publish', forward.queueFor('stable')],
+          ['router.publish', forward.queueFor('beta')],
+        ] as const;
+        for (const [path, queue] of from) {
+          for (
+            let m = await ch.get(queue, { noAck: true });
+            m;
+            m = await ch.get(queue, { noAck: true })
+          ) {
+            const r = results.get(m.content.toString());
+            if (r) r.onward[path] = (m.properties.headers ?? {}) as Record<string, unknown>;
+          }
+        }
+        await forward.close();
+      }
+      for (const [key, headers] of echo.seen) {
+        const r = results.get(key);
+        if (r) r.onward['withGray(fetch)'] = headers;
+      }
+    } finally {
+      for (const close of closers) await close().catch(() => undefined);
+      await ch.close();
+      await echo.close();
+    }
+    return results;
+  };
+
+  it.each(rows)(
+    'GW-01 amqp $trust · $shape.name · $entry',
+    async ({ key, entry, want }) => {
+      const r = (await (run ??= relayAll())).get(`${key}|${entry}`);
+      expect({ version: r?.version, ...r?.carried }).toEqual({
+        version: want.version,
+        header: want.header,
+        baggage: want.baggage,
+      });
+      const onward = Object.entries(r?.onward ?? {}).map(([path, headers]) => ({
+        path,
+        problems: onwardProblems(headers, want.version),
+      }));
+      expect(onward).toEqual(
+        ['grayPublishOptions', 'router.publish', 'withGray(fetch)'].map((path) => ({
+          path,
+          problems: [],
+        })),
+      );
+    },
+    60_000,
   );
 });
 

@@ -1,12 +1,13 @@
 import { getGrayVersion, runWithGray } from '@graylane/node';
-import { Job, Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
+import { Job, Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createMessageLanes } from '../dist/index.js';
-import { createBullLanes } from '../dist/bullmq.js';
+import { createBullLanes, grayJobData, withGrayJob } from '../dist/bullmq.js';
 import { openCases } from './adversarial.js';
 import { startRedis } from './brokers/redis.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIG, fresh, until } from './helpers.js';
+import { JOB_SHAPES, TRUSTS, lanesByTrust, onwardProblems } from './relay.js';
 import { laneSuite, routerTuning, type BrokerDriver } from './lane-suite.js';
 
 laneSuite(async () => {
@@ -206,6 +207,82 @@ describe('MQ-21 BullMQ: a worker serves (and its lane lives) only while it runs'
     } finally {
       await w.close();
       await router.close();
+    }
+  });
+});
+
+describe('GW-01 BullMQ: a processor re-enqueuing the job data it received forwards the version decided here', () => {
+  // Every row carries every __gray shape of JOB_SHAPES; each processor relays its job two ways:
+  // queue.add(name, grayJobData(lanes, job.data)) and another router's add(name, job.data).
+  const ENTRIES = ['router.worker', 'withGrayJob'] as const;
+  const rows = TRUSTS.flatMap((trust) => ENTRIES.map((entry) => ({ trust, entry })));
+
+  it.each(rows)('GW-01 bullmq $trust · $entry · every __gray shape', async ({ trust, entry }) => {
+    const { port, redis } = await redisServer();
+    const connection = { host: '127.0.0.1', port };
+    const lanes = lanesByTrust()[trust];
+    const inbound = createBullLanes({ lanes, name: fresh('gwin'), connection, redis });
+    const forward = createBullLanes({ lanes, name: fresh('gwfwd'), connection, redis });
+    const out = new Queue(fresh('gwout'), { connection });
+    const got = new Map<number, { version: string; data: Record<string, unknown> }>();
+    const processor = async (job: Job) => {
+      const data = job.data as Record<string, unknown>;
+      got.set(data.i as number, { version: getGrayVersion(), data: { ...data } });
+      await out.add('r', grayJobData(lanes, data));
+      await forward.add('r', data);
+    };
+    const raw = fresh('gwraw');
+    const worker =
+      entry === 'router.worker'
+        ? inbound.worker('stable', processor)
+        : { worker: new Worker(raw, withGrayJob(lanes, processor), { connection }) };
+    const source = new Queue(entry === 'router.worker' ? inbound.queueFor('stable') : raw, {
+      connection,
+    });
+    try {
+      await source.addBulk(
+        JOB_SHAPES.map((shape, i) => ({ name: 'm', data: { i, __gray: shape.value } })),
+      );
+      await until(() => got.size === JOB_SHAPES.length, 10_000);
+      const onward = async (q: Queue) =>
+        (await q.getJobs(['wait', 'prioritized', 'delayed'])).map(
+          (j) => j.data as Record<string, unknown>,
+        );
+      await until(async () => (await onward(out)).length === JOB_SHAPES.length, 5_000);
+      const fwd = ['stable', 'beta'].map((l) => new Queue(forward.queueFor(l), { connection }));
+      const relayed = {
+        grayJobData: await onward(out),
+        'router.add': (await Promise.all(fwd.map(onward))).flat(),
+      };
+      await Promise.all(fwd.map((q) => q.close()));
+      const wrong = JOB_SHAPES.flatMap((shape, i) => {
+        const want = shape.expect[trust];
+        const r = got.get(i);
+        const problems: string[] = [];
+        if (r?.version !== want.version) problems.push(`version ${r?.version}`);
+        const kept = r !== undefined && Object.hasOwn(r.data, '__gray');
+        if (kept !== want.kept) problems.push(`__gray ${kept ? 'kept' : 'gone'}`);
+        else if (kept && JSON.stringify(r?.data.__gray) !== JSON.stringify(shape.value)) {
+          problems.push(`__gray ${JSON.stringify(r?.data.__gray)}`);
+        }
+        for (const [path, jobs] of Object.entries(relayed)) {
+          const job = jobs.find((d) => d.i === i);
+          const marker = job?.__gray as string | string[] | undefined;
+          for (const p of job
+            ? onwardProblems({ 'x-gray-id': marker }, want.version)
+            : ['missing']) {
+            problems.push(`${path}: ${p}`);
+          }
+        }
+        return problems.length === 0 ? [] : [{ shape: shape.name, problems }];
+      });
+      expect(wrong).toEqual([]);
+    } finally {
+      await worker.worker.close();
+      await source.close();
+      await out.close();
+      await inbound.close();
+      await forward.close();
     }
   });
 });

@@ -12,6 +12,7 @@ import {
 } from '../dist/kafka.js';
 import { binaryCases, openCases, signedCases, tableCases } from './adversarial.js';
 import { CONFIG, KEY, KID } from './helpers.js';
+import { carried, lanesByTrust, onwardProblems, relayRows } from './relay.js';
 
 const lanes = createMessageLanes({ config: CONFIG });
 
@@ -118,5 +119,105 @@ describe('Kafka record headers (kafkajs and Confluent shapes)', () => {
     const signed = createMessageLanes({ config: CONFIG, trust: 'signed', keys: { [KID]: KEY } });
     const record = runWithGray('beta', () => grayKafkaMessage(signed, { value: 'x' }));
     expect(runInKafkaMessage(signed, consumed(record), getGrayVersion)).toBe('beta');
+  });
+});
+
+/** Record headers as one record of every value per name (the Confluent list flattened). */
+function asRecord(headers: unknown): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  const entries = Array.isArray(headers)
+    ? headers.flatMap((e: Record<string, unknown>) => Object.entries(e))
+    : Object.entries((headers ?? {}) as Record<string, unknown>);
+  for (const [k, v] of entries) (out[k] ??= []).push(...(Array.isArray(v) ? v : [v]));
+  return out;
+}
+
+describe('GW-01 Kafka: a handler forwarding the record it received carries the version decided here', () => {
+  // Records as the clients deliver them: kafkajs IHeaders with Buffer values, the Confluent
+  // native list of { name: Buffer } entries; bound by withGrayKafkaMessage or runInKafkaMessage;
+  // forwarded with grayKafkaMessage(lanes, { value, headers: message.headers }).
+  const FORMS = {
+    'kafkajs IHeaders': (h: Record<string, string | Buffer>) =>
+      Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Buffer.from(v)])),
+    'Confluent list': (h: Record<string, string | Buffer>) =>
+      Object.entries(h).map(([k, v]) => ({ [k]: Buffer.from(v) })),
+  } as const;
+  const rows = relayRows(true).flatMap((row) =>
+    (Object.keys(FORMS) as (keyof typeof FORMS)[]).flatMap((form) =>
+      (['withGrayKafkaMessage', 'runInKafkaMessage'] as const).map((entry) => ({
+        ...row,
+        form,
+        entry,
+      })),
+    ),
+  );
+
+  it.each(rows)(
+    'GW-01 kafka $trust · $shape.name · $form · $entry',
+    async ({ trust, shape, form, entry, want }) => {
+      const lanes = lanesByTrust()[trust];
+      const message = { value: Buffer.from('x'), headers: FORMS[form](shape.headers) };
+      const handle = () => ({
+        version: getGrayVersion(),
+        carried: carried(asRecord(message.headers)),
+        onward: grayKafkaMessage(lanes, { value: message.value, headers: message.headers }),
+      });
+      const r =
+        entry === 'runInKafkaMessage'
+          ? runInKafkaMessage(lanes, message as never, handle)
+          : await withGrayKafkaMessage(lanes, async () => handle())({ message } as never);
+      expect({ version: r.version, ...r.carried }).toEqual({
+        version: want.version,
+        header: want.header,
+        baggage: want.baggage,
+      });
+      expect(onwardProblems(asRecord(r.onward.headers), want.version)).toEqual([]);
+    },
+  );
+
+  it.each([
+    [
+      'baggageKey: false — the member goes under the default key, the header that decided stays',
+      createMessageLanes({ config: CONFIG, baggageKey: false }),
+      { 'x-gray-id': 'beta', baggage: 'a=1,gray=beta' },
+      { version: 'beta', header: 'beta', baggage: 'a=1' },
+    ],
+    [
+      'open: baggage bytes that are not UTF-8 go whole, the header that decided stays',
+      createMessageLanes({ config: CONFIG }),
+      { 'x-gray-id': 'beta', baggage: Buffer.from([0x67, 0x72, 0x61, 0x79, 0x3d, 0xff]) },
+      { version: 'beta', header: 'beta', baggage: undefined },
+    ],
+    [
+      'signed: baggage bytes that are not UTF-8 go whole, so does the bare label',
+      lanesByTrust().signed,
+      { 'x-gray-id': 'beta', baggage: Buffer.from([0x67, 0x72, 0x61, 0x79, 0x3d, 0xff]) },
+      { version: 'stable', header: undefined, baggage: undefined },
+    ],
+    [
+      'open: a baggage member agreeing with the header stays (this one) while a disagreeing one goes (the next)',
+      createMessageLanes({ config: CONFIG }),
+      [
+        { 'x-gray-id': 'beta', baggage: 'gray=beta,a=1' },
+        { 'x-gray-id': 'beta', baggage: 'gray=stable,a=1' },
+      ],
+      [
+        { version: 'beta', header: 'beta', baggage: 'gray=beta,a=1' },
+        { version: 'beta', header: 'beta', baggage: 'a=1' },
+      ],
+    ],
+  ] as const)('GW-01 kafka %s', (_name, lanes, headers, want) => {
+    const all = (Array.isArray(headers) ? headers : [headers]) as Record<string, string | Buffer>[];
+    const wants = (Array.isArray(want) ? want : [want]) as Record<string, unknown>[];
+    const seen = all.map((h) => {
+      const message = {
+        headers: Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Buffer.from(v)])),
+      };
+      return runInKafkaMessage(lanes, message, () => ({
+        version: getGrayVersion(),
+        ...carried(asRecord(message.headers)),
+      }));
+    });
+    expect(seen).toEqual(wants);
   });
 });

@@ -2,16 +2,25 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { getGrayVersion, withGray } from '@graylane/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMessageLanes } from '../dist/index.js';
-import { createNatsLanes } from '../dist/nats.js';
+import { createNatsLanes, grayNatsHeaders, withGrayNatsMessage } from '../dist/nats.js';
 import { openCases, HEADER } from './adversarial.js';
 import { startNats } from './brokers/nats.js';
 import { tempDir } from './brokers/process.js';
-import { CONFIG, fresh } from './helpers.js';
+import { CONFIG, fresh, until } from './helpers.js';
 import { laneSuite, routerTuning, type BrokerDriver } from './lane-suite.js';
+import {
+  TRUSTS,
+  carried,
+  lanesByTrust,
+  onwardProblems,
+  relayRows,
+  startRelayEcho,
+} from './relay.js';
 
 /** Adversarial rows NATS can carry: header values are strings, without CR, LF or NUL. */
 function natsCases() {
@@ -183,4 +192,146 @@ describe('NATS JetStream specifics', () => {
       project.remove();
     }
   }, 90_000);
+});
+
+/** A NATS header set as a record of every value per name (names as they were written). */
+function record(h: MsgHdrs | undefined): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, values] of h ?? []) out[name] = [...values];
+  return out;
+}
+
+describe('GW-01 NATS: a handler relaying what it received forwards the version decided here', () => {
+  // Each row's message goes through both consumer entries (the router's consume and the bare
+  // withGrayNatsMessage wrapper); each handler relays it three ways: republished with
+  // grayNatsHeaders(lanes, msg.headers), through another router's publish(data, { headers }),
+  // and to an HTTP service through withGray(fetch) with the headers it got.
+  const ENTRIES = ['router.consume', 'withGrayNatsMessage'] as const;
+  const rows = relayRows(false).flatMap((row) => ENTRIES.map((entry) => ({ ...row, entry })));
+  type Result = {
+    version: string;
+    carried: ReturnType<typeof carried>;
+    onward: Record<string, Record<string, unknown>>;
+  };
+  let run: Promise<Map<string, Result>> | undefined;
+
+  const relayAll = async (): Promise<Map<string, Result>> => {
+    const server = await nats();
+    const nc = await connect({ servers: server.url });
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    const echo = await startRelayEcho();
+    const grayFetch = withGray(undefined, { allowHosts: ['127.0.0.1'] });
+    const results = new Map<string, Result>();
+    const closers: (() => Promise<unknown>)[] = [];
+    const stream = async (name: string): Promise<string> => {
+      const subject = name.toLowerCase();
+      await jsm.streams.add({ name, subjects: [subject], retention: 'workqueue' } as never);
+      return subject;
+    };
+    try {
+      for (const trust of TRUSTS) {
+        const lanes = lanesByTrust()[trust];
+        const routerOf = (name: string) =>
+          createNatsLanes({ lanes, js, jsm, stream: name, subject: name.toLowerCase() });
+        const inbound = routerOf(fresh('GWIN'));
+        const forwardName = fresh('GWFWD');
+        const forward = routerOf(forwardName);
+        await Promise.all([inbound.setup(), forward.setup()]);
+        const rawName = fresh('GWRAW');
+        const outName = fresh('GWOUT');
+        const rawSubject = await stream(rawName);
+        const outSubject = await stream(outName);
+        await jsm.consumers.add(rawName, {
+          durable_name: rawName,
+          ack_policy: 'explicit',
+        } as never);
+        const relay = async (m: JsMsg): Promise<void> => {
+          const key = m.string();
+          const got = record(m.headers);
+          results.set(key, { version: getGrayVersion(), carried: carried(got), onward: {} });
+          await js.publish(outSubject, m.data, { headers: grayNatsHeaders(lanes, m.headers) });
+          await forward.publish(m.data, m.headers === undefined ? {} : { headers: m.headers });
+          const fetchHeaders = new Headers();
+          for (const [name, values] of Object.entries(got)) {
+            for (const v of values) fetchHeaders.append(name, v);
+          }
+          await (
+            await grayFetch(`${echo.url}/${encodeURIComponent(key)}`, { headers: fetchHeaders })
+          ).text();
+          m.ack();
+        };
+        const consumer = await inbound.consume('stable', relay);
+        const rawConsumer = await js.consumers.get(rawName, rawName);
+        const rawMessages = await rawConsumer.consume({
+          callback: withGrayNatsMessage(lanes, (m) => void relay(m)),
+        });
+        closers.push(
+          () => consumer.close(),
+          () => rawMessages.close(),
+        );
+        const mine = rows.filter((r) => r.trust === trust);
+        for (const row of mine) {
+          const h = headers();
+          for (const [name, value] of Object.entries(row.shape.headers))
+            h.append(name, String(value));
+          const subject =
+            row.entry === 'router.consume' ? inbound.subjectFor('stable') : rawSubject;
+          await js.publish(subject, `${row.key}|${row.entry}`, { headers: h });
+        }
+        await until(() => mine.every((r) => results.has(`${r.key}|${r.entry}`)), 15_000);
+        // What went on: the republished stream, and both subjects of the forwarding router.
+        const from = [
+          ['grayNatsHeaders', outName],
+          ['router.publish', forwardName],
+        ] as const;
+        await until(async () => {
+          const counts = await Promise.all(
+            from.map(async ([, name]) => (await jsm.streams.info(name)).state.messages),
+          );
+          return counts.every((n) => n === mine.length);
+        }, 15_000);
+        for (const [path, name] of from) {
+          for (let seq = 1; ; seq++) {
+            const stored = await jsm.streams.getMessage(name, { seq }).catch(() => null);
+            if (stored === null) break;
+            const r = results.get(stored.string());
+            if (r) r.onward[path] = record(stored.header);
+          }
+        }
+      }
+      for (const [key, headers] of echo.seen) {
+        const r = results.get(key);
+        if (r) r.onward['withGray(fetch)'] = headers;
+      }
+    } finally {
+      for (const close of closers) await close().catch(() => undefined);
+      await nc.close();
+      await echo.close();
+    }
+    return results;
+  };
+
+  it.each(rows)(
+    'GW-01 nats $trust · $shape.name · $entry',
+    async ({ key, entry, want }) => {
+      const r = (await (run ??= relayAll())).get(`${key}|${entry}`);
+      expect({ version: r?.version, ...r?.carried }).toEqual({
+        version: want.version,
+        header: want.header,
+        baggage: want.baggage,
+      });
+      const onward = Object.entries(r?.onward ?? {}).map(([path, headers]) => ({
+        path,
+        problems: onwardProblems(headers, want.version),
+      }));
+      expect(onward).toEqual(
+        ['grayNatsHeaders', 'router.publish', 'withGray(fetch)'].map((path) => ({
+          path,
+          problems: [],
+        })),
+      );
+    },
+    60_000,
+  );
 });

@@ -1,5 +1,6 @@
 import type { ConsumeMessage, Options } from 'amqplib';
 import type { OutgoingMarker } from '../carrier/outgoing.js';
+import { objectEditor } from '../carrier/editors.js';
 import { readHeader } from '../carrier/table.js';
 import type { MessageLanes } from '../lanes.js';
 import { assertServed } from '../routing/names.js';
@@ -50,6 +51,11 @@ export interface GrayConsumeOptions {
  * callback's own: the wrapper returns what it returns and throws what it throws. A `null`
  * delivery (the broker cancelled the consumer) is passed through unbound.
  *
+ * A marker that did not decide the message's version (refused or untrusted in `open`/`signed`
+ * mode, any marker in `ignore` mode) is removed from `msg.properties.headers` before the callback
+ * runs — the `x-gray-id` header or the `gray` baggage member — so a handler that republishes the
+ * headers it received forwards the version decided here, never the refused one (GW-01).
+ *
  * @example
  * ```ts
  * await channel.consume('orders', withGrayMessage(lanes, async (msg) => {
@@ -67,7 +73,8 @@ export function withGrayMessage<R>(
   assertServed(options.served, lanes, 'withGrayMessage');
   return function grayAmqpMessage(msg) {
     if (msg === null) return onMessage(msg);
-    return lanes.run(amqpReader(msg), () => onMessage(msg), options);
+    const edit = objectEditor((msg as { properties?: { headers?: unknown } }).properties?.headers);
+    return lanes.runMessage(amqpReader(msg), edit, () => onMessage(msg), options);
   };
 }
 

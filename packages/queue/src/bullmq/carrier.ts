@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import { hasValue, type OutgoingMarker } from '../carrier/outgoing.js';
+import type { HeaderEditor } from '../carrier/scrub.js';
 import type { MessageLanes } from '../lanes.js';
 import { assertServed } from '../routing/names.js';
 import { JOB_MARKER_FIELD } from '../limits.js';
@@ -56,6 +57,11 @@ export interface GrayJobOptions {
  * Wraps a BullMQ processor so each job runs inside the lane its `__gray` field names. What the
  * processor returns or throws is what BullMQ sees (completion, failure, retries untouched).
  *
+ * A `__gray` that did not decide the job's version (refused or untrusted in `open`/`signed` mode,
+ * any value in `ignore` mode) is removed from `job.data` before the processor runs, so
+ * `grayJobData(lanes, job.data)` in a processor that re-enqueues what it got carries the version
+ * decided here, never the refused one (GW-01).
+ *
  * @example
  * ```ts
  * import { Worker } from 'bullmq';
@@ -75,7 +81,26 @@ export function withGrayJob<
 ): (job: J, ...rest: A) => R {
   assertServed(options.served, lanes, 'withGrayJob');
   return function grayJob(job, ...rest) {
-    return lanes.run(jobReader(lanes, job.data), () => processor(job, ...rest), options);
+    const data: unknown = job.data;
+    const edit = jobEditor(lanes, data);
+    return lanes.runMessage(jobReader(lanes, data), edit, () => processor(job, ...rest), options);
+  };
+}
+
+/**
+ * The job's `__gray` field as a header to remove (GW-01): only plain-object data has one.
+ * Removing it edits `job.data` as the processor sees it, not the job stored in Redis (a retry
+ * reads and judges the stored job again).
+ */
+function jobEditor(lanes: MessageLanes, data: unknown): HeaderEditor | undefined {
+  if (!isPlainObject(data) || !Object.hasOwn(data, JOB_MARKER_FIELD)) return undefined;
+  return {
+    remove(name) {
+      if (name === lanes.header) delete data[JOB_MARKER_FIELD];
+    },
+    set() {
+      // Job data carries no baggage.
+    },
   };
 }
 

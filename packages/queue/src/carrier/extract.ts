@@ -23,7 +23,9 @@ export interface MessageDecision {
   readonly rejections: readonly { source: MessageMarkerSource; reason: MarkerRejection }[];
 }
 
-type Outcome = { ok: true; version: string } | { ok: false; reason: MarkerRejection } | undefined;
+/** What one carrier says under the trust mode: honoured, refused with a reason, or nothing. */
+export type Outcome =
+  { ok: true; version: string } | { ok: false; reason: MarkerRejection } | undefined;
 
 /**
  * Decides the version of one consumed message: the marker header first, then the `gray` baggage
@@ -63,7 +65,8 @@ export function decideMessage(
   return { decision, rejections };
 }
 
-function readSource(
+/** Reads and judges one carrier of a message. May throw (the reader): guarded by callers. */
+export function readSource(
   source: MessageMarkerSource,
   read: MessageReader,
   opts: ResolvedLaneOptions,

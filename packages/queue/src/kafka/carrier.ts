@@ -1,6 +1,8 @@
 import type { EachMessagePayload, IHeaders, Message } from 'kafkajs';
 import { setBaggageMember } from '@graylane/core';
 import { hasValue, type OutgoingMarker } from '../carrier/outgoing.js';
+import { objectEditor, sameShape } from '../carrier/editors.js';
+import type { HeaderEditor } from '../carrier/scrub.js';
 import { readHeader } from '../carrier/table.js';
 import { baggageText } from '../carrier/values.js';
 import type { MessageLanes } from '../lanes.js';
@@ -154,7 +156,10 @@ export function withGrayKafkaMessage<P extends Pick<EachMessagePayload, 'message
 
 /**
  * Runs `fn` inside the lane of one consumed record — for `eachBatch` loops and the Confluent
- * client's native consumer.
+ * client's native consumer. A marker that did not decide the record's version (refused or
+ * untrusted in `open`/`signed` mode, any marker in `ignore` mode) is removed from
+ * `message.headers` first — the `x-gray-id` header or the `gray` baggage member — so a handler
+ * that forwards the record's headers carries the version decided here (GW-01).
  *
  * @example
  * ```ts
@@ -169,5 +174,36 @@ export function runInKafkaMessage<R>(
   fn: () => R,
   options: GrayKafkaConsumeOptions = {},
 ): R {
-  return lanes.run((name) => readHeader(message.headers, name), fn, options);
+  const headers = message.headers;
+  return lanes.runMessage((name) => readHeader(headers, name), kafkaEditor(headers), fn, options);
+}
+
+/**
+ * Edits record headers in place: a kafkajs object (values written back as bytes where the
+ * client delivered bytes) or the Confluent list of one-key entries.
+ */
+function kafkaEditor(headers: unknown): HeaderEditor | undefined {
+  if (!Array.isArray(headers)) return objectEditor(headers, sameShape);
+  const list = headers as Record<string, unknown>[];
+  const remove = (name: string): unknown => {
+    let previous: unknown;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const entry = list[i];
+      if (typeof entry !== 'object' || entry === null) continue;
+      for (const k of Object.keys(entry)) {
+        if (k.toLowerCase() !== name) continue;
+        previous = entry[k];
+        delete entry[k];
+      }
+      if (Object.keys(entry).length === 0) list.splice(i, 1);
+    }
+    return previous;
+  };
+  return {
+    remove,
+    set(name, value) {
+      const previous = remove(name);
+      list.push({ [name]: sameShape(value, previous) });
+    },
+  };
 }

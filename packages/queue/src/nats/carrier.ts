@@ -1,5 +1,6 @@
 import { setBaggageMember } from '@graylane/core';
 import type { OutgoingMarker } from '../carrier/outgoing.js';
+import type { HeaderEditor } from '../carrier/scrub.js';
 import { readHeader } from '../carrier/table.js';
 import type { MessageLanes } from '../lanes.js';
 import { assertServed } from '../routing/names.js';
@@ -90,6 +91,11 @@ export interface NatsMessageLike {
  * inside its lane. Acks and errors stay the handler's own. Typed by the message the client hands
  * over, so it fits `@nats-io/jetstream` and `nats` v2 consumers alike.
  *
+ * A marker that did not decide the message's version (refused or untrusted in `open`/`signed`
+ * mode, any marker in `ignore` mode) is removed from `msg.headers` before the handler runs — the
+ * `x-gray-id` header or the `gray` baggage member — so a handler that republishes the headers it
+ * received forwards the version decided here, never the refused one (GW-01).
+ *
  * @example
  * ```ts
  * await consumer.consume({
@@ -107,10 +113,26 @@ export function withGrayNatsMessage<M extends NatsMessageLike = JsMsg, R = void>
 ): (msg: M) => R {
   assertServed(options.served, lanes, 'withGrayNatsMessage');
   return function grayNatsMessage(msg) {
-    return lanes.run(
-      (name) => readHeader(msg.headers, name),
+    const headers = msg.headers;
+    return lanes.runMessage(
+      (name) => readHeader(headers, name),
+      headers === undefined ? undefined : natsEditor(headers),
       () => handler(msg),
       options,
     );
+  };
+}
+
+/** Edits a NATS header set in place: every spelling of a name (`MsgHdrs` keys keep their case). */
+function natsEditor(headers: NatsHeadersLike): HeaderEditor {
+  const remove = (name: string): void => {
+    for (const k of headers.keys()) if (k.toLowerCase() === name) headers.delete(k);
+  };
+  return {
+    remove,
+    set(name, value) {
+      remove(name);
+      headers.set(name, value);
+    },
   };
 }
