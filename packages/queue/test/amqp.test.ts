@@ -208,9 +208,9 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
     ],
     [
       'expired (x-expires) once its consumer left',
-      { durable: false, arguments: { 'x-expires': 100 } },
+      { durable: false, arguments: { 'x-expires': 300 } },
       // Any declare (a passive one too) counts as use and restarts the expiry: just wait.
-      () => new Promise((r) => setTimeout(r, 400)),
+      () => new Promise((r) => setTimeout(r, 800)),
     ],
   ];
 
@@ -238,6 +238,10 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
         liveness: { intervalMs: 60_000, graceMs: 60_000 },
       });
       await router.setup();
+      // Expiring queues: declared again (same options) right before each is consumed, so a slow
+      // machine never lets one expire before its consumer is there.
+      const expiring = 'arguments' in queueOptions;
+      if (expiring) await ch.assertQueue(queue, queueOptions);
       const seen: { body: string; version: string; messageId: unknown; app: unknown }[] = [];
       const stable = await router.consume('stable', (msg, channel) => {
         seen.push({
@@ -250,6 +254,7 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
       });
       const before = queueStats().rerouted;
       try {
+        if (expiring) await holderCh.assertQueue(lane, queueOptions);
         const { consumerTag } = await holderCh.consume(lane, () => undefined);
         expect(await router.liveness.refresh('beta')).toBe(true);
         await holderCh.cancel(consumerTag);
