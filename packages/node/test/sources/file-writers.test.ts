@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import {
   closeSync,
+  linkSync,
   mkdirSync,
   openSync,
   renameSync,
@@ -17,12 +18,14 @@ import { createFileSource } from '../../src/sources/index.js';
 import { quietLogger, recordingStore, sleep, tempDir, waitFor } from './helpers.js';
 
 // How a deployer puts a new document at the path decides how soon the file source may read it.
-// A file that REPLACED the config file (another inode: temp + rename, a ConfigMap `..data` swap,
-// an editor's save, deleted and created again) and holds a whole JSON object is read at once: a
-// new inode holds no old bytes, and one still being written holds a prefix, which is never a
-// whole object. The same inode written in place (a torn old/new mix can be a valid document,
-// FLT-10), and a new inode not yet whole, are read only once they have stayed unchanged for
-// `settleMs`. Every row: never a partial or torn document applied or reported (I5), one change.
+// A new file with one link at the same file name (temp + rename, an editor's save, deleted and
+// created again; or in a swapped directory: a ConfigMap `..data` swap, a release link) that holds
+// a whole JSON object is read at once: one still being written by the writer that created it holds
+// a prefix, which is never a whole object. The same inode written in place (a torn old/new mix can
+// be a valid document, FLT-10), a file the path reaches by a symlink retargeted to another name or
+// that has a second link (either may be an existing file being written in place), and a new file
+// not yet whole, are read only once they have stayed unchanged for `settleMs`. Every row: never a
+// partial or torn document applied or reported (I5), one change.
 
 const cleanups: Array<() => void> = [];
 afterAll(() => cleanups.forEach((c) => c()));
@@ -58,8 +61,12 @@ const NEW = mk(90);
 /** An offset inside the pad rule's value. */
 const PAD_AT = NEW.indexOf('pppp');
 
-/** Where the document lives: a plain file, a ConfigMap volume, or a symlink to a file. */
-type Layout = 'file' | 'configmap' | 'link';
+/**
+ * Where the document lives: a plain file, a ConfigMap volume, a symlink to a file, or a file in
+ * a release directory reached through a link (`current → releases/1`). Every layout also holds
+ * `b.json` and `other/b.json` with the old document: existing files a writer may edit in place.
+ */
+type Layout = 'file' | 'configmap' | 'link' | 'release';
 interface Target {
   readonly dir: string;
   /** The path the source watches. */
@@ -83,6 +90,15 @@ function layOut(layout: Layout): Omit<Target, 'looked'> {
     writeFileSync(join(dir, 'v1.json'), OLD);
     symlinkSync('v1.json', path);
   }
+  writeFileSync(join(dir, 'b.json'), OLD);
+  mkdirSync(join(dir, 'other'));
+  writeFileSync(join(dir, 'other', 'b.json'), OLD);
+  if (layout === 'release') {
+    mkdirSync(join(dir, 'releases', '1'), { recursive: true });
+    writeFileSync(join(dir, 'releases', '1', 'rules.json'), OLD);
+    symlinkSync(join('releases', '1'), join(dir, 'current'));
+    return { dir, path: join(dir, 'current', 'rules.json') };
+  }
   return { dir, path };
 }
 
@@ -94,13 +110,41 @@ const CHUNK = 3 * 1024;
 const PAUSE_MS = 40;
 const SETTLE_MS = 150;
 
-/** Writes `text` into an open file front to back, `CHUNK` bytes at a time. */
-async function chunks(fd: number, text: string, looked?: () => Promise<void>): Promise<void> {
-  for (let at = 0; at < text.length; at += CHUNK) {
+/** Writes `text` into an open file front to back from `from`, `CHUNK` bytes at a time. */
+async function chunks(
+  fd: number,
+  text: string,
+  looked?: () => Promise<void>,
+  from = 0,
+): Promise<void> {
+  for (let at = from; at < text.length; at += CHUNK) {
     if (at > 0) await (at === CHUNK && looked ? looked() : sleep(PAUSE_MS));
     writeSync(fd, text.slice(at, at + CHUNK), at);
   }
   closeSync(fd);
+}
+
+/**
+ * An existing file written in place while the path is pointed at it: its first chunk is written
+ * (now a torn mix, `a=90 b=10`: valid, and a document nobody wrote), `point()` makes the path
+ * lead to it, and the rest follows once the source has looked.
+ */
+async function pointedMidWrite(
+  file: string,
+  text: string,
+  point: () => void,
+  looked: () => Promise<void>,
+): Promise<void> {
+  const fd = openSync(file, 'r+');
+  writeSync(fd, text.slice(0, CHUNK), 0);
+  point();
+  await chunks(fd, text, looked, CHUNK);
+}
+
+/** `ln -sfn target link`: a new link renamed over the old one. */
+function retarget(target: string, link: string): void {
+  symlinkSync(target, `${link}.new`);
+  renameSync(`${link}.new`, link);
 }
 
 interface Writer {
@@ -166,14 +210,92 @@ const WRITERS: Writer[] = [
     },
   },
   {
-    name: 'FLT-11 symlinked file retargeted (ln -sfn v2.json: a new link renamed over the old)',
+    name: 'FLT-11 release link swapped (current → releases/2 with ln -sfn; the path runs through it)',
+    layout: 'release',
+    read: 'at once',
+    write: ({ dir }, text) => {
+      mkdirSync(join(dir, 'releases', '2'));
+      writeFileSync(join(dir, 'releases', '2', 'rules.json'), text);
+      retarget(join('releases', '2'), join(dir, 'current'));
+    },
+  },
+  {
+    name: 'FLT-09 symlinked file, its target renamed over (temp + rename beside v1.json)',
     layout: 'link',
     read: 'at once',
+    write: ({ dir }, text) => {
+      writeFileSync(join(dir, 'v1.json.tmp'), text);
+      renameSync(join(dir, 'v1.json.tmp'), join(dir, 'v1.json'));
+    },
+  },
+  {
+    // Settled since the torn-mix rows below: another file name may be one being written in place.
+    name: 'FLT-11 symlinked file retargeted to a new file (ln -sfn v2.json: another name, settled)',
+    layout: 'link',
+    read: 'settled',
     write: ({ dir, path }, text) => {
       writeFileSync(join(dir, 'v2.json'), text);
-      symlinkSync('v2.json', `${path}.new`);
-      renameSync(`${path}.new`, path);
+      retarget('v2.json', path);
     },
+  },
+  {
+    name: 'I5 FLT-10 symlink retargeted (ln -sfn b.json) to a file beside it being written in place',
+    layout: 'link',
+    read: 'settled',
+    write: ({ dir, path, looked }, text) =>
+      pointedMidWrite(join(dir, 'b.json'), text, () => retarget('b.json', path), looked),
+  },
+  {
+    name: 'I5 FLT-10 symlink retargeted to other/b.json (another directory and name) being written in place',
+    layout: 'link',
+    read: 'settled',
+    write: ({ dir, path, looked }, text) =>
+      pointedMidWrite(
+        join(dir, 'other', 'b.json'),
+        text,
+        () => retarget(join('other', 'b.json'), path),
+        looked,
+      ),
+  },
+  {
+    name: 'I5 FLT-10 hard link to a file being written in place renamed over the path (ln + mv)',
+    read: 'settled',
+    write: ({ dir, path, looked }, text) =>
+      pointedMidWrite(
+        join(dir, 'b.json'),
+        text,
+        () => {
+          linkSync(join(dir, 'b.json'), `${path}.new`);
+          renameSync(`${path}.new`, path);
+        },
+        looked,
+      ),
+  },
+  {
+    name: 'I5 FLT-10 ln -f b.json rules.json while b.json is being written in place',
+    read: 'settled',
+    write: ({ dir, path, looked }, text) =>
+      pointedMidWrite(
+        join(dir, 'b.json'),
+        text,
+        () => execFileSync('ln', ['-f', join(dir, 'b.json'), path]),
+        looked,
+      ),
+  },
+  {
+    name: 'I5 FLT-10 symlinked file: a hard link to a file being written in place renamed over its target',
+    layout: 'link',
+    read: 'settled',
+    write: ({ dir, looked }, text) =>
+      pointedMidWrite(
+        join(dir, 'b.json'),
+        text,
+        () => {
+          linkSync(join(dir, 'b.json'), join(dir, 'v1.json.new'));
+          renameSync(join(dir, 'v1.json.new'), join(dir, 'v1.json'));
+        },
+        looked,
+      ),
   },
   {
     name: 'FLT-12 deleted and created again in one write (rm + cat >)',
@@ -270,7 +392,8 @@ describe.concurrent(
         const source = createFileSource({
           path: laidOut.path,
           settleMs,
-          rearmMs: 600_000,
+          // The release link is outside the watched directory (its target): the check sees it.
+          rearmMs: writer.layout === 'release' ? 50 : 600_000,
           clock,
           logger,
         });
@@ -291,11 +414,13 @@ describe.concurrent(
             : statSync(target.path).ino !== before
               ? 'at once'
               : 'settled';
-        const applied = (): boolean => events.some((e) => weights(e) === 'a=90 b=90');
-        if (read === 'at once')
-          // Fails at the first settle wait asked for, not after it.
-          await waitFor(() => applied() || clock.waits > 1, 8_000, 'an apply or a settle wait');
-        else await waitFor(applied, 8_000, 'the final document');
+        // The first change must be the final document: a torn mix applied fails below without
+        // waiting for what follows it. Read at once: fails at the first settle wait, not after it.
+        await waitFor(
+          () => events.length > 0 || (read === 'at once' && clock.waits > 1),
+          8_000,
+          'a change',
+        );
         await sleep(SETTLE_MS); // anything after the final document would show here
         await source.stop();
 

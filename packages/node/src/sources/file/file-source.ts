@@ -22,15 +22,19 @@ export interface FileSourceOptions extends SourceOptions {
   /** Quiet time before a read. Default 20 ms; `0` reads at once (applies stay 100 ms apart). */
   readonly debounceMs?: number | undefined;
   /**
-   * A file written in place (the same inode changed), a new file that is not yet one whole JSON
-   * object, and the first read after `start()` are read again this long later, on the source's
-   * clock, and applied only if unchanged (same inode, size, times and bytes), so a writer pausing
-   * between chunks is never caught half-way (FLT-10). A file at rest, and a file that replaced
-   * the old one (another inode: temp + `rename`, a ConfigMap `..data` swap, an editor's save)
-   * holding one whole JSON object, are read at once: a new inode holds no old bytes, and a file
-   * still being written there is a prefix, never a whole object. No timestamp is compared with a
-   * clock (NFS/SMB skew cannot switch it off). Default 200 ms; raise it for writers that pause
-   * longer, or `0` to turn the wait off.
+   * A file written in place (the same inode changed); a file the path newly leads to under
+   * another name (a symlink retargeted) or with more than one link (a hard link renamed over the
+   * path), either of which may be being written in place; a new file not yet one whole JSON
+   * object; and the first read after `start()`: each is read again this long later, on the
+   * source's clock, and applied only if unchanged (same inode, size, times and bytes), so a writer
+   * pausing between chunks is never caught half-way (FLT-10). A file at rest, and a new file with
+   * one link at the same file name (renamed over or created again: temp + `rename`, an editor's
+   * save; or in a swapped directory: a ConfigMap `..data` swap) holding one whole JSON object, are
+   * read at once: a file still being written there by the writer that created it is a prefix,
+   * never a whole object. Not told apart: an existing file renamed over the path (or a directory
+   * swapped in) while it is being written in place. No timestamp is compared with a clock (NFS/SMB
+   * skew cannot switch it off). Default 200 ms; raise it for writers that pause longer, or `0` to
+   * turn the wait off.
    */
   readonly settleMs?: number | undefined;
   /** Longest wait under a continuous event storm. Default 1 s; must be > 0. */
@@ -56,8 +60,9 @@ export interface FileSourceOptions extends SourceOptions {
  * (FLT-09) and Kubernetes ConfigMap symlink swaps (FLT-11) are seen — and read at once, with no
  * settle wait — and re-arms the watch when the directory is recreated or a symlinked directory is
  * swapped (SRC-02); coalesces event storms (FLT-15); never parses a file that is still being
- * written (FLT-10: an in-place write waits `settleMs`); refuses a file over 1 MiB, a
- * FIFO or a device before reading it and accepts a UTF-8 BOM (SRC-05); keeps the last-known-good
+ * written (FLT-10: an in-place write, a retargeted symlink and a hard link wait `settleMs`; see
+ * `settleMs` for what cannot be told); refuses a file over 1 MiB, a FIFO or a device before
+ * reading it and accepts a UTF-8 BOM (SRC-05); keeps the last-known-good
  * config while the file is missing and reloads when it comes back (FLT-12).
  *
  * @example

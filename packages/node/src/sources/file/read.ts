@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { MAX_CONFIG_BYTES } from '@graylane/core';
-import { decodeDocument, readBoundedFile, type BoundedRead } from '../bounded-read.js';
+import {
+  decodeDocument,
+  readBoundedFile,
+  type BoundedRead,
+  type DecodedDocument,
+} from '../bounded-read.js';
+import { isFinishedArrival, placeOf } from './place.js';
 import { wholeDocument } from './whole.js';
 
 /** One read of the config file: its text and the hash of its bytes, or why there is none. */
@@ -11,8 +17,9 @@ export type FileRead =
 /** How a read waits out a writer. */
 export interface Settle {
   /**
-   * A file written in place (or new and not yet whole) must stay unchanged this long before it
-   * is applied (FLT-10); `0`: no wait.
+   * Content that did not arrive finished (written in place, new and not yet whole, reached by a
+   * retargeted symlink or a hard link) must stay unchanged this long before it is applied
+   * (FLT-10); `0`: no wait.
    */
   readonly quietMs: number;
   /** Resolves after `ms` on the source's clock (early when the source stops). */
@@ -23,12 +30,17 @@ export interface Settle {
 export type SettledReader = () => Promise<FileRead>;
 
 /** The identity and bytes of a read. */
-interface Seen {
+interface Content {
   readonly identity: string;
   readonly bytes: Buffer;
 }
 
-const same = (a: Seen, b: Seen | undefined): boolean =>
+/** Settled content, and the real path it was read at (`undefined`: unknown). */
+interface Seen extends Content {
+  readonly real: string | undefined;
+}
+
+const same = (a: Content, b: Content | undefined): boolean =>
   b !== undefined && a.identity === b.identity && a.bytes.equals(b.bytes);
 
 /** `dev:ino` of an identity `dev:ino:size:mtime:ctime`. */
@@ -47,20 +59,25 @@ const inode = (identity: string): string => identity.split(':', 2).join(':');
  * timestamp is ever compared with a clock:
  *
  * - the same identity and bytes: the file is at rest; returned at once;
- * - another inode (replaced: temp file + `rename`, a ConfigMap `..data` swap, an editor's save,
- *   deleted and created again under another inode number — ext4 hands out the number just
- *   freed, and such a file is then taken for an in-place write) whose bytes are a whole document
- *   ({@link wholeDocument}: a new inode holds no old bytes, and a file still being written there
- *   is a prefix or has holes): returned at once;
+ * - another inode that got to the path as a finished file does ({@link isFinishedArrival}: one
+ *   link, and the path leads to the same file name — renamed over or created again there, or in
+ *   a swapped directory such as a ConfigMap's `..data`) and whose bytes are a whole document
+ *   ({@link wholeDocument}: a file created there and still being written is a prefix or has
+ *   holes): returned at once;
  * - anything else — the same inode written in place (new times or size, or the same times with
- *   other bytes: 1–2 s timestamps), a new inode not yet whole, the first read after start
- *   (nothing to compare with) — is read again `quietMs` later on the source's clock and returned
- *   only if identity and bytes are unchanged; otherwise the read is `unsettled` and retried.
+ *   other bytes: 1–2 s timestamps), a symlink retargeted to another file or a hard link renamed
+ *   over the path (that file may be being written in place: a torn mix), a new inode not yet
+ *   whole, a file deleted and created again under the inode number just freed (ext4 hands it
+ *   out at once), the first read after start (nothing to compare with) — is read again
+ *   `quietMs` later on the source's clock and returned only if identity and bytes are
+ *   unchanged; otherwise the read is `unsettled` and retried.
  *
  * A ctime comes from the file server's clock (NFS, SMB), which may be behind, ahead, or count
- * whole seconds, so the file's age decides nothing. A writer pausing longer than `quietMs`
- * between chunks of an in-place write is not detected (raise `settleMs`, or write a temp file
- * and rename it, FLT-09).
+ * whole seconds, so the file's age decides nothing. Not detected: a writer pausing longer than
+ * `quietMs` between chunks of an in-place write (raise `settleMs`, or write a temp file and
+ * rename it, FLT-09), and the cases {@link isFinishedArrival} and {@link wholeDocument} name (an
+ * existing file renamed over the path, or a directory swapped in, while it is written in place;
+ * a new file changed after it was first whole).
  *
  * @example
  * ```ts
@@ -69,22 +86,31 @@ const inode = (identity: string): string => identity.split(':', 2).join(':');
  * ```
  */
 export function createSettledReader(path: string, settle?: Settle): SettledReader {
+  const waits = settle !== undefined && settle.quietMs > 0 ? settle : undefined;
   let settled: Seen | undefined;
   return async () => {
     const read = await readBoundedFile(path, MAX_CONFIG_BYTES);
     if (read.kind !== 'ok') return read;
-    const waits = settle !== undefined && settle.quietMs > 0 ? settle : undefined;
-    const replaced =
-      waits && settled !== undefined && inode(read.identity) !== inode(settled.identity)
-        ? wholeDocument(read.bytes)
-        : undefined;
-    if (waits && !replaced && !same(read, settled)) {
-      await waits.wait(waits.quietMs);
-      const again = await readBoundedFile(path, MAX_CONFIG_BYTES);
-      if (again.kind !== 'ok' || !same(again, read)) return { kind: 'unsettled' };
+    let decoded: DecodedDocument | undefined;
+    if (waits && !same(read, settled)) {
+      const place =
+        settled && inode(read.identity) !== inode(settled.identity)
+          ? await placeOf(path)
+          : undefined;
+      if (isFinishedArrival(place, inode(read.identity), settled?.real)) {
+        decoded = wholeDocument(read.bytes);
+        if (decoded) settled = { identity: read.identity, bytes: read.bytes, real: place.real };
+      }
+      if (!decoded) {
+        await waits.wait(waits.quietMs);
+        const again = await readBoundedFile(path, MAX_CONFIG_BYTES);
+        if (again.kind !== 'ok' || !same(again, read)) return { kind: 'unsettled' };
+        const now = await placeOf(path);
+        const real = now?.inode === inode(read.identity) ? now.real : undefined;
+        settled = { identity: read.identity, bytes: read.bytes, real };
+      }
     }
-    settled = { identity: read.identity, bytes: read.bytes };
-    const decoded = replaced ?? decodeDocument(read.bytes);
+    decoded ??= decodeDocument(read.bytes);
     if (!decoded.ok) return { kind: 'refused', reason: decoded.reason };
     const hash = createHash('sha256').update(read.bytes).digest('hex');
     return { kind: 'ok', text: decoded.text, hash };

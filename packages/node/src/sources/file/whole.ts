@@ -1,22 +1,24 @@
 import { decodeDocument, type DecodedDocument } from '../bounded-read.js';
 
 /**
- * The bytes of a file that replaced the config file (a new inode at the path), as text, when
- * they are a whole document: UTF-8 and one complete JSON object. Otherwise `undefined`: the file
- * may still be being written.
+ * The bytes of a file that newly arrived at the config path as finished files do (see
+ * `isFinishedArrival`: one link, the same file name, renamed over or created there or in a
+ * swapped directory), as text, when they are a whole document: UTF-8 and one complete JSON
+ * object. Otherwise `undefined`: the file may still be being written.
  *
- * Why this proves a new file complete: a new inode holds no old bytes, so it cannot hold a torn
- * mix of two documents (only an in-place write can, FLT-10); what it holds mid-write is what its
- * writer wrote so far. A writer that writes front to back (every tool that creates a file:
- * `install`, `rm` + `cat >`, an editor's backup-rename save) leaves a strict prefix, and no strict
- * prefix of a JSON object is a JSON object (its closing brace comes last; only whitespace may
- * follow it); a writer that writes out of order leaves holes, which read as NUL bytes, which JSON
- * refuses. A file renamed into place (temp + `rename`, a ConfigMap `..data` swap) was complete
- * before it got there, and parses at once.
+ * Why this proves such a file complete: a torn mix of two documents exists only in an existing
+ * file written in place (FLT-10). A file that arrived that way was either written before it got
+ * there (renamed or swapped in: complete) or created there, and is being written by the writer
+ * that created it. A writer that writes front to back (every tool that creates a file: `install`,
+ * `rm` + `cat >`, an editor's backup-rename save) leaves a strict prefix, and no strict prefix of
+ * a JSON object is a JSON object (its closing brace comes last; only whitespace may follow it); a
+ * writer that writes out of order leaves holes, which read as NUL bytes, which JSON refuses.
  *
  * What this cannot tell: a new file whose writer first writes one whole JSON object and then
  * changes it (appends a second document, or overwrites the first in place right after creating
- * the file) may be read at its first object. Write such a file elsewhere and rename it into place.
+ * the file) may be read at its first object; nor can it tell an existing file written in place
+ * that is renamed or swapped in mid-write (`isFinishedArrival` names those). Write such a file
+ * elsewhere, completely, and rename it into place.
  *
  * @example
  * ```ts
