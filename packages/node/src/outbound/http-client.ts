@@ -1,4 +1,4 @@
-import { OutgoingMessage } from 'node:http';
+import { OutgoingMessage, validateHeaderValue } from 'node:http';
 import type { Allowlist } from '@graylane/core';
 import { currentStore, type GrayStore } from '../context/storage.js';
 import { nodeArrayHeaders } from './header-list.js';
@@ -79,6 +79,10 @@ export function prepareRequest(
     if (expect === undefined) return undefined;
     const copy: Options = { ...headers };
     if (!held) return judgeNow(args, copy, objectOps(copy), rebuild, target, allow, store);
+    // Node's constructor sets (validates) every header before it renders; a blanked copy is
+    // never validated. An invalid value is left to Node, which throws as it would without
+    // graylane, before any connection (nothing is sent, so nothing to judge).
+    if (!expectsValid(copy)) return undefined;
     const value = copy[expect];
     for (const name of Object.keys(copy)) if (name.toLowerCase() === 'expect') copy[name] = '';
     return { args: rebuild(copy), judged: false, expect: { name: expect, value } };
@@ -134,6 +138,22 @@ function findHeaders(
     headers,
     rebuild: (h) => [first, { ...options, headers: h }, ...(options ? rest : after)],
   };
+}
+
+/**
+ * Whether Node's `setHeader` accepts every `Expect` key's value (`validateHeaderValue`, the check
+ * it runs: undefined, CR/LF or a character above U+00FF, in an array's values too). The names
+ * need no check: each is `expect` in some case, a valid token.
+ */
+function expectsValid(headers: Options): boolean {
+  try {
+    // Typed for strings, but it checks whatever setHeader is given (undefined, arrays, numbers).
+    for (const name of Object.keys(headers))
+      if (name.toLowerCase() === 'expect') validateHeaderValue(name, headers[name] as string);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The key whose value Node's `getHeader('expect')` returns after setting every key, if truthy. */
@@ -204,19 +224,35 @@ function watch(
   }
 }
 
-/** Restores the held `Expect` header and renders the head now (through the judging wrapper). */
+/**
+ * Restores the held `Expect` header (validated by prepareRequest) and renders the head now,
+ * through the judging wrapper, as Node's constructor would have: `headersSent` is true when
+ * `http.request()` returns, whatever a wrapper below did to `write`/`end` (a caller that waits
+ * for 'continue' before writing the body would wait forever for an unsent head, I1).
+ */
 function renderHeld(req: ClientRequestLike, expect: NonNullable<PreparedRequest['expect']>): void {
   try {
     if (req.headersSent) return;
     req.setHeader(expect.name, expect.value as string);
     const render = (req as HeadLike)._implicitHeader;
-    // Only a head that is Node's to render (a stand-in replacing `end` renders it when it wants).
-    const nodes = (req as { end?: unknown }).end === OutgoingMessage.prototype.end;
+    const nodes =
+      builtByNode(req) || (req as { end?: unknown }).end === OutgoingMessage.prototype.end;
     if (typeof render === 'function' && nodes && !req.headersSent)
       (render as () => unknown).call(req);
   } catch {
     // I1: the request proceeds with whatever head it has.
   }
+}
+
+/**
+ * Whether Node's ClientRequest constructor built this request (it sets `upgradeOrConnect` on
+ * every request, Node 20–24 lib/_http_client.js), so it would have rendered an `Expect` head
+ * whatever a wrapper did to `end` since. A stand-in built otherwise (an OutgoingMessage with
+ * ClientRequest's prototype, as nock 13's) with an `end` of its own renders its head, or never
+ * does, when it wants.
+ */
+function builtByNode(req: ClientRequestLike): boolean {
+  return Object.prototype.hasOwnProperty.call(req, 'upgradeOrConnect');
 }
 
 function judge(

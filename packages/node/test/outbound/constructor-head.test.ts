@@ -28,7 +28,11 @@ let topo: Topology;
 let seq = 0;
 let uninstall: () => void;
 const nodeRequest = http.request;
+const nodeGet = http.get;
+const nodeHttpsRequest = https.request;
 const nodeClientRequest = http.ClientRequest;
+/** What a wrapper below graylane does to each request Node returns (the I1 rows set it). */
+let wrapBelow: ((req: http.ClientRequest) => void) | undefined;
 const standInSeen = new Map<string, http.OutgoingHttpHeaders>();
 
 beforeAll(async () => {
@@ -486,7 +490,9 @@ function belowGraylane(this: unknown, ...args: unknown[]): http.ClientRequest {
   const [first, second] = args;
   if (typeof first === 'string' && new URL(first).hostname.endsWith(STAND_IN))
     return standIn(first, (second ?? {}) as http.RequestOptions);
-  return (nodeRequest as (...a: unknown[]) => http.ClientRequest).apply(this, args);
+  const req = (nodeRequest as (...a: unknown[]) => http.ClientRequest).apply(this, args);
+  wrapBelow?.(req);
+  return req;
 }
 
 /**
@@ -567,4 +573,257 @@ describe('a stand-in whose write/end/flushHeaders never render a head (nock 13)'
       }
     },
   );
+});
+
+// --- a wrapper below graylane replaced end/write on the request (I1) ---------------------------
+
+/*
+ * A tracing wrapper on http.request below graylane that replaces `req.end` (or `write`,
+ * `flushHeaders`) on the instance: the old code rendered a held Expect head only when `end` was
+ * Node's own, so the head was never sent (`headersSent` false when http.request returned) and a
+ * caller waiting for 'continue' before writing the body hung forever, whatever the server would
+ * answer. Node renders that head in the constructor: it must be on the wire at once.
+ */
+type Method = 'end' | 'write' | 'flushHeaders';
+const passthrough = (req: http.ClientRequest, names: readonly Method[]): void => {
+  const own = req as unknown as Record<Method, (...a: unknown[]) => unknown>;
+  for (const name of names) {
+    const inner = own[name];
+    own[name] = function traced(this: unknown, ...a: unknown[]) {
+      return inner.apply(this, a);
+    };
+  }
+};
+const WRAPS: [string, (req: http.ClientRequest) => void][] = [
+  ['end replaced on the request', (req) => passthrough(req, ['end'])],
+  ['write and end replaced', (req) => passthrough(req, ['write', 'end'])],
+  [
+    'write, end and flushHeaders replaced by two wrappers',
+    (req) => {
+      passthrough(req, ['write', 'end', 'flushHeaders']);
+      passthrough(req, ['end', 'write', 'flushHeaders']);
+    },
+  ],
+];
+
+/** The server's answer to the head: `100 Continue` then 200, 417, or a final 200 at once. */
+type Answer = '100' | '417' | 'final';
+const ANSWERS: [Answer, { events: string[]; body: string }][] = [
+  ['100', { events: ['continue', '200'], body: 'body' }],
+  ['417', { events: ['417'], body: '' }],
+  ['final', { events: ['200'], body: '' }],
+];
+
+interface Arrived {
+  readonly expect: string | undefined;
+  readonly grayIds: string[];
+  readonly baggage: string[];
+  body: string;
+}
+
+const HELD_SHAPES: [string, (l: List) => Headers][] = [
+  [SHAPES[0]!.name, (l) => SHAPES[0]!.make(l, '')],
+  [SHAPES[1]!.name, (l) => SHAPES[1]!.make(l, '')],
+  [SHAPES[2]!.name, (l) => SHAPES[2]!.make(l, '')],
+  ['Expect: 100 (a number)', (l) => ({ Expect: 100, ...Object.fromEntries(l) })],
+];
+
+type HeldCall = (
+  url: string,
+  o: http.RequestOptions,
+  cb: (res: http.IncomingMessage) => void,
+) => http.ClientRequest;
+const HELD_CALLS: [string, HeldCall][] = [
+  ['http.request(url, options, cb)', (u, o, cb) => http.request(u, o, cb)],
+  ['http.request(URL, options, cb)', (u, o, cb) => http.request(new URL(u), o, cb)],
+  [
+    'http.request(options, cb)',
+    (u, o, cb) => {
+      const url = new URL(u);
+      return http.request({ ...o, host: url.hostname, port: url.port, path: url.pathname }, cb);
+    },
+  ],
+];
+
+describe('I1 a wrapper below graylane replaced end/write: an Expect head is sent at once', () => {
+  const arrived = new Map<string, Arrived>();
+  let origin = '';
+  const server = http.createServer((req, res) => {
+    const seen = arrived.get(req.url ?? '');
+    req.on('data', (c: Buffer) => seen && (seen.body += c.toString()));
+    req.on('end', () => res.end('ok'));
+  });
+  const lines = (req: http.IncomingMessage, name: string): string[] =>
+    req.rawHeaders.filter((_, i, r) => i % 2 === 1 && r[i - 1]!.toLowerCase() === name);
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    arrived.set(req.url ?? '', {
+      expect: req.headers.expect,
+      grayIds: lines(req, 'x-gray-id'),
+      baggage: lines(req, 'baggage'),
+      body: '',
+    });
+    const how = (req.url ?? '').split('/')[1] as Answer;
+    if (how === '100') {
+      res.writeContinue();
+      server.emit('request', req, res);
+    } else res.writeHead(how === '417' ? 417 : 200, { connection: 'close' }).end();
+  };
+  server.on('checkContinue', answer).on('checkExpectation', answer);
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    wrapBelow = undefined;
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const rows = WRAPS.flatMap(([wrapName, wrap], wi) =>
+    ANSWERS.map(([how, want], ai) => {
+      const i = wi * ANSWERS.length + ai;
+      const [shapeName, shape] = HELD_SHAPES[i % HELD_SHAPES.length]!;
+      const c = [CONTENTS[1]!, CONTENTS[3]!][i % 2]!;
+      const [callName, call] = HELD_CALLS[i % HELD_CALLS.length]!;
+      const name = `${wrapName}, server answers ${how}, ${shapeName}, ${c.name}, ${callName}`;
+      return [name, wrap, how, want, shape, c, call] as const;
+    }),
+  );
+  it.each(rows)('I1 I8 OUT-01 %s', async (name, wrap, how, want, shape, c, call) => {
+    wrapBelow = wrap;
+    try {
+      for (const allowed of [true, false]) {
+        const where = `${name}, allowlisted: ${String(allowed)}`;
+        const path = `/${how}/${++seq}`;
+        const headers = shape([...c.list, ['Content-Length', '4']]);
+        const before = JSON.stringify(headers);
+        const got = await runWithGray(
+          'beta',
+          () =>
+            new Promise<{ sent: boolean; events: string[] }>((resolve) => {
+              const events: string[] = [];
+              const options = { method: 'PUT', headers, signal: AbortSignal.timeout(1000) };
+              const req = call(`${origin}${path}`, options as http.RequestOptions, (res) => {
+                events.push(String(res.statusCode));
+                res.resume();
+                res.on('end', () => {
+                  req.destroy();
+                  resolve({ sent, events });
+                });
+              });
+              const sent = req.headersSent;
+              req.on('continue', () => {
+                events.push('continue');
+                req.end('body');
+              });
+              req.on('error', (e: NodeJS.ErrnoException) => {
+                events.push(`error ${e.name}`);
+                resolve({ sent, events });
+              });
+            }),
+          { allowHosts: [allowed ? origin : topo.a.origin] },
+        );
+        expect(got, `${where}: sent at once, answered`).toEqual({
+          sent: true,
+          events: want.events,
+        });
+        const seen = arrived.get(path);
+        expect(seen?.expect, `${where}: Expect as the caller wrote it`).toBe(
+          String((headers as Record<string, unknown>).Expect ?? '100-continue'),
+        );
+        expect(seen?.body, `${where}: body`).toBe(want.body);
+        const hop = { grayIds: seen?.grayIds ?? [], baggage: seen?.baggage ?? [] } as Hop;
+        expectHop({ hop, before, after: JSON.stringify(headers) }, c, allowed, where);
+      }
+    } finally {
+      wrapBelow = undefined;
+    }
+  });
+});
+
+// --- an invalid Expect value throws from http.request as in Node --------------------------------
+
+/*
+ * The old code blanked Expect in its copy, so Node's constructor never validated it, and then
+ * swallowed the error of restoring it: `http.request` returned and the request went out with an
+ * empty `Expect:` (in a lane), where Node throws ERR_INVALID_CHAR / ERR_HTTP_INVALID_HEADER_VALUE
+ * synchronously and sends nothing (a CRLF value would otherwise be a header injection attempt).
+ */
+const INVALID: [string, Record<string, unknown>][] = [
+  ['CRLF', { Expect: 'x\r\nX-Injected: 1' }],
+  ['non-Latin-1', { Expect: '100-continue\u0100' }],
+  ['an array with one bad value', { expect: ['100-continue', 'x\ny'] }],
+  ['a bad value under an earlier key', { EXPECT: 'a\rb', Expect: '100-continue' }],
+  ['undefined under an earlier key', { Expect: undefined, expect: '100-continue' }],
+];
+
+type Throwing = [string, (u: string, o: http.RequestOptions) => unknown];
+const THROWING: [string, Throwing, Throwing][] = [
+  [
+    'http.request(url, options)',
+    ['graylane', (u, o) => http.request(u, o)],
+    ['node', (u, o) => nodeRequest(u, o)],
+  ],
+  [
+    'http.request(options)',
+    [
+      'graylane',
+      (u, o) => http.request({ ...o, host: new URL(u).hostname, port: new URL(u).port }),
+    ],
+    ['node', (u, o) => nodeRequest({ ...o, host: new URL(u).hostname, port: new URL(u).port })],
+  ],
+  [
+    'http.get(url, options)',
+    ['graylane', (u, o) => http.get(u, o)],
+    ['node', (u, o) => nodeGet(u, o)],
+  ],
+  [
+    'https.request(url, options)',
+    ['graylane', (u, o) => https.request(u, o)],
+    ['node', (u, o) => nodeHttpsRequest(u, o)],
+  ],
+];
+
+function thrown(make: () => unknown): unknown {
+  try {
+    (make() as http.ClientRequest).destroy();
+    return 'no throw';
+  } catch (e) {
+    const { name, message, code } = e as NodeJS.ErrnoException;
+    return { name, message, code };
+  }
+}
+
+describe('an invalid Expect value', () => {
+  const rows = INVALID.flatMap(([valueName, expectHeaders], vi) =>
+    [0, 1].map((k) => {
+      const [callName, ours, node] = THROWING[(vi * 2 + k) % THROWING.length]!;
+      return [`${valueName}, ${callName}`, expectHeaders, ours[1], node[1], callName] as const;
+    }),
+  );
+  it.each(rows)('I1 I8 throws as Node does: %s', (name, expectHeaders, ours, node, callName) => {
+    const origin = callName.startsWith('https') ? topo.tls.origin : topo.a.origin;
+    const headers = { ...expectHeaders, 'Content-Length': '4', 'X-Gray-Id': 'stable' };
+    const before = JSON.stringify(headers);
+    const options = (): http.RequestOptions => ({
+      method: 'PUT',
+      path: `/echo/i${++seq}`,
+      headers,
+    });
+    const native = thrown(() => node(`${origin}/echo/i${++seq}`, options()));
+    expect(native, `${name}: Node throws`).not.toBe('no throw');
+    const WHERE: [string, (f: () => unknown) => unknown][] = [
+      ['outside a lane', (f) => f()],
+      ['in a lane, allowlisted', (f) => runWithGray('beta', f, { allowHosts: [origin] })],
+      [
+        'in a lane, not allowlisted',
+        (f) => runWithGray('beta', f, { allowHosts: [topo.b.origin] }),
+      ],
+    ];
+    for (const [where, run] of WHERE) {
+      const got = run(() => thrown(() => ours(`${origin}/echo/i${++seq}`, options())));
+      expect(got, `${name}, ${where}: the same throw`).toEqual(native);
+    }
+    expect(JSON.stringify(headers), `${name}: the caller's headers untouched`).toBe(before);
+  });
 });
