@@ -43,4 +43,25 @@ describe('tools/vitest-summary-reporter.ts closing line', () => {
   it('a module that failed in afterAll while its tests passed counts as failed', () => {
     expect(summaryLine([fakeModule('failed', ['passed', 'passed'])])).toMatch(/ [1-9]\d* failed/);
   });
+
+  // The slowest files are listed before the closing line, which stays the last one written.
+  it('lists the slowest files, slowest first, and still closes with the summary line', () => {
+    const timed = (id: string, ms: number): TestModule =>
+      ({
+        ...fakeModule('passed', ['passed']),
+        moduleId: `${process.cwd()}/${id}`,
+        diagnostic: () => ({ duration: ms }),
+      }) as unknown as TestModule;
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    vi.stubEnv('GRAYLANE_SUMMARY_FILE', '');
+    try {
+      new SummaryReporter().onTestRunEnd([timed('a.test.ts', 1200), timed('b.test.ts', 45000)], []);
+      const out = write.mock.calls.map((c) => String(c[0])).join('');
+      expect(out).toMatch(/45\.0 s {2}b\.test\.ts\n {5}1\.2 s {2}a\.test\.ts\n/);
+      expect(String(write.mock.calls.at(-1)?.[0]).trim()).toBe('2 passed, 0 failed, 0 skipped');
+    } finally {
+      vi.unstubAllEnvs();
+      write.mockRestore();
+    }
+  });
 });
