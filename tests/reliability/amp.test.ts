@@ -115,9 +115,11 @@ describe('AMP-02 each carrier is parsed once per request, whatever the number of
   );
 
   it('AMP-02 300 conditions on a 10 KiB cookie header cost ≤ 5× 3 conditions (CPU ratio, one run)', async () => {
-    const cost = async (n: number): Promise<number> => {
+    // Each server keeps its best batch; the two are asked in turn, three rounds, so a burst of
+    // load on a shared machine lands on both, not on one (a ratio, never a time).
+    const server = async (n: number) => {
       const gray = createGraylane({ config: rulesDoc(n) });
-      let best = Infinity;
+      const state = { best: Infinity };
       const s = await listen(
         http.createServer((req, res) => {
           for (let b = 0; b < 5; b++) {
@@ -129,21 +131,30 @@ describe('AMP-02 each carrier is parsed once per request, whatever the number of
                 }),
               );
             const dt = process.cpuUsage(t0);
-            best = Math.min(best, (dt.user + dt.system) / 50);
+            state.best = Math.min(state.best, (dt.user + dt.system) / 50);
           }
           res.end('ok');
         }),
       );
-      const res = await fetch(`${s.url}/?${fill('q=1&', 4_000)}`, {
-        headers: { cookie: fill('name=value; ', 10_000), 'x-user': 'u' },
-      });
-      expect(res.status).toBe(200);
-      return best;
+      const ask = async () => {
+        const res = await fetch(`${s.url}/?${fill('q=1&', 4_000)}`, {
+          headers: { cookie: fill('name=value; ', 10_000), 'x-user': 'u' },
+        });
+        expect(res.status).toBe(200);
+      };
+      return { state, ask };
     };
-    await cost(3);
-    const few = await cost(3);
-    const many = await cost(300);
-    expect(many / few, `300 rules ${many} µs vs 3 rules ${few} µs`).toBeLessThan(5);
+    const few = await server(3);
+    const many = await server(300);
+    await few.ask(); // warm-up
+    for (let round = 0; round < 3; round++) {
+      await few.ask();
+      await many.ask();
+    }
+    const ratio = many.state.best / few.state.best;
+    expect(ratio, `300 rules ${many.state.best} µs vs 3 rules ${few.state.best} µs`).toBeLessThan(
+      5,
+    );
   });
 });
 
