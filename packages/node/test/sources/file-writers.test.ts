@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import {
+  chmodSync,
   closeSync,
   linkSync,
   mkdirSync,
@@ -8,12 +9,14 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock, type ConfigEvent, type SourceClock } from '@graylane/core';
 import { afterAll, describe, it } from 'vitest';
+import { createSettledReader } from '../../src/sources/file/read.js';
 import { createFileSource } from '../../src/sources/index.js';
 import { quietLogger, recordingStore, sleep, tempDir, waitFor } from './helpers.js';
 
@@ -487,5 +490,43 @@ describe.concurrent('I5 a bad document renamed into place keeps the last good ru
       expect(weights({ type: 'change', snapshot: store.get() } as ConfigEvent)).toBe('a=10 b=10');
       expect(logger.lines).toHaveLength(1);
       expect(clock.waits).toBe(read === 'at once' ? 1 : 2);
+    });
+});
+
+// The bytes the reader settled last, read again under another identity, are returned at once:
+// they were judged whole already (nothing torn can be applied), and the identity changes without
+// a write. So does a race that made the bench's temp + rename wait `settleMs` now and then: a read
+// that opened the old file as the new one was renamed over it saw the old bytes with a new ctime
+// (the unlink), as after `chmod`.
+const UNCHANGED: Array<[string, (t: { dir: string; path: string }) => void]> = [
+  ['touch -d (new mtime)', ({ path }) => utimesSync(path, new Date(), new Date(Date.now() + 9e3))],
+  ['chmod (new ctime)', ({ path }) => chmodSync(path, 0o600)],
+  [
+    'a second link added (ln rules.json rules.bak: new ctime)',
+    ({ dir, path }) => linkSync(path, join(dir, 'rules.bak')),
+  ],
+  ['rewritten in place with the same bytes (new mtime)', ({ path }) => writeFileSync(path, OLD)],
+  [
+    'the symlink retargeted to a copy with the same bytes (another name)',
+    ({ path }) => retarget('b.json', path),
+  ],
+];
+
+describe.concurrent('FLT-10 the settled bytes under a new identity are returned at once', () => {
+  for (const [name, change] of UNCHANGED)
+    it(name, async ({ expect }) => {
+      const laidOut = layOut(name.startsWith('the symlink') ? 'link' : 'file');
+      let waits = 0;
+      const read = createSettledReader(laidOut.path, {
+        quietMs: SETTLE_MS,
+        wait: async () => void waits++,
+      });
+      const first = await read();
+      expect(waits).toBe(1); // nothing to compare with yet
+      await sleep(20); // a new ctime needs a new tick of the kernel's coarse clock
+      change(laidOut);
+      const again = await read();
+      expect(again).toEqual(first);
+      expect(waits).toBe(1);
     });
 });

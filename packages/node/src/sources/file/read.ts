@@ -58,7 +58,10 @@ const inode = (identity: string): string => identity.split(':', 2).join(':');
  * read with the last content it settled (identity `dev:ino:size:mtime:ctime` and bytes); no
  * timestamp is ever compared with a clock:
  *
- * - the same identity and bytes: the file is at rest; returned at once;
+ * - the same bytes as the settled content, whatever the identity: returned at once. Those bytes
+ *   were judged whole already, so nothing torn can be applied; and the identity changes without a
+ *   write: `touch`, `chmod`, a link added or removed, and the file renamed over while a read had
+ *   it open (the unlink sets its ctime), a race that made a temp + rename save wait `settleMs`;
  * - another inode that got to the path as a finished file does ({@link isFinishedArrival}: one
  *   link, and the path leads to the same file name — renamed over or created again there, or in
  *   a swapped directory such as a ConfigMap's `..data`) and whose bytes are a whole document
@@ -92,7 +95,7 @@ export function createSettledReader(path: string, settle?: Settle): SettledReade
     const read = await readBoundedFile(path, MAX_CONFIG_BYTES);
     if (read.kind !== 'ok') return read;
     let decoded: DecodedDocument | undefined;
-    if (waits && !same(read, settled)) {
+    if (waits && !settled?.bytes.equals(read.bytes)) {
       const place =
         settled && inode(read.identity) !== inode(settled.identity)
           ? await placeOf(path)
