@@ -23,7 +23,8 @@ export interface WithGrayOptions {
   /**
    * The most bytes of a `Request`'s body (or `FormData`) kept to resend it on a 307/308.
    * Default 1 MiB. Bodies given in `init` as a string, bytes, a Blob or `URLSearchParams` are
-   * resent from the value itself, without a limit; streams are never resent (as in fetch).
+   * resent from the value itself, without a limit; streams are never resent (as in fetch), and a
+   * `Request`'s body is resent only when all of it is held when the redirect arrives.
    */
   readonly maxReplayBytes?: number;
 }
@@ -42,7 +43,9 @@ export interface WithGrayOptions {
  * The final response's `url` is the last hop's and `redirected` is true after a redirect. A
  * redirect that fetch would reject (a `Location` that is not HTTP(S), not a URL, or carries
  * credentials; more than 20 hops; a 307/308 that must resend a stream) rejects with a
- * `TypeError`, as fetch does. A `Request`'s body is kept for a 307/308 up to `maxReplayBytes`.
+ * `TypeError`, as fetch does. A `Request`'s body is kept for a 307/308 up to `maxReplayBytes`;
+ * one still streaming when the redirect arrives counts as a stream (rejected at once, never
+ * waited for).
  *
  * @example
  * ```ts
@@ -60,7 +63,7 @@ export function withGray<F extends FetchLike>(fetchImpl?: F, options: WithGrayOp
       'INVALID_OPTIONS',
       'withGray: maxReplayBytes must be a non-negative integer',
     );
-  const grayFetch = function grayFetch(
+  const grayFetch = async function grayFetch(
     input: string | URL | Request,
     init?: RequestInit,
   ): Promise<Response> {
@@ -84,7 +87,12 @@ export function withGray<F extends FetchLike>(fetchImpl?: F, options: WithGrayOp
       return call(new Request(request, keepPolicy(request, { headers })));
     }
     const replay = planReplay(request, input, init, options.maxReplayBytes);
-    return send(call, request, replay, lane, allow ?? lane.allow);
+    try {
+      return await send(call, request, replay, lane, allow ?? lane.allow);
+    } finally {
+      // Whatever ends the call (an answer, a rejection, the caller's abort), the copy stops.
+      replay.release();
+    }
   };
   return grayFetch as F;
 }
@@ -114,17 +122,11 @@ async function send(
   let base = new Headers(request.headers);
   for (let hops = 0; ; hops++) {
     const hop = nextHop(res, url, method);
-    if (hop === undefined) {
-      replay.release();
-      return hops === 0 ? res : markRedirected(res);
-    }
+    if (hop === undefined) return hops === 0 ? res : markRedirected(res);
     await discard(res);
-    if (hop instanceof TypeError) throw releasing(replay, hop);
+    if (hop instanceof TypeError) throw hop;
     if (hops >= MAX_REDIRECTS)
-      throw releasing(
-        replay,
-        new TypeError(`[graylane] fetch ${url}: more than ${MAX_REDIRECTS} redirects`),
-      );
+      throw new TypeError(`[graylane] fetch ${url}: more than ${MAX_REDIRECTS} redirects`);
     base = hopHeaders(base, url, hop);
     const next = new Headers(base);
     applyLane(next, hop.url, lane, allow);
@@ -142,11 +144,6 @@ async function send(
     url = hop.url;
     method = hop.method;
   }
-}
-
-function releasing(replay: Replay, error: TypeError): TypeError {
-  replay.release();
-  return error;
 }
 
 /**
