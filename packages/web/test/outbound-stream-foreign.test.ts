@@ -1,14 +1,21 @@
 import { createServer, type IncomingMessage } from 'node:http';
-import { createLane, withGray } from '@graylane/web';
+import { createLane, withGray, type FetchLike } from '@graylane/web';
+import * as undici from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenLoopback } from './support/listen.js';
 
 /*
- * RDR-01 / I1, found by a review (helper 80): a `Request` whose body is a stream the caller keeps
- * open, answered with a redirect that must resend it (307/308, or 301/302 keeping a PUT). fetch
- * rejects at once with a TypeError (Fetch, HTTP-redirect fetch step 11: a body without a source;
- * undici: "a stream body cannot be resent"); withGray waited for its copy of the stream to end,
- * abort or not (pending seconds after the caller's abort).
+ * Two defects of withGray found by a review (helper 80):
+ * - RDR-01 / I1: a `Request` whose body is a stream the caller keeps open, answered with a
+ *   redirect that must resend it (307/308, or 301/302 keeping a PUT). fetch rejects at once with
+ *   a TypeError (Fetch, HTTP-redirect fetch step 11: a body without a source; undici: "a stream
+ *   body cannot be resent"); withGray waited for its copy of the stream to end, abort or not
+ *   (pending seconds after the caller's abort).
+ * - I8 / MISC-02: a `Request` of another fetch (npm undici's, into withGray(undici.fetch)) is
+ *   refused by this runtime's `Request` ("[object Request]"); withGray then sent it as it was,
+ *   unjudged, with the runtime's own redirects: the caller's `X-Gray-Id` and `gray` member went to
+ *   a host off the allowlist, and an allowlisted one got no marker. Any other object with a `url`
+ *   went the same way to a fetchImpl that takes one.
  * One server pair for the file; every call has its own id (the first path segment).
  */
 
@@ -94,6 +101,8 @@ const onAllowed = (marker: Marker) =>
   marker === 'caller'
     ? { markers: ['mine'], baggage: 'gray=mine,k=1' }
     : { markers: ['beta'], baggage: 'gray=beta' };
+const offList = (marker: Marker) =>
+  marker === 'caller' ? { markers: [], baggage: 'k=1' } : { markers: [], baggage: undefined };
 
 /** Settles `p` or says it is still pending after `ms`. */
 async function within<T>(p: Promise<T>, ms: number): Promise<{ value?: T; error?: unknown }> {
@@ -238,6 +247,103 @@ describe('RDR-01 a stream body on a redirect that must resend it: rejected at on
       // 64 more chunks here); fetch reads none of it.
       expect(pulls - settled).toBeLessThanOrEqual(1);
       expect(pulls).toBeLessThan(10);
+      expect(hits.get(id)).toBeUndefined();
+    },
+  );
+});
+
+describe('I8 / MISC-02 a Request of another fetch is judged per hop like any other', () => {
+  interface Target {
+    readonly label: string;
+    readonly url: (id: string) => string;
+    readonly hops: ('a' | 'b')[];
+    readonly post?: true;
+  }
+  const hop = (origin: string, id: string, status?: number, to?: string) =>
+    `${origin}/${id}${to === undefined ? '' : `?status=${status}&to=${encodeURIComponent(to)}`}`;
+  const TARGETS: Target[] = [
+    { label: 'the allowlisted host', url: (id) => hop(a.origin, id), hops: ['a'] },
+    { label: 'another host', url: (id) => hop(b.origin, id), hops: ['b'] },
+    {
+      label: 'a 302 from the allowlist to another host',
+      url: (id) => hop(a.origin, id, 302, hop(b.origin, id)),
+      hops: ['a', 'b'],
+    },
+    {
+      label: 'a 303 from another host to the allowlist',
+      url: (id) => hop(b.origin, id, 303, hop(a.origin, id)),
+      hops: ['b', 'a'],
+    },
+    {
+      label: 'a POST 307 within the allowlist (the body resent)',
+      url: (id) => hop(a.origin, id, 307, hop(a.origin, id)),
+      hops: ['a', 'a'],
+      post: true,
+    },
+  ];
+  const verdict = (server: 'a' | 'b', marker: Marker) =>
+    server === 'a' ? onAllowed(marker) : offList(marker);
+
+  // Rows the old code got right by accident (it sent the caller's headers as written, added
+  // nothing and let undici follow): the caller's marker to the allowlist alone, no marker at all
+  // to another host, the caller's marker on a redirect within the allowlist.
+  const ACCIDENTS = new Set([
+    'the allowlisted host/caller',
+    'another host/lane',
+    'a POST 307 within the allowlist (the body resent)/caller',
+  ]);
+  const rows = TARGETS.flatMap((target) =>
+    (['lane', 'caller'] as const).map((marker) => ({ target, marker, label: target.label })),
+  ).filter(({ label, marker }) => !ACCIDENTS.has(`${label}/${marker}`));
+
+  it.each(rows)(
+    'MISC-02 npm undici Request into withGray(undici.fetch): $label, $marker marker',
+    async ({ target, marker }) => {
+      const id = `u${++seq}`;
+      const request = new undici.Request(target.url(id), {
+        headers: headersOf(marker),
+        ...(target.post ? { method: 'POST', body: 'payload' } : {}),
+      });
+      const gray = withGray(undici.fetch as unknown as FetchLike, { lane: lane() });
+      const res = await gray(request as unknown as Request);
+      expect(res.status).toBe(200);
+      expect(res.redirected).toBe(target.hops.length > 1);
+      expect(hits.get(id)).toEqual(
+        target.hops.map((server) => ({
+          server,
+          method: target.post ? 'POST' : 'GET',
+          body: target.post ? 'payload' : '',
+          ...verdict(server, marker),
+        })),
+      );
+    },
+  );
+
+  /** A fetchImpl that also takes an object with `url`, `method` and `headers`. */
+  const loose: FetchLike = (input, init) =>
+    typeof input === 'object' && !(input instanceof Request) && !(input instanceof URL)
+      ? fetch((input as { url: string }).url, {
+          method: (input as { method: string }).method,
+          headers: (input as { headers: Record<string, string> }).headers,
+        })
+      : fetch(input, init);
+
+  it.each(
+    TARGETS.slice(0, 3).flatMap((target) =>
+      (['lane', 'caller'] as const).map((marker) => ({ target, marker, label: target.label })),
+    ),
+  )(
+    'I8 a plain object with url and headers: refused, never sent unjudged ($label, $marker marker)',
+    async ({ target, marker }) => {
+      const id = `o${++seq}`;
+      const like = {
+        url: target.url(id),
+        method: 'GET',
+        headers: Object.fromEntries(headersOf(marker)),
+      };
+      const got = await within(withGray(loose, { lane: lane() })(like as unknown as Request), 2000);
+      expect(got.error).toBeInstanceOf(TypeError);
+      expect(String(got.error)).toMatch(/not a Request/);
       expect(hits.get(id)).toBeUndefined();
     },
   );

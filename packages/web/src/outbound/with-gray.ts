@@ -45,7 +45,9 @@ export interface WithGrayOptions {
  * credentials; more than 20 hops; a 307/308 that must resend a stream) rejects with a
  * `TypeError`, as fetch does. A `Request`'s body is kept for a 307/308 up to `maxReplayBytes`;
  * one still streaming when the redirect arrives counts as a stream (rejected at once, never
- * waited for).
+ * waited for). A `Request` of another fetch (npm undici's, with `withGray(undici.fetch)`) is
+ * rebuilt with its own class and judged like any other; any other object with a `url` that
+ * the runtime's `Request` refuses is refused (it would go on unjudged).
  *
  * @example
  * ```ts
@@ -70,12 +72,16 @@ export function withGray<F extends FetchLike>(fetchImpl?: F, options: WithGrayOp
     const impl = fetchImpl ?? (globalThis.fetch as FetchLike);
     const lane = resolveLane(options.lane);
     if (!lane) return impl(input, init);
+    let R = Request;
     let request: Request;
     try {
-      request = new Request(input, init);
+      request = new R(input, init);
     } catch {
-      // I1: what fetch itself rejects, fetch reports.
-      return impl(input, init);
+      // I1: what fetch itself rejects, fetch reports. A `Request`, this runtime's or another
+      // fetch's, is built with its own class: what that refuses, its fetch refuses too.
+      const own = classOf(input);
+      if (!own) return impl(input, init);
+      request = new (R = own)(input, init);
     }
     // What a `Request` cannot hold (Next's `next: { revalidate, tags }`, Workers' `cf`, Bun's
     // `tls`, undici's `dispatcher`) goes with every call, as the caller gave it.
@@ -84,11 +90,11 @@ export function withGray<F extends FetchLike>(fetchImpl?: F, options: WithGrayOp
     if (request.redirect !== 'follow') {
       const headers = new Headers(request.headers);
       applyLane(headers, request.url, lane, allow ?? lane.allow);
-      return call(new Request(request, keepPolicy(request, { headers })));
+      return call(new R(request, keepPolicy(request, { headers })));
     }
     const replay = planReplay(request, input, init, options.maxReplayBytes);
     try {
-      return await send(call, request, replay, lane, allow ?? lane.allow);
+      return await send(call, R, request, replay, lane, allow ?? lane.allow);
     } finally {
       // Whatever ends the call (an answer, a rejection, the caller's abort), the copy stops.
       replay.release();
@@ -109,6 +115,7 @@ function resolveLane(lane: WithGrayOptions['lane']): GrayLane | undefined {
 
 async function send(
   impl: FetchLike,
+  R: typeof Request,
   request: Request,
   replay: Replay,
   lane: GrayLane,
@@ -116,7 +123,7 @@ async function send(
 ): Promise<Response> {
   const headers = new Headers(request.headers);
   applyLane(headers, request.url, lane, allow);
-  let res = await impl(new Request(request, keepPolicy(request, { headers, redirect: 'manual' })));
+  let res = await impl(new R(request, keepPolicy(request, { headers, redirect: 'manual' })));
   let url = request.url;
   let method = request.method;
   let base = new Headers(request.headers);
@@ -140,7 +147,7 @@ async function send(
       );
     }
     if (!hop.keepBody) replay.release();
-    res = await impl(hopRequest(request, hop.url, hop.method, next, body ?? null));
+    res = await impl(hopRequest(R, request, hop.url, hop.method, next, body ?? null));
     url = hop.url;
     method = hop.method;
   }
@@ -185,6 +192,7 @@ function extrasOf(init: RequestInit | undefined): Record<string, unknown> | unde
  * A runtime that refuses one of the kept fields gets the hop without it.
  */
 function hopRequest(
+  R: typeof Request,
   request: Request,
   url: string,
   method: string,
@@ -200,14 +208,28 @@ function hopRequest(
   };
   try {
     for (const key of HOP_FIELDS) init[key] = (request as unknown as Record<string, unknown>)[key];
-    return new Request(url, init);
+    return new R(url, init);
   } catch {
     for (const key of HOP_FIELDS) delete init[key];
-    return new Request(url, init);
+    return new R(url, init);
   }
 }
 
 const HOP_FIELDS = ['cache', 'credentials', 'keepalive', 'referrerPolicy'];
+
+/**
+ * The class of a `Request` this runtime's `Request` refuses ("[object Request]"): one of another
+ * fetch (npm undici's, a polyfill's) is rebuilt with its own class, so that fetch takes every
+ * hop, and judged per hop like any other. Any other object with a string `url` is refused: it
+ * would go on unjudged (I8). Undefined for every other input.
+ */
+function classOf(input: unknown): typeof Request | undefined {
+  const like = input as { url?: unknown; [Symbol.toStringTag]?: unknown } | null;
+  if (typeof like?.url !== 'string') return undefined;
+  if (like[Symbol.toStringTag] !== 'Request')
+    throw new TypeError(`[graylane] fetch ${like.url}: not a Request`);
+  return like.constructor as typeof Request;
+}
 
 /**
  * `init` plus the request's referrer policy: a `Request` made from another with a non-empty init
