@@ -19,8 +19,20 @@ function fastest(fn: () => unknown, n = 15): number {
   return best;
 }
 
-/** Hostile cost over benign cost for inputs of the same size, measured interleaved in one test. */
+/**
+ * Hostile cost over benign cost for inputs of the same size, measured interleaved in one test.
+ * A ratio near the bound is measured again (at most three times, the lowest kept): a burst of
+ * load from the other test worker can land on one side of a round; a super-linear cost stays
+ * far above the bound in every attempt (8 KiB quadratic is hundreds of times).
+ */
 function costRatio(hostile: () => unknown, benign: () => unknown): number {
+  let best = Infinity;
+  for (let attempt = 0; attempt < 3 && best >= 4; attempt++)
+    best = Math.min(best, costRatioOnce(hostile, benign));
+  return best;
+}
+
+function costRatioOnce(hostile: () => unknown, benign: () => unknown): number {
   fastest(hostile, 3);
   fastest(benign, 3);
   // Alternate the two, so a burst of load on the machine hits both sides, not one.
