@@ -1,13 +1,23 @@
 /**
  * Debian's Chromium for the suites that drive a real page through playwright-core: where it
  * is, whether a suite runs, and one launch with the flags every suite needs. Nothing is ever
- * downloaded (`apt-get install chromium`; `.ci/run` installs it).
+ * downloaded (`apt-get install chromium chromium-headless-shell`; `.ci/run` installs both).
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
-/** Debian's chromium; never a downloaded one. */
-export const CHROMIUM = '/usr/bin/chromium';
+/**
+ * Debian's Chromium; never a downloaded one. The old headless shell (Debian's
+ * `chromium-headless-shell`, what Playwright itself runs headless) when it is installed: the same
+ * Blink and network stack without the full browser's window UI, which made every new context
+ * cost ~1 s and ~2 s of CPU on two cores (measured: 10 context + page + load cycles 10.2 s and
+ * 19.8 CPU-s with `chromium --headless`, 3.2 s and 5.3 CPU-s with the shell). Else the full
+ * `chromium --headless`. `GRAYLANE_CHROMIUM` names another binary.
+ */
+export const CHROMIUM =
+  process.env['GRAYLANE_CHROMIUM'] ??
+  ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'].find((p) => existsSync(p)) ??
+  '/usr/bin/chromium';
 
 /** True when Debian's Chromium is installed (suites that need other tools too combine this). */
 export const HAS_CHROMIUM = existsSync(CHROMIUM);
@@ -18,7 +28,7 @@ export const HAS_CHROMIUM = existsSync(CHROMIUM);
  */
 export function chromiumMissing(suite: string): string | undefined {
   if (HAS_CHROMIUM) return undefined;
-  const why = `${suite}: ${CHROMIUM} is missing (apt-get install chromium)`;
+  const why = `${suite}: ${CHROMIUM} is missing (apt-get install chromium chromium-headless-shell)`;
   if (process.env['CI'] === 'true') throw new Error(why);
   return why;
 }

@@ -2,7 +2,7 @@
  * Real nginx + real Chromium: Debian's nginx runs examples/nginx/nginx.conf.template around the
  * config `graylane render nginx --assets` generates (included as generated): the page build of
  * the visitor's lane from dist/web/<version>/, and /api/ to orders-stable or orders-beta, both by
- * the X-Gray-Id header or the gray cookie. Chromium (playwright-core, /usr/bin/chromium) loads the
+ * the X-Gray-Id header or the gray cookie. Chromium (playwright-core, tools/chromium.ts) loads the
  * page and calls the API through withGray(fetch) and axios. For each tour case the page build,
  * its bundle and every API hop are asserted to be on one lane.
  *
