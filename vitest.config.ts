@@ -14,7 +14,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    // Two cores: keep integration suites that start servers from starving each other.
-    maxWorkers: 2,
+    // Two cores, three workers: many suites wait on timers, brokers and child processes (two
+    // workers left the CPU idle 20 % of the run); a third fills that time. Measured on this
+    // 2-core machine, whole run: 755 s with 2 workers, 669 s with 3 (CPU busy 80 % → 95 %).
+    maxWorkers: 3,
   },
 });
