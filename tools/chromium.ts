@@ -15,9 +15,9 @@ import { chromium, type Browser } from 'playwright-core';
  * `chromium --headless`. `GRAYLANE_CHROMIUM` names another binary.
  */
 export const CHROMIUM =
-  process.env['GRAYLANE_CHROMIUM'] ??
-  ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'].find((p) => existsSync(p)) ??
-  '/usr/bin/chromium';
+  process.env['GRAYLANE_CHROMIUM'] ||
+  (['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'].find((p) => existsSync(p)) ??
+    '/usr/bin/chromium');
 
 /** True when Debian's Chromium is installed (suites that need other tools too combine this). */
 export const HAS_CHROMIUM = existsSync(CHROMIUM);
