@@ -530,3 +530,117 @@ describe.concurrent('FLT-10 the settled bytes under a new identity are returned 
       expect(waits).toBe(1);
     });
 });
+
+// The same bytes under another inode are returned at once (above), and that inode is what the
+// reader compares with from then on: written in place later, it settles like any in-place write.
+// Compared with the file it replaced, the write would pass for that file's arrival (one link,
+// the same name) and a torn mix that parses would be applied at once (FLT-10).
+const SAME_BYTES_ARRIVALS: Array<[string, Layout, (t: { dir: string; path: string }) => void]> = [
+  [
+    'a same-bytes copy renamed over the path (cp + mv)',
+    'file',
+    ({ dir, path }) => {
+      writeFileSync(join(dir, 'copy.json'), OLD);
+      renameSync(join(dir, 'copy.json'), path);
+    },
+  ],
+  [
+    'an editor backup-rename save of unchanged content',
+    'file',
+    ({ path }) => {
+      renameSync(path, `${path}~`);
+      writeFileSync(path, OLD, { flag: 'wx' });
+      rmSync(`${path}~`);
+    },
+  ],
+  [
+    'deleted and created again with the same bytes',
+    'file',
+    ({ path }) => {
+      rmSync(path);
+      writeFileSync(path, OLD, { flag: 'wx' });
+    },
+  ],
+  [
+    'a ConfigMap swap that changed another key (..data now a new directory)',
+    'configmap',
+    ({ dir }) => {
+      mkdirSync(join(dir, '..2026_01_01_00_01_00.2'));
+      writeFileSync(join(dir, '..2026_01_01_00_01_00.2', 'rules.json'), OLD);
+      symlinkSync('..2026_01_01_00_01_00.2', join(dir, '..data_tmp'));
+      renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+    },
+  ],
+  [
+    'a release link swapped to a directory with the same rules',
+    'release',
+    ({ dir }) => {
+      mkdirSync(join(dir, 'releases', '2'));
+      writeFileSync(join(dir, 'releases', '2', 'rules.json'), OLD);
+      retarget(join('releases', '2'), join(dir, 'current'));
+    },
+  ],
+  [
+    'the symlink retargeted to a copy with the same bytes',
+    'link',
+    ({ path }) => retarget('b.json', path),
+  ],
+  [
+    'its symlink target renamed over by a same-bytes copy',
+    'link',
+    ({ dir }) => {
+      writeFileSync(join(dir, 'v1.json.tmp'), OLD);
+      renameSync(join(dir, 'v1.json.tmp'), join(dir, 'v1.json'));
+    },
+  ],
+  [
+    'a hard link with the same bytes renamed over the path (ln + mv)',
+    'file',
+    ({ dir, path }) => {
+      linkSync(join(dir, 'b.json'), `${path}.new`);
+      renameSync(`${path}.new`, path);
+    },
+  ],
+  ['touched (same inode, new times)', 'file', ({ path }) => chmodSync(path, 0o600)],
+];
+
+describe.concurrent(
+  'I5 FLT-10 the same bytes under another inode, then written in place: settled',
+  () => {
+    for (const [name, layout, arrive] of SAME_BYTES_ARRIVALS)
+      it(name, async ({ expect }) => {
+        const laidOut = layOut(layout);
+        // The writer goes on while the reader waits: a read that waited sees the torn mix change.
+        let writer: number | undefined;
+        let waits = 0;
+        const read = createSettledReader(laidOut.path, {
+          quietMs: SETTLE_MS,
+          wait: async () => {
+            waits++;
+            if (writer === undefined) return;
+            writeSync(writer, NEW.slice(CHUNK), CHUNK);
+            closeSync(writer);
+            writer = undefined;
+          },
+        });
+        const first = await read();
+        expect(waits).toBe(1);
+        await sleep(20); // a new ctime needs a new tick of the kernel's coarse clock
+        arrive(laidOut);
+        expect(await read()).toEqual(first);
+        expect(waits).toBe(1);
+
+        // In place, no truncate: the first chunk makes a torn mix that is one valid document.
+        const fd = openSync(laidOut.path, 'r+');
+        writeSync(fd, NEW.slice(0, CHUNK), 0);
+        writer = fd;
+        const torn = await read();
+        expect(JSON.parse(NEW.slice(0, CHUNK) + OLD.slice(CHUNK))).toBeTypeOf('object');
+        expect(waits).toBe(2);
+        expect(torn).toEqual({ kind: 'unsettled' });
+        const done = await read();
+        expect(done.kind === 'ok' && done.text).toBe(NEW);
+        expect(waits).toBe(3);
+      });
+  },
+);

@@ -61,7 +61,9 @@ const inode = (identity: string): string => identity.split(':', 2).join(':');
  * - the same bytes as the settled content, whatever the identity: returned at once. Those bytes
  *   were judged whole already, so nothing torn can be applied; and the identity changes without a
  *   write: `touch`, `chmod`, a link added or removed, and the file renamed over while a read had
- *   it open (the unlink sets its ctime), a race that made a temp + rename save wait `settleMs`;
+ *   it open (the unlink sets its ctime), a race that made a temp + rename save wait `settleMs`.
+ *   When it is another inode (a same-bytes copy renamed over, a directory swapped), that file
+ *   becomes the settled one, so an in-place write to it later settles like any other;
  * - another inode that got to the path as a finished file does ({@link isFinishedArrival}: one
  *   link, and the path leads to the same file name — renamed over or created again there, or in
  *   a swapped directory such as a ConfigMap's `..data`) and whose bytes are a whole document
@@ -95,7 +97,16 @@ export function createSettledReader(path: string, settle?: Settle): SettledReade
     const read = await readBoundedFile(path, MAX_CONFIG_BYTES);
     if (read.kind !== 'ok') return read;
     let decoded: DecodedDocument | undefined;
-    if (waits && !settled?.bytes.equals(read.bytes)) {
+    if (waits && settled?.bytes.equals(read.bytes)) {
+      // Whole already; but another inode (a same-bytes copy renamed over the path, a directory
+      // swapped) is what a later in-place write will change: compare it with that file, not the
+      // one it replaced, or that write would pass for an arrival (FLT-10).
+      if (inode(read.identity) !== inode(settled.identity)) {
+        const now = await placeOf(path);
+        const real = now?.inode === inode(read.identity) ? now.real : undefined;
+        settled = { identity: read.identity, bytes: read.bytes, real };
+      }
+    } else if (waits) {
       const place =
         settled && inode(read.identity) !== inode(settled.identity)
           ? await placeOf(path)
