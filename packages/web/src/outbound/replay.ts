@@ -4,31 +4,43 @@ import { MAX_REDIRECT_REPLAY_BYTES } from '../limits.js';
 type RequestBody = NonNullable<RequestInit['body']>;
 
 /**
+ * What {@link Replay.take} gives for a body without a source: a stream. Fetch fails a redirect
+ * other than a 303 while the request has such a body, even a 301/302 that makes it a GET
+ * (https://fetch.spec.whatwg.org/#http-redirect-fetch, step 11).
+ */
+export const STREAM: unique symbol = Symbol('graylane.stream');
+
+/**
  * The body a 307/308 hop resends. The Fetch standard resends a body from its *source* (a
  * string, bytes, a Blob, form data) and fails the fetch when the body was a stream
  * (https://fetch.spec.whatwg.org/#http-redirect-fetch, step 11). A wrapper cannot see a
  * `Request`'s source, so:
  * - a body given in `init` as a string, bytes, a Blob or `URLSearchParams` is resent from that
  *   value (no copy, no limit);
- * - a body given as a stream in `init` cannot be resent, as in fetch;
+ * - a body given as a stream in `init` cannot be resent, as in fetch ({@link STREAM});
  * - a `Request`'s body, and `FormData` (whose multipart boundary must stay the one the first
  *   hop announced), are copied as they are sent, up to `maxBytes` (bounded memory, I4); a
  *   larger one cannot be resent;
- * - a `Request`'s body may be a stream, which fetch rejects at once on such a redirect: its copy
- *   is resent only when it is whole one turn of the event loop after the redirect is read, and
- *   never waited for (a stream the caller keeps open would hang the call, abort or not). A body
+ * - a `Request`'s body may be a stream, which fetch rejects at once on such a redirect (and on
+ *   a 301/302): its copy is resent only when it is whole one turn of the event loop after the
+ *   redirect is read, else it is taken for a stream ({@link STREAM}), and never waited for (a stream the caller keeps open would hang the call, abort or not). A body
  *   held in memory is whole by then (measured up to 1 MB in Node 20–24 and workerd). `FormData`
  *   given in `init` is read by the runtime alone, never by the caller: its copy is waited for.
  */
 export interface Replay {
-  /** The body for the next hop, or undefined when it cannot be resent. Call once per hop. */
-  take(): Promise<RequestBody | undefined>;
+  /**
+   * The body for the next hop; {@link STREAM} for a stream; undefined for no body, or one that
+   * cannot be resent for another reason (past the limit, not copyable). Call once per hop.
+   */
+  take(): Promise<RequestBody | typeof STREAM | undefined>;
   /** Releases whatever the replay holds (the response did not ask for the body again). */
   release(): void;
 }
 
-/** No body to resend (no body, or a stream given in `init`). */
+/** No body to resend. */
 const NONE: Replay = { take: () => Promise.resolve(undefined), release: () => undefined };
+/** A stream given in `init`: never resent. */
+const SOURCELESS: Replay = { take: () => Promise.resolve(STREAM), release: () => undefined };
 
 /**
  * Plans the replay of `request`'s body, built from `input` and `init`. May clone `request`
@@ -57,7 +69,7 @@ function plan(
   const given = init?.body;
   if (given !== undefined && given !== null) {
     const kind = bodyKind(given);
-    if (kind === 'stream') return NONE;
+    if (kind === 'stream') return SOURCELESS;
     if (kind === 'value') return fromValue(given);
   } else if (typeof input === 'string' || input instanceof URL) {
     return NONE;
@@ -90,7 +102,7 @@ function fromStream(
       const { done, value } = await reader.read();
       if (done) return concat(chunks, total);
       total += value.byteLength;
-      if (total > maxBytes) return release();
+      if (total > maxBytes) return release(); // past the limit: not resent, stream or not
       chunks.push(value);
     }
   })().catch(() => undefined);
@@ -98,7 +110,13 @@ function fromStream(
     take: () =>
       wait
         ? copied
-        : Promise.race([copied, new Promise((resolve) => setTimeout(resolve, 0)).then(release)]),
+        : Promise.race([
+            copied,
+            new Promise((resolve) => setTimeout(resolve, 0)).then((): typeof STREAM => {
+              release();
+              return STREAM;
+            }),
+          ]),
     release,
   };
 }

@@ -3,7 +3,7 @@ import { GrayLane, currentLane } from '../context/storage.js';
 import { MAX_REDIRECTS } from '../limits.js';
 import { applyLane } from './plan.js';
 import { hopHeaders, nextHop } from './redirect.js';
-import { planReplay, type Replay } from './replay.js';
+import { STREAM, planReplay, type Replay } from './replay.js';
 
 /** The fetch signature graylane wraps (the global `fetch`, a service binding's `fetch`, …). */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -42,7 +42,7 @@ export interface WithGrayOptions {
  *
  * The final response's `url` is the last hop's and `redirected` is true after a redirect. A
  * redirect that fetch would reject (a `Location` that is not HTTP(S), not a URL, or carries
- * credentials; more than 20 hops; a 307/308 that must resend a stream) rejects with a
+ * credentials; more than 20 hops; any but a 303 while the body is a stream) rejects with a
  * `TypeError`, as fetch does. A `Request`'s body is kept for a 307/308 up to `maxReplayBytes`;
  * one still streaming when the redirect arrives counts as a stream (rejected at once, never
  * waited for). A `Request` of another fetch (npm undici's, with `withGray(undici.fetch)`) is
@@ -137,15 +137,21 @@ async function send(
     base = hopHeaders(base, url, hop);
     const next = new Headers(base);
     applyLane(next, hop.url, lane, allow);
-    // A body goes on while the method is the caller's: once a redirect made the request a GET,
-    // it has none (Fetch: request body null), and a later 307/308 resends none either.
-    const resend = hop.method === request.method;
-    const body = resend ? await replay.take() : undefined;
-    if (resend && body === undefined && request.body !== null) {
+    // The request has a body while the method is the caller's: once a redirect made it a GET,
+    // it has none (Fetch: request body null), and a later 307/308 resends none either. Any
+    // redirect but a 303 fails while it is a stream, even one that makes it a GET (step 11).
+    const carried = method === request.method && request.body !== null;
+    const taken = carried && res.status !== 303 ? await replay.take() : undefined;
+    if (taken === STREAM)
       throw new TypeError(
-        `[graylane] fetch ${url}: a ${res.status} redirect must resend a body that cannot be resent (a stream, or more than the replay limit)`,
+        `[graylane] fetch ${url}: a ${res.status} redirect: a stream body cannot be resent`,
+      );
+    if (carried && hop.keepBody && taken === undefined) {
+      throw new TypeError(
+        `[graylane] fetch ${url}: a ${res.status} redirect must resend a body that cannot be resent (past maxReplayBytes, or not copyable)`,
       );
     }
+    const body = hop.keepBody ? taken : undefined;
     if (!hop.keepBody) replay.release();
     res = await impl(hopRequest(R, request, hop.url, hop.method, next, body ?? null));
     url = hop.url;
