@@ -5,7 +5,9 @@ export type GraylaneErrorCode =
   | 'NO_CONTEXT'
   | 'SOURCE_FATAL'
   | 'SOURCE_UNAVAILABLE'
-  | 'INVALID_TOKEN';
+  | 'INVALID_TOKEN'
+  /** `@graylane/queue`: the broker took a message into no queue (RabbitMQ's 312 NO_ROUTE). */
+  | 'UNROUTABLE';
 
 /**
  * The one error class of graylane. Only configuration and programming mistakes throw;

@@ -29,4 +29,11 @@ export const METRIC_NAMES = {
    * declares).
    */
   fallbacks: 'graylane.lane.fallbacks',
+  /**
+   * Counter (`@graylane/queue`), messages of a lane that ran in the default lane instead. Labels:
+   * `lane` (a declared or retired version), `how` (`drained`: the lane had no live consumer and
+   * the default lane's drain took the message, on every broker; `rerouted`: RabbitMQ returned it
+   * from a lane queue that was gone and it went to the base queue).
+   */
+  queueMoved: 'graylane.queue.moved',
 } as const;

@@ -2,12 +2,14 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getGrayVersion, runWithGray, withGray } from '@graylane/node';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { isGraylaneError } from '@graylane/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMessageLanes, queueStats } from '../dist/index.js';
 import { createAmqpLanes, grayPublishOptions, withGrayMessage } from '../dist/amqp.js';
 import { HEADER, binaryCases, openCases, tableCases } from './adversarial.js';
 import { startRabbit } from './brokers/rabbitmq.js';
 import { CONFIG, fresh, until } from './helpers.js';
+import { recordMetrics, type RecordedMetrics } from './metrics.js';
 import { laneSuite, routerTuning, type BrokerDriver } from './lane-suite.js';
 import {
   TRUSTS,
@@ -196,6 +198,14 @@ describe('RabbitMQ specifics', () => {
 });
 
 describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and dropped', () => {
+  // A real OTel SDK: what was rerouted or drained shows as `graylane.queue.moved` too.
+  let recorded: RecordedMetrics;
+  beforeAll(() => {
+    recorded = recordMetrics();
+  });
+  afterAll(() => recorded.stop());
+  const moved = (how: 'drained' | 'rerouted') =>
+    recorded.sum('graylane.queue.moved', { lane: 'beta', how });
   // How a lane's queue disappears while producers still see the lane alive (their cached answer,
   // within the grace) after the consumer that kept it alive left.
   type Gone = (ch: ConfirmChannel, connection: ChannelModel, lane: string) => Promise<unknown>;
@@ -253,6 +263,7 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
         channel.ack(msg);
       });
       const before = queueStats().rerouted;
+      const otelBefore = await moved('rerouted');
       try {
         if (expiring) await holderCh.assertQueue(lane, queueOptions);
         const { consumerTag } = await holderCh.consume(lane, () => undefined);
@@ -289,6 +300,7 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
           });
         }
         expect(queueStats().rerouted - before).toBe(8);
+        expect((await moved('rerouted')) - otelBefore).toBe(8);
       } finally {
         await stable.close();
         await router.close();
@@ -326,9 +338,11 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
         await ch.deleteQueue(queue);
         if (laneToo) await ch.deleteQueue(lane);
         const send = (): Promise<void> => router.publish(Buffer.from('lost?'));
-        await expect(version === undefined ? send() : runWithGray(version, send)).rejects.toThrow(
-          /unroutable.*312 NO_ROUTE.*does not exist/,
-        );
+        const err: unknown = await (version === undefined ? send() : runWithGray(version, send))
+          .then(() => undefined)
+          .catch((e: unknown) => e);
+        expect(isGraylaneError(err) && err.code).toBe('UNROUTABLE');
+        expect(String(err)).toMatch(/unroutable.*312 NO_ROUTE.*does not exist/);
         // The router stays usable: a queue that exists again takes the next message.
         await ch.assertQueue(queue, { durable: false });
         await router.publish(Buffer.from('after'));
@@ -363,6 +377,7 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
       });
     let stable = await consume();
     const ch = await connection.createConfirmChannel();
+    const [drained, otelDrained] = [queueStats().drained, await moved('drained')];
     try {
       await ch.deleteQueue(queue); // its consumer is cancelled; the drain loop goes on
       for (let i = 0; i < 5; i++) {
@@ -376,6 +391,9 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
       stable = await consume();
       await until(() => seen.length === 5, 5_000);
       expect(seen.sort()).toEqual(Array.from({ length: 5 }, (_, i) => `d-${i}/beta`));
+      // Counted once each, when the base queue took them: never for a tick into nowhere.
+      expect(queueStats().drained - drained).toBe(5);
+      expect((await moved('drained')) - otelDrained).toBe(5);
     } finally {
       await stable.close();
       await router.close();

@@ -2,6 +2,7 @@ import { getGrayDecision, getGrayVersion, runWithGray } from '@graylane/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConfigStore } from '@graylane/core';
 import { createMessageLanes, queueStats, type MessageLanes } from '../dist/index.js';
+import { recordMetrics, type RecordedMetrics } from './metrics.js';
 import type { MarkerCase } from './adversarial.js';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -100,8 +101,11 @@ export function laneSuite(
   let driver: BrokerDriver;
   let stop: (() => Promise<void>) | undefined;
   let echo: Awaited<ReturnType<typeof startEcho>>;
+  // A real OTel SDK for the file: the drain's `graylane.queue.moved` is read from it (MQ-04).
+  let recorded: RecordedMetrics | undefined;
 
   beforeAll(async () => {
+    recorded = recordMetrics();
     const started = await start();
     driver = started.driver;
     stop = started.stop;
@@ -110,6 +114,7 @@ export function laneSuite(
   afterAll(async () => {
     await echo?.close();
     await stop?.();
+    await recorded?.stop();
   }, 60_000);
 
   describe('lanes', () => {
@@ -182,6 +187,9 @@ export function laneSuite(
       const seen: Seen[] = [];
       const stable = await q.consume('stable', recorder('stable', seen));
       const child = await forkConsumer(driver.broker, driver.url, name, 'beta', 20);
+      const moved = () =>
+        recorded?.sum('graylane.queue.moved', { lane: 'beta', how: 'drained' }) ?? 0;
+      const [drained, otelDrained] = [queueStats().drained, await moved()];
       try {
         await until(() => q.live('beta'));
         await new Promise((r) => setTimeout(r, 400));
@@ -200,6 +208,11 @@ export function laneSuite(
         expect([...child.seen, ...seen].every((s) => s.version === 'beta')).toBe(true);
         expect(seen.every((s) => s.consumer === 'stable')).toBe(true);
         expect(await q.live('beta')).toBe(false);
+        // What the child had not finished was on its lane: the default lane's drain took it,
+        // counted in queueStats() and in OTel alike.
+        const took = queueStats().drained - drained;
+        expect(took).toBeGreaterThanOrEqual(first.length - child.seen.length);
+        expect((await moved()) - otelDrained).toBe(took);
       } finally {
         await child.kill();
         await stable.close();

@@ -8,6 +8,7 @@ import { createMessageLanes } from '../dist/index.js';
 import { grayPublishOptions } from '../dist/amqp.js';
 import { grayKafkaMessage } from '../dist/kafka.js';
 import { CONFIG } from './helpers.js';
+import { recordMetrics } from './metrics.js';
 
 const lanes = createMessageLanes({ config: CONFIG });
 const manager = new AsyncLocalStorageContextManager();
@@ -127,33 +128,15 @@ describe('OTel baggage as a carrier for messages', () => {
 
 describe('metrics: a MeterProvider registered after the first message (issue 20)', () => {
   it('receives every message counted after it was registered', async () => {
-    const { metrics } = await import('@opentelemetry/api');
-    const { MeterProvider, MetricReader, AggregationTemporality } =
-      await import('@opentelemetry/sdk-metrics');
-    class Reader extends MetricReader {
-      constructor() {
-        super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-      }
-      protected override async onForceFlush(): Promise<void> {}
-      protected override async onShutdown(): Promise<void> {}
-    }
     const lanes = createMessageLanes({ config: CONFIG });
     const read = (name: string): string | undefined => (name === 'x-gray-id' ? 'beta' : undefined);
     lanes.run(read, () => undefined); // before any provider: nowhere to count
-    const reader = new Reader();
-    metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+    const recorded = recordMetrics();
     try {
       for (let i = 0; i < 5; i++) lanes.run(read, () => undefined);
-      const { resourceMetrics } = await reader.collect();
-      const decisions = resourceMetrics.scopeMetrics
-        .filter((s) => s.scope.name === '@graylane/queue')
-        .flatMap((s) => s.metrics)
-        .filter((m) => m.descriptor.name === 'graylane.decisions')
-        .flatMap((m) => m.dataPoints as readonly { value: unknown }[])
-        .reduce((n, p) => n + Number(p.value), 0);
-      expect(decisions).toBe(5);
+      expect(await recorded.sum('graylane.decisions')).toBe(5);
     } finally {
-      metrics.disable();
+      await recorded.stop();
     }
   });
 });

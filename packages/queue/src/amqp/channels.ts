@@ -1,3 +1,4 @@
+import { GraylaneError } from '@graylane/core';
 import type { Channel, ConfirmChannel, Message, Options } from 'amqplib';
 
 /**
@@ -117,15 +118,16 @@ export function propertiesOf(msg: Message, omit: readonly string[] = []): Option
 
 /**
  * The error `publish()` rejects with when the broker returned a message no queue took
- * (`basic.return`, 312 NO_ROUTE).
+ * (`basic.return`, 312 NO_ROUTE): a `GraylaneError` with code `UNROUTABLE`.
  */
-export function unroutable(queue: string, msg: Message): Error {
+export function unroutable(queue: string, msg: Message): GraylaneError {
   const { replyCode, replyText } = msg.fields as Message['fields'] & {
     replyCode?: number;
     replyText?: string;
   };
-  return new Error(
-    `[graylane] RabbitMQ returned the message unroutable (${String(replyCode)} ${String(replyText)}): queue ${JSON.stringify(queue)} does not exist`,
+  return new GraylaneError(
+    'UNROUTABLE',
+    `RabbitMQ returned the message unroutable (${String(replyCode)} ${String(replyText)}): queue ${JSON.stringify(queue)} does not exist`,
   );
 }
 

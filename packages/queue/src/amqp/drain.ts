@@ -34,7 +34,7 @@ export function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): Dr
           confirms.push(publishMandatory(ch, options.queue, msg.content, republished(msg, from)));
         }
         const moved = settle(ch, taken, await Promise.all(confirms));
-        countDrained(moved);
+        countDrained(moved, lane);
         return taken.length === batch && moved === taken.length;
       },
     },

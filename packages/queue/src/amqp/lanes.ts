@@ -73,8 +73,9 @@ export interface AmqpLanes {
    * Publishes with the marker, to the lane's queue when that lane has a live consumer, and
    * resolves once the broker confirmed that a queue took it. Published `mandatory`: should the
    * lane's queue be gone, the broker returns the message and it goes to the base queue instead
-   * (counted in `queueStats().rerouted`); rejects when the broker refused it (`basic.nack`) or
-   * when no queue took it at all — never a silent loss.
+   * (counted in `queueStats().rerouted`); rejects when the broker refused it (`basic.nack`, the
+   * broker's error) or when no queue took it at all (a `GraylaneError`, code `UNROUTABLE`) —
+   * never a silent loss.
    */
   publish(content: Buffer, options?: Options.Publish): Promise<void>;
   /**
@@ -169,7 +170,7 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
       const sent = await publishMandatory(ch, target, content, props);
       if (sent.kind === 'routed') return;
       if (sent.kind === 'refused') throw sent.error;
-      if (target === queue) throw unroutable(queue, sent.message);
+      if (lane === undefined || target === queue) throw unroutable(queue, sent.message);
       // The lane's queue is gone although the lane looked alive (auto-deleted with its last
       // consumer, expired, deleted): the message goes to the fallback, as the drain would move it.
       const again = await publishMandatory(
@@ -180,7 +181,7 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
       );
       if (again.kind === 'refused') throw again.error;
       if (again.kind === 'returned') throw unroutable(queue, again.message);
-      countRerouted();
+      countRerouted(lane);
     },
     async consume(lane, onMessage, consumeOptions = {}) {
       assertLane(lane, lanes.config().versions, 'createAmqpLanes().consume');

@@ -256,7 +256,7 @@ function startBullDrain(
           return;
         }
         const counted: BullProcessor = (job, ...rest) => {
-          countDrained(1);
+          countDrained(1, lane);
           return processor(job, ...rest);
         };
         const w = new Worker(router.queueFor(lane), counted, { ...workerOptions, autorun: true });

@@ -11,6 +11,7 @@ export interface QueueCounters {
   readonly decisions: CounterLike;
   readonly invalidMarkers: CounterLike;
   readonly fallbacks: CounterLike;
+  readonly moved: CounterLike;
 }
 
 interface MetricsApiLike {
@@ -49,6 +50,7 @@ export function otelCounters(): QueueCounters | undefined {
         decisions: meter.createCounter(METRIC_NAMES.decisions),
         invalidMarkers: meter.createCounter(METRIC_NAMES.invalidMarkers),
         fallbacks: meter.createCounter(METRIC_NAMES.fallbacks),
+        moved: meter.createCounter(METRIC_NAMES.queueMoved),
       };
     } catch {
       counters = undefined;
@@ -62,11 +64,15 @@ function registeredProvider(): unknown {
   return typeof registry === 'object' && registry !== null ? registry.metrics : undefined;
 }
 
-/** Adds one, swallowing any error from a misbehaving SDK (I1). */
-export function addOne(counter: CounterLike | undefined, attributes: Record<string, string>): void {
+/** Adds `n` (default one), swallowing any error from a misbehaving SDK (I1). */
+export function addOne(
+  counter: CounterLike | undefined,
+  attributes: Record<string, string>,
+  n = 1,
+): void {
   if (!counter) return;
   try {
-    counter.add(1, attributes);
+    counter.add(n, attributes);
   } catch {
     // Telemetry never breaks a message.
   }

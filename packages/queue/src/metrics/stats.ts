@@ -117,15 +117,18 @@ export function countCarry(result: CarryResult): void {
   registry().carried[result]++;
 }
 
-/** @internal */
-export function countDrained(n: number): void {
+/** @internal `n` messages of `lane` (a declared version) moved by the drain. */
+export function countDrained(n: number, lane: string): void {
+  if (n === 0) return;
   registry().drained += n;
+  addOne(otelCounters()?.moved, { lane, how: 'drained' }, n);
 }
 
-/** @internal */
-export function countRerouted(): void {
+/** @internal One message of `lane` (a declared version) rerouted to the base queue. */
+export function countRerouted(lane: string): void {
   const r = registry();
   r.rerouted = (r.rerouted ?? 0) + 1;
+  addOne(otelCounters()?.moved, { lane, how: 'rerouted' });
 }
 
 /** @internal */
@@ -135,8 +138,9 @@ export function countProbeError(): void {
 
 /**
  * The process-wide message counters: decisions, ignored markers, lane fallbacks, what producers
- * carried and what fallback consumers drained. The same decisions, invalid markers and fallbacks
- * are recorded through `@opentelemetry/api` under core's `METRIC_NAMES` when it is installed.
+ * carried and what fallback consumers drained. The same decisions, invalid markers, fallbacks and
+ * messages moved off their lane (drained, rerouted) are recorded through `@opentelemetry/api`
+ * under core's `METRIC_NAMES` when it is installed.
  *
  * @example
  * ```ts

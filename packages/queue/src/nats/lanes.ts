@@ -233,7 +233,7 @@ function startNatsDrain(
           });
           await jsm.streams.deleteMessage(stream, stored.seq, false);
         }
-        countDrained(moved);
+        countDrained(moved, lane);
         return moved === batch;
       },
     },
