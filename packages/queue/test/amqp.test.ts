@@ -15,9 +15,11 @@ import {
   TRUSTS,
   carried,
   lanesByTrust,
-  onwardProblems,
   relayRows,
+  fileEchoed,
+  relayTests,
   startRelayEcho,
+  type Relayed,
   text,
 } from './relay.js';
 
@@ -206,6 +208,23 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
   afterAll(() => recorded.stop());
   const moved = (how: 'drained' | 'rerouted') =>
     recorded.sum('graylane.queue.moved', { lane: 'beta', how });
+  /** A router on a fresh base queue (`prefix`…), set up; `lane` is its beta lane queue. */
+  const routerOn = async (
+    prefix: string,
+    options: Partial<Parameters<typeof createAmqpLanes>[0]>,
+  ) => {
+    const { connection } = await rabbit();
+    const queue = fresh(prefix);
+    const router = createAmqpLanes({
+      lanes: createMessageLanes({ config: CONFIG }),
+      connection,
+      queue,
+      queueOptions: { durable: false },
+      ...options,
+    });
+    await router.setup();
+    return { connection, queue, lane: `${queue}.lane.beta`, router };
+  };
   // How a lane's queue disappears while producers still see the lane alive (their cached answer,
   // within the grace) after the consumer that kept it alive left.
   type Gone = (ch: ConfirmChannel, connection: ChannelModel, lane: string) => Promise<unknown>;
@@ -318,18 +337,9 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
   ] as const)(
     'MQ-20 no queue takes %s: publish() rejects, never resolves for a dropped message',
     async (_name, version, laneToo) => {
-      const { connection } = await rabbit();
-      const queue = fresh('nowhere');
-      const lane = `${queue}.lane.beta`;
-      const lanes = createMessageLanes({ config: CONFIG });
-      const router = createAmqpLanes({
-        lanes,
-        connection,
-        queue,
-        queueOptions: { durable: false },
+      const { connection, queue, lane, router } = await routerOn('nowhere', {
         liveness: { intervalMs: 60_000, graceMs: 60_000 },
       });
-      await router.setup();
       const ch = await connection.createConfirmChannel();
       const holder = await connection.createChannel();
       try {
@@ -356,19 +366,10 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
   );
 
   it('MQ-20 the drain never acks a lane message into a base queue that is gone: it stays on its lane until the base queue is back', async () => {
-    const { connection } = await rabbit();
-    const queue = fresh('drainnowhere');
-    const lane = `${queue}.lane.beta`;
-    const lanes = createMessageLanes({ config: CONFIG });
-    const router = createAmqpLanes({
-      lanes,
-      connection,
-      queue,
-      queueOptions: { durable: false },
+    const { connection, queue, lane, router } = await routerOn('drainnowhere', {
       liveness: { intervalMs: 50, graceMs: 0 },
       drainIntervalMs: 50,
     });
-    await router.setup();
     const seen: string[] = [];
     const consume = () =>
       router.consume('stable', (msg, channel) => {
@@ -407,19 +408,11 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
   ])(
     'MQ-20 setup() with queueOptions %s: lane queues are never auto-delete, so a lane consumer that dies leaves what it held to the drain',
     async (_name, queueOptions) => {
-      const { connection } = await rabbit();
-      const queue = fresh('autodel');
-      const lane = `${queue}.lane.beta`;
-      const lanes = createMessageLanes({ config: CONFIG });
-      const router = createAmqpLanes({
-        lanes,
-        connection,
-        queue,
+      const { connection, lane, router } = await routerOn('autodel', {
         queueOptions,
         liveness: { intervalMs: 100, graceMs: 100 },
         drainIntervalMs: 100,
       });
-      await router.setup();
       const ch = await connection.createConfirmChannel();
       // A beta consumer holding five unacked messages dies (its channel closes).
       const dying: Channel = await connection.createChannel();
@@ -456,18 +449,12 @@ describe('GW-01 RabbitMQ: a handler relaying what it received forwards the versi
   // and to an HTTP service through withGray(fetch) with the string headers it got.
   const ENTRIES = ['router.consume', 'withGrayMessage'] as const;
   const rows = relayRows(true).flatMap((row) => ENTRIES.map((entry) => ({ ...row, entry })));
-  type Result = {
-    version: string;
-    carried: ReturnType<typeof carried>;
-    onward: Record<string, Record<string, unknown>>;
-  };
-  let run: Promise<Map<string, Result>> | undefined;
 
-  const relayAll = async (): Promise<Map<string, Result>> => {
+  const relayAll = async (): Promise<Map<string, Relayed>> => {
     const { connection } = await rabbit();
     const echo = await startRelayEcho();
     const grayFetch = withGray(undefined, { allowHosts: ['127.0.0.1'] });
-    const results = new Map<string, Result>();
+    const results = new Map<string, Relayed>();
     const ch = await connection.createConfirmChannel();
     const closers: (() => Promise<unknown>)[] = [];
     try {
@@ -539,10 +526,7 @@ describe('GW-01 RabbitMQ: a handler relaying what it received forwards the versi
         }
         await forward.close();
       }
-      for (const [key, headers] of echo.seen) {
-        const r = results.get(key);
-        if (r) r.onward['withGray(fetch)'] = headers;
-      }
+      fileEchoed(results, echo.seen);
     } finally {
       for (const close of closers) await close().catch(() => undefined);
       await ch.close();
@@ -551,28 +535,7 @@ describe('GW-01 RabbitMQ: a handler relaying what it received forwards the versi
     return results;
   };
 
-  it.each(rows)(
-    'GW-01 amqp $trust · $shape.name · $entry',
-    async ({ key, entry, want }) => {
-      const r = (await (run ??= relayAll())).get(`${key}|${entry}`);
-      expect({ version: r?.version, ...r?.carried }).toEqual({
-        version: want.version,
-        header: want.header,
-        baggage: want.baggage,
-      });
-      const onward = Object.entries(r?.onward ?? {}).map(([path, headers]) => ({
-        path,
-        problems: onwardProblems(headers, want.version),
-      }));
-      expect(onward).toEqual(
-        ['grayPublishOptions', 'router.publish', 'withGray(fetch)'].map((path) => ({
-          path,
-          problems: [],
-        })),
-      );
-    },
-    60_000,
-  );
+  relayTests('amqp', rows, relayAll, ['grayPublishOptions', 'router.publish', 'withGray(fetch)']);
 });
 
 /** Whether `queue` exists (a passive declare on a channel of its own: a 404 closes it). */

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import { getGrayVersion, signMarker, withGray } from '@graylane/node';
 
 /** The versions every queue test uses. */
@@ -13,17 +13,24 @@ export async function startEcho(): Promise<{
   close(): Promise<void>;
 }> {
   const seen: { marker: string | undefined; path: string }[] = [];
-  const server: Server = createServer((req, res) => {
+  const server = await listenLoopback((req, res) => {
     const marker = req.headers['x-gray-id'];
     seen.push({ marker: typeof marker === 'string' ? marker : undefined, path: req.url ?? '' });
     res.end('ok');
   });
+  return { ...server, seen };
+}
+
+/** An HTTP server on a free 127.0.0.1 port. */
+export async function listenLoopback(
+  handler: RequestListener,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     url: `http://127.0.0.1:${port}`,
-    seen,
     close: () => new Promise((r) => server.close(() => r())),
   };
 }

@@ -17,9 +17,11 @@ import {
   TRUSTS,
   carried,
   lanesByTrust,
-  onwardProblems,
   relayRows,
+  fileEchoed,
+  relayTests,
   startRelayEcho,
+  type Relayed,
 } from './relay.js';
 
 /** Adversarial rows NATS can carry: header values are strings, without CR, LF or NUL. */
@@ -208,21 +210,15 @@ describe('GW-01 NATS: a handler relaying what it received forwards the version d
   // and to an HTTP service through withGray(fetch) with the headers it got.
   const ENTRIES = ['router.consume', 'withGrayNatsMessage'] as const;
   const rows = relayRows(false).flatMap((row) => ENTRIES.map((entry) => ({ ...row, entry })));
-  type Result = {
-    version: string;
-    carried: ReturnType<typeof carried>;
-    onward: Record<string, Record<string, unknown>>;
-  };
-  let run: Promise<Map<string, Result>> | undefined;
 
-  const relayAll = async (): Promise<Map<string, Result>> => {
+  const relayAll = async (): Promise<Map<string, Relayed>> => {
     const server = await nats();
     const nc = await connect({ servers: server.url });
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const echo = await startRelayEcho();
     const grayFetch = withGray(undefined, { allowHosts: ['127.0.0.1'] });
-    const results = new Map<string, Result>();
+    const results = new Map<string, Relayed>();
     const closers: (() => Promise<unknown>)[] = [];
     const stream = async (name: string): Promise<string> => {
       const subject = name.toLowerCase();
@@ -300,10 +296,7 @@ describe('GW-01 NATS: a handler relaying what it received forwards the version d
           }
         }
       }
-      for (const [key, headers] of echo.seen) {
-        const r = results.get(key);
-        if (r) r.onward['withGray(fetch)'] = headers;
-      }
+      fileEchoed(results, echo.seen);
     } finally {
       for (const close of closers) await close().catch(() => undefined);
       await nc.close();
@@ -312,26 +305,5 @@ describe('GW-01 NATS: a handler relaying what it received forwards the version d
     return results;
   };
 
-  it.each(rows)(
-    'GW-01 nats $trust · $shape.name · $entry',
-    async ({ key, entry, want }) => {
-      const r = (await (run ??= relayAll())).get(`${key}|${entry}`);
-      expect({ version: r?.version, ...r?.carried }).toEqual({
-        version: want.version,
-        header: want.header,
-        baggage: want.baggage,
-      });
-      const onward = Object.entries(r?.onward ?? {}).map(([path, headers]) => ({
-        path,
-        problems: onwardProblems(headers, want.version),
-      }));
-      expect(onward).toEqual(
-        ['grayNatsHeaders', 'router.publish', 'withGray(fetch)'].map((path) => ({
-          path,
-          problems: [],
-        })),
-      );
-    },
-    60_000,
-  );
+  relayTests('nats', rows, relayAll, ['grayNatsHeaders', 'router.publish', 'withGray(fetch)']);
 });

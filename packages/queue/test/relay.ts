@@ -1,8 +1,8 @@
-import { createServer } from 'node:http';
 import { signMarker, verifyMarker } from '@graylane/node';
 import { readBaggageMember } from '@graylane/core';
+import { expect, it } from 'vitest';
 import { createMessageLanes, type MessageLanes } from '../dist/index.js';
-import { CONFIG, KEY, KID } from './helpers.js';
+import { CONFIG, KEY, KID, listenLoopback } from './helpers.js';
 
 /**
  * GW-01 for messages: a consumer that refused a marker (or ignores markers) runs the default
@@ -212,7 +212,7 @@ export async function startRelayEcho(): Promise<{
   close(): Promise<void>;
 }> {
   const seen = new Map<string, Record<string, unknown>>();
-  const server = createServer((req, res) => {
+  const server = await listenLoopback((req, res) => {
     const key = decodeURIComponent((req.url ?? '/').slice(1));
     const headers: Record<string, unknown> = {};
     for (const name of ['x-gray-id', 'baggage']) {
@@ -221,14 +221,31 @@ export async function startRelayEcho(): Promise<{
     seen.set(key, headers);
     res.end('ok');
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    close: () => new Promise((r) => server.close(() => r())),
-  };
+  return { ...server, seen };
+}
+
+/** What one relayed message gave: the version decided, what it carried, what went on by path. */
+export interface Relayed {
+  readonly version: string;
+  readonly carried: ReturnType<typeof carried>;
+  readonly onward: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * GW-01 for one row: the handler decided `want.version` and still carried what `want` says, and
+ * every onward path (`paths`, in order) sent exactly the decided version on.
+ */
+export function expectRelayed(r: Relayed | undefined, want: Kept, paths: readonly string[]): void {
+  expect({ version: r?.version, ...r?.carried }).toEqual({
+    version: want.version,
+    header: want.header,
+    baggage: want.baggage,
+  });
+  const onward = Object.entries(r?.onward ?? {}).map(([path, headers]) => ({
+    path,
+    problems: onwardProblems(headers, want.version),
+  }));
+  expect(onward).toEqual(paths.map((path) => ({ path, problems: [] })));
 }
 
 /** A BullMQ job's `__gray` as an untrusted producer set it, and what stays per trust mode. */
@@ -264,3 +281,34 @@ export const JOB_SHAPES: readonly JobShape[] = [
   },
   { name: 'HDR-07 two values', value: ['beta', 'beta'], expect: everywhereGone },
 ];
+
+/** Files what the relay echo service saw under `withGray(fetch)`, by message key. */
+export function fileEchoed(
+  results: ReadonlyMap<string, Relayed>,
+  seen: ReadonlyMap<string, Record<string, unknown>>,
+): void {
+  for (const [key, headers] of seen) {
+    const r = results.get(key);
+    if (r) r.onward['withGray(fetch)'] = headers;
+  }
+}
+
+/**
+ * The GW-01 rows of one broker: `relayAll` runs every row once (shared by the rows); each row
+ * checks its message with {@link expectRelayed} over `paths`.
+ */
+export function relayTests(
+  broker: string,
+  rows: readonly { key: string; trust: Trust; shape: RelayShape; want: Kept; entry: string }[],
+  relayAll: () => Promise<ReadonlyMap<string, Relayed>>,
+  paths: readonly string[],
+): void {
+  let run: Promise<ReadonlyMap<string, Relayed>> | undefined;
+  it.each(rows)(
+    `GW-01 ${broker} $trust · $shape.name · $entry`,
+    async ({ key, entry, want }) => {
+      expectRelayed((await (run ??= relayAll())).get(`${key}|${entry}`), want, paths);
+    },
+    60_000,
+  );
+}
