@@ -1,10 +1,18 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { systemClock, type ConfigEvent, type SourceClock } from '@graylane/core';
+import { systemClock, type SourceClock } from '@graylane/core';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createFileSource } from '../../src/sources/index.js';
-import { quietLogger, recordingStore, sleep, tempDir, waitFor } from './helpers.js';
+import {
+  paddedRules,
+  quietLogger,
+  recordingStore,
+  sleep,
+  tempDir,
+  waitFor,
+  weights,
+} from './helpers.js';
 
 // FLT-10 for writers a single read cannot catch: chunks with pauses, written in place over a
 // file of the same size (no truncate), where a half-old/half-new mix is itself a valid document.
@@ -12,32 +20,7 @@ import { quietLogger, recordingStore, sleep, tempDir, waitFor } from './helpers.
 const cleanups: Array<() => void> = [];
 afterAll(() => cleanups.forEach((c) => c()));
 
-/** Two weighted rules around a pad: every old/new mix of equal length is valid JSON. */
-const mk = (w1: number, w2: number, pad: number): string =>
-  JSON.stringify({
-    versions: ['stable', 'beta'],
-    default: 'stable',
-    rules: [
-      rule('a', w1),
-      { id: 'pad', match: { header: { 'x-pad': { equals: 'p'.repeat(pad) } } }, version: 'stable' },
-      rule('b', w2),
-    ],
-  });
-const rule = (id: string, w: number) => ({
-  id,
-  match: { header: { [`x-${id}`]: { exists: true } } },
-  split: [
-    { version: 'beta', weight: w },
-    { version: 'stable', weight: 100 - w },
-  ],
-  bucketBy: `header:x-${id}`,
-});
-const weights = (e: ConfigEvent): string =>
-  e.type === 'change'
-    ? (e.snapshot.config.document.rules ?? [])
-        .flatMap((r) => ('split' in r && r.split ? [`${r.id}=${r.split[0]?.weight}`] : []))
-        .join(' ')
-    : e.type;
+const mk = paddedRules;
 
 type Writer = (path: string, text: string, chunk: number, pauseMs: number) => Promise<void>;
 const inPlace: Writer = async (path, text, chunk, pauseMs) => {

@@ -18,7 +18,15 @@ import { systemClock, type ConfigEvent, type SourceClock } from '@graylane/core'
 import { afterAll, describe, it } from 'vitest';
 import { createSettledReader } from '../../src/sources/file/read.js';
 import { createFileSource } from '../../src/sources/index.js';
-import { quietLogger, recordingStore, sleep, tempDir, waitFor } from './helpers.js';
+import {
+  paddedRules,
+  quietLogger,
+  recordingStore,
+  sleep,
+  tempDir,
+  waitFor,
+  weights,
+} from './helpers.js';
 
 // How a deployer puts a new document at the path decides how soon the file source may read it.
 // A new file with one link at the same file name (temp + rename, an editor's save, deleted and
@@ -33,32 +41,8 @@ import { quietLogger, recordingStore, sleep, tempDir, waitFor } from './helpers.
 const cleanups: Array<() => void> = [];
 afterAll(() => cleanups.forEach((c) => c()));
 
-/** Two weighted rules around a pad: every old/new mix of equal length is valid JSON. */
-const mk = (w: number, pad = 8_000): string =>
-  JSON.stringify({
-    versions: ['stable', 'beta'],
-    default: 'stable',
-    rules: [
-      rule('a', w),
-      { id: 'pad', match: { header: { 'x-pad': { equals: 'p'.repeat(pad) } } }, version: 'stable' },
-      rule('b', w),
-    ],
-  });
-const rule = (id: string, w: number) => ({
-  id,
-  match: { header: { [`x-${id}`]: { exists: true } } },
-  split: [
-    { version: 'beta', weight: w },
-    { version: 'stable', weight: 100 - w },
-  ],
-  bucketBy: `header:x-${id}`,
-});
-const weights = (e: ConfigEvent): string =>
-  e.type === 'change'
-    ? (e.snapshot.config.document.rules ?? [])
-        .flatMap((r) => ('split' in r && r.split ? [`${r.id}=${r.split[0]?.weight}`] : []))
-        .join(' ')
-    : e.type;
+/** Two weighted rules (both `w`) around a pad: every old/new mix of equal length is valid JSON. */
+const mk = (w: number, pad = 8_000): string => paddedRules(w, w, pad);
 const OLD = mk(10);
 const NEW = mk(90);
 /** An offset inside the pad rule's value. */

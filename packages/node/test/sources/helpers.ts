@@ -57,3 +57,37 @@ export function bigDoc(version: 'stable' | 'beta', n: number): string {
   }));
   return doc(version, { rules });
 }
+
+/**
+ * Two weighted rules around a pad rule (`pad` characters): documents made with the same `pad` have
+ * the same length, and every old/new mix of two of them is valid JSON (FLT-10's torn writes).
+ */
+export function paddedRules(w1: number, w2: number, pad: number): string {
+  return JSON.stringify({
+    versions: ['stable', 'beta'],
+    default: 'stable',
+    rules: [
+      weighted('a', w1),
+      { id: 'pad', match: { header: { 'x-pad': { equals: 'p'.repeat(pad) } } }, version: 'stable' },
+      weighted('b', w2),
+    ],
+  });
+}
+
+const weighted = (id: string, w: number) => ({
+  id,
+  match: { header: { [`x-${id}`]: { exists: true } } },
+  split: [
+    { version: 'beta', weight: w },
+    { version: 'stable', weight: 100 - w },
+  ],
+  bucketBy: `header:x-${id}`,
+});
+
+/** A change event as its rules' beta weights (`a=10 b=90`); any other event as its type. */
+export const weights = (e: ConfigEvent): string =>
+  e.type === 'change'
+    ? (e.snapshot.config.document.rules ?? [])
+        .flatMap((r) => ('split' in r && r.split ? [`${r.id}=${r.split[0]?.weight}`] : []))
+        .join(' ')
+    : e.type;
