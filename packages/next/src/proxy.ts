@@ -96,7 +96,7 @@ export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
       response =
         target === undefined ? NextResponse.next(init) : NextResponse.rewrite(target, init);
     } catch {
-      return passOn(request);
+      return passOn(request, options.trust === 'edge' ? gray : undefined);
     }
     return response;
   };
@@ -141,8 +141,26 @@ function rewriteTarget(
   return to === from ? target : new URL(to);
 }
 
-/** The failure path: the request goes on, minus any decision header a client sent. */
-function passOn(request: NextRequest): NextResponse {
+/**
+ * The failure path: the request goes on without any lane, minus any decision header a client
+ * sent. In `edge` mode (`strip`: the engine) it goes on without the client's carriers too, as
+ * the Web engine's own failure path does (GW-02): the marker header, every marker cookie pair,
+ * the `gray` baggage member and, by a rewrite to the same URL without it, `?gray=`.
+ */
+function passOn(request: NextRequest, strip?: WebGraylane): NextResponse {
+  if (strip !== undefined) {
+    try {
+      // Headers and URL only: the body stays the request's own.
+      const url = request.url;
+      const stripped = strip.stripCarriers(new Request(url, { headers: request.headers }));
+      const init = { request: { headers: withoutDecision(stripped.headers) } };
+      return stripped.url === url
+        ? NextResponse.next(init)
+        : NextResponse.rewrite(stripped.url, init);
+    } catch {
+      // Below: at least the client's decision header goes.
+    }
+  }
   try {
     if (!request.headers.has(DECISION_REQUEST_HEADER)) return NextResponse.next();
     return NextResponse.next({ request: { headers: withoutDecision(request.headers) } });

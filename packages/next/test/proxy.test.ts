@@ -371,3 +371,72 @@ describe('STK-05 the proxy’s cookies reach `cookies()` on the request that set
     if (to?.startsWith('http')) expect(Object.keys(written)).toContain('gray_uid');
   });
 });
+
+describe('GW-02 I1 edge mode: on the failure path the app still sees none of the client carriers', () => {
+  // The proxy falls back to passing the request on when deciding or building the response
+  // throws; in `edge` mode that request must still lose every carrier, as the Web engine's own
+  // failure path strips them.
+  // A nextUrl that throws fails the proxy where it is read: on a query marker (edge mode
+  // removes it from the URL); a seal that cannot be made fails every request.
+  const FAILURES: [string, (url: string, headers: Record<string, string>) => NextRequest][] = [
+    [
+      'the request object fails (a nextUrl that throws, read for the query marker)',
+      (url, headers) => {
+        const real = new NextRequest(url, { headers });
+        return {
+          url: real.url,
+          method: 'GET',
+          headers: real.headers,
+          get nextUrl(): never {
+            throw new Error('broken');
+          },
+        } as unknown as NextRequest;
+      },
+    ],
+    [
+      'the seal fails (GRAYLANE_DECISION_KEY cut short after startup)',
+      (url, headers) => {
+        process.env['GRAYLANE_DECISION_KEY'] = 'short';
+        return new NextRequest(url, { headers });
+      },
+    ],
+  ];
+  const CARRIERS: [string, string, Record<string, string>][] = [
+    ['the marker header', '/p?x=1', { 'x-gray-id': 'beta' }],
+    ['the gray cookie', '/p?x=1', { cookie: 'a=1; gray=beta' }],
+    ['the __Host-gray cookie', '/p?x=1', { cookie: '__Host-gray=canary; a=1' }],
+    ['the baggage member', '/p?x=1', { baggage: 'a=1,gray=beta' }],
+    ['the query marker', '/p?gray=beta&x=1', {}],
+    ['a repeated query marker', '/p?x=1&gray=beta&gray=canary', {}],
+    [
+      'every carrier and a forged decision',
+      '/p?gray=canary&x=1',
+      {
+        'x-gray-id': 'canary',
+        cookie: 'gray=beta; a=1; __Host-gray=beta',
+        baggage: 'gray=beta,a=1',
+        [DECISION_REQUEST_HEADER]: FORGED[0][1],
+      },
+    ],
+  ];
+  const rows = FAILURES.flatMap(([f, make]) =>
+    CARRIERS.filter(([, path]) => !f.includes('nextUrl') || path.includes('gray=')).map(
+      (c) => [f, ...c, make] as const,
+    ),
+  );
+  it.each(rows)('%s: %s', async (_f, _c, path, headers, make) => {
+    const proxy = createGrayProxy({ config, trust: 'edge', sticky: true });
+    const res = await proxy(make(`${ORIGIN}${path}`, headers));
+    const seen = appHeaders(res);
+    expect(seen, 'the request headers are replaced').toBeDefined();
+    expect(seen?.['x-gray-id']).toBeUndefined();
+    expect(seen?.[DECISION_REQUEST_HEADER]).toBeUndefined();
+    expect(seen?.['cookie'] ?? '').not.toMatch(/(^|;\s*)(__Host-)?gray=/);
+    expect(seen?.['baggage'] ?? '').not.toMatch(/(^|,)\s*gray=/);
+    if ('cookie' in headers) expect(seen?.['cookie']).toBe('a=1');
+    if ('baggage' in headers) expect(seen?.['baggage']).toBe('a=1');
+    const rewrite = res.headers.get('x-middleware-rewrite');
+    if (!path.includes('gray=')) expect(rewrite).toBeNull();
+    else expect(new URL(rewrite ?? '', ORIGIN).search).toBe('?x=1');
+  });
+});
