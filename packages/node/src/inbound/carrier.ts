@@ -50,6 +50,35 @@ export function routerTarget(url: string): string {
   return `${url.slice(0, start)}?${rest.replaceAll('#', '&')}`;
 }
 
+/** `scheme://` at the start of an absolute-form request target (RFC 3986 scheme, any case). */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+
+/**
+ * The origin form of a request target. Node hands an absolute-form target (`GET http://h/admin`,
+ * what a forward proxy is sent, and what any client may send) to the app as it came, and
+ * express, koa, fastify and hono all route it by its path (`/admin`), as RFC 9112 §3.2.2 has an
+ * origin server do; the rules' `path` (and the query) must be read from the same place, or a
+ * `path` rule is skipped for a request the router serves on that path. The scheme and authority
+ * go (up to the first `/`, `?` or `#`, as the WHATWG `URL` and `url.parse` end them); the rest is
+ * kept byte for byte, with a `/` in front when the path was empty. Anything else is unchanged.
+ */
+function originForm(url: string): string {
+  if (url.charCodeAt(0) === 0x2f) return url;
+  const scheme = ABSOLUTE_FORM.exec(url);
+  if (scheme === null) return url;
+  const from = scheme[0].length;
+  let end = url.length;
+  for (let i = from; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x2f || c === 0x3f || c === 0x23) {
+      end = i;
+      break;
+    }
+  }
+  const rest = url.slice(end);
+  return rest.charCodeAt(0) === 0x2f ? rest : `/${rest}`;
+}
+
 class NodeCarrier implements InboundCarrier {
   /** Where the first values of what an edit changes are recorded (decide-once, GW-03). */
   private original: Original | undefined = undefined;
@@ -70,10 +99,18 @@ class NodeCarrier implements InboundCarrier {
   }
   get url(): string | undefined {
     const url = this.req.url;
-    return typeof url === 'string' ? routerTarget(url) : url;
+    return typeof url === 'string' ? routerTarget(originForm(url)) : url;
   }
+  /**
+   * HTTP/2 names the host in `:authority` (RFC 9113 §8.3.1: clients use it instead of `Host`,
+   * and Node's compat layer keeps it as that header), so a `host` rule that read only `Host` never
+   * matched an h2 request; koa and hono read `:authority` there (fastify when `Host` is absent).
+   * `Host` otherwise.
+   */
   get host(): string | undefined {
-    return hostOnly(this.req.headers.host);
+    const headers = this.req.headers;
+    const authority = headers[':authority'];
+    return hostOnly(typeof authority === 'string' && authority !== '' ? authority : headers.host);
   }
   get secure(): boolean {
     return this.req.socket?.encrypted === true;

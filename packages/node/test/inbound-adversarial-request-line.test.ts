@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import http2 from 'node:http2';
+import express from 'express';
+import Koa from 'koa';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Hono } from 'hono';
+import { createAdaptorServer } from '@hono/node-server';
+import { createGraylane, getGrayDecision, type GraylaneOptions } from '../src/index.js';
+import { graylaneExpress } from '../src/adapters/express.js';
+import { graylaneKoa } from '../src/adapters/koa.js';
+import { graylaneFastify } from '../src/adapters/fastify.js';
+import { graylaneHono } from '../src/adapters/hono.js';
+import { closeAll, listen, rawBody, rawRequest, type Running } from './helpers.js';
+
+/**
+ * The request line as the rules read it must be the one every router serves the request on, in
+ * every adapter (no RELIABILITY row names this yet; proposed: REQ-01 absolute-form target,
+ * REQ-02 HTTP/2 `:authority`). A `path` or `host` rule that reads something no router reads is
+ * skipped for requests the router serves on that path or host: a pin (`/checkout` → stable)
+ * falls through to a weighted split, a host-scoped lane never matches over h2.
+ */
+const config = {
+  versions: ['stable', 'beta', 'canary'],
+  default: 'stable',
+  rules: [
+    { id: 'admin', version: 'canary', match: { path: { prefix: '/admin' } } },
+    { id: 'root', version: 'beta', match: { path: { equals: '/' } } },
+    { id: 'app-host', version: 'beta', match: { host: { equals: 'app.example' } } },
+    { id: 'v6-host', version: 'canary', match: { host: { equals: '[::1]' } } },
+  ],
+};
+const options = { config } satisfies GraylaneOptions;
+
+interface Seen {
+  version: string;
+  reason: string;
+  ruleId?: string | undefined;
+  /** The path the framework itself routes on (where it exposes one). */
+  path?: string | undefined;
+}
+const seen = (path?: string): Seen => {
+  const d = getGrayDecision();
+  return { version: d?.version ?? 'none', reason: d?.reason ?? 'none', ruleId: d?.ruleId, path };
+};
+
+type App = (h2: boolean) => Promise<Running>;
+const h1Apps: Record<string, App> = {
+  'node:http': async () => {
+    const gray = createGraylane(options);
+    return listen(
+      http.createServer((req, res) => gray.handle(req, res, () => res.end(JSON.stringify(seen())))),
+    );
+  },
+  express: async () => {
+    const app = express();
+    app.use(graylaneExpress(options));
+    app.use((req, res) => {
+      res.json(seen(req.path));
+    });
+    return listen(http.createServer(app));
+  },
+  koa: async (h2) => {
+    const app = new Koa();
+    app.use(graylaneKoa(options));
+    app.use((ctx) => {
+      ctx.body = seen(ctx.path);
+    });
+    return listen(
+      h2 ? (http2.createServer(app.callback()) as never) : http.createServer(app.callback()),
+    );
+  },
+  fastify: async (h2) => {
+    // One type for both: the h2 instance differs only in its raw request and reply types.
+    const app = (h2 ? Fastify({ http2: true }) : Fastify()) as unknown as FastifyInstance;
+    await app.register(graylaneFastify, options);
+    app.all('/*', async (req) =>
+      seen(req.routeOptions.url === '/*' ? undefined : req.routeOptions.url),
+    );
+    await app.ready();
+    return listen(app.server as never);
+  },
+  hono: async (h2) => {
+    const app = new Hono();
+    app.use(graylaneHono(options));
+    app.all('*', (c) => c.json(seen(c.req.path)));
+    return listen(
+      createAdaptorServer({
+        fetch: app.fetch,
+        ...(h2 ? { createServer: http2.createServer } : {}),
+      }) as http.Server,
+    );
+  },
+};
+const h2Apps: Record<string, App> = {
+  'node:http': async () => {
+    const gray = createGraylane(options);
+    return listen(
+      http2.createServer((req, res) =>
+        gray.handle(req as never, res as never, () => res.end(JSON.stringify(seen()))),
+      ) as never,
+    );
+  },
+  // express 5 replaces the request's prototype with one built on http.IncomingMessage: it does
+  // not serve node:http2's compat requests, so it has no h2 row.
+  koa: h1Apps['koa'] as App,
+  fastify: h1Apps['fastify'] as App,
+  hono: h1Apps['hono'] as App,
+};
+
+const h1: Record<string, Running> = {};
+const h2: Record<string, Running> = {};
+beforeAll(async () => {
+  await Promise.all([
+    ...Object.entries(h1Apps).map(async ([k, f]) => (h1[k] = await f(false))),
+    ...Object.entries(h2Apps).map(async ([k, f]) => (h2[k] = await f(true))),
+  ]);
+});
+afterAll(closeAll);
+
+const get = async (port: number, target: string): Promise<Seen> =>
+  rawBody(
+    await rawRequest(
+      port,
+      `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+    ),
+  ) as Seen;
+
+/**
+ * [absolute-form target, its origin form, the rule it must match]. Every router serves the
+ * absolute form on the origin form's path (RFC 9112 §3.2.2: `http://h/admin` is `/admin`);
+ * the scheme and authority are not part of the path, whatever they say.
+ */
+const ABSOLUTE: [target: string, origin: string, rule: string][] = [
+  ['http://127.0.0.1/admin', '/admin', 'admin'],
+  ['http://evil.example/admin', '/admin', 'admin'],
+  ['https://127.0.0.1/admin', '/admin', 'admin'],
+  ['http://127.0.0.1:8080/admin', '/admin', 'admin'],
+  ['http://user@127.0.0.1/admin/users', '/admin/users', 'admin'],
+  ['http://127.0.0.1/admin?x=1', '/admin?x=1', 'admin'],
+  ['http://127.0.0.1/administrator?gray=x', '/administrator?gray=x', 'admin'],
+  ['http://[::1]:80/admin', '/admin', 'admin'],
+  ['http://127.0.0.1/', '/', 'root'],
+  ['http://127.0.0.1/?x=1', '/?x=1', 'root'],
+];
+
+describe('REQ-01 an absolute-form request target is decided on its path, in every adapter', () => {
+  for (const name of Object.keys(h1Apps))
+    it.each(ABSOLUTE)(
+      `REQ-01 ${name}: GET %s decides as GET %s (rule %s)`,
+      async (target, origin, rule) => {
+        const server = h1[name] as Running;
+        const [abs, plain] = await Promise.all([
+          get(server.port, target),
+          get(server.port, origin),
+        ]);
+        expect(plain.ruleId).toBe(rule);
+        expect({ ...abs, path: undefined }).toEqual({ ...plain, path: undefined });
+        // The premise: the framework routes the absolute form on the same path.
+        expect(abs.path).toBe(plain.path);
+      },
+    );
+});
+
+/** [`:authority`, the rule it must match]; `Host` absent, as h2 clients send it. */
+const AUTHORITY: [authority: string, rule: string, version: string][] = [
+  ['app.example', 'app-host', 'beta'],
+  ['app.example:8443', 'app-host', 'beta'],
+  ['app.example:443', 'app-host', 'beta'],
+  ['[::1]', 'v6-host', 'canary'],
+  ['[::1]:8443', 'v6-host', 'canary'],
+];
+
+const h2Get = (port: number, headers: http2.OutgoingHttpHeaders): Promise<Seen> =>
+  new Promise((resolve, reject) => {
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    client.on('error', reject);
+    const req = client.request({ ':path': '/p', ...headers });
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      client.close();
+      try {
+        resolve(JSON.parse(body) as Seen);
+      } catch (err) {
+        reject(err as Error);
+      }
+    });
+    req.on('error', reject);
+    req.end();
+  });
+
+describe('REQ-02 HTTP/2: a host rule reads :authority, in every adapter that serves h2', () => {
+  for (const name of Object.keys(h2Apps))
+    it.each(AUTHORITY)(
+      `REQ-02 ${name}: :authority %s matches rule %s`,
+      async (authority, rule, version) => {
+        const got = await h2Get((h2[name] as Running).port, { ':authority': authority });
+        expect(got).toMatchObject({ version, reason: 'rule', ruleId: rule });
+      },
+    );
+});
