@@ -95,7 +95,8 @@ export interface GrayFetchOptions {
 /**
  * A fetch for server code that carries the current request's lane to allowlisted targets —
  * per hop, redirects included (RDR-01) — reading the decision the proxy made. Outside a request,
- * or where the proxy did not run, it is a plain fetch.
+ * or where the proxy did not run, it is a plain fetch. Either way the sealed decision header
+ * never goes out, even in headers the caller forwards (`headers: await headers()`).
  *
  * @example
  * ```ts
@@ -115,8 +116,56 @@ export function createGrayFetch(options: GrayFetchOptions): FetchLike {
     const decision = await getGrayDecision();
     const lane = decision ? createLane(decision, laneOptions) : undefined;
     const fetchImpl = options.fetch ?? (globalThis.fetch as FetchLike);
-    return lane ? withGray(fetchImpl, { lane })(input, init) : fetchImpl(input, init);
+    const [target, sent] = withoutDecisionHeader(input, init);
+    return lane ? withGray(fetchImpl, { lane })(target, sent) : fetchImpl(target, sent);
   };
+}
+
+/**
+ * The call without the sealed decision header: it is for this app's server code only, and a
+ * caller forwarding the request's own headers (`headers: await headers()`) would send it on —
+ * the lane in clear text and a seal that replays for minutes — to any host, allowlisted or not,
+ * and along every redirect (I8). The caller's objects are never mutated: `init` is copied with
+ * its headers filtered (every field kept, Next's `next` included); a `Request` that holds the
+ * header gets filtered headers in `init`, its body and referrer policy kept. Never throws: what
+ * fetch would reject goes on as given.
+ */
+function withoutDecisionHeader(
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+): [string | URL | Request, RequestInit | undefined] {
+  try {
+    if (init?.headers !== undefined && init.headers !== null) {
+      const headers = new Headers(init.headers);
+      if (!headers.has(DECISION_REQUEST_HEADER)) return [input, init];
+      headers.delete(DECISION_REQUEST_HEADER);
+      return [input, copyInit(init, headers, undefined)];
+    }
+    // A Request, this runtime's or another fetch's (its own Headers class).
+    const own = (input as { headers?: { has?: unknown } } | null)?.headers;
+    if (typeof own?.has !== 'function' || !(own as Headers).has(DECISION_REQUEST_HEADER))
+      return [input, init];
+    const headers = new Headers(own as Headers);
+    headers.delete(DECISION_REQUEST_HEADER);
+    const policy = (input as { referrerPolicy?: unknown }).referrerPolicy;
+    return [input, copyInit(init, headers, typeof policy === 'string' ? policy : undefined)];
+  } catch {
+    return [input, init];
+  }
+}
+
+/** `init` (own and inherited fields, as fetch reads them) with `headers`. */
+function copyInit(
+  init: RequestInit | undefined,
+  headers: Headers,
+  referrerPolicy: string | undefined,
+): RequestInit {
+  const copy: Record<string, unknown> = {};
+  for (const key in init) copy[key] = (init as Record<string, unknown>)[key];
+  // A Request given with a non-empty init starts with an empty referrer policy (Fetch).
+  if (referrerPolicy && !('referrerPolicy' in copy)) copy['referrerPolicy'] = referrerPolicy;
+  copy['headers'] = headers;
+  return copy as RequestInit;
 }
 
 /**

@@ -1,0 +1,168 @@
+import './support/next-env.js';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { createGrayFetch, createGrayProxy, DECISION_REQUEST_HEADER } from '@graylane/next';
+import { NextRequest } from 'next/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * `createGrayFetch` inside a request as Next renders it: Next's own request store (what
+ * `headers()` reads) holding the headers the proxy passed on, against two loopback services —
+ * one allowlisted, one not — that record every request and redirect on demand.
+ */
+const require = createRequire(import.meta.url);
+const { createRequestStore } = require('next/dist/server/async-storage/request-store.js') as {
+  createRequestStore(input: object): object;
+};
+const { workUnitAsyncStorage } =
+  require('next/dist/server/app-render/work-unit-async-storage.external.js') as {
+    workUnitAsyncStorage: { run<T>(store: object, fn: () => T): T };
+  };
+const { workAsyncStorage } =
+  require('next/dist/server/app-render/work-async-storage.external.js') as {
+    workAsyncStorage: { run<T>(store: object, fn: () => T): T };
+  };
+const { headers: nextHeaders } = require('next/headers.js') as {
+  headers(): Promise<Headers>;
+};
+
+const config = { versions: ['stable', 'beta', 'canary'], default: 'stable' };
+
+interface Service {
+  origin: string;
+  seen: IncomingHttpHeaders[];
+  close(): Promise<void>;
+}
+
+/** Records every request; `/to?u=<url>&s=<status>` redirects there. */
+async function service(): Promise<Service> {
+  const seen: IncomingHttpHeaders[] = [];
+  const server: Server = createServer((req, res) => {
+    seen.push(req.headers);
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/to') {
+      res.writeHead(Number(url.searchParams.get('s')), {
+        location: url.searchParams.get('u') ?? '/',
+      });
+      return void res.end();
+    }
+    res.end('ok');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The name/value pairs of `headers` (this package's lib has no Headers iterator). */
+function pairsOf(headers: Headers): [string, string][] {
+  const out: [string, string][] = [];
+  headers.forEach((value, name) => out.push([name, value]));
+  return out;
+}
+
+/** Runs `fn` as server code of a request whose headers the proxy passed on (sealed or not). */
+function inRequest<T>(headers: Headers, fn: () => Promise<T>): Promise<T> {
+  const work = {
+    route: '/t',
+    forceStatic: false,
+    dynamicShouldError: false,
+    isStaticGeneration: false,
+  };
+  const store = createRequestStore({
+    phase: 'render',
+    headers: Object.fromEntries(pairsOf(headers)),
+    url: { pathname: '/t' },
+  });
+  return workAsyncStorage.run(work, () => workUnitAsyncStorage.run(store, fn));
+}
+
+/** The request headers the app gets from the proxy for a client sending `x-gray-id: beta`. */
+async function passedOn(): Promise<Headers> {
+  const res = await createGrayProxy({ config })(
+    new NextRequest('http://app.test/', { headers: { 'x-gray-id': 'beta', cookie: 'sid=1' } }),
+  );
+  const names = (res.headers.get('x-middleware-override-headers') ?? '').split(',');
+  return new Headers(
+    names.filter(Boolean).map((n) => [n, res.headers.get(`x-middleware-request-${n}`) ?? '']),
+  );
+}
+
+let allowed: Service;
+let other: Service;
+beforeAll(async () => {
+  [allowed, other] = await Promise.all([service(), service()]);
+});
+afterAll(async () => {
+  await Promise.all([allowed?.close(), other?.close()]);
+});
+
+describe('I8 createGrayFetch never sends the sealed decision on, whatever the caller forwards', () => {
+  // How server code forwards the request's headers: `await headers()` itself, a copy as a
+  // plain object or as pairs, a Request built with them, a Request plus init headers.
+  const CALLS: [string, (url: string, h: Headers) => [string | Request, RequestInit?]][] = [
+    ['init.headers = await headers()', (url, h) => [url, { headers: h }]],
+    [
+      'init.headers as a plain object',
+      (url, h) => [url, { headers: Object.fromEntries(pairsOf(h)) }],
+    ],
+    ['init.headers as pairs', (url, h) => [url, { headers: pairsOf(h) }]],
+    [
+      'init.headers and Next’s next option',
+      (url, h) => [url, { headers: h, next: { revalidate: 0 } } as RequestInit],
+    ],
+    ['a Request holding the headers', (url, h) => [new Request(url, { headers: h })]],
+    [
+      'a POST Request holding the headers',
+      (url, h) => [new Request(url, { method: 'POST', body: 'b', headers: h })],
+    ],
+    ['a Request and init.headers', (url, h) => [new Request(url, { headers: h }), { headers: h }]],
+  ];
+  // Where the call goes: the hops that must be recorded on each service.
+  const TARGETS: [string, (a: string, o: string) => string, number, number][] = [
+    ['an allowlisted host', (a) => `${a}/x`, 1, 0],
+    ['another host', (_a, o) => `${o}/x`, 0, 1],
+    ['an allowlisted host redirecting elsewhere (302)', (a, o) => `${a}/to?s=302&u=${o}/y`, 1, 1],
+    ['another host redirecting to the allowlist (307)', (a, o) => `${o}/to?s=307&u=${a}/y`, 1, 1],
+  ];
+  // With a verified decision (the proxy ran: the lane is carried) and without (a forged one).
+  const LANES = ['in a lane', 'outside a lane (the decision does not verify)'] as const;
+  const rows = LANES.flatMap((lane) =>
+    CALLS.flatMap(([call, make]) =>
+      TARGETS.map(([target, url, a, o]) => [lane, call, target, make, url, a, o] as const),
+    ),
+  );
+
+  it.each(rows)('%s, %s, to %s', async (lane, _c, _t, make, url, onAllowed, onOther) => {
+    const passed = await passedOn();
+    if (lane !== 'in a lane')
+      passed.set(DECISION_REQUEST_HEADER, 'version=canary; reason=header; source=header');
+    const before = [allowed.seen.length, other.seen.length];
+    const grayFetch = createGrayFetch({ allowHosts: [new URL(allowed.origin).host] });
+    const to = url(allowed.origin, other.origin);
+    const res = await inRequest(passed, async () => {
+      const [input, init] = make(to, await nextHeaders());
+      return grayFetch(input, init);
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    const onA = allowed.seen.slice(before[0]);
+    const onO = other.seen.slice(before[1]);
+    expect([onA.length, onO.length]).toEqual([onAllowed, onOther]);
+    for (const seen of [...onA, ...onO]) expect(seen[DECISION_REQUEST_HEADER]).toBeUndefined();
+    // The rest of what the caller forwarded goes on (a redirect to another origin may drop it).
+    expect((to.startsWith(allowed.origin) ? onA : onO)[0]?.cookie).toBe('sid=1');
+    if (lane === 'in a lane') {
+      for (const seen of onA) expect(seen['x-gray-id']).toBe('beta');
+      for (const seen of onO) expect(seen['x-gray-id']).toBeUndefined();
+    }
+  });
+});
