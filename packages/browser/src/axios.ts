@@ -12,32 +12,33 @@ export interface AttachGrayOptions {
 /** The part of an axios instance graylane uses (so axios stays a type-only, optional peer). */
 export type AxiosInstanceLike = Pick<AxiosInstance, 'interceptors' | 'getUri' | 'request'>;
 
-/** What graylane did to one request (a string key: axios keeps it when a config is re-sent). */
+/**
+ * A marked GET, HEAD, OPTIONS, PUT or DELETE, which may be re-sent plain (a string key: axios
+ * keeps it when a config is re-sent).
+ */
 interface Sent {
-  readonly url: string;
   readonly header: string;
-  /** GET, HEAD, OPTIONS, PUT or DELETE: may be re-sent plain. */
-  readonly replay: boolean;
   /** The caller's `fetchOptions`, before graylane asked the fetch adapter for `manual`. */
   readonly fetchOptions: InternalAxiosRequestConfig['fetchOptions'];
 }
+/** `null` on graylane's plain re-send, so the marker is not added again. */
 const SENT = 'graylaneSent';
-/** Set on graylane's plain re-send, so the marker is not added again. */
-const PLAIN = 'graylanePlain';
 
-type Config = InternalAxiosRequestConfig & { [SENT]?: Sent | undefined; [PLAIN]?: boolean };
+type Config = InternalAxiosRequestConfig & { [SENT]?: Sent | null | undefined };
 
 /**
  * Adds request/response interceptors to an axios instance: allowed requests carry the marker
  * header (a header the caller set is kept, so with `installXHR`/`installFetch` also active it is
  * still sent once); a response never changes the page's version (one page view, one version).
- * Returns the eject function.
+ * Returns the eject function. The target is judged on the final request, after every request
+ * interceptor whenever it was registered (CTX-14).
  *
  * Redirects and CORS (RDR-01/03, CORS-02): a marked GET, HEAD, OPTIONS, PUT or DELETE that fails
  * at the network level (a CORS preflight that rejects the header, at the origin or after a
- * redirect) is sent again once through the instance without the marker. With
- * `adapter: 'fetch'` such a request is sent with `redirect: 'manual'` and re-sent plain when the
- * server redirects, so no later hop sees the header. POST and PATCH are never repeated.
+ * redirect) is sent again once through the instance without the marker. On the fetch adapter
+ * (`'fetch'`, `['fetch', 'xhr']`, an adapter function that calls it) such a request is sent with
+ * `redirect: 'manual'` and re-sent plain when the server redirects, so no later hop sees the
+ * header. POST and PATCH are never repeated.
  *
  * @example
  * ```ts
@@ -51,26 +52,37 @@ export function attachGray(
   instance: AxiosInstanceLike,
   options: AttachGrayOptions = {},
 ): () => void {
-  const request = instance.interceptors.request.use(function grayRequest(config: Config) {
-    const client = clientOr(options.client);
+  // CTX-14: the decision is made on the final request. axios runs request interceptors
+  // registered earlier *after* this one (its default order), and any of them may change `url`,
+  // `baseURL` or `params`; so the interceptor only appends this step to the request's
+  // `transformRequest`, which axios runs after every interceptor, right before the adapter
+  // (`this` is the config the adapter gets).
+  const transform = function graylaneTransform(this: Config, data: unknown) {
     try {
-      const url = instance.getUri(config);
-      const value = config[PLAIN] ? undefined : client?.markerFor(url);
-      if (client && value !== undefined && !config.headers.has(client.header)) {
-        // `config` and its AxiosHeaders are axios's per-request merge, not the caller's object.
-        config.headers.set(client.header, value);
-        const replay = REPLAYABLE.test(config.method ?? 'get');
-        config[SENT] = { url, header: client.header, replay, fetchOptions: config.fetchOptions };
-        const fetchOptions = config.fetchOptions as RequestInit | undefined;
-        if (
-          replay &&
-          config.adapter === 'fetch' &&
-          (fetchOptions?.redirect ?? 'follow') == 'follow'
-        )
-          config.fetchOptions = { ...fetchOptions, redirect: 'manual' };
+      const client = clientOr(options.client);
+      const value = this[SENT] === null ? undefined : client?.markerFor(instance.getUri(this));
+      if (client && value !== undefined && !this.headers.has(client.header)) {
+        this.headers.set(client.header, value);
+        if (REPLAYABLE.test(this.method ?? 'get')) {
+          const fetchOptions = this.fetchOptions as RequestInit | undefined;
+          this[SENT] = { header: client.header, fetchOptions };
+          // RDR-01: whatever adapter runs — 'fetch', ['fetch', 'xhr'], a function that calls
+          // the fetch adapter — it stops at a redirect; the XHR adapter ignores fetchOptions.
+          if ((fetchOptions?.redirect ?? 'follow') == 'follow')
+            this.fetchOptions = { ...fetchOptions, redirect: 'manual' };
+        }
       }
     } catch {
       // Never fail the caller's request because of the marker (I1).
+    }
+    return data;
+  };
+  const request = instance.interceptors.request.use(function grayRequest(config: Config) {
+    try {
+      const fns = ([] as unknown[]).concat(config.transformRequest ?? []);
+      if (!fns.includes(transform)) config.transformRequest = [...fns, transform] as never;
+    } catch {
+      // I1: the request proceeds untouched.
     }
     return config;
   });
@@ -81,8 +93,7 @@ export function attachGray(
     return instance.request({
       ...config,
       fetchOptions: sent.fetchOptions,
-      [SENT]: undefined,
-      [PLAIN]: true,
+      [SENT]: null,
     } as Config);
   };
 
@@ -91,13 +102,13 @@ export function attachGray(
       const config = res.config as Config;
       const sent = config[SENT];
       // An opaque redirect (status 0) from the fetch adapter's `manual`: re-send it plain.
-      return sent?.replay && res.status === 0 ? plain(config, sent) : res;
+      return sent && res.status === 0 ? plain(config, sent) : res;
     },
     function grayError(error: AxiosError) {
       const config = error?.config as Config | undefined;
       const sent = config?.[SENT];
       // A network failure of a marked request (not a cancel or a timeout: those are the caller's).
-      if (config && sent?.replay && error.code === 'ERR_NETWORK') return plain(config, sent);
+      if (sent && error.code === 'ERR_NETWORK') return plain(config as Config, sent);
       return Promise.reject(error);
     },
   );

@@ -322,6 +322,70 @@ describe.skipIf(!run)('Chromium: RDR redirects off the allowlist', () => {
     },
   );
 
+  /** axios in the page: `adapter` names the adapter form, `late` an interceptor graylane's runs before. */
+  function viaAxios(
+    adapter: 'fetch' | 'xhr' | "['fetch', 'xhr']" | 'a function calling the fetch adapter',
+    url: string,
+    late?: { readonly baseURL?: string; readonly url?: string },
+  ): Promise<Outcome> {
+    return page.evaluate(
+      async ([adapter, url, late]) => {
+        const g = globalThis.graylane;
+        const instance = g.axios.create({
+          adapter:
+            adapter === "['fetch', 'xhr']"
+              ? ['fetch', 'xhr']
+              : adapter === 'a function calling the fetch adapter'
+                ? (config) => g.axios.getAdapter('fetch')(config)
+                : adapter,
+        });
+        // Registered before attachGray: axios runs it after graylane's interceptor.
+        if (late) instance.interceptors.request.use((config) => Object.assign(config, late));
+        g.attachGray(instance);
+        return instance.get(url, { responseType: 'text' }).then(
+          (r: { status: number; data: string }) => ({ status: r.status, body: r.data }),
+          (e: { code?: string }) => ({ status: e.code ?? 'error', body: '' }),
+        );
+      },
+      [adapter, `${url}${url.includes('?') ? '&' : '?'}n=${unique++}`, late] as const,
+    );
+  }
+
+  it.each(
+    (["['fetch', 'xhr']", 'a function calling the fetch adapter'] as const).flatMap((adapter) =>
+      (['page', 'api'] as const).flatMap((from) =>
+        ([301, 302, 307] as const).map((status) => ({ adapter, from, status })),
+      ),
+    ),
+  )(
+    'RDR-01 I8 axios on the fetch adapter as $adapter, GET $status from $from to the open third party: it never sees X-Gray-Id',
+    async ({ adapter, from, status }) => {
+      const to = `${open.origin}/t`;
+      const out = await viaAxios(
+        adapter,
+        `${firstHop(from)}/r?c=${status}&to=${encodeURIComponent(to)}`,
+      );
+      expect(out).toMatchObject({ status: 200, body: 'third:GET:' });
+      expect(touched(open)).toEqual([]);
+      expect(hopServer(from).seen.filter((s) => s.method === 'GET')[0]?.marker).toBe('beta');
+    },
+  );
+
+  it.each(
+    (['xhr', 'fetch'] as const).flatMap((adapter) =>
+      (['baseURL', 'url'] as const).map((moved) => ({ adapter, moved })),
+    ),
+  )(
+    'CTX-14 I8 axios $adapter: an interceptor that runs after graylane moves the $moved to the open third party: it never sees X-Gray-Id',
+    async ({ adapter, moved }) => {
+      const late = moved === 'baseURL' ? { baseURL: open.origin } : { url: `${open.origin}/t` };
+      const out = await viaAxios(adapter, '/t', late);
+      expect(out).toMatchObject({ status: 200, body: 'third:GET:' });
+      expect(touched(open)).toEqual([]);
+      expect(app.seen.filter((s) => s.method === 'GET')).toEqual([]);
+    },
+  );
+
   it.each([...FETCH_APIS, ...XHR_APIS])(
     'RDR-03 %s without a redirect: one request, with the marker (no extra cost)',
     async (which) => {

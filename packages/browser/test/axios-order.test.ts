@@ -1,0 +1,170 @@
+// @vitest-environment happy-dom
+import axios, {
+  type AxiosAdapter,
+  type AxiosInstance,
+  type InternalAxiosRequestConfig,
+} from 'axios';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { attachGray } from '../src/axios.js';
+import { at, initOnReload as initGray } from './page.js';
+
+// CTX-14 / I8 for attachGray: the header decision is made on the final target, after every
+// request interceptor. axios runs interceptors registered *before* attachGray after graylane's
+// own (its default, `transitional.legacyInterceptorReqResOrdering: true`), and those registered
+// after it later when that flag is false; either way an interceptor graylane's interceptor cannot
+// see may move the request (baseURL, url, allowAbsoluteUrls, a new config object). A custom
+// adapter records what it is handed: the final config, after transformRequest, as axios's own
+// adapters get it. The page is http://localhost; allowlisted: https://api.example.com.
+// (Real xhr/fetch adapters in Chromium: test/chromium/redirects.test.ts.)
+
+const API = 'https://api.example.com';
+const detach: Array<() => void> = [];
+
+beforeEach(() => at('http://localhost/'));
+afterEach(() => {
+  for (const d of detach.splice(0)) d();
+});
+
+interface Seen {
+  readonly url: string;
+  readonly marker: string | undefined;
+  readonly redirect: unknown;
+}
+
+/** An adapter that records the request it would send (URL resolved as axios's adapters do). */
+function recorder(instance: () => AxiosInstance, seen: Seen[]): AxiosAdapter {
+  return async (config: InternalAxiosRequestConfig) => {
+    seen.push({
+      url: new URL(instance().getUri(config), location.href).href,
+      marker: config.headers.get('X-Gray-Id') as string | undefined,
+      redirect: (config.fetchOptions as RequestInit | undefined)?.redirect,
+    });
+    return { data: '', status: 200, statusText: 'OK', headers: {}, config };
+  };
+}
+
+type Move = (c: InternalAxiosRequestConfig) => InternalAxiosRequestConfig;
+
+// [what the late interceptor does, the caller's url and baseURL, the marker expected, the final URL]
+const MOVES: ReadonlyArray<[string, Move, string, string | undefined, string | undefined, string]> =
+  [
+    [
+      'baseURL to another host',
+      (c) => ((c.baseURL = 'https://evil.example/'), c),
+      '/v1',
+      undefined,
+      undefined,
+      'https://evil.example/v1',
+    ],
+    [
+      'url to an absolute other host',
+      (c) => ((c.url = 'https://evil.example/v1'), c),
+      '/v1',
+      API,
+      undefined,
+      'https://evil.example/v1',
+    ],
+    [
+      'url to protocol-relative //evil',
+      (c) => ((c.url = '//evil.example/v1'), c),
+      '/v1',
+      undefined,
+      undefined,
+      'http://evil.example/v1',
+    ],
+    [
+      'allowAbsoluteUrls false under an other-host baseURL',
+      (c) => ((c.baseURL = 'https://evil.example'), (c.allowAbsoluteUrls = false), c),
+      `${API}/v1`,
+      undefined,
+      undefined,
+      'https://evil.example/https://api.example.com/v1',
+    ],
+    [
+      'a new config object pointing elsewhere',
+      (c) => ({ ...c, url: 'https://evil.example/v1' }) as InternalAxiosRequestConfig,
+      '/v1',
+      undefined,
+      undefined,
+      'https://evil.example/v1',
+    ],
+    [
+      'baseURL downgraded to http:',
+      (c) => ((c.baseURL = 'http://api.example.com'), c),
+      '/v1',
+      API,
+      undefined,
+      'http://api.example.com/v1',
+    ],
+    [
+      'an other-host URL moved back to the allowlisted API',
+      (c) => ((c.url = `${API}/v1`), c),
+      'https://evil.example/v1',
+      undefined,
+      'beta',
+      'https://api.example.com/v1',
+    ],
+    [
+      'an other-host baseURL moved to the page itself',
+      (c) => ((c.baseURL = '/'), c),
+      'v1',
+      'https://evil.example/',
+      'beta',
+      'http://localhost/v1',
+    ],
+  ];
+
+describe('CTX-14 attachGray decides on the final request, after every interceptor', () => {
+  const rows = (['instance', 'default axios'] as const).flatMap((on) =>
+    (
+      ['registered before (legacy order)', 'registered after (registration order)'] as const
+    ).flatMap((when) =>
+      ([true, false] as const).flatMap((synchronous) =>
+        MOVES.map(([move, fn, url, baseURL, expected, final]) => ({
+          on,
+          when,
+          synchronous,
+          move,
+          fn,
+          url,
+          baseURL,
+          expected,
+          final,
+        })),
+      ),
+    ),
+  );
+
+  it.each(rows)(
+    'CTX-14 I8 $on, late interceptor $when, synchronous $synchronous: $move → $expected',
+    async ({ on, when, synchronous, fn, url, baseURL, expected, final }) => {
+      initGray({
+        versions: ['stable', 'beta'],
+        default: 'stable',
+        serverVersion: 'beta',
+        allow: [API],
+      });
+      const seen: Seen[] = [];
+      const legacy = when.startsWith('registered before');
+      const instance = on === 'instance' ? axios.create() : axios;
+      const saved = { ...instance.defaults };
+      instance.defaults.adapter = recorder(() => instance, seen);
+      instance.defaults.transitional = {
+        ...saved.transitional,
+        legacyInterceptorReqResOrdering: legacy,
+      };
+      detach.push(() => Object.assign(instance.defaults, saved));
+      const late = (): void => {
+        const id = instance.interceptors.request.use(fn, undefined, { synchronous });
+        detach.push(() => instance.interceptors.request.eject(id));
+      };
+      if (legacy) late();
+      detach.push(attachGray(instance));
+      if (!legacy) late();
+      await instance.request(baseURL === undefined ? { url } : { url, baseURL });
+      expect(seen).toStrictEqual([
+        { url: final, marker: expected, redirect: expected && 'manual' },
+      ]);
+    },
+  );
+});
