@@ -2,7 +2,7 @@ import { headers } from 'next/headers.js';
 import { GraylaneError, type AllowEntry, type Decision } from '@graylane/core';
 import { createLane, withGray, type FetchLike } from '@graylane/web';
 import { DECISION_REQUEST_HEADER, META_NAME } from './constants.js';
-import { DECISION_KEY_ENV, openDecision, type OpenFailure } from './seal.js';
+import { DECISION_KEY_ENV, hasSharedKey, openDecision, type OpenFailure } from './seal.js';
 
 /**
  * The decision the proxy made for the current request (App Router: server components, route
@@ -38,11 +38,18 @@ const WARNED = Symbol.for('@graylane/next.warned-unverified');
  */
 function warnOnce(failure: OpenFailure): void {
   if (failure === 'absent') return;
-  const g = globalThis as { [WARNED]?: boolean };
+  const g = globalThis as { [WARNED]?: boolean; EdgeRuntime?: unknown };
   if (g[WARNED]) return;
   g[WARNED] = true;
+  // A page or route handler on the edge runtime is a realm of its own even inside `next start`:
+  // without the shared key it can never verify what a Node.js proxy sealed. Say that, not "a
+  // client or the middleware".
+  const here =
+    typeof g.EdgeRuntime === 'string' && !hasSharedKey()
+      ? ` This code runs on the edge runtime, a realm apart from the proxy even in one process: it needs ${DECISION_KEY_ENV}, the same secret as the proxy/middleware.`
+      : '';
   console.warn(
-    `[graylane] ignored an x-graylane-decision request header that did not verify (${failure}): sent by a client, or the proxy/middleware uses another key — set ${DECISION_KEY_ENV} for both when the middleware runs on the edge runtime or apart from the app`,
+    `[graylane] ignored an x-graylane-decision request header that did not verify (${failure}): sent by a client, or the proxy/middleware uses another key — set ${DECISION_KEY_ENV} for both when the middleware, a page or a route handler runs on the edge runtime, or the proxy apart from the app.${here}`,
   );
 }
 
@@ -74,7 +81,7 @@ export async function getGrayVersion(): Promise<string> {
   if (version === undefined) {
     throw new GraylaneError(
       'NO_CONTEXT',
-      `getGrayVersion(): no verified graylane decision on this request; is the path covered by the proxy/middleware matcher (and, for edge-runtime middleware, is ${DECISION_KEY_ENV} set for both)?`,
+      `getGrayVersion(): no verified graylane decision on this request; is the path covered by the proxy/middleware matcher (and, when the middleware or this page/route handler runs on the edge runtime, is ${DECISION_KEY_ENV} set for both)?`,
     );
   }
   return version;

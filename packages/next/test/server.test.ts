@@ -2,12 +2,21 @@ import './support/next-env.js';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { createGrayFetch, createGrayProxy, DECISION_REQUEST_HEADER } from '@graylane/next';
+import {
+  createGrayFetch,
+  createGrayProxy,
+  DECISION_REQUEST_HEADER,
+  getGrayDecision,
+  getGrayVersion,
+  grayMetadata,
+  tryGetGrayVersion,
+} from '@graylane/next';
+import { signMarker } from '@graylane/web';
 import { NextRequest } from 'next/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 /**
- * `createGrayFetch` inside a request as Next renders it: Next's own request store (what
+ * The server helpers inside a request as Next renders it: Next's own request store (what
  * `headers()` reads) holding the headers the proxy passed on, against two loopback services —
  * one allowlisted, one not — that record every request and redirect on demand.
  */
@@ -165,4 +174,48 @@ describe('I8 createGrayFetch never sends the sealed decision on, whatever the ca
       for (const seen of onO) expect(seen['x-gray-id']).toBeUndefined();
     }
   });
+});
+
+describe('GW-01 a page or route handler on the edge runtime under a Node.js proxy', () => {
+  // Next runs `runtime = 'edge'` code in a vm context of its own even inside `next start`
+  // (server/web/sandbox/context.js): it cannot see the realm key the Node.js proxy sealed with,
+  // so without GRAYLANE_DECISION_KEY it sees no decision (fail closed, measured on Next 16.4
+  // with a built app). What it says must name that case, not only edge middleware.
+  const WARNED = Symbol.for('@graylane/next.warned-unverified');
+  const g = globalThis as { EdgeRuntime?: string; [WARNED]?: boolean };
+  beforeEach(() => {
+    delete g[WARNED]; // said once per process: the rows above said it already
+  });
+  afterEach(() => {
+    delete g.EdgeRuntime;
+    delete g[WARNED];
+    vi.restoreAllMocks();
+  });
+  const TEXT = 'version=beta; reason=header; source=header';
+  /** A decision the proxy's realm sealed: its own random key, which this realm never sees. */
+  const sealedElsewhere = async (): Promise<string> =>
+    `${TEXT}; seal=${await signMarker('beta', { key: crypto.getRandomValues(new Uint8Array(32)), kid: 'realm', subject: TEXT, ttlSeconds: 300 })}`;
+  const READERS: [string, () => Promise<unknown>][] = [
+    ['getGrayDecision()', getGrayDecision],
+    ['tryGetGrayVersion()', tryGetGrayVersion],
+    ['grayMetadata()', grayMetadata],
+    ['getGrayVersion()', () => getGrayVersion().catch((e: Error) => e)],
+  ];
+  it.each(READERS)(
+    '%s sees no decision and says the edge runtime needs the key',
+    async (name, read) => {
+      g.EdgeRuntime = 'edge-runtime';
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+      const headers = new Headers({ [DECISION_REQUEST_HEADER]: await sealedElsewhere() });
+      const got = await inRequest(headers, read);
+      const said = warn.mock.calls.map((c) => String(c[0]));
+      expect(said).toHaveLength(1);
+      expect(said[0]).toMatch(/runs on the edge runtime, a realm apart from the proxy/);
+      expect(said[0]).toContain('GRAYLANE_DECISION_KEY');
+      if (name === 'getGrayVersion()') {
+        expect((got as { code?: string }).code).toBe('NO_CONTEXT');
+        expect((got as Error).message).toMatch(/this page\/route handler runs on the edge runtime/);
+      } else expect(got === undefined || JSON.stringify(got) === '{}').toBe(true);
+    },
+  );
 });
