@@ -6,6 +6,8 @@ import { REPLAYABLE, type WithGrayOptions } from './with-gray.js';
 interface Pending {
   /** The caller's `open` arguments, for a plain replay. */
   readonly open: readonly unknown[];
+  /** The document base URL at `open`, where XHR resolved the URL (I8: not the one at `send`). */
+  readonly base: string;
   /** Headers the caller set, in order, for a plain replay. */
   readonly headers: Array<readonly [string, string]>;
   /** The caller set the marker header: keep theirs, never add ours (OUT-04). */
@@ -100,7 +102,8 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
     open(this: XMLHttpRequest, ...args: Parameters<typeof open>) {
       const p = pending.get(this);
       // Our own replay reopens: keep its state; the caller's open starts a new request.
-      if (p?.state !== 'stale') pending.set(this, { open: args, headers: [], set: false });
+      if (p?.state !== 'stale')
+        pending.set(this, { open: args, base: document.baseURI, headers: [], set: false });
       // Forward the exact arguments: `open(m, u)` and `open(m, u, undefined)` differ (async).
       return open.apply(this, args);
     },
@@ -118,7 +121,9 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
       const client = clientOr(options.client);
       try {
         const value =
-          active && p && client && !p.set ? client.markerFor(String(p.open[1])) : undefined;
+          active && p && client && !p.set
+            ? client.markerFor(new URL(p.open[1] as string, p.base).href)
+            : undefined;
         if (p && client && value !== undefined && p.state !== 'stale') {
           setRequestHeader.call(this, client.header, value);
           p.set = true;

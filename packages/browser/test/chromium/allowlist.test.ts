@@ -106,6 +106,52 @@ describe.skipIf(!run)('Chromium: S-BR allowlist and https cookies (BC)', () => {
     else expect(result === false || result === 'not-sent').toBe(true);
   });
 
+  // XHR resolves its URL at open(), against the document base URL of that moment; a `<base href>`
+  // changed before send() (a router, injected markup) must not change what graylane judges.
+  const BASES = [
+    ['https://evil.com/d/', `${APP}/d/`],
+    ['https://evil.com/d/', 'https://api.example.com/d/'],
+    ['https://evil.com/d/', 'https://svc-2.example.com/d/'],
+    [`${APP}/d/`, 'https://evil.com/d/'],
+    ['https://api.example.com/d/', 'https://evil.com/d/'],
+    ['https://svc-2.example.com/d/', 'https://api.example.com.evil.com/d/'],
+  ] as const;
+  it.each(
+    BASES.flatMap(([atOpen, atSend]) =>
+      ['x', './y/z', '../up', '?q=1', ''].map((url) => ({ atOpen, atSend, url })),
+    ),
+  )(
+    'I8 BR-01 installXHR: open($url) under <base href=$atOpen>, base changed to $atSend before send: judged where XHR sends it',
+    async ({ atOpen, atSend, url }) => {
+      const before = hits.length;
+      await page.evaluate(
+        async ([atOpen, atSend, url]) => {
+          const uninstall = globalThis.graylane.installXHR();
+          const base = document.head.appendChild(document.createElement('base'));
+          base.href = atOpen;
+          try {
+            await new Promise((resolve) => {
+              const xhr = new XMLHttpRequest();
+              xhr.open('GET', url);
+              base.href = atSend;
+              xhr.onloadend = resolve;
+              xhr.send();
+            });
+          } finally {
+            base.remove();
+            uninstall();
+          }
+        },
+        [atOpen, atSend, url] as const,
+      );
+      const target = new URL(url, atOpen);
+      const allowed = /^https:\/\/(app|api|svc-2)\.example\.com$/.test(target.origin);
+      expect(hits.slice(before)).toEqual([
+        { url: target.href, marker: allowed ? 'beta' : undefined },
+      ]);
+    },
+  );
+
   it('BR-07 userinfo on the allowlisted origin: sent (XHR; fetch refuses such URLs), userinfo never logged', async () => {
     const before = hits.length;
     const logs: string[] = [];
