@@ -78,10 +78,19 @@ export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
       outcome = await gray.decide(request, event ? { waitUntil: (p) => event.waitUntil(p) } : {});
       // Core's edits, as Node applies them, in every mode (GW-01/02): the carriers the decision
       // did not keep, the bucket header, the query marker (on whatever URL the request goes to).
-      const seen = editedHeaders(request.headers, outcome.edits);
-      const target = rewriteTarget(options.rewrite, request, outcome);
-      const external = target !== undefined && target.origin !== request.nextUrl.origin;
-      const carry = !external || (outcome.lane.allow?.allows(target.href) ?? false);
+      let seen = editedHeaders(request.headers, outcome.edits);
+      const to = rewriteTarget(options.rewrite, request, outcome);
+      const external = to !== undefined && to.origin !== request.nextUrl.origin;
+      const carry = !external || (outcome.lane.allow?.allows(to.href) ?? false);
+      let target = to;
+      if (!carry && target !== undefined) {
+        // Another origin off the allowlist gets none of the lane's carriers (I8): not the
+        // marker cookie pairs nor a `?gray=` the rewrite copied, which core keeps for this app
+        // when they say the decided version, as well as no marker header or baggage member.
+        const stripped = gray.stripCarriers(new Request(target, { headers: seen }));
+        seen = new Headers(stripped.headers);
+        target = new URL(stripped.url);
+      }
       const headers = await laneHeaders(seen, outcome.decision, names, {
         marker: carry,
         decision: !external,

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { createGrayProxy, DECISION_REQUEST_HEADER } from '@graylane/next';
+import { signMarker } from '@graylane/web';
 import { NextRequest, type NextResponse } from 'next/server';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -438,5 +439,79 @@ describe('GW-02 I1 edge mode: on the failure path the app still sees none of the
     const rewrite = res.headers.get('x-middleware-rewrite');
     if (!path.includes('gray=')) expect(rewrite).toBeNull();
     else expect(new URL(rewrite ?? '', ORIGIN).search).toBe('?x=1');
+  });
+});
+
+describe('I8 a rewrite to an origin off the allowlist gets none of the lane’s carriers', () => {
+  // Core keeps, for this app, a client carrier that says the decided version (open mode) and
+  // turns a signed token into the plain label (signed mode); another origin off the allowlist
+  // must get neither, as it gets no marker header and no baggage member.
+  const KEY = 'a-signing-key-of-32-characters!!';
+  const split = {
+    ...config,
+    rules: [
+      {
+        id: 'half',
+        split: [
+          { version: 'beta', weight: 50 },
+          { version: 'stable', weight: 50 },
+        ],
+        bucketBy: 'cookie:uid',
+      },
+    ],
+  };
+  const SENT: [string, object, string, (token: string) => Record<string, string>][] = [
+    ['open, the query marker decides', {}, '?gray=beta&x=1', () => ({ cookie: 'a=1' })],
+    ['open, the gray cookie decides', {}, '?x=1', () => ({ cookie: 'gray=beta; a=1' })],
+    [
+      'open, the __Host-gray cookie decides',
+      {},
+      '?x=1',
+      () => ({ cookie: 'a=1; __Host-gray=beta' }),
+    ],
+    [
+      'open, the header decides, cookie and query agree',
+      {},
+      '?x=1&gray=beta',
+      () => ({ 'x-gray-id': 'beta', cookie: 'a=1; gray=beta', baggage: 'k=v,gray=beta' }),
+    ],
+    [
+      'open, a split with the bucket header',
+      { config: split, bucketHeader: true },
+      '?x=1',
+      () => ({ cookie: 'uid=u1; a=1' }),
+    ],
+    [
+      'signed, a token cookie (rewritten to the plain label for this app)',
+      { trust: 'signed', keys: { k1: KEY } },
+      '?x=1',
+      (token) => ({ cookie: `a=1; gray=${token}` }),
+    ],
+  ];
+  const TARGETS = [
+    ['another origin', 'https://third-party.example/v1'],
+    ['a lookalike of the allowlisted one', 'http://orders.internal.evil.test:8080/v1'],
+  ] as const;
+  const rows = SENT.flatMap((s) => TARGETS.map((t) => [s[0], t[0], s, t[1]] as const));
+  it.each(rows)('%s, rewritten to %s', async (_s, _t, [, extra, search, make], to) => {
+    const token = await signMarker('beta', { key: KEY, kid: 'k1' });
+    const proxy = createGrayProxy({
+      config,
+      allowHosts: ['orders.internal:8080'],
+      // The app copies the request's query into the rewrite, as rewrites often do.
+      rewrite: (r) => `${to}${r.nextUrl.search}`,
+      ...extra,
+    });
+    const res = await proxy(new NextRequest(`${ORIGIN}/p${search}`, { headers: make(token) }));
+    const target = new URL(res.headers.get('x-middleware-rewrite') ?? '');
+    expect(target.origin + target.pathname).toBe(to);
+    expect(target.search).toBe('?x=1');
+    const seen = appHeaders(res) ?? {};
+    expect(seen['x-gray-id']).toBeUndefined();
+    expect(seen['x-gray-bucket']).toBeUndefined();
+    expect(seen[DECISION_REQUEST_HEADER]).toBeUndefined();
+    expect(seen['cookie']).toMatch(/(^|; )a=1(;|$)/);
+    expect(seen['cookie']).not.toMatch(/(^|;\s*)(__Host-)?gray=/);
+    expect(seen['baggage'] ?? '').not.toMatch(/(^|,)\s*gray=/);
   });
 });
