@@ -27,6 +27,17 @@ describe('GW-04 compileTrustedProxies', () => {
     [['127.0.0.1'], '::1', false],
     [['127.0.0.1'], 'localhost', false],
     [['127.0.0.1'], '', false],
+    // A mapped network written with a mapped prefix (96 + the IPv4 bits).
+    [['::ffff:10.0.0.0/104'], '10.1.2.3', true],
+    [['::ffff:10.0.0.0/104'], '::ffff:10.1.2.3', true],
+    [['::ffff:10.0.0.0/104'], '11.0.0.1', false],
+    [['::ffff:10.0.0.0/104'], '::1', false],
+    [['::ffff:0:0/96'], '203.0.113.9', true],
+    [['::ffff:0:0/96'], '::1', false],
+    [['::ffff:10.0.0.0/128'], '10.0.0.0', true],
+    [['::ffff:10.0.0.0/128'], '10.0.0.1', false],
+    [['1:2:3:4:5:6:1.2.3.4'], '1:2:3:4:5:6:102:304', true],
+    [['::1.2.3.4'], '::102:304', true],
   ];
   it.each(rows)('GW-04 %j trusts %j: %s', (list, peer, expected) => {
     expect(compileTrustedProxies(list)(peer)).toBe(expected);
@@ -46,6 +57,20 @@ describe('GW-04 compileTrustedProxies', () => {
     '::g',
     'a'.repeat(70),
     '1.2.3.4 ',
+    // Mapped addresses under a prefix shorter than 96: `::ffff:10.0.0.0/8` is `::/8` (every
+    // IPv4 peer and `::1`), not the IPv4 /8 it reads as.
+    '::ffff:10.0.0.0/8',
+    '::ffff:10.0.0.0/0',
+    '::ffff:10.0.0.0/95',
+    '::ffff:a00:0/8',
+    '::FFFF:192.168.0.0/16',
+    '0:0:0:0:0:ffff:10.0.0.0/24',
+    // An embedded IPv4 anywhere but at the end.
+    '1.2.3.4::',
+    '1.2.3.4::1',
+    '::1.2.3.4:1',
+    '1:1.2.3.4::',
+    '1.2.3.4:1:2:3:4:5:6',
   ])('GW-04 %j is refused at construction', (entry) => {
     expect(() => compileTrustedProxies([entry])).toThrow(/INVALID|not an IP address/);
   });

@@ -56,7 +56,16 @@ function parseNetwork(entry: unknown): Network | undefined {
   const n = Number(bits);
   const v4 = parseV4(addr) !== undefined;
   if (n > (v4 ? 32 : 128)) return undefined;
+  // `::ffff:10.0.0.0/8` reads as the IPv4 /8 but is the IPv6 network `::/8`: every IPv4 peer and
+  // `::1`. A mapped address takes a prefix of 96 or more (`::ffff:10.0.0.0/104`), or IPv4's form.
+  if (!v4 && n < 96 && isMapped(bytes)) return undefined;
   return { bytes, prefix: v4 ? n + 96 : n };
+}
+
+/** Whether 16 bytes are an IPv4-mapped address (`::ffff:a.b.c.d`). */
+function isMapped(bytes: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
+  return bytes[10] === 0xff && bytes[11] === 0xff;
 }
 
 function contains(net: Network, addr: Uint8Array): boolean {
@@ -102,8 +111,9 @@ function parseV6(s: string): Uint8Array | undefined {
   if (s.length < 2 || s.length > 45 || !/^[0-9A-Fa-f:.]+$/.test(s)) return undefined;
   const halves = s.split('::');
   if (halves.length > 2) return undefined;
-  const head = groups(halves[0] as string);
-  const tail = halves.length === 2 ? groups(halves[1] as string) : [];
+  // An embedded IPv4 ends the address: never before a `::` (`1.2.3.4::` is no address).
+  const head = groups(halves[0] as string, halves.length === 1);
+  const tail = halves.length === 2 ? groups(halves[1] as string, true) : [];
   if (!head || !tail) return undefined;
   const total = head.length + tail.length;
   if (halves.length === 1 ? total !== 8 : total > 7) return undefined;
@@ -116,14 +126,17 @@ function parseV6(s: string): Uint8Array | undefined {
   return out;
 }
 
-/** Hex groups of one side of `::`; an embedded IPv4 tail counts as two groups. */
-function groups(side: string): number[] | undefined {
+/**
+ * Hex groups of one side of `::`; an embedded IPv4 tail (where `last`: the side ends the address)
+ * counts as two groups.
+ */
+function groups(side: string, last: boolean): number[] | undefined {
   if (side === '') return [];
   const parts = side.split(':');
   const out: number[] = [];
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i] as string;
-    if (i === parts.length - 1 && p.includes('.')) {
+    if (last && i === parts.length - 1 && p.includes('.')) {
       const v4 = parseV4(p);
       if (!v4) return undefined;
       out.push(
