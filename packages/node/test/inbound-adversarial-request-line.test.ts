@@ -16,7 +16,7 @@ import { closeAll, listen, rawBody, rawRequest, type Running } from './helpers.j
 /**
  * The request line as the rules read it must be the one every router serves the request on, in
  * every adapter (no RELIABILITY row names this yet; proposed: REQ-01 absolute-form target,
- * REQ-02 HTTP/2 `:authority`). A `path` or `host` rule that reads something no router reads is
+ * REQ-02 HTTP/2 `:authority`, REQ-03 equivalent spellings of a path). A `path` or `host` rule that reads something no router reads is
  * skipped for requests the router serves on that path or host: a pin (`/checkout` → stable)
  * falls through to a weighted split, a host-scoped lane never matches over h2.
  */
@@ -160,6 +160,42 @@ describe('REQ-01 an absolute-form request target is decided on its path, in ever
         expect(abs.path).toBe(plain.path);
       },
     );
+});
+
+/**
+ * Spellings of `/admin` some router serves on `/admin` (REQ-03): hono decodes unreserved
+ * escapes, and the WHATWG URL it routes on removes dot segments and reads `\` as `/`. The rules
+ * match each as `/admin` in every adapter, whatever that adapter's own router makes of it; the
+ * premise is checked where the router names its path (hono; `null`: `@hono/node-server` answers
+ * 400 and serves nothing).
+ */
+const SPELLINGS: [target: string, honoPath: string | null][] = [
+  ['/%61dmin', '/admin'],
+  ['/%61%64%6D%69%6E/users', '/admin/users'],
+  ['/./admin', '/admin'],
+  ['/x/../admin', '/admin'],
+  ['/%2e%2e/admin', '/admin'],
+  ['/x/%2E./admin?x=1', '/admin'],
+  ['/x\\..\\admin', null],
+  ['http://127.0.0.1/x/../%61dmin', '/admin'],
+];
+
+describe('REQ-03 every spelling of a path a router serves as that path matches its rules', () => {
+  for (const name of Object.keys(h1Apps))
+    it.each(SPELLINGS)(`REQ-03 ${name}: GET %s decides as GET /admin`, async (target, honoPath) => {
+      const port = (h1[name] as Running).port;
+      if (name === 'hono' && honoPath === null) {
+        const raw = await rawRequest(
+          port,
+          `GET ${target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`,
+        );
+        expect(raw.slice(0, 12)).toBe('HTTP/1.1 400');
+        return;
+      }
+      const got = await get(port, target);
+      expect(got).toMatchObject({ version: 'canary', reason: 'rule', ruleId: 'admin' });
+      if (name === 'hono') expect(got.path).toBe(honoPath);
+    });
 });
 
 /** [`:authority`, the rule it must match]; `Host` absent, as h2 clients send it. */

@@ -10,6 +10,7 @@ import { parseQueryPairs, queryRead, readQueryParam, type QueryPairs } from '../
 import type { KeyRead } from '../markers/read.js';
 import type { InboundCarrier } from './carrier.js';
 import type { CarrierNeeds } from './needs.js';
+import { rulePath } from './path.js';
 
 /**
  * The carrier reads the engine's fast paths make before any view exists, handed to the view of
@@ -57,7 +58,7 @@ export function readHeader(
 export class CarrierView {
   /** The request target as the carrier gave it (read once). */
   readonly url: string | undefined;
-  /** Path without the query string. */
+  /** Path without the query string, as the rules match it ({@link rulePath}). */
   readonly path: string | undefined;
   /** The query string without `?`. */
   readonly search: string | undefined;
@@ -79,7 +80,7 @@ export class CarrierView {
     const url = known ? known.url : readUrl(carrier);
     this.url = url;
     const q = typeof url === 'string' ? url.indexOf('?') : -1;
-    this.path = typeof url === 'string' ? (q === -1 ? url : url.slice(0, q)) : undefined;
+    this.path = typeof url === 'string' ? rulePath(q === -1 ? url : url.slice(0, q)) : undefined;
     this.search = q === -1 || typeof url !== 'string' ? undefined : url.slice(q + 1);
   }
 
