@@ -58,8 +58,10 @@ export function readHeader(
 export class CarrierView {
   /** The request target as the carrier gave it (read once). */
   readonly url: string | undefined;
-  /** Path without the query string, as the rules match it ({@link rulePath}). */
-  readonly path: string | undefined;
+  /** {@link path}, made on first read. */
+  private matchPath: string | undefined;
+  /** Path without the query string, as the carrier gave it. */
+  private readonly rawPath: string | undefined;
   /** The query string without `?`. */
   readonly search: string | undefined;
   private cookiePairs: CookiePairs | 'too_long' | undefined;
@@ -80,8 +82,14 @@ export class CarrierView {
     const url = known ? known.url : readUrl(carrier);
     this.url = url;
     const q = typeof url === 'string' ? url.indexOf('?') : -1;
-    this.path = typeof url === 'string' ? rulePath(q === -1 ? url : url.slice(0, q)) : undefined;
+    this.rawPath = typeof url === 'string' ? (q === -1 ? url : url.slice(0, q)) : undefined;
     this.search = q === -1 || typeof url !== 'string' ? undefined : url.slice(q + 1);
+  }
+
+  /** Path without the query string, as the rules match it ({@link rulePath}). */
+  get path(): string | undefined {
+    if (this.rawPath === undefined) return undefined;
+    return (this.matchPath ??= rulePath(this.rawPath));
   }
 
   /** A header, read from the carrier once per request. */
