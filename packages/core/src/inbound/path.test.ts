@@ -41,6 +41,8 @@ describe('REQ-03 the path the rules match', () => {
     ['/admin/.', '/admin/'],
     ['/admin/..', '/'],
     ['/a//../b', '/a/b'],
+    ['/a/.b/..', '/a/'],
+    ['//.a/../', '//'],
     ['/..', '/'],
     ['/.', '/'],
     // A backslash is a slash, as the WHATWG URL parser reads http(s) paths.
@@ -61,6 +63,7 @@ describe('REQ-03 the path the rules match', () => {
     unreserved.map((c) => `%${hex(c).toUpperCase()}`),
     fc.constantFrom('/', '\\', '.', '..', '/./', '/../', '%2e', '%2E', '%2F', '%20', '//'),
   );
+  const SPEC_URL = new URL('http://h/a/.b/..').pathname === '/a/';
   const decodeUnreserved = (p: string) =>
     p.replace(/%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])/g, (_, h: string) =>
       String.fromCharCode(parseInt(h, 16)),
@@ -76,8 +79,10 @@ describe('REQ-03 the path the rules match', () => {
           // What hono, Next.js and Workers route on (the WHATWG URL's path) matches the same rules.
           expect(rulePath(new URL(`http://h${p}`).pathname)).toBe(once);
           expect(rulePath(decodeUnreserved(p))).toBe(once);
-          // Only dot segments and backslashes to remove: exactly the WHATWG URL's path.
-          if (!p.includes('%')) expect(once).toBe(new URL(`http://h${p}`).pathname);
+          // Only dot segments and backslashes to remove: exactly the WHATWG URL's path, where the
+          // runtime's parser follows the standard (Node 20's ada leaves `..` after a segment
+          // that starts with a dot: `/a/.b/..`; Node 24's does not).
+          if (SPEC_URL && !p.includes('%')) expect(once).toBe(new URL(`http://h${p}`).pathname);
         }),
         propertyBudget(),
       );
