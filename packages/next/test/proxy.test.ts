@@ -262,19 +262,7 @@ describe('STK I1 the proxy’s cookies survive an app that wraps it and sets its
   // Next allows one proxy/middleware: auth, i18n and graylane share it, so apps wrap
   // createGrayProxy and adjust the response. NextResponse reads its cookies once, when it is
   // built; `cookies.set`/`delete` then rewrite every Set-Cookie from that list.
-  const split = {
-    ...config,
-    rules: [
-      {
-        id: 'half',
-        split: [
-          { version: 'beta', weight: 50 },
-          { version: 'stable', weight: 50 },
-        ],
-        bucketBy: 'cookie:gray_uid',
-      },
-    ],
-  };
+  const split = halfSplit('gray_uid');
   // The last column: cookies `cookies()` does not see on this request, as Next 16 hands them
   // over (spec-extension/response.js): only what goes through the `response.cookies` proxy — not
   // a raw append, nor the second `set` of a chain (`set()` returns the unproxied jar) — and a
@@ -447,19 +435,7 @@ describe('I8 a rewrite to an origin off the allowlist gets none of the lane’s 
   // turns a signed token into the plain label (signed mode); another origin off the allowlist
   // must get neither, as it gets no marker header and no baggage member.
   const KEY = 'a-signing-key-of-32-characters!!';
-  const split = {
-    ...config,
-    rules: [
-      {
-        id: 'half',
-        split: [
-          { version: 'beta', weight: 50 },
-          { version: 'stable', weight: 50 },
-        ],
-        bucketBy: 'cookie:uid',
-      },
-    ],
-  };
+  const split = halfSplit('uid');
   const SENT: [string, object, string, (token: string) => Record<string, string>][] = [
     ['open, the query marker decides', {}, '?gray=beta&x=1', () => ({ cookie: 'a=1' })],
     ['open, the gray cookie decides', {}, '?x=1', () => ({ cookie: 'gray=beta; a=1' })],
@@ -515,3 +491,20 @@ describe('I8 a rewrite to an origin off the allowlist gets none of the lane’s 
     expect(seen['baggage'] ?? '').not.toMatch(/(^|,)\s*gray=/);
   });
 });
+
+/** `config` with one rule: beta or stable, half each, bucketed by the cookie `bucket`. */
+function halfSplit(bucket: string) {
+  return {
+    ...config,
+    rules: [
+      {
+        id: 'half',
+        split: [
+          { version: 'beta', weight: 50 },
+          { version: 'stable', weight: 50 },
+        ],
+        bucketBy: `cookie:${bucket}`,
+      },
+    ],
+  };
+}

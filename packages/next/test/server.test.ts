@@ -1,6 +1,5 @@
 import './support/next-env.js';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import {
   createGrayFetch,
@@ -14,6 +13,7 @@ import {
 import { signMarker } from '@graylane/web';
 import { NextRequest } from 'next/server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { listenLoopback } from './support/listen.js';
 
 /**
  * The server helpers inside a request as Next renders it: Next's own request store (what
@@ -58,17 +58,7 @@ async function service(): Promise<Service> {
     }
     res.end('ok');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenLoopback(server)), seen };
 }
 
 /** The name/value pairs of `headers` (this package's lib has no Headers iterator). */

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createGraylane, tryGetGrayVersion } from '@graylane/node';
+import { listenLoopback } from './listen.js';
 
 /** What the downstream saw on one request. */
 export interface Seen {
@@ -41,17 +41,7 @@ export async function startDownstream(): Promise<{
       res.end(JSON.stringify(entry));
     }),
   );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenLoopback(server)), seen };
 }
 
 function one(value: string | string[] | undefined): string | undefined {
