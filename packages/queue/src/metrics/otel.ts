@@ -65,7 +65,7 @@ function registeredProvider(): unknown {
 }
 
 /** Adds `n` (default one), swallowing any error from a misbehaving SDK (I1). */
-export function addOne(
+export function addTo(
   counter: CounterLike | undefined,
   attributes: Record<string, string>,
   n = 1,

@@ -1,5 +1,5 @@
 import type { DecisionReason, DecisionSource, MarkerRejection } from '@graylane/core';
-import { addOne, otelCounters } from './otel.js';
+import { addTo, otelCounters } from './otel.js';
 
 /** Where a marker was read from on a message. */
 export type MessageMarkerSource = 'header' | 'baggage';
@@ -97,19 +97,19 @@ export function countDecision(
     reason,
     source,
   });
-  addOne(otelCounters()?.decisions, { version, reason, source });
+  addTo(otelCounters()?.decisions, { version, reason, source });
 }
 
 /** @internal */
 export function countInvalid(source: MessageMarkerSource, reason: MarkerRejection): void {
   bump(registry().invalid, `${source}\u0000${reason}`, { source, reason });
-  addOne(otelCounters()?.invalidMarkers, { source, reason });
+  addTo(otelCounters()?.invalidMarkers, { source, reason });
 }
 
 /** @internal */
 export function countFallback(wanted: string, served: string): void {
   bump(registry().fallbacks, `${wanted}\u0000${served}`, { wanted, served });
-  addOne(otelCounters()?.fallbacks, { wanted, served });
+  addTo(otelCounters()?.fallbacks, { wanted, served });
 }
 
 /** @internal */
@@ -121,14 +121,14 @@ export function countCarry(result: CarryResult): void {
 export function countDrained(n: number, lane: string): void {
   if (n === 0) return;
   registry().drained += n;
-  addOne(otelCounters()?.moved, { lane, how: 'drained' }, n);
+  addTo(otelCounters()?.moved, { lane, how: 'drained' }, n);
 }
 
 /** @internal One message of `lane` (a declared version) rerouted to the base queue. */
 export function countRerouted(lane: string): void {
   const r = registry();
   r.rerouted = (r.rerouted ?? 0) + 1;
-  addOne(otelCounters()?.moved, { lane, how: 'rerouted' });
+  addTo(otelCounters()?.moved, { lane, how: 'rerouted' });
 }
 
 /** @internal */

@@ -46,6 +46,12 @@ const same = (a: Content, b: Content | undefined): boolean =>
 /** `dev:ino` of an identity `dev:ino:size:mtime:ctime`. */
 const inode = (identity: string): string => identity.split(':', 2).join(':');
 
+/** The real path `path` leads to, if it still leads to the file `read` read; else undefined. */
+async function realOf(path: string, read: Content): Promise<string | undefined> {
+  const now = await placeOf(path);
+  return now?.inode === inode(read.identity) ? now.real : undefined;
+}
+
 /**
  * Reads the config file: a regular file of at most {@link MAX_CONFIG_BYTES}, checked before any
  * byte is read (SRC-05), never half-written (FLT-10), a UTF-8 BOM dropped (SRC-05), and refused
@@ -101,11 +107,8 @@ export function createSettledReader(path: string, settle?: Settle): SettledReade
       // Whole already; but another inode (a same-bytes copy renamed over the path, a directory
       // swapped) is what a later in-place write will change: compare it with that file, not the
       // one it replaced, or that write would pass for an arrival (FLT-10).
-      if (inode(read.identity) !== inode(settled.identity)) {
-        const now = await placeOf(path);
-        const real = now?.inode === inode(read.identity) ? now.real : undefined;
-        settled = { identity: read.identity, bytes: read.bytes, real };
-      }
+      if (inode(read.identity) !== inode(settled.identity))
+        settled = { identity: read.identity, bytes: read.bytes, real: await realOf(path, read) };
     } else if (waits) {
       const place =
         settled && inode(read.identity) !== inode(settled.identity)
@@ -119,9 +122,7 @@ export function createSettledReader(path: string, settle?: Settle): SettledReade
         await waits.wait(waits.quietMs);
         const again = await readBoundedFile(path, MAX_CONFIG_BYTES);
         if (again.kind !== 'ok' || !same(again, read)) return { kind: 'unsettled' };
-        const now = await placeOf(path);
-        const real = now?.inode === inode(read.identity) ? now.real : undefined;
-        settled = { identity: read.identity, bytes: read.bytes, real };
+        settled = { identity: read.identity, bytes: read.bytes, real: await realOf(path, read) };
       }
     }
     decoded ??= decodeDocument(read.bytes);
