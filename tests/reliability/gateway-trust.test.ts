@@ -316,6 +316,6 @@ describe('GW-04 trustedProxies on a dual-stack listener', () => {
   ])('GW-04 %j is refused at construction with a clear error', (entry) => {
     expect(() =>
       createGraylane({ config: CONFIG, trust: 'edge', trustedProxies: [entry] }),
-    ).toThrow(/trustedProxies: .* is not an IP address or CIDR network/);
+    ).toThrow(/trustedProxies: .* is not an IP address, CIDR network or .unix./);
   });
 });

@@ -127,7 +127,7 @@ export type {
 export { fromFetchRequest, hostOnly } from './inbound/carrier.js';
 export { applyQueryEdit } from './inbound/normalize.js';
 export type { CarrierEdits, QueryEdit } from './inbound/normalize.js';
-export { compileTrustedProxies } from './inbound/peers.js';
+export { compileTrustedProxies, UNIX_PEER } from './inbound/peers.js';
 export type { PeerMatcher } from './inbound/peers.js';
 export type { FetchRequestLike, InboundCarrier } from './inbound/carrier.js';
 export { resolveInboundOptions } from './inbound/resolve.js';

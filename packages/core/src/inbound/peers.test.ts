@@ -38,6 +38,14 @@ describe('GW-04 compileTrustedProxies', () => {
     [['::ffff:10.0.0.0/128'], '10.0.0.1', false],
     [['1:2:3:4:5:6:1.2.3.4'], '1:2:3:4:5:6:102:304', true],
     [['::1.2.3.4'], '::102:304', true],
+    // 'unix': the peer of a Unix domain socket, which has no address; never an IP peer.
+    [['unix'], 'unix', true],
+    [['10.0.0.0/8', 'unix'], 'unix', true],
+    [['unix'], '127.0.0.1', false],
+    [['unix'], '::1', false],
+    [['unix'], '', false],
+    [['0.0.0.0/0', '::/0'], 'unix', false],
+    [['127.0.0.1', '::1'], 'unix', false],
   ];
   it.each(rows)('GW-04 %j trusts %j: %s', (list, peer, expected) => {
     expect(compileTrustedProxies(list)(peer)).toBe(expected);

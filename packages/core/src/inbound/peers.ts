@@ -3,6 +3,14 @@ import { GraylaneError } from '../errors.js';
 /** True when a request's peer address is one of the trusted proxies. Never throws. */
 export type PeerMatcher = (address: string | undefined) => boolean;
 
+/**
+ * The peer address a platform reports for a connection over a Unix domain socket (which has no
+ * IP address): `@graylane/node` reports it for a server listening on a socket path; on the Web
+ * entry, pass it as `remoteAddress` (Deno: `info.remoteAddr.transport === 'unix'`). Trusted
+ * only when `trustedProxies` lists it.
+ */
+export const UNIX_PEER = 'unix';
+
 /** An address or network as 16 bytes (IPv4 as `::ffff:a.b.c.d`) and a prefix length. */
 interface Network {
   readonly bytes: Uint8Array;
@@ -13,8 +21,10 @@ interface Network {
  * Compiles `trustedProxies` (GW-04): exact IPv4 or IPv6 addresses and CIDR networks
  * (`10.0.0.0/8`, `fd00::/8`). IPv4 is matched as IPv4 whether the peer shows up as `10.1.2.3` or,
  * on a dual-stack listener, as `::ffff:10.1.2.3` — and an entry written in either form matches
- * both. Zone ids (`fe80::1%eth0`) are ignored. Throws `INVALID_OPTIONS` on an entry that is not
- * an address or a network, at construction.
+ * both. Zone ids (`fe80::1%eth0`) are ignored. `'unix'` trusts every peer of a server that
+ * listens on a Unix domain socket (the socket file's permissions decide who connects: nginx's
+ * `proxy_pass http://unix:/run/app.sock`). Throws `INVALID_OPTIONS` on an entry that is none of
+ * these, at construction.
  *
  * @example
  * ```ts
@@ -26,19 +36,26 @@ export function compileTrustedProxies(entries: readonly string[] | undefined): P
   if (entries === undefined) return () => false;
   if (!Array.isArray(entries))
     throw new GraylaneError('INVALID_OPTIONS', 'trustedProxies must be an array of addresses');
-  const networks = entries.map((entry) => {
+  let unix = false;
+  const networks: Network[] = [];
+  for (const entry of entries) {
+    if (entry === UNIX_PEER) {
+      unix = true;
+      continue;
+    }
     const net = parseNetwork(entry);
     if (!net) {
       throw new GraylaneError(
         'INVALID_OPTIONS',
-        `trustedProxies: ${JSON.stringify(String(entry)).slice(0, 60)} is not an IP address or CIDR network`,
+        `trustedProxies: ${JSON.stringify(String(entry)).slice(0, 60)} is not an IP address, CIDR network or 'unix'`,
       );
     }
-    return net;
-  });
-  if (networks.length === 0) return () => false;
+    networks.push(net);
+  }
+  if (networks.length === 0 && !unix) return () => false;
   return (address) => {
     if (typeof address !== 'string') return false;
+    if (address === UNIX_PEER) return unix;
     const bytes = parseAddress(address);
     return bytes !== undefined && networks.some((n) => contains(n, bytes));
   };

@@ -67,8 +67,8 @@ export interface InboundOptions<R> {
   readonly subject?: (req: R) => string | undefined;
   /**
    * `edge` mode: peers whose markers are honoured as in `open` — IPv4/IPv6 addresses or CIDR
-   * networks (`10.0.0.0/8`); IPv4 entries also match `::ffff:` peers on dual-stack listeners.
-   * In every mode, their `X-Forwarded-Proto: https` counts as TLS for sticky cookies (`Secure`,
+   * networks (`10.0.0.0/8`); IPv4 entries also match `::ffff:` peers on dual-stack listeners;
+   * `'unix'` trusts the peers of a server listening on a Unix domain socket. In every mode, their `X-Forwarded-Proto: https` counts as TLS for sticky cookies (`Secure`,
    * the `__Host-` name).
    */
   readonly trustedProxies?: readonly string[];

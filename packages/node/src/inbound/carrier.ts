@@ -1,5 +1,11 @@
 import type { IncomingMessage } from 'node:http';
-import { applyQueryEdit, hostOnly, type CarrierEdits, type InboundCarrier } from '@graylane/core';
+import {
+  applyQueryEdit,
+  hostOnly,
+  UNIX_PEER,
+  type CarrierEdits,
+  type InboundCarrier,
+} from '@graylane/core';
 
 import { recordOriginals, type Original } from './once.js';
 
@@ -13,6 +19,8 @@ export interface IncomingMessageLike {
   readonly socket?: {
     readonly remoteAddress?: string | undefined;
     readonly encrypted?: boolean;
+    /** The `net.Server` that accepted the connection (Node sets it on every server socket). */
+    readonly server?: { address?(): unknown } | null | undefined;
   } | null;
 }
 
@@ -115,8 +123,21 @@ class NodeCarrier implements InboundCarrier {
   get secure(): boolean {
     return this.req.socket?.encrypted === true;
   }
+  /**
+   * The socket's peer IP; `'unix'` (UNIX_PEER) when the server listens on a Unix domain socket,
+   * whose peers have no address. Decided by the listener (its address is a path), never by an
+   * absent address alone: a TCP socket whose peer already went reports none either.
+   */
   get remoteAddress(): string | undefined {
-    return this.req.socket?.remoteAddress ?? undefined;
+    const socket = this.req.socket;
+    const address = socket?.remoteAddress;
+    if (typeof address === 'string') return address;
+    if (!socket) return undefined;
+    try {
+      return typeof socket.server?.address?.() === 'string' ? UNIX_PEER : undefined;
+    } catch {
+      return undefined;
+    }
   }
   edit(edits: CarrierEdits): void {
     if (this.original !== undefined) recordOriginals(this.original, edits, this);
