@@ -17,17 +17,33 @@ import { DECISION_KEY_ENV, hasSharedKey, openDecision, type OpenFailure } from '
  * ```
  */
 export async function getGrayDecision(): Promise<Decision | undefined> {
+  let request: object;
   let value: string | null;
   try {
-    value = (await headers()).get(DECISION_REQUEST_HEADER);
+    const h = await headers();
+    request = h;
+    value = h.get(DECISION_REQUEST_HEADER);
   } catch {
     return undefined; // outside a request
   }
+  const known = verified.get(request);
+  if (known !== undefined && known.value === value) return known.decision;
   const opened = await openDecision(value);
-  if ('decision' in opened) return opened.decision;
+  if ('decision' in opened) {
+    if (value !== null) verified.set(request, { value, decision: opened.decision });
+    return opened.decision;
+  }
   warnOnce(opened.failure);
   return undefined;
 }
+
+/**
+ * Decisions verified on a request, by its headers object (Next keeps one per request; it is gone
+ * with the request). The seal is checked when a request first reads it, so a request that
+ * streams for longer than the seal's life (SSE, a long export) keeps its lane to the end, while a
+ * captured header replayed on a later request still expires after DECISION_SEAL_TTL_SECONDS.
+ */
+const verified = new WeakMap<object, { readonly value: string; readonly decision: Decision }>();
 
 const WARNED = Symbol.for('@graylane/next.warned-unverified');
 

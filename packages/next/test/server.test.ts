@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import {
   createGrayFetch,
   createGrayProxy,
+  DECISION_SEAL_TTL_SECONDS,
   DECISION_REQUEST_HEADER,
   getGrayDecision,
   getGrayVersion,
@@ -208,4 +209,76 @@ describe('GW-01 a page or route handler on the edge runtime under a Node.js prox
       } else expect(got === undefined || JSON.stringify(got) === '{}').toBe(true);
     },
   );
+});
+
+describe('a request that outlives the seal keeps its lane; a replayed header does not', () => {
+  afterEach(() => vi.restoreAllMocks());
+  const LATER = (DECISION_SEAL_TTL_SECONDS + 1) * 1000;
+  /** Moves the clock every reader sees (`Date.now`) `ms` ahead of now. */
+  const clockAhead = (ms: number) => {
+    const at = Date.now() + ms;
+    vi.spyOn(Date, 'now').mockReturnValue(at);
+  };
+  const READERS: [string, () => Promise<unknown>, unknown][] = [
+    ['getGrayDecision()', async () => (await getGrayDecision())?.version, 'beta'],
+    ['tryGetGrayVersion()', tryGetGrayVersion, 'beta'],
+    ['getGrayVersion()', getGrayVersion, 'beta'],
+    ['grayMetadata()', grayMetadata, { 'graylane-version': 'beta' }],
+  ];
+  const none = (name: string) =>
+    name === 'getGrayVersion()' ? 'NO_CONTEXT' : name === 'grayMetadata()' ? {} : undefined;
+  const settle = (read: () => Promise<unknown>) =>
+    read().catch((e: { code?: string }) => e.code ?? e);
+
+  it.each(READERS)(
+    '%s read once, then again after the seal expired, in the same request: the lane holds',
+    async (_name, read, lane) => {
+      const passed = await passedOn();
+      const got = await inRequest(passed, async () => {
+        const first = await settle(read);
+        clockAhead(LATER);
+        await new Promise((r) => setTimeout(r, 5));
+        return [first, await settle(read)];
+      });
+      expect(got).toEqual([lane, lane]);
+    },
+  );
+
+  it.each(READERS)(
+    '%s: the same sealed header on a new request after the seal expired is refused',
+    async (name, read, lane) => {
+      vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+      const passed = await passedOn();
+      expect(await inRequest(passed, () => settle(read))).toEqual(lane);
+      clockAhead(LATER);
+      const replay = new Headers(pairsOf(passed));
+      expect(await inRequest(replay, () => settle(read))).toEqual(none(name));
+    },
+  );
+
+  it.each(READERS)(
+    '%s first read after the seal expired: refused (the seal is checked on first read)',
+    async (name, read) => {
+      vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+      const passed = await passedOn();
+      const got = await inRequest(passed, async () => {
+        clockAhead(LATER);
+        return settle(read);
+      });
+      expect(got).toEqual(none(name));
+    },
+  );
+
+  it('createGrayFetch after the seal expired, in the same request, still carries the lane', async () => {
+    const passed = await passedOn();
+    const grayFetch = createGrayFetch({ allowHosts: [new URL(allowed.origin).host] });
+    const before = allowed.seen.length;
+    await inRequest(passed, async () => {
+      await (await grayFetch(`${allowed.origin}/a`)).text();
+      clockAhead(LATER);
+      await (await grayFetch(`${allowed.origin}/b`)).text();
+    });
+    const seen = allowed.seen.slice(before);
+    expect(seen.map((h) => h['x-gray-id'])).toEqual(['beta', 'beta']);
+  });
 });
