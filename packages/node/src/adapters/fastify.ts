@@ -35,6 +35,11 @@ type Hook = (request: FastifyRequestLike, reply: FastifyReplyLike, done: HookDon
 /** The part of a fastify instance the plugin uses. */
 export interface FastifyInstanceLike {
   addHook(name: 'onRequest' | 'preValidation', hook: Hook): unknown;
+  /** The options the app was created with (fastify ≥ 3.x); read for the router's settings. */
+  readonly initialConfig?: {
+    readonly useSemicolonDelimiter?: boolean;
+    readonly routerOptions?: { readonly useSemicolonDelimiter?: boolean };
+  };
 }
 
 /** Plugin options: `attributes`, `subject` and `onDecision` receive the fastify request. */
@@ -79,11 +84,12 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
       done(err as Error);
       return;
     }
+    const semicolon = semicolonEndsPath(instance);
     const decide = (request: FastifyRequestLike, reply?: FastifyReplyLike) => {
       const outcome = decideOnce(engine, {
         key: request.raw,
         req: request,
-        carrier: fromIncomingMessage(request.raw),
+        carrier: fromIncomingMessage(request.raw, semicolon),
         // On the Node response itself, so a route that writes through `reply.raw` (SSE, `hijack()`)
         // sends them too; graylane's cookies are kept at `writeHead` (node-response.ts).
         sink: reply?.raw,
@@ -124,6 +130,25 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
     [Symbol.for('fastify.display-name')]: 'graylane',
   },
 );
+
+/**
+ * Whether the app's router ends a path at `;` (`useSemicolonDelimiter`: fastify 4's default, an
+ * option in fastify 5): then `path` rules match the path before it, the one routes are chosen by
+ * (REQ-03). A fastify that does not say (fastify 4 before the option existed) is taken to split.
+ */
+function semicolonEndsPath(instance: FastifyInstanceLike): boolean {
+  try {
+    const config = instance.initialConfig;
+    const router = config?.routerOptions?.useSemicolonDelimiter;
+    const top = config?.useSemicolonDelimiter;
+    // fastify 5 fills `routerOptions` with defaults (`false`) even when the top-level option,
+    // which it still honours, is `true`: either one set means the router splits there.
+    if (router === undefined && top === undefined) return true;
+    return router === true || top === true;
+  } catch {
+    return true;
+  }
+}
 
 /** The request decoration where `@fastify/otel` keeps the context its hooks and handler run in. */
 const FASTIFY_OTEL_CONTEXT = 'fastify otel request context';

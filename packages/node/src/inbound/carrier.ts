@@ -28,8 +28,32 @@ export interface IncomingMessageLike {
  * @internal Wraps a Node request. Reads lazily; never throws. A class, so a request costs one
  * small object and no closures (issue 20: the header-marker path allocates next to nothing).
  */
-export function fromIncomingMessage(req: IncomingMessageLike): InboundCarrier {
-  return new NodeCarrier(req);
+export function fromIncomingMessage(
+  req: IncomingMessageLike,
+  semicolonEndsPath = false,
+): InboundCarrier {
+  return new NodeCarrier(req, semicolonEndsPath);
+}
+
+/**
+ * The request target without the `;…` segment a router that ends the path at `;` skips
+ * (fastify's `useSemicolonDelimiter`, on by default in fastify 4: `/admin;jsessionid=1` is served
+ * by `/admin`), so a `path` rule sees the path the route is chosen by (REQ-03). What follows the
+ * `;` up to the query is not read as a query: no reader but that router's own parser takes
+ * parameters from it, and a `;` inside the query is a character of a value everywhere.
+ */
+export function withoutPathParameters(url: string): string {
+  const semi = url.indexOf(';');
+  if (semi === -1) return url;
+  let end = url.length;
+  for (let i = 0; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x3f || c === 0x23) {
+      end = i;
+      break;
+    }
+  }
+  return semi < end ? url.slice(0, semi) + url.slice(end) : url;
 }
 
 /**
@@ -90,7 +114,10 @@ function originForm(url: string): string {
 class NodeCarrier implements InboundCarrier {
   /** Where the first values of what an edit changes are recorded (decide-once, GW-03). */
   private original: Original | undefined = undefined;
-  constructor(private readonly req: IncomingMessageLike) {}
+  constructor(
+    private readonly req: IncomingMessageLike,
+    private readonly semicolonEndsPath: boolean,
+  ) {}
   recordInto(original: Original): void {
     this.original = original;
   }
@@ -107,7 +134,9 @@ class NodeCarrier implements InboundCarrier {
   }
   get url(): string | undefined {
     const url = this.req.url;
-    return typeof url === 'string' ? routerTarget(originForm(url)) : url;
+    if (typeof url !== 'string') return url;
+    const target = routerTarget(originForm(url));
+    return this.semicolonEndsPath ? withoutPathParameters(target) : target;
   }
   /**
    * HTTP/2 names the host in `:authority` (RFC 9113 §8.3.1: clients use it instead of `Host`,
