@@ -4,9 +4,9 @@
  * sets), so its hooks apply to the whole app rather than an encapsulated child context.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CarrierEdits, InboundOptions } from '@graylane/core';
+import type { InboundOptions } from '@graylane/core';
 import { runInRequestContext } from '../inbound/bind.js';
-import { fromIncomingMessage } from '../inbound/carrier.js';
+import { editParsedCookies, editParsedQuery, fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
 import { decideOnce } from '../inbound/once.js';
 import type { InboundOutcome } from '../inbound/engine.js';
@@ -35,11 +35,8 @@ type Hook = (request: FastifyRequestLike, reply: FastifyReplyLike, done: HookDon
 /** The part of a fastify instance the plugin uses. */
 export interface FastifyInstanceLike {
   addHook(name: 'onRequest' | 'preValidation', hook: Hook): unknown;
-  /** The options the app was created with (fastify ≥ 3.x); read for the router's settings. */
-  readonly initialConfig?: {
-    readonly useSemicolonDelimiter?: boolean;
-    readonly routerOptions?: { readonly useSemicolonDelimiter?: boolean };
-  };
+  /** The options the app was created with; read for the router's settings. */
+  readonly initialConfig?: unknown;
 }
 
 /** Plugin options: `attributes`, `subject` and `onDecision` receive the fastify request. */
@@ -86,6 +83,9 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
     }
     const semicolon = semicolonEndsPath(instance);
     const decide = (request: FastifyRequestLike, reply?: FastifyReplyLike) => {
+      // What `@fastify/cookie` (an `onRequest` hook registered earlier) parsed from.
+      const cookies: unknown = request['cookies'];
+      const cookieHeader = cookies === undefined ? undefined : request.raw.headers.cookie;
       const outcome = decideOnce(engine, {
         key: request.raw,
         req: request,
@@ -96,7 +96,12 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
         bind: true,
         res: reply?.raw,
       });
-      if (outcome.edits?.query) editParsedQuery(request, outcome.edits);
+      // fastify parses the query before `onRequest`; `@fastify/cookie` parses cookies in its own
+      // `onRequest` hook: edit those copies as the URL and the header were (GW-02).
+      const edits = outcome.edits;
+      if (edits?.query) editParsedQuery(request['query'], edits.query);
+      const cookie = edits?.headers.get('cookie');
+      if (cookie !== undefined) editParsedCookies(cookies, cookieHeader, cookie, true);
       return outcome;
     };
     // The request whose `onRequest` continuation is running right now (synchronously, inside
@@ -138,7 +143,12 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
  */
 function semicolonEndsPath(instance: FastifyInstanceLike): boolean {
   try {
-    const config = instance.initialConfig;
+    const config = instance.initialConfig as
+      | {
+          readonly useSemicolonDelimiter?: unknown;
+          readonly routerOptions?: { readonly useSemicolonDelimiter?: unknown };
+        }
+      | undefined;
     const router = config?.routerOptions?.useSemicolonDelimiter;
     const top = config?.useSemicolonDelimiter;
     // fastify 5 fills `routerOptions` with defaults (`false`) even when the top-level option,
@@ -190,20 +200,6 @@ function findSymbol(target: object, description: string): symbol | undefined {
     if (found !== undefined) return found;
   }
   return undefined;
-}
-
-/** fastify parses the query before `onRequest`: apply the query edit to that object too (GW-02). */
-function editParsedQuery(request: FastifyRequestLike, edits: CarrierEdits): void {
-  const query: unknown = request['query'];
-  const edit = edits.query;
-  if (!edit || typeof query !== 'object' || query === null) return;
-  try {
-    const q = query as Record<string, unknown>;
-    for (const name of edit.remove) delete q[name];
-    if (edit.append) q[edit.append[0]] = edit.append[1];
-  } catch {
-    // a frozen query object keeps what fastify parsed
-  }
 }
 
 export type { GraylaneOptions } from '../options.js';

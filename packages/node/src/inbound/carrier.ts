@@ -179,6 +179,11 @@ interface Editable {
   rawHeaders?: string[];
   url?: string;
   originalUrl?: string;
+  /** cookie-parser's, when it ran before graylane. */
+  cookies?: unknown;
+  signedCookies?: unknown;
+  /** express 4's, parsed before any middleware (an own property; express 5's is a getter). */
+  query?: unknown;
 }
 
 /**
@@ -188,6 +193,13 @@ interface Editable {
  */
 export function editIncomingMessage(req: IncomingMessageLike, edits: CarrierEdits): void {
   const r = req as unknown as Editable;
+  const cookie = edits.headers.get('cookie');
+  if (cookie !== undefined) {
+    // Before the header changes: what a cookie parser that ran earlier was given.
+    const before = r.headers.cookie;
+    editParsedCookies(r.cookies, before, cookie, true);
+    editParsedCookies(r.signedCookies, before, cookie, false);
+  }
   let rawEdited = false;
   for (const [name, value] of edits.headers) {
     try {
@@ -218,6 +230,75 @@ export function editIncomingMessage(req: IncomingMessageLike, edits: CarrierEdit
       r.originalUrl = applyQueryEdit(routerTarget(r.originalUrl), query);
   } catch {
     // a read-only url
+  }
+  if (Object.prototype.hasOwnProperty.call(r, 'query')) editParsedQuery(r.query, query);
+}
+
+/**
+ * @internal A query object parsed before graylane ran (express 4's `req.query`, fastify's
+ * `request.query`), edited as the URL was (GW-02): the removed parameters go, the appended one is
+ * set. Never throws: a frozen object keeps what was parsed.
+ */
+export function editParsedQuery(parsed: unknown, edit: CarrierEdits['query']): void {
+  if (!edit || typeof parsed !== 'object' || parsed === null) return;
+  try {
+    const q = parsed as Record<string, unknown>;
+    for (const name of edit.remove) delete q[name];
+    if (edit.append) q[edit.append[0]] = edit.append[1];
+  } catch {
+    // a frozen query object keeps what was parsed
+  }
+}
+
+/**
+ * @internal Cookies parsed before graylane ran (cookie-parser's `req.cookies` and
+ * `req.signedCookies`, `@fastify/cookie`'s `request.cookies`), edited as the `Cookie` header was
+ * (GW-02): a pair graylane removed is gone from the object; one it rewrote (a signed marker to
+ * the plain version) takes the new value (`plain`), or goes from an object of cookies a parser
+ * verified (`signedCookies`: the new value is not signed). Only names whose pairs changed are
+ * touched; bounded by the header's length (one split of each). Never throws.
+ */
+export function editParsedCookies(
+  parsed: unknown,
+  before: string | readonly string[] | undefined,
+  after: string | null,
+  plain: boolean,
+): void {
+  if (typeof parsed !== 'object' || parsed === null || before === undefined) return;
+  try {
+    const old = cookiePairs(typeof before === 'string' ? before : before.join('; '));
+    const now = after === null ? new Map<string, string>() : cookiePairs(after);
+    const p = parsed as Record<string, unknown>;
+    for (const [name, raw] of old) {
+      if (!Object.prototype.hasOwnProperty.call(p, name)) continue;
+      const next = now.get(name);
+      if (next === raw) continue;
+      if (next === undefined || !plain) delete p[name];
+      else p[name] = decodedCookie(next);
+    }
+  } catch {
+    // a frozen object keeps what was parsed
+  }
+}
+
+/** A `Cookie` header's pairs, name → the raw value of its first pair (as cookie parsers keep). */
+function cookiePairs(text: string): Map<string, string> {
+  const pairs = new Map<string, string>();
+  for (const pair of text.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq === -1) continue;
+    const name = pair.slice(0, eq).trim();
+    if (name !== '' && !pairs.has(name)) pairs.set(name, pair.slice(eq + 1).trim());
+  }
+  return pairs;
+}
+
+function decodedCookie(raw: string): string {
+  const value = raw.length > 1 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
+  try {
+    return value.includes('%') ? decodeURIComponent(value) : value;
+  } catch {
+    return value;
   }
 }
 
