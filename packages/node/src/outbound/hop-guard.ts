@@ -10,9 +10,16 @@ import { countOutbound } from '../metrics/stats.js';
 import { bindRequestCallbacks } from './bind.js';
 import { wrapGlobalDispatcher } from './global-dispatcher.js';
 import { flatAccess } from './header-list.js';
-import { applyHop, dropMember, flatOps } from './hop-headers.js';
+import {
+  applyHop,
+  cleanHop,
+  dropMember,
+  flatOps,
+  memberHeaders,
+  setMemberHeaders,
+} from './hop-headers.js';
 import { requestOrigin, type Origin } from './origin.js';
-import { judgeHop, planCall, type HopPlan } from './plan.js';
+import { judgeBare, judgeHop, planCall, type HopPlan } from './plan.js';
 import { outboundState } from './state.js';
 import { undiciTarget } from './targets.js';
 
@@ -91,11 +98,19 @@ function judgeRequest(
   const install = outboundState().install;
   const { store, note } = origin;
   if (store === undefined && note === undefined) {
+    if (!list) return;
+    // With `installGlobal()`, a hop outside its allowlist gets no marker, lane or not (I8): the
+    // `gray` member OpenTelemetry copied from a context graylane did not make (an OTel-only hop,
+    // a job under `setGrayBaggage`) included.
+    if (install?.undici)
+      cleanHop(flatOps(list), () =>
+        judgeBare(install.allow, undiciTarget(request.origin, request.path)),
+      );
     // A caller with no lane whose call was created later, from another request's context (a
     // call queued on a connection-limited pool): OpenTelemetry's undici instrumentation copied
     // that context's `gray` member onto it (I7). Created inside the caller's own dispatch, the
     // baggage is the caller's and stays.
-    if (origin.proof !== 'none' && list && outboundState().dispatching !== origin)
+    if (origin.proof !== 'none' && outboundState().dispatching !== origin)
       dropMember(flatOps(list), DEFAULT_MARKER_KEY);
     return;
   }
@@ -196,12 +211,15 @@ function mergeBaggage(
   firstIsOurs: boolean,
 ): void {
   const ops = flatOps(list);
-  const values = ops.values('baggage');
-  if (values.length === 0) return;
   const key = plan.baggageKey;
   const keepOurs = allowed && proven && !plan.callerOwns && key !== false;
   // Outside the allowlist no `gray` member passes, not even one beside the caller's marker (I8).
   const drop = key !== false && (!allowed || (!keepOurs && !plan.callerOwns));
+  // The member in a header of its own (Jaeger's, OT's): the decided version, or none.
+  if (keepOurs) setMemberHeaders(ops, key, plan.version);
+  else if (drop) for (const name of memberHeaders(key)) ops.remove(name);
+  const values = ops.values('baggage');
+  if (values.length === 0) return;
   if (values.length === 1 && !keepOurs && !drop) return;
   // The common allowlisted hop: one value, already the marker first and only (nothing to do).
   if (values.length === 1 && keepOurs && alreadyOurs(values[0]!, `${key}=${plan.version}`)) return;
@@ -222,11 +240,13 @@ function alreadyOurs(value: string, member: string): boolean {
   if (value === member) return true;
   if (!value.startsWith(`${member},`)) return false;
   const key = member.slice(0, member.indexOf('='));
-  return !value
-    .slice(member.length + 1)
-    .split(',')
-    .some((m) => {
+  const rest = value.slice(member.length + 1);
+  // An escaped key may spell it (`%67ray`): only a rest with no `%` is judged by its text.
+  return (
+    !rest.includes('%') &&
+    !rest.split(',').some((m) => {
       const t = m.trimStart();
       return t.startsWith(key) && /^(?:[\s=;]|$)/.test(t.slice(key.length));
-    });
+    })
+  );
 }

@@ -1,4 +1,9 @@
-import { removeBaggageMember, setBaggageMember } from '@graylane/core';
+import {
+  DEFAULT_HEADER,
+  DEFAULT_MARKER_KEY,
+  setBaggageMember,
+  stripBaggageMember,
+} from '@graylane/core';
 import type { HopPlan } from './plan.js';
 
 /** Read/write access to one request's headers, whatever shape the client keeps them in. */
@@ -13,11 +18,14 @@ export interface HeaderOps {
 /**
  * Applies the decision for one hop (RDR-01/02, OUT-01/02):
  * - allowed: the marker header and exactly one `gray` baggage member, other members kept; a
- *   marker the caller set is theirs there, and nothing is touched (OUT-03);
- * - not allowed: neither the marker header nor any `gray` member, whoever put them there (I8).
- *   The caller's included: clients that rebuild a redirect hop from the previous hop's headers
- *   (superagent, node-fetch) hand graylane's own marker back as if the caller had set it, and
- *   OpenTelemetry's propagator copies the context baggage to every host (OTB-01).
+ *   `gray` member another OpenTelemetry propagator carries in a header of its own (see
+ *   {@link memberHeaders}) says the decided version too, when there is one; a marker the caller
+ *   set is theirs there, and nothing is touched (OUT-03);
+ * - not allowed: neither the marker header nor any `gray` member, in `baggage` or in a header of
+ *   its own, whoever put them there (I8). The caller's included: clients that rebuild a redirect
+ *   hop from the previous hop's headers (superagent, node-fetch) hand graylane's own marker back
+ *   as if the caller had set it, and OpenTelemetry's propagators copy the context baggage to
+ *   every host (OTB-01).
  * With `add: false` only the removal half runs (where the context cannot be trusted to add a
  * version: see hop-guard.ts).
  */
@@ -26,21 +34,85 @@ export function applyHop(plan: HopPlan, allowed: boolean, ops: HeaderOps, add = 
   if (allowed) {
     if (!add || plan.callerOwns) return;
     ops.set(plan.header, plan.version);
-    if (key !== false)
+    if (key !== false) {
       ops.set('baggage', setBaggageMember(ops.values('baggage'), key, plan.version));
+      setMemberHeaders(ops, key, plan.version);
+    }
     return;
   }
   if (ops.values(plan.header).length > 0) ops.remove(plan.header);
   if (key !== false) dropMember(ops, key);
 }
 
-/** Removes every `key` member from the `baggage` header(s); drops the header when nothing is left. */
+/**
+ * A hop made with no lane (`installGlobal()` only): a target that is not allowlisted loses the
+ * marker header and every `gray` member, whoever put them there (I8); anything else is left as
+ * written. `allowed` is asked only when the head holds something to remove. Names are the
+ * defaults: with no lane there is no middleware's to read.
+ */
+export function cleanHop(ops: HeaderOps, allowed: () => boolean): void {
+  const header = ops.values(DEFAULT_HEADER).length > 0;
+  const [jaeger, ot] = memberHeaders(DEFAULT_MARKER_KEY);
+  const member =
+    ops.values(jaeger).length > 0 ||
+    ops.values(ot).length > 0 ||
+    ops.values('baggage').some((v) => v.includes(DEFAULT_MARKER_KEY) || v.includes('%'));
+  if ((!header && !member) || allowed()) return;
+  if (header) ops.remove(DEFAULT_HEADER);
+  if (member) dropMember(ops, DEFAULT_MARKER_KEY);
+}
+
+/**
+ * Removes every `key` member: from the `baggage` header(s), judged by the key OpenTelemetry
+ * decodes (`%67ray` is `gray`; the header is dropped when nothing is left), and the headers other
+ * OpenTelemetry propagators carry it in ({@link memberHeaders}).
+ */
 export function dropMember(ops: HeaderOps, key: string): void {
+  for (const name of memberHeaders(key)) if (ops.values(name).length > 0) ops.remove(name);
   const values = ops.values('baggage');
-  if (!values.some((v) => v.includes(key))) return;
-  const rest = removeBaggageMember(values, key);
+  // A key is matched after percent-decoding: only a header with neither the key nor a `%` is
+  // ruled out unread.
+  if (!values.some((v) => v.includes(key) || v.includes('%'))) return;
+  const { rest, removed } = stripBaggageMember(values, key);
+  if (removed === 0) return;
   if (rest === undefined) ops.remove('baggage');
   else ops.set('baggage', rest);
+}
+
+/**
+ * Where OpenTelemetry propagators other than the W3C one carry a baggage member `key`, each in
+ * a header of its own, lower-case (HTTP names are case-insensitive, and a Node server hands the
+ * propagator lower-cased names, so `Uberctx-Gray` is read as `gray` too):
+ * - `uberctx-<key>`: `JaegerPropagator` (`@opentelemetry/propagator-jaeger`, `OTEL_PROPAGATORS`
+ *   `jaeger`), the value percent-encoded, the key as is;
+ * - `ot-baggage-<key>`: `OTTracePropagator` (`@opentelemetry/propagator-ot-trace`), both as is.
+ * B3 carries no baggage. A propagator configured with another prefix is not known here: wrap it
+ * in `GrayPropagator` (`@graylane/otel`).
+ */
+export function memberHeaders(key: string): readonly [string, string] {
+  if (key !== lastKey) {
+    const k = key.toLowerCase();
+    lastKey = key;
+    lastNames = [`uberctx-${k}`, `ot-baggage-${k}`];
+  }
+  return lastNames;
+}
+
+let lastKey = DEFAULT_MARKER_KEY;
+let lastNames: readonly [string, string] = [
+  `uberctx-${DEFAULT_MARKER_KEY}`,
+  `ot-baggage-${DEFAULT_MARKER_KEY}`,
+];
+
+/**
+ * On an allowlisted hop: a `key` member another propagator put in a header of its own says
+ * `version` (a label, the same in both encodings). graylane adds none where there was none.
+ */
+export function setMemberHeaders(ops: HeaderOps, key: string, version: string): void {
+  for (const name of memberHeaders(key)) {
+    const values = ops.values(name);
+    if (values.length > 0 && (values.length > 1 || values[0] !== version)) ops.set(name, version);
+  }
 }
 
 /** Ops over a flat `[name, value, …]` list (undici), mutated in place. */

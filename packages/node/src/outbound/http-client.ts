@@ -4,13 +4,14 @@ import { currentStore, type GrayStore } from '../context/storage.js';
 import { nodeArrayHeaders } from './header-list.js';
 import {
   applyHop,
+  cleanHop,
   clientRequestOps,
   objectOps,
   type ClientRequestLike,
   type HeaderOps,
 } from './hop-headers.js';
 import { isUrl } from './http-target.js';
-import { judgeHop, planCall } from './plan.js';
+import { judgeBare, judgeHop, planCall } from './plan.js';
 
 export type { ClientRequestLike } from './hop-headers.js';
 
@@ -43,9 +44,10 @@ export interface PreparedRequest {
 }
 
 /**
- * @internal Prepares one `http.request` call inside a lane whose head Node would render in the
- * ClientRequest constructor, where nothing can be changed afterwards (I8: the caller's marker,
- * or a `gray` member, would leave for any host as written):
+ * @internal Prepares one `http.request` call whose head Node would render in the ClientRequest
+ * constructor, where nothing can be changed afterwards (I8: the caller's marker, or a `gray`
+ * member, would leave for any host as written). In a lane or not: with no lane only the removal
+ * half applies (`cleanHop`):
  * - object `headers` with a truthy `Expect` (any case; the last such key, as `setHeader` keeps
  *   it): when `held` (Node's own ClientRequest is in place), the header is held back in a copy
  *   and the request is judged once built, on Node's own resolution of the target, with what
@@ -66,8 +68,8 @@ export function prepareRequest(
   held: boolean,
 ): PreparedRequest | undefined {
   try {
+    // With no lane the hop is still judged: outside the allowlist it loses any marker (I8).
     const store = currentStore();
-    if (store === undefined) return undefined;
     const found = findHeaders(args);
     if (found === undefined) return undefined;
     const { headers, rebuild } = found;
@@ -98,7 +100,7 @@ function judgeNow(
   rebuild: (headers: unknown) => unknown[],
   target: Target,
   allow: Allowlist | undefined,
-  store: GrayStore,
+  store: GrayStore | undefined,
 ): PreparedRequest {
   let changed = false;
   const tracked: HeaderOps = {
@@ -106,8 +108,11 @@ function judgeNow(
     set: (name, value) => ((changed = true), ops.set(name, value)),
     remove: (name) => ((changed = true), ops.remove(name)),
   };
-  const plan = planCall(allow, { has: (name) => ops.values(name).length > 0 }, store);
-  if (plan) applyHop(plan, judgeHop(plan, target()), tracked);
+  if (store === undefined) cleanHop(tracked, () => judgeBare(allow, target()));
+  else {
+    const plan = planCall(allow, { has: (name) => ops.values(name).length > 0 }, store);
+    if (plan) applyHop(plan, judgeHop(plan, target()), tracked);
+  }
   return { args: changed ? rebuild(copy) : [...args], judged: true };
 }
 
@@ -179,7 +184,8 @@ function expectKey(headers: object): string | undefined {
  *   restored and the head rendered, as the constructor would have.
  * Runs after every wrapper below it, OpenTelemetry's included, so what they added is judged too
  * (OTB-01). A head rendered again (http-proxy-agent re-renders it after rewriting the path) is
- * judged again, counted once. Never throws.
+ * judged again, counted once. A request made with no lane is judged the same way, for removal
+ * only: outside the allowlist it loses any marker (`cleanHop`, I8). Never throws.
  */
 export function injectClientRequest(
   req: ClientRequestLike,
@@ -188,10 +194,9 @@ export function injectClientRequest(
   prepared?: PreparedRequest,
 ): void {
   try {
-    // A head rendered in the constructor was prepared (prepareRequest) or is outside a lane.
+    // A head rendered in the constructor was prepared (prepareRequest).
     if (req.headersSent) return;
-    const store = currentStore();
-    if (store !== undefined) watch(req, target, allow, store, prepared?.judged === true);
+    watch(req, target, allow, currentStore(), prepared?.judged === true);
   } catch {
     // I1: the request proceeds untouched.
   }
@@ -202,7 +207,7 @@ function watch(
   req: ClientRequestLike,
   target: Target,
   allow: Allowlist | undefined,
-  store: GrayStore,
+  store: GrayStore | undefined,
   counted: boolean,
 ): void {
   let judged = counted ? 1 : 0;
@@ -259,11 +264,14 @@ function judge(
   req: ClientRequestLike,
   target: Target,
   allow: Allowlist | undefined,
-  store: GrayStore,
+  store: GrayStore | undefined,
   count: boolean,
 ): void {
   try {
     if (req.headersSent) return;
+    // No lane (installGlobal only): a hop outside the allowlist loses any marker (I8).
+    if (store === undefined)
+      return cleanHop(clientRequestOps(req), () => judgeBare(allow, target()));
     const plan = planCall(
       allow,
       { has: (name) => req.getHeader(name) !== undefined },

@@ -71,21 +71,31 @@ export function judgeHop(
   target: string | readonly string[] | undefined,
   count = true,
 ): boolean {
-  let allowed = false;
+  const allowed = judgeBare(plan.allow, target);
+  if (count && !plan.callerOwns) countOutbound(allowed ? 'injected' : 'skipped_host');
+  return allowed;
+}
+
+/**
+ * True when `allow` lets `target` receive the marker: every host of a list (a forward proxy and
+ * the URL it is asked for). No allowlist, or a missing or unparsable target: false (I8). Counts
+ * nothing (a hop made with no lane, see `cleanHop`). Never throws.
+ */
+export function judgeBare(
+  allow: Allowlist | undefined,
+  target: string | readonly string[] | undefined,
+): boolean {
   try {
-    const allow = plan.allow;
-    // A list is every host the head reaches (a forward proxy and the URL it is asked for).
-    allowed =
+    return (
       allow !== undefined &&
       target !== undefined &&
       (typeof target === 'string'
         ? allow.allows(target)
-        : target.length > 0 && target.every((t) => allow.allows(t)));
+        : target.length > 0 && target.every((t) => allow.allows(t)))
+    );
   } catch {
-    allowed = false;
+    return false;
   }
-  if (count && !plan.callerOwns) countOutbound(allowed ? 'injected' : 'skipped_host');
-  return allowed;
 }
 
 /** The last name that passed: the marker header rarely changes, so it is validated once. */
