@@ -1,5 +1,6 @@
 import { readBaggageMember, setBaggageMember } from '@graylane/core';
 import type { MarkerPolicy } from '@graylane/core';
+import { propagation } from '@opentelemetry/api';
 import type { Context, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api';
 import { removeGrayBaggage, setGrayBaggage } from './baggage.js';
 import { BAGGAGE_HEADER, DEFAULT_BAGGAGE_KEY, DEFAULT_GRAY_HEADER } from './constants.js';
@@ -15,12 +16,15 @@ export interface GrayPropagatorOptions {
   /** Accepted versions: pass your `GrayConfig` or a list. Default: any well-formed label. */
   readonly versions?: VersionPolicy;
   /**
-   * The W3C baggage propagator this one stands in for — `new W3CBaggagePropagator()` from
-   * `@opentelemetry/core`. Extract runs it first, then graylane's marker rules; inject gives it
-   * the context **without** the marker member, so no OpenTelemetry client sends `gray` to any
-   * host. Leave it out only when nothing in your composite propagates baggage at all.
+   * Every propagator of your setup that carries baggage, which this one stands in for: the W3C
+   * one (`new W3CBaggagePropagator()` from `@opentelemetry/core`), and any other that writes
+   * baggage members into headers of its own — `JaegerPropagator` (`uberctx-<key>`),
+   * `OTTracePropagator` (`ot-baggage-<key>`). Extract runs them first, in order, then
+   * graylane's marker rules; inject gives them the context **without** the marker member, so no
+   * OpenTelemetry client sends `gray` to any host in any of their formats. Leave it out only
+   * when nothing in your composite propagates baggage at all.
    */
-  readonly baggage?: TextMapPropagator;
+  readonly baggage?: TextMapPropagator | readonly TextMapPropagator[];
 }
 
 /**
@@ -31,11 +35,14 @@ export interface GrayPropagatorOptions {
  * `attachGray`) know the target and add `X-Gray-Id` and `gray` to allowlisted hosts only
  * (RELIABILITY OTB-01). Use it **instead of** `W3CBaggagePropagator`, wrapping it.
  *
- * - `extract`: the wrapped baggage propagator first; then `X-Gray-Id`, then the raw `baggage`
- *   header with core's bounded scan (`readBaggageMember`: W3C limits, a key present twice with
- *   different values is ambiguous, unlike OTel's last-wins, BG-02). A valid marker is set in the
- *   context's baggage; an ambiguous or invalid one is removed from it.
- * - `inject`: the wrapped propagator, with the marker member taken out of the context. A marker
+ * - `extract`: the wrapped propagators first; then `X-Gray-Id`, then the raw `baggage` header
+ *   with core's bounded scan (`readBaggageMember`: W3C limits, a key present twice with
+ *   different values is ambiguous, unlike OTel's last-wins, BG-02). The marker member of the
+ *   context is graylane's reading, never theirs: a valid marker is set in the context's
+ *   baggage; an ambiguous or invalid one is removed from it; where graylane finds none (past
+ *   its caps, which count differently from OTel's, or only in a Jaeger `uberctx-gray` header),
+ *   what they read is taken out again: the member stays as it was in the context given.
+ * - `inject`: the wrapped propagators, with the marker member taken out of the context. A marker
  *   member already on the request (graylane's outbound code put it there for an allowlisted
  *   host) is kept when an HTTP instrumentation rewrites `baggage`. Never writes `X-Gray-Id`, so
  *   graylane's own outbound code is the only writer (OTB-04: one value).
@@ -53,25 +60,27 @@ export interface GrayPropagatorOptions {
  *     ],
  *   }),
  * });
+ * // With Jaeger's propagator too, wrap it as well (its `uberctx-gray` header is baggage):
+ * new GrayPropagator({ versions, baggage: [new W3CBaggagePropagator(), new JaegerPropagator()] });
  * ```
  */
 export class GrayPropagator implements TextMapPropagator {
   readonly #header: string;
   readonly #key: string;
   readonly #policy: MarkerPolicy;
-  readonly #baggage: TextMapPropagator | undefined;
+  readonly #inner: readonly TextMapPropagator[];
 
   constructor(options: GrayPropagatorOptions = {}) {
     this.#header = (options.header ?? DEFAULT_GRAY_HEADER).toLowerCase();
     this.#key = options.baggageKey ?? DEFAULT_BAGGAGE_KEY;
     this.#policy = toMarkerPolicy(options.versions);
-    this.#baggage = options.baggage;
+    const inner = options.baggage;
+    this.#inner = inner === undefined ? [] : isList(inner) ? [...inner] : [inner];
   }
 
   inject(ctx: Context, carrier: unknown, setter: TextMapSetter): void {
     try {
-      const inner = this.#baggage;
-      if (inner === undefined) return;
+      if (this.#inner.length === 0) return;
       // HTTP instrumentations inject into the request's own header object, replacing its
       // `baggage`: a marker graylane's outbound code already put there (for an allowlisted
       // target) is kept, never added.
@@ -89,7 +98,8 @@ export class GrayPropagator implements TextMapPropagator {
                     : value,
                 ),
             };
-      inner.inject(removeGrayBaggage(ctx, { key: this.#key }), carrier, set);
+      const without = removeGrayBaggage(ctx, { key: this.#key });
+      for (const inner of this.#inner) inner.inject(without, carrier, set);
     } catch {
       // Propagation never breaks the caller's request (RELIABILITY I1).
     }
@@ -98,11 +108,13 @@ export class GrayPropagator implements TextMapPropagator {
   extract(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
     let base = ctx;
     try {
-      base = this.#baggage?.extract(ctx, carrier, getter) ?? ctx;
+      for (const inner of this.#inner) base = inner.extract(base, carrier, getter);
       const fromHeader = this.#readHeader(carrier, getter);
       if (fromHeader !== undefined) return this.#bind(base, fromHeader);
       const read = readBaggageMember(getter.get(carrier, BAGGAGE_HEADER), this.#key);
-      if (read.kind === 'absent') return base;
+      // Nothing graylane reads as the marker: what an inner propagator read as the member (past
+      // graylane's caps, BG-02/06; a Jaeger `uberctx-gray`) does not enter the context (I3).
+      if (read.kind === 'absent') return this.#restore(base, ctx);
       const version = read.kind === 'value' ? acceptVersion(read.value, this.#policy) : undefined;
       // Present but ambiguous or invalid: ignored, i.e. absent (I3).
       return version === undefined
@@ -114,8 +126,25 @@ export class GrayPropagator implements TextMapPropagator {
   }
 
   fields(): string[] {
-    const inner = this.#baggage?.fields() ?? [];
-    return [this.#header, ...inner.filter((f) => f !== this.#header)];
+    const fields = [this.#header];
+    for (const inner of this.#inner)
+      for (const f of inner.fields()) if (!fields.includes(f)) fields.push(f);
+    return fields;
+  }
+
+  /**
+   * `base` without a marker member the wrapped propagators read from the carrier: the member of
+   * `before` (the context given to extract) where they changed it, none where it had none.
+   */
+  #restore(base: Context, before: Context): Context {
+    const key = this.#key;
+    const bag = propagation.getBaggage(base);
+    const now = bag?.getEntry(key);
+    if (bag === undefined || now === undefined) return base;
+    const was = propagation.getBaggage(before)?.getEntry(key);
+    if (now === was || (now.value === was?.value && now.metadata === was.metadata)) return base;
+    if (was === undefined) return removeGrayBaggage(base, { key });
+    return propagation.setBaggage(base, bag.setEntry(key, was));
   }
 
   /** A valid marker member in the carrier's existing `baggage` (a plain header object), if any. */
@@ -139,6 +168,12 @@ export class GrayPropagator implements TextMapPropagator {
   #bind(ctx: Context, version: string): Context {
     return setGrayBaggage(ctx, version, { key: this.#key, versions: this.#policy });
   }
+}
+
+function isList(
+  p: TextMapPropagator | readonly TextMapPropagator[],
+): p is readonly TextMapPropagator[] {
+  return Array.isArray(p);
 }
 
 function parseRaw(raw: string | string[], policy: MarkerPolicy): string | undefined {
