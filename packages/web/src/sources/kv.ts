@@ -4,11 +4,17 @@ import type { EdgeRuleSource } from './types.js';
 
 /**
  * A key-value store as graylane reads it: Workers KV (`get(key, 'text')` → string or null) and
- * Vercel Edge Config (`get(key)` → the parsed JSON value or undefined) both fit.
+ * Vercel Edge Config (`get(key)` → the parsed JSON value or undefined) both fit. graylane calls
+ * `get(key, 'text')`; the second parameter is typed open so that a client whose own second
+ * parameter is an options object (Edge Config's `{ consistentRead }`, which ignores `'text'`)
+ * is accepted as it is typed.
  */
 export interface KeyValueLike {
-  get(key: string, type?: 'text'): Promise<unknown>;
+  get(key: string, ...rest: never[]): Promise<unknown>;
 }
+
+/** How graylane calls {@link KeyValueLike.get}. */
+type TextGet = (this: KeyValueLike, key: string, type: 'text') => Promise<unknown>;
 
 /** Options of {@link createKvRules}. */
 export interface KvRulesOptions extends EdgeSourceOptions {
@@ -31,7 +37,7 @@ export interface KvRulesOptions extends EdgeSourceOptions {
 export function createKvRules(options: KvRulesOptions): EdgeRuleSource {
   const { binding, key } = options;
   return createRefresher(options, 'kv', async () => {
-    const value = await binding.get(key, 'text');
+    const value = await (binding.get as TextGet).call(binding, key, 'text');
     if (value === null || value === undefined)
       return { kind: 'failed', message: `key "${key}" not found` };
     if (typeof value === 'string' && value.length > MAX_CONFIG_BYTES)
