@@ -99,13 +99,13 @@ function judgeRequest(
   const { store, note } = origin;
   if (store === undefined && note === undefined) {
     if (!list) return;
-    // With `installGlobal()`, a hop outside its allowlist gets no marker, lane or not (I8): the
-    // `gray` member OpenTelemetry copied from a context graylane did not make (an OTel-only hop,
-    // a job under `setGrayBaggage`) included.
-    if (install?.undici)
-      cleanHop(flatOps(list), () =>
-        judgeBare(install.allow, undiciTarget(request.origin, request.path)),
-      );
+    // With `installGlobal({ allowHosts })`, a hop outside them gets no marker, lane or not (I8):
+    // the `gray` member OpenTelemetry copied from a context graylane did not make (an OTel-only
+    // hop, a job under `setGrayBaggage`) included. Without allowHosts of its own installGlobal
+    // has no allowlist for a call with no lane (its default is the deciding middleware's).
+    const allow = install?.undici ? install.allow : undefined;
+    if (allow !== undefined)
+      cleanHop(flatOps(list), () => judgeBare(allow, undiciTarget(request.origin, request.path)));
     // A caller with no lane whose call was created later, from another request's context (a
     // call queued on a connection-limited pool): OpenTelemetry's undici instrumentation copied
     // that context's `gray` member onto it (I7). Created inside the caller's own dispatch, the

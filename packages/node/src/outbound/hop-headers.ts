@@ -45,7 +45,7 @@ export function applyHop(plan: HopPlan, allowed: boolean, ops: HeaderOps, add = 
 }
 
 /**
- * A hop made with no lane (`installGlobal()` only): a target that is not allowlisted loses the
+ * A hop made with no lane (`installGlobal({ allowHosts })`): a target they do not name loses the
  * marker header and every `gray` member, whoever put them there (I8); anything else is left as
  * written. `allowed` is asked only when the head holds something to remove. Names are the
  * defaults: with no lane there is no middleware's to read.

@@ -47,7 +47,8 @@ export interface PreparedRequest {
  * @internal Prepares one `http.request` call whose head Node would render in the ClientRequest
  * constructor, where nothing can be changed afterwards (I8: the caller's marker, or a `gray`
  * member, would leave for any host as written). In a lane or not: with no lane only the removal
- * half applies (`cleanHop`):
+ * half applies (`cleanHop`), judged on installGlobal's own `allowHosts` (none given: nothing to
+ * judge with, the call is left as written):
  * - object `headers` with a truthy `Expect` (any case; the last such key, as `setHeader` keeps
  *   it): when `held` (Node's own ClientRequest is in place), the header is held back in a copy
  *   and the request is judged once built, on Node's own resolution of the target, with what
@@ -68,8 +69,10 @@ export function prepareRequest(
   held: boolean,
 ): PreparedRequest | undefined {
   try {
-    // With no lane the hop is still judged: outside the allowlist it loses any marker (I8).
+    // With no lane the hop is still judged when installGlobal has allowHosts of its own:
+    // outside them it loses any marker (I8).
     const store = currentStore();
+    if (store === undefined && allow === undefined) return undefined;
     const found = findHeaders(args);
     if (found === undefined) return undefined;
     const { headers, rebuild } = found;
@@ -185,7 +188,8 @@ function expectKey(headers: object): string | undefined {
  * Runs after every wrapper below it, OpenTelemetry's included, so what they added is judged too
  * (OTB-01). A head rendered again (http-proxy-agent re-renders it after rewriting the path) is
  * judged again, counted once. A request made with no lane is judged the same way, for removal
- * only: outside the allowlist it loses any marker (`cleanHop`, I8). Never throws.
+ * only, when installGlobal has `allowHosts` of its own: outside them it loses any marker
+ * (`cleanHop`, I8). Never throws.
  */
 export function injectClientRequest(
   req: ClientRequestLike,
@@ -194,9 +198,12 @@ export function injectClientRequest(
   prepared?: PreparedRequest,
 ): void {
   try {
-    // A head rendered in the constructor was prepared (prepareRequest).
+    // A head rendered in the constructor was prepared (prepareRequest), or is outside a lane
+    // with no allowHosts of installGlobal's own to judge it on.
     if (req.headersSent) return;
-    watch(req, target, allow, currentStore(), prepared?.judged === true);
+    const store = currentStore();
+    if (store !== undefined || allow !== undefined)
+      watch(req, target, allow, store, prepared?.judged === true);
   } catch {
     // I1: the request proceeds untouched.
   }
