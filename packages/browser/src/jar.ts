@@ -1,7 +1,16 @@
 import { MAX_COOKIE_MAX_AGE_SECONDS as MAX_AGE } from '@graylane/core';
 import { defaultCookieJar, type CookieAttributes } from './cookie-jar.js';
 import { hasPage } from './env.js';
-import type { GrayCookieOptions, GrayOptions } from './options.js';
+import { fail, type GrayCookieOptions, type GrayOptions } from './options.js';
+
+/**
+ * A cookie base name js-cookie writes as it is: an RFC 6265 token without `%` (js-cookie
+ * percent-encodes `%` and every non-token character, and names are read raw, so the page would
+ * never read the cookie back), not one of the prefixes graylane adds (a browser refuses a
+ * `__Host-`/`__Secure-`/`__Http-` name on http), short enough that its `__Secure-` prefix and a
+ * 32-byte value fit the 4096 bytes a browser keeps.
+ */
+const NAME = /^(?!__(host|secure|http)-)[\w!#$&'*+.^`|~-]{1,4055}$/i;
 
 /** @internal One persisted value: read, write (overwrite), remove. Never throws. */
 export interface Slot {
@@ -29,6 +38,8 @@ export function createSlot(o: GrayOptions, key: 'name' | 'anonymousIdName', base
   const jar = o.cookies ?? defaultCookieJar();
   const secure = on && location.protocol == 'https:';
   base = c[key] ?? base;
+  // Checked at init, in a page and during SSR alike.
+  if (!NAME.test(base)) fail(`cookie.${key} "${base}"`);
   const name = (secure ? (c.domain ? '__Secure-' : '__Host-') : '') + base;
   const attrs: CookieAttributes = {
     path: '/',

@@ -18,7 +18,13 @@ export type GrayRules = (
   context: GrayRulesContext,
 ) => { readonly version: string; readonly reason: DecisionReason } | undefined;
 
-/** Cookie persistence. `false` keeps the version in memory for the page only. */
+/**
+ * Cookie persistence. `false` keeps the version in memory for the page only. Both names are
+ * RFC 6265 tokens without `%` (letters, digits and ``!#$&'*+-.^_`|~``), not prefixed with
+ * `__Host-`, `__Secure-` or `__Http-` (graylane prefixes them itself); any other name throws
+ * `INVALID_OPTIONS` at init (js-cookie would write it percent-encoded and the page would never
+ * read it back).
+ */
 export interface GrayCookieOptions {
   /** Base name; `__Host-` (https) or `__Secure-` (https + `domain`) is prefixed. Default `gray`. */
   readonly name?: string;
