@@ -16,13 +16,33 @@ interface Pending {
   replay?: (() => void) | undefined;
   /** `held`: a readyState-4 failure is held back until we know why it failed. */
   state?: 'held' | 'stale' | undefined;
+  /** Upload stage of the attempt in flight (see {@link STAGE}). */
+  up: number;
+  /** The stage the caller saw of the failed attempt: the replay's events up to it are hidden. */
+  seen: number;
+  /**
+   * The replay of a request that had no upload object at `send()`: the browser reported no
+   * upload progress for it, so only a failure's events are the caller's.
+   */
+  quiet?: boolean;
+  /** Upload events that came with a held failure: given back on abort or timeout. */
+  held: Event[];
+  /** The upload event last judged, and whether it is hidden (every wrapper asks). */
+  event?: Event;
+  hide?: boolean;
 }
 
-/** Events of the request that a plain replay hides from the caller (from the failed attempt). */
+/** The upload events, and the stage each one brings an upload to. */
+const UPLOAD = ['loadstart', 'progress', 'load', 'error', 'abort', 'timeout', 'loadend'];
+/** 1 started, 2 loaded, 3 failed, 4 ended. */
+const STAGE = [1, 1, 2, 3, 3, 3, 4];
+// A literal, not a spread of UPLOAD: a bundler keeps a top-level spread in bundles that never
+// call installXHR.
 const EVENTS = [
   'readystatechange',
   'loadstart',
   'progress',
+  'load',
   'error',
   'abort',
   'timeout',
@@ -45,6 +65,13 @@ let uninstall: (() => void) | undefined;
  * `installXHR` are marked but not replayed. A third party that allows the header in CORS
  * receives it (XHR cannot drop it per hop): prefer `withGray`/`installFetch` there.
  *
+ * Upload events: the caller's listeners on `xhr.upload` see what a plain request shows. graylane
+ * adds no listener there (one at `send()` makes the browser preflight a cross-origin request with
+ * a body) and never reads `xhr.upload` first (an upload object that exists at `send()` makes
+ * Chromium report progress); the upload object's `addEventListener`, `removeEventListener` and
+ * `on…` handlers register the caller's listeners wrapped, one wrapper per listener, and the
+ * wrappers hide the failed attempt's end and what the replay repeats.
+ *
  * @example
  * ```ts
  * const uninstall = installXHR();
@@ -61,7 +88,35 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
   const { open, setRequestHeader, send } = proto;
   const pending = new WeakMap<XMLHttpRequest, Pending>();
   const watched = new WeakSet<XMLHttpRequest>();
+  /** The upload object of a watched request, once the caller has read it. */
+  const uploads = new WeakMap<XMLHttpRequest, XMLHttpRequestUpload>();
+  /** The native setters of the `on…` upload handlers (none in a mock without the class). */
+  const target = globalThis.XMLHttpRequestUpload?.prototype as object | undefined;
+  const handlers = UPLOAD.map(
+    (type) =>
+      target &&
+      Object.getOwnPropertyDescriptor(Object.getPrototypeOf(target) as object, 'on' + type)?.set,
+  );
   let active = true;
+
+  /** True when the caller must not see upload event `event` of `xhr`: no plain request shows it. */
+  function hidden(xhr: XMLHttpRequest, event: Event): boolean {
+    const p = pending.get(xhr);
+    // Untrusted: given back by us (dispatched again) or dispatched by the caller.
+    if (!p || !event.isTrusted) return false;
+    if (p.event !== event) {
+      p.event = event;
+      if (p.state === 'held') p.hide = !!p.held.push(event);
+      else {
+        const stage = STAGE[UPLOAD.indexOf(event.type)] ?? 0;
+        // Any event but loadstart means the upload started, whether the caller heard it or not.
+        const before = event.type == 'loadstart' ? p.up : Math.max(p.up, 1);
+        p.hide = before < p.seen || (!!p.quiet && stage != 3 && !(stage == 4 && p.up == 3));
+        p.up = Math.max(before, stage);
+      }
+    }
+    return !!p.hide;
+  }
 
   /** Runs before any listener of the caller's: holds back, then hides, a failed attempt. */
   function watch(this: XMLHttpRequest, event: Event): void {
@@ -80,8 +135,10 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
         p.state = 'stale';
         return replay();
       }
-      // Aborted or timed out: not ours to repeat; give back the readystatechange we held.
+      // Aborted or timed out: not ours to repeat; give back the readystatechange we held, then
+      // the upload events that followed it.
       this.dispatchEvent(new Event('readystatechange'));
+      for (const e of p.held.splice(0)) uploads.get(this)?.dispatchEvent(e);
     } else if (p?.replay && event.type === 'readystatechange' && this.readyState === 4) {
       if (this.status === 0) {
         hide();
@@ -96,6 +153,48 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
       watched.add(this);
       for (const type of EVENTS) this.addEventListener(type, watch);
     }
+
+    /** Made when the caller first reads it; every registration on it is then wrapped. */
+    override get upload(): XMLHttpRequestUpload {
+      const up = super.upload;
+      if (up && !uploads.has(this)) {
+        uploads.set(this, up);
+        const wrappers = new WeakMap<object, EventListener>();
+        const wrap = (listener: unknown): EventListener => {
+          // null, undefined: the browser ignores them (a WeakMap would throw).
+          if (Object(listener) !== listener) return listener as EventListener;
+          let w = wrappers.get(listener as object);
+          if (!w)
+            wrappers.set(
+              listener as object,
+              (w = (event) => {
+                if (hidden(this, event)) return;
+                if (typeof listener == 'function') (listener as EventListener).call(up, event);
+                else (listener as EventListenerObject).handleEvent(event);
+              }),
+            );
+          return w;
+        };
+        for (const key of ['addEventListener', 'removeEventListener'] as const) {
+          const native = up[key];
+          up[key] = (type: string, listener: unknown, o?: boolean) =>
+            native.call(up, type, wrap(listener), o);
+        }
+        UPLOAD.forEach((type, i) => {
+          const set = handlers[i];
+          let handler: unknown = null;
+          if (set)
+            Object.defineProperty(up, 'on' + type, {
+              get: () => handler,
+              set(v: unknown) {
+                handler = typeof v == 'function' ? v : null;
+                set.call(up, handler && wrap(handler));
+              },
+            });
+        });
+      }
+      return up;
+    }
   }
 
   const patched = {
@@ -103,7 +202,15 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
       const p = pending.get(this);
       // Our own replay reopens: keep its state; the caller's open starts a new request.
       if (p?.state !== 'stale')
-        pending.set(this, { open: args, base: document.baseURI, headers: [], set: false });
+        pending.set(this, {
+          open: args,
+          base: document.baseURI,
+          headers: [],
+          set: false,
+          up: 0,
+          seen: 0,
+          held: [],
+        });
       // Forward the exact arguments: `open(m, u)` and `open(m, u, undefined)` differ (async).
       return open.apply(this, args);
     },
@@ -127,10 +234,15 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
         if (p && client && value !== undefined && p.state !== 'stale') {
           setRequestHeader.call(this, client.header, value);
           p.set = true;
+          const quiet = !uploads.has(this);
           if (watched.has(this) && REPLAYABLE.test(String(p.open[0])) && p.open[2] !== false)
             p.replay = () => {
               open.apply(this, p.open as Parameters<typeof open>);
               for (const [n, v] of p.headers) setRequestHeader.call(this, n, v);
+              p.seen = p.up;
+              p.up = 0;
+              p.quiet = quiet;
+              p.held = [];
               send.call(this, body);
             };
         }
