@@ -22,7 +22,15 @@ async function exportedNames(specifier: string): Promise<Set<string>> {
   const cached = exportsCache.get(specifier);
   if (cached) return cached;
   const [, pkg, sub] = /^@graylane\/([a-z]+)(?:\/([a-z-]+))?$/.exec(specifier) ?? [];
-  const base = fileURLToPath(new URL(`packages/${pkg}/dist/${sub ?? 'index'}`, root));
+  // The file the package's `exports` name for the subpath (`./client` ships as `dist/browser`).
+  const meta = JSON.parse(readFileSync(new URL(`packages/${pkg}/package.json`, root), 'utf8')) as {
+    exports: Record<string, { import?: { default?: string } } | string>;
+  };
+  const entry = meta.exports[sub === undefined ? '.' : `./${sub}`];
+  const file = typeof entry === 'string' ? entry : entry?.import?.default;
+  const base = fileURLToPath(
+    new URL(`packages/${pkg}/${(file ?? `dist/${sub ?? 'index'}.js`).replace(/\.js$/, '')}`, root),
+  );
   const names = new Set<string>(Object.keys(await import(`${base}.js`)));
   const dts = readFileSync(`${base}.d.ts`, 'utf8');
   for (const m of dts.matchAll(/export \{([^}]*)\}/g)) {
