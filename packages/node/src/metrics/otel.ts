@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { packageRequire } from '../package-require.js';
 import { METRIC_NAMES } from '@graylane/core';
 import { metricsState, type OtelCounters } from './state.js';
 
@@ -58,7 +58,7 @@ export function safeAdd(
 
 function loadApi(): MetricsApiLike | null {
   try {
-    const api = createRequire(import.meta.url)('@opentelemetry/api') as Partial<MetricsApiLike>;
+    const api = packageRequire()('@opentelemetry/api') as Partial<MetricsApiLike>;
     return typeof api.metrics?.getMeter === 'function' ? (api as MetricsApiLike) : null;
   } catch {
     return null;

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { packageRequire } from '../package-require.js';
 import type * as OtelApi from '@opentelemetry/api';
 
 /** The subset of `@opentelemetry/api` the bridge uses. */
@@ -12,7 +12,7 @@ export type ModuleLoader = (id: string) => unknown;
 
 /**
  * Loads `@opentelemetry/api` from the app's dependency tree, or returns undefined when it is
- * absent or not a usable api (graylane never hard-depends on OTel). `createRequire` resolves
+ * absent or not a usable api (graylane never hard-depends on OTel). `packageRequire` resolves
  * from this package's location, which finds the app's hoisted copy; the api keeps its state in
  * a global registry, so a second copy still sees the app's context manager (CTX-10).
  */
@@ -26,7 +26,7 @@ export function loadOtelApi(load: ModuleLoader = defaultLoader()): OtelApiLike |
 }
 
 function defaultLoader(): ModuleLoader {
-  return createRequire(import.meta.url);
+  return packageRequire();
 }
 
 function isUsable(api: Partial<OtelApiLike> | undefined): api is OtelApiLike {

@@ -1,4 +1,5 @@
-import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { syncBuiltinESMExports } from 'node:module';
+import { packageRequire } from '../package-require.js';
 import type { Allowlist } from '@graylane/core';
 import { unwrapGlobalDispatcher, wrapGlobalDispatcher } from './global-dispatcher.js';
 import { ensureHopGuard } from './hop-guard.js';
@@ -87,7 +88,7 @@ function patchHttp(
   protocol: 'http:' | 'https:',
   allow: Allowlist | undefined,
 ): () => void {
-  const load = createRequire(import.meta.url);
+  const load = packageRequire();
   const mod = load(id) as HttpModule;
   const http = load('node:http') as HttpModule;
   const nodeClientRequest = ownClientRequest(load);
@@ -130,7 +131,7 @@ function patchHttp(
 }
 
 /** Node's own ClientRequest: `http.request` builds it whatever `http.ClientRequest` says. */
-function ownClientRequest(load: NodeJS.Require): unknown {
+function ownClientRequest(load: (id: string) => unknown): unknown {
   try {
     return (load('_http_client') as HttpModule).ClientRequest;
   } catch {

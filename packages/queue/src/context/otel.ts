@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { packageRequire } from '../package-require.js';
 import type * as OtelApi from '@opentelemetry/api';
 
 type Api = Pick<typeof OtelApi, 'context' | 'propagation'>;
@@ -14,7 +14,7 @@ let loaded: { api: Api | undefined } | undefined;
 function api(): Api | undefined {
   if (loaded === undefined) {
     try {
-      const mod = createRequire(import.meta.url)('@opentelemetry/api') as Partial<Api>;
+      const mod = packageRequire()('@opentelemetry/api') as Partial<Api>;
       loaded = {
         api:
           typeof mod.context?.with === 'function' &&

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { packageRequire } from '../package-require.js';
 import { METRIC_NAMES } from '@graylane/core';
 
 /** The part of an OTel counter graylane uses. */
@@ -34,7 +34,7 @@ let countersFor: unknown;
 export function otelCounters(): QueueCounters | undefined {
   if (api === undefined) {
     try {
-      api = createRequire(import.meta.url)('@opentelemetry/api') as MetricsApiLike;
+      api = packageRequire()('@opentelemetry/api') as MetricsApiLike;
     } catch {
       api = null;
     }

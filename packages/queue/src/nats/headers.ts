@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { packageRequire } from '../package-require.js';
 import { GraylaneError } from '@graylane/core';
 
 /**
@@ -32,7 +32,7 @@ export function defaultNatsHeaders(): NatsHeadersLike {
 }
 
 function load(): NatsHeadersFactory {
-  const require = createRequire(import.meta.url);
+  const require = packageRequire();
   for (const name of CLIENTS) {
     try {
       const mod = require(name) as { headers?: unknown };
