@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { IncomingMessage, ServerResponse } from 'node:http';
+import { getOtelBridge } from '../otel/index.js';
 import { storage, type GrayStore } from './storage.js';
 
 interface EmitterLike {
@@ -26,6 +27,12 @@ interface EmitterState {
   readonly others: WeakMap<object, GrayStore>;
   /** Prototypes below Node's whose listener methods still resolve to graylane's (express's). */
   readonly prototypes: WeakMap<object, boolean>;
+  /**
+   * The emitter whose listener method graylane's own-property wrapper is calling through right
+   * now (see {@link coverOwnMethods}): the listener it passes down is bound already, so the
+   * prototype wrappers below leave it alone. Shared, as the wrappers of every copy read it.
+   */
+  passing?: object | undefined;
 }
 
 const STATE = Symbol.for('@graylane/node.requests.v4');
@@ -35,14 +42,17 @@ const SLOT = Symbol.for('@graylane/node.request.v3');
 const WRAPPER = Symbol.for('@graylane/node.listenerWrapper.v4');
 /** Marks an emitter whose own `emit` graylane wrapped (the fallback path), once per object. */
 const BOUND = Symbol.for('@graylane/node.boundEmitter.v3');
+/** Marks graylane's own-property listener methods on one request or response. */
+const OWN = Symbol.for('@graylane/node.ownListenerMethods.v1');
+
+/** This copy's reference to the shared state (read per listener added). */
+let shared: EmitterState | undefined;
 
 function state(): EmitterState {
+  if (shared !== undefined) return shared;
   const g = globalThis as { [STATE]?: EmitterState };
-  return (g[STATE] ??= {
-    requests: new WeakMap(),
-    others: new WeakMap(),
-    prototypes: new WeakMap(),
-  });
+  g[STATE] ??= { requests: new WeakMap(), others: new WeakMap(), prototypes: new WeakMap() };
+  return (shared = g[STATE]);
 }
 
 /**
@@ -106,7 +116,11 @@ const hasOwn = Object.prototype.hasOwnProperty;
  * are wrapped in place now. Every wrapper carries the original as `.listener`, the shape of
  * Node's own `once` wrappers, so `removeListener(type, fn)`, `listeners()` and `'newListener'`
  * see the app's function. A stricter decision on the same request (GW-03) becomes the store's
- * `successor`, which listeners bound earlier follow.
+ * `successor`, which listeners bound earlier follow. A listener also enters the OTel context the
+ * request's handler runs in, when the OTel bridge kept one (`GrayStore.otelContext`); and where
+ * an instrumentation put listener methods of its own on the object (OpenTelemetry's
+ * `context.bind`), graylane's go over them, so its wrapper is the innermost
+ * ({@link coverRequestEmitters}).
  *
  * An emitter that is not a Node request/response (a test double, light-my-request's request)
  * gets its own `emit` wrapped instead, which enters the context at emit time.
@@ -204,10 +218,167 @@ function installListenerWrappers(proto: object): void {
   }
 }
 
+/** Per event: the app's function → graylane's wrappers of it (own methods), the latest last. */
+type Added = Map<string | symbol, WeakMap<Listener, Listener[]>>;
+
+/**
+ * @internal An instrumentation that binds a request's emitters to a context of its own —
+ * OpenTelemetry's http instrumentation calls `context.bind(ctx, req)` and `(ctx, res)` on the
+ * `request` event, before any middleware — puts its listener methods on the object itself, over
+ * graylane's prototype wrappers. Its wrapper then ended up inside graylane's, entered the context
+ * it extracted from the client last, and that won: a listener's outbound call carried the
+ * client's `gray` baggage member in `edge`, `signed` and `markers.baggage: false` (OTB-02), and
+ * on a process's first request (its methods captured Node's own, graylane's were not installed
+ * yet) a listener saw no lane at all. graylane's own-property methods go over those, so its
+ * wrapper is the innermost, the closest to the app's listener. Each one it adds is kept (per
+ * event: the app's function → graylane's wrapper), so `removeListener(type, fn)` and `off` reach
+ * it through the instrumentation's own map.
+ *
+ * Called by the OTel bridge before the handler runs, only when an OTel context manager is
+ * registered: only OpenTelemetry's baggage is at stake (another APM's context of its own does
+ * not change graylane's), and a request without OTel pays nothing for it (issue 20: the cheapest
+ * check, one load of `req.on`, cost ~300 instructions per request on Node 20).
+ */
+export function coverRequestEmitters(store: GrayStore): void {
+  try {
+    const { request, response } = store;
+    if (request !== undefined && nodeEmitter(request)) coverOwnMethods(request);
+    if (response !== undefined && nodeEmitter(response)) coverOwnMethods(response);
+  } catch {
+    // A frozen or exotic emitter keeps the instrumentation's methods (I1).
+  }
+}
+
+function coverOwnMethods(target: object): void {
+  const t = target as Record<string, unknown>;
+  if (foreignMethod(t, 'on') === undefined) return;
+  const added: Added = new Map();
+  for (const name of METHODS) {
+    const prev = foreignMethod(t, name);
+    if (prev === undefined) continue;
+    const once = name === 'once' || name === 'prependOnceListener';
+    defineOwn(t, name, ownAddWrapper(prev, added, once));
+  }
+  for (const name of ['removeListener', 'off'] as const) {
+    const prev = t[name];
+    if (typeof prev === 'function')
+      defineOwn(t, name, ownRemoveWrapper(prev as AddListener, added));
+  }
+  const removeAll = t.removeAllListeners;
+  if (typeof removeAll === 'function')
+    defineOwn(t, 'removeAllListeners', ownRemoveAllWrapper(removeAll as AddListener, added));
+}
+
+/**
+ * True when graylane's own-property method of `emitter` is calling through an instrumentation's
+ * to this prototype wrapper: the listener is bound already. Cleared here, so a listener added
+ * from within Node's method (a `'newListener'` listener adding another) is bound as usual.
+ */
+function passedThrough(emitter: unknown): boolean {
+  const st = state();
+  if (st.passing !== emitter) return false;
+  st.passing = undefined;
+  return true;
+}
+
+/** `t[name]` when it is an own method that is not graylane's. */
+function foreignMethod(t: Record<string, unknown>, name: string): AddListener | undefined {
+  const d = Object.getOwnPropertyDescriptor(t, name);
+  const fn = d?.value as (AddListener & { [OWN]?: true; [WRAPPER]?: true }) | undefined;
+  return typeof fn === 'function' && !fn[OWN] && !fn[WRAPPER] ? fn : undefined;
+}
+
+function defineOwn(t: object, name: string, fn: object): void {
+  Object.defineProperty(fn, OWN, { value: true });
+  Object.defineProperty(t, name, { value: fn, writable: true, configurable: true });
+}
+
+/**
+ * Over an instrumentation's own `on` / `addListener` / `prependListener` / `once` /
+ * `prependOnceListener`: the app's listener bound to the request's context, then handed to the
+ * instrumentation's method (its `once` keeps the once semantics). What that method then calls
+ * on the prototype passes graylane's bound listener through unwrapped (`passing`).
+ */
+function ownAddWrapper(prev: AddListener, added: Added, once: boolean): AddListener {
+  return function graylaneOwnAddListener(this: unknown, type, listener) {
+    const st = state();
+    const store =
+      typeof listener === 'function' && st.passing !== this ? storeFor(this) : undefined;
+    if (store === undefined || !userListener(listener, type, this))
+      // eslint-disable-next-line prefer-rest-params
+      return Reflect.apply(prev, this, arguments);
+    const bound = once
+      ? ownOnceListener(store, added, type, listener)
+      : contextListener(store, listener);
+    remember(added, type, listener, bound);
+    const outer = st.passing;
+    st.passing = this as object;
+    try {
+      return Reflect.apply(prev, this, [type, bound]);
+    } finally {
+      st.passing = outer;
+    }
+  };
+}
+
+/** A context listener added with a once method: forgotten when it fires. */
+function ownOnceListener(
+  store: GrayStore,
+  added: Added,
+  type: string | symbol,
+  listener: Listener,
+): Listener {
+  const bound: Listener = function graylaneListener(this: unknown) {
+    forget(added, type, listener, bound);
+    // eslint-disable-next-line prefer-rest-params
+    return inStore(store, listener, this, arguments);
+  };
+  bound.listener = listener;
+  return bound;
+}
+
+function remember(added: Added, type: string | symbol, listener: Listener, bound: Listener): void {
+  let byFn = added.get(type);
+  if (byFn === undefined) added.set(type, (byFn = new WeakMap()));
+  const list = byFn.get(listener);
+  if (list === undefined) byFn.set(listener, [bound]);
+  else list.push(bound);
+}
+
+function forget(added: Added, type: string | symbol, listener: Listener, bound: Listener): void {
+  const list = added.get(type)?.get(listener);
+  const i = list === undefined ? -1 : list.lastIndexOf(bound);
+  if (i >= 0) list?.splice(i, 1);
+}
+
+/**
+ * Over `removeListener` / `off`: the app's function becomes graylane's latest wrapper of it, the
+ * listener the instrumentation's method was given (it maps that to its own wrapper).
+ */
+function ownRemoveWrapper(prev: AddListener, added: Added): AddListener {
+  return function graylaneOwnRemoveListener(this: unknown, type, listener) {
+    const bound = added.get(type)?.get(listener)?.pop();
+    // eslint-disable-next-line prefer-rest-params
+    if (bound === undefined) return Reflect.apply(prev, this, arguments);
+    return Reflect.apply(prev, this, [type, bound]);
+  };
+}
+
+/** Over `removeAllListeners`: what graylane kept for those events goes too. */
+function ownRemoveAllWrapper(prev: AddListener, added: Added): AddListener {
+  return function graylaneOwnRemoveAllListeners(this: unknown, type?: string | symbol) {
+    if (arguments.length === 0) added.clear();
+    else added.delete(type as string | symbol);
+    // eslint-disable-next-line prefer-rest-params
+    return Reflect.apply(prev, this, arguments);
+  } as AddListener;
+}
+
 /** `on` / `addListener` / `prependListener`: the listener bound when added in the context. */
 function addWrapper(original: (key: Method) => AddListener, name: Method): AddListener {
   return function graylaneAddListener(this: unknown, type, listener) {
-    const store = typeof listener === 'function' ? storeFor(this) : undefined;
+    let store = typeof listener === 'function' ? storeFor(this) : undefined;
+    if (store !== undefined && passedThrough(this)) store = undefined;
     // A listener that is already a wrapper (Node's `once`, graylane's own) is left as it is:
     // wrapping it again would break its removal by identity; so are Node's own (`clearIncoming`
     // is added on Node 20/22 when the response finishes, and never reads a request context).
@@ -229,7 +400,8 @@ function onceWrapper(
   name: Method,
 ): AddListener {
   return function graylaneOnce(this: unknown, type, listener) {
-    const store = typeof listener === 'function' ? storeFor(this) : undefined;
+    let store = typeof listener === 'function' ? storeFor(this) : undefined;
+    if (store !== undefined && passedThrough(this)) store = undefined;
     // eslint-disable-next-line prefer-rest-params
     if (store === undefined) return Reflect.apply(original(name), this, arguments);
     const once = onceListener(store, this as Removable, type, listener, listener);
@@ -287,12 +459,25 @@ function contextListener(store: GrayStore, listener: Listener): Listener {
   return bound;
 }
 
+/**
+ * Calls `fn` inside `store` (or the stricter store that replaced it), and inside the OTel
+ * context its handler runs in when the OTel bridge kept one (`GrayStore.otelContext`).
+ */
 function inStore(store: GrayStore, fn: Listener, self: unknown, args: ArrayLike<unknown>): unknown {
   let s = store;
   while (s.successor !== undefined) s = s.successor;
   const als = storage();
-  if (als.getStore() === s) return Reflect.apply(fn, self, args);
-  return als.run(s, Reflect.apply, fn, self, args);
+  const otel = s.otelContext;
+  if (als.getStore() === s)
+    return otel === undefined ? Reflect.apply(fn, self, args) : inOtel(otel, fn, self, args);
+  if (otel === undefined) return als.run(s, Reflect.apply, fn, self, args);
+  return als.run(s, inOtel, otel, fn, self, args);
+}
+
+/** `fn` inside the OTel context `ctx` (as is when the bridge is gone). */
+function inOtel(ctx: unknown, fn: Listener, self: unknown, args: ArrayLike<unknown>): unknown {
+  const bridge = getOtelBridge();
+  return bridge === undefined ? Reflect.apply(fn, self, args) : bridge.runIn(ctx, fn, self, args);
 }
 
 /**
@@ -436,15 +621,12 @@ function wrapOwnEmit(target: EmitterLike): void {
   const marked = target as { [BOUND]?: true };
   if (marked[BOUND]) return;
   const emit = target.emit;
-  const als = storage();
   target.emit = function graylaneEmit(this: EmitterLike): boolean {
     // eslint-disable-next-line prefer-rest-params
     const args = arguments as unknown as unknown[];
     if (needsContext(this, args[0])) {
-      let store = state().others.get(this);
-      while (store?.successor !== undefined) store = store.successor;
-      if (store !== undefined && als.getStore() !== store)
-        return als.run(store, () => Reflect.apply(emit, this, args) as boolean);
+      const store = state().others.get(this);
+      if (store !== undefined) return inStore(store, emit as Listener, this, args) as boolean;
     }
     return Reflect.apply(emit, this, args) as boolean;
   } as Emit;

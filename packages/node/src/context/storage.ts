@@ -19,6 +19,13 @@ export class GrayStore {
   entry: object | undefined = undefined;
   /** @internal The store of a stricter decision on the same request (GW-03), which replaces it. */
   successor: GrayStore | undefined = undefined;
+  /**
+   * @internal The OpenTelemetry context the request's handler runs in (the OTel bridge keeps it
+   * when a context manager is registered): baggage carrying the decided marker, or without the
+   * member under `markers.baggage: false`. The request's `req`/`res` listeners enter it too, so
+   * an instrumentation's own binding of the emitters (the client's baggage) does not win (OTB-02).
+   */
+  otelContext: unknown = undefined;
 
   constructor(
     readonly decision: Decision,

@@ -26,13 +26,37 @@ export interface OtelBridge {
   annotate(decision: Decision): void;
   /**
    * The middleware's one bridge call per request: annotates the server span with the decision
-   * and runs `fn` in an OTel context whose baggage carries `key=version` (unless `key` is false);
-   * `fn` as is, with no OTel work at all, when no context manager is registered. Never throws
-   * from its own work; `fn`'s errors propagate unchanged.
+   * and runs `fn` in an OTel context whose baggage carries `key=version` — or, when `key` is
+   * false, lacks the member `strip` (when given); `fn` as is, with no OTel work at all, when no
+   * context manager is registered. The context `fn` runs in is kept on `keep.otelContext`, for
+   * the request's `req`/`res` listeners to enter too, and `entered(keep)` is called then, before
+   * `fn` (context/emitters.ts). Never throws from its own work; `fn`'s errors propagate unchanged.
    */
-  runRequest<T>(decision: Decision, key: string | false, fn: () => T): T;
+  runRequest<T, S extends OtelContextSlot = OtelContextSlot>(
+    decision: Decision,
+    key: string | false,
+    fn: () => T,
+    keep?: S,
+    strip?: string,
+    entered?: (keep: S) => void,
+  ): T;
+  /**
+   * Calls `fn` with `self` and `args` inside `ctx` (a context {@link runRequest} kept); `fn` as is
+   * when the context manager fails before calling it. `fn`'s errors propagate unchanged.
+   */
+  runIn(
+    ctx: unknown,
+    fn: (...args: unknown[]) => unknown,
+    self: unknown,
+    args: ArrayLike<unknown>,
+  ): unknown;
   /** Sets `graylane.lane` / `graylane.lane.fallback` on the request's server span. */
   annotateLane(lane: string, fallback: boolean): void;
+}
+
+/** Where {@link OtelBridge.runRequest} keeps the OTel context a request's handler runs in. */
+export interface OtelContextSlot {
+  otelContext: unknown;
 }
 
 /*
@@ -111,6 +135,14 @@ export function createOtelBridge(api: OtelApiLike): OtelBridge {
     return api.propagation.setBaggage(active, next);
   }
 
+  /** `active` without the baggage member `key`, or undefined when it has none. */
+  function withoutMember(key: string, active: Context): Context | undefined {
+    const baggage = api.propagation.getBaggage(active);
+    return baggage?.getEntry(key) === undefined
+      ? undefined
+      : api.propagation.setBaggage(active, baggage.removeEntry(key));
+  }
+
   /** The request's recording server span in `active`, or undefined. */
   function serverSpan(active: Context): Span | undefined {
     const meta = active.getValue(rpcKey) as { span?: Span } | undefined;
@@ -151,12 +183,7 @@ export function createOtelBridge(api: OtelApiLike): OtelBridge {
     runWithoutMember<T>(key: string, fn: () => T): T {
       let ctx: Context | undefined;
       try {
-        if (hasManager()) {
-          const active = api.context.active();
-          const baggage = api.propagation.getBaggage(active);
-          if (baggage?.getEntry(key) !== undefined)
-            ctx = api.propagation.setBaggage(active, baggage.removeEntry(key));
-        }
+        if (hasManager()) ctx = withoutMember(key, api.context.active());
       } catch {
         ctx = undefined;
       }
@@ -171,10 +198,7 @@ export function createOtelBridge(api: OtelApiLike): OtelBridge {
     },
     unmarkContext(ctx: Context, key: string): Context {
       try {
-        const baggage = api.propagation.getBaggage(ctx);
-        return baggage?.getEntry(key) === undefined
-          ? ctx
-          : api.propagation.setBaggage(ctx, baggage.removeEntry(key));
+        return withoutMember(key, ctx) ?? ctx;
       } catch {
         return ctx;
       }
@@ -187,13 +211,25 @@ export function createOtelBridge(api: OtelApiLike): OtelBridge {
         // Telemetry never breaks a request (RELIABILITY I1).
       }
     },
-    runRequest<T>(decision: Decision, key: string | false, fn: () => T): T {
+    runRequest<T, S extends OtelContextSlot = OtelContextSlot>(
+      decision: Decision,
+      key: string | false,
+      fn: () => T,
+      keep?: S,
+      strip?: string,
+      entered?: (keep: S) => void,
+    ): T {
       let ctx: Context | undefined;
       try {
         if (hasManager()) {
           const active = api.context.active();
           annotateIn(active, decision);
           if (key !== false) ctx = withMarker(decision.version, key, active);
+          else if (strip !== undefined) ctx = withoutMember(strip, active);
+          if (keep !== undefined) {
+            keep.otelContext = ctx ?? active;
+            entered?.(keep);
+          }
         }
       } catch {
         ctx = undefined;
@@ -210,6 +246,23 @@ export function createOtelBridge(api: OtelApiLike): OtelBridge {
         // error is the app's own and is re-thrown unchanged.
         if (ran) throw err;
         return fn();
+      }
+    },
+    runIn(
+      ctx: unknown,
+      fn: (...args: unknown[]) => unknown,
+      self: unknown,
+      args: ArrayLike<unknown>,
+    ): unknown {
+      let ran = false;
+      try {
+        return api.context.with(ctx as Context, () => {
+          ran = true;
+          return Reflect.apply(fn, self, args) as unknown;
+        });
+      } catch (err) {
+        if (ran) throw err;
+        return Reflect.apply(fn, self, args) as unknown;
       }
     },
     annotateLane(lane: string, fallback: boolean): void {
