@@ -1,5 +1,4 @@
 import http, { type IncomingMessage } from 'node:http';
-import net from 'node:net';
 import express from 'express';
 import Koa from 'koa';
 import Fastify from 'fastify';
@@ -8,7 +7,7 @@ import { createGraylane, type GraylaneOptions } from '@graylane/node';
 import { graylaneExpress } from '@graylane/node/express';
 import { graylaneKoa } from '@graylane/node/koa';
 import { graylaneFastify } from '@graylane/node/fastify';
-import { closeAll, listen, type Listening } from './helpers.js';
+import { closeAll, listen, rawGet, type Listening } from './helpers.js';
 
 /**
  * GW-02 (RELIABILITY §10) in `req.headersDistinct`: Node's getter (20, 22, 24) walks `rawHeaders`
@@ -76,29 +75,6 @@ const REQUESTS: [string, string[]][] = [
   ['two X-Gray-Id lines', ['X-Gray-Id: beta', 'X-Gray-Id: canary', 'Cookie: a=1']],
 ];
 
-function send(port: number, lines: string[]) {
-  return new Promise<string>((resolve) => {
-    const sock = net.connect({ port, host: '127.0.0.1' });
-    let got = '';
-    const done = () => {
-      clearTimeout(timer);
-      sock.destroy();
-      const body = got.slice(got.indexOf('\r\n\r\n') + 4);
-      resolve(
-        /transfer-encoding: chunked/i.test(got)
-          ? body.replace(/^[0-9a-f]+\r\n/, '').replace(/\r\n0\r\n\r\n$/, '')
-          : body,
-      );
-    };
-    const timer = setTimeout(done, 5_000);
-    sock.setEncoding('latin1');
-    sock.on('data', (d: string) => (got += d));
-    sock.on('error', done);
-    sock.on('close', done);
-    sock.write(`GET /p HTTP/1.1\r\nHost: x\r\n${lines.join('\r\n')}\r\nConnection: close\r\n\r\n`);
-  });
-}
-
 const SETTINGS: [string, Options][] = [
   ['edge', { trust: 'edge' }],
   ['signed', { trust: 'signed', keys: { k1: KEY } }],
@@ -111,7 +87,7 @@ describe('GW-02 headersDistinct after graylane edited the request', () => {
   it.each(ROWS)('GW-02 %s, %s, read before graylane: %s', async (app, _s, o, read) => {
     const s = await (apps[app] as (o: Options, r: boolean) => Promise<Listening>)(o, read);
     for (const [name, lines] of REQUESTS) {
-      const seen = JSON.parse(await send(s.port, lines)) as {
+      const seen = JSON.parse(await rawGet(s.port, lines)) as {
         distinct: Record<string, string[]> | string;
         raw: string[];
       };

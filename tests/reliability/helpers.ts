@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 
 /** A loopback server that `closeAll` stops (connections included). */
 export interface Listening {
@@ -29,6 +29,36 @@ export async function closeAll(): Promise<void> {
         }),
     ),
   );
+}
+
+/**
+ * One `GET` written byte for byte over a socket, so a test controls what no client API lets it:
+ * the case of a name, the same header on several lines. Resolves to the response body (chunked
+ * framing removed); an empty string when the server closed or sent nothing in 5 s.
+ */
+export function rawGet(port: number, lines: readonly string[], path = '/p'): Promise<string> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ port, host: '127.0.0.1' });
+    let got = '';
+    const done = () => {
+      clearTimeout(timer);
+      sock.destroy();
+      const body = got.slice(got.indexOf('\r\n\r\n') + 4);
+      resolve(
+        /transfer-encoding: chunked/i.test(got)
+          ? body.replace(/^[0-9a-f]+\r\n/, '').replace(/\r\n0\r\n\r\n$/, '')
+          : body,
+      );
+    };
+    const timer = setTimeout(done, 5_000);
+    sock.setEncoding('latin1');
+    sock.on('data', (d: string) => (got += d));
+    sock.on('error', done);
+    sock.on('close', done);
+    sock.write(
+      `GET ${path} HTTP/1.1\r\nHost: x\r\n${lines.join('\r\n')}\r\nConnection: close\r\n\r\n`,
+    );
+  });
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -86,6 +86,7 @@ export type { MarkerPolicy, MarkerResult } from './markers/parse.js';
 export { readCookie, readCookies, removeCookies } from './markers/cookie.js';
 export { readQueryParam, removeQueryParam } from './markers/query.js';
 export {
+  baggageMemberHeaders,
   readBaggageMember,
   removeBaggageMember,
   setBaggageMember,

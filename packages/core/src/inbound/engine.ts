@@ -1,6 +1,7 @@
 import type { GrayConfig } from '../config/types.js';
 import type { ConfigStore } from '../store/types.js';
 import { decide } from '../rules/evaluate.js';
+import { baggageMemberHeaders } from '../markers/baggage.js';
 import type { Decision, DecisionSource } from '../rules/types.js';
 import type { DecisionReason, MarkerRejection, MarkerSource } from '../reasons.js';
 import { constantTimeEqual } from '../signed/bytes.js';
@@ -295,10 +296,25 @@ export function createInboundEngine<R>(
     opts.cookie === false ? [DEFAULT_SECURE_COOKIE, DEFAULT_MARKER_KEY] : cookieNames;
   const baggageKey = opts.baggage === false ? DEFAULT_MARKER_KEY : opts.baggage;
   const queryKey = opts.query === false ? DEFAULT_MARKER_KEY : opts.query;
+  const [jaegerMember, otMember] = baggageMemberHeaders(baggageKey);
   type Header = string | readonly string[] | undefined;
   /** The fast path's reads, for the view (made only when a view is). */
-  const reads = (url: string | undefined, marker: Header, cookie: Header, baggage: Header) =>
-    ({ url, markerHeader: opts.header, marker, cookie, baggage }) satisfies KnownReads;
+  const memberNames = [jaegerMember, otMember] as const;
+  const reads = (
+    url: string | undefined,
+    marker: Header,
+    cookie: Header,
+    baggage: Header,
+    members?: readonly [Header, Header],
+  ): KnownReads => ({
+    url,
+    markerHeader: opts.header,
+    marker,
+    cookie,
+    baggage,
+    memberNames,
+    members,
+  });
   /** The general path, starting from the fast path's reads (no closure per request). */
   const slow = (
     carrier: InboundCarrier,
@@ -307,7 +323,9 @@ export function createInboundEngine<R>(
     marker: Header,
     cookie: Header,
     baggage: Header,
-  ): InboundOutcome => finish(begin(carrier, req, reads(url, marker, cookie, baggage)), syncMac);
+    members?: readonly [Header, Header],
+  ): InboundOutcome =>
+    finish(begin(carrier, req, reads(url, marker, cookie, baggage, members)), syncMac);
   const quick = (carrier: InboundCarrier, req: R): InboundOutcome => {
     const config = opts.store.get().config;
     // Read as the view reads (a read that throws is absent); the general path starts from these
@@ -319,7 +337,8 @@ export function createInboundEngine<R>(
     const q = url === undefined ? -1 : url.indexOf('?');
     // The general path for anything a carrier holds that could be rejected or edited: a header
     // marker that is not exactly a declared version read first, or cookie, baggage or query text
-    // that could spell a marker (past its cap a query string reads `too_long`, a rejection).
+    // that could spell a marker (past its cap a query string reads `too_long`, a rejection), or a
+    // `gray` member in a Jaeger or OT header.
     if (
       (raw !== undefined &&
         !(
@@ -335,17 +354,22 @@ export function createInboundEngine<R>(
         (!lacks(url, queryKey, q + 1) || (raw === undefined && tooLongQuery(url, q))))
     )
       return slow(carrier, req, url, raw, cookie, baggage);
+    // The member in another propagator's header of its own, which `carrierEdits` judges.
+    const jaeger = readHeader(carrier, jaegerMember);
+    const ot = readHeader(carrier, otMember);
+    if (jaeger !== undefined || ot !== undefined)
+      return slow(carrier, req, url, raw, cookie, baggage, [jaeger, ot]);
     let d: Decision;
     let trust = opts.trust;
     if (raw !== undefined) {
       if (trust === 'edge') {
         if (!safePeer(opts.isTrustedProxy, carrier))
-          return slow(carrier, req, url, raw, cookie, baggage);
+          return slow(carrier, req, url, raw, cookie, baggage, NO_MEMBERS);
         trust = 'open';
       }
       d = markerDecision(config, 'header', raw);
     } else {
-      const state = begin(carrier, req, reads(url, raw, cookie, baggage));
+      const state = begin(carrier, req, reads(url, raw, cookie, baggage, NO_MEMBERS));
       trust = effectiveTrust(trust, state.honourClient);
       try {
         d = rulesDecision(state, NOTHING_FOUND, NO_MINTED);
@@ -528,6 +552,8 @@ let lastConfig: GrayConfig | undefined;
 let lastBySource: Map<MarkerSource, Map<string, Decision>> | undefined;
 
 const NO_STRINGS: readonly string[] = [];
+/** Neither member header was on the request (read by the fast path). */
+const NO_MEMBERS = [undefined, undefined] as const;
 const NO_PENDING: readonly PendingSignedCookie[] = [];
 
 /**

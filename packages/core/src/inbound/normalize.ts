@@ -1,4 +1,4 @@
-import { stripBaggageMember } from '../markers/baggage.js';
+import { baggageMemberHeaders, stripBaggageMember } from '../markers/baggage.js';
 import { namedCookie, readCookies, removeCookies } from '../markers/cookie.js';
 import { trimOws } from '../markers/parse.js';
 import type { KeyRead } from '../markers/read.js';
@@ -156,6 +156,18 @@ export function carrierEdits(
         }
       }
     }
+  }
+
+  // The member in the headers of its own other OpenTelemetry propagators carry (Jaeger's
+  // `uberctx-gray`, OT's `ot-baggage-gray`): graylane never decides from them, but a service behind
+  // this one whose propagator reads them would. Kept only where a client's bare label is honoured
+  // and it is exactly the decided version; removed otherwise (edge mode's untrusted peer, signed
+  // mode, any other value, several values). Never added.
+  const honoured = honourClient && opts.baggage !== false && opts.trust !== 'signed';
+  for (const name of baggageMemberHeaders(key)) {
+    const member = view.header(name);
+    // Several values arrive as a list, never equal to a label.
+    if (member !== undefined && !(honoured && member === version)) headers.set(name, null);
   }
 
   // Query: the rewrite is computed once, on the URL the view read, and carried in the edit.

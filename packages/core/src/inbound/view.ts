@@ -23,6 +23,14 @@ export interface KnownReads {
   readonly marker: string | readonly string[] | undefined;
   readonly cookie: string | readonly string[] | undefined;
   readonly baggage: string | readonly string[] | undefined;
+  /**
+   * The Jaeger and OT member headers (`uberctx-gray`, `ot-baggage-gray`), by name, when the fast
+   * path read them (`members` undefined when it did not).
+   */
+  readonly memberNames: readonly [string, string];
+  readonly members:
+    | readonly [string | readonly string[] | undefined, string | readonly string[] | undefined]
+    | undefined;
 }
 
 /** The request target, or undefined when the carrier has none or its getter throws (I1). */
@@ -99,6 +107,11 @@ export class CarrierView {
       if (name === k.markerHeader) return k.marker;
       if (name === 'cookie') return k.cookie;
       if (name === 'baggage') return k.baggage;
+      const m = k.members;
+      if (m !== undefined) {
+        if (name === k.memberNames?.[0]) return m[0];
+        if (name === k.memberNames?.[1]) return m[1];
+      }
     }
     const seen = (this.headerValues ??= new Map());
     if (seen.has(name)) return seen.get(name);

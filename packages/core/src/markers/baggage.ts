@@ -54,6 +54,26 @@ export function readBaggageMember(
 }
 
 /**
+ * Where OpenTelemetry propagators other than the W3C one carry a baggage member `key`, each in
+ * a header of its own, lower-case (HTTP names are case-insensitive, and a Node server hands the
+ * propagator lower-cased names, so `Uberctx-Gray` is read as `gray` too):
+ * - `uberctx-<key>`: `JaegerPropagator` (`@opentelemetry/propagator-jaeger`, `OTEL_PROPAGATORS`
+ *   `jaeger`), the value percent-encoded, the key as is;
+ * - `ot-baggage-<key>`: `OTTracePropagator` (`@opentelemetry/propagator-ot-trace`), both as is.
+ * B3 carries no baggage. A propagator configured with another prefix is not known here: wrap it
+ * in `GrayPropagator` (`@graylane/otel`).
+ *
+ * @example
+ * ```ts
+ * baggageMemberHeaders('gray'); // ['uberctx-gray', 'ot-baggage-gray']
+ * ```
+ */
+export function baggageMemberHeaders(key: string): readonly [string, string] {
+  const k = key.toLowerCase();
+  return [`uberctx-${k}`, `ot-baggage-${k}`];
+}
+
+/**
  * The last string header scanned, its key and what it read. `readBaggageMember` is pure, so the
  * same header and key read the same: when `GrayPropagator.extract` (in `@graylane/otel`) has
  * just read a request's `baggage` and the inbound engine reads it again for the same request,

@@ -1,4 +1,5 @@
 import {
+  baggageMemberHeaders,
   DEFAULT_HEADER,
   DEFAULT_MARKER_KEY,
   setBaggageMember,
@@ -80,29 +81,19 @@ export function dropMember(ops: HeaderOps, key: string): void {
 }
 
 /**
- * Where OpenTelemetry propagators other than the W3C one carry a baggage member `key`, each in
- * a header of its own, lower-case (HTTP names are case-insensitive, and a Node server hands the
- * propagator lower-cased names, so `Uberctx-Gray` is read as `gray` too):
- * - `uberctx-<key>`: `JaegerPropagator` (`@opentelemetry/propagator-jaeger`, `OTEL_PROPAGATORS`
- *   `jaeger`), the value percent-encoded, the key as is;
- * - `ot-baggage-<key>`: `OTTracePropagator` (`@opentelemetry/propagator-ot-trace`), both as is.
- * B3 carries no baggage. A propagator configured with another prefix is not known here: wrap it
- * in `GrayPropagator` (`@graylane/otel`).
+ * Where other OpenTelemetry propagators carry a `key` member (core's `baggageMemberHeaders`),
+ * kept for the last key asked: hops ask for the same key again and again.
  */
 export function memberHeaders(key: string): readonly [string, string] {
   if (key !== lastKey) {
-    const k = key.toLowerCase();
     lastKey = key;
-    lastNames = [`uberctx-${k}`, `ot-baggage-${k}`];
+    lastNames = baggageMemberHeaders(key);
   }
   return lastNames;
 }
 
 let lastKey = DEFAULT_MARKER_KEY;
-let lastNames: readonly [string, string] = [
-  `uberctx-${DEFAULT_MARKER_KEY}`,
-  `ot-baggage-${DEFAULT_MARKER_KEY}`,
-];
+let lastNames = baggageMemberHeaders(DEFAULT_MARKER_KEY);
 
 /**
  * On an allowlisted hop: a `key` member another propagator put in a header of its own says

@@ -1,6 +1,8 @@
 import {
   applyQueryEdit,
+  baggageMemberHeaders,
   bucketHeaderValue,
+  DEFAULT_MARKER_KEY,
   removeBaggageMember,
   removeCookies,
   removeQueryParam,
@@ -27,8 +29,9 @@ export interface CarrierNames {
 /**
  * Builds the request a gateway sends on (GW-01, GW-02): every carrier graylane reads — the
  * marker header, every marker cookie pair, the `gray` baggage member, the query marker, the
- * bucket header — is removed, and when `decision` is given the decided marker (and bucket) is
- * written once. So an untrusted, rejected or overridden client marker never travels on. What is
+ * bucket header — and the `gray` member Jaeger and OT propagators carry in headers of their own
+ * (`uberctx-gray`, `ot-baggage-gray`) is removed, and when `decision` is given the decided
+ * marker (and bucket) is written once. So an untrusted, rejected or overridden client marker never travels on. What is
  * not a carrier is kept byte for byte (the query string is never re-encoded). The original
  * request is not touched; its body (if any) moves to the new one.
  */
@@ -62,6 +65,10 @@ export function rewriteCarriers(
     if (next === undefined) headers.delete('baggage');
     else headers.set('baggage', next);
   }
+  // The member Jaeger and OT propagators carry in headers of their own: removed (under the
+  // default key when the baggage carrier is off); the decided version travels in `baggage`.
+  for (const name of baggageMemberHeaders(names.baggage || DEFAULT_MARKER_KEY))
+    headers.delete(name);
   if (version !== undefined) headers.set(names.header, version);
   if (names.bucket !== undefined) {
     const bucket = decision === undefined ? undefined : bucketHeaderValue(decision);
