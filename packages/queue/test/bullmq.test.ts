@@ -211,6 +211,89 @@ describe('MQ-21 BullMQ: a worker serves (and its lane lives) only while it runs'
   });
 });
 
+describe('MQ-01 BullMQ: a lane back while the default worker drains it gets every job routed to it', () => {
+  // The default worker's drainer on beta's queue runs until its loop's next tick notices the lane
+  // is back. Jobs a producer routes to the live lane meanwhile are the lane's: none may be
+  // processed by the default lane's processor. The drainer, blocked on the queue first, is the
+  // one Redis hands a new job to first.
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const rows = [1, 20].flatMap((concurrency) =>
+    (
+      [
+        ['router.add', 1],
+        ['router.add', 30],
+        ['router.addBulk', 30],
+        ['another router', 30],
+      ] as const
+    ).map(([producer, jobs]) => ({ concurrency, producer, jobs })),
+  );
+  it.each(rows)(
+    'MQ-01 drainer concurrency $concurrency, $jobs job(s) by $producer',
+    async ({ concurrency, producer, jobs }) => {
+      const { port, redis } = await redisServer();
+      const connection = { host: '127.0.0.1', port };
+      const lanes = createMessageLanes({ config: CONFIG });
+      const name = fresh('back');
+      const tuning = { liveness: { intervalMs: 50, graceMs: 0 }, drainIntervalMs: 400 };
+      const router = createBullLanes({ lanes, name, connection, redis, ...tuning });
+      const other = createBullLanes({ lanes, name, connection, redis, ...tuning });
+      const seen: string[] = [];
+      const record = (who: string) => async (job: Job) =>
+        void seen.push(`${String((job.data as { i: number }).i)}:${who}/${getGrayVersion()}`);
+      // The default worker first: its first drain tick finds beta dead and starts a drainer.
+      const stable = router.worker('stable', record('stable'), { concurrency });
+      await stable.worker.waitUntilReady();
+      const betaQueue = new Queue(router.queueFor('beta'), { connection });
+      await until(async () => (await betaQueue.getWorkers()).length > 0, 5_000);
+      await betaQueue.close();
+      const beta = router.worker('beta', record('beta'), { concurrency: 5 });
+      try {
+        await until(() => router.liveness.refresh('beta'));
+        const publisher = producer === 'another router' ? other : router;
+        await until(() => publisher.liveness.refresh('beta'));
+        const data = Array.from({ length: jobs }, (_, i) => ({ i }));
+        if (producer === 'router.addBulk')
+          await runWithGray('beta', () =>
+            publisher.addBulk(data.map((d) => ({ name: 'm', data: d }))),
+          );
+        else for (const d of data) await runWithGray('beta', () => publisher.add('m', d));
+        await until(() => seen.length === jobs, 15_000);
+        await wait(100);
+        expect(seen.filter((s) => !s.endsWith(':beta/beta'))).toEqual([]);
+        expect(seen).toHaveLength(jobs);
+      } finally {
+        await beta.close();
+        await stable.close();
+        await other.close();
+        await router.close();
+      }
+    },
+    30_000,
+  );
+
+  it('MQ-01 control: a lane that stays dead is still drained by the default worker', async () => {
+    const { port, redis } = await redisServer();
+    const connection = { host: '127.0.0.1', port };
+    const lanes = createMessageLanes({ config: CONFIG });
+    const tuning = { liveness: { intervalMs: 50, graceMs: 0 }, drainIntervalMs: 50 };
+    const router = createBullLanes({ lanes, name: fresh('dead'), connection, redis, ...tuning });
+    const seen: string[] = [];
+    const stable = router.worker('stable', async (job: Job) => {
+      seen.push(`${String((job.data as { i: number }).i)}/${getGrayVersion()}`);
+    });
+    try {
+      const q = new Queue(router.queueFor('beta'), { connection });
+      await q.addBulk([0, 1, 2].map((i) => ({ name: 'm', data: { i, __gray: 'beta' } })));
+      await q.close();
+      await until(() => seen.length === 3, 10_000);
+      expect(seen.sort()).toEqual(['0/beta', '1/beta', '2/beta']);
+    } finally {
+      await stable.close();
+      await router.close();
+    }
+  });
+});
+
 describe('GW-01 BullMQ: a processor re-enqueuing the job data it received forwards the version decided here', () => {
   // Every row carries every __gray shape of JOB_SHAPES; each processor relays its job two ways:
   // queue.add(name, grayJobData(lanes, job.data)) and another router's add(name, job.data).

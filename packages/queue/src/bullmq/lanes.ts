@@ -1,4 +1,5 @@
 import {
+  DelayedError,
   Queue,
   Worker,
   type ConnectionOptions,
@@ -255,9 +256,18 @@ function startBullDrain(
           if (existing.isPaused()) await existing.resume();
           return;
         }
-        const counted: BullProcessor = (job, ...rest) => {
+        // A drainer fetches from the lane's queue until the loop's next tick pauses it; a lane
+        // back in the meantime (its worker started, a producer saw it alive and routed a job
+        // there) would lose jobs to the default lane. Each job is judged when fetched: a live
+        // lane gets it back (delayed to now, so its own workers take it), the drainer pauses.
+        const counted: BullProcessor = async (job, token, ...rest) => {
+          if (await router.liveness.refresh(lane)) {
+            void pause(lane).catch(() => undefined);
+            await job.moveToDelayed(Date.now(), token);
+            throw new DelayedError();
+          }
           countDrained(1, lane);
-          return processor(job, ...rest);
+          return processor(job, token, ...rest);
         };
         const w = new Worker(router.queueFor(lane), counted, { ...workerOptions, autorun: true });
         w.on('error', () => undefined);
