@@ -1,6 +1,9 @@
 import { createGrayFetch, getGrayDecision } from '@graylane/next';
 import { servedBy } from '../../../lib/gray.js';
 
+// Per request, never prerendered at build (Next 14 prerenders a GET handler it deems static).
+export const dynamic = 'force-dynamic';
+
 let grayFetch;
 
 /** Route handler → downstream Node service, on the request's lane. */
