@@ -40,6 +40,9 @@ export function createSlot(o: GrayOptions, key: 'name' | 'anonymousIdName', base
   base = c[key] ?? base;
   // Checked at init, in a page and during SSR alike.
   if (!NAME.test(base)) fail(`cookie.${key} "${base}"`);
+  // One cookie for both (names are case-sensitive; both get the same prefix) would hold whichever
+  // was written last: the anonymous id read as an invalid version, a QA choice as an invalid id.
+  if (key != 'name' && base == (c.name ?? 'gray')) fail(`cookie.name = cookie.${key} "${base}"`);
   const name = (secure ? (c.domain ? '__Secure-' : '__Host-') : '') + base;
   const attrs: CookieAttributes = {
     path: '/',

@@ -23,7 +23,9 @@ export type GrayRules = (
  * RFC 6265 tokens without `%` (letters, digits and ``!#$&'*+-.^_`|~``), not prefixed with
  * `__Host-`, `__Secure-` or `__Http-` (graylane prefixes them itself); any other name throws
  * `INVALID_OPTIONS` at init (js-cookie would write it percent-encoded and the page would never
- * read it back).
+ * read it back). The two names must differ, defaults included (`{ name: 'gray_aid' }` is the
+ * anonymous id's cookie): one cookie for both throws `INVALID_OPTIONS` too. Names are compared
+ * as written (cookies are case-sensitive).
  */
 export interface GrayCookieOptions {
   /** Base name; `__Host-` (https) or `__Secure-` (https + `domain`) is prefixed. Default `gray`. */
