@@ -11,6 +11,7 @@ import {
   type FetchRequestLike,
   type InboundOptions,
 } from '@graylane/core';
+import { installRequestListenerWrappers } from '../context/emitters.js';
 import { runInRequestContext } from '../inbound/bind.js';
 import { fromIncomingMessage, routerTarget } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
@@ -63,7 +64,10 @@ export type GraylaneHonoMiddleware<C extends HonoContextLike = HonoContextLike> 
 /**
  * Hono middleware: `app.use(graylaneHono({ config }))` after auth, before routes. After deciding
  * it edits what the app sees (the Node request, its `rawHeaders`, and `c.req.raw`), so a client
- * marker it did not honour is gone for handlers and proxies alike (GW-02).
+ * marker it did not honour is gone for handlers and proxies alike (GW-02). On `@hono/node-server`
+ * the listeners the app adds to `c.env.incoming` and `c.env.outgoing` (`'finish'`, `'close'`,
+ * `'end'`…) run in the request's context, as `req`/`res` listeners do on the other adapters
+ * (CTX-05).
  *
  * @example
  * ```ts
@@ -78,6 +82,8 @@ export function graylaneHono<C extends HonoContextLike = HonoContextLike>(
   options: GraylaneHonoOptions<C>,
 ): GraylaneHonoMiddleware<C> {
   const engine = createEngine<C>(options);
+  // Now, not on the first request: see createGraylane (CTX-05).
+  installRequestListenerWrappers();
   // Not `async`: the promise hono awaits is `next()`'s own, entered in the request's context, so
   // no second promise and await per request (issue 20). `decideOnce` never throws.
   const middleware = function graylaneHonoMiddleware(
@@ -91,7 +97,11 @@ export function graylaneHono<C extends HonoContextLike = HonoContextLike>(
       key: incoming ?? c.req.raw,
       req: c,
       carrier: incoming ? fromIncomingMessage(incoming) : honoCarrier(c),
-      bind: false,
+      // On @hono/node-server the listeners the app adds to `c.env.incoming` / `c.env.outgoing`
+      // run in the request's context, as on the other adapters (CTX-05). Off Node the key is a
+      // Fetch `Request`, which has no listeners: nothing to bind, and the entry is kept for it.
+      bind: incoming !== undefined,
+      res: incoming === undefined ? undefined : nodeOutgoing(c.env),
       sink,
     });
     if (outcome.edits && incoming) editRequest(c, outcome.edits);
@@ -246,6 +256,16 @@ function nodeIncoming(env: unknown): IncomingMessage | undefined {
   const headers = (incoming as { headers?: unknown }).headers;
   return typeof headers === 'object' && headers !== null
     ? (incoming as IncomingMessage)
+    : undefined;
+}
+
+/** `c.env.outgoing` on @hono/node-server (the Node response), when it is an emitter. */
+function nodeOutgoing(env: unknown): object | undefined {
+  const outgoing = (env as { outgoing?: unknown }).outgoing;
+  return typeof outgoing === 'object' &&
+    outgoing !== null &&
+    typeof (outgoing as { emit?: unknown }).emit === 'function'
+    ? outgoing
     : undefined;
 }
 

@@ -155,16 +155,34 @@ function bindOne(store: GrayStore, target: EmitterLike): void {
 let installed = false;
 
 /**
+ * @internal Installs graylane's listener wrappers on `IncomingMessage.prototype` and
+ * `ServerResponse.prototype`, once per process (a second copy of the package finds them). Called
+ * when graylane is created (`createGraylane`, `graylaneHono`), not on the first request: a
+ * library that binds a request's emitters to a context of its own (cls-hooked's `bindEmitter`,
+ * an OTel context manager it keeps to itself, dd-trace's scope) puts own-property listener
+ * methods on the request that call the ones it found there, on the `request` event before any
+ * middleware. Installed only on the first request, the wrappers came too late for that request:
+ * its methods called Node's own, and a listener the app added saw no lane (CTX-05). Nothing is
+ * installed on import.
+ */
+export function installRequestListenerWrappers(): void {
+  if (installed) return;
+  try {
+    installListenerWrappers(IncomingMessage.prototype);
+    installListenerWrappers(ServerResponse.prototype);
+  } catch {
+    // Frozen prototypes: listeners keep Node's behaviour (I1).
+  }
+  installed = true;
+}
+
+/**
  * True when `target` is a Node request/response whose listener methods resolve to graylane's
  * (installing them on first use). Decided per prototype: a plain request costs a prototype
  * read, an express request one `WeakMap` lookup of its (shared) prototype.
  */
 function nodeEmitter(target: object): boolean {
-  if (!installed) {
-    installListenerWrappers(IncomingMessage.prototype);
-    installListenerWrappers(ServerResponse.prototype);
-    installed = true;
-  }
+  if (!installed) installRequestListenerWrappers();
   const proto = Object.getPrototypeOf(target) as object | null;
   if (proto === IncomingMessage.prototype || proto === ServerResponse.prototype) return true;
   if (proto === null) return false;

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ConfigStore, Decision } from '@graylane/core';
+import { installRequestListenerWrappers } from '../context/emitters.js';
 import type { GraylaneStats } from '../metrics/stats.js';
 import type { GraylaneOptions } from '../options.js';
 import { runInRequestContext } from './bind.js';
@@ -48,6 +49,9 @@ export interface Graylane {
  * Creates graylane for an app. Throws only on bad options or an invalid config (construction
  * time); per request it never throws and never rejects (I1, I3). Mount it after logging and
  * authentication (so `attributes(req)` can see the user) and before business handlers.
+ * Creating it installs graylane's listener wrappers on Node's `IncomingMessage` and
+ * `ServerResponse` prototypes, once per process, so the listeners a request's handler adds to
+ * `req`/`res` run in its context from the first request on (CTX-05).
  *
  * @example
  * ```ts
@@ -57,6 +61,9 @@ export interface Graylane {
  */
 export function createGraylane(options: GraylaneOptions): Graylane {
   const engine = createEngine<IncomingMessage>(options);
+  // Now, not on the first request: a library that binds each request's emitters to its own
+  // context captures the listener methods it finds on the request (CTX-05).
+  installRequestListenerWrappers();
   return {
     middleware: function graylaneMiddleware(req, res, next) {
       runInRequestContext(decideOnce(engine, nodeInput(req, res)), next);
