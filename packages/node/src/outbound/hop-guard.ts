@@ -11,12 +11,14 @@ import { bindRequestCallbacks } from './bind.js';
 import { wrapGlobalDispatcher } from './global-dispatcher.js';
 import { flatAccess } from './header-list.js';
 import {
+  alignMember,
   applyHop,
   cleanHop,
   dropMember,
   flatOps,
   memberHeaders,
   setMemberHeaders,
+  type HeaderOps,
 } from './hop-headers.js';
 import { requestOrigin, type Origin } from './origin.js';
 import { judgeBare, judgeHop, planCall, type HopPlan } from './plan.js';
@@ -211,19 +213,39 @@ function mergeBaggage(
   firstIsOurs: boolean,
 ): void {
   const ops = flatOps(list);
-  const key = plan.baggageKey;
-  const keepOurs = allowed && proven && !plan.callerOwns && key !== false;
+  mergeValues(ops, plan, allowed, proven, firstIsOurs);
+  // A caller's marker and the `gray` member OpenTelemetry appended beside it say one version.
+  if (allowed && plan.callerOwns && plan.baggageKey !== false)
+    alignMember(ops, plan.header, plan.baggageKey);
+}
+
+function mergeValues(
+  ops: HeaderOps,
+  plan: HopPlan,
+  allowed: boolean,
+  proven: boolean,
+  firstIsOurs: boolean,
+): void {
+  // The member switched off (`markers: { baggage: false }`): none under its default name, on
+  // any hop (see `applyHop`), OpenTelemetry's appended one included.
+  const off = plan.baggageKey === false;
+  const key = plan.baggageKey === false ? DEFAULT_MARKER_KEY : plan.baggageKey;
+  const keepOurs = allowed && proven && !plan.callerOwns && !off;
   // Outside the allowlist no `gray` member passes, not even one beside the caller's marker (I8).
-  const drop = key !== false && (!allowed || (!keepOurs && !plan.callerOwns));
+  const drop = off || !allowed || (!keepOurs && !plan.callerOwns);
   // The member in a header of its own (Jaeger's, OT's): the decided version, or none.
   if (keepOurs) setMemberHeaders(ops, key, plan.version);
   else if (drop) for (const name of memberHeaders(key)) ops.remove(name);
   const values = ops.values('baggage');
   if (values.length === 0) return;
   if (values.length === 1 && !keepOurs && !drop) return;
+  // One value that cannot hold the member (neither its key nor an escape): nothing to drop.
+  if (values.length === 1 && !keepOurs && !values[0]!.includes(key) && !values[0]!.includes('%'))
+    return;
   // The common allowlisted hop: one value, already the marker first and only (nothing to do).
   if (values.length === 1 && keepOurs && alreadyOurs(values[0]!, `${key}=${plan.version}`)) return;
-  const ours = firstIsOurs && (values.length > 1 || ops.values(plan.header).length > 0);
+  // withGray writes no member when it is switched off: the first value is not ours then.
+  const ours = !off && firstIsOurs && (values.length > 1 || ops.values(plan.header).length > 0);
   const parts = values.map((v, i) =>
     drop && !(ours && i === 0) ? (removeBaggageMember([v], key) ?? '') : v,
   );

@@ -2,6 +2,8 @@ import {
   baggageMemberHeaders,
   DEFAULT_HEADER,
   DEFAULT_MARKER_KEY,
+  isVersionLabel,
+  readBaggageMember,
   setBaggageMember,
   stripBaggageMember,
 } from '@graylane/core';
@@ -21,19 +23,29 @@ export interface HeaderOps {
  * - allowed: the marker header and exactly one `gray` baggage member, other members kept; a
  *   `gray` member another OpenTelemetry propagator carries in a header of its own (see
  *   {@link memberHeaders}) says the decided version too, when there is one; a marker the caller
- *   set is theirs there, and nothing is touched (OUT-03);
+ *   set is theirs there (OUT-03): it is not touched, and a `gray` member beside it says what it
+ *   says (see {@link alignMember});
  * - not allowed: neither the marker header nor any `gray` member, in `baggage` or in a header of
  *   its own, whoever put them there (I8). The caller's included: clients that rebuild a redirect
  *   hop from the previous hop's headers (superagent, node-fetch) hand graylane's own marker back
  *   as if the caller had set it, and OpenTelemetry's propagators copy the context baggage to
  *   every host (OTB-01).
+ * With the member switched off (`markers: { baggage: false }`) graylane carries none, and every
+ * hop, allowlisted or not, a caller-owned marker's too, loses the member under its default name
+ * (`gray`, in every form): a later hop with default settings must not honour what this lane
+ * ignored (OTB-02; the rule core's inbound normalisation follows for a carrier switched off).
  * With `add: false` only the removal half runs (where the context cannot be trusted to add a
  * version: see hop-guard.ts).
  */
 export function applyHop(plan: HopPlan, allowed: boolean, ops: HeaderOps, add = true): void {
   const key = plan.baggageKey;
+  if (key === false) dropMember(ops, DEFAULT_MARKER_KEY);
   if (allowed) {
-    if (!add || plan.callerOwns) return;
+    if (plan.callerOwns) {
+      if (key !== false) alignMember(ops, plan.header, key);
+      return;
+    }
+    if (!add) return;
     ops.set(plan.header, plan.version);
     if (key !== false) {
       ops.set('baggage', setBaggageMember(ops.values('baggage'), key, plan.version));
@@ -43,6 +55,27 @@ export function applyHop(plan: HopPlan, allowed: boolean, ops: HeaderOps, add = 
   }
   if (ops.values(plan.header).length > 0) ops.remove(plan.header);
   if (key !== false) dropMember(ops, key);
+}
+
+/**
+ * On an allowlisted hop whose marker the caller set (OUT-03): a `key` member that says another
+ * version than that marker — in `baggage` or a header of its own — is set to the marker's, so
+ * the two never disagree. The mismatch comes from below graylane: OpenTelemetry's http
+ * instrumentation replaces the `baggage` header `attachGray` wrote with the context's (`gray=
+ * stable` from an extracted or OTel-only context), and `installGlobal` then sees attachGray's
+ * `X-Gray-Id` as the caller's. Only a single marker that is a version label is followed; a
+ * member graylane finds none of is not added.
+ */
+export function alignMember(ops: HeaderOps, header: string, key: string): void {
+  const marker = ops.values(header);
+  const version = marker.length === 1 ? marker[0]!.trim() : undefined;
+  if (version === undefined || !isVersionLabel(version)) return;
+  setMemberHeaders(ops, key, version);
+  const values = ops.values('baggage');
+  if (values.length === 0) return;
+  const read = readBaggageMember(values.length === 1 ? values[0] : values, key);
+  if (read.kind === 'absent' || (read.kind === 'value' && read.value === version)) return;
+  ops.set('baggage', setBaggageMember(values, key, version));
 }
 
 /**
