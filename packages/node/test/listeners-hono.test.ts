@@ -6,6 +6,7 @@
 // middleware before graylane. Every row: a real server on 127.0.0.1, one POST whose body flows
 // through the listeners, each listener method, added before graylane, after it (a later
 // middleware or hook), in the handler, and in the handler after an await; trust open and edge.
+import { AsyncResource } from 'node:async_hooks';
 import http from 'node:http';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +22,9 @@ import { graylaneKoa } from '../src/adapters/koa.js';
 import { graylaneFastify } from '../src/adapters/fastify.js';
 import { graylaneHono } from '../src/adapters/hono.js';
 import { CONFIG, listen, type Running } from './helpers.js';
+
+/** Created at import: its scope is the root context, which belongs to no request. */
+const ROOT = new AsyncResource('graylane-test-root');
 
 type Fw = 'hono' | 'express' | 'koa' | 'fastify';
 type Mode = 'open' | 'edge';
@@ -300,4 +304,62 @@ describe('CTX-05 hono: a client that resets mid-body ("error", "aborted", "close
       });
     },
   );
+});
+
+describe('CTX-05 hono: removal by the app function and off Node', () => {
+  type Env = { Bindings: { incoming: http.IncomingMessage; outgoing: http.ServerResponse } };
+  /** Listeners on `c.env.outgoing` 'x', emitted twice after the response, from the socket. */
+  const REMOVAL: [string, (o: http.ServerResponse, log: (s: string) => () => void) => void][] = [
+    ['on, removeListener', (o, log) => o.removeListener('x', (o.on('x', log('a')), seenFn(o)))],
+    ['on, off', (o, log) => o.off('x', (o.on('x', log('a')), seenFn(o)))],
+    ['once', (o, log) => void o.once('x', log('once'))],
+    ['once, removeListener', (o, log) => o.removeListener('x', (o.once('x', log('a')), seenFn(o)))],
+    ['prependOnceListener', (o, log) => void o.prependOnceListener('x', log('once'))],
+    ['on, removeAllListeners("x")', (o, log) => (o.on('x', log('a')), o.removeAllListeners('x'))],
+  ];
+  /** The app function last added for 'x' (what `listeners()` shows, graylane's wrapper unwrapped). */
+  function seenFn(o: http.ServerResponse): (...a: unknown[]) => void {
+    return o.listeners('x').at(-1) as (...a: unknown[]) => void;
+  }
+  const WANT: Record<string, string[]> = {
+    'on, removeListener': [],
+    'on, off': [],
+    once: ['once beta'],
+    'once, removeListener': [],
+    prependOnceListener: ['once beta'],
+    'on, removeAllListeners("x")': [],
+  };
+
+  it.each(REMOVAL)('%s on c.env.outgoing', async (name, act) => {
+    const calls: string[] = [];
+    const log = (s: string) => () => void calls.push(`${s} ${String(tryGetGrayVersion())}`);
+    const app = new Hono<Env>();
+    app.use(graylaneHono({ config: CONFIG }));
+    app.post('/*', (c) => {
+      const o = c.env.outgoing;
+      act(o, log);
+      o.on('x', log('kept'));
+      // Emitted from the root context, which belongs to no request.
+      o.on('finish', () =>
+        ROOT.runInAsyncScope(() => setImmediate(() => (o.emit('x'), o.emit('x')))),
+      );
+      return c.text(String(o.listenerCount('x')));
+    });
+    const s = await listen(createAdaptorServer({ fetch: app.fetch }) as http.Server);
+    const plan: Plan = { rid: `removal-${++n}`, where: 'before', event: 'res:close', out: false };
+    expect(await post(s.port, plan)).toBe(String(1 + (WANT[name] as string[]).length));
+    for (let i = 0; i < 100 && !calls.includes('kept beta'); i++) await sleep(10);
+    await sleep(20);
+    expect(calls.filter((c) => !c.startsWith('kept'))).toEqual(WANT[name]);
+    expect(calls.filter((c) => c.startsWith('kept'))).toEqual(['kept beta', 'kept beta']);
+    await s.close();
+  });
+
+  it('control: off Node (no c.env) the handler has its lane and nothing is bound', async () => {
+    const app = new Hono();
+    app.use(graylaneHono({ config: CONFIG }));
+    app.get('/', (c) => c.text(String(tryGetGrayVersion())));
+    const r = await app.request('/', { headers: { 'x-gray-id': 'canary' } });
+    expect(await r.text()).toBe('canary');
+  });
 });

@@ -518,21 +518,22 @@ function bindExisting(store: GrayStore, target: object): void {
   // Most requests have no listener yet, most responses only Node's `finish` one: no scan.
   const count = t._eventsCount;
   if (count === 0) return;
-  // A single bound function under a response's `finish` and nothing else is Node's own
-  // `resOnFinish`, which every Node 20–24 server response has from its creation (a listener
-  // someone added beside it makes `finish` an array): not read by name, which on a bound
-  // function builds a string. (A response made by hand whose one listener is the app's bound
-  // function is left unbound.)
-  if (count === 1) {
-    const finish = events.finish;
-    if (typeof finish === 'function' && mayBeResOnFinish(finish, target)) return;
-  }
+  // A single bound function under a response's `finish` is Node's own `resOnFinish`, which
+  // every Node 20–24 server response has from its creation (a listener someone added beside it
+  // makes `finish` an array): not read by name, which on a bound function builds a string.
+  // Alone it leaves nothing to bind; @hono/node-server adds a `close` listener beside it to
+  // every response before any middleware runs. (A response made by hand whose one `finish`
+  // listener is the app's bound function is left unbound.)
+  const finish = events.finish;
+  const nodeFinish = typeof finish === 'function' && mayBeResOnFinish(finish, target);
+  if (nodeFinish && count === 1) return;
   let found = 0;
   for (let i = 0; i < COMMON_EVENTS.length; i++) {
     const type = COMMON_EVENTS[i] as string;
     const l = events[type];
     if (l === undefined) continue;
-    bindListeners(store, target, events, type, l);
+    // COMMON_EVENTS[0] is 'finish'.
+    if (i !== 0 || !nodeFinish) bindListeners(store, target, events, type, l);
     if (++found === count) return;
   }
   // Listeners for other events, symbols included (or a count graylane cannot vouch for): every
