@@ -129,14 +129,14 @@ async function request(port: number, rid: string): Promise<{ body: string; lanes
 }
 
 interface Setup {
-  fw: 'node' | 'express' | 'hono';
+  fw: 'node' | 'express' | 'hono' | 'koa' | 'fastify';
   lib: 'otel-cm' | 'cls' | 'capture' | 'none';
   mode: Mode;
   order?: 'before';
 }
 
 const SETUPS: Setup[] = [
-  ...(['node', 'express', 'hono'] as const).flatMap((fw) =>
+  ...(['node', 'express', 'hono', 'koa', 'fastify'] as const).flatMap((fw) =>
     (['otel-cm', 'cls', 'capture'] as const).flatMap((lib) =>
       (['open', 'edge'] as const).map((mode): Setup => ({ fw, lib, mode })),
     ),

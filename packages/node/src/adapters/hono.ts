@@ -11,7 +11,6 @@ import {
   type FetchRequestLike,
   type InboundOptions,
 } from '@graylane/core';
-import { installRequestListenerWrappers } from '../context/emitters.js';
 import { runInRequestContext } from '../inbound/bind.js';
 import { fromIncomingMessage, routerTarget } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
@@ -82,8 +81,6 @@ export function graylaneHono<C extends HonoContextLike = HonoContextLike>(
   options: GraylaneHonoOptions<C>,
 ): GraylaneHonoMiddleware<C> {
   const engine = createEngine<C>(options);
-  // Now, not on the first request: see createGraylane (CTX-05).
-  installRequestListenerWrappers();
   // Not `async`: the promise hono awaits is `next()`'s own, entered in the request's context, so
   // no second promise and await per request (issue 20). `decideOnce` never throws.
   const middleware = function graylaneHonoMiddleware(

@@ -157,7 +157,7 @@ let installed = false;
 /**
  * @internal Installs graylane's listener wrappers on `IncomingMessage.prototype` and
  * `ServerResponse.prototype`, once per process (a second copy of the package finds them). Called
- * when graylane is created (`createGraylane`, `graylaneHono`), not on the first request: a
+ * when graylane is created (every adapter's engine: `createEngine`), not on the first request: a
  * library that binds a request's emitters to a context of its own (cls-hooked's `bindEmitter`,
  * an OTel context manager it keeps to itself, dd-trace's scope) puts own-property listener
  * methods on the request that call the ones it found there, on the `request` event before any

@@ -6,6 +6,7 @@ import {
   type ResolvedInbound,
   type TrustMode,
 } from '@graylane/core';
+import { installRequestListenerWrappers } from '../context/emitters.js';
 import { GrayStore } from '../context/storage.js';
 import { DecisionCounters, rememberDeclaringStore, type GraylaneStats } from '../metrics/stats.js';
 import { nodePlatform } from './platform.js';
@@ -27,6 +28,9 @@ export interface InboundEngine<R> {
 
 /** @internal Builds the engine; throws only on bad options or config (construction time). */
 export function createEngine<R>(options: InboundOptions<R>): InboundEngine<R> {
+  // Now, not on the first request, for every adapter: a library that binds each request's
+  // emitters to its own context captures the listener methods it finds on the request (CTX-05).
+  installRequestListenerWrappers();
   const counters = new DecisionCounters();
   const engine = createInboundEngine(options, nodePlatform(counters));
   const opts = engine.options;

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ConfigStore, Decision } from '@graylane/core';
-import { installRequestListenerWrappers } from '../context/emitters.js';
 import type { GraylaneStats } from '../metrics/stats.js';
 import type { GraylaneOptions } from '../options.js';
 import { runInRequestContext } from './bind.js';
@@ -61,9 +60,6 @@ export interface Graylane {
  */
 export function createGraylane(options: GraylaneOptions): Graylane {
   const engine = createEngine<IncomingMessage>(options);
-  // Now, not on the first request: a library that binds each request's emitters to its own
-  // context captures the listener methods it finds on the request (CTX-05).
-  installRequestListenerWrappers();
   return {
     middleware: function graylaneMiddleware(req, res, next) {
       runInRequestContext(decideOnce(engine, nodeInput(req, res)), next);
