@@ -109,8 +109,8 @@ export class CarrierView {
       if (name === 'baggage') return k.baggage;
       const m = k.members;
       if (m !== undefined) {
-        if (name === k.memberNames?.[0]) return m[0];
-        if (name === k.memberNames?.[1]) return m[1];
+        if (name === k.memberNames[0]) return m[0];
+        if (name === k.memberNames[1]) return m[1];
       }
     }
     const seen = (this.headerValues ??= new Map());

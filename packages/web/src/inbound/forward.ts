@@ -31,9 +31,9 @@ export interface CarrierNames {
  * marker header, every marker cookie pair, the `gray` baggage member, the query marker, the
  * bucket header — and the `gray` member Jaeger and OT propagators carry in headers of their own
  * (`uberctx-gray`, `ot-baggage-gray`) is removed, and when `decision` is given the decided
- * marker (and bucket) is written once. So an untrusted, rejected or overridden client marker never travels on. What is
- * not a carrier is kept byte for byte (the query string is never re-encoded). The original
- * request is not touched; its body (if any) moves to the new one.
+ * marker (and bucket) is written once. So an untrusted, rejected or overridden client marker
+ * never travels on. What is not a carrier is kept byte for byte (the query string is never
+ * re-encoded). The original request is not touched; its body (if any) moves to the new one.
  */
 export function rewriteCarriers(
   request: Request,
