@@ -32,6 +32,10 @@ for (const r of runs) {
   console.log(
     `[ci]   ${r.label}: ${r.passed} passed, ${r.failed} failed, ${r.skipped ?? 0} skipped`,
   );
+  // The failed tests by name (the reporter keeps the first 20), so the log's tail says which.
+  for (const name of Array.isArray(r.failures) ? r.failures : []) {
+    console.log(`[ci]     ✗ ${String(name)}`);
+  }
 }
 for (const step of failedSteps) {
   failed += 1;

@@ -16,21 +16,30 @@ export default class SummaryReporter implements Reporter {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
+    // What failed, named, so a CI log read from its end says which test broke and why.
+    const failures: string[] = [];
     for (const mod of testModules) {
       let failedHere = 0;
+      const file = nameOf(mod);
       for (const test of mod.children.allTests()) {
-        const state = test.result().state;
-        if (state === 'passed') passed++;
-        else if (state === 'failed') failedHere++;
-        else skipped++;
+        const result = test.result();
+        if (result.state === 'passed') passed++;
+        else if (result.state === 'failed') {
+          failedHere++;
+          failures.push(`${file} > ${test.fullName}: ${firstLine(result.errors?.[0])}`);
+        } else skipped++;
       }
       // A module that failed without a failed test — it could not load, or a suite-level hook
       // (beforeAll/afterAll) threw — is a failure too, or the line would say 0 failed while
       // vitest exits 1.
-      if (mod.state() === 'failed' && failedHere === 0) failedHere = 1;
+      if (mod.state() === 'failed' && failedHere === 0) {
+        failedHere = 1;
+        failures.push(`${file}: ${firstLine(mod.errors?.()[0])}`);
+      }
       failed += failedHere;
     }
     failed += unhandledErrors.length;
+    for (const error of unhandledErrors) failures.push(`unhandled: ${firstLine(error)}`);
     // The slowest files, so a CI run that nears its time limit says where the time went.
     try {
       const slowest = [...testModules]
@@ -47,11 +56,41 @@ export default class SummaryReporter implements Reporter {
     } catch {
       // A list that cannot be made must never cost the closing line.
     }
+    if (failures.length > 0) {
+      process.stdout.write('\nfailed:\n');
+      for (const line of failures.slice(0, MAX_FAILURES)) process.stdout.write(`  ${line}\n`);
+      if (failures.length > MAX_FAILURES) {
+        process.stdout.write(`  … and ${failures.length - MAX_FAILURES} more\n`);
+      }
+    }
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
     const file = process.env['GRAYLANE_SUMMARY_FILE'];
     if (file) {
       const label = process.env['GRAYLANE_SUMMARY_LABEL'] ?? `node ${process.versions.node}`;
-      appendFileSync(file, `${JSON.stringify({ label, passed, failed, skipped })}\n`);
+      const named = failures.slice(0, MAX_FAILURES);
+      appendFileSync(
+        file,
+        `${JSON.stringify({ label, passed, failed, skipped, failures: named })}\n`,
+      );
     }
   }
+}
+
+const MAX_FAILURES = 20;
+
+function nameOf(mod: TestModule): string {
+  return typeof mod.moduleId === 'string' ? relative(process.cwd(), mod.moduleId) : '?';
+}
+
+/** An error's first line, bounded: enough to tell one failure from another in a log's tail. */
+function firstLine(error: unknown): string {
+  let text: string;
+  if (error && typeof error === 'object' && 'message' in error) {
+    const { name, message } = error as { name?: unknown; message?: unknown };
+    text = `${typeof name === 'string' ? `${name}: ` : ''}${String(message)}`;
+  } else {
+    text = String(error);
+  }
+  const line = text.split('\n', 1)[0] ?? '';
+  return line.length > 240 ? `${line.slice(0, 240)}…` : line;
 }

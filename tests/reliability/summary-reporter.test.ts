@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import type { TestModule } from 'vitest/node';
 import SummaryReporter from '../../tools/vitest-summary-reporter.js';
@@ -62,6 +66,83 @@ describe('tools/vitest-summary-reporter.ts closing line', () => {
     } finally {
       vi.unstubAllEnvs();
       write.mockRestore();
+    }
+  });
+
+  // The failed tests are named before the closing line (file, full name, the error's first line),
+  // and carried in the summary file, so a CI log read from its end says which test broke.
+  it('names the failed tests and failed modules, bounded, before the closing line', () => {
+    const failing = (id: string, names: string[]): TestModule =>
+      ({
+        moduleId: `${process.cwd()}/${id}`,
+        state: () => 'failed',
+        errors: () => [],
+        children: {
+          allTests: () => {
+            const tests = names.map((fullName) => ({
+              fullName,
+              result: () => ({
+                state: 'failed',
+                errors: [{ name: 'AssertionError', message: `${fullName} broke\nstack` }],
+              }),
+            }));
+            return tests[Symbol.iterator]();
+          },
+        },
+      }) as unknown as TestModule;
+    const hookFailed = {
+      ...fakeModule('failed', ['passed']),
+      moduleId: `${process.cwd()}/hook.test.ts`,
+      errors: () => [{ name: 'Error', message: 'afterAll threw' }],
+    } as unknown as TestModule;
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const dir = mkdtempSync(join(tmpdir(), 'graylane-summary-'));
+    const file = join(dir, 'summary.jsonl');
+    vi.stubEnv('GRAYLANE_SUMMARY_FILE', file);
+    try {
+      const many = Array.from({ length: 25 }, (_, i) => `row ${i}`);
+      new SummaryReporter().onTestRunEnd(
+        [failing('a.test.ts', ['suite > one']), hookFailed, failing('b.test.ts', many)],
+        [new Error('late rejection')],
+      );
+      const out = write.mock.calls.map((c) => String(c[0])).join('');
+      expect(out).toContain(
+        '\nfailed:\n  a.test.ts > suite > one: AssertionError: suite > one broke\n',
+      );
+      expect(out).toContain('  hook.test.ts: Error: afterAll threw\n');
+      expect(out).not.toContain('stack');
+      expect(out).toContain('… and 8 more');
+      expect(String(write.mock.calls.at(-1)?.[0]).trim()).toBe('1 passed, 28 failed, 0 skipped');
+      const line = JSON.parse(readFileSync(file, 'utf8').trim()) as { failures: string[] };
+      expect(line.failures).toHaveLength(20);
+      expect(line.failures[0]).toBe('a.test.ts > suite > one: AssertionError: suite > one broke');
+      expect(line.failures[1]).toBe('hook.test.ts: Error: afterAll threw');
+    } finally {
+      vi.unstubAllEnvs();
+      write.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("ci-summary prints each run's failed tests under its line and closes with the totals", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'graylane-summary-'));
+    const file = join(dir, 'summary.jsonl');
+    try {
+      writeFileSync(
+        file,
+        `${JSON.stringify({ label: 'node 20', passed: 3, failed: 1, skipped: 0, failures: ['x.test.ts > y: Error: z'] })}\n` +
+          `${JSON.stringify({ label: 'node 24', passed: 2, failed: 0, skipped: 1 })}\n`,
+      );
+      const run = spawnSync(process.execPath, ['tools/ci-summary.mjs', file, 'lint'], {
+        encoding: 'utf8',
+      });
+      expect(run.status).toBe(1);
+      expect(run.stdout).toContain(
+        '[ci]   node 20: 3 passed, 1 failed, 0 skipped\n[ci]     ✗ x.test.ts > y: Error: z\n[ci]   node 24',
+      );
+      expect(run.stdout.trim().split('\n').at(-1)).toBe('5 passed, 2 failed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
