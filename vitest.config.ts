@@ -18,5 +18,10 @@ export default defineConfig({
     // workers left the CPU idle 20 % of the run); a third fills that time. Measured on this
     // 2-core machine, whole run: 755 s with 2 workers, 669 s with 3 (CPU busy 80 % → 95 %).
     maxWorkers: 3,
+    // Under CI a failed test runs once more. A failure that repeats still fails the run; one that
+    // passes the second time is counted as passed and named in the closing summary as flaky
+    // (tools/vitest-summary-reporter.ts), so it is seen and fixed. Off locally: a row that fails
+    // here fails.
+    retry: process.env['CI'] === 'true' ? 1 : 0,
   },
 });

@@ -18,13 +18,20 @@ export default class SummaryReporter implements Reporter {
     let skipped = 0;
     // What failed, named, so a CI log read from its end says which test broke and why.
     const failures: string[] = [];
+    // Tests that failed and then passed on CI's one retry (vitest.config.ts): counted as passed,
+    // named apart, so a flaky row is seen and fixed, not hidden.
+    const flaky: string[] = [];
     for (const mod of testModules) {
       let failedHere = 0;
       const file = nameOf(mod);
       for (const test of mod.children.allTests()) {
         const result = test.result();
-        if (result.state === 'passed') passed++;
-        else if (result.state === 'failed') {
+        if (result.state === 'passed') {
+          passed++;
+          if (test.diagnostic?.()?.flaky === true) {
+            flaky.push(`${file} > ${test.fullName}: ${firstLine(result.errors?.[0])}`);
+          }
+        } else if (result.state === 'failed') {
           failedHere++;
           failures.push(`${file} > ${test.fullName}: ${firstLine(result.errors?.[0])}`);
         } else skipped++;
@@ -56,27 +63,35 @@ export default class SummaryReporter implements Reporter {
     } catch {
       // A list that cannot be made must never cost the closing line.
     }
-    if (failures.length > 0) {
-      process.stdout.write('\nfailed:\n');
-      for (const line of failures.slice(0, MAX_FAILURES)) process.stdout.write(`  ${line}\n`);
-      if (failures.length > MAX_FAILURES) {
-        process.stdout.write(`  … and ${failures.length - MAX_FAILURES} more\n`);
-      }
-    }
+    list('passed only on retry (flaky)', flaky);
+    list('failed', failures);
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
     const file = process.env['GRAYLANE_SUMMARY_FILE'];
     if (file) {
       const label = process.env['GRAYLANE_SUMMARY_LABEL'] ?? `node ${process.versions.node}`;
-      const named = failures.slice(0, MAX_FAILURES);
-      appendFileSync(
-        file,
-        `${JSON.stringify({ label, passed, failed, skipped, failures: named })}\n`,
-      );
+      const line = {
+        label,
+        passed,
+        failed,
+        skipped,
+        failures: failures.slice(0, MAX_FAILURES),
+        flaky: flaky.slice(0, MAX_FAILURES),
+      };
+      appendFileSync(file, `${JSON.stringify(line)}\n`);
     }
   }
 }
 
 const MAX_FAILURES = 20;
+
+function list(title: string, lines: readonly string[]): void {
+  if (lines.length === 0) return;
+  process.stdout.write(`\n${title}:\n`);
+  for (const line of lines.slice(0, MAX_FAILURES)) process.stdout.write(`  ${line}\n`);
+  if (lines.length > MAX_FAILURES) {
+    process.stdout.write(`  … and ${lines.length - MAX_FAILURES} more\n`);
+  }
+}
 
 function nameOf(mod: TestModule): string {
   return typeof mod.moduleId === 'string' ? relative(process.cwd(), mod.moduleId) : '?';

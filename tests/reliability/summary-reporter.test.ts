@@ -124,6 +124,50 @@ describe('tools/vitest-summary-reporter.ts closing line', () => {
     }
   });
 
+  it('names a test that passed only on retry as flaky, counted as passed', () => {
+    const flakyModule = {
+      moduleId: `${process.cwd()}/f.test.ts`,
+      state: () => 'passed',
+      children: {
+        allTests: () =>
+          [
+            {
+              fullName: 'row 1',
+              result: () => ({
+                state: 'passed',
+                errors: [{ name: 'Error', message: 'timed out' }],
+              }),
+              diagnostic: () => ({ flaky: true }),
+            },
+            {
+              fullName: 'row 2',
+              result: () => ({ state: 'passed', errors: undefined }),
+              diagnostic: () => ({ flaky: false }),
+            },
+          ][Symbol.iterator](),
+      },
+    } as unknown as TestModule;
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const dir = mkdtempSync(join(tmpdir(), 'graylane-summary-'));
+    const file = join(dir, 'summary.jsonl');
+    vi.stubEnv('GRAYLANE_SUMMARY_FILE', file);
+    try {
+      new SummaryReporter().onTestRunEnd([flakyModule], []);
+      const out = write.mock.calls.map((c) => String(c[0])).join('');
+      expect(out).toContain(
+        'passed only on retry (flaky):\n  f.test.ts > row 1: Error: timed out\n',
+      );
+      expect(out).not.toContain('row 2');
+      expect(String(write.mock.calls.at(-1)?.[0]).trim()).toBe('2 passed, 0 failed, 0 skipped');
+      const line = JSON.parse(readFileSync(file, 'utf8').trim()) as { flaky: string[] };
+      expect(line.flaky).toEqual(['f.test.ts > row 1: Error: timed out']);
+    } finally {
+      vi.unstubAllEnvs();
+      write.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("ci-summary prints each run's failed tests under its line and closes with the totals", () => {
     const dir = mkdtempSync(join(tmpdir(), 'graylane-summary-'));
     const file = join(dir, 'summary.jsonl');
@@ -131,7 +175,7 @@ describe('tools/vitest-summary-reporter.ts closing line', () => {
       writeFileSync(
         file,
         `${JSON.stringify({ label: 'node 20', passed: 3, failed: 1, skipped: 0, failures: ['x.test.ts > y: Error: z'] })}\n` +
-          `${JSON.stringify({ label: 'node 24', passed: 2, failed: 0, skipped: 1 })}\n`,
+          `${JSON.stringify({ label: 'node 24', passed: 2, failed: 0, skipped: 1, flaky: ['f.test.ts > r: Error: t'] })}\n`,
       );
       const run = spawnSync(process.execPath, ['tools/ci-summary.mjs', file, 'lint'], {
         encoding: 'utf8',
@@ -139,6 +183,9 @@ describe('tools/vitest-summary-reporter.ts closing line', () => {
       expect(run.status).toBe(1);
       expect(run.stdout).toContain(
         '[ci]   node 20: 3 passed, 1 failed, 0 skipped\n[ci]     ✗ x.test.ts > y: Error: z\n[ci]   node 24',
+      );
+      expect(run.stdout).toContain(
+        '[ci]   node 24: 2 passed, 0 failed, 1 skipped\n[ci]     ~ flaky, passed on retry: f.test.ts > r: Error: t\n',
       );
       expect(run.stdout.trim().split('\n').at(-1)).toBe('5 passed, 2 failed');
     } finally {
