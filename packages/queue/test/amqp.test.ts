@@ -1,7 +1,12 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getGrayVersion, runWithGray, withGray } from '@graylane/node';
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import amqp, {
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  type ConsumeMessage,
+} from 'amqplib';
 import { isGraylaneError } from '@graylane/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMessageLanes, queueStats } from '../dist/index.js';
@@ -440,6 +445,134 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
       }
     },
   );
+});
+
+describe('MQ-01 RabbitMQ: a lane back while the default consumer drains it gets every message routed to it', () => {
+  // A backlog stranded on beta's queue is being drained (one long batch of basic.gets) when a
+  // beta consumer starts; its handlers hold what they get until the drain has been past the new
+  // messages, so beyond its prefetch every message stays in the queue, where basic.get takes it.
+  // Messages a producer routes to the live lane meanwhile are the lane's: none may be processed
+  // by the default lane. Backlog messages may go either way, each at least once. The routers get
+  // a connection with TCP_NODELAY: a drain that republishes between its gets then runs at the
+  // broker's pace (Nagle's algorithm held it to ~25 gets/s) and does reach the new messages.
+  const BACKLOG = 5_000;
+  const PREFETCH = [
+    ['1', 1],
+    ['10', 10],
+    ['unset (the router default)', undefined],
+  ] as const;
+  const rows = PREFETCH.flatMap(([label, prefetch]) =>
+    (['the same router', 'another router'] as const).flatMap((producer) =>
+      [1, 30].map((messages) => ({ label, prefetch, producer, messages })),
+    ),
+  );
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  let fast: Promise<ChannelModel> | undefined;
+  afterAll(async () => (await fast)?.close().catch(() => undefined));
+
+  /** Two routers on one fresh queue: the first one's default consumer drains. */
+  const routers = async () => {
+    const { url } = await rabbit();
+    const connection = await (fast ??= amqp.connect(url, { noDelay: true }).then((c) => {
+      c.on('error', () => undefined);
+      return c;
+    }));
+    const options = {
+      lanes: createMessageLanes({ config: CONFIG }),
+      connection,
+      queue: fresh('back'),
+      queueOptions: { durable: false },
+      liveness: { intervalMs: 50, graceMs: 0 },
+      drainIntervalMs: 50,
+      drainBatch: 100_000,
+    };
+    const router = createAmqpLanes(options);
+    await router.setup();
+    const ch = await connection.createConfirmChannel();
+    const lane = router.queueFor('beta');
+    const strand = async (ids: readonly string[]): Promise<void> => {
+      for (const id of ids) {
+        ch.sendToQueue(lane, Buffer.from(id), { headers: { [HEADER]: 'beta' } });
+      }
+      await ch.waitForConfirms();
+    };
+    const ready = async (): Promise<number> => (await ch.checkQueue(lane)).messageCount;
+    const close = () => Promise.all([router.close(), other.close(), ch.close()]);
+    const other = createAmqpLanes(options);
+    return { router, other, strand, ready, close };
+  };
+  const record =
+    (seen: string[], who: string, gate?: Promise<void>) =>
+    async (msg: ConsumeMessage, channel: Channel): Promise<void> => {
+      const what = `${msg.content.toString()}:${who}/${getGrayVersion()}`;
+      await gate;
+      seen.push(what);
+      channel.ack(msg);
+    };
+
+  it.each(rows)(
+    'MQ-01 lane prefetch $label, $messages message(s) by $producer',
+    async ({ prefetch, producer, messages }) => {
+      const { router, other, strand, ready, close } = await routers();
+      const backlog = Array.from({ length: BACKLOG }, (_, i) => `b-${i}`);
+      await strand(backlog);
+      const seen: string[] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const stable = await router.consume('stable', record(seen, 'stable'));
+      let beta: { close(): Promise<void> } | undefined;
+      try {
+        await until(async () => (await ready()) < BACKLOG, 10_000); // the drain is taking it
+        beta = await router.consume(
+          'beta',
+          record(seen, 'beta', gate),
+          prefetch === undefined ? {} : { prefetch },
+        );
+        const publisher = producer === 'another router' ? other : router;
+        await until(() => publisher.liveness.refresh('beta'));
+        const ids = Array.from({ length: messages }, (_, i) => `n-${i}`);
+        for (const id of ids) await runWithGray('beta', () => publisher.publish(Buffer.from(id)));
+        // Held until the drain has been past them: it moved them (the stable consumer got one,
+        // the lane queue is empty) or gave its batch back (the queue grew again), or had the
+        // time to.
+        let last = Infinity;
+        await until(async () => {
+          const [now, before] = [await ready(), last];
+          last = now;
+          return seen.some((s) => s.startsWith('n-')) || now === 0 || now > before;
+        }, 3_000).catch(() => undefined);
+        release();
+        const got = (id: string) => seen.some((s) => s.startsWith(`${id}:`));
+        await until(() => [...ids, ...backlog].every(got), 15_000);
+        await wait(100);
+        const fresh = seen.filter((s) => s.startsWith('n-'));
+        expect(fresh.filter((s) => !s.endsWith(':beta/beta'))).toEqual([]);
+        expect(fresh).toHaveLength(messages);
+      } finally {
+        release();
+        await beta?.close();
+        await stable.close();
+        await close();
+      }
+    },
+    30_000,
+  );
+
+  it('MQ-01 control: a lane that stays dead is still drained, a backlog in one pass', async () => {
+    const { router, strand, ready, close } = await routers();
+    const backlog = Array.from({ length: 500 }, (_, i) => `d-${i}`);
+    await strand(backlog);
+    const seen: string[] = [];
+    const stable = await router.consume('stable', record(seen, 'stable'));
+    try {
+      await until(() => seen.length >= backlog.length, 15_000);
+      expect([...new Set(seen)].sort()).toEqual(backlog.map((id) => `${id}:stable/beta`).sort());
+      expect(await ready()).toBe(0);
+    } finally {
+      await stable.close();
+      await close();
+    }
+  });
 });
 
 describe('GW-01 RabbitMQ: a handler relaying what it received forwards the version decided here', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
-import { getGrayVersion, withGray } from '@graylane/node';
+import { getGrayVersion, runWithGray, withGray } from '@graylane/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMessageLanes } from '../dist/index.js';
 import { createNatsLanes, grayNatsHeaders, withGrayNatsMessage } from '../dist/nats.js';
@@ -194,6 +194,146 @@ describe('NATS JetStream specifics', () => {
       project.remove();
     }
   }, 90_000);
+});
+
+describe('MQ-01 NATS: a lane back while the default consumer drains it gets every message routed to it', () => {
+  // A backlog stranded on beta's subject is being drained (one long batch) when a beta consumer
+  // starts; its handlers hold what they get until the drain has been past the new messages, so
+  // every message stays in the stream where the drain reads by subject. Messages a producer
+  // routes to the live lane meanwhile are the lane's: none may be processed by the default lane.
+  // Backlog messages may go either way, each at least once.
+  const BACKLOG = 2_000;
+  const PULLS = [
+    ['1', 1],
+    ['10', 10],
+    ['unset (the client default)', undefined],
+  ] as const;
+  const rows = PULLS.flatMap(([label, pull]) =>
+    (['the same router', 'another router'] as const).flatMap((producer) =>
+      [1, 30].map((messages) => ({ label, pull, producer, messages })),
+    ),
+  );
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const marked = (marker: string): MsgHdrs => {
+    const h = headers();
+    h.set(HEADER, marker);
+    return h;
+  };
+
+  /** Two routers (own connections) on one fresh stream: the first one's default consumer drains. */
+  const routers = async () => {
+    const server = await nats();
+    const [nc, nc2] = [
+      await connect({ servers: server.url }),
+      await connect({ servers: server.url }),
+    ];
+    const stream = fresh('BACK');
+    const options = {
+      lanes: createMessageLanes({ config: CONFIG }),
+      stream,
+      subject: stream.toLowerCase(),
+      liveness: { intervalMs: 50, graceMs: 0 },
+      drainIntervalMs: 50,
+      drainBatch: 100_000,
+    };
+    const jsm = await jetstreamManager(nc);
+    const router = createNatsLanes({ ...options, js: jetstream(nc), jsm });
+    await router.setup();
+    const other = createNatsLanes({
+      ...options,
+      js: jetstream(nc2),
+      jsm: await jetstreamManager(nc2),
+    });
+    const js = jetstream(nc);
+    const strand = async (ids: readonly string[]): Promise<void> => {
+      for (let i = 0; i < ids.length; i += 100) {
+        await Promise.all(
+          ids
+            .slice(i, i + 100)
+            .map((id) => js.publish(router.subjectFor('beta'), id, { headers: marked('beta') })),
+        );
+      }
+    };
+    /** Messages stored on beta's subject. */
+    const onLane = async (): Promise<number> => {
+      const info = await jsm.streams.info(stream, { subjects_filter: router.subjectFor('beta') });
+      return info.state.subjects?.[router.subjectFor('beta')] ?? 0;
+    };
+    const close = () => Promise.all([nc.close(), nc2.close()]);
+    return { router, other, strand, onLane, close };
+  };
+
+  it.each(rows)(
+    'MQ-01 lane pull batch $label, $messages message(s) by $producer',
+    async ({ pull, producer, messages }) => {
+      const { router, other, strand, onLane, close } = await routers();
+      const backlog = Array.from({ length: BACKLOG }, (_, i) => `b-${i}`);
+      await strand(backlog);
+      const seen: string[] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const stable = await router.consume('stable', (m) => {
+        seen.push(`${m.string()}:stable/${getGrayVersion()}`);
+        m.ack();
+      });
+      let beta: Awaited<ReturnType<typeof router.consume>> | undefined;
+      try {
+        await wait(150); // the drain's first tick (50 ms) is reading the backlog
+        beta = await router.consume(
+          'beta',
+          async (m) => {
+            const who = `${m.string()}:beta/${getGrayVersion()}`;
+            await gate;
+            seen.push(who);
+            m.ack();
+          },
+          pull === undefined ? undefined : ({ max_messages: pull } as never),
+        );
+        const publisher = producer === 'another router' ? other : router;
+        await until(() => publisher.liveness.refresh('beta'));
+        const ids = Array.from({ length: messages }, (_, i) => `n-${i}`);
+        for (const id of ids) await runWithGray('beta', () => publisher.publish(id));
+        // Held until the drain has been past them: it moved them (the stable consumer got one,
+        // the lane is empty), or had the time to.
+        await until(
+          async () => seen.some((s) => s.startsWith('n-')) || (await onLane()) === 0,
+          2_500,
+        ).catch(() => undefined);
+        release();
+        const got = (id: string) => seen.some((s) => s.startsWith(`${id}:`));
+        await until(() => [...ids, ...backlog].every(got), 15_000);
+        await wait(100);
+        const fresh = seen.filter((s) => s.startsWith('n-'));
+        expect(fresh.filter((s) => !s.endsWith(':beta/beta'))).toEqual([]);
+        expect(fresh).toHaveLength(messages);
+      } finally {
+        release();
+        await beta?.close();
+        await stable.close();
+        await close();
+      }
+    },
+    30_000,
+  );
+
+  it('MQ-01 control: a lane that stays dead is still drained, a backlog in one pass', async () => {
+    const { router, strand, onLane, close } = await routers();
+    const backlog = Array.from({ length: 500 }, (_, i) => `d-${i}`);
+    await strand(backlog);
+    const seen: string[] = [];
+    const stable = await router.consume('stable', (m) => {
+      seen.push(`${m.string()}:stable/${getGrayVersion()}`);
+      m.ack();
+    });
+    try {
+      await until(() => seen.length >= backlog.length, 15_000);
+      expect([...new Set(seen)].sort()).toEqual(backlog.map((id) => `${id}:stable/beta`).sort());
+      expect(await onLane()).toBe(0);
+    } finally {
+      await stable.close();
+      await close();
+    }
+  });
 });
 
 /** A NATS header set as a record of every value per name (names as they were written). */

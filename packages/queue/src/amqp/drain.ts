@@ -8,12 +8,15 @@ import type { AmqpLanes, AmqpLanesOptions } from './lanes.js';
 
 /**
  * The default lane's drain loop, on its own confirm channel: `basic.get` a batch from a dead
- * lane's queue (no consumer registered, so draining never looks like liveness), republish each
- * message to the base queue (`mandatory`), then settle each by its own confirm — ack what the
- * base queue took, `nack` with requeue what the broker refused (a full base queue with
- * `reject-publish`) or returned (the base queue is gone), so such a message goes back to its lane
- * and is never acked unmoved. A crash in between redelivers (at least once), never loses. A full
- * batch taken without refusals asks for another at once.
+ * lane's queue (no consumer registered, so draining never looks like liveness), then ask again
+ * whether the lane is alive, then republish each message to the base queue (`mandatory`) and
+ * settle each by its own confirm — ack what the base queue took, `nack` with requeue what the
+ * broker refused (a full base queue with `reject-publish`) or returned (the base queue is gone),
+ * so such a message goes back to its lane and is never acked unmoved. A lane back by then gets
+ * the whole batch back (`nack` with requeue): a message a producer routed to it after seeing it
+ * alive was taken before that question, which sees its consumer too (MQ-01). A crash in between
+ * redelivers (at least once), never loses. A full batch moved without refusals asks for another
+ * at once.
  */
 export function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): DrainLoop {
   const channel = reopening(() => options.connection.createConfirmChannel());
@@ -26,13 +29,25 @@ export function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): Dr
         const ch = await channel.get();
         const from = router.queueFor(lane);
         const taken: Message[] = [];
-        const confirms: Promise<Published>[] = [];
         while (taken.length < batch) {
           const msg = await ch.get(from, { noAck: false });
           if (msg === false) break;
           taken.push(msg);
-          confirms.push(publishMandatory(ch, options.queue, msg.content, republished(msg, from)));
         }
+        if (taken.length === 0) return false;
+        // The lane may have come back while the batch was taken, and producers may have routed
+        // messages to it since (the last ones taken, past its backlog): those are its own. Its
+        // consumer count on this channel is answered after every get above; the shared liveness
+        // adds the grace a lane seen alive keeps.
+        const back =
+          (await ch.checkQueue(from)).consumerCount > 0 || (await router.liveness.refresh(lane));
+        if (back) {
+          settle(ch, taken, []);
+          return false;
+        }
+        const confirms = taken.map((msg) =>
+          publishMandatory(ch, options.queue, msg.content, republished(msg, from)),
+        );
         const moved = settle(ch, taken, await Promise.all(confirms));
         countDrained(moved, lane);
         return taken.length === batch && moved === taken.length;
@@ -51,8 +66,9 @@ export function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): Dr
 
 /**
  * Acks each message the base queue took, requeues each one refused or returned (the base queue
- * is gone: acking it would drop it); returns how many moved. Should the channel be closed
- * meanwhile, the broker requeues whatever is left unsettled itself.
+ * is gone: acking it would drop it) or not published at all (no answer in `published`: its lane
+ * is back); returns how many moved. Should the channel be closed meanwhile, the broker requeues
+ * whatever is left unsettled itself.
  */
 function settle(
   ch: ConfirmChannel,

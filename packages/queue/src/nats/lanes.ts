@@ -5,6 +5,7 @@ import type {
   JetStreamManager,
   JsMsg,
   PubAck,
+  StoredMsg,
 } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import {
@@ -133,13 +134,26 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
   // while deliveries advance between two probes. Only deliveries count: the ack floor also moves
   // when a drain deletes a dead lane's messages, which must not make that lane look alive.
   const progress = new Map<string, number>();
+  const probes = new Map<string, number>();
   const liveness = createLiveness(async (lane) => {
+    probes.set(lane, (probes.get(lane) ?? 0) + 1);
     const info = await jsm.consumers.info(stream, durableFor(lane));
     const mark = info.delivered.consumer_seq;
     const moved = progress.has(lane) && progress.get(lane) !== mark;
     progress.set(lane, mark);
     return info.num_waiting > 0 || moved;
   }, options.liveness);
+  /**
+   * Alive or not by a probe sent now or later: a probe already in flight may have been answered
+   * before what the caller just read, so it is waited out and the broker asked again.
+   */
+  const aliveNow = async (lane: string): Promise<boolean> => {
+    const sent = probes.get(lane) ?? 0;
+    const answer = liveness.refresh(lane);
+    if ((probes.get(lane) ?? 0) !== sent) return answer;
+    await answer;
+    return liveness.refresh(lane);
+  };
 
   const router: NatsLanes = {
     liveness,
@@ -186,7 +200,7 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
         ...consumeOptions,
         callback: (m: JsMsg) => void inflight.track(wrapped(m)),
       } as ConsumeOptions);
-      const drain = isDefault(lane) ? startNatsDrain(router, options, create) : undefined;
+      const drain = isDefault(lane) ? startNatsDrain(router, aliveNow, options, create) : undefined;
       return {
         messages,
         durable: name,
@@ -201,40 +215,57 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
   return router;
 }
 
-/** The default lane's drain loop: moves each dead lane's messages to the base subject. */
+/**
+ * The default lane's drain loop: moves each dead lane's messages to the base subject. A batch is
+ * read first (direct get by subject, in stream order), then the lane is asked about again: back
+ * by then, it keeps the whole batch — a message a producer routed to it after seeing it alive was
+ * read before that question, which sees its consumer too (MQ-01). Still dead, each message is
+ * published to the base subject with a `Nats-Msg-Id` (a repeated move is de-duplicated), then
+ * deleted; a crash in between moves it again (at least once), never loses it.
+ */
 function startNatsDrain(
   router: NatsLanes,
+  aliveNow: (lane: string) => Promise<boolean>,
   options: NatsLanesOptions,
   create: NatsHeadersFactory<MsgHdrs>,
 ): DrainLoop {
   const { jsm, js, stream, subject } = options;
   const batch = options.drainBatch ?? DEFAULT_DRAIN_BATCH;
+  const move = async (stored: StoredMsg, from: string): Promise<void> => {
+    const headers = copyHeaders(stored.header, create, (n) => n.toLowerCase().startsWith('nats-'));
+    headers.set('x-graylane-drained-from', from);
+    await js.publish(subject, stored.data, {
+      headers,
+      msgID: `graylane-drain-${stream}-${stored.seq}`,
+    });
+    await jsm.streams.deleteMessage(stream, stored.seq, false);
+  };
   return startDrain(
     drainLanes(options.lanes, options.retiredLanes),
     router.liveness,
     {
       async onDead(lane) {
         const from = router.subjectFor(lane);
-        let seq = 0;
-        let moved = 0;
-        for (; moved < batch; moved++) {
+        const read: StoredMsg[] = [];
+        for (let seq = 0; read.length < batch;) {
           // STREAM.MSG.GET takes `next_by_subj` since nats-server 2.9; the typed request lacks it.
           const query = { next_by_subj: from, seq: seq + 1 } as unknown as { seq: number };
           const stored = await jsm.streams.getMessage(stream, query);
           if (stored === null) break;
           seq = stored.seq;
-          const headers = copyHeaders(stored.header, create, (n) =>
-            n.toLowerCase().startsWith('nats-'),
-          );
-          headers.set('x-graylane-drained-from', from);
-          await js.publish(subject, stored.data, {
-            headers,
-            msgID: `graylane-drain-${stream}-${stored.seq}`,
-          });
-          await jsm.streams.deleteMessage(stream, stored.seq, false);
+          read.push(stored);
         }
-        countDrained(moved, lane);
-        return moved === batch;
+        if (read.length === 0 || (await aliveNow(lane))) return false;
+        let moved = 0;
+        try {
+          for (const stored of read) {
+            await move(stored, from);
+            moved++;
+          }
+        } finally {
+          countDrained(moved, lane);
+        }
+        return read.length === batch;
       },
     },
     options.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS,
