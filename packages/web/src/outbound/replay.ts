@@ -38,7 +38,7 @@ export interface Replay {
 }
 
 /** No body to resend. */
-const NONE: Replay = { take: () => Promise.resolve(undefined), release: () => undefined };
+export const NONE: Replay = { take: () => Promise.resolve(undefined), release: () => undefined };
 /** A stream given in `init`: never resent. */
 const SOURCELESS: Replay = { take: () => Promise.resolve(STREAM), release: () => undefined };
 
@@ -75,6 +75,17 @@ function plan(
     return NONE;
   }
   return fromStream(request.clone().body, maxBytes, given !== undefined && given !== null);
+}
+
+/**
+ * Plans the replay of a body given in `init` to a fetch that gets the URL and the init (not a
+ * `Request`): a stream cannot be resent; anything else is resent from the value itself, `FormData`
+ * included (that fetch extracts it again, boundary and `Content-Type` together). Reads nothing.
+ */
+export function planInitReplay(init: RequestInit | undefined): Replay {
+  const given = init?.body;
+  if (given === undefined || given === null) return NONE;
+  return bodyKind(given) === 'stream' ? SOURCELESS : fromValue(given);
 }
 
 function fromValue(value: RequestBody): Replay {

@@ -3,7 +3,7 @@ import { GrayLane, currentLane } from '../context/storage.js';
 import { MAX_REDIRECTS } from '../limits.js';
 import { applyLane } from './plan.js';
 import { hopHeaders, nextHop } from './redirect.js';
-import { STREAM, planReplay, type Replay } from './replay.js';
+import { NONE, STREAM, planInitReplay, planReplay, type Replay } from './replay.js';
 
 /** The fetch signature graylane wraps (the global `fetch`, a service binding's `fetch`, …). */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -45,7 +45,8 @@ export interface WithGrayOptions {
  * credentials; more than 20 hops; any but a 303 while the body is a stream) rejects with a
  * `TypeError`, as fetch does. A `Request`'s body is kept for a 307/308 up to `maxReplayBytes`;
  * one still streaming when the redirect arrives counts as a stream (rejected at once, never
- * waited for). A `Request` of another fetch (npm undici's, with `withGray(undici.fetch)`) is
+ * waited for). A string or a `URL` goes to the fetch as a URL and the caller's init, so another
+ * fetch (npm undici's) takes it inside a lane as outside one. A `Request` of another fetch is
  * rebuilt with its own class and judged like any other; any other object with a `url` that
  * the runtime's `Request` refuses is refused (it would go on unjudged).
  *
@@ -83,21 +84,20 @@ export function withGray<F extends FetchLike>(fetchImpl?: F, options: WithGrayOp
       if (!own) return impl(input, init);
       request = new (R = own)(input, init);
     }
-    // What a `Request` cannot hold (Next's `next: { revalidate, tags }`, Workers' `cf`, Bun's
-    // `tls`, undici's `dispatcher`) goes with every call, as the caller gave it.
-    const extras = extrasOf(init);
-    const call: FetchLike = extras === undefined ? impl : (req) => impl(req, extras as RequestInit);
+    const hops = isRequest(input)
+      ? requestHops(impl, R, request, input, init, options.maxReplayBytes)
+      : urlHops(impl, request, init);
+    const target = allow ?? lane.allow;
     if (request.redirect !== 'follow') {
-      const headers = new Headers(request.headers);
-      applyLane(headers, request.url, lane, allow ?? lane.allow);
-      return call(new R(request, keepPolicy(request, { headers })));
+      const headers = new Headers(hops.headers);
+      applyLane(headers, request.url, lane, target);
+      return hops.send(request.url, request.method, headers, FIRST, request.redirect);
     }
-    const replay = planReplay(request, input, init, options.maxReplayBytes);
     try {
-      return await send(call, R, request, replay, lane, allow ?? lane.allow);
+      return await follow(hops, request, lane, target);
     } finally {
       // Whatever ends the call (an answer, a rejection, the caller's abort), the copy stops.
-      replay.release();
+      hops.replay.release();
     }
   };
   return grayFetch as F;
@@ -113,26 +113,105 @@ function resolveLane(lane: WithGrayOptions['lane']): GrayLane | undefined {
   }
 }
 
-async function send(
+/** The first hop's body: the caller's, as given. */
+const FIRST: unique symbol = Symbol('graylane.first');
+
+/** How the hops of one call reach the fetch graylane wraps. */
+interface Hops {
+  /** The caller's headers, which the first hop and the redirects start from. */
+  readonly headers: Headers;
+  /** The body a 307/308 resends. */
+  readonly replay: Replay;
+  send(
+    url: string,
+    method: string,
+    headers: Headers,
+    body: NonNullable<RequestInit['body']> | null | typeof FIRST,
+    redirect: Request['redirect'],
+  ): Promise<Response>;
+}
+
+/**
+ * A `Request` input: every hop is a `Request` of its class (a `Request` of another fetch to that
+ * fetch), built from the caller's, so everything it holds goes on. Init fields a `Request`
+ * cannot hold (Next's `next: { revalidate, tags }`, Workers' `cf`, Bun's `tls`, undici's
+ * `dispatcher`) go with every call, as the caller gave them.
+ */
+function requestHops(
   impl: FetchLike,
   R: typeof Request,
   request: Request,
-  replay: Replay,
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+  maxReplayBytes: number | undefined,
+): Hops {
+  const extras = extrasOf(init) as RequestInit | undefined;
+  const call = (req: Request) => (extras === undefined ? impl(req) : impl(req, extras));
+  return {
+    headers: new Headers(request.headers),
+    replay: request.redirect === 'follow' ? planReplay(request, input, init, maxReplayBytes) : NONE,
+    send(url, method, headers, body, redirect) {
+      return call(
+        body === FIRST
+          ? new R(request, keepPolicy(request, { headers, redirect }))
+          : hopRequest(R, request, url, method, headers, body),
+      );
+    },
+  };
+}
+
+/**
+ * A string or a `URL`: every hop goes to the fetch as a URL and the caller's init (headers and
+ * redirect mode replaced; on a redirect the method and body too), never as this runtime's
+ * `Request` — another fetch (npm undici's, a polyfill's) refuses a `Request` not of its own
+ * class, so a call that works outside a lane would reject inside one. The body and its
+ * `Content-Type` stay the fetch's own work, as when the caller calls it.
+ */
+function urlHops(impl: FetchLike, request: Request, init: RequestInit | undefined): Hops {
+  const given = fieldsOf(init);
+  return {
+    headers: new Headers(init?.headers),
+    replay: request.redirect === 'follow' ? planInitReplay(init) : NONE,
+    send(url, method, headers, body, redirect) {
+      return impl(
+        url,
+        body === FIRST
+          ? { ...given, headers, redirect }
+          : { ...given, method, headers, body, redirect },
+      );
+    },
+  };
+}
+
+/** The init's fields, its own and those it inherits (as fetch reads them), as own fields. */
+function fieldsOf(init: RequestInit | undefined): RequestInit {
+  const out: Record<string, unknown> = {};
+  for (const key in init) out[key] = (init as Record<string, unknown>)[key];
+  return out;
+}
+
+function isRequest(input: unknown): input is Request {
+  return typeof (input as { url?: unknown } | null)?.url === 'string';
+}
+
+async function follow(
+  hops: Hops,
+  request: Request,
   lane: GrayLane,
   allow: Allowlist | undefined,
 ): Promise<Response> {
-  const headers = new Headers(request.headers);
+  const headers = new Headers(hops.headers);
   applyLane(headers, request.url, lane, allow);
-  let res = await impl(new R(request, keepPolicy(request, { headers, redirect: 'manual' })));
+  let res = await hops.send(request.url, request.method, headers, FIRST, 'manual');
   let url = request.url;
   let method = request.method;
-  let base = new Headers(request.headers);
-  for (let hops = 0; ; hops++) {
+  let base = new Headers(hops.headers);
+  for (let count = 0; ; count++) {
     const hop = nextHop(res, url, method);
-    if (hop === undefined) return hops === 0 ? res : markRedirected(res);
+    if (hop === undefined) return count === 0 ? res : markRedirected(res);
     await discard(res);
     if (hop instanceof TypeError) throw hop;
-    if (hops >= MAX_REDIRECTS)
+    if (count >= MAX_REDIRECTS)
       throw new TypeError(`[graylane] fetch ${url}: more than ${MAX_REDIRECTS} redirects`);
     base = hopHeaders(base, url, hop);
     const next = new Headers(base);
@@ -141,7 +220,7 @@ async function send(
     // it has none (Fetch: request body null), and a later 307/308 resends none either. Any
     // redirect but a 303 fails while it is a stream, even one that makes it a GET (step 11).
     const carried = method === request.method && request.body !== null;
-    const taken = carried && res.status !== 303 ? await replay.take() : undefined;
+    const taken = carried && res.status !== 303 ? await hops.replay.take() : undefined;
     if (taken === STREAM)
       throw new TypeError(
         `[graylane] fetch ${url}: a ${res.status} redirect: a stream body cannot be resent`,
@@ -152,8 +231,8 @@ async function send(
       );
     }
     const body = hop.keepBody ? taken : undefined;
-    if (!hop.keepBody) replay.release();
-    res = await impl(hopRequest(R, request, hop.url, hop.method, next, body ?? null));
+    if (!hop.keepBody) hops.replay.release();
+    res = await hops.send(hop.url, hop.method, next, body ?? null, 'manual');
     url = hop.url;
     method = hop.method;
   }
