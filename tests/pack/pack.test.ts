@@ -86,6 +86,13 @@ beforeAll(async () => {
   copyFixture('state.mjs', join(consumer, 'esm-node16'));
   copyFixture('prove.mjs', join(consumer, 'cjs-node10'));
   copyFixture('state.cjs', join(consumer, 'cjs-node10'));
+  for (const project of ['esm-node16', 'cjs-node10']) {
+    copyFixture('behaviours.mjs', join(consumer, project));
+    copyFixture(
+      `behaviours-run.${project === 'esm-node16' ? 'mjs' : 'cjs'}`,
+      join(consumer, project),
+    );
+  }
   // Optional peers a user of these subpaths has, at the versions the repository uses (npm cache).
   const peers = [
     '@types/node',
@@ -95,6 +102,7 @@ beforeAll(async () => {
     '@openfeature/server-sdk',
     '@openfeature/web-sdk',
     'axios',
+    'undici',
   ];
   const started = Date.now();
   const r = await exec(
@@ -169,6 +177,27 @@ describe.each([
   ['ESM', 'esm-node16', 'state.mjs'],
   ['CJS', 'cjs-node10', 'state.cjs'],
 ])('%s consumer at run time', (_kind, project, script) => {
+  // What the latest fixes promise, from the tarballs (tests/pack/fixtures/behaviours.mjs).
+  it('MISC-02 GW-02 I8 behaviours from the tarballs: web withGray(undici.fetch), edge member headers, baggage off', async () => {
+    const run = `behaviours-run.${project === 'esm-node16' ? 'mjs' : 'cjs'}`;
+    const r = await exec(process.execPath, [run], join(consumer, project), 60_000);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    const seen = { marker: 'beta', baggage: 'gray=beta' };
+    expect(out['webUndici']).toEqual([
+      { status: 200, body: 'ok', seen },
+      { status: 200, body: 'ok', seen },
+    ]);
+    expect(out['edge']).toEqual({
+      version: 'stable',
+      marker: null,
+      uberctx: null,
+      ot: null,
+      baggage: 'k=1',
+    });
+    expect(out['baggageOff']).toEqual({ marker: 'beta', baggage: 'k=1' });
+  }, 60_000);
+
   it('one process-wide state: the adapter’s stats() counts what each root copy’s withGray sent', async () => {
     const r = await exec(process.execPath, [script], join(consumer, project), 60_000);
     expect(r.code, r.stderr).toBe(0);
