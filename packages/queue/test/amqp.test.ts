@@ -407,6 +407,65 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
     }
   });
 
+  // A quorum lane queue counts every give-back (nack with requeue) as a delivery and drops the
+  // message past its delivery limit (RabbitMQ 4: 20 by default), and while a channel holds
+  // `basic.get`s from it, it counts one consumer per message held (RabbitMQ 3.10). A drain that
+  // took its batch for a lane come back (its own gets) gave it back each tick until the broker
+  // dropped it; one that took a batch it could not move (the base queue gone) did the same.
+  const QUORUM_ROWS = [1, 3].flatMap((limit) =>
+    (['a dead lane', 'a dead lane while the base queue is gone'] as const).map((scenario) => ({
+      limit,
+      scenario,
+    })),
+  );
+  it.each(QUORUM_ROWS)(
+    'MQ-22 quorum lane queues (x-delivery-limit $limit), $scenario: every message reaches the default lane once, none dropped',
+    async ({ limit, scenario }) => {
+      const quorum = {
+        durable: true,
+        arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': limit },
+      };
+      const { connection, queue, lane, router } = await routerOn('quorum', {
+        queueOptions: quorum,
+        liveness: { intervalMs: 50, graceMs: 0 },
+        drainIntervalMs: 50,
+      });
+      const seen: string[] = [];
+      const consume = () =>
+        router.consume('stable', (msg, channel) => {
+          seen.push(`${msg.content.toString()}/${getGrayVersion()}`);
+          channel.ack(msg);
+        });
+      let stable = await consume();
+      const ch = await connection.createConfirmChannel();
+      try {
+        if (scenario !== 'a dead lane') await ch.deleteQueue(queue);
+        for (let i = 0; i < 5; i++) {
+          ch.sendToQueue(lane, Buffer.from(`q-${i}`), { headers: { [HEADER]: 'beta' } });
+        }
+        await ch.waitForConfirms();
+        if (scenario !== 'a dead lane') {
+          await new Promise((r) => setTimeout(r, 800)); // ~16 drain ticks into nowhere
+          await stable.close();
+          expect((await ch.checkQueue(lane)).messageCount).toBe(5);
+          await ch.assertQueue(queue, quorum);
+          stable = await consume();
+        }
+        await until(() => seen.length === 5, 10_000);
+        await new Promise((r) => setTimeout(r, 200));
+        expect(seen.sort()).toEqual(Array.from({ length: 5 }, (_, i) => `q-${i}/beta`));
+        expect((await ch.checkQueue(lane)).messageCount).toBe(0);
+      } finally {
+        await stable.close();
+        await router.close();
+        await ch.deleteQueue(lane).catch(() => undefined);
+        await ch.deleteQueue(queue).catch(() => undefined);
+        await ch.close().catch(() => undefined);
+      }
+    },
+    30_000,
+  );
+
   it.each([
     ['{ durable: false, autoDelete: true }', { durable: false, autoDelete: true }],
     ['{ durable: true, autoDelete: true }', { durable: true, autoDelete: true }],
@@ -461,17 +520,27 @@ describe('MQ-01 RabbitMQ: a lane back while the default consumer drains it gets 
     ['1', 1],
     ['10', 10],
   ] as const;
-  const rows = PREFETCH.flatMap(([label, prefetch]) =>
-    (['the same router', 'another router'] as const).flatMap((producer) =>
-      [1, 30].map((messages) => ({ label, prefetch, producer, messages })),
+  const rows = [
+    ...PREFETCH.flatMap(([label, prefetch]) =>
+      (['the same router', 'another router'] as const).flatMap((producer) =>
+        [1, 30].map((messages) => ({ label, prefetch, producer, messages, type: 'classic' })),
+      ),
     ),
-  );
+    // Quorum lane queues (MQ-22): the drain's own gets count as consumers there.
+    ...[1, 30].map((messages) => ({
+      label: '1',
+      prefetch: 1,
+      producer: 'another router' as const,
+      messages,
+      type: 'quorum',
+    })),
+  ];
   const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
   let fast: Promise<ChannelModel> | undefined;
   afterAll(async () => (await fast)?.close().catch(() => undefined));
 
   /** Two routers on one fresh queue: the first one's default consumer drains. */
-  const routers = async () => {
+  const routers = async (type = 'classic') => {
     const { url } = await rabbit();
     const connection = await (fast ??= amqp.connect(url, { noDelay: true }).then((c) => {
       c.on('error', () => undefined);
@@ -481,7 +550,10 @@ describe('MQ-01 RabbitMQ: a lane back while the default consumer drains it gets 
       lanes: createMessageLanes({ config: CONFIG }),
       connection,
       queue: fresh('back'),
-      queueOptions: { durable: false },
+      queueOptions:
+        type === 'quorum'
+          ? { durable: true, arguments: { 'x-queue-type': 'quorum' } }
+          : { durable: false },
       liveness: { intervalMs: 50, graceMs: 0 },
       drainIntervalMs: 50,
       drainBatch: 100_000,
@@ -511,9 +583,9 @@ describe('MQ-01 RabbitMQ: a lane back while the default consumer drains it gets 
     };
 
   it.each(rows)(
-    'MQ-01 lane prefetch $label, $messages message(s) by $producer',
-    async ({ prefetch, producer, messages }) => {
-      const { router, other, strand, ready, close } = await routers();
+    'MQ-01 $type lane queue, prefetch $label, $messages message(s) by $producer',
+    async ({ prefetch, producer, messages, type }) => {
+      const { router, other, strand, ready, close } = await routers(type);
       const backlog = Array.from({ length: BACKLOG }, (_, i) => `b-${i}`);
       await strand(backlog);
       const seen: string[] = [];

@@ -28,20 +28,30 @@ export function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): Dr
       async onDead(lane) {
         const ch = await channel.get();
         const from = router.queueFor(lane);
+        // Nothing is taken that would have to go back: on a quorum queue every give-back counts
+        // as a delivery, and past its delivery limit (RabbitMQ 4: 20 by default) the broker drops
+        // or dead-letters the message. So first, on this channel: the base queue is there (a 404
+        // closes the channel, nothing taken) and the lane has no consumer.
+        await ch.checkQueue(options.queue);
+        if ((await ch.checkQueue(from)).consumerCount > 0) return false;
         const taken: Message[] = [];
+        // What the broker counts as consumers while this channel holds gets: none on a classic
+        // queue, one per message held on a quorum queue (RabbitMQ 3.10: each unsettled
+        // `basic.get` holds a consumer slot). Measured after the first get, the count before it
+        // having been 0.
+        let perGet = 0;
         while (taken.length < batch) {
           const msg = await ch.get(from, { noAck: false });
           if (msg === false) break;
           taken.push(msg);
+          if (taken.length === 1) perGet = Math.min(1, (await ch.checkQueue(from)).consumerCount);
         }
         if (taken.length === 0) return false;
         // The lane may have come back while the batch was taken, and producers may have routed
         // messages to it since (the last ones taken, past its backlog): those are its own. Its
-        // consumer count on this channel is answered after every get above; the shared liveness
-        // adds the grace a lane seen alive keeps.
-        const back =
-          (await ch.checkQueue(from)).consumerCount > 0 || (await router.liveness.refresh(lane));
-        if (back) {
+        // consumer count on this channel is answered after every get above; more consumers than
+        // this channel's own gets hold is a consumer back: the batch goes back to the lane.
+        if ((await ch.checkQueue(from)).consumerCount > perGet * taken.length) {
           settle(ch, taken, []);
           return false;
         }
@@ -93,9 +103,15 @@ function settle(
 
 /**
  * The properties a drained message is republished with: everything it had (headers and marker
- * included) except `userId`, which RabbitMQ checks against the publishing connection's user.
+ * included) except `userId`, which RabbitMQ checks against the publishing connection's user, and
+ * the lane's quorum queue's `x-delivery-count`.
  */
 function republished(msg: Message, from: string): Options.Publish {
   const props = propertiesOf(msg, ['userId']);
-  return { ...props, headers: { ...props.headers, 'x-graylane-drained-from': from } };
+  // A quorum queue's count of this message's deliveries there is not the base queue's to keep.
+  const { 'x-delivery-count': _count, ...headers } = (props.headers ?? {}) as Record<
+    string,
+    unknown
+  >;
+  return { ...props, headers: { ...headers, 'x-graylane-drained-from': from } };
 }

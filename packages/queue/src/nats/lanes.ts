@@ -151,8 +151,9 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
     const sent = probes.get(lane) ?? 0;
     const answer = liveness.refresh(lane);
     if ((probes.get(lane) ?? 0) !== sent) return answer;
-    await answer;
-    return liveness.refresh(lane);
+    // Alive by that earlier probe: alive (leaving the batch is safe). Dead by it: ask again — its
+    // "deliveries moved" compares with a probe milliseconds old, so only a fresh one may say dead.
+    return (await answer) || liveness.refresh(lane);
   };
 
   const router: NatsLanes = {
