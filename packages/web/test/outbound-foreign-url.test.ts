@@ -102,13 +102,13 @@ const IMPLS: Impl[] = [
   },
   {
     label: 'undici.fetch (npm) with a dispatcher in every init',
+    // The init as given (every field, however it is held), plus a dispatcher of its own.
     fetch: ((input, init) =>
       undici.fetch(
         input as string,
-        {
-          ...(init as object),
+        Object.assign(Object.create((init ?? null) as object) as object, {
           dispatcher: agent,
-        } as undici.RequestInit,
+        }) as undici.RequestInit,
       )) as FetchLike,
     FormData: undici.FormData as unknown as typeof FormData,
     own: false,
@@ -272,6 +272,70 @@ describe('MISC-02 withGray(fetch of another undici) with a string or a URL insid
       }
     },
   );
+
+  // Inits fetch reads by member name wherever the field lives: a class's getters, fields defined
+  // non-enumerable. (A copy by for…in sent such a POST as a GET without its body, and ignored an
+  // aborted signal.) And an input with a `url` field that is not a Request: a URL by toString.
+  const aborted = () => AbortSignal.abort();
+  const INITS: [string, () => RequestInit][] = [
+    [
+      'a class with getters (method, body, headers)',
+      () =>
+        new (class {
+          get method() {
+            return 'POST';
+          }
+          get body() {
+            return PAYLOAD;
+          }
+          get headers() {
+            return { 'x-app': '1' };
+          }
+        })() as RequestInit,
+    ],
+    [
+      'non-enumerable fields (method, body)',
+      () => Object.defineProperties({}, { method: { value: 'PUT' }, body: { value: PAYLOAD } }),
+    ],
+    [
+      'a non-enumerable aborted signal',
+      () => Object.defineProperty({}, 'signal', { value: aborted() }),
+    ],
+    [
+      'an inherited method and body',
+      () => Object.create({ method: 'PATCH', body: PAYLOAD }) as RequestInit,
+    ],
+  ];
+  const INPUTS_TOO: [string, Input][] = [
+    ...INPUTS,
+    [
+      'an object with a url field and toString',
+      (url) => ({ url: `${url}-field`, toString: () => url }) as unknown as string,
+    ],
+  ];
+  it.each(
+    IMPLS.flatMap((impl) =>
+      INPUTS_TOO.flatMap(([input, make]) =>
+        INITS.map(([init, makeInit]) => ({ impl, label: impl.label, input, make, init, makeInit })),
+      ),
+    ),
+  )('MISC-02 $label · $input · $init: as the straight call', async ({ impl, make, makeInit }) => {
+    for (const target of TARGETS.slice(0, 2)) {
+      const plainId = `p${++seq}`;
+      const plain = await outcome(() => impl.fetch(make(target.url(plainId)), makeInit()), plainId);
+      const grayId = `g${++seq}`;
+      const gray = withGray(impl.fetch, { lane: createLane('beta', { allowHosts: [a.host] }) });
+      const got = await outcome(() => gray(make(target.url(grayId)), makeInit()), grayId);
+      expect(
+        { status: got.status, error: got.error, hops: got.hops.map(shape) },
+        target.label,
+      ).toEqual({ status: plain.status, error: plain.error, hops: plain.hops.map(shape) });
+      for (const hop of got.hops)
+        expect({ markers: hop.markers, baggage: hop.baggage }, target.label).toEqual(
+          verdict(hop.server, 'lane'),
+        );
+    }
+  });
 
   it('MISC-02 the answer is the fetch’s own, marked redirected after a redirect', async () => {
     const gray = withGray(undici.fetch as unknown as FetchLike, {

@@ -183,15 +183,43 @@ function urlHops(impl: FetchLike, request: Request, init: RequestInit | undefine
   };
 }
 
-/** The init's fields, its own and those it inherits (as fetch reads them), as own fields. */
+/**
+ * The init's fields as own fields: those fetch reads, by name, wherever they live (own,
+ * inherited, getters, non-enumerable: fetch reads a dictionary member by name), then the others
+ * it holds (Next's `next`, a `dispatcher`, Workers' `cf`), own or inherited.
+ */
 function fieldsOf(init: RequestInit | undefined): RequestInit {
   const out: Record<string, unknown> = {};
-  for (const key in init) out[key] = (init as Record<string, unknown>)[key];
+  if (init === undefined || init === null) return out;
+  const from = init as Record<string, unknown>;
+  for (const key of INIT_FIELDS) if (key in from) out[key] = from[key];
+  for (const key in from) if (!(key in out)) out[key] = from[key];
   return out;
 }
 
+/** The members of the Fetch standard's `RequestInit` (and `duplex`, `priority`). */
+const INIT_FIELDS = [
+  'body',
+  'cache',
+  'credentials',
+  'duplex',
+  'headers',
+  'integrity',
+  'keepalive',
+  'method',
+  'mode',
+  'priority',
+  'redirect',
+  'referrer',
+  'referrerPolicy',
+  'signal',
+  'window',
+];
+
+/** A `Request`, this runtime's or another fetch's ("[object Request]" with a string `url`). */
 function isRequest(input: unknown): input is Request {
-  return typeof (input as { url?: unknown } | null)?.url === 'string';
+  const like = input as { url?: unknown; [Symbol.toStringTag]?: unknown } | null;
+  return typeof like?.url === 'string' && like[Symbol.toStringTag] === 'Request';
 }
 
 async function follow(
