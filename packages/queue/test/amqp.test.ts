@@ -466,6 +466,66 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
     30_000,
   );
 
+  // Several default consumers (the stable service scaled out) drain one quorum lane at once: each
+  // one's gets count as consumers to the other, which took that for the lane back. A batch given
+  // back with nack counted a delivery each time, until the broker dropped it.
+  it.each([2, 3])(
+    'MQ-22 %i default consumers drain one quorum lane queue (x-delivery-limit 2) at once: every message processed, none dropped',
+    async (drainers) => {
+      const quorum = {
+        durable: true,
+        arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 2 },
+      };
+      const { connection, queue, lane, router } = await routerOn('quorums', {
+        queueOptions: quorum,
+        liveness: { intervalMs: 20, graceMs: 0 },
+        drainIntervalMs: 20,
+        drainBatch: 50,
+      });
+      const others = Array.from({ length: drainers - 1 }, () =>
+        createAmqpLanes({
+          lanes: createMessageLanes({ config: CONFIG }),
+          connection,
+          queue,
+          queueOptions: quorum,
+          liveness: { intervalMs: 20, graceMs: 0 },
+          drainIntervalMs: 20,
+          drainBatch: 50,
+        }),
+      );
+      const seen = new Set<string>();
+      const ch = await connection.createConfirmChannel();
+      const backlog = Array.from({ length: 1_000 }, (_, i) => `c-${i}`);
+      for (const id of backlog)
+        ch.sendToQueue(lane, Buffer.from(id), { headers: { [HEADER]: 'beta' } });
+      await ch.waitForConfirms();
+      const consumers = await Promise.all(
+        [router, ...others].map((r) =>
+          r.consume('stable', (msg, channel) => {
+            seen.add(msg.content.toString());
+            channel.ack(msg);
+          }),
+        ),
+      );
+      try {
+        await until(
+          async () =>
+            seen.size === backlog.length || (await ch.checkQueue(lane)).messageCount === 0,
+          20_000,
+        );
+        await until(() => seen.size === backlog.length, 5_000).catch(() => undefined);
+        expect(backlog.filter((id) => !seen.has(id))).toEqual([]);
+      } finally {
+        await Promise.all(consumers.map((c) => c.close()));
+        await Promise.all([router, ...others].map((r) => r.close()));
+        await ch.deleteQueue(lane).catch(() => undefined);
+        await ch.deleteQueue(queue).catch(() => undefined);
+        await ch.close().catch(() => undefined);
+      }
+    },
+    45_000,
+  );
+
   it.each([
     ['{ durable: false, autoDelete: true }', { durable: false, autoDelete: true }],
     ['{ durable: true, autoDelete: true }', { durable: true, autoDelete: true }],

@@ -52,7 +52,16 @@ export function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): Dr
         // consumer count on this channel is answered after every get above; more consumers than
         // this channel's own gets hold is a consumer back: the batch goes back to the lane.
         if ((await ch.checkQueue(from)).consumerCount > perGet * taken.length) {
-          settle(ch, taken, []);
+          if (perGet === 0) settle(ch, taken, []);
+          else {
+            // A quorum queue counts a give-back as a delivery (past its limit it drops the
+            // message), and another default consumer draining the lane at once looks like a
+            // consumer back: the batch goes back as new messages (confirmed, then acked).
+            const again = taken.map((msg) =>
+              publishMandatory(ch, from, msg.content, republished(msg)),
+            );
+            settle(ch, taken, await Promise.all(again));
+          }
           return false;
         }
         const confirms = taken.map((msg) =>
@@ -104,14 +113,13 @@ function settle(
 /**
  * The properties a drained message is republished with: everything it had (headers and marker
  * included) except `userId`, which RabbitMQ checks against the publishing connection's user, and
- * the lane's quorum queue's `x-delivery-count`.
+ * a quorum queue's `x-delivery-count`; a drain to the base queue records `from`.
  */
-function republished(msg: Message, from: string): Options.Publish {
+function republished(msg: Message, from?: string): Options.Publish {
   const props = propertiesOf(msg, ['userId']);
-  // A quorum queue's count of this message's deliveries there is not the base queue's to keep.
-  const { 'x-delivery-count': _count, ...headers } = (props.headers ?? {}) as Record<
-    string,
-    unknown
-  >;
-  return { ...props, headers: { ...headers, 'x-graylane-drained-from': from } };
+  // A quorum queue's count of this message's deliveries there is not the new message's to keep.
+  const headers: Record<string, unknown> = { ...props.headers };
+  delete headers['x-delivery-count'];
+  if (from !== undefined) headers['x-graylane-drained-from'] = from;
+  return { ...props, headers };
 }
