@@ -13,10 +13,11 @@ import type { AmqpLanes, AmqpLanesOptions } from './lanes.js';
  * settle each by its own confirm — ack what the base queue took, `nack` with requeue what the
  * broker refused (a full base queue with `reject-publish`) or returned (the base queue is gone),
  * so such a message goes back to its lane and is never acked unmoved. A lane back by then gets
- * the whole batch back (`nack` with requeue): a message a producer routed to it after seeing it
- * alive was taken before that question, which sees its consumer too (MQ-01). A crash in between
- * redelivers (at least once), never loses. A full batch moved without refusals asks for another
- * at once.
+ * the whole batch back (`nack` with requeue; on a quorum queue a confirmed republish, MQ-22): a
+ * message a producer routed to it after seeing it alive was taken before that question, which
+ * sees its consumer too (MQ-01). Nothing is taken while the base queue is missing. A crash in
+ * between redelivers (at least once), never loses. A full batch moved without refusals asks for
+ * another at once.
  */
 export function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): DrainLoop {
   const channel = reopening(() => options.connection.createConfirmChannel());
