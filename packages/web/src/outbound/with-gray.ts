@@ -185,15 +185,13 @@ function urlHops(impl: FetchLike, request: Request, init: RequestInit | undefine
 
 /**
  * The init's fields as own fields: those fetch reads, by name, wherever they live (own,
- * inherited, getters, non-enumerable: fetch reads a dictionary member by name), then the others
- * it holds (Next's `next`, a `dispatcher`, Workers' `cf`), own or inherited.
+ * inherited, getters, non-enumerable: fetch reads a dictionary member by name), and the ones a
+ * `Request` cannot hold (Next's `next`, a `dispatcher`, Workers' `cf`: {@link extrasOf}).
  */
 function fieldsOf(init: RequestInit | undefined): RequestInit {
-  const out: Record<string, unknown> = {};
-  if (init === undefined || init === null) return out;
-  const from = init as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...extrasOf(init) };
+  const from = (init ?? {}) as Record<string, unknown>;
   for (const key of INIT_FIELDS) if (key in from) out[key] = from[key];
-  for (const key in from) if (!(key in out)) out[key] = from[key];
   return out;
 }
 
@@ -337,11 +335,10 @@ const HOP_FIELDS = ['cache', 'credentials', 'keepalive', 'referrerPolicy'];
  * would go on unjudged (I8). Undefined for every other input.
  */
 function classOf(input: unknown): typeof Request | undefined {
-  const like = input as { url?: unknown; [Symbol.toStringTag]?: unknown } | null;
-  if (typeof like?.url !== 'string') return undefined;
-  if (like[Symbol.toStringTag] !== 'Request')
-    throw new TypeError(`[graylane] fetch ${like.url}: not a Request`);
-  return like.constructor as typeof Request;
+  const url = (input as { url?: unknown } | null)?.url;
+  if (typeof url !== 'string') return undefined;
+  if (!isRequest(input)) throw new TypeError(`[graylane] fetch ${url}: not a Request`);
+  return input.constructor as typeof Request;
 }
 
 /**
