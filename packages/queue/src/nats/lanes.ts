@@ -134,27 +134,13 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
   // while deliveries advance between two probes. Only deliveries count: the ack floor also moves
   // when a drain deletes a dead lane's messages, which must not make that lane look alive.
   const progress = new Map<string, number>();
-  const probes = new Map<string, number>();
   const liveness = createLiveness(async (lane) => {
-    probes.set(lane, (probes.get(lane) ?? 0) + 1);
     const info = await jsm.consumers.info(stream, durableFor(lane));
     const mark = info.delivered.consumer_seq;
     const moved = progress.has(lane) && progress.get(lane) !== mark;
     progress.set(lane, mark);
     return info.num_waiting > 0 || moved;
   }, options.liveness);
-  /**
-   * Alive or not by a probe sent now or later: a probe already in flight may have been answered
-   * before what the caller just read, so it is waited out and the broker asked again.
-   */
-  const aliveNow = async (lane: string): Promise<boolean> => {
-    const sent = probes.get(lane) ?? 0;
-    const answer = liveness.refresh(lane);
-    if ((probes.get(lane) ?? 0) !== sent) return answer;
-    // Alive by that earlier probe: alive (leaving the batch is safe). Dead by it: ask again — its
-    // "deliveries moved" compares with a probe milliseconds old, so only a fresh one may say dead.
-    return (await answer) || liveness.refresh(lane);
-  };
 
   const router: NatsLanes = {
     liveness,
@@ -201,7 +187,7 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
         ...consumeOptions,
         callback: (m: JsMsg) => void inflight.track(wrapped(m)),
       } as ConsumeOptions);
-      const drain = isDefault(lane) ? startNatsDrain(router, aliveNow, options, create) : undefined;
+      const drain = isDefault(lane) ? startNatsDrain(router, options, create) : undefined;
       return {
         messages,
         durable: name,
@@ -226,7 +212,6 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
  */
 function startNatsDrain(
   router: NatsLanes,
-  aliveNow: (lane: string) => Promise<boolean>,
   options: NatsLanesOptions,
   create: NatsHeadersFactory<MsgHdrs>,
 ): DrainLoop {
@@ -256,7 +241,7 @@ function startNatsDrain(
           seq = stored.seq;
           read.push(stored);
         }
-        if (read.length === 0 || (await aliveNow(lane))) return false;
+        if (read.length === 0 || (await router.liveness.recheck(lane))) return false;
         let moved = 0;
         try {
           for (const stored of read) {

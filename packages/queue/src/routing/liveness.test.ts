@@ -140,3 +140,41 @@ describe('drain loop', () => {
     expect(overlapped).toBe(false);
   });
 });
+
+describe('lane liveness: recheck, for a caller judging what it has just read (MQ-01)', () => {
+  // A probe in flight was sent before the caller's read: it may say alive (leave the lane
+  // alone) but not dead — a second probe, sent after the read, decides then.
+  const deferred = () => {
+    let resolve!: (up: boolean) => void;
+    const promise = new Promise<boolean>((r) => (resolve = r));
+    return { promise, resolve };
+  };
+  it.each([
+    ['no probe in flight', undefined, [false], false, 1],
+    ['no probe in flight, the new one says alive', undefined, [true], true, 1],
+    ['a probe in flight that says alive', true, [], true, 1],
+    ['a probe in flight that says dead, the next one alive', false, [true], true, 2],
+    ['a probe in flight that says dead, the next one dead', false, [false], false, 2],
+  ] as const)('%s', async (_label, inFlight, next, want, probes) => {
+    const answers: ReturnType<typeof deferred>[] = [];
+    const live = createLiveness(
+      () => {
+        const d = deferred();
+        answers.push(d);
+        return d.promise;
+      },
+      { intervalMs: 1_000, graceMs: 0 },
+    );
+    let earlier: Promise<boolean> | undefined;
+    if (inFlight !== undefined) earlier = live.refresh('beta');
+    const got = live.recheck('beta');
+    if (inFlight !== undefined) answers[0]!.resolve(inFlight);
+    await earlier;
+    for (const up of next) {
+      await new Promise((r) => setTimeout(r, 0));
+      answers.at(-1)!.resolve(up);
+    }
+    expect(await got).toBe(want);
+    expect(answers).toHaveLength(probes);
+  });
+});

@@ -22,6 +22,12 @@ export interface Liveness {
   refresh(lane: string): Promise<boolean>;
   /** The cached answer, without asking. */
   cached(lane: string): boolean;
+  /**
+   * Alive by a probe sent after this call — or by the probe already in flight when it says
+   * alive (leaving a lane alone is the safe side); one in flight that says dead is waited out and
+   * the broker asked again. For a caller that must judge what it has just read.
+   */
+  recheck(lane: string): Promise<boolean>;
 }
 
 interface LaneState {
@@ -86,5 +92,9 @@ export function createLiveness(probe: LaneProbe, options: LivenessOptions = {}):
       return now() - s.checkedAt < interval ? Promise.resolve(alive(s)) : refresh(lane);
     },
     cached: (lane) => alive(state(lane)),
+    recheck(lane) {
+      const pending = state(lane).inflight;
+      return pending === undefined ? refresh(lane) : pending.then((up) => up || refresh(lane));
+    },
   };
 }
