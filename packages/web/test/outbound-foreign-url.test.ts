@@ -1,8 +1,7 @@
-import { createServer, type IncomingMessage } from 'node:http';
 import { createLane, withGray, type FetchLike } from '@graylane/web';
 import * as undici from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listenLoopback } from './support/listen.js';
+import { hopUrl, startSite, type Hop, type Hops, type Site } from './support/hops.js';
 import { canonicalBody } from './support/multipart.js';
 
 /*
@@ -18,60 +17,13 @@ import { canonicalBody } from './support/multipart.js';
  * every hop carries the marker where the allowlist says (RDR-01, OUT-03, I8) and nowhere else.
  */
 
-interface Hit {
-  readonly server: 'a' | 'b';
-  readonly method: string;
-  readonly markers: string[];
-  readonly baggage: string | undefined;
-  readonly body: string;
-  readonly contentType: string | undefined;
-}
-
-const hits = new Map<string, Hit[]>();
-let a: Awaited<ReturnType<typeof listenLoopback>>;
-let b: Awaited<ReturnType<typeof listenLoopback>>;
+const hits: Hops = new Map();
+let a: Site;
+let b: Site;
 let seq = 0;
 
-function lines(req: IncomingMessage, name: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < req.rawHeaders.length; i += 2)
-    if (req.rawHeaders[i]?.toLowerCase() === name) out.push(req.rawHeaders[i + 1] ?? '');
-  return out;
-}
-
-/** `/<id>?status=S&to=URL` redirects once the body is read; anything else answers 200. */
-function site(server: 'a' | 'b') {
-  return listenLoopback(
-    createServer((req, res) => {
-      const url = new URL(req.url ?? '/', 'http://x');
-      const id = url.pathname.slice(1);
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString('latin1')));
-      req.on('end', () => {
-        hits.set(id, [
-          ...(hits.get(id) ?? []),
-          {
-            server,
-            method: req.method ?? '',
-            markers: lines(req, 'x-gray-id'),
-            baggage: lines(req, 'baggage').join(', ') || undefined,
-            body,
-            contentType: req.headers['content-type'],
-          },
-        ]);
-        const to = url.searchParams.get('to');
-        if (to !== null) {
-          res.statusCode = Number(url.searchParams.get('status'));
-          res.setHeader('location', to);
-        }
-        res.end('ok');
-      });
-    }),
-  );
-}
-
 beforeAll(async () => {
-  [a, b] = await Promise.all([site('a'), site('b')]);
+  [a, b] = await Promise.all([startSite('a', hits), startSite('b', hits)]);
 });
 afterAll(() => Promise.all([a.close(), b.close()]));
 
@@ -84,13 +36,13 @@ const CALLER: [string, string][] = [
 const verdict = (server: 'a' | 'b', marker: Marker) =>
   server === 'a'
     ? marker === 'caller'
-      ? { markers: ['mine'], baggage: 'gray=mine,k=1' }
-      : { markers: ['beta'], baggage: 'gray=beta' }
+      ? { markers: ['mine'], baggage: ['gray=mine,k=1'] }
+      : { markers: ['beta'], baggage: ['gray=beta'] }
     : marker === 'caller'
-      ? { markers: [], baggage: 'k=1' }
-      : { markers: [], baggage: undefined };
+      ? { markers: [], baggage: ['k=1'] }
+      : { markers: [], baggage: [] };
 
-type Impl = { label: string; fetch: FetchLike; FormData: typeof FormData; own: boolean };
+type Impl = { label: string; fetch: FetchLike; FormData: typeof FormData };
 const agent = new undici.Agent();
 afterAll(() => agent.close());
 const IMPLS: Impl[] = [
@@ -98,7 +50,6 @@ const IMPLS: Impl[] = [
     label: 'undici.fetch (npm)',
     fetch: undici.fetch as unknown as FetchLike,
     FormData: undici.FormData as unknown as typeof FormData,
-    own: false,
   },
   {
     label: 'undici.fetch (npm) with a dispatcher in every init',
@@ -111,10 +62,9 @@ const IMPLS: Impl[] = [
         }) as undici.RequestInit,
       )) as FetchLike,
     FormData: undici.FormData as unknown as typeof FormData,
-    own: false,
   },
   // Control: the runtime's own fetch took a Request of its own class before too.
-  { label: "the runtime's fetch", fetch: (i, n) => fetch(i, n), FormData, own: true },
+  { label: "the runtime's fetch", fetch: (i, n) => fetch(i, n), FormData },
 ];
 
 type Input = (url: string) => string | URL;
@@ -155,8 +105,6 @@ const BODIES: [string, Body | undefined][] = [
   ],
 ];
 
-const to = (origin: string, id: string, status?: number, next?: string) =>
-  `${origin}/${id}${next === undefined ? '' : `?status=${status}&to=${encodeURIComponent(next)}`}`;
 interface Target {
   readonly label: string;
   readonly url: (id: string) => string;
@@ -165,29 +113,29 @@ interface Target {
   readonly status?: number;
 }
 const TARGETS: Target[] = [
-  { label: 'the allowlisted host', url: (id) => to(a.origin, id), servers: ['a'] },
-  { label: 'another host', url: (id) => to(b.origin, id), servers: ['b'] },
+  { label: 'the allowlisted host', url: (id) => hopUrl(a.origin, id), servers: ['a'] },
+  { label: 'another host', url: (id) => hopUrl(b.origin, id), servers: ['b'] },
   {
     label: 'a 302 from the allowlist to another host',
-    url: (id) => to(a.origin, id, 302, to(b.origin, id)),
+    url: (id) => hopUrl(a.origin, id, 302, hopUrl(b.origin, id)),
     servers: ['a', 'b'],
     status: 302,
   },
   {
     label: 'a 303 from another host to the allowlist',
-    url: (id) => to(b.origin, id, 303, to(a.origin, id)),
+    url: (id) => hopUrl(b.origin, id, 303, hopUrl(a.origin, id)),
     servers: ['b', 'a'],
     status: 303,
   },
   {
     label: 'a 307 within the allowlist',
-    url: (id) => to(a.origin, id, 307, to(a.origin, id)),
+    url: (id) => hopUrl(a.origin, id, 307, hopUrl(a.origin, id)),
     servers: ['a', 'a'],
     status: 307,
   },
   {
     label: 'a 308 from the allowlist to another host',
-    url: (id) => to(a.origin, id, 308, to(b.origin, id)),
+    url: (id) => hopUrl(a.origin, id, 308, hopUrl(b.origin, id)),
     servers: ['a', 'b'],
     status: 308,
   },
@@ -223,7 +171,7 @@ async function outcome(call: () => Promise<Response>, id: string) {
   }
 }
 
-const shape = (h: Hit) => ({ server: h.server, method: h.method, body: canonicalBody(h) });
+const shape = (h: Hop) => ({ server: h.server, method: h.method, body: canonicalBody(h) });
 
 describe('MISC-02 withGray(fetch of another undici) with a string or a URL inside a lane', () => {
   const rows = IMPLS.flatMap((impl) =>
@@ -342,9 +290,9 @@ describe('MISC-02 withGray(fetch of another undici) with a string or a URL insid
       lane: createLane('beta', { allowHosts: [a.host] }),
     });
     const id = `r${++seq}`;
-    const res = await gray(to(a.origin, id, 302, to(b.origin, id)));
+    const res = await gray(hopUrl(a.origin, id, 302, hopUrl(b.origin, id)));
     expect(res).toBeInstanceOf(undici.Response);
-    expect([res.status, res.redirected, res.url]).toEqual([200, true, to(b.origin, id)]);
+    expect([res.status, res.redirected, res.url]).toEqual([200, true, hopUrl(b.origin, id)]);
     expect(await res.text()).toBe('ok');
   });
 });

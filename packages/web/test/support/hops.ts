@@ -11,6 +11,10 @@ export interface Hop {
   readonly markers: string[];
   /** Every `baggage` line as sent, any case. */
   readonly baggage: string[];
+  readonly method: string;
+  /** The body as received (latin1: multipart bytes kept as they are). */
+  readonly body: string;
+  readonly contentType: string | undefined;
 }
 
 /** A hop server on 127.0.0.1. */
@@ -34,16 +38,20 @@ export async function startSite(server: 'a' | 'b', hops: Hops): Promise<Site> {
   const s = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const id = url.pathname.split('/')[1] ?? '';
-    const hop: Hop = {
-      server,
-      host: req.headers.host ?? '',
-      path: url.pathname,
-      markers: lines(req, 'x-gray-id'),
-      baggage: lines(req, 'baggage'),
-    };
-    hops.set(id, [...(hops.get(id) ?? []), hop]);
-    req.resume();
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString('latin1')));
     req.on('end', () => {
+      const hop: Hop = {
+        server,
+        host: req.headers.host ?? '',
+        path: url.pathname,
+        markers: lines(req, 'x-gray-id'),
+        baggage: lines(req, 'baggage'),
+        method: req.method ?? '',
+        body,
+        contentType: req.headers['content-type'],
+      };
+      hops.set(id, [...(hops.get(id) ?? []), hop]);
       const to = url.searchParams.get('to');
       if (to !== null) {
         res.statusCode = Number(url.searchParams.get('status'));
