@@ -32,6 +32,32 @@ function summaryLine(modules: TestModule[]): string {
   }
 }
 
+/**
+ * Runs the reporter on `modules` with a summary file of its own: what it printed, its last
+ * line, and the JSON line it appended to the file.
+ */
+function report(
+  modules: TestModule[],
+  unhandled: unknown[] = [],
+): { out: string; last: string; line: Record<string, unknown> } {
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  const dir = mkdtempSync(join(tmpdir(), 'graylane-summary-'));
+  const file = join(dir, 'summary.jsonl');
+  vi.stubEnv('GRAYLANE_SUMMARY_FILE', file);
+  try {
+    new SummaryReporter().onTestRunEnd(modules, unhandled);
+    return {
+      out: write.mock.calls.map((c) => String(c[0])).join(''),
+      last: String(write.mock.calls.at(-1)?.[0]).trim(),
+      line: JSON.parse(readFileSync(file, 'utf8').trim()) as Record<string, unknown>,
+    };
+  } finally {
+    vi.unstubAllEnvs();
+    write.mockRestore();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('tools/vitest-summary-reporter.ts closing line', () => {
   it('counts passed, failed and skipped tests', () => {
     expect(summaryLine([fakeModule('passed', ['passed', 'passed', 'skipped'])])).toBe(
@@ -95,33 +121,22 @@ describe('tools/vitest-summary-reporter.ts closing line', () => {
       moduleId: `${process.cwd()}/hook.test.ts`,
       errors: () => [{ name: 'Error', message: 'afterAll threw' }],
     } as unknown as TestModule;
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const dir = mkdtempSync(join(tmpdir(), 'graylane-summary-'));
-    const file = join(dir, 'summary.jsonl');
-    vi.stubEnv('GRAYLANE_SUMMARY_FILE', file);
-    try {
-      const many = Array.from({ length: 25 }, (_, i) => `row ${i}`);
-      new SummaryReporter().onTestRunEnd(
-        [failing('a.test.ts', ['suite > one']), hookFailed, failing('b.test.ts', many)],
-        [new Error('late rejection')],
-      );
-      const out = write.mock.calls.map((c) => String(c[0])).join('');
-      expect(out).toContain(
-        '\nfailed:\n  a.test.ts > suite > one: AssertionError: suite > one broke\n',
-      );
-      expect(out).toContain('  hook.test.ts: Error: afterAll threw\n');
-      expect(out).not.toContain('stack');
-      expect(out).toContain('… and 8 more');
-      expect(String(write.mock.calls.at(-1)?.[0]).trim()).toBe('1 passed, 28 failed, 0 skipped');
-      const line = JSON.parse(readFileSync(file, 'utf8').trim()) as { failures: string[] };
-      expect(line.failures).toHaveLength(20);
-      expect(line.failures[0]).toBe('a.test.ts > suite > one: AssertionError: suite > one broke');
-      expect(line.failures[1]).toBe('hook.test.ts: Error: afterAll threw');
-    } finally {
-      vi.unstubAllEnvs();
-      write.mockRestore();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const many = Array.from({ length: 25 }, (_, i) => `row ${i}`);
+    const { out, last, line } = report(
+      [failing('a.test.ts', ['suite > one']), hookFailed, failing('b.test.ts', many)],
+      [new Error('late rejection')],
+    );
+    expect(out).toContain(
+      '\nfailed:\n  a.test.ts > suite > one: AssertionError: suite > one broke\n',
+    );
+    expect(out).toContain('  hook.test.ts: Error: afterAll threw\n');
+    expect(out).not.toContain('stack');
+    expect(out).toContain('… and 8 more');
+    expect(last).toBe('1 passed, 28 failed, 0 skipped');
+    const failures = line['failures'] as string[];
+    expect(failures).toHaveLength(20);
+    expect(failures[0]).toBe('a.test.ts > suite > one: AssertionError: suite > one broke');
+    expect(failures[1]).toBe('hook.test.ts: Error: afterAll threw');
   });
 
   it('names a test that passed only on retry as flaky, counted as passed', () => {
@@ -147,25 +162,11 @@ describe('tools/vitest-summary-reporter.ts closing line', () => {
           ][Symbol.iterator](),
       },
     } as unknown as TestModule;
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const dir = mkdtempSync(join(tmpdir(), 'graylane-summary-'));
-    const file = join(dir, 'summary.jsonl');
-    vi.stubEnv('GRAYLANE_SUMMARY_FILE', file);
-    try {
-      new SummaryReporter().onTestRunEnd([flakyModule], []);
-      const out = write.mock.calls.map((c) => String(c[0])).join('');
-      expect(out).toContain(
-        'passed only on retry (flaky):\n  f.test.ts > row 1: Error: timed out\n',
-      );
-      expect(out).not.toContain('row 2');
-      expect(String(write.mock.calls.at(-1)?.[0]).trim()).toBe('2 passed, 0 failed, 0 skipped');
-      const line = JSON.parse(readFileSync(file, 'utf8').trim()) as { flaky: string[] };
-      expect(line.flaky).toEqual(['f.test.ts > row 1: Error: timed out']);
-    } finally {
-      vi.unstubAllEnvs();
-      write.mockRestore();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { out, last, line } = report([flakyModule]);
+    expect(out).toContain('passed only on retry (flaky):\n  f.test.ts > row 1: Error: timed out\n');
+    expect(out).not.toContain('row 2');
+    expect(last).toBe('2 passed, 0 failed, 0 skipped');
+    expect(line['flaky']).toEqual(['f.test.ts > row 1: Error: timed out']);
   });
 
   it("ci-summary prints each run's failed tests under its line and closes with the totals", () => {
