@@ -20,6 +20,8 @@ export interface Hop {
 /** A hop server on 127.0.0.1. */
 export interface Site {
   readonly origin: string;
+  /** `127.0.0.1:<port>`, as an allowlist entry names it. */
+  readonly host: string;
   close(): Promise<void>;
 }
 
