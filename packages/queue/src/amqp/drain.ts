@@ -8,7 +8,8 @@ import type { AmqpLanes, AmqpLanesOptions } from './lanes.js';
 
 /**
  * The default lane's drain loop, on its own confirm channel: `basic.get` a batch from a dead
- * lane's queue (no consumer registered, so draining never looks like liveness), then ask again
+ * lane's queue (no consumer registered on a classic queue; a quorum queue counts held gets as
+ * consumers, which this router's probe subtracts, MQ-22), then ask again
  * whether the lane is alive, then republish each message to the base queue (`mandatory`) and
  * settle each by its own confirm — ack what the base queue took, `nack` with requeue what the
  * broker refused (a full base queue with `reject-publish`) or returned (the base queue is gone),
@@ -17,63 +18,116 @@ import type { AmqpLanes, AmqpLanesOptions } from './lanes.js';
  * message a producer routed to it after seeing it alive was taken before that question, which
  * sees its consumer too (MQ-01). Nothing is taken while the base queue is missing. A crash in
  * between redelivers (at least once), never loses. A full batch moved without refusals asks for
- * another at once.
+ * another at once. One drain holds a quorum lane at a time: one that finds another's gets steps
+ * back (MQ-22).
  */
-export function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): DrainLoop {
+export function startAmqpDrain(
+  router: AmqpLanes,
+  options: AmqpLanesOptions,
+  holds: Holds,
+): DrainLoop {
   const channel = reopening(() => options.connection.createConfirmChannel());
   const batch = options.drainBatch ?? DEFAULT_DRAIN_BATCH;
+  const intervalMs = options.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS;
+  // Lanes this drain stepped back from for another one draining them, until when (see below).
+  const backoff = new Map<string, number>();
+  const stepBack = (lane: string): false => {
+    backoff.set(lane, Date.now() + Math.random() * 2 * intervalMs);
+    return false;
+  };
   const loop = startDrain(
     drainLanes(options.lanes, options.retiredLanes),
     router.liveness,
     {
       async onDead(lane) {
+        if (Date.now() < (backoff.get(lane) ?? 0)) return false;
+        backoff.delete(lane);
         const ch = await channel.get();
         const from = router.queueFor(lane);
+        const consumers = async (): Promise<number> => (await ch.checkQueue(from)).consumerCount;
         // Nothing is taken that would have to go back: on a quorum queue every give-back counts
         // as a delivery, and past its delivery limit (RabbitMQ 4: 20 by default) the broker drops
         // or dead-letters the message. So first, on this channel: the base queue is there (a 404
         // closes the channel, nothing taken) and the lane has no consumer.
         await ch.checkQueue(options.queue);
-        if ((await ch.checkQueue(from)).consumerCount > 0) return false;
+        if ((await consumers()) > 0) return false;
         const taken: Message[] = [];
         // What the broker counts as consumers while this channel holds gets: none on a classic
         // queue, one per message held on a quorum queue (RabbitMQ 3.10: each unsettled
         // `basic.get` holds a consumer slot). Measured after the first get, the count before it
-        // having been 0.
+        // having been 0. What it counts is recorded in `holds`, so this router's own liveness
+        // probe does not take this drain for the lane's consumer.
         let perGet = 0;
-        while (taken.length < batch) {
-          const msg = await ch.get(from, { noAck: false });
-          if (msg === false) break;
-          taken.push(msg);
-          if (taken.length === 1) perGet = Math.min(1, (await ch.checkQueue(from)).consumerCount);
-        }
-        if (taken.length === 0) return false;
-        // The lane may have come back while the batch was taken, and producers may have routed
-        // messages to it since (the last ones taken, past its backlog): those are its own. Its
-        // consumer count on this channel is answered after every get above; more consumers than
-        // this channel's own gets hold is a consumer back: the batch goes back to the lane.
-        if ((await ch.checkQueue(from)).consumerCount > perGet * taken.length) {
-          if (perGet === 0) settle(ch, taken, []);
-          else {
-            // A quorum queue counts a give-back as a delivery (past its limit it drops the
-            // message), and another default consumer draining the lane at once looks like a
-            // consumer back: the batch goes back as new messages (confirmed, then acked).
-            const again = taken.map((msg) =>
-              publishMandatory(ch, from, msg.content, republished(msg)),
-            );
-            settle(ch, taken, await Promise.all(again));
+        const held = holding(holds, from);
+        try {
+          while (taken.length < batch) {
+            const msg = await ch.get(from, { noAck: false });
+            if (msg === false) break;
+            taken.push(msg);
+            held.add(perGet);
+            if (taken.length > 1) continue;
+            const first = await consumers();
+            if (first > 1) {
+              // Someone else holds the lane too: a consumer back, or another default consumer
+              // (the stable service scaled out) that took a get in the same instant. One drain at
+              // a time per quorum lane: this one steps back, gives its one message back at once
+              // (the other's count of consumers settles) and tries again after a random pause, so
+              // two that collided do not collide again in step.
+              await giveBack(ch, from, taken, 1);
+              return stepBack(lane);
+            }
+            perGet = first;
+            held.add(perGet);
           }
-          return false;
+          if (taken.length === 0) return false;
+          // The lane may have come back while the batch was taken, and producers may have routed
+          // messages to it since (the last ones taken, past its backlog): those are its own. Its
+          // consumer count on this channel is answered after every get above; more consumers
+          // than this channel's own gets hold is a consumer back: the batch goes back to the
+          // lane. A count below the gets held says the queue counts none (a classic queue whose
+          // consumer came back before the first get; with one message taken the two read the
+          // same, and it moves).
+          let count = 0;
+          const over = async (): Promise<number> => {
+            count = await consumers();
+            if (count < perGet * taken.length) {
+              perGet = 0;
+              held.release();
+            }
+            return count - perGet * taken.length;
+          };
+          let extra = await over();
+          // Another default consumer that stepped back holds its one get for a moment; a consumer
+          // back stays. So on a quorum queue the count is asked again a few times before a batch
+          // goes back (a give-back there is a republish of the whole batch to the lane's tail).
+          for (const ms of RECHECKS_MS) {
+            if (extra <= 0 || perGet === 0) break;
+            await sleep(ms);
+            extra = await over();
+          }
+          if (extra > 0) {
+            await giveBack(ch, from, taken, perGet);
+            return perGet > 0 ? stepBack(lane) : false;
+          }
+          const confirms = taken.map((msg) =>
+            publishMandatory(ch, options.queue, msg.content, republished(msg, from)),
+          );
+          const moved = settle(ch, taken, await Promise.all(confirms));
+          countDrained(moved, lane);
+          // The acks reach a quorum queue's count a few ms later: until then the broker (and
+          // this router's next probe, asked at once for the next batch) still counts them.
+          const own = perGet * taken.length;
+          for (const ms of own > 0 ? RECHECKS_MS : []) {
+            if ((await consumers()) <= count - own) break;
+            await sleep(ms);
+          }
+          return taken.length === batch && moved === taken.length;
+        } finally {
+          held.release();
         }
-        const confirms = taken.map((msg) =>
-          publishMandatory(ch, options.queue, msg.content, republished(msg, from)),
-        );
-        const moved = settle(ch, taken, await Promise.all(confirms));
-        countDrained(moved, lane);
-        return taken.length === batch && moved === taken.length;
       },
     },
-    options.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS,
+    intervalMs,
   );
   return {
     tick: loop.tick,
@@ -82,6 +136,58 @@ export function startAmqpDrain(router: AmqpLanes, options: AmqpLanesOptions): Dr
       await channel.close();
     },
   };
+}
+
+/**
+ * How many consumers the broker counts for this router's own drains, per lane queue: one per
+ * `basic.get` a drain holds on a quorum queue (none on a classic one). The router's liveness
+ * probe subtracts them: a drain is never a lane's consumer.
+ */
+export type Holds = Map<string, number>;
+
+function holding(holds: Holds, queue: string): { add(n: number): void; release(): void } {
+  let mine = 0;
+  return {
+    add(n) {
+      if (n === 0) return;
+      mine += n;
+      holds.set(queue, (holds.get(queue) ?? 0) + n);
+    },
+    release() {
+      const left = (holds.get(queue) ?? 0) - mine;
+      mine = 0;
+      if (left > 0) holds.set(queue, left);
+      else holds.delete(queue);
+    },
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits between the questions a quorum drain asks before giving a batch back or after moving it
+ * (ms): long enough for another drain's one-message give-back (a confirmed publish and an ack) or
+ * for its own acks to reach the count, short against a consumer that is back to stay.
+ */
+const RECHECKS_MS = [0, 10, 20, 40, 80] as const;
+
+/**
+ * Gives a taken batch back to its lane: with `nack` and requeue where gets are not counted as
+ * consumers (`perGet` 0: a classic queue), else as new messages, confirmed, then acked — a quorum
+ * queue counts every `nack` as a delivery and past its limit drops the message.
+ */
+async function giveBack(
+  ch: ConfirmChannel,
+  lane: string,
+  taken: readonly Message[],
+  perGet: number,
+): Promise<void> {
+  if (perGet === 0) {
+    settle(ch, taken, []);
+    return;
+  }
+  const again = taken.map((msg) => publishMandatory(ch, lane, msg.content, republished(msg)));
+  settle(ch, taken, await Promise.all(again));
 }
 
 /**

@@ -9,7 +9,7 @@ import { assertLane, assertRetired, laneName } from '../routing/names.js';
 import { routeMessage } from '../routing/route.js';
 import { publishOptionsWith, withGrayMessage } from './carrier.js';
 import { propertiesOf, publishMandatory, quietly, reopening, unroutable } from './channels.js';
-import { startAmqpDrain } from './drain.js';
+import { startAmqpDrain, type Holds } from './drain.js';
 
 /** Options of {@link createAmqpLanes}. */
 export interface AmqpLanesOptions {
@@ -128,9 +128,16 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
   const probeCh = reopening(() => connection.createChannel());
   const publishCh = reopening(() => connection.createConfirmChannel());
 
+  const holds: Holds = new Map();
   const liveness = createLiveness(async (lane) => {
     const ch = await probeCh.get();
-    return (await ch.checkQueue(queueFor(lane))).consumerCount > 0;
+    const name = queueFor(lane);
+    const before = holds.get(name) ?? 0;
+    const { consumerCount } = await ch.checkQueue(name);
+    // This router's drain holding gets on a quorum lane is counted as consumers there, never a
+    // consumer of the lane: subtracted, by no more than it held both when asked and when answered
+    // (a batch's first get is counted once the drain has measured it: until then, alive).
+    return consumerCount - Math.min(before, holds.get(name) ?? 0) > 0;
   }, options.liveness);
 
   const router: AmqpLanes = {
@@ -208,7 +215,8 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
       } finally {
         channel.off('error', refusal);
       }
-      const drain = lane === lanes.config().default ? startAmqpDrain(router, options) : undefined;
+      const drain =
+        lane === lanes.config().default ? startAmqpDrain(router, options, holds) : undefined;
       return {
         channel,
         queue: name,
