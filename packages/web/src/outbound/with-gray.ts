@@ -1,6 +1,7 @@
 import { GraylaneError, createAllowlist, type AllowEntry, type Allowlist } from '@graylane/core';
 import { GrayLane, currentLane } from '../context/storage.js';
 import { MAX_REDIRECTS } from '../limits.js';
+import { checkIntegrity, discard, integrityOf } from './integrity.js';
 import { applyLane } from './plan.js';
 import { hopHeaders, nextHop } from './redirect.js';
 import { NONE, STREAM, planInitReplay, planReplay, type Replay } from './replay.js';
@@ -46,9 +47,11 @@ export interface WithGrayOptions {
  * `TypeError`, as fetch does. A `Request`'s body is kept for a 307/308 up to `maxReplayBytes`;
  * one still streaming when the redirect arrives counts as a stream (rejected at once, never
  * waited for). A string or a `URL` goes to the fetch as a URL and the caller's init, so another
- * fetch (npm undici's) takes it inside a lane as outside one. A `Request` of another fetch is
- * rebuilt with its own class and judged like any other; any other object with a `url` that
- * the runtime's `Request` refuses is refused (it would go on unjudged).
+ * fetch (npm undici's) takes it inside a lane as outside one. With `integrity`, the hops go
+ * without it and the final response's body is checked against it as fetch checks it (a mismatch
+ * or no body rejects with a `TypeError`). A `Request` of another fetch is rebuilt with its own
+ * class and judged like any other; any other object with a `url` that the runtime's `Request`
+ * refuses is refused (it would go on unjudged).
  *
  * @example
  * ```ts
@@ -84,9 +87,12 @@ export function withGray<F extends FetchLike>(fetchImpl?: F, options: WithGrayOp
       if (!own) return impl(input, init);
       request = new (R = own)(input, init);
     }
+    // Followed here, every hop would be checked against the caller's integrity, a 3xx's own body
+    // too: the hops go without it, and the final answer is checked as fetch would check it.
+    const integrity = request.redirect === 'follow' ? integrityOf(request) : '';
     const hops = isRequest(input)
-      ? requestHops(impl, R, request, input, init, options.maxReplayBytes)
-      : urlHops(impl, request, init);
+      ? requestHops(impl, R, request, input, init, options.maxReplayBytes, integrity !== '')
+      : urlHops(impl, request, init, integrity !== '');
     const target = allow ?? lane.allow;
     if (request.redirect !== 'follow') {
       const headers = new Headers(hops.headers);
@@ -94,7 +100,8 @@ export function withGray<F extends FetchLike>(fetchImpl?: F, options: WithGrayOp
       return hops.send(request.url, request.method, headers, FIRST, request.redirect);
     }
     try {
-      return await follow(hops, request, lane, target);
+      const res = await follow(hops, request, lane, target);
+      return integrity === '' ? res : await checkIntegrity(res, integrity, res.url || request.url);
     } finally {
       // Whatever ends the call (an answer, a rejection, the caller's abort), the copy stops.
       hops.replay.release();
@@ -135,7 +142,8 @@ interface Hops {
  * A `Request` input: every hop is a `Request` of its class (a `Request` of another fetch to that
  * fetch), built from the caller's, so everything it holds goes on. Init fields a `Request`
  * cannot hold (Next's `next: { revalidate, tags }`, Workers' `cf`, Bun's `tls`, undici's
- * `dispatcher`) go with every call, as the caller gave them.
+ * `dispatcher`) go with every call, as the caller gave them. `bare`: the first hop goes without
+ * the caller's integrity (the later ones never carry it).
  */
 function requestHops(
   impl: FetchLike,
@@ -144,16 +152,18 @@ function requestHops(
   input: string | URL | Request,
   init: RequestInit | undefined,
   maxReplayBytes: number | undefined,
+  bare: boolean,
 ): Hops {
   const extras = extrasOf(init) as RequestInit | undefined;
   const call = (req: Request) => (extras === undefined ? impl(req) : impl(req, extras));
+  const first: RequestInit = bare ? { integrity: '' } : {};
   return {
     headers: new Headers(request.headers),
     replay: request.redirect === 'follow' ? planReplay(request, input, init, maxReplayBytes) : NONE,
     send(url, method, headers, body, redirect) {
       return call(
         body === FIRST
-          ? new R(request, keepPolicy(request, { headers, redirect }))
+          ? new R(request, keepPolicy(request, { ...first, headers, redirect }))
           : hopRequest(R, request, url, method, headers, body),
       );
     },
@@ -165,10 +175,17 @@ function requestHops(
  * redirect mode replaced; on a redirect the method and body too), never as this runtime's
  * `Request` — another fetch (npm undici's, a polyfill's) refuses a `Request` not of its own
  * class, so a call that works outside a lane would reject inside one. The body and its
- * `Content-Type` stay the fetch's own work, as when the caller calls it.
+ * `Content-Type` stay the fetch's own work, as when the caller calls it. `bare`: the hops go
+ * without the caller's integrity.
  */
-function urlHops(impl: FetchLike, request: Request, init: RequestInit | undefined): Hops {
+function urlHops(
+  impl: FetchLike,
+  request: Request,
+  init: RequestInit | undefined,
+  bare: boolean,
+): Hops {
   const given = fieldsOf(init);
+  if (bare) delete given.integrity;
   return {
     headers: new Headers(init?.headers),
     replay: request.redirect === 'follow' ? planInitReplay(init) : NONE,
@@ -276,14 +293,6 @@ function markRedirected(res: Response): Response {
     // Documented: then `redirected` stays false.
   }
   return res;
-}
-
-async function discard(res: Response): Promise<void> {
-  try {
-    await res.body?.cancel();
-  } catch {
-    // Nothing to free.
-  }
 }
 
 /**
