@@ -24,15 +24,25 @@ import type { AmqpLanes, AmqpLanesOptions } from './lanes.js';
 export function startAmqpDrain(
   router: AmqpLanes,
   options: AmqpLanesOptions,
-  holds: Holds,
+  shared: RouterDrains,
 ): DrainLoop {
+  const { holds, busy } = shared;
   const channel = reopening(() => options.connection.createConfirmChannel());
   const batch = options.drainBatch ?? DEFAULT_DRAIN_BATCH;
   const intervalMs = options.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS;
-  // Lanes this drain stepped back from for another one draining them, until when (see below).
+  // Lanes this drain stepped back from for another one draining them, until when (see below);
+  // the tick that tries again then runs at that moment, not in step with the other drains' ticks.
   const backoff = new Map<string, number>();
+  const retries = new Set<ReturnType<typeof setTimeout>>();
   const stepBack = (lane: string): false => {
-    backoff.set(lane, Date.now() + Math.random() * 2 * intervalMs);
+    const pause = Math.random() * 2 * intervalMs;
+    backoff.set(lane, Date.now() + pause);
+    const timer = setTimeout(() => {
+      retries.delete(timer);
+      void loop.tick();
+    }, pause + 1);
+    timer.unref?.();
+    retries.add(timer);
     return false;
   };
   const loop = startDrain(
@@ -42,108 +52,130 @@ export function startAmqpDrain(
       async onDead(lane) {
         if (Date.now() < (backoff.get(lane) ?? 0)) return false;
         backoff.delete(lane);
-        const ch = await channel.get();
         const from = router.queueFor(lane);
-        const consumers = async (): Promise<number> => (await ch.checkQueue(from)).consumerCount;
-        // Nothing is taken that would have to go back: on a quorum queue every give-back counts
-        // as a delivery, and past its delivery limit (RabbitMQ 4: 20 by default) the broker drops
-        // or dead-letters the message. So first, on this channel: the base queue is there (a 404
-        // closes the channel, nothing taken) and the lane has no consumer.
-        await ch.checkQueue(options.queue);
-        if ((await consumers()) > 0) return false;
-        const taken: Message[] = [];
-        // What the broker counts as consumers while this channel holds gets: none on a classic
-        // queue, one per message held on a quorum queue (RabbitMQ 3.10: each unsettled
-        // `basic.get` holds a consumer slot). Measured after the first get, the count before it
-        // having been 0. What it counts is recorded in `holds`, so this router's own liveness
-        // probe does not take this drain for the lane's consumer.
-        let perGet = 0;
-        const held = holding(holds, from);
+        // Another default consumer of this router is draining the lane: one is enough.
+        if (busy.has(from)) return false;
+        busy.add(from);
         try {
-          while (taken.length < batch) {
-            const msg = await ch.get(from, { noAck: false });
-            if (msg === false) break;
-            taken.push(msg);
-            held.add(perGet);
-            if (taken.length > 1) continue;
-            const first = await consumers();
-            if (first > 1) {
-              // Someone else holds the lane too: a consumer back, or another default consumer
-              // (the stable service scaled out) that took a get in the same instant. One drain at
-              // a time per quorum lane: this one steps back, gives its one message back at once
-              // (the other's count of consumers settles) and tries again after a random pause, so
-              // two that collided do not collide again in step.
-              await giveBack(ch, from, taken, 1);
-              return stepBack(lane);
-            }
-            perGet = first;
-            held.add(perGet);
-          }
-          if (taken.length === 0) return false;
-          // The lane may have come back while the batch was taken, and producers may have routed
-          // messages to it since (the last ones taken, past its backlog): those are its own. Its
-          // consumer count on this channel is answered after every get above; more consumers
-          // than this channel's own gets hold is a consumer back: the batch goes back to the
-          // lane. A count below the gets held says the queue counts none (a classic queue whose
-          // consumer came back before the first get; with one message taken the two read the
-          // same, and it moves).
-          let count = 0;
-          const over = async (): Promise<number> => {
-            count = await consumers();
-            if (count < perGet * taken.length) {
-              perGet = 0;
-              held.release();
-            }
-            return count - perGet * taken.length;
-          };
-          let extra = await over();
-          // Another default consumer that stepped back holds its one get for a moment; a consumer
-          // back stays. So on a quorum queue the count is asked again a few times before a batch
-          // goes back (a give-back there is a republish of the whole batch to the lane's tail).
-          for (const ms of RECHECKS_MS) {
-            if (extra <= 0 || perGet === 0) break;
-            await sleep(ms);
-            extra = await over();
-          }
-          if (extra > 0) {
-            await giveBack(ch, from, taken, perGet);
-            return perGet > 0 ? stepBack(lane) : false;
-          }
-          const confirms = taken.map((msg) =>
-            publishMandatory(ch, options.queue, msg.content, republished(msg, from)),
-          );
-          const moved = settle(ch, taken, await Promise.all(confirms));
-          countDrained(moved, lane);
-          // The acks reach a quorum queue's count a few ms later: until then the broker (and
-          // this router's next probe, asked at once for the next batch) still counts them.
-          const own = perGet * taken.length;
-          for (const ms of own > 0 ? RECHECKS_MS : []) {
-            if ((await consumers()) <= count - own) break;
-            await sleep(ms);
-          }
-          return taken.length === batch && moved === taken.length;
+          return await drainOnce(lane, from);
         } finally {
-          held.release();
+          busy.delete(from);
         }
       },
     },
     intervalMs,
   );
+
+  /** One batch from `lane`'s queue `from`; true when a full batch moved and more may wait. */
+  async function drainOnce(lane: string, from: string): Promise<boolean> {
+    const ch = await channel.get();
+    const consumers = async (): Promise<number> => (await ch.checkQueue(from)).consumerCount;
+    // Nothing is taken that would have to go back: on a quorum queue every give-back counts
+    // as a delivery, and past its delivery limit (RabbitMQ 4: 20 by default) the broker drops
+    // or dead-letters the message. So first, on this channel: the base queue is there (a 404
+    // closes the channel, nothing taken) and the lane has no consumer.
+    await ch.checkQueue(options.queue);
+    if ((await consumers()) > 0) return false;
+    const taken: Message[] = [];
+    // What the broker counts as consumers while this channel holds gets: none on a classic
+    // queue, one per message held on a quorum queue (RabbitMQ 3.10: each unsettled
+    // `basic.get` holds a consumer slot). Measured after the first get, the count before it
+    // having been 0. What it counts is recorded in `holds`, so this router's own liveness
+    // probe does not take this drain for the lane's consumer.
+    let perGet = 0;
+    const held = holding(holds, from);
+    try {
+      while (taken.length < batch) {
+        const msg = await ch.get(from, { noAck: false });
+        if (msg === false) break;
+        taken.push(msg);
+        held.add(perGet);
+        if (taken.length > 1) continue;
+        const first = await consumers();
+        if (first > 1) {
+          // Someone else holds the lane too: a consumer back, or another default consumer
+          // (the stable service scaled out) that took a get in the same instant. One drain at
+          // a time per quorum lane: this one steps back, gives its one message back at once
+          // (the other's count of consumers settles) and tries again after a random pause, so
+          // two that collided do not collide again in step.
+          await giveBack(ch, from, taken, 1);
+          return stepBack(lane);
+        }
+        perGet = first;
+        held.add(perGet);
+      }
+      if (taken.length === 0) return false;
+      // The lane may have come back while the batch was taken, and producers may have routed
+      // messages to it since (the last ones taken, past its backlog): those are its own. Its
+      // consumer count on this channel is answered after every get above; more consumers
+      // than this channel's own gets hold is a consumer back: the batch goes back to the
+      // lane. A count below the gets held says the queue counts none (a classic queue whose
+      // consumer came back before the first get; with one message taken the two read the
+      // same, and it moves).
+      let count = 0;
+      const over = async (): Promise<number> => {
+        count = await consumers();
+        if (count < perGet * taken.length) {
+          perGet = 0;
+          held.release();
+        }
+        return count - perGet * taken.length;
+      };
+      let extra = await over();
+      // Another default consumer that stepped back holds its one get for a moment; a consumer
+      // back stays. So on a quorum queue the count is asked again a few times before a batch
+      // goes back (a give-back there is a republish of the whole batch to the lane's tail).
+      for (const ms of RECHECKS_MS) {
+        if (extra <= 0 || perGet === 0) break;
+        await sleep(ms);
+        extra = await over();
+      }
+      if (extra > 0) {
+        await giveBack(ch, from, taken, perGet);
+        return perGet > 0 ? stepBack(lane) : false;
+      }
+      const confirms = taken.map((msg) =>
+        publishMandatory(ch, options.queue, msg.content, republished(msg, from)),
+      );
+      const moved = settle(ch, taken, await Promise.all(confirms));
+      countDrained(moved, lane);
+      // The acks reach a quorum queue's count a few ms later: until then the broker (and
+      // this router's next probe, asked at once for the next batch) still counts them.
+      const own = perGet * taken.length;
+      for (const ms of own > 0 ? RECHECKS_MS : []) {
+        if ((await consumers()) <= count - own) break;
+        await sleep(ms);
+      }
+      return taken.length === batch && moved === taken.length;
+    } finally {
+      held.release();
+    }
+  }
+
   return {
     tick: loop.tick,
     async stop() {
+      for (const timer of retries) clearTimeout(timer);
+      retries.clear();
       await loop.stop();
       await channel.close();
     },
   };
 }
 
-/**
- * How many consumers the broker counts for this router's own drains, per lane queue: one per
- * `basic.get` a drain holds on a quorum queue (none on a classic one). The router's liveness
- * probe subtracts them: a drain is never a lane's consumer.
- */
-export type Holds = Map<string, number>;
+/** What the drains of one router (one per default-lane consumer it runs) share. */
+export interface RouterDrains {
+  /**
+   * How many consumers the broker counts for these drains, per lane queue: one per `basic.get`
+   * a drain holds on a quorum queue (none on a classic one). The router's liveness probe
+   * subtracts them: a drain is never a lane's consumer.
+   */
+  readonly holds: Map<string, number>;
+  /** The lane queues one of them is draining now: the others leave those alone. */
+  readonly busy: Set<string>;
+}
+
+type Holds = RouterDrains['holds'];
 
 function holding(holds: Holds, queue: string): { add(n: number): void; release(): void } {
   let mine = 0;
