@@ -11,11 +11,12 @@ import { isGraylaneError } from '@graylane/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMessageLanes, queueStats } from '../dist/index.js';
 import { createAmqpLanes, grayPublishOptions, withGrayMessage } from '../dist/amqp.js';
-import { HEADER, binaryCases, openCases, tableCases } from './adversarial.js';
+import { HEADER } from './adversarial.js';
+import { amqpDriver } from './brokers/amqp-driver.js';
 import { startRabbit } from './brokers/rabbitmq.js';
 import { CONFIG, fresh, until } from './helpers.js';
 import { recordMetrics, type RecordedMetrics } from './metrics.js';
-import { laneSuite, routerTuning, type BrokerDriver } from './lane-suite.js';
+import { laneSuite } from './lane-suite.js';
 import {
   TRUSTS,
   carried,
@@ -47,81 +48,7 @@ const rabbit = () =>
   })());
 afterAll(async () => (await started)?.stop(), 60_000);
 
-laneSuite(async () => {
-  const server = await rabbit();
-  const { connection } = server;
-  const lanes = createMessageLanes({ config: CONFIG, allowHosts: ['127.0.0.1'] });
-  const driver: BrokerDriver = {
-    broker: 'amqp',
-    url: server.url,
-    // AMQP tables keep strings, numbers, booleans, tables, arrays and byte arrays (Buffers).
-    cases: [...openCases(), ...binaryCases(), ...tableCases()],
-    documentedDrainBoundMs: 4_000,
-    async open(name, tuning = {}) {
-      const router = createAmqpLanes({
-        lanes: tuning.lanes ?? lanes,
-        connection,
-        queue: name,
-        queueOptions: { durable: false },
-        ...routerTuning(tuning),
-      });
-      await router.setup();
-      const raw = await connection.createConfirmChannel();
-      const send = (ids: readonly string[]): Promise<void> =>
-        Promise.all(ids.map((id) => router.publish(Buffer.from(id)))).then(() => undefined);
-      const errors: unknown[] = [];
-      return {
-        errors,
-        publish: (id) => send([id]),
-        publishMany: send,
-        async publishWith(items) {
-          await Promise.all(
-            items.map(({ id, marker }) =>
-              router.publish(
-                Buffer.from(id),
-                marker === undefined ? undefined : { headers: { [HEADER]: marker } },
-              ),
-            ),
-          );
-        },
-        async strand(lane, ids) {
-          for (const id of ids) {
-            raw.sendToQueue(router.queueFor(lane), Buffer.from(id), {
-              headers: { [HEADER]: lane },
-            });
-          }
-          await raw.waitForConfirms();
-        },
-        async consume(lane, onMessage) {
-          return router.consume(
-            lane,
-            async (msg, channel) => {
-              try {
-                await onMessage(msg.content.toString());
-                channel.ack(msg);
-              } catch (err) {
-                errors.push(err);
-              }
-            },
-            { prefetch: 50 },
-          );
-        },
-        live: (lane) => router.liveness.refresh(lane),
-        pending: async (lane) => (await raw.checkQueue(router.queueFor(lane))).messageCount,
-        async publishRaw(id, row) {
-          const headers = row.table ?? { [HEADER]: row.value };
-          raw.sendToQueue(name, Buffer.from(id), { headers });
-          await raw.waitForConfirms();
-        },
-        async close() {
-          await raw.close();
-          await router.close();
-        },
-      };
-    },
-  };
-  return { driver, stop: async () => undefined };
-});
+laneSuite(async () => ({ driver: amqpDriver(await rabbit()), stop: async () => undefined }));
 
 describe('RabbitMQ specifics', () => {
   it('MQ-14 a base queue refusing publishes (x-max-length, reject-publish) never makes the drain lose or strand a message', async () => {
