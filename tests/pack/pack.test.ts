@@ -178,7 +178,7 @@ describe.each([
   ['CJS', 'cjs-node10', 'state.cjs'],
 ])('%s consumer at run time', (_kind, project, script) => {
   // What the latest fixes promise, from the tarballs (tests/pack/fixtures/behaviours.mjs).
-  it('MISC-02 GW-02 I8 behaviours from the tarballs: web withGray(undici.fetch), edge member headers, baggage off', async () => {
+  it('MISC-02 GW-02 I8 RDR-01 behaviours from the tarballs: web withGray(undici.fetch), edge member headers, baggage off, integrity through a redirect', async () => {
     const run = `behaviours-run.${project === 'esm-node16' ? 'mjs' : 'cjs'}`;
     const r = await exec(process.execPath, [run], join(consumer, project), 60_000);
     expect(r.code, r.stderr).toBe(0);
@@ -196,6 +196,10 @@ describe.each([
       baggage: 'k=1',
     });
     expect(out['baggageOff']).toEqual({ marker: 'beta', baggage: 'k=1' });
+    expect(out['webIntegrity']).toEqual([
+      { status: 200, body: 'ok', seen },
+      { error: 'TypeError' },
+    ]);
   }, 60_000);
 
   it('one process-wide state: the adapter’s stats() counts what each root copy’s withGray sent', async () => {
