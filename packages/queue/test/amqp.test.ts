@@ -568,6 +568,224 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
   );
 });
 
+/**
+ * `connection`, whose confirm channels (the drain's among them) run `hooks.get` once before their
+ * first `basic.get` and `hooks.publish` once before their first publish to `hooks.queue`.
+ */
+function hooked(
+  connection: ChannelModel,
+  hooks: {
+    get?: (() => Promise<void>) | undefined;
+    publish?: (() => Promise<void>) | undefined;
+    queue?: string;
+  },
+): ChannelModel {
+  return new Proxy(connection, {
+    get(target, key) {
+      if (key !== 'createConfirmChannel') {
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return async () => {
+        const ch = await target.createConfirmChannel();
+        const [get, send] = [ch.get.bind(ch), ch.sendToQueue.bind(ch)];
+        ch.get = async (...args) => {
+          const hook = hooks.get;
+          hooks.get = undefined;
+          await hook?.();
+          return get(...args);
+        };
+        ch.sendToQueue = (to, ...rest) => {
+          const hook = to === hooks.queue ? hooks.publish : undefined;
+          if (hook) {
+            hooks.publish = undefined;
+            // Runs before the publish goes out: the drain's next steps wait on its confirm.
+            void hook();
+          }
+          return send(to, ...rest);
+        };
+        return ch;
+      };
+    },
+  });
+}
+
+describe('MQ-01 MQ-22 RabbitMQ: a lane consumer back at the edges of a drain batch is seen by the router that drains', () => {
+  // The drain's own gets on a quorum lane are subtracted from what this router's probe counts
+  // (MQ-22). A consumer that registers while the drain moves its batch (after its last count),
+  // or before its first get, must still be seen: the probe once subtracted gets the broker no
+  // longer counted, or gets a classic queue never counts, and said the lane dead — and this
+  // router's producers sent its messages to the default lane.
+  const TYPES = [
+    {
+      type: 'quorum, declared',
+      options: { durable: true, arguments: { 'x-queue-type': 'quorum' } },
+    },
+    {
+      type: 'quorum, learned',
+      options: { durable: true, arguments: { 'x-queue-type': 'quorum' } },
+      undeclared: true,
+    },
+    {
+      type: 'classic, declared',
+      options: { durable: false, arguments: { 'x-queue-type': 'classic' } },
+    },
+    { type: 'classic, learned', options: { durable: false }, undeclared: true },
+  ];
+  const EDGES = ['while it moves its batch', 'before its first get'] as const;
+  const rows = TYPES.flatMap((t) => EDGES.map((edge) => ({ ...t, edge })));
+
+  it.each(rows)(
+    '$type lane, a consumer back $edge: every fresh probe of the router says alive, and what it routes goes to the lane',
+    async ({ options, undeclared, edge }) => {
+      const { connection } = await rabbit();
+      const queue = fresh('edge');
+      const lane = `${queue}.lane.beta`;
+      // Declared by a router with the type given, then drained by one that may not know it.
+      const declarer = createAmqpLanes({
+        lanes: createMessageLanes({ config: CONFIG }),
+        connection,
+        queue,
+        queueOptions: options,
+      });
+      await declarer.setup();
+      const seen: string[] = [];
+      const probes: boolean[] = [];
+      let beta: { close(): Promise<void> } | undefined;
+      let betaUp!: () => void;
+      const up = new Promise<void>((r) => (betaUp = r));
+      const back = async (): Promise<void> => {
+        beta = await router.consume('beta', (msg, channel) => {
+          seen.push(`${msg.content.toString()}:beta`);
+          channel.ack(msg);
+        });
+        betaUp();
+      };
+      const hooks = edge === 'before its first get' ? { get: back } : { publish: back, queue };
+      const router = createAmqpLanes({
+        lanes: createMessageLanes({ config: CONFIG }),
+        connection: hooked(connection, hooks),
+        queue,
+        queueOptions: undeclared ? { durable: options.durable } : options,
+        liveness: { intervalMs: 20, graceMs: 0 },
+        drainIntervalMs: 50,
+        drainBatch: 100,
+      });
+      const ch = await connection.createConfirmChannel();
+      for (let i = 0; i < 300; i++)
+        ch.sendToQueue(lane, Buffer.from(`b-${i}`), { headers: { [HEADER]: 'beta' } });
+      await ch.waitForConfirms();
+      const stable = await router.consume('stable', (msg, channel) => {
+        seen.push(`${msg.content.toString()}:stable`);
+        channel.ack(msg);
+      });
+      try {
+        await up;
+        for (let i = 0; i < 20; i++) {
+          probes.push(await router.liveness.refresh('beta'));
+          await runWithGray('beta', () => router.publish(Buffer.from(`n-${i}`)));
+        }
+        const fresh = (s: string) => s.startsWith('n-');
+        await until(() => seen.filter(fresh).length === 20, 10_000);
+        expect(probes.filter((alive) => !alive)).toEqual([]);
+        expect(seen.filter(fresh).filter((s) => !s.endsWith(':beta'))).toEqual([]);
+      } finally {
+        await beta?.close();
+        await stable.close();
+        await router.close();
+        await declarer.close();
+        await ch.deleteQueue(lane).catch(() => undefined);
+        await ch.deleteQueue(queue).catch(() => undefined);
+        await ch.close().catch(() => undefined);
+      }
+    },
+    30_000,
+  );
+
+  // A classic lane holding one message: its consumer comes back between the drain's question and
+  // its first get, takes that message (prefetch 1) and holds it; the router then routes a new one
+  // to the lane, which the drain's get takes. The count after that get (1) is the consumer's, not
+  // the get's, on a queue known to be classic — declared so, or seen by an earlier batch.
+  it.each([
+    {
+      type: 'declared classic',
+      options: { durable: false, arguments: { 'x-queue-type': 'classic' } },
+      learn: false,
+    },
+    { type: 'classic, learned by an earlier batch', options: { durable: false }, learn: true },
+  ])(
+    'MQ-01 a $type lane: a message routed to its consumer back before the drain first get goes to that consumer',
+    async ({ options, learn }) => {
+      const { connection } = await rabbit();
+      const queue = fresh('one');
+      const lane = `${queue}.lane.beta`;
+      const seen: string[] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let beta: { close(): Promise<void> } | undefined;
+      const hooks: { get?: (() => Promise<void>) | undefined } = {};
+      const router = createAmqpLanes({
+        lanes: createMessageLanes({ config: CONFIG }),
+        connection: hooked(connection, hooks),
+        queue,
+        queueOptions: options,
+        liveness: { intervalMs: 20, graceMs: 0 },
+        drainIntervalMs: 50,
+      });
+      await router.setup();
+      const ch = await connection.createConfirmChannel();
+      const strand = async (id: string) => {
+        ch.sendToQueue(lane, Buffer.from(id), { headers: { [HEADER]: 'beta' } });
+        await ch.waitForConfirms();
+      };
+      const stable = await router.consume('stable', (msg, channel) => {
+        seen.push(`${msg.content.toString()}:stable`);
+        channel.ack(msg);
+      });
+      try {
+        if (learn) {
+          await strand('early');
+          await until(() => seen.includes('early:stable'), 10_000);
+        }
+        let probed: boolean | undefined;
+        hooks.get = async () => {
+          beta = await router.consume(
+            'beta',
+            async (msg, channel) => {
+              await gate;
+              seen.push(`${msg.content.toString()}:beta`);
+              channel.ack(msg);
+            },
+            { prefetch: 1 },
+          );
+          probed = await router.liveness.refresh('beta');
+          await runWithGray('beta', () => router.publish(Buffer.from('m1')));
+        };
+        await strand('m0');
+        await until(() => probed !== undefined, 10_000);
+        await new Promise((r) => setTimeout(r, 300)); // the drain's batch settles either way
+        release();
+        await until(
+          () => seen.some((s) => s.startsWith('m1:')) && seen.some((s) => s.startsWith('m0:')),
+          10_000,
+        );
+        expect(probed).toBe(true);
+        expect(seen.filter((s) => s.startsWith('m'))).toEqual(expect.arrayContaining(['m1:beta']));
+        expect(seen).not.toContain('m1:stable');
+      } finally {
+        release();
+        await beta?.close();
+        await stable.close();
+        await router.close();
+        await ch.deleteQueue(lane).catch(() => undefined);
+        await ch.deleteQueue(queue).catch(() => undefined);
+        await ch.close().catch(() => undefined);
+      }
+    },
+    30_000,
+  );
+});
+
 describe('MQ-01 RabbitMQ: a lane back while the default consumer drains it gets every message routed to it', () => {
   // A backlog stranded on beta's queue is being drained (one long batch of basic.gets) when a
   // beta consumer starts; its handlers hold what they get until the drain has been past the new

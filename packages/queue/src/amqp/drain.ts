@@ -26,7 +26,10 @@ export function startAmqpDrain(
   options: AmqpLanesOptions,
   shared: RouterDrains,
 ): DrainLoop {
-  const { holds, busy } = shared;
+  const { holds, busy, kinds } = shared;
+  const type = options.queueOptions?.arguments?.['x-queue-type'] as unknown;
+  // Declared so by `setup()`: a quorum queue counts held gets, a classic one does not.
+  const declared = type === 'quorum' ? true : type === 'classic' ? false : undefined;
   const channel = reopening(() => options.connection.createConfirmChannel());
   const batch = options.drainBatch ?? DEFAULT_DRAIN_BATCH;
   const intervalMs = options.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS;
@@ -36,7 +39,7 @@ export function startAmqpDrain(
   const retries = new Set<ReturnType<typeof setTimeout>>();
   const stepBack = (lane: string): false => {
     const pause = Math.random() * 2 * intervalMs;
-    backoff.set(lane, Date.now() + pause);
+    backoff.set(lane, performance.now() + pause);
     const timer = setTimeout(() => {
       retries.delete(timer);
       void loop.tick();
@@ -50,7 +53,7 @@ export function startAmqpDrain(
     router.liveness,
     {
       async onDead(lane) {
-        if (Date.now() < (backoff.get(lane) ?? 0)) return false;
+        if (performance.now() < (backoff.get(lane) ?? 0)) return false;
         backoff.delete(lane);
         const from = router.queueFor(lane);
         // Another default consumer of this router is draining the lane: one is enough.
@@ -77,34 +80,75 @@ export function startAmqpDrain(
     await ch.checkQueue(options.queue);
     if ((await consumers()) > 0) return false;
     const taken: Message[] = [];
-    // What the broker counts as consumers while this channel holds gets: none on a classic
-    // queue, one per message held on a quorum queue (RabbitMQ 3.10: each unsettled
-    // `basic.get` holds a consumer slot). Measured after the first get, the count before it
-    // having been 0. What it counts is recorded in `holds`, so this router's own liveness
-    // probe does not take this drain for the lane's consumer.
-    let perGet = 0;
+    // Whether the broker counts the gets this channel holds as consumers of the lane: not on a
+    // classic queue; on a quorum queue one per message held (RabbitMQ 3.10: each unsettled
+    // `basic.get` holds a consumer slot). Known from the router's `queueOptions` or learned on
+    // an earlier batch; else learned here, from the counts after the first gets (the count
+    // before them having been 0). What it counts is recorded in `holds`, so this router's own
+    // liveness probe does not take this drain for the lane's consumer.
+    let counted = kinds.get(from) ?? declared;
     const held = holding(holds, from);
+    const learn = (value: boolean): void => {
+      counted = value;
+      kinds.set(from, value);
+      if (!value) held.release();
+    };
+    const perGet = (): number => (counted === false ? 0 : 1);
     try {
+      let first = 0;
+      // Known not to count gets, and a consumer counted after the first one.
+      let backBeforeFirstGet = false;
       while (taken.length < batch) {
         const msg = await ch.get(from, { noAck: false });
         if (msg === false) break;
         taken.push(msg);
-        held.add(perGet);
-        if (taken.length > 1) continue;
-        const first = await consumers();
-        if (first > 1) {
-          // Someone else holds the lane too: a consumer back, or another default consumer
-          // (the stable service scaled out) that took a get in the same instant. One drain at
-          // a time per quorum lane: this one steps back, gives its one message back at once
-          // (the other's count of consumers settles) and tries again after a random pause, so
-          // two that collided do not collide again in step.
-          await giveBack(ch, from, taken, 1);
-          return stepBack(lane);
+        // Counted once the broker has answered (before, a probe would subtract a get it does
+        // not count yet, and miss a consumer).
+        if (counted === true) held.add(1);
+        if (taken.length === 1) {
+          first = await consumers();
+          // Nothing counts this get: not a queue that counts gets (one deleted and declared anew
+          // as a classic queue too). A 1 is a quorum queue's count of this get, or a classic
+          // queue's consumer back before it — or a classic queue declared anew as quorum: the
+          // next get tells which (until then nothing is subtracted: a probe says alive, which
+          // only delays). With a single message on a queue not known to be classic the two read
+          // the same, and it moves.
+          if (first === 0) {
+            if (counted !== false) learn(false);
+          } else if (counted === false) {
+            counted = undefined;
+            backBeforeFirstGet = true;
+          }
+          if (first > perGet()) {
+            // Someone else holds the lane too: a consumer back, or another default consumer
+            // (the stable service scaled out) that took a get in the same instant. The message
+            // goes back as a new one (a `nack` would count against a quorum queue's delivery
+            // limit). One drain at a time per quorum lane: this one steps back and tries again
+            // after a random pause, so two that collided do not collide again in step.
+            await giveBack(ch, from, taken, 1);
+            return stepBack(lane);
+          }
+        } else if (counted === undefined) {
+          const now = await consumers();
+          if (now === first + taken.length - 1) {
+            learn(true);
+            held.add(taken.length);
+          } else if (now === first) {
+            // Not counted: a classic queue whose consumer is back (the 1 after the first get) —
+            // or a quorum queue where another drain let go of a get meanwhile. Either way the
+            // lane is not this drain's now; the messages go back as new ones (a `nack` would
+            // count against a quorum queue's delivery limit), and nothing is learned.
+            await giveBack(ch, from, taken, 1);
+            return false;
+          }
         }
-        perGet = first;
-        held.add(perGet);
       }
       if (taken.length === 0) return false;
+      if (backBeforeFirstGet && counted === undefined) {
+        // One message, or counts that say nothing: the lane's consumer is back.
+        await giveBack(ch, from, taken, 1);
+        return false;
+      }
       // The lane may have come back while the batch was taken, and producers may have routed
       // messages to it since (the last ones taken, past its backlog): those are its own. Its
       // consumer count on this channel is answered after every get above; more consumers
@@ -115,35 +159,38 @@ export function startAmqpDrain(
       let count = 0;
       const over = async (): Promise<number> => {
         count = await consumers();
-        if (count < perGet * taken.length) {
-          perGet = 0;
+        if (counted !== true && count < taken.length) {
+          counted = false;
           held.release();
         }
-        return count - perGet * taken.length;
+        return count - perGet() * taken.length;
       };
       let extra = await over();
       // Another default consumer that stepped back holds its one get for a moment; a consumer
       // back stays. So on a quorum queue the count is asked again a few times before a batch
       // goes back (a give-back there is a republish of the whole batch to the lane's tail).
       for (const ms of RECHECKS_MS) {
-        if (extra <= 0 || perGet === 0) break;
+        if (extra <= 0 || counted === false) break;
         await sleep(ms);
         extra = await over();
       }
       if (extra > 0) {
-        await giveBack(ch, from, taken, perGet);
-        return perGet > 0 ? stepBack(lane) : false;
+        await giveBack(ch, from, taken, perGet());
+        return counted === false ? false : stepBack(lane);
       }
       const confirms = taken.map((msg) =>
         publishMandatory(ch, options.queue, msg.content, republished(msg, from)),
       );
       const moved = settle(ch, taken, await Promise.all(confirms));
       countDrained(moved, lane);
-      // The acks reach a quorum queue's count a few ms later: until then the broker (and
-      // this router's next probe, asked at once for the next batch) still counts them.
-      const own = perGet * taken.length;
-      for (const ms of own > 0 ? RECHECKS_MS : []) {
-        if ((await consumers()) <= count - own) break;
+      // The acks reach a quorum queue's count some ms later (measured 2–12 ms, 400 ms on a
+      // slow disk): until then the broker, and this router's next probe, asked at once for the
+      // next batch, still count them. Held that long, they are still subtracted; a count that
+      // grew instead is someone else (the lane's consumer back: the next question sees it).
+      const own = perGet() * taken.length;
+      for (const ms of own > 0 ? SETTLE_MS : []) {
+        const now = await consumers();
+        if (now <= count - own || now > count) break;
         await sleep(ms);
       }
       return taken.length === batch && moved === taken.length;
@@ -173,6 +220,8 @@ export interface RouterDrains {
   readonly holds: Map<string, number>;
   /** The lane queues one of them is draining now: the others leave those alone. */
   readonly busy: Set<string>;
+  /** Per lane queue, whether the broker counts held gets as its consumers (learned). */
+  readonly kinds: Map<string, boolean>;
 }
 
 type Holds = RouterDrains['holds'];
@@ -202,6 +251,9 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * for its own acks to reach the count, short against a consumer that is back to stay.
  */
 const RECHECKS_MS = [0, 10, 20, 40, 80] as const;
+
+/** Waits for a moved batch's acks to reach the count (ms): about 1.3 s at most. */
+const SETTLE_MS = [0, 10, 20, 40, 80, 160, 320, 640] as const;
 
 /**
  * Gives a taken batch back to its lane: with `nack` and requeue where gets are not counted as

@@ -128,7 +128,7 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
   const probeCh = reopening(() => connection.createChannel());
   const publishCh = reopening(() => connection.createConfirmChannel());
 
-  const drains: RouterDrains = { holds: new Map(), busy: new Set() };
+  const drains: RouterDrains = { holds: new Map(), busy: new Set(), kinds: new Map() };
   const { holds } = drains;
   const liveness = createLiveness(async (lane) => {
     const ch = await probeCh.get();
@@ -138,7 +138,10 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
     // This router's drain holding gets on a quorum lane is counted as consumers there, never a
     // consumer of the lane: subtracted, by no more than it held both when asked and when answered
     // (a batch's first get is counted once the drain has measured it: until then, alive).
-    return consumerCount - Math.min(before, holds.get(name) ?? 0) > 0;
+    // A count below them: the broker has applied some of its acks already; then nothing is
+    // subtracted (a consumer is never missed for gets the broker no longer counts).
+    const mine = Math.min(before, holds.get(name) ?? 0);
+    return (consumerCount >= mine ? consumerCount - mine : consumerCount) > 0;
   }, options.liveness);
 
   const router: AmqpLanes = {
