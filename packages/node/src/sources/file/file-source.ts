@@ -119,15 +119,26 @@ export function createFileSource(options: FileSourceOptions): RuleSource {
   };
 
   const readFile = createSettledReader(path, settle);
+  // Since when every read found the file changing (a writer that never stops, a file whose size
+  // the filesystem does not report, such as /proc's): said once it has lasted, not silently.
+  let unsettledSince: number | undefined;
 
   const reload = async (): Promise<void> => {
     if (!store || stopped) return;
     const read = await readFile();
     if (stopped) return;
+    if (read.kind !== 'unsettled') unsettledSince = undefined;
     switch (read.kind) {
-      case 'unsettled':
+      case 'unsettled': {
+        const now = clock.now();
+        unsettledSince ??= now;
+        if (now - unsettledSince >= unsettledReportMs(timings.settleMs))
+          problem(
+            `the file keeps changing while it is read (${unsettledReportMs(timings.settleMs)} ms and more); read again once it is quiet`,
+          );
         coalescer.trigger(); // A writer is busy: look again when it is quiet.
         return;
+      }
       case 'missing':
         return problem('file missing');
       case 'refused':
@@ -177,6 +188,12 @@ export function createFileSource(options: FileSourceOptions): RuleSource {
       watch = watchDirectory(dirname(path), path, coalescer.trigger, {
         clock,
         checkMs: timings.rearmMs,
+        // Changes are still seen, by the periodic check: slower, so said once.
+        onUnwatchable: (err) =>
+          logger.warn(
+            `[graylane] config file ${shownPath}: the directory cannot be watched (${oneLine(String((err as { code?: unknown } | null)?.code ?? err))}); changes are seen by a check every ${timings.rearmMs} ms`,
+            err,
+          ),
       });
       poll();
       await serialReload();
@@ -193,4 +210,9 @@ export function createFileSource(options: FileSourceOptions): RuleSource {
     },
     status: () => status.get(),
   };
+}
+
+/** How long a file may keep changing under every read before the source says so (ms). */
+function unsettledReportMs(settleMs: number): number {
+  return Math.max(2_000, 10 * settleMs);
 }

@@ -30,9 +30,15 @@ export function watchDirectory(
   dir: string,
   file: string,
   onEvent: () => void,
-  options: { readonly checkMs: number; readonly clock: SourceClock },
+  options: {
+    readonly checkMs: number;
+    readonly clock: SourceClock;
+    /** Called once, the first time the directory exists but cannot be watched (ENOSPC, EMFILE). */
+    readonly onUnwatchable?: (err: unknown) => void;
+  },
 ): DirectoryWatch {
   const { clock, checkMs } = options;
+  let told = false;
   let watcher: FSWatcher | undefined;
   let armedOn: string | undefined;
   // Taken synchronously, before the first read, so a change right after `start()` is not lost.
@@ -55,8 +61,13 @@ export function watchDirectory(
       });
       watcher = w;
       armedOn = identity;
-    } catch {
+    } catch (err) {
       // The directory is missing or unwatchable: the next check tries again.
+      const code = (err as { code?: unknown } | null)?.code;
+      if (!told && code !== 'ENOENT' && code !== 'ENOTDIR') {
+        told = true;
+        options.onUnwatchable?.(err);
+      }
     }
   };
 
