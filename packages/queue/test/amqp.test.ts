@@ -12,8 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMessageLanes, queueStats } from '../dist/index.js';
 import { createAmqpLanes, grayPublishOptions, withGrayMessage } from '../dist/amqp.js';
 import { HEADER } from './adversarial.js';
-import { amqpDriver } from './brokers/amqp-driver.js';
-import { startRabbit } from './brokers/rabbitmq.js';
+import { amqpDriver, startRabbitConnection } from './brokers/amqp-driver.js';
 import { CONFIG, fresh, until } from './helpers.js';
 import { recordMetrics, type RecordedMetrics } from './metrics.js';
 import { laneSuite } from './lane-suite.js';
@@ -31,21 +30,8 @@ import {
 
 // One RabbitMQ node for the whole file (it takes long to boot): the shared lane scenarios and the
 // AMQP-only rows below.
-let started: Promise<{ url: string; connection: ChannelModel; stop(): Promise<void> }> | undefined;
-const rabbit = () =>
-  (started ??= (async () => {
-    const server = await startRabbit();
-    const connection = await amqp.connect(server.url);
-    connection.on('error', () => undefined);
-    return {
-      url: server.url,
-      connection,
-      async stop() {
-        await connection.close().catch(() => undefined);
-        await server.stop();
-      },
-    };
-  })());
+let started: ReturnType<typeof startRabbitConnection> | undefined;
+const rabbit = () => (started ??= startRabbitConnection());
 afterAll(async () => (await started)?.stop(), 60_000);
 
 laneSuite(async () => ({ driver: amqpDriver(await rabbit()), stop: async () => undefined }));
@@ -385,33 +371,11 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
       } finally {
         await stable.close();
         await router.close();
-        await ch.deleteQueue(lane).catch(() => undefined);
-        await ch.deleteQueue(queue).catch(() => undefined);
-        await ch.close().catch(() => undefined);
+        await dropQueues(ch, lane, queue);
       }
     },
     30_000,
   );
-
-  /** `connection`, whose confirm channels count what they publish to `queue` in `sent`. */
-  const counting = (connection: ChannelModel, queue: string, sent: { n: number }): ChannelModel =>
-    new Proxy(connection, {
-      get(target, key) {
-        if (key !== 'createConfirmChannel') {
-          const value: unknown = Reflect.get(target, key, target);
-          return typeof value === 'function' ? value.bind(target) : value;
-        }
-        return async () => {
-          const ch = await target.createConfirmChannel();
-          const send = ch.sendToQueue.bind(ch);
-          ch.sendToQueue = (to, ...rest) => {
-            if (to === queue) sent.n++;
-            return send(to, ...rest);
-          };
-          return ch;
-        };
-      },
-    });
 
   // Several default consumers (the stable service scaled out) drain one quorum lane at once: each
   // one's gets count as consumers to the other, which took that for the lane back. A batch given
@@ -442,7 +406,7 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
       const routers = own.map((c) =>
         createAmqpLanes({
           lanes: createMessageLanes({ config: CONFIG }),
-          connection: counting(c, lane, givenBack),
+          connection: hooked(c, { sent: (to) => void (to === lane && givenBack.n++) }),
           queue,
           queueOptions: quorum,
           liveness: { intervalMs: 20, graceMs: 0 },
@@ -479,9 +443,7 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
       } finally {
         await Promise.all(consumers.map((c) => c.close()));
         await Promise.all(routers.map((r) => r.close()));
-        await ch.deleteQueue(lane).catch(() => undefined);
-        await ch.deleteQueue(queue).catch(() => undefined);
-        await ch.close().catch(() => undefined);
+        await dropQueues(ch, lane, queue);
         await Promise.all(own.map((c) => c.close().catch(() => undefined)));
       }
     },
@@ -522,9 +484,7 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
     } finally {
       await stable.close();
       await router.close();
-      await ch.deleteQueue(lane).catch(() => undefined);
-      await ch.deleteQueue(queue).catch(() => undefined);
-      await ch.close().catch(() => undefined);
+      await dropQueues(ch, lane, queue);
     }
   }, 30_000);
 
@@ -568,9 +528,16 @@ describe('MQ-20 RabbitMQ: a message no queue takes is never confirmed and droppe
   );
 });
 
+/** Deletes a test's queues and closes the channel it used, whatever is left of them. */
+async function dropQueues(ch: Channel, ...queues: string[]): Promise<void> {
+  for (const q of queues) await ch.deleteQueue(q).catch(() => undefined);
+  await ch.close().catch(() => undefined);
+}
+
 /**
  * `connection`, whose confirm channels (the drain's among them) run `hooks.get` once before their
- * first `basic.get` and `hooks.publish` once before their first publish to `hooks.queue`.
+ * first `basic.get` and `hooks.publish` once before their first publish to `hooks.queue`, and
+ * tell `hooks.sent` where each publish goes.
  */
 function hooked(
   connection: ChannelModel,
@@ -578,6 +545,7 @@ function hooked(
     get?: (() => Promise<void>) | undefined;
     publish?: (() => Promise<void>) | undefined;
     queue?: string;
+    sent?: (to: string) => void;
   },
 ): ChannelModel {
   return new Proxy(connection, {
@@ -596,6 +564,7 @@ function hooked(
           return get(...args);
         };
         ch.sendToQueue = (to, ...rest) => {
+          hooks.sent?.(to);
           const hook = to === hooks.queue ? hooks.publish : undefined;
           if (hook) {
             hooks.publish = undefined;
@@ -694,9 +663,7 @@ describe('MQ-01 MQ-22 RabbitMQ: a lane consumer back at the edges of a drain bat
         await stable.close();
         await router.close();
         await declarer.close();
-        await ch.deleteQueue(lane).catch(() => undefined);
-        await ch.deleteQueue(queue).catch(() => undefined);
-        await ch.close().catch(() => undefined);
+        await dropQueues(ch, lane, queue);
       }
     },
     30_000,
@@ -777,9 +744,7 @@ describe('MQ-01 MQ-22 RabbitMQ: a lane consumer back at the edges of a drain bat
         await beta?.close();
         await stable.close();
         await router.close();
-        await ch.deleteQueue(lane).catch(() => undefined);
-        await ch.deleteQueue(queue).catch(() => undefined);
-        await ch.close().catch(() => undefined);
+        await dropQueues(ch, lane, queue);
       }
     },
     30_000,

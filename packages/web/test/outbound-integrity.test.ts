@@ -1,5 +1,4 @@
 import { createLane, withGray, type FetchLike } from '@graylane/web';
-import { build } from 'esbuild';
 import { EdgeRuntime } from 'edge-runtime';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as undici from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUN, DENO, binaryMissing } from './support/binaries.js';
+import { bundleWorker } from './support/bundle.js';
 import { listenLoopback } from './support/listen.js';
 import { startProcess, type Served } from './support/process.js';
 
@@ -475,24 +475,16 @@ interface RuntimeCall {
 }
 
 const made: string[] = [];
-async function bundleWorker(format: 'esm' | 'iife'): Promise<string> {
-  const out = await build({
-    stdin: { contents: WORKER, resolveDir: dirname(fileURLToPath(import.meta.url)), loader: 'js' },
-    bundle: true,
+const bundled = (format: 'esm' | 'iife'): Promise<string> =>
+  bundleWorker(
+    { contents: WORKER, resolveDir: dirname(fileURLToPath(import.meta.url)) },
     format,
-    ...(format === 'iife' ? { globalName: 'IntegrityWorker' } : {}),
-    platform: 'neutral',
-    mainFields: ['module', 'main'],
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  });
-  return out.outputFiles?.[0]?.text ?? '';
-}
+    'IntegrityWorker',
+  );
 async function workerDir(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'graylane-web-integrity-'));
   made.push(dir);
-  writeFileSync(join(dir, 'app.bundle.mjs'), await bundleWorker('esm'));
+  writeFileSync(join(dir, 'app.bundle.mjs'), await bundled('esm'));
   copyFileSync(fileURLToPath(new URL('fixtures/host.mjs', import.meta.url)), join(dir, 'host.mjs'));
   return dir;
 }
@@ -538,7 +530,7 @@ const RUNTIMES: Runtime[] = [
     skip: () => undefined,
     async start() {
       const edge = new EdgeRuntime({
-        initialCode: `${await bundleWorker('iife')}
+        initialCode: `${await bundled('iife')}
 addEventListener('fetch', (event) => event.respondWith(IntegrityWorker.default.fetch(event.request)));`,
       });
       return {

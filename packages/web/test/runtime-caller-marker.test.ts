@@ -3,7 +3,6 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { EdgeRuntime } from 'edge-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallSpec } from './fixtures/caller-marker-worker.js';
@@ -15,6 +14,7 @@ import {
   type Hops,
   type Site,
 } from './support/hops.js';
+import { bundleWorker } from './support/bundle.js';
 import { startProcess, type Served } from './support/process.js';
 
 /*
@@ -40,20 +40,8 @@ let workerd: Served;
 let edge: EdgeRuntime;
 let seq = 0;
 
-async function bundle(format: 'esm' | 'iife'): Promise<string> {
-  const out = await build({
-    entryPoints: [FIXTURE],
-    bundle: true,
-    format,
-    ...(format === 'iife' ? { globalName: 'CallerWorker' } : {}),
-    platform: 'neutral',
-    mainFields: ['module', 'main'],
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  });
-  return out.outputFiles?.[0]?.text ?? '';
-}
+const bundle = (format: 'esm' | 'iife'): Promise<string> =>
+  bundleWorker({ entry: FIXTURE }, format, 'CallerWorker');
 
 /** One worker without compatibility flags, reaching 127.0.0.1 through an `internet` service. */
 const capnp = (port: number): string => `using Workerd = import "/workerd/workerd.capnp";

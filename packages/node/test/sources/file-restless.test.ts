@@ -1,10 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFileSource } from '../../src/sources/index.js';
-import { doc, quietLogger, recordingStore, sleep, tempDir, waitFor } from './helpers.js';
+import { doc, sleep, startedFile, tempRules, waitFor, type Cleanups } from './helpers.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -35,19 +33,13 @@ describe('FLT-10 a file that keeps changing under every read is said, once, and 
   it.each(rows)(
     '$what',
     async ({ after }) => {
-      const { dir, cleanup } = tempDir();
-      cleanups.push(cleanup);
-      const path = after === 'proc' ? '/proc/self/status' : join(dir, 'rules.json');
-      if (after !== 'proc') writeFileSync(path, doc('beta'));
+      const path = after === 'proc' ? '/proc/self/status' : tempRules(cleanups, doc('beta'));
       let stop = after === 'start' ? restless(path, 10) : () => undefined;
       cleanups.push(() => stop());
-      const rec = recordingStore();
-      const logger = quietLogger();
-      const source = createFileSource({ path, logger, settleMs, pollIntervalMs: 100 });
-      cleanups.push(() => source.stop());
-      const starting = source.start(rec.store);
+      const opts = { settleMs, pollIntervalMs: 100 };
+      const { source, logger, store, started } = await startedFile(cleanups, path, opts, false);
       if (after === 'ready') {
-        await starting;
+        await started;
         expect(source.status().state).toBe('ready');
         stop = restless(path, 10);
       }
@@ -57,32 +49,25 @@ describe('FLT-10 a file that keeps changing under every read is said, once, and 
       expect(source.status().lastError).toMatch(/keeps changing while it is read/);
       await sleep(500); // many more unsettled reads meanwhile: said once
       expect(said()).toHaveLength(1);
-      if (after === 'ready') expect(rec.store.get().config.default).toBe('beta'); // the last good rules
+      if (after === 'ready') expect(store.get().config.default).toBe('beta'); // the last good rules
       if (after === 'proc') return;
       stop();
       writeFileSync(path, doc('stable'));
       await waitFor(() => source.status().state === 'ready', 5_000, 'ready once quiet');
-      expect(rec.store.get().config.default).toBe('stable');
+      expect(store.get().config.default).toBe('stable');
       expect(source.status().lastError).toBeUndefined();
     },
     20_000,
   );
 
   it('control: a writer that stops within the report time is not reported', async () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const path = join(dir, 'rules.json');
-    writeFileSync(path, doc('stable'));
-    const rec = recordingStore();
-    const logger = quietLogger();
-    const source = createFileSource({ path, logger, settleMs });
-    cleanups.push(() => source.stop());
-    await source.start(rec.store);
+    const path = tempRules(cleanups);
+    const { source, logger, store } = await startedFile(cleanups, path, { settleMs });
     const stop = restless(path, 10);
     await sleep(600);
     stop();
     writeFileSync(path, doc('beta'));
-    await waitFor(() => rec.store.get().config.default === 'beta', 5_000, 'the last write');
+    await waitFor(() => store.get().config.default === 'beta', 5_000, 'the last write');
     expect(logger.lines).toEqual([]);
     expect(source.status().state).toBe('ready');
   });

@@ -3,21 +3,25 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFileSource } from '../../src/sources/index.js';
-import { bigDoc, doc, quietLogger, recordingStore, sleep, tempDir, waitFor } from './helpers.js';
+import {
+  bigDoc,
+  doc,
+  quietLogger,
+  recordingStore,
+  sleep,
+  startedFile,
+  tempDir,
+  waitFor,
+  type Cleanups,
+} from './helpers.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function started(path: string, extra: Partial<Parameters<typeof createFileSource>[0]> = {}) {
-  const rec = recordingStore();
-  const logger = quietLogger();
-  const source = createFileSource({ path, logger, ...extra });
-  cleanups.push(() => source.stop());
-  await source.start(rec.store);
-  return { ...rec, source, logger };
-}
+const started = (path: string, extra: Partial<Parameters<typeof createFileSource>[0]> = {}) =>
+  startedFile(cleanups, path, extra);
 
 describe('file source', () => {
   it('FLT-09 editor atomic save (write tmp + rename) is picked up exactly once', async () => {

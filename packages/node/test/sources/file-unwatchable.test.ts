@@ -1,9 +1,7 @@
 import type * as nodeFs from 'node:fs';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createFileSource } from '../../src/sources/index.js';
-import { doc, quietLogger, recordingStore, tempDir, waitFor } from './helpers.js';
+import { doc, startedFile, tempRules, waitFor, type Cleanups } from './helpers.js';
 
 // The directory watch fails as it does when the inotify limits are used up (ENOSPC: the
 // per-user watch count; EMFILE: the instance count) or the filesystem cannot be watched.
@@ -19,7 +17,7 @@ vi.mock('node:fs', async (importOriginal) => {
   };
 });
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -29,18 +27,11 @@ afterEach(async () => {
 describe('FLT-11 a directory that cannot be watched: changes still apply, and the source says why they are slower, once', () => {
   it.each(['ENOSPC', 'EMFILE', 'EPERM', undefined])('watch failing with %s', async (code) => {
     failure.code = code;
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const path = join(dir, 'rules.json');
-    writeFileSync(path, doc('stable'));
-    const rec = recordingStore();
-    const logger = quietLogger();
-    const source = createFileSource({ path, logger, rearmMs: 100 });
-    cleanups.push(() => source.stop());
-    await source.start(rec.store);
+    const path = tempRules(cleanups);
+    const { source, logger, store } = await startedFile(cleanups, path, { rearmMs: 100 });
     for (const version of ['beta', 'stable', 'beta'] as const) {
       writeFileSync(path, doc(version) + ' '.repeat(version.length));
-      await waitFor(() => rec.store.get().config.default === version, 3_000, version);
+      await waitFor(() => store.get().config.default === version, 3_000, version);
     }
     const told = logger.lines.filter((l) => l.includes('cannot be watched'));
     if (code === undefined) expect(told).toEqual([]);

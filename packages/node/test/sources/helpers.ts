@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConfigStore, type ConfigEvent, type ConfigStore } from '@graylane/core';
+import { createFileSource } from '../../src/sources/index.js';
 
 /** A valid config whose default is `version`, plus extra fields. */
 export function doc(version: 'stable' | 'beta', extra: Record<string, unknown> = {}): string {
@@ -91,3 +92,40 @@ export const weights = (e: ConfigEvent): string =>
         .flatMap((r) => ('split' in r && r.split ? [`${r.id}=${r.split[0]?.weight}`] : []))
         .join(' ')
     : e.type;
+
+/** What a test file runs after each test (in reverse order). */
+export type Cleanups = (() => Promise<void> | void)[];
+
+/** `rules.json` holding `content` in a fresh temp dir, removed by `cleanups`. */
+export function tempRules(cleanups: Cleanups, content = doc('stable')): string {
+  const { dir, cleanup } = tempDir();
+  cleanups.push(cleanup);
+  const path = join(dir, 'rules.json');
+  writeFileSync(path, content);
+  return path;
+}
+
+/**
+ * A file source on `path` with a recording store and logger, stopped by `cleanups`; started
+ * unless `start` is false (then `started` is the pending `start()`).
+ */
+export async function startedFile(
+  cleanups: Cleanups,
+  path: string,
+  extra: Partial<Parameters<typeof createFileSource>[0]> = {},
+  start = true,
+): Promise<
+  ReturnType<typeof recordingStore> & {
+    source: ReturnType<typeof createFileSource>;
+    logger: ReturnType<typeof quietLogger>;
+    started: Promise<void>;
+  }
+> {
+  const rec = recordingStore();
+  const logger = quietLogger();
+  const source = createFileSource({ path, logger, ...extra });
+  cleanups.push(() => source.stop());
+  const started = source.start(rec.store);
+  if (start) await started;
+  return { ...rec, source, logger, started };
+}

@@ -1,9 +1,29 @@
-import { type ChannelModel, type Options } from 'amqplib';
+import amqp, { type ChannelModel, type Options } from 'amqplib';
 import { createMessageLanes } from '../../dist/index.js';
 import { createAmqpLanes } from '../../dist/amqp.js';
 import { HEADER, binaryCases, openCases, tableCases } from '../adversarial.js';
 import { CONFIG } from '../helpers.js';
 import { routerTuning, type BrokerDriver } from '../lane-suite.js';
+import { startRabbit } from './rabbitmq.js';
+
+/** A RabbitMQ node for one test file and a connection to it; `stop()` closes both. */
+export async function startRabbitConnection(): Promise<{
+  url: string;
+  connection: ChannelModel;
+  stop(): Promise<void>;
+}> {
+  const server = await startRabbit();
+  const connection = await amqp.connect(server.url);
+  connection.on('error', () => undefined);
+  return {
+    url: server.url,
+    connection,
+    async stop() {
+      await connection.close().catch(() => undefined);
+      await server.stop();
+    },
+  };
+}
 
 /**
  * The shared lane scenarios' driver for RabbitMQ: every logical queue a router over `connection`

@@ -23,18 +23,7 @@ export async function bundleApp(
 ): Promise<{ dir: string; file: string; code: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'graylane-web-'));
   made.push(dir);
-  const out = await build({
-    entryPoints: [FIXTURE],
-    bundle: true,
-    format,
-    ...(format === 'iife' ? { globalName: 'GraylaneApp' } : {}),
-    platform: 'neutral',
-    mainFields: ['module', 'main'],
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  });
-  const code = out.outputFiles?.[0]?.text ?? '';
+  const code = await bundleWorker({ entry: FIXTURE }, format, 'GraylaneApp');
   if (/\bfrom\s*["']node:|require\(["']node:/.test(code))
     throw new Error('the Web bundle imports node:*');
   const file = join(dir, format === 'esm' ? 'app.bundle.mjs' : 'app.bundle.js');
@@ -44,4 +33,32 @@ export async function bundleApp(
     join(dir, 'host.mjs'),
   );
   return { dir, file, code };
+}
+
+/**
+ * Bundles a worker (a file, or source text resolved from `resolveDir`) for the Web runtimes as a
+ * user's build would: platform neutral, ES2022, `@graylane/web` from the built package; `iife`
+ * exposes it as `globalName` (edge-runtime).
+ */
+export async function bundleWorker(
+  input: { readonly entry: string } | { readonly contents: string; readonly resolveDir: string },
+  format: 'esm' | 'iife',
+  globalName: string,
+): Promise<string> {
+  const out = await build({
+    ...('entry' in input
+      ? { entryPoints: [input.entry] }
+      : {
+          stdin: { contents: input.contents, resolveDir: input.resolveDir, loader: 'js' as const },
+        }),
+    bundle: true,
+    format,
+    ...(format === 'iife' ? { globalName } : {}),
+    platform: 'neutral',
+    mainFields: ['module', 'main'],
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
+  return out.outputFiles?.[0]?.text ?? '';
 }
