@@ -57,6 +57,8 @@ export function attachGray(
   // `baseURL` or `params`; so the interceptor only appends this step to the request's
   // `transformRequest`, which axios runs after every interceptor, right before the adapter
   // (`this` is the config the adapter gets).
+  // The configs graylane marked, as their adapter gets them (and their response carries them).
+  const marked = new WeakSet<object>();
   const transform = function graylaneTransform(this: Config, data: unknown) {
     try {
       const client = clientOr(options.client);
@@ -66,6 +68,7 @@ export function attachGray(
         if (REPLAYABLE.test(this.method ?? 'get')) {
           const fetchOptions = this.fetchOptions as RequestInit | undefined;
           this[SENT] = { header: client.header, fetchOptions };
+          marked.add(this);
           // RDR-01: whatever adapter runs — 'fetch', ['fetch', 'xhr'], a function that calls
           // the fetch adapter — it stops at a redirect; the XHR adapter ignores fetchOptions.
           if ((fetchOptions?.redirect ?? 'follow') == 'follow')
@@ -99,10 +102,14 @@ export function attachGray(
 
   const response = instance.interceptors.response.use(
     function grayResponse(res: AxiosResponse) {
-      const config = res.config as Config;
-      const sent = config[SENT];
+      // A response interceptor the app registered earlier runs first and may have unwrapped the
+      // response (`r => r.data`): then there is no config to read, and nothing of graylane's.
+      const config = (res as Partial<AxiosResponse> | null | undefined)?.config as
+        Config | undefined;
+      // Only a config graylane marked (the unwrapped data of a response may hold a `config`).
+      const sent = config !== undefined && marked.has(config) ? config[SENT] : undefined;
       // An opaque redirect (status 0) from the fetch adapter's `manual`: re-send it plain.
-      return sent && res.status === 0 ? plain(config, sent) : res;
+      return sent && res.status === 0 ? plain(config as Config, sent) : res;
     },
     function grayError(error: AxiosError) {
       const config = error?.config as Config | undefined;

@@ -168,3 +168,52 @@ describe('CTX-14 attachGray decides on the final request, after every intercepto
     },
   );
 });
+
+// I1: an app's response interceptor registered before attachGray runs first, and the common one
+// unwraps the response (`r => r.data`). graylane's read `res.config` of what it got and threw
+// "Cannot read properties of undefined" on every request through the instance (null.config on a
+// null body), marked or not, with no redirect in sight.
+describe('I1 attachGray after an app interceptor that unwraps responses', () => {
+  const BODIES: ReadonlyArray<[string, unknown, number]> = [
+    ['a JSON object', { ok: 1 }, 200],
+    ['null (a 204)', null, 204],
+    ['an empty string', '', 200],
+    ['a number', 7, 200],
+    [
+      'an object whose config mimics a marked one, status 0',
+      { config: { graylaneSent: { header: 'X-Gray-Id' } }, status: 0 },
+      200,
+    ],
+  ];
+  const rows = BODIES.flatMap(([what, data, status]) =>
+    (['/same-origin', `${API}/v1`, 'https://evil.example/v1'] as const).map((url) => ({
+      what,
+      data,
+      status,
+      url,
+    })),
+  );
+  it.each(rows)(
+    '$what from $url: the app gets its unwrapped body',
+    async ({ data, status, url }) => {
+      initGray({
+        versions: ['stable', 'beta'],
+        default: 'stable',
+        serverVersion: 'beta',
+        allow: [API],
+      });
+      const calls: string[] = [];
+      const instance = axios.create({
+        adapter: async (config: InternalAxiosRequestConfig) => {
+          calls.push(String(config.headers.get('X-Gray-Id') ?? '-'));
+          return { data, status, statusText: '', headers: {}, config };
+        },
+      });
+      instance.interceptors.response.use((r) => r.data as never);
+      detach.push(attachGray(instance));
+      await expect(instance.get(url)).resolves.toStrictEqual(data);
+      // Sent once, marked where the target is allowlisted.
+      expect(calls).toEqual([url.startsWith('https://evil') ? '-' : 'beta']);
+    },
+  );
+});
