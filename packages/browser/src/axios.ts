@@ -107,7 +107,7 @@ export function attachGray(
       const config = (res as Partial<AxiosResponse> | null | undefined)?.config as
         Config | undefined;
       // Only a config graylane marked (the unwrapped data of a response may hold a `config`).
-      const sent = config !== undefined && marked.has(config) ? config[SENT] : undefined;
+      const sent = marked.has(config as object) ? config?.[SENT] : undefined;
       // An opaque redirect (status 0) from the fetch adapter's `manual`: re-send it plain.
       return sent && res.status === 0 ? plain(config as Config, sent) : res;
     },
