@@ -50,10 +50,11 @@ function pages(): WeakMap<object, Entry[]> {
  */
 export function optionsKey(options: GrayOptions): Pick<Entry, 'text' | 'refs'> {
   const refs: unknown[] = [];
-  const text = JSON.stringify(options, function replace(this: unknown, key, value: unknown) {
+  const replace = function replace(this: unknown, key: string, value: unknown) {
     if (this === options) {
       if (key === 'onAssign') return undefined;
-      if (key === 'cookies') refs.push(value);
+      // By identity only: a jar may hold anything (a consent manager, circular references).
+      if (key === 'cookies') return refs.push(value);
     }
     if (value instanceof RegExp) return String(value);
     if (typeof value === 'function') {
@@ -63,8 +64,14 @@ export function optionsKey(options: GrayOptions): Pick<Entry, 'text' | 'refs'> {
       return `fn:${String(value)}`;
     }
     return value;
-  });
-  return { text, refs };
+  };
+  try {
+    return { text: JSON.stringify(options, replace), refs };
+  } catch {
+    // Options JSON cannot spell (a circular reference, a BigInt): the same object is the same
+    // client; an equal one made again is a new one. Never a failed render.
+    return { text: '', refs: [options] };
+  }
 }
 
 /**

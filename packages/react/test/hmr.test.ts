@@ -118,6 +118,40 @@ describe('HMR: a provider rendered again with changed options', () => {
   });
 });
 
+// I1: the provider keys its client by the options' JSON. A cookie jar holding a circular reference
+// (a consent manager's object graph), or options JSON cannot spell, threw "Converting circular
+// structure to JSON" out of the render: the page crashed.
+describe('I1 options JSON cannot spell: the provider renders, and keeps its client', () => {
+  /** A jar over a Map that refers to itself, as a consent manager's objects may. */
+  const circularJar = () => {
+    const store = new Map<string, string>();
+    const jar = {
+      get: (name: string) => store.get(name),
+      set: (name: string, value: string) => void store.set(name, value),
+      remove: (name: string) => void store.delete(name),
+      owner: {} as Record<string, unknown>,
+    };
+    jar.owner['jar'] = jar;
+    return jar;
+  };
+  const odd = (): GrayOptions => {
+    const extra: Record<string, unknown> = { n: 10n };
+    extra['self'] = extra;
+    return { ...BASE, meta: extra } as GrayOptions;
+  };
+  it.each<[string, () => GrayOptions]>([
+    ['a cookie jar with a circular reference', () => ({ ...BASE, cookies: circularJar() })],
+    ['a field holding a BigInt and a circular reference', odd],
+  ])('%s', async (_what, make) => {
+    const options = make();
+    const [first, second] = await renderTwice(options, options);
+    expect(second).toBe(first);
+    expect(first.getGrayVersion()).toBe('stable');
+    expect(document.body.textContent).toContain('stable');
+    expect(errors).toEqual([]);
+  });
+});
+
 describe('several providers on one page', () => {
   // docs/react.md: one client and one exposure per page and options, however often React
   // renders. Two providers with different options used to replace each other's client on every
