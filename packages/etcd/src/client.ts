@@ -92,7 +92,9 @@ export interface EtcdKeepaliveOptions {
 /**
  * An etcd3 client tuned for a rule source: etcd3's own retries and circuit breaker are off, so
  * the source's backoff (1 s doubling to 60 s, ±20 %) is the only retry schedule; unary calls get
- * a deadline; keepalive pings close a connection that went silent, so a watch never hangs on it.
+ * a deadline; keepalive pings close a connection that went silent, so a watch never hangs on it;
+ * every call requires a leader ({@link requireLeaderInterceptor}), so a member cut off from the
+ * majority ends the watch instead of keeping it open and silent.
  *
  * @example
  * ```ts
@@ -115,7 +117,10 @@ export function createEtcd3(options: EtcdClientOptions): Etcd3 {
       : {}),
     ...(options.tls ? { credentials: credentials(options.tls) } : {}),
     dialTimeout: options.dialTimeoutMs ?? ETCD_DIAL_TIMEOUT_MS,
-    ...(options.keepalive === false ? {} : { grpcOptions: keepalive(options.keepalive ?? {}) }),
+    grpcOptions: {
+      ...(options.keepalive === false ? {} : keepalive(options.keepalive ?? {})),
+      interceptors: [requireLeaderInterceptor],
+    },
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     faultHandling: { host: () => noop, global: noop },
   });
@@ -159,6 +164,49 @@ export function clientOptionsProblem(options: {
     return 'tls `cert` and `key` go together (a client certificate and its private key)';
   return undefined;
 }
+
+/** The part of a grpc-js call an interceptor touches (grpc-js is etcd3's dependency, not ours). */
+interface GrpcInterceptingCall {
+  start(metadata: { set(key: string, value: string): void }, listener: unknown): void;
+}
+
+/**
+ * A grpc-js client interceptor that puts etcd's require-leader metadata (`hasleader: true`, Go's
+ * `clientv3.WithRequireLeader`) on every call. A member that has no leader — cut off from the
+ * majority, or the majority is down — then fails reads with `etcdserver: no leader` and cancels
+ * open watches with it (after about three election timeouts), instead of answering keepalive
+ * pings while never seeing a new write. Without it a source watching through such a member stays
+ * `ready` while deaf (SRC-01). {@link createEtcdClient} and a source built from `hosts` use it;
+ * pass it to your own `Etcd3` too. Written without importing `@grpc/grpc-js` (it wraps the next
+ * call's `start`), so it works with the grpc-js copy etcd3 loads.
+ *
+ * @example
+ * ```ts
+ * import { Etcd3 } from 'etcd3';
+ * import { createEtcdSource, requireLeaderInterceptor } from '@graylane/etcd';
+ *
+ * const client = new Etcd3({
+ *   hosts: ['http://etcd-0:2379', 'http://etcd-1:2379', 'http://etcd-2:2379'],
+ *   grpcOptions: { interceptors: [requireLeaderInterceptor] },
+ * });
+ * const source = createEtcdSource({ client, key: '/graylane/config' });
+ * ```
+ */
+export function requireLeaderInterceptor<C extends GrpcInterceptingCall>(
+  options: unknown,
+  nextCall: (options: unknown) => C,
+): C {
+  const call = nextCall(options);
+  const start = call.start.bind(call);
+  call.start = (metadata, listener) => {
+    metadata.set(REQUIRE_LEADER_KEY, 'true');
+    start(metadata, listener);
+  };
+  return call;
+}
+
+/** etcd's `rpctypes.MetadataRequireLeaderKey` (server/etcdserver/api/v3rpc/rpctypes/metadatafields.go). */
+const REQUIRE_LEADER_KEY = 'hasleader';
 
 function keepalive(options: EtcdKeepaliveOptions): Record<string, number> {
   return {

@@ -8,7 +8,7 @@
 export { createEtcdSource } from './etcd-source.js';
 export type { EtcdSourceOptions } from './etcd-source.js';
 
-export { createEtcdClient } from './client.js';
+export { createEtcdClient, requireLeaderInterceptor } from './client.js';
 export type {
   EtcdClientLike,
   EtcdClientOptions,
