@@ -22,7 +22,7 @@ afterEach(() => {
   // The https rows' `__Host-` cookies are Secure: expired from an https page, Secure.
   at('https://localhost/');
   for (const pair of document.cookie.split('; ').filter(Boolean))
-    document.cookie = `${pair.split('=')[0]}=; Path=/; Max-Age=0; Secure`;
+    document.cookie = `${pair.split('=')[0]}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure`;
   at('http://localhost/');
   clearCookies();
 });

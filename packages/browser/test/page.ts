@@ -14,10 +14,13 @@ export function reload(url?: string): void {
   if (url !== undefined) at(url);
 }
 
-/** Expires every cookie the page can see (Path=/). */
+/**
+ * Expires every cookie the page can see (Path=/), by a past `Expires`: happy-dom keeps a
+ * `Max-Age=0` cookie (empty) until its clock ticks, and a read in the same millisecond saw it.
+ */
 export function clearCookies(): void {
   for (const pair of document.cookie.split('; ').filter(Boolean))
-    document.cookie = `${pair.split('=')[0]}=; Path=/; Max-Age=0`;
+    document.cookie = `${pair.split('=')[0]}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT`;
 }
 
 /** `initGray` on a new page view (a reload): it reads the cookies afresh. */

@@ -23,7 +23,7 @@ afterEach(async () => {
   for (const stop of stops.splice(0)) stop();
   // A QA switch persists (cookie / storage): a later client would start on it.
   for (const pair of document.cookie.split('; ').filter(Boolean)) {
-    document.cookie = `${pair.split('=')[0]}=; Path=/; Max-Age=0`;
+    document.cookie = `${pair.split('=')[0]}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT`;
   }
   sessionStorage.clear();
   localStorage.clear();

@@ -24,7 +24,7 @@ let domains = 0;
 
 function clearCookies(): void {
   for (const pair of document.cookie.split('; ').filter(Boolean)) {
-    document.cookie = `${pair.split('=')[0]}=; Path=/; Max-Age=0`;
+    document.cookie = `${pair.split('=')[0]}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT`;
   }
 }
 
