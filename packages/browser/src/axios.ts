@@ -13,7 +13,7 @@ export interface AttachGrayOptions {
 export type AxiosInstanceLike = Pick<AxiosInstance, 'interceptors' | 'getUri' | 'request'>;
 
 /**
- * A marked GET, HEAD, OPTIONS, PUT or DELETE, which may be re-sent plain (a string key: axios
+ * A marked GET, HEAD or OPTIONS, which may be re-sent plain (a string key: axios
  * keeps it when a config is re-sent).
  */
 interface Sent {
@@ -33,12 +33,12 @@ type Config = InternalAxiosRequestConfig & { [SENT]?: Sent | null | undefined };
  * Returns the eject function. The target is judged on the final request, after every request
  * interceptor whenever it was registered (CTX-14).
  *
- * Redirects and CORS (RDR-01/03, CORS-02): a marked GET, HEAD, OPTIONS, PUT or DELETE that fails
+ * Redirects and CORS (RDR-01/03, CORS-02): a marked GET, HEAD or OPTIONS that fails
  * at the network level (a CORS preflight that rejects the header, at the origin or after a
  * redirect) is sent again once through the instance without the marker. On the fetch adapter
  * (`'fetch'`, `['fetch', 'xhr']`, an adapter function that calls it) such a request is sent with
  * `redirect: 'manual'` and re-sent plain when the server redirects, so no later hop sees the
- * header. POST and PATCH are never repeated.
+ * header. A write (POST, PUT, DELETE, PATCH) is never repeated: the server may have acted on it.
  *
  * @example
  * ```ts

@@ -58,8 +58,8 @@ let uninstall: (() => void) | undefined;
  * (SSR) it patches nothing and returns a no-op.
  *
  * Redirects (RDR-03): XHR follows redirects out of sight and keeps the header, so a redirect to a
- * third party that does not allow it in CORS fails the request. A marked GET, HEAD, OPTIONS, PUT
- * or DELETE that fails that way at the network level is sent again once, as the caller wrote it
+ * third party that does not allow it in CORS fails the request. A marked GET, HEAD or OPTIONS
+ * that fails that way at the network level is sent again once, as the caller wrote it
  * (no marker), and the caller sees only that second attempt. For that, `XMLHttpRequest` becomes a
  * subclass whose instances graylane can watch; instances of a constructor captured before
  * `installXHR` are marked but not replayed. A third party that allows the header in CORS

@@ -11,10 +11,12 @@ export interface WithGrayOptions {
 }
 
 /**
- * Methods graylane may send twice (RFC 9110 §9.2.2 idempotent methods fetch allows): a request
- * with one of these can be re-sent plain when the server answers with a redirect (RDR-01/03).
+ * Methods graylane may send twice (RFC 9110 §9.2.1 safe methods): a request with one of these
+ * can be re-sent plain when the server answers with a redirect (RDR-01/03). Not PUT or DELETE:
+ * idempotent, but a server that answers one with a redirect (or fails after acting) has acted,
+ * and a plain re-send would act again, on the stable version.
  */
-export const REPLAYABLE = /^(GET|HEAD|OPTIONS|PUT|DELETE)$/i;
+export const REPLAYABLE = /^(GET|HEAD|OPTIONS)$/i;
 
 /**
  * Wraps `fetch` so requests to the page's origin and to allowlisted origins carry the marker
@@ -25,11 +27,12 @@ export const REPLAYABLE = /^(GET|HEAD|OPTIONS|PUT|DELETE)$/i;
  *
  * Redirects and CORS (RDR-01/03, CORS-02): the browser would carry the header to wherever a
  * redirect points, and an origin that does not allow it in CORS fails the call. So a marked
- * request that may be repeated (GET, HEAD, OPTIONS, PUT, DELETE; no stream body) is sent with
- * `redirect: 'manual'` when it follows redirects; if the server answers with a redirect, or the
- * marked request fails at the network level, the caller's request is sent again exactly as
- * written — no marker, the caller's redirect mode — and that outcome is returned. A POST or PATCH
- * is never repeated: it is sent as written, with the marker.
+ * safe request (GET, HEAD, OPTIONS; no stream body) is sent with `redirect: 'manual'` when it
+ * follows redirects; if the server answers with a redirect, or the marked request fails at the
+ * network level, the caller's request is sent again exactly as written — no marker, the caller's
+ * redirect mode — and that outcome is returned. A write (POST, PUT, DELETE, PATCH, any other
+ * method) is never repeated: the server may have acted on it. It is sent as written, with the
+ * marker.
  *
  * @example
  * ```ts

@@ -156,12 +156,14 @@ describe('RDR-01/03 withGray replays plain (fast checks; real redirects in test/
   it.each([
     ['GET', { type: 'opaqueredirect' as const }, 2],
     ['HEAD', { type: 'opaqueredirect' as const }, 2],
-    ['PUT', { type: 'opaqueredirect' as const }, 2],
-    ['DELETE', new TypeError('Failed to fetch'), 2],
+    ['OPTIONS', new TypeError('Failed to fetch'), 2],
+    ['get', { type: 'opaqueredirect' as const }, 2],
     ['GET', new TypeError('Failed to fetch'), 2],
     ['GET', { type: 'cors' as const, status: 200 }, 1],
     ['POST', new TypeError('Failed to fetch'), 1],
     ['PATCH', new TypeError('Failed to fetch'), 1],
+    ['PUT', { type: 'opaqueredirect' as const }, 1],
+    ['DELETE', new TypeError('Failed to fetch'), 1],
   ])(
     '%s answered %o: %i call(s); a re-send is the caller’s request as written',
     async (method, answer, n) => {
@@ -174,7 +176,9 @@ describe('RDR-01/03 withGray replays plain (fast checks; real redirects in test/
       );
       expect(calls).toHaveLength(n);
       expect(calls[0]?.marker).toBe('beta');
-      expect(calls[0]?.init?.redirect).toBe(/^(POST|PATCH)$/.test(method) ? undefined : 'manual');
+      expect(calls[0]?.init?.redirect).toBe(
+        /^(GET|HEAD|OPTIONS)$/i.test(method) ? 'manual' : undefined,
+      );
       if (n === 2) {
         expect(calls[1]).toEqual({ input: '/api', init, marker: null });
         expect(outcome).toBe('ok');
@@ -222,10 +226,70 @@ describe('RDR-01/03 withGray replays plain (fast checks; real redirects in test/
     }
   });
 
+  // RDR-03, writes: a server that answers a write with a redirect, or fails after it, has acted;
+  // a plain re-send would act again, on the default lane. Every input shape, every spelling.
+  const WRITES = ['PUT', 'put', 'Delete', 'DELETE', 'POST', 'patch', 'PURGE', 'MKCOL', 'LOCK'];
+  const SHAPES = {
+    string: (method: string) => ['/api', { method, body: 'x' }] as const,
+    URL: (method: string) => [new URL('http://localhost/api'), { method, body: 'x' }] as const,
+    Request: (method: string) =>
+      [new Request('http://localhost/api', { method, body: 'x' }), undefined] as const,
+    'Request + init': (method: string) =>
+      [new Request('http://localhost/api'), { method, body: 'x' }] as const,
+  };
+  const ANSWERS: Array<[string, Partial<Response> | Error]> = [
+    ['an opaque redirect', { type: 'opaqueredirect' }],
+    ['a network failure', new TypeError('Failed to fetch')],
+    ['a 503', { type: 'basic', status: 503 }],
+  ];
+  it.each(
+    WRITES.flatMap((method) =>
+      Object.keys(SHAPES).flatMap((shape) =>
+        ANSWERS.map(([answer, value]) => ({ method, shape, answer, value })),
+      ),
+    ),
+  )(
+    'RDR-03 a write ($method, $shape input) answered with $answer is sent once, marked, as written',
+    async ({ method, shape, value }) => {
+      initGray({ ...base, serverVersion: 'beta' });
+      const { calls, fetch } = fake([value, { type: 'basic', status: 200 }]);
+      const [input, init] = SHAPES[shape as keyof typeof SHAPES](method);
+      const outcome = await withGray(fetch)(input, init).then(
+        (r) => r.type ?? 'ok',
+        (e: Error) => e.name,
+      );
+      expect(calls).toHaveLength(1);
+      expect(calls[0]?.marker).toBe('beta');
+      // The caller's redirect mode: the browser follows (same-origin 303 → GET just works).
+      expect(calls[0]?.init?.redirect).toBeUndefined();
+      expect(outcome).toBe(value instanceof Error ? 'TypeError' : value.type);
+    },
+  );
+
+  it.each(['GET', 'get', 'HEAD', 'OPTIONS', 'options'])(
+    'RDR-03 control: a safe %s through installFetch answered with a redirect is re-sent plain once',
+    async (method) => {
+      initGray({ ...base, serverVersion: 'beta' });
+      const { calls, fetch } = fake([{ type: 'opaqueredirect' }]);
+      vi.stubGlobal('fetch', fetch);
+      const off = installFetch();
+      try {
+        await globalThis.fetch('/api', { method });
+      } finally {
+        off();
+        vi.unstubAllGlobals();
+      }
+      expect(calls.map((c) => [c.marker, c.init?.redirect])).toEqual([
+        ['beta', 'manual'],
+        [null, undefined],
+      ]);
+    },
+  );
+
   it('a Request input is cloned for the marked attempt and re-sent untouched', async () => {
     initGray({ ...base, serverVersion: 'beta' });
     const { calls, fetch } = fake([{ type: 'opaqueredirect' }]);
-    const request = new Request('http://localhost/api', { method: 'PUT', body: 'payload' });
+    const request = new Request('http://localhost/api', { method: 'OPTIONS', body: 'payload' });
     await withGray(fetch)(request);
     expect(calls[0]?.input).not.toBe(request);
     expect(calls[1]?.input).toBe(request);
