@@ -1,6 +1,7 @@
 import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import type { GrayClient } from './client.js';
 import { clientOr } from './current.js';
+import { PLAIN, plainUntilMicrotask } from './plain.js';
 import { REPLAYABLE } from './with-gray.js';
 
 /** Options of {@link attachGray}. */
@@ -62,6 +63,9 @@ export function attachGray(
   const transform = function graylaneTransform(this: Config, data: unknown) {
     try {
       const client = clientOr(options.client);
+      // Our plain re-send: `installXHR` under the XHR adapter (which opens its request before the
+      // next microtask) and `installFetch` under the fetch adapter (PLAIN on the init) leave it be.
+      if (this[SENT] === null) plainUntilMicrotask();
       const value = this[SENT] === null ? undefined : client?.markerFor(instance.getUri(this));
       if (client && value !== undefined && !this.headers.has(client.header)) {
         this.headers.set(client.header, value);
@@ -95,9 +99,9 @@ export function attachGray(
     config.headers.delete(sent.header);
     return instance.request({
       ...config,
-      fetchOptions: sent.fetchOptions,
+      fetchOptions: { ...sent.fetchOptions, [PLAIN]: true },
       [SENT]: null,
-    } as Config);
+    } as unknown as Config);
   };
 
   const response = instance.interceptors.response.use(

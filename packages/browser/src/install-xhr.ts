@@ -1,5 +1,6 @@
 import { clientOr } from './current.js';
 import { hasPage } from './env.js';
+import { isPlain } from './plain.js';
 import { REPLAYABLE, type WithGrayOptions } from './with-gray.js';
 
 /** What the patch knows about one request of one `XMLHttpRequest`. */
@@ -206,7 +207,8 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
           open: args,
           base: document.baseURI,
           headers: [],
-          set: false,
+          // graylane's own plain re-send (attachGray's, through axios' XHR adapter): left alone.
+          set: isPlain(),
           up: 0,
           seen: 0,
           held: [],

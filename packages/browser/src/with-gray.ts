@@ -1,5 +1,6 @@
 import type { GrayClient } from './client.js';
 import { clientOr } from './current.js';
+import { asPlain, isPlain } from './plain.js';
 
 /** The shape of `fetch`. */
 export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
@@ -52,7 +53,10 @@ export function withGray(fetchImpl?: FetchLike, options: WithGrayOptions = {}): 
     let probe: boolean | undefined;
     try {
       const request = typeof input == 'object' && 'headers' in input ? input : undefined;
-      const value = client?.markerFor(request ? request.url : String(input));
+      // graylane's own plain re-send, from a wrapper around this one: left alone.
+      const value = isPlain(init)
+        ? undefined
+        : client?.markerFor(request ? request.url : String(input));
       const headers = new Headers(init?.headers ?? request?.headers);
       if (client && value !== undefined && !headers.has(client.header)) {
         headers.set(client.header, value);
@@ -72,7 +76,7 @@ export function withGray(fetchImpl?: FetchLike, options: WithGrayOptions = {}): 
     } catch {
       // Odd input: send the request untouched rather than fail it (I1).
     }
-    const plain = (): Promise<Response> => call(input, init);
+    const plain = (): Promise<Response> => asPlain(() => call(input, init));
     return marked
       ? call(first, marked).then(
           (response) => (probe && response.type == 'opaqueredirect' ? plain() : response),

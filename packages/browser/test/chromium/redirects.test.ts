@@ -379,6 +379,101 @@ describe.skipIf(!run)('Chromium: RDR redirects off the allowlist', () => {
     },
   );
 
+  // Two graylane hooks stacked (an app that uses installFetch/installXHR and also wraps fetch or
+  // attaches axios): the outer one's plain re-send goes through the inner one, which must leave it
+  // plain — not mark it again, probe, and send a third request.
+  const STACKS = [
+    'withGray() over installFetch',
+    'withGray(withGray())',
+    'withGray(withGray()) over installFetch',
+    'axios fetch adapter over installFetch',
+    'axios fetch adapter over installFetch, installed after the instance',
+    'axios xhr adapter over installXHR',
+    'axios xhr adapter over installXHR and installFetch',
+    "axios ['fetch', 'xhr'] over installFetch and installXHR",
+  ] as const;
+  type Stack = (typeof STACKS)[number];
+
+  function stacked(stack: Stack, url: string): Promise<Outcome> {
+    return page.evaluate(
+      async ([stack, url]) => {
+        const g = globalThis.graylane;
+        const offs: Array<() => void> = [];
+        const failed = (e: { name?: string; code?: string }): Outcome => ({
+          status: e.code ?? e.name ?? 'error',
+          body: '',
+        });
+        try {
+          if (!stack.includes('installed after')) {
+            if (stack.includes('installFetch')) offs.push(g.installFetch());
+            if (stack.includes('installXHR')) offs.push(g.installXHR());
+          }
+          if (stack.startsWith('withGray')) {
+            const inner = g.withGray();
+            const outer = stack.startsWith('withGray(withGray())') ? g.withGray(inner) : inner;
+            return await outer(url).then(
+              async (r: Response) => ({ status: r.status, body: await r.text() }),
+              failed,
+            );
+          }
+          const adapter = stack.includes("['fetch', 'xhr']")
+            ? ['fetch', 'xhr']
+            : stack.includes('xhr')
+              ? 'xhr'
+              : 'fetch';
+          const instance = g.axios.create({ adapter });
+          g.attachGray(instance);
+          if (stack.includes('installed after')) offs.push(g.installFetch());
+          return await instance
+            .get(url, { responseType: 'text' })
+            .then(
+              (r: { status: number; data: string }) => ({ status: r.status, body: r.data }),
+              failed,
+            );
+        } finally {
+          for (const off of offs) off();
+        }
+      },
+      [stack, `${url}${url.includes('?') ? '&' : '?'}n=${unique++}`] as const,
+    );
+  }
+
+  it.each(
+    STACKS.flatMap((stack) =>
+      (['page', 'api'] as const).flatMap((from) =>
+        (['strict', 'open'] as const).flatMap((kind) =>
+          ([302, 303, 307] as const).map((status) => ({ stack, from, kind, status })),
+        ),
+      ),
+    ),
+  )(
+    'RDR-03 $stack, GET $status from $from to the $kind third party: two requests to the first hop (marked, then plain), none with the marker after it',
+    async ({ stack, from, kind, status }) => {
+      const to = `${target(kind).origin}/t`;
+      const out = await stacked(
+        stack,
+        `${firstHop(from)}/r?c=${status}&to=${encodeURIComponent(to)}`,
+      );
+      expect(out).toMatchObject({ status: 200, body: 'third:GET:' });
+      const hop = hopServer(from).seen.filter((s) => s.method === 'GET' && s.path === '/r');
+      const xhrOnly = stack.startsWith('axios xhr');
+      // XHR cannot stop at a redirect: the open third party takes the marker (the documented
+      // residual), so nothing failed and nothing is re-sent.
+      if (xhrOnly && kind === 'open') expect(hop.map((s) => s.marker)).toEqual(['beta']);
+      else expect(hop.map((s) => s.marker)).toEqual(['beta', undefined]);
+      if (!xhrOnly) expect(touched(target(kind))).toEqual([]);
+    },
+  );
+
+  it.each(STACKS)(
+    'RDR-03 control: %s without a redirect sends one marked request',
+    async (stack) => {
+      const out = await stacked(stack, `${api.origin}/direct`);
+      expect(out).toMatchObject({ status: 200, body: 'api:GET' });
+      expect(api.seen.filter((s) => s.method === 'GET').map((s) => s.marker)).toEqual(['beta']);
+    },
+  );
+
   it.each(FETCH_APIS)(
     'RDR-02 %s: a chain that leaves the allowlist and comes back carries no marker after the first hop',
     async (which) => {
