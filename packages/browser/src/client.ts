@@ -153,7 +153,9 @@ export function initGray(options: GrayOptions): GrayClient {
       try {
         // Resolved the way the browser will, against the document base URL (BR-11: a URL it
         // cannot parse receives nothing, and this never throws).
-        if (page && allows(new URL(url, document.baseURI))) return version;
+        const u = new URL(url, document.baseURI);
+        // A throwing `exclude` lands in the catch: excluded, never the other way round.
+        if (page && allows(u) && !options.exclude?.(u)) return version;
       } catch {
         // Not a URL.
       }

@@ -28,6 +28,8 @@ export type { FetchLike, WithGrayOptions } from './with-gray.js';
 export { installFetch } from './install-fetch.js';
 export { installXHR } from './install-xhr.js';
 
+export { excludePaths } from './exclude.js';
+
 export { split } from './split.js';
 export type { SplitOptions } from './split.js';
 

@@ -48,6 +48,12 @@ export interface GrayOptions {
   readonly rules?: GrayRules;
   /** Cross-origin targets that may receive the header: exact origins or anchored RegExps. */
   readonly allow?: readonly AllowEntry[];
+  /**
+   * Requests that never receive the header although their origin may: `excludePaths([...])` for
+   * same-origin paths your server forwards to a third party, or your own test of the resolved
+   * URL (a throwing test counts as excluded).
+   */
+  readonly exclude?: (url: URL) => boolean;
   /** The request/response header. Default `X-Gray-Id`. */
   readonly header?: string;
   /** Opt-in QA override from the query: `true` reads `?gray=`, a string names the parameter. */
@@ -86,6 +92,7 @@ export function versionSet(o: GrayOptions): ReadonlySet<string> {
   const set = new Set(o.versions);
   for (const v of set) if (!VERSION_PATTERN.test(v)) fail(`version "${v}"`);
   if (!set.has(o.default)) fail(`default "${o.default}"`);
+  if (o.exclude != null && typeof o.exclude != 'function') fail('exclude: use excludePaths([…])');
   return set;
 }
 

@@ -3,7 +3,7 @@ import type { GrayOptions } from './options.js';
 const RULES_KEY = Symbol.for('@graylane/browser:rules-key');
 
 /**
- * @internal Tags rules made by `split` / `rulesFromConfig` with the inputs they were made from,
+ * @internal Tags rules made by `split` / `rulesFromConfig` (and `excludePaths`) with the inputs they were made from,
  * so that a second `initGray` with freshly made but equal rules counts as the same options.
  */
 export function keyed<T extends object>(rules: T, key: string): T {
@@ -28,5 +28,11 @@ export function optionsKey(o: GrayOptions, server: unknown): readonly unknown[] 
     o.cookie,
   ];
   const rules = o.rules as { [RULES_KEY]?: string } | undefined;
-  return [JSON.stringify(data), rules?.[RULES_KEY] ?? rules, o.cookies];
+  const exclude = o.exclude as { [RULES_KEY]?: string } | undefined;
+  return [
+    JSON.stringify(data),
+    rules?.[RULES_KEY] ?? rules,
+    o.cookies,
+    exclude?.[RULES_KEY] ?? exclude,
+  ];
 }

@@ -14,6 +14,7 @@ export { withGray } from './with-gray.js';
 export type { FetchLike, WithGrayOptions } from './with-gray.js';
 export { installFetch } from './install-fetch.js';
 export { installXHR } from './install-xhr.js';
+export { excludePaths } from './exclude.js';
 export { split } from './split.js';
 export type { SplitOptions } from './split.js';
 export { attachGray } from './axios.js';

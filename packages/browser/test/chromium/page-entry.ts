@@ -1,7 +1,14 @@
 // Bundled by esbuild for the Chromium tests: exposes the SDK (from source) and axios to the page.
 import axios from 'axios';
 import { attachGray } from '../../src/axios.js';
-import { initGray, installFetch, installXHR, split, withGray } from '../../src/index.js';
+import {
+  excludePaths,
+  initGray,
+  installFetch,
+  installXHR,
+  split,
+  withGray,
+} from '../../src/index.js';
 import { createRemoteRules } from '../../src/remote.js';
 
 const api = {
@@ -13,6 +20,7 @@ const api = {
   attachGray,
   axios,
   createRemoteRules,
+  excludePaths,
 };
 
 /** What the test page exposes as `globalThis.graylane`. */

@@ -1,0 +1,70 @@
+import { fail } from './options.js';
+import { HTTP } from './allow.js';
+import { keyed } from './same-options.js';
+
+/**
+ * Paths that never receive the header, for `initGray`'s `exclude` option: same-origin (or
+ * allowlisted) paths your server forwards to a third party — an analytics ingest, a CDN, an image
+ * service. An entry is a path prefix (`'/ingest/'`, on every allowed origin), a URL prefix
+ * (`'https://api.example.com/public/'`, that origin only) or a RegExp tested against the path.
+ * Every entry is judged on the path a server routes by, however the request spells it:
+ * percent-decoded once, `//` and `\` as `/`, `.`/`..` resolved; prefixes ignore case. Throws
+ * `INVALID_OPTIONS` for anything else (a relative path, a URL with a query, another scheme).
+ *
+ * @example
+ * ```ts
+ * initGray({ versions: ['stable', 'beta'], default: 'stable', exclude: excludePaths(['/ingest/']) });
+ * ```
+ */
+export function excludePaths(entries: readonly (string | RegExp)[]): (url: URL) => boolean {
+  const prefixes: string[] = [];
+  const paths: RegExp[] = [];
+  for (const e of entries)
+    if (e instanceof RegExp) paths.push(RegExp(e.source, e.flags.replace(/[gy]/g, '')));
+    else prefixes.push(prefix(e));
+  // Equal lists are equal options for a repeated initGray (StrictMode renders twice).
+  return keyed(
+    ({ origin, pathname }: URL) => {
+      const path = routed(pathname);
+      const lower = path.toLowerCase();
+      return (
+        prefixes.some((p) => lower.startsWith(p) || (origin + lower).startsWith(p)) ||
+        paths.some((re) => re.test(path))
+      );
+    },
+    JSON.stringify(entries.map(String)),
+  );
+}
+
+/**
+ * The path a server may route by, whatever spelling reaches it: percent-decoded once,
+ * backslashes as slashes, repeated slashes as one, `.`/`..` segments resolved (the URL parser
+ * resolves only those it sees: `..%2f` it leaves).
+ */
+function routed(pathname: string): string {
+  let p = pathname;
+  try {
+    p = decodeURIComponent(p);
+  } catch {
+    // Malformed escapes: judged as written.
+  }
+  const out = [''];
+  for (const seg of p.split(/[\\/]+/).slice(1))
+    if (seg == '..') {
+      if (out.length > 1) out.pop();
+    } else if (seg != '.') out.push(seg);
+  return out.join('/') || '/';
+}
+
+/** An `exclude` string: a path (`/proxy/`) or an http(s) URL with a path, lowercased; else throws. */
+function prefix(e: unknown): string {
+  try {
+    if (typeof e == 'string' && /^\/(?![\\/])/.test(e)) return routed(e).toLowerCase();
+    const { protocol, origin, pathname, href } = new URL(e as string);
+    if (HTTP.test(protocol) && href == origin + pathname)
+      return (origin + routed(pathname)).toLowerCase();
+  } catch {
+    // Not a URL: reported below.
+  }
+  return fail(`exclude entry ${String(e)}: not a /path, a URL prefix or a RegExp`);
+}
