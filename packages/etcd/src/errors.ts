@@ -39,7 +39,16 @@ const AUTH_MESSAGE =
  * password (MISC-03). Defensive: hosts with credentials are already refused at start.
  */
 export function describeError(error: unknown): string {
-  return redactUserinfo(error instanceof Error ? error.message : String(error));
+  const raw = error instanceof Error ? error.message : String(error);
+  // gRPC ends some messages with an empty "Resolution note:"; etcd3 cancels a compacted or
+  // server-cancelled watch with an empty message: name the error instead of saying nothing.
+  const text = raw.replace(/\s*Resolution note:\s*$/, '').trim();
+  if (text) return redactUserinfo(text);
+  const object = typeof error == 'object' ? (error as Record<string, unknown> | null) : null;
+  const name = (object?.constructor as { name?: unknown } | undefined)?.name;
+  const code = object?.code;
+  const what = typeof name == 'string' && name && name != 'Object' ? name : 'error';
+  return `${what} without a message${code === undefined ? '' : ` (code ${String(code)})`}`;
 }
 
 /** What is kept before the userinfo: punctuation, then `scheme://` or a gRPC `dns:`-style target. */

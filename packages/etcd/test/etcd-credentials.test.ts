@@ -97,6 +97,25 @@ const MESSAGES: readonly [string, unknown, string][] = [
   ],
   ['in parentheses', new Error('(http://gluser:S3cretPw@h)'), '(http://***@h)'],
   ['an etcd message', new Error('etcdserver: permission denied'), 'etcdserver: permission denied'],
+  [
+    "gRPC's empty resolution note",
+    new Error('14 UNAVAILABLE: No connection established. Resolution note: '),
+    '14 UNAVAILABLE: No connection established.',
+  ],
+  [
+    'a resolution note with a credentialed target',
+    new Error('14 UNAVAILABLE: dns:gluser:S3cretPw@h:2379 failed. Resolution note:\n'),
+    '14 UNAVAILABLE: dns:***@h:2379 failed.',
+  ],
+  ['an empty message', new Error(''), 'Error without a message'],
+  ['whitespace only', new Error('  \n'), 'Error without a message'],
+  [
+    'an empty message with a gRPC code',
+    Object.assign(new (class EtcdWatchCancelled extends Error {})(''), { code: 1 }),
+    'EtcdWatchCancelled without a message (code 1)',
+  ],
+  ['an empty string thrown', '', 'error without a message'],
+  ['undefined thrown', undefined, 'undefined'],
 ];
 
 describe('MISC-03 describeError redacts URL credentials', () => {
