@@ -37,60 +37,77 @@ afterAll(async () => (await started)?.stop(), 60_000);
 laneSuite(async () => ({ driver: amqpDriver(await rabbit()), stop: async () => undefined }));
 
 describe('RabbitMQ specifics', () => {
-  it('MQ-14 a base queue refusing publishes (x-max-length, reject-publish) never makes the drain lose or strand a message', async () => {
-    const { connection } = await rabbit();
-    const queue = fresh('full');
-    const lanes = createMessageLanes({ config: CONFIG });
-    const ch = await connection.createConfirmChannel();
-    const limited = { 'x-max-length': 5, 'x-overflow': 'reject-publish' };
-    await ch.assertQueue(queue, { durable: false, arguments: limited });
-    await ch.assertQueue(`${queue}.lane.beta`, { durable: false });
-    const strand = async (ids: readonly string[]): Promise<void> => {
-      for (const id of ids) {
-        ch.sendToQueue(`${queue}.lane.beta`, Buffer.from(id), { headers: { [HEADER]: 'beta' } });
+  // A quorum lane counts every `nack` as a delivery and past `x-delivery-limit` drops the message:
+  // a batch the full base queue refused goes back as new messages there, never by `nack`.
+  it.each([
+    ['a classic lane queue', { durable: false }],
+    [
+      'a quorum lane queue, x-delivery-limit 1',
+      { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 1 } },
+    ],
+    [
+      'a quorum lane queue, x-delivery-limit 3',
+      { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 3 } },
+    ],
+  ] as const)(
+    'MQ-14 a base queue refusing publishes (x-max-length, reject-publish) never makes the drain lose or strand a message: %s',
+    async (_name, laneOptions) => {
+      const { connection } = await rabbit();
+      const queue = fresh('full');
+      const lanes = createMessageLanes({ config: CONFIG });
+      const ch = await connection.createConfirmChannel();
+      const limited = { 'x-max-length': 5, 'x-overflow': 'reject-publish' };
+      await ch.assertQueue(queue, { durable: false, arguments: limited });
+      await ch.assertQueue(`${queue}.lane.beta`, laneOptions);
+      const strand = async (ids: readonly string[]): Promise<void> => {
+        for (const id of ids) {
+          ch.sendToQueue(`${queue}.lane.beta`, Buffer.from(id), { headers: { [HEADER]: 'beta' } });
+        }
+        await ch.waitForConfirms();
+      };
+      const router = createAmqpLanes({
+        lanes,
+        connection,
+        queue,
+        liveness: { intervalMs: 200, graceMs: 1000 },
+        drainIntervalMs: 200,
+        drainBatch: 4,
+      });
+      const first = Array.from({ length: 30 }, (_, i) => `f-${i}`);
+      await strand(first);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const seen: string[] = [];
+      const stable = await router.consume(
+        'stable',
+        async (msg, channel) => {
+          await gate;
+          seen.push(msg.content.toString());
+          channel.ack(msg);
+        },
+        { prefetch: 1 },
+      );
+      try {
+        // The base queue is full (5 ready + 1 held by the gated consumer): drains are refused.
+        await new Promise((r) => setTimeout(r, 3_000));
+        release();
+        await until(() => new Set(seen).size === first.length, 30_000);
+        const late = ['l-0', 'l-1'];
+        await strand(late);
+        await until(() => new Set(seen).size === first.length + late.length, 30_000);
+        expect([...new Set(seen)].sort()).toEqual([...first, ...late].sort());
+        expect(seen.length).toBe(first.length + late.length);
+        expect((await ch.checkQueue(`${queue}.lane.beta`)).messageCount).toBe(0);
+      } finally {
+        release();
+        await stable.close();
+        await router.close();
+        await ch.deleteQueue(`${queue}.lane.beta`).catch(() => undefined);
+        await ch.close();
       }
-      await ch.waitForConfirms();
-    };
-    const router = createAmqpLanes({
-      lanes,
-      connection,
-      queue,
-      liveness: { intervalMs: 200, graceMs: 1000 },
-      drainIntervalMs: 200,
-      drainBatch: 4,
-    });
-    const first = Array.from({ length: 30 }, (_, i) => `f-${i}`);
-    await strand(first);
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const seen: string[] = [];
-    const stable = await router.consume(
-      'stable',
-      async (msg, channel) => {
-        await gate;
-        seen.push(msg.content.toString());
-        channel.ack(msg);
-      },
-      { prefetch: 1 },
-    );
-    try {
-      // The base queue is full (5 ready + 1 held by the gated consumer): drains are refused.
-      await new Promise((r) => setTimeout(r, 3_000));
-      release();
-      await until(() => new Set(seen).size === first.length, 30_000);
-      const late = ['l-0', 'l-1'];
-      await strand(late);
-      await until(() => new Set(seen).size === first.length + late.length, 30_000);
-      expect([...new Set(seen)].sort()).toEqual([...first, ...late].sort());
-      expect(seen.length).toBe(first.length + late.length);
-      expect((await ch.checkQueue(`${queue}.lane.beta`)).messageCount).toBe(0);
-    } finally {
-      release();
-      await stable.close();
-      await router.close();
-      await ch.close();
-    }
-  }, 90_000);
+    },
+    90_000,
+  );
 
   it('MQ-17 consume() on a queue the broker refuses (404, 403, 405) rejects with the broker error; the process lives', async () => {
     const { url } = await rabbit();

@@ -11,8 +11,9 @@ import type { AmqpLanes, AmqpLanesOptions } from './lanes.js';
  * lane's queue (no consumer registered on a classic queue; a quorum queue counts held gets as
  * consumers, which this router's probe subtracts, MQ-22), then ask again
  * whether the lane is alive, then republish each message to the base queue (`mandatory`) and
- * settle each by its own confirm — ack what the base queue took, `nack` with requeue what the
- * broker refused (a full base queue with `reject-publish`) or returned (the base queue is gone),
+ * settle each by its own confirm — ack what the base queue took, give back what the broker
+ * refused (a full base queue with `reject-publish`) or returned (the base queue is gone: `nack`
+ * with requeue on a classic lane queue, a confirmed republish on a quorum one),
  * so such a message goes back to its lane and is never acked unmoved. A lane back by then gets
  * the whole batch back (`nack` with requeue; on a quorum queue a confirmed republish, MQ-22): a
  * message a producer routed to it after seeing it alive was taken before that question, which
@@ -181,7 +182,13 @@ export function startAmqpDrain(
       const confirms = taken.map((msg) =>
         publishMandatory(ch, options.queue, msg.content, republished(msg, from)),
       );
-      const moved = settle(ch, taken, await Promise.all(confirms));
+      const published = await Promise.all(confirms);
+      // What the base queue refused (full, `reject-publish`) or returned stays the lane's: on a
+      // queue that may count deliveries (quorum) it goes back as new messages, never by `nack`,
+      // which past `x-delivery-limit` would drop it.
+      const refused = perGet() > 0 ? taken.filter((_, i) => published[i]?.kind !== 'routed') : [];
+      const moved = settle(ch, taken, published, refused.length > 0);
+      if (refused.length > 0) await giveBack(ch, from, refused, 1);
       countDrained(moved, lane);
       // The acks reach a quorum queue's count some ms later (measured 2–12 ms, 400 ms on a
       // slow disk): until then the broker, and this router's next probe, asked at once for the
@@ -277,13 +284,15 @@ async function giveBack(
 /**
  * Acks each message the base queue took, requeues each one refused or returned (the base queue
  * is gone: acking it would drop it) or not published at all (no answer in `published`: its lane
- * is back); returns how many moved. Should the channel be closed meanwhile, the broker requeues
- * whatever is left unsettled itself.
+ * is back) — or, with `keep`, leaves those unsettled for the caller to give back; returns how
+ * many moved. Should the channel be closed meanwhile, the broker requeues whatever is left
+ * unsettled itself.
  */
 function settle(
   ch: ConfirmChannel,
   taken: readonly Message[],
   published: readonly Published[],
+  keep = false,
 ): number {
   let moved = 0;
   try {
@@ -291,7 +300,7 @@ function settle(
       if (published[i]?.kind === 'routed') {
         ch.ack(msg);
         moved++;
-      } else {
+      } else if (!keep) {
         ch.nack(msg, false, true);
       }
     });
