@@ -16,6 +16,10 @@ export interface IncomingMessageLike {
   readonly headers: IncomingMessage['headers'];
   readonly method?: string | undefined;
   readonly url?: string | undefined;
+  /** express/router: the path the request was mounted at (`req.url` is relative to it). */
+  readonly baseUrl?: unknown;
+  /** express/connect: the request target as it arrived. */
+  readonly originalUrl?: unknown;
   readonly socket?: {
     readonly remoteAddress?: string | undefined;
     readonly encrypted?: boolean;
@@ -133,8 +137,19 @@ class NodeCarrier implements InboundCarrier {
     return this.req.method;
   }
   get url(): string | undefined {
-    const url = this.req.url;
+    let url = this.req.url;
     if (typeof url !== 'string') return url;
+    // Mounted (`app.use('/api', graylaneExpress(…))`, or in a router mounted there), express hands
+    // graylane `req.url` without the mount path; rules name the path the client asked for.
+    const base = this.req.baseUrl;
+    if (typeof base === 'string' && base.charCodeAt(0) === 0x2f && url.charCodeAt(0) === 0x2f) {
+      // At the mount path itself express gives `/`: `/api` and `/api/` both arrive so, and only
+      // the target as it arrived tells which the client asked for.
+      const bare = url.length === 1 || url.charCodeAt(1) === 0x3f;
+      const asked = this.req.originalUrl;
+      const slash = typeof asked !== 'string' || /^[^?#]*\/(?:[?#]|$)/.test(asked);
+      url = base + (bare && !slash ? url.slice(1) : url);
+    }
     const target = routerTarget(originForm(url));
     return this.semicolonEndsPath ? withoutPathParameters(target) : target;
   }
