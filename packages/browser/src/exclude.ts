@@ -38,7 +38,7 @@ export function excludePaths(entries: readonly (string | RegExp)[]): (url: URL) 
 
 /**
  * The path a server may route by, whatever spelling reaches it: percent-decoded once,
- * backslashes as slashes, repeated slashes as one, `.`/`..` segments resolved (the URL parser
+ * backslashes as slashes, repeated slashes as one, `;` parameters dropped, `.`/`..` segments resolved (the URL parser
  * resolves only those it sees: `..%2f` it leaves).
  */
 function routed(pathname: string): string {
@@ -49,7 +49,12 @@ function routed(pathname: string): string {
     // Malformed escapes: judged as written.
   }
   const out = [''];
-  for (const seg of p.split(/[\\/]+/).slice(1))
+  // A `;…` segment parameter (`/ingest;jsessionid=1/e`) is dropped: servers that route by the
+  // path without it (Tomcat, Spring, Jetty) forward that request as `/ingest/e`.
+  for (const seg of p
+    .replace(/;[^/\\]*/g, '')
+    .split(/[\\/]+/)
+    .slice(1))
     if (seg == '..') {
       if (out.length > 1) out.pop();
     } else if (seg != '.') out.push(seg);

@@ -50,6 +50,11 @@ const ROWS: Array<readonly [string, boolean]> = [
   ['/proxy%5cx', false],
   ['/%2fproxy/x', false],
   ['/..%2f..%2fproxy/x', false],
+  ['/proxy;jsessionid=1/x', false],
+  ['/proxy;a=b;c=d/x', false],
+  ['/a;x/..;y/proxy/x', false],
+  ['/proxy%3bx=1/x', false],
+  ['/ingest;v=1', false],
   // The URL prefix: that origin only.
   [`${API}/public/feed`, false],
   [`${API}/PUBLIC/feed`, false],
