@@ -1,7 +1,7 @@
 import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import type { GrayClient } from './client.js';
 import { clientOr } from './current.js';
-import { PLAIN, plainUntilMicrotask } from './plain.js';
+import { PLAIN, plainNextXhr } from './plain.js';
 import { REPLAYABLE } from './with-gray.js';
 
 /** Options of {@link attachGray}. */
@@ -65,7 +65,11 @@ export function attachGray(
       const client = clientOr(options.client);
       // Our plain re-send: `installXHR` under the XHR adapter (which opens its request before the
       // next microtask) and `installFetch` under the fetch adapter (PLAIN on the init) leave it be.
-      if (this[SENT] === null) plainUntilMicrotask();
+      // An adapter that may be the XHR one: axios' default (['xhr', 'http', 'fetch']), 'xhr' or
+      // a list starting with it, a function of the app's.
+      const a = this.adapter;
+      if (this[SENT] === null && (typeof a == 'function' || [a ?? 'xhr'].flat()[0] === 'xhr'))
+        plainNextXhr();
       const value = this[SENT] === null ? undefined : client?.markerFor(instance.getUri(this));
       if (client && value !== undefined && !this.headers.has(client.header)) {
         this.headers.set(client.header, value);

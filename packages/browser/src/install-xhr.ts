@@ -1,6 +1,6 @@
 import { clientOr } from './current.js';
 import { hasPage } from './env.js';
-import { isPlain } from './plain.js';
+import { takePlainXhr } from './plain.js';
 import { REPLAYABLE, type WithGrayOptions } from './with-gray.js';
 
 /** What the patch knows about one request of one `XMLHttpRequest`. */
@@ -208,7 +208,7 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
           base: document.baseURI,
           headers: [],
           // graylane's own plain re-send (attachGray's, through axios' XHR adapter): left alone.
-          set: isPlain(),
+          set: takePlainXhr(),
           up: 0,
           seen: 0,
           held: [],

@@ -4,7 +4,7 @@
  * axios' fetch adapter, `installXHR` under axios' XHR adapter. Otherwise the inner hook marks the
  * re-send again, probes, and re-sends a third time. On an init: {@link PLAIN} (a registered
  * symbol, so every copy of the package agrees; axios copies it into the init it hands fetch).
- * Synchronously: while {@link asPlain} runs, or until the current task's microtasks.
+ * Synchronously: while {@link asPlain} runs; for axios' XHR adapter, the next XHR opened.
  */
 export const PLAIN: unique symbol = Symbol.for('graylane.plain') as never;
 
@@ -20,10 +20,23 @@ export function asPlain<T>(send: () => T): T {
   }
 }
 
-/** The same until the current microtask checkpoint: axios opens its XHR right after transforms. */
-export function plainUntilMicrotask(): void {
-  depth++;
-  queueMicrotask(() => depth--);
+let nextXhr = false;
+
+/**
+ * The next `XMLHttpRequest` opened before the current microtask ends is graylane's own plain
+ * re-send: axios' XHR adapter opens its request synchronously right after the transforms. Taken
+ * by that `open()` (so an XHR opened by other code later is not affected), else dropped.
+ */
+export function plainNextXhr(): void {
+  nextXhr = true;
+  queueMicrotask(() => (nextXhr = false));
+}
+
+/** For `installXHR`'s `open()`: true (once) when this request is graylane's plain re-send. */
+export function takePlainXhr(): boolean {
+  const taken = nextXhr || depth > 0;
+  nextXhr = false;
+  return taken;
 }
 
 /** True when a request (by its init, or now) is graylane's own plain re-send. */
