@@ -1,8 +1,13 @@
+import type { Hold } from './current.js';
 import type { Slot } from './jar.js';
 
 /**
- * @internal The anonymous id a split is bucketed on: read from its cookie, or 128 random bits
- * (`crypto.getRandomValues` works outside secure contexts, unlike `randomUUID`) written back.
+ * @internal The anonymous id a split is bucketed on: read from its cookie, else 128 random bits
+ * (`crypto.getRandomValues` works outside secure contexts, unlike `randomUUID`) — used only when
+ * the jar keeps them (`slot.write` read them back). An id the jar cannot keep (cookies off,
+ * refused, dropped, `cookie: false`, a sandboxed frame) would be a new one, so a new bucket, on
+ * every page view: then it is `''`, which no split buckets on (WT-05), and the visitor gets what
+ * needs no id, usually the default, on every page view alike.
  */
 export function anonymousId(slot: Slot): string {
   // No id (`undefined`, tested as the text "undefined") fails the pattern like a malformed one.
@@ -11,7 +16,29 @@ export function anonymousId(slot: Slot): string {
     id = '';
     for (const b of crypto.getRandomValues(new Uint8Array(16)))
       id += (b | 256).toString(16).slice(1);
-    slot.write(id);
+    if (!slot.write(id)) id = '';
   }
   return id;
+}
+
+/**
+ * @internal The anonymous id's slot as `initGray` uses it: `write` tells whether the jar keeps
+ * the id, at once, while writing waits for `run` like every effect. Under React's hold (nothing
+ * may stay behind from a render React throws away) the id is written, read back and removed
+ * now, and written again when React commits.
+ */
+export function heldIds(ids: Slot, run: Hold): Slot {
+  return {
+    ...ids,
+    write(id) {
+      let now = false;
+      run(() => (now = true));
+      if (!ids.keep(id)) return false;
+      if (!now) {
+        ids.remove();
+        run(() => ids.keep(id));
+      }
+      return true;
+    },
+  };
 }

@@ -40,6 +40,7 @@ export function assigner(
   };
   return (fresh) => {
     let rejected: DecisionReason | undefined;
+    let stored: string | undefined;
     const use = (raw: unknown, reason: DecisionReason, persist: boolean) => {
       const version = readMarker(versions, raw, (why) => (rejected ??= why));
       if (version) commit(version, reason, persist);
@@ -58,9 +59,9 @@ export function assigner(
         // Persisting is the server's job (its sticky cookie): the page cannot tell a durable
         // decision from one for this view only (a query or header marker, the default: STK-02,
         // WT-03), a signed token it cannot mint (STK-01) or a cookie a sibling planted (MISC-04).
-        // Read the cookie first anyway: reading it also repairs the jar (STK-04).
-        (slot.read(), use(server, 'server', false)) ||
-        use(slot.read(), 'cookie', false))
+        // Read the cookie first anyway, once: reading it also repairs the jar (STK-04, CK-02).
+        ((stored = slot.read()), use(server, 'server', false)) ||
+        use(stored, 'cookie', false))
     )
       return;
     const ruled = page && rules();

@@ -1,5 +1,6 @@
 import type { DecisionReason } from '@graylane/core';
 import { allowlist, HTTP } from './allow.js';
+import { heldIds } from './anonymous-id.js';
 import { assigner, type Commit } from './assign.js';
 import { current, KEY, type Current, type Hold } from './current.js';
 import { hasPage } from './env.js';
@@ -101,8 +102,8 @@ export function initGray(options: GrayOptions): GrayClient {
   const header = options.header ?? 'X-Gray-Id';
   const slot = createSlot(options, 'name', 'gray');
   const ids = createSlot(options, 'anonymousIdName', 'gray_aid');
-  // A new anonymous id is written when the assignment is committed, like the version.
-  const aid: Slot = { ...ids, write: (id) => (run(() => ids.write(id)), true) };
+  // A new anonymous id is used only if the jar keeps it; written when the assignment is committed.
+  const aid: Slot = heldIds(ids, run);
   let onAssign = page ? options.onAssign : undefined;
   const listeners = new Set<GrayListener>();
   // Both are set by the first assignment (`assign(false)` below), before anything reads them.

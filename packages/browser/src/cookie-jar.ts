@@ -1,5 +1,5 @@
 import Cookies from 'js-cookie';
-import { scanCookies } from './read.js';
+import { AMBIGUOUS, cookieValues, scanCookies } from './read.js';
 
 /** How graylane writes its cookies: always `Path=/`, `SameSite=Lax`, a bounded `Max-Age`. */
 export interface CookieAttributes {
@@ -31,11 +31,13 @@ export interface CookieAttributes {
  */
 export interface CookieJarLike {
   /**
-   * The value of `name`, or `undefined` when absent. When it cannot be told (several cookies of
-   * the name disagree, CK-02), return anything that is not a version, e.g. `,`: graylane then
-   * ignores it as `invalid_marker` and removes its own cookie.
+   * The value of `name`, or `undefined` when absent. `attributes` (omitted for a name graylane
+   * only reads) are those graylane writes `name` with: when several cookies of the name disagree
+   * (CK-02: one set for a parent domain, or host-only beside graylane's `domain` one), return the
+   * one written with them, graylane's own; when none is, or it cannot be told, return anything
+   * that is not a version, e.g. `,`: graylane then ignores it as `invalid_marker`.
    */
-  get(name: string): string | undefined;
+  get(name: string, attributes?: CookieAttributes): string | undefined;
   /** Writes (overwrites) one cookie. */
   set(name: string, value: string, attributes: CookieAttributes): void;
   /** Deletes the cookie written by `set` with the same `path`, `domain` and `secure`. */
@@ -63,7 +65,9 @@ export interface JsCookieLike {
  * conflict (CK-02, which js-cookie's first-wins read would hide), no size cap (the browser caps
  * its jar; STK-04). On a conflict, cookies of the name at the longer paths this page can see
  * (a server that set `gray` on `/app`) are deleted and the jar is read again: graylane's own
- * cookie is always `Path=/`.
+ * cookie is always `Path=/`. If values still disagree (a cookie for a parent domain), graylane's
+ * own cookie wins: removed and read again, the value that went away is its own, written back at
+ * once (its lifetime restarts); the others are never touched. None of its own: a conflict.
  *
  * @example
  * ```ts
@@ -74,23 +78,39 @@ export interface JsCookieLike {
  * ```
  */
 export function createJsCookieJar(cookies: JsCookieLike): CookieJarLike {
+  // Attribute names are case-insensitive (RFC 6265 §5.2): `sameSite` passes through as is.
+  // Priority=High: Chromium evicts graylane's cookies last when a host passes 180 (STK-04).
+  const set: CookieJarLike['set'] = (name, value, { maxAge, ...a }) =>
+    void cookies.set(name, value, { ...a, 'max-age': '' + maxAge, priority: 'High' });
+  const remove: CookieJarLike['remove'] = (name, { maxAge: _ignored, ...a }) =>
+    cookies.remove(name, a);
   return {
-    get(name) {
-      const found = scanCookies(name);
-      if (found !== ',') return found;
+    get(name, attributes) {
+      let found = scanCookies(name);
+      if (found !== AMBIGUOUS) return found;
       // STK-04: every cookie path this page can see is a prefix of its path; never `/` (ours).
       const path = location.pathname;
       for (let i = 2; i <= path.length; i++)
         if (i === path.length || path[i] === '/')
           for (const p of [path.slice(0, i), path.slice(0, i + 1)])
             cookies.remove(name, { path: p });
-      return scanCookies(name);
+      found = scanCookies(name);
+      // CK-02: another cookie of the name at Path=/ — for a parent domain (a sibling app, an
+      // older deploy), or host-only beside a `domain` one — which the page's writes can neither
+      // overwrite nor delete. Only the cookie written with `attributes` is the page's: the value
+      // that goes when that one is removed. It is written back at once; the others stay as they
+      // are. One over-long value is invalid, not a conflict.
+      const all = found === AMBIGUOUS && attributes ? cookieValues(name) : [];
+      if (!attributes || all.length < 2) return found;
+      remove(name, attributes);
+      // What is left is what the page cannot touch; `>>> 0` makes a miss (-1) splice nothing.
+      for (const v of cookieValues(name)) all.splice(all.indexOf(v) >>> 0, 1);
+      if (all.length !== 1) return AMBIGUOUS;
+      set(name, all[0] as string, attributes);
+      return all[0];
     },
-    // Attribute names are case-insensitive (RFC 6265 §5.2): `sameSite` passes through as is.
-    // Priority=High: Chromium evicts graylane's cookies last when a host passes 180 (STK-04).
-    set: (name, value, { maxAge, ...a }) =>
-      void cookies.set(name, value, { ...a, 'max-age': '' + maxAge, priority: 'High' }),
-    remove: (name, { maxAge: _ignored, ...a }) => cookies.remove(name, a),
+    set,
+    remove,
   };
 }
 

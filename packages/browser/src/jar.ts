@@ -22,6 +22,11 @@ export interface Slot {
    * value is then kept in memory for this page, as when the jar is unavailable (BC-05).
    */
   write(value: string): boolean;
+  /**
+   * Writes `value` to the jar only (never to memory): true when the jar reads it back, so it
+   * outlives the page view; false when cookies are off, refused, dropped or the jar throws.
+   */
+  keep(value: string): boolean;
   remove(): void;
 }
 
@@ -60,16 +65,21 @@ export function createSlot(o: GrayOptions, key: 'name' | 'anonymousIdName', base
       return undefined;
     }
   };
+  // Read back with the attributes it was written with: the page's own cookie, CK-02.
+  const store = (value: string) =>
+    tryJar(() => (jar.set(name, value, attrs), jar.get(name, attrs) === value));
   return {
     // A server that set the unprefixed name (its default) is read as a fallback on https.
-    read: () => memory ?? tryJar(() => jar.get(name) ?? (secure ? jar.get(base) : undefined)),
+    read: () =>
+      memory ?? tryJar(() => jar.get(name, attrs) ?? (secure ? jar.get(base) : undefined)),
     write(value) {
       memory = value;
       // undefined (no jar, or it threw): kept in memory by design.
-      const stored = tryJar(() => (jar.set(name, value, attrs), jar.get(name) === value));
+      const stored = store(value);
       if (stored) memory = undefined;
       return stored ?? true;
     },
+    keep: (value) => store(value) === true,
     remove() {
       memory = undefined;
       tryJar(() => jar.remove(name, attrs));

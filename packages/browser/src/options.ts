@@ -7,7 +7,11 @@ export type GrayListener = (version: string, reason: DecisionReason) => void;
 
 /** What client-side rules see when no marker applies. */
 export interface GrayRulesContext {
-  /** A random id kept in a cookie: the subject of a split (created on first use). */
+  /**
+   * A random id kept in a cookie: the subject of a split (created on first use). `''` when the
+   * cookie cannot be kept (cookies off or refused, `cookie: false`): do not bucket on it — a new
+   * id every page view would move the visitor every page view.
+   */
   readonly anonymousId: string;
   /** The configured default version. */
   readonly defaultVersion: string;

@@ -10,11 +10,26 @@ const MAX_QUERY_SCAN = 8192;
 export const AMBIGUOUS = ',';
 
 /**
- * @internal Values of `name` in a `;`-separated cookie string or a `&`-separated query string:
- * `undefined` when absent, {@link AMBIGUOUS} when present with disagreeing values or longer than
- * `cap` (CK-02, QS-03, QS-06), else the one value. Bounded; never throws. One DQUOTE pair is stripped
- * (CK-04); values are not percent-decoded: a version label never needs it, so any escape fails
- * validation (CK-03, QS-05).
+ * @internal Every value of `name` in a `;`-separated cookie string or a `&`-separated query
+ * string, in order: one DQUOTE pair stripped (CK-04), {@link AMBIGUOUS} for a value over 64
+ * bytes. Values are not percent-decoded: a version label never needs it, so any escape fails
+ * validation (CK-03, QS-05). Never throws.
+ */
+export function readValues(text: string, separator: ';' | '&', name: string): string[] {
+  const values: string[] = [];
+  for (const pair of text.split(separator)) {
+    const eq = pair.indexOf('=');
+    const raw = pair.slice(eq + 1).trim();
+    if (eq >= 0 && pair.slice(0, eq).trim() === name)
+      values.push(raw.length > MAX_RAW_MARKER_BYTES ? AMBIGUOUS : raw.replace(/^"(.*)"$/, '$1'));
+  }
+  return values;
+}
+
+/**
+ * @internal The value of `name` ({@link readValues}): `undefined` when absent, {@link AMBIGUOUS}
+ * when present with disagreeing values or when `text` is longer than `cap` (CK-02, QS-03,
+ * QS-06), else the one value. Bounded.
  */
 export function readPairs(
   text: string,
@@ -23,17 +38,9 @@ export function readPairs(
   cap = MAX_QUERY_SCAN,
 ): string | undefined {
   if (text.length > cap) return AMBIGUOUS;
-  let found: string | undefined;
-  for (const pair of text.split(separator)) {
-    const eq = pair.indexOf('=');
-    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
-    const raw = pair.slice(eq + 1).trim();
-    const v = raw.length > MAX_RAW_MARKER_BYTES ? AMBIGUOUS : raw.replace(/^"(.*)"$/, '$1');
-    // Query strings: a repeated key is ambiguous even when the values agree (QS-03).
-    if (found !== undefined && (found !== v || separator === '&')) return AMBIGUOUS;
-    found = v;
-  }
-  return found;
+  const [found, ...more] = readValues(text, separator, name);
+  // Query strings: a repeated key is ambiguous even when the values agree (QS-03).
+  return more.some((v) => v !== found || separator === '&') ? AMBIGUOUS : found;
 }
 
 /**
@@ -44,3 +51,9 @@ export function readPairs(
 export function scanCookies(name: string): string | undefined {
   return typeof document == 'object' ? readPairs(document.cookie, ';', name, Infinity) : undefined;
 }
+
+/**
+ * @internal Every value of `name` in `document.cookie`, one per cookie: what tells the page's
+ * own cookie from others of the name (CK-02).
+ */
+export const cookieValues = (name: string): string[] => readValues(document.cookie, ';', name);

@@ -12,7 +12,10 @@ export interface SplitOptions {
  * A weighted split in percent on the anonymous id, e.g. `{ beta: 5 }`: 5% of visitors get
  * `beta`, the remainder the default. Buckets are core's `bucket(salt, id)` (murmur3, 0–9999), so
  * a server using the same salt and id agrees (I9), and raising a weight only adds visitors
- * (WT-03). Throws `INVALID_OPTIONS` unless weights are integers summing to at most 100.
+ * (WT-03). A visitor whose anonymous id cannot be kept (cookies off or refused, `cookie: false`)
+ * is never bucketed — a new id every page view would be a new lane every page view — and gets
+ * the default (reason `default`), or the version weighted 100. Throws `INVALID_OPTIONS` unless
+ * weights are integers summing to at most 100.
  *
  * @example
  * ```ts
@@ -25,14 +28,18 @@ export function split(
 ): GrayRules {
   const arms: Array<readonly [string, number]> = [];
   let end = 0;
+  let all: string | undefined;
   for (const [version, pct] of Object.entries(weights)) {
     end += pct * (BUCKET_SPACE / 100);
     if (!Number.isInteger(pct) || pct < 0 || end > BUCKET_SPACE)
       fail(`split weight ${version}: ${pct}`);
     arms.push([version, end]);
+    if (pct === 100) all = version;
   }
   const salt = options.salt ?? 'gray';
   const rules: GrayRules = ({ anonymousId, defaultVersion }) => {
+    // WT-05: no id ('') is no bucket; only a version every bucket gets applies.
+    if (!anonymousId) return all ? { version: all, reason: 'weight' } : undefined;
     const b = bucket(salt, anonymousId);
     return { version: arms.find(([, e]) => b < e)?.[0] ?? defaultVersion, reason: 'weight' };
   };

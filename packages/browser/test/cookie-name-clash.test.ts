@@ -172,7 +172,8 @@ describe('BC-04 cookie names: cookie.name and cookie.anonymousIdName must be two
     const first = initGray(o);
     expect(first.setGrayVersion('beta')).toBe(true);
     const next = initGray(o);
-    expect(ids[0]).toMatch(/^[0-9a-f]{32}$/);
+    // `cookie: false` keeps no anonymous id: the rules see '' (never a new id per view, BC-05).
+    expect(ids[0]).toMatch(cookie === false ? /^$/ : /^[0-9a-f]{32}$/);
     if (cookie === false) {
       expect([next.getGrayVersion(), next.getGrayReason()]).toEqual(['stable', 'default']);
       expect(document.cookie).toBe('');
