@@ -26,27 +26,33 @@ export function excludePaths(entries: readonly (string | RegExp)[]): (url: URL) 
   return keyed(
     ({ origin, pathname }: URL) => {
       const path = routed(pathname);
-      const lower = path.toLowerCase();
+      // `/ingest/` also names `/ingest` itself: servers answer it with a redirect there (nginx's
+      // `location /ingest/`) or route it there (Next's `/ingest/:path*`).
+      const lower = path.toLowerCase() + '/';
       return (
         prefixes.some((p) => lower.startsWith(p) || (origin + lower).startsWith(p)) ||
         paths.some((re) => re.test(path))
       );
     },
-    JSON.stringify(entries.map(String)),
+    // A string and a RegExp of the same text are different entries.
+    JSON.stringify(entries.map((e) => (e instanceof RegExp ? [e.source, e.flags] : e))),
   );
 }
 
 /**
- * The path a server may route by, whatever spelling reaches it: percent-decoded once,
- * backslashes as slashes, repeated slashes as one, `;` parameters dropped, `.`/`..` segments resolved (the URL parser
- * resolves only those it sees: `..%2f` it leaves).
+ * The path a server may route by, whatever spelling reaches it: percent-decoded once (escape by
+ * escape when it is not UTF-8), backslashes as slashes, repeated slashes as one, `;` parameters
+ * dropped, `.`/`..` segments resolved (the URL parser resolves only those it sees: `..%2f` it
+ * leaves).
  */
 function routed(pathname: string): string {
   let p = pathname;
   try {
     p = decodeURIComponent(p);
   } catch {
-    // Malformed escapes: judged as written.
+    // Not UTF-8 (`/%69ngest/%FF`): a server still decodes each escape on its own (nginx), so
+    // one bad byte must not leave the rest of the path encoded.
+    p = p.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
   }
   const out = [''];
   // A `;…` segment parameter (`/ingest;jsessionid=1/e`) is dropped: servers that route by the

@@ -73,7 +73,15 @@ const ROWS: Array<readonly [string, boolean]> = [
   ['/app.js.MAP', false],
   // Near misses: still marked.
   ['/proxyx', true],
-  ['/proxy', true],
+  ['/proxy', false], // `/proxy/` names the directory itself too (servers redirect it there)
+  ['/PROXY?x=1', false],
+  ['/%69ngest/%FF', false],
+  ['/ingest%2F%C0%AF', false],
+  ['/x/..%2F%69ngest/%E9', false],
+  ['/%70roxy/%ZZ/x', false],
+  ['/%70roxy%FE/x', true], // `/proxy\xfe/`: another directory
+  [`${API}/public`, false],
+  [`${API}/%70ublic/%FF`, false],
   ['/api/proxy/x', true],
   ['/a/proxy/x', true],
   ['/proxy%2', true], // malformed escape: judged as written, no prefix match
@@ -167,5 +175,16 @@ describe('exclude: paths that never receive the header (review 101 F4)', () => {
     expect(b).not.toBe(a);
     expect(b.markerFor('/a/x')).toBe('beta');
     expect(b.markerFor('/b/x')).toBeUndefined();
+  });
+
+  it.each([
+    ['a string and a RegExp of the same text', ['/ingest/'], [/ingest/]],
+    ['RegExps with other flags', [/^\/a\//], [/^\/a\//i]],
+    ['a string and a one-element list of it in another order', ['/a/', '/b/'], ['/b/', '/a/']],
+  ])('the options key tells apart %s', (_n, first, second) => {
+    at(`${APP}/`);
+    const a = initGray({ ...base, exclude: excludePaths(first) });
+    const b = initSamePage({ ...base, exclude: excludePaths(second) });
+    expect(b).not.toBe(a);
   });
 });
