@@ -200,6 +200,13 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
 
   const patched = {
     open(this: XMLHttpRequest, ...args: Parameters<typeof open>) {
+      // XHR reads its URL once, here: so does graylane, and sends (and re-sends) that text — a
+      // URL object the caller changes before send() must not move the judgement (I8).
+      try {
+        if (typeof args[1] != 'string') args[1] = String(args[1]);
+      } catch {
+        // The native open() throws the same for this URL.
+      }
       const p = pending.get(this);
       // Our own replay reopens: keep its state; the caller's open starts a new request.
       if (p?.state !== 'stale')

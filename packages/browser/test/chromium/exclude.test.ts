@@ -129,6 +129,35 @@ describe.skipIf(!run)('Chromium: exclude (paths forwarded to third parties)', ()
     return sent[0]?.marker;
   }
 
+  // I8: XHR reads its URL at open(); a URL object the app changes before send() (reused for the
+  // next call) must not move graylane's judgement onto an allowed URL (review 104 F3).
+  it.each([
+    ['a third party', 'https://third.example/t', undefined],
+    ['an excluded path', `${APP}/proxy/collect`, undefined],
+    ['an excluded URL prefix', `${API}/public/feed`, undefined],
+    ['control: an allowed URL', `${APP}/cart`, 'beta'],
+  ] as const)(
+    'I8 installXHR open(GET, URL object) to %s, the object changed to /cart before send(): judged as opened',
+    async (_name, target, marker) => {
+      const before = hits.length;
+      await page.evaluate(async (t) => {
+        const off = globalThis.graylane.installXHR();
+        try {
+          const u = new URL(t);
+          const xhr = new XMLHttpRequest();
+          const done = new Promise((resolve) => (xhr.onloadend = resolve));
+          xhr.open('GET', u);
+          u.href = `${location.origin}/cart?changed`;
+          xhr.send();
+          await done;
+        } finally {
+          off();
+        }
+      }, target);
+      expect(hits.slice(before)).toEqual([{ url: target, marker }]);
+    },
+  );
+
   it.each(APIS.flatMap((which) => TARGETS.map(([target, marked]) => ({ which, target, marked }))))(
     'F4 $which $target: marked $marked',
     async ({ which, target, marked }) => {
