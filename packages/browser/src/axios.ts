@@ -70,7 +70,15 @@ export function attachGray(
       const a = this.adapter;
       if (this[SENT] === null && (typeof a == 'function' || [a ?? 'xhr'].flat()[0] === 'xhr'))
         plainNextXhr();
-      const value = this[SENT] === null ? undefined : client?.markerFor(instance.getUri(this));
+      // The URL the adapter sends to: built from this config's own fields, as the adapters do —
+      // getUri merges the instance's defaults back in, and an interceptor may have removed a
+      // `baseURL` or `allowAbsoluteUrls` the defaults still hold (I8).
+      const url = instance.getUri({
+        ...this,
+        baseURL: this.baseURL ?? '',
+        allowAbsoluteUrls: this.allowAbsoluteUrls ?? true,
+      });
+      const value = this[SENT] === null ? undefined : client?.markerFor(url);
       if (client && value !== undefined && !this.headers.has(client.header)) {
         this.headers.set(client.header, value);
         if (REPLAYABLE.test(this.method ?? 'get')) {

@@ -158,6 +158,67 @@ describe.skipIf(!run)('Chromium: exclude (paths forwarded to third parties)', ()
     },
   );
 
+  // I8: attachGray judges the URL the adapter sends to, built from the request's own config. An
+  // interceptor that removes a field the instance's defaults still hold must not make graylane
+  // judge another URL (axios' getUri merges the defaults back; review 104 F4).
+  it.each(
+    (['xhr', 'fetch'] as const).flatMap((adapter) =>
+      (
+        [
+          [
+            'allowAbsoluteUrls: false removed, an absolute third-party URL',
+            { baseURL: API, allowAbsoluteUrls: false },
+            'allowAbsoluteUrls',
+            'https://third.example/t',
+            undefined,
+          ],
+          [
+            'a third-party baseURL removed, a relative URL',
+            { baseURL: 'https://third.example' },
+            'baseURL',
+            '/cart',
+            'beta',
+          ],
+          [
+            'an allowlisted baseURL removed, an excluded relative URL',
+            { baseURL: API },
+            'baseURL',
+            '/proxy/x',
+            undefined,
+          ],
+        ] as const
+      ).map(([name, defaults, removed, url, marker]) => ({
+        adapter,
+        name,
+        defaults,
+        removed,
+        url,
+        marker,
+      })),
+    ),
+  )(
+    'I8 attachGray $adapter, an interceptor removes $name: judged where it is sent',
+    async ({ adapter, defaults, removed, url, marker }) => {
+      const before = hits.length;
+      await page.evaluate(
+        async ([adapter, defaults, removed, url]) => {
+          const g = globalThis.graylane;
+          const instance = g.axios.create({ adapter, ...defaults });
+          instance.interceptors.request.use((c) => {
+            Reflect.deleteProperty(c, removed);
+            return c;
+          });
+          g.attachGray(instance);
+          await instance.get(url, { responseType: 'text' });
+        },
+        [adapter, defaults, removed, url] as const,
+      );
+      const sent = hits.slice(before);
+      expect(sent).toHaveLength(1);
+      expect(sent[0]?.marker).toBe(marker);
+    },
+  );
+
   it.each(APIS.flatMap((which) => TARGETS.map(([target, marked]) => ({ which, target, marked }))))(
     'F4 $which $target: marked $marked',
     async ({ which, target, marked }) => {
