@@ -63,6 +63,13 @@ export function attachGray(
   const transform = function graylaneTransform(this: Config, data: unknown) {
     try {
       const client = clientOr(options.client);
+      // A config graylane marked, sent again as it is (a retry interceptor, axios-retry: they
+      // re-request `error.config`): start from what the caller wrote, then judge it anew.
+      const again = this[SENT];
+      if (again) {
+        this.headers.delete(again.header);
+        Object.assign(this, { fetchOptions: again.fetchOptions, [SENT]: undefined });
+      }
       // Our plain re-send: `installXHR` under the XHR adapter (which opens its request before the
       // next microtask) and `installFetch` under the fetch adapter (PLAIN on the init) leave it be.
       // An adapter that may be the XHR one: axios' default (['xhr', 'http', 'fetch']), 'xhr' or

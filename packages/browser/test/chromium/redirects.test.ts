@@ -48,6 +48,7 @@ describe.skipIf(!run)('Chromium: RDR redirects off the allowlist', () => {
   let open: TestServer;
   let page: Page;
   const bodies: string[] = [];
+  const flaky = new Map<string, number>();
 
   const redirect = (res: ServerResponse, url: URL, extra: Record<string, string> = {}): boolean => {
     if (!url.pathname.startsWith('/r')) return false;
@@ -101,6 +102,13 @@ describe.skipIf(!run)('Chromium: RDR redirects off the allowlist', () => {
           return void res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
         if (acts(req, url)) return;
         if (redirect(res, url)) return;
+        if (url.pathname === '/flaky') {
+          // 503 the first time (a retry interceptor sends it again), then a redirect.
+          const count = (flaky.get(url.search) ?? 0) + 1;
+          flaky.set(url.search, count);
+          if (count === 1) return void res.writeHead(503).end('busy');
+          return void res.writeHead(302, { location: url.searchParams.get('to') ?? '/' }).end();
+        }
         res.writeHead(200).end(`app:${req.method}`);
       }),
       serve('localhost', (req, res, url) => {
@@ -471,6 +479,58 @@ describe.skipIf(!run)('Chromium: RDR redirects off the allowlist', () => {
       const out = await stacked(stack, `${api.origin}/direct`);
       expect(out).toMatchObject({ status: 200, body: 'api:GET' });
       expect(api.seen.filter((s) => s.method === 'GET').map((s) => s.marker)).toEqual(['beta']);
+    },
+  );
+
+  // The common retry pattern (axios-retry): an interceptor re-requests `error.config` on a 503. The
+  // retried config still carries graylane's marks from the first attempt; the retry is judged anew
+  // and its redirect handled like any other (review 104 X2: the app got an opaque status 0).
+  it.each(
+    (['fetch', 'xhr'] as const).flatMap((adapter) =>
+      (['before', 'after'] as const).flatMap((retry) =>
+        (['own origin', 'strict third party'] as const).map((to) => ({ adapter, retry, to })),
+      ),
+    ),
+  )(
+    'RDR-03 axios $adapter with a retry interceptor registered $retry attachGray: 503, then a redirect to the $to — the app gets what it gets without graylane',
+    async ({ adapter, retry, to }) => {
+      const target = to === 'own origin' ? '/landing' : `${strict.origin}/t`;
+      const out = await page.evaluate(
+        async ([adapter, retry, url]) => {
+          const g = globalThis.graylane;
+          const instance = g.axios.create({ adapter });
+          const retryOn503 = (): void => {
+            instance.interceptors.response.use(
+              undefined,
+              (e: { config?: Record<string, unknown>; response?: { status: number } }) =>
+                e.config && !e.config.retried && e.response?.status === 503
+                  ? instance.request(Object.assign(e.config, { retried: true }))
+                  : Promise.reject(e as Error),
+            );
+          };
+          if (retry === 'before') retryOn503();
+          g.attachGray(instance);
+          if (retry === 'after') retryOn503();
+          return instance.get(url, { responseType: 'text' }).then(
+            (r: { status: number; data: string }) => ({ status: r.status, body: r.data }),
+            (e: { code?: string }) => ({ status: e.code ?? 'error', body: '' }),
+          );
+        },
+        [adapter, retry, `/flaky?to=${encodeURIComponent(target)}&n=${unique++}`] as const,
+      );
+      expect(out).toEqual(
+        to === 'own origin'
+          ? { status: 200, body: 'app:GET' }
+          : { status: 200, body: 'third:GET:' },
+      );
+      const hops = app.seen.filter((s) => s.path === '/flaky').map((s) => s.marker);
+      // The first attempt and the retry are marked; a redirect graylane can see (fetch) is
+      // re-sent plain; XHR follows it out of sight (to the strict party: refused, re-sent plain).
+      expect(hops[0]).toBe('beta');
+      expect(hops[1]).toBe('beta');
+      // XHR: the strict party sees the header's name only in the preflight it refuses.
+      if (adapter === 'fetch') expect(touched(strict)).toEqual([]);
+      else expect(strict.seen.filter((s) => s.marker !== undefined)).toEqual([]);
     },
   );
 
