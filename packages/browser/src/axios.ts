@@ -72,10 +72,11 @@ export function attachGray(
       }
       // Our plain re-send: `installXHR` under the XHR adapter (which opens its request before the
       // next microtask) and `installFetch` under the fetch adapter (PLAIN on the init) leave it be.
-      // An adapter that may be the XHR one: axios' default (['xhr', 'http', 'fetch']), 'xhr' or
-      // a list starting with it, a function of the app's.
+      // Only for axios' XHR adapter: its default (['xhr', 'http', 'fetch']), 'xhr' or a list
+      // starting with it. An app's adapter function may open no XHR at once, and the flag would
+      // then fall to an unrelated one (its request unmarked): there a hook under it may re-send.
       const a = this.adapter;
-      if (this[SENT] === null && (typeof a == 'function' || [a ?? 'xhr'].flat()[0] === 'xhr'))
+      if (this[SENT] === null && typeof a != 'function' && [a ?? 'xhr'].flat()[0] === 'xhr')
         plainNextXhr();
       // The URL the adapter sends to: built from this config's own fields, as the adapters do —
       // getUri merges the instance's defaults back in, and an interceptor may have removed a

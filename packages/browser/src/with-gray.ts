@@ -1,6 +1,6 @@
 import type { GrayClient } from './client.js';
 import { clientOr } from './current.js';
-import { asPlain, isPlain } from './plain.js';
+import { asPlain, isPlain, PLAIN } from './plain.js';
 
 /** The shape of `fetch`. */
 export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
@@ -76,7 +76,10 @@ export function withGray(fetchImpl?: FetchLike, options: WithGrayOptions = {}): 
     } catch {
       // Odd input: send the request untouched rather than fail it (I1).
     }
-    const plain = (): Promise<Response> => asPlain(() => call(input, init));
+    // The caller's init as written, tagged: a wrapper that awaits before calling the fetch under
+    // it (outside asPlain's window) still hands a graylane hook there a plain re-send.
+    const plain = (): Promise<Response> =>
+      asPlain(() => call(input, { __proto__: init, ...init, [PLAIN]: true } as RequestInit));
     return marked
       ? call(first, marked).then(
           (response) => (probe && response.type == 'opaqueredirect' ? plain() : response),

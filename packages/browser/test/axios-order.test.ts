@@ -6,6 +6,7 @@ import axios, {
 } from 'axios';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { attachGray } from '../src/axios.js';
+import { takePlainXhr } from '../src/plain.js';
 import { at, initOnReload as initGray } from './page.js';
 
 // CTX-14 / I8 for attachGray: the header decision is made on the final target, after every
@@ -216,4 +217,32 @@ describe('I1 attachGray after an app interceptor that unwraps responses', () => 
       expect(calls).toEqual([url.startsWith('https://evil') ? '-' : 'beta']);
     },
   );
+});
+
+describe('RDR-03 the plain re-send through an app adapter function (review 104 F6)', () => {
+  it('no XHR flag is left for an unrelated request: an adapter function may open none at once', async () => {
+    initGray({ versions: ['stable', 'beta'], default: 'stable', serverVersion: 'beta' });
+    const seen: Array<[boolean, string | undefined]> = [];
+    const instance = axios.create({
+      adapter: async (config: InternalAxiosRequestConfig) => {
+        // What an XHR opened now (by this adapter or anyone) would take as graylane's re-send.
+        seen.push([takePlainXhr(), config.headers.get('X-Gray-Id') as string | undefined]);
+        // The fetch adapter's answer to graylane's redirect: 'manual' probe: an opaque redirect.
+        return {
+          data: '',
+          status: seen.length === 1 ? 0 : 200,
+          statusText: '',
+          headers: {},
+          config,
+        };
+      },
+    });
+    detach.push(attachGray(instance));
+    const res = await instance.get('/x');
+    expect(res.status).toBe(200);
+    expect(seen).toEqual([
+      [false, 'beta'],
+      [false, undefined],
+    ]);
+  });
 });

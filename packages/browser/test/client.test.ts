@@ -2,6 +2,7 @@
 import { bucket } from '@graylane/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { installFetch, split, withGray, type GrayOptions } from '../src/index.js';
+import { PLAIN } from '../src/plain.js';
 import { at, clearCookies, initOnReload as initGray } from './page.js';
 
 const base: GrayOptions = { versions: ['stable', 'beta'], default: 'stable' };
@@ -180,7 +181,12 @@ describe('RDR-01/03 withGray replays plain (fast checks; real redirects in test/
         /^(GET|HEAD|OPTIONS)$/i.test(method) ? 'manual' : undefined,
       );
       if (n === 2) {
-        expect(calls[1]).toEqual({ input: '/api', init, marker: null });
+        // The caller's init as written (every field, read through the copy), tagged as graylane's
+        // plain re-send for a graylane hook under this one.
+        expect([calls[1]?.input, calls[1]?.marker]).toEqual(['/api', null]);
+        const resent = calls[1]?.init as Record<PropertyKey, unknown>;
+        for (const [key, value] of Object.entries(init)) expect(resent[key]).toBe(value);
+        expect(resent[PLAIN]).toBe(true);
         expect(outcome).toBe('ok');
       } else expect(outcome).toBe(answer instanceof Error ? 'TypeError' : 'ok');
     },

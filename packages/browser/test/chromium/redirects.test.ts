@@ -394,6 +394,8 @@ describe.skipIf(!run)('Chromium: RDR redirects off the allowlist', () => {
     'withGray() over installFetch',
     'withGray(withGray())',
     'withGray(withGray()) over installFetch',
+    'withGray(an async wrapper of fetch) over installFetch',
+    'withGray(a wrapper that spreads the init, later) over installFetch',
     'axios fetch adapter over installFetch',
     'axios fetch adapter over installFetch, installed after the instance',
     'axios xhr adapter over installXHR',
@@ -415,6 +417,21 @@ describe.skipIf(!run)('Chromium: RDR redirects off the allowlist', () => {
           if (!stack.includes('installed after')) {
             if (stack.includes('installFetch')) offs.push(g.installFetch());
             if (stack.includes('installXHR')) offs.push(g.installXHR());
+          }
+          if (stack.startsWith('withGray(a')) {
+            // An app's own fetch wrapper between the two hooks, calling fetch after an await.
+            const wrapper = stack.includes('spreads')
+              ? (i: RequestInfo | URL, init?: RequestInit) =>
+                  new Promise<Response>((resolve) =>
+                    setTimeout(() => resolve(fetch(i, { ...init })), 0),
+                  )
+              : async (i: RequestInfo | URL, init?: RequestInit) => {
+                  await new Promise((resolve) => setTimeout(resolve, 0));
+                  return fetch(i, init);
+                };
+            return await g
+              .withGray(wrapper)(url)
+              .then(async (r: Response) => ({ status: r.status, body: await r.text() }), failed);
           }
           if (stack.startsWith('withGray')) {
             const inner = g.withGray();
