@@ -235,6 +235,9 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
     send(this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
       const p = pending.get(this);
       const client = clientOr(options.client);
+      // Synchronous: `open(m, u, false)` (or 0, null, undefined given): no events to hold.
+      const sync = !!p && p.open.length > 2 && !p.open[2];
+      let resend = false;
       try {
         const value =
           active && p && client && !p.set
@@ -244,7 +247,8 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
           setRequestHeader.call(this, client.header, value);
           p.set = true;
           const quiet = !uploads.has(this);
-          if (watched.has(this) && REPLAYABLE.test(String(p.open[0])) && p.open[2] !== false)
+          resend = watched.has(this) && REPLAYABLE.test(String(p.open[0]));
+          if (resend && !sync)
             p.replay = () => {
               open.apply(this, p.open as Parameters<typeof open>);
               for (const [n, v] of p.headers) setRequestHeader.call(this, n, v);
@@ -258,7 +262,18 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
       } catch {
         // Never fail the caller's request because of the marker (I1).
       }
-      return send.call(this, body);
+      if (!(resend && sync && p)) return send.call(this, body);
+      try {
+        return send.call(this, body);
+      } catch (error) {
+        // A synchronous request that failed at the network level throws before any event: sent
+        // again plain, at once; the re-open's readystatechange is hidden (state 'stale').
+        if ((error as Error)?.name != 'NetworkError') throw error;
+        p.state = 'stale';
+        open.apply(this, p.open as Parameters<typeof open>);
+        for (const [n, v] of p.headers) setRequestHeader.call(this, n, v);
+        return send.call(this, body);
+      }
     },
   };
   Object.assign(proto, patched);

@@ -499,6 +499,63 @@ describe.skipIf(!run)('Chromium: RDR redirects off the allowlist', () => {
     },
   );
 
+  // Synchronous XHR (review 104 X1): a marked one redirected to a third party that refuses the
+  // header failed (NetworkError) where the plain request works. It is re-sent plain at once; the
+  // caller sees what the plain request shows.
+  it.each(
+    (['false', '0', 'null', 'undefined'] as const).flatMap((async) =>
+      (['page', 'api'] as const).flatMap((from) =>
+        ([302, 307] as const).map((status) => ({ async, from, status })),
+      ),
+    ),
+  )(
+    'RDR-03 installXHR synchronous GET (async $async) $status from $from to the strict third party: succeeds as the plain request',
+    async ({ async, from, status }) => {
+      const url = `${firstHop(from)}/r?c=${status}&to=${encodeURIComponent(`${strict.origin}/t`)}&n=${unique++}`;
+      const run = (gray: boolean) =>
+        page.evaluate(
+          ([url, async, gray]) => {
+            const off = gray ? globalThis.graylane.installXHR() : () => undefined;
+            const events: string[] = [];
+            try {
+              const xhr = new XMLHttpRequest();
+              for (const t of ['readystatechange', 'load', 'error', 'loadend'])
+                xhr.addEventListener(t, () => events.push(`${t}${xhr.readyState}:${xhr.status}`));
+              xhr.open('GET', url, async === 'undefined' ? undefined : JSON.parse(async));
+              let thrown = '';
+              try {
+                xhr.send();
+              } catch (e) {
+                thrown = (e as Error).name;
+              }
+              return {
+                status: xhr.status,
+                body: xhr.responseText,
+                thrown,
+                events: events.join(','),
+              };
+            } finally {
+              off();
+            }
+          },
+          [url, async, gray] as const,
+        );
+      const plain = await run(false);
+      const hop = hopServer(from);
+      const before = hop.seen.length;
+      const gray = await run(true);
+      expect(plain).toMatchObject({ status: 200, body: 'third:GET:', thrown: '' });
+      expect(gray).toEqual(plain);
+      expect(
+        hop.seen
+          .slice(before)
+          .filter((s) => s.method === 'GET')
+          .map((s) => s.marker),
+      ).toEqual(['beta', undefined]);
+      expect(strict.seen.filter((s) => s.marker !== undefined)).toEqual([]);
+    },
+  );
+
   // The common retry pattern (axios-retry): an interceptor re-requests `error.config` on a 503. The
   // retried config still carries graylane's marks from the first attempt; the retry is judged anew
   // and its redirect handled like any other (review 104 X2: the app got an opaque status 0).
