@@ -111,7 +111,8 @@ describe.skipIf(!run)('Chromium: exclude (paths forwarded to third parties)', ()
                 xhr.open('GET', url);
                 xhr.send();
               });
-            default: {
+            case 'axios xhr':
+            case 'axios fetch': {
               const instance = g.axios.create({ adapter: which === 'axios xhr' ? 'xhr' : 'fetch' });
               g.attachGray(instance);
               return (await instance.get(url, { responseType: 'text' })).status;

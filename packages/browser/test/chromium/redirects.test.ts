@@ -576,7 +576,10 @@ describe.skipIf(!run)('Chromium: RDR redirects off the allowlist', () => {
           const retryOn503 = (): void => {
             instance.interceptors.response.use(
               undefined,
-              (e: { config?: Record<string, unknown>; response?: { status: number } }) =>
+              (e: {
+                config?: Parameters<typeof instance.request>[0] & { retried?: boolean };
+                response?: { status: number };
+              }) =>
                 e.config && !e.config.retried && e.response?.status === 503
                   ? instance.request(Object.assign(e.config, { retried: true }))
                   : Promise.reject(e as Error),
