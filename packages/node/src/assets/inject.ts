@@ -1,3 +1,5 @@
+import { headMetas } from './head-metas.js';
+import { commentEnd, isSpace, nameAt, readTag } from './html-tokens.js';
 import {
   HEAD_SEARCH_CHARS,
   INLINE_CONFIG_GLOBAL,
@@ -48,56 +50,57 @@ export function scriptJson(value: unknown): string | undefined {
  * value or a script — is not the head start tag, and tags put after it would land in `<body>`,
  * where the browser SDK does not read them. The walk is linear and limited to the first
  * {@link HEAD_SEARCH_CHARS} characters.
+ *
+ * With `meta` (graylane's `<meta name="graylane-version">`), the page ends up with exactly that
+ * one in its head: a graylane-version meta the head already holds (an SSR app's own, a
+ * template's hard-coded one) is replaced by it where it stands — a React-rendered head keeps its
+ * shape for hydration — and any further one is removed (see {@link headMetas}); without one,
+ * `meta` goes in with `tags`. A meta in `<body>` is left as it is: the browser SDK never reads
+ * one there (it may be content the page echoes), and the body is not graylane's to rewrite.
  */
-export function injectIntoHead(html: string, tags: string): string {
+export function injectIntoHead(html: string, tags: string, meta = ''): string {
   const at = insertionPoint(html);
-  return html.slice(0, at) + tags + html.slice(at);
+  const present = meta === '' ? [] : headMetas(html, at);
+  if (present.length === 0) return html.slice(0, at) + meta + tags + html.slice(at);
+  const parts = [html.slice(0, at), tags];
+  let pos = at;
+  present.forEach(([start, stop], k) => {
+    parts.push(html.slice(pos, start), k === 0 ? meta : '');
+    pos = stop;
+  });
+  parts.push(html.slice(pos));
+  return parts.join('');
 }
 
 /** Where the parser is still before any content: tokens that never open `<body>` are skipped. */
 function insertionPoint(html: string): number {
-  const text = html.slice(0, HEAD_SEARCH_CHARS);
-  const lower = text.toLowerCase();
+  const text = html.length > HEAD_SEARCH_CHARS ? html.slice(0, HEAD_SEARCH_CHARS) : html;
+  const end = text.length;
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   for (;;) {
     // HTML whitespace only: any other character (even U+00A0) is content that opens <body>.
-    while (/[\t\n\f\r ]/.test(text.charAt(i))) i++;
-    if (text.charAt(i) !== '<') return i;
-    let end: number;
-    let name: string | undefined;
-    if (lower.startsWith('<!--', i)) {
-      const close = lower.indexOf('-->', i + 4);
-      end = close < 0 ? -1 : close + 2;
-    } else if (/[!?]/.test(text.charAt(i + 1))) {
-      // `<!doctype …>`, `<![CDATA[…>`, `<?xml …>`: bogus comments that end at the first `>`.
-      end = lower.indexOf('>', i);
+    while (i < end && isSpace(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) !== 0x3c) return i;
+    const next = text.charCodeAt(i + 1);
+    let to: number;
+    let head = false;
+    if (next === 0x21 || next === 0x3f) {
+      // `<!--…-->`; `<!doctype …>`, `<![CDATA[…>`, `<?xml …>`: bogus comments, to the first `>`.
+      const close = text.startsWith('<!--', i)
+        ? commentEnd(text, i + 4, end)
+        : text.indexOf('>', i + 2);
+      to = close < 0 ? -1 : close + 1;
     } else {
-      name = /^<(html|head)[\t\n\f\r />]/.exec(lower.slice(i, i + 6))?.[1];
+      head = nameAt(text, i + 1, 'head', end);
       // Any other tag is content (or opens the implied head): the tags go before it.
-      if (name === undefined) return i;
-      end = tagEnd(lower, i + 1 + name.length);
+      if (!head && !nameAt(text, i + 1, 'html', end)) return i;
+      to = readTag(text, i + 1, end)?.end ?? -1;
     }
     // Unterminated in the window: the tags go before it, into the implied head.
-    if (end < 0) return i;
-    i = end + 1;
-    if (name === 'head') return i;
+    if (to < 0) return i;
+    i = to;
+    if (head) return i;
   }
-}
-
-/** The index of the `>` that ends a start tag, skipping quoted attribute values; -1 if none. */
-function tagEnd(text: string, from: number): number {
-  let quote = 0;
-  for (let i = from; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (quote !== 0) {
-      if (c === quote) quote = 0;
-    } else if (c === 0x22 || c === 0x27) {
-      quote = c;
-    } else if (c === 0x3e) {
-      return i;
-    }
-  }
-  return -1;
 }
 
 function escapeAttribute(value: string): string {

@@ -19,6 +19,14 @@ export const MAX_HTML_BYTES = 2 * 1024 * 1024;
 /** Where the `<head>` start tag is looked for: the first 64 KiB of the document. */
 export const HEAD_SEARCH_CHARS = 64 * 1024;
 /**
+ * How far the head is walked for `<meta name="graylane-version">` tags the page already carries
+ * (an SSR app's own, a template's hard-coded one): the whole of any document the version is
+ * injected into ({@link MAX_HTML_BYTES}); a longer `transformHtml` result is walked this far.
+ * Not the 64 KiB of {@link HEAD_SEARCH_CHARS}: inline styles (`<style data-precedence>`, CSS-in-JS)
+ * come before a React-rendered meta and can be larger than that.
+ */
+export const HEAD_WALK_CHARS = MAX_HTML_BYTES;
+/**
  * Longest `If-None-Match` read; longer ones are ignored (full response). 4 KiB holds about 100
  * entity tags.
  */

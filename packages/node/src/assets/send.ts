@@ -59,7 +59,8 @@ const kindOf = (immutable: boolean): 'immutable' | 'asset' => (immutable ? 'immu
  * Sends an HTML document with the version injected: read whole (at most
  * {@link MAX_HTML_BYTES}; larger ones are streamed unchanged and counted), transformed by
  * `transformHtml`, then `<meta name="graylane-version">` (and the inline config) inserted right
- * after `<head>`.
+ * after `<head>`: the one graylane-version meta of the head (one the page already had there is
+ * replaced, see `injectIntoHead`).
  */
 export async function sendHtml(
   ctx: SendContext & { readonly version: string | undefined },
@@ -81,7 +82,8 @@ export async function sendHtml(
       throw new TypeError('[graylane] transformHtml must return a string');
   }
   const nonce = readNonce(o, req, res);
-  const body = injectIntoHead(html, injection(o, c, req, version, nonce));
+  const { meta, tags } = injection(o, c, req, version, nonce);
+  const body = injectIntoHead(html, tags, meta);
   // A per-request nonce makes every body unique: no validator, and nothing may store it.
   const unique = typeof nonce === 'string';
   const etag = unique ? undefined : bodyEtag(body);
@@ -101,29 +103,28 @@ export async function sendHtml(
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-/** The tags to inject: the meta tag, then the inline config. */
+/** What to inject: the meta tag (which replaces any the head already has), the inline config. */
 function injection(
   o: ResolvedAssetOptions,
   c: AssetCounters,
   req: IncomingMessage,
   version: string | undefined,
   nonce: string | undefined | false,
-): string {
+): { meta: string; tags: string } {
   if (version === undefined) {
     c.skipInjection('no_version');
-    return '';
+    return { meta: '', tags: '' };
   }
-  let tags = o.meta ? metaTag(version) : '';
-  if (!o.inlineConfig) return tags;
+  const meta = o.meta ? metaTag(version) : '';
+  if (!o.inlineConfig) return { meta, tags: '' };
   if (nonce === false) {
     // A nonce that is not a nonce: a script without a valid one would be blocked by CSP anyway.
     c.skipInjection('invalid_nonce');
-    return tags;
+    return { meta, tags: '' };
   }
   const json = scriptJson({ ...extraConfig(o, req), version });
   if (json === undefined) c.skipInjection('inline_config');
-  else tags += inlineConfigScript(json, nonce);
-  return tags;
+  return { meta, tags: json === undefined ? '' : inlineConfigScript(json, nonce) };
 }
 
 function extraConfig(o: ResolvedAssetOptions, req: IncomingMessage): Record<string, unknown> {

@@ -1,0 +1,124 @@
+import {
+  commentEnd,
+  decodeNumericReferences,
+  isAlpha,
+  isSpace,
+  rawTextEnd,
+  readTag,
+  scriptEnd,
+  type Tag,
+} from './html-tokens.js';
+import { HEAD_WALK_CHARS, META_NAME } from './limits.js';
+
+/**
+ * Elements the parser keeps in `<head>` (HTML §13.2.6.4.4 "in head", and "after head", which
+ * puts them back in the head): anything else, or text that is not whitespace, opens `<body>`.
+ */
+const HEAD_ELEMENTS = new Set(['html', 'head', 'base', 'basefont', 'bgsound', 'link', 'meta']);
+/** Head elements whose text is not markup: a `<meta>` written inside one is text. */
+const HEAD_RAW_TEXT = new Set(['title', 'style', 'noscript', 'noframes']);
+/** Inside `<template>` any element is content; these hold text, not markup. */
+const TEMPLATE_RAW_TEXT = new Set([
+  'title',
+  'textarea',
+  'style',
+  'xmp',
+  'iframe',
+  'noembed',
+  'noframes',
+  'noscript',
+]);
+/**
+ * Inside `<template>`: foreign content (its own rules for `<style>`, CDATA) and `<plaintext>`,
+ * which the walk does not model. It stops there, so what follows is left as it is.
+ */
+const TEMPLATE_STOP = new Set(['svg', 'math', 'plaintext']);
+/** End tags that close the head and open `<body>`; any other stray end tag is ignored. */
+const BODY_END_TAGS = new Set(['body', 'html', 'br']);
+
+/**
+ * The `<meta name="graylane-version">` start tags an HTML parser (scripting enabled, as in a
+ * browser running the SDK) puts in the document's `<head>`, as `[start, end)` ranges, walking from
+ * `from` — the injection point, where the head's content begins — until the head ends: text that
+ * is not whitespace, an element that belongs in `<body>`, `</body>`, or
+ * {@link HEAD_WALK_CHARS}. A "meta" inside a comment, an attribute value, a script, a
+ * `<title>`/`<style>`/`<noscript>` or a `<template>` is not one, nor is any in the body.
+ * Linear: every token is read once.
+ */
+export function headMetas(html: string, from: number): [number, number][] {
+  // The walk never reads past the window, not even in a search for a closing quote.
+  const text = html.length > HEAD_WALK_CHARS ? html.slice(0, HEAD_WALK_CHARS) : html;
+  const end = text.length;
+  const found: [number, number][] = [];
+  let templates = 0;
+  let i = from;
+  while (i < end) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x3c) {
+      // Text: whitespace stays in the head; anything else opens the body (template content
+      // may hold text).
+      if (templates === 0 && !isSpace(c)) return found;
+      i++;
+      continue;
+    }
+    const next = text.charCodeAt(i + 1);
+    let to: number;
+    if (next === 0x21 || next === 0x3f) {
+      // `<!--…-->`; `<!doctype …>`, `<![CDATA[…>`, `<?…>`: bogus comments, to the first `>`.
+      const close = text.startsWith('<!--', i)
+        ? commentEnd(text, i + 4, end)
+        : text.indexOf('>', i + 2);
+      to = close < 0 ? -1 : close + 1;
+    } else if (next === 0x2f && isAlpha(text.charCodeAt(i + 2))) {
+      const tag = readTag(text, i + 2, end);
+      if (tag === undefined) return found;
+      if (templates > 0) {
+        if (tag.name === 'template') templates--;
+      } else if (BODY_END_TAGS.has(tag.name)) return found;
+      to = tag.end;
+    } else if (next === 0x2f) {
+      // `</>` is dropped; `</` and anything else is a bogus comment, to the first `>`.
+      const close = text.charCodeAt(i + 2) === 0x3e ? i + 2 : text.indexOf('>', i + 2);
+      to = close < 0 ? -1 : close + 1;
+    } else if (isAlpha(next)) {
+      const tag = readTag(text, i + 1, end);
+      if (tag === undefined) return found;
+      to = templates > 0 ? inTemplate(text, tag, end) : inHead(text, tag, end);
+      if (to === BODY) return found;
+      if (tag.name === 'template') templates++;
+      else if (templates === 0 && tag.name === 'meta' && isOurs(tag)) found.push([i, tag.end]);
+    } else {
+      // `<` not starting a tag is text.
+      if (templates === 0) return found;
+      to = i + 1;
+    }
+    if (to < 0) return found; // unterminated in the window: nothing after it is known
+    i = to;
+  }
+  return found;
+}
+
+/** Returned by the element readers: this element opens `<body>`. */
+const BODY = -2;
+
+/** Where the walk goes on after a start tag in the head, {@link BODY}, or -1. */
+function inHead(text: string, tag: Tag, end: number): number {
+  if (HEAD_ELEMENTS.has(tag.name) || tag.name === 'template') return tag.end;
+  if (tag.name === 'script') return scriptEnd(text, tag.end, end);
+  if (HEAD_RAW_TEXT.has(tag.name)) return rawTextEnd(text, tag.end, tag.name, end);
+  return BODY;
+}
+
+/** Where the walk goes on after a start tag inside `<template>`, or -1 where it stops. */
+function inTemplate(text: string, tag: Tag, end: number): number {
+  if (TEMPLATE_STOP.has(tag.name)) return -1;
+  if (tag.name === 'script') return scriptEnd(text, tag.end, end);
+  if (TEMPLATE_RAW_TEXT.has(tag.name)) return rawTextEnd(text, tag.end, tag.name, end);
+  return tag.end;
+}
+
+/** `name="graylane-version"` exactly, as `meta[name="graylane-version"]` matches it. */
+function isOurs(tag: Tag): boolean {
+  const value = tag.nameAttribute;
+  return value !== undefined && decodeNumericReferences(value) === META_NAME;
+}
