@@ -2,15 +2,18 @@
  * `@graylane/next/client` — browser-side helpers for Next.js client components. No React and no
  * Next imports: safe in any client bundle, inert during SSR.
  */
-import { isVersionLabel } from '@graylane/core';
+import { isVersionLabel, MAX_RAW_MARKER_BYTES } from '@graylane/core';
 import { META_NAME } from './constants.js';
 
 /**
- * The version the server rendered this page for, from `<meta name="graylane-version">` (written
- * by `grayMetadata()`): in `<head>`, else anywhere in the page — Next streams the metadata of a
- * dynamic page into the body once it resolves. Undefined during SSR, without the tag, or when
- * several tags disagree. Pass it to `initGray({ serverVersion })` so the client starts on the
- * server's lane (no flash); the browser never stores a hand-off.
+ * The version the server rendered this page for, from `<meta name="graylane-version">` in the
+ * document's `<head>` (written there by `<GrayMeta />`). Read exactly as `initGray` reads its
+ * hand-off, so the two always agree: a meta in `<body>` is never read — it may be content the
+ * page echoes (user input, a CMS fragment), not the server's hand-off; several head metas that
+ * disagree name no version, like two cookies (CK-02); spaces and tabs around the label are
+ * trimmed. Undefined during SSR, without the tag, or when it is not a version label. Pass it to
+ * `initGray({ serverVersion })` so the client starts on the server's lane (no flash); the
+ * browser never stores a hand-off.
  *
  * @example
  * ```ts
@@ -23,18 +26,16 @@ import { META_NAME } from './constants.js';
 export function readServerVersion(): string | undefined {
   try {
     if (typeof document != 'object' || document === null) return undefined;
-    // `<head>` first; a streamed body meta only when the head has none. Several that disagree
-    // name no version, like two cookies (CK-02).
-    const selector = `meta[name="${META_NAME}"]`;
-    const inHead = document.head?.querySelectorAll<HTMLMetaElement>(selector);
-    const metas = inHead?.length ? inHead : document.querySelectorAll<HTMLMetaElement>(selector);
+    const metas = document.head?.querySelectorAll<HTMLMetaElement>(`meta[name="${META_NAME}"]`);
     let found: string | undefined;
     for (let i = 0; i < (metas?.length ?? 0); i++) {
       const content = metas?.item(i)?.content;
       if (found !== undefined && found !== content) return undefined;
       found = content;
     }
-    return found !== undefined && isVersionLabel(found) ? found : undefined;
+    if (found === undefined || found.length > MAX_RAW_MARKER_BYTES) return undefined;
+    const label = found.replace(/^[ \t]+|[ \t]+$/g, '');
+    return isVersionLabel(label) ? label : undefined;
   } catch {
     return undefined;
   }

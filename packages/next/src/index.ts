@@ -1,7 +1,8 @@
 /**
  * @graylane/next — graylane for Next.js (App Router): a proxy/middleware that decides with the
  * Web engine and hands the lane to server components, route handlers and server actions
- * (`getGrayVersion()`), a fetch that carries it, and the `<meta>` hand-off to the browser SDK.
+ * (`getGrayVersion()`), a fetch that carries it, and the `<meta>` hand-off to the browser SDK
+ * (`<GrayMeta />`, in `<head>`).
  * Client code uses `@graylane/next/client`.
  */
 
@@ -15,5 +16,6 @@ export {
   tryGetGrayVersion,
 } from './server.js';
 export type { GrayFetchOptions } from './server.js';
+export { GrayMeta } from './meta.js';
 export { DECISION_REQUEST_HEADER, META_NAME } from './constants.js';
 export { DECISION_KEY_ENV, DECISION_SEAL_TTL_SECONDS } from './seal.js';

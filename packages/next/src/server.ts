@@ -192,8 +192,14 @@ function copyInit(
 }
 
 /**
- * The `<meta name="graylane-version">` tag for `generateMetadata`, so the browser SDK starts on
- * the server's version without a flash (`initGray` reads it). Empty where the proxy did not run.
+ * The `<meta name="graylane-version">` tag for `generateMetadata`. Empty where the proxy did not
+ * run.
+ *
+ * @deprecated Render `<GrayMeta />` in the root layout instead. Next 15.2+ streams the metadata of
+ * a dynamic page (this one reads the request, so it always is) into `<body>` for browsers once it
+ * resolves — whenever it resolves after the first chunk of HTML — and the browser SDK reads the
+ * hand-off from `<head>` only (a body meta may be content the page echoes). Only the user agents
+ * `htmlLimitedBots` matches (bots, by default) get blocking metadata in `<head>`.
  *
  * @example
  * ```ts

@@ -38,3 +38,22 @@ describe('docs/nextjs.md shows the tested app', () => {
     );
   });
 });
+
+const REACT_APP = new URL('./react-app/', import.meta.url);
+
+/** Every ```tsx block of docs/nextjs.md that names a file is that file of the react-app, verbatim. */
+const tsxBlocks = [
+  ...readFileSync(DOC, 'utf8').matchAll(/```tsx\n\/\/ ([\w./-]+)\n([\s\S]*?)```/g),
+].map((m) => [m[1] as string, m[2] as string] as const);
+
+describe('docs/nextjs.md shows the tested @graylane/react app', () => {
+  it('names its files', () => {
+    expect(tsxBlocks.map(([path]) => path).sort()).toEqual(
+      ['app/layout.tsx', 'app/page.tsx', 'app/version-badge.tsx'].sort(),
+    );
+  });
+
+  it.each(tsxBlocks)('%s is the file the Next.js + React test builds', (path, code) => {
+    expect(code).toBe(readFileSync(new URL(path, REACT_APP), 'utf8'));
+  });
+});

@@ -17,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const TEST_DIR = fileURLToPath(new URL('..', import.meta.url));
 const APP = join(TEST_DIR, 'app');
+/** The App Router app whose server-component layout renders `@graylane/react`'s provider. */
+const REACT_APP = join(TEST_DIR, 'react-app');
 /** Inside the repo, so Turbopack's root covers the workspace's node_modules; `dist` keeps git, eslint and prettier out. */
 const BUILDS = join(TEST_DIR, 'dist');
 export const NEXT_BIN = join(dirname(require.resolve('next/package.json')), 'dist', 'bin', 'next');
@@ -25,8 +27,13 @@ const BUILD_TIMEOUT_MS = 600_000;
 /** One build at a time: two concurrent builds on two cores take longer than two in a row. */
 const LOCK = join(BUILDS, '.lock');
 
-/** `proxy` = Next 16 `proxy.js` (Node runtime); `middleware` = `middleware.js` (edge runtime). */
-export type Variant = 'proxy' | 'middleware';
+/**
+ * `proxy` = Next 16 `proxy.js` (Node runtime); `middleware` = `middleware.js` (edge runtime);
+ * `react` = the `react-app` (its own `proxy.js`), whose layout imports `@graylane/react`.
+ */
+export type Variant = 'proxy' | 'middleware' | 'react';
+
+const sourceOf = (variant: Variant): string => (variant === 'react' ? REACT_APP : APP);
 
 /** Every input of the build: the app sources and the built packages it bundles. */
 function sourceHash(variant: Variant): string {
@@ -39,8 +46,8 @@ function sourceHash(variant: Variant): string {
       else hash.update(relative(TEST_DIR, path)).update(readFileSync(path));
     }
   };
-  walk(APP);
-  for (const pkg of ['core', 'web', 'next', 'browser']) {
+  walk(sourceOf(variant));
+  for (const pkg of ['core', 'web', 'next', 'browser', 'react']) {
     const dist = join(dirname(require.resolve(`@graylane/${pkg}/package.json`)), 'dist');
     if (existsSync(dist)) walk(dist);
   }
@@ -76,10 +83,13 @@ async function buildLocked(
   )
     return { dir, cached: true, ms: 0 };
   rmSync(dir, { recursive: true, force: true });
-  cpSync(APP, dir, { recursive: true, filter: (src) => !src.includes(`${APP}/.next`) });
-  const template = readFileSync(join(dir, 'proxy.template.js'), 'utf8');
-  rmSync(join(dir, 'proxy.template.js'));
-  writeFileSync(join(dir, `${variant}.js`), template.replace('__EXPORT__', variant));
+  const source = sourceOf(variant);
+  cpSync(source, dir, { recursive: true, filter: (src) => !src.includes(`${source}/.next`) });
+  if (variant !== 'react') {
+    const template = readFileSync(join(dir, 'proxy.template.js'), 'utf8');
+    rmSync(join(dir, 'proxy.template.js'));
+    writeFileSync(join(dir, `${variant}.js`), template.replace('__EXPORT__', variant));
+  }
   const started = Date.now();
   const log = await run(process.execPath, [NEXT_BIN, 'build'], dir, BUILD_TIMEOUT_MS);
   if (!existsSync(join(dir, '.next', 'BUILD_ID')))

@@ -7,6 +7,7 @@ import { grayConfig } from '../app/lib/gray.js';
 import { buildApp, type Variant } from './build.js';
 import { describeCookieJar } from './cookies.js';
 import { startDownstream } from './downstream.js';
+import { describeHandOff } from './handoff.js';
 import { startNext } from './serve.js';
 
 interface LaneReport {
@@ -191,6 +192,8 @@ export function describeNextApp(variant: Variant, runtime: 'nodejs' | 'edge'): v
     });
 
     describeCookieJar(() => ({ origin: app.origin, down, other }));
+
+    describeHandOff(() => ({ origin: app.origin, browser }));
 
     it('WT-02 the split serves both arms: seeded anonymous ids land where core decides', async () => {
       const ids = seededIds();

@@ -1,12 +1,13 @@
-import { grayMetadata } from '@graylane/next';
+import { GrayMeta } from '@graylane/next';
 
-export async function generateMetadata() {
-  return { title: 'graylane Next.js test app', other: await grayMetadata() };
-}
+export const metadata = { title: 'graylane Next.js test app' };
 
 export default function RootLayout({ children }) {
   return (
     <html lang="en">
+      <head>
+        <GrayMeta />
+      </head>
       <body>{children}</body>
     </html>
   );
