@@ -270,9 +270,15 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
         // again plain, at once; the re-open's readystatechange is hidden (state 'stale').
         if ((error as Error)?.name != 'NetworkError') throw error;
         p.state = 'stale';
-        open.apply(this, p.open as Parameters<typeof open>);
-        for (const [n, v] of p.headers) setRequestHeader.call(this, n, v);
-        return send.call(this, body);
+        try {
+          open.apply(this, p.open as Parameters<typeof open>);
+          for (const [n, v] of p.headers) setRequestHeader.call(this, n, v);
+          return send.call(this, body);
+        } finally {
+          // Synchronous: every event of the re-send has fired (or it threw too); the caller's
+          // next open() on this object starts a new request.
+          p.state = undefined;
+        }
       }
     },
   };

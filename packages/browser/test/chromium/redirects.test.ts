@@ -556,6 +556,37 @@ describe.skipIf(!run)('Chromium: RDR redirects off the allowlist', () => {
     },
   );
 
+  it('RDR-03 installXHR: an XHR object whose synchronous plain re-send failed too is reused for a new request: marked, as usual', async () => {
+    const dead = `/r?c=302&to=${encodeURIComponent('http://127.0.0.1:1/t')}&n=${unique++}`;
+    const out = await page.evaluate(
+      ([dead, next]) => {
+        const off = globalThis.graylane.installXHR();
+        try {
+          const xhr = new XMLHttpRequest();
+          xhr.open('GET', dead, false);
+          let thrown = '';
+          try {
+            xhr.send();
+          } catch (e) {
+            thrown = (e as Error).name;
+          }
+          xhr.open('GET', next, false);
+          xhr.send();
+          return { thrown, status: xhr.status, body: xhr.responseText };
+        } finally {
+          off();
+        }
+      },
+      [dead, `/again?n=${unique++}`] as const,
+    );
+    expect(out).toEqual({ thrown: 'NetworkError', status: 200, body: 'app:GET' });
+    expect(app.seen.filter((s) => s.path === '/r').map((s) => s.marker)).toEqual([
+      'beta',
+      undefined,
+    ]);
+    expect(app.seen.filter((s) => s.path === '/again').map((s) => s.marker)).toEqual(['beta']);
+  });
+
   // The common retry pattern (axios-retry): an interceptor re-requests `error.config` on a 503. The
   // retried config still carries graylane's marks from the first attempt; the retry is judged anew
   // and its redirect handled like any other (review 104 X2: the app got an opaque status 0).
