@@ -8,8 +8,9 @@ import { keyed } from './same-options.js';
  * service. An entry is a path prefix (`'/ingest/'`, on every allowed origin), a URL prefix
  * (`'https://api.example.com/public/'`, that origin only) or a RegExp tested against the path.
  * Every entry is judged on the path a server routes by, however the request spells it:
- * percent-decoded once, `//` and `\` as `/`, `.`/`..` resolved; prefixes ignore case. Throws
- * `INVALID_OPTIONS` for anything else (a relative path, a URL with a query, another scheme).
+ * percent-decoded once, `//` and `\` as `/`, `;` parameters dropped, `.`/`..` resolved; prefixes
+ * ignore case, and `/ingest/` names `/ingest` too. Throws `INVALID_OPTIONS` for anything else (a
+ * relative path, a URL with a query, another scheme, a list that is not an array).
  *
  * @example
  * ```ts
@@ -19,6 +20,8 @@ import { keyed } from './same-options.js';
 export function excludePaths(entries: readonly (string | RegExp)[]): (url: URL) => boolean {
   const prefixes: string[] = [];
   const paths: RegExp[] = [];
+  // A lone string would be taken letter by letter.
+  if (!Array.isArray(entries)) fail('excludePaths: not a list');
   for (const e of entries)
     if (e instanceof RegExp) paths.push(RegExp(e.source, e.flags.replace(/[gy]/g, '')));
     else prefixes.push(prefix(e));

@@ -137,6 +137,26 @@ describe('exclude: paths that never receive the header (review 101 F4)', () => {
     expect(String((error as Error).message)).toContain('exclude entry');
   });
 
+  it.each([
+    ['a lone string', '/proxy/'],
+    ['null', null],
+    ['undefined', undefined],
+    ['a Set', new Set(['/proxy/'])],
+    ['an object', { 0: '/proxy/', length: 1 }],
+  ])(
+    'excludePaths(%s) throws INVALID_OPTIONS (never a TypeError, never letter by letter)',
+    (_n, list) => {
+      let error: unknown;
+      try {
+        excludePaths(list as never);
+      } catch (e) {
+        error = e;
+      }
+      expect((error as GraylaneError).code).toBe('INVALID_OPTIONS');
+      expect(String((error as Error).message)).toContain('excludePaths: not a list');
+    },
+  );
+
   it('a g/y RegExp keeps no state between tests', () => {
     const excluded = excludePaths([/^\/ingest/gy]);
     for (let i = 0; i < 4; i++) expect(excluded(new URL(`${APP}/ingest/x`))).toBe(true);
