@@ -51,13 +51,21 @@ export function headMetas(html: string, from: number): [number, number][] {
   const end = text.length;
   const found: [number, number][] = [];
   let templates = 0;
+  // Past `</head>` ("after head"): only some elements still go back into the head.
+  let after = false;
   let i = from;
   while (i < end) {
     const c = text.charCodeAt(i);
     if (c !== 0x3c) {
-      // Text: whitespace stays in the head; anything else opens the body (template content
-      // may hold text).
-      if (templates === 0 && !isSpace(c)) return found;
+      // Text: whitespace stays in the head — written as a character reference too (`&#32;`,
+      // `&Tab;`), which the parser decodes first; anything else opens the body (template
+      // content may hold text).
+      if (templates === 0 && !isSpace(c)) {
+        const past = c === 0x26 ? spaceReference(text, i, end) : -1;
+        if (past < 0) return found;
+        i = past;
+        continue;
+      }
       i++;
       continue;
     }
@@ -75,6 +83,7 @@ export function headMetas(html: string, from: number): [number, number][] {
       if (templates > 0) {
         if (tag.name === 'template') templates--;
       } else if (BODY_END_TAGS.has(tag.name)) return found;
+      else if (tag.name === 'head') after = true;
       to = tag.end;
     } else if (next === 0x2f) {
       // `</>` is dropped; `</` and anything else is a bogus comment, to the first `>`.
@@ -83,7 +92,7 @@ export function headMetas(html: string, from: number): [number, number][] {
     } else if (isAlpha(next)) {
       const tag = readTag(text, i + 1, end);
       if (tag === undefined) return found;
-      to = templates > 0 ? inTemplate(text, tag, end) : inHead(text, tag, end);
+      to = templates > 0 ? inTemplate(text, tag, end) : inHead(text, tag, end, after);
       if (to === BODY) return found;
       if (tag.name === 'template') templates++;
       else if (templates === 0 && tag.name === 'meta' && isOurs(tag)) found.push([i, tag.end]);
@@ -101,8 +110,14 @@ export function headMetas(html: string, from: number): [number, number][] {
 /** Returned by the element readers: this element opens `<body>`. */
 const BODY = -2;
 
-/** Where the walk goes on after a start tag in the head, {@link BODY}, or -1. */
-function inHead(text: string, tag: Tag, end: number): number {
+/**
+ * Where the walk goes on after a start tag in the head, {@link BODY}, or -1. After `</head>` a
+ * `<noscript>` opens the body (HTML §13.2.6.4.6 "after head" sends only base, basefont, bgsound,
+ * link, meta, noframes, script, style, template and title back to the head): a meta after it
+ * is the body's.
+ */
+function inHead(text: string, tag: Tag, end: number, after: boolean): number {
+  if (after && tag.name === 'noscript') return BODY;
   if (HEAD_ELEMENTS.has(tag.name) || tag.name === 'template') return tag.end;
   if (tag.name === 'script') return scriptEnd(text, tag.end, end);
   if (HEAD_RAW_TEXT.has(tag.name)) return rawTextEnd(text, tag.end, tag.name, end);
@@ -115,6 +130,28 @@ function inTemplate(text: string, tag: Tag, end: number): number {
   if (tag.name === 'script') return scriptEnd(text, tag.end, end);
   if (TEMPLATE_RAW_TEXT.has(tag.name)) return rawTextEnd(text, tag.end, tag.name, end);
   return tag.end;
+}
+
+/**
+ * Where a character reference at `i` (`&`) that stands for ASCII whitespace ends — `&#32;`,
+ * `&#x0009`, any number of leading zeros, the `;` optional as the parser has it; `&Tab;`,
+ * `&NewLine;` — else -1. One forward pass over the digits.
+ */
+function spaceReference(text: string, i: number, end: number): number {
+  if (text.startsWith('&Tab;', i)) return i + 5;
+  if (text.startsWith('&NewLine;', i)) return i + 9;
+  if (text.charCodeAt(i + 1) !== 0x23) return -1;
+  let j = i + 2;
+  const hex = (text.charCodeAt(j) | 0x20) === 0x78;
+  if (hex) j++;
+  const digits = j;
+  while (j < end && text.charCodeAt(j) === 0x30) j++;
+  const value = j;
+  while (j < end && j - value <= 8 && (hex ? /[0-9a-f]/i : /[0-9]/).test(text.charAt(j))) j++;
+  if (j === digits) return -1;
+  const code = value === j ? 0 : parseInt(text.slice(value, j), hex ? 16 : 10);
+  if (!(code === 9 || code === 10 || code === 12 || code === 13 || code === 32)) return -1;
+  return text.charCodeAt(j) === 0x3b ? j + 1 : j;
 }
 
 /** `name="graylane-version"` exactly, as `meta[name="graylane-version"]` matches it. */

@@ -172,7 +172,8 @@ export function scriptEnd(html: string, from: number, end: number): number {
 /** `&#45;`, `&#x2D;` (with or without `;`) decoded: how an attribute value is read. */
 export function decodeNumericReferences(value: string): string {
   if (!value.includes('&#')) return value;
-  return value.replace(/&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?/g, (ref, hex, dec) => {
+  // Leading zeros are any number long (`&#00000045;` is `-`), as the parser reads them.
+  return value.replace(/&#(?:[xX]0*([0-9a-fA-F]{1,8})|0*([0-9]{1,10}));?/g, (ref, hex, dec) => {
     const code = hex === undefined ? Number(dec) : parseInt(hex as string, 16);
     return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : ref;
   });

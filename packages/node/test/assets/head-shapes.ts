@@ -320,6 +320,56 @@ export const SHAPES: readonly Shape[] = [
     out: `<head>|</head><body>${STALE}</body>`,
   },
 
+  // After `</head>` a <noscript> opens the body (review 106): what follows is the body's.
+  {
+    name: 'a noscript after </head>, then a meta (the body)',
+    html: `<head><title>t</title></head><noscript>x</noscript>${STALE}<body>b`,
+    out: `<head>|<title>t</title></head><noscript>x</noscript>${STALE}<body>b`,
+  },
+  {
+    name: 'a head meta, </head>, a noscript, then a meta (the body one stays)',
+    html: `<head>${STALE}</head><noscript></noscript>${STALE}<body>`,
+    out: `<head>|</head><noscript></noscript>${STALE}<body>`,
+  },
+  {
+    name: 'a noscript in the head (scripting on: raw text), then a meta',
+    html: `<head><noscript>${STALE}</noscript>${STALE}</head>`,
+    out: `<head><noscript>${STALE}</noscript>|</head>`,
+  },
+  // Whitespace written as a character reference is whitespace to the parser: still the head.
+  ...(
+    [
+      ['&#32;', 'a decimal space'],
+      ['&#0000000032;', 'a space with leading zeros'],
+      ['&#x9', 'a hex tab without ;'],
+      ['&#X0000000D;', 'a hex CR with leading zeros'],
+      ['&Tab;', '&Tab;'],
+      ['&NewLine;&#10; ', '&NewLine; and more'],
+    ] as const
+  ).map(([ref, what]): Shape => ({
+    name: `${what} before the meta`,
+    html: `<head>${ref}${STALE}</head>`,
+    out: `<head>${ref}|</head>`,
+  })),
+  {
+    name: 'a reference that is not whitespace (&amp;) opens the body',
+    html: `<head>&amp;${STALE}</head>`,
+    out: `<head>|&amp;${STALE}</head>`,
+  },
+  {
+    name: 'a NUL reference (U+FFFD) opens the body',
+    html: `<head>&#0;${STALE}</head>`,
+    out: `<head>|&#0;${STALE}</head>`,
+  },
+  // The name written with references, leading zeros and all: still graylane's.
+  ...['graylane&#00000000045;version', 'graylane&#x00000002d;version', 'graylane&#45version'].map(
+    (name): Shape => ({
+      name: `name="${name}"`,
+      html: `<head><meta name="${name}" content="stable"><title>t</title></head>`,
+      out: `<head>|<title>t</title></head>`,
+    }),
+  ),
+
   // A documented limit: past the walk's window (HEAD_WALK_CHARS, 2 MiB), nothing is looked at.
   {
     name: 'past the 2 MiB window',
