@@ -24,8 +24,8 @@ export function anonymousId(slot: Slot): string {
 /**
  * @internal The anonymous id's slot as `initGray` uses it: `write` tells whether the jar keeps
  * the id, at once, while writing waits for `run` like every effect. Under React's hold (nothing
- * may stay behind from a render React throws away) the id is written, read back and removed
- * now, and written again when React commits.
+ * may stay behind from a render React throws away, nothing there be lost) the id is written,
+ * read back and removed now when no cookie of the name is there, and written when React commits.
  */
 export function heldIds(ids: Slot, run: Hold): Slot {
   return {
@@ -33,11 +33,15 @@ export function heldIds(ids: Slot, run: Hold): Slot {
     write(id) {
       let now = false;
       run(() => (now = true));
-      if (!ids.keep(id)) return false;
-      if (!now) {
+      if (now) return ids.keep(id);
+      // Held (a render React may throw away): nothing written now may stay, nor anything there
+      // be lost. A cookie of the name is there already (not an id of ours: a server's, an older
+      // format) — the jar keeps cookies of the name; it is replaced when React commits.
+      if (ids.read() === undefined) {
+        if (!ids.keep(id)) return false;
         ids.remove();
-        run(() => ids.keep(id));
       }
+      run(() => ids.keep(id));
       return true;
     },
   };

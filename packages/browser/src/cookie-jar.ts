@@ -1,4 +1,5 @@
 import Cookies from 'js-cookie';
+import { MAX_RAW_MARKER_BYTES } from '@graylane/core';
 import { AMBIGUOUS, cookieValues, scanCookies } from './read.js';
 
 /** How graylane writes its cookies: always `Path=/`, `SameSite=Lax`, a bounded `Max-Age`. */
@@ -92,7 +93,7 @@ export function createJsCookieJar(cookies: JsCookieLike): CookieJarLike {
       const path = location.pathname;
       for (let i = 2; i <= path.length; i++)
         if (i === path.length || path[i] === '/')
-          for (const p of [path.slice(0, i), path.slice(0, i + 1)])
+          for (const p of new Set([path.slice(0, i), path.slice(0, i + 1)]))
             cookies.remove(name, { path: p });
       found = scanCookies(name);
       // CK-02: another cookie of the name at Path=/ — for a parent domain (a sibling app, an
@@ -105,9 +106,12 @@ export function createJsCookieJar(cookies: JsCookieLike): CookieJarLike {
       remove(name, attributes);
       // What is left is what the page cannot touch; `>>> 0` makes a miss (-1) splice nothing.
       for (const v of cookieValues(name)) all.splice(all.indexOf(v) >>> 0, 1);
-      if (all.length !== 1) return AMBIGUOUS;
-      set(name, all[0] as string, attributes);
-      return all[0];
+      // An over-long value (a server's signed token) is not written back: never a sentinel, and
+      // never a token's short lifetime made 30 days; it stays removed, as an invalid one is.
+      const own = all[0];
+      if (all.length !== 1 || (own as string).length > MAX_RAW_MARKER_BYTES) return AMBIGUOUS;
+      set(name, own as string, attributes);
+      return own;
     },
     set,
     remove,

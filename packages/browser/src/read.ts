@@ -15,13 +15,20 @@ export const AMBIGUOUS = ',';
  * bytes. Values are not percent-decoded: a version label never needs it, so any escape fails
  * validation (CK-03, QS-05). Never throws.
  */
-export function readValues(text: string, separator: ';' | '&', name: string): string[] {
+export function readValues(
+  text: string,
+  separator: ';' | '&',
+  name: string,
+  whole = false,
+): string[] {
   const values: string[] = [];
   for (const pair of text.split(separator)) {
     const eq = pair.indexOf('=');
     const raw = pair.slice(eq + 1).trim();
     if (eq >= 0 && pair.slice(0, eq).trim() === name)
-      values.push(raw.length > MAX_RAW_MARKER_BYTES ? AMBIGUOUS : raw.replace(/^"(.*)"$/, '$1'));
+      values.push(
+        raw.length > MAX_RAW_MARKER_BYTES && !whole ? AMBIGUOUS : raw.replace(/^"(.*)"$/, '$1'),
+      );
   }
   return values;
 }
@@ -56,4 +63,5 @@ export function scanCookies(name: string): string | undefined {
  * @internal Every value of `name` in `document.cookie`, one per cookie: what tells the page's
  * own cookie from others of the name (CK-02).
  */
-export const cookieValues = (name: string): string[] => readValues(document.cookie, ';', name);
+export const cookieValues = (name: string): string[] =>
+  readValues(document.cookie, ';', name, true);

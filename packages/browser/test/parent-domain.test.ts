@@ -287,3 +287,35 @@ describe('CK-02 conflicts the page cannot resolve, and the jar on its own', () =
     expect(jar.get('gray')).toBe(',');
   });
 });
+
+// Review 105 F2: an over-long value of the name (a server's signed token, host-only) beside a
+// parent-domain cookie. The page's repair must never write the sentinel `,` over it, nor give a
+// short-lived token graylane's 30 days; it may only remove it, as an invalid marker is removed.
+describe('CK-02 an over-long cookie of the name beside a parent-domain one (review 105 F2)', () => {
+  const APP = 'http://app.example.com/';
+  const TOKEN = `beta.${'A'.repeat(80)}`;
+  it.each([
+    ['with a server hand-off', { serverVersion: 'beta' }],
+    ['without a hand-off', {}],
+  ] as const)('%s: never written back, never a sentinel; the sibling cookie untouched', (_n, o) => {
+    at('http://other.example.com/');
+    document.cookie = 'gray=stable; Domain=example.com; Path=/';
+    at(APP);
+    document.cookie = `gray=${TOKEN}; Path=/; Max-Age=600`;
+    initOnReload({ ...base, ...o });
+    // The token may be gone (removed as invalid), never rewritten as a sentinel.
+    expect(seen(APP, 'gray')).toContain('stable');
+    expect(seen(APP, 'gray').filter((v) => v === ',' || v === '%2C')).toEqual([]);
+  });
+
+  it('two over-long values are a conflict, not one value: neither is written back', () => {
+    at('http://other.example.com/');
+    document.cookie = `gray=${'x'.repeat(90)}; Domain=example.com; Path=/`;
+    at(APP);
+    document.cookie = `gray=${TOKEN}; Path=/`;
+    const c = initOnReload(base);
+    expect(c.getGrayReason()).not.toBe('cookie');
+    expect(seen(APP, 'gray').filter((v) => v === ',' || v === '%2C')).toEqual([]);
+    expect(seen(APP, 'gray')).toContain('x'.repeat(90));
+  });
+});

@@ -10,6 +10,7 @@
  */
 import {
   act,
+  Component,
   createElement as h,
   StrictMode,
   startTransition,
@@ -573,5 +574,52 @@ describe('QA: a client committed by a child before the provider still reports it
     expect(exposures).toEqual(expected);
     expect(container.textContent).toBe('beta');
     expect(cookies()).toContain('beta');
+  });
+});
+
+// Review 105 F3: checking that the jar keeps a new anonymous id (written, read back, removed)
+// must not destroy a cookie of the name already there — a server-minted id in another format —
+// in a render React throws away (an error boundary above the provider renders its fallback).
+describe('RND: a thrown-away render keeps the anonymous-id cookie already there', () => {
+  function Boom(): ReactNode {
+    throw new Error('boom');
+  }
+  class Boundary extends Component<{ children: ReactNode }, { failed: boolean }> {
+    override state = { failed: false };
+    static getDerivedStateFromError(): { failed: boolean } {
+      return { failed: true };
+    }
+    override render(): ReactNode {
+      return this.state.failed ? null : this.props.children;
+    }
+  }
+  const thrownAway = async (): Promise<void> => {
+    const root = createRoot(document.createElement('div'));
+    roots.push(root);
+    await act(async () =>
+      root.render(
+        h(
+          Boundary,
+          null,
+          h(GrayProvider, { options: { ...BASE, rules: split({ beta: 50 }) } }, h(Boom)),
+        ),
+      ),
+    );
+  };
+
+  it.each([
+    ['a server-minted UUID', '123e4567-e89b-12d3-a456-426614174000'],
+    ['an older, shorter id', 'abc123'],
+    ['an uppercase id', 'F'.repeat(32)],
+  ])('%s survives; no new id is left behind', async (_n, value) => {
+    document.cookie = `gray_aid=${value}; Path=/`;
+    const before = cookies();
+    await thrownAway();
+    expect(cookies()).toBe(before);
+  });
+
+  it('control: with no cookie of the name, the probe leaves none behind', async () => {
+    await thrownAway();
+    expect(cookies()).toBe('');
   });
 });
