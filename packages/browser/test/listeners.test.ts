@@ -266,7 +266,14 @@ describe('DEF: deferred creation (React’s provider) persists, reports and regi
       'a QA choice before the commit commits first',
       {
         extra: { rules: rule },
-        render: ['get gray_aid', 'set gray_aid=*', 'get gray_aid', 'remove gray_aid'],
+        // Read for the rules; none there, so the probe: written, read back, removed.
+        render: [
+          'get gray_aid',
+          'get gray_aid',
+          'set gray_aid=*',
+          'get gray_aid',
+          'remove gray_aid',
+        ],
         qa: (c) => expect(c.setGrayVersion('canary')).toBe(true),
         onQa: [
           'set gray_aid=*',
@@ -284,7 +291,14 @@ describe('DEF: deferred creation (React’s provider) persists, reports and regi
       'a QA choice of an unknown version before the commit commits too',
       {
         extra: { rules: rule },
-        render: ['get gray_aid', 'set gray_aid=*', 'get gray_aid', 'remove gray_aid'],
+        // Read for the rules; none there, so the probe: written, read back, removed.
+        render: [
+          'get gray_aid',
+          'get gray_aid',
+          'set gray_aid=*',
+          'get gray_aid',
+          'remove gray_aid',
+        ],
         qa: (c) => expect(c.setGrayVersion('gamma')).toBe(false),
         onQa: [
           'set gray_aid=*',
