@@ -80,13 +80,17 @@ export function attachGray(
         plainNextXhr();
       // The URL the adapter sends to: built from this config's own fields, as the adapters do —
       // getUri merges the instance's defaults back in, and an interceptor may have removed a
-      // `baseURL` or `allowAbsoluteUrls` the defaults still hold (I8).
-      const url = instance.getUri({
-        ...this,
-        baseURL: this.baseURL ?? '',
-        allowAbsoluteUrls: this.allowAbsoluteUrls ?? true,
-      });
-      const value = this[SENT] === null ? undefined : client?.markerFor(url);
+      // `baseURL` or `allowAbsoluteUrls` the defaults still hold (I8). Not for a plain re-send.
+      const value =
+        this[SENT] === null || !client
+          ? undefined
+          : client.markerFor(
+              instance.getUri({
+                ...this,
+                baseURL: this.baseURL ?? '',
+                allowAbsoluteUrls: this.allowAbsoluteUrls ?? true,
+              }),
+            );
       if (client && value !== undefined && !this.headers.has(client.header)) {
         this.headers.set(client.header, value);
         if (REPLAYABLE.test(this.method ?? 'get')) {
