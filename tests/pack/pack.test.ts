@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -43,7 +44,43 @@ const specifiers = packages.flatMap(typedSubpaths);
 const importAll = specifiers.map((s, i) => `import * as m${i} from '${s}';`).join('\n');
 const allModules = `${importAll}\n\nexport const modules: readonly object[] = [${specifiers.map((_, i) => `m${i}`).join(', ')}];\n`;
 
-const strict = { strict: true, noEmit: true, skipLibCheck: true, types: ['node'] };
+// A Next App Router root layout as docs/nextjs.md writes it: `<GrayMeta />` (an async server
+// component) in the head, `GrayProvider` imported straight into the layout.
+const layout = `import type { ReactNode } from 'react';
+import { GrayMeta } from '@graylane/next';
+import { readServerVersion } from '@graylane/next/client';
+import { GrayProvider } from '@graylane/react';
+import { excludePaths, type GrayOptions } from '@graylane/browser';
+
+const options: GrayOptions = {
+  versions: ['stable', 'beta'],
+  default: 'stable',
+  exclude: excludePaths(['/ingest/']),
+};
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <head>
+        <GrayMeta />
+      </head>
+      <body>
+        <GrayProvider options={options} serverVersion={readServerVersion()}>
+          {children}
+        </GrayProvider>
+      </body>
+    </html>
+  );
+}
+`;
+
+const strict = {
+  strict: true,
+  noEmit: true,
+  skipLibCheck: true,
+  types: ['node'],
+  jsx: 'react-jsx',
+};
 const projects = {
   // The thorough one: every declaration file is checked, ours and what they import.
   'esm-node16': {
@@ -78,8 +115,9 @@ beforeAll(async () => {
   for (const [name, p] of Object.entries(projects)) {
     writeTree(join(consumer, name), {
       'package.json': { name, private: true, ...p.pkg },
-      'tsconfig.json': { compilerOptions: p.tsconfig, include: ['*.ts'] },
+      'tsconfig.json': { compilerOptions: p.tsconfig, include: ['*.ts', '*.tsx'] },
       'all.ts': allModules,
+      'layout.tsx': layout,
     });
   }
   copyFixture('prove.mjs', join(consumer, 'esm-node16'));
@@ -153,6 +191,22 @@ describe('packed tarballs', () => {
     },
   );
 
+  it('@graylane/react: every JavaScript entry starts with the "use client" directive', () => {
+    // An App Router root layout (a server component) imports GrayProvider directly: without the
+    // directive as the module's first statement `next build` fails on its hooks.
+    const react = packages.find((p) => p.pkg.name === '@graylane/react');
+    const entries = [...new Set(exportTargets(react?.pkg.exports))].filter((t) =>
+      /\.[cm]?js$/.test(t),
+    );
+    expect(entries.length).toBeGreaterThanOrEqual(2);
+    const directive = /^(?:\s|\/\/[^\n]*\n|\/\*[\s\S]*?\*\/)*(['"])use client\1/;
+    const without = entries.filter(
+      (t) =>
+        !directive.test(readFileSync(join(consumer, 'node_modules', '@graylane/react', t), 'utf8')),
+    );
+    expect(without).toEqual([]);
+  });
+
   it('the tarballs install into a fresh project (npm install, no ERESOLVE)', () => {
     expect(install?.code, install?.stderr.slice(-2000)).toBe(0);
     console.info(`[pack] consumer install: ${install?.ms} ms`);
@@ -160,7 +214,7 @@ describe('packed tarballs', () => {
 });
 
 describe.each(Object.keys(projects))('consumer project %s', (name) => {
-  it(`type-checks an import of every public subpath (${specifiers.length})`, async () => {
+  it(`type-checks an import of every public subpath (${specifiers.length}) and a Next root layout with <GrayMeta />, GrayProvider and excludePaths`, async () => {
     const r = await exec(process.execPath, [TSC, '-p', join(consumer, name)], consumer);
     const errors = (r.stdout + r.stderr).split('\n').filter((l) => / error TS\d+/.test(l));
     const foreign = errors.filter(foreignDeclaration);
@@ -200,6 +254,22 @@ describe.each([
       { status: 200, body: 'ok', seen },
       { error: 'TypeError' },
     ]);
+    expect(out['exclude']).toEqual({
+      'https://app.example/ingest/e': true,
+      'https://app.example/INGEST/e': true,
+      'https://app.example/%69ngest/e': true,
+      'https://app.example//ingest/e': true,
+      'https://app.example/a/../ingest/e': true,
+      'https://app.example/ingest;v=1/e': true,
+      'https://app.example/ingest': true,
+      'https://app.example/ingestion': false,
+      'https://api.example.com/v1/a': true,
+      'https://other.example/v1/a': false,
+      'https://app.example/private/1': true,
+      'https://app.example/public': false,
+    });
+    expect(out['excludeLoneString']).toBe('INVALID_OPTIONS');
+    expect(out['grayMeta']).toBeNull();
   }, 60_000);
 
   it('one process-wide state: the adapter’s stats() counts what each root copy’s withGray sent', async () => {
