@@ -12,6 +12,7 @@ import { decideOnce } from '../inbound/once.js';
 import type { InboundOutcome } from '../inbound/engine.js';
 import { getOtelBridge } from '../otel/index.js';
 import { DEFAULT_MARKER_KEY } from '../limits.js';
+import { RoutedCarrier, splitTarget } from './routed-url.js';
 
 /**
  * The part of a fastify request graylane reads. Plugins decorate requests (`request.user` from
@@ -81,7 +82,7 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
       done(err as Error);
       return;
     }
-    const semicolon = semicolonEndsPath(instance);
+    const route = routedTarget(routerSettings(instance));
     const decide = (request: FastifyRequestLike, reply?: FastifyReplyLike) => {
       // What `@fastify/cookie` (an `onRequest` hook registered earlier) parsed from.
       const cookies: unknown = request['cookies'];
@@ -89,7 +90,10 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
       const outcome = decideOnce(engine, {
         key: request.raw,
         req: request,
-        carrier: fromIncomingMessage(request.raw, semicolon),
+        carrier:
+          route === undefined
+            ? fromIncomingMessage(request.raw)
+            : new RoutedCarrier(fromIncomingMessage(request.raw), route),
         // On the Node response itself, so a route that writes through `reply.raw` (SSE, `hijack()`)
         // sends them too; graylane's cookies are kept at `writeHead` (node-response.ts).
         sink: reply?.raw,
@@ -136,28 +140,89 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
   },
 );
 
+/** The settings of the app's router (find-my-way) that change which path a route is chosen by. */
+interface RouterSettings {
+  /** `useSemicolonDelimiter`: the path ends at the first `;`, and the query starts after it. */
+  readonly semicolon: boolean;
+  /** `ignoreDuplicateSlashes`: every run of `/` is one. */
+  readonly duplicateSlashes: boolean;
+  /** `ignoreTrailingSlash`: one trailing `/` goes. */
+  readonly trailingSlash: boolean;
+  /** `caseSensitive: false`: the path is lower-cased. */
+  readonly lowerCase: boolean;
+}
+
 /**
- * Whether the app's router ends a path at `;` (`useSemicolonDelimiter`: fastify 4's default, an
- * option in fastify 5): then `path` rules match the path before it, the one routes are chosen by
- * (REQ-03). A fastify that does not say (fastify 4 before the option existed) is taken to split.
+ * What the app's router was built with. fastify 5 keeps that in its options (`routerOptions`,
+ * each key from `routerOptions` when set there, else from the top-level option, else its
+ * default): read there first. `initialConfig` alone cannot tell, since it fills `routerOptions`
+ * with defaults (`false`) even when the top-level option, which the router then honours, is
+ * `true`; a fastify without the built options (4) is read from it, either one set meaning on, and
+ * one that does not say whether it splits at `;` (4 before the option existed) is taken to split.
  */
-function semicolonEndsPath(instance: FastifyInstanceLike): boolean {
+function routerSettings(instance: FastifyInstanceLike): RouterSettings {
+  type Settings = Readonly<Record<string, unknown>> | undefined;
+  let built: Settings;
+  let top: Settings;
   try {
-    const config = instance.initialConfig as
-      | {
-          readonly useSemicolonDelimiter?: unknown;
-          readonly routerOptions?: { readonly useSemicolonDelimiter?: unknown };
-        }
-      | undefined;
-    const router = config?.routerOptions?.useSemicolonDelimiter;
-    const top = config?.useSemicolonDelimiter;
-    // fastify 5 fills `routerOptions` with defaults (`false`) even when the top-level option,
-    // which it still honours, is `true`: either one set means the router splits there.
-    if (router === undefined && top === undefined) return true;
-    return router === true || top === true;
+    const key = findSymbol(instance, 'fastify.options');
+    const options =
+      key === undefined ? undefined : (instance as unknown as Record<symbol, unknown>)[key];
+    const router = (options as { routerOptions?: unknown } | undefined)?.routerOptions;
+    if (typeof router === 'object' && router !== null) built = router as Settings;
+    top = instance.initialConfig as Settings;
   } catch {
-    return true;
+    // a proxy that throws: fastify 4's defaults below
   }
+  if (built !== undefined)
+    return {
+      semicolon: built['useSemicolonDelimiter'] === true,
+      duplicateSlashes: built['ignoreDuplicateSlashes'] === true,
+      trailingSlash: built['ignoreTrailingSlash'] === true,
+      lowerCase: built['caseSensitive'] === false,
+    };
+  const nested = (top?.['routerOptions'] ?? undefined) as Settings;
+  const either = (name: string, value: unknown) =>
+    top?.[name] === value || nested?.[name] === value;
+  const said =
+    top?.['useSemicolonDelimiter'] !== undefined || nested?.['useSemicolonDelimiter'] !== undefined;
+  return {
+    semicolon: !said || either('useSemicolonDelimiter', true),
+    duplicateSlashes: either('ignoreDuplicateSlashes', true),
+    trailingSlash: either('ignoreTrailingSlash', true),
+    lowerCase: either('caseSensitive', false),
+  };
+}
+
+/**
+ * The request target as find-my-way routes it (REQ-03), for `path` and `query` rules: with
+ * `useSemicolonDelimiter`, the path ends at its first `;` (`/admin;jsessionid=1` is served by
+ * `/admin`) and what follows is the query the route's `request.query` is parsed from (a later
+ * `?` separates parameters, as for every reader that starts the query there); then runs of `/`
+ * are one, a trailing `/` goes and the path is lower-cased, as the router is set. Undefined when
+ * the router changes nothing (fastify's defaults): the target is read as it came.
+ */
+function routedTarget(settings: RouterSettings): ((url: string) => string) | undefined {
+  const { semicolon, duplicateSlashes, trailingSlash, lowerCase } = settings;
+  if (!semicolon && !duplicateSlashes && !trailingSlash && !lowerCase) return undefined;
+  return (url) => {
+    let [path, query] = splitTarget(url);
+    const semi = semicolon ? path.indexOf(';', 1) : -1;
+    if (semi !== -1) {
+      const params = path.slice(semi + 1);
+      path = path.slice(0, semi);
+      query = query === '' ? `?${params}` : `?${params}&${query.slice(1)}`;
+    }
+    if (duplicateSlashes && path.includes('//')) path = path.replace(/\/\/+/g, '/');
+    if (trailingSlash && path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+    // The router lower-cases the decoded path: `%41` is read as `a` there.
+    if (lowerCase) path = path.replace(/%(?:[46][1-9a-f]|[57][\da])/gi, decodeLetter).toLowerCase();
+    return path + query;
+  };
+}
+
+function decodeLetter(escape: string): string {
+  return String.fromCharCode(parseInt(escape.slice(1), 16));
 }
 
 /** The request decoration where `@fastify/otel` keeps the context its hooks and handler run in. */

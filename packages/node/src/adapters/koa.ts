@@ -3,12 +3,18 @@
  * structurally.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { applyQueryEdit, type CarrierEdits, type InboundOptions } from '@graylane/core';
+import {
+  applyQueryEdit,
+  type CarrierEdits,
+  type InboundCarrier,
+  type InboundOptions,
+} from '@graylane/core';
 import { runInRequestContext } from '../inbound/bind.js';
 import { fromIncomingMessage, routerTarget } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
 import { decideOnce } from '../inbound/once.js';
 import type { GraylaneStats } from '../metrics/stats.js';
+import { RoutedCarrier, splitTarget } from './routed-url.js';
 
 /** The part of a koa context graylane uses, and `state` as koa types it (`DefaultState` is `any`). */
 export interface KoaContextLike {
@@ -58,7 +64,7 @@ export function graylaneKoa<C extends KoaContextLike = KoaContextLike>(
     const outcome = decideOnce(engine, {
       key: ctx.req,
       req: ctx,
-      carrier: fromIncomingMessage(ctx.req),
+      carrier: koaCarrier(ctx),
       sink: ctx.res,
       bind: true,
       res: ctx.res,
@@ -67,6 +73,64 @@ export function graylaneKoa<C extends KoaContextLike = KoaContextLike>(
     return runInRequestContext(outcome, next);
   };
   return Object.assign(middleware, { stats: () => engine.stats() });
+}
+
+/** What koa-mount sets on the context: the prefix of the innermost mount it entered. */
+interface KoaMount {
+  readonly mountPath?: unknown;
+  readonly originalUrl?: unknown;
+}
+
+/**
+ * The request's carrier. koa-mount hands what it mounts `ctx.path` (so `req.url`) without its
+ * prefix; rules name the path the client asked for (REQ-03), so under a mount (`ctx.mountPath`
+ * set) the prefix is read back: see {@link mountedTarget}.
+ */
+function koaCarrier(ctx: KoaContextLike): InboundCarrier {
+  const carrier = fromIncomingMessage(ctx.req);
+  const mount = (ctx as KoaMount).mountPath;
+  if (typeof mount !== 'string' || mount.length < 2 || mount.charCodeAt(0) !== 0x2f) return carrier;
+  return new RoutedCarrier(carrier, (url) =>
+    mountedTarget(url, (ctx as KoaMount).originalUrl, mount),
+  );
+}
+
+/**
+ * The target a request under koa-mount asked for, from `url` (what graylane sees, the path below
+ * the mount), `ctx.originalUrl` (the target as it arrived) and the innermost mount's prefix.
+ * - What the mounts left is the tail of the path that arrived, after the prefix (at the mount
+ *   path itself, `/`): the path that arrived (every mount's prefix, at any depth).
+ * - Else the app rewrote the path before graylane (`ctx.url`, `ctx.path`), before the mount or
+ *   below it: the rewrite counts, read under the innermost mount's prefix — unless the mount would
+ *   take the path as it is: it was left (`ctx.mountPath` stays set) and the path is the one it was
+ *   entered with, which is what the client asked for, or a rewrite of it at the root.
+ * The query is the one graylane reads (`req.url`'s).
+ */
+function mountedTarget(url: string, originalUrl: unknown, mount: string): string {
+  const [below, query] = splitTarget(url);
+  if (typeof originalUrl === 'string') {
+    // Read as graylane reads a target (origin form, the query where its widest reader starts it).
+    const arrived = splitTarget(
+      fromIncomingMessage({ headers: {}, url: originalUrl }).url ?? '',
+    )[0];
+    if (arrived === below) return url;
+    const prefix = arrived.endsWith(below) ? arrived.slice(0, arrived.length - below.length) : '';
+    // (`mount('/api/', …)` leaves `x` of `/api/x`, but `/x` of an absolute-form target.)
+    const tail = mount.endsWith('/') && below.startsWith('/') ? `${prefix}/` : prefix;
+    if ((below === '/' && arrived.endsWith(mount)) || (prefix !== '' && tail.endsWith(mount)))
+      return arrived + query;
+  }
+  if (mountTakes(mount, below)) return url;
+  const join = mount.endsWith('/') || below.startsWith('/') ? '' : '/';
+  return mount + join + url;
+}
+
+/** Whether koa-mount's `mount(prefix, …)` takes `path` (its own test). */
+function mountTakes(prefix: string, path: string): boolean {
+  if (!path.startsWith(prefix)) return false;
+  return (
+    prefix.endsWith('/') || path.length === prefix.length || path.charCodeAt(prefix.length) === 0x2f
+  );
 }
 
 /** The URL copies koa made when it created the context (what `ctx.originalUrl` and the rest read). */
