@@ -94,6 +94,12 @@ function buildReport(
   const budget: RowBudget = { omitted: 0 };
   const snapshot = options.store.get();
   const stats = options.stats ? attempt('stats()', options.stats, undefined) : undefined;
+  // Without counters the traffic part reads zero: say why, so an unwired page is not taken for
+  // an idle app.
+  if (!options.stats)
+    problems.push(
+      "no stats: decisions, fallbacks and invalid markers are not counted here (pass graylane's stats)",
+    );
   const sources = options.sources;
   const propagation = options.propagation;
   return {

@@ -12,6 +12,7 @@ import { decideOnce } from '../inbound/once.js';
 import type { InboundOutcome } from '../inbound/engine.js';
 import { getOtelBridge } from '../otel/index.js';
 import { DEFAULT_MARKER_KEY } from '../limits.js';
+import type { GraylaneStats } from '../metrics/stats.js';
 import { RoutedCarrier, splitTarget } from './routed-url.js';
 
 /**
@@ -36,6 +37,9 @@ type Hook = (request: FastifyRequestLike, reply: FastifyReplyLike, done: HookDon
 /** The part of a fastify instance the plugin uses. */
 export interface FastifyInstanceLike {
   addHook(name: 'onRequest' | 'preValidation', hook: Hook): unknown;
+  /** Where the plugin puts its counters (`graylaneFastifyStats(app)` reads them). */
+  decorate?(name: string, value: unknown): unknown;
+  hasDecorator?(name: string): boolean;
   /** The options the app was created with; read for the router's settings. */
   readonly initialConfig?: unknown;
 }
@@ -81,6 +85,15 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
     } catch (err) {
       done(err as Error);
       return;
+    }
+    try {
+      // The app's decision counters, for the status page (the plugin function is shared by every
+      // app, so they cannot hang off it as koa's and express's do). The first registration keeps
+      // the name.
+      if (instance.hasDecorator?.(STATS) === false)
+        instance.decorate?.(STATS, () => engine.stats());
+    } catch {
+      // A fastify that refuses the decoration: graylaneFastifyStats names what is missing.
     }
     const route = routedTarget(routerSettings(instance));
     const decide = (request: FastifyRequestLike, reply?: FastifyReplyLike) => {
@@ -139,6 +152,40 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
     [Symbol.for('fastify.display-name')]: 'graylane',
   },
 );
+
+/** The fastify decoration holding the plugin's counters. */
+const STATS = 'graylaneStats';
+
+/**
+ * The decision counters of the graylane plugin registered on `app` (`stats()` of the other
+ * adapters), for the status page and your own reporting. Read when called: create it before or
+ * after `register`; it throws, naming the cause, while no graylane plugin is registered on `app`
+ * or a parent of it.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify';
+ * import { createGraylane } from '@graylane/node';
+ * import { graylaneFastify, graylaneFastifyStats } from '@graylane/node/fastify';
+ * import { createStatusHandler } from '@graylane/node/status';
+ * const config = { versions: ['stable', 'beta'], default: 'stable' };
+ * const app = Fastify();
+ * const { store } = createGraylane({ config });
+ * const status = createStatusHandler({ graylane: { store, stats: graylaneFastifyStats(app) }, enabled: true });
+ * app.addHook('onRequest', status.fastify);
+ * await app.register(graylaneFastify, { config: store });
+ * ```
+ */
+export function graylaneFastifyStats(app: FastifyInstanceLike): () => GraylaneStats {
+  return () => {
+    const stats = (app as unknown as Readonly<Record<string, unknown>>)[STATS];
+    if (typeof stats !== 'function')
+      throw new Error(
+        'graylane: no graylane fastify plugin is registered on this app (register graylaneFastify on it, or on a parent)',
+      );
+    return (stats as () => GraylaneStats)();
+  };
+}
 
 /** The settings of the app's router (find-my-way) that change which path a route is chosen by. */
 interface RouterSettings {

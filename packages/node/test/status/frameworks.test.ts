@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createGraylane, getGrayVersion } from '../../src/index.js';
 import { graylaneExpress } from '../../src/adapters/express.js';
 import { graylaneKoa } from '../../src/adapters/koa.js';
+import { graylaneFastify, graylaneFastifyStats } from '../../src/adapters/fastify.js';
 import { createStatusHandler, type StatusHandlerOptions } from '../../src/status/index.js';
 import { closeAll, listen, type Running } from '../helpers.js';
 import { CONFIG, TOKEN, send, validReport } from './support.js';
@@ -51,14 +52,15 @@ const frameworks: Record<string, (options: Options) => Promise<Running>> = {
     return listen(http.createServer(app.callback()));
   },
   async fastify(options) {
-    // graylaneFastify keeps its counters to itself, so this app decides with createGraylane in
-    // its own onRequest hook, and the page reads that instance.
     const gray = createGraylane({ config: CONFIG });
     const app = Fastify();
-    app.addHook('onRequest', createStatusHandler({ graylane: gray, ...options }).fastify);
-    app.addHook('onRequest', (request, reply, done) =>
-      gray.handle(request.raw, reply.raw, () => done()),
+    // The page is created before the plugin is registered: its stats are read when it reports.
+    const stats = graylaneFastifyStats(app);
+    app.addHook(
+      'onRequest',
+      createStatusHandler({ graylane: { store: gray.store, stats }, ...options }).fastify,
     );
+    await app.register(graylaneFastify, { config: gray.store });
     app.get('/v', async () => getGrayVersion());
     await app.ready();
     return listen(app.server);
@@ -94,6 +96,7 @@ describe.each(Object.keys(frameworks))('%s', (name) => {
       expect.arrayContaining([{ version: 'canary', count: 1, share: 1 }]),
     );
     expect((await send(`${app.url}/v`)).body).toBe('stable');
+    expect(report.problems).toEqual([]);
   });
 
   it('HEAD has no body, POST is 405', async () => {
@@ -131,4 +134,80 @@ describe.each(Object.keys(frameworks))('%s', (name) => {
     expect(reply.status).toBe(404);
     expect(reply.body).not.toContain('graylane');
   });
+});
+
+// Review 108 D3: a page whose counters are not wired read zero traffic and said nothing.
+describe('the page says when it cannot count', () => {
+  const fastifyApp = async (register: boolean, stats: boolean) => {
+    const gray = createGraylane({ config: CONFIG });
+    const app = Fastify();
+    const status = createStatusHandler({
+      graylane: stats
+        ? { store: gray.store, stats: graylaneFastifyStats(app) }
+        : { store: gray.store },
+      enabled: true,
+    });
+    app.addHook('onRequest', status.fastify);
+    if (register) await app.register(graylaneFastify, { config: gray.store });
+    else
+      app.addHook('onRequest', (request, reply, done) =>
+        gray.handle(request.raw, reply.raw, () => done()),
+      );
+    app.get('/v', async () => getGrayVersion());
+    await app.ready();
+    return listen(app.server);
+  };
+  const report = async (app: Running, versions: readonly string[]) => {
+    for (const v of versions) await send(`${app.url}/v`, { headers: { 'x-gray-id': v } });
+    return validReport(await send(`${app.url}/graylane/status/status.json`));
+  };
+
+  it.each([
+    [['beta'], 1],
+    [['beta', 'beta', 'canary'], 3],
+    [['stable', 'beta', 'canary', 'bogus'], 4],
+  ] as const)(
+    'fastify plugin + graylaneFastifyStats: %j → %i decisions counted, no problem',
+    async (versions, total) => {
+      const r = await report(await fastifyApp(true, true), versions);
+      expect(r.traffic.total).toBe(total);
+      expect(r.problems).toEqual([]);
+    },
+  );
+
+  it('graylaneFastifyStats of an app without the plugin: the problem names it, traffic reads 0', async () => {
+    const r = await report(await fastifyApp(false, true), ['beta', 'beta']);
+    expect(r.traffic.total).toBe(0);
+    expect(r.problems).toEqual([
+      expect.stringMatching(
+        /^stats\(\) threw: .*no graylane fastify plugin is registered on this app/,
+      ),
+    ]);
+  });
+
+  it.each(['fastify', 'node:http'])(
+    '%s page without stats: the problem says nothing is counted',
+    async (kind) => {
+      const gray = createGraylane({ config: CONFIG });
+      const app =
+        kind === 'fastify'
+          ? await fastifyApp(true, false)
+          : await listen(
+              http.createServer((req, res) =>
+                createStatusHandler({ graylane: { store: gray.store }, enabled: true }).middleware(
+                  req,
+                  res,
+                  () => gray.handle(req, res, () => void res.end(getGrayVersion())),
+                ),
+              ),
+            );
+      const r = await report(app, ['beta']);
+      expect(r.traffic.total).toBe(0);
+      expect(r.problems).toEqual([
+        expect.stringMatching(
+          /^no stats: decisions, fallbacks and invalid markers are not counted/,
+        ),
+      ]);
+    },
+  );
 });
