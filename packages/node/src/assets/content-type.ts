@@ -6,6 +6,10 @@
 const TYPES = new Map<string, string>([
   ['html', 'text/html; charset=utf-8'],
   ['htm', 'text/html; charset=utf-8'],
+  // Server-side includes are not run: the file is served as the HTML it is.
+  ['shtml', 'text/html; charset=utf-8'],
+  // XML: never stamped (see isHtml).
+  ['xhtml', 'application/xhtml+xml; charset=utf-8'],
   ['js', 'text/javascript; charset=utf-8'],
   ['mjs', 'text/javascript; charset=utf-8'],
   ['cjs', 'text/javascript; charset=utf-8'],
@@ -47,8 +51,13 @@ export function contentTypeFor(name: string): string {
   return TYPES.get(extensionOf(name)) ?? FALLBACK;
 }
 
-/** True for HTML documents: they get the version injected and the lane caching policy. */
+/**
+ * True for HTML documents (`text/html`: `.html`, `.htm`, `.shtml`): they get the version
+ * injected and the lane caching policy. XHTML (`.xhtml`, `application/xhtml+xml`) is not: an
+ * XML parser reads it, where the head walk is wrong and an HTML `<meta …>` without `/>` is a
+ * fatal error. It is served as it is, from the visitor's lane, with the lane caching policy.
+ */
 export function isHtml(name: string): boolean {
   const ext = extensionOf(name);
-  return ext === 'html' || ext === 'htm';
+  return ext === 'html' || ext === 'htm' || ext === 'shtml';
 }

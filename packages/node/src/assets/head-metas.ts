@@ -9,6 +9,7 @@ import {
   type Tag,
 } from './html-tokens.js';
 import { HEAD_WALK_CHARS, META_NAME } from './limits.js';
+import { templateEnd } from './template-content.js';
 
 /**
  * Elements the parser keeps in `<head>` (HTML §13.2.6.4.4 "in head", and "after head", which
@@ -17,22 +18,6 @@ import { HEAD_WALK_CHARS, META_NAME } from './limits.js';
 const HEAD_ELEMENTS = new Set(['html', 'head', 'base', 'basefont', 'bgsound', 'link', 'meta']);
 /** Head elements whose text is not markup: a `<meta>` written inside one is text. */
 const HEAD_RAW_TEXT = new Set(['title', 'style', 'noscript', 'noframes']);
-/** Inside `<template>` any element is content; these hold text, not markup. */
-const TEMPLATE_RAW_TEXT = new Set([
-  'title',
-  'textarea',
-  'style',
-  'xmp',
-  'iframe',
-  'noembed',
-  'noframes',
-  'noscript',
-]);
-/**
- * Inside `<template>`: foreign content (its own rules for `<style>`, CDATA) and `<plaintext>`,
- * which the walk does not model. It stops there, so what follows is left as it is.
- */
-const TEMPLATE_STOP = new Set(['svg', 'math', 'plaintext']);
 /** End tags that close the head and open `<body>`; any other stray end tag is ignored. */
 const BODY_END_TAGS = new Set(['body', 'html', 'br']);
 
@@ -50,7 +35,6 @@ export function headMetas(html: string, from: number): [number, number][] {
   const text = html.length > HEAD_WALK_CHARS ? html.slice(0, HEAD_WALK_CHARS) : html;
   const end = text.length;
   const found: [number, number][] = [];
-  let templates = 0;
   // Past `</head>` ("after head"): only some elements still go back into the head.
   let after = false;
   let i = from;
@@ -58,9 +42,9 @@ export function headMetas(html: string, from: number): [number, number][] {
     const c = text.charCodeAt(i);
     if (c !== 0x3c) {
       // Text: whitespace stays in the head — written as a character reference too (`&#32;`,
-      // `&Tab;`), which the parser decodes first; anything else opens the body (template
-      // content may hold text).
-      if (templates === 0 && !isSpace(c)) {
+      // `&Tab;`), which the parser decodes first; a NUL is dropped (Chromium's tokenizer skips
+      // it in text); anything else opens the body.
+      if (!isSpace(c) && c !== 0) {
         const past = c === 0x26 ? spaceReference(text, i, end) : -1;
         if (past < 0) return found;
         i = past;
@@ -80,9 +64,7 @@ export function headMetas(html: string, from: number): [number, number][] {
     } else if (next === 0x2f && isAlpha(text.charCodeAt(i + 2))) {
       const tag = readTag(text, i + 2, end);
       if (tag === undefined) return found;
-      if (templates > 0) {
-        if (tag.name === 'template') templates--;
-      } else if (BODY_END_TAGS.has(tag.name)) return found;
+      if (BODY_END_TAGS.has(tag.name)) return found;
       else if (tag.name === 'head') after = true;
       to = tag.end;
     } else if (next === 0x2f) {
@@ -92,14 +74,12 @@ export function headMetas(html: string, from: number): [number, number][] {
     } else if (isAlpha(next)) {
       const tag = readTag(text, i + 1, end);
       if (tag === undefined) return found;
-      to = templates > 0 ? inTemplate(text, tag, end) : inHead(text, tag, end, after);
+      to = inHead(text, tag, end, after);
       if (to === BODY) return found;
-      if (tag.name === 'template') templates++;
-      else if (templates === 0 && tag.name === 'meta' && isOurs(tag)) found.push([i, tag.end]);
+      if (tag.name === 'meta' && isOurs(tag)) found.push([i, tag.end]);
     } else {
-      // `<` not starting a tag is text.
-      if (templates === 0) return found;
-      to = i + 1;
+      // `<` not starting a tag is text: it opens the body.
+      return found;
     }
     if (to < 0) return found; // unterminated in the window: nothing after it is known
     i = to;
@@ -118,18 +98,11 @@ const BODY = -2;
  */
 function inHead(text: string, tag: Tag, end: number, after: boolean): number {
   if (after && tag.name === 'noscript') return BODY;
-  if (HEAD_ELEMENTS.has(tag.name) || tag.name === 'template') return tag.end;
+  if (tag.name === 'template') return templateEnd(text, tag.end, end);
+  if (HEAD_ELEMENTS.has(tag.name)) return tag.end;
   if (tag.name === 'script') return scriptEnd(text, tag.end, end);
   if (HEAD_RAW_TEXT.has(tag.name)) return rawTextEnd(text, tag.end, tag.name, end);
   return BODY;
-}
-
-/** Where the walk goes on after a start tag inside `<template>`, or -1 where it stops. */
-function inTemplate(text: string, tag: Tag, end: number): number {
-  if (TEMPLATE_STOP.has(tag.name)) return -1;
-  if (tag.name === 'script') return scriptEnd(text, tag.end, end);
-  if (TEMPLATE_RAW_TEXT.has(tag.name)) return rawTextEnd(text, tag.end, tag.name, end);
-  return tag.end;
 }
 
 /**

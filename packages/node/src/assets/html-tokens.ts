@@ -36,6 +36,12 @@ export interface Tag {
   readonly end: number;
   /** The value of the first `name` attribute, as written (a later duplicate is ignored). */
   readonly nameAttribute: string | undefined;
+  /** The value of the first `encoding` attribute (MathML `<annotation-xml>`), as written. */
+  readonly encoding: string | undefined;
+  /** A `color`, `face` or `size` attribute: a `<font>` with one leaves foreign content. */
+  readonly fontAttribute: boolean;
+  /** Written `/>`: a foreign element (`<svg/>`) is closed at once; HTML ignores it. */
+  readonly selfClosing: boolean;
 }
 
 /** ASCII lower case only, as the tokenizer does (`'K'`, the Kelvin sign, stays as it is). */
@@ -54,15 +60,30 @@ export function readTag(html: string, at: number, end: number): Tag | undefined 
   while (i < end && !isNameEnd(html.charCodeAt(i))) i++;
   const name = asciiLower(html.slice(at, i));
   let nameAttribute: string | undefined;
+  let encoding: string | undefined;
+  let fontAttribute = false;
   for (;;) {
+    const skip = i;
     while (i < end && (isSpace(html.charCodeAt(i)) || html.charCodeAt(i) === SLASH)) i++;
     if (i >= end) return undefined;
-    if (html.charCodeAt(i) === GT) return { name, end: i + 1, nameAttribute };
+    if (html.charCodeAt(i) === GT) {
+      // `/` right before `>`, not part of a value: the self-closing flag.
+      const selfClosing = i > skip && html.charCodeAt(i - 1) === SLASH;
+      return { name, end: i + 1, nameAttribute, encoding, fontAttribute, selfClosing };
+    }
     // An attribute name; a leading `=` belongs to it.
     const from = i++;
     while (i < end && !isNameEnd(html.charCodeAt(i)) && html.charCodeAt(i) !== EQUALS) i++;
-    // Only the first `name` attribute's value is copied out.
-    const wanted = nameAttribute === undefined && i - from === 4 && wordAt(html, from, 'name');
+    // Only the first `name` (and `encoding`) attribute's value is copied out.
+    const length = i - from;
+    const isName = nameAttribute === undefined && length === 4 && wordAt(html, from, 'name');
+    const isEncoding = encoding === undefined && length === 8 && wordAt(html, from, 'encoding');
+    const wanted = isName || isEncoding;
+    if (
+      (length === 5 && wordAt(html, from, 'color')) ||
+      (length === 4 && (wordAt(html, from, 'face') || wordAt(html, from, 'size')))
+    )
+      fontAttribute = true;
     while (i < end && isSpace(html.charCodeAt(i))) i++;
     let value = '';
     if (html.charCodeAt(i) === EQUALS) {
@@ -80,7 +101,8 @@ export function readTag(html: string, at: number, end: number): Tag | undefined 
         if (wanted) value = html.slice(v, i);
       }
     }
-    if (wanted) nameAttribute = value;
+    if (isName) nameAttribute = value;
+    else if (isEncoding) encoding = value;
   }
 }
 

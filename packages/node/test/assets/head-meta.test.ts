@@ -58,6 +58,16 @@ describe('AST-23 I4 the head walk is linear on hostile documents', () => {
     ],
     ['nested templates', (n: number) => `<head>${'<template>'.repeat(Math.ceil(n / 10))}`],
     ['numeric references', (n: number) => `<head><meta name="${'&#0'.repeat(Math.ceil(n / 3))}">`],
+    [
+      'foreign elements, then end tags that match none',
+      (n: number) => `<head><template><svg>${'<g>'.repeat(n / 6)}${'</x>'.repeat(n / 8)}`,
+    ],
+    [
+      'HTML elements closing foreign content',
+      (n: number) => `<head><template>${'<div><svg><g>'.repeat(n / 26)}${'</div>'.repeat(n / 12)}`,
+    ],
+    ['unterminated CDATA', (n: number) => `<head><template><svg><![CDATA[${']]'.repeat(n / 2)}`],
+    ['NULs', (n: number) => `<head>${'\0'.repeat(n)}`],
   ])('%s: the window costs about 8× an eighth of it, past the window nothing', (_n, make) => {
     const eighth = make(HEAD_WALK_CHARS / 8);
     const window = make(HEAD_WALK_CHARS);

@@ -370,6 +370,75 @@ export const SHAPES: readonly Shape[] = [
     }),
   ),
 
+  // A template's content ends at its `</template>` (review 107): foreign content, nested and
+  // SVG templates, CDATA and `<plaintext>` in it are parsed as the parser does.
+  ...(
+    [
+      ['an svg', '<svg><path d="M0 0"/><g></g></svg>'],
+      ['a math', '<math><mi>x</mi><mo>+</mo></math>'],
+      ['an unclosed svg', '<svg><g>'],
+      ['an svg <style> (an element: </template> ends it)', '<svg><style>'],
+      ['an svg <plaintext> (an element)', '<svg><plaintext>'],
+      ['an svg <script> (an element)', '<svg><script>'],
+      ['<p> leaving an svg', '<svg><p>'],
+      ['an upper-case SVG', '<SVG><G></G></SVG>'],
+      ['a <div> that closes an svg', '<div><svg><g></div><style>p{}</style>'],
+      ['an svg <template>', '<svg><template></template></svg>'],
+      ['a nested template with an svg', '<template><svg></template>'],
+      ['a NUL', '\0'],
+    ] as const
+  ).map(([what, content]): Shape => ({
+    name: `after a template holding ${what}`,
+    html: `<head><template>${content}</template>${STALE}</head>`,
+    out: `<head><template>${content}</template>|</head>`,
+  })),
+  ...(
+    [
+      ['CDATA in an svg', '<svg><![CDATA[', ']]></svg>'],
+      ['CDATA in a foreignObject', '<svg><foreignObject><![CDATA[', ']]></foreignObject></svg>'],
+      [
+        'a style in a foreignObject',
+        '<svg><foreignObject><style>',
+        '</style></foreignObject></svg>',
+      ],
+      ['a style in an <mi>', '<math><mi><style>', '</style></mi></math>'],
+      [
+        'a style in an HTML annotation-xml',
+        '<math><annotation-xml encoding="Text/HTML"><style>',
+        '</style></annotation-xml></math>',
+      ],
+      ['a textarea', '<textarea>', '</textarea>'],
+      ['a select title', '<select><title>', '</title></select>'],
+      ['an svg <template>', '<svg><template>', '</template></svg>'],
+      ['a nested template', '<template>', ''],
+    ] as const
+  ).map(([what, open, close]): Shape => ({
+    name: `</template> inside ${what} is not the end`,
+    html: `<head><template>${open}</template>${STALE}${close}</template>${STALE}</head>`,
+    out: `<head><template>${open}</template>${STALE}${close}</template>|</head>`,
+  })),
+  {
+    name: 'a template with <plaintext>: the rest is its text',
+    html: `<head><template><plaintext></template>${STALE}</head>`,
+    out: `<head>|<template><plaintext></template>${STALE}</head>`,
+  },
+  {
+    name: 'a template closed at EOF inside an svg',
+    html: `<head>${STALE}<template><svg><g>${STALE}`,
+    out: `<head>|<template><svg><g>${STALE}`,
+  },
+  // A NUL in the head's text is dropped by the parser (Chromium's tokenizer skips it).
+  {
+    name: 'a NUL before the meta',
+    html: `<head>\0${STALE}</head>`,
+    out: '<head>\0|</head>',
+  },
+  {
+    name: 'a NUL after </head>, then a meta',
+    html: `<head><title>t</title></head>\0 \0${STALE}<body>`,
+    out: '<head><title>t</title></head>\0 \0|<body>',
+  },
+
   // A documented limit: past the walk's window (HEAD_WALK_CHARS, 2 MiB), nothing is looked at.
   {
     name: 'past the 2 MiB window',
