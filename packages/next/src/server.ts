@@ -8,7 +8,8 @@ import { DECISION_KEY_ENV, hasSharedKey, openDecision, type OpenFailure } from '
  * The decision the proxy made for the current request (App Router: server components, route
  * handlers, server actions), read from the request headers — only when the proxy's seal on it
  * verifies, so a decision header a client sent (on a path outside the matcher, or when
- * the proxy was bypassed) is never trusted. Undefined where the proxy did not run. Never throws.
+ * the proxy was bypassed) is never trusted. Undefined where the proxy did not run. Never throws
+ * (Next's own signals pass through: a page that reads it is rendered per request, not prerendered).
  *
  * @example
  * ```ts
@@ -23,7 +24,8 @@ export async function getGrayDecision(): Promise<Decision | undefined> {
     const h = await headers();
     request = h;
     value = h.get(DECISION_REQUEST_HEADER);
-  } catch {
+  } catch (err) {
+    rethrowNextSignal(err);
     return undefined; // outside a request
   }
   const known = verified.get(request);
@@ -36,6 +38,29 @@ export async function getGrayDecision(): Promise<Decision | undefined> {
   warnOnce(opened.failure);
   return undefined;
 }
+
+/**
+ * Rethrows what `headers()` throws to tell Next something, not to fail: while `next build`
+ * prerenders a page, "this page reads the request, render it per request" (and, with
+ * `cacheComponents`, "stop here"). Swallowed, the page was prerendered without a request —
+ * `getGrayVersion()` then failed the build with NO_CONTEXT. Those signals carry a `digest`
+ * (`DYNAMIC_SERVER_USAGE`, `HANGING_PROMISE_REJECTION`, `NEXT_PRERENDER_INTERRUPTED`, … — what
+ * Next's `unstable_rethrow` tests, which is not imported: `next/navigation` breaks an edge route
+ * that imports this package) or are React's postpone; the test follows `cause`. "Outside a
+ * request" (a script, a test) is a plain error: undefined there.
+ */
+function rethrowNextSignal(err: unknown, depth = 0): void {
+  if (typeof err !== 'object' || err === null || depth > 8) return;
+  const e = err as {
+    readonly digest?: unknown;
+    readonly $$typeof?: unknown;
+    readonly cause?: unknown;
+  };
+  if (typeof e.digest === 'string' || e.$$typeof === REACT_POSTPONE) throw err;
+  rethrowNextSignal(e.cause, depth + 1);
+}
+
+const REACT_POSTPONE = Symbol.for('react.postpone');
 
 /**
  * Decisions verified on a request, by its headers object (Next keeps one per request; it is gone

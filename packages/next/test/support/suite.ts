@@ -167,6 +167,18 @@ export function describeNextApp(variant: Variant, runtime: 'nodejs' | 'edge'): v
       expect(res.headers.get('x-proxy-runtime')).toBe(runtime);
     });
 
+    // Review 107 D1: the page builds at all (getGrayVersion() swallowed Next's dynamic-rendering
+    // signal while prerendering and failed `next build` with NO_CONTEXT), and is rendered per
+    // request, each on its own lane.
+    it('a server component reading only getGrayVersion() builds as a dynamic page and reads each request’s lane', async () => {
+      for (const version of ['beta', 'stable', 'canary', 'beta']) {
+        const res = await fetch(`${app.origin}/strict`, { headers: { 'x-gray-id': version } });
+        const html = await res.text();
+        expect(res.status, app.output().slice(-2000)).toBe(200);
+        expect(/<p id="strict-version">([^<]*)<\/p>/.exec(html)?.[1]).toBe(version);
+      }
+    });
+
     it('STK-02 first visit: a fresh browser is split, gets sticky cookies, every layer on one lane', async () => {
       const context = await browser.newContext();
       const { rendered, headers } = await open(context);
