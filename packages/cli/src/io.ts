@@ -106,12 +106,69 @@ export function paint(
   return `\u001b[${codes[color]}m${text}\u001b[0m`;
 }
 
+/**
+ * What kind of failure a `--json` error document names (`error.code`): a usage error, a file or
+ * etcd location that cannot be read or written, an invalid config, a push target that is not a
+ * graylane config, a conflict, a push not confirmed, or a bug (`internal`).
+ */
+export type CliErrorCode =
+  'usage' | 'io' | 'invalid_config' | 'not_a_config' | 'conflict' | 'not_confirmed' | 'internal';
+
+/** One problem of an invalid config, with its JSON path. */
+export interface Problem {
+  readonly path: string;
+  readonly message: string;
+}
+
 /** A user-facing failure: printed without a stack trace, with an exit code. */
 export class CliError extends Error {
+  /** The kind of failure (`--json`'s `error.code`). */
+  readonly code: CliErrorCode;
+  /** True when the kind was given, not derived from the exit code. */
+  readonly kindGiven: boolean;
   constructor(
     message: string,
     readonly exitCode = 2,
+    /** Default: from the exit code (1 `invalid_config`, 3 `conflict`, 4 `not_confirmed`, else `usage`). */
+    code?: CliErrorCode,
+    readonly problems?: readonly Problem[] | undefined,
   ) {
     super(message);
+    this.code = code ?? DEFAULT_CODES[exitCode] ?? 'usage';
+    this.kindGiven = code !== undefined;
   }
+}
+
+const DEFAULT_CODES: Readonly<Record<number, CliErrorCode>> = {
+  1: 'invalid_config',
+  3: 'conflict',
+  4: 'not_confirmed',
+};
+
+/** `err` as a failure of kind `io` (a location that cannot be read), unless it has a kind. */
+export function asIoError(err: unknown): unknown {
+  if (!(err instanceof CliError) || err.kindGiven || err.exitCode !== 2) return err;
+  return new CliError(err.message, err.exitCode, 'io', err.problems);
+}
+
+/**
+ * The `--json` document of a failure: `{"ok": false, "error": {"code", "message", "problems"?},
+ * "exitCode"}` — the same shape for every command and every failure, the message scrubbed of
+ * secrets as stderr is (MISC-03).
+ */
+export function errorDocument(err: CliError, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify(
+    {
+      ok: false,
+      ...extra,
+      error: {
+        code: err.code,
+        message: redact(err.message),
+        ...(err.problems ? { problems: err.problems } : {}),
+      },
+      exitCode: err.exitCode,
+    },
+    null,
+    2,
+  );
 }

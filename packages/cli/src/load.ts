@@ -49,6 +49,8 @@ export async function requireConfig(
     throw new CliError(
       `${display} is not a valid config:\n${result.errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`,
       1,
+      'invalid_config',
+      result.errors.map((e) => ({ path: e.path, message: e.message })),
     );
   }
   return result.config;

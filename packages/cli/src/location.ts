@@ -48,12 +48,14 @@ export function parseLocation(text: string, env: NodeJS.ProcessEnv = process.env
   if (hostList === '' || rawKey === '')
     throw new CliError(
       `${safe}: expected etcd://[user@]host[:port][,host:port…]/key (etcds:// for TLS)`,
+      2,
+      'usage',
     );
   const tls = scheme.toLowerCase() === 'etcds';
   const hosts = hostList.split(',').map((h) => {
     const hm = HOST.exec(h);
     if (!hm || (hm[1] !== undefined && Number(hm[1]) > 65535))
-      throw new CliError(`${safe}: ${JSON.stringify(h)} is not host[:port]`);
+      throw new CliError(`${safe}: ${JSON.stringify(h)} is not host[:port]`, 2, 'usage');
     return `${tls ? 'https' : 'http'}://${hm[1] === undefined ? `${h}:${DEFAULT_ETCD_PORT}` : h}`;
   });
   const key = safeDecode(rawKey);
@@ -69,8 +71,12 @@ export function parseLocation(text: string, env: NodeJS.ProcessEnv = process.env
   if (password !== undefined) addSecret(password);
   const shown = `${scheme}://${username === undefined ? '' : `${encodeURIComponent(username)}@`}${hostList}/${rawKey}`;
   if (username !== undefined && !password)
-    throw new CliError(`${shown}: user ${username} has no password: set GRAYLANE_ETCD_PASSWORD`);
-  if (username === '') throw new CliError(`${shown}: empty user name`);
+    throw new CliError(
+      `${shown}: user ${username} has no password: set GRAYLANE_ETCD_PASSWORD`,
+      2,
+      'usage',
+    );
+  if (username === '') throw new CliError(`${shown}: empty user name`, 2, 'usage');
   const passwordInUrl = colonAt !== -1;
   return { kind: 'etcd', hosts, key, tls, username, password, passwordInUrl, display: shown };
 }

@@ -6,7 +6,7 @@ import { sign, signHelp, verify, verifyHelp } from './commands/sign.js';
 import { validate, validateHelp } from './commands/validate.js';
 import { createRun, type Run } from './input/run.js';
 import { registerUrlSecrets } from './location.js';
-import { CliError, paint, processIo, redactingIo, type CliIo } from './io.js';
+import { CliError, errorDocument, paint, processIo, redactingIo, type CliIo } from './io.js';
 import { push, pushHelp } from './push/command.js';
 import { render, renderHelp } from './render/command.js';
 import { CLI_VERSION } from './version.js';
@@ -84,11 +84,12 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     safe.out(mainHelp);
     return name ? 0 : 2;
   }
+  const json = wantsJson(rest);
   const command = COMMANDS.get(name);
   if (!command) {
-    safe.err(
-      `${paint(safe, 'red', 'error')}: unknown command ${JSON.stringify(name)}\n\n${mainHelp}`,
-    );
+    const err = new CliError(`unknown command ${JSON.stringify(name)}`, 2, 'usage');
+    safe.err(`${paint(safe, 'red', 'error')}: ${err.message}\n\n${mainHelp}`);
+    if (json) safe.out(errorDocument(err));
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -98,11 +99,25 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   try {
     return await command.run(rest, createRun(safe));
   } catch (err) {
-    if (err instanceof CliError) {
-      safe.err(`${paint(safe, 'red', 'error')}: ${err.message}`);
-      return err.exitCode;
-    }
-    safe.err(`${paint(safe, 'red', 'error')}: ${(err as Error)?.stack ?? String(err)}`);
-    return 2;
+    const failure =
+      err instanceof CliError
+        ? err
+        : new CliError((err as Error)?.stack ?? String(err), 2, 'internal');
+    safe.err(`${paint(safe, 'red', 'error')}: ${failure.message}`);
+    // `--json` promises one JSON document on stdout for every outcome (the exit code unchanged).
+    if (json) safe.out(errorDocument(failure));
+    return failure.exitCode;
   }
+}
+
+/**
+ * True when `--json` is among a command's options (before a `--`): then every failure, a usage
+ * error included, is also printed as a JSON document on stdout.
+ */
+function wantsJson(args: readonly string[]): boolean {
+  for (const arg of args) {
+    if (arg === '--') return false;
+    if (arg === '--json' || arg.startsWith('--json=')) return true;
+  }
+  return false;
 }

@@ -131,7 +131,7 @@ describe('CFG-01 a config that is not UTF-8 is invalid everywhere the CLI reads 
       const target = file(bytes);
       const r = await cli(['push', file(RAMP), target, '--yes']);
       expect(r.code).toBe(0);
-      expect(r.out).toMatch(/the current config is not valid \(1 problems\): it will be replaced/);
+      expect(r.out).toMatch(/the current config is not valid \(1 problem\): it will be replaced/);
       expect(readFileSync(target, 'utf8')).toBe(RAMP);
     },
   );
@@ -294,7 +294,7 @@ describe.skipIf(!binary)('push partial failures against a real etcd', () => {
     expect(JSON.parse(r.out)).toMatchObject({
       written: false,
       exitCode: 2,
-      error: expect.stringMatching(/cannot read/),
+      error: { code: 'io', message: expect.stringMatching(/cannot read/) },
     });
   }, 30_000);
 });

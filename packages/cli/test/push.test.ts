@@ -163,7 +163,7 @@ describe('push to a file', () => {
     const target = file('{"versions": [');
     const r = await runGraylane(['push', RULES, target, '--yes']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/the current config is not valid \(1 problems\): it will be replaced/);
+    expect(r.stdout).toMatch(/the current config is not valid \(1 problem\): it will be replaced/);
   });
 
   it('a symlinked target (ConfigMap layout) is written where it points; the link stays; the mode is kept', async () => {

@@ -150,13 +150,18 @@ describe('validate --json: an answer on stdout for every outcome', () => {
     ['a directory', () => dir],
     ['a malformed etcd URL', () => 'etcd://ops:pw@/no-host'],
     ['an unreachable etcd', () => 'etcd://127.0.0.1:9/graylane/config'],
-  ])('%s: {"ok": false, "error", "exitCode": 2}', async (_n, location) => {
+  ])('%s: {"ok": false, "error": {code, message}, "exitCode": 2}', async (_n, location) => {
     const r = await cli(['validate', location(), '--json']);
     expect(r.code).toBe(2);
-    const report = JSON.parse(r.out) as { ok: boolean; error: string; exitCode: number };
+    const report = JSON.parse(r.out) as {
+      ok: boolean;
+      error: { code: string; message: string };
+      exitCode: number;
+    };
     expect(report.ok).toBe(false);
     expect(report.exitCode).toBe(2);
-    expect(report.error.length).toBeGreaterThan(0);
+    expect(['io', 'usage']).toContain(report.error.code);
+    expect(report.error.message.length).toBeGreaterThan(0);
     expect(r.out).not.toContain(':pw@');
   });
 });

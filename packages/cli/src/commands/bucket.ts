@@ -35,7 +35,7 @@ export async function bucket(args: readonly string[], io: Run): Promise<number> 
     }
   }
   if (values.json) {
-    io.out(JSON.stringify({ salt, subject, bucket: b, rules }, null, 2));
+    io.out(JSON.stringify({ ok: true, salt, subject, bucket: b, rules }, null, 2));
     return 0;
   }
   io.out(`bucket(${JSON.stringify(salt)}, ${JSON.stringify(subject)}) = ${b}`);

@@ -43,7 +43,7 @@ export async function diff(args: readonly string[], run: Run): Promise<number> {
     new: pick(schedulesAt(after, now)),
   };
   if (values.json) {
-    run.out(JSON.stringify({ ...cmp, impact, schedules }, null, 2));
+    run.out(JSON.stringify({ ok: true, ...cmp, impact, schedules }, null, 2));
     return 0;
   }
   printComparison(run, before, after, cmp, impact);

@@ -1,13 +1,23 @@
+import { IncomingMessage } from 'node:http';
 import {
-  createInboundEngine,
+  DEFAULT_HEADER,
+  DEFAULT_MARKER_KEY,
+  DEFAULT_SECURE_COOKIE,
+  MARKER_SOURCES,
   explain as explainDecision,
   formatExplanation,
+  hostOnly,
+  readBaggageMember,
+  readCookie,
+  readCookies,
+  readQueryParam,
   type Decision,
   type GrayConfig,
   type GrayRequest,
-  type InboundCarrier,
+  type KeyRead,
   type MarkerSource,
 } from '@graylane/core';
+import { createGraylane } from '@graylane/node';
 import { pair, parse } from '../args.js';
 import { instantOption } from '../instant.js';
 import { CliError, paint } from '../io.js';
@@ -17,14 +27,16 @@ import { scheduleLines, schedulesAt } from '../schedule.js';
 
 export const explainHelp = `Usage: graylane explain <config | - | etcd://…> [options]
 
-Which version would this request get, and why? Markers are read by the same engine
-an 'open' trust server runs, in its order: header X-Gray-Id, cookie __Host-gray then
-gray, query gray, baggage gray; an ignored marker is listed with its reason. Then rules.
+Which version would this request get, and why? The request is decided by the middleware
+an 'open' trust @graylane/node server runs, on the request the flags spell: header
+X-Gray-Id, cookie __Host-gray then gray, query gray, baggage gray, then the rules. Each
+marker carrier prints what was read from it, and whether it was used or ignored (why).
 
 Options:
-  --header 'Name: value'   request header (repeatable)
-  --cookie name=value      cookie (repeatable)
-  --query name=value       query parameter (repeatable)
+  --header 'Name: value'   request header line (repeatable; repeats combine as in Node)
+  --cookie name=value      cookie pair, as sent in the Cookie header (repeatable)
+  --query name=value       query pair, as it appears in the URL: percent-escapes and +
+                           are decoded as the server decodes them (repeatable)
   --attr name=value        caller attribute such as userId (repeatable)
   --path /api/x            request path
   --method GET             request method
@@ -50,35 +62,43 @@ const options = {
 export async function explain(args: readonly string[], io: Run): Promise<number> {
   const { values, positionals } = parse(args, options, explainHelp);
   if (positionals.length !== 1) throw new CliError(explainHelp);
-  const config = await requireConfig(positionals[0] as string, io);
   if (values.at !== undefined && values.now !== undefined)
     throw new CliError('--at and --now are the same option: give one');
   const now = instantOption(values.at ?? values.now, values.at === undefined ? '--now' : '--at');
-  const headers = pairs(values.header, ':', 'header', true);
-  const cookies = pairs(values.cookie, '=', 'cookie');
-  const query = pairs(values.query, '=', 'query');
-  const request: GrayRequest = {
-    headers: record(headers),
-    cookies: record(cookies),
-    query: record(query),
-    attrs: Object.fromEntries(pairs(values.attr, '=', 'attr')),
-    path: values.path,
-    method: values.method,
-    host: values.host,
-    now,
-  };
-  const marker = readMarkers(config, now, { headers, cookies, query, request });
-  const e = explainDecision(config, request, { rejected: marker.rejected });
-  const decision: Decision = marker.decision ?? e.decision;
+  const headerLines = (values.header ?? []).map((h) => pair(h, ':', 'header'));
+  const cookies = (values.cookie ?? []).map((c) => pair(c, '=', 'cookie'));
+  const query = (values.query ?? []).map((q) => pair(q, '=', 'query'));
+  const attrs = Object.fromEntries((values.attr ?? []).map((a) => pair(a, '=', 'attr')));
+  const config = await requireConfig(positionals[0] as string, io);
+  // The request the flags spell, as a Node server receives it: one header line per --header,
+  // the --cookie pairs on one Cookie line, --host as the Host line, the --query pairs (raw, as
+  // on the request line) after --path.
+  const lines: [string, string][] = [...headerLines];
+  if (cookies.length > 0) lines.push(['Cookie', cookies.map(([k, v]) => `${k}=${v}`).join('; ')]);
+  if (values.host !== undefined) lines.push(['Host', values.host]);
+  const path = values.path ?? '/';
+  const search = query.map(([k, v]) => `${k}=${v}`).join('&');
+  const url = search === '' ? path : `${path}${path.includes('?') ? '&' : '?'}${search}`;
+  const req = nodeRequest(lines, values.method ?? 'GET', url);
+  // What the rules and the notes read, taken before the middleware edits the request (it
+  // removes the markers it read, GW-01).
+  const headers = { ...req.headers };
+  const view = ruleView(headers, url, req.method, attrs, now);
+  const reads = markerReads(headers, url);
+  const { decision, rejections } = decideAsServer(config, now, attrs, req);
+  const notes = markerNotes(reads, decision, rejections);
+  const byMarker = isMarkerSource(decision.source);
+  const e = explainDecision(config, view, { rejected: decision.rejected });
   const schedules = schedulesAt(config, now);
   if (values.json) {
     io.out(
       JSON.stringify(
         {
+          ok: true,
           at: new Date(now).toISOString(),
           decision,
-          markers: marker.notes,
-          rules: marker.decision ? [] : e.rules,
+          markers: notes,
+          rules: byMarker ? [] : e.rules,
           schedules,
         },
         null,
@@ -87,14 +107,14 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
     );
     return 0;
   }
-  for (const note of marker.notes) io.out(paint(io, 'dim', note));
-  if (marker.decision)
+  for (const note of notes) io.out(paint(io, 'dim', note));
+  if (byMarker)
     io.out(
       `version ${paint(io, 'bold', decision.version)} (reason: ${decision.reason}); rules not consulted`,
     );
   else
     io.out(
-      formatExplanation(e).replace(
+      formatExplanation({ decision, rules: e.rules }).replace(
         /^version (\S+)/,
         (_m, v: string) => `version ${paint(io, 'bold', v)}`,
       ),
@@ -103,104 +123,185 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
   return 0;
 }
 
-type Pairs = readonly (readonly [string, string])[];
+type Lookup = Record<string, string | string[] | undefined>;
 
-/** `--flag k=v` values in order, duplicates kept (a repeated marker is ambiguous to a server). */
-function pairs(items: string[] | undefined, sep: '=' | ':', what: string, lower = false): Pairs {
-  return (items ?? []).map((item) => {
-    const [k, v] = pair(item, sep, what);
-    return [lower ? k.toLowerCase() : k, v] as const;
-  });
-}
-
-/** Pairs as a rule-lookup record (a repeated name keeps every value, as Node delivers headers). */
-function record(list: Pairs): Record<string, string | string[]> {
-  const out = Object.create(null) as Record<string, string | string[]>;
-  for (const [k, v] of list) {
-    const had = out[k];
-    out[k] = had === undefined ? v : [...(Array.isArray(had) ? had : [had]), v];
-  }
-  return out;
-}
-
-interface MarkerOutcome {
-  decision?: Decision;
-  rejected?: Decision['rejected'];
-  notes: string[];
+/**
+ * A Node `IncomingMessage` holding `lines`, combined exactly as Node's HTTP parser combines a
+ * request's header lines (names lower-cased; repeated `Cookie` lines joined with `; `, most
+ * others with `, `; a repeated `Host` keeps the first). Node's own code does it, so a repeated
+ * marker header reaches the middleware as it would from the wire (HDR-07).
+ */
+function nodeRequest(
+  lines: readonly [string, string][],
+  method: string,
+  url: string,
+): IncomingMessage {
+  const req = new IncomingMessage(null as never);
+  const raw = lines.flat();
+  const add = (req as unknown as { _addHeaderLines?: (raw: string[], n: number) => void })
+    ._addHeaderLines;
+  if (typeof add === 'function') add.call(req, raw, raw.length);
+  else
+    for (const [k, v] of lines) {
+      const name = k.toLowerCase();
+      const had = req.headers[name];
+      req.headers[name] =
+        had === undefined ? v : `${String(had)}${name === 'cookie' ? '; ' : ', '}${v}`;
+    }
+  req.method = method;
+  req.url = url;
+  return req;
 }
 
 /**
- * The marker step, by the inbound engine an open-trust server runs (so explain can never read
- * markers differently from the server: `__Host-gray` before `gray`, baggage, duplicates and
- * quotes included), on a request built from the command-line flags.
+ * Decides `req` with `@graylane/node`'s middleware (`decideRequest`) in `open` trust, without
+ * sticky cookies, at `now`: the decision a server running this config makes for this request,
+ * and the markers it ignored, in precedence order.
  */
-function readMarkers(
+function decideAsServer(
   config: GrayConfig,
   now: number,
-  flags: { headers: Pairs; cookies: Pairs; query: Pairs; request: GrayRequest },
-): MarkerOutcome {
-  const ignored: { source: MarkerSource; reason: string }[] = [];
-  const engine = createInboundEngine<undefined>(
-    { config, trust: 'open', sticky: false, now: () => now },
-    {
-      randomId: () => 'explain',
-      counters: {
-        decision: () => undefined,
-        invalidMarker: (source, reason) => void ignored.push({ source, reason }),
-      },
-    },
-  );
-  const headers = record(flags.headers);
-  const cookieHeader = [
-    ...[headers['cookie'] ?? []].flat(),
-    ...flags.cookies.map(([k, v]) => `${k}=${v}`),
-  ].join('; ');
-  if (cookieHeader !== '') headers['cookie'] = cookieHeader;
-  const search = new URLSearchParams(
-    flags.query.map(([k, v]): [string, string] => [k, v]),
-  ).toString();
-  const carrier: InboundCarrier = {
-    header: (name) => headers[name],
+  attrs: Record<string, string>,
+  req: IncomingMessage,
+): { decision: Decision; rejections: { source: MarkerSource; reason: string }[] } {
+  // A `cookie:` split without sticky cookies is warned about on the console: explain is not a
+  // server, and nothing is set for it to warn about.
+  const warn = console.warn;
+  console.warn = () => undefined;
+  try {
+    const gray = createGraylane({
+      config,
+      trust: 'open',
+      sticky: false,
+      now: () => now,
+      attributes: () => attrs,
+    });
+    const decision = gray.decideRequest(req);
+    const ignored = gray.stats().invalidMarkers;
+    const rejections = MARKER_SOURCES.flatMap((source) =>
+      ignored.filter((r) => r.source === source).map((r) => ({ source, reason: r.reason })),
+    );
+    return { decision, rejections };
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/**
+ * The request as the rules read it: headers as Node delivered them, cookies and query
+ * parameters through core's readers (the ones the server's request view uses), the path as given.
+ */
+function ruleView(
+  headers: Lookup,
+  url: string,
+  method: string | undefined,
+  attrs: Record<string, string>,
+  now: number,
+): GrayRequest {
+  const q = url.indexOf('?');
+  const search = q === -1 ? undefined : url.slice(q + 1);
+  const value = (r: KeyRead): string | undefined => (r.kind === 'value' ? r.value : undefined);
+  const authority = headers[':authority'];
+  return {
     headers,
-    method: flags.request.method ?? 'GET',
-    url: `${flags.request.path ?? '/'}${search === '' ? '' : `?${search}`}`,
-    host: flags.request.host,
-    secure: false,
-    remoteAddress: undefined,
+    cookies: (name) => value(readCookie(headers['cookie'], name)),
+    query: (name) => value(readQueryParam(search, name)),
+    attrs,
+    path: q === -1 ? url : url.slice(0, q),
+    method,
+    host: hostOnly(
+      typeof authority === 'string' && authority !== '' ? authority : str(headers['host']),
+    ),
+    now,
   };
-  const { decision } = engine.evaluate(carrier, undefined);
-  const raw = rawMarkers(flags);
-  const notes = ignored.map(
-    (r) => `${r.source} marker ${JSON.stringify(raw[r.source])}: ignored (${r.reason})`,
-  );
+}
+
+function str(v: string | string[] | undefined): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** What one marker carrier held, as the server's reader read it. */
+interface CarrierRead {
+  /** The name read (`__Host-gray` or `gray` for the cookie carrier), for the note. */
+  readonly name: string;
+  readonly read: KeyRead;
+  /** A marker cookie the server did not read because `__Host-gray` came first. */
+  readonly shadowed?: { readonly name: string; readonly read: KeyRead } | undefined;
+}
+
+/** Each carrier's marker, read from the request by core's readers (the server's). */
+function markerReads(headers: Lookup, url: string): Record<MarkerSource, CarrierRead> {
+  const header = headers[DEFAULT_HEADER];
+  const q = url.indexOf('?');
+  const names = [DEFAULT_SECURE_COOKIE, DEFAULT_MARKER_KEY];
+  const [secure, plain] = readCookies(headers['cookie'], names) as [KeyRead, KeyRead];
+  const cookie: CarrierRead =
+    secure.kind !== 'absent'
+      ? {
+          name: DEFAULT_SECURE_COOKIE,
+          read: secure,
+          shadowed: plain.kind === 'absent' ? undefined : { name: DEFAULT_MARKER_KEY, read: plain },
+        }
+      : { name: DEFAULT_MARKER_KEY, read: plain };
+  return {
+    header: {
+      name: DEFAULT_HEADER,
+      read:
+        header === undefined
+          ? { kind: 'absent' }
+          : { kind: 'value', value: Array.isArray(header) ? header.join(', ') : header },
+    },
+    cookie,
+    query: {
+      name: DEFAULT_MARKER_KEY,
+      read: readQueryParam(q === -1 ? undefined : url.slice(q + 1), DEFAULT_MARKER_KEY),
+    },
+    baggage: {
+      name: DEFAULT_MARKER_KEY,
+      read: readBaggageMember(headers['baggage'], DEFAULT_MARKER_KEY),
+    },
+  };
+}
+
+/** `value "beta"`, `repeated with different values`, `too long` — what a reader found. */
+function shown(r: KeyRead): string {
+  switch (r.kind) {
+    case 'value':
+      return JSON.stringify(r.value);
+    case 'ambiguous':
+      return '(repeated with different values)';
+    case 'too_long':
+      return '(over the size limit)';
+    case 'absent':
+      return '(absent)';
+  }
+}
+
+/** One line per marker carrier the server used or ignored, with what it read there. */
+function markerNotes(
+  reads: Record<MarkerSource, CarrierRead>,
+  decision: Decision,
+  rejections: readonly { source: MarkerSource; reason: string }[],
+): string[] {
+  const label = (source: MarkerSource): string => {
+    const r = reads[source];
+    return source === 'cookie'
+      ? `cookie marker ${r.name} ${shown(r.read)}`
+      : `${source} marker ${shown(r.read)}`;
+  };
+  const notes = rejections.map((r) => `${label(r.source)}: ignored (${r.reason})`);
   const source = decision.source;
   if (isMarkerSource(source)) {
-    notes.push(`${source} marker ${JSON.stringify(raw[source])}: valid`);
-    return { decision, notes };
+    notes.push(`${label(source)}: valid`);
   }
-  return { rejected: decision.rejected, notes };
+  const shadowed = reads.cookie.shadowed;
+  if (shadowed && (source === 'cookie' || rejections.some((r) => r.source === 'cookie')))
+    notes.push(
+      `cookie marker ${shadowed.name} ${shown(shadowed.read)}: not read (${reads.cookie.name} comes first)`,
+    );
+  return notes;
 }
 
-/** What the client sent on each marker carrier, for the notes. */
-function rawMarkers(flags: {
-  headers: Pairs;
-  cookies: Pairs;
-  query: Pairs;
-}): Record<MarkerSource, string> {
-  const all = (list: Pairs, names: readonly string[]): string =>
-    list
-      .filter(([k]) => names.includes(k))
-      .map(([, v]) => v)
-      .join(', ');
-  return {
-    header: all(flags.headers, ['x-gray-id']),
-    cookie: all(flags.cookies, ['__Host-gray', 'gray']),
-    query: all(flags.query, ['gray']),
-    baggage: all(flags.headers, ['baggage']),
-  };
-}
-
-const MARKER_SOURCES: ReadonlySet<string> = new Set(['header', 'cookie', 'query', 'baggage']);
 function isMarkerSource(source: string): source is MarkerSource {
-  return MARKER_SOURCES.has(source);
+  return (MARKER_SOURCES as readonly string[]).includes(source);
 }

@@ -1,24 +1,23 @@
 import { parse } from '../args.js';
 import { CliError, paint } from '../io.js';
 import type { Run } from '../input/run.js';
-import { loadConfig, type LoadedConfig } from '../load.js';
-import { redact } from '../secrets.js';
+import { loadConfig } from '../load.js';
 
 export const validateHelp = `Usage: graylane validate <file | - | etcd://host:port/key> [--json]
 
 Checks a config document. Exit 0 when valid; otherwise exit 1 and every problem
 with its JSON path, one per line. Warnings (e.g. an empty prefix) never fail.
 --json prints {"ok", "location", "errors": [{"path", "message"}], "warnings": […],
-"config": {"versions", "default", "rules", "hash"}} instead (same exit codes); when the
-config cannot be read, {"ok": false, "error", "exitCode"} (exit 2).`;
+"config": {"versions", "default", "rules", "hash"}} instead (same exit codes; an invalid
+config adds "error": {"code": "invalid_config", "message", "problems"}); when the config
+cannot be read, {"ok": false, "error": {"code", "message"}, "exitCode"} (exit 2).`;
 
 export async function validate(args: readonly string[], run: Run): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } }, validateHelp);
   const [location] = positionals;
   if (!location || positionals.length !== 1) throw new CliError(validateHelp);
-  const { result, display } = values.json
-    ? await loadOrReport(location, run)
-    : await loadConfig(location, run);
+  // A config that cannot be read is a failure runCli prints (as JSON with --json).
+  const { result, display } = await loadConfig(location, run);
   if (values.json) {
     run.out(
       JSON.stringify(
@@ -27,6 +26,16 @@ export async function validate(args: readonly string[], run: Run): Promise<numbe
           location: display,
           errors: result.ok ? [] : result.errors,
           warnings: result.warnings,
+          ...(result.ok
+            ? {}
+            : {
+                error: {
+                  code: 'invalid_config',
+                  message: `${display} is not a valid config`,
+                  problems: result.errors,
+                },
+                exitCode: 1,
+              }),
           ...(result.ok
             ? {
                 config: {
@@ -57,20 +66,4 @@ export async function validate(args: readonly string[], run: Run): Promise<numbe
       `${config.rules.length} active rule${config.rules.length === 1 ? '' : 's'}, hash ${config.hash}`,
   );
   return 0;
-}
-
-/**
- * `--json` promises an answer on stdout for every outcome, I/O errors included (as `push --json`
- * does): `{"ok": false, "error", "exitCode"}`, the error scrubbed as stderr is (MISC-03).
- */
-async function loadOrReport(location: string, run: Run): Promise<LoadedConfig> {
-  try {
-    return await loadConfig(location, run);
-  } catch (err) {
-    if (err instanceof CliError)
-      run.out(
-        JSON.stringify({ ok: false, error: redact(err.message), exitCode: err.exitCode }, null, 2),
-      );
-    throw err;
-  }
 }

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { MAX_CONFIG_BYTES } from '@graylane/core';
-import { CliError } from '../io.js';
+import { asIoError, CliError } from '../io.js';
 import { parseLocation } from '../location.js';
 import { etcdFailure, openEtcd } from './etcd.js';
 import { readFileCapped } from './file.js';
@@ -36,6 +36,19 @@ export const INPUT_LIMITS = {
  * Reads `text` (a path, `-` for stdin, or `etcd://…`) as UTF-8, at most `maxBytes`.
  */
 export async function readInput(
+  text: string,
+  run: Run,
+  options: { readonly what: string; readonly maxBytes: number },
+): Promise<Input> {
+  try {
+    return await readLocation(text, run, options);
+  } catch (err) {
+    // A location that cannot be read is an I/O failure (`--json`'s `error.code`: `io`).
+    throw asIoError(err);
+  }
+}
+
+async function readLocation(
   text: string,
   run: Run,
   options: { readonly what: string; readonly maxBytes: number },

@@ -18,7 +18,11 @@ export function createRun(io: CliIo): Run {
     err: (line) => io.err(line),
     async takeStdin(what, maxBytes) {
       if (stdinFor !== undefined)
-        throw new CliError(`- (stdin) is already the ${stdinFor}; it cannot also be the ${what}`);
+        throw new CliError(
+          `- (stdin) is already the ${stdinFor}; it cannot also be the ${what}`,
+          2,
+          'usage',
+        );
       stdinFor = what;
       if (!io.stdin) throw new CliError(`no standard input to read the ${what} from`);
       const bytes = await io.stdin(maxBytes);

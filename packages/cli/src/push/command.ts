@@ -1,6 +1,6 @@
 import { validateConfig, type GrayConfig } from '@graylane/core';
 import { parse } from '../args.js';
-import { CliError, paint } from '../io.js';
+import { asIoError, CliError, errorDocument, paint, type CliErrorCode } from '../io.js';
 import {
   compareConfigs,
   parseNow,
@@ -11,7 +11,6 @@ import {
 } from '../impact.js';
 import type { Run } from '../input/run.js';
 import { loadConfig, regex } from '../load.js';
-import { redact } from '../secrets.js';
 import { openTarget, type Target, type TargetState } from './target.js';
 
 export const pushHelp = `Usage: graylane push <config> <target> [options]
@@ -28,10 +27,13 @@ Options:
   --dry-run               show the preview only
   --sample visitors.jsonl requests (JSON lines) for the impact preview, as in diff
   --now ISO               evaluate the sample at this instant
+  --replace-foreign       replace a <target> that holds something other than a graylane
+                          config (not JSON, or JSON without "versions"); refused without it,
+                          even with --yes. A graylane config with problems is replaced.
   --json                  machine-readable result
 
 Exit codes: 0 written, or nothing to change; 1 <config> is invalid; 2 usage or I/O
-error (target unreachable, no --yes without a terminal); 3 conflict: <target>
+error (target unreachable, not a graylane config, no --yes without a terminal); 3 conflict: <target>
 changed since it was read, or is not at --expect-revision; 4 not confirmed.`;
 
 /** Exit codes of push (documented in docs/cli.md). */
@@ -46,6 +48,7 @@ export async function push(args: readonly string[], run: Run): Promise<number> {
       'dry-run': { type: 'boolean' },
       sample: { type: 'string' },
       now: { type: 'string' },
+      'replace-foreign': { type: 'boolean' },
       json: { type: 'boolean' },
     },
     pushHelp,
@@ -60,14 +63,8 @@ export async function push(args: readonly string[], run: Run): Promise<number> {
   } catch (err) {
     if (!(err instanceof CliError)) throw err;
     run.err(`${paint(run, 'red', 'error')}: ${err.message}`);
-    // The one diagnostic on stdout: scrubbed here, as stderr is (MISC-03).
-    run.out(
-      JSON.stringify(
-        { written: false, error: redact(err.message), exitCode: err.exitCode },
-        null,
-        2,
-      ),
-    );
+    // The one diagnostic on stdout, scrubbed as stderr is (MISC-03).
+    run.out(errorDocument(err, { written: false }));
     return err.exitCode;
   }
 }
@@ -85,14 +82,26 @@ async function pushOnce(
     run.err(`${loaded.display} is not a valid config: nothing written`);
     if (values.json) {
       const { errors } = loaded.result;
-      run.out(JSON.stringify({ written: false, errors, exitCode: PUSH_EXIT.invalid }, null, 2));
+      const problems = errors.map((e) => ({ path: e.path, message: e.message }));
+      const err = new CliError(
+        `${loaded.display} is not a valid config: nothing written`,
+        PUSH_EXIT.invalid,
+        'invalid_config',
+        problems,
+      );
+      run.out(errorDocument(err, { written: false, errors }));
     }
     return PUSH_EXIT.invalid;
   }
   const next = loaded.result.config;
-  const target = await openTarget(targetText, run);
+  // A target that cannot be opened, read or written is an I/O failure (`error.code`: `io`).
+  const target = await openTarget(targetText, run).catch((err: unknown) => {
+    throw asIoError(err);
+  });
   try {
     return await preview(run, target, loaded.text, next, { ...values, source: loaded.display });
+  } catch (err) {
+    throw asIoError(err);
   } finally {
     target.close();
   }
@@ -103,6 +112,7 @@ interface PushOptions {
   readonly yes?: boolean | undefined;
   readonly 'dry-run'?: boolean | undefined;
   readonly sample?: string | undefined;
+  readonly 'replace-foreign'?: boolean | undefined;
   readonly json?: boolean | undefined;
   readonly now: number;
   readonly source: string;
@@ -118,17 +128,41 @@ async function preview(
   const state = await target.read();
   const expected = options['expect-revision'];
   const report: Record<string, unknown> = { target: target.display, revision: state.revision };
-  const done = (code: number, extra: Record<string, unknown> = {}): number => {
-    if (options.json) run.out(JSON.stringify({ ...report, ...extra, exitCode: code }, null, 2));
+  /** Prints the outcome (`--json`); a failure carries `error: {code, message}` as every command's. */
+  const done = (
+    code: number,
+    extra: Record<string, unknown> = {},
+    failure?: { code: CliErrorCode; message: string },
+  ): number => {
+    if (!options.json) return code;
+    if (failure) {
+      const err = new CliError(failure.message, code, failure.code);
+      run.out(errorDocument(err, { ...report, ...extra }));
+    } else run.out(JSON.stringify({ ok: true, ...report, ...extra, exitCode: code }, null, 2));
     return code;
   };
-  if (expected !== undefined && expected !== state.revision) {
-    run.err(
-      `${paint(run, 'red', 'error')}: conflict: ${target.display} is at revision ${state.revision}, not ${expected} (--expect-revision); nothing written. Review the change again.`,
+  /** A failure: on stderr, and in the `--json` document. */
+  const fail = (code: number, kind: CliErrorCode, message: string, extra = {}): number => {
+    run.err(kind === 'not_confirmed' ? message : `${paint(run, 'red', 'error')}: ${message}`);
+    return done(code, { written: false, ...extra }, { code: kind, message });
+  };
+  if (expected !== undefined && expected !== state.revision)
+    return fail(
+      PUSH_EXIT.conflict,
+      'conflict',
+      `conflict: ${target.display} is at revision ${state.revision}, not ${expected} (--expect-revision); nothing written. Review the change again.`,
+      { conflict: true },
     );
-    return done(PUSH_EXIT.conflict, { written: false, conflict: true });
-  }
   const current = currentConfig(state);
+  if (current.kind === 'foreign') {
+    Object.assign(report, { current: current.kind });
+    if (!options['replace-foreign'])
+      return fail(
+        PUSH_EXIT.usage,
+        'not_a_config',
+        `${target.display} does not hold a graylane config (${current.why}): not replacing it. Check the target; pass --replace-foreign to replace it anyway.`,
+      );
+  }
   const cmp: Comparison | undefined = current.config
     ? compareConfigs(current.config, next)
     : undefined;
@@ -143,7 +177,12 @@ async function preview(
       run.out(`${target.display} does not exist yet: it will be created`);
     else if (current.kind === 'invalid')
       run.out(
-        `the current config is not valid (${current.problems} problems): it will be replaced`,
+        `the current config is not valid (${current.problems} problem${current.problems === 1 ? '' : 's'}): it will be replaced`,
+      );
+    else if (current.kind === 'empty') run.out(`${target.display} is empty: it will be replaced`);
+    else if (current.kind === 'foreign')
+      run.out(
+        `${target.display} does not hold a graylane config (${current.why}): it will be replaced (--replace-foreign)`,
       );
     else printComparison(run, current.config as GrayConfig, next, cmp as Comparison, impact);
   }
@@ -155,40 +194,35 @@ async function preview(
   if (options['dry-run']) {
     if (!options.json)
       run.out(
-        `dry run: nothing written. To write exactly this change: graylane push ${options.source} ${target.display} --expect-revision ${state.revision} --yes`,
+        `dry run: nothing written. To write exactly this change: graylane push ${options.source} ${target.display} --expect-revision ${state.revision}${current.kind === 'foreign' ? ' --replace-foreign' : ''} --yes`,
       );
     return done(PUSH_EXIT.ok, { written: false, dryRun: true });
   }
   if (!options.yes) {
     const answer = await run.confirm?.(`write this config to ${target.display}?`);
-    if (answer === undefined) {
-      run.err(
-        `${paint(run, 'red', 'error')}: no terminal to confirm on: pass --yes to write (or --dry-run to preview)`,
+    if (answer === undefined)
+      return fail(
+        PUSH_EXIT.usage,
+        'usage',
+        'no terminal to confirm on: pass --yes to write (or --dry-run to preview)',
       );
-      return done(PUSH_EXIT.usage, { written: false });
-    }
-    if (!answer) {
-      run.err('not confirmed: nothing written');
-      return done(PUSH_EXIT.declined, { written: false });
-    }
+    if (!answer) return fail(PUSH_EXIT.declined, 'not_confirmed', 'not confirmed: nothing written');
   }
   const result = await target.write(text, state.revision);
-  if (result.written === 'unknown') {
-    run.err(
-      `${paint(run, 'red', 'error')}: ${result.error}: the outcome is unknown — the write may have reached ${target.display} before the failure. Run the same push again: it compares first, so a write that landed shows as "no change".`,
+  if (result.written === 'unknown')
+    return fail(
+      PUSH_EXIT.usage,
+      'io',
+      `${result.error}: the outcome is unknown — the write may have reached ${target.display} before the failure. Run the same push again: it compares first, so a write that landed shows as "no change".`,
+      { written: 'unknown' },
     );
-    return done(PUSH_EXIT.usage, { written: 'unknown', error: redact(result.error) });
-  }
-  if (!result.written) {
-    run.err(
-      `${paint(run, 'red', 'error')}: conflict: ${target.display} changed since it was read (revision ${state.revision} → ${result.current}); nothing written. Run the push again to review the new change.`,
+  if (!result.written)
+    return fail(
+      PUSH_EXIT.conflict,
+      'conflict',
+      `conflict: ${target.display} changed since it was read (revision ${state.revision} → ${result.current}); nothing written. Run the push again to review the new change.`,
+      { conflict: true, currentRevision: result.current },
     );
-    return done(PUSH_EXIT.conflict, {
-      written: false,
-      conflict: true,
-      currentRevision: result.current,
-    });
-  }
   if (!options.json)
     run.out(
       `${paint(run, 'green', 'written')}: ${target.display} is now at revision ${result.revision}`,
@@ -197,15 +231,55 @@ async function preview(
 }
 
 type Current =
-  | { readonly kind: 'absent'; readonly config?: undefined }
+  | { readonly kind: 'absent' | 'empty'; readonly config?: undefined }
   | { readonly kind: 'invalid'; readonly problems: number; readonly config?: undefined }
+  /** Not a graylane config at all (`why`): replaced only with `--replace-foreign`. */
+  | { readonly kind: 'foreign'; readonly why: string; readonly config?: undefined }
   | { readonly kind: 'valid'; readonly config: GrayConfig };
 
 function currentConfig(state: TargetState): Current {
   if (state.text === undefined) return { kind: 'absent' };
-  if (!state.utf8) return { kind: 'invalid', problems: 1 };
-  const result = validateConfig(state.text, { regex });
-  return result.ok
-    ? { kind: 'valid', config: result.config }
-    : { kind: 'invalid', problems: result.errors.length };
+  if (state.utf8 && state.text.trim() === '') return { kind: 'empty' };
+  const result = state.utf8 ? validateConfig(state.text, { regex }) : undefined;
+  if (result?.ok) return { kind: 'valid', config: result.config };
+  const why = foreign(state.utf8 ? state.text : textOf(state));
+  if (why !== undefined) return { kind: 'foreign', why };
+  return { kind: 'invalid', problems: result ? result.errors.length : 1 };
+}
+
+/**
+ * Why `text` is not a graylane config at all, or `undefined` when it is one, valid or not. A
+ * config being fixed is a JSON object with a `"versions"` member (or names graylane's schema),
+ * or — cut short or mistyped so that it does not parse — text that starts as an object and has
+ * a `"versions"` key. A `package.json`, a YAML or INI file, an array or a bare value is not.
+ */
+function foreign(text: string): string | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return /^\s*\{/.test(text) && /"versions"\s*:/.test(text) ? undefined : 'not JSON';
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    return `JSON ${Array.isArray(doc) ? 'array' : doc === null ? 'null' : typeof doc}, not an object`;
+  const schema = (doc as Record<string, unknown>)['$schema'];
+  if (
+    Object.prototype.hasOwnProperty.call(doc, 'versions') ||
+    (typeof schema === 'string' && /graylane/i.test(schema))
+  )
+    return undefined;
+  return 'a JSON object without "versions"';
+}
+
+/** The target's text for the shape check: a UTF-16 document (with its BOM) decoded as such. */
+function textOf(state: TargetState): string {
+  const b = state.bytes;
+  if (b && b.length >= 2) {
+    if (b[0] === 0xff && b[1] === 0xfe) return Buffer.from(b.subarray(2)).toString('utf16le');
+    if (b[0] === 0xfe && b[1] === 0xff)
+      return Buffer.from(b.subarray(2, 2 + ((b.length - 2) & ~1)))
+        .swap16()
+        .toString('utf16le');
+  }
+  return state.text ?? '';
 }

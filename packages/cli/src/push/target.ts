@@ -16,6 +16,8 @@ export interface TargetState {
   readonly utf8: boolean;
   /** etcd: the key's `mod_revision` (`0` when absent); a file: `sha256:` + 16 hex (`absent`). */
   readonly revision: string;
+  /** A file's bytes (to tell a UTF-16 config from something else); absent for etcd. */
+  readonly bytes?: Uint8Array | undefined;
 }
 
 /** The outcome of a compare-and-swap write. */
@@ -42,7 +44,7 @@ export async function openTarget(text: string, run: Run): Promise<Target> {
   const location = parseLocation(text);
   switch (location.kind) {
     case 'stdin':
-      throw new CliError('push writes to etcd://… or a file, not to - (stdout)');
+      throw new CliError('push writes to etcd://… or a file, not to - (stdout)', 2, 'usage');
     case 'file':
       return fileTarget(location.path);
     case 'etcd': {
@@ -100,7 +102,7 @@ function fileTarget(path: string): Target {
     if (!info) return { text: undefined, utf8: true, revision: ABSENT };
     if (!info.isFile()) throw new CliError(`target ${path} is not a regular file`);
     const bytes = await readFileCapped(real, INPUT_LIMITS.config, 'target');
-    return { ...decoded(bytes), revision: fileRevision(bytes) };
+    return { ...decoded(bytes), revision: fileRevision(bytes), bytes };
   };
   return {
     display: path,
