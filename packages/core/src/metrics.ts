@@ -7,7 +7,10 @@ export const METRIC_NAMES = {
   decisions: 'graylane.decisions',
   /** Counter. Labels: `source` (header/cookie/query/baggage), `reason` (a MarkerRejection). */
   invalidMarkers: 'graylane.markers.invalid',
-  /** Counter. Labels: `result` (`injected` | `skipped_host` | `skipped_caller` | `skipped_invalid`). */
+  /**
+   * Counter. Labels: `result` (`injected` | `skipped_host` | `skipped_caller` | `skipped_invalid`
+   * | `skipped_context`, the last from @graylane/node only).
+   */
   outbound: 'graylane.outbound',
   /**
    * Counter (`installCoverage()` in @graylane/node). Labels: `result` (`carried` | `missing` |
@@ -21,7 +24,10 @@ export const METRIC_NAMES = {
    * `unchanged` | `stale` | `rejected`).
    */
   reloads: 'graylane.config.reloads',
-  /** Gauge, seconds since the source last succeeded. Labels: `source` (scrubbed). Removed by `stop()`. */
+  /**
+   * Gauge, seconds since the source last succeeded (since the start if it never did). Labels:
+   * `source` (scrubbed). Removed by `stop()`.
+   */
   staleness: 'graylane.config.staleness',
   /**
    * Counter. Labels: `served` (the lane that served), `wanted` (the version decided against a

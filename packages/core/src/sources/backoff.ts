@@ -14,7 +14,7 @@ export interface BackoffOptions {
 
 /** An exponential retry schedule. */
 export interface Backoff {
-  /** The next delay in ms: initial × 2^n, capped, then ± jitter. */
+  /** The next delay in ms: initial × 2^n ± jitter; at the cap, the cap + jitter. */
   next(): number;
   /** Back to the first delay (after a success). */
   reset(): void;
@@ -23,7 +23,8 @@ export interface Backoff {
 }
 
 /**
- * Exponential backoff with jitter: 1 s, 2 s, 4 s … capped at 60 s, each ±20 % (FLT-03, FLT-08).
+ * Exponential backoff with jitter: 1 s, 2 s, 4 s … each ±20 %, capped at 60 s, which is jittered
+ * upwards only (60–72 s), so a long outage is retried at most once a minute (FLT-03, FLT-08).
  *
  * @example
  * ```ts
@@ -39,9 +40,14 @@ export function createBackoff(options: BackoffOptions = {}): Backoff {
   let attempts = 0;
   return {
     next() {
-      const base = Math.min(max, initial * 2 ** Math.min(attempts, 30));
+      const doubled = initial * 2 ** Math.min(attempts, 30);
+      const base = Math.min(max, doubled);
       attempts++;
-      return Math.max(0, Math.round(base * (1 + jitter * (2 * random() - 1))));
+      // At the cap the spread goes up only (60–72 s): below it, a long outage would be retried
+      // more often than the cap allows (at −20 % every 48 s: 17 attempts in 10 minutes, FLT-03
+      // allows 15).
+      const spread = doubled >= max ? random() : 2 * random() - 1;
+      return Math.max(0, Math.round(base * (1 + jitter * spread)));
     },
     reset() {
       attempts = 0;

@@ -5,8 +5,16 @@ import type { CounterLike } from './otel.js';
  * an allowlisted undici request graylane could not trace to the code that made it (a queued call
  * on a dispatcher no graylane hook sees), so no marker was added (I7).
  */
-export type OutboundResult =
-  'injected' | 'skipped_host' | 'skipped_caller' | 'skipped_invalid' | 'skipped_context';
+export type OutboundResult = (typeof OUTBOUND_RESULTS)[number];
+
+/** Every `result` of METRIC_NAMES.outbound, in the docs' order: the closed list (I2). */
+export const OUTBOUND_RESULTS = [
+  'injected',
+  'skipped_host',
+  'skipped_caller',
+  'skipped_invalid',
+  'skipped_context',
+] as const;
 
 /** The OTel counters, one per metric name graylane records from Node. */
 export interface OtelCounters {

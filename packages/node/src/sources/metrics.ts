@@ -24,13 +24,32 @@ export type GaugeCallback = (result: {
 /** One source's staleness reading. */
 export interface StalenessReading {
   readonly source: string;
-  /** Seconds since the source last succeeded; absent when it never did. */
+  /**
+   * Seconds since the source last succeeded — or, if it never did, since it was started; absent
+   * for a reading not to be observed.
+   */
   readonly seconds: number | undefined;
 }
+
+/**
+ * Every `result` of `graylane.config.reloads`: the closed list of `UpdateResult['status']`. Each
+ * source's series start at 0 for all of them, so the first `rejected` is an increase a
+ * Prometheus `increase()` sees (a series born at 1 has none).
+ */
+export const RELOAD_RESULTS = ['changed', 'unchanged', 'stale', 'rejected'] as const;
+// Compile-time: the list holds every status the store can return, and nothing else.
+type Missing = Exclude<UpdateResult['status'], (typeof RELOAD_RESULTS)[number]>;
+const exhaustive: [Missing] extends [never] ? true : never = true;
+void exhaustive;
 
 /** Reload counters and the staleness gauge. Every method is a no-op without a meter. */
 export interface SourceMetrics {
   reload(source: string, result: UpdateResult['status']): void;
+  /**
+   * Creates a source's reload series at 0, one per {@link RELOAD_RESULTS} entry: a counter series
+   * first exported at 1 hides its first increase from `increase()` / `rate()`.
+   */
+  declare?(source: string): void;
   /**
    * Registers the gauge callback, read at each collection, and returns what removes it (the
    * handle's `stop()`: a stopped source must not keep exporting a growing staleness).
@@ -40,7 +59,8 @@ export interface SourceMetrics {
 
 /**
  * Builds {@link SourceMetrics} on a meter: `graylane.config.reloads{source,result}` and
- * `graylane.config.staleness{source}` (seconds). Source names are scrubbed of credentials like
+ * `graylane.config.staleness{source}` (seconds: since the last success, or since the start for a
+ * source that never succeeded). Source names are scrubbed of credentials like
  * the status page's (a name may be a URL with `user:pass@`).
  *
  * @example
@@ -49,7 +69,8 @@ export interface SourceMetrics {
  * ```
  */
 export function createSourceMetrics(meter: MeterLike | undefined): SourceMetrics {
-  if (!meter) return { reload: () => undefined, staleness: () => () => undefined };
+  if (!meter)
+    return { reload: () => undefined, declare: () => undefined, staleness: () => () => undefined };
   const reloads = meter.createCounter(METRIC_NAMES.reloads, {
     description: 'Config updates offered by a rule source, by result',
   });
@@ -59,6 +80,10 @@ export function createSourceMetrics(meter: MeterLike | undefined): SourceMetrics
   });
   return {
     reload: (source, result) => reloads.add(1, { source: scrubText(source), result }),
+    declare(source) {
+      const label = scrubText(source);
+      for (const result of RELOAD_RESULTS) reloads.add(0, { source: label, result });
+    },
     staleness(read) {
       let reader: typeof read | undefined = read;
       // After stop(): the names to report 0 for, once (see below); then nothing.

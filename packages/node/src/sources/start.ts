@@ -76,30 +76,40 @@ export function startSources(
   );
   const detachBackup = backup?.attach(store);
   const initialVersion = store.get().version;
+  const startedAt = clock.wallNow();
   let settled = false;
   let stopped = false;
 
   const readings = () =>
     sources.map((s) => {
       const { state, lastSuccess } = safeStatus(s);
-      // A ready source (a live watch, a fresh poll) is current: staleness counts only while it is not.
-      const seconds =
-        state === 'ready'
-          ? 0
-          : lastSuccess === undefined
-            ? undefined
-            : Math.max(0, (clock.wallNow() - lastSuccess) / 1000);
+      // A ready source (a live watch, a fresh poll) is current: staleness counts only while it
+      // is not — from its last success, or from the start when it never succeeded (a wrong URL
+      // or credentials at deploy, a restart while the endpoint is down): never no reading, or
+      // `GraylaneSourceStale` would not see the source at all.
+      const since = lastSuccess ?? startedAt;
+      const seconds = state === 'ready' ? 0 : Math.max(0, (clock.wallNow() - since) / 1000);
       return { source: s.name, seconds };
     });
   let removeGauge: (() => void) | undefined;
+  const attach = (): void => {
+    for (const s of sources) {
+      try {
+        metrics.declare?.(s.name);
+      } catch {
+        // A metrics SDK bug must not fail the start.
+      }
+    }
+    removeGauge = metrics.staleness(readings);
+  };
   const useMeter = (meter: MeterLike | undefined): void => {
     // stop() before the OTel api finished loading: register nothing.
     if (stopped) return;
     metrics = createSourceMetrics(meter);
-    removeGauge = metrics.staleness(readings);
+    attach();
   };
   if (options.meter === undefined) void loadOtelMeter().then(useMeter, () => undefined);
-  else removeGauge = metrics.staleness(readings);
+  else attach();
 
   const status = (): SourcesStatus => {
     const list = sources.map((s) => ({ name: s.name, status: safeStatus(s) }));
@@ -119,7 +129,8 @@ export function startSources(
       await backup.restore(counted, () => store.get().version === initialVersion);
     }
     settled = true;
-    if (!anyReady && sources.length > 0) {
+    // A stop() before the first attempts ended is deliberate: nothing is degraded.
+    if (!anyReady && sources.length > 0 && !stopped) {
       logger.error(
         `[graylane] no rule source is ready; serving ${store.get().source} config (degraded)`,
       );

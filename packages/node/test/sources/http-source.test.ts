@@ -117,43 +117,56 @@ describe('http source', () => {
     },
   );
 
-  it('FLT-03 10-minute outage: LKG kept, retries 1 s, 2 s, 4 s … capped at 60 s (±20 %), ≤ 15 attempts, < 1 s wall', async () => {
-    const clock = createManualClock();
-    let up = true;
-    const times: number[] = [];
-    const fetch = (): Promise<Response> => {
-      times.push(clock.now());
-      return up
-        ? Promise.resolve(new Response(doc('beta')))
-        : Promise.reject(new TypeError('fetch failed'));
-    };
-    const { store } = recordingStore();
-    const source = createHttpSource({
-      url: 'http://x/',
-      intervalMs: 1_000,
-      fetch,
-      clock,
-      logger: quietLogger(),
-    });
-    cleanups.push(() => source.stop());
-    await source.start(store);
-    up = false;
-    await clock.advance(1_000); // the next poll fails: the outage starts here
-    const lostAt = clock.now();
-    times.length = 0;
-    const t0 = performance.now();
-    await clock.advance(10 * 60_000);
-    expect(performance.now() - t0).toBeLessThan(1_000);
-    expect(times.length).toBeLessThanOrEqual(15);
-    times.forEach((t, i) => {
-      const gap = t - (i === 0 ? lostAt : (times[i - 1] as number));
-      const base = Math.min(60_000, 1_000 * 2 ** i);
-      expect(gap).toBeGreaterThanOrEqual(base * 0.8);
-      expect(gap).toBeLessThanOrEqual(base * 1.2);
-    });
-    expect(store.get().config.default).toBe('beta');
-    expect(source.status().state).toBe('stale');
-  });
+  // Every jitter draw: all low, all high, the middle, and Math.random (at −20 % throughout the
+  // cap's spread used to allow 17 attempts).
+  it.each([
+    ['every draw lowest', () => 0],
+    ['every draw middle', () => 0.5],
+    ['every draw highest', () => 0.999_999],
+    ['Math.random', Math.random],
+    ['Math.random again', Math.random],
+  ])(
+    'FLT-03 10-minute outage (%s): LKG kept, retries 1 s, 2 s, 4 s … ±20 %, then 60–72 s, ≤ 15 attempts, < 1 s wall',
+    async (_name, random) => {
+      const clock = createManualClock();
+      let up = true;
+      const times: number[] = [];
+      const fetch = (): Promise<Response> => {
+        times.push(clock.now());
+        return up
+          ? Promise.resolve(new Response(doc('beta')))
+          : Promise.reject(new TypeError('fetch failed'));
+      };
+      const { store } = recordingStore();
+      const source = createHttpSource({
+        url: 'http://x/',
+        intervalMs: 1_000,
+        fetch,
+        clock,
+        logger: quietLogger(),
+        backoff: { random },
+      });
+      cleanups.push(() => source.stop());
+      await source.start(store);
+      up = false;
+      await clock.advance(1_000); // the next poll fails: the outage starts here
+      const lostAt = clock.now();
+      times.length = 0;
+      const t0 = performance.now();
+      await clock.advance(10 * 60_000);
+      expect(performance.now() - t0).toBeLessThan(1_000);
+      expect(times.length).toBeLessThanOrEqual(15);
+      times.forEach((t, i) => {
+        const gap = t - (i === 0 ? lostAt : (times[i - 1] as number));
+        const doubled = 1_000 * 2 ** i;
+        const base = Math.min(60_000, doubled);
+        expect(gap).toBeGreaterThanOrEqual(doubled >= 60_000 ? base : base * 0.8);
+        expect(gap).toBeLessThanOrEqual(base * 1.2);
+      });
+      expect(store.get().config.default).toBe('beta');
+      expect(source.status().state).toBe('stale');
+    },
+  );
 
   it('a hung endpoint is aborted after timeoutMs and retried; LKG kept', async () => {
     const { url, requests } = await serve(() => undefined); // never answers

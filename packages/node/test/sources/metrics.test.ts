@@ -36,8 +36,12 @@ describe('source metrics and status', () => {
     const { resourceMetrics } = await reader.collect();
     const metrics = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
     const reloads = metrics.find((m) => m.descriptor.name === METRIC_NAMES.reloads);
+    // Every result's series exists from the start, at 0 until counted (review 108 D2).
     expect(reloads?.dataPoints.map((p) => [p.attributes, p.value])).toEqual([
       [{ source: 'http', result: 'changed' }, 1],
+      [{ source: 'http', result: 'unchanged' }, 0],
+      [{ source: 'http', result: 'stale' }, 0],
+      [{ source: 'http', result: 'rejected' }, 0],
     ]);
     const staleness = metrics.find((m) => m.descriptor.name === METRIC_NAMES.staleness);
     expect(staleness?.dataPoints[0]?.attributes).toEqual({ source: 'http' });

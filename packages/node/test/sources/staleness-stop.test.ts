@@ -176,6 +176,7 @@ describe('MISC-03 source metric labels are scrubbed', () => {
     handles.push(h);
     await h.ready;
     expect(await points(reader, METRIC_NAMES.staleness)).toEqual([label]);
-    expect(await points(reader, METRIC_NAMES.reloads)).toEqual([label]);
+    // One series per reload result, created at 0 at start (review 108 D2).
+    expect(await points(reader, METRIC_NAMES.reloads)).toEqual([label, label, label, label]);
   });
 });

@@ -24,6 +24,15 @@ import { classifyStatus } from './classify.js';
 import { isRedirect, nextHop } from './redirect.js';
 import { checkSourceUrl } from './url.js';
 
+/**
+ * What one poll's redirect chain tells `handle`: `withoutHeaders`, the origin a redirect led to,
+ * which was sent none of `headers`; `validator`, the If-None-Match the last hop sent.
+ */
+interface Route {
+  withoutHeaders?: string;
+  validator?: string | undefined;
+}
+
 /** The fetch signature the HTTP source needs. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -83,7 +92,7 @@ export interface HttpSourceOptions extends SourceOptions {
 export function createHttpSource(options: HttpSourceOptions): RuleSource {
   const checked = checkSourceUrl(options.url);
   const url = checked.display;
-  const { name, clock, logger, status } = sourceRuntime(options, 'http');
+  const { name, label, clock, logger, status } = sourceRuntime(options, 'http');
   const interval = timing(options.intervalMs, HTTP_INTERVAL_MS, 'intervalMs');
   const timeout = timing(options.timeoutMs, HTTP_TIMEOUT_MS, 'timeoutMs');
   const backoff = createBackoff(checkBackoff(options.backoff));
@@ -109,7 +118,7 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     const message = oneLine(problem);
     if (status.get().lastError !== message)
       logger.warn(
-        `[graylane] ${oneLine(name, 200)} source ${oneLine(url, 300)}: ${message}; keeping the last good config`,
+        `[graylane] ${label} source ${oneLine(url, 300)}: ${message}; keeping the last good config`,
       );
     status.failed(message);
     schedule(delay);
@@ -142,7 +151,7 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
   const get = async (
     endpoint: URL,
     signal: AbortSignal,
-    route: { withoutHeaders?: string },
+    route: Route,
   ): Promise<Response | string> => {
     const fetchImpl = options.fetch ?? (globalThis.fetch as FetchLike);
     let at = endpoint;
@@ -150,11 +159,11 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     for (let hops = 0; ; hops++) {
       // `origin` has no userinfo, path or query: safe to show.
       if (!trusted) route.withoutHeaders = at.origin;
-      const res = await fetchImpl(at.href, {
-        headers: requestHeaders(trusted),
-        signal,
-        redirect: 'manual',
-      });
+      const headers = requestHeaders(trusted);
+      // What the response to this hop may confirm: a 304 means "unchanged" only as the answer
+      // to the validator this hop sent.
+      route.validator = headers['if-none-match'];
+      const res = await fetchImpl(at.href, { headers, signal, redirect: 'manual' });
       // An injected fetch may answer after the timeout or stop() it ignored: take no further hop.
       if (signal.aborted) {
         await res.body?.cancel().catch(() => undefined);
@@ -181,10 +190,10 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     try {
       // Raced against the abort, as the body read is: a fetch that ignores its signal must not
       // hang start() or end the schedule (a poll that never settles never schedules the next).
-      const route: { withoutHeaders?: string } = {};
+      const route: Route = {};
       const res = await untilAborted(get(checked.url, controller.signal, route), controller.signal);
       if (typeof res === 'string') fail(res);
-      else await handle(res, store, controller.signal, route.withoutHeaders);
+      else await handle(res, store, controller.signal, route);
     } catch (err) {
       if (!stopped)
         fail(
@@ -196,22 +205,27 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     }
   };
 
-  /** `withoutHeaders`: the origin a redirect led to, which was sent none of `headers`. */
   const handle = async (
     res: Response,
     target: ConfigStore,
     signal: AbortSignal,
-    withoutHeaders: string | undefined,
+    { withoutHeaders, validator }: Route,
   ): Promise<void> => {
     if (stopped) return void res.body?.cancel().catch(() => undefined);
     const outcome = classifyStatus(res.status);
     if (outcome !== 'ok') await res.body?.cancel().catch(() => undefined);
     switch (outcome) {
       case 'not-modified':
-        // A 304 confirms a document only if this source loaded one; to a request without
-        // If-None-Match (a cache or proxy answering for someone else) it proves nothing (SRC-05).
+        // A 304 confirms a document only as the answer to the If-None-Match this source sent
+        // (the ETag of a document it loaded). Before any load, or to a request without a
+        // validator (the document came without an ETag), it is a cache or proxy answering for
+        // someone else and proves nothing: a failure, never a refreshed lastSuccess (SRC-05).
         if (!loaded)
           return fail('HTTP 304 Not Modified before any document was loaded from this source');
+        if (validator === undefined)
+          return fail(
+            'HTTP 304 Not Modified to a request without If-None-Match (the document came without an ETag): a cache or proxy answered for someone else',
+          );
         return succeed();
       case 'fatal': {
         if (stopped) return;
@@ -223,7 +237,7 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
           );
         const error = new GraylaneError(
           'SOURCE_FATAL',
-          `${name} source ${url} answered ${res.status}: check the credentials; the source stopped and the last good config stays in force`,
+          `${label} source ${url} answered ${res.status}: check the credentials; the source stopped and the last good config stays in force`,
         );
         logger.error(error.message, error);
         return status.fatal(`HTTP ${res.status}`);
@@ -250,7 +264,8 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     const result = safeUpdate(target, text, name);
     if (result.status === 'rejected')
       return fail(`document rejected: ${describeError(result.error)}`, interval);
-    etag = res.headers.get('etag') ?? undefined;
+    // An empty ETag is none: an empty If-None-Match validates nothing.
+    etag = res.headers.get('etag') || undefined;
     loaded = true;
     succeed();
   };
@@ -264,7 +279,7 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
         // A URL that can never work: nothing is sent, nothing is retried (FLT-04).
         const error = new GraylaneError(
           'SOURCE_FATAL',
-          `${name} source ${url}: ${checked.reason}; the source stopped and the last good config stays in force`,
+          `${label} source ${url}: ${checked.reason}; the source stopped and the last good config stays in force`,
         );
         logger.error(error.message, error);
         return status.fatal(checked.reason);
