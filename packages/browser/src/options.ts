@@ -93,9 +93,10 @@ export interface GrayOptions {
 
 /** @internal Checks the versions and the default (throws `INVALID_OPTIONS`); returns the set. */
 export function versionSet(o: GrayOptions): ReadonlySet<string> {
-  const set = new Set(o.versions);
+  // `initGray()` / `initGray(null)` from plain JS: no versions, so the default is invalid.
+  const set = new Set(o?.versions);
   for (const v of set) if (!VERSION_PATTERN.test(v)) fail(`version "${v}"`);
-  if (!set.has(o.default)) fail(`default "${o.default}"`);
+  if (!set.has(o?.default)) fail(`default "${o?.default}"`);
   if (o.exclude != null && typeof o.exclude != 'function') fail('exclude: use excludePaths([…])');
   return set;
 }

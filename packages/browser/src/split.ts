@@ -29,6 +29,7 @@ export function split(
   const arms: Array<readonly [string, number]> = [];
   let end = 0;
   let all: string | undefined;
+  if (typeof weights != 'object' || !weights) fail('split weights');
   for (const [version, pct] of Object.entries(weights)) {
     end += pct * (BUCKET_SPACE / 100);
     if (!Number.isInteger(pct) || pct < 0 || end > BUCKET_SPACE)

@@ -7,7 +7,7 @@ import {
   type WebGraylaneOptions,
   type WebOutcome,
 } from '@graylane/web';
-import { applyQueryEdit } from '@graylane/core';
+import { applyQueryEdit, GraylaneError } from '@graylane/core';
 import { DECISION_REQUEST_HEADER } from './constants.js';
 import { laneHeaders, withoutDecision } from './lane-headers.js';
 import { MIDDLEWARE_SET_COOKIE, middlewareSetCookie } from './middleware-cookies.js';
@@ -61,6 +61,11 @@ export type GrayProxy = ((
  * ```
  */
 export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
+  if (typeof options !== 'object' || options === null)
+    throw new GraylaneError(
+      'INVALID_OPTIONS',
+      'createGrayProxy: options are required ({ config })',
+    );
   const gray = createGraylane(options);
   decisionKey(); // a GRAYLANE_DECISION_KEY that is too short fails here, at startup
   warnWithoutSharedKey();

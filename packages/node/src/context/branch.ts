@@ -1,3 +1,4 @@
+import { GraylaneError } from '@graylane/core';
 import { recordLane } from './lane-outcome.js';
 import { resolveLane, type LaneTable } from './lanes.js';
 import { currentStore } from './storage.js';
@@ -34,6 +35,11 @@ export function grayBranch<T>(
   branches: GrayBranches<T>,
   options: GrayBranchOptions = {},
 ): T | undefined {
+  if (typeof branches !== 'object' || branches === null)
+    throw new GraylaneError(
+      'INVALID_OPTIONS',
+      'grayBranch: branches must be { version: () => value }',
+    );
   const store = currentStore();
   const version = store?.decision.version;
   const lanes = options.lanes;

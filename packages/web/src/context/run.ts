@@ -36,10 +36,11 @@ export function createLane(
     typeof versionOrDecision === 'string'
       ? { version: versionOrDecision, reason: 'context', source: 'context' }
       : versionOrDecision;
-  if (!isVersionLabel(decision.version)) {
+  // `?.`: `createLane()` / `createLane(null)` from plain JS.
+  if (!isVersionLabel(decision?.version)) {
     throw new GraylaneError(
       'INVALID_OPTIONS',
-      `createLane: ${JSON.stringify(String(decision.version)).slice(0, 40)} is not a version label`,
+      `createLane: ${JSON.stringify(String(decision?.version)).slice(0, 40)} is not a version label`,
     );
   }
   const parent = currentLane();

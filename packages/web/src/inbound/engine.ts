@@ -1,6 +1,7 @@
 import {
   createInboundEngine,
   DEFAULT_SECURE_COOKIE,
+  GraylaneError,
   fromFetchRequest,
   type CarrierEdits,
   type ConfigStore,
@@ -118,6 +119,8 @@ export interface WebGraylane {
  * ```
  */
 export function createGraylane(options: WebGraylaneOptions): WebGraylane {
+  if (typeof options !== 'object' || options === null)
+    throw new GraylaneError('INVALID_OPTIONS', 'createGraylane: options are required ({ config })');
   const counters = new DecisionCounters(options.counters);
   const engine = createInboundEngine<Request>(options, {
     randomId: () => crypto.randomUUID(),
