@@ -335,6 +335,8 @@ export function createInboundEngine<R>(
     const baggage = readHeader(carrier, 'baggage');
     const url = readUrl(carrier);
     const q = url === undefined ? -1 : url.indexOf('?');
+    // Edge mode: text after a `;` that could spell a marker to a hop splitting there (D1, review 113).
+    const semi = opts.trust === 'edge' && url !== undefined ? url.indexOf(';') : -1;
     // The general path for anything a carrier holds that could be rejected or edited: a header
     // marker that is not exactly a declared version read first, or cookie, baggage or query text
     // that could spell a marker (past its cap a query string reads `too_long`, a rejection), or a
@@ -351,7 +353,8 @@ export function createInboundEngine<R>(
       (baggage !== undefined && !(typeof baggage === 'string' && lacks(baggage, baggageKey, 0))) ||
       (url !== undefined &&
         q !== -1 &&
-        (!lacks(url, queryKey, q + 1) || (raw === undefined && tooLongQuery(url, q))))
+        (!lacks(url, queryKey, q + 1) || (raw === undefined && tooLongQuery(url, q)))) ||
+      (semi !== -1 && !lacks(url as string, queryKey, semi + 1))
     )
       return slow(carrier, req, url, raw, cookie, baggage);
     // The member in another propagator's header of its own, which `carrierEdits` judges.

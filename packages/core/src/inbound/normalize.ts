@@ -2,7 +2,7 @@ import { baggageMemberHeaders, stripBaggageMember } from '../markers/baggage.js'
 import { namedCookie, readCookies, removeCookies } from '../markers/cookie.js';
 import { trimOws } from '../markers/parse.js';
 import type { KeyRead } from '../markers/read.js';
-import { removeQueryParam } from '../markers/query.js';
+import { removeQueryParam, removeSemicolonParams } from '../markers/query.js';
 import type { MarkerSource } from '../reasons.js';
 import { bucketHeaderValue } from '../rules/bucket-header.js';
 import type { Decision } from '../rules/types.js';
@@ -32,6 +32,11 @@ export interface QueryEdit {
    * (express's `originalUrl`, a full URL) from `remove` and `append`.
    */
   readonly applied?: { readonly from: string; readonly to: string } | undefined;
+  /**
+   * Edge mode: the parameters also go where a reader that splits at `;` finds them (`/x;gray=beta`,
+   * `?a=1;gray=beta`), so a next hop that does never reads the client's marker there.
+   */
+  readonly semicolons?: boolean | undefined;
 }
 
 /**
@@ -47,6 +52,8 @@ export function applyQueryEdit(url: string, edit: QueryEdit): string {
   if (edit.applied !== undefined && edit.applied.from === url) return edit.applied.to;
   let out = url;
   for (const name of edit.remove) out = removeQueryParam(out, name);
+  if (edit.semicolons === true)
+    for (const name of edit.remove) out = removeSemicolonParams(out, name);
   return edit.append ? withParam(out, edit.append) : out;
 }
 
@@ -174,10 +181,12 @@ export function carrierEdits(
   const param = opts.query === false ? DEFAULT_MARKER_KEY : opts.query;
   let query: QueryEdit | undefined;
   const { url, search } = view;
+  // Edge mode: a `;gray=…` parameter is a marker to a next hop that splits at `;` (fastify 4),
+  // whatever this one reads: it never travels on (D1 of review 113).
+  const semicolons = opts.trust === 'edge' && url !== undefined && url.includes(';');
   if (
     url !== undefined &&
-    search !== undefined &&
-    (search.includes('%') || search.includes(param))
+    (semicolons || (search !== undefined && (search.includes('%') || search.includes(param))))
   ) {
     const read = opts.query === false ? undefined : view.query(param);
     const f = fate(
@@ -185,11 +194,13 @@ export function carrierEdits(
       opts.query !== false,
       read?.kind === 'value' && trimOws(read.value) === version,
     );
-    const stripped = f === 'keep' ? url : removeQueryParam(url, param);
+    let stripped = f === 'keep' ? url : removeQueryParam(url, param);
+    if (semicolons) stripped = removeSemicolonParams(stripped, param);
     if (stripped !== url) {
       const append = f === 'rewrite' ? ([param, version] as const) : undefined;
       const to = append ? withParam(stripped, append) : stripped;
-      query = { remove: [param], append, applied: { from: url, to } };
+      const edge = opts.trust === 'edge' ? { semicolons: true } : {};
+      query = { remove: [param], append, applied: { from: url, to }, ...edge };
     }
   }
   return headers.size > 0 || query ? { headers, query } : undefined;

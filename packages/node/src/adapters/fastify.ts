@@ -4,9 +4,14 @@
  * sets), so its hooks apply to the whole app rather than an encapsulated child context.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { InboundOptions } from '@graylane/core';
+import { readQueryParam, type InboundOptions } from '@graylane/core';
 import { runInRequestContext } from '../inbound/bind.js';
-import { editParsedCookies, editParsedQuery, fromIncomingMessage } from '../inbound/carrier.js';
+import {
+  editParsedCookies,
+  editParsedQuery,
+  fromIncomingMessage,
+  routerTarget,
+} from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
 import { decideOnce } from '../inbound/once.js';
 import type { InboundOutcome } from '../inbound/engine.js';
@@ -88,17 +93,34 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
     }
     try {
       // The app's decision counters, for the status page (the plugin function is shared by every
-      // app, so they cannot hang off it as koa's and express's do). The first registration keeps
-      // the name.
-      if (instance.hasDecorator?.(STATS) === false)
-        instance.decorate?.(STATS, () => engine.stats());
+      // app, so they cannot hang off it as koa's and express's do). Several registrations on one
+      // app: the last one's, whose decision the routes see (its hooks run last).
+      const own = Object.prototype.hasOwnProperty.call(instance, STATS)
+        ? ((instance as unknown as Record<string, unknown>)[STATS] as StatsDecoration)
+        : undefined;
+      if (typeof own === 'function' && typeof own[LATEST] === 'object') own[LATEST].engine = engine;
+      else if (instance.hasDecorator?.(STATS) === false) {
+        const latest = { engine };
+        instance.decorate?.(
+          STATS,
+          Object.assign(() => latest.engine.stats(), { [LATEST]: latest }),
+        );
+      }
     } catch {
       // A fastify that refuses the decoration: graylaneFastifyStats names what is missing.
     }
     const route = routedTarget(routerSettings(instance));
+    // Edge mode: the name whose entry must leave `request.query` whatever parsed it (D3).
+    const edgeKey =
+      options.trust === 'edge'
+        ? typeof options.markers?.query === 'string'
+          ? options.markers.query
+          : DEFAULT_MARKER_KEY
+        : undefined;
     const decide = (request: FastifyRequestLike, reply?: FastifyReplyLike) => {
-      // What `@fastify/cookie` (an `onRequest` hook registered earlier) parsed from.
-      const cookies: unknown = request['cookies'];
+      // What `@fastify/cookie` (an `onRequest` hook registered earlier) parsed from; a decoration
+      // that throws is read as absent (I1).
+      const cookies = readDecoration(request, 'cookies');
       const cookieHeader = cookies === undefined ? undefined : request.raw.headers.cookie;
       const outcome = decideOnce(engine, {
         key: request.raw,
@@ -116,7 +138,10 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
       // fastify parses the query before `onRequest`; `@fastify/cookie` parses cookies in its own
       // `onRequest` hook: edit those copies as the URL and the header were (GW-02).
       const edits = outcome.edits;
-      if (edits?.query) editParsedQuery(request['query'], edits.query);
+      const parsed =
+        edits?.query || edgeKey !== undefined ? readDecoration(request, 'query') : undefined;
+      if (edits?.query) editParsedQuery(parsed, edits.query);
+      if (edgeKey !== undefined) dropUnreadMarker(parsed, edgeKey, request.raw.url, route);
       const cookie = edits?.headers.get('cookie');
       if (cookie !== undefined) editParsedCookies(cookies, cookieHeader, cookie, true);
       return outcome;
@@ -153,8 +178,55 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
   },
 );
 
+/** A request decoration, or undefined when reading it throws (a lazy getter: I1). */
+function readDecoration(request: FastifyRequestLike, name: string): unknown {
+  try {
+    return request[name] as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Edge mode: `request.query` keeps no entry under the marker key that the request target, as
+ * edited and as the router reads it, does not carry (D3). fastify parsed it before `onRequest`,
+ * with whatever `querystringParser` the app set: one that splits at `;` (`?a=1;gray=beta`) or
+ * lower-cases keys (`?GRAY=beta`) finds a `gray` graylane's reading (and its removal) never saw.
+ * Never throws.
+ */
+function dropUnreadMarker(
+  parsed: unknown,
+  key: string,
+  url: string | undefined,
+  route: ((url: string) => string) | undefined,
+): void {
+  if (typeof parsed !== 'object' || parsed === null) return;
+  try {
+    if (!Object.prototype.hasOwnProperty.call(parsed, key)) return;
+    let read = false;
+    if (typeof url === 'string') {
+      let target = routerTarget(url);
+      try {
+        if (route !== undefined) target = route(target);
+      } catch {
+        // read as it came
+      }
+      const q = target.indexOf('?');
+      read = q !== -1 && readQueryParam(target.slice(q), key).kind !== 'absent';
+    }
+    if (!read) delete (parsed as Record<string, unknown>)[key];
+  } catch {
+    // a frozen query object keeps what was parsed
+  }
+}
+
 /** The fastify decoration holding the plugin's counters. */
 const STATS = 'graylaneStats';
+/** Where the decoration keeps the engine it reads (the app's last registration). */
+const LATEST = Symbol('graylane.latest');
+type StatsDecoration = (() => GraylaneStats) & {
+  [LATEST]?: { engine: { stats(): GraylaneStats } };
+};
 
 /**
  * The decision counters of the graylane plugin registered on `app` (`stats()` of the other
@@ -209,36 +281,46 @@ interface RouterSettings {
  */
 function routerSettings(instance: FastifyInstanceLike): RouterSettings {
   type Settings = Readonly<Record<string, unknown>> | undefined;
-  let built: Settings;
-  let top: Settings;
   try {
+    let built: Settings;
     const key = findSymbol(instance, 'fastify.options');
     const options =
       key === undefined ? undefined : (instance as unknown as Record<symbol, unknown>)[key];
     const router = (options as { routerOptions?: unknown } | undefined)?.routerOptions;
-    if (typeof router === 'object' && router !== null) built = router as Settings;
-    top = instance.initialConfig as Settings;
-  } catch {
-    // a proxy that throws: fastify 4's defaults below
-  }
-  if (built !== undefined)
+    // Only fastify 5 builds it (with its own `defaultRoute` and `onBadUrl`); fastify 4 keeps a
+    // `routerOptions` the app passed as it came, and ignores it (D4).
+    if (
+      typeof router === 'object' &&
+      router !== null &&
+      (typeof (router as Settings)?.['defaultRoute'] === 'function' ||
+        typeof (router as Settings)?.['onBadUrl'] === 'function')
+    )
+      built = router as Settings;
+    if (built !== undefined)
+      return {
+        semicolon: built['useSemicolonDelimiter'] === true,
+        duplicateSlashes: built['ignoreDuplicateSlashes'] === true,
+        trailingSlash: built['ignoreTrailingSlash'] === true,
+        lowerCase: built['caseSensitive'] === false,
+      };
+    const top = instance.initialConfig as Settings;
+    // fastify 4's `initialConfig` has no `routerOptions`; a 5 read without its options has.
+    const nested = (key === undefined ? top?.['routerOptions'] : undefined) as Settings;
+    const either = (name: string, value: unknown) =>
+      top?.[name] === value || nested?.[name] === value;
+    const said =
+      top?.['useSemicolonDelimiter'] !== undefined ||
+      nested?.['useSemicolonDelimiter'] !== undefined;
     return {
-      semicolon: built['useSemicolonDelimiter'] === true,
-      duplicateSlashes: built['ignoreDuplicateSlashes'] === true,
-      trailingSlash: built['ignoreTrailingSlash'] === true,
-      lowerCase: built['caseSensitive'] === false,
+      semicolon: !said || either('useSemicolonDelimiter', true),
+      duplicateSlashes: either('ignoreDuplicateSlashes', true),
+      trailingSlash: either('ignoreTrailingSlash', true),
+      lowerCase: either('caseSensitive', false),
     };
-  const nested = (top?.['routerOptions'] ?? undefined) as Settings;
-  const either = (name: string, value: unknown) =>
-    top?.[name] === value || nested?.[name] === value;
-  const said =
-    top?.['useSemicolonDelimiter'] !== undefined || nested?.['useSemicolonDelimiter'] !== undefined;
-  return {
-    semicolon: !said || either('useSemicolonDelimiter', true),
-    duplicateSlashes: either('ignoreDuplicateSlashes', true),
-    trailingSlash: either('ignoreTrailingSlash', true),
-    lowerCase: either('caseSensitive', false),
-  };
+  } catch {
+    // options or getters that throw: fastify 4's defaults (I1)
+    return { semicolon: true, duplicateSlashes: false, trailingSlash: false, lowerCase: false };
+  }
 }
 
 /**
@@ -262,14 +344,28 @@ function routedTarget(settings: RouterSettings): ((url: string) => string) | und
     }
     if (duplicateSlashes && path.includes('//')) path = path.replace(/\/\/+/g, '/');
     if (trailingSlash && path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
-    // The router lower-cases the decoded path: `%41` is read as `a` there.
-    if (lowerCase) path = path.replace(/%(?:[46][1-9a-f]|[57][\da])/gi, decodeLetter).toLowerCase();
+    if (lowerCase) path = lowerCased(path);
     return path + query;
   };
 }
 
-function decodeLetter(escape: string): string {
-  return String.fromCharCode(parseInt(escape.slice(1), 16));
+/**
+ * The path as find-my-way matches it with `caseSensitive: false` (D2): `decodeURI`'s decoding
+ * (every escape but those of `# $ & + , / : ; = ? @`, and `%25`, which it keeps), then
+ * `toLowerCase()` — Unicode's, so `%E2%84%AA` (KELVIN SIGN) is `k` and `/chec%E2%84%AAout` is
+ * served by `/checkout` — and what is not a URL character escaped again (`é` as `%C3%A9`), so the
+ * rules' reading, which decodes only unreserved escapes, sees that path. A path the router cannot
+ * decode (it answers 400) is only lower-cased.
+ */
+function lowerCased(path: string): string {
+  if (!path.includes('%')) return path.toLowerCase();
+  let decoded: string;
+  try {
+    decoded = decodeURI(path.replace(/%25/g, '%2525'));
+  } catch {
+    return path.toLowerCase();
+  }
+  return decoded.toLowerCase().replace(/[^\w\-.~!$&'()*+,;=:@/%]+/gu, encodeURIComponent);
 }
 
 /** The request decoration where `@fastify/otel` keeps the context its hooks and handler run in. */

@@ -64,7 +64,7 @@ export function graylaneKoa<C extends KoaContextLike = KoaContextLike>(
     const outcome = decideOnce(engine, {
       key: ctx.req,
       req: ctx,
-      carrier: koaCarrier(ctx),
+      carrier: koaCarrier(ctx, middleware),
       sink: ctx.res,
       bind: true,
       res: ctx.res,
@@ -79,20 +79,36 @@ export function graylaneKoa<C extends KoaContextLike = KoaContextLike>(
 interface KoaMount {
   readonly mountPath?: unknown;
   readonly originalUrl?: unknown;
+  /** The application the request came in on; its own chain is `app.middleware`. */
+  readonly app?: { readonly middleware?: unknown } | null;
 }
 
 /**
  * The request's carrier. koa-mount hands what it mounts `ctx.path` (so `req.url`) without its
  * prefix; rules name the path the client asked for (REQ-03), so under a mount (`ctx.mountPath`
- * set) the prefix is read back: see {@link mountedTarget}.
+ * set) the prefix is read back: see {@link mountedTarget}. koa-mount never clears
+ * `ctx.mountPath`, and restores `ctx.path` when the request leaves the mount: graylane in the
+ * application's own chain (`ctx.app.middleware`, where no mount can be around it) reads `req.url`
+ * as it is, whatever a mount passed through earlier left there (D5b). A context whose reads throw
+ * is read as it came (I1).
  */
-function koaCarrier(ctx: KoaContextLike): InboundCarrier {
+function koaCarrier(ctx: KoaContextLike, self: unknown): InboundCarrier {
   const carrier = fromIncomingMessage(ctx.req);
-  const mount = (ctx as KoaMount).mountPath;
-  if (typeof mount !== 'string' || mount.length < 2 || mount.charCodeAt(0) !== 0x2f) return carrier;
-  return new RoutedCarrier(carrier, (url) =>
-    mountedTarget(url, (ctx as KoaMount).originalUrl, mount),
-  );
+  let mount: unknown;
+  let originalUrl: unknown;
+  try {
+    const c = ctx as KoaMount;
+    mount = c.mountPath;
+    if (typeof mount !== 'string' || mount.length < 2 || mount.charCodeAt(0) !== 0x2f)
+      return carrier;
+    const chain = c.app?.middleware;
+    if (Array.isArray(chain) && chain.includes(self)) return carrier;
+    originalUrl = c.originalUrl;
+  } catch {
+    return carrier;
+  }
+  const prefix = mount;
+  return new RoutedCarrier(carrier, (url) => mountedTarget(url, originalUrl, prefix));
 }
 
 /**
@@ -150,7 +166,13 @@ interface KoaUrls {
 function editKoaUrls(ctx: KoaContextLike, edits: CarrierEdits): void {
   const query = edits.query;
   if (!query) return;
-  for (const holder of [ctx as KoaUrls, (ctx as KoaUrls).request]) {
+  let request: unknown;
+  try {
+    request = (ctx as KoaUrls).request;
+  } catch {
+    // a context whose request throws: the context's own copies still go
+  }
+  for (const holder of [ctx as KoaUrls, request as KoaUrls | undefined]) {
     if (typeof holder !== 'object' || holder === null) continue;
     try {
       if (typeof holder.originalUrl === 'string')
