@@ -76,12 +76,12 @@ function forward(port: number, url: string): Promise<string> {
   });
 }
 
-type Edge = (trust: 'edge' | 'open', inner: number) => Promise<number>;
+type Edge = (trust: 'edge' | 'open' | 'signed', inner: number) => Promise<number>;
 const fastifyEdge =
   (opts: FastifyServerOptions): Edge =>
   async (trust, inner) => {
     const app = Fastify(opts);
-    await app.register(graylaneFastify, { config, trust });
+    await app.register(graylaneFastify, { config, trust, ...keysFor(trust) });
     app.get('/*', async (request, reply) => {
       reply.type('application/json');
       return forward(inner, request.url);
@@ -92,7 +92,7 @@ const fastifyEdge =
   };
 const expressEdge: Edge = async (trust, inner) => {
   const app = express();
-  app.use(graylaneExpress({ config, trust }));
+  app.use(graylaneExpress({ config, trust, ...keysFor(trust) }));
   app.use((req, res) => {
     void forward(inner, req.url).then((b) => res.type('json').send(b));
   });
@@ -100,13 +100,16 @@ const expressEdge: Edge = async (trust, inner) => {
 };
 const koaEdge: Edge = async (trust, inner) => {
   const app = new Koa();
-  app.use(graylaneKoa({ config, trust }));
+  app.use(graylaneKoa({ config, trust, ...keysFor(trust) }));
   app.use(async (ctx) => {
     ctx.type = 'json';
     ctx.body = await forward(inner, ctx.req.url ?? '/');
   });
   return (await listen(http.createServer(app.callback()))).port;
 };
+/** Signed mode needs its keys (a bare label is then a marker it does not honour). */
+const keysFor = (trust: string) =>
+  trust === 'signed' ? { keys: { k1: 'a-signing-key-of-enough-length-0123456789' } } : {};
 const closers: FastifyInstance[] = [];
 function afterAllClose(app: FastifyInstance) {
   closers.push(app);
@@ -149,6 +152,21 @@ describe('review 113 D1: edge mode, no `;gray=` spelling reaches a next hop that
         try {
           const port = await make('edge', inner.port);
           const seen = await get(port, target as string);
+          expect(seen['version']).toBe('stable');
+          expect(seen['query']).not.toHaveProperty('gray');
+        } finally {
+          await inner.close();
+        }
+      },
+    );
+    // Review 116 D3: signed mode removes a bare label it does not honour from `;` spellings too.
+    it.each(['/x;gray=beta', '/x;a=1&gray=beta', '/x?a=1;gray=beta'])(
+      `${name}, signed mode: %s`,
+      async (target) => {
+        const inner = await innerHop(true);
+        try {
+          const port = await make('signed', inner.port);
+          const seen = await get(port, target);
           expect(seen['version']).toBe('stable');
           expect(seen['query']).not.toHaveProperty('gray');
         } finally {

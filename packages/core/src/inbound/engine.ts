@@ -335,8 +335,9 @@ export function createInboundEngine<R>(
     const baggage = readHeader(carrier, 'baggage');
     const url = readUrl(carrier);
     const q = url === undefined ? -1 : url.indexOf('?');
-    // Edge mode: text after a `;` that could spell a marker to a hop splitting there (D1, review 113).
-    const semi = opts.trust === 'edge' && url !== undefined ? url.indexOf(';') : -1;
+    // Edge and signed mode: text after a `;` that could spell a marker to a hop splitting there
+    // (reviews 113 D1, 116 D3).
+    const semi = opts.trust !== 'open' && url !== undefined ? url.indexOf(';') : -1;
     // The general path for anything a carrier holds that could be rejected or edited: a header
     // marker that is not exactly a declared version read first, or cookie, baggage or query text
     // that could spell a marker (past its cap a query string reads `too_long`, a rejection), or a

@@ -181,9 +181,10 @@ export function carrierEdits(
   const param = opts.query === false ? DEFAULT_MARKER_KEY : opts.query;
   let query: QueryEdit | undefined;
   const { url, search } = view;
-  // Edge mode: a `;gray=…` parameter is a marker to a next hop that splits at `;` (fastify 4),
-  // whatever this one reads: it never travels on (D1 of review 113).
-  const semicolons = opts.trust === 'edge' && url !== undefined && url.includes(';');
+  // Edge and signed mode: a `;gray=…` parameter is a marker to a next hop that splits at `;`
+  // (fastify 4), whatever this one reads: it never travels on (reviews 113 D1, 116 D3). graylane
+  // itself never sends a marker that way.
+  const semicolons = opts.trust !== 'open' && url !== undefined && url.includes(';');
   if (
     url !== undefined &&
     (semicolons || (search !== undefined && (search.includes('%') || search.includes(param))))
@@ -199,7 +200,9 @@ export function carrierEdits(
     if (stripped !== url) {
       const append = f === 'rewrite' ? ([param, version] as const) : undefined;
       const to = append ? withParam(stripped, append) : stripped;
-      const edge = opts.trust === 'edge' ? { semicolons: true } : {};
+      // The edit also goes to spellings of the target this view did not read (a router's
+      // view with the `;` part taken as the query): `applyQueryEdit` strips `;` parameters there.
+      const edge = opts.trust !== 'open' ? { semicolons: true } : {};
       query = { remove: [param], append, applied: { from: url, to }, ...edge };
     }
   }

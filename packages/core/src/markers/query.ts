@@ -98,45 +98,44 @@ export function removeQueryParam(url: string, name: string): string {
 }
 
 /**
- * @internal `url` without the `name` parameters a reader that splits at `;` finds (edge mode,
- * GW-02): a router that ends the path at its first `;` (fastify 4's default, `useSemicolonDelimiter`)
- * reads what follows as the query, so after that `;` every `;` or `&` starts a parameter there (a
- * value ends at `;`, `&`, `/` or the query); in the query, a `;` starts one for the parsers that
- * split at `;` too. The key is compared as {@link removeQueryParam} does (`%67ray` is `gray`). The
- * first `;` stays (`/admin;gray=beta` becomes `/admin;`): a router that does not split there must
- * not be handed a different path (`/admin`) than the one the rules were matched on. A fragment is
- * kept; unchanged without a `;` before it. Linear.
+ * @internal `url` without the `name` parameters a reader that splits at `;` finds (edge and
+ * signed mode, GW-02): a router that ends the path at its first `;` (fastify 4's default,
+ * `useSemicolonDelimiter`) reads what follows as the query, so after that `;` every `;` or `&`
+ * starts a parameter there (a value ends at `;`, `&`, `/` or the query); in the query, a `;`
+ * starts one for the parsers that split at `;` too. The key is compared as
+ * {@link removeQueryParam} does (`%67ray` is `gray`). Only the parameter goes, its separator
+ * stays (`/admin;gray=beta` becomes `/admin;`, `/p/..;gray=beta/x` `/p/..;/x`): no segment
+ * changes its kind — a removal never makes a `..` a resolver would follow, joins two segments or
+ * changes the path a router that does not split at `;` routes. The authority of an absolute-form
+ * target is never read. A fragment is kept. Linear.
  *
  * @example
  * ```ts
- * removeSemicolonParams('/a;gray=beta;x=1?y=2;gray=beta', 'gray'); // '/a;x=1?y=2'
+ * removeSemicolonParams('/a;gray=beta;x=1?y=2;gray=beta', 'gray'); // '/a;;x=1?y=2;'
  * ```
  */
 export function removeSemicolonParams(url: string, name: string): string {
-  const first = url.indexOf(';');
-  if (first === -1) return url;
   const hash = url.indexOf('#');
   const end = hash === -1 ? url.length : hash;
-  if (first >= end) return url;
+  const first = url.indexOf(';', pathStart(url, end));
+  if (first === -1 || first >= end) return url;
   const q = url.indexOf('?');
   const qs = q !== -1 && q < end ? q : end;
   let out = '';
   let pos = 0; // copied up to here
-  let firstEmpty = false; // the first `;` lost its parameter: the next separator right after it goes
   let i = first;
   while (i < end) {
     const c = url.charCodeAt(i);
     const inPath = i < qs;
-    const starts = inPath ? c === 0x3b || c === 0x26 : i > qs && c === 0x3b;
-    if (!starts) {
+    if (!(c === 0x3b || (inPath && c === 0x26))) {
       i++;
       continue;
     }
     // The parameter after the separator at `i`: [from, to), its key [from, keyEnd).
     const from = i + 1;
+    const stop = inPath ? qs : end;
     let to = from;
     let keyEnd = -1;
-    const stop = inPath ? qs : end;
     for (; to < stop; to++) {
       const d = url.charCodeAt(to);
       if (d === 0x3b || d === 0x26 || (inPath && d === 0x2f)) break;
@@ -144,19 +143,23 @@ export function removeSemicolonParams(url: string, name: string): string {
     }
     if (keyEnd === -1) keyEnd = to;
     if (keyEnd > from && decodesTo(url, from, keyEnd, name, true)) {
-      if (i === first && inPath) {
-        out += url.slice(pos, from);
-        firstEmpty = true;
-      } else out += url.slice(pos, i);
+      out += url.slice(pos, from);
       pos = to;
-    } else if (firstEmpty && inPath && i === pos) {
-      out += url.slice(pos, i);
-      pos = from;
-      firstEmpty = false;
-    } else firstEmpty = false;
+    }
     i = to;
   }
   return pos === 0 ? url : out + url.slice(pos);
+}
+
+/** Where the path of `url` starts: 0, or past the authority of an absolute-form target. */
+function pathStart(url: string, end: number): number {
+  const m = /^[a-z][a-z\d+.-]*:\/\//i.exec(url);
+  if (m === null) return 0;
+  for (let i = m[0].length; i < end; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x2f || c === 0x3f) return i;
+  }
+  return end;
 }
 
 /**
