@@ -7,8 +7,22 @@
 import { describe, expect, it } from 'vitest';
 import { isGraylaneError } from '@graylane/core';
 import * as browser from '@graylane/browser';
+import { runCli } from '@graylane/cli';
+import * as etcd from '@graylane/etcd';
 import * as next from '@graylane/next';
 import * as node from '@graylane/node';
+import { createAssetLanes } from '@graylane/node/assets';
+import * as sources from '@graylane/node/sources';
+import * as nodeStatus from '@graylane/node/status';
+import { toFlagMetadata } from '@graylane/openfeature';
+import * as ofServer from '@graylane/openfeature/server';
+import * as ofWeb from '@graylane/openfeature/web';
+import { getGrayAttributes } from '@graylane/otel';
+import { createMessageLanes } from '@graylane/queue';
+import * as amqp from '@graylane/queue/amqp';
+import * as bull from '@graylane/queue/bullmq';
+import * as kafka from '@graylane/queue/kafka';
+import * as nats from '@graylane/queue/nats';
 import * as web from '@graylane/web';
 
 const BAD: readonly [string, unknown][] = [
@@ -60,4 +74,363 @@ describe('a public entry point given what is not its options throws INVALID_OPTI
       expect(() => web.createLane(arg as never)).toThrow(/createLane/);
     },
   );
+});
+
+/**
+ * Every other public function of every package (review 107 D3, helper 113), found by a probe that
+ * imports each `exports` subpath from dist and calls each function with the values above: what
+ * takes options, a callback, a lanes object, a client or a record throws `INVALID_OPTIONS` naming
+ * the call — sync or as a rejection — never a `TypeError` from inside. `{}` is an object missing
+ * the required field. `accepts` lists the values that are a documented "none" (an optional
+ * argument), tested below as fallbacks instead.
+ */
+const JUNK: readonly [string, unknown][] = [...BAD, ['an object without its fields', {}]];
+const lanes = createMessageLanes({ config: { versions: ['stable', 'beta'], default: 'stable' } });
+const nodeGray = node.createGraylane({
+  config: { versions: ['stable', 'beta'], default: 'stable' },
+});
+const grayClient = {
+  getGrayVersion: () => 'beta',
+  getGrayReason: () => 'rules',
+  subscribe: () => () => {},
+};
+const fn = (): number => 1;
+const inLane = <T>(f: () => T): T => node.runWithGray('beta', f);
+
+type Row = readonly [
+  name: string,
+  call: (arg: unknown) => unknown,
+  says: RegExp,
+  accepts?: readonly string[],
+  controls?: readonly string[],
+];
+const a = (x: unknown): never => x as never;
+const NONE = ['nothing', 'null'];
+// Where the call already threw INVALID_OPTIONS for these (only nothing and null crashed): controls.
+const SOME = ['a number', 'a string', 'an array', 'a symbol', 'an object without its fields'];
+// Options that can never work stop the source at start with the reason (FLT-04), not a throw.
+const FAILS_AT_START = ['an array', 'an object without its fields'];
+const ENTRIES: readonly Row[] = [
+  [
+    '@graylane/web createStatusHandler',
+    (x) => web.createStatusHandler(a(x)),
+    /createStatusHandler/,
+  ],
+  ['@graylane/web createKvRules', (x) => web.createKvRules(a(x)), /createKvRules/],
+  ['@graylane/web createHttpRules', (x) => web.createHttpRules(a(x)), /createHttpRules/],
+  [
+    '@graylane/web signMarker(beta, …)',
+    (x) => web.signMarker('beta', a(x)),
+    /signMarker|key id/,
+    [],
+    SOME,
+  ],
+  ['@graylane/web runWithGray(beta, …)', (x) => web.runWithGray('beta', a(x)), /runWithGray/],
+  [
+    '@graylane/node/status createStatusHandler',
+    (x) => nodeStatus.createStatusHandler(a(x)),
+    /createStatusHandler/,
+  ],
+  ['@graylane/node/sources startSources', (x) => sources.startSources(a(x), []), /startSources/],
+  [
+    '@graylane/node/sources startSources(store, …)',
+    (x) => sources.startSources(nodeGray.store, a(x)),
+    /startSources/,
+    ['an array'],
+  ],
+  [
+    '@graylane/node/sources createHttpSource',
+    (x) => sources.createHttpSource(a(x)),
+    /createHttpSource|url/,
+    FAILS_AT_START,
+  ],
+  [
+    '@graylane/node/sources createFileSource',
+    (x) => sources.createFileSource(a(x)),
+    /createFileSource/,
+  ],
+  ['@graylane/node/sources createBackup', (x) => sources.createBackup(a(x)), /createBackup/],
+  [
+    '@graylane/node/sources createSourceMetrics',
+    (x) => sources.createSourceMetrics(a(x)),
+    /createSourceMetrics/,
+    NONE,
+  ],
+  [
+    '@graylane/node/assets createAssetLanes',
+    (x) => createAssetLanes(a(x)),
+    /createAssetLanes/,
+    [],
+    SOME,
+  ],
+  ['@graylane/node bindGray', (x) => node.bindGray(a(x)), /bindGray/],
+  ['@graylane/node attachGray', (x) => node.attachGray(a(x)), /attachGray/],
+  [
+    '@graylane/node signMarker(beta, …)',
+    (x) => node.signMarker('beta', a(x)),
+    /signMarker|key id/,
+    [],
+    SOME,
+  ],
+  ['@graylane/node runWithGray(beta, …)', (x) => node.runWithGray('beta', a(x)), /runWithGray/],
+  ['@graylane/next createGrayFetch', (x) => next.createGrayFetch(a(x)), /createGrayFetch/],
+  [
+    '@graylane/etcd createEtcdSource',
+    (x) => etcd.createEtcdSource(a(x)),
+    /createEtcdSource/,
+    FAILS_AT_START,
+  ],
+  [
+    '@graylane/etcd createEtcdClient',
+    (x) => etcd.createEtcdClient(a(x)),
+    /createEtcdClient|etcd client/,
+    [],
+    SOME,
+  ],
+  [
+    '@graylane/etcd createEtcdDocumentClient',
+    (x) => etcd.createEtcdDocumentClient(a(x)),
+    /createEtcdDocumentClient/,
+  ],
+  [
+    '@graylane/queue createMessageLanes',
+    (x) => createMessageLanes(a(x)),
+    /createMessageLanes|keys must|invalid config/,
+    [],
+    SOME,
+  ],
+  ['@graylane/queue/amqp createAmqpLanes', (x) => amqp.createAmqpLanes(a(x)), /createAmqpLanes/],
+  [
+    '@graylane/queue/amqp grayPublishOptions',
+    (x) => amqp.grayPublishOptions(a(x)),
+    /grayPublishOptions/,
+  ],
+  [
+    '@graylane/queue/amqp withGrayMessage',
+    (x) => amqp.withGrayMessage(a(x), fn),
+    /withGrayMessage/,
+  ],
+  [
+    '@graylane/queue/amqp withGrayMessage(lanes, …)',
+    (x) => amqp.withGrayMessage(lanes, a(x)),
+    /withGrayMessage/,
+  ],
+  ['@graylane/queue/bullmq createBullLanes', (x) => bull.createBullLanes(a(x)), /createBullLanes/],
+  ['@graylane/queue/bullmq grayJobData', (x) => bull.grayJobData(a(x), {}), /grayJobData/],
+  [
+    '@graylane/queue/bullmq withGrayJob(lanes, …)',
+    (x) => bull.withGrayJob(lanes, a(x)),
+    /withGrayJob/,
+  ],
+  ['@graylane/queue/nats createNatsLanes', (x) => nats.createNatsLanes(a(x)), /createNatsLanes/],
+  ['@graylane/queue/nats grayNatsHeaders', (x) => nats.grayNatsHeaders(a(x)), /grayNatsHeaders/],
+  [
+    '@graylane/queue/nats grayNatsHeaders(lanes, …) in a lane',
+    (x) => inLane(() => nats.grayNatsHeaders(lanes, a(x))),
+    /grayNatsHeaders/,
+    NONE,
+  ],
+  [
+    '@graylane/queue/nats withGrayNatsMessage(lanes, …)',
+    (x) => nats.withGrayNatsMessage(lanes, a(x)),
+    /withGrayNatsMessage/,
+  ],
+  [
+    '@graylane/queue/kafka grayKafkaMessage',
+    (x) => kafka.grayKafkaMessage(a(x), {}),
+    /grayKafkaMessage/,
+  ],
+  [
+    '@graylane/queue/kafka grayKafkaMessage(lanes, …) in a lane',
+    (x) => inLane(() => kafka.grayKafkaMessage(lanes, a(x))),
+    /grayKafkaMessage/,
+    ['an array', 'an object without its fields'],
+  ],
+  [
+    '@graylane/queue/kafka grayKafkaMessages',
+    (x) => kafka.grayKafkaMessages(a(x), []),
+    /grayKafkaMessages/,
+  ],
+  [
+    '@graylane/queue/kafka grayKafkaMessages(lanes, …) in a lane',
+    (x) => inLane(() => kafka.grayKafkaMessages(lanes, a(x))),
+    /grayKafkaMessages/,
+    ['an array'],
+  ],
+  [
+    '@graylane/queue/kafka runInKafkaMessage',
+    (x) => kafka.runInKafkaMessage(a(x), {}, fn),
+    /runInKafkaMessage/,
+  ],
+  [
+    '@graylane/queue/kafka runInKafkaMessage(lanes, {}, …)',
+    (x) => kafka.runInKafkaMessage(lanes, {}, a(x)),
+    /runInKafkaMessage/,
+  ],
+  [
+    '@graylane/queue/kafka withGrayKafkaMessage(lanes, …)',
+    (x) => kafka.withGrayKafkaMessage(lanes, a(x)),
+    /withGrayKafkaMessage/,
+  ],
+  [
+    '@graylane/openfeature toFlagMetadata',
+    (x) => toFlagMetadata(a(x)),
+    /toFlagMetadata/,
+    ['an array', 'an object without its fields'],
+  ],
+  [
+    '@graylane/openfeature/web createGrayWebProvider',
+    (x) => ofWeb.createGrayWebProvider(a(x)),
+    /createGrayWebProvider/,
+    [],
+    SOME,
+  ],
+  [
+    '@graylane/openfeature/web syncGrayContext',
+    (x) => ofWeb.syncGrayContext(a(x)),
+    /syncGrayContext/,
+  ],
+  [
+    '@graylane/otel getGrayAttributes',
+    (x) => getGrayAttributes(a(x)),
+    /getGrayAttributes/,
+    ['an array', 'an object without its fields'],
+  ],
+  ['@graylane/cli runCli', (x) => runCli(a(x)), /runCli/, ['an array']],
+  [
+    '@graylane/cli runCli([--version], …)',
+    (x) => runCli(['--version'], a(x)),
+    /runCli/,
+    ['nothing'],
+  ],
+];
+
+async function thrownBy(call: () => unknown): Promise<unknown> {
+  try {
+    await call();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+describe('every public function given what is not its argument throws INVALID_OPTIONS naming it', () => {
+  it.each(
+    ENTRIES.flatMap(([name, call, says, accepts = [], controls = []]) =>
+      JUNK.filter(([what]) => !accepts.includes(what)).map(
+        ([what, arg]) =>
+          [name, controls.includes(what) ? `${what}, control` : what, call, says, arg] as const,
+      ),
+    ),
+  )('%s(%s)', async (_name, _what, call, says, arg) => {
+    const thrown = await thrownBy(() => call(arg));
+    // INVALID_CONFIG where a config is what is missing (createMessageLanes({})).
+    expect(isGraylaneError(thrown) && thrown.code, String(thrown)).toMatch(
+      /^INVALID_(OPTIONS|CONFIG)$/,
+    );
+    expect(String((thrown as Error).message)).toMatch(says);
+  });
+
+  it.each(['stable', 5, {}, Symbol('x')])(
+    '@graylane/web provideAsyncLocalStorage(%s) throws and leaves the storage usable',
+    (arg) => {
+      const thrown = (() => {
+        try {
+          web.provideAsyncLocalStorage(a(arg));
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
+      expect(isGraylaneError(thrown) && thrown.code, String(thrown)).toBe('INVALID_OPTIONS');
+      // A junk storage kept for the process broke every lane after it ('als.run is not a function').
+      expect(web.runWithGray('beta', () => 'ran')).toBe('ran');
+    },
+  );
+});
+
+/**
+ * Where `null` or a value that is not the thing means "none" (an optional argument, a record from
+ * a broker), the documented fallback holds: nothing throws and the call does its work.
+ */
+describe('documented fallbacks for an optional argument that is null or not the thing', () => {
+  const FALLBACKS: readonly [string, () => unknown][] = [
+    [
+      '@graylane/web createLane(beta, null) is a lane',
+      () => expect(web.createLane('beta', a(null)).decision.version).toBe('beta'),
+    ],
+    [
+      '@graylane/web withGray(fetch, null) is a fetch',
+      () => expect(typeof web.withGray(fetch, a(null))).toBe('function'),
+    ],
+    [
+      '@graylane/node runWithGray(beta, fn, null) runs in beta',
+      () => expect(node.runWithGray('beta', () => node.tryGetGrayVersion(), a(null))).toBe('beta'),
+    ],
+    [
+      '@graylane/node/sources startSources(store, [], null) starts',
+      () => sources.startSources(nodeGray.store, [], a(null)).stop(),
+    ],
+    [
+      '@graylane/queue/nats grayNatsHeaders(lanes, null) in a lane carries the marker',
+      () =>
+        expect(
+          inLane(() => nats.grayNatsHeaders(lanes, null as never as undefined)).values('x-gray-id'),
+        ).toEqual(['beta']),
+    ],
+    [
+      '@graylane/queue lanes.inject(null) in a lane carries the marker',
+      () => expect(inLane(() => lanes.inject(a(null)))).toMatchObject({ 'x-gray-id': 'beta' }),
+    ],
+    [
+      '@graylane/queue/amqp withGrayMessage(lanes, fn, null) wraps',
+      () => expect(amqp.withGrayMessage(lanes, fn, a(null))(a({ properties: {} }))).toBe(1),
+    ],
+    [
+      '@graylane/queue/amqp withGrayMessage(…)(undefined) passes through',
+      () => expect(amqp.withGrayMessage(lanes, (m) => m)(a(undefined))).toBeUndefined(),
+    ],
+    [
+      '@graylane/queue/bullmq withGrayJob(lanes, fn, null) wraps',
+      () => expect(bull.withGrayJob(lanes, fn, a(null))(a({ data: {} }))).toBe(1),
+    ],
+    [
+      '@graylane/queue/nats withGrayNatsMessage(lanes, fn, null) wraps',
+      () => expect(nats.withGrayNatsMessage(lanes, fn, a(null))(a({}))).toBe(1),
+    ],
+    [
+      '@graylane/queue/kafka withGrayKafkaMessage(lanes, fn, null) wraps',
+      () => expect(kafka.withGrayKafkaMessage(lanes, fn, a(null))(a({ message: {} }))).toBe(1),
+    ],
+    [
+      '@graylane/openfeature/server createGrayContextHook(null) is a hook',
+      () => expect(typeof ofServer.createGrayContextHook(a(null)).before).toBe('function'),
+    ],
+    [
+      '@graylane/openfeature/server createGrayServerProvider(null) is a provider',
+      () => expect(ofServer.createGrayServerProvider(a(null)).runsOn).toBe('server'),
+    ],
+    [
+      '@graylane/openfeature/web syncGrayContext(client, null) syncs',
+      () => expect(typeof ofWeb.syncGrayContext(grayClient, a(null))).toBe('function'),
+    ],
+  ];
+  it.each(FALLBACKS)('%s', async (_name, check) => {
+    await check();
+  });
+
+  // applyOutcome never throws (I1): writes that are not an outcome change nothing.
+  it.each(JUNK)('@graylane/web applyOutcome(response, %s) returns the response', (_what, arg) => {
+    const response = new Response('ok');
+    expect(web.applyOutcome(response, a(arg))).toBe(response);
+  });
+
+  // A consumed record that is not an object runs as one without headers (the default lane).
+  it.each(
+    JUNK.filter(([, x]) => typeof x !== 'object' || x === null).map(
+      ([what, x]) => [x == null ? what : `${what}, control`, x] as const,
+    ),
+  )('@graylane/queue/kafka runInKafkaMessage(lanes, %s, fn) runs fn', (_what, arg) => {
+    expect(kafka.runInKafkaMessage(lanes, a(arg), () => node.tryGetGrayVersion())).toBe('stable');
+  });
 });

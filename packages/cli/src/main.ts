@@ -1,3 +1,4 @@
+import { GraylaneError } from '@graylane/core';
 import { bucket, bucketHelp } from './commands/bucket.js';
 import { diff, diffHelp } from './commands/diff.js';
 import { explain, explainHelp } from './commands/explain.js';
@@ -63,7 +64,8 @@ Run \`graylane <command> --help\` for a command's options, \`graylane --version\
  * Runs the graylane command line with `argv` (without `node` and the script path) and returns
  * the exit code: 0 success, 1 a negative answer (invalid config or token), 2 a usage or I/O error
  * (`push` adds 3 for a conflict and 4 for "not confirmed"). Nothing it prints carries a password
- * from an `etcd://` URL or `GRAYLANE_ETCD_PASSWORD` (MISC-03).
+ * from an `etcd://` URL or `GRAYLANE_ETCD_PASSWORD` (MISC-03). Rejects with `INVALID_OPTIONS` when
+ * `argv` is not a list of strings.
  *
  * @example
  * ```ts
@@ -71,6 +73,10 @@ Run \`graylane <command> --help\` for a command's options, \`graylane --version\
  * ```
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  if (!Array.isArray(argv) || argv.some((a) => typeof a !== 'string'))
+    throw new GraylaneError('INVALID_OPTIONS', 'runCli: argv must be a list of strings');
+  if (typeof io?.out !== 'function' || typeof io.err !== 'function')
+    throw new GraylaneError('INVALID_OPTIONS', 'runCli: io must have out() and err()');
   // Every etcd URL's password is a secret before the first line is printed, whatever the
   // argument's position: an unknown command or a usage error may echo it (MISC-03).
   for (const arg of argv) registerUrlSecrets(arg);

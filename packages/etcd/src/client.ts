@@ -102,6 +102,11 @@ export interface EtcdKeepaliveOptions {
  * ```
  */
 export function createEtcdClient(options: EtcdClientOptions): EtcdClientLike {
+  if (typeof options !== 'object' || options === null)
+    throw new GraylaneError(
+      'INVALID_OPTIONS',
+      'createEtcdClient: options are required ({ hosts })',
+    );
   return createEtcd3(options);
 }
 

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { Etcd3 } from 'etcd3';
+import { GraylaneError } from '@graylane/core';
 import { createEtcd3, type EtcdClientOptions } from './client.js';
 
 /** An etcd key's value and the revisions it was read at. */
@@ -55,6 +56,8 @@ export interface EtcdDocumentOptions extends EtcdClientOptions {
  * ```
  */
 export function createEtcdDocumentClient(options: EtcdDocumentOptions): EtcdDocumentClient {
+  if (typeof options?.key !== 'string')
+    throw new GraylaneError('INVALID_OPTIONS', 'createEtcdDocumentClient: key is required');
   const client = createEtcd3(options);
   const { key } = options;
   return {

@@ -88,13 +88,21 @@ export interface EtcdSourceOptions extends SourceOptions {
  * ```
  */
 export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
+  if (typeof options !== 'object' || options === null)
+    throw new GraylaneError(
+      'INVALID_OPTIONS',
+      'createEtcdSource: options are required ({ hosts, key })',
+    );
   const { name, clock, logger, status } = sourceRuntime(options, 'etcd');
   // Options that can never work stop the source at start, never a retry loop (FLT-04).
-  const unusable = options.client
-    ? undefined
-    : options.hosts === undefined
-      ? 'createEtcdSource needs `hosts` or `client`'
-      : clientOptionsProblem(options);
+  const unusable =
+    typeof options.key !== 'string'
+      ? 'createEtcdSource needs `key`'
+      : options.client
+        ? undefined
+        : options.hosts === undefined
+          ? 'createEtcdSource needs `hosts` or `client`'
+          : clientOptionsProblem(options);
   const backoff = createBackoff(options.backoff);
   const timeout = options.requestTimeoutMs ?? ETCD_REQUEST_TIMEOUT_MS;
   const { key } = options;

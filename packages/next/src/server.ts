@@ -153,6 +153,8 @@ export interface GrayFetchOptions {
  * ```
  */
 export function createGrayFetch(options: GrayFetchOptions): FetchLike {
+  if (!Array.isArray(options?.allowHosts))
+    throw new GraylaneError('INVALID_OPTIONS', 'createGrayFetch: allowHosts is required');
   const laneOptions = {
     allowHosts: options.allowHosts,
     ...(options.header === undefined ? {} : { header: options.header }),

@@ -1,4 +1,5 @@
 import type { FlagMetadata } from '@openfeature/core';
+import { GraylaneError } from '@graylane/core';
 
 /** The part of a graylane decision the providers read (a node `Decision` or a browser client's). */
 export interface LaneDecision {
@@ -22,6 +23,8 @@ export interface LaneDecision {
  * ```
  */
 export function toFlagMetadata(decision: LaneDecision): FlagMetadata {
+  if (typeof decision !== 'object' || decision === null)
+    throw new GraylaneError('INVALID_OPTIONS', 'toFlagMetadata: pass a decision');
   const meta: FlagMetadata = { decisionReason: decision.reason, source: decision.source };
   if (typeof decision.ruleId === 'string') meta['ruleId'] = decision.ruleId;
   if (typeof decision.bucket === 'number') meta['bucket'] = decision.bucket;

@@ -1,6 +1,6 @@
 import { context } from '@opentelemetry/api';
 import type { Attributes, Context } from '@opentelemetry/api';
-import type { Decision } from '@graylane/core';
+import { GraylaneError, type Decision } from '@graylane/core';
 import { ATTR_GRAYLANE_REASON, ATTR_GRAYLANE_VERSION } from './constants.js';
 import { findServerSpan } from './context-keys.js';
 
@@ -14,6 +14,8 @@ import { findServerSpan } from './context-keys.js';
  * ```
  */
 export function getGrayAttributes(decision: Pick<Decision, 'version' | 'reason'>): Attributes {
+  if (typeof decision !== 'object' || decision === null)
+    throw new GraylaneError('INVALID_OPTIONS', 'getGrayAttributes: pass a decision');
   return { [ATTR_GRAYLANE_VERSION]: decision.version, [ATTR_GRAYLANE_REASON]: decision.reason };
 }
 

@@ -1,4 +1,4 @@
-import { isVersionLabel, type Decision, type GrayConfig } from '@graylane/core';
+import { GraylaneError, isVersionLabel, type Decision, type GrayConfig } from '@graylane/core';
 import { runWithGray } from '@graylane/node';
 import { decideMessage, type MessageReader } from './carrier/extract.js';
 import {
@@ -84,6 +84,11 @@ export interface MessageLanes {
  * ```
  */
 export function createMessageLanes(options: MessageLanesOptions): MessageLanes {
+  if (typeof options !== 'object' || options === null)
+    throw new GraylaneError(
+      'INVALID_OPTIONS',
+      'createMessageLanes: options are required ({ config })',
+    );
   const opts = resolveLaneOptions(options);
   const tokens = new TokenCache(opts);
   const lanes: MessageLanes = {

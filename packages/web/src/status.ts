@@ -1,4 +1,5 @@
 import {
+  GraylaneError,
   createStatusEndpoint,
   statusRequestFromFetch,
   type ConfigStore,
@@ -65,6 +66,8 @@ export interface WebStatusHandler {
  * ```
  */
 export function createStatusHandler(options: WebStatusHandlerOptions): WebStatusHandler {
+  if (typeof options?.graylane !== 'object' || options.graylane === null)
+    throw new GraylaneError('INVALID_OPTIONS', 'createStatusHandler: graylane is required');
   const { graylane, remoteAddress, nonce, ...rest } = options;
   const stats = graylane.stats;
   const sourceStatus = graylane.sourceStatus;

@@ -91,6 +91,7 @@ const INDEX_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
 /** @internal Checks the options (throws `INVALID_OPTIONS`) and applies the defaults. */
 export function resolveAssetOptions(o: AssetLanesOptions): ResolvedAssetOptions {
+  if (typeof o !== 'object' || o === null) fail('options are required ({ root, fallback })');
   if (typeof o.root !== 'string' || o.root === '') fail('root must be a folder path');
   if (!VERSION_PATTERN.test(o.fallback))
     fail(`fallback ${JSON.stringify(o.fallback)} is not a version label`);

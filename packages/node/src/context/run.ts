@@ -1,5 +1,11 @@
 import { AsyncResource } from 'node:async_hooks';
-import { createAllowlist, isVersionLabel, type AllowEntry, type Decision } from '@graylane/core';
+import {
+  GraylaneError,
+  createAllowlist,
+  isVersionLabel,
+  type AllowEntry,
+  type Decision,
+} from '@graylane/core';
 import { DEFAULT_HEADER, DEFAULT_MARKER_KEY } from '../limits.js';
 import { getOtelBridge } from '../otel/index.js';
 import { countMalformedContext } from './ignored.js';
@@ -35,6 +41,9 @@ export function runWithGray<T>(
   fn: () => T,
   options: RunWithGrayOptions = {},
 ): T {
+  if (typeof fn !== 'function')
+    throw new GraylaneError('INVALID_OPTIONS', 'runWithGray: fn must be a function');
+  options ??= {}; // `null` from plain JS
   const decision: Decision | undefined =
     typeof versionOrDecision === 'string'
       ? { version: versionOrDecision, reason: 'context', source: 'context' }
@@ -125,5 +134,7 @@ export function runWithStore<T>(store: GrayStore, fn: () => T): T {
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any callback shape must bind
 export function bindGray<F extends (...args: any[]) => unknown>(fn: F): F {
+  if (typeof fn !== 'function')
+    throw new GraylaneError('INVALID_OPTIONS', 'bindGray: fn must be a function');
   return AsyncResource.bind(fn) as unknown as F;
 }

@@ -1,3 +1,4 @@
+import { GraylaneError } from '@graylane/core';
 import { axiosProxies } from './axios-proxy.js';
 import { ensureHopGuard } from './hop-guard.js';
 import { applyHop, objectOps, type HeaderOps } from './hop-headers.js';
@@ -62,6 +63,8 @@ interface RedirectOptionsLike {
  * ```
  */
 export function attachGray(instance: AxiosLike, options?: OutboundOptions): () => void {
+  if (typeof instance?.interceptors?.request?.use !== 'function')
+    throw new GraylaneError('INVALID_OPTIONS', 'attachGray: pass an axios instance');
   const allow = compileOutbound(options);
   ensureHopGuard();
   const transform: Transform = function graylaneAxiosTransform(data, headers) {

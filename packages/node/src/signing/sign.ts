@@ -30,6 +30,8 @@ export interface SignMarkerOptions {
  * ```
  */
 export function signMarker(version: string, options: SignMarkerOptions): string {
+  if (typeof options !== 'object' || options === null)
+    throw new GraylaneError('INVALID_OPTIONS', 'signMarker: options are required ({ key, kid })');
   const key = keyBytes(options.kid, options.key);
   const ttl = options.ttlSeconds ?? DEFAULT_SIGNED_TTL_SECONDS;
   if (!Number.isInteger(ttl) || ttl <= 0) {

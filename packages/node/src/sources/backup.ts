@@ -1,4 +1,5 @@
 import {
+  GraylaneError,
   MAX_CONFIG_BYTES,
   createBackoff,
   safeLogger,
@@ -64,6 +65,8 @@ const NOT_BACKED_UP: ReadonlySet<string> = new Set(['backup', 'embedded']);
  * ```
  */
 export function createBackup(options: BackupOptions): Backup {
+  if (typeof options?.path !== 'string')
+    throw new GraylaneError('INVALID_OPTIONS', 'createBackup: path is required');
   const logger = safeLogger(options.logger);
   const clock = options.clock ?? systemClock;
   const { path } = options;

@@ -1,4 +1,4 @@
-import { METRIC_NAMES, scrubText, type UpdateResult } from '@graylane/core';
+import { GraylaneError, METRIC_NAMES, scrubText, type UpdateResult } from '@graylane/core';
 
 /** The slice of an OTel `Meter` the sources use (structural, so any API copy works). */
 export interface MeterLike {
@@ -71,6 +71,11 @@ export interface SourceMetrics {
 export function createSourceMetrics(meter: MeterLike | undefined): SourceMetrics {
   if (!meter)
     return { reload: () => undefined, declare: () => undefined, staleness: () => () => undefined };
+  if (
+    typeof meter.createCounter !== 'function' ||
+    typeof meter.createObservableGauge !== 'function'
+  )
+    throw new GraylaneError('INVALID_OPTIONS', 'createSourceMetrics: meter must be an OTel Meter');
   const reloads = meter.createCounter(METRIC_NAMES.reloads, {
     description: 'Config updates offered by a rule source, by result',
   });

@@ -1,4 +1,5 @@
 import {
+  GraylaneError,
   safeLogger,
   systemClock,
   type ConfigStore,
@@ -58,6 +59,11 @@ export function startSources(
   sources: readonly RuleSource[],
   options: StartSourcesOptions = {},
 ): SourcesHandle {
+  if (typeof store?.get !== 'function' || typeof store.subscribe !== 'function')
+    throw new GraylaneError('INVALID_OPTIONS', 'startSources: store must be a config store');
+  if (!Array.isArray(sources) || !sources.every((s) => typeof s?.start === 'function'))
+    throw new GraylaneError('INVALID_OPTIONS', 'startSources: sources must be a list of sources');
+  options ??= {}; // `null` from plain JS
   const clock = options.clock ?? systemClock;
   const logger = safeLogger(options.logger);
   const backup = toBackup(options.backup, logger);

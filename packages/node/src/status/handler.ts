@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  GraylaneError,
   createStatusEndpoint,
   type ConfigStore,
   type StatusEndpointOptions,
@@ -65,6 +66,8 @@ export interface StatusHandler {
  * ```
  */
 export function createStatusHandler(options: StatusHandlerOptions): StatusHandler {
+  if (typeof options?.graylane !== 'object' || options.graylane === null)
+    throw new GraylaneError('INVALID_OPTIONS', 'createStatusHandler: graylane is required');
   const { graylane, nonce, ...rest } = options;
   const stats = graylane.stats;
   const endpoint = createStatusEndpoint({

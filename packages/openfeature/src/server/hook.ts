@@ -28,6 +28,7 @@ export interface GrayContextHookOptions {
  * ```
  */
 export function createGrayContextHook(options: GrayContextHookOptions = {}): Hook {
+  options ??= {}; // `null` from plain JS
   const key = checkKey('key', options.key, DEFAULT_CONTEXT_KEY);
   const read = options.getDecision ?? getGrayDecision;
   return {

@@ -49,6 +49,7 @@ const NO_CONTEXT =
 export function createGrayServerProvider(
   options: GrayServerProviderOptions = {},
 ): GrayServerProvider {
+  options ??= {}; // `null` from plain JS
   const flagKey = checkKey('flagKey', options.flagKey, DEFAULT_FLAG_KEY);
   const read = options.getDecision ?? getGrayDecision;
   const lanes = createLaneResolver(flagKey, read, NO_CONTEXT);

@@ -45,7 +45,7 @@ export interface GrayWebProvider extends Provider {
  * ```
  */
 export function createGrayWebProvider(options: GrayWebProviderOptions): GrayWebProvider {
-  const client = options.client as GrayClientLike | undefined;
+  const client = options?.client as GrayClientLike | undefined;
   if (typeof client?.getGrayVersion !== 'function' || typeof client.subscribe !== 'function') {
     throw new GraylaneError(
       'INVALID_OPTIONS',

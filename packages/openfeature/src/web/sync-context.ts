@@ -1,4 +1,5 @@
 import { OpenFeature, ProviderEvents, type EvaluationContext } from '@openfeature/web-sdk';
+import { GraylaneError } from '@graylane/core';
 import { DEFAULT_CONTEXT_KEY } from '../constants.js';
 import { checkKey } from '../resolver.js';
 import type { GrayClientLike } from './client-like.js';
@@ -65,6 +66,9 @@ export function syncGrayContext(
   client: GrayClientLike,
   options: SyncGrayContextOptions = {},
 ): () => void {
+  if (typeof client?.getGrayVersion !== 'function' || typeof client.subscribe !== 'function')
+    throw new GraylaneError('INVALID_OPTIONS', 'syncGrayContext: pass a GrayClient (initGray(…))');
+  options ??= {}; // `null` from plain JS
   const key = checkKey('key', options.key, DEFAULT_CONTEXT_KEY);
   const api = options.api ?? OpenFeature;
   const { domain } = options;

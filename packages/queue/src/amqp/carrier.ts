@@ -3,7 +3,7 @@ import type { OutgoingMarker } from '../carrier/outgoing.js';
 import { objectEditor } from '../carrier/editors.js';
 import { readHeader } from '../carrier/table.js';
 import type { MessageLanes } from '../lanes.js';
-import { assertServed } from '../routing/names.js';
+import { assertLanes, assertServed } from '../routing/names.js';
 
 /**
  * Publish options carrying the current lane in AMQP message `headers` (and the `gray` baggage
@@ -24,6 +24,7 @@ export function grayPublishOptions(
   lanes: MessageLanes,
   options?: Options.Publish,
 ): Options.Publish {
+  assertLanes(lanes, 'grayPublishOptions');
   return publishOptionsWith(lanes, options, lanes.outgoing());
 }
 
@@ -70,9 +71,11 @@ export function withGrayMessage<R>(
   onMessage: (msg: ConsumeMessage | null) => R,
   options: GrayConsumeOptions = {},
 ): (msg: ConsumeMessage | null) => R {
+  assertLanes(lanes, 'withGrayMessage', onMessage);
+  options ??= {}; // `null` from plain JS
   assertServed(options.served, lanes, 'withGrayMessage');
   return function grayAmqpMessage(msg) {
-    if (msg === null) return onMessage(msg);
+    if (msg == null) return onMessage(msg);
     const edit = objectEditor((msg as { properties?: { headers?: unknown } }).properties?.headers);
     return lanes.runMessage(amqpReader(msg), edit, () => onMessage(msg), options);
   };

@@ -5,7 +5,7 @@ import { DEFAULT_CLOSE_TIMEOUT_MS } from '../limits.js';
 import type { MessageLanes } from '../lanes.js';
 import { createInFlight } from '../routing/inflight.js';
 import { createLiveness, type Liveness, type LivenessOptions } from '../routing/liveness.js';
-import { assertLane, assertRetired, laneName } from '../routing/names.js';
+import { assertLane, assertRetired, assertRouterOptions, laneName } from '../routing/names.js';
 import { routeMessage } from '../routing/route.js';
 import { publishOptionsWith, withGrayMessage } from './carrier.js';
 import { propertiesOf, publishMandatory, quietly, reopening, unroutable } from './channels.js';
@@ -120,6 +120,7 @@ export interface AmqpLanes {
  * ```
  */
 export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
+  assertRouterOptions(options, 'createAmqpLanes', ['queue'], ['connection']);
   const { lanes, connection, queue } = options;
   assertRetired(options.retiredLanes, 'createAmqpLanes');
   const queueFor = (lane: string): string =>

@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { hasValue, type OutgoingMarker } from '../carrier/outgoing.js';
 import type { HeaderEditor } from '../carrier/scrub.js';
 import type { MessageLanes } from '../lanes.js';
-import { assertServed } from '../routing/names.js';
+import { assertLanes, assertServed } from '../routing/names.js';
 import { JOB_MARKER_FIELD } from '../limits.js';
 import { countCarry } from '../metrics/stats.js';
 
@@ -22,6 +22,7 @@ import { countCarry } from '../metrics/stats.js';
  * ```
  */
 export function grayJobData<T>(lanes: MessageLanes, data: T): T {
+  assertLanes(lanes, 'grayJobData');
   return jobDataWith(data, lanes.outgoing()).data;
 }
 
@@ -79,6 +80,8 @@ export function withGrayJob<
   processor: (job: J, ...rest: A) => R,
   options: GrayJobOptions = {},
 ): (job: J, ...rest: A) => R {
+  assertLanes(lanes, 'withGrayJob', processor);
+  options ??= {}; // `null` from plain JS
   assertServed(options.served, lanes, 'withGrayJob');
   return function grayJob(job, ...rest) {
     const data: unknown = job.data;

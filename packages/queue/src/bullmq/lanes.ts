@@ -13,7 +13,7 @@ import type { MessageLanes } from '../lanes.js';
 import { countDrained } from '../metrics/stats.js';
 import { startDrain, type DrainLoop } from '../routing/drain.js';
 import { createLiveness, type Liveness, type LivenessOptions } from '../routing/liveness.js';
-import { assertLane, assertRetired, laneName } from '../routing/names.js';
+import { assertLane, assertRetired, assertRouterOptions, laneName } from '../routing/names.js';
 import { drainLanes, routeMessage } from '../routing/route.js';
 import { jobDataWith, jobReader, withGrayJob } from './carrier.js';
 
@@ -102,6 +102,7 @@ export interface BullLanes {
  * ```
  */
 export function createBullLanes(options: BullLanesOptions): BullLanes {
+  assertRouterOptions(options, 'createBullLanes', ['name'], ['connection', 'redis']);
   const { lanes, name, connection, redis } = options;
   assertRetired(options.retiredLanes, 'createBullLanes');
   const prefix = options.prefix ?? 'bull';

@@ -88,7 +88,7 @@ export function injectTable<T extends Readonly<Record<string, unknown>>>(
   opts: ResolvedLaneOptions,
 ): T | Record<string, unknown> | undefined {
   if (marker === undefined) return existing;
-  const keys = existing === undefined ? [] : Object.keys(existing);
+  const keys = existing == null ? [] : Object.keys(existing); // `null` from plain JS
   const mine = keys.filter((k) => k.toLowerCase() === opts.header);
   // A key holding undefined or null is no value (`headers: { 'x-gray-id': req.headers[…] }` for
   // a request that had none): the marker replaces it.

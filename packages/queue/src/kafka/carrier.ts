@@ -1,12 +1,12 @@
 import type { EachMessagePayload, IHeaders, Message } from 'kafkajs';
-import { setBaggageMember } from '@graylane/core';
+import { GraylaneError, setBaggageMember } from '@graylane/core';
 import { hasValue, type OutgoingMarker } from '../carrier/outgoing.js';
 import { objectEditor, sameShape } from '../carrier/editors.js';
 import type { HeaderEditor } from '../carrier/scrub.js';
 import { readHeader } from '../carrier/table.js';
 import { baggageText } from '../carrier/values.js';
 import type { MessageLanes } from '../lanes.js';
-import { assertServed } from '../routing/names.js';
+import { assertLanes, assertServed } from '../routing/names.js';
 import { BAGGAGE_HEADER } from '../limits.js';
 import { countCarry } from '../metrics/stats.js';
 
@@ -49,6 +49,7 @@ export function grayKafkaMessage<M extends object>(
   lanes: MessageLanes,
   message: M,
 ): GrayKafkaRecord<M> {
+  assertLanes(lanes, 'grayKafkaMessage');
   return kafkaMessageWith(lanes, message, lanes.outgoing());
 }
 
@@ -64,6 +65,9 @@ export function grayKafkaMessages<M extends object>(
   lanes: MessageLanes,
   messages: readonly M[],
 ): GrayKafkaRecord<M>[] {
+  assertLanes(lanes, 'grayKafkaMessages');
+  if (!Array.isArray(messages))
+    throw new GraylaneError('INVALID_OPTIONS', 'grayKafkaMessages: messages must be a list');
   const marker = lanes.outgoing();
   return messages.map((m) => kafkaMessageWith(lanes, m, marker));
 }
@@ -75,6 +79,8 @@ function kafkaMessageWith<M extends object>(
   message: M,
   marker: OutgoingMarker | undefined,
 ): GrayKafkaRecord<M> {
+  if (typeof message !== 'object' || message === null)
+    throw new GraylaneError('INVALID_OPTIONS', 'grayKafkaMessage: a record must be an object');
   if (marker === undefined) return message;
   const headers = (message as KafkaMessageLike).headers;
   if (Array.isArray(headers)) {
@@ -148,6 +154,8 @@ export function withGrayKafkaMessage<P extends Pick<EachMessagePayload, 'message
   eachMessage: (payload: P) => R,
   options: GrayKafkaConsumeOptions = {},
 ): (payload: P) => R {
+  assertLanes(lanes, 'withGrayKafkaMessage', eachMessage);
+  options ??= {}; // `null` from plain JS
   assertServed(options.served, lanes, 'withGrayKafkaMessage');
   return function grayKafkaMessage(payload) {
     return runInKafkaMessage(lanes, payload.message, () => eachMessage(payload), options);
@@ -159,7 +167,8 @@ export function withGrayKafkaMessage<P extends Pick<EachMessagePayload, 'message
  * client's native consumer. A marker that did not decide the record's version (refused or
  * untrusted in `open`/`signed` mode, any marker in `ignore` mode) is removed from
  * `message.headers` first — the `x-gray-id` header or the `gray` baggage member — so a handler
- * that forwards the record's headers carries the version decided here (GW-01).
+ * that forwards the record's headers carries the version decided here (GW-01). A record that is
+ * not an object (`null` from plain JS) runs as one without headers.
  *
  * @example
  * ```ts
@@ -174,7 +183,8 @@ export function runInKafkaMessage<R>(
   fn: () => R,
   options: GrayKafkaConsumeOptions = {},
 ): R {
-  const headers = message.headers;
+  assertLanes(lanes, 'runInKafkaMessage', fn);
+  const headers = (message as KafkaMessageLike | null | undefined)?.headers;
   return lanes.runMessage((name) => readHeader(headers, name), kafkaEditor(headers), fn, options);
 }
 

@@ -1,9 +1,9 @@
-import { setBaggageMember } from '@graylane/core';
+import { GraylaneError, setBaggageMember } from '@graylane/core';
 import type { OutgoingMarker } from '../carrier/outgoing.js';
 import type { HeaderEditor } from '../carrier/scrub.js';
 import { readHeader } from '../carrier/table.js';
 import type { MessageLanes } from '../lanes.js';
-import { assertServed } from '../routing/names.js';
+import { assertLanes, assertServed } from '../routing/names.js';
 import { BAGGAGE_HEADER } from '../limits.js';
 import { countCarry } from '../metrics/stats.js';
 import type { JsMsg } from '@nats-io/jetstream';
@@ -31,6 +31,10 @@ export function grayNatsHeaders<H extends NatsHeadersLike = NatsHeadersLike>(
   existing?: H,
   create?: NatsHeadersFactory<H>,
 ): H {
+  assertLanes(lanes, 'grayNatsHeaders');
+  if (existing != null && (typeof existing.keys !== 'function' || Array.isArray(existing)))
+    throw new GraylaneError('INVALID_OPTIONS', 'grayNatsHeaders: existing must be NATS headers');
+  existing ??= undefined; // `null` from plain JS: none
   const make = create ?? (defaultNatsHeaders as NatsHeadersFactory<H>);
   return natsHeadersWith(lanes, existing, lanes.outgoing(), make) ?? existing ?? make();
 }
@@ -111,6 +115,8 @@ export function withGrayNatsMessage<M extends NatsMessageLike = JsMsg, R = void>
   handler: (msg: M) => R,
   options: GrayNatsConsumeOptions = {},
 ): (msg: M) => R {
+  assertLanes(lanes, 'withGrayNatsMessage', handler);
+  options ??= {}; // `null` from plain JS
   assertServed(options.served, lanes, 'withGrayNatsMessage');
   return function grayNatsMessage(msg) {
     const headers = msg.headers;

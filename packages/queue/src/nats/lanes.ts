@@ -18,7 +18,7 @@ import { countDrained } from '../metrics/stats.js';
 import { startDrain, type DrainLoop } from '../routing/drain.js';
 import { createInFlight } from '../routing/inflight.js';
 import { createLiveness, type Liveness, type LivenessOptions } from '../routing/liveness.js';
-import { assertLane, assertRetired, laneName } from '../routing/names.js';
+import { assertLane, assertRetired, assertRouterOptions, laneName } from '../routing/names.js';
 import { readHeader } from '../carrier/table.js';
 import { drainLanes, routeMessage } from '../routing/route.js';
 import { copyHeaders, natsHeadersWith, withGrayNatsMessage } from './carrier.js';
@@ -120,6 +120,7 @@ const DEFAULT_PULL_EXPIRES_MS = 5_000;
  * ```
  */
 export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
+  assertRouterOptions(options, 'createNatsLanes', ['stream', 'subject'], ['js', 'jsm']);
   const { lanes, js, jsm, stream, subject } = options;
   assertRetired(options.retiredLanes, 'createNatsLanes');
   const durable = options.durable ?? stream;

@@ -54,3 +54,40 @@ export function assertRetired(retired: readonly string[] | undefined, where: str
     }
   }
 }
+
+/**
+ * @internal From plain JS: throws `INVALID_OPTIONS` unless `lanes` came from
+ * `createMessageLanes()` and each of `fns` (a handler) is a function.
+ */
+export function assertLanes(lanes: unknown, where: string, ...fns: unknown[]): void {
+  if (typeof (lanes as { outgoing?: unknown } | null | undefined)?.outgoing !== 'function')
+    throw new GraylaneError(
+      'INVALID_OPTIONS',
+      `${where}: lanes must come from createMessageLanes()`,
+    );
+  if (fns.some((fn) => typeof fn !== 'function'))
+    throw new GraylaneError('INVALID_OPTIONS', `${where}: the handler must be a function`);
+}
+
+/**
+ * @internal A router's options from plain JS: `lanes`, then each of `names` a non-empty string and
+ * each of `handles` (client, connection) an object, else `INVALID_OPTIONS` naming the field.
+ */
+export function assertRouterOptions(
+  options: unknown,
+  where: string,
+  names: readonly string[],
+  handles: readonly string[],
+): void {
+  const o = (typeof options === 'object' && options !== null ? options : {}) as Record<
+    string,
+    unknown
+  >;
+  assertLanes(o['lanes'], where);
+  for (const k of names)
+    if (typeof o[k] !== 'string' || o[k] === '')
+      throw new GraylaneError('INVALID_OPTIONS', `${where}: ${k} must be a non-empty string`);
+  for (const k of handles)
+    if (typeof o[k] !== 'object' || o[k] === null)
+      throw new GraylaneError('INVALID_OPTIONS', `${where}: ${k} is required`);
+}

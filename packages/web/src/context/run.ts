@@ -32,6 +32,7 @@ export function createLane(
   versionOrDecision: string | Decision,
   options: LaneOptions = {},
 ): GrayLane {
+  options ??= {}; // `null` from plain JS
   const decision: Decision =
     typeof versionOrDecision === 'string'
       ? { version: versionOrDecision, reason: 'context', source: 'context' }
@@ -71,6 +72,8 @@ export function runWithGray<T>(
   fn: () => T,
   options: LaneOptions = {},
 ): T {
+  if (typeof fn !== 'function')
+    throw new GraylaneError('INVALID_OPTIONS', 'runWithGray: fn must be a function');
   const bound = lane instanceof GrayLane ? lane : createLane(lane, options);
   return runInLane(bound, fn);
 }

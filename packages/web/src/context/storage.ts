@@ -1,4 +1,4 @@
-import type { Allowlist, Decision } from '@graylane/core';
+import { GraylaneError, type Allowlist, type Decision } from '@graylane/core';
 
 /**
  * The lane of one request: the decision and how to carry it outbound. Immutable; a class so
@@ -57,6 +57,11 @@ function slot(): Slot {
 export function provideAsyncLocalStorage(
   als: AsyncLocalStorageCtor | AsyncLocalStorageLike<unknown>,
 ): void {
+  if (typeof als !== 'function' && typeof als?.run !== 'function')
+    throw new GraylaneError(
+      'INVALID_OPTIONS',
+      'provideAsyncLocalStorage: pass AsyncLocalStorage from node:async_hooks',
+    );
   const s = slot();
   if (s.als) return;
   s.als =

@@ -61,6 +61,7 @@ export interface WithGrayOptions {
  * ```
  */
 export function withGray<F extends FetchLike>(fetchImpl?: F, options: WithGrayOptions = {}): F {
+  options ??= {}; // `null` from plain JS
   const allow =
     options.allowHosts === undefined ? undefined : createAllowlist({ allow: options.allowHosts });
   const max = options.maxReplayBytes;

@@ -14,7 +14,7 @@ export interface ResponseWrites {
  * applied before: applying twice changes nothing). A response with immutable headers (from
  * `fetch`, `Response.redirect`) is copied first; the returned response is the one to send.
  * Never throws (I1): a response that cannot take headers (`Response.error()`, a used body) is
- * returned unchanged.
+ * returned unchanged, and so is any response when `writes` is not an outcome (plain JS).
  *
  * @example
  * ```ts
@@ -23,7 +23,7 @@ export interface ResponseWrites {
  * ```
  */
 export function applyOutcome(response: Response, writes: ResponseWrites): Response {
-  if (writes.setCookies.length === 0 && writes.debugHeader === undefined) return response;
+  if (!writes?.setCookies?.length && writes?.debugHeader === undefined) return response;
   try {
     write(response.headers, writes);
     return response;

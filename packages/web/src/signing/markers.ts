@@ -41,6 +41,8 @@ export interface SignMarkerOptions {
  * ```
  */
 export async function signMarker(version: string, options: SignMarkerOptions): Promise<string> {
+  if (typeof options !== 'object' || options === null)
+    throw new GraylaneError('INVALID_OPTIONS', 'signMarker: options are required ({ key, kid })');
   if (!isVersionLabel(version)) {
     throw new GraylaneError(
       'INVALID_OPTIONS',

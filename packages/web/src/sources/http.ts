@@ -1,4 +1,4 @@
-import { MAX_CONFIG_BYTES } from '@graylane/core';
+import { GraylaneError, MAX_CONFIG_BYTES } from '@graylane/core';
 import { MAX_RULES_REDIRECTS, isRedirect, nextHop } from './redirect.js';
 import { createRefresher, type EdgeSourceOptions } from './refresher.js';
 import type { EdgeRuleSource, LoadResult } from './types.js';
@@ -45,6 +45,8 @@ const THROTTLED: ReadonlySet<number> = new Set([429, 503]);
  * ```
  */
 export function createHttpRules(options: HttpRulesOptions): EdgeRuleSource {
+  if (options?.url == null)
+    throw new GraylaneError('INVALID_OPTIONS', 'createHttpRules: url is required');
   const url = String(options.url);
   const scrub = scrubber(url);
   return createRefresher(options, 'http', async (etag, signal): Promise<LoadResult> => {

@@ -1,4 +1,4 @@
-import { MAX_CONFIG_BYTES } from '@graylane/core';
+import { GraylaneError, MAX_CONFIG_BYTES } from '@graylane/core';
 import { createRefresher, type EdgeSourceOptions } from './refresher.js';
 import type { EdgeRuleSource } from './types.js';
 
@@ -35,6 +35,8 @@ export interface KvRulesOptions extends EdgeSourceOptions {
  * ```
  */
 export function createKvRules(options: KvRulesOptions): EdgeRuleSource {
+  if (typeof options?.binding?.get !== 'function' || typeof options.key !== 'string')
+    throw new GraylaneError('INVALID_OPTIONS', 'createKvRules: needs { binding, key }');
   const { binding, key } = options;
   return createRefresher(options, 'kv', async () => {
     const value = await (binding.get as TextGet).call(binding, key, 'text');

@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import {
+  GraylaneError,
   type ConfigStore,
   type RuleSource,
   type SourceOptions,
@@ -73,6 +74,8 @@ export interface FileSourceOptions extends SourceOptions {
  * ```
  */
 export function createFileSource(options: FileSourceOptions): RuleSource {
+  if (typeof options?.path !== 'string')
+    throw new GraylaneError('INVALID_OPTIONS', 'createFileSource: path is required');
   const timings = fileTimings(options);
   const path = resolve(options.path);
   const { name, clock, logger, status } = sourceRuntime(options, 'file');

@@ -90,6 +90,8 @@ export interface HttpSourceOptions extends SourceOptions {
  * ```
  */
 export function createHttpSource(options: HttpSourceOptions): RuleSource {
+  if (typeof options !== 'object' || options === null)
+    throw new GraylaneError('INVALID_OPTIONS', 'createHttpSource: options are required ({ url })');
   const checked = checkSourceUrl(options.url);
   const url = checked.display;
   const { name, label, clock, logger, status } = sourceRuntime(options, 'http');
