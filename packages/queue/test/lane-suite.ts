@@ -375,8 +375,9 @@ export function laneSuite(
         );
         try {
           await until(() => seen.length >= ids.length, 60_000);
-          // One pass: one batch per tick would take 30 ticks, 10 intervals shared by three drains.
-          expect(Date.now() - started).toBeLessThan(4 * interval);
+          // One pass: one batch per tick would take 30 ticks, 10 intervals (20 s) shared by three
+          // drains. The bound leaves room for a loaded machine (a quorum run took 8.04 s in CI).
+          expect(Date.now() - started).toBeLessThan(6 * interval);
           await until(async () => (await qs[0]!.pending('beta')) === 0, 10_000);
           await new Promise((r) => setTimeout(r, 300)); // a late duplicate would show by now
           expect(seen.map((s) => s.id).sort()).toEqual([...ids].sort());

@@ -12,6 +12,19 @@ const SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
  * (the Erlang VM shuts down on SIGTERM); its private epmd is killed afterwards.
  */
 export async function startRabbit(): Promise<{ url: string; stop(): Promise<void> }> {
+  // A free port can be taken again between the probe and the broker's bind (another test's
+  // outgoing connection gets it as its local port): the node then exits at start with
+  // `dist_port_already_used` or `eaddrinuse`. Start again on fresh ports, a few times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRabbitOnce();
+    } catch (err) {
+      if (attempt >= 3 || !/already_used|eaddrinuse/i.test(String(err))) throw err;
+    }
+  }
+}
+
+async function startRabbitOnce(): Promise<{ url: string; stop(): Promise<void> }> {
   const tmp = tempDir('graylane-rabbit-');
   const [port, dist, epmd] = [await freePort(), await freePort(), await freePort()];
   writeFileSync(join(tmp.dir, 'enabled_plugins'), '[].\n');
@@ -34,17 +47,26 @@ export async function startRabbit(): Promise<{ url: string; stop(): Promise<void
     ERL_EPMD_PORT: String(epmd),
     ERL_EPMD_ADDRESS: '127.0.0.1',
   };
-  const broker = await startBroker(SERVER, [], {
-    env,
-    port,
-    timeoutMs: 90_000,
-    log: join(tmp.dir, 'rabbit.out'),
-  });
+  const killEpmd = () =>
+    new Promise<void>((resolve) => execFile('epmd', ['-kill'], { env }, () => resolve()));
+  let broker: Awaited<ReturnType<typeof startBroker>>;
+  try {
+    broker = await startBroker(SERVER, [], {
+      env,
+      port,
+      timeoutMs: 90_000,
+      log: join(tmp.dir, 'rabbit.out'),
+    });
+  } catch (err) {
+    await killEpmd();
+    tmp.remove();
+    throw err;
+  }
   return {
     url: `amqp://guest:guest@127.0.0.1:${port}`,
     async stop() {
       await broker.stop();
-      await new Promise<void>((resolve) => execFile('epmd', ['-kill'], { env }, () => resolve()));
+      await killEpmd();
       tmp.remove();
     },
   };
