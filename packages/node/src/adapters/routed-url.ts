@@ -1,5 +1,5 @@
 import type { CarrierEdits, InboundCarrier } from '@graylane/core';
-import { recordOriginals, type Original } from '../inbound/once.js';
+import { DelegatingCarrier, recordOriginals, type Original } from '../inbound/once.js';
 
 /**
  * @internal A Node carrier whose `url` is the target as the app's router reads it (koa under
@@ -8,16 +8,18 @@ import { recordOriginals, type Original } from '../inbound/once.js';
  * `route` leaves the target as read (I1). Everything else, edits included, goes to the carrier:
  * an edit changes the request itself (its `url` relative to the mount, as koa and fastify keep it).
  */
-export class RoutedCarrier implements InboundCarrier {
+export class RoutedCarrier extends DelegatingCarrier {
   private routed: string | undefined = undefined;
   private done = false;
   /** Where the first values of what an edit changes are recorded (decide-once, GW-03). */
   private original: Original | undefined = undefined;
   constructor(
-    private readonly inner: InboundCarrier,
+    inner: InboundCarrier,
     private readonly route: (url: string) => string,
-  ) {}
-  get url(): string | undefined {
+  ) {
+    super(inner);
+  }
+  override get url(): string | undefined {
     if (this.done) return this.routed;
     const url = this.inner.url;
     try {
@@ -27,24 +29,6 @@ export class RoutedCarrier implements InboundCarrier {
     }
     this.done = true;
     return this.routed;
-  }
-  header(name: string): string | readonly string[] | undefined {
-    return this.inner.header(name);
-  }
-  get headers(): InboundCarrier['headers'] {
-    return this.inner.headers;
-  }
-  get method(): string | undefined {
-    return this.inner.method;
-  }
-  get host(): string | undefined {
-    return this.inner.host;
-  }
-  get secure(): boolean {
-    return this.inner.secure;
-  }
-  get remoteAddress(): string | undefined {
-    return this.inner.remoteAddress;
   }
   recordInto(original: Original): void {
     this.original = original;

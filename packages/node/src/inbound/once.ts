@@ -137,8 +137,8 @@ export function recordOriginals(
   original.edited = true;
 }
 
-/** Delegates everything to `inner` (classes, not spreads: no closures per request). */
-class DelegatingCarrier implements InboundCarrier {
+/** @internal Delegates everything to `inner` (classes, not spreads: no closures per request). */
+export class DelegatingCarrier implements InboundCarrier {
   constructor(protected readonly inner: InboundCarrier) {}
   header(name: string): string | readonly string[] | undefined {
     return this.inner.header(name);
