@@ -5,8 +5,18 @@
  * naming the call, not a `TypeError` from deep inside ("Cannot read properties of undefined").
  */
 import { describe, expect, it } from 'vitest';
-import { isGraylaneError } from '@graylane/core';
+import {
+  bucketHeaderValue,
+  createBackoff,
+  createConfigStore,
+  decide,
+  explain,
+  isGraylaneError,
+  parseConfig,
+} from '@graylane/core';
 import * as browser from '@graylane/browser';
+import { attachGray as attachGrayInPage } from '@graylane/browser/axios';
+import { createRemoteRules } from '@graylane/browser/remote';
 import { runCli } from '@graylane/cli';
 import * as etcd from '@graylane/etcd';
 import * as next from '@graylane/next';
@@ -111,6 +121,24 @@ const SOME = ['a number', 'a string', 'an array', 'a symbol', 'an object without
 // Options that can never work stop the source at start with the reason (FLT-04), not a throw.
 const FAILS_AT_START = ['an array', 'an object without its fields'];
 const ENTRIES: readonly Row[] = [
+  // Helper 117: the core engine's entry points. `decide` / `explain` check only after their
+  // evaluation threw (nothing on the valid path); before, junk gave `{ version: undefined }`.
+  ['@graylane/core decide', (x) => decide(a(x), {}), /decide: config/],
+  ['@graylane/core explain', (x) => explain(a(x), {}), /explain: config/],
+  ['@graylane/core createConfigStore', (x) => createConfigStore(a(x)), /createConfigStore/],
+  [
+    '@graylane/node createGraylane(…).decideRequest',
+    (x) => nodeGray.decideRequest(a(x)),
+    /decideRequest/,
+    ['an array', 'an object without its fields'],
+  ],
+  ['@graylane/browser rulesFromConfig', (x) => browser.rulesFromConfig(a(x)), /rulesFromConfig/],
+  ['@graylane/browser/axios attachGray', (x) => attachGrayInPage(a(x)), /attachGray/],
+  [
+    '@graylane/browser/remote createRemoteRules',
+    (x) => createRemoteRules(a(x)),
+    /createRemoteRules/,
+  ],
   [
     '@graylane/web createStatusHandler',
     (x) => web.createStatusHandler(a(x)),
@@ -433,4 +461,147 @@ describe('documented fallbacks for an optional argument that is null or not the 
   )('@graylane/queue/kafka runInKafkaMessage(lanes, %s, fn) runs fn', (_what, arg) => {
     expect(kafka.runInKafkaMessage(lanes, a(arg), () => node.tryGetGrayVersion())).toBe('stable');
   });
+});
+
+/**
+ * Helper 117 (review 107 D3): what is a config, just not a parsed one — the mistakes a caller
+ * makes. Before, `decide` / `explain` served the default for them as if no rule matched (a rule
+ * document's rules have no compiled conditions: the evaluation threw and was caught) and
+ * `rulesFromConfig` took them, its rules then never matching.
+ */
+describe('a config that parseConfig did not make throws INVALID_OPTIONS naming the call', () => {
+  const document = {
+    versions: ['stable', 'beta'],
+    default: 'stable',
+    rules: [{ id: 'all', version: 'beta' }],
+  };
+  const store = createConfigStore({ initial: document });
+  const NOT_PARSED: readonly [string, unknown][] = [
+    ['a config document', document],
+    ['its JSON text', JSON.stringify(document)],
+    ['the store', store],
+    ['a store snapshot', store.get()],
+  ];
+  const USES: readonly [string, Call, RegExp][] = [
+    ['@graylane/core decide', (x) => decide(a(x), { path: '/' }), /decide: config/],
+    ['@graylane/core explain', (x) => explain(a(x), { path: '/' }), /explain: config/],
+    ['@graylane/browser rulesFromConfig', (x) => browser.rulesFromConfig(a(x)), /rulesFromConfig/],
+  ];
+  it.each(
+    USES.flatMap(([name, call, says]) =>
+      NOT_PARSED.map(([what, x]) => [name, what, call, says, x] as const),
+    ),
+  )('%s(%s)', (_name, _what, call, says, x) => {
+    let thrown: unknown;
+    try {
+      call(x);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(isGraylaneError(thrown) && thrown.code, String(thrown)).toBe('INVALID_OPTIONS');
+    expect(String((thrown as Error).message)).toMatch(says);
+  });
+
+  it('control: the parsed config of that document decides beta', () => {
+    expect(decide(store.get().config, {}).version).toBe('beta');
+    expect(decide(parseConfig(document), {}).version).toBe('beta');
+  });
+});
+
+/**
+ * Helper 117: the documented fallbacks of the core engine and the Node entry points. A request
+ * that is not there reads as `{}` (every field absent) and `null` options are none, so the call
+ * decides as it would without them — before, `decide(config, null)` and
+ * `decide(config, request, null)` threw inside and served the default whatever the rules said.
+ * Rows marked `control` held before.
+ */
+describe('documented fallbacks of the core engine (helper 117)', () => {
+  const config = parseConfig({
+    versions: ['stable', 'beta', 'canary'],
+    default: 'stable',
+    rules: [
+      { id: 'qa', match: { header: { 'x-group': { equals: 'qa' } } }, version: 'canary' },
+      { id: 'all', version: 'beta' },
+    ],
+  });
+  const qa = { headers: { 'x-group': 'qa' } };
+  const weighted = { version: 'beta', reason: 'weight', source: 'rules', bucket: 1234 } as const;
+  // [what, value, whether the old source crashed or served the default for it]
+  const cases = (crashed: (x: unknown) => boolean) =>
+    JUNK.map(([what, x]) => [crashed(x) ? what : `${what}, control`, x] as const);
+  const nullish = (x: unknown): boolean => x == null;
+  const isNull = (x: unknown): boolean => x === null;
+
+  it.each(cases(nullish))('decide(config, %s) decides as decide(config, {})', (_what, x) => {
+    expect(decide(config, a(x))).toEqual(decide(config, {}));
+    expect(decide(config, a(x)).version).toBe('beta');
+  });
+
+  it.each(cases(nullish))('explain(config, %s) explains as explain(config, {})', (_what, x) => {
+    const { decision, rules } = explain(config, a(x));
+    expect(decision.version).toBe('beta');
+    expect(rules.map((r) => [r.ruleId, r.outcome])).toEqual([
+      ['qa', 'no_match'],
+      ['all', 'matched'],
+    ]);
+  });
+
+  it.each(cases(isNull))('decide(config, qa request, %s) matches the qa rule', (_what, x) => {
+    expect(decide(config, qa, a(x))).toMatchObject({ version: 'canary', ruleId: 'qa' });
+  });
+
+  it.each(cases(isNull))('explain(config, qa request, %s) matches the qa rule', (_what, x) => {
+    expect(explain(config, qa, a(x)).decision).toMatchObject({ version: 'canary', ruleId: 'qa' });
+  });
+
+  it.each(cases(nullish))('bucketHeaderValue(%s) is no header', (_what, x) => {
+    expect(bucketHeaderValue(a(x))).toBeUndefined();
+  });
+
+  it('control: bucketHeaderValue of a weighted decision, either form', () => {
+    expect(bucketHeaderValue(weighted)).toBe('1234');
+    expect(bucketHeaderValue(weighted, 'percent')).toBe('12');
+  });
+
+  it.each(cases(isNull))('createBackoff(%s) is the default schedule', (_what, x) => {
+    const backoff = createBackoff(a(x));
+    // 1 s ± 20 %, then 2 s ± 20 %.
+    expect(backoff.next()).toBeGreaterThanOrEqual(800);
+    expect(backoff.next()).toBeGreaterThanOrEqual(1600);
+    expect(backoff.attempts).toBe(2);
+  });
+
+  it.each(cases(isNull))('store.update(document, %s) applies it', (_what, x) => {
+    const store = createConfigStore({ initial: config });
+    const next = { versions: ['stable', 'beta'], default: 'beta' };
+    expect(store.update(next, a(x)).status).toBe('changed');
+    expect(store.get().config.default).toBe('beta');
+  });
+
+  it('control: createConfigStore({ initial: undefined }) is still an invalid config', () => {
+    // What createGraylane({}) and createMessageLanes({}) report: the missing config.
+    let thrown: unknown;
+    try {
+      createConfigStore({ initial: undefined });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(isGraylaneError(thrown) && thrown.code).toBe('INVALID_CONFIG');
+  });
+
+  it.each(cases(isNull))('@graylane/node grayBranch(branches, %s) in a lane', (_what, x) => {
+    const branches = { beta: () => 'b', default: () => 'd' };
+    expect(inLane(() => node.grayBranch(branches, a(x)))).toBe('b');
+    expect(node.runWithGray('canary', () => node.grayBranch(branches, a(x)))).toBe('d');
+  });
+
+  it.each([
+    ['an array', []],
+    ['an object without its fields', {}],
+  ])(
+    'control: @graylane/node decideRequest(%s) decides as a request without markers',
+    (_what, x) => {
+      expect(nodeGray.decideRequest(a(x))).toMatchObject({ version: 'stable', reason: 'default' });
+    },
+  );
 });

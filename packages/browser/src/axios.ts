@@ -1,6 +1,7 @@
 import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import type { GrayClient } from './client.js';
 import { clientOr } from './current.js';
+import { fail } from './options.js';
 import { PLAIN, plainNextXhr } from './plain.js';
 import { REPLAYABLE } from './with-gray.js';
 
@@ -53,6 +54,8 @@ export function attachGray(
   instance: AxiosInstanceLike,
   options: AttachGrayOptions = {},
 ): () => void {
+  if (typeof instance?.interceptors?.request?.use != 'function')
+    fail('attachGray: not an axios instance');
   // CTX-14: the decision is made on the final request. axios runs request interceptors
   // registered earlier *after* this one (its default order), and any of them may change `url`,
   // `baseURL` or `params`; so the interceptor only appends this step to the request's
@@ -62,7 +65,7 @@ export function attachGray(
   const marked = new WeakSet<object>();
   const transform = function graylaneTransform(this: Config, data: unknown) {
     try {
-      const client = clientOr(options.client);
+      const client = clientOr(options?.client); // `null` options: none
       // A config graylane marked, sent again as it is (a retry interceptor, axios-retry: they
       // re-request `error.config`): start from what the caller wrote, then judge it anew.
       const again = this[SENT];

@@ -1,7 +1,7 @@
 import { decide, readCookie, readQueryParam } from '@graylane/core';
 import type { GrayConfig, GrayRequest } from '@graylane/core';
 import { hasPage } from './env.js';
-import type { GrayRules } from './options.js';
+import { fail, type GrayRules } from './options.js';
 import { keyed } from './same-options.js';
 
 /** Options of {@link rulesFromConfig}. */
@@ -14,7 +14,8 @@ export interface RulesFromConfigOptions {
  * Client-side rules from a parsed core config: core `decide` runs against the page (path, host,
  * query, cookies) with the anonymous id as attribute `anonymousId`, so a split can use
  * `bucketBy: "attr:anonymousId"`. Parsing a config costs bundle size (~6 KB gzip): use the
- * built-in `split` option when a percentage is all you need.
+ * built-in `split` option when a percentage is all you need. A `config` that `parseConfig` did not
+ * make throws `INVALID_OPTIONS`; `null` options are none.
  *
  * @example
  * ```ts
@@ -27,10 +28,12 @@ export function rulesFromConfig(
   config: GrayConfig,
   options: RulesFromConfigOptions = {},
 ): GrayRules {
+  // A document, nothing or junk from plain JS: here, not as a rule that silently never matches.
+  if (typeof config?.canonical != 'string') fail('rulesFromConfig config (parseConfig)');
   const rules: GrayRules = ({ anonymousId }) => {
     // The page is the request; without one (SSR) there is nothing to match.
     if (!hasPage()) return undefined;
-    const attrs = options.attributes?.();
+    const attrs = options?.attributes?.();
     const request: GrayRequest = {
       method: 'GET',
       host: location.host,

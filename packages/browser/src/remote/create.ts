@@ -12,7 +12,7 @@ import {
 } from '@graylane/core';
 import type { GrayClient } from '../client.js';
 import { hasPage } from '../env.js';
-import type { GrayRules } from '../options.js';
+import { fail, type GrayRules } from '../options.js';
 import { rulesFromConfig, type RulesFromConfigOptions } from '../rules.js';
 import { pageBootstrap, readCache, writeCache, type Cached } from './bootstrap.js';
 import { fetchRules, type RulesFetch } from './fetch-rules.js';
@@ -99,6 +99,7 @@ export interface RemoteRules {
  * ```
  */
 export function createRemoteRules(options: RemoteRulesOptions): RemoteRules {
+  if (!options?.url) fail('createRemoteRules url'); // not a fetch of "undefined"
   const url = String(options.url);
   const key = options.storageKey ?? 'graylane:rules';
   const stampKey = key && `${key}:assignment`;

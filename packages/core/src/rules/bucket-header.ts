@@ -15,6 +15,9 @@ export const BUCKET_HEADER = 'x-gray-bucket';
  * clusters cumulatively, as graylane does). `percent` is `floor(bucket / 100)`, 0–99, which
  * agrees only when every arm's weight is a whole percent.
  *
+ * Anything that is not a weighted decision (`null`, `undefined`, a plain object) gives
+ * `undefined`: no header. A `form` other than `'percent'` is `basis-points`.
+ *
  * @example
  * ```ts
  * const value = bucketHeaderValue(decide(config, request));
@@ -25,8 +28,8 @@ export function bucketHeaderValue(
   decision: Decision,
   form: 'basis-points' | 'percent' = 'basis-points',
 ): string | undefined {
-  const b = decision.bucket;
-  if (decision.reason !== 'weight' || typeof b !== 'number') return undefined;
+  const b = decision?.bucket;
+  if (decision?.reason !== 'weight' || typeof b !== 'number') return undefined;
   if (!Number.isInteger(b) || b < 0 || b >= BUCKET_SPACE) return undefined;
   return String(form === 'percent' ? Math.floor(b / 100) : b);
 }

@@ -1,4 +1,6 @@
+import { isGrayConfig } from '../config/parse.js';
 import type { BucketBy, CompiledCondition, CompiledRule, GrayConfig } from '../config/types.js';
+import { GraylaneError } from '../errors.js';
 import { ruleBucket } from '../hash/bucket.js';
 import { MAX_SUBJECT_LENGTH } from '../limits.js';
 import { reasonForRejection } from '../reasons.js';
@@ -25,8 +27,10 @@ export interface DecideOptions {
 
 /**
  * Decides the version for a request from the config's rules: first matching rule wins, else the
- * default. Pure and total: it never throws, whatever the request holds (RELIABILITY I1).
- * Markers are read by the platform packages before this is called.
+ * default. Pure and total: it never throws, whatever the request holds (RELIABILITY I1); no
+ * request (`null`, `undefined`) reads as `{}`, every field absent. Markers are read by the
+ * platform packages before this is called. Throws `INVALID_OPTIONS` only when `config` is not
+ * one `parseConfig` made.
  *
  * @example
  * ```ts
@@ -43,8 +47,22 @@ export function decide(
   try {
     return evaluate(config, request, options.rejected, undefined);
   } catch {
+    // Checked only after a throw, so the valid path pays nothing (review 107 D3).
+    if (misuse('decide', config, request, options))
+      return decide(config, request ?? {}, options ?? {});
     return { version: config.default, reason: 'default', source: 'default' };
   }
+}
+
+/**
+ * @internal After `evaluate` threw: throws `INVALID_OPTIONS` for a config `parseConfig` did not
+ * make; true when the call should run again with no request read as `{}` and `null` options as
+ * none (plain JavaScript), false for a request or rule that failed (the default is served).
+ */
+export function misuse(call: string, config: unknown, request: unknown, options: unknown): boolean {
+  if (!isGrayConfig(config))
+    throw new GraylaneError('INVALID_OPTIONS', `${call}: config must come from parseConfig`);
+  return request == null || options === null;
 }
 
 /** @internal Shared by `decide` and `explain`; pushes trace steps when `trace` is given. */

@@ -1,5 +1,5 @@
 import type { GrayConfig } from '../config/types.js';
-import { evaluate, type DecideOptions, type RuleTrace } from './evaluate.js';
+import { evaluate, misuse, type DecideOptions, type RuleTrace } from './evaluate.js';
 import type { Decision, GrayRequest } from './types.js';
 
 /** A decision together with the trace of every rule tried. */
@@ -27,6 +27,8 @@ export function explain(
   try {
     return { decision: evaluate(config, request, options.rejected, rules), rules };
   } catch {
+    if (misuse('explain', config, request, options))
+      return explain(config, request ?? {}, options ?? {});
     return { decision: { version: config.default, reason: 'default', source: 'default' }, rules };
   }
 }

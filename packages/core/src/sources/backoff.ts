@@ -25,6 +25,7 @@ export interface Backoff {
 /**
  * Exponential backoff with jitter: 1 s, 2 s, 4 s … each ±20 %, capped at 60 s, which is jittered
  * upwards only (60–72 s), so a long outage is retried at most once a minute (FLT-03, FLT-08).
+ * `null` (or anything without these fields, from plain JS) is no options: the defaults.
  *
  * @example
  * ```ts
@@ -33,6 +34,7 @@ export interface Backoff {
  * ```
  */
 export function createBackoff(options: BackoffOptions = {}): Backoff {
+  options ??= {}; // `null` from plain JS
   const initial = options.initialMs ?? BACKOFF_INITIAL_MS;
   const max = options.maxMs ?? BACKOFF_MAX_MS;
   const jitter = options.jitter ?? BACKOFF_JITTER;

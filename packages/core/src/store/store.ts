@@ -24,7 +24,8 @@ export interface ConfigStoreOptions extends ParseConfigOptions {
 /**
  * Creates a config store: every update is validated, compared by canonical form and swapped
  * atomically only when it really changed. A bad update keeps the last-known-good config and is
- * reported (RELIABILITY I5, I6, CFG-12, CFG-13). Throws only if `initial` is invalid.
+ * reported (RELIABILITY I5, I6, CFG-12, CFG-13). Throws only if `initial` is missing
+ * (`INVALID_OPTIONS`) or invalid (`INVALID_CONFIG`). `update(input, null)`: no meta.
  *
  * @example
  * ```ts
@@ -35,6 +36,10 @@ export interface ConfigStoreOptions extends ParseConfigOptions {
  * ```
  */
 export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
+  // Nothing, `null`, a bare document: say what is missing, not "not a JSON value (undefined)".
+  // (`{ initial: undefined }`, a caller's missing config, stays an INVALID_CONFIG.)
+  if (typeof options !== 'object' || options === null || !('initial' in options))
+    throw new GraylaneError('INVALID_OPTIONS', 'createConfigStore: pass { initial: config }');
   const now = options.now ?? Date.now;
   const parseOptions: ParseConfigOptions = { regex: options.regex };
   let current: ConfigSnapshot = {
@@ -57,8 +62,8 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
   };
 
   const update = (input: unknown, meta: UpdateMeta = {}): UpdateResult => {
-    const source = meta.source ?? 'update';
-    if (meta.revision !== undefined) {
+    const source = meta?.source ?? 'update'; // `null` from plain JS: no meta
+    if (meta?.revision !== undefined) {
       const last = revisions.get(source);
       if (last !== undefined && !(meta.revision > last))
         return { status: 'stale', snapshot: current };

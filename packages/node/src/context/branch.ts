@@ -40,6 +40,7 @@ export function grayBranch<T>(
       'INVALID_OPTIONS',
       'grayBranch: branches must be { version: () => value }',
     );
+  options ??= {}; // `null` from plain JS
   const store = currentStore();
   const version = store?.decision.version;
   const lanes = options.lanes;

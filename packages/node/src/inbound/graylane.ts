@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ConfigStore, Decision } from '@graylane/core';
+import { GraylaneError, type ConfigStore, type Decision } from '@graylane/core';
 import type { GraylaneStats } from '../metrics/stats.js';
 import type { GraylaneOptions } from '../options.js';
 import { runInRequestContext } from './bind.js';
@@ -19,7 +19,9 @@ export interface Graylane {
   /**
    * Decides without binding a context or touching the response (gateways, tests). Like the
    * middleware it decides once per request (a later layer reuses it) and normalises the marker
-   * carriers the app and proxies see (GW-01).
+   * carriers the app and proxies see (GW-01). Throws `INVALID_OPTIONS` when `req` is not an
+   * object (nothing, a string); an object without a request's fields decides as a request with
+   * no markers, headers or path (the rules' default unless a rule matches on nothing).
    */
   decideRequest(req: IncomingMessage): Decision;
   /**
@@ -65,9 +67,14 @@ export function createGraylane(options: GraylaneOptions): Graylane {
       runInRequestContext(decideOnce(engine, nodeInput(req, res)), next);
     },
     handle: (req, res, fn) => runInRequestContext(decideOnce(engine, nodeInput(req, res)), fn),
-    decideRequest: (req) =>
-      decideOnce(engine, { key: req, req, carrier: fromIncomingMessage(req), bind: false })
-        .decision,
+    decideRequest: (req) => {
+      // Nothing or a primitive from plain JS is a mistake in code, not a request (I1 is for
+      // requests): an object without a request's fields decides as a request without markers.
+      if (typeof req !== 'object' || req === null)
+        throw new GraylaneError('INVALID_OPTIONS', 'decideRequest: pass the IncomingMessage');
+      return decideOnce(engine, { key: req, req, carrier: fromIncomingMessage(req), bind: false })
+        .decision;
+    },
     upgrade: (req, fn) =>
       runInRequestContext(
         decideOnce(engine, { key: req, req, carrier: fromIncomingMessage(req), bind: true }),
