@@ -125,6 +125,8 @@ export function readPromql(expr: string): { metrics: string[]; labels: string[] 
   s = s
     .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, ' ')
     .replace(/\[[^\]]*\]/g, ' ')
+    // `offset 1m`, `offset $__range`: a duration or a Grafana variable, not a metric.
+    .replace(/\boffset\s+(?:\$\{?\w+\}?|\d+[a-z]+)/g, ' ')
     .replace(
       /\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g,
       (_, list: string) => {
@@ -220,6 +222,11 @@ describe('PromQL reader (the checker itself)', () => {
       ['j', 'j', 'source'],
     ],
     ['sum(increase(m_total{result="rejected"}[$__range])) or vector(0)', ['m_total'], ['result']],
+    [
+      '(m_total{r="1"} > 0 unless m_total{r="1"} offset $__range) or increase(m_total[1m] offset 5m)',
+      ['m_total', 'm_total', 'm_total'],
+      ['r', 'r'],
+    ],
     ['histogram_quantile(0.99, sum by (le) (rate(h_bucket[5m]))) > 1e3', ['h_bucket'], ['le']],
   ])('%s', (expr, metricsSeen, labelsSeen) => {
     const read = readPromql(expr);
@@ -414,6 +421,7 @@ describe('docs/dashboards/graylane.grafana.json', () => {
     ).toBe(true);
     expect(queries.some((q) => /result="missing"/.test(q.expr))).toBe(true);
     expect(queries.some((q) => /result="rejected"/.test(q.expr))).toBe(true);
+    expect(queries.some((q) => /result="failed"/.test(q.expr))).toBe(true);
   });
 
   it('is an importable Grafana dashboard: datasource variable, unique ids, a grid, refIds', () => {

@@ -126,6 +126,8 @@ export type {
   SignatureCheck,
 } from './inbound/engine.js';
 export { fromFetchRequest, hostOnly } from './inbound/carrier.js';
+/** @internal For tooling (`graylane explain`): the path `path` rules match, as the engine reads it. */
+export { rulePath } from './inbound/path.js';
 export { applyQueryEdit } from './inbound/normalize.js';
 export type { CarrierEdits, QueryEdit } from './inbound/normalize.js';
 export { compileTrustedProxies, UNIX_PEER } from './inbound/peers.js';
@@ -180,6 +182,8 @@ export type { SourceLogger } from './sources/logger.js';
 export { createStatusTracker } from './sources/status.js';
 export type { StatusTracker } from './sources/status.js';
 export { sourceRuntime } from './sources/runtime.js';
+/** @internal How sources tell `startSources` of a load attempt that offered the store no document. */
+export { hearFailedLoads, reportFailedLoad } from './sources/failed-load.js';
 /** @internal How `@graylane/node`'s and `@graylane/web`'s sources report a problem: one bounded, escaped line. */
 export { describeError, oneLine } from './sources/describe.js';
 export type { SourceOptions, SourceRuntime } from './sources/runtime.js';

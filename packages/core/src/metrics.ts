@@ -20,8 +20,11 @@ export const METRIC_NAMES = {
    */
   propagation: 'graylane.propagation',
   /**
-   * Counter. Labels: `source` (the source's name, scrubbed of credentials), `result` (`changed` |
-   * `unchanged` | `stale` | `rejected`).
+   * Counter, the loads of rule sources by outcome. Labels: `source` (the source's name, scrubbed
+   * of credentials), `result`: the store's answer to the document offered (`changed` |
+   * `unchanged` | `stale` | `rejected`), or `failed` when no document reached the store (a
+   * connection or HTTP error, a timeout, a missing or unreadable file, a document refused before
+   * it was parsed, an etcd error or an absent key).
    */
   reloads: 'graylane.config.reloads',
   /**

@@ -7,6 +7,7 @@ import {
   type SourceOptions,
   type TimerHandle,
   type UpdateResult,
+  reportFailedLoad,
   sourceRuntime,
 } from '@graylane/core';
 import {
@@ -22,8 +23,12 @@ import { ETCD_REQUEST_TIMEOUT_MS } from './constants.js';
 import { describeError, isEtcdAuthError } from './errors.js';
 import { DeadlineError, withDeadline } from './timeout.js';
 
-/** What applying one value did. */
-type Outcome = { readonly ok: true } | { readonly ok: false; readonly message: string };
+/**
+ * What applying one value did; `offered` when the store had the document (its result is counted
+ * by the store's instrumentation, not as a failed load).
+ */
+type Outcome =
+  { readonly ok: true } | { readonly ok: false; readonly message: string; readonly offered?: true };
 
 const KEY_ABSENT = 'key absent';
 
@@ -153,18 +158,21 @@ export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
         `[graylane] etcd key ${key}: config update failed unexpectedly; keeping the last good config`,
         err,
       );
-      return { ok: false, message: `update failed: ${describeError(err)}` };
+      return { ok: false, message: `update failed: ${describeError(err)}`, offered: true };
     }
     if (result.status === 'rejected') {
       logger.warn(
         `[graylane] etcd key ${key} rejected at revision ${rev}; keeping the last good config: ${result.error.message}`,
       );
-      return { ok: false, message: result.error.message };
+      return { ok: false, message: result.error.message, offered: true };
     }
     return { ok: true };
   };
-  const report = (outcome: Outcome): void =>
-    outcome.ok ? status.succeeded() : status.failed(outcome.message);
+  const report = (outcome: Outcome): void => {
+    if (outcome.ok) return status.succeeded();
+    if (!outcome.offered) reportFailedLoad(store, name);
+    status.failed(outcome.message);
+  };
 
   const onData = (res: EtcdWatchResponseLike, gen: number): void => {
     if (gen !== generation || stopped) return;
@@ -184,6 +192,7 @@ export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
     generation++;
     dropWatcher();
     if (error instanceof DeadlineError) dropOwnedClient();
+    reportFailedLoad(store, name);
     if (isEtcdAuthError(error)) {
       const fatal = new GraylaneError(
         'SOURCE_FATAL',
@@ -288,6 +297,7 @@ export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
           `etcd source ${key}: ${unusable}; the source stopped and the last good config stays in force`,
         );
         logger.error(fatal.message, fatal);
+        reportFailedLoad(target, name);
         return status.fatal(unusable);
       }
       await connect();

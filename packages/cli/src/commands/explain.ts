@@ -11,6 +11,7 @@ import {
   readCookie,
   readCookies,
   readQueryParam,
+  rulePath,
   type Decision,
   type GrayConfig,
   type GrayRequest,
@@ -38,7 +39,8 @@ Options:
   --query name=value       query pair, as it appears in the URL: percent-escapes and +
                            are decoded as the server decodes them (repeatable)
   --attr name=value        caller attribute such as userId (repeatable)
-  --path /api/x            request path
+  --path /api/x            request path, as on the request line (starts with /, no #);
+                           rules match it as the server does (/a/../b is /b, %61 is a)
   --method GET             request method
   --host shop.example      request host
   --at 2026-12-24T10:00:00Z    evaluate at this instant (default: now); scheduled
@@ -76,7 +78,7 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
   const lines: [string, string][] = [...headerLines];
   if (cookies.length > 0) lines.push(['Cookie', cookies.map(([k, v]) => `${k}=${v}`).join('; ')]);
   if (values.host !== undefined) lines.push(['Host', values.host]);
-  const path = values.path ?? '/';
+  const path = requestPath(values.path);
   const search = query.map(([k, v]) => `${k}=${v}`).join('&');
   const url = search === '' ? path : `${path}${path.includes('?') ? '&' : '?'}${search}`;
   const req = nodeRequest(lines, values.method ?? 'GET', url);
@@ -88,6 +90,12 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
   const { decision, rejections } = decideAsServer(config, now, attrs, req);
   const notes = markerNotes(reads, decision, rejections);
   const byMarker = isMarkerSource(decision.source);
+  // Said when the server's normalisation changed the path its rules match (`/a/../b` is `/b`).
+  const given = url.slice(0, url.includes('?') ? url.indexOf('?') : url.length);
+  const pathNote =
+    byMarker || view.path === given
+      ? undefined
+      : `path ${JSON.stringify(given)}: rules match it as ${JSON.stringify(view.path)}`;
   const e = explainDecision(config, view, { rejected: decision.rejected });
   const schedules = schedulesAt(config, now);
   if (values.json) {
@@ -97,6 +105,7 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
           ok: true,
           at: new Date(now).toISOString(),
           decision,
+          path: view.path,
           markers: notes,
           rules: byMarker ? [] : e.rules,
           schedules,
@@ -108,6 +117,7 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
     return 0;
   }
   for (const note of notes) io.out(paint(io, 'dim', note));
+  if (pathNote !== undefined) io.out(paint(io, 'dim', pathNote));
   if (byMarker)
     io.out(
       `version ${paint(io, 'bold', decision.version)} (reason: ${decision.reason}); rules not consulted`,
@@ -124,6 +134,27 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
 }
 
 type Lookup = Record<string, string | string[] | undefined>;
+
+/** `scheme://` at the start of an absolute-form request target (RFC 3986 scheme, any case). */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+
+/**
+ * `--path`, refused where the middleware would not read it as the path it spells: an
+ * absolute-form target (`http://h/x`: the server routes by `/x`) and a `#` (Node's servers start
+ * the query there). Every other spelling reaches the middleware as it is given.
+ */
+function requestPath(path: string | undefined): string {
+  if (path === undefined) return '/';
+  if (ABSOLUTE_FORM.test(path))
+    throw new CliError(
+      `--path expects the path of the request line (/api/x; the host goes in --host), got ${JSON.stringify(path)}`,
+    );
+  if (path.includes('#'))
+    throw new CliError(
+      `--path: a request target carries no fragment ('#'), got ${JSON.stringify(path)}`,
+    );
+  return path;
+}
 
 /**
  * A Node `IncomingMessage` holding `lines`, combined exactly as Node's HTTP parser combines a
@@ -189,7 +220,9 @@ function decideAsServer(
 
 /**
  * The request as the rules read it: headers as Node delivered them, cookies and query
- * parameters through core's readers (the ones the server's request view uses), the path as given.
+ * parameters through core's readers (the ones the server's request view uses), the path through
+ * core's `rulePath`, the normalisation the engine applies before its `path` rules match (percent-
+ * escaped unreserved characters, `\\`, dot segments), so the trace and the decision read one path.
  */
 function ruleView(
   headers: Lookup,
@@ -207,7 +240,7 @@ function ruleView(
     cookies: (name) => value(readCookie(headers['cookie'], name)),
     query: (name) => value(readQueryParam(search, name)),
     attrs,
-    path: q === -1 ? url : url.slice(0, q),
+    path: rulePath(q === -1 ? url : url.slice(0, q)),
     method,
     host: hostOnly(
       typeof authority === 'string' && authority !== '' ? authority : str(headers['host']),

@@ -32,19 +32,23 @@ export interface StalenessReading {
 }
 
 /**
- * Every `result` of `graylane.config.reloads`: the closed list of `UpdateResult['status']`. Each
- * source's series start at 0 for all of them, so the first `rejected` is an increase a
- * Prometheus `increase()` sees (a series born at 1 has none).
+ * Every `result` of `graylane.config.reloads`: the closed list of `UpdateResult['status']` (the
+ * store's answer to a document), and `failed` (a load attempt that offered the store none:
+ * `reportFailedLoad`). Each source's series start at 0 for all of them, so the first `rejected`
+ * or `failed` after a scrape at 0 is an increase a Prometheus `increase()` sees (a series born at 1
+ * has none).
  */
-export const RELOAD_RESULTS = ['changed', 'unchanged', 'stale', 'rejected'] as const;
-// Compile-time: the list holds every status the store can return, and nothing else.
-type Missing = Exclude<UpdateResult['status'], (typeof RELOAD_RESULTS)[number]>;
+export const RELOAD_RESULTS = ['changed', 'unchanged', 'stale', 'rejected', 'failed'] as const;
+/** One `result` of `graylane.config.reloads`. */
+export type ReloadResult = (typeof RELOAD_RESULTS)[number];
+// Compile-time: the list holds every status the store can return, and `failed`, nothing else.
+type Missing = Exclude<UpdateResult['status'] | 'failed', ReloadResult>;
 const exhaustive: [Missing] extends [never] ? true : never = true;
 void exhaustive;
 
 /** Reload counters and the staleness gauge. Every method is a no-op without a meter. */
 export interface SourceMetrics {
-  reload(source: string, result: UpdateResult['status']): void;
+  reload(source: string, result: ReloadResult): void;
   /**
    * Creates a source's reload series at 0, one per {@link RELOAD_RESULTS} entry: a counter series
    * first exported at 1 hides its first increase from `increase()` / `rate()`.

@@ -42,6 +42,7 @@ describe('source metrics and status', () => {
       [{ source: 'http', result: 'unchanged' }, 0],
       [{ source: 'http', result: 'stale' }, 0],
       [{ source: 'http', result: 'rejected' }, 0],
+      [{ source: 'http', result: 'failed' }, 0],
     ]);
     const staleness = metrics.find((m) => m.descriptor.name === METRIC_NAMES.staleness);
     expect(staleness?.dataPoints[0]?.attributes).toEqual({ source: 'http' });

@@ -177,6 +177,6 @@ describe('MISC-03 source metric labels are scrubbed', () => {
     await h.ready;
     expect(await points(reader, METRIC_NAMES.staleness)).toEqual([label]);
     // One series per reload result, created at 0 at start (review 108 D2).
-    expect(await points(reader, METRIC_NAMES.reloads)).toEqual([label, label, label, label]);
+    expect(await points(reader, METRIC_NAMES.reloads)).toEqual([label, label, label, label, label]);
   });
 });

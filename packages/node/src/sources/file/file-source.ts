@@ -8,6 +8,7 @@ import {
   sourceRuntime,
   describeError,
   oneLine,
+  reportFailedLoad,
 } from '@graylane/core';
 import { safeUpdate } from '../apply.js';
 import { createCoalescer } from '../coalesce.js';
@@ -110,8 +111,10 @@ export function createFileSource(options: FileSourceOptions): RuleSource {
       }),
   };
 
+  /** A read that offered the store no document (counted as a failed load). */
   const problem = (problemText: string, error?: unknown): void => {
     lastHash = undefined; // the next good read is applied and reported, even with the old bytes
+    reportFailedLoad(store, name);
     const message = oneLine(problemText);
     if (status.get().lastError !== message)
       logger.warn(

@@ -10,6 +10,7 @@ import {
   sourceRuntime,
   describeError,
   oneLine,
+  reportFailedLoad,
 } from '@graylane/core';
 import { safeUpdate } from '../apply.js';
 import { checkBackoff, timing } from '../timing.js';
@@ -114,9 +115,12 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
       void poll();
     }, ms);
   };
-  // Once stopped, a late answer (an injected fetch that ignored the abort) changes nothing.
-  const fail = (problem: string, delay = backoff.next()): void => {
+  // Once stopped, a late answer (an injected fetch that ignored the abort) changes nothing. Every
+  // failure but a document the store rejected (which the store's result counts) offered the store
+  // nothing: counted as a failed load.
+  const fail = (problem: string, delay = backoff.next(), offered = false): void => {
     if (stopped) return;
+    if (!offered) reportFailedLoad(store, name);
     const message = oneLine(problem);
     if (status.get().lastError !== message)
       logger.warn(
@@ -242,6 +246,7 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
           `${label} source ${url} answered ${res.status}: check the credentials; the source stopped and the last good config stays in force`,
         );
         logger.error(error.message, error);
+        reportFailedLoad(target, name);
         return status.fatal(`HTTP ${res.status}`);
       }
       case 'throttled': {
@@ -265,7 +270,7 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     // source name would drop a re-created source or a second source with the same name (SRC-03).
     const result = safeUpdate(target, text, name);
     if (result.status === 'rejected')
-      return fail(`document rejected: ${describeError(result.error)}`, interval);
+      return fail(`document rejected: ${describeError(result.error)}`, interval, true);
     // An empty ETag is none: an empty If-None-Match validates nothing.
     etag = res.headers.get('etag') || undefined;
     loaded = true;
@@ -284,6 +289,7 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
           `${label} source ${url}: ${checked.reason}; the source stopped and the last good config stays in force`,
         );
         logger.error(error.message, error);
+        reportFailedLoad(target, name);
         return status.fatal(checked.reason);
       }
       await poll();
