@@ -46,6 +46,13 @@ export type { DispatchLike, DispatchOptionsLike } from './outbound/undici.js';
 export type { UndiciHeaders } from './outbound/header-list.js';
 export { installGlobal } from './outbound/global.js';
 export type { InstallGlobalOptions } from './outbound/global.js';
+export { grayGrpcInterceptor } from './outbound/http2-grpc.js';
+export type {
+  GrpcListenerLike,
+  GrpcMetadataLike,
+  GrpcModuleLike,
+  GrpcRequesterLike,
+} from './outbound/http2-grpc.js';
 export { attachGray } from './outbound/axios.js';
 export type { AxiosConfigLike, AxiosLike } from './outbound/axios.js';
 export type { OutboundOptions } from './outbound/options.js';

@@ -1,5 +1,6 @@
 import { currentStore, type GrayStore } from '../context/storage.js';
 import type { Allowlist } from '@graylane/core';
+import { authorityOrigin, sessionOrigin } from '../outbound/http2-target.js';
 import { outboundState } from '../outbound/state.js';
 import { recordDeparture } from './record.js';
 import { captureStack } from './site.js';
@@ -138,6 +139,87 @@ export function onUndiciSendHeaders(message: unknown): void {
   } catch {
     // I1
   }
+}
+
+/**
+ * `http2.client.stream.created` (Node's own channel, on the Node 22 and 24 releases that have
+ * it): published at the end of `ClientHttp2Session.request()`, in the code that called it, with
+ * the headers as sent. While `installGlobal`'s HTTP/2 patch runs that call, the patch announces
+ * the stream itself, with the lane it judged with ({@link onHttp2Request}), so this steps aside.
+ */
+export function onHttp2Created(message: unknown): void {
+  try {
+    if (outboundState().http2?.calling !== undefined) return;
+    const { stream, headers } = (message ?? {}) as { stream?: unknown; headers?: unknown };
+    recordHttp2(stream, headers, currentStore(), onHttp2Created);
+  } catch {
+    // I1
+  }
+}
+
+/** Every request `installGlobal`'s HTTP/2 patch judged (the only view of HTTP/2 on Node 20). */
+export function onHttp2Request(stream: object, store: GrayStore | undefined): void {
+  try {
+    recordHttp2(stream, (stream as { sentHeaders?: unknown }).sentHeaders, store, onHttp2Request);
+  } catch {
+    // I1
+  }
+}
+
+function recordHttp2(
+  stream: unknown,
+  headers: unknown,
+  store: GrayStore | undefined,
+  listener: (...args: never[]) => unknown,
+): void {
+  const state = coverageState();
+  const install = state.install;
+  if (install === undefined || typeof stream !== 'object' || stream === null) return;
+  const unbound = install.unbound && state.inFlight > 0;
+  if (store === undefined && !unbound) return;
+  const carried = store !== undefined && hasHttp2Marker(headers, store);
+  recordDeparture(
+    {
+      destination: http2Destination(stream, headers),
+      store,
+      planned: undefined,
+      carried,
+      stack: carried ? undefined : captureStack(listener),
+    },
+    install,
+  );
+}
+
+/** Every value of `name` in HTTP/2 headers: an object (keys in any case) or a raw array. */
+function http2Values(headers: unknown, name: string): string[] {
+  const out: string[] = [];
+  const push = (v: unknown) => {
+    if (Array.isArray(v)) for (const x of v) out.push(String(x));
+    else if (v !== undefined && v !== null) out.push(String(v));
+  };
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2)
+      if (String(headers[i]).toLowerCase() === name) push(headers[i + 1]);
+  } else if (typeof headers === 'object' && headers !== null) {
+    for (const key of Object.keys(headers))
+      if (key.toLowerCase() === name) push((headers as Record<string, unknown>)[key]);
+  }
+  return out;
+}
+
+function hasHttp2Marker(headers: unknown, store: GrayStore): boolean {
+  if (http2Values(headers, store.header).some((v) => v !== '')) return true;
+  if (store.baggageKey === false) return false;
+  return hasMember(http2Values(headers, 'baggage').join(','), store.baggageKey);
+}
+
+/** The origin the request named (`:scheme` and `:authority`), else its session's. */
+function http2Destination(stream: object, headers: unknown): string | undefined {
+  const own = sessionOrigin((stream as { session?: unknown }).session);
+  const [scheme] = http2Values(headers, ':scheme');
+  const [authority] = http2Values(headers, ':authority');
+  if (authority === undefined) return own?.origin;
+  return authorityOrigin(scheme ?? own?.protocol.slice(0, -1) ?? 'https', authority);
 }
 
 function originOf(request: object): OriginLike | undefined {

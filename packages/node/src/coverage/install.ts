@@ -1,7 +1,15 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { safeLogger, type SourceLogger } from '@graylane/core';
 import { compileOutbound, type OutboundOptions } from '../outbound/options.js';
-import { onHttpCreated, onHttpStart, onUndiciCreate, onUndiciSendHeaders } from './departures.js';
+import { http2State } from '../outbound/state.js';
+import {
+  onHttp2Created,
+  onHttp2Request,
+  onHttpCreated,
+  onHttpStart,
+  onUndiciCreate,
+  onUndiciSendHeaders,
+} from './departures.js';
 import { coverageState, type CoverageInstall } from './state.js';
 
 /** Options of {@link installCoverage}. */
@@ -28,6 +36,9 @@ const CHANNELS: readonly (readonly [string, (message: unknown) => void])[] = [
   // Global fetch (Node's bundled undici) and npm undici: every request, each redirect hop too.
   ['undici:request:create', onUndiciCreate],
   ['undici:client:sendHeaders', onUndiciSendHeaders],
+  // node:http2 client streams (gRPC included): Node publishes `created` on the 22 and 24
+  // releases that have it; installGlobal's HTTP/2 patch announces what it judged on every Node.
+  ['http2.client.stream.created', onHttp2Created],
   // Inbound requests in flight: an outbound call with no lane bound meanwhile is `unbound`.
   ['http.server.request.start', onServerRequest],
 ];
@@ -67,12 +78,14 @@ export function installCoverage(options: CoverageOptions = {}): () => void {
     uninstall: function graylaneCoverageUninstall(): void {
       if (state.install !== install) return;
       for (const [name, listener] of channels) unsubscribe(name, listener);
+      http2State().onRequest.delete(onHttp2Request);
       state.install = undefined;
     },
   };
   const channels = install.unbound ? CHANNELS : CHANNELS.filter(([, l]) => l !== onServerRequest);
   state.install = install;
   for (const [name, listener] of channels) subscribe(name, listener);
+  http2State().onRequest.add(onHttp2Request);
   return install.uninstall;
 }
 

@@ -5,6 +5,7 @@ import { unwrapGlobalDispatcher, wrapGlobalDispatcher } from './global-dispatche
 import { ensureHopGuard } from './hop-guard.js';
 import { injectClientRequest, prepareRequest, type ClientRequestLike } from './http-client.js';
 import { httpTarget, type ResolvedRequestLike } from './http-target.js';
+import { patchHttp2 } from './http2.js';
 import { compileOutbound, type OutboundOptions } from './options.js';
 import { outboundState, type GlobalInstall } from './state.js';
 
@@ -14,6 +15,8 @@ export interface InstallGlobalOptions extends OutboundOptions {
   readonly fetch?: boolean;
   /** Cover `http.request`/`http.get`/`https.request`/`https.get` (and clients on them, e.g. axios). Default `true`. */
   readonly http?: boolean;
+  /** Cover `node:http2` client sessions' `request()` (and clients on them; gRPC: see `grayGrpcInterceptor`). Default `true`. */
+  readonly http2?: boolean;
 }
 
 type RequestFn = (
@@ -40,7 +43,12 @@ interface HttpModule {
  *   for `fetch` with your own dispatcher, or dispatchers with interceptors, use `withGray` or
  *   compose `grayInterceptor` (coverage shows such calls as `missing`);
  * - `http`/`https` by wrapping `request`/`get` (clients that follow redirects, such as axios'
- *   follow-redirects, call them once per hop).
+ *   follow-redirects, call them once per hop);
+ * - `node:http2` by wrapping the client sessions' `request()`: each request on a shared session
+ *   is judged on the origins it reaches or names, in the context of the code calling
+ *   `request()` — added only where that context is provably the caller's, so grpc-js requests
+ *   (started from a queue, in another call's context) get the marker through
+ *   `grayGrpcInterceptor`, and are otherwise only cleaned.
  * It also governs what others add: a request to a host that is not allowlisted loses any `gray`
  * baggage member, OpenTelemetry's included (OTB-01).
  *
@@ -62,9 +70,11 @@ export function installGlobal(options: InstallGlobalOptions = {}): () => void {
   const undos: (() => void)[] = [];
   if (options.http !== false)
     undos.push(patchHttp('node:http', 'http:', allow), patchHttp('node:https', 'https:', allow));
+  if (options.http2 !== false) undos.push(patchHttp2(allow));
   const install: GlobalInstall = {
     allow,
     undici: options.fetch !== false,
+    http2: options.http2 !== false,
     uninstall: function graylaneUninstall(): void {
       if (state.install !== install) return;
       for (const undo of undos.reverse()) undo();

@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
 import type { Allowlist } from '@graylane/core';
+import type { GrayStore } from '../context/storage.js';
 import type { Origin } from './origin.js';
 import type { HopPlan } from './plan.js';
 
@@ -8,6 +10,8 @@ export interface GlobalInstall {
   readonly allow: Allowlist | undefined;
   /** Whether undici requests (global fetch, npm undici) are covered. */
   readonly undici: boolean;
+  /** Whether `node:http2` client requests are covered (http2.ts). */
+  readonly http2?: boolean;
   readonly uninstall: () => void;
 }
 
@@ -40,6 +44,24 @@ export interface OutboundState {
   readonly handlerKeys: WeakMap<object, symbol | null>;
   /** Listeners told about every undici request once its origin is known (coverage). */
   readonly onCreate: Set<(request: object, origin: Origin) => void>;
+  /** HTTP/2 bookkeeping (http2.ts, http2-grpc.ts), created on first use. */
+  http2?: Http2State | undefined;
+}
+
+/** @internal What `installGlobal`'s HTTP/2 patch shares with coverage and `grayGrpcInterceptor`. */
+export interface Http2State {
+  /**
+   * The lane the patched `request()` running right now judged with (synchronous extent only): a
+   * stream Node publishes on `http2.client.stream.created` meanwhile is that call's.
+   */
+  calling: { readonly store: GrayStore | undefined } | undefined;
+  /** Listeners told about every HTTP/2 request the patch judged, once its stream exists. */
+  readonly onRequest: Set<(stream: object, store: GrayStore | undefined) => void>;
+  /** gRPC calls `grayGrpcInterceptor` tagged, by token: the caller's lane, read at call start. */
+  readonly calls: Map<string, GrayStore>;
+  /** This process's secret token prefix (a token forwarded from elsewhere never matches). */
+  readonly secret: string;
+  seq: number;
 }
 
 /**
@@ -75,6 +97,18 @@ export function outboundState(): OutboundState {
     origins: new WeakMap(),
     handlerKeys: new WeakMap(),
     onCreate: new Set(),
+  });
+}
+
+/** @internal The HTTP/2 part of the outbound state, created on first use. */
+export function http2State(): Http2State {
+  const state = outboundState();
+  return (state.http2 ??= {
+    calling: undefined,
+    onRequest: new Set(),
+    calls: new Map(),
+    secret: randomBytes(12).toString('hex'),
+    seq: 0,
   });
 }
 
