@@ -8,6 +8,19 @@
 export { createGraylane, graylane } from './inbound/graylane.js';
 export type { Graylane, NextFunction } from './inbound/graylane.js';
 export type { IncomingMessageLike } from './inbound/carrier.js';
+export { createGraylaneGrpc, grayGrpcService } from './inbound/grpc.js';
+export type {
+  GraylaneGrpc,
+  GraylaneGrpcOptions,
+  GrpcInterceptingLike,
+  GrpcNextCallLike,
+  GrpcResponderLike,
+  GrpcResponseMetadataLike,
+  GrpcServerInterceptor,
+  GrpcServerListenerLike,
+  GrpcServerModuleLike,
+} from './inbound/grpc.js';
+export type { GrpcServerCallLike, GrpcServerMetadataLike } from './inbound/grpc-carrier.js';
 export type {
   GrayAttributes,
   GraylaneOptions,
