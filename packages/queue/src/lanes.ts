@@ -107,9 +107,11 @@ export function createMessageLanes(options: MessageLanesOptions): MessageLanes {
     },
     run: (read, fn, runOptions) => lanes.runMessage(read, undefined, fn, runOptions),
     runMessage(read, edit, fn, runOptions = {}) {
-      const decision = lanes.decide(read);
+      // Deciding and scrubbing read the same headers several times: each is looked up once.
+      const once = readOnce(read);
+      const decision = lanes.decide(once);
       if (edit !== undefined) {
-        applyScrub(scrubPlan(read, opts, lanes.config(), decision), read, opts, edit);
+        applyScrub(scrubPlan(once, opts, lanes.config(), decision), once, opts, edit);
       }
       const served = runOptions.served;
       // Labels stay in the closed set (I2): a `served` the config does not declare is not counted.
@@ -124,6 +126,20 @@ export function createMessageLanes(options: MessageLanesOptions): MessageLanes {
     },
   };
   return lanes;
+}
+
+/**
+ * `read` with each name's value kept after its first read (a reader that throws is asked again).
+ * Safe across the scrub: it removes the marker header before it reads `baggage`, never after.
+ */
+function readOnce(read: MessageReader): MessageReader {
+  const values = new Map<string, unknown>();
+  return (name) => {
+    if (values.has(name)) return values.get(name);
+    const value = read(name);
+    values.set(name, value);
+    return value;
+  };
 }
 
 /**

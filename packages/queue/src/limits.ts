@@ -27,8 +27,6 @@ export const MAX_BAGGAGE_VALUE_BYTES = 8192;
  * while the decode stays bounded (I4).
  */
 export const MAX_FORWARDED_BAGGAGE_BYTES = 65_536;
-/** Header-table keys scanned for a case-insensitive duplicate of the marker header (I4). */
-export const MAX_HEADER_KEYS = 256;
 /** How long a liveness answer is reused before the broker is asked again. */
 export const DEFAULT_PROBE_INTERVAL_MS = 1_000;
 /**

@@ -76,9 +76,45 @@ export function withGrayMessage<R>(
   assertServed(options.served, lanes, 'withGrayMessage');
   return function grayAmqpMessage(msg) {
     if (msg == null) return onMessage(msg);
-    const edit = objectEditor((msg as { properties?: { headers?: unknown } }).properties?.headers);
+    const headers = (msg as { properties?: { headers?: unknown } }).properties?.headers;
+    ownWireKeys(headers);
+    const edit = objectEditor(headers);
     return lanes.runMessage(amqpReader(msg), edit, () => onMessage(msg), options);
   };
+}
+
+/**
+ * amqplib decodes a field table by assignment (`fields[key] = value`), so a header named
+ * `__proto__` holding a table becomes the *prototype* of `properties.headers`: its keys then read
+ * as headers (`headers['x-gray-id']`) and travel on when the table is published again (amqplib
+ * encodes with `for…in`), though no consumer judged them (GW-01). The table is put back as it was
+ * on the wire: an own `__proto__` header holding that table. A frozen table is left as it is.
+ */
+function ownWireKeys(headers: unknown): void {
+  if (typeof headers !== 'object' || headers === null) return;
+  try {
+    const proto = Object.getPrototypeOf(headers) as unknown;
+    if (proto === Object.prototype || proto === null || !decoded(proto)) return;
+    Object.setPrototypeOf(headers, Object.prototype);
+    Object.defineProperty(headers, '__proto__', {
+      value: proto,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } catch {
+    // A table that cannot be edited stays as it is; the decision stands (I1).
+  }
+}
+
+/**
+ * A value amqplib decodes a field into (a table, an array, bytes, or a chain of such tables),
+ * never a class's own prototype (a hand-made message whose headers are a class instance).
+ */
+function decoded(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const ctor = (value as { constructor?: unknown }).constructor;
+  return !(typeof ctor === 'function' && (ctor as { prototype?: unknown }).prototype === value);
 }
 
 /** @internal Reads headers of a delivery, whatever shape a broker or test gives. */

@@ -5,6 +5,8 @@ import { DEFAULT_CLOSE_TIMEOUT_MS } from '../limits.js';
 import type { MessageLanes } from '../lanes.js';
 import { createInFlight } from '../routing/inflight.js';
 import { createLiveness, type Liveness, type LivenessOptions } from '../routing/liveness.js';
+import { PROMISE, assertClients } from '../routing/clients.js';
+import { assertAmqpHeaders } from '../routing/encodable.js';
 import { assertLane, assertRetired, assertRouterOptions, laneName } from '../routing/names.js';
 import { routeMessage } from '../routing/route.js';
 import { publishOptionsWith, withGrayMessage } from './carrier.js';
@@ -121,6 +123,14 @@ export interface AmqpLanes {
  */
 export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
   assertRouterOptions(options, 'createAmqpLanes', ['queue'], ['connection']);
+  assertClients(options, 'createAmqpLanes', [
+    {
+      field: 'connection',
+      what: 'an amqplib connection (what amqp.connect() resolves to)',
+      methods: ['createChannel', 'createConfirmChannel'],
+      mistakes: [{ name: 'a Channel', methods: ['assertQueue', 'sendToQueue'] }, PROMISE],
+    },
+  ]);
   const { lanes, connection, queue } = options;
   assertRetired(options.retiredLanes, 'createAmqpLanes');
   const queueFor = (lane: string): string =>
@@ -175,6 +185,7 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
       }
     },
     async publish(content, publishOptions) {
+      assertAmqpHeaders(publishOptions?.headers, lanes, 'createAmqpLanes().publish');
       const props = publishOptionsWith(lanes, publishOptions, lanes.outgoing());
       const lane = await routeMessage(lanes, (n) => readHeader(props.headers, n), liveness);
       const target = lane === undefined ? queue : queueFor(lane);

@@ -13,6 +13,8 @@ import type { MessageLanes } from '../lanes.js';
 import { countDrained } from '../metrics/stats.js';
 import { startDrain, type DrainLoop } from '../routing/drain.js';
 import { createLiveness, type Liveness, type LivenessOptions } from '../routing/liveness.js';
+import { assertClients } from '../routing/clients.js';
+import { assertJobData } from '../routing/encodable.js';
 import { assertLane, assertRetired, assertRouterOptions, laneName } from '../routing/names.js';
 import { drainLanes, routeMessage } from '../routing/route.js';
 import { jobDataWith, jobReader, withGrayJob } from './carrier.js';
@@ -103,6 +105,9 @@ export interface BullLanes {
  */
 export function createBullLanes(options: BullLanesOptions): BullLanes {
   assertRouterOptions(options, 'createBullLanes', ['name'], ['connection', 'redis']);
+  assertClients(options, 'createBullLanes', [
+    { field: 'redis', what: 'a Redis client such as ioredis', methods: ['set', 'exists'] },
+  ]);
   const { lanes, name, connection, redis } = options;
   assertRetired(options.retiredLanes, 'createBullLanes');
   const prefix = options.prefix ?? 'bull';
@@ -138,10 +143,13 @@ export function createBullLanes(options: BullLanesOptions): BullLanes {
     liveness,
     queueFor,
     async add(jobName, data, opts) {
+      assertJobData(data, 'createBullLanes().add');
       const t = await place(data, lanes.outgoing());
       return t.queue.add(jobName, t.data, opts);
     },
     async addBulk(jobs) {
+      // Every job is checked before any is added: one refused job adds none.
+      for (const j of jobs) assertJobData(j.data, 'createBullLanes().addBulk');
       const marker = lanes.outgoing();
       const placed = await Promise.all(jobs.map((j) => place(j.data, marker)));
       const byQueue = new Map<Queue, number[]>();
@@ -175,12 +183,16 @@ export function createBullLanes(options: BullLanesOptions): BullLanes {
       const wrapped = withGrayJob(lanes, processor, { served: lane });
       const worker = new Worker(queueFor(lane), wrapped, opts);
       worker.on('error', () => undefined);
-      const heartbeat = isDefault(lane)
-        ? undefined
-        : startHeartbeat(redis, aliveKey(lane), ttl, worker);
-      const drain = isDefault(lane)
-        ? startBullDrain(router, lanes, wrapped, opts, options, worker)
-        : undefined;
+      let heartbeat: { stop(): void } | undefined;
+      let drain: DrainLoop | undefined;
+      try {
+        if (isDefault(lane)) drain = startBullDrain(router, lanes, wrapped, opts, options, worker);
+        else heartbeat = startHeartbeat(redis, aliveKey(lane), ttl, worker);
+      } catch (err) {
+        // The caller never gets this worker: it must not go on taking jobs.
+        void worker.close().catch(() => undefined);
+        throw err;
+      }
       return {
         worker,
         async close() {
@@ -219,7 +231,12 @@ function startHeartbeat(
 ): { stop(): void } {
   const beat = (): void => {
     if (!working(worker)) return;
-    redis.set(key, '1', 'PX', ttl).catch(() => undefined);
+    // A client that throws, or returns no promise, only misses a beat (never an unhandled error).
+    try {
+      Promise.resolve(redis.set(key, '1', 'PX', ttl)).catch(() => undefined);
+    } catch {
+      // the next beat tries again
+    }
   };
   beat();
   const timer = setInterval(beat, Math.max(1, Math.floor(ttl / 3)));

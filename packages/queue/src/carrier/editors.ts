@@ -1,4 +1,5 @@
 import type { HeaderEditor } from './scrub.js';
+import { sameName } from './table.js';
 
 /**
  * An editor over a plain header object (amqplib `properties.headers`, kafkajs `IHeaders`), or
@@ -12,7 +13,7 @@ export function objectEditor(
   if (typeof table !== 'object' || table === null || Array.isArray(table)) return undefined;
   const record = table as Record<string, unknown>;
   const spellings = (name: string): string[] =>
-    Object.keys(record).filter((k) => k.toLowerCase() === name);
+    Object.keys(record).filter((k) => sameName(k, name));
   return {
     remove(name) {
       for (const k of spellings(name)) delete record[k];

@@ -1,5 +1,3 @@
-import { MAX_HEADER_KEYS } from '../limits.js';
-
 /**
  * Reads one header from a message's header table, as brokers hand them over: a plain object
  * (amqplib `properties.headers`, kafkajs `IHeaders`), a `Map`, NATS `MsgHdrs` (iterable of
@@ -7,8 +5,12 @@ import { MAX_HEADER_KEYS } from '../limits.js';
  *
  * Names compare case-insensitively; the same header under two spellings (`X-Gray-Id` and
  * `x-gray-id`) or twice in a list yields every value, so the caller sees it as ambiguous. Own keys
- * only (`__proto__` is data, never the prototype), at most MAX_HEADER_KEYS keys (I4). Returns
- * undefined when absent; a single value as is; several values as an array. Never throws.
+ * only (`__proto__` is data, never the prototype). Every key is looked at, wherever the header
+ * sits: a handler sees, and a relay forwards, the whole table, so a marker past any cap would be
+ * one the consumer neither judged nor removed (GW-01). The scan is one linear pass over a table
+ * the broker client has already decoded (its size bounded by the broker's frame or payload limit),
+ * comparing lengths before case. Returns undefined when absent; a single value as is; several
+ * values as an array. Never throws.
  */
 export function readHeader(table: unknown, name: string): unknown {
   try {
@@ -18,23 +20,24 @@ export function readHeader(table: unknown, name: string): unknown {
   }
 }
 
+/** True when `key` is `lower` under any spelling (length first: most keys differ there). */
+export function sameName(key: unknown, lower: string): boolean {
+  return typeof key === 'string' && key.length === lower.length && key.toLowerCase() === lower;
+}
+
 function collect(table: unknown, lower: string): unknown {
   if (typeof table !== 'object' || table === null) return undefined;
   const found: unknown[] = [];
   if (Array.isArray(table)) {
-    for (const entry of table.slice(0, MAX_HEADER_KEYS)) push(found, collect(entry, lower));
-  } else if (isIterableHeaders(table)) {
-    let seen = 0;
-    for (const [key, value] of table) {
-      if (++seen > MAX_HEADER_KEYS) break;
-      if (typeof key === 'string' && key.toLowerCase() === lower) push(found, value);
+    // Confluent entries are one-key objects; a list inside the list is not an entry.
+    for (const entry of table as unknown[]) {
+      if (!Array.isArray(entry)) push(found, collect(entry, lower));
     }
+  } else if (isIterableHeaders(table)) {
+    for (const [key, value] of table) if (sameName(key, lower)) push(found, value);
   } else {
-    let seen = 0;
-    for (const key in table) {
-      if (!Object.hasOwn(table, key)) continue;
-      if (++seen > MAX_HEADER_KEYS) break;
-      if (key.toLowerCase() === lower) push(found, (table as Record<string, unknown>)[key]);
+    for (const key of Object.keys(table)) {
+      if (sameName(key, lower)) push(found, (table as Record<string, unknown>)[key]);
     }
   }
   if (found.length === 0) return undefined;

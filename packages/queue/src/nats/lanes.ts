@@ -18,6 +18,8 @@ import { countDrained } from '../metrics/stats.js';
 import { startDrain, type DrainLoop } from '../routing/drain.js';
 import { createInFlight } from '../routing/inflight.js';
 import { createLiveness, type Liveness, type LivenessOptions } from '../routing/liveness.js';
+import { PROMISE, assertClients } from '../routing/clients.js';
+import { assertNatsHeaders } from '../routing/encodable.js';
 import { assertLane, assertRetired, assertRouterOptions, laneName } from '../routing/names.js';
 import { readHeader } from '../carrier/table.js';
 import { drainLanes, routeMessage } from '../routing/route.js';
@@ -88,6 +90,35 @@ export interface NatsLanes {
   readonly liveness: Liveness;
 }
 
+/** The clients a NATS router calls, and objects passed for them by mistake (MQ-24). */
+const CONNECTION = { name: 'a NatsConnection', methods: ['subscribe', 'request'] };
+const NATS_CLIENTS = [
+  {
+    field: 'js',
+    what: 'a JetStream client (jetstream(nc) of @nats-io/jetstream)',
+    methods: ['publish', 'consumers.get'],
+    mistakes: [CONNECTION, { name: 'a JetStreamManager', methods: ['streams.add'] }],
+  },
+  {
+    field: 'jsm',
+    what: 'a JetStreamManager (await jetstreamManager(nc) of @nats-io/jetstream)',
+    methods: [
+      'streams.info',
+      'streams.add',
+      'streams.update',
+      'streams.getMessage',
+      'streams.deleteMessage',
+      'consumers.info',
+      'consumers.add',
+    ],
+    mistakes: [
+      CONNECTION,
+      { name: 'a JetStream client', methods: ['publish', 'consumers.get'] },
+      PROMISE,
+    ],
+  },
+] as const;
+
 /**
  * A pull request lives this long; a consumer killed without closing stops counting as a waiting
  * pull within it, which bounds how long its lane still looks alive (see docs/queues.md).
@@ -121,6 +152,7 @@ const DEFAULT_PULL_EXPIRES_MS = 5_000;
  */
 export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
   assertRouterOptions(options, 'createNatsLanes', ['stream', 'subject'], ['js', 'jsm']);
+  assertClients(options, 'createNatsLanes', NATS_CLIENTS);
   const { lanes, js, jsm, stream, subject } = options;
   assertRetired(options.retiredLanes, 'createNatsLanes');
   const durable = options.durable ?? stream;
@@ -170,6 +202,7 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
       }
     },
     async publish(data, publishOptions = {}) {
+      assertNatsHeaders(publishOptions.headers, 'createNatsLanes().publish');
       const headers = natsHeadersWith(lanes, publishOptions.headers, lanes.outgoing(), create);
       const lane = await routeMessage(lanes, (n) => readHeader(headers, n), liveness);
       return js.publish(lane === undefined ? subject : subjectFor(lane), data, {
