@@ -1,4 +1,5 @@
 import { AsyncResource } from 'node:async_hooks';
+import { GraylaneError } from '@graylane/core';
 import { currentStore, type GrayStore } from '../context/storage.js';
 import type { HeaderOps } from './hop-headers.js';
 import { http2State, outboundState } from './state.js';
@@ -54,9 +55,10 @@ export interface GrpcModuleLike<N, C, M extends GrpcMetadataLike<M>> {
  * and only removes markers where they may not go. This interceptor reads the lane when the call
  * is made and hands it to that judgement (a token in the metadata, removed before anything is
  * written), which adds the marker and the `gray` member when the authority is allowlisted —
- * nothing elsewhere. The call's callbacks run in the caller's context too, so code in them sees
- * (and passes on) its own lane. Needs `installGlobal()` active with `http2` on; otherwise, or
- * outside a lane, it changes nothing. Pass the grpc-js module you build clients with.
+ * nothing elsewhere. The call's callbacks run in the context the call was made in, always — so
+ * code in them sees (and passes on) its own lane, and a call made outside any lane never sees
+ * another call's. Adding a marker needs `installGlobal()` active with `http2` on. Pass the
+ * grpc-js module you build clients with (anything else throws `INVALID_OPTIONS`).
  *
  * @example
  * ```ts
@@ -74,21 +76,33 @@ export interface GrpcModuleLike<N, C, M extends GrpcMetadataLike<M>> {
 export function grayGrpcInterceptor<N, C, M extends GrpcMetadataLike<M>>(
   grpc: GrpcModuleLike<N, C, M>,
 ): <O>(options: O, nextCall: (options: O) => N) => C {
+  if (
+    typeof (grpc as Partial<GrpcModuleLike<N, C, M>> | null | undefined)?.InterceptingCall !==
+    'function'
+  )
+    throw new GraylaneError(
+      'INVALID_OPTIONS',
+      'grayGrpcInterceptor: pass the @grpc/grpc-js module (import * as grpc from "@grpc/grpc-js")',
+    );
   return function graylaneGrpcInterceptor<O>(options: O, nextCall: (options: O) => N): C {
     const store = outboundState().install?.http2 === true ? currentStore() : undefined;
     return new grpc.InterceptingCall(nextCall(options), requester<M>(store));
   };
 }
 
-/** What runs when the call starts: tag the metadata, bind the callbacks (in a lane only). */
+/**
+ * What runs when the call starts: tag the metadata (in a lane only) and bind the callbacks to
+ * the context the call was made in — always, a call made outside any lane included: grpc-js
+ * delivers the callbacks of calls queued while its channel connects in the context of the call
+ * that connected it, which may be another request's lane (review 125 D1).
+ */
 function requester<M extends GrpcMetadataLike<M>>(
   store: GrayStore | undefined,
 ): GrpcRequesterLike<M> {
-  if (store === undefined) return { start: (metadata, _listener, next) => next(metadata, {}) };
   const scope = new AsyncResource('graylane.grpc');
   return {
     start(metadata, _listener, next) {
-      const token = tag(store);
+      const token = store === undefined ? undefined : tag(store);
       try {
         next(token === undefined ? metadata : withToken(metadata, token), bound(scope, token));
       } catch (err) {

@@ -21,7 +21,7 @@ const sessionKeys = new WeakMap<object, readonly [symbol, symbol] | null>();
 export function http2Target(session: unknown, ops: HeaderOps): readonly string[] | undefined {
   try {
     const own = sessionOrigin(session);
-    if (own === undefined) return undefined;
+    if (own === undefined || overPipe(session)) return undefined;
     if (ops.values(':method').includes('CONNECT') && ops.values(':protocol').length === 0)
       return undefined;
     const scheme = own.protocol.slice(0, -1);
@@ -37,6 +37,31 @@ export function http2Target(session: unknown, ops: HeaderOps): readonly string[]
     return [...out];
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * True when the session's connection is a local pipe (a Unix socket), whatever authority it was
+ * given: grpc-js opens `unix:` targets as `localhost`, and a pipe is no host an allowlist names
+ * (as `socketPath` for `http`, review 125 D2). Read from the socket: a `Pipe` handle (known
+ * while it connects), or a connected socket with no peer address. Unreadable: not a pipe.
+ */
+function overPipe(session: unknown): boolean {
+  try {
+    const socket = (session as { socket?: unknown }).socket as
+      | {
+          connecting?: unknown;
+          remoteAddress?: unknown;
+          _handle?: { constructor?: { name?: unknown } } | null;
+        }
+      | undefined;
+    if (typeof socket !== 'object' || socket === null) return false;
+    if (socket._handle?.constructor?.name === 'Pipe') return true;
+    return (
+      socket.connecting === false && socket.remoteAddress === undefined && 'remoteAddress' in socket
+    );
+  } catch {
+    return false;
   }
 }
 
