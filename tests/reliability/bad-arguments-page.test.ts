@@ -100,3 +100,33 @@ describe('@graylane/browser/axios attachGray(instance, junk) marks as with no op
     expect(seen).toEqual(['beta']);
   });
 });
+
+describe('@graylane/browser initGray({ allow: junk }) (review 120 D3: a string was read one character at a time, others crashed)', () => {
+  const base = { versions: ['stable', 'beta'], default: 'stable' };
+  const refused: readonly [string, unknown][] = [
+    ['a string', 'https://api.example.com'],
+    ['a one-letter string', 'i'],
+    ['a number', 5],
+    ['an object', {}],
+    ['a function', () => ['https://api.example.com']],
+    ['a Set', new Set(['https://api.example.com'])],
+    ['a RegExp alone', /^https:\/\/api\.example\.com$/],
+    ['null', null],
+  ];
+  it.each(refused)('allow: %s throws INVALID_OPTIONS naming allow', (_what, allow) => {
+    at('http://localhost/');
+    expect(() => initGray({ ...base, allow: a(allow) })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        message: expect.stringContaining('allow'),
+      }),
+    );
+  });
+  it.each([
+    ['nothing (control)', undefined],
+    ['a list (control)', ['https://api.example.com']],
+  ] as const)('allow: %s is accepted', (_what, allow) => {
+    at('http://localhost/');
+    expect(initGray({ ...base, allow: a(allow) }).getGrayVersion()).toBe('stable');
+  });
+});

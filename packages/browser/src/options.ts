@@ -98,6 +98,8 @@ export function versionSet(o: GrayOptions): ReadonlySet<string> {
   for (const v of set) if (!VERSION_PATTERN.test(v)) fail(`version "${v}"`);
   if (!set.has(o?.default)) fail(`default "${o?.default}"`);
   if (o.exclude != null && typeof o.exclude != 'function') fail('exclude: use excludePaths([…])');
+  // A string would be read one character at a time (review 120 D3).
+  if (o.allow !== undefined && !Array.isArray(o.allow)) fail('allow: a list of origins');
   return set;
 }
 

@@ -182,7 +182,8 @@ function cookieNames(
 }
 
 function precedence(value: readonly MarkerSource[] | undefined): readonly MarkerSource[] {
-  if (value === undefined) return MARKER_SOURCES;
+  if (value == null) return MARKER_SOURCES; // `null` from plain JS: not given
+  if (!Array.isArray(value)) throw bad(`precedence must be a list of ${MARKER_SOURCES.join(', ')}`);
   const seen = new Set<MarkerSource>();
   for (const s of value) {
     if (!MARKER_SOURCES.includes(s) || seen.has(s))
@@ -193,7 +194,11 @@ function precedence(value: readonly MarkerSource[] | undefined): readonly Marker
 }
 
 function sticky(value: boolean | StickyOptions | undefined): ResolvedSticky | undefined {
-  if (value === undefined || value === false) return undefined;
+  if (value == null || value === false) return undefined; // `null` from plain JS: not given
+  // Anything else that is not `true` or an options object (`0`, `'yes'`, a list) is a mistake,
+  // not a way to turn sticky cookies on.
+  if (value !== true && (typeof value !== 'object' || Array.isArray(value)))
+    throw bad('sticky must be a boolean or an options object');
   const o = value === true ? {} : value;
   const maxAge = o.maxAgeSeconds ?? DEFAULT_STICKY_MAX_AGE_SECONDS;
   if (!Number.isInteger(maxAge) || maxAge <= 0)
