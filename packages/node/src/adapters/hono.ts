@@ -39,6 +39,8 @@ export interface HonoContextLike {
   readonly req: {
     raw: RawRequestLike;
     header(name: string): string | undefined;
+    /** The path hono computed when the request arrived (a field, not read from `raw`). */
+    path?: string;
   };
   readonly env?: unknown;
   /** The response so far; a handler may replace it (`return new Response(…)`, a `fetch`). */
@@ -241,6 +243,15 @@ function editRequest(c: HonoContextLike, edits: CarrierEdits): void {
     }
     // Edited as graylane read the target (see routerTarget): no router finds the marker after.
     c.req.raw = new Req(applyQueryEdit(routerTarget(raw.url), edits.query), init);
+    // hono computed `c.req.path` before any middleware: the `;gray=…` parameters edge and signed
+    // mode remove go from it too (decodeURI, hono's, leaves `;` `=` `/` `?` encoded), so the two
+    // agree (GW-02). The router matched before: route and params keep the path as it came.
+    if (edits.query.semicolons === true && typeof c.req.path === 'string')
+      c.req.path = applyQueryEdit(c.req.path, {
+        remove: edits.query.remove,
+        append: undefined,
+        semicolons: true,
+      });
   } catch {
     // keep the original request
   }
