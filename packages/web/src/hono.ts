@@ -3,7 +3,7 @@
  * `@hono/node-server`). Hono is not imported; its context is typed structurally. The lane goes
  * on the hono context: `c.get('grayVersion')`, typed through {@link GrayVariables}.
  */
-import type { Decision } from '@graylane/core';
+import { applyQueryEdit, type Decision, type QueryEdit } from '@graylane/core';
 import { runInLane } from './context/run.js';
 import type { GrayLane } from './context/storage.js';
 import { createGraylane, type WebGraylane, type WebGraylaneOptions } from './inbound/engine.js';
@@ -20,7 +20,8 @@ export interface GrayVariables {
 
 /** The part of a hono context graylane uses. */
 export interface HonoContextLike {
-  readonly req: { raw: Request };
+  /** `path`: the path hono computed when the request arrived (a field, not read from `raw`). */
+  readonly req: { raw: Request; path?: string };
   set(key: string, value: unknown): void;
   get(key: string): unknown;
   /** The response after the chain ran; assigning copies it into a mutable one (hono's setter). */
@@ -71,6 +72,7 @@ export function graylaneHono(options: WebGraylaneOptions): GraylaneHonoMiddlewar
         // What Node's adapters do to the request, in every mode (GW-01/02): the carriers the
         // decision did not keep, and the bucket header.
         c.req.raw = withEdits(c.req.raw, outcome.edits);
+        followPath(c.req, outcome.edits.query);
       } catch {
         // A read-only request stays as it is; the decision already ignored its carriers.
       }
@@ -105,6 +107,23 @@ function writeBack(c: HonoContextLike, writes: ResponseWrites): void {
   } catch {
     // A response that cannot take headers is sent as it is (I1).
   }
+}
+
+/**
+ * hono reads `c.req.url`, the query and the headers from `raw`, but computed `c.req.path` when
+ * the request arrived (its `getPath`, decoded): the `;gray=…` parameters edge and signed mode
+ * remove from the URL go from it too, so the two agree (GW-02). decodeURI, which hono's path
+ * decoding uses, leaves `;`, `&`, `=`, `/` and `?` encoded, so the parameters are the URL's. The
+ * router matched before any middleware ran: the route and `c.req.param()` keep the path as it
+ * came (documented).
+ */
+function followPath(req: { path?: string }, query: QueryEdit | undefined): void {
+  if (query?.semicolons !== true || typeof req.path !== 'string') return;
+  req.path = applyQueryEdit(req.path, {
+    remove: query.remove,
+    append: undefined,
+    semicolons: true,
+  });
 }
 
 function executionWaitUntil(c: HonoContextLike): ((p: Promise<unknown>) => void) | undefined {

@@ -20,7 +20,7 @@ export type { ResponseWrites } from './response/apply.js';
 
 // Context
 export { GrayLane, hasAsyncContext, provideAsyncLocalStorage } from './context/storage.js';
-export type { AsyncLocalStorageCtor, AsyncLocalStorageLike } from './context/storage.js';
+export type { AsyncLocalStorageCtor, AsyncLocalStorageLike, LaneKeep } from './context/storage.js';
 export {
   createLane,
   getGrayDecision,

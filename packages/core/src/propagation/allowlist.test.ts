@@ -114,3 +114,63 @@ describe('createAllowlist (S-BR evil URL suite)', () => {
     expect(createAllowlist().allows('https://anything.example/')).toBe(false);
   });
 });
+
+/*
+ * Review 120 D3: an `allow` list (`allowHosts` in Node and the Web engine) that is not a list. A
+ * string was iterated letter by letter: `'internal'` allowed `http://i/`, `http://n/`, …; a
+ * dotted host failed on its `.` ("allow entry . is not …"); a number, an object or a function
+ * threw a raw "is not iterable" TypeError. Each is now `INVALID_OPTIONS` naming the option.
+ */
+describe('BR-12 an allow list that is not a list', () => {
+  const NOT_LISTS: [string, unknown][] = [
+    ['a host name', 'internal'],
+    ['a dotted host', 'api.internal'],
+    ['an origin', 'https://api.internal'],
+    ['a one-letter string', 'i'],
+    ['an empty string', ''],
+    ['zero', 0],
+    ['a number', 443],
+    ['true', true],
+    ['an object', {}],
+    ['an array-like object', { 0: 'api.internal', length: 1 }],
+    ['a function', () => ['api.internal']],
+    ['a symbol', Symbol('api.internal')],
+    ['a bigint', 10n],
+    ['a String object', Object('api.internal')],
+  ];
+  it.each(NOT_LISTS)('%s is refused with INVALID_OPTIONS naming allowHosts', (_label, allow) => {
+    let caught: unknown;
+    try {
+      createAllowlist({ allow: allow as string[] });
+    } catch (err) {
+      caught = err;
+    }
+    expect(isGraylaneError(caught) && caught.code, String(caught)).toBe('INVALID_OPTIONS');
+    expect(String((caught as Error).message)).toMatch(/allowHosts must be an array/);
+  });
+
+  it.each([
+    ['internal', 'http://i/'],
+    ['internal', 'http://n/'],
+    ['i', 'http://i:8080/'],
+  ])('shouldPropagate with allow %j sends nothing to %s', (allow, url) => {
+    expect(shouldPropagate(url, { allow: allow as unknown as string[] })).toBe(false);
+  });
+
+  const LISTS: [string, unknown, boolean][] = [
+    ['an array (control)', ['api.internal'], true],
+    ['a Set (control)', new Set(['api.internal']), true],
+    ['an empty array (control)', [], false],
+    ['null: none (control)', null, false],
+    ['undefined: none (control)', undefined, false],
+  ];
+  it.each(LISTS)('%s is accepted', (_label, allow, allowed) => {
+    const list = createAllowlist({ allow: allow as string[] });
+    expect(list.allows('https://api.internal/x')).toBe(allowed);
+    expect(list.allows('http://i/')).toBe(false);
+  });
+
+  it('a null policy counts as none', () => {
+    expect(createAllowlist(null as never).allows('https://api.internal/')).toBe(false);
+  });
+});

@@ -49,12 +49,13 @@ const HTTP_SCHEMES: ReadonlySet<string> = new Set(['http:', 'https:']);
  * ```
  */
 export function createAllowlist(policy: PropagationPolicy = {}): Allowlist {
+  policy ??= {}; // `null` from plain JS counts as none
   const origins = new Set<string>();
   const hosts = new Set<string>();
   const hostnames = new Set<string>();
   const patterns: RegExp[] = [];
   const own = policy.origin === undefined ? undefined : normalizeOrigin(policy.origin, 'origin');
-  for (const entry of policy.allow ?? []) {
+  for (const entry of entriesOf(policy.allow)) {
     if (entry instanceof RegExp) patterns.push(anchored(entry));
     else if (typeof entry === 'string' && entry.includes('://'))
       origins.add(normalizeOrigin(entry, 'allow'));
@@ -102,6 +103,19 @@ export function shouldPropagate(
   } catch {
     return false;
   }
+}
+
+/**
+ * The entries of an `allow` list (`allowHosts` in Node and the Web engine): an array or another
+ * iterable object (a `Set`). A string is refused, not read as one-letter hosts (`'internal'`
+ * would allow `http://i/`, `http://n/`, …), and so is anything else that is not a list:
+ * `INVALID_OPTIONS` naming the option, never a raw `TypeError`. Null counts as none.
+ */
+function entriesOf(allow: unknown): Iterable<unknown> {
+  if (allow == null) return [];
+  if (typeof allow === 'object' && !(allow instanceof String) && Symbol.iterator in allow)
+    return allow as Iterable<unknown>;
+  throw badOption(`allowHosts must be an array of origins, hosts or RegExps, got ${typeof allow}`);
 }
 
 function urlCtor(): UrlCtor | undefined {

@@ -20,7 +20,10 @@ export interface LaneOptions {
 
 /**
  * Builds a lane by hand (jobs, scheduled handlers, tests): a version or a decision plus where
- * it may be sent. Throws `INVALID_OPTIONS` on a malformed version label (a programming mistake).
+ * it may be sent. Inside a request's lane it takes that lane's allowlist, names and `keep`: in a
+ * lane decided in `edge` or `signed` mode, it is how an app calls another version on purpose
+ * (its version replaces a forwarded client marker). Throws `INVALID_OPTIONS` on a malformed
+ * version label (a programming mistake).
  *
  * @example
  * ```ts
@@ -54,7 +57,10 @@ export function createLane(
     options.baggageKey === undefined
       ? (parent?.baggageKey ?? DEFAULT_MARKER_KEY)
       : options.baggageKey;
-  return new GrayLane(decision, allow, header, baggageKey);
+  // Inside a lane decided under `edge` or `signed` trust, a lane built by hand carries its own
+  // version over any marker the app forwards, as its parent does (GW-01): the way to call
+  // another version deliberately is a lane of that version.
+  return new GrayLane(decision, allow, header, baggageKey, parent?.keep);
 }
 
 /**

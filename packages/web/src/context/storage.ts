@@ -1,6 +1,17 @@
 import { GraylaneError, type Allowlist, type Decision } from '@graylane/core';
 
 /**
+ * Which marker already on an outgoing request an allowlisted hop keeps (OUT-03, GW-01):
+ * - `any`: the caller's, as written (a lane decided in `open` trust, or built by hand outside one);
+ * - `version`: only one that is exactly the lane's version; any other is replaced by it (a lane
+ *   decided in `edge` mode, or in `signed` mode without a valid client token: the client's
+ *   marker, forwarded with the request's headers, must not travel on);
+ * - `token`: that, or a well-formed signed token for the lane's version (`signed` mode, a valid
+ *   client token decided: forwarding it keeps the lane).
+ */
+export type LaneKeep = 'any' | 'version' | 'token';
+
+/**
  * The lane of one request: the decision and how to carry it outbound. Immutable; a class so
  * heap snapshots can count instances by name (RELIABILITY CTX-11).
  */
@@ -13,6 +24,8 @@ export class GrayLane {
     readonly header: string,
     /** Outbound baggage key, or false. */
     readonly baggageKey: string | false,
+    /** Which marker set by the caller an allowlisted hop keeps. Default `any` (OUT-03). */
+    readonly keep: LaneKeep = 'any',
   ) {}
 }
 
@@ -57,17 +70,32 @@ function slot(): Slot {
 export function provideAsyncLocalStorage(
   als: AsyncLocalStorageCtor | AsyncLocalStorageLike<unknown>,
 ): void {
-  if (typeof als !== 'function' && typeof als?.run !== 'function')
-    throw new GraylaneError(
-      'INVALID_OPTIONS',
-      'provideAsyncLocalStorage: pass AsyncLocalStorage from node:async_hooks',
-    );
+  // Checked before anything is kept: a storage that is not one would break every later lane. A
+  // class is judged by its prototype (an arrow function has none: it cannot be constructed).
+  if (!isStorage(typeof als === 'function' ? als.prototype : als)) throw wrongStorage(undefined);
   const s = slot();
   if (s.als) return;
-  s.als =
-    typeof als === 'function'
-      ? new (als as AsyncLocalStorageCtor)<GrayLane>()
-      : (als as AsyncLocalStorageLike<GrayLane>);
+  try {
+    s.als =
+      typeof als === 'function'
+        ? new (als as AsyncLocalStorageCtor)<GrayLane>()
+        : (als as AsyncLocalStorageLike<GrayLane>);
+  } catch (cause) {
+    throw wrongStorage(cause);
+  }
+}
+
+function isStorage(value: unknown): boolean {
+  const like = value as Partial<AsyncLocalStorageLike<unknown>> | null | undefined;
+  return typeof like?.run === 'function' && typeof like.getStore === 'function';
+}
+
+function wrongStorage(cause: unknown): GraylaneError {
+  return new GraylaneError(
+    'INVALID_OPTIONS',
+    'provideAsyncLocalStorage: pass AsyncLocalStorage from node:async_hooks',
+    { cause },
+  );
 }
 
 /**

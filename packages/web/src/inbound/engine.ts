@@ -2,6 +2,7 @@ import {
   createInboundEngine,
   DEFAULT_SECURE_COOKIE,
   GraylaneError,
+  MARKER_SOURCES,
   fromFetchRequest,
   type CarrierEdits,
   type ConfigStore,
@@ -9,8 +10,10 @@ import {
   type InboundCounters,
   type InboundOptions,
   type InboundOutcome,
+  type MarkerSource,
   type RegexEngine,
   type SourceStatus,
+  type TrustMode,
 } from '@graylane/core';
 import { runInLane } from '../context/run.js';
 import { GrayLane } from '../context/storage.js';
@@ -72,18 +75,23 @@ export interface WebGraylane {
   /**
    * Decides, runs `handler` in the lane (bound where an `AsyncLocalStorage` exists) and writes
    * the sticky cookies and debug header onto its response. In `edge` mode the handler receives
-   * the request with the client's carriers removed (GW-02).
+   * the request with the client's carriers removed (GW-02). A `handler` that is not a function
+   * rejects with `INVALID_OPTIONS`.
    */
   handle(
     request: Request,
     handler: (request: Request, outcome: WebOutcome) => Response | Promise<Response>,
     context?: DecideContext,
   ): Promise<Response>;
-  /** Runs `fn` with the outcome's lane bound (where an `AsyncLocalStorage` exists). */
+  /**
+   * Runs `fn` with the outcome's lane bound (where an `AsyncLocalStorage` exists). Throws
+   * `INVALID_OPTIONS` for anything but an outcome (or its lane) and a function.
+   */
   run<T>(outcome: WebOutcome | GrayLane, fn: () => T): T;
   /**
    * The request a gateway forwards: the client's carriers removed and the decided marker
-   * written once (GW-01/GW-02). `target` replaces the URL (the upstream).
+   * written once (GW-01/GW-02). `target` replaces the URL (the upstream). Throws
+   * `INVALID_OPTIONS` for anything but a `Request` and an outcome (or its lane).
    */
   forwardRequest(request: Request, outcome: WebOutcome, target?: string | URL): Request;
   /**
@@ -121,6 +129,13 @@ export interface WebGraylane {
 export function createGraylane(options: WebGraylaneOptions): WebGraylane {
   if (typeof options !== 'object' || options === null)
     throw new GraylaneError('INVALID_OPTIONS', 'createGraylane: options are required ({ config })');
+  // `null` from plain JS counts as an option not given (as the options object itself does).
+  if (options.sticky === null || options.precedence === null)
+    options = {
+      ...options,
+      sticky: options.sticky ?? undefined,
+      precedence: options.precedence ?? undefined,
+    } as WebGraylaneOptions;
   const counters = new DecisionCounters(options.counters);
   const engine = createInboundEngine<Request>(options, {
     randomId: () => crypto.randomUUID(),
@@ -141,8 +156,24 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
   };
   const rules = options.rules;
 
-  const laneOf = (decision: Decision): GrayLane =>
-    new GrayLane(decision, opts.allow, opts.header, opts.baggage);
+  /**
+   * A lane decided under a trust that did not take the client's word (`edge`; `signed` without a
+   * valid client token) carries its own version on every allowlisted hop, whatever marker the
+   * app forwards with the request's headers (GW-01, HDR-14); one a valid token decided keeps
+   * that token too; an `open` one keeps the caller's marker (OUT-03).
+   */
+  const laneOf = (decision: Decision, trust: TrustMode): GrayLane =>
+    new GrayLane(
+      decision,
+      opts.allow,
+      opts.header,
+      opts.baggage,
+      trust === 'open'
+        ? 'any'
+        : trust === 'signed' && MARKER_SOURCES.includes(decision.source as MarkerSource)
+          ? 'token'
+          : 'version',
+    );
 
   const evaluate = async (request: Request, context: DecideContext): Promise<InboundOutcome> => {
     const remote = context.remoteAddress ?? safeCall(options.remoteAddress, request);
@@ -163,7 +194,12 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
     } catch {
       const config = opts.store.get().config;
       const decision: Decision = { version: config.default, reason: 'default', source: 'default' };
-      return { decision, lane: laneOf(decision), setCookies: [], debugHeader: undefined };
+      return {
+        decision,
+        lane: laneOf(decision, opts.trust),
+        setCookies: [],
+        debugHeader: undefined,
+      };
     }
     // What is persisted (STK-01/02, `sticky.persistMarkers`) is core's decision, as on Node.
     const signed = await Promise.all(
@@ -177,7 +213,7 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
     );
     return {
       decision: outcome.decision,
-      lane: laneOf(outcome.decision),
+      lane: laneOf(outcome.decision, outcome.trust),
       setCookies: [...outcome.setCookies, ...signed.filter((c): c is string => c !== undefined)],
       debugHeader: outcome.debugHeader,
       edits: outcome.edits,
@@ -214,20 +250,40 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
   return {
     decide,
     async handle(request, handler, context) {
+      if (typeof handler !== 'function') throw bad('gray.handle: pass a handler function');
       const outcome = await decide(request, context);
       const seen = seenBy(request, outcome);
       const response = await runInLane(outcome.lane, () => handler(seen, outcome));
       return applyOutcome(response, outcome);
     },
-    run: (outcome, fn) => runInLane(outcome instanceof GrayLane ? outcome : outcome.lane, fn),
-    forwardRequest: (request, outcome, target) =>
-      rewriteCarriers(request, names, outcome.decision, target, opts.baggage !== false),
+    run(outcome, fn) {
+      if (typeof fn !== 'function') throw bad('gray.run: pass a function');
+      return runInLane(laneIn(outcome, 'gray.run'), fn);
+    },
+    forwardRequest(request, outcome, target) {
+      const call = 'gray.forwardRequest';
+      if (typeof request?.url !== 'string') throw bad(`${call}: pass a Request`);
+      const { decision } = laneIn(outcome, call);
+      return rewriteCarriers(request, names, decision, target, opts.baggage !== false);
+    },
     stripCarriers,
     refresh: () => (rules ? rules.refresh(opts.store) : Promise.resolve()),
     store: opts.store,
     sourceStatus: () => rules?.status(),
     stats: () => counters.snapshot(),
   };
+}
+
+function bad(message: string): GraylaneError {
+  return new GraylaneError('INVALID_OPTIONS', message);
+}
+
+/** The lane of an outcome (or a lane itself); anything else is a programming mistake. */
+function laneIn(outcome: WebOutcome | GrayLane | undefined, call: string): GrayLane {
+  const lane = outcome instanceof GrayLane ? outcome : outcome?.lane;
+  // Structural: an outcome of another copy of this package (ESM and CJS) carries its own class.
+  if (typeof lane?.decision?.version === 'string') return lane;
+  throw bad(`${call}: pass the outcome gray.decide() returned (or its lane)`);
 }
 
 function safeCall<T>(fn: ((request: Request) => T) | undefined, request: Request): T | undefined {

@@ -3,6 +3,7 @@ import {
   baggageMemberHeaders,
   bucketHeaderValue,
   DEFAULT_MARKER_KEY,
+  GraylaneError,
   removeBaggageMember,
   removeCookies,
   removeQueryParam,
@@ -92,12 +93,27 @@ export function withEdits(request: Request, edits: CarrierEdits | undefined): Re
 /**
  * `headers` with the header part of core's edits applied (a `WebOutcome`'s `edits`): the carriers
  * the decision did not keep removed or rewritten, the bucket header replaced. A copy; `headers`
- * itself when there is nothing to change. For a middleware that forwards headers rather than a
- * `Request` (Next's `NextResponse.next({ request: { headers } })`).
+ * itself when there is nothing to change, or when `edits` is not an outcome's (plain JS). Throws
+ * `INVALID_OPTIONS` when there are edits and `headers` is not what `new Headers()` takes. For a
+ * middleware that forwards headers rather than a `Request` (Next's
+ * `NextResponse.next({ request: { headers } })`).
+ *
+ * @example
+ * ```ts
+ * const outcome = await gray.decide(request);
+ * const headers = editedHeaders(request.headers, outcome.edits);
+ * ```
  */
 export function editedHeaders(headers: Headers, edits: CarrierEdits | undefined): Headers {
-  if (edits === undefined || edits.headers.size === 0) return headers;
-  const edited = new Headers(headers);
+  if (!(edits?.headers instanceof Map) || edits.headers.size === 0) return headers;
+  let edited: Headers;
+  try {
+    edited = new Headers(headers);
+  } catch (cause) {
+    throw new GraylaneError('INVALID_OPTIONS', 'editedHeaders: headers must be a Headers', {
+      cause,
+    });
+  }
   for (const [name, value] of edits.headers)
     if (value === null) edited.delete(name);
     else edited.set(name, value);

@@ -37,9 +37,12 @@ export interface WithGrayOptions {
  * 20 hops, 303 → GET, credentials dropped across origins) and judges every hop on its own
  * target, so a redirect never carries the marker off the allowlist (RDR-01, RDR-02). The
  * caller's `Request`, `Headers` and init are never mutated. A marker header the caller set is
- * kept as is on allowlisted hops (OUT-03); a hop outside the allowlist loses it and the `gray`
- * baggage member, whoever set them (I8). `fetchImpl` defaults to `globalThis.fetch`, looked up
- * at call time.
+ * kept as is on allowlisted hops in a lane decided in `open` trust (OUT-03); in one decided in
+ * `edge` or `signed` trust, a marker that is not the lane's version (the client's, forwarded
+ * with its headers) is replaced by the lane's (GW-01): to call another version, use a lane of
+ * that version (`createLane`). A hop outside the allowlist loses the marker and the `gray`
+ * member (`baggage`, `uberctx-gray`, `ot-baggage-gray`), whoever set them (I8). `fetchImpl`
+ * defaults to `globalThis.fetch`, looked up at call time.
  *
  * The final response's `url` is the last hop's and `redirected` is true after a redirect. A
  * redirect that fetch would reject (a `Location` that is not HTTP(S), not a URL, or carries
@@ -62,6 +65,10 @@ export interface WithGrayOptions {
  */
 export function withGray<F extends FetchLike>(fetchImpl?: F, options: WithGrayOptions = {}): F {
   options ??= {}; // `null` from plain JS
+  // `null` from plain JS is the default; anything else that is not a function fails here, not
+  // on the first call.
+  if (fetchImpl != null && typeof fetchImpl !== 'function')
+    throw new GraylaneError('INVALID_OPTIONS', 'withGray: fetchImpl must be a function');
   const allow =
     options.allowHosts === undefined ? undefined : createAllowlist({ allow: options.allowHosts });
   const max = options.maxReplayBytes;
@@ -246,7 +253,7 @@ async function follow(
 ): Promise<Response> {
   const headers = new Headers(hops.headers);
   applyLane(headers, request.url, lane, allow);
-  let res = await hops.send(request.url, request.method, headers, FIRST, 'manual');
+  let res = answer(await hops.send(request.url, request.method, headers, FIRST, 'manual'));
   let url = request.url;
   let method = request.method;
   let base = new Headers(hops.headers);
@@ -276,10 +283,20 @@ async function follow(
     }
     const body = hop.keepBody ? taken : undefined;
     if (!hop.keepBody) hops.replay.release();
-    res = await hops.send(hop.url, hop.method, next, body ?? null, 'manual');
+    res = answer(await hops.send(hop.url, hop.method, next, body ?? null, 'manual'));
     url = hop.url;
     method = hop.method;
   }
+}
+
+/**
+ * What the wrapped fetch answered, when it is a response to judge for a redirect (a status and
+ * headers); anything else is a broken `fetchImpl`, reported as such rather than as a `TypeError`
+ * from reading it.
+ */
+function answer(res: Response): Response {
+  if (typeof res?.headers?.get === 'function') return res;
+  throw new GraylaneError('INVALID_OPTIONS', 'withGray: fetchImpl resolved to no Response');
 }
 
 /**
