@@ -129,13 +129,6 @@ export interface WebGraylane {
 export function createGraylane(options: WebGraylaneOptions): WebGraylane {
   if (typeof options !== 'object' || options === null)
     throw new GraylaneError('INVALID_OPTIONS', 'createGraylane: options are required ({ config })');
-  // `null` from plain JS counts as an option not given (as the options object itself does).
-  if (options.sticky === null || options.precedence === null)
-    options = {
-      ...options,
-      sticky: options.sticky ?? undefined,
-      precedence: options.precedence ?? undefined,
-    } as WebGraylaneOptions;
   const counters = new DecisionCounters(options.counters);
   const engine = createInboundEngine<Request>(options, {
     randomId: () => crypto.randomUUID(),
