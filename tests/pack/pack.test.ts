@@ -270,6 +270,9 @@ describe.each([
     });
     expect(out['excludeLoneString']).toBe('INVALID_OPTIONS');
     expect(out['grayMeta']).toBeNull();
+    expect(out['http2']).toEqual(['beta', 'null']);
+    expect(out['grpcExports']).toEqual(['function', 'function', 'function']);
+    expect(out['grpcJunk']).toBe('INVALID_OPTIONS');
   }, 60_000);
 
   it('one process-wide state: the adapter’s stats() counts what each root copy’s withGray sent', async () => {
