@@ -768,6 +768,92 @@ describe('MQ-01 MQ-22 RabbitMQ: a lane consumer back at the edges of a drain bat
   );
 });
 
+describe('MQ-22 RabbitMQ: a consumer the router runs is alive to it whatever the broker counts', () => {
+  // The probe estimates liveness from the broker's consumer count, less the gets its drain holds
+  // on a quorum lane; once the broker had applied some of the drain's acks the estimate could say
+  // a consumer that came back mid-batch was not there (flaky in CI). A consumer this router runs
+  // is known: alive from `consume()` until it is closed, its channel closes, or the broker cancels
+  // it (its queue deleted). The probe channel here answers every count with 0 — an estimate that
+  // misses the consumer — so only the router's own record can say alive.
+  const TYPES = [
+    { type: 'quorum', options: { durable: true, arguments: { 'x-queue-type': 'quorum' } } },
+    { type: 'classic', options: { durable: false, arguments: { 'x-queue-type': 'classic' } } },
+  ];
+  const ENDS = ['still consuming', 'close()', 'its channel closed', 'its queue deleted'] as const;
+  const rows = TYPES.flatMap((t) => ENDS.map((end) => ({ ...t, end })));
+
+  /** `connection`, whose plain channels answer `checkQueue` with no consumers. */
+  function undercounting(connection: ChannelModel): ChannelModel {
+    return new Proxy(connection, {
+      get(target, key) {
+        const value: unknown = Reflect.get(target, key, target);
+        if (key !== 'createChannel')
+          return typeof value === 'function' ? value.bind(target) : value;
+        return async () => {
+          const ch = await target.createChannel();
+          const check = ch.checkQueue.bind(ch);
+          ch.checkQueue = async (name) => ({ ...(await check(name)), consumerCount: 0 });
+          return ch;
+        };
+      },
+    });
+  }
+
+  it.each(rows)(
+    '$type lane, its consumer $end',
+    async ({ options, end }) => {
+      const { connection } = await rabbit();
+      const queue = fresh('own');
+      const lane = `${queue}.lane.beta`;
+      const router = createAmqpLanes({
+        lanes: createMessageLanes({ config: CONFIG }),
+        connection: undercounting(connection),
+        queue,
+        queueOptions: options,
+        liveness: { intervalMs: 10, graceMs: 0 },
+      });
+      await router.setup();
+      const seen: string[] = [];
+      const take = (where: string) => (msg: ConsumeMessage, channel: Channel) => {
+        seen.push(`${msg.content.toString()}:${where}`);
+        channel.ack(msg);
+      };
+      const ch = await connection.createChannel();
+      const beta = await router.consume('beta', take('beta'));
+      try {
+        if (end === 'close()') await beta.close();
+        if (end === 'its channel closed') await beta.channel.close();
+        if (end === 'its queue deleted') {
+          await ch.deleteQueue(lane);
+          await until(async () => !(await router.liveness.refresh('beta')), 5_000);
+        }
+        const alive = end === 'still consuming';
+        const probes: boolean[] = [];
+        for (let i = 0; i < 5; i++) probes.push(await router.liveness.refresh('beta'));
+        expect(probes).toEqual(Array(5).fill(alive));
+        if (alive) {
+          for (let i = 0; i < 5; i++)
+            await runWithGray('beta', () => router.publish(Buffer.from(`n-${i}`)));
+          await until(() => seen.length === 5, 10_000);
+          expect(seen).toEqual([0, 1, 2, 3, 4].map((i) => `n-${i}:beta`));
+        } else {
+          // Routed to the base queue, where a stable consumer takes it.
+          const stable = await router.consume('stable', take('stable'));
+          await runWithGray('beta', () => router.publish(Buffer.from('late')));
+          await until(() => seen.length === 1, 10_000);
+          expect(seen).toEqual(['late:stable']);
+          await stable.close();
+        }
+      } finally {
+        await beta.close().catch(() => undefined);
+        await router.close();
+        await dropQueues(ch, lane, queue);
+      }
+    },
+    30_000,
+  );
+});
+
 describe('MQ-01 RabbitMQ: a lane back while the default consumer drains it gets every message routed to it', () => {
   // A backlog stranded on beta's queue is being drained (one long batch of basic.gets) when a
   // beta consumer starts; its handlers hold what they get until the drain has been past the new

@@ -141,9 +141,14 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
 
   const drains: RouterDrains = { holds: new Map(), busy: new Set(), kinds: new Map() };
   const { holds } = drains;
+  /** This router's own consumers per queue, from `consume()` until cancelled or closed. */
+  const own = new Map<string, number>();
   const liveness = createLiveness(async (lane) => {
-    const ch = await probeCh.get();
     const name = queueFor(lane);
+    // A consumer of this router's is known alive without asking (and without the estimate below,
+    // which can miss a consumer that came back while the drain held gets on a quorum lane).
+    if ((own.get(name) ?? 0) > 0) return true;
+    const ch = await probeCh.get();
     const before = holds.get(name) ?? 0;
     const { consumerCount } = await ch.checkQueue(name);
     // This router's drain holding gets on a quorum lane is counted as consumers there, never a
@@ -212,9 +217,10 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
       const name = queueFor(lane);
       const channel = await connection.createChannel();
       const inflight = createInFlight();
+      let cancelled = (): void => undefined;
       const handler = withGrayMessage(
         lanes,
-        (msg) => (msg === null ? undefined : onMessage(msg, channel)),
+        (msg) => (msg === null ? cancelled() : onMessage(msg, channel)),
         { served: lane },
       );
       // Until `consume` returns, the caller cannot listen on the channel: a broker refusal (a
@@ -231,6 +237,19 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
       } finally {
         channel.off('error', refusal);
       }
+      // Counted as this router's consumer until it is cancelled, by `close()`, by the broker
+      // (its queue deleted: a `null` delivery) or with its channel.
+      own.set(name, (own.get(name) ?? 0) + 1);
+      let live = true;
+      const gone = (): void => {
+        if (!live) return;
+        live = false;
+        const n = (own.get(name) ?? 1) - 1;
+        if (n > 0) own.set(name, n);
+        else own.delete(name);
+      };
+      channel.on('close', gone);
+      cancelled = gone;
       const drain =
         lane === lanes.config().default ? startAmqpDrain(router, options, drains) : undefined;
       return {
@@ -248,6 +267,7 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
             }
           };
           const counted = await count();
+          gone();
           await quietly(() => channel.cancel(consumerTag));
           await inflight.settle(options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
           await acksCounted(count, counted);
