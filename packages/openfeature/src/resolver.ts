@@ -6,6 +6,7 @@ import {
   type ResolutionDetails,
 } from '@openfeature/core';
 import { GraylaneError } from '@graylane/core';
+import { readLane } from './decision.js';
 import { toFlagMetadata, type LaneDecision } from './metadata.js';
 import { toOpenFeatureReason } from './reasons.js';
 
@@ -29,6 +30,13 @@ export interface LaneResolver {
   stats(): GrayProviderStats;
 }
 
+/** @internal Checks a `getDecision` option (a programming mistake throws). */
+export function checkAccessor<F>(what: string, fn: F | undefined, fallback: F): F {
+  if (fn === undefined) return fallback;
+  if (typeof fn === 'function') return fn;
+  throw new GraylaneError('INVALID_OPTIONS', `${what} must be a function`);
+}
+
 /** @internal Checks a flag or context key given in options (a programming mistake throws). */
 export function checkKey(what: string, key: unknown, fallback: string): string {
   if (key === undefined) return fallback;
@@ -37,12 +45,14 @@ export function checkKey(what: string, key: unknown, fallback: string): string {
 }
 
 /**
- * @internal Answers `flagKey` with the lane `read()` returns. Every failure returns the caller's
- * code default with an error code and bumps a counter (CONF-05): nothing is thrown.
+ * @internal Answers `flagKey` with the lane `readDecision()` returns. Every failure (including
+ * an accessor that throws or returns something that is not a decision with a version label)
+ * returns the caller's code default with an error code and bumps a counter (CONF-05): nothing
+ * is thrown.
  */
 export function createLaneResolver(
   flagKey: string,
-  read: () => LaneDecision | undefined,
+  readDecision: () => LaneDecision | undefined,
   noContext: string,
 ): LaneResolver {
   let resolved = 0;
@@ -73,18 +83,12 @@ export function createLaneResolver(
       if (type !== 'string') {
         return fail(defaultValue, 'TYPE_MISMATCH', `"${flagKey}" is a string flag, not ${type}`);
       }
-      let decision: LaneDecision | undefined;
-      try {
-        decision = read();
-      } catch (err) {
-        return fail(
-          defaultValue,
-          'GENERAL',
-          `reading the lane failed: ${String(err)}`.slice(0, 200),
-        );
-      }
-      if (!decision) return fail(defaultValue, 'INVALID_CONTEXT', noContext);
-      resolved++;
+      // Inside the check: an accessor that throws or returns anything but a decision gets the
+      // code default and a standard error code, and is counted (CONF-05, I1).
+      const read = readLane(readDecision);
+      if (read.kind === 'none') return fail(defaultValue, 'INVALID_CONTEXT', noContext);
+      if (read.kind === 'bad') return fail(defaultValue, 'GENERAL', read.message);
+      const decision = read.decision;
       const details: ResolutionDetails<string> = {
         // T is string here: the SDK asked for a string flag.
         value: decision.version,
@@ -92,6 +96,7 @@ export function createLaneResolver(
         reason: toOpenFeatureReason(decision.reason),
         flagMetadata: toFlagMetadata(decision),
       };
+      resolved++;
       return details as ResolutionDetails<T>;
     },
     stats: () => ({ resolved, errors: { ...errors } }),

@@ -1,14 +1,17 @@
 import { propagation } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import { DEFAULT_BAGGAGE_KEY } from './constants.js';
-import { acceptVersion, toMarkerPolicy } from './policy.js';
+import { acceptVersion, toMarkerPolicyOrNone } from './policy.js';
 import type { VersionPolicy } from './policy.js';
 
 /** Options shared by the baggage helpers. */
 export interface GrayBaggageOptions {
   /** Baggage member key. Default `gray`. */
   readonly key?: string;
-  /** Accepted versions. Default: any well-formed label. */
+  /**
+   * Accepted versions: a list, a `GrayConfig` or your config document. Default: any well-formed
+   * label. A value that is none of these accepts no version (these helpers never throw).
+   */
   readonly versions?: VersionPolicy;
 }
 
@@ -25,7 +28,7 @@ export interface GrayBaggageOptions {
 export function getGrayBaggage(ctx: Context, options?: GrayBaggageOptions): string | undefined {
   try {
     const entry = propagation.getBaggage(ctx)?.getEntry(options?.key ?? DEFAULT_BAGGAGE_KEY);
-    return acceptVersion(entry?.value, toMarkerPolicy(options?.versions));
+    return acceptVersion(entry?.value, toMarkerPolicyOrNone(options?.versions));
   } catch {
     return undefined;
   }
@@ -34,11 +37,15 @@ export function getGrayBaggage(ctx: Context, options?: GrayBaggageOptions): stri
 /**
  * Returns a context whose baggage carries `key=version`, keeping every other baggage entry.
  * An invalid `version` leaves the marker out: the result is `ctx` without the key (never throws).
+ * The member is for code that reads OTel baggage; it puts nothing on a lane: `GrayPropagator`
+ * never sends it, and graylane's outbound code carries only a graylane lane. To run a job on a
+ * lane, use `runWithGray` from `@graylane/node`.
  *
  * @example
  * ```ts
  * import { context } from '@opentelemetry/api';
- * context.with(setGrayBaggage(context.active(), 'beta'), () => callDownstream());
+ * const ctx = setGrayBaggage(context.active(), 'beta');
+ * getGrayBaggage(ctx); // 'beta'
  * ```
  */
 export function setGrayBaggage(
@@ -48,7 +55,7 @@ export function setGrayBaggage(
 ): Context {
   const key = options?.key ?? DEFAULT_BAGGAGE_KEY;
   try {
-    if (acceptVersion(version, toMarkerPolicy(options?.versions)) === undefined) {
+    if (acceptVersion(version, toMarkerPolicyOrNone(options?.versions)) === undefined) {
       return removeGrayBaggage(ctx, options);
     }
     const current = propagation.getBaggage(ctx);

@@ -13,7 +13,10 @@ export interface GrayPropagatorOptions {
   readonly header?: string;
   /** Baggage member key. Default `gray`. */
   readonly baggageKey?: string;
-  /** Accepted versions: pass your `GrayConfig` or a list. Default: any well-formed label. */
+  /**
+   * Accepted versions: a list, a `GrayConfig` or your config document (the one you give
+   * `createGraylane`). Default: any well-formed label. Anything else throws `INVALID_OPTIONS`.
+   */
   readonly versions?: VersionPolicy;
   /**
    * Every propagator of your setup that carries baggage, which this one stands in for: the W3C
@@ -47,7 +50,9 @@ export interface GrayPropagatorOptions {
  *   host) is kept when an HTTP instrumentation rewrites `baggage`. Never writes `X-Gray-Id`, so
  *   graylane's own outbound code is the only writer (OTB-04: one value).
  *
- * Never throws.
+ * `inject` and `extract` never throw; a failure inside `extract` keeps the carrier's member out
+ * of the context (fails closed). The constructor throws `INVALID_OPTIONS` for a `versions` that
+ * is not a list, a `GrayConfig` or a config document.
  *
  * @example
  * ```ts
@@ -71,9 +76,10 @@ export class GrayPropagator implements TextMapPropagator {
   readonly #inner: readonly TextMapPropagator[];
 
   constructor(options: GrayPropagatorOptions = {}) {
+    options ??= {}; // `null` from plain JS
     this.#header = (options.header ?? DEFAULT_GRAY_HEADER).toLowerCase();
     this.#key = options.baggageKey ?? DEFAULT_BAGGAGE_KEY;
-    this.#policy = toMarkerPolicy(options.versions);
+    this.#policy = toMarkerPolicy(options.versions, 'GrayPropagator');
     const inner = options.baggage;
     this.#inner = inner === undefined ? [] : isList(inner) ? [...inner] : [inner];
   }
@@ -121,7 +127,12 @@ export class GrayPropagator implements TextMapPropagator {
         ? removeGrayBaggage(base, { key: this.#key })
         : this.#bind(base, version);
     } catch {
-      return base;
+      // Fail closed: whatever the wrapped propagators read as the member stays out (I2, I3).
+      try {
+        return this.#restore(base, ctx);
+      } catch {
+        return ctx;
+      }
     }
   }
 

@@ -1,8 +1,9 @@
 import type { EvaluationContext, Hook } from '@openfeature/server-sdk';
 import { getGrayDecision } from '@graylane/node';
 import { DEFAULT_CONTEXT_KEY } from '../constants.js';
+import { readLane } from '../decision.js';
 import type { LaneDecision } from '../metadata.js';
-import { checkKey } from '../resolver.js';
+import { checkAccessor, checkKey } from '../resolver.js';
 
 /** Options of {@link createGrayContextHook}. */
 export interface GrayContextHookOptions {
@@ -30,17 +31,13 @@ export interface GrayContextHookOptions {
 export function createGrayContextHook(options: GrayContextHookOptions = {}): Hook {
   options ??= {}; // `null` from plain JS
   const key = checkKey('key', options.key, DEFAULT_CONTEXT_KEY);
-  const read = options.getDecision ?? getGrayDecision;
+  const getDecision = checkAccessor('getDecision', options.getDecision, getGrayDecision);
   return {
     before(): EvaluationContext | undefined {
-      let decision: LaneDecision | undefined;
-      try {
-        decision = read();
-      } catch {
-        // A broken accessor must not break the evaluation: the context stays as it was.
-        return undefined;
-      }
-      return decision ? { [key]: decision.version } : undefined;
+      // A broken accessor, or one that returns no decision with a version label, must not break
+      // the evaluation nor put a junk value into the context: the context stays as it was.
+      const read = readLane(getDecision);
+      return read.kind === 'lane' ? { [key]: read.decision.version } : undefined;
     },
   };
 }

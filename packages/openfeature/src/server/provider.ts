@@ -2,7 +2,12 @@ import type { JsonValue, Provider } from '@openfeature/server-sdk';
 import { getGrayDecision } from '@graylane/node';
 import { DEFAULT_FLAG_KEY, PROVIDER_NAME } from '../constants.js';
 import type { LaneDecision } from '../metadata.js';
-import { checkKey, createLaneResolver, type GrayProviderStats } from '../resolver.js';
+import {
+  checkAccessor,
+  checkKey,
+  createLaneResolver,
+  type GrayProviderStats,
+} from '../resolver.js';
 
 /** Options of {@link createGrayServerProvider}. */
 export interface GrayServerProviderOptions {
@@ -10,7 +15,9 @@ export interface GrayServerProviderOptions {
   readonly flagKey?: string;
   /**
    * Where the current request's decision is read. Default: `getGrayDecision` from
-   * `@graylane/node` (the middleware's or `runWithGray`'s context).
+   * `@graylane/node` (the middleware's or `runWithGray`'s context). It returns, synchronously,
+   * a decision whose `version` is a version label, or `undefined` outside a lane; anything else
+   * (or a throw) resolves to your code default with `GENERAL`, counted in `stats()`.
    */
   readonly getDecision?: () => LaneDecision | undefined;
 }
@@ -51,7 +58,7 @@ export function createGrayServerProvider(
 ): GrayServerProvider {
   options ??= {}; // `null` from plain JS
   const flagKey = checkKey('flagKey', options.flagKey, DEFAULT_FLAG_KEY);
-  const read = options.getDecision ?? getGrayDecision;
+  const read = checkAccessor('getDecision', options.getDecision, getGrayDecision);
   const lanes = createLaneResolver(flagKey, read, NO_CONTEXT);
   return {
     metadata: { name: PROVIDER_NAME },

@@ -55,7 +55,12 @@ export function createGrayWebProvider(options: GrayWebProviderOptions): GrayWebP
   const flagKey = checkKey('flagKey', options.flagKey, DEFAULT_FLAG_KEY);
   const lanes = createLaneResolver(
     flagKey,
-    () => ({ version: client.getGrayVersion(), reason: client.getGrayReason(), source: 'client' }),
+    () => {
+      const version = client.getGrayVersion();
+      return version === undefined
+        ? undefined
+        : { version, reason: client.getGrayReason(), source: 'client' };
+    },
     'the graylane client has no version',
   );
   const events = new OpenFeatureEventEmitter();
