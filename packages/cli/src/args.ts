@@ -41,3 +41,19 @@ export function duration(text: string): number {
   if (seconds <= 0) throw new CliError('--ttl must be positive');
   return seconds;
 }
+
+/**
+ * The one value of an option declared `multiple: true` so that a repeat can be seen: `undefined`
+ * when absent, a usage error naming the flag when given twice (`util.parseArgs` would keep the
+ * last one silently). `why` says why one is all there can be.
+ */
+export function once(
+  values: readonly string[] | undefined,
+  flag: string,
+  why: string,
+): string | undefined {
+  if (values === undefined || values.length <= 1) return values?.[0];
+  throw new CliError(
+    `--${flag} given ${values.length} times (${values.map((v) => JSON.stringify(v)).join(', ')}): ${why}`,
+  );
+}

@@ -28,22 +28,37 @@ function registry(): Map<string, string> {
  */
 export function addSecret(secret: string): void {
   if (secret.length < MIN_SCRUBBED_SECRET_LENGTH) return;
-  registry().set(secret, '***');
-  const encoded = encodeURIComponent(secret);
-  if (encoded !== secret) registry().set(encoded, '***');
+  for (const spelling of spellings(secret)) registry().set(spelling, '***');
 }
 
 /**
- * Registers the userinfo of a URL as written (`ops:p/w`, without the `@`): `ops:p/w@` is scrubbed, whatever the password's
- * length, since the text around it (`:` before, `@` after) cannot occur in an ordinary word.
+ * A secret as a message may spell it: as given, percent-encoded, and escaped inside a JSON string
+ * (`unknown command "…"` quotes what it echoes: a `"` or `\` in a password is escaped there).
  */
-export function addUrlUserinfo(userinfo: string): void {
-  const colon = userinfo.indexOf(':');
-  if (colon !== -1) registry().set(`${userinfo}@`, `${userinfo.slice(0, colon)}:***@`);
+function spellings(text: string): Set<string> {
+  return new Set([text, encodeURIComponent(text), JSON.stringify(text).slice(1, -1)]);
 }
 
-/** `scheme://user:password@` → `scheme://user:***@` (any URL, even one never parsed by us). */
-const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]*):([^/@\s]*)@/gi;
+/**
+ * Registers the userinfo of a URL as written (`ops`, `:`, `p/w`, `@`): `ops:p/w@` is scrubbed to
+ * `ops:***@`, whatever the password's length, since the text around it (`:` before, `@` after)
+ * cannot occur in an ordinary word. `separator` and `end` are `:` and `@`, or `%3A` and `%40`
+ * where the URL was typed percent-encoded.
+ */
+export function addUrlUserinfo(user: string, separator: string, password: string, end = '@'): void {
+  const json = (t: string): string => JSON.stringify(t).slice(1, -1);
+  registry().set(`${user}${separator}${password}${end}`, `${user}${separator}***${end}`);
+  registry().set(
+    json(`${user}${separator}${password}${end}`),
+    json(`${user}${separator}***${end}`),
+  );
+}
+
+/**
+ * `scheme://user:password@` → `scheme://user:***@` (any URL, even one never parsed by us), in
+ * any spelling of the `//`: none, one, three, backslashes (`etcd:/ops:pw@`, `etcd:\\ops:pw@`).
+ */
+const USERINFO = /([a-z][a-z0-9+.-]*:[/\\]*)([^/\\@\s:]*):([^/@\s]*)@/gi;
 
 /**
  * Removes every registered secret and every URL password from a diagnostic `text`.

@@ -1,4 +1,4 @@
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, METHODS } from 'node:http';
 import {
   DEFAULT_HEADER,
   DEFAULT_MARKER_KEY,
@@ -19,7 +19,7 @@ import {
   type MarkerSource,
 } from '@graylane/core';
 import { createGraylane } from '@graylane/node';
-import { pair, parse } from '../args.js';
+import { once, pair, parse } from '../args.js';
 import { instantOption } from '../instant.js';
 import { CliError, paint } from '../io.js';
 import type { Run } from '../input/run.js';
@@ -41,8 +41,11 @@ Options:
   --attr name=value        caller attribute such as userId (repeatable)
   --path /api/x            request path, as on the request line (starts with /, no #);
                            rules match it as the server does (/a/../b is /b, %61 is a)
-  --method GET             request method
-  --host shop.example      request host
+  --method GET             request method, one of Node's http.METHODS (upper case)
+  --host shop.example      request host (a Host line; given twice, the first counts,
+                           as in Node)
+  A character outside ASCII in --path or --query is sent UTF-8 percent-encoded, as a
+  browser sends it; a space or control character there is refused (a server answers 400).
   --at 2026-12-24T10:00:00Z    evaluate at this instant (default: now); scheduled
                            ramps show every step and the share in force then
   --now …                  the same as --at
@@ -53,35 +56,47 @@ const options = {
   cookie: { type: 'string', multiple: true },
   query: { type: 'string', multiple: true },
   attr: { type: 'string', multiple: true },
-  path: { type: 'string' },
-  method: { type: 'string' },
-  host: { type: 'string' },
-  now: { type: 'string' },
-  at: { type: 'string' },
+  // Declared `multiple` so that a repeat is seen, not silently the last one.
+  path: { type: 'string', multiple: true },
+  method: { type: 'string', multiple: true },
+  host: { type: 'string', multiple: true },
+  now: { type: 'string', multiple: true },
+  at: { type: 'string', multiple: true },
   json: { type: 'boolean' },
 } as const;
 
 export async function explain(args: readonly string[], io: Run): Promise<number> {
   const { values, positionals } = parse(args, options, explainHelp);
   if (positionals.length !== 1) throw new CliError(explainHelp);
-  if (values.at !== undefined && values.now !== undefined)
+  const at = once(values.at, 'at', 'evaluate at one instant');
+  const nowText = once(values.now, 'now', 'evaluate at one instant');
+  if (at !== undefined && nowText !== undefined)
     throw new CliError('--at and --now are the same option: give one');
-  const now = instantOption(values.at ?? values.now, values.at === undefined ? '--now' : '--at');
-  const headerLines = (values.header ?? []).map((h) => pair(h, ':', 'header'));
-  const cookies = (values.cookie ?? []).map((c) => pair(c, '=', 'cookie'));
-  const query = (values.query ?? []).map((q) => pair(q, '=', 'query'));
+  const now = instantOption(at ?? nowText, at === undefined ? '--now' : '--at');
+  const method = requestMethod(once(values.method, 'method', 'a request has one method'));
+  const headerLines = (values.header ?? []).map((h) =>
+    headerLine(pair(h, ':', 'header'), `--header ${JSON.stringify(h)}`),
+  );
+  const cookies = (values.cookie ?? []).map((c) =>
+    headerLine(pair(c, '=', 'cookie'), `--cookie ${JSON.stringify(c)}`, 'value'),
+  );
+  const query = (values.query ?? []).map((q) => {
+    const [k, v] = pair(targetText(q, '--query'), '=', 'query');
+    return `${k}=${v}`;
+  });
   const attrs = Object.fromEntries((values.attr ?? []).map((a) => pair(a, '=', 'attr')));
-  const config = await requireConfig(positionals[0] as string, io);
+  const path = requestPath(once(values.path, 'path', 'a request line has one target'));
   // The request the flags spell, as a Node server receives it: one header line per --header,
-  // the --cookie pairs on one Cookie line, --host as the Host line, the --query pairs (raw, as
-  // on the request line) after --path.
+  // the --cookie pairs on one Cookie line, one Host line per --host (Node keeps the first), the
+  // --query pairs (as on the request line) after --path.
   const lines: [string, string][] = [...headerLines];
   if (cookies.length > 0) lines.push(['Cookie', cookies.map(([k, v]) => `${k}=${v}`).join('; ')]);
-  if (values.host !== undefined) lines.push(['Host', values.host]);
-  const path = requestPath(values.path);
-  const search = query.map(([k, v]) => `${k}=${v}`).join('&');
+  for (const host of values.host ?? [])
+    lines.push(headerLine(['Host', host], `--host ${JSON.stringify(host)}`, 'value'));
+  const config = await requireConfig(positionals[0] as string, io);
+  const search = query.join('&');
   const url = search === '' ? path : `${path}${path.includes('?') ? '&' : '?'}${search}`;
-  const req = nodeRequest(lines, values.method ?? 'GET', url);
+  const req = nodeRequest(lines, method, url);
   // What the rules and the notes read, taken before the middleware edits the request (it
   // removes the markers it read, GW-01).
   const headers = { ...req.headers };
@@ -141,7 +156,7 @@ const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 /**
  * `--path`, refused where the middleware would not read it as the path it spells: an
  * absolute-form target (`http://h/x`: the server routes by `/x`) and a `#` (Node's servers start
- * the query there). Every other spelling reaches the middleware as it is given.
+ * the query there); then as {@link targetText} puts it on the request line.
  */
 function requestPath(path: string | undefined): string {
   if (path === undefined) return '/';
@@ -153,7 +168,88 @@ function requestPath(path: string | undefined): string {
     throw new CliError(
       `--path: a request target carries no fragment ('#'), got ${JSON.stringify(path)}`,
     );
-  return path;
+  return targetText(path, '--path');
+}
+
+/**
+ * The ASCII Node's HTTP parser refuses in a request target (answering 400 before any middleware
+ * runs): C0 controls, the space (it ends the target: `GET /?q=a b HTTP/1.1` is no request) and DEL.
+ * It refuses every byte over 0x7F too, which {@link targetText} percent-encodes. Probed on Node
+ * 20, 22 and 24; `explain-refuses.test.ts` holds it to a real server byte by byte.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const TARGET_REFUSED = /[\u0000-\u0020\u007f]/;
+
+/**
+ * `--path` / `--query` text as it goes on the request line: a character outside ASCII is sent
+ * UTF-8 percent-encoded, as browsers and `fetch` send it (Node's parser refuses the raw bytes);
+ * an ASCII character a request line cannot hold is a usage error naming the flag.
+ */
+function targetText(text: string, flag: string): string {
+  const bad = TARGET_REFUSED.exec(text)?.[0];
+  if (bad !== undefined)
+    throw new CliError(
+      `${flag} ${JSON.stringify(text)}: a request target cannot hold ${bad === ' ' ? 'a space' : `the control character ${codePoint(bad)}`} (a Node server answers 400 before any middleware runs): write it percent-encoded, ${percent(bad)}${bad === ' ' ? " (or '+' in a query)" : ''}`,
+    );
+  try {
+    // Past the check above, what is not printable ASCII is outside ASCII.
+    return text.replace(/[^!-~]+/g, (s) => encodeURIComponent(s));
+  } catch {
+    throw new CliError(`${flag} ${JSON.stringify(text)}: holds a lone surrogate, which is no text`);
+  }
+}
+
+function percent(ch: string): string {
+  return `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`;
+}
+
+/**
+ * `--method`, refused where no middleware would see the request: Node's parser answers 400 to a
+ * method that is not one of `http.METHODS` (it is case-sensitive: `post` is refused), and hands
+ * `CONNECT` to the server's `connect` listener instead of its request handler.
+ */
+function requestMethod(method: string | undefined): string {
+  if (method === undefined) return 'GET';
+  if (method === 'CONNECT')
+    throw new CliError(
+      "--method CONNECT: a Node server hands a CONNECT request to its 'connect' listener; no middleware sees it",
+    );
+  if (METHODS.includes(method)) return method;
+  const upper = method.toUpperCase();
+  throw new CliError(
+    `--method ${JSON.stringify(method)}: a Node server answers 400 to a method that is not one of http.METHODS (upper case)${METHODS.includes(upper) && upper !== 'CONNECT' ? `: ${upper}?` : ''}`,
+  );
+}
+
+/** An HTTP token (RFC 9110 §5.6.2): what Node's parser accepts as a header name. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What Node's parser refuses in a header value: C0 controls but tab, and DEL. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const VALUE_REFUSED = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
+/**
+ * A header line (or a `--cookie` pair, a `--host`: `value` only), refused where Node's parser
+ * would answer 400, with `flag` (the option as given) in the message.
+ */
+function headerLine(
+  [name, value]: [string, string],
+  flag: string,
+  check: 'line' | 'value' = 'line',
+): [string, string] {
+  if (check === 'line' && !TOKEN.test(name))
+    throw new CliError(
+      `${flag}: ${JSON.stringify(name)} is not a header name (letters, digits and !#$%&'*+-.^_\`|~ only; a Node server answers 400)`,
+    );
+  const bad = VALUE_REFUSED.exec(value)?.[0];
+  if (bad !== undefined)
+    throw new CliError(
+      `${flag}: a header value cannot hold the control character ${codePoint(bad)} (a Node server answers 400)`,
+    );
+  return [name, value];
+}
+
+function codePoint(ch: string): string {
+  return `U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
 /**
