@@ -36,7 +36,8 @@ export function rulesFromConfig(
     const attrs = options?.attributes?.();
     const request: GrayRequest = {
       method: 'GET',
-      host: location.host,
+      // As servers match it (core `hostOnly`): lower-case, without the port.
+      host: location.hostname,
       path: location.pathname,
       query: (name) => value(readQueryParam(location.search, name)),
       cookies: (name) => value(readCookie(document.cookie, name)),

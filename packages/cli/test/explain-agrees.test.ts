@@ -10,7 +10,8 @@ import { runCli } from '../src/index.js';
 /**
  * `graylane explain` says it reads markers "as an open-trust server reads them". This holds it to
  * that: every row sends one request to a real `node:http` server running graylane's middleware in
- * `open` trust (the default markers: header, `__Host-gray` then `gray` cookie, query, baggage) and
+ * `open` trust (the default markers: header, `__Host-gray`, `__Secure-gray` then `gray` cookie, query,
+ * baggage) and
  * asks `explain --json` the same question; the version and the reason must be the same. Rows
  * cover each carrier, the browser's `__Host-` cookie, conflicts between carriers, duplicates and
  * invalid values (PREC, CK, BG rows of RELIABILITY §1).
@@ -88,6 +89,44 @@ const ROWS: readonly [string, Ask][] = [
   ['the browser cookie on https: __Host-gray=beta', { cookies: [['__Host-gray', 'beta']] }],
   ['the plain cookie: gray=beta', { cookies: [['gray', 'beta']] }],
   [
+    'the browser cookie with cookie.domain: __Secure-gray=beta',
+    { cookies: [['__Secure-gray', 'beta']] },
+  ],
+  ...(
+    [
+      ['__Host-gray', '__Secure-gray'],
+      ['__Secure-gray', 'gray'],
+      ['__Host-gray', 'gray'],
+    ] as const
+  ).flatMap(([a, b]): [string, Ask][] =>
+    (
+      [
+        ['beta', 'stable'],
+        ['nope', 'beta'],
+        ['', 'beta'],
+      ] as const
+    ).flatMap(([x, y]): [string, Ask][] => [
+      [
+        `${a}=${x} and ${b}=${y}`,
+        {
+          cookies: [
+            [a, x],
+            [b, y],
+          ],
+        },
+      ],
+      [
+        `${b}=${y} and ${a}=${x} (sent in the other order)`,
+        {
+          cookies: [
+            [b, y],
+            [a, x],
+          ],
+        },
+      ],
+    ]),
+  ),
+  [
     '__Host-gray=beta and gray=stable (the __Host- one first)',
     {
       cookies: [
@@ -150,5 +189,62 @@ describe('explain agrees with an open-trust server on every marker shape', () =>
     const [fromServer, fromExplain] = await Promise.all([serverSays(ask), explainSays(ask)]);
     expect(fromServer.version).not.toBe('?');
     expect(fromExplain).toEqual(fromServer);
+  });
+});
+
+describe('explain names the marker cookies the server did not read, in its order', () => {
+  // The server reads the first of `__Host-gray`, `__Secure-gray`, `gray` that is sent at all
+  // (valid or not); the others are printed as not read, naming the one that came first.
+  const NOTES: readonly [readonly [string, string][], string, readonly string[]][] = [
+    [[['__Secure-gray', 'beta']], '__Secure-gray', []],
+    [
+      [
+        ['gray', 'beta'],
+        ['__Secure-gray', 'stable'],
+      ],
+      '__Secure-gray',
+      ['gray'],
+    ],
+    [
+      [
+        ['__Secure-gray', 'nope'],
+        ['gray', 'beta'],
+      ],
+      '__Secure-gray',
+      ['gray'],
+    ],
+    [
+      [
+        ['gray', 'beta'],
+        ['__Secure-gray', 'stable'],
+        ['__Host-gray', 'beta'],
+      ],
+      '__Host-gray',
+      ['__Secure-gray', 'gray'],
+    ],
+    [
+      [
+        ['__Host-gray', 'beta'],
+        ['__Secure-gray', 'stable'],
+      ],
+      '__Host-gray',
+      ['__Secure-gray'],
+    ],
+  ];
+  it.each(NOTES)('cookies %j: %s read, %j not read', async (cookies, read, notRead) => {
+    const args = ['explain', RULES_PATH, '--now', NOW];
+    for (const [k, v] of cookies) args.push('--cookie', `${k}=${v}`);
+    const out: string[] = [];
+    const code = await runCli(args, {
+      out: (l) => out.push(l),
+      err: (l) => out.push(l),
+      color: false,
+    });
+    expect(code, out.join('\n')).toBe(0);
+    const text = out.join('\n');
+    expect(text).toContain(`cookie marker ${read} `);
+    const skipped = [...text.matchAll(/cookie marker (\S+) .*: not read \((\S+) comes first\)/g)];
+    expect(skipped.map((m) => m[1])).toEqual(notRead);
+    for (const m of skipped) expect(m[2]).toBe(read);
   });
 });

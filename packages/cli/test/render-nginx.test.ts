@@ -113,6 +113,25 @@ const OPEN: readonly Row[] = [
     'stable',
   ],
   ['cookie value with trailing space', { cookie: 'gray=beta ; a=1' }, 'beta'],
+  // BC-02 (review 128 D1): on https with `cookie.domain` the browser writes `__Secure-gray`; read
+  // after `__Host-gray`, before `gray`, as the servers read it.
+  ['cookie __Secure-gray=beta (https + cookie.domain)', { cookie: '__Secure-gray=beta' }, 'beta'],
+  ['__Secure-gray among other cookies', { cookie: 'a=1; __Secure-gray=beta; b=2' }, 'beta'],
+  ['__Secure-gray wins over gray', { cookie: 'gray=stable; __Secure-gray=beta' }, 'beta'],
+  [
+    '__Host-gray wins over __Secure-gray',
+    { cookie: '__Secure-gray=stable; __Host-gray=beta' },
+    'beta',
+  ],
+  ['invalid __Secure-gray hides gray', { cookie: '__Secure-gray=gamma; gray=beta' }, 'stable'],
+  ['__Secure-gray twice, same value', { cookie: '__Secure-gray=beta; __Secure-gray=beta' }, 'beta'],
+  [
+    '__Secure-gray twice with different values (ambiguous) hides gray',
+    { cookie: '__Secure-gray=beta; __Secure-gray=stable; gray=beta' },
+    'stable',
+  ],
+  ['quoted __Secure-gray', { cookie: '__Secure-gray="beta"' }, 'beta'],
+  ['__Secure-grayx is not __Secure-gray', { cookie: '__Secure-grayx=beta' }, 'stable'],
 ];
 
 /** signed trust: tokens only, routed on their version part, forwarded unchanged; nothing else forwarded. */
@@ -144,6 +163,18 @@ const SIGNED: readonly (readonly [...Row, forwarded: string | null])[] = [
     token('beta'),
   ],
   [
+    'token cookie __Secure-gray',
+    { cookie: `a=1; __Secure-gray=${token('beta')}` },
+    'beta',
+    token('beta'),
+  ],
+  [
+    'plain __Secure-gray label in signed mode hides a token gray',
+    { cookie: `__Secure-gray=beta; gray=${token('beta')}` },
+    'stable',
+    null,
+  ],
+  [
     'two different token cookies (tossed)',
     { cookie: `gray=${token('beta')}; gray=${token('stable')}` },
     'stable',
@@ -151,11 +182,26 @@ const SIGNED: readonly (readonly [...Row, forwarded: string | null])[] = [
   ],
 ];
 
+/** `--cookie lane`: the three names of a custom base name, and the default's names not read. */
+const CUSTOM: readonly Row[] = [
+  ['__Secure-lane=beta', { cookie: '__Secure-lane=beta' }, 'beta'],
+  ['__Host-lane=beta', { cookie: 'a=1; __Host-lane=beta' }, 'beta'],
+  ['lane=beta', { cookie: 'lane=beta' }, 'beta'],
+  ['__Secure-lane wins over lane', { cookie: 'lane=stable; __Secure-lane=beta' }, 'beta'],
+  [
+    '__Host-lane wins over __Secure-lane',
+    { cookie: '__Secure-lane=stable; __Host-lane=beta' },
+    'beta',
+  ],
+  ['__Secure-gray is not a lane cookie', { cookie: '__Secure-gray=beta' }, 'stable'],
+];
+
 describe.skipIf(!NGINX)(
   'render nginx: real nginx, header and the cookies the browser writes',
   () => {
     let open: Nginx;
     let signed: Nginx;
+    let lane: Nginx;
     beforeAll(async () => {
       const ports = { stable: await upstream('stable'), beta: await upstream('beta') };
       const args = [
@@ -167,6 +213,7 @@ describe.skipIf(!NGINX)(
       ];
       open = await startNginx(args);
       signed = await startNginx([...args, '--trust', 'signed']);
+      lane = await startNginx([...args, '--cookie', 'lane']);
     }, 60_000);
     afterAll(async () => {
       stopAllNginx();
@@ -192,8 +239,20 @@ describe.skipIf(!NGINX)(
       for (const m of r.body.markers) expect(m.split('.')[0]).toBe(lane);
     });
 
+    // BC-02 with a custom `cookie.name` (`--cookie lane`): the browser writes `__Host-lane`,
+    // `__Secure-lane` or `lane`, and the gateway reads them in that order.
+    it.each(CUSTOM)(
+      '--cookie lane: %s → %s, and the upstream is told exactly that lane',
+      async (_n, headers, want) => {
+        const r = await get(lane, headers);
+        expect(r.body.served).toBe(want);
+        expect(r.route).toBe(want);
+        expect(r.body.markers).toEqual([want]);
+      },
+    );
+
     it('the generated configs pass nginx -t', async () => {
-      for (const n of [open, signed]) {
+      for (const n of [open, signed, lane]) {
         const out = await new Promise<string>((resolve) =>
           execFile(
             NGINX as string,

@@ -153,6 +153,7 @@ export {
   DEFAULT_SIGNED_TTL_SECONDS,
   DEFAULT_STICKY_MAX_AGE_SECONDS,
 } from './inbound/defaults.js';
+export { DEFAULT_MARKER_COOKIES, markerCookieNames } from './inbound/cookie-names.js';
 
 export { createAllowlist, shouldPropagate } from './propagation/allowlist.js';
 export type { AllowEntry, Allowlist, PropagationPolicy } from './propagation/allowlist.js';

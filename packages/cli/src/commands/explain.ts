@@ -2,7 +2,7 @@ import { IncomingMessage, METHODS } from 'node:http';
 import {
   DEFAULT_HEADER,
   DEFAULT_MARKER_KEY,
-  DEFAULT_SECURE_COOKIE,
+  DEFAULT_MARKER_COOKIES,
   MARKER_SOURCES,
   explain as explainDecision,
   formatExplanation,
@@ -30,7 +30,7 @@ export const explainHelp = `Usage: graylane explain <config | - | etcd://…> [o
 
 Which version would this request get, and why? The request is decided by the middleware
 an 'open' trust @graylane/node server runs, on the request the flags spell: header
-X-Gray-Id, cookie __Host-gray then gray, query gray, baggage gray, then the rules. Each
+X-Gray-Id, cookie __Host-gray, __Secure-gray then gray, query gray, baggage gray, then the rules. Each
 marker carrier prints what was read from it, and whether it was used or ignored (why).
 
 Options:
@@ -351,27 +351,28 @@ function str(v: string | string[] | undefined): string | undefined {
 
 /** What one marker carrier held, as the server's reader read it. */
 interface CarrierRead {
-  /** The name read (`__Host-gray` or `gray` for the cookie carrier), for the note. */
+  /** The name read (the first of `__Host-gray`, `__Secure-gray`, `gray` sent), for the note. */
   readonly name: string;
   readonly read: KeyRead;
-  /** A marker cookie the server did not read because `__Host-gray` came first. */
-  readonly shadowed?: { readonly name: string; readonly read: KeyRead } | undefined;
+  /** Marker cookies the server did not read because an earlier name came first. */
+  readonly shadowed?: readonly { readonly name: string; readonly read: KeyRead }[] | undefined;
 }
 
 /** Each carrier's marker, read from the request by core's readers (the server's). */
 function markerReads(headers: Lookup, url: string): Record<MarkerSource, CarrierRead> {
   const header = headers[DEFAULT_HEADER];
   const q = url.indexOf('?');
-  const names = [DEFAULT_SECURE_COOKIE, DEFAULT_MARKER_KEY];
-  const [secure, plain] = readCookies(headers['cookie'], names) as [KeyRead, KeyRead];
+  // The server's names in its order (core's list): the first one sent is read, the rest not.
+  const reads = readCookies(headers['cookie'], DEFAULT_MARKER_COOKIES);
+  const sent = DEFAULT_MARKER_COOKIES.map((name, i) => ({
+    name,
+    read: reads[i] as KeyRead,
+  })).filter((c) => c.read.kind !== 'absent');
+  const [first, ...rest] = sent;
   const cookie: CarrierRead =
-    secure.kind !== 'absent'
-      ? {
-          name: DEFAULT_SECURE_COOKIE,
-          read: secure,
-          shadowed: plain.kind === 'absent' ? undefined : { name: DEFAULT_MARKER_KEY, read: plain },
-        }
-      : { name: DEFAULT_MARKER_KEY, read: plain };
+    first === undefined
+      ? { name: DEFAULT_MARKER_KEY, read: { kind: 'absent' } }
+      : { ...first, shadowed: rest.length > 0 ? rest : undefined };
   return {
     header: {
       name: DEFAULT_HEADER,
@@ -423,11 +424,12 @@ function markerNotes(
   if (isMarkerSource(source)) {
     notes.push(`${label(source)}: valid`);
   }
-  const shadowed = reads.cookie.shadowed;
-  if (shadowed && (source === 'cookie' || rejections.some((r) => r.source === 'cookie')))
-    notes.push(
-      `cookie marker ${shadowed.name} ${shown(shadowed.read)}: not read (${reads.cookie.name} comes first)`,
-    );
+  const shadowed = reads.cookie.shadowed ?? [];
+  if (source === 'cookie' || rejections.some((r) => r.source === 'cookie'))
+    for (const s of shadowed)
+      notes.push(
+        `cookie marker ${s.name} ${shown(s.read)}: not read (${reads.cookie.name} comes first)`,
+      );
   return notes;
 }
 

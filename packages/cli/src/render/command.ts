@@ -12,9 +12,10 @@ export const renderHelp = `Usage: graylane render nginx|envoy <config> [options]
 
 Prints a routing snippet that sends each request to the upstream of the version its
 marker names: the X-Gray-Id header, then the __Host-gray cookie (what the browser SDK
-writes on https), then the gray cookie, else the default version. The upstream always
-receives the lane it was routed to (open trust) or the token that chose it (signed
-trust); a client value that did not route is never forwarded.
+writes on https), the __Secure-gray cookie (https with cookie.domain), then the gray
+cookie, else the default version. The upstream always receives the lane it was
+routed to (open trust) or the token that chose it (signed trust); a client value that
+did not route is never forwarded.
 
 Options:
   --upstream VERSION=HOST:PORT   upstream of a version (repeatable; default: the default's)

@@ -3,6 +3,7 @@ import type { RegexEngine } from '../regex.js';
 import type { Issues } from './issues.js';
 import { conditionReader } from '../rules/lookup.js';
 import { compileMatcher } from './matchers.js';
+import { requestLineMatcher } from './request-line.js';
 import type { CompiledCondition } from './types.js';
 
 const KEYED = ['header', 'cookie', 'query', 'attrs'] as const;
@@ -40,7 +41,12 @@ export function compileMatch(
   }
   for (const kind of SINGLE) {
     if (doc[kind] === undefined) continue;
-    const matcher = compileMatcher(doc[kind], `${path}.${kind}`, issues, regex);
+    const at = `${path}.${kind}`;
+    // Host and method literals as the platforms deliver them (lower-case host without port,
+    // upper-case method), or refused: never a rule that loads and cannot match.
+    const matcherDoc =
+      kind === 'path' ? doc[kind] : requestLineMatcher(kind, doc[kind], at, issues);
+    const matcher = compileMatcher(matcherDoc, at, issues, regex);
     if (matcher)
       out.push({ kind, name: undefined, matcher, read: conditionReader(kind, undefined) });
   }
@@ -52,8 +58,16 @@ export function compileMatch(
       continue;
     }
     const kind = group === 'attrs' ? 'attr' : group;
+    const seen = new Set<string>();
     for (const name of Object.keys(entries)) {
       const at = `${path}.${group}.${name}`;
+      // `X-A` and `x-a` are one header: two conditions on it that must both hold.
+      if (kind === 'header' && seen.has(name.toLowerCase()))
+        issues.warn(
+          at,
+          'header named twice (names are case-insensitive): both matchers must hold on the one header',
+        );
+      seen.add(name.toLowerCase());
       if (kind === 'header' && !HEADER_NAME.test(name)) issues.add(at, 'not a valid header name');
       else if (name.length === 0 || name.length > 256)
         issues.add(at, 'names must be 1–256 characters');

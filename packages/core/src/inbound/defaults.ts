@@ -9,8 +9,9 @@ export const DEFAULT_HEADER = 'x-gray-id';
 export const DEFAULT_MARKER_KEY = 'gray';
 /**
  * The cookie the browser SDK writes on https (`__Host-` prefix: host-only, `Secure`, `Path=/`,
- * so a sibling subdomain cannot plant it). With the default cookie name, servers read it first,
- * then `gray` (issue 15), and write it when the cookie carries `Secure`.
+ * so a sibling subdomain cannot plant it). Servers read it first, then `__Secure-gray` (what the
+ * browser writes with `cookie.domain`), then `gray` (issue 15, `DEFAULT_MARKER_COOKIES`), and
+ * write it when the cookie carries `Secure`.
  */
 export const DEFAULT_SECURE_COOKIE = '__Host-gray';
 /** Opt-in debug response header (issue 3). */

@@ -17,7 +17,8 @@ import { stickyCookies, type PendingSignedCookie } from './sticky.js';
 import { carrierNeeds } from './needs.js';
 import { unmintedCookieSplits, unmintedCookieWarning } from './subject-check.js';
 import { CarrierView, readHeader, readUrl, type KnownReads } from './view.js';
-import { DEFAULT_MARKER_KEY, DEFAULT_SECURE_COOKIE } from './defaults.js';
+import { DEFAULT_MARKER_COOKIES } from './cookie-names.js';
+import { DEFAULT_MARKER_KEY } from './defaults.js';
 import { MAX_COOKIE_HEADER_BYTES, MAX_QUERY_BYTES, MAX_VERSION_LENGTH } from '../limits.js';
 import type { InboundOptions, TrustMode } from './types.js';
 
@@ -292,8 +293,7 @@ export function createInboundEngine<R>(
   const fast =
     opts.trust !== 'signed' && opts.sticky === undefined && opts.bucketHeader === undefined;
   const headerFirst = opts.precedence[0] === 'header';
-  const cookieCarriers =
-    opts.cookie === false ? [DEFAULT_SECURE_COOKIE, DEFAULT_MARKER_KEY] : cookieNames;
+  const cookieCarriers = opts.cookie === false ? DEFAULT_MARKER_COOKIES : cookieNames;
   const baggageKey = opts.baggage === false ? DEFAULT_MARKER_KEY : opts.baggage;
   const queryKey = opts.query === false ? DEFAULT_MARKER_KEY : opts.query;
   const [jaegerMember, otMember] = baggageMemberHeaders(baggageKey);

@@ -17,7 +17,7 @@ export interface Extraction {
   readonly source: MarkerSource | undefined;
   /** Signed mode: the accepted token's expiry (epoch ms) and key id. */
   readonly token: { readonly expiresAt: number; readonly kid: string } | undefined;
-  /** Which marker cookie name was read, when the cookie carrier was (`__Host-gray` or `gray`). */
+  /** Which marker cookie name was read, when the cookie carrier was (`__Host-gray`, `__Secure-gray` or `gray`). */
   readonly cookieName?: string | undefined;
   /** The first ignored marker (reported as the decision reason if the default is served). */
   readonly rejected: RejectedMarker | undefined;
@@ -177,9 +177,10 @@ function signed(
 }
 
 /**
- * The first marker cookie present, in the configured order (`__Host-gray` before `gray`): a
- * sibling subdomain can plant `gray` but never `__Host-gray`, so when both are present the
- * prefixed one decides and the other is not read (issue 15, CK-02).
+ * The first marker cookie present, in the configured order (`__Host-gray`, `__Secure-gray`,
+ * `gray`): a sibling subdomain can plant `gray` (and, from https, `__Secure-gray` for the parent
+ * domain) but never `__Host-gray`, so the strongest name present decides and the others are not
+ * read (issue 15, CK-02).
  */
 function firstCookie(
   view: CarrierView,

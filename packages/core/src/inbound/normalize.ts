@@ -6,7 +6,8 @@ import { removeQueryParam, removeSemicolonParams } from '../markers/query.js';
 import type { MarkerSource } from '../reasons.js';
 import { bucketHeaderValue } from '../rules/bucket-header.js';
 import type { Decision } from '../rules/types.js';
-import { DEFAULT_MARKER_KEY, DEFAULT_SECURE_COOKIE } from './defaults.js';
+import { DEFAULT_MARKER_COOKIES } from './cookie-names.js';
+import { DEFAULT_MARKER_KEY } from './defaults.js';
 import type { Extraction } from './extract.js';
 import type { ResolvedInbound } from './resolve.js';
 import type { CarrierView } from './view.js';
@@ -110,12 +111,12 @@ export function carrierEdits(
     else if (f === 'remove') headers.set(opts.header, null);
   }
 
-  // Cookies: every marker name (the `__Host-` and plain one), or the default when switched off.
+  // Cookies: every marker name (`__Host-`, `__Secure-` and plain), or the defaults when off.
   // Only a name some pair really has is judged (not `xgray=1` or `a=gray`): a header without
   // one is never rebuilt, even one the readers refused as too long. The readers stop at 180
   // pairs, so a marker past them reads as absent: it is read from its own pair on, judged like
   // one read, and when its fate is removal the bounded pass drops the unread rest.
-  const names = opts.cookie === false ? [DEFAULT_SECURE_COOKIE, DEFAULT_MARKER_KEY] : cookieNames;
+  const names = opts.cookie === false ? DEFAULT_MARKER_COOKIES : cookieNames;
   const cookieHeader = view.header('cookie');
   if (cookieHeader !== undefined) {
     const drop: string[] = [];

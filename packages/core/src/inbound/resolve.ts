@@ -9,12 +9,8 @@ import { compileSigningKeys } from '../signed/keys.js';
 import { createConfigStore, isConfigStore } from '../store/store.js';
 import type { ConfigStore } from '../store/types.js';
 import { compileTrustedProxies, type PeerMatcher } from './peers.js';
-import {
-  DEFAULT_HEADER,
-  DEFAULT_MARKER_KEY,
-  DEFAULT_SECURE_COOKIE,
-  DEFAULT_STICKY_MAX_AGE_SECONDS,
-} from './defaults.js';
+import { DEFAULT_HEADER, DEFAULT_MARKER_KEY, DEFAULT_STICKY_MAX_AGE_SECONDS } from './defaults.js';
+import { markerCookieNames } from './cookie-names.js';
 import type { GrayAttributes, InboundOptions, StickyOptions, TrustMode } from './types.js';
 
 /** Sticky settings with every default applied. */
@@ -37,11 +33,12 @@ export interface ResolvedInbound<R> {
   readonly signingKid: string | undefined;
   /** Lower-cased marker header name. */
   readonly header: string;
-  /** The cookie name written on plain http (and the only one read when set explicitly). */
+  /** The cookie name written on plain http (`gray`, or `markers.cookie`). */
   readonly cookie: string | false;
   /**
    * Cookie names read for the marker, in order; the first present one is used and the others
-   * are ignored. Default `['__Host-gray', 'gray']`; `[name]` when `markers.cookie` is set.
+   * are ignored: `__Host-<name>`, `__Secure-<name>`, `<name>` (`markerCookieNames`), or the
+   * name alone when it already has a prefix.
    */
   readonly cookieNames: readonly string[];
   /** The cookie name written when the cookie carries `Secure` (`__Host-gray` by default). */
@@ -172,13 +169,10 @@ function cookieNames(
 ): Pick<ResolvedInbound<never>, 'cookie' | 'cookieNames' | 'secureCookie'> {
   const name = carrierName(value, DEFAULT_MARKER_KEY, 'cookie');
   if (name === false) return { cookie: false, cookieNames: [], secureCookie: false };
-  if (value === undefined)
-    return {
-      cookie: name,
-      cookieNames: [DEFAULT_SECURE_COOKIE, name],
-      secureCookie: DEFAULT_SECURE_COOKIE,
-    };
-  return { cookie: name, cookieNames: [name], secureCookie: name };
+  // Every name the browser SDK writes for it (BC-01…03), a custom name too; the first one is
+  // what the server writes under `Secure` (`__Host-gray`), as the browser does without a Domain.
+  const names = markerCookieNames(name);
+  return { cookie: name, cookieNames: names, secureCookie: names[0] as string };
 }
 
 function precedence(value: readonly MarkerSource[] | undefined): readonly MarkerSource[] {

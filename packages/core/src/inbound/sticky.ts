@@ -60,7 +60,8 @@ export function stickyCookies(
   const { decision, found } = input;
   const plan = input.reevaluated ? 'fresh' : versionCookiePlan(sticky, decision, found);
   if (!sticky.cookie || opts.cookie === false || opts.trust === 'edge' || !plan) return out;
-  // The name the browser SDK would use: `__Host-gray` when the cookie carries `Secure`.
+  // The name the browser SDK writes without a Domain: `__Host-gray` when the cookie carries
+  // `Secure`. It is read first, before the `__Secure-gray` a page with `cookie.domain` writes.
   const name = isSecure(sticky, input.tls) ? opts.secureCookie || opts.cookie : opts.cookie;
   if (opts.trust !== 'signed') {
     if (isSafeCookieValue(decision.version))

@@ -15,7 +15,10 @@ export type GrayAttributes = Record<string, string | number | boolean | undefine
 export interface MarkerNames {
   /** Header name, case-insensitive. Default `x-gray-id`. */
   readonly header?: string;
-  /** Cookie name. Default `gray`. */
+  /**
+   * Cookie base name. Default `gray`. Read as every name the browser SDK writes for it, first
+   * present wins: `__Host-<name>`, `__Secure-<name>`, `<name>`; a name with a prefix alone.
+   */
   readonly cookie?: string | false;
   /**
    * Query parameter. Default `gray` in `open` mode; off in `signed` and `edge` (a token in a URL

@@ -1,6 +1,6 @@
 import {
   createInboundEngine,
-  DEFAULT_SECURE_COOKIE,
+  DEFAULT_MARKER_COOKIES,
   GraylaneError,
   MARKER_SOURCES,
   fromFetchRequest,
@@ -96,7 +96,7 @@ export interface WebGraylane {
   forwardRequest(request: Request, outcome: WebOutcome, target?: string | URL): Request;
   /**
    * The request with every client carrier removed: the marker header, every marker cookie pair
-   * (`__Host-gray` and `gray`), the baggage member, the query marker, and the bucket header when
+   * (`__Host-gray`, `__Secure-gray` and `gray`), the baggage member, the query marker, and the bucket header when
    * `bucketHeader` is set. What is not a carrier is kept byte for byte; a body already read is
    * not carried over.
    */
@@ -142,7 +142,7 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
   const names = {
     header: opts.header,
     cookie: opts.cookie === false ? DEFAULT_MARKER_KEY : opts.cookie,
-    cookies: opts.cookie === false ? [DEFAULT_SECURE_COOKIE, DEFAULT_MARKER_KEY] : opts.cookieNames,
+    cookies: opts.cookie === false ? DEFAULT_MARKER_COOKIES : opts.cookieNames,
     query: opts.query === false ? DEFAULT_MARKER_KEY : opts.query,
     baggage: opts.baggage === false ? DEFAULT_MARKER_KEY : opts.baggage,
     bucket: opts.bucketHeader,

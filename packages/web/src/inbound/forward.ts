@@ -19,8 +19,8 @@ export interface CarrierNames {
   readonly query: string | false;
   readonly baggage: string | false;
   /**
-   * Every cookie name read for the marker (`__Host-gray` and `gray` by default); `cookie` alone
-   * when absent.
+   * Every cookie name read for the marker (`__Host-gray`, `__Secure-gray` and `gray` by
+   * default); `cookie` alone when absent.
    */
   readonly cookies?: readonly string[] | undefined;
   /** The bucket header (`bucketHeader` option), replaced or removed like a carrier. */
