@@ -99,3 +99,21 @@ export function nodeArrayHeaders(headers: readonly unknown[]): {
     },
   };
 }
+
+/** @internal undici < 6.7's head: "name: value\r\n" per header (values hold no CR or LF: undici checks). */
+export function rawToList(raw: string): string[] {
+  const list: string[] = [];
+  for (const line of raw.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) list.push(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return list;
+}
+
+/** @internal The list back as undici < 6.7's head string. */
+export function listToRaw(list: readonly unknown[]): string {
+  let raw = '';
+  for (let i = 0; i + 1 < list.length; i += 2)
+    raw += `${String(list[i])}: ${String(list[i + 1])}\r\n`;
+  return raw;
+}

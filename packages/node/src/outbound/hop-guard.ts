@@ -9,7 +9,8 @@ import type { GrayStore } from '../context/storage.js';
 import { countOutbound } from '../metrics/stats.js';
 import { bindRequestCallbacks } from './bind.js';
 import { wrapGlobalDispatcher } from './global-dispatcher.js';
-import { flatAccess } from './header-list.js';
+import { flatAccess, listToRaw, rawToList } from './header-list.js';
+import { guardConnection, watchConnections } from './hop-connection.js';
 import {
   alignMember,
   applyHop,
@@ -45,6 +46,7 @@ export function ensureHopGuard(): void {
   if (state.guard) return;
   state.guard = true;
   subscribe(CHANNEL, onRequestCreate);
+  watchConnections();
 }
 
 /**
@@ -61,7 +63,10 @@ export function ensureHopGuard(): void {
  *    target — the marker added only when the caller's context is proven, removed always;
  * 4. the `baggage` header(s) (OpenTelemetry's undici instrumentation appends its own) become one,
  *    with `gray` at most once (OUT-01) and, on a hop not provably this caller's, none that
- *    OpenTelemetry copied from the context undici created it in (I7, OTB-01).
+ *    OpenTelemetry copied from the context undici created it in (I7, OTB-01);
+ * 5. written on a connection that does not prove it reaches the request's origin (a `connect`
+ *    function of the caller's, a `socketPath`: hop-connection.ts), it loses the marker and any
+ *    `gray` member before the head is written (CTX-13).
  * Listeners run in subscription order: subscribed after OpenTelemetry's SDK, this one sees what
  * its instrumentation added (OTB-01). Never throws.
  */
@@ -87,6 +92,7 @@ function onRequestCreate(message: unknown): void {
       const next = listToRaw(list);
       if (next !== raw) request.headers = next;
     }
+    guardConnection(request);
   } catch {
     // I1: the request proceeds as undici built it.
   }
@@ -137,23 +143,6 @@ function judgeRequest(
     if (global && (note === undefined || !global.plan.callerOwns)) ({ plan, allowed } = global);
   }
   if (list && plan) mergeBaggage(list, plan, allowed, proven, plan === note);
-}
-
-/** undici < 6.7's head: "name: value\r\n" per header (values hold no CR or LF: undici checks). */
-function rawToList(raw: string): string[] {
-  const list: string[] = [];
-  for (const line of raw.split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0) list.push(line.slice(0, colon), line.slice(colon + 1).trim());
-  }
-  return list;
-}
-
-function listToRaw(list: readonly unknown[]): string {
-  let raw = '';
-  for (let i = 0; i + 1 < list.length; i += 2)
-    raw += `${String(list[i])}: ${String(list[i + 1])}\r\n`;
-  return raw;
 }
 
 /** How many requests of each wrapper-level call the listener has seen (for counting). */

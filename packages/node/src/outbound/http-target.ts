@@ -1,3 +1,6 @@
+import http from 'node:http';
+import https from 'node:https';
+
 /** What graylane reads back from the `ClientRequest` Node built (its own resolution). */
 export interface ResolvedRequestLike {
   readonly agent?: unknown;
@@ -18,14 +21,23 @@ type Options = Record<string, unknown>;
  * - host: `hostname || host || 'localhost'` (the `Host` header never counts);
  * - port: `port || defaultPort || agent.defaultPort || 80/443`;
  * - a `socketPath` connects to a local socket, not a host: no target (never allowlisted);
+ * - the host Node connects to is known only when Node's Agent (or Node's `net`, with no agent)
+ *   makes the connection, see {@link connection}: the agent's own `options.host`/`port` then win,
+ *   as Node merges them over the request's. A `createConnection` in the options, and one (or
+ *   `addRequest`/`createSocket`) set on the agent object itself, connect wherever that code
+ *   chooses: no target, as for `socketPath` (CTX-13, review 128 D2). An agent that names its
+ *   proxy (`agent.proxy`: http-proxy-agent, https-proxy-agent, socks-proxy-agent) is judged on
+ *   that proxy and the target, whatever the path form (a CONNECT or SOCKS tunnel, too);
+ * - a `lookup` resolves the name Node connects to (Node calls it for names, never for an IP
+ *   literal): the name is what is judged, as with DNS;
  * - an absolute-form path (`http://…` or `https://…`: a forward proxy) reaches two hosts, the
  *   proxy and the URL in the path: both are returned, and both must be allowed. The proxy is the
  *   agent's when it names one: Node's own from the environment (`NODE_USE_ENV_PROXY`, an Agent's
  *   `proxyEnv`: Node rewrites the path of a plain `http:` request it proxies, see
  *   {@link envProxy}), or http-proxy-agent's `agent.proxy` (it rewrites the path and connects to
- *   the proxy while `req.host` still names the target); a path an agent rewrote without naming
- *   its proxy has no target (whoever it connects to cannot be told); a path the caller wrote
- *   that way is sent to the host Node connects to;
+ *   the proxy while `req.host` still names the target); a path rewritten after the caller's
+ *   arguments without a proxy named has no target (whoever it connects to cannot be told); a
+ *   path the caller wrote that way is sent to the host Node connects to;
  * - any other path not starting with `/` (authority-form, a scheme-less `host:port/x`) and a
  *   `CONNECT` have no target: the head goes to the host Node connects to, whatever the path
  *   names, so nothing in the path can vouch for that host.
@@ -52,25 +64,79 @@ export function httpTarget(
     const host = str(req?.host) ?? (str(opts.hostname) || str(opts.host) || 'localhost');
     const fallbackPort = protocol === 'https:' ? 443 : 80;
     const port = opts.port || opts.defaultPort || agentField(agent, 'defaultPort') || fallbackPort;
-    const connected = new URL(`${protocol}//${bracket(host)}:${String(port)}`).origin;
     const path = str(req?.path) ?? str(opts.path);
+    const relative = path === undefined || path.startsWith('/') || path === '*';
     const absolute = path !== undefined && /^https?:\/\//i.test(path);
+    if (!relative && !absolute) return undefined;
+    const named = (connected: string): string => (absolute ? new URL(path).origin : connected);
+    const proxy = agentProxy(agent);
+    if (proxy === null) return undefined;
+    if (proxy !== undefined) return [proxy, named(origin(protocol, host, port))];
+    const to = connection(agent, opts, host, port);
+    if (to === undefined) return undefined;
+    const connected = origin(protocol, to.host, to.port);
     const env = envProxy(agent, str(opts.protocol) || agentField(agent, 'protocol'), host, port);
     if (env !== undefined) {
       if (env === null || req === undefined) return undefined;
-      return [env, absolute ? new URL(path).origin : connected];
+      return [env, named(connected)];
     }
-    if (path === undefined || path.startsWith('/') || path === '*') return connected;
-    if (!absolute) return undefined;
-    const proxy = agentProxy(agent);
-    if (proxy === null) return undefined;
-    if (proxy !== undefined) return [proxy, new URL(path).origin];
+    if (relative) return connected;
     // Rewritten after the caller's arguments (an agent that proxies without saying where to).
     if (path !== (str(opts.path) ?? path)) return undefined;
-    return [connected, new URL(path).origin];
+    return [connected, named(connected)];
   } catch {
     return undefined;
   }
+}
+
+/** `protocol//host:port` as a URL origin (throws on what is not one: refused by the caller). */
+function origin(protocol: string, host: string, port: unknown): string {
+  return new URL(`${protocol}//${bracket(host)}:${String(port)}`).origin;
+}
+
+/** The methods through which Node's Agent turns a request into a connection (Node 20–24). */
+const CONNECTING = ['addRequest', 'createSocket', 'createConnection'] as const;
+
+/**
+ * The host and port Node's own code connects this request to, or undefined when other code
+ * makes the connection (it may go anywhere, which cannot be told before the head is rendered):
+ * - no agent: the options' `createConnection` when it is a function (Node calls it and uses the
+ *   socket it returns), else Node's `net.createConnection` to the request's host and port;
+ * - an agent: Node merges the agent's `options` over the request's, so their `host` and `port`
+ *   win; a `socketPath` or `path` among them is a local socket. An `addRequest`, `createSocket`
+ *   or `createConnection` set on the agent object itself (not Node's) connects wherever that
+ *   code chooses: no target. One from the agent's class is taken to connect where Node's
+ *   would — agentkeepalive, the mock agents of msw and nock 14, `tunnel`'s CONNECT agents all
+ *   do; agent-base's proxy agents name their proxy (above) — so a subclass that connects
+ *   somewhere else is the app's own choice, documented in docs/node.md.
+ * Read on every call: an agent's methods and options can change at any time.
+ */
+function connection(
+  agent: unknown,
+  opts: Options,
+  host: string,
+  port: unknown,
+): { host: string; port: unknown } | undefined {
+  if (typeof agent !== 'object' || agent === null)
+    return typeof opts.createConnection === 'function' ? undefined : { host, port };
+  const a = agent as Options;
+  const nodes = [http.Agent.prototype, https.Agent.prototype] as unknown as Options[];
+  for (const name of CONNECTING)
+    if (own(a, name) && !nodes.some((p) => a[name] === p[name])) return undefined;
+  if (typeof a.options !== 'object' || a.options === null) return { host, port };
+  const o = a.options as Options;
+  if (truthy(o.socketPath) || truthy(o.path)) return undefined;
+  // An own key Node merges even when it is empty: `host: ''` connects to localhost.
+  if (own(o, 'host') && (typeof o.host !== 'string' || o.host === '')) return undefined;
+  if (own(o, 'port') && !truthy(o.port)) return undefined;
+  return {
+    host: own(o, 'host') ? (o.host as string) : host,
+    port: own(o, 'port') ? o.port : port,
+  };
+}
+
+function own(o: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(o, key);
 }
 
 /**

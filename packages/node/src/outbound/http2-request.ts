@@ -81,9 +81,10 @@ function judgeHttp2(
     if (view === undefined) return undefined;
     const { ops } = view;
     const token = takeGrpcToken(ops);
-    const proven = token.found || (!inEvent && !isGrpcJs(ops));
+    const grpc = token.found || isGrpcJs(ops);
+    const proven = token.found || (!inEvent && !grpc);
     const store = token.found ? token.store : currentStore();
-    const target = () => http2Target(session, ops);
+    const target = () => http2Target(session, ops, grpc);
     if (store === undefined) {
       if (allow !== undefined) cleanHop(ops, () => judgeBare(allow, target()));
     } else {

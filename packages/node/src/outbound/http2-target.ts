@@ -1,4 +1,6 @@
+import { socketReaches } from './connection-proof.js';
 import type { HeaderOps } from './hop-headers.js';
+import { http2State } from './state.js';
 
 /** Characters an authority (`host[:port]`) never holds: userinfo, path, query, fragment, space. */
 const NOT_AUTHORITY = /[@/?#\\\s]/;
@@ -15,19 +17,33 @@ const sessionKeys = new WeakMap<object, readonly [symbol, symbol] | null>();
  * and each origin the request's headers name in its place (`:authority` and `host`, any case,
  * with `:scheme` or the session's): a server, or a proxy in front of it, routes on what is sent,
  * and a name sent to another host's connection can vouch for neither. A `CONNECT` (no
- * `:protocol`) is a tunnel to the authority it names: no target. Undefined (refused) when
- * anything cannot be read. Never throws.
+ * `:protocol`) is a tunnel to the authority it names: no target. The connection counts too
+ * (CTX-13, review 128 D2), as `installGlobal`'s `http2.connect` saw it made (see
+ * {@link noteConnection}): the host Node connected to, when the options moved it off the
+ * authority, must be allowed as well; a connection other code made (`createConnection`, a
+ * `socket`, a `path`) may go anywhere, so it has no target unless its socket, when the request
+ * is made, proves it reaches the authority (connection-proof.ts: a verified TLS certificate for
+ * its host, as http2-wrapper's sessions have, or that very peer) — or the request is grpc-js's
+ * (`grpc`: grpc-js connects its sessions itself, to an address it resolved for the channel
+ * target the authority names, as a `lookup` would). Undefined (refused) when anything cannot be
+ * read. Never throws.
  */
-export function http2Target(session: unknown, ops: HeaderOps): readonly string[] | undefined {
+export function http2Target(
+  session: unknown,
+  ops: HeaderOps,
+  grpc = false,
+): readonly string[] | undefined {
   try {
     const own = sessionOrigin(session);
     if (own === undefined || overPipe(session)) return undefined;
+    const made = connectionOf(session);
+    if (made === null && !grpc && !reaches(session, own.origin)) return undefined;
     if (ops.values(':method').includes('CONNECT') && ops.values(':protocol').length === 0)
       return undefined;
     const scheme = own.protocol.slice(0, -1);
     const sentSchemes = ops.values(':scheme');
     const sentAuthorities = [...ops.values(':authority'), ...ops.values('host')];
-    const out = new Set([own.origin]);
+    const out = new Set(typeof made === 'string' ? [own.origin, made] : [own.origin]);
     for (const s of sentSchemes.length > 0 ? sentSchemes : [scheme])
       for (const a of sentAuthorities.length > 0 ? sentAuthorities : [own.authority]) {
         const origin = authorityOrigin(s, a);
@@ -38,6 +54,86 @@ export function http2Target(session: unknown, ops: HeaderOps): readonly string[]
   } catch {
     return undefined;
   }
+}
+
+type Options = Record<string, unknown>;
+
+/**
+ * @internal Records how `http2.connect(authority, options)` connected `session` (called by
+ * `installGlobal`'s wrapper with the same arguments). Node 20–24 (lib/internal/http2/core.js)
+ * calls `options.createConnection(authority, options)` when it is a function and uses whatever
+ * it returns; otherwise it connects to the authority's host and port (80/443 by its scheme)
+ * with the options spread over them — `net.connect({ port, host, ...options })` for `http:`,
+ * `tls.connect(port, host, options)` for `https:`, where the options' `host`/`port` win too — so
+ * their `host`, `port` and `path` (a local socket), and for TLS a `socket` to run over, move the
+ * connection. Recorded: the origin Node connects to, or null when other code connects (or
+ * when it cannot be read: refused). Never throws.
+ */
+export function noteConnection(session: unknown, args: readonly unknown[]): void {
+  try {
+    if (typeof session !== 'object' || session === null) return;
+    let made: string | null;
+    try {
+      made = connectedOrigin(args[0], args[1]);
+    } catch {
+      made = null;
+    }
+    sessionConnections().set(session, made);
+  } catch {
+    // I1: the session is judged on its authority alone.
+  }
+}
+
+function connectedOrigin(authority: unknown, options: unknown): string | null {
+  const o = typeof options === 'object' && options !== null ? (options as Options) : {};
+  if (typeof o.createConnection === 'function') return null;
+  const url = (typeof authority === 'string' ? new URL(authority) : authority) as Options;
+  const protocol = str(url.protocol) || str(o.protocol) || 'https:';
+  if (protocol === 'https:' && o.socket !== undefined && o.socket !== null) return null;
+  if (typeof o.path === 'string' && o.path !== '') return null;
+  const hostname = str(url.hostname) ?? '';
+  let host = hostname !== '' ? hostname.replace(/^\[(.*)\]$/, '$1') : str(url.host) || 'localhost';
+  let port: unknown = url.port !== '' ? url.port : url.protocol === 'http:' ? 80 : 443;
+  const own = (key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
+  if (own('host')) {
+    if (typeof o.host !== 'string' || o.host === '') return null;
+    host = o.host;
+  }
+  if (own('port')) {
+    if (o.port === undefined || o.port === null || o.port === '') return null;
+    port = o.port;
+  }
+  const bracketed = host.includes(':') ? `[${host}]` : host;
+  const origin = new URL(`${protocol}//${bracketed}:${String(port)}`).origin;
+  return origin === 'null' ? null : origin;
+}
+
+/** What `noteConnection` recorded for `session`: undefined when it saw no such session. */
+function connectionOf(session: unknown): string | null | undefined {
+  return typeof session === 'object' && session !== null
+    ? sessionConnections().get(session)
+    : undefined;
+}
+
+function sessionConnections(): WeakMap<object, string | null> {
+  // A state created by another copy of graylane may predate the field.
+  const h2 = http2State() as { sessions?: WeakMap<object, string | null> };
+  return (h2.sessions ??= new WeakMap());
+}
+
+/** Whether the session's socket proves it reaches `origin` (see connection-proof.ts). */
+function reaches(session: unknown, origin: string): boolean {
+  try {
+    const url = new URL(origin);
+    const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+    return socketReaches((session as { socket?: unknown }).socket, url.hostname, port);
+  } catch {
+    return false;
+  }
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 /**

@@ -1,7 +1,9 @@
+import { syncBuiltinESMExports } from 'node:module';
 import { Duplex } from 'node:stream';
 import type { Allowlist } from '@graylane/core';
 import { packageRequire } from '../package-require.js';
 import { judgedRequest } from './http2-request.js';
+import { noteConnection } from './http2-target.js';
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -14,6 +16,7 @@ interface SessionPrototype {
 interface Http2Module {
   connect(authority: string, options: object): { destroy(): void };
 }
+type ConnectFn = (this: unknown, ...args: unknown[]) => unknown;
 
 /**
  * @internal Covers every `node:http2` client session — made before or after, through
@@ -22,13 +25,17 @@ interface Http2Module {
  * session shared by many requests judges each in the context of the code calling `request()`
  * (http2-request.ts). The prototype's `emit` is wrapped to know when a session is emitting an
  * event: a request made from a session's event runs in the session's context, not necessarily
- * its caller's. Returns the undo: what is still graylane's goes back, a wrapper another library
- * put on top keeps working and ours under it passes straight through (MISC-01). Nothing is
- * patched when the prototype cannot be found (a runtime without Node's http2).
+ * its caller's. `http2.connect` is wrapped too, to see how each session made from then on is
+ * connected (http2-target.ts `noteConnection`, CTX-13): a session made before, or through a
+ * `connect` taken from the module before, is judged on its authority alone. Returns the undo:
+ * what is still graylane's goes back, a wrapper another library put on top keeps working and ours
+ * under it passes straight through (MISC-01). Nothing is patched when the prototype cannot be
+ * found (a runtime without Node's http2).
  */
 export function patchHttp2(allow: Allowlist | undefined): () => void {
   const proto = sessionPrototype();
   if (proto === undefined) return () => {};
+  const undoConnect = patchConnect();
   const ownEmit = Object.prototype.hasOwnProperty.call(proto, 'emit');
   const original = { request: proto.request, emit: proto.emit };
   let active = true;
@@ -50,12 +57,37 @@ export function patchHttp2(allow: Allowlist | undefined): () => void {
   proto.emit = emit;
   return () => {
     active = false;
+    undoConnect();
     if (proto.request === request) proto.request = original.request;
     if (proto.emit === emit) {
       if (ownEmit) proto.emit = original.emit;
       else delete (proto as Partial<SessionPrototype>).emit;
     }
   };
+}
+
+/** Wraps `http2.connect` (the module's, and its ESM named export) to note each connection. */
+function patchConnect(): () => void {
+  try {
+    const mod = packageRequire()('node:http2') as Record<string, unknown>;
+    const original = mod.connect as ConnectFn;
+    if (typeof original !== 'function') return () => {};
+    let active = true;
+    const connect: ConnectFn = function graylaneHttp2Connect(this: unknown, ...args: unknown[]) {
+      const session = original.apply(this, args);
+      if (active) noteConnection(session, args);
+      return session;
+    };
+    mod.connect = connect;
+    syncBuiltinESMExports();
+    return () => {
+      active = false;
+      if (mod.connect === connect) mod.connect = original;
+      syncBuiltinESMExports();
+    };
+  } catch {
+    return () => {};
+  }
 }
 
 /**

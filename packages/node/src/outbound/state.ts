@@ -46,6 +46,8 @@ export interface OutboundState {
   readonly onCreate: Set<(request: object, origin: Origin) => void>;
   /** HTTP/2 bookkeeping (http2.ts, http2-grpc.ts), created on first use. */
   http2?: Http2State | undefined;
+  /** undici Clients whose current connection does not prove its origin (hop-connection.ts). */
+  unproven?: Set<WeakRef<object>> | undefined;
 }
 
 /** @internal What `installGlobal`'s HTTP/2 patch shares with coverage and `grayGrpcInterceptor`. */
@@ -62,6 +64,12 @@ export interface Http2State {
   /** This process's secret token prefix (a token forwarded from elsewhere never matches). */
   readonly secret: string;
   seq: number;
+  /**
+   * How each client session made through `installGlobal`'s `http2.connect` was connected: the
+   * origin Node's own connection went to, or null when other code made it (`createConnection`,
+   * a `socket`, a `path`). A session absent here was made otherwise (see http2-target.ts).
+   */
+  readonly sessions: WeakMap<object, string | null>;
 }
 
 /**
@@ -109,6 +117,7 @@ export function http2State(): Http2State {
     calls: new Map(),
     secret: randomBytes(12).toString('hex'),
     seq: 0,
+    sessions: new WeakMap(),
   });
 }
 

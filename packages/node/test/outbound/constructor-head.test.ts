@@ -308,6 +308,8 @@ interface Variant {
   readonly name: string;
   readonly extra: () => http.RequestOptions;
   readonly list?: () => List;
+  /** The connection is made by code graylane cannot follow: no marker on either hop (CTX-13). */
+  readonly unjudged?: boolean;
 }
 
 const VARIANTS: Variant[] = [
@@ -320,7 +322,8 @@ const VARIANTS: Variant[] = [
   { name: 'a keep-alive agent', extra: () => ({ agent: new http.Agent({ keepAlive: true }) }) },
   { name: 'agent: false', extra: () => ({ agent: false }) },
   {
-    name: 'createConnection',
+    name: 'createConnection (it may connect anywhere: judged like a socketPath)',
+    unjudged: true,
     extra: () => ({
       createConnection: (o: http.ClientRequestArgs) =>
         net.createConnection(o as net.NetConnectOpts),
@@ -343,7 +346,7 @@ describe.each(VARIANTS)('options: $name', (variant) => {
         [topo.a.origin],
         variant.extra(),
       );
-      expectHop(sent, c, to === 'a', `${name}: ${to}`);
+      expectHop(sent, c, to === 'a' && variant.unjudged !== true, `${name}: ${to}`);
     }
   });
 });
