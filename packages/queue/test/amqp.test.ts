@@ -779,7 +779,13 @@ describe('MQ-22 RabbitMQ: a consumer the router runs is alive to it whatever the
     { type: 'quorum', options: { durable: true, arguments: { 'x-queue-type': 'quorum' } } },
     { type: 'classic', options: { durable: false, arguments: { 'x-queue-type': 'classic' } } },
   ];
-  const ENDS = ['still consuming', 'close()', 'its channel closed', 'its queue deleted'] as const;
+  const ENDS = [
+    'still consuming',
+    'close()',
+    'its channel closed',
+    'cancelled by the app on its channel',
+    'its queue deleted',
+  ] as const;
   const rows = TYPES.flatMap((t) => ENDS.map((end) => ({ ...t, end })));
 
   /** `connection`, whose plain channels answer `checkQueue` with no consumers. */
@@ -823,6 +829,9 @@ describe('MQ-22 RabbitMQ: a consumer the router runs is alive to it whatever the
       try {
         if (end === 'close()') await beta.close();
         if (end === 'its channel closed') await beta.channel.close();
+        // amqplib delivers no `null` for a cancel the client sent (review 134 D1).
+        if (end === 'cancelled by the app on its channel')
+          await beta.channel.cancel(beta.consumerTag);
         if (end === 'its queue deleted') {
           await ch.deleteQueue(lane);
           await until(async () => !(await router.liveness.refresh('beta')), 5_000);

@@ -237,8 +237,10 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
       } finally {
         channel.off('error', refusal);
       }
-      // Counted as this router's consumer until it is cancelled, by `close()`, by the broker
-      // (its queue deleted: a `null` delivery) or with its channel.
+      // Counted as this router's consumer until it is cancelled — by `close()`, by the app on
+      // the channel handed over (`channel.cancel(consumerTag)`: amqplib reports no `null`
+      // delivery for a cancel the client sent, review 134 D1), by the broker (its queue
+      // deleted: a `null` delivery) — or its channel closes.
       own.set(name, (own.get(name) ?? 0) + 1);
       let live = true;
       const gone = (): void => {
@@ -250,6 +252,15 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
       };
       channel.on('close', gone);
       cancelled = gone;
+      const cancel = channel.cancel;
+      channel.cancel = function graylaneCancel(this: unknown, tag: string, ...rest: unknown[]) {
+        if (tag === consumerTag) gone();
+        return (cancel as (...a: unknown[]) => ReturnType<Channel['cancel']>).call(
+          this,
+          tag,
+          ...rest,
+        );
+      } as Channel['cancel'];
       const drain =
         lane === lanes.config().default ? startAmqpDrain(router, options, drains) : undefined;
       return {
