@@ -10,7 +10,8 @@ export type KeyMaterial = string | Uint8Array;
 export type KeyRing = ReadonlyMap<string, KeyMaterial> | Readonly<Record<string, KeyMaterial>>;
 
 /**
- * Validates one key at construction time and returns its bytes (a copy). Throws
+ * Validates one key at construction time and returns its bytes (a copy): key text without the
+ * white space around it (as `graylane sign --key-file` reads it), UTF-8. Throws
  * `INVALID_OPTIONS` for a key id outside `[A-Za-z0-9_-]{1,32}` or a key under 16 bytes.
  *
  * @example
@@ -25,9 +26,12 @@ export function signingKeyBytes(kid: string, key: KeyMaterial): Uint8Array<Array
       `key id ${JSON.stringify(String(kid).slice(0, 40))} must match ${String(KID_PATTERN)}`,
     );
   }
+  // Key text is trimmed: a key file read whole ends with a newline (`openssl rand -base64 32 >
+  // gray.key`), which the CLI drops, and a server that kept it would refuse every token signed
+  // with the file's key, silently (review 133 D1). Bytes are taken as given.
   const bytes =
     typeof key === 'string'
-      ? utf8Encode(key)
+      ? utf8Encode(key.trim())
       : key instanceof Uint8Array
         ? Uint8Array.from(key)
         : undefined;
