@@ -132,3 +132,71 @@ describe('review 127 D2: host and method literals as the platforms deliver them'
     expect(once.ok && once.warnings).toEqual([]); // control
   });
 });
+
+// Review 134 D4: an `equals`/`in` host literal is brought to the URL host parser's form (what
+// `hostOnly`, a Fetch URL's `hostname` and `location.hostname` deliver), or refused when that
+// parser refuses it; a `prefix`/`suffix` holding what no such host has is refused, with the
+// spelling to write. Before, `bücher.example` or `[::ffff:127.0.0.1]` loaded and never matched
+// where a browser or Fetch delivered the host.
+const CANONICAL_LOAD: readonly (readonly [matcher: object, shown: string, hits: string[]])[] = [
+  [{ equals: 'bücher.example' }, 'xn--bcher-kva.example', ['xn--bcher-kva.example:8080']],
+  [{ equals: 'BÜCHER.example' }, 'xn--bcher-kva.example', ['XN--BCHER-KVA.example']],
+  [{ equals: 'xn--bcher-kva.example' }, 'xn--bcher-kva.example', ['bücher.example']], // control
+  [{ in: ['a.example', 'faß.de'] }, 'xn--fa-hia.de', ['xn--fa-hia.de']],
+  [{ equals: '[::ffff:127.0.0.1]' }, '[::ffff:7f00:1]', ['[::ffff:7f00:1]:80']],
+  [{ equals: '[::FFFF:7F00:1]' }, '[::ffff:7f00:1]', ['[::ffff:127.0.0.1]']],
+  [{ equals: '[0:0:0:0:0:0:0:1]' }, '[::1]', ['[::1]:5173']],
+  [{ equals: '127.1' }, '127.0.0.1', ['127.0.0.1:3000', '0x7f.1']],
+  [{ equals: '0x7f.0.0.1' }, '127.0.0.1', ['127.0.0.1']],
+  [{ in: ['2130706433'] }, '127.0.0.1', ['127.0.0.1']],
+  [{ equals: 'shop%2eexample' }, 'shop.example', ['shop.example']],
+  [{ equals: 'Shop.Example.' }, 'shop.example.', ['shop.example.:8080']], // control
+  [{ prefix: 'xn--bcher' }, 'xn--bcher', ['bücher.example']],
+  [{ suffix: '.xn--bcher-kva.example' }, '.xn--bcher-kva.example', ['www.bücher.example']],
+  [{ prefix: '127.' }, '127.', ['0x7f.1', '2130706433:80']],
+  [{ suffix: '.Example' }, '.example', ['WWW.example']], // control
+];
+
+const NEVER = /never matches: the host is matched as a URL's hostname/;
+const CANONICAL_REFUSED: readonly (readonly [matcher: object, path: string, message: RegExp])[] = [
+  [{ equals: 'a.1' }, `${P}.equals`, NEVER],
+  [{ equals: 'shop.example.123' }, `${P}.equals`, NEVER],
+  [{ equals: '256.0.0.1' }, `${P}.equals`, NEVER],
+  [{ equals: 'shop%zz' }, `${P}.equals`, NEVER],
+  [{ equals: 'xn--abc' }, `${P}.equals`, NEVER],
+  [{ equals: 'shop example' }, `${P}.equals`, NEVER],
+  [{ equals: ' shop.example' }, `${P}.equals`, NEVER],
+  [{ equals: 'user@shop.example' }, `${P}.equals`, NEVER],
+  [{ equals: 'shop.example/x' }, `${P}.equals`, NEVER],
+  [{ equals: '[::1' }, `${P}.equals`, NEVER],
+  [{ equals: '[zz::1]' }, `${P}.equals`, NEVER],
+  [{ equals: '' }, `${P}.equals`, NEVER],
+  [{ in: ['a.example', 'b%2f.example'] }, `${P}.in[1]`, NEVER],
+  [{ suffix: '.bücher.example' }, `${P}.suffix`, /write "\.xn--bcher-kva\.example"/],
+  [{ prefix: 'bücher.' }, `${P}.prefix`, /write "xn--bcher-kva\."/],
+  [{ suffix: '%2eexample' }, `${P}.suffix`, /write "\.example"/],
+  [{ prefix: 'shop ' }, `${P}.prefix`, /never matches: .*\("\[::1\]"\)$/],
+  [{ prefix: '[::ffff:127.' }, `${P}.prefix`, /IPv6 in brackets and hex/],
+  [{ suffix: '.0.0.1]' }, `${P}.suffix`, /IPv6 in brackets and hex/],
+];
+
+describe('review 134 D4: host literals in the URL host form', () => {
+  it.each(CANONICAL_LOAD)('host %j loads as %j and matches', (matcher, shown, hits) => {
+    const config = parseConfig(doc({ host: matcher }), { regex: re2 });
+    const out = explain(config, { host: hostOnly(hits[0]) });
+    expect(out.rules[0]?.details.join(' ')).toContain(JSON.stringify(shown));
+    for (const raw of hits)
+      expect(decide(config, { host: hostOnly(raw) }).version, raw).toBe('beta');
+    // Whatever a Fetch URL gives for that Host decides alike (the Web engine's host).
+    for (const raw of hits)
+      expect(decide(config, { host: new URL(`http://${raw}/`).hostname }).version, raw).toBe(
+        'beta',
+      );
+  });
+
+  it.each(CANONICAL_REFUSED)('host %j is refused at %s', (matcher, path, message) => {
+    const issues = refusal({ host: matcher });
+    expect(issues.map((i) => i.path)).toEqual([path]);
+    expect(issues[0]?.message).toMatch(message);
+  });
+});

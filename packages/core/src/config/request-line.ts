@@ -1,4 +1,5 @@
 import type { JsonValue } from '../json/parse.js';
+import { parseHost } from '../inbound/host.js';
 import type { Issues } from './issues.js';
 
 /** RFC 9110 §9.1: a method is a `token` (an affix may be empty: that is a warning already). */
@@ -8,9 +9,13 @@ const METHOD_CHARS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]*$/;
  * A `host` or `method` matcher document with its literal values (`equals`, `in`, `prefix`,
  * `suffix`) as the platforms deliver the field, so a rule that can never match does not load
  * silently (review 127 D2):
- * - host: lower-case, without the port (Node's `Host` through `hostOnly`, a Fetch URL's
- *   `hostname`, the browser's `location.hostname`): a value is lower-cased, and one with a `:`
- *   outside IPv6 brackets (`api.example.com:8443`, `[::1]:80`, a bare `::1`) is refused;
+ * - host: a URL's `hostname` (Node's `Host` through `hostOnly`, a Fetch URL's `hostname`, the
+ *   browser's `location.hostname`): lower-case, no port, punycode, IPv4 dotted decimal, IPv6
+ *   compressed in brackets (review 134 D4). An `equals`/`in` value is brought to that form
+ *   (`Bücher.example` → `xn--bcher-kva.example`, `127.1` → `127.0.0.1`) or refused when the URL
+ *   host parser refuses it; a `prefix`/`suffix` is lower-cased, and refused when it holds what no
+ *   such host has (non-ASCII, `%`, a space). One with a `:` outside IPv6 brackets
+ *   (`api.example.com:8443`, `[::1]:80`, a bare `::1`) is refused;
  * - method: upper-case, as on the request line (Node's parser accepts nothing else; Fetch
  *   upper-cases the standard methods): a value is upper-cased, one that is not a token refused.
  * Anything else (`regex`, `exists`, a malformed matcher) is returned as it is, for the matcher
@@ -39,20 +44,43 @@ export function requestLineMatcher(
         issues.add(at, `${JSON.stringify(v)} is not a method (a token, matched upper-case)`);
       return v.toUpperCase();
     }
-    // A `:` outside IPv6 brackets: a port, or a bare IPv6 address. A prefix may stop inside the
-    // brackets (`[2001:db8`), a suffix start inside them (`::1]`).
-    const close = v.lastIndexOf(']');
-    const rest = close === -1 ? (op === 'prefix' && v.startsWith('[') ? '' : v) : v.slice(close);
-    if (rest.includes(':'))
+    const lower = v.toLowerCase();
+    const whole = op === 'equals' || op === 'in';
+    // A whole host in the parser's form; an affix as text (refused where no hostname has it).
+    const host = whole ? parseHost(v) : lower;
+    if (host === undefined || (!whole && neverInHostname(lower, op === 'prefix'))) {
+      const fix = whole ? undefined : parseHost(v);
       issues.add(
         at,
-        `${JSON.stringify(v)} never matches: the host is matched lower-case, without its port, IPv6 in brackets ("[::1]")`,
+        `${JSON.stringify(v)} never matches: the host is matched as a URL's hostname — lower-case, without its port, punycode, no %, IPv6 in brackets and hex ("[::1]")${fix && fix !== lower ? `: write ${JSON.stringify(fix)}` : ''}`,
       );
-    return v.toLowerCase();
+    }
+    return host ?? lower;
   };
   const arg = doc[op];
   const at = `${path}.${op}`;
   return {
     [op]: Array.isArray(arg) ? arg.map((v, i) => one(v, `${at}[${i}]`)) : one(arg as JsonValue, at),
   };
+}
+
+/**
+ * What never occurs in a URL's hostname: non-ASCII (punycode there), a `%`-escape (decoded), a
+ * space or control character, or a character the URL host parser forbids.
+ */
+const NEVER_IN_HOST = /[^!-~]|[#%/<>?@\\^|]/;
+
+/**
+ * True when an affix can be in no hostname: what {@link NEVER_IN_HOST} names, a `:` outside IPv6
+ * brackets (a port, or a bare IPv6 address; a prefix may stop inside the brackets, `[2001:db8`,
+ * a suffix start inside them, `::1]`), or a `.` in an IPv6 affix (`[::ffff:127.`: hex there).
+ */
+function neverInHostname(affix: string, prefix: boolean): boolean {
+  const close = affix.lastIndexOf(']');
+  const rest = close === -1 ? (prefix && affix.startsWith('[') ? '' : affix) : affix.slice(close);
+  return (
+    NEVER_IN_HOST.test(affix) ||
+    rest.includes(':') ||
+    (/^\[|\]$/.test(affix) && affix.includes('.'))
+  );
 }

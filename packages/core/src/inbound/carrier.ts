@@ -1,4 +1,5 @@
 import type { RequestLookup } from '../rules/types.js';
+import { canonicalHost } from './host.js';
 import type { CarrierEdits } from './normalize.js';
 
 /**
@@ -14,7 +15,7 @@ export interface InboundCarrier {
   readonly method: string | undefined;
   /** Path plus query string, as on the request line (`/a?b=c`). */
   readonly url: string | undefined;
-  /** Host without the port, lower-cased. */
+  /** Host without the port, as a URL's `hostname` ({@link hostOnly}). */
   readonly host: string | undefined;
   /** True when the request arrived over TLS (decides `Secure` on sticky cookies). */
   readonly secure: boolean;
@@ -84,21 +85,30 @@ function parseUrl(input: unknown): UrlLike | undefined {
 }
 
 /**
- * `Host` header without the port, lower-cased; IPv6 literals keep their brackets.
+ * The `Host` header (or `:authority`) without its port, in the form a Fetch URL's `hostname`
+ * and the browser's `location.hostname` give ({@link canonicalHost}): lower-case, punycode,
+ * IPv4 dotted decimal, IPv6 compressed in brackets. A plain `shop.example:8080` costs a regex
+ * test and a slice; only another spelling goes through `new URL`. A host the URL parser
+ * refuses is `undefined` (no host).
  *
  * @example
  * ```ts
- * hostOnly('API.example.com:8443'); // 'api.example.com'
- * hostOnly('[::1]:80');             // '[::1]'
+ * hostOnly('API.example.com:8443');    // 'api.example.com'
+ * hostOnly('[::FFFF:127.0.0.1]:80');   // '[::ffff:7f00:1]'
+ * hostOnly('bücher.example');          // 'xn--bcher-kva.example'
  * ```
  */
 export function hostOnly(host: string | undefined): string | undefined {
   if (typeof host !== 'string' || host === '') return undefined;
-  const lower = host.toLowerCase();
-  if (lower.startsWith('[')) {
-    const end = lower.indexOf(']');
-    return end === -1 ? lower : lower.slice(0, end + 1);
+  let end: number;
+  if (host.charCodeAt(0) === 0x5b) {
+    const close = host.indexOf(']');
+    end = close === -1 ? host.length : close + 1;
+    // After `]` only a port (`[::1]x` is no host: a Fetch URL refuses it).
+    if (end < host.length && host.charCodeAt(end) !== 0x3a) return undefined;
+  } else {
+    const colon = host.indexOf(':');
+    end = colon === -1 ? host.length : colon;
   }
-  const colon = lower.indexOf(':');
-  return colon === -1 ? lower : lower.slice(0, colon);
+  return canonicalHost(end === host.length ? host : host.slice(0, end));
 }

@@ -45,6 +45,12 @@ export interface InboundPlatform extends ResolvePlatform {
    * none; Node and the Web engine pass `console.warn`.
    */
   readonly warn?: ((message: string) => void) | undefined;
+  /**
+   * False where a response carries no cookies (gRPC): `sticky` mints no subject id there (one
+   * never persisted would bucket every call afresh) and a `cookie:` split keeps its warning,
+   * whatever `sticky` says. Default true.
+   */
+  readonly setsCookies?: boolean | undefined;
 }
 
 /** What the engine decided for one request, and what the platform writes back. */
@@ -137,16 +143,20 @@ export function createInboundEngine<R>(
   // A `cookie:` split whose cookie nothing sets serves the default to everyone: say so once per
   // rule, for the initial config and for every reload (never per request).
   const warned = new Set<string>();
+  const setsCookies = platform.setsCookies !== false;
+  /** The subject cookies sticky mints: none where no cookie can be written (review 133 D2). */
+  const minting = (config: GrayConfig): ReadonlySet<string> | undefined =>
+    setsCookies ? stickySubjects(opts, config) : undefined;
   const checkSubjects = (config: GrayConfig): void => {
     const warn = platform.warn;
     if (!warn) return;
     try {
-      for (const id of unmintedCookieSplits(config, stickySubjects(opts, config))) {
+      for (const id of unmintedCookieSplits(config, minting(config))) {
         if (warned.has(id)) continue;
         warned.add(id);
         const rule = config.rules.find((r) => r.id === id);
         const names = rule?.kind === 'split' ? rule.bucketChain.map((b) => b.name) : [];
-        warn(unmintedCookieWarning(id, names));
+        warn(unmintedCookieWarning(id, names, setsCookies));
       }
     } catch {
       // A warning never breaks construction or a reload.
@@ -182,7 +192,7 @@ export function createInboundEngine<R>(
         state.view,
         call(opts.attributes, state.req),
         state.now,
-        stickySubjects(opts, state.config),
+        minting(state.config),
         minted,
         platform.randomId,
       ),

@@ -3,7 +3,7 @@ import type { GrayConfig } from '../config/types.js';
 /**
  * Split rules that can never fire for a visitor who arrives without the cookie they hash: every
  * subject of the rule's `bucketBy` chain is a `cookie:` that graylane does not mint (`sticky` off,
- * or `sticky.subjectCookie` names another cookie). Unless the page or another layer sets that
+ * `sticky.subjectCookie` names another cookie, or the platform writes no cookies: gRPC). Unless the page or another layer sets that
  * cookie, such a split serves the default to everyone (issue 15). Pure; ids in config order.
  */
 export function unmintedCookieSplits(
@@ -20,10 +20,27 @@ export function unmintedCookieSplits(
   return ids;
 }
 
-/** The warning for a rule {@link unmintedCookieSplits} found. */
-export function unmintedCookieWarning(ruleId: string, cookies: readonly string[]): string {
+/**
+ * The warning for a rule {@link unmintedCookieSplits} found. `cookiesWritten` is false on a
+ * platform whose responses carry no cookies (gRPC): there `sticky` cannot help, so the advice is
+ * a `header:` or `attr:` subject.
+ */
+export function unmintedCookieWarning(
+  ruleId: string,
+  cookies: readonly string[],
+  cookiesWritten = true,
+): string {
+  const subjects = cookies.map((c) => `cookie:${c}`).join(', ');
+  if (!cookiesWritten)
+    return (
+      `[graylane] rule "${ruleId}" splits by ${subjects}, which graylane cannot set here (gRPC ` +
+      `has no cookies: sticky writes none): a call without it in its cookie metadata gets the ` +
+      `default. Split on a header: or attr: subject (bucketBy: "header:x-user-id" or ` +
+      `"attr:userId"), or have the client send the cookie (a grpc-web gateway forwards the ` +
+      `browser's).`
+    );
   return (
-    `[graylane] rule "${ruleId}" splits by ${cookies.map((c) => `cookie:${c}`).join(', ')}, which ` +
+    `[graylane] rule "${ruleId}" splits by ${subjects}, which ` +
     `graylane does not set (sticky is off): a visitor without it gets the default. Turn on ` +
     `sticky: true (graylane mints an anonymous id), or set the cookie in the page (the browser ` +
     `SDK's anonymous id) or at your gateway.`

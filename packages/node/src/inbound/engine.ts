@@ -26,13 +26,16 @@ export interface InboundEngine<R> {
   stats(): GraylaneStats;
 }
 
-/** @internal Builds the engine; throws only on bad options or config (construction time). */
-export function createEngine<R>(options: InboundOptions<R>): InboundEngine<R> {
+/**
+ * @internal Builds the engine; throws only on bad options or config (construction time).
+ * `setsCookies: false` for a server whose responses carry no cookies (gRPC).
+ */
+export function createEngine<R>(options: InboundOptions<R>, setsCookies = true): InboundEngine<R> {
   // Now, not on the first request, for every adapter: a library that binds each request's
   // emitters to its own context captures the listener methods it finds on the request (CTX-05).
   installRequestListenerWrappers();
   const counters = new DecisionCounters();
-  const engine = createInboundEngine(options, nodePlatform(counters));
+  const engine = createInboundEngine(options, { ...nodePlatform(counters), setsCookies });
   const opts = engine.options;
   rememberDeclaringStore(opts.store);
   return {

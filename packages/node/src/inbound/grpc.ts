@@ -60,7 +60,8 @@ export interface GraylaneGrpc {
  * 'end' | 'cancelled')` listeners run in the call's lane, so `getGrayVersion()` works there and
  * outbound calls (`grayGrpcInterceptor`, `installGlobal`) carry it. In `edge` mode a marker the
  * client sent is removed from `call.metadata` before anything reads it (GW-01). gRPC has no
- * cookies: sticky cookies are never written. Throws only on bad options (construction time).
+ * cookies: sticky cookies are never written nor subject ids minted (split on `header:` or
+ * `attr:` subjects; a `cookie:` split warns). Throws only on bad options (construction time).
  *
  * @example
  * ```ts
@@ -81,7 +82,8 @@ export function createGraylaneGrpc(options: GraylaneGrpcOptions): GraylaneGrpc {
       'INVALID_OPTIONS',
       'createGraylaneGrpc: pass an options object ({ config, … })',
     );
-  const engine = createEngine<GrpcServerCallLike>(options);
+  // gRPC has no cookies: sticky mints no subject ids and cookie: splits keep their warning.
+  const engine = createEngine<GrpcServerCallLike>(options, false);
   return {
     interceptor: (grpc) => grpcServerInterceptor(engine, grpc),
     service(implementation) {
