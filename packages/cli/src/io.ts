@@ -41,9 +41,11 @@ export function processIo(): CliIo {
  *
  * Standard output is data — a config (`pause`), a snippet (`render`), a report — and is never
  * scrubbed: it is the user's own data, and replacing text in it would corrupt what is piped on
- * (`pause … | push - …` writing `x-***-group`). Nothing the CLI composes for stdout holds a
- * secret (locations are printed in their display form); a `--json` error field, the one
- * diagnostic on stdout, is scrubbed where it is built. Control characters are still escaped on
+ * (`pause … | push - …` writing `x-***-group`). What the CLI composes for stdout around data is
+ * scrubbed where it is built: a location is printed in its display form (a userinfo as `***@`,
+ * a URL-like text refused before it could be a file name), `push` scrubs the locations in its
+ * lines, and a `--json` error field, the one diagnostic on stdout, is scrubbed as stderr is
+ * (MISC-03). Control characters are still escaped on
  * stdout: JSON and YAML output already escape them, so this changes no data there.
  */
 export function redactingIo(io: CliIo): CliIo {

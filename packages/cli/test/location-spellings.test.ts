@@ -1,6 +1,6 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliIo } from '../src/index.js';
@@ -267,5 +267,212 @@ describe('MISC-03 redact: a URL password never registered, in any spelling of th
   ])('MISC-03 %s', (_n, start) => {
     for (const pw of ['Wv4x', 'Wv4x:y', 'Wv4x%40y', 'a"Wv4x\\b'])
       expect(redact(`cannot read ${start}ops:${pw}@db:2379/k`)).not.toContain('Wv4x');
+  });
+});
+
+/**
+ * Review 134 D2/D3 (MISC-03): the userinfo typed with `;` or `,` for `:`, separators encoded as
+ * `%3B`/`%2C`, fullwidth and other Unicode look-alikes of `:` `/` `@` (`：` `﹕` `∶` `꞉` `／` `∕` `＠` `﹫`,
+ * fullwidth letters), a path-shaped typo (`etcd/ops:pw@…`, `dir/ops:pw@…`), a user-only userinfo
+ * and one with no separator at all. The whole userinfo is secret: the user name that once was
+ * printed (`user ops;Hunter2 has no password`), the `is not host[:port]` message that echoed
+ * `ops:pw＠h`, and push's stdout (`target etcd/ops:pw@h/k at revision absent`) never show it.
+ * Every row: each command × text and --json × 7 passwords, stdout and stderr.
+ */
+/**
+ * One CLI run as a process sees it: the secrets registry (once per process, on `globalThis`)
+ * starts empty, so a row never passes on what an earlier row registered.
+ */
+async function freshCli(args: readonly string[]): ReturnType<typeof cli> {
+  delete (globalThis as Record<symbol, unknown>)[Symbol.for('@graylane/cli.secrets.v2')];
+  return cli(args);
+}
+
+const LOCATION_ERROR_134 =
+  /not an etcd location|not a location|must be written as it is|the user name holds|the '@' that ends the userinfo|has no password/;
+
+const SEPARATOR_SPELLINGS: readonly [name: string, url: (pw: string) => string][] = [
+  ['etcd://ops;…@ (";" for ":")', (pw) => `etcd://ops;${pw}@${AFTER}`],
+  ['etcd://ops,…@ ("," for ":")', (pw) => `etcd://ops,${pw}@${AFTER}`],
+  ['etcd://ops%3B…@ (";" encoded)', (pw) => `etcd://ops%3B${pw}@${AFTER}`],
+  ['etcd://ops%2c…@ ("," encoded)', (pw) => `etcd://ops%2c${pw}@${AFTER}`],
+  ['etcd://ops：…@ (fullwidth colon U+FF1A)', (pw) => `etcd://ops\uFF1A${pw}@${AFTER}`],
+  ['etcd://ops﹕…@ (small colon U+FE55)', (pw) => `etcd://ops\uFE55${pw}@${AFTER}`],
+  ['etcd://ops∶…@ (ratio U+2236)', (pw) => `etcd://ops\u2236${pw}@${AFTER}`],
+  ['etcd://ops꞉…@ (modifier colon U+A789)', (pw) => `etcd://ops\uA789${pw}@${AFTER}`],
+  ['etcd://ops；…@ (fullwidth semicolon)', (pw) => `etcd://ops\uFF1B${pw}@${AFTER}`],
+  ['etcd://ops:…＠host (fullwidth @ U+FF20)', (pw) => `etcd://ops:${pw}\uFF20${AFTER}`],
+  ['etcd://ops:…﹫host (small @ U+FE6B)', (pw) => `etcd://ops:${pw}\uFE6B${AFTER}`],
+  ['etcd://ops;…＠host (both)', (pw) => `etcd://ops;${pw}\uFF20${AFTER}`],
+  ['etcd：//ops:…@ (fullwidth colon after the scheme)', (pw) => `etcd\uFF1A//ops:${pw}@${AFTER}`],
+  ['etcd:／／ops:…@ (fullwidth slashes)', (pw) => `etcd:\uFF0F\uFF0Fops:${pw}@${AFTER}`],
+  ['etcd∕∕ops:…@ (division slashes, no colon)', (pw) => `etcd\u2215\u2215ops:${pw}@${AFTER}`],
+  [
+    'ｅｔｃｄ://ops:…@ (fullwidth letters)',
+    (pw) => `\uFF45\uFF54\uFF43\uFF44://ops:${pw}@${AFTER}`,
+  ],
+  ['etcd/ops:…@ (one slash, no colon: review D3)', (pw) => `etcd/ops:${pw}@${AFTER}`],
+  ['etcd/ops;…@', (pw) => `etcd/ops;${pw}@${AFTER}`],
+  ['etcd\\ops:…@ (one backslash)', (pw) => `etcd\\ops:${pw}@${AFTER}`],
+  ['etcd;//ops:…@ (";" after the scheme)', (pw) => `etcd;//ops:${pw}@${AFTER}`],
+  ['etcd:/ops;…@', (pw) => `etcd:/ops;${pw}@${AFTER}`],
+  ['dir/ops:…@ (a relative path shape)', (pw) => `dir/ops:${pw}@${AFTER}`],
+  ['dir/ops：…@ (a relative path shape, fullwidth)', (pw) => `dir/ops\uFF1A${pw}@${AFTER}`],
+  ['ops;…@ (no scheme)', (pw) => `ops;${pw}@${AFTER}`],
+  ['ops,…@ (no scheme)', (pw) => `ops,${pw}@${AFTER}`],
+  ['ops：…@ (no scheme, fullwidth)', (pw) => `ops\uFF1A${pw}@${AFTER}`],
+  ['ops%3B…%40host (no scheme, encoded)', (pw) => `ops%3B${pw}%40${AFTER}`],
+];
+
+/**
+ * A userinfo with no password separator: the whole of it (here the password typed as, or into,
+ * the user name) is secret. On `etcd://` a password holding ':' would be a real `user:password`
+ * (the CLI would connect), so those rows use the passwords without one.
+ */
+const NO_SEPARATOR_SPELLINGS: readonly [name: string, url: (pw: string) => string][] = [
+  ['etcd://…@ (user-only userinfo)', (pw) => `etcd://${pw}@${AFTER}`],
+  ['etcd://ops…@ (no separator)', (pw) => `etcd://ops${pw}@${AFTER}`],
+  ['etcds://ops…@ (no separator)', (pw) => `etcds://ops${pw}@${AFTER}`],
+  ['etcd:/ops…@ (no separator, a slash missing)', (pw) => `etcd:/ops${pw}@${AFTER}`],
+  ['etcd:ops…@ (no separator, no slash)', (pw) => `etcd:ops${pw}@${AFTER}`],
+  ['etcd/ops…@ (no separator, no colon)', (pw) => `etcd/ops${pw}@${AFTER}`],
+  ['etcd//ops…@ (no separator, no colon)', (pw) => `etcd//ops${pw}@${AFTER}`],
+  ['ETCD:\\\\ops…@ (no separator, backslashes)', (pw) => `ETCD:\\\\ops${pw}@${AFTER}`],
+  ['http://ops…@ (no separator, another scheme)', (pw) => `http://ops${pw}@${AFTER}`],
+];
+const passwordsFor = (url: (pw: string) => string): readonly string[] =>
+  url('x').startsWith('etcd://') || url('x').startsWith('etcds://')
+    ? PASSWORDS.filter((p) => !p.includes(':'))
+    : PASSWORDS;
+
+/**
+ * Spellings the CLI refused before review 134 with their userinfo shown as `***@` (an ASCII
+ * `etcd:`/`http:` scheme misspelt): their rows are `(control)`. Every other row failed.
+ */
+const REFUSED_BEFORE_134 = new Set([
+  'etcd:／／ops:…@ (fullwidth slashes)',
+  'etcd:/ops;…@',
+  'etcd:/ops…@ (no separator, a slash missing)',
+  'etcd:ops…@ (no separator, no slash)',
+  'ETCD:\\\\ops…@ (no separator, backslashes)',
+  'http://ops…@ (no separator, another scheme)',
+]);
+
+const rows134 = [...SEPARATOR_SPELLINGS, ...NO_SEPARATOR_SPELLINGS].flatMap(([spelling, url]) =>
+  COMMANDS.map(
+    ([command, args, json]) =>
+      [
+        `${REFUSED_BEFORE_134.has(spelling) ? '(control) ' : ''}${spelling}`,
+        command,
+        url,
+        args,
+        json,
+      ] as const,
+  ),
+);
+
+describe('MISC-03 review 134: the whole userinfo, in any spelling, is never shown', () => {
+  it.each(rows134)('MISC-03 %s as %s', async (_s, _c, url, args, json) => {
+    const before = readdirSync(dir).sort();
+    for (const pw of passwordsFor(url)) {
+      for (const mode of json ? [[], ['--json']] : [[]]) {
+        const r = await freshCli([...args(url(pw)), ...mode]);
+        const what = `${JSON.stringify(url(pw))} ${mode.join(' ')}:\nstdout: ${r.out}\nstderr: ${r.err}`;
+        expect(r.out, what).not.toContain(MARK);
+        expect(r.err, what).not.toContain(MARK);
+        expect(r.code, what).toBe(2);
+        expect(r.err, what).toMatch(LOCATION_ERROR_134);
+        expect(r.err, what).toContain('***@');
+        if (mode.length > 0)
+          expect(JSON.parse(r.out), what).toMatchObject({
+            ok: false,
+            error: { code: 'usage', message: expect.stringMatching(LOCATION_ERROR_134) },
+          });
+      }
+    }
+    expect(readdirSync(dir).sort()).toEqual(before);
+    expect(readFileSync(target, 'utf8')).toBe(RULES);
+  });
+});
+
+describe('MISC-03 review 134: a command line echoing such a URL never shows its userinfo', () => {
+  const MISTAKES: readonly [string, (url: string) => string[]][] = [
+    ['the URL given as the command', (url) => [url, 'validate']],
+    ['the URL as the --now instant', (url) => ['diff', rules, rules, '--now', url]],
+    ['the URL as a --ttl', (url) => ['sign', 'beta', '--key-file', keyFile, '--ttl', url]],
+    ['the URL as --method', (url) => ['explain', rules, '--method', url]],
+  ];
+  // Before review 134 an echo was scrubbed when a scheme led the URL (the scheme's ':' was taken
+  // for the userinfo's, so all after it was registered): those rows are `(control)`. These leaked.
+  const LEAKED_BEFORE = new Set([
+    'etcd://ops:…＠host (fullwidth @ U+FF20)',
+    'etcd://ops:…﹫host (small @ U+FE6B)',
+    'etcd://ops;…＠host (both)',
+    'dir/ops：…@ (a relative path shape, fullwidth)',
+    'ops;…@ (no scheme)',
+    'ops,…@ (no scheme)',
+    'ops：…@ (no scheme, fullwidth)',
+    'ops%3B…%40host (no scheme, encoded)',
+    'etcd/ops…@ (no separator, no colon)',
+  ]);
+  const mistakes = [...SEPARATOR_SPELLINGS, ...NO_SEPARATOR_SPELLINGS].flatMap(([spelling, url]) =>
+    MISTAKES.map(
+      ([how, args]) =>
+        [`${LEAKED_BEFORE.has(spelling) ? '' : '(control) '}${spelling}`, how, url, args] as const,
+    ),
+  );
+  it.each(mistakes)('MISC-03 %s, %s', async (_s, _h, url, args) => {
+    for (const pw of PASSWORDS)
+      for (const mode of [[], ['--json']]) {
+        const r = await freshCli([...args(url(pw)), ...mode]);
+        const what = `${JSON.stringify(url(pw))}:\nstdout: ${r.out}\nstderr: ${r.err}`;
+        expect(r.out, what).not.toContain(MARK);
+        expect(r.err, what).not.toContain(MARK);
+        expect(r.code).toBe(2);
+      }
+  });
+});
+
+describe('MISC-03 review 134 (control): a file named so, written ./name or by its path, is a file', () => {
+  it.each([
+    ['(control) ./ before a name with ";" and "@"', './ops;pw@v2.json'],
+    ['(control) ./ before a name with a fullwidth colon', './ops\uFF1Apw@v2.json'],
+    ['(control) ../ before a path-shaped name', '../DIR/etcd/ops:pw@v2.json'],
+    ['(control) an absolute path with "," and "@"', 'ABS/ops,pw@v2.json'],
+    ['(control) a name with a look-alike colon and no "@"', 'rules\uFF1Av2.json'],
+  ])('%s', async (_n, name) => {
+    const base = dir.split('/').pop() as string;
+    const path = name.replace('ABS', dir).replace('DIR', base);
+    const file = path.startsWith('/') ? path : join(dir, path);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, RULES);
+    try {
+      const r = await cli(['validate', path, '--json']);
+      expect(r.code, r.err).toBe(0);
+      expect(JSON.parse(r.out)).toMatchObject({ ok: true, location: path });
+    } finally {
+      rmSync(file);
+      rmSync(join(dir, 'etcd'), { recursive: true, force: true });
+    }
+  });
+});
+
+describe('MISC-03 review 134: redact scrubs a userinfo never registered, in any spelling', () => {
+  // Never registered (no CLI run saw them): only the URL pattern can scrub them.
+  it.each([
+    ['etcd://ops;… (";" for ":")', (pw: string) => `etcd://ops;${pw}@db:2379/k`],
+    ['etcd://ops,…', (pw: string) => `etcd://ops,${pw}@db:2379/k`],
+    ['etcd://ops%3B…', (pw: string) => `etcd://ops%3B${pw}@db:2379/k`],
+    ['etcd://ops：… (fullwidth colon)', (pw: string) => `etcd://ops\uFF1A${pw}@db:2379/k`],
+    ['etcd://ops:…＠ (fullwidth @)', (pw: string) => `etcd://ops:${pw}\uFF20db:2379/k`],
+    ['etcd：//ops:… (fullwidth scheme colon)', (pw: string) => `etcd\uFF1A//ops:${pw}@db/k`],
+    [
+      '(control) etcd:／／ops:… (fullwidth slashes)',
+      (pw: string) => `etcd:\uFF0F\uFF0Fops:${pw}@db/k`,
+    ],
+    ['(control) ETCD:%2F%2Fops:… (slashes encoded)', (pw: string) => `ETCD:%2F%2Fops:${pw}@db/k`],
+  ])('MISC-03 %s', (_n, url) => {
+    for (const pw of ['Wv4x', 'Wv4x:y', 'Wv4x%40y', 'a"Wv4x\\b'])
+      expect(redact(`cannot read ${url(pw)}`)).not.toContain('Wv4x');
   });
 });

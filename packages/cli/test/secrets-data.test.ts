@@ -89,7 +89,7 @@ describe('MISC-03 data on stdout is never altered by secret scrubbing', () => {
     (pw) => {
       const r = registered.get(pw);
       expect(r?.code).toBe(2);
-      expect(r?.err).toContain('etcd://ops@127.0.0.1:9/graylane/config');
+      expect(r?.err).toContain('etcd://***@127.0.0.1:9/graylane/config');
       expect(r?.err).not.toContain(`ops:${pw}@`);
     },
   );

@@ -103,7 +103,7 @@ export function etcdFailure(
   const message = err instanceof Error ? err.message : String(err);
   if (isAuthError(err))
     return new CliError(
-      `cannot ${doing} ${location.display}: authentication or permission denied${location.username ? ` for user ${location.username}` : ''} (${message})`,
+      `cannot ${doing} ${location.display}: authentication or permission denied${location.userShown ? ` for ${location.userShown}` : ''} (${message})`,
     );
   return new CliError(
     `cannot ${doing} ${location.display}: ${message.replace(/\s*Resolution note:\s*$/, '')}`,

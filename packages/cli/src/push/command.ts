@@ -1,6 +1,7 @@
 import { validateConfig, type GrayConfig } from '@graylane/core';
 import { parse } from '../args.js';
 import { asIoError, CliError, errorDocument, paint, type CliErrorCode } from '../io.js';
+import { redact } from '../secrets.js';
 import {
   compareConfigs,
   parseNow,
@@ -127,7 +128,11 @@ async function preview(
 ): Promise<number> {
   const state = await target.read();
   const expected = options['expect-revision'];
-  const report: Record<string, unknown> = { target: target.display, revision: state.revision };
+  // Every line below that names the target or the source is composed here, on stdout too: the
+  // locations are scrubbed as diagnostics are (MISC-03), the config and the comparison never.
+  const shown = redact(target.display);
+  const source = redact(options.source);
+  const report: Record<string, unknown> = { target: shown, revision: state.revision };
   /** Prints the outcome (`--json`); a failure carries `error: {code, message}` as every command's. */
   const done = (
     code: number,
@@ -150,7 +155,7 @@ async function preview(
     return fail(
       PUSH_EXIT.conflict,
       'conflict',
-      `conflict: ${target.display} is at revision ${state.revision}, not ${expected} (--expect-revision); nothing written. Review the change again.`,
+      `conflict: ${shown} is at revision ${state.revision}, not ${expected} (--expect-revision); nothing written. Review the change again.`,
       { conflict: true },
     );
   const current = currentConfig(state);
@@ -160,7 +165,7 @@ async function preview(
       return fail(
         PUSH_EXIT.usage,
         'not_a_config',
-        `${target.display} does not hold a graylane config (${current.why}): not replacing it. Check the target; pass --replace-foreign to replace it anyway.`,
+        `${shown} does not hold a graylane config (${current.why}): not replacing it. Check the target; pass --replace-foreign to replace it anyway.`,
       );
   }
   const cmp: Comparison | undefined = current.config
@@ -172,34 +177,32 @@ async function preview(
       : undefined;
   Object.assign(report, { current: current.kind, ...(cmp ?? { changed: true }), impact });
   if (!options.json) {
-    run.out(`target ${target.display} at revision ${state.revision}`);
-    if (current.kind === 'absent')
-      run.out(`${target.display} does not exist yet: it will be created`);
+    run.out(`target ${shown} at revision ${state.revision}`);
+    if (current.kind === 'absent') run.out(`${shown} does not exist yet: it will be created`);
     else if (current.kind === 'invalid')
       run.out(
         `the current config is not valid (${current.problems} problem${current.problems === 1 ? '' : 's'}): it will be replaced`,
       );
-    else if (current.kind === 'empty') run.out(`${target.display} is empty: it will be replaced`);
+    else if (current.kind === 'empty') run.out(`${shown} is empty: it will be replaced`);
     else if (current.kind === 'foreign')
       run.out(
-        `${target.display} does not hold a graylane config (${current.why}): it will be replaced (--replace-foreign)`,
+        `${shown} does not hold a graylane config (${current.why}): it will be replaced (--replace-foreign)`,
       );
     else printComparison(run, current.config as GrayConfig, next, cmp as Comparison, impact);
   }
   if (cmp && !cmp.changed) {
-    if (!options.json)
-      run.out(`no change: ${target.display} already holds this config; nothing written`);
+    if (!options.json) run.out(`no change: ${shown} already holds this config; nothing written`);
     return done(PUSH_EXIT.ok, { written: false });
   }
   if (options['dry-run']) {
     if (!options.json)
       run.out(
-        `dry run: nothing written. To write exactly this change: graylane push ${options.source} ${target.display} --expect-revision ${state.revision}${current.kind === 'foreign' ? ' --replace-foreign' : ''} --yes`,
+        `dry run: nothing written. To write exactly this change: graylane push ${source} ${shown} --expect-revision ${state.revision}${current.kind === 'foreign' ? ' --replace-foreign' : ''} --yes`,
       );
     return done(PUSH_EXIT.ok, { written: false, dryRun: true });
   }
   if (!options.yes) {
-    const answer = await run.confirm?.(`write this config to ${target.display}?`);
+    const answer = await run.confirm?.(`write this config to ${shown}?`);
     if (answer === undefined)
       return fail(
         PUSH_EXIT.usage,
@@ -213,20 +216,18 @@ async function preview(
     return fail(
       PUSH_EXIT.usage,
       'io',
-      `${result.error}: the outcome is unknown — the write may have reached ${target.display} before the failure. Run the same push again: it compares first, so a write that landed shows as "no change".`,
+      `${result.error}: the outcome is unknown — the write may have reached ${shown} before the failure. Run the same push again: it compares first, so a write that landed shows as "no change".`,
       { written: 'unknown' },
     );
   if (!result.written)
     return fail(
       PUSH_EXIT.conflict,
       'conflict',
-      `conflict: ${target.display} changed since it was read (revision ${state.revision} → ${result.current}); nothing written. Run the push again to review the new change.`,
+      `conflict: ${shown} changed since it was read (revision ${state.revision} → ${result.current}); nothing written. Run the push again to review the new change.`,
       { conflict: true, currentRevision: result.current },
     );
   if (!options.json)
-    run.out(
-      `${paint(run, 'green', 'written')}: ${target.display} is now at revision ${result.revision}`,
-    );
+    run.out(`${paint(run, 'green', 'written')}: ${shown} is now at revision ${result.revision}`);
   return done(PUSH_EXIT.ok, { written: true, newRevision: result.revision });
 }
 

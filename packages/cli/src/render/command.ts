@@ -3,6 +3,7 @@ import { instantOption } from '../instant.js';
 import { CliError } from '../io.js';
 import type { Run } from '../input/run.js';
 import { requireConfig } from '../load.js';
+import { locationName } from '../location.js';
 import { renderEnvoy } from './envoy.js';
 import { pickSplitRule, type EnvoySplit } from './envoy-split.js';
 import { renderNginx } from './nginx.js';
@@ -129,7 +130,7 @@ export async function render(args: readonly string[], run: Run): Promise<number>
     trust,
     upstreams,
     listen,
-    source: location === '-' ? '-' : (location as string).replace(/\/\/[^@/]*@/, '//'),
+    source: location === '-' ? '-' : locationName(location as string),
   };
   run.out(target === 'nginx' ? renderNginx(plan, assets) : renderEnvoy(plan, format, split));
   return 0;
