@@ -94,6 +94,9 @@ function origin(protocol: string, host: string, port: unknown): string {
   return new URL(`${protocol}//${bracket(host)}:${String(port)}`).origin;
 }
 
+/** Node's own Agent prototypes, whose connecting methods an agent object may carry as its own. */
+const NODE_AGENTS = [http.Agent.prototype, https.Agent.prototype] as unknown as Options[];
+
 /** The methods through which Node's Agent turns a request into a connection (Node 20–24). */
 const CONNECTING = ['addRequest', 'createSocket', 'createConnection'] as const;
 
@@ -120,9 +123,8 @@ function connection(
   if (typeof agent !== 'object' || agent === null)
     return typeof opts.createConnection === 'function' ? undefined : { host, port };
   const a = agent as Options;
-  const nodes = [http.Agent.prototype, https.Agent.prototype] as unknown as Options[];
   for (const name of CONNECTING)
-    if (own(a, name) && !nodes.some((p) => a[name] === p[name])) return undefined;
+    if (own(a, name) && !NODE_AGENTS.some((p) => a[name] === p[name])) return undefined;
   if (typeof a.options !== 'object' || a.options === null) return { host, port };
   const o = a.options as Options;
   if (truthy(o.socketPath) || truthy(o.path)) return undefined;
