@@ -27,6 +27,14 @@ export const MAX_CONFIG_DEPTH = 32;
 export const MAX_RULES = 1000;
 /** Regex patterns longer than this are rejected at load (CFG-10). */
 export const MAX_REGEX_PATTERN_LENGTH = 256;
+/**
+ * Regex programs larger than this once compiled (RE2 instructions) are rejected at load (CFG-10):
+ * a counted repetition repeats its group (`(\w+\W+){1,200}` is 1,406 instructions in 26
+ * characters), and a program's matches cost in proportion to its size — at 19,000 instructions
+ * the first matches of a 256-character subject take 50–150 ms, adversarial ones up to 9 ms each.
+ * Rules people write compile to under 150.
+ */
+export const MAX_REGEX_PROGRAM_SIZE = 1000;
 /** Regex subjects longer than this never match, and the regex is not run (RX-02). */
 export const MAX_REGEX_SUBJECT_LENGTH = 256;
 /** Bucketing subjects longer than this are treated as absent (WT-05). */

@@ -4,6 +4,8 @@
  * the engine enters a bundle only when the application asks for it.
  */
 
+import { MAX_REGEX_PROGRAM_SIZE } from './limits.js';
+
 /** Compiles a pattern to an unanchored "find" predicate; throws on an invalid pattern. */
 export interface RegexEngine {
   readonly name: string;
@@ -15,9 +17,16 @@ export interface Re2jsLike {
   compile(pattern: string): { test(input: string): boolean };
 }
 
+/** Where `re2js` keeps a compiled program's instructions (read only to bound its size). */
+interface Re2jsProgram {
+  readonly re2Input?: { readonly prog?: { readonly inst?: { readonly length: number } } };
+}
+
 /**
  * Wraps the `RE2JS` class from the `re2js` package as a {@link RegexEngine}. Lookaround and
- * backreferences are not RE2 syntax, so such patterns fail to compile (CFG-09).
+ * backreferences are not RE2 syntax, so such patterns fail to compile (CFG-09); a program over
+ * {@link MAX_REGEX_PROGRAM_SIZE} instructions once compiled fails too (CFG-10: `x{1,200}` repeats
+ * `x` 200 times, and matching costs in proportion).
  *
  * @example
  * ```ts
@@ -30,6 +39,11 @@ export function createRe2Engine(re2js: Re2jsLike): RegexEngine {
     name: 're2js',
     compile(pattern) {
       const re = re2js.compile(pattern);
+      const size = (re as Re2jsProgram).re2Input?.prog?.inst?.length;
+      if (typeof size === 'number' && size > MAX_REGEX_PROGRAM_SIZE)
+        throw new Error(
+          `${size} instructions once compiled, over ${MAX_REGEX_PROGRAM_SIZE}: a counted repetition such as {1,200} copies its group that many times`,
+        );
       return (subject) => re.test(subject);
     },
   };
