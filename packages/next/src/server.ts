@@ -8,8 +8,12 @@ import { DECISION_KEY_ENV, hasSharedKey, openDecision, type OpenFailure } from '
  * The decision the proxy made for the current request (App Router: server components, route
  * handlers, server actions), read from the request headers — only when the proxy's seal on it
  * verifies, so a decision header a client sent (on a path outside the matcher, or when
- * the proxy was bypassed) is never trusted. Undefined where the proxy did not run. Never throws
- * (Next's own signals pass through: a page that reads it is rendered per request, not prerendered).
+ * the proxy was bypassed) is never trusted. Undefined where the proxy did not run, or outside a
+ * request (a script, a test). Next's own signals pass through (a page that reads it is rendered
+ * per request, not prerendered), and so do the errors Next raises where request data may not be
+ * read — inside `unstable_cache` or `'use cache'`, in a page's `after()`, in
+ * `generateStaticParams`, under `dynamic = 'error'`: there the lane would be frozen into a cache
+ * entry every lane shares, so the app sees Next's error as it would from `headers()`.
  *
  * @example
  * ```ts
@@ -26,7 +30,8 @@ export async function getGrayDecision(): Promise<Decision | undefined> {
     value = h.get(DECISION_REQUEST_HEADER);
   } catch (err) {
     rethrowNextSignal(err);
-    return undefined; // outside a request
+    if (outsideRequest(err)) return undefined;
+    throw err; // request data read where Next forbids it (a cache, after(), build time)
   }
   const known = verified.get(request);
   if (known !== undefined && known.value === value) return known.decision;
@@ -61,6 +66,20 @@ function rethrowNextSignal(err: unknown, depth = 0): void {
 }
 
 const REACT_POSTPONE = Symbol.for('react.postpone');
+
+/**
+ * What `headers()` throws where there is no request at all: "`headers` was called outside a
+ * request scope" (Next 14.1–16), "Invariant: headers() expects to have requestAsyncStorage, none
+ * available" (Next 13–14.0). Any other error says the request exists but may not be read here.
+ */
+function outsideRequest(err: unknown): boolean {
+  const message = (err as { readonly message?: unknown } | null)?.message;
+  return (
+    typeof message === 'string' &&
+    (message.includes('outside a request scope') ||
+      message.includes('expects to have requestAsyncStorage'))
+  );
+}
 
 /**
  * Decisions verified on a request, by its headers object (Next keeps one per request; it is gone
@@ -143,7 +162,9 @@ export interface GrayFetchOptions {
 /**
  * A fetch for server code that carries the current request's lane to allowlisted targets —
  * per hop, redirects included (RDR-01) — reading the decision the proxy made. Outside a request,
- * or where the proxy did not run, it is a plain fetch. Either way the sealed decision header
+ * or where the proxy did not run, it is a plain fetch; where Next forbids reading the request
+ * (inside `unstable_cache`, `'use cache'`, a page's `after()`) it rejects with Next's error, as
+ * {@link getGrayDecision} does — read the version outside and pass it in. Either way the sealed decision header
  * never goes out, even in headers the caller forwards (`headers: await headers()`).
  *
  * @example

@@ -18,6 +18,7 @@ describe('docs/nextjs.md shows the tested app', () => {
         'app/api/lane/route.js',
         'app/client-probe.jsx',
         'app/layout.jsx',
+        'app/orders/page.jsx',
         'app/page.jsx',
         'lib/gray.js',
       ].sort(),

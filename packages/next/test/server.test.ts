@@ -1,9 +1,7 @@
 import './support/next-env.js';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { createRequire } from 'node:module';
 import {
   createGrayFetch,
-  createGrayProxy,
   DECISION_SEAL_TTL_SECONDS,
   DECISION_REQUEST_HEADER,
   getGrayDecision,
@@ -12,32 +10,15 @@ import {
   tryGetGrayVersion,
 } from '@graylane/next';
 import { signMarker } from '@graylane/web';
-import { NextRequest } from 'next/server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { listenLoopback } from './support/listen.js';
+import { inRequest, nextHeaders, pairsOf, passedOn } from './support/next-request.js';
 
 /**
- * The server helpers inside a request as Next renders it: Next's own request store (what
- * `headers()` reads) holding the headers the proxy passed on, against two loopback services —
- * one allowlisted, one not — that record every request and redirect on demand.
+ * The server helpers inside a request as Next renders it (support/next-request.ts: Next's own
+ * request store, what `headers()` reads, holding the headers the proxy passed on), against two
+ * loopback services — one allowlisted, one not — that record every request and redirect on demand.
  */
-const require = createRequire(import.meta.url);
-const { createRequestStore } = require('next/dist/server/async-storage/request-store.js') as {
-  createRequestStore(input: object): object;
-};
-const { workUnitAsyncStorage } =
-  require('next/dist/server/app-render/work-unit-async-storage.external.js') as {
-    workUnitAsyncStorage: { run<T>(store: object, fn: () => T): T };
-  };
-const { workAsyncStorage } =
-  require('next/dist/server/app-render/work-async-storage.external.js') as {
-    workAsyncStorage: { run<T>(store: object, fn: () => T): T };
-  };
-const { headers: nextHeaders } = require('next/headers.js') as {
-  headers(): Promise<Headers>;
-};
-
-const config = { versions: ['stable', 'beta', 'canary'], default: 'stable' };
 
 interface Service {
   origin: string;
@@ -60,40 +41,6 @@ async function service(): Promise<Service> {
     res.end('ok');
   });
   return { ...(await listenLoopback(server)), seen };
-}
-
-/** The name/value pairs of `headers` (this package's lib has no Headers iterator). */
-function pairsOf(headers: Headers): [string, string][] {
-  const out: [string, string][] = [];
-  headers.forEach((value, name) => out.push([name, value]));
-  return out;
-}
-
-/** Runs `fn` as server code of a request whose headers the proxy passed on (sealed or not). */
-function inRequest<T>(headers: Headers, fn: () => Promise<T>): Promise<T> {
-  const work = {
-    route: '/t',
-    forceStatic: false,
-    dynamicShouldError: false,
-    isStaticGeneration: false,
-  };
-  const store = createRequestStore({
-    phase: 'render',
-    headers: Object.fromEntries(pairsOf(headers)),
-    url: { pathname: '/t' },
-  });
-  return workAsyncStorage.run(work, () => workUnitAsyncStorage.run(store, fn));
-}
-
-/** The request headers the app gets from the proxy for a client sending `x-gray-id: beta`. */
-async function passedOn(): Promise<Headers> {
-  const res = await createGrayProxy({ config })(
-    new NextRequest('http://app.test/', { headers: { 'x-gray-id': 'beta', cookie: 'sid=1' } }),
-  );
-  const names = (res.headers.get('x-middleware-override-headers') ?? '').split(',');
-  return new Headers(
-    names.filter(Boolean).map((n) => [n, res.headers.get(`x-middleware-request-${n}`) ?? '']),
-  );
 }
 
 let allowed: Service;

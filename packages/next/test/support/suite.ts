@@ -179,6 +179,18 @@ export function describeNextApp(variant: Variant, runtime: 'nodejs' | 'edge'): v
       }
     });
 
+    // Review 138 D1: the lane read outside unstable_cache and passed in (docs/nextjs.md, "Caches
+    // and after()"): one cache entry per lane, never a lane frozen for everyone.
+    it('CTX-12 unstable_cache keyed by the lane passed in: each lane gets its own entry', async () => {
+      for (const version of ['beta', 'stable', 'canary', 'beta', 'stable']) {
+        const res = await fetch(`${app.origin}/orders`, { headers: { 'x-gray-id': version } });
+        const html = await res.text();
+        expect(res.status, app.output().slice(-2000)).toBe(200);
+        const shown = /<pre>([^<]*)<\/pre>/.exec(html)?.[1]?.replaceAll('&quot;', '"');
+        expect(JSON.parse(shown ?? 'null')).toEqual({ version, orders: [] });
+      }
+    });
+
     it('STK-02 first visit: a fresh browser is split, gets sticky cookies, every layer on one lane', async () => {
       const context = await browser.newContext();
       const { rendered, headers } = await open(context);
