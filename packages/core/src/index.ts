@@ -174,6 +174,8 @@ export type {
 } from './store/types.js';
 
 export { METRIC_NAMES } from './metrics.js';
+export { METER_NAME, METRIC_DESCRIPTIONS, metricOptions } from './metric-descriptions.js';
+export type { MetricDescription, MetricName, MetricOptions } from './metric-descriptions.js';
 
 export { createBackoff } from './sources/backoff.js';
 export type { Backoff, BackoffOptions } from './sources/backoff.js';

@@ -1,5 +1,6 @@
 import {
   GraylaneError,
+  MAX_CONFIG_BYTES,
   createBackoff,
   type BackoffOptions,
   type ConfigStore,
@@ -45,6 +46,8 @@ function decode(value: Uint8Array): string | undefined {
   }
 }
 const NOT_UTF8 = 'not valid UTF-8 (a JSON document must be UTF-8, RFC 8259 §8.1)';
+/** The HTTP source's words for a body over the cap: one reason, whichever source refused it. */
+const TOO_LARGE = `document larger than ${MAX_CONFIG_BYTES} bytes`;
 
 /** Not awaited: etcd3's cancel waits for a server answer that may never come while disconnected. */
 function cancelQuietly(w: EtcdWatcherLike): void {
@@ -139,6 +142,15 @@ export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
       if (status.get().lastError !== KEY_ABSENT)
         logger.warn(`[graylane] etcd key ${key} is absent; keeping the last good config`);
       return { ok: false, message: KEY_ABSENT };
+    }
+    // Refused before it is decoded or parsed, as the file and HTTP sources refuse a document over
+    // the cap: a failed load, not one the store rejected (etcd stores values up to its 1.5 MiB
+    // request limit, so a value over 1 MiB reaches the source).
+    if (value.byteLength > MAX_CONFIG_BYTES) {
+      logger.warn(
+        `[graylane] etcd key ${key} rejected at revision ${rev}; keeping the last good config: ${TOO_LARGE}`,
+      );
+      return { ok: false, message: TOO_LARGE };
     }
     const text = decode(value);
     if (text === undefined) {

@@ -1,4 +1,5 @@
 import { metrics } from '@opentelemetry/api';
+import { METER_NAME } from '@graylane/core';
 import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 
 /** A reader collected on demand, cumulative: each read is the total since registration. */
@@ -36,7 +37,7 @@ export function recordMetrics(): RecordedMetrics {
     async sum(name, where = {}) {
       const { resourceMetrics } = await reader.collect();
       return resourceMetrics.scopeMetrics
-        .filter((s) => s.scope.name === '@graylane/queue')
+        .filter((s) => s.scope.name === METER_NAME)
         .flatMap((s) => s.metrics)
         .filter((m) => m.descriptor.name === name)
         .flatMap((m) => m.dataPoints as readonly { value: unknown; attributes: object }[])

@@ -1,5 +1,5 @@
 import { packageRequire } from '../package-require.js';
-import { METRIC_NAMES } from '@graylane/core';
+import { METER_NAME, METRIC_NAMES, metricOptions, type MetricName } from '@graylane/core';
 import { metricsState, type OtelCounters } from './state.js';
 
 /** The part of an OTel counter graylane uses. */
@@ -10,7 +10,7 @@ export interface CounterLike {
 interface MetricsApiLike {
   metrics: {
     getMeter(name: string): {
-      createCounter(name: string, options?: { description?: string }): CounterLike;
+      createCounter(name: string, options?: { description?: string; unit?: string }): CounterLike;
     };
   };
 }
@@ -72,16 +72,15 @@ function registeredProvider(): unknown {
 
 function createCounters(api: MetricsApiLike): OtelCounters | undefined {
   try {
-    const meter = api.metrics.getMeter('@graylane/node');
+    // One meter and one description per name for every graylane package: `@graylane/queue`
+    // counts decisions, invalid markers and fallbacks under the same names (core's table).
+    const meter = api.metrics.getMeter(METER_NAME);
+    const counter = (name: MetricName) => meter.createCounter(name, metricOptions(name));
     return {
-      decisions: meter.createCounter(METRIC_NAMES.decisions, { description: 'graylane decisions' }),
-      invalidMarkers: meter.createCounter(METRIC_NAMES.invalidMarkers, {
-        description: 'markers present but ignored',
-      }),
-      outbound: meter.createCounter(METRIC_NAMES.outbound, {
-        description: 'outbound marker injection',
-      }),
-      fallbacks: meter.createCounter(METRIC_NAMES.fallbacks, { description: 'lane fallbacks' }),
+      decisions: counter(METRIC_NAMES.decisions),
+      invalidMarkers: counter(METRIC_NAMES.invalidMarkers),
+      outbound: counter(METRIC_NAMES.outbound),
+      fallbacks: counter(METRIC_NAMES.fallbacks),
     };
   } catch {
     return undefined;
@@ -95,8 +94,9 @@ export interface CounterCache {
 }
 
 /**
- * A counter of the `@graylane/node` meter outside the fixed set (propagation coverage's), kept
- * in `cache` and re-created when the registered MeterProvider changes, like the others.
+ * A counter of graylane's meter outside the fixed set (propagation coverage's), kept in `cache`
+ * and re-created when the registered MeterProvider changes, like the others. Created with core's
+ * description of `name` when it has one (`description` is for a name outside the table).
  * Undefined when `@opentelemetry/api` is not installed. Never throws.
  */
 export function followingCounter(
@@ -112,7 +112,9 @@ export function followingCounter(
   if (cache.counter === undefined || provider !== cache.counterProvider) {
     cache.counterProvider = provider;
     try {
-      cache.counter = api.metrics.getMeter('@graylane/node').createCounter(name, { description });
+      cache.counter = api.metrics
+        .getMeter(METER_NAME)
+        .createCounter(name, metricOptions(name) ?? { description });
     } catch {
       cache.counter = undefined;
     }

@@ -1,4 +1,11 @@
-import { GraylaneError, METRIC_NAMES, scrubText, type UpdateResult } from '@graylane/core';
+import {
+  GraylaneError,
+  METER_NAME,
+  METRIC_NAMES,
+  metricOptions,
+  scrubText,
+  type UpdateResult,
+} from '@graylane/core';
 
 /** The slice of an OTel `Meter` the sources use (structural, so any API copy works). */
 export interface MeterLike {
@@ -80,13 +87,11 @@ export function createSourceMetrics(meter: MeterLike | undefined): SourceMetrics
     typeof meter.createObservableGauge !== 'function'
   )
     throw new GraylaneError('INVALID_OPTIONS', 'createSourceMetrics: meter must be an OTel Meter');
-  const reloads = meter.createCounter(METRIC_NAMES.reloads, {
-    description: 'Config updates offered by a rule source, by result',
-  });
-  const gauge = meter.createObservableGauge(METRIC_NAMES.staleness, {
-    description: 'Seconds since the rule source last succeeded',
-    unit: 's',
-  });
+  const reloads = meter.createCounter(METRIC_NAMES.reloads, metricOptions(METRIC_NAMES.reloads));
+  const gauge = meter.createObservableGauge(
+    METRIC_NAMES.staleness,
+    metricOptions(METRIC_NAMES.staleness),
+  );
   return {
     reload: (source, result) => reloads.add(1, { source: scrubText(source), result }),
     declare(source) {
@@ -135,7 +140,7 @@ export function createSourceMetrics(meter: MeterLike | undefined): SourceMetrics
  * Loads `@opentelemetry/api` if the app has it and returns a meter; `undefined` otherwise.
  * Optional peer: never required, never thrown from.
  */
-export async function loadOtelMeter(name = '@graylane/node'): Promise<MeterLike | undefined> {
+export async function loadOtelMeter(name = METER_NAME): Promise<MeterLike | undefined> {
   try {
     const api = await import('@opentelemetry/api');
     return api.metrics.getMeter(name) as unknown as MeterLike;

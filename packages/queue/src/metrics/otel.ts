@@ -1,5 +1,5 @@
 import { packageRequire } from '../package-require.js';
-import { METRIC_NAMES } from '@graylane/core';
+import { METER_NAME, METRIC_NAMES, metricOptions, type MetricName } from '@graylane/core';
 
 /** The part of an OTel counter graylane uses. */
 interface CounterLike {
@@ -15,7 +15,11 @@ export interface QueueCounters {
 }
 
 interface MetricsApiLike {
-  metrics: { getMeter(name: string): { createCounter(name: string): CounterLike } };
+  metrics: {
+    getMeter(name: string): {
+      createCounter(name: string, options?: { description?: string; unit?: string }): CounterLike;
+    };
+  };
 }
 
 /** Where `@opentelemetry/api` registers its globals (every copy of major 1 shares it). */
@@ -45,12 +49,15 @@ export function otelCounters(): QueueCounters | undefined {
   if (counters === undefined || provider !== countersFor) {
     countersFor = provider;
     try {
-      const meter = api.metrics.getMeter('@graylane/queue');
+      // The meter and descriptions every graylane package uses (core's table): the names shared
+      // with `@graylane/node` are one metric to the SDK and one `# HELP` block in a scrape.
+      const meter = api.metrics.getMeter(METER_NAME);
+      const counter = (name: MetricName) => meter.createCounter(name, metricOptions(name));
       counters = {
-        decisions: meter.createCounter(METRIC_NAMES.decisions),
-        invalidMarkers: meter.createCounter(METRIC_NAMES.invalidMarkers),
-        fallbacks: meter.createCounter(METRIC_NAMES.fallbacks),
-        moved: meter.createCounter(METRIC_NAMES.queueMoved),
+        decisions: counter(METRIC_NAMES.decisions),
+        invalidMarkers: counter(METRIC_NAMES.invalidMarkers),
+        fallbacks: counter(METRIC_NAMES.fallbacks),
+        moved: counter(METRIC_NAMES.queueMoved),
       };
     } catch {
       counters = undefined;
