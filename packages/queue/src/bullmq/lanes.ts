@@ -1,5 +1,4 @@
 import {
-  DelayedError,
   Queue,
   Worker,
   type ConnectionOptions,
@@ -7,23 +6,21 @@ import {
   type JobsOptions,
   type WorkerOptions,
 } from 'bullmq';
-import { DEFAULT_DRAIN_INTERVAL_MS, DEFAULT_HEARTBEAT_TTL_MS } from '../limits.js';
+import { DEFAULT_HEARTBEAT_TTL_MS } from '../limits.js';
 import type { OutgoingMarker } from '../carrier/outgoing.js';
 import type { MessageLanes } from '../lanes.js';
-import { countDrained } from '../metrics/stats.js';
-import { startDrain, type DrainLoop } from '../routing/drain.js';
+import type { DrainLoop } from '../routing/drain.js';
 import { createLiveness, type Liveness, type LivenessOptions } from '../routing/liveness.js';
 import { assertClients } from '../routing/clients.js';
 import { assertJobData } from '../routing/encodable.js';
 import { assertLane, assertRetired, assertRouterOptions, laneName } from '../routing/names.js';
 import { drainLanes, routeMessage } from '../routing/route.js';
 import { jobDataWith, jobReader, withGrayJob } from './carrier.js';
+import { startBullDrain } from './drain.js';
+import { startHeartbeat, type RedisLivenessLike } from './heartbeat.js';
+import { createIdPlacement, identityOf, type IdClaim } from './ids.js';
 
-/** The Redis commands lane liveness uses (an ioredis client satisfies it). */
-export interface RedisLivenessLike {
-  set(key: string, value: string, mode: 'PX', ms: number): Promise<unknown>;
-  exists(key: string): Promise<number>;
-}
+export type { RedisLivenessLike } from './heartbeat.js';
 
 /** Options of {@link createBullLanes}. */
 export interface BullLanesOptions {
@@ -32,7 +29,10 @@ export interface BullLanesOptions {
   readonly name: string;
   /** BullMQ connection for the queues and workers this creates. */
   readonly connection: ConnectionOptions;
-  /** The Redis client liveness keys are written and read with. */
+  /**
+   * The Redis client liveness keys are written and read with: the same Redis as `connection`
+   * (job ids are looked up through it). ioredis; `eval` is needed for jobs with ids.
+   */
   readonly redis: RedisLivenessLike;
   /** BullMQ key prefix. Default `bull`. */
   readonly prefix?: string;
@@ -67,7 +67,9 @@ export interface BullLanes {
   queueFor(lane: string): string;
   /**
    * Adds a job carrying the current lane (or the `__gray` its caller set), to the queue of the lane
-   * it carries while that lane has live workers, else to the base queue.
+   * it carries while that lane has live workers, else to the base queue. A job with a `jobId` or
+   * `deduplication.id` goes where a job with that id already is (or is being added), so it stays
+   * one job across the lanes, as BullMQ keeps it in one queue.
    */
   add(jobName: string, data: unknown, opts?: JobsOptions): Promise<Job>;
   /**
@@ -85,10 +87,11 @@ export interface BullLanes {
 /**
  * Lanes on BullMQ (Redis). Each non-default version has its own queue. A lane is alive while its
  * workers keep a Redis key (`SET … PX`) fresh, so a killed worker stops counting within the TTL:
- * a store Redis already is, no extra service. Producers route a lane's jobs to its queue only
- * while it is alive. Default-lane workers start a worker on each dead lane's queue (with their
- * own processor) and pause it when the lane comes back; BullMQ's stalled-job check in that worker
- * returns jobs a killed lane worker held to the wait list after their lock expires.
+ * a store Redis already is, no extra service — and while its queue is not paused globally.
+ * Producers route a lane's jobs to its queue only while it is alive. Default-lane workers start a
+ * worker on each dead lane's queue (with their own processor) and pause it when the lane comes
+ * back or the base queue is paused globally; BullMQ's stalled-job check in that worker returns
+ * jobs a killed lane worker held to the wait list after their lock expires.
  *
  * @example
  * ```ts
@@ -124,19 +127,44 @@ export function createBullLanes(options: BullLanesOptions): BullLanes {
     }
     return q;
   };
+  let closed = false;
+  /** `Queue#isPaused()` of one of this logical queue's queues (false once the router is closed). */
+  const pausedGlobally = async (queueName: string): Promise<boolean> =>
+    !closed && (await queue(queueName).isPaused());
+  // A lane is alive while its workers beat and its queue is not paused globally
+  // (`Queue#pause()`): producers never route into a queue nothing may take jobs from.
   const liveness = createLiveness(
-    async (lane) => (await redis.exists(aliveKey(lane))) > 0,
+    async (lane) =>
+      (await redis.exists(aliveKey(lane))) > 0 && !(await pausedGlobally(queueFor(lane))),
     options.liveness,
   );
+  // Every queue a job of this logical queue may sit in: a job id stays one job across them.
+  const laneQueues = drainLanes(lanes, options.retiredLanes);
+  const ids = createIdPlacement({
+    redis,
+    prefix,
+    name,
+    queues: () => [name, ...laneQueues().map(queueFor)],
+  });
 
   /** A job's data with the marker, and its queue: judged from what the job carries. */
   async function place(
     data: unknown,
     marker: OutgoingMarker | undefined,
-  ): Promise<{ queue: Queue; data: unknown }> {
+  ): Promise<{ queue: string; data: unknown }> {
     const carried = jobDataWith(data, marker).data;
     const lane = await routeMessage(lanes, jobReader(lanes, carried), liveness);
-    return { queue: queue(lane === undefined ? name : queueFor(lane)), data: carried };
+    return { queue: lane === undefined ? name : queueFor(lane), data: carried };
+  }
+
+  /** The queue of a job: where its id already is or is being added, else `chosen` (claimed). */
+  async function claimFor(
+    opts: JobsOptions | undefined,
+    chosen: string,
+    where: string,
+  ): Promise<IdClaim | undefined> {
+    const identity = identityOf(opts);
+    return identity === undefined ? undefined : ids.claim(identity, chosen, where);
   }
 
   const router: BullLanes = {
@@ -145,37 +173,52 @@ export function createBullLanes(options: BullLanesOptions): BullLanes {
     async add(jobName, data, opts) {
       assertJobData(data, 'createBullLanes().add');
       const t = await place(data, lanes.outgoing());
-      return t.queue.add(jobName, t.data, opts);
+      const claim = await claimFor(opts, t.queue, 'createBullLanes().add');
+      try {
+        return await queue(claim?.queue ?? t.queue).add(jobName, t.data, opts);
+      } finally {
+        await claim?.release();
+      }
     },
     async addBulk(jobs) {
       // Every job is checked before any is added: one refused job adds none.
       for (const j of jobs) assertJobData(j.data, 'createBullLanes().addBulk');
       const marker = lanes.outgoing();
       const placed = await Promise.all(jobs.map((j) => place(j.data, marker)));
-      const byQueue = new Map<Queue, number[]>();
-      placed.forEach((p, i) => {
-        const group = byQueue.get(p.queue);
-        if (group) group.push(i);
-        else byQueue.set(p.queue, [i]);
-      });
-      const added: Job[] = [];
-      // One addBulk (atomic in Redis) per destination queue; results in the caller's order.
-      await Promise.all(
-        [...byQueue].map(async ([q, indexes]) => {
-          const jobsOfQueue = await q.addBulk(
-            indexes.map((i) => {
-              const job = jobs[i] as (typeof jobs)[number];
-              return {
-                name: job.name,
-                data: placed[i]?.data,
-                ...(job.opts ? { opts: job.opts } : {}),
-              };
-            }),
-          );
-          indexes.forEach((i, k) => (added[i] = jobsOfQueue[k] as Job));
-        }),
-      );
-      return added;
+      const claims: (IdClaim | undefined)[] = [];
+      try {
+        // One after another: two jobs of the batch with the same id follow the first one's claim.
+        for (const [i, p] of placed.entries()) {
+          claims.push(await claimFor(jobs[i]?.opts, p.queue, 'createBullLanes().addBulk'));
+        }
+        const byQueue = new Map<string, number[]>();
+        placed.forEach((p, i) => {
+          const at = claims[i]?.queue ?? p.queue;
+          const group = byQueue.get(at);
+          if (group) group.push(i);
+          else byQueue.set(at, [i]);
+        });
+        const added: Job[] = [];
+        // One addBulk (atomic in Redis) per destination queue; results in the caller's order.
+        await Promise.all(
+          [...byQueue].map(async ([q, indexes]) => {
+            const jobsOfQueue = await queue(q).addBulk(
+              indexes.map((i) => {
+                const job = jobs[i] as (typeof jobs)[number];
+                return {
+                  name: job.name,
+                  data: placed[i]?.data,
+                  ...(job.opts ? { opts: job.opts } : {}),
+                };
+              }),
+            );
+            indexes.forEach((i, k) => (added[i] = jobsOfQueue[k] as Job));
+          }),
+        );
+        return added;
+      } finally {
+        await Promise.all(claims.map((c) => c?.release()));
+      }
     },
     worker(lane, processor, workerOptions = {}) {
       assertLane(lane, lanes.config().versions, 'createBullLanes().worker');
@@ -186,8 +229,19 @@ export function createBullLanes(options: BullLanesOptions): BullLanes {
       let heartbeat: { stop(): void } | undefined;
       let drain: DrainLoop | undefined;
       try {
-        if (isDefault(lane)) drain = startBullDrain(router, lanes, wrapped, opts, options, worker);
-        else heartbeat = startHeartbeat(redis, aliveKey(lane), ttl, worker);
+        if (isDefault(lane)) {
+          const context = {
+            lanes,
+            liveness,
+            redis,
+            prefix,
+            queueFor,
+            basePaused: () => pausedGlobally(name),
+            retiredLanes: options.retiredLanes,
+            drainIntervalMs: options.drainIntervalMs,
+          };
+          drain = startBullDrain(context, wrapped, opts, worker);
+        } else heartbeat = startHeartbeat(redis, aliveKey(lane), ttl, worker);
       } catch (err) {
         // The caller never gets this worker: it must not go on taking jobs.
         void worker.close().catch(() => undefined);
@@ -203,104 +257,11 @@ export function createBullLanes(options: BullLanesOptions): BullLanes {
       };
     },
     async close() {
+      closed = true;
       const all = [...queues.values()];
       queues.clear();
       await Promise.all(all.map((q) => q.close()));
     },
   };
   return router;
-}
-
-/**
- * True while `worker` works its queue: started (`autorun`, or `run()` called), not paused, not
- * closing. A worker made with `autorun: false` and not yet started, or paused, serves nothing.
- */
-function working(worker: Worker): boolean {
-  return worker.isRunning() && !worker.isPaused() && !worker.closing;
-}
-
-/**
- * Keeps a lane's liveness key fresh while its worker works (see {@link working}); a dead process,
- * a worker never started, paused or closed stops counting within `ttl`.
- */
-function startHeartbeat(
-  redis: RedisLivenessLike,
-  key: string,
-  ttl: number,
-  worker: Worker,
-): { stop(): void } {
-  const beat = (): void => {
-    if (!working(worker)) return;
-    // A client that throws, or returns no promise, only misses a beat (never an unhandled error).
-    try {
-      Promise.resolve(redis.set(key, '1', 'PX', ttl)).catch(() => undefined);
-    } catch {
-      // the next beat tries again
-    }
-  };
-  beat();
-  const timer = setInterval(beat, Math.max(1, Math.floor(ttl / 3)));
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
-}
-
-/**
- * The default lane's drain loop: a paused-or-running worker per dead lane, with the default
- * processor, while the default lane's own worker works (see {@link working}): a default worker
- * not started yet, paused or closing drains nothing, as it processes nothing. Drain workers
- * always run, whatever `autorun` the caller gave the default worker (it starts that one itself).
- */
-function startBullDrain(
-  router: BullLanes,
-  lanes: MessageLanes,
-  processor: BullProcessor,
-  workerOptions: WorkerOptions,
-  options: BullLanesOptions,
-  owner: Worker,
-): DrainLoop {
-  const drainers = new Map<string, Worker>();
-  const pause = async (lane: string): Promise<void> => {
-    const w = drainers.get(lane);
-    if (w && !w.isPaused()) await w.pause();
-  };
-  const loop = startDrain(
-    drainLanes(lanes, options.retiredLanes),
-    router.liveness,
-    {
-      async onDead(lane) {
-        if (!working(owner)) return pause(lane);
-        const existing = drainers.get(lane);
-        if (existing) {
-          if (existing.isPaused()) await existing.resume();
-          return;
-        }
-        // A drainer fetches from the lane's queue until the loop's next tick pauses it; a lane
-        // back in the meantime (its worker started, a producer saw it alive and routed a job
-        // there) would lose jobs to the default lane. Each job is judged when fetched: a live
-        // lane gets it back (delayed to now, so its own workers take it), the drainer pauses.
-        const counted: BullProcessor = async (job, token, ...rest) => {
-          if (await router.liveness.refresh(lane)) {
-            void pause(lane).catch(() => undefined);
-            await job.moveToDelayed(Date.now(), token);
-            throw new DelayedError();
-          }
-          countDrained(1, lane);
-          return processor(job, token, ...rest);
-        };
-        const w = new Worker(router.queueFor(lane), counted, { ...workerOptions, autorun: true });
-        w.on('error', () => undefined);
-        drainers.set(lane, w);
-      },
-      onAlive: pause,
-    },
-    options.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS,
-  );
-  return {
-    tick: loop.tick,
-    async stop() {
-      await loop.stop();
-      await Promise.all([...drainers.values()].map((w) => w.close()));
-      drainers.clear();
-    },
-  };
 }

@@ -91,9 +91,26 @@ export interface NatsMessageLike {
 }
 
 /**
- * Wraps a JetStream `consume({ callback })` (or any per-message) handler so each message runs
- * inside its lane. Acks and errors stay the handler's own. Typed by the message the client hands
- * over, so it fits `@nats-io/jetstream` and `nats` v2 consumers alike.
+ * The arguments a NATS client hands a per-message handler: `[msg]` (JetStream `consume`, an
+ * iterator loop) or `[err, msg]` (a core subscription's callback).
+ */
+export type NatsHandlerArgs = [msg: NatsMessageLike] | [err: Error | null, msg: NatsMessageLike];
+
+/**
+ * Wraps a per-message NATS handler so each message runs inside its lane. Acks, replies and errors
+ * stay the handler's own. Two shapes, as the clients call them:
+ *
+ * - `(msg) => …` — JetStream `consume({ callback })`, a `for await (const m of sub)` loop;
+ * - `(err, msg) => …` — a core subscription's `subscribe(subject, { callback })` (v3 and v2).
+ *   The wrapper passes both arguments through; when `err` is set (a timeout, a permissions or
+ *   no-responders error) there is no message to bind: the handler runs outside any lane.
+ *
+ * Typed by the arguments the client hands over (inferred where the callback is written inline;
+ * annotate them in a handler written apart: `(err: Error | null, m: Msg) => …`), so it fits
+ * `@nats-io/*` and `nats` v2 alike. Never
+ * throws on its own (a missing message or unreadable headers bind nothing / the default lane);
+ * what the handler throws is the handler's (a core callback that throws closes the connection in
+ * the NATS clients: catch inside it).
  *
  * A marker that did not decide the message's version (refused or untrusted in `open`/`signed`
  * mode, any marker in `ignore` mode) is removed from `msg.headers` before the handler runs — the
@@ -108,25 +125,57 @@ export interface NatsMessageLike {
  *     m.ack();
  *   }),
  * });
+ * nc.subscribe('svc.echo', {
+ *   queue: 'workers',
+ *   callback: withGrayNatsMessage(lanes, (err, m) => {
+ *     if (!err) m.respond(getGrayVersion());
+ *   }),
+ * });
  * ```
  */
-export function withGrayNatsMessage<M extends NatsMessageLike = JsMsg, R = void>(
+export function withGrayNatsMessage<A extends NatsHandlerArgs = [msg: JsMsg], R = void>(
   lanes: MessageLanes,
-  handler: (msg: M) => R,
+  handler: (...args: A) => R,
   options: GrayNatsConsumeOptions = {},
-): (msg: M) => R {
+): (...args: A) => R {
   assertLanes(lanes, 'withGrayNatsMessage', handler);
   options ??= {}; // `null` from plain JS
   assertServed(options.served, lanes, 'withGrayNatsMessage');
-  return function grayNatsMessage(msg) {
-    const headers = msg.headers;
+  const call = handler as (...args: unknown[]) => R;
+  return function grayNatsMessage(this: unknown, ...args: A): R {
+    const core = isCoreCallback(args);
+    const msg = core ? args[1] : args[0];
+    // An error delivery (`err` set, `msg` an empty stand-in) or no message at all: nothing to bind.
+    if ((core && args[0] != null) || typeof msg !== 'object' || msg === null) {
+      return call.apply(this, args);
+    }
+    const headers = headersOf(msg);
     return lanes.runMessage(
       (name) => readHeader(headers, name),
       headers === undefined ? undefined : natsEditor(headers),
-      () => handler(msg),
+      () => call.apply(this, args),
       options,
     );
   };
+}
+
+/**
+ * True for a core subscription's `(err, msg)` call: two arguments or more, the first `null`,
+ * `undefined` or an `Error`. A message handed over first (JetStream `consume`, an iterator loop,
+ * `Array#forEach`'s `(item, index)`) is never an `Error`.
+ */
+function isCoreCallback(args: readonly unknown[]): boolean {
+  return args.length >= 2 && (args[0] == null || args[0] instanceof Error);
+}
+
+/** The message's headers, or undefined (absent, not an object, or a getter that throws). */
+function headersOf(msg: object): NatsHeadersLike | undefined {
+  try {
+    const headers = (msg as NatsMessageLike).headers;
+    return typeof headers === 'object' && headers !== null ? headers : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Edits a NATS header set in place: every spelling of a name (`MsgHdrs` keys keep their case). */

@@ -3,7 +3,7 @@
  * message's lane, JetStream lanes (one subject and durable consumer per lane) with fallback.
  */
 export { grayNatsHeaders, withGrayNatsMessage } from './carrier.js';
-export type { GrayNatsConsumeOptions, NatsMessageLike } from './carrier.js';
+export type { GrayNatsConsumeOptions, NatsHandlerArgs, NatsMessageLike } from './carrier.js';
 export type { NatsHeadersFactory, NatsHeadersLike } from './headers.js';
 export { createNatsLanes } from './lanes.js';
 export type { NatsLaneConsumer, NatsLanes, NatsLanesOptions, NatsPublishOptions } from './lanes.js';
