@@ -86,6 +86,8 @@ export { parseMarker, trimOws } from './markers/parse.js';
 export type { MarkerPolicy, MarkerResult } from './markers/parse.js';
 export { readCookie, readCookies, removeCookies } from './markers/cookie.js';
 export { readQueryParam, removeQueryParam } from './markers/query.js';
+/** @internal For adapters editing a parsed query: a key a next hop reads as the name (GW-02). */
+export { spellsKey } from './markers/key-spelling.js';
 export {
   baggageMemberHeaders,
   readBaggageMember,

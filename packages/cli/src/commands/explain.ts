@@ -22,6 +22,13 @@ import { createGraylane } from '@graylane/node';
 import { once, pair, parse } from '../args.js';
 import { instantOption } from '../instant.js';
 import { CliError, paint } from '../io.js';
+import {
+  codePoint,
+  requestTarget,
+  serverTarget,
+  targetText,
+  wireValue,
+} from './explain-request.js';
 import type { Run } from '../input/run.js';
 import { requireConfig } from '../load.js';
 import { scheduleLines, schedulesAt } from '../schedule.js';
@@ -39,13 +46,17 @@ Options:
   --query name=value       query pair, as it appears in the URL: percent-escapes and +
                            are decoded as the server decodes them (repeatable)
   --attr name=value        caller attribute such as userId (repeatable)
-  --path /api/x            request path, as on the request line (starts with /, no #);
-                           rules match it as the server does (/a/../b is /b, %61 is a)
+  --path /api/x            request target, as on the request line: a path (/api/x), *
+                           or an absolute URL (http://h/api/x); rules match its path as
+                           the server does (/a/../b is /b, %61 is a; a # starts the query)
   --method GET             request method, one of Node's http.METHODS (upper case)
   --host shop.example      request host (a Host line; given twice, the first counts,
-                           as in Node)
+                           as in Node). Without a Host line (--host or --header Host) the
+                           request is HTTP/1.0: Node answers 400 to HTTP/1.1 without one
   A character outside ASCII in --path or --query is sent UTF-8 percent-encoded, as a
   browser sends it; a space or control character there is refused (a server answers 400).
+  A --header, --cookie or --host value is sent as its UTF-8 bytes, which Node reads as
+  Latin-1 (é arrives as Ã©, as from curl); a control character there is refused.
   --at 2026-12-24T10:00:00Z    evaluate at this instant (default: now); scheduled
                            ramps show every step and the share in force then
   --now …                  the same as --at
@@ -85,7 +96,7 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
     return `${k}=${v}`;
   });
   const attrs = Object.fromEntries((values.attr ?? []).map((a) => pair(a, '=', 'attr')));
-  const path = requestPath(once(values.path, 'path', 'a request line has one target'));
+  const path = requestTarget(once(values.path, 'path', 'a request line has one target'));
   // The request the flags spell, as a Node server receives it: one header line per --header,
   // the --cookie pairs on one Cookie line, one Host line per --host (Node keeps the first), the
   // --query pairs (as on the request line) after --path.
@@ -98,10 +109,11 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
   const url = search === '' ? path : `${path}${path.includes('?') ? '&' : '?'}${search}`;
   const req = nodeRequest(lines, method, url);
   // What the rules and the notes read, taken before the middleware edits the request (it
-  // removes the markers it read, GW-01).
+  // removes the markers it read, GW-01), from the target as the middleware reads it.
   const headers = { ...req.headers };
-  const view = ruleView(headers, url, req.method, attrs, now);
-  const reads = markerReads(headers, url);
+  const target = serverTarget(url);
+  const view = ruleView(headers, target, req.method, attrs, now);
+  const reads = markerReads(headers, target);
   const { decision, rejections } = decideAsServer(config, now, attrs, req);
   const notes = markerNotes(reads, decision, rejections);
   const byMarker = isMarkerSource(decision.source);
@@ -150,59 +162,6 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
 
 type Lookup = Record<string, string | string[] | undefined>;
 
-/** `scheme://` at the start of an absolute-form request target (RFC 3986 scheme, any case). */
-const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
-
-/**
- * `--path`, refused where the middleware would not read it as the path it spells: an
- * absolute-form target (`http://h/x`: the server routes by `/x`) and a `#` (Node's servers start
- * the query there); then as {@link targetText} puts it on the request line.
- */
-function requestPath(path: string | undefined): string {
-  if (path === undefined) return '/';
-  if (ABSOLUTE_FORM.test(path))
-    throw new CliError(
-      `--path expects the path of the request line (/api/x; the host goes in --host), got ${JSON.stringify(path)}`,
-    );
-  if (path.includes('#'))
-    throw new CliError(
-      `--path: a request target carries no fragment ('#'), got ${JSON.stringify(path)}`,
-    );
-  return targetText(path, '--path');
-}
-
-/**
- * The ASCII Node's HTTP parser refuses in a request target (answering 400 before any middleware
- * runs): C0 controls, the space (it ends the target: `GET /?q=a b HTTP/1.1` is no request) and DEL.
- * It refuses every byte over 0x7F too, which {@link targetText} percent-encodes. Probed on Node
- * 20, 22 and 24; `explain-refuses.test.ts` holds it to a real server byte by byte.
- */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const TARGET_REFUSED = /[\u0000-\u0020\u007f]/;
-
-/**
- * `--path` / `--query` text as it goes on the request line: a character outside ASCII is sent
- * UTF-8 percent-encoded, as browsers and `fetch` send it (Node's parser refuses the raw bytes);
- * an ASCII character a request line cannot hold is a usage error naming the flag.
- */
-function targetText(text: string, flag: string): string {
-  const bad = TARGET_REFUSED.exec(text)?.[0];
-  if (bad !== undefined)
-    throw new CliError(
-      `${flag} ${JSON.stringify(text)}: a request target cannot hold ${bad === ' ' ? 'a space' : `the control character ${codePoint(bad)}`} (a Node server answers 400 before any middleware runs): write it percent-encoded, ${percent(bad)}${bad === ' ' ? " (or '+' in a query)" : ''}`,
-    );
-  try {
-    // Past the check above, what is not printable ASCII is outside ASCII.
-    return text.replace(/[^!-~]+/g, (s) => encodeURIComponent(s));
-  } catch {
-    throw new CliError(`${flag} ${JSON.stringify(text)}: holds a lone surrogate, which is no text`);
-  }
-}
-
-function percent(ch: string): string {
-  return `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`;
-}
-
 /**
  * `--method`, refused where no middleware would see the request: Node's parser answers 400 to a
  * method that is not one of `http.METHODS` (it is case-sensitive: `post` is refused), and hands
@@ -245,11 +204,7 @@ function headerLine(
     throw new CliError(
       `${flag}: a header value cannot hold the control character ${codePoint(bad)} (a Node server answers 400)`,
     );
-  return [name, value];
-}
-
-function codePoint(ch: string): string {
-  return `U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  return [name, wireValue(value, flag)];
 }
 
 /**

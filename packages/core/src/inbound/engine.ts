@@ -2,6 +2,7 @@ import type { GrayConfig } from '../config/types.js';
 import type { ConfigStore } from '../store/types.js';
 import { decide } from '../rules/evaluate.js';
 import { baggageMemberHeaders } from '../markers/baggage.js';
+import { mayHoldKey } from '../markers/key-spelling.js';
 import type { Decision, DecisionSource } from '../rules/types.js';
 import type { DecisionReason, MarkerRejection, MarkerSource } from '../reasons.js';
 import { constantTimeEqual } from '../signed/bytes.js';
@@ -364,8 +365,8 @@ export function createInboundEngine<R>(
       (baggage !== undefined && !(typeof baggage === 'string' && lacks(baggage, baggageKey, 0))) ||
       (url !== undefined &&
         q !== -1 &&
-        (!lacks(url, queryKey, q + 1) || (raw === undefined && tooLongQuery(url, q)))) ||
-      (semi !== -1 && !lacks(url as string, queryKey, semi + 1))
+        (mayHoldKey(url, queryKey, q + 1) || (raw === undefined && tooLongQuery(url, q)))) ||
+      (semi !== -1 && mayHoldKey(url as string, queryKey, semi + 1))
     )
       return slow(carrier, req, url, raw, cookie, baggage);
     // The member in another propagator's header of its own, which `carrierEdits` judges.
@@ -572,7 +573,7 @@ const NO_PENDING: readonly PendingSignedCookie[] = [];
 
 /**
  * True when the text from `from` on holds neither `key` nor a `%` (which could spell it):
- * `carrierEdits` leaves such a baggage header or query string alone.
+ * `carrierEdits` leaves such a baggage header alone (a query string: `mayHoldKey`, any case).
  */
 function lacks(text: string, key: string, from: number): boolean {
   return text.indexOf('%', from) === -1 && text.indexOf(key, from) === -1;

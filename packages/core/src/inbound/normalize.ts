@@ -2,6 +2,7 @@ import { baggageMemberHeaders, stripBaggageMember } from '../markers/baggage.js'
 import { namedCookie, readCookies, removeCookies } from '../markers/cookie.js';
 import { trimOws } from '../markers/parse.js';
 import type { KeyRead } from '../markers/read.js';
+import { mayHoldKey } from '../markers/key-spelling.js';
 import { removeQueryParam, removeSemicolonParams } from '../markers/query.js';
 import type { MarkerSource } from '../reasons.js';
 import { bucketHeaderValue } from '../rules/bucket-header.js';
@@ -15,7 +16,8 @@ import type { CarrierView } from './view.js';
 /**
  * How the request must change so that what the app and any proxy see carries exactly the
  * decided version (GW-01/02): each entry sets a header to a new value, or removes it (`null`).
- * `query` removes parameters (every occurrence) and may append one.
+ * `query` removes parameters (every occurrence, under every spelling a next hop reads as the
+ * name: `GRAY`, `%47RAY`, `gray[]`; see `removeQueryParam`) and may append one.
  */
 export interface CarrierEdits {
   /** Lower-case header name → new value, or `null` to remove the header. */
@@ -41,8 +43,9 @@ export interface QueryEdit {
 }
 
 /**
- * Applies a {@link QueryEdit} to a request target or URL: the parameters are removed, the
- * appended one goes last; the path and the other parameters stay byte for byte.
+ * Applies a {@link QueryEdit} to a request target or URL: the parameters are removed under
+ * every spelling a next hop could read as their names (`GRAY=beta` too: GW-02), the appended one
+ * goes last; the path and the other parameters stay byte for byte.
  *
  * @example
  * ```ts
@@ -186,10 +189,8 @@ export function carrierEdits(
   // (fastify 4), whatever this one reads: it never travels on (reviews 113 D1, 116 D3). graylane
   // itself never sends a marker that way.
   const semicolons = opts.trust !== 'open' && url !== undefined && url.includes(';');
-  if (
-    url !== undefined &&
-    (semicolons || (search !== undefined && (search.includes('%') || search.includes(param))))
-  ) {
+  // A query with no key that could spell the marker in any case or escape is left alone, unread.
+  if (url !== undefined && (semicolons || (search !== undefined && mayHoldKey(search, param)))) {
     const read = opts.query === false ? undefined : view.query(param);
     const f = fate(
       'query',

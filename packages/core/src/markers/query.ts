@@ -2,6 +2,7 @@ import { MAX_QUERY_BYTES, MAX_QUERY_PARAMS } from '../limits.js';
 import { isDecodable, safeDecode } from './decode.js';
 import { SliceJoin } from './join.js';
 import { decodesTo } from './key-match.js';
+import { mayHoldKey, spellsKey } from './key-spelling.js';
 import { READ_ABSENT, READ_AMBIGUOUS, READ_TOO_LONG, type KeyRead } from './read.js';
 
 /**
@@ -65,14 +66,18 @@ export function queryRead(pairs: QueryPairs | 'too_long', name: string): KeyRead
 }
 
 /**
- * Returns `url` (a request target `/path?query` or a bare query) without the parameter `name`;
- * the path and the other parameters are kept byte for byte. Unchanged when `name` is absent.
- * Bounded like the readers: past 256 parameters the rest is kept verbatim unless it could hold
- * `name`, in which case it is dropped (a marker graylane never read must not travel on either).
+ * Returns `url` (a request target `/path?query` or a bare query) without the parameter `name`
+ * under every spelling a next hop could read as it (GW-01/02): `%67ray`, any letter case
+ * (`GRAY`, `%47RAY`), and the keys qs files under `gray` (`gray[]`, `[gray]`; see
+ * `key-spelling.ts`); the readers stay exact (QS-06). The path and the other parameters are
+ * kept byte for byte. Unchanged when no key is a spelling (callers on a hot path first ask
+ * `mayHoldKey`, one scan for a `%` and the name in any case). Bounded like the readers: past 256
+ * parameters the rest is kept verbatim unless it could hold a spelling, in which case it is
+ * dropped (a marker graylane never read must not travel on either).
  *
  * @example
  * ```ts
- * removeQueryParam('/a?x=1&gray=beta', 'gray'); // '/a?x=1'
+ * removeQueryParam('/a?x=1&gray=beta&GRAY=beta', 'gray'); // '/a?x=1'
  * ```
  */
 export function removeQueryParam(url: string, name: string): string {
@@ -84,12 +89,12 @@ export function removeQueryParam(url: string, name: string): string {
   // One pass: kept parameters are sliced in runs, never copied one by one (AMP-01).
   const kept = new SliceJoin(text, '&');
   let removed = false;
-  const stop = scanQuery(text, (keyStart, keyEnd, _valueStart, valueEnd, plainKey) => {
-    if (keyIs(text, keyStart, keyEnd, name, plainKey)) removed = true;
+  const stop = scanQuery(text, (keyStart, keyEnd, _valueStart, valueEnd) => {
+    if (spellsKey(text, keyStart, keyEnd, name, true)) removed = true;
     else kept.add(keyStart, valueEnd);
   });
   if (stop < text.length) {
-    if (text.indexOf('%', stop) !== -1 || text.indexOf(name, stop) !== -1) removed = true;
+    if (mayHoldKey(text, name, stop)) removed = true;
     else kept.add(stop, text.length);
   }
   if (!removed) return url;
@@ -102,8 +107,8 @@ export function removeQueryParam(url: string, name: string): string {
  * signed mode, GW-02): a router that ends the path at its first `;` (fastify 4's default,
  * `useSemicolonDelimiter`) reads what follows as the query, so after that `;` every `;` or `&`
  * starts a parameter there (a value ends at `;`, `&`, `/` or the query); in the query, a `;`
- * starts one for the parsers that split at `;` too. The key is compared as
- * {@link removeQueryParam} does (`%67ray` is `gray`). Only the parameter goes, its separator
+ * starts one for the parsers that split at `;` too. Every spelling {@link removeQueryParam}
+ * removes goes (`%67ray`, `GRAY`, `gray[]`). Only the parameter goes, its separator
  * stays (`/admin;gray=beta` becomes `/admin;`, `/p/..;gray=beta/x` `/p/..;/x`): no segment
  * changes its kind — a removal never makes a `..` a resolver would follow, joins two segments or
  * changes the path a router that does not split at `;` routes. The authority of an absolute-form
@@ -142,7 +147,7 @@ export function removeSemicolonParams(url: string, name: string): string {
       if (d === 0x3d && keyEnd === -1) keyEnd = to;
     }
     if (keyEnd === -1) keyEnd = to;
-    if (keyEnd > from && decodesTo(url, from, keyEnd, name, true)) {
+    if (keyEnd > from && spellsKey(url, from, keyEnd, name, true)) {
       out += url.slice(pos, from);
       pos = to;
     }

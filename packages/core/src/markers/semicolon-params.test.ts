@@ -16,7 +16,11 @@ const ROWS: readonly [string, string][] = [
   ['/x;gray', '/x;'],
   ['/x;gray=', '/x;'],
   ['/x;;gray=beta', '/x;;'],
-  ['/x;GRAY=beta', '/x;GRAY=beta'], // keys are case-sensitive (QS-06)
+  // Read case-sensitively (QS-06), removed in every case a next hop could read (GW-02).
+  ['/x;GRAY=beta', '/x;'],
+  ['/x;Gray[]=beta;a=1', '/x;;a=1'],
+  ['/x?a=1;%47RAY=beta', '/x?a=1;'],
+  ['/x;grayx=beta', '/x;grayx=beta'],
   ['/x%3Bgray=beta', '/x%3Bgray=beta'], // an escaped `;` separates nothing
   ['/x?a=1;gray=beta', '/x?a=1;'],
   ['/x?a=1;gray=beta&b=2', '/x?a=1;&b=2'],

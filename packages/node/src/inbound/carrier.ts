@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import {
   applyQueryEdit,
   hostOnly,
+  spellsKey,
   UNIX_PEER,
   type CarrierEdits,
   type InboundCarrier,
@@ -251,14 +252,16 @@ export function editIncomingMessage(req: IncomingMessageLike, edits: CarrierEdit
 
 /**
  * @internal A query object parsed before graylane ran (express 4's `req.query`, fastify's
- * `request.query`), edited as the URL was (GW-02): the removed parameters go, the appended one is
- * set. Never throws: a frozen object keeps what was parsed.
+ * `request.query`), edited as the URL was (GW-02): the removed parameters go under every spelling
+ * (`GRAY`), the appended one is set. Never throws: a frozen object keeps what was parsed.
  */
 export function editParsedQuery(parsed: unknown, edit: CarrierEdits['query']): void {
   if (!edit || typeof parsed !== 'object' || parsed === null) return;
   try {
     const q = parsed as Record<string, unknown>;
-    for (const name of edit.remove) delete q[name];
+    // Every key the parser made of a spelling the URL lost (`GRAY`, qs's `gray` of `gray[]`).
+    for (const key of Object.keys(q))
+      if (edit.remove.some((name) => spellsKey(key, 0, key.length, name, false))) delete q[key];
     if (edit.append) q[edit.append[0]] = edit.append[1];
   } catch {
     // a frozen query object keeps what was parsed
