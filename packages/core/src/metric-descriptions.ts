@@ -1,4 +1,4 @@
-import { METRIC_NAMES } from './metrics.js';
+import type { METRIC_NAMES } from './metrics.js';
 
 /**
  * The one OTel meter (instrumentation scope) every graylane package records on: the exporter's
@@ -25,40 +25,42 @@ export interface MetricDescription {
 
 /**
  * One row per metric name: the kind, description and unit every instrument of that name is
- * created with, wherever it is created. Two instruments of one name that differ in kind or unit
+ * created with, wherever it is created. Keyed by the names as literals, not `[METRIC_NAMES.x]`:
+ * a computed key keeps the whole table in every bundle that imports core (browser, Web), used or
+ * not; the type holds the keys to {@link METRIC_NAMES}. Two instruments of one name that differ in kind or unit
  * are two metrics to the SDK; a description that differs is a conflict it warns about.
  */
 export const METRIC_DESCRIPTIONS: { readonly [N in MetricName]: MetricDescription } = {
-  [METRIC_NAMES.decisions]: {
+  'graylane.decisions': {
     kind: 'counter',
     description: 'Requests and messages bound to a version, by version, reason and source',
   },
-  [METRIC_NAMES.invalidMarkers]: {
+  'graylane.markers.invalid': {
     kind: 'counter',
     description: 'Markers present but ignored, by carrier and reason',
   },
-  [METRIC_NAMES.outbound]: {
+  'graylane.outbound': {
     kind: 'counter',
     description: 'Outbound calls inside a lane, by what happened to the marker',
   },
-  [METRIC_NAMES.propagation]: {
+  'graylane.propagation': {
     kind: 'counter',
     description: 'Outbound HTTP calls made inside a lane, by whether the marker was carried',
   },
-  [METRIC_NAMES.reloads]: {
+  'graylane.config.reloads': {
     kind: 'counter',
     description: 'Loads of a rule source, by result',
   },
-  [METRIC_NAMES.staleness]: {
+  'graylane.config.staleness': {
     kind: 'gauge',
     description: 'Seconds since the rule source last succeeded',
     unit: 's',
   },
-  [METRIC_NAMES.fallbacks]: {
+  'graylane.lane.fallbacks': {
     kind: 'counter',
     description: 'Requests and messages served by the fallback lane, by wanted and served version',
   },
-  [METRIC_NAMES.queueMoved]: {
+  'graylane.queue.moved': {
     kind: 'counter',
     description: 'Messages of a lane that ran in the default lane instead, by lane and how',
   },
