@@ -29,7 +29,7 @@ import { freePort, NGINX, startNginx, stopAllNginx, type Nginx } from './nginx-h
  */
 const FILLERS = Array.from({ length: 12 }, (_v, i) => `v${i + 5}`);
 const VERSIONS = ['stable', 'beta', 'canary', 'v4', ...FILLERS] as const;
-const HASH = { stable: 'app-7QZ3X2AB.js', beta: 'app-K4M9P2CD.js' } as const;
+const HASH = { stable: 'app-7QZ3X2AB.js', beta: 'app-K4M7P2CD.js' } as const;
 /** Unhashed files only beta (a gated lane) has: a visitor of another lane must not get them. */
 const GATED = ['/flags.json', '/roadmap.pdf', '/logo.svg', '/sw.js'] as const;
 
@@ -38,11 +38,11 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /**
  * Rollup/Vite lazy chunks: an 8-character base64url hash that `HASHED_NAME` does not recognise
- * (mixed case without a digit, `_`, `-` inside), so they are per-lane files, its own lane's only.
+ * (mixed case without a digit: a word to any pattern), so they are per-lane files, its own lane's only.
  */
 const CHUNKS = {
   stable: ['chunk1-BWWrtsXX.js', 'chunk18-NboBDm__.js'],
-  beta: ['chunk14-Bw-ODF9K.js', 'chunk2-CzyXwVut.js'],
+  beta: ['chunk14-BXWKuDBp.js', 'chunk2-CzyXwVut.js'],
 } as const;
 /** Same size, same mtime in both builds (reproducible builds, `rsync -t`): nginx's ETag agrees. */
 const SAME_STAT = { stable: '{"lane":"stable"}', beta: '{"lane":"beta00"}' } as const;
@@ -94,13 +94,13 @@ function buildLanes(): { web: string; config: string } {
   const release = join(root, 'releases', '42');
   mkdirSync(join(release, 'assets'), { recursive: true });
   writeFileSync(join(release, 'index.html'), '<html><head></head><body>build v4</body></html>');
-  writeFileSync(join(release, 'assets', 'only-v4-ABCD1234.js'), 'v4 bundle');
+  writeFileSync(join(release, 'assets', 'only-v4-a1b2c3d4.js'), 'v4 bundle');
   writeFileSync(join(release, 'only-v4.txt'), 'v4 file');
   symlinkSync('../releases/42', join(web, 'v4'));
   for (const v of ['v10', 'v11']) {
     mkdirSync(join(web, v));
     writeFileSync(join(web, v, `only-${v}.txt`), `${v} file`);
-    writeFileSync(join(web, v, `only-${v}-ABCD12${v.slice(1)}.js`), `${v} bundle`);
+    writeFileSync(join(web, v, `only-${v}-a1b2c3${v.slice(1).padStart(2, '0')}.js`), `${v} bundle`);
   }
   const config = join(root, 'rules.json');
   writeFileSync(config, JSON.stringify({ versions: VERSIONS, default: 'stable' }));
@@ -294,7 +294,7 @@ describe.skipIf(!NGINX)('render nginx --assets: front-end asset lanes on real ng
       ['page', '/nope.html'],
       ['file', '/nope.txt'],
       ['folder index', '/assets/'],
-      ['hashed file past the 10 builds nginx looks through', '/only-v11-ABCD1211.js'],
+      ['hashed file past the 10 builds nginx looks through', '/only-v11-a1b2c311.js'],
     ]),
   )('%s: %s → 404, Cache-Control: no-store', async (_n, path, headers) => {
     const r = await get(nginx, path, headers);
@@ -366,8 +366,8 @@ describe.skipIf(!NGINX)('render nginx --assets: front-end asset lanes on real ng
 
   /** [hashed file only one build has, its bytes]. */
   const ELSEWHERE: readonly [string, string][] = [
-    ['/assets/only-v4-ABCD1234.js', 'v4 bundle'],
-    ['/only-v10-ABCD1210.js', 'v10 bundle'],
+    ['/assets/only-v4-a1b2c3d4.js', 'v4 bundle'],
+    ['/only-v10-a1b2c310.js', 'v10 bundle'],
   ];
   it.each(
     ELSEWHERE.flatMap(([path, body]) => LANES.map(([lane, h]) => [path, lane, h, body] as const)),
@@ -425,7 +425,7 @@ describe.skipIf(!NGINX)('render nginx --assets: front-end asset lanes on real ng
     ["the own build's copy first (beta)", '/robots.txt', { cookie: 'gray=beta' }, 'robots beta'],
     ['a symlinked build serves its visitors', '/only-v4.txt', { cookie: 'gray=v4' }, 'v4 file'],
     ['a symlinked build, its page', '/', { cookie: 'gray=v4' }, `content="v4"`],
-    ["a symlinked build's hashed file, to others", '/assets/only-v4-ABCD1234.js', {}, 'v4 bundle'],
+    ["a symlinked build's hashed file, to others", '/assets/only-v4-a1b2c3d4.js', {}, 'v4 bundle'],
   ] as const)('%s', async (_n, path, headers, body) => {
     const r = await get(nginx, path, headers);
     expect(r.status).toBe(200);

@@ -1,3 +1,4 @@
+import { HASHED_NAME as NODE_HASHED_NAME } from '@graylane/node/assets';
 import {
   buildFolder,
   lookupChain,
@@ -8,12 +9,11 @@ import {
 import type { RenderPlan } from './plan.js';
 
 /**
- * Content-hashed file names, as `@graylane/node/assets` recognises them (its `HASHED_NAME`):
- * a `-` or `.`, then 8 to 64 letters, digits or `_` with at least one digit, or 8 to 64 capitals
- * and digits, then one or two extensions (`main-7QZ3X2AB.js`, `index.3f9a1c0b.css`).
+ * Content-hashed file names: `@graylane/node/assets`'s `HASHED_NAME`, the same source (PCRE reads
+ * it as JavaScript does: lookaheads only, no flags), so nginx and the Node gateway share exactly
+ * the same names (`main-7QZ3X2AB.js`, `index.3f9a1c0b.css`; never `hero-1920x1080.jpg`).
  */
-const HASHED_NAME =
-  '[.-](?:(?=[A-Za-z_]*[0-9])[A-Za-z0-9_]{8,64}|[A-Z0-9]{8,64})(?:\\.[A-Za-z0-9]{1,8}){1,2}$';
+const HASHED_NAME = NODE_HASHED_NAME.source;
 /**
  * Request targets `@graylane/node/assets` refuses, matched as sent (`$request_uri`): nginx
  * decodes and normalises `$uri` (`/a/../b` → `/b`, `%2f` → `/`, `%2e` → `.`), which would hide

@@ -8,8 +8,9 @@ const TYPES = new Map<string, string>([
   ['htm', 'text/html; charset=utf-8'],
   // Server-side includes are not run: the file is served as the HTML it is.
   ['shtml', 'text/html; charset=utf-8'],
-  // XML: never stamped (see isHtml).
-  ['xhtml', 'application/xhtml+xml; charset=utf-8'],
+  // XML: never stamped (see isHtml). No charset: XML says its own (a byte order mark, the XML
+  // declaration, else UTF-8), and a charset parameter would override it.
+  ['xhtml', 'application/xhtml+xml'],
   ['js', 'text/javascript; charset=utf-8'],
   ['mjs', 'text/javascript; charset=utf-8'],
   ['cjs', 'text/javascript; charset=utf-8'],
@@ -18,7 +19,7 @@ const TYPES = new Map<string, string>([
   ['map', 'application/json; charset=utf-8'],
   ['webmanifest', 'application/manifest+json; charset=utf-8'],
   ['txt', 'text/plain; charset=utf-8'],
-  ['xml', 'application/xml; charset=utf-8'],
+  ['xml', 'application/xml'],
   ['svg', 'image/svg+xml'],
   ['png', 'image/png'],
   ['jpg', 'image/jpeg'],
@@ -56,6 +57,8 @@ export function contentTypeFor(name: string): string {
  * injected and the lane caching policy. XHTML (`.xhtml`, `application/xhtml+xml`) is not: an
  * XML parser reads it, where the head walk is wrong and an HTML `<meta …>` without `/>` is a
  * fatal error. It is served as it is, from the visitor's lane, with the lane caching policy.
+ * The `charset=utf-8` of the HTML types holds for what graylane stamps (send.ts decides it per
+ * document); the script, style and text types claim UTF-8 as bundlers write them.
  */
 export function isHtml(name: string): boolean {
   const ext = extensionOf(name);

@@ -24,7 +24,8 @@ export type FileMiss = 'not_found' | 'escape' | 'not_file';
 // O_NONBLOCK: opening a FIFO planted in the build folder returns at once instead of parking a
 // libuv thread until a writer appears. O_NOFOLLOW: the path is already canonical; a symlink
 // swapped in after the check fails instead of being followed.
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0);
+export const OPEN_FLAGS =
+  constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0);
 
 /**
  * The canonical path of `<root>/<version>/` when it is a folder (it may be a symlink, as with
@@ -40,16 +41,22 @@ export async function laneFolder(root: string, version: string): Promise<string 
   }
 }
 
+/** A regular file found inside a lane folder, not opened. */
+export interface FoundFile {
+  /** Its canonical path (inside the lane folder). */
+  readonly path: string;
+  readonly stat: Stats;
+}
+
 /**
- * Opens `segments` (already checked by `safePath`) inside the canonical lane folder `folder`.
+ * Finds `segments` (already checked by `safePath`) inside the canonical lane folder `folder`.
  * The canonical target must stay inside `folder` (a symlink pointing out of the build is not
  * served) and must be a regular file (no folders, FIFOs, sockets or devices).
  */
-export async function openInLane(
+export async function findInLane(
   folder: string,
-  lane: string,
   segments: readonly string[],
-): Promise<LaneFile | FileMiss> {
+): Promise<FoundFile | FileMiss> {
   let real: string;
   try {
     real = await realpath(join(folder, ...segments));
@@ -57,10 +64,25 @@ export async function openInLane(
     return 'not_found';
   }
   if (!real.startsWith(folder + sep)) return 'escape';
+  try {
+    const st = await stat(real);
+    return st.isFile() ? { path: real, stat: st } : 'not_file';
+  } catch {
+    return 'not_found';
+  }
+}
+
+/** Opens what {@link findInLane} finds; the handle's own `fstat` must still be a regular file. */
+export async function openInLane(
+  folder: string,
+  lane: string,
+  segments: readonly string[],
+): Promise<LaneFile | FileMiss> {
+  const found = await findInLane(folder, segments);
+  if (typeof found === 'string') return found;
   let handle: FileHandle;
   try {
-    if (!(await stat(real)).isFile()) return 'not_file';
-    handle = await open(real, OPEN_FLAGS);
+    handle = await open(found.path, OPEN_FLAGS);
   } catch {
     return 'not_found';
   }

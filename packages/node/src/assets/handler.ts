@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { VERSION_PATTERN } from '@graylane/core';
 import { currentStore } from '../context/storage.js';
 import { isHtml } from './content-type.js';
+import { copiesAgree } from './copies.js';
 import { laneFolder, openInLane, type LaneFile } from './files.js';
 import { learnLane, otherLanes } from './lanes.js';
 import { sendAsset, sendHtml } from './send.js';
@@ -11,7 +12,7 @@ import {
   type ResolvedAssetOptions,
 } from './options.js';
 import { safePath } from './path.js';
-import { HASHED_NAME } from './limits.js';
+import { HASHED_NAME } from './hashed-name.js';
 import { AssetCounters, type AssetLaneStats } from './stats.js';
 
 /** Connect/express `next`. */
@@ -42,8 +43,10 @@ export interface Lane {
  * marker travels on unchanged). HTML gets `<meta name="graylane-version">` (and optionally an
  * inline config with a CSP nonce), `Vary: Cookie, X-Gray-Id` and `private, no-cache`;
  * content-hashed files get a one-year `immutable` lifetime and, when missing from the lane, are
- * looked up in the other lanes (the name is the content), so a CDN can share them and never
- * serves one lane's HTML to another; any other file comes from the visitor's lane only. Paths are checked before the file system is touched (no
+ * looked up in the other lanes (the name is the content, as long as every lane's copy holds the
+ * same bytes), so a CDN can share them and never serves one lane's HTML to another; any other
+ * file comes from the visitor's lane only. HTML that is not UTF-8 is sent as it is, without a
+ * charset. Paths are checked before the file system is touched (no
  * `..`, encoded separators, NUL, dotfiles or symlinks out of the build). Never throws; I/O and
  * `transformHtml` errors go to `next(err)` (500 without `next`).
  *
@@ -113,9 +116,9 @@ async function serve(
     return file !== undefined;
   }
   const immutable = isImmutable(o, rel);
-  const file = await findFile(o, c, lane, segments, immutable || HASHED_NAME.test(rel));
-  if (file) sendAsset({ o, c, req, res, file, rel, immutable });
-  return file !== undefined;
+  const found = await findShared(o, c, lane, segments, immutable, HASHED_NAME.test(rel));
+  if (found) sendAsset({ o, c, req, res, rel, ...found });
+  return found !== undefined;
 }
 
 /** The request's version from `options.version`, if it is a label (else counted and ignored). */
@@ -187,6 +190,32 @@ async function findFile(
     }
   }
   c.miss(own);
+  return undefined;
+}
+
+/**
+ * {@link findFile} for a file that may be shared by the lanes, and whether it is: a name is only
+ * content-addressed when no two lanes hold different bytes under it (see {@link copiesAgree}). The
+ * visitor's lane's own copy of such a name is then served per lane (`immutable: false`: `Vary`,
+ * `private, no-cache`), and a lane lacking it gets none (`conflict`): which lane's would it be?
+ */
+async function findShared(
+  o: ResolvedAssetOptions,
+  c: AssetCounters,
+  lane: Lane,
+  segments: readonly string[],
+  immutable: boolean,
+  hashed: boolean,
+): Promise<{ file: LaneFile; immutable: boolean } | undefined> {
+  const file = await findFile(o, c, lane, segments, immutable || hashed);
+  if (!file) return undefined;
+  const borrowed = file.lane !== lane.name;
+  if (!immutable && !borrowed) return { file, immutable };
+  if (await copiesAgree(o, file.lane, segments, file)) return { file, immutable };
+  c.conflict();
+  if (!borrowed) return { file, immutable: false };
+  await file.handle.close().catch(() => undefined);
+  c.miss('conflict');
   return undefined;
 }
 

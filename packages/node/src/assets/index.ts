@@ -6,7 +6,7 @@
 export { createAssetLanes } from './handler.js';
 export type { AssetLanes, AssetNextFunction } from './handler.js';
 export type { AssetLanesOptions, HtmlContext } from './options.js';
-export type { AssetLaneStats, InjectionSkip, ServedKind } from './stats.js';
+export type { AssetLaneStats, AssetMiss, InjectionSkip, ServedKind } from './stats.js';
 export type { PathRejection } from './path.js';
 export type { FileMiss } from './files.js';
 export {

@@ -16,6 +16,21 @@ export const MAX_ASSET_PATH_SEGMENTS = 32;
  * typical single-page-app shell.
  */
 export const MAX_HTML_BYTES = 2 * 1024 * 1024;
+/**
+ * Largest HTML document served unchanged (over {@link MAX_HTML_BYTES}) that is read through once
+ * to learn whether all of it is UTF-8, before it is sent as `charset=utf-8`; a larger one is
+ * sent without a charset (its own BOM or meta decides). 64 MiB: reports and exported docs fit,
+ * and the check costs one extra read of the file.
+ */
+export const MAX_UTF8_CHECK_BYTES = 64 * 1024 * 1024;
+/**
+ * Largest content-addressed file whose copies in two lanes are compared byte for byte (SHA-256,
+ * remembered per file version) before it is shared by every lane. Two copies of the same size
+ * above it are taken as different: served per lane. 32 MiB is far above any chunk, font or image.
+ */
+export const MAX_COMPARED_BYTES = 32 * 1024 * 1024;
+/** File versions whose digest a handler remembers (the oldest are forgotten first). */
+export const MAX_DIGESTS = 4096;
 /** Where the `<head>` start tag is looked for: the first 64 KiB of the document. */
 export const HEAD_SEARCH_CHARS = 64 * 1024;
 /**
@@ -59,11 +74,5 @@ export const META_NAME = 'graylane-version';
 /** The global the optional inline config is assigned to: `window.__GRAYLANE__`. */
 export const INLINE_CONFIG_GLOBAL = '__GRAYLANE__';
 
-/**
- * A content-hashed file name: a `-` or `.`, then 8 to 64 letters, digits or `_` with at least
- * one digit, or 8 to 64 capitals and digits (esbuild's base32 `[hash]` may have no digit), then
- * the extension (or two: `.js.map`): `main-7QZ3X2AB.js`, `client-QSEEFRRA.js`, `index.3f9a1c0b2d.css`,
- * `app-BdK3kF9a.js`. Lower-case words (`my-component-library.js`) are not hashes.
- */
-export const HASHED_NAME =
-  /[.-](?:(?=[A-Za-z_]*[0-9])[A-Za-z0-9_]{8,64}|[A-Z0-9]{8,64})(?:\.[A-Za-z0-9]{1,8}){1,2}$/;
+/** Content-hashed file names: see hashed-name.ts. */
+export { HASHED_NAME } from './hashed-name.js';

@@ -2,7 +2,9 @@ import { resolve } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraylaneError, VERSION_PATTERN } from '@graylane/core';
 import { tryGetGrayVersion } from '../context/accessors.js';
-import { DEFAULT_VARY, HASHED_NAME } from './limits.js';
+import { Digests } from './copies.js';
+import { HASHED_NAME } from './hashed-name.js';
+import { DEFAULT_VARY } from './limits.js';
 
 /** What {@link AssetLanesOptions.transformHtml} is told about the document it transforms. */
 export interface HtmlContext {
@@ -43,10 +45,11 @@ export interface AssetLanesOptions {
    * other lanes when missing from the visitor's), given the path inside the lane folder
    * (`assets/chunk1-BWWrtsXX.js`). Default: {@link HASHED_NAME} (`main-7QZ3X2AB.js`,
    * `index.3f9a1c0b.css`). For a Vite build, whose `[hash]` may have no digit:
-   * `(p) => p.startsWith('assets/')`. `false`: no file is treated as immutable. A name
-   * {@link HASHED_NAME} recognises is found in the other lanes whatever this option says; any
-   * other file is served from the visitor's lane only (a visitor cannot pick another lane's
-   * `flags.json` by path).
+   * `(p) => p.startsWith('assets/')` (Next.js: `_next/static/`). `false`: no file is treated as
+   * immutable. A name {@link HASHED_NAME} recognises is found in the other lanes whatever this
+   * option says; any other file is served from the visitor's lane only (a visitor cannot pick
+   * another lane's `flags.json` by path). Either way a name is only shared while every lane that
+   * holds it holds the same bytes; else it is served per lane.
    */
   readonly immutable?: RegExp | false | ((path: string) => boolean);
   /** Request headers the lane depends on, sent as `Vary` on HTML. Default `Cookie, X-Gray-Id`. */
@@ -77,6 +80,8 @@ export interface ResolvedAssetOptions {
    * the process declares none).
    */
   readonly served: Set<string>;
+  /** Digests of content-addressed files, to compare their copies in two lanes. */
+  readonly digests: Digests;
   readonly index: string | false;
   readonly immutable: (path: string) => boolean;
   readonly vary: readonly string[];
@@ -111,6 +116,7 @@ export function resolveAssetOptions(o: AssetLanesOptions): ResolvedAssetOptions 
     version: o.version ?? (() => tryGetGrayVersion()),
     lanes: o.lanes === undefined ? undefined : [...new Set([o.fallback, ...o.lanes])],
     served: new Set<string>(),
+    digests: new Digests(),
     index,
     immutable: immutableTest(o.immutable),
     vary,

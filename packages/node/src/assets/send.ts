@@ -3,6 +3,7 @@ import { contentTypeFor } from './content-type.js';
 import { bodyEtag, fileEtag, notModified } from './etag.js';
 import type { LaneFile } from './files.js';
 import { addVary, sendNotModified, setFileHeaders } from './headers.js';
+import { HTML_AS_IS, HTML_UTF8, largeHtmlType } from './html-encoding.js';
 import { injectIntoHead, inlineConfigScript, metaTag, scriptJson } from './inject.js';
 import {
   LANE_CACHE_CONTROL,
@@ -10,6 +11,7 @@ import {
   NONCE_CACHE_CONTROL,
   NONCE_PATTERN,
 } from './limits.js';
+import { isUtf8Html } from './meta-charset.js';
 import type { ResolvedAssetOptions } from './options.js';
 import { setImmutableCacheControl } from './shared-cache.js';
 import type { AssetCounters } from './stats.js';
@@ -27,25 +29,33 @@ export interface SendContext {
 }
 
 /**
- * Streams a file (exactly the size announced). Content-hashed files are shared by every lane
- * (no `Vary`, one year, `immutable`; `private` when the response sets a cookie); anything else
- * depends on the lane (`Vary`, `private, no-cache`, an ETag that names the lane it came from so
- * a switch of lane never revalidates to the other lane's bytes).
+ * Streams a file (exactly the size announced), or sends `body` when it was already read.
+ * Content-hashed files are shared by every lane (no `Vary`, one year, `immutable`; `private` when
+ * the response sets a cookie); anything else depends on the lane (`Vary`, `private, no-cache`, an
+ * ETag that names the lane it came from so a switch of lane never revalidates to the other lane's
+ * bytes). `contentType` overrides the type of the extension (HTML sent as it is).
  */
-export function sendAsset(ctx: SendContext & { readonly immutable: boolean }): void {
-  const { o, c, req, res, file, rel, immutable } = ctx;
+export function sendAsset(
+  ctx: SendContext & {
+    readonly immutable: boolean;
+    readonly contentType?: string;
+    readonly body?: Buffer;
+  },
+): void {
+  const { o, c, req, res, file, rel, immutable, body } = ctx;
   const etag = immutable
     ? fileEtag(file.stat)
     : fileEtag(file.stat).replace('W/"', `W/"${file.lane}-`);
-  setFileHeaders(res, contentTypeFor(rel), LANE_CACHE_CONTROL, file.stat.size, etag);
+  const type = ctx.contentType ?? contentTypeFor(rel);
+  setFileHeaders(res, type, LANE_CACHE_CONTROL, body?.length ?? file.stat.size, etag);
   if (immutable) setImmutableCacheControl(res);
   else addVary(res, o.vary);
   // A conditional HEAD is answered like the GET it stands for: 304 when the validator matches.
   const fresh = notModified(req.headers['if-none-match'], etag);
-  if (fresh || req.method === 'HEAD') {
+  if (fresh || req.method === 'HEAD' || body !== undefined) {
     void file.handle.close().catch(() => undefined);
     if (fresh) sendNotModified(res);
-    else res.end();
+    else res.end(req.method === 'HEAD' ? undefined : body);
     c.serve(file.lane, fresh ? 'not_modified' : kindOf(immutable));
     return;
   }
@@ -60,7 +70,9 @@ const kindOf = (immutable: boolean): 'immutable' | 'asset' => (immutable ? 'immu
  * {@link MAX_HTML_BYTES}; larger ones are streamed unchanged and counted), transformed by
  * `transformHtml`, then `<meta name="graylane-version">` (and the inline config) inserted right
  * after `<head>`: the one graylane-version meta of the head (one the page already had there is
- * replaced, see `injectIntoHead`).
+ * replaced, see `injectIntoHead`). Only a UTF-8 document is decoded and stamped (see
+ * `isUtf8Html`): any other (UTF-16, windows-1252, Shift_JIS, bytes that are not UTF-8) is sent
+ * byte for byte without a charset, as a file of the lane, and counted (`not_utf8`).
  */
 export async function sendHtml(
   ctx: SendContext & { readonly version: string | undefined },
@@ -68,14 +80,21 @@ export async function sendHtml(
   const { o, c, req, res, file, rel, version } = ctx;
   if (file.stat.size > MAX_HTML_BYTES) {
     c.skipInjection('html_too_large');
-    return sendAsset({ ...ctx, immutable: false });
+    const contentType = await largeHtmlType(file).catch(() => HTML_AS_IS);
+    return sendAsset({ ...ctx, immutable: false, contentType });
   }
-  let html: string;
+  let bytes: Buffer;
   try {
-    html = await file.handle.readFile('utf8');
+    bytes = await file.handle.readFile();
   } finally {
     await file.handle.close().catch(() => undefined);
   }
+  if (!isUtf8Html(bytes)) {
+    c.skipInjection('not_utf8');
+    return sendAsset({ ...ctx, immutable: false, contentType: HTML_AS_IS, body: bytes });
+  }
+  // A UTF-8 byte order mark stays the first character, and goes out first again.
+  let html = bytes.toString('utf8');
   if (o.transformHtml) {
     html = await o.transformHtml(html, { version, lane: file.lane, path: rel, req, res });
     if (typeof html !== 'string')
@@ -89,7 +108,7 @@ export async function sendHtml(
   const etag = unique ? undefined : bodyEtag(body);
   setFileHeaders(
     res,
-    contentTypeFor(rel),
+    HTML_UTF8,
     unique ? NONCE_CACHE_CONTROL : LANE_CACHE_CONTROL,
     Buffer.byteLength(body),
     etag,

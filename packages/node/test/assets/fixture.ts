@@ -11,11 +11,11 @@ import { dirname, join } from 'node:path';
 /** Marks every byte that must never be served. */
 export const SECRET = 'TOP-SECRET-7f3a';
 
-/** The hashed bundle name per lane (hash-like: 8 characters with a digit). */
+/** The hashed bundle name per lane (esbuild's `[hash]`: 8 characters of base32 A-Z2-7). */
 export const BUNDLE: Readonly<Record<'stable' | 'beta' | 'canary', string>> = {
-  stable: 'main-5TAB1E00.js',
-  beta: 'main-BE7A0000.js',
-  canary: 'main-CANA4Y00.js',
+  stable: 'main-5TAB3E22.js',
+  beta: 'main-BE7A2222.js',
+  canary: 'main-CANA4Y22.js',
 };
 
 export interface Layout {
@@ -50,7 +50,7 @@ export function createLayout(): Layout {
     put(`web/${lane}/.git/config`, SECRET);
   }
   // Only stable has this hashed chunk: other lanes must still get it (content-addressed).
-  put('web/stable/assets/shared-0C0FFEE0.js', 'window.SHARED=1;');
+  put('web/stable/assets/shared-2C2FFEE2.js', 'window.SHARED=1;');
   // canary: the lane folder is a symlink to a release outside the root (allowed).
   put('releases/canary-42/index.html', html('canary'));
   put(`releases/canary-42/assets/${BUNDLE.canary}`, 'window.BUILD="canary";');

@@ -172,7 +172,7 @@ describe('lanes', () => {
 
   it('AST-12 a content-hashed file is the same bytes in every lane: found across lanes, never Vary', async () => {
     for (const v of ['beta', 'canary', 'gamma']) {
-      const shared = await get('/assets/shared-0C0FFEE0.js', { 'X-Gray-Id': v });
+      const shared = await get('/assets/shared-2C2FFEE2.js', { 'X-Gray-Id': v });
       expect(shared.status).toBe(200);
       expect(shared.body).toBe('window.SHARED=1;');
       expect(shared.headers['vary']).toBeUndefined();

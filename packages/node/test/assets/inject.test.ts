@@ -195,7 +195,7 @@ describe('validators and types', () => {
     ['client-QSEEFRRA.js', true], // esbuild base32 without a digit
     ['main-EJWAPSN4.js.map', true], // its source map
     ['main.js.map', false],
-    ['main-EJWAPSN4.a.b.c', false],
+    ['main-EJWAPSN4.a.b.c.d', false], // four extensions (CRA's .chunk.js.map is three)
     ['app-document.js', false],
     ['app-Document.js', false],
   ])('AST-09 %s is content-hashed: %s', (name, hashed) => {

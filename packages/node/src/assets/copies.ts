@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { findInLane, laneFolder, OPEN_FLAGS, type LaneFile } from './files.js';
+import { otherLanes } from './lanes.js';
+import { MAX_COMPARED_BYTES, MAX_DIGESTS } from './limits.js';
+import type { ResolvedAssetOptions } from './options.js';
+
+/** Bytes read per step when a file is hashed. */
+const CHUNK = 64 * 1024;
+
+/**
+ * SHA-256 digests of files, by file version (device, inode, size, modification and change
+ * time), at most {@link MAX_DIGESTS}: each version is read once, however many requests ask.
+ */
+export class Digests {
+  private readonly known = new Map<string, Promise<string | undefined>>();
+
+  /** The digest of the open `handle`, whose `fstat` is `stat`; `undefined` when it fails. */
+  of(handle: FileHandle, stat: Stats): Promise<string | undefined> {
+    const key = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+    const cached = this.known.get(key);
+    if (cached) return cached;
+    const digest: Promise<string | undefined> = hash(handle, stat.size).catch(() => {
+      // A failed read is not remembered: the next request reads again.
+      if (this.known.get(key) === digest) this.known.delete(key);
+      return undefined;
+    });
+    this.known.set(key, digest);
+    if (this.known.size > MAX_DIGESTS) {
+      const oldest = this.known.keys().next().value;
+      if (oldest !== undefined) this.known.delete(oldest);
+    }
+    return digest;
+  }
+}
+
+async function hash(handle: FileHandle, size: number): Promise<string> {
+  const sha = createHash('sha256');
+  const buffer = Buffer.alloc(Math.max(1, Math.min(size, CHUNK)));
+  for (let at = 0; at < size;) {
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - at), at);
+    if (bytesRead === 0) break;
+    sha.update(buffer.subarray(0, bytesRead));
+    at += bytesRead;
+  }
+  return `${size}:${sha.digest('base64url')}`;
+}
+
+/**
+ * True when no other lane (see `otherLanes`) holds different bytes under the path of `file`, which
+ * came from lane `own`: a name that looks content-addressed is only shared by every lane (cached
+ * a year by CDNs, lent to lanes that lack it) when it really is. Copies are compared by size,
+ * then by identity (a hard link, a lane folder symlinked to the same release), then by digest
+ * (up to {@link MAX_COMPARED_BYTES}; larger ones of the same size count as different).
+ */
+export async function copiesAgree(
+  o: ResolvedAssetOptions,
+  own: string,
+  segments: readonly string[],
+  file: LaneFile,
+): Promise<boolean> {
+  for (const name of otherLanes(o, own)) {
+    const folder = await laneFolder(o.root, name);
+    const copy = folder && (await findInLane(folder, segments));
+    if (!copy || typeof copy === 'string') continue;
+    if (!(await sameBytes(o.digests, file, copy.path, copy.stat))) return false;
+  }
+  return true;
+}
+
+async function sameBytes(
+  digests: Digests,
+  file: LaneFile,
+  path: string,
+  stat: Stats,
+): Promise<boolean> {
+  const a = file.stat;
+  if (a.size !== stat.size) return false;
+  if (a.dev === stat.dev && a.ino === stat.ino) return true;
+  if (a.size > MAX_COMPARED_BYTES) return false;
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(path, OPEN_FLAGS);
+    // The copy as it is now (a deploy may have replaced it since it was found).
+    const now = await handle.stat();
+    if (!now.isFile() || now.size !== a.size) return false;
+    const [mine, theirs] = await Promise.all([digests.of(file.handle, a), digests.of(handle, now)]);
+    return mine !== undefined && mine === theirs;
+  } catch {
+    return false;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
