@@ -94,8 +94,12 @@ function contains(net: Network, addr: Uint8Array): boolean {
   return true;
 }
 
-/** 16 bytes for an IPv4 (mapped) or IPv6 address; undefined for anything else. */
-function parseAddress(text: string): Uint8Array | undefined {
+/**
+ * @internal 16 bytes for an IPv4 (mapped) or IPv6 address in any spelling (zone id ignored);
+ * undefined for anything else. `@graylane/node` compares a socket's peer with an origin's IP
+ * literal through it.
+ */
+export function parseAddress(text: string): Uint8Array | undefined {
   const zone = text.indexOf('%');
   const s = zone === -1 ? text : text.slice(0, zone);
   const v4 = parseV4(s);

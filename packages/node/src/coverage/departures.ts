@@ -126,12 +126,15 @@ export function onUndiciSendHeaders(message: unknown): void {
     const store = origin !== undefined ? origin.store : snapshot?.store;
     if (store === undefined && !(install.unbound && coverageState().inFlight > 0)) return;
     const text = typeof headers === 'string' ? headers : undiciHeaderText(request.headers);
+    // Written on a connection that proved nothing (outbound/hop-connection.ts): withheld from
+    // wherever it goes, whatever this head (undici's HTTP/2 one is built before) still shows.
+    const cleaned = outboundState().connections?.cleaned.has(request) === true;
     recordDeparture(
       {
-        destination: undiciDestination(request),
+        destination: cleaned ? undefined : undiciDestination(request),
         store,
         planned: origin?.note?.allow,
-        carried: store !== undefined && hasRawMarker(text, store),
+        carried: !cleaned && store !== undefined && hasRawMarker(text, store),
         stack: snapshot?.stack,
       },
       install,
@@ -151,6 +154,10 @@ export function onHttp2Created(message: unknown): void {
   try {
     if (outboundState().http2?.calling !== undefined) return;
     const { stream, headers } = (message ?? {}) as { stream?: unknown; headers?: unknown };
+    // undici 7 published this request's head on `undici:client:sendHeaders`: counted there.
+    const session = (stream as { session?: unknown } | undefined)?.session;
+    if (typeof session === 'object' && session !== null)
+      if (outboundState().connections?.headed.has(session) === true) return;
     recordHttp2(stream, headers, currentStore(), onHttp2Created);
   } catch {
     // I1

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { parseIpAddress } from '@graylane/core';
 
 /** The parts of a `net.Socket` / `tls.TLSSocket` read here (all public but `_host`). */
 interface SocketLike {
@@ -53,8 +54,15 @@ function certifies(s: SocketLike, host: string): boolean {
   return checkServerIdentity(host, cert) === undefined;
 }
 
-/** Two IP literals for one address (an IPv4 peer may read as IPv4-mapped IPv6). */
+/**
+ * Two IP literals for one address, whatever the spelling: IPv6 compressed or not, in any case,
+ * with leading zeros, an embedded IPv4 tail, and IPv4 against its IPv4-mapped form (a peer on a
+ * dual-stack socket). Compared as 16 bytes (core's address parser); a zone id is not compared.
+ */
 function sameAddress(peer: string, host: string): boolean {
-  const plain = (a: string): string => a.toLowerCase().replace(/^::ffff:(?=\d+\.)/, '');
-  return plain(peer) === plain(host);
+  const a = parseIpAddress(peer);
+  const b = parseIpAddress(host);
+  if (a === undefined || b === undefined) return false;
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -10,7 +10,7 @@ import { countOutbound } from '../metrics/stats.js';
 import { bindRequestCallbacks } from './bind.js';
 import { wrapGlobalDispatcher } from './global-dispatcher.js';
 import { flatAccess, listToRaw, rawToList } from './header-list.js';
-import { guardConnection, watchConnections } from './hop-connection.js';
+import { guardConnection, noteCreated, watchConnections } from './hop-connection.js';
 import {
   alignMember,
   applyHop,
@@ -87,6 +87,7 @@ function onRequestCreate(message: unknown): void {
       : raw === undefined
         ? undefined
         : rawToList(raw);
+    noteCreated(request, origin, list);
     judgeRequest(request, origin, list);
     if (raw !== undefined && list !== undefined) {
       const next = listToRaw(list);

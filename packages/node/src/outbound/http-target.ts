@@ -128,13 +128,36 @@ function connection(
   if (typeof a.options !== 'object' || a.options === null) return { host, port };
   const o = a.options as Options;
   if (truthy(o.socketPath) || truthy(o.path)) return undefined;
-  // An own key Node merges even when it is empty: `host: ''` connects to localhost.
-  if (own(o, 'host') && (typeof o.host !== 'string' || o.host === '')) return undefined;
-  if (own(o, 'port') && !truthy(o.port)) return undefined;
+  return mergedConnection(host, port, o);
+}
+
+/**
+ * @internal Where Node connects when `options` are spread over a host and port: a Node Agent's
+ * `options` over the request's (`Agent#addRequest`), `http2.connect`'s options over its
+ * authority's (`net.connect({ port, host, ...options })`, `tls.connect(port, host, options)`).
+ * An own `host` or `port` wins as it is, even empty (Node 20–24): `host: ''` connects to
+ * localhost, a `port` of `0` or `'0'` to port 0, and `''`, `null`, `undefined` or a non-port
+ * throw in `net`. Unlike `http.request`'s own `port: 0`, which is its default port (see
+ * {@link httpTarget}): that one is not merged here. Refused (undefined): a `host` that is not a
+ * non-empty string, a `port` that is neither a number nor a non-blank string. `socketPath` and
+ * `path` are the caller's to check.
+ */
+export function mergedConnection(
+  host: string,
+  port: unknown,
+  options: Options,
+): { host: string; port: unknown } | undefined {
+  if (own(options, 'host') && (typeof options.host !== 'string' || options.host === ''))
+    return undefined;
+  if (own(options, 'port') && !isPortLike(options.port)) return undefined;
   return {
-    host: own(o, 'host') ? (o.host as string) : host,
-    port: own(o, 'port') ? o.port : port,
+    host: own(options, 'host') ? (options.host as string) : host,
+    port: own(options, 'port') ? options.port : port,
   };
+}
+
+function isPortLike(value: unknown): boolean {
+  return typeof value === 'number' || (typeof value === 'string' && value.trim() !== '');
 }
 
 function own(o: object, key: string): boolean {

@@ -1,4 +1,5 @@
 import { socketReaches } from './connection-proof.js';
+import { mergedConnection } from './http-target.js';
 import type { HeaderOps } from './hop-headers.js';
 import { http2State } from './state.js';
 
@@ -23,10 +24,14 @@ const sessionKeys = new WeakMap<object, readonly [symbol, symbol] | null>();
  * authority, must be allowed as well; a connection other code made (`createConnection`, a
  * `socket`, a `path`) may go anywhere, so it has no target unless its socket, when the request
  * is made, proves it reaches the authority (connection-proof.ts: a verified TLS certificate for
- * its host, as http2-wrapper's sessions have, or that very peer) — or the request is grpc-js's
- * (`grpc`: grpc-js connects its sessions itself, to an address it resolved for the channel
- * target the authority names, as a `lookup` would). Undefined (refused) when anything cannot be
- * read. Never throws.
+ * its host, as http2-wrapper's sessions have, or that very peer; a socket still connecting
+ * proves nothing) — or the request is grpc-js's (`grpc`: grpc-js connects its sessions itself,
+ * to an address it resolved for the channel target the authority names, as a `lookup` would).
+ * A session graylane did not see made (opened before `installGlobal`, or through a `connect`
+ * taken from `node:http2` before it: its options are gone) is judged by its socket the same
+ * way once it is connected; while it still connects nothing can be read of where it goes (a
+ * `net` socket keeps no host or port until then), and it is judged on its authority alone.
+ * Undefined (refused) when anything cannot be read. Never throws.
  */
 export function http2Target(
   session: unknown,
@@ -37,7 +42,8 @@ export function http2Target(
     const own = sessionOrigin(session);
     if (own === undefined || overPipe(session)) return undefined;
     const made = connectionOf(session);
-    if (made === null && !grpc && !reaches(session, own.origin)) return undefined;
+    const checked = made === null || (made === undefined && connected(session));
+    if (checked && !grpc && !reaches(session, own.origin)) return undefined;
     if (ops.values(':method').includes('CONNECT') && ops.values(':protocol').length === 0)
       return undefined;
     const scheme = own.protocol.slice(0, -1);
@@ -92,19 +98,13 @@ function connectedOrigin(authority: unknown, options: unknown): string | null {
   if (protocol === 'https:' && o.socket !== undefined && o.socket !== null) return null;
   if (typeof o.path === 'string' && o.path !== '') return null;
   const hostname = str(url.hostname) ?? '';
-  let host = hostname !== '' ? hostname.replace(/^\[(.*)\]$/, '$1') : str(url.host) || 'localhost';
-  let port: unknown = url.port !== '' ? url.port : url.protocol === 'http:' ? 80 : 443;
-  const own = (key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
-  if (own('host')) {
-    if (typeof o.host !== 'string' || o.host === '') return null;
-    host = o.host;
-  }
-  if (own('port')) {
-    if (o.port === undefined || o.port === null || o.port === '') return null;
-    port = o.port;
-  }
-  const bracketed = host.includes(':') ? `[${host}]` : host;
-  const origin = new URL(`${protocol}//${bracketed}:${String(port)}`).origin;
+  const host =
+    hostname !== '' ? hostname.replace(/^\[(.*)\]$/, '$1') : str(url.host) || 'localhost';
+  const port: unknown = url.port !== '' ? url.port : url.protocol === 'http:' ? 80 : 443;
+  const to = mergedConnection(host, port, o);
+  if (to === undefined) return null;
+  const bracketed = to.host.includes(':') ? `[${to.host}]` : to.host;
+  const origin = new URL(`${protocol}//${bracketed}:${String(to.port)}`).origin;
   return origin === 'null' ? null : origin;
 }
 
@@ -127,6 +127,16 @@ function reaches(session: unknown, origin: string): boolean {
     const url = new URL(origin);
     const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
     return socketReaches((session as { socket?: unknown }).socket, url.hostname, port);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the session's socket is connected (its peer can be read: see connection-proof.ts). */
+function connected(session: unknown): boolean {
+  try {
+    const socket = (session as { socket?: { connecting?: unknown } }).socket;
+    return typeof socket === 'object' && socket !== null && socket.connecting === false;
   } catch {
     return false;
   }

@@ -4,6 +4,7 @@ import type { Allowlist } from '@graylane/core';
 import { packageRequire } from '../package-require.js';
 import { judgedRequest } from './http2-request.js';
 import { noteConnection } from './http2-target.js';
+import { outboundState } from './state.js';
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -27,7 +28,10 @@ type ConnectFn = (this: unknown, ...args: unknown[]) => unknown;
  * event: a request made from a session's event runs in the session's context, not necessarily
  * its caller's. `http2.connect` is wrapped too, to see how each session made from then on is
  * connected (http2-target.ts `noteConnection`, CTX-13): a session made before, or through a
- * `connect` taken from the module before, is judged on its authority alone. Returns the undo:
+ * `connect` taken from the module before, is judged by its socket when `request()` is called,
+ * as one other code connected (its options are gone). The sessions undici makes for its Clients
+ * are left to graylane's undici listener and connection guard, which judge their requests once
+ * (hop-connection.ts). Returns the undo:
  * what is still graylane's goes back, a wrapper another library put on top keeps working and ours
  * under it passes straight through (MISC-01). Nothing is patched when the prototype cannot be
  * found (a runtime without Node's http2).
@@ -41,7 +45,7 @@ export function patchHttp2(allow: Allowlist | undefined): () => void {
   let active = true;
   let emitting = 0;
   const request: Fn = function graylaneHttp2Request(this: unknown, ...args: unknown[]) {
-    if (!active) return original.request.apply(this, args);
+    if (!active || undiciSession(this)) return original.request.apply(this, args);
     return judgedRequest(this, args, original.request, allow, emitting > 0);
   };
   const emit: Fn = function graylaneHttp2Emit(this: unknown, ...args: unknown[]) {
@@ -64,6 +68,19 @@ export function patchHttp2(allow: Allowlist | undefined): () => void {
       else delete (proto as Partial<SessionPrototype>).emit;
     }
   };
+}
+
+/**
+ * A session undici made for one of its Clients, whose requests graylane's undici listener and
+ * connection guard judge (hop-connection.ts): judged here too, each would be judged twice — the
+ * marker undici's judgement added taken for the caller's, counted again.
+ */
+function undiciSession(session: unknown): boolean {
+  return (
+    typeof session === 'object' &&
+    session !== null &&
+    outboundState().connections?.sessions.has(session) === true
+  );
 }
 
 /** Wraps `http2.connect` (the module's, and its ESM named export) to note each connection. */

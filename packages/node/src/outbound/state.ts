@@ -46,8 +46,49 @@ export interface OutboundState {
   readonly onCreate: Set<(request: object, origin: Origin) => void>;
   /** HTTP/2 bookkeeping (http2.ts, http2-grpc.ts), created on first use. */
   http2?: Http2State | undefined;
-  /** undici Clients whose current connection does not prove its origin (hop-connection.ts). */
-  unproven?: Set<WeakRef<object>> | undefined;
+  /** What graylane knows of undici's connections (undici-clients.ts), created on first use. */
+  connections?: ConnectionState | undefined;
+}
+
+/** @internal undici's Clients and connections as graylane saw them (CTX-13, hop-connection.ts). */
+export interface ConnectionState {
+  /**
+   * The Clients seen connecting or writing a head, weakly held, by the origin they create
+   * requests with (`Client[kUrl].origin`, which is each of their requests' `origin`).
+   */
+  readonly clients: Map<string, Set<WeakRef<object>>>;
+  /** The Clients in `clients` (each is registered once). */
+  readonly known: WeakSet<object>;
+  /** Clients registered since the last sweep of `clients` for Clients collected. */
+  registered: number;
+  /** Whether each connected socket proves its Client's origin, decided once. */
+  readonly proven: WeakMap<object, boolean>;
+  /** Requests written on a connection that proved nothing: their marker was removed. */
+  readonly cleaned: WeakSet<object>;
+  /** Requests that already carried the lane's marker header when undici created them. */
+  readonly carriedAtCreate: WeakSet<object>;
+  /** HTTP/2 sessions (undici's) whose `request()` graylane guards. */
+  readonly sessions: WeakSet<object>;
+  /**
+   * Those of them whose heads undici publishes on `undici:client:sendHeaders` (undici 7; 5 and 6
+   * publish HTTP/1.1 heads only): coverage counts their requests there, once.
+   */
+  readonly headed: WeakSet<object>;
+}
+
+/** @internal The connection part of the outbound state, created on first use. */
+export function connectionState(): ConnectionState {
+  const state = outboundState();
+  return (state.connections ??= {
+    clients: new Map(),
+    known: new WeakSet(),
+    registered: 0,
+    proven: new WeakMap(),
+    cleaned: new WeakSet(),
+    carriedAtCreate: new WeakSet(),
+    sessions: new WeakSet(),
+    headed: new WeakSet(),
+  });
 }
 
 /** @internal What `installGlobal`'s HTTP/2 patch shares with coverage and `grayGrpcInterceptor`. */
