@@ -17,23 +17,24 @@ interface SocketLike {
 /**
  * @internal Whether a socket that code other than Node's own connect made (an undici
  * `connect` function, an HTTP/2 `createConnection`) proves it reaches `hostname:port`, the
- * origin the request is judged on (CTX-13, review 128 D2):
- * - a TLS socket verified against the trusted CAs (`authorized`) whose certificate Node's
- *   `checkServerIdentity` accepts for `hostname`: the peer is that host, whatever the route
- *   (a tunnel included);
- * - a connected socket (TCP, or TLS directly over it) whose peer port is `port` and whose peer is `hostname`: the same
- *   address for an IP literal, or, for a name, the name `net` itself was asked to connect to
- *   (resolving it is DNS's or the caller's `lookup`'s business, as for any connection).
- * Anything else — still connecting, a local pipe, a proxy's socket, unreadable — proves nothing.
- * Never throws.
+ * origin the request is judged on (CTX-13, review 128 D2): a connected socket (TCP, or TLS
+ * directly over it) whose peer port is `port` — a certificate names hosts, never ports (review
+ * 145 D1: another service on the same host, or under the same wildcard certificate, got the
+ * marker) — and whose peer is `hostname`:
+ * - the same address for an IP literal, or, for a name, the name `net` itself was asked to
+ *   connect to (resolving it is DNS's or the caller's `lookup`'s business, as for any connection);
+ * - or a TLS socket verified against the trusted CAs (`authorized`) whose certificate Node's
+ *   `checkServerIdentity` accepts for `hostname` (the caller connected to an address it resolved).
+ * Anything else — still connecting, a local pipe, a proxy's or a tunnel's socket (its peer port
+ * is the proxy's), unreadable — proves nothing. Never throws.
  */
 export function socketReaches(socket: unknown, hostname: string, port: number): boolean {
   try {
     if (typeof socket !== 'object' || socket === null) return false;
     const s = socket as SocketLike;
     const host = hostname.replace(/^\[(.*)\]$/, '$1');
-    if (certifies(s, host)) return true;
     if (s.connecting !== false || s.remotePort !== port) return false;
+    if (certifies(s, host)) return true;
     if (isIP(host) === 0) return s._host === host;
     return typeof s.remoteAddress === 'string' && sameAddress(s.remoteAddress, host);
   } catch {
