@@ -11,23 +11,33 @@ const CHUNK = 64 * 1024;
 
 /**
  * SHA-256 digests of files, by file version (device, inode, size, modification and change
- * time), at most {@link MAX_DIGESTS}: each version is read once, however many requests ask.
+ * time), at most `max` ({@link MAX_DIGESTS}), the least recently asked forgotten first: each
+ * version is read once, however many requests ask, while the files in use fit (review 146: a
+ * first-in-first-out cap made a site with more hashed files than the cap hash both copies on
+ * every request).
  */
 export class Digests {
   private readonly known = new Map<string, Promise<string | undefined>>();
+
+  constructor(private readonly max: number = MAX_DIGESTS) {}
 
   /** The digest of the open `handle`, whose `fstat` is `stat`; `undefined` when it fails. */
   of(handle: FileHandle, stat: Stats): Promise<string | undefined> {
     const key = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
     const cached = this.known.get(key);
-    if (cached) return cached;
+    if (cached) {
+      // Most recently asked last: a Map iterates in insertion order.
+      this.known.delete(key);
+      this.known.set(key, cached);
+      return cached;
+    }
     const digest: Promise<string | undefined> = hash(handle, stat.size).catch(() => {
       // A failed read is not remembered: the next request reads again.
       if (this.known.get(key) === digest) this.known.delete(key);
       return undefined;
     });
     this.known.set(key, digest);
-    if (this.known.size > MAX_DIGESTS) {
+    if (this.known.size > this.max) {
       const oldest = this.known.keys().next().value;
       if (oldest !== undefined) this.known.delete(oldest);
     }

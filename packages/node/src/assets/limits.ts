@@ -29,8 +29,11 @@ export const MAX_UTF8_CHECK_BYTES = 64 * 1024 * 1024;
  * above it are taken as different: served per lane. 32 MiB is far above any chunk, font or image.
  */
 export const MAX_COMPARED_BYTES = 32 * 1024 * 1024;
-/** File versions whose digest a handler remembers (the oldest are forgotten first). */
-export const MAX_DIGESTS = 4096;
+/**
+ * File versions whose digest a handler remembers, the least recently asked forgotten first: room
+ * for 16,384 hashed files in each of two lanes (about 200 bytes each).
+ */
+export const MAX_DIGESTS = 32_768;
 /** Where the `<head>` start tag is looked for: the first 64 KiB of the document. */
 export const HEAD_SEARCH_CHARS = 64 * 1024;
 /**
