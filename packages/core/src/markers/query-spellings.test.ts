@@ -127,11 +127,16 @@ describe('GW-02 removeQueryParam removes every spelling a next hop reads as the 
     expect(removeQueryParam('/p?gray=1&GRAY=2&Gray=3&a=1', 'Gray')).toBe('/p?a=1');
   });
 
-  it('GW-02 past the 256-parameter cap, a tail that could hold a spelling is dropped', () => {
+  it('GW-02 past the 256-parameter cap, a spelling goes alone and every other parameter stays (review 145 D3)', () => {
     const params = Array.from({ length: 300 }, (_, i) => `p${i}=1`);
-    const head = params.slice(0, 256).join('&');
-    expect(removeQueryParam(`/a?${params.join('&')}&GRAY=beta`, 'gray')).toBe(`/a?${head}`);
-    expect(removeQueryParam(`/a?${params.join('&')}&x=Gray`, 'gray')).toBe(`/a?${head}`);
+    const all = params.join('&');
+    expect(removeQueryParam(`/a?${all}&GRAY=beta`, 'gray')).toBe(`/a?${all}`);
+    expect(removeQueryParam(`/a?${all}&GRAY=beta&z=2`, 'gray')).toBe(`/a?${all}&z=2`);
+    expect(removeQueryParam(`/a?${all}&x=Gray`, 'gray')).toBe(`/a?${all}&x=Gray`);
+    expect(removeQueryParam(`/a?${all}&q=%E2%82%AC&n=Grayson`, 'gray')).toBe(
+      `/a?${all}&q=%E2%82%AC&n=Grayson`,
+    );
+    expect(removeQueryParam(`/a?${all}&%5Bgray%5D=1&k`, 'gray')).toBe(`/a?${all}&k`);
     // (control) a clean tail stays verbatim
     const rest = `${params.join('&')}&x=1`;
     expect(removeQueryParam(`/a?GRAY=beta&${rest}`, 'gray')).toBe(`/a?${rest}`);

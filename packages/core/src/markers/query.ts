@@ -2,7 +2,7 @@ import { MAX_QUERY_BYTES, MAX_QUERY_PARAMS } from '../limits.js';
 import { isDecodable, safeDecode } from './decode.js';
 import { SliceJoin } from './join.js';
 import { decodesTo } from './key-match.js';
-import { mayHoldKey, spellsKey } from './key-spelling.js';
+import { spellsKey } from './key-spelling.js';
 import { READ_ABSENT, READ_AMBIGUOUS, READ_TOO_LONG, type KeyRead } from './read.js';
 
 /**
@@ -71,9 +71,11 @@ export function queryRead(pairs: QueryPairs | 'too_long', name: string): KeyRead
  * (`GRAY`, `%47RAY`), and the keys qs files under `gray` (`gray[]`, `[gray]`; see
  * `key-spelling.ts`); the readers stay exact (QS-06). The path and the other parameters are
  * kept byte for byte. Unchanged when no key is a spelling (callers on a hot path first ask
- * `mayHoldKey`, one scan for a `%` and the name in any case). Bounded like the readers: past 256
- * parameters the rest is kept verbatim unless it could hold a spelling, in which case it is
- * dropped (a marker graylane never read must not travel on either).
+ * `mayHoldKey`, one scan for a `%` and the name in any case). Every parameter is looked at, past
+ * the readers' 256 too (a marker graylane never read must not travel on), and only spellings go:
+ * the scan is linear, each key compared until its first character that differs (review 145 D3:
+ * the rest past 256 used to be dropped whole when it held a `%` or the name in any case — a
+ * `name=Grayson` lost every parameter after the 256th).
  *
  * @example
  * ```ts
@@ -89,14 +91,14 @@ export function removeQueryParam(url: string, name: string): string {
   // One pass: kept parameters are sliced in runs, never copied one by one (AMP-01).
   const kept = new SliceJoin(text, '&');
   let removed = false;
-  const stop = scanQuery(text, (keyStart, keyEnd, _valueStart, valueEnd) => {
-    if (spellsKey(text, keyStart, keyEnd, name, true)) removed = true;
-    else kept.add(keyStart, valueEnd);
-  });
-  if (stop < text.length) {
-    if (mayHoldKey(text, name, stop)) removed = true;
-    else kept.add(stop, text.length);
-  }
+  scanQuery(
+    text,
+    (keyStart, keyEnd, _valueStart, valueEnd) => {
+      if (spellsKey(text, keyStart, keyEnd, name, true)) removed = true;
+      else kept.add(keyStart, valueEnd);
+    },
+    Infinity,
+  );
   if (!removed) return url;
   const rest = kept.result();
   return `${url.slice(0, q)}${rest === undefined ? '' : `?${rest}`}${url.slice(end)}`;
@@ -204,6 +206,7 @@ function scanQuery(
     plainKey: boolean,
     escapedKey: boolean,
   ) => void,
+  limit: number = MAX_QUERY_PARAMS,
 ): number {
   const n = text.length;
   let from = 0;
@@ -212,7 +215,7 @@ function scanQuery(
   let pct = -1;
   let plus = -1;
   while (from <= n) {
-    if (parts >= MAX_QUERY_PARAMS) return from;
+    if (parts >= limit) return from;
     let end = text.indexOf('&', from);
     if (end === -1) end = n;
     parts++;
