@@ -1,4 +1,5 @@
 import { GraylaneError } from '../errors.js';
+import { parseHost } from '../inbound/host.js';
 
 /**
  * One allowlist entry:
@@ -33,8 +34,10 @@ interface UrlLike {
 }
 type UrlCtor = new (url: string, base?: string) => UrlLike;
 
-const HOST_ENTRY =
-  /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i;
+/** A host entry: a name or a bracketed IPv6 address, then an optional port. */
+const HOST_ENTRY = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d{1,5}))?$/;
+/** An origin entry as written: scheme, authority (no userinfo), at most a trailing `/`. */
+const BARE_ORIGIN = /^[a-z][a-z\d+.-]*:\/\/[^/?#@]*\/?$/i;
 const HTTP_SCHEMES: ReadonlySet<string> = new Set(['http:', 'https:']);
 
 /**
@@ -59,9 +62,9 @@ export function createAllowlist(policy: PropagationPolicy = {}): Allowlist {
     if (entry instanceof RegExp) patterns.push(anchored(entry));
     else if (typeof entry === 'string' && entry.includes('://'))
       origins.add(normalizeOrigin(entry, 'allow'));
-    else if (typeof entry === 'string' && HOST_ENTRY.test(entry)) {
-      const lower = entry.toLowerCase();
-      (hasPort(lower) ? hosts : hostnames).add(lower);
+    else if (typeof entry === 'string' && hostEntry(entry) !== undefined) {
+      const host = hostEntry(entry) as string;
+      (hasPort(host) ? hosts : hostnames).add(host);
     } else
       throw badOption(
         `allow entry ${String(entry)} is not an origin, a host or an anchored RegExp`,
@@ -133,17 +136,36 @@ function parse(url: unknown, base: string | undefined): UrlLike | undefined {
   }
 }
 
+/**
+ * An origin entry in the URL parser's form (`https://Bücher.example:0443/` is
+ * `https://xn--bcher-kva.example`, `http://[0::1]:8080` is `http://[::1]:8080`, `http://127.1`
+ * is `http://127.0.0.1`), so it compares with the origin of the URLs it is asked about.
+ */
 function normalizeOrigin(text: string, what: string): string {
-  const u = parse(text, undefined);
+  const u = parse(text, undefined) as (UrlLike & { pathname: string }) | undefined;
   if (!u || !HTTP_SCHEMES.has(u.protocol) || u.origin === 'null')
     throw badOption(`${what} "${text}" is not an http(s) origin`);
-  const trimmed = text.replace(/\/$/, '').toLowerCase();
-  if (u.origin !== trimmed && `${u.origin}` !== trimmed.replace(/:(80|443)$/, '')) {
+  if (!BARE_ORIGIN.test(text) || u.pathname !== '/') {
     throw badOption(
       `${what} "${text}" must be a bare origin like "https://api.example.com" (no path)`,
     );
   }
   return u.origin;
+}
+
+/**
+ * A host entry (`orders.internal`, `orders.internal:8080`, `[::1]:8080`) in the form a URL's
+ * `hostname` / `host` has — punycode, IPv4 in dotted decimal, IPv6 compressed, lower case, the
+ * port without leading zeros — so `Bücher.example`, `127.1:8080` or `[::ffff:127.0.0.1]:8080`
+ * match the URLs they name instead of none. Undefined when it is no host.
+ */
+function hostEntry(entry: string): string | undefined {
+  const m = HOST_ENTRY.exec(entry);
+  const name = m ? parseHost(m[1] as string) : undefined;
+  if (m === null || name === undefined) return undefined;
+  if (m[2] === undefined) return name;
+  const port = Number(m[2]);
+  return port > 65535 ? undefined : `${name}:${port}`;
 }
 
 function anchored(re: RegExp): RegExp {
