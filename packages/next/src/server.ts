@@ -139,9 +139,23 @@ export async function tryGetGrayVersion(): Promise<string | undefined> {
 export async function getGrayVersion(): Promise<string> {
   const version = await tryGetGrayVersion();
   if (version === undefined) {
+    // Next hands a route rendered without its request (`dynamic = 'force-static'`) headers
+    // with nothing in them, not even `host`: say that, not "check the matcher" (review 145 D2).
+    const empty = await Promise.resolve()
+      .then(() => headers())
+      .then(
+        (h) => {
+          let any = false;
+          h.forEach(() => (any = true));
+          return !any;
+        },
+        () => false,
+      );
     throw new GraylaneError(
       'NO_CONTEXT',
-      `getGrayVersion(): no verified graylane decision on this request; is the path covered by the proxy/middleware matcher (and, when the middleware or this page/route handler runs on the edge runtime, is ${DECISION_KEY_ENV} set for both)?`,
+      empty
+        ? "getGrayVersion(): this route renders without its request (export const dynamic = 'force-static'), so it has no lane: every visitor would get the one rendered at build time. Drop force-static where the lane is read, or read it in a dynamic route."
+        : `getGrayVersion(): no verified graylane decision on this request; is the path covered by the proxy/middleware matcher (and, when the middleware or this page/route handler runs on the edge runtime, is ${DECISION_KEY_ENV} set for both)?`,
     );
   }
   return version;

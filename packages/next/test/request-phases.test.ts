@@ -172,4 +172,28 @@ describe('CTX-12 the lane is never read where Next forbids request data', () => 
     const passed = await passedOn();
     expect(await inRequest(passed, tryGetGrayVersion, phase)).toBeUndefined();
   });
+
+  it('with force-static, getGrayVersion() names force-static, not the matcher (review 145 D2)', async () => {
+    const passed = await passedOn();
+    const err = await inRequest(
+      passed,
+      () =>
+        getGrayVersion().then(
+          () => undefined,
+          (e: Error) => e,
+        ),
+      { work: { forceStatic: true } },
+    );
+    expect(err).toMatchObject({ code: 'NO_CONTEXT' });
+    expect((err as Error).message).toMatch(/force-static/);
+    expect((err as Error).message).not.toMatch(/matcher/);
+    // (control) a request the proxy never decided still points at the matcher
+    const bare = await inRequest(new Headers({ host: 'app.test' }), () =>
+      getGrayVersion().then(
+        () => undefined,
+        (e: Error) => e,
+      ),
+    );
+    expect((bare as Error).message).toMatch(/matcher/);
+  });
 });
