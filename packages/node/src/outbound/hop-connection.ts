@@ -10,6 +10,7 @@ import {
   clientOfSocket,
   connectionProven,
   registerClient,
+  registerGlobalClients,
   sessionOf,
   writerOf,
   writing,
@@ -40,6 +41,7 @@ const SEND_HEADERS = 'undici:client:sendHeaders';
 export function watchConnections(): void {
   subscribe(CONNECTED, onConnected);
   subscribe(SEND_HEADERS, onSendHeaders);
+  registerGlobalClients();
 }
 
 function onConnected(message: unknown): void {
@@ -97,7 +99,13 @@ export function guardConnection(request: object): void {
     if (typeof target.headers === 'string') guardStringHead(request);
     target.onConnect = function graylaneConnectionGuard(this: unknown, ...args: unknown[]) {
       try {
-        const client = writerOf(request);
+        let client = writerOf(request);
+        if (client === undefined) {
+          // A Client of the global dispatcher that connected before graylane watched, or
+          // was made since without connecting again: learn it now.
+          registerGlobalClients();
+          client = writerOf(request);
+        }
         if (client === undefined || !connectionProven(client)) clean(request);
       } catch {
         // I1: the request proceeds as it is.

@@ -31,6 +31,43 @@ export function registerClient(client: object): void {
   }
 }
 
+/** Where every undici copy (npm 5–7, Node's bundled one) keeps the global dispatcher. */
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+
+/**
+ * @internal Registers the Clients the global dispatcher already holds (an Agent's pools and
+ * clients, a Pool's clients), so a connection global `fetch` opened before graylane watched
+ * undici — a warm-up call at boot, an earlier fetch to the same service — is judged by its
+ * socket like any other instead of losing the marker on its first marked request. Bounded: an
+ * Agent's origins, each Pool's clients. Never throws.
+ */
+export function registerGlobalClients(): void {
+  registerClients((globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER], 0);
+}
+
+function registerClients(dispatcher: unknown, depth: number): void {
+  try {
+    if (typeof dispatcher !== 'object' || dispatcher === null || depth > 3) return;
+    const clients = field(dispatcher, 'clients');
+    if (clients instanceof Map) {
+      // undici 7: { count, dispatcher }; undici 5 and 6: a WeakRef to the dispatcher.
+      for (const entry of clients.values()) {
+        const e = entry as { dispatcher?: unknown; deref?: () => unknown } | null;
+        registerClients(
+          typeof e?.deref === 'function' ? e.deref() : (e?.dispatcher ?? e),
+          depth + 1,
+        );
+      }
+    } else if (Array.isArray(clients)) {
+      for (const client of clients) registerClients(client, depth + 1);
+    } else if (field(dispatcher, 'url') !== undefined && field(dispatcher, 'queue') !== undefined) {
+      registerClient(dispatcher);
+    }
+  } catch {
+    // I1: what cannot be read stays unknown (its requests are judged unproven).
+  }
+}
+
 /** Drops the Clients collected from `set`, and the origin's entry once none is left. */
 function prune(state: ConnectionState, key: string, set: Set<WeakRef<object>>): void {
   for (const ref of set) if (ref.deref() === undefined) set.delete(ref);
