@@ -106,6 +106,11 @@ const REFUSED = [
   'ftp://h',
   'javascript://h',
   'http://',
+  'http://api.example.com ',
+  ' http://api.example.com',
+  'http://api.example.com\t',
+  'http://api.example.com\n',
+  'http://api.example.com/ ',
 ];
 
 describe('I8 an entry that is no host or origin is refused', () => {

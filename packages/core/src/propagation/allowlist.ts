@@ -36,8 +36,12 @@ type UrlCtor = new (url: string, base?: string) => UrlLike;
 
 /** A host entry: a name or a bracketed IPv6 address, then an optional port. */
 const HOST_ENTRY = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d{1,5}))?$/;
-/** An origin entry as written: scheme, authority (no userinfo), at most a trailing `/`. */
-const BARE_ORIGIN = /^[a-z][a-z\d+.-]*:\/\/[^/?#@]*\/?$/i;
+/**
+ * An origin entry as written: scheme, authority (no userinfo), at most a trailing `/`; no space,
+ * control character or `\` the URL parser would trim or read as a slash (the browser SDK refuses
+ * them too).
+ */
+const BARE_ORIGIN = /^[a-z][a-z\d+.-]*:\/\/[^/?#@\\\s\p{Cc}]*\/?$/iu;
 const HTTP_SCHEMES: ReadonlySet<string> = new Set(['http:', 'https:']);
 
 /**
