@@ -331,13 +331,16 @@ describe('AMP-01 the spelling scan is linear and bounded', () => {
     ['ligatures and long escapes', fill('%EF%AC%81%EF%AC%81&')],
     ['one long key of escapes', `${fill('%47')}=1`],
     ['one long bracket key', `gray${fill('[')}=1`],
-  ])('(control) AMP-01 %s: removal costs ≤ 5× a benign query of the same size', (_n, hostile) => {
+  ])('(control) AMP-01 %s: removal costs ≤ 8× a benign query of the same size', (_n, hostile) => {
+    // Linear: a rescan per key would cost hundreds of times the benign query. 8×, not AMP-03's
+    // 5× for a whole request: this is the function alone, every key walked (since 18de56a), and
+    // the bracket openers read 5.03× once on a loaded CI machine.
     const benign = fill('abcdefg=1&');
     expect(
       costRatio(
         () => removeQueryParam(`/p?${hostile}`, 'gray'),
         () => removeQueryParam(`/p?${benign}&%41=1`, 'gray'),
       ),
-    ).toBeLessThan(5);
+    ).toBeLessThan(8);
   });
 });
