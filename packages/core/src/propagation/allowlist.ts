@@ -66,13 +66,14 @@ export function createAllowlist(policy: PropagationPolicy = {}): Allowlist {
     if (entry instanceof RegExp) patterns.push(anchored(entry));
     else if (typeof entry === 'string' && entry.includes('://'))
       origins.add(normalizeOrigin(entry, 'allow'));
-    else if (typeof entry === 'string' && hostEntry(entry) !== undefined) {
-      const host = hostEntry(entry) as string;
+    else {
+      const host = typeof entry === 'string' ? hostEntry(entry) : undefined;
+      if (host === undefined)
+        throw badOption(
+          `allow entry ${String(entry)} is not an origin, a host or an anchored RegExp`,
+        );
       (hasPort(host) ? hosts : hostnames).add(host);
-    } else
-      throw badOption(
-        `allow entry ${String(entry)} is not an origin, a host or an anchored RegExp`,
-      );
+    }
   }
   return {
     allows(url) {
