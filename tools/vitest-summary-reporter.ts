@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { Reporter, TestModule } from 'vitest/node';
 
@@ -62,6 +62,15 @@ export default class SummaryReporter implements Reporter {
       }
     } catch {
       // A list that cannot be made must never cost the closing line.
+    }
+    // `GRAYLANE_DURATIONS_FILE=tools/test-durations.json npm test` records the order the next
+    // clean run starts files in (tools/vitest-sequencer.ts): every file, slowest first.
+    const durations = process.env['GRAYLANE_DURATIONS_FILE'];
+    if (durations) {
+      const rows = [...testModules]
+        .map((mod) => [nameOf(mod), Math.round(mod.diagnostic().duration / 100) * 100] as const)
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+      writeFileSync(durations, `${JSON.stringify(Object.fromEntries(rows), null, 2)}\n`);
     }
     list('passed only on retry (flaky)', flaky);
     list('failed', failures);
