@@ -131,6 +131,8 @@ export type {
 export { fromFetchRequest, hostOnly } from './inbound/carrier.js';
 /** @internal For tooling (`graylane explain`): the path `path` rules match, as the engine reads it. */
 export { rulePath } from './inbound/path.js';
+/** @internal For `@graylane/node` and `graylane explain`: a request target as the routers read it. */
+export { originForm, routerTarget } from './inbound/target.js';
 export { applyQueryEdit } from './inbound/normalize.js';
 export type { CarrierEdits, QueryEdit } from './inbound/normalize.js';
 export { compileTrustedProxies, UNIX_PEER } from './inbound/peers.js';

@@ -1,3 +1,5 @@
+import { originForm, routerTarget } from '@graylane/core';
+
 import { CliError } from '../io.js';
 
 /**
@@ -18,6 +20,9 @@ const TARGET_REFUSED = /[\u0000-\u0020\u007f]/;
 
 /** What llhttp refuses in the authority of an absolute-form target, besides TARGET_REFUSED. */
 const AUTHORITY_REFUSED = /["#<>\\^`{|}]/;
+
+/** `scheme://` at the start of an absolute-form target (RFC 3986 scheme), as core reads it. */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
 /** `scheme://` as llhttp reads it: letters only (`h2c://` is a 400). */
 const LLHTTP_ABSOLUTE = /^[A-Za-z]+:\/\//;
@@ -86,46 +91,14 @@ export function wireValue(value: string, flag: string): string {
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** `scheme://` at the start of an absolute-form target, as the middleware reads it. */
-const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
-
 /**
- * The target as `@graylane/node`'s middleware reads it (its `originForm` and `routerTarget`, in
- * `inbound/carrier.ts`): an absolute-form target without its scheme and authority; the query
+ * The target as `@graylane/node`'s middleware reads it (core's `originForm` and `routerTarget`,
+ * the same functions): an absolute-form target without its scheme and authority; the query
  * starting at the first `?` or `#`, a later `#`, a `?` after a `#` and a `?` right after the first
  * separating parameters like `&`. The rules' path and the markers are read from this.
  */
 export function serverTarget(url: string): string {
   return routerTarget(originForm(url));
-}
-
-function originForm(url: string): string {
-  if (url.charCodeAt(0) === 0x2f) return url;
-  const scheme = ABSOLUTE_FORM.exec(url);
-  if (scheme === null) return url;
-  const from = scheme[0].length;
-  let end = url.length;
-  for (let i = from; i < url.length; i++) {
-    const c = url.charCodeAt(i);
-    if (c === 0x2f || c === 0x3f || c === 0x23) {
-      end = i;
-      break;
-    }
-  }
-  const rest = url.slice(end);
-  return rest.charCodeAt(0) === 0x2f ? rest : `/${rest}`;
-}
-
-function routerTarget(url: string): string {
-  const q = url.indexOf('?');
-  const hash = url.indexOf('#');
-  const doubled = q !== -1 && url.charCodeAt(q + 1) === 0x3f;
-  if (hash === -1 && !doubled) return url;
-  const start = hash !== -1 && (q === -1 || hash < q) ? hash : q;
-  let rest = url.slice(start + 1);
-  for (const at of [q, doubled ? q + 1 : -1])
-    if (at > start) rest = `${rest.slice(0, at - start - 1)}&${rest.slice(at - start)}`;
-  return `${url.slice(0, start)}?${rest.replaceAll('#', '&')}`;
 }
 
 export function codePoint(ch: string): string {

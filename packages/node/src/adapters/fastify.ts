@@ -4,14 +4,9 @@
  * sets), so its hooks apply to the whole app rather than an encapsulated child context.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readQueryParam, type InboundOptions } from '@graylane/core';
+import { readQueryParam, routerTarget, type InboundOptions } from '@graylane/core';
 import { runInRequestContext } from '../inbound/bind.js';
-import {
-  editParsedCookies,
-  editParsedQuery,
-  fromIncomingMessage,
-  routerTarget,
-} from '../inbound/carrier.js';
+import { editParsedCookies, editParsedQuery, fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
 import { decideOnce } from '../inbound/once.js';
 import type { InboundOutcome } from '../inbound/engine.js';

@@ -7,12 +7,13 @@ import type { IncomingMessage } from 'node:http';
 import {
   applyQueryEdit,
   fromFetchRequest,
+  routerTarget,
   type CarrierEdits,
   type FetchRequestLike,
   type InboundOptions,
 } from '@graylane/core';
 import { runInRequestContext } from '../inbound/bind.js';
-import { fromIncomingMessage, routerTarget } from '../inbound/carrier.js';
+import { fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
 import { decideOnce } from '../inbound/once.js';
 import { cookieName, type ResponseSink } from '../inbound/node-response.js';

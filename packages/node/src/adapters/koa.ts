@@ -5,12 +5,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   applyQueryEdit,
+  routerTarget,
   type CarrierEdits,
   type InboundCarrier,
   type InboundOptions,
 } from '@graylane/core';
 import { runInRequestContext } from '../inbound/bind.js';
-import { fromIncomingMessage, routerTarget } from '../inbound/carrier.js';
+import { fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
 import { decideOnce } from '../inbound/once.js';
 import type { GraylaneStats } from '../metrics/stats.js';

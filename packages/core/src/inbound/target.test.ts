@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { routerTarget } from './carrier.js';
+import { routerTarget } from './target.js';
 
 /**
  * GW-02: the request target as the widest of its readers reads it (find-my-way from the first
