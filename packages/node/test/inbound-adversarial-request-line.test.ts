@@ -38,10 +38,18 @@ interface Seen {
   ruleId?: string | undefined;
   /** The path the framework itself routes on (where it exposes one). */
   path?: string | undefined;
+  /** The host the framework itself reads (its `hostname`), where it names one. */
+  host?: string | undefined;
 }
-const seen = (path?: string): Seen => {
+const seen = (path?: string, host?: string): Seen => {
   const d = getGrayDecision();
-  return { version: d?.version ?? 'none', reason: d?.reason ?? 'none', ruleId: d?.ruleId, path };
+  return {
+    version: d?.version ?? 'none',
+    reason: d?.reason ?? 'none',
+    ruleId: d?.ruleId,
+    path,
+    host,
+  };
 };
 
 type App = (h2: boolean) => Promise<Running>;
@@ -49,14 +57,18 @@ const h1Apps: Record<string, App> = {
   'node:http': async () => {
     const gray = createGraylane(options);
     return listen(
-      http.createServer((req, res) => gray.handle(req, res, () => res.end(JSON.stringify(seen())))),
+      http.createServer((req, res) =>
+        gray.handle(req, res, () =>
+          res.end(JSON.stringify(seen(undefined, hostOf(req.headers.host)))),
+        ),
+      ),
     );
   },
   express: async () => {
     const app = express();
     app.use(graylaneExpress(options));
     app.use((req, res) => {
-      res.json(seen(req.path));
+      res.json(seen(req.path, req.hostname));
     });
     return listen(http.createServer(app));
   },
@@ -64,7 +76,7 @@ const h1Apps: Record<string, App> = {
     const app = new Koa();
     app.use(graylaneKoa(options));
     app.use((ctx) => {
-      ctx.body = seen(ctx.path);
+      ctx.body = seen(ctx.path, ctx.hostname);
     });
     return listen(
       h2 ? (http2.createServer(app.callback()) as never) : http.createServer(app.callback()),
@@ -75,7 +87,7 @@ const h1Apps: Record<string, App> = {
     const app = (h2 ? Fastify({ http2: true }) : Fastify()) as unknown as FastifyInstance;
     await app.register(graylaneFastify, options);
     app.all('/*', async (req) =>
-      seen(req.routeOptions.url === '/*' ? undefined : req.routeOptions.url),
+      seen(req.routeOptions.url === '/*' ? undefined : req.routeOptions.url, req.hostname),
     );
     await app.ready();
     return listen(app.server as never);
@@ -83,7 +95,7 @@ const h1Apps: Record<string, App> = {
   hono: async (h2) => {
     const app = new Hono();
     app.use(graylaneHono(options));
-    app.all('*', (c) => c.json(seen(c.req.path)));
+    app.all('*', (c) => c.json(seen(c.req.path, new URL(c.req.url).hostname)));
     return listen(
       createAdaptorServer({
         fetch: app.fetch,
@@ -107,6 +119,15 @@ const h2Apps: Record<string, App> = {
   fastify: h1Apps['fastify'] as App,
   hono: h1Apps['hono'] as App,
 };
+
+/** A `Host` header's hostname, as a URL reads it (node:http has no framework to ask). */
+function hostOf(host: string | undefined): string | undefined {
+  try {
+    return new URL(`http://${host ?? ''}`).hostname;
+  } catch {
+    return undefined;
+  }
+}
 
 const h1: Record<string, Running> = {};
 const h2: Record<string, Running> = {};
@@ -155,11 +176,63 @@ describe('REQ-01 an absolute-form request target is decided on its path, in ever
           get(server.port, origin),
         ]);
         expect(plain.ruleId).toBe(rule);
-        expect({ ...abs, path: undefined }).toEqual({ ...plain, path: undefined });
+        expect({ ...abs, path: undefined, host: undefined }).toEqual({
+          ...plain,
+          path: undefined,
+          host: undefined,
+        });
         // The premise: the framework routes the absolute form on the same path.
         expect(abs.path).toBe(plain.path);
       },
     );
+});
+
+/**
+ * [absolute-form target, `Host`]. The host rules must read the host the framework reads: express,
+ * koa and fastify (and plain node:http, by `Host`) read `Host`; `@hono/node-server` builds the URL
+ * hono routes on from an `http://`/`https://` target's own authority. A host-scoped rule read from
+ * the other would be skipped for requests the app serves as that host. Where the framework serves
+ * nothing (400), there is nothing to agree with.
+ */
+const ABSOLUTE_HOSTS: [target: string, host: string][] = [
+  ['http://app.example/p', 'other.example'],
+  ['http://other.example/p', 'app.example'],
+  ['http://app.example:8080/p', '127.0.0.1'],
+  ['https://APP.Example/p', '127.0.0.1'],
+  ['http://user:pw@app.example/p?x=1', 'x.example'],
+  ['http://app%2eexample/p', 'other.example'],
+  ['http://app.example./p', 'other.example'],
+  ['http://[::1]/p', 'app.example'],
+  ['http://[0:0::1]:80/p', 'app.example'],
+  ['http://app.example/p', 'app.example'],
+  ['http://other.example/p', '[::1]'],
+  ['HTTP://app.example/p', 'other.example'],
+  ['http://app.example:80/p', 'other.example'],
+];
+const HOST_RULES: Record<string, string> = { 'app.example': 'app-host', '[::1]': 'v6-host' };
+
+describe('REQ-01 the host of an absolute-form request is read where the framework reads it', () => {
+  for (const name of Object.keys(h1Apps))
+    it.each(ABSOLUTE_HOSTS)(`REQ-01 ${name}: GET %s with Host %s`, async (target, host) => {
+      const raw = await rawRequest(
+        (h1[name] as Running).port,
+        `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      );
+      if (!raw.startsWith('HTTP/1.1 200')) {
+        // Only hono refuses some of these (its node-server: "Invalid host header"/URL); the
+        // others serve every row.
+        expect([name, raw.slice(0, 12)]).toEqual(['hono', 'HTTP/1.1 400']);
+        return;
+      }
+      const got = rawBody(raw) as Seen;
+      expect(got.host).toBeTypeOf('string');
+      // The premise: the framework reads the host named here (hono: the target's authority).
+      const fromTarget = name === 'hono';
+      const expected = fromTarget ? new URL(target).hostname : hostOf(host);
+      expect(got.host).toBe(expected);
+      const rule = HOST_RULES[got.host as string];
+      expect(got.ruleId).toBe(rule);
+    });
 });
 
 /**

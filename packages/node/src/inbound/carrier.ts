@@ -38,8 +38,24 @@ export interface IncomingMessageLike {
 export function fromIncomingMessage(
   req: IncomingMessageLike,
   semicolonEndsPath = false,
+  hostFromTarget = false,
 ): InboundCarrier {
-  return new NodeCarrier(req, semicolonEndsPath);
+  return new NodeCarrier(req, semicolonEndsPath, hostFromTarget);
+}
+
+/**
+ * The host of an `http://` or `https://` absolute-form target (`GET http://h/p`), where
+ * `@hono/node-server` takes it: it builds the Fetch URL hono routes on from that target, not
+ * from `Host`, and with the same case-sensitive test. Anything else: `undefined`.
+ */
+function absoluteTargetHost(url: string | undefined): string | undefined {
+  if (typeof url !== 'string' || url.charCodeAt(0) === 0x2f) return undefined;
+  if (!url.startsWith('http://') && !url.startsWith('https://')) return undefined;
+  try {
+    return hostOnly(new URL(url).host);
+  } catch {
+    return undefined; // @hono/node-server answers 400 to it: no handler runs
+  }
 }
 
 /**
@@ -69,6 +85,8 @@ class NodeCarrier implements InboundCarrier {
   constructor(
     private readonly req: IncomingMessageLike,
     private readonly semicolonEndsPath: boolean,
+    /** hono on `@hono/node-server`: an absolute-form target names the host (see `host`). */
+    private readonly hostFromTarget: boolean,
   ) {}
   recordInto(original: Original): void {
     this.original = original;
@@ -105,9 +123,15 @@ class NodeCarrier implements InboundCarrier {
    * HTTP/2 names the host in `:authority` (RFC 9113 §8.3.1: clients use it instead of `Host`,
    * and Node's compat layer keeps it as that header), so a `host` rule that read only `Host` never
    * matched an h2 request; koa and hono read `:authority` there (fastify when `Host` is absent).
-   * `Host` otherwise.
+   * `Host` otherwise. For an absolute-form target express, koa and fastify read `Host` too
+   * (`req.hostname`, `ctx.host`, `request.host`), but `@hono/node-server` builds the URL hono
+   * routes on from the target's own authority (REQ-01): there the rules read that.
    */
   get host(): string | undefined {
+    if (this.hostFromTarget) {
+      const own = absoluteTargetHost(this.req.url);
+      if (own !== undefined) return own;
+    }
     const headers = this.req.headers;
     const authority = headers[':authority'];
     return hostOnly(typeof authority === 'string' && authority !== '' ? authority : headers.host);
