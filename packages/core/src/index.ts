@@ -193,7 +193,8 @@ export { createStatusTracker } from './sources/status.js';
 export type { StatusTracker } from './sources/status.js';
 export { sourceRuntime } from './sources/runtime.js';
 /** @internal How sources tell `startSources` of a load attempt that offered the store no document. */
-export { hearFailedLoads, reportFailedLoad } from './sources/failed-load.js';
+export { countReloads, hearFailedLoads, reportFailedLoad } from './sources/failed-load.js';
+export type { ReloadResult } from './sources/failed-load.js';
 /** @internal How `@graylane/node`'s and `@graylane/web`'s sources report a problem: one bounded, escaped line. */
 export { describeError, oneLine } from './sources/describe.js';
 export type { SourceOptions, SourceRuntime } from './sources/runtime.js';
