@@ -25,12 +25,14 @@ export {
   MAX_SIGNED_SUBJECT_LENGTH,
   MAX_RAW_MARKER_BYTES,
   MAX_REGEX_PATTERN_LENGTH,
+  MAX_REGEX_DOCUMENT_SIZE,
   MAX_REGEX_PROGRAM_SIZE,
   MAX_REGEX_SUBJECT_LENGTH,
   MAX_RULES,
   MAX_SIGNED_MARKER_BYTES,
   MAX_SUBJECT_LENGTH,
   MAX_VERSION_LENGTH,
+  REGEX_STATE_BYTES_PER_INSTRUCTION,
 } from './limits.js';
 
 export {
@@ -63,7 +65,7 @@ export type {
 } from './config/types.js';
 
 export { createRe2Engine } from './regex.js';
-export type { Re2jsLike, RegexEngine } from './regex.js';
+export type { Re2jsLike, RegexEngine, RegexPredicate } from './regex.js';
 
 export { bucket } from './hash/bucket.js';
 

@@ -35,6 +35,22 @@ export const MAX_REGEX_PATTERN_LENGTH = 256;
  * Rules people write compile to under 150.
  */
 export const MAX_REGEX_PROGRAM_SIZE = 1000;
+/**
+ * The regex programs of one document together, in RE2 instructions (RX-05): a request that
+ * matches no rule runs every regex rule over its subject, in time proportional to the program
+ * sizes times the subject's length (up to 256), so the sum bounds a request's regex work. At this
+ * cap, on the 2-core CI machine under load, subjects built against the patterns cost up to about
+ * 10 ms for rules such as `^/tenant-N/(orders|users)/[0-9]{1,12}$` and 0.2 s for patterns built
+ * to be slow (`[ab]*a[ab]{20}…`); the subjects people send, microseconds. 500 rules of 10
+ * instructions, or 33 of the 150 that rules people write compile to.
+ */
+export const MAX_REGEX_DOCUMENT_SIZE = 5000;
+/**
+ * Bytes (as re2js counts them) of lazily built matching state a regex program may keep per
+ * instruction, 2 KiB (RX-05): re2js lets each program grow to 8 MiB of it, so hostile subjects sent
+ * to many regex rules could hold gigabytes; past this it starts over or matches without the cache.
+ */
+export const REGEX_STATE_BYTES_PER_INSTRUCTION = 2048;
 /** Regex subjects longer than this never match, and the regex is not run (RX-02). */
 export const MAX_REGEX_SUBJECT_LENGTH = 256;
 /** Bucketing subjects longer than this are treated as absent (WT-05). */

@@ -30,7 +30,7 @@ const doc = (patterns: readonly string[], where: 'path' | 'header' | 'cookie' = 
   })),
 });
 
-const PATTERNS = Array.from({ length: 200 }, (_, i) => `^/p${i}/[a-z]{2,8}(/|$)`);
+const PATTERNS = Array.from({ length: 100 }, (_, i) => `^/p${i}/[a-z]{2,8}(/|$)`);
 
 describe('RX-04 a reload compiles only the patterns no live config holds', () => {
   it.each(['path', 'header', 'cookie'] as const)(
@@ -52,7 +52,7 @@ describe('RX-04 a reload compiles only the patterns no live config holds', () =>
   it.each([
     ['one rule changed', (p: string[]) => p.map((x, i) => (i === 7 ? `${x}x` : x)), 1],
     ['rules reordered', (p: string[]) => [...p].reverse(), 0],
-    ['half the rules removed', (p: string[]) => p.slice(0, 100), 0],
+    ['half the rules removed', (p: string[]) => p.slice(0, 50), 0],
     ['ten rules added', (p: string[]) => [...p, ...p.slice(0, 10).map((x) => `${x}-new`)], 10],
     ['a pattern repeated in another rule', (p: string[]) => [...p, p[3]!], 0],
   ])('%s: only new patterns compile', (_, edit, fresh) => {

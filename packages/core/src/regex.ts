@@ -4,12 +4,21 @@
  * the engine enters a bundle only when the application asks for it.
  */
 
-import { MAX_REGEX_PROGRAM_SIZE } from './limits.js';
+import { MAX_REGEX_PROGRAM_SIZE, REGEX_STATE_BYTES_PER_INSTRUCTION } from './limits.js';
 
 /** Compiles a pattern to an unanchored "find" predicate; throws on an invalid pattern. */
 export interface RegexEngine {
   readonly name: string;
-  compile(pattern: string): (subject: string) => boolean;
+  compile(pattern: string): RegexPredicate;
+}
+
+/**
+ * A compiled pattern. `instructions`, when the engine tells it, is the program's size: a document's
+ * regex programs together stay within `MAX_REGEX_DOCUMENT_SIZE` (RX-05).
+ */
+export interface RegexPredicate {
+  (subject: string): boolean;
+  readonly instructions?: number | undefined;
 }
 
 /** The part of the `re2js` package's `RE2JS` class that graylane uses. */
@@ -17,9 +26,35 @@ export interface Re2jsLike {
   compile(pattern: string): { test(input: string): boolean };
 }
 
-/** Where `re2js` keeps a compiled program's instructions (read only to bound its size). */
+/**
+ * Where `re2js` keeps a compiled program's instructions (read to bound its size) and its lazy DFA,
+ * whose memory budget graylane lowers (RX-05).
+ */
 interface Re2jsProgram {
-  readonly re2Input?: { readonly prog?: { readonly inst?: { readonly length: number } } };
+  readonly re2Input?: {
+    readonly prog?: { readonly inst?: { readonly length: number } };
+    readonly dfa?: { maxMem?: unknown; stateBudget?: unknown; memBudget?: unknown };
+  };
+}
+
+/**
+ * Bounds the state re2js's lazy DFA keeps for one program to {@link REGEX_STATE_BYTES_PER_INSTRUCTION}
+ * per instruction (re2js's default is 8 MiB per program). Past it the DFA clears its cache and
+ * starts over, or leaves the match to re2js's other engines, as RE2 does.
+ */
+function boundState(re: Re2jsProgram, size: number): void {
+  const dfa = re.re2Input?.dfa;
+  if (
+    dfa === undefined ||
+    typeof dfa.maxMem !== 'number' ||
+    typeof dfa.stateBudget !== 'number' ||
+    typeof dfa.memBudget !== 'number'
+  )
+    return;
+  const bytes = Math.min(dfa.maxMem, size * REGEX_STATE_BYTES_PER_INSTRUCTION);
+  dfa.maxMem = bytes;
+  dfa.stateBudget = bytes;
+  dfa.memBudget = bytes;
 }
 
 /**
@@ -42,6 +77,7 @@ export function createRe2Engine(re2js: Re2jsLike): RegexEngine {
   // holds the program, so the cache never holds more than the configs do (10,000 patterns across
   // reloads leave only the live config's), and a dropped entry's key goes with it.
   const cache = new Map<string, WeakRef<{ test(input: string): boolean }>>();
+  const sizes = new WeakMap<object, number>();
   const dropped =
     typeof WeakRef === 'function' && typeof FinalizationRegistry === 'function'
       ? new FinalizationRegistry<string>((pattern) => {
@@ -59,13 +95,18 @@ export function createRe2Engine(re2js: Re2jsLike): RegexEngine {
           throw new Error(
             `${size} instructions once compiled, over ${MAX_REGEX_PROGRAM_SIZE}: a counted repetition such as {1,200} copies its group that many times`,
           );
+        if (typeof size === 'number') {
+          boundState(re as Re2jsProgram, size);
+          sizes.set(re, size);
+        }
         if (dropped !== undefined) {
           cache.set(pattern, new WeakRef(re));
           dropped.register(re, pattern);
         }
       }
       const program = re;
-      return (subject) => program.test(subject);
+      const find = (subject: string): boolean => program.test(subject);
+      return Object.assign(find, { instructions: sizes.get(program) });
     },
   };
 }

@@ -9,7 +9,13 @@ import {
   type JsonObject,
   type JsonValue,
 } from '../json/parse.js';
-import { MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_RULES, MAX_VERSIONS } from '../limits.js';
+import {
+  MAX_CONFIG_BYTES,
+  MAX_CONFIG_DEPTH,
+  MAX_REGEX_DOCUMENT_SIZE,
+  MAX_RULES,
+  MAX_VERSIONS,
+} from '../limits.js';
 import type { RegexEngine } from '../regex.js';
 import { isVersionLabel } from '../version.js';
 import { Issues } from './issues.js';
@@ -120,6 +126,30 @@ function readDocument(input: unknown, issues: Issues): JsonObject | undefined {
   return value;
 }
 
+/**
+ * `engine`, for one document: the programs it compiles together stay within
+ * {@link MAX_REGEX_DOCUMENT_SIZE} instructions (RX-05), counted where the engine tells a program's
+ * size. The regex that passes the cap fails, naming the sum, as an invalid regex does.
+ */
+function withDocumentBudget(engine: RegexEngine): RegexEngine {
+  let total = 0;
+  return {
+    name: engine.name,
+    compile(pattern) {
+      const find = engine.compile(pattern);
+      const size = find.instructions;
+      if (typeof size === 'number') {
+        if (total + size > MAX_REGEX_DOCUMENT_SIZE)
+          throw new Error(
+            `with this one the document's regex programs total ${total + size} instructions, over ${MAX_REGEX_DOCUMENT_SIZE}`,
+          );
+        total += size;
+      }
+      return find;
+    },
+  };
+}
+
 function compile(
   doc: JsonObject,
   issues: Issues,
@@ -139,7 +169,12 @@ function compile(
   const ci = doc['caseInsensitive'];
   if (ci !== undefined && typeof ci !== 'boolean')
     issues.add('$.caseInsensitive', 'must be true or false');
-  const rules = readRules(doc['rules'], new Set(versions), issues, regex);
+  const rules = readRules(
+    doc['rules'],
+    new Set(versions),
+    issues,
+    regex && withDocumentBudget(regex),
+  );
   if (issues.errors.length > 0 || typeof fallback !== 'string') return undefined;
   assignReadSlots(rules);
 
