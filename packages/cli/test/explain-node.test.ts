@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraylane, getGrayVersion } from '@graylane/node';
-import { runCli, type CliIo } from '../src/index.js';
+import { runInProcess } from './helpers.js';
 
 /**
  * `graylane explain` against a real `node:http` server on 127.0.0.1 running `@graylane/node`'s
@@ -116,20 +116,6 @@ function serverSays(bytes: Buffer): Promise<Said> {
   });
 }
 
-async function cli(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    color: false,
-    stdin: () => Promise.resolve(Buffer.alloc(0)),
-    confirm: () => Promise.resolve(undefined),
-  };
-  const code = await runCli(args, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
 async function explainSays(r: Spelled): Promise<Said> {
   const args = ['explain', configPath, '--json', '--now', NOW];
   if (r.method !== undefined) args.push('--method', r.method);
@@ -138,7 +124,7 @@ async function explainSays(r: Spelled): Promise<Said> {
   for (const [k, v] of r.headers ?? []) args.push('--header', `${k}: ${v}`);
   for (const c of r.cookies ?? []) args.push('--cookie', c);
   for (const h of r.hosts ?? []) args.push('--host', h);
-  const res = await cli(args);
+  const res = await runInProcess(args);
   const doc = JSON.parse(res.out) as {
     ok: boolean;
     decision?: { version: string; reason: string; ruleId?: string };
@@ -233,7 +219,7 @@ describe('REQ-03 explain reads --path as the request target Node reads', () => {
   });
 
   it('--path http://h/a: the trace reads the path after the authority, as the server', async () => {
-    const text = await cli(['explain', configPath, '--path', 'http://h/a', '--host', 'x']);
+    const text = await runInProcess(['explain', configPath, '--path', 'http://h/a', '--host', 'x']);
     expect(text.out).toContain('path "http://h/a": rules match it as "/a"');
     expect(text.out).toContain('path = "/a" starts with "/a": yes');
   });
@@ -306,7 +292,7 @@ describe('HDR-10 header values are read as Node reads them: UTF-8 bytes as Latin
   });
 
   it('--header X-A: é, the note shows what the server read', async () => {
-    const json = await cli([
+    const json = await runInProcess([
       ...['explain', configPath, '--json', '--host', 'x'],
       ...['--header', 'X-Gray-Id: béta'],
     ]);
@@ -319,7 +305,7 @@ describe('HDR-10 header values are read as Node reads them: UTF-8 bytes as Latin
     ['--cookie', ['--cookie', 'c=\udc00']],
     ['--host', ['--host', 'h\ud800.example']],
   ])('%s with a lone surrogate: a usage error naming it', async (flag, extra) => {
-    const res = await cli(['explain', configPath, '--json', ...extra]);
+    const res = await runInProcess(['explain', configPath, '--json', ...extra]);
     expect(res.code).toBe(2);
     expect(JSON.parse(res.out)).toMatchObject({
       ok: false,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraylane, getGrayVersion } from '@graylane/node';
-import { runCli, type CliIo } from '../src/index.js';
+import { runInProcess } from './helpers.js';
 
 /**
  * `graylane explain --path`: the per-rule trace reads the path the decision was made on. The
@@ -66,20 +66,6 @@ afterAll(async () => {
   await new Promise<void>((r) => server.close(() => r()));
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function cli(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    color: false,
-    stdin: () => Promise.resolve(Buffer.alloc(0)),
-    confirm: () => Promise.resolve(undefined),
-  };
-  const code = await runCli(args, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 /** The server's version, reason and rule for `target` sent verbatim (its X-Gray-Decision). */
 function serverSays(target: string, headers: readonly [string, string][]): Promise<string> {
@@ -225,7 +211,7 @@ function flags(row: Row): string[] {
 
 describe('REQ-03 explain: the trace reads the path the decision was made on', () => {
   it.each(ROWS)('REQ-03 %s: --json trace and decision agree', async (_n, row) => {
-    const r = await cli([...flags(row), '--json']);
+    const r = await runInProcess([...flags(row), '--json']);
     expect(r.code, r.err).toBe(0);
     const doc = JSON.parse(r.out) as {
       decision: { version: string; reason: string; source: string; ruleId?: string };
@@ -243,7 +229,7 @@ describe('REQ-03 explain: the trace reads the path the decision was made on', ()
   });
 
   it.each(ROWS)('REQ-03 %s: text trace and decision agree', async (_n, row) => {
-    const r = await cli(flags(row));
+    const r = await runInProcess(flags(row));
     expect(r.code, r.err).toBe(0);
     const lines = r.out.split('\n');
     const head = lines.find((l) => l.startsWith('version '));
@@ -260,7 +246,7 @@ describe('REQ-03 explain: the trace reads the path the decision was made on', ()
       const target = row.query ? `${row.path}?${row.query.join('&')}` : row.path;
       const [said, r] = await Promise.all([
         serverSays(target, row.headers ?? []),
-        cli([...flags(row), '--json']),
+        runInProcess([...flags(row), '--json']),
       ]);
       const doc = JSON.parse(r.out) as {
         decision: { version: string; reason: string; ruleId?: string };
@@ -272,12 +258,12 @@ describe('REQ-03 explain: the trace reads the path the decision was made on', ()
   );
 
   it('REQ-03 the path the rules match is printed when it differs from --path', async () => {
-    const text = await cli(['explain', configPath, '--path', '/a/../be%74a/x']);
+    const text = await runInProcess(['explain', configPath, '--path', '/a/../be%74a/x']);
     expect(text.out.split('\n')).toContain('path "/a/../be%74a/x": rules match it as "/beta/x"');
     expect(text.out).toContain('path = "/beta/x" starts with "/beta": yes');
-    const json = await cli(['explain', configPath, '--path', '/a/../be%74a/x', '--json']);
+    const json = await runInProcess(['explain', configPath, '--path', '/a/../be%74a/x', '--json']);
     expect((JSON.parse(json.out) as { path: string }).path).toBe('/beta/x');
-    const same = await cli(['explain', configPath, '--path', '/beta/x']);
+    const same = await runInProcess(['explain', configPath, '--path', '/beta/x']);
     expect(same.out).not.toContain('rules match it as');
   });
 });
@@ -292,10 +278,10 @@ describe('REQ-03 explain: a --path a Node server answers 400 to is refused', () 
     ['a # in the host of an absolute URL', 'http://h#x/beta'],
     ['a query without a path', '?gray=beta'],
   ])('REQ-03 %s: a usage error, text and --json', async (_n, path) => {
-    const text = await cli(['explain', configPath, '--path', path]);
+    const text = await runInProcess(['explain', configPath, '--path', path]);
     expect(text.code).toBe(2);
     expect(text.err).toMatch(/--path/);
-    const json = await cli(['explain', configPath, '--path', path, '--json']);
+    const json = await runInProcess(['explain', configPath, '--path', path, '--json']);
     expect(json.code).toBe(2);
     expect(JSON.parse(json.out)).toMatchObject({
       ok: false,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraylane, getGrayVersion } from '@graylane/node';
-import { runCli, type CliIo } from '../src/index.js';
+import { runInProcess } from './helpers.js';
 
 /**
  * Review 127 D3: `graylane explain` described requests a real Node server never decides (or
@@ -105,20 +105,6 @@ function serverSays(bytes: Buffer): Promise<Said> {
   });
 }
 
-async function cli(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    color: false,
-    stdin: () => Promise.resolve(Buffer.alloc(0)),
-    confirm: () => Promise.resolve(undefined),
-  };
-  const code = await runCli(args, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
 /** What explain said, in the server's terms; a refusal carries the usage error's message. */
 async function explainSays(r: Spelled): Promise<Said> {
   const args = ['explain', configPath, '--json', '--now', NOW];
@@ -128,7 +114,7 @@ async function explainSays(r: Spelled): Promise<Said> {
   for (const [k, v] of r.headers ?? []) args.push('--header', `${k}: ${v}`);
   for (const c of r.cookies ?? []) args.push('--cookie', c);
   for (const h of r.hosts ?? ['x']) args.push('--host', h);
-  const res = await cli(args);
+  const res = await runInProcess(args);
   const doc = JSON.parse(res.out) as {
     ok: boolean;
     decision?: { version: string; reason: string; ruleId?: string };
@@ -318,10 +304,10 @@ describe('repeated single-value flags: as Node reads the request, or refused', (
     ['--at', ['--at', NOW, '--at', '2027-01-01T00:00:00Z']],
     ['--now', ['--now', NOW, '--now', NOW]],
   ])('%s given twice: a usage error naming it, text and --json', async (flag, extra) => {
-    const text = await cli(['explain', configPath, ...extra]);
+    const text = await runInProcess(['explain', configPath, ...extra]);
     expect(text.code).toBe(2);
     expect(text.err).toContain(`${flag} given 2 times`);
-    const json = await cli(['explain', configPath, ...extra, '--json']);
+    const json = await runInProcess(['explain', configPath, ...extra, '--json']);
     expect(JSON.parse(json.out)).toMatchObject({
       ok: false,
       error: { code: 'usage', message: expect.stringContaining(`${flag} given 2 times`) },

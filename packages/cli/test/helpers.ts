@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { CliIo } from '../src/index.js';
 
 /** The built CLI entry, and the committed shim npm links as `graylane`. */
 export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
@@ -49,4 +50,36 @@ export function runGraylane(args: readonly string[], options: RunOptions = {}): 
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.stdin ?? '');
   });
+}
+
+/** Options of {@link runInProcess}. */
+export interface InProcessOptions {
+  /** The bytes on stdin (a string as UTF-8). Default: stdin empty. */
+  readonly stdin?: string | Uint8Array | undefined;
+  /** Answers push's question. Default: nobody can answer (`--yes` is needed). */
+  readonly confirm?: CliIo['confirm'];
+}
+
+/**
+ * One run of the CLI's `runCli` in this process, without colour: its exit code and the lines it
+ * wrote to stdout and stderr, each joined with `\n`.
+ */
+export async function runInProcess(
+  args: readonly string[],
+  options: InProcessOptions = {},
+): Promise<{ code: number; out: string; err: string }> {
+  // Loaded on first use: the suites that only spawn the CLI do not load its source.
+  const { runCli } = await import('../src/index.js');
+  const out: string[] = [];
+  const err: string[] = [];
+  const { stdin = Buffer.alloc(0) } = options;
+  const io: CliIo = {
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    color: false,
+    stdin: () => Promise.resolve(typeof stdin === 'string' ? Buffer.from(stdin) : stdin),
+    confirm: options.confirm ?? (() => Promise.resolve(undefined)),
+  };
+  const code = await runCli(args, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
 }

@@ -12,8 +12,7 @@ import {
   type EtcdProcess,
   type TcpProxy,
 } from '../../etcd/test/harness.js';
-import { runCli, type CliIo } from '../src/index.js';
-import { runGraylane } from './helpers.js';
+import { runGraylane, runInProcess } from './helpers.js';
 
 /**
  * The CLI against input an operator's bad day produces, and an attacker would:
@@ -42,24 +41,6 @@ const file = (bytes: string | Buffer): string => {
   return path;
 };
 
-/** Runs the CLI in-process with captured output (and stdin bytes, a prompt answer). */
-async function cli(
-  args: readonly string[],
-  options: { stdin?: Buffer; confirm?: () => Promise<boolean | undefined> } = {},
-): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    color: false,
-    stdin: () => Promise.resolve(options.stdin ?? Buffer.alloc(0)),
-    confirm: options.confirm ?? (() => Promise.resolve(undefined)),
-  };
-  const code = await runCli(args, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
 /** RULES with `bytes` spliced into a matcher value: a valid config if decoded leniently. */
 const spliced = (bytes: readonly number[]): Buffer => {
   const at = RULES.indexOf('/api/checkout') + '/api/'.length;
@@ -86,7 +67,7 @@ const NOT_UTF8_LINE = /^error \$: not valid UTF-8/m;
 
 describe('CFG-01 a config that is not UTF-8 is invalid everywhere the CLI reads one', () => {
   it.each(NOT_UTF8)('CFG-01 validate FILE, %s: exit 1, the reason at $', async (_n, bytes) => {
-    const r = await cli(['validate', file(bytes)]);
+    const r = await runInProcess(['validate', file(bytes)]);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(NOT_UTF8_LINE);
   });
@@ -94,7 +75,7 @@ describe('CFG-01 a config that is not UTF-8 is invalid everywhere the CLI reads 
   it.each(NOT_UTF8)(
     'CFG-01 validate - (stdin) --json, %s: ok false, errors[0] at $',
     async (_n, bytes) => {
-      const r = await cli(['validate', '-', '--json'], { stdin: bytes });
+      const r = await runInProcess(['validate', '-', '--json'], { stdin: bytes });
       expect(r.code).toBe(1);
       const json = JSON.parse(r.out) as {
         ok: boolean;
@@ -112,7 +93,7 @@ describe('CFG-01 a config that is not UTF-8 is invalid everywhere the CLI reads 
     'CFG-01 push FILE TARGET, %s: exit 1, the target untouched',
     async (_n, bytes) => {
       const target = file(RULES);
-      const r = await cli(['push', file(bytes), target, '--yes']);
+      const r = await runInProcess(['push', file(bytes), target, '--yes']);
       expect(r.code).toBe(1);
       expect(r.err).toMatch(/not valid UTF-8/);
       expect(readFileSync(target, 'utf8')).toBe(RULES);
@@ -120,7 +101,7 @@ describe('CFG-01 a config that is not UTF-8 is invalid everywhere the CLI reads 
   );
 
   it.each(NOT_UTF8)('CFG-01 diff OLD NEW, %s as the new config: exit 1', async (_n, bytes) => {
-    const r = await cli(['diff', file(RULES), file(bytes)]);
+    const r = await runInProcess(['diff', file(RULES), file(bytes)]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/not valid UTF-8/);
   });
@@ -129,7 +110,7 @@ describe('CFG-01 a config that is not UTF-8 is invalid everywhere the CLI reads 
     'CFG-01 push onto a file target holding %s: the current config counts as invalid and is replaced',
     async (_n, bytes) => {
       const target = file(bytes);
-      const r = await cli(['push', file(RAMP), target, '--yes']);
+      const r = await runInProcess(['push', file(RAMP), target, '--yes']);
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/the current config is not valid \(1 problem\): it will be replaced/);
       expect(readFileSync(target, 'utf8')).toBe(RAMP);
@@ -167,7 +148,7 @@ describe('MISC-03 an etcd URL echoed back by a mistyped command line never shows
   it.each(rows)(
     'MISC-03 a password with %s, %s: no output line carries it',
     async (_w, _h, pw, args) => {
-      const r = await cli(args(`etcd://ops:${pw}@127.0.0.1:9/graylane/config`));
+      const r = await runInProcess(args(`etcd://ops:${pw}@127.0.0.1:9/graylane/config`));
       expect(r.code).toBe(2);
       const all = `${r.out}\n${r.err}`;
       expect(all).not.toContain('SECRET');
@@ -249,7 +230,7 @@ describe.skipIf(!binary)('push partial failures against a real etcd', () => {
         const key = `graylane/partial-${++n}`;
         await admin.put(key).value(RULES);
         const url = `etcd://${proxy.endpoint.replace('http://', '')}/${key}`;
-        const r = await cli(['push', file(RAMP), url, '--json'], {
+        const r = await runInProcess(['push', file(RAMP), url, '--json'], {
           confirm: async () => (await failure.meanwhile(key), true),
         });
         expect(r.code).toBe(failure.code);
@@ -261,7 +242,7 @@ describe.skipIf(!binary)('push partial failures against a real etcd', () => {
         expect(now).toBe(expected[failure.landed]);
         if (failure.written === 'unknown') {
           // A re-run through a healthy path is safe either way: it compares first.
-          const again = await cli([
+          const again = await runInProcess([
             'push',
             file(RAMP),
             `etcd://${etcd.endpoint.replace('http://', '')}/${key}`,
@@ -278,7 +259,13 @@ describe.skipIf(!binary)('push partial failures against a real etcd', () => {
   );
 
   it('push --json with an invalid new config: exit 1 and the problems as JSON', async () => {
-    const r = await cli(['push', file(NOT_UTF8[0]?.[1] as Buffer), file(RULES), '--json', '--yes']);
+    const r = await runInProcess([
+      'push',
+      file(NOT_UTF8[0]?.[1] as Buffer),
+      file(RULES),
+      '--json',
+      '--yes',
+    ]);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out)).toMatchObject({
       written: false,
@@ -288,7 +275,13 @@ describe.skipIf(!binary)('push partial failures against a real etcd', () => {
   });
 
   it('push --json when etcd is unreachable at the read: exit 2 and a JSON result all the same', async () => {
-    const r = await cli(['push', file(RAMP), 'etcd://127.0.0.1:9/graylane/x', '--json', '--yes']);
+    const r = await runInProcess([
+      'push',
+      file(RAMP),
+      'etcd://127.0.0.1:9/graylane/x',
+      '--json',
+      '--yes',
+    ]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/cannot read etcd:\/\/127\.0\.0\.1:9\/graylane\/x/);
     expect(JSON.parse(r.out)).toMatchObject({
@@ -342,7 +335,7 @@ describe('I1 the CLI never writes a terminal control sequence it read from its i
       ['explain', path, '--path', '/'],
       ['validate', path, '--json'],
     ]) {
-      const { out, err } = await cli(args);
+      const { out, err } = await runInProcess(args);
       expect(`${out}\n${err}`, args.join(' ')).not.toMatch(RAW);
       expect(`${out}${err}`.length, args.join(' ')).toBeGreaterThan(0);
     }

@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type CliIo } from '../src/index.js';
 import { parseLocation } from '../src/location.js';
 import { redact } from '../src/secrets.js';
-import { runGraylane } from './helpers.js';
+import { runGraylane, runInProcess } from './helpers.js';
 
 /**
  * MISC-03 (review 127 D1): a location typed with its URL misspelt — `etcd:/ops:pw@…` (a slash
@@ -121,20 +120,6 @@ const COMMANDS: readonly [name: string, args: (loc: string) => string[], json: b
   ['render nginx L', (l) => ['render', 'nginx', l], false],
 ];
 
-async function cli(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    color: false,
-    stdin: () => Promise.resolve(Buffer.alloc(0)),
-    confirm: () => Promise.resolve(undefined),
-  };
-  const code = await runCli(args, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
 /** A location usage error: what the CLI says about a misspelt URL (never "no such file"). */
 const LOCATION_ERROR =
   /not an etcd location|not a location|must be written as it is|the user name holds/;
@@ -148,7 +133,7 @@ describe('MISC-03 a misspelt URL location is a usage error that never shows its 
     const before = readdirSync(dir).sort();
     for (const pw of PASSWORDS) {
       for (const mode of json ? [[], ['--json']] : [[]]) {
-        const r = await cli([...args(url(pw)), ...mode]);
+        const r = await runInProcess([...args(url(pw)), ...mode]);
         const all = `${r.out}\n${r.err}`;
         const what = `${JSON.stringify(url(pw))} ${mode.join(' ')}:\n${all}`;
         expect(all, what).not.toContain(MARK);
@@ -186,7 +171,7 @@ describe('MISC-03 a mistyped command line echoing a misspelt URL never shows its
   it.each(mistakes)('MISC-03 %s, %s', async (_s, _h, url, args) => {
     for (const pw of PASSWORDS)
       for (const mode of [[], ['--json']]) {
-        const r = await cli([...args(url(pw)), ...mode]);
+        const r = await runInProcess([...args(url(pw)), ...mode]);
         const all = `${r.out}\n${r.err}`;
         expect(all, `${JSON.stringify(url(pw))}:\n${all}`).not.toContain(MARK);
         expect(r.code).toBe(2);
@@ -225,7 +210,7 @@ describe('MISC-03 (control) what is and was a file or an etcd URL still is', () 
   ])('%s', async (_n, name) => {
     const path = name.replace('ABS', dir);
     writeFileSync(path.startsWith('/') ? path : join(dir, path), RULES);
-    const r = await cli(['validate', path, '--json']);
+    const r = await runInProcess(['validate', path, '--json']);
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ ok: true, location: path });
   });
@@ -238,7 +223,7 @@ describe('MISC-03 (control) what is and was a file or an etcd URL still is', () 
     ['(control) ETCD:// upper case: a bad port', 'ETCD://ops:pw@h:99999/k'],
     ['(control) etcd:// with no key', 'etcd://ops:pw@h:2379'],
   ])('%s: parsed as etcd, its own usage error, userinfo scrubbed', async (_n, url) => {
-    const r = await cli(['validate', url]);
+    const r = await runInProcess(['validate', url]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/is not host\[:port\]|expected etcd:\/\/\[user@\]host/);
     expect(r.err).toMatch(/:\/\/\*\*\*@h/);
@@ -283,9 +268,9 @@ describe('MISC-03 redact: a URL password never registered, in any spelling of th
  * One CLI run as a process sees it: the secrets registry (once per process, on `globalThis`)
  * starts empty, so a row never passes on what an earlier row registered.
  */
-async function freshCli(args: readonly string[]): ReturnType<typeof cli> {
+async function freshCli(args: readonly string[]): ReturnType<typeof runInProcess> {
   delete (globalThis as Record<symbol, unknown>)[Symbol.for('@graylane/cli.secrets.v2')];
-  return cli(args);
+  return runInProcess(args);
 }
 
 const LOCATION_ERROR_134 =
@@ -447,7 +432,7 @@ describe('MISC-03 review 134 (control): a file named so, written ./name or by it
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, RULES);
     try {
-      const r = await cli(['validate', path, '--json']);
+      const r = await runInProcess(['validate', path, '--json']);
       expect(r.code, r.err).toBe(0);
       expect(JSON.parse(r.out)).toMatchObject({ ok: true, location: path });
     } finally {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraylane, getGrayVersion } from '@graylane/node';
-import { runCli, type CliIo } from '../src/index.js';
+import { runInProcess } from './helpers.js';
 
 /**
  * Review 108 (D4–D6). D4: `explain` is held to a real `@graylane/node` server on 127.0.0.1 for
@@ -19,23 +19,6 @@ const RULES_PATH = join(EXAMPLES, 'rules.json');
 const RULES = readFileSync(RULES_PATH, 'utf8');
 const BROKEN_PATH = join(EXAMPLES, 'broken.json');
 const NOW = '2026-12-24T10:00:00Z';
-
-async function cli(
-  args: readonly string[],
-  stdin = '',
-): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    color: false,
-    stdin: () => Promise.resolve(Buffer.from(stdin)),
-    confirm: () => Promise.resolve(undefined),
-  };
-  const code = await runCli(args, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 let server: http.Server;
 let port = 0;
@@ -107,7 +90,7 @@ async function explainSays(w: Wire): Promise<Said> {
   for (const c of w.cookies ?? []) args.push('--cookie', c);
   for (const q of w.query ?? []) args.push('--query', q);
   if (w.path) args.push('--path', w.path);
-  const r = await cli(args);
+  const r = await runInProcess(args);
   expect(r.code, r.err).toBe(0);
   const doc = JSON.parse(r.out) as {
     decision: { version: string; reason: string };
@@ -244,7 +227,7 @@ describe('D4 explain reads the request the way a real @graylane/node server does
       'cookie marker __Host-gray "nope": ignored (unknown)',
     ],
   ])('D4 the note for %s says what the server read', async (_n, flags, line) => {
-    const r = await cli(['explain', RULES_PATH, ...flags]);
+    const r = await runInProcess(['explain', RULES_PATH, ...flags]);
     expect(r.code).toBe(0);
     expect(r.out.split('\n')).toContain(line);
   });
@@ -252,7 +235,7 @@ describe('D4 explain reads the request the way a real @graylane/node server does
 
 /** Runs a command and checks stdout is exactly one JSON error document of the given kind. */
 async function jsonFailure(args: readonly string[], stdin = ''): Promise<Record<string, unknown>> {
-  const r = await cli(args, stdin);
+  const r = await runInProcess(args, { stdin });
   expect(r.code, r.err).not.toBe(0);
   let doc: {
     ok: unknown;
@@ -323,7 +306,7 @@ describe('D5 every command with --json prints one JSON document on stdout, whate
   });
 
   it('D5 (control) without --json a failure prints nothing on stdout', async () => {
-    const r = await cli(['explain', BROKEN_PATH]);
+    const r = await runInProcess(['explain', BROKEN_PATH]);
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
   });
@@ -356,7 +339,7 @@ describe('D6 push refuses to replace a target that is not a graylane config', ()
 
   it.each(FOREIGN)('D6 %s with --yes: exit 2, the file untouched', async (_n, content) => {
     const path = target(content);
-    const r = await cli(['push', RULES_PATH, path, '--yes']);
+    const r = await runInProcess(['push', RULES_PATH, path, '--yes']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/does not hold a graylane config .*--replace-foreign/);
     expect(readFileSync(path)).toEqual(Buffer.from(content));
@@ -371,14 +354,14 @@ describe('D6 push refuses to replace a target that is not a graylane config', ()
 
   it('D6 a dry run onto a package.json says it would refuse (exit 2)', async () => {
     const path = target(PACKAGE_JSON);
-    const r = await cli(['push', RULES_PATH, path, '--dry-run']);
+    const r = await runInProcess(['push', RULES_PATH, path, '--dry-run']);
     expect(r.code).toBe(2);
     expect(readFileSync(path, 'utf8')).toBe(PACKAGE_JSON);
   });
 
   it('D6 (control) --replace-foreign --yes replaces a package.json', async () => {
     const path = target(PACKAGE_JSON);
-    const r = await cli(['push', RULES_PATH, path, '--yes', '--replace-foreign']);
+    const r = await runInProcess(['push', RULES_PATH, path, '--yes', '--replace-foreign']);
     expect(r.code, r.err).toBe(0);
     expect(readFileSync(path, 'utf8')).toBe(RULES);
   });
@@ -396,7 +379,7 @@ describe('D6 push refuses to replace a target that is not a graylane config', ()
     ['a config with a Latin-1 byte', Buffer.from('{"versions": ["stable", "b\xe9ta"]}', 'latin1')],
   ])('D6 (control) %s is a graylane config to fix: replaced with --yes', async (_n, content) => {
     const path = target(content);
-    const r = await cli(['push', RULES_PATH, path, '--yes']);
+    const r = await runInProcess(['push', RULES_PATH, path, '--yes']);
     expect(r.code, r.err).toBe(0);
     expect(readFileSync(path, 'utf8')).toBe(RULES);
   });

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type CliIo } from '../src/index.js';
-import { runGraylane } from './helpers.js';
+import { runGraylane, runInProcess } from './helpers.js';
 
 /**
  * MISC-03, review 134 D3: `push` to a path-shaped typo of an etcd URL (`etcd/ops:pw@h/k`, a
@@ -44,17 +43,7 @@ async function cli(
 ): Promise<{ code: number; out: string; err: string }> {
   if (!keepSecrets)
     delete (globalThis as Record<symbol, unknown>)[Symbol.for('@graylane/cli.secrets.v2')];
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    color: false,
-    stdin: () => Promise.resolve(new TextEncoder().encode(stdin)),
-    confirm: () => Promise.resolve(undefined),
-  };
-  const code = await runCli(args, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
+  return runInProcess(args, { stdin });
 }
 
 /** Every file under `root`, relative. */

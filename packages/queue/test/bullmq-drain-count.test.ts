@@ -4,30 +4,20 @@
 // message they move once. Real redis-server, real OTel SDK MeterProvider.
 import { getGrayVersion } from '@graylane/node';
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMessageLanes, queueStats } from '../dist/index.js';
-import { createBullLanes, type RedisLivenessLike } from '../dist/bullmq.js';
-import { startRedis } from './brokers/redis.js';
-import { CONFIG, fresh, until } from './helpers.js';
+import type { RedisLivenessLike } from '../dist/bullmq.js';
+import { CONFIG, fresh, until, useBullBroker } from './helpers.js';
 import { recordMetrics, type RecordedMetrics } from './metrics.js';
 
-const lanes = createMessageLanes({ config: CONFIG });
-let server: Awaited<ReturnType<typeof startRedis>>;
-let redis: Redis;
-let connection: { host: string; port: number };
 let recorded: RecordedMetrics;
-beforeAll(async () => {
+beforeAll(() => {
   recorded = recordMetrics();
-  server = await startRedis();
-  connection = { host: '127.0.0.1', port: server.port };
-  redis = new Redis(server.port, '127.0.0.1');
-}, 30_000);
+});
 afterAll(async () => {
   await recorded?.stop();
-  await redis?.quit();
-  await server?.stop();
-}, 30_000);
+});
+const broker = useBullBroker(createMessageLanes({ config: CONFIG }));
 
 const TUNING = { liveness: { intervalMs: 50, graceMs: 0 }, drainIntervalMs: 50 } as const;
 const JOBS = 2;
@@ -51,7 +41,7 @@ async function arrive(laneQueue: string, row: Row): Promise<void> {
       ? { backoff: { type: 'fixed', delay: 200 } }
       : {}),
   };
-  const q = new Queue(laneQueue, { connection });
+  const q = new Queue(laneQueue, { connection: broker.connection });
   await q.addBulk(
     Array.from({ length: JOBS }, (_, i) => ({ name: 'm', data: { i, __gray: 'beta' }, opts })),
   );
@@ -65,7 +55,7 @@ async function arrive(laneQueue: string, row: Row): Promise<void> {
     async () => {
       throw new Error('lane attempt fails');
     },
-    { connection },
+    { connection: broker.connection },
   );
   lane.on('failed', () => failed++);
   await until(() => failed === JOBS, 5_000);
@@ -102,9 +92,12 @@ describe('MQ-28 BullMQ: a drained job counts once, whatever its attempts', () =>
       const name = fresh('dc');
       const client: RedisLivenessLike =
         row.client === 'ioredis'
-          ? redis
-          : { set: (k, v, m, ms) => redis.set(k, v, m, ms), exists: (k) => redis.exists(k) };
-      const router = createBullLanes({ lanes, name, connection, redis: client, ...TUNING });
+          ? broker.redis
+          : {
+              set: (k, v, m, ms) => broker.redis.set(k, v, m, ms),
+              exists: (k) => broker.redis.exists(k),
+            };
+      const router = broker.router(name, { redis: client, ...TUNING });
       await arrive(router.queueFor('beta'), row);
       const [drained, otel] = [queueStats().drained, await moved()];
       const runs: string[] = [];

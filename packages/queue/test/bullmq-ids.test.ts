@@ -4,26 +4,12 @@
 // attempts race. Against a real redis-server; lane liveness is driven through its real key.
 import { getGrayVersion, runWithGray } from '@graylane/node';
 import { Queue, type Job, type JobsOptions } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createMessageLanes } from '../dist/index.js';
-import { createBullLanes, type BullLanes } from '../dist/bullmq.js';
-import { startRedis } from './brokers/redis.js';
-import { CONFIG, fresh, until } from './helpers.js';
+import type { BullLanes } from '../dist/bullmq.js';
+import { CONFIG, fresh, until, useBullBroker } from './helpers.js';
 
-const lanes = createMessageLanes({ config: CONFIG });
-let server: Awaited<ReturnType<typeof startRedis>>;
-let redis: Redis;
-let connection: { host: string; port: number };
-beforeAll(async () => {
-  server = await startRedis();
-  connection = { host: '127.0.0.1', port: server.port };
-  redis = new Redis(server.port, '127.0.0.1');
-}, 30_000);
-afterAll(async () => {
-  await redis?.quit();
-  await server?.stop();
-}, 30_000);
+const broker = useBullBroker(createMessageLanes({ config: CONFIG }));
 
 /** Liveness asked on every add (no cache, no grace): each attempt sees the key as it is now. */
 const EAGER = { liveness: { intervalMs: 0, graceMs: 0 } } as const;
@@ -40,8 +26,8 @@ const ALL_STATES = [
 /** Beta's liveness key, as a beta worker's heartbeat writes it. */
 async function betaAlive(name: string, alive: boolean, prefix = 'bull'): Promise<void> {
   const key = `graylane:lanes:${prefix}:${name}:beta`;
-  if (alive) await redis.set(key, '1', 'PX', 60_000);
-  else await redis.del(key);
+  if (alive) await broker.redis.set(key, '1', 'PX', 60_000);
+  else await broker.redis.del(key);
 }
 
 /** Readers of a logical queue's two queues, opened once per name. */
@@ -59,7 +45,9 @@ async function jobsWith(name: string, key: string, prefix = 'bull'): Promise<str
 async function jobsByKey(name: string, prefix = 'bull'): Promise<Map<string, string[]>> {
   let queues = readers.get(`${prefix}/${name}`);
   if (!queues) {
-    queues = [name, `${name}.lane.beta`].map((q) => new Queue(q, { connection, prefix }));
+    queues = [name, `${name}.lane.beta`].map(
+      (q) => new Queue(q, { connection: broker.connection, prefix }),
+    );
     readers.set(`${prefix}/${name}`, queues);
   }
   const found = new Map<string, string[]>();
@@ -83,8 +71,8 @@ function routersOf(prefix = 'bull'): { name: string; a: BullLanes; b: BullLanes 
     const name = fresh('ids');
     r = {
       name,
-      a: createBullLanes({ lanes, name, connection, redis, prefix, ...EAGER }),
-      b: createBullLanes({ lanes, name, connection, redis, prefix, ...EAGER }),
+      a: broker.router(name, { prefix, ...EAGER }),
+      b: broker.router(name, { prefix, ...EAGER }),
     };
     shared.set(prefix, r);
   }
@@ -204,7 +192,7 @@ describe('MQ-26 BullMQ: a job id stays one job across lanes', () => {
     expect(added.map((j) => `${j.queueName}/${String(j.id)}`)).toEqual(
       added.map(() => `${where[0]}/${String(added[0]?.id)}`),
     );
-    expect(await redis.keys(`graylane:ids:bull:${name}:*`)).toEqual([]);
+    expect(await broker.redis.keys(`graylane:ids:bull:${name}:*`)).toEqual([]);
   });
 });
 
@@ -218,15 +206,15 @@ describe('MQ-26 BullMQ: producers racing on one id, each seeing a different lane
   const racing = () => {
     if (racers) return racers;
     const name = fresh('race');
-    const stale = new Proxy(redis, {
+    const stale = new Proxy(broker.redis, {
       get(target, prop, receiver) {
         if (prop === 'exists') return async () => 0;
         const v = Reflect.get(target, prop, receiver) as unknown;
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
     });
-    const a = createBullLanes({ lanes, name, connection, redis, ...EAGER });
-    const b = createBullLanes({ lanes, name, connection, redis: stale, ...EAGER });
+    const a = broker.router(name, EAGER);
+    const b = broker.router(name, { redis: stale, ...EAGER });
     return (racers = { name, a, b });
   };
   afterAll(async () => {
@@ -253,7 +241,7 @@ describe('MQ-26 BullMQ: producers racing on one id, each seeing a different lane
       );
       const found = await jobsByKey(name);
       expect(keys.map((k) => found.get(k)?.length ?? 0)).toEqual(keys.map(() => 1));
-      expect(await redis.keys(`graylane:ids:bull:${name}:*`)).toEqual([]);
+      expect(await broker.redis.keys(`graylane:ids:bull:${name}:*`)).toEqual([]);
     },
   );
 });
@@ -284,7 +272,7 @@ describe('MQ-26 BullMQ: ids of every shape, prefixes, and what BullMQ refuses', 
         await runWithGray('beta', () => router.add('charge', { key }, optsFor(identity, id)));
       }
       expect(await jobsWith(name, key, prefix)).toHaveLength(1);
-      expect(await redis.keys(`graylane:ids:${prefix}:${name}:*`)).toEqual([]);
+      expect(await broker.redis.keys(`graylane:ids:${prefix}:${name}:*`)).toEqual([]);
     },
   );
 
@@ -298,10 +286,10 @@ describe('MQ-26 BullMQ: ids of every shape, prefixes, and what BullMQ refuses', 
     'MQ-26 $what: BullMQ’s own error, nothing added, no claim left behind',
     async ({ opts }) => {
       const name = fresh('refused');
-      const router = createBullLanes({ lanes, name, connection, redis, ...EAGER });
+      const router = broker.router(name, EAGER);
       await betaAlive(name, true);
       try {
-        const plain = new Queue(`${name}-plain`, { connection });
+        const plain = new Queue(`${name}-plain`, { connection: broker.connection });
         const want = await plain.add('j', {}, opts).then(
           () => 'added',
           (e: Error) => e.message,
@@ -313,7 +301,7 @@ describe('MQ-26 BullMQ: ids of every shape, prefixes, and what BullMQ refuses', 
           (e: Error) => e.message,
         );
         expect(got).toBe(want);
-        expect(await redis.keys(`graylane:ids:bull:${name}:*`)).toEqual([]);
+        expect(await broker.redis.keys(`graylane:ids:bull:${name}:*`)).toEqual([]);
       } finally {
         await router.close();
       }
@@ -323,10 +311,10 @@ describe('MQ-26 BullMQ: ids of every shape, prefixes, and what BullMQ refuses', 
   it('MQ-26 a redis client without eval: a job with an id is refused (INVALID_OPTIONS, nothing added); without one it is routed', async () => {
     const name = fresh('noeval');
     const bare = {
-      set: (k: string, v: string, m: 'PX', ms: number) => redis.set(k, v, m, ms),
-      exists: (k: string) => redis.exists(k),
+      set: (k: string, v: string, m: 'PX', ms: number) => broker.redis.set(k, v, m, ms),
+      exists: (k: string) => broker.redis.exists(k),
     };
-    const router = createBullLanes({ lanes, name, connection, redis: bare, ...EAGER });
+    const router = broker.router(name, { redis: bare, ...EAGER });
     await betaAlive(name, true);
     try {
       for (const opts of [{ jobId: 'x1' }, { deduplication: { id: 'x1' } }] as JobsOptions[]) {
@@ -352,7 +340,7 @@ describe('MQ-26 BullMQ: ids of every shape, prefixes, and what BullMQ refuses', 
 
   it('MQ-26 control: jobs without an id still follow the lane’s liveness on every attempt', async () => {
     const name = fresh('noid');
-    const router = createBullLanes({ lanes, name, connection, redis, ...EAGER });
+    const router = broker.router(name, EAGER);
     try {
       const queues: string[] = [];
       for (const alive of [true, false, true]) {
@@ -385,7 +373,7 @@ describe('MQ-26 BullMQ: with real workers, an idempotent retry never runs a job 
   ).map(([identity, state]) => ({ identity, state }));
   it.concurrent.each(rows)('MQ-26 $identity · $state', async ({ identity, state }) => {
     const name = fresh('run');
-    const router = createBullLanes({ lanes, name, connection, redis, ...tuning });
+    const router = broker.router(name, tuning);
     const runs: string[] = [];
     const record = (who: string) => async (job: Job) =>
       void runs.push(`${who}/${getGrayVersion()}/${(job.data as { key: string }).key}`);

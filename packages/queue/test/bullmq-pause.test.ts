@@ -4,26 +4,12 @@
 // route its jobs to the base queue instead of into a queue nothing runs. Real redis-server.
 import { getGrayVersion, runWithGray } from '@graylane/node';
 import { Queue, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMessageLanes } from '../dist/index.js';
-import { createBullLanes, type BullLanes } from '../dist/bullmq.js';
-import { startRedis } from './brokers/redis.js';
-import { CONFIG, fresh, until } from './helpers.js';
+import type { BullLanes } from '../dist/bullmq.js';
+import { CONFIG, fresh, until, useBullBroker } from './helpers.js';
 
-const lanes = createMessageLanes({ config: CONFIG });
-let server: Awaited<ReturnType<typeof startRedis>>;
-let redis: Redis;
-let connection: { host: string; port: number };
-beforeAll(async () => {
-  server = await startRedis();
-  connection = { host: '127.0.0.1', port: server.port };
-  redis = new Redis(server.port, '127.0.0.1');
-}, 30_000);
-afterAll(async () => {
-  await redis?.quit();
-  await server?.stop();
-}, 30_000);
+const broker = useBullBroker(createMessageLanes({ config: CONFIG }));
 
 const TUNING = {
   heartbeatTtlMs: 300,
@@ -34,7 +20,7 @@ const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Operator-side handles: what `new Queue(name).pause()` in an incident is. */
 function ops(router: BullLanes, lane: string, prefix: string): Queue {
-  return new Queue(router.queueFor(lane), { connection, prefix });
+  return new Queue(router.queueFor(lane), { connection: broker.connection, prefix });
 }
 
 /** Jobs left on beta's queue with no beta worker (added there directly, as a dead lane keeps them). */
@@ -58,7 +44,7 @@ describe('MQ-27 BullMQ: a globally paused base queue pauses the drain of dead la
     'MQ-27 prefix $prefix · concurrency $concurrency · paused $when: nothing drained until resumed',
     async ({ prefix, concurrency, when }) => {
       const name = fresh('bp');
-      const router = createBullLanes({ lanes, name, connection, redis, prefix, ...TUNING });
+      const router = broker.router(name, { prefix, ...TUNING });
       const base = ops(router, 'stable', prefix);
       const seen: string[] = [];
       const record = async (job: Job) =>
@@ -95,7 +81,7 @@ describe('MQ-27 BullMQ: a globally paused base queue pauses the drain of dead la
 
   it('MQ-27 control: pausing the base queue leaves a live lane’s own worker working (each lane is its own queue)', async () => {
     const name = fresh('bpc');
-    const router = createBullLanes({ lanes, name, connection, redis, ...TUNING });
+    const router = broker.router(name, TUNING);
     const base = ops(router, 'stable', 'bull');
     const seen: string[] = [];
     const beta = router.worker(
@@ -127,8 +113,8 @@ describe('MQ-27 BullMQ: a globally paused lane queue is not alive', () => {
     'MQ-27 prefix $prefix · produced by $producer: paused → routed to the base queue and served there; resumed → the lane again',
     async ({ prefix, producer }) => {
       const name = fresh('lp');
-      const router = createBullLanes({ lanes, name, connection, redis, prefix, ...TUNING });
-      const other = createBullLanes({ lanes, name, connection, redis, prefix, ...TUNING });
+      const router = broker.router(name, { prefix, ...TUNING });
+      const other = broker.router(name, { prefix, ...TUNING });
       const lane = ops(router, 'beta', prefix);
       const seen: string[] = [];
       const record = (who: string) => async (job: Job) =>
@@ -169,7 +155,7 @@ describe('MQ-27 BullMQ: a globally paused lane queue is not alive', () => {
 
   it('MQ-27 both paused: nothing runs anywhere; both resumed: every job runs once', async () => {
     const name = fresh('both');
-    const router = createBullLanes({ lanes, name, connection, redis, ...TUNING });
+    const router = broker.router(name, TUNING);
     const base = ops(router, 'stable', 'bull');
     const lane = ops(router, 'beta', 'bull');
     const seen: string[] = [];

@@ -1,5 +1,9 @@
 import { createServer, type RequestListener } from 'node:http';
 import { getGrayVersion, signMarker, withGray } from '@graylane/node';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import type { MessageLanes } from '../dist/index.js';
+import type { BullLanes, BullLanesOptions } from '../dist/bullmq.js';
 
 /** The versions every queue test uses. */
 export const CONFIG = { versions: ['stable', 'beta'], default: 'stable' } as const;
@@ -82,4 +86,64 @@ let counter = 0;
 /** A name no other test of this process uses (queues, streams, subjects). */
 export function fresh(prefix: string): string {
   return `${prefix}${process.pid}x${++counter}`.toUpperCase();
+}
+
+/** A redis-server of one test file's own, there once the file's `beforeAll` has run. */
+export interface BullBroker {
+  /** An ioredis client on it. */
+  readonly redis: Redis;
+  /** BullMQ's connection options for it. */
+  readonly connection: { host: string; port: number };
+  /** A lane router of the logical queue `name` on it: its client is the liveness client. */
+  router(name: string, options?: Partial<Omit<BullLanesOptions, 'lanes' | 'name'>>): BullLanes;
+}
+
+/**
+ * Starts a redis-server on 127.0.0.1 before the calling file's tests and stops it, client first,
+ * after them; routers work `lanes`. ioredis and BullMQ load here, not in every suite of this module.
+ */
+export function useBullBroker(lanes: MessageLanes): BullBroker {
+  let started:
+    | (Omit<BullBroker, 'router'> & {
+        create: (options: BullLanesOptions) => BullLanes;
+        stop(): Promise<void>;
+      })
+    | undefined;
+  const get = () => {
+    if (!started) throw new Error('the redis-server starts in beforeAll');
+    return started;
+  };
+  beforeAll(async () => {
+    const [{ Redis }, { startRedis }, { createBullLanes }] = await Promise.all([
+      import('ioredis'),
+      import('./brokers/redis.js'),
+      import('../dist/bullmq.js'),
+    ]);
+    const server = await startRedis();
+    const redis = new Redis(server.port, '127.0.0.1');
+    started = {
+      redis,
+      connection: { host: '127.0.0.1', port: server.port },
+      create: createBullLanes,
+      async stop() {
+        await redis.quit();
+        await server.stop();
+      },
+    };
+  }, 30_000);
+  afterAll(async () => {
+    await started?.stop();
+  }, 30_000);
+  return {
+    get redis() {
+      return get().redis;
+    },
+    get connection() {
+      return get().connection;
+    },
+    router: (name, options) => {
+      const { create, connection, redis } = get();
+      return create({ lanes, name, connection, redis, ...options });
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { expect } from 'vitest';
 import { selfSignedCert } from './servers.js';
 
 /** One HTTP/2 request as a loopback server received it (raw lines: two stay two). */
@@ -133,4 +134,81 @@ export function members(hop: H2Hop): string[] {
     .flatMap((v) => v.split(','))
     .map((m) => m.trim())
     .filter((m) => m !== '');
+}
+
+/**
+ * What the HTTP/2 connection rows send (graylane's marker; the caller's marker and member) and
+ * what arrives on a proven connection, in a lane (`beta`) and with none.
+ */
+export const H2_CONTENTS = [
+  {
+    name: 'graylane’s marker',
+    headers: { baggage: 'a=1' },
+    lane: { ids: ['beta'], grays: ['gray=beta'] },
+    none: { ids: [] as string[], grays: [] as string[] },
+  },
+  {
+    name: 'the caller’s marker and member',
+    headers: { 'x-gray-id': 'stable', baggage: 'a=1,gray=stable' },
+    lane: { ids: ['stable'], grays: ['gray=stable'] },
+    none: { ids: ['stable'], grays: ['gray=stable'] },
+  },
+];
+
+/**
+ * An HTTP/2 session from `connect`, its errors swallowed (a row reads where requests land), kept
+ * in `sessions` for the file to destroy; resolved once connected unless `connected` is false.
+ */
+export async function openH2Session(
+  connect: typeof http2.connect,
+  authority: string,
+  options: http2.SecureClientSessionOptions,
+  sessions: Set<http2.ClientHttp2Session>,
+  connected = true,
+): Promise<http2.ClientHttp2Session> {
+  const session = connect(authority, options);
+  session.on('error', () => undefined);
+  sessions.add(session);
+  if (connected) await new Promise((resolve) => session.once('connect', resolve));
+  return session;
+}
+
+/** How {@link expectH2Judged} sends its requests and finds where they arrived. */
+export interface H2Requests {
+  /** The session of the next request, asked for outside the lane. */
+  session(): http2.ClientHttp2Session | Promise<http2.ClientHttp2Session>;
+  /** Closes each session once its request is done. */
+  readonly closeEach?: boolean;
+  /** A `:path` no request used yet. */
+  path(): string;
+  /** Every arrival of `path` (one is expected). */
+  hops(path: string): H2Hop[];
+  /** Runs `go` in lane `beta` (`runWithGray`: this module loads no graylane of its own). */
+  inLane(go: () => Promise<void>): Promise<void>;
+}
+
+/**
+ * Sends each of {@link H2_CONTENTS} in the lane and with none: each lands on `lands` and carries
+ * what arrives on a proven connection when `carries`, no marker at all when not.
+ */
+export async function expectH2Judged(
+  lands: string,
+  carries: boolean,
+  requests: H2Requests,
+): Promise<void> {
+  for (const c of H2_CONTENTS)
+    for (const lane of [true, false]) {
+      const session = await requests.session();
+      const path = requests.path();
+      const go = (): Promise<void> => send(session, { ':path': path, ...c.headers });
+      await (lane ? requests.inLane(go) : go());
+      if (requests.closeEach) session.close();
+      const hops = requests.hops(path);
+      expect(hops, `one arrival for ${path}`).toHaveLength(1);
+      const where = `${lane ? 'lane' : 'no lane'}, ${c.name}`;
+      expect(hops[0]!.server, `${where}: lands on`).toBe(lands);
+      const want = carries ? (lane ? c.lane : c.none) : { ids: [], grays: [] };
+      expect(hops[0]!.grayIds, `${where}: X-Gray-Id`).toEqual(want.ids);
+      expect(grays(hops[0]!), `${where}: gray members`).toEqual(want.grays);
+    }
 }

@@ -5,7 +5,14 @@ import tls from 'node:tls';
 import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installGlobal, runWithGray } from '../../src/index.js';
-import { grays, send, startH2Topology, type H2Topology } from './h2-servers.js';
+import {
+  expectH2Judged,
+  H2_CONTENTS,
+  openH2Session,
+  send,
+  startH2Topology,
+  type H2Topology,
+} from './h2-servers.js';
 import { closeLocal, listenLocal, markersOf, type Markers } from './servers.js';
 
 /*
@@ -122,31 +129,11 @@ const ROUTES: Route[] = [
   },
 ];
 
-const CONTENTS = [
-  {
-    name: 'graylane’s marker',
-    headers: { baggage: 'a=1' },
-    lane: { ids: ['beta'], grays: ['gray=beta'] },
-    none: { ids: [] as string[], grays: [] as string[] },
-  },
-  {
-    name: 'the caller’s marker and member',
-    headers: { 'x-gray-id': 'stable', baggage: 'a=1,gray=stable' },
-    lane: { ids: ['stable'], grays: ['gray=stable'] },
-    none: { ids: ['stable'], grays: ['gray=stable'] },
-  },
-];
-
 /** One session per route, made with the original `connect` before installGlobal, connected. */
 const early = new Map<string, ClientHttp2Session>();
 
-async function open(connect: typeof http2.connect, route: Route): Promise<ClientHttp2Session> {
-  const session = connect(route.authority(), route.options());
-  session.on('error', () => undefined);
-  sessions.add(session);
-  await new Promise((resolve) => session.once('connect', resolve));
-  return session;
-}
+const open = (connect: typeof http2.connect, route: Route): Promise<ClientHttp2Session> =>
+  openH2Session(connect, route.authority(), route.options(), sessions);
 
 // node:http controls: one keep-alive socket each, opened before installGlobal.
 let hA: http.Server;
@@ -244,20 +231,13 @@ afterAll(async () => {
   await Promise.all([closeLocal(hA), closeLocal(hB), topo.close()]);
 });
 
-async function judged(session: ClientHttp2Session, route: Route): Promise<void> {
-  for (const c of CONTENTS)
-    for (const lane of [true, false]) {
-      const path = `/before/${++seq}`;
-      const go = (): Promise<void> => send(session, { ':path': path, ...c.headers });
-      await (lane ? runWithGray('beta', go) : go());
-      const hops = topo.hops(path);
-      expect(hops, `one arrival for ${path}`).toHaveLength(1);
-      const where = `${lane ? 'lane' : 'no lane'}, ${c.name}`;
-      expect(hops[0]!.server, `${where}: lands on`).toBe(route.lands);
-      const want = route.proven ? (lane ? c.lane : c.none) : { ids: [], grays: [] };
-      expect(hops[0]!.grayIds, `${where}: X-Gray-Id`).toEqual(want.ids);
-      expect(grays(hops[0]!), `${where}: gray members`).toEqual(want.grays);
-    }
+function judged(session: ClientHttp2Session, route: Route): Promise<void> {
+  return expectH2Judged(route.lands, route.proven, {
+    session: () => session,
+    path: () => `/before/${++seq}`,
+    hops: (path) => topo.hops(path),
+    inLane: (go) => runWithGray('beta', go),
+  });
 }
 
 describe('an HTTP/2 session opened before installGlobal', () => {
@@ -275,9 +255,13 @@ describe('an HTTP/2 session made after installGlobal with a connect taken before
 
   it('what is left (docs/node.md): a session still connecting is judged on its authority', async () => {
     const route: Route = { ...ROUTES[0]!, proven: true };
-    const session = takenBefore(route.authority(), route.options());
-    session.on('error', () => undefined);
-    sessions.add(session);
+    const session = await openH2Session(
+      takenBefore,
+      route.authority(),
+      route.options(),
+      sessions,
+      false,
+    );
     const path = `/before/${++seq}`;
     await runWithGray('beta', () => send(session, { ':path': path }));
     expect(topo.hops(path).map((h) => [h.server, h.grayIds])).toEqual([['b', ['beta']]]);
@@ -289,7 +273,7 @@ describe('controls: node:http keep-alive sockets opened before installGlobal', (
     'CTX-13 judged on the agent that connects: %s',
     async (_n, route) => {
       const agent = agents.get(route.name)!;
-      for (const c of CONTENTS)
+      for (const c of H2_CONTENTS)
         for (const lane of [true, false]) {
           const path = `/h/${++seq}`;
           const go = (): Promise<void> => route.send(agent, `${hAOrigin}${path}`, c.headers);

@@ -5,9 +5,15 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { installGlobal, runWithGray } from '../../src/index.js';
-import { grays, send, startH2Topology, type H2Hop, type H2Topology } from './h2-servers.js';
+import {
+  expectH2Judged,
+  openH2Session,
+  startH2Topology,
+  type H2Hop,
+  type H2Topology,
+} from './h2-servers.js';
 
 /*
  * CTX-13 (review 128 D2, the HTTP/2 form) with `installGlobal({ allowHosts })`: a session is
@@ -238,48 +244,23 @@ const ROUTES: Route[] = [
   },
 ];
 
-const CONTENTS = [
-  {
-    name: 'graylane’s marker',
-    headers: { baggage: 'a=1' },
-    lane: { ids: ['beta'], grays: ['gray=beta'] },
-    none: { ids: [] as string[], grays: [] as string[] },
-  },
-  {
-    name: 'the caller’s marker and member',
-    headers: { 'x-gray-id': 'stable', baggage: 'a=1,gray=stable' },
-    lane: { ids: ['stable'], grays: ['gray=stable'] },
-    none: { ids: ['stable'], grays: ['gray=stable'] },
-  },
-];
-
-function arrival(path: string): H2Hop {
-  const hops = [...topo.hops(path), ...(piped.has(path) ? [piped.get(path)!] : [])];
-  expect(hops, `one arrival for ${path}`).toHaveLength(1);
-  return hops[0]!;
-}
-
 describe.each(CONNECTS)('%s', (_connectName, connect) => {
   it.each(ROUTES.map((r) => [r.name, r] as const))(
     'CTX-13 I8 judged where the session connects: %s',
-    async (_name, route) => {
-      for (const c of CONTENTS)
-        for (const lane of [true, false]) {
-          const session = connect()(route.authority(), route.options());
-          session.on('error', () => undefined);
-          sessions.add(session);
-          if (route.connected) await new Promise((resolve) => session.once('connect', resolve));
-          const path = `/conn/${++seq}`;
-          const go = (): Promise<void> => send(session, { ':path': path, ...c.headers });
-          await (lane ? runWithGray('beta', go) : go());
-          session.close();
-          const hop = arrival(path);
-          const where = `${lane ? 'lane' : 'no lane'}, ${c.name}`;
-          expect(hop.server, `${where}: lands on`).toBe(route.lands);
-          const want = route.allowed ? (lane ? c.lane : c.none) : { ids: [], grays: [] };
-          expect(hop.grayIds, `${where}: X-Gray-Id`).toEqual(want.ids);
-          expect(grays(hop), `${where}: gray members`).toEqual(want.grays);
-        }
-    },
+    async (_name, route) =>
+      expectH2Judged(route.lands, route.allowed, {
+        session: () =>
+          openH2Session(
+            connect(),
+            route.authority(),
+            route.options(),
+            sessions,
+            route.connected ?? false,
+          ),
+        closeEach: true,
+        path: () => `/conn/${++seq}`,
+        hops: (path) => [...topo.hops(path), ...(piped.has(path) ? [piped.get(path)!] : [])],
+        inLane: (go) => runWithGray('beta', go),
+      }),
   );
 });

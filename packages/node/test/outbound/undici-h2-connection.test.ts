@@ -312,6 +312,35 @@ function offAllowlist(ref: Tally): Tally {
   };
 }
 
+/**
+ * {@link REQUESTS} requests of `content` on a new dispatcher from `makeOne` for `route`: each lands
+ * where the route goes, over `proto`; a proven route carries and counts what the reference `ref`
+ * did, an unproven one carries nothing and counts a hop off the allowlist.
+ */
+async function expectLikeReference(
+  makeOne: typeof make,
+  api: Api,
+  proto: Proto,
+  route: Route,
+  content: Content,
+  ref: { got: Arrival[]; counted: Tally },
+): Promise<void> {
+  const d = makeOne(api.kind, route.url(), route.options(proto));
+  const { got, counted } = await thrice(api, route.url(), d, content);
+  await d.close();
+  got.forEach((g, i) => {
+    const where = `${content.name}, request ${i + 1}`;
+    expect(g.site, `${where}: lands on`).toBe(route.lands);
+    expect(g.version, `${where}: protocol`).toBe(proto === 'h2' ? '2.0' : '1.1');
+    expect(markers(g), `${where}: markers`).toEqual(
+      route.proven ? markers(ref.got[i]!) : { ids: [], grays: [] },
+    );
+  });
+  expect(counted, `${content.name}: counted`).toEqual(
+    route.proven ? ref.counted : offAllowlist(ref.counted),
+  );
+}
+
 const PROTOS: Proto[] = ['h1', 'h2'];
 
 /**
@@ -384,20 +413,7 @@ describe('connected after installGlobal', () => {
     async (_n, api, proto, route) => {
       for (const content of contentsFor(proto, route)) {
         const ref = await reference(api, proto, content);
-        const d = make(api.kind, route.url(), route.options(proto));
-        const { got, counted } = await thrice(api, route.url(), d, content);
-        await d.close();
-        got.forEach((g, i) => {
-          const where = `${content.name}, request ${i + 1}`;
-          expect(g.site, `${where}: lands on`).toBe(route.lands);
-          expect(g.version, `${where}: protocol`).toBe(proto === 'h2' ? '2.0' : '1.1');
-          expect(markers(g), `${where}: markers`).toEqual(
-            route.proven ? markers(ref.got[i]!) : { ids: [], grays: [] },
-          );
-        });
-        expect(counted, `${content.name}: counted`).toEqual(
-          route.proven ? ref.counted : offAllowlist(ref.counted),
-        );
+        await expectLikeReference(make, api, proto, route, content, ref);
       }
     },
   );
@@ -471,20 +487,7 @@ describe('undici 6.6: a head kept as one string', () => {
         await rd.close();
         refs66.set(`${api.kind}|${content.name}`, ref);
       }
-      const d = make66(api.kind, route.url(), route.options(proto));
-      const { got, counted } = await thrice(api, route.url(), d, content);
-      await d.close();
-      got.forEach((g, i) => {
-        const where = `${content.name}, request ${i + 1}`;
-        expect(g.site, `${where}: lands on`).toBe(route.lands);
-        expect(g.version, `${where}: protocol`).toBe(proto === 'h2' ? '2.0' : '1.1');
-        expect(markers(g), `${where}: markers`).toEqual(
-          route.proven ? markers(ref.got[i]!) : { ids: [], grays: [] },
-        );
-      });
-      expect(counted, `${content.name}: counted`).toEqual(
-        route.proven ? ref.counted : offAllowlist(ref.counted),
-      );
+      await expectLikeReference(make66, api, proto, route, content, ref);
       if (content === CONTENTS[0]) expect(ref.counted.injected, 'the reference').toBe(REQUESTS);
     }
   });
