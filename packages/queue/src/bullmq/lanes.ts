@@ -19,6 +19,7 @@ import { jobDataWith, jobReader, withGrayJob } from './carrier.js';
 import { startBullDrain } from './drain.js';
 import { startHeartbeat, type RedisLivenessLike } from './heartbeat.js';
 import { createIdPlacement, identityOf, type IdClaim } from './ids.js';
+import { assertBullJob } from './validate.js';
 
 export type { RedisLivenessLike } from './heartbeat.js';
 
@@ -74,7 +75,9 @@ export interface BullLanes {
   add(jobName: string, data: unknown, opts?: JobsOptions): Promise<Job>;
   /**
    * Adds jobs produced in the current lane, each routed by the marker it carries (a job whose data
-   * cannot carry one, or whose caller set `__gray`, may go elsewhere). Atomic per destination queue.
+   * cannot carry one, or whose caller set `__gray`, may go elsewhere). Every job is checked first,
+   * by graylane and by BullMQ's own option checks: one refused job adds none. Then one
+   * `Queue#addBulk` per destination queue.
    */
   addBulk(jobs: readonly { name: string; data: unknown; opts?: JobsOptions }[]): Promise<Job[]>;
   /** Works `lane`; a default-lane worker also works lanes that have no live worker (fallback). */
@@ -185,6 +188,10 @@ export function createBullLanes(options: BullLanesOptions): BullLanes {
       for (const j of jobs) assertJobData(j.data, 'createBullLanes().addBulk');
       const marker = lanes.outgoing();
       const placed = await Promise.all(jobs.map((j) => place(j.data, marker)));
+      // BullMQ's own refusals, in the caller's order, before any queue takes its part (MQ-26).
+      for (const [i, p] of placed.entries()) {
+        assertBullJob(queue(p.queue), { ...(jobs[i] as (typeof jobs)[number]), data: p.data });
+      }
       const claims: (IdClaim | undefined)[] = [];
       try {
         // One after another: two jobs of the batch with the same id follow the first one's claim.

@@ -5,33 +5,31 @@ import type {
   JetStreamManager,
   JsMsg,
   PubAck,
-  StoredMsg,
 } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
-import {
-  DEFAULT_CLOSE_TIMEOUT_MS,
-  DEFAULT_DRAIN_BATCH,
-  DEFAULT_DRAIN_INTERVAL_MS,
-} from '../limits.js';
+import { DEFAULT_CLOSE_TIMEOUT_MS } from '../limits.js';
 import type { MessageLanes } from '../lanes.js';
-import { countDrained } from '../metrics/stats.js';
-import { startDrain, type DrainLoop } from '../routing/drain.js';
 import { createInFlight } from '../routing/inflight.js';
 import { createLiveness, type Liveness, type LivenessOptions } from '../routing/liveness.js';
 import { PROMISE, assertClients } from '../routing/clients.js';
 import { assertNatsHeaders } from '../routing/encodable.js';
 import { assertLane, assertRetired, assertRouterOptions, laneName } from '../routing/names.js';
 import { readHeader } from '../carrier/table.js';
-import { drainLanes, routeMessage } from '../routing/route.js';
-import { copyHeaders, natsHeadersWith, withGrayNatsMessage } from './carrier.js';
+import { routeMessage } from '../routing/route.js';
+import { natsHeadersWith, withGrayNatsMessage } from './carrier.js';
+import { startNatsDrain } from './drain.js';
 import { defaultNatsHeaders, type NatsHeadersFactory } from './headers.js';
+import { LANE_RETENTION, assertLaneRetention } from './retention.js';
 
 /** Options of {@link createNatsLanes}. */
 export interface NatsLanesOptions {
   readonly lanes: MessageLanes;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
-  /** The JetStream stream (work-queue retention: each message is processed once). */
+  /**
+   * The JetStream stream: work-queue retention (an ack removes the message), as `setup()` creates
+   * it. `setup()` and `consume()` refuse a stream with other retention (`INVALID_OPTIONS`).
+   */
   readonly stream: string;
   /** The base subject. Lane `beta` publishes on `<subject>.lane.beta`. */
   readonly subject: string;
@@ -73,7 +71,10 @@ export interface NatsPublishOptions {
 
 /** Lane-aware publishing and consuming on one JetStream stream. */
 export interface NatsLanes {
-  /** Creates the work-queue stream and one durable pull consumer per version, if missing. */
+  /**
+   * Creates the work-queue stream (or adds the lane subjects to it) and one durable pull consumer
+   * per version, if missing. Refuses an existing stream whose retention is not `workqueue`.
+   */
   setup(): Promise<void>;
   subjectFor(lane: string): string;
   durableFor(lane: string): string;
@@ -184,9 +185,11 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
       const subjects = versions.map(subjectFor);
       const info = await jsm.streams.info(stream).catch(() => undefined);
       if (info === undefined) {
-        const config = { name: stream, subjects, retention: 'workqueue' as const };
+        const config = { name: stream, subjects, retention: LANE_RETENTION };
         await jsm.streams.add(config as Parameters<typeof jsm.streams.add>[0]);
       } else {
+        // Refused before anything changes: the app's stream stays as it was.
+        assertLaneRetention(info.config.retention, stream, 'createNatsLanes().setup');
         // Add the lane subjects; the subjects the stream already has are the app's, and stay.
         const have = info.config.subjects ?? [];
         const missing = subjects.filter((subj) => !have.includes(subj));
@@ -213,6 +216,10 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
     async consume(lane, handler, consumeOptions) {
       assertLane(lane, lanes.config().versions, 'createNatsLanes().consume');
       const name = durableFor(lane);
+      // A consumer made without setup() (or before this check) must not drain or feed a drain that
+      // would run acked messages again.
+      const { config } = await jsm.streams.info(stream);
+      assertLaneRetention(config.retention, stream, 'createNatsLanes().consume');
       const consumer = await js.consumers.get(stream, name);
       const inflight = createInFlight();
       const wrapped = withGrayNatsMessage(lanes, handler, { served: lane });
@@ -234,60 +241,4 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
     },
   };
   return router;
-}
-
-/**
- * The default lane's drain loop: moves each dead lane's messages to the base subject. A batch is
- * read first (direct get by subject, in stream order), then the lane is asked about again: back
- * by then, it keeps the whole batch — a message a producer routed to it after seeing it alive was
- * read before that question, which sees its consumer too (MQ-01). Still dead, each message is
- * published to the base subject with a `Nats-Msg-Id` (a repeated move is de-duplicated), then
- * deleted; a crash in between moves it again (at least once), never loses it.
- */
-function startNatsDrain(
-  router: NatsLanes,
-  options: NatsLanesOptions,
-  create: NatsHeadersFactory<MsgHdrs>,
-): DrainLoop {
-  const { jsm, js, stream, subject } = options;
-  const batch = options.drainBatch ?? DEFAULT_DRAIN_BATCH;
-  const move = async (stored: StoredMsg, from: string): Promise<void> => {
-    const headers = copyHeaders(stored.header, create, (n) => n.toLowerCase().startsWith('nats-'));
-    headers.set('x-graylane-drained-from', from);
-    await js.publish(subject, stored.data, {
-      headers,
-      msgID: `graylane-drain-${stream}-${stored.seq}`,
-    });
-    await jsm.streams.deleteMessage(stream, stored.seq, false);
-  };
-  return startDrain(
-    drainLanes(options.lanes, options.retiredLanes),
-    router.liveness,
-    {
-      async onDead(lane) {
-        const from = router.subjectFor(lane);
-        const read: StoredMsg[] = [];
-        for (let seq = 0; read.length < batch;) {
-          // STREAM.MSG.GET takes `next_by_subj` since nats-server 2.9; the typed request lacks it.
-          const query = { next_by_subj: from, seq: seq + 1 } as unknown as { seq: number };
-          const stored = await jsm.streams.getMessage(stream, query);
-          if (stored === null) break;
-          seq = stored.seq;
-          read.push(stored);
-        }
-        if (read.length === 0 || (await router.liveness.recheck(lane))) return false;
-        let moved = 0;
-        try {
-          for (const stored of read) {
-            await move(stored, from);
-            moved++;
-          }
-        } finally {
-          countDrained(moved, lane);
-        }
-        return read.length === batch;
-      },
-    },
-    options.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS,
-  );
 }
