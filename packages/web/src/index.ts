@@ -51,7 +51,7 @@ export { createStatusHandler } from './status.js';
 export type { WebStatusHandler, WebStatusHandlerOptions } from './status.js';
 export { outboundStats } from './metrics/outbound.js';
 export type { OutboundResult } from './metrics/outbound.js';
-export type { WebGraylaneStats } from './metrics/decisions.js';
+export type { WebCounters, WebGraylaneStats } from './metrics/decisions.js';
 
 // Limits and defaults
 export { DEBUG_HEADER, DEFAULT_HEADER, DEFAULT_MARKER_KEY, MAX_REDIRECTS } from './limits.js';

@@ -1,4 +1,5 @@
 import {
+  countReloads,
   createInboundEngine,
   DEFAULT_MARKER_COOKIES,
   GraylaneError,
@@ -7,7 +8,6 @@ import {
   type CarrierEdits,
   type ConfigStore,
   type Decision,
-  type InboundCounters,
   type InboundOptions,
   type InboundOutcome,
   type MarkerSource,
@@ -18,7 +18,7 @@ import {
 import { runInLane } from '../context/run.js';
 import { GrayLane } from '../context/storage.js';
 import { DEFAULT_MARKER_KEY } from '../limits.js';
-import { DecisionCounters, type WebGraylaneStats } from '../metrics/decisions.js';
+import { DecisionCounters, type WebCounters, type WebGraylaneStats } from '../metrics/decisions.js';
 import { applyOutcome } from '../response/apply.js';
 import { webHmacSha256, webHmacVerify } from '../signing/webcrypto.js';
 import type { EdgeRuleSource } from '../sources/types.js';
@@ -36,10 +36,11 @@ export interface WebGraylaneOptions extends InboundOptions<Request> {
    */
   readonly remoteAddress?: ((request: Request) => string | undefined) | undefined;
   /**
-   * Metrics hook: every decision and every ignored marker, as they are counted (forward them to
-   * OpenTelemetry, Workers Analytics Engine, …). Errors are caught. `stats()` counts either way.
+   * Metrics hook: every decision, every ignored marker and every reload of `rules`, as they are
+   * counted (forward them to OpenTelemetry, Workers Analytics Engine, …). Errors are caught.
+   * `stats()` counts either way.
    */
-  readonly counters?: InboundCounters | undefined;
+  readonly counters?: WebCounters | undefined;
 }
 
 /** Per-request platform hooks. */
@@ -148,6 +149,10 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
     bucket: opts.bucketHeader,
   };
   const rules = options.rules;
+  // What the rules source updates: the store, every update and failed read counted (core's
+  // `countReloads`, as Node's sources count `graylane.config.reloads`).
+  const ruleStore =
+    rules && countReloads(opts.store, (source, result) => counters.reload(source, result));
 
   /**
    * A lane decided under a trust that did not take the client's word (`edge`; `signed` without a
@@ -216,7 +221,7 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
   const kickRefresh = (context: DecideContext): void => {
     if (!rules) return;
     try {
-      const pending = rules.refreshIfDue(opts.store);
+      const pending = rules.refreshIfDue(ruleStore ?? opts.store);
       if (pending) context.waitUntil?.(pending);
     } catch {
       // A broken source never breaks a request (FLT-16).

@@ -4,6 +4,7 @@ import type {
   InboundCounters,
   MarkerRejection,
   MarkerSource,
+  ReloadResult,
 } from '@graylane/core';
 import { outboundStats, type OutboundResult } from './outbound.js';
 
@@ -22,6 +23,17 @@ export interface WebGraylaneStats {
   }[];
   /** Process-wide: hops judged by `withGray`. */
   readonly outbound: Readonly<Record<OutboundResult, number>>;
+  /**
+   * Reloads of the `rules` source by result: the store's answer to a document, or `failed` (a
+   * read that brought none). A `304` brings nothing to count.
+   */
+  readonly reloads: readonly { source: string; result: ReloadResult; count: number }[];
+}
+
+/** The metrics hooks of the Web engine: core's decision counters, and the rules source's reloads. */
+export interface WebCounters extends InboundCounters {
+  /** Once per refresh of the `rules` source that ended in a result (what Node counts as `graylane.config.reloads`). */
+  reload?(source: string, result: ReloadResult): void;
 }
 
 /**
@@ -39,7 +51,21 @@ export class DecisionCounters implements InboundCounters {
     { source: MarkerSource; reason: MarkerRejection; count: number }
   >();
 
-  constructor(private readonly forward?: InboundCounters | undefined) {}
+  private readonly reloads = new Map<
+    string,
+    { source: string; result: ReloadResult; count: number }
+  >();
+
+  constructor(private readonly forward?: WebCounters | undefined) {}
+
+  reload(source: string, result: ReloadResult): void {
+    const key = `${source}\u0000${result}`;
+    const row = this.reloads.get(key);
+    if (row) row.count++;
+    // Source names are the app's own (a handful); past 64 rows a new one is not kept (I2).
+    else if (this.reloads.size < 64) this.reloads.set(key, { source, result, count: 1 });
+    this.tell(() => this.forward?.reload?.(source, result));
+  }
 
   decision(version: string, reason: DecisionReason, source: DecisionSource): void {
     const key = `${version}\u0000${reason}\u0000${source}`;
@@ -70,6 +96,7 @@ export class DecisionCounters implements InboundCounters {
       decisions: [...this.decisions.values()].map((r) => ({ ...r })),
       invalidMarkers: [...this.invalid.values()].map((r) => ({ ...r })),
       outbound: outboundStats(),
+      reloads: [...this.reloads.values()].map((r) => ({ ...r })),
     };
   }
 }

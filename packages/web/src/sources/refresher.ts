@@ -8,6 +8,7 @@ import {
   type SourceOptions,
   describeError,
   oneLine,
+  reportFailedLoad,
 } from '@graylane/core';
 import { DEFAULT_REFRESH_INTERVAL_MS, DEFAULT_REFRESH_TIMEOUT_MS } from '../limits.js';
 import type { EdgeRuleSource, LoadResult } from './types.js';
@@ -85,6 +86,9 @@ export function createRefresher(
     } finally {
       clock.clearTimeout(timer);
     }
+    // A read that offered the store no document is a failed reload (`counters.reload`); a
+    // document the store rejects is counted by the store's own answer.
+    if (result.kind === 'failed' || result.kind === 'fatal') reportFailedLoad(store, name);
     switch (result.kind) {
       case 'unchanged':
         return succeed();
