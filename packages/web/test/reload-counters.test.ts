@@ -155,6 +155,47 @@ describe('Web engine: every refresh of the rules source is counted by result', (
     expect(stats).toEqual(tally(calls));
   });
 
+  // Review 155 D1: `gray.refresh()` (the warm-up web.md recommends) handed the source the raw store.
+  it.each<[string, ('refresh' | 'request')[], Answer[], ReloadResult[]]>([
+    [
+      'a warm-up refresh() that loads a document',
+      ['refresh'],
+      [{ status: 200, body: DOC('beta') }],
+      ['changed'],
+    ],
+    ['a warm-up refresh() that fails', ['refresh'], [{ status: 500 }], ['failed']],
+    [
+      'refresh(), then a request',
+      ['refresh', 'request'],
+      [
+        { status: 200, body: DOC('beta'), etag: '"a"' },
+        { status: 200, body: DOC('stable') },
+      ],
+      ['changed', 'changed'],
+    ],
+    [
+      'a request, then refresh()',
+      ['request', 'refresh'],
+      [{ status: 503 }, { status: 200, body: '[]' }],
+      ['failed', 'rejected'],
+    ],
+  ])('%s', async (_name, steps, script, expected) => {
+    answers = [...script];
+    const clock = manualClock();
+    const { gray, calls } = engine(
+      createHttpRules({ url: `${base}/rules.json`, clock, logger: quiet, name: 'cdn' }),
+    );
+    for (const step of steps) {
+      if (step === 'request') await request(gray, clock);
+      else {
+        clock.advance(600_000);
+        await gray.refresh();
+      }
+    }
+    expect(calls).toEqual(expected.map((r) => ['cdn', r]));
+    expect(gray.stats().reloads.reduce((n, r) => n + r.count, 0)).toBe(expected.length);
+  });
+
   it('a refused connection (nothing listening) is failed', async () => {
     const closed = http.createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));

@@ -265,7 +265,7 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
       return rewriteCarriers(request, names, decision, target, opts.baggage !== false);
     },
     stripCarriers,
-    refresh: () => (rules ? rules.refresh(opts.store) : Promise.resolve()),
+    refresh: () => (rules ? rules.refresh(ruleStore ?? opts.store) : Promise.resolve()),
     store: opts.store,
     sourceStatus: () => rules?.status(),
     stats: () => counters.snapshot(),
