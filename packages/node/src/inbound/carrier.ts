@@ -218,7 +218,29 @@ export function editIncomingMessage(req: IncomingMessageLike, edits: CarrierEdit
   } catch {
     // a read-only url
   }
+  editRawPath(r.rawHeaders, query);
   if (Object.prototype.hasOwnProperty.call(r, 'query')) editParsedQuery(r.query, query);
+}
+
+/**
+ * HTTP/2 (node:http2's compat request): the target is the `:path` pseudo-header, and `rawHeaders`
+ * keeps it as the client sent it; setting `req.url` edits `headers[':path']` only. Each `:path`
+ * entry gets the same query edit as the URL (GW-02), in place, so whatever reads `rawHeaders`
+ * (a proxy forwarding them, a framework rebuilding the request) sees the edited target. Edited
+ * from its own value, not copied from `req.url`: a mounted app's `req.url` is relative. Never
+ * throws: a read-only array keeps what it has.
+ */
+function editRawPath(raw: string[] | undefined, query: NonNullable<CarrierEdits['query']>): void {
+  try {
+    if (!Array.isArray(raw)) return;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const value = raw[i + 1];
+      if (raw[i] === ':path' && typeof value === 'string')
+        raw[i + 1] = applyQueryEdit(routerTarget(value), query);
+    }
+  } catch {
+    // a read-only rawHeaders
+  }
 }
 
 /**

@@ -10,6 +10,7 @@ import { undiciTarget } from './targets.js';
 export interface HopDispatchOptions {
   readonly origin?: string | URL | undefined;
   readonly path: string;
+  readonly method?: string;
   readonly headers?: UndiciHeaders;
 }
 
@@ -116,7 +117,7 @@ export function judgeDispatch<O extends HopDispatchOptions>(
   try {
     applyHop(
       plan,
-      judgeHop(plan, undiciTarget(options.origin, options.path), count),
+      judgeHop(plan, undiciTarget(options.origin, options.path, options.method), count),
       flatOps(list),
     );
     return { ...options, headers: list };

@@ -32,6 +32,7 @@ const CHANNEL = 'undici:request:create';
 interface UndiciRequestLike {
   readonly origin?: unknown;
   readonly path?: unknown;
+  readonly method?: unknown;
   headers?: unknown;
 }
 
@@ -113,8 +114,7 @@ function judgeRequest(
     // hop, a job under `setGrayBaggage`) included. Without allowHosts of its own installGlobal
     // has no allowlist for a call with no lane (its default is the deciding middleware's).
     const allow = install?.undici ? install.allow : undefined;
-    if (allow !== undefined)
-      cleanHop(flatOps(list), () => judgeBare(allow, undiciTarget(request.origin, request.path)));
+    if (allow !== undefined) cleanHop(flatOps(list), () => judgeBare(allow, targetOf(request)));
     // A caller with no lane whose call was created later, from another request's context (a
     // call queued on a connection-limited pool): OpenTelemetry's undici instrumentation copied
     // that context's `gray` member onto it (I7). Created inside the caller's own dispatch, the
@@ -123,7 +123,7 @@ function judgeRequest(
       dropMember(flatOps(list), DEFAULT_MARKER_KEY);
     return;
   }
-  const target = undiciTarget(request.origin, request.path);
+  const target = targetOf(request);
   let plan: HopPlan | undefined;
   let allowed = false;
   const proven = origin.proof !== 'none';
@@ -144,6 +144,11 @@ function judgeRequest(
     if (global && (note === undefined || !global.plan.callerOwns)) ({ plan, allowed } = global);
   }
   if (list && plan) mergeBaggage(list, plan, allowed, proven, plan === note);
+}
+
+/** Where `request`'s head goes (a `CONNECT`'s: nowhere the marker may, targets.ts). */
+function targetOf(request: UndiciRequestLike): string | readonly string[] | undefined {
+  return undiciTarget(request.origin, request.path, request.method);
 }
 
 /** How many requests of each wrapper-level call the listener has seen (for counting). */

@@ -61,8 +61,12 @@ export interface ConnectionState {
   readonly known: WeakSet<object>;
   /** Clients registered since the last sweep of `clients` for Clients collected. */
   registered: number;
-  /** Whether each connected socket proves its Client's origin, decided once. */
-  readonly proven: WeakMap<object, boolean>;
+  /**
+   * Whether each connected socket proves the origin it was judged for (`host:port`), decided
+   * once per socket and origin: a socket handed from one Client to another (the tunnel a
+   * `ProxyAgent` opens with its proxy's Client) is judged again for the new one.
+   */
+  readonly proven: WeakMap<object, { readonly to: string; readonly verdict: boolean }>;
   /** Requests written on a connection that proved nothing: their marker was removed. */
   readonly cleaned: WeakSet<object>;
   /** Requests that already carried the lane's marker header when undici created them. */

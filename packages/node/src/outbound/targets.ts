@@ -35,17 +35,24 @@ export function fetchTarget(input: unknown): string | undefined {
  * The target of an undici request: its origin, the host the head is written to. When the path is
  * in absolute form (a forward proxy asked for another URL) the head reaches both, so both are
  * returned and both must be allowed (`judgeHop`): a path can never vouch for the host it is sent
- * to. Never throws.
+ * to. A `CONNECT` (any case: `Client#connect`, an `upgrade` or `request` with that method, the
+ * tunnel a `ProxyAgent` or `EnvHttpProxyAgent` opens) and any other path — the authority form
+ * (`host:port`) undici accepts with it — have none: the head asks that host to open a tunnel
+ * elsewhere, so it never carries the marker (CTX-13, as `http.request`'s, http-target.ts). The
+ * request then sent inside the tunnel is undici's own, judged on its own origin. Never throws.
  */
 export function undiciTarget(
   origin: unknown,
   path: unknown,
+  method?: unknown,
 ): string | readonly string[] | undefined {
   try {
+    if (typeof method === 'string' && method.toUpperCase() === 'CONNECT') return undefined;
     const connected = origin === undefined || origin === null ? undefined : String(origin);
-    if (typeof path === 'string' && /^https?:\/\//i.test(path))
+    if (typeof path !== 'string' || path.startsWith('/')) return connected;
+    if (/^https?:\/\//i.test(path))
       return connected === undefined ? undefined : [connected, new URL(path).origin];
-    return connected;
+    return undefined;
   } catch {
     return undefined;
   }

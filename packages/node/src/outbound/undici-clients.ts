@@ -111,15 +111,19 @@ export function connectionProven(client: object): boolean {
   try {
     const socket = field(client, 'socket');
     if (typeof socket !== 'object' || socket === null) return false;
-    const { proven } = connectionState();
-    const known = proven.get(socket);
-    if (known !== undefined) return known;
     const url = field(client, 'url') as { hostname?: unknown; port?: unknown; protocol?: unknown };
     if (typeof url?.hostname !== 'string') return false;
     const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+    // Keyed by the origin too: a `ProxyAgent` hands the socket its proxy's Client opened (and
+    // proved, for the proxy) to the Client of the tunnel's target, where it proves nothing.
+    const to = `${String(url.protocol)}//${url.hostname}:${port}`;
+    const { proven } = connectionState();
+    const known = proven.get(socket);
+    if (known?.to === to) return known.verdict;
     const verdict = socketReaches(socket, url.hostname, port);
     // A socket handed over while still connecting proves nothing yet: asked again later.
-    if ((socket as { connecting?: unknown }).connecting === false) proven.set(socket, verdict);
+    if ((socket as { connecting?: unknown }).connecting === false)
+      proven.set(socket, { to, verdict });
     return verdict;
   } catch {
     return false;
