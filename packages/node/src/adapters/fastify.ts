@@ -122,8 +122,11 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
         req: request,
         carrier:
           route === undefined
-            ? fromIncomingMessage(request.raw)
-            : new RoutedCarrier(fromIncomingMessage(request.raw), route),
+            ? fromIncomingMessage(request.raw, false, () => fastifyHost(request))
+            : new RoutedCarrier(
+                fromIncomingMessage(request.raw, false, () => fastifyHost(request)),
+                route,
+              ),
         // On the Node response itself, so a route that writes through `reply.raw` (SSE, `hijack()`)
         // sends them too; graylane's cookies are kept at `writeHead` (node-response.ts).
         sink: reply?.raw,
@@ -406,3 +409,13 @@ function findSymbol(target: object, description: string): symbol | undefined {
 }
 
 export type { GraylaneOptions } from '../options.js';
+
+/**
+ * The host fastify reads: `request.host` (fastify 5; `X-Forwarded-Host` under `trustProxy`, then
+ * `Host`, then h2's `:authority`), or `request.hostname` (fastify 4, with its port).
+ */
+function fastifyHost(request: FastifyRequestLike): unknown {
+  const r = request as { host?: unknown; hostname?: unknown };
+  const host = r.host;
+  return typeof host === 'string' ? host : r.hostname;
+}

@@ -13,7 +13,7 @@ import {
   type InboundOptions,
 } from '@graylane/core';
 import { runInRequestContext } from '../inbound/bind.js';
-import { fromIncomingMessage } from '../inbound/carrier.js';
+import { absoluteTargetHost, fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
 import { decideOnce } from '../inbound/once.js';
 import { cookieName, type ResponseSink } from '../inbound/node-response.js';
@@ -96,7 +96,9 @@ export function graylaneHono<C extends HonoContextLike = HonoContextLike>(
       // `c.req` only off Node: hono builds its request wrapper on first access.
       key: incoming ?? c.req.raw,
       req: c,
-      carrier: incoming ? fromIncomingMessage(incoming, false, true) : honoCarrier(c),
+      carrier: incoming
+        ? fromIncomingMessage(incoming, false, () => absoluteTargetHost(incoming.url))
+        : honoCarrier(c),
       // On @hono/node-server the listeners the app adds to `c.env.incoming` / `c.env.outgoing`
       // run in the request's context, as on the other adapters (CTX-05). Off Node the key is a
       // Fetch `Request`, which has no listeners: nothing to bind, and the entry is kept for it.

@@ -94,7 +94,8 @@ interface KoaMount {
  * is read as it came (I1).
  */
 function koaCarrier(ctx: KoaContextLike, self: unknown): InboundCarrier {
-  const carrier = fromIncomingMessage(ctx.req);
+  // The host koa reads (`ctx.host`: `X-Forwarded-Host` when `app.proxy`, h2's `:authority` first).
+  const carrier = fromIncomingMessage(ctx.req, false, () => (ctx as { host?: unknown }).host);
   let mount: unknown;
   let originalUrl: unknown;
   try {

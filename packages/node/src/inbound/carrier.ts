@@ -38,17 +38,25 @@ export interface IncomingMessageLike {
 export function fromIncomingMessage(
   req: IncomingMessageLike,
   semicolonEndsPath = false,
-  hostFromTarget = false,
+  hostOf?: FrameworkHost,
 ): InboundCarrier {
-  return new NodeCarrier(req, semicolonEndsPath, hostFromTarget);
+  return new NodeCarrier(req, semicolonEndsPath, hostOf);
 }
+
+/**
+ * @internal The host as the framework itself reads it (express `req.hostname`, koa `ctx.host`,
+ * fastify `request.host`): its trust-proxy setting (`X-Forwarded-Host`) and its HTTP/2 reading
+ * (`Host` or `:authority` first) then hold for the `host` rules too (REQ-01/02). A string is that
+ * host (a port is dropped); anything else, or a throw, falls back to graylane's own reading.
+ */
+export type FrameworkHost = () => unknown;
 
 /**
  * The host of an `http://` or `https://` absolute-form target (`GET http://h/p`), where
  * `@hono/node-server` takes it: it builds the Fetch URL hono routes on from that target, not
  * from `Host`, and with the same case-sensitive test. Anything else: `undefined`.
  */
-function absoluteTargetHost(url: string | undefined): string | undefined {
+export function absoluteTargetHost(url: string | undefined): string | undefined {
   if (typeof url !== 'string' || url.charCodeAt(0) === 0x2f) return undefined;
   if (!url.startsWith('http://') && !url.startsWith('https://')) return undefined;
   try {
@@ -85,8 +93,8 @@ class NodeCarrier implements InboundCarrier {
   constructor(
     private readonly req: IncomingMessageLike,
     private readonly semicolonEndsPath: boolean,
-    /** hono on `@hono/node-server`: an absolute-form target names the host (see `host`). */
-    private readonly hostFromTarget: boolean,
+    /** The framework's own reading of the host, where an adapter knows it (see `host`). */
+    private readonly hostOf: FrameworkHost | undefined,
   ) {}
   recordInto(original: Original): void {
     this.original = original;
@@ -123,14 +131,19 @@ class NodeCarrier implements InboundCarrier {
    * HTTP/2 names the host in `:authority` (RFC 9113 §8.3.1: clients use it instead of `Host`,
    * and Node's compat layer keeps it as that header), so a `host` rule that read only `Host` never
    * matched an h2 request; koa and hono read `:authority` there (fastify when `Host` is absent).
-   * `Host` otherwise. For an absolute-form target express, koa and fastify read `Host` too
-   * (`req.hostname`, `ctx.host`, `request.host`), but `@hono/node-server` builds the URL hono
-   * routes on from the target's own authority (REQ-01): there the rules read that.
+   * `Host` otherwise. Under a framework the rules read the host it reads ({@link FrameworkHost}):
+   * express, koa and fastify trust `X-Forwarded-Host` from the proxies the app trusts, fastify
+   * prefers `Host` over h2's `:authority`, and `@hono/node-server` builds the URL hono routes on
+   * from an absolute-form target's own authority (REQ-01).
    */
   get host(): string | undefined {
-    if (this.hostFromTarget) {
-      const own = absoluteTargetHost(this.req.url);
-      if (own !== undefined) return own;
+    if (this.hostOf !== undefined) {
+      try {
+        const own = this.hostOf();
+        if (typeof own === 'string') return hostOnly(own);
+      } catch {
+        // a framework getter that throws: graylane's own reading (I1)
+      }
     }
     const headers = this.req.headers;
     const authority = headers[':authority'];

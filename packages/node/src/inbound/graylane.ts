@@ -103,5 +103,11 @@ export function nodeInput<R extends IncomingMessageLike>(
   req: R,
   res: ServerResponse | undefined,
 ): DecideOnceInput<R> {
-  return { key: req, req, carrier: fromIncomingMessage(req), sink: res, bind: true, res };
+  // Under express (its request has a `hostname` getter) the rules read express's host.
+  const carrier = fromIncomingMessage(
+    req,
+    false,
+    'hostname' in req ? () => (req as { hostname?: unknown }).hostname : undefined,
+  );
+  return { key: req, req, carrier, sink: res, bind: true, res };
 }
