@@ -27,7 +27,8 @@ import { closeAll, listen, rawRequest, type Running } from './helpers.js';
  * whose qs files them under `gray` (express 4's `req.query.gray` is `['beta']` / `'beta'`).
  *
  * The oracle is the parsers themselves: qs as express 4 uses it (and with `allowDots`),
- * node:querystring (koa, express 5), URLSearchParams, fast-querystring (fastify), hono's; a key
+ * node:querystring (koa, express 5), URLSearchParams, fast-querystring (fastify), hono's, and
+ * models of PHP's `$_GET` and Rack 2 (review 147 D1: `+gray`, `gray%00x`, `]gray`); a key
  * is a spelling when one of them yields a key equal to `gray` under JS's `toLowerCase`,
  * `toUpperCase` or Java's `equalsIgnoreCase`. Rows named `(control)` held before.
  */
@@ -41,6 +42,37 @@ const qs = createRequire(require.resolve('express4'))('qs') as {
 const fastQs = createRequire(require.resolve('fastify'))('fast-querystring') as {
   parse(s: string): Record<string, unknown>;
 };
+/** `+` as a space and every escape decoded, as Ruby's and PHP's form decoders read a key. */
+const formKeys = (s: string): string[] =>
+  s.split('&').flatMap((part) => {
+    const raw = part.includes('=') ? part.slice(0, part.indexOf('=')) : part;
+    try {
+      return [decodeURIComponent(raw.replace(/\+/g, ' '))];
+    } catch {
+      return [];
+    }
+  });
+/**
+ * PHP's `$_GET` / `parse_str` (`php_register_variable_ex`): a NUL ends the key, leading spaces
+ * go, an array's name ends at a `[` a `]` follows, ` ` and `.` read as `_`. A model, checked
+ * against php-cli over thousands of keys in core's `php-spellings.test.ts`.
+ */
+const phpKey = (k: string): string[] => {
+  const s = k.split('\0')[0]!.replace(/^ +/, '');
+  const open = s.indexOf('[');
+  if (open === 0) return [];
+  const root =
+    open !== -1 && s.includes(']', open + 1)
+      ? s.slice(0, open).replace(/[ .]/g, '_')
+      : s.replace(/[ .[]/g, '_');
+  return root === '' ? [] : [root];
+};
+/** Rack 2's `normalize_params` root (rack 2.2 `lib/rack/query_parser.rb`). */
+const rack2Key = (k: string): string[] => {
+  const m = /^[[\]]*([^[\]]+)\]*/.exec(k);
+  if (m === null) return [];
+  return [k.slice(m[0].length) === '[' ? k : (m[1] as string)];
+};
 const PARSERS: Record<string, Parse> = {
   'qs (express 4)': (s) => Object.keys(qs.parse(s, { allowPrototypes: true })),
   'qs allowDots': (s) => Object.keys(qs.parse(s, { allowDots: true })),
@@ -48,6 +80,8 @@ const PARSERS: Record<string, Parse> = {
   URLSearchParams: (s) => [...new URLSearchParams(s).keys()],
   'fast-querystring (fastify)': (s) => Object.keys(fastQs.parse(s)),
   hono: (s) => Object.keys(getQueryParams(`http://h/?${s}`) ?? {}),
+  'PHP $_GET (model)': (s) => formKeys(s).flatMap(phpKey),
+  'Rack 2 (model)': (s) => formKeys(s).flatMap(rack2Key),
 };
 const one = (c: string): string | undefined => (c.length === 1 ? c : undefined);
 /** Java's `String.equalsIgnoreCase`: char by char, equal, or equal upper-cased, or lower-cased. */
@@ -84,7 +118,20 @@ const readers = (search: string, name = 'gray'): string[] =>
 
 describe('GW-02 removeQueryParam removes exactly the keys some parser reads as the name', () => {
   const PIECES = ['g', 'G', 'r', 'R', 'a', 'Y', '%67', '%47', '%52', 'gray', 'GRAY'];
-  const SHAPES = ['[', ']', '.', '%5B', '%5D', '+', '%00', '%ZZ', 'x', '%C5%BF', '%E2%84%AA'];
+  const SHAPES = [
+    '[',
+    ']',
+    '.',
+    '%5B',
+    '%5D',
+    '+',
+    '%00',
+    '%ZZ',
+    'x',
+    '%C5%BF',
+    '%E2%84%AA',
+    '%20',
+  ];
   const keys = new Set<string>();
   const grow = (prefix: string, depth: number): void => {
     if (prefix !== '') keys.add(prefix);
@@ -242,12 +289,13 @@ const searchOf = (target: string) => target.slice(target.indexOf('?') + 1);
 
 const SPELLINGS = ['GRAY', 'Gray', '%47RAY', 'gRaY', 'gray[]', 'GRAY[]', '[gray]', '%5BGray%5D'];
 const DOTS = ['gray.0', '.gray'];
-const CONTROLS = ['grayx', '+gray', 'gray%00', '%EF%BD%87ray', 'a[gray]'];
+const PHP_RACK = ['+gray', '%20gray', 'gray%00x', ']gray', 'gray]'];
+const CONTROLS = ['grayx', 'gray+', '%09gray', '%00gray', '%EF%BD%87ray', 'a[gray]'];
 
 describe('GW-02 the next hop and the app never see a spelling of the client marker', () => {
   const rows = Object.keys(APPS).flatMap((app) =>
     ['edge', 'signed (query on)'].flatMap((mode) =>
-      [...SPELLINGS, ...DOTS].map((k) => [app, mode, k] as const),
+      [...SPELLINGS, ...DOTS, ...PHP_RACK].map((k) => [app, mode, k] as const),
     ),
   );
   it.each(rows)('GW-02 %s, %s: the key %s next to others', async (app, mode, key) => {

@@ -18,6 +18,8 @@ const MODES: [string, Partial<WebGraylaneOptions>][] = [
   ['open, a header decides', {}],
 ];
 const SPELLINGS = ['GRAY', 'Gray', '%47RAY', 'gray[]', 'GRAY[0]', '[gray]', '%5Bgray%5D', '.gray'];
+// PHP's `$_GET` skips leading spaces and ends a key at a NUL; Rack 2 skips brackets (review 147 D1).
+const PHP_RACK = ['+gray', '%20gray', 'gray%00x', ']gray', 'gray]'];
 const KEEP = '?q=a%20b&flag&t=~x';
 const headersFor = (mode: string): Record<string, string> =>
   mode.startsWith('open') ? { 'x-gray-id': 'beta' } : {};
@@ -26,7 +28,9 @@ const headersFor = (mode: string): Record<string, string> =>
 const search = (url: string) => url.slice(url.indexOf('?'));
 
 describe('GW-02 the Web engine hands on no spelling of the client marker', () => {
-  const rows = MODES.flatMap(([m, o]) => SPELLINGS.map((k) => [m, k, o] as const));
+  const rows = MODES.flatMap(([m, o]) =>
+    [...SPELLINGS, ...PHP_RACK].map((k) => [m, k, o] as const),
+  );
   it.each(rows)('GW-02 %s, %s: handle(), forwardRequest, stripCarriers', async (mode, key, o) => {
     const gray = createGraylane({ config, ...o } as WebGraylaneOptions);
     const url = `https://app.example/p${KEEP}&${key}=canary&z=1`;
@@ -44,7 +48,7 @@ describe('GW-02 the Web engine hands on no spelling of the client marker', () =>
     const app = new Hono();
     app.use(graylaneHono({ config, ...o } as WebGraylaneOptions));
     app.get('/*', (c) => c.json({ url: c.req.url, keys: Object.keys(c.req.queries()) }));
-    for (const key of SPELLINGS) {
+    for (const key of [...SPELLINGS, ...PHP_RACK]) {
       const res = await app.request(`https://app.example/p${KEEP}&${key}=canary&z=1`, {
         headers: headersFor(mode),
       });
@@ -56,7 +60,7 @@ describe('GW-02 the Web engine hands on no spelling of the client marker', () =>
 
   it.each(MODES)('(control) %s: keys that spell no marker stay byte for byte', async (mode, o) => {
     const gray = createGraylane({ config, ...o } as WebGraylaneOptions);
-    const url = `https://app.example/p${KEEP}&grayx=1&+gray=2&gray%00=3&a%5Bgray%5D=4`;
+    const url = `https://app.example/p${KEEP}&grayx=1&gray+=2&%09gray=3&a%5Bgray%5D=4`;
     const res = await gray.handle(new Request(url, { headers: headersFor(mode) }), (r) =>
       Response.json(r.url),
     );

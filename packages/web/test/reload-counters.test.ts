@@ -40,7 +40,10 @@ let base = '';
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     const a = answers.shift() ?? { status: 500 };
-    if (a === 'hang-up') return req.socket.destroy();
+    if (a === 'hang-up') {
+      req.socket.destroy();
+      return;
+    }
     if (a.status === 304 && req.headers['if-none-match'] === undefined) {
       res.writeHead(500).end();
       return;

@@ -17,7 +17,8 @@ import type { CarrierView } from './view.js';
  * How the request must change so that what the app and any proxy see carries exactly the
  * decided version (GW-01/02): each entry sets a header to a new value, or removes it (`null`).
  * `query` removes parameters (every occurrence, under every spelling a next hop reads as the
- * name: `GRAY`, `%47RAY`, `gray[]`; see `removeQueryParam`) and may append one.
+ * name: `GRAY`, `%47RAY`, `gray[]`, PHP's `+gray`; see `removeQueryParam`) and may append one;
+ * a `;` parameter next to a removed one is judged on its own (`?gray=beta;y=2` keeps `;y=2`).
  */
 export interface CarrierEdits {
   /** Lower-case header name → new value, or `null` to remove the header. */

@@ -7,6 +7,7 @@ import { safeDecode } from './decode.js';
 import { SliceJoin } from './join.js';
 import { decodesTo, isTrimSpace } from './key-match.js';
 import { parseQueryPairs, readQueryParam, removeQueryParam } from './query.js';
+import { spellsRef } from '../../test/spelling-ref.js';
 
 /** Fastest of `n` runs, in ms: the minimum is what the code costs when the machine lets it run. */
 function fastest(fn: () => unknown, n = 15): number {
@@ -278,55 +279,32 @@ describe('AMP-01 hostile carriers: no exceptions, every entry counted, bounded',
     }
     return text.length;
   };
-  // The spellings removeQueryParam removes (key-spelling.ts), written the slow, obvious way:
-  // decode every run of escapes as URLSearchParams does, fold case, match the qs shapes.
-  const REF_FOLDS: Record<string, string> = {
-    ...{ ß: 'ss', İ: 'i', ı: 'i', ſ: 's', '\u212a': 'k', ﬀ: 'ff', ﬁ: 'fi', ﬂ: 'fl' },
-    ...{ ﬃ: 'ffi', ﬄ: 'ffl', ﬅ: 'st', ﬆ: 'st' },
-  };
-  const refFold = (s: string) =>
-    [...s].map((c) => REF_FOLDS[c] ?? (/[A-Z]/.test(c) ? c.toLowerCase() : c)).join('');
-  const refDecode = (raw: string) =>
-    raw
-      .replace(/\+/g, ' ')
-      .replace(/(?:%[\da-f]{2})+/gi, (run) =>
-        new TextDecoder().decode(Buffer.from(run.replace(/%/g, ''), 'hex')),
-      );
-  const refSpells = (raw: string, name: string): boolean => {
-    const k = refFold(refDecode(raw));
-    const n = refFold(name);
-    if (n === '') return false;
-    return (
-      k === n ||
-      k.startsWith(`${n}[`) ||
-      (k.startsWith(`${n}.`) &&
-        k.length > n.length + 1 &&
-        !'.['.includes(k[n.length + 1] as string)) ||
-      k.startsWith(`[${n}]`) ||
-      (k.startsWith(`.${n}`) &&
-        (k.length === n.length + 1 || '.[]'.includes(k[n.length + 1] as string)))
-    );
-  };
+  // The spellings removeQueryParam removes (key-spelling.ts), written the slow, obvious way
+  // (test/spelling-ref.ts); every `&` part kept, empty ones too; of a removed part, its `;`
+  // parameters after the first that do not spell the name stay (review 147 D3).
   const refRemoveQuery = (url: string, name: string): string => {
     const q = url.indexOf('?');
     if (q === -1) return url;
     const hash = url.indexOf('#', q);
     const end = hash === -1 ? url.length : hash;
-    const text = url.slice(q + 1, end);
+    const keyOf = (p: string) => (p.includes('=') ? p.slice(0, p.indexOf('=')) : p);
     const kept: string[] = [];
     let removed = false;
-    // Every parameter, past the readers' 256 too (review 145 D3).
-    refScanQuery(
-      text,
-      (part) => {
-        const eq = part.indexOf('=');
-        if (refSpells(eq === -1 ? part : part.slice(0, eq), name)) removed = true;
-        else kept.push(part);
-      },
-      Infinity,
-    );
+    for (const part of url.slice(q + 1, end).split('&')) {
+      if (part === '' || !spellsRef(keyOf(part), name)) {
+        kept.push(part);
+        continue;
+      }
+      removed = true;
+      const subs = part
+        .split(';')
+        .slice(1)
+        .map((sub) => (keyOf(sub) !== '' && spellsRef(keyOf(sub), name) ? '' : sub));
+      if (subs.some((sub) => sub !== '')) kept.push(subs.map((sub) => `;${sub}`).join(''));
+    }
     if (!removed) return url;
-    return `${url.slice(0, q)}${kept.length > 0 ? `?${kept.join('&')}` : ''}${url.slice(end)}`;
+    const rest = kept.some((p) => p !== '') ? `?${kept.join('&')}` : '';
+    return `${url.slice(0, q)}${rest}${url.slice(end)}`;
   };
   const ows = (s: string) => s.replace(/^[ \t]+|[ \t]+$/g, '');
   const refRemoveCookies = (text: string, names: string[]): string | undefined => {

@@ -3,7 +3,8 @@
  * stays exact (QS-06: graylane's readers do not honour `GRAY`), but where graylane removes a
  * marker the client must not set, a hop behind it that reads keys another way must not find one
  * either. What counts, each checked against the parser named (qs 6, node:querystring,
- * URLSearchParams, fast-querystring as fastify uses it, hono, Java's `equalsIgnoreCase`):
+ * URLSearchParams, fast-querystring as fastify uses it, hono, Java's `equalsIgnoreCase`, PHP's
+ * `$_GET` and `parse_str`, Rack 2's `parse_nested_query`):
  *
  * - the key, percent-decoded (leniently: a bad escape is a character of its own, as every one of
  *   those parsers keeps it, and never spells a letter), `+` read as a space;
@@ -11,13 +12,23 @@
  *   letters — `ſ` (upper `S`), `ı` (upper `I`), `İ` (Java's lower `i`), `K` (Kelvin, lower `k`),
  *   and the ones JS and Java upper-case to several (`ß` → `SS`, `ﬁ` → `FI`, …): a hop that
  *   compares `toUpperCase()`d or `toLowerCase()`d keys, `equalsIgnoreCase`, ASP.NET's
- *   case-insensitive query collection, nginx's `$arg_name` (ASCII, on the raw key);
+ *   case-insensitive query collection, nginx's `$arg_name` (ASCII, on the raw key), PHP's
+ *   `array_change_key_case($_GET)`;
  * - the root qs files a key under (express 4's `req.query`, a qs-based fastify parser): `gray[]`,
  *   `gray[0]` (an array: `${req.query.gray}` is `beta`), `gray[x]`, `gray[`, `[gray]…` (the
- *   string `beta`), and with qs's `allowDots` `gray.0` and `.gray`.
+ *   string `beta`), and with qs's `allowDots` `gray.0` and `.gray`;
+ * - Rack 2's root (`normalize_params` matches `\A[\[\]]*([^\[\]]+)\]*`: brackets before the
+ *   name and `]` after it are skipped): `]gray`, `[gray`, `[[gray]]`, `gray]`, `gray]x`;
+ * - PHP's (`php_default_treat_data`, `php_register_variable_ex`): leading spaces are skipped
+ *   (`+gray`, `%20gray`, `++gray`; only U+0020), the key ends at a NUL (`gray%00x`), `gray[…]…`
+ *   is an array under `gray` when a `]` follows the `[`, and a ` ` or `.` before the first `[`,
+ *   or a `[` no `]` follows, reads as `_` (name `a_b`: `a.b`, `a+b`, `a[b`).
  *
- * Not spellings (no parser above reads them as the name): surrounding spaces or `+` (none trims),
- * a NUL escape (none cuts a key there), fullwidth letters (none applies NFKC), `a[gray]`.
+ * Each parser's shapes are matched as that parser reads them, not mixed (`+[gray]` is no
+ * spelling: PHP's name there is empty, Rack's ` [gray]`). Not spellings: other leading or
+ * trailing whitespace (`%09gray`, `gray+`: PHP reads `gray_`), a NUL before the name
+ * (`%00gray`: PHP's name is empty), fullwidth letters (none applies NFKC), `a[gray]`, `a.gray`.
+ */
 
 /** Code points whose upper- or lower-case form (JS, Java) is ASCII letters only, and those. */
 const ASCII_FOLDS: ReadonlyMap<number, string> = new Map([
@@ -38,6 +49,9 @@ const ASCII_FOLDS: ReadonlyMap<number, string> = new Map([
 const OPEN = 0x5b; // [
 const CLOSE = 0x5d; // ]
 const DOT = 0x2e;
+const SPACE = 0x20;
+const UNDERSCORE = 0x5f;
+const NUL = 0;
 
 /** The code point the cursor read last (the walk is synchronous: one slot, no allocation). */
 let cp = 0;
@@ -125,14 +139,34 @@ function folded(name: string): string {
 
 /**
  * Where the folded name `f` ends when `text[i, end)` starts with a spelling of it, else -1.
- * Stops at the first character that differs: a hostile key costs a few steps (AMP-01).
+ * Stops at the first character that differs: a hostile key costs a few steps (AMP-01). With
+ * `php`, the key's characters are first read as PHP files them: ` ` and `.` as `_`, a `[` no `]`
+ * follows as `_` (a `[` one follows ends PHP's name, so it spells nothing), a NUL ends the key.
  */
-function matchName(text: string, i: number, end: number, f: string, decode: boolean): number {
+function matchName(
+  text: string,
+  i: number,
+  end: number,
+  f: string,
+  decode: boolean,
+  php = false,
+): number {
   let k = 0;
+  let open = false; // php: a `[` no `]` follows was read, so every later one is `_` too
   while (k < f.length) {
     if (i >= end) return -1;
+    const at = i;
     i = step(text, i, end, decode);
-    const c = cp >= 0x41 && cp <= 0x5a ? cp + 0x20 : cp;
+    let c = cp >= 0x41 && cp <= 0x5a ? cp + 0x20 : cp;
+    if (php && f.charCodeAt(k) === UNDERSCORE) {
+      if (c === SPACE || c === DOT) c = UNDERSCORE;
+      else if (c === OPEN) {
+        // A `[` first, or one a `]` follows, ends PHP's name there.
+        if (k === 0 || (!open && closes(text, at, end, decode))) return -1;
+        open = true;
+        c = UNDERSCORE;
+      }
+    } else if (php && (c === SPACE || c === DOT || c === OPEN)) return -1;
     const expansion = c < 0x80 ? undefined : ASCII_FOLDS.get(c);
     if (expansion !== undefined) {
       if (!f.startsWith(expansion, k)) return -1;
@@ -143,6 +177,17 @@ function matchName(text: string, i: number, end: number, f: string, decode: bool
     }
   }
   return i;
+}
+
+/** True when a `]` follows the `[` at `i` before the key or a NUL ends it (PHP's array test). */
+function closes(text: string, i: number, end: number, decode: boolean): boolean {
+  i = step(text, i, end, decode);
+  while (i < end) {
+    i = step(text, i, end, decode);
+    if (cp === CLOSE) return true;
+    if (cp === NUL) return false;
+  }
+  return false;
 }
 
 /** The code point at `i` (read into {@link cp}), or -1 at the end. */
@@ -162,6 +207,7 @@ function peek(text: string, i: number, end: number, decode: boolean): number {
  * ```ts
  * spellsKey('GRAY', 0, 4, 'gray', true); // true
  * spellsKey('%5Bgray%5D', 0, 10, 'gray', true); // true: qs reads it as `gray`
+ * spellsKey('+gray', 0, 5, 'gray', true); // true: PHP skips the leading space
  * spellsKey('grayx', 0, 5, 'gray', true); // false
  * ```
  */
@@ -174,18 +220,32 @@ export function spellsKey(
 ): boolean {
   if (end <= start || name === '') return false;
   const f = folded(name);
-  // Most keys differ from the name in their first character: an ASCII one other than `%`, `[`
-  // and `.` stands for itself (`+` for a space), so one compare settles them.
+  // Most keys differ from the name in their first character: an ASCII one other than `%`, `[`,
+  // `]`, `.` and a space (`+`) stands for itself, so one compare settles them.
   const c = text.charCodeAt(start);
-  if (c < 0x80 && c !== 0x25 && c !== OPEN && c !== DOT) {
-    const lower = c >= 0x41 && c <= 0x5a ? c + 0x20 : decode && c === 0x2b ? 0x20 : c;
-    if (lower !== f.charCodeAt(0)) return false;
+  if (c < 0x80 && c !== 0x25 && c !== OPEN && c !== CLOSE && c !== DOT && c !== SPACE) {
+    const lower = c >= 0x41 && c <= 0x5a ? c + 0x20 : decode && c === 0x2b ? SPACE : c;
+    if (lower !== f.charCodeAt(0) && lower !== SPACE) return false;
+  }
+  // PHP skips leading spaces; its name then ends at a NUL or an array's `[`.
+  let from = start;
+  while (peek(text, from, end, decode) === SPACE) from = step(text, from, end, decode);
+  if (from > start || f.includes('_')) {
+    const at = matchName(text, from, end, f, decode, true);
+    if (at !== -1) {
+      const next = peek(text, at, end, decode);
+      if (next === -1 || next === NUL || (next === OPEN && closes(text, at, end, decode)))
+        return true;
+    }
+    if (from > start) return false;
   }
   const at = matchName(text, start, end, f, decode);
   if (at !== -1) {
     if (at === end) return true;
     const next = peek(text, at, end, decode);
-    if (next === OPEN) return true;
+    // qs, Rack 3 and PHP: `gray[…`; PHP: `gray%00…`; Rack 2: `gray]…`.
+    if (next === OPEN || next === NUL) return true;
+    if (next === CLOSE) return rackRoot(text, at, end, decode);
     // qs `allowDots`: `gray.x` is `gray[x]`; `gray.`, `gray..x` and `gray.[x]` keep the dot.
     if (next === DOT) {
       const after = peek(text, step(text, at, end, decode), end, decode);
@@ -193,14 +253,35 @@ export function spellsKey(
     }
   }
   const first = peek(text, start, end, decode);
-  if (first !== OPEN && first !== DOT) return false;
-  const inner = matchName(text, step(text, start, end, decode), end, f, decode);
+  if (first !== OPEN && first !== CLOSE && first !== DOT) return false;
+  // qs `allowDots`: `.gray` is `[gray]` (`.gray.x`, `.gray[x]`). Rack 2 skips every bracket
+  // before the name (`]gray`, `[[gray`), and qs reads `[gray]…`.
+  const one = step(text, start, end, decode);
+  let i = one;
+  if (first !== DOT) {
+    let b = peek(text, i, end, decode);
+    while (b === OPEN || b === CLOSE) {
+      i = step(text, i, end, decode);
+      b = peek(text, i, end, decode);
+    }
+  }
+  const inner = matchName(text, i, end, f, decode);
   if (inner === -1) return false;
   const next = peek(text, inner, end, decode);
-  // qs: `[gray]…` is `gray`; with `allowDots`, `.gray` is `[gray]` (`.gray.x`, `.gray[x]`).
-  return first === OPEN
-    ? next === CLOSE
-    : next === -1 || next === DOT || next === OPEN || next === CLOSE;
+  const root = next === -1 || next === OPEN || next === CLOSE;
+  if (first === DOT) return root || next === DOT;
+  if (next === CLOSE && first === OPEN && i === one) return true;
+  return root && rackRoot(text, inner, end, decode);
+}
+
+/**
+ * Rack 2 past the name at `i` (where a `[`, a `]` or the key's end follows it): the name is the
+ * root unless all that follows its `]`s is a lone `[` (`after == "["` files the whole key:
+ * `gray][`, `[gray[`).
+ */
+function rackRoot(text: string, i: number, end: number, decode: boolean): boolean {
+  while (peek(text, i, end, decode) === CLOSE) i = step(text, i, end, decode);
+  return i >= end || cp !== OPEN || step(text, i, end, decode) < end;
 }
 
 /** The letters a character outside ASCII folds to ({@link ASCII_FOLDS}). */
@@ -216,10 +297,12 @@ let probeWide = true;
 
 /**
  * @internal True when `text` from `from` on could hold a spelling of `name` as a key
- * ({@link spellsKey}): a `%`, the name in any ASCII case (a space in it as a `+` too), or, for a
- * name with a letter some character outside ASCII folds to (`s`: `ſ`), such a character. False
- * means no key there needs a look: the fast path for a query without a candidate costs a
- * `%` search and a case-insensitive one (`gray` in a 900-byte query: about 0.3 µs).
+ * ({@link spellsKey}): a `%`, the name in any ASCII case (a space in it as a `+` too, a `_` as
+ * any character PHP reads as one: ` `, `+`, `.`, `[`), or, for a name with a letter some
+ * character outside ASCII folds to (`s`: `ſ`), such a character. Every other shape (`+gray`,
+ * `]gray`, `gray[]`) holds the name itself. False means no key there needs a look: the fast path
+ * for a query without a candidate costs a `%` search and a case-insensitive one (`gray` in a
+ * 900-byte query: about 0.3 µs).
  *
  * @example
  * ```ts
@@ -232,8 +315,11 @@ export function mayHoldKey(text: string, name: string, from = 0): boolean {
   if (name !== probeName) {
     const f = folded(name);
     const ascii = !/[\u0080-\uffff]/.test(f);
-    // A space in the name is a `+` on the wire too.
-    const literal = f.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&').replace(/ /g, '[ +]');
+    // A space in the name is a `+` on the wire too; PHP reads ` `, `.` and `[` as `_`.
+    const literal = f
+      .replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')
+      .replace(/ /g, '[ +]')
+      .replace(/_/g, '[_ +.[]');
     probe = ascii ? new RegExp(literal, 'gi') : undefined;
     probeWide = !ascii || FOLDED_LETTERS.test(f);
     probeName = name;

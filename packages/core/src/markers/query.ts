@@ -1,6 +1,5 @@
 import { MAX_QUERY_BYTES, MAX_QUERY_PARAMS } from '../limits.js';
 import { isDecodable, safeDecode } from './decode.js';
-import { SliceJoin } from './join.js';
 import { decodesTo } from './key-match.js';
 import { spellsKey } from './key-spelling.js';
 import { READ_ABSENT, READ_AMBIGUOUS, READ_TOO_LONG, type KeyRead } from './read.js';
@@ -68,18 +67,25 @@ export function queryRead(pairs: QueryPairs | 'too_long', name: string): KeyRead
 /**
  * Returns `url` (a request target `/path?query` or a bare query) without the parameter `name`
  * under every spelling a next hop could read as it (GW-01/02): `%67ray`, any letter case
- * (`GRAY`, `%47RAY`), and the keys qs files under `gray` (`gray[]`, `[gray]`; see
- * `key-spelling.ts`); the readers stay exact (QS-06). The path and the other parameters are
- * kept byte for byte. Unchanged when no key is a spelling (callers on a hot path first ask
- * `mayHoldKey`, one scan for a `%` and the name in any case). Every parameter is looked at, past
- * the readers' 256 too (a marker graylane never read must not travel on), and only spellings go:
- * the scan is linear, each key compared until its first character that differs (review 145 D3:
- * the rest past 256 used to be dropped whole when it held a `%` or the name in any case — a
- * `name=Grayson` lost every parameter after the 256th).
+ * (`GRAY`, `%47RAY`), the keys qs and Rack file under `gray` (`gray[]`, `[gray]`, `]gray`) and the
+ * ones PHP reads as it (`+gray`, `gray%00x`; see `key-spelling.ts`); the readers stay exact
+ * (QS-06). The path and every other `&` part, empty ones too (`a=1&&b=2&`), are kept byte for byte;
+ * a query left with nothing but empty parts goes with its `?`. Unchanged when no key is a
+ * spelling (callers on a hot path first ask `mayHoldKey`, one scan for a `%` and the name in any
+ * case). Every parameter is looked at, past the readers' 256 too (a marker graylane never read
+ * must not travel on), and only spellings go: the scan is linear, each key compared until its
+ * first character that differs (review 145 D3: the rest past 256 used to be dropped whole when it
+ * held a `%` or the name in any case — a `name=Grayson` lost every parameter after the 256th).
+ *
+ * A part that holds `;` is several parameters to a reader that splits there too (qs with
+ * `delimiter: /[&;]/`, Rack 2): of a part whose key spells the name, its first parameter goes and
+ * so does every later one that spells it, each judged on its own; the others stay with their `;`
+ * (`gray=beta;y=2` becomes `;y=2`), as {@link removeSemicolonParams} keeps separators.
  *
  * @example
  * ```ts
  * removeQueryParam('/a?x=1&gray=beta&GRAY=beta', 'gray'); // '/a?x=1'
+ * removeQueryParam('/a?gray=beta;y=2&z=1', 'gray'); // '/a?;y=2&z=1'
  * ```
  */
 export function removeQueryParam(url: string, name: string): string {
@@ -88,20 +94,55 @@ export function removeQueryParam(url: string, name: string): string {
   const hash = url.indexOf('#', q);
   const end = hash === -1 ? url.length : hash;
   const text = url.slice(q + 1, end);
-  // One pass: kept parameters are sliced in runs, never copied one by one (AMP-01).
-  const kept = new SliceJoin(text, '&');
+  const n = text.length;
+  // One pass: runs of kept parts are sliced whole, never copied one by one (AMP-01).
+  let out: string | undefined;
+  let runStart = -1;
+  let runEnd = -1;
+  let filled = false; // a kept part is not empty
   let removed = false;
-  scanQuery(
-    text,
-    (keyStart, keyEnd, _valueStart, valueEnd) => {
-      if (spellsKey(text, keyStart, keyEnd, name, true)) removed = true;
-      else kept.add(keyStart, valueEnd);
-    },
-    Infinity,
-  );
+  let eq = -1;
+  let semi = -1; // like `eq`, the next `;`: searched again only once passed (linear)
+  for (let from = 0; from <= n;) {
+    let to = text.indexOf('&', from);
+    if (to === -1) to = n;
+    if (eq < from) eq = after(text.indexOf('=', from), n);
+    if (to > from && spellsKey(text, from, eq < to ? eq : to, name, true)) {
+      removed = true;
+      if (runStart !== -1) out = joined(out, text.slice(runStart, runEnd));
+      runStart = -1;
+      if (semi < from) semi = after(text.indexOf(';', from), n);
+      const rest = keptSubParams(text, semi, to, name);
+      if (rest !== undefined) {
+        out = joined(out, rest);
+        filled = true;
+      }
+    } else {
+      if (runStart === -1) runStart = from;
+      runEnd = to;
+      if (to > from) filled = true;
+    }
+    from = to + 1;
+  }
   if (!removed) return url;
-  const rest = kept.result();
-  return `${url.slice(0, q)}${rest === undefined ? '' : `?${rest}`}${url.slice(end)}`;
+  if (runStart !== -1) out = joined(out, text.slice(runStart, runEnd));
+  return `${url.slice(0, q)}${filled ? `?${out as string}` : ''}${url.slice(end)}`;
+}
+
+function joined(out: string | undefined, part: string): string {
+  return out === undefined ? part : `${out}&${part}`;
+}
+
+/**
+ * What stays of a part that ends at `to`, whose key spells `name` and whose first `;` is at
+ * `semi`: its `;` parameters after the first, each with the `;` before it, but those that spell
+ * the name ({@link removeSemicolonParams} judges them); undefined when none that is not empty
+ * stays. Linear in the part.
+ */
+function keptSubParams(text: string, semi: number, to: number, name: string): string | undefined {
+  if (semi >= to) return undefined;
+  const rest = removeSemicolonParams(`?${text.slice(semi, to)}`, name).slice(1);
+  return /[^;]/.test(rest) ? rest : undefined;
 }
 
 /**
@@ -109,7 +150,8 @@ export function removeQueryParam(url: string, name: string): string {
  * signed mode, GW-02): a router that ends the path at its first `;` (fastify 4's default,
  * `useSemicolonDelimiter`) reads what follows as the query, so after that `;` every `;` or `&`
  * starts a parameter there (a value ends at `;`, `&`, `/` or the query); in the query, a `;`
- * starts one for the parsers that split at `;` too. Every spelling {@link removeQueryParam}
+ * starts one for the parsers that split at `;` too, and what comes before a part's first `;` is
+ * one to them (`?gray;y=2` becomes `?;y=2`). Every spelling {@link removeQueryParam}
  * removes goes (`%67ray`, `GRAY`, `gray[]`). Only the parameter goes, its separator
  * stays (`/admin;gray=beta` becomes `/admin;`, `/p/..;gray=beta/x` `/p/..;/x`): no segment
  * changes its kind — a removal never makes a `..` a resolver would follow, joins two segments or
@@ -130,11 +172,13 @@ export function removeSemicolonParams(url: string, name: string): string {
   const qs = q !== -1 && q < end ? q : end;
   let out = '';
   let pos = 0; // copied up to here
-  let i = first;
+  let i = first < qs ? first : qs;
   while (i < end) {
     const c = url.charCodeAt(i);
     const inPath = i < qs;
-    if (!(c === 0x3b || (inPath && c === 0x26))) {
+    // In the query, what comes before a part's first `;` is a parameter to a `;` reader too.
+    const part = !inPath && (c === 0x26 || i === qs);
+    if (!(c === 0x3b || (inPath && c === 0x26) || part)) {
       i++;
       continue;
     }
@@ -149,7 +193,9 @@ export function removeSemicolonParams(url: string, name: string): string {
       if (d === 0x3d && keyEnd === -1) keyEnd = to;
     }
     if (keyEnd === -1) keyEnd = to;
-    if (keyEnd > from && spellsKey(url, from, keyEnd, name, true)) {
+    // A whole `&` part is `removeQueryParam`'s (a marker kept there stays).
+    const judged = !part || url.charCodeAt(to) === 0x3b;
+    if (judged && keyEnd > from && spellsKey(url, from, keyEnd, name, true)) {
       out += url.slice(pos, from);
       pos = to;
     }

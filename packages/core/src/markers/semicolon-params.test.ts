@@ -24,6 +24,15 @@ const ROWS: readonly [string, string][] = [
   ['/x%3Bgray=beta', '/x%3Bgray=beta'], // an escaped `;` separates nothing
   ['/x?a=1;gray=beta', '/x?a=1;'],
   ['/x?a=1;gray=beta&b=2', '/x?a=1;&b=2'],
+  // Review 147 D3: before a part's first `;`, a parameter to a `;` reader too.
+  ['/x?gray;y=2', '/x?;y=2'],
+  ['/x?a=1&GRAY;b', '/x?a=1&;b'],
+  ['/x?a=1&[gray];b&c', '/x?a=1&;b&c'],
+  ['/x;p?gray;y', '/x;p?;y'],
+  // Controls (held before): a whole `&` part is removeQueryParam's; `grayx` spells nothing.
+  ['/x?gray=beta&y;z', '/x?gray=beta&y;z'],
+  ['/x?gray&y;z', '/x?gray&y;z'],
+  ['/x?grayx;y', '/x?grayx;y'],
   ['/x#;gray=beta', '/x#;gray=beta'],
   ['/x;gray=beta#f', '/x;#f'],
   // Review 116 D1: no dot segment made by a removal.
