@@ -1,5 +1,6 @@
 import { GraylaneError } from '@graylane/core';
 import type { Channel, ConfirmChannel, Message, Options } from 'amqplib';
+import { withoutSenderRouting } from './sender-routing.js';
 
 /**
  * A channel opened on first use and opened again after the broker closed it (a channel error such
@@ -105,13 +106,18 @@ function pendingFor(ch: ConfirmChannel): Set<Pending> {
 }
 
 /**
- * The properties to publish `msg` again with: every property it has, headers included; `omit`
- * names properties to leave out.
+ * The properties to publish `msg` again with: every property it has, headers included but for
+ * `CC`/`BCC` (the broker would copy it again to the queues its producer named, which had their
+ * copy when it was first sent: review 149 D4); `omit` names properties to leave out.
  */
 export function propertiesOf(msg: Message, omit: readonly string[] = []): Options.Publish {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(msg.properties)) {
     if (value !== undefined && !omit.includes(key)) out[key] = value;
+  }
+  const headers = out['headers'];
+  if (typeof headers === 'object' && headers !== null) {
+    out['headers'] = withoutSenderRouting(headers as Record<string, unknown>);
   }
   return out as Options.Publish;
 }

@@ -38,6 +38,8 @@ export function startAmqpDrain(
   // the tick that tries again then runs at that moment, not in step with the other drains' ticks.
   const backoff = new Map<string, number>();
   const retries = new Set<ReturnType<typeof setTimeout>>();
+  /** Set by `stop()`: nothing more is taken, whatever tick is still running. */
+  let stopped = false;
   const stepBack = (lane: string): false => {
     const pause = Math.random() * 2 * intervalMs;
     backoff.set(lane, performance.now() + pause);
@@ -54,6 +56,8 @@ export function startAmqpDrain(
     router.liveness,
     {
       async onDead(lane) {
+        // Stopped while this tick asked about the lane: its consumer has ended (review 149 D3).
+        if (stopped) return false;
         if (performance.now() < (backoff.get(lane) ?? 0)) return false;
         backoff.delete(lane);
         const from = router.queueFor(lane);
@@ -79,7 +83,7 @@ export function startAmqpDrain(
     // or dead-letters the message. So first, on this channel: the base queue is there (a 404
     // closes the channel, nothing taken) and the lane has no consumer.
     await ch.checkQueue(options.queue);
-    if ((await consumers()) > 0) return false;
+    if ((await consumers()) > 0 || stopped) return false;
     const taken: Message[] = [];
     // Whether the broker counts the gets this channel holds as consumers of the lane: not on a
     // classic queue; on a quorum queue one per message held (RabbitMQ 3.10: each unsettled
@@ -209,6 +213,7 @@ export function startAmqpDrain(
   return {
     tick: loop.tick,
     async stop() {
+      stopped = true;
       for (const timer of retries) clearTimeout(timer);
       retries.clear();
       await loop.stop();
@@ -312,8 +317,9 @@ function settle(
 
 /**
  * The properties a drained message is republished with: everything it had (headers and marker
- * included) except `userId`, which RabbitMQ checks against the publishing connection's user, and
- * a quorum queue's `x-delivery-count`; a drain to the base queue records `from`.
+ * included) except `userId`, which RabbitMQ checks against the publishing connection's user, a
+ * quorum queue's `x-delivery-count`, and `CC`/`BCC` (left out by {@link propertiesOf}); a drain
+ * to the base queue records `from`.
  */
 function republished(msg: Message, from?: string): Options.Publish {
   const props = propertiesOf(msg, ['userId']);

@@ -5,4 +5,5 @@
 export { grayPublishOptions, withGrayMessage } from './carrier.js';
 export type { GrayConsumeOptions } from './carrier.js';
 export { createAmqpLanes } from './lanes.js';
+export type { AmqpConsumerCancel } from './cancelled.js';
 export type { AmqpConsumeOptions, AmqpLaneConsumer, AmqpLanes, AmqpLanesOptions } from './lanes.js';

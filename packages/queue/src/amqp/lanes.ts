@@ -11,6 +11,8 @@ import { assertLane, assertRetired, assertRouterOptions, laneName } from '../rou
 import { routeMessage } from '../routing/route.js';
 import { publishOptionsWith, withGrayMessage } from './carrier.js';
 import { propertiesOf, publishMandatory, quietly, reopening, unroutable } from './channels.js';
+import { connectionCloses, watchConsumer, type AmqpConsumerCancel } from './cancelled.js';
+import { assertNoSenderRouting } from './sender-routing.js';
 import { startAmqpDrain, type RouterDrains } from './drain.js';
 
 /** Options of {@link createAmqpLanes}. */
@@ -49,6 +51,15 @@ export interface AmqpLaneConsumer {
   readonly queue: string;
   readonly consumerTag: string;
   /**
+   * Resolves once the consumer stops receiving deliveries, saying how (never rejects): its
+   * `close()`, the app's `channel.cancel(consumerTag)`, the broker (its queue deleted: what raw
+   * amqplib reports as a `null` delivery, which never reaches the handler here), its channel or
+   * the connection closing. From then on the lane no longer counts this consumer as live and a
+   * default-lane consumer's drain has stopped. A consumer is never started again on its own: call
+   * `close()`, then `setup()` and `consume()` again if it should.
+   */
+  readonly cancelled: Promise<AmqpConsumerCancel>;
+  /**
    * Stops its drain loop, cancels the consumer (no new deliveries), waits for the handlers still
    * running to finish — their acks still work — for at most `closeTimeoutMs`, then closes its
    * channel (anything left unacked is redelivered: at least once).
@@ -77,12 +88,14 @@ export interface AmqpLanes {
    * lane's queue be gone, the broker returns the message and it goes to the base queue instead
    * (counted in `queueStats().rerouted`); rejects when the broker refused it (`basic.nack`, the
    * broker's error) or when no queue took it at all (a `GraylaneError`, code `UNROUTABLE`) —
-   * never a silent loss.
+   * never a silent loss. `CC`/`BCC` are refused (`INVALID_OPTIONS`, nothing sent): the broker
+   * confirms a message a CC copy alone reached.
    */
   publish(content: Buffer, options?: Options.Publish): Promise<void>;
   /**
    * Consumes as `lane`. The handler runs inside each message's lane and acks on `channel`. A
-   * default-lane consumer also drains lanes whose consumers are gone (lane fallback).
+   * default-lane consumer also drains lanes whose consumers are gone (lane fallback). However the
+   * consumer ends (the broker's cancel included), `consumer.cancelled` says so.
    */
   consume(
     lane: string,
@@ -191,6 +204,7 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
     },
     async publish(content, publishOptions) {
       assertAmqpHeaders(publishOptions?.headers, lanes, 'createAmqpLanes().publish');
+      assertNoSenderRouting(publishOptions, 'createAmqpLanes().publish');
       const props = publishOptionsWith(lanes, publishOptions, lanes.outgoing());
       const lane = await routeMessage(lanes, (n) => readHeader(props.headers, n), liveness);
       const target = lane === undefined ? queue : queueFor(lane);
@@ -217,16 +231,24 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
       const name = queueFor(lane);
       const channel = await connection.createChannel();
       const inflight = createInFlight();
-      let cancelled = (): void => undefined;
+      // amqplib's `null` delivery (the broker cancelled the consumer) never reaches `onMessage`,
+      // typed and documented without it: it ends the consumer (`consumer.cancelled`). Until the
+      // consumer is watched an end is only noted: the broker's cancel or a channel close can
+      // arrive in the same read as `basic.consume-ok`, before `consume` returns here.
+      const since = connectionCloses(connection);
+      let early: 'broker' | 'closed' | undefined;
+      let brokerCancel = (): void => void (early ??= 'broker');
+      const closedEarly = (): void => void (early ??= 'closed');
       const handler = withGrayMessage(
         lanes,
-        (msg) => (msg === null ? cancelled() : onMessage(msg, channel)),
+        (msg) => (msg === null ? brokerCancel() : onMessage(msg, channel)),
         { served: lane },
       );
       // Until `consume` returns, the caller cannot listen on the channel: a broker refusal (a
       // missing queue: 404) must reject this call, not crash the process as an unheard 'error'.
       const refusal = (): void => undefined;
       channel.on('error', refusal);
+      channel.on('close', closedEarly);
       let consumerTag: string;
       try {
         await channel.prefetch(prefetch);
@@ -236,39 +258,34 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
         throw err;
       } finally {
         channel.off('error', refusal);
+        channel.off('close', closedEarly);
       }
-      // Counted as this router's consumer until it is cancelled — by `close()`, by the app on
-      // the channel handed over (`channel.cancel(consumerTag)`: amqplib reports no `null`
-      // delivery for a cancel the client sent, review 134 D1), by the broker (its queue
-      // deleted: a `null` delivery) — or its channel closes.
+      const drain =
+        lane === lanes.config().default ? startAmqpDrain(router, options, drains) : undefined;
+      let drainStopped: Promise<void> | undefined;
+      const stopDrain = (): Promise<void> =>
+        (drainStopped ??= drain?.stop().catch(() => undefined) ?? Promise.resolve());
+      // Counted as this router's consumer, and its drain runs, until it ends: by `close()`, by
+      // the app on the channel handed over (`channel.cancel(consumerTag)`: amqplib reports no
+      // `null` delivery for a cancel the client sent, review 134 D1), by the broker (its queue
+      // deleted: a `null` delivery, review 149 D3), or its channel or connection closing.
       own.set(name, (own.get(name) ?? 0) + 1);
-      let live = true;
-      const gone = (): void => {
-        if (!live) return;
-        live = false;
+      const { cancelled, end, closed } = watchConsumer(channel, consumerTag, since, () => {
         const n = (own.get(name) ?? 1) - 1;
         if (n > 0) own.set(name, n);
         else own.delete(name);
-      };
-      channel.on('close', gone);
-      cancelled = gone;
-      const cancel = channel.cancel;
-      channel.cancel = function graylaneCancel(this: unknown, tag: string, ...rest: unknown[]) {
-        if (tag === consumerTag) gone();
-        return (cancel as (...a: unknown[]) => ReturnType<Channel['cancel']>).call(
-          this,
-          tag,
-          ...rest,
-        );
-      } as Channel['cancel'];
-      const drain =
-        lane === lanes.config().default ? startAmqpDrain(router, options, drains) : undefined;
+        void stopDrain();
+      });
+      brokerCancel = () => end('broker');
+      if (early === 'broker') end('broker');
+      else if (early === 'closed') closed();
       return {
         channel,
         queue: name,
         consumerTag,
+        cancelled,
         async close() {
-          await drain?.stop();
+          await stopDrain();
           // Asked on the probe channel: a queue deleted meanwhile (404) closes that one.
           const count = async (): Promise<number | undefined> => {
             try {
@@ -278,7 +295,7 @@ export function createAmqpLanes(options: AmqpLanesOptions): AmqpLanes {
             }
           };
           const counted = await count();
-          gone();
+          end('closed');
           await quietly(() => channel.cancel(consumerTag));
           await inflight.settle(options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
           await acksCounted(count, counted);
