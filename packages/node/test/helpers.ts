@@ -1,4 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createGraylane, getGrayDecision, type GraylaneOptions } from '../src/index.js';
@@ -130,4 +131,26 @@ export async function echoServer(): Promise<Running & { seen: IncomingMessage['h
     res.end(JSON.stringify({ headers: req.headers, raw: req.rawHeaders }));
   });
   return Object.assign(await listen(server), { seen });
+}
+
+/** A GET of `/p` over h2c to 127.0.0.1:`port` with `headers`; its body, read as JSON. */
+export function h2Json<T>(port: number, headers: http2.OutgoingHttpHeaders): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    client.on('error', reject);
+    const req = client.request({ ':path': '/p', ...headers });
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      client.close();
+      try {
+        resolve(JSON.parse(body) as T);
+      } catch (err) {
+        reject(err as Error);
+      }
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -11,7 +11,7 @@ import { graylaneExpress } from '../src/adapters/express.js';
 import { graylaneKoa } from '../src/adapters/koa.js';
 import { graylaneFastify } from '../src/adapters/fastify.js';
 import { graylaneHono } from '../src/adapters/hono.js';
-import { closeAll, listen, rawBody, rawRequest, type Running } from './helpers.js';
+import { closeAll, h2Json, listen, rawBody, rawRequest, type Running } from './helpers.js';
 
 /**
  * The request line as the rules read it must be the one every router serves the request on, in
@@ -280,25 +280,7 @@ const AUTHORITY: [authority: string, rule: string, version: string][] = [
   ['[::1]:8443', 'v6-host', 'canary'],
 ];
 
-const h2Get = (port: number, headers: http2.OutgoingHttpHeaders): Promise<Seen> =>
-  new Promise((resolve, reject) => {
-    const client = http2.connect(`http://127.0.0.1:${port}`);
-    client.on('error', reject);
-    const req = client.request({ ':path': '/p', ...headers });
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (body += c));
-    req.on('end', () => {
-      client.close();
-      try {
-        resolve(JSON.parse(body) as Seen);
-      } catch (err) {
-        reject(err as Error);
-      }
-    });
-    req.on('error', reject);
-    req.end();
-  });
+const h2Get = (port: number, headers: http2.OutgoingHttpHeaders) => h2Json<Seen>(port, headers);
 
 describe('REQ-02 HTTP/2: a host rule reads :authority, in every adapter that serves h2', () => {
   for (const name of Object.keys(h2Apps))

@@ -11,7 +11,7 @@ import { graylaneExpress } from '../src/adapters/express.js';
 import { graylaneKoa } from '../src/adapters/koa.js';
 import { graylaneFastify } from '../src/adapters/fastify.js';
 import { graylaneHono } from '../src/adapters/hono.js';
-import { closeAll, listen, rawBody, rawRequest, type Running } from './helpers.js';
+import { closeAll, h2Json, listen, rawBody, rawRequest, type Running } from './helpers.js';
 
 /**
  * REQ-01 (review 155 D2/D3): a `host` rule reads the host the framework reads — its own accessor
@@ -128,25 +128,7 @@ describe('REQ-01 behind a proxy the host rules read the host the framework reads
       );
 });
 
-const h2Get = (port: number, headers: http2.OutgoingHttpHeaders): Promise<Seen> =>
-  new Promise((resolve, reject) => {
-    const client = http2.connect(`http://127.0.0.1:${port}`);
-    client.on('error', reject);
-    const req = client.request({ ':path': '/p', ...headers });
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (body += c));
-    req.on('end', () => {
-      client.close();
-      try {
-        resolve(JSON.parse(body) as Seen);
-      } catch (err) {
-        reject(err as Error);
-      }
-    });
-    req.on('error', reject);
-    req.end();
-  });
+const h2Get = (port: number, headers: http2.OutgoingHttpHeaders) => h2Json<Seen>(port, headers);
 
 /** [`:authority`, `Host` (undefined: not sent)]: h2 clients send `:authority`, some add `Host`. */
 const H2: [authority: string, host: string | undefined][] = [

@@ -6,33 +6,27 @@
 import { EventEmitter } from 'node:events';
 import { getGrayVersion, runWithGray } from '@graylane/node';
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage, type Options } from 'amqplib';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createMessageLanes } from '../dist/index.js';
 import { createAmqpLanes } from '../dist/amqp.js';
 import type { AmqpConsumerCancel, AmqpLaneConsumer, AmqpLanes } from '../dist/amqp.js';
 import { HEADER } from './adversarial.js';
-import { startRabbitConnection } from './brokers/amqp-driver.js';
+import {
+  AMQP_QUEUE_TYPES,
+  FAST_DRAIN_MS,
+  FAST_TUNING,
+  useRabbitConnection,
+} from './brokers/amqp-driver.js';
 import { CONFIG, fresh, until } from './helpers.js';
 
 // Rows mostly wait (on the broker, on drain intervals): many at once keep the file short.
 vi.setConfig({ maxConcurrency: 12 });
 
-let started: ReturnType<typeof startRabbitConnection> | undefined;
-const rabbit = () => (started ??= startRabbitConnection());
-afterAll(async () => (await started)?.stop(), 60_000);
-
+const rabbit = useRabbitConnection();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Drain interval and liveness of every row's router (short: the rows wait on them). */
-const DRAIN_MS = 25;
-const TUNING = {
-  liveness: { intervalMs: DRAIN_MS, graceMs: 2 * DRAIN_MS },
-  drainIntervalMs: DRAIN_MS,
-};
-
-const QUEUE_TYPES = [
-  ['classic', { durable: false }],
-  ['quorum', { durable: true, arguments: { 'x-queue-type': 'quorum' } }],
-] as const satisfies readonly (readonly [string, Options.AssertQueue])[];
+const DRAIN_MS = FAST_DRAIN_MS;
+const TUNING = FAST_TUNING;
+const QUEUE_TYPES = AMQP_QUEUE_TYPES;
 type QueueType = (typeof QUEUE_TYPES)[number][0];
 type QueueOptions = Options.AssertQueue;
 

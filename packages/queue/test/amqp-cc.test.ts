@@ -6,30 +6,25 @@
 import { getGrayVersion, runWithGray } from '@graylane/node';
 import { isGraylaneError } from '@graylane/core';
 import type { Channel, ConsumeMessage, Options } from 'amqplib';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createMessageLanes } from '../dist/index.js';
 import { createAmqpLanes } from '../dist/amqp.js';
 import { HEADER } from './adversarial.js';
-import { startRabbitConnection } from './brokers/amqp-driver.js';
+import {
+  AMQP_QUEUE_TYPES,
+  FAST_DRAIN_MS,
+  FAST_TUNING,
+  useRabbitConnection,
+} from './brokers/amqp-driver.js';
 import { CONFIG, fresh, until } from './helpers.js';
 
 vi.setConfig({ maxConcurrency: 12 });
 
-let started: ReturnType<typeof startRabbitConnection> | undefined;
-const rabbit = () => (started ??= startRabbitConnection());
-afterAll(async () => (await started)?.stop(), 60_000);
-
+const rabbit = useRabbitConnection();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const DRAIN_MS = 25;
-const TUNING = {
-  liveness: { intervalMs: DRAIN_MS, graceMs: 2 * DRAIN_MS },
-  drainIntervalMs: DRAIN_MS,
-};
-
-const QUEUE_TYPES = [
-  ['classic', { durable: false }],
-  ['quorum', { durable: true, arguments: { 'x-queue-type': 'quorum' } }],
-] as const;
+const DRAIN_MS = FAST_DRAIN_MS;
+const TUNING = FAST_TUNING;
+const QUEUE_TYPES = AMQP_QUEUE_TYPES;
 
 /** A router on fresh queues, an audit queue for the copies, and a channel to look with. */
 async function world(queueOptions: Options.AssertQueue = { durable: false }) {

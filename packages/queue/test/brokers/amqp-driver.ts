@@ -1,4 +1,5 @@
 import amqp, { type ChannelModel, type Options } from 'amqplib';
+import { afterAll } from 'vitest';
 import { createMessageLanes } from '../../dist/index.js';
 import { createAmqpLanes } from '../../dist/amqp.js';
 import { HEADER, binaryCases, openCases, tableCases } from '../adversarial.js';
@@ -106,3 +107,26 @@ export function amqpDriver(
     },
   };
 }
+
+/**
+ * One RabbitMQ node and connection for a test file: started on first use, stopped after the
+ * file's last row.
+ */
+export function useRabbitConnection(): () => ReturnType<typeof startRabbitConnection> {
+  let started: ReturnType<typeof startRabbitConnection> | undefined;
+  afterAll(async () => (await started)?.stop(), 60_000);
+  return () => (started ??= startRabbitConnection());
+}
+
+/** Drain interval and liveness of a router whose rows wait on them (short). */
+export const FAST_DRAIN_MS = 25;
+export const FAST_TUNING = {
+  liveness: { intervalMs: FAST_DRAIN_MS, graceMs: 2 * FAST_DRAIN_MS },
+  drainIntervalMs: FAST_DRAIN_MS,
+};
+
+/** The lane queue types the RabbitMQ rows run on, with the options each is declared with. */
+export const AMQP_QUEUE_TYPES = [
+  ['classic', { durable: false }],
+  ['quorum', { durable: true, arguments: { 'x-queue-type': 'quorum' } }],
+] as const satisfies readonly (readonly [string, Options.AssertQueue])[];
