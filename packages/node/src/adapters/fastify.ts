@@ -122,9 +122,9 @@ export const graylaneFastify: GraylaneFastifyPlugin = Object.assign(
         req: request,
         carrier:
           route === undefined
-            ? fromIncomingMessage(request.raw, false, () => fastifyHost(request))
+            ? fromIncomingMessage(request.raw, false, fastifyHost, request)
             : new RoutedCarrier(
-                fromIncomingMessage(request.raw, false, () => fastifyHost(request)),
+                fromIncomingMessage(request.raw, false, fastifyHost, request),
                 route,
               ),
         // On the Node response itself, so a route that writes through `reply.raw` (SSE, `hijack()`)

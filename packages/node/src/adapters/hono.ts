@@ -97,7 +97,7 @@ export function graylaneHono<C extends HonoContextLike = HonoContextLike>(
       key: incoming ?? c.req.raw,
       req: c,
       carrier: incoming
-        ? fromIncomingMessage(incoming, false, () => absoluteTargetHost(incoming.url))
+        ? fromIncomingMessage(incoming, false, honoNodeHost, incoming)
         : honoCarrier(c),
       // On @hono/node-server the listeners the app adds to `c.env.incoming` / `c.env.outgoing`
       // run in the request's context, as on the other adapters (CTX-05). Off Node the key is a
@@ -207,6 +207,9 @@ class HonoSink implements ResponseSink {
 }
 
 /** A carrier over `c.req.raw` whose edits go to that request (and replace it for the query). */
+/** `@hono/node-server` routes an absolute-form target by its own authority (REQ-01). */
+const honoNodeHost = (incoming: IncomingMessage): unknown => absoluteTargetHost(incoming.url);
+
 function honoCarrier(c: HonoContextLike) {
   return { ...fromFetchRequest(c.req.raw), edit: (edits: CarrierEdits) => editRequest(c, edits) };
 }

@@ -84,6 +84,9 @@ interface KoaMount {
   readonly app?: { readonly middleware?: unknown } | null;
 }
 
+/** The host koa reads (`ctx.host`: `X-Forwarded-Host` when `app.proxy`, h2's `:authority` first). */
+const koaHost = (ctx: KoaContextLike): unknown => (ctx as { host?: unknown }).host;
+
 /**
  * The request's carrier. koa-mount hands what it mounts `ctx.path` (so `req.url`) without its
  * prefix; rules name the path the client asked for (REQ-03), so under a mount (`ctx.mountPath`
@@ -94,8 +97,7 @@ interface KoaMount {
  * is read as it came (I1).
  */
 function koaCarrier(ctx: KoaContextLike, self: unknown): InboundCarrier {
-  // The host koa reads (`ctx.host`: `X-Forwarded-Host` when `app.proxy`, h2's `:authority` first).
-  const carrier = fromIncomingMessage(ctx.req, false, () => (ctx as { host?: unknown }).host);
+  const carrier = fromIncomingMessage(ctx.req, false, koaHost, ctx);
   let mount: unknown;
   let originalUrl: unknown;
   try {

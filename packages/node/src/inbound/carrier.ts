@@ -35,12 +35,13 @@ export interface IncomingMessageLike {
  * @internal Wraps a Node request. Reads lazily; never throws. A class, so a request costs one
  * small object and no closures (issue 20: the header-marker path allocates next to nothing).
  */
-export function fromIncomingMessage(
+export function fromIncomingMessage<S>(
   req: IncomingMessageLike,
   semicolonEndsPath = false,
-  hostOf?: FrameworkHost,
+  hostOf?: FrameworkHost<S>,
+  hostSource?: S,
 ): InboundCarrier {
-  return new NodeCarrier(req, semicolonEndsPath, hostOf);
+  return new NodeCarrier(req, semicolonEndsPath, hostOf as FrameworkHost<unknown>, hostSource);
 }
 
 /**
@@ -48,8 +49,10 @@ export function fromIncomingMessage(
  * fastify `request.host`): its trust-proxy setting (`X-Forwarded-Host`) and its HTTP/2 reading
  * (`Host` or `:authority` first) then hold for the `host` rules too (REQ-01/02). A string is that
  * host (a port is dropped); anything else, or a throw, falls back to graylane's own reading.
+ * A module-level reader called with the framework's object (`hostSource`), so a request allocates
+ * no closure for it (issue 20).
  */
-export type FrameworkHost = () => unknown;
+export type FrameworkHost<S> = (source: S) => unknown;
 
 /**
  * The host of an `http://` or `https://` absolute-form target (`GET http://h/p`), where
@@ -94,7 +97,9 @@ class NodeCarrier implements InboundCarrier {
     private readonly req: IncomingMessageLike,
     private readonly semicolonEndsPath: boolean,
     /** The framework's own reading of the host, where an adapter knows it (see `host`). */
-    private readonly hostOf: FrameworkHost | undefined,
+    private readonly hostOf: FrameworkHost<unknown> | undefined,
+    /** What `hostOf` reads from: express's `req`, koa's `ctx`, fastify's `request`. */
+    private readonly hostSource: unknown,
   ) {}
   recordInto(original: Original): void {
     this.original = original;
@@ -139,7 +144,7 @@ class NodeCarrier implements InboundCarrier {
   get host(): string | undefined {
     if (this.hostOf !== undefined) {
       try {
-        const own = this.hostOf();
+        const own = this.hostOf(this.hostSource);
         if (typeof own === 'string') return hostOnly(own);
       } catch {
         // a framework getter that throws: graylane's own reading (I1)

@@ -98,16 +98,14 @@ export function graylane(options: GraylaneOptions): Graylane['middleware'] {
   return createGraylane(options).middleware;
 }
 
+const expressHost = (req: object): unknown => (req as { hostname?: unknown }).hostname;
+
 /** @internal The decide-once input for a Node request/response pair. */
 export function nodeInput<R extends IncomingMessageLike>(
   req: R,
   res: ServerResponse | undefined,
 ): DecideOnceInput<R> {
   // Under express (its request has a `hostname` getter) the rules read express's host.
-  const carrier = fromIncomingMessage(
-    req,
-    false,
-    'hostname' in req ? () => (req as { hostname?: unknown }).hostname : undefined,
-  );
+  const carrier = fromIncomingMessage(req, false, 'hostname' in req ? expressHost : undefined, req);
   return { key: req, req, carrier, sink: res, bind: true, res };
 }
