@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The A → B (OpenTelemetry only) → C chain on today's OpenTelemetry line, from packed tarballs.
 //
-//   node tests/otel-current/run.mjs [--node /path/to/node] [--skip-install]
+//   node tests/otel-current/run.mjs [--node /path/to/node] [--skip-install | --install-only]
 //
 // 1. packs @graylane/core, node and otel (built dist, `npm pack --ignore-scripts`) into a temp dir;
 // 2. installs them into this non-workspace project next to its pinned OTel 3.x dependencies
@@ -151,6 +151,9 @@ async function chain({ framework, graylaneFirst = false }) {
 
 async function main() {
   if (!args.includes('--skip-install')) packAndInstall();
+  // CI installs early, beside its CPU-bound checks (the install waits on disk and registry), and
+  // runs the chain at the end with --skip-install.
+  if (args.includes('--install-only')) return;
   const version = run(nodeBin, ['--version']).trim();
   console.log(`chain under ${nodeBin} (${version})`);
   const [major, minor] = version.slice(1).split('.').map(Number);
