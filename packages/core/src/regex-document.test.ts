@@ -100,6 +100,18 @@ describe('RX-05 a document’s regex programs together stay within MAX_REGEX_DOC
     },
   );
 
+  it.each([0, 1, 10, 30])(
+    'the refusal names the largest pattern compiled so far (placed at %i), with its size',
+    (at) => {
+      const big = sized(900, 950);
+      const list = patterns(75, 60);
+      list.splice(at, 0, big);
+      const errors = errorsOf(doc(list));
+      expect(errors.length).toBeGreaterThan(0);
+      expect(errors[0]!.message).toContain(`the largest is ${JSON.stringify(big)} (${size(big)})`);
+    },
+  );
+
   it('the same pattern in many rules counts each time (each runs on a request)', () => {
     const [p] = patterns(1, 100);
     const n = Math.floor(MAX_REGEX_DOCUMENT_SIZE / size(p!));

@@ -129,19 +129,27 @@ function readDocument(input: unknown, issues: Issues): JsonObject | undefined {
 /**
  * `engine`, for one document: the programs it compiles together stay within
  * {@link MAX_REGEX_DOCUMENT_SIZE} instructions (RX-05), counted where the engine tells a program's
- * size. The regex that passes the cap fails, naming the sum, as an invalid regex does.
+ * size. The regex that passes the cap fails, naming the sum and the largest pattern so far (the
+ * rule to rewrite first), as an invalid regex does.
  */
 function withDocumentBudget(engine: RegexEngine): RegexEngine {
   let total = 0;
+  // The largest program seen, named in the refusal: the rule to rewrite first.
+  let largest = 0;
+  let largestPattern = '';
   return {
     name: engine.name,
     compile(pattern) {
       const find = engine.compile(pattern);
       const size = find.instructions;
       if (typeof size === 'number') {
+        if (size > largest) {
+          largest = size;
+          largestPattern = pattern;
+        }
         if (total + size > MAX_REGEX_DOCUMENT_SIZE)
           throw new Error(
-            `with this one the document's regex programs total ${total + size} instructions, over ${MAX_REGEX_DOCUMENT_SIZE}`,
+            `with this one the document's regex programs total ${total + size} instructions, over ${MAX_REGEX_DOCUMENT_SIZE}; the largest is ${JSON.stringify(largestPattern)} (${largest})`,
           );
         total += size;
       }
