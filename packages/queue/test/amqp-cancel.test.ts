@@ -24,10 +24,7 @@ vi.setConfig({ maxConcurrency: 12 });
 
 const rabbit = useRabbitConnection();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const DRAIN_MS = FAST_DRAIN_MS;
-const TUNING = FAST_TUNING;
-const QUEUE_TYPES = AMQP_QUEUE_TYPES;
-type QueueType = (typeof QUEUE_TYPES)[number][0];
+type QueueType = (typeof AMQP_QUEUE_TYPES)[number][0];
 type QueueOptions = Options.AssertQueue;
 
 /** One row's world: its own connection, router and consumer on fresh queues. */
@@ -148,7 +145,7 @@ async function openRow(lane: string, queueOptions: QueueOptions): Promise<Row> {
   admin.on('error', () => undefined);
   const queue = fresh('cancel');
   const lanes = createMessageLanes({ config: CONFIG });
-  const router = createAmqpLanes({ lanes, connection, queue, queueOptions, ...TUNING });
+  const router = createAmqpLanes({ lanes, connection, queue, queueOptions, ...FAST_TUNING });
   await router.setup();
   const calls: (ConsumeMessage | null)[] = [];
   const consumer = await router.consume(lane, (msg, ch) => {
@@ -176,7 +173,7 @@ async function comesBack(row: Row, lane: 'beta' | 'stable'): Promise<void> {
     connection,
     queue: row.queue,
     queueOptions: row.queueOptions,
-    ...TUNING,
+    ...FAST_TUNING,
   });
   await router.setup();
   const seen: string[] = [];
@@ -196,7 +193,7 @@ async function comesBack(row: Row, lane: 'beta' | 'stable'): Promise<void> {
 }
 
 describe.concurrent('MQ-17 a RabbitMQ consumer that ends, however it ends, says so', () => {
-  describe.each(QUEUE_TYPES)('%s queues', (type, options) => {
+  describe.each(AMQP_QUEUE_TYPES)('%s queues', (type, options) => {
     const queueOptions: QueueOptions = options;
     const ways = WAYS.filter((w) => w.types?.includes(type) ?? true).map(
       (w) => [w.name, w] as const,
@@ -243,7 +240,7 @@ describe.concurrent('MQ-17 a RabbitMQ consumer that ends, however it ends, says 
           headers: { [HEADER]: 'beta' },
         });
         await until(async () => (await row.admin.checkQueue(laneQueue)).messageCount === 1);
-        await sleep(DRAIN_MS * 16);
+        await sleep(FAST_DRAIN_MS * 16);
         expect((await row.admin.checkQueue(laneQueue)).messageCount).toBe(1);
         // A default consumer started again drains it (the wait above could have seen a move).
         await comesBack(row, 'stable');

@@ -22,9 +22,6 @@ vi.setConfig({ maxConcurrency: 12 });
 
 const rabbit = useRabbitConnection();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const DRAIN_MS = FAST_DRAIN_MS;
-const TUNING = FAST_TUNING;
-const QUEUE_TYPES = AMQP_QUEUE_TYPES;
 
 /** A router on fresh queues, an audit queue for the copies, and a channel to look with. */
 async function world(queueOptions: Options.AssertQueue = { durable: false }) {
@@ -39,7 +36,7 @@ async function world(queueOptions: Options.AssertQueue = { durable: false }) {
     connection,
     queue,
     queueOptions,
-    ...TUNING,
+    ...FAST_TUNING,
   });
   await router.setup();
   const count = async (q: string) => (await admin.checkQueue(q)).messageCount;
@@ -173,7 +170,7 @@ const STRANDED: readonly (readonly [string, Shape, number])[] = [
 describe.concurrent(
   'MQ-20 RabbitMQ: the drain never copies a message to its CC queues again',
   () => {
-    describe.each(QUEUE_TYPES)('%s lane queues', (_type, queueOptions) => {
+    describe.each(AMQP_QUEUE_TYPES)('%s lane queues', (_type, queueOptions) => {
       it.each(STRANDED)(
         'MQ-20 a lane message with %s drained to the base queue: processed once in its lane, its CC queues keep one copy each, no CC header travels on',
         async (_n, shape, copies) => {
@@ -186,7 +183,7 @@ describe.concurrent(
             ch.ack(m);
           });
           await until(() => seen.length === 1);
-          await sleep(DRAIN_MS * 8);
+          await sleep(FAST_DRAIN_MS * 8);
           expect(seen).toHaveLength(1);
           expect(seen[0]?.version).toBe('beta');
           expect(seen[0]?.headers).not.toHaveProperty('CC');
@@ -218,12 +215,12 @@ describe.concurrent(
             connection,
             queue,
             queueOptions,
-            ...TUNING,
+            ...FAST_TUNING,
           });
           const stable = await router.consume('stable', (m, ch) => ch.ack(m));
           const count = async (q: string) => (await admin.checkQueue(q)).messageCount;
           // Many drain ticks, each one taking it and giving it back.
-          await sleep(DRAIN_MS * 24);
+          await sleep(FAST_DRAIN_MS * 24);
           await stable.close();
           await until(async () => (await count(`${queue}.lane.beta`)) === 1);
           expect((await count(audit[0])) + (await count(audit[1]))).toBe(copies);
