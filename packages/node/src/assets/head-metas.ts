@@ -28,9 +28,15 @@ const BODY_END_TAGS = new Set(['body', 'html', 'br']);
  * is not whitespace, an element that belongs in `<body>`, `</body>`, or
  * {@link HEAD_WALK_CHARS}. A "meta" inside a comment, an attribute value, a script, a
  * `<title>`/`<style>`/`<noscript>` or a `<template>` is not one, nor is any in the body.
- * Linear: every token is read once.
+ * Linear: every token is read once. With `seen`, the start of the first head `<script>` before
+ * the first meta found is recorded in `seen.script` (a script that may run before the parser
+ * reaches that meta).
  */
-export function headMetas(html: string, from: number): [number, number][] {
+export function headMetas(
+  html: string,
+  from: number,
+  seen?: { script?: number },
+): [number, number][] {
   // The walk never reads past the window, not even in a search for a closing quote.
   const text = html.length > HEAD_WALK_CHARS ? html.slice(0, HEAD_WALK_CHARS) : html;
   const end = text.length;
@@ -77,6 +83,7 @@ export function headMetas(html: string, from: number): [number, number][] {
       to = inHead(text, tag, end, after);
       if (to === BODY) return found;
       if (tag.name === 'meta' && isOurs(tag)) found.push([i, tag.end]);
+      else if (tag.name === 'script' && seen && found.length === 0) seen.script ??= i;
     } else {
       // `<` not starting a tag is text: it opens the body.
       return found;

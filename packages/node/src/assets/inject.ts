@@ -54,18 +54,23 @@ export function scriptJson(value: unknown): string | undefined {
  * With `meta` (graylane's `<meta name="graylane-version">`), the page ends up with exactly that
  * one in its head: a graylane-version meta the head already holds (an SSR app's own, a
  * template's hard-coded one) is replaced by it where it stands — a React-rendered head keeps its
- * shape for hydration — and any further one is removed (see {@link headMetas}); without one,
- * `meta` goes in with `tags`. A meta in `<body>` is left as it is: the browser SDK never reads
+ * shape for hydration — and any further one is removed (see {@link headMetas}); without one, or
+ * when a head `<script>` comes before the first (it may read the meta before the parser reaches
+ * it), `meta` goes in with `tags` and every one the head held is removed. A meta in `<body>` is left as it is: the browser SDK never reads
  * one there (it may be content the page echoes), and the body is not graylane's to rewrite.
  */
 export function injectIntoHead(html: string, tags: string, meta = ''): string {
   const at = insertionPoint(html);
-  const present = meta === '' ? [] : headMetas(html, at);
+  const seen: { script?: number } = {};
+  const present = meta === '' ? [] : headMetas(html, at, seen);
   if (present.length === 0) return html.slice(0, at) + meta + tags + html.slice(at);
-  const parts = [html.slice(0, at), tags];
+  // A head script before the page's meta may run (`initGray()` in it) before the parser reaches
+  // that meta: graylane's then goes first, as when the page has none (review 156 D2).
+  const first = seen.script === undefined ? undefined : meta;
+  const parts = [html.slice(0, at), first ?? '', tags];
   let pos = at;
   present.forEach(([start, stop], k) => {
-    parts.push(html.slice(pos, start), k === 0 ? meta : '');
+    parts.push(html.slice(pos, start), k === 0 && first === undefined ? meta : '');
     pos = stop;
   });
   parts.push(html.slice(pos));

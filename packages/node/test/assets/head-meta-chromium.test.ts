@@ -85,5 +85,10 @@ describe.skipIf(!chromiumAvailable())('AST-23 the page Chromium parses has one h
     const alone = await load(`/raw?shape=${i}`);
     expect(served.head).toEqual(shape?.headMetas ?? ['beta']);
     expect(served.rest).toBe(alone.rest);
+    // A head script that reads the hand-off when it runs (initGray) sees graylane's (D2).
+    if (shape?.seen !== undefined) {
+      await load(`/?shape=${i}`);
+      expect(await page.evaluate('window.__seen')).toBe(shape.seen);
+    }
   });
 });

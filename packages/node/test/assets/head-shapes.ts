@@ -21,7 +21,15 @@ export interface Shape {
    * limit (a meta past the walk's window is not seen).
    */
   readonly headMetas?: readonly string[];
+  /** What the shape's head script {@link SEE} saw when it ran, when it has one. */
+  readonly seen?: string;
 }
+
+/**
+ * A head script that reads the hand-off meta when it runs, as `initGray()` in a classic script
+ * does (review 156 D2): what it saw is left in `window.__seen`.
+ */
+export const SEE = `<script>window.__seen = document.querySelector('meta[name="graylane-version"]')?.content ?? 'none';</script>`;
 
 const style = (chars: number): string => `<style>${'a{color:red}'.repeat(chars / 12)}</style>`;
 
@@ -29,6 +37,60 @@ const style = (chars: number): string => `<style>${'a{color:red}'.repeat(chars /
 const BIG_STYLE = style(100 * 1024);
 
 export const SHAPES: readonly Shape[] = [
+  // A head script before the page's meta (initGray in it) runs before the parser reaches that
+  // meta: graylane's goes first instead (review 156 D2). A script after it changes nothing.
+  ...(
+    [
+      [
+        'a classic script, then the stale meta',
+        `<head>${SEE}${STALE}</head>`,
+        '<head>|' + SEE + '</head>',
+      ],
+      [
+        'a title, a script, the stale meta',
+        `<!doctype html><html><head><title>x</title>${SEE}${STALE}</head><body></body></html>`,
+        '<!doctype html><html><head>|<title>x</title>' + SEE + '</head><body></body></html>',
+      ],
+      [
+        'an upper-case SCRIPT with a nonce, then the stale meta',
+        `<head>${SEE.replace('<script>', '<SCRIPT nonce="n">')}${STALE}</head>`,
+        '<head>|' + SEE.replace('<script>', '<SCRIPT nonce="n">') + '</head>',
+      ],
+      [
+        'no <head> tag: a script, then the stale meta (implied head)',
+        `<!doctype html>${SEE}${STALE}<p>x</p>`,
+        '<!doctype html>|' + SEE + '<p>x</p>',
+      ],
+      [
+        'after </head>: a script, then the stale meta (both back in the head)',
+        `<html><head><title>x</title></head>${SEE}${STALE}<body></body></html>`,
+        '<html><head>|<title>x</title></head>' + SEE + '<body></body></html>',
+      ],
+      [
+        'a script between two stale metas: the first is replaced where it stands',
+        `<head>${STALE}${SEE}${STALE}</head>`,
+        '<head>|' + SEE + '</head>',
+      ],
+      [
+        'the stale meta, then the script: replaced where it stands',
+        `<head><title>x</title>${STALE}${SEE}</head>`,
+        '<head><title>x</title>|' + SEE + '</head>',
+      ],
+      [
+        'a module script, then the stale meta (moved too)',
+        `<head><script type="module">var m = 1;</script>${SEE}${STALE}</head>`,
+        '<head>|<script type="module">var m = 1;</script>' + SEE + '</head>',
+      ],
+      [
+        'a script in a comment, then the stale meta (no script: in place)',
+        `<head><!--${SEE}-->${STALE}</head>`,
+        `<head><!--${SEE}-->|</head>`,
+      ],
+    ] as const
+  ).map(([name, html, out]): Shape =>
+    // A script in a comment runs nothing.
+    html.includes('<!--<script') ? { name, html, out } : { name, html, out, seen: 'beta' },
+  ),
   // The page's own meta in the head: replaced where it stands.
   {
     name: 'after the title (an SSR head)',
@@ -121,9 +183,14 @@ export const SHAPES: readonly Shape[] = [
     out: '<head>|</head>',
   },
   {
-    name: 'after other head elements (base, link, script, style, noscript)',
+    name: 'after other head elements (base, link, style, noscript)',
+    html: `<head><base href="/"><link rel="icon" href="/i.png"><style>p{}</style><noscript><p>js</p></noscript>${STALE}</head>`,
+    out: '<head><base href="/"><link rel="icon" href="/i.png"><style>p{}</style><noscript><p>js</p></noscript>|</head>',
+  },
+  {
+    name: 'after other head elements and a script (moved first: the script may read it)',
     html: `<head><base href="/"><link rel="icon" href="/i.png"><script>var a = 1;</script><style>p{}</style><noscript><p>js</p></noscript>${STALE}</head>`,
-    out: '<head><base href="/"><link rel="icon" href="/i.png"><script>var a = 1;</script><style>p{}</style><noscript><p>js</p></noscript>|</head>',
+    out: '<head>|<base href="/"><link rel="icon" href="/i.png"><script>var a = 1;</script><style>p{}</style><noscript><p>js</p></noscript></head>',
   },
   {
     name: 'after a stray end tag (ignored by the parser)',
@@ -158,12 +225,12 @@ export const SHAPES: readonly Shape[] = [
   {
     name: 'after an escaped script that ends',
     html: `<head><script><!-- var a = "--"; --></script>${STALE}</head>`,
-    out: '<head><script><!-- var a = "--"; --></script>|</head>',
+    out: '<head>|<script><!-- var a = "--"; --></script></head>',
   },
   {
     name: 'after a </SCRIPT > end tag with odd case and space',
     html: `<head><script>var a = 1;</SCRIPT >${STALE}</head>`,
-    out: '<head><script>var a = 1;</SCRIPT >|</head>',
+    out: '<head>|<script>var a = 1;</SCRIPT ></head>',
   },
   {
     name: 'after a template',
