@@ -104,9 +104,11 @@ export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
       // cookies once, there, and every later `response.cookies.set()` (an app wrapping this
       // proxy) rewrites Set-Cookie from what it read — cookies appended afterwards were lost.
       // Same for the hand-over to `cookies()`: an app's later `set()` rewrites it from the
-      // same cookies, its own same-name cookie replacing graylane's. Another origin never gets
-      // it (Next forwards it with the request headers to an external rewrite).
-      const init = { request: { headers }, headers: responseHeaders(outcome, !external) };
+      // same cookies, its own same-name cookie replacing graylane's. Next copies every header
+      // of this response into the request it forwards to an external rewrite (and the
+      // hand-over with them), so another origin never gets the hand-over, and one off the
+      // allowlist gets none of them: that response sets no cookie (review 157 D1).
+      const init = { request: { headers }, headers: responseHeaders(outcome, carry, !external) };
       response =
         target === undefined ? NextResponse.next(init) : NextResponse.rewrite(target, init);
     } catch {
@@ -118,12 +120,14 @@ export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
 }
 
 /**
- * The response headers graylane writes: the sticky cookies, the debug header and — for a
- * request served here (`handOver`) — Next's hand-over of those cookies to `cookies()` on this
- * same request, as Next does for `response.cookies.set()`.
+ * The response headers graylane writes: the sticky cookies and the debug header — only where
+ * the request may get them (`carry`: Next copies them into what it forwards to another origin) —
+ * and, for a request served here (`handOver`), Next's hand-over of those cookies to `cookies()`
+ * on this same request, as Next does for `response.cookies.set()`.
  */
-function responseHeaders(outcome: WebOutcome, handOver: boolean): Headers {
+function responseHeaders(outcome: WebOutcome, carry: boolean, handOver: boolean): Headers {
   const out = new Headers();
+  if (!carry) return out;
   for (const cookie of outcome.setCookies) out.append('set-cookie', cookie);
   const handed = handOver ? middlewareSetCookie(outcome.setCookies) : undefined;
   if (handed !== undefined) out.set(MIDDLEWARE_SET_COOKIE, handed);

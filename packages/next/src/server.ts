@@ -1,6 +1,6 @@
 import { headers } from 'next/headers.js';
 import { GraylaneError, type AllowEntry, type Decision } from '@graylane/core';
-import { createLane, withGray, type FetchLike } from '@graylane/web';
+import { createLane, DEBUG_HEADER, withGray, type FetchLike } from '@graylane/web';
 import { DECISION_REQUEST_HEADER, META_NAME } from './constants.js';
 import { DECISION_KEY_ENV, hasSharedKey, openDecision, type OpenFailure } from './seal.js';
 
@@ -201,43 +201,68 @@ export function createGrayFetch(options: GrayFetchOptions): FetchLike {
     const decision = await getGrayDecision();
     const lane = decision ? createLane(decision, laneOptions) : undefined;
     const fetchImpl = options.fetch ?? (globalThis.fetch as FetchLike);
-    const [target, sent] = withoutDecisionHeader(input, init);
+    const [target, sent] = withoutOwnHeaders(input, init);
     return lane ? withGray(fetchImpl, { lane })(target, sent) : fetchImpl(target, sent);
   };
 }
 
 /**
- * The call without the sealed decision header: it is for this app's server code only, and a
- * caller forwarding the request's own headers (`headers: await headers()`) would send it on —
- * the lane in clear text and a seal that replays for minutes — to any host, allowlisted or not,
- * and along every redirect (I8). The caller's objects are never mutated: `init` is copied with
- * its headers filtered (every field kept, Next's `next` included); a `Request` that holds the
- * header gets filtered headers in `init`, its body and referrer policy kept. Never throws: what
- * fetch would reject goes on as given.
+ * The call without the headers that are this app's own: the sealed decision (the lane in clear
+ * text and a seal that replays for minutes), and what Next copies from the proxy's response into
+ * the request's headers — `Set-Cookie` (the sticky cookies: a signed token for 30 days in
+ * `signed` mode), the debug header and Next's internal `x-middleware-*` (the cookies' hand-over).
+ * A caller forwarding the request's own headers (`headers: await headers()`) would send them on
+ * to any host, allowlisted or not, and along every redirect (I8). The caller's objects are never
+ * mutated: `init` is copied with its headers filtered (every field kept, Next's `next`
+ * included); a `Request` that holds one gets filtered headers in `init`, its body and referrer
+ * policy kept. Never throws: what fetch would reject goes on as given.
  */
-function withoutDecisionHeader(
+function withoutOwnHeaders(
   input: string | URL | Request,
   init: RequestInit | undefined,
 ): [string | URL | Request, RequestInit | undefined] {
   try {
     if (init?.headers !== undefined && init.headers !== null) {
-      const headers = new Headers(init.headers);
-      if (!headers.has(DECISION_REQUEST_HEADER)) return [input, init];
-      headers.delete(DECISION_REQUEST_HEADER);
-      return [input, copyInit(init, headers, undefined)];
+      const headers = withoutOwn(new Headers(init.headers));
+      return headers === undefined ? [input, init] : [input, copyInit(init, headers, undefined)];
     }
     // A Request, this runtime's or another fetch's (its own Headers class).
-    const own = (input as { headers?: { has?: unknown } } | null)?.headers;
-    if (typeof own?.has !== 'function' || !(own as Headers).has(DECISION_REQUEST_HEADER))
-      return [input, init];
-    const headers = new Headers(own as Headers);
-    headers.delete(DECISION_REQUEST_HEADER);
+    const own = (input as { headers?: { forEach?: unknown } } | null)?.headers;
+    if (typeof own?.forEach !== 'function') return [input, init];
+    const headers = withoutOwn(new Headers(own as Headers));
+    if (headers === undefined) return [input, init];
     const policy = (input as { referrerPolicy?: unknown }).referrerPolicy;
     return [input, copyInit(init, headers, typeof policy === 'string' ? policy : undefined)];
   } catch {
     return [input, init];
   }
 }
+
+/** `headers` without the app's own headers (mutated), or undefined when it held none. */
+function withoutOwn(headers: Headers): Headers | undefined {
+  const names: string[] = [];
+  headers.forEach((_value, name) => {
+    if (ownHeader(name)) names.push(name);
+  });
+  // Set-Cookie is not listed by forEach in every runtime's Headers (it may be joined apart).
+  if (headers.has('set-cookie') && !names.includes('set-cookie')) names.push('set-cookie');
+  if (names.length === 0) return undefined;
+  for (const name of names) headers.delete(name);
+  return headers;
+}
+
+/** A lower-case header name that must never leave the app as a request header. */
+function ownHeader(name: string): boolean {
+  return (
+    name === DECISION_REQUEST_HEADER ||
+    name === 'set-cookie' ||
+    name === DEBUG_HEADER_NAME ||
+    name.startsWith('x-middleware-')
+  );
+}
+
+/** The debug response header (`X-Gray-Decision`), as Headers lists it. */
+const DEBUG_HEADER_NAME = DEBUG_HEADER.toLowerCase();
 
 /** `init` (own and inherited fields, as fetch reads them) with `headers`. */
 function copyInit(

@@ -12,7 +12,7 @@ import {
 import { signMarker } from '@graylane/web';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { listenLoopback } from './support/listen.js';
-import { inRequest, nextHeaders, pairsOf, passedOn } from './support/next-request.js';
+import { heldByNext, inRequest, nextHeaders, pairsOf, passedOn } from './support/next-request.js';
 
 /**
  * The server helpers inside a request as Next renders it (support/next-request.ts: Next's own
@@ -112,6 +112,54 @@ describe('I8 createGrayFetch never sends the sealed decision on, whatever the ca
       for (const seen of onO) expect(seen['x-gray-id']).toBeUndefined();
     }
   });
+
+  // Review 157 D1: `headers()` also holds what Next copied from the proxy's response — the sticky
+  // Set-Cookie (a 30-day signed token in signed mode), the debug header, `x-middleware-set-cookie`.
+  const MODES = [
+    ['open', {}],
+    [
+      'signed',
+      { trust: 'signed', keys: { k1: 'a-test-signing-key-of-32-bytes!!' }, signingKid: 'k1' },
+    ],
+    ['edge', { trust: 'edge' }],
+  ] as const;
+  it.each(
+    MODES.flatMap(([mode, trust]) =>
+      CALLS.flatMap(([call, make]) =>
+        TARGETS.slice(0, 2).map(
+          ([target, url, a, o]) => [mode, call, target, trust, make, url, a, o] as const,
+        ),
+      ),
+    ),
+  )(
+    'I8 %s mode, %s, to %s: nothing Next copied from the proxy response leaves the app',
+    async (_m, _c, _t, trust, make, url, onAllowed, onOther) => {
+      const held = await heldByNext({ sticky: true, debugHeader: true, ...trust });
+      // The row is about those headers: they must be there to be removed.
+      expect(pairsOf(held).map(([n]) => n)).toEqual(
+        expect.arrayContaining(['set-cookie', 'x-gray-decision', 'x-middleware-set-cookie']),
+      );
+      held.set('x-middleware-subrequest', 'proxy');
+      const before = [allowed.seen.length, other.seen.length];
+      const grayFetch = createGrayFetch({ allowHosts: [new URL(allowed.origin).host] });
+      const res = await inRequest(held, async () => {
+        const [input, init] = make(url(allowed.origin, other.origin), await nextHeaders());
+        return grayFetch(input, init);
+      });
+      expect(res.status).toBe(200);
+      await res.text();
+      const seen = [...allowed.seen.slice(before[0]), ...other.seen.slice(before[1])];
+      expect(seen).toHaveLength(onAllowed + onOther);
+      for (const headers of seen) {
+        const names = Object.keys(headers);
+        expect(names.filter((n) => n.startsWith('x-middleware-'))).toEqual([]);
+        expect(names).not.toContain('set-cookie');
+        expect(names).not.toContain('x-gray-decision');
+        expect(names).not.toContain(DECISION_REQUEST_HEADER);
+        expect(headers.cookie).toBe('sid=1');
+      }
+    },
+  );
 });
 
 describe('GW-01 a page or route handler on the edge runtime under a Node.js proxy', () => {

@@ -4,23 +4,48 @@ import { grayConfig } from './lib/gray.js';
 const gray = createGrayProxy({ config: grayConfig, sticky: true, debugHeader: true });
 
 // Test-only engines: `/ext/allowed/*` and `/ext/other/*` are rewritten to the downstream service
-// (allowlisted) and to another one (not); `/edge/*` is decided in edge mode.
+// (allowlisted) and to another one (not); `/edge/*` is decided in edge mode. `x-test-mode: open |
+// signed | edge` picks a sticky engine with the debug header in that trust mode (the rewrites
+// above included; any other path is served here).
 const downstream = process.env.GRAY_DOWNSTREAM ?? 'http://127.0.0.1:9';
+const rewrite = (request) => {
+  const m = /^\/ext\/(allowed|other)(\/.*)$/.exec(request.nextUrl.pathname);
+  return m ? `${m[1] === 'allowed' ? downstream : process.env.GRAY_OTHER}${m[2]}` : undefined;
+};
 const rewriting = createGrayProxy({
   config: grayConfig,
   sticky: true,
   allowHosts: [new URL(downstream).host],
-  rewrite: (request) => {
-    const m = /^\/ext\/(allowed|other)(\/.*)$/.exec(request.nextUrl.pathname);
-    return m ? `${m[1] === 'allowed' ? downstream : process.env.GRAY_OTHER}${m[2]}` : undefined;
-  },
+  rewrite,
 });
 const edge = createGrayProxy({ config: grayConfig, trust: 'edge' });
+const modes = Object.fromEntries(
+  [
+    ['open', {}],
+    [
+      'signed',
+      { trust: 'signed', keys: { k1: 'a-test-signing-key-of-32-bytes!!' }, signingKid: 'k1' },
+    ],
+    ['edge', { trust: 'edge' }],
+  ].map(([mode, trust]) => [
+    mode,
+    createGrayProxy({
+      config: grayConfig,
+      sticky: true,
+      debugHeader: true,
+      allowHosts: [new URL(downstream).host],
+      rewrite,
+      ...trust,
+    }),
+  ]),
+);
 
 /** Tags the response with the runtime that ran it, so the test can prove which one did. */
 export async function __EXPORT__(request, event) {
   const path = request.nextUrl.pathname;
-  const engine = path.startsWith('/ext/') ? rewriting : path.startsWith('/edge/') ? edge : gray;
+  const engine =
+    modes[request.headers.get('x-test-mode')] ??
+    (path.startsWith('/ext/') ? rewriting : path.startsWith('/edge/') ? edge : gray);
   const response = await engine(request, event);
   // Test-only: the app's own cookies, set on graylane's response the way docs/nextjs.md shows
   // (`x-test-app-cookie: name=value&name=value`).

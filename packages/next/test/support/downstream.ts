@@ -12,6 +12,12 @@ export interface Seen {
   /** Next's internal hand-over of cookies set in the proxy: must never reach another service. */
   readonly middlewareSetCookie: string | undefined;
   readonly cookie: string | undefined;
+  /** A `Set-Cookie` the app's response held, copied into the request (must never arrive). */
+  readonly setCookie: string | undefined;
+  /** The debug response header, copied into the request the same way. */
+  readonly debug: string | undefined;
+  /** Every request header received, by name. */
+  readonly headers: Record<string, string>;
   readonly path: string;
 }
 
@@ -34,6 +40,11 @@ export async function startDownstream(): Promise<{
         decision: one(req.headers['x-graylane-decision']),
         middlewareSetCookie: one(req.headers['x-middleware-set-cookie']),
         cookie: one(req.headers.cookie),
+        setCookie: one(req.headers['set-cookie']),
+        debug: one(req.headers['x-gray-decision']),
+        headers: Object.fromEntries(
+          Object.entries(req.headers).map(([name, value]) => [name, one(value) ?? '']),
+        ),
         path: new URL(req.url ?? '/', 'http://x').pathname,
       };
       seen.push(entry);

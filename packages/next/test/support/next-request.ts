@@ -88,3 +88,38 @@ export async function passedOn(
     names.filter(Boolean).map((n) => [n, res.headers.get(`x-middleware-request-${n}`) ?? '']),
   );
 }
+
+/** Next's own routing headers on a proxy response: it consumes them, never copies them. */
+const CONSUMED = /^x-middleware-(override-headers|request-.*|next|rewrite|redirect|refresh)$/;
+
+/**
+ * What `headers()` holds in server code behind the proxy for a new visitor split by
+ * `ramp`: the request headers the proxy passed on, then every other header of the
+ * proxy's response — `Set-Cookie`, the debug header, the `x-middleware-set-cookie` hand-over — as
+ * Next's router copies them into the request (lib/router-utils/resolve-routes.js).
+ */
+export async function heldByNext(options: Omit<GrayProxyOptions, 'config'>): Promise<Headers> {
+  const split = { version: 'beta', weight: 50 } as const;
+  const res = await createGrayProxy({
+    config: {
+      versions: ['stable', 'beta', 'canary'],
+      default: 'stable',
+      rules: [
+        {
+          id: 'ramp',
+          split: [split, { ...split, version: 'stable' }],
+          bucketBy: 'cookie:gray_uid',
+        },
+      ],
+    },
+    ...options,
+  })(new NextRequest('http://app.test/', { headers: { cookie: 'sid=1' } }));
+  const names = (res.headers.get('x-middleware-override-headers') ?? '').split(',');
+  const held = new Headers(
+    names.filter(Boolean).map((n) => [n, res.headers.get(`x-middleware-request-${n}`) ?? '']),
+  );
+  res.headers.forEach((value, name) => {
+    if (!CONSUMED.test(name)) held.append(name, value);
+  });
+  return held;
+}

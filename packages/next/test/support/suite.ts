@@ -8,6 +8,7 @@ import { buildApp, type Variant } from './build.js';
 import { describeCookieJar } from './cookies.js';
 import { startDownstream } from './downstream.js';
 import { describeHandOff } from './handoff.js';
+import { describeResponseHeaderLeaks } from './leaks.js';
 import { startNext } from './serve.js';
 
 interface LaneReport {
@@ -218,6 +219,8 @@ export function describeNextApp(variant: Variant, runtime: 'nodejs' | 'edge'): v
     describeCookieJar(() => ({ origin: app.origin, down, other }));
 
     describeHandOff(() => ({ origin: app.origin, browser }));
+
+    describeResponseHeaderLeaks(() => ({ origin: app.origin, down, other }));
 
     it('WT-02 the split serves both arms: seeded anonymous ids land where core decides', async () => {
       const ids = seededIds();
