@@ -14,6 +14,7 @@ import {
   type Hops,
   type Site,
 } from './support/hops.js';
+import { BUN, DENO, binaryMissing } from './support/binaries.js';
 import { bundleWorker } from './support/bundle.js';
 import { startProcess, type Served } from './support/process.js';
 
@@ -38,6 +39,21 @@ let b: Site;
 let dir: string;
 let workerd: Served;
 let edge: EdgeRuntime;
+/** Bun and Deno serving the same worker (absent when the binary is). */
+const hosted = new Map<string, Served>();
+
+/** Serves `worker.mjs` with Deno.serve or Bun.serve on GRAY_PORT. */
+const HOST = `import process from 'node:process';
+import app from './worker.mjs';
+const port = Number(process.env.GRAY_PORT);
+const handler = (req) => app.fetch(req);
+if (typeof globalThis.Deno !== 'undefined') globalThis.Deno.serve({ port, hostname: '127.0.0.1', onListen() {} }, handler);
+else globalThis.Bun.serve({ port, hostname: '127.0.0.1', fetch: handler });
+`;
+const HOSTS: [string, string, string[]][] = [
+  ['Bun', BUN, ['run']],
+  ['Deno', DENO, ['run', '--allow-net=127.0.0.1', '--allow-env', '--no-prompt']],
+];
 let seq = 0;
 
 const bundle = (format: 'esm' | 'iife'): Promise<string> =>
@@ -70,13 +86,25 @@ beforeAll(async () => {
     },
     { cwd: dir, timeoutMs: 30_000 },
   );
+  writeFileSync(join(dir, 'host.mjs'), HOST);
+  for (const [name, bin, args] of HOSTS) {
+    if (binaryMissing(bin, '') !== undefined) continue;
+    hosted.set(
+      name,
+      await startProcess(bin, () => [...args, join(dir, 'host.mjs')], {
+        cwd: dir,
+        env: { DENO_NO_UPDATE_CHECK: '1', DENO_DIR: join(dir, '.deno') },
+        portEnv: 'GRAY_PORT',
+      }),
+    );
+  }
   edge = new EdgeRuntime({
     initialCode: `${iife}
 addEventListener('fetch', (event) => event.respondWith(CallerWorker.default.fetch(event.request)));`,
   });
 }, 60_000);
 afterAll(async () => {
-  await workerd?.stop();
+  await Promise.all([workerd?.stop(), ...[...hosted.values()].map((h) => h.stop())]);
   await Promise.all([a?.close(), b?.close()]);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -84,6 +112,14 @@ afterAll(async () => {
 const RUNTIMES: [string, (query: string) => Promise<Response>][] = [
   ['workerd', (q) => fetch(`${workerd.origin}/call?${q}`, { signal: AbortSignal.timeout(15_000) })],
   ['edge-runtime', (q) => edge.dispatchFetch(`http://worker.test/call?${q}`)],
+  ...HOSTS.map(([name]): [string, (query: string) => Promise<Response>] => [
+    name,
+    (q) => {
+      const host = hosted.get(name);
+      if (!host) throw new Error(`${name} is not installed (GRAYLANE_BUN / GRAYLANE_DENO)`);
+      return fetch(`${host.origin}/call?${q}`, { signal: AbortSignal.timeout(15_000) });
+    },
+  ]),
 ];
 
 interface Target {
@@ -111,7 +147,13 @@ const TARGETS: Target[] = [
     servers: ['b'],
   },
 ];
-const SHAPES: CallSpec['shape'][] = ['record', 'request', 'request+init'];
+const SHAPES: CallSpec['shape'][] = ['record', 'request', 'request+init', 'request with a body'];
+/** Init headers that are empty: every hop of these rows is off the allowlist (server `b`). */
+const EMPTY_INITS: CallSpec['shape'][] = [
+  'request+init with empty Headers',
+  'request+init with {}',
+  'request+init with []',
+];
 
 const rows = RUNTIMES.flatMap(([runtime, call]) =>
   SHAPES.flatMap((shape, i) =>
@@ -121,6 +163,22 @@ const rows = RUNTIMES.flatMap(([runtime, call]) =>
     }),
   ),
 );
+// The marker-only Request shapes (a Request whose only headers are the marker ones, D3 of
+// review 157: on Bun the first hop went with them) with each empty init, off the allowlist.
+for (const [runtime, call] of RUNTIMES)
+  for (const shape of EMPTY_INITS)
+    for (const target of TARGETS.filter((t) => t.servers.every((s) => s === 'b')))
+      for (const [caller, pairs] of CALLER.filter(([, , outside]) => outside.length === 0))
+        rows.push({
+          runtime,
+          call,
+          shape,
+          target,
+          caller,
+          pairs,
+          outside: [],
+          label: target.label,
+        });
 
 describe('I8 in the runtimes: a marker the caller set never leaves the allowlist', () => {
   it.each(rows)(

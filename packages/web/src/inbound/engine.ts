@@ -265,7 +265,13 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
       return rewriteCarriers(request, names, decision, target, opts.baggage !== false);
     },
     stripCarriers,
-    refresh: () => (rules ? rules.refresh(ruleStore ?? opts.store) : Promise.resolve()),
+    refresh: async () => {
+      try {
+        await rules?.refresh(ruleStore ?? opts.store);
+      } catch {
+        // A source of the app's own that rejects: the promise above says never (FLT-16).
+      }
+    },
     store: opts.store,
     sourceStatus: () => rules?.status(),
     stats: () => counters.snapshot(),

@@ -170,9 +170,12 @@ function requestHops(
     replay: request.redirect === 'follow' ? planReplay(request, input, init, maxReplayBytes) : NONE,
     send(url, method, headers, body, redirect) {
       return call(
-        body === FIRST
-          ? new R(request, keepPolicy(request, { ...first, headers, redirect }))
-          : hopRequest(R, request, url, method, headers, body),
+        sent(
+          body === FIRST
+            ? new R(request, keepPolicy(request, { ...first, headers, redirect }))
+            : hopRequest(R, request, url, method, headers, body),
+          headers,
+        ),
       );
     },
   };
@@ -354,6 +357,36 @@ function hopRequest(
 }
 
 const HOP_FIELDS = ['cache', 'credentials', 'keepalive', 'referrerPolicy'];
+
+/**
+ * The hop as built, holding exactly `headers` (plus the `Content-Type` a body brings): Bun's
+ * `new Request(request, { headers })` keeps the request's own headers when `headers` is empty,
+ * which would send the marker `applyLane` removed (I8). A runtime that does so gets the extra
+ * names deleted (its `Request` headers are mutable); one that keeps them anyway is refused with
+ * a `TypeError` rather than sent.
+ */
+function sent(hop: Request, headers: Headers): Request {
+  if (exact(hop.headers, headers)) return hop;
+  try {
+    for (const name of [...hop.headers.keys()])
+      if (!headers.has(name) && name !== 'content-type') hop.headers.delete(name);
+    for (const [name, value] of headers)
+      if (hop.headers.get(name) !== value) hop.headers.set(name, value);
+  } catch {
+    // An immutable `Request`: judged below.
+  }
+  if (exact(hop.headers, headers)) return hop;
+  throw new TypeError(`[graylane] fetch ${hop.url}: this runtime's Request kept removed headers`);
+}
+
+function exact(built: Headers, wanted: Headers): boolean {
+  for (const name of built.keys()) {
+    const want = wanted.get(name);
+    if ((want !== null || name !== 'content-type') && built.get(name) !== want) return false;
+  }
+  for (const name of wanted.keys()) if (!built.has(name)) return false;
+  return true;
+}
 
 /**
  * The class of a `Request` this runtime's `Request` refuses ("[object Request]"): one of another

@@ -25,7 +25,7 @@ interface SubtleLike {
  * Imported `CryptoKey`s by key *content* (hex), so a ring compiled anew on each call (keys can
  * rotate between calls) still imports each key once. Bounded: a process holds a few keys.
  */
-const keyCache = new Map<string, Promise<unknown>>();
+const keyCache = new Map<string, unknown>();
 /** Distinct keys kept imported; beyond it the oldest is dropped (re-imported on its next use). */
 const MAX_CACHED_KEYS = 64;
 
@@ -35,17 +35,21 @@ function subtle(): SubtleLike {
   return c.subtle;
 }
 
-function importKey(key: Uint8Array): Promise<unknown> {
+/**
+ * The imported key. Only an imported key is cached, never the promise of one: a pending import
+ * shared across requests would belong to the first (on workerd, a promise of a request that has
+ * ended never settles). Two requests that import the same key at once import it twice.
+ */
+async function importKey(key: Uint8Array): Promise<unknown> {
   const id = hex(key);
   const cached = keyCache.get(id);
-  if (cached) return cached;
-  const k = subtle().importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, [
+  if (cached !== undefined) return cached;
+  const k = await subtle().importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, [
     'sign',
     'verify',
   ]);
-  // A failed import is not cached: the next call tries again.
-  k.catch(() => keyCache.delete(id));
-  if (keyCache.size >= MAX_CACHED_KEYS) keyCache.delete(keyCache.keys().next().value as string);
+  if (!keyCache.has(id) && keyCache.size >= MAX_CACHED_KEYS)
+    keyCache.delete(keyCache.keys().next().value as string);
   keyCache.set(id, k);
   return k;
 }

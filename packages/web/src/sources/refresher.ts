@@ -31,6 +31,12 @@ export type Loader = (etag: string | undefined, signal: AbortSignal) => Promise<
  * clock, single-flight, a timeout, backoff with jitter after failures, a stop after fatal
  * answers, and validate-then-swap through the store.
  *
+ * A read is owned by no request. On workerd a read begun by a request that returns without
+ * `waitUntil` is cancelled with that request's I/O: its fetch and its timeout timer never fire and
+ * its promise never settles. So a read older than `timeoutMs` on the clock is abandoned (SRC-06):
+ * the next due refresh starts another, an abandoned read's late answer changes nothing, and
+ * `refresh()` waits for a read under way at most until its timeout, with a timer of its own.
+ *
  * Due time is "this long after that monotonic instant" (`clock.now()`, `performance.now`; WT-09):
  * a wall-clock step (NTP, a VM resume) neither delays a refresh by the size of the step nor makes
  * one early, and a monotonic reading that went backwards makes the refresh due at once — the
@@ -50,7 +56,9 @@ export function createRefresher(
   /** Fatal answer: no refresh ever again. */
   let halted = false;
   let etag: string | undefined;
-  let inflight: Promise<void> | undefined;
+  /** The read under way: its promise, the monotonic instant it began, its sequence number. */
+  let inflight: Flight | undefined;
+  let flights = 0;
 
   const dueIn = (wait: number): void => {
     due = { from: clock.now(), wait };
@@ -72,7 +80,15 @@ export function createRefresher(
     dueIn(delay);
   };
 
-  const once = async (store: ConfigStore): Promise<void> => {
+  /** The read under way, unless it is older than its timeout (abandoned: never awaited again). */
+  const current = (): Flight | undefined => {
+    if (inflight === undefined) return undefined;
+    const elapsed = clock.now() - inflight.since;
+    if (elapsed > timeout || elapsed < 0) inflight = undefined;
+    return inflight;
+  };
+
+  const once = async (store: ConfigStore, id: number): Promise<void> => {
     const controller = new AbortController();
     const timer = clock.setTimeout(
       () => controller.abort(new Error(`timed out after ${timeout} ms`)),
@@ -86,6 +102,8 @@ export function createRefresher(
     } finally {
       clock.clearTimeout(timer);
     }
+    // Abandoned meanwhile (older than its timeout): a later read owns the source now.
+    if (inflight?.id !== id) return;
     // A read that offered the store no document is a failed reload (`counters.reload`); a
     // document the store rejects is counted by the store's own answer.
     if (result.kind === 'failed' || result.kind === 'fatal') reportFailedLoad(store, name);
@@ -129,40 +147,69 @@ export function createRefresher(
     dueIn(interval);
   };
 
-  const start = (store: ConfigStore): Promise<void> => {
-    inflight = once(store)
-      .catch((err: unknown) => fail(`refresh failed unexpectedly: ${String(err)}`, interval))
+  const start = (store: ConfigStore): Flight => {
+    const id = ++flights;
+    const promise = once(store, id)
+      .catch((err: unknown) => {
+        if (inflight?.id === id) fail(`refresh failed unexpectedly: ${String(err)}`, interval);
+      })
       .finally(() => {
-        inflight = undefined;
+        if (inflight?.id === id) inflight = undefined;
       });
+    inflight = { promise, since: clock.now(), id };
     return inflight;
   };
 
   /**
+   * Until `flight` settles, or its timeout has passed (a timer of this caller's: the read's own
+   * may belong to a request that has ended). Never rejects.
+   */
+  const settle = (flight: Flight): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const wait = Math.max(0, timeout - (clock.now() - flight.since)) + 1;
+      const timer = clock.setTimeout(resolve, wait);
+      const done = (): void => {
+        clock.clearTimeout(timer);
+        resolve();
+      };
+      flight.promise.then(done, done);
+    });
+
+  /**
    * An explicit refresh reads after it was asked for: a read already under way (a request's
    * due refresh) may have begun before the rules the caller just wrote, so one more read
-   * follows it, shared by every caller that asks meanwhile. Still one read at a time.
+   * follows it, shared by every caller that asks meanwhile. Still one read at a time. A read
+   * that outlives its timeout is abandoned rather than waited for; never rejects.
    */
-  let queued: Promise<void> | undefined;
-  const refresh = (store: ConfigStore): Promise<void> => {
-    const running = inflight;
-    if (running === undefined) return start(store);
-    queued ??= running.then(() => {
-      queued = undefined;
-      return inflight ?? start(store);
-    });
-    return queued;
+  const refresh = async (store: ConfigStore): Promise<void> => {
+    const asked = flights;
+    try {
+      for (;;) {
+        const flight = current() ?? start(store);
+        await settle(flight);
+        if (inflight === flight) inflight = undefined; // timed out on this caller's timer
+        if (flight.id > asked) return;
+      }
+    } catch {
+      // A broken clock or store: the refresh is over, the last good config stays.
+    }
   };
 
   return {
     name,
     refresh,
     refreshIfDue(store) {
-      if (inflight) return undefined;
-      return isDue() ? start(store) : undefined;
+      if (current()) return undefined;
+      return isDue() ? start(store).promise : undefined;
     },
     status: () => status.get(),
   };
+}
+
+interface Flight {
+  readonly promise: Promise<void>;
+  readonly since: number;
+  readonly id: number;
 }
 
 function aborted(signal: AbortSignal): Promise<LoadResult> {
