@@ -62,14 +62,22 @@ export function fromFetchRequest(req: FetchRequestLike, remoteAddress?: string):
       return undefined;
     }
   };
-  const url = parseUrl(req.url);
+  const target = req.url;
+  const absolute = parseUrl(target);
+  // Bun hands an HTTP/1.0 request without `Host` a relative URL (`/p?q`): its path and query
+  // are still what was asked for (Node and Deno read them), its host unknown.
+  const url =
+    absolute ??
+    (typeof target === 'string' && target.charCodeAt(0) === 0x2f
+      ? parseUrl(`http://h${target}`)
+      : undefined);
   return {
     header: get,
     headers: get,
     method: req.method,
     url: url ? `${url.pathname}${url.search}` : undefined,
-    host: url?.hostname,
-    secure: url?.protocol === 'https:',
+    host: absolute?.hostname,
+    secure: absolute?.protocol === 'https:',
     remoteAddress,
   };
 }

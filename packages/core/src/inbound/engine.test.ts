@@ -132,6 +132,23 @@ describe('createInboundEngine (sync platform)', () => {
       reason: 'ambiguous',
     });
   });
+
+  // Bun gives an HTTP/1.0 request without Host a relative `request.url` (review 157 N1).
+  it.each([
+    ['/p?gray=canary', '/p?gray=canary', 'canary'],
+    ['/?gray=canary', '/?gray=canary', 'canary'],
+    ['/a/../b?x=1&gray=canary#f', '/b?x=1&gray=canary', 'canary'],
+    ['//evil.example/p?gray=canary', '//evil.example/p?gray=canary', 'canary'],
+    ['/p', '/p', 'stable'],
+    ['p?gray=canary', undefined, 'stable'],
+    ['', undefined, 'stable'],
+  ])('a relative url %j reads as path and query %j, host unknown', (target, url, version) => {
+    const engine = createInboundEngine({ config }, { randomId: randomUUID });
+    const req = { url: target, method: 'GET', headers: new Headers() };
+    const c = fromFetchRequest(req);
+    expect([c.url, c.host, c.secure]).toEqual([url, undefined, false]);
+    expect(engine.evaluate(c, req).decision.version).toBe(version);
+  });
 });
 
 /** The Web Crypto path a platform without sync HMAC runs: prepare → await verify → complete. */

@@ -1,5 +1,6 @@
 import { signMarker as nodeSign, verifyMarker as nodeVerify } from '@graylane/node';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -222,6 +223,31 @@ export function describeRuntime(
       const body = await json<Decided>(`/open/decide${c.query ? `?${c.query}` : ''}`, c.headers);
       expect(body.decision).toMatchObject({ version: c.version, source: c.source });
     });
+
+    // Review 157 N1: an HTTP/1.0 request without Host (Bun gives it a relative `request.url`)
+    // decides by its query as everywhere; a runtime may refuse it (workerd answers 400).
+    it.each(['gray=beta', 'a=1&gray=beta', 'gray=beta&x=%2F'])(
+      'HTTP/1.0 without Host, ?%s: the query decides, or the runtime refuses the request',
+      async (query) => {
+        const { port } = new URL(rt.origin);
+        const raw = await new Promise<string>((resolve, reject) => {
+          const socket = connect(Number(port), '127.0.0.1');
+          let data = '';
+          socket.setTimeout(15_000, () => socket.destroy(new Error('timed out')));
+          socket.on('data', (c: Buffer) => (data += c.toString('latin1')));
+          socket.on('end', () => resolve(data));
+          socket.on('error', reject);
+          socket.write(`GET /open/decide?${query} HTTP/1.0\r\n\r\n`);
+        });
+        const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(raw)?.[1]);
+        if (status !== 200) {
+          expect(status, raw.slice(0, 200)).toBeGreaterThanOrEqual(400);
+          return;
+        }
+        const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as Decided;
+        expect(body.decision).toMatchObject({ version: 'beta', source: 'query' });
+      },
+    );
 
     it('STK-02 first visit splits and sets sticky cookies; the second visit keeps the lane', async () => {
       const first = await get('/open/decide');
