@@ -2,7 +2,8 @@ import { currentStore, type GrayStore } from '../context/storage.js';
 import type { Allowlist } from '@graylane/core';
 import { authorityOrigin, sessionOrigin } from '../outbound/http2-target.js';
 import { outboundState } from '../outbound/state.js';
-import { recordDeparture } from './record.js';
+import { headerList, rawValues, readWire, type Wire } from './marker.js';
+import { recordDeparture, sitesWanted } from './record.js';
 import { captureStack } from './site.js';
 import { coverageState } from './state.js';
 
@@ -38,23 +39,27 @@ interface OriginLike {
 
 /**
  * `http.client.request.created` (Node ≥ 22.13) and `undici:request:create`: published
- * synchronously in the code that made the call. The lane is read now; the stack only when the
- * request might leave without the marker (no marker header yet) or with no lane bound while a
- * request is in flight — the cases that get a call site.
+ * synchronously in the code that made the call. The lane is read now; the stack unless the
+ * request already carries its own lane to a destination allowlisted for it — it may still leave
+ * without the marker, with another lane's, or with a marker for a host outside the allowlist
+ * (a leak), and each of those is logged with its call site — or, with no lane bound, while a
+ * request is in flight (`unbound`).
  */
 function onCreated(
   request: unknown,
-  hasMarker: (store: GrayStore) => boolean,
+  read: (store: GrayStore) => { wire: Wire; destination: string | undefined },
   listener: (message: unknown) => void,
 ): void {
   try {
     if (typeof request !== 'object' || request === null) return;
     const store = currentStore();
     const state = coverageState();
-    const wantsSite =
-      store === undefined
-        ? state.install?.unbound === true && state.inFlight > 0
-        : !hasMarker(store);
+    let wantsSite: boolean;
+    if (store === undefined) wantsSite = state.install?.unbound === true && state.inFlight > 0;
+    else {
+      const { wire, destination } = read(store);
+      wantsSite = sitesWanted(store, wire, destination, originOf(request)?.note?.allow);
+    }
     snapshots.set(request, { store, stack: wantsSite ? captureStack(listener) : undefined });
   } catch {
     // I1
@@ -66,7 +71,10 @@ export function onHttpCreated(message: unknown): void {
   const request = (message as { request?: ClientRequestLike } | undefined)?.request;
   onCreated(
     request,
-    (store) => hasHttpMarker(request as ClientRequestLike, store),
+    (store) => ({
+      wire: httpWire(request as ClientRequestLike, store),
+      destination: httpDestination(request as ClientRequestLike),
+    }),
     onHttpCreated,
   );
 }
@@ -88,7 +96,7 @@ export function onHttpStart(message: unknown): void {
         destination: httpDestination(request),
         store,
         planned: undefined,
-        carried: store !== undefined && hasHttpMarker(request, store),
+        wire: store === undefined ? undefined : httpWire(request, store),
         stack: snapshot?.stack,
       },
       install,
@@ -103,7 +111,10 @@ export function onUndiciCreate(message: unknown): void {
   const request = (message as { request?: UndiciRequestLike } | undefined)?.request;
   onCreated(
     request,
-    (store) => hasRawMarker(undiciHeaderText(request?.headers), store),
+    (store) => ({
+      wire: rawWire(undiciHeaderText(request?.headers), store),
+      destination: undiciDestination(request as UndiciRequestLike),
+    }),
     onUndiciCreate,
   );
 }
@@ -134,7 +145,7 @@ export function onUndiciSendHeaders(message: unknown): void {
         destination: cleaned ? undefined : undiciDestination(request),
         store,
         planned: origin?.note?.allow,
-        carried: !cleaned && store !== undefined && hasRawMarker(text, store),
+        wire: cleaned || store === undefined ? undefined : rawWire(text, store),
         stack: snapshot?.stack,
       },
       install,
@@ -184,14 +195,17 @@ function recordHttp2(
   if (install === undefined || typeof stream !== 'object' || stream === null) return;
   const unbound = install.unbound && state.inFlight > 0;
   if (store === undefined && !unbound) return;
-  const carried = store !== undefined && hasHttp2Marker(headers, store);
+  const wire = store === undefined ? undefined : http2Wire(headers, store);
+  const destination = http2Destination(stream, headers);
+  const wantsSite =
+    store === undefined || wire === undefined || sitesWanted(store, wire, destination, undefined);
   recordDeparture(
     {
-      destination: http2Destination(stream, headers),
+      destination,
       store,
       planned: undefined,
-      carried,
-      stack: carried ? undefined : captureStack(listener),
+      wire,
+      stack: wantsSite ? captureStack(listener) : undefined,
     },
     install,
   );
@@ -214,10 +228,8 @@ function http2Values(headers: unknown, name: string): string[] {
   return out;
 }
 
-function hasHttp2Marker(headers: unknown, store: GrayStore): boolean {
-  if (http2Values(headers, store.header).some((v) => v !== '')) return true;
-  if (store.baggageKey === false) return false;
-  return hasMember(http2Values(headers, 'baggage').join(','), store.baggageKey);
+function http2Wire(headers: unknown, store: GrayStore): Wire {
+  return readWire(http2Values(headers, store.header), http2Values(headers, 'baggage'), store);
 }
 
 /** The origin the request named (`:scheme` and `:authority`), else its session's. */
@@ -234,31 +246,19 @@ function originOf(request: object): OriginLike | undefined {
   return origins instanceof WeakMap ? origins.get(request) : undefined;
 }
 
-function hasHttpMarker(request: ClientRequestLike, store: GrayStore): boolean {
-  if (typeof request.getHeader !== 'function') return false;
-  if (present(request.getHeader(store.header))) return true;
-  if (store.baggageKey === false) return false;
-  const baggage = request.getHeader('baggage');
-  const text = Array.isArray(baggage) ? baggage.join(',') : String(baggage ?? '');
-  return hasMember(text, store.baggageKey);
+/** What a node:http request's headers carry (marker.ts). */
+function httpWire(request: ClientRequestLike, store: GrayStore): Wire {
+  if (typeof request.getHeader !== 'function') return { version: undefined, present: false };
+  return readWire(
+    headerList(request.getHeader(store.header)),
+    headerList(request.getHeader('baggage')),
+    store,
+  );
 }
 
-function present(value: unknown): boolean {
-  return Array.isArray(value) ? value.length > 0 : value !== undefined && value !== '';
-}
-
-/** Whether a raw head (`name: value\r\n…`) has the marker header or the baggage member. */
-function hasRawMarker(text: string, store: GrayStore): boolean {
-  const lower = `\r\n${text.toLowerCase()}`;
-  if (lower.includes(`\r\n${store.header}:`)) return true;
-  if (store.baggageKey === false) return false;
-  for (const line of lower.split('\r\n'))
-    if (line.startsWith('baggage:') && hasMember(line.slice(8), store.baggageKey)) return true;
-  return false;
-}
-
-function hasMember(list: string, key: string): boolean {
-  return list.split(',').some((m) => m.split('=')[0]?.trim().toLowerCase() === key.toLowerCase());
+/** What a raw head (`name: value\r\n…`) carries. */
+function rawWire(text: string, store: GrayStore): Wire {
+  return readWire(rawValues(text, store.header), rawValues(text, 'baggage'), store);
 }
 
 /** undici 6/7 keep headers as a flat `[name, value, …]` array, undici 5 as a raw string. */

@@ -2,6 +2,7 @@ import { METRIC_NAMES, type Allowlist } from '@graylane/core';
 import type { GrayStore } from '../context/storage.js';
 import { followingCounter, safeAdd } from '../metrics/otel.js';
 import { outboundState } from '../outbound/state.js';
+import type { Wire } from './marker.js';
 import { callSite } from './site.js';
 import {
   coverageState,
@@ -25,10 +26,32 @@ export interface Departure {
   readonly store: GrayStore | undefined;
   /** The allowlist of the graylane call that planned the request (withGray, grayInterceptor). */
   readonly planned: Allowlist | undefined;
-  /** Whether the request left with the marker header or the marker's baggage member. */
-  readonly carried: boolean;
+  /** What it sent as graylane reads it (marker.ts); undefined with no lane bound. */
+  readonly wire: Wire | undefined;
   /** The stack of the code that made the call, captured when it was made (if it was). */
   readonly stack: Error | undefined;
+}
+
+/**
+ * Whether a request of lane `store` should have its call site captured where it is made, as it
+ * looks then (`planned`: the allowlist of the graylane call that made it, when known yet): to an
+ * allowlisted destination unless it carries its own lane (it would be `missing`), elsewhere
+ * when it carries marker material (a leak). The head may still change before it leaves; the
+ * site is then unknown, never wrong. Never throws.
+ */
+export function sitesWanted(
+  store: GrayStore,
+  wire: Wire,
+  destination: string | undefined,
+  planned: Allowlist | undefined,
+): boolean {
+  try {
+    const install = coverageState().install;
+    const allow = planned ?? install?.allow ?? outboundState().install?.allow ?? store.allow;
+    return allows(allow, destination) ? wire.version !== store.decision.version : wire.present;
+  } catch {
+    return true;
+  }
 }
 
 /**
@@ -36,48 +59,62 @@ export interface Departure {
  * - no lane bound: counted `unbound` only while an inbound request is in flight and the call
  *   was made by the app's code (a callback that lost its request's context, or the app's own
  *   background work: the site tells), not by a dependency alone (an exporter's flush);
- * - carried → `carried` (to a host outside the allowlist: logged once per call site, the host
- *   unnamed); else allowlisted → `missing` (logged once per call site); else `withheld`. The
- *   allowlist: the planning call's, else `installCoverage`'s, else
- *   `installGlobal`'s, else the one of the middleware that bound the lane.
+ * - it carries marker material (any marker header, a member that decodes to the baggage key),
+ *   to a host outside the allowlist → `carried` in the `not-allowlisted` row, a leak: logged
+ *   once per call site, the host unnamed;
+ * - allowlisted: its own lane → `carried`; no marker → `missing`; another lane's marker (a
+ *   stale `X-Gray-Id: stable` the caller set, which graylane keeps, OUT-03) → `missing` too,
+ *   since the next hop serves that lane: the lane broke there; each logged once per call site;
+ * - else `withheld`.
+ * The allowlist: the planning call's, else `installCoverage`'s, else `installGlobal`'s, else the
+ * one of the middleware that bound the lane.
  */
 export function recordDeparture(departure: Departure, install: CoverageInstall): void {
   try {
     const state = coverageState();
     const { store, destination } = departure;
     if (store === undefined) {
-      if (install.unbound && state.inFlight > 0 && !departure.carried)
-        unbound(state, install, departure);
+      if (install.unbound && state.inFlight > 0) unbound(state, install, departure);
       return;
     }
+    const version = departure.wire?.version;
     const allow =
       departure.planned ?? install.allow ?? outboundState().install?.allow ?? store.allow;
     const allowed = allows(allow, destination);
     const row = rowOf(state, destination, allowed);
-    if (departure.carried) {
+    const lane = store.decision.version;
+    if (allowed ? version === lane : departure.wire?.present === true) {
       count(state, row, 'carried');
       // A marker that left for a host outside the allowlist is a leak (I8): where it was made is
       // what the operator needs. The host is request input: never named.
       if (!allowed) {
-        const site = callSite(departure.stack) ?? 'unknown call site';
+        const site = callSite(departure.stack) ?? UNKNOWN_SITE;
         logOnce(
           state,
           install,
           `leaked\u0000${innermost(site)}`,
-          `[graylane] propagation: a call to a host outside the allowlist left with the marker (lane ${store.decision.version}) at ${site}; add the host to allowHosts if it should get the marker; else the client is not graylane's: wrap it (withGray, grayInterceptor, attachGray) or installGlobal(), which remove the marker there, one the app set itself too`,
+          `[graylane] propagation: a call to a host outside the allowlist left with the marker (lane ${lane}) at ${site}; add the host to allowHosts if it should get the marker; else the client is not graylane's: wrap it (withGray, grayInterceptor, attachGray) or installGlobal(), which remove the marker there, one the app set itself too`,
         );
       }
       return;
     }
     if (!allowed) return count(state, row, 'withheld');
     count(state, row, 'missing');
-    const site = callSite(departure.stack) ?? 'unknown call site';
+    const site = callSite(departure.stack) ?? UNKNOWN_SITE;
     row.lastMissingSite = site;
+    if (version !== undefined)
+      // Versions are labels (VERSION_PATTERN): safe to log. The next hop serves `version`.
+      return logOnce(
+        state,
+        install,
+        `mismatched\u0000${innermost(site)}`,
+        `[graylane] propagation: a call to ${destination ?? 'unknown'} left with the marker of lane ${version}, not its own (lane ${lane}), at ${site}; the next hop serves ${version}: drop the marker header the code sets there (graylane keeps a caller's own), or run the call in that lane on purpose (runWithGray)`,
+      );
     logOnce(
       state,
       install,
       `missing\u0000${innermost(site)}`,
-      `[graylane] propagation: a call to ${destination ?? 'unknown'} left without the marker (lane ${store.decision.version}) at ${site}; wrap this client (withGray, grayInterceptor, attachGray) or installGlobal()`,
+      `[graylane] propagation: a call to ${destination ?? 'unknown'} left without the marker (lane ${lane}) at ${site}; wrap this client (withGray, grayInterceptor, attachGray) or installGlobal()`,
     );
   } catch {
     // I1: coverage never breaks a request.
@@ -90,7 +127,7 @@ function unbound(state: CoverageState, install: CoverageInstall, departure: Depa
   // flush, a driver's keep-alive), not a request's code that lost its context.
   if (departure.stack !== undefined && found === undefined) return;
   state.unbound++;
-  const site = found ?? 'unknown call site';
+  const site = found ?? UNKNOWN_SITE;
   state.lastUnboundSite = site;
   logOnce(
     state,
@@ -99,6 +136,9 @@ function unbound(state: CoverageState, install: CoverageInstall, departure: Depa
     `[graylane] propagation: a call to ${departure.destination ?? 'unknown'} was made with no lane bound while a request was in flight, at ${site}; if it serves that request, its context was lost (a pool or callback queue): bind it with bindGray`,
   );
 }
+
+/** No stack was captured (node:http on Node < 22.13), or it holds no frame of the app's. */
+const UNKNOWN_SITE = 'unknown call site';
 
 /** A call site is its innermost frame: the callers above it vary (first call vs after an await). */
 function innermost(site: string): string {

@@ -18,8 +18,10 @@ export type FetchLike = (input: string | URL | Request, init?: RequestInit) => P
  * too). `fetchImpl` defaults to `globalThis.fetch`, looked up at call time, not at wrap time.
  *
  * Per-hop judging uses undici's `dispatcher` (Node's global fetch and `undici.fetch`; your own
- * `init.dispatcher` is wrapped, not replaced). Another fetch implementation gets the marker on
- * the first request only, and follows redirects with whatever headers it keeps.
+ * `init.dispatcher` is wrapped, not replaced). Another fetch implementation (node-fetch) ignores
+ * that dispatcher: only its first request is judged, and the redirects it follows carry whatever
+ * headers it copies — node-fetch copies the marker to every hop, allowlisted or not. Add
+ * `installGlobal()` (it judges each `http`/`https` hop) or use `redirect: 'manual'` there.
  *
  * @example
  * ```ts
