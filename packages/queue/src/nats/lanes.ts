@@ -7,6 +7,7 @@ import type {
   PubAck,
 } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
+import { GraylaneError } from '@graylane/core';
 import { DEFAULT_CLOSE_TIMEOUT_MS } from '../limits.js';
 import type { MessageLanes } from '../lanes.js';
 import { createInFlight } from '../routing/inflight.js';
@@ -17,9 +18,11 @@ import { assertLane, assertRetired, assertRouterOptions, laneName } from '../rou
 import { readHeader } from '../carrier/table.js';
 import { routeMessage } from '../routing/route.js';
 import { natsHeadersWith, withGrayNatsMessage } from './carrier.js';
-import { startNatsDrain } from './drain.js';
+import { checkNatsDrain, startNatsDrain } from './drain.js';
+import { JS_CONSUMER_NOT_FOUND, JS_STREAM_NOT_FOUND, jsApiCode, natsFailure } from './errors.js';
 import { defaultNatsHeaders, type NatsHeadersFactory } from './headers.js';
-import { LANE_RETENTION, assertLaneRetention } from './retention.js';
+import { assertAssertedRetention, checkLaneStream, streamMissing } from './retention.js';
+import { setupNatsLanes } from './setup.js';
 
 /** Options of {@link createNatsLanes}. */
 export interface NatsLanesOptions {
@@ -31,6 +34,13 @@ export interface NatsLanesOptions {
    * it. `setup()` and `consume()` refuse a stream with other retention (`INVALID_OPTIONS`).
    */
   readonly stream: string;
+  /**
+   * The app's word that `stream` is a work-queue stream (as `setup()` creates it): `consume()`
+   * then does not read the stream (JetStream API `STREAM.INFO`), for consumers whose NATS user
+   * may not. Nothing checks it: on a stream that keeps acked messages the drain would run them
+   * again. Default: `consume()` reads the retention, and refuses any other.
+   */
+  readonly streamRetention?: 'workqueue';
   /** The base subject. Lane `beta` publishes on `<subject>.lane.beta`. */
   readonly subject: string;
   /** Durable consumer name of the default lane; lane `beta` uses `<durable>_lane_beta`. Default: the stream name. */
@@ -73,7 +83,10 @@ export interface NatsPublishOptions {
 export interface NatsLanes {
   /**
    * Creates the work-queue stream (or adds the lane subjects to it) and one durable pull consumer
-   * per version, if missing. Refuses an existing stream whose retention is not `workqueue`.
+   * per version, if missing. Refuses an existing stream whose retention is not `workqueue`. A
+   * NATS user without the permissions this takes, or an account without JetStream, gets
+   * `INVALID_OPTIONS` naming what to grant; a timeout rejects as the client's error. Either way
+   * nothing is created or changed on a guess that the stream is missing.
    */
   setup(): Promise<void>;
   subjectFor(lane: string): string;
@@ -81,7 +94,9 @@ export interface NatsLanes {
   publish(data: Uint8Array | string, options?: NatsPublishOptions): Promise<PubAck>;
   /**
    * Consumes as `lane`; a default-lane consumer also drains lanes without live consumers. The
-   * handler may return a promise (an async handler): `close()` then waits for it.
+   * handler may return a promise (an async handler): `close()` then waits for it. Rejects with
+   * `INVALID_OPTIONS`, before pulling anything, when the stream or the lane's durable is missing,
+   * or the NATS user may not do what this consumer does (a default-lane one: what its drain does).
    */
   consume(
     lane: string,
@@ -156,6 +171,7 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
   assertClients(options, 'createNatsLanes', NATS_CLIENTS);
   const { lanes, js, jsm, stream, subject } = options;
   assertRetired(options.retiredLanes, 'createNatsLanes');
+  assertAssertedRetention(options.streamRetention, 'createNatsLanes');
   const durable = options.durable ?? stream;
   const create = options.headers ?? (defaultNatsHeaders as NatsHeadersFactory<MsgHdrs>);
   const isDefault = (lane: string): boolean => lane === lanes.config().default;
@@ -167,9 +183,23 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
   // A consumer is alive while it has a pull request waiting — or, when busy (every pull filled),
   // while deliveries advance between two probes. Only deliveries count: the ack floor also moves
   // when a drain deletes a dead lane's messages, which must not make that lane look alive.
+  // "Consumer not found" is dead; any other failure (a permission, a timeout) is not an answer: the
+  // lane is then `unknown`, which producers treat as dead and the drain leaves alone (MQ-31).
   const progress = new Map<string, number>();
+  const failed = new Set<string>();
   const liveness = createLiveness(async (lane) => {
-    const info = await jsm.consumers.info(stream, durableFor(lane));
+    const info = await jsm.consumers.info(stream, durableFor(lane)).catch((err: unknown) => {
+      if (jsApiCode(err) !== JS_CONSUMER_NOT_FOUND) {
+        failed.add(lane);
+        throw err;
+      }
+      return undefined;
+    });
+    failed.delete(lane);
+    if (info === undefined) {
+      progress.delete(lane);
+      return false;
+    }
     const mark = info.delivered.consumer_seq;
     const moved = progress.has(lane) && progress.get(lane) !== mark;
     progress.set(lane, mark);
@@ -180,30 +210,8 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
     liveness,
     subjectFor,
     durableFor,
-    async setup() {
-      const versions = lanes.config().versions;
-      const subjects = versions.map(subjectFor);
-      const info = await jsm.streams.info(stream).catch(() => undefined);
-      if (info === undefined) {
-        const config = { name: stream, subjects, retention: LANE_RETENTION };
-        await jsm.streams.add(config as Parameters<typeof jsm.streams.add>[0]);
-      } else {
-        // Refused before anything changes: the app's stream stays as it was.
-        assertLaneRetention(info.config.retention, stream, 'createNatsLanes().setup');
-        // Add the lane subjects; the subjects the stream already has are the app's, and stay.
-        const have = info.config.subjects ?? [];
-        const missing = subjects.filter((subj) => !have.includes(subj));
-        if (missing.length > 0)
-          await jsm.streams.update(stream, { subjects: [...have, ...missing] });
-      }
-      for (const v of versions) {
-        await jsm.consumers.add(stream, {
-          durable_name: durableFor(v),
-          filter_subject: subjectFor(v),
-          ack_policy: 'explicit',
-        } as Parameters<typeof jsm.consumers.add>[1]);
-      }
-    },
+    setup: () =>
+      setupNatsLanes({ jsm, stream, versions: lanes.config().versions, subjectFor, durableFor }),
     async publish(data, publishOptions = {}) {
       assertNatsHeaders(publishOptions.headers, 'createNatsLanes().publish');
       const headers = natsHeadersWith(lanes, publishOptions.headers, lanes.outgoing(), create);
@@ -216,11 +224,12 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
     async consume(lane, handler, consumeOptions) {
       assertLane(lane, lanes.config().versions, 'createNatsLanes().consume');
       const name = durableFor(lane);
+      const where = 'createNatsLanes().consume';
       // A consumer made without setup() (or before this check) must not drain or feed a drain that
       // would run acked messages again.
-      const { config } = await jsm.streams.info(stream);
-      assertLaneRetention(config.retention, stream, 'createNatsLanes().consume');
-      const consumer = await js.consumers.get(stream, name);
+      await checkLaneStream(jsm, stream, where, options.streamRetention);
+      const consumer = await getConsumer(js, stream, name, where);
+      if (isDefault(lane)) await checkNatsDrain(router, options);
       const inflight = createInFlight();
       const wrapped = withGrayNatsMessage(lanes, handler, { served: lane });
       const messages = await consumer.consume({
@@ -228,7 +237,8 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
         ...consumeOptions,
         callback: (m: JsMsg) => void inflight.track(wrapped(m)),
       } as ConsumeOptions);
-      const drain = isDefault(lane) ? startNatsDrain(router, options, create) : undefined;
+      const unknown = (l: string): boolean => failed.has(l);
+      const drain = isDefault(lane) ? startNatsDrain(router, options, create, unknown) : undefined;
       return {
         messages,
         durable: name,
@@ -241,4 +251,28 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
     },
   };
   return router;
+}
+
+/** The lane's durable consumer; missing, or not to be asked about, says what to do. */
+async function getConsumer(js: JetStreamClient, stream: string, name: string, where: string) {
+  try {
+    return await js.consumers.get(stream, name);
+  } catch (err) {
+    const code = jsApiCode(err);
+    if (code === JS_STREAM_NOT_FOUND) throw streamMissing(stream, where, err);
+    if (code === JS_CONSUMER_NOT_FOUND) {
+      throw new GraylaneError(
+        'INVALID_OPTIONS',
+        `${where}: stream ${JSON.stringify(stream)} has no durable consumer ${JSON.stringify(name)}: ` +
+          'run setup() first (it adds one per version)',
+        { cause: err },
+      );
+    }
+    throw natsFailure(
+      err,
+      where,
+      "consume() reads its lane's durable consumer (JetStream API CONSUMER.INFO) and pulls from it " +
+        `(CONSUMER.MSG.NEXT); its handler acks on "$JS.ACK.${stream}.>"`,
+    );
+  }
 }

@@ -1,0 +1,56 @@
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { JS_STREAM_NOT_FOUND, natsCall, unlessApiError } from './errors.js';
+import { LANE_RETENTION, assertLaneRetention } from './retention.js';
+
+const WHERE = 'createNatsLanes().setup';
+/** What `setup()` tells a user it may not do. */
+const WHY =
+  'setup() reads the stream (JetStream API STREAM.INFO), creates it or adds the lane subjects ' +
+  '(STREAM.CREATE, STREAM.UPDATE) and adds a durable consumer per version (CONSUMER.CREATE): run ' +
+  "it as a user that may, in a deploy step, say; the app's consumers and producers need none of these";
+
+/** What `setup()` needs of a router. */
+export interface NatsSetupTarget {
+  readonly jsm: JetStreamManager;
+  readonly stream: string;
+  readonly versions: readonly string[];
+  subjectFor(lane: string): string;
+  durableFor(lane: string): string;
+}
+
+/**
+ * Creates the work-queue stream (or adds the lane subjects to it) and one durable pull consumer
+ * per version. The stream counts as missing only when the server says so (`10059`): a permission
+ * the user lacks, an account without JetStream or a timeout fails here, with nothing created or
+ * changed — never taken for a missing stream to create over an existing one.
+ */
+export async function setupNatsLanes(target: NatsSetupTarget): Promise<void> {
+  const { jsm, stream, versions } = target;
+  const subjects = versions.map(target.subjectFor);
+  const info = await natsCall(
+    unlessApiError(jsm.streams.info(stream), JS_STREAM_NOT_FOUND, () => undefined),
+    WHERE,
+    WHY,
+  );
+  if (info === undefined) {
+    const config = { name: stream, subjects, retention: LANE_RETENTION };
+    await natsCall(jsm.streams.add(config as Parameters<typeof jsm.streams.add>[0]), WHERE, WHY);
+  } else {
+    // Refused before anything changes: the app's stream stays as it was.
+    assertLaneRetention(info.config.retention, stream, WHERE);
+    // Add the lane subjects; the subjects the stream already has are the app's, and stay.
+    const have = info.config.subjects ?? [];
+    const missing = subjects.filter((subj) => !have.includes(subj));
+    if (missing.length > 0) {
+      await natsCall(jsm.streams.update(stream, { subjects: [...have, ...missing] }), WHERE, WHY);
+    }
+  }
+  for (const v of versions) {
+    const consumer = {
+      durable_name: target.durableFor(v),
+      filter_subject: target.subjectFor(v),
+      ack_policy: 'explicit',
+    } as Parameters<typeof jsm.consumers.add>[1];
+    await natsCall(jsm.consumers.add(stream, consumer), WHERE, WHY);
+  }
+}
