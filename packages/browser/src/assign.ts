@@ -3,7 +3,7 @@ import { anonymousId } from './anonymous-id.js';
 import type { Slot } from './jar.js';
 import { readMarker } from './marker.js';
 import type { GrayOptions } from './options.js';
-import { readPairs } from './read.js';
+import { readQuery } from './read.js';
 
 /**
  * @internal Applies an assignment: the version, why, and what happens to the cookie (`true`
@@ -50,11 +50,7 @@ export function assigner(
       !fresh &&
       ((page &&
         param &&
-        use(
-          readPairs(location.search.slice(1), '&', param),
-          'override',
-          o.persistOverride === true,
-        )) ||
+        use(readQuery(location.search, param), 'override', o.persistOverride === true)) ||
         // The page was rendered for this version: it rules this page view and is never stored.
         // Persisting is the server's job (its sticky cookie): the page cannot tell a durable
         // decision from one for this view only (a query or header marker, the default: STK-02,

@@ -102,7 +102,9 @@ export function attachGray(
           marked.add(this);
           // RDR-01: whatever adapter runs — 'fetch', ['fetch', 'xhr'], a function that calls
           // the fetch adapter — it stops at a redirect; the XHR adapter ignores fetchOptions.
-          if ((fetchOptions?.redirect ?? 'follow') == 'follow')
+          // Not in `no-cors`: fetch drops the header there, and the probe's opaque redirect would
+          // send the request twice (N2).
+          if ((fetchOptions?.redirect ?? 'follow') == 'follow' && fetchOptions?.mode != 'no-cors')
             this.fetchOptions = { ...fetchOptions, redirect: 'manual' };
         }
       }

@@ -220,17 +220,27 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
           seen: 0,
           held: [],
         });
-      // Forward the exact arguments: `open(m, u)` and `open(m, u, undefined)` differ (async).
-      return open.apply(this, args);
+      try {
+        // Forward the exact arguments: `open(m, u)` and `open(m, u, undefined)` differ (async).
+        return open.apply(this, args);
+      } catch (error) {
+        // A native open() that throws (a bad or forbidden method, a bad URL) changed nothing:
+        // the XHR stays opened to its earlier URL, and send() judges that one (I8, review 156 D3).
+        if (p) pending.set(this, p);
+        else pending.delete(this);
+        throw error;
+      }
     },
     setRequestHeader(this: XMLHttpRequest, name: string, value: string) {
+      // Recorded once the browser took it (a replay repeats only what the first attempt sent).
+      const r = setRequestHeader.call(this, name, value);
       const p = pending.get(this);
       const client = clientOr(options.client);
       if (p && p.state !== 'stale') {
         p.headers.push([name, value]);
         if (client && String(name).toLowerCase() === client.header.toLowerCase()) p.set = true;
       }
-      return setRequestHeader.call(this, name, value);
+      return r;
     },
     send(this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
       const p = pending.get(this);

@@ -5,7 +5,7 @@ export type Rejection = 'invalid_marker' | 'unknown_version';
 
 /**
  * @internal The version `raw` names in the closed set (I2), else `undefined`; `reject` hears why
- * a present, non-empty value was ignored. Several disagreeing values arrive as `readPairs`'s `,`
+ * a present, non-empty value was ignored. Several disagreeing values arrive as `AMBIGUOUS` (`,`)
  * and fail like any invalid value (CK-02/QS-03). Over 64 bytes is rejected before trimming
  * (HDR-09); OWS is trimmed (HDR-06); no case folding (HDR-05). Never throws. The same rules as
  * core `parseMarker`, reduced to what a page needs: the versions were validated at init, so set

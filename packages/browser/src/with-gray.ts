@@ -58,7 +58,14 @@ export function withGray(fetchImpl?: FetchLike, options: WithGrayOptions = {}): 
         ? undefined
         : client?.markerFor(request ? request.url : String(input));
       const headers = new Headers(init?.headers ?? request?.headers);
-      if (client && value !== undefined && !headers.has(client.header)) {
+      // `no-cors`: the browser drops a header that is not CORS-safelisted, so the request goes
+      // as written — no header, and no probe, whose opaque redirect would send it twice (N2).
+      if (
+        client &&
+        value !== undefined &&
+        !headers.has(client.header) &&
+        (init?.mode ?? request?.mode) != 'no-cors'
+      ) {
         headers.set(client.header, value);
         replay =
           REPLAYABLE.test(init?.method ?? request?.method ?? 'GET') &&
