@@ -2,6 +2,7 @@ import type { GrayConfig } from '../config/types.js';
 import type { ConfigStore } from '../store/types.js';
 import { decide } from '../rules/evaluate.js';
 import { baggageMemberHeaders } from '../markers/baggage.js';
+import { mayHoldCookie } from '../markers/cookie.js';
 import { mayHoldKey } from '../markers/key-spelling.js';
 import type { Decision, DecisionSource } from '../rules/types.js';
 import type { DecisionReason, MarkerRejection, MarkerSource } from '../reasons.js';
@@ -585,9 +586,10 @@ function tooLongQuery(url: string, q: number): boolean {
 }
 
 /**
- * True when a cookie header is absent, or a string within the byte cap that names none of
- * `names` (cookie names are matched exactly, never decoded; past the cap every marker cookie
- * reads `too_long`, which the general path removes).
+ * True when a cookie header is absent, or a string within the byte cap that holds none of
+ * `names` in any ASCII case (never decoded; `GRAY=beta` is a marker to nginx and ASP.NET Core,
+ * which `carrierEdits` removes: CK-10; past the cap every marker cookie reads `too_long`, which
+ * the general path removes).
  */
 function cleanOf(
   header: string | readonly string[] | undefined,
@@ -596,8 +598,7 @@ function cleanOf(
 ): boolean {
   if (header === undefined) return true;
   if (typeof header !== 'string' || header.length > cap) return false;
-  for (let i = 0; i < names.length; i++) if (header.includes(names[i] as string)) return false;
-  return true;
+  return !mayHoldCookie(header, names);
 }
 
 const NOTHING_FOUND: Extraction = {

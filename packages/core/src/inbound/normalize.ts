@@ -1,5 +1,5 @@
 import { baggageMemberHeaders, stripBaggageMember } from '../markers/baggage.js';
-import { namedCookie, readCookies, removeCookies } from '../markers/cookie.js';
+import { mayHoldCookie, namedCookie, readCookies, stripCookies } from '../markers/cookie.js';
 import { trimOws } from '../markers/parse.js';
 import type { KeyRead } from '../markers/read.js';
 import { mayHoldKey } from '../markers/key-spelling.js';
@@ -116,16 +116,17 @@ export function carrierEdits(
   }
 
   // Cookies: every marker name (`__Host-`, `__Secure-` and plain), or the defaults when off.
-  // Only a name some pair really has is judged (not `xgray=1` or `a=gray`): a header without
-  // one is never rebuilt, even one the readers refused as too long. The readers stop at 180
-  // pairs, so a marker past them reads as absent: it is read from its own pair on, judged like
-  // one read, and when its fate is removal the bounded pass drops the unread rest.
+  // Only a name some pair really has is judged (not `xgray=1` or `a=gray`); a header with no
+  // spelling of one in any case is never rebuilt, even one the readers refused as too long. The
+  // readers stop at 180 pairs, so a marker past them reads as absent: it is read from its own
+  // pair on, judged like one read. Every other spelling a next hop reads (`GRAY=beta`, nginx and
+  // ASP.NET Core) is never honoured here, so it always goes (GW-02, CK-10).
   const names = opts.cookie === false ? DEFAULT_MARKER_COOKIES : cookieNames;
   const cookieHeader = view.header('cookie');
-  if (cookieHeader !== undefined) {
-    const drop: string[] = [];
-    // Several lines joined as the readers join them (no copy for the usual single string).
-    const text = typeof cookieHeader === 'string' ? cookieHeader : cookieHeader.join('; ');
+  // Several lines joined as the readers join them (no copy for the usual single string).
+  const text = typeof cookieHeader === 'string' ? cookieHeader : cookieHeader?.join('; ');
+  if (text !== undefined && mayHoldCookie(text, names)) {
+    const keep: string[] = [];
     let append: string | undefined;
     for (const name of names) {
       const at = namedCookie(text, name);
@@ -134,12 +135,11 @@ export function carrierEdits(
       if (r.kind === 'absent') r = readCookies(text.slice(at), [name])[0] as KeyRead;
       const says = r.kind === 'value' && trimOws(r.value) === version;
       const f = fate('cookie', opts.cookie !== false, says, name === found.cookieName);
-      if (f === 'keep') continue;
-      drop.push(name);
-      if (f === 'rewrite' && append === undefined) append = `${name}=${version}`;
+      if (f === 'keep') keep.push(name);
+      else if (f === 'rewrite' && append === undefined) append = `${name}=${version}`;
     }
-    if (drop.length > 0) {
-      const rest = removeCookies(text, drop);
+    const rest = stripCookies(text, names, keep);
+    if (rest !== text || append !== undefined) {
       const next = [rest, append].filter((x) => x !== undefined).join('; ');
       headers.set('cookie', next === '' ? null : next);
     }

@@ -1,14 +1,13 @@
 import { MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS } from '../limits.js';
 import { safeDecode } from './decode.js';
-import { SliceJoin } from './join.js';
 import { trimOws } from './parse.js';
 import { READ_ABSENT, READ_AMBIGUOUS, READ_TOO_LONG, type KeyRead } from './read.js';
 
 /**
  * Reads one cookie from a `Cookie` header. Bounded: the header is capped at 16 KiB before any
  * scan and at 180 pairs during it, each pair is visited once (linear, never a re-scan per pair),
- * and only pairs whose name equals `name` are decoded, without exceptions (AMP-01). Several header lines (HTTP/1.1) or
- * HTTP/2 crumbs are joined with `; ` (CK-08). The same name twice with different values is
+ * and only pairs whose name equals `name` are decoded, without exceptions (AMP-01). Pairs end
+ * at `;` or `,`, so lines joined with `; ` (Node, Deno, Bun) or `, ` (workerd) read alike (CK-08). The same name twice with different values is
  * ambiguous (CK-02); one DQUOTE pair is stripped (CK-04); undecodable escapes yield the raw text,
  * which then fails validation (CK-03).
  *
@@ -111,14 +110,18 @@ export function cookieRead(pairs: CookiePairs | 'too_long', name: string): KeyRe
 }
 
 /**
- * Returns the `Cookie` header without the pairs named in `names` (graylane's own marker
- * cookies), or undefined when nothing is left. Bounded like the readers: the first 180 pairs are
- * rebuilt; what follows is kept verbatim unless it could hold one of `names`, in which case it
- * is dropped (a marker graylane never read must not travel on either).
+ * Returns the `Cookie` header without the pairs that spell one of `names` (graylane's own marker
+ * cookies) to some reader, or undefined when nothing is left (GW-02). A pair spells `gray` when
+ * its name, OWS-trimmed, is `gray` in any ASCII letter case (nginx's `$cookie_gray`, ASP.NET
+ * Core), or when `gray=` follows a character no cookie name holds after one no cookie value holds
+ * (`a=1 gray=beta`: ASP.NET Core skips what it cannot parse and reads on). Pairs end at `;` or `,`
+ * (nginx and ASP.NET split at both, CK-08). What is kept stays byte for byte, separators too;
+ * where a pair goes, its neighbours are joined with `; `. Every pair is judged, past the readers'
+ * cap of 180 too, in one linear pass (AMP-01, CK-11).
  *
  * @example
  * ```ts
- * removeCookies('a=1; gray=beta; b=2', ['gray']); // 'a=1; b=2'
+ * removeCookies('a=1; GRAY=beta, b=2', ['gray']); // 'a=1; b=2'
  * ```
  */
 export function removeCookies(
@@ -126,40 +129,135 @@ export function removeCookies(
   names: readonly string[],
 ): string | undefined {
   const text = cookieText(header);
-  if (text === undefined) return undefined;
-  // One pass: kept pairs are sliced in runs, never copied one by one (AMP-01).
-  const kept = new SliceJoin(text, '; ');
-  const stop = scanCookies(text, (nameStart, nameEnd, _valueStart, valueEnd, pairStart) => {
-    if (nameEnd !== -1 && isOneOf(text, nameStart, nameEnd, names)) return true;
-    const start = owsStart(text, pairStart, valueEnd);
-    const end = owsEnd(text, start, valueEnd);
-    if (end > start) kept.add(start, end);
-    return true;
-  });
-  if (stop < text.length) {
-    const start = owsStart(text, stop, text.length);
-    const end = owsEnd(text, start, text.length);
-    // At most one linear search per name (`names` holds two): a name contains no OWS, so one
-    // found past `start` lies within the trimmed rest.
-    if (end > start && !names.some((n) => text.includes(n, start))) kept.add(start, end);
+  return text === undefined ? undefined : stripCookies(text, names, []);
+}
+
+/**
+ * @internal {@link removeCookies} on joined text, keeping the pairs whose name is exactly one of
+ * `keep` (a marker this hop honours as it is); `text` itself when nothing goes.
+ */
+export function stripCookies(
+  text: string,
+  names: readonly string[],
+  keep: readonly string[],
+): string | undefined {
+  let out: string | undefined;
+  let start = -1;
+  let end = -1;
+  let cut = false;
+  const flush = (): void => {
+    if (end !== -1)
+      out = out === undefined ? text.slice(start, end) : `${out}; ${text.slice(start, end)}`;
+    end = -1;
+  };
+  // Every pair is judged, past the readers' 180 too: the pass is linear and allocates one
+  // slice per run, and a pair it keeps is one no reader takes for a marker (AMP-01, CK-11).
+  scanCookies(
+    text,
+    (_nameStart, nameEnd, _valueStart, valueEnd, pairStart) => {
+      const from = owsStart(text, pairStart, valueEnd);
+      const to = owsEnd(text, from, valueEnd);
+      if (nameEnd !== -1 && spells(text, from, nameEnd, to, names, keep)) {
+        cut = true;
+        flush();
+      } else if (to > from) {
+        if (end === -1) start = from;
+        end = to;
+      }
+      return true;
+    },
+    Infinity,
+  );
+  if (!cut) return text;
+  flush();
+  return out;
+}
+
+/**
+ * True when the pair `text[from, to)` (its first `=` at `eq`) spells one of `names`, except
+ * exactly as one of `keep`: its name in any ASCII case, or ASP.NET Core's reading past a
+ * character it cannot parse (see {@link removeCookies}).
+ */
+function spells(
+  text: string,
+  from: number,
+  eq: number,
+  to: number,
+  names: readonly string[],
+  keep: readonly string[],
+): boolean {
+  const nameEnd = owsEnd(text, from, eq);
+  for (const n of names)
+    if (nameEnd - from === n.length && sameCase(text, from, n))
+      return !(keep.includes(n) && text.startsWith(n, from));
+  let broken = false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    // A value's opening DQUOTE is a quoted value, not something ASP.NET skips.
+    if (!isCookieOctet(c) && !(c === 0x22 && i === eq + 1)) broken = true;
+    if (broken && !isTchar(c))
+      for (const n of names)
+        if (
+          text.charCodeAt(i + 1 + n.length) === 0x3d &&
+          i + 1 + n.length < to &&
+          sameCase(text, i + 1, n)
+        )
+          return true;
   }
-  return kept.result();
+  return false;
+}
+
+/** True when `name` is at `i` of `text`, ignoring ASCII letter case (nginx, .NET's `OrdinalIgnoreCase` on ASCII). */
+function sameCase(text: string, i: number, name: string): boolean {
+  for (let k = 0; k < name.length; k++) {
+    const a = text.charCodeAt(i + k);
+    const b = name.charCodeAt(k);
+    if (a !== b && !((a | 0x20) === (b | 0x20) && (a | 0x20) >= 0x61 && (a | 0x20) <= 0x7a))
+      return false;
+  }
+  return true;
+}
+
+/** RFC 6265 §4.1.1 `cookie-octet`: `!`, `#`–`+`, `-`–`:`, `<`–`[`, `]`–`~`. */
+function isCookieOctet(c: number): boolean {
+  return c >= 0x21 && c <= 0x7e && c !== 0x22 && c !== 0x2c && c !== 0x3b && c !== 0x5c;
+}
+
+/** RFC 9110 `tchar`: what a cookie name is made of. */
+function isTchar(c: number): boolean {
+  return (
+    (c >= 0x30 && c <= 0x39) ||
+    ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) ||
+    (c > 0x20 && c < 0x7f && "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c)))
+  );
 }
 
 /**
  * @internal Where the first pair named `name` of `text` (a `Cookie` header, lines joined) starts,
- * or -1: the name after the start or a `;` and OWS, then OWS and `=`, as the readers match it
- * (`xgray=1`, `gray_uid=1`, `a=gray` are not named `gray`). Linear: each OWS run is walked at
+ * or -1: the name after the start or a `;` or `,` and OWS, then OWS and `=`, as the readers match
+ * it (`xgray=1`, `gray_uid=1`, `a=gray` are not named `gray`). Linear: each OWS run is walked at
  * most twice, nothing allocated.
  */
 export function namedCookie(text: string, name: string): number {
   for (let i = text.indexOf(name), j; i !== -1; i = text.indexOf(name, i + 1))
     if (
       text.charCodeAt(owsStart(text, i + name.length, text.length)) === 0x3d &&
-      ((j = owsEnd(text, 0, i)) === 0 || text.charCodeAt(j - 1) === 0x3b)
+      ((j = owsEnd(text, 0, i)) === 0 || isSeparator(text.charCodeAt(j - 1)))
     )
       return i;
   return -1;
+}
+
+/**
+ * @internal True when `text` could hold a spelling of one of `names` ({@link removeCookies}):
+ * one of them in any ASCII case. On every request with a `Cookie` header (the engine's fast
+ * path): the engine's own lower-casing and search, not a loop here (issue 20). Unicode case
+ * mapping can only add matches (a Kelvin sign reads as `k`): the slow path then judges exactly.
+ */
+export function mayHoldCookie(text: string, names: readonly string[]): boolean {
+  const lower = text.toLowerCase();
+  for (const n of names) if (lower.includes(n.toLowerCase())) return true;
+  return false;
 }
 
 /** Where `text[start, end)` starts without leading OWS. */
@@ -180,9 +278,12 @@ function cookieText(header: string | readonly string[] | undefined): string | un
 }
 
 /**
- * Visits each pair between `;` separators once (`nameEnd` is -1 for a pair without `=`). Every
- * pair counts toward {@link MAX_COOKIE_PAIRS} and the scan stops there (AMP-01). `visit` returns
- * false to stop. Returns where the scan stopped (the text's length when it read everything).
+ * Visits each pair between `;` or `,` separators once (`nameEnd` is -1 for a pair without `=`):
+ * RFC 6265's `cookie-octet` holds no `,`, nginx and ASP.NET Core split pairs there, and workerd
+ * joins two `Cookie` lines with `, ` where Node, Deno and Bun use `; ` (CK-08). Every pair counts
+ * toward {@link MAX_COOKIE_PAIRS} and the scan stops there (AMP-01). `visit` returns false to
+ * stop. Returns where the scan stopped (the text's length when it read everything). Linear: each
+ * character is looked at once.
  */
 function scanCookies(
   text: string,
@@ -193,20 +294,25 @@ function scanCookies(
     valueEnd: number,
     pairStart: number,
   ) => boolean,
+  cap = MAX_COOKIE_PAIRS,
 ): number {
   let from = 0;
   let pairs = 0;
-  // The next `=` at or after `from`, remembered across pairs: pairs without `=` never make the
-  // search run again over the same text (a header of `a;a;a;…` stays linear).
+  // The next `=`, `;` and `,` at or after `from`, remembered across pairs: no search runs twice
+  // over the same text (a header of `a;a;a;…` or one long pair stays linear, in native code).
   let eq = -1;
+  let semi = -1;
+  let comma = -1;
+  const next = (at: number, c: string): number => {
+    if (at !== Infinity && at < from) at = text.indexOf(c, from);
+    return at === -1 ? Infinity : at;
+  };
   while (from < text.length) {
-    if (pairs++ >= MAX_COOKIE_PAIRS) return from;
-    let end = text.indexOf(';', from);
-    if (end === -1) end = text.length;
-    if (eq !== Infinity && eq < from) {
-      eq = text.indexOf('=', from);
-      if (eq === -1) eq = Infinity;
-    }
+    if (pairs++ >= cap) return from;
+    eq = next(eq, '=');
+    semi = next(semi, ';');
+    comma = next(comma, ',');
+    const end = Math.min(semi, comma, text.length);
     const ok = eq < end ? visit(from, eq, eq + 1, end, from) : visit(from, -1, end, end, from);
     if (!ok) return end;
     from = end + 1;
@@ -214,10 +320,8 @@ function scanCookies(
   return text.length;
 }
 
-/** True when `text[start, end)`, OWS-trimmed, is one of `names` (no allocation). */
-function isOneOf(text: string, start: number, end: number, names: readonly string[]): boolean {
-  for (const n of names) if (sameName(text, start, end, n)) return true;
-  return false;
+function isSeparator(c: number): boolean {
+  return c === 0x3b || c === 0x2c;
 }
 
 /** True when `text[start, end)`, OWS-trimmed, equals `name` (no allocation). */

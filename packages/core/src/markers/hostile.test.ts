@@ -234,7 +234,9 @@ describe('AMP-01 hostile carriers: no exceptions, every entry counted, bounded',
     const pairs = Array.from({ length: 200 }, (_, i) => `c${i}=1`);
     const cookie = pairs.join('; ');
     expect(removeCookies(`gray=x; ${cookie}`, ['gray'])).toBe(cookie);
-    expect(removeCookies(`${cookie}; gray=beta`, ['gray'])).toBe(pairs.slice(0, 180).join('; '));
+    // CK-11: removal judges every pair, past the readers' 180 too: the rest stays.
+    expect(removeCookies(`${cookie}; gray=beta`, ['gray'])).toBe(cookie);
+    expect(removeCookies(`${cookie}; gray_uid=1`, ['gray'])).toBe(`${cookie}; gray_uid=1`);
     const params = Array.from({ length: 300 }, (_, i) => `p${i}=1`);
     const q = params.join('&');
     expect(removeQueryParam(`/a?gray=x&${q}`, 'gray')).toBe(`/a?${q}`);
@@ -307,23 +309,49 @@ describe('AMP-01 hostile carriers: no exceptions, every entry counted, bounded',
     return `${url.slice(0, q)}${rest}${url.slice(end)}`;
   };
   const ows = (s: string) => s.replace(/^[ \t]+|[ \t]+$/g, '');
-  const refRemoveCookies = (text: string, names: string[]): string | undefined => {
-    const kept: string[] = [];
-    let from = 0;
-    for (let pairs = 0; from < text.length; pairs++) {
-      if (pairs >= 180) {
-        const tail = ows(text.slice(from));
-        if (tail !== '' && !names.some((n) => tail.includes(n))) kept.push(tail);
-        break;
-      }
-      let end = text.indexOf(';', from);
-      if (end === -1) end = text.length;
-      const pair = ows(text.slice(from, end));
-      const eq = pair.indexOf('=');
-      if (pair !== '' && !(eq !== -1 && names.includes(ows(pair.slice(0, eq))))) kept.push(pair);
-      from = end + 1;
+  // CK-10/11: pairs end at `;` or `,`; a pair goes when its name is a marker name in any ASCII
+  // case, or when ASP.NET Core, skipping what it cannot parse, reads one inside it; kept runs
+  // stay byte for byte, joined with `; ` where a pair went.
+  const lower = (x: string) => x.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  const tchar = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]$/;
+  const octet = (c: string) => c >= '!' && c <= '~' && !'",;\\'.includes(c);
+  const refSpells = (pair: string, names: string[]): boolean => {
+    const eq = pair.indexOf('=');
+    if (eq === -1) return false;
+    if (names.some((n) => lower(n) === lower(ows(pair.slice(0, eq))))) return true;
+    let broken = false;
+    for (let i = 0; i < pair.length; i++) {
+      const c = pair[i] as string;
+      if (!octet(c) && !(c === '"' && i === eq + 1)) broken = true;
+      if (broken && !tchar.test(c))
+        for (const n of names)
+          if (
+            lower(pair.slice(i + 1, i + 1 + n.length)) === lower(n) &&
+            pair[i + 1 + n.length] === '='
+          )
+            return true;
     }
-    return kept.length > 0 ? kept.join('; ') : undefined;
+    return false;
+  };
+  const refRemoveCookies = (text: string, names: string[]): string | undefined => {
+    const runs: string[] = [];
+    let run: [number, number] | undefined;
+    let cut = false;
+    const pairs = text.split(/[;,]/);
+    let at = 0;
+    for (const raw of pairs) {
+      const lead = raw.length - raw.replace(/^[ \t]+/, '').length;
+      const pair = ows(raw);
+      if (refSpells(pair, names)) {
+        cut = true;
+        if (run) runs.push(text.slice(...run));
+        run = undefined;
+      } else if (pair !== '') run = [run ? run[0] : at + lead, at + lead + pair.length];
+      at += raw.length + 1;
+    }
+    if (!cut) return text;
+    if (run) runs.push(text.slice(...run));
+    return runs.length > 0 ? runs.join('; ') : undefined;
   };
   const refStripBaggage = (text: string, key: string) => {
     const kept: string[] = [];
