@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraylane, type WebGraylaneOptions } from '../src/index.js';
 import { bundleWorker } from './support/bundle.js';
-import { startProcess, type Served } from './support/process.js';
+import type { Served } from './support/process.js';
+import { startWorkerd } from './support/workerd.js';
 
 /**
  * CK-08 / CK-10 / CK-11, GW-02 on the Web engine (reviews 157 D4, 158 D1). workerd joins two
@@ -53,12 +53,6 @@ describe('GW-02 the Web engine hands on no cookie spelling of the marker', () =>
   });
 });
 
-const WORKERD = join(
-  createRequire(import.meta.url).resolve('workerd/package.json'),
-  '..',
-  'bin',
-  'workerd',
-);
 const WORKER = `import { createGraylane } from '@graylane/web';
 const config = { versions: ['stable', 'beta', 'canary'], default: 'stable' };
 const engines = { open: createGraylane({ config }), edge: createGraylane({ config, trust: 'edge' }) };
@@ -77,16 +71,6 @@ export default {
   },
 };
 `;
-const capnp = (port: number): string => `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [(name = "main", worker = (
-    modules = [(name = "worker", esModule = embed "worker.mjs")],
-    compatibilityDate = "2025-09-01",
-  ))],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-`;
-
 /** One raw HTTP/1.1 request with the `Cookie` lines as given; the JSON body. */
 function send(origin: string, path: string, cookies: string[]): Promise<Record<string, unknown>> {
   const { hostname, port } = new URL(origin);
@@ -122,14 +106,7 @@ describe('CK-08 workerd decides two Cookie lines as Node, Deno and Bun do', () =
       join(dir, 'worker.mjs'),
       await bundleWorker({ contents: WORKER, resolveDir }, 'esm', 'W'),
     );
-    workerd = await startProcess(
-      WORKERD,
-      (port) => {
-        writeFileSync(join(dir, 'config.capnp'), capnp(port));
-        return ['serve', join(dir, 'config.capnp')];
-      },
-      { cwd: dir, timeoutMs: 30_000 },
-    );
+    workerd = await startWorkerd(dir, { internet: false });
   }, 60_000);
   afterAll(async () => {
     await workerd?.stop();

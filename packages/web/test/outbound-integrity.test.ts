@@ -3,7 +3,6 @@ import { EdgeRuntime } from 'edge-runtime';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { BUN, DENO, binaryMissing } from './support/binaries.js';
 import { bundleWorker } from './support/bundle.js';
 import { listenLoopback } from './support/listen.js';
 import { startProcess, type Served } from './support/process.js';
+import { startWorkerd } from './support/workerd.js';
 
 /*
  * RDR-03 (graylane never makes a working call fail) — `integrity` through redirects. Inside a
@@ -492,25 +492,6 @@ afterAll(() => {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-const WORKERD = join(
-  createRequire(import.meta.url).resolve('workerd/package.json'),
-  '..',
-  'bin',
-  'workerd',
-);
-const capnp = (port: number): string => `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = (
-      modules = [(name = "worker", esModule = embed "app.bundle.mjs")],
-      compatibilityDate = "2025-09-01",
-    )),
-    (name = "internet", network = (allow = ["private", "local"])),
-  ],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-`;
-
 /** How each runtime is started; `post` sends the calls, `stop` ends it. */
 interface Runtime {
   readonly label: string;
@@ -545,16 +526,7 @@ addEventListener('fetch', (event) => event.respondWith(IntegrityWorker.default.f
     skip: () => undefined,
     async start() {
       const dir = await workerDir();
-      return served(
-        await startProcess(
-          WORKERD,
-          (port) => {
-            writeFileSync(join(dir, 'config.capnp'), capnp(port));
-            return ['serve', join(dir, 'config.capnp')];
-          },
-          { cwd: dir, timeoutMs: 30_000 },
-        ),
-      );
+      return served(await startWorkerd(dir, { module: 'app.bundle.mjs' }));
     },
   },
   {

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import {
 import { BUN, DENO, binaryMissing } from './support/binaries.js';
 import { bundleWorker } from './support/bundle.js';
 import { startProcess, type Served } from './support/process.js';
+import { startWorkerd } from './support/workerd.js';
 
 /*
  * I8 / OUT-03 in the runtimes themselves (see outbound-caller-marker.test.ts for the table in
@@ -26,12 +26,6 @@ import { startProcess, type Served } from './support/process.js';
  */
 
 const FIXTURE = fileURLToPath(new URL('fixtures/caller-marker-worker.ts', import.meta.url));
-const WORKERD = join(
-  createRequire(import.meta.url).resolve('workerd/package.json'),
-  '..',
-  'bin',
-  'workerd',
-);
 
 const hops: Hops = new Map();
 let a: Site;
@@ -60,32 +54,12 @@ const bundle = (format: 'esm' | 'iife'): Promise<string> =>
   bundleWorker({ entry: FIXTURE }, format, 'CallerWorker');
 
 /** One worker without compatibility flags, reaching 127.0.0.1 through an `internet` service. */
-const capnp = (port: number): string => `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = (
-      modules = [(name = "worker", esModule = embed "worker.mjs")],
-      compatibilityDate = "2025-09-01",
-    )),
-    (name = "internet", network = (allow = ["private", "local"])),
-  ],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-`;
-
 beforeAll(async () => {
   [a, b] = await Promise.all([startSite('a', hops), startSite('b', hops)]);
   dir = mkdtempSync(join(tmpdir(), 'graylane-web-caller-'));
   const [esm, iife] = await Promise.all([bundle('esm'), bundle('iife')]);
   writeFileSync(join(dir, 'worker.mjs'), esm);
-  workerd = await startProcess(
-    WORKERD,
-    (port) => {
-      writeFileSync(join(dir, 'config.capnp'), capnp(port));
-      return ['serve', join(dir, 'config.capnp')];
-    },
-    { cwd: dir, timeoutMs: 30_000 },
-  );
+  workerd = await startWorkerd(dir);
   writeFileSync(join(dir, 'host.mjs'), HOST);
   for (const [name, bin, args] of HOSTS) {
     if (binaryMissing(bin, '') !== undefined) continue;

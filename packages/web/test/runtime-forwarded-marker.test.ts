@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +12,8 @@ import {
   type MarkerHops,
   type MarkerSite,
 } from './support/marker-site.js';
-import { startProcess, type Served } from './support/process.js';
+import type { Served } from './support/process.js';
+import { startWorkerd } from './support/workerd.js';
 
 /*
  * GW-01 / HDR-14 in the runtimes a gateway runs in (see forwarded-marker.test.ts for the table in
@@ -24,12 +24,6 @@ import { startProcess, type Served } from './support/process.js';
  */
 
 const FIXTURE = fileURLToPath(new URL('fixtures/edge-gateway-worker.ts', import.meta.url));
-const WORKERD = join(
-  createRequire(import.meta.url).resolve('workerd/package.json'),
-  '..',
-  'bin',
-  'workerd',
-);
 
 const hops: MarkerHops = new Map();
 let a: MarkerSite;
@@ -39,19 +33,6 @@ let workerd: Served;
 let edge: EdgeRuntime;
 let seq = 0;
 
-const capnp = (port: number): string => `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = (
-      modules = [(name = "worker", esModule = embed "worker.mjs")],
-      compatibilityDate = "2025-09-01",
-    )),
-    (name = "internet", network = (allow = ["private", "local"])),
-  ],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-`;
-
 beforeAll(async () => {
   [a, b] = await Promise.all([startMarkerSite('a', hops), startMarkerSite('b', hops)]);
   dir = mkdtempSync(join(tmpdir(), 'graylane-web-gateway-'));
@@ -60,14 +41,7 @@ beforeAll(async () => {
     bundleWorker({ entry: FIXTURE }, 'iife', 'GatewayWorker'),
   ]);
   writeFileSync(join(dir, 'worker.mjs'), esm);
-  workerd = await startProcess(
-    WORKERD,
-    (port) => {
-      writeFileSync(join(dir, 'config.capnp'), capnp(port));
-      return ['serve', join(dir, 'config.capnp')];
-    },
-    { cwd: dir, timeoutMs: 30_000 },
-  );
+  workerd = await startWorkerd(dir);
   edge = new EdgeRuntime({
     initialCode: `${iife}
 addEventListener('fetch', (event) => event.respondWith(GatewayWorker.default.fetch(event.request)));`,

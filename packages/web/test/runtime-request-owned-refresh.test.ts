@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleWorker } from './support/bundle.js';
 import { listenLoopback } from './support/listen.js';
-import { startProcess, type Served } from './support/process.js';
+import type { Served } from './support/process.js';
+import { startWorkerd } from './support/workerd.js';
 
 /*
  * SRC-06 in workerd: a request that decides without `waitUntil` returns while its rules read is
@@ -19,28 +19,9 @@ import { startProcess, type Served } from './support/process.js';
  */
 
 const FIXTURE = fileURLToPath(new URL('fixtures/request-owned-refresh-worker.ts', import.meta.url));
-const WORKERD = join(
-  createRequire(import.meta.url).resolve('workerd/package.json'),
-  '..',
-  'bin',
-  'workerd',
-);
 /** The read timeout the rows' sources use; every rules answer takes DELAY_MS. */
 const TIMEOUT_MS = 400;
 const DELAY_MS = 150;
-
-const capnp = (port: number): string => `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = (
-      modules = [(name = "worker", esModule = embed "worker.mjs")],
-      compatibilityDate = "2025-09-01",
-    )),
-    (name = "internet", network = (allow = ["private", "local"])),
-  ],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
-);
-`;
 
 let dir: string;
 let workerd: Served;
@@ -62,14 +43,7 @@ beforeAll(async () => {
   );
   dir = mkdtempSync(join(tmpdir(), 'graylane-web-src06-'));
   writeFileSync(join(dir, 'worker.mjs'), await bundleWorker({ entry: FIXTURE }, 'esm', 'W'));
-  workerd = await startProcess(
-    WORKERD,
-    (port) => {
-      writeFileSync(join(dir, 'config.capnp'), capnp(port));
-      return ['serve', join(dir, 'config.capnp')];
-    },
-    { cwd: dir, timeoutMs: 30_000 },
-  );
+  workerd = await startWorkerd(dir);
 }, 60_000);
 afterAll(async () => {
   await workerd?.stop();
