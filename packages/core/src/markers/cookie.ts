@@ -251,14 +251,21 @@ export function namedCookie(text: string, name: string): number {
 /**
  * @internal True when `text` could hold a spelling of one of `names` ({@link removeCookies}):
  * one of them in any ASCII case. On every request with a `Cookie` header (the engine's fast
- * path): the engine's own lower-casing and search, not a loop here (issue 20). Unicode case
- * mapping can only add matches (a Kelvin sign reads as `k`): the slow path then judges exactly.
+ * path), so one native case-insensitive search (non-Unicode `i` folds no non-ASCII character to
+ * ASCII), compiled once per list of names (issue 20). An empty list matches anything.
  */
 export function mayHoldCookie(text: string, names: readonly string[]): boolean {
-  const lower = text.toLowerCase();
-  for (const n of names) if (lower.includes(n.toLowerCase())) return true;
-  return false;
+  let pattern = namePatterns.get(names);
+  if (pattern === undefined) {
+    const alternatives = names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    pattern = new RegExp(alternatives.join('|'), 'i');
+    namePatterns.set(names, pattern);
+  }
+  return pattern.test(text);
 }
+
+/** Each list of marker names' search, kept while the list is (an engine's own). */
+const namePatterns = new WeakMap<readonly string[], RegExp>();
 
 /** Where `text[start, end)` starts without leading OWS. */
 function owsStart(text: string, start: number, end: number): number {
