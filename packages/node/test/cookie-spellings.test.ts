@@ -12,8 +12,8 @@ import { closeAll, listen, type Running } from './helpers.js';
  * GW-02 / CK-08..11 (reviews 157 D4, 158 D1): a node:http gateway (`gray.handle` + `http.request`
  * with the edited headers and the decision in `X-Gray-Id`) in front of a real nginx that routes on `$cookie_gray`. nginx matches
  * the cookie name without case and also ends pairs at `,`, so `GRAY=beta`, `a=1, gray=beta` and
- * `a=1,gray=beta` passed the edge and routed to beta; ASP.NET Core reads names without case, ends
- * pairs at `,` too and, past a pair it cannot parse, reads on (`a=1 gray=beta`). Every spelling
+ * `a=1,gray=beta` passed the edge and routed to beta; ASP.NET Core reads names without case and
+ * ends pairs at `,` too. Every spelling
  * goes, in every mode (graylane never honours them); every other pair reaches nginx byte for
  * byte. Rows named `(control)` held before. Needs nginx (Debian `nginx`; skipped without it).
  */
@@ -40,7 +40,23 @@ const SHAPES: [string, string[], string][] = [
   ['CK-08 after ","', [`${KEEP}; a=1,gray=beta; z=2`], `${KEEP}; a=1; z=2`],
   ['CK-08 case after ","', [`${KEEP}; a=1,GRAY=beta,z=2`], `${KEEP}; a=1; z=2`],
   ['CK-08 two lines, the second upper case', [KEEP, 'GRAY=beta'], KEEP],
-  ['CK-11 after a space (ASP.NET reads on)', [`${KEEP}; a=1 gray=beta; z=2`], `${KEEP}; z=2`],
+  // A `gray=` inside another cookie's value is that cookie's data (review 165 D3): nginx reads
+  // none there, and the app's cookie arrives whole.
+  [
+    '(control) inside another value after a space',
+    [`${KEEP}; a=1 gray=beta; z=2`],
+    `${KEEP}; a=1 gray=beta; z=2`,
+  ],
+  [
+    '(control) a JSON value holding ?gray=',
+    [`${KEEP}; returnTo={"path":"/checkout?gray=beta"}; z=2`],
+    `${KEEP}; returnTo={"path":"/checkout?gray=beta"}; z=2`,
+  ],
+  [
+    '(control) a JSON value with a comma before ?gray=',
+    [`${KEEP}; cart={"items":[1,2],"from":"/p?gray=beta"}`],
+    `${KEEP}; cart={"items":[1,2],"from":"/p?gray=beta"}`,
+  ],
   ['CK-10 __Host- upper case', [`${KEEP}; __HOST-GRAY=beta; z=2`], `${KEEP}; z=2`],
   ['CK-10 __Secure- lower case', [`${KEEP}; __secure-gray=beta; z=2`], `${KEEP}; z=2`],
   ['GW-02 exact, the rest byte for byte', [`${KEEP}; gray=beta; z=2`], `${KEEP}; z=2`],

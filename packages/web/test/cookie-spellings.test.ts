@@ -14,7 +14,7 @@ import { startWorkerd } from './support/workerd.js';
  * `Cookie` lines with `, ` where Node, Deno and Bun use `; `: `a=1` + `gray=beta` decided
  * `stable/default` there and `beta/cookie` elsewhere, two identical lines `invalid_marker`. The
  * readers now end a pair at `,` as at `;`, so every runtime decides alike; and what graylane does
- * not honour — `GRAY=beta`, `a=1,gray=beta`, `a=1 gray=beta` — is gone from what the handler
+ * not honour — `GRAY=beta`, `a=1,gray=beta` — is gone from what the handler
  * and the upstream see, the other pairs byte for byte. Rows named `(control)` held before.
  */
 const config = { versions: ['stable', 'beta', 'canary'], default: 'stable' };
@@ -31,7 +31,14 @@ const SHAPES: [string, string, string | null, boolean][] = [
   ['CK-10 alone', 'Gray=beta', null, false],
   ['CK-08 workerd-joined lines', `${KEEP}, gray=beta`, KEEP, true],
   ['CK-08 ","', `${KEEP}; a=1,gray=beta; z=2`, `${KEEP}; a=1; z=2`, true],
-  ['CK-11 a=1 gray=beta', `${KEEP}; a=1 gray=beta`, KEEP, false],
+  // A `gray=` inside another cookie's value is that cookie's data (review 165 D3).
+  ['(control) a=1 gray=beta', `${KEEP}; a=1 gray=beta`, `${KEEP}; a=1 gray=beta`, false],
+  [
+    '(control) a JSON value with a comma before ?gray=',
+    `${KEEP}; cart={"items":[1,2],"from":"/p?gray=beta"}`,
+    `${KEEP}; cart={"items":[1,2],"from":"/p?gray=beta"}`,
+    false,
+  ],
   ['GW-02 exact, the rest byte for byte', `${KEEP}; gray=beta; z=2`, `${KEEP}; z=2`, true],
 ];
 

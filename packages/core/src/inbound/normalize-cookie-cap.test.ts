@@ -154,3 +154,35 @@ describe('GW-02 a marker within the cap keeps its fate', () => {
     expect(r.cookie).toMatch(/c999=1$/);
   });
 });
+
+// Review 165 D1: pairs end at `,` too (CK-08), but a list value is one cookie to the browser
+// that set it: its `,` pieces do not count toward the 180 pairs, so a marker after one is read.
+describe('CK-08 a list value does not push the marker past the pair cap', () => {
+  const list = (n: number) => `viewed=${Array.from({ length: n }, (_, i) => 1000 + i).join(',')}`;
+  it.each([
+    ['200 ids', [list(200), 'gray=beta']],
+    ['1,000 ids', [list(1000), 'gray=beta']],
+    ['three lists of 100', [list(100), list(100), list(100), 'gray=beta']],
+    ['178 pairs, a list, then the marker (the 180th pair)', [...pairs(178), list(50), 'gray=beta']],
+    ['ids with spaces after the commas', [list(200).replace(/,/g, ', '), 'gray=beta']],
+  ])('%s: the marker decides, and open mode keeps the header as sent', (_, parts) => {
+    const header = parts.join('; ');
+    expect(edited({ config }, header)).toEqual({
+      version: 'beta',
+      edited: false,
+      cookie: undefined,
+    });
+  });
+
+  it('(control) past 180 real pairs the marker is still not read', () => {
+    expect(edited({ config }, [...pairs(180), 'gray=beta'].join('; ')).version).toBe('stable');
+  });
+
+  it.each(MODES.filter(([m]) => m !== 'open'))(
+    '%s: the marker after a 200-id list is removed, the list kept byte for byte',
+    (_, options) => {
+      const { cookie } = edited(options, `${list(200)}; gray=beta; z=2`);
+      expect(cookie).toBe(`${list(200)}; z=2`);
+    },
+  );
+});

@@ -113,9 +113,9 @@ export function cookieRead(pairs: CookiePairs | 'too_long', name: string): KeyRe
  * Returns the `Cookie` header without the pairs that spell one of `names` (graylane's own marker
  * cookies) to some reader, or undefined when nothing is left (GW-02). A pair spells `gray` when
  * its name, OWS-trimmed, is `gray` in any ASCII letter case (nginx's `$cookie_gray`, ASP.NET
- * Core), or when `gray=` follows a character no cookie name holds after one no cookie value holds
- * (`a=1 gray=beta`: ASP.NET Core skips what it cannot parse and reads on). Pairs end at `;` or `,`
- * (nginx and ASP.NET split at both, CK-08). What is kept stays byte for byte, separators too;
+ * Core). Pairs end at `;` or `,` (nginx and ASP.NET split at both, CK-08). A `gray=` inside
+ * another cookie's value (`returnTo={"path":"/p?gray=beta"}`) is that cookie's data and stays
+ * (review 165 D3). What is kept stays byte for byte, separators too;
  * where a pair goes, its neighbours are joined with `; `. Every pair is judged, past the readers'
  * cap of 180 too, in one linear pass (AMP-01, CK-11).
  *
@@ -157,7 +157,7 @@ export function stripCookies(
     (_nameStart, nameEnd, _valueStart, valueEnd, pairStart) => {
       const from = owsStart(text, pairStart, valueEnd);
       const to = owsEnd(text, from, valueEnd);
-      if (nameEnd !== -1 && spells(text, from, nameEnd, to, names, keep)) {
+      if (nameEnd !== -1 && spells(text, from, nameEnd, names, keep)) {
         cut = true;
         flush();
       } else if (to > from) {
@@ -174,15 +174,13 @@ export function stripCookies(
 }
 
 /**
- * True when the pair `text[from, to)` (its first `=` at `eq`) spells one of `names`, except
- * exactly as one of `keep`: its name in any ASCII case, or ASP.NET Core's reading past a
- * character it cannot parse (see {@link removeCookies}).
+ * True when the pair starting at `from` (its first `=` at `eq`) is named one of `names` in any
+ * ASCII case, except exactly as one of `keep` (see {@link removeCookies}).
  */
 function spells(
   text: string,
   from: number,
   eq: number,
-  to: number,
   names: readonly string[],
   keep: readonly string[],
 ): boolean {
@@ -190,20 +188,6 @@ function spells(
   for (const n of names)
     if (nameEnd - from === n.length && sameCase(text, from, n))
       return !(keep.includes(n) && text.startsWith(n, from));
-  let broken = false;
-  for (let i = from; i < to; i++) {
-    const c = text.charCodeAt(i);
-    // A value's opening DQUOTE is a quoted value, not something ASP.NET skips.
-    if (!isCookieOctet(c) && !(c === 0x22 && i === eq + 1)) broken = true;
-    if (broken && !isTchar(c))
-      for (const n of names)
-        if (
-          text.charCodeAt(i + 1 + n.length) === 0x3d &&
-          i + 1 + n.length < to &&
-          sameCase(text, i + 1, n)
-        )
-          return true;
-  }
   return false;
 }
 
@@ -216,20 +200,6 @@ function sameCase(text: string, i: number, name: string): boolean {
       return false;
   }
   return true;
-}
-
-/** RFC 6265 §4.1.1 `cookie-octet`: `!`, `#`–`+`, `-`–`:`, `<`–`[`, `]`–`~`. */
-function isCookieOctet(c: number): boolean {
-  return c >= 0x21 && c <= 0x7e && c !== 0x22 && c !== 0x2c && c !== 0x3b && c !== 0x5c;
-}
-
-/** RFC 9110 `tchar`: what a cookie name is made of. */
-function isTchar(c: number): boolean {
-  return (
-    (c >= 0x30 && c <= 0x39) ||
-    ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) ||
-    (c > 0x20 && c < 0x7f && "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c)))
-  );
 }
 
 /**
@@ -287,8 +257,9 @@ function cookieText(header: string | readonly string[] | undefined): string | un
 /**
  * Visits each pair between `;` or `,` separators once (`nameEnd` is -1 for a pair without `=`):
  * RFC 6265's `cookie-octet` holds no `,`, nginx and ASP.NET Core split pairs there, and workerd
- * joins two `Cookie` lines with `, ` where Node, Deno and Bun use `; ` (CK-08). Every pair counts
- * toward {@link MAX_COOKIE_PAIRS} and the scan stops there (AMP-01). `visit` returns false to
+ * joins two `Cookie` lines with `, ` where Node, Deno and Bun use `; ` (CK-08). Every pair after
+ * a `;` counts toward {@link MAX_COOKIE_PAIRS} (a `,` piece does not: a list value is one
+ * cookie) and the scan stops there (AMP-01). `visit` returns false to
  * stop. Returns where the scan stopped (the text's length when it read everything). Linear: each
  * character is looked at once.
  */
@@ -314,14 +285,18 @@ function scanCookies(
     if (at !== Infinity && at < from) at = text.indexOf(c, from);
     return at === -1 ? Infinity : at;
   };
+  // Only `;` starts a pair the cap counts: a list value (`viewed=1,2,…,200`) is one cookie to
+  // the browser that set it, however many `,` pieces it reads as here (review 165 D1).
+  let counted = true;
   while (from < text.length) {
-    if (pairs++ >= cap) return from;
+    if (counted && pairs++ >= cap) return from;
     eq = next(eq, '=');
     semi = next(semi, ';');
     comma = next(comma, ',');
     const end = Math.min(semi, comma, text.length);
     const ok = eq < end ? visit(from, eq, eq + 1, end, from) : visit(from, -1, end, end, from);
     if (!ok) return end;
+    counted = end !== comma;
     from = end + 1;
   }
   return text.length;

@@ -309,29 +309,13 @@ describe('AMP-01 hostile carriers: no exceptions, every entry counted, bounded',
     return `${url.slice(0, q)}${rest}${url.slice(end)}`;
   };
   const ows = (s: string) => s.replace(/^[ \t]+|[ \t]+$/g, '');
-  // CK-10/11: pairs end at `;` or `,`; a pair goes when its name is a marker name in any ASCII
-  // case, or when ASP.NET Core, skipping what it cannot parse, reads one inside it; kept runs
-  // stay byte for byte, joined with `; ` where a pair went.
+  // CK-10: pairs end at `;` or `,`; a pair goes when its name is a marker name in any ASCII
+  // case (a `gray=` inside another cookie's value stays: review 165 D3); kept runs stay byte for
+  // byte, joined with `; ` where a pair went.
   const lower = (x: string) => x.replace(/[A-Z]/g, (c) => c.toLowerCase());
-  const tchar = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]$/;
-  const octet = (c: string) => c >= '!' && c <= '~' && !'",;\\'.includes(c);
   const refSpells = (pair: string, names: string[]): boolean => {
     const eq = pair.indexOf('=');
-    if (eq === -1) return false;
-    if (names.some((n) => lower(n) === lower(ows(pair.slice(0, eq))))) return true;
-    let broken = false;
-    for (let i = 0; i < pair.length; i++) {
-      const c = pair[i] as string;
-      if (!octet(c) && !(c === '"' && i === eq + 1)) broken = true;
-      if (broken && !tchar.test(c))
-        for (const n of names)
-          if (
-            lower(pair.slice(i + 1, i + 1 + n.length)) === lower(n) &&
-            pair[i + 1 + n.length] === '='
-          )
-            return true;
-    }
-    return false;
+    return eq !== -1 && names.some((n) => lower(n) === lower(ows(pair.slice(0, eq))));
   };
   const refRemoveCookies = (text: string, names: string[]): string | undefined => {
     const runs: string[] = [];
