@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EdgeRuntime } from 'edge-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallSpec } from './fixtures/caller-marker-worker.js';
+import type { CallSpec, InitHeaders } from './fixtures/caller-marker-worker.js';
 import {
   CALLER,
   expectCallerHops,
   hopUrl,
   startSite,
+  type Hop,
   type Hops,
   type Site,
 } from './support/hops.js';
@@ -171,6 +172,97 @@ describe('I8 in the runtimes: a marker the caller set never leaves the allowlist
       const seen = hops.get(id) ?? [];
       expect(seen.map((h) => h.server)).toEqual(target.servers);
       expectCallerHops(seen, pairs, outside);
+    },
+  );
+});
+
+/*
+ * Review 165 D2: a Request's init headers replace its own (Fetch), empty ones too. Bun's
+ * `new Request(request, { headers: {} })` keeps the request's, and withGray took them as the
+ * caller's, so `authorization` and custom headers went on every hop, on and off the allowlist,
+ * where plain fetch sends none. Oracle: plain fetch on the same runtime, outside a lane; the far
+ * servers must see the same header lines, the marker (`x-gray-id`, `baggage`) aside.
+ */
+const SECRETS: [string, string][] = [
+  ['Authorization', 'Bearer secret'],
+  ['X-B', '1'],
+  ['X-Gray-Id', 'stable'],
+  ['baggage', 'gray=stable,a=1'],
+];
+const INITS: InitHeaders[] = ['empty Headers', '{}', '[]', 'record', 'Headers', 'pairs'];
+/** Same-origin chains: every runtime keeps the headers across them (Fetch). */
+const REPLACED: Target[] = [
+  { label: 'allowlisted', url: (id) => hopUrl(a.origin, id), servers: ['a'] },
+  { label: 'off the allowlist', url: (id) => hopUrl(b.origin, id), servers: ['b'] },
+  {
+    label: 'allowlisted, a 307 to itself',
+    url: (id) => hopUrl(a.origin, id, 307, hopUrl(a.origin, id)),
+    servers: ['a', 'a'],
+  },
+  {
+    label: 'off the allowlist, a 308 to itself',
+    url: (id) => hopUrl(b.origin, id, 308, hopUrl(b.origin, id)),
+    servers: ['b', 'b'],
+  },
+  {
+    label: "off the allowlist, redirect: 'manual'",
+    url: (id) => hopUrl(b.origin, id),
+    redirect: 'manual',
+    servers: ['b'],
+  },
+];
+const replacedRows = RUNTIMES.flatMap(([runtime, call]) =>
+  INITS.flatMap((init) =>
+    [false, true].flatMap((body) =>
+      REPLACED.map((target) => ({ runtime, call, init, body, target, label: target.label })),
+    ),
+  ),
+);
+
+/**
+ * The marker, and the framing: Deno sends a Request's rebuilt body chunked where its fetch sends
+ * the Request's with a length (the body itself is compared).
+ */
+const ASIDE = new Set(['x-gray-id', 'baggage', 'content-length', 'transfer-encoding']);
+/** What a far server saw, ASIDE aside (the header lines sorted: order is the runtime's). */
+const seenAside = (seen: readonly Hop[]) =>
+  seen.map((h) => ({
+    server: h.server,
+    method: h.method,
+    body: h.body,
+    headers: h.headers
+      .filter(([name]) => !ASIDE.has(name))
+      .map(([name, value]) => `${name}: ${value}`)
+      .sort(),
+  }));
+
+describe('a Request whose init headers replace its own sends the same headers in a lane', () => {
+  it.each(replacedRows)(
+    'D2 $runtime: init headers $init, body $body, $label',
+    async ({ call, init, body, target }) => {
+      const send = async (id: string, plain: boolean) => {
+        const spec: CallSpec = {
+          url: target.url(id),
+          allow: a.origin,
+          shape: 'request with secrets + init',
+          pairs: SECRETS,
+          init,
+          body,
+          plain,
+          ...(target.redirect === undefined ? {} : { redirect: target.redirect }),
+        };
+        const res = await call(new URLSearchParams({ spec: JSON.stringify(spec) }).toString());
+        expect(await res.json(), plain ? 'plain fetch' : 'withGray').toEqual({ status: 200 });
+        const seen = hops.get(id) ?? [];
+        expect(seen.map((h) => h.server)).toEqual(target.servers);
+        return seen;
+      };
+      const id = `d${++seq}`;
+      const [inLane, outside] = [await send(id, false), await send(`${id}p`, true)];
+      expect(seenAside(inLane)).toEqual(seenAside(outside));
+      // Never the Request's own credentials or custom header, on any hop.
+      for (const h of inLane)
+        expect(h.headers.filter(([n]) => n === 'authorization' || n === 'x-b')).toEqual([]);
     },
   );
 });

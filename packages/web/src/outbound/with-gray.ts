@@ -166,7 +166,9 @@ function requestHops(
   const call = (req: Request) => (extras === undefined ? impl(req) : impl(req, extras));
   const first: RequestInit = bare ? { integrity: '' } : {};
   return {
-    headers: new Headers(request.headers),
+    // The init's headers replace the input's (Fetch), empty ones too: Bun's `Request` keeps the
+    // input's under empty ones, which would count as the caller's and go on every hop.
+    headers: new Headers(init?.headers ?? request.headers),
     replay: request.redirect === 'follow' ? planReplay(request, input, init, maxReplayBytes) : NONE,
     send(url, method, headers, body, redirect) {
       return call(

@@ -15,6 +15,8 @@ export interface Hop {
   /** The body as received (latin1: multipart bytes kept as they are). */
   readonly body: string;
   readonly contentType: string | undefined;
+  /** Every header line as sent, the name in lower case. */
+  readonly headers: [string, string][];
 }
 
 /** A hop server on 127.0.0.1. */
@@ -35,6 +37,12 @@ function lines(req: IncomingMessage, name: string): string[] {
   return out;
 }
 
+function pairsOf(raw: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < raw.length; i += 2) out.push([raw[i]!.toLowerCase(), raw[i + 1] ?? '']);
+  return out;
+}
+
 /** `/<id>?status=S&to=URL` redirects, anything else answers 200; every request is recorded. */
 export async function startSite(server: 'a' | 'b', hops: Hops): Promise<Site> {
   const s = createServer((req, res) => {
@@ -52,6 +60,7 @@ export async function startSite(server: 'a' | 'b', hops: Hops): Promise<Site> {
         method: req.method ?? '',
         body,
         contentType: req.headers['content-type'],
+        headers: pairsOf(req.rawHeaders),
       };
       hops.set(id, [...(hops.get(id) ?? []), hop]);
       const to = url.searchParams.get('to');
