@@ -33,6 +33,18 @@ export interface Departure {
 }
 
 /**
+ * The allowlist a departure is judged by: the planning call's, else `installCoverage`'s, else
+ * `installGlobal`'s, else the one of the middleware that bound the lane.
+ */
+function allowlistOf(
+  planned: Allowlist | undefined,
+  install: CoverageInstall | undefined,
+  store: GrayStore,
+): Allowlist | undefined {
+  return planned ?? install?.allow ?? outboundState().install?.allow ?? store.allow;
+}
+
+/**
  * Whether a request of lane `store` should have its call site captured where it is made, as it
  * looks then (`planned`: the allowlist of the graylane call that made it, when known yet): to an
  * allowlisted destination unless it carries its own lane (it would be `missing`), elsewhere
@@ -46,9 +58,8 @@ export function sitesWanted(
   planned: Allowlist | undefined,
 ): boolean {
   try {
-    const install = coverageState().install;
-    const allow = planned ?? install?.allow ?? outboundState().install?.allow ?? store.allow;
-    return allows(allow, destination) ? wire.version !== store.decision.version : wire.present;
+    const allowed = allows(allowlistOf(planned, coverageState().install, store), destination);
+    return allowed ? wire.version !== store.decision.version : wire.present;
   } catch {
     return true;
   }
@@ -78,9 +89,7 @@ export function recordDeparture(departure: Departure, install: CoverageInstall):
       return;
     }
     const version = departure.wire?.version;
-    const allow =
-      departure.planned ?? install.allow ?? outboundState().install?.allow ?? store.allow;
-    const allowed = allows(allow, destination);
+    const allowed = allows(allowlistOf(departure.planned, install, store), destination);
     const row = rowOf(state, destination, allowed);
     const lane = store.decision.version;
     if (allowed ? version === lane : departure.wire?.present === true) {
