@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -29,6 +29,8 @@ let work: string;
 let consumer: string;
 let packed: Packed[] = [];
 let install: { code: number | null; stderr: string; ms: number } | undefined;
+let oneClientRoot: string;
+let oneClientInstall: { code: number | null; stderr: string } | undefined;
 
 /** Types-bearing subpaths of every package: `@graylane/node`, `@graylane/node/express`, … */
 function typedSubpaths(p: Published): string[] {
@@ -104,6 +106,128 @@ const projects = {
   },
 } as const;
 
+/*
+ * Review 168 D1 (MQ-16): a TypeScript project with one queue client only — `nats` v2, the
+ * Confluent Kafka client, BullMQ, amqplib — type-checks the subpath it imports with
+ * `skipLibCheck: false`, as docs/queues.md writes it. graylane's declarations must name no client
+ * such a project lacks (`@nats-io/*`, `kafkajs`); the all-subpaths projects above forgive a
+ * missing optional peer, these do not. One install, without `@nats-io/*` or `kafkajs`; the
+ * Confluent client's native build is skipped (types only).
+ */
+const oneClientPeers = ['nats', 'bullmq', 'amqplib', '@types/amqplib'];
+const CONFLUENT = '@confluentinc/kafka-javascript@1.10.1';
+const oneClient: Record<string, string> = {
+  'nats-v2-only': `import { connect, headers, type JsMsg } from 'nats';
+import { createMessageLanes } from '@graylane/queue';
+import { createNatsLanes, grayNatsHeaders, withGrayNatsMessage } from '@graylane/queue/nats';
+
+const lanes = createMessageLanes({ config: { versions: ['stable', 'beta'], default: 'stable' } });
+const nc = await connect({ servers: '127.0.0.1:4222' });
+const js = nc.jetstream();
+await js.publish('orders', new TextEncoder().encode('{"orderId":42}'), {
+  headers: grayNatsHeaders(lanes, undefined, headers),
+});
+const consumer = await js.consumers.get('ORDERS', 'ORDERS');
+await consumer.consume({ callback: withGrayNatsMessage(lanes, (m) => m.ack()) });
+const orders = createNatsLanes({
+  lanes,
+  js,
+  jsm: await nc.jetstreamManager(),
+  stream: 'ORDERS',
+  subject: 'orders',
+  headers,
+});
+const ack = await orders.publish('{"orderId":42}');
+const lane = await orders.consume('beta', (m: JsMsg) => {
+  console.log(ack.seq, m.info.streamSequence);
+  m.ack();
+});
+await lane.close();
+`,
+  'confluent-only': `import { KafkaJS } from '@confluentinc/kafka-javascript';
+import { createMessageLanes } from '@graylane/queue';
+import {
+  grayKafkaMessage,
+  grayKafkaMessages,
+  runInKafkaMessage,
+  withGrayKafkaMessage,
+} from '@graylane/queue/kafka';
+
+const lanes = createMessageLanes({ config: { versions: ['stable', 'beta'], default: 'stable' } });
+const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: ['127.0.0.1:9092'] } });
+const producer = kafka.producer();
+await producer.send({ topic: 'orders', messages: grayKafkaMessages(lanes, [{ value: '{"orderId":42}' }]) });
+await producer.send({ topic: 'orders', messages: [grayKafkaMessage(lanes, { value: 'x', headers: { a: '1' } })] });
+const consumer = kafka.consumer({ kafkaJS: { groupId: 'orders' } });
+await consumer.run({
+  eachMessage: withGrayKafkaMessage(lanes, async ({ message }) => {
+    console.log(message.value?.toString());
+  }),
+});
+await consumer.run({
+  eachBatch: async ({ batch }) => {
+    for (const message of batch.messages) runInKafkaMessage(lanes, message, () => message.offset);
+  },
+});
+`,
+  'bullmq-only': `import { Queue, Worker } from 'bullmq';
+import { createMessageLanes } from '@graylane/queue';
+import { grayJobData, withGrayJob } from '@graylane/queue/bullmq';
+
+const lanes = createMessageLanes({ config: { versions: ['stable', 'beta'], default: 'stable' } });
+const connection = { host: '127.0.0.1', port: 6379 };
+await new Queue<{ orderId: number }>('orders', { connection }).add('charge', grayJobData(lanes, { orderId: 42 }));
+new Worker('orders', withGrayJob(lanes, async (job) => job.id), { connection });
+`,
+  'amqplib-only': `import amqp from 'amqplib';
+import { createMessageLanes } from '@graylane/queue';
+import { grayPublishOptions, withGrayMessage } from '@graylane/queue/amqp';
+
+const lanes = createMessageLanes({ config: { versions: ['stable', 'beta'], default: 'stable' } });
+const ch = await (await amqp.connect('amqp://127.0.0.1')).createChannel();
+ch.sendToQueue('orders', Buffer.from('{}'), grayPublishOptions(lanes, { persistent: true }));
+await ch.consume('orders', withGrayMessage(lanes, (m) => { if (m) ch.ack(m); }));
+`,
+};
+
+async function installOneClient(tarballs: readonly string[]): Promise<void> {
+  oneClientRoot = join(work, 'one-client');
+  writeTree(oneClientRoot, { 'package.json': { name: 'graylane-one-client', private: true } });
+  for (const [name, source] of Object.entries(oneClient)) {
+    writeTree(join(oneClientRoot, name), {
+      'package.json': { name, private: true, type: 'module' },
+      'tsconfig.json': {
+        compilerOptions: {
+          ...strict,
+          skipLibCheck: false,
+          module: 'node16',
+          moduleResolution: 'node16',
+          target: 'es2022',
+        },
+        include: ['*.ts'],
+      },
+      'app.ts': source,
+    });
+  }
+  const r = await exec(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      '--ignore-scripts',
+      ...tarballs,
+      ...oneClientPeers.map((n) => `${n}@${rootVersion(n)}`),
+      `@types/node@${rootVersion('@types/node')}`,
+      CONFLUENT,
+    ],
+    oneClientRoot,
+    540_000,
+  );
+  oneClientInstall = { code: r.code, stderr: r.stderr };
+}
+
 beforeAll(async () => {
   work = tempDir('graylane-pack-');
   packed = await pack(
@@ -143,6 +267,10 @@ beforeAll(async () => {
     'undici',
   ];
   const started = Date.now();
+  const queueTarballs = packed
+    .filter((p) => ['@graylane/core', '@graylane/node', '@graylane/queue'].includes(p.name))
+    .map((p) => p.tarball);
+  const oneClientDone = installOneClient(queueTarballs);
   const r = await exec(
     'npm',
     [
@@ -157,6 +285,7 @@ beforeAll(async () => {
     540_000,
   );
   install = { code: r.code, stderr: r.stderr, ms: Date.now() - started };
+  await oneClientDone;
 }, 600_000);
 
 afterAll(() => {
@@ -225,6 +354,28 @@ describe.each(Object.keys(projects))('consumer project %s', (name) => {
     expect(errors.filter((l) => !foreignDeclaration(l) && !optionalPeerTypes(l))).toEqual([]);
     expect(r.code === 0 || errors.length > 0, r.stderr).toBe(true);
   }, 180_000);
+});
+
+describe('MQ-16 a TypeScript project with one queue client only (skipLibCheck: false)', () => {
+  it('installs without @nats-io/* or kafkajs', () => {
+    expect(oneClientInstall?.code, oneClientInstall?.stderr.slice(-2000)).toBe(0);
+    const absent = ['@nats-io/jetstream', '@nats-io/transport-node', 'kafkajs'].filter(
+      (n) => !existsSync(join(oneClientRoot, 'node_modules', n)),
+    );
+    expect(absent).toEqual(['@nats-io/jetstream', '@nats-io/transport-node', 'kafkajs']);
+  });
+
+  it.each(Object.keys(oneClient))(
+    '%s type-checks as docs/queues.md writes it',
+    async (name) => {
+      const r = await exec(process.execPath, [TSC, '-p', join(oneClientRoot, name)], oneClientRoot);
+      const errors = (r.stdout + r.stderr).split('\n').filter((l) => / error TS\d+/.test(l));
+      // Errors inside the client's own declarations are the client's; ours and the app's fail.
+      expect(errors.filter((l) => !foreignDeclaration(l))).toEqual([]);
+      expect(r.code === 0 || errors.length > 0, r.stderr).toBe(true);
+    },
+    180_000,
+  );
 });
 
 describe.each([

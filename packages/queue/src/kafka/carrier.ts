@@ -1,4 +1,3 @@
-import type { EachMessagePayload, IHeaders, Message } from 'kafkajs';
 import { GraylaneError, setBaggageMember } from '@graylane/core';
 import { hasValue, type OutgoingMarker } from '../carrier/outgoing.js';
 import { objectEditor, sameShape } from '../carrier/editors.js';
@@ -10,6 +9,31 @@ import { assertLanes, assertServed } from '../routing/names.js';
 import { BAGGAGE_HEADER } from '../limits.js';
 import { countCarry } from '../metrics/stats.js';
 
+/**
+ * Record headers as kafkajs types them (its `IHeaders`, also the Confluent client's
+ * KafkaJS-compatible API). Declared here, not imported: a project with only the Confluent client
+ * (or none) type-checks `@graylane/queue/kafka` with `skipLibCheck: false`.
+ */
+export interface KafkaHeaders {
+  [key: string]: Buffer | string | (Buffer | string)[] | undefined;
+}
+
+/**
+ * What kafkajs hands `eachMessage` (the parts of its `EachMessagePayload` a handler reads), the
+ * handler's payload when nothing else says what it is.
+ */
+export interface KafkaEachMessagePayload {
+  readonly topic: string;
+  readonly partition: number;
+  readonly message: {
+    readonly key: Buffer | null;
+    readonly value: Buffer | null;
+    readonly timestamp: string;
+    readonly offset: string;
+    readonly headers?: KafkaHeaders;
+  };
+}
+
 /** One header of the Confluent client's native API: `{ name: value }`. */
 export type KafkaHeaderEntry = Readonly<Record<string, string | Uint8Array>>;
 
@@ -17,13 +41,13 @@ export type KafkaHeaderEntry = Readonly<Record<string, string | Uint8Array>>;
  * Record headers as the Kafka clients type them: kafkajs `IHeaders` (also the Confluent
  * client's KafkaJS-compatible API), or the Confluent native API's list of one-key entries.
  */
-export type KafkaHeadersLike = IHeaders | readonly KafkaHeaderEntry[];
+export type KafkaHeadersLike = KafkaHeaders | readonly KafkaHeaderEntry[];
 
 /**
  * What a produced record becomes: the caller's record, its headers kafkajs `IHeaders` unless the
  * caller used the Confluent list form (kept as a list).
  */
-export type GrayKafkaRecord<M> = M & { readonly headers?: IHeaders };
+export type GrayKafkaRecord<M> = M & { readonly headers?: KafkaHeaders };
 
 /** A record, structurally: kafkajs `Message` / `KafkaMessage` or a Confluent message. */
 export interface KafkaMessageLike {
@@ -89,7 +113,7 @@ function kafkaMessageWith<M extends object>(
     return next === list ? message : ({ ...message, headers: next } as GrayKafkaRecord<M>);
   }
   const table = lanes.inject(headers as Readonly<Record<string, unknown>> | undefined, marker);
-  return table === headers ? message : { ...message, headers: table as IHeaders };
+  return table === headers ? message : { ...message, headers: table as KafkaHeaders };
 }
 
 /** The Confluent list form: appends `{ header: value }` (and replaces a baggage entry). */
@@ -149,7 +173,10 @@ export interface GrayKafkaConsumeOptions {
  * });
  * ```
  */
-export function withGrayKafkaMessage<P extends Pick<EachMessagePayload, 'message'>, R>(
+export function withGrayKafkaMessage<
+  P extends { readonly message: KafkaMessageLike } = KafkaEachMessagePayload,
+  R = unknown,
+>(
   lanes: MessageLanes,
   eachMessage: (payload: P) => R,
   options: GrayKafkaConsumeOptions = {},
@@ -179,7 +206,7 @@ export function withGrayKafkaMessage<P extends Pick<EachMessagePayload, 'message
  */
 export function runInKafkaMessage<R>(
   lanes: MessageLanes,
-  message: KafkaMessageLike | Pick<Message, 'headers'>,
+  message: KafkaMessageLike,
   fn: () => R,
   options: GrayKafkaConsumeOptions = {},
 ): R {

@@ -12,6 +12,8 @@ export {
 export type {
   GrayKafkaConsumeOptions,
   GrayKafkaRecord,
+  KafkaEachMessagePayload,
+  KafkaHeaders,
   KafkaHeaderEntry,
   KafkaHeadersLike,
   KafkaMessageLike,

@@ -6,8 +6,8 @@ import type { MessageLanes } from '../lanes.js';
 import { assertLanes, assertServed } from '../routing/names.js';
 import { BAGGAGE_HEADER } from '../limits.js';
 import { countCarry } from '../metrics/stats.js';
-import type { JsMsg } from '@nats-io/jetstream';
 import { defaultNatsHeaders, type NatsHeadersFactory, type NatsHeadersLike } from './headers.js';
+import type { NatsJsMsg } from './types.js';
 
 /**
  * NATS message headers carrying the current lane (and the `gray` baggage member when
@@ -133,7 +133,7 @@ export type NatsHandlerArgs = [msg: NatsMessageLike] | [err: Error | null, msg: 
  * });
  * ```
  */
-export function withGrayNatsMessage<A extends NatsHandlerArgs = [msg: JsMsg], R = void>(
+export function withGrayNatsMessage<A extends NatsHandlerArgs = [msg: NatsJsMsg], R = void>(
   lanes: MessageLanes,
   handler: (...args: A) => R,
   options: GrayNatsConsumeOptions = {},

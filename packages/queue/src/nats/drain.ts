@@ -1,5 +1,3 @@
-import type { StoredMsg } from '@nats-io/jetstream';
-import type { MsgHdrs } from '@nats-io/transport-node';
 import { DEFAULT_DRAIN_BATCH, DEFAULT_DRAIN_INTERVAL_MS } from '../limits.js';
 import { countDrained } from '../metrics/stats.js';
 import { startDrain, type DrainLoop } from '../routing/drain.js';
@@ -8,6 +6,10 @@ import { copyHeaders } from './carrier.js';
 import { JS_CONSUMER_NOT_FOUND, JS_NO_MESSAGE_FOUND, natsCall, unlessApiError } from './errors.js';
 import type { NatsHeadersFactory } from './headers.js';
 import type { NatsLanes, NatsLanesOptions } from './lanes.js';
+import type { NatsStoredMsgLike } from './types.js';
+
+/** What the drain asks of the router. */
+type DrainRouter = Pick<NatsLanes, 'liveness' | 'subjectFor' | 'durableFor'>;
 
 /**
  * Messages published to the base subject whose delete then failed, remembered per drain so only
@@ -36,15 +38,15 @@ const WHY_DRAIN =
  * be holding those very messages.
  */
 export function startNatsDrain(
-  router: NatsLanes,
+  router: DrainRouter,
   options: NatsLanesOptions,
-  create: NatsHeadersFactory<MsgHdrs>,
+  create: NatsHeadersFactory,
   unknown: (lane: string) => boolean,
 ): DrainLoop {
   const { jsm, js, stream, subject } = options;
   const batch = options.drainBatch ?? DEFAULT_DRAIN_BATCH;
   const undeleted = new Set<string>();
-  const move = async (stored: StoredMsg, from: string): Promise<void> => {
+  const move = async (stored: NatsStoredMsgLike, from: string): Promise<void> => {
     // A sequence alone could name another message in a stream deleted and made again.
     const key = `${stored.seq} ${stored.timestamp}`;
     if (!undeleted.has(key)) {
@@ -74,7 +76,7 @@ export function startNatsDrain(
       async onDead(lane) {
         if (unknown(lane)) return false;
         const from = router.subjectFor(lane);
-        const read: StoredMsg[] = [];
+        const read: NatsStoredMsgLike[] = [];
         for (let seq = 0; read.length < batch;) {
           // STREAM.MSG.GET takes `next_by_subj` since nats-server 2.9; the typed request lacks it.
           const query = { next_by_subj: from, seq: seq + 1 } as unknown as { seq: number };
@@ -108,7 +110,10 @@ export function startNatsDrain(
  * grant, instead of a drain that silently strands, or runs twice, what a dead lane left. (Publishing
  * to the base subject cannot be tried without a message: docs/queues.md lists it.)
  */
-export async function checkNatsDrain(router: NatsLanes, options: NatsLanesOptions): Promise<void> {
+export async function checkNatsDrain(
+  router: DrainRouter,
+  options: NatsLanesOptions,
+): Promise<void> {
   const { jsm, stream } = options;
   const where = 'createNatsLanes().consume';
   const lanes = drainLanes(options.lanes, options.retiredLanes)();

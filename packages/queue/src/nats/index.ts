@@ -7,3 +7,15 @@ export type { GrayNatsConsumeOptions, NatsHandlerArgs, NatsMessageLike } from '.
 export type { NatsHeadersFactory, NatsHeadersLike } from './headers.js';
 export { createNatsLanes } from './lanes.js';
 export type { NatsLaneConsumer, NatsLanes, NatsLanesOptions, NatsPublishOptions } from './lanes.js';
+export type {
+  NatsConsumeOptionsOf,
+  NatsConsumerLike,
+  NatsConsumerMessagesLike,
+  NatsConsumerMessagesOf,
+  NatsJetStreamLike,
+  NatsJetStreamManagerLike,
+  NatsJsMsg,
+  NatsMsgOf,
+  NatsPubAckOf,
+  NatsStoredMsgLike,
+} from './types.js';

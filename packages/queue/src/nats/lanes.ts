@@ -1,12 +1,3 @@
-import type {
-  ConsumeOptions,
-  ConsumerMessages,
-  JetStreamClient,
-  JetStreamManager,
-  JsMsg,
-  PubAck,
-} from '@nats-io/jetstream';
-import type { MsgHdrs } from '@nats-io/transport-node';
 import { GraylaneError } from '@graylane/core';
 import { DEFAULT_CLOSE_TIMEOUT_MS } from '../limits.js';
 import type { MessageLanes } from '../lanes.js';
@@ -20,15 +11,28 @@ import { routeMessage } from '../routing/route.js';
 import { natsHeadersWith, withGrayNatsMessage } from './carrier.js';
 import { checkNatsDrain, startNatsDrain } from './drain.js';
 import { JS_CONSUMER_NOT_FOUND, JS_STREAM_NOT_FOUND, jsApiCode, natsFailure } from './errors.js';
-import { defaultNatsHeaders, type NatsHeadersFactory } from './headers.js';
+import { defaultNatsHeaders, type NatsHeadersFactory, type NatsHeadersLike } from './headers.js';
 import { assertAssertedRetention, checkLaneStream, streamMissing } from './retention.js';
 import { setupNatsLanes } from './setup.js';
+import type {
+  NatsConsumeOptionsOf,
+  NatsConsumerMessagesLike,
+  NatsConsumerMessagesOf,
+  NatsJetStreamLike,
+  NatsJetStreamManagerLike,
+  NatsJsMsg,
+  NatsMsgOf,
+  NatsPubAckOf,
+} from './types.js';
 
-/** Options of {@link createNatsLanes}. */
-export interface NatsLanesOptions {
+/**
+ * Options of {@link createNatsLanes}. `Js` is the JetStream client's type: the router's messages,
+ * acks and consume options are that client's own.
+ */
+export interface NatsLanesOptions<Js extends NatsJetStreamLike = NatsJetStreamLike> {
   readonly lanes: MessageLanes;
-  readonly js: JetStreamClient;
-  readonly jsm: JetStreamManager;
+  readonly js: Js;
+  readonly jsm: NatsJetStreamManagerLike;
   /**
    * The JetStream stream: work-queue retention (an ack removes the message), as `setup()` creates
    * it. `setup()` and `consume()` refuse a stream with other retention (`INVALID_OPTIONS`).
@@ -46,7 +50,7 @@ export interface NatsLanesOptions {
   /** Durable consumer name of the default lane; lane `beta` uses `<durable>_lane_beta`. Default: the stream name. */
   readonly durable?: string;
   /** Header factory. Default: `headers` of `@nats-io/transport-node`, looked up on first use. */
-  readonly headers?: NatsHeadersFactory<MsgHdrs>;
+  readonly headers?: NatsHeadersFactory;
   readonly liveness?: LivenessOptions;
   readonly drainIntervalMs?: number;
   /** Messages moved per lane per batch (a tick moves batches until the lane is empty). Default 500. */
@@ -62,8 +66,9 @@ export interface NatsLanesOptions {
 }
 
 /** A consumer started by {@link NatsLanes.consume}. */
-export interface NatsLaneConsumer {
-  readonly messages: ConsumerMessages;
+export interface NatsLaneConsumer<Ms = NatsConsumerMessagesLike> {
+  /** What the client's `consume()` returned (its `ConsumerMessages`). */
+  readonly messages: Ms;
   readonly durable: string;
   /**
    * Stops the drain loop and the pulls, then waits for the handlers still running (those that
@@ -75,12 +80,12 @@ export interface NatsLaneConsumer {
 
 /** Options of {@link NatsLanes.publish}. */
 export interface NatsPublishOptions {
-  readonly headers?: MsgHdrs;
+  readonly headers?: NatsHeadersLike;
   readonly msgID?: string;
 }
 
-/** Lane-aware publishing and consuming on one JetStream stream. */
-export interface NatsLanes {
+/** Lane-aware publishing and consuming on one JetStream stream, through a `Js` client. */
+export interface NatsLanes<Js extends NatsJetStreamLike = NatsJetStreamLike> {
   /**
    * Creates the work-queue stream (or adds the lane subjects to it) and one durable pull consumer
    * per version, if missing. Refuses an existing stream whose retention is not `workqueue`. A
@@ -91,7 +96,7 @@ export interface NatsLanes {
   setup(): Promise<void>;
   subjectFor(lane: string): string;
   durableFor(lane: string): string;
-  publish(data: Uint8Array | string, options?: NatsPublishOptions): Promise<PubAck>;
+  publish(data: Uint8Array | string, options?: NatsPublishOptions): Promise<NatsPubAckOf<Js>>;
   /**
    * Consumes as `lane`; a default-lane consumer also drains lanes without live consumers. The
    * handler may return a promise (an async handler): `close()` then waits for it. Rejects with
@@ -100,9 +105,9 @@ export interface NatsLanes {
    */
   consume(
     lane: string,
-    handler: (msg: JsMsg) => unknown,
-    options?: ConsumeOptions,
-  ): Promise<NatsLaneConsumer>;
+    handler: (msg: NatsMsgOf<Js>) => unknown,
+    options?: NatsConsumeOptionsOf<Js>,
+  ): Promise<NatsLaneConsumer<NatsConsumerMessagesOf<Js>>>;
   readonly liveness: Liveness;
 }
 
@@ -166,14 +171,16 @@ const DEFAULT_PULL_EXPIRES_MS = 5_000;
  * await orders.publish(JSON.stringify({ id: 1 }));
  * ```
  */
-export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
+export function createNatsLanes<Js extends NatsJetStreamLike>(
+  options: NatsLanesOptions<Js>,
+): NatsLanes<Js> {
   assertRouterOptions(options, 'createNatsLanes', ['stream', 'subject'], ['js', 'jsm']);
   assertClients(options, 'createNatsLanes', NATS_CLIENTS);
   const { lanes, js, jsm, stream, subject } = options;
   assertRetired(options.retiredLanes, 'createNatsLanes');
   assertAssertedRetention(options.streamRetention, 'createNatsLanes');
   const durable = options.durable ?? stream;
-  const create = options.headers ?? (defaultNatsHeaders as NatsHeadersFactory<MsgHdrs>);
+  const create = options.headers ?? defaultNatsHeaders;
   const isDefault = (lane: string): boolean => lane === lanes.config().default;
   const subjectFor = (lane: string): string =>
     isDefault(lane) ? subject : laneName(subject, lane);
@@ -206,7 +213,7 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
     return info.num_waiting > 0 || moved;
   }, options.liveness);
 
-  const router: NatsLanes = {
+  const router: NatsLanes<Js> = {
     liveness,
     subjectFor,
     durableFor,
@@ -216,10 +223,11 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
       assertNatsHeaders(publishOptions.headers, 'createNatsLanes().publish');
       const headers = natsHeadersWith(lanes, publishOptions.headers, lanes.outgoing(), create);
       const lane = await routeMessage(lanes, (n) => readHeader(headers, n), liveness);
-      return js.publish(lane === undefined ? subject : subjectFor(lane), data, {
+      const ack = js.publish(lane === undefined ? subject : subjectFor(lane), data, {
         ...(headers !== undefined ? { headers } : {}),
         ...(publishOptions.msgID !== undefined ? { msgID: publishOptions.msgID } : {}),
       });
+      return ack as Promise<NatsPubAckOf<Js>>;
     },
     async consume(lane, handler, consumeOptions) {
       assertLane(lane, lanes.config().versions, 'createNatsLanes().consume');
@@ -231,16 +239,18 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
       const consumer = await getConsumer(js, stream, name, where);
       if (isDefault(lane)) await checkNatsDrain(router, options);
       const inflight = createInFlight();
-      const wrapped = withGrayNatsMessage(lanes, handler, { served: lane });
-      const messages = await consumer.consume({
+      const run = handler as (msg: NatsJsMsg) => unknown;
+      const wrapped = withGrayNatsMessage(lanes, run, { served: lane });
+      const pull = {
         expires: DEFAULT_PULL_EXPIRES_MS,
-        ...consumeOptions,
-        callback: (m: JsMsg) => void inflight.track(wrapped(m)),
-      } as ConsumeOptions);
+        ...(consumeOptions as object | undefined),
+        callback: (m: NatsJsMsg) => void inflight.track(wrapped(m)),
+      };
+      const messages = await consumer.consume(pull);
       const unknown = (l: string): boolean => failed.has(l);
       const drain = isDefault(lane) ? startNatsDrain(router, options, create, unknown) : undefined;
       return {
-        messages,
+        messages: messages as NatsConsumerMessagesOf<Js>,
         durable: name,
         async close() {
           await drain?.stop();
@@ -254,7 +264,7 @@ export function createNatsLanes(options: NatsLanesOptions): NatsLanes {
 }
 
 /** The lane's durable consumer; missing, or not to be asked about, says what to do. */
-async function getConsumer(js: JetStreamClient, stream: string, name: string, where: string) {
+async function getConsumer(js: NatsJetStreamLike, stream: string, name: string, where: string) {
   try {
     return await js.consumers.get(stream, name);
   } catch (err) {

@@ -1,5 +1,5 @@
-import type { JetStreamManager } from '@nats-io/jetstream';
 import { GraylaneError } from '@graylane/core';
+import type { NatsJetStreamManagerLike } from './types.js';
 import { JS_STREAM_NOT_FOUND, natsCall, unlessApiError } from './errors.js';
 
 /** The only retention a lane stream may have: an ack removes the message from the stream. */
@@ -42,7 +42,7 @@ const WHY_STREAM_INFO =
  * failure (a timeout) is the client's own error — never taken for an answer.
  */
 export async function checkLaneStream(
-  jsm: Pick<JetStreamManager, 'streams'>,
+  jsm: Pick<NatsJetStreamManagerLike, 'streams'>,
   stream: string,
   where: string,
   asserted: typeof LANE_RETENTION | undefined,

@@ -1,4 +1,4 @@
-import type { JetStreamManager } from '@nats-io/jetstream';
+import type { NatsJetStreamManagerLike } from './types.js';
 import { JS_STREAM_NOT_FOUND, natsCall, unlessApiError } from './errors.js';
 import { LANE_RETENTION, assertLaneRetention } from './retention.js';
 
@@ -11,7 +11,7 @@ const WHY =
 
 /** What `setup()` needs of a router. */
 export interface NatsSetupTarget {
-  readonly jsm: JetStreamManager;
+  readonly jsm: NatsJetStreamManagerLike;
   readonly stream: string;
   readonly versions: readonly string[];
   subjectFor(lane: string): string;
@@ -34,7 +34,7 @@ export async function setupNatsLanes(target: NatsSetupTarget): Promise<void> {
   );
   if (info === undefined) {
     const config = { name: stream, subjects, retention: LANE_RETENTION };
-    await natsCall(jsm.streams.add(config as Parameters<typeof jsm.streams.add>[0]), WHERE, WHY);
+    await natsCall(jsm.streams.add(config), WHERE, WHY);
   } else {
     // Refused before anything changes: the app's stream stays as it was.
     assertLaneRetention(info.config.retention, stream, WHERE);
@@ -50,7 +50,7 @@ export async function setupNatsLanes(target: NatsSetupTarget): Promise<void> {
       durable_name: target.durableFor(v),
       filter_subject: target.subjectFor(v),
       ack_policy: 'explicit',
-    } as Parameters<typeof jsm.consumers.add>[1];
+    };
     await natsCall(jsm.consumers.add(stream, consumer), WHERE, WHY);
   }
 }

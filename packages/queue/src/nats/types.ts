@@ -1,0 +1,102 @@
+import type { NatsHeadersLike } from './headers.js';
+
+// The NATS clients' types, declared here as graylane uses them rather than imported: a project
+// with only `nats` v2 (or neither client) type-checks `@graylane/queue/nats` with
+// `skipLibCheck: false`, and `createNatsLanes` still infers the installed client's own message,
+// ack and options types from the `js` it is given. `JsMsg`, `JetStreamClient` and
+// `JetStreamManager` of `@nats-io/jetstream` (v3) and of `nats` v2 satisfy these.
+
+/** A JetStream message, structurally: `JsMsg` of `@nats-io/jetstream` (v3) or of `nats` v2. */
+export interface NatsJsMsg {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers: NatsHeadersLike | undefined;
+  readonly seq: number;
+  readonly redelivered: boolean;
+  ack(): void;
+  nak(millis?: number): void;
+  working(): void;
+  term(reason?: string): void;
+  json<T>(): T;
+  string(): string;
+}
+
+/** What a pull consumer's `consume()` resolves to: `ConsumerMessages` (what graylane calls). */
+export interface NatsConsumerMessagesLike {
+  close(): Promise<void | Error>;
+}
+
+/** A JetStream pull consumer (`js.consumers.get(stream, durable)`), structurally. */
+export interface NatsConsumerLike {
+  consume(options?: { callback?: (msg: NatsJsMsg) => void }): Promise<NatsConsumerMessagesLike>;
+}
+
+/** A JetStream client (`jetstream(nc)` of `@nats-io/jetstream`, `nc.jetstream()` of `nats` v2), structurally. */
+export interface NatsJetStreamLike {
+  publish(
+    subject: string,
+    payload?: Uint8Array | string,
+    options?: { headers?: NatsHeadersLike; msgID?: string },
+  ): Promise<unknown>;
+  readonly consumers: {
+    get(stream: string, name?: string): Promise<NatsConsumerLike>;
+  };
+}
+
+/** A message read from a stream (`jsm.streams.getMessage`), structurally: `StoredMsg`. */
+export interface NatsStoredMsgLike {
+  readonly subject: string;
+  readonly seq: number;
+  readonly header: NatsHeadersLike;
+  readonly data: Uint8Array;
+  readonly timestamp: string;
+}
+
+/** A JetStream manager (`await jetstreamManager(nc)`, `await nc.jetstreamManager()`), structurally. */
+export interface NatsJetStreamManagerLike {
+  readonly streams: {
+    info(stream: string): Promise<{
+      readonly config: { readonly retention?: string; readonly subjects?: string[] };
+    }>;
+    add(config: object): Promise<unknown>;
+    update(stream: string, config: object): Promise<unknown>;
+    getMessage(stream: string, query: { seq: number }): Promise<NatsStoredMsgLike | null>;
+    deleteMessage(stream: string, seq: number, erase?: boolean): Promise<boolean>;
+  };
+  readonly consumers: {
+    info(
+      stream: string,
+      durable: string,
+    ): Promise<{
+      readonly delivered: { readonly consumer_seq: number };
+      readonly num_waiting: number;
+    }>;
+    add(stream: string, config: object): Promise<unknown>;
+  };
+}
+
+/** The pull consumer `Js` hands out. */
+type ConsumerOf<Js> = Js extends {
+  readonly consumers: { get(...args: never[]): Promise<infer C> };
+}
+  ? C
+  : NatsConsumerLike;
+
+/** The options of that consumer's `consume()` (the client's `ConsumeOptions`). */
+export type NatsConsumeOptionsOf<Js> =
+  ConsumerOf<Js> extends { consume(options?: infer O): unknown } ? NonNullable<O> : never;
+
+/** The message `Js`'s consumers deliver (the client's `JsMsg`). */
+export type NatsMsgOf<Js> =
+  NatsConsumeOptionsOf<Js> extends { callback?: (msg: infer M) => unknown } ? M : NatsJsMsg;
+
+/** What `Js`'s consumers' `consume()` resolves to (the client's `ConsumerMessages`). */
+export type NatsConsumerMessagesOf<Js> =
+  ConsumerOf<Js> extends { consume(...args: never[]): Promise<infer Ms> }
+    ? Ms
+    : NatsConsumerMessagesLike;
+
+/** What `Js.publish` resolves to (the client's `PubAck`). */
+export type NatsPubAckOf<Js> = Js extends { publish(...args: never[]): Promise<infer A> }
+  ? A
+  : unknown;
