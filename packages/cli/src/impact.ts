@@ -11,6 +11,10 @@ export interface Comparison {
   readonly settingsChanged: boolean;
 }
 
+/** What `diff` and `push` print when the store would see no change. */
+const NO_CHANGE =
+  'no change: the two configs mean the same (formatting, key order, spelled-out defaults and header-name case do not count)';
+
 /** Sampled impact: how many requests of a sample would get another version. */
 export interface Impact {
   readonly total: number;
@@ -20,16 +24,16 @@ export interface Impact {
   readonly skipped: number;
 }
 
-/** Compares by canonical form (key order and whitespace do not count), as the store does. */
+/**
+ * Compares as the store does: in normal form, so key order, whitespace, spelled-out defaults and
+ * header-name case do not count, and every change names its rules (moved ones too) or settings.
+ */
 export function compareConfigs(before: GrayConfig, after: GrayConfig): Comparison {
   const result = createConfigStore({ initial: before }).update(after);
   return {
     changed: result.status === 'changed',
     changedRuleIds: result.status === 'changed' ? result.changedRuleIds : [],
-    settingsChanged:
-      before.default !== after.default ||
-      before.versions.join() !== after.versions.join() ||
-      before.caseInsensitive !== after.caseInsensitive,
+    settingsChanged: settingChanges(before, after).length > 0,
   };
 }
 
@@ -77,14 +81,12 @@ export function printComparison(
   cmp: Comparison,
   impact: Impact | undefined,
 ): void {
-  if (!cmp.changed)
-    run.out('no change: the two configs are identical (ignoring key order and whitespace)');
+  if (!cmp.changed) run.out(NO_CHANGE);
   else {
-    run.out(`changed rules: ${cmp.changedRuleIds.length ? cmp.changedRuleIds.join(', ') : 'none'}`);
-    if (cmp.settingsChanged)
-      run.out(
-        `settings changed: versions ${before.versions.join(',')} → ${after.versions.join(',')}, default ${before.default} → ${after.default}`,
-      );
+    // The store names every change: its rules (added, removed, modified, moved) or settings.
+    if (cmp.changedRuleIds.length) run.out(`changed rules: ${cmp.changedRuleIds.join(', ')}`);
+    const settings = settingChanges(before, after);
+    if (settings.length) run.out(`settings changed: ${settings.join(', ')}`);
   }
   if (impact) {
     const share = ((100 * impact.changed) / Math.max(1, impact.total)).toFixed(1);
@@ -98,4 +100,15 @@ export function printComparison(
 /** `--now` / `--at` as epoch ms (default: now), or a usage error: the one instant format of every command. */
 export function parseNow(text: string | undefined, flag: string): number {
   return instantOption(text, flag);
+}
+
+/** The document-level settings that differ, as `name old → new`. */
+function settingChanges(before: GrayConfig, after: GrayConfig): string[] {
+  const out: string[] = [];
+  const versions = [before.versions.join(','), after.versions.join(',')];
+  if (versions[0] !== versions[1]) out.push(`versions ${versions[0]} → ${versions[1]}`);
+  if (before.default !== after.default) out.push(`default ${before.default} → ${after.default}`);
+  if (before.caseInsensitive !== after.caseInsensitive)
+    out.push(`caseInsensitive ${before.caseInsensitive} → ${after.caseInsensitive}`);
+  return out;
 }

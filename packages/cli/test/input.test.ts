@@ -208,7 +208,7 @@ describe('validate --json', () => {
             versions: ['stable', 'beta'],
             default: 'stable',
             rules: 3,
-            hash: '4e28316ff913ffae',
+            hash: '9220769c4c47b56a',
           },
         }),
     ],

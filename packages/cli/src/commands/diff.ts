@@ -9,7 +9,9 @@ export const diffHelp = `Usage: graylane diff <old> <new> [--sample visitors.jso
 
 Which rules changed, and — with a sample of requests, one JSON object per line
 ({"headers":{…},"cookies":{…},"query":{…},"attrs":{…},"path":"/x","method":"GET"}) —
-how many of them would change version if <new> replaced <old>. A changed rule with a
+how many of them would change version if <new> replaced <old>. Configs that mean the
+same (formatting, key order, spelled-out defaults, header-name case) are "no change"; a
+moved rule counts as changed (the first match wins). A changed rule with a
 schedule is shown in both configs: every step and the share in force at --at (default
 now; --now is the same). Each of <old>, <new> and the sample may be a file, - (stdin,
 once) or etcd://host:port/key.`;

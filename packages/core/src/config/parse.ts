@@ -19,6 +19,7 @@ import {
 import type { RegexEngine } from '../regex.js';
 import { isVersionLabel } from '../version.js';
 import { Issues } from './issues.js';
+import { normalizeDocument } from './normalize.js';
 import { compileRule } from './rule.js';
 import type { CompiledRule, ConfigDocument, GrayConfig } from './types.js';
 
@@ -186,7 +187,10 @@ function compile(
   if (issues.errors.length > 0 || typeof fallback !== 'string') return undefined;
   assignReadSlots(rules);
 
-  const canonical = canonicalJson(doc);
+  // Compared in its normal form: a document that spells out a default, writes a header name in
+  // capitals or an instant in another offset means the same config, and is no change (I6).
+  const document = normalizeDocument(doc);
+  const canonical = canonicalJson(document);
   const versionSet: ReadonlySet<string> = new Set(versions);
   return Object.freeze({
     kind: 'graylane.config' as const,
@@ -194,7 +198,7 @@ function compile(
     default: fallback,
     caseInsensitive: ci === true,
     rules: Object.freeze(rules),
-    document: doc as unknown as ConfigDocument,
+    document: document as unknown as ConfigDocument,
     canonical,
     hash: shortHash(canonical),
     hasVersion: (v: string) => versionSet.has(v),

@@ -179,9 +179,16 @@ export interface GrayConfig {
   readonly default: string;
   readonly caseInsensitive: boolean;
   readonly rules: readonly CompiledRule[];
-  /** The normalized document (keys sorted, disabled rules kept). */
+  /**
+   * The document in its normal form: defaults left out (`$schema`, `caseInsensitive: false`,
+   * `enabled: true`, …), header names lower-case, instants in UTC, `in` lists sorted; disabled
+   * rules, descriptions and rule order kept. A valid document with the same meaning.
+   */
   readonly document: ConfigDocument;
-  /** Canonical JSON of `document`: equal strings mean equal configs (RELIABILITY I6). */
+  /**
+   * Canonical JSON of `document`: equal strings mean configs that decide alike, however they
+   * were spelled (RELIABILITY I6). What the store compares and the backup holds.
+   */
   readonly canonical: string;
   /** A short hash of `canonical`, for logs and response stamps. */
   readonly hash: string;

@@ -95,6 +95,13 @@ const LABELS = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+localhost$/;
 /**
  * Request headers that mean a proxy forwarded the request, so the socket peer is the proxy and
  * says nothing about the client. Loopback-only access refuses requests that carry any of them.
+ * The headers proxies and CDNs add to say who the client was or how it came: RFC 7239
+ * `Forwarded`, the `X-Forwarded-*` family (nginx, HAProxy, Apache, Traefik, AWS/GCP load
+ * balancers; `-Client-Cert` is Envoy's), `Via`, `X-Real-IP`, ingress-nginx's
+ * `X-Original-Forwarded-For` and `X-Forwarded-Scheme`, CDNs' client-IP headers (Cloudflare,
+ * Akamai `True-Client-IP`, Fastly, Azure Front Door), Envoy's `X-Envoy-External-Address`,
+ * `X-Cluster-Client-IP` and RFC 8586 `CDN-Loop`. Headers a client sends on its own
+ * (`X-Request-ID`, `traceparent`) are not among them: they say nothing about a hop.
  *
  * @example
  * ```ts
@@ -103,16 +110,29 @@ const LABELS = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+localhost$/;
  */
 export const STATUS_PROXY_HEADERS: readonly string[] = [
   'forwarded',
+  'forwarded-for',
+  'x-forwarded',
   'x-forwarded-for',
   'x-forwarded-host',
   'x-forwarded-proto',
   'x-forwarded-port',
   'x-forwarded-server',
   'x-forwarded-prefix',
+  'x-forwarded-scheme',
+  'x-forwarded-ssl',
+  'x-forwarded-client-cert',
+  'x-original-forwarded-for',
+  'x-original-host',
   'x-real-ip',
   'x-client-ip',
+  'x-cluster-client-ip',
   'cf-connecting-ip',
+  'cf-connecting-ipv6',
   'true-client-ip',
   'fastly-client-ip',
+  'x-azure-clientip',
+  'x-azure-socketip',
+  'x-envoy-external-address',
+  'cdn-loop',
   'via',
 ];

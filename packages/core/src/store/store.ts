@@ -22,8 +22,9 @@ export interface ConfigStoreOptions extends ParseConfigOptions {
 }
 
 /**
- * Creates a config store: every update is validated, compared by canonical form and swapped
- * atomically only when it really changed. A bad update keeps the last-known-good config and is
+ * Creates a config store: every update is validated, compared in normal form (`canonical`:
+ * spelled-out defaults, key order and header-name case do not count) and swapped atomically only
+ * when it really changed. A bad update keeps the last-known-good config and is
  * reported (RELIABILITY I5, I6, CFG-12, CFG-13). Throws only if `initial` is missing
  * (`INVALID_OPTIONS`) or invalid (`INVALID_CONFIG`). `update(input, null)`: no meta.
  *
