@@ -21,6 +21,7 @@ import { unmintedCookieSplits, unmintedCookieWarning } from './subject-check.js'
 import { CarrierView, readHeader, readUrl, type KnownReads } from './view.js';
 import { DEFAULT_MARKER_COOKIES } from './cookie-names.js';
 import { DEFAULT_MARKER_KEY } from './defaults.js';
+import { headerSpellings } from './header-spellings.js';
 import { MAX_COOKIE_HEADER_BYTES, MAX_QUERY_BYTES, MAX_VERSION_LENGTH } from '../limits.js';
 import type { InboundOptions, TrustMode } from './types.js';
 
@@ -312,12 +313,16 @@ export function createInboundEngine<R>(
   type Header = string | readonly string[] | undefined;
   /** The fast path's reads, for the view (made only when a view is). */
   const memberNames = [jaegerMember, otMember] as const;
+  // The marker and member headers under their other spellings (`x_gray_id`, GW-02).
+  const spellingNames = [opts.header, jaegerMember, otMember].flatMap(headerSpellings);
+  const noneSpelled: readonly Header[] = spellingNames.map(() => undefined);
   const reads = (
     url: string | undefined,
     marker: Header,
     cookie: Header,
     baggage: Header,
     members?: readonly [Header, Header],
+    spelled?: readonly Header[],
   ): KnownReads => ({
     url,
     markerHeader: opts.header,
@@ -326,6 +331,8 @@ export function createInboundEngine<R>(
     baggage,
     memberNames,
     members,
+    spellingNames,
+    spelled,
   });
   /** The general path, starting from the fast path's reads (no closure per request). */
   const slow = (
@@ -336,8 +343,9 @@ export function createInboundEngine<R>(
     cookie: Header,
     baggage: Header,
     members?: readonly [Header, Header],
+    spelled?: readonly Header[],
   ): InboundOutcome =>
-    finish(begin(carrier, req, reads(url, marker, cookie, baggage, members)), syncMac);
+    finish(begin(carrier, req, reads(url, marker, cookie, baggage, members, spelled)), syncMac);
   const quick = (carrier: InboundCarrier, req: R): InboundOutcome => {
     const config = opts.store.get().config;
     // Read as the view reads (a read that throws is absent); the general path starts from these
@@ -375,17 +383,26 @@ export function createInboundEngine<R>(
     const ot = readHeader(carrier, otMember);
     if (jaeger !== undefined || ot !== undefined)
       return slow(carrier, req, url, raw, cookie, baggage, [jaeger, ot]);
+    // Those headers under another spelling (`x_gray_id`), which `carrierEdits` removes: a few
+    // lookups, nothing allocated unless one is there.
+    let spelled: Header[] | undefined;
+    for (let i = 0; i < spellingNames.length; i++) {
+      const value = readHeader(carrier, spellingNames[i] as string);
+      if (value !== undefined) (spelled ??= [...noneSpelled])[i] = value;
+    }
+    if (spelled !== undefined)
+      return slow(carrier, req, url, raw, cookie, baggage, NO_MEMBERS, spelled);
     let d: Decision;
     let trust = opts.trust;
     if (raw !== undefined) {
       if (trust === 'edge') {
         if (!safePeer(opts.isTrustedProxy, carrier))
-          return slow(carrier, req, url, raw, cookie, baggage, NO_MEMBERS);
+          return slow(carrier, req, url, raw, cookie, baggage, NO_MEMBERS, noneSpelled);
         trust = 'open';
       }
       d = markerDecision(config, 'header', raw);
     } else {
-      const state = begin(carrier, req, reads(url, raw, cookie, baggage, NO_MEMBERS));
+      const state = begin(carrier, req, reads(url, raw, cookie, baggage, NO_MEMBERS, noneSpelled));
       trust = effectiveTrust(trust, state.honourClient);
       try {
         d = rulesDecision(state, NOTHING_FOUND, NO_MINTED);
@@ -586,10 +603,10 @@ function tooLongQuery(url: string, q: number): boolean {
 }
 
 /**
- * True when a cookie header is absent, or a string within the byte cap that holds none of
- * `names` in any ASCII case (never decoded; `GRAY=beta` is a marker to nginx and ASP.NET Core,
- * which `carrierEdits` removes: CK-10; past the cap every marker cookie reads `too_long`, which
- * the general path removes).
+ * True when a cookie header is absent, or a string within the byte cap that could hold no
+ * spelling of `names` (`mayHoldCookie`: `GRAY=beta` is a marker to nginx and ASP.NET Core,
+ * `gray[0]=beta` to PHP, which `carrierEdits` removes: CK-10, GW-02; past the cap every marker
+ * cookie reads `too_long`, which the general path removes).
  */
 function cleanOf(
   header: string | readonly string[] | undefined,

@@ -9,6 +9,7 @@ import { bucketHeaderValue } from '../rules/bucket-header.js';
 import type { Decision } from '../rules/types.js';
 import { DEFAULT_MARKER_COOKIES } from './cookie-names.js';
 import { DEFAULT_MARKER_KEY } from './defaults.js';
+import { headerSpellings } from './header-spellings.js';
 import type { Extraction } from './extract.js';
 import type { ResolvedInbound } from './resolve.js';
 import type { CarrierView } from './view.js';
@@ -114,6 +115,9 @@ export function carrierEdits(
     if (f === 'rewrite') headers.set(opts.header, version);
     else if (f === 'remove') headers.set(opts.header, null);
   }
+  // The header's other spellings (`x_gray_id`): the marker to PHP, WSGI and Rack apps, which read
+  // `-` and `_` alike, never honoured here, so they always go, in every mode (GW-02).
+  removeSpellings(view, opts.header, headers);
 
   // Cookies: every marker name (`__Host-`, `__Secure-` and plain), or the defaults when off.
   // Only a name some pair really has is judged (not `xgray=1` or `a=gray`); a header with no
@@ -180,6 +184,7 @@ export function carrierEdits(
     const member = view.header(name);
     // Several values arrive as a list, never equal to a label.
     if (member !== undefined && !(honoured && member === version)) headers.set(name, null);
+    removeSpellings(view, name, headers);
   }
 
   // Query: the rewrite is computed once, on the URL the view read, and carried in the edit.
@@ -215,7 +220,7 @@ export function carrierEdits(
 /**
  * `edits` plus the bucket header (`bucketHeader` option): a weighted decision's bucket, so a
  * proxy behind this one splits the same way; anything the client sent under that name is
- * replaced or removed. Pure.
+ * replaced or removed, and under another spelling of it (`x_gray_bucket`) removed. Pure.
  */
 export function withBucketHeader(
   edits: CarrierEdits | undefined,
@@ -224,8 +229,20 @@ export function withBucketHeader(
   view: CarrierView,
 ): CarrierEdits | undefined {
   const value = bucketHeaderValue(decision);
-  if (value === undefined && view.header(name) === undefined) return edits;
+  const spelled = headerSpellings(name).some((s) => view.header(s) !== undefined);
+  if (value === undefined && !spelled && view.header(name) === undefined) return edits;
   const headers = new Map(edits?.headers ?? []);
   headers.set(name, value ?? null);
+  if (spelled) removeSpellings(view, name, headers);
   return { headers, query: edits?.query };
+}
+
+/** Removes every other spelling of the header `name` the request carries ({@link headerSpellings}). */
+function removeSpellings(
+  view: CarrierView,
+  name: string,
+  headers: Map<string, string | null>,
+): void {
+  for (const spelling of headerSpellings(name))
+    if (view.header(spelling) !== undefined) headers.set(spelling, null);
 }

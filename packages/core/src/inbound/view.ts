@@ -31,6 +31,12 @@ export interface KnownReads {
   readonly members:
     | readonly [string | readonly string[] | undefined, string | readonly string[] | undefined]
     | undefined;
+  /**
+   * The other spellings of the marker and member header names (`x_gray_id`), and their values in
+   * the same order when the fast path read them (`spelled` undefined when it did not).
+   */
+  readonly spellingNames?: readonly string[];
+  readonly spelled?: readonly (string | readonly string[] | undefined)[] | undefined;
 }
 
 /** The request target, or undefined when the carrier has none or its getter throws (I1). */
@@ -111,6 +117,11 @@ export class CarrierView {
       if (m !== undefined) {
         if (name === k.memberNames[0]) return m[0];
         if (name === k.memberNames[1]) return m[1];
+      }
+      const s = k.spelled;
+      if (s !== undefined && k.spellingNames !== undefined) {
+        const i = k.spellingNames.indexOf(name);
+        if (i !== -1) return s[i];
       }
     }
     const seen = (this.headerValues ??= new Map());

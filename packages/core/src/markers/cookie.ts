@@ -1,4 +1,5 @@
 import { MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS } from '../limits.js';
+import { cookieProbe, spelledName } from './cookie-spelling.js';
 import { safeDecode } from './decode.js';
 import { trimOws } from './parse.js';
 import { READ_ABSENT, READ_AMBIGUOUS, READ_TOO_LONG, type KeyRead } from './read.js';
@@ -112,8 +113,10 @@ export function cookieRead(pairs: CookiePairs | 'too_long', name: string): KeyRe
 /**
  * Returns the `Cookie` header without the pairs that spell one of `names` (graylane's own marker
  * cookies) to some reader, or undefined when nothing is left (GW-02). A pair spells `gray` when
- * its name, OWS-trimmed, is `gray` in any ASCII letter case (nginx's `$cookie_gray`, ASP.NET
- * Core). Pairs end at `;` or `,` (nginx and ASP.NET split at both, CK-08). A `gray=` inside
+ * some reader takes its name for `gray` (`cookie-spelling.ts`): any ASCII letter case (nginx's
+ * `$cookie_gray`, ASP.NET Core), PHP's arrays (`gray[0]`), names decoded by older readers
+ * (`gr%61y`), whitespace Python or PHP trims (`\xa0gray`). Pairs end at `;` or `,` (nginx and
+ * ASP.NET split at both, CK-08). A `gray=` inside
  * another cookie's value (`returnTo={"path":"/p?gray=beta"}`) is that cookie's data and stays
  * (review 165 D3). What is kept stays byte for byte, separators too;
  * where a pair goes, its neighbours are joined with `; `. Every pair is judged, past the readers'
@@ -122,6 +125,7 @@ export function cookieRead(pairs: CookiePairs | 'too_long', name: string): KeyRe
  * @example
  * ```ts
  * removeCookies('a=1; GRAY=beta, b=2', ['gray']); // 'a=1; b=2'
+ * removeCookies('gray[0]=beta; gray_uid=1', ['gray']); // 'gray_uid=1'
  * ```
  */
 export function removeCookies(
@@ -174,8 +178,9 @@ export function stripCookies(
 }
 
 /**
- * True when the pair starting at `from` (its first `=` at `eq`) is named one of `names` in any
- * ASCII case, except exactly as one of `keep` (see {@link removeCookies}).
+ * True when the pair starting at `from` (its first `=` at `eq`) is named one of `names` under a
+ * spelling some reader takes for it ({@link spelledName}), except exactly as one of `keep` (see
+ * {@link removeCookies}).
  */
 function spells(
   text: string,
@@ -184,22 +189,13 @@ function spells(
   names: readonly string[],
   keep: readonly string[],
 ): boolean {
-  const nameEnd = owsEnd(text, from, eq);
-  for (const n of names)
-    if (nameEnd - from === n.length && sameCase(text, from, n))
-      return !(keep.includes(n) && text.startsWith(n, from));
-  return false;
-}
-
-/** True when `name` is at `i` of `text`, ignoring ASCII letter case (nginx, .NET's `OrdinalIgnoreCase` on ASCII). */
-function sameCase(text: string, i: number, name: string): boolean {
-  for (let k = 0; k < name.length; k++) {
-    const a = text.charCodeAt(i + k);
-    const b = name.charCodeAt(k);
-    if (a !== b && !((a | 0x20) === (b | 0x20) && (a | 0x20) >= 0x61 && (a | 0x20) <= 0x7a))
-      return false;
-  }
-  return true;
+  const n = spelledName(text, from, eq, names);
+  if (n === undefined) return false;
+  return !(
+    keep.includes(n) &&
+    owsEnd(text, from, eq) - from === n.length &&
+    text.startsWith(n, from)
+  );
 }
 
 /**
@@ -220,22 +216,81 @@ export function namedCookie(text: string, name: string): number {
 
 /**
  * @internal True when `text` could hold a spelling of one of `names` ({@link removeCookies}):
- * one of them in any ASCII case. On every request with a `Cookie` header (the engine's fast
- * path), so one native case-insensitive search (non-Unicode `i` folds no non-ASCII character to
- * ASCII), compiled once per list of names (issue 20). An empty list matches anything.
+ * each name's anchor as written in any ASCII case, or an escape of one of its characters, or an
+ * `ſ` / `ı` ({@link cookieProbe}). On every request with a `Cookie` header (the engine's fast
+ * path), so native searches compiled once per list of names (issue 20): a name holding another
+ * (`gray` in `__Host-gray`) is searched by that one, so the default names cost one
+ * case-insensitive search for `gray`, and a `%` only when it escapes a letter of `gray` (`%20` in
+ * another cookie's value sends nothing to the general path). An empty list matches anything.
  */
 export function mayHoldCookie(text: string, names: readonly string[]): boolean {
-  let pattern = namePatterns.get(names);
-  if (pattern === undefined) {
-    const alternatives = names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-    pattern = new RegExp(alternatives.join('|'), 'i');
-    namePatterns.set(names, pattern);
+  let probe = nameProbes.get(names);
+  if (probe === undefined) {
+    probe = compileProbe(names);
+    nameProbes.set(names, probe);
   }
-  return pattern.test(text);
+  return (
+    probe.literal.test(text) ||
+    (probe.escapes !== undefined && escapes(text, probe.escapes)) ||
+    (probe.rare && RARE.test(text))
+  );
 }
 
-/** Each list of marker names' search, kept while the list is (an engine's own). */
-const namePatterns = new WeakMap<readonly string[], RegExp>();
+/** True when some `%XX` in `text` escapes a byte marked in `bytes` (one jump per `%`). */
+function escapes(text: string, bytes: Uint8Array): boolean {
+  for (let i = text.indexOf('%'); i !== -1 && i + 2 < text.length; i = text.indexOf('%', i + 1)) {
+    const hi = hexDigit(text.charCodeAt(i + 1));
+    const lo = hexDigit(text.charCodeAt(i + 2));
+    if (hi >= 0 && lo >= 0 && bytes[(hi << 4) | lo] === 1) return true;
+  }
+  return false;
+}
+
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = (c | 0x20) - 0x57;
+  return l >= 10 && l <= 15 ? l : -1;
+}
+
+interface CompiledProbe {
+  readonly literal: RegExp;
+  /** The bytes whose escape could spell a name's anchor (`bytes[0x67] === 1`), if any. */
+  readonly escapes: Uint8Array | undefined;
+  readonly rare: boolean;
+}
+
+/** Each list of marker names' searches, kept while the list is (an engine's own). */
+const nameProbes = new WeakMap<readonly string[], CompiledProbe>();
+const RARE = /[\u017f\u0131]/;
+
+function compileProbe(names: readonly string[]): CompiledProbe {
+  const literals: string[] = [];
+  const bytes = new Uint8Array(256);
+  let any = false;
+  let rare = false;
+  for (const n of names) {
+    // Another name (without `_`) inside this one anchors it, and is searched on its own.
+    const lower = asciiLower(n);
+    const inside = (m: string) =>
+      m !== '' && m.length < n.length && !m.includes('_') && lower.includes(asciiLower(m));
+    if (names.some(inside)) continue;
+    const p = cookieProbe(n);
+    literals.push(p.literal);
+    for (const e of p.escapes) bytes[parseInt(e, 16)] = 1;
+    any ||= p.escapes.length > 0;
+    rare ||= p.rare;
+  }
+  return {
+    literal: new RegExp(literals.join('|'), 'i'),
+    escapes: any ? bytes : undefined,
+    rare,
+  };
+}
+
+/** ASCII letters lower-cased, nothing else (one code unit each, as the anchors are taken). */
+function asciiLower(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0x20));
+}
 
 /** Where `text[start, end)` starts without leading OWS. */
 function owsStart(text: string, start: number, end: number): number {

@@ -7,6 +7,7 @@ import { safeDecode } from './decode.js';
 import { SliceJoin } from './join.js';
 import { decodesTo, isTrimSpace } from './key-match.js';
 import { parseQueryPairs, readQueryParam, removeQueryParam } from './query.js';
+import { spellsCookieRef } from '../../test/cookie-spelling-ref.js';
 import { spellsRef } from '../../test/spelling-ref.js';
 
 /** Fastest of `n` runs, in ms: the minimum is what the code costs when the machine lets it run. */
@@ -309,13 +310,13 @@ describe('AMP-01 hostile carriers: no exceptions, every entry counted, bounded',
     return `${url.slice(0, q)}${rest}${url.slice(end)}`;
   };
   const ows = (s: string) => s.replace(/^[ \t]+|[ \t]+$/g, '');
-  // CK-10: pairs end at `;` or `,`; a pair goes when its name is a marker name in any ASCII
-  // case (a `gray=` inside another cookie's value stays: review 165 D3); kept runs stay byte for
-  // byte, joined with `; ` where a pair went.
-  const lower = (x: string) => x.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  // CK-10: pairs end at `;` or `,`; a pair goes when its name spells a marker name to some reader
+  // (any ASCII case, PHP's `gray[0]`, a decoded `gr%61y`: GW-02; a `gray=` inside another
+  // cookie's value stays: review 165 D3); kept runs stay byte for byte, joined with `; ` where a
+  // pair went.
   const refSpells = (pair: string, names: string[]): boolean => {
     const eq = pair.indexOf('=');
-    return eq !== -1 && names.some((n) => lower(n) === lower(ows(pair.slice(0, eq))));
+    return eq !== -1 && names.some((n) => spellsCookieRef(pair.slice(0, eq), n));
   };
   const refRemoveCookies = (text: string, names: string[]): string | undefined => {
     const runs: string[] = [];

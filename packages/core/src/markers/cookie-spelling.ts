@@ -1,0 +1,266 @@
+/**
+ * Every spelling of a cookie name that a reader behind a gateway takes for that name (GW-02).
+ * graylane reads only the exact name (CK-10); where it removes a marker the client must not set,
+ * an app in another language must not find one either. Each shape below was checked against the
+ * reader named (php-cli 8.2's `$_COOKIE` through `php -S`, the others from their source):
+ *
+ * - the name without what readers trim around it: HTAB, LF, VT, FF, CR, SP (PHP's `isspace`
+ *   before a name; Go, Tomcat and ASP.NET Core trim SP and HTAB), and U+001C–U+001F, U+0085,
+ *   U+00A0 (Python's `str.strip()` in Django's `parse_cookie`, on Latin-1 header text; JS
+ *   `trim()` in the `cookie` package before 0.7: `\xa0gray`);
+ * - any ASCII letter case (nginx's `$cookie_gray`, ASP.NET Core's `OrdinalIgnoreCase`), and `ſ`
+ *   for `s`, `ı` for `i` (what `OrdinalIgnoreCase` upper-cases to `S`, `I`);
+ * - PHP's `$_COOKIE` (`php_register_variable_ex`): `gray[…]…` is an array under `gray` when a `]`
+ *   follows the `[` (`gray[0]`, `gray[]`, `gray[x]y`), and before the first `[` a ` ` or `.`
+ *   reads as `_` (a `[` no `]` follows too): `..Host-gray` is `__Host-gray` to PHP before its
+ *   CVE-2022-31629 fix (7.4.31, 8.0.24, 8.1.11), which drops such names;
+ * - percent-decoded (`+` as a space, a `%XX` its byte, UTF-8 sequences their character), then
+ *   read as above: PHP before 7.4.11 (CVE-2020-7070), Rack before 2.1.4 / 2.2.3 (CVE-2020-8184)
+ *   and ASP.NET Core 2.x decode cookie names (`gr%61y`, `%20gray`, old PHP's `gray%00x`).
+ *
+ * Not spellings: `grayx`, `xgray`, `gray_uid`, `gray.x` (PHP's `gray_x`), `gray[` (`gray_`),
+ * `[gray]` (PHP drops an empty name), `gray]`, fullwidth letters (no reader applies NFKC).
+ */
+
+const OPEN = 0x5b; // [
+const CLOSE = 0x5d; // ]
+const UNDERSCORE = 0x5f;
+const SPACE = 0x20;
+const DOT = 0x2e;
+const NUL = 0;
+const LONG_S = 0x017f; // ſ
+const DOTLESS_I = 0x0131; // ı
+
+/** What some reader trims around a cookie name (see the file's comment). */
+export function isNameSpace(c: number): boolean {
+  return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c === 0x85 || c === 0xa0;
+}
+
+/** The code point the cursor read last, and the bytes of it when it came from escapes. */
+let cp = 0;
+
+/**
+ * Reads one unit of `text` at `i` (before `end`) into {@link cp}, returns where the next starts.
+ * With `decode`, `+` is a space and a `%XX` escape (a UTF-8 sequence of them) its character; an
+ * escape that starts no valid sequence is U+FFFD (it never spells a name's character), and a `%`
+ * without two hex digits is itself.
+ */
+function step(text: string, i: number, end: number, decode: boolean): number {
+  const c = text.charCodeAt(i);
+  if (decode) {
+    if (c === 0x2b) {
+      cp = SPACE;
+      return i + 1;
+    }
+    if (c === 0x25) {
+      const lead = byteAt(text, i, end);
+      if (lead >= 0) return escaped(text, i, end, lead);
+    }
+  }
+  cp = c;
+  if (c >= 0xd800 && c <= 0xdbff && i + 1 < end) {
+    const d = text.charCodeAt(i + 1);
+    if (d >= 0xdc00 && d <= 0xdfff) {
+      cp = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
+      return i + 2;
+    }
+  }
+  return i + 1;
+}
+
+/** A `%XX` escape whose byte is `lead` at `i`: its character (a UTF-8 sequence), else U+FFFD. */
+function escaped(text: string, i: number, end: number, lead: number): number {
+  const n =
+    lead < 0x80 ? 1 : lead < 0xc2 || lead > 0xf4 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+  cp = n === 1 ? lead : 0xfffd;
+  if (n < 2) return i + 3;
+  let v = lead & (0x7f >> n);
+  for (let k = 1; k < n; k++) {
+    const b = byteAt(text, i + 3 * k, end);
+    if ((b & 0xc0) !== 0x80) return i + 3;
+    v = (v << 6) | (b & 0x3f);
+  }
+  // RFC 3629: an overlong form, a surrogate or past U+10FFFF is U+FFFD.
+  if (v >= (n === 3 ? 0x800 : n === 4 ? 0x10000 : 0) && v <= 0x10ffff && v >> 11 !== 0x1b) cp = v;
+  return i + 3 * n;
+}
+
+/** The byte of `%XX` at `i` (before `end`), or -1. */
+function byteAt(s: string, i: number, end: number): number {
+  if (i + 2 >= end || s.charCodeAt(i) !== 0x25) return -1;
+  const hi = hex(s.charCodeAt(i + 1));
+  const lo = hex(s.charCodeAt(i + 2));
+  return hi < 0 || lo < 0 ? -1 : (hi << 4) | lo;
+}
+
+function hex(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = (c | 0x20) - 0x57;
+  return l >= 10 && l <= 15 ? l : -1;
+}
+
+/** A code point as names are compared: ASCII letters lower-cased, `ſ` as `s`, `ı` as `i`. */
+function fold(c: number): number {
+  if (c >= 0x41 && c <= 0x5a) return c + 0x20;
+  return c === LONG_S ? 0x73 : c === DOTLESS_I ? 0x69 : c;
+}
+
+/**
+ * True when `text[i, end)` is exactly `name` (compared folded), read with or without decoding.
+ * Stops at the first unit that differs.
+ */
+function whole(text: string, i: number, end: number, name: string, decode: boolean): boolean {
+  for (let k = 0; k < name.length;) {
+    if (i >= end) return false;
+    i = step(text, i, end, decode);
+    const want = name.codePointAt(k) as number;
+    if (fold(cp) !== fold(want)) return false;
+    k += want > 0xffff ? 2 : 1;
+  }
+  return i === end;
+}
+
+/**
+ * True when PHP files the key `text[i, end)` (read with or without decoding) under `name`,
+ * compared folded: leading spaces skipped, ` ` and `.` as `_`, an array's root ending at a `[`
+ * a `]` follows, a `[` no `]` follows as `_` (and every later one), the key ending at a NUL.
+ */
+function phpRoot(text: string, i: number, end: number, name: string, decode: boolean): boolean {
+  while (i < end) {
+    const next = step(text, i, end, decode);
+    if (cp !== SPACE) break;
+    i = next;
+  }
+  let open = false; // a `[` no `]` follows was read: every later `[` is `_` too
+  for (let k = 0; ;) {
+    if (i >= end) return k === name.length;
+    i = step(text, i, end, decode);
+    let c = cp;
+    if (c === NUL) return k === name.length;
+    if (c === OPEN && !open) {
+      // The first `[`: an array's root ends here (none before it), or no `]` follows and it is `_`.
+      if (k === 0 || closes(text, i, end, decode)) return k > 0 && k === name.length;
+      open = true;
+    }
+    if (k === name.length) return false;
+    if (c === SPACE || c === DOT || c === OPEN) c = UNDERSCORE;
+    const want = name.codePointAt(k) as number;
+    if (fold(c) !== fold(want)) return false;
+    k += want > 0xffff ? 2 : 1;
+  }
+}
+
+/** True when a `]` comes at or after `i`, before `end` or a NUL. */
+function closes(text: string, i: number, end: number, decode: boolean): boolean {
+  while (i < end) {
+    i = step(text, i, end, decode);
+    if (cp === CLOSE) return true;
+    if (cp === NUL) return false;
+  }
+  return false;
+}
+
+/**
+ * @internal The first of `names` the cookie name `text[start, end)` (the text before a pair's
+ * first `=`, untrimmed) spells to some reader (see the file's comment), or undefined. Linear in
+ * the name, trimmed once for every name; a name whose first character rules a marker name out
+ * costs one compare for it.
+ *
+ * @example
+ * ```ts
+ * spelledName('gray[0]', 0, 7, ['gray']); // 'gray': PHP's $_COOKIE['gray'] is an array
+ * spelledName('gr%61y', 0, 6, ['gray']); // 'gray': Rack < 2.2.3 and PHP < 7.4.11 decode names
+ * spelledName('gray_uid', 0, 8, ['gray']); // undefined
+ * ```
+ */
+export function spelledName(
+  text: string,
+  start: number,
+  end: number,
+  names: readonly string[],
+): string | undefined {
+  while (start < end && isNameSpace(text.charCodeAt(start))) start++;
+  while (end > start && isNameSpace(text.charCodeAt(end - 1))) end--;
+  if (start === end) return undefined;
+  // An ASCII first character other than `%` and `+` (which may decode to anything) stands for
+  // itself, or for `_` where PHP reads `.` as one: most names rule a marker name out there.
+  const c = text.charCodeAt(start);
+  const plain = c < 0x80 && c !== 0x25 && c !== 0x2b;
+  const first = fold(c);
+  let escapes: boolean | undefined;
+  for (const name of names) {
+    if (name === '') continue;
+    const want = fold(name.charCodeAt(0));
+    if (plain && first !== want && !(want === UNDERSCORE && c === DOT)) continue;
+    if (whole(text, start, end, name, false) || phpRoot(text, start, end, name, false)) return name;
+    escapes ??= hasEscapes(text, start, end);
+    if (escapes && (whole(text, start, end, name, true) || phpRoot(text, start, end, name, true)))
+      return name;
+  }
+  return undefined;
+}
+
+/** True when `text[start, end)` holds a `%` or `+` (so decoding could change it). */
+function hasEscapes(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x25 || c === 0x2b) return true;
+  }
+  return false;
+}
+
+/**
+ * What the fast path searches a `Cookie` header for ({@link mayHoldCookie} in `cookie.ts`): every
+ * spelling of `name` holds its anchor — a run of it with no `_` (PHP's mapping targets `_` only),
+ * the whole name when it has none — in which each character is itself in some letter case, an
+ * escape, or `ſ` / `ı`. So a header holds a spelling only if it holds the anchor as written (any
+ * case), an escape of an anchor character (`%67`, `%47`; the first byte of a longer sequence),
+ * or an `ſ` / `ı` where the anchor has an `s` / `i`. `anchor` is the run to use when the caller
+ * knows a better one (another marker name inside this one: `gray` in `__Host-gray`).
+ */
+export interface CookieProbe {
+  /** The anchor as a case-insensitive pattern (` ` also as `+`, `_` as what PHP reads as one). */
+  readonly literal: string;
+  /** The escapes' bytes (upper-case hex pairs) that could spell an anchor character. */
+  readonly escapes: readonly string[];
+  /** True when the anchor has an `s` or `i` (spelled by a raw `ſ` or `ı`). */
+  readonly rare: boolean;
+}
+
+/** @internal The {@link CookieProbe} of `name`, anchored at `anchor` (a run of it). */
+export function cookieProbe(name: string, anchor = anchorOf(name)): CookieProbe {
+  let literal = '';
+  const escapes = new Set<string>();
+  let rare = false;
+  for (const ch of anchor) {
+    const c = ch.codePointAt(0) as number;
+    const f = fold(c);
+    escapes.add(firstByte(c));
+    if (f >= 0x61 && f <= 0x7a) escapes.add(firstByte(f)).add(firstByte(f ^ 0x20));
+    if (f === 0x73 || f === 0x69) {
+      rare = true;
+      escapes.add(f === 0x73 ? 'C5' : 'C4');
+    }
+    let unit = ch.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+    if (c === UNDERSCORE) {
+      unit = '[_ .[+]';
+      for (const b of ['20', '2E', '5B']) escapes.add(b);
+    } else if (c === SPACE) unit = '[ +]';
+    literal += unit;
+  }
+  return { literal, escapes: [...escapes], rare };
+}
+
+/** The longest run of `name` without `_`, or `name` itself when it is all `_`. */
+function anchorOf(name: string): string {
+  let best = '';
+  for (const run of name.split('_')) if (run.length > best.length) best = run;
+  return best === '' ? name : best;
+}
+
+/** The first byte of `c` in UTF-8, as two upper-case hex digits. */
+function firstByte(c: number): string {
+  const b =
+    c < 0x80 ? c : c < 0x800 ? 0xc0 | (c >> 6) : c < 0x10000 ? 0xe0 | (c >> 12) : 0xf0 | (c >> 18);
+  return b.toString(16).toUpperCase().padStart(2, '0');
+}
