@@ -90,6 +90,8 @@ export { readCookie, readCookies, removeCookies } from './markers/cookie.js';
 export { readQueryParam, removeQueryParam } from './markers/query.js';
 /** @internal For adapters editing a parsed query: a key a next hop reads as the name (GW-02). */
 export { spellsKey } from './markers/key-spelling.js';
+/** @internal For gateways rebuilding a request: a header's `-`/`_` spellings CGI-style readers fold together (GW-02). */
+export { headerSpellings } from './inbound/header-spellings.js';
 export {
   baggageMemberHeaders,
   readBaggageMember,

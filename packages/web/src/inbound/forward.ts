@@ -4,6 +4,7 @@ import {
   bucketHeaderValue,
   DEFAULT_MARKER_KEY,
   GraylaneError,
+  headerSpellings,
   removeBaggageMember,
   removeCookies,
   removeQueryParam,
@@ -31,7 +32,7 @@ export interface CarrierNames {
  * Builds the request a gateway sends on (GW-01, GW-02): every carrier graylane reads — the
  * marker header, every marker cookie pair, the `gray` baggage member, the query marker, the
  * bucket header — and the `gray` member Jaeger and OT propagators carry in headers of their own
- * (`uberctx-gray`, `ot-baggage-gray`) is removed, and when `decision` is given the decided
+ * (`uberctx-gray`, `ot-baggage-gray`) is removed, headers under every `-`/`_` spelling, and when `decision` is given the decided
  * marker (and bucket) is written once. So an untrusted, rejected or overridden client marker
  * never travels on. What is not a carrier is kept byte for byte (the query string is never
  * re-encoded). The original request is not touched; its body (if any) moves to the new one.
@@ -48,7 +49,13 @@ export function rewriteCarriers(
       ? String(target ?? request.url)
       : removeQueryParam(String(target ?? request.url), names.query);
   const headers = new Headers(request.headers);
-  headers.delete(names.header);
+  // A header name with `-` and `_` swapped (`x_gray_id`) is the same header to PHP, WSGI and Rack
+  // upstreams (`HTTP_X_GRAY_ID`): every spelling of a carrier header goes (GW-02).
+  const drop = (name: string): void => {
+    headers.delete(name);
+    for (const spelling of headerSpellings(name)) headers.delete(spelling);
+  };
+  drop(names.header);
   const cookies = names.cookies ?? (names.cookie === false ? [] : [names.cookie]);
   const cookie = headers.get('cookie');
   if (cookie !== null && cookies.length > 0) {
@@ -68,13 +75,12 @@ export function rewriteCarriers(
   }
   // The member Jaeger and OT propagators carry in headers of their own: removed (under the
   // default key when the baggage carrier is off); the decided version travels in `baggage`.
-  for (const name of baggageMemberHeaders(names.baggage || DEFAULT_MARKER_KEY))
-    headers.delete(name);
+  for (const name of baggageMemberHeaders(names.baggage || DEFAULT_MARKER_KEY)) drop(name);
   if (version !== undefined) headers.set(names.header, version);
   if (names.bucket !== undefined) {
     const bucket = decision === undefined ? undefined : bucketHeaderValue(decision);
-    if (bucket === undefined) headers.delete(names.bucket);
-    else headers.set(names.bucket, bucket);
+    drop(names.bucket);
+    if (bucket !== undefined) headers.set(names.bucket, bucket);
   }
   return rebuild(request, url, headers);
 }
