@@ -182,22 +182,42 @@ export function spelledName(
   while (start < end && isNameSpace(text.charCodeAt(start))) start++;
   while (end > start && isNameSpace(text.charCodeAt(end - 1))) end--;
   if (start === end) return undefined;
-  // An ASCII first character other than `%` and `+` (which may decode to anything) stands for
-  // itself, or for `_` where PHP reads `.` as one: most names rule a marker name out there.
+  // Read as written, the first character stands for itself (`ſ` / `ı` folded), or for `_`
+  // where PHP reads `.` as one: most names rule every marker name out there.
   const c = text.charCodeAt(start);
-  const plain = c < 0x80 && c !== 0x25 && c !== 0x2b;
   const first = fold(c);
-  let escapes: boolean | undefined;
+  // Decoded, the name starts with `heads[0]`, or with `heads[1]` past the spaces PHP skips:
+  // worked out once per name, and only when it has an escape (AMP-01: a header of thousands of
+  // `%E0%A4%A` names costs one short decode each, not one per marker name and reader).
+  let heads: readonly [number, number] | null | undefined;
   for (const name of names) {
     if (name === '') continue;
     const want = fold(name.charCodeAt(0));
-    if (plain && first !== want && !(want === UNDERSCORE && c === DOT)) continue;
-    if (whole(text, start, end, name, false) || phpRoot(text, start, end, name, false)) return name;
-    escapes ??= hasEscapes(text, start, end);
-    if (escapes && (whole(text, start, end, name, true) || phpRoot(text, start, end, name, true)))
+    // As written, the first character is the name's (any case), or `.` for a `_` (PHP).
+    if (
+      (first === want || (want === UNDERSCORE && c === DOT)) &&
+      (whole(text, start, end, name, false) || phpRoot(text, start, end, name, false))
+    )
+      return name;
+    heads ??= hasEscapes(text, start, end) ? decodedHeads(text, start, end) : null;
+    if (
+      heads !== null &&
+      (fold(heads[0]) === want ||
+        fold(heads[1]) === want ||
+        (want === UNDERSCORE && heads[1] === DOT)) &&
+      (whole(text, start, end, name, true) || phpRoot(text, start, end, name, true))
+    )
       return name;
   }
   return undefined;
+}
+
+/** The first code point `text[start, end)` decodes to, and the first that is not a space. */
+function decodedHeads(text: string, start: number, end: number): readonly [number, number] {
+  let i = step(text, start, end, true);
+  const head = cp;
+  while (cp === SPACE && i < end) i = step(text, i, end, true);
+  return [head, cp];
 }
 
 /** True when `text[start, end)` holds a `%` or `+` (so decoding could change it). */
