@@ -58,25 +58,39 @@ async function hash(handle: FileHandle, size: number): Promise<string> {
 }
 
 /**
- * True when no other lane (see `otherLanes`) holds different bytes under the path of `file`, which
- * came from lane `own`: a name that looks content-addressed is only shared by every lane (cached
- * a year by CDNs, lent to lanes that lack it) when it really is. Copies are compared by size,
- * then by identity (a hard link, a lane folder symlinked to the same release), then by digest
- * (up to {@link MAX_COMPARED_BYTES}; larger ones of the same size count as different).
+ * How the copies of a file agree across the lanes: `differ` (some lane holds other bytes under
+ * the name), `every_lane` (every lane with a build holds the same bytes), `some_lanes` (no lane
+ * holds other bytes, but some lane's build has no copy: a later deploy may put other bytes there).
  */
-export async function copiesAgree(
+export type CopiesAgreement = 'differ' | 'every_lane' | 'some_lanes';
+
+/**
+ * Compares `file`, which came from lane `own`, with its copies in the other lanes (see
+ * `otherLanes`, and `also`: the visitor's lane, which may lack it): a name that looks
+ * content-addressed is only shared by every lane (cached a year by CDNs, lent to lanes that lack
+ * it) when it really is. A lane without a build folder is served the fallback's, and is not
+ * counted. Copies are compared by size, then by identity (a hard link, a lane folder symlinked to
+ * the same release), then by digest (up to {@link MAX_COMPARED_BYTES}; larger ones of the same
+ * size count as different).
+ */
+export async function compareCopies(
   o: ResolvedAssetOptions,
   own: string,
   segments: readonly string[],
   file: LaneFile,
-): Promise<boolean> {
-  for (const name of otherLanes(o, own)) {
+  also?: string,
+): Promise<CopiesAgreement> {
+  const lanes = otherLanes(o, own);
+  if (also !== undefined && also !== own && !lanes.includes(also)) lanes.push(also);
+  let everyLane = true;
+  for (const name of lanes) {
     const folder = await laneFolder(o.root, name);
-    const copy = folder && (await findInLane(folder, segments));
-    if (!copy || typeof copy === 'string') continue;
-    if (!(await sameBytes(o.digests, file, copy.path, copy.stat))) return false;
+    if (!folder) continue;
+    const copy = await findInLane(folder, segments);
+    if (typeof copy === 'string') everyLane = false;
+    else if (!(await sameBytes(o.digests, file, copy.path, copy.stat))) return 'differ';
   }
-  return true;
+  return everyLane ? 'every_lane' : 'some_lanes';
 }
 
 async function sameBytes(

@@ -2,25 +2,26 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { VERSION_PATTERN } from '@graylane/core';
 import { currentStore } from '../context/storage.js';
 import { isHtml } from './content-type.js';
-import { copiesAgree } from './copies.js';
+import { compareCopies } from './copies.js';
 import { laneFolder, openInLane, type LaneFile } from './files.js';
 import { learnLane, otherLanes } from './lanes.js';
-import { sendAsset, sendHtml } from './send.js';
+import { inAnotherLane, markUncacheable, sendError } from './miss.js';
+import { sendAsset, sendHtml, type FileCaching } from './send.js';
 import {
   resolveAssetOptions,
   type AssetLanesOptions,
   type ResolvedAssetOptions,
 } from './options.js';
 import { safePath } from './path.js';
-import { HASHED_NAME } from './hashed-name.js';
+import { HASHED_NAME, isWordLikeHash } from './hashed-name.js';
 import { AssetCounters, type AssetLaneStats } from './stats.js';
 
 /** Connect/express `next`. */
 export type AssetNextFunction = (err?: unknown) => void;
 
 /**
- * The asset-lane handler: connect/express middleware (calls `next()` for anything it does not
- * serve) or a plain `node:http` handler (answers 404 itself when `next` is absent).
+ * The asset-lane handler: connect/express middleware (calls `next()` for what no lane serves) or
+ * a plain `node:http` handler (answers 404 itself when `next` is absent).
  */
 export type AssetLanes = ((
   req: IncomingMessage,
@@ -30,6 +31,13 @@ export type AssetLanes = ((
   /** This handler's counters (served, fallbacks, refused paths, skipped injections). */
   stats(): AssetLaneStats;
 };
+
+/**
+ * What became of a request: `served`; `pass` (not the gateway's, or a path no lane has: the
+ * same for every lane, `next()`); `lane_miss` (a path another lane's build has: answered 404 here,
+ * stored by no shared cache).
+ */
+type Outcome = 'served' | 'pass' | 'lane_miss';
 
 /** @internal A lane folder chosen for a request. */
 export interface Lane {
@@ -47,8 +55,11 @@ export interface Lane {
  * same bytes), so a CDN can share them and never serves one lane's HTML to another; any other
  * file comes from the visitor's lane only. HTML that is not UTF-8 is sent as it is, without a
  * charset. Paths are checked before the file system is touched (no
- * `..`, encoded separators, NUL, dotfiles or symlinks out of the build). Never throws; I/O and
- * `transformHtml` errors go to `next(err)` (500 without `next`).
+ * `..`, encoded separators, NUL, dotfiles or symlinks out of the build). A path another lane's
+ * build has, missing from the visitor's, is a 404 answered here (`private, no-store`, `Vary`): a
+ * CDN must not keep it for that lane's visitors; a path no lane has goes to `next()`. Never
+ * throws; I/O and `transformHtml` errors go to `next(err)` (500 without `next`), marked
+ * `private, no-store`.
  *
  * @throws GraylaneError `INVALID_OPTIONS` for bad options (at construction only).
  * @example
@@ -73,10 +84,11 @@ export function createAssetLanes(options: AssetLanesOptions): AssetLanes {
   ): void {
     serve(o, counters, req, res)
       .then(
-        (served) => {
-          if (!served) notFound(res, next);
+        (outcome) => {
+          if (outcome === 'lane_miss') sendError(o, res, 404);
+          else if (outcome === 'pass') notFound(o, res, next);
         },
-        (err: unknown) => failed(res, next, err),
+        (err: unknown) => failed(o, res, next, err),
       )
       // A `next` that throws (not express's): end this response rather than leak a rejection.
       .catch(() => res.destroy());
@@ -85,40 +97,56 @@ export function createAssetLanes(options: AssetLanesOptions): AssetLanes {
   return handler as AssetLanes;
 }
 
+/**
+ * Serves the request, or says why not. Everything decided before the lane is picked (method,
+ * path checks, `index: false`) is the same for every lane; a miss after it is the same for every
+ * lane only when no other lane has the path either.
+ */
 async function serve(
   o: ResolvedAssetOptions,
   c: AssetCounters,
   req: IncomingMessage,
   res: ServerResponse,
-): Promise<boolean> {
-  if (res.headersSent || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+): Promise<Outcome> {
+  if (res.headersSent || (req.method !== 'GET' && req.method !== 'HEAD')) return 'pass';
   const path = safePath(req.url);
   if (!path.ok) {
     c.rejectPath(path.reason);
-    return false;
+    return 'pass';
   }
   const segments = path.directory
     ? o.index === false
       ? []
       : [...path.segments, o.index]
     : path.segments;
-  if (segments.length === 0) return false;
+  if (segments.length === 0) return 'pass';
   const version = decidedVersion(o, c, req);
   const lane = await pickLane(o, c, version);
   if (!lane) {
     c.miss('no_build');
-    return false;
+    return missed(o, undefined, segments);
   }
   const rel = segments.join('/');
   if (isHtml(rel)) {
     const file = await findFile(o, c, lane, segments, false);
-    if (file) await sendHtml({ o, c, req, res, file, rel, version });
-    return file !== undefined;
+    if (!file) return missed(o, lane.name, segments);
+    await sendHtml({ o, c, req, res, file, rel, version });
+    return 'served';
   }
   const immutable = isImmutable(o, rel);
-  const found = await findShared(o, c, lane, segments, immutable, HASHED_NAME.test(rel));
-  if (found) sendAsset({ o, c, req, res, rel, ...found });
-  return found !== undefined;
+  const found = await findShared(o, c, lane, segments, immutable, rel);
+  if (!found) return missed(o, lane.name, segments);
+  sendAsset({ o, c, req, res, rel, ...found });
+  return 'served';
+}
+
+/** A miss: the lane's own when another lane's build has the path, else everyone's. */
+async function missed(
+  o: ResolvedAssetOptions,
+  own: string | undefined,
+  segments: readonly string[],
+): Promise<Outcome> {
+  return (await inAnotherLane(o, own, segments)) ? 'lane_miss' : 'pass';
 }
 
 /** The request's version from `options.version`, if it is a label (else counted and ignored). */
@@ -194,10 +222,15 @@ async function findFile(
 }
 
 /**
- * {@link findFile} for a file that may be shared by the lanes, and whether it is: a name is only
- * content-addressed when no two lanes hold different bytes under it (see {@link copiesAgree}). The
- * visitor's lane's own copy of such a name is then served per lane (`immutable: false`: `Vary`,
- * `private, no-cache`), and a lane lacking it gets none (`conflict`): which lane's would it be?
+ * {@link findFile} for a file that may be shared by the lanes, and how it may be cached: a name
+ * is only content-addressed when no two lanes hold different bytes under it (see
+ * {@link compareCopies}). The visitor's lane's own copy of such a name is then served per lane
+ * (`lane`: `Vary`, `private, no-cache`), and a lane lacking it gets none (`conflict`): which
+ * lane's would it be? A name that only looks hashed by a run that reads as a word
+ * ({@link isWordLikeHash}: `logo-FACEBOOK.png`), with no `immutable` option vouching for it, is
+ * not given a year until every lane's build holds the same bytes: a lane deployed later with
+ * other bytes under it would be served the cached ones (review 173 D2). Until then it is
+ * `revalidate`.
  */
 async function findShared(
   o: ResolvedAssetOptions,
@@ -205,15 +238,20 @@ async function findShared(
   lane: Lane,
   segments: readonly string[],
   immutable: boolean,
-  hashed: boolean,
-): Promise<{ file: LaneFile; immutable: boolean } | undefined> {
-  const file = await findFile(o, c, lane, segments, immutable || hashed);
+  rel: string,
+): Promise<{ file: LaneFile; caching: FileCaching } | undefined> {
+  const file = await findFile(o, c, lane, segments, immutable || HASHED_NAME.test(rel));
   if (!file) return undefined;
   const borrowed = file.lane !== lane.name;
-  if (!immutable && !borrowed) return { file, immutable };
-  if (await copiesAgree(o, file.lane, segments, file)) return { file, immutable };
+  if (!immutable && !borrowed) return { file, caching: 'lane' };
+  const copies = await compareCopies(o, file.lane, segments, file, lane.name);
+  if (copies !== 'differ') {
+    if (!immutable) return { file, caching: 'lane' };
+    const provisional = copies === 'some_lanes' && !o.immutableDeclared && isWordLikeHash(rel);
+    return { file, caching: provisional ? 'revalidate' : 'year' };
+  }
   c.conflict();
-  if (!borrowed) return { file, immutable: false };
+  if (!borrowed) return { file, caching: 'lane' };
   await file.handle.close().catch(() => undefined);
   c.miss('conflict');
   return undefined;
@@ -227,18 +265,24 @@ function isImmutable(o: ResolvedAssetOptions, rel: string): boolean {
   }
 }
 
-function notFound(res: ServerResponse, next: AssetNextFunction | undefined): void {
+/** What no lane serves: the app's (`next()`), else a 404 no shared cache stores. */
+function notFound(
+  o: ResolvedAssetOptions,
+  res: ServerResponse,
+  next: AssetNextFunction | undefined,
+): void {
   if (next) return next();
-  if (res.headersSent) return void res.end();
-  res.statusCode = 404;
-  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  res.end('Not Found');
+  sendError(o, res, 404);
 }
 
-function failed(res: ServerResponse, next: AssetNextFunction | undefined, err: unknown): void {
-  if (next) return next(err);
-  if (res.headersSent) return void res.destroy();
-  res.statusCode = 500;
-  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  res.end('Internal Server Error');
+/** An error may be one lane's (its renderer, its files): no shared cache may store the answer. */
+function failed(
+  o: ResolvedAssetOptions,
+  res: ServerResponse,
+  next: AssetNextFunction | undefined,
+  err: unknown,
+): void {
+  if (!next) return sendError(o, res, 500);
+  markUncacheable(o, res);
+  next(err);
 }

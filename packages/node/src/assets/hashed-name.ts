@@ -51,3 +51,24 @@ const BASE64URL =
  * lookbehind, no flags). Linear: every lookahead is bounded by the run's length.
  */
 export const HASHED_NAME = new RegExp(`(?:^|[/.-])(?:${HEX}|${BASE32}|${BASE64URL})${EXTENSIONS}`);
+
+/** A word as people write one in a name: capitals (`FACEBOOK`), or lower case after a capital. */
+const WORD = '(?:[A-Z]+|[A-Z]?[a-z]+)';
+/** One word, alone or with one number before or after it: `FACEBOOK`, `BANNER72`, `cafe2024`. */
+const WORD_RUN = `(?:${WORD}[0-9]*|[0-9]+${WORD})`;
+
+/**
+ * {@link HASHED_NAME} without the names it recognises only by a run that also reads as a word,
+ * alone or with a number (`logo-FACEBOOK.png`, `hero-BANNER72.png`, `menu-cafe2024.pdf`; and
+ * about one esbuild hash in three, one 8-hex hash in fifteen, almost no longer or base64url one).
+ * For those the shape is no proof of content: until every lane's build holds the same bytes
+ * under the name, it is served so that a cache can take it back (`REVALIDATE_CACHE_CONTROL`).
+ */
+const UNMISTAKABLE = new RegExp(
+  `(?:^|[/.-])(?!${WORD_RUN}${EXTENSIONS})(?:${HEX}|${BASE32}|${BASE64URL})${EXTENSIONS}`,
+);
+
+/** True when {@link HASHED_NAME} recognises `path` only through a run that reads as a word. */
+export function isWordLikeHash(path: string): boolean {
+  return HASHED_NAME.test(path) && !UNMISTAKABLE.test(path);
+}

@@ -69,6 +69,20 @@ export const IMMUTABLE_PRIVATE_CACHE_CONTROL = 'private, max-age=31536000, immut
 export const LANE_CACHE_CONTROL = 'private, no-cache';
 /** `Cache-Control` when a per-request CSP nonce is in the document: never stored. */
 export const NONCE_CACHE_CONTROL = 'private, no-store';
+/**
+ * `Cache-Control` of the gateway's own 404s and 500s. A 404 for a path another lane's build has
+ * depends on the lane, and CDNs keep errors sent without `Cache-Control` (CloudFront 10 s,
+ * nginx's `proxy_cache_valid 404`): stored, it would be served to that lane's visitors. The
+ * nginx render answers errors `no-store` too.
+ */
+export const MISS_CACHE_CONTROL = 'private, no-store';
+/**
+ * `Cache-Control` of a name that looks content-hashed only by a run that also reads as a word
+ * (`logo-FACEBOOK.png`) while some lane's build lacks it: the same bytes for every lane now, so
+ * shared caches may keep it, but revalidated on every use (its ETag), because a lane deployed
+ * later may hold other bytes under the name (review 173 D2).
+ */
+export const REVALIDATE_CACHE_CONTROL = 'public, no-cache';
 /** The request headers the lane depends on (DESIGN.md defaults: `gray` cookie, `X-Gray-Id`). */
 export const DEFAULT_VARY: readonly string[] = ['Cookie', 'X-Gray-Id'];
 

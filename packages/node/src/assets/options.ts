@@ -49,7 +49,10 @@ export interface AssetLanesOptions {
    * immutable. A name {@link HASHED_NAME} recognises is found in the other lanes whatever this
    * option says; any other file is served from the visitor's lane only (a visitor cannot pick
    * another lane's `flags.json` by path). Either way a name is only shared while every lane that
-   * holds it holds the same bytes; else it is served per lane.
+   * holds it holds the same bytes; else it is served per lane. Without this option, a name that
+   * only looks hashed by a run that also reads as a word (`logo-FACEBOOK.png`) is revalidated
+   * (`public, no-cache`) until every lane's build holds the same bytes under it; a name this
+   * option matches is trusted (a year from the first deploy).
    */
   readonly immutable?: RegExp | false | ((path: string) => boolean);
   /** Request headers the lane depends on, sent as `Vary` on HTML. Default `Cookie, X-Gray-Id`. */
@@ -84,6 +87,11 @@ export interface ResolvedAssetOptions {
   readonly digests: Digests;
   readonly index: string | false;
   readonly immutable: (path: string) => boolean;
+  /**
+   * Whether `immutable` was passed: the app vouches for its names. Else a name only looks hashed
+   * (`HASHED_NAME`), and one that also reads as a word is not trusted with a year on its shape.
+   */
+  readonly immutableDeclared: boolean;
   readonly vary: readonly string[];
   readonly meta: boolean;
   readonly inlineConfig: AssetLanesOptions['inlineConfig'];
@@ -119,6 +127,7 @@ export function resolveAssetOptions(o: AssetLanesOptions): ResolvedAssetOptions 
     digests: new Digests(),
     index,
     immutable: immutableTest(o.immutable),
+    immutableDeclared: o.immutable !== undefined && o.immutable !== false,
     vary,
     meta: o.meta ?? true,
     inlineConfig: o.inlineConfig,

@@ -6,14 +6,16 @@ import { addVary, sendNotModified, setFileHeaders } from './headers.js';
 import { HTML_AS_IS, HTML_UTF8, largeHtmlType } from './html-encoding.js';
 import { injectIntoHead, inlineConfigScript, metaTag, scriptJson } from './inject.js';
 import {
+  IMMUTABLE_CACHE_CONTROL,
   LANE_CACHE_CONTROL,
   MAX_HTML_BYTES,
   NONCE_CACHE_CONTROL,
   NONCE_PATTERN,
+  REVALIDATE_CACHE_CONTROL,
 } from './limits.js';
 import { isUtf8Html } from './meta-charset.js';
 import type { ResolvedAssetOptions } from './options.js';
-import { setImmutableCacheControl } from './shared-cache.js';
+import { setSharedCacheControl } from './shared-cache.js';
 import type { AssetCounters } from './stats.js';
 import { streamFile } from './stream.js';
 
@@ -29,26 +31,36 @@ export interface SendContext {
 }
 
 /**
+ * How a file may be cached: `year` (content-addressed and the same in every lane: shared, one
+ * year, `immutable`), `revalidate` (the same for every lane now, but a lane may still deploy other
+ * bytes under its name: shared, revalidated on every use), `lane` (depends on the lane).
+ */
+export type FileCaching = 'year' | 'revalidate' | 'lane';
+
+/**
  * Streams a file (exactly the size announced), or sends `body` when it was already read.
- * Content-hashed files are shared by every lane (no `Vary`, one year, `immutable`; `private` when
- * the response sets a cookie); anything else depends on the lane (`Vary`, `private, no-cache`, an
- * ETag that names the lane it came from so a switch of lane never revalidates to the other lane's
- * bytes). `contentType` overrides the type of the extension (HTML sent as it is).
+ * A file shared by every lane has no `Vary` and an ETag of its own (`year`: one year,
+ * `immutable`; `revalidate`: `public, no-cache`; `private` either way when the response sets a
+ * cookie); anything else depends on the lane (`Vary`, `private, no-cache`, an ETag that names the
+ * lane it came from so a switch of lane never revalidates to the other lane's bytes).
+ * `contentType` overrides the type of the extension (HTML sent as it is).
  */
 export function sendAsset(
   ctx: SendContext & {
-    readonly immutable: boolean;
+    readonly caching: FileCaching;
     readonly contentType?: string;
     readonly body?: Buffer;
   },
 ): void {
-  const { o, c, req, res, file, rel, immutable, body } = ctx;
-  const etag = immutable
-    ? fileEtag(file.stat)
-    : fileEtag(file.stat).replace('W/"', `W/"${file.lane}-`);
+  const { o, c, req, res, file, rel, caching, body } = ctx;
+  const etag =
+    caching === 'lane'
+      ? fileEtag(file.stat).replace('W/"', `W/"${file.lane}-`)
+      : fileEtag(file.stat);
   const type = ctx.contentType ?? contentTypeFor(rel);
   setFileHeaders(res, type, LANE_CACHE_CONTROL, body?.length ?? file.stat.size, etag);
-  if (immutable) setImmutableCacheControl(res);
+  if (caching === 'year') setSharedCacheControl(res, IMMUTABLE_CACHE_CONTROL);
+  else if (caching === 'revalidate') setSharedCacheControl(res, REVALIDATE_CACHE_CONTROL);
   else addVary(res, o.vary);
   // A conditional HEAD is answered like the GET it stands for: 304 when the validator matches.
   const fresh = notModified(req.headers['if-none-match'], etag);
@@ -56,14 +68,15 @@ export function sendAsset(
     void file.handle.close().catch(() => undefined);
     if (fresh) sendNotModified(res);
     else res.end(req.method === 'HEAD' ? undefined : body);
-    c.serve(file.lane, fresh ? 'not_modified' : kindOf(immutable));
+    c.serve(file.lane, fresh ? 'not_modified' : kindOf(caching));
     return;
   }
-  c.serve(file.lane, kindOf(immutable));
+  c.serve(file.lane, kindOf(caching));
   streamFile(file, res);
 }
 
-const kindOf = (immutable: boolean): 'immutable' | 'asset' => (immutable ? 'immutable' : 'asset');
+const kindOf = (caching: FileCaching): 'immutable' | 'asset' =>
+  caching === 'year' ? 'immutable' : 'asset';
 
 /**
  * Sends an HTML document with the version injected: read whole (at most
@@ -81,7 +94,7 @@ export async function sendHtml(
   if (file.stat.size > MAX_HTML_BYTES) {
     c.skipInjection('html_too_large');
     const contentType = await largeHtmlType(file).catch(() => HTML_AS_IS);
-    return sendAsset({ ...ctx, immutable: false, contentType });
+    return sendAsset({ ...ctx, caching: 'lane', contentType });
   }
   let bytes: Buffer;
   try {
@@ -91,7 +104,7 @@ export async function sendHtml(
   }
   if (!isUtf8Html(bytes)) {
     c.skipInjection('not_utf8');
-    return sendAsset({ ...ctx, immutable: false, contentType: HTML_AS_IS, body: bytes });
+    return sendAsset({ ...ctx, caching: 'lane', contentType: HTML_AS_IS, body: bytes });
   }
   // A UTF-8 byte order mark stays the first character, and goes out first again.
   let html = bytes.toString('utf8');

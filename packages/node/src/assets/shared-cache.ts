@@ -1,14 +1,29 @@
 import type { ServerResponse } from 'node:http';
-import { IMMUTABLE_CACHE_CONTROL, IMMUTABLE_PRIVATE_CACHE_CONTROL } from './limits.js';
+import {
+  IMMUTABLE_CACHE_CONTROL,
+  IMMUTABLE_PRIVATE_CACHE_CONTROL,
+  LANE_CACHE_CONTROL,
+  REVALIDATE_CACHE_CONTROL,
+} from './limits.js';
 
 type SetHeader = (name: string, value: number | string | readonly string[]) => unknown;
 
+/** A `Cache-Control` shared caches may store, and what it becomes on a response with a cookie. */
+const PRIVATE_OF: ReadonlyMap<string, string> = new Map([
+  [IMMUTABLE_CACHE_CONTROL, IMMUTABLE_PRIVATE_CACHE_CONTROL],
+  [REVALIDATE_CACHE_CONTROL, LANE_CACHE_CONTROL],
+]);
+
+/** A `Cache-Control` of a file shared by every lane: a year, or revalidated on every use. */
+export type SharedCacheControl = typeof IMMUTABLE_CACHE_CONTROL | typeof REVALIDATE_CACHE_CONTROL;
+
 /**
- * Sets the `Cache-Control` of a content-hashed file: shared caches may keep it for a year
- * (`public`), unless the response sets a cookie. The graylane middleware's sticky cookie goes
- * out on whatever request first reaches a new visitor, an asset too; a CDN that stored that
- * response would hand the cookie, and with it one visitor's lane, to everyone. Then the file is
- * `private` (still a year, still `immutable`, in the browser only) and the cookie is kept.
+ * Sets the `Cache-Control` of a file shared by every lane (`shared`: a year, or revalidated):
+ * shared caches may keep it (`public`), unless the response sets a cookie. The graylane
+ * middleware's sticky cookie goes out on whatever request first reaches a new visitor, an asset
+ * too; a CDN that stored that response would hand the cookie, and with it one visitor's lane, to
+ * everyone. Then the file is `private` (the same lifetime, in the browser only) and the cookie is
+ * kept.
  *
  * The cookie may come later than this call: graylane puts its cookies back at `writeHead`
  * (inbound/node-response.ts), and session middleware (`on-headers`) adds its own there. Every
@@ -16,12 +31,13 @@ type SetHeader = (name: string, value: number | string | readonly string[]) => u
  * `setHeader`/`appendHeader` before the head is built, so those two are wrapped on this response:
  * the first cookie turns `public` into `private` while the head can still change.
  */
-export function setImmutableCacheControl(res: ServerResponse): void {
+export function setSharedCacheControl(res: ServerResponse, shared: SharedCacheControl): void {
+  const privately = PRIVATE_OF.get(shared) ?? LANE_CACHE_CONTROL;
   if (hasCookie(res)) {
-    res.setHeader('Cache-Control', IMMUTABLE_PRIVATE_CACHE_CONTROL);
+    res.setHeader('Cache-Control', privately);
     return;
   }
-  res.setHeader('Cache-Control', IMMUTABLE_CACHE_CONTROL);
+  res.setHeader('Cache-Control', shared);
   for (const method of ['setHeader', 'appendHeader'] as const) {
     const original = res[method] as SetHeader | undefined;
     if (typeof original !== 'function') continue;
@@ -31,20 +47,16 @@ export function setImmutableCacheControl(res: ServerResponse): void {
       value,
     ) {
       const out = original.call(this, name, value);
-      if (isSetCookie(name)) keepPrivate(res);
+      if (isSetCookie(name)) keepPrivate(res, shared, privately);
       return out;
     };
   }
 }
 
-function keepPrivate(res: ServerResponse): void {
+function keepPrivate(res: ServerResponse, shared: string, privately: string): void {
   try {
-    if (
-      !res.headersSent &&
-      hasCookie(res) &&
-      res.getHeader('cache-control') === IMMUTABLE_CACHE_CONTROL
-    )
-      res.setHeader('Cache-Control', IMMUTABLE_PRIVATE_CACHE_CONTROL);
+    if (!res.headersSent && hasCookie(res) && res.getHeader('cache-control') === shared)
+      res.setHeader('Cache-Control', privately);
   } catch {
     // I1: never throw into the app's setHeader; the head goes out as it was.
   }
