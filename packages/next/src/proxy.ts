@@ -10,6 +10,7 @@ import {
 import { applyQueryEdit, GraylaneError } from '@graylane/core';
 import { DECISION_REQUEST_HEADER } from './constants.js';
 import { laneHeaders, withoutDecision } from './lane-headers.js';
+import { markerFreeUrl, redirectTo } from './marker-redirect.js';
 import { MIDDLEWARE_SET_COOKIE, middlewareSetCookie } from './middleware-cookies.js';
 import { DECISION_KEY_ENV, decisionKey, hasSharedKey } from './seal.js';
 
@@ -45,8 +46,11 @@ export type GrayProxy = ((
  * (`x-graylane-decision`, signed by the proxy and verified by `getGrayVersion()`, so a client
  * cannot forge it on any path) — for server components, route handlers and server actions.
  * Sticky cookies and the debug header go on the response. In `edge` mode the client's marker
- * header, cookie, baggage member and `?gray=` are removed from what the app sees (GW-02).
- * Never throws into Next: on a failure the request goes on without any lane header.
+ * header, cookie, baggage member and `?gray=` are removed from what the app sees (GW-02). A
+ * request whose URL carries a query marker the decision removes (in `edge` mode, `gray` under
+ * any spelling) is answered with a 307 to the same URL without it, any method: Next gives a
+ * route handler the URL the client sent even after a rewrite. Never throws into Next: on a
+ * failure the request goes on without any lane header.
  *
  * Middleware on the edge runtime, or a proxy deployed apart from the app, needs
  * `GRAYLANE_DECISION_KEY` (a secret of ≥ 16 bytes) in both environments. Throws
@@ -81,6 +85,10 @@ export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
     let outcome: WebOutcome;
     try {
       outcome = await gray.decide(request, event ? { waitUntil: (p) => event.waitUntil(p) } : {});
+      // A query marker the decision removes leaves by a redirect, not a rewrite: Next hands a
+      // route handler (and a client component) the URL the client sent (markerFreeUrl).
+      const clean = markerFreeUrl(request, outcome.edits?.query);
+      if (clean !== undefined) return redirectTo(clean, responseHeaders(outcome, true, false));
       // Core's edits, as Node applies them, in every mode (GW-01/02): the carriers the decision
       // did not keep, the bucket header, the query marker (on whatever URL the request goes to).
       let seen = editedHeaders(request.headers, outcome.edits);
@@ -163,7 +171,7 @@ function rewriteTarget(
  * The failure path: the request goes on without any lane, minus any decision header a client
  * sent. In `edge` mode (`strip`: the engine) it goes on without the client's carriers too, as
  * the Web engine's own failure path does (GW-02): the marker header, every marker cookie pair,
- * the `gray` baggage member and, by a rewrite to the same URL without it, `?gray=`.
+ * the `gray` baggage member and, by a redirect to the same URL without it, `?gray=`.
  */
 function passOn(request: NextRequest, strip?: WebGraylane): NextResponse {
   if (strip !== undefined) {
@@ -171,10 +179,8 @@ function passOn(request: NextRequest, strip?: WebGraylane): NextResponse {
       // Headers and URL only: the body stays the request's own.
       const url = request.url;
       const stripped = strip.stripCarriers(new Request(url, { headers: request.headers }));
-      const init = { request: { headers: withoutDecision(stripped.headers) } };
-      return stripped.url === url
-        ? NextResponse.next(init)
-        : NextResponse.rewrite(stripped.url, init);
+      if (stripped.url !== url) return redirectTo(stripped.url);
+      return NextResponse.next({ request: { headers: withoutDecision(stripped.headers) } });
     } catch {
       // Below: at least the client's decision header goes.
     }

@@ -203,9 +203,15 @@ describe('GW-02 edge mode: the app sees none of the client carriers, the query m
   it.each(rows)('%s', async (_l, path, headers, search) => {
     const proxy = createGrayProxy({ config, trust: 'edge' });
     const res = await proxy(new NextRequest(`${ORIGIN}${path}`, { headers }));
-    const rewrite = res.headers.get('x-middleware-rewrite');
-    if (search === undefined) expect(rewrite).toBeNull();
-    else expect(new URL(rewrite ?? '').search).toBe(search);
+    expect(res.headers.get('x-middleware-rewrite')).toBeNull();
+    if (search !== undefined) {
+      // The query marker leaves by a 307 to the URL without it: Next hands a route handler the
+      // URL the client sent even after a rewrite (review 172 D2). The app is not run on it.
+      expect(res.status).toBe(307);
+      expect(new URL(res.headers.get('location') ?? '', ORIGIN).search).toBe(search);
+      return;
+    }
+    expect(res.headers.get('location')).toBeNull();
     const seen = appHeaders(res) ?? {};
     expect(seen['x-gray-id']).toBe('stable');
     expect(seen['cookie'] ?? '').not.toMatch(/(^|;\s*)gray=/);
@@ -245,6 +251,13 @@ describe('GW-02 the proxy passes on core’s edits, in every mode, on every URL'
       ...(rewrite ? { rewrite } : {}),
     });
     const res = await proxy(new NextRequest(`${ORIGIN}/p${KEEP}${q}`, { headers: sent }));
+    if (q !== '') {
+      // The query marker leaves by a redirect to this URL without it, whatever the rewrite: the
+      // request the client sends next is decided (and rewritten) again, without it.
+      const location = new URL(res.headers.get('location') ?? '', ORIGIN);
+      expect([res.status, location.pathname + location.search]).toEqual([307, `/p${KEEP}`]);
+      return;
+    }
     const seen = appHeaders(res) ?? {};
     const target = res.headers.get('x-middleware-rewrite');
     expect(seen['cookie'] ?? '').not.toMatch(/(^|;\s*)(__Host-)?gray=/);
@@ -419,6 +432,13 @@ describe('GW-02 I1 edge mode: on the failure path the app still sees none of the
   it.each(rows)('%s: %s', async (_f, _c, path, headers, make) => {
     const proxy = createGrayProxy({ config, trust: 'edge', sticky: true });
     const res = await proxy(make(`${ORIGIN}${path}`, headers));
+    expect(res.headers.get('x-middleware-rewrite')).toBeNull();
+    if (path.includes('gray=')) {
+      // The query marker leaves by a redirect to the URL without it; the app is not run.
+      expect(res.status).toBe(307);
+      expect(new URL(res.headers.get('location') ?? '', ORIGIN).search).toBe('?x=1');
+      return;
+    }
     const seen = appHeaders(res);
     expect(seen, 'the request headers are replaced').toBeDefined();
     expect(seen?.['x-gray-id']).toBeUndefined();
@@ -427,9 +447,6 @@ describe('GW-02 I1 edge mode: on the failure path the app still sees none of the
     expect(seen?.['baggage'] ?? '').not.toMatch(/(^|,)\s*gray=/);
     if ('cookie' in headers) expect(seen?.['cookie']).toBe('a=1');
     if ('baggage' in headers) expect(seen?.['baggage']).toBe('a=1');
-    const rewrite = res.headers.get('x-middleware-rewrite');
-    if (!path.includes('gray=')) expect(rewrite).toBeNull();
-    else expect(new URL(rewrite ?? '', ORIGIN).search).toBe('?x=1');
   });
 });
 
@@ -511,3 +528,45 @@ function halfSplit(bucket: string) {
     ],
   };
 }
+
+describe('GW-02 a query marker the decision removes leaves by a 307, any method (review 172 D2)', () => {
+  // Next hands a route handler the URL the client sent even after a rewrite to the same origin:
+  // the marker is not rewritten away but sent back, and the client asks again without it.
+  const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+  it.each(METHODS)(
+    '%s: a 307 to this URL without it, with the first visit’s sticky cookies and debug header',
+    async (method) => {
+      const proxy = createGrayProxy({
+        config: halfSplit('gray_uid'),
+        trust: 'edge',
+        sticky: true,
+        debugHeader: true,
+      });
+      const body = method === 'GET' || method === 'HEAD' ? {} : { body: 'payload=1' };
+      const res = await proxy(
+        new NextRequest(`${ORIGIN}/p?a=1&gray=canary&x=1`, { method, ...body }),
+      );
+      expect([res.status, res.headers.get('location')]).toEqual([307, `${ORIGIN}/p?a=1&x=1`]);
+      expect(res.headers.get('x-middleware-rewrite')).toBeNull();
+      expect(Object.keys(setCookiePairs(res))).toContain('gray_uid');
+      expect(res.headers.get('x-gray-decision')).toMatch(/^version=(beta|stable); /);
+      // No app runs on this request: nothing is handed over to `cookies()`.
+      expect(res.headers.get('x-middleware-set-cookie')).toBeNull();
+      expect(appHeaders(res)).toBeUndefined();
+    },
+  );
+
+  it('(control) a signed token in the query decides: rewritten to the label in-process, no redirect', async () => {
+    const key = 'a-signing-key-of-32-characters!!';
+    const token = await signMarker('beta', { key, kid: 'k1' });
+    const proxy = createGrayProxy({
+      config,
+      trust: 'signed',
+      keys: { k1: key },
+      markers: { query: 'gray' },
+    });
+    const res = await proxy(new NextRequest(`${ORIGIN}/p?a=1&gray=${token}`));
+    expect(res.headers.get('location')).toBeNull();
+    expect(new URL(res.headers.get('x-middleware-rewrite') ?? '').search).toBe('?a=1&gray=beta');
+  });
+});

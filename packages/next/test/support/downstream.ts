@@ -21,7 +21,10 @@ export interface Seen {
   readonly path: string;
 }
 
-/** A Node service on 127.0.0.1 behind graylane's Node middleware; `/echo` answers what it saw. */
+/**
+ * A Node service on 127.0.0.1 behind graylane's Node middleware; `/echo` answers what it saw,
+ * `/redirect?status=S&to=URL` redirects (with a small body of its own, as servers send).
+ */
 export async function startDownstream(): Promise<{
   origin: string;
   seen: Seen[];
@@ -33,6 +36,12 @@ export async function startDownstream(): Promise<{
   const seen: Seen[] = [];
   const server: Server = createServer((req, res) =>
     gray.handle(req, res, () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/redirect') {
+        res.statusCode = Number(url.searchParams.get('status'));
+        res.setHeader('location', url.searchParams.get('to') ?? '/echo');
+        return void res.end('moved');
+      }
       const entry: Seen = {
         marker: one(req.headers['x-gray-id']),
         baggage: one(req.headers.baggage),
@@ -45,7 +54,7 @@ export async function startDownstream(): Promise<{
         headers: Object.fromEntries(
           Object.entries(req.headers).map(([name, value]) => [name, one(value) ?? '']),
         ),
-        path: new URL(req.url ?? '/', 'http://x').pathname,
+        path: url.pathname,
       };
       seen.push(entry);
       res.setHeader('content-type', 'application/json');

@@ -13,15 +13,22 @@ function freePort(): Promise<number> {
   });
 }
 
-/** `next start` on a free loopback port; ready when `/api/lane`'s proxy answers (bounded). */
+/**
+ * `next start` on a free port, ready when it answers (bounded). As users start it: without `-H`
+ * by default (Next listens on every interface and calls itself `localhost`), or with `host` as
+ * `-H` (`0.0.0.0` in containers). Where Next sees another origin than the proxy's request URL
+ * (`-H 127.0.0.1`), a proxy rewrite to that URL is an external proxy hop, elsewhere an internal
+ * rewrite: the suites must not test only one of them (review 172 D2).
+ */
 export async function startNext(
   dir: string,
   env: Record<string, string>,
+  host?: string,
 ): Promise<{ origin: string; output(): string; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'],
+    [NEXT_BIN, 'start', '-p', String(port), ...(host === undefined ? [] : ['-H', host])],
     {
       cwd: dir,
       env: { ...process.env, ...NEXT_ENV, ...env },
@@ -31,7 +38,7 @@ export async function startNext(
   let log = '';
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const origin = `http://127.0.0.1:${port}`;
+  const origin = `http://${host === 'localhost' ? 'localhost' : '127.0.0.1'}:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`next start exited ${child.exitCode}:\n${log}`);

@@ -35,11 +35,11 @@ export async function checkIntegrity(
     // Fetch: a null body (a 204, a HEAD) is a network error whatever the metadata says.
     if (res.body !== null) bytes = await res.clone().arrayBuffer();
   } catch (error) {
-    await discard(res);
+    discard(res);
     throw error;
   }
   if (bytes !== undefined && (await matches(bytes, metadata))) return res;
-  await discard(res);
+  discard(res);
   throw new TypeError(`[graylane] fetch ${url}: integrity mismatch`);
 }
 
@@ -75,11 +75,18 @@ async function matches(bytes: ArrayBuffer, metadata: string): Promise<boolean> {
 const canonical = (value: string): string =>
   value.replace(/={1,2}$/, '').replace(/[-_]/g, (c) => (c === '-' ? '+' : '/'));
 
-/** Cancels the unread body of a response graylane does not hand back. */
-export async function discard(res: Response): Promise<void> {
+/**
+ * Cancels the unread body of a response graylane does not hand back, without waiting for the
+ * cancel to settle (I1, RDR-03): the body may not be graylane's to end. Next's fetch dedupe hands
+ * back one branch of `body.tee()` and keeps the other in `React.cache` for the render; cancelling
+ * one branch settles only once the other is cancelled or read too (Streams, ReadableStreamTee's
+ * cancel algorithms), which never happens during that render, so an awaited cancel hangs the
+ * render or route handler for good. The cancel still frees what it can; its rejection is nobody's.
+ */
+export function discard(res: Response): void {
   try {
-    await res.body?.cancel();
+    void res.body?.cancel().catch(() => undefined);
   } catch {
-    // Nothing to free.
+    // A body getter or cancel that throws: nothing to free.
   }
 }

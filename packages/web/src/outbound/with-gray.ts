@@ -265,7 +265,7 @@ async function follow(
   for (let count = 0; ; count++) {
     const hop = nextHop(res, url, method);
     if (hop === undefined) return count === 0 ? res : markRedirected(res);
-    await discard(res);
+    discard(res);
     if (hop instanceof TypeError) throw hop;
     if (count >= MAX_REDIRECTS)
       throw new TypeError(`[graylane] fetch ${url}: more than ${MAX_REDIRECTS} redirects`);
