@@ -60,9 +60,10 @@ export interface JsCookieLike {
 /**
  * A {@link CookieJarLike} on a js-cookie instance; `initGray` uses one on js-cookie's default
  * `Cookies` unless you pass `cookies`. js-cookie writes and removes:
- * `name=value; path=/; sameSite=Lax; secure; max-age=…; priority=High` (`domain=…` with `cookie.domain`; no `secure` on http), removal by a past
- * `expires`. Reads are graylane's own, around js-cookie, like the server's: raw (an escape fails
- * validation, CK-03), one DQUOTE pair stripped (CK-04), two values of the name reported as a
+ * `name=value; path=/; sameSite=Lax; secure; max-age=…; priority=High` (`domain=…` with
+ * `cookie.domain`; no `secure` on http), removal by a past `expires`, at `/` and at every longer
+ * path this page can see. Reads are graylane's own, around js-cookie, like the server's: raw (an
+ * escape fails validation, CK-03), one DQUOTE pair stripped (CK-04), two values of the name reported as a
  * conflict (CK-02, which js-cookie's first-wins read would hide), no size cap (the browser caps
  * its jar; STK-04). On a conflict, cookies of the name at the longer paths this page can see
  * (a server that set `gray` on `/app`) are deleted and the jar is read again: graylane's own
@@ -83,18 +84,23 @@ export function createJsCookieJar(cookies: JsCookieLike): CookieJarLike {
   // Priority=High: Chromium evicts graylane's cookies last when a host passes 180 (STK-04).
   const set: CookieJarLike['set'] = (name, value, { maxAge, ...a }) =>
     void cookies.set(name, value, { ...a, 'max-age': '' + maxAge, priority: 'High' });
-  const remove: CookieJarLike['remove'] = (name, { maxAge: _ignored, ...a }) =>
-    cookies.remove(name, a);
+  // STK-04: every cookie path this page can see is a prefix of its path; `/` (ours) goes first.
+  const paths = (): Set<string> => {
+    const path = typeof location == 'object' ? location.pathname : '';
+    const all = new Set(['/']);
+    for (let i = 2; i <= path.length; i++)
+      if (i === path.length || path[i] === '/') all.add(path.slice(0, i)).add(path.slice(0, i + 1));
+    return all;
+  };
+  // At every path the page sees: a copy left on `/app` would be read back (review 173 D4).
+  const remove: CookieJarLike['remove'] = (name, { maxAge: _ignored, ...a }) => {
+    for (const path of paths()) cookies.remove(name, { ...a, path });
+  };
   return {
     get(name, attributes) {
       let found = scanCookies(name);
       if (found !== AMBIGUOUS) return found;
-      // STK-04: every cookie path this page can see is a prefix of its path; never `/` (ours).
-      const path = location.pathname;
-      for (let i = 2; i <= path.length; i++)
-        if (i === path.length || path[i] === '/')
-          for (const p of new Set([path.slice(0, i), path.slice(0, i + 1)]))
-            cookies.remove(name, { path: p });
+      for (const path of paths()) if (path != '/') cookies.remove(name, { path });
       found = scanCookies(name);
       // CK-02: another cookie of the name at Path=/ — for a parent domain (a sibling app, an
       // older deploy), or host-only beside a `domain` one — which the page's writes can neither

@@ -36,6 +36,12 @@ export interface Slot {
  * Domain is set), `Max-Age` clamped to 30 days (BC-01…06). When cookies are unavailable
  * (disabled, sandboxed iframe: the jar throws), with `cookie: false`, or without a page (SSR), it
  * keeps the value in memory (BC-05).
+ *
+ * It reads the names a server reads, in the server's order (core `markerCookieNames`:
+ * `__Host-`, `__Secure-`, plain): the first one present decides, ambiguous or invalid, and the
+ * rest are not read — so the page and a request that carries only the cookie (a navigation,
+ * `sendBeacon`) get one version (review 173 D3). Only its own name tells its own cookie from
+ * another of the name (CK-02).
  */
 export function createSlot(o: GrayOptions, key: 'name' | 'anonymousIdName', base: string): Slot {
   const on = hasPage() && o.cookie !== false;
@@ -48,7 +54,12 @@ export function createSlot(o: GrayOptions, key: 'name' | 'anonymousIdName', base
   // One cookie for both (names are case-sensitive; both get the same prefix) would hold whichever
   // was written last: the anonymous id read as an invalid version, a QA choice as an invalid id.
   if (key != 'name' && base == (c.name ?? 'gray')) fail(`cookie.name = cookie.${key} "${base}"`);
-  const name = (secure ? (c.domain ? '__Secure-' : '__Host-') : '') + base;
+  // The names a server reads, in its order: core's `markerCookieNames(base)` (`base` has no
+  // prefix), written out — the core function's prefix check would cost the bundle for nothing.
+  const names = ['__Host-', '__Secure-', ''].map((p) => p + base);
+  // The page's own name: `__Host-` (https), `__Secure-` (https + Domain), plain (http).
+  const own = secure ? (c.domain ? 1 : 0) : 2;
+  const name = names[own] as string;
   const attrs: CookieAttributes = {
     path: '/',
     domain: c.domain,
@@ -56,6 +67,17 @@ export function createSlot(o: GrayOptions, key: 'name' | 'anonymousIdName', base
     secure,
     // Whole seconds in [0, 30 days]; NaN and negatives are 0 (BC-06).
     maxAge: Math.max(0, Math.min(MAX_AGE, c.maxAgeSeconds ?? MAX_AGE) | 0),
+  };
+  // Deletes name `i`: its own with its attributes only (another cookie of its own name is never
+  // touched, CK-02); another name where the page sees one (no blind writes), as graylane writes
+  // it: host-only (a server's sticky cookie, `__Host-`) and with the page's Domain. Another
+  // name is always a prefixed one or a page on https: `Secure`. What is not the page's to
+  // delete — another domain's, `HttpOnly` — stays.
+  const drop = (i: number) => {
+    const n = names[i] as string;
+    if (i == own) jar.remove(n, attrs);
+    else if (jar.get(n) !== undefined)
+      for (const domain of [undefined, c.domain]) jar.remove(n, { ...attrs, domain, secure: true });
   };
   let memory: string | undefined;
   const tryJar = <T>(fn: () => T): T | undefined => {
@@ -65,13 +87,24 @@ export function createSlot(o: GrayOptions, key: 'name' | 'anonymousIdName', base
       return undefined;
     }
   };
-  // Read back with the attributes it was written with: the page's own cookie, CK-02.
+  // Its own name read with the attributes it is written with: the page's own cookie, CK-02.
+  const fromJar = () =>
+    tryJar(() =>
+      names.reduce<string | undefined>(
+        (found, n, i) => found ?? jar.get(n, i == own ? attrs : undefined),
+        undefined,
+      ),
+    );
   const store = (value: string) =>
-    tryJar(() => (jar.set(name, value, attrs), jar.get(name, attrs) === value));
+    tryJar(() => {
+      // https + Domain: a `__Host-` one is read first, by the page and the server alike: it
+      // goes, or it would hide the value.
+      if (own == 1) drop(0);
+      jar.set(name, value, attrs);
+      return fromJar() === value;
+    });
   return {
-    // A server that set the unprefixed name (its default) is read as a fallback on https.
-    read: () =>
-      memory ?? tryJar(() => jar.get(name, attrs) ?? (secure ? jar.get(base) : undefined)),
+    read: () => memory ?? fromJar(),
     write(value) {
       memory = value;
       // undefined (no jar, or it threw): kept in memory by design.
@@ -82,7 +115,9 @@ export function createSlot(o: GrayOptions, key: 'name' | 'anonymousIdName', base
     keep: (value) => store(value) === true,
     remove() {
       memory = undefined;
-      tryJar(() => jar.remove(name, attrs));
+      // Every name it reads, so that neither the page nor the server reads the old value back
+      // (review 173 D4: a server's plain `gray` outlived a clear on https).
+      tryJar(() => [0, 1, 2].forEach(drop));
     },
   };
 }

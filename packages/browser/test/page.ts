@@ -20,7 +20,9 @@ export function reload(url?: string): void {
  */
 export function clearCookies(): void {
   for (const pair of document.cookie.split('; ').filter(Boolean))
-    document.cookie = `${pair.split('=')[0]}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT`;
+    document.cookie = `${pair.split('=')[0]}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT${
+      /^__(Host|Secure)-/.test(pair) ? '; Secure' : ''
+    }`;
 }
 
 /** `initGray` on a new page view (a reload): it reads the cookies afresh. */

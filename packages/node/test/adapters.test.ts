@@ -174,7 +174,7 @@ describe.each(Object.keys(apps))('%s adapter', (name) => {
     const cookies = res.headers.getSetCookie();
     expect(cookies).toHaveLength(2);
     expect(cookies.find((c) => c.startsWith('gray='))).toBe(
-      'gray=canary; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly',
+      'gray=canary; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly; Priority=High',
     );
     const again = await fetch(`${s.url}/sticky`, {
       headers: { cookie: cookies.map((c) => c.split(';')[0]).join('; ') },

@@ -404,7 +404,9 @@ describe('PREC: precedence and conflicts', () => {
     const res = await fetch(s.url, { headers: { cookie: 'gray=beta' } });
     expect(await res.json()).toMatchObject({ version: 'stable', reason: 'unknown_version' });
     expect(res.headers.getSetCookie()).toEqual([
-      expect.stringMatching(/^gray=stable; Path=\/; Max-Age=2592000; SameSite=Lax; HttpOnly$/),
+      expect.stringMatching(
+        /^gray=stable; Path=\/; Max-Age=2592000; SameSite=Lax; HttpOnly; Priority=High$/,
+      ),
     ]);
   });
 });

@@ -141,9 +141,11 @@ describe('sticky cookies', () => {
     expect(d.reason).toBe('weight');
     const cookies = res.headers.getSetCookie();
     const gid = cookies.find((c) => c.startsWith('gid='));
-    expect(gid).toMatch(/^gid=[0-9a-f-]{36}; Path=\/; Max-Age=2592000; SameSite=Lax; HttpOnly$/);
+    expect(gid).toMatch(
+      /^gid=[0-9a-f-]{36}; Path=\/; Max-Age=2592000; SameSite=Lax; HttpOnly; Priority=High$/,
+    );
     expect(cookies.find((c) => c.startsWith('gray='))).toBe(
-      `gray=${d.version}; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly`,
+      `gray=${d.version}; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly; Priority=High`,
     );
     const subject = (gid as string).split(';')[0] as string;
     for (let i = 0; i < 5; i++) {
@@ -162,7 +164,7 @@ describe('sticky cookies', () => {
     const res = await fetch(s.url);
     const cookies = res.headers.getSetCookie();
     expect(cookies.find((c) => c.startsWith('__Host-gray='))).toMatch(
-      /Max-Age=2592000; SameSite=Lax; Secure$/,
+      /Max-Age=2592000; SameSite=Lax; Secure; Priority=High$/,
     );
     expect(cookies.find((c) => c.startsWith('gid='))).not.toMatch(/HttpOnly|Secure/);
     const plain = await decisionServer({ config: split });
@@ -181,10 +183,10 @@ describe('sticky cookies', () => {
       httpOnly: true,
     };
     expect(formatSetCookie('gray', 'beta', sticky, true)).toBe(
-      'gray=beta; Path=/; Max-Age=60; SameSite=Lax; HttpOnly; Secure',
+      'gray=beta; Path=/; Max-Age=60; SameSite=Lax; HttpOnly; Secure; Priority=High',
     );
     expect(formatSetCookie('gray', 'beta', sticky, false)).toBe(
-      'gray=beta; Path=/; Max-Age=60; SameSite=Lax; HttpOnly',
+      'gray=beta; Path=/; Max-Age=60; SameSite=Lax; HttpOnly; Priority=High',
     );
   });
 });

@@ -340,7 +340,7 @@ describe('what gets persisted', () => {
     );
     expect(outcome.decision).toMatchObject({ version: 'canary', ruleId: 'q' });
     expect(versionCookies(outcome.setCookies)).toEqual([
-      'gray=canary; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly',
+      'gray=canary; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly; Priority=High',
     ]);
   });
 });

@@ -33,7 +33,7 @@ describe('@graylane/web/hono with real hono', () => {
     const cookie = await app.request('/', { headers: { cookie: 'gray=nope' } });
     // PREC-03: an ignored cookie marker is rewritten on the response with the decided version.
     expect(cookie.headers.getSetCookie()).toContain(
-      'gray=stable; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly',
+      'gray=stable; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly; Priority=High',
     );
   });
 

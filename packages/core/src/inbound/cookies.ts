@@ -5,14 +5,17 @@ const SECURE_PREFIXES = ['__Host-', '__Secure-'];
 
 /**
  * Formats one `Set-Cookie` value with the safe attributes: `Path=/`, `Max-Age` ≤ 30 days,
- * `SameSite=Lax`, `HttpOnly` unless disabled, `Secure` on TLS (or always, or for prefixed names).
+ * `SameSite=Lax`, `HttpOnly` unless disabled, `Secure` on TLS (or always, or for prefixed names),
+ * `Priority=High` — as the browser SDK writes its own: Chromium evicts a host's cookies past 180
+ * lowest priority first, so without it the sticky version and subject cookies went before the
+ * page's and the app's (STK-04, review 173 D5). Browsers without priorities ignore it.
  * `value` must already be a safe cookie-octet string (a version, a signed token or an id);
  * `maxAgeSeconds` overrides the sticky lifetime (never upwards: the caller clamps).
  *
  * @example
  * ```ts
  * formatSetCookie('gray', 'beta', resolved.sticky, true);
- * // 'gray=beta; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly; Secure'
+ * // 'gray=beta; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly; Secure; Priority=High'
  * ```
  */
 export function formatSetCookie(
@@ -26,7 +29,7 @@ export function formatSetCookie(
   let out = `${name}=${value}; Path=/; Max-Age=${maxAgeSeconds}; SameSite=Lax`;
   if (sticky.httpOnly) out += '; HttpOnly';
   if (secure) out += '; Secure';
-  return out;
+  return `${out}; Priority=High`;
 }
 
 /**

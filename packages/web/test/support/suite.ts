@@ -258,9 +258,11 @@ export function describeRuntime(
       const uid = cookies.find((c) => c.startsWith('gray_uid='));
       const lane = cookies.find((c) => c.startsWith('gray='));
       expect(uid).toMatch(
-        /^gray_uid=[0-9a-f-]{36}; Path=\/; Max-Age=2592000; SameSite=Lax; HttpOnly$/,
+        /^gray_uid=[0-9a-f-]{36}; Path=\/; Max-Age=2592000; SameSite=Lax; HttpOnly; Priority=High$/,
       );
-      expect(lane).toBe(`gray=${decided.version}; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly`);
+      expect(lane).toBe(
+        `gray=${decided.version}; Path=/; Max-Age=2592000; SameSite=Lax; HttpOnly; Priority=High`,
+      );
       const jar = [uid, lane].map((c) => c?.split(';')[0]).join('; ');
       const second = await get('/open/decide', { cookie: jar });
       expect(((await second.json()) as Decided).decision).toMatchObject({
