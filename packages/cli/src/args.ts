@@ -29,19 +29,6 @@ export function pair(text: string, separator: '=' | ':', what: string): [string,
   return [text.slice(0, at).trim(), text.slice(at + 1).trim()];
 }
 
-/** Parses a duration like `90s`, `15m`, `2h`, `1d` (or plain seconds) into seconds. */
-export function duration(text: string): number {
-  const m = /^(\d+)(s|m|h|d)?$/.exec(text);
-  if (!m)
-    throw new CliError(
-      `--ttl expects a duration like 90s, 15m, 2h or 1d, got ${JSON.stringify(text)}`,
-    );
-  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
-  const seconds = Number(m[1]) * unit;
-  if (seconds <= 0) throw new CliError('--ttl must be positive');
-  return seconds;
-}
-
 /**
  * The one value of an option declared `multiple: true` so that a repeat can be seen: `undefined`
  * when absent, a usage error naming the flag when given twice (`util.parseArgs` would keep the
