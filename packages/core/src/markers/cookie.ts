@@ -139,48 +139,84 @@ export function removeCookies(
 /**
  * @internal {@link removeCookies} on joined text, keeping the pairs whose name is exactly one of
  * `keep` (a marker this hop honours as it is); `text` itself when nothing goes.
+ *
+ * Only a pair holding a hit of the names' probe ({@link mayHoldCookie}: every spelling holds one)
+ * is judged; the pairs between two hits are kept as one slice, found by the native search
+ * (AMP-01: a header of thousands of `%E0%A4%A=x` pairs costs one regex pass). Each character is
+ * looked at a bounded number of times: the search runs forward once, a hit's pair is bounded by
+ * a walk back to the last pair judged and by separators remembered across hits, and a kept run's
+ * ends skip only OWS and separators.
  */
 export function stripCookies(
   text: string,
   names: readonly string[],
   keep: readonly string[],
 ): string | undefined {
-  let out: string | undefined;
+  if (names.length === 0) return text;
+  const probe = probeOf(names);
+  const hits = probe.all;
+  const pieces: string[] = [];
+  // The run of kept pairs not yet copied: from the first one's start to the last one's end, byte
+  // for byte with the separators and empty pairs between them.
   let start = -1;
   let end = -1;
   let cut = false;
-  const flush = (): void => {
-    if (end !== -1)
-      out = out === undefined ? text.slice(start, end) : `${out}; ${text.slice(start, end)}`;
-    end = -1;
+  // The pairs in `text[a, b)` (whole pairs, none judged): kept, the empty ones inside the run.
+  const keepPairs = (a: number, b: number): void => {
+    while (a < b && isFiller(text.charCodeAt(a))) a++;
+    while (b > a && isFiller(text.charCodeAt(b - 1))) b--;
+    if (b <= a) return;
+    if (end === -1) start = a;
+    end = b;
   };
-  // Every pair is judged, past the readers' 180 too: the pass is linear and allocates one
-  // slice per run, and a pair it keeps is one no reader takes for a marker (AMP-01, CK-11).
-  scanCookies(
-    text,
-    (_nameStart, nameEnd, _valueStart, valueEnd, pairStart) => {
-      const from = owsStart(text, pairStart, valueEnd);
-      const to = owsEnd(text, from, valueEnd);
-      if (nameEnd !== -1 && spells(text, from, nameEnd, names, keep)) {
-        cut = true;
-        flush();
-      } else if (to > from) {
-        if (end === -1) start = from;
-        end = to;
-      }
-      return true;
-    },
-    Infinity,
-  );
+  // The next `=`, `;` and `,` at or after a hit's pair, remembered across hits (linear).
+  let eq = -1;
+  let semi = -1;
+  let comma = -1;
+  let pos = 0; // where the first pair not yet looked at starts
+  hits.lastIndex = 0;
+  while (hits.test(text)) {
+    // A character of the hit (its last; a hit holds no separator), then the pair holding it:
+    // back to a separator (no further than `pos`), on to the next.
+    const at = Math.max(hits.lastIndex - 1, pos);
+    let pairStart = at;
+    while (pairStart > pos && !isSeparator(text.charCodeAt(pairStart - 1))) pairStart--;
+    if (semi !== Infinity && semi < at) semi = indexOrInfinity(text, ';', at);
+    if (comma !== Infinity && comma < at) comma = indexOrInfinity(text, ',', at);
+    if (eq !== Infinity && eq < pairStart) eq = indexOrInfinity(text, '=', pairStart);
+    const pairEnd = Math.min(semi, comma, text.length);
+    keepPairs(pos, pairStart);
+    const from = owsStart(text, pairStart, pairEnd);
+    if (eq < pairEnd && spells(text, from, eq, names, keep, probe.exact)) {
+      cut = true;
+      if (end !== -1) pieces.push(text.slice(start, end));
+      end = -1;
+    } else keepPairs(pairStart, pairEnd);
+    pos = pairEnd + 1;
+    if (pos > text.length) break;
+    hits.lastIndex = pos;
+  }
   if (!cut) return text;
-  flush();
-  return out;
+  keepPairs(pos, text.length);
+  if (end !== -1) pieces.push(text.slice(start, end));
+  return pieces.length === 0 ? undefined : pieces.join('; ');
+}
+
+function indexOrInfinity(text: string, c: string, from: number): number {
+  const at = text.indexOf(c, from);
+  return at === -1 ? Infinity : at;
+}
+
+/** OWS or a pair separator: what a kept run of pairs never starts or ends with. */
+function isFiller(c: number): boolean {
+  return isOws(c) || isSeparator(c);
 }
 
 /**
  * True when the pair starting at `from` (its first `=` at `eq`) is named one of `names` under a
  * spelling some reader takes for it ({@link spelledName}), except exactly as one of `keep` (see
- * {@link removeCookies}).
+ * {@link removeCookies}). `exact`: a name written exactly as one of `names` spells that one first
+ * (the usual marker pair settled by a compare, AMP-01).
  */
 function spells(
   text: string,
@@ -188,7 +224,13 @@ function spells(
   eq: number,
   names: readonly string[],
   keep: readonly string[],
+  exact: boolean,
 ): boolean {
+  if (exact) {
+    const to = owsEnd(text, from, eq);
+    for (const n of names)
+      if (to - from === n.length && text.startsWith(n, from)) return !keep.includes(n);
+  }
   const n = spelledName(text, from, eq, names);
   if (n === undefined) return false;
   return !(
@@ -224,49 +266,41 @@ export function namedCookie(text: string, name: string): number {
  * another cookie's value sends nothing to the general path). An empty list matches anything.
  */
 export function mayHoldCookie(text: string, names: readonly string[]): boolean {
-  let probe = nameProbes.get(names);
-  if (probe === undefined) {
-    probe = compileProbe(names);
-    nameProbes.set(names, probe);
-  }
-  return (
-    probe.literal.test(text) ||
-    (probe.escapes !== undefined && escapes(text, probe.escapes)) ||
-    (probe.rare && RARE.test(text))
-  );
-}
-
-/** True when some `%XX` in `text` escapes a byte marked in `bytes` (one jump per `%`). */
-function escapes(text: string, bytes: Uint8Array): boolean {
-  for (let i = text.indexOf('%'); i !== -1 && i + 2 < text.length; i = text.indexOf('%', i + 1)) {
-    const hi = hexDigit(text.charCodeAt(i + 1));
-    const lo = hexDigit(text.charCodeAt(i + 2));
-    if (hi >= 0 && lo >= 0 && bytes[(hi << 4) | lo] === 1) return true;
-  }
-  return false;
-}
-
-function hexDigit(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = (c | 0x20) - 0x57;
-  return l >= 10 && l <= 15 ? l : -1;
+  return probeOf(names).any.test(text);
 }
 
 interface CompiledProbe {
-  readonly literal: RegExp;
-  /** The bytes whose escape could spell a name's anchor (`bytes[0x67] === 1`), if any. */
-  readonly escapes: Uint8Array | undefined;
-  readonly rare: boolean;
+  /** Any hit: a name's anchor in any ASCII case, an escape of one of its bytes, `ſ` / `ı`. */
+  readonly any: RegExp;
+  /** The same search, global: {@link stripCookies} walks its hits. */
+  readonly all: RegExp;
+  /** True when each name, written exactly, spells no name before it (`a.b` does `a_b` to PHP). */
+  readonly exact: boolean;
 }
 
 /** Each list of marker names' searches, kept while the list is (an engine's own). */
 const nameProbes = new WeakMap<readonly string[], CompiledProbe>();
-const RARE = /[\u017f\u0131]/;
+/** The same by the names' text, for callers that pass a new array each time (`removeCookies`). */
+const probesByText = new Map<string, CompiledProbe>();
+
+function probeOf(names: readonly string[]): CompiledProbe {
+  let probe = nameProbes.get(names);
+  if (probe === undefined) {
+    const key = names.join('\0');
+    probe = probesByText.get(key);
+    if (probe === undefined) {
+      if (probesByText.size >= 64) probesByText.clear();
+      probe = compileProbe(names);
+      probesByText.set(key, probe);
+    }
+    nameProbes.set(names, probe);
+  }
+  return probe;
+}
 
 function compileProbe(names: readonly string[]): CompiledProbe {
-  const literals: string[] = [];
-  const bytes = new Uint8Array(256);
-  let any = false;
+  const alternatives: string[] = [];
+  const escapes = new Set<string>();
   let rare = false;
   for (const n of names) {
     // Another name (without `_`) inside this one anchors it, and is searched on its own.
@@ -275,16 +309,20 @@ function compileProbe(names: readonly string[]): CompiledProbe {
       m !== '' && m.length < n.length && !m.includes('_') && lower.includes(asciiLower(m));
     if (names.some(inside)) continue;
     const p = cookieProbe(n);
-    literals.push(p.literal);
-    for (const e of p.escapes) bytes[parseInt(e, 16)] = 1;
-    any ||= p.escapes.length > 0;
+    alternatives.push(p.literal);
+    for (const e of p.escapes) escapes.add(e);
     rare ||= p.rare;
   }
-  return {
-    literal: new RegExp(literals.join('|'), 'i'),
-    escapes: any ? bytes : undefined,
-    rare,
-  };
+  // The escapes as `%XX` of the bytes named (hex in any case: the search ignores case).
+  if (escapes.size > 0) alternatives.push(`%(?:${[...escapes].join('|')})`);
+  if (rare) alternatives.push('[\\u017f\\u0131]');
+  // Non-Unicode `i` folds no character outside ASCII to one inside (`ſ` is not `s`): those are
+  // the `rare` class.
+  const source = alternatives.join('|');
+  const exact = names.every(
+    (n, j) => spelledName(n, 0, n.length, names.slice(0, j).concat(n)) === n,
+  );
+  return { any: new RegExp(source, 'i'), all: new RegExp(source, 'gi'), exact };
 }
 
 /** ASCII letters lower-cased, nothing else (one code unit each, as the anchors are taken). */

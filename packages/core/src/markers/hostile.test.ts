@@ -481,6 +481,8 @@ describe('AMP-01 hostile carriers: no exceptions, every entry counted, bounded',
     },
   );
 
+  // The benign cookie header is judged pair by pair too (`grayx` holds the probe's `gray`): a
+  // header with no hit costs one native search, which would make any judging look expensive.
   const removalRows: [string, string, string, string][] = [
     ['query: bad-escape keys', 'query', repeat('%ZZ=1&', 8_000), repeat('ab=1&', 8_000)],
     ['query: escaped marker keys', 'query', repeat('%67ray=1&', 8_000), repeat('ab=1&', 8_000)],
@@ -489,9 +491,9 @@ describe('AMP-01 hostile carriers: no exceptions, every entry counted, bounded',
       'cookie: bad escapes',
       'cookie',
       repeat('gray=%ZZ; %E0%A4%A=x; ', 16_000),
-      repeat('a=b; ', 16_000),
+      repeat('grayx=b; ', 16_000),
     ],
-    ['cookie: marker pairs', 'cookie', repeat('gray=x; ', 16_000), repeat('a=b; ', 16_000)],
+    ['cookie: marker pairs', 'cookie', repeat('gray=x; ', 16_000), repeat('grayx=b; ', 16_000)],
     ['baggage: junk', 'baggage', repeat('%ZZ=%ZZ,', 1024 * 1024), repeat('k=v,', 1024 * 1024)],
     [
       'baggage: long unescaped keys',

@@ -1,0 +1,159 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { mayHoldCookie, removeCookies, stripCookies } from '../../src/markers/cookie.js';
+import { propertyBudget, propertyTimeout } from '../../../../tools/fc-budget.js';
+import { spellsCookieRef } from '../cookie-spelling-ref.js';
+
+/**
+ * AMP-01 / GW-02: `stripCookies` judges only the pairs its probe hits and keeps the text between
+ * two hits as one slice (AMP-03: 12 KiB of `%E0%A4%A=x` pairs used to cost a judged pair each).
+ * Whatever the shape of the header around the hits, it must give what judging every pair gives:
+ * this file's reference splits the header at every `;` and `,`, judges each pair with
+ * `test/cookie-spelling-ref.ts`, and joins the runs of kept pairs as `removeCookies` documents
+ * (kept text byte for byte, separators and empty pairs inside a run too; runs joined with `; `).
+ */
+const OWS = new Set([' ', '\t']);
+
+function stripRef(
+  text: string,
+  names: readonly string[],
+  keep: readonly string[],
+): string | undefined {
+  const runs: string[] = [];
+  let start = -1;
+  let end = -1;
+  let cut = false;
+  let at = 0;
+  for (const raw of text.split(/[;,]/)) {
+    const pairStart = at;
+    at += raw.length + 1;
+    let a = 0;
+    let b = raw.length;
+    while (a < b && OWS.has(raw[a] as string)) a++;
+    while (b > a && OWS.has(raw[b - 1] as string)) b--;
+    const eq = raw.indexOf('=');
+    const name = eq === -1 ? undefined : raw.slice(a, eq);
+    const spelled = name === undefined ? undefined : names.find((n) => spellsCookieRef(name, n));
+    const exactlyKept =
+      spelled !== undefined && keep.includes(spelled) && name?.replace(/[ \t]+$/, '') === spelled;
+    if (spelled !== undefined && !exactlyKept) {
+      cut = true;
+      if (end !== -1) runs.push(text.slice(start, end));
+      end = -1;
+    } else if (b > a) {
+      if (end === -1) start = pairStart + a;
+      end = pairStart + b;
+    }
+  }
+  if (!cut) return text;
+  if (end !== -1) runs.push(text.slice(start, end));
+  return runs.length === 0 ? undefined : runs.join('; ');
+}
+
+describe('AMP-01 stripCookies judges the probe hits only, and gives what judging every pair gives', () => {
+  const rows: [string, string, readonly string[], readonly string[], string | undefined][] = [
+    ['marker last', 'a=1; gray=beta', ['gray'], [], 'a=1'],
+    ['marker first', 'gray=beta; a=1', ['gray'], [], 'a=1'],
+    ['marker alone', 'gray=beta', ['gray'], [], undefined],
+    ['PHP array alone', 'gray[0]=beta', ['gray'], [], undefined],
+    ['between kept pairs', 'a=1; gray[0]=beta; b=2', ['gray'], [], 'a=1; b=2'],
+    ['hit in a value only', 'x=gray; y=%67', ['gray'], [], 'x=gray; y=%67'],
+    ['hit in a value, then a marker', 'x=gray; gray=1; y=2', ['gray'], [], 'x=gray; y=2'],
+    ['two hits in one pair', 'graygray=gray; gr%61y=1', ['gray'], [], 'graygray=gray'],
+    ['commas and semicolons', 'a=1,gray=2;b=3 , GRAY=4,c', ['gray'], [], 'a=1; b=3; c'],
+    ['empty pairs kept inside a run', 'a=1;; ;b=2; gray=x', ['gray'], [], 'a=1;; ;b=2'],
+    ['empty pairs around a cut', ' ; gray=x ;; a=1 ; ', ['gray'], [], 'a=1'],
+    ['pair without "="', 'gray; a=1; gray=1', ['gray'], [], 'gray; a=1'],
+    ['kept exactly', 'gray=beta; GRAY=x', ['gray'], ['gray'], 'gray=beta'],
+    ['kept name with OWS before "="', 'gray =beta; a=1', ['gray'], ['gray'], 'gray =beta; a=1'],
+    ['__Host- and plain', '__Host-gray=a; gray=b; c=1', ['__Host-gray', 'gray'], [], 'c=1'],
+    ['PHP dots for underscores', '..Host-gray=a; c=1', ['__Host-gray', 'gray'], [], 'c=1'],
+    ['rare letters', 'ab=1; a_\u017f=2', ['a_s'], [], 'ab=1'],
+    ['rare letter as the hit', 'a=1; \u017fid=2; s\u0131d=3; b=4', ['sid'], [], 'a=1; b=4'],
+    ['escaped underscore name', 'a%5Fb=1; a=2', ['a_b'], [], 'a=2'],
+    ['nothing to cut is the same text', 'a=1;  b=2 ,c', ['gray'], [], 'a=1;  b=2 ,c'],
+    ['empty text', '', ['gray'], [], ''],
+    ['only separators', ';;,,', ['gray'], [], ';;,,'],
+  ];
+  it.each(rows)('AMP-01 %s', (_label, text, names, keep, want) => {
+    expect(stripCookies(text, names, keep)).toBe(want);
+    expect(stripRef(text, names, keep)).toBe(want);
+  });
+
+  // Names written exactly as another marker's PHP spelling: the first name in order decides.
+  it.each([
+    ['a_b=1; c=2', ['a.b', 'a_b'], ['a_b'], 'a_b=1; c=2'],
+    ['a.b=1; c=2', ['a_b', 'a.b'], ['a.b'], 'c=2'],
+    ['a.b=1; c=2', ['a.b', 'a_b'], ['a.b'], 'a.b=1; c=2'],
+    ['GRAY=1; c=2', ['gray', 'GRAY'], ['GRAY'], 'c=2'],
+  ] as const)(
+    'AMP-01 names that spell each other: %s with %j keeping %j',
+    (text, names, keep, want) => {
+      expect(stripCookies(text, names, keep)).toBe(want);
+      expect(stripRef(text, names, keep)).toBe(want);
+    },
+  );
+
+  const token = fc.constantFrom(
+    ...[
+      'gray',
+      'GRAY',
+      'gray[0]',
+      'gray[',
+      'grayx',
+      'xgray',
+      'gr%61y',
+      '%67ray',
+      '%47',
+      '%E0%A4%A',
+    ],
+    ...[
+      '__Host-gray',
+      '..Host-gray',
+      '__Secure-gray',
+      'a_b',
+      'a.b',
+      'a b',
+      'a+b',
+      '\u017f',
+      '\u0131',
+    ],
+    ...['=', '=', '=', ';', ';', ',', ' ', '\t', ' ; ', '; ', ', ', 'x', 'v', '%ZZ', '"', '\xa0'],
+    ...['sid', 'SID', 'id', 'd', '%73', '%C5%BF', '__Secure-gray'],
+  );
+  const header = fc.array(token, { maxLength: 24 }).map((t) => t.join(''));
+  const names = fc.constantFrom(
+    ['gray'],
+    ['__Host-gray', '__Secure-gray', 'gray'],
+    ['a_b'],
+    ['a.b', 'a_b'],
+    ['gray', 'a_s'],
+    ['__Secure-gray'],
+    ['sid'],
+  );
+  it(
+    'AMP-01 any header: stripCookies and removeCookies equal the pair-by-pair reference',
+    () => {
+      fc.assert(
+        fc.property(header, names, fc.boolean(), (text, list, keepFirst) => {
+          const keep = keepFirst ? [list[0] as string] : [];
+          const want = stripRef(text, list, keep);
+          expect(stripCookies(text, list, keep)).toBe(want);
+          expect(removeCookies(text, list)).toBe(stripRef(text, list, []));
+          expect(removeCookies(text.split(/; /), list)).toBe(
+            stripRef(text.split(/; /).join('; '), list, []),
+          );
+          // The probe that gates the fast path never misses a pair that goes.
+          if (want !== text) expect(mayHoldCookie(text, list)).toBe(true);
+        }),
+        propertyBudget(),
+      );
+    },
+    propertyTimeout(),
+  );
+
+  it('AMP-01 a fresh names array each call reads as the same list (removeCookies callers)', () => {
+    for (let i = 0; i < 200; i++)
+      expect(removeCookies(`a=1; gr%61y=${i}; b=2`, ['gray'])).toBe('a=1; b=2');
+  });
+});
