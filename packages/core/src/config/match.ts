@@ -8,7 +8,8 @@ import type { CompiledCondition } from './types.js';
 
 const KEYED = ['header', 'cookie', 'query', 'attrs'] as const;
 const SINGLE = ['path', 'host', 'method'] as const;
-const MATCH_KEYS: ReadonlySet<string> = new Set([
+/** @internal Every field a `match` block may have (the normal form keeps each). */
+export const MATCH_KEYS: ReadonlySet<string> = new Set([
   'header',
   'cookie',
   'query',

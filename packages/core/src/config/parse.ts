@@ -38,7 +38,8 @@ export type ValidationResult =
       readonly warnings: readonly ConfigIssue[];
     };
 
-const ROOT_KEYS: ReadonlySet<string> = new Set([
+/** @internal Every field a document may have (the normal form keeps each but `$schema`). */
+export const ROOT_KEYS: ReadonlySet<string> = new Set([
   '$schema',
   'versions',
   'default',

@@ -22,7 +22,8 @@ export interface RuleContext {
   readonly regex: RegexEngine | undefined;
 }
 
-const RULE_KEYS: ReadonlySet<string> = new Set([
+/** @internal Every field a rule may have (the normal form keeps each: `normal-form.test.ts`). */
+export const RULE_KEYS: ReadonlySet<string> = new Set([
   'id',
   'description',
   'enabled',

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { re2 } from '../../test/fixtures.js';
 import { BASE, DIFFER, EQUAL, noisy, variant, type Doc } from '../../test/normal-form-rows.js';
-import { parseConfig } from '../config/parse.js';
+import { MATCH_KEYS } from '../config/match.js';
+import { normalizeDocument } from '../config/normalize.js';
+import { parseConfig, ROOT_KEYS } from '../config/parse.js';
+import { RULE_KEYS } from '../config/rule.js';
 import type { GrayConfig } from '../config/types.js';
 import { decide } from '../rules/evaluate.js';
 import type { GrayRequest } from '../rules/types.js';
@@ -106,5 +109,47 @@ describe('I6 CFG-12 (review 169 N1) one meaningful change: named exactly, whatev
     expect(store.update(variant(row.edit), { source: 'file' }).status).toBe('unchanged');
     expect(store.get().version).toBe(2);
     status.close();
+  });
+});
+
+describe('I6 CFG-12 the normal form keeps every field the schema has', () => {
+  // BASE with the fields it leaves at their defaults set otherwise: no default is spelled out, so
+  // the normal form must keep every key of it. A field added to the validator (ROOT_KEYS,
+  // RULE_KEYS, MATCH_KEYS) and not to normalizeDocument fails here, not in a user's backup.
+  const FULL = variant((d) => {
+    d['caseInsensitive'] = true;
+    const canary = d.rules?.find((r) => r.id === 'canary');
+    if (!canary) throw new Error('BASE has no canary rule');
+    Object.assign(canary, { salt: 'canary-2025', bucketVersion: 2, sticky: 'reevaluate' });
+  });
+  /** Every key path of `doc` (`rules.1.match.path`), arrays by index. */
+  const paths = (doc: unknown, at = ''): string[] =>
+    doc !== null && typeof doc === 'object'
+      ? Object.entries(doc).flatMap(([k, v]) => [`${at}${k}`, ...paths(v, `${at}${k}.`)])
+      : [];
+  const used = (level: (p: string[]) => boolean): Set<string> =>
+    new Set(
+      paths(FULL)
+        .map((p) => p.split('.'))
+        .filter(level)
+        .map((p) => p[p.length - 1] as string),
+    );
+
+  it('CFG-12 the table uses every field the validator accepts', () => {
+    expect(parse(FULL).rules.length).toBeGreaterThan(0);
+    const root = used((p) => p.length === 1);
+    const rule = used((p) => p.length === 3 && p[0] === 'rules');
+    const match = used((p) => p.length === 4 && p[0] === 'rules' && p[2] === 'match');
+    expect([...ROOT_KEYS].filter((k) => k !== '$schema' && !root.has(k))).toEqual([]);
+    expect([...RULE_KEYS].filter((k) => !rule.has(k))).toEqual([]);
+    expect([...MATCH_KEYS].filter((k) => !match.has(k))).toEqual([]);
+  });
+
+  it('CFG-12 normalizeDocument drops no field that is not a default', () => {
+    const normal = normalizeDocument(FULL as Parameters<typeof normalizeDocument>[0]);
+    expect(paths(FULL).filter((p) => !paths(normal).includes(p))).toEqual([]);
+    const [a, b] = [parse(FULL), parse(normal)];
+    expect(b.canonical).toBe(a.canonical);
+    for (const request of REQUESTS) expect(decide(b, request)).toEqual(decide(a, request));
   });
 });
