@@ -22,6 +22,11 @@
  * `[gray]` (PHP drops an empty name), `gray]`, fullwidth letters (no reader applies NFKC).
  */
 
+import { PercentCursor } from './percent.js';
+
+/** This module's reader of escapes (`percent.ts`). */
+const cursor = new PercentCursor();
+
 const OPEN = 0x5b; // [
 const CLOSE = 0x5d; // ]
 const UNDERSCORE = 0x5f;
@@ -34,69 +39,6 @@ const DOTLESS_I = 0x0131; // ı
 /** What some reader trims around a cookie name (see the file's comment). */
 export function isNameSpace(c: number): boolean {
   return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c === 0x85 || c === 0xa0;
-}
-
-/** The code point the cursor read last, and the bytes of it when it came from escapes. */
-let cp = 0;
-
-/**
- * Reads one unit of `text` at `i` (before `end`) into {@link cp}, returns where the next starts.
- * With `decode`, `+` is a space and a `%XX` escape (a UTF-8 sequence of them) its character; an
- * escape that starts no valid sequence is U+FFFD (it never spells a name's character), and a `%`
- * without two hex digits is itself.
- */
-function step(text: string, i: number, end: number, decode: boolean): number {
-  const c = text.charCodeAt(i);
-  if (decode) {
-    if (c === 0x2b) {
-      cp = SPACE;
-      return i + 1;
-    }
-    if (c === 0x25) {
-      const lead = byteAt(text, i, end);
-      if (lead >= 0) return escaped(text, i, end, lead);
-    }
-  }
-  cp = c;
-  if (c >= 0xd800 && c <= 0xdbff && i + 1 < end) {
-    const d = text.charCodeAt(i + 1);
-    if (d >= 0xdc00 && d <= 0xdfff) {
-      cp = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
-      return i + 2;
-    }
-  }
-  return i + 1;
-}
-
-/** A `%XX` escape whose byte is `lead` at `i`: its character (a UTF-8 sequence), else U+FFFD. */
-function escaped(text: string, i: number, end: number, lead: number): number {
-  const n =
-    lead < 0x80 ? 1 : lead < 0xc2 || lead > 0xf4 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
-  cp = n === 1 ? lead : 0xfffd;
-  if (n < 2) return i + 3;
-  let v = lead & (0x7f >> n);
-  for (let k = 1; k < n; k++) {
-    const b = byteAt(text, i + 3 * k, end);
-    if ((b & 0xc0) !== 0x80) return i + 3;
-    v = (v << 6) | (b & 0x3f);
-  }
-  // RFC 3629: an overlong form, a surrogate or past U+10FFFF is U+FFFD.
-  if (v >= (n === 3 ? 0x800 : n === 4 ? 0x10000 : 0) && v <= 0x10ffff && v >> 11 !== 0x1b) cp = v;
-  return i + 3 * n;
-}
-
-/** The byte of `%XX` at `i` (before `end`), or -1. */
-function byteAt(s: string, i: number, end: number): number {
-  if (i + 2 >= end || s.charCodeAt(i) !== 0x25) return -1;
-  const hi = hex(s.charCodeAt(i + 1));
-  const lo = hex(s.charCodeAt(i + 2));
-  return hi < 0 || lo < 0 ? -1 : (hi << 4) | lo;
-}
-
-function hex(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = (c | 0x20) - 0x57;
-  return l >= 10 && l <= 15 ? l : -1;
 }
 
 /** A code point as names are compared: ASCII letters lower-cased, `ſ` as `s`, `ı` as `i`. */
@@ -112,9 +54,9 @@ function fold(c: number): number {
 function whole(text: string, i: number, end: number, name: string, decode: boolean): boolean {
   for (let k = 0; k < name.length;) {
     if (i >= end) return false;
-    i = step(text, i, end, decode);
+    i = cursor.step(text, i, end, decode);
     const want = name.codePointAt(k) as number;
-    if (fold(cp) !== fold(want)) return false;
+    if (fold(cursor.cp) !== fold(want)) return false;
     k += want > 0xffff ? 2 : 1;
   }
   return i === end;
@@ -127,15 +69,15 @@ function whole(text: string, i: number, end: number, name: string, decode: boole
  */
 function phpRoot(text: string, i: number, end: number, name: string, decode: boolean): boolean {
   while (i < end) {
-    const next = step(text, i, end, decode);
-    if (cp !== SPACE) break;
+    const next = cursor.step(text, i, end, decode);
+    if (cursor.cp !== SPACE) break;
     i = next;
   }
   let open = false; // a `[` no `]` follows was read: every later `[` is `_` too
   for (let k = 0; ;) {
     if (i >= end) return k === name.length;
-    i = step(text, i, end, decode);
-    let c = cp;
+    i = cursor.step(text, i, end, decode);
+    let c = cursor.cp;
     if (c === NUL) return k === name.length;
     if (c === OPEN && !open) {
       // The first `[`: an array's root ends here (none before it), or no `]` follows and it is `_`.
@@ -153,9 +95,9 @@ function phpRoot(text: string, i: number, end: number, name: string, decode: boo
 /** True when a `]` comes at or after `i`, before `end` or a NUL. */
 function closes(text: string, i: number, end: number, decode: boolean): boolean {
   while (i < end) {
-    i = step(text, i, end, decode);
-    if (cp === CLOSE) return true;
-    if (cp === NUL) return false;
+    i = cursor.step(text, i, end, decode);
+    if (cursor.cp === CLOSE) return true;
+    if (cursor.cp === NUL) return false;
   }
   return false;
 }
@@ -214,10 +156,10 @@ export function spelledName(
 
 /** The first code point `text[start, end)` decodes to, and the first that is not a space. */
 function decodedHeads(text: string, start: number, end: number): readonly [number, number] {
-  let i = step(text, start, end, true);
-  const head = cp;
-  while (cp === SPACE && i < end) i = step(text, i, end, true);
-  return [head, cp];
+  let i = cursor.step(text, start, end, true);
+  const head = cursor.cp;
+  while (cursor.cp === SPACE && i < end) i = cursor.step(text, i, end, true);
+  return [head, cursor.cp];
 }
 
 /** True when `text[start, end)` holds a `%` or `+` (so decoding could change it). */

@@ -1,4 +1,5 @@
 import { isDecodable, safeDecode } from './decode.js';
+import { escapeByte } from './percent.js';
 
 /**
  * @internal True when `text[start, end)` percent-decodes to `name`, i.e.
@@ -30,8 +31,7 @@ export function decodesTo(
     if (c === 0x25) {
       // An escape must be one ASCII byte equal to `want`; any other byte decodes to something
       // else (or nothing), and either way not to `name`.
-      if (i + 2 >= end || hex(text.charCodeAt(i + 1)) * 16 + hex(text.charCodeAt(i + 2)) !== want)
-        return false;
+      if (escapeByte(text, i, end) !== want) return false;
       i += 3;
     } else {
       if ((plusAsSpace && c === 0x2b ? 0x20 : c) !== want) return false;
@@ -76,12 +76,4 @@ export function isTrimSpace(c: number): boolean {
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
   return true;
-}
-
-/** A hex digit's value, or -256 (so a pair with a bad digit never sums into 0..255). */
-function hex(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x37;
-  if (c >= 0x61 && c <= 0x66) return c - 0x57;
-  return -256;
 }

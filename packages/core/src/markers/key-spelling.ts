@@ -30,6 +30,11 @@
  * (`%00gray`: PHP's name is empty), fullwidth letters (none applies NFKC), `a[gray]`, `a.gray`.
  */
 
+import { PercentCursor } from './percent.js';
+
+/** This module's reader of escapes (`percent.ts`). */
+const cursor = new PercentCursor();
+
 /** Code points whose upper- or lower-case form (JS, Java) is ASCII letters only, and those. */
 const ASCII_FOLDS: ReadonlyMap<number, string> = new Map([
   [0x00df, 'ss'], // ß
@@ -53,75 +58,15 @@ const SPACE = 0x20;
 const UNDERSCORE = 0x5f;
 const NUL = 0;
 
-/** The code point the cursor read last (the walk is synchronous: one slot, no allocation). */
-let cp = 0;
-
-/**
- * Reads one code point of `text` at `i` (before `end`) into {@link cp} and returns where the next
- * starts. With `decode`, a `%XX` escape (a UTF-8 sequence of them) is its character, a bad one
- * U+FFFD or a `%`, and `+` a space.
- */
-function step(text: string, i: number, end: number, decode: boolean): number {
-  const c = text.charCodeAt(i);
-  if (decode && c === 0x25) return escaped(text, i, end);
-  cp = decode && c === 0x2b ? 0x20 : c;
-  if (c >= 0xd800 && c <= 0xdbff && i + 1 < end) {
-    const d = text.charCodeAt(i + 1);
-    if (d >= 0xdc00 && d <= 0xdfff) {
-      cp = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
-      return i + 2;
-    }
-  }
-  return i + 1;
-}
-
-/** A `%XX` escape (a UTF-8 sequence of them) at `i`: its character, else U+FFFD (or `%`). */
-function escaped(text: string, i: number, end: number): number {
-  const lead = hexByte(text, i, end);
-  if (lead < 0) {
-    cp = 0x25;
-    return i + 1;
-  }
-  // Bytes in the sequence; 0 for a byte no UTF-8 sequence starts with (U+FFFD by itself).
-  const n =
-    lead < 0x80 ? 1 : lead < 0xc2 || lead > 0xf4 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
-  cp = n === 1 ? lead : 0xfffd;
-  if (n < 2) return i + 3;
-  let v = lead & (0x7f >> n);
-  for (let k = 1; k < n; k++) {
-    const b = hexByte(text, i + 3 * k, end);
-    if ((b & 0xc0) !== 0x80) return i + 3;
-    v = (v << 6) | (b & 0x3f);
-  }
-  // RFC 3629: an overlong form, a surrogate or past U+10FFFF is U+FFFD everywhere.
-  if (v >= (n === 3 ? 0x800 : n === 4 ? 0x10000 : 0) && v <= 0x10ffff && v >> 11 !== 0x1b) cp = v;
-  return i + 3 * n;
-}
-
-/** The byte of `%XX` at `i` (before `end`), or -1. */
-function hexByte(s: string, i: number, end: number): number {
-  if (i + 2 >= end || s.charCodeAt(i) !== 0x25) return -1;
-  const hi = hex(s.charCodeAt(i + 1));
-  const lo = hex(s.charCodeAt(i + 2));
-  return hi < 0 || lo < 0 ? -1 : (hi << 4) | lo;
-}
-
-function hex(c: number): number {
-  const d = c - 0x30;
-  if (d >= 0 && d <= 9) return d;
-  const l = (c | 0x20) - 0x57;
-  return l >= 10 && l <= 15 ? l : -1;
-}
-
 /** `name` folded as keys are: ASCII letters lower-cased, {@link ASCII_FOLDS} expanded. */
 function fold(name: string): string {
   let out = '';
   for (let i = 0; i < name.length;) {
-    i = step(name, i, name.length, false);
+    i = cursor.step(name, i, name.length, false);
     out +=
-      cp >= 0x41 && cp <= 0x5a
-        ? String.fromCharCode(cp + 0x20)
-        : (ASCII_FOLDS.get(cp) ?? String.fromCodePoint(cp));
+      cursor.cp >= 0x41 && cursor.cp <= 0x5a
+        ? String.fromCharCode(cursor.cp + 0x20)
+        : (ASCII_FOLDS.get(cursor.cp) ?? String.fromCodePoint(cursor.cp));
   }
   return out;
 }
@@ -156,8 +101,8 @@ function matchName(
   while (k < f.length) {
     if (i >= end) return -1;
     const at = i;
-    i = step(text, i, end, decode);
-    let c = cp >= 0x41 && cp <= 0x5a ? cp + 0x20 : cp;
+    i = cursor.step(text, i, end, decode);
+    let c = cursor.cp >= 0x41 && cursor.cp <= 0x5a ? cursor.cp + 0x20 : cursor.cp;
     if (php && f.charCodeAt(k) === UNDERSCORE) {
       if (c === SPACE || c === DOT) c = UNDERSCORE;
       else if (c === OPEN) {
@@ -181,20 +126,20 @@ function matchName(
 
 /** True when a `]` follows the `[` at `i` before the key or a NUL ends it (PHP's array test). */
 function closes(text: string, i: number, end: number, decode: boolean): boolean {
-  i = step(text, i, end, decode);
+  i = cursor.step(text, i, end, decode);
   while (i < end) {
-    i = step(text, i, end, decode);
-    if (cp === CLOSE) return true;
-    if (cp === NUL) return false;
+    i = cursor.step(text, i, end, decode);
+    if (cursor.cp === CLOSE) return true;
+    if (cursor.cp === NUL) return false;
   }
   return false;
 }
 
-/** The code point at `i` (read into {@link cp}), or -1 at the end. */
+/** The code point at `i` (read into the cursor's `cp`), or -1 at the end. */
 function peek(text: string, i: number, end: number, decode: boolean): number {
   if (i >= end) return -1;
-  step(text, i, end, decode);
-  return cp;
+  cursor.step(text, i, end, decode);
+  return cursor.cp;
 }
 
 /**
@@ -229,7 +174,7 @@ export function spellsKey(
   }
   // PHP skips leading spaces; its name then ends at a NUL or an array's `[`.
   let from = start;
-  while (peek(text, from, end, decode) === SPACE) from = step(text, from, end, decode);
+  while (peek(text, from, end, decode) === SPACE) from = cursor.step(text, from, end, decode);
   if (from > start || f.includes('_')) {
     const at = matchName(text, from, end, f, decode, true);
     if (at !== -1) {
@@ -248,7 +193,7 @@ export function spellsKey(
     if (next === CLOSE) return rackRoot(text, at, end, decode);
     // qs `allowDots`: `gray.x` is `gray[x]`; `gray.`, `gray..x` and `gray.[x]` keep the dot.
     if (next === DOT) {
-      const after = peek(text, step(text, at, end, decode), end, decode);
+      const after = peek(text, cursor.step(text, at, end, decode), end, decode);
       if (after !== -1 && after !== DOT && after !== OPEN) return true;
     }
   }
@@ -256,12 +201,12 @@ export function spellsKey(
   if (first !== OPEN && first !== CLOSE && first !== DOT) return false;
   // qs `allowDots`: `.gray` is `[gray]` (`.gray.x`, `.gray[x]`). Rack 2 skips every bracket
   // before the name (`]gray`, `[[gray`), and qs reads `[gray]…`.
-  const one = step(text, start, end, decode);
+  const one = cursor.step(text, start, end, decode);
   let i = one;
   if (first !== DOT) {
     let b = peek(text, i, end, decode);
     while (b === OPEN || b === CLOSE) {
-      i = step(text, i, end, decode);
+      i = cursor.step(text, i, end, decode);
       b = peek(text, i, end, decode);
     }
   }
@@ -280,8 +225,8 @@ export function spellsKey(
  * `gray][`, `[gray[`).
  */
 function rackRoot(text: string, i: number, end: number, decode: boolean): boolean {
-  while (peek(text, i, end, decode) === CLOSE) i = step(text, i, end, decode);
-  return i >= end || cp !== OPEN || step(text, i, end, decode) < end;
+  while (peek(text, i, end, decode) === CLOSE) i = cursor.step(text, i, end, decode);
+  return i >= end || cursor.cp !== OPEN || cursor.step(text, i, end, decode) < end;
 }
 
 /** The letters a character outside ASCII folds to ({@link ASCII_FOLDS}). */
