@@ -25,7 +25,7 @@
 import { PercentCursor } from './percent.js';
 
 /** This module's reader of escapes (`percent.ts`). */
-const cursor = new PercentCursor();
+const cursor = /* @__PURE__ */ new PercentCursor();
 
 const OPEN = 0x5b; // [
 const CLOSE = 0x5d; // ]

@@ -1,7 +1,4 @@
-import { PercentCursor } from './percent.js';
-
-/** This module's reader of escapes (`percent.ts`). */
-const cursor = new PercentCursor();
+import { escapeAt } from './percent.js';
 
 /**
  * Percent-decoding with `decodeURIComponent`'s result, without its exceptions: a malformed
@@ -18,10 +15,10 @@ export function safeDecode(s: string, plusAsSpace = false): string | undefined {
   let i = pct;
   while (i !== -1) {
     out += plain(s, from, i, plusAsSpace);
-    const n = cursor.escapeAt(s, i, s.length);
-    if (n === 0 || cursor.cp === -1) return undefined;
-    out += String.fromCodePoint(cursor.cp);
-    from = i + 3 * n;
+    const r = escapeAt(s, i, s.length);
+    if (r <= 0) return undefined;
+    out += String.fromCodePoint(r >> 3);
+    from = i + 3 * (r & 7);
     i = s.indexOf('%', from);
   }
   return out + plain(s, from, s.length, plusAsSpace);
@@ -37,9 +34,9 @@ export function isDecodable(s: string, start: number, end: number): boolean {
   // for each entry: quadratic over many short entries, AMP-01).
   let i = percentAt(s, start, end);
   while (i !== -1) {
-    const n = cursor.escapeAt(s, i, end);
-    if (n === 0 || cursor.cp === -1) return false;
-    i = percentAt(s, i + 3 * n, end);
+    const r = escapeAt(s, i, end);
+    if (r <= 0) return false;
+    i = percentAt(s, i + 3 * (r & 7), end);
   }
   return true;
 }

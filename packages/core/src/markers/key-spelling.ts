@@ -33,7 +33,7 @@
 import { PercentCursor } from './percent.js';
 
 /** This module's reader of escapes (`percent.ts`). */
-const cursor = new PercentCursor();
+const cursor = /* @__PURE__ */ new PercentCursor();
 
 /** Code points whose upper- or lower-case form (JS, Java) is ASCII letters only, and those. */
 const ASCII_FOLDS: ReadonlyMap<number, string> = new Map([

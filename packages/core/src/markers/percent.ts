@@ -5,52 +5,46 @@
  * is a character of its own, as the parsers they model keep it).
  */
 
+/** {@link escapeAt}'s code point -1 (no character), shifted into place. */
+const NO_CHARACTER = -8;
+
 /**
- * A reader of percent-escapes in place. One per module that walks text (a module-level
- * instance): {@link cp} is a slot, not a returned pair, so the walks allocate nothing; they are
- * synchronous, so nothing runs between a read and its use.
+ * Reads the UTF-8 sequence of `%XX` escapes at `i` of `s` (before `end`): returns how many escapes
+ * it spans in the low 3 bits and its code point above them (`r >> 3`; -1 when the escapes are no
+ * character), packed so the walks allocate nothing; 0 when `i` holds no `%XX`. A byte no
+ * sequence starts with, or a sequence cut short or broken, spans its first escape; an overlong
+ * form, a surrogate or a code point past U+10FFFF (RFC 3629) spans the whole sequence.
+ *
+ * @example
+ * ```ts
+ * const r = escapeAt('%C3%A9', 0, 6); // r & 7 === 2, r >> 3 === 0xe9
+ * escapeAt('%E0%A4%A', 0, 8) >> 3; // -1 (and & 7 === 1)
+ * ```
+ */
+export function escapeAt(s: string, i: number, end: number): number {
+  const lead = escapeByte(s, i, end);
+  if (lead < 0) return 0;
+  if (lead < 0x80) return (lead << 3) | 1;
+  const n = lead < 0xc2 || lead > 0xf4 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+  if (n === 0) return NO_CHARACTER | 1;
+  let v = lead & (0x7f >> n);
+  for (let k = 1; k < n; k++) {
+    const b = escapeByte(s, i + 3 * k, end);
+    if ((b & 0xc0) !== 0x80) return NO_CHARACTER | 1;
+    v = (v << 6) | (b & 0x3f);
+  }
+  const valid = v >= (n === 3 ? 0x800 : n === 4 ? 0x10000 : 0) && v <= 0x10ffff && v >> 11 !== 0x1b;
+  return (valid ? v << 3 : NO_CHARACTER) | n;
+}
+
+/**
+ * A lenient reader of names, one per module that walks them (a module-level instance): {@link cp}
+ * is a slot, not a returned pair, so the walks allocate nothing; they are synchronous, so nothing
+ * runs between a read and its use.
  */
 export class PercentCursor {
-  /**
-   * The code point the last {@link escapeAt} or {@link step} read; -1 after {@link escapeAt}
-   * when the escapes there are no character.
-   */
+  /** The code point the last {@link step} read. */
   cp = 0;
-
-  /**
-   * Reads the UTF-8 sequence of `%XX` escapes at `i` of `s` (before `end`) into {@link cp} and
-   * returns how many escapes it spans; 0 when `i` holds no `%XX`. A byte no sequence starts
-   * with, or a sequence cut short or broken, spans its first escape with `cp` -1; an overlong
-   * form, a surrogate or a code point past U+10FFFF (RFC 3629) spans the whole sequence with
-   * `cp` -1.
-   *
-   * @example
-   * ```ts
-   * const cursor = new PercentCursor();
-   * cursor.escapeAt('%C3%A9', 0, 6); // 2, cursor.cp === 0xe9
-   * cursor.escapeAt('%E0%A4%A', 0, 8); // 1, cursor.cp === -1
-   * ```
-   */
-  escapeAt(s: string, i: number, end: number): number {
-    const lead = escapeByte(s, i, end);
-    if (lead < 0) return 0;
-    if (lead < 0x80) {
-      this.cp = lead;
-      return 1;
-    }
-    const n = lead < 0xc2 || lead > 0xf4 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
-    this.cp = -1;
-    if (n === 0) return 1;
-    let v = lead & (0x7f >> n);
-    for (let k = 1; k < n; k++) {
-      const b = escapeByte(s, i + 3 * k, end);
-      if ((b & 0xc0) !== 0x80) return 1;
-      v = (v << 6) | (b & 0x3f);
-    }
-    if (v >= (n === 3 ? 0x800 : n === 4 ? 0x10000 : 0) && v <= 0x10ffff && v >> 11 !== 0x1b)
-      this.cp = v;
-    return n;
-  }
 
   /**
    * Reads one character of `text` at `i` (before `end`) into {@link cp} and returns where the
@@ -66,10 +60,10 @@ export class PercentCursor {
         return i + 1;
       }
       if (c === 0x25) {
-        const n = this.escapeAt(text, i, end);
-        if (n !== 0) {
-          if (this.cp === -1) this.cp = 0xfffd;
-          return i + 3 * n;
+        const r = escapeAt(text, i, end);
+        if (r !== 0) {
+          this.cp = r < 0 ? 0xfffd : r >> 3;
+          return i + 3 * (r & 7);
         }
       }
     }
