@@ -1,7 +1,7 @@
 import type { GrayConfig } from '../config/types.js';
 import type { ConfigStore } from '../store/types.js';
 import { decide } from '../rules/evaluate.js';
-import { baggageMemberHeaders } from '../markers/baggage.js';
+import { baggageMemberHeaders, mayHoldMember } from '../markers/baggage.js';
 import { mayHoldCookie } from '../markers/cookie.js';
 import { mayHoldKey } from '../markers/key-spelling.js';
 import type { Decision, DecisionSource } from '../rules/types.js';
@@ -371,7 +371,8 @@ export function createInboundEngine<R>(
           config.hasVersion(raw)
         )) ||
       !cleanOf(cookie, cookieCarriers, MAX_COOKIE_HEADER_BYTES) ||
-      (baggage !== undefined && !(typeof baggage === 'string' && lacks(baggage, baggageKey, 0))) ||
+      (baggage !== undefined &&
+        !(typeof baggage === 'string' && !mayHoldMember(baggage, baggageKey))) ||
       (url !== undefined &&
         q !== -1 &&
         (mayHoldKey(url, queryKey, q + 1) || (raw === undefined && tooLongQuery(url, q)))) ||
@@ -588,14 +589,6 @@ const NO_STRINGS: readonly string[] = [];
 /** Neither member header was on the request (read by the fast path). */
 const NO_MEMBERS = [undefined, undefined] as const;
 const NO_PENDING: readonly PendingSignedCookie[] = [];
-
-/**
- * True when the text from `from` on holds neither `key` nor a `%` (which could spell it):
- * `carrierEdits` leaves such a baggage header alone (a query string: `mayHoldKey`, any case).
- */
-function lacks(text: string, key: string, from: number): boolean {
-  return text.indexOf('%', from) === -1 && text.indexOf(key, from) === -1;
-}
 
 /** True when the query string after `?` at `q` is over the cap the query readers enforce. */
 function tooLongQuery(url: string, q: number): boolean {

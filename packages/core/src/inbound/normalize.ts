@@ -1,4 +1,4 @@
-import { baggageMemberHeaders, stripBaggageMember } from '../markers/baggage.js';
+import { baggageMemberHeaders, mayHoldMember, stripBaggageMember } from '../markers/baggage.js';
 import { mayHoldCookie, namedCookie, readCookies, stripCookies } from '../markers/cookie.js';
 import { trimOws } from '../markers/parse.js';
 import type { KeyRead } from '../markers/read.js';
@@ -156,7 +156,7 @@ export function carrierEdits(
   const bag = view.header('baggage');
   if (bag !== undefined) {
     const text = typeof bag === 'string' ? bag : bag.join(',');
-    if (text.includes('%') || text.includes(key)) {
+    if (mayHoldMember(text, key)) {
       const read = opts.baggage === false ? undefined : view.baggage(key);
       const f = fate(
         'baggage',

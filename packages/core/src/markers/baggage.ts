@@ -137,6 +137,47 @@ function scan(value: string, key: string, st: ScanState): boolean {
   return true;
 }
 
+/** The last key's escape search (a process reads one or two keys). */
+let escapeKey: string | undefined;
+let keyEscapes = /%/;
+
+/**
+ * @internal True when `text` could hold a member named `key` ({@link keyMatches}:
+ * the key, trimmed and decoded, exactly): the key as written, or an escape of a byte that starts
+ * one of its characters in UTF-8 (`%67` for `g`; a key not written out whole has one of its
+ * characters escaped). False means no member there needs a look: a header of escapes that spell
+ * nothing of the key (`%ZZ=%ZZ`, `%20` in values) is neither read for a marker nor rebuilt
+ * (AMP-01).
+ *
+ * @example
+ * ```ts
+ * mayHoldMember('%67ray=beta', 'gray'); // true
+ * mayHoldMember('a=%20b,%ZZ=1', 'gray'); // false
+ * ```
+ */
+export function mayHoldMember(text: string, key: string): boolean {
+  if (text.includes(key)) return true;
+  if (key !== escapeKey) {
+    const bytes = new Set<string>();
+    for (const ch of key) {
+      const c = ch.codePointAt(0) as number;
+      const b =
+        c < 0x80
+          ? c
+          : c < 0x800
+            ? 0xc0 | (c >> 6)
+            : c < 0x10000
+              ? 0xe0 | (c >> 12)
+              : 0xf0 | (c >> 18);
+      bytes.add(b.toString(16).padStart(2, '0'));
+    }
+    // Hex digits in either case; the byte itself is exact (`%47` is `G`, not `g`).
+    keyEscapes = new RegExp(`%(?:${[...bytes].join('|')})`, 'i');
+    escapeKey = key;
+  }
+  return keyEscapes.test(text);
+}
+
 /**
  * True when the raw key `text[start, end)`, trimmed as `String#trim` does and decoded if
  * escaped, is `key`: compared in place, so junk keys allocate nothing and no search runs past

@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { propertyBudget, propertyTimeout } from '../../../../tools/fc-budget.js';
-import { readBaggageMember, removeBaggageMember, stripBaggageMember } from './baggage.js';
+import {
+  mayHoldMember,
+  readBaggageMember,
+  removeBaggageMember,
+  stripBaggageMember,
+} from './baggage.js';
 import { parseCookiePairs, readCookie, removeCookies } from './cookie.js';
 import { safeDecode } from './decode.js';
 import { SliceJoin } from './join.js';
@@ -525,4 +530,41 @@ describe('AMP-01 hostile carriers: no exceptions, every entry counted, bounded',
       ).toBeLessThan(5);
     },
   );
+});
+
+describe('AMP-01 mayHoldMember: a baggage header of escapes that spell nothing of the key is left alone', () => {
+  // Before, any `%` (a value's `%20`, junk `%ZZ` keys) sent the header to be read and rebuilt,
+  // and the engine's fast path to the general one.
+  it.each([
+    ['gray', 'a=%20b,c=d', false],
+    ['gray', '%ZZ=%ZZ,%ZZ=1', false],
+    ['gray', '%C0%80=x,%E0%A4%A=1', false],
+    ['gray', 'tenant=acme%2Ceu', false],
+    ['gray', 'k=%47RAY', false],
+    ['gray', '%67ray=beta', true],
+    ['gray', 'gr%61y=beta', true],
+    ['gray', 'gr%61Y=beta', true],
+    ['gray', 'x=1,gray=beta', true],
+    ['gray', 'x=%6', false],
+    ['lane-é', 'lane-%C3%A9=beta', true],
+    ['lane-é', 'lane%2D%C3=beta', true],
+  ] as const)('AMP-01 %s in %j: %s', (key, text, want) => {
+    expect(mayHoldMember(text, key)).toBe(want);
+  });
+
+  const piece = fc.constantFrom(
+    ...['gray', 'g', 'r', 'a', 'y', '%67', '%72', '%61', '%79', '%47', '%6', '%ZZ', '%20', '%2C'],
+    ...['=', '=', ',', ',', ' ', ';', 'x', 'beta', '%C3%A9', 'é', '\t'],
+  );
+  it('AMP-01 where mayHoldMember is false, no member reads or strips as the key', () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 16 }), (pieces) => {
+        const text = pieces.join('');
+        if (mayHoldMember(text, 'gray')) return;
+        expect(readBaggageMember(text, 'gray').kind).toBe('absent');
+        expect(stripBaggageMember(text, 'gray').removed).toBe(0);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
 });
