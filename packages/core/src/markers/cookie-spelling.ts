@@ -208,6 +208,9 @@ export function cookieProbe(name: string, anchor = anchorOf(name)): CookieProbe 
       unit = '[_ .[+]';
       for (const b of ['20', '2E', '5B']) escapes.add(b);
     } else if (c === SPACE) unit = '[ +]';
+    // `ſ` / `ı` in the name are `s` / `i` to the readers (and to `fold`): any of the three.
+    else if (c === LONG_S) unit = '[sſ]';
+    else if (c === DOTLESS_I) unit = '[iı]';
     literal += unit;
   }
   return { literal, escapes: [...escapes], rare };

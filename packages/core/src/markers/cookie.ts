@@ -119,8 +119,8 @@ export function cookieRead(pairs: CookiePairs | 'too_long', name: string): KeyRe
  * ASP.NET split at both, CK-08). A `gray=` inside
  * another cookie's value (`returnTo={"path":"/p?gray=beta"}`) is that cookie's data and stays
  * (review 165 D3). What is kept stays byte for byte, separators too;
- * where a pair goes, its neighbours are joined with `; `. Every pair is judged, past the readers'
- * cap of 180 too, in one linear pass (AMP-01, CK-11).
+ * where a pair goes, its neighbours are joined with `; `. Every pair that could spell a name is
+ * judged, past the readers' cap of 180 too, in one linear pass (AMP-01, CK-11).
  *
  * @example
  * ```ts
@@ -276,17 +276,22 @@ interface CompiledProbe {
   readonly all: RegExp;
   /** True when each name, written exactly, spells no name before it (`a.b` does `a_b` to PHP). */
   readonly exact: boolean;
+  /** The names compiled (a copy). */
+  readonly names: readonly string[];
 }
 
-/** Each list of marker names' searches, kept while the list is (an engine's own). */
+/**
+ * Each list of marker names' searches, with the names they were compiled for: a caller may change
+ * its array between calls (`removeCookies`), so a hit is checked name by name (a few compares).
+ */
 const nameProbes = new WeakMap<readonly string[], CompiledProbe>();
 /** The same by the names' text, for callers that pass a new array each time (`removeCookies`). */
 const probesByText = new Map<string, CompiledProbe>();
 
 function probeOf(names: readonly string[]): CompiledProbe {
   let probe = nameProbes.get(names);
-  if (probe === undefined) {
-    const key = names.join('\0');
+  if (probe === undefined || !sameNames(probe.names, names)) {
+    const key = JSON.stringify(names);
     probe = probesByText.get(key);
     if (probe === undefined) {
       if (probesByText.size >= 64) probesByText.clear();
@@ -296,6 +301,12 @@ function probeOf(names: readonly string[]): CompiledProbe {
     nameProbes.set(names, probe);
   }
   return probe;
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function compileProbe(names: readonly string[]): CompiledProbe {
@@ -322,7 +333,7 @@ function compileProbe(names: readonly string[]): CompiledProbe {
   const exact = names.every(
     (n, j) => spelledName(n, 0, n.length, names.slice(0, j).concat(n)) === n,
   );
-  return { any: new RegExp(source, 'i'), all: new RegExp(source, 'gi'), exact };
+  return { any: new RegExp(source, 'i'), all: new RegExp(source, 'gi'), exact, names: [...names] };
 }
 
 /** ASCII letters lower-cased, nothing else (one code unit each, as the anchors are taken). */

@@ -69,6 +69,10 @@ describe('AMP-01 stripCookies judges the probe hits only, and gives what judging
     ['PHP dots for underscores', '..Host-gray=a; c=1', ['__Host-gray', 'gray'], [], 'c=1'],
     ['rare letters', 'ab=1; a_\u017f=2', ['a_s'], [], 'ab=1'],
     ['rare letter as the hit', 'a=1; \u017fid=2; s\u0131d=3; b=4', ['sid'], [], 'a=1; b=4'],
+    // Review 51 D2: a name with `ſ` / `ı` is spelled by plain `s` / `i` too.
+    ['a name with \u017f, spelled with s', 's=1; a=2', ['\u017f'], [], 'a=2'],
+    ['a name with \u0131, spelled with I', 'XI=1; a=2', ['x\u0131'], [], 'a=2'],
+    ['a name with \u017f, trimmed', 'S\v=yk', ['\u017f'], [], undefined],
     ['escaped underscore name', 'a%5Fb=1; a=2', ['a_b'], [], 'a=2'],
     ['nothing to cut is the same text', 'a=1;  b=2 ,c', ['gray'], [], 'a=1;  b=2 ,c'],
     ['empty text', '', ['gray'], [], ''],
@@ -129,6 +133,8 @@ describe('AMP-01 stripCookies judges the probe hits only, and gives what judging
     ['gray', 'a_s'],
     ['__Secure-gray'],
     ['sid'],
+    ['\u017f'],
+    ['x\u0131', 'gray'],
   );
   it('AMP-01 any header: stripCookies and removeCookies equal the pair-by-pair reference', () => {
     fc.assert(
@@ -146,6 +152,19 @@ describe('AMP-01 stripCookies judges the probe hits only, and gives what judging
       { numRuns: 20_000 },
     );
   }, 60_000);
+
+  // Review 51 D1: the compiled probe is cached per array; a caller that changes its array, or
+  // passes names whose joined text collides, must get the probe of the names it passes now.
+  it('AMP-01 an array changed in place after its first use is read as it is now', () => {
+    const names = ['gray'];
+    expect(removeCookies('gray=beta; a=1', names)).toBe('a=1');
+    names[0] = 'lane';
+    expect(removeCookies('lane=beta; a=1', names)).toBe('a=1');
+    names.push('gray');
+    expect(removeCookies('lane=1; gray=2; a=1', names)).toBe('a=1');
+    expect(removeCookies('lane=beta; a=1', ['lane\0gray'])).toBe('lane=beta; a=1');
+    expect(removeCookies('lane=beta; a=1', ['lane', 'gray'])).toBe('a=1');
+  });
 
   it('AMP-01 a fresh names array each call reads as the same list (removeCookies callers)', () => {
     for (let i = 0; i < 200; i++)
