@@ -147,7 +147,7 @@ let keyEscapes = /%/;
  * one of its characters in UTF-8 (`%67` for `g`; a key not written out whole has one of its
  * characters escaped). False means no member there needs a look: a header of escapes that spell
  * nothing of the key (`%ZZ=%ZZ`, `%20` in values) is neither read for a marker nor rebuilt
- * (AMP-01).
+ * (AMP-01). A header longer than the readers' 8192 bytes holds it whenever it has a `%`.
  *
  * @example
  * ```ts
@@ -156,6 +156,9 @@ let keyEscapes = /%/;
  * ```
  */
 export function mayHoldMember(text: string, key: string): boolean {
+  // Past the readers' total cap any `%` counts, as for the tail `stripBaggageMember` drops: the
+  // answer comes from the first `%`, not from a search of the whole header (1 MiB of `%ZZ=`).
+  if (text.length > BAGGAGE_MAX_TOTAL_LENGTH) return text.includes('%') || text.includes(key);
   if (text.includes(key)) return true;
   if (key !== escapeKey) {
     const bytes = new Set<string>();

@@ -548,6 +548,9 @@ describe('AMP-01 mayHoldMember: a baggage header of escapes that spell nothing o
     ['gray', 'x=%6', false],
     ['lane-é', 'lane-%C3%A9=beta', true],
     ['lane-é', 'lane%2D%C3=beta', true],
+    // Past the readers' 8192 bytes, any `%` (a bounded answer for 1 MiB of junk).
+    ['gray', `${'a=b,'.repeat(2100)}%ZZ=1`, true],
+    ['gray', 'a=b,'.repeat(2100), false],
   ] as const)('AMP-01 %s in %j: %s', (key, text, want) => {
     expect(mayHoldMember(text, key)).toBe(want);
   });
