@@ -145,7 +145,8 @@ export function removeCookies(
  * (AMP-01: a header of thousands of `%E0%A4%A=x` pairs costs one regex pass). Each character is
  * looked at a bounded number of times: the search runs forward once, a hit's pair is bounded by
  * a walk back to the last pair judged and by separators remembered across hits, and a kept run's
- * ends skip only OWS and separators.
+ * ends skip only OWS and separators. The runs are joined as they come (V8 copies the joined text
+ * once, when it is first read).
  */
 export function stripCookies(
   text: string,
@@ -155,7 +156,7 @@ export function stripCookies(
   if (names.length === 0) return text;
   const probe = probeOf(names);
   const hits = probe.all;
-  const pieces: string[] = [];
+  let out: string | undefined;
   // The run of kept pairs not yet copied: from the first one's start to the last one's end, byte
   // for byte with the separators and empty pairs between them.
   let start = -1;
@@ -168,6 +169,12 @@ export function stripCookies(
     if (b <= a) return;
     if (end === -1) start = a;
     end = b;
+  };
+  // The run so far goes to the output (runs joined with `; `).
+  const flush = (): void => {
+    if (end !== -1)
+      out = out === undefined ? text.slice(start, end) : `${out}; ${text.slice(start, end)}`;
+    end = -1;
   };
   // The next `=`, `;` and `,` at or after a hit's pair, remembered across hits (linear).
   let eq = -1;
@@ -185,12 +192,11 @@ export function stripCookies(
     if (comma !== Infinity && comma < at) comma = indexOrInfinity(text, ',', at);
     if (eq !== Infinity && eq < pairStart) eq = indexOrInfinity(text, '=', pairStart);
     const pairEnd = Math.min(semi, comma, text.length);
-    keepPairs(pos, pairStart);
+    if (pairStart > pos) keepPairs(pos, pairStart);
     const from = owsStart(text, pairStart, pairEnd);
     if (eq < pairEnd && spells(text, from, eq, names, keep, probe.exact)) {
       cut = true;
-      if (end !== -1) pieces.push(text.slice(start, end));
-      end = -1;
+      flush();
     } else keepPairs(pairStart, pairEnd);
     pos = pairEnd + 1;
     if (pos > text.length) break;
@@ -198,8 +204,8 @@ export function stripCookies(
   }
   if (!cut) return text;
   keepPairs(pos, text.length);
-  if (end !== -1) pieces.push(text.slice(start, end));
-  return pieces.length === 0 ? undefined : pieces.join('; ');
+  flush();
+  return out;
 }
 
 function indexOrInfinity(text: string, c: string, from: number): number {
