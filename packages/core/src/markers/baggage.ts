@@ -4,6 +4,7 @@ import {
   BAGGAGE_MAX_TOTAL_LENGTH,
 } from '../limits.js';
 import { safeDecode } from './decode.js';
+import { leadByte } from './percent.js';
 import { SliceJoin } from './join.js';
 import { decodesTo, trimmedEnd, trimmedStart } from './key-match.js';
 import { trimOws } from './parse.js';
@@ -162,18 +163,7 @@ export function mayHoldMember(text: string, key: string): boolean {
   if (text.includes(key)) return true;
   if (key !== escapeKey) {
     const bytes = new Set<string>();
-    for (const ch of key) {
-      const c = ch.codePointAt(0) as number;
-      const b =
-        c < 0x80
-          ? c
-          : c < 0x800
-            ? 0xc0 | (c >> 6)
-            : c < 0x10000
-              ? 0xe0 | (c >> 12)
-              : 0xf0 | (c >> 18);
-      bytes.add(b.toString(16).padStart(2, '0'));
-    }
+    for (const ch of key) bytes.add(leadByte(ch.codePointAt(0) as number));
     // Hex digits in either case; the byte itself is exact (`%47` is `G`, not `g`).
     keyEscapes = new RegExp(`%(?:${[...bytes].join('|')})`, 'i');
     escapeKey = key;

@@ -22,7 +22,7 @@
  * `[gray]` (PHP drops an empty name), `gray]`, fullwidth letters (no reader applies NFKC).
  */
 
-import { PercentCursor } from './percent.js';
+import { leadByte, PercentCursor } from './percent.js';
 
 /** This module's reader of escapes (`percent.ts`). */
 const cursor = /* @__PURE__ */ new PercentCursor();
@@ -197,8 +197,8 @@ export function cookieProbe(name: string, anchor = anchorOf(name)): CookieProbe 
   for (const ch of anchor) {
     const c = ch.codePointAt(0) as number;
     const f = fold(c);
-    escapes.add(firstByte(c));
-    if (f >= 0x61 && f <= 0x7a) escapes.add(firstByte(f)).add(firstByte(f ^ 0x20));
+    escapes.add(leadByte(c));
+    if (f >= 0x61 && f <= 0x7a) escapes.add(leadByte(f)).add(leadByte(f ^ 0x20));
     if (f === 0x73 || f === 0x69) {
       rare = true;
       escapes.add(f === 0x73 ? 'C5' : 'C4');
@@ -221,11 +221,4 @@ function anchorOf(name: string): string {
   let best = '';
   for (const run of name.split('_')) if (run.length > best.length) best = run;
   return best === '' ? name : best;
-}
-
-/** The first byte of `c` in UTF-8, as two upper-case hex digits. */
-function firstByte(c: number): string {
-  const b =
-    c < 0x80 ? c : c < 0x800 ? 0xc0 | (c >> 6) : c < 0x10000 ? 0xe0 | (c >> 12) : 0xf0 | (c >> 18);
-  return b.toString(16).toUpperCase().padStart(2, '0');
 }

@@ -30,7 +30,7 @@
  * (`%00gray`: PHP's name is empty), fullwidth letters (none applies NFKC), `a[gray]`, `a.gray`.
  */
 
-import { PercentCursor } from './percent.js';
+import { leadByte, PercentCursor } from './percent.js';
 
 /** This module's reader of escapes (`percent.ts`). */
 const cursor = /* @__PURE__ */ new PercentCursor();
@@ -294,17 +294,7 @@ export function mayHoldKey(text: string, name: string, from = 0): boolean {
  */
 function escapeBytes(f: string, wide: boolean): Set<string> {
   const bytes = new Set<string>();
-  const add = (c: number): void => {
-    const b =
-      c < 0x80
-        ? c
-        : c < 0x800
-          ? 0xc0 | (c >> 6)
-          : c < 0x10000
-            ? 0xe0 | (c >> 12)
-            : 0xf0 | (c >> 18);
-    bytes.add(b.toString(16).toUpperCase().padStart(2, '0'));
-  };
+  const add = (c: number): void => void bytes.add(leadByte(c));
   for (const ch of f) {
     const c = ch.codePointAt(0) as number;
     add(c);

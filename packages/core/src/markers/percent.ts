@@ -93,3 +93,13 @@ export function hexDigit(c: number): number {
   const l = (c | 0x20) - 0x57;
   return l >= 10 && l <= 15 ? l : -1;
 }
+
+/**
+ * The first byte of the code point `c` in UTF-8, as two upper-case hex digits: what an escape of
+ * that character starts with (`leadByte(0x67)` is `'67'`, `leadByte(0x17f)` is `'C5'`).
+ */
+export function leadByte(c: number): string {
+  const b =
+    c < 0x80 ? c : c < 0x800 ? 0xc0 | (c >> 6) : c < 0x10000 ? 0xe0 | (c >> 12) : 0xf0 | (c >> 18);
+  return b.toString(16).toUpperCase().padStart(2, '0');
+}
