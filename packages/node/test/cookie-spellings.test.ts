@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraylane, getGrayVersion, type GraylaneOptions } from '../src/index.js';
 import { closeAll, listen, type Running } from './helpers.js';
+import { freePort, waitListening } from '../../../tools/loopback.js';
 
 /**
  * GW-02 / CK-08..11 (reviews 157 D4, 158 D1): a node:http gateway (`gray.handle` + `http.request`
@@ -85,15 +86,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A free loopback port (nginx takes no port 0). */
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
-}
-
 /** One raw HTTP/1.1 request (several `Cookie` lines as sent), the response body. */
 function send(port: number, cookies: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -127,17 +119,7 @@ server { listen 127.0.0.1:${upstream}; location / { return 200 "[$cookie_gray]|$
       nginx = spawn(NGINX as string, ['-p', dir, '-c', join(dir, 'nginx.conf')], {
         stdio: 'ignore',
       });
-      for (let i = 0; i < 200; i++) {
-        const up = await new Promise<boolean>((resolve) => {
-          const s = net.connect(upstream, '127.0.0.1', () => {
-            s.end();
-            resolve(true);
-          });
-          s.on('error', () => resolve(false));
-        });
-        if (up) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitListening(upstream);
       for (const [mode, options] of MODES) {
         const gray = createGraylane({ config, ...options } as GraylaneOptions);
         const server = http.createServer((req, res) =>

@@ -1,7 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -13,6 +12,7 @@ import { createProxyMiddleware } from 'http-proxy-middleware';
 import { graylaneExpress } from '../src/adapters/express.js';
 import { graylaneFastify } from '../src/adapters/fastify.js';
 import { closeAll, listen, type Running } from './helpers.js';
+import { freePort, waitListening } from '../../../tools/loopback.js';
 
 /**
  * GW-01/02 (review 147) with the real next hops. D1: an edge or signed gateway (express 5 +
@@ -53,25 +53,11 @@ describe.skipIf(!php)(
         join(dir, 'index.php'),
         "<?php header('content-type: application/json'); echo json_encode(['keys' => array_map('strval', array_keys($_GET)), 'gray' => $_GET['gray'] ?? null]);",
       );
-      // A free loopback port for `php -S`, which takes no port 0.
-      const probe = net.createServer();
-      await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-      phpPort = (probe.address() as net.AddressInfo).port;
-      await new Promise<void>((r) => probe.close(() => r()));
+      phpPort = await freePort();
       phpServer = spawn('php', ['-n', '-S', `127.0.0.1:${phpPort}`, '-t', dir], {
         stdio: 'ignore',
       });
-      for (let i = 0; i < 100; i++) {
-        const up = await new Promise<boolean>((resolve) => {
-          const s = net.connect(phpPort, '127.0.0.1', () => {
-            s.end();
-            resolve(true);
-          });
-          s.on('error', () => resolve(false));
-        });
-        if (up) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitListening(phpPort);
       for (const [mode, options] of Object.entries(MODES)) {
         const app = express5();
         app.use(graylaneExpress(options));

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graylaneExpress } from '../src/adapters/express.js';
 import { createGraylane, type GraylaneOptions } from '../src/index.js';
 import { closeAll, listen, type Running } from './helpers.js';
+import { freePort, waitListening } from '../../../tools/loopback.js';
 
 /**
  * GW-02 (review 167 N2, N3) with a real PHP app behind real gateways: express 5 +
@@ -140,24 +141,11 @@ describe.skipIf(!php)(
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'graylane-gw02-'));
       writeFileSync(join(dir, 'index.php'), ROUTER);
-      const probe = net.createServer();
-      await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-      phpPort = (probe.address() as net.AddressInfo).port;
-      await new Promise<void>((r) => probe.close(() => r()));
+      phpPort = await freePort();
       phpServer = spawn('php', ['-n', '-S', `127.0.0.1:${phpPort}`, '-t', dir], {
         stdio: 'ignore',
       });
-      for (let i = 0; i < 200; i++) {
-        const up = await new Promise<boolean>((resolve) => {
-          const s = net.connect(phpPort, '127.0.0.1', () => {
-            s.end();
-            resolve(true);
-          });
-          s.on('error', () => resolve(false));
-        });
-        if (up) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitListening(phpPort);
       for (const [mode, options] of MODES) {
         const app = express5();
         app.use(graylaneExpress({ config, ...options } as GraylaneOptions));

@@ -14,6 +14,7 @@ import { mayHoldCookie, removeCookies } from '../../src/markers/cookie.js';
 import fc from 'fast-check';
 import { propertyBudget, propertyTimeout } from '../../../../tools/fc-budget.js';
 import { foldCookieRef, spellsCookieRef } from '../cookie-spelling-ref.js';
+import { freePort, waitListening } from '../../../../tools/loopback.js';
 
 /**
  * GW-02 (review 167 N2, N3): `edge` mode, and `signed` mode's removal of untrusted markers, left
@@ -213,7 +214,7 @@ describe.skipIf(!PHP)(
       server = spawn('php', ['-n', '-S', `127.0.0.1:${port}`, join(dir, 'router.php')], {
         stdio: 'ignore',
       });
-      await waitFor(port);
+      await waitListening(port);
     });
     afterAll(() => {
       server?.kill();
@@ -373,30 +374,6 @@ describe('GW-02 (review 167 N3) a header spelled with `_` for `-` never reaches 
     }
   });
 });
-
-/** A free loopback port (`php -S` takes no port 0). */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-async function waitFor(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.end();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
 
 /** The `$_COOKIE` keys PHP files a raw `Cookie` line under (bytes as Latin-1). */
 function cookieKeys(port: number, cookie: string): Promise<string[]> {
