@@ -70,7 +70,9 @@ export const MAX_COOKIE_HEADER_BYTES = 16_384; // 16 KiB
 /**
  * Cookie pairs scanned per request, parsed or not (AMP-01): Chrome and Firefox keep at most 180
  * cookies per domain (Chromium `kDomainMaxCookies`, Firefox `network.cookie.maxPerHost`), the
- * same figure as the baggage member cap. Pairs past it are not seen.
+ * same figure as the baggage member cap. Pairs past it are not seen. The removal of marker
+ * spellings (GW-02) judges every pair, but at most this many that could spell a marker name; from
+ * the next such pair on the header goes unjudged (AMP-03).
  */
 export const MAX_COOKIE_PAIRS = 180;
 /** Query strings longer than this are not scanned for the marker (QS-06). */

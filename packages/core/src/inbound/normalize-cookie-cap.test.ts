@@ -186,3 +186,45 @@ describe('CK-08 a list value does not push the marker past the pair cap', () => 
     },
   );
 });
+
+// AMP-03: the removal judges at most 180 pairs that could spell a marker name (probe hits); from
+// the 181st such pair on the header goes unjudged. Lookalikes count as hits, so a marker behind
+// 180 of them is removed with the rest, in every mode, and never reaches the app.
+describe('AMP-03 past 180 pairs that could spell a marker, the rest of the header goes', () => {
+  const LOOKALIKES: [string, (i: number) => string][] = [
+    ['xgray pairs', (i) => `xgray${i}=1`],
+    ['gray_uid pairs', (i) => `gray_uid${i}=1`],
+    ['values holding gray', (i) => `v${i}=GRAY`],
+    ['escaped letters in values', (i) => `v${i}=%61`],
+  ];
+  const rows = MODES.flatMap(([m, o]) =>
+    LOOKALIKES.flatMap(([label, hit]) =>
+      [179, 180, 400].map((n) => [m, label, n, o, hit] as const),
+    ),
+  );
+  it.each(rows)('%s: %s × %i, then a marker and a session cookie', (mode, _l, n, options, hit) => {
+    const lookalikes = Array.from({ length: n }, (_, i) => hit(i));
+    const header = [...lookalikes, 'gray=canary', 'sid=s1'].join('; ');
+    const r = edited(options, header);
+    // The lookalikes are the request's first 180 pairs: the marker past them is never read.
+    expect(r.version).toBe(mode === 'open' && n < 180 ? 'canary' : 'stable');
+    if (mode === 'open' && n < 180) return;
+    expect(r.edited).toBe(true);
+    expect(markersIn(r.cookie)).toEqual([]);
+    // Within the 180 hits the rest is kept byte for byte; past them it goes unjudged.
+    expect(r.cookie).toBe(
+      n < 180 ? [...lookalikes, 'sid=s1'].join('; ') : lookalikes.slice(0, 180).join('; '),
+    );
+  });
+
+  it('open: an agreeing marker that is the 180th hit stays; as the 181st it goes', () => {
+    const ahead = (n: number) => Array.from({ length: n }, (_, i) => `xgray${i}=1`);
+    // 179 lookalikes, then the marker: 180 pairs read, so `gray=stable` is read and agrees.
+    const kept = edited({ config }, [...ahead(179), 'gray=stable', 'z=1'].join('; '));
+    expect(kept).toEqual({ version: 'stable', edited: false, cookie: undefined });
+    // 180 lookalikes: the marker is past the readers and the 181st hit, removed unread.
+    const gone = edited({ config }, [...ahead(180), 'gray=stable', 'z=1'].join('; '));
+    expect(gone.version).toBe('stable');
+    expect(gone.cookie).toBe(ahead(180).join('; '));
+  });
+});

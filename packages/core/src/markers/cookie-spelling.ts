@@ -42,7 +42,7 @@ export function isNameSpace(c: number): boolean {
 }
 
 /** A code point as names are compared: ASCII letters lower-cased, `ſ` as `s`, `ı` as `i`. */
-function fold(c: number): number {
+export function fold(c: number): number {
   if (c >= 0x41 && c <= 0x5a) return c + 0x20;
   return c === LONG_S ? 0x73 : c === DOTLESS_I ? 0x69 : c;
 }

@@ -1,5 +1,5 @@
 import { MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS } from '../limits.js';
-import { cookieProbe, spelledName } from './cookie-spelling.js';
+import { cookieProbe, fold, spelledName } from './cookie-spelling.js';
 import { safeDecode } from './decode.js';
 import { trimOws } from './parse.js';
 import { READ_ABSENT, READ_AMBIGUOUS, READ_TOO_LONG, type KeyRead } from './read.js';
@@ -120,7 +120,12 @@ export function cookieRead(pairs: CookiePairs | 'too_long', name: string): KeyRe
  * another cookie's value (`returnTo={"path":"/p?gray=beta"}`) is that cookie's data and stays
  * (review 165 D3). What is kept stays byte for byte, separators too;
  * where a pair goes, its neighbours are joined with `; `. Every pair that could spell a name is
- * judged, past the readers' cap of 180 too, in one linear pass (AMP-01, CK-11).
+ * judged, past the readers' cap of 180 pairs too, in one linear pass (AMP-01, CK-11), up to 180
+ * such pairs: a header with more (no browser keeps more than 180 cookies for a host) loses the
+ * 181st and everything after it unjudged, so no spelling can hide there and one request costs at
+ * most 180 judgements (AMP-03). A pair "could spell" a name when it holds the name's letters in
+ * any case, an escape of one, `ſ` or `ı` ({@link mayHoldCookie}): `gray_uid=1` and `a=gray`
+ * count, `sid=1` does not.
  *
  * @example
  * ```ts
@@ -144,8 +149,8 @@ export function removeCookies(
  * is judged; the pairs between two hits are kept as one slice, found by the native search
  * (AMP-01: a header of thousands of `%E0%A4%A=x` pairs costs one regex pass). Each character is
  * looked at a bounded number of times: the search runs forward once, a hit's pair is bounded by
- * a walk back to the last pair judged and by separators remembered across hits, and a kept run's
- * ends skip only OWS and separators.
+ * a walk back to the last pair judged and a walk on to its end, and a kept run's ends skip only
+ * OWS and separators. At most `MAX_COOKIE_PAIRS` pairs are judged (see {@link removeCookies}).
  */
 export function stripCookies(
   text: string,
@@ -155,61 +160,85 @@ export function stripCookies(
   if (names.length === 0) return text;
   const probe = probeOf(names);
   const hits = probe.all;
-  const pieces: string[] = [];
+  const n = text.length;
+  // The runs of kept pairs, joined with `; ` once at the end (a rope of concatenations cost
+  // more where the header is read next than the join).
+  let pieces: string[] | undefined;
   // The run of kept pairs not yet copied: from the first one's start to the last one's end, byte
-  // for byte with the separators and empty pairs between them.
+  // for byte with the separators and empty pairs between them; `end` is -1 when there is none.
   let start = -1;
   let end = -1;
   let cut = false;
-  // The pairs in `text[a, b)` (whole pairs, none judged): kept, the empty ones inside the run.
-  const keepPairs = (a: number, b: number): void => {
-    while (a < b && isFiller(text.charCodeAt(a))) a++;
-    while (b > a && isFiller(text.charCodeAt(b - 1))) b--;
-    if (b <= a) return;
-    if (end === -1) start = a;
-    end = b;
-  };
-  // The run so far goes to the output (runs joined with `; ` once, at the end: a rope of
-  // concatenations cost more where the header is read next than the join).
-  const flush = (): void => {
-    if (end !== -1) pieces.push(text.slice(start, end));
-    end = -1;
-  };
-  // The next `=`, `;` and `,` at or after a hit's pair, remembered across hits (linear).
-  let eq = -1;
-  let semi = -1;
-  let comma = -1;
   let pos = 0; // where the first pair not yet looked at starts
+  let judged = 0;
   hits.lastIndex = 0;
   while (hits.test(text)) {
     // A character of the hit (its last; a hit holds no separator), then the pair holding it:
-    // back to a separator (no further than `pos`), on to the next.
+    // back to a separator (no further than `pos`), on to the next, noting the pair's first `=`.
     const at = Math.max(hits.lastIndex - 1, pos);
+    let eq = -1;
     let pairStart = at;
-    while (pairStart > pos && !isSeparator(text.charCodeAt(pairStart - 1))) pairStart--;
-    if (semi !== Infinity && semi < at) semi = indexOrInfinity(text, ';', at);
-    if (comma !== Infinity && comma < at) comma = indexOrInfinity(text, ',', at);
-    if (eq !== Infinity && eq < pairStart) eq = indexOrInfinity(text, '=', pairStart);
-    const pairEnd = Math.min(semi, comma, text.length);
-    if (pairStart > pos) keepPairs(pos, pairStart);
-    const from = owsStart(text, pairStart, pairEnd);
-    if (eq < pairEnd && spells(text, from, eq, names, keep, probe.exact)) {
+    for (let c; pairStart > pos && !isSeparator((c = text.charCodeAt(pairStart - 1)));) {
+      pairStart--;
+      if (c === 0x3d) eq = pairStart;
+    }
+    let pairEnd = at;
+    for (let c; pairEnd < n && !isSeparator((c = text.charCodeAt(pairEnd))); pairEnd++)
+      if (c === 0x3d && eq === -1) eq = pairEnd;
+    // The pairs between the last one looked at and this one (none judged): kept.
+    if (pairStart > pos) {
+      const a = fillerEnd(text, pos, pairStart);
+      const b = fillerStart(text, a, pairStart);
+      if (b > a) {
+        if (end === -1) start = a;
+        end = b;
+      }
+    }
+    // Past MAX_COOKIE_PAIRS pairs that could spell a marker, this one and the rest go unjudged.
+    if (judged++ === MAX_COOKIE_PAIRS) {
       cut = true;
-      flush();
-    } else keepPairs(pairStart, pairEnd);
+      pos = n;
+      break;
+    }
+    const from = owsStart(text, pairStart, pairEnd);
+    if (eq !== -1 && spells(text, from, eq, names, keep, probe.exact)) {
+      cut = true;
+      if (end !== -1) (pieces ??= []).push(text.slice(start, end));
+      end = -1;
+    } else {
+      const b = fillerStart(text, from, pairEnd);
+      if (b > from) {
+        if (end === -1) start = from;
+        end = b;
+      }
+    }
     pos = pairEnd + 1;
-    if (pos > text.length) break;
+    if (pos > n) break;
     hits.lastIndex = pos;
   }
   if (!cut) return text;
-  keepPairs(pos, text.length);
-  flush();
-  return pieces.length === 0 ? undefined : pieces.join('; ');
+  if (pos < n) {
+    const a = fillerEnd(text, pos, n);
+    const b = fillerStart(text, a, n);
+    if (b > a) {
+      if (end === -1) start = a;
+      end = b;
+    }
+  }
+  if (end !== -1) (pieces ??= []).push(text.slice(start, end));
+  return pieces === undefined ? undefined : pieces.join('; ');
 }
 
-function indexOrInfinity(text: string, c: string, from: number): number {
-  const at = text.indexOf(c, from);
-  return at === -1 ? Infinity : at;
+/** Where the OWS and separators `text[a, b)` starts with end. */
+function fillerEnd(text: string, a: number, b: number): number {
+  while (a < b && isFiller(text.charCodeAt(a))) a++;
+  return a;
+}
+
+/** Where the OWS and separators `text[a, b)` ends with start. */
+function fillerStart(text: string, a: number, b: number): number {
+  while (b > a && isFiller(text.charCodeAt(b - 1))) b--;
+  return b;
 }
 
 /** OWS or a pair separator: what a kept run of pairs never starts or ends with. */
@@ -220,8 +249,10 @@ function isFiller(c: number): boolean {
 /**
  * True when the pair starting at `from` (its first `=` at `eq`) is named one of `names` under a
  * spelling some reader takes for it ({@link spelledName}), except exactly as one of `keep` (see
- * {@link removeCookies}). `exact`: a name written exactly as one of `names` spells that one first
- * (the usual marker pair settled by a compare, AMP-01).
+ * {@link removeCookies}). A name of plain characters (no escape, space, `.`, `[`, `]` or anything
+ * outside printable ASCII: nothing a reader decodes, trims or maps) spells only the names it
+ * equals in length and, ASCII letter case aside, character for character: settled by a compare
+ * (AMP-03: thousands of `GRAY=1` or `gray_uid=1` pairs).
  */
 function spells(
   text: string,
@@ -231,33 +262,75 @@ function spells(
   keep: readonly string[],
   exact: boolean,
 ): boolean {
+  const to = owsEnd(text, from, eq);
   if (exact) {
-    const to = owsEnd(text, from, eq);
     for (const n of names)
       if (to - from === n.length && text.startsWith(n, from)) return !keep.includes(n);
   }
-  const n = spelledName(text, from, eq, names);
+  const n = isPlain(text, from, to)
+    ? foldedName(text, from, to, names)
+    : spelledName(text, from, eq, names);
   if (n === undefined) return false;
-  return !(
-    keep.includes(n) &&
-    owsEnd(text, from, eq) - from === n.length &&
-    text.startsWith(n, from)
-  );
+  return !(keep.includes(n) && to - from === n.length && text.startsWith(n, from));
+}
+
+/** True when `text[from, to)` is printable ASCII other than `%`, `+`, `.`, `[`, `]` and space. */
+function isPlain(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (
+      c <= 0x20 ||
+      c >= 0x7f ||
+      c === 0x25 ||
+      c === 0x2b ||
+      c === 0x2e ||
+      c === 0x5b ||
+      c === 0x5d
+    )
+      return false;
+  }
+  return true;
+}
+
+/** The first of `names` that plain `text[from, to)` equals with ASCII letters folded, or undefined. */
+function foldedName(
+  text: string,
+  from: number,
+  to: number,
+  names: readonly string[],
+): string | undefined {
+  const length = to - from;
+  if (length === 0) return undefined;
+  for (const n of names) {
+    if (n.length !== length) continue;
+    let k = 0;
+    while (k < length && fold(text.charCodeAt(from + k)) === fold(n.charCodeAt(k))) k++;
+    if (k === length) return n;
+  }
+  return undefined;
 }
 
 /**
  * @internal Where the first pair named `name` of `text` (a `Cookie` header, lines joined) starts,
  * or -1: the name after the start or a `;` or `,` and OWS, then OWS and `=`, as the readers match
  * it (`xgray=1`, `gray_uid=1`, `a=gray` are not named `gray`). Linear: each OWS run is walked at
- * most twice, nothing allocated.
+ * most twice, nothing allocated. Bounded as {@link stripCookies} is: after `MAX_COOKIE_PAIRS`
+ * pairs that hold the name without being named it, -1 (a pair past them is removed unread).
  */
 export function namedCookie(text: string, name: string): number {
-  for (let i = text.indexOf(name), j; i !== -1; i = text.indexOf(name, i + 1))
+  let misses = 0;
+  for (let i = text.indexOf(name), j; i !== -1;) {
     if (
       text.charCodeAt(owsStart(text, i + name.length, text.length)) === 0x3d &&
       ((j = owsEnd(text, 0, i)) === 0 || isSeparator(text.charCodeAt(j - 1)))
     )
       return i;
+    if (++misses === MAX_COOKIE_PAIRS) return -1;
+    // No later start in this pair: on from its end (a cookie name holds no separator).
+    i += name.length;
+    while (i < text.length && !isSeparator(text.charCodeAt(i))) i++;
+    i = text.indexOf(name, i);
+  }
   return -1;
 }
 

@@ -139,7 +139,11 @@ describe('GW-02 (review 167 N2) removeCookies: every cookie spelling of the mark
     const pairs = ['gray[0]=1', 'gr%61y=2', '\xa0gray=3', 'GRAY[x]=4', 'gray_uid=5', 'xgray[0]=6'];
     const all = Array.from({ length: 1600 }, (_, i) => pairs[i % pairs.length] as string);
     const header = all.join('; ');
-    const left = all.filter((p) => p.startsWith('gray_uid') || p.startsWith('xgray')).join('; ');
+    // Every pair could spell the marker: the first 180 are judged, the rest go unjudged (AMP-03).
+    const left = all
+      .slice(0, 180)
+      .filter((p) => p.startsWith('gray_uid') || p.startsWith('xgray'))
+      .join('; ');
     expect(header.length).toBeGreaterThan(16_000);
     expect(removeCookies(header, NAMES)).toBe(left);
     // Hostile names: one long unclosed `[` run, escapes that decode to nothing, a `[` each.

@@ -23,7 +23,13 @@ function stripRef(
   let end = -1;
   let cut = false;
   let at = 0;
+  let hits = 0;
   for (const raw of text.split(/[;,]/)) {
+    // AMP-03: past 180 pairs that could spell a name, that pair and the rest go unjudged.
+    if (mayHoldCookie(raw, names) && ++hits > 180) {
+      cut = true;
+      break;
+    }
     const pairStart = at;
     at += raw.length + 1;
     let a = 0;
@@ -153,6 +159,42 @@ describe('AMP-01 stripCookies judges the probe hits only, and gives what judging
     );
   }, 60_000);
 
+  // AMP-03: a name of plain characters is judged by a length check and a folded compare, not
+  // by the readers' general spelling walk. Names of every length around the ones listed (the
+  // lengths are a 32-bit mask, 31 and over sharing a bit), any ASCII case, `ſ` / `ı` in the
+  // names, the empty name, and plain characters next to the ones that are not (`.`, `[`, `%`,
+  // `\x7f`, `é`) must give what the reference gives.
+  const long = 'a'.repeat(31);
+  const plainToken = fc.constantFrom(
+    ...['gray', 'Gray', 'gRaY', 'GRAY', 'gray_uid', 'GRAY_UID', 'gray-', '-gray', 'grayy', 'gra'],
+    ...['gray[uid', 'GRAY[UID', '_[Host-gray', 'gray[0]', 'gray]'],
+    ...['__Host-gray', '__HOST-GRAY', '__host-Gray', '__Secure-gray', '__SECURE-GRAY', '_gray'],
+    ...[long, long.toUpperCase(), `${long}a`, `${long}A`, long.slice(1), 'AB', 'abs', 'ABS', 'aBI'],
+    ...['=', '=', ';', '; ', ',', ' ', '\t', '!', '~', '\x7f', '\u00e9', '.', '[', ']', '%41', '"'],
+  );
+  const plainHeader = fc.array(plainToken, { maxLength: 20 }).map((t) => t.join(''));
+  const plainNames = fc.constantFrom(
+    ['gray'],
+    ['__Host-gray', '__Secure-gray', 'gray'],
+    ['gray_uid', 'gray'],
+    [long],
+    [`${long}a`, 'gray'],
+    ['', 'gray'],
+    ['ab\u017f', 'gray'],
+    ['ab\u0131'],
+    ['GRAY', 'gray'],
+    ['-gray'],
+  );
+  it('AMP-03 plain names: stripCookies equals the pair-by-pair reference', () => {
+    fc.assert(
+      fc.property(plainHeader, plainNames, fc.boolean(), (text, list, keepFirst) => {
+        const keep = keepFirst ? [list[0] as string] : [];
+        expect(stripCookies(text, list, keep)).toBe(stripRef(text, list, keep));
+      }),
+      { numRuns: 10_000 },
+    );
+  }, 60_000);
+
   // Review 51 D1: the compiled probe is cached per array; a caller that changes its array, or
   // passes names whose joined text collides, must get the probe of the names it passes now.
   it('AMP-01 an array changed in place after its first use is read as it is now', () => {
@@ -169,5 +211,95 @@ describe('AMP-01 stripCookies judges the probe hits only, and gives what judging
   it('AMP-01 a fresh names array each call reads as the same list (removeCookies callers)', () => {
     for (let i = 0; i < 200; i++)
       expect(removeCookies(`a=1; gr%61y=${i}; b=2`, ['gray'])).toBe('a=1; b=2');
+  });
+});
+
+/**
+ * AMP-03: a header with more than 180 pairs that could spell a marker name (probe hits: no
+ * browser keeps more than 180 cookies for a host) is judged up to the 180th of them; that pair
+ * and everything after it go unjudged, so one request costs at most 180 judgements. What goes
+ * never leaves a spelling behind; the pairs before the cut are kept byte for byte.
+ */
+describe('AMP-03 past 180 pairs that could spell a marker, the rest of the header goes', () => {
+  const HIT_SHAPES = [
+    'gray=x',
+    'GRAY=%ZZ',
+    'gray[0]=1',
+    'gr%61y=2',
+    '\u017fid=1',
+    'gray_uid=1',
+    'xgray=1',
+    'a=gray',
+    '__Host-gray=x',
+    ' gray =x',
+  ];
+  const COUNTS = [1, 179, 180, 181, 182, 400, 1100];
+  const SEPARATORS = ['; ', ';', ', '];
+  const NAME_LISTS: readonly (readonly string[])[] = [
+    ['gray'],
+    ['__Host-gray', 'gray'],
+    ['sid', 'gray'],
+  ];
+  const spelled = (pair: string, names: readonly string[]) => {
+    const eq = pair.indexOf('=');
+    return eq !== -1 && names.some((n) => spellsCookieRef(pair.slice(0, eq).trim(), n));
+  };
+  const rows = HIT_SHAPES.flatMap((shape) =>
+    COUNTS.flatMap((n) => SEPARATORS.map((sep) => [shape, n, sep] as const)),
+  );
+  it.each(rows)('AMP-03 %j × %i joined with %j', (shape, n, sep) => {
+    for (const names of NAME_LISTS) {
+      if (!mayHoldCookie(shape, names)) continue;
+      // A kept pair between every two hits, one before the first and one after the last.
+      const parts = ['k0=a'];
+      for (let i = 0; i < n; i++) parts.push(shape, `c${i}=v`);
+      const text = parts.join(sep);
+      const out = stripCookies(text, names, []);
+      expect(out).toBe(stripRef(text, names, []));
+      const left = (out ?? '').split(/[;,]/).map((p) => p.trim());
+      // Nothing left spells a name, whatever was cut unjudged.
+      expect(left.filter((p) => spelled(p, names))).toEqual([]);
+      // Every kept pair before the 181st hit stays, in order; none after it.
+      const judged = Math.min(n, 180);
+      const keptBefore = ['k0=a', ...Array.from({ length: judged }, (_, i) => `c${i}=v`)];
+      const keptShapes = spelled(shape, names) ? [] : [shape.trim()];
+      const expected =
+        n <= 180
+          ? ['k0=a', ...Array.from({ length: n }, (_, i) => [...keptShapes, `c${i}=v`]).flat()]
+          : [
+              'k0=a',
+              ...Array.from({ length: judged - 1 }, (_, i) => [...keptShapes, `c${i}=v`]).flat(),
+              ...keptShapes,
+              `c${judged - 1}=v`,
+            ];
+      expect(left.filter((p) => p !== '')).toEqual(expected);
+      expect(keptBefore.every((p) => left.includes(p))).toBe(true);
+      // As lines (HTTP/1.1 repeats, HTTP/2 crumbs): the same.
+      expect(removeCookies(text.split(sep), names)).toBe(
+        stripRef(text.split(sep).join('; '), names, []),
+      );
+    }
+  });
+
+  it.each([
+    ['exactly kept, the 180th hit', 179, 'gray=beta', 'gray=beta'],
+    ['exactly kept, the 181st hit', 180, 'gray=beta', undefined],
+  ] as const)('AMP-03 a marker kept as written: %s', (_label, before, marker, survives) => {
+    const text = [...Array.from({ length: before }, (_, i) => `xgray${i}=1`), marker, 'z=1'].join(
+      '; ',
+    );
+    const out = stripCookies(text, ['gray'], ['gray']) ?? '';
+    expect(out.split('; ').includes(marker)).toBe(survives !== undefined);
+    expect(out.split('; ').includes('z=1')).toBe(survives !== undefined);
+    expect(out).toBe(stripRef(text, ['gray'], ['gray']));
+  });
+
+  it('AMP-03 hits that are not pairs of their own (a value, a name without "=") count too', () => {
+    const text = [...Array.from({ length: 180 }, () => 'gray'), 'gray=beta', 'a=1'].join('; ');
+    expect(stripCookies(text, ['gray'], [])).toBe(
+      Array.from({ length: 180 }, () => 'gray').join('; '),
+    );
+    const values = [...Array.from({ length: 180 }, (_, i) => `v${i}=GrAy`), 'sid=1'].join('; ');
+    expect(stripCookies(values, ['gray'], [])).toBe(values);
   });
 });
