@@ -49,15 +49,24 @@ export function fold(c: number): number {
 
 /**
  * True when `text[i, end)` is exactly `name` (compared folded), read with or without decoding.
- * Stops at the first unit that differs.
+ * Stops at the first unit that differs. Without decoding, text and name are read unit by unit:
+ * the folds touch no surrogate, so a surrogate pair matches exactly itself either way.
  */
 function whole(text: string, i: number, end: number, name: string, decode: boolean): boolean {
   for (let k = 0; k < name.length;) {
     if (i >= end) return false;
-    i = cursor.step(text, i, end, decode);
-    const want = name.codePointAt(k) as number;
-    if (fold(cursor.cp) !== fold(want)) return false;
-    k += want > 0xffff ? 2 : 1;
+    let c: number;
+    let want: number;
+    if (decode) {
+      i = cursor.step(text, i, end, true);
+      c = cursor.cp;
+      want = name.codePointAt(k) as number;
+      k += want > 0xffff ? 2 : 1;
+    } else {
+      c = text.charCodeAt(i++);
+      want = name.charCodeAt(k++);
+    }
+    if (fold(c) !== fold(want)) return false;
   }
   return i === end;
 }
@@ -69,15 +78,18 @@ function whole(text: string, i: number, end: number, name: string, decode: boole
  */
 function phpRoot(text: string, i: number, end: number, name: string, decode: boolean): boolean {
   while (i < end) {
-    const next = cursor.step(text, i, end, decode);
-    if (cursor.cp !== SPACE) break;
+    const next = decode ? cursor.step(text, i, end, true) : i + 1;
+    if ((decode ? cursor.cp : text.charCodeAt(i)) !== SPACE) break;
     i = next;
   }
   let open = false; // a `[` no `]` follows was read: every later `[` is `_` too
   for (let k = 0; ;) {
     if (i >= end) return k === name.length;
-    i = cursor.step(text, i, end, decode);
-    let c = cursor.cp;
+    let c: number;
+    if (decode) {
+      i = cursor.step(text, i, end, true);
+      c = cursor.cp;
+    } else c = text.charCodeAt(i++);
     if (c === NUL) return k === name.length;
     if (c === OPEN && !open) {
       // The first `[`: an array's root ends here (none before it), or no `]` follows and it is `_`.
@@ -86,18 +98,25 @@ function phpRoot(text: string, i: number, end: number, name: string, decode: boo
     }
     if (k === name.length) return false;
     if (c === SPACE || c === DOT || c === OPEN) c = UNDERSCORE;
-    const want = name.codePointAt(k) as number;
+    let want: number;
+    if (decode) {
+      want = name.codePointAt(k) as number;
+      k += want > 0xffff ? 2 : 1;
+    } else want = name.charCodeAt(k++);
     if (fold(c) !== fold(want)) return false;
-    k += want > 0xffff ? 2 : 1;
   }
 }
 
 /** True when a `]` comes at or after `i`, before `end` or a NUL. */
 function closes(text: string, i: number, end: number, decode: boolean): boolean {
   while (i < end) {
-    i = cursor.step(text, i, end, decode);
-    if (cursor.cp === CLOSE) return true;
-    if (cursor.cp === NUL) return false;
+    let c: number;
+    if (decode) {
+      i = cursor.step(text, i, end, true);
+      c = cursor.cp;
+    } else c = text.charCodeAt(i++);
+    if (c === CLOSE) return true;
+    if (c === NUL) return false;
   }
   return false;
 }
@@ -128,11 +147,15 @@ export function spelledName(
   // where PHP reads `.` as one: most names rule every marker name out there.
   const c = text.charCodeAt(start);
   const first = fold(c);
-  // Decoded, the name starts with `heads[0]`, or with `heads[1]` past the spaces PHP skips:
+  // Decoded, the name starts with `head`, or with `past` past the spaces PHP skips:
   // worked out once per name, and only when it has an escape (AMP-01: a header of thousands of
   // `%E0%A4%A` names costs one short decode each, not one per marker name and reader).
-  let heads: readonly [number, number] | null | undefined;
-  for (const name of names) {
+  // -1: not worked out yet; 0: no escape; 1: `head` and `past` hold the decoded heads.
+  let decoded = -1;
+  let head = 0;
+  let past = 0;
+  for (let x = 0; x < names.length; x++) {
+    const name = names[x] as string;
     if (name === '') continue;
     const want = fold(name.charCodeAt(0));
     // As written, the first character is the name's (any case), or `.` for a `_` (PHP).
@@ -141,25 +164,25 @@ export function spelledName(
       (whole(text, start, end, name, false) || phpRoot(text, start, end, name, false))
     )
       return name;
-    heads ??= hasEscapes(text, start, end) ? decodedHeads(text, start, end) : null;
+    if (decoded === -1) {
+      decoded = hasEscapes(text, start, end) ? 1 : 0;
+      if (decoded === 1) {
+        let i = cursor.step(text, start, end, true);
+        head = cursor.cp;
+        while (cursor.cp === SPACE && i < end) i = cursor.step(text, i, end, true);
+        past = cursor.cp;
+      }
+    }
+    // Decoded heads are code points: compared with the name's first code point, not its unit.
+    const cp = want >= 0xd800 && want <= 0xdbff ? fold(name.codePointAt(0) as number) : want;
     if (
-      heads !== null &&
-      (fold(heads[0]) === want ||
-        fold(heads[1]) === want ||
-        (want === UNDERSCORE && heads[1] === DOT)) &&
+      decoded === 1 &&
+      (fold(head) === cp || fold(past) === cp || (cp === UNDERSCORE && past === DOT)) &&
       (whole(text, start, end, name, true) || phpRoot(text, start, end, name, true))
     )
       return name;
   }
   return undefined;
-}
-
-/** The first code point `text[start, end)` decodes to, and the first that is not a space. */
-function decodedHeads(text: string, start: number, end: number): readonly [number, number] {
-  let i = cursor.step(text, start, end, true);
-  const head = cursor.cp;
-  while (cursor.cp === SPACE && i < end) i = cursor.step(text, i, end, true);
-  return [head, cursor.cp];
 }
 
 /** True when `text[start, end)` holds a `%` or `+` (so decoding could change it). */

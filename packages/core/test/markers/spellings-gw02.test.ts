@@ -172,6 +172,8 @@ describe('GW-02 (review 167 N2) any name: removed exactly when the reference rea
     ...['[', ']', '.', '+', '%', '%5B', '%5D', '%5b', '%2E', '%20', '%00', '%67', '%47', '%5F'],
     ...['%C5%BF', '\u017f', '%C4%B1', '\u0131', '\xa0', '\x85', '\x0b', '%C3%A9', 'é', '%E0%A4'],
     ...['%ZZ', '%2', '%25', '\uff47', '"', '{', '}', '/'],
+    // Astral characters, as a pair, escaped, and as lone halves (read unit by unit undecoded).
+    ...['\u{1d4f0}', '%F0%9D%93%B0', '\ud835', '\udcf0', '\u{1f600}', '%F0%9F%98%80'],
   );
   const name = fc.array(token, { maxLength: 10 }).map((t) => t.join(''));
   const marker = fc.constantFrom(
@@ -183,6 +185,10 @@ describe('GW-02 (review 167 N2) any name: removed exactly when the reference rea
     '%',
     'é',
     'xi',
+    'g\u{1d4f0}y',
+    '\u{1d4f0}',
+    '\ud835',
+    'a[\u{1f600}',
   );
   it(
     'GW-02 removeCookies and the fast path agree with test/cookie-spelling-ref.ts',
