@@ -13,6 +13,12 @@ const SELF = fileURLToPath(import.meta.url);
 
 const GOAL = 5;
 const fill = (unit, bytes) => unit.repeat(Math.floor(bytes / unit.length));
+/** `unit(0) unit(1) …` up to `bytes`: pairs that differ, so no reader can reuse a verdict. */
+const numbered = (unit, bytes) => {
+  let s = '';
+  for (let i = 0; s.length + unit(i).length <= bytes; i++) s += unit(i);
+  return s;
+};
 
 function rules(n) {
   const kinds = ['cookie', 'query', 'header'];
@@ -47,6 +53,14 @@ const HOSTILE = [
   [
     'cookie: 12 KiB of bad escapes',
     { headers: { cookie: fill('gray=%ZZ; %E0%A4%A=x; ', 12_000) }, url: '/' },
+  ],
+  [
+    'cookie: 12 KiB of PHP-array marker names, each different',
+    { headers: { cookie: numbered((i) => `gray[${i}]=1; `, 12_000) }, url: '/' },
+  ],
+  [
+    'cookie: 12 KiB of lookalike names',
+    { headers: { cookie: fill('gray_uid=1; ', 12_000) }, url: '/' },
   ],
   ['query: 8 KiB of bad-escape keys', { headers: {}, url: `/?${fill('%ZZ=1&', 8_000)}` }],
   ['query: 8 KiB of empty keys', { headers: {}, url: `/?${fill('=&', 8_000)}` }],
