@@ -22,17 +22,63 @@ export const MARKER_REDIRECT_STATUS = 307;
  * goes: the client asks again without it, whatever the method or how Next was started.
  *
  * An edit that also writes the decided label in (a signed token turned into the plain label the
- * app reads) is not redirected: the token decides, the client must keep sending it. That edit
- * stays an internal rewrite (pages see the label; a route handler sees the client's spelling).
+ * app reads) keeps the token: the token decides, the client must keep sending it. When the URL
+ * holds nothing else to remove, that edit stays an internal rewrite (pages see the label; a route
+ * handler sees the token as sent). When it also holds another spelling (`?gray=<token>&GRAY=beta`,
+ * a marker to a next hop that reads keys without case), the client is sent to the URL without
+ * the other spellings and with the token's own pair, written as it was, last.
  */
 export function markerFreeUrl(
   request: NextRequest,
   query: QueryEdit | undefined,
 ): string | undefined {
-  if (query === undefined || query.append !== undefined) return undefined;
+  if (query === undefined) return undefined;
   const from = request.nextUrl.href;
-  const to = applyQueryEdit(from, query);
-  return to === from ? undefined : to;
+  if (query.append === undefined) {
+    const to = applyQueryEdit(from, query);
+    return to === from ? undefined : to;
+  }
+  // The token's pair as the client wrote it (the key exactly the marker's name), and the URL
+  // without it: if removing every spelling from that changes nothing, there is nothing else.
+  const [name] = query.append;
+  const { base, pairs, hash } = splitQuery(from);
+  const own = pairs.filter((p) => p.startsWith(`${name}=`));
+  if (own.length === 0) return undefined;
+  // Up to a `;`: what follows one is another parameter to a reader that splits there.
+  const token = (own[0] as string).split(';', 1)[0] as string;
+  const rest = joinQuery(
+    base,
+    pairs.filter((p) => !p.startsWith(`${name}=`)),
+    '',
+  );
+  const remove: QueryEdit = {
+    remove: query.remove,
+    append: undefined,
+    semicolons: query.semicolons,
+  };
+  const clean = applyQueryEdit(rest, remove);
+  if (clean === rest && own.every((p) => p === token)) return undefined;
+  const kept = splitQuery(clean);
+  if (kept.pairs.at(-1) === '') kept.pairs.pop();
+  return joinQuery(kept.base, [...kept.pairs, token], hash);
+}
+
+/** A URL's text before its query, the query's `&` pieces (empty ones too), its fragment. */
+function splitQuery(url: string): { base: string; pairs: string[]; hash: string } {
+  const h = url.indexOf('#');
+  const hash = h === -1 ? '' : url.slice(h);
+  const head = h === -1 ? url : url.slice(0, h);
+  const q = head.indexOf('?');
+  if (q === -1) return { base: head, pairs: [], hash };
+  return {
+    base: head.slice(0, q),
+    pairs: head.slice(q + 1).split('&'),
+    hash,
+  };
+}
+
+function joinQuery(base: string, pairs: readonly string[], hash: string): string {
+  return `${base}${pairs.length > 0 ? `?${pairs.join('&')}` : ''}${hash}`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createGrayProxy } from '@graylane/next';
+import { signMarker } from '@graylane/web';
 import { NextRequest } from 'next/server';
 import { describe, expect, it } from 'vitest';
 
@@ -68,4 +69,98 @@ describe('GW-02 the Next proxy hands on no spelling of the client marker', () =>
       expect(res.headers.get('location')).toBeNull();
     },
   );
+});
+
+/**
+ * GW-02 in signed mode with the token in the query: the token decides and must stay (the client
+ * keeps sending it), but another spelling beside it (`?gray=<token>&GRAY=beta`) is a marker to a
+ * next hop that reads keys without case, and a route handler's `request.url` is the URL the
+ * client sent. So the client is sent to the URL without the other spelling, the token's own pair
+ * kept as written, last; that URL is then decided in-process with no second redirect.
+ */
+describe('GW-02 a signed query token with another spelling beside it', () => {
+  const key = 'a-next-signing-key-of-32-bytes!!';
+  const signed = { trust: 'signed', keys: { k1: key }, markers: { query: 'gray' } } as const;
+  const rows = REWRITES.flatMap(([r, fn]) =>
+    SPELLINGS.flatMap((k) =>
+      (['before', 'after'] as const).map((where) => [r, k, where, fn] as const),
+    ),
+  );
+  it.each(rows)('GW-02 %s: %s=canary %s the token', async (_r, spelling, where, rewrite) => {
+    const token = await signMarker('beta', { key, kid: 'k1' });
+    const proxy = createGrayProxy({
+      config,
+      ...signed,
+      ...(rewrite ? { rewrite } : {}),
+    } as Parameters<typeof createGrayProxy>[0]);
+    const other = `${spelling}=canary`;
+    const pairs = where === 'before' ? [other, `gray=${token}`] : [`gray=${token}`, other];
+    const res = await proxy(new NextRequest(`${ORIGIN}/p${KEEP}&${pairs.join('&')}&z=1`));
+    const location = new URL(res.headers.get('location') ?? '', ORIGIN);
+    expect([res.status, location.pathname + location.search]).toEqual([
+      307,
+      `/p${KEEP}&z=1&gray=${token}`,
+    ]);
+    expect(res.headers.get('x-middleware-rewrite')).toBeNull();
+    // The URL it sends the client to is decided by the token, in-process: no second redirect.
+    const again = await proxy(new NextRequest(location.href));
+    expect(again.headers.get('location'), 'redirected twice').toBeNull();
+    if (rewrite === undefined)
+      expect(new URL(again.headers.get('x-middleware-rewrite') ?? '').search).toBe(
+        `${KEEP}&z=1&gray=beta`,
+      );
+  });
+
+  it.each([
+    [
+      'an empty piece between the token and a spelling',
+      (t: string) => `gray=${t}&&GRAY=x`,
+      `/p?gray=TOKEN`,
+    ],
+    [
+      'a spelling, the token, another spelling',
+      (t: string) => `%47ray=1&a=1&gray=${t}&gray[]=2`,
+      `/p?a=1&gray=TOKEN`,
+    ],
+  ])('GW-02 %s: the token pair stays, the rest goes', async (_l, query, want) => {
+    const token = await signMarker('beta', { key, kid: 'k1' });
+    const proxy = createGrayProxy({ config, ...signed } as Parameters<typeof createGrayProxy>[0]);
+    const res = await proxy(new NextRequest(`${ORIGIN}/p?${query(token)}`));
+    const location = new URL(res.headers.get('location') ?? '', ORIGIN);
+    expect([res.status, location.pathname + location.search]).toEqual([
+      307,
+      want.replace('TOKEN', token),
+    ]);
+    const again = await proxy(new NextRequest(location.href));
+    expect(again.headers.get('location')).toBeNull();
+  });
+
+  // Two `gray` pairs are ambiguous (the token does not decide), a `;` inside the token's pair
+  // makes it no token: nothing is kept, every spelling goes, as for any rejected marker.
+  it.each([
+    ['the token and a bare label under the same name', (t: string) => `a=1&gray=${t}&gray=canary`],
+    ['the token twice', (t: string) => `a=1&gray=${t}&gray=${t}`],
+    ['a ;-parameter inside the token pair', (t: string) => `a=1&gray=${t};GRAY=canary`],
+  ])('GW-02 %s: no token decides, every spelling goes', async (_l, query) => {
+    const token = await signMarker('beta', { key, kid: 'k1' });
+    const proxy = createGrayProxy({ config, ...signed } as Parameters<typeof createGrayProxy>[0]);
+    const res = await proxy(new NextRequest(`${ORIGIN}/p?${query(token)}`));
+    const location = new URL(res.headers.get('location') ?? '', ORIGIN);
+    expect([res.status, location.pathname + location.search]).toEqual([307, '/p?a=1']);
+  });
+
+  it.each([
+    ['the token alone', (t: string) => `gray=${t}`],
+    ['the token between other parameters', (t: string) => `a=1&gray=${t}&b=2`],
+    ['the token then an empty piece', (t: string) => `a=1&gray=${t}&`],
+    ['keys that spell no marker beside it', (t: string) => `grayx=1&gray=${t}&a[gray]=3`],
+  ])('(control) %s: rewritten in-process, no redirect', async (_l, query) => {
+    const token = await signMarker('beta', { key, kid: 'k1' });
+    const proxy = createGrayProxy({ config, ...signed } as Parameters<typeof createGrayProxy>[0]);
+    const res = await proxy(new NextRequest(`${ORIGIN}/p?${query(token)}`));
+    expect(res.headers.get('location')).toBeNull();
+    expect(new URL(res.headers.get('x-middleware-rewrite') ?? '').searchParams.get('gray')).toBe(
+      'beta',
+    );
+  });
 });
