@@ -187,35 +187,41 @@ describe('CK-08 a list value does not push the marker past the pair cap', () => 
   );
 });
 
-// AMP-03: the removal judges at most 180 pairs that could spell a marker name (probe hits); from
-// the 181st such pair on the header goes unjudged. Lookalikes count as hits, so a marker behind
-// 180 of them is removed with the rest, in every mode, and never reaches the app.
+// AMP-03: the removal judges at most 180 pairs whose name could spell a marker name (a probe
+// hit in the name); from the 181st such pair on the header goes unjudged. Lookalike names count,
+// so a marker behind 180 of them is removed with the rest, in every mode, and never reaches the
+// app; a hit in a value never counts (review 52 D1), so a session cookie after those stays.
 describe('AMP-03 past 180 pairs that could spell a marker, the rest of the header goes', () => {
-  const LOOKALIKES: [string, (i: number) => string][] = [
-    ['xgray pairs', (i) => `xgray${i}=1`],
-    ['gray_uid pairs', (i) => `gray_uid${i}=1`],
-    ['values holding gray', (i) => `v${i}=GRAY`],
-    ['escaped letters in values', (i) => `v${i}=%61`],
+  const LOOKALIKES: [string, (i: number) => string, boolean][] = [
+    ['xgray names', (i) => `xgray${i}=1`, true],
+    ['gray_uid names', (i) => `gray_uid${i}=1`, true],
+    ['values holding gray', (i) => `v${i}=GRAY`, false],
+    ['escaped letters in values', (i) => `v${i}=%61`, false],
   ];
   const rows = MODES.flatMap(([m, o]) =>
-    LOOKALIKES.flatMap(([label, hit]) =>
-      [179, 180, 400].map((n) => [m, label, n, o, hit] as const),
+    LOOKALIKES.flatMap(([label, hit, counts]) =>
+      [179, 180, 400].map((n) => [m, label, n, o, hit, counts] as const),
     ),
   );
-  it.each(rows)('%s: %s × %i, then a marker and a session cookie', (mode, _l, n, options, hit) => {
-    const lookalikes = Array.from({ length: n }, (_, i) => hit(i));
-    const header = [...lookalikes, 'gray=canary', 'sid=s1'].join('; ');
-    const r = edited(options, header);
-    // The lookalikes are the request's first 180 pairs: the marker past them is never read.
-    expect(r.version).toBe(mode === 'open' && n < 180 ? 'canary' : 'stable');
-    if (mode === 'open' && n < 180) return;
-    expect(r.edited).toBe(true);
-    expect(markersIn(r.cookie)).toEqual([]);
-    // Within the 180 hits the rest is kept byte for byte; past them it goes unjudged.
-    expect(r.cookie).toBe(
-      n < 180 ? [...lookalikes, 'sid=s1'].join('; ') : lookalikes.slice(0, 180).join('; '),
-    );
-  });
+  it.each(rows)(
+    '%s: %s × %i, then a marker and a session cookie',
+    (mode, _l, n, options, hit, counts) => {
+      const lookalikes = Array.from({ length: n }, (_, i) => hit(i));
+      const header = [...lookalikes, 'gray=canary', 'sid=s1'].join('; ');
+      const r = edited(options, header);
+      // The lookalikes are the request's first 180 pairs: the marker past them is never read.
+      expect(r.version).toBe(mode === 'open' && n < 180 ? 'canary' : 'stable');
+      if (mode === 'open' && n < 180) return;
+      expect(r.edited).toBe(true);
+      expect(markersIn(r.cookie)).toEqual([]);
+      // Within the 180 names the rest is kept byte for byte; past them it goes unjudged.
+      expect(r.cookie).toBe(
+        n < 180 || !counts
+          ? [...lookalikes, 'sid=s1'].join('; ')
+          : lookalikes.slice(0, 180).join('; '),
+      );
+    },
+  );
 
   it('open: an agreeing marker that is the 180th hit stays; as the 181st it goes', () => {
     const ahead = (n: number) => Array.from({ length: n }, (_, i) => `xgray${i}=1`);
@@ -227,4 +233,28 @@ describe('AMP-03 past 180 pairs that could spell a marker, the rest of the heade
     expect(gone.version).toBe('stable');
     expect(gone.cookie).toBe(ahead(180).join('; '));
   });
+
+  // Review 52 D1: a list value is one cookie; its pieces hold no name, so none counts.
+  it.each([179, 180, 181, 400])(
+    'open: a list value of %i pieces holding gray, then the marker and a session cookie: all kept',
+    (n) => {
+      const cart = `cart=[${Array.from({ length: n }, () => '{"c":"gray"}').join(',')}]`;
+      const r = edited({ config }, `${cart}; gray=beta; sid=s1`);
+      expect(r).toEqual({ version: 'beta', edited: false, cookie: undefined });
+    },
+  );
+
+  // Review 52 D2: the readers stop at 180 pairs, so they read the first `gray` only; the kept
+  // name keeps only the pairs whose value says the decided version.
+  it.each(MODES.filter(([m]) => m === 'open'))(
+    '%s: a second marker past the readers with another value is removed, the first kept',
+    (_m, o) => {
+      const between = pairs(200).join('; ');
+      const r = edited(o, `gray=beta; ${between}; gray=canary; sid=s1`);
+      expect(r.version).toBe('beta');
+      expect(r.cookie).toBe(`gray=beta; ${between}; sid=s1`);
+      // The same value twice is one marker: nothing to edit.
+      expect(edited(o, `gray=beta; ${between}; gray=beta; sid=s1`).edited).toBe(false);
+    },
+  );
 });

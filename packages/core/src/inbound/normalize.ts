@@ -142,7 +142,7 @@ export function carrierEdits(
       if (f === 'keep') keep.push(name);
       else if (f === 'rewrite' && append === undefined) append = `${name}=${version}`;
     }
-    const rest = stripCookies(text, names, keep);
+    const rest = stripCookies(text, names, keep, version);
     if (rest !== text || append !== undefined) {
       const next = [rest, append].filter((x) => x !== undefined).join('; ');
       headers.set('cookie', next === '' ? null : next);

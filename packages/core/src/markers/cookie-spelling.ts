@@ -154,6 +154,7 @@ export function spelledName(
   let decoded = -1;
   let head = 0;
   let past = 0;
+  let pastAt = start; // where `past` starts: PHP's key, its leading spaces skipped once for all names
   for (let x = 0; x < names.length; x++) {
     const name = names[x] as string;
     if (name === '') continue;
@@ -169,8 +170,12 @@ export function spelledName(
       if (decoded === 1) {
         let i = cursor.step(text, start, end, true);
         head = cursor.cp;
-        while (cursor.cp === SPACE && i < end) i = cursor.step(text, i, end, true);
+        while (cursor.cp === SPACE && i < end) {
+          pastAt = i;
+          i = cursor.step(text, i, end, true);
+        }
         past = cursor.cp;
+        if (past === SPACE) pastAt = end;
       }
     }
     // Decoded heads are code points: compared with the name's first code point, not its unit.
@@ -178,7 +183,7 @@ export function spelledName(
     if (
       decoded === 1 &&
       (fold(head) === cp || fold(past) === cp || (cp === UNDERSCORE && past === DOT)) &&
-      (whole(text, start, end, name, true) || phpRoot(text, start, end, name, true))
+      (whole(text, start, end, name, true) || phpRoot(text, pastAt, end, name, true))
     )
       return name;
   }

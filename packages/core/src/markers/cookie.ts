@@ -121,11 +121,11 @@ export function cookieRead(pairs: CookiePairs | 'too_long', name: string): KeyRe
  * (review 165 D3). What is kept stays byte for byte, separators too;
  * where a pair goes, its neighbours are joined with `; `. Every pair that could spell a name is
  * judged, past the readers' cap of 180 pairs too, in one linear pass (AMP-01, CK-11), up to 180
- * such pairs: a header with more (no browser keeps more than 180 cookies for a host) loses the
- * 181st and everything after it unjudged, so no spelling can hide there and one request costs at
- * most 180 judgements (AMP-03). A pair "could spell" a name when it holds the name's letters in
- * any case, an escape of one, `ſ` or `ı` ({@link mayHoldCookie}): `gray_uid=1` and `a=gray`
- * count, `sid=1` does not.
+ * of them: a header with more (no browser keeps more than 180 cookies for a host) loses the 181st
+ * and everything after it unjudged, so no spelling can hide there and one request costs at most
+ * 180 judgements (AMP-03). A pair "could spell" a name when its name holds the name's letters in
+ * any case, an escape of one, `ſ` or `ı` ({@link mayHoldCookie}): `gray_uid=1` and `GRAY[0]=1`
+ * count; `sid=1`, `theme=gray` and the pieces of a list value (`cart=[{"c":"gray"},…]`) do not.
  *
  * @example
  * ```ts
@@ -143,23 +143,26 @@ export function removeCookies(
 
 /**
  * @internal {@link removeCookies} on joined text, keeping the pairs whose name is exactly one of
- * `keep` (a marker this hop honours as it is); `text` itself when nothing goes.
+ * `keep` (a marker this hop honours as it is) and, given `version`, whose value reads as it (the
+ * same name past the readers' cap may say something else); `text` itself when nothing goes.
  *
- * Only a pair holding a hit of the names' probe ({@link mayHoldCookie}: every spelling holds one)
- * is judged; the pairs between two hits are kept as one slice, found by the native search
- * (AMP-01: a header of thousands of `%E0%A4%A=x` pairs costs one regex pass). Each character is
- * looked at a bounded number of times: the search runs forward once, a hit's pair is bounded by
- * a walk back to the last pair judged and a walk on to its end, and a kept run's ends skip only
- * OWS and separators. At most `MAX_COOKIE_PAIRS` pairs are judged (see {@link removeCookies}).
+ * Only a pair whose name holds a hit of the names' probe ({@link mayHoldCookie}: every spelling
+ * holds one) is judged, at most `MAX_COOKIE_PAIRS` of them (see {@link removeCookies}); the pairs
+ * between two such pairs are kept as one slice, found by the native search (AMP-01: a header of
+ * thousands of `%E0%A4%A=x` pairs, or of `theme=gray`, costs one regex pass). Each character is
+ * looked at a bounded number of times: the search runs forward once, a pair is bounded by a walk
+ * back to the last pair judged and by separators remembered across pairs, and a kept run's ends
+ * skip only OWS and separators.
  */
 export function stripCookies(
   text: string,
   names: readonly string[],
   keep: readonly string[],
+  version?: string,
 ): string | undefined {
   if (names.length === 0) return text;
   const probe = probeOf(names);
-  const hits = probe.all;
+  const hits = probe.named;
   const n = text.length;
   // The runs of kept pairs, joined with `; ` once at the end (a rope of concatenations cost
   // more where the header is read next than the join).
@@ -171,20 +174,19 @@ export function stripCookies(
   let cut = false;
   let pos = 0; // where the first pair not yet looked at starts
   let judged = 0;
+  // The next `;` and `,` after a pair's `=`, remembered across pairs (linear).
+  let semi = -1;
+  let comma = -1;
   hits.lastIndex = 0;
   while (hits.test(text)) {
-    // A character of the hit (its last; a hit holds no separator), then the pair holding it:
-    // back to a separator (no further than `pos`), on to the next, noting the pair's first `=`.
-    const at = Math.max(hits.lastIndex - 1, pos);
-    let eq = -1;
-    let pairStart = at;
-    for (let c; pairStart > pos && !isSeparator((c = text.charCodeAt(pairStart - 1)));) {
-      pairStart--;
-      if (c === 0x3d) eq = pairStart;
-    }
-    let pairEnd = at;
-    for (let c; pairEnd < n && !isSeparator((c = text.charCodeAt(pairEnd))); pairEnd++)
-      if (c === 0x3d && eq === -1) eq = pairEnd;
+    // The next pair whose name could spell one of `names`: its `=` is the match's last
+    // character; its start is back to a separator (no further than `pos`), its end the next one.
+    const eq = hits.lastIndex - 1;
+    let pairStart = eq;
+    while (pairStart > pos && !isSeparator(text.charCodeAt(pairStart - 1))) pairStart--;
+    if (semi !== Infinity && semi < eq) semi = indexOrInfinity(text, ';', eq);
+    if (comma !== Infinity && comma < eq) comma = indexOrInfinity(text, ',', eq);
+    const pairEnd = Math.min(semi, comma, n);
     // The pairs between the last one looked at and this one (none judged): kept.
     if (pairStart > pos) {
       const a = fillerEnd(text, pos, pairStart);
@@ -194,14 +196,14 @@ export function stripCookies(
         end = b;
       }
     }
-    // Past MAX_COOKIE_PAIRS pairs that could spell a marker, this one and the rest go unjudged.
+    // Past MAX_COOKIE_PAIRS names that could spell a marker, this pair and the rest go unjudged.
     if (judged++ === MAX_COOKIE_PAIRS) {
       cut = true;
       pos = n;
       break;
     }
-    const from = owsStart(text, pairStart, pairEnd);
-    if (eq !== -1 && spells(text, from, eq, names, keep, probe.exact)) {
+    const from = owsStart(text, pairStart, eq);
+    if (spells(text, from, eq, pairEnd, names, keep, version, probe.exact)) {
       cut = true;
       if (end !== -1) (pieces ??= []).push(text.slice(start, end));
       end = -1;
@@ -214,7 +216,8 @@ export function stripCookies(
     }
     pos = pairEnd + 1;
     if (pos > n) break;
-    hits.lastIndex = pos;
+    // From the separator: the search takes it as the next pair's start.
+    hits.lastIndex = pairEnd;
   }
   if (!cut) return text;
   if (pos < n) {
@@ -227,6 +230,11 @@ export function stripCookies(
   }
   if (end !== -1) (pieces ??= []).push(text.slice(start, end));
   return pieces === undefined ? undefined : pieces.join('; ');
+}
+
+function indexOrInfinity(text: string, c: string, from: number): number {
+  const at = text.indexOf(c, from);
+  return at === -1 ? Infinity : at;
 }
 
 /** Where the OWS and separators `text[a, b)` starts with end. */
@@ -247,9 +255,9 @@ function isFiller(c: number): boolean {
 }
 
 /**
- * True when the pair starting at `from` (its first `=` at `eq`) is named one of `names` under a
- * spelling some reader takes for it ({@link spelledName}), except exactly as one of `keep` (see
- * {@link removeCookies}). A name of plain characters (no escape, space, `.`, `[`, `]` or anything
+ * True when the pair starting at `from` (its first `=` at `eq`, its end at `pairEnd`) is named
+ * one of `names` under a spelling some reader takes for it ({@link spelledName}), except exactly
+ * as one of `keep` with a value that reads as `version` when given (see {@link stripCookies}). A name of plain characters (no escape, space, `.`, `[`, `]` or anything
  * outside printable ASCII: nothing a reader decodes, trims or maps) spells only the names it
  * equals in length and, ASCII letter case aside, character for character: settled by a compare
  * (AMP-03: thousands of `GRAY=1` or `gray_uid=1` pairs).
@@ -258,20 +266,33 @@ function spells(
   text: string,
   from: number,
   eq: number,
+  pairEnd: number,
   names: readonly string[],
   keep: readonly string[],
+  version: string | undefined,
   exact: boolean,
 ): boolean {
   const to = owsEnd(text, from, eq);
-  if (exact) {
-    for (const n of names)
-      if (to - from === n.length && text.startsWith(n, from)) return !keep.includes(n);
+  let n: string | undefined;
+  if (exact)
+    for (const m of names)
+      if (to - from === m.length && text.startsWith(m, from)) {
+        n = m;
+        break;
+      }
+  if (n === undefined) {
+    n = isPlain(text, from, to)
+      ? foldedName(text, from, to, names)
+      : spelledName(text, from, eq, names);
+    if (n === undefined) return false;
+    if (to - from !== n.length || !text.startsWith(n, from)) return true;
   }
-  const n = isPlain(text, from, to)
-    ? foldedName(text, from, to, names)
-    : spelledName(text, from, eq, names);
-  if (n === undefined) return false;
-  return !(keep.includes(n) && to - from === n.length && text.startsWith(n, from));
+  // Written exactly as a kept name: kept when its value reads as the version the reader read
+  // (past the readers' 180 pairs the same name may say something else: review 52 D2).
+  return !(
+    keep.includes(n) &&
+    (version === undefined || trimOws(cookieValue(text.slice(eq + 1, pairEnd))) === version)
+  );
 }
 
 /** True when `text[from, to)` is printable ASCII other than `%`, `+`, `.`, `[`, `]` and space. */
@@ -313,26 +334,21 @@ function foldedName(
 /**
  * @internal Where the first pair named `name` of `text` (a `Cookie` header, lines joined) starts,
  * or -1: the name after the start or a `;` or `,` and OWS, then OWS and `=`, as the readers match
- * it (`xgray=1`, `gray_uid=1`, `a=gray` are not named `gray`). Linear: each OWS run is walked at
- * most twice, nothing allocated. Bounded as {@link stripCookies} is: after `MAX_COOKIE_PAIRS`
- * pairs that hold the name without being named it, -1 (a pair past them is removed unread).
+ * it (`xgray=1`, `gray_uid=1`, `a=gray` are not named `gray`). One native search (compiled once
+ * per name), linear: the name is found first, then what is around it is checked.
  */
 export function namedCookie(text: string, name: string): number {
-  let misses = 0;
-  for (let i = text.indexOf(name), j; i !== -1;) {
-    if (
-      text.charCodeAt(owsStart(text, i + name.length, text.length)) === 0x3d &&
-      ((j = owsEnd(text, 0, i)) === 0 || isSeparator(text.charCodeAt(j - 1)))
-    )
-      return i;
-    if (++misses === MAX_COOKIE_PAIRS) return -1;
-    // No later start in this pair: on from its end (a cookie name holds no separator).
-    i += name.length;
-    while (i < text.length && !isSeparator(text.charCodeAt(i))) i++;
-    i = text.indexOf(name, i);
+  let search = namedSearches.get(name);
+  if (search === undefined) {
+    if (namedSearches.size >= 64) namedSearches.clear();
+    const literal = name.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+    search = new RegExp(`${literal}(?=[ \\t]*=)(?<=(?:^|[;,])[ \\t]*${literal})`);
+    namedSearches.set(name, search);
   }
-  return -1;
+  return text.search(search);
 }
+
+const namedSearches = new Map<string, RegExp>();
 
 /**
  * @internal True when `text` could hold a spelling of one of `names` ({@link removeCookies}):
@@ -350,8 +366,11 @@ export function mayHoldCookie(text: string, names: readonly string[]): boolean {
 interface CompiledProbe {
   /** Any hit: a name's anchor in any ASCII case, an escape of one of its bytes, `ſ` / `ı`. */
   readonly any: RegExp;
-  /** The same search, global: {@link stripCookies} walks its hits. */
-  readonly all: RegExp;
+  /**
+   * What {@link stripCookies} walks, global: a pair whose name holds a hit, from its start to its
+   * first `=` (a hit in a value, or in a piece with no `=`, is passed over in the search itself).
+   */
+  readonly named: RegExp;
   /** True when each name, written exactly, spells no name before it (`a.b` does `a_b` to PHP). */
   readonly exact: boolean;
   /** The names compiled (a copy). */
@@ -392,6 +411,8 @@ function compileProbe(names: readonly string[]): CompiledProbe {
   const escapes = new Set<string>();
   let rare = false;
   for (const n of names) {
+    // An empty name spells nothing (no reader files a pair under it).
+    if (n === '') continue;
     // Another name (without `_`) inside this one anchors it, and is searched on its own.
     const lower = asciiLower(n);
     const inside = (m: string) =>
@@ -407,11 +428,20 @@ function compileProbe(names: readonly string[]): CompiledProbe {
   if (rare) alternatives.push('[\\u017f\\u0131]');
   // Non-Unicode `i` folds no character outside ASCII to one inside (`ſ` is not `s`): those are
   // the `rare` class.
-  const source = alternatives.join('|');
+  const source = alternatives.length > 0 ? alternatives.join('|') : '(?!)';
   const exact = names.every(
     (n, j) => spelledName(n, 0, n.length, names.slice(0, j).concat(n)) === n,
   );
-  return { any: new RegExp(source, 'i'), all: new RegExp(source, 'gi'), exact, names: [...names] };
+  // At a pair's start (the text's, or a separator), a hit before the pair's first `=`; the
+  // name then taken whole (a lookahead does not backtrack), and the `=`. Each pair's name is read
+  // a bounded number of times, whatever it holds.
+  const named = `(?:^|[;,])(?=[^=;,]*?(?:${source}))(?=([^=;,]*))\\1=`;
+  return {
+    any: new RegExp(source, 'i'),
+    named: new RegExp(named, 'gi'),
+    exact,
+    names: [...names],
+  };
 }
 
 /** ASCII letters lower-cased, nothing else (one code unit each, as the anchors are taken). */

@@ -318,7 +318,7 @@ describe('AMP-01 hostile carriers: no exceptions, every entry counted, bounded',
   // CK-10: pairs end at `;` or `,`; a pair goes when its name spells a marker name to some reader
   // (any ASCII case, PHP's `gray[0]`, a decoded `gr%61y`: GW-02; a `gray=` inside another
   // cookie's value stays: review 165 D3); kept runs stay byte for byte, joined with `; ` where a
-  // pair went. Past 180 pairs that could spell a marker (AMP-03), that pair and the rest go.
+  // pair went. Past 180 pairs whose name could spell a marker (AMP-03), that pair and the rest go.
   const refSpells = (pair: string, names: string[]): boolean => {
     const eq = pair.indexOf('=');
     return eq !== -1 && names.some((n) => spellsCookieRef(pair.slice(0, eq), n));
@@ -331,7 +331,8 @@ describe('AMP-01 hostile carriers: no exceptions, every entry counted, bounded',
     let at = 0;
     let hits = 0;
     for (const raw of pairs) {
-      if (mayHoldCookie(raw, names) && ++hits > 180) {
+      const eq = raw.indexOf('=');
+      if (eq !== -1 && mayHoldCookie(raw.slice(0, eq), names) && ++hits > 180) {
         cut = true;
         break;
       }

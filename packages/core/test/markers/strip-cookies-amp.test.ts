@@ -25,8 +25,10 @@ function stripRef(
   let at = 0;
   let hits = 0;
   for (const raw of text.split(/[;,]/)) {
-    // AMP-03: past 180 pairs that could spell a name, that pair and the rest go unjudged.
-    if (mayHoldCookie(raw, names) && ++hits > 180) {
+    // AMP-03: past 180 pairs whose name could spell one of `names`, that pair and the rest go
+    // unjudged.
+    const eqAt = raw.indexOf('=');
+    if (eqAt !== -1 && mayHoldCookie(raw.slice(0, eqAt), names) && ++hits > 180) {
       cut = true;
       break;
     }
@@ -259,12 +261,15 @@ describe('AMP-03 past 180 pairs that could spell a marker, the rest of the heade
       const left = (out ?? '').split(/[;,]/).map((p) => p.trim());
       // Nothing left spells a name, whatever was cut unjudged.
       expect(left.filter((p) => spelled(p, names))).toEqual([]);
-      // Every kept pair before the 181st hit stays, in order; none after it.
-      const judged = Math.min(n, 180);
+      // Every kept pair before the 181st name that holds a hit stays, in order; none after it.
+      // A hit in a value (`a=gray`) never counts.
+      const eqAt = shape.indexOf('=');
+      const counted = mayHoldCookie(shape.slice(0, eqAt), names);
+      const judged = counted ? Math.min(n, 180) : n;
       const keptBefore = ['k0=a', ...Array.from({ length: judged }, (_, i) => `c${i}=v`)];
       const keptShapes = spelled(shape, names) ? [] : [shape.trim()];
       const expected =
-        n <= 180
+        n <= 180 || !counted
           ? ['k0=a', ...Array.from({ length: n }, (_, i) => [...keptShapes, `c${i}=v`]).flat()]
           : [
               'k0=a',
@@ -294,12 +299,52 @@ describe('AMP-03 past 180 pairs that could spell a marker, the rest of the heade
     expect(out).toBe(stripRef(text, ['gray'], ['gray']));
   });
 
-  it('AMP-03 hits that are not pairs of their own (a value, a name without "=") count too', () => {
-    const text = [...Array.from({ length: 180 }, () => 'gray'), 'gray=beta', 'a=1'].join('; ');
-    expect(stripCookies(text, ['gray'], [])).toBe(
-      Array.from({ length: 180 }, () => 'gray').join('; '),
-    );
-    const values = [...Array.from({ length: 180 }, (_, i) => `v${i}=GrAy`), 'sid=1'].join('; ');
-    expect(stripCookies(values, ['gray'], [])).toBe(values);
+  // Review 52 D1: only a name can spell a marker, so only a name holding a hit counts; a browser
+  // sends a list value (`cart=[…]`, `viewed=1,2,…`) as one cookie, whatever its `,` pieces say.
+  it.each([
+    [
+      'a list value of 400 pieces holding gray',
+      `cart=[${Array.from({ length: 400 }, () => '{"c":"gray"}').join(',')}]`,
+    ],
+    ['400 values holding GrAy', Array.from({ length: 400 }, (_, i) => `v${i}=GrAy`).join('; ')],
+    ['400 names without "=" holding gray', Array.from({ length: 400 }, () => 'gray').join('; ')],
+    [
+      'a list of 400 a=gray pieces',
+      `prefs=${Array.from({ length: 400 }, (_, i) => `k${i}=gray`).join(',')}`,
+    ],
+  ])('AMP-03 %s: none counts, the marker after it is judged, the rest kept', (_l, lead) => {
+    for (const [keep, version] of [
+      [[], undefined],
+      [['gray'], 'beta'],
+    ] as const) {
+      const text = `${lead}; gray=beta; GRAY=x; sid=s1`;
+      const out = stripCookies(text, ['__Host-gray', 'gray'], keep, version);
+      expect(out).toBe(`${lead}; ${keep.length > 0 ? 'gray=beta; ' : ''}sid=s1`);
+    }
+  });
+
+  // Review 52 D2: a kept name keeps only the pairs whose value reads as the version read; past
+  // the readers' 180 pairs the same name can say something else, and a reader that takes the
+  // last pair (Python's SimpleCookie) would read that.
+  it.each([
+    ['another value', 'gray=canary', false],
+    ['the same value', 'gray=beta', true],
+    ['the same value quoted', 'gray="beta"', true],
+    ['the same value escaped', 'gray=%62eta', true],
+    ['the same value with OWS', 'gray = beta ', true],
+    ['an empty value', 'gray=', false],
+    ['a bad escape', 'gray=%ZZ', false],
+  ])('AMP-03 a kept marker repeated past the readers with %s', (_l, later, stays) => {
+    const between = Array.from({ length: 200 }, (_, i) => `a${i}=1`).join('; ');
+    const text = `gray=beta; ${between}; ${later}; sid=s1`;
+    const out = stripCookies(text, ['gray'], ['gray'], 'beta');
+    expect(out).toBe(`gray=beta; ${between}; ${stays ? `${later}; ` : ''}sid=s1`);
+  });
+
+  it('AMP-03 an empty name spells nothing and counts nothing', () => {
+    const text = Array.from({ length: 200 }, (_, i) => `c${i}=1`).join('; ');
+    expect(removeCookies(text, [''])).toBe(text);
+    expect(removeCookies(`${text}; GRAY=1`, ['', 'gray'])).toBe(text);
+    expect(mayHoldCookie(text, [''])).toBe(false);
   });
 });
