@@ -62,6 +62,10 @@ const HOSTILE = [
     'cookie: 12 KiB of lookalike names',
     { headers: { cookie: fill('gray_uid=1; ', 12_000) }, url: '/' },
   ],
+  [
+    'cookie: 12 KiB of a list value holding gray',
+    { headers: { cookie: `l=${fill('gray,', 12_000)}` }, url: '/' },
+  ],
   ['query: 8 KiB of bad-escape keys', { headers: {}, url: `/?${fill('%ZZ=1&', 8_000)}` }],
   ['query: 8 KiB of empty keys', { headers: {}, url: `/?${fill('=&', 8_000)}` }],
   ['baggage: 12 KiB of junk entries', { headers: { baggage: fill('%ZZ=%ZZ,', 12_000) }, url: '/' }],

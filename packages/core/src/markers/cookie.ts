@@ -162,7 +162,7 @@ export function stripCookies(
 ): string | undefined {
   if (names.length === 0) return text;
   const probe = probeOf(names);
-  const hits = probe.named;
+  const named = probe.named;
   const n = text.length;
   // The runs of kept pairs, joined with `; ` once at the end (a rope of concatenations cost
   // more where the header is read next than the join).
@@ -174,14 +174,47 @@ export function stripCookies(
   let cut = false;
   let pos = 0; // where the first pair not yet looked at starts
   let judged = 0;
-  // The next `;` and `,` after a pair's `=`, remembered across pairs (linear).
+  // The next `;`, `,` and `=` at or after a hit or a pair's `=`, remembered (linear).
   let semi = -1;
   let comma = -1;
-  hits.lastIndex = 0;
-  while (hits.test(text)) {
-    // The next pair whose name could spell one of `names`: its `=` is the match's last
-    // character; its start is back to a separator (no further than `pos`), its end the next one.
-    const eq = hits.lastIndex - 1;
+  let eqNext = -1;
+  // The hit search first (native, fast over text without hits); once a hit is found outside a
+  // name (in a value, a list's piece, a pair with no `=`), the name search from there on, which
+  // passes over those in the search itself.
+  let byHits = true;
+  for (;;) {
+    let eq: number;
+    if (byHits) {
+      probe.all.lastIndex = pos;
+      if (!probe.all.test(text)) break;
+      // A character of the hit (its last; a hit holds no separator and no `=`): in a name when
+      // no `=` comes before it in its pair and one comes after it.
+      const at = probe.all.lastIndex - 1;
+      let inValue = false;
+      for (let k = at; k > pos; k--) {
+        const c = text.charCodeAt(k - 1);
+        if (isSeparator(c)) break;
+        if (c === 0x3d) {
+          inValue = true;
+          break;
+        }
+      }
+      if (semi !== Infinity && semi < at) semi = indexOrInfinity(text, ';', at);
+      if (comma !== Infinity && comma < at) comma = indexOrInfinity(text, ',', at);
+      if (eqNext !== Infinity && eqNext < at) eqNext = indexOrInfinity(text, '=', at);
+      if (inValue || !(eqNext < Math.min(semi, comma, n))) {
+        byHits = false;
+        continue;
+      }
+      eq = eqNext;
+    } else {
+      // From the separator before `pos`: the search takes it as the next pair's start.
+      named.lastIndex = pos === 0 ? 0 : pos - 1;
+      if (!named.test(text)) break;
+      eq = named.lastIndex - 1;
+    }
+    // The pair of that name: back from its `=` to a separator (no further than `pos`), on to
+    // the next separator.
     let pairStart = eq;
     while (pairStart > pos && !isSeparator(text.charCodeAt(pairStart - 1))) pairStart--;
     if (semi !== Infinity && semi < eq) semi = indexOrInfinity(text, ';', eq);
@@ -216,8 +249,6 @@ export function stripCookies(
     }
     pos = pairEnd + 1;
     if (pos > n) break;
-    // From the separator: the search takes it as the next pair's start.
-    hits.lastIndex = pairEnd;
   }
   if (!cut) return text;
   if (pos < n) {
@@ -366,9 +397,11 @@ export function mayHoldCookie(text: string, names: readonly string[]): boolean {
 interface CompiledProbe {
   /** Any hit: a name's anchor in any ASCII case, an escape of one of its bytes, `ſ` / `ı`. */
   readonly any: RegExp;
+  /** The same search, global: {@link stripCookies} walks its hits. */
+  readonly all: RegExp;
   /**
-   * What {@link stripCookies} walks, global: a pair whose name holds a hit, from its start to its
-   * first `=` (a hit in a value, or in a piece with no `=`, is passed over in the search itself).
+   * The names' search, global: a pair whose name holds a hit, from its start to its first `=` (a
+   * hit in a value, or in a piece with no `=`, is passed over in the search itself).
    */
   readonly named: RegExp;
   /** True when each name, written exactly, spells no name before it (`a.b` does `a_b` to PHP). */
@@ -438,6 +471,7 @@ function compileProbe(names: readonly string[]): CompiledProbe {
   const named = `(?:^|[;,])(?=[^=;,]*?(?:${source}))(?=([^=;,]*))\\1=`;
   return {
     any: new RegExp(source, 'i'),
+    all: new RegExp(source, 'gi'),
     named: new RegExp(named, 'gi'),
     exact,
     names: [...names],
