@@ -288,10 +288,11 @@ function isFiller(c: number): boolean {
 /**
  * True when the pair starting at `from` (its first `=` at `eq`, its end at `pairEnd`) is named
  * one of `names` under a spelling some reader takes for it ({@link spelledName}), except exactly
- * as one of `keep` with a value that reads as `version` when given (see {@link stripCookies}). A name of plain characters (no escape, space, `.`, `[`, `]` or anything
- * outside printable ASCII: nothing a reader decodes, trims or maps) spells only the names it
- * equals in length and, ASCII letter case aside, character for character: settled by a compare
- * (AMP-03: thousands of `GRAY=1` or `gray_uid=1` pairs).
+ * as one of `keep` with a value that reads as `version` when given (see {@link stripCookies}).
+ * A name of plain characters (no escape, space, `.`, `[`, `]` or anything outside printable
+ * ASCII: nothing a reader decodes, trims or maps) spells only the names it equals in length and,
+ * ASCII letter case aside, character for character: settled by a compare (AMP-03: thousands of
+ * `GRAY=1` or `gray_uid=1` pairs).
  */
 function spells(
   text: string,
