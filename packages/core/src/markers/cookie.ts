@@ -171,6 +171,15 @@ export function stripCookies(
   // for byte with the separators and empty pairs between them; `end` is -1 when there is none.
   let start = -1;
   let end = -1;
+  // The pairs in `text[a, b)` (whole pairs, none cut) join the run, its OWS and separators off
+  // both ends, the empty pairs inside it kept.
+  const keepRun = (a: number, b: number): void => {
+    while (a < b && isFiller(text.charCodeAt(a))) a++;
+    while (b > a && isFiller(text.charCodeAt(b - 1))) b--;
+    if (b <= a) return;
+    if (end === -1) start = a;
+    end = b;
+  };
   let cut = false;
   let pos = 0; // where the first pair not yet looked at starts
   let judged = 0;
@@ -221,14 +230,7 @@ export function stripCookies(
     if (comma !== Infinity && comma < eq) comma = indexOrInfinity(text, ',', eq);
     const pairEnd = Math.min(semi, comma, n);
     // The pairs between the last one looked at and this one (none judged): kept.
-    if (pairStart > pos) {
-      const a = fillerEnd(text, pos, pairStart);
-      const b = fillerStart(text, a, pairStart);
-      if (b > a) {
-        if (end === -1) start = a;
-        end = b;
-      }
-    }
+    if (pairStart > pos) keepRun(pos, pairStart);
     // Past MAX_COOKIE_PAIRS names that could spell a marker, this pair and the rest go unjudged.
     if (judged++ === MAX_COOKIE_PAIRS) {
       cut = true;
@@ -240,25 +242,12 @@ export function stripCookies(
       cut = true;
       if (end !== -1) (pieces ??= []).push(text.slice(start, end));
       end = -1;
-    } else {
-      const b = fillerStart(text, from, pairEnd);
-      if (b > from) {
-        if (end === -1) start = from;
-        end = b;
-      }
-    }
+    } else keepRun(from, pairEnd);
     pos = pairEnd + 1;
     if (pos > n) break;
   }
   if (!cut) return text;
-  if (pos < n) {
-    const a = fillerEnd(text, pos, n);
-    const b = fillerStart(text, a, n);
-    if (b > a) {
-      if (end === -1) start = a;
-      end = b;
-    }
-  }
+  if (pos < n) keepRun(pos, n);
   if (end !== -1) (pieces ??= []).push(text.slice(start, end));
   return pieces === undefined ? undefined : pieces.join('; ');
 }
@@ -266,18 +255,6 @@ export function stripCookies(
 function indexOrInfinity(text: string, c: string, from: number): number {
   const at = text.indexOf(c, from);
   return at === -1 ? Infinity : at;
-}
-
-/** Where the OWS and separators `text[a, b)` starts with end. */
-function fillerEnd(text: string, a: number, b: number): number {
-  while (a < b && isFiller(text.charCodeAt(a))) a++;
-  return a;
-}
-
-/** Where the OWS and separators `text[a, b)` ends with start. */
-function fillerStart(text: string, a: number, b: number): number {
-  while (b > a && isFiller(text.charCodeAt(b - 1))) b--;
-  return b;
 }
 
 /** OWS or a pair separator: what a kept run of pairs never starts or ends with. */
