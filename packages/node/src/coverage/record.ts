@@ -138,11 +138,17 @@ function unbound(state: CoverageState, install: CoverageInstall, departure: Depa
   state.unbound++;
   const site = found ?? UNKNOWN_SITE;
   state.lastUnboundSite = site;
+  // The host is named only when allowlisted (`installCoverage`'s or `installGlobal`'s list, or
+  // the calling graylane client's when it planned the call; no lane's, as none is bound): any
+  // other may be request input (a webhook URL), never logged (I8).
+  const { destination } = departure;
+  const allow = departure.planned ?? install.allow ?? outboundState().install?.allow;
+  const to = allows(allow, destination) ? destination : 'a host that is not allowlisted (unnamed)';
   logOnce(
     state,
     install,
     `unbound\u0000${innermost(site)}`,
-    `[graylane] propagation: a call to ${departure.destination ?? 'unknown'} was made with no lane bound while a request was in flight, at ${site}; if it serves that request, its context was lost (a pool or callback queue): bind it with bindGray`,
+    `[graylane] propagation: a call to ${to} was made with no lane bound while a request was in flight, at ${site}; if it serves that request, its context was lost (a pool or callback queue): bind it with bindGray`,
   );
 }
 
