@@ -462,7 +462,39 @@ describe.each([
     const unexpected = results.filter((x) => x.code !== undefined && !missingOptionalPeer(x));
     expect(unexpected).toEqual([]);
   }, 60_000);
+
+  it('every JSON subpath loads (schema, golden vectors): require, or import with type json', async () => {
+    const json = jsonSpecifiers();
+    expect(json).toEqual(
+      expect.arrayContaining([
+        '@graylane/core/spec/signed.json',
+        '@graylane/core/spec/bucket.json',
+      ]),
+    );
+    const loader =
+      project === 'cjs-node10'
+        ? `for (const s of ${JSON.stringify(json)}) console.log(JSON.stringify({ s, type: typeof require(s) }));`
+        : `for (const s of ${JSON.stringify(json)}) console.log(JSON.stringify({ s, type: typeof (await import(s, { with: { type: 'json' } })).default }));`;
+    const args = project === 'cjs-node10' ? ['-e', loader] : ['--input-type=module', '-e', loader];
+    const r = await exec(process.execPath, args, join(consumer, project), 60_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
+    ).toEqual(json.map((s) => ({ s, type: 'object' })));
+  }, 60_000);
 });
+
+/** Every JSON subpath of every package. */
+function jsonSpecifiers(): string[] {
+  return packages.flatMap((p) =>
+    Object.keys(p.pkg.exports ?? {})
+      .filter((sub) => sub !== './package.json' && sub.endsWith('.json'))
+      .map((sub) => `${p.pkg.name}/${sub.slice(2)}`),
+  );
+}
 
 /** Every runtime subpath (JSON subpaths excluded: they need an import attribute). */
 function allSpecifiers(): string[] {
