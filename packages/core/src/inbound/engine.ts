@@ -16,7 +16,7 @@ import { grayRequest, subjectCookieNames, type MintedSubjects } from './request.
 import { resolveInboundOptions, type ResolvePlatform, type ResolvedInbound } from './resolve.js';
 import { mustReevaluate } from './reevaluate.js';
 import { stickyCookies, type PendingSignedCookie } from './sticky.js';
-import { carrierNeeds } from './needs.js';
+import { carrierNeeds, type CarrierNeeds } from './needs.js';
 import { unmintedCookieSplits, unmintedCookieWarning } from './subject-check.js';
 import { CarrierView, readHeader, readUrl, type KnownReads } from './view.js';
 import { DEFAULT_MARKER_COOKIES } from './cookie-names.js';
@@ -169,6 +169,9 @@ export function createInboundEngine<R>(
   const onReload: ReloadCheck = { run: checkSubjects };
   subscribeWhileAlive(opts.store, onReload);
 
+  // The last config's carrier needs: a reload changes the config, most requests do not.
+  let needsOf: GrayConfig | undefined;
+  let needs: CarrierNeeds | undefined;
   const begin = (carrier: InboundCarrier, req: R, known?: KnownReads): RequestState<R> => {
     let now: number;
     try {
@@ -179,7 +182,11 @@ export function createInboundEngine<R>(
     const honourClient = opts.trust !== 'edge' || safePeer(opts.isTrustedProxy, carrier);
     const subject = opts.trust === 'signed' ? call(opts.subject, req) : undefined;
     const config = opts.store.get().config;
-    const view = new CarrierView(carrier, carrierNeeds(config), cookieNames, known);
+    if (config !== needsOf || needs === undefined) {
+      needs = carrierNeeds(config, cookieNames);
+      needsOf = config;
+    }
+    const view = new CarrierView(carrier, needs, cookieNames, known);
     return { config, view, req, now, honourClient, subject };
   };
 

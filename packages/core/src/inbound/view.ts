@@ -132,8 +132,11 @@ export class CarrierView {
   }
 
   cookie(name: string): KeyRead {
-    if (this.needs.cookies) {
-      this.cookiePairs ??= parseCookiePairs(this.header('cookie'));
+    // The names the rules and the marker read share one parse; any other (an `attributes`
+    // callback's) is read on its own.
+    const only = this.needs.cookies;
+    if (only !== undefined && only.names.has(name)) {
+      this.cookiePairs ??= parseCookiePairs(this.header('cookie'), only);
       return cookieRead(this.cookiePairs, name);
     }
     const k = this.cookieNames.indexOf(name);

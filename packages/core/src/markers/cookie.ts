@@ -70,12 +70,27 @@ export function readCookies(
 /** Every cookie pair of a header, parsed once: name → raw values in order (a `Map`, so `__proto__` is just a name). */
 export type CookiePairs = ReadonlyMap<string, readonly string[]>;
 
+/** The names a parse keeps ({@link parseCookiePairs}), and their lengths, checked before a slice. */
+export interface CookieNames {
+  readonly names: ReadonlySet<string>;
+  readonly lengths: ReadonlySet<number>;
+}
+
+/** A {@link CookieNames} of `names`. */
+export function cookieNames(names: Iterable<string>): CookieNames {
+  const set = new Set(names);
+  return { names: set, lengths: new Set([...set].map((name) => name.length)) };
+}
+
 /**
  * Parses a `Cookie` header once into its pairs (AMP-02: one parse per request, whatever the
- * number of lookups). `too_long` over the 16 KiB cap, as {@link readCookie}.
+ * number of lookups). `too_long` over the 16 KiB cap, as {@link readCookie}. With `only`, the
+ * pairs of other names are passed over without a copy (AMP-03: a hostile header's 180 pairs are
+ * not each sliced and filed); a name of `only` reads exactly as without it.
  */
 export function parseCookiePairs(
   header: string | readonly string[] | undefined,
+  only?: CookieNames,
 ): CookiePairs | 'too_long' {
   const pairs = new Map<string, string[]>();
   const text = cookieText(header);
@@ -85,7 +100,10 @@ export function parseCookiePairs(
     if (nameEnd === -1) return true;
     // Trimmed in place: one string per name, not two.
     const start = owsStart(text, nameStart, nameEnd);
-    const name = text.slice(start, owsEnd(text, start, nameEnd));
+    const end = owsEnd(text, start, nameEnd);
+    if (only !== undefined && !only.lengths.has(end - start)) return true;
+    const name = text.slice(start, end);
+    if (only !== undefined && !only.names.has(name)) return true;
     const value = text.slice(valueStart, valueEnd);
     const list = pairs.get(name);
     if (list) list.push(value);
@@ -191,27 +209,35 @@ export function stripCookies(
   // name (in a value, a list's piece, a pair with no `=`), the name search from there on, which
   // passes over those in the search itself.
   let byHits = true;
+  // Where the pair holding `at` starts: after the last separator before `at`, at or after `pos`.
+  // Searched for backwards (natively) only when the next one after `pos` comes before `at`, so
+  // the text between `pos` and `at` is read once (a 16 KiB name: AMP-03).
+  const startOf = (at: number): number => {
+    if (semi !== Infinity && semi < pos) semi = indexOrInfinity(text, ';', pos);
+    if (comma !== Infinity && comma < pos) comma = indexOrInfinity(text, ',', pos);
+    const s = semi < at ? text.lastIndexOf(';', at) : -1;
+    const c = comma < at ? text.lastIndexOf(',', at) : -1;
+    return Math.max(pos, s + 1, c + 1);
+  };
   for (;;) {
     let eq: number;
+    let pairStart: number;
     if (byHits) {
-      probe.all.lastIndex = pos;
-      if (!probe.all.test(text)) break;
+      let hitEnd: number;
+      if (pos === 0) hitEnd = firstHit(probe, text);
+      else {
+        probe.all.lastIndex = pos;
+        hitEnd = probe.all.test(text) ? probe.all.lastIndex : -1;
+      }
+      if (hitEnd === -1) break;
       // A character of the hit (its last; a hit holds no separator and no `=`): in a name when
       // no `=` comes before it in its pair and one comes after it.
-      const at = probe.all.lastIndex - 1;
-      let inValue = false;
-      for (let k = at; k > pos; k--) {
-        const c = text.charCodeAt(k - 1);
-        if (isSeparator(c)) break;
-        if (c === 0x3d) {
-          inValue = true;
-          break;
-        }
-      }
+      const at = hitEnd - 1;
+      pairStart = startOf(at);
+      if (eqNext !== Infinity && eqNext < pairStart) eqNext = indexOrInfinity(text, '=', pairStart);
       if (semi !== Infinity && semi < at) semi = indexOrInfinity(text, ';', at);
       if (comma !== Infinity && comma < at) comma = indexOrInfinity(text, ',', at);
-      if (eqNext !== Infinity && eqNext < at) eqNext = indexOrInfinity(text, '=', at);
-      if (inValue || !(eqNext < Math.min(semi, comma, n))) {
+      if (eqNext < at || !(eqNext < Math.min(semi, comma, n))) {
         byHits = false;
         continue;
       }
@@ -221,11 +247,9 @@ export function stripCookies(
       named.lastIndex = pos === 0 ? 0 : pos - 1;
       if (!named.test(text)) break;
       eq = named.lastIndex - 1;
+      pairStart = startOf(eq);
     }
-    // The pair of that name: back from its `=` to a separator (no further than `pos`), on to
-    // the next separator.
-    let pairStart = eq;
-    while (pairStart > pos && !isSeparator(text.charCodeAt(pairStart - 1))) pairStart--;
+    // The pair of that name ends at the next separator.
     if (semi !== Infinity && semi < eq) semi = indexOrInfinity(text, ';', eq);
     if (comma !== Infinity && comma < eq) comma = indexOrInfinity(text, ',', eq);
     const pairEnd = Math.min(semi, comma, n);
@@ -246,6 +270,7 @@ export function stripCookies(
     pos = pairEnd + 1;
     if (pos > n) break;
   }
+  probe.lastText = undefined;
   if (!cut) return text;
   if (pos < n) keepRun(pos, n);
   if (end !== -1) (pieces ??= []).push(text.slice(start, end));
@@ -366,16 +391,34 @@ const namedSearches = new Map<string, RegExp>();
  * path), so native searches compiled once per list of names (issue 20): a name holding another
  * (`gray` in `__Host-gray`) is searched by that one, so the default names cost one
  * case-insensitive search for `gray`, and a `%` only when it escapes a letter of `gray` (`%20` in
- * another cookie's value sends nothing to the general path). An empty list matches anything.
+ * another cookie's value sends nothing to the general path). A list of no names, or only `''`,
+ * matches nothing.
  */
 export function mayHoldCookie(text: string, names: readonly string[]): boolean {
-  return probeOf(names).any.test(text);
+  return firstHit(probeOf(names), text) !== -1;
+}
+
+/**
+ * Where the first hit of `probe` in `text` ends (its last character's index + 1), or -1 when
+ * there is none. A request asks this of its one `Cookie` header up to three times (the fast
+ * path's check, the edit's, the removal's first search): the last header's answer is kept, so a
+ * 16 KiB header is searched once (AMP-03). {@link stripCookies} forgets it when done; a header
+ * with no hit stays until the next one is searched.
+ */
+function firstHit(probe: CompiledProbe, text: string): number {
+  if (probe.lastText !== text) {
+    probe.all.lastIndex = 0;
+    probe.lastHit = probe.all.test(text) ? probe.all.lastIndex : -1;
+    probe.lastText = text;
+  }
+  return probe.lastHit;
 }
 
 interface CompiledProbe {
-  /** Any hit: a name's anchor in any ASCII case, an escape of one of its bytes, `ſ` / `ı`. */
-  readonly any: RegExp;
-  /** The same search, global: {@link stripCookies} walks its hits. */
+  /**
+   * Any hit, global: a name's anchor in any ASCII case, an escape of one of its bytes, `ſ` / `ı`
+   * ({@link stripCookies} walks the hits).
+   */
   readonly all: RegExp;
   /**
    * The names' search, global: a pair whose name holds a hit, from its start to its first `=` (a
@@ -386,6 +429,9 @@ interface CompiledProbe {
   readonly exact: boolean;
   /** The names compiled (a copy). */
   readonly names: readonly string[];
+  /** The last text searched by {@link firstHit}, and where its first hit ends (-1: none). */
+  lastText: string | undefined;
+  lastHit: number;
 }
 
 /**
@@ -448,11 +494,12 @@ function compileProbe(names: readonly string[]): CompiledProbe {
   // a bounded number of times, whatever it holds.
   const named = `(?:^|[;,])(?=[^=;,]*?(?:${source}))(?=([^=;,]*))\\1=`;
   return {
-    any: new RegExp(source, 'i'),
     all: new RegExp(source, 'gi'),
     named: new RegExp(named, 'gi'),
     exact,
     names: [...names],
+    lastText: undefined,
+    lastHit: -1,
   };
 }
 
