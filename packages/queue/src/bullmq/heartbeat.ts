@@ -1,4 +1,4 @@
-import type { Worker } from 'bullmq';
+import type { LaneWorker } from './worker.js';
 
 /** The Redis commands lane liveness uses (an ioredis client satisfies it). */
 export interface RedisLivenessLike {
@@ -13,22 +13,24 @@ export interface RedisLivenessLike {
 
 /**
  * True while `worker` works its queue: started (`autorun`, or `run()` called), not paused, not
- * closing. A worker made with `autorun: false` and not yet started, or paused, serves nothing.
- * (A queue paused globally, `Queue#pause()`, is judged by the router from Redis.)
+ * closing, its Redis connection not ended. A worker made with `autorun: false` and not yet
+ * started, paused, or whose connection ended (`worker.disconnect()`, a quit shared connection)
+ * serves nothing. (A queue paused globally, `Queue#pause()`, is judged by the router from Redis.)
  */
-export function working(worker: Worker): boolean {
-  return worker.isRunning() && !worker.isPaused() && !worker.closing;
+export function working(worker: LaneWorker): boolean {
+  return worker.isRunning() && !worker.isPaused() && !worker.closing && !worker.connectionEnded();
 }
 
 /**
  * Keeps a lane's liveness key fresh while its worker works (see {@link working}); a dead process,
- * a worker never started, paused or closed stops counting within `ttl`.
+ * a worker never started, paused, closed or whose connection ended stops counting within `ttl`.
+ * The timer ends with the worker (`worker.close()`) or `stop()`.
  */
 export function startHeartbeat(
   redis: RedisLivenessLike,
   key: string,
   ttl: number,
-  worker: Worker,
+  worker: LaneWorker,
 ): { stop(): void } {
   const beat = (): void => {
     if (!working(worker)) return;
@@ -42,5 +44,7 @@ export function startHeartbeat(
   beat();
   const timer = setInterval(beat, Math.max(1, Math.floor(ttl / 3)));
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  const stop = (): void => clearInterval(timer);
+  worker.own(async () => stop());
+  return { stop };
 }

@@ -1,7 +1,7 @@
 import {
   Queue,
-  Worker,
   type ConnectionOptions,
+  type Worker,
   type Job,
   type JobsOptions,
   type WorkerOptions,
@@ -9,7 +9,6 @@ import {
 import { DEFAULT_HEARTBEAT_TTL_MS } from '../limits.js';
 import type { OutgoingMarker } from '../carrier/outgoing.js';
 import type { MessageLanes } from '../lanes.js';
-import type { DrainLoop } from '../routing/drain.js';
 import { createLiveness, type Liveness, type LivenessOptions } from '../routing/liveness.js';
 import { assertClients } from '../routing/clients.js';
 import { assertJobData } from '../routing/encodable.js';
@@ -20,6 +19,7 @@ import { startBullDrain } from './drain.js';
 import { startHeartbeat, type RedisLivenessLike } from './heartbeat.js';
 import { createIdPlacement, identityOf, type IdClaim } from './ids.js';
 import { assertBullJob } from './validate.js';
+import { LaneWorker } from './worker.js';
 
 export type { RedisLivenessLike } from './heartbeat.js';
 
@@ -58,8 +58,12 @@ export type BullProcessor<R = unknown> = (
 
 /** A worker started by {@link BullLanes.worker}. */
 export interface BullLaneWorker {
+  /**
+   * The BullMQ worker. Its own `close(force?)` (and `closing`) also ends what graylane started
+   * for it — the heartbeat, the default lane's drain workers — and resolves after them.
+   */
   readonly worker: Worker;
-  /** Stops the heartbeat and the drain loop, then closes the worker(s). */
+  /** `worker.close()`. */
   close(): Promise<void>;
 }
 
@@ -231,10 +235,8 @@ export function createBullLanes(options: BullLanesOptions): BullLanes {
       assertLane(lane, lanes.config().versions, 'createBullLanes().worker');
       const opts = { ...workerOptions, connection, prefix } as WorkerOptions;
       const wrapped = withGrayJob(lanes, processor, { served: lane });
-      const worker = new Worker(queueFor(lane), wrapped, opts);
+      const worker = new LaneWorker(queueFor(lane), wrapped, opts);
       worker.on('error', () => undefined);
-      let heartbeat: { stop(): void } | undefined;
-      let drain: DrainLoop | undefined;
       try {
         if (isDefault(lane)) {
           const context = {
@@ -247,21 +249,14 @@ export function createBullLanes(options: BullLanesOptions): BullLanes {
             retiredLanes: options.retiredLanes,
             drainIntervalMs: options.drainIntervalMs,
           };
-          drain = startBullDrain(context, wrapped, opts, worker);
-        } else heartbeat = startHeartbeat(redis, aliveKey(lane), ttl, worker);
+          startBullDrain(context, wrapped, opts, worker);
+        } else startHeartbeat(redis, aliveKey(lane), ttl, worker);
       } catch (err) {
         // The caller never gets this worker: it must not go on taking jobs.
         void worker.close().catch(() => undefined);
         throw err;
       }
-      return {
-        worker,
-        async close() {
-          heartbeat?.stop();
-          await drain?.stop();
-          await worker.close();
-        },
-      };
+      return { worker, close: () => worker.close() };
     },
     async close() {
       closed = true;
