@@ -1,5 +1,9 @@
-import type { MarkerRejection } from '@graylane/core';
-import { MAX_FORWARDED_BAGGAGE_BYTES } from '../limits.js';
+import { trimOws, type MarkerRejection } from '@graylane/core';
+import {
+  MAX_BAGGAGE_VALUE_BYTES,
+  MAX_FORWARDED_BAGGAGE_BYTES,
+  MAX_MARKER_VALUE_BYTES,
+} from '../limits.js';
 
 /** One carrier value after normalisation: absent, one text value, or rejected. */
 export type ValueRead =
@@ -32,6 +36,25 @@ export function readValue(value: unknown, maxBytes: number): ValueRead {
   }
   return CHARSET;
 }
+
+/**
+ * The text a router or a consumer judges in one carrier value — `value` as `readHeader` returns
+ * it for the marker header (`baggage` false) or the `baggage` header (true) — or undefined when
+ * it judges none there (absent, refused, blank). A lone surrogate reads as U+FFFD, as every client
+ * sends it in UTF-8 (markers are ASCII: either makes one invalid alike). Two values with the same
+ * judged text are decided alike; a router compares the value it was handed with what its client
+ * will deliver for it, and refuses the call when they differ (MQ-23). Never throws.
+ */
+export function judgedText(value: unknown, baggage: boolean): string | undefined {
+  const r =
+    baggage && Array.isArray(value) && value.length > 1
+      ? readList(value, MAX_BAGGAGE_VALUE_BYTES)
+      : readValue(value, baggage ? MAX_BAGGAGE_VALUE_BYTES : MAX_MARKER_VALUE_BYTES);
+  if (r.kind !== 'text' || trimOws(r.text) === '') return undefined;
+  return SURROGATE.test(r.text) ? UTF8.decode(new TextEncoder().encode(r.text)) : r.text;
+}
+
+const SURROGATE = /[\ud800-\udfff]/;
 
 /**
  * Several values of one list-valued header (repeated `baggage` headers), joined with `,` as one
