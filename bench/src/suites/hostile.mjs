@@ -66,6 +66,14 @@ const HOSTILE = [
     'cookie: 12 KiB of a list value holding gray',
     { headers: { cookie: `l=${fill('gray,', 12_000)}` }, url: '/' },
   ],
+  [
+    'cookie: one 12 KiB name of escaped spaces, then gray',
+    { headers: { cookie: `${fill('%20', 11_994)}gray=1` }, url: '/' },
+  ],
+  [
+    'cookie: one 12 KiB name of plus signs, then gray',
+    { headers: { cookie: `${fill('+', 11_994)}gray=1` }, url: '/' },
+  ],
   ['query: 8 KiB of bad-escape keys', { headers: {}, url: `/?${fill('%ZZ=1&', 8_000)}` }],
   ['query: 8 KiB of empty keys', { headers: {}, url: `/?${fill('=&', 8_000)}` }],
   ['baggage: 12 KiB of junk entries', { headers: { baggage: fill('%ZZ=%ZZ,', 12_000) }, url: '/' }],
