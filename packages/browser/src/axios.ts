@@ -1,9 +1,12 @@
-import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import type { GrayClient } from './client.js';
 import { clientOr } from './current.js';
 import { fail } from './options.js';
 import { PLAIN, plainNextXhr } from './plain.js';
 import { REPLAYABLE } from './with-gray.js';
+
+// axios' types, declared here as graylane uses them rather than imported: axios is an optional
+// peer, so a project without it type-checks `@graylane/browser` (and `/standalone`, `/axios`)
+// with `skipLibCheck: false`, and a real axios instance (1.0 to the latest 1.x) still passes.
 
 /** Options of {@link attachGray}. */
 export interface AttachGrayOptions {
@@ -11,8 +14,64 @@ export interface AttachGrayOptions {
   readonly client?: GrayClient | undefined;
 }
 
-/** The part of an axios instance graylane uses (so axios stays a type-only, optional peer). */
-export type AxiosInstanceLike = Pick<AxiosInstance, 'interceptors' | 'getUri' | 'request'>;
+/**
+ * An axios interceptor manager, structurally (`instance.interceptors.request` / `.response`).
+ * The callbacks are typed loosely: each axios version types its config and response its own way.
+ */
+export interface AxiosInterceptorManagerLike {
+  use(
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- axios' own config/response types are not imported
+    onFulfilled?: ((value: any) => any) | null,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- axios types its errors `any`
+    onRejected?: ((error: any) => any) | null,
+  ): number;
+  eject(id: number): void;
+}
+
+/** The part of an axios request config graylane hands back to the instance (`getUri`, `request`). */
+export interface AxiosRequestConfigLike {
+  readonly url?: string | undefined;
+  readonly baseURL?: string | undefined;
+  readonly allowAbsoluteUrls?: boolean | undefined;
+}
+
+/** The part of an axios instance graylane uses (axios ≥ 1; `axios` itself or `axios.create()`). */
+export interface AxiosInstanceLike {
+  readonly interceptors: {
+    readonly request: AxiosInterceptorManagerLike;
+    readonly response: AxiosInterceptorManagerLike;
+  };
+  getUri(config?: AxiosRequestConfigLike): string;
+  request(config: AxiosRequestConfigLike): Promise<unknown>;
+}
+
+/** An `AxiosHeaders` (what axios ≥ 1 gives interceptors and transforms), as graylane uses it. */
+interface HeadersLike {
+  has(name: string): boolean;
+  set(name: string, value: string): unknown;
+  delete(name: string): unknown;
+}
+
+/** A config as axios hands it to interceptors and `transformRequest` (`InternalAxiosRequestConfig`). */
+interface RequestConfig extends AxiosRequestConfigLike {
+  headers: HeadersLike;
+  method?: string | undefined;
+  adapter?: unknown;
+  transformRequest?: unknown;
+  fetchOptions?: unknown;
+}
+
+/** An axios response, as graylane reads it. */
+interface ResponseLike {
+  readonly status: number;
+  readonly config?: unknown;
+}
+
+/** An axios error, as graylane reads it. */
+interface ErrorLike {
+  readonly code?: string | undefined;
+  readonly config?: unknown;
+}
 
 /**
  * A marked GET, HEAD or OPTIONS, which may be re-sent plain (a string key: axios
@@ -21,12 +80,12 @@ export type AxiosInstanceLike = Pick<AxiosInstance, 'interceptors' | 'getUri' | 
 interface Sent {
   readonly header: string;
   /** The caller's `fetchOptions`, before graylane asked the fetch adapter for `manual`. */
-  readonly fetchOptions: InternalAxiosRequestConfig['fetchOptions'];
+  readonly fetchOptions: RequestInit | undefined;
 }
 /** `null` on graylane's plain re-send, so the marker is not added again. */
 const SENT = 'graylaneSent';
 
-type Config = InternalAxiosRequestConfig & { [SENT]?: Sent | null | undefined };
+type Config = RequestConfig & { [SENT]?: Sent | null | undefined };
 
 /**
  * Adds request/response interceptors to an axios instance: allowed requests carry the marker
@@ -124,7 +183,7 @@ export function attachGray(
   });
 
   /** The caller's request as written: no marker, the caller's fetch options. */
-  const plain = (config: Config, sent: Sent): Promise<AxiosResponse> => {
+  const plain = (config: Config, sent: Sent): Promise<unknown> => {
     config.headers.delete(sent.header);
     return instance.request({
       ...config,
@@ -134,17 +193,17 @@ export function attachGray(
   };
 
   const response = instance.interceptors.response.use(
-    function grayResponse(res: AxiosResponse) {
+    function grayResponse(res: ResponseLike) {
       // A response interceptor the app registered earlier runs first and may have unwrapped the
       // response (`r => r.data`): then there is no config to read, and nothing of graylane's.
-      const config = (res as Partial<AxiosResponse> | null | undefined)?.config as
+      const config = (res as Partial<ResponseLike> | null | undefined)?.config as
         Config | undefined;
       // Only a config graylane marked (the unwrapped data of a response may hold a `config`).
       const sent = marked.has(config as object) ? config?.[SENT] : undefined;
       // An opaque redirect (status 0) from the fetch adapter's `manual`: re-send it plain.
       return sent && res.status === 0 ? plain(config as Config, sent) : res;
     },
-    function grayError(error: AxiosError) {
+    function grayError(error: ErrorLike) {
       const config = error?.config as Config | undefined;
       const sent = config?.[SENT];
       // A network failure of a marked request (not a cancel or a timeout: those are the caller's).

@@ -18,4 +18,9 @@ export { excludePaths } from './exclude.js';
 export { split } from './split.js';
 export type { SplitOptions } from './split.js';
 export { attachGray } from './axios.js';
-export type { AttachGrayOptions, AxiosInstanceLike } from './axios.js';
+export type {
+  AttachGrayOptions,
+  AxiosInstanceLike,
+  AxiosInterceptorManagerLike,
+  AxiosRequestConfigLike,
+} from './axios.js';

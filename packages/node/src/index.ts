@@ -53,7 +53,7 @@ export type { IgnoredContextStats } from './context/ignored.js';
 
 // Outbound
 export { withGray } from './outbound/fetch.js';
-export type { FetchLike } from './outbound/fetch.js';
+export type { FetchImplLike, FetchLike } from './outbound/fetch.js';
 export { grayInterceptor } from './outbound/undici.js';
 export type { DispatchLike, DispatchOptionsLike } from './outbound/undici.js';
 export type { UndiciHeaders } from './outbound/header-list.js';

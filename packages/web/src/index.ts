@@ -32,7 +32,7 @@ export type { LaneOptions } from './context/run.js';
 
 // Outbound
 export { withGray } from './outbound/with-gray.js';
-export type { FetchLike, WithGrayOptions } from './outbound/with-gray.js';
+export type { FetchImplLike, FetchLike, WithGrayOptions } from './outbound/with-gray.js';
 
 // Signed markers (Web Crypto)
 export { signMarker, verifyMarker } from './signing/markers.js';

@@ -6,9 +6,23 @@ import { judgeHop, planCall, type HopPlan } from './plan.js';
 import { runNoted } from './state.js';
 import { fetchTarget, isRequestLike } from './targets.js';
 
-/** The fetch signature graylane wraps (the global `fetch`, undici's `fetch`, node-fetch …). */
+/** The signature of the global `fetch`: what `withGray()` returns when given no fetch. */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
+/**
+ * Any fetch `withGray` wraps, structurally: the global `fetch`, undici's `fetch` (6, 7 and 8,
+ * each with its own `Request`, `RequestInit` and `Response` types), node-fetch, a test double.
+ * Typed loosely on purpose — no `Request` type fits them all — since `withGray` returns your
+ * fetch's own type: graylane calls it with your `input` as given, and your `init` or a copy of
+ * it with `headers` (a `Headers`) and, for undici, `dispatcher` set.
+ */
+export type FetchImplLike = (input: string, init?: undefined) => Promise<unknown>;
+
+/**
+ * `withGray()`, `withGray(undefined, options)`: wraps the global `fetch`, looked up at call time,
+ * judged per hop like any fetch given (see the next signature).
+ */
+export function withGray(fetchImpl?: undefined, options?: OutboundOptions): FetchLike;
 /**
  * Wraps a fetch so requests to allowlisted hosts carry the current request's marker
  * (`X-Gray-Id` and a `gray` baggage member), judged **per hop**: when fetch follows a redirect,
@@ -16,6 +30,7 @@ export type FetchLike = (input: string | URL | Request, init?: RequestInit) => P
  * `Headers`, init object and `Request` are never mutated; a header the caller set is kept.
  * `input` may be a string, a `URL` or a `Request` of any fetch implementation (`undici.Request`
  * too). `fetchImpl` defaults to `globalThis.fetch`, looked up at call time, not at wrap time.
+ * The wrapper has your fetch's own type (`withGray(undici.fetch)` takes an `undici.Request`).
  *
  * Per-hop judging uses undici's `dispatcher` (Node's global fetch and `undici.fetch`; your own
  * `init.dispatcher` is wrapped, not replaced). Another fetch implementation (node-fetch) ignores
@@ -29,20 +44,27 @@ export type FetchLike = (input: string | URL | Request, init?: RequestInit) => P
  * const res = await grayFetch('http://orders.internal:8080/v1/orders');
  * ```
  */
-export function withGray<F extends FetchLike>(fetchImpl?: F, options?: OutboundOptions): F {
+export function withGray<F extends FetchImplLike>(fetchImpl: F, options?: OutboundOptions): F;
+/** A fetch that may be `undefined`: wraps it, or else the global `fetch`. */
+export function withGray<F extends FetchImplLike>(
+  fetchImpl: F | undefined,
+  options?: OutboundOptions,
+): F | FetchLike;
+export function withGray(fetchImpl?: FetchImplLike, options?: OutboundOptions): FetchImplLike {
   const allow = compileOutbound(options);
   const grayFetch = function grayFetch(
     input: string | URL | Request,
     init?: RequestInit,
   ): Promise<Response> {
-    const impl = fetchImpl ?? (globalThis.fetch as FetchLike);
+    // Your fetch gets your arguments (or a copy of `init`), whatever its own types call them.
+    const impl = (fetchImpl ?? globalThis.fetch) as unknown as FetchLike;
     const call = prepareCall(input, init, allow);
     if (call === undefined) return impl(input, init);
     ensureHopGuard();
     if (call.noted === undefined) return impl(input, call.init);
     return runNoted(call.noted, () => impl(input, call.init));
   };
-  return grayFetch as F;
+  return grayFetch;
 }
 
 type HeadersSource = ConstructorParameters<typeof Headers>[0];

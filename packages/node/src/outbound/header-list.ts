@@ -1,13 +1,16 @@
 import { flatOps, type HeaderOps } from './hop-headers.js';
 
 /**
- * undici request headers in any of the shapes undici accepts: a record, a flat
- * `[name, value, name, value]` array, or an iterable of `[name, value]` pairs.
+ * undici request headers in any of the shapes undici 6, 7 and 8 accept: a record (undici 8 types
+ * it as Node's `OutgoingHttpHeaders`, so a value may be a number), a flat
+ * `[name, value, name, value]` array, or an iterable of `[name, value]` pairs. Declared here, not
+ * imported: it must stay wider than every supported undici's `DispatchOptions['headers']`, or
+ * TypeScript cannot fit `grayInterceptor()` to that undici's `compose`.
  */
 export type UndiciHeaders =
-  | Readonly<Record<string, string | readonly string[] | undefined>>
+  | Readonly<Record<string, string | number | readonly string[] | undefined>>
   | readonly string[]
-  | Iterable<readonly [string, string | readonly string[] | undefined]>
+  | Iterable<readonly [string, string | number | readonly string[] | undefined]>
   | null
   | undefined;
 

@@ -16,7 +16,10 @@ import {
 import { planCall, type HopPlan } from './plan.js';
 import { outboundState, runNoted } from './state.js';
 
-/** The dispatch options graylane reads and extends (undici 6 and 7). */
+/**
+ * The dispatch options graylane reads and extends: every supported undici's `DispatchOptions`
+ * (6, 7, 8) must fit it, or `Dispatcher#compose` cannot infer the interceptor's options type.
+ */
 export interface DispatchOptionsLike {
   readonly origin?: string | URL | undefined;
   readonly path: string;
@@ -31,7 +34,7 @@ export type DispatchLike<O extends DispatchOptionsLike = DispatchOptionsLike, H 
 ) => boolean;
 
 /**
- * An undici interceptor (`Dispatcher#compose`, undici ≥ 6.20 / 7) that adds the current
+ * An undici interceptor (`Dispatcher#compose`, undici ≥ 6.20, 7 and 8) that adds the current
  * request's marker to requests for allowlisted hosts. The caller's header object is never
  * mutated: a new flat header list is dispatched. A marker header the caller set is kept.
  *

@@ -149,7 +149,7 @@ describe('propagation coverage (issue 19)', () => {
     ['withGray(global fetch)', async (url) => (await withGray(fetch)(url)).text()],
     [
       'withGray(undici.fetch)',
-      async (url) => (await withGray(undici.fetch as unknown as typeof fetch)(url)).text(),
+      async (url) => (await withGray(undici.fetch)(url)).text(),
     ],
     [
       'undici.request via grayInterceptor',

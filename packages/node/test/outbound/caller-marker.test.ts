@@ -10,7 +10,6 @@ import {
   installGlobal,
   runWithGray,
   withGray,
-  type FetchLike,
 } from '../../src/index.js';
 import { chainUrl, startTopology, type Hop, type Site, type Topology } from './servers.js';
 
@@ -40,8 +39,14 @@ interface ClientRow {
 
 const maxRedirections = 5;
 
+/** Any fetch called as these rows call it: the global one, undici's, node-fetch (no casts). */
+type TextFetch = (
+  url: string,
+  init: { headers: Record<string, string> },
+) => Promise<{ text(): Promise<string> }>;
+
 const fetchText =
-  (f: FetchLike): Send =>
+  (f: TextFetch): Send =>
   async (url, headers) =>
     (await f(url, { headers })).text();
 
@@ -66,7 +71,7 @@ function wrapperRows(): ClientRow[] {
     { name: 'withGray(fetch)', send: fetchText(withGray(fetch)) },
     {
       name: 'withGray(undici.fetch)',
-      send: fetchText(withGray(undici.fetch as unknown as FetchLike)),
+      send: fetchText(withGray(undici.fetch)),
     },
     { name: 'undici.request, grayInterceptor inside redirect', send: viaUndici(inner) },
     { name: 'undici.request, grayInterceptor outside redirect', send: viaUndici(outer) },
@@ -82,8 +87,8 @@ function rebuildingRows(): ClientRow[] {
       name: 'superagent',
       send: async (url, headers) => superagent.get(url).set(headers).redirects(maxRedirections),
     },
-    { name: 'withGray(node-fetch)', send: fetchText(withGray(nodeFetch as unknown as FetchLike)) },
-    { name: 'node-fetch', send: fetchText(nodeFetch as unknown as FetchLike) },
+    { name: 'withGray(node-fetch)', send: fetchText(withGray(nodeFetch)) },
+    { name: 'node-fetch', send: fetchText(nodeFetch) },
   ];
 }
 

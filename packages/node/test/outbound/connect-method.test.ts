@@ -643,7 +643,7 @@ describe('CTX-13 controls: what is still marked', () => {
       'withGray(undici.fetch) straight to the target',
       false,
       async (c) => {
-        const f = withGray(undici.fetch as unknown as FetchLike, { allowHosts: c.allow });
+        const f = withGray(undici.fetch, { allowHosts: c.allow });
         await (await f(c.url, { headers: c.headers })).text();
       },
     ],
@@ -664,11 +664,9 @@ describe('CTX-13 controls: what is still marked', () => {
       false,
       async (c) => {
         const d = new undici.ProxyAgent({ uri: c.proxy, proxyTunnel: false });
-        const f = withGray(undici.fetch as unknown as FetchLike, { allowHosts: c.allow });
+        const f = withGray(undici.fetch, { allowHosts: c.allow });
         try {
-          await (
-            await f(c.url, { headers: c.headers, dispatcher: d } as unknown as RequestInit)
-          ).text();
+          await (await f(c.url, { headers: c.headers, dispatcher: d })).text();
         } finally {
           await d.close();
         }

@@ -181,7 +181,7 @@ type Send = (
   dispatcher: undici.Dispatcher,
   headers: Record<string, string>,
 ) => Promise<void>;
-const grayFetch = withGray(undici.fetch as unknown as typeof fetch);
+const grayFetch = withGray(undici.fetch);
 
 const APIS: [string, Send][] = [
   [
@@ -199,7 +199,7 @@ const APIS: [string, Send][] = [
   [
     'withGray(undici.fetch)',
     async (url, dispatcher, headers) => {
-      await (await grayFetch(url, { dispatcher, headers } as unknown as RequestInit)).text();
+      await (await grayFetch(url, { dispatcher, headers })).text();
     },
   ],
   [

@@ -157,7 +157,7 @@ const viaGlobal =
     }
   };
 
-let grayFetch: typeof fetch;
+let grayFetch: typeof undici.fetch;
 const axiosFetch = axios.create({ adapter: 'fetch' });
 
 const request: Send = async (url, d, headers) => {
@@ -189,9 +189,7 @@ const APIS: Api[] = [
     name: 'withGray(undici.fetch)',
     kind: 'Agent',
     send: async (url, d, headers) =>
-      void (await (
-        await grayFetch(url, { dispatcher: d, headers } as unknown as RequestInit)
-      ).text()),
+      void (await (await grayFetch(url, { dispatcher: d, headers })).text()),
   },
   { name: 'grayInterceptor composed', kind: 'Client', send: composed },
   { name: 'grayInterceptor composed', kind: 'Agent', send: composed },
@@ -397,7 +395,7 @@ beforeAll(async () => {
     unbound: false,
     logger: { warn: () => undefined, error: () => undefined },
   });
-  grayFetch = withGray(undici.fetch as unknown as typeof fetch);
+  grayFetch = withGray(undici.fetch);
 });
 
 afterAll(async () => {

@@ -6,8 +6,15 @@ import { applyLane } from './plan.js';
 import { hopHeaders, nextHop } from './redirect.js';
 import { NONE, STREAM, planInitReplay, planReplay, type Replay } from './replay.js';
 
-/** The fetch signature graylane wraps (the global `fetch`, a service binding's `fetch`, …). */
+/** The signature of the runtime's `fetch`: what `withGray()` returns when given no fetch. */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/**
+ * Any fetch `withGray` wraps, structurally: the runtime's `fetch`, npm undici's (6, 7 and 8, each
+ * with its own `Request`, `RequestInit` and `Response` types), a test double. Typed loosely on
+ * purpose — no `Request` type fits them all — since `withGray` returns your fetch's own type.
+ */
+export type FetchImplLike = (input: string, init?: undefined) => Promise<unknown>;
 
 /** Options of {@link withGray}. */
 export interface WithGrayOptions {
@@ -63,7 +70,20 @@ export interface WithGrayOptions {
  * const res = await withGray(fetch, { lane: outcome.lane })('https://orders.internal/v1');
  * ```
  */
-export function withGray<F extends FetchLike>(fetchImpl?: F, options: WithGrayOptions = {}): F {
+export function withGray(fetchImpl?: undefined, options?: WithGrayOptions): FetchLike;
+/** Wraps `fetchImpl` (its own type kept: `withGray(undici.fetch)` takes an `undici.Request`). */
+export function withGray<F extends FetchImplLike>(fetchImpl: F, options?: WithGrayOptions): F;
+/** A fetch that may be `undefined`: wraps it, or else the global `fetch`. */
+export function withGray<F extends FetchImplLike>(
+  fetchImpl: F | undefined,
+  options?: WithGrayOptions,
+): F | FetchLike;
+export function withGray(
+  fetchImplArg?: FetchImplLike,
+  options: WithGrayOptions = {},
+): FetchImplLike {
+  // Your fetch gets your arguments (or a copy of `init`), whatever its own types call them.
+  const fetchImpl = fetchImplArg as unknown as FetchLike | undefined;
   options ??= {}; // `null` from plain JS
   // `null` from plain JS is the default; anything else that is not a function fails here, not
   // on the first call.
@@ -115,7 +135,7 @@ export function withGray<F extends FetchLike>(fetchImpl?: F, options: WithGrayOp
       hops.replay.release();
     }
   };
-  return grayFetch as F;
+  return grayFetch;
 }
 
 function resolveLane(lane: WithGrayOptions['lane']): GrayLane | undefined {
