@@ -256,8 +256,15 @@ describe('MQ-31 NATS: a drained message whose delete fails is never published ag
         failing && api === 'STREAM.MSG.DELETE' ? answer : 'forward',
       );
       try {
-        failing = true; // after consume(): its check deleted sequence 0 through the proxy
+        // m1 held unacked by a lane consumer that then goes away: the drain moves a dead
+        // consumer's message by direct get and delete (an undelivered one is pulled and acked).
+        const beta = await routerFor('admin', stream);
+        const took: string[] = [];
+        const held = await beta.router.consume('beta', (m) => void took.push(m.string()));
         await waiting(stream, 'beta', 'm1');
+        await until(() => took.length === 1);
+        await held.close();
+        failing = true; // after consume(): its check deleted sequence 0 through the proxy
         const failed = () => stable.proxy.calls.filter((c) => c.answer !== 'forward').length;
         await until(() => ran.length === 1);
         await until(() => failed() >= 12, 30_000);

@@ -3,112 +3,457 @@ import { countDrained } from '../metrics/stats.js';
 import { startDrain, type DrainLoop } from '../routing/drain.js';
 import { drainLanes } from '../routing/route.js';
 import { copyHeaders } from './carrier.js';
-import { JS_CONSUMER_NOT_FOUND, JS_NO_MESSAGE_FOUND, natsCall, unlessApiError } from './errors.js';
-import type { NatsHeadersFactory } from './headers.js';
+import {
+  JS_CONSUMER_NOT_FOUND,
+  JS_GET_NO_MESSAGE,
+  JS_NO_MESSAGE_FOUND,
+  jsApiCode,
+  natsCall,
+  unlessApiError,
+} from './errors.js';
+import type { NatsHeadersFactory, NatsHeadersLike } from './headers.js';
 import type { NatsLanes, NatsLanesOptions } from './lanes.js';
-import type { NatsStoredMsgLike } from './types.js';
+import type {
+  NatsConsumerInfoLike,
+  NatsConsumerLike,
+  NatsPulledMsgLike,
+  NatsStoredMsgLike,
+} from './types.js';
+import type { LaneLook, LaneWatch } from './watch.js';
 
 /** What the drain asks of the router. */
 type DrainRouter = Pick<NatsLanes, 'liveness' | 'subjectFor' | 'durableFor'>;
 
 /**
- * Messages published to the base subject whose delete then failed, remembered per drain so only
- * the delete is retried. Past the bound the oldest is forgotten: it may be published once more,
- * de-duplicated by its `Nats-Msg-Id` within the stream's duplicate window (2 min by default).
+ * Messages published to the base subject whose delete (or ack) then failed, remembered per drain
+ * so only the delete (ack) is retried. Past the bound the oldest is forgotten: it may be published
+ * once more, de-duplicated by its `Nats-Msg-Id` within the stream's duplicate window (2 min by
+ * default).
  */
 const MAX_UNDELETED = 10_000;
+
+/** How long a pull request of the drain may wait for messages: the least both clients allow. */
+const PULL_EXPIRES_MS = 1_000;
+
+/**
+ * How long the drain stops pulling to tell a lane consumer that came back (it goes on taking the
+ * lane's messages) from another default-lane consumer draining the same lane (it stops too).
+ */
+const QUIET_MS = 100;
+
+/** After a pull that never reached the server (no permission), how long to move by direct get. */
+const DENIED_RETRY_MS = 60_000;
+
+/**
+ * After a pull for what the durable might hand out again came back empty (it waited
+ * {@link PULL_EXPIRES_MS} for nothing: a dead consumer's messages are held until their
+ * `ack_wait`), how long before asking again.
+ */
+const HANDED_BACK_RETRY_MS = 5_000;
+
+/**
+ * A dead consumer's unacked message is moved by direct get only while it is this far from its
+ * durable's `ack_wait` (at most half of it), counted from when it was stored: no one else can be
+ * handed it before then. Also room for the app's and the server's clocks to differ.
+ */
+const LEFTOVER_MARGIN_MS = 5_000;
 
 /** What the default lane's consumer tells a user it may not do. */
 const WHY_DRAIN =
   "the default lane's consumer drains the other lanes: it asks about their durable consumers " +
-  '(JetStream API CONSUMER.INFO), reads what a dead lane left (STREAM.MSG.GET), publishes it to ' +
+  '(JetStream API CONSUMER.INFO), pulls what a dead lane left through its durable ' +
+  '(CONSUMER.MSG.NEXT) or, for a lane without one, reads it (STREAM.MSG.GET), publishes it to ' +
   'the base subject and deletes it (STREAM.MSG.DELETE)';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * How many messages to ask a dead lane's durable for: what it has not delivered yet (up to its
+ * `max_ack_pending`, less what this router's open pulls may still take); when there is none, what
+ * it delivered and nobody acked, less what this router holds. Those come only if the durable hands
+ * them out again (`ack_wait` passed, or their consumer gave them back with a nak): then, before
+ * anything new. Never more than `batch`.
+ */
+function wanted(
+  info: NatsConsumerInfoLike,
+  look: LaneLook,
+  held: number,
+  batch: number,
+): { readonly count: number; readonly handedBack: boolean } {
+  const pending = Math.max(0, (info.num_pending ?? 0) - look.messages);
+  const unacked = info.num_ack_pending ?? 0;
+  const max = info.config?.max_ack_pending ?? 0;
+  const fresh = max > 0 ? Math.min(pending, Math.max(0, max - unacked)) : pending;
+  if (fresh > 0) return { count: Math.min(batch, fresh), handedBack: false };
+  return { count: Math.min(batch, Math.max(0, unacked - held)), handedBack: true };
+}
+
+/** A stored message: its sequence alone could name another one in a stream deleted and made again. */
+const keyOf = (seq: number, storedAtMs: number): string => `${seq} ${storedAtMs}`;
+
+/** The durable's `ack_wait` in ms (the server's default, 30 s, when not told). */
+const ackWaitMs = (info: NatsConsumerInfoLike): number => (info.config?.ack_wait ?? 30e9) / 1e6;
 
 /**
  * The default lane's drain loop: moves each dead lane's messages to the base subject. The stream
  * is a work-queue one (`consume()` checked), so what is stored on a lane's subject is what its
- * consumer has not acked: an acked message is gone, never moved. A batch is
- * read first (direct get by subject, in stream order), then the lane is asked about again: back
- * by then, it keeps the whole batch — a message a producer routed to it after seeing it alive was
- * read before that question, which sees its consumer too (MQ-01). Still dead, each message is
+ * consumer has not acked: an acked message is gone, never moved.
+ *
+ * The drain takes a message before it moves it, so each message runs on one lane only. What the
+ * lane's durable has not delivered yet is pulled through the durable itself: the server's
+ * delivery bookkeeping decides between the drain and a lane consumer that comes back — a message
+ * delivered to the drain is held (ack pending) and goes to no one else, one delivered to the lane's
+ * consumer never reaches the drain. (A direct get hides nothing from the durable: the drain that
+ * read a batch and then published and deleted it message by message ran whatever the returning
+ * consumer was handed meanwhile twice.) Then the lane is asked about again: a consumer waiting
+ * there gets the whole batch back (nak: redelivered to it at once), so a message a producer
+ * routed to it after seeing it alive is never run here (MQ-01). Still dead, each message is
  * published to the base subject with a `Nats-Msg-Id` (a repeated move is de-duplicated), then
- * deleted; a crash in between moves it again (at least once), never loses it, and a failed delete
- * is retried without publishing again. A lane the server cannot be asked about (`unknown`: its
- * last probe failed other than "consumer not found") is not known dead, and is left alone: it may
- * be holding those very messages.
+ * acked, within half the durable's `ack_wait` (the rest is handed back); a crash in between leaves
+ * it held until `ack_wait`, then redelivered (at least once), never lost, and a failed ack is
+ * retried without publishing again. Deliveries to anyone else while the batch was out (another
+ * default-lane consumer draining too, or the lane's consumer back with a backlog) make the drain
+ * stop pulling for {@link QUIET_MS}: if the durable keeps being pulled, it is the lane's consumer,
+ * and the drain stops.
+ *
+ * What a dead consumer was handed and never acked is held by the durable until its `ack_wait`
+ * runs out: a consumer coming back cannot get it before then. So it is read by direct get,
+ * published and deleted at once while it is younger than `ack_wait` less a margin (see
+ * `leftovers`), and pulled like the rest once the durable hands it out again; what its consumer
+ * gave back (nak) is handed out at once, and pulled first.
+ *
+ * A lane with no durable (deleted) cannot be pulled, and nothing can deliver its messages: they
+ * are read by direct get, published and deleted. So are a lane's messages when its pull never
+ * reached the server (a NATS user without `CONSUMER.MSG.NEXT` on the lane's durable), which then
+ * keeps the old race: a lane consumer coming back in the middle of a batch may run a message the
+ * drain also moves. A lane the server cannot be asked about (`unknown`: its last probe failed
+ * other than "consumer not found") is not known dead, and is left alone: it may be holding those
+ * very messages.
  */
 export function startNatsDrain(
   router: DrainRouter,
   options: NatsLanesOptions,
   create: NatsHeadersFactory,
   unknown: (lane: string) => boolean,
+  watch: LaneWatch,
 ): DrainLoop {
   const { jsm, js, stream, subject } = options;
   const batch = options.drainBatch ?? DEFAULT_DRAIN_BATCH;
   const undeleted = new Set<string>();
-  const move = async (stored: NatsStoredMsgLike, from: string): Promise<void> => {
-    // A sequence alone could name another message in a stream deleted and made again.
-    const key = `${stored.seq} ${stored.timestamp}`;
-    if (!undeleted.has(key)) {
-      const headers = copyHeaders(stored.header, create, (n) =>
-        n.toLowerCase().startsWith('nats-'),
-      );
-      headers.set('x-graylane-drained-from', from);
-      await js.publish(subject, stored.data, {
-        headers,
-        msgID: `graylane-drain-${stream}-${stored.seq}`,
-      });
-      undeleted.add(key);
-      if (undeleted.size > MAX_UNDELETED)
-        undeleted.delete(undeleted.values().next().value as string);
-    }
-    await unlessApiError(
-      jsm.streams.deleteMessage(stream, stored.seq, false),
-      JS_NO_MESSAGE_FOUND,
-      () => false,
-    );
-    undeleted.delete(key);
+  const consumers = new Map<string, Promise<NatsConsumerLike>>();
+  const denied = new Map<string, number>();
+  const emptied = new Map<string, number>();
+  const passing = new Set<string>();
+
+  const remember = (key: string): void => {
+    undeleted.add(key);
+    if (undeleted.size > MAX_UNDELETED) undeleted.delete(undeleted.values().next().value as string);
   };
-  return startDrain(
+  const publish = (
+    data: Uint8Array,
+    header: NatsHeadersLike | undefined,
+    seq: number,
+    from: string,
+  ) => {
+    const headers = copyHeaders(header, create, (n) => n.toLowerCase().startsWith('nats-'));
+    headers.set('x-graylane-drained-from', from);
+    return js.publish(subject, data, { headers, msgID: `graylane-drain-${stream}-${seq}` });
+  };
+  const enter = (lane: string): void => {
+    if (passing.has(lane)) return;
+    passing.add(lane);
+    watch.passing(lane, true);
+  };
+  const leave = (lane: string): void => {
+    if (!passing.delete(lane)) return;
+    watch.passing(lane, false);
+  };
+
+  /** The lane's durable as a pull consumer; `undefined` when it is gone. */
+  const consumerOf = async (lane: string): Promise<NatsConsumerLike | undefined> => {
+    let got = consumers.get(lane);
+    if (got === undefined) {
+      got = js.consumers.get(stream, router.durableFor(lane));
+      consumers.set(lane, got);
+    }
+    try {
+      return await got;
+    } catch (err) {
+      consumers.delete(lane);
+      if (jsApiCode(err) === JS_CONSUMER_NOT_FOUND) return undefined;
+      throw err;
+    }
+  };
+
+  /** One pull request for up to `want` messages; what it delivered, and how it ended. */
+  const pull = async (consumer: NatsConsumerLike, lane: string, want: number) => {
+    const own = watch.pull(lane, want);
+    const got: NatsPulledMsgLike[] = [];
+    try {
+      const fetch = consumer.fetch as NonNullable<NatsConsumerLike['fetch']>;
+      const messages = await fetch.call(consumer, { max_messages: want, expires: PULL_EXPIRES_MS });
+      for await (const m of messages) {
+        own.got();
+        watch.hold(lane, m.seq, true);
+        got.push(m);
+        if (got.length >= want) break;
+      }
+      return { got, error: undefined };
+    } catch (error) {
+      return { got, error };
+    } finally {
+      own.end();
+    }
+  };
+
+  /**
+   * After a pull that got nothing: did it reach the server? Messages waited, none went to anyone
+   * and the durable was not at its `max_ack_pending`: the request was dropped (a permissions
+   * violation is reported to the connection, not to the pull).
+   */
+  const neverArrived = async (lane: string, before: LaneLook): Promise<boolean> => {
+    if (before.info === undefined) return false;
+    const info = await jsm.consumers.info(stream, router.durableFor(lane)).catch(() => undefined);
+    if (info === undefined) return false;
+    const max = info.config?.max_ack_pending ?? 0;
+    return (
+      info.delivered.consumer_seq === before.info.delivered.consumer_seq &&
+      (info.num_pending ?? 0) > 0 &&
+      !(max > 0 && (info.num_ack_pending ?? 0) >= max)
+    );
+  };
+
+  /** Back to the durable, handed out again at once (so pulled before any direct get). */
+  const handBack = (lane: string, msgs: readonly NatsPulledMsgLike[]): void => {
+    if (msgs.length > 0) emptied.delete(lane);
+    for (const m of msgs) {
+      m.nak();
+      watch.hold(lane, m.seq, false);
+    }
+  };
+
+  /**
+   * Publishes what the drain holds to the base subject, then acks it on the lane's durable; what
+   * it could not move by `deadline` (a slow base subject: the durable would hand it out again at
+   * `ack_wait`) or at all (the base subject refused) goes back to the durable at once.
+   */
+  const moveHeld = async (
+    held: readonly NatsPulledMsgLike[],
+    lane: string,
+    deadline: number,
+  ): Promise<number> => {
+    const from = router.subjectFor(lane);
+    let moved = 0;
+    const acks: Promise<unknown>[] = [];
+    try {
+      for (const m of held) {
+        if (Date.now() > deadline) break;
+        const key = keyOf(m.seq, Math.floor(m.info.timestampNanos / 1e6));
+        if (!undeleted.has(key)) {
+          await publish(m.data, m.headers, m.seq, from);
+          remember(key);
+        }
+        // A failed ack leaves the message held until `ack_wait`, then redelivered: to this drain
+        // it is acked again, not published again.
+        const ack = m.ackAck().then(
+          () => undeleted.delete(key),
+          () => undefined,
+        );
+        acks.push(ack.finally(() => watch.hold(lane, m.seq, false)));
+        moved++;
+      }
+    } finally {
+      handBack(lane, held.slice(moved));
+      await Promise.all(acks);
+      countDrained(moved, lane);
+    }
+    return moved;
+  };
+
+  /** A fresh look at the lane (through the router's liveness, so producers share it). */
+  const lookAgain = async (lane: string): Promise<LaneLook | undefined> => {
+    if (await router.liveness.recheck(lane)) return undefined;
+    const look = watch.last(lane);
+    return unknown(lane) || look?.info === undefined ? undefined : look;
+  };
+
+  /** Pulls one batch of a dead lane through its durable and moves it; how many, and if more wait. */
+  const pullAndMove = async (
+    lane: string,
+    consumer: NatsConsumerLike,
+    first: LaneLook,
+  ): Promise<{ readonly moved: number; readonly more: boolean } | 'denied'> => {
+    const none = { moved: 0, more: false };
+    let look: LaneLook | undefined = first;
+    if (!look.baselined && !watch.inPass(lane)) {
+      // The first look at this durable: whether its deliveries advance (a lane consumer busy with
+      // every pull filled) takes a second one.
+      await sleep(QUIET_MS);
+      look = await lookAgain(lane);
+      if (look === undefined || look.moved > 0) return none;
+    }
+    const info = look.info as NatsConsumerInfoLike;
+    const want = wanted(info, look, watch.held(lane).size, batch);
+    if (want.count === 0 || (want.handedBack && (emptied.get(lane) ?? 0) > Date.now())) return none;
+    enter(lane);
+    const pulledAt = Date.now();
+    const { got, error } = await pull(consumer, lane, want.count);
+    if (got.length === 0) {
+      leave(lane);
+      if (want.handedBack) emptied.set(lane, Date.now() + HANDED_BACK_RETRY_MS);
+      if (await neverArrived(lane, look)) return 'denied';
+      if (error !== undefined) throw error;
+      return none;
+    }
+    // Back while the pull was out, and waiting for messages: the lane's consumer gets the batch.
+    const after = await lookAgain(lane).catch((err: unknown) => {
+      handBack(lane, got);
+      throw err;
+    });
+    if (after === undefined || watch.waiting(after) > 0) {
+      handBack(lane, got);
+      return none;
+    }
+    const count = await moveHeld(got, lane, pulledAt + ackWaitMs(info) / 2);
+    const moved = { moved: count, more: false };
+    if (watch.others(look, after) > 0) {
+      // Someone else pulled the durable meanwhile: another drain, or the lane's consumer back
+      // with a backlog (its pulls are filled at once, so none waits). Pull nothing for a moment.
+      const quiet = await lookAgain(lane);
+      if (quiet === undefined) return moved;
+      await sleep(QUIET_MS);
+      const later = await lookAgain(lane);
+      if (later === undefined || watch.others(quiet, later) > 0) return moved;
+    }
+    if (error !== undefined) throw error;
+    return { moved: count, more: count === batch };
+  };
+
+  /**
+   * A lane read by direct get (in stream order), published and deleted: see above for when; how
+   * many it moved. With `only`, the messages up to sequence `upTo` that `take` accepts (a dead
+   * consumer's unacked ones, while no one else can be handed them), asked again before each move.
+   */
+  const readAndMove = async (
+    lane: string,
+    only?: { upTo: number; take: (stored: NatsStoredMsgLike) => boolean },
+  ): Promise<number> => {
+    const from = router.subjectFor(lane);
+    const read: NatsStoredMsgLike[] = [];
+    for (let seq = 0; read.length < batch;) {
+      // STREAM.MSG.GET takes `next_by_subj` since nats-server 2.9; the typed request lacks it.
+      const query = { next_by_subj: from, seq: seq + 1 } as unknown as { seq: number };
+      const stored = await unlessApiError(
+        jsm.streams.getMessage(stream, query),
+        JS_GET_NO_MESSAGE,
+        () => null,
+      );
+      if (stored === null || (only !== undefined && stored.seq > only.upTo)) break;
+      seq = stored.seq;
+      if (only === undefined || only.take(stored)) read.push(stored);
+    }
+    // A message a producer routed to the lane after seeing it alive was read before this question,
+    // which sees its consumer too (MQ-01): back by now, the lane keeps the whole batch.
+    if (read.length === 0 || (await router.liveness.recheck(lane)) || unknown(lane)) return 0;
+    let moved = 0;
+    try {
+      for (const stored of read) {
+        if (only !== undefined && !only.take(stored)) continue;
+        const key = keyOf(stored.seq, Date.parse(stored.timestamp));
+        if (!undeleted.has(key)) {
+          await publish(stored.data, stored.header, stored.seq, from);
+          remember(key);
+        }
+        await unlessApiError(
+          jsm.streams.deleteMessage(stream, stored.seq, false),
+          JS_NO_MESSAGE_FOUND,
+          () => false,
+        );
+        undeleted.delete(key);
+        moved++;
+      }
+    } finally {
+      countDrained(moved, lane);
+    }
+    return read.length;
+  };
+
+  /**
+   * What a dead consumer was handed and never acked (stored at or below the durable's last
+   * delivered sequence: an acked message is gone), moved by direct get while its `ack_wait`
+   * cannot have run out: until then the durable hands it to no one else, so a consumer that comes
+   * back cannot get it. Later ones are pulled once the durable hands them out again. Only while no
+   * one else pulls the durable: a message another default-lane consumer holds is not a dead
+   * consumer's (were it taken anyway, its `Nats-Msg-Id` would keep it on the base subject once).
+   */
+  const leftovers = async (lane: string): Promise<number> => {
+    const look = await lookAgain(lane);
+    const info = look?.info;
+    const held = watch.held(lane);
+    if (look === undefined || info === undefined || !look.baselined || look.moved > 0) return 0;
+    const wait = ackWaitMs(info);
+    const margin = Math.min(LEFTOVER_MARGIN_MS, wait / 2);
+    // Nobody else holding anything: what is stored there the durable will never hand out (a
+    // message back after a hard server crash lost its removal), whatever its age.
+    const orphans = (info.num_ack_pending ?? 0) <= held.size;
+    const take = (stored: NatsStoredMsgLike): boolean =>
+      !held.has(stored.seq) &&
+      (orphans || Date.parse(stored.timestamp) + wait - margin > Date.now());
+    return readAndMove(lane, { upTo: info.delivered.stream_seq ?? 0, take });
+  };
+
+  const loop = startDrain(
     drainLanes(options.lanes, options.retiredLanes),
     router.liveness,
     {
       async onDead(lane) {
-        if (unknown(lane)) return false;
-        const from = router.subjectFor(lane);
-        const read: NatsStoredMsgLike[] = [];
-        for (let seq = 0; read.length < batch;) {
-          // STREAM.MSG.GET takes `next_by_subj` since nats-server 2.9; the typed request lacks it.
-          const query = { next_by_subj: from, seq: seq + 1 } as unknown as { seq: number };
-          const stored = await jsm.streams.getMessage(stream, query);
-          if (stored === null) break;
-          seq = stored.seq;
-          read.push(stored);
-        }
-        if (read.length === 0 || (await router.liveness.recheck(lane)) || unknown(lane))
-          return false;
-        let moved = 0;
+        let more = false;
+        const direct = async () => (more = (await readAndMove(lane)) === batch);
         try {
-          for (const stored of read) {
-            await move(stored, from);
-            moved++;
+          const look = watch.last(lane);
+          if (unknown(lane) || look === undefined) return false;
+          // No durable: nothing can deliver the lane's messages to anyone else.
+          if (look.info === undefined) return await direct();
+          if ((denied.get(lane) ?? 0) > Date.now()) return await direct();
+          const consumer = await consumerOf(lane);
+          if (consumer === undefined) return false;
+          if (consumer.fetch === undefined) return await direct();
+          const wasPassing = watch.inPass(lane);
+          const result = await pullAndMove(lane, consumer, look);
+          if (result === 'denied') {
+            denied.set(lane, Date.now() + DENIED_RETRY_MS);
+            return await direct();
           }
+          if (result.moved > 0 || wasPassing) return (more = result.more);
+          // Nothing the durable would hand out: what a dead consumer still holds, if anything.
+          return (more = (await leftovers(lane)) === batch);
         } finally {
-          countDrained(moved, lane);
+          if (!more) leave(lane);
         }
-        return read.length === batch;
+      },
+      async onAlive(lane) {
+        leave(lane);
       },
     },
     options.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS,
   );
+  return {
+    tick: loop.tick,
+    async stop() {
+      await loop.stop();
+      for (const lane of [...passing]) leave(lane);
+    },
+  };
 }
 
 /**
  * Before the default lane's consumer starts: may its user do what the drain does? Each call is
  * harmless — the lanes' consumer info, a read, the delete of sequence 0 (which no stream holds) —
  * and a permission it lacks or an account without JetStream fails `consume()` naming what to
- * grant, instead of a drain that silently strands, or runs twice, what a dead lane left. (Publishing
- * to the base subject cannot be tried without a message: docs/queues.md lists it.)
+ * grant, instead of a drain that silently strands, or runs twice, what a dead lane left. (Neither
+ * publishing to the base subject nor pulling a lane's durable can be tried without taking a
+ * message: docs/queues.md lists them. A pull that never reaches the server is noticed by the
+ * drain, which then moves that lane by direct get.)
  */
 export async function checkNatsDrain(
   router: DrainRouter,
@@ -128,7 +473,12 @@ export async function checkNatsDrain(
   const first = lanes[0];
   if (first !== undefined) {
     const query = { next_by_subj: router.subjectFor(first), seq: 1 } as unknown as { seq: number };
-    await natsCall(jsm.streams.getMessage(stream, query), where, WHY_DRAIN);
+    const read = jsm.streams.getMessage(stream, query);
+    await natsCall(
+      unlessApiError(read, JS_GET_NO_MESSAGE, () => null),
+      where,
+      WHY_DRAIN,
+    );
   }
   const zero = jsm.streams.deleteMessage(stream, 0, false);
   await natsCall(

@@ -4,6 +4,8 @@ import { GraylaneError } from '@graylane/core';
 export const JS_CONSUMER_NOT_FOUND = 10014;
 export const JS_NOT_ENABLED_FOR_ACCOUNT = 10039;
 export const JS_NO_MESSAGE_FOUND = 10057;
+/** STREAM.MSG.GET found nothing: v3 resolves `null` for it, `nats` v2 rejects with it. */
+export const JS_GET_NO_MESSAGE = 10037;
 export const JS_STREAM_NOT_FOUND = 10059;
 
 /**
@@ -26,11 +28,13 @@ function chain(err: unknown): object[] {
 /**
  * The JetStream API error code (`err_code`) of `err`, if the server answered with one. Read by
  * shape, not `instanceof`: the app's copy of `@nats-io/jetstream` may not be the one loaded here.
+ * `nats` v2 keeps the server's answer in `api_error`.
  */
 export function jsApiCode(err: unknown): number | undefined {
   for (const e of chain(err)) {
-    const api = e as { apiError?: unknown; code?: unknown };
+    const api = e as { apiError?: unknown; code?: unknown; api_error?: { err_code?: unknown } };
     if (typeof api.apiError === 'function' && typeof api.code === 'number') return api.code;
+    if (typeof api.api_error?.err_code === 'number') return api.api_error.err_code;
   }
   return undefined;
 }

@@ -9,6 +9,7 @@ export { createNatsLanes } from './lanes.js';
 export type { NatsLaneConsumer, NatsLanes, NatsLanesOptions, NatsPublishOptions } from './lanes.js';
 export type {
   NatsConsumeOptionsOf,
+  NatsConsumerInfoLike,
   NatsConsumerLike,
   NatsConsumerMessagesLike,
   NatsConsumerMessagesOf,
@@ -17,5 +18,6 @@ export type {
   NatsJsMsg,
   NatsMsgOf,
   NatsPubAckOf,
+  NatsPulledMsgLike,
   NatsStoredMsgLike,
 } from './types.js';

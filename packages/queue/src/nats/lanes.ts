@@ -14,6 +14,7 @@ import { JS_CONSUMER_NOT_FOUND, JS_STREAM_NOT_FOUND, jsApiCode, natsFailure } fr
 import { defaultNatsHeaders, type NatsHeadersFactory, type NatsHeadersLike } from './headers.js';
 import { assertAssertedRetention, checkLaneStream, streamMissing } from './retention.js';
 import { setupNatsLanes } from './setup.js';
+import { createLaneWatch } from './watch.js';
 import type {
   NatsConsumeOptionsOf,
   NatsConsumerMessagesLike,
@@ -153,8 +154,11 @@ const DEFAULT_PULL_EXPIRES_MS = 5_000;
  * the server drops a disconnected client's requests) or, when the client is too busy to have one
  * outstanding, while its delivered sequence advances between probes. Producers route a lane's messages to its subject
  * only while it is alive; default-lane consumers move what a dead lane left on its subject back
- * to the base subject (direct get → publish with a `Nats-Msg-Id`, so a repeated move is
- * de-duplicated → delete), messages delivered to the dead client but never acked included.
+ * to the base subject: pulled through the lane's own durable (the server hands each message to
+ * the drain or to a lane consumer that comes back, never to both) → published with a
+ * `Nats-Msg-Id` (a repeated move is de-duplicated) → acked. What the dead client was delivered
+ * and never acked (held by the durable until its `ack_wait`) is read by direct get → published →
+ * deleted, or pulled once the durable hands it out again.
  *
  * @example
  * ```ts
@@ -189,10 +193,13 @@ export function createNatsLanes<Js extends NatsJetStreamLike>(
 
   // A consumer is alive while it has a pull request waiting — or, when busy (every pull filled),
   // while deliveries advance between two probes. Only deliveries count: the ack floor also moves
-  // when a drain deletes a dead lane's messages, which must not make that lane look alive.
+  // when a drain deletes a dead lane's messages, which must not make that lane look alive. This
+  // router's own drain pulls count as neither (the watch subtracts them), and while one of its
+  // drains is moving the lane, deliveries to someone else do not stop it: the drain tells another
+  // default-lane consumer draining too from the lane's consumer back itself (drain.ts).
   // "Consumer not found" is dead; any other failure (a permission, a timeout) is not an answer: the
   // lane is then `unknown`, which producers treat as dead and the drain leaves alone (MQ-31).
-  const progress = new Map<string, number>();
+  const watch = createLaneWatch();
   const failed = new Set<string>();
   const liveness = createLiveness(async (lane) => {
     const info = await jsm.consumers.info(stream, durableFor(lane)).catch((err: unknown) => {
@@ -203,14 +210,9 @@ export function createNatsLanes<Js extends NatsJetStreamLike>(
       return undefined;
     });
     failed.delete(lane);
-    if (info === undefined) {
-      progress.delete(lane);
-      return false;
-    }
-    const mark = info.delivered.consumer_seq;
-    const moved = progress.has(lane) && progress.get(lane) !== mark;
-    progress.set(lane, mark);
-    return info.num_waiting > 0 || moved;
+    const look = watch.record(lane, info);
+    if (info === undefined) return false;
+    return watch.waiting(look) > 0 || (look.moved > 0 && !watch.inPass(lane));
   }, options.liveness);
 
   const router: NatsLanes<Js> = {
@@ -248,7 +250,9 @@ export function createNatsLanes<Js extends NatsJetStreamLike>(
       };
       const messages = await consumer.consume(pull);
       const unknown = (l: string): boolean => failed.has(l);
-      const drain = isDefault(lane) ? startNatsDrain(router, options, create, unknown) : undefined;
+      const drain = isDefault(lane)
+        ? startNatsDrain(router, options, create, unknown, watch)
+        : undefined;
       return {
         messages: messages as NatsConsumerMessagesOf<Js>,
         durable: name,

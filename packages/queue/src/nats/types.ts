@@ -26,9 +26,27 @@ export interface NatsConsumerMessagesLike {
   close(): Promise<void | Error>;
 }
 
+/**
+ * A message the drain pulled from a lane's durable (`fetch()`), structurally: `JsMsg` of
+ * `@nats-io/jetstream` (v3) or of `nats` v2.
+ */
+export interface NatsPulledMsgLike {
+  readonly seq: number;
+  readonly data: Uint8Array;
+  readonly headers: NatsHeadersLike | undefined;
+  readonly info: { readonly timestampNanos: number };
+  ackAck(): Promise<boolean>;
+  nak(millis?: number): void;
+}
+
 /** A JetStream pull consumer (`js.consumers.get(stream, durable)`), structurally. */
 export interface NatsConsumerLike {
   consume(options?: { callback?: (msg: NatsJsMsg) => void }): Promise<NatsConsumerMessagesLike>;
+  /** One pull request (v3 and v2 clients have it); the drain takes a dead lane's messages so. */
+  fetch?(options: {
+    max_messages: number;
+    expires: number;
+  }): Promise<AsyncIterable<NatsPulledMsgLike>>;
 }
 
 /** A JetStream client (`jetstream(nc)` of `@nats-io/jetstream`, `nc.jetstream()` of `nats` v2), structurally. */
@@ -64,15 +82,23 @@ export interface NatsJetStreamManagerLike {
     deleteMessage(stream: string, seq: number, erase?: boolean): Promise<boolean>;
   };
   readonly consumers: {
-    info(
-      stream: string,
-      durable: string,
-    ): Promise<{
-      readonly delivered: { readonly consumer_seq: number };
-      readonly num_waiting: number;
-    }>;
+    info(stream: string, durable: string): Promise<NatsConsumerInfoLike>;
     add(stream: string, config: object): Promise<unknown>;
   };
+}
+
+/** A durable consumer's state (`jsm.consumers.info`), structurally: the fields graylane reads. */
+export interface NatsConsumerInfoLike {
+  readonly delivered: {
+    readonly consumer_seq: number;
+    readonly stream_seq?: number;
+    /** The server sends an RFC 3339 time; the clients type it as nanoseconds. */
+    readonly last_active?: string | number;
+  };
+  readonly num_waiting: number;
+  readonly num_pending?: number;
+  readonly num_ack_pending?: number;
+  readonly config?: { readonly ack_wait?: number; readonly max_ack_pending?: number };
 }
 
 /** The pull consumer `Js` hands out. */

@@ -66,6 +66,8 @@ export function roles(s: string, base: string) {
           `$JS.API.STREAM.INFO.${s}`,
           ...laneConsumer(DURABLE),
           `$JS.API.CONSUMER.INFO.${s}.>`,
+          // The drain pulls a dead lane's messages through that lane's durable (MQ-33).
+          `$JS.API.CONSUMER.MSG.NEXT.${s}.>`,
           `$JS.API.STREAM.MSG.GET.${s}`,
           `$JS.API.STREAM.MSG.DELETE.${s}`,
           base,
@@ -79,6 +81,8 @@ export function roles(s: string, base: string) {
         allow: api(
           ...laneConsumer(DURABLE),
           `$JS.API.CONSUMER.INFO.${s}.>`,
+          // The drain pulls a dead lane's messages through that lane's durable (MQ-33).
+          `$JS.API.CONSUMER.MSG.NEXT.${s}.>`,
           `$JS.API.STREAM.MSG.GET.${s}`,
           `$JS.API.STREAM.MSG.DELETE.${s}`,
           base,
