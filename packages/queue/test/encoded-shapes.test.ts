@@ -7,18 +7,13 @@
 // over many value shapes × carrier forms check the contract itself: whatever a router accepts
 // runs on the consumer of the lane it was routed to, in that lane. RabbitMQ, nats-server and
 // redis-server on 127.0.0.1, once for the file.
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, headers, type MsgHdrs } from '@nats-io/transport-node';
-import { getGrayVersion, runWithGray } from '@graylane/node';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { headers, type MsgHdrs } from '@nats-io/transport-node';
+import { runWithGray } from '@graylane/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAmqpLanes } from '../dist/amqp.js';
-import { createBullLanes } from '../dist/bullmq.js';
-import { createNatsLanes } from '../dist/nats.js';
 import { brokers, stopBrokers } from './encoded/brokers.js';
-import { closeAfterAll, closeLater, lanes, lazily, outcome } from './encoded/shared.js';
-import { fresh, until } from './helpers.js';
+import { laneRouters, type Ran } from './encoded/routers.js';
+import { closeAfterAll, outcome } from './encoded/shared.js';
+import { until } from './helpers.js';
 
 afterAll(stopBrokers, 60_000);
 closeAfterAll();
@@ -71,93 +66,10 @@ const ALL_SHAPES: readonly (readonly [string, Shape])[] = [
   ['a string with a no-break space', (t) => `\u00a0${t}`],
 ];
 
-type Ran = Map<string, { consumer: string; version: string }>;
-
 let seq = 0;
 const id = (): string => `s${++seq}`;
 
-const amqpRouter = lazily(async () => {
-  const { connection } = (await brokers()).rabbit;
-  const router = createAmqpLanes({
-    lanes,
-    connection,
-    queue: fresh('shapes'),
-    queueOptions: { durable: false },
-    liveness: { intervalMs: 100, graceMs: 1000 },
-  });
-  await router.setup();
-  closeLater(() => router.close());
-  const ran: Ran = new Map();
-  for (const lane of ['stable', 'beta'] as const) {
-    const c = await router.consume(lane, (msg, ch) => {
-      ran.set(msg.content.toString(), { consumer: lane, version: getGrayVersion() });
-      ch.ack(msg);
-    });
-    closeLater(() => c.close());
-  }
-  await until(() => router.liveness.refresh('beta'));
-  return { router, ran };
-});
-
-const natsRouter = lazily(async () => {
-  const nc = await connect({ servers: (await brokers()).nats.url });
-  closeLater(() => nc.close());
-  const stream = fresh('SHAPES');
-  const router = createNatsLanes({
-    lanes,
-    js: jetstream(nc),
-    jsm: await jetstreamManager(nc),
-    stream,
-    subject: stream.toLowerCase(),
-    liveness: { intervalMs: 100, graceMs: 1000 },
-  });
-  await router.setup();
-  const ran: Ran = new Map();
-  for (const lane of ['stable', 'beta'] as const) {
-    const c = await router.consume(lane, (m) => {
-      ran.set(m.string(), { consumer: lane, version: getGrayVersion() });
-      m.ack();
-    });
-    closeLater(() => c.close());
-  }
-  await until(() => router.liveness.refresh('beta'));
-  return { router, ran };
-});
-
-const bullRouter = lazily(async () => {
-  const connection = { host: '127.0.0.1', port: (await brokers()).redis.port };
-  const redis = new Redis(connection.port, connection.host);
-  const name = fresh('shapes');
-  const router = createBullLanes({
-    lanes,
-    name,
-    connection,
-    redis,
-    heartbeatTtlMs: 3000,
-    liveness: { intervalMs: 100, graceMs: 1000 },
-  });
-  closeLater(() => redis.quit());
-  closeLater(() => router.close());
-  const ran: Ran = new Map();
-  for (const lane of ['stable', 'beta'] as const) {
-    const w = router.worker(lane, async (job) => {
-      ran.set(job.name, { consumer: lane, version: getGrayVersion() });
-    });
-    closeLater(() => w.close());
-  }
-  await until(() => router.liveness.refresh('beta'));
-  const counts = async (): Promise<number> => {
-    let n = 0;
-    for (const q of [name, router.queueFor('beta')]) {
-      const queue = new Queue(q, { connection });
-      const c = await queue.getJobCounts('wait', 'active', 'delayed', 'completed', 'failed');
-      n += Object.values(c).reduce((a, b) => a + b, 0);
-      await queue.close();
-    }
-    return n;
-  };
-  return { router, ran, counts };
-});
+const { amqp: amqpRouter, nats: natsRouter, bull: bullRouter } = laneRouters('shapes');
 
 /** A NATS header set holding `record` as given, around `set()`'s checks (`MsgHdrsImpl.fromRecord`). */
 function natsRecord(record: Record<string, unknown[]>): MsgHdrs {

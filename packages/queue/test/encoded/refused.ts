@@ -1,15 +1,9 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, headers } from '@nats-io/transport-node';
-import { getGrayVersion, runWithGray } from '@graylane/node';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { headers } from '@nats-io/transport-node';
+import { runWithGray } from '@graylane/node';
 import { describe, expect, it } from 'vitest';
-import { createAmqpLanes } from '../../dist/amqp.js';
-import { createBullLanes } from '../../dist/bullmq.js';
-import { createNatsLanes } from '../../dist/nats.js';
-import { fresh, until } from '../helpers.js';
-import { brokers } from './brokers.js';
-import { closeLater, lanes, lazily, outcome } from './shared.js';
+import { until } from '../helpers.js';
+import { laneRouters } from './routers.js';
+import { outcome } from './shared.js';
 
 /**
  * MQ-23: a router routes a message by the marker it reads on the object passed to it; its
@@ -23,8 +17,6 @@ const LANES = [
   ['outside a lane', <T>(fn: () => T): T => fn()],
   ['in lane beta', <T>(fn: () => T): T => runWithGray('beta', fn)],
 ] as const;
-
-type Ran = Map<string, { consumer: string; version: string }>;
 
 class TableLike {
   'x-gray-id' = 'beta';
@@ -93,90 +85,7 @@ const BULL_ACCEPTED: readonly [string, () => unknown, string][] = [
   ['a list', () => ['beta'], 'stable'],
 ];
 
-/** One router per broker with both lanes consuming, made once for the rows that need it. */
-const amqpRouter = lazily(async () => {
-  const { connection } = (await brokers()).rabbit;
-  const router = createAmqpLanes({
-    lanes,
-    connection,
-    queue: fresh('encref'),
-    queueOptions: { durable: false },
-    liveness: { intervalMs: 100, graceMs: 1000 },
-  });
-  await router.setup();
-  closeLater(() => router.close());
-  const ran: Ran = new Map();
-  for (const lane of ['stable', 'beta'] as const) {
-    const c = await router.consume(lane, (msg, ch) => {
-      ran.set(msg.content.toString(), { consumer: lane, version: getGrayVersion() });
-      ch.ack(msg);
-    });
-    closeLater(() => c.close());
-  }
-  await until(() => router.liveness.refresh('beta'));
-  return { router, ran };
-});
-
-const natsRouter = lazily(async () => {
-  const nc = await connect({ servers: (await brokers()).nats.url });
-  closeLater(() => nc.close());
-  const stream = fresh('ENCREF');
-  const router = createNatsLanes({
-    lanes,
-    js: jetstream(nc),
-    jsm: await jetstreamManager(nc),
-    stream,
-    subject: stream.toLowerCase(),
-    liveness: { intervalMs: 100, graceMs: 1000 },
-  });
-  await router.setup();
-  const ran: Ran = new Map();
-  for (const lane of ['stable', 'beta'] as const) {
-    const c = await router.consume(lane, (m) => {
-      ran.set(m.string(), { consumer: lane, version: getGrayVersion() });
-      m.ack();
-    });
-    closeLater(() => c.close());
-  }
-  await until(() => router.liveness.refresh('beta'));
-  return { router, ran };
-});
-
-const bullRouter = lazily(async () => {
-  const connection = { host: '127.0.0.1', port: (await brokers()).redis.port };
-  const redis = new Redis(connection.port, connection.host);
-  const name = fresh('encref');
-  const router = createBullLanes({
-    lanes,
-    name,
-    connection,
-    redis,
-    heartbeatTtlMs: 3000,
-    liveness: { intervalMs: 100, graceMs: 1000 },
-  });
-  closeLater(() => redis.quit());
-  closeLater(() => router.close());
-  const ran: Ran = new Map();
-  for (const lane of ['stable', 'beta'] as const) {
-    const w = router.worker(lane, async (job) => {
-      const key = job.name;
-      ran.set(key, { consumer: lane, version: getGrayVersion() });
-    });
-    closeLater(() => w.close());
-  }
-  await until(() => router.liveness.refresh('beta'));
-  const counts = async (): Promise<number> => {
-    let n = 0;
-    for (const q of [name, router.queueFor('beta')]) {
-      const queue = new Queue(q, { connection });
-      const c = await queue.getJobCounts('wait', 'active', 'delayed', 'completed', 'failed');
-      n += Object.values(c).reduce((a, b) => a + b, 0);
-      await queue.close();
-    }
-    return n;
-  };
-  return { router, ran, counts, connection };
-});
+const { amqp: amqpRouter, nats: natsRouter, bull: bullRouter } = laneRouters('encref');
 
 let seq = 0;
 const id = (): string => `m${++seq}`;
