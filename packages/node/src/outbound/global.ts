@@ -53,7 +53,8 @@ interface HttpModule {
  * baggage member, OpenTelemetry's included (OTB-01).
  *
  * Nothing happens on import; this installs at most once per process — a second call returns a
- * no-op — and the returned function uninstalls it. A wrapper another library put on
+ * no-op (with other options, after one `GRAYLANE_INSTALLED_ALREADY` process warning) — and the
+ * returned function uninstalls it. A wrapper another library put on
  * `http.request` after this one keeps working after uninstall (MISC-01).
  *
  * @example
@@ -65,7 +66,10 @@ interface HttpModule {
  */
 export function installGlobal(options: InstallGlobalOptions = {}): () => void {
   const state = outboundState();
-  if (state.install) return function graylaneAlreadyInstalled() {};
+  if (state.install) {
+    warnIgnored(state.install, options);
+    return function graylaneAlreadyInstalled() {};
+  }
   const allow = compileOutbound(options);
   const undos: (() => void)[] = [];
   if (options.http !== false)
@@ -75,6 +79,8 @@ export function installGlobal(options: InstallGlobalOptions = {}): () => void {
     allow,
     undici: options.fetch !== false,
     http2: options.http2 !== false,
+    given: optionsKey(options),
+    ignored: new Set(),
     uninstall: function graylaneUninstall(): void {
       if (state.install !== install) return;
       for (const undo of undos.reverse()) undo();
@@ -146,5 +152,39 @@ function ownClientRequest(load: (id: string) => unknown): unknown {
     return (load('_http_client') as HttpModule).ClientRequest;
   } catch {
     return undefined;
+  }
+}
+
+/** What a call of {@link installGlobal} asks for, comparable between calls (RegExps as source). */
+function optionsKey(options: InstallGlobalOptions | undefined): string | undefined {
+  try {
+    const o = options ?? {};
+    return JSON.stringify([
+      o.allowHosts === undefined ? null : [...o.allowHosts].map(String),
+      o.fetch !== false,
+      o.http !== false,
+      o.http2 !== false,
+    ]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A second call changes nothing (the first call's options stay in force): said once per other
+ * set of options, so the app whose `allowHosts` were dropped hears of it (a shared bootstrap
+ * that called `installGlobal()` first). Never throws.
+ */
+function warnIgnored(install: GlobalInstall, options: InstallGlobalOptions | undefined): void {
+  try {
+    const key = optionsKey(options);
+    if (key === undefined || key === install.given || install.ignored?.has(key)) return;
+    install.ignored?.add(key);
+    process.emitWarning(
+      `installGlobal() was already called, with other options: this call changes nothing (its allowHosts and switches are not used). Call the first uninstall() before installing again, or pass the same options everywhere.`,
+      { code: 'GRAYLANE_INSTALLED_ALREADY' },
+    );
+  } catch {
+    // A warning never breaks the caller (I1).
   }
 }

@@ -12,6 +12,10 @@ export interface GlobalInstall {
   readonly undici: boolean;
   /** Whether `node:http2` client requests are covered (http2.ts). */
   readonly http2?: boolean;
+  /** The options it was installed with, as {@link optionsKey} writes them. */
+  readonly given?: string | undefined;
+  /** Other options a later call gave, each warned about once. */
+  readonly ignored?: Set<string>;
   readonly uninstall: () => void;
 }
 
