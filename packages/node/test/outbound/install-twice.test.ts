@@ -9,7 +9,7 @@ import { installGlobal, type InstallGlobalOptions } from '../../src/index.js';
  */
 
 const CODE = 'GRAYLANE_INSTALLED_ALREADY';
-const warned = (spy: ReturnType<typeof vi.spyOn>) =>
+const warned = (spy: { mock: { calls: unknown[][] } }): number =>
   spy.mock.calls.filter((c) => (c[1] as { code?: string } | undefined)?.code === CODE).length;
 
 let uninstall: (() => void) | undefined;
