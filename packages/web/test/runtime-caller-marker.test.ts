@@ -266,3 +266,151 @@ describe('a Request whose init headers replace its own sends the same headers in
     },
   );
 });
+
+/*
+ * Review 57 D2 (RDR): withGray follows a redirect itself (each hop judged), so on each hop it
+ * must send what the runtime's own fetch sends there. Bun honours a caller's `Host` and, when it
+ * follows a redirect itself, names the new target; withGray kept the caller's `Host` on the next
+ * origin, so a redirect to a virtual-hosted origin reached the wrong vhost in a lane only. The
+ * oracle is plain fetch on the same runtime, outside a lane: every far hop must see the same
+ * header lines, method and body, the marker aside, across methods, statuses and origins.
+ */
+const HOP_HEADERS: [string, [string, string][]][] = [
+  [
+    'a Host, credentials, a custom header',
+    [
+      ['Host', 'a.internal'],
+      ['Authorization', 'Bearer secret'],
+      ['Cookie', 'c=1'],
+      ['Proxy-Authorization', 'Basic eDp5'],
+      ['X-B', '1'],
+      ['X-Gray-Id', 'stable'],
+      ['baggage', 'gray=stable,a=1'],
+    ],
+  ],
+  [
+    'body headers, a Host in upper case',
+    [
+      ['HOST', 'b.internal:8080'],
+      ['Content-Type', 'text/plain'],
+      ['Content-Language', 'de'],
+      ['Content-Location', '/x'],
+      ['X-B', '1'],
+    ],
+  ],
+];
+const CREDENTIALS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+const BODY_HEADERS = new Set([
+  'content-encoding',
+  'content-language',
+  'content-location',
+  'content-type',
+]);
+interface Chain {
+  readonly label: string;
+  readonly method: string;
+  readonly url: (id: string) => string;
+  readonly servers: ('a' | 'b')[];
+}
+const CHAINS: Chain[] = [
+  {
+    label: 'a 302 to another origin',
+    method: 'GET',
+    url: (id) => hopUrl(a.origin, id, 302, hopUrl(b.origin, id)),
+    servers: ['a', 'b'],
+  },
+  {
+    label: 'a 301 to the same origin',
+    method: 'GET',
+    url: (id) => hopUrl(a.origin, id, 301, hopUrl(a.origin, id)),
+    servers: ['a', 'a'],
+  },
+  {
+    label: 'a 302 to another origin (made a GET)',
+    method: 'POST',
+    url: (id) => hopUrl(a.origin, id, 302, hopUrl(b.origin, id)),
+    servers: ['a', 'b'],
+  },
+  {
+    label: 'a 303 to the same origin (made a GET)',
+    method: 'POST',
+    url: (id) => hopUrl(a.origin, id, 303, hopUrl(a.origin, id)),
+    servers: ['a', 'a'],
+  },
+  {
+    label: 'a 307 to another origin',
+    method: 'POST',
+    url: (id) => hopUrl(a.origin, id, 307, hopUrl(b.origin, id)),
+    servers: ['a', 'b'],
+  },
+  {
+    label: 'a 308 to another origin and a 307 back',
+    method: 'POST',
+    url: (id) => hopUrl(a.origin, id, 308, hopUrl(b.origin, id, 307, hopUrl(a.origin, id))),
+    servers: ['a', 'b', 'a'],
+  },
+  {
+    label: 'a 301 to another origin (the method kept)',
+    method: 'PUT',
+    url: (id) => hopUrl(a.origin, id, 301, hopUrl(b.origin, id)),
+    servers: ['a', 'b'],
+  },
+  {
+    label: 'a 303 to another origin (made a GET)',
+    method: 'DELETE',
+    url: (id) => hopUrl(a.origin, id, 303, hopUrl(b.origin, id)),
+    servers: ['a', 'b'],
+  },
+];
+const hopRows = RUNTIMES.flatMap(([runtime, call]) =>
+  HOP_HEADERS.flatMap(([headers, pairs]) =>
+    CHAINS.map((chain) => ({
+      runtime,
+      call,
+      headers,
+      pairs,
+      chain,
+      method: chain.method,
+      label: chain.label,
+    })),
+  ),
+);
+
+describe('RDR: each hop withGray follows carries what the runtime would send', () => {
+  it.each(hopRows)('RDR-03 $runtime: $method, $label, $headers', async ({ call, pairs, chain }) => {
+    const send = async (id: string, plain: boolean) => {
+      const spec: CallSpec = {
+        url: chain.url(id),
+        allow: a.origin,
+        shape: 'record with a method',
+        method: chain.method,
+        pairs,
+        plain,
+      };
+      const res = await call(new URLSearchParams({ spec: JSON.stringify(spec) }).toString());
+      expect(await res.json(), plain ? 'plain fetch' : 'withGray').toEqual({ status: 200 });
+      const seen = hops.get(id) ?? [];
+      expect(seen.map((h) => h.server)).toEqual(chain.servers);
+      return seen;
+    };
+    const id = `h${++seq}`;
+    const [inLane, outside] = [await send(id, false), await send(`${id}p`, true)];
+    // Where graylane is stricter than a runtime (workerd): no credentials after the chain left
+    // its origin, no body headers after a GET rewrite (Fetch, HTTP-redirect fetch step 12).
+    const stricter = (seen: readonly Hop[]) =>
+      seen.map((h, i) => {
+        const crossed = seen.slice(0, i + 1).some((x) => x.server !== seen[0]!.server);
+        const rewritten = h.method === 'GET' && chain.method !== 'GET';
+        const drop = (name: string) =>
+          (crossed && CREDENTIALS.has(name)) || (rewritten && BODY_HEADERS.has(name));
+        return { ...h, headers: h.headers.filter(([name]) => !drop(name)) };
+      });
+    expect(seenAside(stricter(inLane))).toEqual(seenAside(stricter(outside)));
+    expect(stricter(inLane)).toEqual(inLane);
+    // No marker off the allowlist.
+    for (const h of inLane.filter((hop) => hop.server === 'b')) {
+      expect(h.markers).toEqual([]);
+      expect(h.baggage.join(',')).not.toMatch(/gray=/);
+    }
+  });
+});

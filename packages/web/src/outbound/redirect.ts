@@ -3,10 +3,13 @@ const REDIRECT_STATUS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 /** Request-body headers dropped when a redirect turns the request into a GET (Fetch §4.4 step 12). */
 const BODY_HEADERS = ['content-encoding', 'content-language', 'content-location', 'content-type'];
 /**
- * Credentials never forwarded to another origin: the Fetch standard drops `Authorization`;
- * undici's redirect handler also drops `Proxy-Authorization` and `Cookie`. We do all three.
+ * Dropped when a redirect leaves the origin. Credentials: the Fetch standard drops
+ * `Authorization`; undici's redirect handler also drops `Proxy-Authorization` and `Cookie`. We do
+ * all three, on every runtime (workerd keeps the last two). And a caller's `Host`, which Bun and
+ * edge-runtime send: when they follow a redirect themselves the next origin's host goes instead,
+ * so the request reaches that origin's virtual host, not the first one's (review 57 D2).
  */
-const CROSS_ORIGIN_DROP = ['authorization', 'proxy-authorization', 'cookie'];
+const CROSS_ORIGIN_DROP = ['authorization', 'proxy-authorization', 'cookie', 'host'];
 
 /** The next hop of a redirect, or undefined when `res` is not one we follow. */
 export interface NextHop {
@@ -46,7 +49,7 @@ export function nextHop(
   return { url: url.href, method: toGet ? 'GET' : method, keepBody: !toGet };
 }
 
-/** Adjusts the headers for the next hop: body headers on a GET rewrite, credentials across origins. */
+/** Adjusts the headers for the next hop: body headers on a GET rewrite; credentials and `Host` across origins. */
 export function hopHeaders(headers: Headers, from: string, hop: NextHop): Headers {
   const next = new Headers(headers);
   if (!hop.keepBody) for (const name of BODY_HEADERS) next.delete(name);
