@@ -113,12 +113,15 @@ function decide(
 }
 
 /**
- * follow-redirects: judge the next hop on its own target and on every forward proxy it may go
+ * follow-redirects: run the caller's hook, then judge the next hop as it will be sent (review 56
+ * D1: a hook that writes the caller's headers on each hop ran after the judgement, so its marker
+ * reached a host off the allowlist): on its own target and on every forward proxy it may go
  * through (the same proxy logic as the first hop: `config.proxy`, the environment, the
- * `httpAgent`'s proxy for http: hops; I8), then run the caller's hook.
+ * `httpAgent`'s proxy for http: hops; I8). A hook that throws fails the hop, as without graylane.
  */
 function redirectHook(plan: HopPlan, config: AxiosConfigLike, own: unknown): BeforeRedirect {
   return function graylaneBeforeRedirect(this: unknown, options, ...rest) {
+    if (typeof own === 'function') (own as BeforeRedirect).call(this, options, ...rest);
     try {
       applyHop(
         plan,
@@ -128,7 +131,6 @@ function redirectHook(plan: HopPlan, config: AxiosConfigLike, own: unknown): Bef
     } catch {
       // I1
     }
-    if (typeof own === 'function') (own as BeforeRedirect).call(this, options, ...rest);
   };
 }
 
