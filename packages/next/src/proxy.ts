@@ -128,6 +128,13 @@ export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
 }
 
 /**
+ * `Cache-Control` of a response carrying sticky cookies (STK-06). The proxy cannot read the
+ * page's directives, so none is kept (core's `privateCacheControl` is for a known header): the
+ * strictest form.
+ */
+const STICKY_CACHE_CONTROL = 'private, no-store';
+
+/**
  * The response headers graylane writes: the sticky cookies and the debug header — only where
  * the request may get them (`carry`: Next copies them into what it forwards to another origin) —
  * and, for a request served here (`handOver`), Next's hand-over of those cookies to `cookies()`
@@ -137,6 +144,12 @@ function responseHeaders(outcome: WebOutcome, carry: boolean, handOver: boolean)
   const out = new Headers();
   if (!carry) return out;
   for (const cookie of outcome.setCookies) out.append('set-cookie', cookie);
+  // STK-06: the page's own `Cache-Control` (`s-maxage=31536000` static, `s-maxage=60, swr` ISR)
+  // would let a CDN store a visitor's sticky cookies and hand them to everyone. Next sets its
+  // own only where the response has none (send-payload's `sendRenderResult`, app-route, a route
+  // handler's `Response` headers in send-response), and the proxy's response headers are on the
+  // response before the page renders: this one holds on every response that carries the cookies.
+  if (outcome.setCookies.length > 0) out.set('cache-control', STICKY_CACHE_CONTROL);
   const handed = handOver ? middlewareSetCookie(outcome.setCookies) : undefined;
   if (handed !== undefined) out.set(MIDDLEWARE_SET_COOKIE, handed);
   if (outcome.debugHeader !== undefined) out.set(DEBUG_HEADER, outcome.debugHeader);

@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import {
   applyQueryEdit,
   fromFetchRequest,
+  privateCacheControl,
   routerTarget,
   type CarrierEdits,
   type FetchRequestLike,
@@ -16,7 +17,12 @@ import { runInRequestContext } from '../inbound/bind.js';
 import { absoluteTargetHost, fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
 import { decideOnce } from '../inbound/once.js';
-import { cookieName, type ResponseSink } from '../inbound/node-response.js';
+import {
+  cookieName,
+  privateWhenSent,
+  type ResponseSink,
+  type ServerResponseLike,
+} from '../inbound/node-response.js';
 import type { GraylaneStats } from '../metrics/stats.js';
 
 /** The Fetch `Request` as hono exposes it; its headers may be edited in place. */
@@ -108,6 +114,9 @@ export function graylaneHono<C extends HonoContextLike = HonoContextLike>(
     });
     if (outcome.edits && incoming) editRequest(c, outcome.edits);
     const done = runInRequestContext(outcome, next);
+    // STK-06: an outer middleware may still set `Cache-Control` after this one's `finish`.
+    const outgoing = incoming && sink.cookies.length > 0 ? nodeOutgoing(c.env) : undefined;
+    if (outgoing) privateWhenSent(outgoing as ServerResponseLike, sink.cookies);
     // Only when something was written (a first visit's sticky cookies, the debug header).
     return sink.wrote ? done.then(() => sink.finish(outcome.store.successor !== undefined)) : done;
   };
@@ -134,7 +143,7 @@ const debugRemoved = new WeakSet<object>();
  */
 class HonoSink implements ResponseSink {
   wrote = false;
-  private readonly cookies: string[] = [];
+  readonly cookies: string[] = [];
   private readonly headers = new Map<string, string>();
   constructor(private readonly c: HonoContextLike) {}
   appendCookie(value: string): void {
@@ -163,7 +172,11 @@ class HonoSink implements ResponseSink {
     const res = this.c.res;
     if (res === undefined || res === null) return;
     const present = res.headers.getSetCookie();
-    if (replaced ? !this.cookies.some((v) => present.includes(v)) : this.applied(res.headers))
+    if (
+      replaced
+        ? !this.cookies.some((v) => present.includes(v))
+        : this.applied(res.headers) && this.privateAlready(res.headers)
+    )
       return;
     try {
       // A copy, never the handler's headers in place: a `fetch` passthrough's are immutable, and
@@ -197,6 +210,19 @@ class HonoSink implements ResponseSink {
   private apply(headers: Headers): void {
     for (const v of this.missing(headers)) headers.append('set-cookie', v);
     if (!debugRemoved.has(this.c)) for (const [n, v] of this.headers) headers.set(n, v);
+    const value = this.privateValue(headers);
+    if (value !== undefined) headers.set('cache-control', value);
+  }
+
+  /** STK-06: the `Cache-Control` a response carrying graylane's cookies needs (undefined: none). */
+  private privateValue(headers: Headers): string | undefined {
+    const sent = headers.getSetCookie();
+    if (!this.cookies.some((v) => sent.includes(v))) return undefined;
+    return privateCacheControl(headers.get('cache-control') ?? undefined);
+  }
+
+  private privateAlready(headers: Headers): boolean {
+    return this.privateValue(headers) === undefined;
   }
 
   /** graylane's cookies the response lacks; a cookie of the same name the app set wins. */

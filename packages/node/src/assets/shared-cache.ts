@@ -1,18 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import {
-  IMMUTABLE_CACHE_CONTROL,
-  IMMUTABLE_PRIVATE_CACHE_CONTROL,
-  LANE_CACHE_CONTROL,
-  REVALIDATE_CACHE_CONTROL,
-} from './limits.js';
+import { privateCacheControl } from '@graylane/core';
+import type { IMMUTABLE_CACHE_CONTROL, REVALIDATE_CACHE_CONTROL } from './limits.js';
+import { LANE_CACHE_CONTROL } from './limits.js';
 
 type SetHeader = (name: string, value: number | string | readonly string[]) => unknown;
-
-/** A `Cache-Control` shared caches may store, and what it becomes on a response with a cookie. */
-const PRIVATE_OF: ReadonlyMap<string, string> = new Map([
-  [IMMUTABLE_CACHE_CONTROL, IMMUTABLE_PRIVATE_CACHE_CONTROL],
-  [REVALIDATE_CACHE_CONTROL, LANE_CACHE_CONTROL],
-]);
 
 /** A `Cache-Control` of a file shared by every lane: a year, or revalidated on every use. */
 export type SharedCacheControl = typeof IMMUTABLE_CACHE_CONTROL | typeof REVALIDATE_CACHE_CONTROL;
@@ -32,7 +23,8 @@ export type SharedCacheControl = typeof IMMUTABLE_CACHE_CONTROL | typeof REVALID
  * the first cookie turns `public` into `private` while the head can still change.
  */
 export function setSharedCacheControl(res: ServerResponse, shared: SharedCacheControl): void {
-  const privately = PRIVATE_OF.get(shared) ?? LANE_CACHE_CONTROL;
+  // Core's rewrite (STK-06): `IMMUTABLE_PRIVATE_CACHE_CONTROL`, or `LANE_CACHE_CONTROL`.
+  const privately = privateCacheControl(shared) ?? LANE_CACHE_CONTROL;
   if (hasCookie(res)) {
     res.setHeader('Cache-Control', privately);
     return;

@@ -1,3 +1,4 @@
+import { privateCacheControl } from '@graylane/core';
 import { DEBUG_HEADER } from '../limits.js';
 import type { InboundOutcome } from './engine.js';
 
@@ -104,7 +105,8 @@ type WriteHead = (...args: unknown[]) => unknown;
  * `writeHead(status, [name, value, …])` keep only the last of its own duplicates. When the head
  * goes out, graylane's cookies go back (see {@link restoreCookies}) — unless the app sent a
  * cookie of the same name, or no `Set-Cookie` at all (a response stripped of cookies to be
- * cached keeps none).
+ * cached keeps none). A head that carries one of graylane's cookies goes out private (see
+ * {@link privateHead}).
  */
 function keptCookies(res: ServerResponseLike): string[] | undefined {
   let kept = KEPT.get(res);
@@ -117,10 +119,34 @@ function keptCookies(res: ServerResponseLike): string[] | undefined {
     this: unknown,
     ...args: unknown[]
   ) {
-    return writeHead.apply(this, restoreCookies(res, list, args));
+    return writeHead.apply(this, privateHead(res, list, restoreCookies(res, list, args)));
   };
   return kept;
 }
+
+/**
+ * @internal STK-06 for a Node response graylane's cookies reach by another way than its sink
+ * (hono on `@hono/node-server` writes the head from the `Response` the chain built): when the
+ * head goes out with one of `cookies`, its `Cache-Control` forbids shared storage, whatever an
+ * outer middleware set after graylane. Once per response; never throws.
+ */
+export function privateWhenSent(res: ServerResponseLike, cookies: readonly string[]): void {
+  try {
+    if (cookies.length === 0 || typeof res.writeHead !== 'function' || GUARDED.has(res)) return;
+    GUARDED.add(res);
+    const writeHead = res.writeHead as WriteHead;
+    (res as unknown as { writeHead: WriteHead }).writeHead = function graylanePrivateHead(
+      this: unknown,
+      ...args: unknown[]
+    ) {
+      return writeHead.apply(this, privateHead(res, cookies, args));
+    };
+  } catch {
+    // I1: a response that cannot be wrapped goes out as the app made it.
+  }
+}
+
+const GUARDED = new WeakSet<object>();
 
 /**
  * `writeHead`'s arguments with `kept` put back. Node still applies and validates everything (the
@@ -153,15 +179,56 @@ function restoreCookies(res: ServerResponseLike, kept: readonly string[], args: 
   return args;
 }
 
+/**
+ * STK-06: `writeHead`'s arguments (`restoreCookies`' output) such that a head carrying one of
+ * graylane's sticky cookies forbids shared caches to store it, whatever `Cache-Control` the app,
+ * a framework or a static file server set, before the cookie or after it: a CDN that stored the
+ * response would hand one visitor's anonymous id, and so its lane, to every new visitor (RFC
+ * 9111 §3). The `Cache-Control` Node will send — the one given to `writeHead` when it names one
+ * (it replaces the response's), else the response's — is rewritten by core's
+ * `privateCacheControl`. A head without graylane's cookies (a returning visitor, a cookie the app
+ * replaced) is left alone. Never throws (I1).
+ */
+function privateHead(res: ServerResponseLike, kept: readonly string[], args: unknown[]) {
+  if (res.headersSent || kept.length === 0) return args;
+  try {
+    const at = typeof args[1] === 'string' || args[2] != null ? 2 : 1;
+    const given = givenHeaders(args[at]);
+    const sent = given?.cookies ?? headerValues(res.getHeader('set-cookie'));
+    if (!sent.some((v) => kept.includes(String(v)))) return args;
+    if (given?.cacheControl === undefined) {
+      const value = privateCacheControl(headerValues(res.getHeader('cache-control')));
+      if (value !== undefined) res.setHeader('Cache-Control', value);
+      return args;
+    }
+    const value = privateCacheControl(given.cacheControl.map(String));
+    if (value === undefined) return args;
+    const out = args.slice();
+    out[at] = given.rebuild([], value);
+    return out;
+  } catch {
+    // I1: the head goes out as the app wrote it.
+  }
+  return args;
+}
+
 /** The headers given to `writeHead` (object, flat list or list of pairs), as far as graylane reads them. */
 interface Given {
   /** The `Set-Cookie` values they set (undefined: they set none). */
   readonly cookies: unknown[] | undefined;
+  /** The `Cache-Control` values Node would keep of them (undefined: they name none). */
+  readonly cacheControl: unknown[] | undefined;
   /** A list that names `Set-Cookie` twice (passed on with its values together). */
   readonly grouped: boolean;
-  /** The same headers, with `extra` cookies after the given ones. */
-  rebuild(extra: readonly string[]): unknown;
+  /**
+   * The same headers, with `extra` cookies after the given ones and, with `cacheControl`, that
+   * one `Cache-Control` in place of the given ones.
+   */
+  rebuild(extra: readonly string[], cacheControl?: string): unknown;
 }
+
+const isCacheControl = (name: unknown): boolean =>
+  typeof name === 'string' && name.toLowerCase() === 'cache-control';
 
 function givenHeaders(headers: unknown): Given | undefined {
   if (typeof headers !== 'object' || headers === null) return undefined;
@@ -172,10 +239,19 @@ function givenHeaders(headers: unknown): Given | undefined {
       .pop();
     const record = headers as Record<string, unknown>;
     const cookies = key === undefined ? undefined : [record[key]].flat();
+    const cc = Object.keys(headers).filter(isCacheControl).pop();
     return {
       cookies,
+      cacheControl: cc === undefined ? undefined : [record[cc]].flat(),
       grouped: false,
-      rebuild: (extra) => ({ ...record, [key!]: [...cookies!, ...extra] }),
+      rebuild: (extra, cacheControl) => {
+        const out: Record<string, unknown> = { ...record };
+        if (key !== undefined) out[key] = [...cookies!, ...extra];
+        if (cacheControl === undefined) return out;
+        for (const name of Object.keys(out)) if (isCacheControl(name)) delete out[name];
+        out['Cache-Control'] = cacheControl;
+        return out;
+      },
     };
   }
   // A list of pairs (HTTP/2's compat API) or Node's flat `[name, value, …]`; anything else is
@@ -184,10 +260,13 @@ function givenHeaders(headers: unknown): Given | undefined {
   if (!pairs && headers.length % 2 !== 0) return undefined;
   const entries: [unknown, unknown][] = [];
   let cookies: unknown[] | undefined;
+  // Node removes a listed name from the response, then appends each of its values: all count.
+  let cacheControl: unknown[] | undefined;
   let first = -1;
   let grouped = false;
   for (let i = 0; i < headers.length; i += pairs ? 1 : 2) {
     const [name, value] = pairs ? (headers[i] as unknown[]) : [headers[i], headers[i + 1]];
+    if (isCacheControl(name)) (cacheControl ??= []).push(...[value].flat());
     // Only `Set-Cookie` is joined; every other name goes on as given, for Node to judge.
     if (typeof name === 'string' && name.toLowerCase() === 'set-cookie') {
       if (cookies === undefined) first = entries.length;
@@ -199,10 +278,13 @@ function givenHeaders(headers: unknown): Given | undefined {
   }
   return {
     cookies,
+    cacheControl,
     grouped,
-    rebuild: (extra) => {
-      const out = entries.slice();
+    rebuild: (extra, cc) => {
+      let out = entries.slice();
       if (cookies !== undefined) out[first] = [out[first]![0], [...cookies, ...extra]];
+      if (cc !== undefined)
+        out = [...out.filter(([n]) => !isCacheControl(n)), ['Cache-Control', cc]];
       return pairs ? out : out.flat();
     },
   };

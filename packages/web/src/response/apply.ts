@@ -1,3 +1,4 @@
+import { privateCacheControl } from '@graylane/core';
 import { DEBUG_HEADER } from '../limits.js';
 
 /** The part of an outcome that is written to a response. */
@@ -39,12 +40,22 @@ export function applyOutcome(response: Response, writes: ResponseWrites): Respon
   }
 }
 
-/** @internal Writes the cookies and the debug header onto mutable `headers`; throws if immutable. */
+/**
+ * @internal Writes the cookies and the debug header onto mutable `headers`; throws if immutable.
+ * STK-06: headers that then carry one of the sticky cookies get a `Cache-Control` no shared
+ * cache may store (core's `privateCacheControl`: whatever the handler or an upstream set, or
+ * `private` when none), so a CDN never hands one visitor's id and lane to the next.
+ */
 export function write(headers: Headers, writes: ResponseWrites): void {
   const names = (headers.getSetCookie?.() ?? []).map(cookieName);
   for (const cookie of writes.setCookies)
     if (!names.includes(cookieName(cookie))) headers.append('set-cookie', cookie);
   if (writes.debugHeader !== undefined) headers.set(DEBUG_HEADER, writes.debugHeader);
+  if (writes.setCookies.length === 0) return;
+  const sent = headers.getSetCookie?.() ?? [];
+  if (!writes.setCookies.some((cookie) => sent.includes(cookie))) return;
+  const value = privateCacheControl(headers.get('cache-control') ?? undefined);
+  if (value !== undefined) headers.set('cache-control', value);
 }
 
 const cookieName = (cookie: string): string => cookie.split('=')[0]!.trim();
