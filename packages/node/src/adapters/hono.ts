@@ -13,6 +13,7 @@ import {
   type FetchRequestLike,
   type InboundOptions,
 } from '@graylane/core';
+import { bindBodyStream, isWebStream, storeForResponse } from '../context/body-streams.js';
 import { runInRequestContext } from '../inbound/bind.js';
 import { absoluteTargetHost, fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
@@ -90,6 +91,8 @@ export function graylaneHono<C extends HonoContextLike = HonoContextLike>(
   options: GraylaneHonoOptions<C>,
 ): GraylaneHonoMiddleware<C> {
   const engine = createEngine<C>(options);
+  /** The context prototype whose `res` setter binds stream bodies (per request: one compare). */
+  let bodiesOf: unknown;
   // Not `async`: the promise hono awaits is `next()`'s own, entered in the request's context, so
   // no second promise and await per request (issue 20). `decideOnce` never throws.
   const middleware = function graylaneHonoMiddleware(
@@ -97,6 +100,10 @@ export function graylaneHono<C extends HonoContextLike = HonoContextLike>(
     next: () => Promise<void>,
   ): Promise<void> {
     const incoming = nodeIncoming(c.env);
+    if (incoming !== undefined) {
+      const proto: unknown = Object.getPrototypeOf(c);
+      if (proto !== bodiesOf) bodiesOf = bindHonoBodies(proto);
+    }
     const sink = new HonoSink(c);
     const outcome = decideOnce(engine, {
       // `c.req` only off Node: hono builds its request wrapper on first access.
@@ -121,6 +128,119 @@ export function graylaneHono<C extends HonoContextLike = HonoContextLike>(
     return sink.wrote ? done.then(() => sink.finish(outcome.store.successor !== undefined)) : done;
   };
   return Object.assign(middleware, { stats: () => engine.stats() });
+}
+
+/** Marks graylane's `res` setter on hono's `Context` prototype (shared by every copy). */
+const HONO_RES = Symbol.for('@graylane/node.honoRes.v1');
+
+/**
+ * @hono/node-server reads the `Response`'s stream after `app.fetch` resolved, outside the
+ * request's context: a body whose `pull` makes each chunk ran it with no lane (CTX-05). hono sets
+ * the handler's response through `c.res` (compose, and `c.res = …` in the app), inside the
+ * request's context: the `res` setter of hono's `Context` prototype is wrapped once per process,
+ * and a Web stream body of a response set there is bound to the request (context/body-streams.ts).
+ * Returns `proto`; never throws (I1).
+ */
+function bindHonoBodies(proto: unknown): unknown {
+  try {
+    let owner = proto as object | null;
+    while (typeof owner === 'object' && owner !== null) {
+      const d = Object.getOwnPropertyDescriptor(owner, 'res');
+      if (d !== undefined) {
+        const set = d.set as (((v: unknown) => void) & { [HONO_RES]?: true }) | undefined;
+        if (typeof set !== 'function' || typeof d.get !== 'function' || set[HONO_RES]) break;
+        const resSetter = function graylaneHonoRes(this: HonoContextLike, value: unknown): void {
+          set.call(this, value);
+          if (typeof value === 'object' && value !== null) bindHonoBody(this, value);
+        };
+        Object.defineProperty(resSetter, HONO_RES, { value: true });
+        Object.defineProperty(owner, 'res', { ...d, set: resSetter });
+        break;
+      }
+      owner = Object.getPrototypeOf(owner) as object | null;
+    }
+  } catch {
+    // A frozen hono keeps its setter: bodies are read as before.
+  }
+  return proto;
+}
+
+/** A response set inside the request's context: its body bound when it is a Web stream. */
+function bindHonoBody(c: HonoContextLike, response: object): void {
+  try {
+    const body = responseStream(response);
+    if (body === undefined) return;
+    const store = storeForResponse(nodeOutgoing(c.env));
+    if (store !== undefined) bindBodyStream(store, body);
+  } catch {
+    // read as it is (I1)
+  }
+}
+
+/**
+ * The Web stream body of `response`, or undefined, without building what @hono/node-server
+ * avoids: its lightweight `Response` keeps the body it was made with in an own symbol-keyed
+ * entry (`[status, body, headers]`), which node-server writes directly, and reading `.body`
+ * would build the full `Response` it stands for. So the body is read from that entry, as
+ * node-server does (its key found once per response class, {@link bodyEntryKey}); `.body` is
+ * read only from a response that has no such entry, which node-server reads `.body` of too.
+ */
+function responseStream(response: object): unknown {
+  const proto: unknown = Object.getPrototypeOf(response);
+  const key = proto === lastResponseProto ? lastEntryKey : bodyEntryKey(proto, response);
+  if (key !== null) {
+    const entry = (response as Record<symbol, unknown>)[key];
+    if (Array.isArray(entry)) return isWebStream(entry[1]) ? entry[1] : undefined;
+  }
+  const body = (response as { body?: unknown }).body;
+  return isWebStream(body) ? body : undefined;
+}
+
+// `Response` may be @hono/node-server's (it replaces the global) or the platform's it extends.
+const isPrototypeOf = Object.prototype.isPrototypeOf;
+
+/** The response class seen last and its body entry's key (no map lookup per request). */
+let lastResponseProto: unknown;
+let lastEntryKey: symbol | null = null;
+const entryKeys = new WeakMap<object, symbol | null>();
+
+/**
+ * The own symbol under which responses of `response`'s class keep `[status, body, headers]`
+ * (@hono/node-server's lightweight `Response`), null for a class that keeps none (the platform's
+ * `Response`). Found once per class, from a probe made with a string body.
+ */
+function bodyEntryKey(proto: unknown, response: object): symbol | null {
+  if (typeof proto !== 'object' || proto === null) return null;
+  let key = entryKeys.get(proto);
+  if (key === undefined) {
+    key = null;
+    try {
+      const Ctor = (response as { constructor?: unknown }).constructor;
+      // Only a `Response` class is probed (made once, with a string body).
+      const R = (globalThis as { Response?: { prototype: object } }).Response;
+      if (
+        typeof Ctor === 'function' &&
+        Ctor.prototype === proto &&
+        R !== undefined &&
+        (proto === R.prototype ||
+          isPrototypeOf.call(R.prototype, proto) ||
+          isPrototypeOf.call(proto, R.prototype))
+      ) {
+        const marker = 'graylane-probe';
+        const probe = new (Ctor as new (body: string) => object)(marker) as Record<symbol, unknown>;
+        for (const s of Object.getOwnPropertySymbols(probe)) {
+          const v = probe[s];
+          if (Array.isArray(v) && v[1] === marker) key = s;
+        }
+      }
+    } catch {
+      // no entry known: `.body` is read
+    }
+    entryKeys.set(proto, key);
+  }
+  lastResponseProto = proto;
+  lastEntryKey = key;
+  return key;
 }
 
 /** The part of a Fetch `Response` graylane touches after the handler. */

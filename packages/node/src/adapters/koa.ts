@@ -10,6 +10,7 @@ import {
   type InboundCarrier,
   type InboundOptions,
 } from '@graylane/core';
+import { bindBodyStream, isWebStream, storeForResponse } from '../context/body-streams.js';
 import { runInRequestContext } from '../inbound/bind.js';
 import { fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
@@ -58,10 +59,14 @@ export function graylaneKoa<C extends KoaContextLike = KoaContextLike>(
   options: GraylaneKoaOptions<C>,
 ): GraylaneKoaMiddleware<C> {
   const engine = createEngine<C>(options);
+  /** The application whose response bodies are bound (per request: one load and a compare). */
+  let bodiesOf: unknown;
   const middleware = function graylaneKoaMiddleware(
     ctx: C,
     next: () => Promise<unknown>,
   ): Promise<unknown> {
+    const app = (ctx as KoaMount).app;
+    if (app !== bodiesOf) bodiesOf = bindKoaBodies(ctx, app);
     const outcome = decideOnce(engine, {
       key: ctx.req,
       req: ctx,
@@ -74,6 +79,66 @@ export function graylaneKoa<C extends KoaContextLike = KoaContextLike>(
     return runInRequestContext(outcome, next);
   };
   return Object.assign(middleware, { stats: () => engine.stats() });
+}
+
+/** Marks graylane's `body` setter on a koa response prototype (shared by every copy). */
+const KOA_BODY = Symbol.for('@graylane/node.koaBody.v1');
+
+/**
+ * Koa pipes `ctx.body` in its `respond()`, after the middleware promise settled, outside the
+ * request's context: a body produced on demand made each chunk with no lane (CTX-05). The `body`
+ * setter of koa's response prototype (the object that owns it, koa 2's and 3's alike) is wrapped
+ * once per process: a stream set as the body inside the request's context is bound to it
+ * (context/body-streams.ts) — a Node stream (koa pipes every object with `pipe`), and on koa 3 a
+ * Web `ReadableStream` or the stream of a `Response` (koa converts them with `Readable.from`). A
+ * string, buffer, blob or JSON body costs a `typeof` or two. Returns `app` (bound now), never
+ * throws (I1).
+ */
+function bindKoaBodies(ctx: KoaContextLike, app: unknown): unknown {
+  try {
+    let owner = (ctx as { response?: unknown }).response as object | null | undefined;
+    while (typeof owner === 'object' && owner !== null) {
+      const d = Object.getOwnPropertyDescriptor(owner, 'body');
+      if (d !== undefined) {
+        const set = d.set as (((v: unknown) => void) & { [KOA_BODY]?: true }) | undefined;
+        if (typeof set !== 'function' || typeof d.get !== 'function' || set[KOA_BODY]) break;
+        const bodySetter = function graylaneKoaBody(this: KoaResponseLike, value: unknown): void {
+          set.call(this, value);
+          if (typeof value === 'object' && value !== null) bindKoaBody(this, value);
+        };
+        Object.defineProperty(bodySetter, KOA_BODY, { value: true });
+        Object.defineProperty(owner, 'body', { ...d, set: bodySetter });
+        break;
+      }
+      owner = Object.getPrototypeOf(owner) as object | null;
+    }
+  } catch {
+    // A frozen koa keeps its setter: bodies are read as before.
+  }
+  return app;
+}
+
+/** The part of koa's response object the body setter reads. */
+interface KoaResponseLike {
+  readonly res?: unknown;
+}
+
+/** A body set inside the request's context: bound when it is a stream (see {@link bindKoaBodies}). */
+function bindKoaBody(response: KoaResponseLike, value: object): void {
+  try {
+    let stream: unknown = value;
+    if (typeof (value as { pipe?: unknown }).pipe !== 'function' && !isWebStream(value)) {
+      // koa 3 streams a `Response`'s body (the same `ReadableStream` object on every read).
+      const R = (globalThis as { Response?: abstract new (...a: never[]) => object }).Response;
+      if (R === undefined || !(value instanceof R)) return;
+      stream = (value as { body?: unknown }).body;
+      if (!isWebStream(stream)) return;
+    }
+    const store = storeForResponse(response.res);
+    if (store !== undefined) bindBodyStream(store, stream);
+  } catch {
+    // read as it is (I1)
+  }
 }
 
 /** What koa-mount sets on the context: the prefix of the innermost mount it entered. */
