@@ -2,16 +2,20 @@ import { CliError } from './io.js';
 
 /**
  * RFC 3339 `date-time` with its offset (`2026-12-01T09:00:00Z`, `…T10:00+01:00`, seconds and a
- * fraction optional), or a `full-date` (`2026-12-01`, midnight UTC). Nothing else: `Date.parse`
- * reads a time without an offset (`2026-12-01T09:00:00`, `2026-12-01 09:00`) in the operator's
- * time zone, so the same command would mean a different instant on another machine.
+ * fraction of any length optional), or a `full-date` (`2026-12-01`, midnight UTC). Nothing else:
+ * `Date.parse` reads a time without an offset (`2026-12-01T09:00:00`, `2026-12-01 09:00`) in the
+ * operator's time zone, so the same command would mean a different instant on another machine.
  */
 const INSTANT =
-  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(?:Z|([+-])(\d{2}):(\d{2})))?$/i;
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(?:Z|([+-])(\d{2}):(\d{2})))?$/i;
+
+const DAY_MS = 86_400_000;
 
 /**
  * Epoch ms of an instant in the one format every command accepts ({@link INSTANT}), or
- * `undefined` for anything else, an impossible date (`2026-02-30`) included.
+ * `undefined` for anything else, an impossible date (`2026-02-30`) included. Read as a config's
+ * instants are: a fraction to the millisecond, truncated; a leap second (`23:59:60Z`, or that UTC
+ * second in another offset) as `23:59:59.999Z`, and `:60` anywhere else refused.
  *
  * @example
  * ```ts
@@ -22,22 +26,32 @@ const INSTANT =
 export function parseInstant(text: string): number | undefined {
   const m = INSTANT.exec(text);
   if (!m) return undefined;
-  const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as number[];
-  const ms = Math.floor(Number(`0${m[7] ?? ''}`) * 1000);
-  const local = Date.UTC(y as number, (mo as number) - 1, d, h, mi, s, ms);
-  const back = new Date(local);
+  const [y, mo, d, h, mi, s, oh, om] = [1, 2, 3, 4, 5, 6, 9, 10].map((i) => Number(m[i] ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const leap = s === 60;
+  const ms = leap ? 999 : Number((m[7] ?? '').slice(0, 3).padEnd(3, '0'));
+  const t = new Date(0);
+  // setUTCFullYear, not Date.UTC: years 0–99 stay as written.
+  t.setUTCFullYear(y, mo - 1, d);
+  t.setUTCHours(h, mi, leap ? 59 : s, ms);
   const same =
-    back.getUTCFullYear() === y &&
-    back.getUTCMonth() === (mo as number) - 1 &&
-    back.getUTCDate() === d &&
-    back.getUTCHours() === h &&
-    back.getUTCMinutes() === mi &&
-    back.getUTCSeconds() === s;
-  const offsetHours = Number(m[9] ?? 0);
-  const offsetMinutes = Number(m[10] ?? 0);
-  if (!same || offsetHours > 23 || offsetMinutes > 59) return undefined;
-  const offset = (m[8] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
-  return local - offset;
+    t.getUTCFullYear() === y &&
+    t.getUTCMonth() === mo - 1 &&
+    t.getUTCDate() === d &&
+    t.getUTCHours() === h &&
+    t.getUTCMinutes() === mi;
+  if (!same || s > 60 || oh > 23 || om > 59) return undefined;
+  const at = t.getTime() - (m[8] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
+  if (leap && ((at % DAY_MS) + DAY_MS) % DAY_MS !== DAY_MS - 1) return undefined;
+  return at;
 }
 
 /** An instant option (`--at`, `--now`): now when absent, else {@link parseInstant} or a usage error. */

@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { createServer, maxHeaderSize, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { RE2JS } from 're2js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraylane, getGrayVersion, signMarker } from '@graylane/node';
 import { runCli } from '../src/index.js';
-import { BIN } from './helpers.js';
+import { BIN, runGraylane } from './helpers.js';
 import { NGINX, startNginx, stopAllNginx, type Nginx } from './nginx-harness.js';
 
 /**
@@ -80,8 +80,20 @@ function envoyModels(cookie: string): boolean {
   return withinCaps && !/"[ \t]|[ \t]"/.test(cookie);
 }
 
-/** The engine's answer: `graylane explain` (the open-trust inbound engine), version only. */
+/**
+ * The engine's answer: `graylane explain` (the open-trust inbound engine), version only. A
+ * request head at Node's header limit or over (`http.maxHeaderSize`; explain refuses it, as a
+ * server answers 431) is asked of a CLI run with the limit raised, as a server started with
+ * `--max-http-header-size` would decide it.
+ */
 async function engine(cookie: string): Promise<string> {
+  if (6 + cookie.length + 1 >= maxHeaderSize) {
+    const res = await runGraylane(['explain', CONFIG, '--json', '--header', `Cookie: ${cookie}`], {
+      nodeArgs: [`--max-http-header-size=${4 * maxHeaderSize}`],
+    });
+    expect(res.code, res.stderr + res.stdout).toBe(0);
+    return (JSON.parse(res.stdout) as { decision: { version: string } }).decision.version;
+  }
   const out: string[] = [];
   const code = await runCli(['explain', CONFIG, '--json', '--header', `Cookie: ${cookie}`], {
     out: (l) => out.push(l),

@@ -55,8 +55,6 @@ export const REGEX_STATE_BYTES_PER_INSTRUCTION = 2048;
 export const MAX_REGEX_SUBJECT_LENGTH = 256;
 /** Bucketing subjects longer than this are treated as absent (WT-05). */
 export const MAX_SUBJECT_LENGTH = 1024;
-/** Matched request values (header, cookie, path …) longer than this never match. */
-export const MAX_MATCH_VALUE_LENGTH = 8192;
 /** Values in an `in` matcher list. */
 export const MAX_IN_LIST = 1000;
 /** Declared versions per config: bounds metric label cardinality (I2). */

@@ -108,3 +108,33 @@ export function codePoint(ch: string): string {
 function percent(ch: string): string {
   return `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`;
 }
+
+/** One flag's share of the request head Node's parser counts (see {@link checkHeadSize}). */
+export interface HeadPart {
+  /** The flag as given, for the message (`--header "X-A: …"`). */
+  readonly flag: string;
+  readonly bytes: number;
+}
+
+/**
+ * Refuses a request whose head a Node server answers 431 to (Request Header Fields Too Large)
+ * before any middleware runs. Node's parser counts the request target and every header line's
+ * name and value, as sent — not the method, the version, `: ` or line ends — and refuses the
+ * request when they come to `http.maxHeaderSize` bytes or more (probed on Node 20, 22 and 24).
+ * That is 16 KiB unless the process runs with `--max-http-header-size=N`: explain reads the limit
+ * of the Node running it, so `NODE_OPTIONS=--max-http-header-size=N` gives it the servers' limit.
+ * Values are counted as the Latin-1 strings {@link wireValue} makes of them: one byte each.
+ */
+export function checkHeadSize(parts: readonly HeadPart[], limit: number): void {
+  const total = parts.reduce((sum, p) => sum + p.bytes, 0);
+  if (total < limit) return;
+  const largest = parts.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  throw new CliError(
+    `${largest.flag} (${largest.bytes} bytes): the request target and header lines come to ${total} bytes, and a Node server answers 431 (Request Header Fields Too Large) to ${limit} or more (http.maxHeaderSize) before any middleware runs. For servers started with --max-http-header-size=N, run explain with NODE_OPTIONS=--max-http-header-size=N`,
+  );
+}
+
+/** `--flag "value"`, the value shortened for a message. */
+export function shownFlag(flag: string, value: string): string {
+  return `${flag} ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+}

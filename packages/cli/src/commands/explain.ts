@@ -1,4 +1,4 @@
-import { IncomingMessage, METHODS } from 'node:http';
+import http, { IncomingMessage, METHODS } from 'node:http';
 import {
   DEFAULT_HEADER,
   DEFAULT_MARKER_KEY,
@@ -23,8 +23,11 @@ import { once, pair, parse } from '../args.js';
 import { instantOption } from '../instant.js';
 import { CliError, paint } from '../io.js';
 import {
+  checkHeadSize,
   codePoint,
   requestTarget,
+  shownFlag,
+  type HeadPart,
   serverTarget,
   targetText,
   wireValue,
@@ -57,6 +60,8 @@ Options:
   browser sends it; a space or control character there is refused (a server answers 400).
   A --header, --cookie or --host value is sent as its UTF-8 bytes, which Node reads as
   Latin-1 (é arrives as Ã©, as from curl); a control character there is refused.
+  A request whose target and header lines come to 16 KiB or more is refused too (a server
+  answers 431): run explain with NODE_OPTIONS=--max-http-header-size=N for servers that allow N.
   --at 2026-12-24T10:00:00Z    evaluate at this instant (default: now); scheduled
                            ramps show every step and the share in force then
   --now …                  the same as --at
@@ -104,9 +109,10 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
   if (cookies.length > 0) lines.push(['Cookie', cookies.map(([k, v]) => `${k}=${v}`).join('; ')]);
   for (const host of values.host ?? [])
     lines.push(headerLine(['Host', host], `--host ${JSON.stringify(host)}`, 'value'));
-  const config = await requireConfig(positionals[0] as string, io);
   const search = query.join('&');
   const url = search === '' ? path : `${path}${path.includes('?') ? '&' : '?'}${search}`;
+  checkHeadSize(headParts(values, lines, path, url), http.maxHeaderSize);
+  const config = await requireConfig(positionals[0] as string, io);
   const req = nodeRequest(lines, method, url);
   // What the rules and the notes read, taken before the middleware edits the request (it
   // removes the markers it read, GW-01), from the target as the middleware reads it.
@@ -161,6 +167,45 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
 }
 
 type Lookup = Record<string, string | string[] | undefined>;
+
+/** The longest of a repeatable flag's values (the one a size message names). */
+function longest(list: readonly string[]): string {
+  return list.reduce((a, b) => (b.length > a.length ? b : a), '');
+}
+
+/**
+ * Each flag's share of the request head Node's parser counts: the target (`--path`, then the
+ * `--query` pairs), and each line's name and value, in the order `lines` holds them (the
+ * `--header` lines, one `Cookie` line, the `--host` lines).
+ */
+function headParts(
+  values: {
+    readonly header?: readonly string[] | undefined;
+    readonly cookie?: readonly string[] | undefined;
+    readonly query?: readonly string[] | undefined;
+    readonly path?: readonly string[] | undefined;
+    readonly host?: readonly string[] | undefined;
+  },
+  lines: readonly [string, string][],
+  path: string,
+  url: string,
+): HeadPart[] {
+  const headers = values.header ?? [];
+  const cookies = values.cookie ?? [];
+  const flags = [
+    ...headers.map((h) => shownFlag('--header', h)),
+    ...(cookies.length > 0 ? [shownFlag('--cookie', longest(cookies))] : []),
+    ...(values.host ?? []).map((h) => shownFlag('--host', h)),
+  ];
+  return [
+    { flag: shownFlag('--path', values.path?.[0] ?? '/'), bytes: path.length },
+    { flag: shownFlag('--query', longest(values.query ?? [])), bytes: url.length - path.length },
+    ...lines.map(([name, value], i) => ({
+      flag: flags[i] ?? name,
+      bytes: name.length + value.length,
+    })),
+  ];
+}
 
 /**
  * `--method`, refused where no middleware would see the request: Node's parser answers 400 to a

@@ -1,9 +1,4 @@
-import {
-  MAX_IN_LIST,
-  MAX_MATCH_VALUE_LENGTH,
-  MAX_REGEX_PATTERN_LENGTH,
-  MAX_REGEX_SUBJECT_LENGTH,
-} from '../limits.js';
+import { MAX_IN_LIST, MAX_REGEX_PATTERN_LENGTH, MAX_REGEX_SUBJECT_LENGTH } from '../limits.js';
 import type { JsonValue } from '../json/parse.js';
 import type { RegexEngine } from '../regex.js';
 import type { CompiledMatcher, MatcherOperator } from './types.js';
@@ -59,10 +54,6 @@ function isObject(v: JsonValue | undefined): v is { [k: string]: JsonValue } {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function usable(value: string | undefined): value is string {
-  return value !== undefined && value.length <= MAX_MATCH_VALUE_LENGTH;
-}
-
 function warnSpaces(value: string, issues: Issues, at: string): void {
   if (value !== value.trim())
     issues.warn(at, `"${value}" has leading or trailing whitespace; matching is byte-exact`);
@@ -86,10 +77,13 @@ function affix(
   if (affixValue === '') issues.warn(at, `an empty ${op} matches every present value`);
   else warnSpaces(affixValue, issues, at);
   const describe = `${op === 'prefix' ? 'starts with' : 'ends with'} ${JSON.stringify(affixValue)}`;
+  // No cap on the value: `startsWith` / `endsWith` compare the affix's characters only (and
+  // `equals` compares lengths first), so a long value costs what a short one does and gets the
+  // answer a user expects. Only a regex's work grows with its subject (MAX_REGEX_SUBJECT_LENGTH).
   const test =
     op === 'prefix'
-      ? (v: string | undefined) => usable(v) && v.startsWith(affixValue)
-      : (v: string | undefined) => usable(v) && v.endsWith(affixValue);
+      ? (v: string | undefined) => v !== undefined && v.startsWith(affixValue)
+      : (v: string | undefined) => v !== undefined && v.endsWith(affixValue);
   return { op, describe, test };
 }
 

@@ -20,12 +20,14 @@ export function readArms(
   versions: ReadonlySet<string>,
   issues: Issues,
 ): CompiledArm[] | undefined {
-  if (!Array.isArray(value) || value.length === 0 || value.length > versions.size) {
+  const like = 'like [{"version": "beta", "weight": 5}, {"version": "stable", "weight": 95}]';
+  if (!Array.isArray(value)) return issues.add(path, `must be a list of arms, ${like}`);
+  if (value.length === 0) return issues.add(path, `must list at least one arm, ${like}`);
+  if (value.length > versions.size)
     return issues.add(
       path,
-      'must list 1 arm per version at most, like [{"version": "beta", "weight": 5}, …]',
+      `lists ${value.length} arms for ${versions.size} declared version${versions.size === 1 ? '' : 's'}: one arm per version at most`,
     );
-  }
   const seen = new Set<string>();
   const weights: { version: string; weight: number }[] = [];
   value.forEach((arm, i) => {

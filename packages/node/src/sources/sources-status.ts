@@ -15,7 +15,12 @@ export interface SourcesStatus {
   };
 }
 
-/** `ready` when every source is ready, `degraded` when one is not (after the first attempts). */
+/**
+ * `ready` when every source is ready; once the first attempts have ended (or `startTimeoutMs`
+ * passed), `degraded` as soon as any one source is not ready (`starting`, `stale`, `error`,
+ * `stopped`), even while others are: a configured source that does not load means the config in
+ * force may be older than that source's. Before then, `starting`.
+ */
 export function aggregateState(
   list: readonly { readonly status: SourceStatus }[],
   flags: { readonly settled: boolean; readonly stopped: boolean },

@@ -101,8 +101,15 @@ export function createHttpRules(options: HttpRulesOptions): EdgeRuleSource {
       return etag === undefined
         ? { kind: 'failed', message: 'HTTP 304 Not Modified before any document was loaded' }
         : { kind: 'unchanged' };
-    if (res.status < 200 || res.status > 299) {
+    // Only 200 and 203 carry the whole document a GET without `Range` asked for: a 206 is part of
+    // it (a broken cache or server), 226 a delta, 204/205 nothing (as @graylane/node's source).
+    if (res.status !== 200 && res.status !== 203) {
       await res.body?.cancel().catch(() => undefined);
+      if (res.status >= 200 && res.status < 300)
+        return {
+          kind: 'failed',
+          message: `HTTP ${res.status}: not the whole document (only 200 and 203 carry it)`,
+        };
       // After a hop to another origin, a 401/403 refused no credentials of the caller's: none
       // were sent there. A failure like any other (backoff), never the end of the source.
       if (FATAL.has(res.status))

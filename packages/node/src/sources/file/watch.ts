@@ -75,11 +75,15 @@ export function watchDirectory(
     const now = { dir: await identityOf(dir, false), file: await identityOf(file, true) };
     if (closed) return;
     if (now.dir !== armedOn) {
-      if (now.dir !== MISSING) {
+      if (!unreachable(now.dir)) {
         arm(now.dir);
         onEvent();
       } else if (armedOn !== undefined) {
         disarm(); // the directory is gone: a watch on its old inode hears nothing
+        onEvent();
+      } else if (now.dir !== last.dir || now.file !== last.file) {
+        // Unreachable before and now, for another reason (a dangling link became a loop:
+        // ENOENT → ELOOP): no watch hears it, so the check says it, and the read reports why.
         onEvent();
       }
     } else if (now.file !== last.file) onEvent();
@@ -93,7 +97,7 @@ export function watchDirectory(
     }, checkMs);
   };
 
-  if (last.dir !== MISSING) arm(last.dir);
+  if (!unreachable(last.dir)) arm(last.dir);
   loop();
   return {
     close() {
@@ -105,23 +109,36 @@ export function watchDirectory(
   };
 }
 
-const MISSING = 'missing';
+/**
+ * The identity of a path `stat` cannot reach, with the reason: `unreachable:ENOENT`,
+ * `unreachable:ELOOP` (a symlink loop) … so that a change of reason is a change the check sees.
+ */
+const UNREACHABLE = 'unreachable:';
+
+function unreachable(identity: string): boolean {
+  return identity.startsWith(UNREACHABLE);
+}
+
+function unreachableBy(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return `${UNREACHABLE}${typeof code === 'string' ? code : 'error'}`;
+}
 
 /** `dev:ino` of a directory, or `dev:ino:size:mtime:ctime` of a file; symlinks followed. */
 async function identityOf(path: string, withTimes: boolean): Promise<string> {
   try {
     return format(await stat(path, { bigint: true }), withTimes);
-  } catch {
-    return MISSING;
+  } catch (err) {
+    return unreachableBy(err);
   }
 }
 
 function identitySync(path: string, withTimes: boolean): string {
   try {
     const s = statSync(path, { bigint: true, throwIfNoEntry: false });
-    return s ? format(s, withTimes) : MISSING;
-  } catch {
-    return MISSING;
+    return s ? format(s, withTimes) : `${UNREACHABLE}ENOENT`;
+  } catch (err) {
+    return unreachableBy(err);
   }
 }
 

@@ -257,7 +257,11 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
         );
       }
       case 'retry':
-        return fail(`HTTP ${res.status}`);
+        return fail(
+          res.status >= 200 && res.status < 300
+            ? `HTTP ${res.status}: not the whole document (only 200 and 203 carry it)`
+            : `HTTP ${res.status}`,
+        );
       case 'ok':
         break;
     }
