@@ -285,6 +285,21 @@ describe('revalidation: validate, then swap; last-known-good', () => {
     },
   );
 
+  it.each([202, 206, 207, 208, 226, 299])(
+    'SRC-05 a %i with a document in its body is not the document: a failure, nothing adopted',
+    async (status) => {
+      const other = JSON.stringify(split(50));
+      const ep = endpoint(doc10, { status, body: other, etag: '"b"' }, { status, body: other });
+      const r = remote({ fetch: ep.fetch, retries: 0 });
+      await r.refresh();
+      const config = r.config();
+      await r.refresh();
+      await r.refresh();
+      expect(r.config()).toBe(config);
+      expect(r.status()).toMatchObject({ state: 'stale', lastError: `HTTP ${status}` });
+    },
+  );
+
   it.each([
     ['FLT-02 network down', new TypeError('Failed to fetch'), 3],
     ['FLT-02 HTTP 500', { status: 500 }, 3],

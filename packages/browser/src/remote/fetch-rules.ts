@@ -60,7 +60,10 @@ export async function fetchRules(
       return { kind: 'invalid', message: 'redirect not followed' };
     if (res.status === 401 || res.status === 403)
       return { kind: 'fatal', message: `HTTP ${res.status}` };
-    if (!res.ok) return { kind: 'failed', message: `HTTP ${res.status}` };
+    // Only a 200 or 203 holds the whole document (a 204 holds nothing, below); a 206 sent to a
+    // request without `Range`, a 226 delta or any other status is a failure (review 58 N5).
+    if (![200, 203, 204].includes(res.status))
+      return { kind: 'failed', message: `HTTP ${res.status}` };
     const text =
       Number(res.headers.get('content-length')) > MAX_CONFIG_BYTES
         ? undefined
