@@ -414,3 +414,69 @@ describe('RDR: each hop withGray follows carries what the runtime would send', (
     }
   });
 });
+
+/*
+ * Review 59 D3: a URL with credentials on a redirect hop. The Fetch standard refuses one only in
+ * `cors` mode; Bun and Deno follow it (sending `Authorization: Basic`), undici refuses it, so
+ * withGray refusing every one failed calls in a lane that work outside it. Now the runtime's own
+ * fetch decides: in a lane and outside, the same outcome, and when both answer, the same lines
+ * (but Bun's: it drops a `Location`'s own credentials, withGray sends them as Deno does).
+ */
+const withUser = (origin: string) => origin.replace('//', '//u:p@');
+const CREDENTIALED: Chain[] = [
+  {
+    label: 'a relative 302 from a URL with credentials',
+    method: 'GET',
+    url: (id) => hopUrl(withUser(a.origin), id, 302, `/${id}`),
+    servers: ['a', 'a'],
+  },
+  {
+    label: 'a 307 to the same origin with credentials',
+    method: 'POST',
+    url: (id) => hopUrl(a.origin, id, 307, hopUrl(withUser(a.origin), id)),
+    servers: ['a', 'a'],
+  },
+  {
+    label: 'a 302 to another origin with credentials',
+    method: 'GET',
+    url: (id) => hopUrl(a.origin, id, 302, hopUrl(withUser(b.origin), id)),
+    servers: ['a', 'b'],
+  },
+];
+const credentialRows = RUNTIMES.flatMap(([runtime, call]) =>
+  CREDENTIALED.map((chain) => ({ runtime, call, chain, label: chain.label })),
+);
+
+describe('RDR: a URL with credentials on a hop is followed where the runtime follows it', () => {
+  it.each(credentialRows)('RDR-03 $runtime: $label', async ({ call, chain }) => {
+    const send = async (id: string, plain: boolean) => {
+      const spec: CallSpec = {
+        url: chain.url(id),
+        allow: a.origin,
+        shape: 'record with a method',
+        method: chain.method,
+        pairs: [['X-B', '1']],
+        plain,
+      };
+      const res = await call(new URLSearchParams({ spec: JSON.stringify(spec) }).toString());
+      const answer = (await res.json()) as { status?: number; error?: string };
+      return { answered: answer.status, seen: hops.get(id) ?? [] };
+    };
+    const id = `c${++seq}`;
+    const [inLane, outside] = [await send(id, false), await send(`${id}p`, true)];
+    expect(inLane.answered, 'withGray answers as fetch does').toBe(outside.answered);
+    // Bun follows a `Location` naming credentials without them; withGray sends them as Deno
+    // does (docs/web.md): that one line, the `Location`'s own, is the only difference allowed.
+    const own = ['authorization', `Basic ${btoa('u:p')}`];
+    const lanes = inLane.seen.map((h, i) => ({
+      ...h,
+      headers: h.headers.filter(
+        ([n, v]) =>
+          !(n === own[0] && v === own[1]) ||
+          (outside.seen[i]?.headers.some(([m, w]) => m === n && w === v) ?? false),
+      ),
+    }));
+    expect(seenAside(lanes)).toEqual(seenAside(outside.seen));
+    for (const h of inLane.seen.filter((hop) => hop.server === 'b')) expect(h.markers).toEqual([]);
+  });
+});

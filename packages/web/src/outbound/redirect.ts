@@ -23,7 +23,11 @@ export interface NextHop {
  * Reads a redirect response the way the Fetch standard's HTTP-redirect fetch does
  * (https://fetch.spec.whatwg.org/#http-redirect-fetch): undefined when it is not a redirect to
  * follow (no `Location`), a `TypeError` — what `fetch` rejects with — for a `Location` that is
- * not a URL, not HTTP(S), or carries credentials (steps 3, 5 and 9).
+ * not a URL or not HTTP(S) (steps 3 and 5). A URL with credentials (a `Location` that names
+ * them, or a relative one that keeps the request's) is left to the runtime's fetch, which
+ * judges it as its own redirects: Bun and Deno follow it with `Authorization: Basic`, undici
+ * refuses it with a `TypeError` (review 59 D3: refusing it here failed, in a lane only, calls Bun
+ * and Deno make).
  */
 export function nextHop(
   res: Response,
@@ -41,8 +45,6 @@ export function nextHop(
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     return new TypeError(`[graylane] fetch ${current}: redirect to a non-HTTP(S) URL`);
-  if (url.username !== '' || url.password !== '')
-    return new TypeError(`[graylane] fetch ${current}: redirect to a URL with credentials`);
   const toGet =
     ((res.status === 301 || res.status === 302) && method === 'POST') ||
     (res.status === 303 && method !== 'GET' && method !== 'HEAD');
