@@ -154,7 +154,12 @@ export type {
   TrustMode,
 } from './inbound/types.js';
 export { formatSetCookie, isSafeCookieValue } from './inbound/cookies.js';
-export { privateCacheControl } from './inbound/cache-control.js';
+export {
+  isTargetedCacheControl,
+  privateCacheControl,
+  TARGETED_CACHE_CONTROL_FIELDS,
+  targetedNoStore,
+} from './inbound/cache-control.js';
 export type { PendingSignedCookie } from './inbound/sticky.js';
 export { debugHeaderValue } from './inbound/debug.js';
 export {

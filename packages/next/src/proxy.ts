@@ -7,7 +7,7 @@ import {
   type WebGraylaneOptions,
   type WebOutcome,
 } from '@graylane/web';
-import { applyQueryEdit, GraylaneError } from '@graylane/core';
+import { applyQueryEdit, GraylaneError, TARGETED_CACHE_CONTROL_FIELDS } from '@graylane/core';
 import { DECISION_REQUEST_HEADER } from './constants.js';
 import { laneHeaders, withoutDecision } from './lane-headers.js';
 import { markerFreeUrl, redirectTo } from './marker-redirect.js';
@@ -134,6 +134,9 @@ export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
  */
 const STICKY_CACHE_CONTROL = 'private, no-store';
 
+/** A targeted field (RFC 9213) of a response carrying sticky cookies: see core's `targetedNoStore`. */
+const STICKY_TARGETED = 'no-store';
+
 /**
  * The response headers graylane writes: the sticky cookies and the debug header — only where
  * the request may get them (`carry`: Next copies them into what it forwards to another origin) —
@@ -149,7 +152,13 @@ function responseHeaders(outcome: WebOutcome, carry: boolean, handOver: boolean)
   // own only where the response has none (send-payload's `sendRenderResult`, app-route, a route
   // handler's `Response` headers in send-response), and the proxy's response headers are on the
   // response before the page renders: this one holds on every response that carries the cookies.
-  if (outcome.setCookies.length > 0) out.set('cache-control', STICKY_CACHE_CONTROL);
+  // A CDN reads its targeted field (`CDN-Cache-Control`, `Surrogate-Control`…) instead of
+  // `Cache-Control` (RFC 9213): each one CDNs document says `no-store` too. Next applies the
+  // proxy's headers after next.config `headers()` and a route handler's only where absent.
+  if (outcome.setCookies.length > 0) {
+    out.set('cache-control', STICKY_CACHE_CONTROL);
+    for (const name of TARGETED_CACHE_CONTROL_FIELDS) out.set(name, STICKY_TARGETED);
+  }
   const handed = handOver ? middlewareSetCookie(outcome.setCookies) : undefined;
   if (handed !== undefined) out.set(MIDDLEWARE_SET_COOKIE, handed);
   if (outcome.debugHeader !== undefined) out.set(DEBUG_HEADER, outcome.debugHeader);

@@ -17,6 +17,31 @@ import { startNext } from './support/serve.js';
 
 const PRIVATE = 'private, no-store';
 
+/**
+ * STK-06: the targeted fields (RFC 9213) the probes set — a CDN reads its own instead of
+ * `Cache-Control`, so a first visit must say `no-store` in each; a returning visitor keeps them.
+ */
+const TARGETED: Readonly<Record<string, string>> = {
+  'cdn-cache-control': 'max-age=3600',
+  'cloudflare-cdn-cache-control': 'public, s-maxage=600',
+  'vercel-cdn-cache-control': 's-maxage=60',
+  'netlify-cdn-cache-control': 'public, durable, s-maxage=60',
+  'surrogate-control': 'max-age=86400',
+  'edge-control': '!no-store, max-age=3600',
+};
+
+/** [surface, path, request headers, Cache-Control for a returning visitor]: `TARGETED` set by the app. */
+const TARGETED_ROWS: readonly (readonly [string, string, Record<string, string>, RegExp])[] = [
+  ['next.config headers() on a static page', '/cache/targeted', {}, /^s-maxage=31536000$/],
+  [
+    'next.config headers() on an RSC prefetch',
+    '/cache/targeted',
+    { RSC: '1', 'Next-Router-Prefetch': '1' },
+    /^s-maxage=31536000$/,
+  ],
+  ['a route handler’s own Response', '/cache/targeted-route', {}, /^public, max-age=60$/],
+];
+
 /** [surface, path, request headers, the page's own Cache-Control for a returning visitor]. */
 const ROWS: readonly (readonly [string, string, Record<string, string>, RegExp])[] = [
   ['a static page', '/cache/static', {}, /^s-maxage=31536000$/],
@@ -61,6 +86,8 @@ const ROWS: readonly (readonly [string, string, Record<string, string>, RegExp])
 interface Seen {
   status: number;
   cc: string | null;
+  /** The `TARGETED` fields as received. */
+  targeted: Record<string, string | null>;
   ours: number;
   location: string | null;
   /** The sticky cookies as the browser sends them back. */
@@ -95,6 +122,7 @@ describe('STK-06 Next: a response with the proxy’s sticky cookies is never sto
     return {
       status: res.status,
       cc: res.headers.get('cache-control'),
+      targeted: Object.fromEntries(Object.keys(TARGETED).map((n) => [n, res.headers.get(n)])),
       ours: res.headers.getSetCookie().filter((v) => /^gray(_uid)?=/.test(v)).length,
       location: res.headers.get('location'),
       jar: res.headers
@@ -127,6 +155,24 @@ describe('STK-06 Next: a response with the proxy’s sticky cookies is never sto
       const back = await follow(path, { ...headers, cookie: firsts.at(-1)!.jar });
       const last = back.at(-1)!;
       expect(last.ours, log()).toBe(0);
+      expect(last.cc ?? '', JSON.stringify(back)).toMatch(own);
+    },
+  );
+
+  it.each(TARGETED_ROWS)(
+    'STK-06 %s: targeted fields say no-store on a first visit, the app’s on a returning one',
+    async (_s, path, headers, own) => {
+      const noStore = Object.fromEntries(Object.keys(TARGETED).map((n) => [n, 'no-store']));
+      const firsts = await follow(path, headers);
+      const log = () => JSON.stringify(firsts) + app.output().slice(-1500);
+      for (const seen of firsts) {
+        expect([seen.ours, seen.cc], log()).toEqual([2, PRIVATE]);
+        expect(seen.targeted, log()).toEqual(noStore);
+      }
+      expect(firsts.at(-1)!.status, log()).toBeLessThan(300);
+      const back = await follow(path, { ...headers, cookie: firsts.at(-1)!.jar });
+      const last = back.at(-1)!;
+      expect([last.ours, last.targeted], JSON.stringify(back)).toEqual([0, TARGETED]);
       expect(last.cc ?? '', JSON.stringify(back)).toMatch(own);
     },
   );

@@ -75,6 +75,42 @@ const SHAPES: readonly (readonly [string, readonly string[], string])[] = [
   ['odd casing, private', ['Private, MAX-AGE=5'], 'Private, MAX-AGE=5'],
 ];
 
+/**
+ * STK-06, RFC 9213: targeted fields a CDN reads instead of Cache-Control, set next to
+ * `public, max-age=60`. [name, fields the app sets]: every targeted one a first visit must get
+ * as `no-store` (one already `no-store` stays), `Surrogate-Key` (not a control field) untouched.
+ */
+const TARGETED_SHAPES: readonly (readonly [string, readonly (readonly [string, string])[]])[] = [
+  ['CDN-Cache-Control', [['CDN-Cache-Control', 'max-age=3600']]],
+  [
+    'lower-case cdn-cache-control, Surrogate-Control',
+    [
+      ['cdn-cache-control', 'public, s-maxage=600'],
+      ['Surrogate-Control', 'max-age=86400, stale-while-revalidate=60'],
+      ['Surrogate-Key', 'page'],
+    ],
+  ],
+  [
+    'Cloudflare-, VERCEL-, Netlify- CDN-Cache-Control',
+    [
+      ['Cloudflare-CDN-Cache-Control', 'public, s-maxage=600'],
+      ['VERCEL-CDN-CACHE-CONTROL', 's-maxage=60'],
+      ['Netlify-Cdn-Cache-Control', 'public, durable, s-maxage=60'],
+    ],
+  ],
+  [
+    'Edge-Control !no-store, any *-CDN-Cache-Control, one already no-store',
+    [
+      ['Edge-Control', '!no-store, max-age=3600'],
+      ['Example-CDN-Cache-Control', 'max-age=60'],
+      ['SURROGATE-CONTROL', 'no-store'],
+    ],
+  ],
+];
+
+/** What a first visit gets for a targeted shape's field. */
+const firstOf = (name: string, value: string) => (name === 'Surrogate-Key' ? value : 'no-store');
+
 /** Lines as a client reads them (`Headers.get` joins them); absent is null. */
 const joined = (lines: readonly string[]) => (lines.length === 0 ? null : lines.join(', '));
 
@@ -105,19 +141,32 @@ const WAYS: readonly Way[] = [
 const way = (url: string | undefined) => decodeURIComponent(/[?&]way=([^&]*)/.exec(url ?? '')![1]!);
 const linesOf = (url: string | undefined): string[] =>
   JSON.parse(decodeURIComponent(/[?&]cc=([^&]*)/.exec(url ?? '')![1]!)) as string[];
+/** [name, lines] of every field the app sets: Cache-Control (when any) and the targeted ones. */
+type Fields = readonly (readonly [string, readonly string[]])[];
+const fieldsOf = (url: string | undefined): Fields => {
+  const lines = linesOf(url);
+  const tf = /[?&]tf=([^&]*)/.exec(url ?? '');
+  const targeted = tf ? (JSON.parse(decodeURIComponent(tf[1]!)) as [string, string][]) : [];
+  return [
+    ...(lines.length > 0 ? [['Cache-Control', lines] as const] : []),
+    ...targeted.map(([n, v]) => [n, [v]] as const),
+  ];
+};
+const one = (lines: readonly string[]) => (lines.length > 1 ? [...lines] : lines[0]!);
 
-function nodeSet(res: ServerResponse, lines: readonly string[], w: string): void {
-  if (lines.length === 0) return void res.end('x');
+function nodeSet(res: ServerResponse, fields: Fields, w: string): void {
+  if (fields.length === 0) return void res.end('x');
   if (w.includes('writeHead(status, object)'))
     return void res
-      .writeHead(200, { 'Cache-Control': lines.length > 1 ? [...lines] : lines[0]! })
+      .writeHead(200, Object.fromEntries(fields.map(([n, lines]) => [n, one(lines)])))
       .end('x');
   if (w.includes('raw list')) {
-    const list = lines.flatMap((l) => ['cache-control', l]);
+    const list = fields.flatMap(([n, lines]) => lines.flatMap((l) => [n.toLowerCase(), l]));
     return void res.writeHead(200, 'OK', ['content-type', 'text/plain', ...list]).end('x');
   }
-  if (w.includes('appendHeader')) for (const l of lines) res.appendHeader('Cache-Control', l);
-  else res.setHeader('Cache-Control', lines.length > 1 ? [...lines] : lines[0]!);
+  for (const [n, lines] of fields)
+    if (w.includes('appendHeader')) for (const l of lines) res.appendHeader(n, l);
+    else res.setHeader(n, one(lines));
   res.end('x');
 }
 
@@ -128,14 +177,14 @@ async function serve(fw: Fw, gray: boolean): Promise<string> {
       await listen(
         http.createServer((req: IncomingMessage, res: ServerResponse) => {
           const w = way(req.url);
-          const lines = linesOf(req.url);
+          const fields = fieldsOf(req.url);
           if (w.includes('before')) {
-            if (lines.length > 0) res.setHeader('Cache-Control', [...lines]);
+            for (const [n, lines] of fields) res.setHeader(n, [...lines]);
             const end = () => void res.end('x');
             return gray ? g.handle(req, res, end) : end();
           }
-          if (gray) g.handle(req, res, () => nodeSet(res, lines, w));
-          else nodeSet(res, lines, w);
+          if (gray) g.handle(req, res, () => nodeSet(res, fields, w));
+          else nodeSet(res, fields, w);
         }),
       )
     ).url;
@@ -143,32 +192,32 @@ async function serve(fw: Fw, gray: boolean): Promise<string> {
   if (fw === 'express') {
     const app = express();
     app.use((req, res, next) => {
-      const lines = linesOf(req.url);
-      if (way(req.url).includes('before') && lines.length > 0) res.set('Cache-Control', [...lines]);
+      if (way(req.url).includes('before'))
+        for (const [n, lines] of fieldsOf(req.url)) res.set(n, [...lines]);
       next();
     });
     if (gray) app.use(graylaneExpress(options));
     app.get('/r', (req, res) => {
-      const lines = linesOf(req.url);
+      const fields = fieldsOf(req.url);
       const w = way(req.url);
-      if (w.includes('raw list') || lines.length === 0 || w.includes('before'))
-        return nodeSet(res, w.includes('before') ? [] : lines, w);
-      res.set('Cache-Control', lines.length > 1 ? [...lines] : lines[0]!).send('x');
+      if (w.includes('raw list') || fields.length === 0 || w.includes('before'))
+        return nodeSet(res, w.includes('before') ? [] : fields, w);
+      for (const [n, lines] of fields) res.set(n, one(lines));
+      res.send('x');
     });
     return (await listen(http.createServer(app))).url;
   }
   if (fw === 'koa') {
     const app = new Koa();
     app.use((ctx, next) => {
-      const lines = linesOf(ctx.url);
-      if (way(ctx.url).includes('before') && lines.length > 0) ctx.set('Cache-Control', [...lines]);
+      if (way(ctx.url).includes('before'))
+        for (const [n, lines] of fieldsOf(ctx.url)) ctx.set(n, [...lines]);
       return next();
     });
     if (gray) app.use(graylaneKoa(options));
     app.use((ctx) => {
-      const lines = linesOf(ctx.url);
-      if (!way(ctx.url).includes('before') && lines.length > 0)
-        ctx.set('Cache-Control', lines.length > 1 ? [...lines] : lines[0]!);
+      if (!way(ctx.url).includes('before'))
+        for (const [n, lines] of fieldsOf(ctx.url)) ctx.set(n, one(lines));
       ctx.body = 'x';
     });
     return (await listen(http.createServer(app.callback()))).url;
@@ -176,19 +225,21 @@ async function serve(fw: Fw, gray: boolean): Promise<string> {
   if (fw === 'fastify') {
     const app = Fastify();
     app.addHook('onRequest', (req, reply, done) => {
-      const lines = linesOf(req.url);
-      if (way(req.url).includes('before') && lines.length > 0)
-        void reply.header('Cache-Control', lines.join(', '));
+      if (way(req.url).includes('before'))
+        for (const [n, lines] of fieldsOf(req.url)) void reply.header(n, lines.join(', '));
       done();
     });
     if (gray) await app.register(graylaneFastify, options);
     app.get('/r', (req, reply) => {
-      const lines = linesOf(req.url);
+      const fields = fieldsOf(req.url);
       const w = way(req.url);
-      if (lines.length > 0 && !w.includes('before')) {
+      if (!w.includes('before')) {
         // fastify joins a list for any header but Set-Cookie; both APIs take the lines joined.
-        if (w.includes('object')) void reply.headers({ 'cache-control': lines.join(', ') });
-        else void reply.header('Cache-Control', lines.join(', '));
+        if (w.includes('object'))
+          void reply.headers(
+            Object.fromEntries(fields.map(([n, lines]) => [n.toLowerCase(), lines.join(', ')])),
+          );
+        else for (const [n, lines] of fields) void reply.header(n, lines.join(', '));
       }
       return reply.send('x');
     });
@@ -196,41 +247,43 @@ async function serve(fw: Fw, gray: boolean): Promise<string> {
     return (await listen(app.server)).url;
   }
   const app = new Hono();
-  const set = (c: Context, lines: readonly string[]) =>
-    lines.forEach((l, i) => c.header('Cache-Control', l, { append: i > 0 }));
+  const set = (c: Context, fields: Fields) => {
+    for (const [n, lines] of fields) lines.forEach((l, i) => c.header(n, l, { append: i > 0 }));
+  };
   const outer: MiddlewareHandler = async (c, next) => {
     const w = way(c.req.url);
-    if (w.includes('before')) set(c, linesOf(c.req.url));
+    if (w.includes('before')) set(c, fieldsOf(c.req.url));
     await next();
-    if (w.includes('outer')) {
-      const lines = linesOf(c.req.url);
-      c.res.headers.delete('cache-control');
-      for (const l of lines) c.res.headers.append('cache-control', l);
-    }
+    if (w.includes('outer'))
+      for (const [n, lines] of fieldsOf(c.req.url)) {
+        c.res.headers.delete(n);
+        for (const l of lines) c.res.headers.append(n, l);
+      }
   };
   app.use(outer);
   if (gray) app.use(graylaneHono(options));
   app.get('/r', (c) => {
     const w = way(c.req.url);
-    const lines = linesOf(c.req.url);
+    const fields = fieldsOf(c.req.url);
     if (w.includes('Response')) {
       const headers = new Headers();
-      for (const l of lines) headers.append('cache-control', l);
+      for (const [n, lines] of fields) for (const l of lines) headers.append(n, l);
       return new Response('x', { headers });
     }
-    if (w === 'hono c.header') set(c, lines);
+    if (w === 'hono c.header') set(c, fields);
     return c.text('x');
   });
   return (await listen(createAdaptorServer({ fetch: app.fetch }) as http.Server)).url;
 }
 
-async function visit(url: string, cookie?: string) {
+async function visit(url: string, cookie?: string, names: readonly string[] = []) {
   const res = await fetch(url, { headers: cookie ? { cookie } : {} });
   await res.arrayBuffer();
   const ours = res.headers
     .getSetCookie()
     .filter((v) => v.startsWith('gray_uid=') || v.startsWith('gray='));
-  return { cc: res.headers.get('cache-control'), ours: ours.length, status: res.status };
+  const fields = names.map((n) => res.headers.get(n));
+  return { cc: res.headers.get('cache-control'), ours: ours.length, status: res.status, fields };
 }
 
 const FRAMEWORKS: readonly Fw[] = ['node', 'express', 'koa', 'fastify', 'hono'];
@@ -261,6 +314,27 @@ describe('STK-06 a response with graylane’s sticky cookies is never stored by 
       expect([back.ours, back.cc, back.status]).toEqual([0, bare.cc, bare.status]);
     },
   );
+
+  // RFC 9213: a CDN reads its targeted field instead of the private Cache-Control.
+  const targetedRows = WAYS.flatMap(([name, fw, when]) =>
+    TARGETED_SHAPES.map(([shape, fields]) => ({ name, fw, when, shape, fields })),
+  );
+  it.each(targetedRows)(
+    'STK-06 $fw, $name ($when the cookie): targeted $shape',
+    async ({ name, fw, fields }) => {
+      const cc = JSON.stringify(['public, max-age=60']);
+      const q = `/r?way=${encodeURIComponent(name)}&cc=${encodeURIComponent(cc)}&tf=${encodeURIComponent(JSON.stringify(fields))}`;
+      const names = fields.map(([n]) => n);
+      const set = fields.map(([, v]) => v);
+      const bare = await visit(urls[fw].bare + q, undefined, names);
+      expect([bare.cc, bare.fields]).toEqual(['public, max-age=60', set]);
+      const fresh = await visit(urls[fw].gray + q, undefined, names);
+      expect([fresh.ours, fresh.cc]).toEqual([2, 'private, max-age=60']);
+      expect(fresh.fields).toEqual(fields.map(([n, v]) => firstOf(n, v)));
+      const back = await visit(urls[fw].gray + q, RETURNING, names);
+      expect([back.ours, back.cc, back.fields]).toEqual([0, bare.cc, set]);
+    },
+  );
 });
 
 describe('STK-06 express.static: a file served to a new visitor is private', () => {
@@ -269,12 +343,23 @@ describe('STK-06 express.static: a file served to a new visitor is private', () 
     dir = mkdtempSync(join(tmpdir(), 'graylane-stk06-'));
     writeFileSync(join(dir, 'app.js'), 'console.log(1)');
   });
+  // `setHeaders` is how an app gives static files a CDN lifetime (RFC 9213 targeted field).
+  const setHeaders = (res: ServerResponse) => {
+    res.setHeader('CDN-Cache-Control', 'max-age=31536000');
+    res.setHeader('surrogate-control', 'max-age=31536000');
+  };
   const ROWS: readonly (readonly [
     string,
     Parameters<typeof express.static>[1],
     string | null,
     string,
   ])[] = [
+    [
+      'setHeaders CDN-Cache-Control, Surrogate-Control',
+      { maxAge: 86_400_000, setHeaders },
+      'public, max-age=86400',
+      'private, max-age=86400',
+    ],
     ['defaults (public, max-age=0)', {}, 'public, max-age=0', 'private, max-age=0'],
     ['maxAge 1d', { maxAge: 86_400_000 }, 'public, max-age=86400', 'private, max-age=86400'],
     [
@@ -294,10 +379,14 @@ describe('STK-06 express.static: a file served to a new visitor is private', () 
       return (await listen(http.createServer(app))).url;
     };
     const [withGray, bare] = [await make(true), await make(false)];
-    expect((await visit(`${bare}/app.js`)).cc).toBe(plain);
-    const fresh = await visit(`${withGray}/app.js`);
+    const names = ['cdn-cache-control', 'surrogate-control'];
+    const own = opts?.setHeaders ? ['max-age=31536000', 'max-age=31536000'] : [null, null];
+    const plainSeen = await visit(`${bare}/app.js`, undefined, names);
+    expect([plainSeen.cc, plainSeen.fields]).toEqual([plain, own]);
+    const fresh = await visit(`${withGray}/app.js`, undefined, names);
     expect([fresh.ours, fresh.cc]).toEqual([2, first]);
-    const back = await visit(`${withGray}/app.js`, RETURNING);
-    expect([back.ours, back.cc]).toEqual([0, plain]);
+    expect(fresh.fields).toEqual(own.map((v) => (v === null ? null : 'no-store')));
+    const back = await visit(`${withGray}/app.js`, RETURNING, names);
+    expect([back.ours, back.cc, back.fields]).toEqual([0, plain, own]);
   });
 });

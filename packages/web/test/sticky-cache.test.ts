@@ -52,33 +52,62 @@ const SHAPES: readonly (readonly [string, readonly string[], string])[] = [
   ['odd casing', ['PUBLIC, Max-Age=60'], 'private, Max-Age=60'],
 ];
 
+/**
+ * RFC 9213: targeted fields a CDN reads instead of Cache-Control (set next to
+ * `public, max-age=60`); a first visit gets each as `no-store`, a returning one as set.
+ */
+const TARGETED: readonly (readonly [string, readonly (readonly [string, string])[]])[] = [
+  [
+    'CDN-Cache-Control, Surrogate-Control',
+    [
+      ['CDN-Cache-Control', 'max-age=3600'],
+      ['surrogate-control', 'max-age=86400, stale-while-revalidate=60'],
+    ],
+  ],
+  [
+    'Cloudflare-, VERCEL-, Example- CDN-Cache-Control, Edge-Control',
+    [
+      ['Cloudflare-CDN-Cache-Control', 'public, s-maxage=600'],
+      ['VERCEL-CDN-CACHE-CONTROL', 's-maxage=60'],
+      ['Example-CDN-Cache-Control', 'max-age=60'],
+      ['Edge-Control', '!no-store, max-age=3600'],
+    ],
+  ],
+];
+
 let upstream: { origin: string; close(): Promise<void> };
 beforeAll(async () => {
   upstream = await listenLoopback(
     createServer((req, res) => {
-      const lines = JSON.parse(new URL(req.url ?? '/', 'http://x').searchParams.get('cc')!);
+      const query = new URL(req.url ?? '/', 'http://x').searchParams;
+      const lines = JSON.parse(query.get('cc')!);
       if (lines.length > 0) res.setHeader('cache-control', lines);
+      for (const [n, v] of JSON.parse(query.get('tf') ?? '[]') as [string, string][])
+        res.setHeader(n, v);
       res.end('from upstream');
     }),
   );
 });
 afterAll(() => upstream.close());
 
-const headersOf = (lines: readonly string[]) => {
+type Targeted = readonly (readonly [string, string])[];
+const headersOf = (lines: readonly string[], targeted: Targeted = []) => {
   const h = new Headers({ 'content-type': 'text/plain' });
   for (const l of lines) h.append('cache-control', l);
+  for (const [n, v] of targeted) h.set(n, v);
   return h;
 };
+const upstreamUrl = (lines: readonly string[], targeted: Targeted = []) =>
+  `${upstream.origin}/?cc=${encodeURIComponent(JSON.stringify(lines))}&tf=${encodeURIComponent(JSON.stringify(targeted))}`;
 
-type Make = (lines: readonly string[]) => Response | Promise<Response>;
+type Make = (lines: readonly string[], targeted?: Targeted) => Response | Promise<Response>;
 const HANDLERS: readonly (readonly [string, Make])[] = [
-  ['new Response', (lines) => new Response('x', { headers: headersOf(lines) })],
-  ['Response.json', (lines) => Response.json({ ok: true }, { headers: headersOf(lines) })],
-  [
-    'a proxied upstream (immutable headers)',
-    (lines) => fetch(`${upstream.origin}/?cc=${encodeURIComponent(JSON.stringify(lines))}`),
-  ],
+  ['new Response', (lines, t) => new Response('x', { headers: headersOf(lines, t) })],
+  ['Response.json', (lines, t) => Response.json({ ok: true }, { headers: headersOf(lines, t) })],
+  ['a proxied upstream (immutable headers)', (lines, t) => fetch(upstreamUrl(lines, t))],
 ];
+
+const fieldsOf = (res: Response, targeted: Targeted) => targeted.map(([n]) => res.headers.get(n));
 
 const rows = HANDLERS.flatMap(([via, make]) =>
   SHAPES.map(([shape, lines, first]) => ({ via, make, shape, lines, first })),
@@ -104,6 +133,25 @@ describe('STK-06 gray.handle: a response with sticky cookies is private', () => 
     expect([ours(back), back.headers.get('cache-control')]).toEqual([0, expectedPlain]);
     await back.arrayBuffer();
   });
+
+  const targetedRows = HANDLERS.flatMap(([via, make]) =>
+    TARGETED.map(([shape, targeted]) => ({ via, make, shape, targeted })),
+  );
+  it.each(targetedRows)('STK-06 $via: targeted $shape', async ({ make, targeted }) => {
+    const lines = ['public, max-age=60'];
+    const set = targeted.map(([, v]) => v);
+    const fresh = await gray.handle(new Request('http://app.test/'), () => make(lines, targeted));
+    expect([ours(fresh), fresh.headers.get('cache-control')]).toEqual([2, 'private, max-age=60']);
+    expect(fieldsOf(fresh, targeted)).toEqual(set.map(() => 'no-store'));
+    await fresh.arrayBuffer();
+    const back = await gray.handle(
+      new Request('http://app.test/', { headers: { cookie: RETURNING } }),
+      () => make(lines, targeted),
+    );
+    expect([ours(back), back.headers.get('cache-control')]).toEqual([0, lines[0]]);
+    expect(fieldsOf(back, targeted)).toEqual(set);
+    await back.arrayBuffer();
+  });
 });
 
 describe('STK-06 @graylane/web/hono: a response with sticky cookies is private', () => {
@@ -116,11 +164,12 @@ describe('STK-06 @graylane/web/hono: a response with sticky cookies is private',
   app.use(graylaneHono(options));
   app.get('/:way', async (c) => {
     const lines = JSON.parse(c.req.query('cc')!) as string[];
+    const targeted = JSON.parse(c.req.query('tf') ?? '[]') as [string, string][];
     const how = c.req.param('way');
-    if (how === 'response') return new Response('x', { headers: headersOf(lines) });
-    if (how === 'upstream')
-      return fetch(`${upstream.origin}/?cc=${encodeURIComponent(JSON.stringify(lines))}`);
+    if (how === 'response') return new Response('x', { headers: headersOf(lines, targeted) });
+    if (how === 'upstream') return fetch(upstreamUrl(lines, targeted));
     lines.forEach((l, i) => c.header('cache-control', l, { append: i > 0 }));
+    for (const [n, v] of targeted) c.header(n, v);
     return c.text('x');
   });
   const honoRows = WAYS.flatMap(([name, how]) =>
@@ -135,5 +184,19 @@ describe('STK-06 @graylane/web/hono: a response with sticky cookies is private',
       0,
       lines.length === 0 ? null : lines.join(', '),
     ]);
+  });
+
+  const honoTargeted = WAYS.flatMap(([name, how]) =>
+    TARGETED.map(([shape, targeted]) => ({ name, how, shape, targeted })),
+  );
+  it.each(honoTargeted)('STK-06 hono $name: targeted $shape', async ({ how, targeted }) => {
+    const lines = ['public, max-age=60'];
+    const url = `/${how}?cc=${encodeURIComponent(JSON.stringify(lines))}&tf=${encodeURIComponent(JSON.stringify(targeted))}`;
+    const fresh = await app.request(url);
+    expect([ours(fresh), fresh.headers.get('cache-control')]).toEqual([2, 'private, max-age=60']);
+    expect(fieldsOf(fresh, targeted)).toEqual(targeted.map(() => 'no-store'));
+    const back = await app.request(url, { headers: { cookie: RETURNING } });
+    expect([ours(back), back.headers.get('cache-control')]).toEqual([0, lines[0]]);
+    expect(fieldsOf(back, targeted)).toEqual(targeted.map(([, v]) => v));
   });
 });

@@ -3,7 +3,12 @@
 // every shape a server sends, then properties over arbitrary directive lists.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { privateCacheControl } from './cache-control.js';
+import {
+  isTargetedCacheControl,
+  privateCacheControl,
+  TARGETED_CACHE_CONTROL_FIELDS,
+  targetedNoStore,
+} from './cache-control.js';
 
 type Value = Parameters<typeof privateCacheControl>[0];
 
@@ -93,6 +98,67 @@ describe('STK-06 privateCacheControl', () => {
     fc.assert(
       fc.property(fc.anything({ withNullPrototype: true }), (value) => {
         privateCacheControl(value as Value);
+      }),
+    );
+  });
+});
+
+// STK-06: targeted fields (RFC 9213) a CDN reads instead of Cache-Control.
+const NAMES: readonly (readonly [unknown, boolean])[] = [
+  ['CDN-Cache-Control', true],
+  ['cdn-cache-control', true],
+  ['CDN-CACHE-CONTROL', true],
+  ['Cloudflare-CDN-Cache-Control', true],
+  ['vercel-cdn-cache-control', true],
+  ['Netlify-CDN-Cache-Control', true],
+  ['Example-Cdn-Cache-Control', true],
+  ['Surrogate-Control', true],
+  ['SURROGATE-CONTROL', true],
+  ['Edge-Control', true],
+  ['edge-control', true],
+  ['Cache-Control', false],
+  ['-CDN-Cache-Control', false],
+  ['CDN-Cache-Control-Note', false],
+  ['Surrogate-Key', false],
+  ['X-Edge-Control', false],
+  ['', false],
+  [undefined, false],
+  [42, false],
+];
+
+const NO_STORE_ROWS: readonly (readonly [string, Value, string | undefined])[] = [
+  ['absent', undefined, 'no-store'],
+  ['empty', '', 'no-store'],
+  ['max-age', 'max-age=3600', 'no-store'],
+  ['public, s-maxage', 'public, s-maxage=600', 'no-store'],
+  ['private (not Edge-Control syntax)', 'private', 'no-store'],
+  ['Akamai !no-store', '!no-store, max-age=3600', 'no-store'],
+  ['no-store and !no-store', ['no-store', '!no-store'], 'no-store'],
+  ['quoted no-store', 'ext="no-store", max-age=1', 'no-store'],
+  ['a number', 0, 'no-store'],
+  ['no-store', 'no-store', undefined],
+  ['NO-STORE, max-age (rewritten whole)', 'NO-STORE, max-age=60', 'no-store'],
+  ['no-store on a second line', ['max-age=60', 'no-store'], 'no-store'],
+  ['No-Store, spaces', ' No-Store ', undefined],
+  ['one line in a list', ['no-store'], undefined],
+];
+
+describe('STK-06 targeted cache-control fields', () => {
+  it.each(NAMES)('STK-06 isTargetedCacheControl(%j) is %s', (name, expected) => {
+    expect(isTargetedCacheControl(name)).toBe(expected);
+  });
+  it.each(NO_STORE_ROWS)('STK-06 targetedNoStore %s', (_name, value, expected) => {
+    expect(targetedNoStore(value)).toBe(expected);
+  });
+  it('STK-06 every preset field is targeted', () => {
+    for (const name of TARGETED_CACHE_CONTROL_FIELDS)
+      expect(isTargetedCacheControl(name)).toBe(true);
+  });
+  it('STK-06 targetedNoStore never throws and its result is a fixed point', () => {
+    fc.assert(
+      fc.property(fc.anything({ withNullPrototype: true }), (value) => {
+        const out = targetedNoStore(value as Value);
+        if (out !== undefined) expect(targetedNoStore(out)).toBeUndefined();
       }),
     );
   });

@@ -45,6 +45,69 @@ export function privateCacheControl(
   return [PRIVATE_CACHE_CONTROL, ...kept].join(', ');
 }
 
+/**
+ * Targeted cache-control fields (RFC 9213 §2): each replaces `Cache-Control` for the caches it
+ * targets — `CDN-Cache-Control` (any CDN), `<Vendor>-CDN-Cache-Control` (Cloudflare, Vercel,
+ * Netlify…), `Surrogate-Control` (Fastly, Varnish, Akamai) and Akamai's `Edge-Control`. A CDN
+ * that reads one ignores the private `Cache-Control` graylane wrote.
+ */
+const TARGETED = /^(?:.+-)?cdn-cache-control$|^(?:surrogate|edge)-control$/i;
+
+/**
+ * Whether the response header `name` is a targeted cache-control field (see {@link
+ * targetedNoStore}), any casing. Never throws.
+ *
+ * @example
+ * ```ts
+ * isTargetedCacheControl('Cloudflare-CDN-Cache-Control'); // true
+ * isTargetedCacheControl('Cache-Control');                // false
+ * ```
+ */
+export function isTargetedCacheControl(name: unknown): boolean {
+  return typeof name === 'string' && TARGETED.test(name);
+}
+
+/** What a targeted field says on a response carrying a sticky cookie. */
+const NO_STORE = 'no-store';
+
+/**
+ * The targeted fields a response carrying sticky cookies gets when what it will carry is not
+ * known (Next's proxy runs before the page): the names CDNs document, each `no-store`.
+ */
+export const TARGETED_CACHE_CONTROL_FIELDS: readonly string[] = [
+  'CDN-Cache-Control',
+  'Cloudflare-CDN-Cache-Control',
+  'Vercel-CDN-Cache-Control',
+  'Netlify-CDN-Cache-Control',
+  'Surrogate-Control',
+  'Edge-Control',
+];
+
+/**
+ * The value a targeted cache-control field (see {@link isTargetedCacheControl}) must carry once
+ * graylane adds a visitor's sticky `Set-Cookie`: `no-store`. A CDN that reads the field ignores
+ * `Cache-Control` (RFC 9213 §2.1; Cloudflare, Vercel and Netlify rank their own field first,
+ * Fastly prefers `Surrogate-Control`), so the private `Cache-Control` alone would let it store one
+ * visitor's id and lane for everyone. The field is replaced, not removed: every cache that uses a
+ * targeted field must honour `no-store` (RFC 9213 §2.1), and Akamai falls back to its property
+ * settings, not to `Cache-Control`, when `Edge-Control` is gone (and `!no-store` there overrides
+ * `Cache-Control: no-store`). Returns `undefined` when `value` is one line that says only
+ * `no-store` (any casing): leave it. Never throws.
+ *
+ * @example
+ * ```ts
+ * targetedNoStore('max-age=3600');         // 'no-store'
+ * targetedNoStore('!no-store, max-age=1'); // 'no-store'
+ * targetedNoStore('No-Store');             // undefined
+ * ```
+ */
+export function targetedNoStore(
+  value: string | number | readonly (string | number)[] | null | undefined,
+): string | undefined {
+  const line: unknown = Array.isArray(value) && value.length === 1 ? value[0] : value;
+  return typeof line === 'string' && line.trim().toLowerCase() === NO_STORE ? undefined : NO_STORE;
+}
+
 /** The comma-separated directives of one header line, trimmed, empty ones dropped (quotes kept whole). */
 function splitDirectives(line: string): string[] {
   const out: string[] = [];

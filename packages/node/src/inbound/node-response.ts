@@ -1,4 +1,4 @@
-import { privateCacheControl } from '@graylane/core';
+import { isTargetedCacheControl, privateCacheControl, targetedNoStore } from '@graylane/core';
 import { DEBUG_HEADER } from '../limits.js';
 import type { InboundOutcome } from './engine.js';
 
@@ -8,6 +8,8 @@ export interface ServerResponseLike {
   getHeader(name: string): number | string | readonly string[] | undefined;
   setHeader(name: string, value: string | readonly string[]): unknown;
   removeHeader?(name: string): unknown;
+  /** The names of the headers set so far, lower-cased (Node's; STK-06 reads targeted fields). */
+  getHeaderNames?(): string[];
   /** Node's (and fastify's, SSE routes') way to send the head: graylane's cookies are kept there. */
   writeHead?(...args: never[]): unknown;
 }
@@ -186,8 +188,10 @@ function restoreCookies(res: ServerResponseLike, kept: readonly string[], args: 
  * response would hand one visitor's anonymous id, and so its lane, to every new visitor (RFC
  * 9111 §3). The `Cache-Control` Node will send — the one given to `writeHead` when it names one
  * (it replaces the response's), else the response's — is rewritten by core's
- * `privateCacheControl`. A head without graylane's cookies (a returning visitor, a cookie the app
- * replaced) is left alone. Never throws (I1).
+ * `privateCacheControl`, and every targeted field (`CDN-Cache-Control`, `Surrogate-Control`…,
+ * which a CDN reads instead of `Cache-Control`, RFC 9213) becomes core's `targetedNoStore`, on
+ * the response or in what `writeHead` is given, whichever Node sends. A head without graylane's
+ * cookies (a returning visitor, a cookie the app replaced) is left alone. Never throws (I1).
  */
 function privateHead(res: ServerResponseLike, kept: readonly string[], args: unknown[]) {
   if (res.headersSent || kept.length === 0) return args;
@@ -196,15 +200,31 @@ function privateHead(res: ServerResponseLike, kept: readonly string[], args: unk
     const given = givenHeaders(args[at]);
     const sent = given?.cookies ?? headerValues(res.getHeader('set-cookie'));
     if (!sent.some((v) => kept.includes(String(v)))) return args;
-    if (given?.cacheControl === undefined) {
-      const value = privateCacheControl(headerValues(res.getHeader('cache-control')));
-      if (value !== undefined) res.setHeader('Cache-Control', value);
-      return args;
+    // Fields `writeHead` names replace the response's of the same name: rewritten there.
+    const fields = given?.fields ?? new Map<string, unknown[]>();
+    const replace = new Map<string, string>();
+    const cc = fields.get('cache-control');
+    const value = privateCacheControl(
+      (cc ?? headerValues(res.getHeader('cache-control'))).map(String),
+    );
+    if (value !== undefined) {
+      if (cc === undefined) res.setHeader('Cache-Control', value);
+      else replace.set('cache-control', value);
     }
-    const value = privateCacheControl(given.cacheControl.map(String));
-    if (value === undefined) return args;
+    for (const name of res.getHeaderNames?.() ?? []) {
+      if (!isTargetedCacheControl(name) || fields.has(name.toLowerCase())) continue;
+      const noStore = targetedNoStore(headerValues(res.getHeader(name)));
+      if (noStore !== undefined) res.setHeader(name, noStore);
+    }
+    for (const [name, values] of fields) {
+      if (!isTargetedCacheControl(name)) continue;
+      // An object naming a field twice: which one Node sends depends on the response; rewritten.
+      const noStore = given!.repeated.has(name) ? 'no-store' : targetedNoStore(values.map(String));
+      if (noStore !== undefined) replace.set(name, noStore);
+    }
+    if (replace.size === 0) return args;
     const out = args.slice();
-    out[at] = given.rebuild([], value);
+    out[at] = given!.rebuild([], replace);
     return out;
   } catch {
     // I1: the head goes out as the app wrote it.
@@ -216,19 +236,21 @@ function privateHead(res: ServerResponseLike, kept: readonly string[], args: unk
 interface Given {
   /** The `Set-Cookie` values they set (undefined: they set none). */
   readonly cookies: unknown[] | undefined;
-  /** The `Cache-Control` values Node would keep of them (undefined: they name none). */
-  readonly cacheControl: unknown[] | undefined;
+  /** The values of each name they set, by lower-cased name (an object: its last key's). */
+  readonly fields: ReadonlyMap<string, unknown[]>;
+  /** Lower-cased names an object gives under more than one key. */
+  readonly repeated: ReadonlySet<string>;
   /** A list that names `Set-Cookie` twice (passed on with its values together). */
   readonly grouped: boolean;
   /**
-   * The same headers, with `extra` cookies after the given ones and, with `cacheControl`, that
-   * one `Cache-Control` in place of the given ones.
+   * The same headers, with `extra` cookies after the given ones and each field of `replace`
+   * (lower-cased name → value) given once, with that value, in place of the given ones.
    */
-  rebuild(extra: readonly string[], cacheControl?: string): unknown;
+  rebuild(extra: readonly string[], replace?: ReadonlyMap<string, string>): unknown;
 }
 
-const isCacheControl = (name: unknown): boolean =>
-  typeof name === 'string' && name.toLowerCase() === 'cache-control';
+const lowerName = (name: unknown): string | undefined =>
+  typeof name === 'string' ? name.toLowerCase() : undefined;
 
 function givenHeaders(headers: unknown): Given | undefined {
   if (typeof headers !== 'object' || headers === null) return undefined;
@@ -239,17 +261,26 @@ function givenHeaders(headers: unknown): Given | undefined {
       .pop();
     const record = headers as Record<string, unknown>;
     const cookies = key === undefined ? undefined : [record[key]].flat();
-    const cc = Object.keys(headers).filter(isCacheControl).pop();
+    const fields = new Map<string, unknown[]>();
+    const repeated = new Set<string>();
+    for (const k of Object.keys(record)) {
+      const lower = k.toLowerCase();
+      if (fields.has(lower)) repeated.add(lower);
+      fields.set(lower, [record[k]].flat());
+    }
     return {
       cookies,
-      cacheControl: cc === undefined ? undefined : [record[cc]].flat(),
+      fields,
+      repeated,
       grouped: false,
-      rebuild: (extra, cacheControl) => {
+      rebuild: (extra, replace) => {
         const out: Record<string, unknown> = { ...record };
         if (key !== undefined) out[key] = [...cookies!, ...extra];
-        if (cacheControl === undefined) return out;
-        for (const name of Object.keys(out)) if (isCacheControl(name)) delete out[name];
-        out['Cache-Control'] = cacheControl;
+        for (const [lower, value] of replace ?? []) {
+          const names = Object.keys(out).filter((n) => n.toLowerCase() === lower);
+          for (const name of names) delete out[name];
+          out[names.pop() ?? lower] = value;
+        }
         return out;
       },
     };
@@ -261,14 +292,15 @@ function givenHeaders(headers: unknown): Given | undefined {
   const entries: [unknown, unknown][] = [];
   let cookies: unknown[] | undefined;
   // Node removes a listed name from the response, then appends each of its values: all count.
-  let cacheControl: unknown[] | undefined;
+  const fields = new Map<string, unknown[]>();
   let first = -1;
   let grouped = false;
   for (let i = 0; i < headers.length; i += pairs ? 1 : 2) {
     const [name, value] = pairs ? (headers[i] as unknown[]) : [headers[i], headers[i + 1]];
-    if (isCacheControl(name)) (cacheControl ??= []).push(...[value].flat());
+    const lower = lowerName(name);
+    if (lower !== undefined) fields.set(lower, [...(fields.get(lower) ?? []), ...[value].flat()]);
     // Only `Set-Cookie` is joined; every other name goes on as given, for Node to judge.
-    if (typeof name === 'string' && name.toLowerCase() === 'set-cookie') {
+    if (lower === 'set-cookie') {
       if (cookies === undefined) first = entries.length;
       else grouped = true;
       (cookies ??= []).push(...[value].flat());
@@ -278,13 +310,16 @@ function givenHeaders(headers: unknown): Given | undefined {
   }
   return {
     cookies,
-    cacheControl,
+    fields,
+    repeated: new Set(),
     grouped,
-    rebuild: (extra, cc) => {
+    rebuild: (extra, replace) => {
       let out = entries.slice();
       if (cookies !== undefined) out[first] = [out[first]![0], [...cookies, ...extra]];
-      if (cc !== undefined)
-        out = [...out.filter(([n]) => !isCacheControl(n)), ['Cache-Control', cc]];
+      for (const [lower, value] of replace ?? []) {
+        const name = out.filter(([n]) => lowerName(n) === lower).pop()?.[0] ?? lower;
+        out = [...out.filter(([n]) => lowerName(n) !== lower), [name, value]];
+      }
       return pairs ? out : out.flat();
     },
   };

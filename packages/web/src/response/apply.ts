@@ -1,4 +1,4 @@
-import { privateCacheControl } from '@graylane/core';
+import { isTargetedCacheControl, privateCacheControl, targetedNoStore } from '@graylane/core';
 import { DEBUG_HEADER } from '../limits.js';
 
 /** The part of an outcome that is written to a response. */
@@ -44,7 +44,9 @@ export function applyOutcome(response: Response, writes: ResponseWrites): Respon
  * @internal Writes the cookies and the debug header onto mutable `headers`; throws if immutable.
  * STK-06: headers that then carry one of the sticky cookies get a `Cache-Control` no shared
  * cache may store (core's `privateCacheControl`: whatever the handler or an upstream set, or
- * `private` when none), so a CDN never hands one visitor's id and lane to the next.
+ * `private` when none), and every targeted field a CDN reads instead (`CDN-Cache-Control`,
+ * `Surrogate-Control`…, RFC 9213) says `no-store` (core's `targetedNoStore`), so a CDN never
+ * hands one visitor's id and lane to the next.
  */
 export function write(headers: Headers, writes: ResponseWrites): void {
   const names = (headers.getSetCookie?.() ?? []).map(cookieName);
@@ -56,6 +58,12 @@ export function write(headers: Headers, writes: ResponseWrites): void {
   if (!writes.setCookies.some((cookie) => sent.includes(cookie))) return;
   const value = privateCacheControl(headers.get('cache-control') ?? undefined);
   if (value !== undefined) headers.set('cache-control', value);
+  const targeted: [string, string][] = [];
+  for (const [name, v] of headers) {
+    const noStore = isTargetedCacheControl(name) ? targetedNoStore(v) : undefined;
+    if (noStore !== undefined) targeted.push([name, noStore]);
+  }
+  for (const [name, noStore] of targeted) headers.set(name, noStore);
 }
 
 const cookieName = (cookie: string): string => cookie.split('=')[0]!.trim();
