@@ -53,6 +53,27 @@ const ROWS: readonly (readonly [string, Value, string | undefined])[] = [
   ['public, no-store', 'public, no-store', undefined],
   ['NO-STORE on a second line', ['public, s-maxage=60', 'NO-STORE'], undefined],
   ['Next dynamic', 'private, no-cache, no-store, max-age=0, must-revalidate', undefined],
+  // RFC 9111 §5.2.2.3: a cache that implements must-understand ignores no-store (review 59 D2).
+  [
+    'must-understand, no-store, public',
+    'public, max-age=3600, must-understand, no-store',
+    'private, max-age=3600, must-understand, no-store',
+  ],
+  [
+    'must-understand before no-store, s-maxage',
+    'must-understand, s-maxage=600, no-store',
+    'private, must-understand, no-store',
+  ],
+  [
+    'MUST-UNDERSTAND on another line',
+    ['no-store, max-age=60', 'MUST-UNDERSTAND'],
+    'private, no-store, max-age=60, MUST-UNDERSTAND',
+  ],
+  [
+    'must-understand, no-store only',
+    'must-understand, no-store',
+    'private, must-understand, no-store',
+  ],
 ];
 
 describe('STK-06 privateCacheControl', () => {

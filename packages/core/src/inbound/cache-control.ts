@@ -15,6 +15,7 @@ const PRIVATE_CACHE_CONTROL = 'private';
  * so). `public`, `s-maxage`, `proxy-revalidate` and a qualified `private` go, a bare `private`
  * goes first, and the browser's own directives (`max-age`, `no-cache`, `immutable`…) stay.
  * Returns `undefined` when `value` already forbids shared storage (a bare `private`, or
+ * `no-store` without `must-understand`, which makes a cache that implements it ignore
  * `no-store`): leave the header as it is. No header (or only empty ones) gives `private`: a
  * shared cache may otherwise store the response heuristically (`Last-Modified`). Several header
  * lines are read as one list and come back as one line. Never throws.
@@ -25,23 +26,30 @@ const PRIVATE_CACHE_CONTROL = 'private';
  * privateCacheControl('s-maxage=31536000');   // 'private'
  * privateCacheControl(undefined);             // 'private'
  * privateCacheControl('private, max-age=60'); // undefined (already private)
+ * privateCacheControl('public, must-understand, no-store'); // 'private, must-understand, no-store'
  * ```
  */
 export function privateCacheControl(
   value: string | number | readonly (string | number)[] | null | undefined,
 ): string | undefined {
   const kept: string[] = [];
+  const names: string[] = [];
   try {
     const lines = value === undefined || value === null ? [] : [value].flat().map(String);
     for (const directive of lines.flatMap(splitDirectives)) {
       const name = directiveName(directive);
-      if (name === 'no-store' || (name === 'private' && directive.length === 7)) return undefined;
+      if (name === 'private' && directive.length === 7) return undefined;
+      names.push(name);
       if (!SHARED.has(name)) kept.push(directive);
     }
   } catch {
     // A value no header holds (plain JS): nothing of it is kept, and no shared cache may store.
     return PRIVATE_CACHE_CONTROL;
   }
+  // RFC 9111 §5.2.2.3: a cache that implements `must-understand` and knows the status ignores
+  // `no-store`, so `public, must-understand, no-store` is stored: `private` is put first (the
+  // app's directives stay, so a browser reads them as before).
+  if (names.includes('no-store') && !names.includes('must-understand')) return undefined;
   return [PRIVATE_CACHE_CONTROL, ...kept].join(', ');
 }
 

@@ -9,6 +9,7 @@ import {
 import { installRequestListenerWrappers } from '../context/emitters.js';
 import { GrayStore } from '../context/storage.js';
 import { DecisionCounters, rememberDeclaringStore, type GraylaneStats } from '../metrics/stats.js';
+import { installHeadGuard } from './node-response.js';
 import { nodePlatform } from './platform.js';
 
 /** What the engine decided for one request, plus the context to bind around the handler. */
@@ -34,6 +35,8 @@ export function createEngine<R>(options: InboundOptions<R>, setsCookies = true):
   // Now, not on the first request, for every adapter: a library that binds each request's
   // emitters to its own context captures the listener methods it finds on the request (CTX-05).
   installRequestListenerWrappers();
+  // Now too: a hook that wraps each response's `writeHead` (on-headers) wraps graylane's (STK-06).
+  if (setsCookies) installHeadGuard();
   const counters = new DecisionCounters();
   const engine = createInboundEngine(options, { ...nodePlatform(counters), setsCookies });
   const opts = engine.options;

@@ -1,5 +1,8 @@
+import { ServerResponse, validateHeaderValue } from 'node:http';
+import type * as Http2 from 'node:http2';
 import { isTargetedCacheControl, privateCacheControl, targetedNoStore } from '@graylane/core';
 import { DEBUG_HEADER } from '../limits.js';
+import { packageRequire } from '../package-require.js';
 import type { InboundOutcome } from './engine.js';
 
 /** The structural part of `ServerResponse` graylane writes to. */
@@ -100,15 +103,15 @@ const KEPT = new WeakMap<object, string[]>();
 type WriteHead = (...args: unknown[]) => unknown;
 
 /**
- * The list of graylane's cookies on `res`, created with a `writeHead` wrapper on the first
- * cookie: graylane writes when it decides, and the app writes later. Its
- * `setHeader('set-cookie', …)` or `writeHead(status, { 'set-cookie': … })` replaced graylane's
- * cookies (every new visitor drew the split again), and on Node 20 any earlier `setHeader` made
- * `writeHead(status, [name, value, …])` keep only the last of its own duplicates. When the head
- * goes out, graylane's cookies go back (see {@link restoreCookies}) — unless the app sent a
- * cookie of the same name, or no `Set-Cookie` at all (a response stripped of cookies to be
- * cached keeps none). A head that carries one of graylane's cookies goes out private (see
- * {@link privateHead}).
+ * The list of graylane's cookies on `res`, created with the first cookie: graylane writes when
+ * it decides, and the app writes later. Its `setHeader('set-cookie', …)` or
+ * `writeHead(status, { 'set-cookie': … })` replaced graylane's cookies (every new visitor drew
+ * the split again), and on Node 20 any earlier `setHeader` made `writeHead(status, [name,
+ * value, …])` keep only the last of its own duplicates. When the head goes out, graylane's
+ * cookies go back (see {@link restoreCookies}) — unless the app sent a cookie of the same name,
+ * or no `Set-Cookie` at all (a response stripped of cookies to be cached keeps none). A head
+ * that carries one of graylane's cookies goes out private (see {@link privateHead}). Both run
+ * in {@link guardHead}'s `writeHead`, after every hook that wrapped it.
  */
 function keptCookies(res: ServerResponseLike): string[] | undefined {
   let kept = KEPT.get(res);
@@ -116,13 +119,7 @@ function keptCookies(res: ServerResponseLike): string[] | undefined {
   kept = [];
   KEPT.set(res, kept);
   const list = kept;
-  const writeHead = res.writeHead as WriteHead;
-  (res as unknown as { writeHead: WriteHead }).writeHead = function graylaneWriteHead(
-    this: unknown,
-    ...args: unknown[]
-  ) {
-    return writeHead.apply(this, privateHead(res, list, restoreCookies(res, list, args)));
-  };
+  guardHead(res, (args) => privateHead(res, list, restoreCookies(res, list, args)));
   return kept;
 }
 
@@ -136,19 +133,99 @@ export function privateWhenSent(res: ServerResponseLike, cookies: readonly strin
   try {
     if (cookies.length === 0 || typeof res.writeHead !== 'function' || GUARDED.has(res)) return;
     GUARDED.add(res);
-    const writeHead = res.writeHead as WriteHead;
-    (res as unknown as { writeHead: WriteHead }).writeHead = function graylanePrivateHead(
-      this: unknown,
-      ...args: unknown[]
-    ) {
-      return writeHead.apply(this, privateHead(res, cookies, args));
-    };
+    guardHead(res, (args) => privateHead(res, cookies, args));
   } catch {
     // I1: a response that cannot be wrapped goes out as the app made it.
   }
 }
 
 const GUARDED = new WeakSet<object>();
+
+/** What graylane does to `writeHead`'s arguments of one response (its cookies, STK-06). */
+type HeadFix = (args: unknown[]) => unknown[];
+
+/** Marks a prototype whose `writeHead` graylane wrapped (every copy of the package reads it). */
+const HEAD_GUARD = Symbol.for('@graylane/node.headGuard.v1');
+/** The fix of each response graylane wrote cookies on, shared by every copy in the process. */
+const HEADS_KEY = Symbol.for('@graylane/node.heads.v1');
+
+let heads: WeakMap<object, HeadFix> | undefined;
+let installed = false;
+
+function headFixes(): WeakMap<object, HeadFix> {
+  if (heads !== undefined) return heads;
+  const g = globalThis as { [HEADS_KEY]?: WeakMap<object, HeadFix> };
+  return (heads = g[HEADS_KEY] ??= new WeakMap());
+}
+
+/**
+ * @internal Wraps `writeHead` of Node's `ServerResponse` and of HTTP/2's compat
+ * `Http2ServerResponse` once per process (a second copy of the package finds the mark): every
+ * response of every framework (express and fastify keep Node's prototype in the chain) calls it
+ * last, after any hook an app or a library put on the instance — `on-headers` (compression,
+ * express-session, express-cache-controller) captures `res.writeHead` per request, before or
+ * after graylane ran — and `res.write`, `end` and `flushHeaders` go through it too. A response
+ * graylane wrote no cookie on costs one `WeakMap` lookup. Called when an adapter is created
+ * (before any request); never throws (I1).
+ */
+export function installHeadGuard(): void {
+  if (installed) return;
+  installed = true;
+  const fixes = headFixes();
+  guardPrototype(ServerResponse.prototype, fixes);
+  try {
+    const http2 = packageRequire()('node:http2') as typeof Http2;
+    guardPrototype(http2.Http2ServerResponse.prototype, fixes);
+  } catch {
+    // No HTTP/2 in this runtime: nothing to guard there.
+  }
+}
+
+function guardPrototype(proto: object, fixes: WeakMap<object, HeadFix>): void {
+  try {
+    if (Object.prototype.hasOwnProperty.call(proto, HEAD_GUARD)) return;
+    const p = proto as { writeHead?: unknown; writeHeader?: unknown };
+    const original = p.writeHead;
+    if (typeof original !== 'function') return;
+    const writeHead = function writeHead(this: object): unknown {
+      const fix = fixes.get(this);
+      // `arguments`, not a rest list: a response without graylane's cookies allocates nothing.
+      // eslint-disable-next-line prefer-rest-params
+      if (fix === undefined) return original.apply(this, arguments);
+      // eslint-disable-next-line prefer-rest-params
+      return original.apply(this, fix(Array.prototype.slice.call(arguments)));
+    };
+    Object.defineProperty(writeHead, 'length', { value: original.length });
+    p.writeHead = writeHead;
+    // Node's deprecated alias of the same function.
+    if (p.writeHeader === original) p.writeHeader = writeHead;
+    Object.defineProperty(proto, HEAD_GUARD, { value: true });
+  } catch {
+    // A frozen prototype: the instance guard below covers graylane's own responses.
+  }
+}
+
+/**
+ * Runs `fix` on `res`'s head: in the prototype's `writeHead` (see {@link installHeadGuard}), else
+ * (an object that does not inherit it) in a wrapper on the instance. A second fix on the same
+ * response runs after the first.
+ */
+function guardHead(res: ServerResponseLike, fix: HeadFix): void {
+  const fixes = headFixes();
+  if (!(HEAD_GUARD in res)) installHeadGuard();
+  if (HEAD_GUARD in res) {
+    const first = fixes.get(res);
+    fixes.set(res, first === undefined ? fix : (args) => fix(first(args)));
+    return;
+  }
+  const writeHead = res.writeHead as WriteHead;
+  (res as unknown as { writeHead: WriteHead }).writeHead = function graylaneWriteHead(
+    this: unknown,
+    ...args: unknown[]
+  ) {
+    return writeHead.apply(this, fix(args));
+  };
+}
 
 /**
  * `writeHead`'s arguments with `kept` put back. Node still applies and validates everything (the
@@ -200,26 +277,29 @@ function privateHead(res: ServerResponseLike, kept: readonly string[], args: unk
     const given = givenHeaders(args[at]);
     const sent = given?.cookies ?? headerValues(res.getHeader('set-cookie'));
     if (!sent.some((v) => kept.includes(String(v)))) return args;
+    // A value Node refuses stays for Node to refuse, as it does for a returning visitor.
+    if (given !== undefined && refused(res, given.raw)) return args;
     // Fields `writeHead` names replace the response's of the same name: rewritten there.
     const fields = given?.fields ?? new Map<string, unknown[]>();
     const replace = new Map<string, string>();
     const cc = fields.get('cache-control');
-    const value = privateCacheControl(
-      (cc ?? headerValues(res.getHeader('cache-control'))).map(String),
-    );
+    const lines = (cc ?? headerValues(res.getHeader('cache-control'))).map(String);
+    // HTTP/2's compat API takes a value no field holds (CR, LF, NUL…), and the wire drops the
+    // field: none of it is kept.
+    const value = lines.some(notFieldValue) ? 'private' : privateCacheControl(lines);
     if (value !== undefined) {
       if (cc === undefined) res.setHeader('Cache-Control', value);
       else replace.set('cache-control', value);
     }
     for (const name of res.getHeaderNames?.() ?? []) {
       if (!isTargetedCacheControl(name) || fields.has(name.toLowerCase())) continue;
-      const noStore = targetedNoStore(headerValues(res.getHeader(name)));
+      const noStore = targeted(headerValues(res.getHeader(name)));
       if (noStore !== undefined) res.setHeader(name, noStore);
     }
     for (const [name, values] of fields) {
       if (!isTargetedCacheControl(name)) continue;
       // An object naming a field twice: which one Node sends depends on the response; rewritten.
-      const noStore = given!.repeated.has(name) ? 'no-store' : targetedNoStore(values.map(String));
+      const noStore = given!.repeated.has(name) ? 'no-store' : targeted(values.map(String));
       if (noStore !== undefined) replace.set(name, noStore);
     }
     if (replace.size === 0) return args;
@@ -232,12 +312,48 @@ function privateHead(res: ServerResponseLike, kept: readonly string[], args: unk
   return args;
 }
 
+/** A value with a character no field value holds (RFC 9110 §5.5; Node's HTTP/1 refuses it). */
+const notFieldValue = (line: string): boolean => /[^\t\x20-\x7e\x80-\xff]/.test(line);
+
+/** core's `targetedNoStore`, and `no-store` for a value no field holds (see {@link notFieldValue}). */
+const targeted = (lines: string[]): string | undefined =>
+  lines.some(notFieldValue) ? 'no-store' : targetedNoStore(lines);
+
+/**
+ * Whether Node's `writeHead` throws for a `Cache-Control` or targeted field among `raw` (what
+ * it was given, by lower-cased name): `undefined`, or a character no field holds, on HTTP/1;
+ * `undefined` or `null` on HTTP/2's compat API (which passes other values on). graylane must not
+ * turn such a value into one Node sends on a first visit only.
+ */
+function refused(res: ServerResponseLike, raw: ReadonlyMap<string, unknown[]>): boolean {
+  const h1 = res instanceof ServerResponse;
+  for (const [name, values] of raw) {
+    if (name !== 'cache-control' && !isTargetedCacheControl(name)) continue;
+    for (const value of values) {
+      if (!h1) {
+        if (value === undefined || value === null) return true;
+        continue;
+      }
+      try {
+        // Node's own check, as its `writeHead` makes it on a response with headers set already
+        // (graylane's cookies): the whole value, as `setHeader` / `appendHeader` take it.
+        (validateHeaderValue as (name: string, value: unknown) => void)(name, value);
+      } catch {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 /** The headers given to `writeHead` (object, flat list or list of pairs), as far as graylane reads them. */
 interface Given {
   /** The `Set-Cookie` values they set (undefined: they set none). */
   readonly cookies: unknown[] | undefined;
   /** The values of each name they set, by lower-cased name (an object: its last key's). */
   readonly fields: ReadonlyMap<string, unknown[]>;
+  /** Every value given for each name (lower-cased), as given: one per key or list entry. */
+  readonly raw: ReadonlyMap<string, unknown[]>;
   /** Lower-cased names an object gives under more than one key. */
   readonly repeated: ReadonlySet<string>;
   /** A list that names `Set-Cookie` twice (passed on with its values together). */
@@ -262,15 +378,18 @@ function givenHeaders(headers: unknown): Given | undefined {
     const record = headers as Record<string, unknown>;
     const cookies = key === undefined ? undefined : [record[key]].flat();
     const fields = new Map<string, unknown[]>();
+    const raw = new Map<string, unknown[]>();
     const repeated = new Set<string>();
     for (const k of Object.keys(record)) {
       const lower = k.toLowerCase();
       if (fields.has(lower)) repeated.add(lower);
       fields.set(lower, [record[k]].flat());
+      raw.set(lower, [...(raw.get(lower) ?? []), record[k]]);
     }
     return {
       cookies,
       fields,
+      raw,
       repeated,
       grouped: false,
       rebuild: (extra, replace) => {
@@ -293,12 +412,16 @@ function givenHeaders(headers: unknown): Given | undefined {
   let cookies: unknown[] | undefined;
   // Node removes a listed name from the response, then appends each of its values: all count.
   const fields = new Map<string, unknown[]>();
+  const raw = new Map<string, unknown[]>();
   let first = -1;
   let grouped = false;
   for (let i = 0; i < headers.length; i += pairs ? 1 : 2) {
     const [name, value] = pairs ? (headers[i] as unknown[]) : [headers[i], headers[i + 1]];
     const lower = lowerName(name);
-    if (lower !== undefined) fields.set(lower, [...(fields.get(lower) ?? []), ...[value].flat()]);
+    if (lower !== undefined) {
+      fields.set(lower, [...(fields.get(lower) ?? []), ...[value].flat()]);
+      raw.set(lower, [...(raw.get(lower) ?? []), value]);
+    }
     // Only `Set-Cookie` is joined; every other name goes on as given, for Node to judge.
     if (lower === 'set-cookie') {
       if (cookies === undefined) first = entries.length;
@@ -311,6 +434,7 @@ function givenHeaders(headers: unknown): Given | undefined {
   return {
     cookies,
     fields,
+    raw,
     repeated: new Set(),
     grouped,
     rebuild: (extra, replace) => {
