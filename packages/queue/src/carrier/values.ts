@@ -15,7 +15,11 @@ const ABSENT: ValueRead = { kind: 'absent' };
 const TOO_LONG: ValueRead = { kind: 'invalid', reason: 'too_long' };
 const CHARSET: ValueRead = { kind: 'invalid', reason: 'charset' };
 const AMBIGUOUS: ValueRead = { kind: 'invalid', reason: 'ambiguous' };
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * Strict UTF-8 that keeps a leading BOM: bytes and the string they encode are judged alike (a BOM
+ * stripped from `Buffer.from('\ufeffbeta')` would make it `beta`, while the string stays invalid).
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Normalises a header value as brokers deliver them: a string, bytes (`Buffer`, `Uint8Array`:

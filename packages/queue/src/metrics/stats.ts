@@ -36,6 +36,12 @@ export interface QueueStats {
   readonly rerouted: number;
   /** Liveness probes that failed (the last known answer was kept). */
   readonly probeErrors: number;
+  /**
+   * Drain batches that failed (the loop went on, and the lane kept its messages), and messages a
+   * drain could not move (NATS: too large to publish with the drain's headers). A number that
+   * keeps growing is a lane the default lane does not empty: see the router's `onDrainError`.
+   */
+  readonly drainErrors: number;
 }
 
 interface Registry {
@@ -50,6 +56,8 @@ interface Registry {
   /** Optional: a registry an older copy of this package made in the same process lacks it. */
   rerouted?: number;
   probeErrors: number;
+  /** Optional: a registry an older copy of this package made in the same process lacks it. */
+  drainErrors?: number;
 }
 
 const KEY = Symbol.for('@graylane/queue.stats');
@@ -71,6 +79,7 @@ function registry(): Registry {
     drained: 0,
     rerouted: 0,
     probeErrors: 0,
+    drainErrors: 0,
   };
   return g[KEY];
 }
@@ -136,6 +145,12 @@ export function countProbeError(): void {
   registry().probeErrors++;
 }
 
+/** @internal One failed drain batch, or one message a drain could not move. */
+export function countDrainError(): void {
+  const r = registry();
+  r.drainErrors = (r.drainErrors ?? 0) + 1;
+}
+
 /**
  * The process-wide message counters: decisions, ignored markers, lane fallbacks, what producers
  * carried and what fallback consumers drained. The same decisions, invalid markers, fallbacks and
@@ -160,5 +175,6 @@ export function queueStats(): QueueStats {
     drained: r.drained,
     rerouted: r.rerouted ?? 0,
     probeErrors: r.probeErrors,
+    drainErrors: r.drainErrors ?? 0,
   };
 }

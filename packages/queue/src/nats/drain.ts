@@ -1,5 +1,6 @@
+import { GraylaneError } from '@graylane/core';
 import { DEFAULT_DRAIN_BATCH, DEFAULT_DRAIN_INTERVAL_MS } from '../limits.js';
-import { countDrained } from '../metrics/stats.js';
+import { countDrainError, countDrained } from '../metrics/stats.js';
 import { startDrain, type DrainLoop } from '../routing/drain.js';
 import { drainLanes } from '../routing/route.js';
 import { copyHeaders } from './carrier.js';
@@ -13,6 +14,7 @@ import {
 } from './errors.js';
 import type { NatsHeadersFactory, NatsHeadersLike } from './headers.js';
 import type { NatsLanes, NatsLanesOptions } from './lanes.js';
+import { DRAINED_FROM, drainId, handBackId, isNatsHeader, tooLarge } from './republish.js';
 import type {
   NatsConsumerInfoLike,
   NatsConsumerLike,
@@ -20,6 +22,15 @@ import type {
   NatsStoredMsgLike,
 } from './types.js';
 import type { LaneLook, LaneWatch } from './watch.js';
+
+/** Messages the drain could not move and already reported (so each is reported once). */
+const MAX_REPORTED = 1_000;
+
+/**
+ * Runs a pulled message the drain cannot publish (too large for any copy with a `Nats-Msg-Id`)
+ * in the default lane's own handler; resolves once that handler settled.
+ */
+export type RunHere = (msg: NatsPulledMsgLike) => Promise<unknown>;
 
 /** What the drain asks of the router. */
 type DrainRouter = Pick<NatsLanes, 'liveness' | 'subjectFor' | 'durableFor'>;
@@ -106,12 +117,15 @@ const ackWaitMs = (info: NatsConsumerInfoLike): number => (info.config?.ack_wait
  * consumer never reaches the drain. (A direct get hides nothing from the durable: the drain that
  * read a batch and then published and deleted it message by message ran whatever the returning
  * consumer was handed meanwhile twice.) Then the lane is asked about again: a consumer waiting
- * there gets the whole batch back (nak: redelivered to it at once), so a message a producer
- * routed to it after seeing it alive is never run here (MQ-01). Still dead, each message is
- * published to the base subject with a `Nats-Msg-Id` (a repeated move is de-duplicated), then
- * acked, within half the durable's `ack_wait` (the rest is handed back); a crash in between leaves
- * it held until `ack_wait`, then redelivered (at least once), never lost, and a failed ack is
- * retried without publishing again. Deliveries to anyone else while the batch was out (another
+ * there gets the whole batch back (published to the lane's subject again, then acked: a nak would
+ * spend the durable's `max_deliver` and mark the message redelivered, MQ-35), so a message a
+ * producer routed to it after seeing it alive is never run here (MQ-01). Still dead, each message
+ * is published to the base subject with a `Nats-Msg-Id` (a repeated move, or the move of a
+ * message and of its hand-back copy, is de-duplicated), then acked, within half the durable's
+ * `ack_wait` (the rest is handed back); a crash in between leaves it held until `ack_wait`, then
+ * redelivered (at least once), never lost, and a failed ack is retried without publishing again.
+ * A message no copy with a `Nats-Msg-Id` fits (too large) never holds up the others: pulled, it
+ * runs in the default lane's own handler; read by direct get, it stays (MQ-34). Deliveries to anyone else while the batch was out (another
  * default-lane consumer draining too, or the lane's consumer back with a backlog) make the drain
  * stop pulling for {@link QUIET_MS}: if the durable keeps being pulled, it is the lane's consumer,
  * and the drain stops.
@@ -136,6 +150,7 @@ export function startNatsDrain(
   create: NatsHeadersFactory,
   unknown: (lane: string) => boolean,
   watch: LaneWatch,
+  runHere: RunHere,
 ): DrainLoop {
   const { jsm, js, stream, subject } = options;
   const batch = options.drainBatch ?? DEFAULT_DRAIN_BATCH;
@@ -149,15 +164,47 @@ export function startNatsDrain(
     undeleted.add(key);
     if (undeleted.size > MAX_UNDELETED) undeleted.delete(undeleted.values().next().value as string);
   };
-  const publish = (
+  const reported = new Set<string>();
+  /** A message the drain cannot move: counted and reported once (the lane's others still move). */
+  const report = (key: string, lane: string, seq: number, why: string): void => {
+    if (reported.has(key)) return;
+    reported.add(key);
+    if (reported.size > MAX_REPORTED) reported.delete(reported.values().next().value as string);
+    countDrainError();
+    const err = new GraylaneError(
+      'INVALID_OPTIONS',
+      `createNatsLanes drain: message ${seq} of lane ${JSON.stringify(lane)} (stream ` +
+        `${JSON.stringify(stream)}) is too large to publish with a Nats-Msg-Id: ${why}`,
+    );
+    try {
+      options.onDrainError?.(err, lane);
+    } catch {
+      // A throwing error hook never stops the drain.
+    }
+  };
+  /**
+   * Publishes a copy of a stored message: to the base subject with `x-graylane-drained-from`,
+   * then, when that is too large, without it. Always with a `Nats-Msg-Id` (a repeated move is
+   * de-duplicated). `false`: too large even so (nothing was published).
+   */
+  const publish = async (
     data: Uint8Array,
     header: NatsHeadersLike | undefined,
     seq: number,
     from: string,
-  ) => {
-    const headers = copyHeaders(header, create, (n) => n.toLowerCase().startsWith('nats-'));
-    headers.set('x-graylane-drained-from', from);
-    return js.publish(subject, data, { headers, msgID: `graylane-drain-${stream}-${seq}` });
+  ): Promise<boolean> => {
+    const msgID = drainId(stream, seq, header);
+    for (const marked of [true, false]) {
+      const headers = copyHeaders(header, create, isNatsHeader);
+      if (marked) headers.set(DRAINED_FROM, from);
+      try {
+        await js.publish(subject, data, { headers, msgID });
+        return true;
+      } catch (err) {
+        if (!tooLarge(err)) throw err;
+      }
+    }
+    return false;
   };
   const enter = (lane: string): void => {
     if (passing.has(lane)) return;
@@ -223,13 +270,34 @@ export function startNatsDrain(
     );
   };
 
-  /** Back to the durable, handed out again at once (so pulled before any direct get). */
-  const handBack = (lane: string, msgs: readonly NatsPulledMsgLike[]): void => {
+  /**
+   * Back to the lane: each message is published to the lane's subject again (a `Nats-Msg-Id`
+   * de-duplicates a repeated hand-back), then acked — never nak'd, which would spend one of the
+   * durable's delivery attempts (`max_deliver`) and reach the lane's consumer as redelivered
+   * although no handler ran it. Only a copy the lane's subject refuses (too large, the stream
+   * full) is nak'd. A failed ack leaves the message held: when the durable hands it out again it
+   * is acked, not copied again (`undeleted`).
+   */
+  const handBack = async (lane: string, msgs: readonly NatsPulledMsgLike[]): Promise<void> => {
     if (msgs.length > 0) emptied.delete(lane);
-    for (const m of msgs) {
-      m.nak();
-      watch.hold(lane, m.seq, false);
-    }
+    const to = router.subjectFor(lane);
+    const one = async (m: NatsPulledMsgLike): Promise<void> => {
+      const key = keyOf(m.seq, Math.floor(m.info.timestampNanos / 1e6));
+      if (!undeleted.has(key)) {
+        const headers = copyHeaders(m.headers, create, isNatsHeader);
+        const msgID = handBackId(stream, m.seq, m.headers);
+        const copied = await js.publish(to, m.data, { headers, msgID }).then(
+          () => true,
+          () => false,
+        );
+        if (!copied) return m.nak();
+        remember(key);
+      }
+      if (await m.ackAck().catch(() => false)) undeleted.delete(key);
+    };
+    // Published in pull order (the client sends them in call order), behind what producers sent
+    // the lane meanwhile.
+    await Promise.all(msgs.map((m) => one(m).finally(() => watch.hold(lane, m.seq, false))));
   };
 
   /**
@@ -249,10 +317,17 @@ export function startNatsDrain(
       for (const m of held) {
         if (Date.now() > deadline) break;
         const key = keyOf(m.seq, Math.floor(m.info.timestampNanos / 1e6));
-        if (!undeleted.has(key)) {
-          await publish(m.data, m.headers, m.seq, from);
-          remember(key);
+        if (!undeleted.has(key) && !(await publish(m.data, m.headers, m.seq, from))) {
+          // No copy with a Nats-Msg-Id fits: the default lane's handler runs the message itself
+          // (its ack acks it on the lane's durable), held until that handler settles.
+          report(key, lane, m.seq, "it runs in the default lane's consumer instead");
+          void runHere(m)
+            .catch(() => undefined)
+            .finally(() => watch.hold(lane, m.seq, false));
+          moved++;
+          continue;
         }
+        if (!undeleted.has(key)) remember(key);
         // A failed ack leaves the message held until `ack_wait`, then redelivered: to this drain
         // it is acked again, not published again.
         const ack = m.ackAck().then(
@@ -263,7 +338,7 @@ export function startNatsDrain(
         moved++;
       }
     } finally {
-      handBack(lane, held.slice(moved));
+      await handBack(lane, held.slice(moved));
       await Promise.all(acks);
       countDrained(moved, lane);
     }
@@ -306,12 +381,14 @@ export function startNatsDrain(
       return none;
     }
     // Back while the pull was out, and waiting for messages: the lane's consumer gets the batch.
-    const after = await lookAgain(lane).catch((err: unknown) => {
-      handBack(lane, got);
+    const after = await lookAgain(lane).catch(async (err: unknown) => {
+      await handBack(lane, got);
       throw err;
     });
     if (after === undefined || watch.waiting(after) > 0) {
-      handBack(lane, got);
+      // No longer a pass: while the copies go out, deliveries to the lane's consumer show it alive.
+      leave(lane);
+      await handBack(lane, got);
       return none;
     }
     const count = await moveHeld(got, lane, pulledAt + ackWaitMs(info) / 2);
@@ -361,7 +438,12 @@ export function startNatsDrain(
         if (only !== undefined && !only.take(stored)) continue;
         const key = keyOf(stored.seq, Date.parse(stored.timestamp));
         if (!undeleted.has(key)) {
-          await publish(stored.data, stored.header, stored.seq, from);
+          if (!(await publish(stored.data, stored.header, stored.seq, from))) {
+            // Left where it is; the others move. A dead consumer's leftover is pulled (and run
+            // by the default lane's handler) once its durable hands it out again.
+            report(key, lane, stored.seq, 'it stays on the lane');
+            continue;
+          }
           remember(key);
         }
         await unlessApiError(
@@ -375,7 +457,8 @@ export function startNatsDrain(
     } finally {
       countDrained(moved, lane);
     }
-    return read.length;
+    // Only what moved makes room: a batch of messages left where they are is no reason to ask again.
+    return moved > 0 ? read.length : 0;
   };
 
   /**
@@ -434,6 +517,7 @@ export function startNatsDrain(
       async onAlive(lane) {
         leave(lane);
       },
+      onError: (err, lane) => options.onDrainError?.(err, lane),
     },
     options.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS,
   );

@@ -2,6 +2,10 @@ import { GraylaneError } from '@graylane/core';
 
 /** JetStream API error codes (`err_code`, nats-server `server/errors.json`) told apart here. */
 export const JS_CONSUMER_NOT_FOUND = 10014;
+/** CONSUMER.CREATE (action `create`) of a durable that exists with another config (2.10+). */
+export const JS_CONSUMER_EXISTS = 10148;
+/** The stream refused a message larger than its `max_msg_size`. */
+export const JS_MESSAGE_TOO_LARGE = 10054;
 export const JS_NOT_ENABLED_FOR_ACCOUNT = 10039;
 export const JS_NO_MESSAGE_FOUND = 10057;
 /** STREAM.MSG.GET found nothing: v3 resolves `null` for it, `nats` v2 rejects with it. */

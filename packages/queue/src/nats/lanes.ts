@@ -15,6 +15,7 @@ import { defaultNatsHeaders, type NatsHeadersFactory, type NatsHeadersLike } fro
 import { assertAssertedRetention, checkLaneStream, streamMissing } from './retention.js';
 import { setupNatsLanes } from './setup.js';
 import { createLaneWatch } from './watch.js';
+import { createSizeGuard } from './size.js';
 import type {
   NatsConsumeOptionsOf,
   NatsConsumerMessagesLike,
@@ -24,6 +25,7 @@ import type {
   NatsJsMsg,
   NatsMsgOf,
   NatsPubAckOf,
+  NatsPulledMsgLike,
 } from './types.js';
 
 /**
@@ -64,6 +66,12 @@ export interface NatsLanesOptions<Js extends NatsJetStreamLike = NatsJetStreamLi
    * remembered without this.)
    */
   readonly retiredLanes?: readonly string[];
+  /**
+   * Called (on a default-lane consumer) with each drain batch that failed and each message its
+   * drain could not move, with the lane; both are counted in `queueStats().drainErrors`. The
+   * drain goes on either way. Default: none.
+   */
+  readonly onDrainError?: (err: unknown, lane: string) => void;
 }
 
 /** A consumer started by {@link NatsLanes.consume}. */
@@ -215,16 +223,27 @@ export function createNatsLanes<Js extends NatsJetStreamLike>(
     return watch.waiting(look) > 0 || (look.moved > 0 && !watch.inPass(lane));
   }, options.liveness);
 
+  const size = createSizeGuard({ js, jsm, stream });
+
   const router: NatsLanes<Js> = {
     liveness,
     subjectFor,
     durableFor,
-    setup: () =>
-      setupNatsLanes({ jsm, stream, versions: lanes.config().versions, subjectFor, durableFor }),
+    setup: async () => {
+      await setupNatsLanes({
+        jsm,
+        stream,
+        versions: lanes.config().versions,
+        subjectFor,
+        durableFor,
+      });
+      size.forget();
+    },
     async publish(data, publishOptions = {}) {
       assertNatsHeaders(publishOptions.headers, 'createNatsLanes().publish');
       const headers = natsHeadersWith(lanes, publishOptions.headers, lanes.outgoing(), create);
       const lane = await routeMessage(lanes, (n) => readHeader(headers, n), liveness);
+      if (lane !== undefined) await size.check(data, headers, subjectFor(lane));
       const ack = js.publish(lane === undefined ? subject : subjectFor(lane), data, {
         ...(headers !== undefined ? { headers } : {}),
         ...(publishOptions.msgID !== undefined ? { msgID: publishOptions.msgID } : {}),
@@ -250,8 +269,10 @@ export function createNatsLanes<Js extends NatsJetStreamLike>(
       };
       const messages = await consumer.consume(pull);
       const unknown = (l: string): boolean => failed.has(l);
+      const runHere = (m: NatsPulledMsgLike) =>
+        Promise.resolve(inflight.track(wrapped(m as never)));
       const drain = isDefault(lane)
-        ? startNatsDrain(router, options, create, unknown, watch)
+        ? startNatsDrain(router, options, create, unknown, watch, runHere)
         : undefined;
       return {
         messages: messages as NatsConsumerMessagesOf<Js>,

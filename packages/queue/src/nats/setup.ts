@@ -1,5 +1,11 @@
 import type { NatsJetStreamManagerLike } from './types.js';
-import { JS_STREAM_NOT_FOUND, natsCall, unlessApiError } from './errors.js';
+import {
+  JS_CONSUMER_EXISTS,
+  JS_CONSUMER_NOT_FOUND,
+  JS_STREAM_NOT_FOUND,
+  natsCall,
+  unlessApiError,
+} from './errors.js';
 import { LANE_RETENTION, assertLaneRetention } from './retention.js';
 
 const WHERE = 'createNatsLanes().setup';
@@ -45,12 +51,33 @@ export async function setupNatsLanes(target: NatsSetupTarget): Promise<void> {
       await natsCall(jsm.streams.update(stream, { subjects: [...have, ...missing] }), WHERE, WHY);
     }
   }
-  for (const v of versions) {
-    const consumer = {
-      durable_name: target.durableFor(v),
-      filter_subject: target.subjectFor(v),
-      ack_policy: 'explicit',
-    };
-    await natsCall(jsm.consumers.add(stream, consumer), WHERE, WHY);
-  }
+  for (const v of versions) await addDurable(target, v);
+}
+
+/**
+ * Adds the durable of version `v` only when the server says it has none (`10014`): CONSUMER.CREATE
+ * of an existing durable updates it (on nats-server 2.9, whatever the client asks), which would
+ * reset the app's own `ack_wait`, `max_deliver` or `max_ack_pending`. Routers starting at once
+ * all create the same config, which the server takes as one; a durable someone else created in
+ * between is kept where the server tells (`10148`, nats-server 2.10+).
+ */
+async function addDurable(target: NatsSetupTarget, v: string): Promise<void> {
+  const { jsm, stream } = target;
+  const durable = target.durableFor(v);
+  const found = await natsCall(
+    unlessApiError(jsm.consumers.info(stream, durable), JS_CONSUMER_NOT_FOUND, () => undefined),
+    WHERE,
+    WHY,
+  );
+  if (found !== undefined) return;
+  const consumer = {
+    durable_name: durable,
+    filter_subject: target.subjectFor(v),
+    ack_policy: 'explicit',
+  };
+  await natsCall(
+    unlessApiError(jsm.consumers.add(stream, consumer), JS_CONSUMER_EXISTS, () => undefined),
+    WHERE,
+    WHY,
+  );
 }

@@ -74,7 +74,11 @@ export interface NatsStoredMsgLike {
 export interface NatsJetStreamManagerLike {
   readonly streams: {
     info(stream: string): Promise<{
-      readonly config: { readonly retention?: string; readonly subjects?: string[] };
+      readonly config: {
+        readonly retention?: string;
+        readonly subjects?: string[];
+        readonly max_msg_size?: number;
+      };
     }>;
     add(config: object): Promise<unknown>;
     update(stream: string, config: object): Promise<unknown>;

@@ -1,4 +1,5 @@
 import { DEFAULT_DRAIN_INTERVAL_MS } from '../limits.js';
+import { countDrainError } from '../metrics/stats.js';
 import type { Liveness } from './liveness.js';
 
 /** What a fallback consumer does for a lane on each tick. */
@@ -11,7 +12,7 @@ export interface DrainHooks {
   onDead(lane: string): Promise<boolean | void>;
   /** The lane is alive again (optional: stop processing it here). */
   onAlive?(lane: string): Promise<void>;
-  /** Errors of a tick; the loop goes on. Default: ignored. */
+  /** Errors of a tick (each counted in `queueStats().drainErrors`); the loop goes on. Default: none. */
   onError?(err: unknown, lane: string): void;
 }
 
@@ -50,6 +51,7 @@ export function startDrain(
       }
       return (await hooks.onDead(lane)) === true;
     } catch (err) {
+      countDrainError();
       try {
         hooks.onError?.(err, lane);
       } catch {

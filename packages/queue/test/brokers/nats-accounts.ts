@@ -38,6 +38,8 @@ export function roles(s: string, base: string) {
           `$JS.API.STREAM.INFO.${s}`,
           `$JS.API.STREAM.CREATE.${s}`,
           `$JS.API.STREAM.UPDATE.${s}`,
+          // setup() adds a lane's durable only when CONSUMER.INFO says it has none (MQ-36).
+          `$JS.API.CONSUMER.INFO.${s}.>`,
           `$JS.API.CONSUMER.CREATE.${s}.>`,
           `$JS.API.CONSUMER.DURABLE.CREATE.${s}.>`,
         ),
