@@ -479,7 +479,6 @@ export function describeRuntime(
       ['not a URL', () => 'http://['],
       ['a data: URL', () => 'data:text/plain,x'],
       ['an ftp: URL', () => 'ftp://127.0.0.1/x'],
-      ['credentials', () => `http://user:pw@${new URL(other.origin).host}/echo`],
     ])('RDR-01 a redirect to %s rejects as fetch does', async (_label, to) => {
       const before = other.seen.length;
       const body = await json<{ error?: string; status?: number }>(
@@ -488,6 +487,25 @@ export function describeRuntime(
       );
       expect(body).toEqual({ error: 'TypeError' });
       expect(other.seen.length).toBe(before);
+    });
+
+    // Review 59 D3: a URL with credentials is the runtime's to judge (undici refuses it; Bun,
+    // Deno and workerd follow it): withGray answers as the runtime's own fetch does, and a hop
+    // it follows to a host off the allowlist carries no marker.
+    it('RDR-03 a redirect to a URL with credentials answers as fetch does', async () => {
+      const to = encodeURIComponent(`http://user:pw@${new URL(other.origin).host}/echo`);
+      const before = other.seen.length;
+      const own = await json<{ error?: string; status?: number }>(
+        `/open/redirect-refused?plain=1&to=${to}`,
+      );
+      const ownHops = other.seen.length - before;
+      const body = await json<{ error?: string; status?: number }>(
+        `/open/redirect-refused?to=${to}`,
+        { 'x-gray-id': 'beta' },
+      );
+      expect(body).toEqual(own);
+      expect(other.seen.length - before).toBe(2 * ownHops);
+      for (const seen of other.seen.slice(before)) expect(seen.marker).toBeUndefined();
     });
 
     it('RDR-02 a chain that leaves and re-enters the allowlist is judged per hop', async () => {
