@@ -1,3 +1,4 @@
+import { parseInstant as parseConfigInstant } from '@graylane/core';
 import { CliError } from './io.js';
 
 /**
@@ -6,16 +7,14 @@ import { CliError } from './io.js';
  * `Date.parse` reads a time without an offset (`2026-12-01T09:00:00`, `2026-12-01 09:00`) in the
  * operator's time zone, so the same command would mean a different instant on another machine.
  */
-const INSTANT =
-  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(?:Z|([+-])(\d{2}):(\d{2})))?$/i;
-
-const DAY_MS = 86_400_000;
+const INSTANT = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2})(:\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/i;
 
 /**
  * Epoch ms of an instant in the one format every command accepts ({@link INSTANT}), or
- * `undefined` for anything else, an impossible date (`2026-02-30`) included. Read as a config's
- * instants are: a fraction to the millisecond, truncated; a leap second (`23:59:60Z`, or that UTC
- * second in another offset) as `23:59:59.999Z`, and `:60` anywhere else refused.
+ * `undefined` for anything else, an impossible date (`2026-02-30`) included. Read by core's
+ * reader of a config's instants, so `--at` means what a rule's window means: a fraction to the
+ * millisecond, truncated; a leap second (`23:59:60Z`, or that UTC second in another offset) as
+ * `23:59:59.999Z`, and `:60` anywhere else refused.
  *
  * @example
  * ```ts
@@ -26,32 +25,10 @@ const DAY_MS = 86_400_000;
 export function parseInstant(text: string): number | undefined {
   const m = INSTANT.exec(text);
   if (!m) return undefined;
-  const [y, mo, d, h, mi, s, oh, om] = [1, 2, 3, 4, 5, 6, 9, 10].map((i) => Number(m[i] ?? 0)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const leap = s === 60;
-  const ms = leap ? 999 : Number((m[7] ?? '').slice(0, 3).padEnd(3, '0'));
-  const t = new Date(0);
-  // setUTCFullYear, not Date.UTC: years 0–99 stay as written.
-  t.setUTCFullYear(y, mo - 1, d);
-  t.setUTCHours(h, mi, leap ? 59 : s, ms);
-  const same =
-    t.getUTCFullYear() === y &&
-    t.getUTCMonth() === mo - 1 &&
-    t.getUTCDate() === d &&
-    t.getUTCHours() === h &&
-    t.getUTCMinutes() === mi;
-  if (!same || s > 60 || oh > 23 || om > 59) return undefined;
-  const at = t.getTime() - (m[8] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
-  if (leap && ((at % DAY_MS) + DAY_MS) % DAY_MS !== DAY_MS - 1) return undefined;
-  return at;
+  const [, date, hm, seconds, zone] = m;
+  return parseConfigInstant(
+    hm === undefined ? `${date}T00:00:00Z` : `${date}T${hm}${seconds ?? ':00'}${zone}`,
+  );
 }
 
 /** An instant option (`--at`, `--now`): now when absent, else {@link parseInstant} or a usage error. */

@@ -47,6 +47,8 @@ export { VERSION_PATTERN, isVersionLabel } from './version.js';
 
 export { isGrayConfig, parseConfig, validateConfig } from './config/parse.js';
 export type { ParseConfigOptions, ValidationResult } from './config/parse.js';
+/** @internal The config's RFC 3339 instant reader, for the CLI's `--at`. */
+export { parseInstant } from './config/window.js';
 export type {
   BucketBy,
   CompiledArm,
