@@ -15,7 +15,12 @@ import {
   type FetchRequestLike,
   type InboundOptions,
 } from '@graylane/core';
-import { bindBodyStream, isWebStream, storeForResponse } from '../context/body-streams.js';
+import {
+  afterSetter,
+  bindBodyStream,
+  isWebStream,
+  storeForResponse,
+} from '../context/body-streams.js';
 import { runInRequestContext } from '../inbound/bind.js';
 import { absoluteTargetHost, fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
@@ -144,26 +149,7 @@ const HONO_RES = Symbol.for('@graylane/node.honoRes.v1');
  * Returns `proto`; never throws (I1).
  */
 function bindHonoBodies(proto: unknown): unknown {
-  try {
-    let owner = proto as object | null;
-    while (typeof owner === 'object' && owner !== null) {
-      const d = Object.getOwnPropertyDescriptor(owner, 'res');
-      if (d !== undefined) {
-        const set = d.set as (((v: unknown) => void) & { [HONO_RES]?: true }) | undefined;
-        if (typeof set !== 'function' || typeof d.get !== 'function' || set[HONO_RES]) break;
-        const resSetter = function graylaneHonoRes(this: HonoContextLike, value: unknown): void {
-          set.call(this, value);
-          if (typeof value === 'object' && value !== null) bindHonoBody(this, value);
-        };
-        Object.defineProperty(resSetter, HONO_RES, { value: true });
-        Object.defineProperty(owner, 'res', { ...d, set: resSetter });
-        break;
-      }
-      owner = Object.getPrototypeOf(owner) as object | null;
-    }
-  } catch {
-    // A frozen hono keeps its setter: bodies are read as before.
-  }
+  afterSetter<HonoContextLike>(proto, 'res', HONO_RES, bindHonoBody);
   return proto;
 }
 

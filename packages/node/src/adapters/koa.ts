@@ -10,7 +10,12 @@ import {
   type InboundCarrier,
   type InboundOptions,
 } from '@graylane/core';
-import { bindBodyStream, isWebStream, storeForResponse } from '../context/body-streams.js';
+import {
+  afterSetter,
+  bindBodyStream,
+  isWebStream,
+  storeForResponse,
+} from '../context/body-streams.js';
 import { runInRequestContext } from '../inbound/bind.js';
 import { fromIncomingMessage } from '../inbound/carrier.js';
 import { createEngine } from '../inbound/engine.js';
@@ -95,26 +100,12 @@ const KOA_BODY = Symbol.for('@graylane/node.koaBody.v1');
  * throws (I1).
  */
 function bindKoaBodies(ctx: KoaContextLike, app: unknown): unknown {
-  try {
-    let owner = (ctx as { response?: unknown }).response as object | null | undefined;
-    while (typeof owner === 'object' && owner !== null) {
-      const d = Object.getOwnPropertyDescriptor(owner, 'body');
-      if (d !== undefined) {
-        const set = d.set as (((v: unknown) => void) & { [KOA_BODY]?: true }) | undefined;
-        if (typeof set !== 'function' || typeof d.get !== 'function' || set[KOA_BODY]) break;
-        const bodySetter = function graylaneKoaBody(this: KoaResponseLike, value: unknown): void {
-          set.call(this, value);
-          if (typeof value === 'object' && value !== null) bindKoaBody(this, value);
-        };
-        Object.defineProperty(bodySetter, KOA_BODY, { value: true });
-        Object.defineProperty(owner, 'body', { ...d, set: bodySetter });
-        break;
-      }
-      owner = Object.getPrototypeOf(owner) as object | null;
-    }
-  } catch {
-    // A frozen koa keeps its setter: bodies are read as before.
-  }
+  afterSetter<KoaResponseLike>(
+    (ctx as { response?: unknown }).response,
+    'body',
+    KOA_BODY,
+    bindKoaBody,
+  );
   return app;
 }
 

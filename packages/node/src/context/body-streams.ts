@@ -1,4 +1,4 @@
-import { getOtelBridge } from '../otel/index.js';
+import { inStore } from './emitters.js';
 import { storage, type GrayStore } from './storage.js';
 
 /**
@@ -121,24 +121,37 @@ function wrap(
 }
 
 /**
- * Calls `fn` inside `store` (or the stricter store that replaced it), and inside the OTel context
- * its handler runs in when the OTel bridge kept one — as a request's listeners are called
- * (context/emitters.ts).
+ * @internal Wraps, once per process, the setter of `name` on the object of `from`'s prototype
+ * chain that owns it (a framework's `ctx.body`, hono's `c.res`): after the framework's own
+ * setter, an object value goes to `then` with the receiver. `mark` (a `Symbol.for` key, so every
+ * copy of graylane reads it) says the setter is graylane's already. Never throws (I1): a frozen
+ * prototype keeps its setter, and bodies are read as before.
  */
-function inStore(store: GrayStore, fn: Method, self: unknown, args: ArrayLike<unknown>): unknown {
-  let s = store;
-  while (s.successor !== undefined) s = s.successor;
-  const als = storage();
-  const otel = s.otelContext;
-  if (als.getStore() === s)
-    return otel === undefined ? Reflect.apply(fn, self, args) : inOtel(otel, fn, self, args);
-  if (otel === undefined) return als.run(s, Reflect.apply, fn, self, args);
-  return als.run(s, inOtel, otel, fn, self, args);
-}
-
-function inOtel(ctx: unknown, fn: Method, self: unknown, args: ArrayLike<unknown>): unknown {
-  const bridge = getOtelBridge();
-  return bridge === undefined
-    ? Reflect.apply(fn, self, args)
-    : bridge.runIn(ctx, fn as (...a: unknown[]) => unknown, self, args);
+export function afterSetter<T>(
+  from: unknown,
+  name: string,
+  mark: symbol,
+  then: (self: T, value: object) => void,
+): void {
+  try {
+    let owner = from as object | null;
+    while (typeof owner === 'object' && owner !== null) {
+      const d = Object.getOwnPropertyDescriptor(owner, name);
+      if (d !== undefined) {
+        const set = d.set as ((this: T, v: unknown) => void) | undefined;
+        if (typeof set !== 'function' || typeof d.get !== 'function') return;
+        if ((set as unknown as Record<symbol, unknown>)[mark] === true) return;
+        const wrapped = function graylaneSetter(this: T, value: unknown): void {
+          set.call(this, value);
+          if (typeof value === 'object' && value !== null) then(this, value);
+        };
+        Object.defineProperty(wrapped, mark, { value: true });
+        Object.defineProperty(owner, name, { ...d, set: wrapped });
+        return;
+      }
+      owner = Object.getPrototypeOf(owner) as object | null;
+    }
+  } catch {
+    // frozen: left as it is
+  }
 }

@@ -478,10 +478,16 @@ function contextListener(store: GrayStore, listener: Listener): Listener {
 }
 
 /**
- * Calls `fn` inside `store` (or the stricter store that replaced it), and inside the OTel
- * context its handler runs in when the OTel bridge kept one (`GrayStore.otelContext`).
+ * @internal Calls `fn` inside `store` (or the stricter store that replaced it), and inside the
+ * OTel context its handler runs in when the OTel bridge kept one (`GrayStore.otelContext`): how
+ * a request's listeners are called, and its streamed body's reads (context/body-streams.ts).
  */
-function inStore(store: GrayStore, fn: Listener, self: unknown, args: ArrayLike<unknown>): unknown {
+export function inStore(
+  store: GrayStore,
+  fn: Listener,
+  self: unknown,
+  args: ArrayLike<unknown>,
+): unknown {
   let s = store;
   while (s.successor !== undefined) s = s.successor;
   const als = storage();
