@@ -159,9 +159,11 @@ export { formatSetCookie, isSafeCookieValue } from './inbound/cookies.js';
 export {
   isTargetedCacheControl,
   privateCacheControl,
+  privateHeaderFields,
   TARGETED_CACHE_CONTROL_FIELDS,
   targetedNoStore,
 } from './inbound/cache-control.js';
+export type { FetchHeadersLike } from './inbound/cache-control.js';
 export type { PendingSignedCookie } from './inbound/sticky.js';
 export { debugHeaderValue } from './inbound/debug.js';
 export {

@@ -116,6 +116,37 @@ export function targetedNoStore(
   return typeof line === 'string' && line.trim().toLowerCase() === NO_STORE ? undefined : NO_STORE;
 }
 
+/** The part of a Fetch `Headers` {@link privateHeaderFields} reads. */
+export interface FetchHeadersLike {
+  get(name: string): string | null;
+  getSetCookie?(): string[];
+  [Symbol.iterator](): IterableIterator<[string, string]>;
+}
+
+/**
+ * @internal STK-06 for a Fetch `Headers` (`@graylane/web`, hono): once one of `cookies`
+ * (graylane's sticky `Set-Cookie` values) is among its `Set-Cookie` lines, the fields to set so
+ * that no shared cache stores the response — `Cache-Control` by {@link privateCacheControl}, each
+ * targeted field by {@link targetedNoStore}; none when it carries none of them or is private
+ * already. Reads only: the caller sets them (a `Headers` must not change while iterated).
+ */
+export function privateHeaderFields(
+  headers: FetchHeadersLike,
+  cookies: readonly string[],
+): [string, string][] {
+  if (cookies.length === 0) return [];
+  const sent = headers.getSetCookie?.() ?? [];
+  if (!cookies.some((cookie) => sent.includes(cookie))) return [];
+  const out: [string, string][] = [];
+  const value = privateCacheControl(headers.get('cache-control') ?? undefined);
+  if (value !== undefined) out.push(['cache-control', value]);
+  for (const [name, v] of headers) {
+    const noStore = isTargetedCacheControl(name) ? targetedNoStore(v) : undefined;
+    if (noStore !== undefined) out.push([name, noStore]);
+  }
+  return out;
+}
+
 /** The comma-separated directives of one header line, trimmed, empty ones dropped (quotes kept whole). */
 function splitDirectives(line: string): string[] {
   const out: string[] = [];

@@ -7,9 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import {
   applyQueryEdit,
   fromFetchRequest,
-  isTargetedCacheControl,
-  privateCacheControl,
-  targetedNoStore,
+  privateHeaderFields,
   routerTarget,
   type CarrierEdits,
   type FetchRequestLike,
@@ -318,29 +316,13 @@ class HonoSink implements ResponseSink {
   private apply(headers: Headers): void {
     for (const v of this.missing(headers)) headers.append('set-cookie', v);
     if (!debugRemoved.has(this.c)) for (const [n, v] of this.headers) headers.set(n, v);
-    for (const [name, value] of this.privateFields(headers)) headers.set(name, value);
-  }
-
-  /**
-   * STK-06: the fields a response carrying graylane's cookies must change (none: it is private
-   * already): `Cache-Control` by core's `privateCacheControl`, and each targeted field a CDN reads
-   * instead (`CDN-Cache-Control`, `Surrogate-Control`…, RFC 9213) by `targetedNoStore`.
-   */
-  private privateFields(headers: Headers): [string, string][] {
-    const sent = headers.getSetCookie();
-    if (!this.cookies.some((v) => sent.includes(v))) return [];
-    const out: [string, string][] = [];
-    const value = privateCacheControl(headers.get('cache-control') ?? undefined);
-    if (value !== undefined) out.push(['cache-control', value]);
-    for (const [name, v] of headers) {
-      const noStore = isTargetedCacheControl(name) ? targetedNoStore(v) : undefined;
-      if (noStore !== undefined) out.push([name, noStore]);
-    }
-    return out;
+    // STK-06: no shared cache stores a response carrying graylane's cookies.
+    for (const [name, value] of privateHeaderFields(headers, this.cookies))
+      headers.set(name, value);
   }
 
   private privateAlready(headers: Headers): boolean {
-    return this.privateFields(headers).length === 0;
+    return privateHeaderFields(headers, this.cookies).length === 0;
   }
 
   /** graylane's cookies the response lacks; a cookie of the same name the app set wins. */

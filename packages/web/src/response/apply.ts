@@ -1,4 +1,4 @@
-import { isTargetedCacheControl, privateCacheControl, targetedNoStore } from '@graylane/core';
+import { privateHeaderFields } from '@graylane/core';
 import { DEBUG_HEADER } from '../limits.js';
 
 /** The part of an outcome that is written to a response. */
@@ -53,17 +53,8 @@ export function write(headers: Headers, writes: ResponseWrites): void {
   for (const cookie of writes.setCookies)
     if (!names.includes(cookieName(cookie))) headers.append('set-cookie', cookie);
   if (writes.debugHeader !== undefined) headers.set(DEBUG_HEADER, writes.debugHeader);
-  if (writes.setCookies.length === 0) return;
-  const sent = headers.getSetCookie?.() ?? [];
-  if (!writes.setCookies.some((cookie) => sent.includes(cookie))) return;
-  const value = privateCacheControl(headers.get('cache-control') ?? undefined);
-  if (value !== undefined) headers.set('cache-control', value);
-  const targeted: [string, string][] = [];
-  for (const [name, v] of headers) {
-    const noStore = isTargetedCacheControl(name) ? targetedNoStore(v) : undefined;
-    if (noStore !== undefined) targeted.push([name, noStore]);
-  }
-  for (const [name, noStore] of targeted) headers.set(name, noStore);
+  for (const [name, value] of privateHeaderFields(headers, writes.setCookies))
+    headers.set(name, value);
 }
 
 const cookieName = (cookie: string): string => cookie.split('=')[0]!.trim();
