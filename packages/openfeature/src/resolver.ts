@@ -45,6 +45,17 @@ export function checkKey(what: string, key: unknown, fallback: string): string {
 }
 
 /**
+ * @internal Checks the evaluation-context attribute a lane is written under. `__proto__` is
+ * refused: OpenFeature merges contexts by object spread and assignment, where that name sets a
+ * prototype instead of an attribute, so the lane would silently never reach the provider.
+ */
+export function checkContextKey(what: string, key: unknown, fallback: string): string {
+  const checked = checkKey(what, key, fallback);
+  if (checked !== '__proto__') return checked;
+  throw new GraylaneError('INVALID_OPTIONS', `${what} cannot be "__proto__": a context drops it`);
+}
+
+/**
  * @internal Answers `flagKey` with the lane `readDecision()` returns. Every failure (including
  * an accessor that throws or returns something that is not a decision with a version label)
  * returns the caller's code default with an error code and bumps a counter (CONF-05): nothing

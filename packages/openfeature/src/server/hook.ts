@@ -3,7 +3,7 @@ import { getGrayDecision } from '@graylane/node';
 import { DEFAULT_CONTEXT_KEY } from '../constants.js';
 import { readLane } from '../decision.js';
 import type { LaneDecision } from '../metadata.js';
-import { checkAccessor, checkKey } from '../resolver.js';
+import { checkAccessor, checkContextKey } from '../resolver.js';
 
 /** Options of {@link createGrayContextHook}. */
 export interface GrayContextHookOptions {
@@ -30,7 +30,7 @@ export interface GrayContextHookOptions {
  */
 export function createGrayContextHook(options: GrayContextHookOptions = {}): Hook {
   options ??= {}; // `null` from plain JS
-  const key = checkKey('key', options.key, DEFAULT_CONTEXT_KEY);
+  const key = checkContextKey('key', options.key, DEFAULT_CONTEXT_KEY);
   const getDecision = checkAccessor('getDecision', options.getDecision, getGrayDecision);
   return {
     before(): EvaluationContext | undefined {

@@ -1,7 +1,7 @@
 import { OpenFeature, ProviderEvents, type EvaluationContext } from '@openfeature/web-sdk';
 import { GraylaneError } from '@graylane/core';
 import { DEFAULT_CONTEXT_KEY } from '../constants.js';
-import { checkKey } from '../resolver.js';
+import { checkContextKey } from '../resolver.js';
 import type { GrayClientLike } from './client-like.js';
 
 /** The part of the web SDK's `OpenFeature` API that {@link syncGrayContext} uses. */
@@ -69,7 +69,7 @@ export function syncGrayContext(
   if (typeof client?.getGrayVersion !== 'function' || typeof client.subscribe !== 'function')
     throw new GraylaneError('INVALID_OPTIONS', 'syncGrayContext: pass a GrayClient (initGray(…))');
   options ??= {}; // `null` from plain JS
-  const key = checkKey('key', options.key, DEFAULT_CONTEXT_KEY);
+  const key = checkContextKey('key', options.key, DEFAULT_CONTEXT_KEY);
   const api = options.api ?? OpenFeature;
   const { domain } = options;
   // The domain context this wrote last, and the global context it was built from (if it was).

@@ -1,7 +1,7 @@
 import type { EvaluationContext, JsonValue, Logger, Provider } from '@openfeature/web-sdk';
 import { GraylaneError } from '@graylane/core';
 import { DEFAULT_CONTEXT_KEY } from '../constants.js';
-import { checkKey } from '../resolver.js';
+import { checkContextKey } from '../resolver.js';
 import type { GrayClientLike } from './client-like.js';
 import { createGivenContexts, type GivenContexts } from './given-contexts.js';
 
@@ -46,7 +46,7 @@ export function withGrayContext(
   options: WithGrayContextOptions = {},
 ): Provider {
   check(provider, client);
-  const key = checkKey('key', options.key, DEFAULT_CONTEXT_KEY);
+  const key = checkContextKey('key', options.key, DEFAULT_CONTEXT_KEY);
   const lane = (context: EvaluationContext): EvaluationContext => {
     try {
       const version = client.getGrayVersion();
