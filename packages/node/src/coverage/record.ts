@@ -116,13 +116,13 @@ export function recordDeparture(departure: Departure, install: CoverageInstall):
       return logOnce(
         state,
         install,
-        `mismatched\u0000${innermost(site)}`,
+        `mismatched\u0000${logKey(site, row.destination)}`,
         `[graylane] propagation: a call to ${destination ?? 'unknown'} left with the marker of lane ${version}, not its own (lane ${lane}), at ${site}; the next hop serves ${version}: drop the marker header the code sets there (graylane keeps a caller's own), or run the call in that lane on purpose (runWithGray)`,
       );
     logOnce(
       state,
       install,
-      `missing\u0000${innermost(site)}`,
+      `missing\u0000${logKey(site, row.destination)}`,
       `[graylane] propagation: a call to ${destination ?? 'unknown'} left without the marker (lane ${lane}) at ${site}; wrap this client (withGray, grayInterceptor, attachGray) or installGlobal()`,
     );
   } catch {
@@ -147,7 +147,7 @@ function unbound(state: CoverageState, install: CoverageInstall, departure: Depa
   logOnce(
     state,
     install,
-    `unbound\u0000${innermost(site)}`,
+    `unbound\u0000${logKey(site, to ?? '')}`,
     `[graylane] propagation: a call to ${to} was made with no lane bound while a request was in flight, at ${site}; if it serves that request, its context was lost (a pool or callback queue): bind it with bindGray`,
   );
 }
@@ -159,6 +159,16 @@ const UNKNOWN_SITE = 'unknown call site';
 function innermost(site: string): string {
   const end = site.indexOf(' < ');
   return end === -1 ? site : site.slice(0, end);
+}
+
+/**
+ * What a break is logged once per: its call site, or — when no frame of the app's was found (a
+ * client such as got calls `http.request` after its own awaits) — the row's destination, so a
+ * break to another service is still logged. Bounded: destinations are allowlisted rows (at most
+ * `MAX_DESTINATIONS`, then `other`), and the log set has its own cap.
+ */
+function logKey(site: string, destination: string): string {
+  return site === UNKNOWN_SITE ? `${UNKNOWN_SITE}\u0000${destination}` : innermost(site);
 }
 
 /**

@@ -6,9 +6,13 @@ const STACK_FRAMES = 60;
 /** User frames kept in a reported call site. */
 const SITE_FRAMES = 3;
 
-/** Frames that are not the app's: Node internals, built-ins (`new Promise`) and dependencies. */
+/**
+ * Frames that are not the app's: Node internals, built-ins (`new Promise`), the async frames of
+ * promise combinators (`Promise.all (index 3)`: one per element, not a place in the code) and
+ * dependencies.
+ */
 const FOREIGN =
-  /\((?:node:|internal\/|<anonymous>|native\))|^\s*at (?:node:|internal\/)|[\\/]node_modules[\\/]/;
+  /\((?:node:|internal\/|<anonymous>|native\))|^\s*at (?:node:|internal\/|(?:async )?Promise\.\w+ \(index \d+\))|[\\/]node_modules[\\/]/;
 
 /** graylane's own package folder, found on first use: its frames are not the app's either. */
 let ownDir: string | null | undefined;
