@@ -8,7 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { createGrayContextHook } from '../src/server/index.js';
 import { syncGrayContext, withGrayContext } from '../src/web/index.js';
 
-const client = { getGrayVersion: () => 'beta', subscribe: () => () => undefined };
+const client = {
+  getGrayVersion: () => 'beta',
+  getGrayReason: () => 'header',
+  subscribe: () => () => undefined,
+};
 const provider = {
   metadata: { name: 'probe' },
   resolveBooleanEvaluation: () => ({ value: true }),
