@@ -42,6 +42,12 @@ export interface QueueStats {
    * keeps growing is a lane the default lane does not empty: see the router's `onDrainError`.
    */
   readonly drainErrors: number;
+  /**
+   * NATS: messages a dead lane's durable gave up on (delivered its `max_deliver` times, never
+   * acked) that the drain left on the lane, each counted once per drain: they are never run on
+   * another lane; the app's own dead-letter handling (the `MAX_DELIVERIES` advisory) owns them.
+   */
+  readonly maxDeliveriesLeft: number;
 }
 
 interface Registry {
@@ -58,6 +64,8 @@ interface Registry {
   probeErrors: number;
   /** Optional: a registry an older copy of this package made in the same process lacks it. */
   drainErrors?: number;
+  /** Optional: a registry an older copy of this package made in the same process lacks it. */
+  maxDeliveriesLeft?: number;
 }
 
 const KEY = Symbol.for('@graylane/queue.stats');
@@ -80,6 +88,7 @@ function registry(): Registry {
     rerouted: 0,
     probeErrors: 0,
     drainErrors: 0,
+    maxDeliveriesLeft: 0,
   };
   return g[KEY];
 }
@@ -151,6 +160,12 @@ export function countDrainError(): void {
   r.drainErrors = (r.drainErrors ?? 0) + 1;
 }
 
+/** @internal One message a lane's durable gave up on (`max_deliver`), left on its lane by the drain. */
+export function countMaxDeliveriesLeft(): void {
+  const r = registry();
+  r.maxDeliveriesLeft = (r.maxDeliveriesLeft ?? 0) + 1;
+}
+
 /**
  * The process-wide message counters: decisions, ignored markers, lane fallbacks, what producers
  * carried and what fallback consumers drained. The same decisions, invalid markers, fallbacks and
@@ -176,5 +191,6 @@ export function queueStats(): QueueStats {
     rerouted: r.rerouted ?? 0,
     probeErrors: r.probeErrors,
     drainErrors: r.drainErrors ?? 0,
+    maxDeliveriesLeft: r.maxDeliveriesLeft ?? 0,
   };
 }

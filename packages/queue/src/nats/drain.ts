@@ -1,6 +1,6 @@
 import { GraylaneError } from '@graylane/core';
 import { DEFAULT_DRAIN_BATCH, DEFAULT_DRAIN_INTERVAL_MS } from '../limits.js';
-import { countDrainError, countDrained } from '../metrics/stats.js';
+import { countDrainError, countDrained, countMaxDeliveriesLeft } from '../metrics/stats.js';
 import { startDrain, type DrainLoop } from '../routing/drain.js';
 import { drainLanes } from '../routing/route.js';
 import { copyHeaders } from './carrier.js';
@@ -10,6 +10,7 @@ import {
   JS_NO_MESSAGE_FOUND,
   jsApiCode,
   natsCall,
+  pushDurable,
   unlessApiError,
 } from './errors.js';
 import type { NatsHeadersFactory, NatsHeadersLike } from './headers.js';
@@ -99,6 +100,14 @@ function wanted(
   return { count: Math.min(batch, Math.max(0, unacked - held)), handedBack: true };
 }
 
+/**
+ * Whether the durable may hold a message it gave up on (delivered `max_deliver` times): it has a
+ * delivery limit, and a redelivery count it keeps (nats-server keeps one for each such message
+ * until it is acked or removed).
+ */
+const mayHaveGivenUp = (info: NatsConsumerInfoLike): boolean =>
+  (info.config?.max_deliver ?? 0) > 0 && (info.num_redelivered ?? 0) > 0;
+
 /** A stored message: its sequence alone could name another one in a stream deleted and made again. */
 const keyOf = (seq: number, storedAtMs: number): string => `${seq} ${storedAtMs}`;
 
@@ -159,6 +168,9 @@ export function startNatsDrain(
   const denied = new Map<string, number>();
   const emptied = new Map<string, number>();
   const passing = new Set<string>();
+  /** Messages counted in `maxDeliveriesLeft` (each once), and each lane's state when last counted. */
+  const givenUp = new Set<string>();
+  const givenUpLook = new Map<string, string>();
 
   const remember = (key: string): void => {
     undeleted.add(key);
@@ -228,7 +240,8 @@ export function startNatsDrain(
     } catch (err) {
       consumers.delete(lane);
       if (jsApiCode(err) === JS_CONSUMER_NOT_FOUND) return undefined;
-      throw err;
+      const durable = router.durableFor(lane);
+      throw (await pushDurable(jsm, stream, durable, 'createNatsLanes drain', err)) ?? err;
     }
   };
 
@@ -413,11 +426,11 @@ export function startNatsDrain(
    */
   const readAndMove = async (
     lane: string,
-    only?: { upTo: number; take: (stored: NatsStoredMsgLike) => boolean },
+    only?: { from?: number; upTo: number; take: (stored: NatsStoredMsgLike) => boolean },
   ): Promise<number> => {
     const from = router.subjectFor(lane);
     const read: NatsStoredMsgLike[] = [];
-    for (let seq = 0; read.length < batch;) {
+    for (let seq = only?.from ?? 0; read.length < batch;) {
       // STREAM.MSG.GET takes `next_by_subj` since nats-server 2.9; the typed request lacks it.
       const query = { next_by_subj: from, seq: seq + 1 } as unknown as { seq: number };
       const stored = await unlessApiError(
@@ -468,6 +481,16 @@ export function startNatsDrain(
    * back cannot get it. Later ones are pulled once the durable hands them out again. Only while no
    * one else pulls the durable: a message another default-lane consumer holds is not a dead
    * consumer's (were it taken anyway, its `Nats-Msg-Id` would keep it on the base subject once).
+   *
+   * A message the durable gave up on (delivered `max_deliver` times, never acked) is stored there
+   * too, but no longer pending: nats-server drops it from the durable's pending set (and sends the
+   * `MAX_DELIVERIES` advisory) when it would deliver it once more, and keeps its delivery count
+   * until it is acked or removed, counted in `num_redelivered`. It belongs to the app's own
+   * dead-letter handling and is never moved: while the durable may hold one (`max_deliver` set and
+   * `num_redelivered` above zero), nothing is taken here — a dead consumer's unacked messages are
+   * pulled once the durable hands them out again, and what nobody holds (given up, or a message
+   * back after a crash lost its removal, which cannot be told apart then) stays, counted once in
+   * `maxDeliveriesLeft`.
    */
   const leftovers = async (lane: string): Promise<number> => {
     const look = await lookAgain(lane);
@@ -476,13 +499,31 @@ export function startNatsDrain(
     if (look === undefined || info === undefined || !look.baselined || look.moved > 0) return 0;
     const wait = ackWaitMs(info);
     const margin = Math.min(LEFTOVER_MARGIN_MS, wait / 2);
-    // Nobody else holding anything: what is stored there the durable will never hand out (a
-    // message back after a hard server crash lost its removal), whatever its age.
-    const orphans = (info.num_ack_pending ?? 0) <= held.size;
+    const upTo = info.delivered.stream_seq ?? 0;
+    // Nobody else holding anything: what is stored there the durable will never hand out.
+    const unheld = (info.num_ack_pending ?? 0) <= held.size;
+    if (mayHaveGivenUp(info)) {
+      if (!unheld) return 0;
+      const state = `${upTo} ${info.num_redelivered ?? 0}`;
+      if (givenUpLook.get(lane) === state) return 0;
+      givenUpLook.set(lane, state);
+      const count = (stored: NatsStoredMsgLike): boolean => {
+        const key = keyOf(stored.seq, Date.parse(stored.timestamp));
+        if (!held.has(stored.seq) && !givenUp.has(key)) {
+          givenUp.add(key);
+          if (givenUp.size > MAX_REPORTED) givenUp.delete(givenUp.values().next().value as string);
+          countMaxDeliveriesLeft();
+        }
+        return false;
+      };
+      return readAndMove(lane, { upTo, take: count });
+    }
+    // No message given up: what nobody holds is one back after a hard server crash lost its
+    // removal (the durable took it as acked), whatever its age.
     const take = (stored: NatsStoredMsgLike): boolean =>
       !held.has(stored.seq) &&
-      (orphans || Date.parse(stored.timestamp) + wait - margin > Date.now());
-    return readAndMove(lane, { upTo: info.delivered.stream_seq ?? 0, take });
+      (unheld || Date.parse(stored.timestamp) + wait - margin > Date.now());
+    return readAndMove(lane, { upTo, take });
   };
 
   const loop = startDrain(
@@ -491,21 +532,29 @@ export function startNatsDrain(
     {
       async onDead(lane) {
         let more = false;
-        const direct = async () => (more = (await readAndMove(lane)) === batch);
+        // Read by direct get. While the durable may hold a message it gave up on, only what it
+        // never delivered: what it gave up on stays (see `leftovers`).
+        const direct = async (info?: NatsConsumerInfoLike) => {
+          const after = info !== undefined && mayHaveGivenUp(info);
+          const only = after
+            ? { from: info.delivered.stream_seq ?? 0, upTo: Infinity, take: () => true }
+            : undefined;
+          return (more = (await readAndMove(lane, only)) === batch);
+        };
         try {
           const look = watch.last(lane);
           if (unknown(lane) || look === undefined) return false;
           // No durable: nothing can deliver the lane's messages to anyone else.
           if (look.info === undefined) return await direct();
-          if ((denied.get(lane) ?? 0) > Date.now()) return await direct();
+          if ((denied.get(lane) ?? 0) > Date.now()) return await direct(look.info);
           const consumer = await consumerOf(lane);
           if (consumer === undefined) return false;
-          if (consumer.fetch === undefined) return await direct();
+          if (consumer.fetch === undefined) return await direct(look.info);
           const wasPassing = watch.inPass(lane);
           const result = await pullAndMove(lane, consumer, look);
           if (result === 'denied') {
             denied.set(lane, Date.now() + DENIED_RETRY_MS);
-            return await direct();
+            return await direct(look.info);
           }
           if (result.moved > 0 || wasPassing) return (more = result.more);
           // Nothing the durable would hand out: what a dead consumer still holds, if anything.

@@ -1,3 +1,4 @@
+import type { NatsJetStreamManagerLike } from './types.js';
 import { GraylaneError } from '@graylane/core';
 
 /** JetStream API error codes (`err_code`, nats-server `server/errors.json`) told apart here. */
@@ -117,4 +118,31 @@ export async function unlessApiError<T, F>(
     if (jsApiCode(err) === code) return onCode(err);
     throw err;
   }
+}
+
+/**
+ * After `js.consumers.get` failed other than by an API error: when the durable is a push consumer
+ * (the clients refuse one, each in its own words), an error that says lane durables must be pull
+ * consumers; otherwise `undefined`.
+ *
+ * @internal
+ */
+export async function pushDurable(
+  jsm: NatsJetStreamManagerLike,
+  stream: string,
+  name: string,
+  where: string,
+  err: unknown,
+): Promise<GraylaneError | undefined> {
+  if (jsApiCode(err) !== undefined) return undefined;
+  const info = await jsm.consumers.info(stream, name).catch(() => undefined);
+  if (typeof info?.config?.deliver_subject !== 'string') return undefined;
+  return new GraylaneError(
+    'INVALID_OPTIONS',
+    `${where}: durable consumer ${JSON.stringify(name)} of stream ${JSON.stringify(stream)} is a ` +
+      `push consumer (deliver_subject ${JSON.stringify(info.config.deliver_subject)}): lane ` +
+      'durables must be pull consumers. Delete it and run setup() again (it adds a pull ' +
+      'consumer), or create it yourself without deliver_subject',
+    { cause: err },
+  );
 }

@@ -10,7 +10,13 @@ import { readHeader } from '../carrier/table.js';
 import { routeMessage } from '../routing/route.js';
 import { natsHeadersWith, withGrayNatsMessage } from './carrier.js';
 import { checkNatsDrain, startNatsDrain } from './drain.js';
-import { JS_CONSUMER_NOT_FOUND, JS_STREAM_NOT_FOUND, jsApiCode, natsFailure } from './errors.js';
+import {
+  JS_CONSUMER_NOT_FOUND,
+  JS_STREAM_NOT_FOUND,
+  jsApiCode,
+  natsFailure,
+  pushDurable,
+} from './errors.js';
 import { defaultNatsHeaders, type NatsHeadersFactory, type NatsHeadersLike } from './headers.js';
 import { assertAssertedRetention, checkLaneStream, streamMissing } from './retention.js';
 import { setupNatsLanes } from './setup.js';
@@ -257,7 +263,7 @@ export function createNatsLanes<Js extends NatsJetStreamLike>(
       // A consumer made without setup() (or before this check) must not drain or feed a drain that
       // would run acked messages again.
       await checkLaneStream(jsm, stream, where, options.streamRetention);
-      const consumer = await getConsumer(js, stream, name, where);
+      const consumer = await getConsumer(js, jsm, stream, name, where);
       if (isDefault(lane)) await checkNatsDrain(router, options);
       const inflight = createInFlight();
       const run = handler as (msg: NatsJsMsg) => unknown;
@@ -288,11 +294,19 @@ export function createNatsLanes<Js extends NatsJetStreamLike>(
   return router;
 }
 
-/** The lane's durable consumer; missing, or not to be asked about, says what to do. */
-async function getConsumer(js: NatsJetStreamLike, stream: string, name: string, where: string) {
+/** The lane's durable consumer; missing, a push consumer, or not to be asked about, says what to do. */
+async function getConsumer(
+  js: NatsJetStreamLike,
+  jsm: NatsJetStreamManagerLike,
+  stream: string,
+  name: string,
+  where: string,
+) {
   try {
     return await js.consumers.get(stream, name);
   } catch (err) {
+    const push = await pushDurable(jsm, stream, name, where, err);
+    if (push !== undefined) throw push;
     const code = jsApiCode(err);
     if (code === JS_STREAM_NOT_FOUND) throw streamMissing(stream, where, err);
     if (code === JS_CONSUMER_NOT_FOUND) {

@@ -1,8 +1,10 @@
 import type { NatsJetStreamManagerLike } from './types.js';
+import { GraylaneError } from '@graylane/core';
 import {
   JS_CONSUMER_EXISTS,
   JS_CONSUMER_NOT_FOUND,
   JS_STREAM_NOT_FOUND,
+  jsApiCode,
   natsCall,
   unlessApiError,
 } from './errors.js';
@@ -40,18 +42,59 @@ export async function setupNatsLanes(target: NatsSetupTarget): Promise<void> {
   );
   if (info === undefined) {
     const config = { name: stream, subjects, retention: LANE_RETENTION };
-    await natsCall(jsm.streams.add(config), WHERE, WHY);
+    await natsCall(refused(jsm.streams.add(config), stream, subjects), WHERE, WHY);
   } else {
     // Refused before anything changes: the app's stream stays as it was.
     assertLaneRetention(info.config.retention, stream, WHERE);
     // Add the lane subjects; the subjects the stream already has are the app's, and stay.
     const have = info.config.subjects ?? [];
-    const missing = subjects.filter((subj) => !have.includes(subj));
+    // A lane subject one of them already covers (`orders.lane.>`, `orders.*.beta`) is not added:
+    // the server refuses a subject that overlaps another of the stream's.
+    const missing = subjects.filter((subj) => !have.some((h) => subjectCovers(h, subj)));
     if (missing.length > 0) {
-      await natsCall(jsm.streams.update(stream, { subjects: [...have, ...missing] }), WHERE, WHY);
+      const update = jsm.streams.update(stream, { subjects: [...have, ...missing] });
+      await natsCall(refused(update, stream, missing), WHERE, WHY);
     }
   }
   for (const v of versions) await addDurable(target, v);
+}
+
+/**
+ * Whether every subject `subject` matches also matches `pattern`, by NATS token wildcards: `*`
+ * stands for one token, a last `>` for one or more.
+ *
+ * @internal
+ */
+export function subjectCovers(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    const want = p[i];
+    const got = s[i];
+    if (want === '>' && i === p.length - 1) return i < s.length;
+    if (got === undefined || got === '>') return false;
+    if (want !== '*' && want !== got) return false;
+  }
+  return p.length === s.length;
+}
+
+/** A stream API refusal (a JetStream API error) of the lane subjects, saying what to do. */
+async function refused<T>(call: Promise<T>, stream: string, subjects: readonly string[]) {
+  try {
+    return await call;
+  } catch (err) {
+    if (jsApiCode(err) === undefined) throw err;
+    const message = (err as { message?: unknown }).message;
+    throw new GraylaneError(
+      'INVALID_OPTIONS',
+      `${WHERE}: the server refused to add the lane subjects ${JSON.stringify(subjects)} to stream ` +
+        `${JSON.stringify(stream)} (${String(message)}): make the stream's subjects cover them ` +
+        `yourself (those subjects, or a wildcard such as "${subjects[0] ?? ''}" with its last token ` +
+        'replaced by ">") and make sure no other stream of the account captures them, then run ' +
+        'setup() again',
+      { cause: err },
+    );
+  }
 }
 
 /**

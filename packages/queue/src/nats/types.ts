@@ -102,7 +102,19 @@ export interface NatsConsumerInfoLike {
   readonly num_waiting: number;
   readonly num_pending?: number;
   readonly num_ack_pending?: number;
-  readonly config?: { readonly ack_wait?: number; readonly max_ack_pending?: number };
+  /**
+   * Messages the durable redelivered and nobody acked yet, including those it gave up on
+   * (delivered `max_deliver` times): nats-server keeps their delivery count until they are acked
+   * or removed.
+   */
+  readonly num_redelivered?: number;
+  readonly config?: {
+    readonly ack_wait?: number;
+    readonly max_ack_pending?: number;
+    readonly max_deliver?: number;
+    /** Set on a push consumer only. */
+    readonly deliver_subject?: string;
+  };
 }
 
 /** The pull consumer `Js` hands out. */
