@@ -166,6 +166,15 @@ console.log(res.status, viaGlobal.status, lookedUp.status);
 // @ts-expect-error a function that takes no URL is not a fetch
 withGray((n: number) => Promise.resolve(n));
 `,
+    'ssr-browser.ts': `// Review 66 D1: browser.md's "safe to import during server-side rendering", in a project
+// with Node's types only (no DOM lib: no RequestInfo, Document or Window).
+import { initGray, withGray, type FetchLike } from '@graylane/browser';
+
+const client = initGray({ versions: ['stable', 'beta'], default: 'stable' });
+const grayFetch: FetchLike = withGray(fetch, { client });
+const res: Response = await grayFetch(new Request('http://orders.internal/v1'));
+console.log(client.getGrayVersion(), res.status);
+`,
     'install-global.ts': `// installGlobal beside npm undici's own global dispatcher and a composed one.
 import { Agent, fetch, request, setGlobalDispatcher } from 'undici';
 import { grayInterceptor, installGlobal } from '@graylane/node';

@@ -3,7 +3,7 @@ import { clientOr } from './current.js';
 import { asPlain, isPlain, PLAIN } from './plain.js';
 
 /** The shape of `fetch`. */
-export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+export type FetchLike = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
 
 /** Options of {@link withGray}. */
 export interface WithGrayOptions {
