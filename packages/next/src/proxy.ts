@@ -61,7 +61,7 @@ export type GrayProxy = ((
  * // proxy.ts (Next 16) — or middleware.ts with `export const middleware = …`
  * import { createGrayProxy } from '@graylane/next';
  * export const proxy = createGrayProxy({ config: { versions: ['stable', 'beta'], default: 'stable' }, sticky: true });
- * export const config = { matcher: ['/((?!_next/static|_next/image|favicon.ico).*)'] };
+ * export const config = { matcher: ['/', '/((?!_next/static|_next/image|favicon.ico).*)'] };
  * ```
  */
 export function createGrayProxy(options: GrayProxyOptions): GrayProxy {

@@ -19,6 +19,8 @@ const TEST_DIR = fileURLToPath(new URL('..', import.meta.url));
 const APP = join(TEST_DIR, 'app');
 /** The App Router app whose server-component layout renders `@graylane/react`'s provider. */
 const REACT_APP = join(TEST_DIR, 'react-app');
+/** A minimal app under `basePath: '/shop'` with the docs' proxy and matcher (review 65 D1). */
+const BASEPATH_APP = join(TEST_DIR, 'basepath-app');
 /** Inside the repo, so Turbopack's root covers the workspace's node_modules; `dist` keeps git, eslint and prettier out. */
 const BUILDS = join(TEST_DIR, 'dist');
 export const NEXT_BIN = join(dirname(require.resolve('next/package.json')), 'dist', 'bin', 'next');
@@ -29,11 +31,13 @@ const LOCK = join(BUILDS, '.lock');
 
 /**
  * `proxy` = Next 16 `proxy.js` (Node runtime); `middleware` = `middleware.js` (edge runtime);
- * `react` = the `react-app` (its own `proxy.js`), whose layout imports `@graylane/react`.
+ * `react` = the `react-app` (its own `proxy.js`), whose layout imports `@graylane/react`;
+ * `basepath` = the `basepath-app` (`basePath: '/shop'`, its own `proxy.js`).
  */
-export type Variant = 'proxy' | 'middleware' | 'react';
+export type Variant = 'proxy' | 'middleware' | 'react' | 'basepath';
 
-const sourceOf = (variant: Variant): string => (variant === 'react' ? REACT_APP : APP);
+const sourceOf = (variant: Variant): string =>
+  variant === 'react' ? REACT_APP : variant === 'basepath' ? BASEPATH_APP : APP;
 
 /** Every input of the build: the app sources and the built packages it bundles. */
 function sourceHash(variant: Variant): string {
@@ -85,7 +89,7 @@ async function buildLocked(
   rmSync(dir, { recursive: true, force: true });
   const source = sourceOf(variant);
   cpSync(source, dir, { recursive: true, filter: (src) => !src.includes(`${source}/.next`) });
-  if (variant !== 'react') {
+  if (variant === 'proxy' || variant === 'middleware') {
     const template = readFileSync(join(dir, 'proxy.template.js'), 'utf8');
     rmSync(join(dir, 'proxy.template.js'));
     writeFileSync(join(dir, `${variant}.js`), template.replace('__EXPORT__', variant));

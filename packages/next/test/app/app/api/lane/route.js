@@ -8,9 +8,9 @@ let grayFetch;
 
 /** Route handler → downstream Node service, on the request's lane. */
 export async function GET(request) {
+  const decision = await getGrayDecision(); // first: cacheComponents prerenders what precedes it
   const downstream = process.env.GRAY_DOWNSTREAM;
   grayFetch ??= createGrayFetch({ allowHosts: [new URL(downstream).host] });
-  const decision = await getGrayDecision();
   const res = await grayFetch(`${downstream}/echo`, { cache: 'no-store' });
   return Response.json({
     version: decision?.version ?? null,

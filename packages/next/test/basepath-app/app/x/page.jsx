@@ -1,0 +1,3 @@
+import { Lane } from '../lane.jsx';
+
+export default Lane;
