@@ -7,6 +7,7 @@ import { removeQueryParam, removeSemicolonParams } from '../markers/query.js';
 import type { MarkerSource } from '../reasons.js';
 import { bucketHeaderValue } from '../rules/bucket-header.js';
 import type { Decision } from '../rules/types.js';
+import { MAX_COOKIE_PAIRS } from '../limits.js';
 import { DEFAULT_MARKER_COOKIES } from './cookie-names.js';
 import { DEFAULT_MARKER_KEY } from './defaults.js';
 import { headerSpellings } from './header-spellings.js';
@@ -74,6 +75,16 @@ function withParam(url: string, [name, value]: readonly [string, string]): strin
 
 type Fate = 'keep' | 'rewrite' | 'remove';
 
+/** True when `text` holds fewer than `count` of `c` (stops searching at `count`). */
+function fewerThan(text: string, c: string, count: number): boolean {
+  let at = -1;
+  for (let k = 0; k < count; k++) {
+    at = text.indexOf(c, at + 1);
+    if (at === -1) return true;
+  }
+  return false;
+}
+
 /**
  * GW-01/02: decides the fate of every marker carrier the client sent, given the decision.
  * - edge mode, untrusted peer: every carrier is removed;
@@ -132,11 +143,20 @@ export function carrierEdits(
   if (text !== undefined && mayHoldCookie(text, names)) {
     const keep: string[] = [];
     let append: string | undefined;
+    // Whether the readers' parse read the whole header: fewer than 180 `;`, so their cap of 180
+    // pairs was never reached (worked out once, when asked).
+    let whole: boolean | undefined;
     for (const name of names) {
-      const at = namedCookie(text, name);
-      if (at === -1) continue;
-      let r = view.cookie(name);
-      if (r.kind === 'absent') r = readCookies(text.slice(at), [name])[0] as KeyRead;
+      // A name the request's parse found is on a pair; one it did not find is on none when that
+      // parse read everything (AMP-03: no search of a 12 KiB list value for `gray=`).
+      let r = view.parsedCookie(name);
+      if (r === undefined || r.kind === 'absent' || r.kind === 'too_long') {
+        if (r?.kind === 'absent' && (whole ??= fewerThan(text, ';', MAX_COOKIE_PAIRS))) continue;
+        const at = namedCookie(text, name);
+        if (at === -1) continue;
+        r ??= view.cookie(name);
+        if (r.kind === 'absent') r = readCookies(text.slice(at), [name])[0] as KeyRead;
+      }
       const says = r.kind === 'value' && trimOws(r.value) === version;
       const f = fate('cookie', opts.cookie !== false, says, name === found.cookieName);
       if (f === 'keep') keep.push(name);

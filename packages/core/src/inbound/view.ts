@@ -145,6 +145,18 @@ export class CarrierView {
     return this.markerCookies[k] as KeyRead;
   }
 
+  /**
+   * The read of marker cookie `name` when this request's one cookie parse already made it, else
+   * undefined (nothing is parsed here): `carrierEdits` learns from it which names are on no pair.
+   */
+  parsedCookie(name: string): KeyRead | undefined {
+    const only = this.needs.cookies;
+    if (only !== undefined && only.names.has(name))
+      return this.cookiePairs === undefined ? undefined : cookieRead(this.cookiePairs, name);
+    const k = this.cookieNames.indexOf(name);
+    return k === -1 ? undefined : this.markerCookies?.[k];
+  }
+
   query(name: string): KeyRead {
     if (this.needs.query) {
       this.queryPairs ??= parseQueryPairs(this.search);
