@@ -8,6 +8,7 @@ import { runInLane } from './context/run.js';
 import type { GrayLane } from './context/storage.js';
 import { createGraylane, type WebGraylane, type WebGraylaneOptions } from './inbound/engine.js';
 import { withEdits } from './inbound/forward.js';
+import { runtimePeer } from './inbound/peer.js';
 import type { WebGraylaneStats } from './metrics/decisions.js';
 import { write, type ResponseWrites } from './response/apply.js';
 
@@ -28,6 +29,20 @@ export interface HonoContextLike {
   res: Response;
   /** Throws in hono when the runtime has no execution context (Node, Bun, Deno). */
   readonly executionCtx?: { waitUntil(promise: Promise<unknown>): void };
+  /** The runtime's second `fetch` argument: the peer is read from it where it has one. */
+  readonly env?: unknown;
+}
+
+/** Options of {@link graylaneHono}: the Web engine's, `remoteAddress` given the context too. */
+export interface GraylaneHonoOptions extends Omit<WebGraylaneOptions, 'remoteAddress'> {
+  /**
+   * `edge` mode: the peer compared with `trustedProxies` where the runtime reports none. On
+   * @hono/node-server, Bun and Deno the middleware reads the socket peer from the runtime
+   * (`'unix'` on a Unix domain socket) and this option is not called: a header there is client
+   * input. On Cloudflare Workers: `(req) => req.headers.get('cf-connecting-ip') ?? undefined`.
+   */
+  readonly remoteAddress?:
+    ((request: Request, c: HonoContextLike) => string | undefined) | undefined;
 }
 
 /** The middleware, with the engine attached (`store`, `refresh`, `stats`). */
@@ -56,14 +71,15 @@ export type GraylaneHonoMiddleware = ((
  * export default app;
  * ```
  */
-export function graylaneHono(options: WebGraylaneOptions): GraylaneHonoMiddleware {
-  const gray = createGraylane(options);
+export function graylaneHono(options: GraylaneHonoOptions): GraylaneHonoMiddleware {
+  // The engine never calls `remoteAddress`: the middleware passes the peer with each request.
+  const gray = createGraylane(options as WebGraylaneOptions);
   const middleware = async function graylaneHonoMiddleware(
     c: HonoContextLike,
     next: () => Promise<void>,
   ): Promise<void> {
     const waitUntil = executionWaitUntil(c);
-    const outcome = await gray.decide(c.req.raw, waitUntil ? { waitUntil } : {});
+    const outcome = await gray.decide(c.req.raw, { waitUntil, remoteAddress: peerOf(c, options) });
     c.set('grayVersion', outcome.decision.version);
     c.set('grayDecision', outcome.decision);
     c.set('grayLane', outcome.lane);
@@ -124,6 +140,21 @@ function followPath(req: { path?: string }, query: QueryEdit | undefined): void 
     append: undefined,
     semicolons: true,
   });
+}
+
+/**
+ * The peer of the request (D1): the runtime's socket peer where it reports one (never a header a
+ * client can send), else what the `remoteAddress` option says. Never throws.
+ */
+function peerOf(c: HonoContextLike, options: GraylaneHonoOptions): string | undefined {
+  const raw = c.req.raw;
+  const peer = runtimePeer(c.env, raw);
+  if (peer !== false) return peer;
+  try {
+    return options.remoteAddress?.(raw, c);
+  } catch {
+    return undefined;
+  }
 }
 
 function executionWaitUntil(c: HonoContextLike): ((p: Promise<unknown>) => void) | undefined {

@@ -5,6 +5,7 @@ import {
   GraylaneError,
   MARKER_SOURCES,
   fromFetchRequest,
+  routerTarget,
   type CarrierEdits,
   type ConfigStore,
   type Decision,
@@ -32,7 +33,10 @@ export interface WebGraylaneOptions extends InboundOptions<Request> {
   readonly regex?: RegexEngine | undefined;
   /**
    * `edge` mode: the peer address compared with `trustedProxies` (the Web API has no socket).
-   * E.g. `(req) => req.headers.get('cf-connecting-ip') ?? undefined` behind Cloudflare.
+   * Only a value the platform sets and no client can: on Cloudflare Workers
+   * `(req) => req.headers.get('cf-connecting-ip') ?? undefined` (Cloudflare overwrites it). Off
+   * Workers such a header is client input: on Deno and Bun pass the runtime's peer per request
+   * instead ({@link DecideContext.remoteAddress}), which replaces this option.
    */
   readonly remoteAddress?: ((request: Request) => string | undefined) | undefined;
   /**
@@ -47,7 +51,11 @@ export interface WebGraylaneOptions extends InboundOptions<Request> {
 export interface DecideContext {
   /** Keeps a background rules refresh alive after the response (`ctx.waitUntil`). */
   readonly waitUntil?: ((promise: Promise<unknown>) => void) | undefined;
-  /** Overrides `options.remoteAddress` for this request (Deno's `info.remoteAddr.hostname`). */
+  /**
+   * The peer of this request as the runtime reports it (Deno: `info.remoteAddr.hostname`, Bun:
+   * `server.requestIP(request)?.address`; `'unix'` on a Unix domain socket). Present, even as
+   * `undefined` (the runtime knows no peer: none is trusted), it replaces `options.remoteAddress`.
+   */
   readonly remoteAddress?: string | undefined;
 }
 
@@ -174,8 +182,12 @@ export function createGraylane(options: WebGraylaneOptions): WebGraylane {
     );
 
   const evaluate = async (request: Request, context: DecideContext): Promise<InboundOutcome> => {
-    const remote = context.remoteAddress ?? safeCall(options.remoteAddress, request);
-    const carrier = fromFetchRequest(request, remote);
+    const remote =
+      'remoteAddress' in context ? context.remoteAddress : safeCall(options.remoteAddress, request);
+    // A `#` in the target (Bun, Deno and @hono/node-server keep one a client sent in `url`) starts
+    // the query, as @graylane/node reads it (see routerTarget): a marker there is judged.
+    const { method, headers } = request;
+    const carrier = fromFetchRequest({ method, url: routerTarget(request.url), headers }, remote);
     if (opts.trust !== 'signed') return engine.evaluate(carrier, request);
     const prepared = engine.prepare(carrier, request);
     const verified = await Promise.all(

@@ -8,6 +8,7 @@ import {
   removeBaggageMember,
   removeCookies,
   removeQueryParam,
+  routerTarget,
   setBaggageMember,
   type CarrierEdits,
   type Decision,
@@ -44,10 +45,9 @@ export function rewriteCarriers(
   target?: string | URL,
   writeBaggage = true,
 ): Request {
-  const url =
-    names.query === false
-      ? String(target ?? request.url)
-      : removeQueryParam(String(target ?? request.url), names.query);
+  // The request's own URL as the engine read it (a `#` starts the query); a target as given.
+  const from = target === undefined ? routerTarget(request.url) : String(target);
+  const url = names.query === false ? from : removeQueryParam(from, names.query);
   const headers = new Headers(request.headers);
   // A header name with `-` and `_` swapped (`x_gray_id`) is the same header to PHP, WSGI and Rack
   // upstreams (`HTTP_X_GRAY_ID`): every spelling of a carrier header goes (GW-02).
@@ -92,7 +92,8 @@ export function rewriteCarriers(
  */
 export function withEdits(request: Request, edits: CarrierEdits | undefined): Request {
   if (edits === undefined) return request;
-  const url = edits.query ? applyQueryEdit(request.url, edits.query) : request.url;
+  // Edited as the engine read the URL (a `#` starts the query, see routerTarget), as on Node.
+  const url = edits.query ? applyQueryEdit(routerTarget(request.url), edits.query) : request.url;
   return rebuild(request, url, editedHeaders(request.headers, edits));
 }
 
