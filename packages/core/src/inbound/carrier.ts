@@ -51,6 +51,9 @@ type UrlCtor = new (input: string) => UrlLike;
  *
  * @example
  * ```ts
+ * // On Cloudflare Workers, which overwrite `cf-connecting-ip`; elsewhere that header is client
+ * // input: pass the runtime's socket peer (Deno `info.remoteAddr.hostname`, Bun
+ * // `server.requestIP(request)?.address`).
  * const carrier = fromFetchRequest(request, request.headers.get('cf-connecting-ip') ?? undefined);
  * ```
  */
