@@ -227,3 +227,46 @@ describe('GW-04 no runtime peer (Workers bindings as c.env): the option decides'
   });
   it('signed keys stay usable (fixture)', () => expect(KEY.length).toBeGreaterThanOrEqual(16));
 });
+
+/**
+ * A Workers service binding as workerd gives it: an object whose every property is an RPC stub,
+ * a function that sends its arguments (a `Request` with its body) to the bound service.
+ */
+function rpcBinding(calls: string[]): object {
+  const stub = (path: string): unknown =>
+    new Proxy(function rpc() {}, {
+      get: (_t, key) => (key === 'then' ? undefined : stub(`${path}.${String(key)}`)),
+      apply: (_t, _this, args: unknown[]) => {
+        calls.push(path);
+        for (const a of args) if (a instanceof Request) void a.text().catch(() => undefined);
+        return stub(`${path}()`);
+      },
+    });
+  return new Proxy({}, { get: (_t, key) => (key === 'then' ? undefined : stub(String(key))) });
+}
+
+describe('GW-04 review 67 D1: Workers bindings named like a runtime are never called', () => {
+  const NAMES = ['server', 'incoming', 'remoteAddr', 'requestIP', 'outgoing', 'env'] as const;
+  const ROWS = [...NAMES.map((n) => [n] as const), [NAMES.join('+')] as const].flatMap(([names]) =>
+    (['header', 'context', 'none'] as const).flatMap((shape) =>
+      (['GET', 'POST'] as const).map((method) => [names, shape, method] as const),
+    ),
+  );
+  it.each(ROWS)('bindings %s, %s option, %s', async (names, shape, method) => {
+    const calls: string[] = [];
+    const env: Record<string, unknown> = { RULES: {}, PEER: PROXY };
+    for (const name of names.split('+')) env[name] = rpcBinding(calls);
+    const request = new Request(`https://app.example/edge/${shape}/proxy/p`, {
+      method,
+      headers: { 'x-gray-id': 'beta', 'cf-connecting-ip': PROXY },
+      ...(method === 'POST' ? { body: 'the order' } : {}),
+    });
+    const res = await app.fetch(request, env);
+    const body = (await res.json()) as { version: string };
+    expect(calls).toEqual([]);
+    // The request's body is the handler's, untouched.
+    expect(request.bodyUsed).toBe(false);
+    // No runtime peer: the option decides, as on Workers.
+    expect(body.version).toBe(shape === 'none' ? 'stable' : 'beta');
+  });
+});
