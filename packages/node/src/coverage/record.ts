@@ -116,13 +116,13 @@ export function recordDeparture(departure: Departure, install: CoverageInstall):
       return logOnce(
         state,
         install,
-        `mismatched\u0000${logKey(site, row.destination)}`,
+        `mismatched\u0000${logKey(state, site, row.destination)}`,
         `[graylane] propagation: a call to ${destination ?? 'unknown'} left with the marker of lane ${version}, not its own (lane ${lane}), at ${site}; the next hop serves ${version}: drop the marker header the code sets there (graylane keeps a caller's own), or run the call in that lane on purpose (runWithGray)`,
       );
     logOnce(
       state,
       install,
-      `missing\u0000${logKey(site, row.destination)}`,
+      `missing\u0000${logKey(state, site, row.destination)}`,
       `[graylane] propagation: a call to ${destination ?? 'unknown'} left without the marker (lane ${lane}) at ${site}; wrap this client (withGray, grayInterceptor, attachGray) or installGlobal()`,
     );
   } catch {
@@ -147,7 +147,7 @@ function unbound(state: CoverageState, install: CoverageInstall, departure: Depa
   logOnce(
     state,
     install,
-    `unbound\u0000${logKey(site, to ?? '')}`,
+    `unbound\u0000${logKey(state, site, to ?? '')}`,
     `[graylane] propagation: a call to ${to} was made with no lane bound while a request was in flight, at ${site}; if it serves that request, its context was lost (a pool or callback queue): bind it with bindGray`,
   );
 }
@@ -163,13 +163,22 @@ function innermost(site: string): string {
 
 /**
  * What a break is logged once per: its call site, or — when no frame of the app's was found (a
- * client such as got calls `http.request` after its own awaits) — the row's destination, so a
- * break to another service is still logged. Bounded: destinations are allowlisted rows (at most
- * `MAX_DESTINATIONS`, then `other`), and the log set has its own cap.
+ * client such as got calls `http.request` after its own awaits) — its destination, so a break to
+ * another service is still logged. Bounded apart from the log cap: the first
+ * `MAX_DESTINATIONS` destinations get a line each, the rest share one (an allowlist RegExp can
+ * match hosts a request chooses, `t1.internal`, `t2.internal`…, which must not use up the lines
+ * a real break elsewhere needs: review 67 D2).
  */
-function logKey(site: string, destination: string): string {
-  return site === UNKNOWN_SITE ? `${UNKNOWN_SITE}\u0000${destination}` : innermost(site);
+function logKey(state: CoverageState, site: string, destination: string): string {
+  if (site !== UNKNOWN_SITE) return innermost(site);
+  let seen = UNKNOWN_SITE_DESTINATIONS.get(state);
+  if (seen === undefined) UNKNOWN_SITE_DESTINATIONS.set(state, (seen = new Set()));
+  if (!seen.has(destination) && seen.size < MAX_DESTINATIONS) seen.add(destination);
+  return `${UNKNOWN_SITE}\u0000${seen.has(destination) ? destination : OTHER_DESTINATION}`;
 }
+
+/** The destinations given a line of their own for a break with no call site, per state. */
+const UNKNOWN_SITE_DESTINATIONS = new WeakMap<CoverageState, Set<string>>();
 
 /**
  * The row a call counts in: its own for an allowlisted destination (while fewer than

@@ -42,7 +42,7 @@ export interface CoverageState {
 
 /**
  * Allowlisted destinations counted one by one. The operator's allowlist bounds them; this cap
- * only matters for a wildcard entry (`*.internal`) reached under many names, and keeps memory
+ * only matters for a RegExp entry (`/^https:\/\/[a-z0-9-]+\.internal$/`) reached under many names, and keeps memory
  * and OTel series bounded whatever the requests make the app call.
  */
 export const MAX_DESTINATIONS = 50;

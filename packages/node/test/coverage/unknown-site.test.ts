@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import http from 'node:http';
 import { coverageStats, installCoverage, runWithGray } from '@graylane/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryLogger, startTarget, type Target } from './harness.js';
@@ -114,4 +115,52 @@ describe('I8 a break with no app frame is logged once per destination', () => {
       expect(lines[0]).not.toMatch(/index \d|unknown call site/);
     },
   );
+});
+
+/**
+ * Review 67 D2: an allowlist RegExp matches hosts a request can choose (one per tenant). Breaks
+ * with no call site to each of them — on Node 20 a no-lane `http` call has no stack at all — must
+ * not use up the log lines: at most MAX_DESTINATIONS (50) of them get a line, the rest share
+ * one, and a real break elsewhere is still logged.
+ */
+describe('I8 lines for breaks with no call site are bounded', () => {
+  it('80 request-chosen allowlisted hosts, then a real break at a known site', async () => {
+    uninstall();
+    const local = memoryLogger();
+    uninstall = installCoverage({
+      logger: local.logger,
+      allowHosts: [/^http:\/\/127\.0\.0\.1:\d+$/],
+    });
+    // Closed ports: each a distinct allowlisted destination, refused at once.
+    const ports = Array.from({ length: 80 }, (_, k) => 1 + k);
+    const tenantCall = (port: number) =>
+      new Promise<void>((resolve) => {
+        // From a timer started outside any lane: no lane bound, no frame of the test's.
+        setTimeout(() => {
+          http
+            .get(`http://127.0.0.1:${port}/`, { agent: false }, (res) => res.resume())
+            .on('error', () => resolve())
+            .on('close', () => resolve());
+        }, 1);
+      });
+    const server = http.createServer((_req, res) => {
+      void Promise.all(ports.map(tenantCall)).then(() => res.end('ok'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text());
+      const lost = local.lines.filter((l) => l.includes('no lane bound'));
+      expect(lost.length).toBeLessThanOrEqual(51);
+      // A real break at a known call site afterwards still gets its line.
+      await inLane(() => fetch(`${targets[0]!.origin}/x`).then((r) => r.text()));
+      const missing = local.lines.filter((l) => l.includes('left without the marker'));
+      expect(missing).toHaveLength(1);
+      expect(missing[0]).toContain('unknown-site.test.ts');
+      expect(coverageStats().suppressedLogs).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
 });
