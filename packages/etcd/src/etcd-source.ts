@@ -2,6 +2,7 @@ import {
   GraylaneError,
   MAX_CONFIG_BYTES,
   createBackoff,
+  describeError as describeRejection,
   type BackoffOptions,
   type ConfigStore,
   type RuleSource,
@@ -173,10 +174,12 @@ export function createEtcdSource(options: EtcdSourceOptions): RuleSource {
       return { ok: false, message: `update failed: ${describeError(err)}`, offered: true };
     }
     if (result.status === 'rejected') {
+      // Escaped and bounded (I1, I4): a `\n` in a key of the document must not forge a log line.
+      const message = describeRejection(result.error);
       logger.warn(
-        `[graylane] etcd key ${key} rejected at revision ${rev}; keeping the last good config: ${result.error.message}`,
+        `[graylane] etcd key ${key} rejected at revision ${rev}; keeping the last good config: ${message}`,
       );
-      return { ok: false, message: result.error.message, offered: true };
+      return { ok: false, message, offered: true };
     }
     return { ok: true };
   };

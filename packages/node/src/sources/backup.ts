@@ -2,6 +2,8 @@ import {
   GraylaneError,
   MAX_CONFIG_BYTES,
   createBackoff,
+  describeError,
+  oneLine,
   safeLogger,
   systemClock,
   type SourceClock,
@@ -123,7 +125,9 @@ export function createBackup(options: BackupOptions): Backup {
       if (text === undefined || !shouldApply()) return undefined;
       const result = safeUpdate(store, text, 'backup');
       if (result.status === 'rejected') {
-        logger.warn(`[graylane] ignoring corrupt config backup ${path}: ${result.error.message}`);
+        logger.warn(
+          `[graylane] ignoring corrupt config backup ${oneLine(path, 300)}: ${describeError(result.error)}`,
+        );
       } else if (pending === undefined && writing === undefined) {
         held ??= result.snapshot.config.canonical; // the file holds what is now in force
       }
