@@ -13,6 +13,7 @@ const binary = findEtcdBinary();
 if (!binary) console.warn(ETCD_SKIP_MESSAGE);
 
 const KEY = '/graylane/rejected-text';
+// eslint-disable-next-line no-control-regex -- the characters a log line must not hold
 const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 const hostile = (key: string): string =>
