@@ -108,6 +108,17 @@ function wanted(
 const mayHaveGivenUp = (info: NatsConsumerInfoLike): boolean =>
   (info.config?.max_deliver ?? 0) > 0 && (info.num_redelivered ?? 0) > 0;
 
+/**
+ * Adds `key` to `set`, dropping the oldest entry past `max`; true when it was not there (a set of
+ * keys seen once, bounded).
+ */
+function addBounded(set: Set<string>, key: string, max: number): boolean {
+  if (set.has(key)) return false;
+  set.add(key);
+  if (set.size > max) set.delete(set.values().next().value as string);
+  return true;
+}
+
 /** A stored message: its sequence alone could name another one in a stream deleted and made again. */
 const keyOf = (seq: number, storedAtMs: number): string => `${seq} ${storedAtMs}`;
 
@@ -172,16 +183,11 @@ export function startNatsDrain(
   const givenUp = new Set<string>();
   const givenUpLook = new Map<string, string>();
 
-  const remember = (key: string): void => {
-    undeleted.add(key);
-    if (undeleted.size > MAX_UNDELETED) undeleted.delete(undeleted.values().next().value as string);
-  };
+  const remember = (key: string): void => void addBounded(undeleted, key, MAX_UNDELETED);
   const reported = new Set<string>();
   /** A message the drain cannot move: counted and reported once (the lane's others still move). */
   const report = (key: string, lane: string, seq: number, why: string): void => {
-    if (reported.has(key)) return;
-    reported.add(key);
-    if (reported.size > MAX_REPORTED) reported.delete(reported.values().next().value as string);
+    if (!addBounded(reported, key, MAX_REPORTED)) return;
     countDrainError();
     const err = new GraylaneError(
       'INVALID_OPTIONS',
@@ -509,11 +515,8 @@ export function startNatsDrain(
       givenUpLook.set(lane, state);
       const count = (stored: NatsStoredMsgLike): boolean => {
         const key = keyOf(stored.seq, Date.parse(stored.timestamp));
-        if (!held.has(stored.seq) && !givenUp.has(key)) {
-          givenUp.add(key);
-          if (givenUp.size > MAX_REPORTED) givenUp.delete(givenUp.values().next().value as string);
+        if (!held.has(stored.seq) && addBounded(givenUp, key, MAX_REPORTED))
           countMaxDeliveriesLeft();
-        }
         return false;
       };
       return readAndMove(lane, { upTo, take: count });
