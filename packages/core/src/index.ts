@@ -141,7 +141,8 @@ export { rulePath } from './inbound/path.js';
 export { originForm, routerTarget } from './inbound/target.js';
 export { applyQueryEdit } from './inbound/normalize.js';
 export type { CarrierEdits, QueryEdit } from './inbound/normalize.js';
-export { compileTrustedProxies, UNIX_PEER } from './inbound/peers.js';
+export { compileTrustedProxies, socketPeer, UNIX_PEER } from './inbound/peers.js';
+export type { SocketLike } from './inbound/peers.js';
 /** @internal For `@graylane/node`'s connection proof: an IP address as 16 bytes, any spelling. */
 export { parseAddress as parseIpAddress } from './inbound/peers.js';
 export type { PeerMatcher } from './inbound/peers.js';

@@ -11,6 +11,29 @@ export type PeerMatcher = (address: string | undefined) => boolean;
  */
 export const UNIX_PEER = 'unix';
 
+/** The parts of a Node `net.Socket` a peer is read from. */
+export interface SocketLike {
+  readonly remoteAddress?: string | undefined;
+  readonly server?: { address?(): unknown } | null | undefined;
+}
+
+/**
+ * @internal A Node socket's peer IP; {@link UNIX_PEER} when its server listens on a Unix domain
+ * socket, whose peers have no address. Decided by the listener (its address is a path), never by
+ * an absent address alone: a TCP socket whose peer already went reports none either. Shared by
+ * `@graylane/node` and `@graylane/web/hono` on `@hono/node-server`. Never throws.
+ */
+export function socketPeer(socket: SocketLike | null | undefined): string | undefined {
+  const address = socket?.remoteAddress;
+  if (typeof address === 'string') return address;
+  if (!socket) return undefined;
+  try {
+    return typeof socket.server?.address?.() === 'string' ? UNIX_PEER : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** An address or network as 16 bytes (IPv4 as `::ffff:a.b.c.d`) and a prefix length. */
 interface Network {
   readonly bytes: Uint8Array;

@@ -5,7 +5,7 @@ import {
   originForm,
   routerTarget,
   spellsKey,
-  UNIX_PEER,
+  socketPeer,
   type CarrierEdits,
   type InboundCarrier,
 } from '@graylane/core';
@@ -158,20 +158,11 @@ class NodeCarrier implements InboundCarrier {
     return this.req.socket?.encrypted === true;
   }
   /**
-   * The socket's peer IP; `'unix'` (UNIX_PEER) when the server listens on a Unix domain socket,
-   * whose peers have no address. Decided by the listener (its address is a path), never by an
-   * absent address alone: a TCP socket whose peer already went reports none either.
+   * The socket's peer IP; `'unix'` when the server listens on a Unix domain socket (core's
+   * `socketPeer`).
    */
   get remoteAddress(): string | undefined {
-    const socket = this.req.socket;
-    const address = socket?.remoteAddress;
-    if (typeof address === 'string') return address;
-    if (!socket) return undefined;
-    try {
-      return typeof socket.server?.address?.() === 'string' ? UNIX_PEER : undefined;
-    } catch {
-      return undefined;
-    }
+    return socketPeer(this.req.socket);
   }
   edit(edits: CarrierEdits): void {
     if (this.original !== undefined) recordOriginals(this.original, edits, this);

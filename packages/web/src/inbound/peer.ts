@@ -1,10 +1,10 @@
-import { UNIX_PEER } from '@graylane/core';
+import { socketPeer, UNIX_PEER, type SocketLike } from '@graylane/core';
 
 /** The parts of the runtimes' per-request objects a peer is read from (hono's `c.env`). */
 interface RuntimeEnv {
   /** @hono/node-server: the Node request (`{ incoming, outgoing }`). */
   readonly incoming?: {
-    readonly socket?: { remoteAddress?: string; server?: { address?(): unknown } };
+    readonly socket?: SocketLike;
   };
   /** Deno.serve's handler info. */
   readonly remoteAddr?: { transport?: string; hostname?: string };
@@ -54,11 +54,7 @@ export function runtimePeer(env: unknown, request: Request): string | undefined 
     if (g.navigator?.userAgent === 'Cloudflare-Workers') return false;
     const incoming = own.incoming ?? own.server?.incoming;
     const socket = typeof incoming === 'object' && incoming !== null ? incoming.socket : undefined;
-    if (typeof socket === 'object' && socket !== null) {
-      const address = socket.remoteAddress;
-      if (typeof address === 'string') return address;
-      return typeof socket.server?.address?.() === 'string' ? UNIX_PEER : undefined;
-    }
+    if (typeof socket === 'object' && socket !== null) return socketPeer(socket);
   } catch {
     return undefined;
   }
