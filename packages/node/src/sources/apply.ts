@@ -18,8 +18,3 @@ export function safeUpdate(store: ConfigStore, input: unknown, source: string): 
     return { status: 'rejected', snapshot: store.get(), error };
   }
 }
-
-/** A one-line description of a rejection for logs and `lastError`. */
-export function describeRejection(result: UpdateResult): string | undefined {
-  return result.status === 'rejected' ? result.error.message : undefined;
-}
