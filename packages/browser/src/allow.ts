@@ -35,7 +35,12 @@ function origin(e: unknown): string {
   try {
     const { protocol, origin } = new URL(e as string);
     const t = (e as string).replace(/\/$/, '').toLowerCase();
-    if (HTTP.test(protocol) && (origin == t || origin == t.replace(/:(80|443)$/, '')))
+    // `https://*.x` or `https://.x` would name a host no request has (not a wildcard): refused.
+    if (
+      HTTP.test(protocol) &&
+      !/\*|\/\./.test(origin) &&
+      (origin == t || origin == t.replace(/:(80|443)$/, ''))
+    )
       return origin;
   } catch {
     // Not a URL: reported below like any other bad entry.

@@ -71,6 +71,13 @@ describe('the page allowlist agrees with core createAllowlist', () => {
     ['garbage', 'not a url at all'],
     ['BR-08 a bare host (any scheme and port: core allows it, a page does not)', 'api.example.com'],
     ['BR-08 a bare host with a port', 'api.example.com:8443'],
+    ['BR-13 a wildcard-looking origin', 'https://*.example.com'],
+    ['BR-13 a wildcard-looking origin with a port', 'http://*.example.com:8080'],
+    ['BR-13 a wildcard-looking origin, upper case', 'HTTPS://*.EXAMPLE.COM/'],
+    ['BR-13 a wildcard inside a label', 'https://svc-*.example.com'],
+    ['BR-13 a wildcard alone', 'https://*'],
+    ['BR-13 a leading dot (the NO_PROXY habit)', 'https://.example.com'],
+    ['BR-13 a percent-encoded *', 'https://%2A.example.com'],
   ])('INVALID_OPTIONS at init: %s', (_what, entry) => {
     const err = thrown(() => allowlist([entry], OWN));
     expect(isGraylaneError(err) && err.code).toBe('INVALID_OPTIONS');
@@ -101,7 +108,12 @@ describe('the page allowlist agrees with core createAllowlist', () => {
     /^https:\/\/[a-z]+\.example\.com$/g,
     /^http:\/\/127\.0\.0\.1:\d+$/y,
   );
-  const entry = fc.oneof(origin, pattern);
+  // BR-13: hosts that look like wildcards are refused by both (a host no request ever has).
+  const wildHost = fc.constantFrom('*.example.com', '.example.com', 'svc-*.example.com', '%2a.x');
+  const wildOrigin = fc
+    .tuple(scheme, wildHost, port, tail)
+    .map(([s, h, p, t]) => `${s}://${h}${p}${t}`);
+  const entry = fc.oneof(origin, pattern, wildOrigin);
   // Entries core accepts: http(s) in any case, a bare origin with at most one trailing slash.
   const valid = fc.oneof(
     fc

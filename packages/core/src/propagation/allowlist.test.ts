@@ -174,3 +174,74 @@ describe('BR-12 an allow list that is not a list', () => {
     expect(createAllowlist(null as never).allows('https://api.internal/')).toBe(false);
   });
 });
+
+/**
+ * BR-13: a wildcard-looking entry. `'*.internal'` (and `'.internal'`, the `NO_PROXY` habit) was
+ * accepted as the literal host it spells, which no request ever has: markers silently went
+ * nowhere. Refused with `INVALID_OPTIONS` pointing at the RegExp form, in every spelling the URL
+ * parser folds to the same host; the RegExp it suggests works.
+ */
+describe('BR-13 wildcard-looking entries are refused, not read as literal hosts', () => {
+  const WILDCARDS = [
+    '*.internal',
+    '*.internal:8080',
+    '*',
+    '*:443',
+    'svc-*.internal',
+    'orders.*',
+    '%2A.internal',
+    '%2a.internal:80',
+    '.internal',
+    '.internal:8080',
+    '.',
+    'https://*.example.com',
+    'http://*.example.com:8080',
+    'https://*',
+    'https://%2A.example.com',
+    'https://.example.com',
+    'HTTPS://*.EXAMPLE.COM/',
+  ];
+  it.each(WILDCARDS)('%s throws INVALID_OPTIONS naming the entry and the RegExp form', (entry) => {
+    let caught: unknown;
+    try {
+      createAllowlist({ allow: ['api.internal', entry] });
+    } catch (err) {
+      caught = err;
+    }
+    expect(isGraylaneError(caught) && caught.code).toBe('INVALID_OPTIONS');
+    const message = String((caught as Error).message);
+    expect(message).toContain(entry);
+    expect(message).toMatch(/not a wildcard|not an origin|bare origin/);
+    expect(shouldPropagate('http://api.internal/', { allow: [entry] })).toBe(false);
+  });
+
+  it('the suggested RegExp is accepted and matches the family, not its look-alikes', () => {
+    let message = '';
+    try {
+      createAllowlist({ allow: ['*.internal'] });
+    } catch (err) {
+      message = String((err as Error).message);
+    }
+    const source = /such as \/(.*)\/$/.exec(message)?.[1];
+    expect(source).toBeDefined();
+    const list = createAllowlist({ allow: [new RegExp(source as string)] });
+    for (const [url, expected] of [
+      ['http://orders.internal/x', true],
+      ['https://pricing-2.internal:8443/', true],
+      ['http://orders.internal.evil.com/', false],
+      ['http://evil.com/orders.internal', false],
+      ['http://internal/', false],
+    ] as const)
+      expect([url, list.allows(url)]).toEqual([url, expected]);
+  });
+
+  it.each([
+    ['orders.internal', 'http://orders.internal/'],
+    ['orders.internal.', 'http://orders.internal./'],
+    ['xn--bcher-kva.example', 'http://bücher.example/'],
+    ['https://api.example.com', 'https://api.example.com/'],
+    ['[::1]:8080', 'http://[::1]:8080/'],
+  ])('a plain entry %s is still accepted', (entry, url) => {
+    expect(createAllowlist({ allow: [entry] }).allows(url)).toBe(true);
+  });
+});

@@ -155,6 +155,7 @@ function normalizeOrigin(text: string, what: string): string {
       `${what} "${text}" must be a bare origin like "https://api.example.com" (no path)`,
     );
   }
+  notAWildcard(u.hostname, text);
   return u.origin;
 }
 
@@ -168,9 +169,22 @@ function hostEntry(entry: string): string | undefined {
   const m = HOST_ENTRY.exec(entry);
   const name = m ? parseHost(m[1] as string) : undefined;
   if (m === null || name === undefined) return undefined;
+  notAWildcard(name, entry);
   if (m[2] === undefined) return name;
   const port = Number(m[2]);
   return port > 65535 ? undefined : `${name}:${port}`;
+}
+
+/**
+ * Entries are exact: `*.internal` (or `%2A.internal`) would name the literal host `*.internal`
+ * and `.internal` (a `NO_PROXY` habit) the host `.internal` — neither is ever a request's host, so
+ * such an entry silently sent markers nowhere. Refused, pointing at the RegExp form.
+ */
+function notAWildcard(hostname: string, entry: string): void {
+  if (hostname.includes('*') || hostname.startsWith('.'))
+    throw badOption(
+      `allow entry "${entry}" is not a wildcard: it names one host; for many use an anchored RegExp such as /^https?:\\/\\/[a-z\\d-]+\\.internal(:\\d+)?$/`,
+    );
 }
 
 function anchored(re: RegExp): RegExp {
