@@ -18,4 +18,4 @@ export {
 export type { GrayFetchOptions } from './server.js';
 export { GrayMeta } from './meta.js';
 export { DECISION_REQUEST_HEADER, META_NAME } from './constants.js';
-export { DECISION_KEY_ENV, DECISION_SEAL_TTL_SECONDS } from './seal.js';
+export { DECISION_KEY_ENV, DECISION_KEY_FALLBACK_ENV, DECISION_SEAL_TTL_SECONDS } from './seal.js';

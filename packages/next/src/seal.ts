@@ -10,7 +10,7 @@
  * deployments), else a random key made once per realm (Next 16's `proxy.ts` runs in the
  * server's own realm, so it needs no configuration).
  */
-import { compileSigningKeys, isVersionLabel, type Decision } from '@graylane/core';
+import { compileSigningKeys, GraylaneError, isVersionLabel, type Decision } from '@graylane/core';
 import { signMarker, verifyMarker } from '@graylane/web';
 import { formatDecision, parseDecision } from './decision.js';
 
@@ -26,6 +26,18 @@ import { formatDecision, parseDecision } from './decision.js';
  */
 export const DECISION_KEY_ENV = 'GRAYLANE_DECISION_KEY';
 /**
+ * A second key, accepted when a seal is verified and never used to seal: rotating
+ * `GRAYLANE_DECISION_KEY` where the proxy and the app deploy apart. Set the new key here
+ * everywhere, then make it `GRAYLANE_DECISION_KEY` with the old one here, then (after
+ * {@link DECISION_SEAL_TTL_SECONDS}) remove this. Each step can roll out one instance at a time.
+ *
+ * @example
+ * ```sh
+ * GRAYLANE_DECISION_KEY="$NEW" GRAYLANE_DECISION_KEY_FALLBACK="$OLD" next start
+ * ```
+ */
+export const DECISION_KEY_FALLBACK_ENV = 'GRAYLANE_DECISION_KEY_FALLBACK';
+/**
  * How long a sealed decision verifies. A request's decision is read while it is rendered; a
  * leaked header (an app that forwards its request headers elsewhere) replays for this long at most.
  *
@@ -36,6 +48,12 @@ export const DECISION_KEY_ENV = 'GRAYLANE_DECISION_KEY';
  * ```
  */
 export const DECISION_SEAL_TTL_SECONDS = 300;
+/**
+ * A seal's expiry may lie this far past the verifier's clock at most: the proxy seals for
+ * {@link DECISION_SEAL_TTL_SECONDS}, and another as long is left for a proxy whose clock is ahead.
+ * A later expiry is refused, so even a buggy signer's seal replays for minutes, not a year.
+ */
+const MAX_SEAL_AHEAD_MS = 2 * DECISION_SEAL_TTL_SECONDS * 1000;
 /** Key ids: which key sealed a decision (a realm's own, or the shared one). */
 const KID_SHARED = 'env';
 const KID_REALM = 'realm';
@@ -47,33 +65,45 @@ const REALM_KEY = Symbol.for('@graylane/next.decision-key');
 interface DecisionKey {
   readonly kid: string;
   readonly key: Uint8Array;
+  /** `GRAYLANE_DECISION_KEY_FALLBACK`: verifies a shared seal too, never seals. */
+  readonly fallback?: Uint8Array | undefined;
 }
 
 /**
- * The key in force: the environment's when set (validated; throws `INVALID_OPTIONS` when it is
- * too short — called at proxy construction, so the mistake shows at startup), else this realm's.
+ * The key in force: the environment's when set (validated, with its fallback; throws
+ * `INVALID_OPTIONS` when one is too short — called at proxy construction, so the mistake shows at
+ * startup), else this realm's.
  */
 export function decisionKey(): DecisionKey {
-  const shared = envKey();
-  if (shared !== undefined) {
-    const key = compileSigningKeys({ [KID_SHARED]: shared }).get(KID_SHARED) as Uint8Array;
-    return { kid: KID_SHARED, key };
-  }
+  const shared = envKey(DECISION_KEY_ENV);
+  const fallback = envKey(DECISION_KEY_FALLBACK_ENV);
+  const extra = fallback === undefined ? undefined : sharedKey(fallback, DECISION_KEY_FALLBACK_ENV);
+  if (shared !== undefined)
+    return { kid: KID_SHARED, key: sharedKey(shared, DECISION_KEY_ENV), fallback: extra };
   const g = globalThis as { [REALM_KEY]?: Uint8Array };
   g[REALM_KEY] ??= crypto.getRandomValues(new Uint8Array(32));
-  return { kid: KID_REALM, key: g[REALM_KEY] };
+  return { kid: KID_REALM, key: g[REALM_KEY], fallback: extra };
+}
+
+function sharedKey(text: string, name: string): Uint8Array {
+  try {
+    return compileSigningKeys({ [KID_SHARED]: text }).get(KID_SHARED) as Uint8Array;
+  } catch (err) {
+    // Named by its variable: the key ring's message speaks of a key id the user never wrote.
+    throw new GraylaneError('INVALID_OPTIONS', `${name} is shorter than 16 bytes`, { cause: err });
+  }
 }
 
 /** True when a shared key is configured (the proxy then needs no shared realm with the app). */
 export function hasSharedKey(): boolean {
-  return envKey() !== undefined;
+  return envKey(DECISION_KEY_ENV) !== undefined;
 }
 
-function envKey(): string | undefined {
+function envKey(name: string): string | undefined {
   try {
     const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
       ?.env;
-    const value = env?.[DECISION_KEY_ENV];
+    const value = env?.[name];
     return typeof value === 'string' && value !== '' ? value : undefined;
   } catch {
     return undefined;
@@ -111,13 +141,23 @@ export async function openDecision(
   const seal = sealOf(value);
   if (seal === undefined) return { failure: 'unsealed' };
   try {
-    const { kid, key } = decisionKey();
-    const result = await verifyMarker(seal, {
-      keys: new Map([[kid, key]]),
-      subject: formatDecision(decision),
-      now: () => now,
-    });
-    if (!result.ok || result.version !== decision.version || !isVersionLabel(result.version))
+    const { kid, key, fallback } = decisionKey();
+    const verify = (k: Uint8Array, id: string) =>
+      verifyMarker(seal, {
+        keys: new Map([[id, k]]),
+        subject: formatDecision(decision),
+        now: () => now,
+      });
+    let result = await verify(key, kid);
+    // The fallback is a shared key: it verifies what a proxy sealed with the shared key id.
+    if (!result.ok && result.reason === 'bad_signature' && fallback !== undefined)
+      result = await verify(fallback, KID_SHARED);
+    if (
+      !result.ok ||
+      result.version !== decision.version ||
+      !isVersionLabel(result.version) ||
+      result.expiresAt > now + MAX_SEAL_AHEAD_MS
+    )
       return { failure: 'bad_seal' };
     return { decision };
   } catch {
