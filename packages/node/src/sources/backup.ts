@@ -13,6 +13,8 @@ import {
   type SourceLogger,
   type UpdateResult,
 } from '@graylane/core';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { safeUpdate } from './apply.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { decodeDocument, readBoundedFile } from './bounded-read.js';
@@ -89,6 +91,9 @@ export function createBackup(options: BackupOptions): Backup {
       pending = undefined;
       if (text === held) continue;
       try {
+        // Its directory first (a fresh host has no `/var/lib/graylane`; a cleanup may remove
+        // it): without it every write failed and there was no backup at all (review 73 N4).
+        await mkdir(dirname(path), { recursive: true, mode: 0o700 });
         await writeFileAtomic(path, text);
         held = text;
         failing = undefined;

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup, createHttpSource, startSources } from '../../src/sources/index.js';
@@ -88,6 +88,52 @@ describe('backup file', () => {
       expect(store.get().source).toBe('embedded');
       expect(logger.lines.some((l) => l.startsWith('warn') && l.includes('backup'))).toBe(true);
       await handle.stop();
+    },
+  );
+});
+
+describe('FLT-13 a backup whose directory does not exist (review 73 N4)', () => {
+  // A fresh host has no `/var/lib/graylane`, and a cleanup may remove the directory later: every
+  // write failed with ENOENT, so there was never a backup. The directory is made as the file is.
+  const layouts: [string, (root: string) => string][] = [
+    ['one missing level', (root) => join(root, 'a', 'rules.backup.json')],
+    ['three missing levels', (root) => join(root, 'a', 'b', 'c', 'rules.backup.json')],
+    ['an existing directory', (root) => (mkdirSync(join(root, 'x')), join(root, 'x', 'r.json'))],
+  ];
+  it.each(layouts)(
+    '%s: written after the first swap, and again after the directory went',
+    async (_n, at) => {
+      const root = join(work.dir, `dir-${Math.random().toString(36).slice(2)}`);
+      mkdirSync(root);
+      const path = at(root);
+      let body = doc('beta');
+      const source = createHttpSource({
+        url: 'http://x/',
+        intervalMs: 10,
+        fetch: () => Promise.resolve(new Response(body)),
+        logger: quietLogger(),
+      });
+      const logger = quietLogger();
+      const { store } = recordingStore();
+      const handle = startSources(store, [source], {
+        backup: createBackup({ path, logger }),
+        meter: false,
+        logger,
+      });
+      await handle.ready;
+      await expect.poll(() => existsSync(path), { timeout: 5_000 }).toBe(true);
+      expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ default: 'beta' });
+      rmSync(join(root, relative(root, path).split(sep)[0] as string), { recursive: true });
+      body = doc('stable', { rules: [{ id: 'again', version: 'beta' }] });
+      await expect
+        .poll(() => existsSync(path) && readFileSync(path, 'utf8').includes('"again"'), {
+          timeout: 5_000,
+        })
+        .toBe(true);
+      await handle.stop();
+      expect(logger.lines.filter((l) => l.includes('could not write the config backup'))).toEqual(
+        [],
+      );
     },
   );
 });
