@@ -1,3 +1,6 @@
+import http from 'node:http';
+import { envProxy } from './http-target.js';
+
 /** The part of an axios request config that decides whether it goes through a forward proxy. */
 export interface AxiosProxyConfigLike {
   adapter?: unknown;
@@ -14,32 +17,59 @@ const ENV_NAMES = (scheme: string): string[] => [`${scheme}_proxy`, 'all_proxy']
 
 /**
  * @internal The forward proxies axios' http adapter may send a request for `target` through, as
- * origins, so the allowlist judges every host the head reaches (I8): `config.proxy` (unless
- * `false`), else the proxy the environment names for the target's scheme unless `NO_PROXY`
- * exempts it (what axios reads through proxy-from-env; Node's own `NODE_USE_ENV_PROXY` reads
- * the same variables), and the `proxy` an `httpAgent` names (http-proxy-agent). Where axios
- * might use one and might not (a `NO_PROXY` form only axios understands, a tunnel for https
- * targets that older axios versions did not make) the proxy counts: the marker then needs it
- * allowlisted too (fail closed). The fetch adapter reads none of these. Undefined when a proxy
- * cannot be read (refused). Never throws.
+ * origins, so the allowlist judges every host the head reaches (I8). Two layers route it:
+ * - axios: `config.proxy` (unless `false`), else the proxy the environment names for the
+ *   target's scheme unless `NO_PROXY` exempts it (proxy-from-env, read live), and the `proxy` an
+ *   `httpAgent` names (http-proxy-agent);
+ * - Node's http Agent, when it proxies from the environment itself (`NODE_USE_ENV_PROXY`,
+ *   `--use-env-proxy`, an Agent's `proxyEnv`; Node ≥ 22.21 / 24.5): its own proxy config, read
+ *   as Node reads it (`NO_PROXY` as Node parsed it when the agent was made, not the live
+ *   environment), for every host the request may be addressed to — the target of a plain
+ *   `http:` request, and each plain-`http:` proxy axios may address it to instead.
+ * axios ≥ 1.21 leaves the environment to such an agent and, with `proxy: false`, sends through
+ * a copy of it without the proxy; earlier versions read the environment anyway and keep the
+ * agent. graylane cannot tell the versions apart (an axios instance does not carry its
+ * version), so every proxy either may use counts, as does a proxy axios might tunnel to (an
+ * https target) or bypass by a `NO_PROXY` form only it reads: the marker then needs it
+ * allowlisted too (fail closed). An https target Node tunnels through its own proxy is judged
+ * on the target. The fetch adapter reads none of these. Undefined when a proxy cannot be read
+ * (refused). Never throws.
  */
 export function axiosProxies(config: AxiosProxyConfigLike, target: string): string[] | undefined {
   try {
     if (fetchAdapter(config.adapter)) return [];
     const url = new URL(target);
-    const out: string[] = [];
     const own = config.proxy;
-    if (own !== false) {
-      if (typeof own === 'object' && own !== null) out.push(proxyOrigin(own, 'http:'));
-      else if (!noProxy(url)) for (const p of envProxies(url)) out.push(p);
-    }
+    const explicit = typeof own === 'object' && own !== null;
+    const viaAxios: string[] = [];
+    if (explicit) viaAxios.push(proxyOrigin(own, 'http:'));
+    else if (own !== false && !noProxy(url)) viaAxios.push(...envProxies(url));
+    const out = new Set(viaAxios);
     const agentProxy = (config.httpAgent as { proxy?: unknown } | undefined)?.proxy;
     if (url.protocol === 'http:' && agentProxy !== undefined && agentProxy !== null)
-      out.push(proxyOrigin(agentProxy, 'http:'));
-    return out;
+      out.add(proxyOrigin(agentProxy, 'http:'));
+    // The hosts Node's http Agent may be asked to connect to: an explicit proxy replaces the
+    // target (axios always applies it); one from the environment may or may not (see above).
+    const addressed = viaAxios.filter((p) => p.startsWith('http:'));
+    if (url.protocol === 'http:' && !explicit) addressed.push(url.origin);
+    const agent = config.httpAgent || http.globalAgent;
+    for (const to of addressed) {
+      const { hostname, port } = new URL(to);
+      const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+      const node = envProxy(agent, 'http:', host, port || defaultPort(agent));
+      if (node === null) return undefined;
+      if (node !== undefined) out.add(node);
+    }
+    return [...out];
   } catch {
     return undefined;
   }
+}
+
+/** The port Node gives a request without one: `agent.defaultPort`, else 80 (lib/_http_client.js). */
+function defaultPort(agent: unknown): number | string {
+  const port = (agent as { defaultPort?: unknown } | null)?.defaultPort;
+  return typeof port === 'number' || (typeof port === 'string' && port !== '') ? port : 80;
 }
 
 /** `adapter: 'fetch'`, or a list whose first adapter Node has is `fetch` (xhr: none in Node). */

@@ -177,14 +177,14 @@ function nodeAgent(opts: Options, defaultAgent: unknown): unknown {
 }
 
 /**
- * The forward proxy Node itself sends a request through, from the environment
+ * @internal The forward proxy Node itself sends a request through, from the environment
  * (`NODE_USE_ENV_PROXY=1` with `HTTP_PROXY`, or an Agent's `proxyEnv`; Node ≥ 22.21 and ≥ 24.5):
  * the agent's `kProxyConfig`, which Node consults in the ClientRequest constructor for a plain
  * `http:` request (an `https:` one is tunnelled: the head goes to the target only). Its origin
  * when Node proxies this host and port (its own `shouldUseProxy`, so `NO_PROXY` counts as Node
  * reads it), undefined when it does not, null when the configuration cannot be read (refused).
  */
-function envProxy(
+export function envProxy(
   agent: unknown,
   protocol: string | undefined,
   host: string,
