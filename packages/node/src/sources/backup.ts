@@ -131,7 +131,7 @@ export function createBackup(options: BackupOptions): Backup {
       const result = safeUpdate(store, text, 'backup');
       if (result.status === 'rejected') {
         logger.warn(
-          `[graylane] ignoring corrupt config backup ${oneLine(path, 300)}: ${describeError(result.error)}`,
+          `[graylane] ignoring corrupt config backup ${oneLine(path, 300)}: ${describeError(result.error).replace(/^\[graylane\] /, '')}`,
         );
       } else if (pending === undefined && writing === undefined) {
         held ??= result.snapshot.config.canonical; // the file holds what is now in force

@@ -187,6 +187,9 @@ describe('I1/I4 a rejected file is reported bounded and escaped', () => {
       expect(lastError).toMatch(/^\[graylane\] invalid config: /);
       expect(lastError.length).toBeLessThanOrEqual(1_000);
       expect(logger.lines).toHaveLength(1);
+      // One prefix per line (review 73 N5: `…last good config: [graylane] invalid config: …`).
+      expect(logger.lines[0]?.startsWith('warn [graylane] config file')).toBe(true);
+      expect(logger.lines[0]).toContain('keeping the last good config: invalid config: ');
       for (const t of [lastError, logger.lines[0] ?? ''])
         // eslint-disable-next-line no-control-regex
         expect(t).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);

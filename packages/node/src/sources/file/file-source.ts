@@ -162,7 +162,8 @@ export function createFileSource(options: FileSourceOptions): RuleSource {
     if (result.status === 'rejected') {
       const message = describeError(result.error);
       logger.warn(
-        `[graylane] config file ${shownPath} rejected; keeping the last good config: ${message}`,
+        // The line has graylane's prefix already: not again before the problems (review 73 N5).
+        `[graylane] config file ${shownPath} rejected; keeping the last good config: ${message.replace(/^\[graylane\] /, '')}`,
       );
       status.failed(message);
     } else {
