@@ -100,6 +100,13 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
   const timeout = timing(options.timeoutMs, HTTP_TIMEOUT_MS, 'timeoutMs');
   const backoff = createBackoff(checkBackoff(options.backoff));
   const maxDelay = options.backoff?.maxMs ?? BACKOFF_MAX_MS;
+  // A static record is checked now: a value fetch refuses is a mistake to show at startup.
+  if (typeof options.headers !== 'function' && options.headers != null) {
+    const bad = badHeader(options.headers);
+    if (bad !== undefined) throw new GraylaneError('INVALID_OPTIONS', `createHttpSource: ${bad}`);
+  }
+  /** The caller's header values sent so far: never shown in a message (review 75 D2). */
+  const secrets = new Set<string>();
   let store: ConfigStore | undefined;
   let etag: string | undefined;
   /** A document from this source was accepted (changed or unchanged) at least once. */
@@ -138,14 +145,31 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
 
   /** The caller's headers only for the configured origin; elsewhere just what HTTP needs. */
   const requestHeaders = (withCaller: boolean): Record<string, string> => {
-    const extra = !withCaller
-      ? {}
-      : typeof options.headers === 'function'
-        ? options.headers()
-        : (options.headers ?? {});
+    const extra = !withCaller ? {} : callerHeaders();
     const headers: Record<string, string> = { accept: 'application/json', ...extra };
     if (etag !== undefined) headers['if-none-match'] = etag;
     return headers;
+  };
+
+  /**
+   * The caller's headers for this poll. What goes wrong is said without any value: the
+   * function's own error message, or fetch's for a value it refuses, may quote a credential.
+   */
+  const callerHeaders = (): Record<string, string> => {
+    let extra: Record<string, string>;
+    try {
+      extra = typeof options.headers === 'function' ? options.headers() : (options.headers ?? {});
+    } catch (err) {
+      throw new Error(
+        `the headers() function threw ${errorName(err)} (its message is not shown: it may hold a credential)`,
+      );
+    }
+    const bad = badHeader(extra);
+    if (bad !== undefined) throw new Error(`headers(): ${bad}`);
+    for (const v of Object.values(extra))
+      if (typeof v === 'string' && v.length >= 4) secrets.add(v);
+    if (secrets.size > 64) secrets.delete(secrets.values().next().value as string);
+    return extra;
   };
 
   /**
@@ -203,7 +227,7 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     } catch (err) {
       if (!stopped)
         fail(
-          `request failed: ${controller.signal.aborted ? String(controller.signal.reason) : describeFetchError(err)}`,
+          `request failed: ${controller.signal.aborted ? String(controller.signal.reason) : describeFetchError(err, secrets)}`,
         );
     } finally {
       clock.clearTimeout(timeoutTimer);
@@ -340,8 +364,38 @@ function abortReason(signal: AbortSignal): Error {
  * A fetch failure in one line, with its cause (undici's `fetch failed` says nothing alone) and
  * without any URL it may quote (a query token must not reach the logs).
  */
-function describeFetchError(err: unknown): string {
+function describeFetchError(err: unknown, secrets: ReadonlySet<string>): string {
   const cause = (err as { cause?: unknown } | undefined)?.cause;
-  const text = cause === undefined ? String(err) : `${String(err)} (${String(cause)})`;
+  let text = cause === undefined ? String(err) : `${String(err)} (${String(cause)})`;
+  // A credential header's value, wherever a client or a cause quoted it.
+  for (const secret of secrets) text = text.split(secret).join('***');
   return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>');
+}
+
+/** RFC 9110 field names; fetch refuses any other. */
+const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What fetch refuses in a value (NUL, CR, LF) or cannot send (beyond Latin-1). */
+const BAD_VALUE = /[\0\r\n\u0100-\uffff]/;
+
+/**
+ * What is wrong with a header record (a name, never a value: values are credentials), or
+ * undefined when fetch takes every pair.
+ */
+function badHeader(headers: unknown): string | undefined {
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers))
+    return 'headers must be a record of name → value';
+  for (const [name, value] of Object.entries(headers)) {
+    const shown = oneLine(JSON.stringify(name.slice(0, 80)));
+    if (!FIELD_NAME.test(name)) return `header name ${shown} is not a valid HTTP field name`;
+    if (typeof value !== 'string')
+      return `header ${shown} has a ${typeof value} value; header values are strings`;
+    if (BAD_VALUE.test(value))
+      return `header ${shown} has a value fetch refuses (a line break, NUL or a character beyond U+00FF); its value is not shown`;
+  }
+  return undefined;
+}
+
+function errorName(err: unknown): string {
+  const name = (err as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && /^\w{1,40}$/.test(name) ? name : 'an error';
 }
