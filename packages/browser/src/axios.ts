@@ -100,6 +100,8 @@ type Config = RequestConfig & { [SENT]?: Sent | null | undefined };
  * (`'fetch'`, `['fetch', 'xhr']`, an adapter function that calls it) such a request is sent with
  * `redirect: 'manual'` and re-sent plain when the server redirects, so no later hop sees the
  * header. A write (POST, PUT, DELETE, PATCH) is never repeated: the server may have acted on it.
+ * A request with `fetchOptions: { mode: 'no-cors' }` is left alone, whatever the adapter: sent
+ * once, as written (the browser would drop the header there).
  *
  * @example
  * ```ts
@@ -153,17 +155,23 @@ export function attachGray(
                 allowAbsoluteUrls: this.allowAbsoluteUrls ?? true,
               }),
             );
-      if (client && value !== undefined && !this.headers.has(client.header)) {
+      const fetchOptions = this.fetchOptions as RequestInit | undefined;
+      // `no-cors` is left alone, as by withGray: fetch drops the header there, and a marked one
+      // would be re-sent plain on its opaque answer (status 0 — a cross-origin response, not only
+      // a redirect) or on a network error: sent twice (N2, review 69 D2).
+      if (
+        client &&
+        value !== undefined &&
+        !this.headers.has(client.header) &&
+        fetchOptions?.mode != 'no-cors'
+      ) {
         this.headers.set(client.header, value);
         if (REPLAYABLE.test(this.method ?? 'get')) {
-          const fetchOptions = this.fetchOptions as RequestInit | undefined;
           this[SENT] = { header: client.header, fetchOptions };
           marked.add(this);
           // RDR-01: whatever adapter runs — 'fetch', ['fetch', 'xhr'], a function that calls
           // the fetch adapter — it stops at a redirect; the XHR adapter ignores fetchOptions.
-          // Not in `no-cors`: fetch drops the header there, and the probe's opaque redirect would
-          // send the request twice (N2).
-          if ((fetchOptions?.redirect ?? 'follow') == 'follow' && fetchOptions?.mode != 'no-cors')
+          if ((fetchOptions?.redirect ?? 'follow') == 'follow')
             this.fetchOptions = { ...fetchOptions, redirect: 'manual' };
         }
       }

@@ -37,7 +37,8 @@ export interface GrayClient {
   /** Why the current version was assigned. */
   getGrayReason(): DecisionReason;
   /**
-   * QA switching: assigns and persists `version`. `false` (no throw) for an unknown one, or when
+   * QA switching: assigns and persists `version` (surrounding spaces and tabs trimmed, as in every
+   * marker). `false` (no throw) for an unknown one, or when
    * the cookie could not be written — a server's `HttpOnly` cookie of the same name (serve it
    * with `sticky: { httpOnly: false }`) or cookies refused: the page switches, a reload would not.
    */
@@ -138,10 +139,11 @@ export function initGray(options: GrayOptions): GrayClient {
     getGrayReason: () => reason,
     setGrayVersion(v) {
       run();
+      // Read as every marker is: OWS trimmed (HDR-06), so `' beta'` switches to `beta`, and the
+      // answer says so (review 69 N1). `m` is undefined for anything not one of `versions`.
       const m = readMarker(versions, v);
-      // `m` is `v` exactly when `v` is one of `versions` (then the commit made it 'manual').
       if (m) commit(m, 'manual', true);
-      return kept && version === v;
+      return kept && version === m;
     },
     clearGrayVersion() {
       run();

@@ -18,7 +18,7 @@ let uninstall: (() => void) | undefined;
  * uninstall();
  * ```
  */
-export function installFetch(options: WithGrayOptions = {}): () => void {
+export function installFetch(options?: WithGrayOptions): () => void {
   if (!hasPage()) return () => undefined;
   if (uninstall) return uninstall;
   const original = globalThis.fetch;

@@ -81,7 +81,7 @@ let uninstall: (() => void) | undefined;
  * xhr.send();
  * ```
  */
-export function installXHR(options: WithGrayOptions = {}): () => void {
+export function installXHR(options?: WithGrayOptions): () => void {
   if (!hasPage() || typeof XMLHttpRequest != 'function') return () => undefined;
   if (uninstall) return uninstall;
   const Native = XMLHttpRequest;
@@ -235,16 +235,19 @@ export function installXHR(options: WithGrayOptions = {}): () => void {
       // Recorded once the browser took it (a replay repeats only what the first attempt sent).
       const r = setRequestHeader.call(this, name, value);
       const p = pending.get(this);
-      const client = clientOr(options.client);
+      const client = clientOr(options?.client);
       if (p && p.state !== 'stale') {
         p.headers.push([name, value]);
-        if (client && String(name).toLowerCase() === client.header.toLowerCase()) p.set = true;
+        // String(): a `client` option that is not a client must not throw here, outside any try:
+        // every setRequestHeader on the page would (review 69 D1).
+        if (client && String(name).toLowerCase() === String(client.header).toLowerCase())
+          p.set = true;
       }
       return r;
     },
     send(this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
       const p = pending.get(this);
-      const client = clientOr(options.client);
+      const client = clientOr(options?.client);
       // Synchronous: `open(m, u, false)` (or 0, null, undefined given): no events to hold.
       const sync = !!p && p.open.length > 2 && !p.open[2];
       let resend = false;

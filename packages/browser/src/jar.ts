@@ -60,13 +60,17 @@ export function createSlot(o: GrayOptions, key: 'name' | 'anonymousIdName', base
   // The page's own name: `__Host-` (https), `__Secure-` (https + Domain), plain (http).
   const own = secure ? (c.domain ? 1 : 0) : 2;
   const name = names[own] as string;
+  const age = c.maxAgeSeconds ?? MAX_AGE;
+  // A finite second or more: `0`, a negative, `0.5`, `NaN`, `'abc'` made `Max-Age=0`, so nothing
+  // persisted (review 69 N3); `Infinity` is no number of seconds either.
+  if (!(age >= 1 && age < 1 / 0)) fail('cookie.maxAgeSeconds');
   const attrs: CookieAttributes = {
     path: '/',
     domain: c.domain,
     sameSite: 'Lax',
     secure,
-    // Whole seconds in [0, 30 days]; NaN and negatives are 0 (BC-06).
-    maxAge: Math.max(0, Math.min(MAX_AGE, c.maxAgeSeconds ?? MAX_AGE) | 0),
+    // Whole seconds in [1, 30 days] (BC-06).
+    maxAge: Math.min(MAX_AGE, age) | 0,
   };
   // Deletes name `i`: its own with its attributes only (another cookie of its own name is never
   // touched, CK-02); another name where the page sees one (no blind writes), as graylane writes
@@ -97,9 +101,11 @@ export function createSlot(o: GrayOptions, key: 'name' | 'anonymousIdName', base
     );
   const store = (value: string) =>
     tryJar(() => {
-      // https + Domain: a `__Host-` one is read first, by the page and the server alike: it
-      // goes, or it would hide the value.
-      if (own == 1) drop(0);
+      // Every name read before its own (https + Domain: `__Host-`; http: both prefixed ones,
+      // which Chromium shows http://localhost too) is read first, by the page and the server
+      // alike: where the page sees one, it can delete it, and it goes, or it would hide the
+      // value (review 69 D3).
+      for (let i = own; i--;) drop(i);
       jar.set(name, value, attrs);
       return fromJar() === value;
     });

@@ -36,7 +36,11 @@ export interface GrayCookieOptions {
   readonly name?: string;
   /** Share the cookie across subdomains (BC-02: a sibling host can then toss a cookie). */
   readonly domain?: string;
-  /** Lifetime, clamped to 30 days (BC-06). Default 30 days. */
+  /**
+   * Lifetime in seconds, clamped to 30 days (BC-06; fractions are cut). Default 30 days. Anything
+   * but a finite number of at least 1 throws `INVALID_OPTIONS` at init: `0`, `-5`, `0.5`, `NaN`,
+   * `'abc'` wrote `Max-Age=0`, so nothing persisted; `Infinity` is no number of seconds either.
+   */
   readonly maxAgeSeconds?: number;
   /** Base name of the anonymous id cookie. Default `gray_aid`. */
   readonly anonymousIdName?: string;
@@ -44,7 +48,7 @@ export interface GrayCookieOptions {
 
 /** Options of {@link initGray}. Only mistakes here throw; nothing at request time does. */
 export interface GrayOptions {
-  /** The closed set of versions; nothing else is ever stored or sent. */
+  /** The closed set of versions, an array; nothing else is ever stored or sent. */
   readonly versions: readonly string[];
   /** Served when nothing else applies. Must be one of `versions`. */
   readonly default: string;
@@ -58,7 +62,10 @@ export interface GrayOptions {
    * URL (a throwing test counts as excluded).
    */
   readonly exclude?: (url: URL) => boolean;
-  /** The request/response header. Default `X-Gray-Id`. */
+  /**
+   * The request/response header. Default `X-Gray-Id`. An RFC 9110 field name (letters, digits and
+   * ``!#$%&'*+-.^_`|~``); anything else throws `INVALID_OPTIONS` at init.
+   */
   readonly header?: string;
   /** Opt-in QA override from the query: `true` reads `?gray=`, a string names the parameter. */
   readonly override?: boolean | string;
@@ -93,13 +100,17 @@ export interface GrayOptions {
 
 /** @internal Checks the versions and the default (throws `INVALID_OPTIONS`); returns the set. */
 export function versionSet(o: GrayOptions): ReadonlySet<string> {
-  // `initGray()` / `initGray(null)` from plain JS: no versions, so the default is invalid.
-  const set = new Set(o?.versions);
+  // `initGray()` / `initGray(null)` from plain JS: no list. A string would be read one character
+  // at a time, a number is no list at all (review 69 N2; `allow`: review 120 D3).
+  if (!Array.isArray(o?.versions)) fail('versions');
+  const set = new Set(o.versions);
   for (const v of set) if (!VERSION_PATTERN.test(v)) fail(`version "${v}"`);
-  if (!set.has(o?.default)) fail(`default "${o?.default}"`);
+  if (!set.has(o.default)) fail(`default "${o.default}"`);
   if (o.exclude != null && typeof o.exclude != 'function') fail('exclude: use excludePaths([…])');
-  // A string would be read one character at a time (review 120 D3).
   if (o.allow !== undefined && !Array.isArray(o.allow)) fail('allow: a list of origins');
+  // An RFC 9110 field name (`token`), or `headers.set` throws on every request and the marker
+  // silently never goes (review 69 D4). `null`: the default.
+  if (!/^[%\w!#$&'*+.^`|~-]+$/.test(o.header ?? 'x')) fail('header');
   return set;
 }
 

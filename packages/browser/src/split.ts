@@ -24,7 +24,7 @@ export interface SplitOptions {
  */
 export function split(
   weights: Readonly<Record<string, number>>,
-  options: SplitOptions = {},
+  options?: SplitOptions,
 ): GrayRules {
   const arms: Array<readonly [string, number]> = [];
   let end = 0;
@@ -37,7 +37,7 @@ export function split(
     arms.push([version, end]);
     if (pct === 100) all = version;
   }
-  const salt = options.salt ?? 'gray';
+  const salt = options?.salt ?? 'gray'; // `null` options are none
   const rules: GrayRules = ({ anonymousId, defaultVersion }) => {
     // WT-05: no id ('') is no bucket; only a version every bucket gets applies.
     if (!anonymousId) return all ? { version: all, reason: 'weight' } : undefined;

@@ -5,7 +5,7 @@ import { asPlain, isPlain, PLAIN } from './plain.js';
 /** The shape of `fetch`. */
 export type FetchLike = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
 
-/** Options of {@link withGray}. */
+/** Options of {@link withGray}, `installFetch` and `installXHR`; `null` is none. */
 export interface WithGrayOptions {
   /** The client whose version is sent. Default: the one `initGray` created last. */
   readonly client?: GrayClient | undefined;
@@ -42,9 +42,10 @@ export const REPLAYABLE = /^(GET|HEAD|OPTIONS)$/i;
  * await grayFetch('https://cdn.third-party.example/x.js'); // no header
  * ```
  */
-export function withGray(fetchImpl?: FetchLike, options: WithGrayOptions = {}): FetchLike {
+export function withGray(fetchImpl?: FetchLike, options?: WithGrayOptions): FetchLike {
   return function grayFetch(input, init) {
-    const client = clientOr(options.client);
+    // `null` (or any non-object) options are none: read here, on every request (review 69 D1).
+    const client = clientOr(options?.client);
     const call = fetchImpl ?? globalThis.fetch;
     let first = input;
     let marked: RequestInit | undefined;
