@@ -278,6 +278,71 @@ describe('status model: recent reloads with their rule-level diff', () => {
     expectValid(model.report());
   });
 
+  /**
+   * Review 76 D1: the fold compared a rejection with the newest entry only, so two sources stuck
+   * in turn (a file and an HTTP source, or replicas serving different bad documents) each logged
+   * a new entry per poll and the real changes went in minutes.
+   */
+  const BAD = ['{"versions":', '{"versions":[]}', '{"versions":["a"],"default":"b"}', '[]', '1'];
+  it.each([
+    ['two sources, one bad document each, in turn', 2, 1, 'turn'],
+    ['three sources, in turn', 3, 1, 'turn'],
+    ['two sources, in bursts', 2, 1, 'burst'],
+    ['one source, two bad documents alternating', 1, 2, 'turn'],
+    ['one source, five bad documents in turn', 1, 5, 'turn'],
+    ['two sources, each alternating three documents', 2, 3, 'turn'],
+  ] as const)(
+    '%s: the change stays and each source keeps ≤ 3 entries',
+    (_l, sources, docs, order) => {
+      const clock = { t: 0 };
+      const store = storeAt(clock);
+      const model = createStatusModel({ store, historyLimit: 12, now: () => clock.t });
+      store.update(doc('qa'), { source: 'file' });
+      const offers: [string, string][] = [];
+      for (let round = 0; round < 60; round++)
+        for (let s = 0; s < sources; s++)
+          offers.push([`src-${s}`, BAD[(round + s) % docs] as string]);
+      if (order === 'burst') offers.sort((a, b) => a[0].localeCompare(b[0]));
+      for (const [source, text] of offers) {
+        clock.t++;
+        store.update(text, { source });
+      }
+      const reloads = model.report().reloads;
+      expect(reloads.filter((r) => r.type === 'change')).toMatchObject([{ added: ['qa'] }]);
+      for (let s = 0; s < sources; s++) {
+        const mine = reloads.filter((r) => r.type === 'rejected' && r.source === `src-${s}`);
+        expect(mine.length).toBe(Math.min(docs, 3));
+        if (docs <= 3)
+          expect(mine.reduce((n, r) => n + (r.type === 'rejected' ? r.count : 0), 0)).toBe(60);
+      }
+      // Newest first by when each entry began.
+      const starts = reloads.map((r) => r.at);
+      expect(starts).toEqual([...starts].sort((a, b) => b - a));
+      expectValid(model.report());
+    },
+  );
+
+  it('a change from a source ends its streak: the same rejection after it is a new entry', () => {
+    const clock = { t: 0 };
+    const store = storeAt(clock);
+    const model = createStatusModel({ store, historyLimit: 10, now: () => clock.t });
+    for (const [source, text] of [
+      ['http', '{"versions":'],
+      ['file', '{"versions":'],
+      ['http', doc('a')],
+      ['http', '{"versions":'],
+      ['file', '{"versions":'],
+    ] as const) {
+      clock.t++;
+      store.update(text, { source });
+    }
+    expect(
+      model
+        .report()
+        .reloads.map((r) => `${r.type}:${r.source}:${r.type === 'rejected' ? r.count : ''}`),
+    ).toEqual(['rejected:http:1', 'change:http:', 'rejected:file:2', 'rejected:http:1']);
+  });
+
   it('close() stops listening; later reloads are not recorded', () => {
     const store = storeAt({ t: 0 });
     const model = createStatusModel({ store });

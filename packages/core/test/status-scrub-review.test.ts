@@ -64,26 +64,33 @@ describe('MISC-03 (a) a bare key/sig/pwd masks 6+ characters whatever the separa
 describe('MISC-03 (a) weak keys judge the value the same way whatever the separator', () => {
   // A word after session/auth/cookie (or a short word after key) stays, however it is written:
   // before, a control character in the separator counted as part of the value and masked it.
-  it.each(rows(['session', 'auth', 'cookie', 'Session', 'AUTH', 'key', 'sig', 'pwd']))(
-    '%s / %s: a word stays',
-    (key, _sep, make) => {
-      const words = /^(?:key|sig|pwd)$/.test(key) ? ['us', 'abc', 'admin'] : ['closed', 'failed'];
-      for (const value of words) {
-        const text = make(key, value);
-        expect(scrubText(text, 400), text).toBe(cleanText(text, 400));
-      }
-    },
-  );
+  it.each(
+    rows(['session', 'auth', 'cookie', 'Session', 'AUTH', 'key', 'sig', 'pwd', 'pass', 'pw']),
+  )('%s / %s: a word stays', (key, _sep, make) => {
+    const words = /^(?:key|sig|pwd)$/.test(key) ? ['us', 'abc', 'admin'] : ['closed', 'failed'];
+    for (const value of words) {
+      const text = make(key, value);
+      expect(scrubText(text, 400), text).toBe(cleanText(text, 400));
+    }
+  });
 
   // A credential-like value after them goes, however it is written.
-  it.each(rows(['session', 'auth', 'cookie']))('%s / %s: a credential goes', (key, _sep, make) => {
-    for (const value of ['hunter2x', 'sid=abc123', 'abcdefghijklmnopq'])
-      expectMasked(make(key, value), value);
-  });
+  // `pass`, `pw` (review 76 N1: `?pass=hunter22` in a source URL reached the page and the labels).
+  it.each(rows(['session', 'auth', 'cookie', 'pass', 'PASS', 'pw', 'db_pass', 'adminPw']))(
+    '%s / %s: a credential goes',
+    (key, _sep, make) => {
+      for (const value of ['hunter2x', 'sid=abc123', 'abcdefghijklmnopq'])
+        expectMasked(make(key, value), value);
+    },
+  );
 
   it.each([
     'keys: primary',
     'keys=primary',
+    'bypass=abc12345',
+    'compass: n0rth-east',
+    'pass: closed',
+    'pw: expired',
     '$.key: abcdef',
     '$.rules[0].split[0].key: unknown field',
     'a.b.key: abcdef',

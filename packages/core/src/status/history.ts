@@ -36,19 +36,38 @@ export function createReloadHistory(
   };
 }
 
+/**
+ * At most this many rejection entries per source since its last change: a source whose message
+ * differs every time (replicas serving different bad documents) takes this many, not the ring.
+ */
+const REJECTIONS_PER_SOURCE = 3;
+
+/**
+ * Folds a rejection into the last one of its source since that source's last change when it is
+ * the same (code and message), whatever other sources logged in between: two sources stuck on
+ * bad documents, polling in turn, each keep one entry with a count, so neither pushes the real
+ * changes out (review 76 D1). An entry keeps its place (its `at` is when the streak began, so the
+ * ring stays newest first); a source's older rejections past {@link REJECTIONS_PER_SOURCE} go.
+ */
 function fold(
   ring: ReloadEntry[],
   next: ReloadRejection,
   push: (entry: ReloadEntry) => void,
 ): void {
-  const head = ring[0];
-  const same =
-    head?.type === 'rejected' &&
-    head.source === next.source &&
-    head.code === next.code &&
-    head.message === next.message;
-  if (same) ring[0] = { ...head, lastAt: next.at, count: head.count + 1 };
-  else push(next);
+  const mine: number[] = [];
+  for (let i = 0; i < ring.length; i++) {
+    const e = ring[i] as ReloadEntry;
+    if (e.source !== next.source) continue;
+    if (e.type === 'change') break;
+    if (e.code === next.code && e.message === next.message) {
+      ring[i] = { ...e, lastAt: next.at, count: e.count + 1 };
+      return;
+    }
+    mine.push(i);
+  }
+  // Its oldest rejections first, so at most the cap stay once `next` is in.
+  for (const i of mine.slice(REJECTIONS_PER_SOURCE - 1).reverse()) ring.splice(i, 1);
+  push(next);
 }
 
 function rejection(event: Extract<ConfigEvent, { type: 'rejected' }>, at: number): ReloadRejection {

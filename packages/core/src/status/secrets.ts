@@ -25,8 +25,8 @@ const STRONG =
  * only as a whole segment of the key (`x-api-key`, `apiKey`, `session`; not `monkey`, `oauth`),
  * and their value is masked when it looks like a credential.
  */
-const WEAK = 'key|sig|auth|session|cookie|pwd';
-const WEAK_WORD = /^(?:key|sig|auth|session|cookie|pwd)$/i;
+const WEAK = 'key|sig|auth|session|cookie|pwd|pass|pw';
+const WEAK_WORD = /^(?:key|sig|auth|session|cookie|pwd|pass|pw)$/i;
 /**
  * `key`, `sig`, `pwd` after a prefix (`api_key`, `X-Amz-Sig`): any value is a secret. Alone, any
  * value of {@link CREDENTIAL_MIN} characters or more (`key: abcdef`), whatever the separator;
