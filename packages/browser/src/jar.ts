@@ -60,10 +60,11 @@ export function createSlot(o: GrayOptions, key: 'name' | 'anonymousIdName', base
   // The page's own name: `__Host-` (https), `__Secure-` (https + Domain), plain (http).
   const own = secure ? (c.domain ? 1 : 0) : 2;
   const name = names[own] as string;
-  const age = c.maxAgeSeconds ?? MAX_AGE;
-  // A finite second or more: `0`, a negative, `0.5`, `NaN`, `'abc'` made `Max-Age=0`, so nothing
-  // persisted (review 69 N3); `Infinity` is no number of seconds either.
-  if (!(age >= 1 && age < 1 / 0)) fail('cookie.maxAgeSeconds');
+  // Read as a number (`'60'` too); `Infinity` is clamped as documented (review 77 D3).
+  const age = Number(c.maxAgeSeconds ?? MAX_AGE);
+  // A second or more: `0`, a negative, `0.5`, `NaN`, `'abc'` made `Max-Age=0`, so nothing
+  // persisted (review 69 N3).
+  if (!(age >= 1)) fail('cookie.maxAgeSeconds');
   const attrs: CookieAttributes = {
     path: '/',
     domain: c.domain,

@@ -37,9 +37,9 @@ export interface GrayCookieOptions {
   /** Share the cookie across subdomains (BC-02: a sibling host can then toss a cookie). */
   readonly domain?: string;
   /**
-   * Lifetime in seconds, clamped to 30 days (BC-06; fractions are cut). Default 30 days. Anything
-   * but a finite number of at least 1 throws `INVALID_OPTIONS` at init: `0`, `-5`, `0.5`, `NaN`,
-   * `'abc'` wrote `Max-Age=0`, so nothing persisted; `Infinity` is no number of seconds either.
+   * Lifetime in seconds, clamped to 30 days (BC-06; fractions are cut; `Infinity` is 30 days).
+   * Default 30 days. Anything but a number of at least 1 throws `INVALID_OPTIONS` at init: `0`,
+   * `-5`, `0.5`, `NaN`, `'abc'` wrote `Max-Age=0`, so nothing persisted.
    */
   readonly maxAgeSeconds?: number;
   /** Base name of the anonymous id cookie. Default `gray_aid`. */
@@ -102,6 +102,7 @@ export interface GrayOptions {
 export function versionSet(o: GrayOptions): ReadonlySet<string> {
   // `initGray()` / `initGray(null)` from plain JS: no list. A string would be read one character
   // at a time, a number is no list at all (review 69 N2; `allow`: review 120 D3).
+  // An array, as typed (a `Set` from plain JS too is refused: ~20 B to take any list).
   if (!Array.isArray(o?.versions)) fail('versions');
   const set = new Set(o.versions);
   for (const v of set) if (!VERSION_PATTERN.test(v)) fail(`version "${v}"`);

@@ -120,17 +120,11 @@ describe('review 69 D4: the header is an RFC 9110 field name, or init throws', (
 // [label, versions, default]: the default is one of what the old code took for versions.
 const BAD_VERSIONS: ReadonlyArray<readonly [string, unknown, string]> = [
   ['a number', 42, 'stable'],
+  // Typed as an array; a Set from plain JS was taken before review 69 (now refused, clearly).
+  ['a Set', new Set(['stable', 'beta']), 'stable'],
   ['a string (read letter by letter)', 'stable', 's'],
   ['a one-letter string', 'b', 'b'],
   ['a String object', new String('beta'), 'b'],
-  ['a Set', new Set(['stable', 'beta']), 'stable'],
-  [
-    'a generator',
-    (function* () {
-      yield 'stable';
-    })(),
-    'stable',
-  ],
   ['an array-like object', { length: 1, 0: 'stable' }, 'stable'],
   ['an object', { stable: true }, 'stable'],
   ['true', true, 'stable'],
@@ -142,9 +136,7 @@ const BAD_VERSIONS: ReadonlyArray<readonly [string, unknown, string]> = [
 describe('review 69 N2: versions is a list, or init throws', () => {
   describe.each(PLACES)('%s', (_place, page) => {
     it.each(BAD_VERSIONS)('%s → INVALID_OPTIONS', (_label, versions, d) => {
-      // Fresh per run: a generator is consumed once.
-      const v = _label === 'a generator' ? ['stable'].values() : versions;
-      expect(codeOf(initError({ versions: v, default: d }, page))).toBe('INVALID_OPTIONS');
+      expect(codeOf(initError({ versions, default: d }, page))).toBe('INVALID_OPTIONS');
     });
   });
 
@@ -162,7 +154,6 @@ const BAD_MAX_AGES: ReadonlyArray<readonly [string, unknown]> = [
   ['0.5 (Max-Age=0 once cut)', 0.5],
   ['0.999', 0.999],
   ['NaN', NaN],
-  ['Infinity', Infinity],
   ['-Infinity', -Infinity],
   ["'abc'", 'abc'],
   ["''", ''],
@@ -193,9 +184,10 @@ const GOOD_MAX_AGES: ReadonlyArray<readonly [string, number, unknown]> = [
   ['30 days', 2_592_000, 2_592_000],
   ['BC-06 99999999: clamped to 30 days', 2_592_000, 99_999_999],
   ['Number.MAX_VALUE: clamped', 2_592_000, Number.MAX_VALUE],
+  ['Infinity: clamped, as documented (review 77 D3)', 2_592_000, Infinity],
 ];
 
-describe('review 69 N3 / BC-06: cookie.maxAgeSeconds is a finite second or more, or init throws', () => {
+describe('review 69 N3 / BC-06: cookie.maxAgeSeconds is a second or more (Infinity: 30 days), or init throws', () => {
   describe.each(PLACES)('%s', (_place, page) => {
     it.each(BAD_MAX_AGES)('%s → INVALID_OPTIONS', (_label, maxAgeSeconds) => {
       expect(codeOf(initError({ ...base, cookie: { maxAgeSeconds } }, page))).toBe(

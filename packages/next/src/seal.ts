@@ -74,10 +74,20 @@ interface DecisionKey {
  * `INVALID_OPTIONS` when one is too short — called at proxy construction, so the mistake shows at
  * startup), else this realm's.
  */
-export function decisionKey(): DecisionKey {
+export function decisionKey(verifying = false): DecisionKey {
   const shared = envKey(DECISION_KEY_ENV);
   const fallback = envKey(DECISION_KEY_FALLBACK_ENV);
-  const extra = fallback === undefined ? undefined : sharedKey(fallback, DECISION_KEY_FALLBACK_ENV);
+  let extra: Uint8Array | undefined;
+  try {
+    extra = fallback === undefined ? undefined : sharedKey(fallback, DECISION_KEY_FALLBACK_ENV);
+  } catch (err) {
+    // Where a seal is read (an app deployed apart from its proxy, which never ran the startup
+    // check), a bad fallback must not refuse what the main key sealed: it is left out, said once.
+    if (!verifying) throw err;
+    warnOnce(
+      `[graylane] ${String((err as Error).message).replace(/^\[graylane\] /, '')}: it is ignored, seals are verified with ${DECISION_KEY_ENV} alone`,
+    );
+  }
   if (shared !== undefined)
     return { kid: KID_SHARED, key: sharedKey(shared, DECISION_KEY_ENV), fallback: extra };
   const g = globalThis as { [REALM_KEY]?: Uint8Array };
@@ -92,6 +102,15 @@ function sharedKey(text: string, name: string): Uint8Array {
     // Named by its variable: the key ring's message speaks of a key id the user never wrote.
     throw new GraylaneError('INVALID_OPTIONS', `${name} is shorter than 16 bytes`, { cause: err });
   }
+}
+
+const WARNED_FALLBACK = Symbol.for('@graylane/next.warned-fallback');
+
+function warnOnce(message: string): void {
+  const g = globalThis as { [WARNED_FALLBACK]?: boolean };
+  if (g[WARNED_FALLBACK]) return;
+  g[WARNED_FALLBACK] = true;
+  console.warn(message);
 }
 
 /** True when a shared key is configured (the proxy then needs no shared realm with the app). */
@@ -141,7 +160,7 @@ export async function openDecision(
   const seal = sealOf(value);
   if (seal === undefined) return { failure: 'unsealed' };
   try {
-    const { kid, key, fallback } = decisionKey();
+    const { kid, key, fallback } = decisionKey(true);
     const verify = (k: Uint8Array, id: string) =>
       verifyMarker(seal, {
         keys: new Map([[id, k]]),

@@ -99,6 +99,28 @@ describe('GW-01 rotating GRAYLANE_DECISION_KEY with GRAYLANE_DECISION_KEY_FALLBA
   );
 });
 
+describe('GW-01 a bad fallback where only seals are read (review 77 D5)', () => {
+  // An app deployed apart from its proxy never constructs one, so it never ran the startup check:
+  // a fallback shorter than 16 bytes there made every seal `bad_seal`, the main key's too.
+  const WARNED = Symbol.for('@graylane/next.warned-fallback');
+  afterEach(() => {
+    delete (globalThis as { [WARNED]?: boolean })[WARNED];
+  });
+  it.each(['short', ' ', 'x'.repeat(15)])(
+    'fallback %j: the main key still verifies, and one warning names the variable',
+    async (fallback) => {
+      use([NEW, undefined]);
+      const passed = await passedOn();
+      use([NEW, fallback]);
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+      const read = () => inRequest(passed, async () => (await getGrayDecision())?.version);
+      expect([await read(), await read()]).toEqual(['beta', 'beta']);
+      const said = warn.mock.calls.map((c) => String(c[0]));
+      expect(said.filter((m) => m.includes(DECISION_KEY_FALLBACK_ENV))).toHaveLength(1);
+    },
+  );
+});
+
 describe('GW-01 a seal that expires too far ahead is refused (review 72 N3)', () => {
   const TEXT = 'version=beta; reason=header; source=header';
   const sealed = async (key: string, ttlSeconds: number, kid = 'env') =>

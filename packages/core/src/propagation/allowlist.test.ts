@@ -215,6 +215,13 @@ describe('BR-13 wildcard-looking entries are refused, not read as literal hosts'
     expect(shouldPropagate('http://api.internal/', { allow: [entry] })).toBe(false);
   });
 
+  it.each(['https://*.example.com', 'https://.example.com'])(
+    'the page origin %s is refused naming `origin`, not an allow entry',
+    (origin) => {
+      expect(() => createAllowlist({ origin })).toThrow(`origin "${origin}" is not a wildcard`);
+    },
+  );
+
   it('the suggested RegExp is accepted and matches the family, not its look-alikes', () => {
     let message = '';
     try {

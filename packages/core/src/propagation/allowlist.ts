@@ -155,7 +155,7 @@ function normalizeOrigin(text: string, what: string): string {
       `${what} "${text}" must be a bare origin like "https://api.example.com" (no path)`,
     );
   }
-  notAWildcard(u.hostname, text);
+  notAWildcard(u.hostname, text, what);
   return u.origin;
 }
 
@@ -169,7 +169,7 @@ function hostEntry(entry: string): string | undefined {
   const m = HOST_ENTRY.exec(entry);
   const name = m ? parseHost(m[1] as string) : undefined;
   if (m === null || name === undefined) return undefined;
-  notAWildcard(name, entry);
+  notAWildcard(name, entry, 'allow entry');
   if (m[2] === undefined) return name;
   const port = Number(m[2]);
   return port > 65535 ? undefined : `${name}:${port}`;
@@ -180,10 +180,10 @@ function hostEntry(entry: string): string | undefined {
  * and `.internal` (a `NO_PROXY` habit) the host `.internal` — neither is ever a request's host, so
  * such an entry silently sent markers nowhere. Refused, pointing at the RegExp form.
  */
-function notAWildcard(hostname: string, entry: string): void {
+function notAWildcard(hostname: string, entry: string, what: string): void {
   if (hostname.includes('*') || hostname.startsWith('.'))
     throw badOption(
-      `allow entry "${entry}" is not a wildcard: it names one host; for many use an anchored RegExp such as /^https?:\\/\\/[a-z\\d-]+\\.internal(:\\d+)?$/`,
+      `${what === 'allow' ? 'allow entry' : what} "${entry}" is not a wildcard: it names one host; for many use an anchored RegExp such as /^https?:\\/\\/[a-z\\d-]+\\.internal(:\\d+)?$/`,
     );
 }
 

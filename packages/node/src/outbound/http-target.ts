@@ -191,8 +191,12 @@ export function envProxy(
   port: unknown,
 ): string | null | undefined {
   if (typeof agent !== 'object' || agent === null) return undefined;
-  const key = Object.getOwnPropertySymbols(agent).find((s) => s.description === 'kProxyConfig');
-  const config = key === undefined ? undefined : (agent as Record<symbol, unknown>)[key];
+  let config: unknown;
+  try {
+    config = proxyConfigOf(agent);
+  } catch {
+    return null;
+  }
   if (typeof config !== 'object' || config === null || protocol !== 'http:') return undefined;
   try {
     const { shouldUseProxy, href } = config as { shouldUseProxy?: unknown; href?: unknown };
@@ -202,6 +206,24 @@ export function envProxy(
   } catch {
     return null;
   }
+}
+
+/**
+ * The agent's `kProxyConfig`, read as Node reads it (`agent[kProxyConfig]`, through the
+ * prototype chain: an agent made with `Object.create(proxyAgent)` inherits it; review 77 D2).
+ * The symbol is Node's own, found by its description on the first object that has it.
+ */
+function proxyConfigOf(agent: object): unknown {
+  let o: object | null = agent;
+  for (
+    let depth = 0;
+    o !== null && depth < 32;
+    depth++, o = Object.getPrototypeOf(o) as object | null
+  ) {
+    const key = Object.getOwnPropertySymbols(o).find((s) => s.description === 'kProxyConfig');
+    if (key !== undefined) return (agent as Record<symbol, unknown>)[key];
+  }
+  return undefined;
 }
 
 function agentField(agent: unknown, name: 'defaultPort' | 'protocol'): string | undefined {

@@ -21,7 +21,7 @@ import { decodeDocument, readBoundedFile } from './bounded-read.js';
 
 /** Options of {@link createBackup}. */
 export interface BackupOptions {
-  /** The backup file. Its directory must exist and be writable. */
+  /** The backup file. Its directory is made when missing (mode 700); it must be writable. */
   readonly path: string;
   readonly logger?: SourceLogger | undefined;
   /** Time for the retry schedule of failed writes. Default `systemClock`. */
@@ -93,7 +93,9 @@ export function createBackup(options: BackupOptions): Backup {
       try {
         // Its directory first (a fresh host has no `/var/lib/graylane`; a cleanup may remove
         // it): without it every write failed and there was no backup at all (review 73 N4).
-        await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+        // A failure here (a file where the directory goes) is left to the write, whose error
+        // (ENOTDIR, EACCES) names the cause better than mkdir's EEXIST.
+        await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch(() => undefined);
         await writeFileAtomic(path, text);
         held = text;
         failing = undefined;

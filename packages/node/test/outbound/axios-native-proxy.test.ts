@@ -49,7 +49,8 @@ interface Ctx {
 /** What the child sends: JSON, agents described (the child makes them). */
 interface RequestSpec {
   readonly proxy?: false | { protocol: string; host: string; port: number };
-  readonly httpAgent?: 'plain' | { proxyEnv: Record<string, string> };
+  /** `inherit`: the agent is `Object.create(agent)` (it inherits Node's proxy config). */
+  readonly httpAgent?: 'plain' | { proxyEnv: Record<string, string>; inherit?: boolean };
   readonly httpsAgent?: { proxyEnv: Record<string, string> };
   readonly adapter?: 'fetch';
   /** Set (null: deleted) in `process.env` right before the call, as dotenv does. */
@@ -129,6 +130,15 @@ const GROUPS: Group[] = [
         name: 'httpAgent proxyEnv { HTTP_PROXY: P2 }',
         target: 'a',
         request: (c) => ({ httpAgent: { proxyEnv: { HTTP_PROXY: c.origin.P2 } } }),
+        proxies: ['P2'],
+        route: native(['P2', 'target'], ['target']),
+        counted: native(['P2'], []),
+      },
+      {
+        // Review 77 D2: Node reads `agent[kProxyConfig]` through the prototype chain.
+        name: 'httpAgent Object.create(proxyEnv agent { HTTP_PROXY: P2 })',
+        target: 'a',
+        request: (c) => ({ httpAgent: { proxyEnv: { HTTP_PROXY: c.origin.P2 }, inherit: true } }),
         proxies: ['P2'],
         route: native(['P2', 'target'], ['target']),
         counted: native(['P2'], []),
@@ -377,7 +387,7 @@ for (const c of JSON.parse(process.env.GRAYLANE_CASES)) {
     if (v === null) delete process.env[k]; else process.env[k] = v;
   }
   const made = [];
-  const agent = (mod, spec) => { const a = new mod.Agent(spec === 'plain' ? {} : spec); made.push(a); return a; };
+  const agent = (mod, spec) => { const a = new mod.Agent(spec === 'plain' ? {} : { proxyEnv: spec.proxyEnv }); made.push(a); return spec.inherit ? Object.create(a) : a; };
   const config = { adapter: r.adapter ?? 'http', timeout: 10000 };
   if (r.proxy !== undefined) config.proxy = r.proxy;
   if (r.httpAgent) config.httpAgent = agent(http, r.httpAgent);

@@ -127,6 +127,47 @@ describe('SRC a credential header value is never shown (review 75 D2)', () => {
     }
   });
 
+  // Review 77: values were replaced before URLs (`https` turned `https://…?env=prod` into
+  // `***://…`, which the URL scrub then missed), a token quoted without its scheme stayed, and
+  // a short value (`8443`) garbled ordinary text.
+  const TOKEN = 's3cr3t-tok-abcdef';
+  it.each<[string, Record<string, string>, string, RegExp, string[]]>([
+    [
+      'a short value beside a URL',
+      { 'x-forwarded-proto': 'https', authorization: `Bearer ${TOKEN}` },
+      'GET https://config.example/t/rules.json?env=prod&sig=abc failed',
+      /GET <url> failed/,
+      ['config.example', 'env=prod', TOKEN],
+    ],
+    [
+      'a token quoted without its scheme',
+      { authorization: `Bearer ${TOKEN}` },
+      `auth rejected for ${TOKEN}`,
+      /auth rejected for \*\*\*/,
+      [TOKEN],
+    ],
+    [
+      'a Basic credential quoted alone',
+      { authorization: 'Basic dXNlcjpwYXNzd29yZA==' },
+      'bad credential dXNlcjpwYXNzd29yZA==',
+      /bad credential \*\*\*/,
+      ['dXNlcjpwYXNzd29yZA=='],
+    ],
+    [
+      'a short value in ordinary text',
+      { 'x-port': '8443', 'x-env': 'prod' },
+      'connect ECONNREFUSED 127.0.0.1:8443 (prod)',
+      /ECONNREFUSED 127\.0\.0\.1:8443 \(prod\)/,
+      ['***'],
+    ],
+  ])('%s', async (_w, headers, message, shape, hidden) => {
+    for (const h of [headers, () => headers]) {
+      const text = await shown({ headers: h, fetch: () => Promise.reject(new Error(message)) });
+      expect(text).toMatch(shape);
+      for (const secret of hidden) expect(text).not.toContain(secret);
+    }
+  });
+
   it('good headers still go out, to the configured origin', async () => {
     const seen: (string | undefined)[] = [];
     const s = createServer((req, res) => {

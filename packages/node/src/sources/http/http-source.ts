@@ -166,9 +166,8 @@ export function createHttpSource(options: HttpSourceOptions): RuleSource {
     }
     const bad = badHeader(extra);
     if (bad !== undefined) throw new Error(`headers(): ${bad}`);
-    for (const v of Object.values(extra))
-      if (typeof v === 'string' && v.length >= 4) secrets.add(v);
-    if (secrets.size > 64) secrets.delete(secrets.values().next().value as string);
+    for (const v of Object.values(extra)) for (const secret of secretsIn(v)) secrets.add(secret);
+    while (secrets.size > 64) secrets.delete(secrets.values().next().value as string);
     return extra;
   };
 
@@ -366,10 +365,23 @@ function abortReason(signal: AbortSignal): Error {
  */
 function describeFetchError(err: unknown, secrets: ReadonlySet<string>): string {
   const cause = (err as { cause?: unknown } | undefined)?.cause;
-  let text = cause === undefined ? String(err) : `${String(err)} (${String(cause)})`;
+  const text = cause === undefined ? String(err) : `${String(err)} (${String(cause)})`;
+  // URLs first: a value such as `https` must not break a URL's shape before it is taken out.
+  let out = text.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>');
   // A credential header's value, wherever a client or a cause quoted it.
-  for (const secret of secrets) text = text.split(secret).join('***');
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>');
+  for (const secret of secrets) out = out.split(secret).join('***');
+  return out;
+}
+
+/**
+ * What of a header value to keep out of messages: the value, and the credential after an
+ * auth scheme (`Bearer <token>`, which a client's error may quote alone); parts shorter than 8
+ * characters are no credential (`https`, `8443`, `true` would garble ordinary text).
+ */
+function secretsIn(value: unknown): string[] {
+  if (typeof value !== 'string') return [];
+  const v = value.trim();
+  return [v, v.split(/\s+/).slice(1).join(' ')].filter((p) => p.length >= 8);
 }
 
 /** RFC 9110 field names; fetch refuses any other. */
