@@ -264,6 +264,10 @@ describe('MQ-31 NATS: a drained message whose delete fails is never published ag
         await waiting(stream, 'beta', 'm1');
         await until(() => took.length === 1);
         await held.close();
+        // MQ-42: a held message the durable may hand out again is moved only through the
+        // durable (after its ack_wait); with the durable gone it has no one to hand it out, and
+        // the drain takes it by direct get and delete — the path this row tests.
+        await admin.jsm.consumers.delete(stream, `${DURABLE}_lane_beta`);
         failing = true; // after consume(): its check deleted sequence 0 through the proxy
         const failed = () => stable.proxy.calls.filter((c) => c.answer !== 'forward').length;
         await until(() => ran.length === 1);

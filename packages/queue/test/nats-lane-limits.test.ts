@@ -291,7 +291,12 @@ describe('MQ-34 NATS: the router refuses a lane message whose drained copy could
     'MQ-34 $limit, router on $client: one byte over the bound is refused, the bound is routed and drains',
     async ({ maxMsgSize, client }) => {
       const stream = fresh('REF');
-      await makeLanes(stream, {}, maxMsgSize === undefined ? {} : { max_msg_size: maxMsgSize });
+      // MQ-42: a message delivered to the beta consumer closed below moves after ack_wait.
+      await makeLanes(
+        stream,
+        { ack_wait: 2e9 },
+        maxMsgSize === undefined ? {} : { max_msg_size: maxMsgSize },
+      );
       const beta = await router(stream, 'v3');
       const betaRuns: Run[] = [];
       const betaConsumer = await consume(beta.r, 'beta', betaRuns);

@@ -203,6 +203,9 @@ describe('MQ-15 NATS: on a work-queue stream the drain moves only what the lane 
       let stable: NatsLaneConsumer | undefined;
       try {
         await f.router.setup();
+        // MQ-42: what beta holds unacked moves once its durable hands it out again, after
+        // ack_wait: 2 s here instead of 30 s.
+        await f.jsm.consumers.update(f.stream, `${f.stream}_lane_beta`, { ack_wait: 2e9 } as never);
         const ids = Array.from({ length: messages }, (_, i) => `m${i}`);
         const acks = ids.filter((_, i) => acked === 'every message' || i % 2 === 0);
         const got = new Map<string, () => void>();

@@ -1,7 +1,8 @@
 import { GraylaneError, setBaggageMember } from '@graylane/core';
 import type { OutgoingMarker } from '../carrier/outgoing.js';
 import type { HeaderEditor } from '../carrier/scrub.js';
-import { readHeader } from '../carrier/table.js';
+import type { MessageReader } from '../carrier/extract.js';
+import { readHeader, sameName } from '../carrier/table.js';
 import type { MessageLanes } from '../lanes.js';
 import { assertLanes, assertServed } from '../routing/names.js';
 import { BAGGAGE_HEADER } from '../limits.js';
@@ -151,7 +152,7 @@ export function withGrayNatsMessage<A extends NatsHandlerArgs = [msg: NatsJsMsg]
     }
     const headers = headersOf(msg);
     return lanes.runMessage(
-      (name) => readHeader(headers, name),
+      natsReader(headers),
       headers === undefined ? undefined : natsEditor(headers),
       () => call.apply(this, args),
       options,
@@ -166,6 +167,33 @@ export function withGrayNatsMessage<A extends NatsHandlerArgs = [msg: NatsJsMsg]
  */
 function isCoreCallback(args: readonly unknown[]): boolean {
   return args.length >= 2 && (args[0] == null || args[0] instanceof Error);
+}
+
+/**
+ * @internal Reads a header of a NATS message as its consumer judges it (and a router routes on
+ * it). `baggage` repeated is one list (W3C: as if joined in one header): every value of every
+ * spelling, joined with `,` — so past 8192 bytes together it is refused as `too_long`, as one
+ * header that long is, and the `gray` member is removed from it wherever it sits (MQ-45). (The
+ * shared reader keeps two values of a name, which tells a marker header ambiguous: a member in a
+ * third `baggage` header was neither judged nor removed.) One linear pass over headers the
+ * client has decoded already, bounded by the server's `max_payload`.
+ */
+export function natsReader(headers: NatsHeadersLike | undefined): MessageReader {
+  return (name) => {
+    const value = readHeader(headers, name);
+    if (name !== BAGGAGE_HEADER || !Array.isArray(value) || headers === undefined) return value;
+    try {
+      const all: unknown[] = [];
+      for (const [key, values] of headers) {
+        if (!sameName(key, BAGGAGE_HEADER)) continue;
+        for (const v of Array.isArray(values) ? (values as unknown[]) : [values]) all.push(v);
+      }
+      // Only text joins as one header would; anything else is judged as the shared reader hands it.
+      return all.every((v) => typeof v === 'string') ? all.join(',') : value;
+    } catch {
+      return value;
+    }
+  };
 }
 
 /** The message's headers, or undefined (absent, not an object, or a getter that throws). */

@@ -13,6 +13,7 @@ import {
   pushDurable,
   unlessApiError,
 } from './errors.js';
+import { laneFilterRefusal, laneFilterTarget } from './filter.js';
 import type { NatsHeadersFactory, NatsHeadersLike } from './headers.js';
 import type { NatsLanes, NatsLanesOptions } from './lanes.js';
 import { DRAINED_FROM, drainId, handBackId, isNatsHeader, tooLarge } from './republish.js';
@@ -59,16 +60,9 @@ const DENIED_RETRY_MS = 60_000;
 /**
  * After a pull for what the durable might hand out again came back empty (it waited
  * {@link PULL_EXPIRES_MS} for nothing: a dead consumer's messages are held until their
- * `ack_wait`), how long before asking again.
+ * `ack_wait`, or the delay it nak'd them with, runs out), how long before asking again.
  */
 const HANDED_BACK_RETRY_MS = 5_000;
-
-/**
- * A dead consumer's unacked message is moved by direct get only while it is this far from its
- * durable's `ack_wait` (at most half of it), counted from when it was stored: no one else can be
- * handed it before then. Also room for the app's and the server's clocks to differ.
- */
-const LEFTOVER_MARGIN_MS = 5_000;
 
 /** What the default lane's consumer tells a user it may not do. */
 const WHY_DRAIN =
@@ -150,11 +144,14 @@ const ackWaitMs = (info: NatsConsumerInfoLike): number => (info.config?.ack_wait
  * stop pulling for {@link QUIET_MS}: if the durable keeps being pulled, it is the lane's consumer,
  * and the drain stops.
  *
- * What a dead consumer was handed and never acked is held by the durable until its `ack_wait`
- * runs out: a consumer coming back cannot get it before then. So it is read by direct get,
- * published and deleted at once while it is younger than `ack_wait` less a margin (see
- * `leftovers`), and pulled like the rest once the durable hands it out again; what its consumer
- * gave back (nak) is handed out at once, and pulled first.
+ * What a dead consumer was handed and never acked is the durable's to hand out again: when its
+ * `ack_wait` runs out, or the delay its consumer nak'd it with (at once for a plain nak). It is
+ * pulled like the rest then, first, and never read by direct get: no consumer info says when a
+ * nak delay runs out, and a consumer coming back then would be handed what the drain was moving
+ * (MQ-42, see `leftovers`). Only what the durable will never hand out again is read so.
+ *
+ * A lane whose durable has another lane's filter is not drained, and is reported as
+ * `INVALID_OPTIONS` on every pass (MQ-43): pulled, it would hand out another subject's messages.
  *
  * A lane with no durable (deleted) cannot be pulled, and nothing can deliver its messages: they
  * are read by direct get, published and deleted. So are a lane's messages when its pull never
@@ -481,35 +478,35 @@ export function startNatsDrain(
   };
 
   /**
-   * What a dead consumer was handed and never acked (stored at or below the durable's last
-   * delivered sequence: an acked message is gone), moved by direct get while its `ack_wait`
-   * cannot have run out: until then the durable hands it to no one else, so a consumer that comes
-   * back cannot get it. Later ones are pulled once the durable hands them out again. Only while no
-   * one else pulls the durable: a message another default-lane consumer holds is not a dead
-   * consumer's (were it taken anyway, its `Nats-Msg-Id` would keep it on the base subject once).
+   * What is stored on a dead lane's subject at or below its durable's last delivered sequence
+   * while the durable holds nothing unacked (`num_ack_pending` 0): messages it will never hand out
+   * again — one back after a hard server crash lost its removal (the durable took it as acked), or
+   * one it gave up on (below) — read by direct get. A message some consumer was handed and never
+   * acked is never read so (MQ-42): the durable hands it out again when its `ack_wait` runs out, at
+   * once after a nak, or when the delay its consumer nak'd it with runs out (often well before
+   * `ack_wait`), and no consumer info tells which or when. A direct get hides nothing from the
+   * durable: the drain that moved such a message by direct get while its nak delay ran out ran it
+   * twice, once on the lane's consumer that came back then. It is pulled once the durable hands it
+   * out again (see `wanted`): the server gives it to the drain or to that consumer, never both.
    *
    * A message the durable gave up on (delivered `max_deliver` times, never acked) is stored there
    * too, but no longer pending: nats-server drops it from the durable's pending set (and sends the
    * `MAX_DELIVERIES` advisory) when it would deliver it once more, and keeps its delivery count
    * until it is acked or removed, counted in `num_redelivered`. It belongs to the app's own
    * dead-letter handling and is never moved: while the durable may hold one (`max_deliver` set and
-   * `num_redelivered` above zero), nothing is taken here — a dead consumer's unacked messages are
-   * pulled once the durable hands them out again, and what nobody holds (given up, or a message
-   * back after a crash lost its removal, which cannot be told apart then) stays, counted once in
-   * `maxDeliveriesLeft`.
+   * `num_redelivered` above zero), nothing is taken here — what nobody holds (given up, or a
+   * message back after a crash lost its removal, which cannot be told apart then) stays, counted
+   * once in `maxDeliveriesLeft`.
    */
   const leftovers = async (lane: string): Promise<number> => {
     const look = await lookAgain(lane);
     const info = look?.info;
-    const held = watch.held(lane);
     if (look === undefined || info === undefined || !look.baselined || look.moved > 0) return 0;
-    const wait = ackWaitMs(info);
-    const margin = Math.min(LEFTOVER_MARGIN_MS, wait / 2);
+    // Someone holds a message (this drain's own pulls included): the durable may hand it out again.
+    if ((info.num_ack_pending ?? 0) > 0) return 0;
+    const held = watch.held(lane);
     const upTo = info.delivered.stream_seq ?? 0;
-    // Nobody else holding anything: what is stored there the durable will never hand out.
-    const unheld = (info.num_ack_pending ?? 0) <= held.size;
     if (mayHaveGivenUp(info)) {
-      if (!unheld) return 0;
       const state = `${upTo} ${info.num_redelivered ?? 0}`;
       if (givenUpLook.get(lane) === state) return 0;
       givenUpLook.set(lane, state);
@@ -521,12 +518,7 @@ export function startNatsDrain(
       };
       return readAndMove(lane, { upTo, take: count });
     }
-    // No message given up: what nobody holds is one back after a hard server crash lost its
-    // removal (the durable took it as acked), whatever its age.
-    const take = (stored: NatsStoredMsgLike): boolean =>
-      !held.has(stored.seq) &&
-      (unheld || Date.parse(stored.timestamp) + wait - margin > Date.now());
-    return readAndMove(lane, { upTo, take });
+    return readAndMove(lane, { upTo, take: (stored) => !held.has(stored.seq) });
   };
 
   const loop = startDrain(
@@ -549,6 +541,10 @@ export function startNatsDrain(
           if (unknown(lane) || look === undefined) return false;
           // No durable: nothing can deliver the lane's messages to anyone else.
           if (look.info === undefined) return await direct();
+          // One with another lane's filter: its pulls are not this lane's messages (MQ-43).
+          const target = laneFilterTarget(router, stream, lane, options.lanes.config().versions);
+          const refusal = laneFilterRefusal(look.info, target, 'createNatsLanes drain');
+          if (refusal !== undefined) throw refusal;
           if ((denied.get(lane) ?? 0) > Date.now()) return await direct(look.info);
           const consumer = await consumerOf(lane);
           if (consumer === undefined) return false;

@@ -6,9 +6,8 @@ import { createLiveness, type Liveness, type LivenessOptions } from '../routing/
 import { PROMISE, assertClients } from '../routing/clients.js';
 import { assertNatsHeaders } from '../routing/encodable.js';
 import { assertLane, assertRetired, assertRouterOptions, laneName } from '../routing/names.js';
-import { readHeader } from '../carrier/table.js';
 import { routeMessage } from '../routing/route.js';
-import { natsHeadersWith, withGrayNatsMessage } from './carrier.js';
+import { natsHeadersWith, natsReader, withGrayNatsMessage } from './carrier.js';
 import { checkNatsDrain, startNatsDrain } from './drain.js';
 import {
   JS_CONSUMER_NOT_FOUND,
@@ -17,6 +16,12 @@ import {
   natsFailure,
   pushDurable,
 } from './errors.js';
+import {
+  durableCovers,
+  laneFilterRefusal,
+  laneFilterTarget,
+  type LaneFilterTarget,
+} from './filter.js';
 import { defaultNatsHeaders, type NatsHeadersFactory, type NatsHeadersLike } from './headers.js';
 import { assertAssertedRetention, checkLaneStream, streamMissing } from './retention.js';
 import { setupNatsLanes } from './setup.js';
@@ -24,6 +29,8 @@ import { createLaneWatch } from './watch.js';
 import { createSizeGuard } from './size.js';
 import type {
   NatsConsumeOptionsOf,
+  NatsConsumerInfoLike,
+  NatsConsumerLike,
   NatsConsumerMessagesLike,
   NatsConsumerMessagesOf,
   NatsJetStreamLike,
@@ -171,8 +178,9 @@ const DEFAULT_PULL_EXPIRES_MS = 5_000;
  * to the base subject: pulled through the lane's own durable (the server hands each message to
  * the drain or to a lane consumer that comes back, never to both) → published with a
  * `Nats-Msg-Id` (a repeated move is de-duplicated) → acked. What the dead client was delivered
- * and never acked (held by the durable until its `ack_wait`) is read by direct get → published →
- * deleted, or pulled once the durable hands it out again.
+ * and never acked is pulled the same way once the durable hands it out again (its `ack_wait`, or
+ * the delay it was nak'd with, ran out). `setup()` and `consume()` refuse a lane durable whose
+ * filter is not its lane's subject.
  *
  * @example
  * ```ts
@@ -225,7 +233,9 @@ export function createNatsLanes<Js extends NatsJetStreamLike>(
     });
     failed.delete(lane);
     const look = watch.record(lane, info);
-    if (info === undefined) return false;
+    // A durable that does not deliver the lane's subject serves none of what is routed there,
+    // whoever pulls it (MQ-43): the drain reports it.
+    if (info === undefined || !durableCovers(info, subjectFor(lane))) return false;
     return watch.waiting(look) > 0 || (look.moved > 0 && !watch.inPass(lane));
   }, options.liveness);
 
@@ -248,7 +258,7 @@ export function createNatsLanes<Js extends NatsJetStreamLike>(
     async publish(data, publishOptions = {}) {
       assertNatsHeaders(publishOptions.headers, 'createNatsLanes().publish');
       const headers = natsHeadersWith(lanes, publishOptions.headers, lanes.outgoing(), create);
-      const lane = await routeMessage(lanes, (n) => readHeader(headers, n), liveness);
+      const lane = await routeMessage(lanes, natsReader(headers), liveness);
       if (lane !== undefined) await size.check(data, headers, subjectFor(lane));
       const ack = js.publish(lane === undefined ? subject : subjectFor(lane), data, {
         ...(headers !== undefined ? { headers } : {}),
@@ -264,6 +274,8 @@ export function createNatsLanes<Js extends NatsJetStreamLike>(
       // would run acked messages again.
       await checkLaneStream(jsm, stream, where, options.streamRetention);
       const consumer = await getConsumer(js, jsm, stream, name, where);
+      const target = laneFilterTarget(router, stream, lane, lanes.config().versions);
+      await checkLaneFilter(consumer, target, where);
       if (isDefault(lane)) await checkNatsDrain(router, options);
       const inflight = createInFlight();
       const run = handler as (msg: NatsJsMsg) => unknown;
@@ -324,4 +336,23 @@ async function getConsumer(
         `(CONSUMER.MSG.NEXT); its handler acks on "$JS.ACK.${stream}.>"`,
     );
   }
+}
+
+/**
+ * Refuses a lane durable whose filter is not its lane's (MQ-43), read from what the client cached
+ * when it got the consumer (`info(true)` of v3 and `nats` v2: no call). A consumer without it is
+ * not checked.
+ */
+async function checkLaneFilter(
+  consumer: NatsConsumerLike,
+  target: LaneFilterTarget,
+  where: string,
+): Promise<void> {
+  const cached = (consumer as { info?: (cached?: boolean) => Promise<unknown> }).info;
+  if (typeof cached !== 'function') return;
+  const read = Promise.resolve().then(() => cached.call(consumer, true));
+  const info = (await read.catch(() => undefined)) as NatsConsumerInfoLike | undefined;
+  if (info?.config === undefined) return;
+  const refusal = laneFilterRefusal(info, target, where);
+  if (refusal !== undefined) throw refusal;
 }

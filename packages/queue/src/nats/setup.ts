@@ -1,5 +1,6 @@
-import type { NatsJetStreamManagerLike } from './types.js';
+import type { NatsConsumerInfoLike, NatsJetStreamManagerLike } from './types.js';
 import { GraylaneError } from '@graylane/core';
+import { laneFilterRefusal, laneFilterTarget, subjectCovers } from './filter.js';
 import {
   JS_CONSUMER_EXISTS,
   JS_CONSUMER_NOT_FOUND,
@@ -30,7 +31,8 @@ export interface NatsSetupTarget {
  * Creates the work-queue stream (or adds the lane subjects to it) and one durable pull consumer
  * per version. The stream counts as missing only when the server says so (`10059`): a permission
  * the user lacks, an account without JetStream or a timeout fails here, with nothing created or
- * changed — never taken for a missing stream to create over an existing one.
+ * changed — never taken for a missing stream to create over an existing one. Nor does a durable
+ * that exists with another lane's filter (MQ-43): refused before anything changes.
  */
 export async function setupNatsLanes(target: NatsSetupTarget): Promise<void> {
   const { jsm, stream, versions } = target;
@@ -40,12 +42,17 @@ export async function setupNatsLanes(target: NatsSetupTarget): Promise<void> {
     WHERE,
     WHY,
   );
+  const found = new Map<string, NatsConsumerInfoLike>();
   if (info === undefined) {
     const config = { name: stream, subjects, retention: LANE_RETENTION };
     await natsCall(refused(jsm.streams.add(config), stream, subjects), WHERE, WHY);
   } else {
     // Refused before anything changes: the app's stream stays as it was.
     assertLaneRetention(info.config.retention, stream, WHERE);
+    for (const v of versions) {
+      const durable = await existing(target, v);
+      if (durable !== undefined) found.set(v, durable);
+    }
     // Add the lane subjects; the subjects the stream already has are the app's, and stay.
     const have = info.config.subjects ?? [];
     // A lane subject one of them already covers (`orders.lane.>`, `orders.*.beta`) is not added:
@@ -56,26 +63,29 @@ export async function setupNatsLanes(target: NatsSetupTarget): Promise<void> {
       await natsCall(refused(update, stream, missing), WHERE, WHY);
     }
   }
-  for (const v of versions) await addDurable(target, v);
+  for (const v of versions) if (!found.has(v)) await addDurable(target, v);
 }
 
 /**
- * Whether every subject `subject` matches also matches `pattern`, by NATS token wildcards: `*`
- * stands for one token, a last `>` for one or more.
- *
- * @internal
+ * The durable of version `v`, if the server has one; refused when its filter is not its lane's
+ * (it would strand the lane's messages, or take another lane's).
  */
-export function subjectCovers(pattern: string, subject: string): boolean {
-  const p = pattern.split('.');
-  const s = subject.split('.');
-  for (let i = 0; i < p.length; i++) {
-    const want = p[i];
-    const got = s[i];
-    if (want === '>' && i === p.length - 1) return i < s.length;
-    if (got === undefined || got === '>') return false;
-    if (want !== '*' && want !== got) return false;
-  }
-  return p.length === s.length;
+async function existing(
+  target: NatsSetupTarget,
+  v: string,
+): Promise<NatsConsumerInfoLike | undefined> {
+  const { jsm, stream } = target;
+  const durable = target.durableFor(v);
+  const info = await natsCall(
+    unlessApiError(jsm.consumers.info(stream, durable), JS_CONSUMER_NOT_FOUND, () => undefined),
+    WHERE,
+    WHY,
+  );
+  if (info === undefined) return undefined;
+  const lane = laneFilterTarget(target, stream, v, target.versions);
+  const refusal = laneFilterRefusal(info, lane, WHERE);
+  if (refusal !== undefined) throw refusal;
+  return info;
 }
 
 /** A stream API refusal (a JetStream API error) of the lane subjects, saying what to do. */
@@ -107,12 +117,7 @@ async function refused<T>(call: Promise<T>, stream: string, subjects: readonly s
 async function addDurable(target: NatsSetupTarget, v: string): Promise<void> {
   const { jsm, stream } = target;
   const durable = target.durableFor(v);
-  const found = await natsCall(
-    unlessApiError(jsm.consumers.info(stream, durable), JS_CONSUMER_NOT_FOUND, () => undefined),
-    WHERE,
-    WHY,
-  );
-  if (found !== undefined) return;
+  if ((await existing(target, v)) !== undefined) return;
   const consumer = {
     durable_name: durable,
     filter_subject: target.subjectFor(v),

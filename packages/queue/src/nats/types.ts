@@ -114,6 +114,10 @@ export interface NatsConsumerInfoLike {
     readonly max_deliver?: number;
     /** Set on a push consumer only. */
     readonly deliver_subject?: string;
+    /** The subject it delivers from (none: every subject of the stream). */
+    readonly filter_subject?: string;
+    /** The subjects it delivers from (nats-server 2.10+; instead of `filter_subject`). */
+    readonly filter_subjects?: readonly string[];
   };
 }
 
