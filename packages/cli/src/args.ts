@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CliError } from './io.js';
+import { printable, quoted } from './text.js';
 
 /** `util.parseArgs` in strict mode, with its errors turned into clear CLI errors. */
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -15,7 +16,8 @@ export function parse<T extends Options>(
   try {
     return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new CliError(`${(err as Error).message}\n\n${help}`);
+    // util.parseArgs quotes the option as given: input, escaped (I1).
+    throw new CliError(`${printable((err as Error).message)}\n\n${help}`);
   }
 }
 
@@ -24,7 +26,7 @@ export function pair(text: string, separator: '=' | ':', what: string): [string,
   const at = text.indexOf(separator);
   if (at <= 0)
     throw new CliError(
-      `--${what} expects ${separator === ':' ? "'Name: value'" : 'name=value'}, got ${JSON.stringify(text)}`,
+      `--${what} expects ${separator === ':' ? "'Name: value'" : 'name=value'}, got ${quoted(text)}`,
     );
   return [text.slice(0, at).trim(), text.slice(at + 1).trim()];
 }
@@ -41,6 +43,6 @@ export function once(
 ): string | undefined {
   if (values === undefined || values.length <= 1) return values?.[0];
   throw new CliError(
-    `--${flag} given ${values.length} times (${values.map((v) => JSON.stringify(v)).join(', ')}): ${why}`,
+    `--${flag} given ${values.length} times (${values.map((v) => quoted(v)).join(', ')}): ${why}`,
   );
 }

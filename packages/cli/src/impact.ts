@@ -3,6 +3,7 @@ import { instantOption } from './instant.js';
 import { paint } from './io.js';
 import { INPUT_LIMITS, readInput } from './input/read.js';
 import type { Run } from './input/run.js';
+import { printable } from './text.js';
 
 /** What changes between two valid configs. */
 export interface Comparison {
@@ -84,14 +85,15 @@ export function printComparison(
   if (!cmp.changed) run.out(NO_CHANGE);
   else {
     // The store names every change: its rules (added, removed, modified, moved) or settings.
-    if (cmp.changedRuleIds.length) run.out(`changed rules: ${cmp.changedRuleIds.join(', ')}`);
+    if (cmp.changedRuleIds.length)
+      run.out(`changed rules: ${printable(cmp.changedRuleIds.join(', '))}`);
     const settings = settingChanges(before, after);
-    if (settings.length) run.out(`settings changed: ${settings.join(', ')}`);
+    if (settings.length) run.out(`settings changed: ${printable(settings.join(', '))}`);
   }
   if (impact) {
     const share = ((100 * impact.changed) / Math.max(1, impact.total)).toFixed(1);
     run.out(`sample: ${impact.total} requests, ${impact.changed} would change version (${share}%)`);
-    for (const [move, n] of Object.entries(impact.moves)) run.out(`  ${move}: ${n}`);
+    for (const [move, n] of Object.entries(impact.moves)) run.out(`  ${printable(move)}: ${n}`);
     if (impact.skipped)
       run.out(paint(run, 'dim', `  (${impact.skipped} unreadable lines skipped)`));
   }

@@ -1,5 +1,6 @@
 import { parseInstant as parseConfigInstant } from '@graylane/core';
 import { CliError } from './io.js';
+import { quoted } from './text.js';
 
 /**
  * RFC 3339 `date-time` with its offset (`2026-12-01T09:00:00Z`, `…T10:00+01:00`, seconds and a
@@ -37,7 +38,7 @@ export function instantOption(text: string | undefined, flag: string): number {
   const at = parseInstant(text);
   if (at === undefined)
     throw new CliError(
-      `${flag} expects an ISO instant with an offset (e.g. 2026-12-01T09:00:00Z) or a date (2026-12-01, UTC); a local time is refused. Got ${JSON.stringify(text)}`,
+      `${flag} expects an ISO instant with an offset (e.g. 2026-12-01T09:00:00Z) or a date (2026-12-01, UTC); a local time is refused. Got ${quoted(text)}`,
     );
   return at;
 }

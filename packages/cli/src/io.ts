@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { redact } from './secrets.js';
+import { escapeChar } from './text.js';
 
 /** Where a command reads and writes. Injected so tests and embedders can capture output. */
 export interface CliIo {
@@ -34,10 +35,14 @@ export function processIo(): CliIo {
 }
 
 /**
- * Wraps an io so that no diagnostic (stderr) can carry a registered secret (MISC-03), and nothing
- * printed carries a terminal control sequence from the input it reports on (a config key holding
- * `ESC[2J` or a title-setting `ESC]0;…BEL` is shown escaped, `\u001b[2J`, never executed). Line
- * feeds and tabs stay; the colour sequences graylane's own `paint` writes stay when colour is on.
+ * Wraps an io so that no diagnostic (stderr) can carry a registered secret (MISC-03), and no line
+ * carries a character a terminal acts on from the input it reports on (I1). Text from input is
+ * escaped where a line is built (`text.ts`: a header name holding a line feed, `ESC[8m` or a
+ * right-to-left override is shown as `\u000a`, `\u001b[8m`, `\u202e`); this is the last check
+ * on the finished line: the only characters of `text.ts`'s set that stay raw are the line feeds
+ * graylane composes (a multi-line message, a JSON document) and, when colour is on, the exact
+ * colour codes {@link paint} writes. Anything else — an `ESC[8m`, a tab, a carriage return — is
+ * escaped here too.
  *
  * Standard output is data — a config (`pause`), a snippet (`render`), a report — and is never
  * scrubbed: it is the user's own data, and replacing text in it would corrupt what is piped on
@@ -45,8 +50,8 @@ export function processIo(): CliIo {
  * scrubbed where it is built: a location is printed in its display form (a userinfo as `***@`,
  * a URL-like text refused before it could be a file name), `push` scrubs the locations in its
  * lines, and a `--json` error field, the one diagnostic on stdout, is scrubbed as stderr is
- * (MISC-03). Control characters are still escaped on
- * stdout: JSON and YAML output already escape them, so this changes no data there.
+ * (MISC-03). The escaping still applies on stdout and changes no data there: JSON and YAML output
+ * hold these characters only inside strings, where `\uXXXX` is the same character.
  */
 export function redactingIo(io: CliIo): CliIo {
   return {
@@ -56,14 +61,28 @@ export function redactingIo(io: CliIo): CliIo {
   };
 }
 
-/** An SGR colour sequence, or one C0 (but tab and line feed), DEL or C1 control character. */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const CONTROL = /\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+/** The SGR codes {@link paint} writes, by name. */
+const COLOURS = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
+/** Every sequence {@link paint} writes: its colours and the reset. */
+const OWN_SEQUENCES: ReadonlySet<string> = new Set(
+  [...Object.values(COLOURS), 0].map((code) => `\u001b[${code}m`),
+);
 
-/** `line` with every control character shown as `\uXXXX` (colour sequences kept if `color`). */
+/**
+ * An SGR sequence (kept only when it is one of graylane's own), or a character of `text.ts`'s
+ * set but the line feed.
+ */
+const CONTROL =
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  /\u001b\[[0-9;]*m|[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/**
+ * `line` with every control, separator and bidi character but the line feed shown as `\uXXXX`;
+ * graylane's own colour sequences are kept when `color` is on.
+ */
 export function neutralise(line: string, color: boolean): string {
   return line.replace(CONTROL, (m) =>
-    m.length > 1 && color ? m : `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}${m.slice(1)}`,
+    m.length > 1 && color && OWN_SEQUENCES.has(m) ? m : `${escapeChar(m)}${m.slice(1)}`,
   );
 }
 
@@ -98,14 +117,9 @@ async function promptTty(question: string): Promise<boolean | undefined> {
 }
 
 /** Wraps text in an ANSI colour when the io allows it. */
-export function paint(
-  io: CliIo,
-  color: 'red' | 'green' | 'yellow' | 'dim' | 'bold',
-  text: string,
-): string {
+export function paint(io: CliIo, color: keyof typeof COLOURS, text: string): string {
   if (!io.color) return text;
-  const codes = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
-  return `\u001b[${codes[color]}m${text}\u001b[0m`;
+  return `\u001b[${COLOURS[color]}m${text}\u001b[0m`;
 }
 
 /**
@@ -138,6 +152,22 @@ export class CliError extends Error {
     super(message);
     this.code = code ?? DEFAULT_CODES[exitCode] ?? 'usage';
     this.kindGiven = code !== undefined;
+  }
+}
+
+/**
+ * A document larger than the limit of what it is (read no further than that). A config this large
+ * is an invalid config, as every rule source says (`loadConfig`); a sample or key file, a failure.
+ */
+export class InputTooLarge extends CliError {
+  constructor(
+    message: string,
+    /** The limit, in bytes. */
+    readonly maxBytes: number,
+    /** The size, when it is known before reading (a regular file). */
+    readonly size?: number | undefined,
+  ) {
+    super(message, 2, 'io');
   }
 }
 

@@ -1,5 +1,6 @@
 import { CliError } from './io.js';
 import { addSecret, addUserinfo } from './secrets.js';
+import { printable, quoted } from './text.js';
 import { findUserinfo, fold, userinfoEnd } from './url-like.js';
 
 /** Where a command reads a document from (or `push` writes it to). */
@@ -13,7 +14,10 @@ export interface EtcdLocation {
   readonly kind: 'etcd';
   /** `http://host:port` or `https://host:port` endpoints. */
   readonly hosts: readonly string[];
+  /** The key, percent-decoded: what is read and written. */
   readonly key: string;
+  /** The key as written in the URL (percent-escapes kept): how every message names it. */
+  readonly rawKey: string;
   readonly tls: boolean;
   readonly username?: string | undefined;
   /** Never printed: registered as a secret and scrubbed from every diagnostic (MISC-03). */
@@ -22,7 +26,8 @@ export interface EtcdLocation {
   readonly passwordInUrl: boolean;
   /**
    * The location for messages: a userinfo in the URL is shown as `***@` (the user name too: a
-   * password typed into it cannot be told apart), a user from `GRAYLANE_ETCD_USER` not at all.
+   * password typed into it cannot be told apart), a user from `GRAYLANE_ETCD_USER` not at all;
+   * the key as written. Raw text: a message escapes it (`printable`) where it interpolates it.
    */
   readonly display: string;
   /** Who the user is, as a message may say it: `the user in the URL`, `user ops (GRAYLANE_ETCD_USER)`. */
@@ -70,7 +75,7 @@ function parseEtcd(text: string, scheme: string, env: NodeJS.ProcessEnv): EtcdLo
   // `＠` or `﹫` where the '@' is: no etcd client would read it; shown as what it ends.
   if (at !== -1 && body[at] !== '@')
     throw usage(
-      `${scheme}://***@${rest}: the '@' that ends the userinfo is ${describe(body[at] as string)}: write it as '@'`,
+      `${printable(`${scheme}://***@${rest}`)}: the '@' that ends the userinfo is ${describe(body[at] as string)}: write it as '@'`,
     );
   const colonAt = userinfo?.indexOf(':') ?? -1;
   if (userinfo !== undefined) checkUser(userinfo, colonAt, `${scheme}://***@${rest}`);
@@ -78,12 +83,12 @@ function parseEtcd(text: string, scheme: string, env: NodeJS.ProcessEnv): EtcdLo
   const hostList = slash === -1 ? rest : rest.slice(0, slash);
   const rawKey = slash === -1 ? '' : rest.slice(slash + 1);
   const safe = `${scheme}://${userinfo === undefined ? '' : '***@'}${rest}`;
-  if (hostList === '' || rawKey === '') throw usage(`${safe}: ${USAGE}`);
+  if (hostList === '' || rawKey === '') throw usage(`${printable(safe)}: ${USAGE}`);
   const tls = scheme.toLowerCase() === 'etcds';
   const hosts = hostList.split(',').map((h) => {
     const hm = HOST.exec(h);
     if (!hm || (hm[1] !== undefined && Number(hm[1]) > 65535))
-      throw usage(`${safe}: ${JSON.stringify(h)} is not host[:port]`);
+      throw usage(`${printable(safe)}: ${quoted(h)} is not host[:port]`);
     return `${tls ? 'https' : 'http'}://${hm[1] === undefined ? `${h}:${DEFAULT_ETCD_PORT}` : h}`;
   });
   const key = safeDecode(rawKey);
@@ -102,10 +107,23 @@ function parseEtcd(text: string, scheme: string, env: NodeJS.ProcessEnv): EtcdLo
   if (password !== undefined) addSecret(password);
   const display = `${scheme}://${userinfo === undefined ? '' : '***@'}${hostList}/${rawKey}`;
   if (username !== undefined && !password)
-    throw usage(`${display}: ${userShown} has no password: set GRAYLANE_ETCD_PASSWORD`);
-  if (username === '') throw usage(`${display}: empty user name`);
+    throw usage(
+      `${printable(display)}: ${printable(userShown ?? '')} has no password: set GRAYLANE_ETCD_PASSWORD`,
+    );
+  if (username === '') throw usage(`${printable(display)}: empty user name`);
   const passwordInUrl = colonAt !== -1;
-  return { kind: 'etcd', hosts, key, tls, username, password, passwordInUrl, display, userShown };
+  return {
+    kind: 'etcd',
+    hosts,
+    key,
+    rawKey,
+    tls,
+    username,
+    password,
+    passwordInUrl,
+    display,
+    userShown,
+  };
 }
 
 const hostsOf = (rest: string): string => rest.split('/')[0] ?? '';
@@ -115,7 +133,8 @@ const hostsOf = (rest: string): string => rest.split('/')[0] ?? '';
  * typed for `:`, a fullwidth or look-alike `：`, `%3A`/`%3B` — or `/`, `\`, `@`, white space: a
  * mistyped `user:password` that would otherwise be sent, and shown, as a user name (MISC-03).
  */
-function checkUser(userinfo: string, colonAt: number, shown: string): void {
+function checkUser(userinfo: string, colonAt: number, location: string): void {
+  const shown = printable(location);
   const raw = colonAt === -1 ? userinfo : userinfo.slice(0, colonAt);
   if (/%3a/i.test(raw))
     throw usage(
@@ -132,12 +151,15 @@ function checkUser(userinfo: string, colonAt: number, shown: string): void {
   );
 }
 
-/** `';'`, or `'：' (U+FF1A)` for a character that is not printable ASCII. */
+/**
+ * `';'`, or `'：' (U+FF1A)` for a character that is not printable ASCII; a control, separator or
+ * bidi character only as its code point.
+ */
 function describe(char: string): string {
   const code = char.codePointAt(0) ?? 0;
   if (code > 0x20 && code < 0x7f) return `'${char}'`;
   const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
-  return code > 0xa0 && !/\s/.test(char) ? `'${char}' (${hex})` : hex;
+  return code > 0xa0 && !/\s/.test(char) && printable(char) === char ? `'${char}' (${hex})` : hex;
 }
 
 function usage(message: string): CliError {
@@ -146,7 +168,7 @@ function usage(message: string): CliError {
 
 function encodedAt(shown: string): CliError {
   return usage(
-    `${shown}: the '@' that ends user:password must be written as it is (percent-encode only an '@' inside the password)`,
+    `${printable(shown)}: the '@' that ends user:password must be written as it is (percent-encode only an '@' inside the password)`,
   );
 }
 
@@ -187,8 +209,8 @@ function notAUrl(text: string): void {
   const lookAlike = ascii ? '' : ' (its letters, ":" or "/" are look-alikes, not ASCII)';
   throw usage(
     etcd
-      ? `${shown}: not an etcd location${lookAlike}: ${USAGE}; for a file of that name, write ./ before it or give its absolute path`
-      : `${shown}: not a location: ${info?.urlLike ? "a URL's user:password@ (a ':' or look-alike before an '@') " : 'a URL other than etcd://… or etcds://… '}cannot be read (a location is a file path, - or etcd://…); for a file of that name, write ./ before it or give its absolute path`,
+      ? `${printable(shown)}: not an etcd location${lookAlike}: ${USAGE}; for a file of that name, write ./ before it or give its absolute path`
+      : `${printable(shown)}: not a location: ${info?.urlLike ? "a URL's user:password@ (a ':' or look-alike before an '@') " : 'a URL other than etcd://… or etcds://… '}cannot be read (a location is a file path, - or etcd://…); for a file of that name, write ./ before it or give its absolute path`,
   );
 }
 

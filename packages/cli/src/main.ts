@@ -10,6 +10,7 @@ import { registerUrlSecrets } from './location.js';
 import { CliError, errorDocument, paint, processIo, redactingIo, type CliIo } from './io.js';
 import { push, pushHelp } from './push/command.js';
 import { render, renderHelp } from './render/command.js';
+import { crashText, quoted } from './text.js';
 import { CLI_VERSION } from './version.js';
 
 type Command = (args: readonly string[], run: Run) => Promise<number>;
@@ -93,7 +94,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   const json = wantsJson(rest);
   const command = COMMANDS.get(name);
   if (!command) {
-    const err = new CliError(`unknown command ${JSON.stringify(name)}`, 2, 'usage');
+    const err = new CliError(`unknown command ${quoted(name)}`, 2, 'usage');
     safe.err(`${paint(safe, 'red', 'error')}: ${err.message}\n\n${mainHelp}`);
     if (json) safe.out(errorDocument(err));
     return 2;
@@ -105,10 +106,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   try {
     return await command.run(rest, createRun(safe));
   } catch (err) {
-    const failure =
-      err instanceof CliError
-        ? err
-        : new CliError((err as Error)?.stack ?? String(err), 2, 'internal');
+    const failure = err instanceof CliError ? err : new CliError(crashText(err), 2, 'internal');
     safe.err(`${paint(safe, 'red', 'error')}: ${failure.message}`);
     // `--json` promises one JSON document on stdout for every outcome (the exit code unchanged).
     if (json) safe.out(errorDocument(failure));

@@ -1,4 +1,5 @@
 import { describeArms, shareAt, type CompiledRule, type GrayConfig } from '@graylane/core';
+import { printable } from './text.js';
 
 type SplitRule = Extract<CompiledRule, { kind: 'split' }>;
 
@@ -39,7 +40,10 @@ function scheduleAt(rule: SplitRule, now: number): ScheduleView {
   };
 }
 
-/** The text lines of a schedule view: every step, the one in force marked with `▶`. */
+/**
+ * The text lines of a schedule view: every step, the one in force marked with `▶`; the rule id and
+ * the shares (version labels) escaped as all config text is (I1).
+ */
 export function scheduleLines(view: ScheduleView, now: number, label = ''): string[] {
   const mark = (i: number) => (i === view.step ? '▶' : ' ');
   const pause = view.pausedAt
@@ -48,8 +52,8 @@ export function scheduleLines(view: ScheduleView, now: number, label = ''): stri
       : ` (pause set for ${view.pausedAt})`
     : '';
   return [
-    `schedule ${view.ruleId}${label} at ${new Date(now).toISOString()}: ${view.inForce}${pause}`,
-    `  ${mark(-1)} before the first step: ${view.before}`,
-    ...view.steps.map((s, i) => `  ${mark(i)} from ${s.at}: ${s.share}`),
+    `schedule ${printable(view.ruleId)}${label} at ${new Date(now).toISOString()}: ${printable(view.inForce)}${pause}`,
+    `  ${mark(-1)} before the first step: ${printable(view.before)}`,
+    ...view.steps.map((s, i) => `  ${mark(i)} from ${s.at}: ${printable(s.share)}`),
   ];
 }

@@ -1,3 +1,4 @@
+import { printable } from './text.js';
 import { fold } from './url-like.js';
 
 /**
@@ -37,10 +38,13 @@ export function addSecret(secret: string): void {
 
 /**
  * A secret as a message may spell it: as given, percent-encoded, and escaped inside a JSON string
- * (`unknown command "…"` quotes what it echoes: a `"` or `\` in a password is escaped there).
+ * (`unknown command "…"` quotes what it echoes: a `"` or `\` in a password is escaped there); each
+ * also with its control and bidi characters escaped, as every message escapes text from input
+ * (`text.ts`) before it is scrubbed here.
  */
 function spellings(text: string): Set<string> {
-  return new Set([text, encodeURIComponent(text), JSON.stringify(text).slice(1, -1)]);
+  const json = JSON.stringify(text).slice(1, -1);
+  return new Set([text, encodeURIComponent(text), json, printable(text), printable(json)]);
 }
 
 /** `:` or a look-alike, typed or percent-encoded, in folded text: a userinfo with a password. */
@@ -56,8 +60,8 @@ const SEPARATED = /[:;,]|%3[ab]|%2c/i;
 export function addUserinfo(prefix: string, userinfo: string, end = '@'): void {
   const json = (t: string): string => JSON.stringify(t).slice(1, -1);
   const set = (text: string, shown: string): void => {
-    registry().set(text, shown);
-    registry().set(json(text), json(shown));
+    for (const spell of [(t: string) => t, json, printable, (t: string) => printable(json(t))])
+      registry().set(spell(text), spell(shown));
   };
   set(`${prefix}${userinfo}${end}`, `${prefix}***${end}`);
   if (SEPARATED.test(fold(userinfo))) set(`${userinfo}${end}`, `***${end}`);

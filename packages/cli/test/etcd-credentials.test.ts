@@ -389,7 +389,7 @@ describe.skipIf(!binary)('etcds:// (TLS) through @graylane/etcd', () => {
       () => ['validate', at(tls)],
       () => ({ GRAYLANE_ETCD_CA: join(dir, 'missing.pem') }),
       2,
-      /cannot read GRAYLANE_ETCD_CA .*missing\.pem: ENOENT/,
+      /cannot read GRAYLANE_ETCD_CA .*missing\.pem: no such file/,
     ],
   ];
   it.each(ROWS)('%s', async (_name, args, env, code, expected) => {

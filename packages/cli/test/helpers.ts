@@ -77,7 +77,11 @@ export async function runInProcess(
     out: (l) => out.push(l),
     err: (l) => err.push(l),
     color: false,
-    stdin: () => Promise.resolve(typeof stdin === 'string' ? Buffer.from(stdin) : stdin),
+    // Past the cap, `undefined`: what `processIo` reads from a real stdin that goes on.
+    stdin: (max) => {
+      const bytes = typeof stdin === 'string' ? Buffer.from(stdin) : stdin;
+      return Promise.resolve(bytes.length > max ? undefined : bytes);
+    },
     confirm: options.confirm ?? (() => Promise.resolve(undefined)),
   };
   const code = await runCli(args, io);

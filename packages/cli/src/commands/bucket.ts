@@ -3,6 +3,7 @@ import { parse } from '../args.js';
 import { CliError } from '../io.js';
 import type { Run } from '../input/run.js';
 import { requireConfig } from '../load.js';
+import { printable, quoted } from '../text.js';
 
 export const bucketHelp = `Usage: graylane bucket <salt> <subject> [--config C] [--json]
 
@@ -38,10 +39,10 @@ export async function bucket(args: readonly string[], io: Run): Promise<number> 
     io.out(JSON.stringify({ ok: true, salt, subject, bucket: b, rules }, null, 2));
     return 0;
   }
-  io.out(`bucket(${JSON.stringify(salt)}, ${JSON.stringify(subject)}) = ${b}`);
+  io.out(`bucket(${quoted(salt)}, ${quoted(subject)}) = ${b}`);
   for (const r of rules)
     io.out(
-      `  rule ${r.ruleId} (salt ${JSON.stringify(r.salt)}): bucket ${r.bucket} → ${r.version}`,
+      `  rule ${printable(r.ruleId)} (salt ${quoted(r.salt)}): bucket ${r.bucket} → ${printable(r.version)}`,
     );
   return 0;
 }

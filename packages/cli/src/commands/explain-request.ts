@@ -1,6 +1,7 @@
 import { originForm, routerTarget } from '@graylane/core';
 
 import { CliError } from '../io.js';
+import { quoted } from '../text.js';
 
 /**
  * The request line and header values of `graylane explain`, as a Node server (node:http, llhttp)
@@ -43,9 +44,9 @@ export function requestTarget(path: string | undefined): string {
       ? ' (its scheme is letters only)'
       : target === '' || target.includes(':')
         ? ''
-        : `: write ${JSON.stringify(`/${target}`)}`;
+        : `: write ${quoted(`/${target}`)}`;
     throw new CliError(
-      `--path ${JSON.stringify(path)}: a Node server answers 400 to a request target that is not a path (/api/x), * or an absolute URL (http://host/api/x)${hint}`,
+      `--path ${quoted(path)}: a Node server answers 400 to a request target that is not a path (/api/x), * or an absolute URL (http://host/api/x)${hint}`,
     );
   }
   const rest = target.slice(scheme[0].length);
@@ -53,7 +54,7 @@ export function requestTarget(path: string | undefined): string {
   const bad = AUTHORITY_REFUSED.exec(end === -1 ? rest : rest.slice(0, end))?.[0];
   if (bad !== undefined)
     throw new CliError(
-      `--path ${JSON.stringify(path)}: a Node server answers 400 to ${JSON.stringify(bad)} in the host of an absolute URL`,
+      `--path ${quoted(path)}: a Node server answers 400 to ${quoted(bad)} in the host of an absolute URL`,
     );
   return target;
 }
@@ -67,13 +68,13 @@ export function targetText(text: string, flag: string): string {
   const bad = TARGET_REFUSED.exec(text)?.[0];
   if (bad !== undefined)
     throw new CliError(
-      `${flag} ${JSON.stringify(text)}: a request target cannot hold ${bad === ' ' ? 'a space' : `the control character ${codePoint(bad)}`} (a Node server answers 400 before any middleware runs): write it percent-encoded, ${percent(bad)}${bad === ' ' ? " (or '+' in a query)" : ''}`,
+      `${flag} ${quoted(text)}: a request target cannot hold ${bad === ' ' ? 'a space' : `the control character ${codePoint(bad)}`} (a Node server answers 400 before any middleware runs): write it percent-encoded, ${percent(bad)}${bad === ' ' ? " (or '+' in a query)" : ''}`,
     );
   try {
     // Past the check above, what is not printable ASCII is outside ASCII.
     return text.replace(/[^!-~]+/g, (s) => encodeURIComponent(s));
   } catch {
-    throw new CliError(`${flag} ${JSON.stringify(text)}: holds a lone surrogate, which is no text`);
+    throw new CliError(`${flag} ${quoted(text)}: holds a lone surrogate, which is no text`);
   }
 }
 
@@ -136,5 +137,5 @@ export function checkHeadSize(parts: readonly HeadPart[], limit: number): void {
 
 /** `--flag "value"`, the value shortened for a message. */
 export function shownFlag(flag: string, value: string): string {
-  return `${flag} ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  return `${flag} ${quoted(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
 }

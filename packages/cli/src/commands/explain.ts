@@ -17,6 +17,7 @@ import {
   type GrayRequest,
   type KeyRead,
   type MarkerSource,
+  type RuleTrace,
 } from '@graylane/core';
 import { createGraylane } from '@graylane/node';
 import { once, pair, parse } from '../args.js';
@@ -34,6 +35,7 @@ import {
 } from './explain-request.js';
 import type { Run } from '../input/run.js';
 import { requireConfig } from '../load.js';
+import { printable, quoted } from '../text.js';
 import { scheduleLines, schedulesAt } from '../schedule.js';
 
 export const explainHelp = `Usage: graylane explain <config | - | etcd://…> [options]
@@ -91,10 +93,10 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
   const now = instantOption(at ?? nowText, at === undefined ? '--now' : '--at');
   const method = requestMethod(once(values.method, 'method', 'a request has one method'));
   const headerLines = (values.header ?? []).map((h) =>
-    headerLine(pair(h, ':', 'header'), `--header ${JSON.stringify(h)}`),
+    headerLine(pair(h, ':', 'header'), `--header ${quoted(h)}`),
   );
   const cookies = (values.cookie ?? []).map((c) =>
-    headerLine(pair(c, '=', 'cookie'), `--cookie ${JSON.stringify(c)}`, 'value'),
+    headerLine(pair(c, '=', 'cookie'), `--cookie ${quoted(c)}`, 'value'),
   );
   const query = (values.query ?? []).map((q) => {
     const [k, v] = pair(targetText(q, '--query'), '=', 'query');
@@ -108,7 +110,7 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
   const lines: [string, string][] = [...headerLines];
   if (cookies.length > 0) lines.push(['Cookie', cookies.map(([k, v]) => `${k}=${v}`).join('; ')]);
   for (const host of values.host ?? [])
-    lines.push(headerLine(['Host', host], `--host ${JSON.stringify(host)}`, 'value'));
+    lines.push(headerLine(['Host', host], `--host ${quoted(host)}`, 'value'));
   const search = query.join('&');
   const url = search === '' ? path : `${path}${path.includes('?') ? '&' : '?'}${search}`;
   checkHeadSize(headParts(values, lines, path, url), http.maxHeaderSize);
@@ -128,7 +130,7 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
   const pathNote =
     byMarker || view.path === given
       ? undefined
-      : `path ${JSON.stringify(given)}: rules match it as ${JSON.stringify(view.path)}`;
+      : `path ${quoted(given)}: rules match it as ${quoted(view.path ?? '')}`;
   const e = explainDecision(config, view, { rejected: decision.rejected });
   const schedules = schedulesAt(config, now);
   if (values.json) {
@@ -149,15 +151,18 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
     );
     return 0;
   }
-  for (const note of notes) io.out(paint(io, 'dim', note));
-  if (pathNote !== undefined) io.out(paint(io, 'dim', pathNote));
+  // Each note, rule id, condition and version is one line that quotes the config or the request
+  // (a header name, a matcher value): escaped before core's format joins them (I1).
+  for (const note of notes) io.out(paint(io, 'dim', printable(note)));
+  if (pathNote !== undefined) io.out(paint(io, 'dim', printable(pathNote)));
+  const shown = printableDecision(decision);
   if (byMarker)
     io.out(
-      `version ${paint(io, 'bold', decision.version)} (reason: ${decision.reason}); rules not consulted`,
+      `version ${paint(io, 'bold', shown.version)} (reason: ${shown.reason}); rules not consulted`,
     );
   else
     io.out(
-      formatExplanation({ decision, rules: e.rules }).replace(
+      formatExplanation({ decision: shown, rules: e.rules.map(printableTrace) }).replace(
         /^version (\S+)/,
         (_m, v: string) => `version ${paint(io, 'bold', v)}`,
       ),
@@ -167,6 +172,29 @@ export async function explain(args: readonly string[], io: Run): Promise<number>
 }
 
 type Lookup = Record<string, string | string[] | undefined>;
+
+/** A decision with every text field escaped, for the text output. */
+function printableDecision(decision: Decision): Decision {
+  return {
+    ...decision,
+    version: printable(decision.version),
+    reason: printable(decision.reason) as Decision['reason'],
+    ...(decision.ruleId === undefined ? {} : { ruleId: printable(decision.ruleId) }),
+    ...(decision.rejected === undefined
+      ? {}
+      : {
+          rejected: {
+            ...decision.rejected,
+            reason: printable(decision.rejected.reason) as typeof decision.rejected.reason,
+          },
+        }),
+  };
+}
+
+/** One rule's trace with its id and every detail line escaped. */
+function printableTrace(step: RuleTrace): RuleTrace {
+  return { ...step, ruleId: printable(step.ruleId), details: step.details.map(printable) };
+}
 
 /** The longest of a repeatable flag's values (the one a size message names). */
 function longest(list: readonly string[]): string {
@@ -221,7 +249,7 @@ function requestMethod(method: string | undefined): string {
   if (METHODS.includes(method)) return method;
   const upper = method.toUpperCase();
   throw new CliError(
-    `--method ${JSON.stringify(method)}: a Node server answers 400 to a method that is not one of http.METHODS (upper case)${METHODS.includes(upper) && upper !== 'CONNECT' ? `: ${upper}?` : ''}`,
+    `--method ${quoted(method)}: a Node server answers 400 to a method that is not one of http.METHODS (upper case)${METHODS.includes(upper) && upper !== 'CONNECT' ? `: ${upper}?` : ''}`,
   );
 }
 
@@ -242,7 +270,7 @@ function headerLine(
 ): [string, string] {
   if (check === 'line' && !TOKEN.test(name))
     throw new CliError(
-      `${flag}: ${JSON.stringify(name)} is not a header name (letters, digits and !#$%&'*+-.^_\`|~ only; a Node server answers 400)`,
+      `${flag}: ${quoted(name)} is not a header name (letters, digits and !#$%&'*+-.^_\`|~ only; a Node server answers 400)`,
     );
   const bad = VALUE_REFUSED.exec(value)?.[0];
   if (bad !== undefined)

@@ -3,7 +3,8 @@ import { parse } from '../args.js';
 import { instantOption } from '../instant.js';
 import { CliError } from '../io.js';
 import type { Run } from '../input/run.js';
-import { loadConfig, regex } from '../load.js';
+import { loadConfig, problemLines, regex } from '../load.js';
+import { printable } from '../text.js';
 
 export const pauseHelp = `Usage: graylane pause <config> --rule ID [--at ISO | --resume]
 
@@ -28,8 +29,10 @@ export async function pause(args: readonly string[], run: Run): Promise<number> 
   const loaded = await loadConfig(location, run);
   if (!loaded.result.ok)
     throw new CliError(
-      `${loaded.display} is not a valid config:\n${loaded.result.errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`,
+      `${printable(loaded.display)} is not a valid config:\n${problemLines(loaded.result.errors)}`,
       1,
+      'invalid_config',
+      loaded.result.errors,
     );
   // The document as written (key order kept); already validated, so plain JSON.parse is safe.
   const doc = JSON.parse(loaded.text) as { rules?: Record<string, unknown>[] };
@@ -37,14 +40,13 @@ export async function pause(args: readonly string[], run: Run): Promise<number> 
   if (!rule || rule['schedule'] === undefined) {
     const ids = (doc.rules ?? []).filter((r) => r['schedule'] !== undefined).map((r) => r['id']);
     throw new CliError(
-      `--rule ${values.rule}: no rule with a schedule has this id (scheduled rules: ${ids.join(', ') || 'none'})`,
+      `--rule ${printable(values.rule)}: no rule with a schedule has this id (scheduled rules: ${printable(ids.join(', ')) || 'none'})`,
     );
   }
   if (values.resume) delete rule['pausedAt'];
   else rule['pausedAt'] = new Date(at).toISOString();
   const checked = validateConfig(doc, { regex });
-  if (!checked.ok)
-    throw new CliError(checked.errors.map((e) => `${e.path}: ${e.message}`).join('\n'), 1);
+  if (!checked.ok) throw new CliError(problemLines(checked.errors).replace(/^ {2}/gm, ''), 1);
   run.out(JSON.stringify(doc, null, 2));
   return 0;
 }

@@ -6,6 +6,7 @@ import { INPUT_LIMITS, readInput } from '../input/read.js';
 import type { Run } from '../input/run.js';
 import { requireConfig } from '../load.js';
 import { addSecret } from '../secrets.js';
+import { printable, quoted } from '../text.js';
 
 export const signHelp = `Usage: graylane sign <version> --key-file F [--kid K] [--ttl 2h] [--subject S] [--config C]
 
@@ -47,7 +48,7 @@ export async function sign(args: readonly string[], io: Run): Promise<number> {
     const config = await requireConfig(values.config, io);
     if (!config.hasVersion(version))
       throw new CliError(
-        `${JSON.stringify(version)}: not a version of this config (${config.versions.join(', ')}); a server with it would answer 'unknown'`,
+        `${quoted(version)}: not a version of this config (${printable(config.versions.join(', '))}); a server with it would answer 'unknown'`,
       );
   }
   const key = await readKey(values['key-file'], io);
@@ -61,7 +62,7 @@ export async function sign(args: readonly string[], io: Run): Promise<number> {
     io.out(token);
     return 0;
   } catch (err) {
-    if (isGraylaneError(err)) throw new CliError(err.message.replace('[graylane] ', ''));
+    if (isGraylaneError(err)) throw new CliError(printable(err.message.replace('[graylane] ', '')));
     throw err;
   }
 }
@@ -82,7 +83,7 @@ function ttl(text: string): number {
         ? ': a token that is already expired'
         : '';
   throw new CliError(
-    `--ttl expects a duration like 90s, 15m, 2h or 1d (whole seconds, minutes, hours or days, from 1s to 30d = ${MAX_TTL_SECONDS} s), got ${JSON.stringify(text)}${why}`,
+    `--ttl expects a duration like 90s, 15m, 2h or 1d (whole seconds, minutes, hours or days, from 1s to 30d = ${MAX_TTL_SECONDS} s), got ${quoted(text)}${why}`,
   );
 }
 
@@ -111,11 +112,11 @@ export async function verify(args: readonly string[], io: Run): Promise<number> 
     ...(values.subject === undefined ? {} : { subject: values.subject }),
   });
   if (!result.ok) {
-    io.out(`${paint(io, 'red', 'invalid')}: ${result.reason}`);
+    io.out(`${paint(io, 'red', 'invalid')}: ${printable(result.reason)}`);
     return 1;
   }
   io.out(
-    `${paint(io, 'green', 'valid')}: version ${result.version}, key ${result.kid}, expires ${new Date(result.expiresAt).toISOString()}`,
+    `${paint(io, 'green', 'valid')}: version ${printable(result.version)}, key ${printable(result.kid)}, expires ${new Date(result.expiresAt).toISOString()}`,
   );
   return 0;
 }
@@ -129,7 +130,7 @@ async function readKey(file: string, run: Run): Promise<string> {
   addSecret(key);
   if (key.length < MIN_KEY_LENGTH)
     throw new CliError(
-      `key file ${display} holds ${key.length} characters; use at least ${MIN_KEY_LENGTH} (32 random bytes, base64, is better)`,
+      `key file ${printable(display)} holds ${key.length} characters; use at least ${MIN_KEY_LENGTH} (32 random bytes, base64, is better)`,
     );
   return key;
 }
@@ -142,21 +143,24 @@ async function readKeyRing(file: string, run: Run): Promise<KeyRing> {
     what: 'keys file',
     maxBytes: INPUT_LIMITS.keys,
   });
+  const where = printable(display);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch (err) {
-    throw new CliError(`cannot read keys file ${display}: ${(err as Error).message}`);
+  } catch {
+    // Not JSON.parse's message: it quotes the text around the error, and that text is keys.
+    throw new CliError(`cannot read keys file ${where}: not valid JSON`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new CliError(`${display} must be a JSON object of key id → key`);
+    throw new CliError(`${where} must be a JSON object of key id → key`);
   const ring = Object.create(null) as Record<string, string>;
   for (const [kid, key] of Object.entries(parsed)) {
-    if (typeof key !== 'string') throw new CliError(`${display}: key ${kid} must be a string`);
+    if (typeof key !== 'string')
+      throw new CliError(`${where}: key ${printable(kid)} must be a string`);
     addSecret(key);
     if (key.length < MIN_KEY_LENGTH)
       throw new CliError(
-        `${display}: key ${kid} holds ${key.length} characters; use at least ${MIN_KEY_LENGTH}, as sign requires`,
+        `${where}: key ${printable(kid)} holds ${key.length} characters; use at least ${MIN_KEY_LENGTH}, as sign requires`,
       );
     ring[kid] = key;
   }

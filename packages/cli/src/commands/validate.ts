@@ -2,6 +2,7 @@ import { parse } from '../args.js';
 import { CliError, paint } from '../io.js';
 import type { Run } from '../input/run.js';
 import { loadConfig } from '../load.js';
+import { printable } from '../text.js';
 
 export const validateHelp = `Usage: graylane validate <file | - | etcd://host:port/key> [--json]
 
@@ -53,16 +54,20 @@ export async function validate(args: readonly string[], run: Run): Promise<numbe
     );
     return result.ok ? 0 : 1;
   }
+  // Paths and messages quote the document (a header name, a key), the location is a file name or
+  // etcd key: each escaped, so none can print a line of its own or hide one (I1).
+  const where = printable(display);
   for (const w of result.warnings)
-    run.out(`${paint(run, 'yellow', 'warning')} ${w.path}: ${w.message}`);
+    run.out(`${paint(run, 'yellow', 'warning')} ${printable(w.path)}: ${printable(w.message)}`);
   if (!result.ok) {
-    for (const e of result.errors) run.out(`${paint(run, 'red', 'error')} ${e.path}: ${e.message}`);
-    run.out(`${display}: ${result.errors.length} problem${result.errors.length === 1 ? '' : 's'}`);
+    for (const e of result.errors)
+      run.out(`${paint(run, 'red', 'error')} ${printable(e.path)}: ${printable(e.message)}`);
+    run.out(`${where}: ${result.errors.length} problem${result.errors.length === 1 ? '' : 's'}`);
     return 1;
   }
   const { config } = result;
   run.out(
-    `${paint(run, 'green', 'ok')} ${display}: versions ${config.versions.join(', ')} (default ${config.default}), ` +
+    `${paint(run, 'green', 'ok')} ${where}: versions ${printable(config.versions.join(', '))} (default ${printable(config.default)}), ` +
       `${config.rules.length} active rule${config.rules.length === 1 ? '' : 's'}, hash ${config.hash}`,
   );
   return 0;

@@ -1,13 +1,16 @@
-import { readFile } from 'node:fs/promises';
 import type * as EtcdPackage from '@graylane/etcd';
 import type { EtcdDocumentClient, EtcdTlsOptions } from '@graylane/etcd';
 import type { EtcdLocation } from '../location.js';
 import { CliError } from '../io.js';
+import { printable } from '../text.js';
+import { readFileCapped } from './file.js';
 import type { Run } from './run.js';
 
 /** Client deadlines for a one-shot command: fail fast on an unreachable cluster. */
 const CLI_ETCD_DIAL_MS = 3_000;
 const CLI_ETCD_REQUEST_MS = 5_000;
+/** A CA bundle, certificate or key file: PEM, far below this (a system CA bundle is ~250 KB). */
+const MAX_TLS_FILE_BYTES = 4 * 1024 * 1024;
 
 const MISSING_ETCD =
   'etcd:// needs the optional package @graylane/etcd (it brings etcd3, about 18 MB of gRPC): ' +
@@ -72,7 +75,7 @@ async function tlsFrom(
   if (!location.tls) {
     if (given.length)
       throw new CliError(
-        `${location.display}: ${given.map(([k]) => `GRAYLANE_ETCD_${k.toUpperCase()}`).join(', ')} need etcds:// (TLS)`,
+        `${printable(location.display)}: ${given.map(([k]) => `GRAYLANE_ETCD_${k.toUpperCase()}`).join(', ')} need etcds:// (TLS)`,
       );
     return undefined;
   }
@@ -81,19 +84,22 @@ async function tlsFrom(
       'GRAYLANE_ETCD_CERT and GRAYLANE_ETCD_KEY go together (a client certificate and its key)',
     );
   const out: { -readonly [K in keyof EtcdTlsOptions]: EtcdTlsOptions[K] } = {};
-  for (const [name, path] of given) {
-    try {
-      out[name as keyof EtcdTlsOptions] = await readFile(path as string);
-    } catch (err) {
-      throw new CliError(
-        `cannot read GRAYLANE_ETCD_${name.toUpperCase()} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-      );
-    }
-  }
+  // Read as every file the CLI reads: a FIFO or device there is refused, never waited on.
+  for (const [name, path] of given)
+    out[name as keyof EtcdTlsOptions] = Buffer.from(
+      await readFileCapped(
+        path as string,
+        MAX_TLS_FILE_BYTES,
+        `GRAYLANE_ETCD_${name.toUpperCase()}`,
+      ),
+    );
   return out;
 }
 
-/** A one-line reason for an etcd failure, with the location's safe display form. */
+/**
+ * A one-line reason for an etcd failure, with the location's safe display form; the client's
+ * message and the user's name escaped (they may quote the key, or anything a server sent: I1).
+ */
 export function etcdFailure(
   location: EtcdLocation,
   err: unknown,
@@ -101,11 +107,12 @@ export function etcdFailure(
   doing: string,
 ): CliError {
   const message = err instanceof Error ? err.message : String(err);
+  const where = printable(location.display);
   if (isAuthError(err))
     return new CliError(
-      `cannot ${doing} ${location.display}: authentication or permission denied${location.userShown ? ` for ${location.userShown}` : ''} (${message})`,
+      `cannot ${doing} ${where}: authentication or permission denied${location.userShown ? ` for ${printable(location.userShown)}` : ''} (${printable(message)})`,
     );
   return new CliError(
-    `cannot ${doing} ${location.display}: ${message.replace(/\s*Resolution note:\s*$/, '')}`,
+    `cannot ${doing} ${where}: ${printable(message.replace(/\s*Resolution note:\s*$/, ''))}`,
   );
 }

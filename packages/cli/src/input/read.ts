@@ -1,7 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { MAX_CONFIG_BYTES } from '@graylane/core';
-import { asIoError, CliError } from '../io.js';
+import { asIoError, CliError, InputTooLarge } from '../io.js';
 import { parseLocation } from '../location.js';
+import { printable } from '../text.js';
 import { etcdFailure, openEtcd } from './etcd.js';
 import { readFileCapped } from './file.js';
 import type { Run } from './run.js';
@@ -16,6 +17,20 @@ export interface Input {
    * document must be refused, never validated or pushed with replaced bytes.
    */
   readonly utf8: boolean;
+  /**
+   * With `reportTooLarge`: why the document was not read (it is over `maxBytes`), instead of a
+   * failure — a config that large is an invalid config (`loadConfig`), as every source says.
+   */
+  readonly tooLarge?: string | undefined;
+}
+
+/** What {@link readInput} reads and how. */
+export interface ReadOptions {
+  /** What the document is, for messages (`config`, `sample`, `key file`). */
+  readonly what: string;
+  readonly maxBytes: number;
+  /** Return a document over `maxBytes` as {@link Input.tooLarge} instead of failing. */
+  readonly reportTooLarge?: boolean | undefined;
 }
 
 /** Why a config that is not UTF-8 is invalid (the file, HTTP and etcd sources refuse it too). */
@@ -35,24 +50,23 @@ export const INPUT_LIMITS = {
 /**
  * Reads `text` (a path, `-` for stdin, or `etcd://…`) as UTF-8, at most `maxBytes`.
  */
-export async function readInput(
-  text: string,
-  run: Run,
-  options: { readonly what: string; readonly maxBytes: number },
-): Promise<Input> {
+export async function readInput(text: string, run: Run, options: ReadOptions): Promise<Input> {
   try {
     return await readLocation(text, run, options);
   } catch (err) {
+    if (err instanceof InputTooLarge && options.reportTooLarge)
+      return {
+        text: '',
+        display: parseLocation(text).display,
+        utf8: true,
+        tooLarge: `document larger than ${err.maxBytes} bytes${err.size === undefined ? '' : ` (${err.size} bytes)`}`,
+      };
     // A location that cannot be read is an I/O failure (`--json`'s `error.code`: `io`).
     throw asIoError(err);
   }
 }
 
-async function readLocation(
-  text: string,
-  run: Run,
-  options: { readonly what: string; readonly maxBytes: number },
-): Promise<Input> {
+async function readLocation(text: string, run: Run, options: ReadOptions): Promise<Input> {
   const location = parseLocation(text);
   switch (location.kind) {
     case 'stdin':
@@ -67,7 +81,9 @@ async function readLocation(
       try {
         const doc = await client.read();
         if (doc.value === undefined)
-          throw new CliError(`etcd key ${location.key} does not exist on ${location.display}`);
+          throw new CliError(
+            `etcd key ${printable(location.rawKey)} does not exist on ${printable(location.display)}`,
+          );
         return { text: stripBom(doc.value), display: location.display, utf8: doc.utf8 };
       } catch (err) {
         if (err instanceof CliError) throw err;

@@ -1,4 +1,4 @@
-import { CliError, type CliIo } from '../io.js';
+import { CliError, InputTooLarge, type CliIo } from '../io.js';
 
 /** One command run: the io plus what may be consumed only once (stdin). */
 export interface Run extends CliIo {
@@ -27,7 +27,7 @@ export function createRun(io: CliIo): Run {
       if (!io.stdin) throw new CliError(`no standard input to read the ${what} from`);
       const bytes = await io.stdin(maxBytes);
       if (bytes === undefined)
-        throw new CliError(`the ${what} on stdin is larger than ${maxBytes} bytes`);
+        throw new InputTooLarge(`the ${what} on stdin is larger than ${maxBytes} bytes`, maxBytes);
       return bytes;
     },
     warnOnce(text) {

@@ -12,6 +12,7 @@ import {
 } from '../impact.js';
 import type { Run } from '../input/run.js';
 import { loadConfig, regex } from '../load.js';
+import { printable } from '../text.js';
 import { openTarget, type Target, type TargetState } from './target.js';
 
 export const pushHelp = `Usage: graylane push <config> <target> [options]
@@ -79,13 +80,13 @@ async function pushOnce(
   const loaded = await loadConfig(source, run, 'new config');
   if (!loaded.result.ok) {
     for (const e of loaded.result.errors)
-      run.err(`${paint(run, 'red', 'error')} ${e.path}: ${e.message}`);
-    run.err(`${loaded.display} is not a valid config: nothing written`);
+      run.err(`${paint(run, 'red', 'error')} ${printable(e.path)}: ${printable(e.message)}`);
+    run.err(`${printable(loaded.display)} is not a valid config: nothing written`);
     if (values.json) {
       const { errors } = loaded.result;
       const problems = errors.map((e) => ({ path: e.path, message: e.message }));
       const err = new CliError(
-        `${loaded.display} is not a valid config: nothing written`,
+        `${printable(loaded.display)} is not a valid config: nothing written`,
         PUSH_EXIT.invalid,
         'invalid_config',
         problems,
@@ -129,10 +130,13 @@ async function preview(
   const state = await target.read();
   const expected = options['expect-revision'];
   // Every line below that names the target or the source is composed here, on stdout too: the
-  // locations are scrubbed as diagnostics are (MISC-03), the config and the comparison never.
-  const shown = redact(target.display);
-  const source = redact(options.source);
-  const report: Record<string, unknown> = { target: shown, revision: state.revision };
+  // locations are scrubbed as diagnostics are (MISC-03), the config and the comparison never;
+  // and escaped, as all text from input is (I1). `--json` names the target unescaped (JSON
+  // escapes it).
+  const scrubbed = redact(target.display);
+  const shown = printable(scrubbed);
+  const source = printable(redact(options.source));
+  const report: Record<string, unknown> = { target: scrubbed, revision: state.revision };
   /** Prints the outcome (`--json`); a failure carries `error: {code, message}` as every command's. */
   const done = (
     code: number,
@@ -155,7 +159,7 @@ async function preview(
     return fail(
       PUSH_EXIT.conflict,
       'conflict',
-      `conflict: ${shown} is at revision ${state.revision}, not ${expected} (--expect-revision); nothing written. Review the change again.`,
+      `conflict: ${shown} is at revision ${state.revision}, not ${printable(expected)} (--expect-revision); nothing written. Review the change again.`,
       { conflict: true },
     );
   const current = currentConfig(state);
@@ -216,7 +220,7 @@ async function preview(
     return fail(
       PUSH_EXIT.usage,
       'io',
-      `${result.error}: the outcome is unknown — the write may have reached ${shown} before the failure. Run the same push again: it compares first, so a write that landed shows as "no change".`,
+      `${printable(result.error)}: the outcome is unknown — the write may have reached ${shown} before the failure. Run the same push again: it compares first, so a write that landed shows as "no change".`,
       { written: 'unknown' },
     );
   if (!result.written)

@@ -4,9 +4,10 @@ import { writeFileAtomic } from '@graylane/node/sources';
 import { CliError } from '../io.js';
 import { INPUT_LIMITS, decoded } from '../input/read.js';
 import { etcdFailure, openEtcd } from '../input/etcd.js';
-import { describeFsError, readFileCapped } from '../input/file.js';
+import { describeFsError, kindOf, readFileCapped } from '../input/file.js';
 import type { Run } from '../input/run.js';
 import { parseLocation } from '../location.js';
+import { printable } from '../text.js';
 
 /** What a push target holds right now. */
 export interface TargetState {
@@ -97,10 +98,11 @@ function fileTarget(path: string): Target {
     const real = await resolved();
     const info = await stat(real).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined;
-      throw new CliError(`cannot read target ${path}: ${describeFsError(err)}`);
+      throw new CliError(`cannot read target ${printable(path)}: ${describeFsError(err)}`);
     });
     if (!info) return { text: undefined, utf8: true, revision: ABSENT };
-    if (!info.isFile()) throw new CliError(`target ${path} is not a regular file`);
+    if (!info.isFile())
+      throw new CliError(`target ${printable(path)} is not a regular file (it is ${kindOf(info)})`);
     const bytes = await readFileCapped(real, INPUT_LIMITS.config, 'target');
     return { ...decoded(bytes), revision: fileRevision(bytes), bytes };
   };
@@ -118,7 +120,7 @@ function fileTarget(path: string): Target {
         return { written: true, revision: fileRevision(Buffer.from(text, 'utf8')) };
       } catch (err) {
         if (err instanceof CliError) throw err;
-        throw new CliError(`cannot write ${path}: ${describeFsError(err)}`);
+        throw new CliError(`cannot write ${printable(path)}: ${describeFsError(err)}`);
       } finally {
         await release();
       }
@@ -149,7 +151,7 @@ async function lock(file: string): Promise<() => Promise<void>> {
     await removeIfStale(file, token);
     if (Date.now() > deadline)
       throw new CliError(
-        `conflict: another push holds ${file}; try again, or remove it if no push is running`,
+        `conflict: another push holds ${printable(file)}; try again, or remove it if no push is running`,
         3,
       );
     await new Promise((r) => setTimeout(r, 20));
@@ -163,7 +165,7 @@ async function createExclusive(file: string, token: string): Promise<boolean> {
     handle = await open(file, 'wx', 0o600);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new CliError(`cannot lock ${file}: ${describeFsError(err)}`);
+    throw new CliError(`cannot lock ${printable(file)}: ${describeFsError(err)}`);
   }
   try {
     await handle.writeFile(token);

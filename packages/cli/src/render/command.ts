@@ -4,6 +4,7 @@ import { CliError } from '../io.js';
 import type { Run } from '../input/run.js';
 import { requireConfig } from '../load.js';
 import { locationName } from '../location.js';
+import { printable, quoted } from '../text.js';
 import { renderEnvoy } from './envoy.js';
 import { pickSplitRule, type EnvoySplit } from './envoy-split.js';
 import { renderNginx } from './nginx.js';
@@ -71,16 +72,16 @@ export async function render(args: readonly string[], run: Run): Promise<number>
     throw new CliError(renderHelp);
   const trust = values.trust ?? 'open';
   if (trust !== 'open' && trust !== 'signed')
-    throw new CliError(`--trust expects open or signed, got ${JSON.stringify(trust)}`);
+    throw new CliError(`--trust expects open or signed, got ${quoted(trust)}`);
   const format = values.format ?? 'yaml';
   if (format !== 'yaml' && format !== 'json')
-    throw new CliError(`--format expects yaml or json, got ${JSON.stringify(format)}`);
+    throw new CliError(`--format expects yaml or json, got ${quoted(format)}`);
   const assets = values.assets?.replace(/\/+$/, '');
   if (assets !== undefined && target !== 'nginx')
     throw new CliError('--assets is for render nginx (Envoy does not serve files)');
   if (assets !== undefined && !/^\/[A-Za-z0-9._/-]*$/.test(assets))
     throw new CliError(
-      `--assets expects an absolute path of letters, digits and . _ - /, got ${JSON.stringify(values.assets)}`,
+      `--assets expects an absolute path of letters, digits and . _ - /, got ${quoted(values.assets ?? '')}`,
     );
   const bucketHeader = values['bucket-header'];
   if ((bucketHeader ?? values.rule ?? values.at) !== undefined && target !== 'envoy')
@@ -100,10 +101,10 @@ export async function render(args: readonly string[], run: Run): Promise<number>
     const [version, address] = pair(u, '=', 'upstream');
     if (!config.hasVersion(version))
       throw new CliError(
-        `--upstream ${version}: not a version of this config (${config.versions.join(', ')})`,
+        `--upstream ${printable(version)}: not a version of this config (${printable(config.versions.join(', '))})`,
       );
     if (!isAddress(address))
-      throw new CliError(`--upstream ${version}: ${JSON.stringify(address)} is not host:port`);
+      throw new CliError(`--upstream ${printable(version)}: ${quoted(address)} is not host:port`);
     upstreams.set(version, address);
   }
   const header = values.header ?? 'X-Gray-Id';
@@ -111,17 +112,16 @@ export async function render(args: readonly string[], run: Run): Promise<number>
   if (!/^[A-Za-z0-9-]{1,64}$/.test(header) || !/^[A-Za-z0-9_-]{1,64}$/.test(cookie))
     throw new CliError('--header/--cookie must be plain names');
   const listen = values.listen ?? '127.0.0.1:8000';
-  if (!isAddress(listen, true))
-    throw new CliError(`--listen: ${JSON.stringify(listen)} is not host:port`);
+  if (!isAddress(listen, true)) throw new CliError(`--listen: ${quoted(listen)} is not host:port`);
   const collisions = upstreamCollisions(config.versions);
   if (collisions.length > 0)
     throw new CliError(
-      `versions ${collisions.join('; ')} would share one upstream/cluster name: rename one of them`,
+      `versions ${printable(collisions.join('; '))} would share one upstream/cluster name: rename one of them`,
     );
   // nginx prints addresses (Envoy's clusters are not rendered): say where an unnamed lane goes.
   if (target === 'nginx' && !upstreams.has(config.default))
     run.warnOnce(
-      `no --upstream for the default version ${config.default}: it${config.versions.some((v) => !upstreams.has(v) && v !== config.default) ? ', and every version without one,' : ''} is rendered at ${FALLBACK_UPSTREAM}`,
+      `no --upstream for the default version ${printable(config.default)}: it${config.versions.some((v) => !upstreams.has(v) && v !== config.default) ? ', and every version without one,' : ''} is rendered at ${FALLBACK_UPSTREAM}`,
     );
   const plan: RenderPlan = {
     config,

@@ -1,5 +1,6 @@
 import { describeArms, shareAt, type CompiledRule, type GrayConfig } from '@graylane/core';
 import { CliError } from '../io.js';
+import { printable } from '../text.js';
 import { upstreamName } from './plan.js';
 
 type SplitRule = Extract<CompiledRule, { kind: 'split' }>;
@@ -35,11 +36,11 @@ export function pickSplitRule(config: GrayConfig, id: string | undefined): Split
   const rule =
     id === undefined && splits.length === 1 ? splits[0] : splits.find((r) => r.id === id);
   if (rule) return rule;
-  const ids = splits.map((r) => r.id).join(', ') || 'none';
+  const ids = printable(splits.map((r) => r.id).join(', ')) || 'none';
   throw new CliError(
     id === undefined
       ? `--bucket-header needs --rule ID when the config has not exactly one split rule (split rules: ${ids})`
-      : `--rule ${id}: not an enabled split rule of this config (split rules: ${ids})`,
+      : `--rule ${printable(id)}: not an enabled split rule of this config (split rules: ${ids})`,
   );
 }
 
