@@ -51,6 +51,13 @@ export const MAX_REGEX_DOCUMENT_SIZE = 5000;
  * to many regex rules could hold gigabytes; past this it starts over or matches without the cache.
  */
 export const REGEX_STATE_BYTES_PER_INSTRUCTION = 2048;
+/**
+ * Refused patterns an engine remembers, newest kept (RX-06): a source that polls the same rejected
+ * document does not compile its patterns again. A document compiles only a few patterns past its
+ * budget (`MAX_REGEX_DOCUMENT_SIZE`), so this holds the costly refusals of many; each entry is a
+ * pattern of at most `MAX_REGEX_PATTERN_LENGTH` characters and its message.
+ */
+export const MAX_REGEX_REFUSALS_CACHED = 256;
 /** Regex subjects longer than this never match, and the regex is not run (RX-02). */
 export const MAX_REGEX_SUBJECT_LENGTH = 256;
 /** Bucketing subjects longer than this are treated as absent (WT-05). */

@@ -16,7 +16,7 @@ import {
   MAX_RULES,
   MAX_VERSIONS,
 } from '../limits.js';
-import type { RegexEngine } from '../regex.js';
+import type { RegexEngine, RegexPredicate } from '../regex.js';
 import { isVersionLabel } from '../version.js';
 import { Issues } from './issues.js';
 import { normalizeDocument } from './normalize.js';
@@ -132,19 +132,37 @@ function readDocument(input: unknown, issues: Issues): JsonObject | undefined {
  * `engine`, for one document: the programs it compiles together stay within
  * {@link MAX_REGEX_DOCUMENT_SIZE} instructions (RX-05), counted where the engine tells a program's
  * size. The regex that passes the cap fails, naming the sum and the largest pattern so far (the
- * rule to rewrite first), as an invalid regex does.
+ * rule to rewrite first), as an invalid regex does. Refused regexes count too, for what they stand
+ * for (a refusal carries its `instructions`: the program found too large, or its lower bound, or
+ * the length of a pattern re2js could not read); once the count passes the cap, the document is
+ * refused and its further regexes are refused without compiling (RX-06): one document no longer
+ * compiles 1,000 patterns only to refuse each. A document that loads never gets there.
  */
 function withDocumentBudget(engine: RegexEngine): RegexEngine {
   let total = 0;
+  // Instructions compiled or refused for this document: accepted programs and refusals.
+  let spent = 0;
   // The largest program seen, named in the refusal: the rule to rewrite first.
   let largest = 0;
   let largestPattern = '';
   return {
     name: engine.name,
     compile(pattern) {
-      const find = engine.compile(pattern);
+      if (spent > MAX_REGEX_DOCUMENT_SIZE)
+        throw new Error(
+          `not compiled: this document's regexes already stand for ${spent} instructions, over ${MAX_REGEX_DOCUMENT_SIZE}, and it is refused`,
+        );
+      let find: RegexPredicate;
+      try {
+        find = engine.compile(pattern);
+      } catch (err) {
+        const cost = (err as { instructions?: unknown } | undefined)?.instructions;
+        if (typeof cost === 'number' && cost > 0) spent += cost;
+        throw err;
+      }
       const size = find.instructions;
       if (typeof size === 'number') {
+        spent += size;
         if (size > largest) {
           largest = size;
           largestPattern = pattern;
