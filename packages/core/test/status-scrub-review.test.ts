@@ -84,6 +84,44 @@ describe('MISC-03 (a) weak keys judge the value the same way whatever the separa
     },
   );
 
+  // A date or a time under a weak key is a word (review 76 N5: `gate pass: 2024-01-02` was
+  // masked); under a strong or key-ish one it still goes, as any value does.
+  it.each(rows(['session', 'auth', 'cookie', 'pass', 'pw', 'Pass', 'gate_pass']))(
+    '%s / %s: a date or a time stays',
+    (key, _sep, make) => {
+      for (const value of [
+        '2024-01-02',
+        '2024-01-02T10:00Z',
+        '2024-01-02T10:00:00Z',
+        '2024-01-02T10:00:00.123+02:00',
+        '2024-01-02T10:00:00-0500',
+        '10:30',
+        '9:05:59',
+      ]) {
+        const text = make(key, value);
+        expect(scrubText(text, 400), text).toBe(cleanText(text, 400));
+      }
+    },
+  );
+  it.each(rows(['key', 'pwd', 'api_key', 'token', 'password', 'session_id']))(
+    '%s / %s: a date or a time still goes',
+    (key, _sep, make) => {
+      for (const value of ['2024-01-02', '2024-01-02T10:00:00Z'])
+        expectMasked(make(key, value), value);
+    },
+  );
+  // Shaped almost like a date, but a credential: masked as before.
+  it.each(rows(['session', 'pass', 'pw']))('%s / %s: near-dates go', (key, _sep, make) => {
+    for (const value of [
+      '2024-01-02x',
+      '2024-01-02T10:00:00Zabc',
+      '12024-01-02',
+      '2024-01-02/a1',
+      'x2024-01-02',
+    ])
+      expectMasked(make(key, value), value);
+  });
+
   it.each([
     'keys: primary',
     'keys=primary',

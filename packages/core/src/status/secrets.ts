@@ -37,14 +37,21 @@ const PASSWORD_WORD = /^(?:passw(?:or)?d|passphrase|pwd)$/i;
 /** Prefixes a weak word may be glued to: `apikey`, `secretkey`, `authkey`, `csrfcookie`. */
 const GLUE_PREFIX =
   /(?:api|access|secret|private|signing|master|client|auth|encryption|csrf|xsrf)$/i;
-/** `etcd-auth:2379`, `session:6379/0`: a port, not a secret. */
-const PORT = /^\d{1,5}(?![\w.]|\.\w)/;
+/** `etcd-auth:2379`, `session:6379/0`: a port, not a secret (`session:2024-01-02` is no port). */
+const PORT = /^\d{1,5}(?![\w.-])/;
 /**
  * The shortest value that can be taken for a credential without a digit or a symbol in it; 16+
  * characters of anything are one. A word is shorter, or letters only (`closed`, `authentication`).
  */
 const CREDENTIAL_MIN = 6;
 const CREDENTIAL_ANY = 16;
+
+/**
+ * A date or a time (`2024-01-02`, `2024-01-02T10:00:00Z`, `10:30`): a word under a weak key
+ * (`gate pass: 2024-01-02`, `session: 2024-01-02T10:00Z`), never taken for a credential there.
+ */
+const DATE_OR_TIME =
+  /^(?:\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?|\d{1,2}:\d{2}(?::\d{2})?)$/;
 
 /** Secret words that, followed by a space and a value with a digit or a symbol, name a secret. */
 const SPOKEN = '(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key)';
@@ -193,8 +200,7 @@ function isSecretPair(
   // A bare `key`/`sig`/`pwd` (not `keys: …`, a list): 6+ characters of anything, whatever the
   // separator (`key: us` stays). Under a weak or dotted key: 6+ characters with a digit or a
   // symbol (`session: closed` and `cookie:NAME` stay, `cookie: sid=abc123` goes). 16+ always.
-  return credentialLike(
-    value.replace(/^["']|["']$/g, ''),
-    keyish && plural === '' ? /[^]/ : /[^A-Za-z_-]/,
-  );
+  const bare = value.replace(/^["']|["']$/g, '');
+  if (!keyish && DATE_OR_TIME.test(bare)) return false;
+  return credentialLike(bare, keyish && plural === '' ? /[^]/ : /[^A-Za-z_-]/);
 }
