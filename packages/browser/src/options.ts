@@ -64,7 +64,9 @@ export interface GrayOptions {
   readonly exclude?: (url: URL) => boolean;
   /**
    * The request/response header. Default `X-Gray-Id`. An RFC 9110 field name (letters, digits and
-   * ``!#$%&'*+-.^_`|~``); anything else throws `INVALID_OPTIONS` at init.
+   * ``!#$%&'*+-.^_`|~``) that a page may set (in a browser, not `Cookie`, `Host`, `Sec-*`,
+   * `Proxy-*` or another of Fetch's forbidden request-header names); anything else throws
+   * `INVALID_OPTIONS` at init.
    */
   readonly header?: string;
   /** Opt-in QA override from the query: `true` reads `?gray=`, a string names the parameter. */
@@ -110,8 +112,18 @@ export function versionSet(o: GrayOptions): ReadonlySet<string> {
   if (o.exclude != null && typeof o.exclude != 'function') fail('exclude: use excludePaths([…])');
   if (o.allow !== undefined && !Array.isArray(o.allow)) fail('allow: a list of origins');
   // An RFC 9110 field name (`token`), or `headers.set` throws on every request and the marker
-  // silently never goes (review 69 D4). `null`: the default.
-  if (!/^[%\w!#$&'*+.^`|~-]+$/.test(o.header ?? 'x')) fail('header');
+  // silently never goes (review 69 D4). `null`: the default. Nor a name the browser does not let
+  // a page set (Fetch's forbidden request-header names: `Cookie`, `Host`, `Sec-*`, `Proxy-*`…;
+  // Chromium's `User-Agent`): fetch and XHR drop it without an error (review 69). A `Request`'s
+  // headers drop exactly those, as this browser counts them; on a server (SSR under Node) a
+  // request may carry any name, and it is taken.
+  const h = o.header ?? 'x';
+  if (
+    !/^[%\w!#$&'*+.^`|~-]+$/.test(h) ||
+    (typeof Request == 'function' &&
+      !new Request('http://a', { headers: [[h, '1']] }).headers.has(h))
+  )
+    fail('header');
   return set;
 }
 
