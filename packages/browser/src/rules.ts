@@ -1,4 +1,4 @@
-import { decide, readCookie, readQueryParam } from '@graylane/core';
+import { decide, readCookie, readQueryParam, rulePath } from '@graylane/core';
 import type { GrayConfig, GrayRequest } from '@graylane/core';
 import { hasPage } from './env.js';
 import { fail, type GrayRules } from './options.js';
@@ -38,7 +38,8 @@ export function rulesFromConfig(
       method: 'GET',
       // As servers match it (core `hostOnly`): lower-case, without the port.
       host: location.hostname,
-      path: location.pathname,
+      // As servers match it (core `rulePath`): `/%61dmin` is `/admin`, as the rule loaded.
+      path: rulePath(location.pathname),
       query: (name) => value(readQueryParam(location.search, name)),
       cookies: (name) => value(readCookie(document.cookie, name)),
       attrs: (name) => (name === 'anonymousId' ? anonymousId : pick(attrs, name)),

@@ -31,3 +31,32 @@ describe('review 127 D2 browser: host rules see the host without its port', () =
     expect(rules(host)({ anonymousId: '', defaultVersion: 'stable' })?.version).toBe(version);
   });
 });
+
+// Review 75 N1 in the page: `rulesFromConfig` matches the path as servers do (core `rulePath`):
+// an escaped unreserved character is that character, `\` and dot segments as a URL reads them.
+// A page at `/%61dmin` got the `/admin` rule's lane on the server and not in the page.
+const pathRules = (path: object) =>
+  rulesFromConfig(
+    parseConfig({
+      versions: ['stable', 'beta'],
+      default: 'stable',
+      rules: [{ id: 'p', match: { path }, version: 'beta' }],
+    }),
+  );
+
+describe('review 75 N1 browser: path rules see the path as servers do', () => {
+  it.each([
+    [{ equals: '/admin' }, 'http://localhost/%61dmin', 'beta'],
+    [{ equals: '/admin' }, 'http://localhost/%61%64%6D%69%6E', 'beta'],
+    [{ prefix: '/~user/' }, 'http://localhost/%7Euser/x', 'beta'],
+    [{ equals: '/a-b.c_d' }, 'http://localhost/a%2Db%2Ec%5Fd', 'beta'],
+    [{ equals: '/admin' }, 'http://localhost/x/%2e%2e/admin', 'beta'],
+    [{ equals: '/%C3%BCber' }, 'http://localhost/über', 'beta'],
+    [{ equals: '/a%2Fb' }, 'http://localhost/a%2Fb', 'beta'], // a reserved escape stays
+    [{ equals: '/admin' }, 'http://localhost/a%2Fb', 'stable'], // control
+    [{ equals: '/admin' }, 'http://localhost/Admin', 'stable'], // case is matched as sent
+  ])('%j at %s → %s', (path, url, version) => {
+    at(url);
+    expect(pathRules(path)({ anonymousId: '', defaultVersion: 'stable' })?.version).toBe(version);
+  });
+});

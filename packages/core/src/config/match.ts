@@ -44,9 +44,9 @@ export function compileMatch(
     if (doc[kind] === undefined) continue;
     const at = `${path}.${kind}`;
     // Host and method literals as the platforms deliver them (lower-case host without port,
-    // upper-case method), or refused: never a rule that loads and cannot match.
-    const matcherDoc =
-      kind === 'path' ? doc[kind] : requestLineMatcher(kind, doc[kind], at, issues);
+    // upper-case method), or refused, as a path literal no request path has: never a rule that
+    // loads and cannot match.
+    const matcherDoc = requestLineMatcher(kind, doc[kind], at, issues);
     const matcher = compileMatcher(matcherDoc, at, issues, regex);
     if (matcher)
       out.push({ kind, name: undefined, matcher, read: conditionReader(kind, undefined) });

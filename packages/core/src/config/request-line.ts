@@ -1,5 +1,6 @@
 import type { JsonValue } from '../json/parse.js';
 import { parseHost } from '../inbound/host.js';
+import { rulePath, unescapePath } from '../inbound/path.js';
 import type { Issues } from './issues.js';
 
 /** RFC 9110 §9.1: a method is a `token` (an affix may be empty: that is a warning already). */
@@ -17,7 +18,9 @@ const METHOD_CHARS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]*$/;
  *   such host has (non-ASCII, `%`, a space). One with a `:` outside IPv6 brackets
  *   (`api.example.com:8443`, `[::1]:80`, a bare `::1`) is refused;
  * - method: upper-case, as on the request line (Node's parser accepts nothing else; Fetch
- *   upper-cases the standard methods): a value is upper-cased, one that is not a token refused.
+ *   upper-cases the standard methods): a value is upper-cased, one that is not a token refused;
+ * - path: as {@link rulePath} gives it, and never with what a request path cannot hold (review 75
+ *   N1: `/über` loaded and never matched `/%C3%BCber`): a literal is refused, never changed.
  * Anything else (`regex`, `exists`, a malformed matcher) is returned as it is, for the matcher
  * compiler to judge. `explain` shows the normalized values: the ones compared.
  *
@@ -28,7 +31,7 @@ const METHOD_CHARS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]*$/;
  * ```
  */
 export function requestLineMatcher(
-  kind: 'host' | 'method',
+  kind: 'host' | 'method' | 'path',
   doc: JsonValue | undefined,
   path: string,
   issues: Issues,
@@ -39,6 +42,15 @@ export function requestLineMatcher(
     return doc;
   const one = (v: JsonValue, at: string): JsonValue => {
     if (typeof v !== 'string') return v;
+    if (kind === 'path') {
+      const fix = pathNeverMatches(v, op === 'equals' || op === 'in', op === 'suffix');
+      if (fix !== undefined)
+        issues.add(
+          at,
+          `${JSON.stringify(v)} never matches a request path (percent-encoded; no "?", "#", "\\", "%61"-style escape or dot segment)${fix ? `: write ${JSON.stringify(fix)}` : ''}`,
+        );
+      return v;
+    }
     if (kind === 'method') {
       if (!METHOD_CHARS.test(v) || (v === '' && (op === 'equals' || op === 'in')))
         issues.add(at, `${JSON.stringify(v)} is not a method (a token, matched upper-case)`);
@@ -83,4 +95,29 @@ function neverInHostname(affix: string, prefix: boolean): boolean {
     rest.includes(':') ||
     (/^\[|\]$/.test(affix) && affix.includes('.'))
   );
+}
+
+/** A `.` or `..` segment held whole (none is left in a request's path; a prefix may go on). */
+const DOT_SEGMENT = /\/\.{1,2}(?:\/|$)/;
+
+/**
+ * Undefined when a path literal can match; otherwise the spelling to write (`''` when there is
+ * none). Requests send non-ASCII and spaces percent-encoded (Node's parser refuses them raw, a URL
+ * encodes them) and never a `?` or `#` in the path; a whole path must be its own
+ * {@link rulePath} form, an affix hold nothing that form removes — `\\`, an escaped unreserved
+ * character, a `.` or `..` segment it holds whole (a suffix's last one too: `/a/.` is `/a/`).
+ */
+function pathNeverMatches(v: string, whole: boolean, suffix: boolean): string | undefined {
+  let encoded = v;
+  try {
+    encoded = v.replace(/[^!-~]+/g, encodeURIComponent);
+  } catch {
+    // A lone surrogate: no spelling to suggest.
+  }
+  const form = whole ? rulePath(encoded) : unescapePath(encoded);
+  const dots = !whole && DOT_SEGMENT.test(suffix ? form : `${form}x`);
+  if (form === v && !dots && !/[^!-~]|[?#]/.test(v)) return undefined;
+  // The query or the fragment, a control character (a typo: a URL drops a tab), a lone surrogate.
+  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+  return dots || /[?#\0-\x1f\x7f]/.test(v) || /[^!-~]/.test(encoded) ? '' : form;
 }

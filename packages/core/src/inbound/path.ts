@@ -24,12 +24,7 @@ const UNRESERVED = /^[\w.~-]$/;
  */
 export function rulePath(path: string): string {
   if (!/%|\\|\/\./.test(path)) return path;
-  const decoded = path
-    .replace(/%[\da-f]{2}/gi, (escape) => {
-      const c = String.fromCharCode(parseInt(escape.slice(1), 16));
-      return UNRESERVED.test(c) ? c : escape;
-    })
-    .replaceAll('\\', '/');
+  const decoded = unescapePath(path);
   if (!decoded.includes('/.')) return decoded;
   // RFC 3986 §5.2.4: `.` goes, `..` takes the segment before it (never above the root); a dot
   // segment at the end leaves the directory (`/a/.` is `/a/`).
@@ -42,4 +37,17 @@ export function rulePath(path: string): string {
     } else out.push(s);
   });
   return out.join('/');
+}
+
+/**
+ * @internal The first steps of {@link rulePath}: escaped unreserved characters decoded, `\` as
+ * `/`; dot segments stay (a rule's path affix is checked against this form).
+ */
+export function unescapePath(path: string): string {
+  return path
+    .replace(/%[\da-f]{2}/gi, (escape) => {
+      const c = String.fromCharCode(parseInt(escape.slice(1), 16));
+      return UNRESERVED.test(c) ? c : escape;
+    })
+    .replaceAll('\\', '/');
 }
