@@ -33,7 +33,7 @@ export async function diff(args: readonly string[], run: Run): Promise<number> {
   const now = parseNow(values.at ?? values.now, values.at === undefined ? '--now' : '--at');
   const before = await requireConfig(positionals[0] as string, run, 'old config');
   const after = await requireConfig(positionals[1] as string, run, 'new config');
-  const cmp = compareConfigs(before, after);
+  const cmp = compareConfigs(before, after, now);
   const impact = values.sample
     ? await sampleImpact(values.sample, run, before, after, now)
     : undefined;

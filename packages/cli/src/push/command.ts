@@ -173,7 +173,7 @@ async function preview(
       );
   }
   const cmp: Comparison | undefined = current.config
-    ? compareConfigs(current.config, next)
+    ? compareConfigs(current.config, next, options.now)
     : undefined;
   const impact: Impact | undefined =
     options.sample && current.config
