@@ -105,7 +105,6 @@ beforeAll(async () => {
         }),
         trust: 'open',
         sticky: false,
-        logger: { warn: () => {}, error: () => {} },
       });
       lanes.set(key, gray);
     }
