@@ -25,7 +25,12 @@ describe('readHeader: every header shape brokers hand over', () => {
       [{ 'x-gray-id': 'beta' }, { 'x-gray-id': 'stable' }],
       ['beta', 'stable'],
     ],
-    ['kafkajs list value', { 'x-gray-id': ['beta', 'stable', 'x', 'y'] }, ['beta', 'stable']],
+    // Every value of a list (repeated baggage is one list: repeated-baggage.test.ts).
+    [
+      'kafkajs list value',
+      { 'x-gray-id': ['beta', 'stable', 'x', 'y'] },
+      ['beta', 'stable', 'x', 'y'],
+    ],
     ['absent', { other: 'beta' }, undefined],
     ['null table', null, undefined],
     ['string table', 'x-gray-id: beta', undefined],

@@ -45,13 +45,16 @@ function collect(table: unknown, lower: string): unknown {
 }
 
 /**
- * NATS `MsgHdrs` yields `[name, string[]]`, kafkajs allows a list per name. Two values are enough
- * to know the header is ambiguous, so at most two are kept from any list (bounded, I4).
+ * NATS `MsgHdrs` yields `[name, string[]]`, kafkajs and AMQP field arrays allow a list per name.
+ * Every value is kept: two tell a marker header ambiguous, but repeated `baggage` is one list
+ * (W3C), and a member in a third value had been neither judged nor removed, while a scrub that
+ * wrote the header back dropped the values past the second with all their members. Bounded by
+ * the table the client decoded (I4); the baggage reader caps what it joins.
  */
 function push(found: unknown[], value: unknown): void {
   if (value === undefined) return;
   if (!Array.isArray(value)) found.push(value);
-  else for (const v of value.slice(0, 2) as unknown[]) found.push(Array.isArray(v) ? NESTED : v);
+  else for (const v of value as unknown[]) found.push(Array.isArray(v) ? NESTED : v);
 }
 
 /** Stands for a list inside a list: not a header value (read as a charset rejection). */

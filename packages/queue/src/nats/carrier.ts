@@ -173,10 +173,8 @@ function isCoreCallback(args: readonly unknown[]): boolean {
  * @internal Reads a header of a NATS message as its consumer judges it (and a router routes on
  * it). `baggage` repeated is one list (W3C: as if joined in one header): every value of every
  * spelling, joined with `,` — so past 8192 bytes together it is refused as `too_long`, as one
- * header that long is, and the `gray` member is removed from it wherever it sits (MQ-45). (The
- * shared reader keeps two values of a name, which tells a marker header ambiguous: a member in a
- * third `baggage` header was neither judged nor removed.) One linear pass over headers the
- * client has decoded already, bounded by the server's `max_payload`.
+ * header that long is, and the `gray` member is removed from it wherever it sits (MQ-45). One
+ * linear pass over headers the client has decoded already, bounded by the server's `max_payload`.
  */
 export function natsReader(headers: NatsHeadersLike | undefined): MessageReader {
   return (name) => {
