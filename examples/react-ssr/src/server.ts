@@ -83,6 +83,10 @@ function siteApp(dist: string, catalogUrl: string): express.Express {
     createAssetLanes({
       root: join(dist, 'web'),
       fallback: SERVER_CONFIG.default,
+      // esbuild writes content-hashed names under assets/ (scripts/build.mjs). Said here, each
+      // gets its year from the first deploy: one esbuild hash in three reads as a word
+      // (`client-DYZNWLJ6.js`), which graylane does not take for a hash on its own.
+      immutable: (path) => path.startsWith('assets/'),
       // Server rendering with the lane's own build, so hydration runs the same code.
       transformHtml: async (html, { version, lane }) =>
         html.replace('<!--ssr-outlet-->', (await renderer(lane)).render(version)),
