@@ -9,14 +9,16 @@ import { at } from './page.js';
 
 afterEach(() => at('http://localhost:3000/'));
 
-const rules = (host: object) =>
+/** The page's rules for one rule matching `match`. */
+const rulesFor = (match: object) =>
   rulesFromConfig(
     parseConfig({
       versions: ['stable', 'beta'],
       default: 'stable',
-      rules: [{ id: 'h', match: { host }, version: 'beta' }],
+      rules: [{ id: 'r', match, version: 'beta' }],
     }),
   );
+const rules = (host: object) => rulesFor({ host });
 
 describe('review 127 D2 browser: host rules see the host without its port', () => {
   it.each([
@@ -35,14 +37,7 @@ describe('review 127 D2 browser: host rules see the host without its port', () =
 // Review 75 N1 in the page: `rulesFromConfig` matches the path as servers do (core `rulePath`):
 // an escaped unreserved character is that character, `\` and dot segments as a URL reads them.
 // A page at `/%61dmin` got the `/admin` rule's lane on the server and not in the page.
-const pathRules = (path: object) =>
-  rulesFromConfig(
-    parseConfig({
-      versions: ['stable', 'beta'],
-      default: 'stable',
-      rules: [{ id: 'p', match: { path }, version: 'beta' }],
-    }),
-  );
+const pathRules = (path: object) => rulesFor({ path });
 
 describe('review 75 N1 browser: path rules see the path as servers do', () => {
   it.each([
