@@ -84,42 +84,60 @@ describe('MISC-03 (a) weak keys judge the value the same way whatever the separa
     },
   );
 
-  // A date or a time under a weak key is a word (review 76 N5: `gate pass: 2024-01-02` was
-  // masked); under a strong or key-ish one it still goes, as any value does.
-  it.each(rows(['session', 'auth', 'cookie', 'pass', 'pw', 'Pass', 'gate_pass']))(
+  // A date or a time after `session`, `cookie` or `auth` is a word (review 76 N5: `session:
+  // 2024-01-02` was masked); after `pass`/`pw` it is masked (review 78 D1: a birth date is a
+  // password people use), as after a strong or key-ish name.
+  it.each(rows(['session', 'auth', 'cookie', 'Session', 'x-auth']))(
     '%s / %s: a date or a time stays',
     (key, _sep, make) => {
-      for (const value of [
-        '2024-01-02',
-        '2024-01-02T10:00Z',
-        '2024-01-02T10:00:00Z',
-        '2024-01-02T10:00:00.123+02:00',
-        '2024-01-02T10:00:00-0500',
-        '10:30',
-        '9:05:59',
-      ]) {
+      for (const value of ['2024-01-02', '2024-12-31', '10:30', '9:05:59', '23:59:59']) {
         const text = make(key, value);
         expect(scrubText(text, 400), text).toBe(cleanText(text, 400));
       }
     },
   );
-  it.each(rows(['key', 'pwd', 'api_key', 'token', 'password', 'session_id']))(
+  it.each(rows(['pass', 'pw', 'Pass', 'gate_pass', 'key', 'pwd', 'api_key', 'token', 'password']))(
     '%s / %s: a date or a time still goes',
     (key, _sep, make) => {
-      for (const value of ['2024-01-02', '2024-01-02T10:00:00Z'])
+      for (const value of ['1984-03-12', '2024-01-02T10:00:00Z', '12:34:56'])
         expectMasked(make(key, value), value);
     },
   );
-  // Shaped almost like a date, but a credential: masked as before.
-  it.each(rows(['session', 'pass', 'pw']))('%s / %s: near-dates go', (key, _sep, make) => {
+  // Shaped like a date but none (out of range), too long, or more than a date: masked.
+  it.each(rows(['session', 'cookie', 'auth']))('%s / %s: near-dates go', (key, _sep, make) => {
     for (const value of [
+      '1234-56-78',
+      '2024-13-01',
+      '2024-02-32',
+      '25:61:00',
+      '2024-01-02T10:00:00Z',
+      '2024-01-02T10:00:00.123456789+01:00',
       '2024-01-02x',
-      '2024-01-02T10:00:00Zabc',
       '12024-01-02',
       '2024-01-02/a1',
       'x2024-01-02',
     ])
       expectMasked(make(key, value), value);
+  });
+  // Review 78 D2: a value that starts like a port is a port only when nothing but a path follows,
+  // and after a strong name only a bare port is one.
+  it.each([
+    ['token:1/abcdefghijklmnopqrst', '1/abcdefghijklmnopqrst'],
+    ['secret:2:topsecretvaluexyz', '2:topsecretvaluexyz'],
+    ['token:6379~abcdefghijklmnop', '6379~abcdefghijklmnop'],
+    ['auth:1234:xyzsecrettoken', '1234:xyzsecrettoken'],
+    ['session:6379+abcdef123456', '6379+abcdef123456'],
+    ['x-token:443/abcdef', '443/abcdef'],
+  ])('review 78 D2: %j is masked', (text, secret) => expectMasked(text, secret));
+  it.each([
+    'connect etcd-auth:2379 failed',
+    'redis session:6379/0 unreachable',
+    'GET etcd-auth:2379/v3/kv/range failed',
+    'vault-token:8200 refused',
+    '(etcd-auth:2379)',
+    'at etcd-auth:2379.',
+  ])('review 78 D2 (control): a port stays: %j', (text) => {
+    expect(scrubText(text)).not.toContain('***');
   });
 
   it.each([

@@ -37,8 +37,13 @@ const PASSWORD_WORD = /^(?:passw(?:or)?d|passphrase|pwd)$/i;
 /** Prefixes a weak word may be glued to: `apikey`, `secretkey`, `authkey`, `csrfcookie`. */
 const GLUE_PREFIX =
   /(?:api|access|secret|private|signing|master|client|auth|encryption|csrf|xsrf)$/i;
-/** `etcd-auth:2379`, `session:6379/0`: a port, not a secret (`session:2024-01-02` is no port). */
-const PORT = /^\d{1,5}(?![\w.-])/;
+/**
+ * `etcd-auth:2379`, `session:6379/0`, `etcd-auth:2379/v3/kv`: a port (and a path), not a secret.
+ * After a strong key only a bare port is one (`vault-token:8200`): `token:1/abc…` is a token.
+ * `session:2024-01-02` and `auth:1234:xyz` are no port.
+ */
+const PORT = /^\d{1,5}(?:\/[\w./-]*)?[).>!?]*$/;
+const BARE_PORT = /^\d{1,5}[).>!?]*$/;
 /**
  * The shortest value that can be taken for a credential without a digit or a symbol in it; 16+
  * characters of anything are one. A word is shorter, or letters only (`closed`, `authentication`).
@@ -47,11 +52,14 @@ const CREDENTIAL_MIN = 6;
 const CREDENTIAL_ANY = 16;
 
 /**
- * A date or a time (`2024-01-02`, `2024-01-02T10:00:00Z`, `10:30`): a word under a weak key
- * (`gate pass: 2024-01-02`, `session: 2024-01-02T10:00Z`), never taken for a credential there.
+ * A date or a time of day (`2024-01-02`, `10:30`, `23:59:59`), month, day, hour and minute in
+ * range: a word after `session`, `cookie` or `auth` (`session: 2024-01-02`),
+ * which name things that have dates. Never after `pass`/`pw` and the like: a birth date is a
+ * password people use (`pass=1984-03-12` stays masked; review 78 D1).
  */
 const DATE_OR_TIME =
-  /^(?:\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?|\d{1,2}:\d{2}(?::\d{2})?)$/;
+  /^(?:\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])|(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)$/;
+const DATED_WORD = /^(?:session|cookie|auth)$/i;
 
 /** Secret words that, followed by a space and a value with a digit or a symbol, name a secret. */
 const SPOKEN = '(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key)';
@@ -194,13 +202,20 @@ function isSecretPair(
     GLUE_PREFIX.test(prefix);
   if (!strong && !segment) return false;
   // host:port (`etcd-auth:2379`, `session:6379/0`), unless the key names a password.
-  if (open === '' && sep === ':' && PORT.test(value) && !PASSWORD_WORD.test(word)) return false;
+  if (
+    open === '' &&
+    sep === ':' &&
+    (strong ? BARE_PORT : PORT).test(value) &&
+    !PASSWORD_WORD.test(word)
+  )
+    return false;
   const keyish = !dotted && KEYISH_WORD.test(word);
   if ((!dotted && strong) || (keyish && prefix !== '')) return true;
   // A bare `key`/`sig`/`pwd` (not `keys: …`, a list): 6+ characters of anything, whatever the
   // separator (`key: us` stays). Under a weak or dotted key: 6+ characters with a digit or a
   // symbol (`session: closed` and `cookie:NAME` stay, `cookie: sid=abc123` goes). 16+ always.
   const bare = value.replace(/^["']|["']$/g, '');
-  if (!keyish && DATE_OR_TIME.test(bare)) return false;
+  if (DATED_WORD.test(word) && !dotted && bare.length < CREDENTIAL_ANY && DATE_OR_TIME.test(bare))
+    return false;
   return credentialLike(bare, keyish && plural === '' ? /[^]/ : /[^A-Za-z_-]/);
 }
