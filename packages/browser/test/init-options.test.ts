@@ -298,3 +298,62 @@ describe('review 69 N1 / HDR-06: setGrayVersion answers what it did', () => {
     },
   );
 });
+
+// Review 78 D4: the forbidden-name check asks the page's own `Request`; where that is missing,
+// a stub or a mock that throws or answers nothing, init goes on (it cannot tell) and the header
+// is checked as a field name only.
+describe('review 78 D4: a Request that is missing, stubbed or mocked never breaks init', () => {
+  const STUBS: ReadonlyArray<readonly [string, unknown]> = [
+    ['absent', undefined],
+    [
+      'a function returning {}',
+      function () {
+        return {};
+      },
+    ],
+    [
+      'a class whose headers is null',
+      class {
+        headers = null;
+      },
+    ],
+    [
+      'a constructor that throws',
+      function () {
+        throw new Error('not in tests');
+      },
+    ],
+    [
+      'headers.has throws',
+      class {
+        headers = {
+          has: () => {
+            throw new Error('no');
+          },
+        };
+      },
+    ],
+    ['a non-constructor', () => ({})],
+    ['a string', 'Request'],
+  ];
+  describe.each(PLACES)('%s', (_place, page) => {
+    it.each(STUBS)('Request %s: the default, a custom name and Cookie are taken', (_l, stub) => {
+      for (const header of [undefined, 'X-Lane', 'Cookie']) {
+        vi.stubGlobal('Request', stub);
+        try {
+          expect(initError({ ...base, header }, page)).toBeUndefined();
+        } finally {
+          vi.unstubAllGlobals();
+        }
+      }
+    });
+    it.each(STUBS)('Request %s: a name that is no field name is still refused', (_l, stub) => {
+      vi.stubGlobal('Request', stub);
+      try {
+        expect(codeOf(initError({ ...base, header: 'X Gray' }, page))).toBe('INVALID_OPTIONS');
+      } finally {
+        vi.unstubAllGlobals();
+      }
+    });
+  });
+});
