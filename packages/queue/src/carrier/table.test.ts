@@ -25,17 +25,21 @@ describe('readHeader: every header shape brokers hand over', () => {
       [{ 'x-gray-id': 'beta' }, { 'x-gray-id': 'stable' }],
       ['beta', 'stable'],
     ],
-    // Every value of a list (repeated baggage is one list: repeated-baggage.test.ts).
-    [
-      'kafkajs list value',
-      { 'x-gray-id': ['beta', 'stable', 'x', 'y'] },
-      ['beta', 'stable', 'x', 'y'],
-    ],
+    // Two values of a marker list tell it ambiguous; every value of baggage (one W3C list).
+    ['kafkajs list value', { 'x-gray-id': ['beta', 'stable', 'x', 'y'] }, ['beta', 'stable']],
     ['absent', { other: 'beta' }, undefined],
     ['null table', null, undefined],
     ['string table', 'x-gray-id: beta', undefined],
   ])('%s', (_name, table, expected) => {
     expect(readHeader(table, 'x-gray-id')).toEqual(expected);
+  });
+
+  // MQ-44: every value of `baggage`, whatever the list's length (a marker list keeps two).
+  it.each([2, 3, 10, 1000])('baggage list of %i values: every value', (n) => {
+    const list = Array.from({ length: n }, (_, i) => `k${i}=v`);
+    expect(readHeader({ baggage: list }, 'baggage')).toEqual(list);
+    expect(readHeader(new Map([['Baggage', list]]), 'baggage')).toEqual(list);
+    expect(readHeader({ 'x-gray-id': list }, 'x-gray-id')).toEqual(list.slice(0, 2));
   });
 
   it('HDR-11 CK-06 a JSON-parsed __proto__ key is data, never the prototype', () => {

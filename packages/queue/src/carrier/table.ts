@@ -1,3 +1,5 @@
+import { BAGGAGE_HEADER } from '../limits.js';
+
 /**
  * Reads one header from a message's header table, as brokers hand them over: a plain object
  * (amqplib `properties.headers`, kafkajs `IHeaders`), a `Map`, NATS `MsgHdrs` (iterable of
@@ -28,6 +30,7 @@ export function sameName(key: unknown, lower: string): boolean {
 function collect(table: unknown, lower: string): unknown {
   if (typeof table !== 'object' || table === null) return undefined;
   const found: unknown[] = [];
+  const push = lower === BAGGAGE_HEADER ? pushAll : pushTwo;
   if (Array.isArray(table)) {
     // Confluent entries are one-key objects; a list inside the list is not an entry.
     for (const entry of table as unknown[]) {
@@ -46,12 +49,19 @@ function collect(table: unknown, lower: string): unknown {
 
 /**
  * NATS `MsgHdrs` yields `[name, string[]]`, kafkajs and AMQP field arrays allow a list per name.
- * Every value is kept: two tell a marker header ambiguous, but repeated `baggage` is one list
- * (W3C), and a member in a third value had been neither judged nor removed, while a scrub that
- * wrote the header back dropped the values past the second with all their members. Bounded by
- * the table the client decoded (I4); the baggage reader caps what it joins.
+ * Two values tell a marker header ambiguous, so at most two are kept from its lists; every value
+ * of `baggage` is kept, one W3C list (MQ-44: a member in a third value had been neither judged
+ * nor removed, and a scrub that wrote the header back dropped the values past the second with
+ * all their members). Bounded by the table the client decoded (I4); the baggage reader caps what
+ * it joins.
  */
-function push(found: unknown[], value: unknown): void {
+function pushTwo(found: unknown[], value: unknown): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value)) found.push(value);
+  else for (const v of value.slice(0, 2) as unknown[]) found.push(Array.isArray(v) ? NESTED : v);
+}
+
+function pushAll(found: unknown[], value: unknown): void {
   if (value === undefined) return;
   if (!Array.isArray(value)) found.push(value);
   else for (const v of value as unknown[]) found.push(Array.isArray(v) ? NESTED : v);
