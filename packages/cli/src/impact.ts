@@ -31,6 +31,8 @@ export interface Comparison {
  */
 export interface BucketShift {
   readonly ruleId: string;
+  /** The split this one replaces under another id (a rename), when it is one. */
+  readonly renamedFrom?: string;
   /**
    * Buckets drawn again: `salt` (`salt` or `bucketVersion` changed) for every subject,
    * `bucketBy` for each subject now read from another field than before.
@@ -92,11 +94,27 @@ function bucketShifts(
       config.rules.filter((r): r is SplitRule => r.kind === 'split').map((r) => [r.id, r] as const),
     );
   const [old, next] = [splits(before), splits(after)];
-  const out: BucketShift[] = [];
+  const pairs: (readonly [SplitRule, SplitRule])[] = [];
   for (const id of ids) {
     const a = old.get(id);
     const b = next.get(id);
-    if (!a || !b) continue;
+    if (a && b) pairs.push([a, b]);
+  }
+  // A split that went and one that came, with the same versions in the same order (or the only
+  // two): a rename. The salt is the rule id unless set, so a rename buckets everyone again
+  // (review 78 D3).
+  const gone = ids.flatMap((id) => (old.has(id) && !next.has(id) ? [old.get(id)!] : []));
+  const came = ids.flatMap((id) => (next.has(id) && !old.has(id) ? [next.get(id)!] : []));
+  const arms = (r: SplitRule) => r.arms.map((arm) => arm.version).join();
+  for (const b of came) {
+    const i =
+      gone.length === 1 && came.length === 1 ? 0 : gone.findIndex((a) => arms(a) === arms(b));
+    if (i !== -1) pairs.push([gone.splice(i, 1)[0]!, b]);
+  }
+  const out: BucketShift[] = [];
+  for (const [a, b] of pairs) {
+    const id = b.id;
+    const renamedFrom = a.id === b.id ? undefined : { renamedFrom: a.id };
     const [from, to] = [shareAt(a, now).arms, shareAt(b, now).arms];
     const [sa, sb] = [shares(from), shares(to)];
     const rebucketed =
@@ -109,7 +127,13 @@ function bucketShifts(
       // Independent draws: a subject keeps its version with probability Σ share_before·share_after.
       let keep = 0;
       for (const [v, n] of sa) keep += (n * (sb.get(v) ?? 0)) / 10_000;
-      out.push({ ruleId: id, rebucketed, moving: Math.round(10_000 - keep), versions: [] });
+      out.push({
+        ruleId: id,
+        ...renamedFrom,
+        rebucketed,
+        moving: Math.round(10_000 - keep),
+        versions: [],
+      });
       continue;
     }
     // The same buckets: walk the two layouts' boundaries and count what stays.
@@ -131,7 +155,8 @@ function bucketShifts(
         return { version, before: n, after: m, leaving: n - (kept.get(version) ?? 0) };
       })
       .filter((v) => v.before - v.leaving < Math.min(v.before, v.after));
-    if (versions.length) out.push({ ruleId: id, rebucketed: false, moving, versions });
+    if (versions.length)
+      out.push({ ruleId: id, ...renamedFrom, rebucketed: false, moving, versions });
   }
   return out;
 }
@@ -234,7 +259,9 @@ const pct = (basisPoints: number) => `${Number((basisPoints / 100).toFixed(2))}%
 
 /** One warning line for a split change that moves subjects its shares do not ask to move. */
 function shiftLine(shift: BucketShift): string {
-  const rule = `warning: rule ${printable(shift.ruleId)}`;
+  const rule = `warning: rule ${printable(shift.ruleId)}${shift.renamedFrom === undefined ? '' : ` (was ${printable(shift.renamedFrom)})`}`;
+  if (shift.rebucketed === 'salt' && shift.renamedFrom !== undefined)
+    return `${rule}: the salt is the rule id unless set, so every subject is bucketed again, about ${pct(shift.moving)} change version; to keep them, set "salt": ${printable(JSON.stringify(shift.renamedFrom))}`;
   if (shift.rebucketed === 'salt')
     return `${rule}: salt or bucketVersion changed — every subject is bucketed again, about ${pct(shift.moving)} change version`;
   if (shift.rebucketed === 'bucketBy')

@@ -381,6 +381,96 @@ describe('review 75 N3: a split change that moves subjects its shares do not ask
     ]);
   });
 
+  // Review 78 D3: the salt is the rule id unless set, so renaming a split buckets everyone again.
+  const renamed = (
+    id: string,
+    arms: Arms,
+    extra: Record<string, unknown> = {},
+    more: object[] = [],
+  ) =>
+    file(
+      JSON.stringify({
+        versions: VERSIONS,
+        default: 'a',
+        rules: [
+          {
+            id,
+            split: arms.map(([version, weight]) => ({ version, weight })),
+            bucketBy: 'cookie:gray_uid',
+            ...extra,
+          },
+          ...more,
+        ],
+      }),
+    );
+  const ARMS: Arms = [
+    ['a', 50],
+    ['b', 30],
+    ['c', 20],
+  ];
+  const OTHER = {
+    id: 'other',
+    split: [{ version: 'd', weight: 100 }],
+    bucketBy: 'cookie:gray_uid',
+  };
+
+  it('review 78 D3: a renamed split warns that everyone is bucketed again', async () => {
+    const { shifts, sampled, text } = await diff(config(ARMS), renamed('ramp-v2', ARMS));
+    expect(shifts).toEqual([
+      expect.objectContaining({ ruleId: 'ramp-v2', renamedFrom: 'ramp', rebucketed: 'salt' }),
+    ]);
+    expect(Math.abs(shifts[0]!.moving - sampled)).toBeLessThan(250);
+    expect(text).toMatch(
+      /^warning: rule ramp-v2 \(was ramp\): the salt is the rule id unless set.*"salt": "ramp"$/m,
+    );
+  });
+
+  it('review 78 D3 (control): renamed with "salt" set to the old id, nobody moves', async () => {
+    const { shifts, sampled } = await diff(
+      config(ARMS),
+      renamed('ramp-v2', ARMS, { salt: 'ramp' }),
+    );
+    expect(shifts).toEqual([]);
+    expect(sampled).toBe(0);
+  });
+
+  it('review 78 D3: renamed and reweighted with the old salt, the move is counted as for one rule', async () => {
+    const after: Arms = [
+      ['a', 60],
+      ['b', 30],
+      ['c', 10],
+    ];
+    const { shifts, sampled } = await diff(
+      config(ARMS),
+      renamed('ramp-v2', after, { salt: 'ramp' }),
+    );
+    expect(shifts).toEqual([
+      expect.objectContaining({ ruleId: 'ramp-v2', renamedFrom: 'ramp', rebucketed: false }),
+    ]);
+    expect(shifts[0]!.versions.map((v) => v.version)).toEqual(['b']);
+    expect(Math.abs(shifts[0]!.moving - sampled)).toBeLessThan(250);
+  });
+
+  it('review 78 D3: beside another new split, the rename is the one with the same versions', async () => {
+    // `other` comes first and splits into other versions: only ramp-v2 is ramp renamed.
+    const after = file(
+      JSON.stringify({
+        versions: VERSIONS,
+        default: 'a',
+        rules: [
+          OTHER,
+          {
+            id: 'ramp-v2',
+            split: ARMS.map(([version, weight]) => ({ version, weight })),
+            bucketBy: 'cookie:gray_uid',
+          },
+        ],
+      }),
+    );
+    const { shifts } = await diff(config(ARMS), after);
+    expect(shifts.map((x) => [x.ruleId, x.renamedFrom])).toEqual([['ramp-v2', 'ramp']]);
+  });
+
   it('a changed rule that is no longer a split, or a new split, is not a shift', async () => {
     const a = config([
       ['a', 10],
