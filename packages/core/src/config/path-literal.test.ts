@@ -10,7 +10,7 @@ import { re2 } from '../../test/fixtures.js';
 import { isGraylaneError } from '../errors.js';
 import { rulePath } from '../inbound/path.js';
 import { decide } from '../rules/evaluate.js';
-import { parseConfig } from './parse.js';
+import { parseConfig, validateConfig } from './parse.js';
 
 const doc = (path: unknown) => ({
   versions: ['stable', 'beta'],
@@ -148,5 +148,31 @@ describe('review 75 N1: literals a request path can have still load and match', 
   it.each(LOADS)('%s', (_label, matcher, path) => {
     expect(refusal(matcher)).toBeUndefined();
     expect(lane(matcher, path)).toBe('beta');
+  });
+});
+
+// Review 78 N1: `"`, `<`, `>`, `` ` ``, `{`, `}` reach a Node server raw, but fetch, browsers and a
+// page's `location` send them percent-encoded (the URL path percent-encode set): such a literal
+// loads, with a warning naming the encoded spelling.
+describe('review 78 N1: a path literal with characters a URL encodes loads with a warning', () => {
+  it.each([
+    ['equals', '/files/{id}', '/files/%7Bid%7D'],
+    ['prefix', '/q/"x"', '/q/%22x%22'],
+    ['suffix', '<b>', '%3Cb%3E'],
+    ['in', '/a`b', '/a%60b'],
+  ])('%s %j → warns, naming %j', (op, literal, encoded) => {
+    const result = validateConfig(doc({ [op]: op === 'in' ? [literal] : literal }), { regex: re2 });
+    expect(result.ok).toBe(true);
+    const warnings = result.warnings.map((w) => `${w.path}: ${w.message}`).join('\n');
+    expect(warnings).toContain(`send it encoded, ${JSON.stringify(encoded)}`);
+    // The premise: a URL client sends the encoded spelling, which the literal misses.
+    const path = sent(op === 'suffix' ? `/x${literal}` : op === 'prefix' ? `${literal}y` : literal);
+    expect(lane({ [op]: op === 'in' ? [literal] : literal }, path)).toBe('stable');
+    expect(lane({ [op]: op === 'in' ? [encoded] : encoded }, path)).toBe('beta');
+  });
+
+  it('(control) a literal without them has no such warning', () => {
+    const result = validateConfig(doc({ equals: '/files/%7Bid%7D' }), { regex: re2 });
+    expect(result.ok && result.warnings).toEqual([]);
   });
 });
