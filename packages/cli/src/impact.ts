@@ -33,6 +33,8 @@ export interface BucketShift {
   readonly ruleId: string;
   /** The split this one replaces under another id (a rename), when it is one. */
   readonly renamedFrom?: string;
+  /** That split's salt in use (with `/v<n>` for its `bucketVersion`): what keeps assignments. */
+  readonly keepSalt?: string;
   /**
    * Buckets drawn again: `salt` (`salt` or `bucketVersion` changed) for every subject,
    * `bucketBy` for each subject now read from another field than before.
@@ -100,21 +102,22 @@ function bucketShifts(
     const b = next.get(id);
     if (a && b) pairs.push([a, b]);
   }
-  // A split that went and one that came, with the same versions in the same order (or the only
-  // two): a rename. The salt is the rule id unless set, so a rename buckets everyone again
-  // (review 78 D3).
+  // A split that went and one that came, the only two with these versions in this order: a
+  // rename. The salt is the rule id unless set, so a rename buckets everyone again (review 78
+  // D3). Where more than one went or came with the same versions, which is which cannot be told:
+  // no pairing, no advice (review 79 D2).
   const gone = ids.flatMap((id) => (old.has(id) && !next.has(id) ? [old.get(id)!] : []));
   const came = ids.flatMap((id) => (next.has(id) && !old.has(id) ? [next.get(id)!] : []));
   const arms = (r: SplitRule) => r.arms.map((arm) => arm.version).join();
   for (const b of came) {
-    const i =
-      gone.length === 1 && came.length === 1 ? 0 : gone.findIndex((a) => arms(a) === arms(b));
-    if (i !== -1) pairs.push([gone.splice(i, 1)[0]!, b]);
+    const from = gone.filter((a) => arms(a) === arms(b));
+    if (from.length === 1 && came.filter((c) => arms(c) === arms(b)).length === 1)
+      pairs.push([from[0]!, b]);
   }
   const out: BucketShift[] = [];
   for (const [a, b] of pairs) {
     const id = b.id;
-    const renamedFrom = a.id === b.id ? undefined : { renamedFrom: a.id };
+    const renamedFrom = a.id === b.id ? undefined : { renamedFrom: a.id, keepSalt: a.salt };
     const [from, to] = [shareAt(a, now).arms, shareAt(b, now).arms];
     const [sa, sb] = [shares(from), shares(to)];
     const rebucketed =
@@ -260,8 +263,12 @@ const pct = (basisPoints: number) => `${Number((basisPoints / 100).toFixed(2))}%
 /** One warning line for a split change that moves subjects its shares do not ask to move. */
 function shiftLine(shift: BucketShift): string {
   const rule = `warning: rule ${printable(shift.ruleId)}${shift.renamedFrom === undefined ? '' : ` (was ${printable(shift.renamedFrom)})`}`;
-  if (shift.rebucketed === 'salt' && shift.renamedFrom !== undefined)
-    return `${rule}: the salt is the rule id unless set, so every subject is bucketed again, about ${pct(shift.moving)} change version; to keep them, set "salt": ${printable(JSON.stringify(shift.renamedFrom))}`;
+  if (shift.rebucketed === 'salt' && shift.keepSalt !== undefined) {
+    // `<salt>/v<n>` is the salt `<salt>` at `bucketVersion` n (any salt ending so hashes alike).
+    const [, salt = shift.keepSalt, version] = /^(.*)\/v(\d+)$/.exec(shift.keepSalt) ?? [];
+    const keep = `"salt": ${JSON.stringify(salt)}${version ? `, "bucketVersion": ${version}` : ''}`;
+    return `${rule}: its salt differs (the salt is the rule id unless set), so every subject is bucketed again, about ${pct(shift.moving)} change version; to keep them, set ${printable(keep)}`;
+  }
   if (shift.rebucketed === 'salt')
     return `${rule}: salt or bucketVersion changed — every subject is bucketed again, about ${pct(shift.moving)} change version`;
   if (shift.rebucketed === 'bucketBy')

@@ -50,7 +50,8 @@ const SAMPLE = file(
 
 interface Shift {
   ruleId: string;
-  rebucketed: boolean;
+  renamedFrom?: string;
+  rebucketed: 'salt' | 'bucketBy' | false;
   moving: number;
   versions: { version: string; before: number; after: number; leaving: number }[];
 }
@@ -421,7 +422,7 @@ describe('review 75 N3: a split change that moves subjects its shares do not ask
     ]);
     expect(Math.abs(shifts[0]!.moving - sampled)).toBeLessThan(250);
     expect(text).toMatch(
-      /^warning: rule ramp-v2 \(was ramp\): the salt is the rule id unless set.*"salt": "ramp"$/m,
+      /^warning: rule ramp-v2 \(was ramp\): its salt differs \(the salt is the rule id unless set\).*set "salt": "ramp"$/m,
     );
   });
 
@@ -470,6 +471,106 @@ describe('review 75 N3: a split change that moves subjects its shares do not ask
     const { shifts } = await diff(config(ARMS), after);
     expect(shifts.map((x) => [x.ruleId, x.renamedFrom])).toEqual([['ramp-v2', 'ramp']]);
   });
+
+  /** A document of splits, each `[id, arms, extra]`. */
+  const splitsDoc = (...rules: (readonly [string, Arms, Record<string, unknown>?])[]) =>
+    file(
+      JSON.stringify({
+        versions: VERSIONS,
+        default: 'a',
+        rules: rules.map(([id, arms, extra]) => ({
+          id,
+          split: arms.map(([version, weight]) => ({ version, weight })),
+          bucketBy: 'cookie:gray_uid',
+          ...extra,
+        })),
+      }),
+    );
+  const AB: Arms = [
+    ['a', 95],
+    ['b', 5],
+  ];
+  const BA: Arms = [
+    ['a', 50],
+    ['b', 50],
+  ];
+
+  // Review 79 D2: where more than one split went or came with the same versions, which is which
+  // cannot be told — no pairing and no advice (the advice had been swapped).
+  it.each([
+    [
+      'two renamed at once',
+      [
+        ['p', AB],
+        ['q', BA],
+      ],
+      [
+        ['x', AB],
+        ['y', BA],
+      ],
+    ],
+    [
+      'a rename beside a new split with the same versions',
+      [['p', AB]],
+      [
+        ['n', BA],
+        ['x', AB],
+      ],
+    ],
+    [
+      'a split replaced by one with other versions',
+      [['p', AB]],
+      [
+        [
+          'z',
+          [
+            ['c', 50],
+            ['d', 50],
+          ] as Arms,
+        ],
+      ],
+    ],
+  ] as const)('review 79 D2: %s — no pairing', async (_l, before, after) => {
+    const { shifts, text } = await diff(
+      splitsDoc(...(before as unknown as [string, Arms][])),
+      splitsDoc(...(after as unknown as [string, Arms][])),
+    );
+    expect(shifts).toEqual([]);
+    expect(text).not.toContain('warning');
+  });
+
+  // Review 79 D2: the advice names the old split's salt in use, `bucketVersion` included, and
+  // following it moves nobody.
+  it.each([
+    ['an explicit salt', { salt: 'exp-2024' }, {}, '"salt": "exp-2024"', { salt: 'exp-2024' }],
+    [
+      'bucketVersion 2',
+      { bucketVersion: 2 },
+      { salt: 'p' },
+      '"salt": "p", "bucketVersion": 2',
+      { salt: 'p', bucketVersion: 2 },
+    ],
+    [
+      'a salt and bucketVersion 3',
+      { salt: 's', bucketVersion: 3 },
+      {},
+      '"salt": "s", "bucketVersion": 3',
+      { salt: 's', bucketVersion: 3 },
+    ],
+  ] as const)(
+    'review 79 D2: renamed from %s: the advice keeps everyone',
+    async (_l, old, now, advice, fixed) => {
+      const before = splitsDoc(['p', AB, old]);
+      const { shifts, text } = await diff(before, splitsDoc(['x', AB, now]));
+      expect(shifts).toEqual([
+        expect.objectContaining({ ruleId: 'x', renamedFrom: 'p', rebucketed: 'salt' }),
+      ]);
+      expect(text).toContain(`to keep them, set ${advice}`);
+      const after = await diff(before, splitsDoc(['x', AB, fixed]));
+      expect(after.shifts).toEqual([]);
+      expect(after.sampled).toBe(0);
+    },
+  );
 
   it('a changed rule that is no longer a split, or a new split, is not a shift', async () => {
     const a = config([
