@@ -128,6 +128,22 @@ describe('MISC-03 (a) weak keys judge the value the same way whatever the separa
     ['auth:1234:xyzsecrettoken', '1234:xyzsecrettoken'],
     ['session:6379+abcdef123456', '6379+abcdef123456'],
     ['x-token:443/abcdef', '443/abcdef'],
+    // Review 79 D1: after a prefixed key/sig or a weak name, a one-digit "port" or a long
+    // segment is no port; after a prefixed key/sig no port is.
+    ['api_key:1/abcdefghijklmnopqrstuv', '1/abcdefghijklmnopqrstuv'],
+    ['apikey:1/abcdefghijklmnop', '1/abcdefghijklmnop'],
+    ['secret_key:1/AbCdEf123456xyz', '1/AbCdEf123456xyz'],
+    ['X-Amz-Sig:1/abcdef0123456789abcdef', '1/abcdef0123456789abcdef'],
+    ['authkey:1/abcdefabcdef', '1/abcdefabcdef'],
+    ['pass:1/hunter2hunter2', '1/hunter2hunter2'],
+    ['auth:1/abcdefghijklmnopqrs', '1/abcdefghijklmnopqrs'],
+    ['cookie:1/abcdefghijklmnopqrs', '1/abcdefghijklmnopqrs'],
+    ['session:1/abcdefghijklmnopqrs', '1/abcdefghijklmnopqrs'],
+    ['x-auth:1//0gLq4xAbCdEfGhIjKlMnOp', '1//0gLq4xAbCdEfGhIjKlMnOp'],
+    ['api_key:1//0gLq4xAbCdEfGhIjKlMnOp', '1//0gLq4xAbCdEfGhIjKlMnOp'],
+    ['x-auth:12/abcdefghijklmnopqrst', '12/abcdefghijklmnopqrst'],
+    ['x-api-key:8200', '8200'],
+    ['api_key:12345', '12345'],
   ])('review 78 D2: %j is masked', (text, secret) => expectMasked(text, secret));
   it.each([
     'connect etcd-auth:2379 failed',
@@ -136,6 +152,9 @@ describe('MISC-03 (a) weak keys judge the value the same way whatever the separa
     'vault-token:8200 refused',
     '(etcd-auth:2379)',
     'at etcd-auth:2379.',
+    'connect etcd-auth:2379/v3/kv?x=1 failed',
+    'redis-session:6379/0 down',
+    'etcd-key:2379 refused',
   ])('review 78 D2 (control): a port stays: %j', (text) => {
     expect(scrubText(text)).not.toContain('***');
   });

@@ -38,12 +38,13 @@ const PASSWORD_WORD = /^(?:passw(?:or)?d|passphrase|pwd)$/i;
 const GLUE_PREFIX =
   /(?:api|access|secret|private|signing|master|client|auth|encryption|csrf|xsrf)$/i;
 /**
- * `etcd-auth:2379`, `session:6379/0`, `etcd-auth:2379/v3/kv`: a port (and a path), not a secret.
- * After a strong key only a bare port is one (`vault-token:8200`): `token:1/abc…` is a token.
- * `session:2024-01-02` and `auth:1234:xyz` are no port.
+ * `etcd-auth:2379`, `session:6379/0`, `etcd-auth:2379/v3/kv?x=1`: a port (and a path of short
+ * segments), not a secret. After a strong key only a bare port is one (`vault-token:8200`), and
+ * after a `key`/`sig` a credential word prefixes none is (`api_key:12345`; `etcd-key:2379` is). `token:1/abc…`, `auth:1//0gLq4x…` (a
+ * refresh token), `session:2024-01-02` and `auth:1234:xyz` are no port (reviews 78 D2, 79 D1).
  */
-const PORT = /^\d{1,5}(?:\/[\w./-]*)?[).>!?]*$/;
-const BARE_PORT = /^\d{1,5}[).>!?]*$/;
+const PORT = /^\d{2,5}(?:[/?][\w.=-]{0,15})*[).>!]*$/;
+const BARE_PORT = /^\d{2,5}[).>!?]*$/;
 /**
  * The shortest value that can be taken for a credential without a digit or a symbol in it; 16+
  * characters of anything are one. A word is shorter, or letters only (`closed`, `authentication`).
@@ -202,14 +203,15 @@ function isSecretPair(
     GLUE_PREFIX.test(prefix);
   if (!strong && !segment) return false;
   // host:port (`etcd-auth:2379`, `session:6379/0`), unless the key names a password.
+  const keyish = !dotted && KEYISH_WORD.test(word);
   if (
     open === '' &&
     sep === ':' &&
+    !(keyish && GLUE_PREFIX.test(prefix.replace(/[_.-]+$/, ''))) &&
     (strong ? BARE_PORT : PORT).test(value) &&
     !PASSWORD_WORD.test(word)
   )
     return false;
-  const keyish = !dotted && KEYISH_WORD.test(word);
   if ((!dotted && strong) || (keyish && prefix !== '')) return true;
   // A bare `key`/`sig`/`pwd` (not `keys: …`, a list): 6+ characters of anything, whatever the
   // separator (`key: us` stays). Under a weak or dotted key: 6+ characters with a digit or a
