@@ -123,12 +123,19 @@ export function versionSet(o: GrayOptions): ReadonlySet<string> {
 }
 
 /**
- * Whether the page's own `Request` drops the header name (a forbidden name); false where it
- * cannot tell — no `Request`, or one replaced by a stub or a mock (review 78 D4).
+ * Whether the page's own `Request` drops the header name (a forbidden name) while it keeps a
+ * plain one; false where it cannot tell — no `Request`, or one replaced by a stub or a mock that
+ * keeps no header (reviews 78 D4, 79 D3).
  */
 function dropped(name: string): boolean {
   try {
-    return !new Request('http://a', { headers: [[name, '1']] }).headers.has(name);
+    const h = new Request('http://a', {
+      headers: [
+        [name, '1'],
+        ['a', '1'],
+      ],
+    }).headers;
+    return h.has('a') === true && !h.has(name);
   } catch {
     return false;
   }

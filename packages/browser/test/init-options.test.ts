@@ -334,6 +334,25 @@ describe('review 78 D4: a Request that is missing, stubbed or mocked never break
       },
     ],
     ['a non-constructor', () => ({})],
+    // Review 79 D3: stubs that keep no header at all (they ignore `init`, or `has` says no).
+    [
+      'a class ignoring init',
+      class {
+        headers = new Headers();
+      },
+    ],
+    [
+      'has always false',
+      class {
+        headers = { has: () => false };
+      },
+    ],
+    [
+      'has answering a Promise',
+      class {
+        headers = { has: () => Promise.resolve(true) };
+      },
+    ],
     ['a string', 'Request'],
   ];
   describe.each(PLACES)('%s', (_place, page) => {
