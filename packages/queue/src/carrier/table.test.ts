@@ -40,6 +40,15 @@ describe('readHeader: every header shape brokers hand over', () => {
     expect(readHeader({ baggage: list }, 'baggage')).toEqual(list);
     expect(readHeader(new Map([['Baggage', list]]), 'baggage')).toEqual(list);
     expect(readHeader({ 'x-gray-id': list }, 'x-gray-id')).toEqual(list.slice(0, 2));
+    // The Confluent list: one entry per value (review 79 D4: a marker kept every entry).
+    const entries = list.map((v) => ({ 'x-gray-id': v }));
+    expect(readHeader(entries, 'x-gray-id')).toEqual(list.slice(0, 2));
+    expect(
+      readHeader(
+        list.map((v) => ({ baggage: v })),
+        'baggage',
+      ),
+    ).toEqual(list);
   });
 
   it('HDR-11 CK-06 a JSON-parsed __proto__ key is data, never the prototype', () => {

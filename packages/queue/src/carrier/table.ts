@@ -30,17 +30,26 @@ export function sameName(key: unknown, lower: string): boolean {
 function collect(table: unknown, lower: string): unknown {
   if (typeof table !== 'object' || table === null) return undefined;
   const found: unknown[] = [];
-  const push = lower === BAGGAGE_HEADER ? pushAll : pushTwo;
+  // A marker header: two values tell it ambiguous, so the scan stops there (review 79 D4: 80,000
+  // Confluent entries were all kept); baggage: every value.
+  const all = lower === BAGGAGE_HEADER;
+  const push = all ? pushAll : pushTwo;
+  const enough = () => !all && found.length >= 2;
   if (Array.isArray(table)) {
     // Confluent entries are one-key objects; a list inside the list is not an entry.
     for (const entry of table as unknown[]) {
       if (!Array.isArray(entry)) push(found, collect(entry, lower));
+      if (enough()) break;
     }
   } else if (isIterableHeaders(table)) {
-    for (const [key, value] of table) if (sameName(key, lower)) push(found, value);
+    for (const [key, value] of table) {
+      if (sameName(key, lower)) push(found, value);
+      if (enough()) break;
+    }
   } else {
     for (const key of Object.keys(table)) {
       if (sameName(key, lower)) push(found, (table as Record<string, unknown>)[key]);
+      if (enough()) break;
     }
   }
   if (found.length === 0) return undefined;
