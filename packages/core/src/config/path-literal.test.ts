@@ -171,6 +171,11 @@ describe('review 78 N1: a path literal with characters a URL encodes loads with 
     expect(lane({ [op]: op === 'in' ? [encoded] : encoded }, path)).toBe('beta');
   });
 
+  it('review 79 N2: `^` warns too (a recent URL parser encodes it: Node 24, browsers)', () => {
+    const result = validateConfig(doc({ equals: '/a^b' }), { regex: re2 });
+    expect(result.ok && result.warnings.map((w) => w.message).join()).toContain('"/a%5Eb"');
+  });
+
   it('(control) a literal without them has no such warning', () => {
     const result = validateConfig(doc({ equals: '/files/%7Bid%7D' }), { regex: re2 });
     expect(result.ok && result.warnings).toEqual([]);

@@ -49,11 +49,12 @@ export function requestLineMatcher(
           at,
           `${JSON.stringify(v)} never matches a request path (percent-encoded; no "?", "#", "\\", "%61"-style escape or dot segment)${fix ? `: write ${JSON.stringify(fix)}` : ''}`,
         );
-      // Node takes these raw; fetch, browsers and a page's `location` send them encoded.
-      else if (/["<>`{}]/.test(v))
+      // Node takes these raw; fetch, browsers and a page's `location` send them encoded (`^`
+      // too where the URL parser is recent: Node 24, review 79 N2).
+      else if (/["<>`{}^]/.test(v))
         issues.warn(
           at,
-          `${JSON.stringify(v)}: fetch and browsers send it encoded, ${JSON.stringify(v.replace(/["<>`{}]/g, encodeURIComponent))}`,
+          `${JSON.stringify(v)}: fetch and browsers send it encoded, ${JSON.stringify(v.replace(/["<>`{}^]/g, encodeURIComponent))}`,
         );
       return v;
     }
