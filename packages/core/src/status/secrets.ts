@@ -40,8 +40,9 @@ const GLUE_PREFIX =
 /**
  * `etcd-auth:2379`, `session:6379/0`, `etcd-auth:2379/v3/kv?x=1`: a port (and a path of short
  * segments), not a secret. After a strong key only a bare port is one (`vault-token:8200`), and
- * after a `key`/`sig` a credential word prefixes none is (`api_key:12345`; `etcd-key:2379` is). `token:1/abc…`, `auth:1//0gLq4x…` (a
- * refresh token), `session:2024-01-02` and `auth:1234:xyz` are no port (reviews 78 D2, 79 D1).
+ * after a `key`/`sig` a credential word prefixes none is (`api_key:12345`; `etcd-key:2379` is).
+ * `token:1/abc…`, `auth:1//0gLq4x…` (a refresh token), `session:2024-01-02` and `auth:1234:xyz`
+ * are no port (reviews 78 D2, 79 D1).
  */
 const PORT = /^\d{2,5}(?:[/?][\w.=-]{0,15})*[).>!]*$/;
 const BARE_PORT = /^\d{2,5}[).>!?]*$/;
@@ -54,9 +55,9 @@ const CREDENTIAL_ANY = 16;
 
 /**
  * A date or a time of day (`2024-01-02`, `10:30`, `23:59:59`), month, day, hour and minute in
- * range: a word after `session`, `cookie` or `auth` (`session: 2024-01-02`),
- * which name things that have dates. Never after `pass`/`pw` and the like: a birth date is a
- * password people use (`pass=1984-03-12` stays masked; review 78 D1).
+ * range: a word after `session`, `cookie` or `auth` (`session: 2024-01-02`), which name things
+ * that have dates. Never after `pass`/`pw` and the like: a birth date is a password people use
+ * (`pass=1984-03-12` stays masked; review 78 D1).
  */
 const DATE_OR_TIME =
   /^(?:\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])|(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)$/;

@@ -6,10 +6,12 @@ import { BAGGAGE_HEADER } from '../limits.js';
  * `[name, values]`), or a list of one-key objects (the Confluent client's `MessageHeader[]`).
  *
  * Names compare case-insensitively; the same header under two spellings (`X-Gray-Id` and
- * `x-gray-id`) or twice in a list yields every value, so the caller sees it as ambiguous. Own keys
- * only (`__proto__` is data, never the prototype). Every key is looked at, wherever the header
- * sits: a handler sees, and a relay forwards, the whole table, so a marker past any cap would be
- * one the consumer neither judged nor removed (GW-01). The scan is one linear pass over a table
+ * `x-gray-id`) or twice in a list yields two values, so the caller sees it as ambiguous (and
+ * `baggage` yields every value: one W3C list). Own keys only (`__proto__` is data, never the
+ * prototype). Every key is looked at, wherever the header sits, until a marker header is known
+ * ambiguous: a handler sees, and a relay forwards, the whole table, so a marker past any cap
+ * would be one the consumer neither judged nor removed (GW-01; the scrub removes every spelling
+ * of a refused one). The scan is one linear pass over a table
  * the broker client has already decoded (its size bounded by the broker's frame or payload limit),
  * comparing lengths before case. Returns undefined when absent; a single value as is; several
  * values as an array. Never throws.
