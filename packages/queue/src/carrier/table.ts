@@ -35,22 +35,21 @@ function collect(table: unknown, lower: string): unknown {
   // A marker header: two values tell it ambiguous, so the scan stops there (review 79 D4: 80,000
   // Confluent entries were all kept); baggage: every value.
   const all = lower === BAGGAGE_HEADER;
-  const push = all ? pushAll : pushTwo;
   const enough = () => !all && found.length >= 2;
   if (Array.isArray(table)) {
     // Confluent entries are one-key objects; a list inside the list is not an entry.
     for (const entry of table as unknown[]) {
-      if (!Array.isArray(entry)) push(found, collect(entry, lower));
+      if (!Array.isArray(entry)) pushValues(found, collect(entry, lower), all);
       if (enough()) break;
     }
   } else if (isIterableHeaders(table)) {
     for (const [key, value] of table) {
-      if (sameName(key, lower)) push(found, value);
+      if (sameName(key, lower)) pushValues(found, value, all);
       if (enough()) break;
     }
   } else {
     for (const key of Object.keys(table)) {
-      if (sameName(key, lower)) push(found, (table as Record<string, unknown>)[key]);
+      if (sameName(key, lower)) pushValues(found, (table as Record<string, unknown>)[key], all);
       if (enough()) break;
     }
   }
@@ -66,16 +65,11 @@ function collect(table: unknown, lower: string): unknown {
  * all their members). Bounded by the table the client decoded (I4); the baggage reader caps what
  * it joins.
  */
-function pushTwo(found: unknown[], value: unknown): void {
+function pushValues(found: unknown[], value: unknown, all: boolean): void {
   if (value === undefined) return;
-  if (!Array.isArray(value)) found.push(value);
-  else for (const v of value.slice(0, 2) as unknown[]) found.push(Array.isArray(v) ? NESTED : v);
-}
-
-function pushAll(found: unknown[], value: unknown): void {
-  if (value === undefined) return;
-  if (!Array.isArray(value)) found.push(value);
-  else for (const v of value as unknown[]) found.push(Array.isArray(v) ? NESTED : v);
+  if (!Array.isArray(value)) return void found.push(value);
+  for (const v of (all ? value : value.slice(0, 2)) as unknown[])
+    found.push(Array.isArray(v) ? NESTED : v);
 }
 
 /** Stands for a list inside a list: not a header value (read as a charset rejection). */
