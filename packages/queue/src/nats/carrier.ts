@@ -2,7 +2,7 @@ import { GraylaneError, setBaggageMember } from '@graylane/core';
 import type { OutgoingMarker } from '../carrier/outgoing.js';
 import type { HeaderEditor } from '../carrier/scrub.js';
 import type { MessageReader } from '../carrier/extract.js';
-import { readHeader, sameName } from '../carrier/table.js';
+import { readHeader } from '../carrier/table.js';
 import type { MessageLanes } from '../lanes.js';
 import { assertLanes, assertServed } from '../routing/names.js';
 import { BAGGAGE_HEADER } from '../limits.js';
@@ -179,18 +179,13 @@ function isCoreCallback(args: readonly unknown[]): boolean {
 export function natsReader(headers: NatsHeadersLike | undefined): MessageReader {
   return (name) => {
     const value = readHeader(headers, name);
-    if (name !== BAGGAGE_HEADER || !Array.isArray(value) || headers === undefined) return value;
-    try {
-      const all: unknown[] = [];
-      for (const [key, values] of headers) {
-        if (!sameName(key, BAGGAGE_HEADER)) continue;
-        for (const v of Array.isArray(values) ? (values as unknown[]) : [values]) all.push(v);
-      }
-      // Only text joins as one header would; anything else is judged as the shared reader hands it.
-      return all.every((v) => typeof v === 'string') ? all.join(',') : value;
-    } catch {
-      return value;
-    }
+    // The shared reader hands every value of every `baggage` spelling over; only text joins as
+    // one header would, anything else is judged as it comes.
+    return name === BAGGAGE_HEADER &&
+      Array.isArray(value) &&
+      value.every((v) => typeof v === 'string')
+      ? value.join(',')
+      : value;
   };
 }
 
