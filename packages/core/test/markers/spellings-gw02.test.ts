@@ -166,6 +166,35 @@ describe('GW-02 (review 167 N2) removeCookies: every cookie spelling of the mark
   });
 });
 
+describe('AMP-03 GW-02 a long run of decoded spaces before a name: skipped in one pass, read as the reference reads it', () => {
+  // The spaces PHP skips before a decoded name (` `, `+`, `%20`) are passed over natively; what
+  // ends the run (another escape, an unfinished `%2`, `%2B`, a non-breaking space, the name's
+  // end) must be read as before. Long runs, so the skip is what is judged, not a short loop.
+  const RUNS = ['+', '%20', ' +', '+%20', '%20 ', ' +%20', '%20%20+'];
+  const TAILS = [
+    ...['gray', 'GRAY', 'gr%61y', '%67ray', 'gray[0]', '.gray', '[gray', '_gray', 'gray%00x'],
+    ...['%2Bgray', '%2gray', '%2', '%', '%C2%A0gray', '\xa0gray', '%09gray', 'x+gray', ''],
+    ...['__Host-gray', '..Host-gray', '%2E%2EHost-gray', '. Host-gray', '+'],
+  ];
+  const ROWS_SPACES = RUNS.flatMap((run) =>
+    [1, 2, 7, 1000].flatMap((n) =>
+      TAILS.flatMap((tail) => ['gray', '__Host-gray'].map((m) => [run, n, tail, m] as const)),
+    ),
+  );
+  it.each(ROWS_SPACES)('AMP-03 %j × %i then %j, marker %j', (run, n, tail, m) => {
+    const name = run.repeat(n) + tail;
+    const header = `k=1; ${name}=v; z=2`;
+    expect(removeCookies(header, [m, 'gray_uid'])).toBe(
+      spellsCookieRef(name, m) ? 'k=1; z=2' : header,
+    );
+  });
+  it('AMP-03 (control) the table holds names of both kinds', () => {
+    const spelled = ROWS_SPACES.filter(([r, n, t, m]) => spellsCookieRef(r.repeat(n) + t, m));
+    expect(spelled.length).toBeGreaterThan(100);
+    expect(ROWS_SPACES.length - spelled.length).toBeGreaterThan(100);
+  });
+});
+
 describe('GW-02 (review 167 N2) any name: removed exactly when the reference reads it as the marker', () => {
   const token = fc.constantFrom(
     ...['gray', 'GRAY', 'g', 'r', 'a', 'y', 'Host-gray', '__', '_', '-', 'x', 'b', ' ', '\t'],
