@@ -10,6 +10,7 @@ import {
 import { applyQueryEdit, GraylaneError, TARGETED_CACHE_CONTROL_FIELDS } from '@graylane/core';
 import { DECISION_REQUEST_HEADER } from './constants.js';
 import { laneHeaders, withoutDecision } from './lane-headers.js';
+import { rewriteOf, rewritesByLane, type LaneRewrite } from './lane-rewrite.js';
 import { markerFreeUrl, redirectTo } from './marker-redirect.js';
 import { MIDDLEWARE_SET_COOKIE, middlewareSetCookie } from './middleware-cookies.js';
 import { DECISION_KEY_ENV, decisionKey, hasSharedKey } from './seal.js';
@@ -20,9 +21,12 @@ export interface GrayProxyOptions extends WebGraylaneOptions {
    * Rewrites the request to a lane-specific route (e.g. `/beta/checkout`); return undefined to
    * serve the URL as requested. Errors are caught and mean "no rewrite". A rewrite to another
    * origin gets the marker only when that origin is in `allowHosts`, and never the decision.
+   * Keep it a pure function of its arguments: the proxy also calls it with the decision set to
+   * each other configured version, and a URL it rewrites for any version is answered
+   * `Cache-Control: private, no-store` for every version (STK-06: one lane's page under a
+   * shared URL must not reach a shared cache).
    */
-  readonly rewrite?:
-    ((request: NextRequest, outcome: WebOutcome) => URL | string | undefined) | undefined;
+  readonly rewrite?: LaneRewrite | undefined;
 }
 
 /** The part of Next's `NextFetchEvent` the proxy uses. */
@@ -88,11 +92,15 @@ export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
       // A query marker the decision removes leaves by a redirect, not a rewrite: Next hands a
       // route handler (and a client component) the URL the client sent (markerFreeUrl).
       const clean = markerFreeUrl(request, outcome.edits?.query);
-      if (clean !== undefined) return redirectTo(clean, responseHeaders(outcome, true, false));
+      if (clean !== undefined)
+        return redirectTo(clean, responseHeaders(outcome, true, false, false));
       // Core's edits, as Node applies them, in every mode (GW-01/02): the carriers the decision
       // did not keep, the bucket header, the query marker (on whatever URL the request goes to).
       let seen = editedHeaders(request.headers, outcome.edits);
-      const to = rewriteTarget(options.rewrite, request, outcome);
+      const chosen = rewriteOf(options.rewrite, request, outcome);
+      const versions = gray.store.get().config.versions;
+      const byLane = rewritesByLane(options.rewrite, request, outcome, chosen, versions);
+      const to = withQueryEdit(chosen, request, outcome);
       const external = to !== undefined && to.origin !== request.nextUrl.origin;
       const carry = !external || (outcome.lane.allow?.allows(to.href) ?? false);
       let target = to;
@@ -116,7 +124,10 @@ export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
       // of this response into the request it forwards to an external rewrite (and the
       // hand-over with them), so another origin never gets the hand-over, and one off the
       // allowlist gets none of them: that response sets no cookie (review 157 D1).
-      const init = { request: { headers }, headers: responseHeaders(outcome, carry, !external) };
+      const init = {
+        request: { headers },
+        headers: responseHeaders(outcome, carry, !external, byLane),
+      };
       response =
         target === undefined ? NextResponse.next(init) : NextResponse.rewrite(target, init);
     } catch {
@@ -128,37 +139,50 @@ export function createGrayProxy(options: GrayProxyOptions): GrayProxy {
 }
 
 /**
- * `Cache-Control` of a response carrying sticky cookies (STK-06). The proxy cannot read the
- * page's directives, so none is kept (core's `privateCacheControl` is for a known header): the
+ * `Cache-Control` of a response no shared cache may store (STK-06): one carrying sticky cookies,
+ * or one whose content the `rewrite` option chose by lane. The proxy cannot read the page's
+ * directives, so none is kept (core's `privateCacheControl` is for a known header): the
  * strictest form.
  */
 const STICKY_CACHE_CONTROL = 'private, no-store';
 
-/** A targeted field (RFC 9213) of a response carrying sticky cookies: see core's `targetedNoStore`. */
+/** A targeted field (RFC 9213) of such a response: see core's `targetedNoStore`. */
 const STICKY_TARGETED = 'no-store';
 
 /**
- * The response headers graylane writes: the sticky cookies and the debug header — only where
- * the request may get them (`carry`: Next copies them into what it forwards to another origin) —
- * and, for a request served here (`handOver`), Next's hand-over of those cookies to `cookies()`
- * on this same request, as Next does for `response.cookies.set()`.
+ * The response headers graylane writes: `private, no-store` where a shared cache must not store
+ * the response (the sticky cookies, or `byLane`: a URL the `rewrite` option sends elsewhere for
+ * some version); the sticky cookies and the debug header — only where the request may get them
+ * (`carry`: Next copies them into what it forwards to another origin) — and, for a request served
+ * here (`handOver`), Next's hand-over of those cookies to `cookies()` on this same request, as
+ * Next does for `response.cookies.set()`.
  */
-function responseHeaders(outcome: WebOutcome, carry: boolean, handOver: boolean): Headers {
+function responseHeaders(
+  outcome: WebOutcome,
+  carry: boolean,
+  handOver: boolean,
+  byLane: boolean,
+): Headers {
   const out = new Headers();
-  if (!carry) return out;
-  for (const cookie of outcome.setCookies) out.append('set-cookie', cookie);
   // STK-06: the page's own `Cache-Control` (`s-maxage=31536000` static, `s-maxage=60, swr` ISR)
-  // would let a CDN store a visitor's sticky cookies and hand them to everyone. Next sets its
-  // own only where the response has none (send-payload's `sendRenderResult`, app-route, a route
-  // handler's `Response` headers in send-response), and the proxy's response headers are on the
-  // response before the page renders: this one holds on every response that carries the cookies.
-  // A CDN reads its targeted field (`CDN-Cache-Control`, `Surrogate-Control`…) instead of
-  // `Cache-Control` (RFC 9213): each one CDNs document says `no-store` too. Next applies the
-  // proxy's headers after next.config `headers()` and a route handler's only where absent.
-  if (outcome.setCookies.length > 0) {
+  // would let a CDN keyed on the URL store a visitor's sticky cookies, or one lane's page under
+  // a URL every lane requests (a returning visitor's cookie, a header or baggage marker, a
+  // split: nothing in the URL says the lane), and hand them to everyone. Next sets its own only
+  // where the response has none (send-payload's `sendRenderResult`, app-route, a route handler's
+  // `Response` headers in send-response), and the proxy's response headers are on the response
+  // before the page renders: this one holds on every response served here. A CDN reads its
+  // targeted field (`CDN-Cache-Control`, `Surrogate-Control`…) instead of `Cache-Control`
+  // (RFC 9213): each one CDNs document says `no-store` too. Next applies the proxy's headers
+  // after next.config `headers()` and a route handler's only where absent. On a rewrite to
+  // another origin, that origin's own headers replace these (Next's proxying): a lane rewrite
+  // there still sends them, the only say graylane has; they name no lane.
+  const cookies = carry && outcome.setCookies.length > 0;
+  if (cookies || byLane) {
     out.set('cache-control', STICKY_CACHE_CONTROL);
     for (const name of TARGETED_CACHE_CONTROL_FIELDS) out.set(name, STICKY_TARGETED);
   }
+  if (!carry) return out;
+  for (const cookie of outcome.setCookies) out.append('set-cookie', cookie);
   const handed = handOver ? middlewareSetCookie(outcome.setCookies) : undefined;
   if (handed !== undefined) out.set(MIDDLEWARE_SET_COOKIE, handed);
   if (outcome.debugHeader !== undefined) out.set(DEBUG_HEADER, outcome.debugHeader);
@@ -166,27 +190,20 @@ function responseHeaders(outcome: WebOutcome, carry: boolean, handOver: boolean)
 }
 
 /**
- * Where the request goes: the caller's rewrite, without the query marker core's edits remove
- * (any origin: a client's `?gray=` copied into a rewrite never travels on), byte for byte
- * otherwise. Undefined: served as requested.
+ * Where the request goes: the `rewrite` option's target (`chosen`), without the query marker
+ * core's edits remove (any origin: a client's `?gray=` copied into a rewrite never travels on),
+ * byte for byte otherwise. Undefined: served as requested.
  */
-function rewriteTarget(
-  rewrite: GrayProxyOptions['rewrite'],
+function withQueryEdit(
+  chosen: URL | undefined,
   request: NextRequest,
   outcome: WebOutcome,
 ): URL | undefined {
-  let target: URL | undefined;
-  try {
-    const to = rewrite?.(request, outcome);
-    target = to === undefined ? undefined : new URL(to, request.nextUrl);
-  } catch {
-    target = undefined;
-  }
   const query = outcome.edits?.query;
-  if (query === undefined) return target;
-  const from = (target ?? request.nextUrl).href;
+  if (query === undefined) return chosen;
+  const from = (chosen ?? request.nextUrl).href;
   const to = applyQueryEdit(from, query);
-  return to === from ? target : new URL(to);
+  return to === from ? chosen : new URL(to);
 }
 
 /**

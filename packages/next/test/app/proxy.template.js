@@ -6,10 +6,14 @@ const gray = createGrayProxy({ config: grayConfig, sticky: true, debugHeader: tr
 // Test-only engines: `/ext/allowed/*` and `/ext/other/*` are rewritten to the downstream service
 // (allowlisted) and to another one (not); `/edge/*` is decided in edge mode. `x-test-mode: open |
 // signed | edge` picks a sticky engine with the debug header in that trust mode (the rewrites
-// above included; any other path is served here).
+// above included, and a lane to its own route as docs/nextjs.md §2 shows: `/lanes/<kind>` →
+// `/lanes/beta/<kind>` for beta; any other path is served here).
 const downstream = process.env.GRAY_DOWNSTREAM ?? 'http://127.0.0.1:9';
-const rewrite = (request) => {
-  const m = /^\/ext\/(allowed|other)(\/.*)$/.exec(request.nextUrl.pathname);
+const rewrite = (request, outcome) => {
+  const path = request.nextUrl.pathname;
+  const lane = /^\/lanes\/(static|isr|dynamic|route)$/.exec(path);
+  if (lane) return outcome.decision.version === 'beta' ? `/lanes/beta/${lane[1]}` : undefined;
+  const m = /^\/ext\/(allowed|other)(\/.*)$/.exec(path);
   return m ? `${m[1] === 'allowed' ? downstream : process.env.GRAY_OTHER}${m[2]}` : undefined;
 };
 const rewriting = createGrayProxy({
