@@ -37,7 +37,7 @@ const ENV_NAMES = (scheme: string): string[] => [`${scheme}_proxy`, 'all_proxy']
  */
 export function axiosProxies(config: AxiosProxyConfigLike, target: string): string[] | undefined {
   try {
-    if (fetchAdapter(config.adapter)) return [];
+    if (isFetchAdapter(config.adapter)) return [];
     const url = new URL(target);
     const own = config.proxy;
     const explicit = typeof own === 'object' && own !== null;
@@ -72,8 +72,11 @@ function defaultPort(agent: unknown): number | string {
   return typeof port === 'number' || (typeof port === 'string' && port !== '') ? port : 80;
 }
 
-/** `adapter: 'fetch'`, or a list whose first adapter Node has is `fetch` (xhr: none in Node). */
-function fetchAdapter(adapter: unknown): boolean {
+/**
+ * @internal `adapter: 'fetch'`, or a list whose first adapter Node has is `fetch` (xhr: none in
+ * Node): axios sends through undici, not `http.request`.
+ */
+export function isFetchAdapter(adapter: unknown): boolean {
   if (adapter === 'fetch') return true;
   if (!Array.isArray(adapter)) return false;
   const first = adapter.find(

@@ -1,5 +1,5 @@
 import { GraylaneError } from '@graylane/core';
-import { axiosProxies } from './axios-proxy.js';
+import { firstHop, redirectHop } from './axios-connection.js';
 import { ensureHopGuard } from './hop-guard.js';
 import { applyHop, objectOps, type HeaderOps } from './hop-headers.js';
 import { hopDispatcher, type DispatcherLike } from './hop-dispatcher.js';
@@ -15,6 +15,9 @@ export interface AxiosConfigLike {
   adapter?: unknown;
   proxy?: unknown;
   httpAgent?: unknown;
+  httpsAgent?: unknown;
+  httpVersion?: unknown;
+  http2Options?: unknown;
   transformRequest?: unknown;
   beforeRedirect?: unknown;
   fetchOptions?: unknown;
@@ -35,14 +38,13 @@ export interface AxiosLike {
 type Transform = (this: AxiosConfigLike, data: unknown, headers: unknown) => unknown;
 type BeforeRedirect = (options: RedirectOptionsLike, ...rest: unknown[]) => void;
 
-/** What follow-redirects hands to `beforeRedirect`: the next hop, headers still editable. */
+/**
+ * What follow-redirects hands to `beforeRedirect`: the options of the next hop, which it then
+ * passes to `http.request` (headers, host, port, agents: all still editable).
+ */
 interface RedirectOptionsLike {
-  href?: string;
-  protocol?: string;
-  hostname?: string;
-  host?: string;
-  port?: number | string;
-  path?: string;
+  [key: string]: unknown;
+  href?: unknown;
   headers?: Record<string, unknown>;
 }
 
@@ -54,7 +56,10 @@ interface RedirectOptionsLike {
  * The decision is made on the **final** request: after every request interceptor, whenever it
  * was registered (CTX-14), in a `transformRequest` step graylane appends per request. Every
  * redirect hop is judged on its own target (RDR-01/02): through `beforeRedirect` with the http
- * adapter (follow-redirects), through a per-hop undici dispatcher with the fetch adapter.
+ * adapter (follow-redirects), through a per-hop undici dispatcher with the fetch adapter. With
+ * the http adapter each request is judged where Node connects it, as `installGlobal()` judges
+ * one (CTX-13, axios-connection.ts): the agent's own host and port win, and a connection other
+ * code makes gets no marker.
  *
  * @example
  * ```ts
@@ -100,7 +105,7 @@ function decide(
     if (plan === undefined) return;
     // A unix socket is not a host: never allowlisted.
     const target = config.socketPath ? undefined : targetUrl(instance, config);
-    applyHop(plan, judgeHop(plan, withProxies(config, target)), ops);
+    applyHop(plan, judgeHop(plan, firstHop(config, target)), ops);
     config.beforeRedirect = redirectHook(plan, config, config.beforeRedirect);
     const fetchOptions = (config.fetchOptions ?? {}) as { dispatcher?: DispatcherLike };
     config.fetchOptions = {
@@ -115,71 +120,31 @@ function decide(
 /**
  * follow-redirects: run the caller's hook, then judge the next hop as it will be sent (review 56
  * D1: a hook that writes the caller's headers on each hop ran after the judgement, so its marker
- * reached a host off the allowlist): on its own target and on every forward proxy it may go
- * through (the same proxy logic as the first hop: `config.proxy`, the environment, the
- * `httpAgent`'s proxy for http: hops; I8). A hook that throws fails the hop, as without graylane.
+ * reached a host off the allowlist) and where it will connect (review 81 D1: a hook that moves
+ * the hop — `hostname`, `host`, `port`, `protocol`, `socketPath`, `agents` — is judged on what it
+ * wrote, never on `href`, which Node does not read), with every forward proxy it may go through
+ * (the same proxy logic as the first hop, for the `href` axios applied it to before the hook;
+ * I8). A hook that throws fails the hop, as without graylane.
  */
 function redirectHook(plan: HopPlan, config: AxiosConfigLike, own: unknown): BeforeRedirect {
   return function graylaneBeforeRedirect(this: unknown, options, ...rest) {
+    let href: unknown;
+    try {
+      href = options.href;
+    } catch {
+      // I1: no href, no hop judged on it (refused below).
+    }
     if (typeof own === 'function') (own as BeforeRedirect).call(this, options, ...rest);
     try {
       applyHop(
         plan,
-        judgeHop(plan, redirectHosts(config, options)),
+        judgeHop(plan, redirectHop(config, options, href)),
         objectOps((options.headers ??= {})),
       );
     } catch {
       // I1
     }
   };
-}
-
-/**
- * Every host the next hop may reach: what the options name (see `redirectTarget`) and the
- * proxies `withProxies` finds for its `href`. Undefined (the marker is withheld) when either
- * cannot be read.
- */
-function redirectHosts(
-  config: AxiosConfigLike,
-  options: RedirectOptionsLike,
-): readonly string[] | undefined {
-  const named = redirectTarget(options);
-  const href = typeof options.href === 'string' ? options.href : undefined;
-  const proxied = withProxies(config, href);
-  if (named === undefined || proxied === undefined) return undefined;
-  const all = [...(typeof named === 'string' ? [named] : named)];
-  for (const h of typeof proxied === 'string' ? [proxied] : proxied) all.push(h);
-  return all;
-}
-
-/**
- * The hosts the next hop reaches. axios re-applies its proxy before graylane's hook runs: then
- * the options name the proxy and the path is the absolute-form URL (`href` still the target),
- * and both are judged (I8).
- */
-function redirectTarget(options: RedirectOptionsLike): string | readonly string[] | undefined {
-  let connected: string | undefined;
-  if (typeof options.protocol === 'string' && typeof options.hostname === 'string') {
-    const host = options.hostname.includes(':') ? `[${options.hostname}]` : options.hostname;
-    const port =
-      options.port === undefined || options.port === '' ? '' : `:${String(options.port)}`;
-    connected = `${options.protocol}//${host}${port}`;
-  }
-  const path = options.path;
-  if (typeof path === 'string' && /^https?:\/\//i.test(path))
-    return connected === undefined ? undefined : [connected, path];
-  return typeof options.href === 'string' ? options.href : connected;
-}
-
-/** The target and every forward proxy the http adapter may send it through (see axios-proxy.ts). */
-function withProxies(
-  config: AxiosConfigLike,
-  target: string | undefined,
-): string | readonly string[] | undefined {
-  if (target === undefined) return undefined;
-  const proxies = axiosProxies(config, target);
-  if (proxies === undefined) return undefined;
-  return proxies.length === 0 ? target : [...proxies, target];
 }
 
 function targetUrl(instance: AxiosLike, config: AxiosConfigLike): string | undefined {
