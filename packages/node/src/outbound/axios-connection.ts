@@ -11,6 +11,7 @@ export interface AxiosConnectionConfigLike extends AxiosProxyConfigLike {
   httpsAgent?: unknown;
   httpVersion?: unknown;
   http2Options?: unknown;
+  transport?: unknown;
 }
 
 /**
@@ -23,7 +24,7 @@ export interface AxiosConnectionConfigLike extends AxiosProxyConfigLike {
  * instead: the agent of the scheme (`httpAgent`/`httpsAgent`, else Node's global one) decides —
  * its own `options.host`/`port` win, a `socketPath` among them or an `addRequest`,
  * `createSocket` or `createConnection` of its own connects elsewhere (no target: no marker),
- * a proxy it names counts. An explicit `config.proxy` replaces an `http:` target (axios always
+ * a proxy it names counts; so does a `transport` of the caller's (Node's `http`/`https` aside). An explicit `config.proxy` replaces an `http:` target (axios always
  * applies it); an `https:` one is still judged on the target's agent (axios tunnels it through
  * an agent of its own, unless `httpsAgent` is a proxy agent: fail closed). HTTP/2
  * (`httpVersion: 2`) uses no agent: `http2Options` decide (see {@link http2Connection}). The
@@ -42,6 +43,10 @@ export function firstHop(config: AxiosConnectionConfigLike, target: string | und
       hosts.add(target);
       return add(hosts, http2Connection(target, config.http2Options)) ? [...hosts] : undefined;
     }
+    // A `transport` of the caller's is code that connects where it likes (review 81): no marker.
+    // axios uses one only when truthy; Node's own modules connect as judged below (told by their
+    // `request`: axios' config merge copies a plain object, and Node's modules are ones).
+    if (!nativeTransport(config.transport)) return undefined;
     const explicit = typeof config.proxy === 'object' && config.proxy !== null;
     const url = new URL(target);
     const addressed =
@@ -139,6 +144,13 @@ function http2Connection(target: string, options: unknown): string | undefined {
   const bracketed = to.host.includes(':') ? `[${to.host}]` : to.host;
   const origin = new URL(`${url.protocol}//${bracketed}:${String(to.port)}`).origin;
   return origin === 'null' ? undefined : origin;
+}
+
+/** No transport (axios picks Node's or follow-redirects'), or Node's `http`/`https` (a copy too). */
+function nativeTransport(transport: unknown): boolean {
+  if (!transport) return true;
+  const request = (transport as { request?: unknown }).request;
+  return request === http.request || request === https.request;
 }
 
 /** axios' `+httpVersion === 2`, for the values it accepts. */

@@ -60,6 +60,16 @@ function rewriting(method: 'addRequest' | 'createSocket', port: number): http.Ag
 }
 
 /**
+ * An axios `transport` of the caller's: its `request` is code graylane cannot read, here one that
+ * sends every request to `port`. (axios' config merge copies a transport that is a plain object,
+ * Node's modules included: they are told by their `request`.)
+ */
+const elsewhere = (port: number) => ({
+  request: (o: http.RequestOptions, cb: (res: http.IncomingMessage) => void) =>
+    http.request({ ...o, ...at(port) }, cb),
+});
+
+/**
  * axios' HTTP/2 transport. A `sessionTimeout` of its own per call: axios shares a session between
  * calls with equal options, and keeps the `request` method the session had when it was made, so
  * a session made in the first suite would serve the second without `installGlobal()`'s wrapper.
@@ -138,6 +148,24 @@ const ROWS: Row[] = [
     url: 'a',
     config: (s) => ({ ...ca(s), httpAgent: new http.Agent(at(s.port.b)), maxRedirects: 0 }),
     expected: [['b', false]],
+  },
+  {
+    name: 'transport: node:http itself',
+    url: 'a',
+    config: (s) => ({ ...ca(s), transport: http }),
+    expected: [['a', true]],
+  },
+  {
+    name: 'transport: one of yours that connects elsewhere',
+    url: 'a',
+    config: (s) => ({ ...ca(s), transport: elsewhere(s.port.b) }),
+    expected: [['b', false]],
+  },
+  {
+    name: 'transport: node:https itself',
+    url: 'ta',
+    config: (s) => ({ ...ca(s), transport: https }),
+    expected: [['ta', true]],
   },
   {
     name: 'httpsAgent whose options name another port',
