@@ -23,6 +23,11 @@ export interface Extraction {
   readonly rejected: RejectedMarker | undefined;
   /** Every ignored marker, in precedence order (each one counted). */
   readonly rejections: readonly RejectedMarker[];
+  /**
+   * True when no marker decided and the marker cookie read was several cookies of its name that
+   * differ: set at other paths or for a parent domain, which a `Set-Cookie` cannot replace.
+   */
+  readonly cookieConflict?: boolean | undefined;
 }
 
 /**
@@ -87,6 +92,9 @@ export function extract(
     token: undefined,
     rejected: rejections[0],
     rejections,
+    cookieConflict:
+      rejections.some((r) => r.source === 'cookie') &&
+      firstCookie(view, opts.cookieNames).read.kind === 'ambiguous',
   };
 }
 

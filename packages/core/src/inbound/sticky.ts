@@ -106,7 +106,8 @@ export function stickyCookies(
 /**
  * What the version cookie should hold, if anything: `fresh` for a version the rules assigned
  * (a weighted split, or any rule decision after the client's cookie was ignored), `token` for a
- * client marker the options persist; undefined otherwise (a valid cookie is never renewed).
+ * client marker the options persist; undefined otherwise (a valid cookie is never renewed, and
+ * conflicting marker cookies are left to the page).
  */
 function versionCookiePlan(
   sticky: NonNullable<ResolvedInbound<never>['sticky']>,
@@ -114,6 +115,11 @@ function versionCookiePlan(
   found: Extraction,
 ): 'fresh' | 'token' | undefined {
   if (found.source === undefined) {
+    // Marker cookies of one name that differ come from other paths or a parent domain: a write
+    // (host-wide, at `/`) replaces none of them, cannot settle the conflict, and would overwrite
+    // the one at `/` — the page's own, a QA choice included (STK-04; the browser SDK removes its
+    // names at longer paths and reads again). Nothing is written; the rules serve this request.
+    if (found.cookieConflict === true) return undefined;
     // No client marker decided: the rules did.
     if (decision.reason === 'weight') return 'fresh';
     return found.rejections.some((r) => r.source === 'cookie') ? 'fresh' : undefined;
