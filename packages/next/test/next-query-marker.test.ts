@@ -337,7 +337,8 @@ describe('GW-02 edge mode: no place the app reads its URL sees the client’s qu
       })),
     ),
   );
-  beforeAll(() => warm(rows.map((r) => () => chainOf(r.form, r.target, r.query))));
+  // Every chain once before the rows run concurrently: minutes on a loaded machine.
+  beforeAll(() => warm(rows.map((r) => () => chainOf(r.form, r.target, r.query))), 240_000);
   it.concurrent.for(rows.map((r) => [r.label, r] as const))(
     'GW-02 %s',
     async ([, { form, query, target }], { expect }) => {

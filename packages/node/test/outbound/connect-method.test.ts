@@ -585,43 +585,52 @@ describe.skipIf(ENV_PROXY_NODES.length === 0)('CTX-13 global fetch over NODE_USE
       (hook) => [`${n}, ${hook}`, bin, hook] as const,
     ),
   );
-  it.each(rows)('CTX-13 the CONNECT carries no marker: %s', async (_n, bin, hook) => {
-    for (const [allowName, allow] of allowlists())
-      for (const site of ['a', 'b'] as const)
-        for (const content of CONTENTS) {
-          if (content.connectHeaders !== CALLERS && !content.lane) continue;
-          if (hook !== 'installGlobal' && !content.lane) continue;
-          const id = `e${++seq}`;
-          const where = `${hook}, ${allowName}, target ${site}, ${content.name}`;
-          const url = `${topo[site].origin}/echo/${id}`;
-          const row = { hook, url, allow, headers: content.headers, lane: content.lane };
-          tunnels.length = 0;
-          const { stdout } = await promisify(execFile)(bin, ['--input-type=module', '-e', CHILD], {
-            cwd: ROOT,
-            timeout: 20_000,
-            env: {
-              ...process.env,
-              NODE_USE_ENV_PROXY: '1',
-              HTTP_PROXY: proxyOrigin,
-              NO_PROXY: '',
-              GRAYLANE_ROW: JSON.stringify(row),
-            },
-          });
-          expect(stdout, where).toBe('sent');
-          expect(
-            tunnels.map((t) => t.authority),
-            `${where}: CONNECTs`,
-          ).toEqual([new URL(topo[site].origin).host]);
-          const t = tunnels[0]!;
-          expect({ grayIds: t.grayIds, grays: t.grays }, `${where}: the CONNECT`).toEqual(NONE);
-          const hops = topo.hops(id);
-          expect(hops.length, `${where}: GETs inside the tunnel`).toBe(1);
-          expect(
-            { grayIds: hops[0]!.grayIds, grays: members(hops[0]!.baggage) },
-            `${where}: the GET inside the tunnel`,
-          ).toEqual(NONE);
-        }
-  });
+  it.each(rows)(
+    'CTX-13 the CONNECT carries no marker: %s',
+    async (_n, bin, hook) => {
+      for (const [allowName, allow] of allowlists())
+        for (const site of ['a', 'b'] as const)
+          for (const content of CONTENTS) {
+            if (content.connectHeaders !== CALLERS && !content.lane) continue;
+            if (hook !== 'installGlobal' && !content.lane) continue;
+            const id = `e${++seq}`;
+            const where = `${hook}, ${allowName}, target ${site}, ${content.name}`;
+            const url = `${topo[site].origin}/echo/${id}`;
+            const row = { hook, url, allow, headers: content.headers, lane: content.lane };
+            tunnels.length = 0;
+            const { stdout } = await promisify(execFile)(
+              bin,
+              ['--input-type=module', '-e', CHILD],
+              {
+                cwd: ROOT,
+                timeout: 20_000,
+                env: {
+                  ...process.env,
+                  NODE_USE_ENV_PROXY: '1',
+                  HTTP_PROXY: proxyOrigin,
+                  NO_PROXY: '',
+                  GRAYLANE_ROW: JSON.stringify(row),
+                },
+              },
+            );
+            expect(stdout, where).toBe('sent');
+            expect(
+              tunnels.map((t) => t.authority),
+              `${where}: CONNECTs`,
+            ).toEqual([new URL(topo[site].origin).host]);
+            const t = tunnels[0]!;
+            expect({ grayIds: t.grayIds, grays: t.grays }, `${where}: the CONNECT`).toEqual(NONE);
+            const hops = topo.hops(id);
+            expect(hops.length, `${where}: GETs inside the tunnel`).toBe(1);
+            expect(
+              { grayIds: hops[0]!.grayIds, grays: members(hops[0]!.baggage) },
+              `${where}: the GET inside the tunnel`,
+            ).toEqual(NONE);
+          }
+      // A child process per row: a loaded machine takes longer than the default 30 s.
+    },
+    180_000,
+  );
 });
 
 /*
