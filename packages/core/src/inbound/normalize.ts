@@ -3,13 +3,13 @@ import { mayHoldCookie, namedCookie, readCookies, stripCookies } from '../marker
 import { trimOws } from '../markers/parse.js';
 import type { KeyRead } from '../markers/read.js';
 import { mayHoldKey } from '../markers/key-spelling.js';
-import { removeQueryParam, removeSemicolonParams } from '../markers/query.js';
 import type { MarkerSource } from '../reasons.js';
 import { bucketHeaderValue } from '../rules/bucket-header.js';
 import type { Decision } from '../rules/types.js';
 import { MAX_COOKIE_PAIRS } from '../limits.js';
 import { DEFAULT_MARKER_COOKIES } from './cookie-names.js';
 import { DEFAULT_MARKER_KEY } from './defaults.js';
+import { removeAsSent, removeSemicolonsAsSent } from './target.js';
 import { headerSpellings } from './header-spellings.js';
 import type { Extraction } from './extract.js';
 import type { ResolvedInbound } from './resolve.js';
@@ -46,9 +46,11 @@ export interface QueryEdit {
 }
 
 /**
- * Applies a {@link QueryEdit} to a request target or URL: the parameters are removed under
- * every spelling a next hop could read as their names (`GRAY=beta` too: GW-02), the appended one
- * goes last; the path and the other parameters stay byte for byte.
+ * Applies a {@link QueryEdit} to a request target or URL as the client sent it: the parameters
+ * are removed under every spelling a next hop could read as their names (`GRAY=beta` too: GW-02),
+ * and wherever a reader could find them (after a `#` too, see `routerTarget`), the appended one
+ * goes last; the path and the other parameters stay byte for byte, and every `#` and `?` that
+ * stays keeps its place (`removeAsSent`).
  *
  * @example
  * ```ts
@@ -57,10 +59,8 @@ export interface QueryEdit {
  */
 export function applyQueryEdit(url: string, edit: QueryEdit): string {
   if (edit.applied !== undefined && edit.applied.from === url) return edit.applied.to;
-  let out = url;
-  for (const name of edit.remove) out = removeQueryParam(out, name);
-  if (edit.semicolons === true)
-    for (const name of edit.remove) out = removeSemicolonParams(out, name);
+  let out = removeAsSent(url, edit.remove);
+  if (edit.semicolons === true) out = removeSemicolonsAsSent(out, edit.remove);
   return edit.append ? withParam(out, edit.append) : out;
 }
 
@@ -223,8 +223,8 @@ export function carrierEdits(
       opts.query !== false,
       read?.kind === 'value' && trimOws(read.value) === version,
     );
-    let stripped = f === 'keep' ? url : removeQueryParam(url, param);
-    if (semicolons) stripped = removeSemicolonParams(stripped, param);
+    let stripped = f === 'keep' ? url : removeAsSent(url, [param]);
+    if (semicolons) stripped = removeSemicolonsAsSent(stripped, [param]);
     if (stripped !== url) {
       const append = f === 'rewrite' ? ([param, version] as const) : undefined;
       const to = append ? withParam(stripped, append) : stripped;

@@ -8,7 +8,6 @@ import {
   applyQueryEdit,
   fromFetchRequest,
   privateHeaderFields,
-  routerTarget,
   type CarrierEdits,
   type FetchRequestLike,
   type InboundOptions,
@@ -373,8 +372,9 @@ function editRequest(c: HonoContextLike, edits: CarrierEdits): void {
         init['duplex'] = 'half';
       }
     }
-    // Edited as graylane read the target (see routerTarget): no router finds the marker after.
-    c.req.raw = new Req(applyQueryEdit(routerTarget(raw.url), edits.query), init);
+    // Edited as sent (see core's applyQueryEdit): no router finds the marker after, nor a
+    // parameter it did not find before (review 81 D3).
+    c.req.raw = new Req(applyQueryEdit(raw.url, edits.query), init);
     // hono computed `c.req.path` before any middleware: the `;gray=…` parameters edge and signed
     // mode remove go from it too (decodeURI, hono's, leaves `;` `=` `/` `?` encoded), so the two
     // agree (GW-02). The router matched before: route and params keep the path as it came.

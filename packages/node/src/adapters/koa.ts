@@ -5,7 +5,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   applyQueryEdit,
-  routerTarget,
   type CarrierEdits,
   type InboundCarrier,
   type InboundOptions,
@@ -236,7 +235,7 @@ function editKoaUrls(ctx: KoaContextLike, edits: CarrierEdits): void {
     if (typeof holder !== 'object' || holder === null) continue;
     try {
       if (typeof holder.originalUrl === 'string')
-        holder.originalUrl = applyQueryEdit(routerTarget(holder.originalUrl), query);
+        holder.originalUrl = applyQueryEdit(holder.originalUrl, query);
       // Rebuilt from `originalUrl` on the next read of `ctx.URL`.
       if (holder.memoizedURL !== undefined) holder.memoizedURL = undefined;
     } catch {

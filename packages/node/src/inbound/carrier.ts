@@ -219,11 +219,11 @@ export function editIncomingMessage(req: IncomingMessageLike, edits: CarrierEdit
   const query = edits.query;
   if (!query) return;
   try {
-    // Edited as graylane read them (see routerTarget): every router, and a proxy forwarding
-    // `req.url`, then parses the same query, without the removed marker.
-    if (typeof r.url === 'string') r.url = applyQueryEdit(routerTarget(r.url), query);
-    if (typeof r.originalUrl === 'string')
-      r.originalUrl = applyQueryEdit(routerTarget(r.originalUrl), query);
+    // Edited as sent: a marker goes wherever a reader could find it (after a `#` too, see
+    // routerTarget), and every `#` and `?` that stays keeps its place, so no router, and no proxy
+    // forwarding `req.url`, finds a parameter it did not find before (review 81 D3).
+    if (typeof r.url === 'string') r.url = applyQueryEdit(r.url, query);
+    if (typeof r.originalUrl === 'string') r.originalUrl = applyQueryEdit(r.originalUrl, query);
   } catch {
     // a read-only url
   }
@@ -245,7 +245,7 @@ function editRawPath(raw: string[] | undefined, query: NonNullable<CarrierEdits[
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const value = raw[i + 1];
       if (raw[i] === ':path' && typeof value === 'string')
-        raw[i + 1] = applyQueryEdit(routerTarget(value), query);
+        raw[i + 1] = applyQueryEdit(value, query);
     }
   } catch {
     // a read-only rawHeaders

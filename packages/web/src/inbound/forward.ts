@@ -7,8 +7,6 @@ import {
   headerSpellings,
   removeBaggageMember,
   removeCookies,
-  removeQueryParam,
-  routerTarget,
   setBaggageMember,
   type CarrierEdits,
   type Decision,
@@ -45,9 +43,13 @@ export function rewriteCarriers(
   target?: string | URL,
   writeBaggage = true,
 ): Request {
-  // The request's own URL as the engine read it (a `#` starts the query); a target as given.
-  const from = target === undefined ? routerTarget(request.url) : String(target);
-  const url = names.query === false ? from : removeQueryParam(from, names.query);
+  // The request's own URL or a target, the query marker removed wherever a reader finds it (a `#`
+  // starts the query, see routerTarget) and every other byte as sent (review 81 D3).
+  const from = target === undefined ? request.url : String(target);
+  const url =
+    names.query === false
+      ? from
+      : applyQueryEdit(from, { remove: [names.query], append: undefined });
   const headers = new Headers(request.headers);
   // A header name with `-` and `_` swapped (`x_gray_id`) is the same header to PHP, WSGI and Rack
   // upstreams (`HTTP_X_GRAY_ID`): every spelling of a carrier header goes (GW-02).
@@ -92,8 +94,9 @@ export function rewriteCarriers(
  */
 export function withEdits(request: Request, edits: CarrierEdits | undefined): Request {
   if (edits === undefined) return request;
-  // Edited as the engine read the URL (a `#` starts the query, see routerTarget), as on Node.
-  const url = edits.query ? applyQueryEdit(routerTarget(request.url), edits.query) : request.url;
+  // Edited as sent: the marker goes wherever the engine read it (a `#` starts the query, see
+  // routerTarget), every other `#` and `?` keeps its place, as on Node (review 81 D3).
+  const url = edits.query ? applyQueryEdit(request.url, edits.query) : request.url;
   return rebuild(request, url, editedHeaders(request.headers, edits));
 }
 
