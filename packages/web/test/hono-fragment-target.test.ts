@@ -100,6 +100,39 @@ describe.each(Object.keys(MODES) as Mode[])('GW-02 trust %s: a `#` in the target
   });
 });
 
+/**
+ * Review 81 D3: the removal wrote the reading back (`#` as `&`), so a fragment became
+ * parameters: `/d?gray=beta#&admin=1` reached the handler as `/d?&admin=1`. Now every `#` and `?`
+ * that stays keeps its place: no parameter the handler reads was not in the target's query.
+ */
+const SMUGGLED: string[] = [
+  '/d?gray=beta#&admin=1',
+  '/d#gray=beta&admin=1',
+  '/d?a=1&gray=beta#x&admin=1',
+  '/d#?gray=beta&admin=1',
+  '/d?gray=beta#admin=1',
+  '/d#x&gray=beta#admin=1',
+  '/d?GRAY=beta#&admin=1',
+  '/d??gray=beta#&admin=1',
+];
+
+describe.each(['edge', 'signed'] as const)(
+  'GW-02 trust %s: a fragment stays a fragment (review 81 D3)',
+  (mode) => {
+    it.each(SMUGGLED)('%s', async (target) => {
+      for (const name of ['web', 'node'] as const) {
+        const port = (servers.get(`${mode}/${name}`) as { port: number }).port;
+        const answer = await rawRequest({ port }, target, []);
+        expect(answer.status, answer.body).toBe(200);
+        const url = new URL((JSON.parse(answer.body) as { url: string }).url);
+        // The marker is gone, and `admin`, never in the query as sent, is not in it now.
+        expect(url.href, name).not.toMatch(/gray=/i);
+        expect(url.searchParams.get('admin'), `${name}: ${url.href}`).toBeNull();
+      }
+    });
+  },
+);
+
 describe('GW-02 open mode reads a marker after `#` as @graylane/node does', () => {
   it.each([
     ['/d#?gray=beta', 'beta'],
