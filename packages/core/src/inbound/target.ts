@@ -47,7 +47,8 @@ export function routerTarget(url: string): string {
  * reader from reading what followed as new. Without a `#` or a `??` this is `removeQueryParam`
  * (every other part, empty ones too, byte for byte), but for the `&` it keeps where a `?` would
  * follow the first `?` (`?gray=beta&?x=1` becomes `?&?x=1`, not `??x=1`: koa reads `x` there).
- * Linear: each part is searched once forward, and a removed one once back to its `&`.
+ * Each part is searched once forward; a removed one also back and forward to its `&`s, which
+ * without any `&` is the whole target: one scan per removed marker (review 84 N2: 1 ms at 16 KiB).
  *
  * @example
  * ```ts

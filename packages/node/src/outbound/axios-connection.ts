@@ -39,7 +39,13 @@ export function firstHop(config: AxiosConnectionConfigLike, target: string | und
     const named = proxies.length === 0 ? [] : [...proxies, target];
     if (isFetchAdapter(config.adapter)) return proxies.length === 0 ? target : named;
     const hosts = new Set(named);
-    if (isHttp2(config.httpVersion)) {
+    // axios reads `httpVersion` once, with unary `+` (review 84 D1): anything but a number or a
+    // string (`[2]`, a boxed number, an object with `valueOf`) may read otherwise there than
+    // here, so it is refused.
+    const version = config.httpVersion;
+    if (version !== undefined && typeof version !== 'number' && typeof version !== 'string')
+      return undefined;
+    if (isHttp2(version)) {
       hosts.add(target);
       return add(hosts, http2Connection(target, config.http2Options)) ? [...hosts] : undefined;
     }
@@ -153,9 +159,9 @@ function nativeTransport(transport: unknown): boolean {
   return request === http.request || request === https.request;
 }
 
-/** axios' `+httpVersion === 2`, for the values it accepts. */
-function isHttp2(version: unknown): boolean {
-  return (typeof version === 'number' || typeof version === 'string') && Number(version) === 2;
+/** axios' `+httpVersion === 2`, for a number or a string. */
+function isHttp2(version: number | string | undefined): boolean {
+  return version !== undefined && Number(version) === 2;
 }
 
 /** Adds `found` (one host or several) to `hosts`; false when it is undefined (refused). */

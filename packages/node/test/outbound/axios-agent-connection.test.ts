@@ -234,6 +234,20 @@ const ROWS: Row[] = [
     config: (s) => h2({ port: s.port.h2b }),
     expected: [['h2b', false]],
   },
+  // axios reads `httpVersion` once with unary `+` (review 84 D1): a value that is not a number or
+  // a string may read 2 there and anything here; graylane refuses it (no marker from it).
+  ...(
+    [
+      ['[2]', () => [2]],
+      ['new Number(2)', () => new Number(2)],
+      ['{ valueOf: () => 2 }', () => ({ valueOf: () => 2 })],
+    ] as const
+  ).map(([label, version]): Row => ({
+    name: `HTTP/2 as httpVersion ${label}, http2Options name another port`,
+    url: 'h2a',
+    config: (s) => ({ ...h2({ port: s.port.h2b }), httpVersion: version() }),
+    expected: [['h2b', false]],
+  })),
   {
     // The `:authority` sent names h2b: both must be allowlisted (http2-target.ts).
     name: 'HTTP/2, http2Options name the listed port',
