@@ -1,7 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { axiosProxies, isFetchAdapter, type AxiosProxyConfigLike } from './axios-proxy.js';
-import { httpTarget, mergedConnection } from './http-target.js';
+import { httpTarget } from './http-target.js';
+import { connectedOrigin } from './http2-target.js';
 
 type Options = Record<string, unknown>;
 type Hosts = string | readonly string[] | undefined;
@@ -24,10 +25,12 @@ export interface AxiosConnectionConfigLike extends AxiosProxyConfigLike {
  * instead: the agent of the scheme (`httpAgent`/`httpsAgent`, else Node's global one) decides —
  * its own `options.host`/`port` win, a `socketPath` among them or an `addRequest`,
  * `createSocket` or `createConnection` of its own connects elsewhere (no target: no marker),
- * a proxy it names counts; so does a `transport` of the caller's (Node's `http`/`https` aside). An explicit `config.proxy` replaces an `http:` target (axios always
- * applies it); an `https:` one is still judged on the target's agent (axios tunnels it through
- * an agent of its own, unless `httpsAgent` is a proxy agent: fail closed). HTTP/2
- * (`httpVersion: 2`) uses no agent: `http2Options` decide (see {@link http2Connection}). The
+ * a proxy it names counts; so does a `transport` of the caller's (Node's `http`/`https` aside).
+ * An explicit `config.proxy` replaces an `http:` target (axios always applies it); an `https:`
+ * one is still judged on the target's agent (axios tunnels it through an agent of its own,
+ * unless `httpsAgent` is a proxy agent: fail closed). HTTP/2 (`httpVersion: 2`) uses no agent:
+ * `http2.connect(target, http2Options)` decides, judged as `installGlobal` judges it
+ * (http2-target.ts `connectedOrigin`), the target beside it (the `:authority` sent). The
  * fetch adapter connects through undici, judged per hop by its dispatcher (axios.ts). Undefined
  * (refused) when anything cannot be read. Never throws.
  */
@@ -47,7 +50,9 @@ export function firstHop(config: AxiosConnectionConfigLike, target: string | und
       return undefined;
     if (isHttp2(version)) {
       hosts.add(target);
-      return add(hosts, http2Connection(target, config.http2Options)) ? [...hosts] : undefined;
+      return add(hosts, connectedOrigin(target, config.http2Options) ?? undefined)
+        ? [...hosts]
+        : undefined;
     }
     // A `transport` of the caller's is code that connects where it likes (review 81): no marker.
     // axios uses one only when truthy; Node's own modules connect as judged below (told by their
@@ -128,28 +133,6 @@ function urlOptions(to: string, agents: Options): Options {
     agents,
     createConnection: undefined,
   };
-}
-
-/**
- * The origin axios' HTTP/2 transport connects to: `http2.connect(target, http2Options)`, which
- * (Node 20–24, as http2-target.ts reads it for `installGlobal`) calls the options'
- * `createConnection` (other code connects: none), runs TLS over a given `socket` or connects to
- * a local `path` (none), and otherwise spreads the options over the target's host and port, so
- * their `host`/`port` win. The target itself is judged beside it: it is the `:authority` sent.
- */
-function http2Connection(target: string, options: unknown): string | undefined {
-  const o = typeof options === 'object' && options !== null ? (options as Options) : {};
-  if (isFunction(o.createConnection)) return undefined;
-  const url = new URL(target);
-  if (url.protocol === 'https:' && o.socket !== undefined && o.socket !== null) return undefined;
-  if (typeof o.path === 'string' && o.path !== '') return undefined;
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = url.port !== '' ? url.port : url.protocol === 'http:' ? 80 : 443;
-  const to = mergedConnection(host, port, o);
-  if (to === undefined) return undefined;
-  const bracketed = to.host.includes(':') ? `[${to.host}]` : to.host;
-  const origin = new URL(`${url.protocol}//${bracketed}:${String(to.port)}`).origin;
-  return origin === 'null' ? undefined : origin;
 }
 
 /** No transport (axios picks Node's or follow-redirects'), or Node's `http`/`https` (a copy too). */

@@ -90,7 +90,13 @@ export function noteConnection(session: unknown, args: readonly unknown[]): void
   }
 }
 
-function connectedOrigin(authority: unknown, options: unknown): string | null {
+/**
+ * @internal The origin `http2.connect(authority, options)` connects to (Node 20–24): none (null)
+ * when the options' `createConnection`, a TLS `socket` or a local `path` connect instead; else
+ * the authority's host and port, the options' `host`/`port` winning. axios' HTTP/2 transport is
+ * judged with it too (axios-connection.ts).
+ */
+export function connectedOrigin(authority: unknown, options: unknown): string | null {
   const o = typeof options === 'object' && options !== null ? (options as Options) : {};
   if (typeof o.createConnection === 'function') return null;
   const url = (typeof authority === 'string' ? new URL(authority) : authority) as Options;
