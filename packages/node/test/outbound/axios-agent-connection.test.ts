@@ -4,7 +4,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachGray, installGlobal, runWithGray } from '../../src/index.js';
+import { attachGray, runWithGray } from '../../src/index.js';
 import {
   WAYS,
   expectedShape,
@@ -13,6 +13,7 @@ import {
   startSites,
   type Expected,
   type Sites,
+  inBothModes,
 } from './axios-sites.js';
 
 /*
@@ -305,15 +306,4 @@ function suite(): void {
   });
 }
 
-describe('attachGray alone', () => {
-  suite();
-});
-
-describe('attachGray beside installGlobal', () => {
-  let uninstall: () => void;
-  beforeAll(() => {
-    uninstall = installGlobal({ allowHosts: sites.allowHosts });
-  });
-  afterAll(() => uninstall());
-  suite();
-});
+inBothModes(suite, () => sites.allowHosts);

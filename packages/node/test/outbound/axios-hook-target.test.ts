@@ -3,7 +3,7 @@ import https from 'node:https';
 import net from 'node:net';
 import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachGray, installGlobal, runWithGray } from '../../src/index.js';
+import { attachGray, runWithGray } from '../../src/index.js';
 import {
   WAYS,
   expectedShape,
@@ -13,6 +13,7 @@ import {
   type Expected,
   type SiteName,
   type Sites,
+  inBothModes,
 } from './axios-sites.js';
 
 /*
@@ -377,15 +378,4 @@ function suite(): void {
   });
 }
 
-describe('attachGray alone', () => {
-  suite();
-});
-
-describe('attachGray beside installGlobal', () => {
-  let uninstall: () => void;
-  beforeAll(() => {
-    uninstall = installGlobal({ allowHosts: sites.allowHosts });
-  });
-  afterAll(() => uninstall());
-  suite();
-});
+inBothModes(suite, () => sites.allowHosts);

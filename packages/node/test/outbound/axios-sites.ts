@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import axios, { type AxiosRequestConfig, type InternalAxiosRequestConfig } from 'axios';
-import { attachGray } from '../../src/index.js';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { attachGray, installGlobal } from '../../src/index.js';
 import { markersOf, selfSignedCert } from './servers.js';
 
 /*
@@ -160,4 +161,19 @@ export function post(
   if (way === 'a later interceptor')
     api.interceptors.request.use((c: InternalAxiosRequestConfig) => Object.assign(c, all));
   return api.post(url, 'x=1');
+}
+
+/** Runs `suite` twice: with `attachGray` alone, and beside `installGlobal({ allowHosts })`. */
+export function inBothModes(suite: () => void, allowHosts: () => readonly string[]): void {
+  describe('attachGray alone', () => {
+    suite();
+  });
+  describe('attachGray beside installGlobal', () => {
+    let uninstall: () => void;
+    beforeAll(() => {
+      uninstall = installGlobal({ allowHosts: allowHosts() });
+    });
+    afterAll(() => uninstall());
+    suite();
+  });
 }
